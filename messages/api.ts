@@ -1,0 +1,45 @@
+/**
+ * Payloads of the subject API. Every reply is an envelope: `{ ok: true, ... }` or
+ * `{ ok: false, error: { code, message, issues? } }`.
+ */
+import type { ValidateMode } from './manifest';
+import type { KubeObject } from './meta';
+
+export interface ApiErrorBody { code: string; message: string; issues?: string[] }
+export type Reply<T> = ({ ok: true } & T) | { ok: false; error: ApiErrorBody };
+
+/** mk.api.apply: create or update one object from a manifest. */
+export interface ApplyRequest { object: unknown; validate?: ValidateMode; namespace?: string; dryRun?: boolean }
+export interface ApplyResult { object: KubeObject; result: 'created' | 'configured' | 'unchanged'; warnings: string[] }
+
+/** mk.api.get */
+export interface GetRequest { kind: string; namespace?: string; name: string }
+export interface GetResult { object: KubeObject }
+
+/** mk.api.list: `namespace` absent means all namespaces. */
+export interface ListRequest { kind: string; namespace?: string; labelSelector?: string }
+export interface ListResult { items: KubeObject[]; resourceVersion: string }
+
+/** mk.api.delete: marks the object for deletion (graceful for pods) and returns it. */
+export interface DeleteRequest { kind: string; namespace?: string; name: string; gracePeriodSeconds?: number }
+export interface DeleteResult { object: KubeObject; result: 'deleted' | 'terminating' }
+
+/** Published on mk.watch.<plural>.<ns>.<name> for every change. */
+export interface WatchEvent { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; revision: number }
+
+/** mk.node.<node>.logs */
+export interface LogsRequest {
+  namespace: string;
+  pod: string;
+  container?: string;
+  previous?: boolean;
+  tailLines?: number;
+  /** When set, the agent streams chunks to the request's reply subject until the container stops or cancel. */
+  follow?: { streamId: string };
+}
+/** One reply (or, when following, one chunk; `eof` ends the stream). `data` is base64. */
+export interface LogsChunk { data: string; eof?: boolean }
+
+/** mk.node.<node>.exec: ExecSync in a running container. Outputs are base64. */
+export interface ExecRequest { namespace: string; pod: string; container?: string; command: string[]; timeoutSeconds?: number }
+export interface ExecResult { exitCode: number; stdout: string; stderr: string }
