@@ -1,0 +1,75 @@
+/**
+ * The api actor: serves the subject API (mk.api.*) and publishes every change of every object on
+ * mk.watch.<key> for watchers. Requests are handled one at a time in the actor, so "created" vs
+ * "configured" decisions never race inside this process; the store's revisions guard the rest.
+ */
+import { dispatch, query, spawn, type Ref } from 'nact';
+import { serve, encode, type Bus, type ObjectStore } from '../../bus';
+import {
+  API, parseKey, resolveKind, KINDS,
+  type ApplyRequest, type DeleteRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
+} from '../../messages';
+import { log } from '../log';
+import { backoffOnCrash } from '../supervision';
+import { apply, get, list, remove } from './handlers';
+
+type Verb = 'apply' | 'get' | 'list' | 'delete';
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+export type ApiMsg = { type: 'api/request'; verb: Verb; req: unknown; sender: Ref<Outcome> } | { type: 'api/start' };
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Spawns the api actor and binds the subjects to it. Returns a function that unbinds them. */
+export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { ref: Ref<ApiMsg>; stop(): Promise<void> } {
+  const handlers: Record<Verb, (req: never) => Promise<unknown>> = {
+    apply: (r: ApplyRequest) => apply(store, r),
+    get: (r: GetRequest) => get(store, r),
+    list: (r: ListRequest) => list(store, r),
+    delete: (r: DeleteRequest) => remove(store, r),
+  };
+  const ref: Ref<ApiMsg> = spawn(
+    parent,
+    async (state: Record<string, never> = {}, msg: ApiMsg): Promise<Record<string, never>> => {
+      if (msg.type !== 'api/request') return state;
+      try {
+        dispatch(msg.sender, { ok: true, value: await handlers[msg.verb](msg.req as never) });
+      } catch (error) {
+        dispatch(msg.sender, { ok: false, error });
+      }
+      return state;
+    },
+    'api',
+    { onCrash: backoffOnCrash({ type: 'api/start' }, (f, m) => log.error(f, m)) },
+  );
+  const through = (verb: Verb) => async (req: unknown) => {
+    const out = await query(ref, (sender: Ref<Outcome>) => ({ type: 'api/request' as const, verb, req, sender }), REQUEST_TIMEOUT_MS);
+    if (!out.ok) throw out.error;
+    return out.value as Record<string, unknown>;
+  };
+  const subs = [
+    serve(bus, API.apply, through('apply'), { queue: 'mk-api' }),
+    serve(bus, API.get, through('get'), { queue: 'mk-api' }),
+    serve(bus, API.list, through('list'), { queue: 'mk-api' }),
+    serve(bus, API.delete, through('delete'), { queue: 'mk-api' }),
+    serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
+  ];
+  return { ref, stop: async () => { await Promise.all(subs.map((s) => s.stop())); } };
+}
+
+/**
+ * Publishes each object change on mk.watch.<plural>.<ns>.<name>. ADDED vs MODIFIED comes from the
+ * set of keys seen; a deleted object is no longer readable, so DELETED carries kind, name and
+ * namespace only.
+ */
+export async function startWatchPublisher(bus: Bus, store: ObjectStore): Promise<{ stop(): Promise<void> }> {
+  const { items, revision } = await store.list<KubeObject>('>');
+  const seen = new Set(items.map((i) => i.key));
+  return store.watch<KubeObject>('>', { fromRevision: revision + 1 }, (ev) => {
+    const { plural, namespace, name } = parseKey(ev.key);
+    const kind = resolveKind(plural) ?? KINDS[0];
+    const object: KubeObject = ev.object ?? { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
+    let type: WatchEvent['type'];
+    if (ev.type === 'DELETE') { type = 'DELETED'; seen.delete(ev.key); } else { type = seen.has(ev.key) ? 'MODIFIED' : 'ADDED'; seen.add(ev.key); }
+    bus.nc.publish(`${API.watchPrefix}.${ev.key}`, encode({ type, object, revision: ev.revision } satisfies WatchEvent));
+  });
+}

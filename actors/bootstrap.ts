@@ -1,0 +1,50 @@
+/**
+ * Starts the control plane: one nact ActorSystem with the api, the scheduler and one supervisor
+ * per kind (pods, nodes, namespaces), over the object store on the bus.
+ */
+import { configurePersistence, start, stop as stopActor } from 'nact';
+import { connectBus, JetStreamPersistenceEngine, ObjectStore, type BusOptions } from '../bus';
+import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
+import { spawnApi, startWatchPublisher } from './api/api-actor';
+import { admitCreate } from './api/admission';
+import { spawnKindSupervisor } from './kind-supervisor';
+import { log } from './log';
+import { namespaceController } from './namespace/controller';
+import { nodeController } from './node/controller';
+import { podController } from './pod/controller';
+import { spawnScheduler } from './scheduler/scheduler-actor';
+import { KINDS } from '../messages';
+
+export interface ControlPlaneOptions { bus: BusOptions; dataDir?: string }
+export interface ControlPlane { stop(): Promise<void> }
+
+/** Connects to the bus, makes sure the built-in namespaces exist, and starts the actor tree. */
+export async function runControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? 'mk-control-plane' });
+  const store = await ObjectStore.open(bus);
+  const engine = await JetStreamPersistenceEngine.open(bus);
+  const nsKind = KINDS.find((k) => k.kind === 'Namespace')!;
+  for (const name of BUILTIN_NAMESPACES) {
+    const obj = admitCreate(nsKind, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, undefined, new Date());
+    try { await store.create(objectKey('namespaces', undefined, name), obj); } catch (e) { if (!isAlreadyExists(e)) throw e; }
+  }
+  const system = start('mk-control-plane', configurePersistence(engine));
+  const api = spawnApi(system, bus, store);
+  const scheduler = spawnScheduler(system, store);
+  const supervisors = [
+    spawnKindSupervisor(system, store, podController(store, scheduler)),
+    spawnKindSupervisor(system, store, nodeController(store)),
+    spawnKindSupervisor(system, store, namespaceController(store)),
+  ];
+  const watch = await startWatchPublisher(bus, store);
+  log.info({ supervisors: supervisors.length }, 'control plane started');
+  return {
+    async stop() {
+      await api.stop();
+      await watch.stop();
+      stopActor(system);
+      await bus.close();
+      log.info('control plane stopped');
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/** The namespace actor logic: a namespace marked for deletion deletes its pods, then itself. */
+import type { ObjectStore } from '../../bus';
+import { keyFilter, type KubeObject, type Pod } from '../../messages';
+import type { KindController } from '../kind-supervisor';
+
+export function namespaceController(store: ObjectStore): KindController {
+  return {
+    plural: 'namespaces',
+    async reconcile(key) {
+      const cur = await store.get<KubeObject>(key);
+      if (!cur || !cur.object.metadata.deletionTimestamp) return;
+      const ns = cur.object.metadata.name;
+      const pods = await store.list<Pod>(keyFilter('pods', ns));
+      if (pods.items.length === 0) {
+        await store.delete(key, cur.revision);
+        return;
+      }
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      for (const p of pods.items) {
+        if (p.object.metadata.deletionTimestamp) continue;
+        if (!p.object.spec.nodeName) { await store.delete(p.key, p.revision); continue; }
+        await store.mutate<Pod>(p.key, (o) => {
+          if (o.metadata.deletionTimestamp) return null;
+          o.metadata.deletionTimestamp = now;
+          o.metadata.deletionGracePeriodSeconds = o.spec.terminationGracePeriodSeconds ?? 30;
+          return o;
+        });
+      }
+      return { requeueAfterMs: 1_000 };
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The control plane's pod actor logic: get every pod onto a node (through the scheduler), and
+ * finish deletions the node cannot: a pod never bound, or bound to a node that no longer exists.
+ * Running the pod is the node agent's business.
+ */
+import { query, type Ref } from 'nact';
+import type { ObjectStore } from '../../bus';
+import { objectKey, type Pod } from '../../messages';
+import type { KindController } from '../kind-supervisor';
+import type { Decision } from '../scheduler/schedule';
+import type { SchedulerMsg } from '../scheduler/scheduler-actor';
+
+/** How often an unschedulable pod is tried again (also on any change of the pod). */
+export const UNSCHEDULABLE_RETRY_MS = 5_000;
+
+export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>): KindController {
+  return {
+    plural: 'pods',
+    resyncMs: 30_000,
+    async reconcile(key) {
+      const cur = await store.get<Pod>(key);
+      if (!cur) return;
+      const pod = cur.object;
+      const node = pod.spec.nodeName;
+      if (pod.metadata.deletionTimestamp) {
+        if (!node || !(await store.get(objectKey('nodes', undefined, node)))) await store.delete(key, cur.revision);
+        return;
+      }
+      if (node) return;
+      const decision = await query(scheduler, (sender: Ref<Decision | null>) => ({ type: 'scheduler/schedule' as const, key, sender }), 15_000);
+      if (decision && 'unschedulable' in decision) return { requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+    },
+  };
+}

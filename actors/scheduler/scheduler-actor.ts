@@ -1,0 +1,50 @@
+/**
+ * The scheduler: one actor, so binding decisions are made one at a time and two pods never take
+ * the same free room. Pod actors ask it to place their pod; it binds by writing spec.nodeName
+ * with the revision it read (a stale read is a Conflict, retried by the asking pod actor).
+ */
+import { spawn, dispatch, type Ref } from 'nact';
+import type { ObjectStore } from '../../bus';
+import { keyFilter, type Node, type Pod, type PodCondition } from '../../messages';
+import { log } from '../log';
+import { backoffOnCrash } from '../supervision';
+import { schedule, type Decision } from './schedule';
+
+export type SchedulerMsg = { type: 'scheduler/schedule'; key: string; sender: Ref<Decision | null> } | { type: 'scheduler/wake' };
+
+/** Spawns the scheduler under `parent`. */
+export function spawnScheduler(parent: Ref<unknown>, store: ObjectStore): Ref<SchedulerMsg> {
+  return spawn(
+    parent,
+    async (state: Record<string, never> = {}, msg: SchedulerMsg): Promise<Record<string, never>> => {
+      if (msg.type !== 'scheduler/schedule') return state;
+      dispatch(msg.sender, await place(store, msg.key));
+      return state;
+    },
+    'scheduler',
+    { onCrash: backoffOnCrash({ type: 'scheduler/wake' }, (f, m) => log.error(f, m)) },
+  );
+}
+
+/** Places one pod; returns null when it is gone or already bound. */
+async function place(store: ObjectStore, key: string): Promise<Decision | null> {
+  const cur = await store.get<Pod>(key);
+  if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) return null;
+  const [nodes, pods] = await Promise.all([store.list<Node>(keyFilter('nodes')), store.list<Pod>(keyFilter('pods'))]);
+  const decision = schedule(cur.object, nodes.items.map((n) => n.object), pods.items.map((p) => p.object));
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const pod = structuredClone(cur.object);
+  const cond: PodCondition = 'node' in decision
+    ? { type: 'PodScheduled', status: 'True', lastTransitionTime: now }
+    : { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: decision.unschedulable, lastTransitionTime: now };
+  const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if ('node' in decision) {
+    pod.spec.nodeName = decision.node;
+  } else if (old && old.status === cond.status && old.message === cond.message) {
+    return decision; // nothing new to say
+  }
+  pod.status = { ...pod.status, conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond] };
+  await store.update(key, pod, cur.revision);
+  log.info({ key, ...decision }, 'node' in decision ? 'scheduled' : 'unschedulable');
+  return decision;
+}

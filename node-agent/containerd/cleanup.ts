@@ -1,0 +1,116 @@
+/**
+ * Removing what a private containerd leaves behind: shims and containers that outlive it,
+ * and the mounts (rootfs, sandbox shm, pod netns) it made under its own directories.
+ * Used by `mk down` and by the test harness; everything is found under given dirs, never by name.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Decodes the octal escapes (`\040` for a space) mountinfo uses in paths. */
+function unescapeMountPath(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Mount points at or below `dir`, deepest first (the order they must be unmounted in). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const root = path.resolve(dir);
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info.split('\n').filter(Boolean).map((l) => unescapeMountPath(l.split(' ')[4]));
+  const under = points.filter((p) => p === root || p.startsWith(`${root}/`));
+  return [...new Set(under)].sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
+}
+
+/**
+ * Unmounts everything at or below `dir`, deepest first; falls back to a lazy unmount for a busy
+ * mount. Repeats while mounts remain (stacked mounts), up to a few rounds. Throws when mounts
+ * are still there after that, naming them.
+ */
+export async function unmountUnder(dir: string): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const points = await mountsUnder(dir);
+    if (points.length === 0) return;
+    for (const p of points) {
+      await run('umount', [p], { timeout: 10_000 }).catch(() => run('umount', ['-l', p], { timeout: 10_000 }).catch(() => undefined));
+    }
+  }
+  const left = await mountsUnder(dir);
+  if (left.length > 0) throw new Error(`could not unmount under ${dir}: ${left.join(', ')}`);
+}
+
+/**
+ * Pids of containerd-shim processes serving the containerd whose API socket is `socketPath`
+ * (shims carry `-address <socket>` in their command line and outlive containerd by design).
+ */
+export async function shimPidsFor(socketPath: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      if (!path.basename(args[0] ?? '').startsWith('containerd-shim')) continue;
+      const i = args.indexOf('-address');
+      if (i >= 0 && args[i + 1] === socketPath) pids.push(Number(entry));
+    } catch {
+      // The process exited while we looked: nothing to clean.
+    }
+  }
+  return pids;
+}
+
+/**
+ * Force-deletes every runc container whose state lives under `runcRoot` (the `Root` option mk
+ * gives runc), killing its processes. Returns the ids deleted. Missing root = nothing to do.
+ */
+export async function deleteRuncContainers(runcRoot: string): Promise<string[]> {
+  const ids: string[] = [];
+  let namespaces: string[];
+  try {
+    namespaces = await readdir(runcRoot);
+  } catch {
+    return ids;
+  }
+  for (const ns of namespaces) {
+    const nsRoot = path.join(runcRoot, ns);
+    let list: string[];
+    try {
+      list = await readdir(nsRoot);
+    } catch {
+      continue;
+    }
+    for (const id of list) {
+      await run('runc', ['--root', nsRoot, 'delete', '--force', id], { timeout: 15_000 }).catch(() => undefined);
+      ids.push(id);
+    }
+  }
+  return ids;
+}
+
+/** Sends `signal` to each pid that still exists; ignores the ones already gone. */
+export function killPids(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already exited.
+    }
+  }
+}
+
+/** True while a process with this pid exists (and is not a zombie we could reap). */
+export async function pidAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** The network namespace a process runs in (`net:[4026531992]`), for checks in tests. */
+export async function netnsOf(pid: number): Promise<string> {
+  return readlink(`/proc/${pid}/ns/net`);
+}
