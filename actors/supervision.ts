@@ -4,7 +4,7 @@
  * more than `maxRestarts` within `windowMs` escalates to the parent. nact has no built-in backoff,
  * but its `onCrash` may be async, so the delay happens there.
  */
-import { dispatch, type Ref } from 'nact';
+import { dispatch, type Ref, type SupervisionContext } from 'nact';
 
 export interface RestartPolicy {
   initialMs: number;
@@ -34,8 +34,6 @@ export function backoffDelay(policy: RestartPolicy, attempt: number): number {
   return Math.min(policy.maxMs, policy.initialMs * 2 ** attempt);
 }
 
-type CrashCtx = { path: { toString(): string }; self: Ref<unknown>; reset: symbol; escalate: symbol };
-
 /**
  * Builds an `onCrash` handler. After the delay the actor is reset (fresh state, rebuilt from the
  * store) and sent `wakeUp`, so a level-triggered actor reconciles again instead of waiting for the
@@ -46,7 +44,8 @@ export function backoffOnCrash(
   log: (fields: Record<string, unknown>, msg: string) => void,
   policy: RestartPolicy = DEFAULT_RESTART_POLICY,
 ) {
-  return async (_msg: unknown, err: Error | undefined, ctx: CrashCtx): Promise<symbol> => {
+  // eslint-disable-next-line @typescript-eslint/no-wrapper-object-types -- nact's typings use Symbol
+  return async (_msg: unknown, err: Error | undefined, ctx: SupervisionContext<any, Ref<any>>): Promise<Symbol> => {
     const path = ctx.path.toString();
     const now = Date.now();
     const times = (recent.get(path) ?? []).filter((t) => now - t < policy.windowMs);
@@ -65,7 +64,7 @@ export function backoffOnCrash(
     const delay = Math.round(base * (1 + policy.jitter * (Math.random() * 2 - 1)));
     log({ path, err: rec.lastError, restarts: rec.restarts, delayMs: delay }, 'actor crashed; restarting after backoff');
     await new Promise((r) => setTimeout(r, delay));
-    setImmediate(() => dispatch(ctx.self, wakeUp));
+    setImmediate(() => dispatch(ctx.self as Ref<unknown>, wakeUp));
     return ctx.reset;
   };
 }

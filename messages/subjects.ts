@@ -33,7 +33,7 @@ export function watchSubject(plural: string, namespace?: string): string {
 }
 
 /** Request/reply subjects served by one node agent. */
-export function nodeSubject(node: string, verb: 'logs' | 'exec' | 'ping'): string {
+export function nodeSubject(node: string, verb: 'logs' | 'exec' | 'ping' | 'progress' | 'teardown'): string {
   return `mk.node.${encodeToken(node)}.${verb}`;
 }
 

@@ -1,0 +1,178 @@
+/**
+ * The node agent: registers its Node, runs a private containerd (or uses an existing socket),
+ * builds the built-in images, configures the CNI bridge on the pod CIDR the control plane gives
+ * it, heartbeats, runs one actor per pod bound here, and serves logs, exec and teardown.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { configurePersistence, start, stop as stopSystem } from 'nact';
+import { connectBus, encode, JetStreamPersistenceEngine, ObjectStore, serve, type BusOptions } from '../bus';
+import { nodeSubject, objectKey, type Node, type Pod } from '../messages';
+import { backoffOnCrash, log } from '../actors';
+import { connectOrStart, purgeContainerd, type ContainerdHandle } from './containerd';
+import { ensureBuiltinImages } from './images';
+import { assertCniPlugins, writeCniConfig } from './network';
+import { hostIP, readCapacity } from './node/capacity';
+import { registerNode, setReady } from './node/registration';
+import { serveNodeApi } from './node-api';
+import { startPodSync, type PodSync } from './pod-sync';
+
+export interface NodeAgentOptions {
+  bus: BusOptions;
+  nodeName: string;
+  /** Holds containerd's state, CNI state and pod logs. */
+  dataDir: string;
+  /** Use this containerd instead of starting one. */
+  containerdSocket?: string;
+  /** CNI bridge name (default mk0); tests running two nodes on one machine give each its own. */
+  bridge?: string;
+  heartbeatMs?: number;
+}
+
+export interface NodeAgent {
+  /** Stops the agent, leaving pods and containerd running for the next agent to adopt. */
+  stop(): Promise<void>;
+  /** Removes every pod sandbox, the CNI bridge, and stops containerd: the node is gone. */
+  teardown(): Promise<void>;
+}
+
+const HEARTBEAT_MS = 10_000;
+
+/** Starts the node agent. Throws with a clear message when containerd or the bus cannot start. */
+export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
+  const name = opts.nodeName;
+  const dataDir = path.resolve(opts.dataDir);
+  const ctrDir = path.join(dataDir, 'containerd');
+  const socketPath = opts.containerdSocket ?? path.join(ctrDir, 'containerd.sock');
+  const pidFile = path.join(ctrDir, 'containerd.pid');
+  const bridge = opts.bridge ?? 'mk0';
+  const podLogsRoot = path.join(dataDir, 'pods');
+  fs.mkdirSync(podLogsRoot, { recursive: true });
+  assertCniPlugins();
+
+  const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? `mk-node-${name}` });
+  const store = await ObjectStore.open(bus);
+  const progress = (e: { image: string; step: string; done?: boolean }) => {
+    bus.nc.publish(nodeSubject(name, 'progress'), encode(e));
+    log.info({ node: name, ...e }, 'image progress');
+  };
+
+  // A containerd left by a previous agent of this node still answers: adopt it (its containers live on).
+  const ctr: ContainerdHandle = await connectOrStart({ dataDir: ctrDir, socketPath, cniConfDir: path.join(ctrDir, 'cni', 'net.d') });
+  if (!ctr.external && ctr.pid) fs.writeFileSync(pidFile, String(ctr.pid));
+  const cri = ctr.cri;
+  const version = await cri.version({});
+  await ensureBuiltinImages(cri, { socketPath, workDir: path.join(dataDir, 'images'), onProgress: progress });
+
+  const capacity = await readCapacity(name, `${version.runtimeName}://${version.runtimeVersion}`);
+  let node = await registerNode(store, name, capacity);
+  const key = objectKey('nodes', undefined, name);
+  node = await waitForCidr(store, key, node);
+  await writeCniConfig({ confDir: path.join(ctrDir, 'cni', 'net.d'), podCIDR: node.spec!.podCIDR!, bridge, dataDir: path.join(dataDir, 'cni', 'ipam') });
+  await setReady(store, name, 'True', 'NodeReady', 'the node agent is posting ready status');
+
+  const engine = await JetStreamPersistenceEngine.open(bus);
+  const system = start(`mk-node-${name}`, configurePersistence(engine));
+  const ip = hostIP();
+  const sync: PodSync = await startPodSync(system, store, cri, name, {
+    cri, nodeName: name, hostIP: ip, podLogsRoot, log,
+    persistent: true,
+    onCrash: backoffOnCrash({ type: 'pod/resync' }, (f, m) => log.warn({ node: name, ...f }, m)) as never,
+    writeStatus: (pod, status) => writePodStatus(store, pod, status),
+    onTerminated: (pod) => finalizeDeletion(store, pod),
+  });
+
+  const heartbeat = setInterval(() => {
+    setReady(store, name, 'True', 'NodeReady', 'the node agent is posting ready status')
+      .catch((err) => log.warn({ node: name, err: String(err) }, 'heartbeat failed'));
+  }, opts.heartbeatMs ?? HEARTBEAT_MS);
+
+  let tornDown = false;
+  let stopped = false;
+  const quiesce = async () => {
+    clearInterval(heartbeat);
+    await sync.stop();
+    stopSystem(system);
+  };
+  // Teardown keeps the bus connection (its reply travels on it); stop() closes it later.
+  const teardown = async () => {
+    if (tornDown) return;
+    tornDown = true;
+    await quiesce();
+    await removeAllPods(cri);
+    await stopContainerd(ctr, pidFile);
+    await purgeContainerd({ dataDir: ctrDir, socketPath });
+    spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+    await setReady(store, name, 'False', 'NodeShutdown', 'the node was torn down').catch(() => undefined);
+    log.info({ node: name }, 'node torn down');
+  };
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await api.stop();
+    if (!tornDown) { await quiesce(); ctr.cri.close(); }
+    await bus.close();
+    log.info({ node: name }, 'node agent stopped');
+  };
+  const api = serveNodeApi(bus, { nodeName: name, store, cri, sync, teardown });
+  serve(bus, nodeSubject(name, 'ping'), async () => ({ node: name }));
+  log.info({ node: name, podCIDR: node.spec?.podCIDR, containerd: socketPath, adopted: ctr.external }, 'node agent ready');
+  return { stop, teardown: async () => { await teardown(); await stop(); } };
+}
+
+async function waitForCidr(store: ObjectStore, key: string, node: Node): Promise<Node> {
+  const deadline = Date.now() + 60_000;
+  while (!node.spec?.podCIDR) {
+    if (Date.now() > deadline) throw new Error(`node ${node.metadata.name} got no pod CIDR within 60 s: is the control plane running?`);
+    await new Promise((r) => setTimeout(r, 200));
+    node = (await store.get<Node>(key))?.object ?? node;
+  }
+  return node;
+}
+
+/** Writes a pod's status, only onto the same pod (uid) and never resurrecting a deleted one. */
+async function writePodStatus(store: ObjectStore, pod: Pod, status: Pod['status']): Promise<void> {
+  await store.mutate<Pod>(objectKey('pods', pod.metadata.namespace, pod.metadata.name), (cur) => {
+    if (cur.metadata.uid !== pod.metadata.uid) return null;
+    const scheduled = cur.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const conditions = [...(scheduled ? [scheduled] : []), ...(status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled')];
+    cur.status = { ...status, conditions };
+    return cur;
+  }).catch((err) => { if ((err as { code?: string }).code !== 'NotFound') throw err; });
+}
+
+/** The last step of a graceful deletion: the pod's containers are gone, so the object goes. */
+async function finalizeDeletion(store: ObjectStore, pod: Pod): Promise<void> {
+  const key = objectKey('pods', pod.metadata.namespace, pod.metadata.name);
+  const cur = await store.get<Pod>(key);
+  if (cur && cur.object.metadata.uid === pod.metadata.uid) {
+    await store.delete(key, cur.revision).catch((err) => { if ((err as { code?: string }).code !== 'NotFound') throw err; });
+  }
+}
+
+/** Stops and removes every sandbox and container mk made on this containerd. */
+async function removeAllPods(cri: ContainerdHandle['cri']): Promise<void> {
+  const containers = (await cri.listContainers({})).containers ?? [];
+  await Promise.all(containers.map((c) => cri.stopContainer({ containerId: c.id, timeout: 5 }).catch(() => undefined)));
+  for (const c of containers) await cri.removeContainer({ containerId: c.id }).catch(() => undefined);
+  for (const sb of (await cri.listPodSandbox({})).items ?? []) {
+    await cri.stopPodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'stop sandbox failed'));
+    await cri.removePodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'remove sandbox failed'));
+  }
+}
+
+/** Stops containerd whether this agent started it or adopted it from a previous agent (pid file). */
+async function stopContainerd(ctr: ContainerdHandle, pidFile: string): Promise<void> {
+  if (!ctr.external) { await ctr.stop({ timeoutMs: 10_000 }); return; }
+  ctr.cri.close();
+  const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
+  if (!pid) return;
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try { process.kill(pid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+}

@@ -1,0 +1,87 @@
+/**
+ * The node agent's own subjects: logs (one reply, or a stream for `-f`), exec (ExecSync) and
+ * teardown. Requests name a pod; the agent serves only pods bound to it.
+ */
+import { serve, encode, type Bus, type ObjectStore } from '../bus';
+import {
+  logsCancelSubject, NotFoundError, nodeSubject, objectKey, ValidationError,
+  type ExecRequest, type ExecResult, type LogsChunk, type LogsRequest, type Pod,
+} from '../messages';
+import { log } from '../actors';
+import type { CriClient } from './cri';
+import { execInPod, followContainerLogs, readContainerLogs, resolveLogPath } from './pods';
+import type { PodSync } from './pod-sync';
+
+export interface NodeApiDeps {
+  nodeName: string;
+  store: ObjectStore;
+  cri: CriClient;
+  sync: PodSync;
+  teardown(): Promise<void>;
+}
+
+/** The longest a `logs -f` stream may run without the client cancelling (a day). */
+const MAX_FOLLOW_MS = 24 * 3600_000;
+
+async function podOf(deps: NodeApiDeps, namespace: string, name: string): Promise<Pod> {
+  if (typeof namespace !== 'string' || typeof name !== 'string') throw new ValidationError('namespace and pod are required');
+  const got = await deps.store.get<Pod>(objectKey('pods', namespace, name));
+  if (!got) throw new NotFoundError(`pods "${name}" not found`);
+  if (got.object.spec.nodeName !== deps.nodeName) {
+    throw new NotFoundError(`pod "${name}" is not on node ${deps.nodeName} (it is on ${got.object.spec.nodeName ?? 'no node yet'})`);
+  }
+  return got.object;
+}
+
+/** Serves logs, exec and teardown for this node. */
+export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { stop(): Promise<void> } {
+  const subs = [
+    serve<LogsRequest, LogsChunk>(bus, nodeSubject(deps.nodeName, 'logs'), async (req, msg) => {
+      const pod = await podOf(deps, req.namespace, req.pod);
+      const logPath = await resolveLogPath(deps.cri, pod, req.container, !!req.previous);
+      if (!req.follow) {
+        const data = await readContainerLogs({ logPath, tailLines: req.tailLines });
+        return { data: data.toString('base64') };
+      }
+      if (!msg.reply) throw new ValidationError('a follow request needs a reply subject');
+      const reply = msg.reply;
+      const ac = new AbortController();
+      const cancel = bus.nc.subscribe(logsCancelSubject(deps.nodeName, req.follow.streamId), { max: 1, callback: () => ac.abort() });
+      const timer = setTimeout(() => ac.abort(), MAX_FOLLOW_MS);
+      const containerName = req.container ?? pod.spec.containers[0].name;
+      // The stream runs after this handler returns its first (empty) chunk.
+      setImmediate(() => {
+        followContainerLogs({
+          logPath,
+          tailLines: req.tailLines,
+          signal: ac.signal,
+          onData: (chunk) => { bus.nc.publish(reply, encode({ ok: true, data: chunk.toString('base64') })); },
+          isRunning: async () => {
+            const list = await deps.cri.listContainers({ filter: { labelSelector: { 'mk.io/pod-uid': pod.metadata.uid!, 'mk.io/container-name': containerName } } });
+            return (list.containers ?? []).some((c) => c.state === 'CONTAINER_RUNNING');
+          },
+        })
+          .catch((err) => log.warn({ pod: req.pod, err: String(err) }, 'log follow failed'))
+          .finally(() => {
+            clearTimeout(timer);
+            cancel.unsubscribe();
+            bus.nc.publish(reply, encode({ ok: true, data: '', eof: true }));
+          });
+      });
+      return { data: '' };
+    }),
+    serve<ExecRequest, ExecResult>(bus, nodeSubject(deps.nodeName, 'exec'), async (req) => {
+      if (!Array.isArray(req.command) || req.command.length === 0 || !req.command.every((a) => typeof a === 'string')) {
+        throw new ValidationError('command must be a non-empty list of strings');
+      }
+      const pod = await podOf(deps, req.namespace, req.pod);
+      const out = await execInPod(deps.cri, pod, req.container, req.command, req.timeoutSeconds ?? 0);
+      return { exitCode: out.exitCode, stdout: out.stdout.toString('base64'), stderr: out.stderr.toString('base64') };
+    }),
+    serve(bus, nodeSubject(deps.nodeName, 'teardown'), async () => {
+      await deps.teardown();
+      return {};
+    }),
+  ];
+  return { stop: async () => { await Promise.all(subs.map((s) => s.stop())); } };
+}

@@ -1,0 +1,178 @@
+/**
+ * The first slice end to end: `mk up` in a network namespace, then the tour of the README through
+ * the real CLI against real nats-server, containerd, CNI and runc.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Pod } from '../../../messages';
+import { canRunE2e, startCluster, waitFor, type TestCluster } from '../../helpers/cluster';
+
+const describeE2e = canRunE2e() ? describe : describe.skip;
+jest.setTimeout(600_000);
+
+const podYaml = (name: string, command: string, restartPolicy = 'Always', extra = '') => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  restartPolicy: ${restartPolicy}
+  terminationGracePeriodSeconds: 3
+  containers:
+    - name: main
+      image: busybox
+      command: ["sh", "-c", ${JSON.stringify(command)}]
+${extra}`;
+
+describeE2e('a one-machine cluster', () => {
+  let c: TestCluster;
+  const getPod = async (name: string): Promise<Pod> => {
+    const r = await c.mk(['get', 'pod', name, '-o', 'json']);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as Pod;
+  };
+  const waitPhase = (name: string, phase: string, ms = 90_000) =>
+    waitFor(`pod ${name} ${phase}`, async () => { const p = await getPod(name); return p.status?.phase === phase ? p : null; }, ms);
+
+  beforeAll(async () => { c = await startCluster(); });
+  afterAll(async () => { await c?.destroy(); });
+
+  it('runs a busybox httpd pod that serves HTTP at its pod IP, with logs and exec', async () => {
+    const apply = await c.mk(['apply', '-f', path.join(__dirname, '../../../examples/web.yaml')]);
+    expect(apply).toMatchObject({ code: 0 });
+    expect(apply.stdout).toContain('pod/web created');
+    const pod = await waitPhase('web', 'Running');
+    expect(pod.status?.podIP).toMatch(/^10\.244\.\d+\.\d+$/);
+    expect(pod.spec.nodeName).toBeTruthy();
+    const page = await waitFor('HTTP from the pod', async () => {
+      const r = await c.run(['/bin/busybox', 'wget', '-qO-', '-T', '2', `http://${pod.status!.podIP}:8080/`]);
+      return r.code === 0 ? r.stdout : null;
+    }, 30_000);
+    expect(page).toContain('hello from web');
+
+    const table = await c.mk(['get', 'pods', '-o', 'wide']);
+    expect(table.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE/);
+    expect(table.stdout).toMatch(/web\s+1\/1\s+Running\s+0\s+/);
+
+    const logs = await waitFor('logs', async () => { const r = await c.mk(['logs', 'web']); return r.stdout.includes('serving') ? r : null; });
+    expect(logs.code).toBe(0);
+
+    const exec = await c.mk(['exec', 'web', '--', 'cat', '/www/index.html']);
+    expect(exec).toMatchObject({ code: 0, stdout: 'hello from web\n' });
+    const failing = await c.mk(['exec', 'web', '--', 'sh', '-c', 'exit 7']);
+    expect(failing.code).toBe(7);
+
+    const describeOut = await c.mk(['describe', 'pod', 'web']);
+    expect(describeOut.stdout).toMatch(/Status:\s+Running/);
+    expect(describeOut.stdout).toMatch(/Restart Count:\s+0/);
+  });
+
+  it('survives a SIGKILLed control plane and node agent without restarting containers or losing objects', async () => {
+    const before = await getPod('web');
+    const id = before.status!.containerStatuses![0].containerID;
+    for (const marker of [' control-plane', ' node-agent']) {
+      const pid = c.pidOf(marker);
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      await waitFor(`${marker} restarted`, async () => { const p = c.pidOf(marker); return p !== undefined && p !== pid; }, 60_000);
+    }
+    // The restarted control plane and agent still serve and reconcile: a new pod runs.
+    await waitFor('api back', async () => (await c.mk(['get', 'pods'])).code === 0, 60_000);
+    expect((await c.mk(['apply', '-f', '-'], { stdin: podYaml('after', 'echo up; sleep 3600') })).code).toBe(0);
+    await waitPhase('after', 'Running');
+    const now = await getPod('web');
+    expect(now.metadata.uid).toBe(before.metadata.uid);
+    expect(now.status!.containerStatuses![0].containerID).toBe(id);
+    expect(now.status!.containerStatuses![0].restartCount).toBe(0);
+    expect(now.status!.phase).toBe('Running');
+  });
+
+  it('restarts an exiting container with growing backoff, counting restarts', async () => {
+    expect((await c.mk(['apply', '-f', '-'], { stdin: podYaml('crash', 'echo crashing; exit 1') })).code).toBe(0);
+    const p = await waitFor('two restarts', async () => {
+      const pod = await getPod('crash');
+      return (pod.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2 ? pod : null;
+    }, 120_000, 500);
+    const st = p.status!.containerStatuses![0];
+    expect(st.lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    const back = await waitFor('CrashLoopBackOff', async () => {
+      const w = (await getPod('crash')).status?.containerStatuses?.[0]?.state.waiting;
+      return w?.reason === 'CrashLoopBackOff' ? w : null;
+    }, 60_000);
+    expect(back.message).toMatch(/back-off (20s|40s)/);
+    const prev = await c.mk(['logs', 'crash', '--previous']);
+    expect(prev.stdout).toContain('crashing');
+  });
+
+  it('leaves a Never pod Failed or Succeeded with the exit code', async () => {
+    await c.mk(['apply', '-f', '-'], { stdin: podYaml('fails', 'exit 3', 'Never') });
+    await c.mk(['apply', '-f', '-'], { stdin: podYaml('works', 'echo done', 'Never') });
+    const failed = await waitPhase('fails', 'Failed');
+    expect(failed.status!.containerStatuses![0].state.terminated).toMatchObject({ exitCode: 3 });
+    const ok = await waitPhase('works', 'Succeeded');
+    expect(ok.status!.containerStatuses![0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(ok.status!.containerStatuses![0].restartCount).toBe(0);
+  });
+
+  it('shows ErrImagePull / ImagePullBackOff for an image that does not exist', async () => {
+    const yaml = podYaml('noimage', 'true').replace('image: busybox', 'image: example.invalid/nothing:1');
+    expect((await c.mk(['apply', '-f', '-'], { stdin: yaml })).code).toBe(0);
+    const reason = await waitFor('pull error', async () => {
+      const w = (await getPod('noimage')).status?.containerStatuses?.[0]?.state.waiting?.reason;
+      return w === 'ErrImagePull' || w === 'ImagePullBackOff' ? w : null;
+    }, 90_000);
+    expect(['ErrImagePull', 'ImagePullBackOff']).toContain(reason);
+    expect((await getPod('noimage')).status?.phase).toBe('Pending');
+  });
+
+  it('refuses bad input with a clear message, a non-zero exit, and no change', async () => {
+    const before = (await c.mk(['get', 'pods', '-o', 'name'])).stdout;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-bad-'));
+    try {
+      const cases: [string, string, RegExp][] = [
+        ['malformed.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: x\n', /malformed\.yaml/],
+        ['unknown-field.yaml', podYaml('bad1', 'true').replace('restartPolicy', 'restartPolicyy'), /unknown field "spec\.restartPolicyy"/],
+        ['bad-name.yaml', podYaml('Bad_Name', 'true'), /Bad_Name/],
+        ['unknown-kind.yaml', 'apiVersion: v1\nkind: Potato\nmetadata: {name: x}\n', /Potato/],
+        // A good document before a bad one: nothing may be applied.
+        ['half.yaml', `${podYaml('good-half', 'true')}---\n${podYaml('bad-half', 'true').replace('image:', 'imagee:')}`, /unknown field/],
+      ];
+      for (const [file, body, msg] of cases) {
+        fs.writeFileSync(path.join(dir, file), body);
+        const r = await c.mk(['apply', '-f', path.join(dir, file)]);
+        expect({ file, code: r.code }).toEqual({ file, code: 1 });
+        expect(r.stderr).toMatch(msg);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect((await c.mk(['get', 'pods', '-o', 'name'])).stdout).toBe(before);
+    const missing = await c.mk(['get', 'pod', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/pods "nope" not found/);
+  });
+
+  it('deletes a pod gracefully and removes its sandbox and containers', async () => {
+    const pod = await getPod('web');
+    const del = await c.mk(['delete', 'pod', 'web']);
+    expect(del).toMatchObject({ code: 0 });
+    expect(del.stdout).toContain('pod "web" deleted');
+    expect((await c.mk(['get', 'pod', 'web'])).code).toBe(1);
+    const r = await c.run(['/bin/busybox', 'wget', '-qO-', '-T', '2', `http://${pod.status!.podIP}:8080/`]);
+    expect(r.code).not.toBe(0);
+    const sandboxes = await c.mk(['get', 'pods', '-o', 'json']);
+    expect(sandboxes.stdout).not.toContain(pod.metadata.uid!);
+  });
+
+  it('says clearly when the bus is down', async () => {
+    await c.mk(['down']);
+    const r = await c.mk(['get', 'pods']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach the bus/);
+    // Up again on the same data directory: the objects are back.
+    const up = await c.mk(['up', '--no-demo', '--timeout', '240'], { timeoutMs: 300_000 });
+    expect(up.code).toBe(0);
+    const after = await waitFor('after Running again', async () => { const p = await getPod('after'); return p.status?.phase === 'Running' ? p : null; }, 120_000);
+    expect(after.metadata.name).toBe('after');
+  });
+});
