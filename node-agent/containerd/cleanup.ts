@@ -4,7 +4,8 @@
  * Used by `mk down` and by the test harness; everything is found under given dirs, never by name.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, readlink, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -63,10 +64,11 @@ export async function shimPidsFor(socketPath: string): Promise<number[]> {
 
 /**
  * Force-deletes every runc container whose state lives under `runcRoot` (the `Root` option mk
- * gives runc), killing its processes. Returns the ids deleted. Missing root = nothing to do.
+ * gives runc; one subdirectory per containerd namespace), killing its processes. Returns what
+ * it deleted. Missing root = nothing to do.
  */
-export async function deleteRuncContainers(runcRoot: string): Promise<string[]> {
-  const ids: string[] = [];
+export async function deleteRuncContainers(runcRoot: string): Promise<{ namespace: string; id: string }[]> {
+  const ids: { namespace: string; id: string }[] = [];
   let namespaces: string[];
   try {
     namespaces = await readdir(runcRoot);
@@ -83,10 +85,52 @@ export async function deleteRuncContainers(runcRoot: string): Promise<string[]> 
     }
     for (const id of list) {
       await run('runc', ['--root', nsRoot, 'delete', '--force', id], { timeout: 15_000 }).catch(() => undefined);
-      ids.push(id);
+      ids.push({ namespace: ns, id });
     }
   }
   return ids;
+}
+
+/**
+ * Where containerd 1.6 puts the socket of the shim for task `id`: a fixed directory, named by
+ * sha256 of `<containerd address>/<namespace>/<id>` (runtime/v2/shim/util_unix.go). A shim that
+ * is killed leaves it behind.
+ */
+export function shimSocketPath(containerdSocket: string, namespace: string, id: string): string {
+  return path.join('/run/containerd/s', createHash('sha256').update(`${containerdSocket}/${namespace}/${id}`).digest('hex'));
+}
+
+/** Mount points of the cgroup hierarchies (v1: one per controller; v2: one). */
+export async function cgroupMounts(): Promise<string[]> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').filter(Boolean).flatMap((l) => {
+    const [pre, post] = l.split(' - ');
+    const fstype = post?.split(' ')[0];
+    return fstype === 'cgroup' || fstype === 'cgroup2' ? [unescapeMountPath(pre.split(' ')[4])] : [];
+  });
+}
+
+/**
+ * Removes the cgroup `relPath` (`/mk-test-1`, `/kubepods/...`) and every cgroup below it in all
+ * hierarchies, children first. Only empty cgroups can go: one that still has processes stays,
+ * and its path is returned so the caller can report it.
+ */
+export async function removeCgroup(relPath: string): Promise<string[]> {
+  const rel = path.posix.normalize(`/${relPath}`);
+  if (rel === '/') throw new Error('refusing to remove the root cgroup');
+  const left: string[] = [];
+  const removeTree = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return; // not in this hierarchy
+    }
+    for (const e of entries) if (e.isDirectory()) await removeTree(path.join(dir, e.name));
+    await rmdir(dir).catch(() => left.push(dir));
+  };
+  for (const m of await cgroupMounts()) await removeTree(path.join(m, rel));
+  return left;
 }
 
 /** Sends `signal` to each pid that still exists; ignores the ones already gone. */

@@ -45,10 +45,10 @@ export function renderContainerdConfig(o: ContainerdConfigOptions): string {
 version = 2
 root = ${q(o.root)}
 state = ${q(o.state)}
-# The opt plugin would install into /opt/containerd; legacy and unused snapshotters stay off.
+# The opt plugin would install into /opt/containerd; unused snapshotters stay off. (runtime.v1.linux
+# must stay: the 1.6 tasks service refuses to load without it.)
 disabled_plugins = [
   "io.containerd.internal.v1.opt",
-  "io.containerd.runtime.v1.linux",
   "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",

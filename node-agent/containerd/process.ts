@@ -4,11 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CriClient } from '../cri/client';
 import { PAUSE_IMAGE } from '../images/build';
-import { deleteRuncContainers, killPids, pidAlive, shimPidsFor, unmountUnder } from './cleanup';
+import { deleteRuncContainers, killPids, pidAlive, shimPidsFor, shimSocketPath, unmountUnder } from './cleanup';
 import { detectSnapshotter, renderContainerdConfig, writeRegistryMirrors, type Snapshotter } from './config';
 
 /** Options of `startContainerd`. Only `dataDir` is required; everything else lives under it. */
@@ -59,6 +59,8 @@ export interface ContainerdProcess {
   snapshotter: Snapshotter;
   /** Connected and answering. Closed by stop(). */
   cri: CriClient;
+  /** Settles when containerd exits, for whatever reason (a supervisor watches this). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, wait, SIGKILL after the deadline; idempotent. Purges leftovers on request. */
   stop(opts?: StopOptions): Promise<void>;
 }
@@ -135,6 +137,9 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
   }
   let spawnError: Error | undefined;
   child.on('error', (e) => { spawnError = e; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
 
   const fail = async (why: string, cause?: unknown): Promise<never> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -175,7 +180,7 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
     })();
     return stopped;
   };
-  return { pid, socketPath, dataDir, configPath, logFile, snapshotter, cri: client, stop };
+  return { pid, socketPath, dataDir, configPath, logFile, snapshotter, cri: client, exited, stop };
 }
 
 /**
@@ -184,13 +189,15 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
  * Throws when mounts cannot be removed.
  */
 export async function purgeContainerd(o: { dataDir: string; socketPath: string }): Promise<void> {
-  await deleteRuncContainers(path.join(o.dataDir, 'state', 'runc'));
+  const deleted = await deleteRuncContainers(path.join(o.dataDir, 'state', 'runc'));
   const shims = await shimPidsFor(o.socketPath);
   killPids(shims, 'SIGKILL');
   const deadline = Date.now() + 5_000;
   for (const pid of shims) {
     while ((await pidAlive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
+  // Killed shims cannot remove their sockets, which live outside dataDir.
+  await Promise.all(deleted.map((c) => rm(shimSocketPath(o.socketPath, c.namespace, c.id), { force: true })));
   await unmountUnder(o.dataDir);
 }
 

@@ -146,10 +146,15 @@ export class CriClient {
     const fn = (svc as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => void>)[method];
     const deadline = new Date(Date.now() + (opts?.timeoutMs ?? this.callTimeoutMs));
     return new Promise<Res>((resolve, reject) => {
-      fn.call(svc, req, new grpc.Metadata(), { deadline }, (err, res) => {
-        if (err) reject(translateGrpcError(rpc, err));
-        else resolve(res as Res);
-      });
+      try {
+        fn.call(svc, req, new grpc.Metadata(), { deadline }, (err, res) => {
+          if (err) reject(translateGrpcError(rpc, err));
+          else resolve(res as Res);
+        });
+      } catch (e) {
+        // grpc-js throws synchronously on a closed channel or an unencodable request.
+        reject(new UnavailableError(`CRI ${rpc}: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      }
     });
   }
 

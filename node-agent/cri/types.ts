@@ -12,22 +12,35 @@
  * Upstream: https://github.com/kubernetes/cri-api/blob/master/pkg/apis/runtime/v1/api.proto
  */
 
+/** Labels, annotations and other string maps. */
 export type StringMap = Record<string, string>;
 
 // ---- enums ----
+/** Port mapping protocol. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+/** Mount propagation of a host path into a container. */
 export type MountPropagation = 'PROPAGATION_PRIVATE' | 'PROPAGATION_HOST_TO_CONTAINER' | 'PROPAGATION_BIDIRECTIONAL';
+/** Scope of a Linux namespace: shared by the pod, per container, or the node's. */
 export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+/** Sandbox state: ready while its pause container and network exist. */
 export type PodSandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
+/** Container lifecycle state. */
 export type ContainerState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN';
 
 // ---- shared pieces ----
+/** Wrapper that tells "0" from "unset". */
 export interface Int64Value { value: number }
+/** Wrapper that tells "0" from "unset". */
 export interface UInt64Value { value: number }
+/** One environment variable. */
 export interface KeyValue { key: string; value: string }
+/** An image reference (name, tag or digest, or image id). */
 export interface ImageSpec { image: string; annotations?: StringMap }
+/** resolv.conf of a sandbox. */
 export interface DNSConfig { servers?: string[]; searches?: string[]; options?: string[] }
+/** A hostPort of the pod (needs the portmap CNI plugin). */
 export interface PortMapping { protocol?: Protocol; containerPort: number; hostPort?: number; hostIp?: string }
+/** A host path mounted into a container. */
 export interface Mount {
   containerPath: string;
   hostPath: string;
@@ -35,10 +48,13 @@ export interface Mount {
   selinuxRelabel?: boolean;
   propagation?: MountPropagation;
 }
+/** Which namespaces a sandbox or container shares. */
 export interface NamespaceOption { network?: NamespaceMode; pid?: NamespaceMode; ipc?: NamespaceMode; targetId?: string }
 
 // ---- sandbox ----
+/** Identity of a sandbox; (name, uid, namespace, attempt) is unique. */
 export interface PodSandboxMetadata { name: string; uid: string; namespace: string; attempt?: number }
+/** Linux security settings of a sandbox. */
 export interface LinuxSandboxSecurityContext {
   namespaceOptions?: NamespaceOption;
   runAsUser?: Int64Value;
@@ -47,11 +63,13 @@ export interface LinuxSandboxSecurityContext {
   supplementalGroups?: number[];
   privileged?: boolean;
 }
+/** Linux settings of a sandbox; cgroupParent is a cgroupfs path like /kubepods/pod<uid>. */
 export interface LinuxPodSandboxConfig {
   cgroupParent?: string;
   securityContext?: LinuxSandboxSecurityContext;
   sysctls?: StringMap;
 }
+/** Everything about a sandbox; CreateContainer needs it again as `sandboxConfig`. */
 export interface PodSandboxConfig {
   metadata: PodSandboxMetadata;
   hostname?: string;
@@ -62,13 +80,21 @@ export interface PodSandboxConfig {
   annotations?: StringMap;
   linux?: LinuxPodSandboxConfig;
 }
+/** Request of the RunPodSandbox RPC. */
 export interface RunPodSandboxRequest { config: PodSandboxConfig; runtimeHandler?: string }
+/** Response of the RunPodSandbox RPC. */
 export interface RunPodSandboxResponse { podSandboxId: string }
+/** Request of the StopPodSandbox RPC. */
 export interface StopPodSandboxRequest { podSandboxId: string }
+/** Request of the RemovePodSandbox RPC. */
 export interface RemovePodSandboxRequest { podSandboxId: string }
+/** Request of the PodSandboxStatus RPC. */
 export interface PodSandboxStatusRequest { podSandboxId: string; verbose?: boolean }
+/** An extra pod IP. */
 export interface PodIP { ip: string }
+/** The pod IP(s) CNI assigned. */
 export interface PodSandboxNetworkStatus { ip: string; additionalIps: PodIP[] }
+/** Status of one sandbox. */
 export interface PodSandboxStatus {
   id: string;
   metadata: Required<PodSandboxMetadata> | null;
@@ -79,9 +105,13 @@ export interface PodSandboxStatus {
   annotations: StringMap;
   runtimeHandler: string;
 }
+/** Response of the PodSandboxStatus RPC. */
 export interface PodSandboxStatusResponse { status: PodSandboxStatus | null; info: StringMap }
+/** ListPodSandbox filter; fields are ANDed, labelSelector matches exactly. */
 export interface PodSandboxFilter { id?: string; state?: { state: PodSandboxState }; labelSelector?: StringMap }
+/** Request of the ListPodSandbox RPC. */
 export interface ListPodSandboxRequest { filter?: PodSandboxFilter }
+/** A sandbox as ListPodSandbox returns it. */
 export interface PodSandbox {
   id: string;
   metadata: Required<PodSandboxMetadata> | null;
@@ -91,10 +121,13 @@ export interface PodSandbox {
   annotations: StringMap;
   runtimeHandler: string;
 }
+/** Response of the ListPodSandbox RPC. */
 export interface ListPodSandboxResponse { items: PodSandbox[] }
 
 // ---- containers ----
+/** Identity of a container in its sandbox; attempt counts restarts. */
 export interface ContainerMetadata { name: string; attempt?: number }
+/** cgroup limits: CFS period/quota in microseconds, shares, memory in bytes (0 = unset). */
 export interface LinuxContainerResources {
   cpuPeriod?: number;
   cpuQuota?: number;
@@ -104,6 +137,7 @@ export interface LinuxContainerResources {
   cpusetCpus?: string;
   cpusetMems?: string;
 }
+/** Linux security settings of a container. */
 export interface LinuxContainerSecurityContext {
   privileged?: boolean;
   namespaceOptions?: NamespaceOption;
@@ -114,7 +148,9 @@ export interface LinuxContainerSecurityContext {
   supplementalGroups?: number[];
   noNewPrivs?: boolean;
 }
+/** Linux settings of a container. */
 export interface LinuxContainerConfig { resources?: LinuxContainerResources; securityContext?: LinuxContainerSecurityContext }
+/** Everything about a container to create. */
 export interface ContainerConfig {
   metadata: ContainerMetadata;
   image: ImageSpec;
@@ -132,14 +168,21 @@ export interface ContainerConfig {
   tty?: boolean;
   linux?: LinuxContainerConfig;
 }
+/** Request of the CreateContainer RPC. */
 export interface CreateContainerRequest { podSandboxId: string; config: ContainerConfig; sandboxConfig: PodSandboxConfig }
+/** Response of the CreateContainer RPC. */
 export interface CreateContainerResponse { containerId: string }
+/** Request of the StartContainer RPC. */
 export interface StartContainerRequest { containerId: string }
 /** `timeout` is the grace period in seconds before SIGKILL (0 = kill at once). */
 export interface StopContainerRequest { containerId: string; timeout?: number }
+/** Request of the RemoveContainer RPC. */
 export interface RemoveContainerRequest { containerId: string }
+/** ListContainers filter; fields are ANDed, labelSelector matches exactly. */
 export interface ContainerFilter { id?: string; state?: { state: ContainerState }; podSandboxId?: string; labelSelector?: StringMap }
+/** Request of the ListContainers RPC. */
 export interface ListContainersRequest { filter?: ContainerFilter }
+/** A container as ListContainers returns it. */
 export interface Container {
   id: string;
   podSandboxId: string;
@@ -151,8 +194,11 @@ export interface Container {
   labels: StringMap;
   annotations: StringMap;
 }
+/** Response of the ListContainers RPC. */
 export interface ListContainersResponse { containers: Container[] }
+/** Request of the ContainerStatus RPC. */
 export interface ContainerStatusRequest { containerId: string; verbose?: boolean }
+/** Status of one container. */
 export interface ContainerStatus {
   id: string;
   metadata: Required<ContainerMetadata> | null;
@@ -174,20 +220,24 @@ export interface ContainerStatus {
   /** Absolute path of the CRI-format log file on the host. */
   logPath: string;
 }
+/** Response of the ContainerStatus RPC. */
 export interface ContainerStatusResponse { status: ContainerStatus | null; info: StringMap }
 
 // ---- exec ----
 /** `timeout` in seconds; 0 = no timeout (the client deadline still applies). */
 export interface ExecSyncRequest { containerId: string; cmd: string[]; timeout?: number }
+/** Response of the ExecSync RPC. */
 export interface ExecSyncResponse { stdout: Buffer; stderr: Buffer; exitCode: number }
 
 // ---- stats ----
+/** Identity of the container a stats sample belongs to. */
 export interface ContainerAttributes {
   id: string;
   metadata: Required<ContainerMetadata> | null;
   labels: StringMap;
   annotations: StringMap;
 }
+/** CPU usage sample. */
 export interface CpuUsage {
   timestamp: number;
   /** Cumulative CPU time in ns: two samples make a rate. */
@@ -195,6 +245,7 @@ export interface CpuUsage {
   /** Computed by containerd between any two callers' samples: do not rely on it. */
   usageNanoCores: UInt64Value | null;
 }
+/** Memory usage sample; workingSetBytes is what Kubernetes reports and limits act on. */
 export interface MemoryUsage {
   timestamp: number;
   workingSetBytes: UInt64Value | null;
@@ -204,26 +255,37 @@ export interface MemoryUsage {
   pageFaults: UInt64Value | null;
   majorPageFaults: UInt64Value | null;
 }
+/** Resource usage of one container. */
 export interface ContainerStats {
   attributes: ContainerAttributes | null;
   cpu: CpuUsage | null;
   memory: MemoryUsage | null;
 }
+/** Request of the ContainerStats RPC. */
 export interface ContainerStatsRequest { containerId: string }
+/** Response of the ContainerStats RPC. */
 export interface ContainerStatsResponse { stats: ContainerStats | null }
+/** ListContainerStats filter; fields are ANDed. */
 export interface ContainerStatsFilter { id?: string; podSandboxId?: string; labelSelector?: StringMap }
+/** Request of the ListContainerStats RPC. */
 export interface ListContainerStatsRequest { filter?: ContainerStatsFilter }
+/** Response of the ListContainerStats RPC. */
 export interface ListContainerStatsResponse { stats: ContainerStats[] }
 
 // ---- runtime ----
+/** Request of the Version RPC. */
 export interface VersionRequest { version?: string }
+/** Response of the Version RPC. */
 export interface VersionResponse { version: string; runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }
+/** Request of the Status RPC. */
 export interface StatusRequest { verbose?: boolean }
 /** Conditions include `RuntimeReady` and `NetworkReady`. */
 export interface RuntimeCondition { type: string; status: boolean; reason: string; message: string }
+/** Response of the Status RPC. */
 export interface StatusResponse { status: { conditions: RuntimeCondition[] } | null; info: StringMap }
 
 // ---- images ----
+/** An image CRI knows, with all its tags (repoTags) and digests. */
 export interface Image {
   id: string;
   repoTags: string[];
@@ -234,11 +296,15 @@ export interface Image {
   spec: Required<ImageSpec> | null;
   pinned: boolean;
 }
+/** Request of the ListImages RPC. */
 export interface ListImagesRequest { filter?: { image?: ImageSpec } }
+/** Response of the ListImages RPC. */
 export interface ListImagesResponse { images: Image[] }
+/** Request of the ImageStatus RPC. */
 export interface ImageStatusRequest { image: ImageSpec; verbose?: boolean }
 /** `image` is null when the runtime does not have it (not an error). */
 export interface ImageStatusResponse { image: Image | null; info: StringMap }
+/** Registry credentials for PullImage. */
 export interface AuthConfig {
   username?: string;
   password?: string;
@@ -247,8 +313,11 @@ export interface AuthConfig {
   identityToken?: string;
   registryToken?: string;
 }
+/** Request of the PullImage RPC. */
 export interface PullImageRequest { image: ImageSpec; auth?: AuthConfig; sandboxConfig?: PodSandboxConfig }
+/** Response of the PullImage RPC. */
 export interface PullImageResponse { imageRef: string }
+/** Request of the RemoveImage RPC. */
 export interface RemoveImageRequest { image: ImageSpec }
 
 /** Responses with no fields. */

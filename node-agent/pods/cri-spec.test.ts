@@ -1,0 +1,57 @@
+import { makePod } from './fixtures';
+import { buildContainerConfig, buildSandboxConfig, containerResources, containerSpecHash, podCgroupParent } from './cri-spec';
+
+describe('cri-spec', () => {
+  it('builds the sandbox config with identity labels, log directory, cgroup parent and host ports', () => {
+    const pod = makePod({ containers: [{ name: 'web', image: 'busybox', ports: [{ containerPort: 80, hostPort: 8080 }, { containerPort: 9090 }] }] });
+    const dns = { servers: ['10.96.0.10'], searches: ['default.svc.cluster.local'], options: ['ndots:5'] };
+    expect(buildSandboxConfig(pod, { podLogsRoot: '/var/log/pods/', dnsConfig: dns }, 2)).toEqual({
+      metadata: { name: 'web', uid: 'uid-1', namespace: 'default', attempt: 2 },
+      hostname: 'web',
+      logDirectory: '/var/log/pods/default_web_uid-1',
+      dnsConfig: dns,
+      portMappings: [{ protocol: 'TCP', containerPort: 80, hostPort: 8080 }],
+      labels: { 'mk.io/pod-uid': 'uid-1', 'mk.io/pod-name': 'web', 'mk.io/pod-namespace': 'default' },
+      annotations: {},
+      linux: { cgroupParent: '/kubepods/besteffort/poduid-1' },
+    });
+  });
+
+  it('puts the pod cgroup under its QoS class; Guaranteed directly under /kubepods', () => {
+    const res = (requests: object | undefined, limits: object | undefined) => makePod({ containers: [{ name: 'a', image: 'busybox', resources: { requests, limits } }] });
+    expect(podCgroupParent(res(undefined, undefined))).toBe('/kubepods/besteffort/poduid-1');
+    expect(podCgroupParent(res({ cpu: '100m' }, undefined))).toBe('/kubepods/burstable/poduid-1');
+    expect(podCgroupParent(res(undefined, { cpu: '1', memory: '64Mi' }))).toBe('/kubepods/poduid-1');
+  });
+
+  it('derives cpu shares, quota and memory limit like kubelet', () => {
+    expect(containerResources({ name: 'a', image: 'i' })).toEqual({ cpuShares: 2 });
+    expect(containerResources({ name: 'a', image: 'i', resources: { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } } }))
+      .toEqual({ cpuShares: 256, cpuPeriod: 100_000, cpuQuota: 50_000, memoryLimitInBytes: 64 * 1024 * 1024 });
+    // A limit alone counts as the request; tiny values hit kubelet's minimums.
+    expect(containerResources({ name: 'a', image: 'i', resources: { limits: { cpu: '1m' } } })).toEqual({ cpuShares: 2, cpuPeriod: 100_000, cpuQuota: 1000 });
+  });
+
+  it('builds the container config with labels, annotations and the log path', () => {
+    const pod = makePod({ containers: [{ name: 'app', image: 'busybox', command: ['sh', '-c'], args: ['echo hi'], workingDir: '/tmp', env: [{ name: 'A', value: '1' }, { name: 'B' }] }] });
+    const c = pod.spec.containers[0];
+    const cfg = buildContainerConfig(pod, c, 3);
+    expect(cfg).toEqual({
+      metadata: { name: 'app', attempt: 3 },
+      image: { image: 'busybox' },
+      command: ['sh', '-c'], args: ['echo hi'], workingDir: '/tmp',
+      envs: [{ key: 'A', value: '1' }, { key: 'B', value: '' }],
+      labels: { 'mk.io/pod-uid': 'uid-1', 'mk.io/pod-name': 'web', 'mk.io/pod-namespace': 'default', 'mk.io/container-name': 'app' },
+      annotations: { 'mk.io/container-hash': containerSpecHash(c), 'mk.io/container-image': 'busybox', 'mk.io/restart-count': '3' },
+      logPath: 'app/3.log',
+      linux: { resources: { cpuShares: 2 } },
+    });
+    expect(containerSpecHash({ image: 'busybox', name: 'app' })).toBe(containerSpecHash({ name: 'app', image: 'busybox' }));
+    expect(containerSpecHash({ name: 'app', image: 'busybox:2' })).not.toBe(containerSpecHash({ name: 'app', image: 'busybox' }));
+  });
+
+  it('cuts long hostnames to 63 characters', () => {
+    const pod = makePod({}, { name: `${'a'.repeat(62)}-bbbb` });
+    expect(buildSandboxConfig(pod, { podLogsRoot: '/l' }, 0).hostname).toBe('a'.repeat(62));
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * Pure builders from a Pod to CRI configs, in the way kubelet's kuberuntime does
+ * (kubernetes/kubernetes pkg/kubelet/kuberuntime/kuberuntime_sandbox.go, kuberuntime_container.go).
+ * Labels carry the pod's identity so a restarted agent adopts what it finds.
+ */
+import { createHash } from 'node:crypto';
+import { qosClass, type Container, type Pod } from '../../messages/pod';
+import { cpuMillis, memoryBytes } from '../../messages/quantity';
+import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
+
+/** Label on sandboxes and containers: the pod's uid. Observation finds a pod's things by it. */
+export const LABEL_POD_UID = 'mk.io/pod-uid';
+/** Label: the pod's name. */
+export const LABEL_POD_NAME = 'mk.io/pod-name';
+/** Label: the pod's namespace. */
+export const LABEL_POD_NAMESPACE = 'mk.io/pod-namespace';
+/** Label on containers: the spec container's name. */
+export const LABEL_CONTAINER_NAME = 'mk.io/container-name';
+/** Annotation: a hash of the container spec it was created from (diagnostics, like kubelet's). */
+export const ANNOTATION_CONTAINER_HASH = 'mk.io/container-hash';
+/** Annotation: the image as the spec named it; a differing spec image restarts the container. */
+export const ANNOTATION_CONTAINER_IMAGE = 'mk.io/container-image';
+/** Annotation: the restart count (also CRI metadata.attempt). */
+export const ANNOTATION_RESTART_COUNT = 'mk.io/restart-count';
+
+/** Node-level inputs to the sandbox config. */
+export interface SandboxOptions {
+  /** Root of pod log directories, e.g. `/var/log/pods`. */
+  podLogsRoot: string;
+  /** Resolver config for the pod (cluster DNS); omitted = the runtime's default. */
+  dnsConfig?: DNSConfig;
+}
+
+/** The pod's log directory: `<podLogsRoot>/<ns>_<name>_<uid>`, as kubelet names it. */
+export function podLogDirectory(pod: Pod, podLogsRoot: string): string {
+  const ns = pod.metadata.namespace ?? 'default';
+  return `${podLogsRoot.replace(/\/+$/, '')}/${ns}_${pod.metadata.name}_${podUid(pod)}`;
+}
+
+/** The pod's uid; a pod reaching a node always has one (set at creation). */
+export function podUid(pod: Pod): string {
+  const uid = pod.metadata.uid;
+  if (!uid) throw new Error(`pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name} has no uid`);
+  return uid;
+}
+
+/** Labels that identify the pod's sandboxes and containers. */
+export function podLabels(pod: Pod): Record<string, string> {
+  return {
+    [LABEL_POD_UID]: podUid(pod),
+    [LABEL_POD_NAME]: pod.metadata.name,
+    [LABEL_POD_NAMESPACE]: pod.metadata.namespace ?? 'default',
+  };
+}
+
+/**
+ * The pod's cgroup parent for cgroupfs (cgroup v1), by QoS class, laid out like kubelet's:
+ * Guaranteed pods sit directly under /kubepods
+ * (https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/).
+ */
+export function podCgroupParent(pod: Pod): string {
+  const qos = qosClass(pod.spec);
+  const uid = podUid(pod);
+  if (qos === 'Guaranteed') return `/kubepods/pod${uid}`;
+  return `/kubepods/${qos === 'Burstable' ? 'burstable' : 'besteffort'}/pod${uid}`;
+}
+
+/** Hostname: spec.hostname or the pod name, cut to 63 characters like kubelet does. */
+export function podHostname(pod: Pod): string {
+  const name = pod.spec.hostname ?? pod.metadata.name;
+  return name.length <= 63 ? name : name.slice(0, 63).replace(/[-.]+$/, '');
+}
+
+/** Host port mappings from every container port that asks for one. */
+export function podPortMappings(pod: Pod): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const c of pod.spec.containers) {
+    for (const p of c.ports ?? []) {
+      if (p.hostPort === undefined) continue;
+      out.push({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, ...(p.hostIP ? { hostIp: p.hostIP } : {}) });
+    }
+  }
+  return out;
+}
+
+/** RunPodSandbox's config. `attempt` counts sandbox re-creations of this pod. */
+export function buildSandboxConfig(pod: Pod, opts: SandboxOptions, attempt: number): PodSandboxConfig {
+  return {
+    metadata: { name: pod.metadata.name, uid: podUid(pod), namespace: pod.metadata.namespace ?? 'default', attempt },
+    hostname: podHostname(pod),
+    logDirectory: podLogDirectory(pod, opts.podLogsRoot),
+    ...(opts.dnsConfig ? { dnsConfig: opts.dnsConfig } : {}),
+    portMappings: podPortMappings(pod),
+    labels: podLabels(pod),
+    annotations: {},
+    linux: { cgroupParent: podCgroupParent(pod) },
+  };
+}
+
+// Kubernetes' constants (pkg/kubelet/cm/helpers_linux.go): shares per CPU, min shares, CFS period.
+const SHARES_PER_CPU = 1024;
+const MIN_SHARES = 2;
+const QUOTA_PERIOD = 100_000;
+const MIN_QUOTA = 1_000;
+
+/**
+ * Linux resources from requests and limits. A limit without a request counts as the request
+ * (the API server defaults it so); no request at all gets the minimum shares, like BestEffort.
+ */
+export function containerResources(c: Container): LinuxContainerResources {
+  const requestCpu = cpuMillis(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
+  const out: LinuxContainerResources = {
+    cpuShares: Math.max(MIN_SHARES, Math.floor((requestCpu * SHARES_PER_CPU) / 1000)),
+  };
+  const limitCpu = cpuMillis(c.resources?.limits?.cpu);
+  if (limitCpu > 0) {
+    out.cpuPeriod = QUOTA_PERIOD;
+    out.cpuQuota = Math.max(MIN_QUOTA, Math.floor((limitCpu * QUOTA_PERIOD) / 1000));
+  }
+  const limitMemory = memoryBytes(c.resources?.limits?.memory);
+  if (limitMemory > 0) out.memoryLimitInBytes = limitMemory;
+  return out;
+}
+
+/** A stable hash of the container spec (keys sorted), recorded on the container. */
+export function containerSpecHash(c: Container): string {
+  return createHash('sha256').update(stableJson(c)).digest('hex').slice(0, 16);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** CreateContainer's config. `attempt` is the restart count; the log goes to `<name>/<attempt>.log`. */
+export function buildContainerConfig(pod: Pod, c: Container, attempt: number): ContainerConfig {
+  return {
+    metadata: { name: c.name, attempt },
+    image: { image: c.image },
+    ...(c.command ? { command: c.command } : {}),
+    ...(c.args ? { args: c.args } : {}),
+    ...(c.workingDir ? { workingDir: c.workingDir } : {}),
+    envs: (c.env ?? []).map((e) => ({ key: e.name, value: e.value ?? '' })),
+    labels: { ...podLabels(pod), [LABEL_CONTAINER_NAME]: c.name },
+    annotations: {
+      [ANNOTATION_CONTAINER_HASH]: containerSpecHash(c),
+      [ANNOTATION_CONTAINER_IMAGE]: c.image,
+      [ANNOTATION_RESTART_COUNT]: String(attempt),
+    },
+    logPath: `${c.name}/${attempt}.log`,
+    linux: { resources: containerResources(c) },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * The pod actor: a thin nact shell around reconcilePod. It coalesces messages, observes the pod
+ * through CRI, reconciles, performs the actions and publishes status. Its only durable state is
+ * the restart/pull backoff, journaled through nact persistence so an agent restart continues a
+ * crash loop where it was. Unexpected faults (CRI timeouts, a failing status write) are thrown to
+ * the supervisor; problems of the pod itself end up in its status.
+ */
+import {
+  dispatch, spawn, spawnPersistent, stop,
+  type ActorContext, type PersistentActorContext, type Ref, type SupervisionActorFunc,
+} from 'nact';
+import type { Logger } from 'pino';
+import { ValidationError } from '../../messages/errors';
+import { actorName } from '../../messages/names';
+import type { Pod, PodStatus } from '../../messages/pod';
+import type { DNSConfig } from '../cri/types';
+import {
+  applyBackoffEvent, backoffPolicy, emptyBackoff, isBackoffEvent, type BackoffEvent, type BackoffPolicy, type BackoffState,
+} from './backoff';
+import { executeActions } from './execute';
+import { observePod } from './observe';
+import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
+import { sameStatus } from './status';
+import type { ObservedPod, PodRuntime } from './types';
+
+/** Messages a pod actor accepts. */
+export type PodActorMessage =
+  /** The desired pod changed (a deletion mark included); null = it is gone from the store. */
+  | { type: 'pod/sync'; pod: Pod | null }
+  /** Look again (periodic resync, or a supervisor's wake-up after a restart). */
+  | { type: 'pod/resync' }
+  /** Stop the actor, leaving the pod's containers running (agent shutdown; a new agent adopts them). */
+  | { type: 'pod/stop' };
+
+type Internal = PodActorMessage | { type: 'pod/reconcile' } | BackoffEvent;
+
+/**
+ * nact's onCrash for the pod actor (the lead's supervision policy). `ctx` is nact's
+ * SupervisionContext; it is typed loosely so handlers typed against `symbol` or `Symbol` both fit.
+ */
+export type PodCrashHandler = (msg: unknown, err: Error | undefined, ctx: never, child?: never) => unknown;
+
+/** What a pod actor needs from the node agent. */
+export interface PodActorDeps {
+  cri: PodRuntime;
+  nodeName: string;
+  hostIP: string;
+  /** Root of pod log directories (`<root>/<ns>_<name>_<uid>/<container>/<attempt>.log`). */
+  podLogsRoot: string;
+  dnsConfig?: DNSConfig;
+  /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
+  writeStatus(pod: Pod, status: PodStatus): Promise<void>;
+  /** Called once deletion finished: nothing of the pod is left in the runtime. */
+  onTerminated(pod: Pod): Promise<void>;
+  log: Logger;
+  /** Supervision policy, passed to nact (default: nact's, which stops the actor). */
+  onCrash?: PodCrashHandler;
+  /** Journal the backoff through the system's persistence engine (needs configurePersistence). */
+  persistent?: boolean;
+  /** Snapshot the journal every N events (persistent only; default 20). */
+  snapshotEvery?: number;
+  /** Overrides of Kubernetes' 10 s / 5 min / 10 min backoff (tests). */
+  backoff?: Partial<BackoffPolicy>;
+  /** Periodic resync while nothing is due sooner (default 10 s). */
+  resyncIntervalMs?: number;
+  /** Clock (epoch ms). */
+  now?: () => number;
+}
+
+/** The actor's durable state. */
+export interface PodActorState {
+  backoff: BackoffState;
+}
+
+// A fresh pod takes a few passes (sandbox, init containers, app containers): bounded per sync.
+const MAX_PASSES = 6;
+
+/** The nact persistence key of a pod's backoff journal (per uid: a re-created pod starts afresh). */
+export const podPersistenceKey = (uid: string): string => `pod-backoff-${uid}`;
+
+/**
+ * Spawns the actor for `pod` under `parent`, named by `actorName(namespace, name)`, and starts
+ * reconciling at once. Throws ValidationError when the pod has no uid.
+ */
+export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod): Ref<PodActorMessage> {
+  const uid = pod.metadata.uid;
+  const ns = pod.metadata.namespace ?? 'default';
+  if (!uid) throw new ValidationError(`pod ${ns}/${pod.metadata.name} has no uid`, ['metadata.uid']);
+  const log = deps.log.child({ pod: `${ns}/${pod.metadata.name}`, uid });
+  const policy = backoffPolicy(deps.backoff);
+  const resyncMs = deps.resyncIntervalMs ?? 10_000;
+  const now = deps.now ?? Date.now;
+  // Inputs and transient bookkeeping. Desired state survives a reset (it is input, not state);
+  // what was written is forgotten, so a reset actor rewrites status if it differs.
+  let desired: Pod | null = pod;
+  let lastKnown: Pod = pod;
+  let written: PodStatus | undefined;
+  let queued = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const kick = (self: Ref<Internal>): void => {
+    if (queued || stopped) return;
+    queued = true;
+    dispatch(self, { type: 'pod/reconcile' });
+  };
+  const schedule = (self: Ref<Internal>, ms: number): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { timer = undefined; if (!stopped) dispatch(self, { type: 'pod/resync' }); }, ms);
+    timer.unref();
+  };
+  const finish = (self: Ref<Internal>): void => {
+    stopped = true;
+    clearTimeout(timer);
+    stop(self);
+  };
+
+  async function sync(state: PodActorState, ctx: ActorContext<Internal, Ref<unknown>>): Promise<PodActorState> {
+    let backoff = state.backoff;
+    const persist = (ctx as Partial<PersistentActorContext<Internal, Ref<unknown>>>).persist;
+    const record = async (events: BackoffEvent[]): Promise<void> => {
+      for (const e of events) {
+        if (persist) await persist(e);
+        backoff = applyBackoffEvent(backoff, e, policy);
+      }
+    };
+    const images = desired ? [...(desired.spec.initContainers ?? []), ...desired.spec.containers].map((c) => c.image) : [];
+    let failures: SyncFailures = {};
+    let result: ReconcileResult | undefined;
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const observed = await observePod(deps.cri, uid as string, images);
+      logUnexpected(log, observed, desired);
+      result = reconcilePod({
+        pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
+        previous: written ?? lastKnown.status, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
+      });
+      await record(result.events);
+      if (result.terminated) {
+        log.info('pod terminated; runtime objects removed');
+        await deps.onTerminated(lastKnown);
+        finish(ctx.self);
+        return { backoff };
+      }
+      if (result.actions.length === 0) break;
+      log.debug({ actions: result.actions.map((a) => a.type) }, 'reconcile');
+      const out = await executeActions(result.actions, {
+        cri: deps.cri, pod: desired, sandbox: { podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}) }, log, now,
+      });
+      await record(out.events);
+      failures = mergeFailures(failures, out.failures);
+    }
+    if (result && desired && !sameStatus(result.status, written ?? desired.status)) {
+      if (result.status.phase !== (written ?? desired.status)?.phase) log.info({ phase: result.status.phase }, 'pod phase');
+      await deps.writeStatus(desired, result.status);
+      written = result.status;
+    }
+    schedule(ctx.self, Math.min(result?.requeueAfterMs ?? resyncMs, resyncMs));
+    return { backoff };
+  }
+
+  async function handle(state: PodActorState, msg: Internal, ctx: ActorContext<Internal, Ref<unknown>>): Promise<PodActorState> {
+    // Replayed journal events while recovering (persistent actors only).
+    if (isBackoffEvent(msg)) return { backoff: applyBackoffEvent(state.backoff, msg, policy) };
+    switch (msg.type) {
+      case 'pod/sync':
+        if (msg.pod && msg.pod.metadata.uid !== uid) {
+          // Same name, new uid: our pod is gone; the agent spawns a new actor for the new one.
+          log.warn({ newUid: msg.pod.metadata.uid }, 'pod re-created under the same name; tearing down the old one');
+          desired = null;
+        } else if (msg.pod) {
+          desired = msg.pod;
+          lastKnown = msg.pod;
+        } else {
+          desired = null;
+        }
+        kick(ctx.self);
+        return state;
+      case 'pod/resync':
+        kick(ctx.self);
+        return state;
+      case 'pod/stop':
+        finish(ctx.self);
+        return state;
+      case 'pod/reconcile':
+        queued = false;
+        try {
+          return await sync(state, ctx);
+        } catch (e) {
+          log.error({ err: e }, 'pod sync failed; the supervisor restarts the actor');
+          throw e;
+        }
+    }
+  }
+
+  const props = {
+    // Called at spawn and on every reset: start from a clean slate and reconcile at once.
+    initialStateFunc: (ctx: ActorContext<Internal, Ref<unknown>>): PodActorState => {
+      written = undefined;
+      queued = false;
+      clearTimeout(timer);
+      setImmediate(() => kick(ctx.self));
+      return { backoff: emptyBackoff() };
+    },
+    afterStop: (): void => { stopped = true; clearTimeout(timer); },
+    ...(deps.onCrash ? { onCrash: deps.onCrash as unknown as SupervisionActorFunc<Internal, Ref<unknown>, Ref<unknown>> } : {}),
+  };
+  const name = actorName(ns, pod.metadata.name);
+  const ref = deps.persistent
+    ? spawnPersistent(parent, handle, podPersistenceKey(uid), name, {
+      ...props, snapshotEvery: deps.snapshotEvery ?? 20,
+      snapshotEncoder: (s: PodActorState) => s,
+      snapshotDecoder: (s: unknown) => ((s as PodActorState | undefined)?.backoff ? (s as PodActorState) : { backoff: emptyBackoff() }),
+    })
+    : spawn(parent, handle, name, props);
+  return ref as unknown as Ref<PodActorMessage>;
+}
+
+function mergeFailures(a: SyncFailures, b: SyncFailures): SyncFailures {
+  return {
+    images: { ...a.images, ...b.images },
+    containers: { ...a.containers, ...b.containers },
+    ...(b.sandbox ?? a.sandbox ? { sandbox: b.sandbox ?? a.sandbox } : {}),
+  };
+}
+
+/** Logs what should not be there, with enough context to act on it. */
+function logUnexpected(log: Logger, observed: ObservedPod, pod: Pod | null): void {
+  const ready = observed.sandboxes.filter((s) => s.state === 'SANDBOX_READY');
+  if (ready.length > 1) log.warn({ sandboxes: ready.map((s) => s.id) }, 'more than one ready sandbox; stopping the older ones');
+  const names = new Set(pod ? [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name) : []);
+  for (const c of observed.containers) {
+    if (c.state === 'CONTAINER_UNKNOWN') log.warn({ container: c.name, containerId: c.id }, 'container in unknown state; stopping it');
+    if (pod && !names.has(c.name)) log.warn({ container: c.name, containerId: c.id }, 'container not in the pod spec; removing it');
+  }
+}

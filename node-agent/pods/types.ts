@@ -1,0 +1,75 @@
+/**
+ * Shapes shared by the pod lifecycle: what the pod actor observes through CRI, the actions its
+ * reconcile function asks for, and the slice of the CRI client it needs.
+ */
+import type { CriClient } from '../cri/client';
+import type * as cri from '../cri/types';
+
+/**
+ * The CRI calls the pod lifecycle makes: a slice of the CRI client, so tests can pass fakes.
+ * Every method rejects with TimeoutError/UnavailableError when the runtime does not answer,
+ * NotFoundError when the object is absent, and a plain Error for other gRPC failures.
+ */
+export type PodRuntime = Pick<CriClient,
+  | 'runPodSandbox' | 'stopPodSandbox' | 'removePodSandbox' | 'podSandboxStatus' | 'listPodSandbox'
+  | 'createContainer' | 'startContainer' | 'stopContainer' | 'removeContainer' | 'listContainers'
+  | 'containerStatus' | 'execSync' | 'imageStatus' | 'pullImage'>;
+
+/** A sandbox of the pod as CRI reports it. Times are nanoseconds since the epoch. */
+export interface ObservedSandbox {
+  id: string;
+  state: cri.PodSandboxState;
+  attempt: number;
+  createdAt: number;
+  /** From PodSandboxStatus; only read for ready sandboxes. */
+  ip?: string;
+  additionalIps?: string[];
+}
+
+/** A container of the pod with its ContainerStatus, flattened. Times are ns; 0 = not yet. */
+export interface ObservedContainer {
+  id: string;
+  podSandboxId: string;
+  /** The pod spec's container name (label mk.io/container-name). */
+  name: string;
+  /** CRI metadata.attempt: the restart count of this instance. */
+  attempt: number;
+  state: cri.ContainerState;
+  createdAt: number;
+  startedAt: number;
+  finishedAt: number;
+  exitCode: number;
+  reason: string;
+  message: string;
+  /** The image as the pod spec named it when this container was created (annotation). */
+  image: string;
+  imageRef: string;
+  logPath: string;
+}
+
+/** Whether the runtime has an image (ImageStatus), keyed by the image as the spec names it. */
+export interface ObservedImage {
+  present: boolean;
+  id?: string;
+}
+
+/** Everything the runtime holds for one pod uid (found by label mk.io/pod-uid). */
+export interface ObservedPod {
+  sandboxes: ObservedSandbox[];
+  containers: ObservedContainer[];
+  images: Record<string, ObservedImage>;
+}
+
+/**
+ * One step the pod actor performs through CRI. Actions run in order; `stopContainer` actions next
+ * to each other run concurrently so every container gets the whole grace period at once.
+ */
+export type PodAction =
+  | { type: 'pullImage'; image: string }
+  | { type: 'runPodSandbox'; attempt: number }
+  | { type: 'stopPodSandbox'; sandboxId: string }
+  | { type: 'removePodSandbox'; sandboxId: string }
+  | { type: 'runContainer'; sandboxId: string; sandboxAttempt: number; container: string; attempt: number; image: string; init: boolean }
+  | { type: 'startContainer'; containerId: string; container: string }
+  | { type: 'stopContainer'; containerId: string; container: string; timeoutSeconds: number }
+  | { type: 'removeContainer'; containerId: string; container: string };

@@ -1,0 +1,210 @@
+/**
+ * A real nats-server for integration tests: JetStream on, loopback only, a free port and a temp
+ * store directory of its own. Spawned with an argument array (no shell); stopped by its pid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A running test server. */
+export interface NatsServer {
+  /** `nats://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** The temp directory holding the JetStream store (and the config file when auth is on). */
+  dir: string;
+  /** The pid of the current incarnation (changes on restart). */
+  pid: number;
+  /** Stops the server (SIGTERM, SIGKILL after a deadline), waits for it to exit, removes `dir`. */
+  stop(): Promise<void>;
+  /** SIGKILLs the server, as a crash would; the store directory stays for restart(). */
+  kill(): void;
+  /** Stops the server if it is running and starts it again on the same port and store directory. */
+  restart(): Promise<void>;
+}
+
+const BINARY = process.env.NATS_SERVER ?? 'nats-server';
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * Starts nats-server with JetStream on a free loopback port and a fresh temp store directory, and
+ * resolves once it accepts client connections with JetStream ready (its INFO says so). With
+ * user/pass, a generated config file turns authorization on. Throws with the server's output when
+ * it does not come up.
+ */
+export async function startNatsServer(opts: { user?: string; pass?: string } = {}): Promise<NatsServer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mk-nats-'));
+  const storeDir = path.join(dir, 'store');
+  const args = ['-js', '-a', '127.0.0.1', '-sd', storeDir];
+  if (opts.user !== undefined) {
+    // A config file keeps the password out of the process list; JSON strings are valid NATS conf.
+    const conf = path.join(dir, 'server.conf');
+    await writeFile(conf, `authorization {\n  user: ${JSON.stringify(opts.user)}\n  password: ${JSON.stringify(opts.pass ?? '')}\n}\n`, { mode: 0o600 });
+    args.push('-c', conf);
+  }
+
+  let port = 0;
+  let child: ChildProcess | undefined;
+  // A free port can be taken between probing and binding: try a few.
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch([...args, '-p', String(port)], port);
+      break;
+    } catch (err) {
+      if (attempt >= 2) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+
+  let current: ChildProcess = child;
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    dir,
+    pid: current.pid ?? -1,
+    async stop() {
+      await terminate(current);
+      await rm(dir, { recursive: true, force: true });
+    },
+    kill() {
+      if (current.exitCode === null && current.signalCode === null && current.pid) signal(current.pid, 'SIGKILL');
+    },
+    async restart() {
+      await terminate(current);
+      current = await launch([...args, '-p', String(port)], port);
+      server.pid = current.pid ?? -1;
+    },
+  };
+  return server;
+}
+
+/** Spawns the server and waits until it is ready; kills it and throws with its output if not. */
+async function launch(args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (b: Buffer) => { output = (output + b.toString()).slice(-8000); };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  spawnError.catch(() => undefined);
+  try {
+    await Promise.race([waitReady(port, child), spawnError]);
+    return child;
+  } catch (err) {
+    await terminate(child);
+    throw new Error(`nats-server ${args.join(' ')} did not start: ${(err as Error).message}\n${output}`, { cause: err });
+  }
+}
+
+/** Polls until the port answers with an INFO line announcing JetStream, or the deadline passes. */
+async function waitReady(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode})`);
+    try {
+      const info = await readInfo(port);
+      if (info.includes('"jetstream":true')) return;
+      last = 'INFO without jetstream';
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (${last})`);
+}
+
+/** Connects once and returns the server's INFO line. */
+function readInfo(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (err: Error | null, info?: string) => {
+      sock.destroy();
+      if (err) reject(err); else resolve(info ?? '');
+    };
+    sock.setTimeout(1000, () => done(new Error('timeout reading INFO')));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\r\n');
+      if (nl >= 0) done(null, buf.slice(0, nl));
+    });
+    sock.on('error', (e) => done(e));
+    sock.on('close', () => done(new Error('closed before INFO')));
+  });
+}
+
+/** SIGTERM, then SIGKILL if it has not exited by the deadline; resolves when it has exited. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (!signal(child.pid, 'SIGTERM')) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS); });
+  const r = await Promise.race([exited.then(() => 'exited' as const), late]);
+  clearTimeout(timer);
+  if (r === 'late' && child.exitCode === null && child.signalCode === null) {
+    if (signal(child.pid, 'SIGKILL')) await exited;
+  }
+}
+
+/** Sends a signal; false when the process is already gone (ESRCH). */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** A port the kernel says is free right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Polls `cond` until it returns true (or a truthy value, which is returned), failing with `what`
+ * after `timeoutMs`. Tests wait on conditions with deadlines, never on fixed sleeps.
+ */
+export async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The error `p` rejects with; throws when it resolves. For asserting with predicates (isConflict). */
+export async function caught(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection, but it resolved');
+}
