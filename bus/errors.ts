@@ -3,7 +3,7 @@
  * place. Server error codes live in one named map, `JsApiCodes`, as in nats.js's jserrors.ts; the
  * codes are the server's (nats-server `server/errors.json`).
  */
-import { JetStreamApiError, JetStreamError, JetStreamNotEnabled } from '@nats-io/jetstream';
+import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import {
   AlreadyExistsError,
@@ -92,7 +92,8 @@ export function translateError(err: unknown, ctx: ErrorContext): MkError {
   if (err instanceof natsErrors.RequestError && err.isNoResponders()) return noResponders(ctx, cause);
   if (err instanceof natsErrors.NoRespondersError) return noResponders(ctx, cause);
   // js.publish reports a subject no stream captures (or a JetStream that is down) this way.
-  if (err instanceof JetStreamNotEnabled) return noResponders(ctx, cause);
+  // (JetStreamNotEnabled is not exported by the package's public entry, hence the name test.)
+  if (err instanceof Error && err.name === 'JetStreamNotEnabled') return noResponders(ctx, cause);
   if (err instanceof natsErrors.TimeoutError || (err instanceof JetStreamError && /timeout/i.test(detail))) {
     const within = ctx.timeoutMs !== undefined ? ` within ${ctx.timeoutMs} ms` : '';
     return new TimeoutError(`${ctx.action}: no reply${within}${ctx.subject ? ` from ${ctx.subject}` : ''}; the other side may be overloaded or down, retry`, cause);

@@ -1,0 +1,108 @@
+/**
+ * The connection to the bus: one NATS connection per process, with its JetStream client and
+ * manager. Everything else in bus/ takes a `Bus`.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { UnavailableError } from '../messages/errors';
+import { connectError } from './errors';
+import { busLog } from './log';
+
+/** How to reach the bus. */
+export interface BusOptions {
+  /** One URL or several (a cluster), e.g. `nats://127.0.0.1:4222`. */
+  servers: string | string[];
+  user?: string;
+  pass?: string;
+  /** The connection name the server shows (`mk-control-plane`, `mk-node-a`, `mk-cli`). */
+  name: string;
+  /** First-connect timeout and default JetStream API timeout, ms (default 5000). */
+  timeoutMs?: number;
+}
+
+/** A connected bus: core NATS, JetStream client and JetStream manager. */
+export interface Bus {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** Drains (in-flight replies finish) then closes; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Between reconnect attempts: short, so a restarted server is found again quickly. */
+const RECONNECT_WAIT_MS = 500;
+/** A drain that cannot finish (the server is gone) gives up and closes after this long. */
+const DRAIN_TIMEOUT_MS = 2000;
+
+/**
+ * Connects to the bus. After the first connect it reconnects forever (a server restart is a pause,
+ * not an error). Throws UnavailableError when the first connect fails: the server cannot be reached
+ * (the message names the URL and says to run `mk up`), refuses the credentials ("authorization
+ * failed"), or has no JetStream.
+ */
+export async function connectBus(opts: BusOptions): Promise<Bus> {
+  const url = Array.isArray(opts.servers) ? opts.servers.join(',') : opts.servers;
+  const timeout = opts.timeoutMs ?? 5000;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: opts.servers,
+      user: opts.user,
+      pass: opts.pass,
+      name: opts.name,
+      timeout,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: RECONNECT_WAIT_MS,
+      waitOnFirstConnect: false,
+    });
+  } catch (err) {
+    throw connectError(err, url);
+  }
+  const js = jetstream(nc, { timeout });
+  let jsm: JetStreamManager;
+  try {
+    // checkAPI asks the server for the account's JetStream info: fails fast when JetStream is off.
+    jsm = await jetstreamManager(nc, { timeout, checkAPI: true });
+  } catch (err) {
+    await nc.close();
+    throw new UnavailableError(`the bus at ${url} has no JetStream (run nats-server with -js): ${(err as Error).message}`, { cause: err });
+  }
+  watchStatus(nc, opts.name);
+  let closing: Promise<void> | undefined;
+  return {
+    nc,
+    js,
+    jsm,
+    close: () => (closing ??= closeConnection(nc)),
+  };
+}
+
+async function closeConnection(nc: NatsConnection): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), DRAIN_TIMEOUT_MS); });
+  try {
+    // drain() lets served handlers reply; it cannot finish while the server is unreachable.
+    const r = await Promise.race([nc.drain().then(() => 'drained' as const), gaveUp]);
+    if (r === 'timeout') busLog.warn({ server: nc.getServer() }, 'drain did not finish in time; closing the bus connection');
+  } catch (err) {
+    busLog.debug({ err }, 'drain failed; closing the bus connection');
+  } finally {
+    clearTimeout(timer);
+    if (!nc.isClosed()) await nc.close();
+  }
+}
+
+/** Logs disconnects and reconnects, so an operator sees why requests stall. */
+function watchStatus(nc: NatsConnection, name: string): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case 'disconnect': busLog.warn({ connection: name, server: s.server }, 'bus disconnected; reconnecting'); break;
+        case 'reconnect': busLog.info({ connection: name, server: s.server }, 'bus reconnected'); break;
+        case 'error': busLog.error({ connection: name, err: s.error }, 'bus connection error'); break;
+        default: break;
+      }
+    }
+  })().catch((err: unknown) => busLog.debug({ err }, 'bus status loop ended'));
+}

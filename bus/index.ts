@@ -1,0 +1,10 @@
+/** bus/: NATS plumbing for mk. Everything above it (actors, node agent, CLI) imports from here. */
+export { connectBus, type Bus, type BusOptions } from './connection';
+export { connectError, JsApiCodes, jsApiCode, serverHint, translateError, type ErrorContext } from './errors';
+export { acquireLease, releaseLease, renewLease, type Lease } from './lease';
+export { busLog } from './log';
+export { MAX_VALUE_BYTES } from './object-codec';
+export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './object-store';
+export { JetStreamPersistenceEngine, keyToken } from './persistence';
+export { remoteDispatch, remoteQuery, remoteRef, serveActor, type RemoteRef, type ServedActor, type WithoutSender } from './remote';
+export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, errorBody, flushed, okReply, request, serve, unwrap, type Served } from './request';

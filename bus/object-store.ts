@@ -1,0 +1,242 @@
+/**
+ * The object store: etcd semantics on one JetStream KV bucket, after kine's NATS driver
+ * (k3s-io/kine pkg/drivers/nats). A key's revision is the sequence of its message in the bucket's
+ * stream, so revisions are monotonic across the bucket like etcd's; create and update are publishes
+ * with an expected last subject sequence; watch is an ordered consumer from a start sequence; the
+ * bucket keeps a bounded history per key.
+ *
+ * Delete writes a KV delete marker (not a purge): the key's history stays until it ages out of the
+ * per-key history, and a watcher sees the marker as a DELETE event with its own revision, exactly
+ * like etcd's delete event. Markers of deleted keys accumulate; `compact()` removes old ones.
+ */
+import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { Bucket, Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { ConflictError, isConflict, NotFoundError, ValidationError } from '../messages/errors';
+import { OBJECTS_BUCKET } from '../messages/subjects';
+import type { Bus } from './connection';
+import { translateError } from './errors';
+import { busLog } from './log';
+import { checkFilter, checkKey, decodeObject, encodeObject } from './object-codec';
+import { KvWatcher, type WatchEvent, type WatchOptions } from './watcher';
+
+export type { WatchEvent, WatchOptions } from './watcher';
+
+/** An object read from the store, with the revision it was read at. */
+export interface Stored<T> { key: string; object: T; revision: number }
+
+/** KV operation header values that mean the key is gone. */
+const GONE = new Set(['DEL', 'PURGE']);
+const KV_OPERATION = 'KV-Operation';
+
+/** etcd-like store of JSON objects on a JetStream KV bucket. */
+export class ObjectStore {
+  /** `$KV.<bucket>.`: the subject prefix of every key. */
+  private readonly prefix: string;
+
+  private constructor(private readonly bus: Bus, private readonly kv: KV, readonly bucket: string) {
+    this.prefix = `$KV.${bucket}.`;
+  }
+
+  /** The JetStream stream that holds the bucket. */
+  get stream(): string { return `KV_${this.bucket}`; }
+
+  /**
+   * Opens the bucket (default OBJECTS_BUCKET), creating it when missing with `history` revisions
+   * kept per key (default 5) and `replicas` (default 1; 3 on a 3-server cluster). An existing
+   * bucket is used as it is. Throws UnavailableError when JetStream cannot be reached.
+   */
+  static async open(bus: Bus, opts: { bucket?: string; history?: number; replicas?: number } = {}): Promise<ObjectStore> {
+    const bucket = opts.bucket ?? OBJECTS_BUCKET;
+    try {
+      // allow_direct off: reads go to the stream leader, so a read after a write sees it
+      // (direct gets may be served by a lagging replica).
+      const kv = await new Kvm(bus.js).create(bucket, {
+        history: opts.history ?? 5,
+        replicas: opts.replicas ?? 1,
+        allow_direct: false,
+        description: 'mk objects: <plural>.<namespace>.<name> -> JSON',
+      });
+      return new ObjectStore(bus, kv, bucket);
+    } catch (err) {
+      throw translateError(err, { action: `open bucket ${bucket}` });
+    }
+  }
+
+  /** Reads one object, or null when absent or deleted. */
+  async get<T>(key: string): Promise<Stored<T> | null> {
+    checkKey(key);
+    let e: KvEntry | null;
+    try {
+      e = await this.kv.get(key);
+    } catch (err) {
+      throw translateError(err, { action: `get ${key}` });
+    }
+    if (!e || GONE.has(e.operation)) return null;
+    return { key, object: decodeObject<T>(key, e.value, e.revision), revision: e.revision };
+  }
+
+  /**
+   * Lists the live objects whose keys match `filter` (`pods.>`, `pods.default.>`, `>`), sorted by
+   * key. The listing is consistent: it is the state at `revision`, and a watch from `revision + 1`
+   * sees every later change. How: the stream's last sequence L is read first; then an ordered
+   * consumer delivers the last message of every matching key and everything after, until nothing
+   * is pending. Every matching change up to that moment is folded in, so the result is the state at
+   * max(L, the highest sequence seen), with no matching change after it.
+   */
+  async list<T>(filter: string): Promise<{ items: Stored<T>[]; revision: number }> {
+    checkFilter(filter);
+    const latest = new Map<string, JsMsg>();
+    let before: number;
+    let maxSeq = 0;
+    try {
+      before = (await this.bus.jsm.streams.info(this.stream)).state.last_seq;
+      const consumer = await this.bus.js.consumers.get(this.stream, {
+        filter_subjects: this.prefix + filter,
+        deliver_policy: DeliverPolicy.LastPerSubject,
+      });
+      try {
+        if ((await consumer.info(true)).num_pending > 0) {
+          const iter = await consumer.consume({ max_messages: 512 });
+          for await (const m of iter) {
+            latest.set(m.subject.slice(this.prefix.length), m);
+            maxSeq = Math.max(maxSeq, m.seq);
+            if (m.info.pending === 0) break;
+          }
+        }
+      } finally {
+        await consumer.delete().catch(() => false);
+      }
+    } catch (err) {
+      throw translateError(err, { action: `list ${filter}` });
+    }
+    const items: Stored<T>[] = [];
+    for (const [key, m] of [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (GONE.has(m.headers?.get(KV_OPERATION) ?? '')) continue;
+      items.push({ key, object: decodeObject<T>(key, m.data, m.seq), revision: m.seq });
+    }
+    return { items, revision: Math.max(before, maxSeq) };
+  }
+
+  /**
+   * Creates `key` and returns its revision. Throws AlreadyExistsError when it is present; a
+   * deleted key can be created again (KV create writes over a delete marker). Throws
+   * ValidationError for an invalid key or a value over 1 MiB.
+   */
+  async create<T>(key: string, object: T): Promise<number> {
+    checkKey(key);
+    const data = encodeObject(key, object);
+    try {
+      return await this.kv.create(key, data);
+    } catch (err) {
+      throw translateError(err, { action: `create ${key}`, create: true });
+    }
+  }
+
+  /**
+   * Replaces `key` if its revision is still `expectedRevision`; returns the new revision. Throws
+   * ConflictError when the key changed since (re-read and retry, or use mutate), NotFoundError
+   * when it no longer exists, ValidationError for a bad key, revision or a value over 1 MiB.
+   * Pass a revision read from a live object: the revision of a delete marker would revive the key.
+   */
+  async update<T>(key: string, object: T, expectedRevision: number): Promise<number> {
+    checkKey(key);
+    if (!Number.isSafeInteger(expectedRevision) || expectedRevision <= 0) {
+      throw new ValidationError(`update ${key}: expected revision must be a positive integer (got ${expectedRevision})`);
+    }
+    const data = encodeObject(key, object);
+    try {
+      return await this.kv.update(key, data, expectedRevision);
+    } catch (err) {
+      const e = translateError(err, { action: `update ${key} at revision ${expectedRevision}` });
+      // A stale revision of a key that is gone is better reported as NotFound, as Kubernetes does.
+      if (isConflict(e) && (await this.get(key)) === null) throw new NotFoundError(`update ${key}: not found`, { cause: err });
+      throw e;
+    }
+  }
+
+  /**
+   * Deletes `key` by writing a delete marker. Throws NotFoundError when it is absent. With
+   * `expectedRevision`, throws ConflictError unless the key is still at that revision; without,
+   * deletes whatever revision is current (retrying if it changes under us).
+   */
+  async delete(key: string, expectedRevision?: number): Promise<void> {
+    checkKey(key);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.get(key);
+      if (!cur) throw new NotFoundError(`delete ${key}: not found`);
+      if (expectedRevision !== undefined && cur.revision !== expectedRevision) {
+        throw new ConflictError(`delete ${key}: it is at revision ${cur.revision}, not ${expectedRevision}; re-read and retry`);
+      }
+      try {
+        // previousSeq makes "exists, then delete" atomic: a concurrent write makes this fail.
+        await this.kv.delete(key, { previousSeq: cur.revision });
+        return;
+      } catch (err) {
+        const e = translateError(err, { action: `delete ${key} at revision ${cur.revision}` });
+        if (!isConflict(e) || expectedRevision !== undefined || attempt >= 10) throw e;
+      }
+    }
+  }
+
+  /**
+   * Watches the keys matching `filter` and calls `onEvent` for each change, in revision order, one
+   * at a time (an async handler is awaited). Where it starts: at `fromRevision` when given (every
+   * retained change from that revision on); else with `includeHistory` at the oldest retained
+   * change; else at the first change after the call. Resumption: when the consumer dies (server
+   * restart, connection loss) or `onEvent` throws, the watcher starts a new consumer at the
+   * revision after the last event `onEvent` completed, with backoff; a throwing event is
+   * therefore delivered again (handlers must be idempotent). Resolves once the first consumer
+   * exists; throws ValidationError for a bad filter, UnavailableError when the bus is down.
+   */
+  async watch<T>(filter: string, opts: WatchOptions, onEvent: (ev: WatchEvent<T>) => void | Promise<void>): Promise<{ stop(): Promise<void> }> {
+    checkFilter(filter);
+    const watcher = new KvWatcher<T>({
+      bus: this.bus,
+      stream: this.stream,
+      prefix: this.prefix,
+      filter,
+      onEvent,
+    });
+    await watcher.start(opts);
+    return { stop: () => watcher.stop() };
+  }
+
+  /**
+   * Read-modify-write: reads `key`, calls `fn` on a deep copy, writes the result with the read
+   * revision; on ConflictError re-reads and retries (at most `retries` times, default 10, with a
+   * little jitter). `fn` returning null means "no change": nothing is written and null is
+   * returned. Returns what was stored. Throws NotFoundError when the key is absent, and the last
+   * ConflictError when every retry lost the race. `fn` may run several times: keep it pure.
+   */
+  async mutate<T>(key: string, fn: (current: T) => T | null, opts: { retries?: number } = {}): Promise<Stored<T> | null> {
+    const retries = opts.retries ?? 10;
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.get<T>(key);
+      if (!cur) throw new NotFoundError(`mutate ${key}: not found`);
+      const next = fn(structuredClone(cur.object));
+      if (next === null) return null;
+      try {
+        const revision = await this.update(key, next, cur.revision);
+        // What was stored, as a reader would see it (and not the object fn may still hold).
+        return { key, object: decodeObject<T>(key, encodeObject(key, next), revision), revision };
+      } catch (err) {
+        if (!isConflict(err) || attempt >= retries) throw err;
+        busLog.debug({ key, attempt, revision: cur.revision }, 'mutate lost a race; retrying');
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      }
+    }
+  }
+
+  /**
+   * Removes delete markers older than `olderThanMs` (default 30 min) so that deleted keys stop
+   * costing list and watch time. A watcher more than that far behind may miss those deletes.
+   */
+  async compact(olderThanMs = 30 * 60 * 1000): Promise<number> {
+    try {
+      // purgeDeletes is on the implementation, not on the KV interface.
+      return (await (this.kv as Bucket).purgeDeletes(olderThanMs)).purged;
+    } catch (err) {
+      throw translateError(err, { action: `compact ${this.bucket}` });
+    }
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * nact's persistence engine on JetStream. The journal is the stream JOURNAL_STREAM: every event of
+ * persistence key K is a JSON message on `mk.journal.<base64url(K)>`, so one key's events are one
+ * subject, in order. Snapshots are in the KV bucket SNAPSHOT_BUCKET, one key per persistence key.
+ *
+ * Single writer per key: each event is published with Nats-Expected-Last-Subject-Sequence set to
+ * the stream sequence of the key's previous event (nact sequence number n-1). If another
+ * incarnation of the actor wrote in between, the server rejects the write and persist() throws
+ * ConflictError; the stale actor must be reset (supervision), which recovers it from the journal.
+ * nact's interface (node_modules/nact/lib/persistence/persistence-engine.js) gives the engine no
+ * incarnation id, so an actor that is *resumed* after such a ConflictError could write again.
+ */
+import { DeliverPolicy, RetentionPolicy, StorageType, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { EventStream, PersistedEvent, PersistedSnapshot, PersistenceEngine } from 'nact';
+import { ConflictError } from '../messages/errors';
+import { JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, SNAPSHOT_BUCKET } from '../messages/subjects';
+import type { Bus } from './connection';
+import { JsApiCodes, jsApiCode, translateError } from './errors';
+import { busLog } from './log';
+import { decode, encode } from './request';
+
+/** Where a key's journal stands: its last event's nact sequence number and stream sequence. */
+interface Position { sequenceNumber: number; streamSeq: number }
+/** Positions kept in memory; older ones are looked up again when needed. */
+const MAX_POSITIONS = 10_000;
+
+/** The stored form of a snapshot: nact's fields plus where in the journal it was taken. */
+interface StoredSnapshot { data: unknown; sequenceNumber: number; key: string; createdAt: number; journalSeq?: number }
+
+/** Encodes a persistence key as one subject/KV token (base64url: letters, digits, '-', '_'). */
+export function keyToken(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+/** nact's PersistenceEngine on a JetStream journal stream and a snapshot KV bucket. */
+export class JetStreamPersistenceEngine implements PersistenceEngine {
+  private readonly positions = new Map<string, Position>();
+  /** Journal position of each key's latest snapshot, so recovery reads only the events after it. */
+  private readonly snapshotHints = new Map<string, Position>();
+
+  private constructor(private readonly bus: Bus, private readonly snapshots: KV) {}
+
+  /**
+   * Opens the journal stream and the snapshot bucket, creating them when missing (file storage,
+   * `replicas` default 1). Throws UnavailableError when JetStream cannot be reached.
+   */
+  static async open(bus: Bus, opts: { replicas?: number } = {}): Promise<JetStreamPersistenceEngine> {
+    const replicas = opts.replicas ?? 1;
+    try {
+      await bus.jsm.streams.info(JOURNAL_STREAM).catch(async (err: unknown) => {
+        if (jsApiCode(err) !== JsApiCodes.StreamNotFound) throw err;
+        await bus.jsm.streams.add({
+          name: JOURNAL_STREAM,
+          subjects: [`${JOURNAL_SUBJECT_PREFIX}.>`],
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+          num_replicas: replicas,
+          description: 'mk: nact journals, one subject per persistence key',
+        }).catch((e: unknown) => {
+          // Another process created it first: fine.
+          if (jsApiCode(e) !== JsApiCodes.StreamNameInUse) throw e;
+        });
+      });
+      const snapshots = await new Kvm(bus.js).create(SNAPSHOT_BUCKET, { history: 1, replicas, allow_direct: false });
+      return new JetStreamPersistenceEngine(bus, snapshots);
+    } catch (err) {
+      throw translateError(err, { action: 'open the actor journal' });
+    }
+  }
+
+  /**
+   * The events of `persistenceKey` with sequence numbers above `offset`, in order; at most `limit`
+   * of them; only those carrying every tag in `tags`. Lazy and read once, whether awaited or
+   * reduced. Rejects with UnavailableError/TimeoutError when the bus fails.
+   */
+  events(persistenceKey: string, offset = 0, limit?: number, tags?: string[]): EventStream {
+    let loaded: Promise<PersistedEvent[]> | undefined;
+    const load = () => (loaded ??= this.readEvents(persistenceKey, offset, limit, tags));
+    return {
+      // nact's typings name the element type Event (the DOM's), but it is PersistedEvent[].
+      then: ((onOk, onErr) => load().then(onOk as never, onErr)) as EventStream['then'],
+      reduce: async (cb, init) => (await load()).reduce(cb, init),
+    };
+  }
+
+  private async readEvents(key: string, offset: number, limit: number | undefined, tags: string[] | undefined): Promise<PersistedEvent[]> {
+    const subject = subjectOf(key);
+    const out: PersistedEvent[] = [];
+    try {
+      const last = await this.bus.jsm.streams.getMessage(JOURNAL_STREAM, { last_by_subj: subject });
+      if (!last) return out;
+      this.remember(key, { sequenceNumber: decode<PersistedEvent>(last.data).sequenceNumber, streamSeq: last.seq });
+      const hint = this.snapshotHints.get(key);
+      const start = hint && hint.sequenceNumber <= offset ? hint.streamSeq + 1 : 1;
+      if (start > last.seq || (limit !== undefined && limit <= 0)) return out;
+      const consumer = await this.bus.js.consumers.get(JOURNAL_STREAM, {
+        filter_subjects: subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: start,
+      });
+      try {
+        const iter = await consumer.consume({ max_messages: 512 });
+        for await (const m of iter) {
+          const ev = toEvent(m);
+          if (ev.sequenceNumber > offset && hasTags(ev, tags)) out.push(ev);
+          if (m.seq >= last.seq || (limit !== undefined && out.length >= limit)) break;
+        }
+      } finally {
+        await consumer.delete().catch(() => false);
+      }
+    } catch (err) {
+      throw translateError(err, { action: `read the journal of ${key}` });
+    }
+    return out;
+  }
+
+  /**
+   * Appends one event. Throws ConflictError when another writer has appended to this key since
+   * this actor's last known event (a stale incarnation); ValidationError when it is over the
+   * server's max payload; UnavailableError/TimeoutError when the bus fails.
+   */
+  async persist(event: PersistedEvent): Promise<void> {
+    const subject = subjectOf(event.key);
+    try {
+      const expected = await this.expectedStreamSeq(event.key, event.sequenceNumber);
+      const ack = await this.bus.js.publish(subject, encode(event), { expect: { lastSubjectSequence: expected } });
+      this.remember(event.key, { sequenceNumber: event.sequenceNumber, streamSeq: ack.seq });
+    } catch (err) {
+      this.positions.delete(event.key);
+      throw translateError(err, { action: `persist event ${event.sequenceNumber} of ${event.key}` });
+    }
+  }
+
+  /** The stream sequence event n must follow: that of event n-1 (0 for the first event). */
+  private async expectedStreamSeq(key: string, n: number): Promise<number> {
+    const known = this.positions.get(key);
+    if (known && known.sequenceNumber === n - 1) return known.streamSeq;
+    const last: StoredMsg | null = await this.bus.jsm.streams.getMessage(JOURNAL_STREAM, { last_by_subj: subjectOf(key) });
+    if (!last) return 0;
+    const lastN = decode<PersistedEvent>(last.data).sequenceNumber;
+    if (lastN >= n) {
+      throw new ConflictError(`persist event ${n} of ${key}: the journal already has event ${lastN}; another incarnation of this actor is writing, so this one is stale and must restart`);
+    }
+    // lastN < n-1 only if the journal lost events (limits): follow what is there.
+    return last.seq;
+  }
+
+  /** The latest snapshot of `persistenceKey`, or undefined when there is none. */
+  async latestSnapshot(persistenceKey: string): Promise<PersistedSnapshot> {
+    try {
+      const e = await this.snapshots.get(keyToken(persistenceKey));
+      if (!e || e.operation !== 'PUT') return undefined as unknown as PersistedSnapshot;
+      const s = e.json<StoredSnapshot>();
+      if (s.journalSeq) this.snapshotHints.set(persistenceKey, { sequenceNumber: s.sequenceNumber, streamSeq: s.journalSeq });
+      // nact's typings omit the absent case; its recovery checks `if (snapshot)`.
+      return { data: s.data, sequenceNumber: s.sequenceNumber, key: s.key, createdAt: s.createdAt };
+    } catch (err) {
+      throw translateError(err, { action: `read the snapshot of ${persistenceKey}` });
+    }
+  }
+
+  /**
+   * Stores a snapshot unless a newer one is already stored (a stale incarnation must not roll it
+   * back). nact logs a snapshot failure and goes on, so failures only cost recovery time.
+   */
+  async takeSnapshot(snapshot: PersistedSnapshot): Promise<void> {
+    const token = keyToken(snapshot.key);
+    try {
+      const cur = await this.snapshots.get(token);
+      const curN = cur && cur.operation === 'PUT' ? cur.json<StoredSnapshot>().sequenceNumber : -1;
+      if (curN >= snapshot.sequenceNumber) {
+        busLog.debug({ key: snapshot.key, stored: curN, offered: snapshot.sequenceNumber }, 'kept the newer snapshot');
+        return;
+      }
+      const pos = this.positions.get(snapshot.key);
+      const stored: StoredSnapshot = {
+        ...snapshot,
+        journalSeq: pos && pos.sequenceNumber === snapshot.sequenceNumber ? pos.streamSeq : undefined,
+      };
+      const data = encode(stored);
+      if (cur) await this.snapshots.update(token, data, cur.revision);
+      else await this.snapshots.create(token, data);
+    } catch (err) {
+      throw translateError(err, { action: `snapshot ${snapshot.key} at ${snapshot.sequenceNumber}` });
+    }
+  }
+
+  private remember(key: string, pos: Position): void {
+    this.positions.delete(key);
+    this.positions.set(key, pos);
+    // Map keeps insertion order: the first key is the least recently written.
+    if (this.positions.size > MAX_POSITIONS) this.positions.delete(this.positions.keys().next().value as string);
+  }
+}
+
+function subjectOf(key: string): string {
+  return `${JOURNAL_SUBJECT_PREFIX}.${keyToken(key)}`;
+}
+
+function toEvent(m: JsMsg): PersistedEvent {
+  const e = decode<PersistedEvent>(m.data);
+  return { data: e.data, sequenceNumber: e.sequenceNumber, key: e.key, createdAt: e.createdAt, isDeleted: e.isDeleted ?? false, tags: e.tags ?? [] };
+}
+
+function hasTags(ev: PersistedEvent, tags: string[] | undefined): boolean {
+  return !tags || tags.length === 0 || tags.every((t) => ev.tags.includes(t));
+}

@@ -1,0 +1,160 @@
+/**
+ * The subject API's plumbing: JSON requests and replies wrapped in envelopes (`Reply<T>` in
+ * messages/api.ts). A client gets back the same error class the server threw, rebuilt from its
+ * code with `errorFromCode`.
+ */
+import { headers as natsHeaders, type Msg } from '@nats-io/transport-node';
+import type { ApiErrorBody, Reply } from '../messages/api';
+import { ErrorCodes, errorFromCode, MkError, ValidationError } from '../messages/errors';
+import type { Bus } from './connection';
+import { translateError } from './errors';
+import { busLog } from './log';
+
+/** How long a request waits for its reply unless told otherwise. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+/** JSON-encodes a payload. `undefined` becomes an empty payload. */
+export function encode(v: unknown): Uint8Array {
+  return v === undefined ? new Uint8Array(0) : te.encode(JSON.stringify(v));
+}
+
+/** Parses a JSON payload; an empty payload is `undefined`. Throws SyntaxError on malformed JSON. */
+export function decode<T>(data: Uint8Array): T {
+  return (data.length === 0 ? undefined : JSON.parse(td.decode(data))) as T;
+}
+
+/** The error part of an envelope for any thrown value; non-mk errors become Internal. */
+export function errorBody(err: unknown): ApiErrorBody {
+  if (err instanceof MkError) {
+    const body: ApiErrorBody = { code: err.code, message: err.message };
+    if (err instanceof ValidationError && err.issues.length > 0) body.issues = err.issues;
+    return body;
+  }
+  return { code: ErrorCodes.Internal, message: err instanceof Error ? err.message : String(err) };
+}
+
+/** An ok envelope: the result's fields next to `ok: true` (a non-object result adds nothing). */
+export function okReply<T>(res: T): Reply<T> {
+  const fields = typeof res === 'object' && res !== null && !Array.isArray(res) ? res : {};
+  return { ...fields, ok: true } as Reply<T>;
+}
+
+/**
+ * Unwraps a reply envelope: returns the fields of `{ ok: true, ... }` without `ok`; throws the
+ * error an `{ ok: false, error }` carries (rebuilt with errorFromCode), or MkError(Internal) when
+ * the reply is not an envelope.
+ */
+export function unwrap<T>(subject: string, data: Uint8Array): T {
+  let reply: Reply<T>;
+  try {
+    reply = decode<Reply<T>>(data);
+  } catch (err) {
+    throw new MkError(ErrorCodes.Internal, `malformed reply from ${subject}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') {
+    throw new MkError(ErrorCodes.Internal, `malformed reply from ${subject}: not an envelope`);
+  }
+  if (reply.ok) {
+    const { ok: _ok, ...rest } = reply;
+    return rest as T;
+  }
+  const e = reply.error ?? { code: ErrorCodes.Internal, message: 'error without a body' };
+  throw errorFromCode(e.code, e.message, e.issues);
+}
+
+/**
+ * Sends `payload` as JSON to `subject` and returns the reply's fields (`headers` go along as NATS
+ * headers). Throws the server's error
+ * class for an error envelope; UnavailableError when nothing serves the subject ("nothing is
+ * serving mk.api.apply: is the control plane running?") or the bus is closed; TimeoutError naming
+ * the subject and the timeout (default 10 s) when no reply comes. Never retries: the caller knows
+ * whether the request is idempotent.
+ */
+export async function request<T>(bus: Bus, subject: string, payload: unknown, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  let msg: Msg;
+  try {
+    const headers = opts.headers ? natsHeaders() : undefined;
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers?.set(k, v);
+    msg = await bus.nc.request(subject, encode(payload), { timeout: timeoutMs, headers });
+  } catch (err) {
+    throw translateError(err, { action: `request ${subject}`, subject, timeoutMs });
+  }
+  return unwrap<T>(subject, msg.data);
+}
+
+/** A running subscription that serves requests. */
+export interface Served {
+  /** Resolves once the server knows the subscription (a flush round trip); until then requests may find no responders. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A flush after subscribing: resolves when the server has the subscription. Never unhandled. */
+export function flushed(bus: Bus, subject: string): Promise<void> {
+  const p = bus.nc.flush().catch((err: unknown) => { throw translateError(err, { action: `subscribe ${subject}` }); });
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
+ * Serves `subject`: each request's JSON is decoded and passed to `handler`; its result is sent back
+ * as `{ ok: true, ...result }`. Malformed JSON is answered with a BadRequest error; an MkError the
+ * handler throws becomes `{ ok: false, error: { code, message, issues } }`; any other error is
+ * answered as Internal and logged. Requests are handled concurrently. With `queue`, several
+ * servers share the load. A message without a reply subject is handled and not answered.
+ * `ready` resolves once the server has the subscription; `stop()` unsubscribes and waits for the
+ * handlers in flight to answer.
+ */
+export function serve<Req, Res>(bus: Bus, subject: string, handler: (req: Req, msg: Msg) => Promise<Res>, opts: { queue?: string } = {}): Served {
+  const inflight = new Set<Promise<void>>();
+  const handle = async (msg: Msg): Promise<void> => {
+    let req: Req;
+    try {
+      req = decode<Req>(msg.data);
+    } catch (err) {
+      respond(msg, { ok: false, error: { code: ErrorCodes.BadRequest, message: `malformed JSON on ${subject}: ${(err as Error).message}` } });
+      return;
+    }
+    try {
+      respond(msg, okReply(await handler(req, msg)));
+    } catch (err) {
+      if (!(err instanceof MkError) || err.code === ErrorCodes.Internal) {
+        busLog.error({ subject, err }, 'request handler failed');
+      }
+      respond(msg, { ok: false, error: errorBody(err) });
+    }
+  };
+  const sub = bus.nc.subscribe(subject, {
+    queue: opts.queue,
+    callback: (err, msg) => {
+      if (err) {
+        busLog.error({ subject, err }, 'subscription failed');
+        return;
+      }
+      const p = handle(msg).catch((e: unknown) => busLog.error({ subject, err: e }, 'reply failed'));
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    },
+  });
+  return {
+    ready: flushed(bus, subject),
+    async stop() {
+      if (!sub.isClosed()) sub.unsubscribe();
+      await Promise.all(inflight);
+    },
+  };
+}
+
+/** Sends an envelope back when the message asked for a reply; a closed connection is logged. */
+function respond(msg: Msg, reply: Reply<unknown>): void {
+  if (!msg.reply) return;
+  try {
+    msg.respond(encode(reply));
+  } catch (err) {
+    busLog.warn({ subject: msg.subject, err }, 'could not send the reply');
+  }
+}
