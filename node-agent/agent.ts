@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { configurePersistence, start, stop as stopSystem } from 'nact';
-import { connectBus, encode, JetStreamPersistenceEngine, ObjectStore, serve, type BusOptions } from '../bus';
+import { connectBus, encode, JetStreamPersistenceEngine, ObjectStore, type BusOptions } from '../bus';
 import { nodeSubject, objectKey, type Node, type Pod } from '../messages';
 import { backoffOnCrash, log } from '../actors';
 import { connectOrStart, purgeContainerd, type ContainerdHandle } from './containerd';
@@ -116,7 +116,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     log.info({ node: name }, 'node agent stopped');
   };
   const api = serveNodeApi(bus, { nodeName: name, store, cri, sync, teardown });
-  serve(bus, nodeSubject(name, 'ping'), async () => ({ node: name }));
+  await api.ready;
   log.info({ node: name, podCIDR: node.spec?.podCIDR, containerd: socketPath, adopted: ctr.external }, 'node agent ready');
   return { stop, teardown: async () => { await teardown(); await stop(); } };
 }

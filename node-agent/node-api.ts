@@ -34,7 +34,7 @@ async function podOf(deps: NodeApiDeps, namespace: string, name: string): Promis
 }
 
 /** Serves logs, exec and teardown for this node. */
-export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { stop(): Promise<void> } {
+export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void>; stop(): Promise<void> } {
   const subs = [
     serve<LogsRequest, LogsChunk>(bus, nodeSubject(deps.nodeName, 'logs'), async (req, msg) => {
       const pod = await podOf(deps, req.namespace, req.pod);
@@ -83,5 +83,8 @@ export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { stop(): Promise<voi
       return {};
     }),
   ];
-  return { stop: async () => { await Promise.all(subs.map((s) => s.stop())); } };
+  return {
+    ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),
+    stop: async () => { await Promise.all(subs.map((s) => s.stop())); },
+  };
 }

@@ -6,6 +6,7 @@
 import { dispatch, stop, type Ref } from 'nact';
 import type { ObjectStore } from '../bus';
 import { keyFilter, type Pod } from '../messages';
+import { log } from '../actors';
 import type { CriClient } from './cri';
 import { LABEL_POD_UID, spawnPodActor, type PodActorDeps, type PodActorMessage } from './pods';
 
@@ -35,10 +36,17 @@ export async function startPodSync(parent: Ref<unknown>, store: ObjectStore, cri
     if (cur) {
       cur.pod = pod;
       dispatch(cur.ref, { type: 'pod/sync', pod });
-    } else {
+      return;
+    }
+    try {
       actors.set(uid, { ref: spawnActor(pod), pod });
+    } catch (err) {
+      // The actor of an earlier pod of the same name is still tearing it down: try again shortly.
+      log.debug({ key, err: String(err) }, 'pod actor name busy; retrying');
+      setTimeout(() => { if (!stopped && keyToUid.get(key) === uid) onPod(key, pod); }, 500);
     }
   };
+  let stopped = false;
 
   const spawnActor = (pod: Pod): Ref<PodActorMessage> => spawnPodActor(parent, {
     ...deps,
@@ -58,6 +66,7 @@ export async function startPodSync(parent: Ref<unknown>, store: ObjectStore, cri
   return {
     actors,
     async stop() {
+      stopped = true;
       await watch.stop();
       for (const a of actors.values()) dispatch(a.ref, { type: 'pod/stop' });
     },

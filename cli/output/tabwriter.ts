@@ -54,7 +54,6 @@ export function tabwrite(text: string, opts: TabwriterOptions): string {
       format(start, cur);
       widths.pop();
       start = cur;
-      cur--; // the outer loop's increment would skip the line that ended the block
     }
     writeLines(start, line1);
   };

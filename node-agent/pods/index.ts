@@ -11,6 +11,7 @@ export {
 } from './cri-spec';
 export { deletionGraceSeconds, reconcileDeletion } from './deletion';
 export { ContainerNotRunningError, isContainerNotRunning } from './errors';
+export { garbageActions, type GarbageInput } from './garbage';
 export { execInPod, type ExecResult } from './exec';
 export { executeActions, isRuntimeFault, type ExecuteContext, type ExecuteOutcome } from './execute';
 export { containerView, groupInstances, newestFirst } from './instances';

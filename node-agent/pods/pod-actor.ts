@@ -86,7 +86,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   const uid = pod.metadata.uid;
   const ns = pod.metadata.namespace ?? 'default';
   if (!uid) throw new ValidationError(`pod ${ns}/${pod.metadata.name} has no uid`, ['metadata.uid']);
-  const log = deps.log.child({ pod: `${ns}/${pod.metadata.name}`, uid });
+  const log = deps.log.child({ pod: `${ns}/${pod.metadata.name}`, uid, node: deps.nodeName });
   const policy = backoffPolicy(deps.backoff);
   const resyncMs = deps.resyncIntervalMs ?? 10_000;
   const now = deps.now ?? Date.now;

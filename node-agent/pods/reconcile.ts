@@ -16,6 +16,7 @@ import {
   hasCountedExit, imageKey, SANDBOX_KEY, type BackoffEvent, type BackoffPolicy, type BackoffState,
 } from './backoff';
 import { reconcileDeletion } from './deletion';
+import { garbageActions } from './garbage';
 import { containerView, groupInstances, newestFirst } from './instances';
 import { buildPodStatus, type ContainerView } from './status';
 import type { ObservedContainer, ObservedPod, ObservedSandbox, PodAction } from './types';
@@ -103,7 +104,10 @@ export function reconcilePod(input: ReconcileInput): ReconcileResult {
   const current = sandboxes[0]?.state === 'SANDBOX_READY' ? sandboxes[0] : undefined;
   if (current && plan.backoff.entries[SANDBOX_KEY]) record(plan, { type: 'backoff-reset', key: SANDBOX_KEY });
   const initialized = current ? syncContainers(plan, current) : syncWithoutSandbox(plan, sandboxes[0]);
-  collectGarbage(plan, sandboxes, current);
+  plan.actions.push(...garbageActions({
+    views: [...plan.views.values()], containers: input.observed.containers, sandboxes, current, graceSeconds: grace(pod),
+    stopping: new Set(plan.actions.flatMap((a) => (a.type === 'stopContainer' ? [a.containerId] : []))),
+  }));
   const initViews = (pod.spec.initContainers ?? []).map((c) => plan.views.get(c.name) as ContainerView);
   const appViews = pod.spec.containers.map((c) => plan.views.get(c.name) as ContainerView);
   const status = buildPodStatus({
@@ -263,33 +267,4 @@ function ensureImage(p: Plan, c: Container): boolean {
     p.actions.push({ type: 'pullImage', image });
   }
   return true;
-}
-
-/**
- * Keeps, per container name, the newest instance and the newest exited one before it (lastState,
- * `logs --previous`); stops what runs outside the ready sandbox; removes the rest and empty old
- * sandboxes.
- */
-function collectGarbage(p: Plan, sandboxes: ObservedSandbox[], current: ObservedSandbox | undefined): void {
-  const keep = new Set<string>();
-  for (const v of p.views.values()) {
-    if (v.latest) keep.add(v.latest.id);
-    if (v.previous) keep.add(v.previous.id);
-  }
-  const stopping = new Set(p.actions.flatMap((a) => (a.type === 'stopContainer' ? [a.containerId] : [])));
-  const all = p.input.observed.containers;
-  for (const c of all) {
-    const outside = !current || c.podSandboxId !== current.id;
-    if (c.state === 'CONTAINER_RUNNING' && (outside || !keep.has(c.id)) && !stopping.has(c.id)) {
-      p.actions.push({ type: 'stopContainer', containerId: c.id, container: c.name, timeoutSeconds: grace(p.pod) });
-    } else if (c.state !== 'CONTAINER_RUNNING' && !keep.has(c.id)) {
-      p.actions.push({ type: 'removeContainer', containerId: c.id, container: c.name });
-    }
-  }
-  for (const sb of sandboxes.slice(1)) {
-    if (sb.state === 'SANDBOX_READY') p.actions.push({ type: 'stopPodSandbox', sandboxId: sb.id });
-    else if (!all.some((c) => c.podSandboxId === sb.id && (keep.has(c.id) || c.state === 'CONTAINER_RUNNING'))) {
-      p.actions.push({ type: 'removePodSandbox', sandboxId: sb.id });
-    }
-  }
 }

@@ -1,0 +1,106 @@
+/**
+ * The CLI's side of the subject API: connect with the context's credentials, then typed calls to
+ * mk.api.* and mk.node.<node>.*. Errors arrive as the classes of messages/errors.ts.
+ */
+import { busLog, connectBus, request, type Bus } from '../bus';
+
+/** The bus's JSON codec and request, for commands that talk to node agents. */
+export { decode, encode, request } from '../bus';
+import {
+  API,
+  type ApplyRequest, type ApplyResult, type DeleteResult, type GetResult, type KindInfo, type KubeObject, type ListResult,
+} from '../messages';
+import { readContext, type Context } from './context';
+
+/** Default time to wait for an api reply. */
+export const API_TIMEOUT_MS = 15_000;
+
+/** A connected CLI: the bus, the context it came from, and typed api calls. */
+export interface Client {
+  bus: Bus;
+  ctx: Context;
+  dataDir: string;
+  api: Api;
+  close(): Promise<void>;
+}
+
+/** Options for connecting. */
+export interface ConnectOptions {
+  /** First-connect timeout, ms. */
+  timeoutMs?: number;
+  /** Connection name the server shows. */
+  name?: string;
+}
+
+/**
+ * Reads the context of `dataDir` and connects. Throws ContextError without a context, and
+ * UnavailableError (`cannot reach the bus at ... (is the cluster up? run \`mk up\`)`) when the bus
+ * is down.
+ */
+export async function openClient(dataDir: string, opts: ConnectOptions = {}): Promise<Client> {
+  quietLibraryLogs();
+  const ctx = readContext(dataDir);
+  const bus = await connectBus({
+    servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name ?? 'mk-cli', timeoutMs: opts.timeoutMs ?? 3000,
+  });
+  return { bus, ctx, dataDir, api: new Api(bus), close: () => bus.close() };
+}
+
+/**
+ * Keeps the bus layer's logs (pino JSON lines on stdout) out of the CLI's output, so
+ * `mk get -o json` stays parseable even when MK_LOG_LEVEL is set for the cluster's processes.
+ * The CLI reports its own errors on stderr.
+ */
+export function quietLibraryLogs(): void {
+  busLog.level = 'silent';
+}
+
+/** Runs `fn` with a connected client and always closes it. */
+export async function withClient<T>(dataDir: string, fn: (c: Client) => Promise<T>, opts?: ConnectOptions): Promise<T> {
+  const client = await openClient(dataDir, opts);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Typed calls to the control plane's api (mk.api.*). */
+export class Api {
+  constructor(private readonly bus: Bus, private readonly timeoutMs: number = API_TIMEOUT_MS) {}
+
+  /** Creates or updates one object (mk.api.apply). */
+  apply(req: ApplyRequest): Promise<ApplyResult> {
+    return request<ApplyResult>(this.bus, API.apply, req, { timeoutMs: this.timeoutMs });
+  }
+
+  /** Reads one object; throws NotFoundError when absent. */
+  async get(kind: KindInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const r = await request<GetResult>(this.bus, API.get, { kind: kind.plural, name, ...scope(kind, namespace) }, { timeoutMs: this.timeoutMs });
+    return r.object;
+  }
+
+  /** Lists a kind in one namespace, or in all when `namespace` is undefined. */
+  async list(kind: KindInfo | string, namespace?: string, labelSelector?: string): Promise<KubeObject[]> {
+    const plural = typeof kind === 'string' ? kind : kind.plural;
+    const ns = typeof kind === 'string' || kind.namespaced ? namespace : undefined;
+    const req = { kind: plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}) };
+    const r = await request<ListResult>(this.bus, API.list, req, { timeoutMs: this.timeoutMs });
+    return r.items;
+  }
+
+  /** Marks an object for deletion (graceful for pods); throws NotFoundError when absent. */
+  delete(kind: KindInfo, namespace: string | undefined, name: string, gracePeriodSeconds?: number): Promise<DeleteResult> {
+    const req = { kind: kind.plural, name, ...scope(kind, namespace), ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) };
+    return request<DeleteResult>(this.bus, API.delete, req, { timeoutMs: this.timeoutMs });
+  }
+
+  /** Answers when the control plane serves requests. */
+  ping(timeoutMs = 2000): Promise<unknown> {
+    return request<unknown>(this.bus, API.ping, {}, { timeoutMs });
+  }
+}
+
+function scope(kind: KindInfo, namespace: string | undefined): { namespace?: string } {
+  return kind.namespaced && namespace ? { namespace } : {};
+}

@@ -1,0 +1,60 @@
+/**
+ * The layout of an embedded cluster's data directory (`mk up`). Everything mk up creates lives
+ * under it, so `mk down --purge` removes exactly that.
+ *
+ *   config.json            the CLI context (servers, admin user, password, node name), 0600
+ *   credentials.json       every role's NATS password and the port, 0600
+ *   nats/nats.conf         the generated nats-server config, 0600
+ *   nats/store/            JetStream's store: all cluster state (survives `mk down`)
+ *   control-plane/         the control plane's data dir
+ *   node/                  the node agent's data dir (containerd root and state, CNI, images)
+ *   logs/<name>.log        up.log (the supervisor), nats.log, control-plane.log, node-agent.log
+ *   run/<name>.pid         up.pid (the supervisor) and one per child
+ */
+import * as path from 'node:path';
+
+/** Names of the supervised children, in start order. */
+export const CHILDREN = ['nats', 'control-plane', 'node-agent'] as const;
+/** One of CHILDREN. */
+export type ChildName = (typeof CHILDREN)[number];
+
+/** Every path of a data directory. */
+export interface ClusterPaths {
+  dataDir: string;
+  config: string;
+  credentials: string;
+  natsDir: string;
+  natsConf: string;
+  natsStore: string;
+  controlPlaneData: string;
+  nodeData: string;
+  logsDir: string;
+  runDir: string;
+  upLog: string;
+  upPid: string;
+  log(name: ChildName): string;
+  pid(name: ChildName): string;
+}
+
+/** The paths of the data directory `dataDir` (absolute). */
+export function clusterPaths(dataDir: string): ClusterPaths {
+  const d = path.resolve(dataDir);
+  const logsDir = path.join(d, 'logs');
+  const runDir = path.join(d, 'run');
+  return {
+    dataDir: d,
+    config: path.join(d, 'config.json'),
+    credentials: path.join(d, 'credentials.json'),
+    natsDir: path.join(d, 'nats'),
+    natsConf: path.join(d, 'nats', 'nats.conf'),
+    natsStore: path.join(d, 'nats', 'store'),
+    controlPlaneData: path.join(d, 'control-plane'),
+    nodeData: path.join(d, 'node'),
+    logsDir,
+    runDir,
+    upLog: path.join(logsDir, 'up.log'),
+    upPid: path.join(runDir, 'up.pid'),
+    log: (name) => path.join(logsDir, `${name}.log`),
+    pid: (name) => path.join(runDir, `${name}.pid`),
+  };
+}

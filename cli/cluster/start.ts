@@ -1,0 +1,189 @@
+/**
+ * `mk up` (the part in the user's terminal): prepares the data directory, starts the supervisor
+ * detached (`mk up --foreground`, its own process group, output to logs/up.log), then follows the
+ * cluster coming up — bus, control plane, node images, node Ready, the demo pod — and prints how to
+ * use it. Fails with the log to read when a step misses the deadline or the supervisor dies.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { decode, openClient, type Client } from '../client';
+import { defaultNodeName } from '../context';
+import { CliError } from '../errors';
+import { readManifests, validateAll } from '../manifest-reader';
+import { podColumns, podIP } from '../output/pod-status';
+import { nodeSubject, resolveKind, type Node, type Pod } from '../../messages';
+import { prepareClusterFiles, type Credentials } from './credentials';
+import { clusterPaths, type ClusterPaths } from './paths';
+import { isAlive, livePid, writePid } from './processes';
+import { killLeftovers, portOpen, requireNatsServer } from './supervise';
+
+/** Options of `mk up`. */
+export interface StartOptions {
+  dataDir: string;
+  port?: number;
+  nodeName?: string;
+  timeoutMs: number;
+  /** The demo manifest. */
+  demoFile: string;
+  /** Apply the demo and wait for it (false for `--no-demo`). */
+  demo: boolean;
+  runJs: string;
+  print: (line: string) => void;
+}
+
+/** Starts the cluster, or reports that it runs. Throws CliError when it does not become ready. */
+export async function startCluster(opts: StartOptions): Promise<'started' | 'already-running'> {
+  const paths = clusterPaths(opts.dataDir);
+  const running = livePid(paths.upPid, paths.dataDir);
+  if (running !== undefined) {
+    opts.print(`mk is already running (supervisor pid ${running}, data dir ${paths.dataDir}); \`mk down\` stops it.`);
+    return 'already-running';
+  }
+  requireNatsServer();
+  for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  const creds = prepareClusterFiles(paths, { port: opts.port, nodeName: opts.nodeName ?? defaultNodeName() });
+  await killLeftovers(paths, (l) => opts.print(l));
+  if (await portOpen(creds.port)) {
+    throw new CliError(`port ${creds.port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);
+  }
+
+  const out = fs.openSync(paths.upLog, 'a');
+  const child = spawn(process.execPath, [opts.runJs, 'up', '--foreground', '--data-dir', paths.dataDir], {
+    detached: true, stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  child.unref();
+  if (!child.pid) throw new CliError(`could not start the supervisor; see ${paths.upLog}`);
+  writePid(paths.upPid, child.pid);
+  opts.print(`Starting mk in ${paths.dataDir} (node ${creds.nodeName}, bus nats://127.0.0.1:${creds.port}), supervisor pid ${child.pid}`);
+
+  const waiter = new Waiter(paths, child.pid, Date.now() + opts.timeoutMs, opts.timeoutMs);
+  const client = await waiter.step('bus', paths.log('nats'), async () => openClient(paths.dataDir, { timeoutMs: 2000, name: 'mk-up' }));
+  opts.print(` ✓ bus up (nats://127.0.0.1:${creds.port})`);
+  try {
+    await follow(client, creds, waiter, opts);
+  } finally {
+    await client.close();
+  }
+  return 'started';
+}
+
+async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: StartOptions): Promise<void> {
+  const { api } = client;
+  const paths = waiter.paths;
+  const seen = new Set<string>();
+  const progress = client.bus.nc.subscribe(nodeSubject(creds.nodeName, 'progress'), {
+    callback: (_err, msg) => {
+      try {
+        const p = decode<{ image?: string; step?: string; done?: boolean }>(msg.data);
+        const line = `   image ${p?.image ?? '?'}: ${p?.done ? 'ready' : p?.step ?? ''}`;
+        if (!seen.has(line)) opts.print(line);
+        seen.add(line);
+      } catch {
+        // progress is best effort
+      }
+    },
+  });
+  try {
+    await waiter.step('control plane', paths.log('control-plane'), () => api.ping(2000));
+    opts.print(' ✓ control plane ready');
+    const nodeKind = resolveKind('nodes')!;
+    await waiter.step(`node ${creds.nodeName} Ready`, paths.log('node-agent'), async () => {
+      const node = (await api.get(nodeKind, undefined, creds.nodeName)) as Node;
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True') throw new Error(`node ${creds.nodeName} is ${ready ? `NotReady (${ready.reason ?? ready.status})` : 'not reporting'}`);
+      // After a crash the stored status may still say Ready: only a heartbeat from this run counts.
+      const beat = Date.parse(ready.lastHeartbeatTime ?? '');
+      if (beat && beat < waiter.startedAt - 2000) throw new Error(`node ${creds.nodeName} has not sent a heartbeat since mk up started`);
+    });
+    opts.print(` ✓ node ${creds.nodeName} Ready`);
+  } finally {
+    progress.unsubscribe();
+  }
+  if (!opts.demo) {
+    printUsage(opts, paths, undefined);
+    return;
+  }
+  const docs = validateAll(await readManifests([opts.demoFile]), 'strict');
+  for (const d of docs) {
+    const r = await waiter.step('demo apply', paths.log('control-plane'), () => api.apply({ object: d.raw, validate: 'strict' }));
+    opts.print(`   ${d.kind.singular}/${d.object.metadata.name} ${r.result}`);
+  }
+  const demo = docs.find((d) => d.kind.kind === 'Pod');
+  if (!demo) {
+    printUsage(opts, paths, undefined);
+    return;
+  }
+  const ns = demo.object.metadata.namespace ?? 'default';
+  let last = '';
+  const pod = await waiter.step(`pod ${demo.object.metadata.name} Running`, paths.log('node-agent'), async () => {
+    const p = (await api.get(demo.kind, ns, demo.object.metadata.name)) as Pod;
+    const status = podColumns(p).status;
+    if (status !== last) opts.print(`   pod/${p.metadata.name}: ${status}`);
+    last = status;
+    const ip = podIP(p);
+    if (p.status?.phase !== 'Running' || !ip) throw new Error(`pod ${p.metadata.name} is ${status}`);
+    // A resumed cluster shows the status from before `mk down` until the node has re-created the
+    // pod, so Running is only believed once the pod answers on its IP.
+    const port = p.spec.containers[0]?.ports?.[0]?.containerPort;
+    if (port && !(await tcpAnswers(ip, port))) throw new Error(`pod ${p.metadata.name} does not answer on ${ip}:${port} yet`);
+    return p;
+  });
+  opts.print(` ✓ pod ${pod.metadata.name} Running (${podIP(pod)})`);
+  printUsage(opts, paths, pod);
+}
+
+function printUsage(opts: StartOptions, paths: ClusterPaths, pod: Pod | undefined): void {
+  opts.print('');
+  opts.print(`mk is up. Data in ${paths.dataDir}, logs in ${paths.logsDir}.`);
+  if (pod) {
+    const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080;
+    opts.print(`  curl http://${podIP(pod)}:${port}/`);
+    opts.print(`  mk get pods`);
+    opts.print(`  mk logs ${pod.metadata.name}`);
+  } else {
+    opts.print('  mk get nodes');
+    opts.print(`  mk apply -f ${opts.demoFile}`);
+  }
+  opts.print('  mk down');
+}
+
+/** True when host:port accepts a TCP connection within a second. */
+function tcpAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1000, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Runs wait steps against one deadline, watching the supervisor. */
+class Waiter {
+  readonly startedAt = Date.now();
+
+  constructor(readonly paths: ClusterPaths, private readonly pid: number, private readonly deadline: number, private readonly timeoutMs: number) {}
+
+  /** Retries `fn` every 500 ms until it resolves; throws CliError naming `logFile` at the deadline. */
+  async step<T>(what: string, logFile: string, fn: () => Promise<T>): Promise<T> {
+    let lastError: string;
+    for (;;) {
+      if (!isAlive(this.pid)) throw new CliError(`the supervisor exited while waiting for ${what}; see ${this.paths.upLog} and ${logFile}`);
+      try {
+        return await fn();
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() >= this.deadline) {
+        throw new CliError(`${what}: not done within ${Math.round(this.timeoutMs / 1000)} s (${lastError}).\n`
+          + `See ${logFile} (and ${this.paths.upLog}). The supervisor keeps trying; \`mk down\` stops it.`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import * as path from 'node:path';
+import { Flags } from '@oclif/core';
+import { MkCommand } from '../base-command';
+import { defaultNodeName } from '../context';
+import { prepareClusterFiles } from '../cluster/credentials';
+import { clusterPaths } from '../cluster/paths';
+import { startCluster } from '../cluster/start';
+import { requireNatsServer, supervise } from '../cluster/supervise';
+
+/**
+ * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
+ * on this machine, waits until it is ready, runs the demo pod and says how to reach it.
+ */
+export default class Up extends MkCommand {
+  static override summary = 'Start a one-machine cluster (or resume the one in the data directory)';
+  static override description = `Generates credentials, a nats-server config and the CLI context on first run, then starts a
+supervisor (mk up --foreground, detached; log in <data-dir>/logs/up.log) that runs nats-server,
+mk control-plane and mk node-agent and restarts them if they crash. State lives in the data
+directory, so mk down then mk up resumes the cluster with its objects.`;
+  static override examples = ['<%= config.bin %> up', '<%= config.bin %> up --no-demo --port 4333', '<%= config.bin %> up --foreground'];
+  static override flags = {
+    port: Flags.integer({ description: 'bus port on 127.0.0.1 (default: the one used before, else 4222)', min: 1, max: 65535 }),
+    'node-name': Flags.string({ description: 'name of this node (first run only; default: the host name)' }),
+    demo: Flags.boolean({ description: 'apply examples/demo-pod.yaml and wait for it (--no-demo skips it)', default: true, allowNo: true }),
+    timeout: Flags.integer({ description: 'seconds to wait for the cluster to be ready', default: 180, min: 1 }),
+    foreground: Flags.boolean({ description: 'run the supervisor in this terminal (Ctrl-C stops the cluster)', default: false }),
+  };
+
+  /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Up);
+    const dataDir = this.dataDir(flags['data-dir']);
+    const runJs = path.join(this.config.root, 'bin', 'run.js');
+    const print = (line: string): void => this.out(`${line}\n`);
+    if (!flags.foreground) {
+      await startCluster({
+        dataDir, port: flags.port, nodeName: flags['node-name'], timeoutMs: flags.timeout * 1000, runJs, print,
+        demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
+      });
+      return;
+    }
+    const natsServer = requireNatsServer();
+    const paths = clusterPaths(dataDir);
+    const creds = prepareClusterFiles(paths, { port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName() });
+    const r = await supervise({ paths, creds, runJs, natsServer });
+    if (r === 'already-running') print(`mk is already running in ${dataDir}; \`mk down\` stops it.`);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The CLI's context: which data directory, which bus, which credentials. `mk up` writes
+ * `<dataDir>/config.json` (mode 0600) and every other command reads it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { dns1123LabelError } from '../messages';
+
+/** The context file: where the bus is and who the CLI is on it. */
+export const ContextSchema = z.strictObject({
+  servers: z.array(z.string().min(1)).min(1),
+  user: z.string().optional(),
+  pass: z.string().optional(),
+  nodeName: z.string().min(1),
+});
+/** A parsed context file. */
+export type Context = z.infer<typeof ContextSchema>;
+
+/** Thrown when there is no usable context file; the message says what to run. */
+export class ContextError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContextError';
+  }
+}
+
+/** The data directory: `--data-dir`, else `$MK_HOME`, else `~/.mk`; always absolute. */
+export function resolveDataDir(flag?: string): string {
+  const dir = flag || process.env.MK_HOME || path.join(os.homedir(), '.mk');
+  return path.resolve(dir);
+}
+
+/** Path of the context file in a data directory. */
+export function contextPath(dataDir: string): string {
+  return path.join(dataDir, 'config.json');
+}
+
+/** Reads and checks the context file. Throws ContextError when missing or malformed. */
+export function readContext(dataDir: string): Context {
+  const file = contextPath(dataDir);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ContextError(`no cluster context at ${file} (is the cluster up? run \`mk up\`, or pass --data-dir)`);
+    }
+    throw new ContextError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ContextError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const res = ContextSchema.safeParse(raw);
+  if (!res.success) {
+    throw new ContextError(`${file} is invalid: ${res.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return res.data;
+}
+
+/** Returns the context, or undefined when the file does not exist. Other problems still throw. */
+export function tryReadContext(dataDir: string): Context | undefined {
+  return fs.existsSync(contextPath(dataDir)) ? readContext(dataDir) : undefined;
+}
+
+/** Writes a file atomically with mode 0600 (secrets never exist with wider permissions). */
+export function writeSecretFile(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/** Writes the context file (0600). */
+export function writeContext(dataDir: string, ctx: Context): void {
+  writeSecretFile(contextPath(dataDir), JSON.stringify(ctx, null, 2) + '\n');
+}
+
+/** A node name from the host name, made a valid DNS-1123 label (`My_Host.local` -> `my-host`). */
+export function defaultNodeName(hostname: string = os.hostname()): string {
+  const name = hostname.split('.')[0].toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return name && !dns1123LabelError(name) ? name : 'node-1';
+}

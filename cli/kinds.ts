@@ -1,0 +1,39 @@
+/** Turning what a user typed (`po`, `pod/demo`) into kinds and names. */
+import { resolveKind, type KindInfo } from '../messages';
+import { CliError } from './errors';
+
+/** The kind a user named; throws kubectl's message for an unknown one. */
+export function kindArg(name: string): KindInfo {
+  const kind = resolveKind(name);
+  if (!kind) throw new CliError(`the server doesn't have a resource type "${name}"`);
+  return kind;
+}
+
+/** A resolved `KIND NAME...` or `KIND/NAME ...` argument list. */
+export interface Targets {
+  kind: KindInfo;
+  names: string[];
+}
+
+/**
+ * Resolves `KIND [NAME...]` or `KIND/NAME [KIND/NAME...]` (one kind only). Throws CliError on an
+ * unknown kind or a mix of the two forms.
+ */
+export function parseTargets(first: string, rest: string[]): Targets {
+  if (!first.includes('/')) {
+    if (rest.some((r) => r.includes('/'))) throw new CliError('there is no need to specify a resource type as a separate argument when passing arguments in resource/name form');
+    return { kind: kindArg(first), names: rest };
+  }
+  const pairs = [first, ...rest].map((a) => {
+    const i = a.indexOf('/');
+    if (i <= 0 || i === a.length - 1) throw new CliError(`arguments in resource/name form must have a single resource and name: "${a}"`);
+    return { kind: kindArg(a.slice(0, i)), name: a.slice(i + 1) };
+  });
+  if (new Set(pairs.map((p) => p.kind.plural)).size > 1) throw new CliError('arguments in resource/name form must all be of one kind in mk');
+  return { kind: pairs[0].kind, names: pairs.map((p) => p.name) };
+}
+
+/** Namespace to use: the flag, else `default`. Cluster-scoped kinds get undefined. */
+export function namespaceFor(kind: KindInfo, flag: string | undefined): string | undefined {
+  return kind.namespaced ? flag || 'default' : undefined;
+}

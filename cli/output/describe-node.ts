@@ -1,0 +1,87 @@
+/**
+ * `mk describe node` and `mk describe namespace`: the sections of kubectl's NodeDescriber and
+ * NamespaceDescriber (kubernetes/kubectl pkg/describe/describe.go: describeNode, describeNodeResource).
+ */
+import { cpuMillis, formatCpu, formatMemory, memoryBytes, type Namespace, type Node, type Pod } from '../../messages';
+import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
+import { nodeRoles } from './tables';
+import { age } from './time';
+
+/** Describes a node; `pods` are the pods bound to it (terminated ones are left out here). */
+export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now: number = Date.now()): string {
+  const w = new DescribeWriter();
+  const st = node.status ?? {};
+  w.write(0, `Name:\t${node.metadata.name}\n`);
+  w.write(0, `Roles:\t${nodeRoles(node)}\n`);
+  writeLabels(w, 'Labels', node.metadata.labels);
+  writeAnnotations(w, 'Annotations', node.metadata.annotations);
+  w.write(0, `CreationTimestamp:\t${describeTime(node.metadata.creationTimestamp)}\n`);
+  w.write(0, 'Taints:\t<none>\n');
+  w.write(0, `Unschedulable:\t${node.spec?.unschedulable ? 'true' : 'false'}\n`);
+  if (st.conditions?.length) {
+    w.write(0, 'Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n');
+    w.write(1, '----\t------\t-----------------\t------------------\t------\t-------\n');
+    for (const c of st.conditions) {
+      w.write(1, `${c.type} \t${c.status} \t${describeTime(c.lastHeartbeatTime)} \t${describeTime(c.lastTransitionTime)} \t`
+        + `${c.reason ?? ''} \t${c.message ?? ''}\n`);
+    }
+  }
+  w.write(0, 'Addresses:\n');
+  for (const a of st.addresses ?? []) w.write(1, `${a.type}:\t${a.address}\n`);
+  for (const [title, list] of [['Capacity', st.capacity], ['Allocatable', st.allocatable]] as const) {
+    if (!list) continue;
+    w.write(0, `${title}:\n`);
+    for (const k of Object.keys(list).sort()) w.write(1, `${k}:\t${list[k]}\n`);
+  }
+  const info = st.nodeInfo ?? {};
+  w.write(0, 'System Info:\n');
+  w.write(1, `Kernel Version:\t${info.kernelVersion ?? ''}\n`);
+  w.write(1, `OS Image:\t${info.osImage ?? ''}\n`);
+  w.write(1, 'Operating System:\tlinux\n');
+  w.write(1, `Architecture:\t${info.architecture ?? ''}\n`);
+  w.write(1, `Container Runtime Version:\t${info.containerRuntimeVersion ?? ''}\n`);
+  w.write(1, `Kubelet Version:\t${info.kubeletVersion ?? ''}\n`);
+  if (node.spec?.podCIDR) w.write(0, `PodCIDR:\t${node.spec.podCIDR}\n`);
+  if (node.spec?.podCIDRs?.length) w.write(0, `PodCIDRs:\t${node.spec.podCIDRs.join(',')}\n`);
+
+  const running = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+  const allocCpu = cpuMillis(st.allocatable?.cpu);
+  const allocMem = memoryBytes(st.allocatable?.memory);
+  const pct = (v: number, total: number): number => (total > 0 ? Math.trunc((v / total) * 100) : 0);
+  const cpu = (m: number): string => `${m === 0 ? '0' : formatCpu(m)} (${pct(m, allocCpu)}%)`;
+  const mem = (b: number): string => `${b === 0 ? '0' : formatMemory(b)} (${pct(b, allocMem)}%)`;
+  const totals = { cpuReq: 0, cpuLim: 0, memReq: 0, memLim: 0 };
+  w.write(0, `Non-terminated Pods:\t(${running.length} in total)\n`);
+  w.write(1, 'Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n');
+  w.write(1, '---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n');
+  for (const p of running) {
+    const r = { cpuReq: 0, cpuLim: 0, memReq: 0, memLim: 0 };
+    for (const c of p.spec.containers) {
+      r.cpuReq += cpuMillis(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
+      r.cpuLim += cpuMillis(c.resources?.limits?.cpu);
+      r.memReq += memoryBytes(c.resources?.requests?.memory ?? c.resources?.limits?.memory);
+      r.memLim += memoryBytes(c.resources?.limits?.memory);
+    }
+    totals.cpuReq += r.cpuReq; totals.cpuLim += r.cpuLim; totals.memReq += r.memReq; totals.memLim += r.memLim;
+    w.write(1, `${p.metadata.namespace ?? ''}\t${p.metadata.name}\t\t${cpu(r.cpuReq)}\t${cpu(r.cpuLim)}\t`
+      + `${mem(r.memReq)}\t${mem(r.memLim)}\t${age(p.metadata.creationTimestamp, now)}\n`);
+  }
+  w.write(0, 'Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n');
+  w.write(1, 'Resource\tRequests\tLimits\n');
+  w.write(1, '--------\t--------\t------\n');
+  w.write(1, `cpu\t${cpu(totals.cpuReq)}\t${cpu(totals.cpuLim)}\n`);
+  w.write(1, `memory\t${mem(totals.memReq)}\t${mem(totals.memLim)}\n`);
+  writeEvents(w, events, (ts) => age(ts, now));
+  return w.toString();
+}
+
+/** Describes a namespace: name, labels, annotations, status. */
+export function describeNamespace(ns: Namespace): string {
+  const w = new DescribeWriter();
+  w.write(0, `Name:\t${ns.metadata.name}\n`);
+  writeLabels(w, 'Labels', ns.metadata.labels);
+  writeAnnotations(w, 'Annotations', ns.metadata.annotations);
+  w.write(0, `Status:\t${ns.status?.phase ?? 'Active'}\n`);
+  w.write(0, '\nNo resource quota.\n\nNo LimitRange resource.\n');
+  return w.toString();
+}

@@ -1,0 +1,37 @@
+/** `-o json|yaml|name`: objects as kubectl prints them (one object alone, several as a v1 List). */
+import { dump } from 'js-yaml';
+import type { KindInfo, KubeObject } from '../../messages';
+
+/** Output formats `mk get` accepts besides the default table. */
+export const OUTPUT_FORMATS = ['wide', 'json', 'yaml', 'name'] as const;
+/** One of OUTPUT_FORMATS. */
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Wraps several objects the way kubectl does: `{apiVersion: v1, kind: List, items, metadata}`. */
+export function asList(items: KubeObject[]): Record<string, unknown> {
+  return { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
+}
+
+/** JSON with kubectl's 4-space indent and a trailing newline. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, null, 4) + '\n';
+}
+
+/** YAML in block style, no line folding, keys in their stored order. */
+export function toYaml(value: unknown): string {
+  return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true });
+}
+
+/** `kind/name` lines (`pod/demo`). */
+export function toNames(kind: KindInfo, objects: KubeObject[]): string {
+  return objects.map((o) => `${kind.singular}/${o.metadata.name}\n`).join('');
+}
+
+/**
+ * Renders objects in a structured format. `single` is true when the user named exactly one object:
+ * then the object is printed by itself, otherwise as a List (even when empty).
+ */
+export function renderStructured(format: 'json' | 'yaml', objects: KubeObject[], single: boolean): string {
+  const value = single && objects.length === 1 ? objects[0] : asList(objects);
+  return format === 'json' ? toJson(value) : toYaml(value);
+}

@@ -1,0 +1,158 @@
+import { configurePersistence, dispatch, start, stop, type Ref } from 'nact';
+import pino from 'pino';
+import { TimeoutError } from '../../messages/errors';
+import type { Pod, PodStatus } from '../../messages/pod';
+import { criTimeout, FakeCriRuntime, makePod, MemoryPersistenceEngine } from './fixtures';
+import { spawnPodActor, type PodActorDeps, type PodActorMessage } from './pod-actor';
+
+// nact runs messages on setImmediate: keep that real, fake the clock and setTimeout (resync, backoff).
+beforeEach(() => { jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'], now: 1_700_000_000_000 }); });
+afterEach(() => { jest.useRealTimers(); });
+
+/** Lets queued actor work run: event-loop turns, no wall-clock time. */
+const settle = async (turns = 30): Promise<void> => { for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r)); };
+
+/** Advances the fake clock in steps until `cond` holds, failing after `maxMs` of fake time. */
+async function advanceUntil(what: string, cond: () => boolean, maxMs = 60_000, stepMs = 250): Promise<void> {
+  for (let t = 0; ; t += stepMs) {
+    await settle();
+    if (cond()) return;
+    if (t > maxMs) throw new Error(`timed out (fake ${maxMs} ms) waiting for ${what}`);
+    jest.advanceTimersByTime(stepMs);
+  }
+}
+
+interface Harness { deps: PodActorDeps; statuses: PodStatus[]; terminated: Pod[]; crashes: unknown[]; last(): PodStatus | undefined }
+
+function harness(cri: FakeCriRuntime, extra: Partial<PodActorDeps> = {}): Harness {
+  const statuses: PodStatus[] = [];
+  const terminated: Pod[] = [];
+  const crashes: unknown[] = [];
+  const deps: PodActorDeps = {
+    cri, nodeName: 'node-1', hostIP: '192.168.1.10', podLogsRoot: '/logs', resyncIntervalMs: 1000,
+    writeStatus: async (_pod, s) => { statuses.push(s); },
+    onTerminated: async (p) => { terminated.push(p); },
+    log: pino({ level: process.env.POD_TEST_LOG ?? 'silent' }),
+    onCrash: (_msg, err, ctx) => { crashes.push(err); return (ctx as unknown as { stop: symbol }).stop; },
+    ...extra,
+  };
+  return { deps, statuses, terminated, crashes, last: () => statuses[statuses.length - 1] };
+}
+
+const app = (h: Harness) => h.last()?.containerStatuses?.[0];
+
+describe('pod actor', () => {
+  let system: Ref<never>;
+  afterEach(() => { stop(system); });
+
+  it('runs a fresh pod to Running and writes status only when it changes', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const h = harness(cri);
+    spawnPodActor(system, h.deps, makePod());
+    await advanceUntil('Running', () => h.last()?.phase === 'Running');
+    expect(h.last()).toMatchObject({ podIP: '10.244.0.2', hostIP: '192.168.1.10', containerStatuses: [{ name: 'app', ready: true, restartCount: 0 }] });
+    const writes = h.statuses.length;
+    jest.advanceTimersByTime(5000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    expect(cri.idsOf('app')).toHaveLength(1);
+  });
+
+  it('crash-loops with backoff: restartCount grows, CrashLoopBackOff 10 s then 20 s', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    cri.exitOnStart.set('app', 1);
+    const h = harness(cri);
+    spawnPodActor(system, h.deps, makePod());
+    await advanceUntil('first back-off', () => app(h)?.state.waiting?.reason === 'CrashLoopBackOff');
+    expect(app(h)?.state.waiting?.message).toBe('back-off 10s restarting failed container=app pod=web_default(uid-1)');
+    expect(app(h)).toMatchObject({ restartCount: 0, lastState: { terminated: { exitCode: 1, reason: 'Error' } } });
+    const t0 = Date.now();
+    await advanceUntil('second back-off', () => app(h)?.restartCount === 1 && app(h)?.state.waiting?.message?.startsWith('back-off 20s') === true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(9_000);
+    expect(h.last()?.phase).toBe('Running');
+    expect(h.crashes).toEqual([]);
+  });
+
+  it('shows a pull failure as ErrImagePull, then ImagePullBackOff, without crashing', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const h = harness(cri);
+    spawnPodActor(system, h.deps, makePod({ containers: [{ name: 'app', image: 'registry.local/missing:1' }] }));
+    await advanceUntil('ErrImagePull', () => app(h)?.state.waiting?.reason === 'ErrImagePull');
+    await advanceUntil('ImagePullBackOff', () => app(h)?.state.waiting?.reason === 'ImagePullBackOff');
+    expect(h.last()?.phase).toBe('Pending');
+    expect(h.crashes).toEqual([]);
+  });
+
+  it('deletes gracefully: stop with the grace period, remove everything, then onTerminated', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const stops = jest.spyOn(cri, 'stopContainer');
+    const h = harness(cri);
+    const pod = makePod({ terminationGracePeriodSeconds: 7 });
+    const ref = spawnPodActor(system, h.deps, pod);
+    await advanceUntil('Running', () => h.last()?.phase === 'Running');
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString() } } });
+    await advanceUntil('terminated', () => h.terminated.length === 1);
+    expect(stops.mock.calls[0][0]).toEqual({ containerId: expect.any(String), timeout: 7 });
+    expect(cri.sandboxes.size + cri.containers.size).toBe(0);
+  });
+
+  it('a new actor for the same pod adopts its containers and restarts none; pod/stop leaves them running', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const h1 = harness(cri);
+    const ref: Ref<PodActorMessage> = spawnPodActor(system, h1.deps, makePod());
+    await advanceUntil('Running', () => h1.last()?.phase === 'Running');
+    dispatch(ref, { type: 'pod/stop' });
+    await settle();
+    stop(system);
+    const ids = cri.idsOf('app');
+    const creates = cri.calls.filter((c) => c === 'createContainer').length;
+    system = start();
+    const h2 = harness(cri);
+    spawnPodActor(system, h2.deps, { ...makePod(), status: h1.last() });
+    jest.advanceTimersByTime(3000);
+    await settle(200);
+    expect(cri.idsOf('app')).toEqual(ids);
+    expect(cri.calls.filter((c) => c === 'createContainer').length).toBe(creates);
+    expect(cri.containers.get(ids[0])?.state).toBe('CONTAINER_RUNNING');
+    expect(h2.statuses).toEqual([]);
+  });
+
+  it('throws a CRI timeout to its supervisor', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    cri.fault = (m) => (m === 'listContainers' ? criTimeout(m) : undefined);
+    const h = harness(cri);
+    spawnPodActor(system, h.deps, makePod());
+    await advanceUntil('a crash', () => h.crashes.length > 0);
+    expect(h.crashes[0]).toBeInstanceOf(TimeoutError);
+    expect(h.statuses).toEqual([]);
+  });
+
+  it('keeps the backoff across an agent restart through nact persistence', async () => {
+    const engine = new MemoryPersistenceEngine();
+    system = start(configurePersistence(engine));
+    const cri = new FakeCriRuntime();
+    cri.exitOnStart.set('app', 1);
+    const h1 = harness(cri, { persistent: true });
+    spawnPodActor(system, h1.deps, makePod());
+    await advanceUntil('second back-off', () => app(h1)?.restartCount === 1 && app(h1)?.state.waiting?.reason === 'CrashLoopBackOff');
+    const exitedAt = Date.now();
+    stop(system);
+    expect(engine.journal.get('pod-backoff-uid-1')?.length).toBe(2);
+
+    system = start(configurePersistence(engine));
+    const h2 = harness(cri, { persistent: true });
+    spawnPodActor(system, h2.deps, { ...makePod(), status: h1.last() });
+    // A fresh backoff would restart after 10 s; the recovered one waits 20 s.
+    const creates = (): number => cri.calls.filter((c) => c === 'createContainer').length;
+    await advanceUntil('15 s later', () => Date.now() - exitedAt >= 15_000);
+    expect(creates()).toBe(2);
+    await advanceUntil('third start', () => creates() === 3);
+    expect(Date.now() - exitedAt).toBeGreaterThanOrEqual(19_000);
+  });
+});

@@ -1,0 +1,290 @@
+/**
+ * The built CLI against a real nats-server (with auth) and a fake api served in the test: output,
+ * exit codes, and that bad input makes no api call.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { connectBus, type Bus } from '../../../bus';
+import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import { serveFakeApi, type FakeApi } from './fake-api';
+import { ensureBuilt, runCli, type CliResult } from './run-cli';
+
+jest.setTimeout(60_000);
+
+const NODE = 'n1';
+const USER = 'admin';
+const PASS = 'test-password-0123456789';
+let server: NatsServer;
+let bus: Bus;
+let api: FakeApi;
+let dataDir: string;
+
+const POD = (name: string, extra = ''): string =>
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n    app: ${name}\nspec:\n  containers:\n    - name: web\n      image: busybox${extra}\n`;
+
+const mk = (args: string[], stdin?: string): Promise<CliResult> => runCli(args, { env: { MK_HOME: dataDir }, stdin });
+const apiCalls = (): number => api.calls.filter((c) => c.subject.startsWith('mk.api.') && c.subject !== 'mk.api.ping').length;
+const file = (name: string, text: string): string => {
+  const p = path.join(dataDir, name);
+  fs.writeFileSync(p, text);
+  return p;
+};
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startNatsServer({ user: USER, pass: PASS });
+  bus = await connectBus({ servers: server.url, user: USER, pass: PASS, name: 'fake-api' });
+  api = serveFakeApi(bus, NODE);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-it-'));
+  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ servers: [server.url], user: USER, pass: PASS, nodeName: NODE }), { mode: 0o600 });
+}, 300_000);
+
+afterAll(async () => {
+  await api?.stop();
+  await bus?.close();
+  await server?.stop();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  api.objects.clear();
+  api.calls.length = 0;
+});
+
+describe('mk apply', () => {
+  it('creates, then reports unchanged and configured like kubectl', async () => {
+    const f = file('two.yaml', `${POD('a')}---\n${POD('b')}`);
+    expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'pod/a created\npod/b created\n', stderr: '' });
+    expect((await mk(['apply', '-f', f])).stdout).toBe('pod/a unchanged\npod/b unchanged\n');
+    const changed = file('two.yaml', `${POD('a', ':1.36')}---\n${POD('b')}`);
+    expect((await mk(['apply', '-f', changed])).stdout).toBe('pod/a configured\npod/b unchanged\n');
+  });
+
+  it('reads stdin and applies -n to objects without a namespace', async () => {
+    const r = await mk(['apply', '-f', '-', '-n', 'team'], POD('s'));
+    expect(r).toMatchObject({ code: 0, stdout: 'pod/s created\n' });
+    expect(api.objects.get('pods/team/s')).toBeDefined();
+  });
+
+  it('makes no api call when any document is invalid', async () => {
+    const f = file('mixed.yaml', `${POD('good')}---\n${POD('Bad_Name')}`);
+    const r = await mk(['apply', '-f', f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: error validating ".*mixed\.yaml" \(document 2\): Pod "Bad_Name" is invalid/);
+    expect(apiCalls()).toBe(0);
+  });
+
+  it('makes no api call for malformed YAML and names the file and line', async () => {
+    const f = file('broken.yaml', `${POD('good')}---\nkind: Pod\nmetadata:\n  name: [x\n`);
+    const r = await mk(['apply', '-f', f]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: error parsing .*broken\.yaml: line \d+, column \d+: /);
+    expect(apiCalls()).toBe(0);
+  });
+
+  it('refuses an unknown field in strict mode and warns with --validate=warn', async () => {
+    const f = file('extra.yaml', POD('w', '\n      imagePolicy: x'));
+    const strict = await mk(['apply', '-f', f]);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('unknown field "spec.containers[0].imagePolicy"');
+    expect(apiCalls()).toBe(0);
+    const warn = await mk(['apply', '-f', f, '--validate=warn']);
+    expect(warn).toEqual({ code: 0, stdout: 'pod/w created\n', stderr: 'Warning: unknown field "spec.containers[0].imagePolicy"\n' });
+  });
+
+  it('refuses a namespace that contradicts -n', async () => {
+    const f = file('ns.yaml', POD('x').replace('  name: x\n', '  name: x\n  namespace: other\n'));
+    const r = await mk(['apply', '-f', f, '-n', 'team']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the namespace from the provided object "other" does not match the namespace "team"');
+    expect(apiCalls()).toBe(0);
+  });
+});
+
+describe('mk get', () => {
+  beforeEach(async () => {
+    await mk(['apply', '-f', '-'], `${POD('a')}---\n${POD('b')}`);
+    await mk(['apply', '-f', '-', '-n', 'kube-system'], POD('sys'));
+  });
+
+  it('prints the aligned pod table', async () => {
+    const r = await mk(['get', 'pods']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('NAME   READY   STATUS    RESTARTS   AGE');
+    expect(lines[1].replace(/\d+s$/, 'AGE')).toBe('a      1/1     Running   0          AGE');
+    expect(lines).toHaveLength(3);
+  });
+
+  it('adds NAMESPACE with -A and IP and NODE with -o wide', async () => {
+    const r = await mk(['get', 'po', '-A', '-o', 'wide']);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join('/'))).toEqual(['default/a', 'default/b', 'kube-system/sys']);
+    expect(lines[1]).toContain('10.244.0.9   n1');
+  });
+
+  it('prints one object as itself and several as a List in json and yaml', async () => {
+    const one = JSON.parse((await mk(['get', 'pod', 'a', '-o', 'json'])).stdout);
+    expect(one).toMatchObject({ kind: 'Pod', metadata: { name: 'a', namespace: 'default' } });
+    const list = JSON.parse((await mk(['get', 'pods', '-o', 'json'])).stdout);
+    expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
+    expect(list.items.map((o: { metadata: { name: string } }) => o.metadata.name)).toEqual(['a', 'b']);
+    const yaml = (await mk(['get', 'pods', '-o', 'yaml', '-l', 'app=b'])).stdout;
+    expect(yaml.startsWith('apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n')).toBe(true);
+    expect(yaml).toContain('    name: b\n');
+    expect((await mk(['get', 'pods', '-o', 'name'])).stdout).toBe('pod/a\npod/b\n');
+  });
+
+  it('reports a missing object as NotFound with exit 1, after the ones found', async () => {
+    const r = await mk(['get', 'pods', 'a', 'nope']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^NAME\s+READY.*\na\s+1\/1/);
+    expect(r.stderr).toBe('Error from server (NotFound): pods "nope" not found\n');
+  });
+
+  it('says "No resources found" on stderr with exit 0 for an empty namespace', async () => {
+    expect(await mk(['get', 'pods', '-n', 'empty'])).toEqual({ code: 0, stdout: '', stderr: 'No resources found in empty namespace.\n' });
+  });
+
+  it('refuses unknown kinds and flags', async () => {
+    expect(await mk(['get', 'widgets'])).toEqual({ code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "widgets"\n' });
+    const r = await mk(['get', 'pods', '--bogus']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: Nonexistent flag: --bogus/);
+  });
+});
+
+describe('mk describe', () => {
+  it('describes a pod in kubectl\'s sections', async () => {
+    await mk(['apply', '-f', '-'], POD('d'));
+    const r = await mk(['describe', 'pod', 'd']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Name:\s+d\nNamespace:\s+default\nNode:\s+n1\/127\.0\.0\.1\n/);
+    expect(r.stdout).toContain('Containers:\n  web:\n    Container ID:');
+    expect(r.stdout).toMatch(/State:\s+Running\n/);
+    expect(r.stdout).toMatch(/Events:\s+<none>\n$/);
+  });
+
+  it('fails with NotFound for a missing pod', async () => {
+    expect(await mk(['describe', 'pod', 'ghost'])).toEqual({ code: 1, stdout: '', stderr: 'Error from server (NotFound): pods "ghost" not found\n' });
+  });
+});
+
+describe('mk delete', () => {
+  it('deletes and waits until the object is gone', async () => {
+    await mk(['apply', '-f', '-'], POD('x'));
+    expect(await mk(['delete', 'pod', 'x'])).toEqual({ code: 0, stdout: 'pod "x" deleted\n', stderr: '' });
+    expect(api.objects.size).toBe(0);
+  });
+
+  it('accepts --wait=false like kubectl', async () => {
+    await mk(['apply', '-f', '-'], POD('y'));
+    expect(await mk(['delete', 'pod', 'y', '--wait=false'])).toEqual({ code: 0, stdout: 'pod "y" deleted\n', stderr: '' });
+    expect(api.calls.filter((c) => c.subject === 'mk.api.get')).toHaveLength(0);
+  });
+
+  it('deletes what a file names', async () => {
+    const f = file('del.yaml', `${POD('p1')}---\n${POD('p2')}`);
+    await mk(['apply', '-f', f]);
+    expect((await mk(['delete', '-f', f, '--now'])).stdout).toBe('pod "p1" deleted\npod "p2" deleted\n');
+    expect(api.calls.filter((c) => c.subject === 'mk.api.delete').map((c) => (c.req as { gracePeriodSeconds?: number }).gracePeriodSeconds)).toEqual([1, 1]);
+  });
+
+  it('fails for a missing object unless --ignore-not-found', async () => {
+    expect(await mk(['delete', 'pod', 'ghost'])).toEqual({ code: 1, stdout: '', stderr: 'Error from server (NotFound): pods "ghost" not found\n' });
+    expect(await mk(['delete', 'pod', 'ghost', '--ignore-not-found'])).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+});
+
+describe('mk logs and mk exec', () => {
+  beforeEach(async () => { await mk(['apply', '-f', '-'], POD('web')); });
+
+  it('prints the log from the pod\'s node', async () => {
+    expect(await mk(['logs', 'web', '--tail', '5'])).toEqual({ code: 0, stdout: 'log of web/web\nline 2\n', stderr: '' });
+    const req = api.calls.find((c) => c.subject === `mk.node.${NODE}.logs`)?.req;
+    expect(req).toEqual({ namespace: 'default', pod: 'web', container: 'web', tailLines: 5 });
+  });
+
+  it('follows a log stream until eof', async () => {
+    expect(await mk(['logs', '-f', 'web'])).toEqual({ code: 0, stdout: 'first\nsecond\n', stderr: '' });
+  });
+
+  it('rejects an unknown container like kubectl', async () => {
+    expect(await mk(['logs', 'web', '-c', 'nope'])).toEqual({ code: 1, stdout: '', stderr: 'error: container nope is not valid for pod web\n' });
+  });
+
+  it('runs a command and exits with its exit code', async () => {
+    expect(await mk(['exec', 'web', '--', 'ls', '-l', '/'])).toEqual({ code: 0, stdout: 'ran ls -l / in web\n', stderr: '' });
+    expect(await mk(['exec', 'web', '--', 'false'])).toEqual({ code: 3, stdout: 'ran false in web\n', stderr: 'it failed\ncommand terminated with exit code 3\n' });
+  });
+});
+
+describe('without a bus', () => {
+  it('says the bus cannot be reached and exits 1', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const dead = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-dead-'));
+    try {
+      fs.writeFileSync(path.join(dead, 'config.json'), JSON.stringify({ servers: [`nats://127.0.0.1:${port}`], user: USER, pass: PASS, nodeName: NODE }));
+      const r = await runCli(['get', 'pods', '--data-dir', dead]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^error: cannot reach the bus at nats://127\\.0\\.0\\.1:${port}.*\\(is the cluster up\\? run \`mk up\`\\)\\n$`));
+      expect(await runCli(['down', '--data-dir', dead])).toEqual({ code: 0, stdout: `mk is not running (data dir ${dead}).\n`, stderr: '' });
+    } finally {
+      fs.rmSync(dead, { recursive: true, force: true });
+    }
+  });
+
+  it('says there is no context when the data dir has none', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-empty-'));
+    try {
+      const r = await runCli(['get', 'pods'], { env: { MK_HOME: empty } });
+      expect(r).toEqual({ code: 1, stdout: '', stderr: `error: no cluster context at ${empty}/config.json (is the cluster up? run \`mk up\`, or pass --data-dir)\n` });
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('mk up refusing to start', () => {
+  let home: string;
+  beforeEach(() => { home = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-up-')); });
+  afterEach(() => { fs.rmSync(home, { recursive: true, force: true }); });
+
+  it('says when nats-server cannot be found, and starts nothing', async () => {
+    const r = await runCli(['up', '--data-dir', home, '--no-demo'], { env: { MK_NATS_SERVER: '/nonexistent/nats-server' } });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'error: MK_NATS_SERVER=/nonexistent/nats-server is not an executable file\n' });
+    expect(fs.existsSync(path.join(home, 'run', 'up.pid'))).toBe(false);
+  });
+
+  it('says when the bus port is taken (after writing credentials, config and context)', async () => {
+    const r = await runCli(['up', '--data-dir', home, '--no-demo', '--port', String(server.port)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: port ${server.port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port\n`);
+    expect(fs.existsSync(path.join(home, 'run', 'up.pid'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8'))).toMatchObject({ servers: [`nats://127.0.0.1:${server.port}`], user: 'admin' });
+    expect(fs.statSync(path.join(home, 'credentials.json')).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(path.join(home, 'nats', 'nats.conf'), 'utf8')).toContain(`listen: "127.0.0.1:${server.port}"`);
+  });
+
+  it('down --purge on a stopped data dir deletes it; refuses a directory that is not mk\'s', async () => {
+    fs.writeFileSync(path.join(home, 'config.json'), '{}');
+    expect(await runCli(['down', '--purge', '--data-dir', home])).toEqual({ code: 0, stdout: `mk is not running (data dir ${home}).\nDeleted ${home}.\n`, stderr: '' });
+    expect(fs.existsSync(home)).toBe(false);
+    fs.mkdirSync(home);
+    fs.writeFileSync(path.join(home, 'precious.txt'), 'x');
+    const r = await runCli(['down', '--purge', '--data-dir', home]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('does not look like an mk data directory');
+    expect(fs.existsSync(path.join(home, 'precious.txt'))).toBe(true);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * A fake api for CLI integration tests: serves mk.api.* (and one node's logs and exec) on a real
+ * bus from an in-memory map, and counts every request, so a test can assert "no call was made".
+ * It reuses the real contract (validateManifest, resolveKind, the bus's serve()), not the real actors.
+ */
+import { encode, serve, type Bus, type Served } from '../../../bus';
+import {
+  API, NotFoundError, nodeSubject, resolveKind, validateManifest,
+  type ApplyRequest, type DeleteRequest, type ExecRequest, type GetRequest, type KubeObject, type ListRequest, type LogsRequest,
+} from '../../../messages';
+
+/** The fake api's state and the requests it received. */
+export interface FakeApi {
+  objects: Map<string, KubeObject>;
+  calls: { subject: string; req: unknown }[];
+  stop(): Promise<void>;
+}
+
+const key = (plural: string, ns: string | undefined, name: string): string => `${plural}/${ns ?? ''}/${name}`;
+
+/** Serves the fake api on `bus`; pods it stores are Running on `node`. */
+export function serveFakeApi(bus: Bus, node: string): FakeApi {
+  const objects = new Map<string, KubeObject>();
+  const calls: { subject: string; req: unknown }[] = [];
+  const applied = new Map<string, string>();
+  let rv = 0;
+  const on = <Req, Res>(subject: string, fn: (req: Req) => Promise<Res>): Served =>
+    serve<Req, Res>(bus, subject, async (req) => {
+      calls.push({ subject, req });
+      return fn(req);
+    });
+  const kindOf = (name: string) => {
+    const k = resolveKind(name);
+    if (!k) throw new NotFoundError(`the server doesn't have a resource type "${name}"`);
+    return k;
+  };
+
+  const served = [
+    on<ApplyRequest, unknown>(API.apply, async (req) => {
+      const v = validateManifest(req.object, req.validate ?? 'strict');
+      const ns = v.kind.namespaced ? v.object.metadata.namespace ?? req.namespace ?? 'default' : undefined;
+      const k = key(v.kind.plural, ns, v.object.metadata.name);
+      const prev = objects.get(k);
+      const submitted = JSON.stringify([v.object.spec, v.object.metadata.labels]);
+      if (prev && applied.get(k) === submitted) return { object: prev, result: 'unchanged', warnings: v.warnings };
+      const object: KubeObject = {
+        ...v.object,
+        metadata: { ...v.object.metadata, ...(ns ? { namespace: ns } : {}), uid: `uid-${++rv}`, resourceVersion: String(rv), creationTimestamp: prev?.metadata.creationTimestamp ?? new Date().toISOString() },
+      };
+      if (v.kind.kind === 'Pod') {
+        object.spec = { ...(object.spec as object), nodeName: node };
+        object.status = {
+          phase: 'Running', podIP: '10.244.0.9', podIPs: [{ ip: '10.244.0.9' }], hostIP: '127.0.0.1',
+          containerStatuses: ((object.spec as { containers: { name: string; image: string }[] }).containers).map((c) => ({
+            name: c.name, image: c.image, ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } }, lastState: {},
+          })),
+        };
+      }
+      if (!req.dryRun) {
+        objects.set(k, object);
+        applied.set(k, submitted);
+      }
+      return { object, result: prev ? 'configured' : 'created', warnings: v.warnings };
+    }),
+    on<GetRequest, unknown>(API.get, async (req) => {
+      const kind = kindOf(req.kind);
+      const o = objects.get(key(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name));
+      if (!o) throw new NotFoundError(`${kind.plural} "${req.name}" not found`);
+      return { object: o };
+    }),
+    on<ListRequest, unknown>(API.list, async (req) => {
+      const kind = kindOf(req.kind);
+      const [lk, lv] = (req.labelSelector ?? '').split('=');
+      const items = [...objects.entries()]
+        .filter(([k]) => k.startsWith(`${kind.plural}/${req.namespace && kind.namespaced ? `${req.namespace}/` : ''}`))
+        .map(([, o]) => o)
+        .filter((o) => !req.labelSelector || o.metadata.labels?.[lk] === lv);
+      return { items, resourceVersion: String(rv) };
+    }),
+    on<DeleteRequest, unknown>(API.delete, async (req) => {
+      const kind = kindOf(req.kind);
+      const k = key(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name);
+      const o = objects.get(k);
+      if (!o) throw new NotFoundError(`${kind.plural} "${req.name}" not found`);
+      objects.delete(k);
+      return { object: o, result: 'deleted' };
+    }),
+    on(API.ping, async () => ({ time: new Date().toISOString() })),
+    serve<LogsRequest, unknown>(bus, nodeSubject(node, 'logs'), async (req, msg) => {
+      calls.push({ subject: nodeSubject(node, 'logs'), req });
+      if (req.follow && msg.reply) {
+        // Like the node agent: an empty first reply, then chunks, then eof.
+        const reply = msg.reply;
+        setImmediate(() => {
+          for (const line of ['first\n', 'second\n']) bus.nc.publish(reply, encode({ ok: true, data: Buffer.from(line).toString('base64') }));
+          bus.nc.publish(reply, encode({ ok: true, data: '', eof: true }));
+        });
+        return { data: '' };
+      }
+      return { data: Buffer.from(`log of ${req.pod}/${req.container}\nline 2\n`).toString('base64') };
+    }),
+    on<ExecRequest, unknown>(nodeSubject(node, 'exec'), async (req) => ({
+      exitCode: req.command[0] === 'false' ? 3 : 0,
+      stdout: Buffer.from(`ran ${req.command.join(' ')} in ${req.container}\n`).toString('base64'),
+      stderr: Buffer.from(req.command[0] === 'false' ? 'it failed\n' : '').toString('base64'),
+    })),
+  ];
+  return { objects, calls, stop: async () => { await Promise.all(served.map((s) => s.stop())); } };
+}
