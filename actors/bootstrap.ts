@@ -37,6 +37,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     spawnKindSupervisor(system, store, namespaceController(store)),
   ];
   const watch = await startWatchPublisher(bus, store);
+  await api.ready;
   log.info({ supervisors: supervisors.length }, 'control plane started');
   return {
     async stop() {

@@ -49,7 +49,8 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
         }
         if (requeueAfterMs === undefined) return {};
         const self = ctx.self;
-        return { timer: setTimeout(() => dispatch(self, { type: 'reconcile' }), requeueAfterMs) };
+        // Requeue timers never keep the process alive on their own (the bus connection does).
+        return { timer: setTimeout(() => dispatch(self, { type: 'reconcile' }), requeueAfterMs).unref() };
       },
       actorName(namespace, name),
       {
@@ -78,7 +79,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
           }));
           clearInterval(resyncTimers.get(path));
           if (controller.resyncMs) {
-            resyncTimers.set(path, setInterval(() => dispatch(self, { type: 'resync' }), controller.resyncMs));
+            resyncTimers.set(path, setInterval(() => dispatch(self, { type: 'resync' }), controller.resyncMs).unref());
           }
           return state;
         }

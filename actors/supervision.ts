@@ -63,7 +63,7 @@ export function backoffOnCrash(
     const base = backoffDelay(policy, times.length - 1);
     const delay = Math.round(base * (1 + policy.jitter * (Math.random() * 2 - 1)));
     log({ path, err: rec.lastError, restarts: rec.restarts, delayMs: delay }, 'actor crashed; restarting after backoff');
-    await new Promise((r) => setTimeout(r, delay));
+    await new Promise((r) => setTimeout(r, delay).unref());
     setImmediate(() => dispatch(ctx.self as Ref<unknown>, wakeUp));
     return ctx.reset;
   };

@@ -20,7 +20,7 @@ export type ApiMsg = { type: 'api/request'; verb: Verb; req: unknown; sender: Re
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Spawns the api actor and binds the subjects to it. Returns a function that unbinds them. */
-export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { ref: Ref<ApiMsg>; stop(): Promise<void> } {
+export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { ref: Ref<ApiMsg>; ready: Promise<void>; stop(): Promise<void> } {
   const handlers: Record<Verb, (req: never) => Promise<unknown>> = {
     apply: (r: ApplyRequest) => apply(store, r),
     get: (r: GetRequest) => get(store, r),
@@ -53,7 +53,11 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
     serve(bus, API.delete, through('delete'), { queue: 'mk-api' }),
     serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
   ];
-  return { ref, stop: async () => { await Promise.all(subs.map((s) => s.stop())); } };
+  return {
+    ref,
+    ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),
+    stop: async () => { await Promise.all(subs.map((s) => s.stop())); },
+  };
 }
 
 /**

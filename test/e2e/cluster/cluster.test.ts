@@ -45,7 +45,7 @@ describeE2e('a one-machine cluster', () => {
     expect(pod.status?.podIP).toMatch(/^10\.244\.\d+\.\d+$/);
     expect(pod.spec.nodeName).toBeTruthy();
     const page = await waitFor('HTTP from the pod', async () => {
-      const r = await c.run(['/bin/busybox', 'wget', '-qO-', '-T', '2', `http://${pod.status!.podIP}:8080/`]);
+      const r = await c.run(['timeout', '5', '/bin/busybox', 'wget', '-qO-', `http://${pod.status!.podIP}:8080/`]);
       return r.code === 0 ? r.stdout : null;
     }, 30_000);
     expect(page).toContain('hello from web');
@@ -158,7 +158,7 @@ describeE2e('a one-machine cluster', () => {
     expect(del).toMatchObject({ code: 0 });
     expect(del.stdout).toContain('pod "web" deleted');
     expect((await c.mk(['get', 'pod', 'web'])).code).toBe(1);
-    const r = await c.run(['/bin/busybox', 'wget', '-qO-', '-T', '2', `http://${pod.status!.podIP}:8080/`]);
+    const r = await c.run(['timeout', '5', '/bin/busybox', 'wget', '-qO-', `http://${pod.status!.podIP}:8080/`]);
     expect(r.code).not.toBe(0);
     const sandboxes = await c.mk(['get', 'pods', '-o', 'json']);
     expect(sandboxes.stdout).not.toContain(pod.metadata.uid!);
