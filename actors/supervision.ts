@@ -45,7 +45,7 @@ export function backoffOnCrash(
   policy: RestartPolicy = DEFAULT_RESTART_POLICY,
 ) {
   // eslint-disable-next-line @typescript-eslint/no-wrapper-object-types -- nact's typings use Symbol
-  return async (_msg: unknown, err: Error | undefined, ctx: SupervisionContext<any, Ref<any>>): Promise<Symbol> => {
+  return async (_msg: unknown, err: Error | undefined, ctx: SupervisionContext<unknown, Ref<unknown>>): Promise<Symbol> => {
     const path = ctx.path.toString();
     const now = Date.now();
     const times = (recent.get(path) ?? []).filter((t) => now - t < policy.windowMs);

@@ -33,7 +33,7 @@ export function validateManifest(doc: unknown, mode: ValidateMode = 'strict'): V
   const name = (raw.metadata as { name?: unknown } | undefined)?.name;
   const label = `${kind.kind}${typeof name === 'string' ? ` "${name}"` : ''}`;
 
-  let input: unknown = structuredClone(doc);
+  const input: unknown = structuredClone(doc);
   const warnings: string[] = [];
   for (let pass = 0; pass < 2; pass++) {
     const res = kind.schema.safeParse(input);

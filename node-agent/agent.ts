@@ -78,6 +78,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const sync: PodSync = await startPodSync(system, store, cri, name, {
     cri, nodeName: name, hostIP: ip, podLogsRoot, log,
     persistent: true,
+    // Like the kubelet's PLEG relist (1 s): how soon an exited container is noticed.
+    resyncIntervalMs: 2_000,
     onCrash: backoffOnCrash({ type: 'pod/resync' }, (f, m) => log.warn({ node: name, ...f }, m)) as never,
     writeStatus: (pod, status) => writePodStatus(store, pod, status),
     onTerminated: (pod) => finalizeDeletion(store, pod),

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pod } from '../../../messages';
+import { CriClient } from '../../../node-agent/cri';
 import { canRunE2e, startCluster, waitFor, type TestCluster } from '../../helpers/cluster';
 
 const describeE2e = canRunE2e() ? describe : describe.skip;
@@ -160,8 +161,14 @@ describeE2e('a one-machine cluster', () => {
     expect((await c.mk(['get', 'pod', 'web'])).code).toBe(1);
     const r = await c.run(['timeout', '5', '/bin/busybox', 'wget', '-qO-', `http://${pod.status!.podIP}:8080/`]);
     expect(r.code).not.toBe(0);
-    const sandboxes = await c.mk(['get', 'pods', '-o', 'json']);
-    expect(sandboxes.stdout).not.toContain(pod.metadata.uid!);
+    const cri = await CriClient.connect(path.join(c.dataDir, 'node', 'containerd', 'containerd.sock'));
+    try {
+      const selector = { labelSelector: { 'mk.io/pod-uid': pod.metadata.uid! } };
+      expect((await cri.listPodSandbox({ filter: selector })).items).toEqual([]);
+      expect((await cri.listContainers({ filter: selector })).containers).toEqual([]);
+    } finally {
+      cri.close();
+    }
   });
 
   it('says clearly when the bus is down', async () => {
