@@ -24,7 +24,8 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
-const ROOT = path.join(__dirname, '..', '..');
+// The repository root, from the sources (test/helpers) or the build (dist/test/helpers).
+const ROOT = ((d) => (path.basename(d) === 'dist' ? path.dirname(d) : d))(path.join(__dirname, '..', '..'));
 const BIN = path.join(ROOT, 'bin', 'run.js');
 
 /** True when this process can run the e2e suite: root, containerd and nsenter present. */
