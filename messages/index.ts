@@ -9,3 +9,4 @@ export * from './names';
 export * from './pod';
 export * from './quantity';
 export * from './subjects';
+export * from './selectors';

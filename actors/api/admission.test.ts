@@ -1,6 +1,6 @@
 import { KINDS, ValidationError, type KubeObject, type Pod } from '../../messages';
 import { admitCreate, admitUpdate, resolveNamespace, stableJson } from './admission';
-import { matches, parseSelector } from './selectors';
+import { matches, parseSelector } from '../../messages';
 
 const podKind = KINDS.find((k) => k.kind === 'Pod')!;
 const nsKind = KINDS.find((k) => k.kind === 'Namespace')!;

@@ -4,13 +4,13 @@
  */
 import type { ObjectStore } from '../../bus';
 import {
-  KINDS, NotFoundError, ValidationError, validateManifest,
+  KINDS, NotFoundError, ValidationError, validateManifest, matches, parseSelector,
   keyFilter, objectKey, resolveKind, BUILTIN_NAMESPACES,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
   type KindInfo, type KubeObject, type ListRequest, type ListResult, type Pod,
 } from '../../messages';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
-import { matches, parseSelector } from './selectors';
+
 
 function kindFor(name: string): KindInfo {
   const k = resolveKind(name);

@@ -1,11 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
-import { withClient } from '../client';
+import { decode, openClient, withClient } from '../client';
 import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
 import { OUTPUT_FORMATS, renderStructured, toNames } from '../output/format';
 import { renderObjects } from '../output/tables';
-import type { KubeObject } from '../../messages';
+import { matches, parseSelector, watchSubject, type KindInfo, type KubeObject, type WatchEvent } from '../../messages';
+import type { Client } from '../client';
 
 /**
  * `mk get KIND [NAME...]`: kubectl's table (or -o wide|json|yaml|name). Named objects that do not
@@ -29,6 +30,7 @@ export default class Get extends MkCommand {
     output: Flags.string({ char: 'o', description: 'output format', options: [...OUTPUT_FORMATS] }),
     selector: Flags.string({ char: 'l', description: 'label selector (a=b, a!=b, a in (x,y), a, !a)' }),
     'no-headers': Flags.boolean({ description: 'do not print headers', default: false }),
+    watch: Flags.boolean({ char: 'w', description: 'after listing, watch for changes and print each one (Ctrl-C to stop)', default: false }),
   };
 
   /** Prints the objects; exit 1 when a named object is missing. */
@@ -42,6 +44,8 @@ export default class Get extends MkCommand {
 
     const errors: unknown[] = [];
     let objects: KubeObject[] = [];
+    // Watching subscribes before listing, so no change between the two is missed.
+    const watching = flags.watch ? await startWatch(await openClient(this.dataDir(flags['data-dir'])), kind, namespace) : undefined;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
       if (names.length > 0) {
         for (const name of names) {
@@ -67,8 +71,43 @@ export default class Get extends MkCommand {
       this.out(renderObjects(kind, objects, { wide: output === 'wide', withNamespace: allNs, noHeaders: flags['no-headers'] }));
     }
     for (const e of errors) this.printError(e);
-    if (errors.length > 0) this.exit(1);
+    if (errors.length > 0) { await watching?.client.close(); this.exit(1); }
+    if (!watching) return;
+    const reqs = flags.selector ? parseSelector(flags.selector) : [];
+    const since = Math.max(0, ...objects.map((o) => Number(o.metadata.resourceVersion ?? 0)));
+    const print = (ev: WatchEvent) => {
+      const o = ev.object;
+      if (ev.revision <= since || (names.length > 0 && !names.includes(o.metadata.name))) return;
+      if (ev.type !== 'DELETED' && !matches(reqs, o.metadata.labels)) return;
+      if (output === 'json' || output === 'yaml') this.out(renderStructured(output, [o], true));
+      else if (output === 'name') this.out(toNames(kind, [o]));
+      else this.out(renderObjects(kind, [o], { wide: output === 'wide', withNamespace: allNs, noHeaders: true }));
+    };
+    await watching.run(print);
   }
+}
+
+/** Subscribes to the kind's watch subject; `run` prints events until SIGINT/SIGTERM. */
+async function startWatch(client: Client, kind: KindInfo, namespace: string | undefined) {
+  const queue: WatchEvent[] = [];
+  let deliver: ((ev: WatchEvent) => void) | undefined;
+  const sub = client.bus.nc.subscribe(watchSubject(kind.plural, namespace), {
+    callback: (_err, msg) => {
+      const ev = decode<WatchEvent>(msg.data);
+      if (deliver) deliver(ev); else queue.push(ev);
+    },
+  });
+  await client.bus.nc.flush();
+  return {
+    client,
+    run: (print: (ev: WatchEvent) => void) => new Promise<void>((resolve) => {
+      queue.splice(0).forEach(print);
+      deliver = print;
+      const done = () => { sub.unsubscribe(); void client.close().then(resolve); };
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    }),
+  };
 }
 
 function byNamespaceAndName(a: KubeObject, b: KubeObject): number {

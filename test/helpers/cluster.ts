@@ -4,7 +4,7 @@
  * in the same namespace. Everything is removed afterwards: processes by pid, mounts, the
  * namespace, the data directory.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,8 @@ export interface TestCluster {
   netns: string;
   /** Runs `mk ARGS` (the built CLI) inside the cluster's namespace with its data dir. */
   mk(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** Starts `mk ARGS` inside the namespace without waiting (for `-w` and `-f`); stop it with a signal. */
+  spawnMk(args: string[]): ChildProcess;
   /** Runs any command inside the namespace. */
   run(cmd: string[]): Promise<RunResult>;
   /** The pid of a cluster process by its command-line marker (`control-plane`, `node-agent`, `containerd`, `nats-server`). */
@@ -69,6 +71,7 @@ export async function startCluster(opts: { demo?: boolean } = {}): Promise<TestC
     netns: ns.name,
     mk: (args, o) => execIn(ns.path, [process.execPath, BIN, ...args], env, o?.stdin, o?.timeoutMs),
     run: (cmd) => execIn(ns.path, cmd, env),
+    spawnMk: (args) => spawn('nsenter', [`--net=${ns.path}`, '--', process.execPath, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
     pidOf: (marker) => clusterPids(dataDir).find((p) => p.cmd.includes(marker))?.pid,
     async destroy() {
       await execIn(ns.path, [process.execPath, BIN, 'down'], env, undefined, 120_000).catch(() => undefined);

@@ -68,6 +68,28 @@ describeE2e('a one-machine cluster', () => {
     expect(describeOut.stdout).toMatch(/Restart Count:\s+0/);
   });
 
+  it('watches pods with get -w and follows logs with logs -f', async () => {
+    const watch = c.spawnMk(['get', 'pods', '-w']);
+    const follow = c.spawnMk(['logs', '-f', 'web']);
+    let watched = ''; let followed = '';
+    watch.stdout!.on('data', (d) => { watched += d; });
+    follow.stdout!.on('data', (d) => { followed += d; });
+    const exited = (p: typeof watch) => new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+    try {
+      await waitFor('watch header', async () => watched.includes('NAME'), 30_000);
+      await c.mk(['apply', '-f', '-'], { stdin: podYaml('watched', 'echo hi; sleep 3600') });
+      await waitFor('watched pod Running', async () => /watched\s+1\/1\s+Running/.test(watched), 60_000);
+      await c.mk(['exec', 'web', '--', 'sh', '-c', 'echo followed-line > /proc/1/fd/1']);
+      await waitFor('followed line', async () => followed.includes('followed-line'), 30_000);
+    } finally {
+      watch.kill('SIGINT');
+      follow.kill('SIGINT');
+    }
+    expect(await exited(watch)).toBe(0);
+    expect(await exited(follow)).toBe(0);
+    await c.mk(['delete', 'pod', 'watched', '--grace-period', '0']);
+  });
+
   it('survives a SIGKILLed control plane and node agent without restarting containers or losing objects', async () => {
     const before = await getPod('web');
     const id = before.status!.containerStatuses![0].containerID;

@@ -3,7 +3,7 @@
  * (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors):
  * `app=web`, `tier!=db`, `env in (a,b)`, `env notin (c)`, `gpu`, `!gpu`.
  */
-import { ValidationError } from '../../messages';
+import { ValidationError } from './errors';
 
 export type Requirement =
   | { key: string; op: 'eq' | 'neq'; value: string }
