@@ -43,6 +43,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     async stop() {
       await api.stop();
       await watch.stop();
+      await Promise.all(supervisors.map((s) => s.stop()));
       stopActor(system);
       await bus.close();
       log.info('control plane stopped');

@@ -24,12 +24,19 @@ type SupervisorMsg = { type: 'start' } | { type: 'changed'; key: string; deleted
 type ChildMsg = { type: 'reconcile' };
 interface ChildState { timer?: NodeJS.Timeout }
 
-const watches = new Map<string, { stop(): Promise<void> }>();
-const resyncTimers = new Map<string, NodeJS.Timeout>();
+/** A running kind supervisor. */
+export interface KindSupervisor {
+  ref: Ref<SupervisorMsg>;
+  /** Stops the watch, the resync timer, every object actor and the supervisor. */
+  stop(): Promise<void>;
+}
 
 /** Spawns the supervisor for one kind under `parent` and starts it. */
-export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, controller: KindController): Ref<SupervisorMsg> {
+export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, controller: KindController): KindSupervisor {
   const children = new Map<string, Ref<ChildMsg>>();
+  // Held outside the actor's state so a reset (which re-runs 'start') can stop the old ones.
+  let watch: { stop(): Promise<void> } | undefined;
+  let resync: NodeJS.Timeout | undefined;
 
   const child = (key: string): Ref<ChildMsg> => {
     let ref = children.get(key);
@@ -65,22 +72,19 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
   const sup: Ref<SupervisorMsg> = spawn(
     parent,
     async (state: Record<string, never> = {}, msg: SupervisorMsg, ctx): Promise<Record<string, never>> => {
-      const path = ctx.path.toString();
       switch (msg.type) {
         case 'start': {
-          await watches.get(path)?.stop();
+          await watch?.stop();
           const { items, revision } = await store.list(keyFilter(controller.plural));
           // A (re)start begins with no children: nact's reset stopped any we had.
           children.clear();
           for (const i of items) dispatch(child(i.key), { type: 'reconcile' });
           const self = ctx.self;
-          watches.set(path, await store.watch(keyFilter(controller.plural), { fromRevision: revision + 1 }, (ev) => {
+          watch = await store.watch(keyFilter(controller.plural), { fromRevision: revision + 1 }, (ev) => {
             dispatch(self, { type: 'changed', key: ev.key, deleted: ev.type === 'DELETE' });
-          }));
-          clearInterval(resyncTimers.get(path));
-          if (controller.resyncMs) {
-            resyncTimers.set(path, setInterval(() => dispatch(self, { type: 'resync' }), controller.resyncMs).unref());
-          }
+          });
+          clearInterval(resync);
+          if (controller.resyncMs) resync = setInterval(() => dispatch(self, { type: 'resync' }), controller.resyncMs).unref();
           return state;
         }
         case 'changed':
@@ -99,15 +103,18 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     controller.plural,
     {
       onCrash: backoffOnCrash({ type: 'start' }, (f, m) => log.error({ ...f, kind: controller.plural }, m)),
-      afterStop: (_s: unknown, ctx: { path: { toString(): string } }) => {
-        const path = ctx.path.toString();
-        void watches.get(path)?.stop();
-        watches.delete(path);
-        clearInterval(resyncTimers.get(path));
-        resyncTimers.delete(path);
-      },
     },
   );
   dispatch(sup, { type: 'start' });
-  return sup;
+  return {
+    ref: sup,
+    // nact's stop() does not reach grandchildren, so the supervisor stops its own.
+    async stop() {
+      clearInterval(resync);
+      await watch?.stop();
+      for (const ref of children.values()) stop(ref);
+      children.clear();
+      stop(sup);
+    },
+  };
 }

@@ -23,6 +23,8 @@ export interface CrashRecord { path: string; restarts: number; lastError: string
 
 const records = new Map<string, CrashRecord>();
 const recent = new Map<string, number[]>();
+/** Crashes in a row per path: the backoff exponent. A quiet spell of `maxMs` * 2 starts it over. */
+const streak = new Map<string, { count: number; lastAt: number }>();
 
 /** Restart counts and last errors, keyed by actor path. */
 export function crashRecords(): CrashRecord[] {
@@ -60,7 +62,10 @@ export function backoffOnCrash(
       log({ path, err: rec.lastError, restarts: rec.restarts }, 'actor crashed too often; escalating');
       return ctx.escalate;
     }
-    const base = backoffDelay(policy, times.length - 1);
+    const prev = streak.get(path);
+    const count = prev && now - prev.lastAt < policy.maxMs * 2 ? prev.count + 1 : 1;
+    streak.set(path, { count, lastAt: now });
+    const base = backoffDelay(policy, count - 1);
     const delay = Math.round(base * (1 + policy.jitter * (Math.random() * 2 - 1)));
     log({ path, err: rec.lastError, restarts: rec.restarts, delayMs: delay }, 'actor crashed; restarting after backoff');
     await new Promise((r) => setTimeout(r, delay).unref());

@@ -37,8 +37,14 @@ export interface LogsRequest {
   /** When set, the agent streams chunks to the request's reply subject until the container stops or cancel. */
   follow?: { streamId: string };
 }
-/** One reply (or, when following, one chunk; `eof` ends the stream). `data` is base64. */
-export interface LogsChunk { data: string; eof?: boolean }
+/**
+ * One reply (or, when following, one chunk; `eof` ends the stream). `data` is base64. `truncated`
+ * says the log was longer than one reply carries and only its end was sent.
+ */
+export interface LogsChunk { data: string; eof?: boolean; truncated?: boolean }
+
+/** The most log bytes one reply carries (NATS messages are bounded); older lines are left out. */
+export const MAX_LOGS_REPLY_BYTES = 4 * 2 ** 20;
 
 /** mk.node.<node>.exec: ExecSync in a running container. Outputs are base64. */
 export interface ExecRequest { namespace: string; pod: string; container?: string; command: string[]; timeoutSeconds?: number }

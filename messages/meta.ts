@@ -55,3 +55,8 @@ export interface KubeObject {
   spec?: unknown;
   status?: unknown;
 }
+
+/** Now (or `d`) as Kubernetes writes timestamps: RFC 3339 in UTC, whole seconds. */
+export function timestamp(d: Date = new Date()): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}

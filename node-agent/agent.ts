@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { configurePersistence, start, stop as stopSystem } from 'nact';
 import { connectBus, encode, JetStreamPersistenceEngine, ObjectStore, type BusOptions } from '../bus';
-import { nodeSubject, objectKey, type Node, type Pod } from '../messages';
+import { isNotFound, nodeSubject, objectKey, type Node, type Pod } from '../messages';
 import { backoffOnCrash, log } from '../actors';
 import { connectOrStart, purgeContainerd, type ContainerdHandle } from './containerd';
 import { ensureBuiltinImages } from './images';
@@ -16,6 +16,7 @@ import { assertCniPlugins, writeCniConfig } from './network';
 import { hostIP, readCapacity } from './node/capacity';
 import { registerNode, setReady } from './node/registration';
 import { serveNodeApi } from './node-api';
+import { LABEL_POD_UID } from './pods';
 import { startPodSync, type PodSync } from './pod-sync';
 
 export interface NodeAgentOptions {
@@ -61,6 +62,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   // A containerd left by a previous agent of this node still answers: adopt it (its containers live on).
   const ctr: ContainerdHandle = await connectOrStart({ dataDir: ctrDir, socketPath, cniConfDir: path.join(ctrDir, 'cni', 'net.d') });
   if (!ctr.external && ctr.pid) fs.writeFileSync(pidFile, String(ctr.pid));
+  // A containerd the user pointed us at is theirs: teardown removes only mk's pods and stops nothing.
+  const userContainerd = !!opts.containerdSocket;
   const cri = ctr.cri;
   const version = await cri.version({});
   await ensureBuiltinImages(cri, { socketPath, workDir: path.join(dataDir, 'images'), onProgress: progress });
@@ -85,9 +88,22 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     onTerminated: (pod) => finalizeDeletion(store, pod),
   });
 
+  const beat = async () => {
+    const runtimeOk = await cri.version({}, { timeoutMs: 5_000 }).then(() => true, () => false);
+    const post = () => (runtimeOk
+      ? setReady(store, name, 'True', 'NodeReady', 'the node agent is posting ready status')
+      : setReady(store, name, 'False', 'ContainerRuntimeDown', `containerd at ${socketPath} does not answer`));
+    try {
+      await post();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      // The Node was deleted (mk delete node): register again, as the kubelet does.
+      await registerNode(store, name, capacity, node.spec?.podCIDR);
+      await post();
+    }
+  };
   const heartbeat = setInterval(() => {
-    setReady(store, name, 'True', 'NodeReady', 'the node agent is posting ready status')
-      .catch((err) => log.warn({ node: name, err: String(err) }, 'heartbeat failed'));
+    beat().catch((err) => log.warn({ node: name, err: String(err) }, 'heartbeat failed'));
   }, opts.heartbeatMs ?? HEARTBEAT_MS);
 
   let tornDown = false;
@@ -98,15 +114,27 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     stopSystem(system);
   };
   // Teardown keeps the bus connection (its reply travels on it); stop() closes it later.
+  // Every step runs even when an earlier one failed, so a teardown leaves as little as it can;
+  // the first failure is reported after all of them.
   const teardown = async () => {
     if (tornDown) return;
     tornDown = true;
-    await quiesce();
-    await removeAllPods(cri);
-    await stopContainerd(ctr, pidFile);
-    await purgeContainerd({ dataDir: ctrDir, socketPath });
-    spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-    await setReady(store, name, 'False', 'NodeShutdown', 'the node was torn down').catch(() => undefined);
+    const failures: unknown[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>) => {
+      try { await fn(); } catch (err) { failures.push(err); log.error({ node: name, step: what, err: String(err) }, 'teardown step failed'); }
+    };
+    await step('stop pod actors', quiesce);
+    await step('remove pods', () => removeMkPods(cri));
+    if (!userContainerd) {
+      await step('stop containerd', () => stopContainerd(ctr, pidFile, path.join(ctrDir, 'config.toml')));
+      await step('purge containerd', () => purgeContainerd({ dataDir: ctrDir, socketPath }));
+    }
+    await step('remove bridge', async () => { spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' }); });
+    await step('post status', () => setReady(store, name, 'False', 'NodeShutdown', 'the node was torn down'));
+    if (failures.length > 0) {
+      tornDown = false;
+      throw new Error(`node teardown incomplete: ${failures.map(String).join('; ')}`);
+    }
     log.info({ node: name }, 'node torn down');
   };
   const stop = async () => {
@@ -141,7 +169,7 @@ async function writePodStatus(store: ObjectStore, pod: Pod, status: Pod['status'
     const conditions = [...(scheduled ? [scheduled] : []), ...(status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled')];
     cur.status = { ...status, conditions };
     return cur;
-  }).catch((err) => { if ((err as { code?: string }).code !== 'NotFound') throw err; });
+  }).catch((err) => { if (!isNotFound(err)) throw err; });
 }
 
 /** The last step of a graceful deletion: the pod's containers are gone, so the object goes. */
@@ -149,27 +177,38 @@ async function finalizeDeletion(store: ObjectStore, pod: Pod): Promise<void> {
   const key = objectKey('pods', pod.metadata.namespace, pod.metadata.name);
   const cur = await store.get<Pod>(key);
   if (cur && cur.object.metadata.uid === pod.metadata.uid) {
-    await store.delete(key, cur.revision).catch((err) => { if ((err as { code?: string }).code !== 'NotFound') throw err; });
+    await store.delete(key, cur.revision).catch((err) => { if (!isNotFound(err)) throw err; });
   }
 }
 
-/** Stops and removes every sandbox and container mk made on this containerd. */
-async function removeAllPods(cri: ContainerdHandle['cri']): Promise<void> {
-  const containers = (await cri.listContainers({})).containers ?? [];
+/**
+ * Stops and removes every sandbox and container mk made on this containerd (those labelled with a
+ * pod uid), never anything else a shared containerd runs.
+ */
+async function removeMkPods(cri: ContainerdHandle['cri']): Promise<void> {
+  const mine = <T extends { labels?: Record<string, string> | null }>(xs: T[] | null | undefined): T[] =>
+    (xs ?? []).filter((x) => !!x.labels?.[LABEL_POD_UID]);
+  const containers = mine((await cri.listContainers({})).containers);
   await Promise.all(containers.map((c) => cri.stopContainer({ containerId: c.id, timeout: 5 }).catch(() => undefined)));
   for (const c of containers) await cri.removeContainer({ containerId: c.id }).catch(() => undefined);
-  for (const sb of (await cri.listPodSandbox({})).items ?? []) {
+  for (const sb of mine((await cri.listPodSandbox({})).items)) {
     await cri.stopPodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'stop sandbox failed'));
     await cri.removePodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'remove sandbox failed'));
   }
 }
 
-/** Stops containerd whether this agent started it or adopted it from a previous agent (pid file). */
-async function stopContainerd(ctr: ContainerdHandle, pidFile: string): Promise<void> {
+/**
+ * Stops containerd whether this agent started it or adopted it from a previous agent of this node
+ * (pid file). An adopted pid is signalled only while its command line still names our config, so
+ * a stale pid file never hits another process.
+ */
+async function stopContainerd(ctr: ContainerdHandle, pidFile: string, configPath: string): Promise<void> {
   if (!ctr.external) { await ctr.stop({ timeoutMs: 10_000 }); return; }
   ctr.cri.close();
   const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
   if (!pid) return;
+  const cmdline = (() => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } })();
+  if (!cmdline.includes(configPath)) return;
   try { process.kill(pid, 'SIGTERM'); } catch { return; }
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {

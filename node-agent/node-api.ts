@@ -4,12 +4,12 @@
  */
 import { serve, encode, type Bus, type ObjectStore } from '../bus';
 import {
-  logsCancelSubject, NotFoundError, nodeSubject, objectKey, ValidationError,
+  logsCancelSubject, MAX_LOGS_REPLY_BYTES, NotFoundError, nodeSubject, objectKey, ValidationError,
   type ExecRequest, type ExecResult, type LogsChunk, type LogsRequest, type Pod,
 } from '../messages';
 import { log } from '../actors';
 import type { CriClient } from './cri';
-import { execInPod, followContainerLogs, readContainerLogs, resolveLogPath } from './pods';
+import { execInPod, followContainerLogs, LABEL_CONTAINER_NAME, LABEL_POD_UID, readContainerLogs, resolveLogPath } from './pods';
 import type { PodSync } from './pod-sync';
 
 export interface NodeApiDeps {
@@ -35,19 +35,26 @@ async function podOf(deps: NodeApiDeps, namespace: string, name: string): Promis
 
 /** Serves logs, exec and teardown for this node. */
 export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void>; stop(): Promise<void> } {
+  const follows = new Set<AbortController>();
   const subs = [
     serve<LogsRequest, LogsChunk>(bus, nodeSubject(deps.nodeName, 'logs'), async (req, msg) => {
       const pod = await podOf(deps, req.namespace, req.pod);
       const logPath = await resolveLogPath(deps.cri, pod, req.container, !!req.previous);
       if (!req.follow) {
         const data = await readContainerLogs({ logPath, tailLines: req.tailLines });
-        return { data: data.toString('base64') };
+        if (data.length <= MAX_LOGS_REPLY_BYTES) return { data: data.toString('base64') };
+        // Keep the newest lines, starting at a line boundary.
+        let tail = data.subarray(data.length - MAX_LOGS_REPLY_BYTES);
+        const nl = tail.indexOf(0x0a);
+        if (nl >= 0) tail = tail.subarray(nl + 1);
+        return { data: tail.toString('base64'), truncated: true };
       }
       if (!msg.reply) throw new ValidationError('a follow request needs a reply subject');
       const reply = msg.reply;
       const ac = new AbortController();
       const cancel = bus.nc.subscribe(logsCancelSubject(deps.nodeName, req.follow.streamId), { max: 1, callback: () => ac.abort() });
-      const timer = setTimeout(() => ac.abort(), MAX_FOLLOW_MS);
+      const timer = setTimeout(() => ac.abort(), MAX_FOLLOW_MS).unref();
+      follows.add(ac);
       const containerName = req.container ?? pod.spec.containers[0].name;
       // The stream runs after this handler returns its first (empty) chunk.
       setImmediate(() => {
@@ -57,15 +64,18 @@ export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void
           signal: ac.signal,
           onData: (chunk) => { bus.nc.publish(reply, encode({ ok: true, data: chunk.toString('base64') })); },
           isRunning: async () => {
-            const list = await deps.cri.listContainers({ filter: { labelSelector: { 'mk.io/pod-uid': pod.metadata.uid!, 'mk.io/container-name': containerName } } });
+            const list = await deps.cri.listContainers({ filter: { labelSelector: { [LABEL_POD_UID]: pod.metadata.uid!, [LABEL_CONTAINER_NAME]: containerName } } });
             return (list.containers ?? []).some((c) => c.state === 'CONTAINER_RUNNING');
           },
         })
           .catch((err) => log.warn({ pod: req.pod, err: String(err) }, 'log follow failed'))
           .finally(() => {
             clearTimeout(timer);
-            cancel.unsubscribe();
-            bus.nc.publish(reply, encode({ ok: true, data: '', eof: true }));
+            follows.delete(ac);
+            try {
+              cancel.unsubscribe();
+              bus.nc.publish(reply, encode({ ok: true, data: '', eof: true }));
+            } catch { /* the connection closed under a stopping agent: nobody is left to tell */ }
           });
       });
       return { data: '' };
@@ -85,6 +95,9 @@ export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void
   ];
   return {
     ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),
-    stop: async () => { await Promise.all(subs.map((s) => s.stop())); },
+    stop: async () => {
+      for (const ac of follows) ac.abort();
+      await Promise.all(subs.map((s) => s.stop()));
+    },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { dispatch, stop, type Ref } from 'nact';
 import type { ObjectStore } from '../bus';
-import { keyFilter, type Pod } from '../messages';
+import { keyFilter, timestamp, type Pod } from '../messages';
 import { log } from '../actors';
 import type { CriClient } from './cri';
 import { LABEL_POD_UID, spawnPodActor, type PodActorDeps, type PodActorMessage } from './pods';
@@ -85,9 +85,11 @@ async function cleanOrphans(cri: CriClient, known: Set<string>, adopt: (pod: Pod
     if (!uid || known.has(uid) || seen.has(uid)) continue;
     seen.add(uid);
     const md = sb.metadata;
+    // Named by uid: a live pod of the same name may already have an actor.
+    log.info({ uid, pod: `${md?.namespace}/${md?.name}` }, 'removing the sandbox of a pod that no longer exists');
     adopt({
       apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: md?.name ?? uid, namespace: md?.namespace ?? 'default', uid, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 0 },
+      metadata: { name: `orphan-${uid}`, namespace: md?.namespace ?? 'default', uid, deletionTimestamp: timestamp(), deletionGracePeriodSeconds: 0 },
       spec: { containers: [{ name: 'orphan', image: 'none' }], terminationGracePeriodSeconds: 0 },
     });
   }

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  defaultPod, qosClass, ValidationError,
-  type KindInfo, type KubeObject, type Pod,
+  defaultPod, qosClass, timestamp, ValidationError,
+  type KindInfo, type KubeObject, type Node, type Pod,
 } from '../../messages';
 
 /** Metadata fields only the server writes; a manifest's values for them are ignored. */
@@ -39,7 +39,7 @@ export function admitCreate(kind: KindInfo, obj: KubeObject, namespace: string |
   for (const f of SERVER_FIELDS) delete metadata[f];
   if (namespace) metadata.namespace = namespace; else delete metadata.namespace;
   metadata.uid = randomUUID();
-  metadata.creationTimestamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  metadata.creationTimestamp = timestamp(now);
   metadata.generation = 1;
   const out = withDefaults({ ...obj, metadata });
   delete out.status;
@@ -59,6 +59,7 @@ export function admitUpdate(kind: KindInfo, existing: KubeObject, incoming: Kube
   }
   const next = withDefaults(incoming);
   if (kind.kind === 'Pod') checkPodUpdate(existing as Pod, next as Pod);
+  if (kind.kind === 'Node') keepPodCidr(existing as Node, next as Node);
   const labels = next.metadata.labels;
   const annotations = next.metadata.annotations;
   const specSame = stableJson(existing.spec) === stableJson(next.spec);
@@ -70,6 +71,15 @@ export function admitUpdate(kind: KindInfo, existing: KubeObject, incoming: Kube
   if (annotations) metadata.annotations = annotations; else delete metadata.annotations;
   if (!specSame) metadata.generation = (existing.metadata.generation ?? 1) + 1;
   return { ...existing, metadata, spec: next.spec };
+}
+
+/** A node's pod CIDR is assigned once; a manifest may omit it but not change it (its pods live there). */
+function keepPodCidr(existing: Node, next: Node): void {
+  const have = existing.spec?.podCIDR;
+  if (!have) return;
+  const want = next.spec?.podCIDR;
+  if (want && want !== have) throw new ValidationError(`node "${existing.metadata.name}" already has pod CIDR ${have}; spec.podCIDR cannot change`);
+  next.spec = { ...next.spec, podCIDR: have, podCIDRs: existing.spec?.podCIDRs ?? [have] };
 }
 
 function checkPodUpdate(existing: Pod, next: Pod): void {

@@ -4,11 +4,12 @@
  */
 import type { ObjectStore } from '../../bus';
 import {
-  KINDS, NotFoundError, ValidationError, validateManifest, matches, parseSelector,
+  KINDS, NotFoundError, ValidationError, validateManifest, matches, parseSelector, isAlreadyExists, isConflict,
   keyFilter, objectKey, resolveKind, BUILTIN_NAMESPACES,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
   type KindInfo, type KubeObject, type ListRequest, type ListResult, type Pod,
 } from '../../messages';
+import { markForDeletion } from '../deletion';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
 
 
@@ -50,7 +51,7 @@ export async function apply(store: ObjectStore, req: ApplyRequest): Promise<Appl
       return { object: withRv(next, rev), result: 'configured', warnings };
     } catch (err) {
       // A concurrent writer won: re-read and decide again (bounded).
-      const retry = (err as { code?: string }).code === 'Conflict' || (err as { code?: string }).code === 'AlreadyExists';
+      const retry = isConflict(err) || isAlreadyExists(err);
       if (!retry || attempt >= 5) throw err;
     }
   }
@@ -93,21 +94,26 @@ export async function remove(store: ObjectStore, req: DeleteRequest): Promise<De
   if (req.gracePeriodSeconds !== undefined && (!Number.isInteger(req.gracePeriodSeconds) || req.gracePeriodSeconds < 0)) {
     throw new ValidationError(`gracePeriodSeconds must be a non-negative integer (got ${req.gracePeriodSeconds})`);
   }
-  const cur = await store.get<KubeObject>(key);
-  if (!cur) throw notFound(kind, req.name);
-  const graceful = (kind.kind === 'Pod' && (cur.object as Pod).spec.nodeName) || kind.kind === 'Namespace';
-  if (!graceful) {
-    await store.delete(key, cur.revision);
-    return { object: cur.object, result: 'deleted' };
+  for (let attempt = 0; ; attempt++) {
+    const cur = await store.get<KubeObject>(key);
+    if (!cur) throw notFound(kind, req.name);
+    // A pod on a node stops gracefully; grace 0 is a forced deletion (the agent tears down what it has).
+    const graceful = (kind.kind === 'Pod' && (cur.object as Pod).spec.nodeName && req.gracePeriodSeconds !== 0) || kind.kind === 'Namespace';
+    if (!graceful) {
+      try {
+        await store.delete(key, cur.revision);
+        return { object: cur.object, result: 'deleted' };
+      } catch (err) {
+        // Bound or changed between the read and the delete: decide again (bounded).
+        if (!isConflict(err) || attempt >= 5) throw err;
+        continue;
+      }
+    }
+    const marked = await markForDeletion(store, key, (o) =>
+      kind.kind === 'Pod' ? req.gracePeriodSeconds ?? (o as Pod).spec.terminationGracePeriodSeconds ?? 30 : 0);
+    if (kind.kind === 'Namespace' && marked && (marked.object.status as { phase?: string } | undefined)?.phase !== 'Terminating') {
+      await store.mutate<KubeObject>(key, (o) => ({ ...o, status: { ...(o.status as object), phase: 'Terminating' } }));
+    }
+    return { object: marked?.object ?? cur.object, result: 'terminating' };
   }
-  const marked = await store.mutate<KubeObject>(key, (o) => {
-    const grace = kind.kind === 'Pod' ? req.gracePeriodSeconds ?? (o as Pod).spec.terminationGracePeriodSeconds ?? 30 : 0;
-    // A second delete may shorten the grace period, never lengthen it (as in Kubernetes).
-    if (o.metadata.deletionTimestamp && (o.metadata.deletionGracePeriodSeconds ?? 0) <= grace) return null;
-    o.metadata.deletionTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    o.metadata.deletionGracePeriodSeconds = grace;
-    if (kind.kind === 'Namespace') o.status = { ...(o.status as object), phase: 'Terminating' };
-    return o;
-  });
-  return { object: marked?.object ?? cur.object, result: 'terminating' };
 }

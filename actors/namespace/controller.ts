@@ -1,6 +1,7 @@
 /** The namespace actor logic: a namespace marked for deletion deletes its pods, then itself. */
 import type { ObjectStore } from '../../bus';
 import { keyFilter, type KubeObject, type Pod } from '../../messages';
+import { markForDeletion } from '../deletion';
 import type { KindController } from '../kind-supervisor';
 
 export function namespaceController(store: ObjectStore): KindController {
@@ -15,16 +16,11 @@ export function namespaceController(store: ObjectStore): KindController {
         await store.delete(key, cur.revision);
         return;
       }
-      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
       for (const p of pods.items) {
         if (p.object.metadata.deletionTimestamp) continue;
+        // A conflict (the scheduler bound it meanwhile) is retried by the supervisor with a fresh read.
         if (!p.object.spec.nodeName) { await store.delete(p.key, p.revision); continue; }
-        await store.mutate<Pod>(p.key, (o) => {
-          if (o.metadata.deletionTimestamp) return null;
-          o.metadata.deletionTimestamp = now;
-          o.metadata.deletionGracePeriodSeconds = o.spec.terminationGracePeriodSeconds ?? 30;
-          return o;
-        });
+        await markForDeletion(store, p.key, (o) => (o as Pod).spec.terminationGracePeriodSeconds ?? 30);
       }
       return { requeueAfterMs: 1_000 };
     },

@@ -5,10 +5,9 @@
  */
 import { query, type Ref } from 'nact';
 import type { ObjectStore } from '../../bus';
-import { objectKey, type Pod } from '../../messages';
+import { isNotFound, objectKey, type Pod } from '../../messages';
 import type { KindController } from '../kind-supervisor';
-import type { Decision } from '../scheduler/schedule';
-import type { SchedulerMsg } from '../scheduler/scheduler-actor';
+import type { ScheduleReply, SchedulerMsg } from '../scheduler/scheduler-actor';
 
 /** How often an unschedulable pod is tried again (also on any change of the pod). */
 export const UNSCHEDULABLE_RETRY_MS = 5_000;
@@ -27,8 +26,12 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>):
         return;
       }
       if (node) return;
-      const decision = await query(scheduler, (sender: Ref<Decision | null>) => ({ type: 'scheduler/schedule' as const, key, sender }), 15_000);
-      if (decision && 'unschedulable' in decision) return { requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+      const reply = await query(scheduler, (sender: Ref<ScheduleReply>) => ({ type: 'scheduler/schedule' as const, key, sender }), 15_000);
+      if (reply && 'error' in reply) {
+        if (isNotFound(reply.error)) return;
+        throw reply.error; // a Conflict is retried at once by the supervisor, anything else with backoff
+      }
+      if (reply && 'unschedulable' in reply) return { requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
     },
   };
 }

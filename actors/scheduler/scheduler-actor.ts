@@ -5,12 +5,14 @@
  */
 import { spawn, dispatch, type Ref } from 'nact';
 import type { ObjectStore } from '../../bus';
-import { keyFilter, type Node, type Pod, type PodCondition } from '../../messages';
+import { keyFilter, timestamp, type Node, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../supervision';
 import { schedule, type Decision } from './schedule';
 
-export type SchedulerMsg = { type: 'scheduler/schedule'; key: string; sender: Ref<Decision | null> } | { type: 'scheduler/wake' };
+/** The scheduler's answer: a decision, null (nothing to do), or the error that stopped it. */
+export type ScheduleReply = Decision | null | { error: unknown };
+export type SchedulerMsg = { type: 'scheduler/schedule'; key: string; sender: Ref<ScheduleReply> } | { type: 'scheduler/wake' };
 
 /** Spawns the scheduler under `parent`. */
 export function spawnScheduler(parent: Ref<unknown>, store: ObjectStore): Ref<SchedulerMsg> {
@@ -18,7 +20,13 @@ export function spawnScheduler(parent: Ref<unknown>, store: ObjectStore): Ref<Sc
     parent,
     async (state: Record<string, never> = {}, msg: SchedulerMsg): Promise<Record<string, never>> => {
       if (msg.type !== 'scheduler/schedule') return state;
-      dispatch(msg.sender, await place(store, msg.key));
+      // A store error (a Conflict with a concurrent writer, a pod deleted meanwhile) belongs to the
+      // asking pod actor, which retries; it must not stop scheduling for everyone.
+      try {
+        dispatch(msg.sender, await place(store, msg.key));
+      } catch (error) {
+        dispatch(msg.sender, { error });
+      }
       return state;
     },
     'scheduler',
@@ -32,7 +40,7 @@ async function place(store: ObjectStore, key: string): Promise<Decision | null> 
   if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) return null;
   const [nodes, pods] = await Promise.all([store.list<Node>(keyFilter('nodes')), store.list<Pod>(keyFilter('pods'))]);
   const decision = schedule(cur.object, nodes.items.map((n) => n.object), pods.items.map((p) => p.object));
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = timestamp();
   const pod = structuredClone(cur.object);
   const cond: PodCondition = 'node' in decision
     ? { type: 'PodScheduled', status: 'True', lastTransitionTime: now }

@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { encodeToken } from '../../messages';
+import { dns1123LabelError, encodeToken } from '../../messages';
+import { CliError } from '../errors';
 import { writeContext, writeSecretFile } from '../context';
 import type { ClusterPaths } from './paths';
 
@@ -48,6 +49,9 @@ export function readCredentials(paths: ClusterPaths): Credentials | undefined {
 export function prepareClusterFiles(paths: ClusterPaths, opts: { port?: number; nodeName: string }): Credentials {
   const existing = readCredentials(paths);
   const nodeName = existing?.nodeName ?? opts.nodeName;
+  // The name becomes NATS subjects, permissions and keys: it must be a DNS-1123 label.
+  const bad = dns1123LabelError(nodeName);
+  if (bad) throw new CliError(`invalid node name "${nodeName}": ${bad}`);
   const creds: Credentials = {
     port: opts.port ?? existing?.port ?? DEFAULT_PORT,
     nodeName,
@@ -101,7 +105,11 @@ export function natsConfig(paths: ClusterPaths, creds: Credentials): string {
 function nodePermissions(nodeName: string): string {
   const own = `mk.node.${encodeToken(nodeName)}.>`;
   const subscribe = [own, '_INBOX.>', 'mk.watch.>', 'mk.events.>', 'mk.actor.>', 'mk.journal.>'];
-  const denyPublish = ['mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown'];
+  // Nodes write through the store (KV puts) but never call the api, and may not drop streams.
+  const denyPublish = [
+    'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.api.>',
+    '$JS.API.STREAM.DELETE.>', '$JS.API.STREAM.PURGE.>', '$JS.API.STREAM.MSG.DELETE.>',
+  ];
   const list = (xs: string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
   return `{ subscribe: { allow: ${list(subscribe)} }, publish: { deny: ${list(denyPublish)} } }`;
 }

@@ -5,6 +5,7 @@ import { MkCommand, namespaceFlags } from '../base-command';
 import { decode, encode, request, withClient, type Client } from '../client';
 import { findPodTarget, type PodTarget } from '../pod-target';
 import {
+  MAX_LOGS_REPLY_BYTES,
   errorFromCode, logsCancelSubject, nodeSubject, UnavailableError,
   type LogsChunk, type LogsRequest, type Reply,
 } from '../../messages';
@@ -42,6 +43,7 @@ export default class Logs extends MkCommand {
         await follow(client, target, req, (b) => this.write(b));
       } else {
         const chunk = await request<LogsChunk>(client.bus, nodeSubject(target.node, 'logs'), req, { timeoutMs: 30_000 });
+        if (chunk.truncated) this.err(`Warning: the log is longer than one reply carries; showing its last ${MAX_LOGS_REPLY_BYTES / 2 ** 20} MiB (use --tail)`);
         await this.write(Buffer.from(chunk.data ?? '', 'base64'));
       }
     });

@@ -3,6 +3,8 @@ import { MkCommand } from '../base-command';
 import { nodeUser, readCredentials } from '../cluster/credentials';
 import { clusterPaths } from '../cluster/paths';
 import { readContext } from '../context';
+import { CliError } from '../errors';
+import { dns1123LabelError } from '../../messages';
 import { serveUntilSignal } from '../serve-until-signal';
 
 /**
@@ -24,6 +26,8 @@ export default class NodeAgent extends MkCommand {
     const paths = clusterPaths(this.dataDir(flags['data-dir']));
     const ctx = readContext(paths.dataDir);
     const nodeName = flags['node-name'] ?? ctx.nodeName;
+    const bad = dns1123LabelError(nodeName);
+    if (bad) throw new CliError(`invalid node name "${nodeName}": ${bad}`);
     const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
     const { runNodeAgent } = await import('../../node-agent/index.js');
     const agent = await runNodeAgent({

@@ -3,19 +3,22 @@
  * already exists), then a heartbeat that keeps the Ready condition's lastHeartbeatTime fresh.
  */
 import type { ObjectStore } from '../../bus';
-import { isAlreadyExists, objectKey, type Node, type NodeCondition, type NodeStatus } from '../../messages';
+import { isAlreadyExists, objectKey, timestamp, type Node, type NodeCondition, type NodeStatus } from '../../messages';
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const now = () => timestamp();
 
-/** Creates or refreshes this node's object. Returns it as stored. */
-export async function registerNode(store: ObjectStore, name: string, status: NodeStatus): Promise<Node> {
+/**
+ * Creates or refreshes this node's object. Returns it as stored. `podCIDR` re-registers a node
+ * that was deleted while its agent ran, keeping the pod network it already has.
+ */
+export async function registerNode(store: ObjectStore, name: string, status: NodeStatus, podCIDR?: string): Promise<Node> {
   const key = objectKey('nodes', undefined, name);
   const labels = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': status.nodeInfo?.architecture ?? 'amd64' };
   const ready: NodeCondition = { type: 'Ready', status: 'False', reason: 'NodeStarting', message: 'waiting for a pod CIDR', lastHeartbeatTime: now(), lastTransitionTime: now() };
   const fresh: Node = {
     apiVersion: 'v1', kind: 'Node',
     metadata: { name, labels, creationTimestamp: now(), uid: crypto.randomUUID(), generation: 1 },
-    spec: {},
+    spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {},
     status: { ...status, conditions: [ready] },
   };
   try {

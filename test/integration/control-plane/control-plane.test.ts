@@ -115,8 +115,8 @@ describe('control plane', () => {
     await bus.nc.flush();
     await api('apply', { object: pod('w') });
     await waitFor(async () => seen.some((e) => e.type === 'MODIFIED' && (e.object as Pod).spec.nodeName), 'bound event', 10_000);
-    await api('delete', { kind: 'pods', name: 'w', gracePeriodSeconds: 0 });
-    await store.delete(objectKey('pods', 'default', 'w'));
+    // Grace 0 is a forced deletion: the object goes at once, bound or not.
+    expect((await api<DeleteResult>('delete', { kind: 'pods', name: 'w', gracePeriodSeconds: 0 })).result).toBe('deleted');
     await waitFor(async () => seen.some((e) => e.type === 'DELETED'), 'deleted event', 10_000);
     sub.unsubscribe();
     expect(seen[0].type).toBe('ADDED');
