@@ -4,7 +4,7 @@
  */
 import { serve, encode, type Bus, type ObjectStore } from '../bus';
 import {
-  logsCancelSubject, MAX_LOGS_REPLY_BYTES, NotFoundError, nodeSubject, objectKey, ValidationError,
+  dns1123LabelError, dns1123SubdomainError, logsCancelSubject, MAX_LOGS_REPLY_BYTES, NotFoundError, nodeSubject, objectKey, ValidationError,
   type ExecRequest, type ExecResult, type LogsChunk, type LogsRequest, type Pod,
 } from '../messages';
 import { log } from '../actors';
@@ -25,6 +25,8 @@ const MAX_FOLLOW_MS = 24 * 3600_000;
 
 async function podOf(deps: NodeApiDeps, namespace: string, name: string): Promise<Pod> {
   if (typeof namespace !== 'string' || typeof name !== 'string') throw new ValidationError('namespace and pod are required');
+  const bad = dns1123LabelError(namespace) ?? dns1123SubdomainError(name);
+  if (bad) throw new ValidationError(`invalid pod ${namespace}/${name}: ${bad}`);
   const got = await deps.store.get<Pod>(objectKey('pods', namespace, name));
   if (!got) throw new NotFoundError(`pods "${name}" not found`);
   if (got.object.spec.nodeName !== deps.nodeName) {

@@ -5,6 +5,7 @@
 import type { ObjectStore } from '../../bus';
 import {
   KINDS, NotFoundError, ValidationError, validateManifest, matches, parseSelector, isAlreadyExists, isConflict,
+  dns1123LabelError, dns1123SubdomainError,
   keyFilter, objectKey, resolveKind, BUILTIN_NAMESPACES,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
   type KindInfo, type KubeObject, type ListRequest, type ListResult, type Pod,
@@ -13,10 +14,26 @@ import { markForDeletion } from '../deletion';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
 
 
-function kindFor(name: string): KindInfo {
+function kindFor(name: unknown): KindInfo {
+  if (typeof name !== 'string') throw new ValidationError('kind must be a string such as "pods"');
   const k = resolveKind(name);
   if (!k) throw new ValidationError(`the server doesn't have a resource type "${name}" (mk serves: ${KINDS.map((x) => x.plural).join(', ')})`);
   return k;
+}
+
+/**
+ * Names and namespaces from a request become KV key tokens: anything but a DNS-1123 name (a
+ * NATS wildcard such as `*` or `>`, a dot-separated path) is refused before it reaches the store.
+ */
+function checkTokens(req: { namespace?: unknown; name?: unknown }, withName: boolean): void {
+  if (req.namespace !== undefined) {
+    const bad = typeof req.namespace === 'string' ? dns1123LabelError(req.namespace) : 'must be a string';
+    if (bad) throw new ValidationError(`invalid namespace "${String(req.namespace)}": ${bad}`);
+  }
+  if (withName) {
+    const bad = typeof req.name === 'string' ? dns1123SubdomainError(req.name) : 'must be a string';
+    if (bad) throw new ValidationError(`invalid name "${String(req.name)}": ${bad}`);
+  }
 }
 
 function notFound(kind: KindInfo, name: string): NotFoundError {
@@ -64,6 +81,7 @@ function withRv(obj: KubeObject, rev: number): KubeObject {
 /** mk.api.get */
 export async function get(store: ObjectStore, req: GetRequest): Promise<GetResult> {
   const kind = kindFor(req.kind);
+  checkTokens(req, true);
   const got = await store.get<KubeObject>(objectKey(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name));
   if (!got) throw notFound(kind, req.name);
   return { object: got.object };
@@ -72,6 +90,7 @@ export async function get(store: ObjectStore, req: GetRequest): Promise<GetResul
 /** mk.api.list: one namespace, or all when `namespace` is absent; optional label selector. */
 export async function list(store: ObjectStore, req: ListRequest): Promise<ListResult> {
   const kind = kindFor(req.kind);
+  checkTokens(req, false);
   const reqs = req.labelSelector ? parseSelector(req.labelSelector) : [];
   const { items, revision } = await store.list<KubeObject>(keyFilter(kind.plural, kind.namespaced ? req.namespace : undefined));
   const objects = items.map((i) => i.object).filter((o) => matches(reqs, o.metadata.labels));
@@ -86,6 +105,7 @@ export async function list(store: ObjectStore, req: ListRequest): Promise<ListRe
  */
 export async function remove(store: ObjectStore, req: DeleteRequest): Promise<DeleteResult> {
   const kind = kindFor(req.kind);
+  checkTokens(req, true);
   const ns = kind.namespaced ? req.namespace ?? 'default' : undefined;
   const key = objectKey(kind.plural, ns, req.name);
   if (kind.kind === 'Namespace' && (BUILTIN_NAMESPACES as readonly string[]).includes(req.name)) {

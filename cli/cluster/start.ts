@@ -16,7 +16,7 @@ import { nodeSubject, resolveKind, type Node, type Pod } from '../../messages';
 import { prepareClusterFiles, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { isAlive, livePid, writePid } from './processes';
-import { killLeftovers, portOpen, requireNatsServer } from './supervise';
+import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime } from './supervise';
 
 /** Options of `mk up`. */
 export interface StartOptions {
@@ -41,6 +41,7 @@ export async function startCluster(opts: StartOptions): Promise<'started' | 'alr
     return 'already-running';
   }
   requireNatsServer();
+  requireNodeRuntime();
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const creds = prepareClusterFiles(paths, { port: opts.port, nodeName: opts.nodeName ?? defaultNodeName() });
   await killLeftovers(paths, (l) => opts.print(l));

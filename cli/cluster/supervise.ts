@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { missingCniPlugins } from '../../node-agent/network/cni';
 import { CliError } from '../errors';
 import type { Credentials } from './credentials';
 import { CHILDREN, type ClusterPaths } from './paths';
@@ -148,6 +149,21 @@ export function findNatsServer(): string | undefined {
 }
 
 /** findNatsServer, or a CliError that says how to get one. */
+/**
+ * Checks, before anything starts, that the node's runtime is installed: containerd and runc on
+ * the PATH and the CNI plugins mk uses. Throws CliError naming what is missing and how to get it.
+ */
+export function requireNodeRuntime(): void {
+  const onPath = (bin: string) => (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/sbin', '/usr/bin', '/sbin'])
+    .some((d) => { try { fs.accessSync(path.join(d, bin), fs.constants.X_OK); return true; } catch { return false; } });
+  const missing = ['containerd', 'runc'].filter((b) => !onPath(b));
+  const cni = missingCniPlugins();
+  if (cni.length > 0) missing.push(`CNI plugins (${cni.join(', ')} in /usr/lib/cni)`);
+  if (missing.length > 0) {
+    throw new CliError(`missing on this machine: ${missing.join(', ')}: run ./scripts/install.sh (or apt-get install containerd runc containernetworking-plugins)`);
+  }
+}
+
 export function requireNatsServer(): string {
   const found = findNatsServer();
   if (found) return found;

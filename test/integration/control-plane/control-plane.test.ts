@@ -97,6 +97,12 @@ describe('control plane', () => {
       expect(isValidation(err) || isNotFound(err)).toBe(true);
     }
     expect((await store.list('pods.>')).revision).toBe(before);
+    // Wildcards and paths never reach the store as key tokens.
+    for (const req of [{ kind: 'pods', namespace: '*' }, { kind: 'pods', namespace: 'a.b' }, { kind: 7 }]) {
+      expect(isValidation(await caught(api('list', req)))).toBe(true);
+    }
+    expect(isValidation(await caught(api('get', { kind: 'pods', name: '>' })))).toBe(true);
+    expect(isValidation(await caught(api('delete', { kind: 'pods', name: 'a', namespace: 'x y' })))).toBe(true);
   });
 
   it('marks a bound pod for graceful deletion instead of removing it', async () => {
