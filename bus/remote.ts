@@ -13,7 +13,7 @@ import { ErrorCodes, MkError, TimeoutError, UnavailableError } from '../messages
 import type { Bus } from './connection';
 import { translateError } from './errors';
 import { busLog } from './log';
-import { decode, encode, errorBody, flushed, request } from './request';
+import { decode, encode, errorBody, request, subscribeHandled } from './request';
 
 /** A header telling the serving side how long the caller waits, so it can give up as early. */
 const TIMEOUT_HEADER = 'Mk-Timeout-Ms';
@@ -51,7 +51,6 @@ export function remoteRef<Msg>(subject: string): RemoteRef<Msg> {
  * the server has the subscription; `stop()` unsubscribes and waits for the queries in flight.
  */
 export function serveActor<M>(bus: Bus, subject: string, target: Ref<M>, opts: { queryTimeoutMs?: number } = {}): ServedActor {
-  const inflight = new Set<Promise<void>>();
   const handle = async (msg: Msg): Promise<void> => {
     let body: unknown;
     try {
@@ -84,24 +83,7 @@ export function serveActor<M>(bus: Bus, subject: string, target: Ref<M>, opts: {
       reply(msg, { ok: false, error: errorBody(e) });
     }
   };
-  const sub = bus.nc.subscribe(subject, {
-    callback: (err, msg) => {
-      if (err) {
-        busLog.error({ subject, err }, 'actor subscription failed');
-        return;
-      }
-      const p = handle(msg).catch((e: unknown) => busLog.error({ subject, err: e }, 'actor message failed'));
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-    },
-  });
-  return {
-    ready: flushed(bus, subject),
-    async stop() {
-      if (!sub.isClosed()) sub.unsubscribe();
-      await Promise.all(inflight);
-    },
-  };
+  return subscribeHandled(bus, subject, handle);
 }
 
 function callerTimeout(msg: Msg): number | undefined {

@@ -110,7 +110,6 @@ export function flushed(bus: Bus, subject: string): Promise<void> {
  * handlers in flight to answer.
  */
 export function serve<Req, Res>(bus: Bus, subject: string, handler: (req: Req, msg: Msg) => Promise<Res>, opts: { queue?: string } = {}): Served {
-  const inflight = new Set<Promise<void>>();
   const handle = async (msg: Msg): Promise<void> => {
     let req: Req;
     try {
@@ -128,14 +127,23 @@ export function serve<Req, Res>(bus: Bus, subject: string, handler: (req: Req, m
       respond(msg, { ok: false, error: errorBody(err) });
     }
   };
+  return subscribeHandled(bus, subject, handle, opts.queue);
+}
+
+/**
+ * Subscribes `handle` to `subject`, tracking the messages in flight so stop() waits for them.
+ * Shared by serve() and serveActor().
+ */
+export function subscribeHandled(bus: Bus, subject: string, handle: (msg: Msg) => Promise<void>, queue?: string): Served {
+  const inflight = new Set<Promise<void>>();
   const sub = bus.nc.subscribe(subject, {
-    queue: opts.queue,
+    queue,
     callback: (err, msg) => {
       if (err) {
         busLog.error({ subject, err }, 'subscription failed');
         return;
       }
-      const p = handle(msg).catch((e: unknown) => busLog.error({ subject, err: e }, 'reply failed'));
+      const p = handle(msg).catch((e: unknown) => busLog.error({ subject, err: e }, 'message handling failed'));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     },

@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { decode, openClient, type Client } from '../client';
 import { defaultNodeName } from '../context';
 import { CliError } from '../errors';
@@ -16,7 +15,7 @@ import { nodeSubject, resolveKind, type Node, type Pod } from '../../messages';
 import { prepareClusterFiles, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { isAlive, livePid, writePid } from './processes';
-import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime } from './supervise';
+import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 
 /** Options of `mk up`. */
 export interface StartOptions {
@@ -150,19 +149,6 @@ function printUsage(opts: StartOptions, paths: ClusterPaths, pod: Pod | undefine
   opts.print('  mk down');
 }
 
-/** True when host:port accepts a TCP connection within a second. */
-function tcpAnswers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
-}
 
 /** Runs wait steps against one deadline, watching the supervisor. */
 class Waiter {

@@ -116,8 +116,13 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
 
 /** True when 127.0.0.1:`port` accepts a connection. */
 export function portOpen(port: number): Promise<boolean> {
+  return tcpAnswers('127.0.0.1', port);
+}
+
+/** True when host:port accepts a TCP connection within a second. */
+export function tcpAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
+    const sock = net.connect({ host, port });
     const done = (ok: boolean): void => {
       sock.destroy();
       resolve(ok);
