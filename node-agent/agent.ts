@@ -124,7 +124,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       try { await fn(); } catch (err) { failures.push(err); log.error({ node: name, step: what, err: String(err) }, 'teardown step failed'); }
     };
     await step('stop pod actors', quiesce);
-    await step('remove pods', () => removeMkPods(cri));
+    // A pod actor still finishing a pass may create a sandbox after the first listing: look again.
+    await step('remove pods', async () => {
+      for (let pass = 0; pass < 3; pass++) if ((await removeMkPods(cri)) === 0) break;
+    });
     if (!userContainerd) {
       await step('stop containerd', () => stopContainerd(ctr, pidFile, path.join(ctrDir, 'config.toml')));
       await step('purge containerd', () => purgeContainerd({ dataDir: ctrDir, socketPath }));
@@ -185,16 +188,18 @@ async function finalizeDeletion(store: ObjectStore, pod: Pod): Promise<void> {
  * Stops and removes every sandbox and container mk made on this containerd (those labelled with a
  * pod uid), never anything else a shared containerd runs.
  */
-async function removeMkPods(cri: ContainerdHandle['cri']): Promise<void> {
+async function removeMkPods(cri: ContainerdHandle['cri']): Promise<number> {
   const mine = <T extends { labels?: Record<string, string> | null }>(xs: T[] | null | undefined): T[] =>
     (xs ?? []).filter((x) => !!x.labels?.[LABEL_POD_UID]);
   const containers = mine((await cri.listContainers({})).containers);
   await Promise.all(containers.map((c) => cri.stopContainer({ containerId: c.id, timeout: 5 }).catch(() => undefined)));
   for (const c of containers) await cri.removeContainer({ containerId: c.id }).catch(() => undefined);
-  for (const sb of mine((await cri.listPodSandbox({})).items)) {
+  const sandboxes = mine((await cri.listPodSandbox({})).items);
+  for (const sb of sandboxes) {
     await cri.stopPodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'stop sandbox failed'));
     await cri.removePodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'remove sandbox failed'));
   }
+  return containers.length + sandboxes.length;
 }
 
 /**
