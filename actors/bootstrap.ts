@@ -7,6 +7,7 @@ import { connectBus, JetStreamPersistenceEngine, ObjectStore, type BusOptions } 
 import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
 import { spawnApi, startWatchPublisher } from './api/api-actor';
 import { admitCreate } from './api/admission';
+import { startJournalGc } from './gc';
 import { spawnKindSupervisor } from './kind-supervisor';
 import { log } from './log';
 import { namespaceController } from './namespace/controller';
@@ -37,10 +38,12 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     spawnKindSupervisor(system, store, namespaceController(store)),
   ];
   const watch = await startWatchPublisher(bus, store);
+  const gc = startJournalGc(store, engine);
   await api.ready;
   log.info({ supervisors: supervisors.length }, 'control plane started');
   return {
     async stop() {
+      gc.stop();
       await api.stop();
       await watch.stop();
       await Promise.all(supervisors.map((s) => s.stop()));

@@ -186,6 +186,37 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
     }
   }
 
+  /**
+   * The persistence keys that have a journal, optionally only those starting with `prefix` (read
+   * from the stream's per-subject counts). Throws UnavailableError/TimeoutError when the bus fails.
+   */
+  async keys(prefix = ''): Promise<string[]> {
+    try {
+      const info = await this.bus.jsm.streams.info(JOURNAL_STREAM, { subjects_filter: `${JOURNAL_SUBJECT_PREFIX}.>` });
+      const subjects = Object.keys(info.state.subjects ?? {});
+      return subjects
+        .map((s) => Buffer.from(s.slice(JOURNAL_SUBJECT_PREFIX.length + 1), 'base64url').toString('utf8'))
+        .filter((k) => k.startsWith(prefix));
+    } catch (err) {
+      throw translateError(err, { action: 'list actor journals' });
+    }
+  }
+
+  /**
+   * Removes a key's journal and snapshot, for an actor whose object is gone for good (a deleted
+   * pod's backoff). An actor of that key must not be running.
+   */
+  async forget(key: string): Promise<void> {
+    try {
+      await this.bus.jsm.streams.purge(JOURNAL_STREAM, { filter: subjectOf(key) });
+      await this.snapshots.purge(keyToken(key));
+      this.positions.delete(key);
+      this.snapshotHints.delete(key);
+    } catch (err) {
+      throw translateError(err, { action: `forget the journal of ${key}` });
+    }
+  }
+
   private remember(key: string, pos: Position): void {
     this.positions.delete(key);
     this.positions.set(key, pos);

@@ -11,6 +11,8 @@ export const LEASES_BUCKET = 'mk-leases';
 /** JetStream stream holding nact journals; subjects `mk.journal.<key>`. */
 export const JOURNAL_STREAM = 'MK_JOURNAL';
 export const JOURNAL_SUBJECT_PREFIX = 'mk.journal';
+/** Persistence keys of node pod actors' backoff journals: `pod-backoff-<pod uid>`. */
+export const POD_BACKOFF_KEY_PREFIX = 'pod-backoff-';
 /** KV bucket holding nact snapshots. */
 export const SNAPSHOT_BUCKET = 'mk-snapshots';
 /** Stream of cluster events (`mk events`), subjects `mk.events.<namespace>.<kind>`. */
