@@ -2,6 +2,11 @@
 export { connectBus, type Bus, type BusOptions } from './connection';
 export { connectError, JsApiCodes, jsApiCode, serverHint, translateError, type ErrorContext } from './errors';
 export { acquireLease, releaseLease, renewLease, type Lease } from './lease';
+export { AGGREGATION_WINDOW_MS, EventAggregator } from './event-aggregator';
+export {
+  ensureEventsStream, EventRecorder, EVENTS_LIST_LIMIT, EVENTS_MAX_AGE_MS, EVENTS_MAX_MSGS, listEvents,
+  type ListEventsOptions, type RecordEvent,
+} from './events';
 export { busLog } from './log';
 export { MAX_VALUE_BYTES } from './object-codec';
 export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './object-store';

@@ -33,7 +33,8 @@ export class ObjectStore {
   /** `$KV.<bucket>.`: the subject prefix of every key. */
   private readonly prefix: string;
 
-  private constructor(private readonly bus: Bus, private readonly kv: KV, readonly bucket: string) {
+  /** `bus`: the connection the store reads and writes through (also for events about its objects). */
+  private constructor(readonly bus: Bus, private readonly kv: KV, readonly bucket: string) {
     this.prefix = `$KV.${bucket}.`;
   }
 

@@ -80,11 +80,16 @@ export class Api {
     return r.object;
   }
 
-  /** Lists a kind in one namespace, or in all when `namespace` is undefined. */
-  async list(kind: KindInfo | string, namespace?: string, labelSelector?: string): Promise<KubeObject[]> {
+  /**
+   * Lists a kind in one namespace, or in all when `namespace` is undefined. `fieldSelector` is for
+   * events (`involvedObject.uid=...`).
+   */
+  async list(kind: KindInfo | string, namespace?: string, labelSelector?: string, fieldSelector?: string): Promise<KubeObject[]> {
     const plural = typeof kind === 'string' ? kind : kind.plural;
     const ns = typeof kind === 'string' || kind.namespaced ? namespace : undefined;
-    const req = { kind: plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}) };
+    const req = {
+      kind: plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}),
+    };
     const r = await request<ListResult>(this.bus, API.list, req, { timeoutMs: this.timeoutMs });
     return r.items;
   }

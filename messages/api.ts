@@ -16,8 +16,11 @@ export interface ApplyResult { object: KubeObject; result: 'created' | 'configur
 export interface GetRequest { kind: string; namespace?: string; name: string }
 export interface GetResult { object: KubeObject }
 
-/** mk.api.list: `namespace` absent means all namespaces. */
-export interface ListRequest { kind: string; namespace?: string; labelSelector?: string }
+/**
+ * mk.api.list: `namespace` absent means all namespaces. `fieldSelector` is for events only:
+ * `involvedObject.name=X`, `involvedObject.uid=Y`, `involvedObject.kind=Z`, comma-separated.
+ */
+export interface ListRequest { kind: string; namespace?: string; labelSelector?: string; fieldSelector?: string }
 export interface ListResult { items: KubeObject[]; resourceVersion: string }
 
 /** mk.api.delete: marks the object for deletion (graceful for pods) and returns it. */

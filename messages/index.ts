@@ -2,6 +2,7 @@
 export * from './api';
 export * from './cluster';
 export * from './errors';
+export * from './event';
 export * from './kinds';
 export * from './manifest';
 export * from './meta';

@@ -1,6 +1,7 @@
 /** The kinds mk serves: how each is named, stored and validated. */
 import type { z } from 'zod';
 import { NamespaceSchema, NodeSchema } from './cluster';
+import { EventSchema } from './event';
 import { PodSchema } from './pod';
 
 export interface KindInfo {
@@ -12,12 +13,18 @@ export interface KindInfo {
   shortNames: string[];
   namespaced: boolean;
   schema: z.ZodType;
+  /**
+   * Recorded by mk's components and never written through the API (events): apply refuses a
+   * manifest of this kind, delete refuses its objects.
+   */
+  readOnly?: boolean;
 }
 
 export const KINDS: readonly KindInfo[] = [
   { apiVersion: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', shortNames: ['po'], namespaced: true, schema: PodSchema },
   { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'], namespaced: false, schema: NamespaceSchema },
   { apiVersion: 'v1', kind: 'Node', plural: 'nodes', singular: 'node', shortNames: ['no'], namespaced: false, schema: NodeSchema },
+  { apiVersion: 'v1', kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], namespaced: true, schema: EventSchema, readOnly: true },
 ];
 
 /** Finds a kind by the name a user typed: `pods`, `pod`, `po`, `Pod`, `pods.v1`. */

@@ -32,6 +32,9 @@ export function validateManifest(doc: unknown, mode: ValidateMode = 'strict'): V
   }
   const name = (raw.metadata as { name?: unknown } | undefined)?.name;
   const label = `${kind.kind}${typeof name === 'string' ? ` "${name}"` : ''}`;
+  if (kind.readOnly) {
+    throw new ValidationError(`${label} cannot be applied: ${kind.plural} are recorded by mk's own components and are read-only`);
+  }
 
   const input: unknown = structuredClone(doc);
   const warnings: string[] = [];

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { configurePersistence, start, stop as stopSystem } from 'nact';
-import { connectBus, encode, JetStreamPersistenceEngine, ObjectStore, type BusOptions } from '../bus';
+import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, type BusOptions } from '../bus';
 import { isNotFound, nodeSubject, objectKey, type Node, type Pod } from '../messages';
 import { backoffOnCrash, log } from '../actors';
 import { connectOrStart, purgeContainerd, type ContainerdHandle } from './containerd';
@@ -78,6 +78,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const engine = await JetStreamPersistenceEngine.open(bus);
   const system = start(`mk-node-${name}`, configurePersistence(engine));
   const ip = hostIP();
+  // kubelet reports itself as `kubelet` on its host; mk's node agent as `mk-node`.
+  const recorder = new EventRecorder(bus, { component: 'mk-node', host: name });
   const sync: PodSync = await startPodSync(system, store, cri, name, {
     cri, nodeName: name, hostIP: ip, podLogsRoot, log,
     persistent: true,
@@ -86,6 +88,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     onCrash: backoffOnCrash({ type: 'pod/resync' }, (f, m) => log.warn({ node: name, ...f }, m)) as never,
     writeStatus: (pod, status) => writePodStatus(store, pod, status),
     onTerminated: (pod) => finalizeDeletion(store, pod),
+    recordEvent: (pod, type, reason, message) => recorder.record(pod, type, reason, message),
   });
 
   const beat = async () => {
@@ -145,6 +148,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     stopped = true;
     await api.stop();
     if (!tornDown) { await quiesce(); ctr.cri.close(); }
+    await recorder.flush();
     await bus.close();
     log.info({ node: name }, 'node agent stopped');
   };

@@ -11,6 +11,7 @@ import {
 } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../supervision';
+import { getEventHandler, isEventsKind, listEventsHandler } from './events';
 import { apply, get, list, remove } from './handlers';
 
 type Verb = 'apply' | 'get' | 'list' | 'delete';
@@ -23,8 +24,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { ref: Ref<ApiMsg>; ready: Promise<void>; stop(): Promise<void> } {
   const handlers: Record<Verb, (req: never) => Promise<unknown>> = {
     apply: (r: ApplyRequest) => apply(store, r),
-    get: (r: GetRequest) => get(store, r),
-    list: (r: ListRequest) => list(store, r),
+    get: (r: GetRequest) => (isEventsKind(r?.kind) ? getEventHandler(bus, r) : get(store, r)),
+    list: (r: ListRequest) => (isEventsKind(r?.kind) ? listEventsHandler(bus, r) : list(store, r)),
     delete: (r: DeleteRequest) => remove(store, r),
   };
   const ref: Ref<ApiMsg> = spawn(

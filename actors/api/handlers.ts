@@ -91,6 +91,7 @@ export async function get(store: ObjectStore, req: GetRequest): Promise<GetResul
 export async function list(store: ObjectStore, req: ListRequest): Promise<ListResult> {
   const kind = kindFor(req.kind);
   checkTokens(req, false);
+  if (req.fieldSelector) throw new ValidationError(`field selectors are supported for events only, not for ${kind.plural}`);
   const reqs = req.labelSelector ? parseSelector(req.labelSelector) : [];
   const { items, revision } = await store.list<KubeObject>(keyFilter(kind.plural, kind.namespaced ? req.namespace : undefined));
   const objects = items.map((i) => i.object).filter((o) => matches(reqs, o.metadata.labels));
@@ -106,6 +107,7 @@ export async function list(store: ObjectStore, req: ListRequest): Promise<ListRe
 export async function remove(store: ObjectStore, req: DeleteRequest): Promise<DeleteResult> {
   const kind = kindFor(req.kind);
   checkTokens(req, true);
+  if (kind.readOnly) throw new ValidationError(`${kind.plural} are read-only: they expire by themselves (after an hour)`);
   const ns = kind.namespaced ? req.namespace ?? 'default' : undefined;
   const key = objectKey(kind.plural, ns, req.name);
   if (kind.kind === 'Namespace' && (BUILTIN_NAMESPACES as readonly string[]).includes(req.name)) {

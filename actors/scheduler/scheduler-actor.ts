@@ -4,7 +4,7 @@
  * with the revision it read (a stale read is a Conflict, retried by the asking pod actor).
  */
 import { spawn, dispatch, type Ref } from 'nact';
-import type { ObjectStore } from '../../bus';
+import { EventRecorder, type ObjectStore, type RecordEvent } from '../../bus';
 import { keyFilter, timestamp, type Node, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../supervision';
@@ -14,8 +14,39 @@ import { schedule, type Decision } from './schedule';
 export type ScheduleReply = Decision | null | { error: unknown };
 export type SchedulerMsg = { type: 'scheduler/schedule'; key: string; sender: Ref<ScheduleReply> } | { type: 'scheduler/wake' };
 
-/** Spawns the scheduler under `parent`. */
-export function spawnScheduler(parent: Ref<unknown>, store: ObjectStore): Ref<SchedulerMsg> {
+/** The component name on the scheduler's events, as Kubernetes' scheduler reports itself. */
+export const SCHEDULER_COMPONENT = 'default-scheduler';
+/** FailedScheduling with an unchanged message is recorded at most this often per pod. */
+export const FAILED_SCHEDULING_INTERVAL_MS = 30_000;
+/** Pods remembered for that rate limit; beyond this the oldest are forgotten. */
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * Spawns the scheduler under `parent`. It records `Scheduled` and `FailedScheduling` events with
+ * `recordEvent` (default: a recorder on the store's bus, component `default-scheduler`).
+ */
+export function spawnScheduler(
+  parent: Ref<unknown>,
+  store: ObjectStore,
+  recordEvent: RecordEvent = new EventRecorder(store.bus, { component: SCHEDULER_COMPONENT }).recordEvent,
+): Ref<SchedulerMsg> {
+  const failed = new Map<string, { message: string; atMs: number }>();
+  const events: SchedulingEvents = {
+    scheduled(pod, node) {
+      failed.delete(pod.metadata.uid ?? '');
+      recordEvent(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name} to ${node}`);
+    },
+    unschedulable(pod, message) {
+      const uid = pod.metadata.uid ?? '';
+      const prev = failed.get(uid);
+      const now = Date.now();
+      if (prev && prev.message === message && now - prev.atMs < FAILED_SCHEDULING_INTERVAL_MS) return;
+      failed.delete(uid);
+      failed.set(uid, { message, atMs: now });
+      if (failed.size > MAX_REMEMBERED) failed.delete(failed.keys().next().value as string);
+      recordEvent(pod, 'Warning', 'FailedScheduling', message);
+    },
+  };
   return spawn(
     parent,
     async (state: Record<string, never> = {}, msg: SchedulerMsg): Promise<Record<string, never>> => {
@@ -23,7 +54,7 @@ export function spawnScheduler(parent: Ref<unknown>, store: ObjectStore): Ref<Sc
       // A store error (a Conflict with a concurrent writer, a pod deleted meanwhile) belongs to the
       // asking pod actor, which retries; it must not stop scheduling for everyone.
       try {
-        dispatch(msg.sender, await place(store, msg.key));
+        dispatch(msg.sender, await place(store, msg.key, events));
       } catch (error) {
         dispatch(msg.sender, { error });
       }
@@ -34,8 +65,15 @@ export function spawnScheduler(parent: Ref<unknown>, store: ObjectStore): Ref<Sc
   );
 }
 
+/** What the scheduler tells the events stream. */
+interface SchedulingEvents {
+  scheduled(pod: Pod, node: string): void;
+  /** Rate-limited: a new message, or the same one after FAILED_SCHEDULING_INTERVAL_MS. */
+  unschedulable(pod: Pod, message: string): void;
+}
+
 /** Places one pod; returns null when it is gone or already bound. */
-async function place(store: ObjectStore, key: string): Promise<Decision | null> {
+async function place(store: ObjectStore, key: string, events: SchedulingEvents): Promise<Decision | null> {
   const cur = await store.get<Pod>(key);
   if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) return null;
   const [nodes, pods] = await Promise.all([store.list<Node>(keyFilter('nodes')), store.list<Pod>(keyFilter('pods'))]);
@@ -49,10 +87,13 @@ async function place(store: ObjectStore, key: string): Promise<Decision | null> 
   if ('node' in decision) {
     pod.spec.nodeName = decision.node;
   } else if (old && old.status === cond.status && old.message === cond.message) {
-    return decision; // nothing new to say
+    events.unschedulable(cur.object, decision.unschedulable);
+    return decision; // nothing new to say in status
   }
   pod.status = { ...pod.status, conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond] };
   await store.update(key, pod, cur.revision);
   log.info({ key, ...decision }, 'node' in decision ? 'scheduled' : 'unschedulable');
+  if ('node' in decision) events.scheduled(pod, decision.node);
+  else events.unschedulable(pod, decision.unschedulable);
   return decision;
 }

@@ -68,7 +68,8 @@ async function describeOne(api: Api, kind: KindInfo, o: KubeObject): Promise<str
 /** The object's events, if the api serves an `events` kind; undefined (shown as `<none>`) otherwise. */
 async function eventsFor(api: Api, o: KubeObject): Promise<EventLike[] | undefined> {
   try {
-    const items = (await api.list('events', o.metadata.namespace)) as unknown as (EventLike & {
+    const field = o.metadata.uid ? `involvedObject.uid=${o.metadata.uid}` : `involvedObject.name=${o.metadata.name}`;
+    const items = (await api.list('events', o.metadata.namespace, undefined, field)) as unknown as (EventLike & {
       involvedObject?: { kind?: string; name?: string; uid?: string };
     })[];
     return items

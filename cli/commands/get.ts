@@ -5,7 +5,7 @@ import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
 import { OUTPUT_FORMATS, renderStructured, toNames } from '../output/format';
 import { renderObjects } from '../output/tables';
-import { matches, parseSelector, watchSubject, type KindInfo, type KubeObject, type WatchEvent } from '../../messages';
+import { encodeToken, matches, parseSelector, watchSubject, type KindInfo, type KubeObject, type WatchEvent } from '../../messages';
 import type { Client } from '../client';
 
 /**
@@ -19,9 +19,10 @@ export default class Get extends MkCommand {
     '<%= config.bin %> get pod demo -o yaml',
     '<%= config.bin %> get pods -A -o wide',
     '<%= config.bin %> get nodes',
+    '<%= config.bin %> get events -A',
   ];
   static override args = {
-    kind: Args.string({ description: 'kind: pods (po), nodes (no), namespaces (ns); or KIND/NAME', required: true }),
+    kind: Args.string({ description: 'kind: pods (po), nodes (no), namespaces (ns), events (ev); or KIND/NAME', required: true }),
     names: Args.string({ description: 'object names', multiple: true }),
   };
   static override flags = {
@@ -56,7 +57,9 @@ export default class Get extends MkCommand {
           }
         }
       } else {
-        objects = (await api.list(kind, namespace, flags.selector)).sort(byNamespaceAndName);
+        objects = await api.list(kind, namespace, flags.selector);
+        // Events come oldest first, as `kubectl get events` shows them; everything else by name.
+        if (kind.kind !== 'Event') objects.sort(byNamespaceAndName);
       }
     });
 
@@ -87,13 +90,20 @@ export default class Get extends MkCommand {
   }
 }
 
-/** Subscribes to the kind's watch subject; `run` prints events until SIGINT/SIGTERM. */
+/**
+ * Subscribes to the kind's watch subject (events: their own publications, each new count shown
+ * as a change); `run` prints events until SIGINT/SIGTERM.
+ */
 async function startWatch(client: Client, kind: KindInfo, namespace: string | undefined) {
   const queue: WatchEvent[] = [];
   let deliver: ((ev: WatchEvent) => void) | undefined;
-  const sub = client.bus.nc.subscribe(watchSubject(kind.plural, namespace), {
+  const isEvent = kind.kind === 'Event';
+  const subject = isEvent ? `mk.events.${namespace ? encodeToken(namespace) : '*'}.>` : watchSubject(kind.plural, namespace);
+  const sub = client.bus.nc.subscribe(subject, {
     callback: (_err, msg) => {
-      const ev = decode<WatchEvent>(msg.data);
+      const ev: WatchEvent = isEvent
+        ? { type: 'MODIFIED', object: decode<KubeObject>(msg.data), revision: Number.MAX_SAFE_INTEGER }
+        : decode<WatchEvent>(msg.data);
       if (deliver) deliver(ev); else queue.push(ev);
     },
   });

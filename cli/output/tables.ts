@@ -2,7 +2,7 @@
  * The columns `mk get` prints per kind, as kubectl's table printers define them
  * (kubernetes/kubernetes pkg/printers/internalversion/printers.go: printPod, printNode, printNamespace).
  */
-import type { KindInfo, KubeObject, Namespace, Node, Pod } from '../../messages';
+import type { Event, KindInfo, KubeObject, Namespace, Node, Pod } from '../../messages';
 import { podColumns, podIP } from './pod-status';
 import { renderTable } from './tabwriter';
 import { age } from './time';
@@ -56,6 +56,27 @@ const NAMESPACE: Columns = {
   wide: () => [],
 };
 
+/**
+ * kubectl's printEvent: LAST SEEN is `5m` or `5m (x3 over 10m)` for a repeated event. Wide adds
+ * the source, first seen, count and name (kubectl puts SUBOBJECT and SOURCE before MESSAGE).
+ */
+const EVENT: Columns = {
+  header: ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'],
+  wideHeader: ['SOURCE', 'FIRST SEEN', 'COUNT', 'NAME'],
+  row: (o, now) => {
+    const e = o as unknown as Event;
+    const last = age(e.lastTimestamp ?? e.firstTimestamp, now);
+    const seen = (e.count ?? 1) > 1 ? `${last} (x${e.count} over ${age(e.firstTimestamp, now)})` : last;
+    const io = e.involvedObject ?? { kind: '', name: '' };
+    return [seen, e.type ?? '', e.reason ?? '', `${(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`, (e.message ?? '').trim()];
+  },
+  wide: (o) => {
+    const e = o as unknown as Event;
+    const source = [e.source?.component, e.source?.host].filter(Boolean).join(', ');
+    return [source, age(e.firstTimestamp), String(e.count ?? 1), e.metadata.name];
+  },
+};
+
 const GENERIC: Columns = {
   header: ['NAME', 'AGE'],
   wideHeader: [],
@@ -68,6 +89,7 @@ function columnsFor(kind: KindInfo): Columns {
     case 'Pod': return POD;
     case 'Node': return NODE;
     case 'Namespace': return NAMESPACE;
+    case 'Event': return EVENT;
     default: return GENERIC;
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { isNotFound, MkError } from '../../messages/errors';
+import type { EventType } from '../../messages/event';
 import type { Pod } from '../../messages/pod';
 import type { BackoffEvent } from './backoff';
 import { buildContainerConfig, buildSandboxConfig, type SandboxOptions } from './cri-spec';
@@ -20,6 +21,11 @@ export interface ExecuteContext {
   sandbox: SandboxOptions;
   log: Logger;
   now: () => number;
+  /**
+   * Records an event about the pod, with kubelet's reasons and wording
+   * (kubernetes/kubernetes pkg/kubelet/events/event.go). Must not throw.
+   */
+  event?: (type: EventType, reason: string, message: string) => void;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -54,6 +60,7 @@ async function idempotent(p: Promise<unknown>): Promise<void> {
 export async function executeActions(actions: PodAction[], ctx: ExecuteContext): Promise<ExecuteOutcome> {
   const out: ExecuteOutcome = { failures: {}, events: [] };
   const failedImages = new Set<string>();
+  const pulled = new Set(actions.flatMap((a) => (a.type === 'pullImage' ? [a.image] : [])));
   for (let i = 0; i < actions.length; i++) {
     const a = actions[i];
     if (a.type === 'stopContainer') {
@@ -65,6 +72,9 @@ export async function executeActions(actions: PodAction[], ctx: ExecuteContext):
     }
     if (a.type === 'runContainer' && failedImages.has(a.image)) continue;
     try {
+      if (a.type === 'runContainer' && !pulled.has(a.image)) {
+        ctx.event?.('Normal', 'Pulled', `Container image "${a.image}" already present on machine`);
+      }
       await execute(a, ctx);
     } catch (e) {
       if (isRuntimeFault(e) || !expectedFailure(a, e, ctx, out)) throw e;
@@ -76,6 +86,7 @@ export async function executeActions(actions: PodAction[], ctx: ExecuteContext):
 
 async function stopContainer(ctx: ExecuteContext, a: Extract<PodAction, { type: 'stopContainer' }>): Promise<void> {
   ctx.log.info({ container: a.container, containerId: a.containerId, gracePeriod: a.timeoutSeconds }, 'stopping container');
+  ctx.event?.('Normal', 'Killing', `Stopping container ${a.container}`);
   await idempotent(ctx.cri.stopContainer({ containerId: a.containerId, timeout: a.timeoutSeconds },
     { timeoutMs: a.timeoutSeconds * 1000 + STOP_DEADLINE_SLACK_MS }));
 }
@@ -88,11 +99,16 @@ function requirePod(ctx: ExecuteContext, a: PodAction): Pod {
 async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: ExecuteContext): Promise<void> {
   const { cri, log } = ctx;
   switch (a.type) {
-    case 'pullImage':
+    case 'pullImage': {
       log.info({ image: a.image }, 'pulling image');
+      ctx.event?.('Normal', 'Pulling', `Pulling image "${a.image}"`);
+      const started = ctx.now();
       await cri.pullImage({ image: { image: a.image } });
+      ctx.event?.('Normal', 'Pulled', `Successfully pulled image "${a.image}" in ${((ctx.now() - started) / 1000).toFixed(3)}s`);
       return;
+    }
     case 'runPodSandbox': {
+      if (a.attempt > 0) ctx.event?.('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       const config = buildSandboxConfig(requirePod(ctx, a), ctx.sandbox, a.attempt);
       const { podSandboxId } = await cri.runPodSandbox({ config });
       log.info({ sandboxId: podSandboxId, attempt: a.attempt }, 'sandbox running');
@@ -109,6 +125,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       } catch (e) {
         throw new StepError('CreateContainerError', e);
       }
+      ctx.event?.('Normal', 'Created', `Created container ${a.container}`);
       await startContainer(ctx, a.container, containerId);
       log.info({ container: a.container, containerId, attempt: a.attempt }, 'container started');
       return;
@@ -134,6 +151,7 @@ async function startContainer(ctx: ExecuteContext, container: string, containerI
   } catch (e) {
     throw new StepError('RunContainerError', e, containerId);
   }
+  ctx.event?.('Normal', 'Started', `Started container ${container}`);
 }
 
 /** A create/start failure with kubelet's waiting reason. */
@@ -152,18 +170,21 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
     if (a.type !== 'runContainer' && a.type !== 'startContainer') return false;
     ctx.log.warn({ container: a.container, reason: e.reason, err: e.message }, 'container failed to start');
     (out.failures.containers ??= {})[a.container] = { reason: e.reason, message: e.message };
+    ctx.event?.('Warning', 'Failed', `Error: ${e.message}`);
     out.events.push({ type: 'container-start-failed', container: a.container, at, message: e.message, ...(e.containerId ? { containerId: e.containerId } : {}) });
     return true;
   }
   if (a.type === 'pullImage') {
     ctx.log.warn({ image: a.image, err: messageOf(e) }, 'image pull failed');
     (out.failures.images ??= {})[a.image] = messageOf(e);
+    ctx.event?.('Warning', 'Failed', `Failed to pull image "${a.image}": ${messageOf(e)}`);
     out.events.push({ type: 'image-pull-failed', image: a.image, at, message: messageOf(e) });
     return true;
   }
   if (a.type === 'runPodSandbox') {
     ctx.log.warn({ err: messageOf(e) }, 'sandbox creation failed');
     out.failures.sandbox = messageOf(e);
+    ctx.event?.('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${messageOf(e)}`);
     out.events.push({ type: 'sandbox-failed', at, message: messageOf(e) });
     return true;
   }

@@ -49,8 +49,10 @@ describe('pod actor', () => {
     system = start();
     const cri = new FakeCriRuntime();
     const h = harness(cri);
-    spawnPodActor(system, h.deps, makePod());
+    const events: string[] = [];
+    spawnPodActor(system, { ...h.deps, recordEvent: (_p, type, reason, message) => { events.push(`${type} ${reason} ${message}`); } }, makePod());
     await advanceUntil('Running', () => h.last()?.phase === 'Running');
+    expect(events.filter((e) => /Created|Started/.test(e))).toEqual(['Normal Created Created container app', 'Normal Started Started container app']);
     expect(h.last()).toMatchObject({ podIP: '10.244.0.2', hostIP: '192.168.1.10', containerStatuses: [{ name: 'app', ready: true, restartCount: 0 }] });
     const writes = h.statuses.length;
     jest.advanceTimersByTime(5000);
@@ -63,7 +65,8 @@ describe('pod actor', () => {
     system = start();
     const cri = new FakeCriRuntime();
     cri.exitOnStart.set('app', 1);
-    const h = harness(cri);
+    const reasons: string[] = [];
+    const h = harness(cri, { recordEvent: (_p, type, reason, message) => { if (reason === 'BackOff') reasons.push(`${type} ${message}`); } });
     spawnPodActor(system, h.deps, makePod());
     await advanceUntil('first back-off', () => app(h)?.state.waiting?.reason === 'CrashLoopBackOff');
     expect(app(h)?.state.waiting?.message).toBe('back-off 10s restarting failed container=app pod=web_default(uid-1)');
@@ -71,6 +74,8 @@ describe('pod actor', () => {
     const t0 = Date.now();
     await advanceUntil('second back-off', () => app(h)?.restartCount === 1 && app(h)?.state.waiting?.message?.startsWith('back-off 20s') === true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(9_000);
+    // One BackOff per entry into CrashLoopBackOff, kubelet's wording.
+    expect(reasons).toEqual(Array(2).fill('Warning Back-off restarting failed container app in pod web_default(uid-1)'));
     expect(h.last()?.phase).toBe('Running');
     expect(h.crashes).toEqual([]);
   });

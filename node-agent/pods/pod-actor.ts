@@ -11,12 +11,15 @@ import {
 } from 'nact';
 import type { Logger } from 'pino';
 import { ValidationError } from '../../messages/errors';
+import type { EventType } from '../../messages/event';
 import { actorName } from '../../messages/names';
+import { POD_BACKOFF_KEY_PREFIX } from '../../messages/subjects';
 import type { Pod, PodStatus } from '../../messages/pod';
 import type { DNSConfig } from '../cri/types';
 import {
   applyBackoffEvent, backoffPolicy, emptyBackoff, isBackoffEvent, type BackoffEvent, type BackoffPolicy, type BackoffState,
 } from './backoff';
+import { backoffEvents } from './events';
 import { executeActions } from './execute';
 import { observePod } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
@@ -52,6 +55,11 @@ export interface PodActorDeps {
   writeStatus(pod: Pod, status: PodStatus): Promise<void>;
   /** Called once deletion finished: nothing of the pod is left in the runtime. */
   onTerminated(pod: Pod): Promise<void>;
+  /**
+   * Records an event about the pod (Pulling, Pulled, Created, Started, Killing, BackOff, Failed).
+   * Must return at once; a throw is logged and ignored.
+   */
+  recordEvent?(pod: Pod, type: EventType, reason: string, message: string): void;
   log: Logger;
   /** Supervision policy, passed to nact (default: nact's, which stops the actor). */
   onCrash?: PodCrashHandler;
@@ -76,7 +84,7 @@ export interface PodActorState {
 const MAX_PASSES = 6;
 
 /** The nact persistence key of a pod's backoff journal (per uid: a re-created pod starts afresh). */
-export const podPersistenceKey = (uid: string): string => `pod-backoff-${uid}`;
+export const podPersistenceKey = (uid: string): string => `${POD_BACKOFF_KEY_PREFIX}${uid}`;
 
 /**
  * Spawns the actor for `pod` under `parent`, named by `actorName(namespace, name)`, and starts
@@ -108,6 +116,14 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     clearTimeout(timer);
     timer = setTimeout(() => { timer = undefined; if (!stopped) dispatch(self, { type: 'pod/resync' }); }, ms);
     timer.unref();
+  };
+  const event = (type: EventType, reason: string, message: string): void => {
+    if (!deps.recordEvent) return;
+    try {
+      deps.recordEvent(desired ?? lastKnown, type, reason, message);
+    } catch (err) {
+      log.warn({ err, reason }, 'could not record event');
+    }
   };
   const finish = (self: Ref<Internal>): void => {
     stopped = true;
@@ -144,13 +160,14 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       if (result.actions.length === 0) break;
       log.debug({ actions: result.actions.map((a) => a.type) }, 'reconcile');
       const out = await executeActions(result.actions, {
-        cri: deps.cri, pod: desired, sandbox: { podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}) }, log, now,
+        cri: deps.cri, pod: desired, sandbox: { podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}) }, log, now, event,
       });
       await record(out.events);
       failures = mergeFailures(failures, out.failures);
     }
     if (result && desired && !sameStatus(result.status, written ?? desired.status)) {
       if (result.status.phase !== (written ?? desired.status)?.phase) log.info({ phase: result.status.phase }, 'pod phase');
+      for (const e of backoffEvents(desired, written ?? desired.status, result.status)) event(e.type, e.reason, e.message);
       await deps.writeStatus(desired, result.status);
       written = result.status;
     }

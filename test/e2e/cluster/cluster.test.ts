@@ -66,6 +66,20 @@ describeE2e('a one-machine cluster', () => {
     const describeOut = await c.mk(['describe', 'pod', 'web']);
     expect(describeOut.stdout).toMatch(/Status:\s+Running/);
     expect(describeOut.stdout).toMatch(/Restart Count:\s+0/);
+
+    // kubectl's Events table: the scheduler's Scheduled, then the node's image and container events.
+    const described = await waitFor('pod events', async () => {
+      const r = await c.mk(['describe', 'pod', 'web']);
+      return /Normal\s+Started\s+/.test(r.stdout) ? r.stdout : null;
+    }, 30_000);
+    expect(described).toMatch(/Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n/);
+    expect(described).toMatch(/Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/web to \S+/);
+    expect(described).toMatch(/Normal\s+(Pulled|Created)\s+\S+\s+mk-node\s+/);
+    expect(described).toMatch(/Normal\s+Started\s+\S+\s+mk-node\s+Started container /);
+    const events = await c.mk(['get', 'events']);
+    expect(events.code).toBe(0);
+    expect(events.stdout).toMatch(/^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n/);
+    for (const reason of ['Scheduled', 'Created', 'Started']) expect(events.stdout).toMatch(new RegExp(`Normal\\s+${reason}\\s+pod/web\\s+`));
   });
 
   it('watches pods with get -w and follows logs with logs -f', async () => {

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { connectBus, type Bus } from '../../../bus';
+import { connectBus, EventRecorder, type Bus } from '../../../bus';
+import type { KubeObject } from '../../../messages';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { serveFakeApi, type FakeApi } from './fake-api';
 import { ensureBuilt, runCli, type CliResult } from './run-cli';
@@ -167,6 +168,29 @@ describe('mk describe', () => {
     expect(r.stdout).toContain('Containers:\n  web:\n    Container ID:');
     expect(r.stdout).toMatch(/State:\s+Running\n/);
     expect(r.stdout).toMatch(/Events:\s+<none>\n$/);
+  });
+
+  it('lists the pod\'s events in kubectl\'s table, and mk events / get events show them', async () => {
+    await mk(['apply', '-f', '-'], POD('evp'));
+    const pod = api.objects.get('pods/default/evp') as KubeObject;
+    const rec = new EventRecorder(bus, { component: 'mk-node', host: NODE });
+    rec.record(pod, 'Normal', 'Started', 'Started container web');
+    rec.record(pod, 'Warning', 'BackOff', 'Back-off restarting failed container web in pod evp_default(x)');
+    rec.record(pod, 'Warning', 'BackOff', 'Back-off restarting failed container web in pod evp_default(x)');
+    rec.record({ ...pod, metadata: { ...pod.metadata, name: 'other', uid: 'uid-other' } }, 'Normal', 'Started', 'Started container x');
+    await rec.flush();
+    const d = await mk(['describe', 'pod', 'evp']);
+    expect(d.stdout).toMatch(/Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n\s+----\s+------\s+----\s+----\s+-------\n/);
+    expect(d.stdout).toMatch(/Normal\s+Started\s+\d+s\s+mk-node\s+Started container web\n/);
+    expect(d.stdout).toMatch(/Warning\s+BackOff\s+\d+s \(x2 over \d+s\)\s+mk-node\s+Back-off restarting/);
+    expect(d.stdout).not.toContain('container x');
+    const g = await mk(['get', 'events']);
+    expect(g.stdout).toMatch(/^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n/);
+    expect(g.stdout).toMatch(/Normal\s+Started\s+pod\/other\s+Started container x/);
+    const e = await mk(['events', '--for', 'pod/evp']);
+    expect(e.code).toBe(0);
+    expect(e.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s{3,}/)[2])).toEqual(['Started', 'BackOff']);
+    expect((await mk(['events', '-n', 'kube-system'])).stderr).toBe('No events found in kube-system namespace.\n');
   });
 
   it('fails with NotFound for a missing pod', async () => {

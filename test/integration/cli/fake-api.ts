@@ -1,8 +1,10 @@
 /**
  * A fake api for CLI integration tests: serves mk.api.* (and one node's logs and exec) on a real
  * bus from an in-memory map, and counts every request, so a test can assert "no call was made".
- * It reuses the real contract (validateManifest, resolveKind, the bus's serve()), not the real actors.
+ * It reuses the real contract (validateManifest, resolveKind, the bus's serve()), not the real actors;
+ * events are read from the real events stream with the api's own handlers.
  */
+import { getEventHandler, isEventsKind, listEventsHandler } from '../../../actors/api/events';
 import { encode, serve, type Bus, type Served } from '../../../bus';
 import {
   API, NotFoundError, nodeSubject, resolveKind, validateManifest,
@@ -63,12 +65,14 @@ export function serveFakeApi(bus: Bus, node: string): FakeApi {
       return { object, result: prev ? 'configured' : 'created', warnings: v.warnings };
     }),
     on<GetRequest, unknown>(API.get, async (req) => {
+      if (isEventsKind(req.kind)) return getEventHandler(bus, req);
       const kind = kindOf(req.kind);
       const o = objects.get(key(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name));
       if (!o) throw new NotFoundError(`${kind.plural} "${req.name}" not found`);
       return { object: o };
     }),
     on<ListRequest, unknown>(API.list, async (req) => {
+      if (isEventsKind(req.kind)) return listEventsHandler(bus, req);
       const kind = kindOf(req.kind);
       const [lk, lv] = (req.labelSelector ?? '').split('=');
       const items = [...objects.entries()]

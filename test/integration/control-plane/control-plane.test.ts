@@ -83,6 +83,25 @@ describe('control plane', () => {
     expect(isNotFound(await caught(getPod('huge')))).toBe(true);
   });
 
+  it('records Scheduled and FailedScheduling events, listed through mk.api.list kind events', async () => {
+    type Ev = { reason: string; type: string; message: string; count: number; involvedObject: { name: string; uid?: string }; source: { component: string } };
+    const events = async (fieldSelector?: string) =>
+      (await api<ListResult>('list', { kind: 'events', namespace: 'default', ...(fieldSelector ? { fieldSelector } : {}) })).items as unknown as Ev[];
+    const a = await getPod('a');
+    const scheduled = await waitFor(async () => (await events(`involvedObject.uid=${a.metadata.uid}`)).find((e) => e.reason === 'Scheduled'), 'Scheduled', 10_000);
+    expect(scheduled).toMatchObject({ type: 'Normal', message: 'Successfully assigned default/a to n1', source: { component: 'default-scheduler' } });
+    await api('apply', { object: pod('huge2', '64') });
+    const failed = await waitFor(async () => (await events('involvedObject.name=huge2')).find((e) => e.reason === 'FailedScheduling'), 'FailedScheduling', 10_000);
+    expect(failed).toMatchObject({ type: 'Warning', message: '0/1 nodes are available: 1 Insufficient cpu.', involvedObject: { name: 'huge2' } });
+    expect((await events()).some((e) => e.involvedObject.name === 'a')).toBe(true);
+    await api('delete', { kind: 'pods', name: 'huge2' });
+    // Events are read-only through the api, and field selectors are for events only.
+    const ev = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'x' }, involvedObject: { kind: 'Pod', name: 'a' }, reason: 'R', message: 'm', type: 'Normal', count: 1, firstTimestamp: 't', lastTimestamp: 't', source: { component: 'me' } };
+    expect(isValidation(await caught(api('apply', { object: ev })))).toBe(true);
+    expect(isValidation(await caught(api('list', { kind: 'events', fieldSelector: 'reason=Started' })))).toBe(true);
+    expect(isValidation(await caught(api('list', { kind: 'pods', fieldSelector: 'involvedObject.name=a' })))).toBe(true);
+  });
+
   it('refuses bad input without writing anything', async () => {
     const before = (await store.list('pods.>')).revision;
     const bad = [

@@ -1,6 +1,6 @@
 import { renderTable, tabwrite, DESCRIBE_TABWRITER } from '../../../cli/output/tabwriter';
 import { renderObjects } from '../../../cli/output/tables';
-import { resolveKind, type Node, type Pod } from '../../../messages';
+import { resolveKind, type Event, type KubeObject, type Node, type Pod } from '../../../messages';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 
@@ -83,5 +83,25 @@ describe('renderObjects', () => {
   it('prints namespaces with their phase (Active by default)', () => {
     const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', creationTimestamp: new Date(NOW - 5000).toISOString() } };
     expect(renderObjects(resolveKind('ns')!, [ns], { now: NOW })).toBe('NAME      STATUS   AGE\ndefault   Active   5s\n');
+  });
+
+  it('prints events like kubectl get events: last seen (with repeats), type, reason, object, message', () => {
+    const at = (ago: number) => new Date(NOW - ago).toISOString();
+    const ev = (name: string, reason: string, message: string, count: number, first: number, last: number, type: Event['type'] = 'Normal'): KubeObject => ({
+      apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default' },
+      involvedObject: { kind: 'Pod', name: 'web', namespace: 'default', uid: 'u1' },
+      reason, message, type, count, firstTimestamp: at(first), lastTimestamp: at(last), source: { component: 'mk-node', host: 'n1' },
+    } as Event as unknown as KubeObject);
+    const events = [
+      ev('web.1', 'Scheduled', 'Successfully assigned default/web to n1', 1, 70_000, 70_000),
+      ev('web.2', 'BackOff', 'Back-off restarting failed container app in pod web_default(u1)', 3, 300_000, 5_000, 'Warning'),
+    ];
+    expect(renderObjects(resolveKind('events')!, events, { now: NOW })).toBe(
+      'LAST SEEN         TYPE      REASON      OBJECT    MESSAGE\n'
+      + '70s               Normal    Scheduled   pod/web   Successfully assigned default/web to n1\n'
+      + '5s (x3 over 5m)   Warning   BackOff     pod/web   Back-off restarting failed container app in pod web_default(u1)\n');
+    const wide = renderObjects(resolveKind('ev')!, events.slice(0, 1), { now: NOW, wide: true, withNamespace: true });
+    expect(wide.split('\n')[0]).toMatch(/^NAMESPACE\s+LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\s+SOURCE\s+FIRST SEEN\s+COUNT\s+NAME$/);
+    expect(wide.split('\n')[1]).toMatch(/^default\s+70s\s+Normal\s+Scheduled\s+pod\/web\s+Successfully assigned default\/web to n1\s+mk-node, n1\s+\S+\s+1\s+web\.1$/);
   });
 });

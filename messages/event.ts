@@ -1,0 +1,101 @@
+/**
+ * v1 Event as mk records it (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/):
+ * what happened to which object, said by which component. Events are not stored with the objects:
+ * they go to the MK_EVENTS stream (subjects `mk.events.<namespace>.<kind>`), which forgets them after
+ * an hour. They are read-only through the API: only mk's own components record them.
+ */
+import { z } from 'zod';
+import { ObjectMeta, type KubeObject } from './meta';
+
+/** Normal for the expected course of things, Warning for what a user may need to act on. */
+export type EventType = 'Normal' | 'Warning';
+
+/** The object an event is about. */
+export interface ObjectReference {
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+  apiVersion?: string;
+}
+
+/** The component that recorded an event (`default-scheduler`, `mk-node` on host `n1`). */
+export interface EventSource {
+  component: string;
+  host?: string;
+}
+
+/**
+ * One event. Repeats of the same event (object, reason, message) are published again under the
+ * same name with a higher `count`; readers keep the newest per name.
+ */
+export interface Event {
+  apiVersion: 'v1';
+  kind: 'Event';
+  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  involvedObject: ObjectReference;
+  reason: string;
+  message: string;
+  type: EventType;
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+  source: EventSource;
+}
+
+/**
+ * The schema of the `events` kind. It exists so that a manifest of kind Event is recognised; the
+ * api refuses to apply it whatever it holds (see KindInfo.readOnly).
+ */
+export const EventSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Event'),
+  metadata: ObjectMeta,
+  involvedObject: z.strictObject({
+    kind: z.string(), name: z.string(), namespace: z.string().optional(), uid: z.string().optional(), apiVersion: z.string().optional(),
+  }),
+  reason: z.string(),
+  message: z.string(),
+  type: z.enum(['Normal', 'Warning']),
+  count: z.number().int(),
+  firstTimestamp: z.string(),
+  lastTimestamp: z.string(),
+  source: z.strictObject({ component: z.string(), host: z.string().optional() }),
+});
+
+/** The reference an event keeps to `obj`. */
+export function objectReference(obj: KubeObject): ObjectReference {
+  const { name, namespace, uid } = obj.metadata;
+  return { kind: obj.kind, name, ...(namespace ? { namespace } : {}), ...(uid ? { uid } : {}), apiVersion: obj.apiVersion };
+}
+
+/** What `mk.api.list` accepts as `fieldSelector` for events. */
+export interface EventFieldSelector {
+  involvedName?: string;
+  involvedUid?: string;
+  involvedKind?: string;
+}
+
+const EVENT_FIELDS: Record<string, keyof EventFieldSelector> = {
+  'involvedObject.name': 'involvedName',
+  'involvedObject.uid': 'involvedUid',
+  'involvedObject.kind': 'involvedKind',
+};
+
+/**
+ * Parses a field selector for events: comma-separated `field=value` (or `field==value`) terms over
+ * involvedObject.name, involvedObject.uid and involvedObject.kind. Returns the problem as a string
+ * when the selector is not one of those (the caller turns it into a ValidationError).
+ */
+export function parseEventFieldSelector(selector: string): EventFieldSelector | string {
+  const out: EventFieldSelector = {};
+  for (const term of selector.split(',').map((t) => t.trim()).filter((t) => t !== '')) {
+    const m = /^([A-Za-z.]+)\s*==?\s*(.*)$/.exec(term);
+    const field = m ? EVENT_FIELDS[m[1]] : undefined;
+    if (!m || !field) {
+      return `field selector "${term}" is not supported for events (use ${Object.keys(EVENT_FIELDS).map((f) => `${f}=VALUE`).join(', ')})`;
+    }
+    out[field] = m[2];
+  }
+  return out;
+}
