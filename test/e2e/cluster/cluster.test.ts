@@ -90,7 +90,10 @@ describeE2e('a one-machine cluster', () => {
     let watched = ''; let followed = '';
     watch.stdout!.on('data', (d) => { watched += d; });
     follow.stdout!.on('data', (d) => { followed += d; });
+    // Listen for the exits from the start: one may end while the test awaits the other.
     const exited = (p: typeof watch) => new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+    const watchExit = exited(watch);
+    const followExit = exited(follow);
     try {
       await waitFor('watch header', async () => watched.includes('NAME'), 30_000);
       await c.mk(['apply', '-f', '-'], { stdin: podYaml('watched', 'echo hi; sleep 3600') });
@@ -102,8 +105,8 @@ describeE2e('a one-machine cluster', () => {
       watch.kill('SIGINT');
       follow.kill('SIGINT');
     }
-    expect(await exited(watch)).toBe(0);
-    expect(await exited(follow)).toBe(0);
+    expect(await watchExit).toBe(0);
+    expect(await followExit).toBe(0);
     await c.mk(['delete', 'pod', 'watched', 'ticker', '--grace-period', '0']);
   });
 
