@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createNetns } from './netns';
 
+export { waitFor } from './wait';
+
 export interface RunResult { code: number; stdout: string; stderr: string }
 
 export interface TestCluster {
@@ -102,16 +104,3 @@ export function unmountUnder(dir: string): void {
   for (const m of mounts) spawnSync('umount', ['-l', m]);
 }
 
-/** Polls `fn` until it returns a truthy value or the deadline passes; the error names `what`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}

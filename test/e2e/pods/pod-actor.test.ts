@@ -16,6 +16,7 @@ import {
 import { makePod } from '../../../node-agent/pods/fixtures';
 import { containerdE2eUnavailable, startTestContainerd, type TestContainerd } from '../../helpers/containerd';
 import { createNetns, type TestNetns } from '../../helpers/netns';
+import { until } from '../../helpers/wait';
 
 const unavailable = containerdE2eUnavailable();
 if (unavailable) console.warn(`skipping pod actor e2e tests: ${unavailable} (needs root, containerd, runc, CNI plugins, busybox-static)`);
@@ -23,21 +24,6 @@ const suite = unavailable ? describe.skip : describe;
 
 jest.setTimeout(180_000);
 
-/** Polls `fn` until it returns a value other than undefined; throws after `ms`. */
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Counts CRI calls, so a test can wait for "the actor looked N more times" instead of sleeping. */
 function counting(cri: CriClient): { cri: CriClient; count(method: string): number } {

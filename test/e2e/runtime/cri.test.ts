@@ -9,6 +9,7 @@ import type { PodSandboxConfig } from '../../../node-agent/cri/types';
 import { NotFoundError } from '../../../messages/errors';
 import { containerdE2eUnavailable, startTestContainerd, type TestContainerd } from '../../helpers/containerd';
 import { createNetns, type TestNetns } from '../../helpers/netns';
+import { until } from '../../helpers/wait';
 
 const unavailable = containerdE2eUnavailable();
 if (unavailable) console.warn(`skipping CRI e2e tests: ${unavailable} (needs root, containerd, runc, CNI plugins, busybox-static)`);
@@ -16,21 +17,6 @@ const suite = unavailable ? describe.skip : describe;
 
 jest.setTimeout(120_000);
 
-/** Polls `fn` until it returns a value that is not undefined, or throws after `ms`. */
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 suite('CRI runtime on a private containerd', () => {
   let ns: TestNetns;
