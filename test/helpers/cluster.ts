@@ -8,11 +8,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createNetns } from './netns';
+import { createNetns, runInNetns } from './netns';
+import type { RunResult } from './run';
 
 export { waitFor } from './wait';
 
-export interface RunResult { code: number; stdout: string; stderr: string }
 
 export interface TestCluster {
   dataDir: string;
@@ -38,16 +38,7 @@ export function canRunE2e(): boolean {
 }
 
 function execIn(nsPath: string, cmd: string[], env: NodeJS.ProcessEnv, stdin?: string, timeoutMs = 120_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=${nsPath}`, '--', ...cmd], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = ''; let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out after ${timeoutMs} ms: ${cmd.join(' ')}\n${stdout}\n${stderr}`)); }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
-    child.stdin.end(stdin ?? '');
-  });
+  return runInNetns(nsPath, cmd, timeoutMs, { env, stdin });
 }
 
 /** Processes whose command line mentions `dataDir` (every process of this cluster does). */

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { signal } from '../../cli/cluster/processes';
 
 /** A running test server. */
 export interface NatsServer {
@@ -154,16 +155,6 @@ async function terminate(child: ChildProcess): Promise<void> {
   }
 }
 
-/** Sends a signal; false when the process is already gone (ESRCH). */
-function signal(pid: number, sig: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, sig);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
 
 /** A port the kernel says is free right now. */
 function freePort(): Promise<number> {

@@ -3,15 +3,16 @@
  * namespace's links, routes or iptables. Commands run inside with `nsenter --net` (not
  * `ip netns exec`, which remounts /sys and hides the cgroup mounts runc needs).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { runCommand, type RunOptions, type RunResult } from './run';
 
 const execFileP = promisify(execFile);
 
 /** Output of a command run in a namespace. */
-export interface RunResult { code: number; stdout: string; stderr: string }
+export type { RunResult } from './run';
 
 /** A network namespace this test created. */
 export interface TestNetns {
@@ -26,23 +27,8 @@ export interface TestNetns {
 }
 
 /** Runs argv inside the namespace at `nsPath` with a deadline (default 30 s). */
-export function runInNetns(nsPath: string, cmd: string[], timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=${nsPath}`, '--', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out after ${timeoutMs} ms in ${nsPath}: ${cmd.join(' ')}`));
-    }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
-    });
-  });
+export function runInNetns(nsPath: string, cmd: string[], timeoutMs = 30_000, opts: Omit<RunOptions, 'timeoutMs'> = {}): Promise<RunResult> {
+  return runCommand(['nsenter', `--net=${nsPath}`, '--', ...cmd], { ...opts, timeoutMs });
 }
 
 /**

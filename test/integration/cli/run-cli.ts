@@ -2,9 +2,10 @@
  * Runs the built CLI (`node bin/run.js ...`) for integration tests, building it first when the
  * sources are newer than dist/ (one build at a time, guarded by a lock directory).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runCommand, type RunResult as CliResult } from '../../helpers/run';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -13,7 +14,7 @@ const MARKER = path.join(ROOT, 'dist', 'cli', 'commands', 'get.js');
 const SOURCES = ['cli', 'messages', 'bus'];
 
 /** What a CLI run produced. */
-export interface CliResult { code: number; stdout: string; stderr: string }
+export type { RunResult as CliResult } from '../../helpers/run';
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -56,21 +57,5 @@ export function ensureBuilt(): void {
 
 /** Runs `mk ARGS` with `env` added; resolves with the exit code and both outputs. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mk ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(opts.stdin ?? '');
-  });
+  return runCommand([process.execPath, BIN, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdin: opts.stdin, timeoutMs: opts.timeoutMs });
 }
