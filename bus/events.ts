@@ -168,8 +168,8 @@ export async function listEvents(bus: Bus, opts: ListEventsOptions = {}): Promis
   } catch (err) {
     throw translateError(err, { action: `list events${opts.namespace ? ` in ${opts.namespace}` : ''}` });
   }
-  const items = [...byName.values()].sort((a, b) =>
-    a.lastTimestamp.localeCompare(b.lastTimestamp) || a.firstTimestamp.localeCompare(b.firstTimestamp) || a.metadata.name.localeCompare(b.metadata.name));
+  // Timestamps have whole seconds; within one second the stream's order decides (the sort is stable).
+  const items = [...byName.values()].sort((a, b) => a.lastTimestamp.localeCompare(b.lastTimestamp));
   return { items: items.slice(-(opts.limit ?? EVENTS_LIST_LIMIT)), revision };
 }
 
@@ -186,5 +186,8 @@ function keep(byName: Map<string, Event>, m: JsMsg, opts: ListEventsOptions): vo
   if (opts.involvedName !== undefined && io.name !== opts.involvedName) return;
   if (opts.involvedUid !== undefined && io.uid !== opts.involvedUid) return;
   const prev = byName.get(ev.metadata.name);
-  if (!prev || (ev.count ?? 1) >= (prev.count ?? 1)) byName.set(ev.metadata.name, ev);
+  if (prev && (ev.count ?? 1) < (prev.count ?? 1)) return;
+  // Re-insert so the map's order is the order of each event's latest message in the stream.
+  byName.delete(ev.metadata.name);
+  byName.set(ev.metadata.name, ev);
 }
