@@ -3,7 +3,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', '*.config.js', 'scripts/*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bin/**', '*.config.js', '.dependency-cruiser.js', 'scripts/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,4 @@
 /** The control plane: api, scheduler and one supervisor per kind. */
 export { runControlPlane, type ControlPlane, type ControlPlaneOptions } from './bootstrap';
 export { schedule, podRequests, type Decision } from './scheduler/schedule';
-export { backoffOnCrash, crashRecords, DEFAULT_RESTART_POLICY, type RestartPolicy } from './supervision';
 export { spawnKindSupervisor, type KindController } from './kind-supervisor';
-export { log, type Logger } from './log';

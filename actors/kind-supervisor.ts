@@ -9,7 +9,7 @@ import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { ObjectStore } from '../bus';
 import { actorName, isConflict, keyFilter, parseKey } from '../messages';
 import { log } from './log';
-import { backoffOnCrash } from './supervision';
+import { backoffOnCrash } from '../common/supervision';
 
 /** What a kind plugs into its supervisor. */
 export interface KindController {

@@ -1,11 +1,5 @@
-/** Structured logging (pino) for the control plane and node agent: one event per line. */
-import pino from 'pino';
+/** The control plane's logger: the process logger with `component: "control-plane"`. */
+import { componentLog, type Logger } from '../common/log';
 
-/** The process-wide logger; level from MK_LOG_LEVEL (trace..error), default info. */
-export const log = pino({
-  name: 'mk',
-  level: process.env.MK_LOG_LEVEL ?? 'info',
-  base: { pid: process.pid },
-});
-
-export type Logger = pino.Logger;
+export const log: Logger = componentLog('control-plane');
+export type { Logger };

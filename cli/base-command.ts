@@ -3,7 +3,7 @@
  * (`error: ...` on stderr, exit code 1) and strict flags (an unknown flag is an error).
  */
 import { Command, Errors, Flags } from '@oclif/core';
-import { resolveDataDir } from './context';
+import { resolveDataDir } from '../embedded/context';
 import { formatError } from './errors';
 
 /** Flags shared by commands that act in a namespace. */

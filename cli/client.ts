@@ -2,7 +2,8 @@
  * The CLI's side of the subject API: connect with the context's credentials, then typed calls to
  * mk.api.* and mk.node.<node>.*. Errors arrive as the classes of messages/errors.ts.
  */
-import { busLog, connectBus, request, type Bus } from '../bus';
+import { request, type Bus } from '../bus';
+import { setLogLevel } from '../common/log';
 
 /** The bus's JSON codec and request, for commands that talk to node agents. */
 export { decode, encode, request } from '../bus';
@@ -10,7 +11,7 @@ import {
   API,
   type ApplyRequest, type ApplyResult, type DeleteResult, type GetResult, type KindInfo, type KubeObject, type ListResult,
 } from '../messages';
-import { readContext, type Context } from './context';
+import { connectWithContext, type Context } from '../embedded/context';
 
 /** Default time to wait for an api reply. */
 export const API_TIMEOUT_MS = 15_000;
@@ -39,10 +40,7 @@ export interface ConnectOptions {
  */
 export async function openClient(dataDir: string, opts: ConnectOptions = {}): Promise<Client> {
   quietLibraryLogs();
-  const ctx = readContext(dataDir);
-  const bus = await connectBus({
-    servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name ?? 'mk-cli', timeoutMs: opts.timeoutMs ?? 3000,
-  });
+  const { bus, ctx } = await connectWithContext(dataDir, { name: opts.name ?? 'mk-cli', timeoutMs: opts.timeoutMs ?? 3000 });
   return { bus, ctx, dataDir, api: new Api(bus), close: () => bus.close() };
 }
 
@@ -52,7 +50,7 @@ export async function openClient(dataDir: string, opts: ConnectOptions = {}): Pr
  * The CLI reports its own errors on stderr.
  */
 export function quietLibraryLogs(): void {
-  busLog.level = 'silent';
+  setLogLevel('silent');
 }
 
 /** Runs `fn` with a connected client and always closes it. */

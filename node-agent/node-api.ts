@@ -7,7 +7,7 @@ import {
   dns1123LabelError, dns1123SubdomainError, logsCancelSubject, MAX_LOGS_REPLY_BYTES, NotFoundError, nodeSubject, objectKey, ValidationError,
   type ExecRequest, type ExecResult, type LogsChunk, type LogsRequest, type Pod,
 } from '../messages';
-import { log } from '../actors';
+import { log } from './log';
 import type { CriClient } from './cri';
 import { execInPod, followContainerLogs, LABEL_CONTAINER_NAME, LABEL_POD_UID, readContainerLogs, resolveLogPath } from './pods';
 import type { PodSync } from './pod-sync';

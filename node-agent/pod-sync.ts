@@ -6,7 +6,7 @@
 import { dispatch, stop, type Ref } from 'nact';
 import type { ObjectStore } from '../bus';
 import { keyFilter, timestamp, type Pod } from '../messages';
-import { log } from '../actors';
+import { log } from './log';
 import type { CriClient } from './cri';
 import { LABEL_POD_UID, spawnPodActor, type PodActorDeps, type PodActorMessage } from './pods';
 

@@ -10,7 +10,7 @@ import {
   type ApplyRequest, type DeleteRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
 } from '../../messages';
 import { log } from '../log';
-import { backoffOnCrash } from '../supervision';
+import { backoffOnCrash } from '../../common/supervision';
 import { getEventHandler, isEventsKind, listEventsHandler } from './events';
 import { apply, get, list, remove } from './handlers';
 

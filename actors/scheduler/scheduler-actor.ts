@@ -7,7 +7,7 @@ import { spawn, dispatch, type Ref } from 'nact';
 import { EventRecorder, type ObjectStore, type RecordEvent } from '../../bus';
 import { keyFilter, timestamp, type Node, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
-import { backoffOnCrash } from '../supervision';
+import { backoffOnCrash } from '../../common/supervision';
 import { schedule, type Decision } from './schedule';
 
 /** The scheduler's answer: a decision, null (nothing to do), or the error that stopped it. */

@@ -1,8 +1,5 @@
 import { MkCommand } from '../base-command';
-import { CONTROL_PLANE_USER, readCredentials } from '../cluster/credentials';
-import { clusterPaths } from '../cluster/paths';
-import { readContext } from '../context';
-import { serveUntilSignal } from '../serve-until-signal';
+import { runControlPlaneService } from '../../embedded/services';
 
 /**
  * `mk control-plane`: runs the control plane (api, scheduler, kind supervisors) in this process
@@ -16,15 +13,6 @@ export default class ControlPlane extends MkCommand {
   /** Serves until a signal; exit 0 after a clean stop. */
   async run(): Promise<void> {
     const { flags } = await this.parse(ControlPlane);
-    const paths = clusterPaths(this.dataDir(flags['data-dir']));
-    const ctx = readContext(paths.dataDir);
-    const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
-    const { runControlPlane } = await import('../../actors/index.js');
-    const cp = await runControlPlane({
-      bus: { servers: ctx.servers, user: pass ? CONTROL_PLANE_USER : ctx.user, pass: pass ?? ctx.pass, name: 'mk-control-plane' },
-      dataDir: paths.controlPlaneData,
-    });
-    const code = await serveUntilSignal(() => cp.stop(), (l) => this.err(`control-plane: ${l}`));
-    this.exit(code);
+    this.exit(await runControlPlaneService(this.dataDir(flags['data-dir']), (l) => this.err(`control-plane: ${l}`)));
   }
 }

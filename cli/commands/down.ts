@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
-import { stopCluster } from '../cluster/stop';
+import { stopCluster } from '../../embedded/stop';
 
 /**
  * `mk down`: tears down the node (pods, network, containerd), stops the supervisor and its

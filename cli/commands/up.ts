@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
-import { defaultNodeName } from '../context';
-import { prepareClusterFiles } from '../cluster/credentials';
-import { clusterPaths } from '../cluster/paths';
-import { startCluster } from '../cluster/start';
-import { requireNatsServer, supervise } from '../cluster/supervise';
+import { defaultNodeName } from '../../embedded/context';
+import { prepareClusterFiles } from '../../embedded/credentials';
+import { clusterPaths } from '../../embedded/paths';
+import { startCluster } from '../up-progress';
+import { requireNatsServer, supervise } from '../../embedded/supervise';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)

@@ -9,18 +9,17 @@
  * the kubelet resets the restart backoff timer for that container." Image pulls back off the same
  * way (https://kubernetes.io/docs/concepts/containers/images/#imagepullbackoff).
  */
+import { validateBackoff, type BackoffPolicy } from '../../common/backoff';
 import { ValidationError } from '../../messages/errors';
 
-/** Backoff constants, a validated value. */
-export interface BackoffPolicy {
-  initialMs: number;
-  maxMs: number;
+/** The crash-loop backoff: a backoff policy plus the run time that forgives earlier crashes. */
+export interface CrashLoopPolicy extends BackoffPolicy {
   /** A container that ran at least this long starts again at `initialMs`. */
   resetAfterRunMs: number;
 }
 
 /** Kubernetes' values: 10 s doubling to 5 min, reset after 10 min of running. */
-export const DEFAULT_BACKOFF_POLICY: Readonly<BackoffPolicy> = Object.freeze({
+export const DEFAULT_CRASH_LOOP_POLICY: Readonly<CrashLoopPolicy> = Object.freeze({
   initialMs: 10_000,
   maxMs: 300_000,
   resetAfterRunMs: 600_000,
@@ -30,11 +29,11 @@ export const DEFAULT_BACKOFF_POLICY: Readonly<BackoffPolicy> = Object.freeze({
  * Kubernetes' policy with the given overrides (tests shorten it).
  * @throws ValidationError when a value is not a positive number or max < initial.
  */
-export function backoffPolicy(overrides: Partial<BackoffPolicy> = {}): BackoffPolicy {
-  const p = { ...DEFAULT_BACKOFF_POLICY, ...overrides };
-  const bad = (['initialMs', 'maxMs', 'resetAfterRunMs'] as const).filter((k) => !(Number.isFinite(p[k]) && p[k] > 0));
-  if (bad.length > 0) throw new ValidationError(`backoff policy: ${bad.join(', ')} must be positive numbers`, bad);
-  if (p.maxMs < p.initialMs) throw new ValidationError('backoff policy: maxMs must not be less than initialMs', ['maxMs']);
+export function crashLoopPolicy(overrides: Partial<CrashLoopPolicy> = {}): CrashLoopPolicy {
+  const p = validateBackoff({ ...DEFAULT_CRASH_LOOP_POLICY, ...overrides }, 'crash-loop backoff policy');
+  if (!(Number.isFinite(p.resetAfterRunMs) && p.resetAfterRunMs > 0)) {
+    throw new ValidationError('crash-loop backoff policy: resetAfterRunMs must be a positive number', ['resetAfterRunMs']);
+  }
   return p;
 }
 
@@ -79,15 +78,15 @@ export function emptyBackoff(): BackoffState {
 }
 
 /** Doubles the key's delay (or starts it, or resets it after a long run) from time `at`. */
-function step(state: BackoffState, key: string, at: number, policy: BackoffPolicy, reset: boolean, id?: string): BackoffState {
+function step(state: BackoffState, key: string, at: number, policy: CrashLoopPolicy, reset: boolean, id?: string): BackoffState {
   const prev = state.entries[key];
-  const delayMs = !prev || reset ? policy.initialMs : Math.min(prev.delayMs * 2, policy.maxMs);
+  const delayMs = !prev || reset ? policy.initialMs : Math.min(prev.delayMs * (policy.factor ?? 2), policy.maxMs);
   const entry: BackoffEntry = { delayMs, until: at + delayMs, ...(id ? { lastContainerId: id } : {}) };
   return { entries: { ...state.entries, [key]: entry } };
 }
 
 /** Applies one event; never mutates `state`. Re-applying a container's exit is a no-op. */
-export function applyBackoffEvent(state: BackoffState, event: BackoffEvent, policy: BackoffPolicy): BackoffState {
+export function applyBackoffEvent(state: BackoffState, event: BackoffEvent, policy: CrashLoopPolicy): BackoffState {
   switch (event.type) {
     case 'container-exited': {
       if (hasCountedExit(state, event.container, event.containerId)) return state;

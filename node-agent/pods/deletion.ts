@@ -6,9 +6,8 @@
  */
 import type { PodStatus } from '../../messages/pod';
 import { containerView, groupInstances } from './instances';
-import type { ReconcileInput, ReconcileResult } from './reconcile';
 import { buildPodStatus } from './status';
-import type { PodAction } from './types';
+import type { PodAction, ReconcileInput, ReconcileResult } from './types';
 
 /** How soon to look again while teardown is in progress. */
 const TEARDOWN_REQUEUE_MS = 1000;

@@ -1,8 +1,8 @@
 /** The pod lifecycle of the node agent: pod actors, their reconcile function, logs and exec. */
 export {
-  applyBackoffEvent, backoffDelayMs, backoffPolicy, backoffRemainingMs, containerKey, DEFAULT_BACKOFF_POLICY, emptyBackoff,
+  applyBackoffEvent, backoffDelayMs, crashLoopPolicy, backoffRemainingMs, containerKey, DEFAULT_CRASH_LOOP_POLICY, emptyBackoff,
   formatGoDuration, hasCountedExit, imageKey, isBackoffEvent, SANDBOX_KEY,
-  type BackoffEntry, type BackoffEvent, type BackoffPolicy, type BackoffState,
+  type BackoffEntry, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
 export {
   ANNOTATION_CONTAINER_HASH, ANNOTATION_CONTAINER_IMAGE, ANNOTATION_RESTART_COUNT, buildContainerConfig, buildSandboxConfig,

@@ -17,7 +17,7 @@ import { POD_BACKOFF_KEY_PREFIX } from '../../messages/subjects';
 import type { Pod, PodStatus } from '../../messages/pod';
 import type { DNSConfig } from '../cri/types';
 import {
-  applyBackoffEvent, backoffPolicy, emptyBackoff, isBackoffEvent, type BackoffEvent, type BackoffPolicy, type BackoffState,
+  applyBackoffEvent, crashLoopPolicy, emptyBackoff, isBackoffEvent, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
 import { backoffEvents } from './events';
 import { executeActions } from './execute';
@@ -68,7 +68,7 @@ export interface PodActorDeps {
   /** Snapshot the journal every N events (persistent only; default 20). */
   snapshotEvery?: number;
   /** Overrides of Kubernetes' 10 s / 5 min / 10 min backoff (tests). */
-  backoff?: Partial<BackoffPolicy>;
+  backoff?: Partial<CrashLoopPolicy>;
   /** Periodic resync while nothing is due sooner (default 10 s). */
   resyncIntervalMs?: number;
   /** Clock (epoch ms). */
@@ -95,7 +95,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   const ns = pod.metadata.namespace ?? 'default';
   if (!uid) throw new ValidationError(`pod ${ns}/${pod.metadata.name} has no uid`, ['metadata.uid']);
   const log = deps.log.child({ pod: `${ns}/${pod.metadata.name}`, uid, node: deps.nodeName });
-  const policy = backoffPolicy(deps.backoff);
+  const policy = crashLoopPolicy(deps.backoff);
   const resyncMs = deps.resyncIntervalMs ?? 10_000;
   const now = deps.now ?? Date.now;
   // Inputs and transient bookkeeping. Desired state survives a reset (it is input, not state);

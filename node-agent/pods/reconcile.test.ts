@@ -1,4 +1,4 @@
-import { applyBackoffEvent, DEFAULT_BACKOFF_POLICY, emptyBackoff, type BackoffState } from './backoff';
+import { applyBackoffEvent, DEFAULT_CRASH_LOOP_POLICY, emptyBackoff, type BackoffState } from './backoff';
 import { containerObs, makePod, observed, sandboxObs } from './fixtures';
 import { reconcilePod, type ReconcileInput } from './reconcile';
 import type { ObservedContainer } from './types';
@@ -10,7 +10,7 @@ function run(o: Partial<ReconcileInput> & Pick<ReconcileInput, 'pod'>): ReturnTy
   return reconcilePod({ uid: 'uid-1', observed: observed(), backoff: emptyBackoff(), now: T0, hostIP: '192.168.1.10', ...o });
 }
 const apply = (b: BackoffState, r: ReturnType<typeof reconcilePod>): BackoffState =>
-  r.events.reduce((s, e) => applyBackoffEvent(s, e, DEFAULT_BACKOFF_POLICY), b);
+  r.events.reduce((s, e) => applyBackoffEvent(s, e, DEFAULT_CRASH_LOOP_POLICY), b);
 
 describe('reconcilePod: a fresh pod', () => {
   const pod = makePod({
@@ -186,7 +186,7 @@ describe('reconcilePod: images', () => {
   it('ErrImagePull right after a failed pull, then ImagePullBackOff, then pulls again', () => {
     const first = run({ pod, observed: obs });
     expect(first.actions.map((a) => a.type)).toEqual(['pullImage', 'runContainer']);
-    const backoff = applyBackoffEvent(emptyBackoff(), { type: 'image-pull-failed', image: 'registry.local/app:1', at: T0, message: 'not found' }, DEFAULT_BACKOFF_POLICY);
+    const backoff = applyBackoffEvent(emptyBackoff(), { type: 'image-pull-failed', image: 'registry.local/app:1', at: T0, message: 'not found' }, DEFAULT_CRASH_LOOP_POLICY);
     const failed = run({ pod, observed: obs, backoff, failures: { images: { 'registry.local/app:1': 'not found' } } });
     expect(failed.actions).toEqual([]);
     expect(failed.status.containerStatuses?.[0].state.waiting).toEqual({ reason: 'ErrImagePull', message: 'not found' });

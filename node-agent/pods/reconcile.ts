@@ -10,63 +10,27 @@
  * restartPolicy with crash-loop backoff, a changed image restarts its container, a healthy running
  * container is never touched.
  */
-import type { Container, Pod, PodStatus, RestartPolicy } from '../../messages/pod';
+import type { Container, Pod, RestartPolicy } from '../../messages/pod';
 import {
-  applyBackoffEvent, backoffDelayMs, backoffRemainingMs, containerKey, DEFAULT_BACKOFF_POLICY, formatGoDuration,
-  hasCountedExit, imageKey, SANDBOX_KEY, type BackoffEvent, type BackoffPolicy, type BackoffState,
+  applyBackoffEvent, backoffDelayMs, backoffRemainingMs, containerKey, DEFAULT_CRASH_LOOP_POLICY, formatGoDuration,
+  hasCountedExit, imageKey, SANDBOX_KEY, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
 import { reconcileDeletion } from './deletion';
 import { garbageActions } from './garbage';
 import { containerView, groupInstances, newestFirst } from './instances';
 import { buildPodStatus, type ContainerView } from './status';
-import type { ObservedContainer, ObservedPod, ObservedSandbox, PodAction } from './types';
+import type { ObservedContainer, ObservedSandbox, PodAction, ReconcileInput, ReconcileResult } from './types';
+
+export type { ReconcileInput, ReconcileResult, SyncFailures } from './types';
 
 /** How soon to look again while something is in flux (kubelet's PLEG relists every second). */
 export const FAST_REQUEUE_MS = 1000;
-
-/** Failures of actions taken earlier in the same sync, shown as waiting reasons. */
-export interface SyncFailures {
-  /** image -> error message of a failed pull (ErrImagePull). */
-  images?: Record<string, string>;
-  /** container -> reason (CreateContainerError, RunContainerError) and message. */
-  containers?: Record<string, { reason: string; message: string }>;
-  /** Error message of a failed RunPodSandbox. */
-  sandbox?: string;
-}
-
-/** Everything reconcilePod reads. `now` is epoch ms. */
-export interface ReconcileInput {
-  /** The desired pod (defaulted), marked for deletion, or null when it is gone from the store. */
-  pod: Pod | null;
-  uid: string;
-  observed: ObservedPod;
-  backoff: BackoffState;
-  policy?: BackoffPolicy;
-  now: number;
-  hostIP?: string;
-  /** The status last written (keeps startTime and lastTransitionTime stable). */
-  previous?: PodStatus;
-  failures?: SyncFailures;
-  /** Grace period for a pod that vanished without a deletion mark. */
-  defaultGraceSeconds?: number;
-}
-
-/** What to do next. */
-export interface ReconcileResult {
-  actions: PodAction[];
-  status: PodStatus;
-  /** Backoff changes to persist (and apply) before acting. */
-  events: BackoffEvent[];
-  requeueAfterMs?: number;
-  /** Deletion is complete: nothing of the pod is left in the runtime. */
-  terminated: boolean;
-}
 
 /** Working state of one reconcile run. */
 interface Plan {
   input: ReconcileInput;
   pod: Pod;
-  policy: BackoffPolicy;
+  policy: CrashLoopPolicy;
   backoff: BackoffState;
   actions: PodAction[];
   events: BackoffEvent[];
@@ -97,7 +61,7 @@ export function reconcilePod(input: ReconcileInput): ReconcileResult {
   const instances = groupInstances(input.observed.containers);
   const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
   const plan: Plan = {
-    input, pod, policy: input.policy ?? DEFAULT_BACKOFF_POLICY, backoff: input.backoff, actions: [], events: [],
+    input, pod, policy: input.policy ?? DEFAULT_CRASH_LOOP_POLICY, backoff: input.backoff, actions: [], events: [],
     views: new Map(specs.map((c) => [c.name, containerView(c, instances.get(c.name))])), instances, pulls: new Set(),
   };
   const sandboxes = [...input.observed.sandboxes].sort(newestFirst);

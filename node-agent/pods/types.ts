@@ -3,7 +3,9 @@
  * reconcile function asks for, and the slice of the CRI client it needs.
  */
 import type { CriClient } from '../cri/client';
+import type { Pod, PodStatus } from '../../messages/pod';
 import type * as cri from '../cri/types';
+import type { BackoffEvent, BackoffState, CrashLoopPolicy } from './backoff';
 
 /**
  * The CRI calls the pod lifecycle makes: a slice of the CRI client, so tests can pass fakes.
@@ -73,3 +75,41 @@ export type PodAction =
   | { type: 'startContainer'; containerId: string; container: string }
   | { type: 'stopContainer'; containerId: string; container: string; timeoutSeconds: number }
   | { type: 'removeContainer'; containerId: string; container: string };
+
+/** Failures of actions taken earlier in the same sync, shown as waiting reasons. */
+export interface SyncFailures {
+  /** image -> error message of a failed pull (ErrImagePull). */
+  images?: Record<string, string>;
+  /** container -> reason (CreateContainerError, RunContainerError) and message. */
+  containers?: Record<string, { reason: string; message: string }>;
+  /** Error message of a failed RunPodSandbox. */
+  sandbox?: string;
+}
+
+/** Everything reconcilePod reads. `now` is epoch ms. */
+export interface ReconcileInput {
+  /** The desired pod (defaulted), marked for deletion, or null when it is gone from the store. */
+  pod: Pod | null;
+  uid: string;
+  observed: ObservedPod;
+  backoff: BackoffState;
+  policy?: CrashLoopPolicy;
+  now: number;
+  hostIP?: string;
+  /** The status last written (keeps startTime and lastTransitionTime stable). */
+  previous?: PodStatus;
+  failures?: SyncFailures;
+  /** Grace period for a pod that vanished without a deletion mark. */
+  defaultGraceSeconds?: number;
+}
+
+/** What to do next. */
+export interface ReconcileResult {
+  actions: PodAction[];
+  status: PodStatus;
+  /** Backoff changes to persist (and apply) before acting. */
+  events: BackoffEvent[];
+  requeueAfterMs?: number;
+  /** Deletion is complete: nothing of the pod is left in the runtime. */
+  terminated: boolean;
+}

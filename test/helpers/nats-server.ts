@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { signal } from '../../cli/cluster/processes';
+import { signal } from '../../embedded/processes';
 
 /** A running test server. */
 export interface NatsServer {

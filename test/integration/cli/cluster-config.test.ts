@@ -8,9 +8,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { busLog, connectBus, request, serve, type Bus } from '../../../bus';
-import { prepareClusterFiles, type Credentials } from '../../../cli/cluster/credentials';
-import { clusterPaths } from '../../../cli/cluster/paths';
-import { findNatsServer, waitForPort } from '../../../cli/cluster/supervise';
+import { prepareClusterFiles, type Credentials } from '../../../embedded/credentials';
+import { clusterPaths } from '../../../embedded/paths';
+import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import { nodeSubject } from '../../../messages';
 
 jest.setTimeout(30_000);

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { missingCniPlugins } from '../../node-agent/network/cni';
-import { CliError } from '../errors';
+import { missingCniPlugins } from '../node-agent/network/cni';
+import { ClusterError } from './errors';
 import type { Credentials } from './credentials';
 import { CHILDREN, type ClusterPaths } from './paths';
 import { livePid, removePid, terminate, writePid } from './processes';
@@ -153,10 +153,10 @@ export function findNatsServer(): string | undefined {
   return undefined;
 }
 
-/** findNatsServer, or a CliError that says how to get one. */
+/** findNatsServer, or a ClusterError that says how to get one. */
 /**
  * Checks, before anything starts, that the node's runtime is installed: containerd and runc on
- * the PATH and the CNI plugins mk uses. Throws CliError naming what is missing and how to get it.
+ * the PATH and the CNI plugins mk uses. Throws ClusterError naming what is missing and how to get it.
  */
 export function requireNodeRuntime(): void {
   const onPath = (bin: string) => (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/sbin', '/usr/bin', '/sbin'])
@@ -165,7 +165,7 @@ export function requireNodeRuntime(): void {
   const cni = missingCniPlugins();
   if (cni.length > 0) missing.push(`CNI plugins (${cni.join(', ')} in /usr/lib/cni)`);
   if (missing.length > 0) {
-    throw new CliError(`missing on this machine: ${missing.join(', ')}: run ./scripts/install.sh (or apt-get install containerd runc containernetworking-plugins)`);
+    throw new ClusterError(`missing on this machine: ${missing.join(', ')}: run ./scripts/install.sh (or apt-get install containerd runc containernetworking-plugins)`);
   }
 }
 
@@ -173,7 +173,7 @@ export function requireNatsServer(): string {
   const found = findNatsServer();
   if (found) return found;
   const env = process.env.MK_NATS_SERVER;
-  throw new CliError(env
+  throw new ClusterError(env
     ? `MK_NATS_SERVER=${env} is not an executable file`
     : 'nats-server not found in PATH or /usr/sbin: install it (apt-get install nats-server) or set MK_NATS_SERVER');
 }

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { restartDelay, Supervisor, DEFAULT_BACKOFF, type ChildSpec } from '../../../cli/cluster/supervisor';
-import { isAlive, livePid, readPid } from '../../../cli/cluster/processes';
+import { restartDelay, Supervisor, DEFAULT_BACKOFF, type ChildSpec } from '../../../embedded/supervisor';
+import { isAlive, livePid, readPid } from '../../../embedded/processes';
 
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-sup-')); });

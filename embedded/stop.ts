@@ -4,8 +4,8 @@
  * in reverse order), waits, and SIGKILLs whatever is left by pid file. Data stays unless `purge`.
  */
 import * as fs from 'node:fs';
-import { tryReadContext } from '../context';
-import { CliError } from '../errors';
+import { tryReadContext } from './context';
+import { ClusterError } from './errors';
 import { clusterPaths, CHILDREN, type ClusterPaths } from './paths';
 import { livePid, removePid, strayProcesses, terminate } from './processes';
 import { killLeftovers } from './supervise';
@@ -62,7 +62,7 @@ async function teardownNode(paths: ClusterPaths, opts: StopOptions): Promise<voi
   let nodeName: string;
   try {
     const ctx = tryReadContext(paths.dataDir);
-    if (!ctx) throw new CliError(`no context in ${paths.dataDir}`);
+    if (!ctx) throw new ClusterError(`no context in ${paths.dataDir}`);
     nodeName = ctx.nodeName;
     opts.print(`Tearing down node ${nodeName} (pods, network, containerd)...`);
     await requestTeardown(paths.dataDir, nodeName, opts.teardownTimeoutMs);
@@ -85,18 +85,18 @@ function warnStrays(paths: ClusterPaths, warn: (line: string) => void): void {
 
 function purge(paths: ClusterPaths, print: (line: string) => void): void {
   const strays = strayProcesses(paths.dataDir);
-  if (strays.length > 0) throw new CliError(`not deleting ${paths.dataDir}: processes still use it (run \`mk up\`, then \`mk down --purge\`)`);
+  if (strays.length > 0) throw new ClusterError(`not deleting ${paths.dataDir}: processes still use it (run \`mk up\`, then \`mk down --purge\`)`);
   // Only a directory that looks like ours is removed, so a mistyped --data-dir cannot wipe a home.
   const ours = [paths.config, paths.credentials, paths.natsDir, paths.runDir].some((p) => fs.existsSync(p));
   if (!fs.existsSync(paths.dataDir)) {
     print(`Nothing to purge: ${paths.dataDir} does not exist.`);
     return;
   }
-  if (!ours) throw new CliError(`${paths.dataDir} does not look like an mk data directory (no config.json, nats/ or run/); not deleting it`);
+  if (!ours) throw new ClusterError(`${paths.dataDir} does not look like an mk data directory (no config.json, nats/ or run/); not deleting it`);
   try {
     fs.rmSync(paths.dataDir, { recursive: true, force: true });
   } catch (err) {
-    throw new CliError(`could not delete ${paths.dataDir}: ${(err as Error).message} (is something still mounted under it?)`);
+    throw new ClusterError(`could not delete ${paths.dataDir}: ${(err as Error).message} (is something still mounted under it?)`);
   }
   print(`Deleted ${paths.dataDir}.`);
 }

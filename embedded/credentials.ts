@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { dns1123LabelError, encodeToken } from '../../messages';
-import { CliError } from '../errors';
-import { writeContext, writeSecretFile } from '../context';
+import { dns1123LabelError, encodeToken } from '../messages';
+import { ClusterError } from './errors';
+import { writeContext, writeSecretFile } from './context';
 import type { ClusterPaths } from './paths';
 
 /** The default client port (NATS's). */
@@ -51,7 +51,7 @@ export function prepareClusterFiles(paths: ClusterPaths, opts: { port?: number; 
   const nodeName = existing?.nodeName ?? opts.nodeName;
   // The name becomes NATS subjects, permissions and keys: it must be a DNS-1123 label.
   const bad = dns1123LabelError(nodeName);
-  if (bad) throw new CliError(`invalid node name "${nodeName}": ${bad}`);
+  if (bad) throw new ClusterError(`invalid node name "${nodeName}": ${bad}`);
   const creds: Credentials = {
     port: opts.port ?? existing?.port ?? DEFAULT_PORT,
     nodeName,

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { connectBus, type Bus } from '../bus';
 import { dns1123LabelError } from '../messages';
 
 /** The context file: where the bus is and who the CLI is on it. */
@@ -84,4 +85,14 @@ export function writeContext(dataDir: string, ctx: Context): void {
 export function defaultNodeName(hostname: string = os.hostname()): string {
   const name = hostname.split('.')[0].toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
   return name && !dns1123LabelError(name) ? name : 'node-1';
+}
+
+/**
+ * Reads the context of `dataDir` and connects to its bus as the context's user. Throws
+ * ContextError without a context, UnavailableError when the bus cannot be reached.
+ */
+export async function connectWithContext(dataDir: string, opts: { name: string; timeoutMs?: number }): Promise<{ bus: Bus; ctx: Context }> {
+  const ctx = readContext(dataDir);
+  const bus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name, timeoutMs: opts.timeoutMs ?? 3000 });
+  return { bus, ctx };
 }

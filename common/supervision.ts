@@ -5,12 +5,10 @@
  * but its `onCrash` may be async, so the delay happens there.
  */
 import { dispatch, type Ref, type SupervisionContext } from 'nact';
+import { backoffDelay, type BackoffPolicy } from './backoff';
 
-export interface RestartPolicy {
-  initialMs: number;
-  maxMs: number;
-  /** Fraction of the delay added or removed at random, so a crashing herd does not restart in step. */
-  jitter: number;
+/** The backoff between restarts, and the budget: more than `maxRestarts` in `windowMs` escalates. */
+export interface RestartPolicy extends BackoffPolicy {
   maxRestarts: number;
   windowMs: number;
 }
@@ -29,11 +27,6 @@ const streak = new Map<string, { count: number; lastAt: number }>();
 /** Restart counts and last errors, keyed by actor path. */
 export function crashRecords(): CrashRecord[] {
   return [...records.values()];
-}
-
-/** The delay before restart number `attempt` (0-based), without jitter. */
-export function backoffDelay(policy: RestartPolicy, attempt: number): number {
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** attempt);
 }
 
 /**
@@ -65,8 +58,7 @@ export function backoffOnCrash(
     const prev = streak.get(path);
     const count = prev && now - prev.lastAt < policy.maxMs * 2 ? prev.count + 1 : 1;
     streak.set(path, { count, lastAt: now });
-    const base = backoffDelay(policy, count - 1);
-    const delay = Math.round(base * (1 + policy.jitter * (Math.random() * 2 - 1)));
+    const delay = backoffDelay(policy, count - 1);
     log({ path, err: rec.lastError, restarts: rec.restarts, delayMs: delay }, 'actor crashed; restarting after backoff');
     await new Promise((r) => setTimeout(r, delay).unref());
     setImmediate(() => dispatch(ctx.self as Ref<unknown>, wakeUp));

@@ -1,21 +1,18 @@
 /**
- * `mk up` (the part in the user's terminal): prepares the data directory, starts the supervisor
- * detached (`mk up --foreground`, its own process group, output to logs/up.log), then follows the
- * cluster coming up — bus, control plane, node images, node Ready, the demo pod — and prints how to
- * use it. Fails with the log to read when a step misses the deadline or the supervisor dies.
+ * `mk up` in the user's terminal: starts the supervisor (embedded/), then follows the cluster
+ * coming up — bus, control plane, node images, node Ready, the demo pod — and prints how to use
+ * it. Fails with the log to read when a step misses the deadline or the supervisor dies.
  */
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import { decode, openClient, type Client } from '../client';
-import { defaultNodeName } from '../context';
-import { CliError } from '../errors';
-import { readManifests, validateAll } from '../manifest-reader';
-import { podColumns, podIP } from '../output/pod-status';
-import { nodeSubject, resolveKind, type Node, type Pod } from '../../messages';
-import { prepareClusterFiles, type Credentials } from './credentials';
-import { clusterPaths, type ClusterPaths } from './paths';
-import { isAlive, livePid, writePid } from './processes';
-import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
+import { decode, openClient, type Client } from './client';
+import { CliError } from './errors';
+import { readManifests, validateAll } from './manifest-reader';
+import { podColumns, podIP } from './output/pod-status';
+import { launchCluster } from '../embedded/start';
+import type { Credentials } from '../embedded/credentials';
+import type { ClusterPaths } from '../embedded/paths';
+import { isAlive } from '../embedded/processes';
+import { tcpAnswers } from '../embedded/supervise';
+import { nodeSubject, resolveKind, type Node, type Pod } from '../messages';
 
 /** Options of `mk up`. */
 export interface StartOptions {
@@ -33,32 +30,14 @@ export interface StartOptions {
 
 /** Starts the cluster, or reports that it runs. Throws CliError when it does not become ready. */
 export async function startCluster(opts: StartOptions): Promise<'started' | 'already-running'> {
-  const paths = clusterPaths(opts.dataDir);
-  const running = livePid(paths.upPid, paths.dataDir);
-  if (running !== undefined) {
-    opts.print(`mk is already running (supervisor pid ${running}, data dir ${paths.dataDir}); \`mk down\` stops it.`);
+  const launched = await launchCluster(opts);
+  const paths = launched.paths;
+  if (launched.state === 'already-running') {
+    opts.print(`mk is already running (supervisor pid ${launched.pid}, data dir ${paths.dataDir}); \`mk down\` stops it.`);
     return 'already-running';
   }
-  requireNatsServer();
-  requireNodeRuntime();
-  for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-  const creds = prepareClusterFiles(paths, { port: opts.port, nodeName: opts.nodeName ?? defaultNodeName() });
-  await killLeftovers(paths, (l) => opts.print(l));
-  if (await portOpen(creds.port)) {
-    throw new CliError(`port ${creds.port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);
-  }
-
-  const out = fs.openSync(paths.upLog, 'a');
-  const child = spawn(process.execPath, [opts.runJs, 'up', '--foreground', '--data-dir', paths.dataDir], {
-    detached: true, stdio: ['ignore', out, out],
-  });
-  fs.closeSync(out);
-  child.unref();
-  if (!child.pid) throw new CliError(`could not start the supervisor; see ${paths.upLog}`);
-  writePid(paths.upPid, child.pid);
-  opts.print(`Starting mk in ${paths.dataDir} (node ${creds.nodeName}, bus nats://127.0.0.1:${creds.port}), supervisor pid ${child.pid}`);
-
-  const waiter = new Waiter(paths, child.pid, Date.now() + opts.timeoutMs, opts.timeoutMs);
+  const creds = launched.creds;
+  const waiter = new Waiter(paths, launched.pid, Date.now() + opts.timeoutMs, opts.timeoutMs);
   const client = await waiter.step('bus', paths.log('nats'), async () => openClient(paths.dataDir, { timeoutMs: 2000, name: 'mk-up' }));
   opts.print(` ✓ bus up (nats://127.0.0.1:${creds.port})`);
   try {

@@ -1,9 +1,10 @@
 import { dispatch, spawn, start, stop, type Ref } from 'nact';
-import { backoffDelay, backoffOnCrash, crashRecords, DEFAULT_RESTART_POLICY, type RestartPolicy } from './supervision';
+import { backoffDelay } from './backoff';
+import { backoffOnCrash, crashRecords, DEFAULT_RESTART_POLICY, type RestartPolicy } from './supervision';
 
 describe('restart policy', () => {
   it('doubles from the initial delay up to the cap', () => {
-    const delays = Array.from({ length: 10 }, (_, i) => backoffDelay(DEFAULT_RESTART_POLICY, i));
+    const delays = Array.from({ length: 10 }, (_, i) => backoffDelay({ ...DEFAULT_RESTART_POLICY, jitter: 0 }, i));
     expect(delays).toEqual([200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
   });
 

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import { backoffDelay, type BackoffPolicy } from '../common/backoff';
 import { removePid, writePid } from './processes';
 
 /** How a child is run. */
@@ -22,19 +23,17 @@ export interface ChildSpec {
   ready?: () => Promise<void>;
 }
 
-/** Restart backoff: `initialMs` doubling to `maxMs`; a child that ran `resetAfterMs` starts over. */
-export interface BackoffPolicy {
-  initialMs: number;
-  maxMs: number;
+/** Restart backoff; a child that ran `resetAfterMs` starts over at `initialMs`. */
+export interface ProcessRestartPolicy extends BackoffPolicy {
   resetAfterMs: number;
 }
 
 /** 1 s doubling to 30 s; reset after a minute of uptime. */
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
+export const DEFAULT_BACKOFF: ProcessRestartPolicy = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
 
 /** The delay before restart number `failures + 1`. */
-export function restartDelay(failures: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(failures, 30));
+export function restartDelay(failures: number, policy: ProcessRestartPolicy = DEFAULT_BACKOFF): number {
+  return backoffDelay(policy, failures);
 }
 
 interface Running {
@@ -51,7 +50,7 @@ export class Supervisor {
   private readonly children: Running[];
   private stopping = false;
 
-  constructor(specs: ChildSpec[], private readonly log: (line: string) => void, private readonly policy: BackoffPolicy = DEFAULT_BACKOFF) {
+  constructor(specs: ChildSpec[], private readonly log: (line: string) => void, private readonly policy: ProcessRestartPolicy = DEFAULT_BACKOFF) {
     this.children = specs.map((spec) => ({ spec, startedAt: 0, failures: 0 }));
   }
 

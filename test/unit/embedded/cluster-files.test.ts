@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { natsConfig, prepareClusterFiles, readCredentials } from '../../../cli/cluster/credentials';
-import { clusterPaths } from '../../../cli/cluster/paths';
-import { defaultNodeName, readContext, resolveDataDir } from '../../../cli/context';
+import { natsConfig, prepareClusterFiles, readCredentials } from '../../../embedded/credentials';
+import { clusterPaths } from '../../../embedded/paths';
+import { defaultNodeName, readContext, resolveDataDir } from '../../../embedded/context';
 
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-files-')); });

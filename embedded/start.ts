@@ -1,0 +1,57 @@
+/**
+ * Starting an embedded cluster: prepare the data directory (credentials, nats config, context),
+ * check the machine, and start the supervisor detached (`mk up --foreground`, its own process
+ * group, output to logs/up.log). Following the cluster as it comes up is the CLI's business.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { defaultNodeName } from './context';
+import { ClusterError } from './errors';
+import { prepareClusterFiles, type Credentials } from './credentials';
+import { clusterPaths, type ClusterPaths } from './paths';
+import { livePid, writePid } from './processes';
+import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime } from './supervise';
+
+/** Options of launchCluster. */
+export interface LaunchOptions {
+  dataDir: string;
+  port?: number;
+  nodeName?: string;
+  /** `bin/run.js` of this installation (the supervisor is `node run.js up --foreground`). */
+  runJs: string;
+  print: (line: string) => void;
+}
+
+/** A supervisor just started, or the one that already runs. */
+export type Launched =
+  | { state: 'started'; paths: ClusterPaths; creds: Credentials; pid: number }
+  | { state: 'already-running'; paths: ClusterPaths; pid: number };
+
+/**
+ * Starts the supervisor of the cluster in `dataDir`, or finds it running. Throws ClusterError when
+ * a program is missing, the port is taken, or the supervisor cannot be spawned.
+ */
+export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
+  const paths = clusterPaths(opts.dataDir);
+  const running = livePid(paths.upPid, paths.dataDir);
+  if (running !== undefined) return { state: 'already-running', paths, pid: running };
+  requireNatsServer();
+  requireNodeRuntime();
+  for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  const creds = prepareClusterFiles(paths, { port: opts.port, nodeName: opts.nodeName ?? defaultNodeName() });
+  await killLeftovers(paths, (l) => opts.print(l));
+  if (await portOpen(creds.port)) {
+    throw new ClusterError(`port ${creds.port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);
+  }
+
+  const out = fs.openSync(paths.upLog, 'a');
+  const child = spawn(process.execPath, [opts.runJs, 'up', '--foreground', '--data-dir', paths.dataDir], {
+    detached: true, stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  child.unref();
+  if (!child.pid) throw new ClusterError(`could not start the supervisor; see ${paths.upLog}`);
+  writePid(paths.upPid, child.pid);
+  opts.print(`Starting mk in ${paths.dataDir} (node ${creds.nodeName}, bus nats://127.0.0.1:${creds.port}), supervisor pid ${child.pid}`);
+  return { state: 'started', paths, creds, pid: child.pid };
+}
