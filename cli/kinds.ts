@@ -1,5 +1,5 @@
 /** Turning what a user typed (`po`, `pod/demo`) into kinds and names. */
-import { resolveKind, type KindInfo } from '../messages';
+import { KINDS, resolveKind, type KindInfo } from '../messages';
 import { CliError } from './errors';
 
 /** The kind a user named; throws kubectl's message for an unknown one. */
@@ -36,4 +36,9 @@ export function parseTargets(first: string, rest: string[]): Targets {
 /** Namespace to use: the flag, else `default`. Cluster-scoped kinds get undefined. */
 export function namespaceFor(kind: KindInfo, flag: string | undefined): string | undefined {
   return kind.namespaced ? flag || 'default' : undefined;
+}
+
+/** The kinds for a help text: `pods (po), nodes (no), ...`. */
+export function kindsHelp(): string {
+  return KINDS.map((k) => (k.shortNames.length ? `${k.plural} (${k.shortNames.join(', ')})` : k.plural)).join(', ');
 }

@@ -6,7 +6,7 @@
 import { decode, openClient, type Client } from './client';
 import { CliError } from './errors';
 import { readManifests, validateAll } from './manifest-reader';
-import { podColumns, podIP } from './output/pod-status';
+import { podColumns, podIP } from '../messages';
 import { launchCluster } from '../embedded/start';
 import type { Credentials } from '../embedded/credentials';
 import type { ClusterPaths } from '../embedded/paths';

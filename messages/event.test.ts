@@ -1,6 +1,6 @@
 import { isValidation } from './errors';
 import { parseEventFieldSelector } from './event';
-import { resolveKind } from './kinds';
+import { resolveKind } from './registry';
 import { validateManifest } from './manifest';
 
 const event = {

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { ValidationError } from './errors';
-import { kindOf, KINDS, type KindInfo } from './kinds';
+import { kindOf, KINDS, type KindInfo } from './registry';
 import type { KubeObject } from './meta';
 
 export type ValidateMode = 'strict' | 'warn';

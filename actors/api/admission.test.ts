@@ -1,9 +1,11 @@
-import { KINDS, ValidationError, type KubeObject, type Pod } from '../../messages';
+import { ValidationError, type KubeObject, type Pod } from '../../messages';
 import { admitCreate, admitUpdate, resolveNamespace, stableJson } from './admission';
 import { matches, parseSelector } from '../../messages';
+import { namespaceModule } from '../namespace/kind';
+import { podModule } from '../pod/kind';
 
-const podKind = KINDS.find((k) => k.kind === 'Pod')!;
-const nsKind = KINDS.find((k) => k.kind === 'Namespace')!;
+const podKind = podModule;
+const nsKind = namespaceModule;
 const pod = (image = 'busybox', extra: Partial<Pod['spec']> = {}): KubeObject => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' }, uid: 'forged', resourceVersion: '9' },
   spec: { containers: [{ name: 'c', image }], ...extra },
@@ -37,10 +39,10 @@ describe('admission', () => {
     expect(() => admitUpdate(podKind, { ...stored, metadata: { ...stored.metadata, deletionTimestamp: 'x' } }, pod())).toThrow(/being deleted/);
   });
   it('resolves namespaces like kubectl', () => {
-    expect(resolveNamespace(podKind, pod(), undefined)).toBe('default');
-    expect(resolveNamespace(podKind, { ...pod(), metadata: { name: 'a', namespace: 'x' } }, 'x')).toBe('x');
-    expect(() => resolveNamespace(podKind, { ...pod(), metadata: { name: 'a', namespace: 'x' } }, 'y')).toThrow(/pass -n x/);
-    expect(resolveNamespace(nsKind, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }, 'y')).toBeUndefined();
+    expect(resolveNamespace(podKind.info, pod(), undefined)).toBe('default');
+    expect(resolveNamespace(podKind.info, { ...pod(), metadata: { name: 'a', namespace: 'x' } }, 'x')).toBe('x');
+    expect(() => resolveNamespace(podKind.info, { ...pod(), metadata: { name: 'a', namespace: 'x' } }, 'y')).toThrow(/pass -n x/);
+    expect(resolveNamespace(nsKind.info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }, 'y')).toBeUndefined();
   });
   it('compares objects regardless of key order', () => {
     expect(stableJson({ a: 1, b: { d: 2, c: undefined } })).toBe(stableJson({ b: { d: 2 }, a: 1 }));

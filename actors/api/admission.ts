@@ -1,13 +1,12 @@
 /**
- * Admission: what the api does to an object between validation and the store. Pure functions:
- * server-set metadata on create, defaults, immutability on update, and the "unchanged" test that
- * lets `apply` report like kubectl.
+ * Admission: what the api does to an object between validation and the store, generic over the
+ * kind modules. Pure functions: server-set metadata on create, the kind's defaults and initial
+ * status, the kind's update rules, and the "unchanged" test that lets `apply` report like kubectl.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  defaultPod, qosClass, timestamp, ValidationError,
-  type KindInfo, type KubeObject, type Node, type Pod,
-} from '../../messages';
+import { timestamp, ValidationError, type KindInfo, type KubeObject } from '../../messages';
+import type { KindModule } from '../kind-module';
+import { stableJson } from './stable-json';
 
 /** Metadata fields only the server writes; a manifest's values for them are ignored. */
 const SERVER_FIELDS = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const;
@@ -27,39 +26,32 @@ export function resolveNamespace(kind: KindInfo, obj: KubeObject, requested: str
   return own ?? requested ?? 'default';
 }
 
-/** Applies kind defaults (Kubernetes' defaulting) to a validated object. */
-export function withDefaults(obj: KubeObject): KubeObject {
-  if (obj.kind === 'Pod') return defaultPod(obj as Pod) as KubeObject;
-  return obj;
-}
-
 /** The object as first stored: server metadata set, defaults applied, status initialised. */
-export function admitCreate(kind: KindInfo, obj: KubeObject, namespace: string | undefined, now: Date): KubeObject {
+export function admitCreate(module: KindModule, obj: KubeObject, namespace: string | undefined, now: Date): KubeObject {
   const metadata = { ...obj.metadata };
   for (const f of SERVER_FIELDS) delete metadata[f];
   if (namespace) metadata.namespace = namespace; else delete metadata.namespace;
   metadata.uid = randomUUID();
   metadata.creationTimestamp = timestamp(now);
   metadata.generation = 1;
-  const out = withDefaults({ ...obj, metadata });
+  const out = module.defaults ? module.defaults({ ...obj, metadata }) : { ...obj, metadata };
   delete out.status;
-  if (kind.kind === 'Pod') out.status = { phase: 'Pending', qosClass: qosClass((out as Pod).spec) };
-  if (kind.kind === 'Namespace') out.status = { phase: 'Active' };
+  const status = module.initialStatus?.(out);
+  if (status !== undefined) out.status = status;
   return out;
 }
 
 /**
  * The object after applying `incoming` over `existing`, or null when nothing would change.
  * Spec changes bump generation; status, uid and timestamps are kept. Throws ValidationError for
- * changes Kubernetes forbids (a pod's spec is immutable except container images).
+ * an object being deleted and for changes the kind forbids.
  */
-export function admitUpdate(kind: KindInfo, existing: KubeObject, incoming: KubeObject): KubeObject | null {
+export function admitUpdate(module: KindModule, existing: KubeObject, incoming: KubeObject): KubeObject | null {
   if (existing.metadata.deletionTimestamp) {
-    throw new ValidationError(`${kind.singular} "${existing.metadata.name}" is being deleted; apply again once it is gone`);
+    throw new ValidationError(`${module.info.singular} "${existing.metadata.name}" is being deleted; apply again once it is gone`);
   }
-  const next = withDefaults(incoming);
-  if (kind.kind === 'Pod') checkPodUpdate(existing as Pod, next as Pod);
-  if (kind.kind === 'Node') keepPodCidr(existing as Node, next as Node);
+  let next = module.defaults ? module.defaults(incoming) : incoming;
+  if (module.admitUpdate) next = module.admitUpdate(existing, next);
   const labels = next.metadata.labels;
   const annotations = next.metadata.annotations;
   const specSame = stableJson(existing.spec) === stableJson(next.spec);
@@ -73,40 +65,4 @@ export function admitUpdate(kind: KindInfo, existing: KubeObject, incoming: Kube
   return { ...existing, metadata, spec: next.spec };
 }
 
-/** A node's pod CIDR is assigned once; a manifest may omit it but not change it (its pods live there). */
-function keepPodCidr(existing: Node, next: Node): void {
-  const have = existing.spec?.podCIDR;
-  if (!have) return;
-  const want = next.spec?.podCIDR;
-  if (want && want !== have) throw new ValidationError(`node "${existing.metadata.name}" already has pod CIDR ${have}; spec.podCIDR cannot change`);
-  next.spec = { ...next.spec, podCIDR: have, podCIDRs: existing.spec?.podCIDRs ?? [have] };
-}
-
-function checkPodUpdate(existing: Pod, next: Pod): void {
-  const strip = (p: Pod) => ({
-    ...p.spec,
-    containers: p.spec.containers.map((c) => ({ ...c, image: '' })),
-    initContainers: p.spec.initContainers?.map((c) => ({ ...c, image: '' })),
-    // The scheduler sets nodeName; a manifest without one does not mean "unbind".
-    nodeName: undefined,
-  });
-  if (next.spec.nodeName && existing.spec.nodeName && next.spec.nodeName !== existing.spec.nodeName) {
-    throw new ValidationError(`pod "${existing.metadata.name}" is already bound to node "${existing.spec.nodeName}"; spec.nodeName cannot change`);
-  }
-  if (stableJson(strip(existing)) !== stableJson(strip(next))) {
-    throw new ValidationError(
-      `pod "${existing.metadata.name}": pod updates may not change fields other than container images; delete the pod and create it again`,
-    );
-  }
-  if (!next.spec.nodeName && existing.spec.nodeName) next.spec = { ...next.spec, nodeName: existing.spec.nodeName };
-}
-
-/** JSON with sorted keys and undefined dropped, so equal objects compare equal. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val) => {
-    if (val && typeof val === 'object' && !Array.isArray(val)) {
-      return Object.fromEntries(Object.keys(val).sort().filter((k) => val[k] !== undefined).map((k) => [k, val[k]]));
-    }
-    return val;
-  }) ?? 'null';
-}
+export { stableJson };

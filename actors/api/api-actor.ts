@@ -6,12 +6,11 @@
 import { dispatch, query, spawn, type Ref } from 'nact';
 import { serve, encode, type Bus, type ObjectStore } from '../../bus';
 import {
-  API, parseKey, resolveKind, KINDS,
+  API, kindByPlural, parseKey,
   type ApplyRequest, type DeleteRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
 } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../../common/supervision';
-import { getEventHandler, isEventsKind, listEventsHandler } from './events';
 import { apply, get, list, remove } from './handlers';
 
 type Verb = 'apply' | 'get' | 'list' | 'delete';
@@ -22,11 +21,12 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Spawns the api actor and binds the subjects to it. Returns a function that unbinds them. */
 export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { ref: Ref<ApiMsg>; ready: Promise<void>; stop(): Promise<void> } {
+  const ctx = { store, bus };
   const handlers: Record<Verb, (req: never) => Promise<unknown>> = {
-    apply: (r: ApplyRequest) => apply(store, r),
-    get: (r: GetRequest) => (isEventsKind(r?.kind) ? getEventHandler(bus, r) : get(store, r)),
-    list: (r: ListRequest) => (isEventsKind(r?.kind) ? listEventsHandler(bus, r) : list(store, r)),
-    delete: (r: DeleteRequest) => remove(store, r),
+    apply: (r: ApplyRequest) => apply(ctx, r),
+    get: (r: GetRequest) => get(ctx, r),
+    list: (r: ListRequest) => list(ctx, r),
+    delete: (r: DeleteRequest) => remove(ctx, r),
   };
   const ref: Ref<ApiMsg> = spawn(
     parent,
@@ -71,7 +71,12 @@ export async function startWatchPublisher(bus: Bus, store: ObjectStore): Promise
   const seen = new Set(items.map((i) => i.key));
   return store.watch<KubeObject>('>', { fromRevision: revision + 1 }, (ev) => {
     const { plural, namespace, name } = parseKey(ev.key);
-    const kind = resolveKind(plural) ?? KINDS[0];
+    const kind = kindByPlural(plural);
+    if (!kind) {
+      // Written by something other than mk's api (the bucket is the control plane's alone).
+      log.warn({ key: ev.key, revision: ev.revision }, 'object of an unknown kind in the store; not published');
+      return;
+    }
     const object: KubeObject = ev.object ?? { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
     let type: WatchEvent['type'];
     if (ev.type === 'DELETE') { type = 'DELETED'; seen.delete(ev.key); } else { type = seen.has(ev.key) ? 'MODIFIED' : 'ADDED'; seen.add(ev.key); }

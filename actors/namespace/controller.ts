@@ -1,28 +1,37 @@
-/** The namespace actor logic: a namespace marked for deletion deletes its pods, then itself. */
+/**
+ * The namespace actor logic: a namespace marked for deletion deletes every namespaced object in
+ * it, each through its own kind's deletion policy (pods stop gracefully), then itself once
+ * nothing is left.
+ */
 import type { ObjectStore } from '../../bus';
-import { keyFilter, type KubeObject, type Pod } from '../../messages';
-import { markForDeletion } from '../deletion';
+import { keyFilter, type KubeObject } from '../../messages';
+import { deleteObject } from '../deletion';
+import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
 
-export function namespaceController(store: ObjectStore): KindController {
+/** How often a terminating namespace looks again while objects are still going. */
+const CASCADE_REQUEUE_MS = 1_000;
+
+export function namespaceController(store: ObjectStore, modules: readonly KindModule[]): KindController {
+  const stored = modules.filter((m) => m.info.namespaced && !m.source);
   return {
     plural: 'namespaces',
     async reconcile(key) {
       const cur = await store.get<KubeObject>(key);
       if (!cur || !cur.object.metadata.deletionTimestamp) return;
       const ns = cur.object.metadata.name;
-      const pods = await store.list<Pod>(keyFilter('pods', ns));
-      if (pods.items.length === 0) {
+      let remaining = 0;
+      for (const m of stored) {
+        const { items } = await store.list<KubeObject>(keyFilter(m.info.plural, ns));
+        remaining += items.length;
+        // A conflict (the scheduler bound a pod meanwhile) is retried by the supervisor with a fresh read.
+        for (const i of items) if (!i.object.metadata.deletionTimestamp) await deleteObject(store, m, i.key);
+      }
+      if (remaining === 0) {
         await store.delete(key, cur.revision);
         return;
       }
-      for (const p of pods.items) {
-        if (p.object.metadata.deletionTimestamp) continue;
-        // A conflict (the scheduler bound it meanwhile) is retried by the supervisor with a fresh read.
-        if (!p.object.spec.nodeName) { await store.delete(p.key, p.revision); continue; }
-        await markForDeletion(store, p.key, (o) => (o as Pod).spec.terminationGracePeriodSeconds ?? 30);
-      }
-      return { requeueAfterMs: 1_000 };
+      return { requeueAfterMs: CASCADE_REQUEUE_MS };
     },
   };
 }

@@ -13,6 +13,8 @@ import { schedule, type Decision } from './schedule';
 /** The scheduler's answer: a decision, null (nothing to do), or the error that stopped it. */
 export type ScheduleReply = Decision | null | { error: unknown };
 export type SchedulerMsg = { type: 'scheduler/schedule'; key: string; sender: Ref<ScheduleReply> } | { type: 'scheduler/wake' };
+/** The scheduler actor, as controllers hold it. */
+export type SchedulerRef = Ref<SchedulerMsg>;
 
 /** The component name on the scheduler's events, as Kubernetes' scheduler reports itself. */
 export const SCHEDULER_COMPONENT = 'default-scheduler';

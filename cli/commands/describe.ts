@@ -2,20 +2,20 @@ import { Args } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient, type Api } from '../client';
 import { namespaceFor, parseTargets } from '../kinds';
-import { describeNamespace, describeNode } from '../output/describe-node';
-import { describePod } from '../output/describe-pod';
-import type { EventLike } from '../output/describe-writer';
-import type { KindInfo, KubeObject, Namespace, Node, Pod } from '../../messages';
+import { renderDescription } from '../output/describe';
+import { kindsHelp } from '../kinds';
+import type { EventLike, KubeObject } from '../../messages';
 
 /**
- * `mk describe KIND [NAME...]`: kubectl's describe sections for pods, nodes and namespaces. Without
- * names it describes every object of the kind in the namespace.
+ * `mk describe KIND [NAME...]`: the kind's own describe sections (kubectl's, for pods, nodes and
+ * namespaces) or the generic ones. Without names it describes every object of the kind in the
+ * namespace.
  */
 export default class Describe extends MkCommand {
   static override summary = 'Show details of an object or group of objects';
   static override examples = ['<%= config.bin %> describe pod demo', '<%= config.bin %> describe nodes'];
   static override args = {
-    kind: Args.string({ description: 'kind: pods (po), nodes (no), namespaces (ns); or KIND/NAME', required: true }),
+    kind: Args.string({ description: `kind: ${kindsHelp()}; or KIND/NAME`, required: true }),
     names: Args.string({ description: 'object names', multiple: true }),
   };
   static override flags = { ...namespaceFlags };
@@ -41,27 +41,12 @@ export default class Describe extends MkCommand {
         }
       }
       const texts: string[] = [];
-      for (const o of objects) texts.push(await describeOne(api, kind, o));
+      const sources = { list: (plural: string) => api.list(plural), events: (o: KubeObject) => eventsFor(api, o) };
+      for (const o of objects) texts.push(await renderDescription(kind, o, sources));
       this.out(texts.join('\n\n'));
     });
     for (const e of errors) this.printError(e);
     if (errors.length > 0) this.exit(1);
-  }
-}
-
-async function describeOne(api: Api, kind: KindInfo, o: KubeObject): Promise<string> {
-  switch (kind.kind) {
-    case 'Pod':
-      return describePod(o as Pod, await eventsFor(api, o));
-    case 'Node': {
-      const pods = await api.list('pods').catch(() => [] as KubeObject[]);
-      const mine = (pods as Pod[]).filter((p) => p.spec?.nodeName === o.metadata.name);
-      return describeNode(o as Node, mine, await eventsFor(api, o));
-    }
-    case 'Namespace':
-      return describeNamespace(o as Namespace);
-    default:
-      return `Name:         ${o.metadata.name}\n`;
   }
 }
 

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { decode, openClient, withClient } from '../client';
 import { CliError } from '../errors';
-import { namespaceFor, parseTargets } from '../kinds';
+import { kindsHelp, namespaceFor, parseTargets } from '../kinds';
 import { OUTPUT_FORMATS, renderStructured, toNames } from '../output/format';
 import { renderObjects } from '../output/tables';
 import { encodeToken, matches, parseSelector, watchSubject, type KindInfo, type KubeObject, type WatchEvent } from '../../messages';
@@ -22,7 +22,7 @@ export default class Get extends MkCommand {
     '<%= config.bin %> get events -A',
   ];
   static override args = {
-    kind: Args.string({ description: 'kind: pods (po), nodes (no), namespaces (ns), events (ev); or KIND/NAME', required: true }),
+    kind: Args.string({ description: `kind: ${kindsHelp()}; or KIND/NAME`, required: true }),
     names: Args.string({ description: 'object names', multiple: true }),
   };
   static override flags = {
@@ -58,8 +58,8 @@ export default class Get extends MkCommand {
         }
       } else {
         objects = await api.list(kind, namespace, flags.selector);
-        // Events come oldest first, as `kubectl get events` shows them; everything else by name.
-        if (kind.kind !== 'Event') objects.sort(byNamespaceAndName);
+        // A stream's objects (events) come oldest first, as `kubectl get events` shows them; everything else by name.
+        if (kind.storage === 'store') objects.sort(byNamespaceAndName);
       }
     });
 
@@ -97,7 +97,7 @@ export default class Get extends MkCommand {
 async function startWatch(client: Client, kind: KindInfo, namespace: string | undefined) {
   const queue: WatchEvent[] = [];
   let deliver: ((ev: WatchEvent) => void) | undefined;
-  const isEvent = kind.kind === 'Event';
+  const isEvent = kind.storage === 'stream';
   const subject = isEvent ? `mk.events.${namespace ? encodeToken(namespace) : '*'}.>` : watchSubject(kind.plural, namespace);
   const sub = client.bus.nc.subscribe(subject, {
     callback: (_err, msg) => {

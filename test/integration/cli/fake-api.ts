@@ -4,7 +4,7 @@
  * It reuses the real contract (validateManifest, resolveKind, the bus's serve()), not the real actors;
  * events are read from the real events stream with the api's own handlers.
  */
-import { getEventHandler, isEventsKind, listEventsHandler } from '../../../actors/api/events';
+import { eventSource } from '../../../actors/event/source';
 import { encode, serve, type Bus, type Served } from '../../../bus';
 import {
   API, NotFoundError, nodeSubject, resolveKind, validateManifest,
@@ -65,14 +65,14 @@ export function serveFakeApi(bus: Bus, node: string): FakeApi {
       return { object, result: prev ? 'configured' : 'created', warnings: v.warnings };
     }),
     on<GetRequest, unknown>(API.get, async (req) => {
-      if (isEventsKind(req.kind)) return getEventHandler(bus, req);
+      if (resolveKind(req.kind)?.readOnly) return eventSource(bus).get(req);
       const kind = kindOf(req.kind);
       const o = objects.get(key(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name));
       if (!o) throw new NotFoundError(`${kind.plural} "${req.name}" not found`);
       return { object: o };
     }),
     on<ListRequest, unknown>(API.list, async (req) => {
-      if (isEventsKind(req.kind)) return listEventsHandler(bus, req);
+      if (resolveKind(req.kind)?.readOnly) return eventSource(bus).list(req);
       const kind = kindOf(req.kind);
       const [lk, lv] = (req.labelSelector ?? '').split('=');
       const items = [...objects.entries()]

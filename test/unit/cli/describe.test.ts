@@ -1,11 +1,32 @@
-import { describeNamespace, describeNode } from '../../../cli/output/describe-node';
-import { describePod } from '../../../cli/output/describe-pod';
+import { DESCRIBE_TABWRITER, tabwrite } from '../../../cli/output/tabwriter';
+import { describeNamespace as rawNamespace, describeNode as rawNode } from '../../../messages/printing/describe-node';
+import { describePod as rawPod } from '../../../messages/printing/describe-pod';
+import { rfc1123z, setDisplayTimeZone } from '../../../messages/printing/time';
 import type { Node, Pod } from '../../../messages';
 
+// Describers return tab-separated cells; the CLI aligns them as kubectl's describe does.
+const align = (text: string): string => tabwrite(text, DESCRIBE_TABWRITER);
+const describePod = (...a: Parameters<typeof rawPod>): string => align(rawPod(...a));
+const describeNode = (...a: Parameters<typeof rawNode>): string => align(rawNode(...a));
+const describeNamespace = (...a: Parameters<typeof rawNamespace>): string => align(rawNamespace(...a));
+
 const NOW = Date.parse('2024-05-01T12:00:00Z');
-const tz = process.env.TZ;
-beforeAll(() => { process.env.TZ = 'UTC'; });
-afterAll(() => { process.env.TZ = tz; });
+// Describe prints the host's local time, as kubectl does; the expectations below are for UTC,
+// whatever the host's zone. Set before any description is made (describe blocks run at collection).
+setDisplayTimeZone('UTC');
+afterAll(() => setDisplayTimeZone(undefined));
+
+describe('rfc1123z', () => {
+  it('prints the time and offset of the zone', () => {
+    expect(rfc1123z('2024-05-01T11:00:01Z', 'Asia/Kolkata')).toBe('Wed, 01 May 2024 16:30:01 +0530');
+    expect(rfc1123z('2024-01-01T03:04:05Z', 'America/New_York')).toBe('Sun, 31 Dec 2023 22:04:05 -0500');
+    expect(rfc1123z('2024-05-01T11:00:01Z')).toBe('Wed, 01 May 2024 11:00:01 +0000');
+  });
+
+  it('refuses an unknown zone', () => {
+    expect(() => setDisplayTimeZone('Mars/Olympus')).toThrow(RangeError);
+  });
+});
 
 const pod: Pod = {
   apiVersion: 'v1', kind: 'Pod',

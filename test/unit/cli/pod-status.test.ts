@@ -1,4 +1,4 @@
-import { podColumns } from '../../../cli/output/pod-status';
+import { podColumns } from '../../../messages/printing/pod-status';
 import type { ContainerState, ContainerStatus, Pod, PodStatus } from '../../../messages';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');

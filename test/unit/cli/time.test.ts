@@ -1,4 +1,4 @@
-import { age, humanDuration, rfc1123z } from '../../../cli/output/time';
+import { age, humanDuration, rfc1123z } from '../../../messages/printing/time';
 
 const s = 1000;
 const m = 60 * s;
@@ -42,12 +42,8 @@ describe('humanDuration (kubectl AGE)', () => {
 });
 
 describe('rfc1123z', () => {
-  const tz = process.env.TZ;
-  beforeAll(() => { process.env.TZ = 'UTC'; });
-  afterAll(() => { process.env.TZ = tz; });
-
   it('formats like Go time.RFC1123Z', () => {
-    expect(rfc1123z('2024-01-02T03:04:05Z')).toBe('Tue, 02 Jan 2024 03:04:05 +0000');
+    expect(rfc1123z('2024-01-02T03:04:05Z', 'UTC')).toBe('Tue, 02 Jan 2024 03:04:05 +0000');
     expect(rfc1123z(undefined)).toBe('<unknown>');
   });
 });

@@ -4,15 +4,11 @@
  * and .kind; get finds one event by name. Bad input is a ValidationError reply.
  */
 import { listEvents, type Bus } from '../../bus';
+import type { ObjectSource } from '../kind-module';
 import {
   dns1123LabelError, NotFoundError, parseEventFieldSelector, ValidationError,
   type GetRequest, type GetResult, type ListRequest, type ListResult,
 } from '../../messages';
-
-/** True when a request's kind names events (`events`, `event`, `ev`). */
-export function isEventsKind(kind: unknown): boolean {
-  return typeof kind === 'string' && ['events', 'event', 'ev'].includes(kind.toLowerCase().split('.')[0]);
-}
 
 function checkNamespace(namespace: unknown): string | undefined {
   if (namespace === undefined) return undefined;
@@ -22,7 +18,7 @@ function checkNamespace(namespace: unknown): string | undefined {
 }
 
 /** mk.api.list for events. */
-export async function listEventsHandler(bus: Bus, req: ListRequest): Promise<ListResult> {
+async function listEventsHandler(bus: Bus, req: ListRequest): Promise<ListResult> {
   const namespace = checkNamespace(req.namespace);
   let fields = {};
   if (req.fieldSelector !== undefined) {
@@ -39,11 +35,16 @@ export async function listEventsHandler(bus: Bus, req: ListRequest): Promise<Lis
 }
 
 /** mk.api.get for events: the newest count of the event with that name. */
-export async function getEventHandler(bus: Bus, req: GetRequest): Promise<GetResult> {
+async function getEventHandler(bus: Bus, req: GetRequest): Promise<GetResult> {
   const namespace = checkNamespace(req.namespace) ?? 'default';
   if (typeof req.name !== 'string' || req.name === '') throw new ValidationError('name must be a non-empty string');
   const { items } = await listEvents(bus, { namespace });
   const found = items.find((e) => e.metadata.name === req.name);
   if (!found) throw new NotFoundError(`events "${req.name}" not found`);
   return { object: found };
+}
+
+/** The events stream as the api's source of the Event kind. */
+export function eventSource(bus: Bus): ObjectSource {
+  return { get: (req) => getEventHandler(bus, req), list: (req) => listEventsHandler(bus, req) };
 }

@@ -1,12 +1,11 @@
 /**
- * kubectl's describe PrefixWriter: lines written at a nesting level (two spaces each), all aligned
- * by one tabwriter when the description is done
- * (kubernetes/kubectl pkg/describe/describe.go: NewPrefixWriter, tabwriter(out, 0, 8, 2, ' ', 0)).
+ * kubectl's describe PrefixWriter: lines written at a nesting level (two spaces each), with cells
+ * separated by tabs. The text is aligned by one tabwriter (minimum width 0, padding 2) when it is
+ * printed (kubernetes/kubectl pkg/describe/describe.go: NewPrefixWriter, tabwriter(out, 0, 8, 2, ' ', 0)).
  */
-import { DESCRIBE_TABWRITER, tabwrite } from './tabwriter';
 import { rfc1123z } from './time';
 
-/** Collects a description; `toString()` aligns it. */
+/** Collects a description; `toString()` returns its tab-separated text. */
 export class DescribeWriter {
   private buf = '';
 
@@ -20,9 +19,9 @@ export class DescribeWriter {
     this.buf += text;
   }
 
-  /** The aligned text. */
+  /** The text, cells separated by tabs (not yet aligned). */
   toString(): string {
-    return tabwrite(this.buf, DESCRIBE_TABWRITER);
+    return this.buf;
   }
 }
 

@@ -43,18 +43,34 @@ export function age(timestamp: string | undefined, now: number = Date.now()): st
   return humanDuration(now - t);
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** The zone describe prints times in; undefined: the host's (as kubectl does). */
+let displayZone: string | undefined;
 
-/** Go's time.RFC1123Z in local time (`Mon, 02 Jan 2006 15:04:05 -0700`), as `kubectl describe` shows times. */
-export function rfc1123z(timestamp: string | undefined): string {
+/**
+ * Sets the IANA time zone (`UTC`, `Europe/Paris`) that rfc1123z uses by default, or the host's
+ * with undefined. Throws RangeError for an unknown zone.
+ */
+export function setDisplayTimeZone(zone: string | undefined): void {
+  if (zone !== undefined) new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  displayZone = zone;
+}
+
+/**
+ * Go's time.RFC1123Z (`Mon, 02 Jan 2006 15:04:05 -0700`) in `zone` (default: setDisplayTimeZone's,
+ * else the host's), as `kubectl describe` shows times. `<unknown>` when absent; an unparseable
+ * timestamp is returned as it is.
+ */
+export function rfc1123z(timestamp: string | undefined, zone: string | undefined = displayZone): string {
   if (!timestamp) return '<unknown>';
   const d = new Date(timestamp);
   if (Number.isNaN(d.getTime())) return timestamp;
-  const p = (n: number): string => String(n).padStart(2, '0');
-  const off = -d.getTimezoneOffset();
-  const sign = off < 0 ? '-' : '+';
-  const abs = Math.abs(off);
-  return `${DAYS[d.getDay()]}, ${p(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} `
-    + `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.trunc(abs / 60))}${p(abs % 60)}`;
+  const fmt = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone, weekday: 'short', year: 'numeric', month: 'short', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset',
+  });
+  const part = (type: Intl.DateTimeFormatPartTypes): string => fmt.formatToParts(d).find((p) => p.type === type)?.value ?? '';
+  // longOffset reads `GMT+05:30`, or just `GMT` at offset zero.
+  const offset = /([+-])(\d\d):(\d\d)/.exec(part('timeZoneName'));
+  const zoneText = offset ? `${offset[1]}${offset[2]}${offset[3]}` : '+0000';
+  return `${part('weekday')}, ${part('day')} ${part('month')} ${part('year')} ${part('hour')}:${part('minute')}:${part('second')} ${zoneText}`;
 }

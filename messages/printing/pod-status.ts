@@ -3,7 +3,7 @@
  * does (kubernetes/kubernetes pkg/printers/internalversion/printers.go). STATUS is not the phase:
  * it is the most telling reason among the containers (CrashLoopBackOff, Init:1/2, Completed, ...).
  */
-import type { ContainerStatus, Pod } from '../../messages';
+import type { ContainerStatus, Pod } from '../pod';
 import { humanDuration } from './time';
 
 /** The three computed columns of one pod row. */

@@ -2,7 +2,7 @@
  * `mk describe pod`: the sections and wording of kubectl's PodDescriber
  * (kubernetes/kubectl pkg/describe/describe.go: describePod, describeContainers, describeStatus).
  */
-import { qosClass, type Container, type ContainerState, type ContainerStatus, type Pod } from '../../messages';
+import { qosClass, type Container, type ContainerState, type ContainerStatus, type Pod } from '../pod';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age, humanDuration } from './time';
 

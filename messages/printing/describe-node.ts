@@ -2,10 +2,36 @@
  * `mk describe node` and `mk describe namespace`: the sections of kubectl's NodeDescriber and
  * NamespaceDescriber (kubernetes/kubectl pkg/describe/describe.go: describeNode, describeNodeResource).
  */
-import { cpuMillis, formatCpu, formatMemory, memoryBytes, type Namespace, type Node, type Pod } from '../../messages';
+import type { Namespace, Node } from '../cluster';
+import type { Pod } from '../pod';
+import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../quantity';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
-import { nodeRoles } from './tables';
 import { age } from './time';
+
+/**
+ * kubectl's node STATUS: the Ready condition (`Ready`, `NotReady`, `Unknown`), plus
+ * `SchedulingDisabled` when cordoned.
+ */
+export function nodeStatus(node: Node): string {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  const parts = [!ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady'];
+  if (node.spec?.unschedulable) parts.push('SchedulingDisabled');
+  return parts.join(',');
+}
+
+/** Roles from `node-role.kubernetes.io/<role>` labels (and `kubernetes.io/role`), `<none>` if none. */
+export function nodeRoles(node: Node): string {
+  const roles = new Set<string>();
+  for (const [k, v] of Object.entries(node.metadata.labels ?? {})) {
+    if (k.startsWith('node-role.kubernetes.io/')) {
+      const role = k.slice('node-role.kubernetes.io/'.length);
+      if (role) roles.add(role);
+    } else if (k === 'kubernetes.io/role' && v) {
+      roles.add(v);
+    }
+  }
+  return roles.size ? [...roles].sort().join(',') : '<none>';
+}
 
 /** Describes a node; `pods` are the pods bound to it (terminated ones are left out here). */
 export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now: number = Date.now()): string {

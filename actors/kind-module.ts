@@ -1,0 +1,58 @@
+/**
+ * What a kind's folder in actors/ declares: the control plane's side of the kind. The api, the
+ * namespace cascade and the supervisors are generic over these modules (actors/kinds.ts lists
+ * them), so a new kind is its schema in messages/ plus its folder here.
+ */
+import type { Bus, ObjectStore } from '../bus';
+import type { GetRequest, GetResult, KindInfo, KubeObject, ListRequest, ListResult } from '../messages';
+import type { KindController } from './kind-supervisor';
+import type { SchedulerRef } from './scheduler/scheduler-actor';
+
+/** How objects of a kind are deleted. Without a policy they are deleted at once. */
+export interface DeletionPolicy {
+  /** Why `obj` may not be deleted (a built-in namespace), or undefined when it may. */
+  refuse?(obj: KubeObject): string | undefined;
+  /**
+   * The grace period of a graceful deletion (the object is marked with deletionTimestamp and
+   * removed later by its controller or node), or undefined to delete it at once. `requested` is
+   * the request's `gracePeriodSeconds`.
+   */
+  graceSeconds?(obj: KubeObject, requested: number | undefined): number | undefined;
+  /** Changes to make when the object is first marked (a namespace turns Terminating). */
+  onMarked?(obj: KubeObject): KubeObject;
+}
+
+/** Where a kind's objects live when not in the object store (events live in a stream). */
+export interface ObjectSource {
+  get(req: GetRequest): Promise<GetResult>;
+  list(req: ListRequest): Promise<ListResult>;
+}
+
+/** What a controller may use. */
+export interface ControllerContext {
+  store: ObjectStore;
+  bus: Bus;
+  scheduler: SchedulerRef;
+  /** Every kind module (the namespace cascade walks the namespaced ones). */
+  modules: readonly KindModule[];
+}
+
+/** The control plane's side of one kind. */
+export interface KindModule {
+  /** The kind as messages/ declares it. */
+  info: KindInfo;
+  /** Kubernetes' defaulting, applied on every create and update. */
+  defaults?(obj: KubeObject): KubeObject;
+  /** The status an object is created with (status in a manifest is ignored). */
+  initialStatus?(obj: KubeObject): unknown;
+  /**
+   * Admits an update: throws ValidationError for a change Kubernetes forbids, and returns `next`
+   * with the server-owned fields of `existing` carried over (a pod's node, a node's pod CIDR).
+   */
+  admitUpdate?(existing: KubeObject, next: KubeObject): KubeObject;
+  deletion?: DeletionPolicy;
+  /** The controller that keeps each object, one actor per object. */
+  controller?(ctx: ControllerContext): KindController;
+  /** For kinds outside the object store: how the api reads them. */
+  source?(bus: Bus): ObjectSource;
+}

@@ -1,0 +1,54 @@
+/**
+ * The Pod kind's control-plane side: Kubernetes' defaults, the initial status, the update rules
+ * (a pod's spec is immutable but for container images), graceful deletion of bound pods, and the
+ * controller that schedules pods.
+ */
+import { defaultPod, PodKind, qosClass, ValidationError, type KubeObject, type Pod } from '../../messages';
+import { stableJson } from '../api/stable-json';
+import type { KindModule } from '../kind-module';
+import { podController } from './controller';
+
+/** Default grace period (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination). */
+const DEFAULT_GRACE_SECONDS = 30;
+
+/**
+ * Only container images may change, and nodeName only from unset to set (the scheduler binds);
+ * a manifest without nodeName does not unbind.
+ */
+function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObject {
+  const existing = existingObj as Pod;
+  const next = nextObj as Pod;
+  if (next.spec.nodeName && existing.spec.nodeName && next.spec.nodeName !== existing.spec.nodeName) {
+    throw new ValidationError(`pod "${existing.metadata.name}" is already bound to node "${existing.spec.nodeName}"; spec.nodeName cannot change`);
+  }
+  const strip = (p: Pod) => ({
+    ...p.spec,
+    containers: p.spec.containers.map((c) => ({ ...c, image: '' })),
+    initContainers: p.spec.initContainers?.map((c) => ({ ...c, image: '' })),
+    nodeName: undefined,
+  });
+  if (stableJson(strip(existing)) !== stableJson(strip(next))) {
+    throw new ValidationError(
+      `pod "${existing.metadata.name}": pod updates may not change fields other than container images; delete the pod and create it again`,
+    );
+  }
+  if (!next.spec.nodeName && existing.spec.nodeName) return { ...next, spec: { ...next.spec, nodeName: existing.spec.nodeName } } as KubeObject;
+  return next;
+}
+
+export const podModule: KindModule = {
+  info: PodKind,
+  defaults: (o) => defaultPod(o as Pod) as KubeObject,
+  initialStatus: (o) => ({ phase: 'Pending', qosClass: qosClass((o as Pod).spec) }),
+  admitUpdate: admitPodUpdate,
+  deletion: {
+    // A pod on a node stops gracefully: its node agent stops the containers and removes the object.
+    // Grace 0 is a forced deletion; a pod never bound has nothing to stop.
+    graceSeconds: (o, requested) => {
+      const pod = o as Pod;
+      if (!pod.spec.nodeName || requested === 0) return undefined;
+      return requested ?? pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+    },
+  },
+  controller: (ctx) => podController(ctx.store, ctx.scheduler),
+};

@@ -1,0 +1,41 @@
+/** The Event kind as messages/ declares it: read-only, printed like `kubectl get events`. */
+import { EventSchema, type Event } from '../event';
+import type { KindInfo } from '../kind';
+import { age } from '../printing/time';
+
+const ev = (o: unknown): Event => o as Event;
+
+/**
+ * kubectl's printEvent: LAST SEEN is `5m` or `5m (x3 over 10m)` for a repeated event. Wide adds
+ * the source, first seen, count and name.
+ */
+export const EventKind: KindInfo = {
+  apiVersion: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  singular: 'event',
+  shortNames: ['ev'],
+  namespaced: true,
+  schema: EventSchema,
+  storage: 'stream',
+  description: 'A report of something that happened to an object, recorded by a component of mk and kept for an hour.',
+  readOnly: true,
+  columns: [
+    {
+      name: 'LAST SEEN',
+      value: (o, now) => {
+        const e = ev(o);
+        const last = age(e.lastTimestamp ?? e.firstTimestamp, now);
+        return (e.count ?? 1) > 1 ? `${last} (x${e.count} over ${age(e.firstTimestamp, now)})` : last;
+      },
+    },
+    { name: 'TYPE', value: (o) => ev(o).type ?? '' },
+    { name: 'REASON', value: (o) => ev(o).reason ?? '' },
+    { name: 'OBJECT', value: (o) => `${(ev(o).involvedObject?.kind ?? '').toLowerCase()}/${ev(o).involvedObject?.name ?? ''}` },
+    { name: 'MESSAGE', value: (o) => (ev(o).message ?? '').trim() },
+    { name: 'SOURCE', priority: 1, value: (o) => [ev(o).source?.component, ev(o).source?.host].filter(Boolean).join(', ') },
+    { name: 'FIRST SEEN', priority: 1, value: (o, now) => age(ev(o).firstTimestamp, now) },
+    { name: 'COUNT', priority: 1, value: (o) => String(ev(o).count ?? 1) },
+    { name: 'NAME', priority: 1, value: (o) => o.metadata.name },
+  ],
+};

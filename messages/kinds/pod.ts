@@ -1,0 +1,31 @@
+/** The Pod kind as messages/ declares it: schema, columns, describer. */
+import type { KindInfo } from '../kind';
+import { PodSchema, type Pod } from '../pod';
+import { describePod } from '../printing/describe-pod';
+import { podColumns, podIP } from '../printing/pod-status';
+import { age } from '../printing/time';
+
+/** kubectl's pod table (pkg/printers/internalversion/printers.go printPod). */
+export const PodKind: KindInfo = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  plural: 'pods',
+  singular: 'pod',
+  shortNames: ['po'],
+  namespaced: true,
+  schema: PodSchema,
+  storage: 'store',
+  description: 'A group of containers that share a network namespace and run on one node.',
+  columns: [
+    { name: 'NAME', value: (o) => o.metadata.name },
+    { name: 'READY', value: (o, now) => podColumns(o as Pod, now).ready },
+    { name: 'STATUS', value: (o, now) => podColumns(o as Pod, now).status },
+    { name: 'RESTARTS', value: (o, now) => podColumns(o as Pod, now).restarts },
+    { name: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) },
+    { name: 'IP', priority: 1, value: (o) => podIP(o as Pod) ?? '<none>' },
+    { name: 'NODE', priority: 1, value: (o) => (o as Pod).spec?.nodeName || '<none>' },
+    { name: 'NOMINATED NODE', priority: 1, value: () => '<none>' },
+    { name: 'READINESS GATES', priority: 1, value: () => '<none>' },
+  ],
+  describer: { describe: (o, ctx) => describePod(o as Pod, ctx.events, ctx.now) },
+};
