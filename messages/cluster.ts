@@ -3,12 +3,20 @@ import { z } from 'zod';
 import { ObjectMeta } from './meta';
 
 export const NamespaceSchema = z.strictObject({
-  apiVersion: z.literal('v1'),
-  kind: z.literal('Namespace'),
-  metadata: ObjectMeta,
-  spec: z.strictObject({ finalizers: z.array(z.string()).optional() }).optional(),
-  status: z.unknown().optional(),
-});
+  apiVersion: z.literal('v1').describe('The API version of the kind: `v1`.'),
+  kind: z.literal('Namespace').describe('The kind of object: `Namespace`.'),
+  metadata: ObjectMeta.describe("The namespace's name, labels and the metadata the server keeps; a namespace has no namespace of its own."),
+  spec: z.strictObject({
+    finalizers: z.array(z.string()).optional().describe(
+      'Names of clean-up steps meant to finish before the namespace goes away. Accepted, but mk does not act on them: '
+      + 'deleting a namespace deletes every object in it and then the namespace.',
+    ),
+  }).optional().meta({ title: 'NamespaceSpec', description: 'Settings of the namespace; mk has none that change what it does.' }),
+  status: z.unknown().optional().meta({
+    title: 'NamespaceStatus',
+    description: "The namespace's phase, written by mk: Active, or Terminating while its objects are deleted. A manifest's status is ignored.",
+  }),
+}).meta({ title: 'Namespace' });
 export interface Namespace {
   apiVersion: 'v1';
   kind: 'Namespace';
@@ -44,16 +52,30 @@ export interface NodeStatus {
 }
 
 export const NodeSchema = z.strictObject({
-  apiVersion: z.literal('v1'),
-  kind: z.literal('Node'),
-  metadata: ObjectMeta,
+  apiVersion: z.literal('v1').describe('The API version of the kind: `v1`.'),
+  kind: z.literal('Node').describe('The kind of object: `Node`.'),
+  metadata: ObjectMeta.describe(
+    "The node's name, labels and the metadata the server keeps. The node agent registers the node and sets the kubernetes.io/hostname, "
+    + 'kubernetes.io/os and kubernetes.io/arch labels.',
+  ),
   spec: z.strictObject({
-    podCIDR: z.string().optional(),
-    podCIDRs: z.array(z.string()).optional(),
-    unschedulable: z.boolean().optional(),
-  }).optional(),
-  status: z.unknown().optional(),
-});
+    podCIDR: z.string().optional().describe(
+      "The IPv4 range the node's pods take their addresses from: a /24 of the cluster's 10.244.0.0/16 that the control plane "
+      + 'assigns when the node registers. Once set it cannot change.',
+    ),
+    podCIDRs: z.array(z.string()).optional().describe(
+      'The pod ranges as a list. mk gives each node one IPv4 range, so this holds podCIDR alone, and an update keeps it as it was.',
+    ),
+    unschedulable: z.boolean().optional().describe(
+      'When true the scheduler places no new pods on the node; the pods already there keep running. Set it with `mk apply`.',
+    ),
+  }).optional().meta({ title: 'NodeSpec', description: 'How the node takes part in scheduling and pod networking.' }),
+  status: z.unknown().optional().meta({
+    title: 'NodeStatus',
+    description: "Capacity and allocatable resources, conditions (Ready with its heartbeat), addresses and system details, posted by the node's "
+      + "agent; the control plane marks Ready Unknown when heartbeats stop. A manifest's status is ignored.",
+  }),
+}).meta({ title: 'Node' });
 
 export interface Node {
   apiVersion: 'v1';

@@ -48,20 +48,33 @@ export interface Event {
  * api refuses to apply it whatever it holds (see KindInfo.readOnly).
  */
 export const EventSchema = z.strictObject({
-  apiVersion: z.literal('v1'),
-  kind: z.literal('Event'),
-  metadata: ObjectMeta,
+  apiVersion: z.literal('v1').describe('The API version of the kind: `v1`.'),
+  kind: z.literal('Event').describe('The kind of object: `Event`.'),
+  metadata: ObjectMeta.describe(
+    "The event's name (the object's name, a dot and 16 hex digits) and namespace (the object's); creationTimestamp is the first occurrence.",
+  ),
   involvedObject: z.strictObject({
-    kind: z.string(), name: z.string(), namespace: z.string().optional(), uid: z.string().optional(), apiVersion: z.string().optional(),
-  }),
-  reason: z.string(),
-  message: z.string(),
-  type: z.enum(['Normal', 'Warning']),
-  count: z.number().int(),
-  firstTimestamp: z.string(),
-  lastTimestamp: z.string(),
-  source: z.strictObject({ component: z.string(), host: z.string().optional() }),
-});
+    kind: z.string().describe('The kind of the object, such as `Pod`.'),
+    name: z.string().describe('The name of the object.'),
+    namespace: z.string().optional().describe('The namespace of the object; absent for cluster-scoped objects such as nodes.'),
+    uid: z.string().optional().describe('The uid of the object, which tells it apart from a later object of the same name.'),
+    apiVersion: z.string().optional().describe('The API version of the object, such as `v1`.'),
+  }).meta({ title: 'ObjectReference' }).describe(
+    'The object the event is about; `mk events --for pod/web` lists the events of one object by it.',
+  ),
+  reason: z.string().describe('A short CamelCase word for what happened, such as Scheduled, Pulled, BackOff or FailedScheduling.'),
+  message: z.string().describe('What happened, in a sentence for people to read.'),
+  type: z.enum(['Normal', 'Warning']).describe('Normal for the expected course of things, Warning for what someone may need to act on.'),
+  count: z.number().int().describe(
+    'How many times it happened: a repeat (same object, type, reason and message) within 10 minutes of the last one counts up here.',
+  ),
+  firstTimestamp: z.string().describe('When it first happened, in RFC 3339 form in UTC.'),
+  lastTimestamp: z.string().describe('When it last happened, in RFC 3339 form in UTC.'),
+  source: z.strictObject({
+    component: z.string().describe('The component that recorded the event: `default-scheduler`, or `mk-node` for node agents.'),
+    host: z.string().optional().describe('The node whose agent recorded the event; absent for control-plane components.'),
+  }).meta({ title: 'EventSource' }).describe('Which part of mk recorded the event.'),
+}).meta({ title: 'Event' });
 
 /** The reference an event keeps to `obj`. */
 export function objectReference(obj: KubeObject): ObjectReference {

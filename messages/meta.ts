@@ -18,33 +18,74 @@ export const LabelName = z.string().superRefine((v, ctx) => {
 /** A resource quantity: "250m", "64Mi", 1. */
 export const Quantity = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
   if (parseQuantity(v) === null) ctx.addIssue({ code: 'custom', message: `invalid quantity "${v}"` });
+}).meta({
+  title: 'Quantity',
+  description: 'An amount: a plain number, or a number with a suffix, either decimal (m for thousandths, k, M, G, T, P, E) '
+    + 'or binary (Ki, Mi, Gi, Ti, Pi, Ei), as in "250m" or "64Mi".',
 });
 
 export const OwnerReference = z.strictObject({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-  blockOwnerDeletion: z.boolean().optional(),
-});
+  apiVersion: z.string().describe('The apiVersion of the owner, such as `v1`.'),
+  kind: z.string().describe('The kind of the owner, as its manifest names it.'),
+  name: z.string().describe('The name of the owner, which is in the same namespace as this object or cluster-scoped.'),
+  uid: z.string().describe('The uid of the owner, which tells it apart from a later object given the same name.'),
+  controller: z.boolean().optional().describe(
+    'True on the one reference to the object that manages this one; `mk describe` shows that owner as "Controlled By".',
+  ),
+  blockOwnerDeletion: z.boolean().optional().describe(
+    'Stored but without effect: mk has no garbage collector yet, so nothing waits for the objects an owner owns.',
+  ),
+}).meta({ title: 'OwnerReference' });
 export type OwnerReference = z.infer<typeof OwnerReference>;
 
 /** Metadata as a user writes it; server-set fields are accepted (a `get -o yaml` re-applies). */
 export const ObjectMeta = z.strictObject({
-  name: SubdomainName,
-  namespace: LabelName.optional(),
-  uid: z.string().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  resourceVersion: z.string().optional(),
-  generation: z.number().int().optional(),
-  creationTimestamp: z.string().optional(),
-  deletionTimestamp: z.string().optional(),
-  deletionGracePeriodSeconds: z.number().int().optional(),
-  ownerReferences: z.array(OwnerReference).optional(),
-  finalizers: z.array(z.string()).optional(),
-});
+  name: SubdomainName.describe(
+    'The name, unique for the kind within the namespace (or the cluster, for cluster-scoped kinds): lower-case letters, digits, '
+    + "'-' and '.', at most 253 characters, starting and ending with a letter or digit. It cannot change: another name makes another object.",
+  ),
+  namespace: LabelName.optional().describe(
+    'The namespace of a namespaced object: this value, else `-n`, else `default` (the two must agree when both are given); it must exist '
+    + 'and not be terminating. Cluster-scoped kinds (Node, Namespace) drop it.',
+  ),
+  uid: z.string().optional().describe(
+    'A unique id the server gives the object when it is created; an object created again under the same name gets a new one. '
+    + "Read-only: a manifest's value is ignored.",
+  ),
+  labels: z.record(z.string(), z.string()).optional().describe(
+    "Key and value pairs that group objects: `mk get -l` and `mk delete -l` select by them, and a pod's nodeSelector matches a node's labels.",
+  ),
+  annotations: z.record(z.string(), z.string()).optional().describe(
+    'Key and value pairs for notes that people and tools keep on an object. mk stores them as written and interprets none of them.',
+  ),
+  resourceVersion: z.string().optional().describe(
+    "The store revision of the object's latest write, filled in by the server on every read and different after every write. "
+    + "Read-only: a manifest's value is ignored, and `mk apply` does not use it to detect concurrent changes.",
+  ),
+  generation: z.number().int().optional().describe(
+    'The version of the spec: 1 at creation, one more on each update that changes the spec (not labels, annotations or status). '
+    + "Set by the server; a manifest's value is ignored.",
+  ),
+  creationTimestamp: z.string().optional().describe(
+    "When the object was created, in RFC 3339 form in UTC (`2025-01-31T08:00:00Z`). Set by the server; a manifest's value is ignored.",
+  ),
+  deletionTimestamp: z.string().optional().describe(
+    'When a graceful deletion began: a deleted pod that is bound to a node, or a deleted namespace, stays terminating until its '
+    + "containers have stopped (or its objects are gone), and `mk apply` refuses to change it meanwhile. Set by the server; a manifest's value is ignored.",
+  ),
+  deletionGracePeriodSeconds: z.number().int().optional().describe(
+    "The seconds a deletion in progress gives containers to stop: `mk delete --grace-period`, else the pod's terminationGracePeriodSeconds; "
+    + "a later delete may shorten it, never lengthen it. Set by the server; a manifest's value is ignored.",
+  ),
+  ownerReferences: z.array(OwnerReference).optional().describe(
+    'The objects this one belongs to, kept as given at creation (later applies do not change them). '
+    + 'mk has no garbage collector yet: deleting an owner leaves the objects it owns in place.',
+  ),
+  finalizers: z.array(z.string()).optional().describe(
+    'Names of clean-up steps meant to finish before the object goes away, kept as given at creation. '
+    + 'mk does not honour them yet: a deletion goes ahead whatever they say.',
+  ),
+}).meta({ title: 'ObjectMeta' });
 export type ObjectMeta = z.infer<typeof ObjectMeta>;
 
 /** The shape every stored object has. */

@@ -6,44 +6,81 @@ import { z } from 'zod';
 import { LabelName, ObjectMeta, Quantity } from './meta';
 
 export const EnvVar = z.strictObject({
-  name: z.string().min(1),
-  value: z.string().optional(),
-});
+  name: z.string().min(1).describe("The variable's name; it replaces a variable of the same name that the image sets."),
+  value: z.string().optional().describe(
+    'The value, used as written (empty when omitted). Unlike Kubernetes, mk does not expand `$(NAME)` references, '
+    + 'and values from other sources (valueFrom) are not supported.',
+  ),
+}).meta({ title: 'EnvVar' });
 
 export const ContainerPort = z.strictObject({
-  name: LabelName.optional(),
-  containerPort: z.number().int().min(1).max(65535),
-  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
-  hostPort: z.number().int().min(1).max(65535).optional(),
-  hostIP: z.string().optional(),
-});
+  name: LabelName.optional().describe('A name for the port (a DNS-1123 label). Informational: nothing in mk refers to ports by name yet.'),
+  containerPort: z.number().int().min(1).max(65535).describe(
+    "The port the container listens on, on the pod's IP. Listing it is informational: every port is reachable on the pod IP either way.",
+  ),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional().describe('The protocol of the port; TCP when omitted. It matters only with hostPort.'),
+  hostPort: z.number().int().min(1).max(65535).optional().describe(
+    "A port on the node forwarded to containerPort by the portmap CNI plugin, which the node agent requires at start. "
+    + 'The scheduler does not yet keep two pods on one node from asking for the same host port.',
+  ),
+  hostIP: z.string().optional().describe('The node address the host port listens on; every address of the node when omitted. Used only with hostPort.'),
+}).meta({ title: 'ContainerPort' });
 
 export const ResourceList = z.strictObject({
-  cpu: Quantity.optional(),
-  memory: Quantity.optional(),
-  'nvidia.com/gpu': Quantity.optional(),
-});
+  cpu: Quantity.optional().describe('CPU, in cores (`1`, `0.5`) or thousandths of a core (`250m`).'),
+  memory: Quantity.optional().describe('Memory, in bytes, usually with a binary suffix (`64Mi`, `2Gi`) or a decimal one (`500M`).'),
+  'nvidia.com/gpu': Quantity.optional().describe(
+    "Whole NVIDIA GPUs. The scheduler counts them against the node's nvidia.com/gpu capacity, but mk does not yet give the container the devices.",
+  ),
+}).meta({ title: 'ResourceList' });
 
 export const ResourceRequirements = z.strictObject({
-  requests: ResourceList.optional(),
-  limits: ResourceList.optional(),
-});
+  requests: ResourceList.optional().describe(
+    'What the container needs: the scheduler places the pod only on a node with that much left, and the cpu request sets the CPU '
+    + 'weight (cgroup shares). A resource given only a limit is requested at its limit.',
+  ),
+  limits: ResourceList.optional().describe(
+    'The most the container may use: above its cpu limit it is throttled (CFS quota), above its memory limit it is killed. '
+    + 'Requests and limits together give the pod its QoS class.',
+  ),
+}).meta({ title: 'ResourceRequirements' });
 
 export const PullPolicy = z.enum(['Always', 'IfNotPresent', 'Never']);
 
 export const Container = z.strictObject({
-  name: LabelName,
-  image: z.string().min(1),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
-  env: z.array(EnvVar).optional(),
-  ports: z.array(ContainerPort).optional(),
-  resources: ResourceRequirements.optional(),
-  workingDir: z.string().optional(),
-  imagePullPolicy: PullPolicy.optional(),
-  terminationMessagePath: z.string().optional(),
-  terminationMessagePolicy: z.enum(['File', 'FallbackToLogsOnError']).optional(),
-});
+  name: LabelName.describe(
+    'The name of the container, unique in the pod (init containers included); a DNS-1123 label. `mk logs -c` and `mk exec -c` take it.',
+  ),
+  image: z.string().min(1).describe(
+    'The image to run, such as `nginx:1.27` or `registry.example/app@sha256:...`. The one field of the spec that `mk apply` '
+    + 'may change on an existing pod: a new image restarts the container.',
+  ),
+  command: z.array(z.string()).optional().describe(
+    "The program to run and its leading arguments, in place of the image's ENTRYPOINT (which runs when this is omitted). "
+    + 'No shell is involved, and unlike Kubernetes mk does not expand `$(NAME)` references.',
+  ),
+  args: z.array(z.string()).optional().describe(
+    "The arguments, in place of the image's CMD, given to the image's ENTRYPOINT or to command. "
+    + 'No shell is involved, and unlike Kubernetes mk does not expand `$(NAME)` references.',
+  ),
+  env: z.array(EnvVar).optional().describe("Environment variables for the container, on top of those the image sets."),
+  ports: z.array(ContainerPort).optional().describe('The ports the container serves. Informational, except for those that ask for a hostPort.'),
+  resources: ResourceRequirements.optional().describe(
+    'The CPU, memory and GPUs the container asks for and may use at most; without them it runs with the least CPU weight and no limits.',
+  ),
+  workingDir: z.string().optional().describe("The directory the process starts in; the image's working directory when omitted."),
+  imagePullPolicy: PullPolicy.optional().describe(
+    'When the node pulls the image: Always (before every start of the container), IfNotPresent (only when the node lacks it) '
+    + 'or Never (it must be on the node already). Defaults to IfNotPresent for every image, :latest and untagged ones too, '
+    + 'so that a cluster works without a registry; Kubernetes would default those to Always.',
+  ),
+  terminationMessagePath: z.string().optional().describe(
+    'A file in which the container may leave a note on why it ended; defaults to /dev/termination-log. mk does not read it yet.',
+  ),
+  terminationMessagePolicy: z.enum(['File', 'FallbackToLogsOnError']).optional().describe(
+    'Where the termination note comes from: File (the default) or FallbackToLogsOnError. Accepted, but mk does not read termination notes yet.',
+  ),
+}).meta({ title: 'Container' });
 export type Container = z.infer<typeof Container>;
 
 export const RestartPolicy = z.enum(['Always', 'OnFailure', 'Never']);
@@ -51,15 +88,37 @@ export type RestartPolicy = z.infer<typeof RestartPolicy>;
 
 export const PodSpec = z
   .strictObject({
-    containers: z.array(Container).min(1, 'a pod needs at least one container'),
-    initContainers: z.array(Container).optional(),
-    restartPolicy: RestartPolicy.optional(),
-    nodeName: z.string().optional(),
-    nodeSelector: z.record(z.string(), z.string()).optional(),
-    terminationGracePeriodSeconds: z.number().int().min(0).optional(),
-    dnsPolicy: z.enum(['ClusterFirst', 'Default', 'None', 'ClusterFirstWithHostNet']).optional(),
-    schedulerName: z.string().optional(),
-    hostname: LabelName.optional(),
+    containers: z.array(Container).min(1, 'a pod needs at least one container').describe(
+      "The pod's containers, at least one. They share the pod's IP and hostname, and start together once every init container has succeeded.",
+    ),
+    initContainers: z.array(Container).optional().describe(
+      'Containers that run one at a time, in order, before the others; each must exit with 0 before the next starts. '
+      + 'A failed one runs again, unless restartPolicy is Never, which fails the pod.',
+    ),
+    restartPolicy: RestartPolicy.optional().describe(
+      'What the node does when a container exits: Always restarts it, OnFailure only after a non-zero exit code, Never leaves it. '
+      + 'Restarts wait a back-off that doubles from 10 s to 5 min (CrashLoopBackOff). Defaults to Always.',
+    ),
+    nodeName: z.string().optional().describe(
+      'The node the pod runs on, set by the scheduler. A manifest that sets it skips the scheduler and its checks; once set it cannot change.',
+    ),
+    nodeSelector: z.record(z.string(), z.string()).optional().describe(
+      'Labels a node must carry, each with exactly this value, for the scheduler to place the pod on it.',
+    ),
+    terminationGracePeriodSeconds: z.number().int().min(0).optional().describe(
+      'The seconds a container gets between SIGTERM and SIGKILL when the pod is deleted or the container replaced for a new image; '
+      + 'defaults to 30. `mk delete --grace-period` overrides it for one deletion.',
+    ),
+    dnsPolicy: z.enum(['ClusterFirst', 'Default', 'None', 'ClusterFirstWithHostNet']).optional().describe(
+      "How the pod's DNS resolver is set up; defaults to ClusterFirst. mk has no cluster DNS yet: whatever the value, "
+      + "pods get the container runtime's default resolver configuration, taken from the node.",
+    ),
+    schedulerName: z.string().optional().describe(
+      'The scheduler meant to place the pod. Accepted, but mk has a single scheduler, which places every pod whatever this says.',
+    ),
+    hostname: LabelName.optional().describe(
+      "The hostname the pod's containers see (a DNS-1123 label); the pod's name, cut to 63 characters, when omitted.",
+    ),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();
@@ -67,7 +126,8 @@ export const PodSpec = z
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `duplicate container name "${c.name}"`, path: ['containers'] });
       seen.add(c.name);
     }
-  });
+  })
+  .meta({ title: 'PodSpec' });
 export type PodSpec = z.infer<typeof PodSpec>;
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
@@ -125,12 +185,16 @@ export interface PodStatus {
 
 /** Status is owned by the system: a manifest may carry one (from `get -o yaml`), and it is ignored. */
 export const PodSchema = z.strictObject({
-  apiVersion: z.literal('v1'),
-  kind: z.literal('Pod'),
-  metadata: ObjectMeta,
-  spec: PodSpec,
-  status: z.unknown().optional(),
-});
+  apiVersion: z.literal('v1').describe('The API version of the kind: `v1`.'),
+  kind: z.literal('Pod').describe('The kind of object: `Pod`.'),
+  metadata: ObjectMeta.describe("The pod's name, namespace, labels and the metadata the server keeps."),
+  spec: PodSpec.describe('What the pod runs and how: its containers, where it may be placed and how it restarts and stops.'),
+  status: z.unknown().optional().meta({
+    title: 'PodStatus',
+    description: 'What mk last saw of the pod (phase, conditions, IPs, the state of each container), written by the scheduler '
+      + "and the node agent. A manifest's status, as `mk get -o yaml` prints it, is ignored.",
+  }),
+}).meta({ title: 'Pod' });
 
 export interface Pod {
   apiVersion: 'v1';

@@ -1,7 +1,40 @@
-import { explain } from '../../../cli/output/explain';
-import { resolveKind } from '../../../messages';
+import { explain, kindJsonSchema } from '../../../cli/output/explain';
+import { KINDS, resolveKind } from '../../../messages';
 
 const pod = resolveKind('pods')!;
+
+/** The part of JSON Schema the walk below looks at. */
+interface Schema {
+  title?: string;
+  description?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+}
+
+/** The schemas whose properties are fields one level down: array items, map values, union members. */
+function inner(s: Schema): Schema[] {
+  const out: Schema[] = [];
+  if (s.items) out.push(s.items);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.push(s.additionalProperties);
+  for (const alt of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) out.push(alt);
+  return out;
+}
+
+/** Calls `visit` with every field reachable from `s` and its path (`['spec', 'containers', 'name']`). */
+function walkFields(s: Schema, visit: (path: string[], field: Schema) => void, path: string[] = []): void {
+  for (const [name, field] of Object.entries(s.properties ?? {})) {
+    const here = [...path, name];
+    visit(here, field);
+    const seen = [field];
+    for (let i = 0; i < seen.length; i++) {
+      walkFields(seen[i], visit, here);
+      seen.push(...inner(seen[i]));
+    }
+  }
+}
 
 describe('explain', () => {
   it('explains a kind with its top-level fields', () => {
@@ -29,5 +62,65 @@ describe('explain', () => {
 
   it('names a field that does not exist and where', () => {
     expect(() => explain(pod, ['spec', 'bogus'])).toThrow(/field "bogus" does not exist in pod\.spec \(fields: containers, /);
+  });
+
+  it.each(KINDS.map((k) => [k.plural, k] as const))('documents every field of %s', (_plural, kind) => {
+    const undocumented: string[] = [];
+    let fields = 0;
+    walkFields(kindJsonSchema(kind), (path, field) => {
+      fields++;
+      if (!field.description?.trim()) undocumented.push(path.join('.'));
+    });
+    expect(fields).toBeGreaterThan(4);
+    expect(undocumented).toEqual([]);
+  });
+
+  it.each(KINDS.map((k) => [k.plural, k] as const))('gives every object type of %s a title', (_plural, kind) => {
+    const untitled: string[] = [];
+    walkFields(kindJsonSchema(kind), (path, field) => {
+      for (const s of [field, ...inner(field)]) if (s.properties && !s.title) untitled.push(path.join('.'));
+    });
+    expect(untitled).toEqual([]);
+  });
+
+  it('prints object types by their titles, like kubectl explain', () => {
+    const top = explain(pod, []);
+    expect(top).toMatch(/^ {2}metadata\t<ObjectMeta> -required-$/m);
+    expect(top).toMatch(/^ {2}spec\t<PodSpec> -required-$/m);
+    expect(top).not.toContain('<no description>');
+    const spec = explain(pod, ['spec']);
+    expect(spec).toContain('FIELD: spec <PodSpec>\n');
+    expect(spec).toMatch(/^ {2}containers\t<\[\]Container> -required-$/m);
+    expect(spec).toMatch(/^ {2}initContainers\t<\[\]Container>$/m);
+    expect(spec).toMatch(/^ {2}nodeSelector\t<map\[string\]string>$/m);
+    const containers = explain(pod, ['spec', 'containers']);
+    expect(containers).toContain('FIELD: containers <[]Container>\n');
+    expect(containers).toMatch(/^ {2}env\t<\[\]EnvVar>$/m);
+    expect(containers).toMatch(/^ {2}ports\t<\[\]ContainerPort>$/m);
+    expect(containers).toMatch(/^ {2}resources\t<ResourceRequirements>$/m);
+    const resources = explain(pod, ['spec', 'containers', 'resources']);
+    expect(resources).toMatch(/^ {2}requests\t<ResourceList>$/m);
+    expect(resources).toMatch(/^ {2}limits\t<ResourceList>$/m);
+    expect(explain(pod, ['spec', 'containers', 'resources', 'limits'])).toMatch(/^ {2}memory\t<Quantity>$/m);
+    expect(explain(pod, ['metadata'])).toMatch(/^ {2}ownerReferences\t<\[\]OwnerReference>$/m);
+    expect(explain(resolveKind('nodes')!, [])).toMatch(/^ {2}spec\t<NodeSpec>$/m);
+    expect(explain(resolveKind('namespaces')!, [])).toMatch(/^ {2}spec\t<NamespaceSpec>$/m);
+    const event = explain(resolveKind('events')!, []);
+    expect(event).toMatch(/^ {2}involvedObject\t<ObjectReference> -required-$/m);
+    expect(event).toMatch(/^ {2}source\t<EventSource> -required-$/m);
+  });
+
+  it('says which metadata the server sets and that a manifest cannot', () => {
+    for (const field of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp']) {
+      const out = explain(pod, ['metadata', field]);
+      expect(out).toMatch(/server/);
+      expect(out).toMatch(/ignored/);
+    }
+  });
+
+  it('documents where mk departs from Kubernetes: the pull policy default', () => {
+    const out = explain(pod, ['spec', 'containers', 'imagePullPolicy']);
+    expect(out).toContain('IfNotPresent');
+    expect(out).toContain(':latest');
   });
 });
