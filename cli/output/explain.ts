@@ -53,6 +53,33 @@ function fieldsOf(s: JsonSchema): JsonSchema {
 
 const indent = (text: string, n: number): string => text.split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n');
 
+/** Descriptions are wrapped to fit this many columns with their indent, as kubectl explain does. */
+const WIDTH = 80;
+
+/**
+ * Breaks each line of `text` at spaces into lines of at most `width` characters. A longer word stays
+ * whole, and so does `quoted code` (a command split over two lines would not read as one).
+ */
+function wrap(text: string, width: number): string {
+  return text.split('\n').map((line) => {
+    const lines: string[] = [];
+    let cur = '';
+    for (const word of line.match(/(?:`[^`]*`|\S)+/g) ?? []) {
+      if (cur && cur.length + 1 + word.length > width) {
+        lines.push(cur);
+        cur = word;
+      } else {
+        cur = cur ? `${cur} ${word}` : word;
+      }
+    }
+    lines.push(cur);
+    return lines.join('\n');
+  }).join('\n');
+}
+
+/** A description indented by `n` and wrapped to WIDTH. */
+const describeAt = (text: string | undefined, n: number): string => indent(wrap(text ?? '<no description>', Math.max(40, WIDTH - n)), n);
+
 function fieldLine(name: string, s: JsonSchema, required: boolean, level: number): string {
   return `${'  '.repeat(level)}${name}\t<${typeName(s)}>${required ? ' -required-' : ''}\n`;
 }
@@ -75,7 +102,7 @@ function listFields(s: JsonSchema, recursive: boolean, level: number): string {
       continue;
     }
     out += enumLine(f, level);
-    out += `${indent(f.description ?? '<no description>', 2 * level + 2)}\n\n`;
+    out += `${describeAt(f.description, 2 * level + 2)}\n\n`;
   }
   return out;
 }
@@ -100,7 +127,7 @@ export function explain(kind: KindInfo, path: string[], opts: { recursive?: bool
   let out = `KIND:       ${kind.kind}\nVERSION:    ${kind.apiVersion}\n\n`;
   if (path.length > 0) out += `FIELD: ${path[path.length - 1]} <${typeName(node)}>\n${enumLine(node, 0)}\n`;
   const description = path.length === 0 ? kind.description : node.description;
-  out += `DESCRIPTION:\n${indent(description ?? '<no description>', 4)}\n`;
+  out += `DESCRIPTION:\n${describeAt(description, 4)}\n`;
   const fields = fieldsOf(node);
   if (fields.properties && Object.keys(fields.properties).length > 0) out += `\nFIELDS:\n${listFields(fields, !!opts.recursive, 1).replace(/\n+$/, '\n')}`;
   return out;

@@ -110,6 +110,20 @@ describe('explain', () => {
     expect(event).toMatch(/^ {2}source\t<EventSource> -required-$/m);
   });
 
+  it('wraps descriptions to 80 columns at spaces, like kubectl explain', () => {
+    for (const kind of KINDS) {
+      const paths: string[][] = [[]];
+      walkFields(kindJsonSchema(kind), (path) => paths.push(path));
+      for (const path of paths) {
+        const long = explain(kind, path).split('\n').filter((l) => !l.includes('\t') && !/^\s*enum: /.test(l) && l.length > 80);
+        expect({ path: path.join('.'), long }).toEqual({ path: path.join('.'), long: [] });
+      }
+    }
+    const grace = explain(pod, ['spec', 'terminationGracePeriodSeconds']).split('DESCRIPTION:\n')[1];
+    expect(grace.split('\n').length).toBeGreaterThan(2);
+    expect(grace.replace(/\n {4}/g, ' ')).toContain('between SIGTERM and SIGKILL');
+  });
+
   it('says which metadata the server sets and that a manifest cannot', () => {
     for (const field of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp']) {
       const out = explain(pod, ['metadata', field]);
