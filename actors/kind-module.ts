@@ -52,7 +52,7 @@ export interface KindModule {
   admitUpdate?(existing: KubeObject, next: KubeObject): KubeObject;
   deletion?: DeletionPolicy;
   /** The controller that keeps each object, one actor per object. */
-  controller?(ctx: ControllerContext): KindController;
+  controller?(ctx: ControllerContext): KindController | Promise<KindController>;
   /** For kinds outside the object store: how the api reads them. */
   source?(bus: Bus): ObjectSource;
 }

@@ -1,15 +1,17 @@
 /**
- * One supervisor per kind: it watches the kind's key prefix in the object store and keeps one
- * child actor per object. A child is level-triggered: on any message it calls the kind's
- * reconcile(key), which re-reads what it needs and writes. The result decides what is next
- * (STYLE.md): a requeue delay sets a timer, a Conflict retries at once, any other error crashes
- * the child, which its supervisor restarts with backoff (supervision.ts).
+ * One supervisor per kind: an informer on the kind's key prefix in the object store, and one child
+ * actor per object. A child is level-triggered: on any message it calls the kind's reconcile(key),
+ * which re-reads what it needs and writes; when the object is deleted the child reconciles once
+ * more (so derived state can go) and stops. The result decides what is next (STYLE.md): a requeue
+ * delay sets a timer, a Conflict retries soon, any other error crashes the child, which its
+ * supervisor restarts with backoff (common/supervision.ts). The informer relists whenever its watch
+ * cannot resume (a server restart without its store, compaction), so no change is ever missed.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
-import type { ObjectStore } from '../bus';
+import { startInformer, type Informer, type ObjectStore } from '../bus';
 import { actorName, isConflict, keyFilter, parseKey } from '../messages';
-import { log } from './log';
 import { backoffOnCrash } from '../common/supervision';
+import { log } from './log';
 
 /** What a kind plugs into its supervisor. */
 export interface KindController {
@@ -18,24 +20,28 @@ export interface KindController {
   reconcile(key: string): Promise<{ requeueAfterMs?: number } | void>;
   /** Periodic resync of every object (level-triggered safety net). */
   resyncMs?: number;
+  /** Makes the controller's own buckets again after the server lost its store (called on every reconnect). */
+  ensure?(): Promise<void>;
 }
 
 type SupervisorMsg = { type: 'start' } | { type: 'changed'; key: string; deleted: boolean } | { type: 'resync' };
-type ChildMsg = { type: 'reconcile' };
+type ChildMsg = { type: 'reconcile' } | { type: 'final' };
 interface ChildState { timer?: NodeJS.Timeout }
 
 /** A running kind supervisor. */
 export interface KindSupervisor {
   ref: Ref<SupervisorMsg>;
-  /** Stops the watch, the resync timer, every object actor and the supervisor. */
+  /** Stops the informer, the resync timer, every object actor and the supervisor. */
   stop(): Promise<void>;
 }
 
 /** Spawns the supervisor for one kind under `parent` and starts it. */
 export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, controller: KindController): KindSupervisor {
   const children = new Map<string, Ref<ChildMsg>>();
+  /** Children doing their last reconcile: their name is taken until they stop. */
+  const finalizing = new Map<string, Ref<ChildMsg>>();
   // Held outside the actor's state so a reset (which re-runs 'start') can stop the old ones.
-  let watch: { stop(): Promise<void> } | undefined;
+  let informer: Informer | undefined;
   let resync: NodeJS.Timeout | undefined;
 
   const child = (key: string): Ref<ChildMsg> => {
@@ -44,7 +50,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     const { namespace, name } = parseKey(key);
     ref = spawn(
       sup,
-      async (state: ChildState = {}, _msg: ChildMsg, ctx): Promise<ChildState> => {
+      async (state: ChildState = {}, msg: ChildMsg, ctx): Promise<ChildState> => {
         if (state.timer) clearTimeout(state.timer);
         let requeueAfterMs: number | undefined;
         try {
@@ -54,6 +60,10 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
           if (!isConflict(err)) throw err;
           requeueAfterMs = 20 + Math.random() * 80;
         }
+        if (msg.type === 'final') {
+          stop(ctx.self);
+          return {};
+        }
         if (requeueAfterMs === undefined) return {};
         const self = ctx.self;
         // Requeue timers never keep the process alive on their own (the bus connection does).
@@ -62,7 +72,10 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
       actorName(namespace, name),
       {
         onCrash: backoffOnCrash({ type: 'reconcile' }, (f, m) => log.warn({ ...f, key }, m)),
-        afterStop: (state: ChildState | undefined) => { if (state?.timer) clearTimeout(state.timer); },
+        afterStop: (state: ChildState | undefined) => {
+          if (state?.timer) clearTimeout(state.timer);
+          if (finalizing.get(key) === ref) finalizing.delete(key);
+        },
       },
     );
     children.set(key, ref);
@@ -74,13 +87,12 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     async (state: Record<string, never> = {}, msg: SupervisorMsg, ctx): Promise<Record<string, never>> => {
       switch (msg.type) {
         case 'start': {
-          await watch?.stop();
-          const { items, revision } = await store.list(keyFilter(controller.plural));
+          await informer?.stop();
           // A (re)start begins with no children: nact's reset stopped any we had.
           children.clear();
-          for (const i of items) dispatch(child(i.key), { type: 'reconcile' });
+          finalizing.clear();
           const self = ctx.self;
-          watch = await store.watch(keyFilter(controller.plural), { fromRevision: revision + 1 }, (ev) => {
+          informer = await startInformer(store, keyFilter(controller.plural), (ev) => {
             dispatch(self, { type: 'changed', key: ev.key, deleted: ev.type === 'DELETE' });
           });
           clearInterval(resync);
@@ -88,9 +100,16 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
           return state;
         }
         case 'changed':
-          if (msg.deleted) {
-            const ref = children.get(msg.key);
-            if (ref) { stop(ref); children.delete(msg.key); }
+          if (finalizing.has(msg.key)) {
+            // The actor of the deleted object still has the name: look again once it is gone.
+            const self = ctx.self;
+            setTimeout(() => dispatch(self, msg), 20).unref();
+          } else if (msg.deleted) {
+            // One last look (derived state of the object goes), then the child stops itself.
+            const ref = children.get(msg.key) ?? child(msg.key);
+            children.delete(msg.key);
+            finalizing.set(msg.key, ref);
+            dispatch(ref, { type: 'final' });
           } else {
             dispatch(child(msg.key), { type: 'reconcile' });
           }
@@ -111,9 +130,10 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     // nact's stop() does not reach grandchildren, so the supervisor stops its own.
     async stop() {
       clearInterval(resync);
-      await watch?.stop();
-      for (const ref of children.values()) stop(ref);
+      await informer?.stop();
+      for (const ref of [...children.values(), ...finalizing.values()]) stop(ref);
       children.clear();
+      finalizing.clear();
       stop(sup);
     },
   };

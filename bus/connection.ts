@@ -4,8 +4,9 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { UnavailableError } from '../messages/errors';
-import { connectError } from './errors';
+import { isForbidden, UnavailableError } from '../messages/errors';
+import { inboxPrefix } from '../messages/subjects';
+import { connectError, translateError } from './errors';
 import { busLog } from './log';
 
 /** How to reach the bus. */
@@ -18,6 +19,16 @@ export interface BusOptions {
   name: string;
   /** First-connect timeout and default JetStream API timeout, ms (default 5000). */
   timeoutMs?: number;
+  /**
+   * Where replies to this connection go (default `_INBOX.<user>` with a user, else `_INBOX`): each
+   * identity listens only on its own prefix, so none can read another's replies.
+   */
+  inboxPrefix?: string;
+  /**
+   * Ask the server at connect whether JetStream is on (default true). Clients that only send
+   * requests (the CLI) skip the round trip.
+   */
+  checkJetStream?: boolean;
 }
 
 /** A connected bus: core NATS, JetStream client and JetStream manager. */
@@ -25,6 +36,11 @@ export interface Bus {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /**
+   * Calls `fn` after every reconnect (a server restart, a network blip), so watches and consumers
+   * resume at once instead of waiting for their heartbeats to time out. Returns the unsubscribe.
+   */
+  onReconnect(fn: () => void): () => void;
   /** Drains (in-flight replies finish) then closes; idempotent. */
   close(): Promise<void>;
 }
@@ -54,6 +70,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       maxReconnectAttempts: -1,
       reconnectTimeWait: RECONNECT_WAIT_MS,
       waitOnFirstConnect: false,
+      inboxPrefix: opts.inboxPrefix ?? (opts.user ? inboxPrefix(opts.user) : undefined),
     });
   } catch (err) {
     throw connectError(err, url);
@@ -62,17 +79,28 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   let jsm: JetStreamManager;
   try {
     // checkAPI asks the server for the account's JetStream info: fails fast when JetStream is off.
-    jsm = await jetstreamManager(nc, { timeout, checkAPI: true });
+    jsm = await jetstreamManager(nc, { timeout, checkAPI: opts.checkJetStream !== false });
   } catch (err) {
     await nc.close();
+    const e = translateError(err, { action: `use JetStream at ${url}` });
+    if (isForbidden(e)) throw e;
     throw new UnavailableError(`the bus at ${url} has no JetStream (run nats-server with -js): ${(err as Error).message}`, { cause: err });
   }
-  watchStatus(nc, opts.name);
+  const reconnected = new Set<() => void>();
+  watchStatus(nc, opts.name, () => {
+    for (const fn of [...reconnected]) {
+      try { fn(); } catch (err) { busLog.error({ connection: opts.name, err }, 'reconnect listener failed'); }
+    }
+  });
   let closing: Promise<void> | undefined;
   return {
     nc,
     js,
     jsm,
+    onReconnect(fn) {
+      reconnected.add(fn);
+      return () => { reconnected.delete(fn); };
+    },
     close: () => (closing ??= closeConnection(nc)),
   };
 }
@@ -93,13 +121,16 @@ async function closeConnection(nc: NatsConnection): Promise<void> {
   }
 }
 
-/** Logs disconnects and reconnects, so an operator sees why requests stall. */
-function watchStatus(nc: NatsConnection, name: string): void {
+/** Logs disconnects and reconnects, so an operator sees why requests stall, and tells `onReconnect`. */
+function watchStatus(nc: NatsConnection, name: string, onReconnect: () => void): void {
   void (async () => {
     for await (const s of nc.status()) {
       switch (s.type) {
         case 'disconnect': busLog.warn({ connection: name, server: s.server }, 'bus disconnected; reconnecting'); break;
-        case 'reconnect': busLog.info({ connection: name, server: s.server }, 'bus reconnected'); break;
+        case 'reconnect':
+          busLog.info({ connection: name, server: s.server }, 'bus reconnected');
+          onReconnect();
+          break;
         case 'error': busLog.error({ connection: name, err: s.error }, 'bus connection error'); break;
         default: break;
       }

@@ -9,6 +9,7 @@ import {
   AlreadyExistsError,
   ConflictError,
   ErrorCodes,
+  ForbiddenError,
   MkError,
   NotFoundError,
   TimeoutError,
@@ -63,7 +64,6 @@ export interface ErrorContext {
 export function serverHint(subject: string): string {
   if (subject.startsWith('mk.api.')) return 'is the control plane running?';
   if (subject.startsWith('mk.node.')) return 'is the node agent running?';
-  if (subject.startsWith('mk.actor.')) return 'is the process that owns this actor running?';
   return 'is its server running?';
 }
 
@@ -75,6 +75,10 @@ export function translateError(err: unknown, ctx: ErrorContext): MkError {
   if (err instanceof MkError) return err;
   const cause = { cause: err };
   const detail = err instanceof Error ? err.message : String(err);
+  const denied = permissionViolation(err);
+  if (denied) {
+    return new ForbiddenError(`${ctx.action}: permission denied: these credentials may not ${denied.operation} on ${denied.subject}`, cause);
+  }
 
   if (err instanceof JetStreamApiError) {
     const kind = CODE_CLASS[err.code];
@@ -101,9 +105,6 @@ export function translateError(err: unknown, ctx: ErrorContext): MkError {
   if (err instanceof natsErrors.AuthorizationError || err instanceof natsErrors.UserAuthenticationExpiredError) {
     return new UnavailableError(`${ctx.action}: authorization failed (${detail}): check the user and password of your context`, cause);
   }
-  if (err instanceof natsErrors.PermissionViolationError) {
-    return new UnavailableError(`${ctx.action}: permission denied on ${err.subject}: these credentials may not ${err.operation} there`, cause);
-  }
   if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError
     || err instanceof natsErrors.ConnectionError) {
     return new UnavailableError(`${ctx.action}: the bus connection is ${detail}`, cause);
@@ -112,6 +113,16 @@ export function translateError(err: unknown, ctx: ErrorContext): MkError {
     return new ValidationError(`${ctx.action}: the message is larger than the server's max_payload`, [detail], cause);
   }
   return new MkError(ErrorCodes.Internal, `${ctx.action}: ${detail}`, cause);
+}
+
+/** The permission violation behind `err` (nats.js may wrap it as the cause of a request error). */
+function permissionViolation(err: unknown): { operation: string; subject: string } | undefined {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof natsErrors.PermissionViolationError) return { operation: e.operation, subject: e.subject };
+    const m = e instanceof Error ? /Permissions Violation for (Publish|Subscription) to "([^"]+)"/.exec(e.message) : null;
+    if (m) return { operation: m[1] === 'Publish' ? 'publish' : 'subscribe', subject: m[2] };
+  }
+  return undefined;
 }
 
 function noResponders(ctx: ErrorContext, cause: { cause: unknown }): UnavailableError {

@@ -1,8 +1,9 @@
 /**
  * Cluster events on the bus: the recorder that mk's components use to say what happened to an
  * object (kubelet's and the scheduler's EventRecorder), and the reader behind `mk get events`.
- * Events live in the MK_EVENTS stream, subject `mk.events.<namespace>.<kind>`, for an hour; a
- * repeat is published again under the same name with a higher count, and readers keep the newest.
+ * Events live in the MK_EVENTS stream, subject `mk.events.<namespace>.<kind>.<source>`, for an
+ * hour; a repeat is published again under the same name with a higher count, and readers keep the
+ * newest. The source token lets the bus allow each node to publish only its own events.
  */
 import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
 import { encodeToken } from '../messages/names';
@@ -36,7 +37,7 @@ export async function ensureEventsStream(bus: Bus, opts: { replicas?: number } =
       if (jsApiCode(err) !== JsApiCodes.StreamNotFound) throw err;
       await bus.jsm.streams.add({
         name: EVENTS_STREAM,
-        subjects: ['mk.events.>'],
+        subjects: ['mk.events.*.*.*'],
         retention: RetentionPolicy.Limits,
         storage: StorageType.File,
         max_age: EVENTS_MAX_AGE_MS * 1_000_000, // nanoseconds
@@ -69,7 +70,16 @@ export class EventRecorder {
   private streamReady: Promise<void> | undefined;
   private dropped = 0;
 
-  constructor(private readonly bus: Bus, private readonly source: EventSource, private readonly now: () => number = Date.now) {}
+  /**
+   * `create`: make the stream when it is missing (the control plane; a node may not, and waits
+   * for the control plane to have made it).
+   */
+  constructor(
+    private readonly bus: Bus,
+    private readonly source: EventSource,
+    private readonly now: () => number = Date.now,
+    private readonly opts: { create?: boolean } = {},
+  ) {}
 
   /** `record` bound to this recorder, for dependency injection. */
   readonly recordEvent: RecordEvent = (obj, type, reason, message) => this.record(obj, type, reason, message);
@@ -108,8 +118,8 @@ export class EventRecorder {
     for (let ev = this.queue.shift(); ev; ev = this.queue.shift()) {
       if (this.bus.nc.isClosed()) { this.queue.length = 0; return; }
       try {
-        await (this.streamReady ??= ensureEventsStream(this.bus));
-        await this.bus.js.publish(eventSubject(ev.involvedObject.namespace, ev.involvedObject.kind), encode(ev));
+        if (this.opts.create !== false) await (this.streamReady ??= ensureEventsStream(this.bus));
+        await this.bus.js.publish(eventSubject(ev.involvedObject.namespace, ev.involvedObject.kind, this.source), encode(ev));
       } catch (err) {
         // Look for the stream again next time: it may have been deleted, or the bus was down.
         this.streamReady = undefined;
@@ -150,7 +160,7 @@ export async function listEvents(bus: Bus, opts: ListEventsOptions = {}): Promis
     if (state.messages === 0) return { items: [], revision };
     const ns = opts.namespace ? encodeToken(opts.namespace) : '*';
     const consumer = await bus.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: `mk.events.${ns}.${opts.involvedKind ?? '*'}`,
+      filter_subjects: `mk.events.${ns}.${opts.involvedKind ?? '*'}.*`,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: Math.max(state.first_seq, state.last_seq - LIST_SCAN_MSGS + 1),
     });

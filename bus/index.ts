@@ -1,7 +1,6 @@
 /** bus/: NATS plumbing for mk. Everything above it (actors, node agent, CLI) imports from here. */
 export { connectBus, type Bus, type BusOptions } from './connection';
 export { connectError, JsApiCodes, jsApiCode, serverHint, translateError, type ErrorContext } from './errors';
-export { acquireLease, releaseLease, renewLease, type Lease } from './lease';
 export { AGGREGATION_WINDOW_MS, EventAggregator } from './event-aggregator';
 export {
   ensureEventsStream, EventRecorder, EVENTS_LIST_LIMIT, EVENTS_MAX_AGE_MS, EVENTS_MAX_MSGS, listEvents,
@@ -9,7 +8,7 @@ export {
 } from './events';
 export { busLog } from './log';
 export { MAX_VALUE_BYTES } from './object-codec';
+export { startInformer, type Informer, type InformerEvent } from './informer';
 export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './object-store';
 export { JetStreamPersistenceEngine, keyToken } from './persistence';
-export { remoteDispatch, remoteQuery, remoteRef, serveActor, type RemoteRef, type ServedActor, type WithoutSender } from './remote';
 export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, errorBody, flushed, okReply, request, serve, unwrap, type Served } from './request';

@@ -7,19 +7,22 @@
  *
  * Delete writes a KV delete marker (not a purge): the key's history stays until it ages out of the
  * per-key history, and a watcher sees the marker as a DELETE event with its own revision, exactly
- * like etcd's delete event. Markers of deleted keys accumulate; `compact()` removes old ones.
+ * like etcd's delete event. Markers of deleted keys would accumulate and slow every listing down:
+ * `compact()` (the control plane runs it periodically) removes old ones and records, like etcd's
+ * compact revision, the highest revision it removed; a watch that resumes from before it would
+ * miss deletions, so it is told to relist instead (see watcher.ts).
  */
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import { Bucket, Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { ConflictError, isConflict, NotFoundError, ValidationError } from '../messages/errors';
-import { OBJECTS_BUCKET } from '../messages/subjects';
+import { META_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
-import { translateError } from './errors';
+import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { checkFilter, checkKey, decodeObject, encodeObject } from './object-codec';
 import { KvWatcher, type WatchEvent, type WatchOptions } from './watcher';
 
-export type { WatchEvent, WatchOptions } from './watcher';
+export type { ExpiredReason, WatchEvent, WatchOptions } from './watcher';
 
 /** An object read from the store, with the revision it was read at. */
 export interface Stored<T> { key: string; object: T; revision: number }
@@ -34,7 +37,7 @@ export class ObjectStore {
   private readonly prefix: string;
 
   /** `bus`: the connection the store reads and writes through (also for events about its objects). */
-  private constructor(readonly bus: Bus, private readonly kv: KV, readonly bucket: string) {
+  private constructor(readonly bus: Bus, private readonly kv: KV, readonly bucket: string, private readonly config: BucketConfig) {
     this.prefix = `$KV.${bucket}.`;
   }
 
@@ -46,20 +49,34 @@ export class ObjectStore {
    * kept per key (default 5) and `replicas` (default 1; 3 on a 3-server cluster). An existing
    * bucket is used as it is. Throws UnavailableError when JetStream cannot be reached.
    */
-  static async open(bus: Bus, opts: { bucket?: string; history?: number; replicas?: number } = {}): Promise<ObjectStore> {
+  static async open(bus: Bus, opts: { bucket?: string; history?: number; replicas?: number; description?: string; create?: boolean } = {}): Promise<ObjectStore> {
     const bucket = opts.bucket ?? OBJECTS_BUCKET;
+    const config: BucketConfig = {
+      history: opts.history ?? 5,
+      replicas: opts.replicas ?? 1,
+      description: opts.description ?? 'mk objects: <plural>.<namespace>.<name> -> JSON',
+      owner: opts.create !== false,
+    };
     try {
-      // allow_direct off: reads go to the stream leader, so a read after a write sees it
-      // (direct gets may be served by a lagging replica).
-      const kv = await new Kvm(bus.js).create(bucket, {
-        history: opts.history ?? 5,
-        replicas: opts.replicas ?? 1,
-        allow_direct: false,
-        description: 'mk objects: <plural>.<namespace>.<name> -> JSON',
-      });
-      return new ObjectStore(bus, kv, bucket);
+      const kvm = new Kvm(bus.js);
+      const kv = opts.create === false ? await kvm.open(bucket) : await createBucket(kvm, bucket, config);
+      return new ObjectStore(bus, kv, bucket, config);
     } catch (err) {
       throw translateError(err, { action: `open bucket ${bucket}` });
+    }
+  }
+
+  /**
+   * Makes the bucket (and its compaction record) again if the server lost them: a server that came
+   * back without its store. Idempotent; the owner calls it after every reconnect. Throws
+   * UnavailableError when JetStream cannot be reached.
+   */
+  async ensure(): Promise<void> {
+    this.metaKv = undefined;
+    try {
+      await createBucket(new Kvm(this.bus.js), this.bucket, this.config);
+    } catch (err) {
+      throw translateError(err, { action: `make bucket ${this.bucket} again` });
     }
   }
 
@@ -156,6 +173,22 @@ export class ObjectStore {
   }
 
   /**
+   * Writes `key` whatever it holds (no revision check) and returns the new revision: for data
+   * derived from other objects by their single owner (the per-node views of pods), never for
+   * objects users and controllers share. Throws ValidationError for a bad key or a value over
+   * 1 MiB, UnavailableError when the bus is down.
+   */
+  async put<T>(key: string, object: T): Promise<number> {
+    checkKey(key);
+    const data = encodeObject(key, object);
+    try {
+      return await this.kv.put(key, data);
+    } catch (err) {
+      throw translateError(err, { action: `put ${key}` });
+    }
+  }
+
+  /**
    * Deletes `key` by writing a delete marker. Throws NotFoundError when it is absent. With
    * `expectedRevision`, throws ConflictError unless the key is still at that revision; without,
    * deletes whatever revision is current (retrying if it changes under us).
@@ -197,6 +230,7 @@ export class ObjectStore {
       prefix: this.prefix,
       filter,
       onEvent,
+      compactedRevision: () => this.compactedRevision(),
     });
     await watcher.start(opts);
     return { stop: () => watcher.stop() };
@@ -229,15 +263,75 @@ export class ObjectStore {
   }
 
   /**
-   * Removes delete markers older than `olderThanMs` (default 30 min) so that deleted keys stop
-   * costing list and watch time. A watcher more than that far behind may miss those deletes.
+   * Removes the delete markers (and the older revisions of those keys) written more than
+   * `olderThanMs` ago (default 30 min), so deleted keys stop costing list and watch time. First
+   * records the highest revision it removes as the compacted revision: a watch that resumes from
+   * at or below it is told to relist (it could have missed those deletions). A key written again
+   * meanwhile keeps its new revisions (the purge stops at the marker). Returns how many markers
+   * went and the compacted revision. Throws UnavailableError when the bus is down.
    */
-  async compact(olderThanMs = 30 * 60 * 1000): Promise<number> {
+  async compact(olderThanMs = 30 * 60 * 1000): Promise<{ removed: number; revision: number }> {
+    const cutoffNs = (Date.now() - olderThanMs) * 1e6;
+    const markers: { subject: string; seq: number }[] = [];
     try {
-      // purgeDeletes is on the implementation, not on the KV interface.
-      return (await (this.kv as Bucket).purgeDeletes(olderThanMs)).purged;
+      const consumer = await this.bus.js.consumers.get(this.stream, {
+        filter_subjects: `${this.prefix}>`,
+        deliver_policy: DeliverPolicy.LastPerSubject,
+        headers_only: true,
+      });
+      try {
+        if ((await consumer.info(true)).num_pending > 0) {
+          for await (const m of await consumer.consume({ max_messages: 512 })) {
+            if (GONE.has(m.headers?.get(KV_OPERATION) ?? '') && m.info.timestampNanos < cutoffNs) markers.push({ subject: m.subject, seq: m.seq });
+            if (m.info.pending === 0) break;
+          }
+        }
+      } finally {
+        await consumer.delete().catch(() => false);
+      }
+      const previous = await this.compactedRevision();
+      const revision = Math.max(previous, ...markers.map((m) => m.seq));
+      if (markers.length === 0) return { removed: 0, revision };
+      await (await this.meta()).put(this.compactedKey(), String(revision));
+      for (const m of markers) await this.bus.jsm.streams.purge(this.stream, { filter: m.subject, seq: m.seq + 1 });
+      busLog.info({ bucket: this.bucket, removed: markers.length, revision }, 'compacted the store');
+      return { removed: markers.length, revision };
     } catch (err) {
       throw translateError(err, { action: `compact ${this.bucket}` });
     }
   }
+
+  /** The highest revision compaction removed (0 when none): watches resuming at or below it relist. */
+  async compactedRevision(): Promise<number> {
+    try {
+      const e = await (await this.meta()).get(this.compactedKey());
+      return e && e.operation === 'PUT' ? Number(e.string()) || 0 : 0;
+    } catch (err) {
+      // No record yet (a bucket never compacted, or a fresh server).
+      if (jsApiCode(err) === JsApiCodes.StreamNotFound) return 0;
+      throw translateError(err, { action: `read the compacted revision of ${this.bucket}` });
+    }
+  }
+
+  private metaKv: Promise<KV> | undefined;
+  /** The bookkeeping bucket: made by the store's owner, only read by the others. */
+  private meta(): Promise<KV> {
+    const kvm = new Kvm(this.bus.js);
+    this.metaKv ??= (this.config.owner
+      ? kvm.create(META_BUCKET, { history: 1, replicas: this.config.replicas, allow_direct: false, description: 'mk: bookkeeping of the object buckets' })
+      : kvm.open(META_BUCKET))
+      .catch((err: unknown) => { this.metaKv = undefined; throw err; });
+    return this.metaKv;
+  }
+
+  private compactedKey(): string { return `${this.bucket}.compacted`; }
+}
+
+/** How a bucket is made, and whether this process owns (makes) it. */
+interface BucketConfig { history: number; replicas: number; description: string; owner: boolean }
+
+function createBucket(kvm: Kvm, bucket: string, c: BucketConfig): Promise<KV> {
+  // allow_direct off: reads go to the stream leader, so a read after a write sees it (direct gets
+  // may be served by a lagging replica).
+  return kvm.create(bucket, { history: c.history, replicas: c.replicas, allow_direct: false, description: c.description });
 }

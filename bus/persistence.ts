@@ -1,7 +1,9 @@
 /**
  * nact's persistence engine on JetStream. The journal is the stream JOURNAL_STREAM: every event of
- * persistence key K is a JSON message on `mk.journal.<base64url(K)>`, so one key's events are one
- * subject, in order. Snapshots are in the KV bucket SNAPSHOT_BUCKET, one key per persistence key.
+ * persistence key K written by owner O (a process identity: `control-plane`, `node-n1`) is a JSON
+ * message on `mk.journal.<O>.<base64url(K)>`, so one key's events are one subject, in order, and
+ * the bus can let each identity write only its own journals. Snapshots are in the KV bucket
+ * SNAPSHOT_BUCKET under `<O>.<base64url(K)>`.
  *
  * Single writer per key: each event is published with Nats-Expected-Last-Subject-Sequence set to
  * the stream sequence of the key's previous event (nact sequence number n-1). If another
@@ -13,7 +15,7 @@
 import { DeliverPolicy, RetentionPolicy, StorageType, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { EventStream, PersistedEvent, PersistedSnapshot, PersistenceEngine } from 'nact';
-import { ConflictError } from '../messages/errors';
+import { ConflictError, ValidationError } from '../messages/errors';
 import { JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, SNAPSHOT_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
@@ -39,34 +41,50 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
   /** Journal position of each key's latest snapshot, so recovery reads only the events after it. */
   private readonly snapshotHints = new Map<string, Position>();
 
-  private constructor(private readonly bus: Bus, private readonly snapshots: KV) {}
+  private constructor(private readonly bus: Bus, private readonly snapshots: KV, readonly owner: string) {}
 
   /**
-   * Opens the journal stream and the snapshot bucket, creating them when missing (file storage,
-   * `replicas` default 1). Throws UnavailableError when JetStream cannot be reached.
+   * Opens the journal stream and the snapshot bucket for `owner` (one subject token, default
+   * `control-plane`). With `create` (the default) they are made when missing (file storage,
+   * `replicas` default 1); without, they must exist already (a node may not make streams). Throws
+   * ValidationError for a bad owner, NotFoundError when a stream is missing and may not be made,
+   * UnavailableError when JetStream cannot be reached.
    */
-  static async open(bus: Bus, opts: { replicas?: number } = {}): Promise<JetStreamPersistenceEngine> {
-    const replicas = opts.replicas ?? 1;
+  static async open(bus: Bus, opts: { replicas?: number; owner?: string; create?: boolean } = {}): Promise<JetStreamPersistenceEngine> {
+    const owner = opts.owner ?? 'control-plane';
+    if (!/^[-\w]+$/.test(owner)) throw new ValidationError(`journal owner "${owner}" must be one subject token of letters, digits, '-' and '_'`);
     try {
-      await bus.jsm.streams.info(JOURNAL_STREAM).catch(async (err: unknown) => {
-        if (jsApiCode(err) !== JsApiCodes.StreamNotFound) throw err;
-        await bus.jsm.streams.add({
-          name: JOURNAL_STREAM,
-          subjects: [`${JOURNAL_SUBJECT_PREFIX}.>`],
-          retention: RetentionPolicy.Limits,
-          storage: StorageType.File,
-          num_replicas: replicas,
-          description: 'mk: nact journals, one subject per persistence key',
-        }).catch((e: unknown) => {
-          // Another process created it first: fine.
-          if (jsApiCode(e) !== JsApiCodes.StreamNameInUse) throw e;
-        });
-      });
-      const snapshots = await new Kvm(bus.js).create(SNAPSHOT_BUCKET, { history: 1, replicas, allow_direct: false });
-      return new JetStreamPersistenceEngine(bus, snapshots);
+      if (opts.create === false) {
+        await bus.jsm.streams.info(JOURNAL_STREAM);
+        return new JetStreamPersistenceEngine(bus, await new Kvm(bus.js).open(SNAPSHOT_BUCKET), owner);
+      }
+      const engine = new JetStreamPersistenceEngine(bus, await makeSnapshots(bus, opts.replicas ?? 1), owner);
+      await makeJournal(bus, opts.replicas ?? 1);
+      return engine;
     } catch (err) {
       throw translateError(err, { action: 'open the actor journal' });
     }
+  }
+
+  /**
+   * Makes the journal stream and the snapshot bucket again if the server lost them (it came back
+   * without its store), and forgets cached positions, which may belong to a stream that is gone.
+   * For the owner that may make streams (the control plane). Idempotent.
+   */
+  async ensure(replicas = 1): Promise<void> {
+    try {
+      await makeJournal(this.bus, replicas);
+      await makeSnapshots(this.bus, replicas);
+    } catch (err) {
+      throw translateError(err, { action: 'make the actor journal again' });
+    }
+    this.forgetPositions();
+  }
+
+  /** Forgets cached journal positions; they are looked up again on the next write. */
+  forgetPositions(): void {
+    this.positions.clear();
+    this.snapshotHints.clear();
   }
 
   /**
@@ -85,7 +103,7 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
   }
 
   private async readEvents(key: string, offset: number, limit: number | undefined, tags: string[] | undefined): Promise<PersistedEvent[]> {
-    const subject = subjectOf(key);
+    const subject = this.subjectOf(key);
     const out: PersistedEvent[] = [];
     try {
       const last = await this.bus.jsm.streams.getMessage(JOURNAL_STREAM, { last_by_subj: subject });
@@ -121,7 +139,7 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
    * server's max payload; UnavailableError/TimeoutError when the bus fails.
    */
   async persist(event: PersistedEvent): Promise<void> {
-    const subject = subjectOf(event.key);
+    const subject = this.subjectOf(event.key);
     try {
       const expected = await this.expectedStreamSeq(event.key, event.sequenceNumber);
       const ack = await this.bus.js.publish(subject, encode(event), { expect: { lastSubjectSequence: expected } });
@@ -136,7 +154,7 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
   private async expectedStreamSeq(key: string, n: number): Promise<number> {
     const known = this.positions.get(key);
     if (known && known.sequenceNumber === n - 1) return known.streamSeq;
-    const last: StoredMsg | null = await this.bus.jsm.streams.getMessage(JOURNAL_STREAM, { last_by_subj: subjectOf(key) });
+    const last: StoredMsg | null = await this.bus.jsm.streams.getMessage(JOURNAL_STREAM, { last_by_subj: this.subjectOf(key) });
     if (!last) return 0;
     const lastN = decode<PersistedEvent>(last.data).sequenceNumber;
     if (lastN >= n) {
@@ -149,7 +167,7 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
   /** The latest snapshot of `persistenceKey`, or undefined when there is none. */
   async latestSnapshot(persistenceKey: string): Promise<PersistedSnapshot> {
     try {
-      const e = await this.snapshots.get(keyToken(persistenceKey));
+      const e = await this.snapshots.get(this.snapshotKey(persistenceKey));
       if (!e || e.operation !== 'PUT') return undefined as unknown as PersistedSnapshot;
       const s = e.json<StoredSnapshot>();
       if (s.journalSeq) this.snapshotHints.set(persistenceKey, { sequenceNumber: s.sequenceNumber, streamSeq: s.journalSeq });
@@ -165,7 +183,7 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
    * back). nact logs a snapshot failure and goes on, so failures only cost recovery time.
    */
   async takeSnapshot(snapshot: PersistedSnapshot): Promise<void> {
-    const token = keyToken(snapshot.key);
+    const token = this.snapshotKey(snapshot.key);
     try {
       const cur = await this.snapshots.get(token);
       const curN = cur && cur.operation === 'PUT' ? cur.json<StoredSnapshot>().sequenceNumber : -1;
@@ -187,35 +205,44 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
   }
 
   /**
-   * The persistence keys that have a journal, optionally only those starting with `prefix` (read
-   * from the stream's per-subject counts). Throws UnavailableError/TimeoutError when the bus fails.
+   * The persistence keys that have a journal, with their owners: of every owner (`*`, the
+   * default) or of one; optionally only keys starting with `prefix`. Read from the stream's
+   * per-subject counts. Throws UnavailableError/TimeoutError when the bus fails.
    */
-  async keys(prefix = ''): Promise<string[]> {
+  async keys(prefix = '', owner = '*'): Promise<{ owner: string; key: string }[]> {
     try {
-      const info = await this.bus.jsm.streams.info(JOURNAL_STREAM, { subjects_filter: `${JOURNAL_SUBJECT_PREFIX}.>` });
-      const subjects = Object.keys(info.state.subjects ?? {});
-      return subjects
-        .map((s) => Buffer.from(s.slice(JOURNAL_SUBJECT_PREFIX.length + 1), 'base64url').toString('utf8'))
-        .filter((k) => k.startsWith(prefix));
+      const info = await this.bus.jsm.streams.info(JOURNAL_STREAM, { subjects_filter: `${JOURNAL_SUBJECT_PREFIX}.${owner}.*` });
+      return Object.keys(info.state.subjects ?? {})
+        .map((s) => {
+          const [o, token] = s.slice(JOURNAL_SUBJECT_PREFIX.length + 1).split('.');
+          return { owner: o, key: Buffer.from(token ?? '', 'base64url').toString('utf8') };
+        })
+        .filter((k) => k.key.startsWith(prefix));
     } catch (err) {
       throw translateError(err, { action: 'list actor journals' });
     }
   }
 
   /**
-   * Removes a key's journal and snapshot, for an actor whose object is gone for good (a deleted
-   * pod's backoff). An actor of that key must not be running.
+   * Removes a key's journal and snapshot (of this engine's owner, or of `owner`), for an actor
+   * whose object is gone for good (a deleted pod's backoff). An actor of that key must not be
+   * running.
    */
-  async forget(key: string): Promise<void> {
+  async forget(key: string, owner = this.owner): Promise<void> {
     try {
-      await this.bus.jsm.streams.purge(JOURNAL_STREAM, { filter: subjectOf(key) });
-      await this.snapshots.purge(keyToken(key));
-      this.positions.delete(key);
-      this.snapshotHints.delete(key);
+      await this.bus.jsm.streams.purge(JOURNAL_STREAM, { filter: subjectOf(owner, key) });
+      await this.snapshots.purge(`${owner}.${keyToken(key)}`);
+      if (owner === this.owner) {
+        this.positions.delete(key);
+        this.snapshotHints.delete(key);
+      }
     } catch (err) {
       throw translateError(err, { action: `forget the journal of ${key}` });
     }
   }
+
+  private subjectOf(key: string): string { return subjectOf(this.owner, key); }
+  private snapshotKey(key: string): string { return `${this.owner}.${keyToken(key)}`; }
 
   private remember(key: string, pos: Position): void {
     this.positions.delete(key);
@@ -225,8 +252,29 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
   }
 }
 
-function subjectOf(key: string): string {
-  return `${JOURNAL_SUBJECT_PREFIX}.${keyToken(key)}`;
+function subjectOf(owner: string, key: string): string {
+  return `${JOURNAL_SUBJECT_PREFIX}.${owner}.${keyToken(key)}`;
+}
+
+async function makeJournal(bus: Bus, replicas: number): Promise<void> {
+  await bus.jsm.streams.info(JOURNAL_STREAM).catch(async (err: unknown) => {
+    if (jsApiCode(err) !== JsApiCodes.StreamNotFound) throw err;
+    await bus.jsm.streams.add({
+      name: JOURNAL_STREAM,
+      subjects: [`${JOURNAL_SUBJECT_PREFIX}.*.*`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: replicas,
+      description: 'mk: nact journals, one subject per owner and persistence key',
+    }).catch((e: unknown) => {
+      // Another process created it first: fine.
+      if (jsApiCode(e) !== JsApiCodes.StreamNameInUse) throw e;
+    });
+  });
+}
+
+function makeSnapshots(bus: Bus, replicas: number): Promise<KV> {
+  return new Kvm(bus.js).create(SNAPSHOT_BUCKET, { history: 1, replicas, allow_direct: false });
 }
 
 function toEvent(m: JsMsg): PersistedEvent {

@@ -132,9 +132,8 @@ export function serve<Req, Res>(bus: Bus, subject: string, handler: (req: Req, m
 
 /**
  * Subscribes `handle` to `subject`, tracking the messages in flight so stop() waits for them.
- * Shared by serve() and serveActor().
  */
-export function subscribeHandled(bus: Bus, subject: string, handle: (msg: Msg) => Promise<void>, queue?: string): Served {
+function subscribeHandled(bus: Bus, subject: string, handle: (msg: Msg) => Promise<void>, queue?: string): Served {
   const inflight = new Set<Promise<void>>();
   const sub = bus.nc.subscribe(subject, {
     queue,

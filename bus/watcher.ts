@@ -1,28 +1,51 @@
 /**
  * A resumable watch on a KV bucket's stream: an ordered consumer from a start sequence, restarted
- * from the last delivered revision whenever it dies or the handler fails. Used by
- * ObjectStore.watch; the ordering and resumption rules are documented there.
+ * from the last delivered revision whenever it dies, the bus reconnects, or the handler fails.
+ * Used by ObjectStore.watch; the ordering and resumption rules are documented there.
+ *
+ * Continuity is checked at every resumption. When the stream is not the one the watch started on
+ * (the server came back without its store and the bucket was made again) or compaction removed
+ * delete markers the watch has not seen (it fell behind the kept history), resuming would
+ * silently skip changes: the watch ends and calls `onExpired` instead, so its owner relists
+ * (Kubernetes' watch answers 410 Gone in that case). bus/informer.ts does the relisting. Older
+ * revisions of a key that the bucket's per-key history dropped do not matter: the key's newest
+ * revision, which the watch still gets, says everything a level-triggered reader needs.
  */
-import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
+import { backoffDelay, type BackoffPolicy } from '../common/backoff';
 import type { Bus } from './connection';
-import { translateError } from './errors';
+import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { decodeObject } from './object-codec';
+import { ExpiredError } from '../messages/errors';
 
 /** One change of a watched key. `object` is null for a DELETE. */
 export interface WatchEvent<T> { type: 'PUT' | 'DELETE'; key: string; object: T | null; revision: number }
 
-/** Where a watch starts; see ObjectStore.watch. */
+/** Why a watch cannot go on from where it was. */
+export type ExpiredReason = 'stream-recreated' | 'history-expired';
+
+/** Where a watch starts, and what it does when it cannot resume; see ObjectStore.watch. */
 export interface WatchOptions {
   /** Start at this revision (stream sequence), inclusive. */
   fromRevision?: number;
   /** Without fromRevision: start at the oldest retained change instead of the next new one. */
   includeHistory?: boolean;
+  /**
+   * Called (once) when the watch cannot resume without missing changes; the watch has ended and
+   * the owner should list again and start a new watch from the listing's revision. Without it,
+   * the watch logs the gap and goes on from the oldest change the stream still has.
+   */
+  onExpired?: (reason: ExpiredReason) => void;
 }
 
-/** Backoff between restarts of a failed watch: 100 ms doubling to 5 s. */
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 5000;
+/** Between restarts of a failed watch: 100 ms doubling to 5 s. A reconnect resumes at once. */
+const RESUME_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000, jitter: 0.2 };
+/**
+ * How long one pull waits; idle heartbeats come at half of it, so a consumer that died without the
+ * connection noticing is found within about this long.
+ */
+const PULL_EXPIRES_MS = 10_000;
 
 interface WatcherConfig<T> {
   bus: Bus;
@@ -31,36 +54,54 @@ interface WatcherConfig<T> {
   prefix: string;
   filter: string;
   onEvent: (ev: WatchEvent<T>) => void | Promise<void>;
+  /** The store's compacted revision: delete markers at or below it may be gone. */
+  compactedRevision: () => Promise<number>;
 }
 
 /** Runs one watch until stopped. */
 export class KvWatcher<T> {
   /** The revision the next consumer starts at: one after the last event handled. */
   private next = 1;
+  /** The stream's creation time when the watch started: another value means another stream. */
+  private streamCreated = '';
+  private onExpired: WatchOptions['onExpired'];
   private stopped = false;
   private inHandler = false;
+  private reconnected = false;
   private iter: ConsumerMessages | undefined;
   private consumer: Consumer | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private unlisten: (() => void) | undefined;
 
   constructor(private readonly cfg: WatcherConfig<T>) {}
 
   /** Resolves the start revision, opens the first consumer, then runs in the background. */
   async start(opts: WatchOptions): Promise<void> {
+    this.onExpired = opts.onExpired;
     try {
+      const info = await this.cfg.bus.jsm.streams.info(this.cfg.stream);
+      this.streamCreated = info.created;
       if (opts.fromRevision !== undefined) {
         this.next = Math.max(1, opts.fromRevision);
-      } else if (opts.includeHistory) {
-        this.next = 1;
-      } else {
-        // "New" as an explicit sequence, so a restart before the first event misses nothing.
-        this.next = (await this.cfg.bus.jsm.streams.info(this.cfg.stream)).state.last_seq + 1;
-      }
+        const compacted = await this.cfg.compactedRevision();
+        if (compacted >= this.next) {
+          throw new ExpiredError(`watch ${this.cfg.filter} from revision ${this.next}: the store was compacted at revision ${compacted}, `
+            + 'so deletions since may be gone; list again and watch from the revision of the listing');
+        }
+      } else if (opts.includeHistory) this.next = 1;
+      // "New" as an explicit sequence, so a restart before the first event misses nothing.
+      else this.next = info.state.last_seq + 1;
       this.iter = await this.open();
     } catch (err) {
       throw translateError(err, { action: `watch ${this.cfg.filter}` });
     }
+    this.unlisten = this.cfg.bus.onReconnect(() => {
+      // The pull in flight died with the old connection: resume now, not after the heartbeats lapse.
+      this.reconnected = true;
+      this.iter?.stop();
+      this.wake?.();
+    });
     this.loop = this.run(this.iter);
   }
 
@@ -70,6 +111,7 @@ export class KvWatcher<T> {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unlisten?.();
     this.iter?.stop();
     this.wake?.();
     if (!this.inHandler) await this.loop;
@@ -92,7 +134,43 @@ export class KvWatcher<T> {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: this.next,
     });
-    return consumer.consume({ max_messages: 256 });
+    return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+  }
+
+  /**
+   * Before resuming: is this still the stream the watch began on, and has compaction left every
+   * delete marker from revision `next` on? Returns the reason it cannot resume, or undefined.
+   */
+  private async gap(info: StreamInfo): Promise<ExpiredReason | undefined> {
+    if (info.created !== this.streamCreated || info.state.last_seq < this.next - 1) return 'stream-recreated';
+    if ((await this.cfg.compactedRevision()) >= this.next) return 'history-expired';
+    return undefined;
+  }
+
+  /** Checks continuity; false when the watch must end (its owner relists). */
+  private async canResume(): Promise<boolean> {
+    let info: StreamInfo;
+    try {
+      info = await this.cfg.bus.jsm.streams.info(this.cfg.stream);
+    } catch (err) {
+      // The bucket is not there (yet): a server that lost its store, before its owner makes it again.
+      if (jsApiCode(err) === JsApiCodes.StreamNotFound) throw new Error(`stream ${this.cfg.stream} not found`, { cause: err });
+      throw err;
+    }
+    const reason = await this.gap(info);
+    if (!reason) return true;
+    if (this.onExpired) {
+      busLog.warn({ filter: this.cfg.filter, next: this.next, reason }, 'watch cannot resume without missing changes; relisting');
+      this.stopped = true;
+      this.unlisten?.();
+      const notify = this.onExpired;
+      queueMicrotask(() => notify(reason));
+      return false;
+    }
+    busLog.error({ filter: this.cfg.filter, next: this.next, reason }, 'watch resumes with a gap: changes may have been missed');
+    this.streamCreated = info.created;
+    if (reason === 'stream-recreated') this.next = Math.max(1, info.state.first_seq);
+    return true;
   }
 
   private async run(first: ConsumerMessages): Promise<void> {
@@ -107,7 +185,11 @@ export class KvWatcher<T> {
       let iter: ConsumerMessages | undefined = reuse;
       reuse = undefined;
       try {
-        iter ??= await this.open();
+        if (!iter) {
+          this.reconnected = false;
+          if (!(await this.canResume())) break;
+          iter = await this.open();
+        }
         this.iter = iter;
         // stop() may have run while the consumer was being created.
         if (this.stopped) break;
@@ -116,13 +198,15 @@ export class KvWatcher<T> {
           await this.deliver(m);
           failures = 0;
         }
-        if (!this.stopped) busLog.warn({ filter: this.cfg.filter, next: this.next }, 'watch consumer ended; resuming');
+        if (!this.stopped && !this.reconnected) busLog.warn({ filter: this.cfg.filter, next: this.next }, 'watch consumer ended; resuming');
       } catch (err) {
         if (!this.stopped) busLog.warn({ filter: this.cfg.filter, next: this.next, err }, 'watch failed; resuming from the last revision');
       } finally {
         iter?.stop();
       }
-      if (!this.stopped) await this.pause(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** failures++));
+      if (this.stopped) break;
+      if (this.reconnected) failures = 0;
+      else await this.pause(backoffDelay(RESUME_BACKOFF, failures++));
     }
   }
 
@@ -150,7 +234,7 @@ export class KvWatcher<T> {
     this.next = m.seq + 1;
   }
 
-  /** Waits `ms`, or less if stop() is called. */
+  /** Waits `ms`, or less if stop() is called or the bus reconnects. */
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);

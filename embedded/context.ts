@@ -93,6 +93,8 @@ export function defaultNodeName(hostname: string = os.hostname()): string {
  */
 export async function connectWithContext(dataDir: string, opts: { name: string; timeoutMs?: number }): Promise<{ bus: Bus; ctx: Context }> {
   const ctx = readContext(dataDir);
-  const bus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name, timeoutMs: opts.timeoutMs ?? 3000 });
+  const bus = await connectBus({
+    servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name, timeoutMs: opts.timeoutMs ?? 3000, checkJetStream: false,
+  });
   return { bus, ctx };
 }

@@ -2,8 +2,10 @@
  * Payloads of the subject API. Every reply is an envelope: `{ ok: true, ... }` or
  * `{ ok: false, error: { code, message, issues? } }`.
  */
+import type { Node, NodeCondition, NodeStatus } from './cluster';
 import type { ValidateMode } from './manifest';
 import type { KubeObject } from './meta';
+import type { PodStatus } from './pod';
 
 export interface ApiErrorBody { code: string; message: string; issues?: string[] }
 export type Reply<T> = ({ ok: true } & T) | { ok: false; error: ApiErrorBody };
@@ -37,7 +39,11 @@ export interface LogsRequest {
   container?: string;
   previous?: boolean;
   tailLines?: number;
-  /** When set, the agent streams chunks to the request's reply subject until the container stops or cancel. */
+  /**
+   * When set, the agent answers at once and then publishes the log's chunks on
+   * `mk.node.<node>.logs.stream.<streamId>` until the container stops or the stream is cancelled;
+   * the client subscribes there before asking.
+   */
   follow?: { streamId: string };
 }
 /**
@@ -52,3 +58,30 @@ export const MAX_LOGS_REPLY_BYTES = 4 * 2 ** 20;
 /** mk.node.<node>.exec: ExecSync in a running container. Outputs are base64. */
 export interface ExecRequest { namespace: string; pod: string; container?: string; command: string[]; timeoutSeconds?: number }
 export interface ExecResult { exitCode: number; stdout: string; stderr: string }
+
+/**
+ * mk.api.node.<node>.register: creates the node's own Node, or refreshes its status and labels
+ * (keeping its pod CIDR and conditions). Reply: NodeResult.
+ */
+export interface NodeRegisterRequest { status: NodeStatus; labels: Record<string, string> }
+/** The node's Node as stored, for the node api's replies. */
+export interface NodeResult { node: Node }
+
+/**
+ * mk.api.node.<node>.heartbeat: sets the node's Ready condition and heartbeat time. Reply:
+ * NodeResult; NotFound when the Node was deleted (the agent registers again, as the kubelet does).
+ */
+export interface NodeHeartbeatRequest { ready: Pick<NodeCondition, 'status' | 'reason' | 'message'> }
+
+/**
+ * mk.api.node.<node>.pod-status: writes the status of a pod bound to the node, only onto that
+ * same pod (uid). NotFound when the pod is gone or is another pod now; Invalid when it is not
+ * bound to this node.
+ */
+export interface PodStatusRequest { namespace: string; name: string; uid: string; status: PodStatus }
+
+/**
+ * mk.api.node.<node>.pod-terminated: the node removed everything of a pod marked for deletion (or
+ * gone from its view): the pod object goes. A pod that is not marked is left alone.
+ */
+export interface PodTerminatedRequest { namespace: string; name: string; uid: string }

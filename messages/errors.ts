@@ -13,6 +13,8 @@ export const ErrorCodes = {
   Unavailable: 'Unavailable',
   Internal: 'Internal',
   BadRequest: 'BadRequest',
+  Expired: 'Expired',
+  Forbidden: 'Forbidden',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -76,12 +78,37 @@ export class UnavailableError extends MkError {
   }
 }
 
+/**
+ * Thrown by a watch asked to start from a revision the store no longer has all changes from (it
+ * was compacted past it), like Kubernetes' 410 Gone: list again and watch from the listing's
+ * revision. Not retryable as it is.
+ */
+export class ExpiredError extends MkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.Expired, message, options);
+    this.name = 'ExpiredError';
+  }
+}
+
+/**
+ * Thrown when the caller's identity may not do what it asked: the bus refused the subject, or a
+ * node asked about a pod that is not bound to it. Not retryable.
+ */
+export class ForbiddenError extends MkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.Forbidden, message, options);
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** Predicates, in the style of nats.js. */
 export const isConflict = (e: unknown): e is ConflictError => e instanceof MkError && e.code === ErrorCodes.Conflict;
 export const isNotFound = (e: unknown): e is NotFoundError => e instanceof MkError && e.code === ErrorCodes.NotFound;
 export const isAlreadyExists = (e: unknown): e is AlreadyExistsError =>
   e instanceof MkError && e.code === ErrorCodes.AlreadyExists;
 export const isValidation = (e: unknown): e is ValidationError => e instanceof MkError && e.code === ErrorCodes.Validation;
+export const isExpired = (e: unknown): e is ExpiredError => e instanceof MkError && e.code === ErrorCodes.Expired;
+export const isForbidden = (e: unknown): e is ForbiddenError => e instanceof MkError && e.code === ErrorCodes.Forbidden;
 
 /** Rebuilds an error of the right class from a code and message received over the wire. */
 export function errorFromCode(code: string, message: string, issues?: string[]): MkError {
@@ -92,6 +119,8 @@ export function errorFromCode(code: string, message: string, issues?: string[]):
     case ErrorCodes.Conflict: return new ConflictError(message);
     case ErrorCodes.Timeout: return new TimeoutError(message);
     case ErrorCodes.Unavailable: return new UnavailableError(message);
+    case ErrorCodes.Expired: return new ExpiredError(message);
+    case ErrorCodes.Forbidden: return new ForbiddenError(message);
     default: return new MkError(code as ErrorCode, message);
   }
 }

@@ -1,21 +1,27 @@
 /**
  * Every NATS subject and bucket mk uses, in one place. This is the documented API (docs/api.md):
- * automation needs nothing but a NATS client and these names.
+ * automation needs nothing but a NATS client and these names. The embedded cluster's permissions
+ * (embedded/permissions.ts) are written in these terms, so each identity may touch only its own.
  */
 import { encodeToken } from './names';
 
-/** JetStream KV bucket holding every object, key `<plural>.<namespace>.<name>`. */
+/** JetStream KV bucket holding every object, key `<plural>.<namespace>.<name>`. Only the control plane writes it. */
 export const OBJECTS_BUCKET = 'mk-objects';
-/** KV bucket for leases (control-plane leadership). */
-export const LEASES_BUCKET = 'mk-leases';
-/** JetStream stream holding nact journals; subjects `mk.journal.<key>`. */
+/**
+ * JetStream KV bucket holding, per node, the pods bound to it: key `<node>.<namespace>.<name>`,
+ * kept by the control plane. A node agent reads only its own prefix.
+ */
+export const NODE_PODS_BUCKET = 'mk-node-pods';
+/** KV bucket of the object buckets' bookkeeping: `<bucket>.compacted` = the compacted revision. */
+export const META_BUCKET = 'mk-meta';
+/** JetStream stream holding nact journals; subjects `mk.journal.<owner>.<key token>`. */
 export const JOURNAL_STREAM = 'MK_JOURNAL';
 export const JOURNAL_SUBJECT_PREFIX = 'mk.journal';
 /** Persistence keys of node pod actors' backoff journals: `pod-backoff-<pod uid>`. */
 export const POD_BACKOFF_KEY_PREFIX = 'pod-backoff-';
-/** KV bucket holding nact snapshots. */
+/** KV bucket holding nact snapshots, key `<owner>.<key token>`. */
 export const SNAPSHOT_BUCKET = 'mk-snapshots';
-/** Stream of cluster events (`mk events`), subjects `mk.events.<namespace>.<kind>`. */
+/** Stream of cluster events (`mk events`), subjects `mk.events.<namespace>.<kind>.<source>`. */
 export const EVENTS_STREAM = 'MK_EVENTS';
 
 /** Request/reply subjects served by the control plane's api actor. */
@@ -34,6 +40,22 @@ export function watchSubject(plural: string, namespace?: string): string {
   return namespace ? `${API.watchPrefix}.${plural}.${encodeToken(namespace)}.>` : `${API.watchPrefix}.${plural}.>`;
 }
 
+/**
+ * What a node agent asks of the control plane, on `mk.api.node.<node>.<verb>`: a node may send
+ * only on its own name, so the control plane knows which node asks (Kubernetes' NodeRestriction).
+ */
+export type NodeApiVerb = 'register' | 'heartbeat' | 'pod-status' | 'pod-terminated';
+
+/** The subject a node agent sends a node api request on. */
+export function nodeApiSubject(node: string, verb: NodeApiVerb): string {
+  return `mk.api.node.${encodeToken(node)}.${verb}`;
+}
+
+/** What the control plane serves for every node: `mk.api.node.*.<verb>`. */
+export function nodeApiWildcard(verb: NodeApiVerb): string {
+  return `mk.api.node.*.${verb}`;
+}
+
 /** Request/reply subjects served by one node agent. */
 export function nodeSubject(node: string, verb: 'logs' | 'exec' | 'ping' | 'progress' | 'teardown'): string {
   return `mk.node.${encodeToken(node)}.${verb}`;
@@ -44,12 +66,27 @@ export function logsCancelSubject(node: string, streamId: string): string {
   return `mk.node.${encodeToken(node)}.logs.cancel.${streamId}`;
 }
 
-/** Subjects for actor refs that live in another process: `mk.actor.<process>.<path>`. */
-export function actorSubject(process: string, path: string): string {
-  return `mk.actor.${encodeToken(process)}.${path.replace(/[./]/g, '_')}`;
+/** Where a node agent publishes the chunks of a followed log: `mk.node.<node>.logs.stream.<streamId>`. */
+export function logsStreamSubject(node: string, streamId: string): string {
+  return `mk.node.${encodeToken(node)}.logs.stream.${streamId}`;
+}
+
+/** The subject token of an event's source: its component, and its host when it has one (`mk-node-n1`). */
+export function eventSourceToken(source: { component: string; host?: string }): string {
+  return encodeToken(source.host ? `${source.component}-${source.host}` : source.component);
 }
 
 /** Subject of one cluster event. */
-export function eventSubject(namespace: string | undefined, kind: string): string {
-  return `mk.events.${namespace ? encodeToken(namespace) : '_cluster'}.${kind}`;
+export function eventSubject(namespace: string | undefined, kind: string, source: { component: string; host?: string }): string {
+  return `mk.events.${namespace ? encodeToken(namespace) : '_cluster'}.${kind}.${eventSourceToken(source)}`;
+}
+
+/** The inbox prefix of one identity: replies to it never reach another identity's subscriptions. */
+export function inboxPrefix(user: string): string {
+  return `_INBOX.${encodeToken(user)}`;
+}
+
+/** The persistence owner token of a node agent's journals and snapshots. */
+export function nodeJournalOwner(node: string): string {
+  return `node-${encodeToken(node)}`;
 }

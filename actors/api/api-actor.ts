@@ -4,7 +4,7 @@
  * "configured" decisions never race inside this process; the store's revisions guard the rest.
  */
 import { dispatch, query, spawn, type Ref } from 'nact';
-import { serve, encode, type Bus, type ObjectStore } from '../../bus';
+import { encode, serve, startInformer, type Bus, type Informer, type ObjectStore } from '../../bus';
 import {
   API, kindByPlural, parseKey,
   type ApplyRequest, type DeleteRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
@@ -62,14 +62,13 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
 }
 
 /**
- * Publishes each object change on mk.watch.<plural>.<ns>.<name>. ADDED vs MODIFIED comes from the
- * set of keys seen; a deleted object is no longer readable, so DELETED carries kind, name and
- * namespace only.
+ * Publishes each object change on mk.watch.<plural>.<ns>.<name>, from an informer on the whole
+ * store (so a relist after a lost store publishes what vanished as DELETED). ADDED vs MODIFIED
+ * comes from whether the key was known; a deleted object is no longer readable, so DELETED
+ * carries kind, name and namespace only.
  */
-export async function startWatchPublisher(bus: Bus, store: ObjectStore): Promise<{ stop(): Promise<void> }> {
-  const { items, revision } = await store.list<KubeObject>('>');
-  const seen = new Set(items.map((i) => i.key));
-  return store.watch<KubeObject>('>', { fromRevision: revision + 1 }, (ev) => {
+export function startWatchPublisher(bus: Bus, store: ObjectStore): Promise<Informer> {
+  return startInformer<KubeObject>(store, '>', (ev) => {
     const { plural, namespace, name } = parseKey(ev.key);
     const kind = kindByPlural(plural);
     if (!kind) {
@@ -78,8 +77,7 @@ export async function startWatchPublisher(bus: Bus, store: ObjectStore): Promise
       return;
     }
     const object: KubeObject = ev.object ?? { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
-    let type: WatchEvent['type'];
-    if (ev.type === 'DELETE') { type = 'DELETED'; seen.delete(ev.key); } else { type = seen.has(ev.key) ? 'MODIFIED' : 'ADDED'; seen.add(ev.key); }
+    const type: WatchEvent['type'] = ev.type === 'DELETE' ? 'DELETED' : ev.previous === undefined ? 'ADDED' : 'MODIFIED';
     bus.nc.publish(`${API.watchPrefix}.${ev.key}`, encode({ type, object, revision: ev.revision } satisfies WatchEvent));
   });
 }

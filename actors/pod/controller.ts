@@ -1,28 +1,31 @@
 /**
- * The control plane's pod actor logic: get every pod onto a node (through the scheduler), and
- * finish deletions the node cannot: a pod never bound, or bound to a node that no longer exists.
- * Running the pod is the node agent's business.
+ * The control plane's pod actor logic: get every pod onto a node (through the scheduler), keep
+ * the node's view of it (node-views.ts), and finish deletions the node cannot: a pod never bound,
+ * or bound to a node that no longer exists. Running the pod is the node agent's business.
  */
 import { query, type Ref } from 'nact';
 import type { ObjectStore } from '../../bus';
-import { isNotFound, objectKey, type Pod } from '../../messages';
+import { isNotFound, NodeKind, objectKey, type Pod } from '../../messages';
 import type { KindController } from '../kind-supervisor';
 import type { ScheduleReply, SchedulerMsg } from '../scheduler/scheduler-actor';
+import type { NodePodViews } from './node-views';
 
 /** How often an unschedulable pod is tried again (also on any change of the pod). */
 export const UNSCHEDULABLE_RETRY_MS = 5_000;
 
-export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>): KindController {
+export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, views: NodePodViews): KindController {
   return {
     plural: 'pods',
     resyncMs: 30_000,
+    ensure: () => views.ensure(),
     async reconcile(key) {
       const cur = await store.get<Pod>(key);
+      await views.sync(key, cur?.object ?? null);
       if (!cur) return;
       const pod = cur.object;
       const node = pod.spec.nodeName;
       if (pod.metadata.deletionTimestamp) {
-        if (!node || !(await store.get(objectKey('nodes', undefined, node)))) await store.delete(key, cur.revision);
+        if (!node || !(await store.get(objectKey(NodeKind.plural, undefined, node)))) await store.delete(key, cur.revision);
         return;
       }
       if (node) return;

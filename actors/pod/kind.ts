@@ -7,6 +7,7 @@ import { defaultPod, PodKind, qosClass, ValidationError, type KubeObject, type P
 import { stableJson } from '../api/stable-json';
 import type { KindModule } from '../kind-module';
 import { podController } from './controller';
+import { NodePodViews } from './node-views';
 
 /** Default grace period (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination). */
 const DEFAULT_GRACE_SECONDS = 30;
@@ -50,5 +51,9 @@ export const podModule: KindModule = {
       return requested ?? pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
     },
   },
-  controller: (ctx) => podController(ctx.store, ctx.scheduler),
+  controller: async (ctx) => {
+    const views = await NodePodViews.open(ctx.bus);
+    await views.start(ctx.store);
+    return podController(ctx.store, ctx.scheduler, views);
+  },
 };

@@ -1,19 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Args, Flags } from '@oclif/core';
-import { createInbox } from '@nats-io/transport-node';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { decode, encode, request, withClient, type Client } from '../client';
 import { findPodTarget, type PodTarget } from '../pod-target';
 import {
-  MAX_LOGS_REPLY_BYTES,
-  errorFromCode, logsCancelSubject, nodeSubject, UnavailableError,
-  type LogsChunk, type LogsRequest, type Reply,
+  MAX_LOGS_REPLY_BYTES, logsCancelSubject, logsStreamSubject, nodeSubject,
+  type LogsChunk, type LogsRequest,
 } from '../../messages';
 
 /**
  * `mk logs POD [-c C] [-f] [--previous] [--tail N]`: asks the pod's node agent for the container's
- * log (mk.node.<node>.logs). With -f the agent streams chunks to a fresh inbox until `eof` or
- * Ctrl-C, which publishes on the stream's cancel subject.
+ * log (mk.node.<node>.logs). With -f the agent streams chunks on mk.node.<node>.logs.stream.<id>
+ * until `eof` or Ctrl-C, which publishes on the stream's cancel subject.
  */
 export default class Logs extends MkCommand {
   static override summary = 'Print the logs of a container in a pod';
@@ -55,30 +53,26 @@ export default class Logs extends MkCommand {
 }
 
 /**
- * Streams a log: subscribes to a fresh inbox, sends the request with that reply subject, writes
- * chunks until `eof`. SIGINT publishes the cancel and ends cleanly. A 503 status (nobody serves the
- * node's subject) becomes UnavailableError.
+ * Streams a log: subscribes to the stream's subject first, then asks the node (whose answer, or
+ * error, comes back as a reply), and writes chunks until `eof`. SIGINT publishes the cancel and
+ * ends cleanly. Errors come as the classes of messages/errors (UnavailableError when no agent serves
+ * the node).
  */
 async function follow(client: Client, target: PodTarget, base: LogsRequest, write: (b: Buffer) => Promise<void>): Promise<void> {
   const { nc } = client.bus;
   const streamId = randomUUID();
-  const subject = nodeSubject(target.node, 'logs');
-  const inbox = createInbox();
-  const sub = nc.subscribe(inbox);
+  const sub = nc.subscribe(logsStreamSubject(target.node, streamId));
   const onSigint = (): void => {
     nc.publish(logsCancelSubject(target.node, streamId), encode({ streamId }));
     sub.unsubscribe();
   };
   process.once('SIGINT', onSigint);
   try {
-    nc.publish(subject, encode({ ...base, follow: { streamId } } satisfies LogsRequest), { reply: inbox });
+    await nc.flush();
+    const first = await request<LogsChunk>(client.bus, nodeSubject(target.node, 'logs'), { ...base, follow: { streamId } } satisfies LogsRequest, { timeoutMs: 30_000 });
+    if (first.data) await write(Buffer.from(first.data, 'base64'));
     for await (const m of sub) {
-      if (m.headers?.code === 503 || (m.data.length === 0 && m.headers?.hasError)) {
-        throw new UnavailableError(`nothing is serving ${subject}: is the node agent of ${target.node} running?`);
-      }
-      const reply = decode<Reply<LogsChunk> | LogsChunk>(m.data);
-      if (reply && 'ok' in reply && reply.ok === false) throw errorFromCode(reply.error.code, reply.error.message, reply.error.issues);
-      const chunk = reply as LogsChunk;
+      const chunk = decode<LogsChunk>(m.data);
       if (chunk?.data) await write(Buffer.from(chunk.data, 'base64'));
       if (chunk?.eof) break;
     }

@@ -22,8 +22,11 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** SIGKILLs the server, as a crash would; the store directory stays for restart(). */
   kill(): void;
-  /** Stops the server if it is running and starts it again on the same port and store directory. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server if it is running and starts it again on the same port and store directory;
+   * with `wipe`, on an empty store, as a server that lost its disk would come back.
+   */
+  restart(opts?: { wipe?: boolean }): Promise<void>;
 }
 
 const BINARY = process.env.NATS_SERVER ?? 'nats-server';
@@ -76,8 +79,9 @@ export async function startNatsServer(opts: { user?: string; pass?: string } = {
     kill() {
       if (current.exitCode === null && current.signalCode === null && current.pid) signal(current.pid, 'SIGKILL');
     },
-    async restart() {
+    async restart(opts = {}) {
       await terminate(current);
+      if (opts.wipe) await rm(storeDir, { recursive: true, force: true });
       current = await launch([...args, '-p', String(port)], port);
       server.pid = current.pid ?? -1;
     },

@@ -27,11 +27,11 @@ describe('events', () => {
     expect((await listEvents(bus)).items).toEqual([]);
   });
 
-  it('creates the stream with file storage, subjects mk.events.> and a max age of one hour', async () => {
+  it('creates the stream with file storage, subjects mk.events.<ns>.<kind>.<source> and a max age of one hour', async () => {
     await ensureEventsStream(bus);
     await ensureEventsStream(bus); // an existing stream is fine
     const { config } = await bus.jsm.streams.info(EVENTS_STREAM);
-    expect(config).toMatchObject({ subjects: ['mk.events.>'], storage: 'file', max_age: EVENTS_MAX_AGE_MS * 1_000_000 });
+    expect(config).toMatchObject({ subjects: ['mk.events.*.*.*'], storage: 'file', max_age: EVENTS_MAX_AGE_MS * 1_000_000 });
   });
 
   it('records events on mk.events.<ns>.<kind> and lists them oldest first, filtered', async () => {
@@ -46,7 +46,7 @@ describe('events', () => {
     await rec.flush();
     await waitFor(() => seen.length === 4, 'publications');
     sub.unsubscribe();
-    expect(seen).toContain(eventSubject('other', 'Pod'));
+    expect(seen).toContain(eventSubject('other', 'Pod', { component: 'mk-node', host: 'n1' }));
 
     const all = (await listEvents(bus)).items;
     expect(all.map((e) => `${e.metadata.namespace}/${e.involvedObject.name} ${e.reason}`))

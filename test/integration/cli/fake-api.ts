@@ -7,7 +7,7 @@
 import { eventSource } from '../../../actors/event/source';
 import { encode, serve, type Bus, type Served } from '../../../bus';
 import {
-  API, NotFoundError, nodeSubject, resolveKind, validateManifest,
+  API, logsStreamSubject, NotFoundError, nodeSubject, resolveKind, validateManifest,
   type ApplyRequest, type DeleteRequest, type ExecRequest, type GetRequest, type KubeObject, type ListRequest, type LogsRequest,
 } from '../../../messages';
 
@@ -90,14 +90,14 @@ export function serveFakeApi(bus: Bus, node: string): FakeApi {
       return { object: o, result: 'deleted' };
     }),
     on(API.ping, async () => ({ time: new Date().toISOString() })),
-    serve<LogsRequest, unknown>(bus, nodeSubject(node, 'logs'), async (req, msg) => {
+    serve<LogsRequest, unknown>(bus, nodeSubject(node, 'logs'), async (req) => {
       calls.push({ subject: nodeSubject(node, 'logs'), req });
-      if (req.follow && msg.reply) {
-        // Like the node agent: an empty first reply, then chunks, then eof.
-        const reply = msg.reply;
+      if (req.follow) {
+        // Like the node agent: an empty reply, then chunks on the stream's subject, then eof.
+        const stream = logsStreamSubject(node, req.follow.streamId);
         setImmediate(() => {
-          for (const line of ['first\n', 'second\n']) bus.nc.publish(reply, encode({ ok: true, data: Buffer.from(line).toString('base64') }));
-          bus.nc.publish(reply, encode({ ok: true, data: '', eof: true }));
+          for (const line of ['first\n', 'second\n']) bus.nc.publish(stream, encode({ data: Buffer.from(line).toString('base64') }));
+          bus.nc.publish(stream, encode({ data: '', eof: true }));
         });
         return { data: '' };
       }

@@ -14,11 +14,13 @@ describe('journal garbage collection', () => {
   let bus: Bus;
   afterAll(async () => { await bus?.close(); await server?.stop(); });
 
-  it('forgets the backoff journals and snapshots of pods that no longer exist', async () => {
+  it('forgets the backoff journals and snapshots, written by a node, of pods that no longer exist', async () => {
     server = await startNatsServer();
     bus = await connectBus({ servers: server.url, name: 'gc-test' });
     const store = await ObjectStore.open(bus);
-    const engine = await JetStreamPersistenceEngine.open(bus);
+    const cp = await JetStreamPersistenceEngine.open(bus);
+    // The journals belong to a node agent; the control plane collects them.
+    const engine = await JetStreamPersistenceEngine.open(bus, { owner: 'node-n1', create: false });
     for (const uid of ['live', 'gone']) {
       const key = `pod-backoff-${uid}`;
       for (let n = 1; n <= 3; n++) await engine.persist(event({ n }, n, key));
@@ -27,13 +29,14 @@ describe('journal garbage collection', () => {
     await engine.persist(event({ x: 1 }, 1, 'workflow-1'));
     await store.create(objectKey('pods', 'default', 'p'), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', uid: 'live' }, spec: {} });
 
-    expect((await engine.keys('pod-backoff-')).sort()).toEqual(['pod-backoff-gone', 'pod-backoff-live']);
-    expect(await collectPodJournals(store, engine)).toEqual(['pod-backoff-gone']);
-    expect(await engine.keys('pod-backoff-')).toEqual(['pod-backoff-live']);
-    expect(await engine.keys()).toContain('workflow-1');
+    const keys = async (prefix?: string) => (await cp.keys(prefix)).map((k) => `${k.owner}/${k.key}`).sort();
+    expect(await keys('pod-backoff-')).toEqual(['node-n1/pod-backoff-gone', 'node-n1/pod-backoff-live']);
+    expect(await collectPodJournals(store, cp)).toEqual(['node-n1/pod-backoff-gone']);
+    expect(await keys('pod-backoff-')).toEqual(['node-n1/pod-backoff-live']);
+    expect(await keys()).toContain('node-n1/workflow-1');
     expect(await engine.events('pod-backoff-gone', 0)).toEqual([]);
     expect(await engine.latestSnapshot('pod-backoff-gone')).toBeFalsy();
     expect(await engine.events('pod-backoff-live', 0)).toHaveLength(3);
-    expect(await collectPodJournals(store, engine)).toEqual([]);
+    expect(await collectPodJournals(store, cp)).toEqual([]);
   });
 });

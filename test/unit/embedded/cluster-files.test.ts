@@ -21,8 +21,9 @@ describe('prepareClusterFiles', () => {
     const conf = fs.readFileSync(paths.natsConf, 'utf8');
     expect(conf).toContain('listen: "127.0.0.1:4222"');
     expect(conf).toContain(`store_dir: ${JSON.stringify(paths.natsStore)}`);
-    expect(conf).toContain(`{ user: "admin", password: ${JSON.stringify(creds.users.admin)} }`);
-    expect(conf).toMatch(/user: "node-n1".*subscribe: \{ allow: \["mk\.node\.n1\.>", "_INBOX\.>"/);
+    expect(conf).toContain(`{ user: "control-plane", password: ${JSON.stringify(creds.users['control-plane'])} }`);
+    expect(conf).toMatch(new RegExp(`user: "admin", password: ${JSON.stringify(creds.users.admin)}, permissions: \\{ publish: \\{ allow: \\["mk\\.api\\.\\*"`));
+    expect(conf).toMatch(/user: "node-n1".*subscribe: \{ allow: \["_INBOX\.node-n1\.>", "mk\.node\.n1\.>"\] \}, allow_responses: true/);
   });
 
   it('reuses passwords and node name afterwards; a new port is applied', () => {

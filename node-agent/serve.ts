@@ -1,46 +1,44 @@
 /**
- * The node agent's own subjects: logs (one reply, or a stream for `-f`), exec (ExecSync) and
- * teardown. Requests name a pod; the agent serves only pods bound to it.
+ * The node agent's own subjects, `mk.node.<node>.*`: logs (one reply, or a stream for `-f` on
+ * `mk.node.<node>.logs.stream.<id>`), exec (ExecSync), ping and teardown. Requests name a pod; the
+ * agent serves only pods bound to it (those in its view).
  */
-import { serve, encode, type Bus, type ObjectStore } from '../bus';
+import { serve, encode, type Bus } from '../bus';
 import {
-  dns1123LabelError, dns1123SubdomainError, logsCancelSubject, MAX_LOGS_REPLY_BYTES, NotFoundError, nodeSubject, objectKey, ValidationError,
+  dns1123LabelError, dns1123SubdomainError, logsCancelSubject, logsStreamSubject, MAX_LOGS_REPLY_BYTES, NotFoundError, nodeSubject, ValidationError,
   type ExecRequest, type ExecResult, type LogsChunk, type LogsRequest, type Pod,
 } from '../messages';
 import { log } from './log';
 import type { CriClient } from './cri';
 import { execInPod, followContainerLogs, LABEL_CONTAINER_NAME, LABEL_POD_UID, readContainerLogs, resolveLogPath } from './pods';
-import type { PodSync } from './pod-sync';
 
-export interface NodeApiDeps {
+/** What the node's subjects need. */
+export interface NodeSubjectsDeps {
   nodeName: string;
-  store: ObjectStore;
   cri: CriClient;
-  sync: PodSync;
+  /** The pods bound here, `namespace/name` -> pod. */
+  pods: ReadonlyMap<string, Pod>;
   teardown(): Promise<void>;
 }
 
 /** The longest a `logs -f` stream may run without the client cancelling (a day). */
 const MAX_FOLLOW_MS = 24 * 3600_000;
 
-async function podOf(deps: NodeApiDeps, namespace: string, name: string): Promise<Pod> {
+function podOf(deps: NodeSubjectsDeps, namespace: string, name: string): Pod {
   if (typeof namespace !== 'string' || typeof name !== 'string') throw new ValidationError('namespace and pod are required');
   const bad = dns1123LabelError(namespace) ?? dns1123SubdomainError(name);
   if (bad) throw new ValidationError(`invalid pod ${namespace}/${name}: ${bad}`);
-  const got = await deps.store.get<Pod>(objectKey('pods', namespace, name));
-  if (!got) throw new NotFoundError(`pods "${name}" not found`);
-  if (got.object.spec.nodeName !== deps.nodeName) {
-    throw new NotFoundError(`pod "${name}" is not on node ${deps.nodeName} (it is on ${got.object.spec.nodeName ?? 'no node yet'})`);
-  }
-  return got.object;
+  const pod = deps.pods.get(`${namespace}/${name}`);
+  if (!pod) throw new NotFoundError(`pods "${name}" not found on node ${deps.nodeName}`);
+  return pod;
 }
 
-/** Serves logs, exec and teardown for this node. */
-export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void>; stop(): Promise<void> } {
+/** Serves logs, exec, ping and teardown for this node. */
+export function serveNodeSubjects(bus: Bus, deps: NodeSubjectsDeps): { ready: Promise<void>; stop(): Promise<void> } {
   const follows = new Set<AbortController>();
   const subs = [
-    serve<LogsRequest, LogsChunk>(bus, nodeSubject(deps.nodeName, 'logs'), async (req, msg) => {
-      const pod = await podOf(deps, req.namespace, req.pod);
+    serve<LogsRequest, LogsChunk>(bus, nodeSubject(deps.nodeName, 'logs'), async (req) => {
+      const pod = podOf(deps, req.namespace, req.pod);
       const logPath = await resolveLogPath(deps.cri, pod, req.container, !!req.previous);
       if (!req.follow) {
         const data = await readContainerLogs({ logPath, tailLines: req.tailLines });
@@ -51,20 +49,22 @@ export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void
         if (nl >= 0) tail = tail.subarray(nl + 1);
         return { data: tail.toString('base64'), truncated: true };
       }
-      if (!msg.reply) throw new ValidationError('a follow request needs a reply subject');
-      const reply = msg.reply;
+      if (typeof req.follow.streamId !== 'string' || !/^[-\w]{1,64}$/.test(req.follow.streamId)) {
+        throw new ValidationError('follow.streamId must be 1 to 64 letters, digits, - or _');
+      }
+      const stream = logsStreamSubject(deps.nodeName, req.follow.streamId);
       const ac = new AbortController();
       const cancel = bus.nc.subscribe(logsCancelSubject(deps.nodeName, req.follow.streamId), { max: 1, callback: () => ac.abort() });
       const timer = setTimeout(() => ac.abort(), MAX_FOLLOW_MS).unref();
       follows.add(ac);
       const containerName = req.container ?? pod.spec.containers[0].name;
-      // The stream runs after this handler returns its first (empty) chunk.
+      // The stream runs after this handler answers (the client subscribed to the stream before asking).
       setImmediate(() => {
         followContainerLogs({
           logPath,
           tailLines: req.tailLines,
           signal: ac.signal,
-          onData: (chunk) => { bus.nc.publish(reply, encode({ ok: true, data: chunk.toString('base64') })); },
+          onData: (chunk) => { bus.nc.publish(stream, encode({ data: chunk.toString('base64') } satisfies LogsChunk)); },
           isRunning: async () => {
             const list = await deps.cri.listContainers({ filter: { labelSelector: { [LABEL_POD_UID]: pod.metadata.uid!, [LABEL_CONTAINER_NAME]: containerName } } });
             return (list.containers ?? []).some((c) => c.state === 'CONTAINER_RUNNING');
@@ -76,7 +76,7 @@ export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void
             follows.delete(ac);
             try {
               cancel.unsubscribe();
-              bus.nc.publish(reply, encode({ ok: true, data: '', eof: true }));
+              bus.nc.publish(stream, encode({ data: '', eof: true } satisfies LogsChunk));
             } catch { /* the connection closed under a stopping agent: nobody is left to tell */ }
           });
       });
@@ -86,10 +86,11 @@ export function serveNodeApi(bus: Bus, deps: NodeApiDeps): { ready: Promise<void
       if (!Array.isArray(req.command) || req.command.length === 0 || !req.command.every((a) => typeof a === 'string')) {
         throw new ValidationError('command must be a non-empty list of strings');
       }
-      const pod = await podOf(deps, req.namespace, req.pod);
+      const pod = podOf(deps, req.namespace, req.pod);
       const out = await execInPod(deps.cri, pod, req.container, req.command, req.timeoutSeconds ?? 0);
       return { exitCode: out.exitCode, stdout: out.stdout.toString('base64'), stderr: out.stderr.toString('base64') };
     }),
+    serve(bus, nodeSubject(deps.nodeName, 'ping'), async () => ({ node: deps.nodeName, time: new Date().toISOString() })),
     serve(bus, nodeSubject(deps.nodeName, 'teardown'), async () => {
       await deps.teardown();
       return {};

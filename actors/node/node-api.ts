@@ -1,0 +1,149 @@
+/**
+ * What the control plane serves node agents, on `mk.api.node.<node>.<verb>`. The bus lets a node
+ * send only on its own name (embedded/permissions.ts), so the name in the subject is who asks:
+ * like Kubernetes' NodeRestriction, a node may create and update only its own Node and write only
+ * the status of pods bound to it, and nothing else (the store itself is closed to nodes).
+ * Requests are handled concurrently; the store's revisions order the writes.
+ */
+import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
+import {
+  dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
+  objectKey, timestamp, ValidationError, NodeKind, PodKind,
+  type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
+  type PodStatusRequest, type PodTerminatedRequest,
+} from '../../messages';
+import { log } from '../log';
+
+/** The node a request came from: the token after `mk.api.node.`. */
+function nodeOf(subject: string): string {
+  const name = subject.split('.')[3] ?? '';
+  const bad = dns1123LabelError(name);
+  if (bad) throw new ValidationError(`invalid node name "${name}" in ${subject}: ${bad}`);
+  return name;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the fields naming a pod; throws ValidationError naming the bad one. */
+function podRef(req: { namespace?: unknown; name?: unknown; uid?: unknown }): { namespace: string; name: string; uid: string } {
+  if (typeof req?.namespace !== 'string' || dns1123LabelError(req.namespace)) throw new ValidationError(`invalid pod namespace ${JSON.stringify(req?.namespace)}`);
+  if (typeof req.name !== 'string' || dns1123SubdomainError(req.name)) throw new ValidationError(`invalid pod name ${JSON.stringify(req.name)}`);
+  if (typeof req.uid !== 'string' || req.uid === '') throw new ValidationError('uid must be a non-empty string');
+  return { namespace: req.namespace, name: req.name, uid: req.uid };
+}
+
+const nodeKey = (name: string): string => objectKey(NodeKind.plural, undefined, name);
+
+/** mk.api.node.<node>.register: creates the node's Node or refreshes its status and labels. */
+async function register(store: ObjectStore, node: string, req: NodeRegisterRequest): Promise<NodeResult> {
+  if (!isRecord(req?.status) || !isRecord(req.labels) || !Object.values(req.labels).every((v) => typeof v === 'string')) {
+    throw new ValidationError('register needs status (an object) and labels (strings)');
+  }
+  const now = timestamp();
+  const starting: NodeCondition = { type: 'Ready', status: 'False', reason: 'NodeStarting', message: 'waiting for a pod CIDR', lastHeartbeatTime: now, lastTransitionTime: now };
+  const fresh: Node = {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name: node, labels: req.labels, creationTimestamp: now, uid: crypto.randomUUID(), generation: 1 },
+    spec: {},
+    status: { ...req.status, conditions: [starting] },
+  };
+  try {
+    await store.create(nodeKey(node), fresh);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    await store.mutate<Node>(nodeKey(node), (n) => {
+      n.metadata.labels = { ...n.metadata.labels, ...req.labels };
+      n.status = { ...n.status, ...req.status, conditions: n.status?.conditions ?? [starting] };
+      return n;
+    });
+  }
+  return { node: (await store.get<Node>(nodeKey(node)))!.object };
+}
+
+/** mk.api.node.<node>.heartbeat: the Ready condition; lastTransitionTime moves only on a change. */
+async function heartbeat(store: ObjectStore, node: string, req: NodeHeartbeatRequest): Promise<NodeResult> {
+  const r = req?.ready;
+  if (!isRecord(r) || (r.status !== 'True' && r.status !== 'False') || typeof r.reason !== 'string' || typeof r.message !== 'string') {
+    throw new ValidationError('heartbeat needs ready: { status: "True" | "False", reason, message }');
+  }
+  try {
+    const out = await store.mutate<Node>(nodeKey(node), (n) => {
+      const conds = n.status?.conditions ?? [];
+      const old = conds.find((c) => c.type === 'Ready');
+      const t = timestamp();
+      const cond: NodeCondition = {
+        type: 'Ready', status: r.status, reason: r.reason, message: r.message, lastHeartbeatTime: t,
+        lastTransitionTime: old && old.status === r.status ? old.lastTransitionTime : t,
+      };
+      n.status = { ...n.status, conditions: [...conds.filter((c) => c.type !== 'Ready'), cond] };
+      return n;
+    });
+    return { node: out!.object };
+  } catch (err) {
+    if (isNotFound(err)) throw new NotFoundError(`nodes "${node}" not found: register again`);
+    throw err;
+  }
+}
+
+/** The pod a node asks about, checked to be that pod (uid) and bound to that node. */
+function checkPod(pod: Pod | undefined, node: string, ref: { namespace: string; name: string; uid: string }): Pod {
+  if (!pod || pod.metadata.uid !== ref.uid) throw new NotFoundError(`pods "${ref.name}" (uid ${ref.uid}) not found in namespace ${ref.namespace}`);
+  if (pod.spec.nodeName !== node) {
+    throw new ForbiddenError(`node ${node} may not act for pod ${ref.namespace}/${ref.name}: it is bound to ${pod.spec.nodeName ?? 'no node'}`);
+  }
+  return pod;
+}
+
+/** mk.api.node.<node>.pod-status: the status, keeping the scheduler's PodScheduled condition. */
+async function podStatus(store: ObjectStore, node: string, req: PodStatusRequest): Promise<Record<string, never>> {
+  const ref = podRef(req);
+  if (!isRecord(req.status)) throw new ValidationError('status must be an object');
+  const key = objectKey(PodKind.plural, ref.namespace, ref.name);
+  try {
+    await store.mutate<Pod>(key, (cur) => {
+      checkPod(cur, node, ref);
+      const scheduled = cur.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      const conditions = [...(scheduled ? [scheduled] : []), ...(req.status.conditions ?? []).filter((c) => c.type !== 'PodScheduled')];
+      cur.status = { ...req.status, conditions };
+      return cur;
+    });
+  } catch (err) {
+    if (isNotFound(err)) checkPod(undefined, node, ref);
+    throw err;
+  }
+  return {};
+}
+
+/** mk.api.node.<node>.pod-terminated: removes a pod marked for deletion once its node is done with it. */
+async function podTerminated(store: ObjectStore, node: string, req: PodTerminatedRequest): Promise<Record<string, never>> {
+  const ref = podRef(req);
+  const key = objectKey(PodKind.plural, ref.namespace, ref.name);
+  const cur = await store.get<Pod>(key);
+  // Gone already, or another pod of that name now: nothing of the terminated one is left to remove.
+  if (!cur || cur.object.metadata.uid !== ref.uid) return {};
+  checkPod(cur.object, node, ref);
+  if (!cur.object.metadata.deletionTimestamp) {
+    throw new ValidationError(`pod ${ref.namespace}/${ref.name} is not marked for deletion; a node removes only pods being deleted`);
+  }
+  await store.delete(key, cur.revision).catch((err) => { if (!isNotFound(err)) throw err; });
+  log.info({ key, node }, 'pod deleted after its node stopped it');
+  return {};
+}
+
+/** Serves the node api for every node; `stop()` unsubscribes and waits for the requests in flight. */
+export function serveNodeApi(bus: Bus, store: ObjectStore): { ready: Promise<void>; stop(): Promise<void> } {
+  const on = <Req>(verb: Parameters<typeof nodeApiWildcard>[0], fn: (node: string, req: Req) => Promise<unknown>): Served =>
+    serve<Req, unknown>(bus, nodeApiWildcard(verb), (req, msg) => fn(nodeOf(msg.subject), req), { queue: 'mk-api' });
+  const subs = [
+    on<NodeRegisterRequest>('register', (n, r) => register(store, n, r)),
+    on<NodeHeartbeatRequest>('heartbeat', (n, r) => heartbeat(store, n, r)),
+    on<PodStatusRequest>('pod-status', (n, r) => podStatus(store, n, r)),
+    on<PodTerminatedRequest>('pod-terminated', (n, r) => podTerminated(store, n, r)),
+  ];
+  return {
+    ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),
+    stop: async () => { await Promise.all(subs.map((s) => s.stop())); },
+  };
+}

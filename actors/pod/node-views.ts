@@ -1,0 +1,80 @@
+/**
+ * The per-node views of pods: for every pod bound to a node, a copy under `<node>.<ns>.<name>` in
+ * the NODE_PODS_BUCKET, so each node agent reads (and may read) only its own pods, and a thousand
+ * nodes do not all receive every pod. The pod actors keep the views as part of reconciling; the
+ * views are derived data with one writer (this control plane), so they are written with put.
+ */
+import { createHash } from 'node:crypto';
+import { ObjectStore, type Bus } from '../../bus';
+import { encodeToken, isNotFound, keyFilter, NODE_PODS_BUCKET, parseKey, PodKind, type Pod } from '../../messages';
+import { log } from '../log';
+
+/** The view key of pod `namespace/name` on `node`. */
+export function viewKey(node: string, namespace: string, name: string): string {
+  return `${encodeToken(node)}.${encodeToken(namespace)}.${encodeToken(name)}`;
+}
+
+const digest = (pod: Pod): string => createHash('sha1').update(JSON.stringify({ ...pod, metadata: { ...pod.metadata, resourceVersion: undefined } })).digest('base64');
+
+/** The views of one control plane. */
+export class NodePodViews {
+  /** pod key -> where its view is and what it holds. */
+  private readonly known = new Map<string, { view: string; digest: string }>();
+
+  private constructor(readonly views: ObjectStore) {}
+
+  /** Opens (making it when missing) the views bucket. Throws UnavailableError when the bus is down. */
+  static async open(bus: Bus): Promise<NodePodViews> {
+    return new NodePodViews(await ObjectStore.open(bus, {
+      bucket: NODE_PODS_BUCKET, history: 1, description: 'mk: the pods bound to each node, <node>.<namespace>.<name> -> Pod',
+    }));
+  }
+
+  /**
+   * Learns what the bucket holds and removes the views of pods that are gone or bound elsewhere
+   * (left by an earlier control plane). Call before reconciling.
+   */
+  async start(objects: ObjectStore): Promise<void> {
+    this.known.clear();
+    const [views, pods] = await Promise.all([this.views.list<Pod>('>'), objects.list<Pod>(keyFilter(PodKind.plural))]);
+    const wanted = new Map(pods.items.filter((p) => p.object.spec.nodeName)
+      .map((p) => [viewKey(p.object.spec.nodeName!, p.object.metadata.namespace ?? 'default', p.object.metadata.name), p.key]));
+    let removed = 0;
+    for (const v of views.items) {
+      const podKey = wanted.get(v.key);
+      if (podKey) this.known.set(podKey, { view: v.key, digest: digest(v.object) });
+      else { await this.remove(v.key); removed++; }
+    }
+    if (removed > 0) log.info({ removed }, 'removed views of pods that are gone');
+  }
+
+  /** Makes the bucket again after the server lost its store; every view is written again. */
+  async ensure(): Promise<void> {
+    await this.views.ensure();
+    this.known.clear();
+  }
+
+  /**
+   * Brings the view of the pod at `podKey` in line with `pod` (null: gone): written when bound and
+   * changed, removed when gone or moved. Throws UnavailableError when the bus is down.
+   */
+  async sync(podKey: string, pod: Pod | null): Promise<void> {
+    const prev = this.known.get(podKey);
+    const node = pod?.spec.nodeName;
+    const { namespace = 'default', name } = parseKey(podKey);
+    const view = node ? viewKey(node, namespace, name) : undefined;
+    if (prev && prev.view !== view) {
+      await this.remove(prev.view);
+      this.known.delete(podKey);
+    }
+    if (!pod || !view) return;
+    const d = digest(pod);
+    if (prev?.view === view && prev.digest === d) return;
+    await this.views.put(view, pod);
+    this.known.set(podKey, { view, digest: d });
+  }
+
+  private async remove(view: string): Promise<void> {
+    await this.views.delete(view).catch((err) => { if (!isNotFound(err)) throw err; });
+  }
+}

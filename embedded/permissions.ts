@@ -1,0 +1,81 @@
+/**
+ * What each identity of an embedded cluster may do on the bus, enforced by nats-server
+ * (https://docs.nats.io/running-a-nats-service/configuration/securing_nats/authorization):
+ *
+ * - the control plane may do everything: it owns the store, the streams and the api;
+ * - the CLI (admin) may send api requests and talk to node agents, and listen to watches, events
+ *   and its own replies; it may not write the store or the streams directly, nor act as a node;
+ * - a node may only act for itself, like a kubelet under Kubernetes' NodeRestriction: it sends
+ *   its requests to the control plane on its own name (register, heartbeat, the status of its own
+ *   pods, their removal), reads only the pods bound to it (its prefix of the node-pods bucket),
+ *   writes only its own events and journals, serves only its own subjects and reads only its own
+ *   replies. Everything else it asks for is refused by the server.
+ */
+import {
+  EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, SNAPSHOT_BUCKET,
+  eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken,
+} from '../messages';
+
+/** A user's permissions in nats-server's terms. */
+export interface Permissions {
+  publish: { allow?: string[]; deny?: string[] };
+  subscribe: { allow?: string[]; deny?: string[] };
+  /** May answer requests it received (on their reply subjects), and nothing else there. */
+  allowResponses?: boolean;
+}
+
+/** The component name of node agents on their events (kubelet's is `kubelet`). */
+export const NODE_COMPONENT = 'mk-node';
+
+/** The CLI: the api, the node agents' own subjects, and listening to what users watch. */
+export function adminPermissions(user: string): Permissions {
+  return {
+    publish: {
+      // `mk.api.*`: the api's verbs; not `mk.api.node.>`, which only nodes send.
+      allow: ['mk.api.*', 'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.node.*.ping', 'mk.node.*.logs.cancel.*'],
+    },
+    subscribe: {
+      allow: [`${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.progress', 'mk.node.*.logs.stream.*'],
+    },
+  };
+}
+
+/** One node agent: only for itself (see the module comment). */
+export function nodePermissions(node: string): Permissions {
+  const n = encodeToken(node);
+  const owner = nodeJournalOwner(node);
+  const pods = `KV_${NODE_PODS_BUCKET}`;
+  const snapshots = `KV_${SNAPSHOT_BUCKET}`;
+  const meta = `KV_${META_BUCKET}`;
+  return {
+    publish: {
+      allow: [
+        `mk.api.node.${n}.*`,
+        `mk.node.${n}.>`,
+        `mk.events.*.*.${eventSourceToken({ component: NODE_COMPONENT, host: node })}`,
+        `${JOURNAL_SUBJECT_PREFIX}.${owner}.*`,
+        `$KV.${SNAPSHOT_BUCKET}.${owner}.*`,
+        '$JS.API.INFO',
+        ...[pods, JOURNAL_STREAM, EVENTS_STREAM, snapshots, meta].map((s) => `$JS.API.STREAM.INFO.${s}`),
+        // Consumers are named by the client and carry their filter in the subject (nats-server 2.9+),
+        // so a node can open them only on its own prefix of the node-pods bucket and its own journals.
+        `$JS.API.CONSUMER.CREATE.${pods}.*.$KV.${NODE_PODS_BUCKET}.${n}.>`,
+        `$JS.API.CONSUMER.CREATE.${JOURNAL_STREAM}.*.${JOURNAL_SUBJECT_PREFIX}.${owner}.*`,
+        ...[pods, JOURNAL_STREAM].flatMap((s) => [
+          `$JS.API.CONSUMER.MSG.NEXT.${s}.*`, `$JS.API.CONSUMER.INFO.${s}.*`, `$JS.API.CONSUMER.DELETE.${s}.*`,
+        ]),
+        ...[JOURNAL_STREAM, snapshots, meta].map((s) => `$JS.API.STREAM.MSG.GET.${s}`),
+      ],
+    },
+    subscribe: { allow: [`${inboxPrefix(`node-${node}`)}.>`, `mk.node.${n}.>`] },
+    allowResponses: true,
+  };
+}
+
+/** Renders permissions as a nats-server config value. */
+export function renderPermissions(p: Permissions): string {
+  const list = (xs: string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const rule = (r: { allow?: string[]; deny?: string[] }): string =>
+    `{ ${[r.allow ? `allow: ${list(r.allow)}` : '', r.deny ? `deny: ${list(r.deny)}` : ''].filter(Boolean).join(', ')} }`;
+  return `{ publish: ${rule(p.publish)}, subscribe: ${rule(p.subscribe)}${p.allowResponses ? ', allow_responses: true' : ''} }`;
+}

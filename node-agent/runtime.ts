@@ -1,0 +1,140 @@
+/**
+ * The node's container runtime: a private containerd (or one the user points at), its CRI client,
+ * the built-in images, and the CNI plugins it needs. Teardown removes what mk made on it.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { connectOrStart, purgeContainerd, type ContainerdHandle } from './containerd';
+import type { CriClient } from './cri';
+import { ensureBuiltinImages, type ImageProgress } from './images';
+import { log } from './log';
+import { assertCniPlugins, writeCniConfig } from './network';
+import { LABEL_POD_UID } from './pods';
+
+/** Where the runtime lives and what it is. */
+export interface RuntimeOptions {
+  nodeName: string;
+  /** The node's data directory: containerd's root and state, CNI state, pod logs, images. */
+  dataDir: string;
+  /** Use this containerd instead of starting one (never stopped nor torn down by mk). */
+  containerdSocket?: string;
+  /** CNI bridge name (default mk0); two nodes on one machine need two. */
+  bridge?: string;
+  /** Image build progress (mk up shows it). */
+  onProgress?: (p: ImageProgress) => void;
+}
+
+/** A started runtime. */
+export interface NodeRuntime {
+  cri: CriClient;
+  socketPath: string;
+  /** `containerd://1.6.20` for the Node's status. */
+  version: string;
+  /** Root of pod log directories. */
+  podLogsRoot: string;
+  /** Writes the CNI config for the node's pod CIDR. */
+  configureNetwork(podCIDR: string): Promise<void>;
+  /** Why the runtime cannot run pods now, or undefined. */
+  problem(): Promise<string | undefined>;
+  /** Closes the CRI client; containerd and its pods keep running for the next agent. */
+  close(): void;
+  /**
+   * Removes every sandbox and container mk made, stops and purges a containerd mk started, and
+   * removes the bridge. Every step runs even when an earlier one failed; the failures are thrown
+   * together at the end.
+   */
+  teardown(): Promise<void>;
+}
+
+/**
+ * Checks the CNI plugins, connects to (or starts) containerd and builds the built-in images.
+ * Throws with a clear message when the plugins are missing or containerd does not come up.
+ */
+export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
+  const dataDir = path.resolve(opts.dataDir);
+  const ctrDir = path.join(dataDir, 'containerd');
+  const socketPath = opts.containerdSocket ?? path.join(ctrDir, 'containerd.sock');
+  const pidFile = path.join(ctrDir, 'containerd.pid');
+  const cniConfDir = path.join(ctrDir, 'cni', 'net.d');
+  const bridge = opts.bridge ?? 'mk0';
+  const podLogsRoot = path.join(dataDir, 'pods');
+  fs.mkdirSync(podLogsRoot, { recursive: true });
+  assertCniPlugins();
+
+  // A containerd left by a previous agent of this node still answers: adopt it (its containers live on).
+  const ctr: ContainerdHandle = await connectOrStart({ dataDir: ctrDir, socketPath, cniConfDir });
+  if (!ctr.external && ctr.pid) fs.writeFileSync(pidFile, String(ctr.pid));
+  // A containerd the user pointed us at is theirs: teardown removes only mk's pods and stops nothing.
+  const userContainerd = !!opts.containerdSocket;
+  const cri = ctr.cri;
+  const v = await cri.version({});
+  await ensureBuiltinImages(cri, { socketPath, workDir: path.join(dataDir, 'images'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+
+  return {
+    cri,
+    socketPath,
+    version: `${v.runtimeName}://${v.runtimeVersion}`,
+    podLogsRoot,
+    configureNetwork: async (podCIDR) => {
+      await writeCniConfig({ confDir: cniConfDir, podCIDR, bridge, dataDir: path.join(dataDir, 'cni', 'ipam') });
+    },
+    problem: async () => (await cri.version({}, { timeoutMs: 5_000 }).then(() => undefined, () => `containerd at ${socketPath} does not answer`)),
+    close: () => cri.close(),
+    async teardown() {
+      const failures: unknown[] = [];
+      const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+        try { await fn(); } catch (err) { failures.push(err); log.error({ node: opts.nodeName, step: what, err: String(err) }, 'teardown step failed'); }
+      };
+      // A pod actor still finishing a pass may create a sandbox after the first listing: look again.
+      await step('remove pods', async () => {
+        for (let pass = 0; pass < 3; pass++) if ((await removeMkPods(cri)) === 0) break;
+      });
+      if (!userContainerd) {
+        await step('stop containerd', () => stopContainerd(ctr, pidFile, path.join(ctrDir, 'config.toml')));
+        await step('purge containerd', () => purgeContainerd({ dataDir: ctrDir, socketPath }));
+      }
+      await step('remove bridge', async () => { spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' }); });
+      if (failures.length > 0) throw new Error(`node teardown incomplete: ${failures.map(String).join('; ')}`);
+    },
+  };
+}
+
+/**
+ * Stops and removes every sandbox and container mk made on this containerd (those labelled with a
+ * pod uid), never anything else a shared containerd runs. Returns how many it found.
+ */
+async function removeMkPods(cri: CriClient): Promise<number> {
+  const mine = <T extends { labels?: Record<string, string> | null }>(xs: T[] | null | undefined): T[] =>
+    (xs ?? []).filter((x) => !!x.labels?.[LABEL_POD_UID]);
+  const containers = mine((await cri.listContainers({})).containers);
+  await Promise.all(containers.map((c) => cri.stopContainer({ containerId: c.id, timeout: 5 }).catch(() => undefined)));
+  for (const c of containers) await cri.removeContainer({ containerId: c.id }).catch(() => undefined);
+  const sandboxes = mine((await cri.listPodSandbox({})).items);
+  for (const sb of sandboxes) {
+    await cri.stopPodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'stop sandbox failed'));
+    await cri.removePodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'remove sandbox failed'));
+  }
+  return containers.length + sandboxes.length;
+}
+
+/**
+ * Stops containerd whether this agent started it or adopted it from a previous agent of this node
+ * (pid file). An adopted pid is signalled only while its command line still names our config, so
+ * a stale pid file never hits another process.
+ */
+async function stopContainerd(ctr: ContainerdHandle, pidFile: string, configPath: string): Promise<void> {
+  if (!ctr.external) { await ctr.stop({ timeoutMs: 10_000 }); return; }
+  ctr.cri.close();
+  const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
+  if (!pid) return;
+  const cmdline = (() => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } })();
+  if (!cmdline.includes(configPath)) return;
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try { process.kill(pid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+}

@@ -1,0 +1,227 @@
+/**
+ * The permissions of an embedded cluster's identities (embedded/permissions.ts), with the real
+ * credentials and config `mk up` writes, on a real nats-server. Every forbidden action is refused
+ * by the server while something serves or holds what it aims at (so a refusal can only come from
+ * the permissions), and every allowed one works. Two nodes, n1 and n2; n1 tries to act for n2.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  connectBus, ensureEventsStream, EventRecorder, JetStreamPersistenceEngine, listEvents, ObjectStore, request, serve, startInformer, type Bus,
+} from '../../../bus';
+import { setLogLevel } from '../../../common/log';
+import { natsConfig, prepareClusterFiles, randomPassword, type Credentials } from '../../../embedded/credentials';
+import { NODE_COMPONENT } from '../../../embedded/permissions';
+import { clusterPaths } from '../../../embedded/paths';
+import { findNatsServer, waitForPort } from '../../../embedded/supervise';
+import {
+  API, encodeToken, eventSubject, inboxPrefix, isForbidden, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
+  nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
+} from '../../../messages';
+import { caught, waitFor } from '../../helpers/nats-server';
+
+jest.setTimeout(30_000);
+
+let dir: string;
+let creds: Credentials;
+let server: ChildProcess;
+const buses: Bus[] = [];
+let cp: Bus;
+let objects: ObjectStore;
+let views: ObjectStore;
+
+const freePort = (): Promise<number> => new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = (srv.address() as net.AddressInfo).port;
+    srv.close(() => resolve(p));
+  });
+});
+
+const connectAs = async (user: string, pass = creds.users[user]): Promise<Bus> => {
+  // The CLI does not ask for JetStream at connect (it may not use it); the others do.
+  const bus = await connectBus({
+    servers: `nats://127.0.0.1:${creds.port}`, user, pass, name: `test-${user}`, timeoutMs: 3000, checkJetStream: user !== 'admin',
+  });
+  buses.push(bus);
+  return bus;
+};
+
+/** Resolves with the server's refusal of a subscription (it arrives asynchronously). */
+const subscribeRefused = async (bus: Bus, subject: string): Promise<string> => {
+  const refused = new Promise<string>((resolve) => {
+    bus.nc.subscribe(subject, { callback: (err) => { if (err) resolve(String(err)); } });
+  });
+  await bus.nc.flush();
+  return refused;
+};
+
+const pod = (name: string, node?: string): KubeObject => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: `uid-${name}` },
+  spec: { containers: [{ name: 'c', image: 'busybox' }], ...(node ? { nodeName: node } : {}) },
+});
+
+beforeAll(async () => {
+  setLogLevel('silent'); // the permission violations below are expected, and logged by the bus
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-perm-it-'));
+  const paths = clusterPaths(dir);
+  creds = prepareClusterFiles(paths, { nodeName: 'n1', port: await freePort() });
+  // A second node's identity, as a multi-node cluster's config has one per node.
+  creds.users['node-n2'] = randomPassword();
+  fs.writeFileSync(paths.natsConf, natsConfig(paths, creds));
+  server = spawn(findNatsServer()!, ['-c', paths.natsConf], { stdio: 'ignore' });
+  await waitForPort(creds.port, 15_000);
+  cp = await connectAs('control-plane');
+  objects = await ObjectStore.open(cp);
+  views = await ObjectStore.open(cp, { bucket: NODE_PODS_BUCKET, history: 1 });
+  await JetStreamPersistenceEngine.open(cp);
+  await ensureEventsStream(cp);
+  await objects.create(objectKey('pods', 'default', 'mine'), pod('mine', 'n1'));
+  await views.put(`n1.default.mine`, pod('mine', 'n1'));
+  await views.put(`n2.default.theirs`, pod('theirs', 'n2'));
+});
+
+afterAll(async () => {
+  await Promise.all(buses.map((b) => b.close()));
+  if (server?.pid && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    process.kill(server.pid, 'SIGTERM');
+    await exited;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  setLogLevel('info');
+});
+
+describe('credentials', () => {
+  it('are required, and wrong ones are refused', async () => {
+    await connectAs('admin');
+    await expect(connectAs('admin', 'wrong-password')).rejects.toThrow(/authorization failed/i);
+    await expect(connectBus({ servers: `nats://127.0.0.1:${creds.port}`, name: 'anon', timeoutMs: 2000 })).rejects.toThrow(/authoriz/i);
+  });
+});
+
+describe('a node', () => {
+  let n1: Bus;
+  const asked: string[] = [];
+  beforeAll(async () => {
+    n1 = await connectAs('node-n1');
+    // The control plane serves the node api for every node, so only the bus can refuse.
+    serve(cp, 'mk.api.node.*.register', async (_req, msg) => { asked.push(msg.subject); return { node: msg.subject.split('.')[3] }; });
+    serve(cp, API.apply, async () => ({ applied: true }));
+    await cp.nc.flush();
+  });
+
+  it('asks the control plane on its own name, and not on another node\'s', async () => {
+    expect(await request(n1, nodeApiSubject('n1', 'register'), {})).toEqual({ node: 'n1' });
+    const err = await caught(request(n1, nodeApiSubject('n2', 'register'), {}, { timeoutMs: 2000 }));
+    expect(isForbidden(err)).toBe(true);
+    expect(asked).toEqual([nodeApiSubject('n1', 'register')]);
+  });
+
+  it('may not use the api that users use', async () => {
+    expect(isForbidden(await caught(request(n1, API.apply, { object: pod('x') }, { timeoutMs: 2000 })))).toBe(true);
+  });
+
+  it('cannot write the object store directly', async () => {
+    const direct = await ObjectStore.open(n1, { create: false });
+    expect(isForbidden(await caught(direct.create(objectKey('pods', 'default', 'forged'), pod('forged'))))).toBe(true);
+    expect(isForbidden(await caught(direct.put(objectKey('pods', 'default', 'mine'), pod('mine', 'n2'))))).toBe(true);
+    expect(await objects.get(objectKey('pods', 'default', 'forged'))).toBeNull();
+    expect((await objects.get<KubeObject & { spec: { nodeName: string } }>(objectKey('pods', 'default', 'mine')))?.object.spec.nodeName).toBe('n1');
+  });
+
+  it('reads and watches its own pods, not another node\'s', async () => {
+    const mine = await ObjectStore.open(n1, { bucket: NODE_PODS_BUCKET, create: false });
+    expect((await mine.list('n1.>')).items.map((i) => i.key)).toEqual(['n1.default.mine']);
+    const seen: string[] = [];
+    const informer = await startInformer(mine, 'n1.>', (ev) => { seen.push(ev.key); });
+    await views.put('n1.default.later', pod('later', 'n1'));
+    await waitFor(() => seen.includes('n1.default.later'), 'the new pod in the view');
+    await informer.stop();
+    expect(isForbidden(await caught(mine.list('n2.>')))).toBe(true);
+    expect(isForbidden(await caught(mine.list('>')))).toBe(true);
+    expect(isForbidden(await caught(mine.watch('n2.>', {}, () => undefined)))).toBe(true);
+    expect(isForbidden(await caught(mine.put('n1.default.forged', pod('forged', 'n1'))))).toBe(true);
+  });
+
+  it('journals as itself only', async () => {
+    const own = await JetStreamPersistenceEngine.open(n1, { owner: nodeJournalOwner('n1'), create: false });
+    const ev = (n: number) => ({ data: { n }, sequenceNumber: n, key: 'pod-backoff-u1', createdAt: Date.now(), isDeleted: false, tags: [] });
+    await own.persist(ev(1));
+    await own.takeSnapshot({ data: { n: 1 }, sequenceNumber: 1, key: 'pod-backoff-u1', createdAt: Date.now() });
+    expect(await own.events('pod-backoff-u1', 0)).toHaveLength(1);
+    expect(await own.latestSnapshot('pod-backoff-u1')).toMatchObject({ sequenceNumber: 1 });
+    const other = await JetStreamPersistenceEngine.open(n1, { owner: nodeJournalOwner('n2'), create: false });
+    expect(isForbidden(await caught(other.persist(ev(1))))).toBe(true);
+    expect(isForbidden(await caught(other.takeSnapshot({ data: {}, sequenceNumber: 1, key: 'k', createdAt: Date.now() })))).toBe(true);
+    expect(isForbidden(await caught(JetStreamPersistenceEngine.open(n1, { owner: 'control-plane' }).then((e) => e.persist(ev(1)))))).toBe(true);
+  });
+
+  it('records events as itself, and may not pose as another component', async () => {
+    const rec = new EventRecorder(n1, { component: NODE_COMPONENT, host: 'n1' }, Date.now, { create: false });
+    rec.record(pod('mine', 'n1'), 'Normal', 'Started', 'Started container c');
+    await rec.flush();
+    await waitFor(async () => (await listEvents(cp)).items.some((e) => e.reason === 'Started'), 'the node\'s event');
+    const published = await caught(n1.js.publish(eventSubject('default', 'Pod', { component: NODE_COMPONENT, host: 'n2' }), new Uint8Array()));
+    expect(isForbidden(published) || /permission/i.test(String(published))).toBe(true);
+    const scheduler = await caught(n1.js.publish(eventSubject('default', 'Pod', { component: 'default-scheduler' }), new Uint8Array()));
+    expect(/permission/i.test(String(scheduler))).toBe(true);
+  });
+
+  it('may not make, purge or delete streams', async () => {
+    for (const attempt of [
+      () => n1.jsm.streams.add({ name: 'EVIL', subjects: ['evil.>'] }),
+      () => n1.jsm.streams.purge(JOURNAL_STREAM),
+      () => n1.jsm.streams.delete(`KV_${NODE_PODS_BUCKET}`),
+    ]) expect(String(await caught(attempt()))).toMatch(/permission/i);
+    expect((await cp.jsm.streams.info(`KV_${NODE_PODS_BUCKET}`)).state.messages).toBeGreaterThan(0);
+  });
+
+  it('serves its own subjects for the admin, and cannot listen on another node\'s or on others\' replies', async () => {
+    const admin = await connectAs('admin');
+    const served = serve(n1, nodeSubject('n1', 'ping'), async () => ({ node: 'n1' }));
+    await served.ready;
+    expect(await request(admin, nodeSubject('n1', 'ping'), {})).toEqual({ node: 'n1' });
+    await served.stop();
+    // Someone serves n2's exec, so a refusal is the bus's, not "nobody answers".
+    const n2 = await connectAs('node-n2');
+    const n2exec = serve(n2, nodeSubject('n2', 'exec'), async () => ({ exitCode: 0 }));
+    await n2exec.ready;
+    expect(isForbidden(await caught(request(n1, nodeSubject('n2', 'exec'), {}, { timeoutMs: 2000 })))).toBe(true);
+    await n2exec.stop();
+    expect(await subscribeRefused(n1, nodeSubject('n2', 'exec'))).toMatch(/permission/i);
+    expect(await subscribeRefused(n1, `${inboxPrefix('node-n2')}.>`)).toMatch(/permission/i);
+    expect(await subscribeRefused(n1, `${inboxPrefix('admin')}.>`)).toMatch(/permission/i);
+    expect(await subscribeRefused(n1, 'mk.watch.>')).toMatch(/permission/i);
+  });
+});
+
+describe('the admin (the CLI)', () => {
+  let admin: Bus;
+  beforeAll(async () => { admin = await connectAs('admin'); });
+
+  it('uses the api and talks to node agents', async () => {
+    expect(await request(admin, API.apply, { object: pod('x') })).toEqual({ applied: true });
+    const n1 = await connectAs('node-n1');
+    const sub = admin.nc.subscribe(logsStreamSubject('n1', 's1'), { max: 1 });
+    await admin.nc.flush();
+    n1.nc.publish(logsStreamSubject('n1', 's1'), new TextEncoder().encode('{"data":""}'));
+    for await (const m of sub) expect(m.subject).toBe(logsStreamSubject('n1', 's1'));
+  });
+
+  it('may not use JetStream itself', async () => {
+    expect(isForbidden(await caught(connectBus({
+      servers: `nats://127.0.0.1:${creds.port}`, user: 'admin', pass: creds.users.admin, name: 'admin-js', timeoutMs: 3000,
+    })))).toBe(true);
+  });
+
+  it('cannot write the store or act as a node', async () => {
+    const direct = await ObjectStore.open(admin, { create: false });
+    expect(isForbidden(await caught(direct.create(objectKey('pods', 'default', 'direct'), pod('direct'))))).toBe(true);
+    expect(isForbidden(await caught(request(admin, nodeApiSubject('n1', 'register'), {}, { timeoutMs: 2000 })))).toBe(true);
+    expect(await subscribeRefused(admin, `${inboxPrefix('node-n1')}.>`)).toMatch(/permission/i);
+    expect(await subscribeRefused(admin, `mk.api.node.${encodeToken('n1')}.>`)).toMatch(/permission/i);
+  });
+});
