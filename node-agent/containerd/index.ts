@@ -1,7 +1,16 @@
-/** A private containerd per node: its config, its process, and cleaning up after it. */
+/** A private containerd per node: its config, its process, its supervision, and cleaning up after it. */
 export { detectSnapshotter, renderContainerdConfig, writeRegistryMirrors, type ContainerdConfigOptions, type Snapshotter } from './config';
 export {
-  connectOrStart, purgeContainerd, startContainerd,
-  type ContainerdHandle, type ContainerdProcess, type StartContainerdOptions, type StopOptions,
+  connectOrStart, containerdPaths, prepareContainerd, purgeContainerd, spawnContainerd, startContainerd, stopChild,
+  type ContainerdHandle, type ContainerdProcess, type PreparedContainerd, type SpawnedContainerd, type SpawnOptions,
+  type StartContainerdOptions, type StopOptions,
 } from './process';
+export {
+  CONTAINERD_RESTART_BACKOFF, superviseContainerd,
+  type ContainerdHealth, type ContainerdState, type SupervisedContainerd, type SuperviseContainerdOptions,
+} from './supervisor';
+export {
+  findContainerdByConfig, isAlive, ownedFromPidFile, processIdentity, readPidFile, runsConfig, socketListening, watchProcess,
+  writePidFile, type ProcessIdentity,
+} from './pid';
 export { cgroupMounts, deleteRuncContainers, killPids, removeCgroup, mountsUnder, pidAlive, shimPidsFor, shimSocketPath, unmountUnder } from './cleanup';
