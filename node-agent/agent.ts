@@ -4,7 +4,7 @@
  * (serve.ts). It writes cluster state only through the control plane's node api, reads only its
  * own view of pods, and journals and records events only as itself: the bus enforces all three.
  */
-import { configurePersistence, start, stop as stopSystem } from 'nact';
+import { configurePersistence, dispatch, start, stop as stopSystem } from 'nact';
 import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions } from '../bus';
 import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
@@ -12,7 +12,7 @@ import { NODE_PODS_BUCKET, nodeJournalOwner, nodeSubject, type Pod } from '../me
 import { log } from './log';
 import { readCapacity, hostIP } from './node/capacity';
 import { ControlPlaneClient } from './node/control-plane';
-import { spawnNodeActor } from './node/node-actor';
+import { spawnNodeActor, type NodeActor } from './node/node-actor';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { serveNodeSubjects } from './serve';
 
@@ -56,6 +56,8 @@ async function whenReady<T>(what: string, open: () => Promise<T>): Promise<T> {
 /** Starts the node agent. Throws with a clear message when containerd or the bus cannot start. */
 export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const name = opts.nodeName;
+  // Set once the node actor exists; the runtime may report a change before that.
+  const nodeRef: { actor?: NodeActor } = {};
   const bus: Bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? `mk-node-${name}` });
   const runtime: NodeRuntime = await startRuntime({
     nodeName: name,
@@ -66,6 +68,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       bus.nc.publish(nodeSubject(name, 'progress'), encode(e));
       log.info({ node: name, ...e }, 'image progress');
     },
+    // Post the node's status as soon as its runtime goes or comes back.
+    onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
   const capacity = await readCapacity(name, runtime.version);
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
@@ -74,7 +78,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const system = start(`mk-node-${name}`, configurePersistence(engine));
   const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
   const pods = new Map<string, Pod>();
-  const node = spawnNodeActor(system, {
+  const node = nodeRef.actor = spawnNodeActor(system, {
     nodeName: name,
     cp: new ControlPlaneClient(bus, name),
     views,
@@ -121,7 +125,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     stopped = true;
     await subjects.stop();
     await quiesce();
-    if (!tornDown) runtime.close();
+    if (!tornDown) await runtime.close();
     unlisten();
     await recorder.flush();
     await bus.close();

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { connectOrStart, purgeContainerd, type ContainerdHandle } from './containerd';
+import { superviseContainerd, type ContainerdHealth } from './containerd';
 import type { CriClient } from './cri';
 import { ensureBuiltinImages, type ImageProgress } from './images';
 import { log } from './log';
@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   bridge?: string;
   /** Image build progress (mk up shows it). */
   onProgress?: (p: ImageProgress) => void;
+  /** Told when containerd goes down or comes back (the node posts its status at once). */
+  onRuntimeChange?: (health: ContainerdHealth) => void;
 }
 
 /** A started runtime. */
@@ -37,8 +39,8 @@ export interface NodeRuntime {
   configureNetwork(podCIDR: string): Promise<void>;
   /** Why the runtime cannot run pods now, or undefined. */
   problem(): Promise<string | undefined>;
-  /** Closes the CRI client; containerd and its pods keep running for the next agent. */
-  close(): void;
+  /** Stops supervising containerd; it and its pods keep running for the next agent to adopt. */
+  close(): Promise<void>;
   /**
    * Removes every sandbox and container mk made, stops and purges a containerd mk started, and
    * removes the bridge. Every step runs even when an earlier one failed; the failures are thrown
@@ -55,18 +57,22 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
   const dataDir = path.resolve(opts.dataDir);
   const ctrDir = path.join(dataDir, 'containerd');
   const socketPath = opts.containerdSocket ?? path.join(ctrDir, 'containerd.sock');
-  const pidFile = path.join(ctrDir, 'containerd.pid');
   const cniConfDir = path.join(ctrDir, 'cni', 'net.d');
   const bridge = opts.bridge ?? 'mk0';
   const podLogsRoot = path.join(dataDir, 'pods');
   fs.mkdirSync(podLogsRoot, { recursive: true });
   assertCniPlugins();
 
-  // A containerd left by a previous agent of this node still answers: adopt it (its containers live on).
-  const ctr: ContainerdHandle = await connectOrStart({ dataDir: ctrDir, socketPath, cniConfDir });
-  if (!ctr.external && ctr.pid) fs.writeFileSync(pidFile, String(ctr.pid));
-  // A containerd the user pointed us at is theirs: teardown removes only mk's pods and stops nothing.
-  const userContainerd = !!opts.containerdSocket;
+  // A containerd left by an earlier agent of this node is adopted (its containers live on); one
+  // that dies is started again. A containerd the user pointed us at is theirs: never restarted or
+  // stopped, and teardown removes only mk's pods from it.
+  const ctr = await superviseContainerd({
+    dataDir: ctrDir, socketPath, cniConfDir, userSocket: !!opts.containerdSocket,
+    onChange: (h) => {
+      log.info({ node: opts.nodeName, state: h.state, pid: h.pid, restarts: h.restarts, reason: h.reason }, 'containerd');
+      opts.onRuntimeChange?.(h);
+    },
+  });
   const cri = ctr.cri;
   const v = await cri.version({});
   await ensureBuiltinImages(cri, { socketPath, workDir: path.join(dataDir, 'images'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
@@ -79,8 +85,12 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
     configureNetwork: async (podCIDR) => {
       await writeCniConfig({ confDir: cniConfDir, podCIDR, bridge, dataDir: path.join(dataDir, 'cni', 'ipam') });
     },
-    problem: async () => (await cri.version({}, { timeoutMs: 5_000 }).then(() => undefined, () => `containerd at ${socketPath} does not answer`)),
-    close: () => cri.close(),
+    problem: async () => {
+      const h = ctr.health();
+      if (h.state === 'down') return `containerd at ${socketPath} is down (${h.reason})${h.nextRestartAt ? `; restarting at ${h.nextRestartAt.toISOString()}` : ''}`;
+      return cri.version({}, { timeoutMs: 5_000 }).then(() => undefined, () => `containerd at ${socketPath} does not answer`);
+    },
+    close: () => ctr.release(),
     async teardown() {
       const failures: unknown[] = [];
       const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
@@ -90,10 +100,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
       await step('remove pods', async () => {
         for (let pass = 0; pass < 3; pass++) if ((await removeMkPods(cri)) === 0) break;
       });
-      if (!userContainerd) {
-        await step('stop containerd', () => stopContainerd(ctr, pidFile, path.join(ctrDir, 'config.toml')));
-        await step('purge containerd', () => purgeContainerd({ dataDir: ctrDir, socketPath }));
-      }
+      // Stops and purges only a containerd of ours; a user's is left alone.
+      await step('stop containerd', () => ctr.stop({ timeoutMs: 10_000, purge: true }));
       await step('remove bridge', async () => { spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' }); });
       if (failures.length > 0) throw new Error(`node teardown incomplete: ${failures.map(String).join('; ')}`);
     },
@@ -116,25 +124,4 @@ async function removeMkPods(cri: CriClient): Promise<number> {
     await cri.removePodSandbox({ podSandboxId: sb.id }).catch((err) => log.warn({ sandbox: sb.id, err: String(err) }, 'remove sandbox failed'));
   }
   return containers.length + sandboxes.length;
-}
-
-/**
- * Stops containerd whether this agent started it or adopted it from a previous agent of this node
- * (pid file). An adopted pid is signalled only while its command line still names our config, so
- * a stale pid file never hits another process.
- */
-async function stopContainerd(ctr: ContainerdHandle, pidFile: string, configPath: string): Promise<void> {
-  if (!ctr.external) { await ctr.stop({ timeoutMs: 10_000 }); return; }
-  ctr.cri.close();
-  const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
-  if (!pid) return;
-  const cmdline = (() => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } })();
-  if (!cmdline.includes(configPath)) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    try { process.kill(pid, 0); } catch { return; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 }

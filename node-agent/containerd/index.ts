@@ -1,8 +1,8 @@
 /** A private containerd per node: its config, its process, its supervision, and cleaning up after it. */
 export { detectSnapshotter, renderContainerdConfig, writeRegistryMirrors, type ContainerdConfigOptions, type Snapshotter } from './config';
 export {
-  connectOrStart, containerdPaths, prepareContainerd, purgeContainerd, spawnContainerd, startContainerd, stopChild,
-  type ContainerdHandle, type ContainerdProcess, type PreparedContainerd, type SpawnedContainerd, type SpawnOptions,
+  containerdPaths, prepareContainerd, purgeContainerd, spawnContainerd, startContainerd, stopChild,
+  type ContainerdProcess, type PreparedContainerd, type SpawnedContainerd, type SpawnOptions,
   type StartContainerdOptions, type StopOptions,
 } from './process';
 export {

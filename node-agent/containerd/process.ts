@@ -67,18 +67,6 @@ export interface ContainerdProcess {
   stop(opts?: StopOptions): Promise<void>;
 }
 
-/** The result of `connectOrStart`: either an existing containerd (not ours to stop) or ours. */
-export interface ContainerdHandle {
-  /** Undefined when adopting an existing socket. */
-  pid?: number;
-  socketPath: string;
-  /** True when the socket already answered and we started nothing. */
-  external: boolean;
-  cri: CriClient;
-  /** Stops containerd if we started it; for an external one only closes the client. */
-  stop(opts?: StopOptions): Promise<void>;
-}
-
 function netnsPath(netns: string): string {
   return netns.includes('/') ? netns : `/var/run/netns/${netns}`;
 }
@@ -286,21 +274,4 @@ export async function purgeContainerd(o: { dataDir: string; socketPath: string }
   if (!(await socketListening(o.socketPath))) {
     await Promise.all([o.socketPath, `${o.socketPath}.ttrpc`].map((p) => rm(p, { force: true })));
   }
-}
-
-/**
- * Uses the containerd at `opts.socketPath` when it already answers CRI (within 2 s); otherwise
- * starts a private one as `startContainerd` would. Throws as `startContainerd` does.
- */
-export async function connectOrStart(opts: StartContainerdOptions): Promise<ContainerdHandle> {
-  if (opts.socketPath) {
-    try {
-      const cri = await CriClient.connect(opts.socketPath, { timeoutMs: 2_000 });
-      return { socketPath: opts.socketPath, external: true, cri, stop: async () => cri.close() };
-    } catch {
-      // Nothing answers there: start our own on that socket.
-    }
-  }
-  const p = await startContainerd(opts);
-  return { pid: p.pid, socketPath: p.socketPath, external: false, cri: p.cri, stop: p.stop };
 }

@@ -190,11 +190,14 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
           return state;
         case 'node/heartbeat':
           // On the actor's own timer: a crashed and restarted actor starts its heartbeat again.
+          if (!podCIDR) return state; // not registered yet: start() posts the first one
           try {
             await beat();
           } catch (err) {
             nlog.warn({ err: String(err) }, 'heartbeat failed');
           }
+          // One timer: an extra heartbeat (the runtime changed) moves the next one, never adds one.
+          clearTimeout(heartbeat);
           if (!stopped) heartbeat = setTimeout(() => dispatch(ctx.self, { type: 'node/heartbeat' }), deps.heartbeatMs ?? HEARTBEAT_MS);
           return state;
         case 'node/pod':

@@ -1,12 +1,11 @@
 /**
  * Built-in images and archive import against a real containerd in a test network namespace:
  * ensureBuiltinImages is idempotent, an OCI archive written by oci.ts imports under its names,
- * a bad archive is refused, and connectOrStart adopts a socket that answers.
+ * a bad archive is refused.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../messages/errors';
-import { connectOrStart } from '../../../node-agent/containerd/process';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, busyboxVersion, ensureBuiltinImages, type ImageProgress } from '../../../node-agent/images/build';
 import { criSnapshotter, importImageArchive, waitForImages } from '../../../node-agent/images/import';
 import { writeOciArchive } from '../../../node-agent/images/oci';
@@ -72,14 +71,5 @@ suite('built-in images and archive import', () => {
     const junk = path.join(tmp, 'junk.tar');
     await writeFile(junk, 'not a tar at all');
     await expect(importImageArchive(ctrd.socketPath, junk)).rejects.toThrow(ValidationError);
-  });
-
-  it('connectOrStart adopts a containerd that already answers', async () => {
-    const h = await connectOrStart({ dataDir: path.join(tmp, 'unused'), socketPath: ctrd.socketPath });
-    expect(h.external).toBe(true);
-    expect(h.pid).toBeUndefined();
-    expect((await h.cri.version()).runtimeName).toBe('containerd');
-    await h.stop();
-    expect((await ctrd.cri.version()).runtimeName).toBe('containerd');
   });
 });
