@@ -71,8 +71,8 @@ export type PodAction =
   | { type: 'runPodSandbox'; attempt: number }
   | { type: 'stopPodSandbox'; sandboxId: string }
   | { type: 'removePodSandbox'; sandboxId: string }
+  /** CreateContainer then StartContainer: a container is only ever started right after its creation. */
   | { type: 'runContainer'; sandboxId: string; sandboxAttempt: number; container: string; attempt: number; image: string; init: boolean }
-  | { type: 'startContainer'; containerId: string; container: string }
   | { type: 'stopContainer'; containerId: string; container: string; timeoutSeconds: number }
   | { type: 'removeContainer'; containerId: string; container: string };
 
