@@ -38,6 +38,8 @@ export interface ExecuteContext {
 export interface ExecuteOutcome {
   failures: SyncFailures;
   events: BackoffEvent[];
+  /** Containers whose StartContainer the runtime did not answer in time (see ObservedContainer.startAbandoned). */
+  abandonedStarts: string[];
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -56,7 +58,7 @@ async function idempotent(p: Promise<unknown>): Promise<void> {
  * unexpected errors; returns the pod's own failures.
  */
 export async function executeActions(actions: PodAction[], ctx: ExecuteContext): Promise<ExecuteOutcome> {
-  const out: ExecuteOutcome = { failures: {}, events: [] };
+  const out: ExecuteOutcome = { failures: {}, events: [], abandonedStarts: [] };
   const failedImages = new Set<string>();
   // Containers whose old instance could not be removed: no new instance beside it this time.
   const blocked = new Set<string>();
@@ -186,6 +188,7 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
     ctx.event?.('Warning', 'Failed', `Error: ${e.message}`);
     if (isRuntimeBusy(e.original)) {
       // The runtime's deadline or its own busy state: the next pass sees where it got to.
+      if (e.containerId && isRuntimeFault(e.original)) out.abandonedStarts.push(e.containerId);
       ctx.log.warn({ container: a.container, containerId: e.containerId, reason: e.reason, err: e.message }, 'runtime did not finish creating or starting the container; looking again');
       return true;
     }

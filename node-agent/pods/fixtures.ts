@@ -44,8 +44,9 @@ interface FakeContainer {
   createdAt: number; startedAt: number; finishedAt: number; exitCode: number; reason: string; message: string;
   /** A start the caller gave up on is still in progress in the runtime until this time (ms). */
   startingUntil?: number;
-  /** What that start ends in. */
+  /** What that start ends in, and the message of a failed one. */
   startEndsIn?: StuckStartOutcome;
+  startFailure?: string;
 }
 
 /**
@@ -82,7 +83,7 @@ export class FakeCriRuntime implements PodRuntime {
    * keeps working for `forMs`, then ends as `outcome`. Meanwhile the container is CREATED and
    * "starting": StartContainer and RemoveContainer on it fail as containerd's do.
    */
-  readonly stuckStarts = new Map<string, { forMs: number; outcome: StuckStartOutcome }>();
+  readonly stuckStarts = new Map<string, { forMs: number; outcome: StuckStartOutcome; message?: string }>();
   /** Container name -> the next CreateContainer creates it but times out at the caller. */
   readonly lostCreates = new Set<string>();
   private seq = 0;
@@ -100,13 +101,12 @@ export class FakeCriRuntime implements PodRuntime {
   private finishStuckStarts(): void {
     for (const c of this.containers.values()) {
       if (c.startingUntil === undefined || c.startingUntil > this.clockMs()) continue;
-      const outcome = c.startEndsIn;
+      const { startEndsIn: outcome, startFailure: message = START_CANCELLED_MESSAGE } = c;
       delete c.startingUntil;
       delete c.startEndsIn;
+      delete c.startFailure;
       if (outcome === 'running') Object.assign(c, { state: 'CONTAINER_RUNNING', startedAt: this.ns() });
-      if (outcome === 'failed') {
-        Object.assign(c, { state: 'CONTAINER_EXITED', finishedAt: this.ns(), exitCode: 128, reason: 'StartError', message: START_CANCELLED_MESSAGE });
-      }
+      if (outcome === 'failed') Object.assign(c, { state: 'CONTAINER_EXITED', finishedAt: this.ns(), exitCode: 128, reason: 'StartError', message });
     }
   }
   // Microsecond steps keep successive times distinct: ns epoch times exceed 2^53 precision.
@@ -184,7 +184,7 @@ export class FakeCriRuntime implements PodRuntime {
     const stuck = this.stuckStarts.get(c.config.metadata.name);
     if (stuck) {
       this.stuckStarts.delete(c.config.metadata.name);
-      Object.assign(c, { startingUntil: this.clockMs() + stuck.forMs, startEndsIn: stuck.outcome });
+      Object.assign(c, { startingUntil: this.clockMs() + stuck.forMs, startEndsIn: stuck.outcome, ...(stuck.message ? { startFailure: stuck.message } : {}) });
       throw criTimeout('StartContainer');
     }
     Object.assign(c, { state: 'CONTAINER_RUNNING', startedAt: this.ns() });

@@ -205,6 +205,21 @@ describe('pod actor: a CRI call cut short by its deadline', () => {
     expect(h.crashes).toEqual([]);
   });
 
+  it('knows its own start timed out, whatever message the runtime records on the abandoned container', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    // A message no pattern knows: only the actor's own timed-out call tells it the runtime gave up.
+    cri.stuckStarts.set('app', { forMs: 2_000, outcome: 'failed', message: 'failed to create containerd task: ttrpc: closed: unknown' });
+    const h = supervised(cri);
+    spawnPodActor(system, h.deps, makePod({ restartPolicy: 'Never' }));
+    await advanceUntil('Running', () => running(h), 30_000);
+    expect(cri.idsOf('app').map((id) => attemptOf(cri, id))).toEqual([0, 1]);
+    expect(app(h)).toMatchObject({ restartCount: 1, lastState: { terminated: { exitCode: 128, reason: 'StartError' } } });
+    expect(h.statuses.map((s) => s.phase)).not.toContain('Failed');
+    expect(everCrashLooped(h)).toBe(false);
+    expect(h.crashes).toEqual([]);
+  });
+
   it('the runtime never got the start (the container stays CREATED): it is removed and attempt 1 created', async () => {
     system = start();
     const cri = new FakeCriRuntime();

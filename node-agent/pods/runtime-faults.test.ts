@@ -22,7 +22,12 @@ describe('runtime faults', () => {
     const base = { name: 'app', state: 'CONTAINER_EXITED' as const, exitCode: 128, reason: 'StartError', startedAt: 0 };
     expect(startAbortedByRuntime(containerObs({ ...base, message: 'failed to create containerd task: failed to create shim task: context canceled' }))).toBe(true);
     expect(startAbortedByRuntime(containerObs({ ...base, message: 'failed to start containerd task "c1": context deadline exceeded' }))).toBe(true);
+    expect(startAbortedByRuntime(containerObs({ ...base, message: 'failed to create containerd task: failed to start shim: start failed: : signal: killed: unknown' }))).toBe(true);
     expect(startAbortedByRuntime(containerObs({ ...base, message: 'OCI runtime create failed: exec: "nope": executable file not found in $PATH' }))).toBe(false);
+    // The agent's own timed-out StartContainer settles it, whatever the message; a run that
+    // started after all is a run.
+    expect(startAbortedByRuntime(containerObs({ ...base, message: 'ttrpc: closed', startAbandoned: true }))).toBe(true);
+    expect(startAbortedByRuntime(containerObs({ ...base, exitCode: 1, reason: 'Error', startedAt: 5, startAbandoned: true }))).toBe(false);
     expect(startAbortedByRuntime(containerObs({ ...base, reason: 'Error', message: 'context canceled' }))).toBe(false);
     expect(neverRan(containerObs({ name: 'app', state: 'CONTAINER_CREATED', startedAt: 0 }))).toBe(true);
     expect(neverRan(containerObs({ name: 'app', state: 'CONTAINER_EXITED', exitCode: 1 }))).toBe(false);

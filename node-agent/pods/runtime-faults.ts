@@ -35,16 +35,27 @@ export function isRuntimeBusy(e: unknown): boolean {
   return BUSY.some((re) => re.test(message));
 }
 
+// What containerd records on a container whose start was cut short by the caller's context: the
+// context error itself, or the shim's start command killed with it (exec.CommandContext).
+const ABANDONED = [
+  /context (canceled|deadline exceeded)/,
+  /failed to start shim: start failed: .*signal: killed/,
+];
+
+type StartFacts = Pick<ObservedContainer, 'state' | 'reason' | 'startedAt' | 'message' | 'startAbandoned'>;
+
 /**
- * True for a container whose start the runtime abandoned because its context was cancelled or
- * its deadline passed: containerd marks it exited with code 128 and reason StartError
- * (pkg/cri/server/container_start.go) though the program never ran.
+ * True for a container whose start the runtime abandoned because the caller's deadline passed:
+ * containerd marks it exited, code 128, reason StartError (pkg/cri/server/container_start.go),
+ * though the program never ran. Known from this agent's own timed-out StartContainer, or, after
+ * an agent restart, from the message containerd recorded.
  */
-export function startAbortedByRuntime(c: Pick<ObservedContainer, 'state' | 'reason' | 'startedAt' | 'message'>): boolean {
-  return c.state === 'CONTAINER_EXITED' && c.reason === 'StartError' && !c.startedAt && /context (canceled|deadline exceeded)/.test(c.message);
+export function startAbortedByRuntime(c: StartFacts): boolean {
+  if (c.state !== 'CONTAINER_EXITED' || c.startedAt) return false;
+  return c.startAbandoned === true || (c.reason === 'StartError' && ABANDONED.some((re) => re.test(c.message)));
 }
 
 /** True for an instance whose program never ran: created only, or a start the runtime abandoned. */
-export function neverRan(c: Pick<ObservedContainer, 'state' | 'reason' | 'startedAt' | 'message'>): boolean {
+export function neverRan(c: StartFacts): boolean {
   return c.state === 'CONTAINER_CREATED' || startAbortedByRuntime(c);
 }

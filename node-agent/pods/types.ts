@@ -47,6 +47,11 @@ export interface ObservedContainer {
   image: string;
   imageRef: string;
   logPath: string;
+  /**
+   * Set by the pod actor, not CRI: this agent's own StartContainer for it missed its deadline, so
+   * if it exited without ever running, the runtime abandoned the start.
+   */
+  startAbandoned?: boolean;
 }
 
 /** Whether the runtime has an image (ImageStatus), keyed by the image as the spec names it. */
