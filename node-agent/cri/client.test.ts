@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { NotFoundError, TimeoutError, UnavailableError } from '../../messages/errors';
-import { until } from '../../test/helpers/wait';
 import { CriClient, PROTO_LOADER_OPTIONS, translateGrpcError } from './client';
 
 type Handler = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
@@ -124,10 +123,13 @@ describe('CriClient', () => {
     const removal = c.removePodSandbox({ podSandboxId: 'e' });
     const stops = ['s1', 's2'].map((id) => c.stopContainer({ containerId: id, timeout: 0 }));
     // The calls the fake server holds unanswered, once they are exactly `ids` (in any order).
-    const heldAre = (ids: string[]) => until(`the server to hold ${ids.join(', ')}`, () => {
-      const now = pending.map((p) => p.id).sort();
-      return now.join() === [...ids].sort().join() ? true : undefined;
-    }, 5_000, 5);
+    const heldAre = async (ids: string[]): Promise<void> => {
+      const want = [...ids].sort().join();
+      for (const deadline = Date.now() + 5_000; pending.map((p) => p.id).sort().join() !== want;) {
+        if (Date.now() > deadline) throw new Error(`the server holds ${pending.map((p) => p.id).join(', ')}, not ${want}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
     const answer = (id: string) => { const i = pending.findIndex((p) => p.id === id); pending.splice(i, 1)[0].answer(); };
     await heldAre(['a', 'b', 's1']);
     // Lifecycle is full with a and b, stop with s1; a read still goes straight through.
