@@ -77,12 +77,12 @@ export type CriLaneLimits = Record<CriLane, number>;
 /**
  * The bounds per node. `lifecycle` was measured with test/bench/cri-burst.ts: forty sandboxes with
  * a container each fired at once at a private containerd on a 2-core VM (three rounds, the machine
- * busy with other work). Wall time for the forty: bound 1 about 10-11 s, 2 about 6.6-9.2 s, 4 about
- * 5.5-7.2 s, 8 about 3.9-6.5 s, unbounded 5.4-7.2 s: throughput stops growing at about four calls.
- * What grows instead is how long each call takes once sent: the slowest RunPodSandbox took
- * 0.3-0.5 s at 1-2, 0.5-0.8 s at 4, 0.6-1.0 s at 8 and 3.7-5.3 s unbounded, and that is the time
- * the deadline has to cover. Two per core (four on that machine) keeps the throughput with the
- * shortest calls; machines with more cores get proportionally more, which is an extrapolation.
+ * busy with other work, four rounds). Wall time for the forty: bound 1 9.9-11.2 s, 2 6.6-9.2 s,
+ * 4 5.5-7.2 s, 8 3.9-6.5 s, unbounded 5.4-7.2 s: past about four calls the differences are within
+ * the run-to-run spread. What keeps growing is how long each call takes once sent, the time a
+ * deadline has to cover: the slowest RunPodSandbox took 0.3-0.5 s at 1, 0.3-0.7 s at 2,
+ * 0.5-0.8 s at 4, 0.6-1.0 s at 8 and 3.7-5.3 s unbounded. Two per core (four on that machine)
+ * keeps the throughput with short calls; more cores get proportionally more, an extrapolation.
  * `stop` is wide because a stop mostly waits out a grace period; `pull` follows kubelet's
  * serialized image pulls, loosened to two so one slow registry does not hold every image back.
  */
