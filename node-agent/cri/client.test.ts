@@ -107,6 +107,83 @@ describe('CriClient', () => {
     await expect(CriClient.connect(socket, { timeoutMs: 5_000 })).rejects.toThrow(/does not serve CRI runtime.v1/);
   });
 
+  it('bounds mutating calls per lane, FIFO, and never queues reads', async () => {
+    const socket = path.join(dir, 'cri.sock');
+    const pending: Array<{ rpc: string; id: string; answer(): void }> = [];
+    const hold = (rpc: string): Handler => (call, cb) => {
+      pending.push({ rpc, id: String(call.request.containerId ?? call.request.podSandboxId ?? ''), answer: () => cb(null, {}) });
+    };
+    server = await startFake(socket, {
+      version, startContainer: hold('start'), stopContainer: hold('stop'), removePodSandbox: hold('removeSandbox'),
+      listContainers: (_c, cb) => cb(null, { containers: [] }),
+    });
+    client = await CriClient.connect(socket, { limits: { lifecycle: 2, stop: 1 } });
+    const c = client;
+    const starts = ['a', 'b', 'c', 'd'].map((id) => c.startContainer({ containerId: id }));
+    const removal = c.removePodSandbox({ podSandboxId: 'e' });
+    const stops = ['s1', 's2'].map((id) => c.stopContainer({ containerId: id, timeout: 0 }));
+    // The calls the fake server holds unanswered, once they are exactly `ids` (in any order).
+    const heldAre = async (ids: string[]): Promise<void> => {
+      const want = [...ids].sort().join();
+      for (const deadline = Date.now() + 5_000; pending.map((p) => p.id).sort().join() !== want;) {
+        if (Date.now() > deadline) throw new Error(`the server holds ${pending.map((p) => p.id).join(', ')}, not ${want}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const answer = (id: string) => { const i = pending.findIndex((p) => p.id === id); pending.splice(i, 1)[0].answer(); };
+    await heldAre(['a', 'b', 's1']);
+    // Lifecycle is full with a and b, stop with s1; a read still goes straight through.
+    await expect(c.listContainers({})).resolves.toEqual({ containers: [] });
+    expect(c.laneStats()).toMatchObject({ lifecycle: { inFlight: 2, queued: 3 }, stop: { inFlight: 1, queued: 1 } });
+    answer('b');
+    await heldAre(['a', 'c', 's1']);
+    answer('a');
+    answer('s1');
+    await heldAre(['c', 'd', 's2']);
+    for (const id of ['c', 'd', 's2']) answer(id);
+    await heldAre(['e']);
+    answer('e');
+    await Promise.all([...starts, removal, ...stops]);
+    expect(c.laneStats().lifecycle).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+
+  it('starts a queued call\'s deadline when it is sent; a call that timed out frees its slot', async () => {
+    const socket = path.join(dir, 'cri.sock');
+    const received: Array<{ id: string; at: number }> = [];
+    server = await startFake(socket, {
+      version,
+      startContainer: (call, cb) => {
+        const id = String(call.request.containerId);
+        received.push({ id, at: Date.now() });
+        // The first start never answers (a runtime stuck under load); the second answers at once.
+        if (id !== 'stuck') cb(null, {});
+      },
+    });
+    client = await CriClient.connect(socket, { limits: { lifecycle: 1 }, deadlines: { StartContainer: 400 } });
+    const t0 = Date.now();
+    const first = client.startContainer({ containerId: 'stuck' });
+    const second = client.startContainer({ containerId: 'next' });
+    await expect(first).rejects.toThrow(TimeoutError);
+    // Queued for the whole 400 ms of the first call: were its deadline taken at queueing, it
+    // would expire before being sent.
+    await expect(second).resolves.toEqual({});
+    expect(received.map((r) => r.id)).toEqual(['stuck', 'next']);
+    expect(received[1].at - t0).toBeGreaterThanOrEqual(350);
+  });
+
+  it('gives StopContainer its grace period on top of its deadline', async () => {
+    const socket = path.join(dir, 'cri.sock');
+    server = await startFake(socket, {
+      version,
+      // Answers after 600 ms, as a container that ignores SIGTERM is killed after its grace.
+      stopContainer: (_c, cb) => { setTimeout(() => cb(null, {}), 600); },
+    });
+    client = await CriClient.connect(socket, { deadlines: { StopContainer: 200 } });
+    expect(client.deadlineOf('StopContainer')).toBe(200);
+    await expect(client.stopContainer({ containerId: 'x', timeout: 1 })).resolves.toEqual({});
+    await expect(client.stopContainer({ containerId: 'x', timeout: 0 })).rejects.toThrow(TimeoutError);
+  });
+
   it('translateGrpcError passes non-gRPC errors through', () => {
     const e = new Error('plain');
     expect(translateGrpcError('Version', e)).toBe(e);

@@ -8,11 +8,16 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { NotFoundError, TimeoutError, UnavailableError } from '../../messages/errors';
+import { CRI_CALL_POLICY, DEFAULT_LANE_LIMITS, type CriLane, type CriLaneLimits, type CriRpc } from './call-policy';
+import { CallLimiter, type LimiterStats } from './limiter';
 import type * as T from './types';
 
 /** Options of one call. */
 export interface CallOptions {
-  /** Deadline of this call in ms (default: the client's, 30 s unless changed at connect). */
+  /**
+   * Deadline of this call in ms, counted from when it is sent (after any wait for a slot).
+   * Default: the RPC's entry in CRI_CALL_POLICY (or the connect-time override).
+   */
   timeoutMs?: number;
 }
 
@@ -20,8 +25,23 @@ export interface CallOptions {
 export interface ConnectOptions {
   /** How long to wait for the socket to answer Version (default 10 s). */
   timeoutMs?: number;
-  /** Default per-call deadline in ms (default 30 s). */
-  callTimeoutMs?: number;
+  /** Per-RPC deadlines replacing CRI_CALL_POLICY's (tests shorten them). */
+  deadlines?: Partial<Record<CriRpc, number>>;
+  /** Per-lane bounds replacing DEFAULT_LANE_LIMITS's; Infinity for no bound. */
+  limits?: Partial<CriLaneLimits>;
+  /** Told about every finished call (metrics, slow-call logs, benchmarks). Must not throw. */
+  onCall?: (call: CallRecord) => void;
+}
+
+/** One finished CRI call, as `ConnectOptions.onCall` sees it. */
+export interface CallRecord {
+  rpc: CriRpc;
+  /** Time spent waiting for a slot in its lane (0 for reads). */
+  queuedMs: number;
+  /** From sending to the answer: the runtime's share. */
+  tookMs: number;
+  /** The error it failed with, if it did. */
+  error?: Error;
 }
 
 /** The loader options the whole project's CRI types assume: keep them in one place. */
@@ -33,7 +53,6 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 // ExecSync output is capped at 16 MiB per stream by containerd; the default 4 MiB is too small.
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -82,15 +101,26 @@ function onPath(bin: string): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(path.join(d, bin)));
 }
 
-/** A connection to a CRI runtime (containerd) on a unix socket. */
+/**
+ * A connection to a CRI runtime (containerd) on a unix socket. Mutating calls queue per lane
+ * (CRI_CALL_POLICY, DEFAULT_LANE_LIMITS) so one node never has more than a few in flight; reads
+ * go out at once. Every call's deadline starts when it is sent.
+ */
 export class CriClient {
+  private readonly lanes: Record<CriLane, CallLimiter>;
+
   private constructor(
     /** The unix socket this client talks to. */
     readonly socketPath: string,
     private readonly runtime: grpc.Client,
     private readonly image: grpc.Client,
-    private readonly callTimeoutMs: number,
-  ) {}
+    private readonly deadlines: Partial<Record<CriRpc, number>>,
+    limits: Partial<CriLaneLimits>,
+    private readonly onCall?: (call: CallRecord) => void,
+  ) {
+    const bound = (lane: CriLane): CallLimiter => new CallLimiter(limits[lane] ?? DEFAULT_LANE_LIMITS[lane]);
+    this.lanes = { lifecycle: bound('lifecycle'), stop: bound('stop'), pull: bound('pull') };
+  }
 
   /**
    * Connects to the CRI socket and waits until it answers Version, retrying until the deadline.
@@ -109,7 +139,7 @@ export class CriClient {
     const rt = new RuntimeService(address, creds, channelOpts);
     // Both services share one channel: grpc-js pools subchannels by address and options.
     const img = new ImageService(address, creds, channelOpts);
-    const client = new CriClient(socketPath, rt, img, opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+    const client = new CriClient(socketPath, rt, img, opts.deadlines ?? {}, opts.limits ?? {}, opts.onCall);
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     let last: unknown;
     for (;;) {
@@ -141,10 +171,40 @@ export class CriClient {
     this.image.close();
   }
 
-  private call<Req, Res>(svc: grpc.Client, rpc: string, req: Req, opts?: CallOptions): Promise<Res> {
+  /** What each lane runs and queues now (diagnostics and tests). */
+  laneStats(): Record<CriLane, LimiterStats> {
+    return { lifecycle: this.lanes.lifecycle.stats(), stop: this.lanes.stop.stats(), pull: this.lanes.pull.stats() };
+  }
+
+  /** The default deadline of `rpc` in ms: the connect-time override, else CRI_CALL_POLICY's. */
+  deadlineOf(rpc: CriRpc): number {
+    return this.deadlines[rpc] ?? CRI_CALL_POLICY[rpc].deadlineMs;
+  }
+
+  /** Queues the call in its lane (if it has one), then sends it. */
+  private call<Req, Res>(svc: grpc.Client, rpc: CriRpc, req: Req, opts?: CallOptions, extraMs = 0): Promise<Res> {
+    const timeoutMs = opts?.timeoutMs ?? this.deadlineOf(rpc) + extraMs;
+    const lane = CRI_CALL_POLICY[rpc].lane;
+    const queuedAt = performance.now();
+    const send = async (): Promise<Res> => {
+      const sentAt = performance.now();
+      try {
+        const res = await this.send<Req, Res>(svc, rpc, req, timeoutMs);
+        this.onCall?.({ rpc, queuedMs: sentAt - queuedAt, tookMs: performance.now() - sentAt });
+        return res;
+      } catch (e) {
+        this.onCall?.({ rpc, queuedMs: sentAt - queuedAt, tookMs: performance.now() - sentAt, error: e as Error });
+        throw e;
+      }
+    };
+    return lane ? this.lanes[lane].run(send) : send();
+  }
+
+  private send<Req, Res>(svc: grpc.Client, rpc: CriRpc, req: Req, timeoutMs: number): Promise<Res> {
     const method = rpc.charAt(0).toLowerCase() + rpc.slice(1);
     const fn = (svc as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => void>)[method];
-    const deadline = new Date(Date.now() + (opts?.timeoutMs ?? this.callTimeoutMs));
+    // Taken here, not when the call was queued: waiting for a slot is not the runtime being slow.
+    const deadline = new Date(Date.now() + timeoutMs);
     return new Promise<Res>((resolve, reject) => {
       try {
         fn.call(svc, req, new grpc.Metadata(), { deadline }, (err, res) => {
@@ -177,8 +237,13 @@ export class CriClient {
   createContainer(req: T.CreateContainerRequest, o?: CallOptions): Promise<T.CreateContainerResponse> { return this.call(this.runtime, 'CreateContainer', req, o); }
   /** Starts a created container. */
   startContainer(req: T.StartContainerRequest, o?: CallOptions): Promise<T.Empty> { return this.call(this.runtime, 'StartContainer', req, o); }
-  /** SIGTERM, then SIGKILL after `timeout` seconds; idempotent. Give the call a deadline longer than the grace period. */
-  stopContainer(req: T.StopContainerRequest, o?: CallOptions): Promise<T.Empty> { return this.call(this.runtime, 'StopContainer', req, o); }
+  /**
+   * SIGTERM, then SIGKILL after `timeout` seconds; idempotent. The default deadline is the
+   * table's plus the grace period, so the runtime can use all of it.
+   */
+  stopContainer(req: T.StopContainerRequest, o?: CallOptions): Promise<T.Empty> {
+    return this.call(this.runtime, 'StopContainer', req, o, (req.timeout ?? 0) * 1000);
+  }
   /** Removes a container (killing it if running); idempotent. */
   removeContainer(req: T.RemoveContainerRequest, o?: CallOptions): Promise<T.Empty> { return this.call(this.runtime, 'RemoveContainer', req, o); }
   /** Containers matching the filter. */
@@ -188,8 +253,7 @@ export class CriClient {
   /** Runs a command in a running container and returns its output and exit code. */
   execSync(req: T.ExecSyncRequest, o?: CallOptions): Promise<T.ExecSyncResponse> {
     // The command's own timeout must fit inside the call deadline, or the deadline wins first.
-    const timeoutMs = o?.timeoutMs ?? (req.timeout ? req.timeout * 1000 + 5_000 : undefined);
-    return this.call(this.runtime, 'ExecSync', req, { timeoutMs });
+    return this.call(this.runtime, 'ExecSync', req, o, (req.timeout ?? 0) * 1000);
   }
   /** CPU and memory of one container; NotFoundError when absent. */
   containerStats(req: T.ContainerStatsRequest, o?: CallOptions): Promise<T.ContainerStatsResponse> { return this.call(this.runtime, 'ContainerStats', req, o); }
@@ -201,10 +265,8 @@ export class CriClient {
   listImages(req: T.ListImagesRequest = {}, o?: CallOptions): Promise<T.ListImagesResponse> { return this.call(this.image, 'ListImages', req, o); }
   /** One image; `image` is null when absent (not an error). */
   imageStatus(req: T.ImageStatusRequest, o?: CallOptions): Promise<T.ImageStatusResponse> { return this.call(this.image, 'ImageStatus', req, o); }
-  /** Pulls from a registry (default deadline 5 min: pulls are slow). */
-  pullImage(req: T.PullImageRequest, o?: CallOptions): Promise<T.PullImageResponse> {
-    return this.call(this.image, 'PullImage', req, { timeoutMs: o?.timeoutMs ?? 300_000 });
-  }
+  /** Pulls from a registry (default deadline 10 min: pulls are slow). */
+  pullImage(req: T.PullImageRequest, o?: CallOptions): Promise<T.PullImageResponse> { return this.call(this.image, 'PullImage', req, o); }
   /** Removes an image; idempotent. */
   removeImage(req: T.RemoveImageRequest, o?: CallOptions): Promise<T.Empty> { return this.call(this.image, 'RemoveImage', req, o); }
 }

@@ -1,17 +1,23 @@
 /**
  * Performs reconcile's actions through CRI. Failures that belong to the pod (an image that cannot
- * be pulled, a command that does not exist) become backoff events and waiting reasons; faults of
- * the runtime itself (TimeoutError, UnavailableError) and anything unexpected are thrown, so the
- * pod actor's supervisor restarts it with backoff.
+ * be pulled, a command that does not exist) become backoff events and waiting reasons. A sandbox
+ * or container create/start that the runtime did not finish in time (or refused because an
+ * earlier attempt is still in progress) becomes a waiting reason only: no backoff, no crash; the
+ * next pass observes what the runtime actually did and reconcile carries on from there. Other
+ * runtime faults (TimeoutError, UnavailableError) and anything unexpected are thrown, so the pod
+ * actor's supervisor restarts it with backoff.
  */
 import type { Logger } from 'pino';
-import { isNotFound, MkError } from '../../messages/errors';
+import { isNotFound } from '../../messages/errors';
 import type { EventType } from '../../messages/event';
 import type { Pod } from '../../messages/pod';
 import type { BackoffEvent } from './backoff';
 import { buildContainerConfig, buildSandboxConfig, type SandboxOptions } from './cri-spec';
 import type { SyncFailures } from './reconcile';
+import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
 import type { PodAction, PodRuntime } from './types';
+
+export { isRuntimeFault } from './runtime-faults';
 
 /** What executeActions needs. */
 export interface ExecuteContext {
@@ -32,14 +38,8 @@ export interface ExecuteContext {
 export interface ExecuteOutcome {
   failures: SyncFailures;
   events: BackoffEvent[];
-}
-
-// StopContainer blocks for up to the grace period; its deadline must outlast it.
-const STOP_DEADLINE_SLACK_MS = 30_000;
-
-/** True for runtime faults that no pod can fix: they go to the supervisor. */
-export function isRuntimeFault(e: unknown): boolean {
-  return e instanceof MkError && (e.code === 'Timeout' || e.code === 'Unavailable');
+  /** Containers whose StartContainer the runtime did not answer in time (see ObservedContainer.startAbandoned). */
+  abandonedStarts: string[];
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -58,8 +58,10 @@ async function idempotent(p: Promise<unknown>): Promise<void> {
  * unexpected errors; returns the pod's own failures.
  */
 export async function executeActions(actions: PodAction[], ctx: ExecuteContext): Promise<ExecuteOutcome> {
-  const out: ExecuteOutcome = { failures: {}, events: [] };
+  const out: ExecuteOutcome = { failures: {}, events: [], abandonedStarts: [] };
   const failedImages = new Set<string>();
+  // Containers whose old instance could not be removed: no new instance beside it this time.
+  const blocked = new Set<string>();
   const pulled = new Set(actions.flatMap((a) => (a.type === 'pullImage' ? [a.image] : [])));
   for (let i = 0; i < actions.length; i++) {
     const a = actions[i];
@@ -70,14 +72,20 @@ export async function executeActions(actions: PodAction[], ctx: ExecuteContext):
       i = j;
       continue;
     }
-    if (a.type === 'runContainer' && failedImages.has(a.image)) continue;
+    if (a.type === 'runContainer' && (failedImages.has(a.image) || blocked.has(a.container))) continue;
     try {
       if (a.type === 'runContainer' && !pulled.has(a.image)) {
         ctx.event?.('Normal', 'Pulled', `Container image "${a.image}" already present on machine`);
       }
       await execute(a, ctx);
     } catch (e) {
-      if (isRuntimeFault(e) || !expectedFailure(a, e, ctx, out)) throw e;
+      if (a.type === 'removeContainer' && !isRuntimeFault(e)) {
+        const replacing = actions.slice(i + 1).some((b) => b.type === 'runContainer' && b.container === a.container);
+        refusedRemoval(a, e, replacing, ctx, out);
+        if (replacing) blocked.add(a.container);
+        continue;
+      }
+      if (!expectedFailure(a, e, ctx, out)) throw e;
       if (a.type === 'pullImage') failedImages.add(a.image);
     }
   }
@@ -87,8 +95,21 @@ export async function executeActions(actions: PodAction[], ctx: ExecuteContext):
 async function stopContainer(ctx: ExecuteContext, a: Extract<PodAction, { type: 'stopContainer' }>): Promise<void> {
   ctx.log.info({ container: a.container, containerId: a.containerId, gracePeriod: a.timeoutSeconds }, 'stopping container');
   ctx.event?.('Normal', 'Killing', `Stopping container ${a.container}`);
-  await idempotent(ctx.cri.stopContainer({ containerId: a.containerId, timeout: a.timeoutSeconds },
-    { timeoutMs: a.timeoutSeconds * 1000 + STOP_DEADLINE_SLACK_MS }));
+  // The client's deadline for StopContainer already covers the grace period.
+  await idempotent(ctx.cri.stopContainer({ containerId: a.containerId, timeout: a.timeoutSeconds }));
+}
+
+/**
+ * A removal the runtime refused (most often: a start it is still working on). Before a
+ * replacement it is a waiting reason and the replacement waits for the next sync; as garbage
+ * collection it is retried on the next sync.
+ */
+function refusedRemoval(a: Extract<PodAction, { type: 'removeContainer' }>, e: unknown, replacing: boolean, ctx: ExecuteContext, out: ExecuteOutcome): void {
+  ctx.log.warn({ container: a.container, containerId: a.containerId, err: messageOf(e), replacing }, 'runtime refused to remove container; trying again on the next sync');
+  if (!replacing) return;
+  (out.failures.containers ??= {})[a.container] = {
+    reason: 'ContainerCreating', message: `waiting for the runtime to release container ${a.containerId}: ${messageOf(e)}`,
+  };
 }
 
 function requirePod(ctx: ExecuteContext, a: PodAction): Pod {
@@ -126,13 +147,15 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
         throw new StepError('CreateContainerError', e);
       }
       ctx.event?.('Normal', 'Created', `Created container ${a.container}`);
-      await startContainer(ctx, a.container, containerId);
+      try {
+        await cri.startContainer({ containerId });
+      } catch (e) {
+        throw new StepError('RunContainerError', e, containerId);
+      }
+      ctx.event?.('Normal', 'Started', `Started container ${a.container}`);
       log.info({ container: a.container, containerId, attempt: a.attempt }, 'container started');
       return;
     }
-    case 'startContainer':
-      await startContainer(ctx, a.container, a.containerId);
-      return;
     case 'stopPodSandbox':
       log.info({ sandboxId: a.sandboxId }, 'stopping sandbox');
       await idempotent(cri.stopPodSandbox({ podSandboxId: a.sandboxId }));
@@ -145,15 +168,6 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
   }
 }
 
-async function startContainer(ctx: ExecuteContext, container: string, containerId: string): Promise<void> {
-  try {
-    await ctx.cri.startContainer({ containerId });
-  } catch (e) {
-    throw new StepError('RunContainerError', e, containerId);
-  }
-  ctx.event?.('Normal', 'Started', `Started container ${container}`);
-}
-
 /** A create/start failure with kubelet's waiting reason. */
 class StepError extends Error {
   constructor(readonly reason: string, readonly original: unknown, readonly containerId?: string) {
@@ -162,18 +176,33 @@ class StepError extends Error {
   }
 }
 
-/** Records a failure the pod owns; false when the error is not one (then it is thrown). */
+/**
+ * Records a failure the pod owns, or a create/start the runtime did not finish; false when the
+ * error is neither (then it is thrown).
+ */
 function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: ExecuteOutcome): boolean {
   const at = ctx.now();
   if (e instanceof StepError) {
-    if (isRuntimeFault(e.original)) throw e.original;
-    if (a.type !== 'runContainer' && a.type !== 'startContainer') return false;
-    ctx.log.warn({ container: a.container, reason: e.reason, err: e.message }, 'container failed to start');
+    if (a.type !== 'runContainer') return false;
     (out.failures.containers ??= {})[a.container] = { reason: e.reason, message: e.message };
     ctx.event?.('Warning', 'Failed', `Error: ${e.message}`);
+    if (isRuntimeBusy(e.original)) {
+      // The runtime's deadline or its own busy state: the next pass sees where it got to.
+      if (e.containerId && isRuntimeFault(e.original)) out.abandonedStarts.push(e.containerId);
+      ctx.log.warn({ container: a.container, containerId: e.containerId, reason: e.reason, err: e.message }, 'runtime did not finish creating or starting the container; looking again');
+      return true;
+    }
+    ctx.log.warn({ container: a.container, reason: e.reason, err: e.message }, 'container failed to start');
     out.events.push({ type: 'container-start-failed', container: a.container, at, message: e.message, ...(e.containerId ? { containerId: e.containerId } : {}) });
     return true;
   }
+  if (a.type === 'runPodSandbox' && isRuntimeBusy(e)) {
+    ctx.log.warn({ err: messageOf(e) }, 'runtime did not finish creating the sandbox; looking again');
+    out.failures.sandbox = messageOf(e);
+    ctx.event?.('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${messageOf(e)}`);
+    return true;
+  }
+  if (isRuntimeFault(e)) return false;
   if (a.type === 'pullImage') {
     ctx.log.warn({ image: a.image, err: messageOf(e) }, 'image pull failed');
     (out.failures.images ??= {})[a.image] = messageOf(e);

@@ -41,8 +41,24 @@ export function observed(o: Partial<ObservedPod> = {}): ObservedPod {
 interface FakeSandbox { id: string; config: cri.PodSandboxConfig; state: cri.PodSandboxState; createdAt: number; ip: string }
 interface FakeContainer {
   id: string; sandboxId: string; config: cri.ContainerConfig; state: cri.ContainerState; logPath: string;
-  createdAt: number; startedAt: number; finishedAt: number; exitCode: number; reason: string;
+  createdAt: number; startedAt: number; finishedAt: number; exitCode: number; reason: string; message: string;
+  /** A start the caller gave up on is still in progress in the runtime until this time (ms). */
+  startingUntil?: number;
+  /** What that start ends in, and the message of a failed one. */
+  startEndsIn?: StuckStartOutcome;
+  startFailure?: string;
 }
+
+/**
+ * How a start that outlived its caller's deadline ends inside the runtime: `failed` as containerd
+ * does when its context was cancelled (exited, 128, StartError), `running` when it finished after
+ * all, `dropped` when it never got anywhere (the container stays created, as when an agent dies
+ * between CreateContainer and StartContainer).
+ */
+export type StuckStartOutcome = 'failed' | 'running' | 'dropped';
+
+/** The message containerd records on a container whose start was cut short by its context. */
+export const START_CANCELLED_MESSAGE = 'failed to create containerd task: failed to create shim task: context canceled';
 
 /**
  * An in-memory CRI runtime, named as the fake it is: it keeps sandboxes and containers in maps,
@@ -59,15 +75,39 @@ export class FakeCriRuntime implements PodRuntime {
   /** Container name -> exit code it exits with as soon as it starts. */
   readonly exitOnStart = new Map<string, number>();
   readonly calls: string[] = [];
+  /** Ids of the containers each StartContainer was called for, in order. */
+  readonly startCalls: string[] = [];
   fault: (method: string) => Error | undefined = () => undefined;
+  /**
+   * Container name -> the next StartContainer for it times out at the caller while the runtime
+   * keeps working for `forMs`, then ends as `outcome`. Meanwhile the container is CREATED and
+   * "starting": StartContainer and RemoveContainer on it fail as containerd's do.
+   */
+  readonly stuckStarts = new Map<string, { forMs: number; outcome: StuckStartOutcome; message?: string }>();
+  /** Container name -> the next CreateContainer creates it but times out at the caller. */
+  readonly lostCreates = new Set<string>();
   private seq = 0;
 
   constructor(private readonly clockMs: () => number = Date.now) {}
 
   private enter(method: string): void {
     this.calls.push(method);
+    this.finishStuckStarts();
     const e = this.fault(method);
     if (e) throw e;
+  }
+
+  /** Ends the stuck starts whose time has come, the way the runtime would on its own. */
+  private finishStuckStarts(): void {
+    for (const c of this.containers.values()) {
+      if (c.startingUntil === undefined || c.startingUntil > this.clockMs()) continue;
+      const { startEndsIn: outcome, startFailure: message = START_CANCELLED_MESSAGE } = c;
+      delete c.startingUntil;
+      delete c.startEndsIn;
+      delete c.startFailure;
+      if (outcome === 'running') Object.assign(c, { state: 'CONTAINER_RUNNING', startedAt: this.ns() });
+      if (outcome === 'failed') Object.assign(c, { state: 'CONTAINER_EXITED', finishedAt: this.ns(), exitCode: 128, reason: 'StartError', message });
+    }
   }
   // Microsecond steps keep successive times distinct: ns epoch times exceed 2^53 precision.
   private ns(): number { return this.clockMs() * 1e6 + (this.seq++) * 1000; }
@@ -123,15 +163,30 @@ export class FakeCriRuntime implements PodRuntime {
   async createContainer(req: cri.CreateContainerRequest): Promise<cri.CreateContainerResponse> {
     this.enter('createContainer');
     if (!this.images.has(req.config.image.image)) throw new Error(`image ${req.config.image.image} not found`);
+    const { name, attempt = 0 } = req.config.metadata;
+    // containerd reserves a name per sandbox, container name and attempt: never two of one attempt.
+    const twin = [...this.containers.values()].find((x) => x.sandboxId === req.podSandboxId && x.config.metadata.name === name && (x.config.metadata.attempt ?? 0) === attempt);
+    if (twin) throw new Error(`failed to reserve container name "${name}_${attempt}": name is reserved for "${twin.id}"`);
     const id = `ct-${++this.seq}`;
     const logPath = `${req.sandboxConfig.logDirectory}/${req.config.logPath}`;
-    this.containers.set(id, { id, sandboxId: req.podSandboxId, config: req.config, state: 'CONTAINER_CREATED', logPath, createdAt: this.ns(), startedAt: 0, finishedAt: 0, exitCode: 0, reason: '' });
+    this.containers.set(id, { id, sandboxId: req.podSandboxId, config: req.config, state: 'CONTAINER_CREATED', logPath, createdAt: this.ns(), startedAt: 0, finishedAt: 0, exitCode: 0, reason: '', message: '' });
+    if (this.lostCreates.delete(name)) throw criTimeout('CreateContainer');
     return { containerId: id };
   }
   async startContainer(req: cri.StartContainerRequest): Promise<cri.Empty> {
     this.enter('startContainer');
+    this.startCalls.push(req.containerId);
     const c = this.containers.get(req.containerId);
-    if (!c) throw new Error('not found');
+    if (!c) throw new NotFoundError(`CRI StartContainer: container "${req.containerId}" not found`);
+    // containerd's own refusals (pkg/cri/server/container_start.go, setContainerStarting).
+    if (c.state !== 'CONTAINER_CREATED') throw new Error(`failed to set starting state for container "${c.id}": container is in ${c.state.replace('CONTAINER_', '')} state`);
+    if (c.startingUntil !== undefined) throw new Error(`failed to set starting state for container "${c.id}": container is already in starting state`);
+    const stuck = this.stuckStarts.get(c.config.metadata.name);
+    if (stuck) {
+      this.stuckStarts.delete(c.config.metadata.name);
+      Object.assign(c, { startingUntil: this.clockMs() + stuck.forMs, startEndsIn: stuck.outcome, ...(stuck.message ? { startFailure: stuck.message } : {}) });
+      throw criTimeout('StartContainer');
+    }
     Object.assign(c, { state: 'CONTAINER_RUNNING', startedAt: this.ns() });
     const code = this.exitOnStart.get(c.config.metadata.name);
     if (code !== undefined) Object.assign(c, { state: 'CONTAINER_EXITED', finishedAt: this.ns(), exitCode: code, reason: code === 0 ? 'Completed' : 'Error' });
@@ -145,6 +200,9 @@ export class FakeCriRuntime implements PodRuntime {
   }
   async removeContainer(req: cri.RemoveContainerRequest): Promise<cri.Empty> {
     this.enter('removeContainer');
+    if (this.containers.get(req.containerId)?.startingUntil !== undefined) {
+      throw new Error(`failed to set removing state for container "${req.containerId}": container is in starting state, can't be removed`);
+    }
     this.containers.delete(req.containerId);
     return {};
   }
@@ -165,7 +223,7 @@ export class FakeCriRuntime implements PodRuntime {
     const c = this.containers.get(req.containerId);
     if (!c) throw new NotFoundError(`CRI ContainerStatus: ${req.containerId} not found`);
     const { podSandboxId: _s, ...item } = this.containerItem(c);
-    return { status: { ...item, startedAt: c.startedAt, finishedAt: c.finishedAt, exitCode: c.exitCode, reason: c.reason, message: '', mounts: [], logPath: c.logPath }, info: {} };
+    return { status: { ...item, startedAt: c.startedAt, finishedAt: c.finishedAt, exitCode: c.exitCode, reason: c.reason, message: c.message, mounts: [], logPath: c.logPath }, info: {} };
   }
   async execSync(req: cri.ExecSyncRequest): Promise<cri.ExecSyncResponse> {
     this.enter('execSync');

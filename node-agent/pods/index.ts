@@ -24,6 +24,7 @@ export {
   podPersistenceKey, spawnPodActor,
   type PodActorDeps, type PodActorMessage, type PodActorState, type PodCrashHandler,
 } from './pod-actor';
+export { isRuntimeBusy, neverRan, startAbortedByRuntime } from './runtime-faults';
 export { FAST_REQUEUE_MS, reconcilePod, type ReconcileInput, type ReconcileResult, type SyncFailures } from './reconcile';
 export {
   buildPodStatus, containerIdString, containerStatusFromView, podConditions, podPhase, rfc3339FromMs, rfc3339FromNs, sameStatus,

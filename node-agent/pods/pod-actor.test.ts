@@ -1,8 +1,9 @@
 import { configurePersistence, dispatch, start, stop, type Ref } from 'nact';
 import pino from 'pino';
+import { backoffOnCrash } from '../../common/supervision';
 import { TimeoutError } from '../../messages/errors';
 import type { Pod, PodStatus } from '../../messages/pod';
-import { criTimeout, FakeCriRuntime, makePod, MemoryPersistenceEngine } from './fixtures';
+import { criTimeout, FakeCriRuntime, makePod, MemoryPersistenceEngine, START_CANCELLED_MESSAGE } from './fixtures';
 import { spawnPodActor, type PodActorDeps, type PodActorMessage } from './pod-actor';
 
 // nact runs messages on setImmediate: keep that real, fake the clock and setTimeout (resync, backoff).
@@ -159,5 +160,108 @@ describe('pod actor', () => {
     expect(creates()).toBe(2);
     await advanceUntil('third start', () => creates() === 3);
     expect(Date.now() - exitedAt).toBeGreaterThanOrEqual(19_000);
+  });
+});
+
+describe('pod actor: a CRI call cut short by its deadline', () => {
+  let system: Ref<never>;
+  afterEach(() => { stop(system); });
+
+  /** Supervised the way the node agent supervises pod actors, crashes recorded. */
+  function supervised(cri: FakeCriRuntime): Harness {
+    const policy = backoffOnCrash({ type: 'pod/resync' }, () => undefined);
+    const h = harness(cri);
+    h.deps.onCrash = (msg, err, ctx) => { h.crashes.push(err); return policy(msg, err as Error, ctx as never); };
+    return h;
+  }
+  const running = (h: Harness): boolean => h.last()?.phase === 'Running' && app(h)?.state.running !== undefined;
+  const attemptOf = (cri: FakeCriRuntime, id: string): number | undefined => cri.containers.get(id)?.config.metadata.attempt;
+  const everCrashLooped = (h: Harness): boolean => h.statuses.some((s) => s.containerStatuses?.[0].state.waiting?.reason === 'CrashLoopBackOff');
+
+  it('StartContainer times out and the runtime then fails the start (StartError, 128): a new container at attempt 1 runs', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    // containerd keeps working on the start for 5 s after the caller gave up, then fails it.
+    cri.stuckStarts.set('app', { forMs: 5_000, outcome: 'failed' });
+    const h = supervised(cri);
+    spawnPodActor(system, h.deps, makePod());
+    await advanceUntil('Running', () => running(h), 30_000);
+    const [first, second] = cri.idsOf('app');
+    expect(cri.idsOf('app')).toHaveLength(2);
+    expect(cri.containers.get(first)).toMatchObject({ state: 'CONTAINER_EXITED', exitCode: 128, reason: 'StartError' });
+    expect([attemptOf(cri, first), attemptOf(cri, second)]).toEqual([0, 1]);
+    expect(cri.containers.get(second)?.state).toBe('CONTAINER_RUNNING');
+    // Never started twice: no "already in starting state". While the runtime was still busy with
+    // the first start it refused to remove it; the replacement waited for that start to end.
+    expect(cri.startCalls).toEqual([first, second]);
+    expect(cri.calls.filter((c) => c === 'removeContainer').length).toBeGreaterThan(0);
+    // What kubelet shows: the new instance running, restartCount 1, the failed start as lastState.
+    expect(app(h)).toMatchObject({
+      ready: true, restartCount: 1, containerID: `containerd://${second}`,
+      lastState: { terminated: { exitCode: 128, reason: 'StartError', message: START_CANCELLED_MESSAGE, containerID: `containerd://${first}` } },
+    });
+    // The runtime's deadline is not the program crashing: no crash-loop backoff, no actor crash.
+    expect(everCrashLooped(h)).toBe(false);
+    expect(h.crashes).toEqual([]);
+  });
+
+  it('knows its own start timed out, whatever message the runtime records on the abandoned container', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    // A message no pattern knows: only the actor's own timed-out call tells it the runtime gave up.
+    cri.stuckStarts.set('app', { forMs: 2_000, outcome: 'failed', message: 'failed to create containerd task: ttrpc: closed: unknown' });
+    const h = supervised(cri);
+    spawnPodActor(system, h.deps, makePod({ restartPolicy: 'Never' }));
+    await advanceUntil('Running', () => running(h), 30_000);
+    expect(cri.idsOf('app').map((id) => attemptOf(cri, id))).toEqual([0, 1]);
+    expect(app(h)).toMatchObject({ restartCount: 1, lastState: { terminated: { exitCode: 128, reason: 'StartError' } } });
+    expect(h.statuses.map((s) => s.phase)).not.toContain('Failed');
+    expect(everCrashLooped(h)).toBe(false);
+    expect(h.crashes).toEqual([]);
+  });
+
+  it('the runtime never got the start (the container stays CREATED): it is removed and attempt 1 created', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    cri.stuckStarts.set('app', { forMs: 3_000, outcome: 'dropped' });
+    const h = supervised(cri);
+    spawnPodActor(system, h.deps, makePod());
+    await advanceUntil('Running', () => running(h), 30_000);
+    const ids = cri.idsOf('app');
+    expect(ids).toHaveLength(1);
+    expect(attemptOf(cri, ids[0])).toBe(1);
+    expect(cri.startCalls).toHaveLength(2);
+    expect(new Set(cri.startCalls).size).toBe(2);
+    expect(app(h)).toMatchObject({ ready: true, restartCount: 1, containerID: `containerd://${ids[0]}`, lastState: {} });
+    expect(everCrashLooped(h)).toBe(false);
+    expect(h.crashes).toEqual([]);
+  });
+
+  it('the start finishes after all: the running container is adopted, nothing is re-created', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    cri.stuckStarts.set('app', { forMs: 3_000, outcome: 'running' });
+    const h = supervised(cri);
+    spawnPodActor(system, h.deps, makePod());
+    await advanceUntil('Running', () => running(h), 30_000);
+    expect(cri.idsOf('app')).toHaveLength(1);
+    expect(cri.startCalls).toHaveLength(1);
+    expect(app(h)).toMatchObject({ ready: true, restartCount: 0 });
+    expect(h.crashes).toEqual([]);
+  });
+
+  it('CreateContainer times out after creating: the orphan is removed and attempt 1 created', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    cri.lostCreates.add('app');
+    const h = supervised(cri);
+    spawnPodActor(system, h.deps, makePod());
+    await advanceUntil('Running', () => running(h), 30_000);
+    const ids = cri.idsOf('app');
+    expect(ids.map((id) => attemptOf(cri, id))).toEqual([1]);
+    expect(cri.calls.filter((c) => c === 'createContainer')).toHaveLength(2);
+    expect(app(h)).toMatchObject({ ready: true, restartCount: 1 });
+    expect(everCrashLooped(h)).toBe(false);
+    expect(h.crashes).toEqual([]);
   });
 });

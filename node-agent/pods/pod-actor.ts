@@ -106,6 +106,9 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  // Containers whose StartContainer missed its deadline: facts about the runtime, kept across
+  // resets, forgotten once the container is gone.
+  const abandonedStarts = new Set<string>();
 
   const kick = (self: Ref<Internal>): void => {
     if (queued || stopped) return;
@@ -144,7 +147,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let failures: SyncFailures = {};
     let result: ReconcileResult | undefined;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const observed = await observePod(deps.cri, uid as string, images);
+      const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images), abandonedStarts);
       logUnexpected(log, observed, desired);
       result = reconcilePod({
         pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
@@ -163,6 +166,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
         cri: deps.cri, pod: desired, sandbox: { podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}) }, log, now, event,
       });
       await record(out.events);
+      for (const id of out.abandonedStarts) abandonedStarts.add(id);
       failures = mergeFailures(failures, out.failures);
     }
     if (result && desired && !sameStatus(result.status, written ?? desired.status)) {
@@ -230,6 +234,14 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     })
     : spawn(parent, handle, name, props);
   return ref as unknown as Ref<PodActorMessage>;
+}
+
+/** Marks the containers whose start this agent gave up on, and forgets those no longer there. */
+function markAbandonedStarts(observed: ObservedPod, abandoned: Set<string>): ObservedPod {
+  if (abandoned.size === 0) return observed;
+  const present = new Set(observed.containers.map((c) => c.id));
+  for (const id of abandoned) if (!present.has(id)) abandoned.delete(id);
+  return { ...observed, containers: observed.containers.map((c) => (abandoned.has(c.id) ? { ...c, startAbandoned: true } : c)) };
 }
 
 function mergeFailures(a: SyncFailures, b: SyncFailures): SyncFailures {

@@ -64,9 +64,50 @@ describe('reconcilePod: a running pod', () => {
     expect(r.status.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(['PodScheduled=True', 'Initialized=True', 'ContainersReady=True', 'Ready=True']);
   });
 
-  it('starts a container an earlier agent created but did not start', () => {
-    const r = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [containerObs({ name: 'app', state: 'CONTAINER_CREATED' })] }) });
-    expect(r.actions).toEqual([{ type: 'startContainer', containerId: 'app-0', container: 'app' }]);
+  it('never starts a container found created: it is removed and replaced at the next attempt, whatever the restart policy', () => {
+    for (const restartPolicy of ['Always', 'OnFailure', 'Never'] as const) {
+      const created = containerObs({ name: 'app', state: 'CONTAINER_CREATED', startedAt: 0 });
+      const r = run({ pod: makePod({ restartPolicy }), observed: observed({ sandboxes: [sandboxObs()], containers: [created] }) });
+      expect(r.actions).toEqual([
+        { type: 'removeContainer', containerId: 'app-0', container: 'app' },
+        { type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, image: 'busybox', init: false },
+      ]);
+      expect(r.events).toEqual([]);
+      expect(r.status.phase).toBe('Pending');
+      expect(r.status.containerStatuses?.[0]).toMatchObject({ restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} });
+    }
+  });
+
+  it('stops a container in unknown state before removing and replacing it', () => {
+    const r = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [containerObs({ name: 'app', state: 'CONTAINER_UNKNOWN' })] }) });
+    expect(r.actions).toEqual([
+      { type: 'stopContainer', containerId: 'app-0', container: 'app', timeoutSeconds: 0 },
+      { type: 'removeContainer', containerId: 'app-0', container: 'app' },
+      expect.objectContaining({ type: 'runContainer', container: 'app', attempt: 1 }),
+    ]);
+  });
+
+  it('waits while the runtime still refuses to let go of a created container', () => {
+    const created = containerObs({ name: 'app', state: 'CONTAINER_CREATED', startedAt: 0 });
+    const failures = { containers: { app: { reason: 'RunContainerError', message: 'CRI StartContainer: deadline exceeded' } } };
+    const r = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [created] }), failures });
+    expect(r.actions).toEqual([]);
+    expect(r.requeueAfterMs).toBe(1000);
+    expect(r.status.containerStatuses?.[0].state.waiting).toEqual({ reason: 'RunContainerError', message: 'CRI StartContainer: deadline exceeded' });
+  });
+
+  it('keeps a created container while its replacement must wait out a crash-loop backoff', () => {
+    const crashed = containerObs({ name: 'app', attempt: 0, state: 'CONTAINER_EXITED', exitCode: 1, finishedAt: 1000 * S });
+    const created = containerObs({ name: 'app', attempt: 1, state: 'CONTAINER_CREATED', startedAt: 0 });
+    const backoff = applyBackoffEvent(emptyBackoff(), { type: 'container-exited', container: 'app', containerId: 'app-0', finishedAt: T0, ranMs: 1000 }, DEFAULT_CRASH_LOOP_POLICY);
+    const r = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [crashed, created] }), backoff, now: T0 + 1000 });
+    expect(r.actions).toEqual([]);
+    expect(r.status.containerStatuses?.[0].state.waiting?.reason).toBe('CrashLoopBackOff');
+    const due = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [crashed, created] }), backoff, now: T0 + 10_000 });
+    expect(due.actions).toEqual([
+      { type: 'removeContainer', containerId: 'app-1', container: 'app' },
+      expect.objectContaining({ type: 'runContainer', attempt: 2 }),
+    ]);
   });
 
   it('restarts a container whose image changed, without backoff', () => {
@@ -176,6 +217,54 @@ describe('reconcilePod: restarts', () => {
     const r = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [failed] }) });
     expect(r.status.phase).toBe('Failed');
     expect(r.actions).toEqual([{ type: 'stopPodSandbox', sandboxId: 'sb-1' }]);
+  });
+});
+
+describe('reconcilePod: a start the runtime abandoned', () => {
+  // What containerd records when the StartContainer call's context was cancelled mid-start.
+  const aborted = (o: Partial<ObservedContainer> = {}): ObservedContainer => containerObs({
+    name: 'app', state: 'CONTAINER_EXITED', exitCode: 128, reason: 'StartError', startedAt: 0, finishedAt: 1001 * S,
+    message: 'failed to create containerd task: failed to create shim task: context canceled', ...o,
+  });
+
+  it('is replaced at once by attempt + 1, without backoff, whatever the restart policy, and the pod never looks failed', () => {
+    for (const restartPolicy of ['Always', 'OnFailure', 'Never'] as const) {
+      const r = run({ pod: makePod({ restartPolicy }), observed: observed({ sandboxes: [sandboxObs()], containers: [aborted()] }) });
+      expect(r.actions).toEqual([{ type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, image: 'busybox', init: false }]);
+      expect(r.events).toEqual([]);
+      expect(r.status.phase).toBe('Pending');
+      expect(r.status.containerStatuses?.[0]).toMatchObject({ restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} });
+    }
+  });
+
+  it('shows as lastState once the new instance runs, with restartCount 1, as kubelet does', () => {
+    const r = run({ pod: makePod(), observed: observed({ sandboxes: [sandboxObs()], containers: [aborted(), containerObs({ name: 'app', attempt: 1 })] }) });
+    expect(r.actions).toEqual([]);
+    expect(r.status.phase).toBe('Running');
+    expect(r.status.containerStatuses?.[0]).toMatchObject({
+      restartCount: 1, ready: true, containerID: 'containerd://app-1', state: { running: {} },
+      lastState: { terminated: { exitCode: 128, reason: 'StartError', containerID: 'containerd://app-0' } },
+    });
+  });
+
+  it('an init container abandoned at start is replaced too, under restartPolicy Never', () => {
+    const pod = makePod({ restartPolicy: 'Never', initContainers: [{ name: 'init', image: 'busybox' }] });
+    const r = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [aborted({ name: 'init' })] }) });
+    expect(r.actions).toEqual([expect.objectContaining({ type: 'runContainer', container: 'init', attempt: 1, init: true })]);
+    expect(r.status.phase).toBe('Pending');
+  });
+
+  it('a dead sandbox whose containers never ran is re-created under restartPolicy Never', () => {
+    const obs = observed({ sandboxes: [sandboxObs({ state: 'SANDBOX_NOTREADY' })], containers: [aborted()] });
+    expect(run({ pod: makePod({ restartPolicy: 'Never' }), observed: obs }).actions).toEqual([{ type: 'runPodSandbox', attempt: 1 }]);
+  });
+
+  it('a start that failed because of the program (no such executable) is a crash: backoff, as kubelet counts it', () => {
+    const failed = aborted({ message: 'failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: "nope": executable file not found in $PATH: unknown' });
+    const r = run({ pod: makePod(), observed: observed({ sandboxes: [sandboxObs()], containers: [failed] }), now: 1001 * 1000 + 1 });
+    expect(r.actions).toEqual([]);
+    expect(r.events).toEqual([expect.objectContaining({ type: 'container-exited', container: 'app', containerId: 'app-0' })]);
+    expect(r.status.containerStatuses?.[0]).toMatchObject({ restartCount: 0, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 128, reason: 'StartError' } } });
   });
 });
 

@@ -8,7 +8,9 @@
  * one ready sandbox (a dead one is re-created and every container starts again), image per pull
  * policy, init containers one at a time in order, then all app containers, restarts per
  * restartPolicy with crash-loop backoff, a changed image restarts its container, a healthy running
- * container is never touched.
+ * container is never touched. A container found created but not running, or in unknown state, is
+ * never started: it is replaced by a new instance with the next attempt, as kubelet's
+ * ShouldContainerBeRestarted decides for those states whatever the restart policy.
  */
 import type { Container, Pod, RestartPolicy } from '../../messages/pod';
 import {
@@ -18,6 +20,7 @@ import {
 import { reconcileDeletion } from './deletion';
 import { garbageActions } from './garbage';
 import { containerView, groupInstances, newestFirst } from './instances';
+import { neverRan, startAbortedByRuntime } from './runtime-faults';
 import { buildPodStatus, type ContainerView } from './status';
 import type { ObservedContainer, ObservedSandbox, PodAction, ReconcileInput, ReconcileResult } from './types';
 
@@ -90,12 +93,12 @@ export function reconcilePod(input: ReconcileInput): ReconcileResult {
 function syncWithoutSandbox(p: Plan, last: ObservedSandbox | undefined): boolean {
   const spec = p.pod.spec;
   const policy = spec.restartPolicy ?? 'Always';
-  const ran = p.input.observed.containers.length > 0;
+  const ran = p.input.observed.containers.some((c) => !neverRan(c));
   const hasInit = (spec.initContainers?.length ?? 0) > 0;
   const initDone = (spec.initContainers ?? []).every((c) => { const l = p.views.get(c.name)?.latest; return l?.state === EXITED && l.exitCode === 0; });
   const done = (c: Container): boolean => {
     const l = p.views.get(c.name)?.latest;
-    return l?.state === EXITED && (policy === 'Never' || (policy === 'OnFailure' && l.exitCode === 0));
+    return l?.state === EXITED && !startAbortedByRuntime(l) && (policy === 'Never' || (policy === 'OnFailure' && l.exitCode === 0));
   };
   // kubelet does not re-create the sandbox of a pod that will run nothing again.
   if (last && ((policy === 'Never' && ran) || spec.containers.every(done))) return initDone;
@@ -149,15 +152,13 @@ function syncInstance(p: Plan, sb: ObservedSandbox, c: Container, inst: Observed
       startNew(p, sb, c, init, true);
       return;
     case 'CONTAINER_CREATED':
-      // Created but never started: an earlier agent stopped between the two calls.
-      p.actions.push({ type: 'startContainer', containerId: inst.id, container: c.name });
-      wait(p, c.name, 'ContainerCreating');
-      return;
     case 'CONTAINER_UNKNOWN':
-      p.actions.push({ type: 'stopContainer', containerId: inst.id, container: c.name, timeoutSeconds: 0 });
-      requeueIn(p, FAST_REQUEUE_MS);
+      replaceUnstarted(p, sb, c, inst, init);
       return;
     case EXITED: {
+      // The runtime gave up on the start (its deadline, not the program): nothing ran, so neither
+      // the restart policy nor crash-loop backoff applies. A new instance takes the next attempt.
+      if (startAbortedByRuntime(inst)) { startNew(p, sb, c, init, false); return; }
       const restart = policy === 'Always' || (policy === 'OnFailure' && inst.exitCode !== 0);
       if (!restart) return;
       // kubelet keys backoff by the spec hash: a changed image starts with no backoff.
@@ -169,6 +170,32 @@ function syncInstance(p: Plan, sb: ObservedSandbox, c: Container, inst: Observed
       startNew(p, sb, c, init, false);
     }
   }
+}
+
+/**
+ * A created-but-not-running or unknown instance is never started again: an earlier start may
+ * still be in progress in the runtime (its caller's deadline expired), or may have been lost with
+ * the agent that made it, and starting it twice is refused ("already in starting state"). It is
+ * removed (an unknown one stopped first, it may be running) and a new instance created with the
+ * next attempt. If the runtime refuses the removal because that start is still going on, the
+ * execution records a failure and the next sync finds out how it ended: running (kept), or
+ * exited/created (replaced).
+ */
+function replaceUnstarted(p: Plan, sb: ObservedSandbox, c: Container, inst: ObservedContainer, init: boolean): void {
+  const failure = p.input.failures?.containers?.[c.name];
+  if (failure) {
+    wait(p, c.name, failure.reason, failure.message);
+    requeueIn(p, FAST_REQUEUE_MS);
+    return;
+  }
+  if (inst.state === 'CONTAINER_UNKNOWN') {
+    p.actions.push({ type: 'stopContainer', containerId: inst.id, container: c.name, timeoutSeconds: 0 });
+  }
+  const removal: PodAction = { type: 'removeContainer', containerId: inst.id, container: c.name };
+  p.actions.push(removal);
+  startNew(p, sb, c, init, false);
+  // Nothing to replace it with yet (back-off, image pull): keep it, so its attempt stays taken.
+  if (!p.actions.some((a) => a.type === 'runContainer' && a.container === c.name)) p.actions.splice(p.actions.indexOf(removal), 1);
 }
 
 /** Starts a new instance of `c` once its backoff and its image allow. */

@@ -6,6 +6,7 @@
  * never rewritten (lastTransitionTime and startTime are carried over).
  */
 import { qosClass, type Container, type ContainerState, type ContainerStatus, type Pod, type PodCondition, type PodPhase, type PodStatus, type RestartPolicy } from '../../messages/pod';
+import { startAbortedByRuntime } from './runtime-faults';
 import type { ObservedContainer, ObservedSandbox } from './types';
 
 /** What reconcile decided about one spec container, for its status. */
@@ -68,8 +69,9 @@ export function containerStatusFromView(v: ContainerView): ContainerStatus {
   let last: ObservedContainer | undefined = previous;
   if (waiting) {
     state = { waiting: { reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) } };
-    // The instance that just exited is what a waiting container last was (CrashLoopBackOff).
-    if (latest?.state === 'CONTAINER_EXITED') last = latest;
+    // The instance that just exited is what a waiting container last was (CrashLoopBackOff); a
+    // start the runtime abandoned is not a run, and must not make the pod look failed meanwhile.
+    if (latest?.state === 'CONTAINER_EXITED' && !startAbortedByRuntime(latest)) last = latest;
   } else if (latest?.state === 'CONTAINER_RUNNING') {
     state = { running: latest.startedAt ? { startedAt: rfc3339FromNs(latest.startedAt) } : {} };
   } else if (latest?.state === 'CONTAINER_EXITED') {

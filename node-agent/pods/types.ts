@@ -47,6 +47,11 @@ export interface ObservedContainer {
   image: string;
   imageRef: string;
   logPath: string;
+  /**
+   * Set by the pod actor, not CRI: this agent's own StartContainer for it missed its deadline, so
+   * if it exited without ever running, the runtime abandoned the start.
+   */
+  startAbandoned?: boolean;
 }
 
 /** Whether the runtime has an image (ImageStatus), keyed by the image as the spec names it. */
@@ -71,8 +76,8 @@ export type PodAction =
   | { type: 'runPodSandbox'; attempt: number }
   | { type: 'stopPodSandbox'; sandboxId: string }
   | { type: 'removePodSandbox'; sandboxId: string }
+  /** CreateContainer then StartContainer: a container is only ever started right after its creation. */
   | { type: 'runContainer'; sandboxId: string; sandboxAttempt: number; container: string; attempt: number; image: string; init: boolean }
-  | { type: 'startContainer'; containerId: string; container: string }
   | { type: 'stopContainer'; containerId: string; container: string; timeoutSeconds: number }
   | { type: 'removeContainer'; containerId: string; container: string };
 

@@ -9,8 +9,9 @@ import pino from 'pino';
 import type { Pod, PodStatus } from '../../../messages/pod';
 import type { CriClient } from '../../../node-agent/cri/client';
 import { BUSYBOX_IMAGE } from '../../../node-agent/images/build';
+import { removeCgroup } from '../../../node-agent/containerd/cleanup';
 import {
-  execInPod, LABEL_POD_UID, readContainerLogs, resolveLogPath, spawnPodActor,
+  execInPod, LABEL_POD_UID, podCgroupParent, readContainerLogs, resolveLogPath, spawnPodActor,
   type PodActorDeps, type PodActorMessage,
 } from '../../../node-agent/pods';
 import { makePod } from '../../../node-agent/pods/fixtures';
@@ -54,10 +55,14 @@ suite('pod actor on a private containerd', () => {
     system = start();
   });
 
+  // Pods this suite made: their cgroups (kubepods/<qos>/pod<uid>) outlive containerd.
+  const made: Pod[] = [];
+
   afterAll(async () => {
     if (system) stop(system);
     await ctrd?.stop();
     await ns?.destroy();
+    for (const pod of made) await removeCgroup(podCgroupParent(pod));
   });
 
   function spawn(pod: Pod, extra: Partial<PodActorDeps> = {}, parent: Ref<never> = system): Run {
@@ -76,7 +81,11 @@ suite('pod actor on a private containerd', () => {
     return { ref, statuses, terminated, crashes, last: () => statuses[statuses.length - 1] };
   }
 
-  const e2ePod = (name: string, spec: Partial<Pod['spec']>): Pod => makePod(spec, { name, uid: `uid-${name}-${process.pid}` });
+  const e2ePod = (name: string, spec: Partial<Pod['spec']>): Pod => {
+    const pod = makePod(spec, { name, uid: `uid-${name}-${process.pid}` });
+    made.push(pod);
+    return pod;
+  };
 
   async function deleteAndWait(run: Run, pod: Pod): Promise<void> {
     dispatch(run.ref, { type: 'pod/sync', pod: { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 2 } } });
