@@ -1,0 +1,115 @@
+/**
+ * The control plane's side of the node api and the per-node views of pods, against a real
+ * nats-server: a node registers and heartbeats on its own name, writes the status of its own pods
+ * only, removes only pods marked for deletion, and finds exactly its bound pods in its view.
+ */
+import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
+import { runControlPlane, type ControlPlane } from '../../../actors';
+import {
+  API, isForbidden, isNotFound, isValidation, NODE_PODS_BUCKET, nodeApiSubject,
+  type ApplyResult, type GetResult, type Node, type NodeResult, type Pod,
+} from '../../../messages';
+import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
+
+jest.setTimeout(30_000);
+
+const status = { capacity: { cpu: '2', memory: '4Gi', pods: '110' }, allocatable: { cpu: '2', memory: '4Gi', pods: '110' } };
+const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+
+describe('node api', () => {
+  let server: Awaited<ReturnType<typeof startNatsServer>>;
+  let cp: ControlPlane;
+  let bus: Bus;
+  let views: ObjectStore;
+  const node = <T>(name: string, verb: Parameters<typeof nodeApiSubject>[1], body: unknown) => request<T>(bus, nodeApiSubject(name, verb), body);
+  const getPod = async (name: string) => (await request<GetResult>(bus, API.get, { kind: 'pods', name })).object as Pod;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-test' } });
+    bus = await connectBus({ servers: server.url, name: 'node-client' });
+    views = await ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false });
+  });
+  afterAll(async () => {
+    await cp?.stop();
+    await bus?.close();
+    await server?.stop();
+  });
+
+  it('registers a node, gives it a pod CIDR, and takes its heartbeats', async () => {
+    const { node: n } = await node<NodeResult>('n1', 'register', { status, labels: { 'kubernetes.io/hostname': 'n1' } });
+    expect(n.metadata).toMatchObject({ name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } });
+    const cidr = await waitFor(async () => (await node<NodeResult>('n1', 'heartbeat', { ready: { status: 'True', reason: 'NodeReady', message: 'ok' } })).node.spec?.podCIDR, 'a pod CIDR');
+    expect(cidr).toMatch(/^10\.244\.\d+\.0\/24$/);
+    // Registering again keeps the CIDR and the conditions.
+    const again = await node<NodeResult>('n1', 'register', { status, labels: {} });
+    expect(again.node.spec?.podCIDR).toBe(cidr);
+    expect(again.node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    await node('n2', 'register', { status, labels: {} });
+    expect(isNotFound(await caught(node('n3', 'heartbeat', { ready: { status: 'True', reason: 'NodeReady', message: 'ok' } })))).toBe(true);
+    expect(isValidation(await caught(node('n1', 'heartbeat', { ready: { status: 'Maybe' } })))).toBe(true);
+    expect(isValidation(await caught(node('n1', 'register', { status: 'nope' })))).toBe(true);
+  });
+
+  it('puts each bound pod in its node\'s view and nowhere else, and takes it out when it goes', async () => {
+    for (const n of ['n1', 'n2']) {
+      await waitFor(async () => ((await node<NodeResult>(n, 'heartbeat', { ready: { status: 'True', reason: 'NodeReady', message: 'ok' } })).node.spec?.podCIDR ? true : null), `${n} Ready`);
+    }
+    for (const name of ['a', 'b', 'c', 'd']) await request<ApplyResult>(bus, API.apply, { object: pod(name) });
+    const bound = await waitFor(async () => {
+      const ps = await Promise.all(['a', 'b', 'c', 'd'].map(getPod));
+      return ps.every((p) => p.spec.nodeName) ? ps : null;
+    }, 'all bound');
+    const byNode = (n: string) => bound.filter((p) => p.spec.nodeName === n).map((p) => `${n}.default.${p.metadata.name}`).sort();
+    await waitFor(async () => {
+      const keys = (await views.list('>')).items.map((i) => i.key).sort();
+      return JSON.stringify(keys) === JSON.stringify([...byNode('n1'), ...byNode('n2')].sort()) ? keys : null;
+    }, 'the views');
+    expect((await views.list<Pod>('n1.>')).items.every((i) => i.object.spec.nodeName === 'n1')).toBe(true);
+
+    const gone = bound[0];
+    await request(bus, API.delete, { kind: 'pods', name: gone.metadata.name, gracePeriodSeconds: 0 });
+    await waitFor(async () => ((await views.get(`${gone.spec.nodeName}.default.${gone.metadata.name}`)) === null ? true : null), 'the view of the deleted pod to go');
+  });
+
+  it('writes the status of the node\'s own pods only, keeping the scheduler\'s condition', async () => {
+    await request(bus, API.apply, { object: pod('s') });
+    const p = await waitFor(async () => { const x = await getPod('s'); return x.spec.nodeName ? x : null; }, 'bound');
+    const mine = p.spec.nodeName!;
+    const other = mine === 'n1' ? 'n2' : 'n1';
+    const ref = { namespace: 'default', name: 's', uid: p.metadata.uid };
+    await node(mine, 'pod-status', { ...ref, status: { phase: 'Running', podIP: '10.244.1.9', conditions: [{ type: 'Ready', status: 'True' }] } });
+    const after = await getPod('s');
+    expect(after.status?.phase).toBe('Running');
+    expect(after.status?.conditions?.map((c) => c.type).sort()).toEqual(['PodScheduled', 'Ready']);
+    expect(isForbidden(await caught(node(other, 'pod-status', { ...ref, status: { phase: 'Failed' } })))).toBe(true);
+    expect(isNotFound(await caught(node(mine, 'pod-status', { ...ref, uid: 'another', status: { phase: 'Failed' } })))).toBe(true);
+    expect(isValidation(await caught(node(mine, 'pod-status', { ...ref, name: 'Bad_Name', status: {} })))).toBe(true);
+    expect((await getPod('s')).status?.phase).toBe('Running');
+
+    // Removal: only a pod being deleted, and only by its own node.
+    expect(isValidation(await caught(node(mine, 'pod-terminated', ref)))).toBe(true);
+    await request(bus, API.delete, { kind: 'pods', name: 's' });
+    expect((await getPod('s')).metadata.deletionTimestamp).toBeDefined();
+    expect(isForbidden(await caught(node(other, 'pod-terminated', ref)))).toBe(true);
+    await node(mine, 'pod-terminated', ref);
+    expect(isNotFound(await caught(getPod('s')))).toBe(true);
+    await node(mine, 'pod-terminated', ref); // already gone: fine
+  });
+
+  it('lets no node name a node that is not a DNS label', async () => {
+    expect(isValidation(await caught(request(bus, 'mk.api.node.Bad_Node.register', { status, labels: {} })))).toBe(true);
+    const nodes = (await request<{ items: Node[] }>(bus, API.list, { kind: 'nodes' })).items.map((n) => n.metadata.name);
+    expect(nodes).not.toContain('Bad_Node');
+  });
+
+  it('re-makes the store, views included, when the server comes back without it (the running control plane, after it reconnects)', async () => {
+    server.kill();
+    await server.restart({ wipe: true });
+    await waitFor(async () => ((await request<{ items: unknown[] }>(bus, API.list, { kind: 'ns' })).items.length >= 3 ? true : null), 'the built-in namespaces again', 15_000);
+    await node('n1', 'register', { status, labels: {} });
+    await waitFor(async () => ((await node<NodeResult>('n1', 'heartbeat', { ready: { status: 'True', reason: 'NodeReady', message: 'ok' } })).node.spec?.podCIDR ? true : null), 'n1 Ready again');
+    await request(bus, API.apply, { object: pod('fresh') });
+    await waitFor(async () => ((await views.list('>')).items.some((i) => i.key.endsWith('.default.fresh')) ? true : null), 'the view of a new pod', 15_000);
+  });
+});
