@@ -11,7 +11,7 @@ import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectSt
 import { isNotFound, nodeSubject, objectKey, type Node, type Pod } from '../messages';
 import { backoffOnCrash } from '../common/supervision';
 import { log } from './log';
-import { connectOrStart, purgeContainerd, type ContainerdHandle } from './containerd';
+import { assertCgroupControllers, connectOrStart, detectCgroups, purgeContainerd, type ContainerdHandle } from './containerd';
 import { ensureBuiltinImages } from './images';
 import { assertCniPlugins, writeCniConfig } from './network';
 import { hostIP, readCapacity } from './node/capacity';
@@ -52,6 +52,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const podLogsRoot = path.join(dataDir, 'pods');
   fs.mkdirSync(podLogsRoot, { recursive: true });
   assertCniPlugins();
+  // Pod resources need cpu and memory cgroups: say so now rather than through runc on the first pod.
+  const cgroups = detectCgroups();
+  assertCgroupControllers(cgroups);
 
   const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? `mk-node-${name}` });
   const store = await ObjectStore.open(bus);
@@ -155,7 +158,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   };
   const api = serveNodeApi(bus, { nodeName: name, store, cri, sync, teardown });
   await api.ready;
-  log.info({ node: name, podCIDR: node.spec?.podCIDR, containerd: socketPath, adopted: ctr.external }, 'node agent ready');
+  log.info({ node: name, podCIDR: node.spec?.podCIDR, containerd: socketPath, adopted: ctr.external, cgroup: `v${cgroups.version}` }, 'node agent ready');
   return { stop, teardown: async () => { await teardown(); await stop(); } };
 }
 
