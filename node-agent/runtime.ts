@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { superviseContainerd, type ContainerdHealth } from './containerd';
+import { assertCgroupControllers, detectCgroups, superviseContainerd, type ContainerdHealth } from './containerd';
 import type { CriClient } from './cri';
 import { ensureBuiltinImages, type ImageProgress } from './images';
 import { log } from './log';
@@ -62,6 +62,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
   const podLogsRoot = path.join(dataDir, 'pods');
   fs.mkdirSync(podLogsRoot, { recursive: true });
   assertCniPlugins();
+  // Pod resources need cpu and memory cgroups (v1 or v2): say so now rather than through runc on the first pod.
+  const cgroups = detectCgroups();
+  assertCgroupControllers(cgroups);
+  log.info({ node: opts.nodeName, cgroup: `v${cgroups.version}` }, 'cgroups');
 
   // A containerd left by an earlier agent of this node is adopted (its containers live on); one
   // that dies is started again. A containerd the user pointed us at is theirs: never restarted or

@@ -8,13 +8,11 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, readlink, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { ValidationError } from '../../messages/errors';
+import { parseCgroupMounts } from './cgroups';
+import { unescapeMountPath } from './mountinfo';
 
 const run = promisify(execFile);
-
-/** Decodes the octal escapes (`\040` for a space) mountinfo uses in paths. */
-function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
 
 /** Mount points at or below `dir`, deepest first (the order they must be unmounted in). */
 export async function mountsUnder(dir: string): Promise<string[]> {
@@ -100,24 +98,23 @@ export function shimSocketPath(containerdSocket: string, namespace: string, id: 
   return path.join('/run/containerd/s', createHash('sha256').update(`${containerdSocket}/${namespace}/${id}`).digest('hex'));
 }
 
-/** Mount points of the cgroup hierarchies (v1: one per controller; v2: one). */
+/**
+ * Mount points of every cgroup hierarchy in this process's mount table, whatever the version:
+ * v1 (one per controller, plus named ones), v2 (one), or both on a hybrid host.
+ */
 export async function cgroupMounts(): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').filter(Boolean).flatMap((l) => {
-    const [pre, post] = l.split(' - ');
-    const fstype = post?.split(' ')[0];
-    return fstype === 'cgroup' || fstype === 'cgroup2' ? [unescapeMountPath(pre.split(' ')[4])] : [];
-  });
+  return parseCgroupMounts(await readFile('/proc/self/mountinfo', 'utf8')).map((m) => m.path);
 }
 
 /**
  * Removes the cgroup `relPath` (`/mk-test-1`, `/kubepods/...`) and every cgroup below it in all
- * hierarchies, children first. Only empty cgroups can go: one that still has processes stays,
- * and its path is returned so the caller can report it.
+ * hierarchies (`mountPoints`, by default every cgroup mount: so v1, v2 and hybrid hosts alike),
+ * children first. Only empty cgroups can go: one that still has processes stays, and its path is
+ * returned so the caller can report it. Throws for the root cgroup.
  */
-export async function removeCgroup(relPath: string): Promise<string[]> {
+export async function removeCgroup(relPath: string, mountPoints?: string[]): Promise<string[]> {
   const rel = path.posix.normalize(`/${relPath}`);
-  if (rel === '/') throw new Error('refusing to remove the root cgroup');
+  if (rel === '/') throw new ValidationError('refusing to remove the root cgroup');
   const left: string[] = [];
   const removeTree = async (dir: string): Promise<void> => {
     let entries;
@@ -129,7 +126,7 @@ export async function removeCgroup(relPath: string): Promise<string[]> {
     for (const e of entries) if (e.isDirectory()) await removeTree(path.join(dir, e.name));
     await rmdir(dir).catch(() => left.push(dir));
   };
-  for (const m of await cgroupMounts()) await removeTree(path.join(m, rel));
+  for (const m of mountPoints ?? await cgroupMounts()) await removeTree(path.join(m, rel));
   return left;
 }
 

@@ -86,7 +86,7 @@ disabled_plugins = [
       runtime_type = "io.containerd.runc.v2"
 
       [${cri}.containerd.runtimes.runc.options]
-        # No systemd and cgroup v1 here: cgroupfs paths like /kubepods/...
+        # cgroupfs paths like /kubepods/..., not systemd slices: works on cgroup v1 and v2 alike.
         SystemdCgroup = false
         # runc's own state per instance, so cleanup can find what this instance started.
         Root = ${q(path.join(o.state, 'runc'))}

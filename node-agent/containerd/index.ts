@@ -13,4 +13,8 @@ export {
   findContainerdByConfig, isAlive, ownedFromPidFile, processIdentity, readPidFile, runsConfig, socketListening, watchProcess,
   writePidFile, type ProcessIdentity,
 } from './pid';
+export {
+  assertCgroupControllers, CGROUP_ROOT, cgroupDir, detectCgroups, parseCgroupMounts,
+  type CgroupHost, type CgroupMount, type CgroupVersion,
+} from './cgroups';
 export { cgroupMounts, deleteRuncContainers, killPids, removeCgroup, mountsUnder, pidAlive, shimPidsFor, shimSocketPath, unmountUnder } from './cleanup';

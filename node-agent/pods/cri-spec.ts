@@ -54,7 +54,8 @@ export function podLabels(pod: Pod): Record<string, string> {
 }
 
 /**
- * The pod's cgroup parent for cgroupfs (cgroup v1), by QoS class, laid out like kubelet's:
+ * The pod's cgroup parent for the cgroupfs driver (the same path on cgroup v1 and v2), by QoS
+ * class, laid out like kubelet's:
  * Guaranteed pods sit directly under /kubepods
  * (https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/).
  */

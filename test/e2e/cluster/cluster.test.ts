@@ -34,6 +34,25 @@ describeE2e('a one-machine cluster', () => {
   };
   const waitPhase = (name: string, phase: string, ms = 90_000) =>
     waitFor(`pod ${name} ${phase}`, async () => { const p = await getPod(name); return p.status?.phase === phase ? p : null; }, ms);
+  const apply = async (yaml: string, name: string): Promise<void> => {
+    expect(await c.mk(['apply', '-f', '-'], { stdin: yaml })).toMatchObject({ code: 0, stdout: `pod/${name} created\n` });
+  };
+  /** Sandboxes and containers the node's containerd still has for a pod uid. */
+  const criLeft = async (uid: string): Promise<{ sandboxes: number; containers: number }> => {
+    const cri = await CriClient.connect(path.join(c.dataDir, 'node', 'containerd', 'containerd.sock'));
+    try {
+      const filter = { labelSelector: { 'mk.io/pod-uid': uid } };
+      return { sandboxes: (await cri.listPodSandbox({ filter })).items.length, containers: (await cri.listContainers({ filter })).containers.length };
+    } finally {
+      cri.close();
+    }
+  };
+  /** Every pod's name and uid, as `mk get pods -o json` lists them. */
+  const podUids = async (): Promise<Record<string, string | undefined>> => {
+    const r = await c.mk(['get', 'pods', '-o', 'json']);
+    expect(r.code).toBe(0);
+    return Object.fromEntries((JSON.parse(r.stdout) as { items: Pod[] }).items.map((p) => [p.metadata.name, p.metadata.uid]));
+  };
 
   beforeAll(async () => { c = await startCluster(); });
   afterAll(async () => { await c?.destroy(); });
@@ -83,7 +102,7 @@ describeE2e('a one-machine cluster', () => {
   });
 
   it('watches pods with get -w and follows logs with logs -f', async () => {
-    await c.mk(['apply', '-f', '-'], { stdin: podYaml('ticker', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done') });
+    await apply(podYaml('ticker', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done'), 'ticker');
     await waitPhase('ticker', 'Running');
     const watch = c.spawnMk(['get', 'pods', '-w']);
     const follow = c.spawnMk(['logs', '-f', 'ticker']);
@@ -96,7 +115,7 @@ describeE2e('a one-machine cluster', () => {
     const followExit = exited(follow);
     try {
       await waitFor('watch header', async () => watched.includes('NAME'), 30_000);
-      await c.mk(['apply', '-f', '-'], { stdin: podYaml('watched', 'echo hi; sleep 3600') });
+      await apply(podYaml('watched', 'echo hi; sleep 3600'), 'watched');
       await waitFor('watched pod Running', async () => /watched\s+1\/1\s+Running/.test(watched), 60_000);
       // Lines written after the follow started arrive too.
       const now = Number(/tick (\d+)\n$/.exec(followed)?.[1] ?? 0);
@@ -107,7 +126,14 @@ describeE2e('a one-machine cluster', () => {
     }
     expect(await watchExit).toBe(0);
     expect(await followExit).toBe(0);
-    await c.mk(['delete', 'pod', 'watched', 'ticker', '--grace-period', '0']);
+    const uids = [(await getPod('watched')).metadata.uid!, (await getPod('ticker')).metadata.uid!];
+    const del = await c.mk(['delete', 'pod', 'watched', 'ticker', '--grace-period', '0']);
+    expect(del).toMatchObject({ code: 0, stdout: 'pod "watched" deleted\npod "ticker" deleted\n' });
+    for (const name of ['watched', 'ticker']) expect(await c.mk(['get', 'pod', name])).toMatchObject({ code: 1, stderr: expect.stringContaining(`pods "${name}" not found`) });
+    // A forced deletion removes the object at once; the node then tears the pods down.
+    for (const uid of uids) {
+      await waitFor(`pod ${uid} gone from CRI`, async () => { const left = await criLeft(uid); return left.sandboxes + left.containers === 0; }, 60_000);
+    }
   });
 
   it('survives a SIGKILLed control plane and node agent without restarting containers or losing objects', async () => {
@@ -148,8 +174,8 @@ describeE2e('a one-machine cluster', () => {
   });
 
   it('leaves a Never pod Failed or Succeeded with the exit code', async () => {
-    await c.mk(['apply', '-f', '-'], { stdin: podYaml('fails', 'exit 3', 'Never') });
-    await c.mk(['apply', '-f', '-'], { stdin: podYaml('works', 'echo done', 'Never') });
+    await apply(podYaml('fails', 'exit 3', 'Never'), 'fails');
+    await apply(podYaml('works', 'echo done', 'Never'), 'works');
     const failed = await waitPhase('fails', 'Failed');
     expect(failed.status!.containerStatuses![0].state.terminated).toMatchObject({ exitCode: 3 });
     const ok = await waitPhase('works', 'Succeeded');
@@ -160,12 +186,16 @@ describeE2e('a one-machine cluster', () => {
   it('shows ErrImagePull / ImagePullBackOff for an image that does not exist', async () => {
     const yaml = podYaml('noimage', 'true').replace('image: busybox', 'image: example.invalid/nothing:1');
     expect((await c.mk(['apply', '-f', '-'], { stdin: yaml })).code).toBe(0);
-    const reason = await waitFor('pull error', async () => {
-      const w = (await getPod('noimage')).status?.containerStatuses?.[0]?.state.waiting?.reason;
-      return w === 'ErrImagePull' || w === 'ImagePullBackOff' ? w : null;
+    // A failed pull (ErrImagePull) is followed by a back-off before the next try, as kubelet does.
+    const waiting = await waitFor('ImagePullBackOff', async () => {
+      const w = (await getPod('noimage')).status?.containerStatuses?.[0]?.state.waiting;
+      return w?.reason === 'ImagePullBackOff' ? w : null;
     }, 90_000);
-    expect(['ErrImagePull', 'ImagePullBackOff']).toContain(reason);
+    expect(waiting.message).toBe('Back-off pulling image "example.invalid/nothing:1"');
     expect((await getPod('noimage')).status?.phase).toBe('Pending');
+    const events = (await c.mk(['events', '--for', 'pod/noimage'])).stdout;
+    expect(events).toMatch(/Normal\s+Pulling\s+pod\/noimage\s+Pulling image "example\.invalid\/nothing:1"/);
+    expect(events).toMatch(/Warning\s+Failed\s+pod\/noimage\s+Failed to pull image "example\.invalid\/nothing:1": \S/);
   });
 
   it('refuses bad input with a clear message, a non-zero exit, and no change', async () => {
@@ -203,25 +233,21 @@ describeE2e('a one-machine cluster', () => {
     expect((await c.mk(['get', 'pod', 'web'])).code).toBe(1);
     const r = await c.run(['timeout', '5', '/bin/busybox', 'wget', '-qO-', `http://${pod.status!.podIP}:8080/`]);
     expect(r.code).not.toBe(0);
-    const cri = await CriClient.connect(path.join(c.dataDir, 'node', 'containerd', 'containerd.sock'));
-    try {
-      const selector = { labelSelector: { 'mk.io/pod-uid': pod.metadata.uid! } };
-      expect((await cri.listPodSandbox({ filter: selector })).items).toEqual([]);
-      expect((await cri.listContainers({ filter: selector })).containers).toEqual([]);
-    } finally {
-      cri.close();
-    }
+    expect(await criLeft(pod.metadata.uid!)).toEqual({ sandboxes: 0, containers: 0 });
   });
 
   it('says clearly when the bus is down', async () => {
-    await c.mk(['down']);
+    const before = await podUids();
+    expect(before.after).toBeDefined();
+    expect((await c.mk(['down'])).code).toBe(0);
     const r = await c.mk(['get', 'pods']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot reach the bus/);
-    // Up again on the same data directory: the objects are back.
+    // Up again on the same data directory: the same objects are back (same uids), and run.
     const up = await c.mk(['up', '--no-demo', '--timeout', '240'], { timeoutMs: 300_000 });
     expect(up.code).toBe(0);
+    expect(await podUids()).toEqual(before);
     const after = await waitFor('after Running again', async () => { const p = await getPod('after'); return p.status?.phase === 'Running' ? p : null; }, 120_000);
-    expect(after.metadata.name).toBe('after');
+    expect(after.metadata.uid).toBe(before.after);
   });
 });

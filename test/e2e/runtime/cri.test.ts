@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { BUSYBOX_IMAGE } from '../../../node-agent/images/build';
 import type { PodSandboxConfig } from '../../../node-agent/cri/types';
 import { NotFoundError } from '../../../messages/errors';
+import { expectedCpu, readCgroupLimits } from '../../helpers/cgroups';
 import { containerdE2eUnavailable, startTestContainerd, type TestContainerd } from '../../helpers/containerd';
 import { createNetns, type TestNetns } from '../../helpers/netns';
 import { until } from '../../helpers/wait';
@@ -87,11 +88,12 @@ suite('CRI runtime on a private containerd', () => {
     // CRI reports one of the image's tags (the same image also has the busybox version tag).
     expect(st?.image?.image).toMatch(/^docker\.io\/library\/busybox:/);
     expect(st?.logPath).toBe(`${sandboxConfig.logDirectory}/httpd/0.log`);
-    // Resources reach the container's cgroup (cgroupfs driver, cgroup v1 here).
-    const cg = (ctl: string, file: string): Promise<string> => readFile(`/sys/fs/cgroup/${ctl}${ctrd.cgroupParent}/${containerId}/${file}`, 'utf8').then((t) => t.trim());
-    expect(await cg('memory', 'memory.limit_in_bytes')).toBe(String(64 * 1024 * 1024));
-    expect(await cg('cpu', 'cpu.cfs_quota_us')).toBe('50000');
-    expect(await cg('cpu', 'cpu.shares')).toBe('512');
+    // Resources reach the container's cgroup (cgroupfs driver), on whichever cgroup version the host runs.
+    const limits = await readCgroupLimits(`${ctrd.cgroupParent}/${containerId}`);
+    console.log(`cgroup v${limits.version}: ${JSON.stringify(limits)}`);
+    expect(limits).toEqual({
+      version: limits.version, memoryLimitBytes: 64 * 1024 * 1024, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, cpu: expectedCpu(limits.version, 512),
+    });
 
     // From inside the node's namespace, like a kubelet probe or a host process would.
     const body = await until('httpd to answer', async () => {

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { connectBus, EventRecorder, type Bus } from '../../../bus';
 import type { KubeObject } from '../../../messages';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
-import { serveFakeApi, type FakeApi } from './fake-api';
+import { until } from '../../helpers/wait';
+import { DEFAULT_TERMINATION_MS, serveFakeApi, type FakeApi } from './fake-api';
 import { ensureBuilt, runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(60_000);
@@ -52,6 +53,7 @@ afterAll(async () => {
 beforeEach(() => {
   api.objects.clear();
   api.calls.length = 0;
+  api.terminationMs = DEFAULT_TERMINATION_MS;
 });
 
 describe('mk apply', () => {
@@ -199,23 +201,72 @@ describe('mk describe', () => {
 });
 
 describe('mk delete', () => {
+  const marked = (name: string): KubeObject | undefined => {
+    const o = api.objects.get(`pods/default/${name}`);
+    return o?.metadata.deletionTimestamp ? o : undefined;
+  };
+  /** mk.api.get requests made after the first mk.api.delete: the CLI's polls for the object. */
+  const pollsAfterDelete = (): number => {
+    const i = api.calls.findIndex((c) => c.subject === 'mk.api.delete');
+    return i < 0 ? 0 : api.calls.slice(i + 1).filter((c) => c.subject === 'mk.api.get').length;
+  };
+
   it('deletes and waits until the object is gone', async () => {
     await mk(['apply', '-f', '-'], POD('x'));
     expect(await mk(['delete', 'pod', 'x'])).toEqual({ code: 0, stdout: 'pod "x" deleted\n', stderr: '' });
     expect(api.objects.size).toBe(0);
   });
 
-  it('accepts --wait=false like kubectl', async () => {
+  it('keeps waiting while a pod is only marked, and exits once it is gone', async () => {
+    api.terminationMs = undefined;
+    await mk(['apply', '-f', '-'], POD('x'));
+    let exited = false;
+    const del = mk(['delete', 'pod', 'x']).finally(() => { exited = true; });
+    // The pod is marked, and the CLI has found it still there more than once: it is waiting.
+    await until('mk delete polling the marked pod', () => (marked('x') && pollsAfterDelete() >= 2 ? true : undefined), 20_000);
+    expect(exited).toBe(false);
+    expect(marked('x')?.metadata.deletionGracePeriodSeconds).toBe(30);
+    expect(api.finishTerminating()).toEqual(['pods/default/x']);
+    expect(await del).toEqual({ code: 0, stdout: 'pod "x" deleted\n', stderr: '' });
+    expect(api.objects.size).toBe(0);
+  });
+
+  it('does not wait with --wait=false: the pod is still terminating when it exits', async () => {
+    api.terminationMs = undefined;
     await mk(['apply', '-f', '-'], POD('y'));
     expect(await mk(['delete', 'pod', 'y', '--wait=false'])).toEqual({ code: 0, stdout: 'pod "y" deleted\n', stderr: '' });
+    expect(marked('y')).toBeDefined();
     expect(api.calls.filter((c) => c.subject === 'mk.api.get')).toHaveLength(0);
+  });
+
+  it('reports a pod still there at --timeout and exits 1', async () => {
+    api.terminationMs = undefined;
+    await mk(['apply', '-f', '-'], POD('z'));
+    const t0 = Date.now();
+    expect(await mk(['delete', 'pod', 'z', '--timeout', '1'])).toEqual({
+      code: 1, stdout: 'pod "z" deleted\n', stderr: 'error: timed out waiting for the deletion of pods/z\n',
+    });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(marked('z')).toBeDefined();
+  });
+
+  it('removes a pod at once with grace period 0, and does not wait with --force', async () => {
+    api.terminationMs = undefined;
+    await mk(['apply', '-f', '-'], `${POD('g')}---\n${POD('f')}`);
+    expect(await mk(['delete', 'pod', 'g', '--grace-period', '0'])).toEqual({ code: 0, stdout: 'pod "g" deleted\n', stderr: '' });
+    expect(api.objects.has('pods/default/g')).toBe(false);
+    const forced = await mk(['delete', 'pod', 'f', '--force']);
+    expect(forced).toMatchObject({ code: 0, stdout: 'pod "f" force deleted\n' });
+    expect(forced.stderr).toMatch(/^Warning: Immediate deletion does not wait/);
+    expect(api.objects.size).toBe(0);
   });
 
   it('deletes what a file names', async () => {
     const f = file('del.yaml', `${POD('p1')}---\n${POD('p2')}`);
     await mk(['apply', '-f', f]);
-    expect((await mk(['delete', '-f', f, '--now'])).stdout).toBe('pod "p1" deleted\npod "p2" deleted\n');
+    expect(await mk(['delete', '-f', f, '--now'])).toEqual({ code: 0, stdout: 'pod "p1" deleted\npod "p2" deleted\n', stderr: '' });
     expect(api.calls.filter((c) => c.subject === 'mk.api.delete').map((c) => (c.req as { gracePeriodSeconds?: number }).gracePeriodSeconds)).toEqual([1, 1]);
+    expect(api.objects.size).toBe(0);
   });
 
   it('fails for a missing object unless --ignore-not-found', async () => {

@@ -3,6 +3,11 @@
  * bus from an in-memory map, and counts every request, so a test can assert "no call was made".
  * It reuses the real contract (validateManifest, resolveKind, the bus's serve()), not the real actors;
  * events are read from the real events stream with the api's own handlers.
+ *
+ * Deletion follows the real api: a pod on a node (every pod here is) with a grace period other than
+ * 0 is only marked (deletionTimestamp, deletionGracePeriodSeconds) and answered `terminating`; it
+ * disappears later, as when its node has stopped it: after `terminationMs`, or, with that unset,
+ * when the test calls finishTerminating(). Grace 0 and every other kind are removed at once.
  */
 import { eventSource } from '../../../actors/event/source';
 import { encode, serve, type Bus, type Served } from '../../../bus';
@@ -15,8 +20,15 @@ import {
 export interface FakeApi {
   objects: Map<string, KubeObject>;
   calls: { subject: string; req: unknown }[];
+  /** How long a marked pod takes to disappear; undefined: it stays until finishTerminating(). */
+  terminationMs: number | undefined;
+  /** Removes every marked pod now, as their node would once they stopped; returns their keys. */
+  finishTerminating(): string[];
   stop(): Promise<void>;
 }
+
+/** How long a marked pod takes to go unless a test says otherwise: a quick node. */
+export const DEFAULT_TERMINATION_MS = 300;
 
 const key = (plural: string, ns: string | undefined, name: string): string => `${plural}/${ns ?? ''}/${name}`;
 
@@ -25,7 +37,16 @@ export function serveFakeApi(bus: Bus, node: string): FakeApi {
   const objects = new Map<string, KubeObject>();
   const calls: { subject: string; req: unknown }[] = [];
   const applied = new Map<string, string>();
+  const timers = new Set<NodeJS.Timeout>();
   let rv = 0;
+  // Removes the pod at `k` if it is still the marked incarnation `uid` (a test may have replaced it).
+  const finish = (k: string, uid: string | undefined): boolean => {
+    const o = objects.get(k);
+    if (!o?.metadata.deletionTimestamp || o.metadata.uid !== uid) return false;
+    objects.delete(k);
+    applied.delete(k);
+    return true;
+  };
   const on = <Req, Res>(subject: string, fn: (req: Req) => Promise<Res>): Served =>
     serve<Req, Res>(bus, subject, async (req) => {
       calls.push({ subject, req });
@@ -86,8 +107,25 @@ export function serveFakeApi(bus: Bus, node: string): FakeApi {
       const k = key(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name);
       const o = objects.get(k);
       if (!o) throw new NotFoundError(`${kind.plural} "${req.name}" not found`);
-      objects.delete(k);
-      return { object: o, result: 'deleted' };
+      const onNode = kind.kind === 'Pod' && Boolean((o.spec as { nodeName?: string } | undefined)?.nodeName);
+      if (!onNode || req.gracePeriodSeconds === 0) {
+        objects.delete(k);
+        applied.delete(k);
+        return { object: o, result: 'deleted' };
+      }
+      // A later request may shorten the grace period, never lengthen it.
+      const grace = req.gracePeriodSeconds ?? (o.spec as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds ?? 30;
+      if (o.metadata.deletionTimestamp && (o.metadata.deletionGracePeriodSeconds ?? 0) <= grace) return { object: o, result: 'terminating' };
+      const marked: KubeObject = {
+        ...o,
+        metadata: { ...o.metadata, deletionTimestamp: o.metadata.deletionTimestamp ?? new Date().toISOString(), deletionGracePeriodSeconds: grace, resourceVersion: String(++rv) },
+      };
+      objects.set(k, marked);
+      if (fake.terminationMs !== undefined) {
+        const t = setTimeout(() => { timers.delete(t); finish(k, marked.metadata.uid); }, fake.terminationMs);
+        timers.add(t);
+      }
+      return { object: marked, result: 'terminating' };
     }),
     on(API.ping, async () => ({ time: new Date().toISOString() })),
     serve<LogsRequest, unknown>(bus, nodeSubject(node, 'logs'), async (req) => {
@@ -109,5 +147,16 @@ export function serveFakeApi(bus: Bus, node: string): FakeApi {
       stderr: Buffer.from(req.command[0] === 'false' ? 'it failed\n' : '').toString('base64'),
     })),
   ];
-  return { objects, calls, stop: async () => { await Promise.all(served.map((s) => s.stop())); } };
+  const fake: FakeApi = {
+    objects,
+    calls,
+    terminationMs: DEFAULT_TERMINATION_MS,
+    finishTerminating: () => [...objects.entries()].filter(([k, o]) => finish(k, o.metadata.uid)).map(([k]) => k),
+    stop: async () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await Promise.all(served.map((s) => s.stop()));
+    },
+  };
+  return fake;
 }

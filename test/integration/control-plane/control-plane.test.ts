@@ -150,10 +150,20 @@ describe('control plane', () => {
   it('deletes a namespace with its pods', async () => {
     await api('apply', { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } } });
     await api('apply', { object: pod('p1', '100m', 'team') });
-    await api('delete', { kind: 'ns', name: 'team' });
-    // Its pod is bound, so it is marked; finish it as the node would.
-    const marked = await waitFor(async () => (await getPod('p1', 'team')).metadata.deletionTimestamp, 'pod marked', 10_000);
-    expect(marked).toBeTruthy();
+    // Bound first, so the namespace has to mark its pod for graceful deletion, not remove it.
+    await waitFor(async () => (await getPod('p1', 'team')).spec.nodeName, 'p1 bound', 10_000);
+    // Timestamps have whole seconds.
+    const since = Math.floor(Date.now() / 1000) * 1000;
+    expect((await api<DeleteResult>('delete', { kind: 'ns', name: 'team' })).result).toBe('terminating');
+    const marked = await waitFor(async () => { const p = await getPod('p1', 'team'); return p.metadata.deletionTimestamp ? p : null; }, 'pod marked', 10_000);
+    expect(Date.parse(marked.metadata.deletionTimestamp!)).toBeGreaterThanOrEqual(since);
+    expect(Date.parse(marked.metadata.deletionTimestamp!)).toBeLessThanOrEqual(Date.now());
+    expect(marked.metadata.deletionGracePeriodSeconds).toBe(30);
+    // While its pod is there the namespace stays, Terminating.
+    const ns = (await api<GetResult>('get', { kind: 'ns', name: 'team' })).object;
+    expect(ns.metadata.deletionTimestamp).toBeDefined();
+    expect(ns.status).toMatchObject({ phase: 'Terminating' });
+    // Finish the pod as the node would; then the namespace goes.
     await store.delete(objectKey('pods', 'team', 'p1'));
     await waitFor(async () => isNotFound(await caught(api('get', { kind: 'ns', name: 'team' }))), 'namespace gone', 10_000);
     expect(isValidation(await caught(api('delete', { kind: 'ns', name: 'default' })))).toBe(true);
