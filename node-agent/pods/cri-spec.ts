@@ -20,7 +20,7 @@ export const LABEL_CONTAINER_NAME = 'mk.io/container-name';
 export const ANNOTATION_CONTAINER_HASH = 'mk.io/container-hash';
 /** Annotation: the image as the spec named it; a differing spec image restarts the container. */
 export const ANNOTATION_CONTAINER_IMAGE = 'mk.io/container-image';
-/** Annotation: the restart count (also CRI metadata.attempt). */
+/** Annotation: how many times the program ran before this instance (the status's restartCount). */
 export const ANNOTATION_RESTART_COUNT = 'mk.io/restart-count';
 
 /** Node-level inputs to the sandbox config. */
@@ -137,8 +137,11 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** CreateContainer's config. `attempt` is the restart count; the log goes to `<name>/<attempt>.log`. */
-export function buildContainerConfig(pod: Pod, c: Container, attempt: number): ContainerConfig {
+/**
+ * CreateContainer's config. `attempt` numbers the instance (the log goes to `<name>/<attempt>.log`);
+ * `restartCount` (default: the attempt) is how many times the program ran before, recorded for status.
+ */
+export function buildContainerConfig(pod: Pod, c: Container, attempt: number, restartCount: number = attempt): ContainerConfig {
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
@@ -150,7 +153,7 @@ export function buildContainerConfig(pod: Pod, c: Container, attempt: number): C
     annotations: {
       [ANNOTATION_CONTAINER_HASH]: containerSpecHash(c),
       [ANNOTATION_CONTAINER_IMAGE]: c.image,
-      [ANNOTATION_RESTART_COUNT]: String(attempt),
+      [ANNOTATION_RESTART_COUNT]: String(restartCount),
     },
     logPath: `${c.name}/${attempt}.log`,
     linux: { resources: containerResources(c) },

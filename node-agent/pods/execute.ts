@@ -142,7 +142,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       const sandboxConfig = buildSandboxConfig(pod, ctx.sandbox, a.sandboxAttempt);
       let containerId: string;
       try {
-        ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config: buildContainerConfig(pod, spec, a.attempt), sandboxConfig }));
+        ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config: buildContainerConfig(pod, spec, a.attempt, a.restartCount), sandboxConfig }));
       } catch (e) {
         throw new StepError('CreateContainerError', e);
       }

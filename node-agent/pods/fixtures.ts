@@ -27,7 +27,7 @@ const S = 1e9;
 /** A container observation; times in ns (default: running since t=1000 s). */
 export function containerObs(o: Partial<ObservedContainer> & { name: string }): ObservedContainer {
   return {
-    id: `${o.name}-${o.attempt ?? 0}`, podSandboxId: 'sb-1', attempt: 0, state: 'CONTAINER_RUNNING',
+    id: `${o.name}-${o.attempt ?? 0}`, podSandboxId: 'sb-1', attempt: 0, restartCount: o.attempt ?? 0, state: 'CONTAINER_RUNNING',
     createdAt: 1000 * S + (o.attempt ?? 0), startedAt: 1000 * S, finishedAt: 0, exitCode: 0, reason: '', message: '',
     image: 'busybox', imageRef: 'sha256:abc', logPath: `/logs/${o.name}/${o.attempt ?? 0}.log`, ...o,
   };

@@ -1,6 +1,7 @@
 /** Helpers over observed containers shared by reconcile and deletion. */
 import type { Container } from '../../messages/pod';
 import type { ContainerView } from './status';
+import { neverRan } from './runtime-faults';
 import type { ObservedContainer } from './types';
 
 /** Newest first: by creation, then by attempt. */
@@ -18,7 +19,8 @@ export function groupInstances(containers: ObservedContainer[]): Map<string, Obs
 /** A view per spec container: its newest instance and the previous exited one. */
 export function containerView(spec: Container, list: ObservedContainer[] | undefined): ContainerView {
   const latest = list?.[0];
-  const previous = list?.slice(1).find((c) => c.state === 'CONTAINER_EXITED');
+  // The last time the program ended: an instance whose program never ran is not a termination.
+  const previous = list?.slice(1).find((c) => c.state === 'CONTAINER_EXITED' && !neverRan(c));
   return { spec, ...(latest ? { latest } : {}), ...(previous ? { previous } : {}) };
 }
 

@@ -3,7 +3,7 @@
  * label, so a restarted agent finds what an earlier one made) and whether its images are present.
  */
 import { isNotFound } from '../../messages/errors';
-import { ANNOTATION_CONTAINER_IMAGE, LABEL_CONTAINER_NAME, LABEL_POD_UID } from './cri-spec';
+import { ANNOTATION_CONTAINER_IMAGE, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, LABEL_POD_UID } from './cri-spec';
 import type { ContainerStatus } from '../cri/types';
 import type { ObservedContainer, ObservedImage, ObservedPod, ObservedSandbox, PodRuntime } from './types';
 
@@ -15,6 +15,12 @@ async function unlessGone<T>(p: Promise<T>): Promise<T | undefined> {
     if (isNotFound(e)) return undefined;
     throw e;
   }
+}
+
+/** The restart count an instance was created with; its attempt for containers made before it was recorded. */
+function restartCountOf(annotation: string | undefined, attempt: number): number {
+  const n = Number(annotation);
+  return annotation !== undefined && Number.isInteger(n) && n >= 0 ? n : attempt;
 }
 
 /**
@@ -43,6 +49,7 @@ export async function observePod(cri: PodRuntime, uid: string, images: string[])
       podSandboxId: c.podSandboxId,
       name: c.labels[LABEL_CONTAINER_NAME] ?? st.metadata?.name ?? '',
       attempt: st.metadata?.attempt ?? 0,
+      restartCount: restartCountOf(st.annotations[ANNOTATION_RESTART_COUNT] ?? c.annotations[ANNOTATION_RESTART_COUNT], st.metadata?.attempt ?? 0),
       state: st.state,
       createdAt: st.createdAt,
       startedAt: st.startedAt,

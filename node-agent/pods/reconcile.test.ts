@@ -30,7 +30,7 @@ describe('reconcilePod: a fresh pod', () => {
 
   it('runs init containers one at a time, in order', () => {
     const r1 = run({ pod, observed: observed({ sandboxes: [sandboxObs()] }) });
-    expect(r1.actions).toEqual([{ type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'init-a', attempt: 0, image: 'busybox', init: true }]);
+    expect(r1.actions).toEqual([{ type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'init-a', attempt: 0, restartCount: 0, image: 'busybox', init: true }]);
     const r2 = run({ pod, observed: observed({ sandboxes: [sandboxObs()], containers: [containerObs({ name: 'init-a' })] }) });
     expect(r2.actions).toEqual([]);
     expect(r2.requeueAfterMs).toBe(1000);
@@ -70,7 +70,7 @@ describe('reconcilePod: a running pod', () => {
       const r = run({ pod: makePod({ restartPolicy }), observed: observed({ sandboxes: [sandboxObs()], containers: [created] }) });
       expect(r.actions).toEqual([
         { type: 'removeContainer', containerId: 'app-0', container: 'app' },
-        { type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, image: 'busybox', init: false },
+        { type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, restartCount: 0, image: 'busybox', init: false },
       ]);
       expect(r.events).toEqual([]);
       expect(r.status.phase).toBe('Pending');
@@ -115,7 +115,7 @@ describe('reconcilePod: a running pod', () => {
     const r = run({ pod: changed, observed: { ...running, images: { 'busybox:1.36': { present: true } } } });
     expect(r.actions).toEqual([
       { type: 'stopContainer', containerId: 'app-0', container: 'app', timeoutSeconds: 30 },
-      { type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, image: 'busybox:1.36', init: false },
+      { type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, restartCount: 1, image: 'busybox:1.36', init: false },
     ]);
   });
 
@@ -124,7 +124,7 @@ describe('reconcilePod: a running pod', () => {
     expect(run({ pod, observed: dead }).actions).toEqual([{ type: 'runPodSandbox', attempt: 1 }]);
     const fresh = { ...dead, sandboxes: [...dead.sandboxes, sandboxObs({ id: 'sb-2', attempt: 1, createdAt: 2e18 })] };
     const r = run({ pod, observed: fresh });
-    expect(r.actions).toEqual([{ type: 'runContainer', sandboxId: 'sb-2', sandboxAttempt: 1, container: 'app', attempt: 1, image: 'busybox', init: false }]);
+    expect(r.actions).toEqual([{ type: 'runContainer', sandboxId: 'sb-2', sandboxAttempt: 1, container: 'app', attempt: 1, restartCount: 1, image: 'busybox', init: false }]);
   });
 
   it('keeps only the newest and the last exited instance of a container', () => {
@@ -230,21 +230,28 @@ describe('reconcilePod: a start the runtime abandoned', () => {
   it('is replaced at once by attempt + 1, without backoff, whatever the restart policy, and the pod never looks failed', () => {
     for (const restartPolicy of ['Always', 'OnFailure', 'Never'] as const) {
       const r = run({ pod: makePod({ restartPolicy }), observed: observed({ sandboxes: [sandboxObs()], containers: [aborted()] }) });
-      expect(r.actions).toEqual([{ type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, image: 'busybox', init: false }]);
+      expect(r.actions).toEqual([{ type: 'runContainer', sandboxId: 'sb-1', sandboxAttempt: 0, container: 'app', attempt: 1, restartCount: 0, image: 'busybox', init: false }]);
       expect(r.events).toEqual([]);
       expect(r.status.phase).toBe('Pending');
       expect(r.status.containerStatuses?.[0]).toMatchObject({ restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} });
     }
   });
 
-  it('shows as lastState once the new instance runs, with restartCount 1, as kubelet does', () => {
-    const r = run({ pod: makePod(), observed: observed({ sandboxes: [sandboxObs()], containers: [aborted(), containerObs({ name: 'app', attempt: 1 })] }) });
-    expect(r.actions).toEqual([]);
+  it('is no restart of the program: once the new instance runs, restartCount is still 0 and there is no last state', () => {
+    const r = run({ pod: makePod(), observed: observed({ sandboxes: [sandboxObs()], containers: [aborted(), containerObs({ name: 'app', attempt: 1, restartCount: 0 })] }) });
+    // Nothing to keep of it (no logs, no last state): garbage.
+    expect(r.actions).toEqual([{ type: 'removeContainer', containerId: 'app-0', container: 'app' }]);
     expect(r.status.phase).toBe('Running');
     expect(r.status.containerStatuses?.[0]).toMatchObject({
-      restartCount: 1, ready: true, containerID: 'containerd://app-1', state: { running: {} },
-      lastState: { terminated: { exitCode: 128, reason: 'StartError', containerID: 'containerd://app-0' } },
+      restartCount: 0, ready: true, containerID: 'containerd://app-1', state: { running: {} }, lastState: {},
     });
+  });
+
+  it('keeps counting the program\'s own restarts across abandoned starts', () => {
+    // Attempt 0 ran and exited (restart 1 due), attempt 1's start was abandoned: attempt 2 is restart 1.
+    const ran = containerObs({ name: 'app', attempt: 0, state: 'CONTAINER_EXITED', exitCode: 1, finishedAt: 1000 * S, createdAt: 900 * S });
+    const r = run({ pod: makePod(), observed: observed({ sandboxes: [sandboxObs()], containers: [ran, aborted({ attempt: 1, id: 'app-1', createdAt: 950 * S })] }) });
+    expect(r.actions).toEqual([expect.objectContaining({ type: 'runContainer', attempt: 2, restartCount: 1 })]);
   });
 
   it('an init container abandoned at start is replaced too, under restartPolicy Never', () => {

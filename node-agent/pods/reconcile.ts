@@ -218,7 +218,10 @@ function startNew(p: Plan, sb: ObservedSandbox, c: Container, init: boolean, ign
   const latest = p.instances.get(c.name)?.[0];
   p.actions.push({
     type: 'runContainer', sandboxId: sb.id, sandboxAttempt: sb.attempt, container: c.name,
-    attempt: latest ? latest.attempt + 1 : 0, image: c.image, init,
+    // A new attempt number always (CRI names are per attempt); a restart only when the program ran.
+    attempt: latest ? latest.attempt + 1 : 0,
+    restartCount: latest ? latest.restartCount + (neverRan(latest) ? 0 : 1) : 0,
+    image: c.image, init,
   });
   wait(p, c.name, 'ContainerCreating');
 }

@@ -62,7 +62,7 @@ function terminatedState(c: ObservedContainer): ContainerState {
   };
 }
 
-/** One container's status: state, lastState, restartCount (CRI metadata.attempt), ready. */
+/** One container's status: state, lastState, restartCount (runs of the program before this one), ready. */
 export function containerStatusFromView(v: ContainerView): ContainerStatus {
   const { latest, previous, waiting } = v;
   let state: ContainerState;
@@ -89,7 +89,7 @@ export function containerStatusFromView(v: ContainerView): ContainerStatus {
     ...(latest ? { containerID: containerIdString(latest.id) } : {}),
     ready: running,
     started: running,
-    restartCount: latest?.attempt ?? 0,
+    restartCount: latest?.restartCount ?? 0,
     state,
     lastState: last ? terminatedState(last) : {},
   };

@@ -34,8 +34,14 @@ export interface ObservedContainer {
   podSandboxId: string;
   /** The pod spec's container name (label mk.io/container-name). */
   name: string;
-  /** CRI metadata.attempt: the restart count of this instance. */
+  /** CRI metadata.attempt: unique per instance of this container in the sandbox, counting up. */
   attempt: number;
+  /**
+   * How many times the program had been started and ended before this instance (annotation
+   * mk.io/restart-count; CRI's attempt when absent). An instance whose program never ran (a start
+   * the runtime abandoned) does not count: it is not a restart of the user's program.
+   */
+  restartCount: number;
   state: cri.ContainerState;
   createdAt: number;
   startedAt: number;
@@ -77,7 +83,7 @@ export type PodAction =
   | { type: 'stopPodSandbox'; sandboxId: string }
   | { type: 'removePodSandbox'; sandboxId: string }
   /** CreateContainer then StartContainer: a container is only ever started right after its creation. */
-  | { type: 'runContainer'; sandboxId: string; sandboxAttempt: number; container: string; attempt: number; image: string; init: boolean }
+  | { type: 'runContainer'; sandboxId: string; sandboxAttempt: number; container: string; attempt: number; restartCount: number; image: string; init: boolean }
   | { type: 'stopContainer'; containerId: string; container: string; timeoutSeconds: number }
   | { type: 'removeContainer'; containerId: string; container: string };
 

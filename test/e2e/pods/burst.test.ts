@@ -17,6 +17,7 @@ import type { CreateContainerRequest } from '../../../node-agent/cri/types';
 import { BUSYBOX_IMAGE } from '../../../node-agent/images/build';
 import { LABEL_POD_UID, podCgroupParent, spawnPodActor, type PodActorDeps } from '../../../node-agent/pods';
 import { makePod } from '../../../node-agent/pods/fixtures';
+import { ANNOTATION_RESTART_COUNT } from '../../../node-agent/pods/cri-spec';
 import { containerdE2eUnavailable, removeAllPods, startTestContainerd, type TestContainerd } from '../../helpers/containerd';
 import { createNetns, type TestNetns } from '../../helpers/netns';
 import { until } from '../../helpers/wait';
@@ -154,7 +155,8 @@ suite('a burst of pods on one node', () => {
         const status = last(uid)?.containerStatuses?.[0];
         if (mine[0]?.state !== 'CONTAINER_RUNNING' || status?.containerID !== `containerd://${mine[0].id}`) return undefined;
         restartCounts.push(status.restartCount);
-        expect(status.restartCount).toBe(mine[0].metadata?.attempt);
+        // The status counts the program's runs (the annotation the instance was made with), not attempts.
+        expect(status.restartCount).toBe(Number(mine[0].annotations[ANNOTATION_RESTART_COUNT]));
       }
       return { restartCounts, attempts };
     }, 120_000, 500);
@@ -189,10 +191,12 @@ suite('a burst of pods on one node', () => {
     // this load, so the runtime is cancelled before, during or after creating the task.
     const agent = await startAgent(pods, (n) => (n < PODS && n % 3 === 0 ? [10, 40, 120][(n / 3) % 3] : undefined));
     await allRunning('40 pods Running after cut starts');
-    const { attempts } = await settledRuntime();
+    const { attempts, restartCounts } = await settledRuntime();
     const timedOut = agent.calls.filter((c) => c.rpc === 'StartContainer' && c.error?.name === 'TimeoutError');
     expect(timedOut.length).toBeGreaterThan(0);
     expectOneContainerPerAttempt(attempts);
+    // Replaced, never restarted: every program (a long sleep) ran once.
+    expect(restartCounts).toEqual(Array(PODS).fill(0));
     // A start the runtime abandoned is not a crash of the program.
     expect(everCrashLooped()).toEqual([]);
     expect(agent.crashes).toEqual([]);
@@ -210,8 +214,9 @@ suite('a burst of pods on one node', () => {
     expect(uids.filter(running).length).toBeLessThan(PODS);
     const second = await startAgent(pods);
     await allRunning('40 pods Running after the agent restart');
-    const { attempts } = await settledRuntime();
+    const { attempts, restartCounts } = await settledRuntime();
     expectOneContainerPerAttempt(attempts);
+    expect(restartCounts).toEqual(Array(PODS).fill(0));
     expect(everCrashLooped()).toEqual([]);
     expect(second.crashes).toEqual([]);
   });
