@@ -1,7 +1,8 @@
 /**
  * The api actor: serves the subject API (mk.api.*) and publishes every change of every object on
- * mk.watch.<key> for watchers. Requests are handled one at a time in the actor, so "created" vs
- * "configured" decisions never race inside this process; the store's revisions guard the rest.
+ * mk.watch.<key> for watchers. Writes are handled one at a time in the actor, so "created" vs
+ * "configured" decisions never race inside this process (the store's revisions guard the rest);
+ * reads need no ordering and are answered at once, so a large list never holds up a write.
  */
 import { dispatch, query, spawn, type Ref } from 'nact';
 import { encode, serve, startInformer, type Bus, type Informer, type ObjectStore } from '../../bus';
@@ -13,7 +14,7 @@ import { log } from '../log';
 import { backoffOnCrash } from '../../common/supervision';
 import { apply, get, list, remove } from './handlers';
 
-type Verb = 'apply' | 'get' | 'list' | 'delete';
+type Verb = 'apply' | 'delete';
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export type ApiMsg = { type: 'api/request'; verb: Verb; req: unknown; sender: Ref<Outcome> } | { type: 'api/start' };
 
@@ -24,8 +25,6 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
   const ctx = { store, bus };
   const handlers: Record<Verb, (req: never) => Promise<unknown>> = {
     apply: (r: ApplyRequest) => apply(ctx, r),
-    get: (r: GetRequest) => get(ctx, r),
-    list: (r: ListRequest) => list(ctx, r),
     delete: (r: DeleteRequest) => remove(ctx, r),
   };
   const ref: Ref<ApiMsg> = spawn(
@@ -49,8 +48,8 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
   };
   const subs = [
     serve(bus, API.apply, through('apply'), { queue: 'mk-api' }),
-    serve(bus, API.get, through('get'), { queue: 'mk-api' }),
-    serve(bus, API.list, through('list'), { queue: 'mk-api' }),
+    serve(bus, API.get, (r: GetRequest) => get(ctx, r), { queue: 'mk-api' }),
+    serve(bus, API.list, (r: ListRequest) => list(ctx, r), { queue: 'mk-api' }),
     serve(bus, API.delete, through('delete'), { queue: 'mk-api' }),
     serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
   ];
