@@ -6,13 +6,20 @@
  *   pod-startup [--pods N] [--rounds R]   apply -> Running through mk against the same sandboxes
  *                                         and containers made by calling CRI directly: N pods one
  *                                         after another and N at once, R rounds (defaults 20, 5).
+ *   trace [--pods N] [--save DIR]         one pod at a time from apply to Running, every hop and
+ *                                         write timed, median over N pods (default 20); --save
+ *                                         keeps the raw records (bus messages, logs) in DIR.
+ *   trace --from DIR                      reads records saved with --save again (no cluster).
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { startCluster, type TestCluster } from '../helpers/cluster';
 import { podStartupInner, type PodStartupResult } from './pod-startup';
 import { formatPodStartup } from './report';
+import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
+import { formatTrace } from './trace-report';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -25,9 +32,15 @@ function intFlag(args: string[], name: string, fallback: number): number {
   return v;
 }
 
-function stringFlag(args: string[], name: string): string {
+/** Reads `--name VALUE`; undefined when absent, throws when required and absent. */
+function stringFlag(args: string[], name: string, required: true): string;
+function stringFlag(args: string[], name: string, required?: false): string | undefined;
+function stringFlag(args: string[], name: string, required = false): string | undefined {
   const i = args.indexOf(name);
-  if (i < 0 || !args[i + 1]) throw new Error(`${name} is required`);
+  if (i < 0 || !args[i + 1]) {
+    if (required) throw new Error(`${name} is required\n${USAGE}`);
+    return undefined;
+  }
   return args[i + 1];
 }
 
@@ -58,7 +71,10 @@ async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
     case 'pod-startup-inner':
-      await podStartupInner({ dataDir: stringFlag(rest, '--data-dir'), pods: intFlag(rest, '--pods', 20), rounds: intFlag(rest, '--rounds', 5) });
+      await podStartupInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), rounds: intFlag(rest, '--rounds', 5) });
+      return;
+    case 'trace-inner':
+      await traceInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), saveDir: stringFlag(rest, '--save') });
       return;
     case 'pod-startup': {
       const pods = intFlag(rest, '--pods', 20);
@@ -69,6 +85,34 @@ async function main(argv: string[]): Promise<void> {
         console.error(`measuring ${pods} pods one after another and ${pods} at once, through mk and through CRI, ${rounds} rounds ...`);
         const res = await runInner<PodStartupResult>(c, ['pod-startup-inner', '--data-dir', c.dataDir, '--pods', String(pods), '--rounds', String(rounds)]);
         for (const line of formatPodStartup(res)) console.log(line);
+        console.log(JSON.stringify(res));
+      } finally {
+        await c.destroy();
+      }
+      return;
+    }
+    case 'trace': {
+      const from = stringFlag(rest, '--from');
+      if (from) {
+        const res = readTrace(loadRecords(from));
+        for (const line of formatTrace(res)) console.log(line);
+        console.log(JSON.stringify(res));
+        return;
+      }
+      const pods = intFlag(rest, '--pods', 20);
+      const save = stringFlag(rest, '--save');
+      console.error('starting a cluster in a network namespace (with the node agent tracing its CRI calls) ...');
+      const restore = traceClusterEnv();
+      let c: TestCluster;
+      try {
+        c = await startCluster();
+      } finally {
+        restore();
+      }
+      try {
+        console.error(`tracing ${pods} pods, one at a time, from apply to Running ...`);
+        const res = await runInner<TraceResult>(c, ['trace-inner', '--data-dir', c.dataDir, '--pods', String(pods), ...(save ? ['--save', path.resolve(save)] : [])]);
+        for (const line of formatTrace(res)) console.log(line);
         console.log(JSON.stringify(res));
       } finally {
         await c.destroy();
