@@ -43,6 +43,8 @@ describe('pod-startup report', () => {
     expect(text).toContain('| 3 at once (CRI limit 4) | 850 | 990 | 310 | 405 |');
     expect(text).toContain('| 4 (used) | 300 | 400 | 420 |');
     expect(text).toContain('| 2 | mk | 230 / 300 | 190 / 250 | 1.21x |');
-    expect(text).toContain('1 of 12 halves started with the CPU still busy (up to 30 %)');
+    expect(text).toContain('1 of 12 halves started with the CPU still busy (up to 30.0 %)');
+    const quiet = { ...res, concurrent: res.concurrent.map((r) => ({ ...r, cri: half(r.cri.p50, r.cri.p99, 0.05) })) };
+    expect(formatPodStartup(quiet).join('\n')).toContain('Every half started with containerd empty and the CPU under 10 % busy (the busiest: 5.0 % over 500 ms).');
   });
 });

@@ -2,7 +2,7 @@
  * The pod-startup benchmark's printed form: the headline table in the shape docs/benchmarks.md
  * uses (medians over rounds, the ratio's spread beside it), then the per-round figures.
  */
-import type { PodStartupResult, RoundResult } from './pod-startup';
+import type { HalfResult, PodStartupResult, RoundResult } from './pod-startup';
 import { median, round, spread, type Spread } from './stats';
 
 /** One mode summarised over its rounds. */
@@ -59,9 +59,10 @@ export function formatPodStartup(res: PodStartupResult): string[] {
   }
   const halves = [...res.sequential, ...res.concurrent].flatMap((r) => [r.mk, r.cri]);
   const busy = halves.filter((h) => !h.quiet.idle);
+  const pct = (hs: HalfResult[]) => `${(Math.max(...hs.map((h) => h.quiet.busy)) * 100).toFixed(1)} %`;
   out.push('');
   out.push(busy.length === 0
-    ? `Every half started with containerd empty and the CPU under 10 % busy (at most ${Math.max(...halves.map((h) => Math.round(h.quiet.busy * 100)))} % over 500 ms).`
-    : `${busy.length} of ${halves.length} halves started with the CPU still busy (up to ${Math.max(...busy.map((h) => Math.round(h.quiet.busy * 100)))} %): another workload ran on this machine; read those rounds with care.`);
+    ? `Every half started with containerd empty and the CPU under 10 % busy (the busiest: ${pct(halves)} over 500 ms).`
+    : `${busy.length} of ${halves.length} halves started with the CPU still busy (up to ${pct(busy)}): another workload ran on this machine; read those rounds with care.`);
   return out;
 }
