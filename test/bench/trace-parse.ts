@@ -133,6 +133,7 @@ export const ANCHORS = [
   'bindWrite', 'nodeWatch', 'podActorRecovered', 'firstCriCall', 'runSandboxStart', 'runSandboxEnd',
   'createStart', 'createEnd', 'startStart', 'startEnd', 'statusRead', 'statusWrite', 'watchPublished', 'runningSeen',
 ] as const;
+/** One moment of the path (see ANCHORS). */
 export type Anchor = (typeof ANCHORS)[number];
 
 /** What was found for one pod: its anchors, side measurements and counts. */
