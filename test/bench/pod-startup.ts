@@ -1,107 +1,136 @@
 /**
- * The pod-startup benchmark's inner half, run inside the cluster's network namespace: time from
- * `mk.api.apply` to the pod's Running status (seen on mk.watch), for N pods one after another and
- * N at once; and the baseline, the same sandboxes and containers made by calling CRI directly on
- * the node's containerd.
+ * The pod-startup benchmark's inner part, run inside the cluster's network namespace: apply ->
+ * Running through mk against the same sandboxes and containers made by calling CRI directly, for
+ * N pods one after another and N at once, over several rounds.
+ *
+ * Fairness: every half starts on a quiet node (containerd holds nothing, the CPU is idle again);
+ * the two sides alternate, the order flipped every round; the at-once baseline runs with the
+ * concurrency limit that a warm-up found fastest for raw CRI, not as an unbounded burst.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { connectBus, decode, request, type Bus } from '../../bus';
-import { API, type ApplyResult, type Pod, type WatchEvent } from '../../messages';
-import { CriClient } from '../../node-agent/cri';
-import { summary } from './stats';
+import { applyUntilRunning, deletePods, noBenchPods, openBenchEnv } from './bench-env';
+import { criHalf, limitLabel, type Limit } from './cri-baseline';
+import { waitForQuietNode, type QuietReport } from './quiet';
+import { percentile, round, summary } from './stats';
 
-const IMAGE = 'docker.io/library/busybox:latest';
+/** Which way pods are made. */
+export type Side = 'mk' | 'cri';
 
-function podManifest(name: string): Pod {
-  return {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { bench: 'pod-startup' } },
-    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: IMAGE, command: ['sleep', '3600'] }] },
-  };
+/** One side's half of one round. */
+export interface HalfResult { p50: number; p99: number; n: number; ms: number[]; quiet: QuietReport }
+
+/** Both halves of one mode (one after another, or at once) in one round. */
+export interface RoundResult { round: number; first: Side; mk: HalfResult; cri: HalfResult; ratioP50: number; ratioP99: number }
+
+/** One concurrency limit tried for the at-once baseline. */
+export interface LimitProbe { limit: string; p50: number; p99: number; makespan: number }
+
+/** Everything the benchmark measured (printed as one JSON line). */
+export interface PodStartupResult {
+  pods: number;
+  rounds: number;
+  limitProbe: LimitProbe[];
+  /** The limit the at-once baseline used. */
+  criLimit: string;
+  sequential: RoundResult[];
+  concurrent: RoundResult[];
 }
 
-async function mkRun(bus: Bus, names: string[], concurrent: boolean): Promise<number[]> {
-  const started = new Map<string, number>();
-  const done = new Map<string, number>();
-  let wake: (() => void) | undefined;
-  const sub = bus.nc.subscribe(`${API.watchPrefix}.pods.default.>`, {
-    callback: (_e, msg) => {
-      const ev = decode<WatchEvent>(msg.data);
-      const pod = ev.object as Pod;
-      if (pod.status?.phase === 'Running' && started.has(pod.metadata.name) && !done.has(pod.metadata.name)) {
-        done.set(pod.metadata.name, performance.now());
-        wake?.();
+/** Options of the inner benchmark. */
+export interface PodStartupOptions {
+  dataDir: string;
+  pods: number;
+  rounds: number;
+  /** Concurrency limits tried for the at-once baseline (default 1, 2, 4, 8, unbounded). */
+  limits?: Limit[];
+  /** Progress lines (stderr). */
+  progress?: (line: string) => void;
+}
+
+const DEFAULT_LIMITS: Limit[] = [1, 2, 4, 8, Infinity];
+
+/** The limit whose probe had the lowest p50 (ties: the shorter makespan, then the smaller limit). */
+export function bestLimit(probes: (LimitProbe & { value: Limit })[]): Limit {
+  const sorted = [...probes].sort((a, b) => a.p50 - b.p50 || a.makespan - b.makespan || a.value - b.value);
+  if (sorted.length === 0) throw new Error('no concurrency limit was probed');
+  return sorted[0].value;
+}
+
+/** The sides in the order they run in round `r` (0-based): CRI first in even rounds. */
+export function orderOf(r: number): [Side, Side] {
+  return r % 2 === 0 ? ['cri', 'mk'] : ['mk', 'cri'];
+}
+
+/** Runs the benchmark and returns its figures. Throws when a pod fails or the node never empties. */
+export async function podStartup(opts: PodStartupOptions): Promise<PodStartupResult> {
+  const say = opts.progress ?? (() => undefined);
+  const env = await openBenchEnv(opts.dataDir, 'mk-bench');
+  try {
+    const quiet = () => waitForQuietNode(env.cri, { alsoWaitFor: () => noBenchPods(env.bus) });
+    const names = (prefix: string) => Array.from({ length: opts.pods }, (_, i) => `${prefix}-${i}`);
+    const mkHalf = async (ns: string[], concurrent: boolean): Promise<number[]> => {
+      try {
+        const t = await applyUntilRunning(env.bus, ns, concurrent);
+        return t.map((x) => x.runningAt - x.appliedAt);
+      } finally {
+        await deletePods(env.bus, ns).catch(() => undefined);
       }
-    },
-  });
-  await bus.nc.flush();
-  const waitFor = (n: string) => new Promise<void>((resolve) => {
-    const check = () => { if (done.has(n)) resolve(); else wake = check; };
-    check();
-  });
-  const one = async (n: string) => {
-    started.set(n, performance.now());
-    await request<ApplyResult>(bus, API.apply, { object: podManifest(n) });
-  };
-  if (concurrent) {
-    await Promise.all(names.map(one));
-    const deadline = Date.now() + 300_000;
-    while (names.some((n) => !done.has(n))) {
-      if (Date.now() > deadline) throw new Error('pods did not all reach Running in 300 s');
-      await new Promise<void>((r) => { wake = r; setTimeout(r, 1000); });
+    };
+
+    // Warm-ups, not measured: first-use costs (code paths, the image's snapshots) on both sides.
+    say('warm-up: mk, 1 pod and then all at once');
+    await quiet();
+    await mkHalf(['warm-mk'], false);
+    await quiet();
+    await mkHalf(names('warm-mk-all'), true);
+    await quiet();
+    await criHalf(env.cri, ['warm-cri'], env.podLogsRoot);
+
+    const probes: (LimitProbe & { value: Limit })[] = [];
+    for (const limit of opts.limits ?? DEFAULT_LIMITS) {
+      await quiet();
+      const t0 = performance.now();
+      const ms = await criHalf(env.cri, names(`probe-${limitLabel(limit)}`), env.podLogsRoot, limit);
+      const makespan = round(performance.now() - t0);
+      probes.push({ limit: limitLabel(limit), value: limit, ...summary(ms), makespan });
+      say(`warm-up: CRI with ${opts.pods} at once, limit ${limitLabel(limit)}: p50 ${round(percentile(ms, 50))} ms, all done in ${makespan} ms`);
     }
-  } else {
-    for (const n of names) { await one(n); await waitFor(n); }
+    const limit = bestLimit(probes);
+    say(`the at-once baseline uses limit ${limitLabel(limit)}`);
+
+    const half = async (side: Side, prefix: string, concurrent: boolean): Promise<HalfResult> => {
+      const q = await quiet();
+      if (!q.idle) say(`  (the CPU was still ${Math.round(q.busy * 100)} % busy after ${q.waitedMs} ms: another workload on this machine?)`);
+      const ms = side === 'mk'
+        ? await mkHalf(names(`${prefix}-mk`), concurrent)
+        : await criHalf(env.cri, names(`${prefix}-cri`), env.podLogsRoot, concurrent ? limit : undefined);
+      return { ...summary(ms), ms: ms.map((v) => round(v)), quiet: { ...q, busy: round(q.busy, 3) } };
+    };
+    const sequential: RoundResult[] = [];
+    const concurrent: RoundResult[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const order = orderOf(r);
+      for (const [mode, out] of [['seq', sequential], ['con', concurrent]] as const) {
+        const got: Partial<Record<Side, HalfResult>> = {};
+        for (const side of order) got[side] = await half(side, `r${r}-${mode}`, mode === 'con');
+        const mk = got.mk!;
+        const cri = got.cri!;
+        out.push({ round: r + 1, first: order[0], mk, cri, ratioP50: round(mk.p50 / cri.p50, 3), ratioP99: round(mk.p99 / cri.p99, 3) });
+        say(`round ${r + 1}/${opts.rounds}, ${mode === 'seq' ? 'one after another' : 'at once'}, ${order[0]} first: mk p50 ${mk.p50} ms, CRI p50 ${cri.p50} ms`);
+      }
+    }
+    await quiet();
+    return {
+      pods: opts.pods, rounds: opts.rounds,
+      limitProbe: probes.map(({ value: _value, ...p }) => p),
+      criLimit: limitLabel(limit), sequential, concurrent,
+    };
+  } finally {
+    await env.close();
   }
-  sub.unsubscribe();
-  for (const n of names) await request(bus, API.delete, { kind: 'pods', name: n, gracePeriodSeconds: 0 });
-  return names.map((n) => done.get(n)! - started.get(n)!);
 }
 
-async function criOne(cri: CriClient, name: string, logDir: string): Promise<{ ms: number; sandbox: string }> {
-  const t0 = performance.now();
-  const uid = `bench-${name}`;
-  const config = {
-    metadata: { name, uid, namespace: 'bench', attempt: 0 }, hostname: name, logDirectory: path.join(logDir, name),
-    labels: { bench: 'cri' }, linux: { cgroupParent: `/kubepods/besteffort/pod${uid}` },
-  };
-  const sb = await cri.runPodSandbox({ config } as never);
-  const c = await cri.createContainer({
-    podSandboxId: sb.podSandboxId, sandboxConfig: config,
-    config: { metadata: { name: 'main', attempt: 0 }, image: { image: IMAGE }, command: ['sleep', '3600'], logPath: 'main/0.log' },
-  } as never);
-  await cri.startContainer({ containerId: c.containerId });
-  return { ms: performance.now() - t0, sandbox: sb.podSandboxId };
-}
-
-async function criRun(cri: CriClient, names: string[], concurrent: boolean, logDir: string): Promise<number[]> {
-  const out = concurrent ? await Promise.all(names.map((n) => criOne(cri, n, logDir))) : [];
-  if (!concurrent) for (const n of names) out.push(await criOne(cri, n, logDir));
-  for (const { sandbox } of out) {
-    await cri.stopPodSandbox({ podSandboxId: sandbox });
-    await cri.removePodSandbox({ podSandboxId: sandbox });
-  }
-  return out.map((o) => o.ms);
-}
-
-/** Runs both halves and prints one JSON line of results. */
-export async function podStartupInner(dataDir: string, n: number): Promise<void> {
-  const ctx = JSON.parse(fs.readFileSync(path.join(dataDir, 'config.json'), 'utf8'));
-  const bus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: 'mk-bench' });
-  const socket = path.join(dataDir, 'node', 'containerd', 'containerd.sock');
-  const cri = await CriClient.connect(socket);
-  const logDir = fs.mkdtempSync(path.join(dataDir, 'bench-logs-'));
-  const names = (p: string) => Array.from({ length: n }, (_, i) => `${p}-${i}`);
-  // One warm-up each, so neither side pays first-use costs in the measurement.
-  await mkRun(bus, ['warm'], false);
-  await criRun(cri, ['warm'], false, logDir);
-  const results = {
-    mkSequential: summary(await mkRun(bus, names('seq'), false)),
-    criSequential: summary(await criRun(cri, names('cseq'), false, logDir)),
-    mkConcurrent: summary(await mkRun(bus, names('con'), true)),
-    criConcurrent: summary(await criRun(cri, names('ccon'), true, logDir)),
-  };
-  console.log(JSON.stringify(results));
-  cri.close();
-  await bus.close();
+/** Entry of the inner process: runs the benchmark and prints its result as one JSON line. */
+export async function podStartupInner(opts: PodStartupOptions): Promise<void> {
+  const res = await podStartup({ ...opts, progress: opts.progress ?? ((l) => console.error(l)) });
+  console.log(JSON.stringify(res));
 }

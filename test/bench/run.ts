@@ -1,41 +1,126 @@
 /**
- * `npm run bench -- <name>`: the benchmarks. Each runs against a real cluster started in a
- * network namespace of its own, and compares mk with a baseline measured in the same run.
+ * `npm run bench -- <name> [flags]` (as root): the benchmarks. Each starts a cluster with `mk up`
+ * in a network namespace of its own, runs its measuring part inside that namespace, prints what it
+ * found and removes the cluster (processes, mounts, namespace, data directory).
  *
- *   pod-startup [--pods N]   apply -> Running through mk vs. the same sandboxes and containers
- *                            made by calling CRI directly (p50, p99 and the ratio).
+ *   pod-startup [--pods N] [--rounds R]   apply -> Running through mk against the same sandboxes
+ *                                         and containers made by calling CRI directly: N pods one
+ *                                         after another and N at once, R rounds (defaults 20, 5).
+ *   trace [--pods N] [--save DIR]         one pod at a time from apply to Running, every hop and
+ *                                         write timed, median over N pods (default 20); --save
+ *                                         keeps the raw records (bus messages, logs) in DIR.
+ *   trace --from DIR                      reads records saved with --save again (no cluster).
  */
-import { startCluster } from '../helpers/cluster';
-import { podStartupInner } from './pod-startup';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startCluster, type TestCluster } from '../helpers/cluster';
+import { podStartupInner, type PodStartupResult } from './pod-startup';
+import { formatPodStartup } from './report';
+import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
+import { formatTrace } from './trace-report';
+
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR';
+/** The measuring part may take this long before it is stopped. */
+const INNER_TIMEOUT_MS = 45 * 60_000;
+
+/** Reads `--name N` as a positive integer, or `fallback`. Throws on anything else. */
+function intFlag(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} takes a positive integer (got ${args[i + 1] ?? 'nothing'})\n${USAGE}`);
+  return v;
+}
+
+/** Reads `--name VALUE`; undefined when absent, throws when required and absent. */
+function stringFlag(args: string[], name: string, required: true): string;
+function stringFlag(args: string[], name: string, required?: false): string | undefined;
+function stringFlag(args: string[], name: string, required = false): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0 || !args[i + 1]) {
+    if (required) throw new Error(`${name} is required\n${USAGE}`);
+    return undefined;
+  }
+  return args[i + 1];
+}
+
+/**
+ * Runs this file again inside the cluster's namespace with `args`; its progress (stderr) shows as
+ * it goes, its last stdout line (JSON) is returned parsed. Killed by pid after the deadline.
+ */
+function runInner<T>(c: TestCluster, args: string[]): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn('nsenter', [`--net=/var/run/netns/${c.netns}`, '--', process.execPath, __filename, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, INNER_TIMEOUT_MS);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) { reject(new Error(`the measuring part failed (${signal ?? `exit ${code}`})\n${stdout}`)); return; }
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as T);
+      } catch (e) {
+        reject(new Error(`the measuring part printed no result: ${String(e)}\n${stdout}`));
+      }
+    });
+  });
+}
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
-  const flag = (f: string, d: string) => { const i = rest.indexOf(f); return i >= 0 ? rest[i + 1] : d; };
-  if (name === 'pod-startup-inner') {
-    await podStartupInner(flag('--data-dir', ''), Number(flag('--pods', '20')));
-    return;
-  }
-  if (name !== 'pod-startup') {
-    console.error(`usage: npm run bench -- pod-startup [--pods N]   (unknown benchmark "${name ?? ''}")`);
-    process.exitCode = 2;
-    return;
-  }
-  const pods = Number(flag('--pods', '20'));
-  console.error('starting a cluster in a network namespace ...');
-  const c = await startCluster();
-  try {
-    console.error(`measuring ${pods} pods one after another and ${pods} at once, through mk and through CRI ...`);
-    const r = await c.run([process.execPath, __filename, 'pod-startup-inner', '--data-dir', c.dataDir, '--pods', String(pods)]);
-    if (r.code !== 0) throw new Error(`benchmark failed:\n${r.stdout}\n${r.stderr}`);
-    const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    const row = (label: string, mk: { p50: number; p99: number }, cri: { p50: number; p99: number }) =>
-      `| ${label} | ${mk.p50} | ${mk.p99} | ${cri.p50} | ${cri.p99} | ${(mk.p50 / cri.p50).toFixed(2)}x | ${(mk.p99 / cri.p99).toFixed(2)}x |`;
-    console.log('| pods | mk p50 (ms) | mk p99 (ms) | CRI p50 (ms) | CRI p99 (ms) | ratio p50 | ratio p99 |');
-    console.log('|---|---|---|---|---|---|---|');
-    console.log(row(`${pods} one after another`, res.mkSequential, res.criSequential));
-    console.log(row(`${pods} at once`, res.mkConcurrent, res.criConcurrent));
-  } finally {
-    await c.destroy();
+  switch (name) {
+    case 'pod-startup-inner':
+      await podStartupInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), rounds: intFlag(rest, '--rounds', 5) });
+      return;
+    case 'trace-inner':
+      await traceInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), saveDir: stringFlag(rest, '--save') });
+      return;
+    case 'pod-startup': {
+      const pods = intFlag(rest, '--pods', 20);
+      const rounds = intFlag(rest, '--rounds', 5);
+      console.error('starting a cluster in a network namespace ...');
+      const c = await startCluster();
+      try {
+        console.error(`measuring ${pods} pods one after another and ${pods} at once, through mk and through CRI, ${rounds} rounds ...`);
+        const res = await runInner<PodStartupResult>(c, ['pod-startup-inner', '--data-dir', c.dataDir, '--pods', String(pods), '--rounds', String(rounds)]);
+        for (const line of formatPodStartup(res)) console.log(line);
+        console.log(JSON.stringify(res));
+      } finally {
+        await c.destroy();
+      }
+      return;
+    }
+    case 'trace': {
+      const from = stringFlag(rest, '--from');
+      if (from) {
+        const res = readTrace(loadRecords(from));
+        for (const line of formatTrace(res)) console.log(line);
+        console.log(JSON.stringify(res));
+        return;
+      }
+      const pods = intFlag(rest, '--pods', 20);
+      const save = stringFlag(rest, '--save');
+      console.error('starting a cluster in a network namespace (with the node agent tracing its CRI calls) ...');
+      const restore = traceClusterEnv();
+      let c: TestCluster;
+      try {
+        c = await startCluster();
+      } finally {
+        restore();
+      }
+      try {
+        console.error(`tracing ${pods} pods, one at a time, from apply to Running ...`);
+        const res = await runInner<TraceResult>(c, ['trace-inner', '--data-dir', c.dataDir, '--pods', String(pods), ...(save ? ['--save', path.resolve(save)] : [])]);
+        for (const line of formatTrace(res)) console.log(line);
+        console.log(JSON.stringify(res));
+      } finally {
+        await c.destroy();
+      }
+      return;
+    }
+    default:
+      throw new Error(`${USAGE}   (unknown benchmark "${name ?? ''}")`);
   }
 }
 

@@ -26,6 +26,8 @@ export function runCommand(argv: string[], opts: RunOptions = {}): Promise<RunRe
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
     });
+    // A command that exits before reading its stdin closes the pipe: that is not a failure.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin ?? '');
   });
 }

@@ -1,0 +1,80 @@
+/** The trace's printed form: every step of the path with its median, then the same grouped. */
+import type { Anchor } from './trace-parse';
+import type { TraceResult } from './trace';
+import { median, round } from './stats';
+
+/** What the step ending at an anchor is, where it runs, and whether raw CRI pays it too. */
+export const STEP_INFO: Record<Exclude<Anchor, 'applySent'>, { label: string; where: string; cri?: boolean }> = {
+  applyAtServer: { label: 'mk.api.apply request reaches NATS', where: 'client -> NATS' },
+  apiFirstRead: { label: 'api actor: receive, validate, admit; first store read sent', where: 'control plane' },
+  kvCreate: { label: 'api actor: namespace and key reads; KV create sent', where: 'control plane' },
+  supervisorWatch: { label: 'KV create -> pods supervisor watch delivery', where: 'NATS' },
+  podActorRead: { label: 'pods supervisor -> pod actor; its read sent', where: 'control plane' },
+  schedulerRead: { label: 'pod actor -> scheduler query; its read sent', where: 'control plane' },
+  bindWrite: { label: 'scheduler: list nodes, list pods, decide; bind write sent', where: 'control plane' },
+  nodeWatch: { label: 'bind write -> node agent watch delivery', where: 'NATS' },
+  podActorRecovered: { label: 'pod actor spawned; its snapshot and journal read', where: 'node agent' },
+  firstCriCall: { label: 'pod actor: first reconcile starts', where: 'node agent' },
+  runSandboxStart: { label: 'observe: ListPodSandbox, ListContainers, ImageStatus', where: 'node agent' },
+  runSandboxEnd: { label: 'RunPodSandbox', where: 'CRI', cri: true },
+  createStart: { label: 'observe again (+ PodSandboxStatus); reconcile', where: 'node agent' },
+  createEnd: { label: 'CreateContainer', where: 'CRI', cri: true },
+  startStart: { label: 'between CreateContainer and StartContainer', where: 'node agent' },
+  startEnd: { label: 'StartContainer', where: 'CRI', cri: true },
+  statusRead: { label: 'observe again (+ ContainerStatus); status built; read for the write', where: 'node agent' },
+  statusWrite: { label: 'status write sent (compare-and-set on the read revision)', where: 'node agent' },
+  watchPublished: { label: 'status write -> watch publisher -> mk.watch publication', where: 'NATS, control plane' },
+  runningSeen: { label: 'mk.watch publication -> client sees Running', where: 'NATS -> client' },
+};
+
+const SIDE_LABELS: Record<string, string> = {
+  kvCreateAck: 'KV create: publish -> stored (ack)',
+  bindAck: 'bind write: publish -> stored (ack)',
+  statusAck: 'status write: publish -> stored (ack)',
+  applyReply: 'apply request -> reply (the CLI waits for this, the pod does not)',
+  createToWatchPublisher: 'KV create -> watch publisher delivery',
+  containerdRunPodSandbox: "RunPodSandbox inside containerd (its log)",
+  containerdCreateContainer: "CreateContainer inside containerd (its log)",
+  containerdStartContainer: "StartContainer inside containerd (its log)",
+};
+
+const f = (v: number) => (Number.isFinite(v) ? round(v).toFixed(1) : '-');
+
+/** Per pod: the step groups that add up to apply -> Running. */
+function groups(res: TraceResult): { label: string; ms: number[] }[] {
+  const step = (to: string) => res.steps.find((s) => s.to === to)!.ms;
+  const sum = (...tos: string[]) => res.total.map((_, i) => tos.reduce((a, to) => a + step(to)[i], 0));
+  return [
+    { label: 'control plane: apply -> bind write sent', ms: sum('applyAtServer', 'apiFirstRead', 'kvCreate', 'supervisorWatch', 'podActorRead', 'schedulerRead', 'bindWrite') },
+    { label: 'bind -> node agent starts its first reconcile', ms: sum('nodeWatch', 'podActorRecovered', 'firstCriCall') },
+    { label: 'node agent around the CRI calls (observe passes, reconcile)', ms: sum('runSandboxStart', 'createStart', 'startStart', 'statusRead') },
+    { label: 'CRI: RunPodSandbox + CreateContainer + StartContainer', ms: sum('runSandboxEnd', 'createEnd', 'startEnd') },
+    { label: 'status write -> client sees Running', ms: sum('statusWrite', 'watchPublished', 'runningSeen') },
+  ];
+}
+
+/** The trace as markdown lines. */
+export function formatTrace(res: TraceResult): string[] {
+  const out = [
+    `${res.traced.length} of ${res.pods} pods traced, one at a time on a quiet node; medians (min-max) in ms.`,
+    ...(res.failed.length ? [`Not read: ${res.failed.map((x) => `${x.name} (${x.reason})`).join('; ')}`] : []),
+    '',
+    '| # | step | where | median | min | max |',
+    '|---|---|---|---|---|---|',
+  ];
+  res.steps.forEach((s, i) => {
+    const info = STEP_INFO[s.to as Exclude<Anchor, 'applySent'>];
+    out.push(`| ${i + 1} | ${info.cri ? `**${info.label}**` : info.label} | ${info.where} | ${f(median(s.ms))} | ${f(Math.min(...s.ms))} | ${f(Math.max(...s.ms))} |`);
+  });
+  out.push(`| | **apply -> Running** | | **${f(median(res.total))}** | ${f(Math.min(...res.total))} | ${f(Math.max(...res.total))} |`);
+  out.push('', 'The same, grouped (medians of the per-pod sums):', '', '| group | median | min | max |', '|---|---|---|---|');
+  const g = groups(res);
+  for (const x of g) out.push(`| ${x.label} | ${f(median(x.ms))} | ${f(Math.min(...x.ms))} | ${f(Math.max(...x.ms))} |`);
+  const own = res.total.map((t, i) => t - g[3].ms[i]);
+  out.push(`| **mk's own time (apply -> Running minus the three CRI calls)** | **${f(median(own))}** | ${f(Math.min(...own))} | ${f(Math.max(...own))} |`);
+  out.push('', 'Off the path:', '', '| what | median | min | max |', '|---|---|---|---|');
+  for (const [k, v] of Object.entries(res.side)) out.push(`| ${SIDE_LABELS[k] ?? k} | ${f(median(v))} | ${f(Math.min(...v))} | ${f(Math.max(...v))} |`);
+  out.push('', 'Per pod, from apply to Running (median):', '', '| what | count |', '|---|---|');
+  for (const [k, v] of Object.entries(res.counts)) out.push(`| ${k} | ${median(v)} |`);
+  return out;
+}
