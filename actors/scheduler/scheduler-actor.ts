@@ -1,13 +1,15 @@
 /**
  * The scheduler: one actor, so binding decisions are made one at a time and two pods never take
- * the same free room. Pod actors ask it to place their pod; it binds by writing spec.nodeName
+ * the same free room. Pod actors ask it to place their pod; it decides from a cache of nodes and
+ * pods (cache.ts) rather than listing the store for every pod, and binds by writing spec.nodeName
  * with the revision it read (a stale read is a Conflict, retried by the asking pod actor).
  */
 import { spawn, dispatch, type Ref } from 'nact';
 import { EventRecorder, type ObjectStore, type RecordEvent } from '../../bus';
-import { keyFilter, timestamp, type Node, type Pod, type PodCondition } from '../../messages';
+import { timestamp, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../../common/supervision';
+import { SchedulerCache } from './cache';
 import { schedule, type Decision } from './schedule';
 
 /** The scheduler's answer: a decision, null (nothing to do), or the error that stopped it. */
@@ -49,21 +51,30 @@ export function spawnScheduler(
       recordEvent(pod, 'Warning', 'FailedScheduling', message);
     },
   };
+  const cache = new SchedulerCache();
+  let started: Promise<void> | undefined;
   return spawn(
     parent,
     async (state: Record<string, never> = {}, msg: SchedulerMsg): Promise<Record<string, never>> => {
+      // The cache is made on first use and again after a crash (a reset clears `started`).
+      started ??= cache.start(store).catch((err: unknown) => { started = undefined; throw err; });
+      await started;
       if (msg.type !== 'scheduler/schedule') return state;
       // A store error (a Conflict with a concurrent writer, a pod deleted meanwhile) belongs to the
       // asking pod actor, which retries; it must not stop scheduling for everyone.
       try {
-        dispatch(msg.sender, await place(store, msg.key, events));
+        dispatch(msg.sender, await place(store, cache, msg.key, events));
       } catch (error) {
         dispatch(msg.sender, { error });
       }
       return state;
     },
     'scheduler',
-    { onCrash: backoffOnCrash({ type: 'scheduler/wake' }, (f, m) => log.error(f, m)) },
+    {
+      initialStateFunc: () => { started = undefined; return {}; },
+      onCrash: backoffOnCrash({ type: 'scheduler/wake' }, (f, m) => log.error(f, m)),
+      afterStop: () => { void cache.stop(); },
+    },
   );
 }
 
@@ -74,12 +85,11 @@ interface SchedulingEvents {
   unschedulable(pod: Pod, message: string): void;
 }
 
-/** Places one pod; returns null when it is gone or already bound. */
-async function place(store: ObjectStore, key: string, events: SchedulingEvents): Promise<Decision | null> {
+/** Places one pod (read fresh from the store; the rest from the cache); null when it is gone or already bound. */
+async function place(store: ObjectStore, cache: SchedulerCache, key: string, events: SchedulingEvents): Promise<Decision | null> {
   const cur = await store.get<Pod>(key);
   if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) return null;
-  const [nodes, pods] = await Promise.all([store.list<Node>(keyFilter('nodes')), store.list<Pod>(keyFilter('pods'))]);
-  const decision = schedule(cur.object, nodes.items.map((n) => n.object), pods.items.map((p) => p.object));
+  const decision = schedule(cur.object, cache.allNodes(), cache.allPods());
   const now = timestamp();
   const pod = structuredClone(cur.object);
   const cond: PodCondition = 'node' in decision
@@ -94,6 +104,7 @@ async function place(store: ObjectStore, key: string, events: SchedulingEvents):
   }
   pod.status = { ...pod.status, conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond] };
   await store.update(key, pod, cur.revision);
+  if ('node' in decision) cache.assume(key, pod);
   log.info({ key, ...decision }, 'node' in decision ? 'scheduled' : 'unschedulable');
   if ('node' in decision) events.scheduled(pod, decision.node);
   else events.unschedulable(pod, decision.unschedulable);

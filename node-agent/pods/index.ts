@@ -19,7 +19,7 @@ export {
   followContainerLogs, formatLogLines, LogLineAssembler, parseCriLogLine, readContainerLogs, resolveLogPath,
   type CriLogRecord, type FollowLogsOptions, type LogLine, type ReadLogsOptions,
 } from './logs';
-export { containerInstances, observePod } from './observe';
+export { containerInstances, ObservationCache, observePod } from './observe';
 export {
   podPersistenceKey, spawnPodActor,
   type PodActorDeps, type PodActorMessage, type PodActorState, type PodCrashHandler,

@@ -24,27 +24,62 @@ function restartCountOf(annotation: string | undefined, attempt: number): number
 }
 
 /**
- * One consistent-enough snapshot of the pod in the runtime. Throws what the CRI client throws
- * (TimeoutError, UnavailableError, ...) except NotFound for objects removed meanwhile.
+ * What a pod actor remembers between observations so that each one costs two list calls rather
+ * than a status call per object: a ready sandbox's network (an IP never changes), the status of a
+ * container in a final state (exited) or unchanged since it was read running, and the images found
+ * present (an image a pod uses is not removed under it; a missing one is looked up every time).
+ * Entries of objects that no longer exist are dropped. A cache belongs to one pod actor.
  */
-export async function observePod(cri: PodRuntime, uid: string, images: string[]): Promise<ObservedPod> {
+export class ObservationCache {
+  readonly sandboxNets = new Map<string, { ip?: string; additionalIps?: string[] }>();
+  readonly containers = new Map<string, ObservedContainer>();
+  readonly presentImages = new Map<string, ObservedImage>();
+
+  /** Forgets everything (an actor reset, or a runtime that may have restarted). */
+  clear(): void {
+    this.sandboxNets.clear();
+    this.containers.clear();
+    this.presentImages.clear();
+  }
+}
+
+/**
+ * One consistent-enough snapshot of the pod in the runtime. The two lists and the image lookups go
+ * out together; status calls follow only for what `cache` cannot answer. Throws what the CRI
+ * client throws (TimeoutError, UnavailableError, ...) except NotFound for objects removed meanwhile.
+ */
+export async function observePod(cri: PodRuntime, uid: string, images: string[], cache: ObservationCache = new ObservationCache()): Promise<ObservedPod> {
   const selector = { labelSelector: { [LABEL_POD_UID]: uid } };
+  const present: Record<string, ObservedImage> = {};
   const [sbList, ctList] = await Promise.all([
     cri.listPodSandbox({ filter: selector }),
     cri.listContainers({ filter: selector }),
+    ...[...new Set(images)].map(async (image) => {
+      const known = cache.presentImages.get(image);
+      if (known) { present[image] = known; return; }
+      const st = await cri.imageStatus({ image: { image } });
+      present[image] = st.image ? { present: true, id: st.image.id } : { present: false };
+      if (st.image) cache.presentImages.set(image, present[image]);
+    }),
   ]);
   const sandboxes = await Promise.all(sbList.items.map(async (s): Promise<ObservedSandbox> => {
     const base: ObservedSandbox = { id: s.id, state: s.state, attempt: s.metadata?.attempt ?? 0, createdAt: s.createdAt };
     if (s.state !== 'SANDBOX_READY') return base;
-    const st = await unlessGone(cri.podSandboxStatus({ podSandboxId: s.id }));
-    const net = st?.status?.network;
-    if (!net?.ip) return base;
-    return { ...base, ip: net.ip, additionalIps: net.additionalIps.map((a) => a.ip).filter((ip) => ip !== '') };
+    let net = cache.sandboxNets.get(s.id);
+    if (!net) {
+      const n = (await unlessGone(cri.podSandboxStatus({ podSandboxId: s.id })))?.status?.network;
+      net = n?.ip ? { ip: n.ip, additionalIps: n.additionalIps.map((a) => a.ip).filter((ip) => ip !== '') } : {};
+      if (net.ip) cache.sandboxNets.set(s.id, net);
+    }
+    return net.ip ? { ...base, ip: net.ip, additionalIps: net.additionalIps ?? [] } : base;
   }));
   const containers = (await Promise.all(ctList.containers.map(async (c): Promise<ObservedContainer | undefined> => {
+    const known = cache.containers.get(c.id);
+    // Exited is final; running stays as read until the list says otherwise.
+    if (known && known.state === c.state && (c.state === 'CONTAINER_EXITED' || c.state === 'CONTAINER_RUNNING')) return known;
     const st = (await unlessGone(cri.containerStatus({ containerId: c.id })))?.status;
     if (!st) return undefined;
-    return {
+    const o: ObservedContainer = {
       id: c.id,
       podSandboxId: c.podSandboxId,
       name: c.labels[LABEL_CONTAINER_NAME] ?? st.metadata?.name ?? '',
@@ -61,12 +96,14 @@ export async function observePod(cri: PodRuntime, uid: string, images: string[])
       imageRef: st.imageRef,
       logPath: st.logPath,
     };
+    if (o.state === 'CONTAINER_EXITED' || o.state === 'CONTAINER_RUNNING') cache.containers.set(c.id, o);
+    return o;
   }))).filter((c): c is ObservedContainer => c !== undefined);
-  const present: Record<string, ObservedImage> = {};
-  await Promise.all([...new Set(images)].map(async (image) => {
-    const st = await cri.imageStatus({ image: { image } });
-    present[image] = st.image ? { present: true, id: st.image.id } : { present: false };
-  }));
+  // Forget what is gone, so the cache stays the size of the pod.
+  const liveSandboxes = new Set(sbList.items.map((s) => s.id));
+  for (const id of cache.sandboxNets.keys()) if (!liveSandboxes.has(id)) cache.sandboxNets.delete(id);
+  const liveContainers = new Set(ctList.containers.map((c) => c.id));
+  for (const id of cache.containers.keys()) if (!liveContainers.has(id)) cache.containers.delete(id);
   return { sandboxes, containers, images: present };
 }
 

@@ -21,7 +21,7 @@ import {
 } from './backoff';
 import { backoffEvents } from './events';
 import { executeActions } from './execute';
-import { observePod } from './observe';
+import { ObservationCache, observePod } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
 import { sameStatus } from './status';
 import type { ObservedPod, PodRuntime } from './types';
@@ -109,6 +109,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   // Containers whose StartContainer missed its deadline: facts about the runtime, kept across
   // resets, forgotten once the container is gone.
   const abandonedStarts = new Set<string>();
+  // What observations remember between passes (sandbox networks, settled container statuses).
+  const cache = new ObservationCache();
 
   const kick = (self: Ref<Internal>): void => {
     if (queued || stopped) return;
@@ -147,7 +149,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let failures: SyncFailures = {};
     let result: ReconcileResult | undefined;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images), abandonedStarts);
+      const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images, cache), abandonedStarts);
       logUnexpected(log, observed, desired);
       result = reconcilePod({
         pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
@@ -217,6 +219,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     // Called at spawn and on every reset: start from a clean slate and reconcile at once.
     initialStateFunc: (ctx: ActorContext<Internal, Ref<unknown>>): PodActorState => {
       written = undefined;
+      cache.clear();
       queued = false;
       clearTimeout(timer);
       setImmediate(() => kick(ctx.self));
