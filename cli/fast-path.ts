@@ -1,6 +1,6 @@
 /**
- * The fast path of `mk`: the command users run all day (`mk get`) read and run without oclif,
- * whose start-up alone (about 150 modules) costs more than node's own. bin/run.js asks
+ * The fast path of `mk`: the commands users run all day (`mk get`, `mk describe`) read and run
+ * without oclif, whose start-up alone (about 150 modules) costs more than node's own. bin/run.js asks
  * `fastCommand` first and gives oclif everything it declines: help, `--version`, every other
  * command, and any command line outside the subset cli/argv.ts reads, so oclif still parses it,
  * words its errors and shows its help. The flags and args come from oclif.manifest.json, which the
@@ -25,6 +25,8 @@ type Runner = (parsed: Parsed) => Promise<number>;
 const FAST_COMMANDS: ReadonlyMap<string, () => Runner> = new Map([
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when chosen
   ['get', () => (require('./get-objects') as typeof import('./get-objects')).getObjects as unknown as Runner],
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when chosen
+  ['describe', () => (require('./describe-objects') as typeof import('./describe-objects')).describeObjects as unknown as Runner],
 ]);
 
 /** The ids of the commands the fast path runs. */

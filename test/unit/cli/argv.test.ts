@@ -6,6 +6,7 @@
  */
 import { Parser } from '@oclif/core';
 import { normalizeBooleanFlags, parseSimple, type ArgSpec, type CommandSpec, type FlagSpec, type Parsed } from '../../../cli/argv';
+import Describe from '../../../cli/commands/describe';
 import Get from '../../../cli/commands/get';
 import { fastCommandIds } from '../../../cli/fast-path';
 
@@ -13,7 +14,7 @@ type FlagDefs = Record<string, Record<string, unknown>>;
 interface CommandClass { baseFlags?: FlagDefs; flags?: FlagDefs; args?: FlagDefs; strict?: boolean }
 
 /** Every command the fast path runs, with its oclif class. */
-const COMMANDS: Record<string, CommandClass> = { get: Get as unknown as CommandClass };
+const COMMANDS: Record<string, CommandClass> = { get: Get as unknown as CommandClass, describe: Describe as unknown as CommandClass };
 
 /** The command's entry as oclif.manifest.json has it (oclif's cacheCommand keeps these fields). */
 function specOf(cmd: CommandClass): CommandSpec {

@@ -3,7 +3,7 @@
  * (cli/fast-path.ts) must not bring back what it left out: oclif, zod (the schemas), js-yaml, the
  * JetStream client, the logger, the actors. The built CLI runs in a child process with a preload
  * that writes `require.cache` at exit, against a fake NATS server (below) that answers
- * `mk.api.list`, so the whole path runs: context, connect, request, sort, print. No timing is
+ * the api, so the whole path runs: context, connect, request, sort, print. No timing is
  * asserted; docs/benchmarks.md has the figures.
  */
 import * as fs from 'node:fs';
@@ -27,10 +27,10 @@ const POD = (name: string) => ({
 
 /**
  * A fake NATS server, enough of the client protocol for one nats.js client to connect, subscribe
- * its reply inbox, send requests and drain: it answers every request on `mk.api.list` with
- * `reply` and records the subjects it was sent.
+ * its reply inbox, send requests and drain: it answers each request with what `answer` returns
+ * for its subject and payload (nothing for undefined), and records the subjects it was sent.
  */
-async function startFakeNats(reply: unknown): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+async function startFakeNats(answer: (subject: string, req: unknown) => unknown): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -57,9 +57,11 @@ async function startFakeNats(reply: unknown): Promise<{ url: string; requests: s
           if (rest.length < total + 2) return;
           const subject = f[0];
           const replyTo = f.length === (op === 'PUB' ? 3 : 4) ? f[1] : undefined;
+          const body = rest.subarray(op === 'PUB' ? 0 : Number(f[f.length - 2]), total).toString();
           rest = rest.subarray(total + 2);
           requests.push(subject);
-          if (subject === 'mk.api.list' && replyTo) deliver(replyTo, Buffer.from(JSON.stringify(reply)));
+          const reply = answer(subject, body ? JSON.parse(body) : undefined);
+          if (reply !== undefined && replyTo) deliver(replyTo, Buffer.from(JSON.stringify(reply)));
         } else if (op === 'PING') {
           sock.write('PONG\r\n');
         } else if (op === 'SUB') {
@@ -101,7 +103,12 @@ describe('mk get start-up', () => {
   beforeAll(async () => {
     ensureBuilt();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-startup-'));
-    nats = await startFakeNats({ ok: true, items: [POD('web-1'), POD('web-2')], resourceVersion: '7' });
+    nats = await startFakeNats((subject, req) => {
+      const { kind, name } = req as { kind: string; name?: string };
+      if (subject === 'mk.api.list') return { ok: true, items: kind === 'pods' ? [POD('web-2'), POD('web-1')] : [], resourceVersion: '7' };
+      if (subject === 'mk.api.get') return { ok: true, object: POD(name ?? '') };
+      return undefined;
+    });
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [nats.url], user: 'admin', pass: 'x', nodeName: 'n1' }));
     // Written at exit by the child: every module it loaded.
     fs.writeFileSync(path.join(dir, 'dump-modules.js'),
@@ -138,6 +145,13 @@ describe('mk get start-up', () => {
       const r = await mk(args);
       expect({ args, code: r.code, heavy: r.heavy }).toEqual({ args, code: 0, heavy: [] });
     }
+  });
+
+  it('mk describe pod loads no more', async () => {
+    const r = await mk(['describe', 'pod', 'web-1', '-n', 'default']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Name: +web-1\nNamespace: +default\n/);
+    expect(r.heavy).toEqual([]);
   });
 
   it('-o yaml loads js-yaml and nothing else heavy (the check sees what is loaded)', async () => {
