@@ -6,11 +6,16 @@
  *                            made by calling CRI directly (p50, p99 and the ratio).
  */
 import { startCluster } from '../helpers/cluster';
+import { cliBench } from './cli';
 import { podStartupInner } from './pod-startup';
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   const flag = (f: string, d: string) => { const i = rest.indexOf(f); return i >= 0 ? rest[i + 1] : d; };
+  if (name === 'cli') {
+    await cliBench(rest);
+    return;
+  }
   if (name === 'pod-startup-inner') {
     await podStartupInner(flag('--data-dir', ''), Number(flag('--pods', '20')));
     return;
