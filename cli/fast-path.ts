@@ -59,6 +59,10 @@ export function fastCommand(argv: string[]): (() => Promise<number>) | undefined
   const parsed = spec && parseSimple(normalizeBooleanFlags(rest, spec.flags), spec);
   if (!load || !parsed) return undefined;
   return async () => {
+    // As oclif does: a reader that goes away (`mk get pods | head -1`) is not an error.
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
     try {
       return await load()(parsed);
     } catch (e) {

@@ -6,6 +6,7 @@
  * the api, so the whole path runs: context, connect, request, sort, print. No timing is
  * asserted; docs/benchmarks.md has the figures.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -160,6 +161,18 @@ describe('mk get start-up', () => {
     expect(r.stdout).toMatch(/^apiVersion: v1\nitems:\n- apiVersion: v1\n {2}kind: Pod\n/);
     expect(r.heavy.every((m) => m.includes('/node_modules/js-yaml/'))).toBe(true);
     expect(r.heavy.length).toBeGreaterThan(0);
+  });
+
+  it('a reader that goes away is no error, as with oclif', async () => {
+    // The read end of mk's stdout is closed before mk writes: its write fails with EPIPE.
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'get', 'pods', '-o', 'json'], {
+      cwd: ROOT, env: { ...process.env, MK_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 
   it('help, other commands and lines the fast path declines still go to oclif', async () => {
