@@ -5,7 +5,8 @@
 // dist/cli/commands.
 const run = require('../dist/cli/fast-path.js').fastCommand(process.argv.slice(2));
 if (run) {
-  run().then((code) => { process.exitCode = code; });
+  // As oclif does: success ends when nothing is left to do, a failure exits at once.
+  run().then((code) => { if (code !== 0) process.exit(code); });
 } else {
   require('@oclif/core').execute({ dir: __dirname }).catch(require('@oclif/core/handle'));
 }

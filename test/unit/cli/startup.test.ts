@@ -106,6 +106,7 @@ describe('mk get start-up', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-startup-'));
     nats = await startFakeNats((subject, req) => {
       const { kind, name } = req as { kind: string; name?: string };
+      if (subject === 'mk.api.list' && kind === 'nodes') return { ok: false, error: { code: 'Internal', message: 'the store is down' } };
       if (subject === 'mk.api.list') return { ok: true, items: kind === 'pods' ? [POD('web-2'), POD('web-1')] : [], resourceVersion: '7' };
       if (subject === 'mk.api.get') return { ok: true, object: POD(name ?? '') };
       return undefined;
@@ -174,6 +175,13 @@ describe('mk get start-up', () => {
     const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
+
+  it('a failure exits at once with 1, as with oclif, even with a watch open', async () => {
+    const r = await runCommand([process.execPath, path.join(ROOT, 'bin', 'run.js'), 'get', 'nodes', '-w'], {
+      cwd: ROOT, env: { ...process.env, MK_HOME: dir }, timeoutMs: 10_000,
+    });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: 'Error from server (InternalError): the store is down\n' });
+  }, 20_000);
 
   it('help, other commands and lines the fast path declines still go to oclif', async () => {
     const help = await mk(['get', 'pods', '--help']);
