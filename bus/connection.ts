@@ -2,28 +2,15 @@
  * The connection to the bus: one NATS connection per process, with its JetStream client and
  * manager. Everything else in bus/ takes a `Bus`.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { isForbidden, UnavailableError } from '../messages/errors';
-import { inboxPrefix } from '../messages/subjects';
-import { connectError, translateError } from './errors';
+import { closeNats, openNats, type CoreBus, type CoreBusOptions } from './core-client';
+import { translateError } from './errors';
 import { busLog } from './log';
 
 /** How to reach the bus. */
-export interface BusOptions {
-  /** One URL or several (a cluster), e.g. `nats://127.0.0.1:4222`. */
-  servers: string | string[];
-  user?: string;
-  pass?: string;
-  /** The connection name the server shows (`mk-control-plane`, `mk-node-a`, `mk-cli`). */
-  name: string;
-  /** First-connect timeout and default JetStream API timeout, ms (default 5000). */
-  timeoutMs?: number;
-  /**
-   * Where replies to this connection go (default `_INBOX.<user>` with a user, else `_INBOX`): each
-   * identity listens only on its own prefix, so none can read another's replies.
-   */
-  inboxPrefix?: string;
+export interface BusOptions extends CoreBusOptions {
   /**
    * Ask the server at connect whether JetStream is on (default true). Clients that only send
    * requests (the CLI) skip the round trip.
@@ -32,8 +19,7 @@ export interface BusOptions {
 }
 
 /** A connected bus: core NATS, JetStream client and JetStream manager. */
-export interface Bus {
-  nc: NatsConnection;
+export interface Bus extends CoreBus {
   js: JetStreamClient;
   jsm: JetStreamManager;
   /**
@@ -41,14 +27,7 @@ export interface Bus {
    * resume at once instead of waiting for their heartbeats to time out. Returns the unsubscribe.
    */
   onReconnect(fn: () => void): () => void;
-  /** Drains (in-flight replies finish) then closes; idempotent. */
-  close(): Promise<void>;
 }
-
-/** Between reconnect attempts: short, so a restarted server is found again quickly. */
-const RECONNECT_WAIT_MS = 500;
-/** A drain that cannot finish (the server is gone) gives up and closes after this long. */
-const DRAIN_TIMEOUT_MS = 2000;
 
 /**
  * Connects to the bus. After the first connect it reconnects forever (a server restart is a pause,
@@ -59,22 +38,7 @@ const DRAIN_TIMEOUT_MS = 2000;
 export async function connectBus(opts: BusOptions): Promise<Bus> {
   const url = Array.isArray(opts.servers) ? opts.servers.join(',') : opts.servers;
   const timeout = opts.timeoutMs ?? 5000;
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers: opts.servers,
-      user: opts.user,
-      pass: opts.pass,
-      name: opts.name,
-      timeout,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: RECONNECT_WAIT_MS,
-      waitOnFirstConnect: false,
-      inboxPrefix: opts.inboxPrefix ?? (opts.user ? inboxPrefix(opts.user) : undefined),
-    });
-  } catch (err) {
-    throw connectError(err, url);
-  }
+  const nc = await openNats(opts);
   const js = jetstream(nc, { timeout });
   let jsm: JetStreamManager;
   try {
@@ -101,24 +65,8 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       reconnected.add(fn);
       return () => { reconnected.delete(fn); };
     },
-    close: () => (closing ??= closeConnection(nc)),
+    close: () => (closing ??= closeNats(nc, busLog)),
   };
-}
-
-async function closeConnection(nc: NatsConnection): Promise<void> {
-  if (nc.isClosed()) return;
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), DRAIN_TIMEOUT_MS); });
-  try {
-    // drain() lets served handlers reply; it cannot finish while the server is unreachable.
-    const r = await Promise.race([nc.drain().then(() => 'drained' as const), gaveUp]);
-    if (r === 'timeout') busLog.warn({ server: nc.getServer() }, 'drain did not finish in time; closing the bus connection');
-  } catch (err) {
-    busLog.debug({ err }, 'drain failed; closing the bus connection');
-  } finally {
-    clearTimeout(timer);
-    if (!nc.isClosed()) await nc.close();
-  }
 }
 
 /** Logs disconnects and reconnects, so an operator sees why requests stall, and tells `onReconnect`. */

@@ -1,30 +1,18 @@
 /**
  * The subject API's plumbing: JSON requests and replies wrapped in envelopes (`Reply<T>` in
- * messages/api.ts). A client gets back the same error class the server threw, rebuilt from its
- * code with `errorFromCode`.
+ * messages/api.ts). The client half (request, unwrap, the codec) lives in bus/core-client.ts, so a
+ * process that only sends requests loads neither JetStream nor the logger; this adds the server
+ * half.
  */
-import { headers as natsHeaders, type Msg } from '@nats-io/transport-node';
+import type { Msg } from '@nats-io/transport-node';
 import type { ApiErrorBody, Reply } from '../messages/api';
-import { ErrorCodes, errorFromCode, MkError, ValidationError } from '../messages/errors';
+import { ErrorCodes, MkError, ValidationError } from '../messages/errors';
 import type { Bus } from './connection';
+import { decode, encode } from './core-client';
 import { translateError } from './errors';
 import { busLog } from './log';
 
-/** How long a request waits for its reply unless told otherwise. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-
-const te = new TextEncoder();
-const td = new TextDecoder();
-
-/** JSON-encodes a payload. `undefined` becomes an empty payload. */
-export function encode(v: unknown): Uint8Array {
-  return v === undefined ? new Uint8Array(0) : te.encode(JSON.stringify(v));
-}
-
-/** Parses a JSON payload; an empty payload is `undefined`. Throws SyntaxError on malformed JSON. */
-export function decode<T>(data: Uint8Array): T {
-  return (data.length === 0 ? undefined : JSON.parse(td.decode(data))) as T;
-}
+export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, request, unwrap } from './core-client';
 
 /** The error part of an envelope for any thrown value; non-mk errors become Internal. */
 export function errorBody(err: unknown): ApiErrorBody {
@@ -40,50 +28,6 @@ export function errorBody(err: unknown): ApiErrorBody {
 export function okReply<T>(res: T): Reply<T> {
   const fields = typeof res === 'object' && res !== null && !Array.isArray(res) ? res : {};
   return { ...fields, ok: true } as Reply<T>;
-}
-
-/**
- * Unwraps a reply envelope: returns the fields of `{ ok: true, ... }` without `ok`; throws the
- * error an `{ ok: false, error }` carries (rebuilt with errorFromCode), or MkError(Internal) when
- * the reply is not an envelope.
- */
-export function unwrap<T>(subject: string, data: Uint8Array): T {
-  let reply: Reply<T>;
-  try {
-    reply = decode<Reply<T>>(data);
-  } catch (err) {
-    throw new MkError(ErrorCodes.Internal, `malformed reply from ${subject}: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') {
-    throw new MkError(ErrorCodes.Internal, `malformed reply from ${subject}: not an envelope`);
-  }
-  if (reply.ok) {
-    const { ok: _ok, ...rest } = reply;
-    return rest as T;
-  }
-  const e = reply.error ?? { code: ErrorCodes.Internal, message: 'error without a body' };
-  throw errorFromCode(e.code, e.message, e.issues);
-}
-
-/**
- * Sends `payload` as JSON to `subject` and returns the reply's fields (`headers` go along as NATS
- * headers). Throws the server's error
- * class for an error envelope; UnavailableError when nothing serves the subject ("nothing is
- * serving mk.api.apply: is the control plane running?") or the bus is closed; TimeoutError naming
- * the subject and the timeout (default 10 s) when no reply comes. Never retries: the caller knows
- * whether the request is idempotent.
- */
-export async function request<T>(bus: Bus, subject: string, payload: unknown, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  let msg: Msg;
-  try {
-    const headers = opts.headers ? natsHeaders() : undefined;
-    for (const [k, v] of Object.entries(opts.headers ?? {})) headers?.set(k, v);
-    msg = await bus.nc.request(subject, encode(payload), { timeout: timeoutMs, headers });
-  } catch (err) {
-    throw translateError(err, { action: `request ${subject}`, subject, timeoutMs });
-  }
-  return unwrap<T>(subject, msg.data);
 }
 
 /** A running subscription that serves requests. */

@@ -4,7 +4,10 @@
  */
 import { Command, Errors, Flags } from '@oclif/core';
 import { resolveDataDir } from '../embedded/context';
-import { formatError } from './errors';
+import { normalizeBooleanFlags } from './argv';
+import { err, out, printError } from './output/io';
+
+export { normalizeBooleanFlags } from './argv';
 
 /** Flags shared by commands that act in a namespace. */
 export const namespaceFlags = {
@@ -34,17 +37,17 @@ export abstract class MkCommand extends Command {
 
   /** Writes text to stdout as is (no added newline). */
   protected out(text: string): void {
-    process.stdout.write(text);
+    out(text);
   }
 
   /** Writes one line to stderr. */
   protected err(line: string): void {
-    process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
+    err(line);
   }
 
   /** Prints an error the kubectl way, without stopping. */
   protected printError(e: unknown): void {
-    this.err(formatError(e));
+    printError(e);
   }
 
   /** Prints `error: ...` and exits 1; an explicit `this.exit(n)` passes through unchanged. */
@@ -53,26 +56,4 @@ export abstract class MkCommand extends Command {
     this.printError(e);
     return Errors.exit(1);
   }
-}
-
-/**
- * Rewrites `--wait=false` to `--no-wait` and `--wait=true` to `--wait` for boolean flags (oclif
- * takes only the bare forms; kubectl users type both). Arguments after `--` are left alone.
- */
-export function normalizeBooleanFlags(argv: string[], flags: Record<string, { type?: string; allowNo?: boolean }>): string[] {
-  const out: string[] = [];
-  let passthrough = false;
-  for (const a of argv) {
-    const m = passthrough ? null : /^--([a-z][a-z0-9-]*)=(true|false)$/.exec(a);
-    if (a === '--') passthrough = true;
-    const flag = m ? flags[m[1]] : undefined;
-    if (!m || flag?.type !== 'boolean') {
-      out.push(a);
-    } else if (m[2] === 'true') {
-      out.push(`--${m[1]}`);
-    } else if (flag.allowNo) {
-      out.push(`--no-${m[1]}`);
-    }
-  }
-  return out;
 }

@@ -1,24 +1,23 @@
 /**
  * The CLI's side of the subject API: connect with the context's credentials, then typed calls to
- * mk.api.* and mk.node.<node>.*. Errors arrive as the classes of messages/errors.ts.
+ * mk.api.* and mk.node.<node>.*. Errors arrive as the classes of messages/errors.ts. Core NATS
+ * only: the CLI never loads the JetStream client, the logger or the schemas (a short command's
+ * start-up is most of its time; test/unit/cli/startup.test.ts keeps it so).
  */
-import { request, type Bus } from '../bus';
-import { setLogLevel } from '../common/log';
+import { request, type CoreBus } from '../bus/core-client';
+import { connectWithContext, type Context } from '../embedded/context';
+import type { ApplyRequest, ApplyResult, DeleteResult, GetResult, KindInfo, KubeObject, ListResult } from '../messages';
+import { API } from '../messages/subjects';
 
 /** The bus's JSON codec and request, for commands that talk to node agents. */
-export { decode, encode, request } from '../bus';
-import {
-  API,
-  type ApplyRequest, type ApplyResult, type DeleteResult, type GetResult, type KindInfo, type KubeObject, type ListResult,
-} from '../messages';
-import { connectWithContext, type Context } from '../embedded/context';
+export { decode, encode, request } from '../bus/core-client';
 
 /** Default time to wait for an api reply. */
 export const API_TIMEOUT_MS = 15_000;
 
 /** A connected CLI: the bus, the context it came from, and typed api calls. */
 export interface Client {
-  bus: Bus;
+  bus: CoreBus;
   ctx: Context;
   dataDir: string;
   api: Api;
@@ -39,18 +38,8 @@ export interface ConnectOptions {
  * is down.
  */
 export async function openClient(dataDir: string, opts: ConnectOptions = {}): Promise<Client> {
-  quietLibraryLogs();
   const { bus, ctx } = await connectWithContext(dataDir, { name: opts.name ?? 'mk-cli', timeoutMs: opts.timeoutMs ?? 3000 });
   return { bus, ctx, dataDir, api: new Api(bus), close: () => bus.close() };
-}
-
-/**
- * Keeps the bus layer's logs (pino JSON lines on stdout) out of the CLI's output, so
- * `mk get -o json` stays parseable even when MK_LOG_LEVEL is set for the cluster's processes.
- * The CLI reports its own errors on stderr.
- */
-export function quietLibraryLogs(): void {
-  setLogLevel('silent');
 }
 
 /** Runs `fn` with a connected client and always closes it. */
@@ -65,7 +54,7 @@ export async function withClient<T>(dataDir: string, fn: (c: Client) => Promise<
 
 /** Typed calls to the control plane's api (mk.api.*). */
 export class Api {
-  constructor(private readonly bus: Bus, private readonly timeoutMs: number = API_TIMEOUT_MS) {}
+  constructor(private readonly bus: CoreBus, private readonly timeoutMs: number = API_TIMEOUT_MS) {}
 
   /** Creates or updates one object (mk.api.apply). */
   apply(req: ApplyRequest): Promise<ApplyResult> {

@@ -2,7 +2,7 @@
  * How the CLI words errors, following kubectl: answers from the server read
  * `Error from server (NotFound): pods "x" not found`; everything else reads `error: ...`.
  */
-import { ErrorCodes, MkError } from '../messages';
+import { ErrorCodes, MkError } from '../messages/errors';
 
 /** Codes that mean "the server answered with this", as opposed to local or transport failures. */
 const SERVER_CODES: Record<string, string> = {

@@ -1,5 +1,5 @@
 /** Turning what a user typed (`po`, `pod/demo`) into kinds and names. */
-import { KINDS, resolveKind, type KindInfo } from '../messages';
+import { KINDS, resolveKind, type KindInfo } from '../messages/registry';
 import { CliError } from './errors';
 
 /** The kind a user named; throws kubectl's message for an unknown one. */

@@ -1,5 +1,6 @@
 /** Finding the pod, its node and the container that `mk logs` and `mk exec` talk to. */
-import { resolveKind, type Pod } from '../messages';
+import type { Pod } from '../messages';
+import { resolveKind } from '../messages/registry';
 import type { Api } from './client';
 import { CliError } from './errors';
 

@@ -5,19 +5,42 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { z } from 'zod';
-import { connectBus, type Bus } from '../bus';
-import { dns1123LabelError } from '../messages';
+import { connectCore, type CoreBus } from '../bus/core-client';
+import { dns1123LabelError } from '../messages/names';
 
-/** The context file: where the bus is and who the CLI is on it. */
-export const ContextSchema = z.strictObject({
-  servers: z.array(z.string().min(1)).min(1),
-  user: z.string().optional(),
-  pass: z.string().optional(),
-  nodeName: z.string().min(1),
-});
-/** A parsed context file. */
-export type Context = z.infer<typeof ContextSchema>;
+/** A parsed context file: where the bus is and who the CLI is on it. */
+export interface Context {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  nodeName: string;
+}
+
+/**
+ * The context file's schema. Built on first use, and only to word what is wrong with a file that
+ * `isContext` refused: loading zod costs more than a short command's whole run.
+ */
+function contextSchema() {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
+  const { z } = require('zod') as typeof import('zod');
+  return z.strictObject({
+    servers: z.array(z.string().min(1)).min(1),
+    user: z.string().optional(),
+    pass: z.string().optional(),
+    nodeName: z.string().min(1),
+  });
+}
+
+/** True when `raw` is what contextSchema accepts; false sends it to the schema for the message. */
+function isContext(raw: unknown): raw is Context {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
+  const o = raw as Record<string, unknown>;
+  const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
+  return Object.keys(o).every((k) => k === 'servers' || k === 'user' || k === 'pass' || k === 'nodeName')
+    && Array.isArray(o.servers) && o.servers.length > 0 && o.servers.every((s) => typeof s === 'string' && s.length > 0)
+    && optionalString(o.user) && optionalString(o.pass)
+    && typeof o.nodeName === 'string' && o.nodeName.length > 0;
+}
 
 /** Thrown when there is no usable context file; the message says what to run. */
 export class ContextError extends Error {
@@ -56,7 +79,8 @@ export function readContext(dataDir: string): Context {
   } catch (err) {
     throw new ContextError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
-  const res = ContextSchema.safeParse(raw);
+  if (isContext(raw)) return raw;
+  const res = contextSchema().safeParse(raw);
   if (!res.success) {
     throw new ContextError(`${file} is invalid: ${res.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
@@ -88,13 +112,12 @@ export function defaultNodeName(hostname: string = os.hostname()): string {
 }
 
 /**
- * Reads the context of `dataDir` and connects to its bus as the context's user. Throws
- * ContextError without a context, UnavailableError when the bus cannot be reached.
+ * Reads the context of `dataDir` and connects to its bus as the context's user, for requests only
+ * (no JetStream client). Throws ContextError without a context, UnavailableError when the bus
+ * cannot be reached.
  */
-export async function connectWithContext(dataDir: string, opts: { name: string; timeoutMs?: number }): Promise<{ bus: Bus; ctx: Context }> {
+export async function connectWithContext(dataDir: string, opts: { name: string; timeoutMs?: number }): Promise<{ bus: CoreBus; ctx: Context }> {
   const ctx = readContext(dataDir);
-  const bus = await connectBus({
-    servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name, timeoutMs: opts.timeoutMs ?? 3000, checkJetStream: false,
-  });
+  const bus = await connectCore({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name, timeoutMs: opts.timeoutMs ?? 3000 });
   return { bus, ctx };
 }

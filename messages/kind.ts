@@ -50,7 +50,11 @@ export interface KindInfo {
   singular: string;
   shortNames: string[];
   namespaced: boolean;
-  schema: z.ZodType;
+  /**
+   * The manifest schema. Kinds give it as a getter that loads their schema module on first use, so
+   * that commands which only print objects never build zod schemas (test/unit/cli/startup.test.ts).
+   */
+  readonly schema: z.ZodType;
   /**
    * Where the objects live: `store`, the object bucket (changes published on
    * mk.watch.<plural>.<namespace>.<name>), or `stream`, the events stream (listed in the order

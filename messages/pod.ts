@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { LabelName, ObjectMeta, Quantity } from './meta';
 
+export { qosClass } from './qos';
+
 export const EnvVar = z.strictObject({
   name: z.string().min(1).describe("The variable's name; it replaces a variable of the same name that the image sets."),
   value: z.string().optional().describe(
@@ -230,19 +232,4 @@ function defaultContainer(c: Container): Container {
     terminationMessagePath: c.terminationMessagePath ?? '/dev/termination-log',
     terminationMessagePolicy: c.terminationMessagePolicy ?? 'File',
   };
-}
-
-/** QoS class from requests and limits (https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/). */
-export function qosClass(spec: PodSpec): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const all = [...spec.containers, ...(spec.initContainers ?? [])];
-  const any = all.some((c) => c.resources?.requests?.cpu !== undefined || c.resources?.requests?.memory !== undefined
-    || c.resources?.limits?.cpu !== undefined || c.resources?.limits?.memory !== undefined);
-  if (!any) return 'BestEffort';
-  const guaranteed = all.every((c) => {
-    const l = c.resources?.limits; const r = c.resources?.requests;
-    return l?.cpu !== undefined && l?.memory !== undefined
-      && (r?.cpu === undefined || String(r.cpu) === String(l.cpu))
-      && (r?.memory === undefined || String(r.memory) === String(l.memory));
-  });
-  return guaranteed ? 'Guaranteed' : 'Burstable';
 }

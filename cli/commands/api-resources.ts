@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
 import { renderTable } from '../output/tabwriter';
-import { KINDS } from '../../messages';
+import { KINDS } from '../../messages/registry';
 
 /**
  * `mk api-resources`: the kinds this mk serves, as `kubectl api-resources` lists them (NAME,

@@ -3,8 +3,9 @@ import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient, type Api } from '../client';
 import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
-import { readManifests } from '../manifest-reader';
-import { isNotFound, kindOf, type KindInfo } from '../../messages';
+import type { KindInfo } from '../../messages';
+import { isNotFound } from '../../messages/errors';
+import { kindOf } from '../../messages/registry';
 
 interface Target { kind: KindInfo; namespace: string | undefined; name: string }
 
@@ -87,6 +88,8 @@ export default class Delete extends MkCommand {
 
 /** Reads the objects named by -f (kind and name only; nothing is deleted unless all parse). */
 async function fromFiles(files: string[], recursive: boolean, nsFlag: string | undefined): Promise<Target[]> {
+  // Loaded only for -f: reading manifests brings js-yaml and the schemas, which deleting by name never needs.
+  const { readManifests } = await import('../manifest-reader.js');
   const docs = await readManifests(files, { recursive });
   return docs.map((d) => {
     const o = d.doc as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };

@@ -4,7 +4,7 @@ import { withClient } from '../client';
 import { CliError } from '../errors';
 import { kindArg } from '../kinds';
 import { renderObjects } from '../output/tables';
-import { resolveKind } from '../../messages';
+import { resolveKind } from '../../messages/registry';
 
 /**
  * `mk events`: kubectl's `events` command, the events of a namespace (or all) oldest first, the

@@ -3,7 +3,8 @@ import { MkCommand, namespaceFlags } from '../base-command';
 import { request, withClient } from '../client';
 import { CliError } from '../errors';
 import { findPodTarget } from '../pod-target';
-import { nodeSubject, type ExecRequest, type ExecResult } from '../../messages';
+import type { ExecRequest, ExecResult } from '../../messages';
+import { nodeSubject } from '../../messages/subjects';
 
 /**
  * `mk exec POD [-c C] -- CMD ARGS...`: runs the command in the container (ExecSync through the

@@ -3,10 +3,9 @@ import { Args, Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { decode, encode, request, withClient, type Client } from '../client';
 import { findPodTarget, type PodTarget } from '../pod-target';
-import {
-  MAX_LOGS_REPLY_BYTES, logsCancelSubject, logsStreamSubject, nodeSubject,
-  type LogsChunk, type LogsRequest,
-} from '../../messages';
+import type { LogsChunk, LogsRequest } from '../../messages';
+import { MAX_LOGS_REPLY_BYTES } from '../../messages/api';
+import { logsCancelSubject, logsStreamSubject, nodeSubject } from '../../messages/subjects';
 
 /**
  * `mk logs POD [-c C] [-f] [--previous] [--tail N]`: asks the pod's node agent for the container's

@@ -2,7 +2,8 @@
  * `mk describe`'s text for any kind: the kind's own describer (messages/kinds/) or the generic
  * one, fed with the related objects and events it asks for, and aligned like kubectl's describe.
  */
-import { describeGeneric, type EventLike, type KindInfo, type KubeObject } from '../../messages';
+import type { EventLike, KindInfo, KubeObject } from '../../messages';
+import { describeGeneric } from '../../messages/printing/describe-generic';
 import { DESCRIBE_TABWRITER, tabwrite } from './tabwriter';
 
 /** The data a description needs from the api. */

@@ -1,5 +1,4 @@
 /** `-o json|yaml|name`: objects as kubectl prints them (one object alone, several as a v1 List). */
-import { dump } from 'js-yaml';
 import type { KindInfo, KubeObject } from '../../messages';
 
 /** Output formats `mk get` accepts besides the default table. */
@@ -19,6 +18,9 @@ export function toJson(value: unknown): string {
 
 /** YAML in block style, no line folding, keys in their stored order. */
 export function toYaml(value: unknown): string {
+  // Loaded here, not at the top: `mk get` prints a table far more often than YAML.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
+  const { dump } = require('js-yaml') as typeof import('js-yaml');
   return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true });
 }
 

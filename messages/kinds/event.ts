@@ -1,7 +1,11 @@
 /** The Event kind as messages/ declares it: read-only, printed like `kubectl get events`. */
-import { EventSchema, type Event } from '../event';
+import type { Event } from '../event';
 import type { KindInfo } from '../kind';
 import { age } from '../printing/time';
+
+/** The schemas' module, loaded on first use: building them costs more than a whole `mk get`, which never needs them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
+const eventModule = () => require('../event') as typeof import('../event');
 
 const ev = (o: unknown): Event => o as Event;
 
@@ -16,7 +20,7 @@ export const EventKind: KindInfo = {
   singular: 'event',
   shortNames: ['ev'],
   namespaced: true,
-  schema: EventSchema,
+  get schema() { return eventModule().EventSchema; },
   storage: 'stream',
   description: 'A report of something that happened to an object, recorded by a component of mk and kept for an hour.',
   readOnly: true,

@@ -1,9 +1,13 @@
 /** The Node and Namespace kinds as messages/ declares them: schema, columns, describer. */
-import { NamespaceSchema, NodeSchema, type Namespace, type Node } from '../cluster';
+import type { Namespace, Node } from '../cluster';
 import type { KindInfo } from '../kind';
 import type { Pod } from '../pod';
 import { describeNamespace, describeNode, nodeRoles, nodeStatus } from '../printing/describe-node';
 import { age } from '../printing/time';
+
+/** The schemas' module, loaded on first use: building them costs more than a whole `mk get`, which never needs them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
+const clusterModule = () => require('../cluster') as typeof import('../cluster');
 
 const addr = (node: Node, type: string): string => node.status?.addresses?.find((a) => a.type === type)?.address || '<none>';
 
@@ -15,7 +19,7 @@ export const NodeKind: KindInfo = {
   singular: 'node',
   shortNames: ['no'],
   namespaced: false,
-  schema: NodeSchema,
+  get schema() { return clusterModule().NodeSchema; },
   storage: 'store',
   description: 'A machine that runs pods: its capacity, addresses, pod CIDR and health.',
   columns: [
@@ -44,7 +48,7 @@ export const NamespaceKind: KindInfo = {
   singular: 'namespace',
   shortNames: ['ns'],
   namespaced: false,
-  schema: NamespaceSchema,
+  get schema() { return clusterModule().NamespaceSchema; },
   storage: 'store',
   description: 'A scope for names: namespaced objects of the same kind may share a name in different namespaces.',
   columns: [

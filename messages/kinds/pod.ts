@@ -1,9 +1,13 @@
 /** The Pod kind as messages/ declares it: schema, columns, describer. */
 import type { KindInfo } from '../kind';
-import { PodSchema, type Pod } from '../pod';
+import type { Pod } from '../pod';
 import { describePod } from '../printing/describe-pod';
 import { podColumns, podIP } from '../printing/pod-status';
 import { age } from '../printing/time';
+
+/** The schemas' module, loaded on first use: building them costs more than a whole `mk get`, which never needs them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
+const podModule = () => require('../pod') as typeof import('../pod');
 
 /** kubectl's pod table (pkg/printers/internalversion/printers.go printPod). */
 export const PodKind: KindInfo = {
@@ -13,7 +17,7 @@ export const PodKind: KindInfo = {
   singular: 'pod',
   shortNames: ['po'],
   namespaced: true,
-  schema: PodSchema,
+  get schema() { return podModule().PodSchema; },
   storage: 'store',
   description: 'A group of containers that share a network namespace and run on one node.',
   columns: [

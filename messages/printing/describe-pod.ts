@@ -2,7 +2,8 @@
  * `mk describe pod`: the sections and wording of kubectl's PodDescriber
  * (kubernetes/kubectl pkg/describe/describe.go: describePod, describeContainers, describeStatus).
  */
-import { qosClass, type Container, type ContainerState, type ContainerStatus, type Pod } from '../pod';
+import type { Container, ContainerState, ContainerStatus, Pod } from '../pod';
+import { qosClass } from '../qos';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age, humanDuration } from './time';
 

@@ -10,16 +10,19 @@
  *                                         write timed, median over N pods (default 20); --save
  *                                         keeps the raw records (bus messages, logs) in DIR.
  *   trace --from DIR                      reads records saved with --save again (no cluster).
+ *   cli [--rounds N] [--compare BIN]      mk get/describe against `node -e 0` in the same run
+ *                                         (a nats-server and a control plane; no root needed).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startCluster, type TestCluster } from '../helpers/cluster';
+import { cliBench } from './cli';
 import { podStartupInner, type PodStartupResult } from './pod-startup';
 import { formatPodStartup } from './report';
 import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
 import { formatTrace } from './trace-report';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -70,6 +73,9 @@ function runInner<T>(c: TestCluster, args: string[]): Promise<T> {
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   switch (name) {
+    case 'cli':
+      await cliBench(rest);
+      return;
     case 'pod-startup-inner':
       await podStartupInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), rounds: intFlag(rest, '--rounds', 5) });
       return;
