@@ -26,10 +26,13 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
-/** Connects to the cluster in `dataDir` with the CLI's credentials. Throws when either is down. */
+/**
+ * Connects to the cluster in `dataDir` with the CLI's credentials (requests and watches only, like
+ * the CLI). Throws when either is down.
+ */
 export async function openBenchEnv(dataDir: string, name: string): Promise<BenchEnv> {
   const ctx = JSON.parse(fs.readFileSync(path.join(dataDir, 'config.json'), 'utf8')) as { servers: string[]; user: string; pass: string };
-  const bus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name });
+  const bus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name, checkJetStream: false });
   const cri = await CriClient.connect(path.join(dataDir, 'node', 'containerd', 'containerd.sock'));
   return {
     dataDir, bus, cri, podLogsRoot: path.join(dataDir, 'node', 'pods'),

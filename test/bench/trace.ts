@@ -102,8 +102,11 @@ export async function traceInner(opts: TraceOptions): Promise<void> {
 export async function trace(opts: TraceOptions): Promise<TraceResult> {
   const say = opts.progress ?? (() => undefined);
   const env = await openBenchEnv(opts.dataDir, 'mk-trace');
-  const ctx = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'config.json'), 'utf8')) as { servers: string[]; user: string; pass: string };
-  const tapBus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: 'mk-trace-tap' });
+  // The tap listens to every identity's traffic, which only the control plane's user may: a
+  // diagnostic run as root on the machine that holds the credentials.
+  const ctx = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'config.json'), 'utf8')) as { servers: string[] };
+  const creds = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'credentials.json'), 'utf8')) as { users: Record<string, string> };
+  const tapBus = await connectBus({ servers: ctx.servers, user: 'control-plane', pass: creds.users['control-plane'], name: 'mk-trace-tap' });
   const tap: TapRecord[] = [];
   const origin = performance.timeOrigin;
   try {
