@@ -128,7 +128,10 @@ describe('mk get start-up', () => {
     const r = await runCommand([process.execPath, '-r', path.join(dir, 'dump-modules.js'), path.join(ROOT, 'bin', 'run.js'), ...args], {
       cwd: ROOT, env: { ...process.env, MK_HOME: dir, MK_TEST_MODULES: out, MK_LOG_LEVEL: 'debug' },
     });
-    const modules = JSON.parse(fs.readFileSync(out, 'utf8')) as string[];
+    // Modules loaded at run time, and those the fast path's bundle (when built) holds inside it.
+    const bundle = path.join(ROOT, 'dist', 'cli', 'fast-path.bundle.json');
+    const bundled = fs.existsSync(bundle) ? (JSON.parse(fs.readFileSync(bundle, 'utf8')) as { inputs: string[] }).inputs.map((f) => `/${f}`) : [];
+    const modules = [...JSON.parse(fs.readFileSync(out, 'utf8')) as string[], ...bundled];
     return { ...r, modules, heavy: modules.filter((m) => HEAVY.some((h) => m.includes(h))) };
   }
 
@@ -140,6 +143,21 @@ describe('mk get start-up', () => {
     expect(nats.requests).toContain('mk.api.list');
     expect(r.heavy).toEqual([]);
     expect(r.modules.some((m) => m.includes('/node_modules/@nats-io/transport-node/'))).toBe(true);
+  });
+
+  it('runs the bundle through a code cache it keeps beside it, named by the bundle\'s hash', async () => {
+    const cliDir = path.join(ROOT, 'dist', 'cli');
+    const meta = path.join(cliDir, 'fast-path.bundle.json');
+    if (!fs.existsSync(meta)) throw new Error('the build made no bundle of the fast path');
+    const { hash } = JSON.parse(fs.readFileSync(meta, 'utf8')) as { hash: string };
+    const cache = path.join(cliDir, `fast-path.${hash}.cache`);
+    fs.rmSync(cache, { force: true });
+    expect((await mk(['get', 'pods'])).code).toBe(0);
+    expect(fs.statSync(cache).size).toBeGreaterThan(0);
+    const before = fs.statSync(cache).mtimeMs;
+    // A cache V8 accepts is read, not written again.
+    expect((await mk(['get', 'pods'])).code).toBe(0);
+    expect(fs.statSync(cache).mtimeMs).toBe(before);
   });
 
   it('-o json, -o name and -A -o wide load no more', async () => {
