@@ -93,45 +93,120 @@ export function parseContainerdLog(text: string): ContainerdSpan[] {
 }
 
 /**
- * The process a bus message came from, by the nuid prefix nats.js gives every inbox and consumer
- * name of one process (`_INBOX.<nuid>...`, `$JS.ACK.<stream>.<nuid>_<n>...`): its first 12
- * characters. Undefined for subjects without one.
+ * The identity and process of an inbox subject. Every identity has its own inbox prefix
+ * (`_INBOX.<identity>.`, docs/api.md) and nats.js follows it with a nuid whose first 12
+ * characters are the same for every inbox of one process. Undefined for other subjects.
  */
-export function processOf(subject: string | undefined): string | undefined {
-  if (!subject) return undefined;
-  const inbox = /^_INBOX\.([A-Za-z0-9]{12})/.exec(subject);
-  if (inbox) return inbox[1];
-  const ack = /^\$JS\.ACK\.[^.]+\.([A-Za-z0-9]{12})/.exec(subject);
-  return ack?.[1];
+export function inboxOf(subject: string | undefined): { identity: string; process: string } | undefined {
+  const m = /^_INBOX\.([^.]+)\.([A-Za-z0-9]{12})/.exec(subject ?? '');
+  return m ? { identity: m[1], process: m[2] } : undefined;
 }
 
-/** The stream sequence and consumer of a JetStream delivery (its `$JS.ACK...` reply subject). */
-export function deliveryOf(reply: string | undefined): { consumer: string; seq: number } | undefined {
-  const m = /^\$JS\.ACK\.[^.]+\.([^.]+)\.\d+\.(\d+)\./.exec(reply ?? '');
-  return m ? { consumer: m[1], seq: Number(m[2]) } : undefined;
+/** The stream, consumer and stream sequence of a JetStream delivery (its `$JS.ACK...` reply subject). */
+export function deliveryOf(reply: string | undefined): { stream: string; consumer: string; seq: number } | undefined {
+  const m = /^\$JS\.ACK\.([^.]+)\.([^.]+)\.\d+\.(\d+)\./.exec(reply ?? '');
+  return m ? { stream: m[1], consumer: m[2], seq: Number(m[3]) } : undefined;
 }
 
-/** Which consumer of the objects bucket does what, from their filters. */
+/**
+ * The process that made a consumer: nats.js names ordered consumers `oc_<nuid>_<serial>`, with the
+ * nuid of the process that opened it. Undefined for a name of another shape.
+ */
+export function consumerProcess(name: string): string | undefined {
+  return /^(?:oc_)?([A-Za-z0-9]{12})[A-Za-z0-9]*_\d+$/.exec(name)?.[1];
+}
+
+/**
+ * Which identity each process connects as, learnt from the inboxes on the bus: process (nuid
+ * prefix) -> identity. The tracer's own process uses two identities (the client's and its tap's);
+ * it opens no consumer, so which one it maps to does not matter.
+ */
+export function processIdentities(tap: TapRecord[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of tap) {
+    for (const s of [r.subject, r.reply]) {
+      const i = inboxOf(s);
+      if (i && !out.has(i.process)) out.set(i.process, i.identity);
+    }
+  }
+  return out;
+}
+
+/**
+ * The identity behind a bus message, from its reply subject: an inbox names its identity; a
+ * delivery's `$JS.ACK` subject names its consumer, whose process `identities` knows.
+ */
+export function identityOf(reply: string | undefined, identities: Map<string, string>): string | undefined {
+  const inbox = inboxOf(reply);
+  if (inbox) return inbox.identity;
+  const d = deliveryOf(reply);
+  const proc = d ? consumerProcess(d.consumer) : undefined;
+  return proc ? identities.get(proc) : undefined;
+}
+
+/** Which consumers of the objects bucket do what (control plane's), from their filters. */
 export interface Consumers {
-  /** The control plane's watch publisher (filter: every key). */
+  /** The watch publisher (filter: every key), which republishes each change on mk.watch. */
   watchPublisher: Set<string>;
-  /** The control plane's pods supervisor. */
-  podsSupervisor: Set<string>;
-  /** The node agent's pod sync. */
-  nodePods: Set<string>;
+  /** The pods supervisor's and the scheduler cache's informers (filter: pods). */
+  podWatches: Set<string>;
 }
 
-/** The processes (nuid prefixes) the trace tells apart. */
+/** The identities the trace tells apart (docs/api.md): the client, the control plane and the node. */
 export interface Processes { client: string; controlPlane: string; node: string }
+
+const OBJECTS = 'mk-objects';
+const VIEWS = 'mk-node-pods';
+const EXPECTED_SEQ = 'Nats-Expected-Last-Subject-Sequence';
+const POD_STATUS = /^mk\.api\.node\.[^.]+\.pod-status$/;
+
+function parseJson(s: string | undefined): unknown {
+  try { return s ? JSON.parse(s) : undefined; } catch { return undefined; }
+}
+
+/** What classifyConsumers needs of a consumer's info (as `jsm.consumers.list` gives it). */
+export interface ConsumerSummary { name: string; config: { filter_subject?: string; filter_subjects?: string[] } }
+
+/**
+ * Sorts the control plane's consumers of the objects bucket by their filters into `into`: the
+ * watch publisher watches every key, the pods supervisor and the scheduler cache watch the pods.
+ * Consumers of other processes, or with other filters, are left out.
+ */
+export function classifyConsumers(infos: ConsumerSummary[], procs: Processes, identities: Map<string, string>, into: Consumers): void {
+  for (const ci of infos) {
+    const filters = [ci.config.filter_subject, ...(ci.config.filter_subjects ?? [])].filter((f): f is string => !!f);
+    if (identities.get(consumerProcess(ci.name) ?? '') !== procs.controlPlane) continue;
+    if (filters.includes(`$KV.${OBJECTS}.>`)) into.watchPublisher.add(ci.name);
+    if (filters.includes(`$KV.${OBJECTS}.pods.>`)) into.podWatches.add(ci.name);
+  }
+}
+
+/**
+ * The identities of the client, the control plane and the node, each read from the inbox of a
+ * message only it sends for pod `name` (default namespace): the apply, the KV create, the
+ * pod-status request. Throws naming what it could not find.
+ */
+export function identifyProcesses(tap: TapRecord[], name: string): Processes {
+  const subject = `$KV.${OBJECTS}.pods.default.${name}`;
+  const named = (r: TapRecord) => (parseJson(r.data) as { name?: string; object?: { metadata?: { name?: string } } } | undefined);
+  const client = inboxOf(tap.find((r) => r.subject === 'mk.api.apply' && named(r)?.object?.metadata?.name === name)?.reply)?.identity;
+  const controlPlane = inboxOf(tap.find((r) => r.subject === subject && r.headers?.[EXPECTED_SEQ] === '0')?.reply)?.identity;
+  const node = inboxOf(tap.find((r) => POD_STATUS.test(r.subject) && named(r)?.name === name)?.reply)?.identity;
+  if (!client || !controlPlane || !node) {
+    throw new Error(`could not tell the processes apart from pod ${name}'s messages (client ${client}, control plane ${controlPlane}, node ${node})`);
+  }
+  return { client, controlPlane, node };
+}
 
 /**
  * The moments of one pod's path from apply to Running, in epoch ms, in path order. Each step of
  * the trace is the time between two consecutive anchors, so the steps add up to the total.
  */
 export const ANCHORS = [
-  'applySent', 'applyAtServer', 'apiFirstRead', 'kvCreate', 'supervisorWatch', 'podActorRead', 'schedulerRead',
-  'bindWrite', 'nodeWatch', 'podActorRecovered', 'firstCriCall', 'runSandboxStart', 'runSandboxEnd',
-  'createStart', 'createEnd', 'startStart', 'startEnd', 'statusRead', 'statusWrite', 'watchPublished', 'runningSeen',
+  'applySent', 'applyAtServer', 'apiFirstRead', 'kvCreate', 'podWatch', 'podActorRead', 'schedulerRead', 'bindWrite',
+  'bindWatch', 'viewRead', 'viewWrite', 'nodeWatch', 'podActorRecovered', 'firstCriCall',
+  'runSandboxStart', 'runSandboxEnd', 'createStart', 'createEnd', 'startStart', 'startEnd',
+  'statusRequest', 'statusRead', 'statusWrite', 'watchPublished', 'runningSeen',
 ] as const;
 /** One moment of the path (see ANCHORS). */
 export type Anchor = (typeof ANCHORS)[number];
@@ -140,9 +215,9 @@ export type Anchor = (typeof ANCHORS)[number];
 export interface PodTrace {
   name: string;
   anchors: Record<Anchor, number>;
-  /** Off the path: store acknowledgements, the apply reply, containerd's own time per call. */
+  /** Off the path: store acknowledgements, replies nobody on the path waits for, containerd's own time per call. */
   side: Record<string, number>;
-  /** Per pod: CRI calls by method, bus requests by process, writes of the pod's key, events. */
+  /** Per pod: CRI calls by method, bus requests and writes by identity, events. */
   counts: Record<string, number>;
 }
 
@@ -157,14 +232,15 @@ export interface PodTraceInput {
   spans: ContainerdSpan[];
   processes: Processes;
   consumers: Consumers;
+  /** Process (nuid prefix) -> identity; see processIdentities. */
+  identities: Map<string, string>;
 }
 
-const KV_PREFIX = '$KV.mk-objects.';
-const EXPECTED_SEQ = 'Nats-Expected-Last-Subject-Sequence';
+/** How long after the client saw Running the window of a pod reaches (the tracer may read late; the echo below). */
+export const AFTER_RUNNING_MS = 100;
 
-function parseJson(s: string | undefined): unknown {
-  try { return s ? JSON.parse(s) : undefined; } catch { return undefined; }
-}
+const phaseOf = (r: TapRecord | undefined): string | undefined =>
+  (parseJson(r?.data) as { status?: { phase?: string } } | undefined)?.status?.phase;
 
 /**
  * Finds the anchors of one pod (default namespace) in the records. Throws naming the first anchor
@@ -172,80 +248,105 @@ function parseJson(s: string | undefined): unknown {
  * this reading does not know, such as a Conflict retry).
  */
 export function podTrace(inp: PodTraceInput): PodTrace {
-  const { name, tap, processes: p, consumers } = inp;
-  const key = `pods.default.${name}`;
-  const subject = KV_PREFIX + key;
-  // The tracer's connection may see a message a little after the client's does (both are
-  // readers of the same server): the window reaches past the client's Running.
-  const win = tap.filter((r) => r.t >= inp.appliedAt - 1 && r.t <= inp.runningAt + 100);
-  const need = (what: Anchor | string, v: number | undefined): number => {
+  const { name, tap, processes: p, consumers, identities } = inp;
+  const subject = `$KV.${OBJECTS}.pods.default.${name}`;
+  const win = tap.filter((r) => r.t >= inp.appliedAt - 1 && r.t <= inp.runningAt + AFTER_RUNNING_MS);
+  const need = (what: string, v: number | undefined): number => {
     if (v === undefined || Number.isNaN(v)) throw new Error(`trace of ${name}: no ${what} found`);
     return v;
   };
+  const who = (r: TapRecord) => identityOf(r.reply, identities);
   const first = (pred: (r: TapRecord) => boolean, after = -Infinity) => win.find((r) => r.t >= after && pred(r));
+  // By position after `rec`: two records may carry the same time.
+  const next = (rec: TapRecord, pred: (r: TapRecord) => boolean) => win.slice(win.indexOf(rec) + 1).find(pred);
   const reply = (req: TapRecord | undefined) => (req?.reply ? win.find((r) => r.subject === req.reply && r.t >= req.t) : undefined);
   const seqOf = (ack: TapRecord | undefined) => (parseJson(ack?.data) as { seq?: number } | undefined)?.seq;
-  const isGet = (proc: string, subj: string) => (r: TapRecord) =>
-    r.subject === '$JS.API.STREAM.MSG.GET.KV_mk-objects' && processOf(r.reply) === proc && (parseJson(r.data) as { last_by_subj?: string } | undefined)?.last_by_subj === subj;
+  const isGet = (id: string, subj: string) => (r: TapRecord) =>
+    r.subject === `$JS.API.STREAM.MSG.GET.KV_${OBJECTS}` && who(r) === id && (parseJson(r.data) as { last_by_subj?: string } | undefined)?.last_by_subj === subj;
+  // A write is the publish itself; the same subject delivered to a consumer has a $JS.ACK reply.
+  const isWrite = (id: string, subj: string) => (r: TapRecord) => r.subject === subj && !deliveryOf(r.reply) && who(r) === id;
+  const delivered = (subj: string, seq: number, to: (consumer: string) => boolean) => (r: TapRecord) => {
+    const d = deliveryOf(r.reply);
+    return r.subject === subj && !!d && d.seq === seq && to(d.consumer);
+  };
 
+  // The control plane: the api creates the pod, the pod actor asks the scheduler, which binds.
   const applyReq = first((r) => r.subject === 'mk.api.apply' && (parseJson(r.data) as { object?: { metadata?: { name?: string } } } | undefined)?.object?.metadata?.name === name);
   const applyAt = need('apply request on the bus', applyReq?.t);
-  const apiRead = first((r) => r.subject.startsWith('$JS.API.STREAM.MSG.GET.KV_mk-objects') && processOf(r.reply) === p.controlPlane, applyAt);
-  // A write is the publish itself; the same subject delivered to a consumer has a $JS.ACK reply.
-  const isWrite = (proc: string) => (r: TapRecord) => r.subject === subject && !deliveryOf(r.reply) && processOf(r.reply) === proc;
-  const create = first((r) => isWrite(p.controlPlane)(r) && r.headers?.[EXPECTED_SEQ] === '0', applyAt);
+  const apiRead = first((r) => r.subject === `$JS.API.STREAM.MSG.GET.KV_${OBJECTS}` && who(r) === p.controlPlane, applyAt);
+  const create = first((r) => isWrite(p.controlPlane, subject)(r) && r.headers?.[EXPECTED_SEQ] === '0', applyAt);
   const kvCreate = need('KV create', create?.t);
   const createAck = reply(create);
   const createSeq = need('KV create acknowledgement', seqOf(createAck));
-  const delivered = (set: Set<string>, seq: number) =>
-    first((r) => { const d = deliveryOf(r.reply); return r.subject === subject && !!d && d.seq === seq && set.has(d.consumer); });
-  const supWatch = need('pods supervisor watch delivery', delivered(consumers.podsSupervisor, createSeq)?.t);
-  const podRead = first(isGet(p.controlPlane, subject), supWatch);
-  // The next such read (by position: two records may carry the same time).
-  const schedRead = podRead ? win.slice(win.indexOf(podRead) + 1).find(isGet(p.controlPlane, subject)) : undefined;
-  const bind = first((r) => isWrite(p.controlPlane)(r) && r.headers?.[EXPECTED_SEQ] === String(createSeq), kvCreate);
+  const podWatch = first(delivered(subject, createSeq, (c) => consumers.podWatches.has(c)), kvCreate);
+  const podWatchAt = need('pods watch delivery of the create', podWatch?.t);
+  const podRead = first(isGet(p.controlPlane, subject), podWatchAt);
+  const schedRead = podRead ? next(podRead, isGet(p.controlPlane, subject)) : undefined;
+  const bind = first((r) => isWrite(p.controlPlane, subject)(r) && r.headers?.[EXPECTED_SEQ] === String(createSeq), kvCreate);
   const bindAt = need('bind write', bind?.t);
   const bindAck = reply(bind);
   const bindSeq = need('bind acknowledgement', seqOf(bindAck));
-  const nodeWatch = need('node agent watch delivery', delivered(consumers.nodePods, bindSeq)?.t);
-  // A fresh pod actor reads its snapshot and journal (nact persistence) before it reconciles.
-  const recovery = win.filter((r) => r.t >= nodeWatch && processOf(r.reply) === p.node
-    && (r.subject === '$JS.API.STREAM.MSG.GET.KV_mk-snapshots' || r.subject === '$JS.API.STREAM.MSG.GET.MK_JOURNAL'));
-  const recovered = recovery.length > 0 ? reply(recovery[recovery.length - 1])?.t ?? nodeWatch : nodeWatch;
-  const statusRead = need('status read', first(isGet(p.node, subject), nodeWatch)?.t);
-  const statusPub = win.find((r) => r.t >= statusRead && isWrite(p.node)(r)
-    && (parseJson(r.data) as { status?: { phase?: string } } | undefined)?.status?.phase === 'Running');
-  const statusAt = need('status write', statusPub?.t);
-  const statusAck = reply(statusPub);
-  const watchPub = first((r) => r.subject === `mk.watch.${key}` && (parseJson(r.data) as { object?: { status?: { phase?: string } } } | undefined)?.object?.status?.phase === 'Running', statusAt);
+  const bindWatch = first(delivered(subject, bindSeq, (c) => consumers.podWatches.has(c)), bindAt);
+  const bindWatchAt = need('pods watch delivery of the bind', bindWatch?.t);
+  // The pod actor, on the bind, writes the node's view of the pod.
+  const viewRead = first(isGet(p.controlPlane, subject), bindWatchAt);
+  const viewReadAt = need('pod actor read after the bind', viewRead?.t);
+  const isView = (r: TapRecord) => r.subject.startsWith(`$KV.${VIEWS}.`) && r.subject.endsWith(`.default.${name}`);
+  const view = first((r) => isView(r) && !deliveryOf(r.reply) && who(r) === p.controlPlane, viewReadAt);
+  const viewAt = need('write of the node\'s view', view?.t);
+  const viewAck = reply(view);
+  const viewSeq = need('view write acknowledgement', seqOf(viewAck));
+  const nodeWatch = need('node agent watch delivery', first((r) => r.subject === view!.subject
+    && delivered(view!.subject, viewSeq, (c) => identities.get(consumerProcess(c) ?? '') === p.node)(r), viewAt)?.t);
 
-  // The node agent's CRI calls for this pod: the only pod on the node, so every call between the
-  // apply and its status read is for it (Version is the heartbeat's).
-  const calls = inp.calls.filter((c) => c.method !== 'Version' && c.start >= inp.appliedAt && c.start <= statusRead + 0.5);
+  // The node agent: a fresh pod actor reads its snapshot and journal (nact persistence), then
+  // drives CRI, then asks the control plane to write the status.
+  const statusReq = first((r) => POD_STATUS.test(r.subject) && who(r) === p.node
+    && (parseJson(r.data) as { name?: string } | undefined)?.name === name && phaseOf(r) === 'Running', nodeWatch);
+  const statusReqAt = need('pod-status request (Running)', statusReq?.t);
+  const calls = inp.calls.filter((c) => c.method !== 'Version' && c.start >= inp.appliedAt && c.start <= statusReqAt + 0.5);
+  const firstCri = need('first CRI call', calls[0]?.start);
   const call = (method: string) => calls.find((c) => c.method === method);
   const run = call('RunPodSandbox');
+  // Read up to the first CRI call that does work: the log's 1 ms stamps may put the first
+  // observation a little before a reply the tracer saw late.
+  const recovery = win.filter((r) => r.t >= nodeWatch && r.t <= (run?.start ?? statusReqAt) && who(r) === p.node
+    && (r.subject === '$JS.API.STREAM.MSG.GET.KV_mk-snapshots' || r.subject === '$JS.API.STREAM.MSG.GET.MK_JOURNAL'));
+  const recovered = recovery.length > 0 ? reply(recovery[recovery.length - 1])?.t ?? nodeWatch : nodeWatch;
   const create2 = call('CreateContainer');
   const start = call('StartContainer');
+
+  // The control plane writes the status; the watch publisher tells the client.
+  const statusRead = first(isGet(p.controlPlane, subject), statusReqAt);
+  const statusPub = first((r) => isWrite(p.controlPlane, subject)(r) && phaseOf(r) === 'Running', statusReqAt);
+  const statusAt = need('status write', statusPub?.t);
+  const statusAck = reply(statusPub);
+  const watchPub = first((r) => r.subject === `mk.watch.pods.default.${name}`
+    && (parseJson(r.data) as { object?: { status?: { phase?: string } } } | undefined)?.object?.status?.phase === 'Running', statusAt);
 
   const anchors: Record<Anchor, number> = {
     applySent: inp.appliedAt,
     applyAtServer: applyAt,
     apiFirstRead: need('api read', apiRead?.t),
     kvCreate,
-    supervisorWatch: supWatch,
+    podWatch: podWatchAt,
     podActorRead: need('pod actor read', podRead?.t),
     schedulerRead: need('scheduler read', schedRead?.t),
     bindWrite: bindAt,
+    bindWatch: bindWatchAt,
+    viewRead: viewReadAt,
+    viewWrite: viewAt,
     nodeWatch,
     podActorRecovered: recovered,
-    firstCriCall: need('first CRI call', calls[0]?.start),
+    firstCriCall: firstCri,
     runSandboxStart: need('RunPodSandbox', run?.start),
     runSandboxEnd: need('RunPodSandbox end', run?.end),
     createStart: need('CreateContainer', create2?.start),
     createEnd: need('CreateContainer end', create2?.end),
     startStart: need('StartContainer', start?.start),
     startEnd: need('StartContainer end', start?.end),
-    statusRead,
+    statusRequest: statusReqAt,
+    statusRead: need('control plane read for the status', statusRead?.t),
     statusWrite: statusAt,
     // Seen by the tracer; the client may have it first.
     watchPublished: Math.min(need('mk.watch publication of Running', watchPub?.t), inp.runningAt),
@@ -257,8 +358,11 @@ export function podTrace(inp: PodTraceInput): PodTrace {
   const applyReply = reply(applyReq);
   if (applyReply) side.applyReply = applyReply.t - applyAt;
   side.bindAck = need('bind ack', bindAck?.t) - bindAt;
+  side.viewAck = need('view ack', viewAck?.t) - viewAt;
   if (statusAck) side.statusAck = statusAck.t - statusAt;
-  const wpDelivery = delivered(consumers.watchPublisher, createSeq);
+  const statusReply = reply(statusReq);
+  if (statusReply) side.statusReply = statusReply.t - statusReqAt;
+  const wpDelivery = first(delivered(subject, createSeq, (c) => consumers.watchPublisher.has(c)), kvCreate);
   if (wpDelivery) side.createToWatchPublisher = wpDelivery.t - kvCreate;
   const sb = inp.spans.find((s) => s.op === 'RunPodSandbox' && s.subject === name && s.start >= anchors.runSandboxStart - 5);
   if (sb?.end !== undefined) side.containerdRunPodSandbox = sb.end - sb.start;
@@ -270,14 +374,25 @@ export function podTrace(inp: PodTraceInput): PodTrace {
   const counts: Record<string, number> = {};
   const inc = (k: string) => { counts[k] = (counts[k] ?? 0) + 1; };
   for (const c of calls) inc(`cri ${c.method}`);
-  const path = win.filter((r) => r.t >= applyAt && r.t <= anchors.watchPublished);
-  for (const r of path) {
-    const proc = processOf(r.reply);
-    const who = proc === p.controlPlane ? 'control plane' : proc === p.node ? 'node agent' : undefined;
-    if (!who) continue;
-    if (r.subject.startsWith('$JS.API.')) inc(`${who}: JetStream API requests`);
-    else if (r.subject === subject && !deliveryOf(r.reply)) inc(`${who}: writes of the pod`);
-    else if (r.subject.startsWith('mk.events.')) inc(`${who}: events recorded`);
+  const label = (id: string | undefined) => (id === p.controlPlane ? 'control plane' : id === p.node ? 'node agent' : undefined);
+  const tally = (recs: TapRecord[], prefix: string) => {
+    for (const r of recs) {
+      if (deliveryOf(r.reply)) continue;
+      const whom = label(who(r));
+      if (!whom) continue;
+      if (r.subject.startsWith('$JS.API.')) inc(`${prefix}${whom}: JetStream API requests`);
+      else if (r.subject === subject) inc(`${prefix}${whom}: writes of the pod`);
+      else if (isView(r)) inc(`${prefix}${whom}: writes of the node's view`);
+      else if (r.subject.startsWith('mk.events.')) inc(`${prefix}${whom}: events recorded`);
+      else if (r.subject.startsWith('mk.api.node.')) inc(`${prefix}${whom}: node api requests`);
+    }
+  };
+  tally(win.filter((r) => r.t >= applyAt && r.t <= anchors.watchPublished), '');
+  // After Running, within the window: what the status write sets off (the view carries the
+  // status, so the node is sent the pod again and looks at the runtime once more).
+  tally(win.filter((r) => r.t > anchors.watchPublished), 'after Running: ');
+  for (const c of inp.calls) {
+    if (c.method !== 'Version' && c.start > statusReqAt + 0.5 && c.start <= inp.runningAt + AFTER_RUNNING_MS) inc(`after Running: cri ${c.method}`);
   }
   return { name, anchors, side, counts };
 }

@@ -2,9 +2,12 @@
  * `npm run bench -- trace`: follows pods one at a time from apply to Running, every hop and every
  * write, from outside the processes:
  *
- * - the bus: a second connection subscribes to every subject mk uses (`mk.>`, `$KV.>`,
- *   `$JS.API.>` and `_INBOX.>`, which also carries JetStream's deliveries to consumers and every
- *   reply) and timestamps each message;
+ * - the bus: a second connection (as the control plane, the one identity that may listen to every
+ *   other's traffic) subscribes to every subject mk uses (`mk.>`, `$KV.>`, `$JS.API.>` and
+ *   `_INBOX.>`, which also carries JetStream's deliveries to consumers and every reply) and
+ *   timestamps each message. Who sent what is read from the inbox prefix every identity has of its
+ *   own (`_INBOX.<identity>.`); a delivery's consumer is known by the nuid of the process that
+ *   made it, which that process's inboxes carry too;
  * - the node agent's CRI calls: grpc-js's own trace (GRPC_TRACE), switched on through the
  *   environment `mk up` passes to its children;
  * - containerd's log, where the CRI plugin logs each RunPodSandbox, CreateContainer and
@@ -16,12 +19,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ConsumerInfo } from '@nats-io/jetstream';
 import { connectBus } from '../../bus';
 import { applyUntilRunning, deletePods, noBenchPods, openBenchEnv } from './bench-env';
 import { waitForQuietNode } from './quiet';
 import {
-  ANCHORS, parseContainerdLog, parseGrpcTrace, podTrace, processOf, deliveryOf,
+  AFTER_RUNNING_MS, ANCHORS, classifyConsumers, identifyProcesses, parseContainerdLog, parseGrpcTrace, podTrace, processIdentities,
   type Consumers, type Processes, type PodTrace, type TapRecord,
 } from './trace-parse';
 
@@ -67,30 +69,18 @@ export function traceClusterEnv(): () => void {
 
 const td = new TextDecoder();
 // Payloads the reading needs; other messages keep subject, reply and time only.
-const KEEP_DATA = [/^mk\.api\.apply$/, /^mk\.watch\.pods\./, /^\$KV\.mk-objects\.pods\./, /^\$JS\.API\.STREAM\.MSG\.GET\./, /^mk\.api\.list$/];
+const KEEP_DATA = [
+  /^mk\.api\.apply$/, /^mk\.watch\.pods\./, /^\$KV\.mk-objects\.pods\./, /^\$JS\.API\.STREAM\.MSG\.GET\./, /^mk\.api\.list$/,
+  /^mk\.api\.node\.[^.]+\.pod-status$/,
+];
 const KEEP_HEADERS = ['Nats-Expected-Last-Subject-Sequence', 'KV-Operation'];
-
-/** Which consumer of the objects bucket belongs to what, from their filters and owners. */
-function classifyConsumers(infos: ConsumerInfo[], procs: Processes, into: Consumers): void {
-  for (const ci of infos) {
-    const filters = [ci.config.filter_subject, ...(ci.config.filter_subjects ?? [])].filter((f): f is string => !!f);
-    const owner = processOf(`$JS.ACK.x.${ci.name}`);
-    if (owner === procs.controlPlane && filters.includes('$KV.mk-objects.>')) into.watchPublisher.add(ci.name);
-    if (owner === procs.controlPlane && filters.includes('$KV.mk-objects.pods.>')) into.podsSupervisor.add(ci.name);
-    if (owner === procs.node && filters.includes('$KV.mk-objects.pods.>')) into.nodePods.add(ci.name);
-  }
-}
-
-/** The processes, told apart by what each did for the warm-up pod. Throws when one is missing. */
-function identify(tap: TapRecord[], name: string): Processes {
-  const subject = `$KV.mk-objects.pods.default.${name}`;
-  const writes = tap.filter((r) => r.subject === subject && !deliveryOf(r.reply));
-  const client = processOf(tap.find((r) => r.subject === 'mk.api.apply' && r.data?.includes(`"name":"${name}"`))?.reply);
-  const controlPlane = processOf(writes.find((r) => r.headers?.['Nats-Expected-Last-Subject-Sequence'] === '0')?.reply);
-  const node = processOf(writes.find((r) => r.data?.includes('"phase":"Running"'))?.reply);
-  if (!client || !controlPlane || !node) throw new Error(`could not tell the processes apart from pod ${name}'s messages (client ${client}, control plane ${controlPlane}, node ${node})`);
-  return { client, controlPlane, node };
-}
+/** The tap's own replies go here, so its requests (listing consumers) are never taken for mk's. */
+const TAP_INBOX = '_INBOX.mk-trace';
+/**
+ * After a pod is Running the client waits this long before deleting it, so that what the status
+ * write sets off (the node is sent its view again) is recorded apart from the deletion.
+ */
+const SETTLE_MS = AFTER_RUNNING_MS + 150;
 
 /** Traces `pods` pods and prints the result as one JSON line. */
 export async function traceInner(opts: TraceOptions): Promise<void> {
@@ -106,13 +96,16 @@ export async function trace(opts: TraceOptions): Promise<TraceResult> {
   // diagnostic run as root on the machine that holds the credentials.
   const ctx = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'config.json'), 'utf8')) as { servers: string[] };
   const creds = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'credentials.json'), 'utf8')) as { users: Record<string, string> };
-  const tapBus = await connectBus({ servers: ctx.servers, user: 'control-plane', pass: creds.users['control-plane'], name: 'mk-trace-tap' });
+  const tapBus = await connectBus({
+    servers: ctx.servers, user: 'control-plane', pass: creds.users['control-plane'], name: 'mk-trace-tap', inboxPrefix: TAP_INBOX,
+  });
   const tap: TapRecord[] = [];
   const origin = performance.timeOrigin;
   try {
     for (const s of ['mk.>', '$KV.>', '$JS.API.>', '_INBOX.>']) {
       tapBus.nc.subscribe(s, {
         callback: (_err, m) => {
+          if (m.subject.startsWith(`${TAP_INBOX}.`) || m.reply?.startsWith(`${TAP_INBOX}.`)) return;
           const rec: TapRecord = { t: origin + performance.now(), subject: m.subject };
           if (m.reply) rec.reply = m.reply;
           if (m.headers) {
@@ -130,20 +123,36 @@ export async function trace(opts: TraceOptions): Promise<TraceResult> {
     const quiet = () => waitForQuietNode(env.cri, { alsoWaitFor: () => noBenchPods(env.bus) });
     const one = async (name: string) => {
       const [t] = await applyUntilRunning(env.bus, [name], false);
+      await new Promise((resolve) => { setTimeout(resolve, SETTLE_MS); });
       await deletePods(env.bus, [name]);
       return { appliedAt: origin + t.appliedAt, runningAt: origin + t.runningAt };
     };
+    const controlPlaneLog = () => fs.readFileSync(path.join(opts.dataDir, 'logs', 'control-plane.log'), 'utf8');
+    const records = (runs: TraceRecords['runs'], processes: Processes, consumers: Consumers): TraceRecords => ({
+      tap, runs, processes, consumers,
+      nodeAgentLog: fs.readFileSync(path.join(opts.dataDir, 'logs', 'node-agent.log'), 'utf8'),
+      containerdLog: fs.readFileSync(path.join(opts.dataDir, 'node', 'containerd', 'containerd.log'), 'utf8'),
+    });
+    const consumers: Consumers = { watchPublisher: new Set(), podWatches: new Set() };
+    const unknown: Processes = { client: '', controlPlane: '', node: '' };
 
     say('warm-up pod (not counted) ...');
     await quiet();
     const warm = await one('trace-warm');
     await quiet();
-    const procs = identify(tap.filter((r) => r.t >= warm.appliedAt - 1), 'trace-warm');
-    const consumers: Consumers = { watchPublisher: new Set(), podsSupervisor: new Set(), nodePods: new Set() };
-    const listConsumers = async () => classifyConsumers(await env.bus.jsm.consumers.list('KV_mk-objects').next(), procs, consumers);
+    let procs: Processes;
+    try {
+      procs = identifyProcesses(tap.filter((r) => r.t >= warm.appliedAt - 1), 'trace-warm');
+    } catch (e) {
+      // What was seen is what tells why: keep it.
+      if (opts.saveDir) saveRecords(opts.saveDir, records([{ name: 'trace-warm', ...warm, busy: 0 }], unknown, consumers), controlPlaneLog());
+      throw e;
+    }
+    say(`identities: client ${procs.client}, control plane ${procs.controlPlane}, node ${procs.node}`);
+    const listConsumers = async () => classifyConsumers(await tapBus.jsm.consumers.list('KV_mk-objects').next(), procs, processIdentities(tap), consumers);
     await listConsumers();
 
-    const runs: { name: string; appliedAt: number; runningAt: number; busy: number }[] = [];
+    const runs: TraceRecords['runs'] = [];
     for (let i = 0; i < opts.pods; i++) {
       const name = `trace-${i}`;
       const q = await quiet();
@@ -154,13 +163,9 @@ export async function trace(opts: TraceOptions): Promise<TraceResult> {
     // A consumer re-created during the run (a resumed watch) is known by its name afterwards.
     await listConsumers();
 
-    const rec: TraceRecords = {
-      tap, runs, processes: procs, consumers,
-      nodeAgentLog: fs.readFileSync(path.join(opts.dataDir, 'logs', 'node-agent.log'), 'utf8'),
-      containerdLog: fs.readFileSync(path.join(opts.dataDir, 'node', 'containerd', 'containerd.log'), 'utf8'),
-    };
+    const rec = records(runs, procs, consumers);
     if (opts.saveDir) {
-      saveRecords(opts.saveDir, rec, fs.readFileSync(path.join(opts.dataDir, 'logs', 'control-plane.log'), 'utf8'));
+      saveRecords(opts.saveDir, rec, controlPlaneLog());
       say(`raw records saved in ${opts.saveDir} (npm run bench -- trace --from ${opts.saveDir} reads them again)`);
     }
     return readTrace(rec);
@@ -202,9 +207,7 @@ export function loadRecords(dir: string): TraceRecords {
     tap: fs.readFileSync(path.join(dir, SAVED.bus), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as TapRecord),
     runs: pods.runs,
     processes: pods.processes,
-    consumers: {
-      watchPublisher: new Set(pods.consumers.watchPublisher), podsSupervisor: new Set(pods.consumers.podsSupervisor), nodePods: new Set(pods.consumers.nodePods),
-    },
+    consumers: { watchPublisher: new Set(pods.consumers.watchPublisher), podWatches: new Set(pods.consumers.podWatches) },
     nodeAgentLog: fs.readFileSync(path.join(dir, SAVED.nodeAgent), 'utf8'),
     containerdLog: fs.readFileSync(path.join(dir, SAVED.containerd), 'utf8'),
   };
@@ -214,11 +217,12 @@ export function loadRecords(dir: string): TraceRecords {
 export function readTrace(rec: TraceRecords): TraceResult {
   const calls = parseGrpcTrace(rec.nodeAgentLog);
   const spans = parseContainerdLog(rec.containerdLog);
+  const identities = processIdentities(rec.tap);
   const traces: PodTrace[] = [];
   const failed: { name: string; reason: string }[] = [];
   for (const r of rec.runs) {
     try {
-      traces.push(podTrace({ ...r, tap: rec.tap, calls, spans, processes: rec.processes, consumers: rec.consumers }));
+      traces.push(podTrace({ ...r, tap: rec.tap, calls, spans, processes: rec.processes, consumers: rec.consumers, identities }));
     } catch (e) {
       failed.push({ name: r.name, reason: e instanceof Error ? e.message : String(e) });
     }
