@@ -35,6 +35,8 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, 
         throw reply.error; // a Conflict is retried at once by the supervisor, anything else with backoff
       }
       if (reply && 'unschedulable' in reply) return { requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+      // The node's view at once, rather than on the reconcile the binding will cause.
+      if (reply && 'bound' in reply && reply.bound) await views.sync(key, reply.bound);
     },
   };
 }

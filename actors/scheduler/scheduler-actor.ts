@@ -12,8 +12,11 @@ import { backoffOnCrash } from '../../common/supervision';
 import { SchedulerCache } from './cache';
 import { schedule, type Decision } from './schedule';
 
-/** The scheduler's answer: a decision, null (nothing to do), or the error that stopped it. */
-export type ScheduleReply = Decision | null | { error: unknown };
+/**
+ * The scheduler's answer: a decision (with the pod as bound, when it was), null (nothing to do),
+ * or the error that stopped it.
+ */
+export type ScheduleReply = (Decision & { bound?: Pod }) | null | { error: unknown };
 export type SchedulerMsg = { type: 'scheduler/schedule'; key: string; sender: Ref<ScheduleReply> } | { type: 'scheduler/wake' };
 /** The scheduler actor, as controllers hold it. */
 export type SchedulerRef = Ref<SchedulerMsg>;
@@ -86,7 +89,7 @@ interface SchedulingEvents {
 }
 
 /** Places one pod (read fresh from the store; the rest from the cache); null when it is gone or already bound. */
-async function place(store: ObjectStore, cache: SchedulerCache, key: string, events: SchedulingEvents): Promise<Decision | null> {
+async function place(store: ObjectStore, cache: SchedulerCache, key: string, events: SchedulingEvents): Promise<(Decision & { bound?: Pod }) | null> {
   const cur = await store.get<Pod>(key);
   if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) return null;
   const decision = schedule(cur.object, cache.allNodes(), cache.allPods());
@@ -108,5 +111,5 @@ async function place(store: ObjectStore, cache: SchedulerCache, key: string, eve
   log.info({ key, ...decision }, 'node' in decision ? 'scheduled' : 'unschedulable');
   if ('node' in decision) events.scheduled(pod, decision.node);
   else events.unschedulable(pod, decision.unschedulable);
-  return decision;
+  return 'node' in decision ? { ...decision, bound: pod } : decision;
 }

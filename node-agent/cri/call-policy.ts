@@ -36,6 +36,11 @@ export interface CriCallPolicy {
   /** From the moment the call is sent to containerd (time spent queued does not count). */
   deadlineMs: number;
   lane?: CriLane;
+  /**
+   * Within its lane: `high` for work on a pod already admitted (its containers, its teardown),
+   * which goes ahead of admitting new pods (RunPodSandbox) when the lane is full.
+   */
+  priority?: 'high' | 'normal';
 }
 
 const READ: CriCallPolicy = { deadlineMs: 10_000 };
@@ -47,17 +52,17 @@ export const CRI_CALL_POLICY: Readonly<Record<CriRpc, Readonly<CriCallPolicy>>> 
   // CNI ADD, the pause container's shim and its network namespace: the slowest call under load.
   RunPodSandbox: { deadlineMs: 120_000, lane: 'lifecycle' },
   // CNI DEL and killing whatever still runs in the sandbox.
-  StopPodSandbox: { deadlineMs: 60_000, lane: 'lifecycle' },
-  RemovePodSandbox: { deadlineMs: 60_000, lane: 'lifecycle' },
+  StopPodSandbox: { deadlineMs: 60_000, lane: 'lifecycle', priority: 'high' },
+  RemovePodSandbox: { deadlineMs: 60_000, lane: 'lifecycle', priority: 'high' },
   PodSandboxStatus: READ,
   ListPodSandbox: READ,
   // Snapshot preparation and the OCI spec.
-  CreateContainer: { deadlineMs: 60_000, lane: 'lifecycle' },
+  CreateContainer: { deadlineMs: 60_000, lane: 'lifecycle', priority: 'high' },
   // Shim and runc create/start. Cutting it short leaves the container CREATED and "starting".
-  StartContainer: { deadlineMs: 60_000, lane: 'lifecycle' },
+  StartContainer: { deadlineMs: 60_000, lane: 'lifecycle', priority: 'high' },
   // Plus the request's grace period (the client adds it): SIGTERM, the wait, SIGKILL.
   StopContainer: { deadlineMs: 30_000, lane: 'stop' },
-  RemoveContainer: { deadlineMs: 30_000, lane: 'lifecycle' },
+  RemoveContainer: { deadlineMs: 30_000, lane: 'lifecycle', priority: 'high' },
   ListContainers: READ,
   ContainerStatus: READ,
   // Plus the command's own timeout (the client adds it). Exec is the user's, not the node's work.

@@ -184,7 +184,7 @@ export class CriClient {
   /** Queues the call in its lane (if it has one), then sends it. */
   private call<Req, Res>(svc: grpc.Client, rpc: CriRpc, req: Req, opts?: CallOptions, extraMs = 0): Promise<Res> {
     const timeoutMs = opts?.timeoutMs ?? this.deadlineOf(rpc) + extraMs;
-    const lane = CRI_CALL_POLICY[rpc].lane;
+    const { lane, priority } = CRI_CALL_POLICY[rpc];
     const queuedAt = performance.now();
     const send = async (): Promise<Res> => {
       const sentAt = performance.now();
@@ -197,7 +197,7 @@ export class CriClient {
         throw e;
       }
     };
-    return lane ? this.lanes[lane].run(send) : send();
+    return lane ? this.lanes[lane].run(send, priority) : send();
   }
 
   private send<Req, Res>(svc: grpc.Client, rpc: CriRpc, req: Req, timeoutMs: number): Promise<Res> {

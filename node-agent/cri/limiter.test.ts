@@ -91,6 +91,23 @@ describe('CallLimiter', () => {
     }
   });
 
+  it('lets high-priority waiters go first, each priority in the order it came', async () => {
+    const limiter = new CallLimiter(1);
+    const order: string[] = [];
+    let release!: () => void;
+    const first = limiter.run(() => new Promise<void>((r) => { release = r; }));
+    const queued = [
+      limiter.run(async () => { order.push('sandbox-1'); }),
+      limiter.run(async () => { order.push('sandbox-2'); }),
+      limiter.run(async () => { order.push('container-1'); }, 'high'),
+      limiter.run(async () => { order.push('container-2'); }, 'high'),
+    ];
+    expect(limiter.stats()).toEqual({ limit: 1, inFlight: 1, queued: 4 });
+    release();
+    await Promise.all([first, ...queued]);
+    expect(order).toEqual(['container-1', 'container-2', 'sandbox-1', 'sandbox-2']);
+  });
+
   it('accepts Infinity and rejects bounds that are not positive integers', () => {
     expect(new CallLimiter(Infinity).stats().limit).toBe(Infinity);
     for (const bad of [0, -1, 1.5, NaN]) expect(() => new CallLimiter(bad)).toThrow(ValidationError);

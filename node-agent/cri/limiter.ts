@@ -1,7 +1,10 @@
 /**
- * A FIFO counting semaphore for CRI calls: at most `limit` run at once, the rest wait in the order
- * they came. The CRI client queues mutating calls through one so a burst of pods waits its turn
- * instead of piling onto containerd until every call misses its deadline.
+ * A counting semaphore for CRI calls: at most `limit` run at once, the rest wait, first come first
+ * served within their priority, the higher priority first. The CRI client queues mutating calls
+ * through one so a burst of pods waits its turn instead of piling onto containerd until every
+ * call misses its deadline; and work on pods already started (their containers) goes ahead of
+ * starting new ones (their sandboxes), so a burst's first pods run early instead of every pod
+ * waiting for every sandbox.
  */
 import { ValidationError } from '../../messages/errors';
 
@@ -12,10 +15,13 @@ export interface LimiterStats {
   queued: number;
 }
 
-/** At most `limit` tasks at once, first come first served. */
+/** A waiting task's priority: `high` goes before every `normal` one. */
+export type CallPriority = 'high' | 'normal';
+
+/** At most `limit` tasks at once, first come first served within a priority. */
 export class CallLimiter {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Record<CallPriority, Array<() => void>> = { high: [], normal: [] };
 
   /**
    * @param limit how many tasks may run at once; Infinity for no bound.
@@ -29,7 +35,7 @@ export class CallLimiter {
 
   /** How many run now and how many wait. */
   stats(): LimiterStats {
-    return { limit: this.limit, inFlight: this.running, queued: this.waiting.length };
+    return { limit: this.limit, inFlight: this.running, queued: this.waiting.high.length + this.waiting.normal.length };
   }
 
   /**
@@ -37,9 +43,9 @@ export class CallLimiter {
    * anything it measures from its own start (a deadline) excludes the wait. Its slot is freed when
    * it settles, whether it resolves, rejects or throws.
    */
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  async run<T>(task: () => Promise<T>, priority: CallPriority = 'normal'): Promise<T> {
     if (this.running >= this.limit) {
-      await new Promise<void>((resolve) => { this.waiting.push(resolve); });
+      await new Promise<void>((resolve) => { this.waiting[priority].push(resolve); });
     } else {
       this.running++;
     }
@@ -50,9 +56,9 @@ export class CallLimiter {
     }
   }
 
-  /** Hands the slot to the oldest waiter, or frees it. */
+  /** Hands the slot to the oldest waiter of the highest priority, or frees it. */
   private release(): void {
-    const next = this.waiting.shift();
+    const next = this.waiting.high.shift() ?? this.waiting.normal.shift();
     // The slot passes straight to the next waiter, so `running` stays as it is and no newcomer
     // can slip in between (that would break FIFO).
     if (next) next();

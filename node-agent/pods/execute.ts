@@ -40,6 +40,8 @@ export interface ExecuteOutcome {
   events: BackoffEvent[];
   /** Containers whose StartContainer the runtime did not answer in time (see ObservedContainer.startAbandoned). */
   abandonedStarts: string[];
+  /** What was made: the next observation asks for their status along with its lists. */
+  created: { sandboxes: string[]; containers: string[] };
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -58,7 +60,7 @@ async function idempotent(p: Promise<unknown>): Promise<void> {
  * unexpected errors; returns the pod's own failures.
  */
 export async function executeActions(actions: PodAction[], ctx: ExecuteContext): Promise<ExecuteOutcome> {
-  const out: ExecuteOutcome = { failures: {}, events: [], abandonedStarts: [] };
+  const out: ExecuteOutcome = { failures: {}, events: [], abandonedStarts: [], created: { sandboxes: [], containers: [] } };
   const failedImages = new Set<string>();
   // Containers whose old instance could not be removed: no new instance beside it this time.
   const blocked = new Set<string>();
@@ -77,7 +79,7 @@ export async function executeActions(actions: PodAction[], ctx: ExecuteContext):
       if (a.type === 'runContainer' && !pulled.has(a.image)) {
         ctx.event?.('Normal', 'Pulled', `Container image "${a.image}" already present on machine`);
       }
-      await execute(a, ctx);
+      await execute(a, ctx, out);
     } catch (e) {
       if (a.type === 'removeContainer' && !isRuntimeFault(e)) {
         const replacing = actions.slice(i + 1).some((b) => b.type === 'runContainer' && b.container === a.container);
@@ -117,7 +119,7 @@ function requirePod(ctx: ExecuteContext, a: PodAction): Pod {
   return ctx.pod;
 }
 
-async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: ExecuteContext): Promise<void> {
+async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: ExecuteContext, out: ExecuteOutcome): Promise<void> {
   const { cri, log } = ctx;
   switch (a.type) {
     case 'pullImage': {
@@ -132,6 +134,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       if (a.attempt > 0) ctx.event?.('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       const config = buildSandboxConfig(requirePod(ctx, a), ctx.sandbox, a.attempt);
       const { podSandboxId } = await cri.runPodSandbox({ config });
+      out.created.sandboxes.push(podSandboxId);
       log.info({ sandboxId: podSandboxId, attempt: a.attempt }, 'sandbox running');
       return;
     }
@@ -147,6 +150,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
         throw new StepError('CreateContainerError', e);
       }
       ctx.event?.('Normal', 'Created', `Created container ${a.container}`);
+      out.created.containers.push(containerId);
       try {
         await cri.startContainer({ containerId });
       } catch (e) {

@@ -43,14 +43,24 @@ export class ObservationCache {
   }
 }
 
+/** Objects just made, whose status the observation asks for along with its lists. */
+export interface ObservationHints { sandboxes?: string[]; containers?: string[] }
+
 /**
- * One consistent-enough snapshot of the pod in the runtime. The two lists and the image lookups go
- * out together; status calls follow only for what `cache` cannot answer. Throws what the CRI
- * client throws (TimeoutError, UnavailableError, ...) except NotFound for objects removed meanwhile.
+ * One consistent-enough snapshot of the pod in the runtime. The two lists, the image lookups and
+ * the status of what `hints` names (just made, so certainly not cached) go out together; other
+ * status calls follow only for what `cache` cannot answer. Throws what the CRI client throws
+ * (TimeoutError, UnavailableError, ...) except NotFound for objects removed meanwhile.
  */
-export async function observePod(cri: PodRuntime, uid: string, images: string[], cache: ObservationCache = new ObservationCache()): Promise<ObservedPod> {
+export async function observePod(
+  cri: PodRuntime, uid: string, images: string[], cache: ObservationCache = new ObservationCache(), hints: ObservationHints = {},
+): Promise<ObservedPod> {
   const selector = { labelSelector: { [LABEL_POD_UID]: uid } };
   const present: Record<string, ObservedImage> = {};
+  const sandboxStatus = new Map((hints.sandboxes ?? []).map((id) => [id, unlessGone(cri.podSandboxStatus({ podSandboxId: id }))]));
+  const containerStatus = new Map((hints.containers ?? []).map((id) => [id, unlessGone(cri.containerStatus({ containerId: id }))]));
+  // Settled below or not needed (the object vanished): never an unhandled rejection meanwhile.
+  for (const p of [...sandboxStatus.values(), ...containerStatus.values()]) p.catch(() => undefined);
   const [sbList, ctList] = await Promise.all([
     cri.listPodSandbox({ filter: selector }),
     cri.listContainers({ filter: selector }),
@@ -67,7 +77,7 @@ export async function observePod(cri: PodRuntime, uid: string, images: string[],
     if (s.state !== 'SANDBOX_READY') return base;
     let net = cache.sandboxNets.get(s.id);
     if (!net) {
-      const n = (await unlessGone(cri.podSandboxStatus({ podSandboxId: s.id })))?.status?.network;
+      const n = (await (sandboxStatus.get(s.id) ?? unlessGone(cri.podSandboxStatus({ podSandboxId: s.id }))))?.status?.network;
       net = n?.ip ? { ip: n.ip, additionalIps: n.additionalIps.map((a) => a.ip).filter((ip) => ip !== '') } : {};
       if (net.ip) cache.sandboxNets.set(s.id, net);
     }
@@ -77,7 +87,7 @@ export async function observePod(cri: PodRuntime, uid: string, images: string[],
     const known = cache.containers.get(c.id);
     // Exited is final; running stays as read until the list says otherwise.
     if (known && known.state === c.state && (c.state === 'CONTAINER_EXITED' || c.state === 'CONTAINER_RUNNING')) return known;
-    const st = (await unlessGone(cri.containerStatus({ containerId: c.id })))?.status;
+    const st = (await (containerStatus.get(c.id) ?? unlessGone(cri.containerStatus({ containerId: c.id }))))?.status;
     if (!st) return undefined;
     const o: ObservedContainer = {
       id: c.id,

@@ -21,7 +21,7 @@ import {
 } from './backoff';
 import { backoffEvents } from './events';
 import { executeActions } from './execute';
-import { ObservationCache, observePod } from './observe';
+import { ObservationCache, observePod, type ObservationHints } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
 import { sameStatus } from './status';
 import type { ObservedPod, PodRuntime } from './types';
@@ -148,8 +148,9 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     const images = desired ? [...(desired.spec.initContainers ?? []), ...desired.spec.containers].map((c) => c.image) : [];
     let failures: SyncFailures = {};
     let result: ReconcileResult | undefined;
+    let hints: ObservationHints = {};
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images, cache), abandonedStarts);
+      const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images, cache, hints), abandonedStarts);
       logUnexpected(log, observed, desired);
       result = reconcilePod({
         pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
@@ -169,6 +170,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       });
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);
+      hints = out.created;
       failures = mergeFailures(failures, out.failures);
     }
     if (result && desired && !sameStatus(result.status, written ?? desired.status)) {
