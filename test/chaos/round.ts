@@ -1,0 +1,314 @@
+/**
+ * One chaos round against a running `mk up` cluster:
+ *
+ *  1. the seed draws every kind's workload (timed steps) and the faults (which process is
+ *     SIGKILLed when, within the chaos window);
+ *  2. the workloads' lanes and the fault lane run side by side, while a CRI observer remembers
+ *     every container the node runs;
+ *  3. once every lane is done, the round waits (one deadline) for every killed process to run
+ *     again, then polls the world until every invariant holds for `stableMs` in a row, counted
+ *     from the last restart at the earliest; a violation left at the deadline fails the round,
+ *     and so does a world that took longer than `convergeMs` to get there;
+ *  4. a passing round deletes what it made and waits until it is gone from the store and the node.
+ */
+import { TimeoutError } from '../../messages';
+import { killTarget, targetPid, type FaultTarget, type KillOutcome } from '../helpers/chaos-faults';
+import { CriObserver, type CriOutage } from '../helpers/chaos-observer';
+import { createRng, type Rng } from '../helpers/chaos-random';
+import type { RunResult } from '../helpers/run';
+import { until } from '../helpers/wait';
+import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorldSnapshot } from './kind';
+import { parseItems } from './pods';
+
+/** The part of a test cluster a round needs. */
+export interface ChaosCluster {
+  dataDir: string;
+  mk(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<RunResult>;
+}
+
+/** How a round is shaped; every field is the same for each round of a run. */
+export interface RoundOptions {
+  kinds: readonly ChaosKind[];
+  /** Objects per kind (pods: N). */
+  count: number;
+  /** The chaos window: steps and kills fall in it. */
+  windowMs: number;
+  /** After the lanes are done: how long the world may take to recover and settle. */
+  settleMs: number;
+  /** How long the invariants must hold, poll after poll, before the round passes. */
+  stableMs: number;
+  /**
+   * Liveness: once the lanes are done and every killed process runs again, the invariants must
+   * hold within this long (a watch that stalls for a minute fails the round even though it
+   * would mend before `settleMs`).
+   */
+  convergeMs: number;
+  /** How long the cleanup may take. */
+  cleanupMs: number;
+  /** How long a step may retry against a cluster that is down. */
+  stepDeadlineMs: number;
+  /** What gets killed, each `killsPerTarget` times per round. */
+  targets: readonly FaultTarget[];
+  killsPerTarget: number;
+  /** Pace of the settle and cleanup polls. */
+  pollMs?: number;
+}
+
+/** One planned kill and what became of it. */
+export interface FaultEvent {
+  target: FaultTarget;
+  plannedAtMs: number;
+  /** When it was sent (ms since the round began). */
+  atMs?: number;
+  outcome?: KillOutcome;
+  /** The new process: how long after the kill it ran, and its pid. */
+  recoveredAfterMs?: number;
+  newPid?: number;
+}
+
+/** What a round did and found. */
+export interface RoundResult {
+  round: number;
+  seed: number;
+  ok: boolean;
+  /** Where it failed, when it did. */
+  failedIn?: 'settle' | 'cleanup' | 'error';
+  violations: Violation[];
+  durationMs: number;
+  /** From the end of the lanes or the last restart (the later) until the invariants held. */
+  settledAfterMs?: number;
+  /** What the last poll that found something wrong found (how the world looked before it settled). */
+  beforeSettled?: Violation[];
+  faults: FaultEvent[];
+  workloads: { kind: string; summary: string; report: unknown }[];
+  timeline: string[];
+  criOutages: CriOutage[];
+  /** The last snapshot the round judged, for the report. */
+  lastWorld?: WorldSnapshot;
+}
+
+/** Draws `killsPerTarget` kills of each target at moments in the middle 90 % of the window, in time order. */
+export function planFaults(rng: Rng, targets: readonly FaultTarget[], killsPerTarget: number, windowMs: number): FaultEvent[] {
+  return targets.flatMap((target) => Array.from({ length: killsPerTarget }, () => ({ target, plannedAtMs: Math.round(rng.between(0.05, 0.95) * windowMs) })))
+    .sort((a, b) => a.plannedAtMs - b.plannedAtMs);
+}
+
+/** Resolves at `t0 + atMs` (at once when that has passed) or when the run is aborted: a planned moment, not a wait for a condition. */
+function at(t0: number, atMs: number, signal: AbortSignal): Promise<void> {
+  const ms = t0 + atMs - Date.now();
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+const firstLine = (s: string): string => s.trim().split('\n').find((l) => l.trim() !== '') ?? '';
+
+/** Lists every plural the workloads need and the node's CRI objects. Never throws: failures are in the snapshot. */
+async function snapshot(cluster: ChaosCluster, plurals: string[], observer: CriObserver): Promise<WorldSnapshot> {
+  const world: WorldSnapshot = { atMs: Date.now(), seenContainers: [], seenSandboxes: [] };
+  const objects = new Map<string, never[]>();
+  for (const plural of plurals) {
+    try {
+      const r = await cluster.mk(['get', plural, '-A', '-o', 'json'], { timeoutMs: 30_000 });
+      if (r.code !== 0) { world.apiError = firstLine(r.stderr) || `exit ${r.code}`; break; }
+      objects.set(plural, parseItems<never>(r.stdout));
+    } catch (e) {
+      world.apiError = firstLine((e as Error).message);
+      break;
+    }
+  }
+  if (!world.apiError) world.objects = objects;
+  try {
+    world.cri = await observer.listNow();
+  } catch (e) {
+    world.criError = (e as Error).message;
+  }
+  // After the listing, so every container of the listing is in the history too.
+  world.seenContainers = observer.containers();
+  world.seenSandboxes = observer.sandboxes();
+  return world;
+}
+
+/** Runs one round; see the module comment. Throws only when the harness itself breaks (the world's faults are in the result). */
+export async function runRound(cluster: ChaosCluster, round: number, seed: number, o: RoundOptions, signal: AbortSignal): Promise<RoundResult> {
+  const rng = createRng(seed);
+  const tag = seed.toString(36);
+  const workloads: ChaosWorkload[] = o.kinds.map((k) => k.generate(rng.fork(k.name), { tag, count: o.count, windowMs: o.windowMs, stepDeadlineMs: o.stepDeadlineMs }));
+  const faults = planFaults(rng.fork('faults'), o.targets, o.killsPerTarget, o.windowMs);
+  const plurals = [...new Set(workloads.flatMap((w) => w.plurals))];
+  const pollMs = o.pollMs ?? 1_000;
+  const t0 = Date.now();
+  const timeline: string[] = [];
+  const note = (line: string): void => { timeline.push(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`); };
+  const ctx: RoundContext = {
+    mk: (args, opts) => cluster.mk(args, { timeoutMs: 30_000, ...opts }),
+    async mkUntil(what, args, opts = {}) {
+      const done = opts.done ?? ((r: RunResult) => r.code === 0);
+      let attempts = 0;
+      let last = '';
+      try {
+        return await until(what, async () => {
+          if (signal.aborted) throw new Error('aborted');
+          attempts++;
+          const r = await cluster.mk(args(attempts), { stdin: opts.stdin, timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+          if (done(r, attempts)) return { result: r, attempts };
+          last = firstLine(r.stderr) || `exit ${r.code}`;
+          return undefined;
+        }, opts.deadlineMs ?? o.stepDeadlineMs, 500);
+      } catch (e) {
+        throw new TimeoutError(`${what}: not done after ${attempts} attempt(s) in ${opts.deadlineMs ?? o.stepDeadlineMs} ms; last answer: ${last}`, { cause: e });
+      }
+    },
+    note,
+    elapsedMs: () => Date.now() - t0,
+    signal,
+  };
+  for (const w of workloads) note(`${w.kind}: ${w.summary()}`);
+  note(`faults: ${faults.length === 0 ? 'none' : faults.map((f) => `${f.target}@${(f.plannedAtMs / 1000).toFixed(1)}s`).join(', ')}`);
+
+  const observer = CriObserver.start(`${cluster.dataDir}/node/containerd/containerd.sock`);
+  const result: RoundResult = {
+    round, seed, ok: false, violations: [], durationMs: 0, faults, timeline, criOutages: [],
+    workloads: workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: undefined })),
+  };
+  try {
+    const recoveries: Promise<void>[] = [];
+    let recoveryDeadline = Number.POSITIVE_INFINITY;
+    const watchRecovery = async (f: FaultEvent, oldPid: number): Promise<void> => {
+      // The supervisor (or the node agent, for containerd) writes the new pid into the pid file.
+      await until(`${f.target} to run again`, () => {
+        if (signal.aborted || Date.now() >= recoveryDeadline) return false;
+        const pid = targetPid(cluster.dataDir, f.target);
+        if (pid === undefined || pid === oldPid) return undefined;
+        f.newPid = pid;
+        f.recoveredAfterMs = Date.now() - t0 - f.atMs!;
+        note(`${f.target} runs again (pid ${pid}), ${(f.recoveredAfterMs / 1000).toFixed(1)} s after its kill`);
+        return true;
+      }, Number.MAX_SAFE_INTEGER, 100);
+    };
+    const faultLane = async (): Promise<void> => {
+      for (const f of faults) {
+        await at(t0, f.plannedAtMs, signal);
+        if (signal.aborted) return;
+        f.atMs = Date.now() - t0;
+        f.outcome = killTarget(cluster.dataDir, f.target);
+        if (f.outcome.killed) {
+          note(`SIGKILL ${f.target} (pid ${f.outcome.pid})`);
+          recoveries.push(watchRecovery(f, f.outcome.pid));
+        } else {
+          note(`SIGKILL ${f.target}: skipped, ${f.outcome.reason}`);
+        }
+      }
+    };
+    const workloadLane = async (w: ChaosWorkload): Promise<void> => {
+      for (const s of w.steps) {
+        await at(t0, s.atMs, signal);
+        if (signal.aborted) return;
+        note(`${w.kind}: ${s.what}`);
+        await s.run(ctx);
+      }
+    };
+    await Promise.all([faultLane(), ...workloads.map(workloadLane)]);
+    const lanesDone = Date.now();
+    note('lanes done; waiting for killed processes to run again and the world to settle');
+    recoveryDeadline = lanesDone + o.settleMs;
+    await Promise.all(recoveries);
+    const unrecovered: Violation[] = [];
+    for (const f of faults.filter((x) => x.outcome?.killed && x.newPid === undefined)) {
+      // A later kill of the same target that recovered covers an earlier one (a new pid came).
+      if (faults.some((g) => g.target === f.target && g.atMs! > f.atMs! && g.newPid !== undefined)) continue;
+      if (targetPid(cluster.dataDir, f.target) !== undefined) continue;
+      unrecovered.push({
+        invariant: 'recovery', subject: f.target, permanent: true,
+        detail: `SIGKILLed at ${(f.atMs! / 1000).toFixed(1)} s and not running again ${((Date.now() - t0 - f.atMs!) / 1000).toFixed(0)} s later`,
+      });
+    }
+    for (const v of unrecovered) note(`${v.subject} did not come back`);
+
+    // The world may converge from the end of the lanes and the last restart on, whichever is later.
+    const lastRestart = (): number => Math.max(lanesDone, ...faults.filter((f) => f.newPid !== undefined).map((f) => t0 + f.atMs! + f.recoveredAfterMs!));
+    let cleanSince: number | undefined;
+    let dirty: { atMs: number; violations: Violation[] } | undefined;
+    let last: Violation[] = [];
+    let lastWorld: WorldSnapshot | undefined;
+    const settled = await until('the invariants to hold', async () => {
+      if (signal.aborted) return 'aborted';
+      const world = await snapshot(cluster, plurals, observer);
+      lastWorld = world;
+      last = [...unrecovered, ...workloads.flatMap((w) => [...w.stepViolations(), ...w.check(world)])];
+      if (last.length > 0 && last.every((v) => v.permanent)) return 'permanent';
+      if (last.length > 0) {
+        cleanSince = undefined;
+        dirty = { atMs: world.atMs, violations: last };
+        return undefined;
+      }
+      cleanSince ??= world.atMs;
+      // A restarted process may still be starting up while the store shows what its predecessor
+      // wrote: the stable run only counts from the last restart on.
+      return Date.now() - Math.max(cleanSince, lastRestart()) >= o.stableMs ? 'ok' : undefined;
+    }, Math.max(0, lanesDone + o.settleMs - Date.now()), pollMs).catch(() => 'deadline');
+    result.lastWorld = lastWorld;
+    result.violations = last;
+    result.beforeSettled = dirty?.violations;
+    if (settled !== 'ok') {
+      result.failedIn = 'settle';
+      note(`not settled (${settled}): ${last.length} violation(s)`);
+      return result;
+    }
+    const failedStarts = observer.containers().filter((c) => c.exit && c.exit.startedAtMs === 0);
+    if (failedStarts.length > 0) {
+      note(`${failedStarts.length} container start(s) failed and were retried: `
+        + [...new Set(failedStarts.map((c) => `${c.exit!.reason} (exit ${c.exit!.exitCode})`))].join(', '));
+    }
+    const from = lastRestart();
+    result.settledAfterMs = Math.max(0, cleanSince! - from);
+    note(`settled ${(result.settledAfterMs / 1000).toFixed(1)} s after the lanes ended and the last killed process ran again`);
+    if (result.settledAfterMs > o.convergeMs) {
+      const shown = dirty!.violations.slice(0, 5).map((v) => `[${v.invariant}] ${v.subject}: ${v.detail}`);
+      result.failedIn = 'settle';
+      result.violations = [{
+        invariant: 'converge', subject: 'cluster', permanent: true,
+        detail: `the invariants held only ${(result.settledAfterMs / 1000).toFixed(1)} s after the lanes ended and the last killed process ran again `
+          + `(limit ${o.convergeMs / 1000} s); the last poll before that, ${((dirty!.atMs - from) / 1000).toFixed(1)} s in, found ${dirty!.violations.length}: `
+          + shown.join('; ') + (dirty!.violations.length > shown.length ? '; ...' : ''),
+      }];
+      return result;
+    }
+    note('cleaning up');
+
+    try {
+      for (const w of workloads) await w.cleanup(ctx);
+    } catch (e) {
+      result.failedIn = 'cleanup';
+      result.violations = [{ invariant: 'cleanup', subject: 'delete', permanent: true, detail: (e as Error).message }];
+      return result;
+    }
+    const cleaned = await until('the workloads to be gone', async () => {
+      const world = await snapshot(cluster, plurals, observer);
+      result.lastWorld = world;
+      last = workloads.flatMap((w) => w.checkCleaned(world));
+      return last.length === 0 ? true : undefined;
+    }, o.cleanupMs, pollMs).catch(() => false);
+    if (!cleaned) {
+      result.failedIn = 'cleanup';
+      result.violations = last;
+      note(`cleanup incomplete: ${last.length} violation(s)`);
+      return result;
+    }
+    note('cleaned up');
+    result.ok = true;
+    return result;
+  } catch (e) {
+    result.failedIn = 'error';
+    result.violations.push({ invariant: 'harness', subject: 'round', permanent: true, detail: (e as Error).stack ?? String(e) });
+    return result;
+  } finally {
+    await observer.stop();
+    result.criOutages = observer.outages();
+    result.workloads = workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: w.report() }));
+    result.durationMs = Date.now() - t0;
+  }
+}
