@@ -91,7 +91,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         cluster = await startCluster();
       }
       const r = await runRound(cluster, i, seed, o, signal);
-      for (const s of r.lastWorld?.seenSandboxes ?? []) podUids.add(s.podUid);
+      for (const uid of r.podUids) podUids.add(uid);
       run.rounds.push(r);
       o.print(roundLine(r));
       if (o.verbose || !r.ok) for (const l of r.timeline) o.print(`  ${l}`);

@@ -21,7 +21,7 @@ export function roundLine(r: RoundResult): string {
     if (!f.outcome?.killed) return `${f.target} skipped`;
     return `${f.target}@${secs(f.atMs)}→${f.recoveredAfterMs === undefined ? 'not back' : `back in ${secs(f.recoveredAfterMs)}`}`;
   });
-  const verdict = r.ok ? `ok, converged in ${secs(r.settledAfterMs)}` : `FAILED in ${r.failedIn} with ${r.violations.length} violation(s)`;
+  const verdict = r.ok ? `ok, converged in ${secs(r.settledAfterMs)}, cleaned up in ${secs(r.cleanupMs)}` : `FAILED in ${r.failedIn} with ${r.violations.length} violation(s)`;
   return `round ${r.round} seed ${r.seed}: ${verdict}; ${secs(r.durationMs)}; kills: ${kills.length > 0 ? kills.join(', ') : 'none'}`;
 }
 

@@ -9,9 +9,10 @@
  *     again, then polls the world until every invariant holds for `stableMs` in a row, counted
  *     from the last restart at the earliest; a violation left at the deadline fails the round,
  *     and so does a world that took longer than `convergeMs` to get there;
- *  4. a passing round deletes what it made and waits until it is gone from the store and the node.
+ *  4. a passing round deletes what it made and waits until it is gone from the store and the node,
+ *     which must also take no longer than `convergeMs`.
  */
-import { TimeoutError } from '../../messages';
+import { TimeoutError, type KubeObject } from '../../messages';
 import { killTarget, targetPid, type FaultTarget, type KillOutcome } from '../helpers/chaos-faults';
 import { CriObserver, type CriOutage } from '../helpers/chaos-observer';
 import { createRng, type Rng } from '../helpers/chaos-random';
@@ -77,12 +78,16 @@ export interface RoundResult {
   durationMs: number;
   /** From the end of the lanes or the last restart (the later) until the invariants held. */
   settledAfterMs?: number;
+  /** How long the cleanup took, when it finished. */
+  cleanupMs?: number;
   /** What the last poll that found something wrong found (how the world looked before it settled). */
   beforeSettled?: Violation[];
   faults: FaultEvent[];
   workloads: { kind: string; summary: string; report: unknown }[];
   timeline: string[];
   criOutages: CriOutage[];
+  /** The uid of every pod that had a sandbox on the node during the round. */
+  podUids: string[];
   /** The last snapshot the round judged, for the report. */
   lastWorld?: WorldSnapshot;
 }
@@ -109,12 +114,12 @@ const firstLine = (s: string): string => s.trim().split('\n').find((l) => l.trim
 /** Lists every plural the workloads need and the node's CRI objects. Never throws: failures are in the snapshot. */
 async function snapshot(cluster: ChaosCluster, plurals: string[], observer: CriObserver): Promise<WorldSnapshot> {
   const world: WorldSnapshot = { atMs: Date.now(), seenContainers: [], seenSandboxes: [] };
-  const objects = new Map<string, never[]>();
+  const objects = new Map<string, KubeObject[]>();
   for (const plural of plurals) {
     try {
       const r = await cluster.mk(['get', plural, '-A', '-o', 'json'], { timeoutMs: 30_000 });
       if (r.code !== 0) { world.apiError = firstLine(r.stderr) || `exit ${r.code}`; break; }
-      objects.set(plural, parseItems<never>(r.stdout));
+      objects.set(plural, parseItems<KubeObject>(r.stdout));
     } catch (e) {
       world.apiError = firstLine((e as Error).message);
       break;
@@ -149,18 +154,22 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
       const done = opts.done ?? ((r: RunResult) => r.code === 0);
       let attempts = 0;
       let last = '';
+      const deadlineMs = opts.deadlineMs ?? o.stepDeadlineMs;
+      let accepted: { result: RunResult; attempts: number } | 'aborted';
       try {
-        return await until(what, async () => {
-          if (signal.aborted) throw new Error('aborted');
+        accepted = await until(what, async () => {
+          if (signal.aborted) return 'aborted' as const;
           attempts++;
           const r = await cluster.mk(args(attempts), { stdin: opts.stdin, timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
           if (done(r, attempts)) return { result: r, attempts };
           last = firstLine(r.stderr) || `exit ${r.code}`;
           return undefined;
-        }, opts.deadlineMs ?? o.stepDeadlineMs, 500);
+        }, deadlineMs, 500);
       } catch (e) {
-        throw new TimeoutError(`${what}: not done after ${attempts} attempt(s) in ${opts.deadlineMs ?? o.stepDeadlineMs} ms; last answer: ${last}`, { cause: e });
+        throw new TimeoutError(`${what}: not done after ${attempts} attempt(s) in ${deadlineMs} ms; last answer: ${last}`, { cause: e });
       }
+      if (accepted === 'aborted') throw new TimeoutError(`${what}: the run was interrupted after ${attempts} attempt(s)`);
+      return accepted;
     },
     note,
     elapsedMs: () => Date.now() - t0,
@@ -171,7 +180,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
 
   const observer = CriObserver.start(`${cluster.dataDir}/node/containerd/containerd.sock`);
   const result: RoundResult = {
-    round, seed, ok: false, violations: [], durationMs: 0, faults, timeline, criOutages: [],
+    round, seed, ok: false, violations: [], durationMs: 0, faults, timeline, criOutages: [], podUids: [],
     workloads: workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: undefined })),
   };
   try {
@@ -278,7 +287,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
       return result;
     }
     note('cleaning up');
-
+    const cleanupStart = Date.now();
     try {
       for (const w of workloads) await w.cleanup(ctx);
     } catch (e) {
@@ -298,7 +307,17 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
       note(`cleanup incomplete: ${last.length} violation(s)`);
       return result;
     }
-    note('cleaned up');
+    result.cleanupMs = Date.now() - cleanupStart;
+    note(`cleaned up in ${(result.cleanupMs / 1000).toFixed(1)} s`);
+    if (result.cleanupMs > o.convergeMs) {
+      // Nothing was killed any more: deleting a round's pods is as bounded as converging.
+      result.failedIn = 'cleanup';
+      result.violations = [{
+        invariant: 'converge', subject: 'cleanup', permanent: true,
+        detail: `the round's pods took ${(result.cleanupMs / 1000).toFixed(1)} s to be gone from the store and the node (limit ${o.convergeMs / 1000} s)`,
+      }];
+      return result;
+    }
     result.ok = true;
     return result;
   } catch (e) {
@@ -308,6 +327,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
   } finally {
     await observer.stop();
     result.criOutages = observer.outages();
+    result.podUids = [...new Set(observer.sandboxes().map((sb) => sb.podUid))];
     result.workloads = workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: w.report() }));
     result.durationMs = Date.now() - t0;
   }
