@@ -5,7 +5,7 @@
  */
 import type { Pod } from '../../messages';
 import type { Rng } from '../helpers/chaos-random';
-import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorkloadOptions, WorkloadStep } from './kind';
+import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorkloadOptions, WorkloadStep, WorldSnapshot } from './kind';
 import { checkPods, checkPodsCleaned, type PodRecord } from './pod-invariants';
 
 /** The label every pod of a round carries, with the round's tag as value. */
@@ -103,11 +103,11 @@ class PodWorkload implements ChaosWorkload {
     return [...this.violations];
   }
 
-  check(world: Parameters<ChaosWorkload['check']>[0]): Violation[] {
+  check(world: WorldSnapshot): Violation[] {
     return checkPods(this.records, world);
   }
 
-  checkCleaned(world: Parameters<ChaosWorkload['checkCleaned']>[0]): Violation[] {
+  checkCleaned(world: WorldSnapshot): Violation[] {
     for (const r of this.records) if (r.uid) this.cleanupUids.add(r.uid);
     return checkPodsCleaned(this.cleanupUids, { key: ROUND_LABEL, value: this.o.tag }, world);
   }
