@@ -1,13 +1,17 @@
 /**
  * A chaos run: rounds with seeds `seed`, `seed + 1`, ... against `mk up` clusters started in
- * network namespaces of their own. Passing rounds share a cluster (each cleans up after itself);
- * a failed round's logs are saved and its cluster is torn down, so the next round starts on a
- * fresh one and one fault never masquerades as many.
+ * network namespaces of their own. Each round gets a fresh cluster, so a seed rerun alone starts
+ * from the same state (no restart backoff or leftovers carried over from earlier rounds); with
+ * `reuseCluster`, passing rounds share one (each cleans up after itself). A failed round's logs
+ * are saved and its cluster is always torn down, so one fault never masquerades as many.
  */
-import { removeCgroup } from '../../node-agent/containerd';
+import fs from 'node:fs';
+import path from 'node:path';
+import { killPids, pidAlive, removeCgroup } from '../../node-agent/containerd';
 import { FAULT_TARGETS, type FaultTarget } from '../helpers/chaos-faults';
 import { roundSeed } from '../helpers/chaos-random';
 import { startCluster, type TestCluster } from '../helpers/cluster';
+import { until } from '../helpers/wait';
 import { podsKind } from './pods';
 import { reproduceCommand, roundLine, saveRoundLogs, violationLines } from './report';
 import { runRound, type RoundOptions, type RoundResult } from './round';
@@ -25,6 +29,8 @@ export interface ChaosOptions extends RoundOptions {
   verbose?: boolean;
   /** Save the logs of passing rounds too. */
   keepLogs?: boolean;
+  /** Run passing rounds one after another on the same cluster (faster; rounds then depend on each other). */
+  reuseCluster?: boolean;
   signal?: AbortSignal;
 }
 
@@ -39,7 +45,7 @@ export interface ChaosFailure {
 export interface ChaosRun {
   rounds: RoundResult[];
   failures: ChaosFailure[];
-  /** Findings outside the rounds' invariants (what a torn-down cluster left behind). */
+  /** Findings outside the rounds' invariants: pods a torn-down cluster left running (killed by the harness). */
   notes: string[];
 }
 
@@ -65,6 +71,24 @@ function podCgroups(uid: string): string[] {
   return [`/kubepods/besteffort/pod${uid}`, `/kubepods/burstable/pod${uid}`, `/kubepods/pod${uid}`];
 }
 
+/** The pids in one cgroup directory (none when it is gone). */
+function cgroupPids(dir: string): number[] {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l.trim() !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's name, for notes. */
+function commOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
 /** Runs the rounds; see the module comment. Throws when a cluster cannot be started at all. */
 export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   const signal = o.signal ?? new AbortController().signal;
@@ -74,10 +98,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
 
   const retire = async (c: TestCluster): Promise<void> => {
     await c.destroy();
-    // mk leaves pod cgroups behind; remove this run's, and report those that still hold processes.
+    // mk leaves pod cgroups behind; remove this run's. A cgroup that still holds processes means
+    // the teardown left a pod running: report it, and kill those processes (they are this run's).
     for (const uid of podUids) {
-      for (const busy of await Promise.all(podCgroups(uid).map((g) => removeCgroup(g)))) {
-        if (busy.length > 0) run.notes.push(`pod uid ${uid}: cgroup still holds processes after the cluster was torn down: ${busy.join(', ')}`);
+      for (const g of podCgroups(uid)) {
+        const busy = await removeCgroup(g);
+        if (busy.length === 0) continue;
+        const pids = [...new Set(busy.flatMap(cgroupPids))];
+        run.notes.push(`pod uid ${uid}: ${pids.length} process(es) still ran after the cluster was torn down `
+          + `(${pids.map((p) => `${commOf(p)} ${p}`).join(', ')}); killed`);
+        killPids(pids, 'SIGKILL');
+        await until(`the leftover processes of pod ${uid} to exit`, async () => {
+          for (const p of pids) if (await pidAlive(p)) return undefined;
+          return true;
+        }, 10_000, 100).catch(() => undefined);
+        const still = await removeCgroup(g);
+        if (still.length > 0) run.notes.push(`pod uid ${uid}: cgroups could not be removed: ${still.join(', ')}`);
       }
     }
     podUids.clear();
@@ -98,6 +134,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       const reproduce = reproduceCommand(seed, o.shapeArgs);
       if (r.ok) {
         if (o.keepLogs) o.print(`  logs: ${saveRoundLogs(cluster.dataDir, r, o.logsDir, reproduce)}`);
+        if (!o.reuseCluster) {
+          await retire(cluster);
+          cluster = undefined;
+        }
         continue;
       }
       const dir = saveRoundLogs(cluster.dataDir, r, o.logsDir, reproduce);

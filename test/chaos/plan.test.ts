@@ -80,6 +80,7 @@ describe('parseChaosArgs', () => {
     expect(o).toMatchObject({ rounds: 50, seed: 7, count: 12, targets: ['nats', 'control-plane', 'node-agent'] });
     expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent');
     expect(parseChaosArgs(['--targets', 'none']).targets).toEqual([]);
+    expect(parseChaosArgs(['--reuse-cluster', '--keep-logs'])).toMatchObject({ reuseCluster: true, keepLogs: true, verbose: false });
   });
 
   it('refuses unknown flags, targets and bad numbers', () => {

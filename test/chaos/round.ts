@@ -73,7 +73,7 @@ export interface RoundResult {
   seed: number;
   ok: boolean;
   /** Where it failed, when it did. */
-  failedIn?: 'settle' | 'cleanup' | 'error';
+  failedIn?: 'settle' | 'cleanup' | 'error' | 'interrupted';
   violations: Violation[];
   durationMs: number;
   /** From the end of the lanes or the last restart (the later) until the invariants held. */
@@ -226,7 +226,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     recoveryDeadline = lanesDone + o.settleMs;
     await Promise.all(recoveries);
     const unrecovered: Violation[] = [];
-    for (const f of faults.filter((x) => x.outcome?.killed && x.newPid === undefined)) {
+    for (const f of faults.filter((x) => x.outcome?.killed && x.newPid === undefined && !signal.aborted)) {
       // A later kill of the same target that recovered covers an earlier one (a new pid came).
       if (faults.some((g) => g.target === f.target && g.atMs! > f.atMs! && g.newPid !== undefined)) continue;
       if (targetPid(cluster.dataDir, f.target) !== undefined) continue;
@@ -263,7 +263,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     result.violations = last;
     result.beforeSettled = dirty?.violations;
     if (settled !== 'ok') {
-      result.failedIn = 'settle';
+      result.failedIn = settled === 'aborted' ? 'interrupted' : 'settle';
       note(`not settled (${settled}): ${last.length} violation(s)`);
       return result;
     }

@@ -15,6 +15,7 @@
  *   --logs-dir DIR        where failed rounds' logs go (default /tmp/mk-chaos)
  *   --verbose             print every round's timeline, not only failed rounds'
  *   --keep-logs           save the logs of passing rounds too
+ *   --reuse-cluster       run passing rounds on one cluster instead of a fresh one each
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +26,7 @@ import { canRunE2e } from '../helpers/cluster';
 import { DEFAULT_ROUND, runChaos, shapeArgs, type ChaosOptions } from './harness';
 
 const USAGE = 'usage: npm run chaos -- [--rounds N] [--seed S] [--pods N] [--window-s S] [--settle-s S] [--converge-s S] [--kills K] '
-  + '[--targets nats,control-plane,node-agent,containerd|none] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs]';
+  + '[--targets nats,control-plane,node-agent,containerd|none] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs] [--reuse-cluster]';
 
 /** Parses the flags into run options. Throws a ValidationError naming a bad flag. */
 export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOptions, 'print' | 'signal'> {
@@ -34,7 +35,7 @@ export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOpti
   const valued = ['--rounds', '--seed', '--pods', '--window-s', '--settle-s', '--converge-s', '--kills', '--targets', '--logs-dir'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--no-kill-containerd' || a === '--verbose' || a === '--keep-logs') { switches.add(a); continue; }
+    if (['--no-kill-containerd', '--verbose', '--keep-logs', '--reuse-cluster'].includes(a)) { switches.add(a); continue; }
     if (!valued.includes(a)) throw new ValidationError(`unknown flag ${a}`);
     const v = argv[++i];
     if (v === undefined) throw new ValidationError(`${a} needs a value`);
@@ -73,6 +74,7 @@ export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOpti
     shapeArgs: shapeArgs(round),
     verbose: switches.has('--verbose'),
     keepLogs: switches.has('--keep-logs'),
+    reuseCluster: switches.has('--reuse-cluster'),
   };
 }
 
