@@ -1,9 +1,8 @@
 /** The seeded parts of a chaos round: the random source, the pod and fault plans, the flags. */
 import { ValidationError } from '../../messages';
-import { FAULT_TARGETS } from '../helpers/chaos-faults';
+import { FAULT_TARGETS, planFaults } from '../helpers/chaos-faults';
 import { createRng, roundSeed, toSeed } from '../helpers/chaos-random';
 import { planPods } from './pods';
-import { planFaults } from './round';
 import { parseChaosArgs } from './run';
 
 describe('createRng', () => {

@@ -12,20 +12,14 @@
  *  4. a passing round deletes what it made and waits until it is gone from the store and the node,
  *     which must also take no longer than `convergeMs`.
  */
-import { TimeoutError, type KubeObject } from '../../messages';
-import { killTarget, targetPid, type FaultTarget, type KillOutcome } from '../helpers/chaos-faults';
+import { TimeoutError } from '../../messages';
+import { killTarget, planFaults, targetPid, type FaultEvent, type FaultTarget } from '../helpers/chaos-faults';
 import { CriObserver, type CriOutage } from '../helpers/chaos-observer';
-import { createRng, type Rng } from '../helpers/chaos-random';
+import { createRng } from '../helpers/chaos-random';
 import type { RunResult } from '../helpers/run';
 import { until } from '../helpers/wait';
 import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorldSnapshot } from './kind';
-import { parseItems } from './pods';
-
-/** The part of a test cluster a round needs. */
-export interface ChaosCluster {
-  dataDir: string;
-  mk(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<RunResult>;
-}
+import { firstLine, snapshot, type ChaosCluster } from './snapshot';
 
 /** How a round is shaped; every field is the same for each round of a run. */
 export interface RoundOptions {
@@ -55,18 +49,6 @@ export interface RoundOptions {
   pollMs?: number;
 }
 
-/** One planned kill and what became of it. */
-export interface FaultEvent {
-  target: FaultTarget;
-  plannedAtMs: number;
-  /** When it was sent (ms since the round began). */
-  atMs?: number;
-  outcome?: KillOutcome;
-  /** The new process: how long after the kill it ran, and its pid. */
-  recoveredAfterMs?: number;
-  newPid?: number;
-}
-
 /** What a round did and found. */
 export interface RoundResult {
   round: number;
@@ -92,12 +74,6 @@ export interface RoundResult {
   lastWorld?: WorldSnapshot;
 }
 
-/** Draws `killsPerTarget` kills of each target at moments in the middle 90 % of the window, in time order. */
-export function planFaults(rng: Rng, targets: readonly FaultTarget[], killsPerTarget: number, windowMs: number): FaultEvent[] {
-  return targets.flatMap((target) => Array.from({ length: killsPerTarget }, () => ({ target, plannedAtMs: Math.round(rng.between(0.05, 0.95) * windowMs) })))
-    .sort((a, b) => a.plannedAtMs - b.plannedAtMs);
-}
-
 /** Resolves at `t0 + atMs` (at once when that has passed) or when the run is aborted: a planned moment, not a wait for a condition. */
 function at(t0: number, atMs: number, signal: AbortSignal): Promise<void> {
   const ms = t0 + atMs - Date.now();
@@ -107,34 +83,6 @@ function at(t0: number, atMs: number, signal: AbortSignal): Promise<void> {
     function done(): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-const firstLine = (s: string): string => s.trim().split('\n').find((l) => l.trim() !== '') ?? '';
-
-/** Lists every plural the workloads need and the node's CRI objects. Never throws: failures are in the snapshot. */
-async function snapshot(cluster: ChaosCluster, plurals: string[], observer: CriObserver): Promise<WorldSnapshot> {
-  const world: WorldSnapshot = { atMs: Date.now(), seenContainers: [], seenSandboxes: [] };
-  const objects = new Map<string, KubeObject[]>();
-  for (const plural of plurals) {
-    try {
-      const r = await cluster.mk(['get', plural, '-A', '-o', 'json'], { timeoutMs: 30_000 });
-      if (r.code !== 0) { world.apiError = firstLine(r.stderr) || `exit ${r.code}`; break; }
-      objects.set(plural, parseItems<KubeObject>(r.stdout));
-    } catch (e) {
-      world.apiError = firstLine((e as Error).message);
-      break;
-    }
-  }
-  if (!world.apiError) world.objects = objects;
-  try {
-    world.cri = await observer.listNow();
-  } catch (e) {
-    world.criError = (e as Error).message;
-  }
-  // After the listing, so every container of the listing is in the history too.
-  world.seenContainers = observer.containers();
-  world.seenSandboxes = observer.sandboxes();
-  return world;
 }
 
 /** Runs one round; see the module comment. Throws only when the harness itself breaks (the world's faults are in the result). */

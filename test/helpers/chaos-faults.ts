@@ -1,11 +1,13 @@
 /**
  * The faults a chaos round injects into an `mk up` cluster: SIGKILL of one of its processes, found
- * by the pid file the cluster itself writes. A pid is signalled only when that process still runs
- * and its command line names the cluster's data directory, so a recycled pid is never hit.
+ * by the pid file the cluster itself writes, at moments drawn from the round's seed. A pid is
+ * signalled only when that process still runs and its command line names the cluster's data
+ * directory, so a recycled pid is never hit.
  */
 import path from 'node:path';
 import { clusterPaths } from '../../embedded/paths';
 import { livePid, signal } from '../../embedded/processes';
+import type { Rng } from './chaos-random';
 
 /** What a chaos round can kill. */
 export const FAULT_TARGETS = ['nats', 'control-plane', 'node-agent', 'containerd'] as const;
@@ -39,4 +41,22 @@ export function killTarget(dataDir: string, target: FaultTarget): KillOutcome {
   const pid = targetPid(dataDir, target);
   if (pid === undefined) return { killed: false, reason: 'not running (no live pid in its pid file)' };
   return signal(pid, 'SIGKILL') ? { killed: true, pid } : { killed: false, reason: `pid ${pid} exited first` };
+}
+
+/** One planned kill and what became of it. */
+export interface FaultEvent {
+  target: FaultTarget;
+  plannedAtMs: number;
+  /** When it was sent (ms since the round began). */
+  atMs?: number;
+  outcome?: KillOutcome;
+  /** The new process: how long after the kill it ran, and its pid. */
+  recoveredAfterMs?: number;
+  newPid?: number;
+}
+
+/** Draws `killsPerTarget` kills of each target at moments in the middle 90 % of the window, in time order. */
+export function planFaults(rng: Rng, targets: readonly FaultTarget[], killsPerTarget: number, windowMs: number): FaultEvent[] {
+  return targets.flatMap((target) => Array.from({ length: killsPerTarget }, () => ({ target, plannedAtMs: Math.round(rng.between(0.05, 0.95) * windowMs) })))
+    .sort((a, b) => a.plannedAtMs - b.plannedAtMs);
 }
