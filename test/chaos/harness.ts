@@ -1,0 +1,165 @@
+/**
+ * A chaos run: rounds with seeds `seed`, `seed + 1`, ... against `mk up` clusters started in
+ * network namespaces of their own. Each round gets a fresh cluster, so a seed rerun alone starts
+ * from the same state (no restart backoff or leftovers carried over from earlier rounds); with
+ * `reuseCluster`, passing rounds share one (each cleans up after itself). A failed round's logs
+ * are saved and its cluster is always torn down, so one fault never masquerades as many.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { killPids, pidAlive, removeCgroup } from '../../node-agent/containerd';
+import { FAULT_TARGETS, type FaultTarget } from '../helpers/chaos-faults';
+import { roundSeed } from '../helpers/chaos-random';
+import { startCluster, type TestCluster } from '../helpers/cluster';
+import { until } from '../helpers/wait';
+import { podsKind } from './pods';
+import { reproduceCommand, roundLine, saveRoundLogs, violationLines } from './report';
+import { runRound, type RoundOptions, type RoundResult } from './round';
+
+/** Everything a run needs. */
+export interface ChaosOptions extends RoundOptions {
+  seed: number;
+  rounds: number;
+  /** Where failed rounds' logs go (a directory per round is made in it). */
+  logsDir: string;
+  /** The flags that give a round this run's shape, for the reproduce line. */
+  shapeArgs: string[];
+  print(line: string): void;
+  /** Print every round's timeline (a failed round's is always printed). */
+  verbose?: boolean;
+  /** Save the logs of passing rounds too. */
+  keepLogs?: boolean;
+  /** Run passing rounds one after another on the same cluster (faster; rounds then depend on each other). */
+  reuseCluster?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A failed round and where its logs are. */
+export interface ChaosFailure {
+  result: RoundResult;
+  logsDir: string;
+  reproduce: string;
+}
+
+/** What a run found. */
+export interface ChaosRun {
+  rounds: RoundResult[];
+  failures: ChaosFailure[];
+  /** Findings outside the rounds' invariants: pods a torn-down cluster left running (killed by the harness). */
+  notes: string[];
+}
+
+/** The kinds a round exercises: each brings its workload and invariants. */
+export const DEFAULT_KINDS = [podsKind] as const;
+
+/** `npm run chaos`'s default round: 30 pods, a 20 s window, one kill of each target. */
+export const DEFAULT_ROUND: RoundOptions = {
+  kinds: DEFAULT_KINDS,
+  count: 30,
+  windowMs: 20_000,
+  settleMs: 120_000,
+  stableMs: 5_000,
+  convergeMs: 30_000,
+  cleanupMs: 90_000,
+  stepDeadlineMs: 90_000,
+  targets: FAULT_TARGETS,
+  killsPerTarget: 1,
+};
+
+/** The cgroups a pod of uid `uid` may have, whatever its QoS class (chaos pods are BestEffort). */
+function podCgroups(uid: string): string[] {
+  return [`/kubepods/besteffort/pod${uid}`, `/kubepods/burstable/pod${uid}`, `/kubepods/pod${uid}`];
+}
+
+/** The pids in one cgroup directory (none when it is gone). */
+function cgroupPids(dir: string): number[] {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l.trim() !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's name, for notes. */
+function commOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** Runs the rounds; see the module comment. Throws when a cluster cannot be started at all. */
+export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
+  const signal = o.signal ?? new AbortController().signal;
+  const run: ChaosRun = { rounds: [], failures: [], notes: [] };
+  const podUids = new Set<string>();
+  let cluster: TestCluster | undefined;
+
+  const retire = async (c: TestCluster): Promise<void> => {
+    await c.destroy();
+    // mk leaves pod cgroups behind; remove this run's. A cgroup that still holds processes means
+    // the teardown left a pod running: report it, and kill those processes (they are this run's).
+    for (const uid of podUids) {
+      for (const g of podCgroups(uid)) {
+        const busy = await removeCgroup(g);
+        if (busy.length === 0) continue;
+        const pids = [...new Set(busy.flatMap(cgroupPids))];
+        run.notes.push(`pod uid ${uid}: ${pids.length} process(es) still ran after the cluster was torn down `
+          + `(${pids.map((p) => `${commOf(p)} ${p}`).join(', ')}); killed`);
+        killPids(pids, 'SIGKILL');
+        await until(`the leftover processes of pod ${uid} to exit`, async () => {
+          for (const p of pids) if (await pidAlive(p)) return undefined;
+          return true;
+        }, 10_000, 100).catch(() => undefined);
+        const still = await removeCgroup(g);
+        if (still.length > 0) run.notes.push(`pod uid ${uid}: cgroups could not be removed: ${still.join(', ')}`);
+      }
+    }
+    podUids.clear();
+  };
+
+  try {
+    for (let i = 0; i < o.rounds && !signal.aborted; i++) {
+      const seed = roundSeed(o.seed, i);
+      if (!cluster) {
+        o.print(`starting a cluster (mk up in a new network namespace) ...`);
+        cluster = await startCluster();
+      }
+      const r = await runRound(cluster, i, seed, o, signal);
+      for (const uid of r.podUids) podUids.add(uid);
+      run.rounds.push(r);
+      o.print(roundLine(r));
+      if (o.verbose || !r.ok) for (const l of r.timeline) o.print(`  ${l}`);
+      const reproduce = reproduceCommand(seed, o.shapeArgs);
+      if (r.ok) {
+        if (o.keepLogs) o.print(`  logs: ${saveRoundLogs(cluster.dataDir, r, o.logsDir, reproduce)}`);
+        if (!o.reuseCluster) {
+          await retire(cluster);
+          cluster = undefined;
+        }
+        continue;
+      }
+      const dir = saveRoundLogs(cluster.dataDir, r, o.logsDir, reproduce);
+      for (const l of violationLines(r)) o.print(l);
+      o.print(`  reproduce: ${reproduce}`);
+      o.print(`  logs: ${dir}`);
+      run.failures.push({ result: r, logsDir: dir, reproduce });
+      await retire(cluster);
+      cluster = undefined;
+    }
+  } finally {
+    if (cluster) await retire(cluster);
+  }
+  for (const n of run.notes) o.print(`note: ${n}`);
+  return run;
+}
+
+/** The flags of `npm run chaos` that reproduce a round shaped like `o` (all but --rounds and --seed). */
+export function shapeArgs(o: RoundOptions): string[] {
+  const args = [`--pods ${o.count}`, `--window-s ${o.windowMs / 1000}`, `--settle-s ${o.settleMs / 1000}`, `--converge-s ${o.convergeMs / 1000}`];
+  if (o.killsPerTarget !== 1) args.push(`--kills ${o.killsPerTarget}`);
+  const all: readonly FaultTarget[] = FAULT_TARGETS;
+  if (o.targets.length !== all.length) args.push(`--targets ${o.targets.length > 0 ? o.targets.join(',') : 'none'}`);
+  return args;
+}

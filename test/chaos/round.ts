@@ -1,0 +1,282 @@
+/**
+ * One chaos round against a running `mk up` cluster:
+ *
+ *  1. the seed draws every kind's workload (timed steps) and the faults (which process is
+ *     SIGKILLed when, within the chaos window);
+ *  2. the workloads' lanes and the fault lane run side by side, while a CRI observer remembers
+ *     every container the node runs;
+ *  3. once every lane is done, the round waits (one deadline) for every killed process to run
+ *     again, then polls the world until every invariant holds for `stableMs` in a row, counted
+ *     from the last restart at the earliest; a violation left at the deadline fails the round,
+ *     and so does a world that took longer than `convergeMs` to get there;
+ *  4. a passing round deletes what it made and waits until it is gone from the store and the node,
+ *     which must also take no longer than `convergeMs`.
+ */
+import { TimeoutError } from '../../messages';
+import { killTarget, planFaults, targetPid, type FaultEvent, type FaultTarget } from '../helpers/chaos-faults';
+import { CriObserver, type CriOutage } from '../helpers/chaos-observer';
+import { createRng } from '../helpers/chaos-random';
+import type { RunResult } from '../helpers/run';
+import { until } from '../helpers/wait';
+import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorldSnapshot } from './kind';
+import { firstLine, snapshot, type ChaosCluster } from './snapshot';
+
+/** How a round is shaped; every field is the same for each round of a run. */
+export interface RoundOptions {
+  kinds: readonly ChaosKind[];
+  /** Objects per kind (pods: N). */
+  count: number;
+  /** The chaos window: steps and kills fall in it. */
+  windowMs: number;
+  /** After the lanes are done: how long the world may take to recover and settle. */
+  settleMs: number;
+  /** How long the invariants must hold, poll after poll, before the round passes. */
+  stableMs: number;
+  /**
+   * Liveness: once the lanes are done and every killed process runs again, the invariants must
+   * hold within this long (a watch that stalls for a minute fails the round even though it
+   * would mend before `settleMs`).
+   */
+  convergeMs: number;
+  /** How long the cleanup may take. */
+  cleanupMs: number;
+  /** How long a step may retry against a cluster that is down. */
+  stepDeadlineMs: number;
+  /** What gets killed, each `killsPerTarget` times per round. */
+  targets: readonly FaultTarget[];
+  killsPerTarget: number;
+  /** Pace of the settle and cleanup polls. */
+  pollMs?: number;
+}
+
+/** What a round did and found. */
+export interface RoundResult {
+  round: number;
+  seed: number;
+  ok: boolean;
+  /** Where it failed, when it did. */
+  failedIn?: 'settle' | 'cleanup' | 'error' | 'interrupted';
+  violations: Violation[];
+  durationMs: number;
+  /** From the end of the lanes or the last restart (the later) until the invariants held. */
+  settledAfterMs?: number;
+  /** How long the cleanup took, when it finished. */
+  cleanupMs?: number;
+  /** What the last poll that found something wrong found (how the world looked before it settled). */
+  beforeSettled?: Violation[];
+  faults: FaultEvent[];
+  workloads: { kind: string; summary: string; report: unknown }[];
+  timeline: string[];
+  criOutages: CriOutage[];
+  /** The uid of every pod that had a sandbox on the node during the round. */
+  podUids: string[];
+  /** The last snapshot the round judged, for the report. */
+  lastWorld?: WorldSnapshot;
+}
+
+/** Resolves at `t0 + atMs` (at once when that has passed) or when the run is aborted: a planned moment, not a wait for a condition. */
+function at(t0: number, atMs: number, signal: AbortSignal): Promise<void> {
+  const ms = t0 + atMs - Date.now();
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Runs one round; see the module comment. Throws only when the harness itself breaks (the world's faults are in the result). */
+export async function runRound(cluster: ChaosCluster, round: number, seed: number, o: RoundOptions, signal: AbortSignal): Promise<RoundResult> {
+  const rng = createRng(seed);
+  const tag = seed.toString(36);
+  const workloads: ChaosWorkload[] = o.kinds.map((k) => k.generate(rng.fork(k.name), { tag, count: o.count, windowMs: o.windowMs, stepDeadlineMs: o.stepDeadlineMs }));
+  const faults = planFaults(rng.fork('faults'), o.targets, o.killsPerTarget, o.windowMs);
+  const plurals = [...new Set(workloads.flatMap((w) => w.plurals))];
+  const pollMs = o.pollMs ?? 1_000;
+  const t0 = Date.now();
+  const timeline: string[] = [];
+  const note = (line: string): void => { timeline.push(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`); };
+  const ctx: RoundContext = {
+    mk: (args, opts) => cluster.mk(args, { timeoutMs: 30_000, ...opts }),
+    async mkUntil(what, args, opts = {}) {
+      const done = opts.done ?? ((r: RunResult) => r.code === 0);
+      let attempts = 0;
+      let last = '';
+      const deadlineMs = opts.deadlineMs ?? o.stepDeadlineMs;
+      let accepted: { result: RunResult; attempts: number } | 'aborted';
+      try {
+        accepted = await until(what, async () => {
+          if (signal.aborted) return 'aborted' as const;
+          attempts++;
+          const r = await cluster.mk(args(attempts), { stdin: opts.stdin, timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+          if (done(r, attempts)) return { result: r, attempts };
+          last = firstLine(r.stderr) || `exit ${r.code}`;
+          return undefined;
+        }, deadlineMs, 500);
+      } catch (e) {
+        throw new TimeoutError(`${what}: not done after ${attempts} attempt(s) in ${deadlineMs} ms; last answer: ${last}`, { cause: e });
+      }
+      if (accepted === 'aborted') throw new TimeoutError(`${what}: the run was interrupted after ${attempts} attempt(s)`);
+      return accepted;
+    },
+    note,
+    elapsedMs: () => Date.now() - t0,
+    signal,
+  };
+  for (const w of workloads) note(`${w.kind}: ${w.summary()}`);
+  note(`faults: ${faults.length === 0 ? 'none' : faults.map((f) => `${f.target}@${(f.plannedAtMs / 1000).toFixed(1)}s`).join(', ')}`);
+
+  const observer = CriObserver.start(`${cluster.dataDir}/node/containerd/containerd.sock`);
+  const result: RoundResult = {
+    round, seed, ok: false, violations: [], durationMs: 0, faults, timeline, criOutages: [], podUids: [],
+    workloads: workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: undefined })),
+  };
+  try {
+    const recoveries: Promise<void>[] = [];
+    let recoveryDeadline = Number.POSITIVE_INFINITY;
+    const watchRecovery = async (f: FaultEvent, oldPid: number): Promise<void> => {
+      // The supervisor (or the node agent, for containerd) writes the new pid into the pid file.
+      await until(`${f.target} to run again`, () => {
+        if (signal.aborted || Date.now() >= recoveryDeadline) return false;
+        const pid = targetPid(cluster.dataDir, f.target);
+        if (pid === undefined || pid === oldPid) return undefined;
+        f.newPid = pid;
+        f.recoveredAfterMs = Date.now() - t0 - f.atMs!;
+        note(`${f.target} runs again (pid ${pid}), ${(f.recoveredAfterMs / 1000).toFixed(1)} s after its kill`);
+        return true;
+      }, Number.MAX_SAFE_INTEGER, 100);
+    };
+    const faultLane = async (): Promise<void> => {
+      for (const f of faults) {
+        await at(t0, f.plannedAtMs, signal);
+        if (signal.aborted) return;
+        f.atMs = Date.now() - t0;
+        f.outcome = killTarget(cluster.dataDir, f.target);
+        if (f.outcome.killed) {
+          note(`SIGKILL ${f.target} (pid ${f.outcome.pid})`);
+          recoveries.push(watchRecovery(f, f.outcome.pid));
+        } else {
+          note(`SIGKILL ${f.target}: skipped, ${f.outcome.reason}`);
+        }
+      }
+    };
+    const workloadLane = async (w: ChaosWorkload): Promise<void> => {
+      for (const s of w.steps) {
+        await at(t0, s.atMs, signal);
+        if (signal.aborted) return;
+        note(`${w.kind}: ${s.what}`);
+        await s.run(ctx);
+      }
+    };
+    await Promise.all([faultLane(), ...workloads.map(workloadLane)]);
+    const lanesDone = Date.now();
+    note('lanes done; waiting for killed processes to run again and the world to settle');
+    recoveryDeadline = lanesDone + o.settleMs;
+    await Promise.all(recoveries);
+    const unrecovered: Violation[] = [];
+    for (const f of faults.filter((x) => x.outcome?.killed && x.newPid === undefined && !signal.aborted)) {
+      // A later kill of the same target that recovered covers an earlier one (a new pid came).
+      if (faults.some((g) => g.target === f.target && g.atMs! > f.atMs! && g.newPid !== undefined)) continue;
+      if (targetPid(cluster.dataDir, f.target) !== undefined) continue;
+      unrecovered.push({
+        invariant: 'recovery', subject: f.target, permanent: true,
+        detail: `SIGKILLed at ${(f.atMs! / 1000).toFixed(1)} s and not running again ${((Date.now() - t0 - f.atMs!) / 1000).toFixed(0)} s later`,
+      });
+    }
+    for (const v of unrecovered) note(`${v.subject} did not come back`);
+
+    // The world may converge from the end of the lanes and the last restart on, whichever is later.
+    const lastRestart = (): number => Math.max(lanesDone, ...faults.filter((f) => f.newPid !== undefined).map((f) => t0 + f.atMs! + f.recoveredAfterMs!));
+    let cleanSince: number | undefined;
+    let dirty: { atMs: number; violations: Violation[] } | undefined;
+    let last: Violation[] = [];
+    let lastWorld: WorldSnapshot | undefined;
+    const settled = await until('the invariants to hold', async () => {
+      if (signal.aborted) return 'aborted';
+      const world = await snapshot(cluster, plurals, observer);
+      lastWorld = world;
+      last = [...unrecovered, ...workloads.flatMap((w) => [...w.stepViolations(), ...w.check(world)])];
+      if (last.length > 0 && last.every((v) => v.permanent)) return 'permanent';
+      if (last.length > 0) {
+        cleanSince = undefined;
+        dirty = { atMs: world.atMs, violations: last };
+        return undefined;
+      }
+      cleanSince ??= world.atMs;
+      // A restarted process may still be starting up while the store shows what its predecessor
+      // wrote: the stable run only counts from the last restart on.
+      return Date.now() - Math.max(cleanSince, lastRestart()) >= o.stableMs ? 'ok' : undefined;
+    }, Math.max(0, lanesDone + o.settleMs - Date.now()), pollMs).catch(() => 'deadline');
+    result.lastWorld = lastWorld;
+    result.violations = last;
+    result.beforeSettled = dirty?.violations;
+    if (settled !== 'ok') {
+      result.failedIn = settled === 'aborted' ? 'interrupted' : 'settle';
+      note(`not settled (${settled}): ${last.length} violation(s)`);
+      return result;
+    }
+    const failedStarts = observer.containers().filter((c) => c.exit && c.exit.startedAtMs === 0);
+    if (failedStarts.length > 0) {
+      note(`${failedStarts.length} container start(s) failed and were retried: `
+        + [...new Set(failedStarts.map((c) => `${c.exit!.reason} (exit ${c.exit!.exitCode})`))].join(', '));
+    }
+    const from = lastRestart();
+    result.settledAfterMs = Math.max(0, cleanSince! - from);
+    note(`settled ${(result.settledAfterMs / 1000).toFixed(1)} s after the lanes ended and the last killed process ran again`);
+    if (result.settledAfterMs > o.convergeMs) {
+      const shown = dirty!.violations.slice(0, 5).map((v) => `[${v.invariant}] ${v.subject}: ${v.detail}`);
+      result.failedIn = 'settle';
+      result.violations = [{
+        invariant: 'converge', subject: 'cluster', permanent: true,
+        detail: `the invariants held only ${(result.settledAfterMs / 1000).toFixed(1)} s after the lanes ended and the last killed process ran again `
+          + `(limit ${o.convergeMs / 1000} s); the last poll before that, ${((dirty!.atMs - from) / 1000).toFixed(1)} s in, found ${dirty!.violations.length}: `
+          + shown.join('; ') + (dirty!.violations.length > shown.length ? '; ...' : ''),
+      }];
+      return result;
+    }
+    note('cleaning up');
+    const cleanupStart = Date.now();
+    try {
+      for (const w of workloads) await w.cleanup(ctx);
+    } catch (e) {
+      result.failedIn = 'cleanup';
+      result.violations = [{ invariant: 'cleanup', subject: 'delete', permanent: true, detail: (e as Error).message }];
+      return result;
+    }
+    const cleaned = await until('the workloads to be gone', async () => {
+      const world = await snapshot(cluster, plurals, observer);
+      result.lastWorld = world;
+      last = workloads.flatMap((w) => w.checkCleaned(world));
+      return last.length === 0 ? true : undefined;
+    }, o.cleanupMs, pollMs).catch(() => false);
+    if (!cleaned) {
+      result.failedIn = 'cleanup';
+      result.violations = last;
+      note(`cleanup incomplete: ${last.length} violation(s)`);
+      return result;
+    }
+    result.cleanupMs = Date.now() - cleanupStart;
+    note(`cleaned up in ${(result.cleanupMs / 1000).toFixed(1)} s`);
+    if (result.cleanupMs > o.convergeMs) {
+      // Nothing was killed any more: deleting a round's pods is as bounded as converging.
+      result.failedIn = 'cleanup';
+      result.violations = [{
+        invariant: 'converge', subject: 'cleanup', permanent: true,
+        detail: `the round's pods took ${(result.cleanupMs / 1000).toFixed(1)} s to be gone from the store and the node (limit ${o.convergeMs / 1000} s)`,
+      }];
+      return result;
+    }
+    result.ok = true;
+    return result;
+  } catch (e) {
+    result.failedIn = 'error';
+    result.violations.push({ invariant: 'harness', subject: 'round', permanent: true, detail: (e as Error).stack ?? String(e) });
+    return result;
+  } finally {
+    await observer.stop();
+    result.criOutages = observer.outages();
+    result.podUids = [...new Set(observer.sandboxes().map((sb) => sb.podUid))];
+    result.workloads = workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: w.report() }));
+    result.durationMs = Date.now() - t0;
+  }
+}
