@@ -142,7 +142,7 @@ export class CriObserver {
   }
 
   private async connected(): Promise<CriClient> {
-    this.client ??= await CriClient.connect(this.socketPath, { timeoutMs: 1_000, callTimeoutMs: 5_000 });
+    this.client ??= await CriClient.connect(this.socketPath, { timeoutMs: 1_000, deadlines: { ListPodSandbox: 5_000, ListContainers: 5_000 } });
     return this.client;
   }
 
