@@ -6,9 +6,10 @@
  * - every deleted pod is gone from the store and from the node;
  * - nothing on the node is labelled with the uid of a pod the store does not have (no leak);
  * - no container attempt ran twice (per pod uid and container name, attempts are distinct), and
- *   the highest attempt that ran is the container's restartCount;
+ *   the container's restartCount is the number of its earlier instances whose program ran (a start
+ *   the runtime abandoned takes an attempt number, but is no restart: nothing ran);
  * - a container whose command never ends (a long sleep) never exited after it started, and its
- *   restartCount is 0 unless a start of it failed.
+ *   restartCount is 0.
  */
 import type { KubeObject, Pod } from '../../messages';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../../node-agent/pods';
@@ -121,14 +122,15 @@ export function checkPods(records: readonly PodRecord[], world: WorldSnapshot): 
               + (c.exit ? ` with code ${c.exit.exitCode} (${c.exit.reason || 'no reason'})` : '') + ', though its command never ends',
           });
         }
-        if (cs.restartCount > 0 && exited.length === 0) {
-          out.push({ invariant: 'restart-count', subject, permanent: true, detail: `container ${cs.name} has restartCount ${cs.restartCount}, but no instance of it was ever seen exited` });
+        if (cs.restartCount > 0 && !exited.some(ran)) {
+          out.push({ invariant: 'restart-count', subject, permanent: true, detail: `container ${cs.name} has restartCount ${cs.restartCount}, but no instance of it was ever seen to run and exit` });
         }
-        const attempts = seen.filter(ran).map((c) => c.attempt);
-        if (attempts.length > 0 && Math.max(...attempts) !== cs.restartCount) {
+        // The instances that ran, less the one running now, are the restarts the status counts.
+        const runs = seen.filter(ran).length;
+        if (runs > 0 && runs - 1 !== cs.restartCount) {
           out.push({
             invariant: 'attempt-vs-restarts', subject, permanent: false,
-            detail: `container ${cs.name}: the highest attempt that ran is ${Math.max(...attempts)}, restartCount is ${cs.restartCount}`,
+            detail: `container ${cs.name}: ${runs} instance(s) ran, so restartCount should be ${runs - 1}; it is ${cs.restartCount}`,
           });
         }
       }
