@@ -22,6 +22,12 @@ export interface KindController {
   resyncMs?: number;
   /** Makes the controller's own buckets again after the server lost its store (called on every reconnect). */
   ensure?(): Promise<void>;
+  /**
+   * Called on every (re)start of the supervisor, before it lists: a restarted informer knows no
+   * earlier keys, so it reports no deletion that happened meanwhile, and state derived from the
+   * objects (the nodes' views of pods) must be checked against the store here.
+   */
+  prepare?(): Promise<void>;
 }
 
 type SupervisorMsg = { type: 'start' } | { type: 'changed'; key: string; deleted: boolean } | { type: 'resync' };
@@ -60,7 +66,9 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
           if (!isConflict(err)) throw err;
           requeueAfterMs = 20 + Math.random() * 80;
         }
-        if (msg.type === 'final') {
+        // The last reconcile of a deleted object: also when it comes as a restart's wake-up, for the
+        // intent outlives a crash of the child (it is the supervisor's, not the child's state).
+        if (msg.type === 'final' || finalizing.has(key)) {
           stop(ctx.self);
           return {};
         }
@@ -91,6 +99,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
           // A (re)start begins with no children: nact's reset stopped any we had.
           children.clear();
           finalizing.clear();
+          await controller.prepare?.();
           const self = ctx.self;
           informer = await startInformer(store, keyFilter(controller.plural), (ev) => {
             dispatch(self, { type: 'changed', key: ev.key, deleted: ev.type === 'DELETE' });

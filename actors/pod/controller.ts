@@ -18,6 +18,7 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, 
     plural: 'pods',
     resyncMs: 30_000,
     ensure: () => views.ensure(),
+    prepare: () => views.start(),
     async reconcile(key) {
       const cur = await store.get<Pod>(key);
       await views.sync(key, cur?.object ?? null);

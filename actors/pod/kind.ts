@@ -52,8 +52,8 @@ export const podModule: KindModule = {
     },
   },
   controller: async (ctx) => {
-    const views = await NodePodViews.open(ctx.bus);
-    await views.start(ctx.store);
+    // The supervisor prepares the views (prepare: learn them, sweep what is stale) before it lists.
+    const views = await NodePodViews.open(ctx.bus, ctx.store);
     return podController(ctx.store, ctx.scheduler, views);
   },
 };

@@ -21,22 +21,26 @@ export class NodePodViews {
   /** pod key -> where its view is and what it holds. */
   private readonly known = new Map<string, { view: string; digest: string }>();
 
-  private constructor(readonly views: ObjectStore) {}
+  private constructor(readonly views: ObjectStore, private readonly objects: ObjectStore) {}
 
-  /** Opens (making it when missing) the views bucket. Throws UnavailableError when the bus is down. */
-  static async open(bus: Bus): Promise<NodePodViews> {
+  /**
+   * Opens (making it when missing) the views bucket of the pods in `objects`. Throws
+   * UnavailableError when the bus is down.
+   */
+  static async open(bus: Bus, objects: ObjectStore): Promise<NodePodViews> {
     return new NodePodViews(await ObjectStore.open(bus, {
       bucket: NODE_PODS_BUCKET, history: 1, description: 'mk: the pods bound to each node, <node>.<namespace>.<name> -> Pod',
-    }));
+    }), objects);
   }
 
   /**
    * Learns what the bucket holds and removes the views of pods that are gone or bound elsewhere
-   * (left by an earlier control plane). Call before reconciling.
+   * (left by an earlier control plane, or by deletions missed while the bus was away). Call
+   * before reconciling, and whenever what this process remembers may be stale.
    */
-  async start(objects: ObjectStore): Promise<void> {
+  async start(): Promise<void> {
+    const [views, pods] = await Promise.all([this.views.list<Pod>('>'), this.objects.list<Pod>(keyFilter(PodKind.plural))]);
     this.known.clear();
-    const [views, pods] = await Promise.all([this.views.list<Pod>('>'), objects.list<Pod>(keyFilter(PodKind.plural))]);
     const wanted = new Map(pods.items.filter((p) => p.object.spec.nodeName)
       .map((p) => [viewKey(p.object.spec.nodeName!, p.object.metadata.namespace ?? 'default', p.object.metadata.name), p.key]));
     let removed = 0;
@@ -48,10 +52,13 @@ export class NodePodViews {
     if (removed > 0) log.info({ removed }, 'removed views of pods that are gone');
   }
 
-  /** Makes the bucket again after the server lost its store; every view is written again. */
+  /**
+   * After a reconnect: makes the bucket again if the server lost its store, then learns again what
+   * it holds (a lost bucket holds nothing, so every view is written again on the next reconcile).
+   */
   async ensure(): Promise<void> {
     await this.views.ensure();
-    this.known.clear();
+    await this.start();
   }
 
   /**

@@ -103,6 +103,18 @@ describe('node api', () => {
     expect(nodes).not.toContain('Bad_Node');
   });
 
+  it('still takes a pod out of its node\'s view when it is deleted after the server restarted with its store', async () => {
+    await request(bus, API.apply, { object: pod('after-restart') });
+    const p = await waitFor(async () => { const x = await getPod('after-restart'); return x.spec.nodeName ? x : null; }, 'bound');
+    const view = `${p.spec.nodeName}.default.after-restart`;
+    await waitFor(async () => ((await views.get(view)) ? true : null), 'the view');
+    server.kill();
+    await server.restart();
+    await waitFor(async () => { await request(bus, API.ping, {}); return true; }, 'the api again', 15_000);
+    await request(bus, API.delete, { kind: 'pods', name: 'after-restart', gracePeriodSeconds: 0 });
+    await waitFor(async () => ((await views.get(view)) === null ? true : null), 'the view to go', 15_000);
+  });
+
   it('re-makes the store, views included, when the server comes back without it (the running control plane, after it reconnects)', async () => {
     server.kill();
     await server.restart({ wipe: true });
