@@ -1,6 +1,7 @@
 /** Cluster-level kinds: v1 Namespace and v1 Node. */
 import { z } from 'zod';
 import { ObjectMeta } from './meta';
+import { Taint } from './scheduling';
 
 export const NamespaceSchema = z.strictObject({
   apiVersion: z.literal('v1').describe('The API version of the kind: `v1`.'),
@@ -66,6 +67,10 @@ export const NodeSchema = z.strictObject({
     podCIDRs: z.array(z.string()).optional().describe(
       'The pod ranges as a list. mk gives each node one IPv4 range, so this holds podCIDR alone, and an update keeps it as it was.',
     ),
+    taints: z.array(Taint).optional().describe(
+      'Taints keep pods that do not tolerate them off the node (NoSchedule, PreferNoSchedule) or evict them (NoExecute). '
+      + '`mk taint nodes` adds and removes them; the control plane adds node.kubernetes.io/unreachable when heartbeats stop.',
+    ),
     unschedulable: z.boolean().optional().describe(
       'When true the scheduler places no new pods on the node; the pods already there keep running. Set it with `mk apply`.',
     ),
@@ -81,7 +86,7 @@ export interface Node {
   apiVersion: 'v1';
   kind: 'Node';
   metadata: ObjectMeta;
-  spec?: { podCIDR?: string; podCIDRs?: string[]; unschedulable?: boolean };
+  spec?: { podCIDR?: string; podCIDRs?: string[]; unschedulable?: boolean; taints?: Taint[] };
   status?: NodeStatus;
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LabelName, ObjectMeta, Quantity } from './meta';
+import { Affinity, Toleration } from './scheduling';
 
 export { qosClass } from './qos';
 
@@ -106,6 +107,12 @@ export const PodSpec = z
     ),
     nodeSelector: z.record(z.string(), z.string()).optional().describe(
       'Labels a node must carry, each with exactly this value, for the scheduler to place the pod on it.',
+    ),
+    affinity: Affinity.optional().describe(
+      'Rules on where the pod may go or prefers to go: node affinity by node labels, pod affinity and anti-affinity by the pods already on a node.',
+    ),
+    tolerations: z.array(Toleration).optional().describe(
+      "Taints the pod tolerates: it may be placed on a node with those taints, and a NoExecute taint evicts it only after its tolerationSeconds.",
     ),
     terminationGracePeriodSeconds: z.number().int().min(0).optional().describe(
       'The seconds a container gets between SIGTERM and SIGKILL when the pod is deleted or the container replaced for a new image; '
