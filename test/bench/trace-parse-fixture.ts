@@ -61,10 +61,11 @@ export function records(opts: { bind?: boolean; watchAt?: number } = {}): TapRec
     get(6.0, CP, 'g4', SUBJ),
     { t: T + 7.4, subject: SUBJ, reply: objAck(PODS_SUP, 8), headers: exp(7), data: pod({ spec: { nodeName: 'vm' } }) },
     { t: T + 8.0, subject: 'mk.events.default.Pod.default-scheduler', reply: inbox(CP, 'e0') },
+    // The pod actor writes the view from the scheduler's answer, then reconciles on the bind.
+    { t: T + 8.5, subject: VIEW, reply: inbox(CP, 'view') },
+    { t: T + 8.6, subject: inbox(CP, 'view'), data: '{"stream":"KV_mk-node-pods", "seq":3}' },
+    { t: T + 8.8, subject: VIEW, reply: ack('KV_mk-node-pods', NODE_PODS, 3) },
     get(9.0, CP, 'g5', SUBJ),
-    { t: T + 9.5, subject: VIEW, reply: inbox(CP, 'view') },
-    { t: T + 9.6, subject: inbox(CP, 'view'), data: '{"stream":"KV_mk-node-pods", "seq":3}' },
-    { t: T + 9.8, subject: VIEW, reply: ack('KV_mk-node-pods', NODE_PODS, 3) },
     { t: T + 11.0, subject: '$JS.API.STREAM.MSG.GET.KV_mk-snapshots', reply: inbox(NODE, 's1'), data: '{}' },
     { t: T + 11.3, subject: inbox(NODE, 's1'), data: '{}' },
     { t: T + 12.0, subject: '$JS.API.STREAM.MSG.GET.MK_JOURNAL', reply: inbox(NODE, 'j1'), data: '{}' },
@@ -91,10 +92,14 @@ export function records(opts: { bind?: boolean; watchAt?: number } = {}): TapRec
 const iso = (ms: number) => new Date(T + ms).toISOString();
 /** The node agent's gRPC trace of pod `web` (and one call after Running). */
 export const GRPC = [
-  [13, 1, 'RuntimeService/ListPodSandbox', 15], [13, 2, 'RuntimeService/ListContainers', 15], [16, 3, 'ImageService/ImageStatus', 17],
-  [17, 4, 'RuntimeService/RunPodSandbox', 100], [101, 5, 'RuntimeService/ListPodSandbox', 104], [105, 6, 'RuntimeService/CreateContainer', 114],
-  [114, 7, 'RuntimeService/StartContainer', 166], [167, 8, 'RuntimeService/ListPodSandbox', 170], [168, 9, 'RuntimeService/Version', 169],
-  [180, 10, 'RuntimeService/ListPodSandbox', 182],
+  [13, 1, 'RuntimeService/ListPodSandbox', 15], [13, 2, 'RuntimeService/ListContainers', 15], [13, 3, 'ImageService/ImageStatus', 14],
+  [16, 4, 'RuntimeService/RunPodSandbox', 100],
+  // The observation after an action asks for the status of what it made along with its lists.
+  [101, 5, 'RuntimeService/PodSandboxStatus', 103], [101, 6, 'RuntimeService/ListPodSandbox', 104], [101, 7, 'RuntimeService/ListContainers', 103],
+  [105, 8, 'RuntimeService/CreateContainer', 114], [114, 9, 'RuntimeService/StartContainer', 166],
+  [167, 10, 'RuntimeService/ContainerStatus', 169], [167, 11, 'RuntimeService/ListPodSandbox', 170], [167, 12, 'RuntimeService/ListContainers', 169],
+  [168, 13, 'RuntimeService/Version', 169],
+  [180, 14, 'RuntimeService/ListPodSandbox', 182], [180, 15, 'RuntimeService/ListContainers', 182],
 ].flatMap(([start, n, method, end]) => [
   `D ${iso(start as number)} | v1.14.7 123 | channel | (5) unix:///x/containerd.sock createResolvingCall [${n}] method="/runtime.v1.${method}", deadline=${iso(30_000)}`,
   `D ${iso(start as number)} | v1.14.7 123 | resolving_call | [${n}] Created`,

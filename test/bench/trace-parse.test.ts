@@ -9,8 +9,8 @@ import {
 describe('trace readers', () => {
   it('reads CRI calls from a grpc-js trace, at the middle of their millisecond', () => {
     const calls = parseGrpcTrace(GRPC);
-    expect(calls).toHaveLength(10);
-    expect(calls.find((c) => c.method === 'RunPodSandbox')).toEqual({ n: 4, method: 'RunPodSandbox', start: T + 17.5, end: T + 100.5, code: 0 });
+    expect(calls).toHaveLength(15);
+    expect(calls.find((c) => c.method === 'RunPodSandbox')).toEqual({ n: 4, method: 'RunPodSandbox', start: T + 16.5, end: T + 100.5, code: 0 });
   });
 
   it('reads containerd spans with their sub-millisecond times and results', () => {
@@ -67,8 +67,8 @@ describe('podTrace', () => {
     const rel = Object.fromEntries(Object.entries(t.anchors).map(([k, v]) => [k, Math.round((v - T) * 100) / 100]));
     expect(rel).toEqual({
       applySent: 0, applyAtServer: 0.4, apiFirstRead: 1.5, kvCreate: 2.8, podWatch: 3, podActorRead: 5, schedulerRead: 6,
-      bindWrite: 7, bindWatch: 7.4, viewRead: 9, viewWrite: 9.5, nodeWatch: 9.8, podActorRecovered: 12.4, firstCriCall: 13.5,
-      runSandboxStart: 17.5, runSandboxEnd: 100.5, createStart: 105.5, createEnd: 114.5, startStart: 114.5, startEnd: 166.5,
+      bindWrite: 7, bindStored: 7.1, viewWrite: 8.5, nodeWatch: 8.8, podActorRecovered: 12.4, firstCriCall: 13.5,
+      runSandboxStart: 16.5, runSandboxEnd: 100.5, createStart: 105.5, createEnd: 114.5, startStart: 114.5, startEnd: 166.5,
       statusRequest: 174, statusRead: 174.5, statusWrite: 176, watchPublished: 177, runningSeen: 177.3,
     });
   });
@@ -78,18 +78,21 @@ describe('podTrace', () => {
     expect(t.side.kvCreateAck).toBeCloseTo(0.1, 3);
     expect(t.side.applyReply).toBeCloseTo(3.6, 3);
     expect(t.side.viewAck).toBeCloseTo(0.1, 3);
+    expect(t.side.bindWatch).toBeCloseTo(0.4, 3);
+    expect(t.side.bindAck).toBeUndefined();
     expect(t.side.statusReply).toBeCloseTo(3.5, 3);
     expect(t.side.createToWatchPublisher).toBeCloseTo(0.25, 3);
     expect(t.side.containerdRunPodSandbox).toBeCloseTo(81.5, 3);
     expect(t.side.containerdCreateContainer).toBeCloseTo(7, 3);
     expect(t.side.containerdStartContainer).toBeCloseTo(50.5, 3);
     expect(t.counts).toEqual({
-      'cri ListPodSandbox': 3, 'cri ListContainers': 1, 'cri ImageStatus': 1, 'cri RunPodSandbox': 1, 'cri CreateContainer': 1, 'cri StartContainer': 1,
+      'cri ListPodSandbox': 3, 'cri ListContainers': 3, 'cri ImageStatus': 1, 'cri RunPodSandbox': 1, 'cri PodSandboxStatus': 1,
+      'cri CreateContainer': 1, 'cri StartContainer': 1, 'cri ContainerStatus': 1,
       'control plane: JetStream API requests': 6, 'control plane: writes of the pod': 3, 'control plane: events recorded': 1,
       "control plane: writes of the node's view": 1,
       'node agent: JetStream API requests': 2, 'node agent: events recorded': 1, 'node agent: node api requests': 1,
       'after Running: control plane: JetStream API requests': 1, "after Running: control plane: writes of the node's view": 1,
-      'after Running: cri ListPodSandbox': 1,
+      'after Running: cri ListPodSandbox': 1, 'after Running: cri ListContainers': 1,
     });
   });
 
@@ -102,6 +105,9 @@ describe('podTrace', () => {
     expect(() => podTrace(input(records({ bind: false })))).toThrow('trace of web: no bind write found');
     const noView = records().filter((r) => !r.subject.startsWith('$KV.mk-node-pods.'));
     expect(() => podTrace(input(noView))).toThrow("trace of web: no write of the node's view found");
+    // The write the status sets off, after Running, is not the one that started the pod.
+    const lateViewOnly = records().filter((r) => r.reply !== inbox(CP, 'view'));
+    expect(() => podTrace(input(lateViewOnly))).toThrow("trace of web: no write of the node's view found");
   });
 
   it('takes no write of another identity for the control plane\'s', () => {

@@ -204,7 +204,7 @@ export function identifyProcesses(tap: TapRecord[], name: string): Processes {
  */
 export const ANCHORS = [
   'applySent', 'applyAtServer', 'apiFirstRead', 'kvCreate', 'podWatch', 'podActorRead', 'schedulerRead', 'bindWrite',
-  'bindWatch', 'viewRead', 'viewWrite', 'nodeWatch', 'podActorRecovered', 'firstCriCall',
+  'bindStored', 'viewWrite', 'nodeWatch', 'podActorRecovered', 'firstCriCall',
   'runSandboxStart', 'runSandboxEnd', 'createStart', 'createEnd', 'startStart', 'startEnd',
   'statusRequest', 'statusRead', 'statusWrite', 'watchPublished', 'runningSeen',
 ] as const;
@@ -286,13 +286,13 @@ export function podTrace(inp: PodTraceInput): PodTrace {
   const bindAt = need('bind write', bind?.t);
   const bindAck = reply(bind);
   const bindSeq = need('bind acknowledgement', seqOf(bindAck));
-  const bindWatch = first(delivered(subject, bindSeq, (c) => consumers.podWatches.has(c)), bindAt);
-  const bindWatchAt = need('pods watch delivery of the bind', bindWatch?.t);
-  // The pod actor, on the bind, writes the node's view of the pod.
-  const viewRead = first(isGet(p.controlPlane, subject), bindWatchAt);
-  const viewReadAt = need('pod actor read after the bind', viewRead?.t);
+  // The scheduler waits for the bind to be stored, then answers the pod actor, which writes the
+  // node's view of the pod from that answer (the bound pod), without reading it again.
+  const bindStored = need('bind acknowledgement', bindAck?.t);
   const isView = (r: TapRecord) => r.subject.startsWith(`$KV.${VIEWS}.`) && r.subject.endsWith(`.default.${name}`);
-  const view = first((r) => isView(r) && !deliveryOf(r.reply) && who(r) === p.controlPlane, viewReadAt);
+  // Before the node's first word about the pod: the status write sets off a second view write.
+  const nodeSpoke = first((r) => POD_STATUS.test(r.subject) && who(r) === p.node && (parseJson(r.data) as { name?: string } | undefined)?.name === name, bindAt);
+  const view = first((r) => isView(r) && !deliveryOf(r.reply) && who(r) === p.controlPlane && r.t < (nodeSpoke?.t ?? Infinity), bindAt);
   const viewAt = need('write of the node\'s view', view?.t);
   const viewAck = reply(view);
   const viewSeq = need('view write acknowledgement', seqOf(viewAck));
@@ -333,8 +333,7 @@ export function podTrace(inp: PodTraceInput): PodTrace {
     podActorRead: need('pod actor read', podRead?.t),
     schedulerRead: need('scheduler read', schedRead?.t),
     bindWrite: bindAt,
-    bindWatch: bindWatchAt,
-    viewRead: viewReadAt,
+    bindStored,
     viewWrite: viewAt,
     nodeWatch,
     podActorRecovered: recovered,
@@ -357,7 +356,10 @@ export function podTrace(inp: PodTraceInput): PodTrace {
   side.kvCreateAck = need('create ack', createAck?.t) - kvCreate;
   const applyReply = reply(applyReq);
   if (applyReply) side.applyReply = applyReply.t - applyAt;
-  side.bindAck = need('bind ack', bindAck?.t) - bindAt;
+  // Off the path now: the bind's delivery to the pods watches, which sets off another reconcile
+  // of the control plane's pod actor (it finds the view already written).
+  const bindWatch = first(delivered(subject, bindSeq, (c) => consumers.podWatches.has(c)), bindAt);
+  if (bindWatch) side.bindWatch = bindWatch.t - bindAt;
   side.viewAck = need('view ack', viewAck?.t) - viewAt;
   if (statusAck) side.statusAck = statusAck.t - statusAt;
   const statusReply = reply(statusReq);
