@@ -79,3 +79,18 @@ export async function waitForQuietNode(cri: CriClient, opts: QuietOptions = {}):
     if (Date.now() > deadline) return { waitedMs: Date.now() - t0, busy, idle: false };
   }
 }
+
+/**
+ * Waits until the CPU is idle (busy share under `busyBelow` over one window), at most
+ * `deadlineMs`; a CPU still busy then (another workload on the machine) is reported as
+ * `idle: false`, not thrown, so the caller can record it.
+ */
+export async function waitForQuietCpu(opts: Omit<QuietOptions, 'alsoWaitFor'> = {}): Promise<QuietReport> {
+  const t0 = Date.now();
+  const deadline = t0 + (opts.deadlineMs ?? 60_000);
+  for (;;) {
+    const busy = await measureBusy(opts.windowMs ?? 500);
+    if (busy < (opts.busyBelow ?? 0.10)) return { waitedMs: Date.now() - t0, busy, idle: true };
+    if (Date.now() > deadline) return { waitedMs: Date.now() - t0, busy, idle: false };
+  }
+}

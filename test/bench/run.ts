@@ -12,17 +12,21 @@
  *   trace --from DIR                      reads records saved with --save again (no cluster).
  *   cli [--rounds N] [--compare BIN]      mk get/describe against `node -e 0` in the same run
  *                                         (a nats-server and a control plane; no root needed).
+ *   api [--objects N] [--rounds R] [--lists L]
+ *                                         create, get, update, list and watch delivery through
+ *                                         mk.api against raw KV on the same server (no root).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startCluster, type TestCluster } from '../helpers/cluster';
+import { apiBench } from './api';
 import { cliBench } from './cli';
 import { podStartupInner, type PodStartupResult } from './pod-startup';
 import { formatPodStartup } from './report';
 import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
 import { formatTrace } from './trace-report';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -75,6 +79,9 @@ async function main(argv: string[]): Promise<void> {
   switch (name) {
     case 'cli':
       await cliBench(rest);
+      return;
+    case 'api':
+      await apiBench(rest);
       return;
     case 'pod-startup-inner':
       await podStartupInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), rounds: intFlag(rest, '--rounds', 5) });

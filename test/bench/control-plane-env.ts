@@ -1,0 +1,82 @@
+/**
+ * A control plane of its own for the benchmarks that need no node runtime (api, scheduling): a
+ * nats-server on loopback (a port and store of its own, one user) and the real `mk control-plane`
+ * process serving the api from that store, as `cli` starts them. No root, no network namespace.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connectBus, request, type Bus } from '../../bus';
+import { API } from '../../messages';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server';
+import { until } from '../helpers/wait';
+
+// The repository root, from the sources (test/bench) or the build (dist/test/bench).
+const ROOT = ((d) => (path.basename(d) === 'dist' ? path.dirname(d) : d))(path.join(__dirname, '..', '..'));
+/** The CLI entry point of this build. */
+export const BIN = path.join(ROOT, 'bin', 'run.js');
+const USER = 'admin';
+const PASS = 'bench';
+
+/** A running nats-server and control plane, and a connection to them. */
+export interface ControlPlaneEnv {
+  nats: NatsServer;
+  /** The data directory (context file, control plane data). */
+  dir: string;
+  /** The control plane process's pid (its /proc/<pid>/status tells its memory). */
+  cpPid: number;
+  /** A connection with the one user the server knows (JetStream included, for baselines). */
+  bus: Bus;
+  /** Connection options for more connections (hollow nodes). */
+  connect: { servers: string[]; user: string; pass: string };
+  /** Closes the connection, stops the control plane (SIGTERM, SIGKILL after 10 s) and the server, removes `dir`. */
+  stop(): Promise<void>;
+}
+
+/** Stops `child` by its pid: SIGTERM, then SIGKILL after `graceMs`; resolves once it exited. */
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, graceMs, 'late'); });
+  if (await Promise.race([exited, late]) === 'late') { child.kill('SIGKILL'); await exited; }
+  clearTimeout(timer);
+}
+
+/**
+ * Starts a nats-server and `mk control-plane` on it and waits until the api answers. Throws
+ * (after stopping what it started) when either does not come up within a minute.
+ */
+export async function startControlPlaneEnv(name: string): Promise<ControlPlaneEnv> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mk-bench-${name}-`));
+  const nats = await startNatsServer({ user: USER, pass: PASS });
+  const connect = { servers: [nats.url], user: USER, pass: PASS };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...connect, nodeName: 'bench' }), { mode: 0o600 });
+  const cp = spawn(process.execPath, [BIN, 'control-plane', '--data-dir', dir], {
+    env: { ...process.env, MK_HOME: dir, MK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let cpErr = '';
+  cp.stderr?.on('data', (b: Buffer) => { cpErr = (cpErr + b.toString()).slice(-4000); });
+  let bus: Bus | undefined;
+  const cleanup = async () => {
+    await bus?.close().catch(() => undefined);
+    await stopChild(cp, 10_000);
+    await nats.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    bus = await connectBus({ ...connect, name: `mk-bench-${name}` });
+    const b = bus;
+    await until('the control plane to answer mk.api.list', async () => {
+      if (cp.exitCode !== null) throw new Error(`the control plane exited (${cp.exitCode}): ${cpErr}`);
+      await request(b, API.list, { kind: 'namespaces' }, { timeoutMs: 2_000 });
+      return true;
+    }, 60_000, 100);
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  return { nats, dir, cpPid: cp.pid ?? -1, bus, connect, stop: cleanup };
+}
