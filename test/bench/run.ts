@@ -15,18 +15,24 @@
  *   api [--objects N] [--rounds R] [--lists L]
  *                                         create, get, update, list and watch delivery through
  *                                         mk.api against raw KV on the same server (no root).
+ *   scheduling [--nodes 100,1000] [--pods N] [--window W]
+ *                                         pods bound per second with hollow nodes (a fake runtime
+ *                                         behind the real node api), control plane memory per pod.
+ *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startCluster, type TestCluster } from '../helpers/cluster';
 import { apiBench } from './api';
 import { cliBench } from './cli';
+import { runHollowNodes } from './hollow-node';
 import { podStartupInner, type PodStartupResult } from './pod-startup';
 import { formatPodStartup } from './report';
+import { schedulingBench } from './scheduling';
 import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
 import { formatTrace } from './trace-report';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -82,6 +88,16 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'api':
       await apiBench(rest);
+      return;
+    case 'scheduling':
+      await schedulingBench(rest);
+      return;
+    case 'hollow-nodes':
+      // Connection details come in the environment, so the password stays out of the process list.
+      await runHollowNodes({
+        servers: (process.env.MK_BENCH_SERVERS ?? '').split(','), user: process.env.MK_BENCH_USER ?? '', pass: process.env.MK_BENCH_PASS ?? '',
+        first: Number(stringFlag(rest, '--first', true)), count: intFlag(rest, '--count', 1),
+      });
       return;
     case 'pod-startup-inner':
       await podStartupInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), rounds: intFlag(rest, '--rounds', 5) });
