@@ -1,5 +1,5 @@
 import type { CriClient } from '../../node-agent/cri';
-import { busyShare, parseProcStat, waitForQuietNode } from './quiet';
+import { busyShare, parseProcStat, waitForQuietCpu, waitForQuietNode } from './quiet';
 
 /** A fake containerd that holds `left` sandboxes for its first `busyCalls` listings, then none. */
 function fakeCri(busyCalls: number): CriClient {
@@ -51,5 +51,13 @@ describe('quiet node', () => {
     const q = await waitForQuietNode(fakeCri(0), { busyBelow: 0, windowMs: 20, deadlineMs: 100 });
     expect(q.idle).toBe(false);
     expect(q.waitedMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('waits for an idle CPU alone, and reports one that stays busy', async () => {
+    const idle = await waitForQuietCpu({ busyBelow: 1.01, windowMs: 10, deadlineMs: 10_000 });
+    expect(idle.idle).toBe(true);
+    const busy = await waitForQuietCpu({ busyBelow: 0, windowMs: 20, deadlineMs: 100 });
+    expect(busy.idle).toBe(false);
+    expect(busy.waitedMs).toBeGreaterThanOrEqual(100);
   });
 });
