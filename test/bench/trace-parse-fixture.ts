@@ -90,7 +90,7 @@ export function records(opts: { bind?: boolean; watchAt?: number } = {}): TapRec
 }
 
 const iso = (ms: number) => new Date(T + ms).toISOString();
-/** The node agent's gRPC trace of pod `web` (and one call after Running). */
+/** The node agent's gRPC trace of pod `web` (and the observation after Running). */
 export const GRPC = [
   [13, 1, 'RuntimeService/ListPodSandbox', 15], [13, 2, 'RuntimeService/ListContainers', 15], [13, 3, 'ImageService/ImageStatus', 14],
   [16, 4, 'RuntimeService/RunPodSandbox', 100],
