@@ -2,4 +2,5 @@
 export { runControlPlane, type ControlPlane, type ControlPlaneOptions } from './bootstrap';
 export { schedule, SCHEDULING_POLICIES, type Decision, type SchedulingPolicy } from './scheduler/schedule';
 export type { SchedulerConfig } from './scheduler/scheduler';
+export { schedulerConfig, type SchedulerSettings } from './scheduler/config';
 export { spawnKindSupervisor, type KindController } from './kind-supervisor';
