@@ -2,7 +2,7 @@ import type { Pod } from '../../messages';
 import { info, makeNode, makeNodeInfo, makePod } from './plugins/fixtures';
 import type { ClusterView } from './plugins/inter-pod-affinity';
 import type { NodeInfo } from './plugins/types';
-import { schedule } from './schedule';
+import { feasibleNodesToFind, schedule } from './schedule';
 
 function view(nodes: NodeInfo[]): ClusterView {
   const withAffinity = nodes.flatMap((n) => [...n.pods.values()]).filter((p) => p.hasAffinity);
@@ -79,5 +79,17 @@ describe('schedule', () => {
 
   it('says there are no nodes when there are none', () => {
     expect(decide(makePod('a'), [])).toEqual({ unschedulable: 'no nodes available to schedule pods', rejectedBy: [] });
+  });
+
+  it('in a large cluster stops filtering once enough nodes fit, and goes on from there next time', () => {
+    expect([50, 100, 1000, 5000, 10_000].map(feasibleNodesToFind)).toEqual([50, 100, 420, 500, 500]);
+    const nodes = Array.from({ length: 200 }, (_, i) => makeNodeInfo(makeNode(`n${String(i).padStart(3, '0')}`)));
+    let visited = 0;
+    const first = decide(makePod('a'), nodes, { startIndex: 0, onVisited: (n: number) => { visited = n; } });
+    expect(visited).toBe(100);
+    expect(first).toEqual({ node: 'n000' });
+    expect(decide(makePod('b'), nodes, { startIndex: visited })).toEqual({ node: 'n100' });
+    // A pod that fits nowhere still hears about every node.
+    expect(decide(makePod('c', { cpu: '64' }), nodes)).toMatchObject({ unschedulable: '0/200 nodes are available: 200 Insufficient cpu. preemption: not eligible.' });
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The scheduling decision as a pure function, kube-scheduler's framework in small
  * (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework/): every node runs
- * the filters in Kubernetes' order and the first that rejects it gives the node's reasons; the
- * nodes that pass are scored by each score plugin, normalized to 0..100 and weighted as
+ * the filters in Kubernetes' order and the first that rejects it gives the node's reasons (in a
+ * large cluster, filtering stops once enough nodes fit, as kube-scheduler's does); the nodes that
+ * pass are scored by each score plugin, normalized to 0..100 and weighted as
  * kube-scheduler's defaults weigh them, and the best wins (ties: the first by name). The
  * round-robin policy skips the scores and takes the feasible nodes in turn.
  */
@@ -18,7 +19,7 @@ import { nodeUnschedulableFilter } from './plugins/node-unschedulable';
 import { defaultNormalize, minMaxNormalize } from './plugins/normalize';
 import { resourcesFitFilter } from './plugins/resources-fit';
 import { taintTolerationFilter, taintTolerationScore } from './plugins/taint-toleration';
-import type { FilterReasons, NodeInfo, PluginName, PodInfo } from './plugins/types';
+import { FITS, type FilterReasons, type NodeInfo, type PluginName, type PodInfo } from './plugins/types';
 
 export type { ClusterView } from './plugins/inter-pod-affinity';
 
@@ -45,6 +46,22 @@ export interface ScheduleOptions {
   policy?: SchedulingPolicy;
   /** Round robin: the node chosen last time; the next feasible one after it by name is taken. */
   lastNode?: string;
+  /** Where in the node list filtering starts (it goes on from where the last decision stopped). */
+  startIndex?: number;
+  /** Hears how many nodes were filtered, when some fit (the next decision starts after them). */
+  onVisited?: (n: number) => void;
+}
+
+/**
+ * How many feasible nodes are enough to score: all of them up to 100 nodes, then an adaptive
+ * share (50 % less 1 % per 125 nodes, at least 5 %, at least 100 nodes), as kube-scheduler's
+ * percentageOfNodesToScore default, so a large cluster costs a fraction of its nodes per pod
+ * (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduler-perf-tuning/).
+ */
+export function feasibleNodesToFind(nodes: number): number {
+  if (nodes < 100) return nodes;
+  const percent = Math.max(5, 50 - Math.floor(nodes / 125));
+  return Math.max(100, Math.floor((nodes * percent) / 100));
 }
 
 /** Chooses a node for `pod` in `view`. Pure: reads the view, changes nothing. */
@@ -54,28 +71,35 @@ export function schedule(pod: PodInfo, view: ClusterView, opts: ScheduleOptions 
     || (affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0
     || (affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0;
   const ipaState = needsPodAffinity ? interPodAffinityState(pod.pod, view) : undefined;
-  const filters: [PluginName, (n: NodeInfo) => FilterReasons][] = [
-    ['NodeUnschedulable', (n) => nodeUnschedulableFilter(pod.pod, n)],
-    ['TaintToleration', (n) => taintTolerationFilter(pod.pod, n)],
-    ['NodeAffinity', (n) => nodeAffinityFilter(pod.pod, n)],
-    ['NodePorts', (n) => nodePortsFilter(pod, n)],
-    ['NodeResourcesFit', (n) => resourcesFitFilter(pod, n)],
-    ['InterPodAffinity', (n) => (ipaState ? interPodAffinityFilter(pod.pod, n, ipaState) : [])],
+  const names: PluginName[] = ['NodeUnschedulable', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'InterPodAffinity'];
+  const filters: ((n: NodeInfo) => FilterReasons)[] = [
+    (n) => nodeUnschedulableFilter(pod.pod, n),
+    (n) => taintTolerationFilter(pod.pod, n),
+    (n) => nodeAffinityFilter(pod.pod, n),
+    (n) => nodePortsFilter(pod, n),
+    (n) => resourcesFitFilter(pod, n),
+    (n) => (ipaState ? interPodAffinityFilter(pod.pod, n, ipaState) : FITS),
   ];
   const reasons = new Map<string, number>();
   const rejectedBy = new Set<PluginName>();
   const feasible: NodeInfo[] = [];
-  nodes: for (const node of view.nodes) {
-    for (const [name, filter] of filters) {
-      const r = filter(node);
+  const all = view.nodes;
+  const enough = opts.policy === 'round-robin' ? all.length : feasibleNodesToFind(all.length);
+  const start = all.length ? (opts.startIndex ?? 0) % all.length : 0;
+  let visited = 0;
+  nodes: for (; visited < all.length && feasible.length < enough; visited++) {
+    const node = all[(start + visited) % all.length];
+    for (let f = 0; f < filters.length; f++) {
+      const r = filters[f](node);
       if (r.length === 0) continue;
-      rejectedBy.add(name);
+      rejectedBy.add(names[f]);
       for (const reason of r) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       continue nodes;
     }
     feasible.push(node);
   }
   if (feasible.length === 0) return { unschedulable: fitErrorMessage(view.nodes.length, reasons), rejectedBy: [...rejectedBy] };
+  opts.onVisited?.(visited);
   if (feasible.length === 1) return { node: feasible[0].name };
   if (opts.policy === 'round-robin') return { node: roundRobin(feasible, opts.lastNode) };
   const totals = scoreNodes(pod, feasible, view);

@@ -37,6 +37,8 @@ export class Scheduler {
   readonly cache: SchedulerCache;
   readonly queue = new UnschedulableQueue();
   private lastNode: string | undefined;
+  /** Where the next decision starts filtering the node list. */
+  private nextStartIndex = 0;
 
   /** `movedSome` is called when an event moved waiting pods (the actor then asks for a retry). */
   constructor(
@@ -95,7 +97,12 @@ export class Scheduler {
       return { unschedulable: waiting.message, rejectedBy: waiting.rejectedBy.slice() };
     }
     this.config.onAttempt?.(key);
-    const decision = schedule(podInfo(key, pod), this.cache, { policy: this.config.policy, lastNode: this.lastNode });
+    const decision = schedule(podInfo(key, pod), this.cache, {
+      policy: this.config.policy,
+      lastNode: this.lastNode,
+      startIndex: this.nextStartIndex,
+      onVisited: (n) => { this.nextStartIndex += n; },
+    });
     const next = structuredClone(pod);
     const now = timestamp();
     const cond: PodCondition = 'node' in decision

@@ -13,7 +13,7 @@
  */
 import type { Node, Pod, PodAffinityTerm } from '../../../messages';
 import { matchesLabelSelector } from './label-selector';
-import type { FilterReasons, NodeInfo, PodInfo } from './types';
+import { FITS, type FilterReasons, type NodeInfo, type PodInfo } from './types';
 
 export const REASON_AFFINITY = "node(s) didn't match pod affinity rules";
 export const REASON_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules";
@@ -123,7 +123,7 @@ export function interPodAffinityFilter(pod: Pod, node: NodeInfo, state: InterPod
       if (topologyValue(node.node, key) === value) return [REASON_EXISTING_ANTI_AFFINITY];
     }
   }
-  return [];
+  return FITS;
 }
 
 /** The score's sums: topology key -> domain value -> weight. */

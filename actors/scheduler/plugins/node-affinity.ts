@@ -5,7 +5,7 @@
  * a term ANDed); each preferred term a node matches adds its weight to the node's score.
  */
 import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod } from '../../../messages';
-import type { FilterReasons, NodeInfo } from './types';
+import { FITS, type FilterReasons, type NodeInfo } from './types';
 
 /** Kubernetes' reason for a node that fails the nodeSelector or the required node affinity. */
 export const REASON_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
@@ -66,7 +66,7 @@ export function nodeAffinityFilter(pod: Pod, node: NodeInfo): FilterReasons {
   if (!matchesNodeSelector(pod.spec.nodeSelector, node.node)) return [REASON_NODE_AFFINITY];
   const required = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (required && !required.nodeSelectorTerms.some((t) => matchesNodeSelectorTerm(t, node.node))) return [REASON_NODE_AFFINITY];
-  return [];
+  return FITS;
 }
 
 /** The raw score: the sum of the weights of the preferred terms the node matches (normalized to 0..100). */

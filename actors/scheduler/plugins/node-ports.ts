@@ -3,7 +3,7 @@
  * protocol on overlapping addresses (0.0.0.0, every address, overlaps them all), as Kubernetes
  * checks it (https://kubernetes.io/docs/concepts/configuration/overview/#services).
  */
-import type { FilterReasons, HostPort, NodeInfo, PodInfo } from './types';
+import { FITS, type FilterReasons, type HostPort, type NodeInfo, type PodInfo } from './types';
 
 /** Kubernetes' reason for a node where a requested host port is taken. */
 export const REASON_NODE_PORTS = "node(s) didn't have free ports for the requested pod ports";
@@ -17,9 +17,9 @@ export function portsConflict(a: HostPort, b: HostPort): boolean {
 
 /** Filters out nodes where one of the pod's host ports is already taken. */
 export function nodePortsFilter(pod: PodInfo, node: NodeInfo): FilterReasons {
-  if (pod.ports.length === 0 || node.ports.length === 0) return [];
+  if (pod.ports.length === 0 || node.ports.length === 0) return FITS;
   for (const want of pod.ports) {
     if (node.ports.some((used) => portsConflict(want, used))) return [REASON_NODE_PORTS];
   }
-  return [];
+  return FITS;
 }

@@ -82,15 +82,22 @@ export function podInfo(key: string, pod: Pod): PodInfo {
   const a = pod.spec.affinity;
   const anyTerms = (x?: { requiredDuringSchedulingIgnoredDuringExecution?: unknown[]; preferredDuringSchedulingIgnoredDuringExecution?: unknown[] }) =>
     (x?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) + (x?.preferredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0;
+  const requests = podRequests(pod);
   return {
     key,
     pod,
-    requests: podRequests(pod),
+    requests,
+    requestNames: Object.keys(requests).filter((n) => n !== 'pods' && requests[n] > 0).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0)),
     nonZero: nonZeroRequests(pod),
     ports: podHostPorts(pod),
     hasAffinity: anyTerms(a?.podAffinity) || anyTerms(a?.podAntiAffinity),
     hasRequiredAntiAffinity: (a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0,
   };
+}
+
+/** cpu, then memory, then the others by name: the order Kubernetes checks them in. */
+function rank(name: string): number {
+  return name === 'cpu' ? 0 : name === 'memory' ? 1 : 2;
 }
 
 /** A node's allocatable resources from its status; `pods` defaults to 110. */

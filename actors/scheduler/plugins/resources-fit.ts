@@ -5,7 +5,7 @@
  * requests (cpu, memory, nvidia.com/gpu and other extended resources) and the node runs fewer pods
  * than it may. Each resource that falls short is its own reason, as Kubernetes reports them.
  */
-import type { FilterReasons, NodeInfo, PodInfo } from './types';
+import { FITS, type FilterReasons, type NodeInfo, type PodInfo } from './types';
 
 /** Kubernetes' reason for a node that runs as many pods as it may. */
 export const REASON_TOO_MANY_PODS = 'Too many pods';
@@ -17,19 +17,11 @@ export function insufficientReason(resource: string): string {
 
 /** Filters out nodes without room for the pod, naming each resource that falls short. */
 export function resourcesFitFilter(pod: PodInfo, node: NodeInfo): FilterReasons {
-  const reasons: string[] = [];
-  if ((node.requested.pods ?? 0) + 1 > (node.allocatable.pods ?? 0)) reasons.push(REASON_TOO_MANY_PODS);
-  const names = Object.keys(pod.requests).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-  for (const name of names) {
-    const want = pod.requests[name];
-    if (want <= 0 || name === 'pods') continue;
+  let reasons: string[] | undefined;
+  if ((node.requested.pods ?? 0) + 1 > (node.allocatable.pods ?? 0)) (reasons ??= []).push(REASON_TOO_MANY_PODS);
+  for (const name of pod.requestNames) {
     const free = (node.allocatable[name] ?? 0) - (node.requested[name] ?? 0);
-    if (want > free) reasons.push(insufficientReason(name));
+    if (pod.requests[name] > free) (reasons ??= []).push(insufficientReason(name));
   }
-  return reasons;
-}
-
-/** cpu, then memory, then the others by name: the order Kubernetes checks them in. */
-function rank(name: string): number {
-  return name === 'cpu' ? 0 : name === 'memory' ? 1 : 2;
+  return reasons ?? FITS;
 }

@@ -6,7 +6,7 @@
  */
 import type { Pod, Taint, Toleration } from '../../../messages';
 import { conditionTaints } from './node-ready';
-import type { FilterReasons, NodeInfo } from './types';
+import { FITS, type FilterReasons, type NodeInfo } from './types';
 
 /** Kubernetes' reason for a node with a taint the pod does not tolerate. */
 export function untoleratedTaintReason(taint: Pick<Taint, 'key' | 'value'>): string {
@@ -40,7 +40,7 @@ export function taintTolerationFilter(pod: Pod, node: NodeInfo): FilterReasons {
     if (taint.effect === 'PreferNoSchedule') continue;
     if (!toleratesTaint(pod.spec.tolerations, taint)) return [untoleratedTaintReason(taint)];
   }
-  return [];
+  return FITS;
 }
 
 /** The raw score: how many PreferNoSchedule taints the pod does not tolerate (fewer is better; normalized reversed). */

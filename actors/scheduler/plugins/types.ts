@@ -21,6 +21,8 @@ export interface PodInfo {
   pod: Pod;
   /** Effective requests: max(largest init container, sum of app containers), per resource. */
   requests: ResourceVector;
+  /** The names in requests with an amount, cpu first, then memory, then the others by name. */
+  requestNames: readonly string[];
   /** cpu and memory with kube-scheduler's defaults for containers that request none (for scores). */
   nonZero: { cpu: number; memory: number };
   /** The host ports its app containers ask for. */
@@ -47,7 +49,10 @@ export interface NodeInfo {
 }
 
 /** The reasons a filter gives for a node that does not fit; empty when it fits. */
-export type FilterReasons = string[];
+export type FilterReasons = readonly string[];
+
+/** The answer of a filter that lets the node through (shared: filters run per node per pod). */
+export const FITS: FilterReasons = Object.freeze([]);
 
 /** The filter and score plugins, by name (the names kube-scheduler gives them). */
 export type PluginName =
