@@ -29,7 +29,7 @@ const GPU_TOLERATION = { key: 'dedicated', operator: 'Equal', value: 'gpu', effe
 
 interface Harness { bus: Bus; store: ObjectStore; attempts: Map<string, number>; stop(): Promise<void> }
 
-async function startCluster(policy?: 'least-allocated' | 'round-robin'): Promise<Harness> {
+async function startCluster(policy?: 'least-allocated' | 'round-robin', unschedulableFlushMs?: number): Promise<Harness> {
   const server = await startNatsServer();
   const attempts = new Map<string, number>();
   let cp: ControlPlane | undefined;
@@ -37,7 +37,7 @@ async function startCluster(policy?: 'least-allocated' | 'round-robin'): Promise
   try {
     cp = await runControlPlane({
       bus: { servers: server.url, name: 'cp-sched-plugins' },
-      scheduler: { policy, onAttempt: (key) => attempts.set(key, (attempts.get(key) ?? 0) + 1) },
+      scheduler: { policy, unschedulableFlushMs, onAttempt: (key) => attempts.set(key, (attempts.get(key) ?? 0) + 1) },
     });
     bus = await connectBus({ servers: server.url, name: 'sched-plugins-client' });
     const store = await ObjectStore.open(bus);
@@ -168,5 +168,26 @@ describe('scheduler plugins (round-robin)', () => {
       on.push(await boundTo(h, `rr-${i}`));
     }
     expect(on).toEqual(['rr-big', 'rr-small', 'rr-big', 'rr-small']);
+  });
+});
+
+describe('scheduler plugins (unschedulable flush)', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startCluster(undefined, 1_000);
+    await h.store.create(objectKey('nodes', undefined, 'fl-a'), node('fl-a', { disk: 'hdd' }));
+  });
+  afterAll(async () => { await h?.stop(); });
+
+  it('tries a waiting pod again after the flush interval with nothing changed, recording the same event once', async () => {
+    await apply(h, pod('flushed', '100m', { nodeSelector: { disk: 'ssd' } }));
+    const message = await unschedulable(h, 'flushed');
+    expect(message).toBe("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: not eligible.");
+    const key = objectKey('pods', 'default', 'flushed');
+    await waitFor(() => (h.attempts.get(key) ?? 0) >= 3, 'two flushes', 20_000);
+    const { items } = await request<ListResult>(h.bus, API.list, { kind: 'events', namespace: 'default', fieldSelector: 'involvedObject.name=flushed' });
+    const failed = (items as unknown as { reason: string; count: number; message: string }[]).filter((e) => e.reason === 'FailedScheduling');
+    expect(failed).toEqual([expect.objectContaining({ count: 1, message })]);
   });
 });
