@@ -33,6 +33,8 @@ export const SCHEDULER_COMPONENT = 'default-scheduler';
 export const FAILED_SCHEDULING_INTERVAL_MS = 30_000;
 /** Retries of moved pods start at most this often (kube-scheduler's initial pod backoff is 1 s). */
 export const RETRY_SPACING_MS = 1_000;
+/** Moved pods tried in one retry message. */
+const RETRY_BATCH = 100;
 /** How often the queue is checked for pods that waited the flush interval (kube-scheduler: 30 s). */
 const FLUSH_CHECK_MS = 30_000;
 /** Pods remembered for that rate limit; beyond this the oldest are forgotten. */
@@ -97,7 +99,8 @@ export function spawnScheduler(
           break;
         case 'scheduler/retry':
           lastRetryMs = Date.now();
-          await scheduler.retryMoved();
+          // A slice at a time, so pod actors' requests that came meanwhile wait no longer than one.
+          if (await scheduler.retryMoved(RETRY_BATCH)) dispatch(me.ref!, { type: 'scheduler/retry' });
           break;
         case 'scheduler/flush':
           if (scheduler.flush()) requestRetry();

@@ -96,4 +96,28 @@ describe('the scheduler', () => {
     expect(s.flush(Date.now())).toBe(false);
     expect(s.flush(Date.now() + s.flushMs)).toBe(true);
   });
+
+  it('retries moved pods a slice at a time, longest waiting first', async () => {
+    const { s, attempts, addPod } = setup();
+    const keys = ['p1', 'p2', 'p3'].map((n) => addPod(makePod(n, {}, { nodeSelector: { disk: 'ssd' } })));
+    for (const k of keys) await s.place(k);
+    s.cache.nodeChanged('nodes._cluster.a', makeNode('a'));
+    attempts.length = 0;
+    expect(await s.retryMoved(2)).toBe(true);
+    expect(attempts).toEqual(keys.slice(0, 2));
+    expect(await s.retryMoved(2)).toBe(false);
+    expect(attempts).toEqual(keys);
+  });
+
+  it('keeps the condition transition time while the status stays the same', async () => {
+    const { store, s, addPod } = setup();
+    s.cache.nodeChanged('nodes._cluster.a', makeNode('a', { labels: { disk: 'hdd' } }));
+    const p = makePod('p', {}, { nodeSelector: { disk: 'ssd' } });
+    p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: 'old', lastTransitionTime: '2020-01-01T00:00:00Z' }] };
+    const k = addPod(p);
+    await s.place(k);
+    const cond = store.objects.get(k)!.object.status?.conditions?.[0];
+    expect(cond).toMatchObject({ status: 'False', lastTransitionTime: '2020-01-01T00:00:00Z' });
+    expect(cond?.message).toMatch(/^0\/1 nodes are available/);
+  });
 });

@@ -65,11 +65,15 @@ export class Scheduler {
   }
 
   /**
-   * Tries every moved pod again. A store error on one pod takes it out of the queue (its pod
-   * actor, which sees the change that caused it, asks again) and goes on with the others.
+   * Tries up to `limit` moved pods again, those waiting longest first; true when more remain (the
+   * actor goes on after the pod actors' requests that came meanwhile). A store error on one pod
+   * takes it out of the queue (its pod actor, which sees the change that caused it, asks again)
+   * and goes on with the others.
    */
-  async retryMoved(): Promise<void> {
-    for (const key of this.queue.moved()) {
+  async retryMoved(limit = Infinity): Promise<boolean> {
+    const keys = this.queue.moved();
+    for (const key of keys.slice(0, limit)) {
+      if (!this.queue.get(key)?.moved) continue; // placed or gone meanwhile
       try {
         await this.place(key);
       } catch (err) {
@@ -77,6 +81,7 @@ export class Scheduler {
         log.warn({ key, err: String(err) }, 'scheduling retry failed; the pod is tried again when its actor asks');
       }
     }
+    return this.queue.movedCount > 0;
   }
 
   /**
@@ -104,10 +109,13 @@ export class Scheduler {
       onVisited: (n) => { this.nextStartIndex += n; },
     });
     const next = structuredClone(pod);
-    const now = timestamp();
+    const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const status = 'node' in decision ? 'True' : 'False';
+    // The transition time moves only when the status does, as Kubernetes keeps it.
+    const since = old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : timestamp();
     const cond: PodCondition = 'node' in decision
-      ? { type: 'PodScheduled', status: 'True', lastTransitionTime: now }
-      : { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: decision.unschedulable, lastTransitionTime: now };
+      ? { type: 'PodScheduled', status, lastTransitionTime: since }
+      : { type: 'PodScheduled', status, reason: 'Unschedulable', message: decision.unschedulable, lastTransitionTime: since };
     next.status = { ...next.status, conditions: [...(next.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond] };
     if ('node' in decision) {
       next.spec.nodeName = decision.node;
@@ -126,7 +134,6 @@ export class Scheduler {
       return { ...decision, bound: next };
     }
     this.queue.add({ key, uid, generation, message: decision.unschedulable, rejectedBy: decision.rejectedBy, triedAtMs: Date.now() });
-    const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (!old || old.status !== 'False' || old.message !== decision.unschedulable) {
       try {
         await this.store.update(key, next, cur.revision);
