@@ -25,6 +25,7 @@ export type { ClusterView } from './plugins/inter-pod-affinity';
 
 /** How the scheduler picks among the nodes that fit. */
 export type SchedulingPolicy = 'least-allocated' | 'round-robin';
+/** Every policy, as the settings accept them. */
 export const SCHEDULING_POLICIES: readonly SchedulingPolicy[] = ['least-allocated', 'round-robin'];
 
 /**
@@ -42,6 +43,7 @@ export const SCORE_WEIGHTS = {
   taintToleration: 3,
 } as const;
 
+/** How one decision is made: the policy, and where round robin and the node walk left off. */
 export interface ScheduleOptions {
   policy?: SchedulingPolicy;
   /** Round robin: the node chosen last time; the next feasible one after it by name is taken. */

@@ -19,6 +19,10 @@ export type { SchedulerConfig } from './scheduler';
  * or the error that stopped it.
  */
 export type ScheduleReply = Placement | null | { error: unknown };
+/**
+ * What the scheduler hears: a pod actor's request to place its pod, a wake-up after a crash, a
+ * retry of moved pods and the periodic flush check (these two from its own timers).
+ */
 export type SchedulerMsg =
   | { type: 'scheduler/schedule'; key: string; sender: Ref<ScheduleReply> }
   | { type: 'scheduler/wake' }

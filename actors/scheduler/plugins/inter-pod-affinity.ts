@@ -15,8 +15,11 @@ import type { Node, Pod, PodAffinityTerm } from '../../../messages';
 import { matchesLabelSelector } from './label-selector';
 import { FITS, type FilterReasons, type NodeInfo, type PodInfo } from './types';
 
+/** Kubernetes' reason for a node that breaks the pod's required affinity. */
 export const REASON_AFFINITY = "node(s) didn't match pod affinity rules";
+/** Kubernetes' reason for a node that breaks the pod's required anti-affinity. */
 export const REASON_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules";
+/** Kubernetes' reason for a node where an existing pod's required anti-affinity selects the pod. */
 export const REASON_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules";
 
 /** The topology key every node has, even without the label: the node's own name. */

@@ -8,11 +8,11 @@ import { cpuMillis, memoryBytes, parseQuantity, type Container, type Node, type 
 import type { HostPort, PodInfo, ResourceVector } from './types';
 
 /**
- * What a container without a cpu or memory request counts for in the scores, so that many such
- * pods do not all land on one node (kube-scheduler's DefaultMilliCPURequest and
- * DefaultMemoryRequest, pkg/scheduler/util/pod_resources.go).
+ * What a container without a cpu request counts for in the scores, so that many such pods do not
+ * all land on one node (kube-scheduler's DefaultMilliCPURequest, pkg/scheduler/util/pod_resources.go).
  */
 export const DEFAULT_MILLI_CPU_REQUEST = 100;
+/** The same for memory (kube-scheduler's DefaultMemoryRequest: 200 MiB). */
 export const DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024;
 
 /** Pods a node runs when its status names no `pods` capacity (the kubelet's default). */
