@@ -74,7 +74,9 @@ describe('scheduler plugins (least-allocated)', () => {
     h = await startCluster();
     await h.store.create(objectKey('nodes', undefined, 'n-a'), node('n-a', { disk: 'ssd', zone: 'a' }));
     await h.store.create(objectKey('nodes', undefined, 'n-b'), node('n-b', { disk: 'hdd', zone: 'b' }));
-    await h.store.create(objectKey('nodes', undefined, 'n-c'), node('n-c', { disk: 'hdd', zone: 'b' }, '2', [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }]));
+    const gpuNode = node('n-c', { disk: 'hdd', zone: 'b' }, '2', [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }]);
+    gpuNode.status!.allocatable!['nvidia.com/gpu'] = '1';
+    await h.store.create(objectKey('nodes', undefined, 'n-c'), gpuNode);
   });
   afterAll(async () => { await h?.stop(); });
 
@@ -128,6 +130,24 @@ describe('scheduler plugins (least-allocated)', () => {
       return (items as unknown as { reason: string; type: string; message: string }[]).find((e) => e.reason === 'FailedScheduling');
     }, 'FailedScheduling event', 20_000);
     expect(event).toMatchObject({ type: 'Warning', message: want });
+  });
+
+  it('counts GPUs, and gives a waiting pod the GPU a finished pod leaves', async () => {
+    const gpuPod = (name: string) => {
+      const p = pod(name, '100m', { tolerations: [GPU_TOLERATION] });
+      p.spec.containers[0].resources = { requests: { cpu: '100m' }, limits: { 'nvidia.com/gpu': '1' } } as never;
+      return p;
+    };
+    await apply(h, gpuPod('gpu-1'));
+    expect(await boundTo(h, 'gpu-1')).toBe('n-c');
+    await apply(h, gpuPod('gpu-2'));
+    expect(await unschedulable(h, 'gpu-2')).toBe('0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: not eligible.');
+    // gpu-1 finishes, as its node would report it: its GPU is free, and gpu-2 gets it.
+    const key = objectKey('pods', 'default', 'gpu-1');
+    const cur = (await h.store.get<Pod>(key))!;
+    await h.store.update(key, { ...cur.object, status: { ...cur.object.status, phase: 'Succeeded' } }, cur.revision);
+    expect(await boundTo(h, 'gpu-2')).toBe('n-c');
+    expect(h.attempts.get(objectKey('pods', 'default', 'gpu-2'))).toBe(2);
   });
 
   it('tries a pending pod again when a node that fits appears, not on a heartbeat or in a loop', async () => {
