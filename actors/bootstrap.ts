@@ -17,9 +17,14 @@ import { spawnKindSupervisor, type KindController } from './kind-supervisor';
 import { log } from './log';
 import { namespaceModule } from './namespace/kind';
 import { serveNodeApi } from './node/node-api';
-import { spawnScheduler } from './scheduler/scheduler-actor';
+import { spawnScheduler, type SchedulerConfig } from './scheduler/scheduler-actor';
 
-export interface ControlPlaneOptions { bus: BusOptions; dataDir?: string }
+export interface ControlPlaneOptions {
+  bus: BusOptions;
+  dataDir?: string;
+  /** The scheduler's policy and queue settings (defaults: least-allocated, 5 min flush). */
+  scheduler?: SchedulerConfig;
+}
 export interface ControlPlane { stop(): Promise<void> }
 
 /** The built-in namespaces: made once, and again if the store was lost. */
@@ -68,7 +73,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
   const system = start('mk-control-plane', configurePersistence(engine));
   const api = spawnApi(system, bus, store);
   const nodeApi = serveNodeApi(bus, store);
-  const scheduler = spawnScheduler(system, store);
+  const scheduler = spawnScheduler(system, store, opts.scheduler);
   const ctx: ControllerContext = { store, bus, scheduler, modules: KIND_MODULES };
   const controllers: KindController[] = [];
   for (const m of KIND_MODULES) if (m.controller) controllers.push(await m.controller(ctx));

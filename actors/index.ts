@@ -1,4 +1,6 @@
 /** The control plane: api, scheduler and one supervisor per kind. */
 export { runControlPlane, type ControlPlane, type ControlPlaneOptions } from './bootstrap';
-export { schedule, podRequests, type Decision } from './scheduler/schedule';
+export { schedule, SCHEDULING_POLICIES, type Decision, type SchedulingPolicy } from './scheduler/schedule';
+export type { SchedulerConfig } from './scheduler/scheduler';
+export { schedulerConfig, type SchedulerSettings } from './scheduler/config';
 export { spawnKindSupervisor, type KindController } from './kind-supervisor';

@@ -4,25 +4,37 @@
  * served until SIGTERM or SIGINT. The actor code is loaded only here, so the CLI's short commands
  * never pay for it.
  */
-import { dns1123LabelError } from '../messages';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { dns1123LabelError, ValidationError } from '../messages';
 import { readContext } from './context';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
 import { serveUntilSignal } from './serve-until-signal';
 
+/** The scheduler's settings file in a data directory (optional). */
+export const SCHEDULER_CONFIG_FILE = 'scheduler.json';
+
+/** The scheduler settings flags may give; they win over the data directory's scheduler.json. */
+export interface SchedulerFlags { policy?: string; unschedulableFlushSeconds?: number }
+
 /**
  * Runs the control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
- * the `control-plane` role when `mk up` made them, else the context's own.
+ * the `control-plane` role when `mk up` made them, else the context's own. Throws
+ * ValidationError for a bad scheduler setting (in scheduler.json or `flags`), before starting.
  */
-export async function runControlPlaneService(dataDir: string, log: (line: string) => void): Promise<number> {
+export async function runControlPlaneService(dataDir: string, log: (line: string) => void, flags: SchedulerFlags = {}): Promise<number> {
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
-  const { runControlPlane } = await import('../actors/index.js');
+  const { runControlPlane, schedulerConfig } = await import('../actors/index.js');
+  const file = path.join(paths.dataDir, SCHEDULER_CONFIG_FILE);
+  const scheduler = schedulerConfig(readJsonIfPresent(file), file, flags);
   const cp = await runControlPlane({
     bus: { servers: ctx.servers, user: pass ? CONTROL_PLANE_USER : ctx.user, pass: pass ?? ctx.pass, name: 'mk-control-plane' },
     dataDir: paths.controlPlaneData,
+    scheduler,
   });
   return serveUntilSignal(() => cp.stop(), log);
 }
@@ -55,4 +67,20 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),
   });
   return serveUntilSignal(() => agent.stop(), log);
+}
+
+/** A JSON file's content, or undefined when there is no such file. Throws ValidationError when it is not JSON. */
+function readJsonIfPresent(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
 }

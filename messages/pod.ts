@@ -24,18 +24,36 @@ export const ContainerPort = z.strictObject({
   protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional().describe('The protocol of the port; TCP when omitted. It matters only with hostPort.'),
   hostPort: z.number().int().min(1).max(65535).optional().describe(
     "A port on the node forwarded to containerPort by the portmap CNI plugin, which the node agent requires at start. "
-    + 'The scheduler does not yet keep two pods on one node from asking for the same host port.',
+    + 'The scheduler places the pod only on a node where no other pod holds the same hostPort and protocol on an overlapping hostIP.',
   ),
   hostIP: z.string().optional().describe('The node address the host port listens on; every address of the node when omitted. Used only with hostPort.'),
 }).meta({ title: 'ContainerPort' });
 
-export const ResourceList = z.strictObject({
+/** The names beside cpu and memory: extended resources, `<domain>/<name>`, outside kubernetes.io. */
+const EXTENDED_RESOURCE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+export const ResourceList = z.object({
   cpu: Quantity.optional().describe('CPU, in cores (`1`, `0.5`) or thousandths of a core (`250m`).'),
   memory: Quantity.optional().describe('Memory, in bytes, usually with a binary suffix (`64Mi`, `2Gi`) or a decimal one (`500M`).'),
   'nvidia.com/gpu': Quantity.optional().describe(
     "Whole NVIDIA GPUs. The scheduler counts them against the node's nvidia.com/gpu capacity, but mk does not yet give the container the devices.",
   ),
-}).meta({ title: 'ResourceList' });
+}).catchall(Quantity).superRefine((list, ctx) => {
+  for (const name of Object.keys(list)) {
+    if (name === 'cpu' || name === 'memory') continue;
+    const m = EXTENDED_RESOURCE.exec(name);
+    if (!m || m[1] === 'kubernetes.io' || m[1].endsWith('.kubernetes.io')) {
+      ctx.addIssue({
+        code: 'custom', path: [name],
+        message: `unsupported resource "${name}": mk knows cpu and memory, and extended resources named <domain>/<name> outside kubernetes.io`,
+      });
+    }
+  }
+}).meta({
+  title: 'ResourceList',
+  description: 'Amounts by resource name: cpu, memory, and extended resources such as `nvidia.com/gpu` or `example.com/dongle`, '
+    + "which the scheduler counts in whole units against the node's allocatable of the same name.",
+});
 
 export const ResourceRequirements = z.strictObject({
   requests: ResourceList.optional().describe(

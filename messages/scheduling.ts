@@ -104,7 +104,8 @@ export const PodAffinityTerm = z.strictObject({
   namespaces: z.array(z.string()).optional().describe("The namespaces those pods are looked for in; the pod's own when omitted."),
   topologyKey: z.string().min(1).describe(
     'The node label that defines "together": pods on nodes with the same value are in the same domain. '
-    + 'mk supports `kubernetes.io/hostname`, that is, the same node.',
+    + '`kubernetes.io/hostname` means the same node (its name, should the node lack the label); a node without the label '
+    + 'is in no domain: required affinity cannot be met there, and anti-affinity does not keep pods off it.',
   ),
 }).meta({ title: 'PodAffinityTerm' });
 export type PodAffinityTerm = z.infer<typeof PodAffinityTerm>;

@@ -10,9 +10,6 @@ import type { KindController } from '../kind-supervisor';
 import type { ScheduleReply, SchedulerMsg } from '../scheduler/scheduler-actor';
 import type { NodePodViews } from './node-views';
 
-/** How often an unschedulable pod is tried again (also on any change of the pod). */
-export const UNSCHEDULABLE_RETRY_MS = 5_000;
-
 export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, views: NodePodViews): KindController {
   return {
     plural: 'pods',
@@ -35,7 +32,9 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, 
         if (isNotFound(reply.error)) return;
         throw reply.error; // a Conflict is retried at once by the supervisor, anything else with backoff
       }
-      if (reply && 'unschedulable' in reply) return { requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+      // A pod that fits nowhere waits in the scheduler's queue, which tries it again when a change
+      // could help; asking again meanwhile gets the same answer without a new attempt.
+      if (reply && 'unschedulable' in reply) return;
       // The node's view at once, rather than on the reconcile the binding will cause.
       if (reply && 'bound' in reply && reply.bound) await views.sync(key, reply.bound);
     },

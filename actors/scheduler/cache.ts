@@ -1,41 +1,56 @@
 /**
  * The scheduler's view of the cluster: informers on nodes and pods, so a decision reads memory
- * instead of listing the store, plus the bindings the scheduler itself wrote that the pod informer
- * has not delivered yet (kube-scheduler's "assumed" pods), so two quick decisions never give the
- * same room twice.
+ * instead of listing the store, kept as per-node aggregates (what the bound pods request, the host
+ * ports they hold, the pods themselves) updated as each pod changes, so a decision costs the
+ * number of nodes, not the number of pods. It also holds the bindings the scheduler itself wrote
+ * that the pod informer has not delivered yet (kube-scheduler's "assumed" pods), so two quick
+ * decisions never give the same room twice, and it tells the scheduler which changes could make a
+ * waiting pod fit (kube-scheduler's cluster events).
  */
 import { startInformer, type Informer, type ObjectStore } from '../../bus';
 import { keyFilter, NodeKind, PodKind, type Node, type Pod } from '../../messages';
+import type { ClusterView } from './plugins/inter-pod-affinity';
+import { holdsResources, nodeAllocatable, podInfo } from './plugins/pod-info';
+import type { NodeInfo, PodInfo, ResourceVector } from './plugins/types';
 
-/** The nodes and pods a decision sees. */
-export class SchedulerCache {
-  private readonly nodes = new Map<string, Node>();
+/**
+ * A change that may let a waiting pod fit: a node added or changed in what scheduling reads, a
+ * bound pod gone or finished (its room is free), a pod bound (pod affinity may now hold), or a
+ * pod deleted or seen bound (it waits no more).
+ */
+export type ClusterEvent =
+  | { type: 'NodeAdd' | 'NodeUpdate'; node: string }
+  | { type: 'PodFreed' | 'PodPlaced'; key: string; node: string }
+  | { type: 'PodGone'; key: string };
+
+/** The nodes and pods decisions see. */
+export class SchedulerCache implements ClusterView {
+  private readonly nodeNames = new Map<string, string>();
+  private readonly infos = new Map<string, NodeInfo>();
+  /** Node name -> pods counted on a node that is not (or not yet) registered. */
+  private readonly orphans = new Map<string, NodeInfo>();
   private readonly pods = new Map<string, Pod>();
-  /** Pod key -> the pod as this scheduler bound it, until the informer shows the binding. */
   private readonly assumed = new Map<string, Pod>();
+  /** Pod key -> the contribution now counted on a node. */
+  private readonly placed = new Map<string, PodInfo & { node: string }>();
+  private readonly affinityPods = new Map<string, PodInfo>();
+  private nodeList: NodeInfo[] | undefined;
+  private affinityList: PodInfo[] | undefined;
   private informers: Informer[] = [];
+
+  /** `onEvent` hears every ClusterEvent (the scheduler's queue). */
+  constructor(private readonly onEvent: (ev: ClusterEvent) => void = () => {}) {}
 
   /** Starts (or restarts) the informers; resolves once both have listed. Throws UnavailableError when the bus is down. */
   async start(store: ObjectStore): Promise<void> {
     await this.stop();
-    this.nodes.clear();
-    this.pods.clear();
-    this.assumed.clear();
+    for (const m of [this.nodeNames, this.infos, this.orphans, this.pods, this.assumed, this.placed, this.affinityPods]) m.clear();
+    this.nodeList = undefined;
+    this.affinityList = undefined;
     this.informers = await Promise.all([
       startInformer<Node>(store, keyFilter(NodeKind.plural), (ev) => this.nodeChanged(ev.key, ev.object)),
       startInformer<Pod>(store, keyFilter(PodKind.plural), (ev) => this.podChanged(ev.key, ev.object)),
     ]);
-  }
-
-  /** A node as the informer reports it (null: deleted). */
-  nodeChanged(key: string, node: Node | null): void {
-    if (node) this.nodes.set(key, node); else this.nodes.delete(key);
-  }
-
-  /** A pod as the informer reports it (null: deleted); a bound or deleted pod is no longer assumed. */
-  podChanged(key: string, pod: Pod | null): void {
-    if (pod) this.pods.set(key, pod); else this.pods.delete(key);
-    if (!pod || pod.spec.nodeName) this.assumed.delete(key);
   }
 
   /** Stops the informers. */
@@ -45,20 +60,160 @@ export class SchedulerCache {
     await Promise.all(running.map((i) => i.stop()));
   }
 
-  /** Remembers a binding this scheduler wrote, until the informer delivers it. */
+  /** The schedulable candidates: every registered node with its aggregates. */
+  get nodes(): readonly NodeInfo[] {
+    return (this.nodeList ??= [...this.infos.values()]);
+  }
+
+  get byName(): ReadonlyMap<string, NodeInfo> {
+    return this.infos;
+  }
+
+  /** Bound pods, still holding their node, that carry affinity or anti-affinity terms. */
+  get withAffinity(): readonly PodInfo[] {
+    return (this.affinityList ??= [...this.affinityPods.values()]);
+  }
+
+  /** A pod as the informer last reported it (not the assumed binding). */
+  pod(key: string): Pod | undefined {
+    return this.pods.get(key);
+  }
+
+  /** A node as the informer reports it (null: deleted). */
+  nodeChanged(key: string, node: Node | null): void {
+    const oldName = this.nodeNames.get(key);
+    if (!node) {
+      if (oldName === undefined) return;
+      this.nodeNames.delete(key);
+      const info = this.infos.get(oldName);
+      this.infos.delete(oldName);
+      this.nodeList = undefined;
+      // Its pods stay counted, should the node come back.
+      if (info && info.pods.size) this.orphans.set(oldName, info);
+      return;
+    }
+    const name = node.metadata.name;
+    const prev = this.infos.get(name);
+    if (prev) {
+      const changed = schedulingChanged(prev.node, node);
+      prev.node = node;
+      if (changed) {
+        prev.allocatable = nodeAllocatable(node);
+        this.onEvent({ type: 'NodeUpdate', node: name });
+      }
+      return;
+    }
+    this.nodeNames.set(key, name);
+    const info = this.orphans.get(name) ?? emptyInfo(name, node);
+    this.orphans.delete(name);
+    info.node = node;
+    info.allocatable = nodeAllocatable(node);
+    this.infos.set(name, info);
+    this.nodeList = undefined;
+    this.onEvent({ type: 'NodeAdd', node: name });
+  }
+
+  /** A pod as the informer reports it (null: deleted); a bound or deleted pod is no longer assumed. */
+  podChanged(key: string, pod: Pod | null): void {
+    if (pod) this.pods.set(key, pod); else this.pods.delete(key);
+    if (!pod || pod.spec.nodeName) this.assumed.delete(key);
+    this.account(key);
+    if (!pod || pod.spec.nodeName) this.onEvent({ type: 'PodGone', key });
+  }
+
+  /** Counts a binding this scheduler is writing, until the informer delivers it. */
   assume(key: string, bound: Pod): void {
     this.assumed.set(key, bound);
+    this.account(key);
   }
 
-  /** Every node. */
-  allNodes(): Node[] {
-    return [...this.nodes.values()];
+  /** Forgets an assumed binding (its write failed): its room is free again. */
+  forget(key: string): void {
+    if (!this.assumed.delete(key)) return;
+    this.account(key);
   }
 
-  /** Every pod, with the bindings this scheduler made and has not seen come back yet. */
-  allPods(): Pod[] {
-    const out = new Map(this.pods);
-    for (const [key, pod] of this.assumed) out.set(key, pod);
-    return [...out.values()];
+  /** Moves the pod's contribution to where its current (assumed or reported) object says. */
+  private account(key: string): void {
+    const pod = this.assumed.get(key) ?? this.pods.get(key);
+    const node = pod?.spec.nodeName && holdsResources(pod) ? pod.spec.nodeName : undefined;
+    const old = this.placed.get(key);
+    if (old && pod && node === old.node && pod.metadata.uid === old.pod.metadata.uid) {
+      old.pod = pod; // the same pod on the same node (a status change): what it takes is unchanged
+      return;
+    }
+    if (old) {
+      this.remove(old);
+      this.placed.delete(key);
+    }
+    if (pod && node) {
+      const info = { ...podInfo(key, pod), node };
+      this.add(info);
+      this.placed.set(key, info);
+    }
+    if (old && (!node || node !== old.node)) this.onEvent({ type: 'PodFreed', key, node: old.node });
+    if (node && (!old || node !== old.node)) this.onEvent({ type: 'PodPlaced', key, node });
   }
+
+  private infoFor(name: string): NodeInfo {
+    let info = this.infos.get(name) ?? this.orphans.get(name);
+    if (!info) this.orphans.set(name, (info = emptyInfo(name)));
+    return info;
+  }
+
+  private add(p: PodInfo & { node: string }): void {
+    const info = this.infoFor(p.node);
+    addInto(info.requested, p.requests, 1);
+    info.requested.pods = (info.requested.pods ?? 0) + 1;
+    info.nonZeroRequested.cpu += p.nonZero.cpu;
+    info.nonZeroRequested.memory += p.nonZero.memory;
+    if (p.ports.length) info.ports = [...info.ports, ...p.ports];
+    info.pods.set(p.key, p);
+    if (p.hasAffinity) { this.affinityPods.set(p.key, p); this.affinityList = undefined; }
+  }
+
+  private remove(p: PodInfo & { node: string }): void {
+    const info = this.infoFor(p.node);
+    addInto(info.requested, p.requests, -1);
+    info.requested.pods = (info.requested.pods ?? 0) - 1;
+    info.nonZeroRequested.cpu -= p.nonZero.cpu;
+    info.nonZeroRequested.memory -= p.nonZero.memory;
+    if (p.ports.length) {
+      const ports = [...info.ports];
+      for (const port of p.ports) {
+        const i = ports.findIndex((q) => q.port === port.port && q.protocol === port.protocol && q.ip === port.ip);
+        if (i >= 0) ports.splice(i, 1);
+      }
+      info.ports = ports;
+    }
+    info.pods.delete(p.key);
+    if (this.affinityPods.delete(p.key)) this.affinityList = undefined;
+    if (!this.infos.has(p.node) && info.pods.size === 0) this.orphans.delete(p.node);
+  }
+}
+
+function emptyInfo(name: string, node?: Node): NodeInfo {
+  return {
+    name,
+    node: node ?? { apiVersion: 'v1', kind: 'Node', metadata: { name } },
+    allocatable: {},
+    requested: { pods: 0 },
+    nonZeroRequested: { cpu: 0, memory: 0 },
+    ports: [],
+    pods: new Map(),
+  };
+}
+
+function addInto(into: ResourceVector, what: ResourceVector, sign: 1 | -1): void {
+  for (const [k, v] of Object.entries(what)) into[k] = (into[k] ?? 0) + sign * v;
+}
+
+/** True when the change touches what scheduling reads: labels, taints, unschedulable, allocatable, readiness. */
+export function schedulingChanged(a: Node, b: Node): boolean {
+  const ready = (n: Node) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  return ready(a) !== ready(b)
+    || !!a.spec?.unschedulable !== !!b.spec?.unschedulable
+    || JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {})
+    || JSON.stringify(a.spec?.taints ?? []) !== JSON.stringify(b.spec?.taints ?? [])
+    || JSON.stringify(a.status?.allocatable ?? {}) !== JSON.stringify(b.status?.allocatable ?? {});
 }

@@ -1,89 +1,137 @@
 /**
- * The scheduling decision as a pure function: filter the nodes a pod can run on, then score the
- * survivors (least allocated first), like kube-scheduler's NodeResourcesFit, NodeName,
- * NodeUnschedulable and NodeAffinity (nodeSelector) filters and its LeastAllocated score
- * (https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/).
+ * The scheduling decision as a pure function, kube-scheduler's framework in small
+ * (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework/): every node runs
+ * the filters in Kubernetes' order and the first that rejects it gives the node's reasons (in a
+ * large cluster, filtering stops once enough nodes fit, as kube-scheduler's does); the nodes that
+ * pass are scored by each score plugin, normalized to 0..100 and weighted as
+ * kube-scheduler's defaults weigh them, and the best wins (ties: the first by name). The
+ * round-robin policy skips the scores and takes the feasible nodes in turn.
  */
-import { cpuMillis, memoryBytes, parseQuantity, type Node, type Pod, type PodSpec } from '../../messages';
+import { fitErrorMessage } from './fit-error';
+import { balancedAllocationScore } from './plugins/balanced-allocation';
+import {
+  interPodAffinityFilter, interPodAffinityScore, interPodAffinityScores, interPodAffinityState, type ClusterView,
+} from './plugins/inter-pod-affinity';
+import { leastAllocatedScore } from './plugins/least-allocated';
+import { nodeAffinityFilter, nodeAffinityScore } from './plugins/node-affinity';
+import { nodePortsFilter } from './plugins/node-ports';
+import { nodeUnschedulableFilter } from './plugins/node-unschedulable';
+import { defaultNormalize, minMaxNormalize } from './plugins/normalize';
+import { resourcesFitFilter } from './plugins/resources-fit';
+import { taintTolerationFilter, taintTolerationScore } from './plugins/taint-toleration';
+import { FITS, type FilterReasons, type NodeInfo, type PluginName, type PodInfo } from './plugins/types';
 
-export interface Resources { cpu: number; memory: number; gpu: number; pods: number }
+export type { ClusterView } from './plugins/inter-pod-affinity';
 
-export type Decision = { node: string } | { unschedulable: string };
+/** How the scheduler picks among the nodes that fit. */
+export type SchedulingPolicy = 'least-allocated' | 'round-robin';
+/** Every policy, as the settings accept them. */
+export const SCHEDULING_POLICIES: readonly SchedulingPolicy[] = ['least-allocated', 'round-robin'];
 
-/** A pod's effective requests: the larger of the sum over app containers and the largest init container. */
-export function podRequests(spec: PodSpec): Resources {
-  const req = (c: PodSpec['containers'][number]) => ({
-    cpu: cpuMillis(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu),
-    memory: memoryBytes(c.resources?.requests?.memory ?? c.resources?.limits?.memory),
-    gpu: Number(parseQuantity(c.resources?.limits?.['nvidia.com/gpu'] ?? c.resources?.requests?.['nvidia.com/gpu'] ?? 0) ?? 0),
-  });
-  const sum = spec.containers.map(req).reduce((a, b) => ({ cpu: a.cpu + b.cpu, memory: a.memory + b.memory, gpu: a.gpu + b.gpu }), { cpu: 0, memory: 0, gpu: 0 });
-  for (const c of spec.initContainers ?? []) {
-    const r = req(c);
-    sum.cpu = Math.max(sum.cpu, r.cpu); sum.memory = Math.max(sum.memory, r.memory); sum.gpu = Math.max(sum.gpu, r.gpu);
-  }
-  return { ...sum, pods: 1 };
-}
+/**
+ * The decision: a node, or why none fits (the FailedScheduling message) with the plugins that
+ * rejected nodes, which tell the queue what change could make the pod fit.
+ */
+export type Decision = { node: string } | { unschedulable: string; rejectedBy: PluginName[] };
 
-/** A node's allocatable resources from its status. */
-export function allocatable(node: Node): Resources {
-  const a = node.status?.allocatable ?? {};
-  return {
-    cpu: cpuMillis(a.cpu ?? '0'),
-    memory: memoryBytes(a.memory ?? '0'),
-    gpu: Number(parseQuantity(a['nvidia.com/gpu'] ?? '0') ?? 0),
-    pods: Number(a.pods ?? '110'),
-  };
-}
+/** The score plugins' weights: kube-scheduler's default profile (pkg/scheduler/apis/config/v1/default_plugins.go). */
+export const SCORE_WEIGHTS = {
+  leastAllocated: 1,
+  balancedAllocation: 1,
+  nodeAffinity: 2,
+  interPodAffinity: 2,
+  taintToleration: 3,
+} as const;
 
-/** True when the node's Ready condition is True. */
-export function isNodeReady(node: Node): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
-/** True for pods that still hold their node's resources (not finished). */
-export function holdsResources(pod: Pod): boolean {
-  return pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+/** How one decision is made: the policy, and where round robin and the node walk left off. */
+export interface ScheduleOptions {
+  policy?: SchedulingPolicy;
+  /** Round robin: the node chosen last time; the next feasible one after it by name is taken. */
+  lastNode?: string;
+  /** Where in the node list filtering starts (it goes on from where the last decision stopped). */
+  startIndex?: number;
+  /** Hears how many nodes were filtered, when some fit (the next decision starts after them). */
+  onVisited?: (n: number) => void;
 }
 
 /**
- * Chooses a node for `pod` among `nodes`, given the pods already bound (`bound`). Returns the
- * node, or why none fits in the form "0/N nodes are available: ...".
+ * How many feasible nodes are enough to score: all of them up to 100 nodes, then an adaptive
+ * share (50 % less 1 % per 125 nodes, at least 5 %, at least 100 nodes), as kube-scheduler's
+ * percentageOfNodesToScore default, so a large cluster costs a fraction of its nodes per pod
+ * (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduler-perf-tuning/).
  */
-export function schedule(pod: Pod, nodes: Node[], bound: Pod[]): Decision {
-  const want = podRequests(pod.spec);
-  const used = new Map<string, Resources>();
-  for (const p of bound) {
-    if (!p.spec.nodeName || !holdsResources(p) || p.metadata.uid === pod.metadata.uid) continue;
-    const u = used.get(p.spec.nodeName) ?? { cpu: 0, memory: 0, gpu: 0, pods: 0 };
-    const r = podRequests(p.spec);
-    used.set(p.spec.nodeName, { cpu: u.cpu + r.cpu, memory: u.memory + r.memory, gpu: u.gpu + r.gpu, pods: u.pods + 1 });
-  }
+export function feasibleNodesToFind(nodes: number): number {
+  if (nodes < 100) return nodes;
+  const percent = Math.max(5, 50 - Math.floor(nodes / 125));
+  return Math.max(100, Math.floor((nodes * percent) / 100));
+}
+
+/** Chooses a node for `pod` in `view`. Pure: reads the view, changes nothing. */
+export function schedule(pod: PodInfo, view: ClusterView, opts: ScheduleOptions = {}): Decision {
+  const affinity = pod.pod.spec.affinity;
+  const needsPodAffinity = view.withAffinity.length > 0
+    || (affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0
+    || (affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0;
+  const ipaState = needsPodAffinity ? interPodAffinityState(pod.pod, view) : undefined;
+  const names: PluginName[] = ['NodeUnschedulable', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'InterPodAffinity'];
+  const filters: ((n: NodeInfo) => FilterReasons)[] = [
+    (n) => nodeUnschedulableFilter(pod.pod, n),
+    (n) => taintTolerationFilter(pod.pod, n),
+    (n) => nodeAffinityFilter(pod.pod, n),
+    (n) => nodePortsFilter(pod, n),
+    (n) => resourcesFitFilter(pod, n),
+    (n) => (ipaState ? interPodAffinityFilter(pod.pod, n, ipaState) : FITS),
+  ];
   const reasons = new Map<string, number>();
-  const note = (r: string) => reasons.set(r, (reasons.get(r) ?? 0) + 1);
-  const fits: { name: string; score: number }[] = [];
-  for (const node of nodes) {
-    const name = node.metadata.name;
-    if (!isNodeReady(node)) { note('node(s) not ready'); continue; }
-    if (node.spec?.unschedulable) { note('node(s) unschedulable'); continue; }
-    const sel = pod.spec.nodeSelector ?? {};
-    if (!Object.entries(sel).every(([k, v]) => node.metadata.labels?.[k] === v)) { note("node(s) didn't match the pod's nodeSelector"); continue; }
-    const cap = allocatable(node);
-    const u = used.get(name) ?? { cpu: 0, memory: 0, gpu: 0, pods: 0 };
-    const short: string[] = [];
-    if (u.pods + 1 > cap.pods) short.push('Too many pods');
-    if (want.cpu > 0 && u.cpu + want.cpu > cap.cpu) short.push('Insufficient cpu');
-    if (want.memory > 0 && u.memory + want.memory > cap.memory) short.push('Insufficient memory');
-    if (want.gpu > 0 && u.gpu + want.gpu > cap.gpu) short.push('Insufficient nvidia.com/gpu');
-    if (short.length) { short.forEach(note); continue; }
-    const free = (total: number, taken: number) => (total > 0 ? (total - taken) / total : 0);
-    const score = (free(cap.cpu, u.cpu + want.cpu) + free(cap.memory, u.memory + want.memory)) / 2;
-    fits.push({ name, score });
+  const rejectedBy = new Set<PluginName>();
+  const feasible: NodeInfo[] = [];
+  const all = view.nodes;
+  const enough = opts.policy === 'round-robin' ? all.length : feasibleNodesToFind(all.length);
+  const start = all.length ? (opts.startIndex ?? 0) % all.length : 0;
+  let visited = 0;
+  nodes: for (; visited < all.length && feasible.length < enough; visited++) {
+    const node = all[(start + visited) % all.length];
+    for (let f = 0; f < filters.length; f++) {
+      const r = filters[f](node);
+      if (r.length === 0) continue;
+      rejectedBy.add(names[f]);
+      for (const reason of r) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      continue nodes;
+    }
+    feasible.push(node);
   }
-  if (fits.length === 0) {
-    const detail = [...reasons.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([r, n]) => `${n} ${r}`).join(', ');
-    return { unschedulable: `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}.` };
+  if (feasible.length === 0) return { unschedulable: fitErrorMessage(view.nodes.length, reasons), rejectedBy: [...rejectedBy] };
+  opts.onVisited?.(visited);
+  if (feasible.length === 1) return { node: feasible[0].name };
+  if (opts.policy === 'round-robin') return { node: roundRobin(feasible, opts.lastNode) };
+  const totals = scoreNodes(pod, feasible, view);
+  let best = 0;
+  for (let i = 1; i < feasible.length; i++) {
+    if (totals[i] > totals[best] || (totals[i] === totals[best] && feasible[i].name < feasible[best].name)) best = i;
   }
-  fits.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
-  return { node: fits[0].name };
+  return { node: feasible[best].name };
+}
+
+/** Every feasible node's weighted total score. */
+export function scoreNodes(pod: PodInfo, feasible: readonly NodeInfo[], view: ClusterView): number[] {
+  const w = SCORE_WEIGHTS;
+  const totals = feasible.map((n) => w.leastAllocated * leastAllocatedScore(pod, n) + w.balancedAllocation * balancedAllocationScore(pod, n));
+  const add = (weight: number, scores: number[]) => scores.forEach((s, i) => { totals[i] += weight * s; });
+  if (pod.pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length) {
+    add(w.nodeAffinity, defaultNormalize(feasible.map((n) => nodeAffinityScore(pod.pod, n)), false));
+  }
+  if (feasible.some((n) => n.node.spec?.taints?.some((t) => t.effect === 'PreferNoSchedule'))) {
+    add(w.taintToleration, defaultNormalize(feasible.map((n) => taintTolerationScore(pod.pod, n)), true));
+  }
+  if (pod.hasAffinity || view.withAffinity.length > 0) {
+    const sums = interPodAffinityScores(pod.pod, view);
+    if (sums.size) add(w.interPodAffinity, minMaxNormalize(feasible.map((n) => interPodAffinityScore(n, sums))));
+  }
+  return totals;
+}
+
+/** The first feasible node after `last` by name, wrapping around. */
+function roundRobin(feasible: readonly NodeInfo[], last: string | undefined): string {
+  const names = feasible.map((n) => n.name).sort();
+  return (last === undefined ? undefined : names.find((n) => n > last)) ?? names[0];
 }

@@ -2,22 +2,32 @@
  * The scheduler: one actor, so binding decisions are made one at a time and two pods never take
  * the same free room. Pod actors ask it to place their pod; it decides from a cache of nodes and
  * pods (cache.ts) rather than listing the store for every pod, and binds by writing spec.nodeName
- * with the revision it read (a stale read is a Conflict, retried by the asking pod actor).
+ * with the revision it read (a stale read is a Conflict, retried by the asking pod actor). Pods
+ * that fit nowhere wait in its queue (queue.ts) and are tried again when a change could help them,
+ * at most once a second, or after the flush interval: never in a loop.
  */
-import { spawn, dispatch, type Ref } from 'nact';
+import { dispatch, spawn, type Ref } from 'nact';
 import { EventRecorder, type ObjectStore, type RecordEvent } from '../../bus';
-import { timestamp, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../../common/supervision';
-import { SchedulerCache } from './cache';
-import { schedule, type Decision } from './schedule';
+import { Scheduler, type Placement, type SchedulerConfig, type SchedulingEvents } from './scheduler';
+
+export type { SchedulerConfig } from './scheduler';
 
 /**
  * The scheduler's answer: a decision (with the pod as bound, when it was), null (nothing to do),
  * or the error that stopped it.
  */
-export type ScheduleReply = (Decision & { bound?: Pod }) | null | { error: unknown };
-export type SchedulerMsg = { type: 'scheduler/schedule'; key: string; sender: Ref<ScheduleReply> } | { type: 'scheduler/wake' };
+export type ScheduleReply = Placement | null | { error: unknown };
+/**
+ * What the scheduler hears: a pod actor's request to place its pod, a wake-up after a crash, a
+ * retry of moved pods and the periodic flush check (these two from its own timers).
+ */
+export type SchedulerMsg =
+  | { type: 'scheduler/schedule'; key: string; sender: Ref<ScheduleReply> }
+  | { type: 'scheduler/wake' }
+  | { type: 'scheduler/retry' }
+  | { type: 'scheduler/flush' };
 /** The scheduler actor, as controllers hold it. */
 export type SchedulerRef = Ref<SchedulerMsg>;
 
@@ -25,6 +35,12 @@ export type SchedulerRef = Ref<SchedulerMsg>;
 export const SCHEDULER_COMPONENT = 'default-scheduler';
 /** FailedScheduling with an unchanged message is recorded at most this often per pod. */
 export const FAILED_SCHEDULING_INTERVAL_MS = 30_000;
+/** Retries of moved pods start at most this often (kube-scheduler's initial pod backoff is 1 s). */
+export const RETRY_SPACING_MS = 1_000;
+/** Moved pods tried in one retry message. */
+const RETRY_BATCH = 100;
+/** How often the queue is checked for pods that waited the flush interval (kube-scheduler: 30 s). */
+const FLUSH_CHECK_MS = 30_000;
 /** Pods remembered for that rate limit; beyond this the oldest are forgotten. */
 const MAX_REMEMBERED = 10_000;
 
@@ -35,6 +51,7 @@ const MAX_REMEMBERED = 10_000;
 export function spawnScheduler(
   parent: Ref<unknown>,
   store: ObjectStore,
+  config: SchedulerConfig = {},
   recordEvent: RecordEvent = new EventRecorder(store.bus, { component: SCHEDULER_COMPONENT }).recordEvent,
 ): Ref<SchedulerMsg> {
   const failed = new Map<string, { message: string; atMs: number }>();
@@ -54,21 +71,44 @@ export function spawnScheduler(
       recordEvent(pod, 'Warning', 'FailedScheduling', message);
     },
   };
-  const cache = new SchedulerCache();
+  // The actor's own ref, for the timers; set once spawned.
+  const me: { ref?: Ref<SchedulerMsg> } = {};
+  let retryTimer: NodeJS.Timeout | undefined;
+  let lastRetryMs = 0;
+  const requestRetry = () => {
+    const ref = me.ref;
+    if (retryTimer || !ref) return;
+    retryTimer = setTimeout(() => { retryTimer = undefined; dispatch(ref, { type: 'scheduler/retry' }); }, Math.max(0, lastRetryMs + RETRY_SPACING_MS - Date.now()));
+    retryTimer.unref();
+  };
+  const scheduler = new Scheduler(store, config, events, requestRetry);
+  const flushTimer = setInterval(() => { if (me.ref) dispatch(me.ref, { type: 'scheduler/flush' }); }, Math.min(FLUSH_CHECK_MS, scheduler.flushMs));
+  flushTimer.unref();
   let started: Promise<void> | undefined;
-  return spawn(
+  const ref = spawn(
     parent,
     async (state: Record<string, never> = {}, msg: SchedulerMsg): Promise<Record<string, never>> => {
       // The cache is made on first use and again after a crash (a reset clears `started`).
-      started ??= cache.start(store).catch((err: unknown) => { started = undefined; throw err; });
+      started ??= scheduler.cache.start(store).catch((err: unknown) => { started = undefined; throw err; });
       await started;
-      if (msg.type !== 'scheduler/schedule') return state;
-      // A store error (a Conflict with a concurrent writer, a pod deleted meanwhile) belongs to the
-      // asking pod actor, which retries; it must not stop scheduling for everyone.
-      try {
-        dispatch(msg.sender, await place(store, cache, msg.key, events));
-      } catch (error) {
-        dispatch(msg.sender, { error });
+      switch (msg.type) {
+        case 'scheduler/schedule':
+          // A store error (a Conflict with a concurrent writer, a pod deleted meanwhile) belongs to the
+          // asking pod actor, which retries; it must not stop scheduling for everyone.
+          try {
+            dispatch(msg.sender, await scheduler.place(msg.key));
+          } catch (error) {
+            dispatch(msg.sender, { error });
+          }
+          break;
+        case 'scheduler/retry':
+          lastRetryMs = Date.now();
+          // A slice at a time, so pod actors' requests that came meanwhile wait no longer than one.
+          if (await scheduler.retryMoved(RETRY_BATCH)) dispatch(me.ref!, { type: 'scheduler/retry' });
+          break;
+        case 'scheduler/flush':
+          if (scheduler.flush()) requestRetry();
+          break;
       }
       return state;
     },
@@ -76,40 +116,13 @@ export function spawnScheduler(
     {
       initialStateFunc: () => { started = undefined; return {}; },
       onCrash: backoffOnCrash({ type: 'scheduler/wake' }, (f, m) => log.error(f, m)),
-      afterStop: () => { void cache.stop(); },
+      afterStop: () => {
+        clearInterval(flushTimer);
+        if (retryTimer) clearTimeout(retryTimer);
+        void scheduler.cache.stop();
+      },
     },
   );
-}
-
-/** What the scheduler tells the events stream. */
-interface SchedulingEvents {
-  scheduled(pod: Pod, node: string): void;
-  /** Rate-limited: a new message, or the same one after FAILED_SCHEDULING_INTERVAL_MS. */
-  unschedulable(pod: Pod, message: string): void;
-}
-
-/** Places one pod (read fresh from the store; the rest from the cache); null when it is gone or already bound. */
-async function place(store: ObjectStore, cache: SchedulerCache, key: string, events: SchedulingEvents): Promise<(Decision & { bound?: Pod }) | null> {
-  const cur = await store.get<Pod>(key);
-  if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) return null;
-  const decision = schedule(cur.object, cache.allNodes(), cache.allPods());
-  const now = timestamp();
-  const pod = structuredClone(cur.object);
-  const cond: PodCondition = 'node' in decision
-    ? { type: 'PodScheduled', status: 'True', lastTransitionTime: now }
-    : { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: decision.unschedulable, lastTransitionTime: now };
-  const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if ('node' in decision) {
-    pod.spec.nodeName = decision.node;
-  } else if (old && old.status === cond.status && old.message === cond.message) {
-    events.unschedulable(cur.object, decision.unschedulable);
-    return decision; // nothing new to say in status
-  }
-  pod.status = { ...pod.status, conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond] };
-  await store.update(key, pod, cur.revision);
-  if ('node' in decision) cache.assume(key, pod);
-  log.info({ key, ...decision }, 'node' in decision ? 'scheduled' : 'unschedulable');
-  if ('node' in decision) events.scheduled(pod, decision.node);
-  else events.unschedulable(pod, decision.unschedulable);
-  return 'node' in decision ? { ...decision, bound: pod } : decision;
+  me.ref = ref;
+  return ref;
 }

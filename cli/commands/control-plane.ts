@@ -1,18 +1,31 @@
+import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
 import { runControlPlaneService } from '../../embedded/services';
 
 /**
  * `mk control-plane`: runs the control plane (api, scheduler, kind supervisors) in this process
  * until SIGTERM/SIGINT. Bus address from the context file; credentials of the `control-plane`
- * role when `mk up` made them, else the context's own. `mk up` starts it.
+ * role when `mk up` made them, else the context's own. `mk up` starts it. The scheduler's settings
+ * come from `<data-dir>/scheduler.json` and these flags (which win).
  */
 export default class ControlPlane extends MkCommand {
   static override summary = 'Run the control plane in the foreground (mk up starts it for you)';
   static override hidden = true;
+  static override flags = {
+    'scheduler-policy': Flags.string({
+      description: 'how the scheduler picks among the nodes that fit: least-allocated (default) or round-robin',
+    }),
+    'unschedulable-flush-seconds': Flags.integer({
+      description: 'seconds a pod that fits nowhere waits before it is tried again even if nothing changed (default 300)',
+    }),
+  };
 
   /** Serves until a signal; exit 0 after a clean stop. */
   async run(): Promise<void> {
     const { flags } = await this.parse(ControlPlane);
-    this.exit(await runControlPlaneService(this.dataDir(flags['data-dir']), (l) => this.err(`control-plane: ${l}`)));
+    this.exit(await runControlPlaneService(this.dataDir(flags['data-dir']), (l) => this.err(`control-plane: ${l}`), {
+      policy: flags['scheduler-policy'],
+      unschedulableFlushSeconds: flags['unschedulable-flush-seconds'],
+    }));
   }
 }

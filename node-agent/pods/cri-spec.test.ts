@@ -18,7 +18,7 @@ describe('cri-spec', () => {
   });
 
   it('puts the pod cgroup under its QoS class; Guaranteed directly under /kubepods', () => {
-    const res = (requests: object | undefined, limits: object | undefined) => makePod({ containers: [{ name: 'a', image: 'busybox', resources: { requests, limits } }] });
+    const res = (requests: Record<string, string> | undefined, limits: Record<string, string> | undefined) => makePod({ containers: [{ name: 'a', image: 'busybox', resources: { requests, limits } }] });
     expect(podCgroupParent(res(undefined, undefined))).toBe('/kubepods/besteffort/poduid-1');
     expect(podCgroupParent(res({ cpu: '100m' }, undefined))).toBe('/kubepods/burstable/poduid-1');
     expect(podCgroupParent(res(undefined, { cpu: '1', memory: '64Mi' }))).toBe('/kubepods/poduid-1');

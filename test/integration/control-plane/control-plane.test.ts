@@ -77,7 +77,7 @@ describe('control plane', () => {
       const c = (await getPod('huge')).status?.conditions?.find((x) => x.type === 'PodScheduled');
       return c?.status === 'False' ? c : null;
     }, 'Unschedulable', 10_000);
-    expect(p).toMatchObject({ reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' });
+    expect(p).toMatchObject({ reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible.' });
     // Deleting an unbound pod removes it at once.
     expect((await api<DeleteResult>('delete', { kind: 'pod', name: 'huge' })).result).toBe('deleted');
     expect(isNotFound(await caught(getPod('huge')))).toBe(true);
@@ -92,7 +92,7 @@ describe('control plane', () => {
     expect(scheduled).toMatchObject({ type: 'Normal', message: 'Successfully assigned default/a to n1', source: { component: 'default-scheduler' } });
     await api('apply', { object: pod('huge2', '64') });
     const failed = await waitFor(async () => (await events('involvedObject.name=huge2')).find((e) => e.reason === 'FailedScheduling'), 'FailedScheduling', 10_000);
-    expect(failed).toMatchObject({ type: 'Warning', message: '0/1 nodes are available: 1 Insufficient cpu.', involvedObject: { name: 'huge2' } });
+    expect(failed).toMatchObject({ type: 'Warning', message: '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible.', involvedObject: { name: 'huge2' } });
     expect((await events()).some((e) => e.involvedObject.name === 'a')).toBe(true);
     await api('delete', { kind: 'pods', name: 'huge2' });
     // Events are read-only through the api, and field selectors are for events only.

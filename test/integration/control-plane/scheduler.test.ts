@@ -55,7 +55,7 @@ describe('scheduler', () => {
     const waiting = settled.filter((p) => !p.spec.nodeName);
     expect(waiting).toHaveLength(5);
     for (const p of waiting) {
-      expect(p.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message).toBe('0/2 nodes are available: 2 Insufficient cpu.');
+      expect(p.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message).toBe('0/2 nodes are available: 2 Insufficient cpu. preemption: not eligible.');
     }
   });
 });

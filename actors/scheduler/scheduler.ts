@@ -1,0 +1,149 @@
+/**
+ * The scheduler's work, apart from its actor shell: place one pod (decide from the cache, bind by
+ * writing spec.nodeName at the revision read, or say why not in the PodScheduled condition and a
+ * FailedScheduling event), keep the pods that fit nowhere in the unschedulable queue, and try
+ * again only those a cluster change could help (or that waited the flush interval). A pod that
+ * waits is not tried again when its pod actor asks: the answer is the one it got last time.
+ */
+import type { ObjectStore } from '../../bus';
+import { timestamp, type Pod, type PodCondition } from '../../messages';
+import { log } from '../log';
+import { SchedulerCache, type ClusterEvent } from './cache';
+import { podInfo } from './plugins/pod-info';
+import { DEFAULT_UNSCHEDULABLE_FLUSH_MS, UnschedulableQueue } from './queue';
+import { schedule, type Decision, type SchedulingPolicy } from './schedule';
+
+/** How the control plane configures its scheduler. */
+export interface SchedulerConfig {
+  /** How to pick among the nodes that fit: `least-allocated` (the default, with every score) or `round-robin`. */
+  policy?: SchedulingPolicy;
+  /** A pod that fits nowhere and that no change moved is tried again after this long (default 5 min). */
+  unschedulableFlushMs?: number;
+  /** Hears every scheduling attempt (a run of the filters), with the pod's key: for metrics and tests. */
+  onAttempt?: (key: string) => void;
+}
+
+/** What the scheduler tells the events stream. */
+export interface SchedulingEvents {
+  scheduled(pod: Pod, node: string): void;
+  unschedulable(pod: Pod, message: string): void;
+}
+
+/** A decision, with the pod as bound when it was. */
+export type Placement = Decision & { bound?: Pod };
+
+/** The scheduler's state: its cache, its queue, the last node round robin chose. */
+export class Scheduler {
+  readonly cache: SchedulerCache;
+  readonly queue = new UnschedulableQueue();
+  private lastNode: string | undefined;
+  /** Where the next decision starts filtering the node list. */
+  private nextStartIndex = 0;
+
+  /** `movedSome` is called when an event moved waiting pods (the actor then asks for a retry). */
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly config: SchedulerConfig,
+    private readonly events: SchedulingEvents,
+    private readonly movedSome: () => void,
+  ) {
+    this.cache = new SchedulerCache((ev) => this.onClusterEvent(ev));
+  }
+
+  get flushMs(): number {
+    return this.config.unschedulableFlushMs ?? DEFAULT_UNSCHEDULABLE_FLUSH_MS;
+  }
+
+  private onClusterEvent(ev: ClusterEvent): void {
+    if (this.queue.size === 0) return;
+    if (this.queue.onEvent(ev) > 0) this.movedSome();
+  }
+
+  /** Moves the pods that waited the flush interval; true when some are to be tried again. */
+  flush(nowMs = Date.now()): boolean {
+    return this.queue.size > 0 && this.queue.flush(nowMs, this.flushMs) > 0;
+  }
+
+  /**
+   * Tries up to `limit` moved pods again, those waiting longest first; true when more remain (the
+   * actor goes on after the pod actors' requests that came meanwhile). A store error on one pod
+   * takes it out of the queue (its pod actor, which sees the change that caused it, asks again)
+   * and goes on with the others.
+   */
+  async retryMoved(limit = Infinity): Promise<boolean> {
+    const keys = this.queue.moved();
+    for (const key of keys.slice(0, limit)) {
+      if (!this.queue.get(key)?.moved) continue; // placed or gone meanwhile
+      try {
+        await this.place(key);
+      } catch (err) {
+        this.queue.delete(key);
+        log.warn({ key, err: String(err) }, 'scheduling retry failed; the pod is tried again when its actor asks');
+      }
+    }
+    return this.queue.movedCount > 0;
+  }
+
+  /**
+   * Places one pod (read fresh from the store; the rest from the cache). Null when it is gone,
+   * bound or being deleted. Throws the store's error (a Conflict with a concurrent writer).
+   */
+  async place(key: string): Promise<Placement | null> {
+    const cur = await this.store.get<Pod>(key);
+    if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) {
+      this.queue.delete(key);
+      return null;
+    }
+    const pod = cur.object;
+    const uid = pod.metadata.uid ?? '';
+    const generation = pod.metadata.generation ?? 0;
+    const waiting = this.queue.get(key);
+    if (waiting && !waiting.moved && waiting.uid === uid && waiting.generation === generation) {
+      return { unschedulable: waiting.message, rejectedBy: waiting.rejectedBy.slice() };
+    }
+    this.config.onAttempt?.(key);
+    const decision = schedule(podInfo(key, pod), this.cache, {
+      policy: this.config.policy,
+      lastNode: this.lastNode,
+      startIndex: this.nextStartIndex,
+      onVisited: (n) => { this.nextStartIndex += n; },
+    });
+    const next = structuredClone(pod);
+    const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const status = 'node' in decision ? 'True' : 'False';
+    // The transition time moves only when the status does, as Kubernetes keeps it.
+    const since = old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : timestamp();
+    const cond: PodCondition = 'node' in decision
+      ? { type: 'PodScheduled', status, lastTransitionTime: since }
+      : { type: 'PodScheduled', status, reason: 'Unschedulable', message: decision.unschedulable, lastTransitionTime: since };
+    next.status = { ...next.status, conditions: [...(next.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond] };
+    if ('node' in decision) {
+      next.spec.nodeName = decision.node;
+      this.queue.delete(key);
+      // Counted before the write returns, so the next decision sees the room taken; forgotten if it fails.
+      this.cache.assume(key, next);
+      try {
+        await this.store.update(key, next, cur.revision);
+      } catch (err) {
+        this.cache.forget(key);
+        throw err;
+      }
+      this.lastNode = decision.node;
+      log.info({ key, node: decision.node }, 'scheduled');
+      this.events.scheduled(next, decision.node);
+      return { ...decision, bound: next };
+    }
+    this.queue.add({ key, uid, generation, message: decision.unschedulable, rejectedBy: decision.rejectedBy, triedAtMs: Date.now() });
+    if (!old || old.status !== 'False' || old.message !== decision.unschedulable) {
+      try {
+        await this.store.update(key, next, cur.revision);
+      } catch (err) {
+        this.queue.delete(key); // tried afresh when asked again, so the condition does get written
+        throw err;
+      }
+      log.info({ key, message: decision.unschedulable }, 'unschedulable');
+    }
+    this.events.unschedulable(pod, decision.unschedulable);
+    return decision;
+  }
+}
