@@ -5,7 +5,9 @@
  * never pay for it.
  */
 import { dns1123LabelError } from '../messages';
-import { readContext } from './context';
+import { connectBus } from '../bus';
+import { busAuth, readContext } from './context';
+import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
@@ -20,11 +22,16 @@ export async function runControlPlaneService(dataDir: string, log: (line: string
   const ctx = readContext(paths.dataDir);
   const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
   const { runControlPlane } = await import('../actors/index.js');
-  const cp = await runControlPlane({
-    bus: { servers: ctx.servers, user: pass ? CONTROL_PLANE_USER : ctx.user, pass: pass ?? ctx.pass, name: 'mk-control-plane' },
-    dataDir: paths.controlPlaneData,
-  });
-  return serveUntilSignal(() => cp.stop(), log);
+  const bus = { ...busAuth(ctx), ...(pass ? { user: CONTROL_PLANE_USER, pass } : {}), name: 'mk-control-plane' };
+  const cp = await runControlPlane({ bus, dataDir: paths.controlPlaneData });
+  // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
+  const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;
+  const join = joinBus ? serveJoin(joinBus, { dataDir: paths.dataDir, log }) : undefined;
+  return serveUntilSignal(async () => {
+    await join?.stop();
+    await joinBus?.close();
+    await cp.stop();
+  }, log);
 }
 
 /** Options of runNodeAgentService. */
@@ -49,7 +56,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
   const { runNodeAgent } = await import('../node-agent/index.js');
   const agent = await runNodeAgent({
-    bus: { servers: ctx.servers, user: pass ? nodeUser(nodeName) : ctx.user, pass: pass ?? ctx.pass, name: `mk-node-${nodeName}` },
+    bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}` },
     nodeName,
     dataDir: paths.nodeData,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),

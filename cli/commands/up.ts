@@ -6,6 +6,22 @@ import { prepareClusterFiles } from '../../embedded/credentials';
 import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
+import { joinCommand } from '../../embedded/join';
+import { createToken, DEFAULT_TOKEN_TTL_MS, listTokens } from '../../embedded/tokens';
+
+/**
+ * How other machines join, as kubeadm init prints it: the first time (no token yet) a 24-hour
+ * token is made and the whole command printed; afterwards, how to make one.
+ */
+function printJoinHint(dataDir: string, print: (line: string) => void): void {
+  if (listTokens(dataDir).length > 0) {
+    print('To join another machine: mk token create --print-join-command');
+    return;
+  }
+  const { token } = createToken(dataDir, { ttlMs: DEFAULT_TOKEN_TTL_MS, description: 'made by mk up' });
+  print('To join another machine as a node (this token works for 24h; mk token create makes more):');
+  print(`  ${joinCommand(dataDir)(token)}`);
+}
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -24,6 +40,7 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
     demo: Flags.boolean({ description: 'apply examples/demo-pod.yaml and wait for it (--no-demo skips it)', default: true, allowNo: true }),
     timeout: Flags.integer({ description: 'seconds to wait for the cluster to be ready', default: 180, min: 1 }),
     foreground: Flags.boolean({ description: 'run the supervisor in this terminal (Ctrl-C stops the cluster)', default: false }),
+    'advertise-address': Flags.string({ description: 'an IP of this machine other machines join on: the bus then listens on every address (default: loopback only)' }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
@@ -36,12 +53,17 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
       await startCluster({
         dataDir, port: flags.port, nodeName: flags['node-name'], timeoutMs: flags.timeout * 1000, runJs, print,
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
+        ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
       });
+      printJoinHint(dataDir, print);
       return;
     }
     const natsServer = requireNatsServer();
     const paths = clusterPaths(dataDir);
-    const creds = prepareClusterFiles(paths, { port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName() });
+    const creds = prepareClusterFiles(paths, {
+      port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName(),
+      ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
+    });
     const r = await supervise({ paths, creds, runJs, natsServer });
     if (r === 'already-running') print(`mk is already running in ${dataDir}; \`mk down\` stops it.`);
   }
