@@ -52,7 +52,7 @@ export function parseJoinUrl(url: string): { host: string; port: number } {
   } catch {
     throw new ClusterError(`invalid --join "${url}": expected nats://HOST:PORT`);
   }
-  if (u.protocol !== 'nats:' && u.protocol !== 'tls:') throw new ClusterError(`invalid --join "${url}": expected nats://HOST:PORT`);
+  if ((u.protocol !== 'nats:' && u.protocol !== 'tls:') || !u.hostname) throw new ClusterError(`invalid --join "${url}": expected nats://HOST:PORT`);
   if (u.username || u.password || (u.pathname && u.pathname !== '/')) throw new ClusterError(`invalid --join "${url}": give only nats://HOST:PORT`);
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : 4222 };
 }
