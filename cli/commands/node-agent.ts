@@ -24,7 +24,8 @@ export default class NodeAgent extends MkCommand {
     join: Flags.string({ description: 'join the cluster whose bus is at this nats://HOST:PORT (mk token create --print-join-command)', dependsOn: ['token', 'ca-cert-hash'] }),
     token: Flags.string({ description: 'the join token (abcdef.0123456789abcdef) for --join', dependsOn: ['join'] }),
     'ca-cert-hash': Flags.string({ description: 'sha256:<hex> of the cluster CA\'s public key: --join trusts only that CA', dependsOn: ['join'] }),
-    'join-only': Flags.boolean({ description: 'join, then exit without running the agent', dependsOn: ['join'], default: false }),
+    // No default: oclif checks dependsOn of a flag that has one even when it is not given.
+    'join-only': Flags.boolean({ description: 'join, then exit without running the agent', dependsOn: ['join'] }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop, 1 when a join is refused. */

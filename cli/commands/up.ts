@@ -40,7 +40,7 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
     demo: Flags.boolean({ description: 'apply examples/demo-pod.yaml and wait for it (--no-demo skips it)', default: true, allowNo: true }),
     timeout: Flags.integer({ description: 'seconds to wait for the cluster to be ready', default: 180, min: 1 }),
     foreground: Flags.boolean({ description: 'run the supervisor in this terminal (Ctrl-C stops the cluster)', default: false }),
-    'advertise-address': Flags.string({ description: 'an IP of this machine other machines join on: the bus then listens on every address (default: loopback only)' }),
+    'advertise-address': Flags.string({ description: 'an IPv4 address of this machine other machines join on: the bus then listens on every address (default: loopback only)' }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */

@@ -238,6 +238,13 @@ describe('the CLI', () => {
     const r = await runCli(['token', 'list', '--data-dir', empty]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`error: no mk up cluster in ${empty}`);
+    // Without --join the agent needs a context; the join flags are not asked for.
+    const agent = await runCli(['node-agent', '--data-dir', empty]);
+    expect(agent.code).toBe(1);
+    expect(agent.stderr).toContain(`error: no cluster context at ${empty}/config.json`);
+    const half = await runCli(['node-agent', '--join', url, '--data-dir', empty]);
+    expect(half.code).toBe(1);
+    expect(half.stderr).toMatch(/--token/);
   });
 
   it('prints the join command, and mk node-agent --join joins with it', async () => {

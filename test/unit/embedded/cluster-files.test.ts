@@ -46,7 +46,8 @@ describe('prepareClusterFiles', () => {
     const again = prepareClusterFiles(paths, { nodeName: 'n1' });
     expect(again.advertiseAddress).toBe('10.9.8.7');
     expect(natsConfig(paths, again)).toContain('listen: "0.0.0.0:4222"');
-    expect(() => prepareClusterFiles(paths, { nodeName: 'n1', advertiseAddress: 'my host' })).toThrow('invalid --advertise-address "my host": expected an IP address');
+    expect(natsConfig(paths, again)).toContain('client_advertise: "10.9.8.7:4222"');
+    expect(() => prepareClusterFiles(paths, { nodeName: 'n1', advertiseAddress: 'my host' })).toThrow('invalid --advertise-address "my host": expected an IPv4 address');
   });
 });
 
