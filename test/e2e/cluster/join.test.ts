@@ -52,7 +52,9 @@ describeE2e('a machine joining a cluster', () => {
     if (agent?.pid && agent.exitCode === null) {
       const exited = new Promise((r) => agent!.once('exit', r));
       process.kill(agent.pid, 'SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 30_000); })]);
+      clearTimeout(timer);
     }
     // Whatever the joined agent started (its containerd, shims) names its data dir.
     if (dataDir2) {
