@@ -53,6 +53,9 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   const nodeName = opts.nodeName ?? ctx.nodeName;
   const bad = dns1123LabelError(nodeName);
   if (bad) throw new ClusterError(`invalid node name "${nodeName}": ${bad}`);
+  if (ctx.nkeyFile && nodeName !== ctx.nodeName) {
+    throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
+  }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
   const { runNodeAgent } = await import('../node-agent/index.js');
   const agent = await runNodeAgent({
