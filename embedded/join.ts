@@ -21,7 +21,7 @@ import { readJoinedNodes, writeJoinedNodes } from './joined-nodes';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, signal } from './processes';
 import { caCertHash, tlsPaths } from './tls';
-import { TokenError, verifyToken } from './tokens';
+import { createToken, DEFAULT_TOKEN_TTL_MS, listTokens, TokenError, verifyToken } from './tokens';
 
 /** What the join service needs. */
 export interface JoinServiceOptions {
@@ -142,4 +142,15 @@ export function requireClusterDir(dataDir: string): void {
   if (!readCredentials(clusterPaths(dataDir))) {
     throw new ClusterError(`no mk up cluster in ${dataDir}: tokens are kept by the machine that ran mk up (pass its --data-dir)`);
   }
+}
+
+/**
+ * How other machines join, as kubeadm init prints it: when the cluster has no live token, a
+ * 24-hour one is made and the whole command returned; otherwise, how to make one. Lines to print.
+ */
+export function joinHint(dataDir: string): string[] {
+  if (listTokens(dataDir).length > 0) return ['To join another machine: mk token create --print-join-command'];
+  const command = joinCommand(dataDir);
+  const { token } = createToken(dataDir, { ttlMs: DEFAULT_TOKEN_TTL_MS, description: 'made by mk up' });
+  return ['To join another machine as a node (this token works for 24h; mk token create makes more):', `  ${command(token)}`];
 }

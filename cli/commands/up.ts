@@ -6,22 +6,7 @@ import { prepareClusterFiles } from '../../embedded/credentials';
 import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
-import { joinCommand } from '../../embedded/join';
-import { createToken, DEFAULT_TOKEN_TTL_MS, listTokens } from '../../embedded/tokens';
-
-/**
- * How other machines join, as kubeadm init prints it: the first time (no token yet) a 24-hour
- * token is made and the whole command printed; afterwards, how to make one.
- */
-function printJoinHint(dataDir: string, print: (line: string) => void): void {
-  if (listTokens(dataDir).length > 0) {
-    print('To join another machine: mk token create --print-join-command');
-    return;
-  }
-  const { token } = createToken(dataDir, { ttlMs: DEFAULT_TOKEN_TTL_MS, description: 'made by mk up' });
-  print('To join another machine as a node (this token works for 24h; mk token create makes more):');
-  print(`  ${joinCommand(dataDir)(token)}`);
-}
+import { joinHint } from '../../embedded/join';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -55,7 +40,7 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
         ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
       });
-      printJoinHint(dataDir, print);
+      for (const line of joinHint(dataDir)) print(line);
       return;
     }
     const natsServer = requireNatsServer();
