@@ -108,6 +108,8 @@ export async function fetchServerChain(host: string, port: number, timeoutMs = 1
     };
     sock.on('data', onData);
     sock.once('error', (err) => fail(`cannot reach the bus at ${where}: ${err.message}`));
+    // After an answer this settles nothing: the promise is settled already.
+    sock.once('close', () => fail(`the bus at ${where} closed the connection before TLS`));
   });
 }
 

@@ -25,7 +25,7 @@ import { createToken } from '../../../embedded/tokens';
 import {
   isAlreadyExists, isForbidden, NODE_PODS_BUCKET, nodeApiSubject, nodeSubject, type KubeObject,
 } from '../../../messages';
-import { caught } from '../../helpers/nats-server';
+import { caught, startNatsServer } from '../../helpers/nats-server';
 import { ensureBuilt, runCli } from '../cli/run-cli';
 
 jest.setTimeout(60_000);
@@ -111,6 +111,21 @@ describe('TLS', () => {
 });
 
 describe('a join', () => {
+  it('to a bus without TLS, or to nothing, is refused with what was found', async () => {
+    const plain = await startNatsServer();
+    try {
+      const d = machineDir();
+      const err = await caught(joinCluster({ url: plain.url, token: 'abcdef.0123456789abcdef', caCertHash: pin, nodeName: 'n2', dataDir: d }));
+      expect((err as Error).message).toBe(`the bus at 127.0.0.1:${plain.port} does not use TLS: it is not a mk cluster that can be joined`);
+      expect(fs.existsSync(d)).toBe(false);
+    } finally {
+      await plain.stop();
+    }
+    const closed = await freePort();
+    const err = await caught(joinCluster({ url: `nats://127.0.0.1:${closed}`, token: 'abcdef.0123456789abcdef', caCertHash: pin, nodeName: 'n2', dataDir: machineDir() }));
+    expect((err as Error).message).toMatch(new RegExp(`^cannot reach the bus at 127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED`));
+  });
+
   it('with a wrong CA pin is refused before any token is sent, and writes nothing', async () => {
     const { token } = createToken(dir, { ttlMs: 3600_000 });
     const before = stateOfCluster();
