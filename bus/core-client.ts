@@ -5,7 +5,7 @@
  * `errorFromCode`. The CLI loads only this; bus/connection.ts builds the full `Bus` (JetStream,
  * reconnect listeners, logs) on the same connect and close.
  */
-import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, nkeyAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { Reply } from '../messages/api';
 import { ErrorCodes, errorFromCode, MkError } from '../messages/errors';
 import { inboxPrefix } from '../messages/subjects';
@@ -26,6 +26,12 @@ export interface CoreBusOptions {
    * identity listens only on its own prefix, so none can read another's replies.
    */
   inboxPrefix?: string;
+  /** The CA (PEM file) the server's certificate must chain to; the connection then requires TLS. */
+  caFile?: string;
+  /** The CA as PEM text, instead of caFile. */
+  caPem?: string;
+  /** An nkey seed (SU...) to authenticate with instead of user and password. */
+  nkeySeed?: string;
 }
 
 /** A connection for requests and plain subscriptions: what the CLI needs of the bus. */
@@ -67,6 +73,8 @@ export async function openNats(opts: CoreBusOptions): Promise<NatsConnection> {
       reconnectTimeWait: RECONNECT_WAIT_MS,
       waitOnFirstConnect: false,
       inboxPrefix: opts.inboxPrefix ?? (opts.user ? inboxPrefix(opts.user) : undefined),
+      ...(opts.caFile || opts.caPem ? { tls: opts.caFile ? { caFile: opts.caFile } : { ca: opts.caPem } } : {}),
+      ...(opts.nkeySeed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(opts.nkeySeed)) } : {}),
     });
   } catch (err) {
     throw connectError(err, Array.isArray(opts.servers) ? opts.servers.join(',') : opts.servers);

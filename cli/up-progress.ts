@@ -19,6 +19,8 @@ export interface StartOptions {
   dataDir: string;
   port?: number;
   nodeName?: string;
+  /** `--advertise-address`: see LaunchOptions. */
+  advertiseAddress?: string;
   timeoutMs: number;
   /** The demo manifest. */
   demoFile: string;

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { connectCore, type CoreBus } from '../bus/core-client';
+import { connectCore, type CoreBus, type CoreBusOptions } from '../bus/core-client';
+import { inboxPrefix } from '../messages/subjects';
 import { dns1123LabelError } from '../messages/names';
 
 /** A parsed context file: where the bus is and who the CLI is on it. */
@@ -14,6 +15,10 @@ export interface Context {
   user?: string;
   pass?: string;
   nodeName: string;
+  /** The cluster CA (PEM file) the bus's TLS certificate is checked against. */
+  caFile?: string;
+  /** A file holding this identity's nkey seed (a joined node's), used instead of user and password. */
+  nkeyFile?: string;
 }
 
 /**
@@ -28,6 +33,8 @@ function contextSchema() {
     user: z.string().optional(),
     pass: z.string().optional(),
     nodeName: z.string().min(1),
+    caFile: z.string().optional(),
+    nkeyFile: z.string().optional(),
   });
 }
 
@@ -36,9 +43,9 @@ function isContext(raw: unknown): raw is Context {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
   const o = raw as Record<string, unknown>;
   const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
-  return Object.keys(o).every((k) => k === 'servers' || k === 'user' || k === 'pass' || k === 'nodeName')
+  return Object.keys(o).every((k) => ['servers', 'user', 'pass', 'nodeName', 'caFile', 'nkeyFile'].includes(k))
     && Array.isArray(o.servers) && o.servers.length > 0 && o.servers.every((s) => typeof s === 'string' && s.length > 0)
-    && optionalString(o.user) && optionalString(o.pass)
+    && optionalString(o.user) && optionalString(o.pass) && optionalString(o.caFile) && optionalString(o.nkeyFile)
     && typeof o.nodeName === 'string' && o.nodeName.length > 0;
 }
 
@@ -118,6 +125,28 @@ export function defaultNodeName(hostname: string = os.hostname()): string {
  */
 export async function connectWithContext(dataDir: string, opts: { name: string; timeoutMs?: number }): Promise<{ bus: CoreBus; ctx: Context }> {
   const ctx = readContext(dataDir);
-  const bus = await connectCore({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name: opts.name, timeoutMs: opts.timeoutMs ?? 3000 });
+  const bus = await connectCore({ ...busAuth(ctx), name: opts.name, timeoutMs: opts.timeoutMs ?? 3000 });
   return { bus, ctx };
+}
+
+/**
+ * How the context's identity connects: its servers, the CA to check the bus against, and either
+ * user and password or the nkey seed (read from its file) with the node's own inbox prefix.
+ * Throws ContextError when the seed file cannot be read.
+ */
+export function busAuth(ctx: Context): Pick<CoreBusOptions, 'servers' | 'user' | 'pass' | 'caFile' | 'nkeySeed' | 'inboxPrefix'> {
+  const auth: Pick<CoreBusOptions, 'servers' | 'user' | 'pass' | 'caFile' | 'nkeySeed' | 'inboxPrefix'> = { servers: ctx.servers };
+  if (ctx.caFile) auth.caFile = ctx.caFile;
+  if (ctx.nkeyFile) {
+    try {
+      auth.nkeySeed = fs.readFileSync(ctx.nkeyFile, 'utf8').trim();
+    } catch (err) {
+      throw new ContextError(`cannot read the nkey seed ${ctx.nkeyFile}: ${(err as Error).message}`);
+    }
+    auth.inboxPrefix = inboxPrefix(`node-${ctx.nodeName}`);
+  } else {
+    auth.user = ctx.user;
+    auth.pass = ctx.pass;
+  }
+  return auth;
 }

@@ -10,6 +10,9 @@
  *   node/                  the node agent's data dir (containerd root and state, CNI, images)
  *   logs/<name>.log        up.log (the supervisor), nats.log, control-plane.log, node-agent.log
  *   run/<name>.pid         up.pid (the supervisor) and one per child
+ *   tls/                   ca.crt, ca.key, server.crt, server.key, server-chain.crt (embedded/tls.ts)
+ *   tokens.json            join tokens, secrets hashed (embedded/tokens.ts), 0600
+ *   joined-nodes.json      the public nkeys of nodes that joined from other machines, 0600
  */
 import * as path from 'node:path';
 

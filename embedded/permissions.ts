@@ -13,7 +13,7 @@
  */
 import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, SNAPSHOT_BUCKET,
-  eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken,
+  eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
 } from '../messages';
 
 /** A user's permissions in nats-server's terms. */
@@ -78,4 +78,18 @@ export function renderPermissions(p: Permissions): string {
   const rule = (r: { allow?: string[]; deny?: string[] }): string =>
     `{ ${[r.allow ? `allow: ${list(r.allow)}` : '', r.deny ? `deny: ${list(r.deny)}` : ''].filter(Boolean).join(', ')} }`;
   return `{ publish: ${rule(p.publish)}, subscribe: ${rule(p.subscribe)}${p.allowResponses ? ', allow_responses: true' : ''} }`;
+}
+
+/** The NATS user a joining machine uses before it has credentials of its own. */
+export const JOIN_USER = 'join';
+/**
+ * Its password: public by design (joining needs a join token, sent over TLS in the request), as
+ * kubeadm's cluster-info is readable anonymously. The identity may only ask mk.join and read the
+ * answers, which carry no secret.
+ */
+export const JOIN_PASSWORD = 'join';
+
+/** The join identity: one request subject, its own inbox. */
+export function joinPermissions(): Permissions {
+  return { publish: { allow: [JOIN_SUBJECT] }, subscribe: { allow: [`${inboxPrefix(JOIN_USER)}.>`] } };
 }

@@ -7,7 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dns1123LabelError, ValidationError } from '../messages';
-import { readContext } from './context';
+import { connectBus } from '../bus';
+import { busAuth, readContext } from './context';
+import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
@@ -31,12 +33,16 @@ export async function runControlPlaneService(dataDir: string, log: (line: string
   const { runControlPlane, schedulerConfig } = await import('../actors/index.js');
   const file = path.join(paths.dataDir, SCHEDULER_CONFIG_FILE);
   const scheduler = schedulerConfig(readJsonIfPresent(file), file, flags);
-  const cp = await runControlPlane({
-    bus: { servers: ctx.servers, user: pass ? CONTROL_PLANE_USER : ctx.user, pass: pass ?? ctx.pass, name: 'mk-control-plane' },
-    dataDir: paths.controlPlaneData,
-    scheduler,
-  });
-  return serveUntilSignal(() => cp.stop(), log);
+  const bus = { ...busAuth(ctx), ...(pass ? { user: CONTROL_PLANE_USER, pass } : {}), name: 'mk-control-plane' };
+  const cp = await runControlPlane({ bus, dataDir: paths.controlPlaneData, scheduler });
+  // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
+  const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;
+  const join = joinBus ? serveJoin(joinBus, { dataDir: paths.dataDir, log }) : undefined;
+  return serveUntilSignal(async () => {
+    await join?.stop();
+    await joinBus?.close();
+    await cp.stop();
+  }, log);
 }
 
 /** Options of runNodeAgentService. */
@@ -58,10 +64,13 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   const nodeName = opts.nodeName ?? ctx.nodeName;
   const bad = dns1123LabelError(nodeName);
   if (bad) throw new ClusterError(`invalid node name "${nodeName}": ${bad}`);
+  if (ctx.nkeyFile && nodeName !== ctx.nodeName) {
+    throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
+  }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
   const { runNodeAgent } = await import('../node-agent/index.js');
   const agent = await runNodeAgent({
-    bus: { servers: ctx.servers, user: pass ? nodeUser(nodeName) : ctx.user, pass: pass ?? ctx.pass, name: `mk-node-${nodeName}` },
+    bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}` },
     nodeName,
     dataDir: paths.nodeData,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),

@@ -17,6 +17,8 @@ export interface LaunchOptions {
   dataDir: string;
   port?: number;
   nodeName?: string;
+  /** An IP of this machine other machines reach the bus on (the bus then listens on every address). */
+  advertiseAddress?: string;
   /** `bin/run.js` of this installation (the supervisor is `node run.js up --foreground`). */
   runJs: string;
   print: (line: string) => void;
@@ -38,7 +40,9 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   requireNatsServer();
   requireNodeRuntime();
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-  const creds = prepareClusterFiles(paths, { port: opts.port, nodeName: opts.nodeName ?? defaultNodeName() });
+  const creds = prepareClusterFiles(paths, {
+    port: opts.port, nodeName: opts.nodeName ?? defaultNodeName(), ...(opts.advertiseAddress ? { advertiseAddress: opts.advertiseAddress } : {}),
+  });
   await killLeftovers(paths, (l) => opts.print(l));
   if (await portOpen(creds.port)) {
     throw new ClusterError(`port ${creds.port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);

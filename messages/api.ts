@@ -85,3 +85,11 @@ export interface PodStatusRequest { namespace: string; name: string; uid: string
  * gone from its view): the pod object goes. A pod that is not marked is left alone.
  */
 export interface PodTerminatedRequest { namespace: string; name: string; uid: string }
+
+/**
+ * mk.join: a machine asks to become node `nodeName`, presenting a join token (`id.secret`) and
+ * the public nkey (U...) it will authenticate with; its private seed never leaves it.
+ */
+export interface JoinRequest { token: string; nodeName: string; publicKey: string }
+/** mk.join's answer: the node may now connect with its nkey (within seconds: nats-server reloads). */
+export interface JoinResult { nodeName: string }

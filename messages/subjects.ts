@@ -90,3 +90,9 @@ export function inboxPrefix(user: string): string {
 export function nodeJournalOwner(node: string): string {
   return `node-${encodeToken(node)}`;
 }
+
+/**
+ * Where a machine asks to join the cluster as a node (request/reply, JoinRequest -> JoinResult),
+ * as the public `join` identity that may send nothing else.
+ */
+export const JOIN_SUBJECT = 'mk.join';

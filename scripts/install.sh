@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux)
+need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,25 +1,53 @@
 import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
+import { defaultNodeName, tryReadContext } from '../../embedded/context';
+import { ClusterError } from '../../embedded/errors';
 import { runNodeAgentService } from '../../embedded/services';
 
 /**
  * `mk node-agent`: runs this machine's node agent until SIGTERM/SIGINT (stop leaves pods running
  * for the next start to adopt; `mk down` asks for a teardown first). Credentials of the
  * `node-<name>` role when `mk up` made them, else the context's own. `mk up` starts it.
+ *
+ * With `--join nats://HOST:PORT --token T --ca-cert-hash sha256:H` it first joins another
+ * machine's cluster (embedded/join-client.ts), writing this machine's context, CA and node key to
+ * the data directory; later starts with the same data directory need no flags but --data-dir.
  */
 export default class NodeAgent extends MkCommand {
-  static override summary = 'Run the node agent in the foreground (mk up starts it for you)';
-  static override hidden = true;
+  static override summary = 'Run the node agent in the foreground, or join another machine\'s cluster (--join)';
+  static override examples = [
+    '<%= config.bin %> node-agent --join nats://10.0.0.1:4222 --token abcdef.0123456789abcdef --ca-cert-hash sha256:<hex>',
+  ];
   static override flags = {
-    'node-name': Flags.string({ description: 'this node\'s name (default: the context\'s)' }),
+    'node-name': Flags.string({ description: 'this node\'s name (default: the context\'s; with --join, the host name)' }),
     'containerd-socket': Flags.string({ description: 'use this containerd instead of starting one' }),
+    join: Flags.string({ description: 'join the cluster whose bus is at this nats://HOST:PORT (mk token create --print-join-command)', dependsOn: ['token', 'ca-cert-hash'] }),
+    token: Flags.string({ description: 'the join token (abcdef.0123456789abcdef) for --join', dependsOn: ['join'] }),
+    'ca-cert-hash': Flags.string({ description: 'sha256:<hex> of the cluster CA\'s public key: --join trusts only that CA', dependsOn: ['join'] }),
+    // No default: oclif checks dependsOn of a flag that has one even when it is not given.
+    'join-only': Flags.boolean({ description: 'join, then exit without running the agent', dependsOn: ['join'] }),
   };
 
-  /** Serves until a signal; exit 0 after a clean stop. */
+  /** Serves until a signal; exit 0 after a clean stop, 1 when a join is refused. */
   async run(): Promise<void> {
     const { flags } = await this.parse(NodeAgent);
-    const code = await runNodeAgentService(this.dataDir(flags['data-dir']), {
-      ...(flags['node-name'] ? { nodeName: flags['node-name'] } : {}),
+    const dataDir = this.dataDir(flags['data-dir']);
+    let nodeName = flags['node-name'];
+    if (flags.join) {
+      nodeName ??= defaultNodeName();
+      const ctx = tryReadContext(dataDir);
+      if (ctx && !(ctx.nkeyFile && ctx.nodeName === nodeName)) {
+        throw new ClusterError(`${dataDir} already holds the context of a cluster (node ${ctx.nodeName}); join with another --data-dir`);
+      }
+      if (!ctx) {
+        const { joinCluster } = await import('../../embedded/join-client.js');
+        await joinCluster({ url: flags.join, token: flags.token!, caCertHash: flags['ca-cert-hash']!, nodeName, dataDir });
+        this.err(`node ${nodeName} joined the cluster at ${flags.join}; its context is ${dataDir}/config.json`);
+      }
+      if (flags['join-only']) return;
+    }
+    const code = await runNodeAgentService(dataDir, {
+      ...(nodeName ? { nodeName } : {}),
       ...(flags['containerd-socket'] ? { containerdSocket: flags['containerd-socket'] } : {}),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

@@ -6,6 +6,7 @@ import { prepareClusterFiles } from '../../embedded/credentials';
 import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
+import { joinHint } from '../../embedded/join';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -24,6 +25,7 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
     demo: Flags.boolean({ description: 'apply examples/demo-pod.yaml and wait for it (--no-demo skips it)', default: true, allowNo: true }),
     timeout: Flags.integer({ description: 'seconds to wait for the cluster to be ready', default: 180, min: 1 }),
     foreground: Flags.boolean({ description: 'run the supervisor in this terminal (Ctrl-C stops the cluster)', default: false }),
+    'advertise-address': Flags.string({ description: 'an IPv4 address of this machine other machines join on: the bus then listens on every address (default: loopback only)' }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
@@ -36,12 +38,17 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
       await startCluster({
         dataDir, port: flags.port, nodeName: flags['node-name'], timeoutMs: flags.timeout * 1000, runJs, print,
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
+        ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
       });
+      for (const line of joinHint(dataDir)) print(line);
       return;
     }
     const natsServer = requireNatsServer();
     const paths = clusterPaths(dataDir);
-    const creds = prepareClusterFiles(paths, { port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName() });
+    const creds = prepareClusterFiles(paths, {
+      port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName(),
+      ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
+    });
     const r = await supervise({ paths, creds, runJs, natsServer });
     if (r === 'already-running') print(`mk is already running in ${dataDir}; \`mk down\` stops it.`);
   }

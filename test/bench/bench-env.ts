@@ -31,8 +31,8 @@ export interface BenchEnv {
  * the CLI). Throws when either is down.
  */
 export async function openBenchEnv(dataDir: string, name: string): Promise<BenchEnv> {
-  const ctx = JSON.parse(fs.readFileSync(path.join(dataDir, 'config.json'), 'utf8')) as { servers: string[]; user: string; pass: string };
-  const bus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, name, checkJetStream: false });
+  const ctx = JSON.parse(fs.readFileSync(path.join(dataDir, 'config.json'), 'utf8')) as { servers: string[]; user: string; pass: string; caFile?: string };
+  const bus = await connectBus({ servers: ctx.servers, user: ctx.user, pass: ctx.pass, caFile: ctx.caFile, name, checkJetStream: false });
   const cri = await CriClient.connect(path.join(dataDir, 'node', 'containerd', 'containerd.sock'));
   return {
     dataDir, bus, cri, podLogsRoot: path.join(dataDir, 'node', 'pods'),

@@ -94,10 +94,10 @@ export async function trace(opts: TraceOptions): Promise<TraceResult> {
   const env = await openBenchEnv(opts.dataDir, 'mk-trace');
   // The tap listens to every identity's traffic, which only the control plane's user may: a
   // diagnostic run as root on the machine that holds the credentials.
-  const ctx = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'config.json'), 'utf8')) as { servers: string[] };
+  const ctx = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'config.json'), 'utf8')) as { servers: string[]; caFile?: string };
   const creds = JSON.parse(fs.readFileSync(path.join(opts.dataDir, 'credentials.json'), 'utf8')) as { users: Record<string, string> };
   const tapBus = await connectBus({
-    servers: ctx.servers, user: 'control-plane', pass: creds.users['control-plane'], name: 'mk-trace-tap', inboxPrefix: TAP_INBOX,
+    servers: ctx.servers, user: 'control-plane', pass: creds.users['control-plane'], name: 'mk-trace-tap', inboxPrefix: TAP_INBOX, caFile: ctx.caFile,
   });
   const tap: TapRecord[] = [];
   const origin = performance.timeOrigin;

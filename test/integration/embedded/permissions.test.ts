@@ -16,6 +16,7 @@ import { setLogLevel } from '../../../common/log';
 import { natsConfig, prepareClusterFiles, randomPassword, type Credentials } from '../../../embedded/credentials';
 import { NODE_COMPONENT } from '../../../embedded/permissions';
 import { clusterPaths } from '../../../embedded/paths';
+import { tlsPaths } from '../../../embedded/tls';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
@@ -27,6 +28,7 @@ jest.setTimeout(30_000);
 
 let dir: string;
 let creds: Credentials;
+let caFile: string;
 let server: ChildProcess;
 const buses: Bus[] = [];
 let cp: Bus;
@@ -43,7 +45,7 @@ const freePort = (): Promise<number> => new Promise((resolve) => {
 const connectAs = async (user: string, pass = creds.users[user]): Promise<Bus> => {
   // The CLI does not ask for JetStream at connect (it may not use it); the others do.
   const bus = await connectBus({
-    servers: `nats://127.0.0.1:${creds.port}`, user, pass, name: `test-${user}`, timeoutMs: 3000, checkJetStream: user !== 'admin',
+    servers: `nats://127.0.0.1:${creds.port}`, user, pass, name: `test-${user}`, timeoutMs: 3000, checkJetStream: user !== 'admin', caFile,
   });
   buses.push(bus);
   return bus;
@@ -68,6 +70,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-perm-it-'));
   const paths = clusterPaths(dir);
   creds = prepareClusterFiles(paths, { nodeName: 'n1', port: await freePort() });
+  caFile = tlsPaths(dir).caCert;
   // A second node's identity, as a multi-node cluster's config has one per node.
   creds.users['node-n2'] = randomPassword();
   fs.writeFileSync(paths.natsConf, natsConfig(paths, creds));
@@ -98,7 +101,7 @@ describe('credentials', () => {
   it('are required, and wrong ones are refused', async () => {
     await connectAs('admin');
     await expect(connectAs('admin', 'wrong-password')).rejects.toThrow(/authorization failed/i);
-    await expect(connectBus({ servers: `nats://127.0.0.1:${creds.port}`, name: 'anon', timeoutMs: 2000 })).rejects.toThrow(/authoriz/i);
+    await expect(connectBus({ servers: `nats://127.0.0.1:${creds.port}`, name: 'anon', timeoutMs: 2000, caFile })).rejects.toThrow(/authoriz/i);
   });
 });
 
@@ -213,7 +216,7 @@ describe('the admin (the CLI)', () => {
 
   it('may not use JetStream itself', async () => {
     expect(isForbidden(await caught(connectBus({
-      servers: `nats://127.0.0.1:${creds.port}`, user: 'admin', pass: creds.users.admin, name: 'admin-js', timeoutMs: 3000,
+      servers: `nats://127.0.0.1:${creds.port}`, user: 'admin', pass: creds.users.admin, name: 'admin-js', timeoutMs: 3000, caFile,
     })))).toBe(true);
   });
 

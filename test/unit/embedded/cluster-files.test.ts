@@ -17,9 +17,12 @@ describe('prepareClusterFiles', () => {
     expect(Object.keys(creds.users).sort()).toEqual(['admin', 'control-plane', 'node-n1']);
     for (const f of [paths.config, paths.credentials, paths.natsConf]) expect(fs.statSync(f).mode & 0o777).toBe(0o600);
     const ctx = readContext(dir);
-    expect(ctx).toEqual({ servers: ['nats://127.0.0.1:4222'], user: 'admin', pass: creds.users.admin, nodeName: 'n1' });
+    expect(ctx).toEqual({ servers: ['nats://127.0.0.1:4222'], user: 'admin', pass: creds.users.admin, nodeName: 'n1', caFile: path.join(dir, 'tls', 'ca.crt') });
     const conf = fs.readFileSync(paths.natsConf, 'utf8');
     expect(conf).toContain('listen: "127.0.0.1:4222"');
+    expect(conf).toContain(`cert_file: ${JSON.stringify(path.join(dir, 'tls', 'server-chain.crt'))}`);
+    expect(conf).toContain(`key_file: ${JSON.stringify(path.join(dir, 'tls', 'server.key'))}`);
+    expect(conf).toMatch(/\{ user: "join", password: "join", permissions: \{ publish: \{ allow: \["mk\.join"\] \}, subscribe: \{ allow: \["_INBOX\.join\.>"\] \} \} \}/);
     expect(conf).toContain(`store_dir: ${JSON.stringify(paths.natsStore)}`);
     expect(conf).toContain(`{ user: "control-plane", password: ${JSON.stringify(creds.users['control-plane'])} }`);
     expect(conf).toMatch(new RegExp(`user: "admin", password: ${JSON.stringify(creds.users.admin)}, permissions: \\{ publish: \\{ allow: \\["mk\\.api\\.\\*"`));
@@ -35,6 +38,16 @@ describe('prepareClusterFiles', () => {
     expect(readCredentials(paths)?.port).toBe(4333);
     expect(readContext(dir).servers).toEqual(['nats://127.0.0.1:4333']);
     expect(natsConfig(paths, again)).toContain('listen: "127.0.0.1:4333"');
+  });
+
+  it('listens on every address with an advertise address, kept for later starts; refuses one that is no IP', () => {
+    const paths = clusterPaths(dir);
+    prepareClusterFiles(paths, { nodeName: 'n1', advertiseAddress: '10.9.8.7' });
+    const again = prepareClusterFiles(paths, { nodeName: 'n1' });
+    expect(again.advertiseAddress).toBe('10.9.8.7');
+    expect(natsConfig(paths, again)).toContain('listen: "0.0.0.0:4222"');
+    expect(natsConfig(paths, again)).toContain('client_advertise: "10.9.8.7:4222"');
+    expect(() => prepareClusterFiles(paths, { nodeName: 'n1', advertiseAddress: 'my host' })).toThrow('invalid --advertise-address "my host": expected an IPv4 address');
   });
 });
 

@@ -1,0 +1,71 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { nkeys } from '@nats-io/transport-node';
+import { isAlreadyExists, isForbidden, isValidation } from '../messages';
+import { prepareClusterFiles } from './credentials';
+import { checkJoin, joinHint } from './join';
+import { writeJoinedNodes } from './joined-nodes';
+import { clusterPaths } from './paths';
+import { caCertHash, tlsPaths } from './tls';
+import { createToken, listTokens, verifyToken } from './tokens';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-join-'));
+  prepareClusterFiles(clusterPaths(dir), { nodeName: 'n1', port: 4333, advertiseAddress: '10.0.0.1' });
+});
+afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+const thrown = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+};
+
+describe('joinHint', () => {
+  it('makes a 24h token and prints the whole command the first time, then says how to make one', () => {
+    const [intro, command] = joinHint(dir);
+    expect(intro).toContain('this token works for 24h');
+    const m = /^ {2}mk node-agent --join nats:\/\/10\.0\.0\.1:4333 --token (\S+) --ca-cert-hash (\S+)$/.exec(command);
+    expect(m).not.toBeNull();
+    expect(verifyToken(dir, m![1]).description).toBe('made by mk up');
+    expect(m![2]).toBe(caCertHash(fs.readFileSync(tlsPaths(dir).caCert)));
+    expect(joinHint(dir)).toEqual(['To join another machine: mk token create --print-join-command']);
+    expect(listTokens(dir)).toHaveLength(1);
+  });
+});
+
+describe('checkJoin', () => {
+  const key = (): string => nkeys.createUser().getPublicKey();
+  it('accepts a good token, a free name and a user key', () => {
+    const { token, stored } = createToken(dir, { ttlMs: 60_000 });
+    expect(checkJoin(dir, { token, nodeName: 'n2', publicKey: key() })).toEqual({ existing: false, tokenId: stored.id });
+  });
+
+  it('refuses malformed requests, bad names and keys that are not user keys', () => {
+    const { token } = createToken(dir, { ttlMs: 60_000 });
+    expect(isValidation(thrown(() => checkJoin(dir, { token, nodeName: 'N_2', publicKey: key() })))).toBe(true);
+    expect(isValidation(thrown(() => checkJoin(dir, { token, nodeName: 'n2', publicKey: nkeys.createAccount().getPublicKey() })))).toBe(true);
+    expect(isValidation(thrown(() => checkJoin(dir, { token, nodeName: 'n2', publicKey: `U${'A'.repeat(55)}` })))).toBe(true);
+    expect(isValidation(thrown(() => checkJoin(dir, { token } as never)))).toBe(true);
+  });
+
+  it('refuses a bad token as Forbidden', () => {
+    const err = thrown(() => checkJoin(dir, { token: 'abcdef.0123456789abcdef', nodeName: 'n2', publicKey: key() }));
+    expect(isForbidden(err)).toBe(true);
+    expect((err as Error).message).toMatch(/^join refused: token "abcdef" is not valid/);
+  });
+
+  it('refuses a name that has credentials, and knows a retry with the same key', () => {
+    const { token } = createToken(dir, { ttlMs: 60_000 });
+    const k = key();
+    writeJoinedNodes(dir, { n2: { nkey: k, joined: new Date().toISOString(), token: 'abcdef' } });
+    expect(checkJoin(dir, { token, nodeName: 'n2', publicKey: k }).existing).toBe(true);
+    expect(isAlreadyExists(thrown(() => checkJoin(dir, { token, nodeName: 'n2', publicKey: key() })))).toBe(true);
+    expect(isAlreadyExists(thrown(() => checkJoin(dir, { token, nodeName: 'n1', publicKey: key() })))).toBe(true);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Joining a second machine end to end: `mk up --advertise-address` in one network namespace, a
+ * veth pair to a second namespace (another "host"), and there `mk node-agent --join` with the
+ * command `mk token create --print-join-command` printed. The joined node registers over TLS with
+ * its own credentials and becomes Ready; a wrong pin is refused from the same host.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Node } from '../../../messages';
+import { canRunE2e, startCluster, unmountUnder, waitFor, type TestCluster } from '../../helpers/cluster';
+import { createNetns, type TestNetns } from '../../helpers/netns';
+
+const describeE2e = canRunE2e() ? describe : describe.skip;
+jest.setTimeout(600_000);
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'run.js');
+const NET = '10.251.0';
+
+describeE2e('a machine joining a cluster', () => {
+  let c: TestCluster;
+  let host2: TestNetns;
+  let dataDir2: string;
+  let agent: ChildProcess | undefined;
+  let agentErr = '';
+
+  /** Runs `mk ARGS` on the second host (its own data dir); resolves with exit code and output. */
+  const mk2 = (args: string[]): Promise<{ code: number; stderr: string }> => new Promise((resolve) => {
+    const p = spawn('nsenter', [`--net=${host2.path}`, '--', process.execPath, BIN, ...args, '--data-dir', dataDir2], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => { stderr += d.toString(); });
+    p.on('exit', (code) => resolve({ code: code ?? 1, stderr }));
+  });
+
+  beforeAll(async () => {
+    c = await startCluster({ upArgs: ['--advertise-address', `${NET}.1`] });
+    host2 = await createNetns('mkjoin');
+    dataDir2 = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mk-e2e-join-')), 'data');
+    // The link is made inside the cluster's namespace, its peer moved into the second one.
+    for (const cmd of [
+      ['ip', 'link', 'add', 'mkj0', 'type', 'veth', 'peer', 'name', 'mkj1', 'netns', host2.name],
+      ['ip', 'addr', 'add', `${NET}.1/24`, 'dev', 'mkj0'],
+      ['ip', 'link', 'set', 'mkj0', 'up'],
+    ]) expect(await c.run(cmd)).toMatchObject({ code: 0 });
+    for (const cmd of [['ip', 'addr', 'add', `${NET}.2/24`, 'dev', 'mkj1'], ['ip', 'link', 'set', 'mkj1', 'up']]) {
+      expect(await host2.run(cmd)).toMatchObject({ code: 0 });
+    }
+  });
+
+  afterAll(async () => {
+    if (agent?.pid && agent.exitCode === null) {
+      const exited = new Promise((r) => agent!.once('exit', r));
+      process.kill(agent.pid, 'SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 30_000); })]);
+      clearTimeout(timer);
+    }
+    // Whatever the joined agent started (its containerd, shims) names its data dir.
+    if (dataDir2) {
+      for (const d of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        try {
+          if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dataDir2)) process.kill(Number(d), 'SIGKILL');
+        } catch { /* gone */ }
+      }
+      unmountUnder(dataDir2);
+      fs.rmSync(path.dirname(dataDir2), { recursive: true, force: true });
+    }
+    await host2?.destroy();
+    await c?.destroy();
+  });
+
+  it('joins over TLS with the printed command and runs as a Ready node of its own', async () => {
+    const printed = await c.mk(['token', 'create', '--print-join-command', '--description', 'e2e']);
+    expect(printed.code).toBe(0);
+    const cmd = printed.stdout.trim().split(' ');
+    expect(cmd.slice(0, 4)).toEqual(['mk', 'node-agent', '--join', expect.stringMatching(new RegExp(`^nats://${NET.replace(/\./g, '\\.')}\\.1:\\d+$`))]);
+
+    const hash = cmd[cmd.indexOf('--ca-cert-hash') + 1];
+    const wrong = await mk2([...cmd.slice(1).map((a) => (a === hash ? `sha256:${'e'.repeat(64)}` : a)), '--node-name', 'n2', '--join-only']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('refusing to join');
+    expect(fs.existsSync(dataDir2)).toBe(false);
+
+    agent = spawn('nsenter', [`--net=${host2.path}`, '--', process.execPath, BIN, ...cmd.slice(1), '--node-name', 'n2', '--data-dir', dataDir2], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MK_HOME: dataDir2 },
+    });
+    agent.stderr!.on('data', (d) => { agentErr = (agentErr + d.toString()).slice(-8000); });
+    const node = await waitFor('node n2 Ready', async () => {
+      if (agent!.exitCode !== null) throw new Error(`the joined agent exited (${agent!.exitCode}): ${agentErr}`);
+      const r = await c.mk(['get', 'node', 'n2', '-o', 'json']);
+      if (r.code !== 0) return null;
+      const n = JSON.parse(r.stdout) as Node;
+      return n.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' ? n : null;
+    }, 300_000, 1000).catch((err: Error) => { throw new Error(`${err.message}\n${agentErr}`); });
+    expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: `${NET}.2` });
+    expect(agentErr).toContain('node n2 joined the cluster');
+    const ctx = JSON.parse(fs.readFileSync(path.join(dataDir2, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(ctx).toEqual({ servers: [cmd[3]], nodeName: 'n2', caFile: path.join(dataDir2, 'tls', 'ca.crt'), nkeyFile: path.join(dataDir2, 'node.nkey') });
+    const list = await c.mk(['get', 'nodes']);
+    expect(list.stdout).toMatch(/^n2\s+Ready/m);
+  });
+});
