@@ -16,10 +16,16 @@ import { KIND_MODULES } from './kinds';
 import { spawnKindSupervisor, type KindController } from './kind-supervisor';
 import { log } from './log';
 import { namespaceModule } from './namespace/kind';
+import { resolveSettings, useSettings, type ControlPlaneSettings } from './settings';
 import { serveNodeApi } from './node/node-api';
 import { spawnScheduler } from './scheduler/scheduler-actor';
 
-export interface ControlPlaneOptions { bus: BusOptions; dataDir?: string }
+export interface ControlPlaneOptions {
+  bus: BusOptions;
+  dataDir?: string;
+  /** Settings that override the environment's (actors/settings.ts); Kubernetes' defaults otherwise. */
+  settings?: Partial<ControlPlaneSettings>;
+}
 export interface ControlPlane { stop(): Promise<void> }
 
 /** The built-in namespaces: made once, and again if the store was lost. */
@@ -60,6 +66,7 @@ function ensureOnReconnect(bus: Bus, ensure: () => Promise<void>): { stop(): voi
 
 /** Connects to the bus, makes the store and the built-in namespaces, and starts the actor tree. */
 export async function runControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  useSettings(resolveSettings(opts.settings));
   const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? 'mk-control-plane' });
   const store = await ObjectStore.open(bus);
   const engine = await JetStreamPersistenceEngine.open(bus);
