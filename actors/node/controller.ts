@@ -113,7 +113,7 @@ async function evictPods(deps: NodeControllerDeps, recordEvent: RecordEvent, nod
     const ns = pod.metadata.namespace ?? 'default';
     const done = await deleteObject(deps.store, deps.pods, objectKey('pods', ns, pod.metadata.name));
     if (!done) continue;
-    log.warn({ pod: `${ns}/${pod.metadata.name}`, node: node.metadata.name }, 'evicting pod from a node with a NoExecute taint it does not tolerate');
+    log.warn({ pod: `${ns}/${pod.metadata.name}`, node: node.metadata.name }, 'evicting pod: its node has a NoExecute taint it does not tolerate, or no longer');
     recordEvent(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${ns}/${pod.metadata.name}`);
   }
   return next;
