@@ -8,6 +8,9 @@
  * `mk control-plane` takes the same as flags.
  */
 import { ValidationError } from '../messages';
+import { parseDuration } from '../messages/duration';
+
+export { parseDuration };
 
 /** The settings, resolved. */
 export interface ControlPlaneSettings {
@@ -32,27 +35,6 @@ export const SETTINGS_ENV = {
   defaultNotReadyTolerationSeconds: 'MK_DEFAULT_NOT_READY_TOLERATION_SECONDS',
   defaultUnreachableTolerationSeconds: 'MK_DEFAULT_UNREACHABLE_TOLERATION_SECONDS',
 } as const;
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * Parses a duration as Go's flags write them (`40s`, `1m30s`, `500ms`; a bare number is seconds)
- * into milliseconds. Throws ValidationError naming `what` when it is not one, or not positive.
- */
-export function parseDuration(text: string, what: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return check(Number(t) * 1000, text, what);
-  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== t) {
-    throw new ValidationError(`${what}: "${text}" is not a duration (examples: 40s, 1m30s, 500ms)`);
-  }
-  return check(parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]], 0), text, what);
-}
-
-function check(ms: number, text: string, what: string): number {
-  if (!(ms > 0)) throw new ValidationError(`${what}: "${text}" must be more than zero`);
-  return Math.round(ms);
-}
 
 /** Parses a whole number of seconds, zero or more; throws ValidationError naming `what`. */
 export function parseSeconds(text: string, what: string): number {

@@ -60,8 +60,3 @@ export function tolerates(tol: Toleration, taint: Taint): boolean {
   if ((tol.operator ?? 'Equal') === 'Exists') return true;
   return (tol.value ?? '') === (taint.value ?? '');
 }
-
-/** kubectl's way of writing a taint: `key=value:Effect`, or `key:Effect` without a value. */
-export function formatTaint(t: Taint): string {
-  return `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
-}
