@@ -64,6 +64,7 @@ describeE2e('a paused node agent', () => {
       return list.length === 3 && list.every((p) => p.status?.phase === 'Running') ? list : null;
     }, 120_000);
     const steadyId = before.find((p) => p.metadata.name === 'steady')!.status!.containerStatuses![0].containerID;
+    expect(steadyId).toBeDefined();
 
     stopped = c.pidOf('node-agent');
     expect(stopped).toBeDefined();
@@ -92,7 +93,7 @@ describeE2e('a paused node agent', () => {
     // And what the node runs agrees: one container of steady's, and the evicted ones stopped.
     const ps = await c.run(['ctr', '-a', `${c.dataDir}/node/containerd/containerd.sock`, '-n', 'k8s.io', 'tasks', 'ls']);
     const running = ps.stdout.split('\n').filter((l) => /\sRUNNING\s*$/.test(l)).map((l) => l.split(/\s+/)[0]);
-    expect(running).toContain(steadyId.replace(/^containerd:\/\//, ''));
+    expect(running).toContain((steadyId ?? '').replace(/^containerd:\/\//, ''));
     expect((await c.mk(['delete', 'pods', '-l', 'pause=yes', '--timeout', '60'], { timeoutMs: 120_000 })).code).toBe(0);
   });
 });

@@ -154,7 +154,7 @@ describe('describeNode', () => {
       spec: { ...node.spec, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: '2024-05-01T11:00:00Z' }, { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] },
       status: { ...node.status, allocatable: { ...node.status!.allocatable, 'ephemeral-storage': '10Gi', 'nvidia.com/gpu': '2' } },
     };
-    const gpuPod = { ...pod, spec: { ...pod.spec, containers: [{ name: 'c', image: 'x', resources: { limits: { 'nvidia.com/gpu': '1', 'ephemeral-storage': '1Gi' } } }] } } as typeof pod;
+    const gpuPod = { ...pod, spec: { ...pod.spec, containers: [{ name: 'c', image: 'x', resources: { limits: { 'nvidia.com/gpu': '1', 'ephemeral-storage': '1Gi' } } }] } } as unknown as typeof pod;
     const out = describeNode(gpuNode, [gpuPod], undefined, NOW);
     expect(out).toMatch(/Taints:\s+node\.kubernetes\.io\/unreachable:NoExecute\n\s+dedicated=gpu:NoSchedule\nUnschedulable:\s+true\n/);
     expect(out).toMatch(/ {2}ephemeral-storage\s+1Gi \(10%\)\s+1Gi \(10%\)\n {2}nvidia\.com\/gpu\s+1\s+1\n/);
