@@ -44,11 +44,12 @@ export interface NodeControllerDeps {
 export function nodeController(deps: NodeControllerDeps): KindController {
   const recordEvent = deps.recordEvent ?? new EventRecorder(deps.bus, { component: NODE_CONTROLLER_COMPONENT }).recordEvent;
   const now = deps.now ?? Date.now;
+  const startedAt = now();
   return {
     plural: 'nodes',
     resyncMs: 10_000,
     reconcile: async (key) => {
-      const node = await serialized(() => reconcileOne(deps, recordEvent, key, now()));
+      const node = await serialized(() => reconcileOne(deps, recordEvent, key, now(), startedAt));
       if (!node) return;
       const evictAfter = await evictPods(deps, recordEvent, node.object, now());
       const after = [node.requeueAfterMs, evictAfter].filter((x): x is number => x !== undefined);
@@ -58,7 +59,7 @@ export function nodeController(deps: NodeControllerDeps): KindController {
 }
 
 async function reconcileOne(
-  deps: NodeControllerDeps, recordEvent: RecordEvent, key: string, now: number,
+  deps: NodeControllerDeps, recordEvent: RecordEvent, key: string, now: number, startedAt: number,
 ): Promise<{ object: Node; requeueAfterMs?: number } | undefined> {
   const { store } = deps;
   const cur = await store.get<Node>(key);
@@ -67,7 +68,7 @@ async function reconcileOne(
     .filter((n) => n.key !== key)
     .map((n) => n.object.spec?.podCIDR)
     .filter((c): c is string => !!c);
-  const { actions, requeueAfterMs } = reconcileNode(cur.object, others, now, { gracePeriodMs: deps.gracePeriodMs() });
+  const { actions, requeueAfterMs } = reconcileNode(cur.object, others, now, { gracePeriodMs: deps.gracePeriodMs(), startedAt });
   if (actions.length === 0) return { object: cur.object, requeueAfterMs };
   const next = structuredClone(cur.object);
   const events: (() => void)[] = [];

@@ -38,6 +38,14 @@ describe('node reconcile', () => {
     expect(stale.actions).toContainEqual({ type: 'event', eventType: 'Normal', reason: 'NodeNotReady', message: 'Node n1 status is now: NodeNotReady' });
   });
 
+  it('gives every node a full grace period after the control plane starts', () => {
+    const n = node(60_000, '10.244.1.0/24');
+    const fresh = reconcileNode(n, [], NOW, { ...opts, startedAt: NOW - 1000 });
+    expect(fresh.actions).toEqual([]);
+    expect(fresh.requeueAfterMs).toBe(39_100);
+    expect(reconcileNode(n, [], NOW, { ...opts, startedAt: NOW - 40_000 }).actions.some((a) => a.type === 'mark-unknown')).toBe(true);
+  });
+
   it('honours a configured grace period', () => {
     expect(reconcileNode(node(6000, '10.244.1.0/24'), [], NOW, { gracePeriodMs: 5000 }).actions.some((a) => a.type === 'mark-unknown')).toBe(true);
     expect(reconcileNode(node(6000, '10.244.1.0/24'), [], NOW, { gracePeriodMs: 7000 }).requeueAfterMs).toBe(1100);

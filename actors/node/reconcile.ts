@@ -38,6 +38,12 @@ export type NodeAction =
 export interface NodeReconcileOptions {
   /** A heartbeat older than this makes the node Unknown (node-monitor-grace-period). */
   gracePeriodMs: number;
+  /**
+   * When this control plane started (ms): a heartbeat counts as no older than that, so a control
+   * plane that was down longer than the grace period gives every node a full grace period before
+   * it judges it, as Kubernetes' node lifecycle controller does with the times it observed.
+   */
+  startedAt?: number;
   clusterCidr?: string;
 }
 
@@ -57,7 +63,7 @@ export function reconcileNode(node: Node, otherCidrs: string[], now: number, opt
   let requeueAfterMs: number | undefined;
   const ready = conditions.find((c) => c.type === 'Ready');
   if (ready && ready.status !== 'Unknown') {
-    const beat = Date.parse(ready.lastHeartbeatTime ?? '') || 0;
+    const beat = Math.max(Date.parse(ready.lastHeartbeatTime ?? '') || 0, opts.startedAt ?? 0);
     const staleAt = beat + opts.gracePeriodMs;
     if (now >= staleAt) {
       const at = new Date(now).toISOString();
