@@ -79,6 +79,9 @@ describeE2e('a paused node agent', () => {
     const events = await c.mk(['get', 'events', '-A']);
     expect(events.stdout).toContain('Marking for deletion Pod default/evicted');
     expect(events.stdout).toContain('NodeNotReady');
+    const described = await c.mk(['describe', 'node']);
+    expect(described.stdout).toMatch(/\nTaints:\s+node\.kubernetes\.io\/unreachable:NoSchedule\n\s+node\.kubernetes\.io\/unreachable:NoExecute\n/);
+    expect(described.stdout).toMatch(/ {2}Ready\s+Unknown\s/);
 
     process.kill(stopped!, 'SIGCONT');
     stopped = undefined;
@@ -93,7 +96,10 @@ describeE2e('a paused node agent', () => {
     // And what the node runs agrees: one container of steady's, and the evicted ones stopped.
     const ps = await c.run(['ctr', '-a', `${c.dataDir}/node/containerd/containerd.sock`, '-n', 'k8s.io', 'tasks', 'ls']);
     const running = ps.stdout.split('\n').filter((l) => /\sRUNNING\s*$/.test(l)).map((l) => l.split(/\s+/)[0]);
-    expect(running).toContain((steadyId ?? '').replace(/^containerd:\/\//, ''));
+    const idOf = (name: string) => (before.find((p) => p.metadata.name === name)?.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^containerd:\/\//, '');
+    expect(running).toContain(idOf('steady'));
+    expect(running).not.toContain(idOf('evicted'));
+    expect(running).not.toContain(idOf('deleted'));
     expect((await c.mk(['delete', 'pods', '-l', 'pause=yes', '--timeout', '60'], { timeoutMs: 120_000 })).code).toBe(0);
   });
 });

@@ -120,6 +120,19 @@ describe('describePod', () => {
   });
 });
 
+describe('describePod tolerations', () => {
+  it('prints them as kubectl does, one a line', () => {
+    const tolerated = { ...pod, spec: { ...pod.spec, tolerations: [
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: 300 },
+      { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' as const },
+      { operator: 'Exists' as const },
+    ] } };
+    expect(describePod(tolerated, undefined, NOW)).toMatch(
+      /\nTolerations:\s+node\.kubernetes\.io\/not-ready:NoExecute op=Exists for 300s\n\s+dedicated=gpu:NoSchedule\n\s+op=Exists\nEvents:/,
+    );
+  });
+});
+
 describe('describeNode', () => {
   const node: Node = {
     apiVersion: 'v1', kind: 'Node',
