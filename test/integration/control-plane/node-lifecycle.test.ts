@@ -8,10 +8,10 @@
 import { connectBus, request, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import {
-  API, nodeApiSubject,
+  API, isValidation, nodeApiSubject,
   type GetResult, type ListResult, type Node, type NodeResult, type Pod, type Taint,
 } from '../../../messages';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import { caught, startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { until, waitFor } from '../../helpers/wait';
 
 jest.setTimeout(90_000);
@@ -111,6 +111,24 @@ describe('node lifecycle', () => {
     await waitFor('the eviction of on-n2', async () => (await getPod('on-n2')).metadata.deletionTimestamp, 15_000, 100);
     beat('n2');
     await waitFor('n2 untainted', async () => !(await getNode('n2')).spec?.taints, 10_000, 100);
+  });
+
+  it('takes the pressure conditions a node measured, taints it by them, and refuses malformed ones', async () => {
+    await nodeApi<NodeResult>('n4', 'register', { status, labels: {} });
+    const pressure = (mem: 'True' | 'False') => [
+      { type: 'MemoryPressure', status: mem, reason: mem === 'True' ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory', message: 'm' },
+      { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'd' },
+      { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'p' },
+    ];
+    const { node: n } = await nodeApi<NodeResult>('n4', 'heartbeat', { ready: READY, conditions: pressure('True') });
+    expect(n.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(['MemoryPressure=True', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True']);
+    await waitFor('the memory-pressure taint', async () => (await getNode('n4')).spec?.taints?.some((t) => t.key === 'node.kubernetes.io/memory-pressure' && t.effect === 'NoSchedule'), 10_000, 100);
+    await nodeApi<NodeResult>('n4', 'heartbeat', { ready: READY, conditions: pressure('False') });
+    await waitFor('no taint on n4', async () => !(await getNode('n4')).spec?.taints, 10_000, 100);
+    for (const bad of [{ conditions: 'x' }, { conditions: [{ type: 'Ready', status: 'True', reason: 'r', message: 'm' }] }, { conditions: [{ type: 'MemoryPressure', status: 'Maybe', reason: 'r', message: 'm' }] }]) {
+      expect(isValidation(await caught(nodeApi('n4', 'heartbeat', { ready: READY, ...bad })))).toBe(true);
+    }
+    await request(bus, API.delete, { kind: 'nodes', name: 'n4' });
   });
 
   it('keeps an eviction deadline across a control-plane restart (counted from timeAdded)', async () => {
