@@ -190,13 +190,33 @@ export async function waitPodsGone(api: Api, pods: Pod[], deadline: number | und
   }
 }
 
-/** Sets spec.unschedulable on each node, printing kubectl's lines; resolves with the exit code. */
+/** Throws CliError unless exactly one of names and selector is given. */
+export function checkNodeTarget(names: string[], selector: string | undefined): void {
+  if (names.length && selector) throw new CliError('node names cannot be given together with --selector');
+  if (!names.length && !selector) throw new CliError('you must provide one or more nodes: NODE..., or -l SELECTOR');
+}
+
+/** The nodes a command names: `names`, or those matching `selector`; CliError for neither or both. */
+export async function resolveNodes(api: Api, names: string[], selector: string | undefined): Promise<string[]> {
+  checkNodeTarget(names, selector);
+  if (names.length) return names;
+  return (await api.list(NodeKind, undefined, selector)).map((n) => n.metadata.name);
+}
+
+/**
+ * Sets spec.unschedulable on each node (named, or matching `selector`), printing kubectl's lines;
+ * resolves with the exit code. Says `No resources found` when a selector matches no node.
+ */
 export async function setUnschedulable(
-  cmd: { out(t: string): void; printErr(e: unknown): void }, dataDir: string, nodes: string[], value: boolean,
+  cmd: { out(t: string): void; err(t: string): void; printErr(e: unknown): void }, dataDir: string,
+  target: { names: string[]; selector?: string }, value: boolean,
 ): Promise<number> {
   let code = 0;
   const verb = value ? 'cordoned' : 'uncordoned';
+  checkNodeTarget(target.names, target.selector);
   await withClient(dataDir, async ({ api }) => {
+    const nodes = await resolveNodes(api, target.names, target.selector);
+    if (nodes.length === 0) cmd.err('No resources found');
     for (const name of nodes) {
       try {
         const changed = await updateNode(api, name, (n) => {

@@ -40,8 +40,8 @@ export default class Drain extends MkCommand {
     }
     const name = args.node;
     const dataDir = this.dataDir(flags['data-dir']);
-    const io = { out: (t: string) => this.out(t), printErr: (e: unknown) => this.printError(e) };
-    if (await setUnschedulable(io, dataDir, [name], true) !== 0) this.exit(1);
+    const io = { out: (t: string) => this.out(t), err: (t: string) => this.err(t), printErr: (e: unknown) => this.printError(e) };
+    if (await setUnschedulable(io, dataDir, { names: [name] }, true) !== 0) this.exit(1);
     const grace = flags['grace-period'] >= 0 ? flags['grace-period'] : undefined;
     const code = await withClient(dataDir, async ({ api }) => {
       const plan = planDrain(await podsOnNode(api, name), {

@@ -2,12 +2,12 @@ import { Args, Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
 import { withClient } from '../client';
 import { CliError } from '../errors';
-import { applyTaintChanges, isTaintSpec, parseTaintSpecs, updateNode } from '../node-ops';
+import { applyTaintChanges, checkNodeTarget, isTaintSpec, parseTaintSpecs, resolveNodes, updateNode } from '../node-ops';
 import { resolveKind } from '../../messages/registry';
 
 /**
- * `mk taint nodes NODE... KEY=VALUE:EFFECT | KEY:EFFECT | KEY:EFFECT- | KEY-`: adds and removes
- * taints on nodes, as kubectl taint does. A taint with the same key and effect as one already there
+ * `mk taint nodes NODE... KEY=VALUE:EFFECT | KEY:EFFECT | KEY:EFFECT- | KEY-` (or `-l SELECTOR`
+ * instead of names): adds and removes taints on nodes, as kubectl taint does. A taint with the same key and effect as one already there
  * is refused unless --overwrite; removing a taint that is not there is an error. Nothing is
  * written when a spec is invalid.
  */
@@ -25,6 +25,7 @@ export default class Taint extends MkCommand {
   };
   static override flags = {
     overwrite: Flags.boolean({ description: 'replace a taint that has the same key and effect', default: false }),
+    selector: Flags.string({ char: 'l', description: 'the nodes matching this label selector, instead of names' }),
   };
   static override strict = false;
 
@@ -36,14 +37,16 @@ export default class Taint extends MkCommand {
     const first = rest.findIndex(isTaintSpec);
     const nodes = first < 0 ? rest : rest.slice(0, first);
     const specs = first < 0 ? [] : rest.slice(first);
-    if (nodes.length === 0) throw new CliError('at least one node name is required: mk taint nodes NODE KEY=VALUE:EFFECT');
+    checkNodeTarget(nodes, flags.selector);
     if (specs.length === 0) throw new CliError('at least one taint update is required: KEY=VALUE:EFFECT to add, KEY:EFFECT- or KEY- to remove');
     const stray = specs.find((s) => !isTaintSpec(s));
     if (stray) throw new CliError(`"${stray}" comes after a taint spec: give the node names first, then the taints`);
     const changes = parseTaintSpecs(specs);
     let code = 0;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
-      for (const name of nodes) {
+      const targets = await resolveNodes(api, nodes, flags.selector);
+      if (targets.length === 0) this.err('No resources found');
+      for (const name of targets) {
         try {
           let verb = 'tainted';
           await updateNode(api, name, (n) => {

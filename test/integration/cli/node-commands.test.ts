@@ -94,6 +94,17 @@ describe('mk cordon and uncordon', () => {
     await waitFor('no taint', async () => !(await getNode('n1')).spec?.taints);
   });
 
+  it('takes nodes by label selector, and wants names or a selector', async () => {
+    expect(await mk(['cordon', '-l', 'kubernetes.io/hostname=n2'])).toEqual({ code: 0, stdout: 'node/n2 cordoned\n', stderr: '' });
+    expect(await mk(['uncordon', '-l', 'kubernetes.io/hostname=n2'])).toEqual({ code: 0, stdout: 'node/n2 uncordoned\n', stderr: '' });
+    expect(await mk(['cordon', '-l', 'kubernetes.io/hostname=none'])).toEqual({ code: 0, stdout: '', stderr: 'No resources found\n' });
+    expect(await mk(['cordon'])).toEqual({ code: 1, stdout: '', stderr: 'error: you must provide one or more nodes: NODE..., or -l SELECTOR\n' });
+    expect((await mk(['cordon', 'n1', '-l', 'a=b'])).stderr).toBe('error: node names cannot be given together with --selector\n');
+    expect(await mk(['taint', 'nodes', '-l', 'kubernetes.io/hostname=n3', 'zone=a:PreferNoSchedule'])).toEqual({ code: 0, stdout: 'node/n3 tainted\n', stderr: '' });
+    expect((await getNode('n3')).spec?.taints).toEqual([{ key: 'zone', value: 'a', effect: 'PreferNoSchedule' }]);
+    expect((await mk(['taint', 'nodes', '-l', 'kubernetes.io/hostname=n3', 'zone-'])).stdout).toBe('node/n3 untainted\n');
+  });
+
   it('fails with NotFound for a missing node and still does the others', async () => {
     const r = await mk(['cordon', 'nope', 'n2']);
     expect(r).toEqual({ code: 1, stdout: 'node/n2 cordoned\n', stderr: 'Error from server (NotFound): nodes "nope" not found\n' });
