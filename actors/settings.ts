@@ -1,11 +1,11 @@
 /**
  * The control plane's settings that users may change: how long a node may stay silent before it
  * is Unknown, and the default tolerations pods get for a node that is not ready or unreachable.
- * They come from runControlPlane's options, else from the environment, else Kubernetes' defaults:
+ * They come from runControlPlane's options, else from the environment, else Kubernetes' defaults
+ * (in parentheses, the Kubernetes flag each stands for):
  *   MK_NODE_MONITOR_GRACE_PERIOD            40s  (kube-controller-manager --node-monitor-grace-period)
  *   MK_DEFAULT_NOT_READY_TOLERATION_SECONDS 300  (kube-apiserver --default-not-ready-toleration-seconds)
  *   MK_DEFAULT_UNREACHABLE_TOLERATION_SECONDS 300 (kube-apiserver --default-unreachable-toleration-seconds)
- * `mk control-plane` takes the same as flags.
  */
 import { ValidationError } from '../messages';
 import { parseDuration } from '../messages/duration';

@@ -4,7 +4,6 @@
  * served until SIGTERM or SIGINT. The actor code is loaded only here, so the CLI's short commands
  * never pay for it.
  */
-import type { ControlPlaneSettings } from '../actors/settings';
 import { dns1123LabelError } from '../messages';
 import { readContext } from './context';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
@@ -12,32 +11,11 @@ import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
 import { serveUntilSignal } from './serve-until-signal';
 
-/** `mk control-plane`'s node lifecycle flags, as given (a duration such as `40s`, seconds). */
-export interface ControlPlaneFlags {
-  nodeMonitorGracePeriod?: string;
-  defaultNotReadyTolerationSeconds?: number;
-  defaultUnreachableTolerationSeconds?: number;
-}
-
 /**
  * Runs the control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
- * the `control-plane` role when `mk up` made them, else the context's own. `flags` override
- * the environment's settings (actors/settings.ts); a bad duration throws ClusterError.
+ * the `control-plane` role when `mk up` made them, else the context's own.
  */
-export async function runControlPlaneService(
-  dataDir: string, log: (line: string) => void, flags: ControlPlaneFlags = {},
-): Promise<number> {
-  const { parseDuration } = await import('../actors/settings.js');
-  const settings: Partial<ControlPlaneSettings> = {};
-  if (flags.nodeMonitorGracePeriod !== undefined) {
-    try {
-      settings.nodeMonitorGracePeriodMs = parseDuration(flags.nodeMonitorGracePeriod, '--node-monitor-grace-period');
-    } catch (e) {
-      throw new ClusterError((e as Error).message);
-    }
-  }
-  if (flags.defaultNotReadyTolerationSeconds !== undefined) settings.defaultNotReadyTolerationSeconds = flags.defaultNotReadyTolerationSeconds;
-  if (flags.defaultUnreachableTolerationSeconds !== undefined) settings.defaultUnreachableTolerationSeconds = flags.defaultUnreachableTolerationSeconds;
+export async function runControlPlaneService(dataDir: string, log: (line: string) => void): Promise<number> {
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
@@ -45,7 +23,6 @@ export async function runControlPlaneService(
   const cp = await runControlPlane({
     bus: { servers: ctx.servers, user: pass ? CONTROL_PLANE_USER : ctx.user, pass: pass ?? ctx.pass, name: 'mk-control-plane' },
     dataDir: paths.controlPlaneData,
-    settings,
   });
   return serveUntilSignal(() => cp.stop(), log);
 }

@@ -185,13 +185,6 @@ describe('mk drain', () => {
   });
 });
 
-describe('mk control-plane', () => {
-  it('refuses a node monitor grace period that is not a duration, starting nothing', async () => {
-    const r = await mk(['control-plane', '--node-monitor-grace-period=soon']);
-    expect(r).toEqual({ code: 1, stdout: '', stderr: 'error: --node-monitor-grace-period: "soon" is not a duration (examples: 40s, 1m30s, 500ms)\n' });
-  });
-});
-
 describe('mk get nodes -o wide', () => {
   it('adds INTERNAL-IP, OS-IMAGE, KERNEL-VERSION and CONTAINER-RUNTIME', async () => {
     const r = await mk(['get', 'nodes', '-o', 'wide']);
