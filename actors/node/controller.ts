@@ -41,6 +41,13 @@ export interface NodeControllerDeps {
   recordEvent?: RecordEvent;
 }
 
+/**
+ * The nodes' controller: per node, the lifecycle decision (reconcile.ts) written under the CIDR
+ * lock, then the taint manager's evictions. Requeues at the earlier of when the heartbeat goes
+ * stale and when the next eviction is due. Store faults throw (the supervisor retries); a
+ * Conflict with a heartbeat is retried with a fresh read. A node gets a full grace period from
+ * the moment this controller was made (the control plane's start).
+ */
 export function nodeController(deps: NodeControllerDeps): KindController {
   const recordEvent = deps.recordEvent ?? new EventRecorder(deps.bus, { component: NODE_CONTROLLER_COMPONENT }).recordEvent;
   const now = deps.now ?? Date.now;
