@@ -13,6 +13,7 @@ import { admitCreate } from './api/admission';
 import { startMaintenance } from './gc';
 import type { ControllerContext } from './kind-module';
 import { KIND_MODULES } from './kinds';
+import { resolveSettings, useSettings, type ControlPlaneSettings } from './settings';
 import { spawnKindSupervisor, type KindController } from './kind-supervisor';
 import { log } from './log';
 import { namespaceModule } from './namespace/kind';
@@ -63,8 +64,13 @@ function ensureOnReconnect(bus: Bus, ensure: () => Promise<void>): { stop(): voi
   return { stop() { stopped = true; unlisten(); } };
 }
 
-/** Connects to the bus, makes the store and the built-in namespaces, and starts the actor tree. */
-export async function runControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+/**
+ * Connects to the bus, makes the store and the built-in namespaces, and starts the actor tree.
+ * `settings` (node lifecycle, default tolerations) override the environment's
+ * (actors/settings.ts); a bad value in the environment throws ValidationError naming it.
+ */
+export async function runControlPlane(opts: ControlPlaneOptions & { settings?: Partial<ControlPlaneSettings> }): Promise<ControlPlane> {
+  useSettings(resolveSettings(opts.settings));
   const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? 'mk-control-plane' });
   const store = await ObjectStore.open(bus);
   const engine = await JetStreamPersistenceEngine.open(bus);

@@ -71,7 +71,15 @@ export interface NodeResult { node: Node }
  * mk.api.node.<node>.heartbeat: sets the node's Ready condition and heartbeat time. Reply:
  * NodeResult; NotFound when the Node was deleted (the agent registers again, as the kubelet does).
  */
-export interface NodeHeartbeatRequest { ready: Pick<NodeCondition, 'status' | 'reason' | 'message'> }
+export interface NodeHeartbeatRequest {
+  ready: Pick<NodeCondition, 'status' | 'reason' | 'message'>;
+  /**
+   * The pressure conditions (MemoryPressure, DiskPressure, PIDPressure) as the node measured
+   * them; each keeps its lastTransitionTime while its status stays. Optional: an agent that sends
+   * none leaves them as they were.
+   */
+  conditions?: Pick<NodeCondition, 'type' | 'status' | 'reason' | 'message'>[];
+}
 
 /**
  * mk.api.node.<node>.pod-status: writes the status of a pod bound to the node, only onto that

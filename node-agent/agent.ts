@@ -11,6 +11,8 @@ import { backoffOnCrash } from '../common/supervision';
 import { NODE_PODS_BUCKET, nodeJournalOwner, nodeSubject, type Pod } from '../messages';
 import { log } from './log';
 import { readCapacity, hostIP } from './node/capacity';
+import { measureNode } from './node/measure';
+import { GPU_RESOURCE, pressureConditions } from './node/node-status';
 import { ControlPlaneClient } from './node/control-plane';
 import { spawnNodeActor, type NodeActor } from './node/node-actor';
 import { startRuntime, type NodeRuntime } from './runtime';
@@ -71,7 +73,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     // Post the node's status as soon as its runtime goes or comes back.
     onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
-  const capacity = await readCapacity(name, runtime.version);
+  const capacity = await readCapacity(name, runtime.version, opts.dataDir);
+  const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
   const unlisten = bus.onReconnect(() => engine.forgetPositions());
@@ -87,6 +90,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
     configureNetwork: (cidr) => runtime.configureNetwork(cidr),
     runtimeProblem: () => runtime.problem(),
+    pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     podDeps: {

@@ -13,6 +13,7 @@ import {
   type PodStatusRequest, type PodTerminatedRequest,
 } from '../../messages';
 import { log } from '../log';
+import { mergeConditions } from './conditions';
 
 /** The node a request came from: the token after `mk.api.node.`. */
 function nodeOf(subject: string): string {
@@ -62,22 +63,34 @@ async function register(store: ObjectStore, node: string, req: NodeRegisterReque
   return { node: (await store.get<Node>(nodeKey(node)))!.object };
 }
 
-/** mk.api.node.<node>.heartbeat: the Ready condition; lastTransitionTime moves only on a change. */
-async function heartbeat(store: ObjectStore, node: string, req: NodeHeartbeatRequest): Promise<NodeResult> {
+const PRESSURE_TYPES = new Set(['MemoryPressure', 'DiskPressure', 'PIDPressure']);
+
+/** Checks a heartbeat's conditions; throws ValidationError naming what is wrong. */
+function checkHeartbeat(req: NodeHeartbeatRequest): void {
   const r = req?.ready;
   if (!isRecord(r) || (r.status !== 'True' && r.status !== 'False') || typeof r.reason !== 'string' || typeof r.message !== 'string') {
     throw new ValidationError('heartbeat needs ready: { status: "True" | "False", reason, message }');
   }
+  if (req.conditions === undefined) return;
+  if (!Array.isArray(req.conditions)) throw new ValidationError('heartbeat conditions must be a list');
+  for (const c of req.conditions as unknown[]) {
+    if (!isRecord(c) || !PRESSURE_TYPES.has(c.type as string) || (c.status !== 'True' && c.status !== 'False')
+      || typeof c.reason !== 'string' || typeof c.message !== 'string') {
+      throw new ValidationError(`heartbeat condition ${JSON.stringify(c)}: needs type MemoryPressure, DiskPressure or PIDPressure, status "True" | "False", reason and message`);
+    }
+  }
+}
+
+/**
+ * mk.api.node.<node>.heartbeat: the Ready condition and the pressure conditions the node measured;
+ * each condition's lastTransitionTime moves only when its status changes.
+ */
+async function heartbeat(store: ObjectStore, node: string, req: NodeHeartbeatRequest): Promise<NodeResult> {
+  checkHeartbeat(req);
   try {
     const out = await store.mutate<Node>(nodeKey(node), (n) => {
-      const conds = n.status?.conditions ?? [];
-      const old = conds.find((c) => c.type === 'Ready');
-      const t = timestamp();
-      const cond: NodeCondition = {
-        type: 'Ready', status: r.status, reason: r.reason, message: r.message, lastHeartbeatTime: t,
-        lastTransitionTime: old && old.status === r.status ? old.lastTransitionTime : t,
-      };
-      n.status = { ...n.status, conditions: [...conds.filter((c) => c.type !== 'Ready'), cond] };
+      const reported = [{ type: 'Ready' as const, ...req.ready }, ...(req.conditions ?? [])];
+      n.status = { ...n.status, conditions: mergeConditions(n.status?.conditions ?? [], reported, timestamp()) };
       return n;
     });
     return { node: out!.object };

@@ -1,9 +1,10 @@
 /**
- * The control plane's side of a Node: give it a pod CIDR once, and mark it NotReady (Unknown)
- * when its heartbeats stop, like the node lifecycle controller
+ * The control plane's side of a Node: give it a pod CIDR once, mark it Unknown when its
+ * heartbeats stop and taint it by its conditions, like the node lifecycle controller
  * (https://kubernetes.io/docs/concepts/architecture/nodes/#node-controller).
  */
-import { NODE_GRACE_MS, type Node, type NodeCondition } from '../../messages';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE, type Node, type NodeCondition, type Taint } from '../../messages';
+import { systemTaints, withSystemTaints } from './taints';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 
@@ -28,31 +29,66 @@ export function nextFreeCidr(clusterCidr: string, taken: Iterable<string>): stri
 
 export type NodeAction =
   | { type: 'assign-cidr'; cidr: string }
-  | { type: 'mark-unknown'; condition: NodeCondition };
+  /** Every condition goes Unknown: the node stopped posting status. */
+  | { type: 'mark-unknown'; conditions: NodeCondition[] }
+  | { type: 'set-taints'; taints: Taint[] }
+  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string };
+
+/** What reconcileNode needs besides the node. */
+export interface NodeReconcileOptions {
+  /** A heartbeat older than this makes the node Unknown (node-monitor-grace-period). */
+  gracePeriodMs: number;
+  /**
+   * When this control plane started (ms): a heartbeat counts as no older than that, so a control
+   * plane that was down longer than the grace period gives every node a full grace period before
+   * it judges it, as Kubernetes' node lifecycle controller does with the times it observed.
+   */
+  startedAt?: number;
+  clusterCidr?: string;
+}
+
+const isNotReadyTaint = (t: Taint): boolean => t.effect === 'NoExecute' && (t.key === TAINT_NOT_READY || t.key === TAINT_UNREACHABLE);
 
 /**
- * What to do with `node` now, given the CIDRs other nodes hold. `requeueAfterMs` is when the
- * heartbeat would go stale.
+ * What to do with `node` now, given the CIDRs other nodes hold: assign a pod CIDR, mark the node
+ * Unknown when its heartbeat is older than the grace period (every condition, as Kubernetes'
+ * node lifecycle controller does), and keep the taints its conditions call for (taints.ts), with
+ * NodeNotReady and NodeReady events when the node's not-ready or unreachable taint comes or goes.
+ * `requeueAfterMs` is when the heartbeat would go stale.
  */
-export function reconcileNode(node: Node, otherCidrs: string[], now: number, clusterCidr = CLUSTER_CIDR): { actions: NodeAction[]; requeueAfterMs?: number } {
+export function reconcileNode(node: Node, otherCidrs: string[], now: number, opts: NodeReconcileOptions): { actions: NodeAction[]; requeueAfterMs?: number } {
   const actions: NodeAction[] = [];
-  if (!node.spec?.podCIDR) actions.push({ type: 'assign-cidr', cidr: nextFreeCidr(clusterCidr, otherCidrs) });
-  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  if (!ready || ready.status === 'Unknown') return { actions };
-  const beat = Date.parse(ready.lastHeartbeatTime ?? '') || 0;
-  const staleAt = beat + NODE_GRACE_MS;
-  if (now >= staleAt) {
-    actions.push({
-      type: 'mark-unknown',
-      condition: {
-        ...ready,
+  if (!node.spec?.podCIDR) actions.push({ type: 'assign-cidr', cidr: nextFreeCidr(opts.clusterCidr ?? CLUSTER_CIDR, otherCidrs) });
+  let conditions = node.status?.conditions ?? [];
+  let requeueAfterMs: number | undefined;
+  const ready = conditions.find((c) => c.type === 'Ready');
+  if (ready && ready.status !== 'Unknown') {
+    const beat = Math.max(Date.parse(ready.lastHeartbeatTime ?? '') || 0, opts.startedAt ?? 0);
+    const staleAt = beat + opts.gracePeriodMs;
+    if (now >= staleAt) {
+      const at = new Date(now).toISOString();
+      conditions = conditions.map((c) => ({
+        ...c,
         status: 'Unknown',
         reason: 'NodeStatusUnknown',
         message: 'the node agent stopped posting node status',
-        lastTransitionTime: new Date(now).toISOString(),
-      },
-    });
-    return { actions };
+        lastTransitionTime: c.status === 'Unknown' ? c.lastTransitionTime : at,
+      }));
+      actions.push({ type: 'mark-unknown', conditions });
+    } else {
+      requeueAfterMs = staleAt - now + 100;
+    }
   }
-  return { actions, requeueAfterMs: staleAt - now + 100 };
+  const effective: Node = { ...node, status: { ...node.status, conditions } };
+  const current = node.spec?.taints ?? [];
+  const taints = withSystemTaints(current, systemTaints(effective), new Date(now).toISOString());
+  if (JSON.stringify(taints) !== JSON.stringify(current)) {
+    actions.push({ type: 'set-taints', taints });
+    const was = current.some(isNotReadyTaint);
+    const is = taints.some(isNotReadyTaint);
+    const name = node.metadata.name;
+    if (!was && is) actions.push({ type: 'event', eventType: 'Normal', reason: 'NodeNotReady', message: `Node ${name} status is now: NodeNotReady` });
+    if (was && !is) actions.push({ type: 'event', eventType: 'Normal', reason: 'NodeReady', message: `Node ${name} status is now: NodeReady` });
+  }
+  return { actions, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

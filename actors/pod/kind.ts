@@ -1,11 +1,15 @@
 /**
- * The Pod kind's control-plane side: Kubernetes' defaults, the initial status, the update rules
- * (a pod's spec is immutable but for container images), graceful deletion of bound pods, and the
- * controller that schedules pods.
+ * The Pod kind's control-plane side: Kubernetes' defaults (default tolerations included), the
+ * initial status, the update rules (a pod's spec is immutable but for container images and added
+ * tolerations), graceful deletion of bound pods, and the controller that schedules pods.
  */
-import { defaultPod, PodKind, qosClass, ValidationError, type KubeObject, type Pod } from '../../messages';
+import {
+  defaultPod, PodKind, qosClass, TAINT_NOT_READY, TAINT_UNREACHABLE, ValidationError,
+  type KubeObject, type Pod, type Toleration,
+} from '../../messages';
 import { stableJson } from '../api/stable-json';
 import type { KindModule } from '../kind-module';
+import { currentSettings, type ControlPlaneSettings } from '../settings';
 import { podController } from './controller';
 import { NodePodViews } from './node-views';
 
@@ -13,8 +17,29 @@ import { NodePodViews } from './node-views';
 const DEFAULT_GRACE_SECONDS = 30;
 
 /**
- * Only container images may change, and nodeName only from unset to set (the scheduler binds);
- * a manifest without nodeName does not unbind.
+ * Kubernetes' DefaultTolerationSeconds admission
+ * (https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/#taint-based-evictions):
+ * a pod that tolerates neither node.kubernetes.io/not-ready:NoExecute nor
+ * node.kubernetes.io/unreachable:NoExecute gets a toleration for each, for the control plane's
+ * default seconds (300 unless configured, actors/settings.ts), so its pods leave a lost node after
+ * five minutes rather than at once.
+ */
+export function withDefaultTolerations(pod: Pod, settings: ControlPlaneSettings = currentSettings()): Pod {
+  const have = pod.spec.tolerations ?? [];
+  const covers = (key: string): boolean => have.some((t) => (!t.key || t.key === key) && (!t.effect || t.effect === 'NoExecute'));
+  const add: Toleration[] = [];
+  for (const [key, seconds] of [
+    [TAINT_NOT_READY, settings.defaultNotReadyTolerationSeconds],
+    [TAINT_UNREACHABLE, settings.defaultUnreachableTolerationSeconds],
+  ] as const) {
+    if (!covers(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
+  }
+  return add.length ? { ...pod, spec: { ...pod.spec, tolerations: [...have, ...add] } } : pod;
+}
+
+/**
+ * Only container images may change, tolerations may be added (not removed), and nodeName only
+ * from unset to set (the scheduler binds); a manifest without nodeName does not unbind.
  */
 function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObject {
   const existing = existingObj as Pod;
@@ -27,7 +52,13 @@ function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObjec
     containers: p.spec.containers.map((c) => ({ ...c, image: '' })),
     initContainers: p.spec.initContainers?.map((c) => ({ ...c, image: '' })),
     nodeName: undefined,
+    tolerations: undefined,
   });
+  const kept = new Set((next.spec.tolerations ?? []).map((t) => stableJson(t)));
+  const dropped = (existing.spec.tolerations ?? []).find((t) => !kept.has(stableJson(t)));
+  if (dropped) {
+    throw new ValidationError(`pod "${existing.metadata.name}": tolerations may be added but not removed or changed (${stableJson(dropped)})`);
+  }
   if (stableJson(strip(existing)) !== stableJson(strip(next))) {
     throw new ValidationError(
       `pod "${existing.metadata.name}": pod updates may not change fields other than container images; delete the pod and create it again`,
@@ -39,7 +70,7 @@ function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObjec
 
 export const podModule: KindModule = {
   info: PodKind,
-  defaults: (o) => defaultPod(o as Pod) as KubeObject,
+  defaults: (o) => withDefaultTolerations(defaultPod(o as Pod)) as KubeObject,
   initialStatus: (o) => ({ phase: 'Pending', qosClass: qosClass((o as Pod).spec) }),
   admitUpdate: admitPodUpdate,
   deletion: {

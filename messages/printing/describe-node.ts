@@ -4,6 +4,7 @@
  */
 import type { Namespace, Node } from '../cluster';
 import type { Pod } from '../pod';
+import type { Taint } from '../scheduling';
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../quantity';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age } from './time';
@@ -33,6 +34,27 @@ export function nodeRoles(node: Node): string {
   return roles.size ? [...roles].sort().join(',') : '<none>';
 }
 
+/** Resources kubectl's Allocated resources table shows by name; the rest of allocatable are extended ones. */
+const STANDARD_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage', 'pods', 'storage']);
+
+/** kubectl's way of writing a taint: `key=value:Effect`, or `key:Effect` without a value. */
+export function formatTaint(t: Taint): string {
+  return `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
+}
+
+/** kubectl's printTaintsMultiline: `Taints:  <none>`, or one taint a line. */
+function writeTaints(w: DescribeWriter, taints: Taint[] | undefined): void {
+  w.write(0, 'Taints:\t');
+  if (!taints?.length) {
+    w.writeRaw('<none>\n');
+    return;
+  }
+  taints.forEach((t, i) => {
+    if (i > 0) w.write(0, '\t');
+    w.writeRaw(`${formatTaint(t)}\n`);
+  });
+}
+
 /** Describes a node; `pods` are the pods bound to it (terminated ones are left out here). */
 export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now: number = Date.now()): string {
   const w = new DescribeWriter();
@@ -42,7 +64,7 @@ export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now:
   writeLabels(w, 'Labels', node.metadata.labels);
   writeAnnotations(w, 'Annotations', node.metadata.annotations);
   w.write(0, `CreationTimestamp:\t${describeTime(node.metadata.creationTimestamp)}\n`);
-  w.write(0, 'Taints:\t<none>\n');
+  writeTaints(w, node.spec?.taints);
   w.write(0, `Unschedulable:\t${node.spec?.unschedulable ? 'true' : 'false'}\n`);
   if (st.conditions?.length) {
     w.write(0, 'Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n');
@@ -73,20 +95,32 @@ export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now:
   const running = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
   const allocCpu = cpuMillis(st.allocatable?.cpu);
   const allocMem = memoryBytes(st.allocatable?.memory);
+  const allocEph = memoryBytes(st.allocatable?.['ephemeral-storage']);
   const pct = (v: number, total: number): number => (total > 0 ? Math.trunc((v / total) * 100) : 0);
   const cpu = (m: number): string => `${m === 0 ? '0' : formatCpu(m)} (${pct(m, allocCpu)}%)`;
-  const mem = (b: number): string => `${b === 0 ? '0' : formatMemory(b)} (${pct(b, allocMem)}%)`;
-  const totals = { cpuReq: 0, cpuLim: 0, memReq: 0, memLim: 0 };
+  const mem = (b: number, total = allocMem): string => `${b === 0 ? '0' : formatMemory(b)} (${pct(b, total)}%)`;
+  // Extended resources (nvidia.com/gpu): what allocatable has beyond the standard ones.
+  const extended = Object.keys(st.allocatable ?? {}).filter((k) => !STANDARD_RESOURCES.has(k) && !k.startsWith('hugepages-')).sort();
+  const totals = { cpuReq: 0, cpuLim: 0, memReq: 0, memLim: 0, ephReq: 0, ephLim: 0 };
+  const extTotals = new Map(extended.map((k) => [k, { req: 0, lim: 0 }]));
   w.write(0, `Non-terminated Pods:\t(${running.length} in total)\n`);
   w.write(1, 'Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n');
   w.write(1, '---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n');
   for (const p of running) {
     const r = { cpuReq: 0, cpuLim: 0, memReq: 0, memLim: 0 };
     for (const c of p.spec.containers) {
-      r.cpuReq += cpuMillis(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
-      r.cpuLim += cpuMillis(c.resources?.limits?.cpu);
-      r.memReq += memoryBytes(c.resources?.requests?.memory ?? c.resources?.limits?.memory);
-      r.memLim += memoryBytes(c.resources?.limits?.memory);
+      const req = c.resources?.requests as Record<string, string> | undefined;
+      const lim = c.resources?.limits as Record<string, string> | undefined;
+      r.cpuReq += cpuMillis(req?.cpu ?? lim?.cpu);
+      r.cpuLim += cpuMillis(lim?.cpu);
+      r.memReq += memoryBytes(req?.memory ?? lim?.memory);
+      r.memLim += memoryBytes(lim?.memory);
+      totals.ephReq += memoryBytes(req?.['ephemeral-storage'] ?? lim?.['ephemeral-storage']);
+      totals.ephLim += memoryBytes(lim?.['ephemeral-storage']);
+      for (const [k, t] of extTotals) {
+        t.req += Number(req?.[k] ?? lim?.[k] ?? 0) || 0;
+        t.lim += Number(lim?.[k] ?? 0) || 0;
+      }
     }
     totals.cpuReq += r.cpuReq; totals.cpuLim += r.cpuLim; totals.memReq += r.memReq; totals.memLim += r.memLim;
     w.write(1, `${p.metadata.namespace ?? ''}\t${p.metadata.name}\t\t${cpu(r.cpuReq)}\t${cpu(r.cpuLim)}\t`
@@ -97,6 +131,9 @@ export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now:
   w.write(1, '--------\t--------\t------\n');
   w.write(1, `cpu\t${cpu(totals.cpuReq)}\t${cpu(totals.cpuLim)}\n`);
   w.write(1, `memory\t${mem(totals.memReq)}\t${mem(totals.memLim)}\n`);
+  w.write(1, `ephemeral-storage\t${mem(totals.ephReq, allocEph)}\t${mem(totals.ephLim, allocEph)}\n`);
+  // kubectl prints extended resources as plain counts, without a share of the node.
+  for (const [k, t] of extTotals) w.write(1, `${k}\t${t.req}\t${t.lim}\n`);
   writeEvents(w, events, (ts) => age(ts, now));
   return w.toString();
 }

@@ -4,6 +4,7 @@
  */
 import type { Container, ContainerState, ContainerStatus, Pod } from '../pod';
 import { qosClass } from '../qos';
+import type { Toleration } from '../scheduling';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age, humanDuration } from './time';
 
@@ -47,9 +48,28 @@ export function describePod(pod: Pod, events?: EventLike[], now: number = Date.n
   }
   w.write(0, `QoS Class:\t${st.qosClass ?? qosClass(pod.spec)}\n`);
   writeLabels(w, 'Node-Selectors', pod.spec.nodeSelector);
-  w.write(0, 'Tolerations:\t<none>\n');
+  writeTolerations(w, pod.spec.tolerations);
   writeEvents(w, events, (ts) => age(ts, now));
   return w.toString();
+}
+
+/**
+ * kubectl's printTolerationsMultiline: `key=value:Effect op=Exists for 300s`, one a line, or
+ * `<none>`.
+ */
+function writeTolerations(w: DescribeWriter, tolerations: Toleration[] | undefined): void {
+  w.write(0, 'Tolerations:\t');
+  if (!tolerations?.length) {
+    w.writeRaw('<none>\n');
+    return;
+  }
+  tolerations.forEach((t, i) => {
+    if (i > 0) w.write(0, '\t');
+    let text = `${t.key ?? ''}${t.value ? `=${t.value}` : ''}${t.effect ? `:${t.effect}` : ''}`;
+    if (t.operator === 'Exists' && !t.value) text += t.key || t.effect ? ' op=Exists' : 'op=Exists';
+    if (t.tolerationSeconds !== undefined) text += ` for ${t.tolerationSeconds}s`;
+    w.writeRaw(`${text}\n`);
+  });
 }
 
 function writeContainers(w: DescribeWriter, label: string, containers: Container[], statuses: ContainerStatus[]): void {

@@ -1,27 +1,12 @@
 /**
- * What a node offers, read from the machine: CPU cores, memory, NVIDIA GPUs, OS facts. Allocatable
- * keeps back a little for the system, like the kubelet's system-reserved.
+ * What a node offers, read from the machine: capacity and allocatable (node-status.ts says how
+ * allocatable is computed), addresses, OS facts.
  */
 import os from 'node:os';
 import si from 'systeminformation';
-import { formatMemory, type NodeStatus } from '../../messages';
-
-/** Memory kept back from allocatable for the node agent, containerd and the OS. */
-const RESERVED_MEMORY = 256 * 2 ** 20;
-const MAX_PODS = 110;
-
-/** Counts NVIDIA GPUs; none when the probe fails or takes too long (no GPU on most machines). */
-async function nvidiaGpus(): Promise<number> {
-  try {
-    const g = await Promise.race([
-      si.graphics(),
-      new Promise<null>((r) => setTimeout(() => r(null), 3000).unref()),
-    ]);
-    return g ? g.controllers.filter((c) => /nvidia/i.test(c.vendor ?? '')).length : 0;
-  } catch {
-    return 0;
-  }
-}
+import type { NodeStatus } from '../../messages';
+import { measureNode, nvidiaGpus } from './measure';
+import { resourcesFrom } from './node-status';
 
 /** The first non-internal IPv4 address of the machine (or its network namespace), else loopback. */
 export function hostIP(): string {
@@ -31,16 +16,12 @@ export function hostIP(): string {
   return '127.0.0.1';
 }
 
-/** Capacity, allocatable, addresses and node info for the Node's status. */
-export async function readCapacity(nodeName: string, runtimeVersion: string): Promise<NodeStatus> {
-  const cpus = os.cpus().length;
-  const mem = os.totalmem();
-  const gpus = await nvidiaGpus();
-  const memAlloc = Math.max(0, mem - RESERVED_MEMORY);
-  const round = (b: number) => b - (b % 2 ** 20);
-  const capacity: Record<string, string> = { cpu: String(cpus), memory: formatMemory(round(mem)), pods: String(MAX_PODS) };
-  const allocatable: Record<string, string> = { cpu: String(cpus), memory: formatMemory(round(memAlloc)), pods: String(MAX_PODS) };
-  if (gpus > 0) { capacity['nvidia.com/gpu'] = String(gpus); allocatable['nvidia.com/gpu'] = String(gpus); }
+/**
+ * Capacity, allocatable, addresses and node info for the Node's status; `dataDir` is the node's
+ * data directory (ephemeral-storage is its file system), `gpus` the count when already probed.
+ */
+export async function readCapacity(nodeName: string, runtimeVersion: string, dataDir: string, gpus?: number): Promise<NodeStatus> {
+  const { capacity, allocatable } = resourcesFrom(await measureNode(dataDir, gpus ?? await nvidiaGpus()));
   let osImage = `${os.type()} ${os.release()}`;
   try {
     const o = await si.osInfo();

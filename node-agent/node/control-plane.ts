@@ -20,9 +20,13 @@ export class ControlPlaneClient {
     return (await request<NodeResult>(this.bus, nodeApiSubject(this.nodeName, 'register'), req, { timeoutMs: REQUEST_TIMEOUT_MS })).node;
   }
 
-  /** Posts the Ready condition; NotFoundError when the Node was deleted (register again). */
-  async heartbeat(ready: NodeHeartbeatRequest['ready']): Promise<Node> {
-    return (await request<NodeResult>(this.bus, nodeApiSubject(this.nodeName, 'heartbeat'), { ready }, { timeoutMs: REQUEST_TIMEOUT_MS })).node;
+  /**
+   * Posts the Ready condition and, when given, the pressure conditions; NotFoundError when the
+   * Node was deleted (register again).
+   */
+  async heartbeat(ready: NodeHeartbeatRequest['ready'], conditions?: NodeHeartbeatRequest['conditions']): Promise<Node> {
+    const req: NodeHeartbeatRequest = { ready, ...(conditions ? { conditions } : {}) };
+    return (await request<NodeResult>(this.bus, nodeApiSubject(this.nodeName, 'heartbeat'), req, { timeoutMs: REQUEST_TIMEOUT_MS })).node;
   }
 
   /** Writes the status of a pod bound here (only onto that uid). */

@@ -18,6 +18,7 @@ import type { CriClient } from '../cri';
 import { log } from '../log';
 import { LABEL_POD_UID, spawnPodActor, type PodActorDeps, type PodActorMessage } from '../pods';
 import type { ControlPlaneClient } from './control-plane';
+import type { PressureCondition } from './node-status';
 
 /** What the node actor needs. */
 export interface NodeActorDeps {
@@ -33,6 +34,8 @@ export interface NodeActorDeps {
   configureNetwork(podCIDR: string): Promise<void>;
   /** Says why the container runtime cannot run pods, or undefined when it can. */
   runtimeProblem(): Promise<string | undefined>;
+  /** Measures MemoryPressure, DiskPressure and PIDPressure for each heartbeat (none when absent). */
+  pressure?(): Promise<PressureCondition[]>;
   /** The pod actors' dependencies, except the two the node actor provides. */
   podDeps: Omit<PodActorDeps, 'writeStatus' | 'onTerminated'>;
   /** Filled with the pods bound here, `namespace/name` -> pod (logs and exec read it). */
@@ -97,12 +100,16 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
     const ready: Pick<NodeCondition, 'status' | 'reason' | 'message'> = problem
       ? { status: 'False', reason: 'ContainerRuntimeDown', message: problem }
       : { status: 'True', reason: 'NodeReady', message: 'the node agent is posting ready status' };
+    const conditions = await deps.pressure?.().catch((err: unknown) => {
+      nlog.warn({ err: String(err) }, 'cannot measure node pressure; leaving the pressure conditions as they were');
+      return undefined;
+    });
     try {
-      current = await cp.heartbeat(ready);
+      current = await cp.heartbeat(ready, conditions);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       current = await cp.register({ status: deps.capacity, labels: deps.labels });
-      current = await cp.heartbeat(ready);
+      current = await cp.heartbeat(ready, conditions);
     }
     // A node registered again (its Node was deleted, or the store lost) may get another CIDR.
     const cidr = current.spec?.podCIDR;

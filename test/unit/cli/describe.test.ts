@@ -120,6 +120,19 @@ describe('describePod', () => {
   });
 });
 
+describe('describePod tolerations', () => {
+  it('prints them as kubectl does, one a line', () => {
+    const tolerated = { ...pod, spec: { ...pod.spec, tolerations: [
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: 300 },
+      { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' as const },
+      { operator: 'Exists' as const },
+    ] } };
+    expect(describePod(tolerated, undefined, NOW)).toMatch(
+      /\nTolerations:\s+node\.kubernetes\.io\/not-ready:NoExecute op=Exists for 300s\n\s+dedicated=gpu:NoSchedule\n\s+op=Exists\nEvents:/,
+    );
+  });
+});
+
 describe('describeNode', () => {
   const node: Node = {
     apiVersion: 'v1', kind: 'Node',
@@ -145,6 +158,19 @@ describe('describeNode', () => {
     expect(out).toMatch(/ {2}default\s+demo\s+50m \(2%\)\s+200m \(10%\)\s+16Mi \(0%\)\s+64Mi \(1%\)\s+60m\n/);
     expect(out).toMatch(/ {2}cpu\s+50m \(2%\)\s+200m \(10%\)\n {2}memory\s+16Mi \(0%\)\s+64Mi \(1%\)\n/);
     expect(out).toMatch(/Events:\s+<none>\n$/);
+    expect(out).toMatch(/Taints:\s+<none>\n/);
+  });
+
+  it('lists taints one a line, and ephemeral-storage and GPUs among the allocated resources', () => {
+    const gpuNode: Node = {
+      ...node,
+      spec: { ...node.spec, unschedulable: true, taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: '2024-05-01T11:00:00Z' }, { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] },
+      status: { ...node.status, allocatable: { ...node.status!.allocatable, 'ephemeral-storage': '10Gi', 'nvidia.com/gpu': '2' } },
+    };
+    const gpuPod = { ...pod, spec: { ...pod.spec, containers: [{ name: 'c', image: 'x', resources: { limits: { 'nvidia.com/gpu': '1', 'ephemeral-storage': '1Gi' } } }] } } as unknown as typeof pod;
+    const out = describeNode(gpuNode, [gpuPod], undefined, NOW);
+    expect(out).toMatch(/Taints:\s+node\.kubernetes\.io\/unreachable:NoExecute\n\s+dedicated=gpu:NoSchedule\nUnschedulable:\s+true\n/);
+    expect(out).toMatch(/ {2}ephemeral-storage\s+1Gi \(10%\)\s+1Gi \(10%\)\n {2}nvidia\.com\/gpu\s+1\s+1\n/);
   });
 });
 

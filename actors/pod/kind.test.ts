@@ -1,0 +1,37 @@
+import { isValidation, type KubeObject, type Pod } from '../../messages';
+import { DEFAULT_SETTINGS } from '../settings';
+import { podModule, withDefaultTolerations } from './kind';
+
+const pod = (tolerations?: Pod['spec']['tolerations']): Pod => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }], ...(tolerations ? { tolerations } : {}) },
+});
+
+describe('default tolerations', () => {
+  it('adds not-ready and unreachable NoExecute tolerations for 300 s', () => {
+    expect(withDefaultTolerations(pod(), DEFAULT_SETTINGS).spec.tolerations).toEqual([
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+    ]);
+  });
+
+  it('takes the configured seconds', () => {
+    const out = withDefaultTolerations(pod(), { ...DEFAULT_SETTINGS, defaultNotReadyTolerationSeconds: 5, defaultUnreachableTolerationSeconds: 7 });
+    expect(out.spec.tolerations?.map((t) => t.tolerationSeconds)).toEqual([5, 7]);
+  });
+
+  it('leaves a pod that already tolerates the taint as it is', () => {
+    const own = { key: 'node.kubernetes.io/unreachable', operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: 6000 };
+    expect(withDefaultTolerations(pod([own]), DEFAULT_SETTINGS).spec.tolerations?.map((t) => t.key)).toEqual([own.key, 'node.kubernetes.io/not-ready']);
+    expect(withDefaultTolerations(pod([{ operator: 'Exists' }]), DEFAULT_SETTINGS).spec.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(withDefaultTolerations(pod([{ key: 'node.kubernetes.io/not-ready', operator: 'Exists' }]), DEFAULT_SETTINGS).spec.tolerations).toHaveLength(2);
+  });
+
+  it('lets an update add tolerations but not remove them', () => {
+    const existing = withDefaultTolerations(pod(), DEFAULT_SETTINGS) as unknown as KubeObject;
+    const more = pod([...(existing as unknown as Pod).spec.tolerations!, { key: 'k', operator: 'Exists' }]) as unknown as KubeObject;
+    expect(() => podModule.admitUpdate!(existing, more)).not.toThrow();
+    let err: unknown;
+    try { podModule.admitUpdate!(more, existing); } catch (e) { err = e; }
+    expect(isValidation(err)).toBe(true);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Node failure against a real nats-server and control plane, with short configured timeouts: a
+ * node that stops heartbeating goes Unknown and is tainted unreachable, its pods are evicted once
+ * their (default) tolerations run out and not before, a pod that tolerates the taint for ever
+ * stays, the taints go when the node is Ready again, and an eviction deadline survives a
+ * control-plane restart because it is counted from the taint's timeAdded.
+ */
+import { connectBus, request, type Bus } from '../../../bus';
+import { runControlPlane, type ControlPlane } from '../../../actors';
+import {
+  API, isValidation, nodeApiSubject,
+  type GetResult, type ListResult, type Node, type NodeResult, type Pod, type Taint,
+} from '../../../messages';
+import { caught, startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import { until, waitFor } from '../../helpers/wait';
+
+jest.setTimeout(90_000);
+
+const GRACE_MS = 2000;
+const settings = { nodeMonitorGracePeriodMs: GRACE_MS, defaultNotReadyTolerationSeconds: 3, defaultUnreachableTolerationSeconds: 3 };
+const status = { capacity: { cpu: '2', memory: '4Gi', pods: '110' }, allocatable: { cpu: '2', memory: '4Gi', pods: '110' } };
+const READY = { status: 'True', reason: 'NodeReady', message: 'ok' };
+
+type Ev = { reason: string; message: string; involvedObject: { kind: string; name: string }; source: { component: string } };
+
+describe('node lifecycle', () => {
+  let server: NatsServer;
+  let cp: ControlPlane | undefined;
+  let bus: Bus;
+  const beats = new Map<string, NodeJS.Timeout>();
+
+  const nodeApi = <T>(node: string, verb: Parameters<typeof nodeApiSubject>[1], body: unknown) => request<T>(bus, nodeApiSubject(node, verb), body);
+  const getNode = async (name: string) => (await request<GetResult>(bus, API.get, { kind: 'nodes', name })).object as Node;
+  const getPod = async (name: string) => (await request<GetResult>(bus, API.get, { kind: 'pods', name })).object as Pod;
+  const events = async () => (await request<ListResult>(bus, API.list, { kind: 'events' })).items as unknown as Ev[];
+  const ready = async (name: string) => (await getNode(name)).status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  const noExecute = async (name: string): Promise<Taint | undefined> => (await getNode(name)).spec?.taints?.find((t) => t.effect === 'NoExecute');
+  /** Heartbeats `node` every 300 ms, as an agent would, until stopBeating. */
+  const beat = (node: string, ready = READY): void => {
+    stopBeating(node);
+    const tick = () => { nodeApi(node, 'heartbeat', { ready }).catch(() => undefined); };
+    tick();
+    beats.set(node, setInterval(tick, 300));
+  };
+  const stopBeating = (node: string): void => { clearInterval(beats.get(node)); beats.delete(node); };
+  const bound = (name: string, node: string, tolerations?: unknown[]) => request(bus, API.apply, {
+    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox' }], ...(tolerations ? { tolerations } : {}) } },
+  });
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-lifecycle' }, settings });
+    bus = await connectBus({ servers: server.url, name: 'lifecycle-test' });
+  });
+  afterAll(async () => {
+    for (const n of [...beats.keys()]) stopBeating(n);
+    await cp?.stop();
+    await bus?.close();
+    await server?.stop();
+  });
+
+  it('marks a silent node Unknown, taints it, evicts its pods after their tolerationSeconds, and untaints it when it is back', async () => {
+    await nodeApi<NodeResult>('n1', 'register', { status, labels: {} });
+    beat('n1');
+    await waitFor('n1 Ready with a pod CIDR', async () => (await getNode('n1')).spec?.podCIDR && (await ready('n1')) === 'True' && !(await getNode('n1')).spec?.taints);
+    await bound('doomed', 'n1');
+    await bound('stays', 'n1', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }]);
+    expect((await getPod('doomed')).spec.tolerations).toEqual([
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 3 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 3 },
+    ]);
+
+    stopBeating('n1');
+    const taint = await waitFor('the unreachable taint', () => noExecute('n1'), 10_000, 100);
+    expect(taint).toMatchObject({ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' });
+    const node = await getNode('n1');
+    expect(node.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'Unknown', reason: 'NodeStatusUnknown' });
+    expect(node.spec?.taints?.map((t) => `${t.key}:${t.effect}`)).toEqual(['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+    const added = Date.parse(taint.timeAdded!);
+
+    const doomed = await waitFor('the eviction of doomed', async () => { const p = await getPod('doomed'); return p.metadata.deletionTimestamp ? p : null; }, 15_000, 100);
+    // Not before the 3 s of its toleration (timestamps have second precision).
+    expect(Date.parse(doomed.metadata.deletionTimestamp!)).toBeGreaterThanOrEqual(added + 2000);
+    expect((await getPod('stays')).metadata.deletionTimestamp).toBeUndefined();
+    const evs = await waitFor('the events', async () => {
+      const all = await events();
+      const marking = all.find((e) => e.reason === 'TaintManagerEviction' && e.involvedObject.name === 'doomed');
+      const notReady = all.find((e) => e.reason === 'NodeNotReady' && e.involvedObject.name === 'n1');
+      return marking && notReady ? { marking, notReady } : null;
+    }, 10_000);
+    expect(evs.marking).toMatchObject({ message: 'Marking for deletion Pod default/doomed', source: { component: 'node-controller' } });
+    expect(evs.notReady).toMatchObject({ message: 'Node n1 status is now: NodeNotReady', involvedObject: { kind: 'Node' } });
+
+    // Back: Ready again, the taints go; the node finishes the deletion it was asked for.
+    beat('n1');
+    await waitFor('n1 untainted', async () => (await ready('n1')) === 'True' && !(await getNode('n1')).spec?.taints, 10_000, 100);
+    await nodeApi('n1', 'pod-terminated', { namespace: 'default', name: 'doomed', uid: doomed.metadata.uid });
+    await until('doomed gone', async () => (await getPod('doomed').then(() => undefined, () => true)));
+    expect((await getPod('stays')).metadata.deletionTimestamp).toBeUndefined();
+    await waitFor('NodeReady', async () => (await events()).find((e) => e.reason === 'NodeReady' && e.involvedObject.name === 'n1'), 10_000);
+  });
+
+  it('taints a node that reports Ready=False not-ready, and evicts from it too', async () => {
+    await nodeApi<NodeResult>('n2', 'register', { status, labels: {} });
+    beat('n2');
+    await waitFor('n2 Ready', async () => (await getNode('n2')).spec?.podCIDR && (await ready('n2')) === 'True' && !(await getNode('n2')).spec?.taints);
+    await bound('on-n2', 'n2');
+    beat('n2', { status: 'False', reason: 'ContainerRuntimeDown', message: 'containerd is gone' });
+    const taint = await waitFor('the not-ready taint', () => noExecute('n2'), 10_000, 100);
+    expect(taint.key).toBe('node.kubernetes.io/not-ready');
+    await waitFor('the eviction of on-n2', async () => (await getPod('on-n2')).metadata.deletionTimestamp, 15_000, 100);
+    beat('n2');
+    await waitFor('n2 untainted', async () => !(await getNode('n2')).spec?.taints, 10_000, 100);
+  });
+
+  it('takes the pressure conditions a node measured, taints it by them, and refuses malformed ones', async () => {
+    await nodeApi<NodeResult>('n4', 'register', { status, labels: {} });
+    const pressure = (mem: 'True' | 'False') => [
+      { type: 'MemoryPressure', status: mem, reason: mem === 'True' ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory', message: 'm' },
+      { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'd' },
+      { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'p' },
+    ];
+    const { node: n } = await nodeApi<NodeResult>('n4', 'heartbeat', { ready: READY, conditions: pressure('True') });
+    expect(n.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(['MemoryPressure=True', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True']);
+    await waitFor('the memory-pressure taint', async () => (await getNode('n4')).spec?.taints?.some((t) => t.key === 'node.kubernetes.io/memory-pressure' && t.effect === 'NoSchedule'), 10_000, 100);
+    await nodeApi<NodeResult>('n4', 'heartbeat', { ready: READY, conditions: pressure('False') });
+    await waitFor('no taint on n4', async () => !(await getNode('n4')).spec?.taints, 10_000, 100);
+    for (const bad of [{ conditions: 'x' }, { conditions: [{ type: 'Ready', status: 'True', reason: 'r', message: 'm' }] }, { conditions: [{ type: 'MemoryPressure', status: 'Maybe', reason: 'r', message: 'm' }] }]) {
+      expect(isValidation(await caught(nodeApi('n4', 'heartbeat', { ready: READY, ...bad })))).toBe(true);
+    }
+    await request(bus, API.delete, { kind: 'nodes', name: 'n4' });
+  });
+
+  it('keeps an eviction deadline across a control-plane restart (counted from timeAdded)', async () => {
+    await nodeApi<NodeResult>('n3', 'register', { status, labels: {} });
+    beat('n3');
+    await waitFor('n3 Ready', async () => (await getNode('n3')).spec?.podCIDR && (await ready('n3')) === 'True' && !(await getNode('n3')).spec?.taints);
+    await bound('patient', 'n3', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 6 }]);
+    stopBeating('n3');
+    const taint = await waitFor('the unreachable taint on n3', () => noExecute('n3'), 10_000, 100);
+    const deadline = Date.parse(taint.timeAdded!) + 6000;
+    const n1Since = (await getNode('n1')).status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+    await cp!.stop();
+    cp = undefined;
+    // Down until past the deadline: a timer kept in memory only would start again from zero.
+    await until('the deadline to pass', () => (Date.now() > deadline + 500 ? true : undefined), 15_000, 100);
+    const restarted = Date.now();
+    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-lifecycle-2' }, settings });
+    await waitFor('the eviction of patient', async () => (await getPod('patient')).metadata.deletionTimestamp, 15_000, 100);
+    expect(Date.now() - restarted).toBeLessThan(5000);
+    // n1 kept beating into the outage; the new control plane gave it a grace period rather than judging it at once.
+    await waitFor('a heartbeat of n1 after the restart', async () => Date.parse((await getNode('n1')).status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime ?? '') >= restarted + 1000);
+    expect((await getNode('n1')).status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', lastTransitionTime: n1Since });
+  });
+});
