@@ -141,3 +141,15 @@ export type Affinity = z.infer<typeof Affinity>;
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
+
+/**
+ * Whether a toleration matches a taint: the effect (any when empty), the key (an empty key with
+ * Exists matches every taint), then the value by operator (Equal is the default).
+ */
+export function tolerationMatches(tol: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
+  if (tol.effect && tol.effect !== taint.effect) return false;
+  if (!tol.key) return tol.operator === 'Exists';
+  if (tol.key !== taint.key) return false;
+  if (tol.operator === 'Exists') return true;
+  return (tol.value ?? '') === (taint.value ?? '');
+}

@@ -5,8 +5,8 @@
  * and whether a toleration matches a taint. Pure functions.
  */
 import {
-  TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE,
-  type Node, type NodeCondition, type Taint, type Toleration,
+  TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, tolerationMatches,
+  type Node, type NodeCondition, type Taint,
 } from '../../messages';
 
 export const TAINT_MEMORY_PRESSURE = 'node.kubernetes.io/memory-pressure';
@@ -53,10 +53,4 @@ export function withSystemTaints(current: Taint[], wanted: Taint[], now: string)
 }
 
 /** Whether `tol` tolerates `taint` (Kubernetes' Toleration.ToleratesTaint). */
-export function tolerates(tol: Toleration, taint: Taint): boolean {
-  if (tol.effect && tol.effect !== taint.effect) return false;
-  if (tol.key && tol.key !== taint.key) return false;
-  // An empty key with Exists matches every taint.
-  if ((tol.operator ?? 'Equal') === 'Exists') return true;
-  return (tol.value ?? '') === (taint.value ?? '');
-}
+export const tolerates = tolerationMatches;

@@ -4,7 +4,7 @@
  * NoExecute taint the pod does not tolerate keeps it off the node; each PreferNoSchedule taint it
  * does not tolerate makes the node less preferred.
  */
-import type { Pod, Taint, Toleration } from '../../../messages';
+import { tolerationMatches, type Pod, type Taint, type Toleration } from '../../../messages';
 import { conditionTaints } from './node-ready';
 import { FITS, type FilterReasons, type NodeInfo } from './types';
 
@@ -14,13 +14,7 @@ export function untoleratedTaintReason(taint: Pick<Taint, 'key' | 'value'>): str
 }
 
 /** True when the toleration matches the taint (key, value by operator, effect). */
-export function toleratesOne(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (!t.key) return t.operator === 'Exists';
-  if (t.key !== taint.key) return false;
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint.value ?? '');
-}
+export const toleratesOne = tolerationMatches;
 
 /** True when any of the tolerations matches the taint. */
 export function toleratesTaint(tolerations: Toleration[] | undefined, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
