@@ -36,10 +36,11 @@ function notFound(kind: KindInfo, name: string): NotFoundError {
   return new NotFoundError(`${kind.plural} "${name}" not found`);
 }
 
-async function requireNamespace(store: ObjectStore, ns: string): Promise<void> {
+/** Throws NotFoundError when the namespace does not exist; returns whether it is being deleted. */
+async function requireNamespace(store: ObjectStore, ns: string): Promise<boolean> {
   const got = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, ns));
   if (!got) throw new NotFoundError(`namespaces "${ns}" not found`);
-  if (got.object.metadata.deletionTimestamp) throw new ValidationError(`namespace "${ns}" is being deleted; nothing new can be created in it`);
+  return !!got.object.metadata.deletionTimestamp;
 }
 
 /** mk.api.apply: create, or update when it exists; reports created/configured/unchanged. */
@@ -47,12 +48,14 @@ export async function apply({ store }: ApiContext, req: ApplyRequest): Promise<A
   const { kind, object, warnings } = validateManifest(req.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
   const namespace = resolveNamespace(kind, object, req.namespace);
-  if (namespace) await requireNamespace(store, namespace);
+  // A terminating namespace refuses new objects; those in it may still change (their finalizers go).
+  const terminating = namespace ? await requireNamespace(store, namespace) : false;
   const key = objectKey(kind.plural, namespace, object.metadata.name);
   for (let attempt = 0; ; attempt++) {
     const existing = await store.get<KubeObject>(key);
     try {
       if (!existing) {
+        if (terminating) throw new ValidationError(`namespace "${namespace}" is being deleted; nothing new can be created in it`);
         const created = admitCreate(module, object, namespace, new Date());
         if (req.dryRun) return { object: created, result: 'created', warnings };
         const rev = await store.create(key, created);
