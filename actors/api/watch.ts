@@ -76,6 +76,8 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
       if (from === undefined || i.revision < from) known.set(i.key, i.object);
       if (from === undefined && select(i.object)) initial.push(i.object);
     }
+    // Without a resourceVersion the listing is the whole state: a key not in it is new.
+    const resumed = from !== undefined;
     from ??= revision + 1;
     let last = from - 1;
     const send = (m: WatchStreamMessage) => bus.nc.publish(subject, encode(m));
@@ -93,8 +95,17 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
       log.debug({ subject, why }, 'watch stream ended');
       await watch?.stop();
     };
-    const onEvent = (ev: StoreEvent<KubeObject>): void => {
+    /** A key first met in the stream: its state before `revision`, from the key's kept history. */
+    const before = async (key: string, revision: number): Promise<KubeObject | undefined> => {
+      const h = (await store.history<KubeObject>(key)).filter((e) => e.revision < revision);
+      return h.at(-1)?.object ?? undefined;
+    };
+    const onEvent = async (ev: StoreEvent<KubeObject>): Promise<void> => {
       last = ev.revision;
+      if (resumed && !known.has(ev.key)) {
+        const prior = await before(ev.key, ev.revision);
+        if (prior) known.set(ev.key, prior);
+      }
       const prev = known.get(ev.key);
       const was = prev !== undefined && select(prev);
       if (ev.type === 'DELETE' || !ev.object) {

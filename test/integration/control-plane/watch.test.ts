@@ -9,7 +9,7 @@ import { connectBus, decode, ObjectStore, request, type Bus } from '../../../bus
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import {
   API, isExpired, isNotFound, isValidation,
-  type ApplyResult, type GetResult, type ListResult, type WatchStarted, type WatchStreamMessage,
+  type ApplyResult, type GetResult, type Pod, type ListResult, type WatchStarted, type WatchStreamMessage,
 } from '../../../messages';
 import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
 
@@ -88,7 +88,16 @@ describe('mk.api.watch', () => {
   });
 
   it('resumes from a resourceVersion: every change after it, in order, one name only when asked', async () => {
+    await apply(pod('r0', { old: 'yes' }));
+    await apply(pod('r3'));
+    // Once the scheduler has said why they cannot be placed, it leaves them alone.
+    for (const name of ['r0', 'r3']) {
+      await waitFor(async () => ((await api<GetResult>('get', { kind: 'pods', name })).object as Pod).status?.conditions?.length, `${name} looked at`);
+    }
     const { resourceVersion } = await api<ListResult>('list', { kind: 'pods' });
+    // Objects that were there at that revision: changed, then deleted after it.
+    await apply(pod('r3', { changed: 'yes' }));
+    await api('delete', { kind: 'pods', name: 'r0' });
     await apply(pod('r1'));
     await apply(pod('r2'));
     await apply(pod('r1', { x: 'y' }));
@@ -96,8 +105,10 @@ describe('mk.api.watch', () => {
     const all = await watch({ resourceVersion });
     expect(all.started.resourceVersion).toBe(resourceVersion);
     const one = await watch({ resourceVersion, name: 'r1' });
-    await waitFor(() => all.changes().length >= 4 && one.changes().length >= 2, 'replayed changes');
-    expect(all.changes()).toEqual(['ADDED r1', 'ADDED r2', 'MODIFIED r1', 'DELETED r2']);
+    await waitFor(() => all.changes().length >= 6 && one.changes().length >= 2, 'replayed changes');
+    expect(all.changes()).toEqual(['MODIFIED r3', 'DELETED r0', 'ADDED r1', 'ADDED r2', 'MODIFIED r1', 'DELETED r2']);
+    const r0 = all.got.find((m) => m.type === 'DELETED' && m.object.metadata.name === 'r0');
+    expect(r0 && 'object' in r0 && r0.object.metadata.labels).toEqual({ old: 'yes' });
     expect(one.changes()).toEqual(['ADDED r1', 'MODIFIED r1']);
     const revs = all.got.filter((m) => m.type !== 'ERROR').map((m) => (m as { revision: number }).revision);
     expect([...revs].sort((a, b) => a - b)).toEqual(revs);
