@@ -154,7 +154,7 @@ async function watchStore(
       print(ev.object);
     },
     relist: async () => {
-      err('watch expired (too old resource version); listing again');
+      err('watch expired (the store no longer has every change since its revision); listing again');
       const listed = await client.api.listAt(kind, target.namespace, target.labelSelector, target.fieldSelector);
       for (const o of listed.items) {
         if (target.name && o.metadata.name !== target.name) continue;

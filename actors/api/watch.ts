@@ -76,6 +76,10 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
       if (from === undefined || i.revision < from) known.set(i.key, i.object);
       if (from === undefined && select(i.object)) initial.push(i.object);
     }
+    // A revision the store has not reached comes from a store that was lost and made again since.
+    if (from !== undefined && from - 1 > revision) {
+      throw new ExpiredError(`too large resource version: ${from - 1} (the store is at ${revision}; it was made again since): list again`);
+    }
     // Without a resourceVersion the listing is the whole state: a key not in it is new.
     const resumed = from !== undefined;
     from ??= revision + 1;

@@ -180,6 +180,19 @@ describe('mk get -w', () => {
     expect(expired.out()).not.toContain('pod/doomed');
   });
 
+  it('goes on after the server lost its store: the stream says Expired, the CLI relists', async () => {
+    await apply(pod('kept'));
+    const w = stream(['get', 'pods', '-w', '-o', 'name']);
+    await until('the listing', () => (w.out().includes('pod/kept') ? true : undefined), 20_000);
+    await server.restart({ wipe: true });
+    await until('the relisting', () => (w.err().includes('watch expired') ? true : undefined), 30_000).catch((e) => { throw new Error(`${String(e)} OUT ${w.out()} ERR ${w.err()}`); });
+    await until('a change after it', async () => {
+      await apply(pod('reborn', { t: String(Date.now()) })).catch(() => undefined);
+      return w.out().includes('pod/reborn') ? true : undefined;
+    }, 30_000, 500);
+    expect(await w.stop()).toBe(0);
+  });
+
   it('refuses bad watch flags', async () => {
     expect((await mk(['get', 'pods', '-w', '--resource-version', 'x'])).stderr).toContain('--resource-version must be a revision');
     expect((await mk(['get', 'pods', '--resource-version', '3'])).code).toBe(1);
