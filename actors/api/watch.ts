@@ -16,7 +16,7 @@ import type { Bus, ObjectStore, WatchEvent as StoreEvent } from '../../bus';
 import { encode, serve, type Served } from '../../bus';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import {
-  API, ExpiredError, keyFilter, objectKey, ValidationError,
+  API, ExpiredError, ForbiddenError, keyFilter, objectKey, ValidationError,
   type KubeObject, type UnwatchRequest, type WatchRequest, type WatchStarted, type WatchStreamMessage,
 } from '../../messages';
 import { moduleFor } from '../kinds';
@@ -41,7 +41,7 @@ export function tooOld(rv: number, compacted: number): ExpiredError {
 export function serveWatch(bus: Bus, store: ObjectStore): Served {
   const streams = new Map<string, Stream>();
 
-  const start = async (req: WatchRequest): Promise<WatchStarted> => {
+  const start = async (req: WatchRequest, reply: string | undefined): Promise<WatchStarted> => {
     const module = moduleFor(req?.kind);
     const kind = module.info;
     if (module.source) throw new ValidationError(`${kind.plural} are watched by subscribing to mk.events.> (they live in a stream, not the store)`);
@@ -50,6 +50,9 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
     if (typeof req.subject !== 'string' || !SUBJECT.test(req.subject) || req.subject.length > 200) {
       throw new ValidationError('subject must be an inbox subject of the client\'s own, such as "_INBOX.admin.abc", without wildcards');
     }
+    // Only to the asker's own inbox: the request's reply subject has the same prefix (`_INBOX.<user>.`).
+    const own = req.subject.slice(0, req.subject.lastIndexOf('.') + 1);
+    if (!reply?.startsWith(own)) throw new ForbiddenError(`a watch streams only to an inbox of the asker's own (${own}... is not)`);
     if (streams.has(req.subject)) throw new ValidationError(`a watch already streams to ${req.subject}`);
     if (streams.size >= MAX_WATCHES) throw new ValidationError(`too many watches (${MAX_WATCHES}); stop some and retry`);
     const select = selection(kind, req);
@@ -148,7 +151,7 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
   };
 
   const subs = [
-    serve(bus, API.watch, start, { queue: 'mk-api' }),
+    serve(bus, API.watch, (req: WatchRequest, msg) => start(req, msg.reply), { queue: 'mk-api' }),
     // Every replica hears a cancel: only the one streaming there has something to stop.
     serve(bus, API.unwatch, async (req: UnwatchRequest) => {
       await streams.get(req?.subject)?.stop();

@@ -29,7 +29,7 @@ describe('mk.api.watch', () => {
 
   /** Subscribes to a fresh inbox, asks for a watch there, and collects what comes. */
   const watch = async (req: Record<string, unknown>) => {
-    const subject = `_INBOX.test.w${++n}`;
+    const subject = `_INBOX.test-w${++n}`;
     const got: WatchStreamMessage[] = [];
     const sub = bus.nc.subscribe(subject, { callback: (_e, m) => { got.push(decode<WatchStreamMessage>(m.data)); } });
     await bus.nc.flush();
