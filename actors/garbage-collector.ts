@@ -43,6 +43,8 @@ export interface GarbageCollector {
   stop(): Promise<void>;
 }
 
+/** How often every owned object is looked at again, whatever changed. */
+const RESYNC_MS = 5 * 60_000;
 /** Between attempts on a key that failed: 200 ms doubling to 10 s. */
 const RETRY = { initialMs: 200, maxMs: 10_000, jitter: 0.2 };
 
@@ -101,7 +103,10 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
       if (!set) dependents.set(ow.uid, (set = new Set()));
       set.add(ev.key);
     }
-    if (n.owners.length > 0 || o.metadata.deletionTimestamp) enqueue(ev.key);
+    // A status write of an owned object changes nothing here: only new objects, new owners and deletions count.
+    const sameOwners = prev !== undefined && prev.uid === n.uid
+      && prev.owners.map((r) => r.uid).join() === n.owners.map((r) => r.uid).join();
+    if ((n.owners.length > 0 && !sameOwners) || o.metadata.deletionTimestamp) enqueue(ev.key);
     if (o.metadata.deletionTimestamp) {
       for (const d of dependents.get(n.uid) ?? []) enqueue(d);
       for (const k of ownersOf(n)) enqueue(k);
@@ -229,11 +234,14 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
   }
   ready = true;
   for (const key of queued) dispatch(ref, { type: 'gc/attempt', key });
+  // A level-triggered safety net, as Kubernetes' collector resyncs: every owned object again now and then.
+  const resync = setInterval(() => { for (const [key, n] of nodes) if (n.owners.length > 0) enqueue(key); }, RESYNC_MS).unref();
   log.info({ objects: nodes.size, queued: queued.size }, 'garbage collector started');
   return {
     pending: () => queued.size,
     async stop() {
       stopped = true;
+      clearInterval(resync);
       for (const t of timers) clearTimeout(t);
       await informer?.stop();
     },
