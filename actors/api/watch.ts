@@ -130,7 +130,11 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
     try {
       watch = await store.watch<KubeObject>(filter, {
         fromRevision: from,
-        onExpired: () => {
+        onExpired: (reason) => {
+          if (reason === 'stream-recreated') {
+            void end('expired', { type: 'ERROR', error: { code: 'Expired', message: `resource version ${last} is gone: the store was made again; list again` } });
+            return;
+          }
           void store.compactedRevision().then(
             (c) => end('expired', { type: 'ERROR', error: { code: 'Expired', message: tooOld(last, c).message } }),
             () => end('expired', { type: 'ERROR', error: { code: 'Expired', message: `too old resource version: ${last}` } }),
