@@ -180,6 +180,18 @@ describe('mk get -w', () => {
     expect(expired.out()).not.toContain('pod/doomed');
   });
 
+  it('asks again from its last revision when the control plane restarts (the heartbeats stop)', async () => {
+    const w = stream(['get', 'pods', '-w', '-o', 'name']);
+    await apply(pod('before-restart'));
+    await until('the stream', () => (w.out().includes('pod/before-restart') ? true : undefined), 20_000);
+    await cp.stop();
+    cp = await runControlPlane({ bus: { servers: server.url, user: USER, pass: PASS, name: 'cp-cli-watch-2' } });
+    await apply(pod('after-restart'));
+    await until('the change after the restart', () => (w.out().includes('pod/after-restart') ? true : undefined), 40_000);
+    expect(await w.stop()).toBe(0);
+    expect(w.err()).not.toContain('watch expired');
+  });
+
   it('goes on after the server lost its store: the stream says Expired, the CLI relists', async () => {
     await apply(pod('kept'));
     const w = stream(['get', 'pods', '-w', '-o', 'name']);
