@@ -87,7 +87,14 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
     const resumed = from !== undefined;
     from ??= revision + 1;
     let last = from - 1;
-    const send = (m: WatchStreamMessage) => bus.nc.publish(subject, encode(m));
+    const send = (m: WatchStreamMessage): void => {
+      try {
+        bus.nc.publish(subject, encode(m));
+      } catch (err) {
+        // The connection closed under the stream: the client watches again from its last revision.
+        log.debug({ subject, err: String(err) }, 'could not send on a watch stream');
+      }
+    };
     for (const o of initial) send({ type: 'ADDED', object: o, revision: Number(o.metadata.resourceVersion ?? 0) });
 
     let ended = false;
