@@ -205,13 +205,27 @@ async function watchEvents(dataDir: string, kind: KindInfo, namespace: string | 
     throw e;
   }
   await new Promise<void>((resolve) => {
-    queue.splice(0).forEach((o) => printer(o));
-    deliver = (o) => printer(o);
+    // The listing was selected by the api; the live events by the same involvedObject fields here.
+    const show = (o: KubeObject) => { if (eventSelected(o, flags['field-selector'])) printer(o); };
+    queue.splice(0).forEach(show);
+    deliver = show;
     const done = () => { sub.unsubscribe(); void client.close().then(resolve); };
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
   return 0;
+}
+
+/**
+ * Whether an event passes a field selector of `involvedObject.name|uid|kind=value` terms (other
+ * terms were refused by the api when it listed; with `--watch-only` they are ignored).
+ */
+function eventSelected(o: KubeObject, selector: string | undefined): boolean {
+  const ref = (o as { involvedObject?: Record<string, string | undefined> }).involvedObject ?? {};
+  return (selector ?? '').split(',').map((t) => t.trim()).filter(Boolean).every((t) => {
+    const m = /^involvedObject\.(name|uid|kind)\s*==?\s*(.*)$/.exec(t);
+    return !m || ref[m[1]] === m[2].trim();
+  });
 }
 
 /** `mk get all`: each kind of the `all` category as a table of its own, names as `kind/name`. */

@@ -205,6 +205,20 @@ describe('mk get -w', () => {
     expect(await w.stop()).toBe(0);
   });
 
+  it('watches events by the fields of their object', async () => {
+    const w = stream(['get', 'events', '-w', '--field-selector', 'involvedObject.name=ev1', '-o', 'name']);
+    // Neither pod can be placed (there is no node): the scheduler records an event for each.
+    await apply(pod('ev1'));
+    await apply(pod('ev2'));
+    await until('an event of ev1', () => (/^event\/ev1\./m.test(w.out()) ? true : undefined), 20_000);
+    await until('an event of ev2 recorded', async () => {
+      const { items } = await api<ListResult>('list', { kind: 'events', namespace: 'default', fieldSelector: 'involvedObject.name=ev2' });
+      return items.length > 0 ? true : undefined;
+    }, 20_000);
+    expect(await w.stop()).toBe(0);
+    expect(w.out()).not.toMatch(/event\/ev2\./);
+  });
+
   it('refuses bad watch flags', async () => {
     expect((await mk(['get', 'pods', '-w', '--resource-version', 'x'])).stderr).toContain('--resource-version must be a revision');
     expect((await mk(['get', 'pods', '--resource-version', '3'])).code).toBe(1);
