@@ -10,6 +10,7 @@ import { backoffDelay, sleep } from '../common/backoff';
 import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
 import { spawnApi, startWatchPublisher } from './api/api-actor';
 import { admitCreate } from './api/admission';
+import { startGarbageCollector } from './garbage-collector';
 import { startMaintenance } from './gc';
 import type { ControllerContext } from './kind-module';
 import { KIND_MODULES } from './kinds';
@@ -92,6 +93,7 @@ export async function runControlPlane(opts: ControlPlaneOptions & { settings?: P
     await ensureNamespaces(store);
   });
   const watch = await startWatchPublisher(bus, store);
+  const collector = await startGarbageCollector(system, store, KIND_MODULES);
   const maintenance = startMaintenance(store, engine);
   await Promise.all([api.ready, nodeApi.ready]);
   log.info({ supervisors: supervisors.length }, 'control plane started');
@@ -102,6 +104,7 @@ export async function runControlPlane(opts: ControlPlaneOptions & { settings?: P
       await api.stop();
       await nodeApi.stop();
       await watch.stop();
+      await collector.stop();
       await Promise.all(supervisors.map((s) => s.stop()));
       stopActor(system);
       await bus.close();

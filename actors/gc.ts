@@ -1,5 +1,6 @@
 /**
- * The control plane's periodic maintenance. Garbage collection of actor journals: a node's pod
+ * The control plane's periodic maintenance (the owner-reference garbage collector is
+ * garbage-collector.ts). Garbage collection of actor journals: a node's pod
  * actor journals its crash-loop backoff under `pod-backoff-<uid>`; once that pod is gone for good
  * the journal is dead weight in the stream, so the journals of uids no pod has any more go. And
  * compaction of the object store: old delete markers go (bus/object-store.ts).

@@ -20,6 +20,11 @@ export interface DeletionPolicy {
   graceSeconds?(obj: KubeObject, requested: number | undefined): number | undefined;
   /** Changes to make when the object is first marked (a namespace turns Terminating). */
   onMarked?(obj: KubeObject): KubeObject;
+  /**
+   * True when the kind's controller removes its marked objects itself (a namespace, once empty),
+   * so the garbage collector does not remove them when their finalizers are emptied.
+   */
+  finishedByController?: boolean;
 }
 
 /** Where a kind's objects live when not in the object store (events live in a stream). */

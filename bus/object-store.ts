@@ -237,6 +237,25 @@ export class ObjectStore {
   }
 
   /**
+   * The revisions of `key` the bucket still keeps (at most its per-key history), oldest first:
+   * each with the object, or null for a deletion. For readers that need an object's state before
+   * a given revision (a watch's DELETED carries the last state). Throws UnavailableError when the
+   * bus is down.
+   */
+  async history<T>(key: string): Promise<{ revision: number; object: T | null }[]> {
+    checkKey(key);
+    const out: { revision: number; object: T | null }[] = [];
+    try {
+      for await (const e of await this.kv.history({ key })) {
+        out.push({ revision: e.revision, object: GONE.has(e.operation) ? null : decodeObject<T>(key, e.value, e.revision) });
+      }
+    } catch (err) {
+      throw translateError(err, { action: `read the history of ${key}` });
+    }
+    return out;
+  }
+
+  /**
    * Read-modify-write: reads `key`, calls `fn` on a deep copy, writes the result with the read
    * revision; on ConflictError re-reads and retries (at most `retries` times, default 10, with a
    * little jitter). `fn` returning null means "no change": nothing is written and null is

@@ -6,7 +6,7 @@
  */
 import { request, type CoreBus } from '../bus/core-client';
 import { connectWithContext, type Context } from '../embedded/context';
-import type { ApplyRequest, ApplyResult, DeleteResult, GetResult, KindInfo, KubeObject, ListResult } from '../messages';
+import type { ApplyRequest, ApplyResult, DeleteResult, GetResult, KindInfo, KubeObject, ListResult, PropagationPolicy } from '../messages';
 import { API } from '../messages/subjects';
 
 /** The bus's JSON codec and request, for commands that talk to node agents. */
@@ -81,9 +81,22 @@ export class Api {
     return r.items;
   }
 
+  /**
+   * Lists like list(), with the listing's resourceVersion (where a watch goes on from). Throws the
+   * server's ValidationError for a malformed selector.
+   */
+  async listAt(kind: KindInfo, namespace?: string, labelSelector?: string, fieldSelector?: string): Promise<ListResult> {
+    const ns = kind.namespaced ? namespace : undefined;
+    const req = { kind: kind.plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) };
+    return request<ListResult>(this.bus, API.list, req, { timeoutMs: this.timeoutMs });
+  }
+
   /** Marks an object for deletion (graceful for pods); throws NotFoundError when absent. */
-  delete(kind: KindInfo, namespace: string | undefined, name: string, gracePeriodSeconds?: number): Promise<DeleteResult> {
-    const req = { kind: kind.plural, name, ...scope(kind, namespace), ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) };
+  delete(kind: KindInfo, namespace: string | undefined, name: string, gracePeriodSeconds?: number, propagationPolicy?: PropagationPolicy): Promise<DeleteResult> {
+    const req = {
+      kind: kind.plural, name, ...scope(kind, namespace), ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
+      ...(propagationPolicy ? { propagationPolicy } : {}),
+    };
     return request<DeleteResult>(this.bus, API.delete, req, { timeoutMs: this.timeoutMs });
   }
 

@@ -8,15 +8,14 @@
 import { resolveDataDir } from '../embedded/context';
 import type { KindInfo, KubeObject, WatchEvent } from '../messages';
 import { encodeToken } from '../messages/names';
-import { matches, parseSelector } from '../messages/selectors';
-import { watchSubject } from '../messages/subjects';
 import { decode, openClient, withClient, type Client } from './client';
 import { CliError } from './errors';
-import { namespaceFor, parseTargets } from './kinds';
-import { renderStructured, toNames } from './output/format';
+import { allKinds, namespaceFor, parseTargets } from './kinds';
+import { renderStructured, toJson, toNames, toYaml } from './output/format';
 import { err, out, printError } from './output/io';
 import { sortByNamespaceAndName } from './output/order';
 import { renderObjects } from './output/tables';
+import { streamWatch } from './watch-stream';
 
 /** `mk get`'s parsed command line (the `args` and `flags` of cli/commands/get.ts). */
 export interface GetInput {
@@ -27,8 +26,11 @@ export interface GetInput {
     'all-namespaces'?: boolean;
     output?: string;
     selector?: string;
+    'field-selector'?: string;
     'no-headers'?: boolean;
     watch?: boolean;
+    'watch-only'?: boolean;
+    'resource-version'?: string;
   };
 }
 
@@ -39,33 +41,73 @@ export interface GetInput {
  * Throws CliError for a bad combination of arguments, and the bus's errors (UnavailableError, ...).
  */
 export async function getObjects({ args, flags }: GetInput): Promise<number> {
+  if (args.kind === 'all' && (args.names ?? []).length === 0) return getAll(flags);
   const { kind, names } = parseTargets(args.kind, args.names ?? []);
   const allNs = !!flags['all-namespaces'] && kind.namespaced;
+  const watch = !!flags.watch || !!flags['watch-only'];
   if (allNs && names.length > 0) throw new CliError('a resource cannot be retrieved by name across all namespaces');
-  if (flags.selector && names.length > 0) throw new CliError('name cannot be provided when a selector is specified');
+  if ((flags.selector || flags['field-selector']) && names.length > 0) throw new CliError('name cannot be provided when a selector is specified');
+  if (watch && names.length > 1) throw new CliError('you may only specify a single resource name when watching');
+  if (flags['resource-version'] !== undefined && !watch) throw new CliError('--resource-version is only used with --watch or --watch-only');
+  if (flags['resource-version'] !== undefined && !/^\d+$/.test(flags['resource-version'])) {
+    throw new CliError(`--resource-version must be a revision such as 42 (got "${flags['resource-version']}")`);
+  }
   const namespace = allNs ? undefined : namespaceFor(kind, flags.namespace);
   const dataDir = resolveDataDir(flags['data-dir']);
+  const output = flags.output;
+  if (watch && kind.storage !== 'store') return watchEvents(dataDir, kind, namespace, flags);
 
   const errors: unknown[] = [];
   let objects: KubeObject[] = [];
-  // Watching subscribes before listing, so no change between the two is missed.
-  const watching = flags.watch ? await startWatch(await openClient(dataDir), kind, namespace) : undefined;
-  await withClient(dataDir, async ({ api }) => {
-    if (names.length > 0) {
+  let resourceVersion: string;
+  const client = await openClient(dataDir);
+  try {
+    if (watch && names.length === 1) {
+      // A listing by name, for the revision to watch from (an object's own may predate what the store keeps).
+      const listed = await client.api.listAt(kind, namespace, undefined, `metadata.name=${names[0]}`);
+      objects = listed.items;
+      resourceVersion = listed.resourceVersion;
+      if (objects.length === 0 && !flags['watch-only']) {
+        printError(new CliError(`${kind.plural} "${names[0]}" not found`));
+        return 1;
+      }
+    } else if (names.length > 0) {
       for (const name of names) {
         try {
-          objects.push(await api.get(kind, namespace, name));
+          objects.push(await client.api.get(kind, namespace, name));
         } catch (e) {
           errors.push(e);
         }
       }
+      resourceVersion = String(Math.max(0, ...objects.map((o) => Number(o.metadata.resourceVersion ?? 0))));
     } else {
-      objects = await api.list(kind, namespace, flags.selector);
+      const listed = await client.api.listAt(kind, namespace, flags.selector, flags['field-selector']);
+      objects = listed.items;
+      resourceVersion = listed.resourceVersion;
       // A stream's objects (events) come oldest first, as `kubectl get events` shows them; everything else by name.
       if (kind.storage === 'store') sortByNamespaceAndName(objects);
     }
-  });
+    if (!watch) {
+      printListing(kind, objects, names, allNs, namespace, flags);
+      for (const e of errors) printError(e);
+      return errors.length > 0 ? 1 : 0;
+    }
+    const printer = streamPrinter(kind, output, allNs, !!flags['no-headers']);
+    if (!flags['watch-only']) {
+      if (output === 'json' || output === 'yaml' || output === 'name') objects.forEach((o) => printer(o));
+      else if (objects.length > 0) printer.table(objects);
+    }
+    return await watchStore(client, kind, {
+      namespace, name: names[0], labelSelector: flags.selector, fieldSelector: flags['field-selector'],
+      resourceVersion: flags['resource-version'] ?? resourceVersion,
+    }, printer);
+  } finally {
+    await client.close();
+  }
+}
 
+/** Prints a listing (no watch) as kubectl does. */
+function printListing(kind: KindInfo, objects: KubeObject[], names: string[], allNs: boolean, namespace: string | undefined, flags: GetInput['flags']): void {
   const output = flags.output;
   if (output === 'json' || output === 'yaml') {
     if (objects.length > 0 || names.length === 0) out(renderStructured(output, objects, names.length === 1));
@@ -76,49 +118,147 @@ export async function getObjects({ args, flags }: GetInput): Promise<number> {
   } else if (objects.length > 0) {
     out(renderObjects(kind, objects, { wide: output === 'wide', withNamespace: allNs, noHeaders: flags['no-headers'] }));
   }
-  for (const e of errors) printError(e);
-  if (errors.length > 0) { await watching?.client.close(); return 1; }
-  if (!watching) return 0;
-  const reqs = flags.selector ? parseSelector(flags.selector) : [];
-  const since = Math.max(0, ...objects.map((o) => Number(o.metadata.resourceVersion ?? 0)));
-  const print = (ev: WatchEvent) => {
-    const o = ev.object;
-    if (ev.revision <= since || (names.length > 0 && !names.includes(o.metadata.name))) return;
-    if (ev.type !== 'DELETED' && !matches(reqs, o.metadata.labels)) return;
-    if (output === 'json' || output === 'yaml') out(renderStructured(output, [o], true));
-    else if (output === 'name') out(toNames(kind, [o]));
-    else out(renderObjects(kind, [o], { wide: output === 'wide', withNamespace: allNs, noHeaders: true }));
+}
+
+/** Prints one object per change: a table row (the header before the first), or a document. */
+function streamPrinter(kind: KindInfo, output: string | undefined, allNs: boolean, noHeaders: boolean) {
+  let headed = noHeaders;
+  let docs = 0;
+  const table = (objs: KubeObject[]) => {
+    out(renderObjects(kind, objs, { wide: output === 'wide', withNamespace: allNs, noHeaders: headed }));
+    headed = true;
   };
-  await watching.run(print);
+  const print = (o: KubeObject): void => {
+    if (output === 'json') out(toJson(o));
+    else if (output === 'yaml') out((docs++ > 0 ? '---\n' : '') + toYaml(o));
+    else if (output === 'name') out(toNames(kind, [o]));
+    else table([o]);
+  };
+  return Object.assign(print, { table });
+}
+
+/**
+ * Streams the changes through mk.api.watch until SIGINT or SIGTERM; an expired watch relists
+ * (printing what changed meanwhile) and goes on. Resolves with the exit code.
+ */
+async function watchStore(
+  client: Client, kind: KindInfo,
+  target: { namespace?: string; name?: string; labelSelector?: string; fieldSelector?: string; resourceVersion: string },
+  print: (o: KubeObject) => void,
+): Promise<number> {
+  const seen = new Map<string, string>();
+  const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  const handle = await streamWatch(client.bus, client.ctx.user, { kind, ...target }, {
+    onEvent: (ev: WatchEvent) => {
+      if (ev.type === 'DELETED') seen.delete(keyOf(ev.object)); else seen.set(keyOf(ev.object), ev.object.metadata.resourceVersion ?? '');
+      print(ev.object);
+    },
+    relist: async () => {
+      err('watch expired (the store no longer has every change since its revision); listing again');
+      const listed = await client.api.listAt(kind, target.namespace, target.labelSelector, target.fieldSelector);
+      for (const o of listed.items) {
+        if (target.name && o.metadata.name !== target.name) continue;
+        if (seen.get(keyOf(o)) !== o.metadata.resourceVersion) print(o);
+        seen.set(keyOf(o), o.metadata.resourceVersion ?? '');
+      }
+      return listed.resourceVersion;
+    },
+  });
+  const stop = () => { void handle.stop(); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await handle.done;
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+/**
+ * `-w` for events: their own publications on mk.events.<namespace>.>, each new count shown as a
+ * change, until SIGINT or SIGTERM (events live in a stream with no revisions to resume from).
+ */
+async function watchEvents(dataDir: string, kind: KindInfo, namespace: string | undefined, flags: GetInput['flags']): Promise<number> {
+  const client = await openClient(dataDir);
+  const queue: KubeObject[] = [];
+  let deliver: ((o: KubeObject) => void) | undefined;
+  const sub = client.bus.nc.subscribe(`mk.events.${namespace ? encodeToken(namespace) : '*'}.>`, {
+    callback: (_e, msg) => {
+      const o = decode<KubeObject>(msg.data);
+      if (deliver) deliver(o); else queue.push(o);
+    },
+  });
+  await client.bus.nc.flush();
+  const allNs = namespace === undefined;
+  const printer = streamPrinter(kind, flags.output, allNs, !!flags['no-headers']);
+  try {
+    if (!flags['watch-only']) {
+      const objects = await client.api.list(kind, namespace, flags.selector, flags['field-selector']);
+      if (objects.length > 0) {
+        if (flags.output && flags.output !== 'wide') objects.forEach((o) => printer(o)); else printer.table(objects);
+      }
+    }
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+  await new Promise<void>((resolve) => {
+    // The listing was selected by the api; the live events by the same involvedObject fields here.
+    const show = (o: KubeObject) => { if (eventSelected(o, flags['field-selector'])) printer(o); };
+    queue.splice(0).forEach(show);
+    deliver = show;
+    const done = () => { sub.unsubscribe(); void client.close().then(resolve); };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
   return 0;
 }
 
 /**
- * Subscribes to the kind's watch subject (events: their own publications, each new count shown
- * as a change); `run` prints events until SIGINT/SIGTERM.
+ * Whether an event passes a field selector of `involvedObject.name|uid|kind=value` terms (other
+ * terms were refused by the api when it listed; with `--watch-only` they are ignored).
  */
-async function startWatch(client: Client, kind: KindInfo, namespace: string | undefined) {
-  const queue: WatchEvent[] = [];
-  let deliver: ((ev: WatchEvent) => void) | undefined;
-  const isEvent = kind.storage === 'stream';
-  const subject = isEvent ? `mk.events.${namespace ? encodeToken(namespace) : '*'}.>` : watchSubject(kind.plural, namespace);
-  const sub = client.bus.nc.subscribe(subject, {
-    callback: (_err, msg) => {
-      const ev: WatchEvent = isEvent
-        ? { type: 'MODIFIED', object: decode<KubeObject>(msg.data), revision: Number.MAX_SAFE_INTEGER }
-        : decode<WatchEvent>(msg.data);
-      if (deliver) deliver(ev); else queue.push(ev);
-    },
+function eventSelected(o: KubeObject, selector: string | undefined): boolean {
+  const ref = (o as { involvedObject?: Record<string, string | undefined> }).involvedObject ?? {};
+  return (selector ?? '').split(',').map((t) => t.trim()).filter(Boolean).every((t) => {
+    const m = /^involvedObject\.(name|uid|kind)\s*==?\s*(.*)$/.exec(t);
+    return !m || ref[m[1]] === m[2].trim();
   });
-  await client.bus.nc.flush();
-  return {
-    client,
-    run: (print: (ev: WatchEvent) => void) => new Promise<void>((resolve) => {
-      queue.splice(0).forEach(print);
-      deliver = print;
-      const done = () => { sub.unsubscribe(); void client.close().then(resolve); };
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    }),
-  };
+}
+
+/** `mk get all`: each kind of the `all` category as a table of its own, names as `kind/name`. */
+async function getAll(flags: GetInput['flags']): Promise<number> {
+  if (flags.watch || flags['watch-only']) throw new CliError('mk get all cannot be watched: watch one kind (mk get pods -w)');
+  const allNs = !!flags['all-namespaces'];
+  const namespace = allNs ? undefined : flags.namespace || 'default';
+  const kinds = allKinds();
+  const listed = await withClient(resolveDataDir(flags['data-dir']), async ({ api }) => {
+    const res: { kind: KindInfo; items: KubeObject[] }[] = [];
+    for (const kind of kinds) {
+      const items = await api.list(kind, namespace, flags.selector, flags['field-selector']);
+      sortByNamespaceAndName(items);
+      res.push({ kind, items });
+    }
+    return res;
+  });
+  const output = flags.output;
+  const every = listed.flatMap((l) => l.items);
+  if (output === 'json' || output === 'yaml') {
+    out(renderStructured(output, every, false));
+    return 0;
+  }
+  if (every.length === 0) {
+    err(namespace ? `No resources found in ${namespace} namespace.` : 'No resources found');
+    return 0;
+  }
+  if (output === 'name') {
+    out(listed.map((l) => toNames(l.kind, l.items)).join(''));
+    return 0;
+  }
+  const tables = listed.filter((l) => l.items.length > 0)
+    .map((l) => renderObjects(l.kind, l.items, { wide: output === 'wide', withNamespace: allNs, noHeaders: flags['no-headers'], kindPrefix: true }));
+  out(tables.join('\n'));
+  return 0;
 }

@@ -42,3 +42,16 @@ export function namespaceFor(kind: KindInfo, flag: string | undefined): string |
 export function kindsHelp(): string {
   return KINDS.map((k) => (k.shortNames.length ? `${k.plural} (${k.shortNames.join(', ')})` : k.plural)).join(', ');
 }
+
+/** The kinds Kubernetes puts in the `all` category: the namespaced workload kinds. */
+const ALL_CATEGORY = ['pods', 'services', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'horizontalpodautoscalers'];
+
+/**
+ * The kinds `mk get all` shows, in kubectl's order: those of the `all` category that mk serves,
+ * and any kind that declares the category itself.
+ */
+export function allKinds(): KindInfo[] {
+  const inAll = KINDS.filter((k) => k.namespaced && k.storage === 'store' && (ALL_CATEGORY.includes(k.plural) || k.categories?.includes('all')));
+  const rank = (k: KindInfo) => (ALL_CATEGORY.includes(k.plural) ? ALL_CATEGORY.indexOf(k.plural) : ALL_CATEGORY.length);
+  return inAll.sort((a, b) => rank(a) - rank(b) || a.plural.localeCompare(b.plural));
+}

@@ -19,18 +19,56 @@ export interface GetRequest { kind: string; namespace?: string; name: string }
 export interface GetResult { object: KubeObject }
 
 /**
- * mk.api.list: `namespace` absent means all namespaces. `fieldSelector` is for events only:
- * `involvedObject.name=X`, `involvedObject.uid=Y`, `involvedObject.kind=Z`, comma-separated.
+ * mk.api.list: `namespace` absent means all namespaces. `fieldSelector`: comma-separated
+ * `field=value`, `field==value` or `field!=value` over metadata.name, metadata.namespace and the
+ * kind's own fields (pods: spec.nodeName, status.phase); for events `involvedObject.name=X`,
+ * `involvedObject.uid=Y`, `involvedObject.kind=Z`.
  */
 export interface ListRequest { kind: string; namespace?: string; labelSelector?: string; fieldSelector?: string }
 export interface ListResult { items: KubeObject[]; resourceVersion: string }
 
+/**
+ * How a deletion treats the objects that name the deleted one in their ownerReferences
+ * (https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion):
+ * Background (the default) removes the owner at once and the garbage collector its dependents
+ * after; Foreground removes the dependents first (those with blockOwnerDeletion are waited for);
+ * Orphan leaves them, without the reference.
+ */
+export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
+
 /** mk.api.delete: marks the object for deletion (graceful for pods) and returns it. */
-export interface DeleteRequest { kind: string; namespace?: string; name: string; gracePeriodSeconds?: number }
+export interface DeleteRequest { kind: string; namespace?: string; name: string; gracePeriodSeconds?: number; propagationPolicy?: PropagationPolicy }
 export interface DeleteResult { object: KubeObject; result: 'deleted' | 'terminating' }
 
 /** Published on mk.watch.<plural>.<ns>.<name> for every change. */
 export interface WatchEvent { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; revision: number }
+
+/**
+ * mk.api.watch: streams the changes of one kind (in one namespace, or all; one name, or all;
+ * matching the selectors) to `subject`, which the client subscribed to before asking (an inbox
+ * of its own: `_INBOX.<user>.…`). With `resourceVersion`, every change after that revision;
+ * without, an ADDED for every object there now, then every change. The reply says where the
+ * stream starts; `Expired` when `resourceVersion` is older than the store keeps (list again and
+ * watch from the listing's resourceVersion). Each message on `subject` is a WatchStreamMessage.
+ * The stream ends when the client publishes mk.api.unwatch, or when nothing listens on `subject`
+ * any more (checked with every heartbeat).
+ */
+export interface WatchRequest {
+  kind: string; namespace?: string; name?: string; labelSelector?: string; fieldSelector?: string;
+  resourceVersion?: string; subject: string;
+}
+export interface WatchStarted { resourceVersion: string }
+/**
+ * One message of a watch stream: a change, a BOOKMARK (a heartbeat every few seconds carrying the
+ * last revision sent; a client that hears none for a while watches again from there), or an
+ * ERROR that ends the stream (`Expired`: relist).
+ */
+export type WatchStreamMessage =
+  | WatchEvent
+  | { type: 'BOOKMARK'; revision: number }
+  | { type: 'ERROR'; error: ApiErrorBody };
+/** mk.api.unwatch: ends the watch streaming to `subject`. */
+export interface UnwatchRequest { subject: string }
 
 /** mk.node.<node>.logs */
 export interface LogsRequest {

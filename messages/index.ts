@@ -11,6 +11,7 @@ export * from './pod';
 export * from './quantity';
 export * from './subjects';
 export * from './selectors';
+export * from './field-selectors';
 export * from './scheduling';
 export { describeGeneric } from './printing/describe-generic';
 export { DescribeWriter, type EventLike } from './printing/describe-writer';

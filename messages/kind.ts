@@ -67,6 +67,13 @@ export interface KindInfo {
   columns: readonly PrinterColumn[];
   describer?: Describer;
   /**
+   * The fields `--field-selector` may select by besides metadata.name and metadata.namespace
+   * (messages/field-selectors.ts), each with how to read it from an object.
+   */
+  fieldSelectors?: Readonly<Record<string, (obj: KubeObject) => string | undefined>>;
+  /** Groups the kind belongs to, as in kubectl: `all` puts it in `mk get all`. */
+  categories?: readonly string[];
+  /**
    * Recorded by mk's components and never written through the API (events): apply refuses a
    * manifest of this kind, delete refuses its objects.
    */

@@ -33,7 +33,8 @@ export const OwnerReference = z.strictObject({
     'True on the one reference to the object that manages this one; `mk describe` shows that owner as "Controlled By".',
   ),
   blockOwnerDeletion: z.boolean().optional().describe(
-    'Stored but without effect: mk has no garbage collector yet, so nothing waits for the objects an owner owns.',
+    'True makes a foreground deletion of the owner wait until this object is gone; without it the owner '
+    + 'may go first while the garbage collector removes this object after.',
   ),
 }).meta({ title: 'OwnerReference' });
 export type OwnerReference = z.infer<typeof OwnerReference>;
@@ -70,8 +71,9 @@ export const ObjectMeta = z.strictObject({
     "When the object was created, in RFC 3339 form in UTC (`2025-01-31T08:00:00Z`). Set by the server; a manifest's value is ignored.",
   ),
   deletionTimestamp: z.string().optional().describe(
-    'When a graceful deletion began: a deleted pod that is bound to a node, or a deleted namespace, stays terminating until its '
-    + "containers have stopped (or its objects are gone), and `mk apply` refuses to change it meanwhile. Set by the server; a manifest's value is ignored.",
+    'When a graceful deletion began: a deleted pod that is bound to a node, a deleted namespace, or an object with finalizers stays '
+    + 'terminating until its containers have stopped (or its objects are gone, or its finalizers are emptied), and `mk apply` '
+    + "changes nothing of it meanwhile but its finalizers. Set by the server; a manifest's value is ignored.",
   ),
   deletionGracePeriodSeconds: z.number().int().optional().describe(
     "The seconds a deletion in progress gives containers to stop: `mk delete --grace-period`, else the pod's terminationGracePeriodSeconds; "
@@ -79,14 +81,21 @@ export const ObjectMeta = z.strictObject({
   ),
   ownerReferences: z.array(OwnerReference).optional().describe(
     'The objects this one belongs to, kept as given at creation (later applies do not change them). '
-    + 'mk has no garbage collector yet: deleting an owner leaves the objects it owns in place.',
+    + 'When every owner is gone the garbage collector deletes this object; `mk delete --cascade` '
+    + 'chooses whether that happens after the owner (background), before it (foreground) or not at all (orphan).',
   ),
   finalizers: z.array(z.string()).optional().describe(
-    'Names of clean-up steps meant to finish before the object goes away, kept as given at creation. '
-    + 'mk does not honour them yet: a deletion goes ahead whatever they say.',
+    'Names of clean-up steps that must finish before the object goes away: a deletion only marks an object '
+    + 'that has any (deletionTimestamp, shown as Terminating), and it is removed once an update empties the list. '
+    + 'mk adds `foregroundDeletion` and `orphan` itself during cascading deletions.',
   ),
 }).meta({ title: 'ObjectMeta' });
 export type ObjectMeta = z.infer<typeof ObjectMeta>;
+
+/** The finalizer of an owner whose dependents are deleted before it (`--cascade=foreground`). */
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+/** The finalizer of an owner whose dependents are left without their reference to it (`--cascade=orphan`). */
+export const ORPHAN_FINALIZER = 'orphan';
 
 /** The shape every stored object has. */
 export interface KubeObject {

@@ -33,6 +33,10 @@ export const API = {
   /** Change notifications for watchers: `mk.watch.<plural>.<namespace>.<name>`. */
   watchPrefix: 'mk.watch',
   ping: 'mk.api.ping',
+  /** Starts a server-side watch streaming to the client's subject (WatchRequest). */
+  watch: 'mk.api.watch',
+  /** Ends a watch (UnwatchRequest). */
+  unwatch: 'mk.api.unwatch',
 } as const;
 
 /** Subject a watcher subscribes to: every change of a kind, optionally in one namespace. */

@@ -47,8 +47,16 @@ export function admitCreate(module: KindModule, obj: KubeObject, namespace: stri
  * an object being deleted and for changes the kind forbids.
  */
 export function admitUpdate(module: KindModule, existing: KubeObject, incoming: KubeObject): KubeObject | null {
+  const finalizers = incoming.metadata.finalizers;
+  const finalizersSame = finalizers === undefined || stableJson(finalizers) === stableJson(existing.metadata.finalizers ?? []);
   if (existing.metadata.deletionTimestamp) {
-    throw new ValidationError(`${module.info.singular} "${existing.metadata.name}" is being deleted; apply again once it is gone`);
+    // While it is being deleted only finalizers may go (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/).
+    const removals = finalizers !== undefined && finalizers.every((f) => (existing.metadata.finalizers ?? []).includes(f));
+    if (finalizersSame || !removals) {
+      throw new ValidationError(`${module.info.singular} "${existing.metadata.name}" is being deleted; apply again once it is gone `
+        + '(only removing finalizers is allowed meanwhile)');
+    }
+    return { ...existing, metadata: { ...existing.metadata, finalizers } };
   }
   let next = module.defaults ? module.defaults(incoming) : incoming;
   if (module.admitUpdate) next = module.admitUpdate(existing, next);
@@ -57,8 +65,9 @@ export function admitUpdate(module: KindModule, existing: KubeObject, incoming: 
   const specSame = stableJson(existing.spec) === stableJson(next.spec);
   const labelsSame = stableJson(existing.metadata.labels ?? {}) === stableJson(labels ?? {});
   const annSame = stableJson(existing.metadata.annotations ?? {}) === stableJson(annotations ?? {});
-  if (specSame && labelsSame && annSame) return null;
+  if (specSame && labelsSame && annSame && finalizersSame) return null;
   const metadata = { ...existing.metadata };
+  if (!finalizersSame) metadata.finalizers = finalizers;
   if (labels) metadata.labels = labels; else delete metadata.labels;
   if (annotations) metadata.annotations = annotations; else delete metadata.annotations;
   if (!specSame) metadata.generation = (existing.metadata.generation ?? 1) + 1;

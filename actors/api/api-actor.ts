@@ -1,6 +1,6 @@
 /**
- * The api actor: serves the subject API (mk.api.*) and publishes every change of every object on
- * mk.watch.<key> for watchers. Writes are handled one at a time in the actor, so "created" vs
+ * The api actor: serves the subject API (mk.api.*, the watch streams of watch.ts among them) and
+ * publishes every change of every object on mk.watch.<key> for watchers. Writes are handled one at a time in the actor, so "created" vs
  * "configured" decisions never race inside this process (the store's revisions guard the rest);
  * reads need no ordering and are answered at once, so a large list never holds up a write.
  */
@@ -13,6 +13,7 @@ import {
 import { log } from '../log';
 import { backoffOnCrash } from '../../common/supervision';
 import { apply, get, list, remove } from './handlers';
+import { serveWatch } from './watch';
 
 type Verb = 'apply' | 'delete';
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -52,6 +53,7 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
     serve(bus, API.list, (r: ListRequest) => list(ctx, r), { queue: 'mk-api' }),
     serve(bus, API.delete, through('delete'), { queue: 'mk-api' }),
     serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
+    serveWatch(bus, store),
   ];
   return {
     ref,

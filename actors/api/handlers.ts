@@ -5,7 +5,7 @@
  */
 import type { Bus, ObjectStore } from '../../bus';
 import {
-  NotFoundError, ValidationError, validateManifest, matches, parseSelector, isAlreadyExists, isConflict,
+  NotFoundError, ValidationError, validateManifest, matches, matchesFields, parseFieldSelector, parseSelector, isAlreadyExists, isConflict,
   dns1123LabelError, dns1123SubdomainError, keyFilter, objectKey, NamespaceKind,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
   type KindInfo, type KubeObject, type ListRequest, type ListResult,
@@ -21,7 +21,7 @@ export interface ApiContext { store: ObjectStore; bus: Bus }
  * Names and namespaces from a request become KV key tokens: anything but a DNS-1123 name (a
  * NATS wildcard such as `*` or `>`, a dot-separated path) is refused before it reaches the store.
  */
-function checkTokens(req: { namespace?: unknown; name?: unknown }, withName: boolean): void {
+export function checkTokens(req: { namespace?: unknown; name?: unknown }, withName: boolean): void {
   if (req.namespace !== undefined) {
     const bad = typeof req.namespace === 'string' ? dns1123LabelError(req.namespace) : 'must be a string';
     if (bad) throw new ValidationError(`invalid namespace "${String(req.namespace)}": ${bad}`);
@@ -36,10 +36,11 @@ function notFound(kind: KindInfo, name: string): NotFoundError {
   return new NotFoundError(`${kind.plural} "${name}" not found`);
 }
 
-async function requireNamespace(store: ObjectStore, ns: string): Promise<void> {
+/** Throws NotFoundError when the namespace does not exist; returns whether it is being deleted. */
+async function requireNamespace(store: ObjectStore, ns: string): Promise<boolean> {
   const got = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, ns));
   if (!got) throw new NotFoundError(`namespaces "${ns}" not found`);
-  if (got.object.metadata.deletionTimestamp) throw new ValidationError(`namespace "${ns}" is being deleted; nothing new can be created in it`);
+  return !!got.object.metadata.deletionTimestamp;
 }
 
 /** mk.api.apply: create, or update when it exists; reports created/configured/unchanged. */
@@ -47,12 +48,14 @@ export async function apply({ store }: ApiContext, req: ApplyRequest): Promise<A
   const { kind, object, warnings } = validateManifest(req.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
   const namespace = resolveNamespace(kind, object, req.namespace);
-  if (namespace) await requireNamespace(store, namespace);
+  // A terminating namespace refuses new objects; those in it may still change (their finalizers go).
+  const terminating = namespace ? await requireNamespace(store, namespace) : false;
   const key = objectKey(kind.plural, namespace, object.metadata.name);
   for (let attempt = 0; ; attempt++) {
     const existing = await store.get<KubeObject>(key);
     try {
       if (!existing) {
+        if (terminating) throw new ValidationError(`namespace "${namespace}" is being deleted; nothing new can be created in it`);
         const created = admitCreate(module, object, namespace, new Date());
         if (req.dryRun) return { object: created, result: 'created', warnings };
         const rev = await store.create(key, created);
@@ -86,24 +89,38 @@ export async function get({ store, bus }: ApiContext, req: GetRequest): Promise<
   return { object: got.object };
 }
 
-/** mk.api.list: one namespace, or all when `namespace` is absent; optional label selector. */
+/**
+ * The test of a list or watch request's label and field selectors. Throws ValidationError for a
+ * selector that is not a string or does not parse (naming the problem).
+ */
+export function selection(kind: KindInfo, req: { labelSelector?: unknown; fieldSelector?: unknown }): (o: KubeObject) => boolean {
+  for (const f of ['labelSelector', 'fieldSelector'] as const) {
+    if (req[f] !== undefined && typeof req[f] !== 'string') throw new ValidationError(`${f} must be a string such as "app=web"`);
+  }
+  const labels = req.labelSelector ? parseSelector(req.labelSelector as string) : [];
+  const fields = req.fieldSelector ? parseFieldSelector(kind, req.fieldSelector as string) : [];
+  return (o) => matches(labels, o.metadata.labels) && matchesFields(kind, fields, o);
+}
+
+/** mk.api.list: one namespace, or all when `namespace` is absent; optional label and field selectors. */
 export async function list({ store, bus }: ApiContext, req: ListRequest): Promise<ListResult> {
   const module = moduleFor(req?.kind);
   const kind = module.info;
   checkTokens(req, false);
   if (module.source) return module.source(bus).list(req);
-  if (req.fieldSelector) throw new ValidationError(`field selectors are supported for events only, not for ${kind.plural}`);
-  const reqs = req.labelSelector ? parseSelector(req.labelSelector) : [];
+  const select = selection(kind, req);
   const { items, revision } = await store.list<KubeObject>(keyFilter(kind.plural, kind.namespaced ? req.namespace : undefined));
-  const objects = items.map((i) => i.object).filter((o) => matches(reqs, o.metadata.labels));
+  const objects = items.map((i) => i.object).filter(select);
   objects.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
   return { items: objects, resourceVersion: String(revision) };
 }
 
 /**
- * mk.api.delete, by the kind's deletion policy: a pod bound to a node is marked (deletionTimestamp
- * + grace period) and its node agent finishes the deletion; a namespace is marked and emptied by
- * its controller; anything else goes at once.
+ * mk.api.delete, by the kind's deletion policy (actors/deletion.ts): a pod bound to a node is
+ * marked (deletionTimestamp + grace period) and its node agent finishes the deletion; a namespace
+ * is marked and emptied by its controller; an object with finalizers, or deleted with the
+ * Foreground or Orphan propagation policy, is marked and kept until its finalizers are emptied;
+ * anything else goes at once (its dependents after it, by the garbage collector).
  */
 export async function remove({ store }: ApiContext, req: DeleteRequest): Promise<DeleteResult> {
   const module = moduleFor(req?.kind);
@@ -114,7 +131,7 @@ export async function remove({ store }: ApiContext, req: DeleteRequest): Promise
     throw new ValidationError(`gracePeriodSeconds must be a non-negative integer (got ${req.gracePeriodSeconds})`);
   }
   const key = objectKey(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name);
-  const done = await deleteObject(store, module, key, req.gracePeriodSeconds);
+  const done = await deleteObject(store, module, key, { gracePeriodSeconds: req.gracePeriodSeconds, propagationPolicy: req.propagationPolicy });
   if (!done) throw notFound(kind, req.name);
   return done;
 }

@@ -1,7 +1,8 @@
 /**
  * The namespace actor logic: a namespace marked for deletion deletes every namespaced object in
- * it, each through its own kind's deletion policy (pods stop gracefully), then itself once
- * nothing is left.
+ * it, of every kind in the object store, each through actors/deletion.ts (pods stop gracefully,
+ * objects with finalizers stay until those are emptied), then itself once nothing is left and its
+ * own finalizers are empty.
  */
 import type { ObjectStore } from '../../bus';
 import { keyFilter, type KubeObject } from '../../messages';
@@ -28,7 +29,8 @@ export function namespaceController(store: ObjectStore, modules: readonly KindMo
         for (const i of items) if (!i.object.metadata.deletionTimestamp) await deleteObject(store, m, i.key);
       }
       if (remaining === 0) {
-        await store.delete(key, cur.revision);
+        // Its own finalizers hold it until an update empties them (that update reconciles it again).
+        if ((cur.object.metadata.finalizers ?? []).length === 0) await store.delete(key, cur.revision);
         return;
       }
       return { requeueAfterMs: CASCADE_REQUEUE_MS };

@@ -15,6 +15,7 @@ export const namespaceModule: KindModule = {
       ? `namespace "${o.metadata.name}" is built in and cannot be deleted` : undefined),
     graceSeconds: () => 0,
     onMarked: (o): KubeObject => ({ ...o, status: { ...(o.status as object | undefined), phase: 'Terminating' } }),
+    finishedByController: true,
   },
   controller: (ctx) => namespaceController(ctx.store, ctx.modules),
 };

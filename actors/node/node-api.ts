@@ -12,6 +12,7 @@ import {
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
   type PodStatusRequest, type PodTerminatedRequest,
 } from '../../messages';
+import { finishDeletion } from '../deletion';
 import { log } from '../log';
 import { mergeConditions } from './conditions';
 
@@ -140,8 +141,9 @@ async function podTerminated(store: ObjectStore, node: string, req: PodTerminate
   if (!cur.object.metadata.deletionTimestamp) {
     throw new ValidationError(`pod ${ref.namespace}/${ref.name} is not marked for deletion; a node removes only pods being deleted`);
   }
-  await store.delete(key, cur.revision).catch((err) => { if (!isNotFound(err)) throw err; });
-  log.info({ key, node }, 'pod deleted after its node stopped it');
+  // Finalizers keep it (Terminating) until emptied; the garbage collector removes it then.
+  const done = await finishDeletion(store, key, ref.uid);
+  log.info({ key, node, done }, 'pod deleted after its node stopped it');
   return {};
 }
 

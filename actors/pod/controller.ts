@@ -6,6 +6,7 @@
 import { query, type Ref } from 'nact';
 import type { ObjectStore } from '../../bus';
 import { isNotFound, NodeKind, objectKey, type Pod } from '../../messages';
+import { finishDeletion } from '../deletion';
 import type { KindController } from '../kind-supervisor';
 import type { ScheduleReply, SchedulerMsg } from '../scheduler/scheduler-actor';
 import type { NodePodViews } from './node-views';
@@ -23,7 +24,7 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, 
       const pod = cur.object;
       const node = pod.spec.nodeName;
       if (pod.metadata.deletionTimestamp) {
-        if (!node || !(await store.get(objectKey(NodeKind.plural, undefined, node)))) await store.delete(key, cur.revision);
+        if (!node || !(await store.get(objectKey(NodeKind.plural, undefined, node)))) await finishDeletion(store, key, pod.metadata.uid);
         return;
       }
       if (node) return;

@@ -19,6 +19,8 @@ export default class Delete extends MkCommand {
     '<%= config.bin %> delete pod demo',
     '<%= config.bin %> delete -f examples/demo-pod.yaml',
     '<%= config.bin %> delete pods -l app=web --now',
+    '<%= config.bin %> delete pods --all',
+    '<%= config.bin %> delete pod owner --cascade=foreground',
   ];
   static override args = {
     targets: Args.string({ description: 'KIND NAME... or KIND/NAME...', multiple: true }),
@@ -29,6 +31,11 @@ export default class Delete extends MkCommand {
     recursive: Flags.boolean({ char: 'R', description: 'process directories recursively', default: false }),
     selector: Flags.string({ char: 'l', description: 'delete the objects matching this label selector' }),
     all: Flags.boolean({ description: 'delete every object of the kind in the namespace', default: false }),
+    'field-selector': Flags.string({ description: 'delete the objects matching this field selector (metadata.name=x, status.phase=Failed)' }),
+    cascade: Flags.string({
+      description: 'what happens to the objects this one owns: background (deleted after it), foreground (deleted before it), orphan (kept)',
+      options: ['background', 'foreground', 'orphan', 'true', 'false'], default: 'background',
+    }),
     'grace-period': Flags.integer({ description: 'seconds the pod gets to stop (-1: the object\'s own)', default: -1, min: -1 }),
     now: Flags.boolean({ description: 'stop immediately (grace period 1)', default: false }),
     force: Flags.boolean({ description: 'remove at once, without waiting for the pod to stop (grace period 0)', default: false }),
@@ -43,6 +50,9 @@ export default class Delete extends MkCommand {
     const [kindArg, ...names] = args.targets ?? [];
     if (flags.now && flags.force) throw new CliError('--now and --force are mutually exclusive');
     const grace = flags.force ? 0 : flags.now ? 1 : flags['grace-period'] >= 0 ? flags['grace-period'] : undefined;
+    // kubectl's older spelling: true is background, false is orphan.
+    const cascade = ({ background: 'Background', true: 'Background', foreground: 'Foreground', orphan: 'Orphan', false: 'Orphan' } as const)[
+      flags.cascade as 'background' | 'foreground' | 'orphan' | 'true' | 'false'];
     const targets = flags.filename ? await fromFiles(flags.filename, flags.recursive, flags.namespace) : undefined;
     if (targets && kindArg) throw new CliError('when -f is given, no kind or names may be given');
     if (!targets && !kindArg) throw new CliError('you must provide one or more resources by argument or filename (mk delete KIND NAME, or -f FILE)');
@@ -50,12 +60,12 @@ export default class Delete extends MkCommand {
     let failed = false;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
       const list = targets ?? (await this.fromArgs(api, kindArg, names, flags));
-      if (list.length === 0 && (flags.all || flags.selector)) this.err('No resources found');
+      if (list.length === 0 && (flags.all || flags.selector || flags['field-selector'])) this.err('No resources found');
       if (flags.force) this.err('Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.');
       const deleted: Target[] = [];
       for (const t of list) {
         try {
-          await api.delete(t.kind, t.namespace, t.name, grace);
+          await api.delete(t.kind, t.namespace, t.name, grace, cascade);
           this.out(`${t.kind.singular} "${t.name}" ${flags.force ? 'force deleted' : 'deleted'}\n`);
           deleted.push(t);
         } catch (e) {
@@ -75,13 +85,17 @@ export default class Delete extends MkCommand {
     if (failed) this.exit(1);
   }
 
-  private async fromArgs(api: Api, kindArg: string, names: string[], flags: { namespace?: string; selector?: string; all: boolean }): Promise<Target[]> {
+  private async fromArgs(
+    api: Api, kindArg: string, names: string[], flags: { namespace?: string; selector?: string; 'field-selector'?: string; all: boolean },
+  ): Promise<Target[]> {
     const { kind, names: ns } = parseTargets(kindArg, names);
     const namespace = namespaceFor(kind, flags.namespace);
-    if (ns.length > 0 && (flags.selector || flags.all)) throw new CliError('names cannot be given together with --selector or --all');
+    const selecting = flags.selector !== undefined || flags['field-selector'] !== undefined;
+    if (ns.length > 0 && (selecting || flags.all)) throw new CliError('names cannot be given together with --selector, --field-selector or --all');
+    if (flags.all && selecting) throw new CliError('--all cannot be given together with --selector or --field-selector');
     if (ns.length > 0) return ns.map((name) => ({ kind, namespace, name }));
-    if (!flags.selector && !flags.all) throw new CliError(`resource(s) were provided, but no name was specified (give names, -l SELECTOR or --all)`);
-    const items = await api.list(kind, namespace, flags.selector);
+    if (!selecting && !flags.all) throw new CliError(`resource(s) were provided, but no name was specified (give names, -l SELECTOR or --all)`);
+    const items = await api.list(kind, namespace, flags.selector, flags['field-selector']);
     return items.map((o) => ({ kind, namespace: o.metadata.namespace ?? namespace, name: o.metadata.name }));
   }
 }

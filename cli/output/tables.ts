@@ -12,6 +12,8 @@ export interface TableOptions {
   withNamespace?: boolean;
   noHeaders?: boolean;
   now?: number;
+  /** Write names as `kind/name` (`mk get all`, as kubectl does when it prints several kinds). */
+  kindPrefix?: boolean;
 }
 
 /** Renders objects of one kind as kubectl's table; trailing newline included. */
@@ -19,6 +21,7 @@ export function renderObjects(kind: KindInfo, objects: KubeObject[], opts: Table
   const now = opts.now ?? Date.now();
   const cols = kind.columns.filter((c) => opts.wide || !c.priority);
   const header = [...(opts.withNamespace ? ['NAMESPACE'] : []), ...cols.map((c) => c.name)];
-  const rows = objects.map((o) => [...(opts.withNamespace ? [o.metadata.namespace ?? ''] : []), ...cols.map((c) => c.value(o, now))]);
+  const cell = (c: (typeof cols)[number], o: KubeObject) => (opts.kindPrefix && c.name === 'NAME' ? `${kind.singular}/${c.value(o, now)}` : c.value(o, now));
+  const rows = objects.map((o) => [...(opts.withNamespace ? [o.metadata.namespace ?? ''] : []), ...cols.map((c) => cell(c, o))]);
   return renderTable(opts.noHeaders ? null : header, rows);
 }

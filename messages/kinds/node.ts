@@ -57,4 +57,5 @@ export const NamespaceKind: KindInfo = {
     { name: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) },
   ],
   describer: { describe: (o) => describeNamespace(o as Namespace) },
+  fieldSelectors: { 'status.phase': (o) => (o as Namespace).status?.phase },
 };

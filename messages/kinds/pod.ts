@@ -32,4 +32,8 @@ export const PodKind: KindInfo = {
     { name: 'READINESS GATES', priority: 1, value: () => '<none>' },
   ],
   describer: { describe: (o, ctx) => describePod(o as Pod, ctx.events, ctx.now) },
+  fieldSelectors: {
+    'spec.nodeName': (o) => (o as Pod).spec?.nodeName,
+    'status.phase': (o) => (o as Pod).status?.phase,
+  },
 };

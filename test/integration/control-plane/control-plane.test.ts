@@ -95,7 +95,7 @@ describe('control plane', () => {
     expect(failed).toMatchObject({ type: 'Warning', message: '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible.', involvedObject: { name: 'huge2' } });
     expect((await events()).some((e) => e.involvedObject.name === 'a')).toBe(true);
     await api('delete', { kind: 'pods', name: 'huge2' });
-    // Events are read-only through the api, and field selectors are for events only.
+    // Events are read-only through the api, and each kind has its own fields to select by.
     const ev = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'x' }, involvedObject: { kind: 'Pod', name: 'a' }, reason: 'R', message: 'm', type: 'Normal', count: 1, firstTimestamp: 't', lastTimestamp: 't', source: { component: 'me' } };
     expect(isValidation(await caught(api('apply', { object: ev })))).toBe(true);
     expect(isValidation(await caught(api('list', { kind: 'events', fieldSelector: 'reason=Started' })))).toBe(true);

@@ -97,6 +97,21 @@ describe('node api', () => {
     await node(mine, 'pod-terminated', ref); // already gone: fine
   });
 
+  it('keeps a pod with finalizers after its node stopped it, until they are emptied', async () => {
+    const held = { ...pod('held'), metadata: { name: 'held', finalizers: ['example.com/hold'] } };
+    await request(bus, API.apply, { object: held });
+    const p = await waitFor(async () => { const x = await getPod('held'); return x.spec.nodeName ? x : null; }, 'bound');
+    const ref = { namespace: 'default', name: 'held', uid: p.metadata.uid };
+    await request(bus, API.delete, { kind: 'pods', name: 'held', gracePeriodSeconds: 10 });
+    expect((await getPod('held')).metadata.deletionGracePeriodSeconds).toBe(10);
+    await node(p.spec.nodeName!, 'pod-terminated', ref);
+    // Stopped, but still there: only its finalizers hold it now.
+    const stopped = await getPod('held');
+    expect(stopped.metadata).toMatchObject({ deletionGracePeriodSeconds: 0, finalizers: ['example.com/hold'] });
+    await request(bus, API.apply, { object: { ...held, metadata: { name: 'held', finalizers: [] } } });
+    await waitFor(async () => isNotFound(await caught(getPod('held'))), 'held pod gone');
+  });
+
   it('lets no node name a node that is not a DNS label', async () => {
     expect(isValidation(await caught(request(bus, 'mk.api.node.Bad_Node.register', { status, labels: {} })))).toBe(true);
     const nodes = (await request<{ items: Node[] }>(bus, API.list, { kind: 'nodes' })).items.map((n) => n.metadata.name);

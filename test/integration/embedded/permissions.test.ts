@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import {
   connectBus, ensureEventsStream, EventRecorder, JetStreamPersistenceEngine, listEvents, ObjectStore, request, serve, startInformer, type Bus,
 } from '../../../bus';
+import { serveWatch } from '../../../actors/api/watch';
 import { setLogLevel } from '../../../common/log';
 import { natsConfig, prepareClusterFiles, randomPassword, type Credentials } from '../../../embedded/credentials';
 import { NODE_COMPONENT } from '../../../embedded/permissions';
@@ -212,6 +213,24 @@ describe('the admin (the CLI)', () => {
     await admin.nc.flush();
     n1.nc.publish(logsStreamSubject('n1', 's1'), new TextEncoder().encode('{"data":""}'));
     for await (const m of sub) expect(m.subject).toBe(logsStreamSubject('n1', 's1'));
+  });
+
+  it('watches through the api, streamed to its own inbox and to no one else\'s', async () => {
+    const watches = serveWatch(cp, objects);
+    await watches.ready;
+    try {
+      await objects.create(objectKey('pods', 'default', 'watched'), pod('watched'));
+      const subject = `${inboxPrefix('admin')}.watch-1`;
+      const sub = admin.nc.subscribe(subject, { max: 1 });
+      await admin.nc.flush();
+      await request(admin, API.watch, { kind: 'pods', name: 'watched', subject });
+      for await (const m of sub) expect(JSON.parse(new TextDecoder().decode(m.data))).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'watched' } } });
+      await request(admin, API.unwatch, { subject });
+      const elsewhere = await caught(request(admin, API.watch, { kind: 'pods', subject: `${inboxPrefix('node-n1')}.watch-2` }));
+      expect(isForbidden(elsewhere)).toBe(true);
+    } finally {
+      await watches.stop();
+    }
   });
 
   it('may not use JetStream itself', async () => {
