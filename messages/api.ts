@@ -85,3 +85,46 @@ export interface PodStatusRequest { namespace: string; name: string; uid: string
  * gone from its view): the pod object goes. A pod that is not marked is left alone.
  */
 export interface PodTerminatedRequest { namespace: string; name: string; uid: string }
+
+/**
+ * mk.api.create: creates one object; AlreadyExists when it is present. With `dryRun` the object
+ * goes through validation and admission and is returned as it would be stored, but nothing is.
+ */
+export interface CreateRequest { object: unknown; validate?: ValidateMode; namespace?: string; dryRun?: boolean }
+export interface CreateResult { object: KubeObject; warnings: string[] }
+
+/**
+ * mk.api.update: replaces one object with the one given (spec, labels, annotations; status is
+ * kept). A `metadata.resourceVersion` in the object is a precondition: Conflict when the object
+ * changed since; without one the update is unconditional. NotFound when it does not exist.
+ */
+export interface UpdateRequest { object: unknown; validate?: ValidateMode; namespace?: string; dryRun?: boolean }
+export interface UpdateResult { object: KubeObject; result: 'replaced' | 'unchanged'; warnings: string[] }
+
+/** How a patch is read: RFC 7386 merge patch or RFC 6902 JSON patch. */
+export type PatchType = 'merge' | 'json';
+
+/**
+ * mk.api.patch: patches one object. `resourceVersion` is an optional precondition (Conflict when
+ * the object changed since). `subresource: "status"` patches the status only. The patched object
+ * is validated like a manifest: an unknown field is Invalid, as is a JSON patch that does not
+ * apply; nothing is written then.
+ */
+export interface PatchRequest {
+  kind: string;
+  namespace?: string;
+  name: string;
+  type: PatchType;
+  patch: unknown;
+  resourceVersion?: string;
+  subresource?: 'status';
+  dryRun?: boolean;
+}
+export interface PatchResult { object: KubeObject; result: 'patched' | 'unchanged' }
+
+/**
+ * mk.api.update-status: replaces the status of one object with the object's status (Kubernetes'
+ * /status subresource): spec, labels and generation never change. Optional
+ * `metadata.resourceVersion` precondition as for update.
+ */
+export interface UpdateStatusRequest { object: unknown; namespace?: string; dryRun?: boolean }

@@ -33,6 +33,10 @@ export const API = {
   /** Change notifications for watchers: `mk.watch.<plural>.<namespace>.<name>`. */
   watchPrefix: 'mk.watch',
   ping: 'mk.api.ping',
+  create: 'mk.api.create',
+  update: 'mk.api.update',
+  patch: 'mk.api.patch',
+  updateStatus: 'mk.api.update-status',
 } as const;
 
 /** Subject a watcher subscribes to: every change of a kind, optionally in one namespace. */

@@ -21,7 +21,7 @@ export interface ApiContext { store: ObjectStore; bus: Bus }
  * Names and namespaces from a request become KV key tokens: anything but a DNS-1123 name (a
  * NATS wildcard such as `*` or `>`, a dot-separated path) is refused before it reaches the store.
  */
-function checkTokens(req: { namespace?: unknown; name?: unknown }, withName: boolean): void {
+export function checkTokens(req: { namespace?: unknown; name?: unknown }, withName: boolean): void {
   if (req.namespace !== undefined) {
     const bad = typeof req.namespace === 'string' ? dns1123LabelError(req.namespace) : 'must be a string';
     if (bad) throw new ValidationError(`invalid namespace "${String(req.namespace)}": ${bad}`);
@@ -32,11 +32,13 @@ function checkTokens(req: { namespace?: unknown; name?: unknown }, withName: boo
   }
 }
 
-function notFound(kind: KindInfo, name: string): NotFoundError {
+/** kubectl's NotFound message: `pods "x" not found`. */
+export function notFound(kind: KindInfo, name: string): NotFoundError {
   return new NotFoundError(`${kind.plural} "${name}" not found`);
 }
 
-async function requireNamespace(store: ObjectStore, ns: string): Promise<void> {
+/** Throws NotFound unless namespace `ns` exists, and Invalid while it is being deleted. */
+export async function requireNamespace(store: ObjectStore, ns: string): Promise<void> {
   const got = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, ns));
   if (!got) throw new NotFoundError(`namespaces "${ns}" not found`);
   if (got.object.metadata.deletionTimestamp) throw new ValidationError(`namespace "${ns}" is being deleted; nothing new can be created in it`);
@@ -71,7 +73,8 @@ export async function apply({ store }: ApiContext, req: ApplyRequest): Promise<A
   }
 }
 
-function withRv(obj: KubeObject, rev: number): KubeObject {
+/** `obj` with its resourceVersion set to the store revision `rev`. */
+export function withRv(obj: KubeObject, rev: number): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rev) } };
 }
 
