@@ -25,8 +25,11 @@ export interface GetResult { object: KubeObject }
 export interface ListRequest { kind: string; namespace?: string; labelSelector?: string; fieldSelector?: string }
 export interface ListResult { items: KubeObject[]; resourceVersion: string }
 
-/** mk.api.delete: marks the object for deletion (graceful for pods) and returns it. */
-export interface DeleteRequest { kind: string; namespace?: string; name: string; gracePeriodSeconds?: number }
+/**
+ * mk.api.delete: marks the object for deletion (graceful for pods) and returns it. With `dryRun`
+ * the policy is checked and the result answered, but nothing changes.
+ */
+export interface DeleteRequest { kind: string; namespace?: string; name: string; gracePeriodSeconds?: number; dryRun?: boolean }
 export interface DeleteResult { object: KubeObject; result: 'deleted' | 'terminating' }
 
 /** Published on mk.watch.<plural>.<ns>.<name> for every change. */

@@ -11,6 +11,7 @@ import {
   type KindInfo, type KubeObject, type ListRequest, type ListResult,
 } from '../../messages';
 import { deleteObject } from '../deletion';
+import type { KindModule } from '../kind-module';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
 
@@ -117,7 +118,18 @@ export async function remove({ store }: ApiContext, req: DeleteRequest): Promise
     throw new ValidationError(`gracePeriodSeconds must be a non-negative integer (got ${req.gracePeriodSeconds})`);
   }
   const key = objectKey(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name);
+  if (req.dryRun) return dryRunDelete(store, module, key, req);
   const done = await deleteObject(store, module, key, req.gracePeriodSeconds);
   if (!done) throw notFound(kind, req.name);
   return done;
+}
+
+/** A server dry run of a delete: the policy decides as it would, and nothing is written. */
+async function dryRunDelete(store: ObjectStore, module: KindModule, key: string, req: DeleteRequest): Promise<DeleteResult> {
+  const got = await store.get<KubeObject>(key);
+  if (!got) throw notFound(module.info, req.name);
+  const refusal = module.deletion?.refuse?.(got.object);
+  if (refusal) throw new ValidationError(refusal);
+  const grace = module.deletion?.graceSeconds?.(got.object, req.gracePeriodSeconds);
+  return { object: got.object, result: grace === undefined ? 'deleted' : 'terminating' };
 }
