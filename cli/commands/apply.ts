@@ -66,8 +66,8 @@ export default class Apply extends MkCommand {
   }
 }
 
-/** kubectl refuses an object whose namespace differs from an explicit `-n`. */
-function checkNamespaces(docs: ValidatedDoc[], flag: string | undefined): void {
+/** kubectl refuses an object whose namespace differs from an explicit `-n`: throws CliError. */
+export function checkNamespaces(docs: ValidatedDoc[], flag: string | undefined): void {
   if (!flag) return;
   for (const d of docs) {
     const ns = d.object.metadata.namespace;
