@@ -59,8 +59,9 @@ export function admitUpdate(module: KindModule, existing: KubeObject, incoming: 
   const annSame = stableJson(existing.metadata.annotations ?? {}) === stableJson(annotations ?? {});
   if (specSame && labelsSame && annSame) return null;
   const metadata = { ...existing.metadata };
-  if (labels) metadata.labels = labels; else delete metadata.labels;
-  if (annotations) metadata.annotations = annotations; else delete metadata.annotations;
+  // An empty map is stored as no map, as Kubernetes' JSON (omitempty) does.
+  if (labels && Object.keys(labels).length > 0) metadata.labels = labels; else delete metadata.labels;
+  if (annotations && Object.keys(annotations).length > 0) metadata.annotations = annotations; else delete metadata.annotations;
   if (!specSame) metadata.generation = (existing.metadata.generation ?? 1) + 1;
   return { ...existing, metadata, spec: next.spec };
 }
