@@ -60,7 +60,8 @@ export const ObjectMeta = z.strictObject({
   ),
   resourceVersion: z.string().optional().describe(
     "The store revision of the object's latest write, filled in by the server on every read and different after every write. "
-    + "Read-only: a manifest's value is ignored, and `mk apply` does not use it to detect concurrent changes.",
+    + 'In an update (`mk replace`, `mk edit`) it is a precondition: the write is refused with Conflict when the object '
+    + 'changed since that revision; `mk apply` sends the revision it read. Otherwise a manifest\'s value is ignored.',
   ),
   generation: z.number().int().optional().describe(
     'The version of the spec: 1 at creation, one more on each update that changes the spec (not labels, annotations or status). '
