@@ -87,6 +87,18 @@ describe('mk apply (three-way merge)', () => {
     expect(after?.status?.conditions?.some((c) => c.type === 'PodScheduled')).toBe(true);
   });
 
+  it('removes spec fields dropped from the file and keeps the pod CIDR the control plane gave', async () => {
+    const node = (spec: string) => `apiVersion: v1\nkind: Node\nmetadata:\n  name: n9\nspec:\n${spec}`;
+    const f = file('node.yaml', node('  unschedulable: true\n  taints:\n    - key: dedicated\n      value: gpu\n      effect: NoSchedule\n'));
+    expect((await mk(['apply', '-f', f])).stdout).toBe('node/n9 created\n');
+    const getNode = async () => (await request<GetResult>(bus, API.get, { kind: 'nodes', name: 'n9' })).object as { spec: Record<string, unknown> };
+    const cidr = (await until('a pod CIDR for n9', async () => (await getNode()).spec.podCIDR as string | undefined, 15_000));
+    file('node.yaml', node('  taints:\n    - key: dedicated\n      value: cpu\n      effect: NoSchedule\n'));
+    expect((await mk(['apply', '-f', f])).stdout).toBe('node/n9 configured\n');
+    const spec = (await getNode()).spec;
+    expect(spec).toEqual({ podCIDR: cidr, podCIDRs: [cidr], taints: [{ key: 'dedicated', value: 'cpu', effect: 'NoSchedule' }] });
+  });
+
   it('warns about and adds the annotation on an object created without it', async () => {
     const f = file('plain.yaml', POD('plain'));
     expect((await mk(['create', '-f', f])).stdout).toBe('pod/plain created\n');
