@@ -5,7 +5,7 @@
  * Syntax: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
  */
 import { CliError } from './errors';
-import { dns1123SubdomainError } from '../messages/names';
+import { labelValueError, qualifiedNameError } from '../messages/label-syntax';
 
 /** What a command does to one map: keys to set and keys to remove. */
 export interface MetadataChanges {
@@ -13,28 +13,10 @@ export interface MetadataChanges {
   remove: string[];
 }
 
-const NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
-
 /** Why `key` is not a valid label or annotation key (`[prefix/]name`), or null. */
-export function metadataKeyError(key: string): string | null {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined) {
-    const bad = dns1123SubdomainError(prefix);
-    if (bad) return `the prefix "${prefix}" must be a DNS subdomain: ${bad}`;
-  }
-  if (name.length === 0 || name.length > 63) return 'the name part must be 1 to 63 characters';
-  if (!NAME.test(name)) return "the name part must consist of alphanumeric characters, '-', '_' or '.', and start and end with an alphanumeric character";
-  return null;
-}
+export const metadataKeyError = qualifiedNameError;
 
-/** Why `value` is not a valid label value, or null (annotation values may be anything). */
-export function labelValueError(value: string): string | null {
-  if (value.length > 63) return 'a label value must be at most 63 characters';
-  if (value !== '' && !NAME.test(value)) return "a label value must be empty or consist of alphanumeric characters, '-', '_' or '.', and start and end with an alphanumeric character";
-  return null;
-}
+export { labelValueError };
 
 /**
  * Splits the arguments into targets (`KIND`, names, `KIND/NAME`) and changes (`key=value`,
