@@ -34,6 +34,7 @@ function alreadyExists(kind: KindInfo, name: string): AlreadyExistsError {
 export async function create({ store }: ApiContext, req: CreateRequest): Promise<CreateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
+  checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
   if (namespace) await requireNamespace(store, namespace);
   const name = object.metadata.name;
@@ -59,6 +60,7 @@ export async function create({ store }: ApiContext, req: CreateRequest): Promise
 export async function update({ store }: ApiContext, req: UpdateRequest): Promise<UpdateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
+  checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
   const name = object.metadata.name;
   const metadata = { ...object.metadata };
@@ -106,6 +108,7 @@ export async function patch({ store }: ApiContext, req: PatchRequest): Promise<P
  */
 export async function updateStatus({ store }: ApiContext, req: UpdateStatusRequest): Promise<UpdateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, 'strict');
+  checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
   const name = object.metadata.name;
   const key = objectKey(kind.plural, namespace, name);

@@ -53,7 +53,7 @@ describe('api writes', () => {
     const err = await caught(api('create', { object: pod('c1', 'other') }));
     expect(isAlreadyExists(err)).toBe(true);
     expect((err as Error).message).toBe('pods "c1" already exists');
-    expect((await getPod('c1')).spec.containers[0].image).toBe('busybox');
+    expect((await settled('c1')).spec.containers[0].image).toBe('busybox');
   });
 
   it('server dry run of create validates and admits but stores nothing', async () => {
@@ -153,6 +153,10 @@ describe('api writes', () => {
       expect((err as Error).message).toContain(message);
     }
     expect(isNotFound(await caught(api('patch', { kind: 'pods', name: 'ghost', type: 'merge', patch: {} })))).toBe(true);
+    for (const verb of ['create', 'update', 'updateStatus'] as const) {
+      expect(isValidation(await caught(api(verb, { object: pod('bad'), namespace: '*' })))).toBe(true);
+    }
+    expect(isValidation(await caught(api('patch', { kind: 'pods', namespace: 'a.b', name: 'bad', type: 'merge', patch: {} })))).toBe(true);
     expect(isValidation(await caught(api('patch', { kind: 'events', name: 'e', type: 'merge', patch: {} })))).toBe(true);
     expect(await revision()).toBe(before);
   });
