@@ -104,8 +104,11 @@ export interface CreateResult { object: KubeObject; warnings: string[] }
 export interface UpdateRequest { object: unknown; validate?: ValidateMode; namespace?: string; dryRun?: boolean }
 export interface UpdateResult { object: KubeObject; result: 'replaced' | 'unchanged'; warnings: string[] }
 
-/** How a patch is read: RFC 7386 merge patch or RFC 6902 JSON patch. */
-export type PatchType = 'merge' | 'json';
+/**
+ * How a patch is read: RFC 7386 merge patch, RFC 6902 JSON patch, or a strategic merge patch (a
+ * merge patch whose lists of named maps merge by key; messages/patch/strategic-patch.ts).
+ */
+export type PatchType = 'merge' | 'json' | 'strategic';
 
 /**
  * mk.api.patch: patches one object. `resourceVersion` is an optional precondition (Conflict when

@@ -1,20 +1,22 @@
 /**
  * The subject API's writes besides apply, generic over the kind modules: create, update (a full
- * replace), patch (RFC 7386 merge or RFC 6902 JSON) and the status path. Every write runs the
- * same validation and admission as apply, honours an optional resourceVersion precondition
- * (Conflict, worded as kubectl words it, when the object changed since) and has a server dry
- * run that answers with what would be stored and stores nothing.
+ * replace), patch (RFC 7386 merge, RFC 6902 JSON, strategic merge) and the status path. Every
+ * write runs the same validation and admission as apply, honours an optional resourceVersion
+ * precondition (Conflict, worded as kubectl words it, when the object changed since) and has a
+ * server dry run that answers with what would be stored and stores nothing.
  */
 import type { ObjectStore } from '../../bus';
 import {
   AlreadyExistsError, ConflictError, ValidationError,
-  applyJsonPatch, applyMergePatch, isAlreadyExists, isConflict, isNotFound, jsonEqual, objectKey, validateManifest,
-  type CreateRequest, type CreateResult, type KindInfo, type KubeObject, type PatchRequest, type PatchResult,
+  applyPatch, isAlreadyExists, isConflict, isNotFound, jsonEqual, objectKey, validateManifest,
+  type CreateRequest, type CreateResult, type KindInfo, type KubeObject, type PatchRequest, type PatchResult, type PatchType,
   type UpdateRequest, type UpdateResult, type UpdateStatusRequest,
 } from '../../messages';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
 import { checkTokens, notFound, requireNamespace, withRv, type ApiContext } from './handlers';
+
+const PATCH_TYPES: readonly unknown[] = ['merge', 'json', 'strategic'] satisfies PatchType[];
 
 /** How often a write without a precondition re-reads and tries again after losing a race. */
 const RETRIES = 5;
@@ -81,8 +83,10 @@ export async function patch({ store }: ApiContext, req: PatchRequest): Promise<P
   const kind = module.info;
   checkTokens(req, true);
   if (kind.readOnly) throw new ValidationError(`${kind.plural} are read-only: they cannot be patched`);
-  if (req.type !== 'merge' && req.type !== 'json') throw new ValidationError(`unknown patch type ${JSON.stringify(req.type)}: use "merge" (RFC 7386) or "json" (RFC 6902)`);
-  if (req.type === 'merge' && (typeof req.patch !== 'object' || req.patch === null || Array.isArray(req.patch))) {
+  if (!PATCH_TYPES.includes(req.type)) {
+    throw new ValidationError(`unknown patch type ${JSON.stringify(req.type)}: use "merge" (RFC 7386), "json" (RFC 6902) or "strategic"`);
+  }
+  if (req.type !== 'json' && (typeof req.patch !== 'object' || req.patch === null || Array.isArray(req.patch))) {
     throw new ValidationError('a merge patch must be a JSON object, such as {"metadata": {"labels": {"app": "web"}}}');
   }
   if (req.subresource !== undefined && req.subresource !== 'status') throw new ValidationError(`unknown subresource ${JSON.stringify(req.subresource)}: only "status" can be patched apart`);
@@ -90,10 +94,10 @@ export async function patch({ store }: ApiContext, req: PatchRequest): Promise<P
   const namespace = kind.namespaced ? req.namespace ?? 'default' : undefined;
   const key = objectKey(kind.plural, namespace, req.name);
   // As in Kubernetes, a merge patch that names a resourceVersion makes it a precondition.
-  const named = req.type === 'merge' ? (req.patch as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion : undefined;
+  const named = req.type !== 'json' ? (req.patch as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion : undefined;
   const precondition = req.resourceVersion ?? (typeof named === 'string' ? named : undefined);
   const out = await write(store, kind, key, req.name, precondition, req.dryRun, (existing) => {
-    const patched = req.type === 'json' ? applyJsonPatch(existing, req.patch) : applyMergePatch(existing, req.patch);
+    const patched = applyPatch(req.type, existing, req.patch);
     const { object } = validateManifest(patched, 'strict');
     checkIdentity(kind, existing, object);
     if (req.subresource === 'status') return withStatus(existing, object.status);

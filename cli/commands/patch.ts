@@ -6,17 +6,18 @@ import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
 import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
-import { applyJsonPatch, applyMergePatch, jsonEqual, validateManifest, type PatchType } from '../../messages';
+import { applyPatch, jsonEqual, validateManifest, type PatchType } from '../../messages';
 
 /**
- * `mk patch KIND NAME -p PATCH [--type merge|json]`: patches one object on the server (RFC 7386
- * merge patch, the default, or RFC 6902 JSON patch; the patch in JSON or YAML) and prints
- * `pod/NAME patched`, or `patched (no change)` when it changed nothing.
+ * `mk patch KIND NAME -p PATCH [--type strategic|merge|json]`: patches one object on the server
+ * (a strategic merge patch as kubectl's default, an RFC 7386 merge patch or an RFC 6902 JSON
+ * patch; written in JSON or YAML) and prints `pod/NAME patched`, or `patched (no change)`.
  */
 export default class Patch extends MkCommand {
   static override summary = 'Update fields of an object with a merge patch or a JSON patch';
   static override examples = [
     `<%= config.bin %> patch pod web -p '{"metadata":{"labels":{"tier":"frontend"}}}'`,
+    `<%= config.bin %> patch pod web -p '{"spec":{"containers":[{"name":"web","image":"busybox:1.36"}]}}'`,
     `<%= config.bin %> patch pod web --type json -p '[{"op":"replace","path":"/spec/containers/0/image","value":"busybox:1.36"}]'`,
     `<%= config.bin %> patch pod/web --subresource status -p '{"status":{"message":"hi"}}'`,
   ];
@@ -27,7 +28,10 @@ export default class Patch extends MkCommand {
     ...namespaceFlags,
     patch: Flags.string({ char: 'p', description: 'the patch, as JSON or YAML' }),
     'patch-file': Flags.string({ description: 'a file holding the patch' }),
-    type: Flags.string({ description: 'merge (RFC 7386) or json (RFC 6902)', options: ['merge', 'json'], default: 'merge' }),
+    type: Flags.string({
+      description: 'strategic (a merge patch whose lists of named maps, such as containers, merge by key), merge (RFC 7386) or json (RFC 6902)',
+      options: ['strategic', 'merge', 'json'], default: 'strategic',
+    }),
     subresource: Flags.string({ description: 'patch this subresource instead of the object', options: ['status'] }),
     'resource-version': Flags.string({ description: 'patch only if the object is still at this resourceVersion' }),
     ...dryRunFlag,
@@ -48,7 +52,7 @@ export default class Patch extends MkCommand {
       let changed: boolean;
       if (dryRun === 'client') {
         const live = await api.get(kind, namespace, name);
-        const patched = type === 'json' ? applyJsonPatch(live, patch) : applyMergePatch(live, patch);
+        const patched = applyPatch(type, live, patch);
         validateManifest(patched, 'strict');
         changed = !jsonEqual(patched, live);
       } else {

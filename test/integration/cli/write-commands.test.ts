@@ -149,6 +149,10 @@ describe('mk patch, label and annotate', () => {
     expect((await getPod('p1'))?.spec.containers[0].image).toBe('busybox');
     expect((await mk(['patch', 'pod', 'p1', '--type', 'json', '-p', image])).stdout).toBe('pod/p1 patched\n');
     expect((await getPod('p1'))?.spec.containers[0].image).toBe('busybox:1.36');
+    // The default type is strategic, as kubectl's: a container is merged by name.
+    const strategic = await mk(['patch', 'pod', 'p1', '-p', '{"spec":{"containers":[{"name":"web","image":"busybox:1.37"}]}}']);
+    expect(strategic).toEqual({ code: 0, stdout: 'pod/p1 patched\n', stderr: '' });
+    expect((await getPod('p1'))?.spec.containers).toEqual([expect.objectContaining({ name: 'web', image: 'busybox:1.37', imagePullPolicy: 'IfNotPresent' })]);
   });
 
   it('refuses a patch that does not apply, an unknown field and malformed input, changing nothing', async () => {

@@ -126,6 +126,13 @@ describe('api writes', () => {
     expect(j.object.metadata.generation).toBe(2);
     expect(j.object.status).toEqual(live.status);
 
+    // A strategic merge patch merges the container by name: the other fields of the container stay.
+    const s = await api<PatchResult>('patch', { kind: 'pods', name: 'p1', type: 'strategic', patch: { spec: { containers: [{ name: 'c', image: 'busybox:1.37' }] } } });
+    expect((s.object as Pod).spec.containers).toEqual([{ ...(j.object as Pod).spec.containers[0], image: 'busybox:1.37' }]);
+    // With a merge patch the list is replaced; the defaults come back, so the pod's rules still hold.
+    const r = await api<PatchResult>('patch', { kind: 'pods', name: 'p1', type: 'merge', patch: { spec: { containers: [{ name: 'c', image: 'busybox:1.38' }] } } });
+    expect((r.object as Pod).spec.containers[0]).toMatchObject({ image: 'busybox:1.38', imagePullPolicy: 'IfNotPresent' });
+
     const stale = await caught(api('patch', { kind: 'pods', name: 'p1', type: 'merge', resourceVersion: m.object.metadata.resourceVersion, patch: { metadata: { labels: { z: '1' } } } }));
     expect(isConflict(stale)).toBe(true);
     const inPatch = await caught(api('patch', { kind: 'pods', name: 'p1', type: 'merge', patch: { metadata: { resourceVersion: '1', labels: { z: '1' } } } }));
@@ -145,7 +152,8 @@ describe('api writes', () => {
       [{ type: 'merge', patch: { spec: { hostname: 'h' } } }, 'pod updates may not change fields other than container images'],
       [{ type: 'merge', patch: { metadata: { name: 'other' } } }, 'metadata.name: cannot change'],
       [{ type: 'merge', patch: ['x'] }, 'a merge patch must be a JSON object'],
-      [{ type: 'strategic', patch: {} }, 'unknown patch type "strategic"'],
+      [{ type: 'apply', patch: {} }, 'unknown patch type "apply"'],
+      [{ type: 'strategic', patch: { spec: { containers: [{ image: 'x' }] } } }, 'each item must be a map with "name"'],
     ];
     for (const [body, message] of cases) {
       const err = await caught(api('patch', { kind: 'pods', name: 'bad', ...(body as object) }));
