@@ -149,6 +149,12 @@ describe('mk patch, label and annotate', () => {
     expect((await getPod('p1'))?.spec.containers[0].image).toBe('busybox');
     expect((await mk(['patch', 'pod', 'p1', '--type', 'json', '-p', image])).stdout).toBe('pod/p1 patched\n');
     expect((await getPod('p1'))?.spec.containers[0].image).toBe('busybox:1.36');
+    // The status subresource takes the status only.
+    const status = await mk(['patch', 'pod/p1', '--subresource', 'status', '-p', '{"status":{"message":"hello"},"spec":{"hostname":"h"}}']);
+    expect(status.stdout).toBe('pod/p1 patched\n');
+    const withStatus = await getPod('p1');
+    expect(withStatus?.status).toMatchObject({ message: 'hello' });
+    expect(withStatus?.spec.hostname).toBeUndefined();
     // The default type is strategic, as kubectl's: a container is merged by name.
     const strategic = await mk(['patch', 'pod', 'p1', '-p', '{"spec":{"containers":[{"name":"web","image":"busybox:1.37"}]}}']);
     expect(strategic).toEqual({ code: 0, stdout: 'pod/p1 patched\n', stderr: '' });
