@@ -46,6 +46,9 @@ describe('admission', () => {
     expect(emptied?.metadata.generation).toBe(1);
     expect(emptied?.metadata).not.toHaveProperty('labels');
     expect(emptied?.metadata).not.toHaveProperty('annotations');
+    const bare = admitCreate(podKind, { ...pod(), metadata: { name: 'web', labels: {}, annotations: {} } }, 'default', new Date());
+    expect(bare.metadata).not.toHaveProperty('labels');
+    expect(bare.metadata).not.toHaveProperty('annotations');
   });
   it('resolves namespaces like kubectl', () => {
     expect(resolveNamespace(podKind.info, pod(), undefined)).toBe('default');

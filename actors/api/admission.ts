@@ -31,6 +31,8 @@ export function admitCreate(module: KindModule, obj: KubeObject, namespace: stri
   const metadata = { ...obj.metadata };
   for (const f of SERVER_FIELDS) delete metadata[f];
   if (namespace) metadata.namespace = namespace; else delete metadata.namespace;
+  if (metadata.labels && Object.keys(metadata.labels).length === 0) delete metadata.labels;
+  if (metadata.annotations && Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
   metadata.uid = randomUUID();
   metadata.creationTimestamp = timestamp(now);
   metadata.generation = 1;
