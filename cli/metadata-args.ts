@@ -13,11 +13,6 @@ export interface MetadataChanges {
   remove: string[];
 }
 
-/** Why `key` is not a valid label or annotation key (`[prefix/]name`), or null. */
-export const metadataKeyError = qualifiedNameError;
-
-export { labelValueError };
-
 /**
  * Splits the arguments into targets (`KIND`, names, `KIND/NAME`) and changes (`key=value`,
  * `key-`). Throws CliError naming a malformed change; none at all is an error too.
@@ -30,13 +25,13 @@ export function parseMetadataArgs(args: string[], what: 'label' | 'annotation'):
     if (eq >= 0) {
       const key = a.slice(0, eq);
       const value = a.slice(eq + 1);
-      const bad = metadataKeyError(key) ?? (what === 'label' ? labelValueError(value) : null);
+      const bad = qualifiedNameError(key) ?? (what === 'label' ? labelValueError(value) : null);
       if (bad) throw new CliError(`invalid ${what} "${a}": ${bad}`);
       if (Object.hasOwn(changes.set, key) || changes.remove.includes(key)) throw new CliError(`${what} "${key}" is given more than once`);
       changes.set[key] = value;
     } else if (a.endsWith('-') && targets.length > 0) {
       const key = a.slice(0, -1);
-      const bad = metadataKeyError(key);
+      const bad = qualifiedNameError(key);
       if (bad) throw new CliError(`invalid ${what} to remove "${a}": ${bad}`);
       if (Object.hasOwn(changes.set, key) || changes.remove.includes(key)) throw new CliError(`${what} "${key}" is given more than once`);
       changes.remove.push(key);

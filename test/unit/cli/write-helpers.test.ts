@@ -1,5 +1,5 @@
 import { appliedConfiguration, lastApplied, mergedForApply } from '../../../cli/apply-merge';
-import { metadataKeyError, metadataPatch, parseMetadataArgs } from '../../../cli/metadata-args';
+import { metadataPatch, parseMetadataArgs } from '../../../cli/metadata-args';
 import { LAST_APPLIED_ANNOTATION, PodKind, NodeKind, type KubeObject } from '../../../messages';
 
 const pod = (extra: Partial<KubeObject['metadata']> = {}, spec: unknown = { containers: [{ name: 'c', image: 'busybox' }] }): KubeObject => ({
@@ -59,12 +59,6 @@ describe('label and annotate arguments', () => {
     [['pod', 'a', 'x=1', 'b'], 'annotation', '"b" is neither key=value nor key-'],
   ] as const)('refuses %j', (args, what, message) => {
     expect(() => parseMetadataArgs([...args], what)).toThrow(message);
-  });
-
-  it('checks keys as Kubernetes does', () => {
-    expect(metadataKeyError('app.kubernetes.io/name')).toBeNull();
-    expect(metadataKeyError('a'.repeat(64))).toContain('1 to 63');
-    expect(metadataKeyError('/x')).toContain('prefix');
   });
 
   it('builds the merge patch, refusing to change a value without overwrite', () => {
