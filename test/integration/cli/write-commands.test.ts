@@ -117,6 +117,9 @@ describe('mk create and mk replace', () => {
     expect(await getPod('c1')).toBeUndefined();
     expect(await mk(['create', '-f', f])).toEqual({ code: 0, stdout: 'pod/c1 created\n', stderr: '' });
     expect(await mk(['create', '-f', f])).toEqual({ code: 1, stdout: '', stderr: 'Error from server (AlreadyExists): pods "c1" already exists\n' });
+    expect(await mk(['create', 'namespace', 'team-a'])).toEqual({ code: 0, stdout: 'namespace/team-a created\n', stderr: '' });
+    expect((await mk(['create', 'ns', 'team-a'])).stderr).toBe('Error from server (AlreadyExists): namespaces "team-a" already exists\n');
+    expect((await mk(['create', 'pod', 'x'])).stderr).toMatch(/^error: mk create makes "pod" only from a file/);
   });
 
   it('replaces at the resourceVersion in the file and answers Conflict when it is stale', async () => {
