@@ -14,7 +14,7 @@ import { applyPatch, jsonEqual, validateManifest, type PatchType } from '../../m
  * patch; written in JSON or YAML) and prints `pod/NAME patched`, or `patched (no change)`.
  */
 export default class Patch extends MkCommand {
-  static override summary = 'Update fields of an object with a merge patch or a JSON patch';
+  static override summary = 'Update fields of an object with a strategic merge, merge or JSON patch';
   static override examples = [
     `<%= config.bin %> patch pod web -p '{"metadata":{"labels":{"tier":"frontend"}}}'`,
     `<%= config.bin %> patch pod web -p '{"spec":{"containers":[{"name":"web","image":"busybox:1.36"}]}}'`,
