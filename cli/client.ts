@@ -6,7 +6,10 @@
  */
 import { request, type CoreBus } from '../bus/core-client';
 import { connectWithContext, type Context } from '../embedded/context';
-import type { ApplyRequest, ApplyResult, DeleteResult, GetResult, KindInfo, KubeObject, ListResult, PropagationPolicy } from '../messages';
+import type {
+  ApplyRequest, ApplyResult, CreateRequest, CreateResult, DeleteResult, GetResult, KindInfo, KubeObject, ListResult, PatchRequest, PatchResult,
+  PropagationPolicy, UpdateRequest, UpdateResult, UpdateStatusRequest,
+} from '../messages';
 import { API } from '../messages/subjects';
 
 /** The bus's JSON codec and request, for commands that talk to node agents. */
@@ -53,6 +56,9 @@ export async function withClient<T>(dataDir: string, fn: (c: Client) => Promise<
 }
 
 /** Typed calls to the control plane's api (mk.api.*). */
+/** How a deletion goes: grace period, what happens to the objects the deleted one owns, dry run. */
+export interface DeleteOptions { gracePeriodSeconds?: number; propagationPolicy?: PropagationPolicy; dryRun?: boolean }
+
 export class Api {
   constructor(private readonly bus: CoreBus, private readonly timeoutMs: number = API_TIMEOUT_MS) {}
 
@@ -92,12 +98,33 @@ export class Api {
   }
 
   /** Marks an object for deletion (graceful for pods); throws NotFoundError when absent. */
-  delete(kind: KindInfo, namespace: string | undefined, name: string, gracePeriodSeconds?: number, propagationPolicy?: PropagationPolicy): Promise<DeleteResult> {
+  delete(kind: KindInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    const { gracePeriodSeconds, propagationPolicy, dryRun } = opts;
     const req = {
       kind: kind.plural, name, ...scope(kind, namespace), ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
-      ...(propagationPolicy ? { propagationPolicy } : {}),
+      ...(propagationPolicy ? { propagationPolicy } : {}), ...(dryRun ? { dryRun } : {}),
     };
     return request<DeleteResult>(this.bus, API.delete, req, { timeoutMs: this.timeoutMs });
+  }
+
+  /** Creates one object (mk.api.create); throws AlreadyExistsError when it exists. */
+  create(req: CreateRequest): Promise<CreateResult> {
+    return request<CreateResult>(this.bus, API.create, req, { timeoutMs: this.timeoutMs });
+  }
+
+  /** Replaces one object (mk.api.update); ConflictError when its resourceVersion is stale. */
+  update(req: UpdateRequest): Promise<UpdateResult> {
+    return request<UpdateResult>(this.bus, API.update, req, { timeoutMs: this.timeoutMs });
+  }
+
+  /** Patches one object (mk.api.patch); ValidationError when the patch does not apply. */
+  patch(req: PatchRequest): Promise<PatchResult> {
+    return request<PatchResult>(this.bus, API.patch, req, { timeoutMs: this.timeoutMs });
+  }
+
+  /** Writes the status of one object (mk.api.update-status). */
+  updateStatus(req: UpdateStatusRequest): Promise<UpdateResult> {
+    return request<UpdateResult>(this.bus, API.updateStatus, req, { timeoutMs: this.timeoutMs });
   }
 
   /** Answers when the control plane serves requests. */

@@ -36,8 +36,11 @@ export interface ListResult { items: KubeObject[]; resourceVersion: string }
  */
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
-/** mk.api.delete: marks the object for deletion (graceful for pods) and returns it. */
-export interface DeleteRequest { kind: string; namespace?: string; name: string; gracePeriodSeconds?: number; propagationPolicy?: PropagationPolicy }
+/**
+ * mk.api.delete: marks the object for deletion (graceful for pods) and returns it. With `dryRun`
+ * the policy is checked and the result answered, but nothing changes.
+ */
+export interface DeleteRequest { kind: string; namespace?: string; name: string; gracePeriodSeconds?: number; propagationPolicy?: PropagationPolicy; dryRun?: boolean }
 export interface DeleteResult { object: KubeObject; result: 'deleted' | 'terminating' }
 
 /** Published on mk.watch.<plural>.<ns>.<name> for every change. */
@@ -139,3 +142,49 @@ export interface PodTerminatedRequest { namespace: string; name: string; uid: st
 export interface JoinRequest { token: string; nodeName: string; publicKey: string }
 /** mk.join's answer: the node may now connect with its nkey (within seconds: nats-server reloads). */
 export interface JoinResult { nodeName: string }
+
+/**
+ * mk.api.create: creates one object; AlreadyExists when it is present. With `dryRun` the object
+ * goes through validation and admission and is returned as it would be stored, but nothing is.
+ */
+export interface CreateRequest { object: unknown; validate?: ValidateMode; namespace?: string; dryRun?: boolean }
+export interface CreateResult { object: KubeObject; warnings: string[] }
+
+/**
+ * mk.api.update: replaces one object with the one given (spec, labels, annotations; status is
+ * kept). A `metadata.resourceVersion` in the object is a precondition: Conflict when the object
+ * changed since; without one the update is unconditional. NotFound when it does not exist.
+ */
+export interface UpdateRequest { object: unknown; validate?: ValidateMode; namespace?: string; dryRun?: boolean }
+export interface UpdateResult { object: KubeObject; result: 'replaced' | 'unchanged'; warnings: string[] }
+
+/**
+ * How a patch is read: RFC 7386 merge patch, RFC 6902 JSON patch, or a strategic merge patch (a
+ * merge patch whose lists of named maps merge by key; messages/patch/strategic-patch.ts).
+ */
+export type PatchType = 'merge' | 'json' | 'strategic';
+
+/**
+ * mk.api.patch: patches one object. `resourceVersion` is an optional precondition (Conflict when
+ * the object changed since). `subresource: "status"` patches the status only. The patched object
+ * is validated like a manifest: an unknown field is Invalid, as is a JSON patch that does not
+ * apply; nothing is written then.
+ */
+export interface PatchRequest {
+  kind: string;
+  namespace?: string;
+  name: string;
+  type: PatchType;
+  patch: unknown;
+  resourceVersion?: string;
+  subresource?: 'status';
+  dryRun?: boolean;
+}
+export interface PatchResult { object: KubeObject; result: 'patched' | 'unchanged' }
+
+/**
+ * mk.api.update-status: replaces the status of one object with the object's status (Kubernetes'
+ * /status subresource): spec, labels and generation never change. Optional
+ * `metadata.resourceVersion` precondition as for update.
+ */
+export interface UpdateStatusRequest { object: unknown; namespace?: string; dryRun?: boolean }

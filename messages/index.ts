@@ -20,3 +20,4 @@ export { age, humanDuration, rfc1123z } from './printing/time';
 export { EventKind } from './kinds/event';
 export { NamespaceKind, NodeKind } from './kinds/node';
 export { PodKind } from './kinds/pod';
+export { applyJsonPatch, applyMergePatch, applyPatch, applyStrategicPatch, jsonEqual, LAST_APPLIED_ANNOTATION, MERGE_KEYS, threeWayMerge, type JsonPatchOp } from './patch';

@@ -1,5 +1,6 @@
 /** ObjectMeta and the pieces every kind shares (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/). */
 import { z } from 'zod';
+import { labelValueError, MAX_ANNOTATIONS_BYTES, qualifiedNameError } from './label-syntax';
 import { dns1123LabelError, dns1123SubdomainError } from './names';
 import { parseQuantity } from './quantity';
 
@@ -53,15 +54,34 @@ export const ObjectMeta = z.strictObject({
     'A unique id the server gives the object when it is created; an object created again under the same name gets a new one. '
     + "Read-only: a manifest's value is ignored.",
   ),
-  labels: z.record(z.string(), z.string()).optional().describe(
-    "Key and value pairs that group objects: `mk get -l` and `mk delete -l` select by them, and a pod's nodeSelector matches a node's labels.",
+  labels: z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+    for (const [k, v] of Object.entries(labels)) {
+      const bad = qualifiedNameError(k) ?? labelValueError(v);
+      if (bad) ctx.addIssue({ code: 'custom', path: [k], message: `invalid label ${JSON.stringify(`${k}=${v}`)}: ${bad}` });
+    }
+  }).optional().describe(
+    "Key and value pairs that group objects: `mk get -l` and `mk delete -l` select by them, and a pod's nodeSelector matches a node's labels. "
+    + "A key is `[prefix/]name`: the prefix a DNS subdomain, the name 1 to 63 letters, digits, '-', '_' or '.', "
+    + 'starting and ending with a letter or digit; a value is empty or written like such a name.',
   ),
-  annotations: z.record(z.string(), z.string()).optional().describe(
-    'Key and value pairs for notes that people and tools keep on an object. mk stores them as written and interprets none of them.',
+  annotations: z.record(z.string(), z.string()).superRefine((annotations, ctx) => {
+    const utf8 = new TextEncoder();
+    let bytes = 0;
+    for (const [k, v] of Object.entries(annotations)) {
+      const bad = qualifiedNameError(k);
+      if (bad) ctx.addIssue({ code: 'custom', path: [k], message: `invalid annotation key ${JSON.stringify(k)}: ${bad}` });
+      bytes += utf8.encode(k).length + utf8.encode(v).length;
+    }
+    if (bytes > MAX_ANNOTATIONS_BYTES) ctx.addIssue({ code: 'custom', message: `annotations hold ${bytes} bytes: at most ${MAX_ANNOTATIONS_BYTES} are allowed` });
+  }).optional().describe(
+    'Key and value pairs for notes that people and tools keep on an object, stored as written. Keys are written like label keys, '
+    + 'and all annotations of an object hold at most 256 KiB. mk reads one of them: `kubectl.kubernetes.io/last-applied-configuration`, '
+    + 'where `mk apply` records the configuration it applied, to merge the next one with it.',
   ),
   resourceVersion: z.string().optional().describe(
     "The store revision of the object's latest write, filled in by the server on every read and different after every write. "
-    + "Read-only: a manifest's value is ignored, and `mk apply` does not use it to detect concurrent changes.",
+    + 'In an update (`mk replace`, `mk edit`) it is a precondition: the write is refused with Conflict when the object '
+    + 'changed since that revision; `mk apply` sends the revision it read. Otherwise a manifest\'s value is ignored.',
   ),
   generation: z.number().int().optional().describe(
     'The version of the spec: 1 at creation, one more on each update that changes the spec (not labels, annotations or status). '

@@ -37,6 +37,10 @@ export const API = {
   watch: 'mk.api.watch',
   /** Ends a watch (UnwatchRequest). */
   unwatch: 'mk.api.unwatch',
+  create: 'mk.api.create',
+  update: 'mk.api.update',
+  patch: 'mk.api.patch',
+  updateStatus: 'mk.api.update-status',
 } as const;
 
 /** Subject a watcher subscribes to: every change of a kind, optionally in one namespace. */

@@ -38,6 +38,18 @@ describe('admission', () => {
     expect(admitUpdate(podKind, bound, pod())).toBeNull();
     expect(() => admitUpdate(podKind, { ...stored, metadata: { ...stored.metadata, deletionTimestamp: 'x' } }, pod())).toThrow(/being deleted/);
   });
+  it('leaves generation alone for label and annotation changes, and stores an emptied map as none', () => {
+    const stored = admitCreate(podKind, pod(), 'default', new Date());
+    const relabelled = admitUpdate(podKind, stored, { ...pod(), metadata: { name: 'web', labels: { app: 'web', tier: 't' }, annotations: { a: 'b' } } });
+    expect(relabelled?.metadata).toMatchObject({ generation: 1, labels: { app: 'web', tier: 't' }, annotations: { a: 'b' } });
+    const emptied = admitUpdate(podKind, relabelled!, { ...pod(), metadata: { name: 'web', labels: {}, annotations: {} } });
+    expect(emptied?.metadata.generation).toBe(1);
+    expect(emptied?.metadata).not.toHaveProperty('labels');
+    expect(emptied?.metadata).not.toHaveProperty('annotations');
+    const bare = admitCreate(podKind, { ...pod(), metadata: { name: 'web', labels: {}, annotations: {} } }, 'default', new Date());
+    expect(bare.metadata).not.toHaveProperty('labels');
+    expect(bare.metadata).not.toHaveProperty('annotations');
+  });
   it('resolves namespaces like kubectl', () => {
     expect(resolveNamespace(podKind.info, pod(), undefined)).toBe('default');
     expect(resolveNamespace(podKind.info, { ...pod(), metadata: { name: 'a', namespace: 'x' } }, 'x')).toBe('x');

@@ -31,6 +31,8 @@ export function admitCreate(module: KindModule, obj: KubeObject, namespace: stri
   const metadata = { ...obj.metadata };
   for (const f of SERVER_FIELDS) delete metadata[f];
   if (namespace) metadata.namespace = namespace; else delete metadata.namespace;
+  if (metadata.labels && Object.keys(metadata.labels).length === 0) delete metadata.labels;
+  if (metadata.annotations && Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
   metadata.uid = randomUUID();
   metadata.creationTimestamp = timestamp(now);
   metadata.generation = 1;
@@ -68,8 +70,9 @@ export function admitUpdate(module: KindModule, existing: KubeObject, incoming: 
   if (specSame && labelsSame && annSame && finalizersSame) return null;
   const metadata = { ...existing.metadata };
   if (!finalizersSame) metadata.finalizers = finalizers;
-  if (labels) metadata.labels = labels; else delete metadata.labels;
-  if (annotations) metadata.annotations = annotations; else delete metadata.annotations;
+  // An empty map is stored as no map, as Kubernetes' JSON (omitempty) does.
+  if (labels && Object.keys(labels).length > 0) metadata.labels = labels; else delete metadata.labels;
+  if (annotations && Object.keys(annotations).length > 0) metadata.annotations = annotations; else delete metadata.annotations;
   if (!specSame) metadata.generation = (existing.metadata.generation ?? 1) + 1;
   return { ...existing, metadata, spec: next.spec };
 }

@@ -8,14 +8,15 @@ import { dispatch, query, spawn, type Ref } from 'nact';
 import { encode, serve, startInformer, type Bus, type Informer, type ObjectStore } from '../../bus';
 import {
   API, kindByPlural, parseKey,
-  type ApplyRequest, type DeleteRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
+  type ApplyRequest, type CreateRequest, type DeleteRequest, type PatchRequest, type UpdateRequest, type UpdateStatusRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
 } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../../common/supervision';
 import { apply, get, list, remove } from './handlers';
 import { serveWatch } from './watch';
+import { create, patch, update, updateStatus } from './writes';
 
-type Verb = 'apply' | 'delete';
+type Verb = 'apply' | 'delete' | 'create' | 'update' | 'patch' | 'updateStatus';
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export type ApiMsg = { type: 'api/request'; verb: Verb; req: unknown; sender: Ref<Outcome> } | { type: 'api/start' };
 
@@ -27,6 +28,10 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
   const handlers: Record<Verb, (req: never) => Promise<unknown>> = {
     apply: (r: ApplyRequest) => apply(ctx, r),
     delete: (r: DeleteRequest) => remove(ctx, r),
+    create: (r: CreateRequest) => create(ctx, r),
+    update: (r: UpdateRequest) => update(ctx, r),
+    patch: (r: PatchRequest) => patch(ctx, r),
+    updateStatus: (r: UpdateStatusRequest) => updateStatus(ctx, r),
   };
   const ref: Ref<ApiMsg> = spawn(
     parent,
@@ -54,6 +59,10 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
     serve(bus, API.delete, through('delete'), { queue: 'mk-api' }),
     serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
     serveWatch(bus, store),
+    serve(bus, API.create, through('create'), { queue: 'mk-api' }),
+    serve(bus, API.update, through('update'), { queue: 'mk-api' }),
+    serve(bus, API.patch, through('patch'), { queue: 'mk-api' }),
+    serve(bus, API.updateStatus, through('updateStatus'), { queue: 'mk-api' }),
   ];
   return {
     ref,

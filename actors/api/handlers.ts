@@ -11,6 +11,7 @@ import {
   type KindInfo, type KubeObject, type ListRequest, type ListResult,
 } from '../../messages';
 import { deleteObject } from '../deletion';
+import type { KindModule } from '../kind-module';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
 
@@ -32,12 +33,13 @@ export function checkTokens(req: { namespace?: unknown; name?: unknown }, withNa
   }
 }
 
-function notFound(kind: KindInfo, name: string): NotFoundError {
+/** kubectl's NotFound message: `pods "x" not found`. */
+export function notFound(kind: KindInfo, name: string): NotFoundError {
   return new NotFoundError(`${kind.plural} "${name}" not found`);
 }
 
 /** Throws NotFoundError when the namespace does not exist; returns whether it is being deleted. */
-async function requireNamespace(store: ObjectStore, ns: string): Promise<boolean> {
+export async function requireNamespace(store: ObjectStore, ns: string): Promise<boolean> {
   const got = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, ns));
   if (!got) throw new NotFoundError(`namespaces "${ns}" not found`);
   return !!got.object.metadata.deletionTimestamp;
@@ -74,7 +76,8 @@ export async function apply({ store }: ApiContext, req: ApplyRequest): Promise<A
   }
 }
 
-function withRv(obj: KubeObject, rev: number): KubeObject {
+/** `obj` with its resourceVersion set to the store revision `rev`. */
+export function withRv(obj: KubeObject, rev: number): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rev) } };
 }
 
@@ -131,7 +134,18 @@ export async function remove({ store }: ApiContext, req: DeleteRequest): Promise
     throw new ValidationError(`gracePeriodSeconds must be a non-negative integer (got ${req.gracePeriodSeconds})`);
   }
   const key = objectKey(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name);
+  if (req.dryRun) return dryRunDelete(store, module, key, req);
   const done = await deleteObject(store, module, key, { gracePeriodSeconds: req.gracePeriodSeconds, propagationPolicy: req.propagationPolicy });
   if (!done) throw notFound(kind, req.name);
   return done;
+}
+
+/** A server dry run of a delete: the policy decides as it would, and nothing is written. */
+async function dryRunDelete(store: ObjectStore, module: KindModule, key: string, req: DeleteRequest): Promise<DeleteResult> {
+  const got = await store.get<KubeObject>(key);
+  if (!got) throw notFound(module.info, req.name);
+  const refusal = module.deletion?.refuse?.(got.object);
+  if (refusal) throw new ValidationError(refusal);
+  const grace = module.deletion?.graceSeconds?.(got.object, req.gracePeriodSeconds);
+  return { object: got.object, result: grace === undefined ? 'deleted' : 'terminating' };
 }

@@ -3,11 +3,14 @@ import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient } from '../client';
 import { CliError } from '../errors';
 import { readManifests, validateAll, type ValidatedDoc } from '../manifest-reader';
-import { DEFAULT_NAMESPACE, isNotFound, type ValidateMode } from '../../messages';
+import { DEFAULT_NAMESPACE, type ValidateMode } from '../../messages';
+import { appliedConfiguration, applyObject } from '../apply-merge';
+import { dryRunFlag, dryRunSuffix, type DryRun } from '../dry-run';
 
 /**
  * `mk apply -f FILE|DIR|-`: reads and validates every document first (bad input sends nothing),
- * then creates or updates each object and prints `pod/NAME created|configured|unchanged`.
+ * then creates each object or merges it into the live one as kubectl's client-side apply does
+ * (cli/apply-merge.ts), and prints `pod/NAME created|configured|unchanged`.
  */
 export default class Apply extends MkCommand {
   static override summary = 'Apply a configuration to objects by file name or stdin';
@@ -24,7 +27,7 @@ export default class Apply extends MkCommand {
       description: 'strict (or true): unknown fields are errors; warn: they are warnings and dropped; false: no local checks beyond parsing',
       options: ['strict', 'warn', 'true', 'false', 'ignore'], default: 'strict',
     }),
-    'dry-run': Flags.string({ description: 'client: only validate and print; server: the server validates and stores nothing', options: ['none', 'client', 'server'], default: 'none' }),
+    ...dryRunFlag,
   };
 
   /** Applies every object; prints one line per object and exits 1 when any failed. */
@@ -36,7 +39,7 @@ export default class Apply extends MkCommand {
     const docs = validateAll(await readManifests(flags.filename, { recursive: flags.recursive }), mode);
     checkNamespaces(docs, flags.namespace);
     const dryRun = flags['dry-run'];
-    const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
+    const suffix = dryRunSuffix(dryRun);
 
     let failed = false;
     await withClient(dataDir, async ({ api }) => {
@@ -45,17 +48,9 @@ export default class Apply extends MkCommand {
         const label = `${d.kind.singular}/${name}`;
         const namespace = d.kind.namespaced ? d.object.metadata.namespace ?? flags.namespace ?? DEFAULT_NAMESPACE : undefined;
         try {
-          if (dryRun === 'client') {
-            const exists = await api.get(d.kind, namespace, name).then(() => true, (e: unknown) => {
-              if (isNotFound(e)) return false;
-              throw e;
-            });
-            this.printWarnings(quietWarnings ? [] : d.warnings);
-            this.out(`${label} ${exists ? 'configured' : 'created'}${suffix}\n`);
-            continue;
-          }
-          const res = await api.apply({ object: d.raw, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
-          this.printWarnings(quietWarnings ? [] : [...d.warnings, ...(res.warnings ?? [])]);
+          const config = appliedConfiguration(d.object, d.kind, namespace);
+          const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
+          this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);
           this.out(`${label} ${res.result}${suffix}\n`);
         } catch (e) {
           failed = true;
@@ -71,8 +66,8 @@ export default class Apply extends MkCommand {
   }
 }
 
-/** kubectl refuses an object whose namespace differs from an explicit `-n`. */
-function checkNamespaces(docs: ValidatedDoc[], flag: string | undefined): void {
+/** kubectl refuses an object whose namespace differs from an explicit `-n`: throws CliError. */
+export function checkNamespaces(docs: ValidatedDoc[], flag: string | undefined): void {
   if (!flag) return;
   for (const d of docs) {
     const ns = d.object.metadata.namespace;

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient, type Api } from '../client';
+import { dryRunFlag, dryRunSuffix } from '../dry-run';
 import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
 import type { KindInfo } from '../../messages';
@@ -42,6 +43,7 @@ export default class Delete extends MkCommand {
     wait: Flags.boolean({ description: 'wait until the objects are gone', default: true, allowNo: true }),
     'ignore-not-found': Flags.boolean({ description: 'a missing object is not an error', default: false }),
     timeout: Flags.integer({ description: 'seconds to wait for deletion (0: grace period + 60)', default: 0, min: 0 }),
+    ...dryRunFlag,
   };
 
   /** Deletes; exit 1 when an object is missing (unless --ignore-not-found) or the wait times out. */
@@ -65,9 +67,11 @@ export default class Delete extends MkCommand {
       const deleted: Target[] = [];
       for (const t of list) {
         try {
-          await api.delete(t.kind, t.namespace, t.name, grace, cascade);
-          this.out(`${t.kind.singular} "${t.name}" ${flags.force ? 'force deleted' : 'deleted'}\n`);
-          deleted.push(t);
+          const dryRun = flags['dry-run'];
+          if (dryRun === 'client') await api.get(t.kind, t.namespace, t.name);
+          else await api.delete(t.kind, t.namespace, t.name, { gracePeriodSeconds: grace, propagationPolicy: cascade, dryRun: dryRun === 'server' });
+          this.out(`${t.kind.singular} "${t.name}" ${flags.force ? 'force deleted' : 'deleted'}${dryRunSuffix(dryRun)}\n`);
+          if (dryRun === 'none') deleted.push(t);
         } catch (e) {
           if (isNotFound(e) && flags['ignore-not-found']) continue;
           failed = true;

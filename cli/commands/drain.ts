@@ -55,7 +55,7 @@ export default class Drain extends MkCommand {
       const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
       for (const p of plan.evict) {
         this.out(`evicting pod ${p.metadata.namespace ?? 'default'}/${p.metadata.name}\n`);
-        await api.delete(PodKind, p.metadata.namespace ?? 'default', p.metadata.name, grace).catch((e: unknown) => {
+        await api.delete(PodKind, p.metadata.namespace ?? 'default', p.metadata.name, { gracePeriodSeconds: grace }).catch((e: unknown) => {
           if (!isNotFound(e)) throw e;
         });
       }

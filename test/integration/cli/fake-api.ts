@@ -12,7 +12,7 @@
 import { eventSource } from '../../../actors/event/source';
 import { encode, serve, type Bus, type Served } from '../../../bus';
 import {
-  API, logsStreamSubject, NotFoundError, nodeSubject, resolveKind, validateManifest,
+  AlreadyExistsError, API, jsonEqual, logsStreamSubject, NotFoundError, nodeSubject, resolveKind, validateManifest,
   type ApplyRequest, type DeleteRequest, type ExecRequest, type GetRequest, type KubeObject, type ListRequest, type LogsRequest,
 } from '../../../messages';
 
@@ -58,33 +58,43 @@ export function serveFakeApi(bus: Bus, node: string): FakeApi {
     return k;
   };
 
-  const served = [
-    on<ApplyRequest, unknown>(API.apply, async (req) => {
-      const v = validateManifest(req.object, req.validate ?? 'strict');
-      const ns = v.kind.namespaced ? v.object.metadata.namespace ?? req.namespace ?? 'default' : undefined;
-      const k = key(v.kind.plural, ns, v.object.metadata.name);
-      const prev = objects.get(k);
-      const submitted = JSON.stringify([v.object.spec, v.object.metadata.labels]);
-      if (prev && applied.get(k) === submitted) return { object: prev, result: 'unchanged', warnings: v.warnings };
-      const object: KubeObject = {
-        ...v.object,
-        metadata: { ...v.object.metadata, ...(ns ? { namespace: ns } : {}), uid: `uid-${++rv}`, resourceVersion: String(rv), creationTimestamp: prev?.metadata.creationTimestamp ?? new Date().toISOString() },
+  // apply, create and update: create and update are apply with the existence checks of the real api.
+  const write = async (req: ApplyRequest, verb: 'apply' | 'create' | 'update') => {
+    const v = validateManifest(req.object, req.validate ?? 'strict');
+    const ns = v.kind.namespaced ? v.object.metadata.namespace ?? req.namespace ?? 'default' : undefined;
+    const k = key(v.kind.plural, ns, v.object.metadata.name);
+    const prev = objects.get(k);
+    if (verb === 'create' && prev) throw new AlreadyExistsError(`${v.kind.plural} "${v.object.metadata.name}" already exists`);
+    if (verb === 'update' && !prev) throw new NotFoundError(`${v.kind.plural} "${v.object.metadata.name}" not found`);
+    const submitted = JSON.stringify([v.object.spec, v.object.metadata.labels]);
+    const unchanged = verb === 'apply' ? prev && applied.get(k) === submitted
+      : prev && jsonEqual([prev.spec, prev.metadata.labels, prev.metadata.annotations], [{ ...(v.object.spec as object), ...(v.kind.kind === 'Pod' ? { nodeName: node } : {}) }, v.object.metadata.labels, v.object.metadata.annotations]);
+    if (prev && unchanged) return { object: prev, result: 'unchanged', warnings: v.warnings };
+    const object: KubeObject = {
+      ...v.object,
+      metadata: { ...v.object.metadata, ...(ns ? { namespace: ns } : {}), uid: `uid-${++rv}`, resourceVersion: String(rv), creationTimestamp: prev?.metadata.creationTimestamp ?? new Date().toISOString() },
+    };
+    if (v.kind.kind === 'Pod') {
+      object.spec = { ...(object.spec as object), nodeName: node };
+      object.status = {
+        phase: 'Running', podIP: '10.244.0.9', podIPs: [{ ip: '10.244.0.9' }], hostIP: '127.0.0.1',
+        containerStatuses: ((object.spec as { containers: { name: string; image: string }[] }).containers).map((c) => ({
+          name: c.name, image: c.image, ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } }, lastState: {},
+        })),
       };
-      if (v.kind.kind === 'Pod') {
-        object.spec = { ...(object.spec as object), nodeName: node };
-        object.status = {
-          phase: 'Running', podIP: '10.244.0.9', podIPs: [{ ip: '10.244.0.9' }], hostIP: '127.0.0.1',
-          containerStatuses: ((object.spec as { containers: { name: string; image: string }[] }).containers).map((c) => ({
-            name: c.name, image: c.image, ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } }, lastState: {},
-          })),
-        };
-      }
-      if (!req.dryRun) {
-        objects.set(k, object);
-        applied.set(k, submitted);
-      }
-      return { object, result: prev ? 'configured' : 'created', warnings: v.warnings };
-    }),
+    }
+    if (!req.dryRun) {
+      objects.set(k, object);
+      applied.set(k, submitted);
+    }
+    if (verb === 'create') return { object, warnings: v.warnings };
+    return { object, result: verb === 'update' ? 'replaced' : prev ? 'configured' : 'created', warnings: v.warnings };
+  };
+
+  const served = [
+    on<ApplyRequest, unknown>(API.apply, async (req) => write(req, 'apply')),
+    on<ApplyRequest, unknown>(API.create, async (req) => write(req, 'create')),
+    on<ApplyRequest, unknown>(API.update, async (req) => write(req, 'update')),
     on<GetRequest, unknown>(API.get, async (req) => {
       if (resolveKind(req.kind)?.readOnly) return eventSource(bus).get(req);
       const kind = kindOf(req.kind);

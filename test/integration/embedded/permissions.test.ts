@@ -247,3 +247,25 @@ describe('the admin (the CLI)', () => {
     expect(await subscribeRefused(admin, `mk.api.node.${encodeToken('n1')}.>`)).toMatch(/permission/i);
   });
 });
+
+describe('the writes of the api', () => {
+  const verbs = [API.create, API.update, API.patch, API.updateStatus];
+  beforeAll(async () => {
+    for (const v of verbs) serve(cp, v, async (_req, msg) => ({ served: msg.subject }));
+    await cp.nc.flush();
+  });
+
+  it('are open to the admin and closed to nodes', async () => {
+    const admin = await connectAs('admin');
+    const n1 = await connectAs('node-n1');
+    try {
+      for (const v of verbs) {
+        expect(await request(admin, v, {})).toEqual({ served: v });
+        expect(isForbidden(await caught(request(n1, v, {}, { timeoutMs: 2000 })))).toBe(true);
+      }
+    } finally {
+      await admin.close();
+      await n1.close();
+    }
+  });
+});

@@ -1,0 +1,29 @@
+import { Args } from '@oclif/core';
+import { MkCommand } from '../base-command';
+import { withClient } from '../client';
+import { metadataFlags, runMetadataCommand } from '../metadata-command';
+
+/**
+ * `mk annotate KIND NAME... key=value key-`: sets and removes annotations, one merge patch per object;
+ * changing an existing value needs --overwrite. Prints `pod/NAME annotated`.
+ */
+export default class Annotate extends MkCommand {
+  static override summary = 'Update the annotations of objects';
+  static override examples = [
+    '<%= config.bin %> annotate pod web description="the web server"',
+    '<%= config.bin %> annotate pods --all owner=team-a --overwrite',
+    '<%= config.bin %> annotate pod/web description-',
+  ];
+  static override args = {
+    args: Args.string({ description: 'KIND NAME... or KIND/NAME..., then key=value to set and key- to remove', multiple: true, required: true }),
+  };
+  static override flags = metadataFlags;
+
+  /** Changes every named object; exit 1 when any failed. */
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Annotate);
+    const io = { out: (t: string) => this.out(t), err: (l: string) => this.err(l), printError: (e: unknown) => this.printError(e) };
+    const ok = await withClient(this.dataDir(flags['data-dir']), ({ api }) => runMetadataCommand(api, 'annotations', args.args, flags, io));
+    if (!ok) this.exit(1);
+  }
+}

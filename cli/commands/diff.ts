@@ -1,0 +1,62 @@
+import { Errors, Flags } from '@oclif/core';
+import { MkCommand, namespaceFlags } from '../base-command';
+import { appliedConfiguration, mergedForApply } from '../apply-merge';
+import { withClient } from '../client';
+import { readManifests, validateAll } from '../manifest-reader';
+import { toYaml } from '../output/format';
+import { unifiedDiff } from '../output/unified-diff';
+import { DEFAULT_NAMESPACE, isNotFound, type KubeObject, type ValidateMode } from '../../messages';
+import { checkNamespaces } from './apply';
+
+/**
+ * `mk diff -f FILE`: for each object, the unified diff of the live object against what `mk apply`
+ * would make of it, as the server's dry run answers (so defaults and admission show). Exit status
+ * as kubectl diff's: 0 when nothing would change, 1 when something would, 2 on an error.
+ */
+export default class Diff extends MkCommand {
+  static override summary = 'Show what mk apply would change, against the live objects';
+  static override examples = ['<%= config.bin %> diff -f pod.yaml', 'cat pod.yaml | <%= config.bin %> diff -f -'];
+  static override flags = {
+    ...namespaceFlags,
+    filename: Flags.string({ char: 'f', description: 'file, directory or - (stdin) with the objects', required: true, multiple: true, multipleNonGreedy: true }),
+    recursive: Flags.boolean({ char: 'R', description: 'process directories recursively', default: false }),
+    validate: Flags.string({ description: 'strict: unknown fields are errors; warn: they are warnings and dropped', options: ['strict', 'warn', 'true', 'false'], default: 'strict' }),
+  };
+
+  /** Prints the diffs; exits 1 when there is one. */
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Diff);
+    const mode: ValidateMode = flags.validate === 'strict' || flags.validate === 'true' ? 'strict' : 'warn';
+    const docs = validateAll(await readManifests(flags.filename, { recursive: flags.recursive }), mode);
+    checkNamespaces(docs, flags.namespace);
+    let differs = false;
+    await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
+      for (const d of docs) {
+        const namespace = d.kind.namespaced ? d.object.metadata.namespace ?? flags.namespace ?? DEFAULT_NAMESPACE : undefined;
+        const config = appliedConfiguration(d.object, d.kind, namespace);
+        const live = await api.get(d.kind, namespace, config.metadata.name).catch((e: unknown) => {
+          if (isNotFound(e)) return undefined;
+          throw e;
+        });
+        const scope = namespace ? { namespace } : {};
+        const merged: KubeObject = live
+          ? (await api.update({ object: mergedForApply(config, live), validate: mode, ...scope, dryRun: true })).object
+          : (await api.create({ object: config, validate: mode, ...scope, dryRun: true })).object;
+        const file = [d.kind.apiVersion.replace('/', '.'), d.kind.kind, namespace, config.metadata.name].filter(Boolean).join('.');
+        const text = unifiedDiff(live ? toYaml(live) : '', toYaml(merged), `LIVE/${file}`, `MERGED/${file}`);
+        if (text) {
+          differs = true;
+          this.out(`diff -u -N LIVE/${file} MERGED/${file}\n${text}`);
+        }
+      }
+    });
+    if (differs) this.exit(1);
+  }
+
+  /** kubectl diff's habit: an error exits 2, so that 1 means "there are differences". */
+  protected override async catch(e: Error & { exitCode?: number }): Promise<unknown> {
+    if (e instanceof Errors.ExitError) throw e;
+    this.printError(e);
+    return Errors.exit(2);
+  }
+}
