@@ -180,6 +180,9 @@ describe('control plane', () => {
   });
 
   it('marks a node whose heartbeats stopped as Unknown', async () => {
+    // A control plane gives every node one grace period from its own start before judging it.
+    await cp.stop();
+    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-test-3' }, settings: { nodeMonitorGracePeriodMs: 2_000 } });
     const stale = node('n2');
     stale.status!.conditions![0].lastHeartbeatTime = new Date(Date.now() - 60_000).toISOString();
     await store.create(objectKey('nodes', undefined, 'n2'), stale);
