@@ -19,3 +19,5 @@ export { age, humanDuration, rfc1123z } from './printing/time';
 export { EventKind } from './kinds/event';
 export { NamespaceKind, NodeKind } from './kinds/node';
 export { PodKind } from './kinds/pod';
+export * from './coordination';
+export { LeaseKind } from './kinds/lease';
