@@ -43,7 +43,7 @@ export async function ensureEventsStream(bus: Bus, opts: { replicas?: number } =
         max_age: EVENTS_MAX_AGE_MS * 1_000_000, // nanoseconds
         max_msgs: EVENTS_MAX_MSGS,
         discard: DiscardPolicy.Old,
-        num_replicas: opts.replicas ?? 1,
+        num_replicas: opts.replicas ?? bus.replicas ?? 1,
         description: 'mk: cluster events (mk get events), kept for an hour',
       }).catch((e: unknown) => {
         // Another process created it first: fine.

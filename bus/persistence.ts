@@ -58,8 +58,8 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
         await bus.jsm.streams.info(JOURNAL_STREAM);
         return new JetStreamPersistenceEngine(bus, await new Kvm(bus.js).open(SNAPSHOT_BUCKET), owner);
       }
-      const engine = new JetStreamPersistenceEngine(bus, await makeSnapshots(bus, opts.replicas ?? 1), owner);
-      await makeJournal(bus, opts.replicas ?? 1);
+      const engine = new JetStreamPersistenceEngine(bus, await makeSnapshots(bus, opts.replicas ?? bus.replicas ?? 1), owner);
+      await makeJournal(bus, opts.replicas ?? bus.replicas ?? 1);
       return engine;
     } catch (err) {
       throw translateError(err, { action: 'open the actor journal' });
@@ -71,7 +71,7 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
    * without its store), and forgets cached positions, which may belong to a stream that is gone.
    * For the owner that may make streams (the control plane). Idempotent.
    */
-  async ensure(replicas = 1): Promise<void> {
+  async ensure(replicas = this.bus.replicas ?? 1): Promise<void> {
     try {
       await makeJournal(this.bus, replicas);
       await makeSnapshots(this.bus, replicas);
