@@ -29,7 +29,7 @@ export interface ControlPlaneOptions {
   dataDir?: string;
   /** The lease time in seconds (default 15): how long a dead leader's work waits for a standby. */
   leaseSeconds?: number;
-  /** The lease holder identity (default `<host>_<uuid>`). */
+  /** The lease holder identity (default `<host>_<pid>_<random>`). */
   identity?: string;
 }
 /** A running control plane replica. */

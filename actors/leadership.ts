@@ -17,9 +17,12 @@ import { log } from './log';
 /** The store key of the control planes' lease. */
 export const CONTROL_PLANE_LEASE_KEY = objectKey(LeaseKind.plural, LEASE_NAMESPACE, CONTROL_PLANE_LEASE);
 
-/** A control plane's identity as a lease holder: `<host>_<uuid>`, new for every process. */
+/**
+ * A control plane's identity as a lease holder, new for every process: `<host>_<pid>_<random>`,
+ * so an operator can tell which process leads.
+ */
 export function controlPlaneIdentity(): string {
-  return `${os.hostname()}_${randomUUID()}`;
+  return `${os.hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`;
 }
 
 /**

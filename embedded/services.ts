@@ -11,18 +11,35 @@ import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
 import { serveUntilSignal } from './serve-until-signal';
 
+/** Settings of a control plane replica (`mk control-plane` flags). */
+export interface ControlPlaneServiceOptions {
+  /** The lease time, seconds (default 15). */
+  leaseSeconds?: number;
+  /** Replicas of the streams and buckets it makes (default: defaultReplicas of the context's servers). */
+  replicas?: number;
+}
+
+/** 3 copies of every stream and bucket on a cluster of 3 or more servers, else 1. */
+export function defaultReplicas(servers: readonly string[]): number {
+  return servers.length >= 3 ? 3 : 1;
+}
+
 /**
- * Runs the control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
+ * Runs a control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
  * the `control-plane` role when `mk up` made them, else the context's own.
  */
-export async function runControlPlaneService(dataDir: string, log: (line: string) => void): Promise<number> {
+export async function runControlPlaneService(dataDir: string, log: (line: string) => void, opts: ControlPlaneServiceOptions = {}): Promise<number> {
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
   const { runControlPlane } = await import('../actors/index.js');
   const cp = await runControlPlane({
-    bus: { servers: ctx.servers, user: pass ? CONTROL_PLANE_USER : ctx.user, pass: pass ?? ctx.pass, name: 'mk-control-plane' },
+    bus: {
+      servers: ctx.servers, user: pass ? CONTROL_PLANE_USER : ctx.user, pass: pass ?? ctx.pass, name: 'mk-control-plane',
+      replicas: opts.replicas ?? defaultReplicas(ctx.servers),
+    },
     dataDir: paths.controlPlaneData,
+    ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
   });
   return serveUntilSignal(() => cp.stop(), log);
 }

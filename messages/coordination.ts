@@ -9,7 +9,7 @@ export const CONTROL_PLANE_LEASE = 'mk-control-plane';
 
 export const LeaseSpecSchema = z.strictObject({
   holderIdentity: z.string().optional().describe(
-    'Who holds the lease: the identity of the control plane that leads (`<host>_<uuid>`). '
+    'Who holds the lease: the identity of the control plane that leads (`<host>_<pid>_<random>`). '
     + 'Empty when the last holder gave the lease up on a clean stop.',
   ),
   leaseDurationSeconds: z.number().int().positive().optional().describe(
