@@ -125,7 +125,11 @@ export class LeaderElector {
   private validUntil = 0;
   /** The last record seen and when (monotonic) it was first seen at that revision. */
   private observed?: { revision: number; spec: LeaseSpec; at: number };
-  /** Start and stop of the leader's work, one after the other. */
+  /**
+   * Start and stop of the leader's work, one after the other: a term's work starts only once the
+   * previous term's has stopped. The campaign does not wait for them: renewals go on while the
+   * work starts.
+   */
   private transition: Promise<void> = Promise.resolve();
   private stopped = false;
   private cancelDeadline?: () => void;
@@ -166,6 +170,7 @@ export class LeaderElector {
     await this.loop;
     const held = this.leading;
     await this.stepDown('stopping');
+    await this.transition;
     if (held && opts.release !== false) await this.release();
   }
 
@@ -185,7 +190,6 @@ export class LeaderElector {
 
   /** One round: read the record, then renew, acquire or wait. Returns how long to wait. */
   private async step(): Promise<number> {
-    await this.transition;
     const { timing } = this.opts;
     const cur = await this.opts.backend.read();
     const now = this.clock.now();
@@ -245,6 +249,7 @@ export class LeaderElector {
    * came after that (the process was paused meanwhile) starts no term: a standby may already lead.
    */
   private async won(sentAt: number): Promise<void> {
+    // Not awaited beyond the step-down: the work starts in `transition` while renewals go on.
     this.observed = undefined;
     const until = sentAt + this.opts.timing.renewDeadlineMs;
     if (this.clock.now() >= until) {
@@ -262,11 +267,10 @@ export class LeaderElector {
         await this.opts.onStartedLeading();
       } catch (err) {
         busLog.error({ identity: this.opts.identity, err: String(err) }, 'lease: the leader\'s work failed to start; stepping down');
-        this.leading = false;
-        await this.opts.onStoppedLeading('the leader\'s work failed to start');
+        // Queued after this start (awaiting it here would wait on itself).
+        void this.stepDown('the leader\'s work failed to start');
       }
     });
-    await this.transition;
   }
 
   /** Steps down when the term ends, even while a read or write hangs. */

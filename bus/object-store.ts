@@ -18,6 +18,7 @@ import { ConflictError, isConflict, NotFoundError, ValidationError } from '../me
 import { META_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
+import { withConsumer } from './consumers';
 import { busLog } from './log';
 import { checkFilter, checkKey, decodeObject, encodeObject } from './object-codec';
 import { KvWatcher, type WatchEvent, type WatchOptions } from './watcher';
@@ -122,27 +123,31 @@ export class ObjectStore {
    */
   async list<T>(filter: string): Promise<{ items: Stored<T>[]; revision: number }> {
     checkFilter(filter);
-    const latest = new Map<string, JsMsg>();
-    let before: number;
+    let latest = new Map<string, JsMsg>();
+    let before = 0;
     let maxSeq = 0;
     try {
-      before = (await this.bus.jsm.streams.info(this.stream)).state.last_seq;
-      const consumer = await this.bus.js.consumers.get(this.stream, {
-        filter_subjects: this.prefix + filter,
-        deliver_policy: DeliverPolicy.LastPerSubject,
-      });
-      try {
-        if ((await consumer.info(true)).num_pending > 0) {
-          const iter = await consumer.consume({ max_messages: 512 });
-          for await (const m of iter) {
-            latest.set(m.subject.slice(this.prefix.length), m);
-            maxSeq = Math.max(maxSeq, m.seq);
-            if (m.info.pending === 0) break;
+      await withConsumer(this.bus, `list ${filter}`, async (js) => {
+        latest = new Map<string, JsMsg>();
+        maxSeq = 0;
+        before = (await this.bus.jsm.streams.info(this.stream)).state.last_seq;
+        const consumer = await js.consumers.get(this.stream, {
+          filter_subjects: this.prefix + filter,
+          deliver_policy: DeliverPolicy.LastPerSubject,
+        });
+        try {
+          if ((await consumer.info(true)).num_pending > 0) {
+            const iter = await consumer.consume({ max_messages: 512 });
+            for await (const m of iter) {
+              latest.set(m.subject.slice(this.prefix.length), m);
+              maxSeq = Math.max(maxSeq, m.seq);
+              if (m.info.pending === 0) break;
+            }
           }
+        } finally {
+          await consumer.delete().catch(() => false);
         }
-      } finally {
-        await consumer.delete().catch(() => false);
-      }
+      });
     } catch (err) {
       throw translateError(err, { action: `list ${filter}` });
     }
@@ -297,21 +302,24 @@ export class ObjectStore {
     const cutoffNs = (Date.now() - olderThanMs) * 1e6;
     const markers: { subject: string; seq: number }[] = [];
     try {
-      const consumer = await this.bus.js.consumers.get(this.stream, {
-        filter_subjects: `${this.prefix}>`,
-        deliver_policy: DeliverPolicy.LastPerSubject,
-        headers_only: true,
-      });
-      try {
-        if ((await consumer.info(true)).num_pending > 0) {
-          for await (const m of await consumer.consume({ max_messages: 512 })) {
-            if (GONE.has(m.headers?.get(KV_OPERATION) ?? '') && m.info.timestampNanos < cutoffNs) markers.push({ subject: m.subject, seq: m.seq });
-            if (m.info.pending === 0) break;
+      await withConsumer(this.bus, `compact ${this.bucket}`, async (js) => {
+        markers.length = 0;
+        const consumer = await js.consumers.get(this.stream, {
+          filter_subjects: `${this.prefix}>`,
+          deliver_policy: DeliverPolicy.LastPerSubject,
+          headers_only: true,
+        });
+        try {
+          if ((await consumer.info(true)).num_pending > 0) {
+            for await (const m of await consumer.consume({ max_messages: 512 })) {
+              if (GONE.has(m.headers?.get(KV_OPERATION) ?? '') && m.info.timestampNanos < cutoffNs) markers.push({ subject: m.subject, seq: m.seq });
+              if (m.info.pending === 0) break;
+            }
           }
+        } finally {
+          await consumer.delete().catch(() => false);
         }
-      } finally {
-        await consumer.delete().catch(() => false);
-      }
+      });
       const previous = await this.compactedRevision();
       const revision = Math.max(previous, ...markers.map((m) => m.seq));
       if (markers.length === 0) return { removed: 0, revision };
