@@ -10,6 +10,7 @@ import { podColumns, podIP } from '../messages';
 import { launchCluster } from '../embedded/start';
 import type { Credentials } from '../embedded/credentials';
 import type { ClusterPaths } from '../embedded/paths';
+import type { Topology } from '../embedded/topology';
 import { isAlive } from '../embedded/processes';
 import { tcpAnswers } from '../embedded/supervise';
 import { nodeSubject, resolveKind, type Node, type Pod } from '../messages';
@@ -26,6 +27,8 @@ export interface StartOptions {
   demo: boolean;
   runJs: string;
   print: (line: string) => void;
+  /** `--control-planes` and `--nats-servers` as given. */
+  topology?: Partial<Topology>;
 }
 
 /** Starts the cluster, or reports that it runs. Throws CliError when it does not become ready. */
