@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeContext } from '../../embedded/context';
 import { signal } from '../../embedded/processes';
+import { runCommand, type RunResult } from './run';
 
 const ROOT = ((d) => (path.basename(d) === 'dist' ? path.dirname(d) : d))(path.join(__dirname, '..', '..'));
 const BIN = path.join(ROOT, 'bin', 'run.js');
@@ -67,4 +68,9 @@ export async function spawnControlPlane(dataDir: string, extraArgs: string[] = [
     await new Promise((r) => setTimeout(r, 50));
   }
   return cp;
+}
+
+/** Runs the built `mk ARGS --data-dir DIR` to completion. */
+export function mkCli(dataDir: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+  return runCommand([process.execPath, BIN, ...args, '--data-dir', dataDir], { timeoutMs });
 }

@@ -12,7 +12,7 @@ import {
   API, CONTROL_PLANE_LEASE, LEASE_NAMESPACE, objectKey,
   type ApplyResult, type Lease, type ListResult, type Node, type Pod,
 } from '../../../messages';
-import { controlPlaneDataDir, spawnControlPlane, type ControlPlaneProcess } from '../../helpers/control-planes';
+import { controlPlaneDataDir, mkCli, spawnControlPlane, type ControlPlaneProcess } from '../../helpers/control-planes';
 import { startNatsServer, waitFor, type NatsServer } from '../../helpers/nats-server';
 
 jest.setTimeout(120_000);
@@ -134,6 +134,10 @@ describe('two control planes', () => {
     await waitFor(async () => holderPid(await lease()) === standby.pid, 'the standby to take over', 20_000);
     const tookOverAfter = Date.now() - killedAt;
     await burst;
+    // The CLI goes on working through the one left, and shows who leads now.
+    const leases = await mkCli(dataDir, ['get', 'leases', '-n', LEASE_NAMESPACE]);
+    expect(leases.stderr).toBe('');
+    expect(leases.stdout).toMatch(new RegExp(`^NAME +HOLDER +AGE\\n${CONTROL_PLANE_LEASE} +\\S+_${standby.pid}_`));
     // Within the lease time (plus the poll of this test and a process's reaction).
     expect(tookOverAfter).toBeLessThanOrEqual(LEASE_SECONDS * 1000 + 1500);
     expect((await lease())?.spec?.leaseTransitions).toBe(1);
@@ -163,6 +167,10 @@ describe('two control planes', () => {
     leader.signal('SIGSTOP');
     const stoppedAt = Date.now();
     const lastRenewal = Date.parse((await lease())!.spec!.renewTime!);
+    // A frozen replica still holds its share of the api's queue: the CLI's reads try again elsewhere.
+    const pods = await mkCli(dataDir, ['get', 'pods']);
+    expect({ code: pods.code, stderr: pods.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(pods.stdout).toMatch(/^NAME +READY +STATUS/);
     await waitFor(async () => holderPid(await lease()) === standby.pid, 'the standby to take over', 20_000);
     const taken = (await lease())!.spec!;
     // The new leader waited for the old lease to expire.
