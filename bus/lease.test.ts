@@ -56,6 +56,8 @@ async function settle(): Promise<void> {
 class MemoryLease {
   spec: LeaseSpec | null = null;
   revision = 0;
+  /** Identities known dead (as a process of this machine that no longer runs). */
+  readonly dead = new Set<string>();
   writes: { holder?: string; at: number; by: string }[] = [];
   constructor(private readonly time: FakeTime) {}
 
@@ -64,7 +66,11 @@ class MemoryLease {
       if (!link.up) throw new UnavailableError('the bus is unreachable');
     };
     return {
-      read: async () => { check(); return this.spec ? { spec: structuredClone(this.spec), revision: this.revision } : null; },
+      read: async () => {
+        check();
+        if (!this.spec) return null;
+        return { spec: structuredClone(this.spec), revision: this.revision, holderGone: this.dead.has(this.spec.holderIdentity ?? '') };
+      },
       create: async (spec) => {
         check();
         if (this.spec) throw new AlreadyExistsError('exists');
@@ -235,5 +241,24 @@ describe('LeaderElector', () => {
     expect(a.elector.isLeader()).toBe(true);
     expect(a.log.map((l) => l.what)).toEqual(['start']);
     await a.elector.stop({ release: false });
+  });
+
+  it('takes at once the lease of a holder known to be dead, and only then', async () => {
+    const time = new FakeTime();
+    const lease = new MemoryLease(time);
+    const a = candidate(time, lease, 'a');
+    a.elector.run();
+    await time.advance(100);
+    a.link.up = false;
+    const b = candidate(time, lease, 'b');
+    b.elector.run();
+    await time.advance(timing.retryPeriodMs);
+    expect(b.elector.isLeader()).toBe(false);
+    lease.dead.add('a');
+    await time.advance(timing.retryPeriodMs);
+    expect(b.elector.isLeader()).toBe(true);
+    expect(b.log[0].at).toBeLessThan(timing.durationMs / 2);
+    await a.elector.stop({ release: false });
+    await b.elector.stop({ release: false });
   });
 });

@@ -13,7 +13,9 @@
  *   it stops leading at once (isLeader() turns false synchronously, so fenced writes stop on the
  *   spot) and then stops its work.
  * So a leader frozen past its lease (SIGSTOP, a long pause) finds on waking that its term ended
- * before any standby could take over, and writes nothing more.
+ * before any standby could take over, and writes nothing more. The one exception to waiting: a
+ * holder the backend knows to be dead (LeaseBackend.read's `holderGone`) can write nothing more,
+ * so its lease is taken at once.
  */
 import { isAlreadyExists, isConflict, UnavailableError } from '../messages/errors';
 import { busLog } from './log';
@@ -29,8 +31,11 @@ export interface LeaseSpec {
 
 /** Where the lease lives: a record read and written by revision. */
 export interface LeaseBackend {
-  /** The record and its revision, or null when there is none. */
-  read(): Promise<{ spec: LeaseSpec; revision: number } | null>;
+  /**
+   * The record and its revision, or null when there is none. `holderGone`: the holder is known
+   * to be dead (a process of this machine that no longer runs), so the lease may be taken at once.
+   */
+  read(): Promise<{ spec: LeaseSpec; revision: number; holderGone?: boolean } | null>;
   /** Creates the record; throws AlreadyExistsError when it exists. */
   create(spec: LeaseSpec): Promise<number>;
   /** Replaces the record at `revision`; throws ConflictError when it changed since. */
@@ -208,7 +213,7 @@ export class LeaderElector {
     const holder = cur.spec.holderIdentity;
     const mine = holder === this.opts.identity;
     const expiresAt = this.observed.at + (cur.spec.leaseDurationSeconds ?? timing.durationMs / 1000) * 1000;
-    if (!mine && holder && now < expiresAt) {
+    if (!mine && holder && now < expiresAt && !cur.holderGone) {
       if (this.leading) await this.stepDown(`the lease is held by ${holder}`);
       return Math.max(0, Math.min(timing.retryPeriodMs, expiresAt - now));
     }
