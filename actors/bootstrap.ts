@@ -1,11 +1,14 @@
 /**
- * Starts the control plane: one nact ActorSystem with the api, the node api, the scheduler and one
- * supervisor per kind module that has a controller, over the object store on the bus. The control
+ * Starts a control plane replica: one nact ActorSystem with the api and the node api, and, while
+ * it leads (actors/leadership.ts), the scheduler and one supervisor per kind module that has a
+ * controller, over the object store on the bus. The control
  * plane owns the buckets and streams: it makes them at start and again after every reconnect, so
  * a server that comes back without its store is made whole (the built-in namespaces included).
  */
-import { configurePersistence, start, stop as stopActor } from 'nact';
-import { connectBus, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions } from '../bus';
+import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
+import {
+  connectBus, DEFAULT_LEASE_SECONDS, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
+} from '../bus';
 import { backoffDelay, sleep } from '../common/backoff';
 import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
 import { spawnApi, startWatchPublisher } from './api/api-actor';
@@ -15,19 +18,35 @@ import { startMaintenance } from './gc';
 import type { ControllerContext } from './kind-module';
 import { KIND_MODULES } from './kinds';
 import { resolveSettings, useSettings, type ControlPlaneSettings } from './settings';
-import { spawnKindSupervisor, type KindController } from './kind-supervisor';
+import { spawnKindSupervisor, type KindController, type KindSupervisor } from './kind-supervisor';
+import { controlPlaneIdentity, startLeadership, type LeaderWork } from './leadership';
 import { log } from './log';
 import { namespaceModule } from './namespace/kind';
 import { serveNodeApi } from './node/node-api';
 import { spawnScheduler, type SchedulerConfig } from './scheduler/scheduler-actor';
 
+/** How to run a control plane. */
 export interface ControlPlaneOptions {
   bus: BusOptions;
   dataDir?: string;
+  /** The lease time in seconds (default 15): how long a dead leader's work waits for a standby. */
+  leaseSeconds?: number;
   /** The scheduler's policy and queue settings (defaults: least-allocated, 5 min flush). */
   scheduler?: SchedulerConfig;
+  /** Node lifecycle and default tolerations; they override the environment's (actors/settings.ts). */
+  settings?: Partial<ControlPlaneSettings>;
+  /** The lease holder identity (default `<host>_<pid>_<random>`). */
+  identity?: string;
 }
-export interface ControlPlane { stop(): Promise<void> }
+/** A running control plane replica. */
+export interface ControlPlane {
+  /** Its lease holder identity. */
+  identity: string;
+  /** True while it leads (holds the lease and runs the controllers). */
+  isLeader(): boolean;
+  /** Stops it; a leader stops its controllers and gives the lease up first. */
+  stop(): Promise<void>;
+}
 
 /** The built-in namespaces: made once, and again if the store was lost. */
 async function ensureNamespaces(store: ObjectStore): Promise<void> {
@@ -66,11 +85,48 @@ function ensureOnReconnect(bus: Bus, ensure: () => Promise<void>): { stop(): voi
 }
 
 /**
- * Connects to the bus, makes the store and the built-in namespaces, and starts the actor tree.
- * `settings` (node lifecycle, default tolerations) override the environment's
- * (actors/settings.ts); a bad value in the environment throws ValidationError naming it.
+ * The leader's work for one term, under an actor of its own (`leader-<term>`): the scheduler, one
+ * supervisor per kind with a controller, the watch publisher and maintenance, all writing through
+ * `store` (fenced by the lease). Stops everything it started if a part fails to start.
  */
-export async function runControlPlane(opts: ControlPlaneOptions & { settings?: Partial<ControlPlaneSettings> }): Promise<ControlPlane> {
+async function lead(
+  system: Ref<unknown>, bus: Bus, store: ObjectStore, engine: JetStreamPersistenceEngine, term: number, schedulerConfig?: SchedulerConfig,
+): Promise<LeaderWork & { controllers: KindController[] }> {
+  const parent = spawn(system, (state: Record<string, never> = {}) => state, `leader-${term}`);
+  const controllers: KindController[] = [];
+  const supervisors: KindSupervisor[] = [];
+  let watch: Informer | undefined;
+  let maintenance: { stop(): void } | undefined;
+  let collector: { stop(): Promise<void> } | undefined;
+  const stop = async (): Promise<void> => {
+    maintenance?.stop();
+    await watch?.stop();
+    await collector?.stop();
+    await Promise.all(supervisors.map((s) => s.stop()));
+    stopActor(parent);
+  };
+  try {
+    const scheduler = spawnScheduler(parent, store, schedulerConfig);
+    const ctx: ControllerContext = { store, bus, scheduler, modules: KIND_MODULES };
+    for (const m of KIND_MODULES) if (m.controller) controllers.push(await m.controller(ctx));
+    for (const c of controllers) supervisors.push(spawnKindSupervisor(parent, store, c));
+    watch = await startWatchPublisher(bus, store);
+    collector = await startGarbageCollector(parent, store, KIND_MODULES);
+    maintenance = startMaintenance(store, engine);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  log.info({ supervisors: supervisors.length, term }, 'controllers started');
+  return { controllers, stop };
+}
+
+/**
+ * Connects to the bus, makes the store and the built-in namespaces, serves the api and campaigns
+ * for the lease; the controllers run while this process leads (actors/leadership.ts). A bad
+ * setting in the environment throws ValidationError naming it.
+ */
+export async function runControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   useSettings(resolveSettings(opts.settings));
   const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? 'mk-control-plane' });
   const store = await ObjectStore.open(bus);
@@ -80,11 +136,7 @@ export async function runControlPlane(opts: ControlPlaneOptions & { settings?: P
   const system = start('mk-control-plane', configurePersistence(engine));
   const api = spawnApi(system, bus, store);
   const nodeApi = serveNodeApi(bus, store);
-  const scheduler = spawnScheduler(system, store, opts.scheduler);
-  const ctx: ControllerContext = { store, bus, scheduler, modules: KIND_MODULES };
-  const controllers: KindController[] = [];
-  for (const m of KIND_MODULES) if (m.controller) controllers.push(await m.controller(ctx));
-  const supervisors = controllers.map((c) => spawnKindSupervisor(system, store, c));
+  let controllers: KindController[] = [];
   const reconnects = ensureOnReconnect(bus, async () => {
     await store.ensure();
     await engine.ensure();
@@ -92,20 +144,27 @@ export async function runControlPlane(opts: ControlPlaneOptions & { settings?: P
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });
-  const watch = await startWatchPublisher(bus, store);
-  const collector = await startGarbageCollector(system, store, KIND_MODULES);
-  const maintenance = startMaintenance(store, engine);
   await Promise.all([api.ready, nodeApi.ready]);
-  log.info({ supervisors: supervisors.length }, 'control plane started');
+  const identity = opts.identity ?? controlPlaneIdentity();
+  const leadership = startLeadership({
+    store,
+    identity,
+    leaseSeconds: opts.leaseSeconds,
+    async lead(fenced, term) {
+      const work = await lead(system, bus, fenced, engine, term, opts.scheduler);
+      controllers = work.controllers;
+      return { stop: async () => { controllers = []; await work.stop(); } };
+    },
+  });
+  log.info({ identity, leaseSeconds: opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS }, 'control plane started; campaigning for the lease');
   return {
+    identity,
+    isLeader: () => leadership.isLeader(),
     async stop() {
-      maintenance.stop();
+      await leadership.stop();
       reconnects.stop();
       await api.stop();
       await nodeApi.stop();
-      await watch.stop();
-      await collector.stop();
-      await Promise.all(supervisors.map((s) => s.stop()));
       stopActor(system);
       await bus.close();
       log.info('control plane stopped');

@@ -16,12 +16,19 @@ export interface BusOptions extends CoreBusOptions {
    * requests (the CLI) skip the round trip.
    */
   checkJetStream?: boolean;
+  /**
+   * How many servers keep a copy of each stream and bucket this process makes: 1 on one server,
+   * 3 on a 3-server cluster (default 1). Existing streams keep theirs.
+   */
+  replicas?: number;
 }
 
 /** A connected bus: core NATS, JetStream client and JetStream manager. */
 export interface Bus extends CoreBus {
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** The replica count for the streams and buckets this process makes (BusOptions.replicas). */
+  replicas?: number;
   /**
    * Calls `fn` after every reconnect (a server restart, a network blip), so watches and consumers
    * resume at once instead of waiting for their heartbeats to time out. Returns the unsubscribe.
@@ -61,6 +68,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     nc,
     js,
     jsm,
+    replicas: opts.replicas ?? 1,
     onReconnect(fn) {
       reconnected.add(fn);
       return () => { reconnected.delete(fn); };

@@ -88,3 +88,15 @@ export function connectError(err: unknown, url: string): UnavailableError {
   }
   return new UnavailableError(`cannot reach the bus at ${url}: ${detail} (is the cluster up? run \`mk up\`)`, { cause: err });
 }
+
+/**
+ * True when `err` (an MkError from translateCoreError, or the raw error) says no server took the
+ * request at all: nothing was done, so even a write may be sent again.
+ */
+export function isNoResponders(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof natsErrors.NoRespondersError) return true;
+    if (e instanceof natsErrors.RequestError && e.isNoResponders()) return true;
+  }
+  return false;
+}

@@ -13,6 +13,7 @@ import { EVENTS_STREAM, eventSubject } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { EventAggregator } from './event-aggregator';
+import { withConsumer } from './consumers';
 import { busLog } from './log';
 import { decode, encode } from './request';
 
@@ -43,7 +44,7 @@ export async function ensureEventsStream(bus: Bus, opts: { replicas?: number } =
         max_age: EVENTS_MAX_AGE_MS * 1_000_000, // nanoseconds
         max_msgs: EVENTS_MAX_MSGS,
         discard: DiscardPolicy.Old,
-        num_replicas: opts.replicas ?? 1,
+        num_replicas: opts.replicas ?? bus.replicas ?? 1,
         description: 'mk: cluster events (mk get events), kept for an hour',
       }).catch((e: unknown) => {
         // Another process created it first: fine.
@@ -159,22 +160,25 @@ export async function listEvents(bus: Bus, opts: ListEventsOptions = {}): Promis
     revision = state.last_seq;
     if (state.messages === 0) return { items: [], revision };
     const ns = opts.namespace ? encodeToken(opts.namespace) : '*';
-    const consumer = await bus.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: `mk.events.${ns}.${opts.involvedKind ?? '*'}.*`,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: Math.max(state.first_seq, state.last_seq - LIST_SCAN_MSGS + 1),
-    });
-    try {
-      if ((await consumer.info(true)).num_pending > 0) {
-        const iter = await consumer.consume({ max_messages: 512 });
-        for await (const m of iter) {
-          keep(byName, m, opts);
-          if (m.info.pending === 0) break;
+    await withConsumer(bus, 'list events', async (js) => {
+      byName.clear();
+      const consumer = await js.consumers.get(EVENTS_STREAM, {
+        filter_subjects: `mk.events.${ns}.${opts.involvedKind ?? '*'}.*`,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: Math.max(state.first_seq, state.last_seq - LIST_SCAN_MSGS + 1),
+      });
+      try {
+        if ((await consumer.info(true)).num_pending > 0) {
+          const iter = await consumer.consume({ max_messages: 512 });
+          for await (const m of iter) {
+            keep(byName, m, opts);
+            if (m.info.pending === 0) break;
+          }
         }
+      } finally {
+        await consumer.delete().catch(() => false);
       }
-    } finally {
-      await consumer.delete().catch(() => false);
-    }
+    });
   } catch (err) {
     throw translateError(err, { action: `list events${opts.namespace ? ` in ${opts.namespace}` : ''}` });
   }

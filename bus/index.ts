@@ -13,3 +13,7 @@ export { startInformer, type Informer, type InformerEvent } from './informer';
 export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './object-store';
 export { JetStreamPersistenceEngine, keyToken } from './persistence';
 export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, errorBody, flushed, okReply, request, serve, unwrap, type Served } from './request';
+export {
+  DEFAULT_LEASE_SECONDS, LeaderElector, leaseTiming, NotLeaderError, systemClock,
+  type LeaderCallbacks, type LeaderElectorOptions, type LeaseBackend, type LeaseClock, type LeaseSpec, type LeaseTiming,
+} from './lease';

@@ -18,6 +18,7 @@ import { ConflictError, isConflict, NotFoundError, ValidationError } from '../me
 import { META_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
+import { withConsumer } from './consumers';
 import { busLog } from './log';
 import { checkFilter, checkKey, decodeObject, encodeObject } from './object-codec';
 import { KvWatcher, type WatchEvent, type WatchOptions } from './watcher';
@@ -36,9 +37,25 @@ export class ObjectStore {
   /** `$KV.<bucket>.`: the subject prefix of every key. */
   private readonly prefix: string;
 
-  /** `bus`: the connection the store reads and writes through (also for events about its objects). */
-  private constructor(readonly bus: Bus, private readonly kv: KV, readonly bucket: string, private readonly config: BucketConfig) {
+  /**
+   * `bus`: the connection the store reads and writes through (also for events about its objects).
+   * `fence`: called before every write; it throws to refuse the write (see fenced()).
+   */
+  private constructor(
+    readonly bus: Bus, private readonly kv: KV, readonly bucket: string, private readonly config: BucketConfig,
+    readonly fence?: (action: string) => void,
+  ) {
     this.prefix = `$KV.${bucket}.`;
+  }
+
+  /**
+   * The same bucket, with every write (create, update, put, delete, mutate, compact) first passed
+   * to `check`, which throws to refuse it: the control plane's leader writes through a store
+   * fenced by its lease, so a deposed leader's late writes never reach the store. Reads and
+   * watches are not fenced.
+   */
+  fenced(check: (action: string) => void): ObjectStore {
+    return new ObjectStore(this.bus, this.kv, this.bucket, this.config, check);
   }
 
   /** The JetStream stream that holds the bucket. */
@@ -46,21 +63,24 @@ export class ObjectStore {
 
   /**
    * Opens the bucket (default OBJECTS_BUCKET), creating it when missing with `history` revisions
-   * kept per key (default 5) and `replicas` (default 1; 3 on a 3-server cluster). An existing
-   * bucket is used as it is. Throws UnavailableError when JetStream cannot be reached.
+   * kept per key (default 5) and `replicas` (default: the bus's, 1 on one server, 3 on a 3-server
+   * cluster). An existing bucket is used as it is. `fence`: see fenced(). Throws
+   * UnavailableError when JetStream cannot be reached.
    */
-  static async open(bus: Bus, opts: { bucket?: string; history?: number; replicas?: number; description?: string; create?: boolean } = {}): Promise<ObjectStore> {
+  static async open(bus: Bus, opts: {
+    bucket?: string; history?: number; replicas?: number; description?: string; create?: boolean; fence?: (action: string) => void;
+  } = {}): Promise<ObjectStore> {
     const bucket = opts.bucket ?? OBJECTS_BUCKET;
     const config: BucketConfig = {
       history: opts.history ?? 5,
-      replicas: opts.replicas ?? 1,
+      replicas: opts.replicas ?? bus.replicas ?? 1,
       description: opts.description ?? 'mk objects: <plural>.<namespace>.<name> -> JSON',
       owner: opts.create !== false,
     };
     try {
       const kvm = new Kvm(bus.js);
       const kv = opts.create === false ? await kvm.open(bucket) : await createBucket(kvm, bucket, config);
-      return new ObjectStore(bus, kv, bucket, config);
+      return new ObjectStore(bus, kv, bucket, config, opts.fence);
     } catch (err) {
       throw translateError(err, { action: `open bucket ${bucket}` });
     }
@@ -103,27 +123,31 @@ export class ObjectStore {
    */
   async list<T>(filter: string): Promise<{ items: Stored<T>[]; revision: number }> {
     checkFilter(filter);
-    const latest = new Map<string, JsMsg>();
-    let before: number;
+    let latest = new Map<string, JsMsg>();
+    let before = 0;
     let maxSeq = 0;
     try {
-      before = (await this.bus.jsm.streams.info(this.stream)).state.last_seq;
-      const consumer = await this.bus.js.consumers.get(this.stream, {
-        filter_subjects: this.prefix + filter,
-        deliver_policy: DeliverPolicy.LastPerSubject,
-      });
-      try {
-        if ((await consumer.info(true)).num_pending > 0) {
-          const iter = await consumer.consume({ max_messages: 512 });
-          for await (const m of iter) {
-            latest.set(m.subject.slice(this.prefix.length), m);
-            maxSeq = Math.max(maxSeq, m.seq);
-            if (m.info.pending === 0) break;
+      await withConsumer(this.bus, `list ${filter}`, async (js) => {
+        latest = new Map<string, JsMsg>();
+        maxSeq = 0;
+        before = (await this.bus.jsm.streams.info(this.stream)).state.last_seq;
+        const consumer = await js.consumers.get(this.stream, {
+          filter_subjects: this.prefix + filter,
+          deliver_policy: DeliverPolicy.LastPerSubject,
+        });
+        try {
+          if ((await consumer.info(true)).num_pending > 0) {
+            const iter = await consumer.consume({ max_messages: 512 });
+            for await (const m of iter) {
+              latest.set(m.subject.slice(this.prefix.length), m);
+              maxSeq = Math.max(maxSeq, m.seq);
+              if (m.info.pending === 0) break;
+            }
           }
+        } finally {
+          await consumer.delete().catch(() => false);
         }
-      } finally {
-        await consumer.delete().catch(() => false);
-      }
+      });
     } catch (err) {
       throw translateError(err, { action: `list ${filter}` });
     }
@@ -143,6 +167,7 @@ export class ObjectStore {
   async create<T>(key: string, object: T): Promise<number> {
     checkKey(key);
     const data = encodeObject(key, object);
+    this.fence?.(`create ${key}`);
     try {
       return await this.kv.create(key, data);
     } catch (err) {
@@ -162,6 +187,7 @@ export class ObjectStore {
       throw new ValidationError(`update ${key}: expected revision must be a positive integer (got ${expectedRevision})`);
     }
     const data = encodeObject(key, object);
+    this.fence?.(`update ${key}`);
     try {
       return await this.kv.update(key, data, expectedRevision);
     } catch (err) {
@@ -181,6 +207,7 @@ export class ObjectStore {
   async put<T>(key: string, object: T): Promise<number> {
     checkKey(key);
     const data = encodeObject(key, object);
+    this.fence?.(`put ${key}`);
     try {
       return await this.kv.put(key, data);
     } catch (err) {
@@ -203,6 +230,7 @@ export class ObjectStore {
       }
       try {
         // previousSeq makes "exists, then delete" atomic: a concurrent write makes this fail.
+        this.fence?.(`delete ${key}`);
         await this.kv.delete(key, { previousSeq: cur.revision });
         return;
       } catch (err) {
@@ -293,24 +321,28 @@ export class ObjectStore {
     const cutoffNs = (Date.now() - olderThanMs) * 1e6;
     const markers: { subject: string; seq: number }[] = [];
     try {
-      const consumer = await this.bus.js.consumers.get(this.stream, {
-        filter_subjects: `${this.prefix}>`,
-        deliver_policy: DeliverPolicy.LastPerSubject,
-        headers_only: true,
-      });
-      try {
-        if ((await consumer.info(true)).num_pending > 0) {
-          for await (const m of await consumer.consume({ max_messages: 512 })) {
-            if (GONE.has(m.headers?.get(KV_OPERATION) ?? '') && m.info.timestampNanos < cutoffNs) markers.push({ subject: m.subject, seq: m.seq });
-            if (m.info.pending === 0) break;
+      await withConsumer(this.bus, `compact ${this.bucket}`, async (js) => {
+        markers.length = 0;
+        const consumer = await js.consumers.get(this.stream, {
+          filter_subjects: `${this.prefix}>`,
+          deliver_policy: DeliverPolicy.LastPerSubject,
+          headers_only: true,
+        });
+        try {
+          if ((await consumer.info(true)).num_pending > 0) {
+            for await (const m of await consumer.consume({ max_messages: 512 })) {
+              if (GONE.has(m.headers?.get(KV_OPERATION) ?? '') && m.info.timestampNanos < cutoffNs) markers.push({ subject: m.subject, seq: m.seq });
+              if (m.info.pending === 0) break;
+            }
           }
+        } finally {
+          await consumer.delete().catch(() => false);
         }
-      } finally {
-        await consumer.delete().catch(() => false);
-      }
+      });
       const previous = await this.compactedRevision();
       const revision = Math.max(previous, ...markers.map((m) => m.seq));
       if (markers.length === 0) return { removed: 0, revision };
+      this.fence?.(`compact ${this.bucket}`);
       await (await this.meta()).put(this.compactedKey(), String(revision));
       for (const m of markers) await this.bus.jsm.streams.purge(this.stream, { filter: m.subject, seq: m.seq + 1 });
       busLog.info({ bucket: this.bucket, removed: markers.length, revision }, 'compacted the store');

@@ -18,6 +18,7 @@ import type { EventStream, PersistedEvent, PersistedSnapshot, PersistenceEngine 
 import { ConflictError, ValidationError } from '../messages/errors';
 import { JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, SNAPSHOT_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
+import { withConsumer } from './consumers';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { decode, encode } from './request';
@@ -58,8 +59,8 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
         await bus.jsm.streams.info(JOURNAL_STREAM);
         return new JetStreamPersistenceEngine(bus, await new Kvm(bus.js).open(SNAPSHOT_BUCKET), owner);
       }
-      const engine = new JetStreamPersistenceEngine(bus, await makeSnapshots(bus, opts.replicas ?? 1), owner);
-      await makeJournal(bus, opts.replicas ?? 1);
+      const engine = new JetStreamPersistenceEngine(bus, await makeSnapshots(bus, opts.replicas ?? bus.replicas ?? 1), owner);
+      await makeJournal(bus, opts.replicas ?? bus.replicas ?? 1);
       return engine;
     } catch (err) {
       throw translateError(err, { action: 'open the actor journal' });
@@ -71,7 +72,7 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
    * without its store), and forgets cached positions, which may belong to a stream that is gone.
    * For the owner that may make streams (the control plane). Idempotent.
    */
-  async ensure(replicas = 1): Promise<void> {
+  async ensure(replicas = this.bus.replicas ?? 1): Promise<void> {
     try {
       await makeJournal(this.bus, replicas);
       await makeSnapshots(this.bus, replicas);
@@ -112,21 +113,24 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
       const hint = this.snapshotHints.get(key);
       const start = hint && hint.sequenceNumber <= offset ? hint.streamSeq + 1 : 1;
       if (start > last.seq || (limit !== undefined && limit <= 0)) return out;
-      const consumer = await this.bus.js.consumers.get(JOURNAL_STREAM, {
-        filter_subjects: subject,
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: start,
-      });
-      try {
-        const iter = await consumer.consume({ max_messages: 512 });
-        for await (const m of iter) {
-          const ev = toEvent(m);
-          if (ev.sequenceNumber > offset && hasTags(ev, tags)) out.push(ev);
-          if (m.seq >= last.seq || (limit !== undefined && out.length >= limit)) break;
+      await withConsumer(this.bus, `read the journal of ${key}`, async (js) => {
+        out.length = 0;
+        const consumer = await js.consumers.get(JOURNAL_STREAM, {
+          filter_subjects: subject,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: start,
+        });
+        try {
+          const iter = await consumer.consume({ max_messages: 512 });
+          for await (const m of iter) {
+            const ev = toEvent(m);
+            if (ev.sequenceNumber > offset && hasTags(ev, tags)) out.push(ev);
+            if (m.seq >= last.seq || (limit !== undefined && out.length >= limit)) break;
+          }
+        } finally {
+          await consumer.delete().catch(() => false);
         }
-      } finally {
-        await consumer.delete().catch(() => false);
-      }
+      });
     } catch (err) {
       throw translateError(err, { action: `read the journal of ${key}` });
     }

@@ -14,6 +14,7 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
 import { backoffDelay, type BackoffPolicy } from '../common/backoff';
 import type { Bus } from './connection';
+import { withConsumer } from './consumers';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { decodeObject } from './object-codec';
@@ -128,13 +129,15 @@ export class KvWatcher<T> {
   }
 
   private async open(): Promise<ConsumerMessages> {
-    await this.dropConsumer();
-    const consumer = this.consumer = await this.cfg.bus.js.consumers.get(this.cfg.stream, {
-      filter_subjects: this.cfg.prefix + this.cfg.filter,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: this.next,
+    return withConsumer(this.cfg.bus, `watch ${this.cfg.filter}`, async (js) => {
+      await this.dropConsumer();
+      const consumer = this.consumer = await js.consumers.get(this.cfg.stream, {
+        filter_subjects: this.cfg.prefix + this.cfg.filter,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: this.next,
+      });
+      return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
     });
-    return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
   }
 
   /**

@@ -10,7 +10,9 @@ import type {
   ApplyRequest, ApplyResult, CreateRequest, CreateResult, DeleteResult, GetResult, KindInfo, KubeObject, ListResult, PatchRequest, PatchResult,
   PropagationPolicy, UpdateRequest, UpdateResult, UpdateStatusRequest,
 } from '../messages';
+import { isNotFound } from '../messages/errors';
 import { API } from '../messages/subjects';
+import { replyLost, retryRead, retryUntaken } from './api-retry';
 
 /** The bus's JSON codec and request, for commands that talk to node agents. */
 export { decode, encode, request } from '../bus/core-client';
@@ -62,14 +64,28 @@ export interface DeleteOptions { gracePeriodSeconds?: number; propagationPolicy?
 export class Api {
   constructor(private readonly bus: CoreBus, private readonly timeoutMs: number = API_TIMEOUT_MS) {}
 
-  /** Creates or updates one object (mk.api.apply). */
-  apply(req: ApplyRequest): Promise<ApplyResult> {
-    return request<ApplyResult>(this.bus, API.apply, req, { timeoutMs: this.timeoutMs });
+  /**
+   * Creates or updates one object (mk.api.apply). Sent again while no server takes it. When its
+   * reply is lost (a control plane died holding it), the same manifest is applied once more: apply
+   * is declarative, so the second converges on the same object whether or not the first was done,
+   * and its answer is returned with a warning that says so.
+   */
+  async apply(req: ApplyRequest): Promise<ApplyResult> {
+    const send = (timeoutMs: number) => request<ApplyResult>(this.bus, API.apply, req, { timeoutMs });
+    try {
+      return await retryUntaken(send, this.timeoutMs);
+    } catch (err) {
+      if (!replyLost(err)) throw err;
+      const again = await retryUntaken(send, this.timeoutMs);
+      const first = again.result === 'unchanged' ? ' (so the first had most likely been applied)' : '';
+      return { ...again, warnings: [...again.warnings, `the reply to the first request was lost (${(err as Error).message}); applied again: ${again.result}${first}`] };
+    }
   }
 
-  /** Reads one object; throws NotFoundError when absent. */
+  /** Reads one object (tried again after a timeout or while the api is unavailable); throws NotFoundError when absent. */
   async get(kind: KindInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
-    const r = await request<GetResult>(this.bus, API.get, { kind: kind.plural, name, ...scope(kind, namespace) }, { timeoutMs: this.timeoutMs });
+    const req = { kind: kind.plural, name, ...scope(kind, namespace) };
+    const r = await retryRead((timeoutMs) => request<GetResult>(this.bus, API.get, req, { timeoutMs }), this.timeoutMs);
     return r.object;
   }
 
@@ -83,7 +99,7 @@ export class Api {
     const req = {
       kind: plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}),
     };
-    const r = await request<ListResult>(this.bus, API.list, req, { timeoutMs: this.timeoutMs });
+    const r = await retryRead((timeoutMs) => request<ListResult>(this.bus, API.list, req, { timeoutMs }), this.timeoutMs);
     return r.items;
   }
 
@@ -94,17 +110,36 @@ export class Api {
   async listAt(kind: KindInfo, namespace?: string, labelSelector?: string, fieldSelector?: string): Promise<ListResult> {
     const ns = kind.namespaced ? namespace : undefined;
     const req = { kind: kind.plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) };
-    return request<ListResult>(this.bus, API.list, req, { timeoutMs: this.timeoutMs });
+    return retryRead((timeoutMs) => request<ListResult>(this.bus, API.list, req, { timeoutMs }), this.timeoutMs);
   }
 
-  /** Marks an object for deletion (graceful for pods); throws NotFoundError when absent. */
-  delete(kind: KindInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+  /**
+   * Marks an object for deletion (graceful for pods); throws NotFoundError when absent. Sent again
+   * while no server takes it. When its reply is lost, the object is read to find out: gone
+   * (`deleted`), marked (`terminating`), or untouched, and only then asked again.
+   */
+  async delete(kind: KindInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     const { gracePeriodSeconds, propagationPolicy, dryRun } = opts;
     const req = {
       kind: kind.plural, name, ...scope(kind, namespace), ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
       ...(propagationPolicy ? { propagationPolicy } : {}), ...(dryRun ? { dryRun } : {}),
     };
-    return request<DeleteResult>(this.bus, API.delete, req, { timeoutMs: this.timeoutMs });
+    const send = (timeoutMs: number) => request<DeleteResult>(this.bus, API.delete, req, { timeoutMs });
+    try {
+      return await retryUntaken(send, this.timeoutMs);
+    } catch (err) {
+      if (!replyLost(err)) throw err;
+      let cur: KubeObject;
+      try {
+        cur = await this.get(kind, namespace, name);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        const metadata = { name, ...(kind.namespaced && namespace ? { namespace } : {}) };
+        return { object: { apiVersion: kind.apiVersion, kind: kind.kind, metadata }, result: 'deleted' };
+      }
+      if (cur.metadata.deletionTimestamp) return { object: cur, result: 'terminating' };
+      return retryUntaken(send, this.timeoutMs);
+    }
   }
 
   /** Creates one object (mk.api.create); throws AlreadyExistsError when it exists. */

@@ -10,6 +10,7 @@ import { podColumns, podIP } from '../messages';
 import { launchCluster } from '../embedded/start';
 import type { Credentials } from '../embedded/credentials';
 import type { ClusterPaths } from '../embedded/paths';
+import { readTopology, type Topology } from '../embedded/topology';
 import { isAlive } from '../embedded/processes';
 import { tcpAnswers } from '../embedded/supervise';
 import { nodeSubject, resolveKind, type Node, type Pod } from '../messages';
@@ -28,6 +29,8 @@ export interface StartOptions {
   demo: boolean;
   runJs: string;
   print: (line: string) => void;
+  /** `--control-planes` and `--nats-servers` as given. */
+  topology?: Partial<Topology>;
 }
 
 /** Starts the cluster, or reports that it runs. Throws CliError when it does not become ready. */
@@ -36,6 +39,12 @@ export async function startCluster(opts: StartOptions): Promise<'started' | 'alr
   const paths = launched.paths;
   if (launched.state === 'already-running') {
     opts.print(`mk is already running (supervisor pid ${launched.pid}, data dir ${paths.dataDir}); \`mk down\` stops it.`);
+    const kept = readTopology(paths);
+    const asked = { ...kept, ...opts.topology };
+    if (asked.controlPlanes !== kept.controlPlanes || asked.natsServers !== kept.natsServers) {
+      opts.print(`It runs ${kept.controlPlanes} control plane(s) and ${kept.natsServers} NATS server(s); `
+        + '--control-planes and --nats-servers apply when it starts: `mk down`, then `mk up` with them.');
+    }
     return 'already-running';
   }
   const creds = launched.creds;

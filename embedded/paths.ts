@@ -16,8 +16,8 @@
  */
 import * as path from 'node:path';
 
-/** Names of the supervised children, in start order. */
-export const CHILDREN = ['nats', 'control-plane', 'node-agent'] as const;
+/** Names of the supervised children: the first three in start order, then the extra members of `mk up --nats-servers 3 --control-planes N`. */
+export const CHILDREN = ['nats', 'control-plane', 'node-agent', 'nats-1', 'nats-2', 'control-plane-2', 'control-plane-3'] as const;
 /** One of CHILDREN. */
 export type ChildName = (typeof CHILDREN)[number];
 

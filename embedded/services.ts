@@ -18,23 +18,43 @@ import { serveUntilSignal } from './serve-until-signal';
 /** The scheduler's settings file in a data directory (optional). */
 export const SCHEDULER_CONFIG_FILE = 'scheduler.json';
 
-/** The scheduler settings flags may give; they win over the data directory's scheduler.json. */
-export interface SchedulerFlags { policy?: string; unschedulableFlushSeconds?: number }
+/**
+ * Settings of a control plane replica (`mk control-plane` flags): the scheduler's (they win over
+ * the data directory's scheduler.json), the lease time and the replicas of what it makes.
+ */
+export interface ControlPlaneServiceOptions {
+  policy?: string;
+  unschedulableFlushSeconds?: number;
+  /** The lease time, seconds (default 15). */
+  leaseSeconds?: number;
+  /** Replicas of the streams and buckets it makes (default: defaultReplicas of the context's servers). */
+  replicas?: number;
+}
+
+/** 3 copies of every stream and bucket on a cluster of 3 or more servers, else 1. */
+export function defaultReplicas(servers: readonly string[]): number {
+  return servers.length >= 3 ? 3 : 1;
+}
 
 /**
- * Runs the control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
+ * Runs a control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
  * the `control-plane` role when `mk up` made them, else the context's own. Throws
- * ValidationError for a bad scheduler setting (in scheduler.json or `flags`), before starting.
+ * ValidationError for a bad scheduler setting (in scheduler.json or `opts`), before starting.
  */
-export async function runControlPlaneService(dataDir: string, log: (line: string) => void, flags: SchedulerFlags = {}): Promise<number> {
+export async function runControlPlaneService(dataDir: string, log: (line: string) => void, opts: ControlPlaneServiceOptions = {}): Promise<number> {
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
   const { runControlPlane, schedulerConfig } = await import('../actors/index.js');
   const file = path.join(paths.dataDir, SCHEDULER_CONFIG_FILE);
-  const scheduler = schedulerConfig(readJsonIfPresent(file), file, flags);
-  const bus = { ...busAuth(ctx), ...(pass ? { user: CONTROL_PLANE_USER, pass } : {}), name: 'mk-control-plane' };
-  const cp = await runControlPlane({ bus, dataDir: paths.controlPlaneData, scheduler });
+  const scheduler = schedulerConfig(readJsonIfPresent(file), file, { policy: opts.policy, unschedulableFlushSeconds: opts.unschedulableFlushSeconds });
+  const bus = {
+    ...busAuth(ctx), ...(pass ? { user: CONTROL_PLANE_USER, pass } : {}), name: 'mk-control-plane',
+    replicas: opts.replicas ?? defaultReplicas(ctx.servers),
+  };
+  const cp = await runControlPlane({
+    bus, dataDir: paths.controlPlaneData, scheduler, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
+  });
   // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
   const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;
   const join = joinBus ? serveJoin(joinBus, { dataDir: paths.dataDir, log }) : undefined;

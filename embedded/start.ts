@@ -11,6 +11,7 @@ import { prepareClusterFiles, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
 import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime } from './supervise';
+import { applyTopology, resolveTopology, type Topology } from './topology';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -22,6 +23,8 @@ export interface LaunchOptions {
   /** `bin/run.js` of this installation (the supervisor is `node run.js up --foreground`). */
   runJs: string;
   print: (line: string) => void;
+  /** `--control-planes` and `--nats-servers` as given (the rest from the data directory). */
+  topology?: Partial<Topology>;
 }
 
 /** A supervisor just started, or the one that already runs. */
@@ -40,12 +43,16 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   requireNatsServer();
   requireNodeRuntime();
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  const topology = resolveTopology(paths, opts.topology ?? {});
   const creds = prepareClusterFiles(paths, {
     port: opts.port, nodeName: opts.nodeName ?? defaultNodeName(), ...(opts.advertiseAddress ? { advertiseAddress: opts.advertiseAddress } : {}),
   });
+  const members = applyTopology(paths, creds, topology);
   await killLeftovers(paths, (l) => opts.print(l));
-  if (await portOpen(creds.port)) {
-    throw new ClusterError(`port ${creds.port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);
+  for (const port of members.flatMap((m) => [m.clientPort, m.routePort]).filter((p) => p > 0)) {
+    if (await portOpen(port)) {
+      throw new ClusterError(`port ${port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);
+    }
   }
 
   const out = fs.openSync(paths.upLog, 'a');
@@ -56,6 +63,10 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   child.unref();
   if (!child.pid) throw new ClusterError(`could not start the supervisor; see ${paths.upLog}`);
   writePid(paths.upPid, child.pid);
-  opts.print(`Starting mk in ${paths.dataDir} (node ${creds.nodeName}, bus nats://127.0.0.1:${creds.port}), supervisor pid ${child.pid}`);
+  const extra = [
+    topology.natsServers > 1 ? `${topology.natsServers} NATS servers` : '',
+    topology.controlPlanes > 1 ? `${topology.controlPlanes} control planes` : '',
+  ].filter(Boolean).join(', ');
+  opts.print(`Starting mk in ${paths.dataDir} (node ${creds.nodeName}, bus nats://127.0.0.1:${creds.port}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
   return { state: 'started', paths, creds, pid: child.pid };
 }

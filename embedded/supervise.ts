@@ -13,6 +13,7 @@ import { CHILDREN, type ClusterPaths } from './paths';
 import { livePid, removePid, terminate, writePid } from './processes';
 import { Supervisor, type ChildSpec } from './supervisor';
 import { requestTeardown } from './teardown';
+import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {
@@ -22,6 +23,8 @@ export interface SuperviseOptions {
   runJs: string;
   natsServer: string;
   log?: (line: string) => void;
+  /** What to run (default: what the data directory keeps, embedded/topology.ts). */
+  topology?: Topology;
 }
 
 /** Stop deadlines: the node agent may be stopping containers; nats-server is quick. */
@@ -42,18 +45,23 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
 
   const env = process.env;
   const node = process.execPath;
+  // `mk up --nats-servers 3 --control-planes N`: one child per NATS member and per control plane.
+  const topology = opts.topology ?? readTopology(paths);
+  const members = applyTopology(paths, creds, topology);
   const specs: ChildSpec[] = [
-    {
-      name: 'nats', command: opts.natsServer, args: ['-c', paths.natsConf], env,
-      ready: () => waitForPort(creds.port, 20_000),
-    },
-    { name: 'control-plane', command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir], env },
+    ...members.map((m, i) => ({
+      name: natsChild(i), command: opts.natsServer, args: ['-c', m.confFile], env,
+      ready: () => waitForPort(m.clientPort, 20_000),
+    })),
+    ...Array.from({ length: topology.controlPlanes }, (_, i) => ({
+      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir], env,
+    })),
     { name: 'node-agent', command: node, args: [opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', creds.nodeName], env },
   ].map((s) => ({
     ...s,
     logFile: paths.log(s.name as (typeof CHILDREN)[number]),
     pidFile: paths.pid(s.name as (typeof CHILDREN)[number]),
-    stopTimeoutMs: STOP_TIMEOUT_MS[s.name],
+    stopTimeoutMs: STOP_TIMEOUT_MS[s.name.replace(/-\d+$/, '')],
   }));
   const sup = new Supervisor(specs, log);
 

@@ -21,3 +21,5 @@ export { EventKind } from './kinds/event';
 export { NamespaceKind, NodeKind } from './kinds/node';
 export { PodKind } from './kinds/pod';
 export { applyJsonPatch, applyMergePatch, applyPatch, applyStrategicPatch, jsonEqual, LAST_APPLIED_ANNOTATION, MERGE_KEYS, threeWayMerge, type JsonPatchOp } from './patch';
+export * from './coordination';
+export { LeaseKind } from './kinds/lease';

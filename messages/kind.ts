@@ -78,4 +78,6 @@ export interface KindInfo {
    * manifest of this kind, delete refuses its objects.
    */
   readOnly?: boolean;
+  /** Why a read-only kind is (said when a delete is refused); default: events' expiry. */
+  readOnlyReason?: string;
 }

@@ -129,7 +129,7 @@ export async function remove({ store }: ApiContext, req: DeleteRequest): Promise
   const module = moduleFor(req?.kind);
   const kind = module.info;
   checkTokens(req, true);
-  if (kind.readOnly) throw new ValidationError(`${kind.plural} are read-only: they expire by themselves (after an hour)`);
+  if (kind.readOnly) throw new ValidationError(`${kind.plural} are read-only: ${kind.readOnlyReason ?? 'they expire by themselves (after an hour)'}`);
   if (req.gracePeriodSeconds !== undefined && (!Number.isInteger(req.gracePeriodSeconds) || req.gracePeriodSeconds < 0)) {
     throw new ValidationError(`gracePeriodSeconds must be a non-negative integer (got ${req.gracePeriodSeconds})`);
   }

@@ -30,6 +30,8 @@ export class NodePodViews {
   static async open(bus: Bus, objects: ObjectStore): Promise<NodePodViews> {
     return new NodePodViews(await ObjectStore.open(bus, {
       bucket: NODE_PODS_BUCKET, history: 1, description: 'mk: the pods bound to each node, <node>.<namespace>.<name> -> Pod',
+      // Written by the leader only: fenced like the objects.
+      fence: objects.fence,
     }), objects);
   }
 

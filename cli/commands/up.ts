@@ -7,6 +7,7 @@ import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
 import { joinHint } from '../../embedded/join';
+import { resolveTopology } from '../../embedded/topology';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -17,8 +18,16 @@ export default class Up extends MkCommand {
   static override description = `Generates credentials, a nats-server config and the CLI context on first run, then starts a
 supervisor (mk up --foreground, detached; log in <data-dir>/logs/up.log) that runs nats-server,
 mk control-plane and mk node-agent and restarts them if they crash. State lives in the data
-directory, so mk down then mk up resumes the cluster with its objects.`;
-  static override examples = ['<%= config.bin %> up', '<%= config.bin %> up --no-demo --port 4333', '<%= config.bin %> up --foreground'];
+directory, so mk down then mk up resumes the cluster with its objects.
+
+--control-planes 2 runs two control planes: one leads (mk get leases -n mk-system), the other
+takes over within the lease time (15 s) if it dies. --nats-servers 3 runs three nats-servers
+forming a cluster that keeps every stream and bucket on all three, so one may die. Both are kept
+in <data-dir>/topology.json for the next mk up.`;
+  static override examples = [
+    '<%= config.bin %> up', '<%= config.bin %> up --no-demo --port 4333', '<%= config.bin %> up --foreground',
+    '<%= config.bin %> up --control-planes 2 --nats-servers 3',
+  ];
   static override flags = {
     port: Flags.integer({ description: 'bus port on 127.0.0.1 (default: the one used before, else 4222)', min: 1, max: 65535 }),
     'node-name': Flags.string({ description: 'name of this node (first run only; default: the host name)' }),
@@ -26,6 +35,13 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
     timeout: Flags.integer({ description: 'seconds to wait for the cluster to be ready', default: 180, min: 1 }),
     foreground: Flags.boolean({ description: 'run the supervisor in this terminal (Ctrl-C stops the cluster)', default: false }),
     'advertise-address': Flags.string({ description: 'an IPv4 address of this machine other machines join on: the bus then listens on every address (default: loopback only)' }),
+    'control-planes': Flags.integer({
+      description: 'control planes to run (1 to 3): one leads, the others stand by (default: as before, else 1)', min: 1, max: 3,
+    }),
+    'nats-servers': Flags.integer({
+      description: 'NATS servers to run: 1, or 3 forming a cluster with every stream kept on all three (default: as before, else 1)',
+      min: 1, max: 3,
+    }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
@@ -34,8 +50,13 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
     const dataDir = this.dataDir(flags['data-dir']);
     const runJs = path.join(this.config.root, 'bin', 'run.js');
     const print = (line: string): void => this.out(`${line}\n`);
+    const topology = {
+      ...(flags['control-planes'] !== undefined ? { controlPlanes: flags['control-planes'] } : {}),
+      ...(flags['nats-servers'] !== undefined ? { natsServers: flags['nats-servers'] } : {}),
+    };
     if (!flags.foreground) {
       await startCluster({
+        topology,
         dataDir, port: flags.port, nodeName: flags['node-name'], timeoutMs: flags.timeout * 1000, runJs, print,
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
         ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
@@ -45,11 +66,12 @@ directory, so mk down then mk up resumes the cluster with its objects.`;
     }
     const natsServer = requireNatsServer();
     const paths = clusterPaths(dataDir);
+    const resolved = resolveTopology(paths, topology);
     const creds = prepareClusterFiles(paths, {
       port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName(),
       ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
     });
-    const r = await supervise({ paths, creds, runJs, natsServer });
+    const r = await supervise({ paths, creds, runJs, natsServer, topology: resolved });
     if (r === 'already-running') print(`mk is already running in ${dataDir}; \`mk down\` stops it.`);
   }
 }

@@ -54,11 +54,11 @@ function clusterPids(dataDir: string): { pid: number; cmd: string }[] {
   return out;
 }
 
-/** Starts a cluster with `mk up --no-demo` (or with the demo when asked), plus `upArgs`. */
-export async function startCluster(opts: { demo?: boolean; upArgs?: string[] } = {}): Promise<TestCluster> {
+/** Starts a cluster with `mk up --no-demo` (or with the demo when asked), plus `upArgs` and `env`. */
+export async function startCluster(opts: { demo?: boolean; upArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestCluster> {
   const ns = await createNetns('mke2e');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-e2e-'));
-  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug' };
+  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug', ...opts.env };
   const cluster: TestCluster = {
     dataDir,
     netns: ns.name,

@@ -1,0 +1,30 @@
+/** The Lease kind as messages/ declares it: read-only, printed like `kubectl get leases`. */
+import type { Lease } from '../coordination';
+import type { KindInfo } from '../kind';
+import { age } from '../printing/time';
+
+/** The schemas' module, loaded on first use (see kinds/node.ts). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
+const coordinationModule = () => require('../coordination') as typeof import('../coordination');
+
+/** kubectl's lease table: NAME, HOLDER, AGE. */
+export const LeaseKind: KindInfo = {
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  plural: 'leases',
+  singular: 'lease',
+  shortNames: [],
+  namespaced: true,
+  get schema() { return coordinationModule().LeaseSchema; },
+  storage: 'store',
+  description: 'A lock with a holder and a time limit: the control planes elect their leader on mk-system/mk-control-plane.',
+  readOnly: true,
+  readOnlyReason: 'the control planes write them as they elect their leader',
+  columns: [
+    { name: 'NAME', value: (o) => o.metadata.name },
+    { name: 'HOLDER', value: (o) => (o as Lease).spec?.holderIdentity ?? '' },
+    { name: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) },
+    { name: 'RENEWED', priority: 1, value: (o, now) => ((o as Lease).spec?.renewTime ? age((o as Lease).spec!.renewTime, now) : '<none>') },
+    { name: 'TRANSITIONS', priority: 1, value: (o) => String((o as Lease).spec?.leaseTransitions ?? 0) },
+  ],
+};

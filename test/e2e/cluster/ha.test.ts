@@ -1,0 +1,79 @@
+/**
+ * `mk up --control-planes 2 --nats-servers 3` on a whole cluster in a network namespace: one
+ * control plane leads; SIGKILLed, the other takes over within the lease time and pods still get
+ * to Running; a NATS server SIGKILLed, the CLI goes on applying and listing.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Lease, Pod } from '../../../messages';
+import { canRunE2e, startCluster, waitFor, type TestCluster } from '../../helpers/cluster';
+
+const describeE2e = canRunE2e() ? describe : describe.skip;
+jest.setTimeout(600_000);
+
+const LEASE_SECONDS = 5;
+
+const podYaml = (name: string): string => `apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: busybox
+      command: ["sleep", "3600"]
+`;
+
+describeE2e('mk up --control-planes 2 --nats-servers 3', () => {
+  let c: TestCluster;
+  const lease = async (): Promise<Lease | undefined> => {
+    const r = await c.mk(['get', 'lease', 'mk-control-plane', '-n', 'mk-system', '-o', 'json']);
+    return r.code === 0 ? JSON.parse(r.stdout) as Lease : undefined;
+  };
+  const holderPid = (l: Lease | undefined): number | undefined => {
+    const id = l?.spec?.holderIdentity;
+    return id ? Number(id.split('_').at(-2)) : undefined;
+  };
+  const running = (name: string, ms: number) => waitFor(`pod ${name} Running`, async () => {
+    const r = await c.mk(['get', 'pod', name, '-o', 'json']);
+    return r.code === 0 && (JSON.parse(r.stdout) as Pod).status?.phase === 'Running';
+  }, ms);
+  const pidFile = (name: string): number => Number(fs.readFileSync(path.join(c.dataDir, 'run', `${name}.pid`), 'utf8').trim());
+
+  beforeAll(async () => {
+    c = await startCluster({ upArgs: ['--control-planes', '2', '--nats-servers', '3'], env: { MK_LEASE_SECONDS: String(LEASE_SECONDS) } });
+  });
+  afterAll(async () => { await c?.destroy(); });
+
+  it('runs three NATS servers and two control planes, one of them leading', async () => {
+    const ctx = JSON.parse(fs.readFileSync(path.join(c.dataDir, 'config.json'), 'utf8')) as { servers: string[] };
+    expect(ctx.servers).toHaveLength(3);
+    const cps = [pidFile('control-plane'), pidFile('control-plane-2')];
+    const l = await waitFor('a leader', async () => lease(), 60_000);
+    expect(cps).toContain(holderPid(l));
+    expect(l.spec?.leaseDurationSeconds).toBe(LEASE_SECONDS);
+    const table = await c.mk(['get', 'leases', '-n', 'mk-system']);
+    expect(table.stdout).toMatch(/^NAME +HOLDER +AGE\nmk-control-plane +\S+/);
+  });
+
+  it('takes over within the lease time when the leading control plane is SIGKILLed', async () => {
+    const leader = holderPid(await lease())!;
+    const other = [pidFile('control-plane'), pidFile('control-plane-2')].find((p) => p !== leader)!;
+    process.kill(leader, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitFor('the other control plane to lead', async () => holderPid(await lease()) === other, 60_000, 100);
+    expect(Date.now() - killedAt).toBeLessThan(LEASE_SECONDS * 1000 + 3000);
+    expect((await c.mk(['apply', '-f', '-'], { stdin: podYaml('after-failover') })).code).toBe(0);
+    await running('after-failover', 120_000);
+  });
+
+  it('goes on applying and listing with a NATS server SIGKILLed', async () => {
+    process.kill(pidFile('nats-1'), 'SIGKILL');
+    const applied = await c.mk(['apply', '-f', '-'], { stdin: podYaml('nats-down') });
+    expect({ code: applied.code, stderr: applied.stderr }).toEqual({ code: 0, stderr: '' });
+    await running('nats-down', 120_000);
+    const pods = await c.mk(['get', 'pods']);
+    expect(pods.code).toBe(0);
+    expect(pods.stdout).toMatch(/after-failover/);
+  });
+});
