@@ -6,7 +6,8 @@ import { runControlPlaneService } from '../../embedded/services';
  * `mk control-plane`: runs the control plane (api, scheduler, kind supervisors) in this process
  * until SIGTERM/SIGINT. Bus address from the context file; credentials of the `control-plane`
  * role when `mk up` made them, else the context's own. `mk up` starts it. The scheduler's settings
- * come from `<data-dir>/scheduler.json` and these flags (which win).
+ * come from `<data-dir>/scheduler.json` and these flags (which win); the node lifecycle's and the
+ * pod CIDRs' from these flags, else the environment (actors/settings.ts), else Kubernetes' defaults.
  */
 export default class ControlPlane extends MkCommand {
   static override summary = 'Run the control plane in the foreground (mk up starts it for you)';
@@ -18,6 +19,24 @@ export default class ControlPlane extends MkCommand {
     'unschedulable-flush-seconds': Flags.integer({
       description: 'seconds a pod that fits nowhere waits before it is tried again even if nothing changed (default 300)',
     }),
+    'node-monitor-grace-period': Flags.string({
+      description: 'how long a node may stop heartbeating before it is marked Unknown and tainted unreachable, e.g. 40s '
+        + '(default 40s, or $MK_NODE_MONITOR_GRACE_PERIOD)',
+    }),
+    'default-not-ready-toleration-seconds': Flags.string({
+      description: 'tolerationSeconds of the not-ready:NoExecute toleration every pod gets by default '
+        + '(default 300, or $MK_DEFAULT_NOT_READY_TOLERATION_SECONDS)',
+    }),
+    'default-unreachable-toleration-seconds': Flags.string({
+      description: 'tolerationSeconds of the unreachable:NoExecute toleration every pod gets by default '
+        + '(default 300, or $MK_DEFAULT_UNREACHABLE_TOLERATION_SECONDS)',
+    }),
+    'cluster-cidr': Flags.string({
+      description: 'the IPv4 range nodes\' pod CIDRs are cut from (default 10.244.0.0/16, or $MK_CLUSTER_CIDR)',
+    }),
+    'node-cidr-mask-size': Flags.string({
+      description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (default 24, or $MK_NODE_CIDR_MASK_SIZE)',
+    }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop. */
@@ -26,6 +45,12 @@ export default class ControlPlane extends MkCommand {
     this.exit(await runControlPlaneService(this.dataDir(flags['data-dir']), (l) => this.err(`control-plane: ${l}`), {
       policy: flags['scheduler-policy'],
       unschedulableFlushSeconds: flags['unschedulable-flush-seconds'],
+    }, {
+      nodeMonitorGracePeriodMs: flags['node-monitor-grace-period'],
+      defaultNotReadyTolerationSeconds: flags['default-not-ready-toleration-seconds'],
+      defaultUnreachableTolerationSeconds: flags['default-unreachable-toleration-seconds'],
+      clusterCidr: flags['cluster-cidr'],
+      nodeCidrMaskSize: flags['node-cidr-mask-size'],
     }));
   }
 }
