@@ -110,14 +110,18 @@ export function nodeController(deps: NodeControllerDeps): KindController {
     log.info({ clusterCidr, nodeCidrMaskSize, taken: fresh.byNode.size, free: fresh.allocator.free }, 'pod CIDR allocation rebuilt from the nodes');
   };
 
-  /** Gives a range freed by a deleted node to a node waiting for one (its own actor may race: fine). */
-  const handOver = async (): Promise<void> => {
-    const next = book?.waiting.values().next().value;
-    if (next === undefined) return;
-    try {
-      await serialized(() => reconcileOne(deps, recordEvent, book!, next, now(), startedAt));
-    } catch (err) {
-      log.debug({ key: next, err: String(err) }, 'handing a freed pod CIDR over failed; the node\'s next resync retries');
+  /**
+   * Gives a range freed by a deleted node to a node waiting for one (its own actor may race: a
+   * Conflict leaves it to that actor's next reconcile).
+   */
+  const handOver = async (b: CidrBook): Promise<void> => {
+    for (const key of [...b.waiting]) {
+      if (b.allocator.free === 0) return;
+      try {
+        if (!(await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt)))) b.forget(key);
+      } catch (err) {
+        log.debug({ key, err: String(err) }, 'handing a freed pod CIDR over failed; the node\'s next resync retries');
+      }
     }
   };
 
@@ -127,9 +131,10 @@ export function nodeController(deps: NodeControllerDeps): KindController {
     prepare,
     reconcile: async (key) => {
       if (!book) await prepare();
-      const node = await serialized(() => reconcileOne(deps, recordEvent, book!, key, now(), startedAt));
+      const b = book!;
+      const node = await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt));
       if (!node) {
-        if (book!.forget(key)) await handOver();
+        if (b.forget(key)) await handOver(b);
         return;
       }
       const unknown = node.object.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown';
