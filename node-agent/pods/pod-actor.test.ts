@@ -101,6 +101,24 @@ describe('pod actor', () => {
     expect(cri.idsOf('app')).toHaveLength(1);
   });
 
+  it('takes a write its view never showed as overwritten after 30 s, and writes its status again', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const h = harness(cri);
+    const pod = makePod();
+    const ref = spawnPodActor(system, h.deps, pod);
+    await advanceUntil('Running', () => h.last()?.phase === 'Running' && h.last()?.containerStatuses?.[0]?.ready === true);
+    const writes = h.statuses.length;
+    // The view skips the write and shows a later status someone else stored.
+    const other = { ...h.last()!, conditions: h.last()!.conditions!.map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const } : c)) };
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, status: other } });
+    jest.advanceTimersByTime(20_000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    await advanceUntil('the status written again', () => h.statuses.length > writes, 20_000, 1000);
+    expect(h.last()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
   it('crash-loops with backoff: restartCount grows, CrashLoopBackOff 10 s then 20 s', async () => {
     system = start();
     const cri = new FakeCriRuntime();
