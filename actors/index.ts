@@ -4,4 +4,7 @@ export { schedule, SCHEDULING_POLICIES, type Decision, type SchedulingPolicy } f
 export type { SchedulerConfig } from './scheduler/scheduler';
 export { schedulerConfig, type SchedulerSettings } from './scheduler/config';
 export { spawnKindSupervisor, type KindController } from './kind-supervisor';
-export { DEFAULT_SETTINGS, parseDuration, parseSeconds, resolveSettings, SETTINGS_ENV, type ControlPlaneSettings } from './settings';
+export {
+  DEFAULT_SETTINGS, parseDuration, parseSeconds, parseSettingsFlags, resolveSettings, SETTINGS_ENV, SETTINGS_FLAG,
+  type ControlPlaneSettings, type SettingsText,
+} from './settings';

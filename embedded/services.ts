@@ -37,15 +37,33 @@ export function defaultReplicas(servers: readonly string[]): number {
 }
 
 /**
+ * The node lifecycle and pod CIDR settings as mk control-plane's flags give them (text, checked
+ * by actors/settings.ts); they win over the environment.
+ */
+export interface ControlPlaneSettingsFlags {
+  nodeMonitorGracePeriodMs?: string;
+  defaultNotReadyTolerationSeconds?: string;
+  defaultUnreachableTolerationSeconds?: string;
+  clusterCidr?: string;
+  nodeCidrMaskSize?: string;
+}
+
+/**
  * Runs a control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
  * the `control-plane` role when `mk up` made them, else the context's own. Throws
- * ValidationError for a bad scheduler setting (in scheduler.json or `opts`), before starting.
+ * ValidationError for a bad scheduler setting (in scheduler.json or `opts`), or a bad node or
+ * pod CIDR setting (in `settings` or the environment, named), before starting.
  */
-export async function runControlPlaneService(dataDir: string, log: (line: string) => void, opts: ControlPlaneServiceOptions = {}): Promise<number> {
+export async function runControlPlaneService(
+  dataDir: string, log: (line: string) => void, opts: ControlPlaneServiceOptions = {}, settings: ControlPlaneSettingsFlags = {},
+): Promise<number> {
+  const { parseSettingsFlags, resolveSettings, runControlPlane, schedulerConfig } = await import('../actors/index.js');
+  // Checked whole (the mask against the cluster CIDR too) before anything is read or started.
+  const given = parseSettingsFlags(settings);
+  resolveSettings(given);
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
-  const { runControlPlane, schedulerConfig } = await import('../actors/index.js');
   const file = path.join(paths.dataDir, SCHEDULER_CONFIG_FILE);
   const scheduler = schedulerConfig(readJsonIfPresent(file), file, { policy: opts.policy, unschedulableFlushSeconds: opts.unschedulableFlushSeconds });
   const bus = {
@@ -53,7 +71,7 @@ export async function runControlPlaneService(dataDir: string, log: (line: string
     replicas: opts.replicas ?? defaultReplicas(ctx.servers),
   };
   const cp = await runControlPlane({
-    bus, dataDir: paths.controlPlaneData, scheduler, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
+    bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
   });
   // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
   const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;

@@ -61,8 +61,9 @@ export const NodeSchema = z.strictObject({
   ),
   spec: z.strictObject({
     podCIDR: z.string().optional().describe(
-      "The IPv4 range the node's pods take their addresses from: a /24 of the cluster's 10.244.0.0/16 that the control plane "
-      + 'assigns when the node registers. Once set it cannot change.',
+      "The IPv4 range the node's pods take their addresses from: a range of the cluster CIDR (a /24 of 10.244.0.0/16 unless "
+      + 'the control plane is given --cluster-cidr and --node-cidr-mask-size) that the control plane assigns when the node '
+      + 'registers, if one is free. Once set it cannot change.',
     ),
     podCIDRs: z.array(z.string()).optional().describe(
       'The pod ranges as a list. mk gives each node one IPv4 range, so this holds podCIDR alone, and an update keeps it as it was.',

@@ -1,33 +1,28 @@
 /**
- * The control plane's node actor logic: pod CIDR assignment, heartbeat staleness, the taints a
- * node's conditions call for (reconcile.ts), and the taint manager: pods on a node with NoExecute
- * taints they do not tolerate are deleted once their tolerationSeconds have passed (eviction.ts),
- * so that their owners replace them elsewhere.
+ * The control plane's node actor logic: pod CIDR assignment (cidr.ts), heartbeat staleness, the
+ * taints a node's conditions call for (reconcile.ts), pods marked not ready on a node that went
+ * Unknown (pod-readiness.ts), and the taint manager: pods on a node with NoExecute taints they do
+ * not tolerate are deleted once their tolerationSeconds have passed (eviction.ts), so that their
+ * owners replace them elsewhere.
+ *
+ * Everything it keeps in memory (the CIDR allocation, when it started judging heartbeats) is made
+ * again in prepare(), which its kind supervisor calls on every start: a control plane that starts
+ * the node supervisor only while it leads gets a fresh controller state each time it does.
  */
 import type { Bus, ObjectStore } from '../../bus';
 import { EventRecorder, type RecordEvent } from '../../bus';
-import { keyFilter, objectKey, type Node, type Pod } from '../../messages';
+import { isNotFound, keyFilter, objectKey, timestamp, type Node, type Pod, type Taint } from '../../messages';
 import { deleteObject } from '../deletion';
 import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
+import { CidrAllocator } from './cidr';
 import { evictionTime } from './eviction';
+import { NODE_NOT_READY_MESSAGE, NODE_NOT_READY_REASON, notReadyStatus } from './pod-readiness';
 import { reconcileNode } from './reconcile';
 
 /** The component on the node lifecycle's events (Kubernetes' is node-controller). */
 export const NODE_CONTROLLER_COMPONENT = 'node-controller';
-
-/**
- * Node actors run concurrently, but a pod CIDR is chosen from what every node holds: the choices
- * are serialized so two nodes registering at once never get the same range. (One control plane
- * leads at a time, so a process-wide lock is enough.)
- */
-let cidrLock: Promise<unknown> = Promise.resolve();
-function serialized<T>(fn: () => Promise<T>): Promise<T> {
-  const run = cidrLock.then(fn, fn);
-  cidrLock = run.catch(() => undefined);
-  return run;
-}
 
 /** What the node controller needs. */
 export interface NodeControllerDeps {
@@ -37,28 +32,117 @@ export interface NodeControllerDeps {
   pods: KindModule;
   /** How long a node may be silent before it is Unknown; read on every reconcile. */
   gracePeriodMs(): number;
+  /** The range pod CIDRs are cut from and their prefix length; read on every start. */
+  cidr(): { clusterCidr: string; nodeCidrMaskSize: number };
   now?(): number;
   recordEvent?: RecordEvent;
 }
 
+/** Runs functions one at a time, in call order. */
+function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const run = last.then(fn, fn);
+    last = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/** The pod CIDRs this controller knows taken, by node key and by range. */
+class CidrBook {
+  readonly byNode = new Map<string, string>();
+  readonly byCidr = new Map<string, string>();
+  /** Nodes that got no CIDR because every range is taken (their CIDRNotAvailable is recorded). */
+  readonly waiting = new Set<string>();
+  constructor(readonly allocator: CidrAllocator) {}
+
+  /** Records that the node at `key` holds `cidr` (read from the store). */
+  learn(key: string, cidr: string | undefined): void {
+    const had = this.byNode.get(key);
+    if (had === cidr || !cidr) return;
+    if (had) this.forget(key);
+    const holder = this.byCidr.get(cidr);
+    if (holder && holder !== key) {
+      log.error({ key, cidr, holder }, 'two nodes hold the same pod CIDR');
+      return;
+    }
+    if (!this.allocator.occupy(cidr)) log.warn({ key, cidr, clusterCidr: this.allocator.clusterCidr }, 'node holds a pod CIDR outside the cluster CIDR');
+    this.byNode.set(key, cidr);
+    this.byCidr.set(cidr, key);
+    this.waiting.delete(key);
+  }
+
+  /** The node at `key` is gone: its CIDR is free again. Returns whether one was freed. */
+  forget(key: string): boolean {
+    this.waiting.delete(key);
+    const cidr = this.byNode.get(key);
+    if (!cidr) return false;
+    this.byNode.delete(key);
+    this.byCidr.delete(cidr);
+    this.allocator.release(cidr);
+    return true;
+  }
+}
+
 /**
- * The nodes' controller: per node, the lifecycle decision (reconcile.ts) written under the CIDR
- * lock, then the taint manager's evictions. Requeues at the earlier of when the heartbeat goes
- * stale and when the next eviction is due. Store faults throw (the supervisor retries); a
- * Conflict with a heartbeat is retried with a fresh read. A node gets a full grace period from
- * the moment this controller was made (the control plane's start).
+ * The nodes' controller: per node, the lifecycle decision (reconcile.ts) with a pod CIDR from
+ * the allocator when the node has none, the pods of an Unknown node marked not ready, then the
+ * taint manager's evictions. Requeues at the earlier of when the heartbeat goes stale and when
+ * the next eviction is due. When every range is taken the node gets none and a CIDRNotAvailable
+ * event (once); it gets one when a node is deleted, or on the supervisor's resync. Store faults
+ * throw (the supervisor retries); a Conflict with a heartbeat is retried with a fresh read. A
+ * node gets a full grace period from the moment this controller started (prepare()).
  */
 export function nodeController(deps: NodeControllerDeps): KindController {
   const recordEvent = deps.recordEvent ?? new EventRecorder(deps.bus, { component: NODE_CONTROLLER_COMPONENT }).recordEvent;
   const now = deps.now ?? Date.now;
-  const startedAt = now();
+  let startedAt = now();
+  let book: CidrBook | undefined;
+  // CIDR choices are serialized: two nodes registering at once never get the same range.
+  const serialized = serializer();
+
+  const prepare = async (): Promise<void> => {
+    startedAt = now();
+    const { clusterCidr, nodeCidrMaskSize } = deps.cidr();
+    const fresh = new CidrBook(new CidrAllocator(clusterCidr, nodeCidrMaskSize));
+    for (const n of (await deps.store.list<Node>(keyFilter('nodes'))).items) fresh.learn(n.key, n.object.spec?.podCIDR);
+    book = fresh;
+    log.info({ clusterCidr, nodeCidrMaskSize, taken: fresh.byNode.size, free: fresh.allocator.free }, 'pod CIDR allocation rebuilt from the nodes');
+  };
+
+  /**
+   * Gives a range freed by a deleted node to a node waiting for one (its own actor may race: a
+   * Conflict leaves it to that actor's next reconcile).
+   */
+  const handOver = async (b: CidrBook): Promise<void> => {
+    for (const key of [...b.waiting]) {
+      if (b.allocator.free === 0) return;
+      try {
+        if (!(await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt)))) b.forget(key);
+      } catch (err) {
+        log.debug({ key, err: String(err) }, 'handing a freed pod CIDR over failed; the node\'s next resync retries');
+      }
+    }
+  };
+
   return {
     plural: 'nodes',
     resyncMs: 10_000,
+    prepare,
     reconcile: async (key) => {
-      const node = await serialized(() => reconcileOne(deps, recordEvent, key, now(), startedAt));
-      if (!node) return;
-      const evictAfter = await evictPods(deps, recordEvent, node.object, now());
+      if (!book) await prepare();
+      const b = book!;
+      const node = await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt));
+      if (!node) {
+        if (b.forget(key)) await handOver(b);
+        return;
+      }
+      const unknown = node.object.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown';
+      const noExecute = (node.object.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute');
+      // One listing for both: only a node that is Unknown or tainted NoExecute needs its pods.
+      const pods = unknown || noExecute.length ? await podsOn(deps.store, node.object) : [];
+      if (unknown) await markPodsNotReady(deps, recordEvent, node.object, pods);
+      const evictAfter = await evictPods(deps, recordEvent, node.object, noExecute, pods, now());
       const after = [node.requeueAfterMs, evictAfter].filter((x): x is number => x !== undefined);
       return after.length ? { requeueAfterMs: Math.min(...after) } : undefined;
     },
@@ -66,50 +150,101 @@ export function nodeController(deps: NodeControllerDeps): KindController {
 }
 
 async function reconcileOne(
-  deps: NodeControllerDeps, recordEvent: RecordEvent, key: string, now: number, startedAt: number,
+  deps: NodeControllerDeps, recordEvent: RecordEvent, book: CidrBook, key: string, now: number, startedAt: number,
 ): Promise<{ object: Node; requeueAfterMs?: number } | undefined> {
   const { store } = deps;
   const cur = await store.get<Node>(key);
   if (!cur) return undefined;
-  const others = (await store.list<Node>(keyFilter('nodes'))).items
-    .filter((n) => n.key !== key)
-    .map((n) => n.object.spec?.podCIDR)
-    .filter((c): c is string => !!c);
-  const { actions, requeueAfterMs } = reconcileNode(cur.object, others, now, { gracePeriodMs: deps.gracePeriodMs(), startedAt });
-  if (actions.length === 0) return { object: cur.object, requeueAfterMs };
+  book.learn(key, cur.object.spec?.podCIDR);
+  const { actions, requeueAfterMs } = reconcileNode(cur.object, now, { gracePeriodMs: deps.gracePeriodMs(), startedAt });
   const next = structuredClone(cur.object);
   const events: (() => void)[] = [];
+  let allocated: string | undefined;
+  let write = false;
   for (const a of actions) {
-    if (a.type === 'assign-cidr') {
-      next.spec = { ...next.spec, podCIDR: a.cidr, podCIDRs: [a.cidr] };
-      log.info({ key, cidr: a.cidr }, 'assigned pod CIDR');
+    if (a.type === 'need-cidr') {
+      allocated = book.allocator.allocate();
+      if (allocated) {
+        next.spec = { ...next.spec, podCIDR: allocated, podCIDRs: [allocated] };
+        write = true;
+      } else if (!book.waiting.has(key)) {
+        book.waiting.add(key);
+        log.warn({ key, clusterCidr: book.allocator.clusterCidr, nodes: book.allocator.count }, 'no pod CIDR left for the node: every range of the cluster CIDR is taken');
+        // Kubernetes' range allocator's wording (RecordNodeStatusChange).
+        events.push(() => recordEvent(next, 'Normal', 'CIDRNotAvailable', `Node ${next.metadata.name} status is now: CIDRNotAvailable`));
+      }
     } else if (a.type === 'mark-unknown') {
       next.status = { ...next.status, conditions: a.conditions };
+      write = true;
       log.warn({ key }, 'node stopped posting status; marked Unknown');
     } else if (a.type === 'set-taints') {
       next.spec = { ...next.spec, taints: a.taints };
       if (a.taints.length === 0) delete next.spec.taints;
+      write = true;
       log.info({ key, taints: a.taints.map((t) => `${t.key}:${t.effect}`) }, 'node taints set');
     } else {
       events.push(() => recordEvent(next, a.eventType, a.reason, a.message));
     }
   }
-  // A conflict (the agent's heartbeat won) is retried by the supervisor with a fresh read.
-  await store.update(key, next, cur.revision);
+  if (write) {
+    try {
+      // A conflict (the agent's heartbeat won) is retried by the supervisor with a fresh read.
+      await store.update(key, next, cur.revision);
+    } catch (err) {
+      if (allocated) book.allocator.release(allocated);
+      throw err;
+    }
+    if (allocated) {
+      book.learn(key, allocated);
+      log.info({ key, cidr: allocated }, 'assigned pod CIDR');
+    }
+  }
   for (const e of events) e();
-  return { object: next, requeueAfterMs };
+  return { object: write ? next : cur.object, requeueAfterMs };
+}
+
+/** The pods bound to `node` and not being deleted. */
+async function podsOn(store: ObjectStore, node: Node): Promise<Pod[]> {
+  return (await store.list<Pod>(keyFilter('pods'))).items
+    .map((i) => i.object)
+    .filter((p) => p.spec.nodeName === node.metadata.name && !p.metadata.deletionTimestamp);
 }
 
 /**
- * The taint manager for one node: deletes the pods whose time is up (once: a pod being deleted
+ * For a node that is Unknown (its agent silent): sets its pods' Ready condition False, once per
+ * pod (MarkPodsNotReady); the agent writes the true status when it is back.
+ */
+async function markPodsNotReady(deps: NodeControllerDeps, recordEvent: RecordEvent, node: Node, pods: Pod[]): Promise<void> {
+  for (const pod of pods) {
+    if (!notReadyStatus(pod, '')) continue;
+    const ns = pod.metadata.namespace ?? 'default';
+    let done: Pod | undefined;
+    try {
+      const out = await deps.store.mutate<Pod>(objectKey('pods', ns, pod.metadata.name), (cur) => {
+        if (cur.metadata.uid !== pod.metadata.uid || cur.spec.nodeName !== node.metadata.name) return null;
+        const status = notReadyStatus(cur, timestamp());
+        if (!status) return null;
+        cur.status = status;
+        return cur;
+      });
+      done = out?.object;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (!done) continue;
+    log.info({ pod: `${ns}/${pod.metadata.name}`, node: node.metadata.name }, 'pod marked not ready: its node is Unknown');
+    recordEvent(done, 'Warning', NODE_NOT_READY_REASON, NODE_NOT_READY_MESSAGE);
+  }
+}
+
+/**
+ * The taint manager for one node and its `pods`: deletes the pods whose time is up (once: a pod being deleted
  * is left to its node) and says when the next one is due.
  */
-async function evictPods(deps: NodeControllerDeps, recordEvent: RecordEvent, node: Node, now: number): Promise<number | undefined> {
-  const noExecute = (node.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute');
+async function evictPods(
+  deps: NodeControllerDeps, recordEvent: RecordEvent, node: Node, noExecute: Taint[], pods: Pod[], now: number,
+): Promise<number | undefined> {
   if (noExecute.length === 0) return undefined;
-  const pods = (await deps.store.list<Pod>(keyFilter('pods'))).items
-    .map((i) => i.object)
-    .filter((p) => p.spec.nodeName === node.metadata.name && !p.metadata.deletionTimestamp);
   let next: number | undefined;
   for (const pod of pods) {
     const at = evictionTime(pod, noExecute, now);

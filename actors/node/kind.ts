@@ -64,5 +64,6 @@ export const nodeModule: KindModule = {
     bus: ctx.bus,
     pods: ctx.modules.find((m) => m.info.plural === 'pods')!,
     gracePeriodMs: () => currentSettings().nodeMonitorGracePeriodMs,
+    cidr: () => currentSettings(),
   }),
 };

@@ -1,5 +1,5 @@
 import type { Node, NodeCondition } from '../../messages';
-import { nextFreeCidr, reconcileNode } from './reconcile';
+import { reconcileNode } from './reconcile';
 
 const NOW = 1_000_000_000;
 const at = (ms: number): string => new Date(ms).toISOString();
@@ -13,16 +13,16 @@ const node = (beatAgoMs: number, cidr?: string, status: NodeCondition['status'] 
 });
 
 describe('node reconcile', () => {
-  it('assigns the lowest free /24', () => {
-    expect(nextFreeCidr('10.244.0.0/16', ['10.244.1.0/24', '10.244.3.0/24'])).toBe('10.244.2.0/24');
-    expect(reconcileNode(node(0), ['10.244.1.0/24'], NOW, opts).actions[0]).toEqual({ type: 'assign-cidr', cidr: '10.244.2.0/24' });
+  it('asks for a pod CIDR while the node has none', () => {
+    expect(reconcileNode(node(0), NOW, opts).actions[0]).toEqual({ type: 'need-cidr' });
+    expect(reconcileNode(node(0, '10.244.1.0/24'), NOW, opts).actions).toEqual([]);
   });
 
   it('requeues until the heartbeat goes stale, then marks every condition Unknown and taints the node unreachable', () => {
-    const fresh = reconcileNode(node(1000, '10.244.1.0/24'), [], NOW, opts);
+    const fresh = reconcileNode(node(1000, '10.244.1.0/24'), NOW, opts);
     expect(fresh.actions).toEqual([]);
     expect(fresh.requeueAfterMs).toBe(39_100);
-    const stale = reconcileNode(node(41_000, '10.244.1.0/24'), [], NOW, opts);
+    const stale = reconcileNode(node(41_000, '10.244.1.0/24'), NOW, opts);
     const mark = stale.actions.find((a) => a.type === 'mark-unknown');
     expect(mark).toBeDefined();
     if (mark?.type !== 'mark-unknown') return;
@@ -40,15 +40,15 @@ describe('node reconcile', () => {
 
   it('gives every node a full grace period after the control plane starts', () => {
     const n = node(60_000, '10.244.1.0/24');
-    const fresh = reconcileNode(n, [], NOW, { ...opts, startedAt: NOW - 1000 });
+    const fresh = reconcileNode(n, NOW, { ...opts, startedAt: NOW - 1000 });
     expect(fresh.actions).toEqual([]);
     expect(fresh.requeueAfterMs).toBe(39_100);
-    expect(reconcileNode(n, [], NOW, { ...opts, startedAt: NOW - 40_000 }).actions.some((a) => a.type === 'mark-unknown')).toBe(true);
+    expect(reconcileNode(n, NOW, { ...opts, startedAt: NOW - 40_000 }).actions.some((a) => a.type === 'mark-unknown')).toBe(true);
   });
 
   it('honours a configured grace period', () => {
-    expect(reconcileNode(node(6000, '10.244.1.0/24'), [], NOW, { gracePeriodMs: 5000 }).actions.some((a) => a.type === 'mark-unknown')).toBe(true);
-    expect(reconcileNode(node(6000, '10.244.1.0/24'), [], NOW, { gracePeriodMs: 7000 }).requeueAfterMs).toBe(1100);
+    expect(reconcileNode(node(6000, '10.244.1.0/24'), NOW, { gracePeriodMs: 5000 }).actions.some((a) => a.type === 'mark-unknown')).toBe(true);
+    expect(reconcileNode(node(6000, '10.244.1.0/24'), NOW, { gracePeriodMs: 7000 }).requeueAfterMs).toBe(1100);
   });
 
   it('keeps an Unknown node as it is once tainted, with the first timeAdded', () => {
@@ -56,19 +56,19 @@ describe('node reconcile', () => {
       { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' as const },
       { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' as const, timeAdded: at(NOW - 50_000) },
     ];
-    expect(reconcileNode(node(99_000, '10.244.1.0/24', 'Unknown', { taints }), [], NOW, opts).actions).toEqual([]);
+    expect(reconcileNode(node(99_000, '10.244.1.0/24', 'Unknown', { taints }), NOW, opts).actions).toEqual([]);
   });
 
   it('taints a node reporting Ready=False not-ready, and untaints it once Ready, keeping users\' taints', () => {
     const user = { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' as const };
-    const r = reconcileNode(node(1000, '10.244.1.0/24', 'False', { taints: [user] }), [], NOW, opts);
+    const r = reconcileNode(node(1000, '10.244.1.0/24', 'False', { taints: [user] }), NOW, opts);
     expect(r.actions).toContainEqual({
       type: 'set-taints',
       taints: [user, { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute', timeAdded: at(NOW) }],
     });
     const tainted = r.actions.find((a) => a.type === 'set-taints');
     if (tainted?.type !== 'set-taints') throw new Error('no taints');
-    const back = reconcileNode(node(1000, '10.244.1.0/24', 'True', { taints: tainted.taints }), [], NOW, opts);
+    const back = reconcileNode(node(1000, '10.244.1.0/24', 'True', { taints: tainted.taints }), NOW, opts);
     expect(back.actions).toEqual([
       { type: 'set-taints', taints: [user] },
       { type: 'event', eventType: 'Normal', reason: 'NodeReady', message: 'Node n1 status is now: NodeReady' },
@@ -78,15 +78,10 @@ describe('node reconcile', () => {
   it('taints a cordoned node unschedulable:NoSchedule and a node under pressure by condition', () => {
     const n = node(1000, '10.244.1.0/24', 'True', { unschedulable: true });
     n.status!.conditions![0].status = 'True';
-    const r = reconcileNode(n, [], NOW, opts);
+    const r = reconcileNode(n, NOW, opts);
     expect(r.actions).toEqual([{
       type: 'set-taints',
       taints: [{ key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
     }]);
-  });
-
-  it('refuses when the cluster CIDR is full', () => {
-    const all = Array.from({ length: 255 }, (_, i) => `10.244.${i + 1}.0/24`);
-    expect(() => nextFreeCidr('10.244.0.0/16', all)).toThrow(/exhausted/);
   });
 });

@@ -1,34 +1,14 @@
 /**
- * The control plane's side of a Node: give it a pod CIDR once, mark it Unknown when its
+ * The control plane's side of a Node: ask for its pod CIDR once, mark it Unknown when its
  * heartbeats stop and taint it by its conditions, like the node lifecycle controller
  * (https://kubernetes.io/docs/concepts/architecture/nodes/#node-controller).
  */
 import { TAINT_NOT_READY, TAINT_UNREACHABLE, type Node, type NodeCondition, type Taint } from '../../messages';
 import { systemTaints, withSystemTaints } from './taints';
 
-export const CLUSTER_CIDR = '10.244.0.0/16';
-
-/** The i-th /24 of a /16 cluster CIDR. */
-export function podCidrAt(clusterCidr: string, index: number): string {
-  const [base, bits] = clusterCidr.split('/');
-  if (bits !== '16') throw new Error(`cluster CIDR ${clusterCidr}: only /16 cluster CIDRs are supported`);
-  const [a, b] = base.split('.');
-  if (index < 0 || index > 255) throw new Error(`cluster CIDR ${clusterCidr} has no room for another node`);
-  return `${a}.${b}.${index}.0/24`;
-}
-
-/** The lowest free /24 index, skipping those other nodes hold. Index 0 is kept free (the network address block). */
-export function nextFreeCidr(clusterCidr: string, taken: Iterable<string>): string {
-  const used = new Set(taken);
-  for (let i = 1; i < 256; i++) {
-    const c = podCidrAt(clusterCidr, i);
-    if (!used.has(c)) return c;
-  }
-  throw new Error(`cluster CIDR ${clusterCidr} is exhausted: 255 nodes hold a pod CIDR`);
-}
-
 export type NodeAction =
-  | { type: 'assign-cidr'; cidr: string }
+  /** The node has no pod CIDR yet: the controller allocates one (cidr.ts). */
+  | { type: 'need-cidr' }
   /** Every condition goes Unknown: the node stopped posting status. */
   | { type: 'mark-unknown'; conditions: NodeCondition[] }
   | { type: 'set-taints'; taints: Taint[] }
@@ -44,21 +24,20 @@ export interface NodeReconcileOptions {
    * it judges it, as Kubernetes' node lifecycle controller does with the times it observed.
    */
   startedAt?: number;
-  clusterCidr?: string;
 }
 
 const isNotReadyTaint = (t: Taint): boolean => t.effect === 'NoExecute' && (t.key === TAINT_NOT_READY || t.key === TAINT_UNREACHABLE);
 
 /**
- * What to do with `node` now, given the CIDRs other nodes hold: assign a pod CIDR, mark the node
+ * What to do with `node` now: ask for a pod CIDR when it has none, mark the node
  * Unknown when its heartbeat is older than the grace period (every condition, as Kubernetes'
  * node lifecycle controller does), and keep the taints its conditions call for (taints.ts), with
  * NodeNotReady and NodeReady events when the node's not-ready or unreachable taint comes or goes.
  * `requeueAfterMs` is when the heartbeat would go stale.
  */
-export function reconcileNode(node: Node, otherCidrs: string[], now: number, opts: NodeReconcileOptions): { actions: NodeAction[]; requeueAfterMs?: number } {
+export function reconcileNode(node: Node, now: number, opts: NodeReconcileOptions): { actions: NodeAction[]; requeueAfterMs?: number } {
   const actions: NodeAction[] = [];
-  if (!node.spec?.podCIDR) actions.push({ type: 'assign-cidr', cidr: nextFreeCidr(opts.clusterCidr ?? CLUSTER_CIDR, otherCidrs) });
+  if (!node.spec?.podCIDR) actions.push({ type: 'need-cidr' });
   let conditions = node.status?.conditions ?? [];
   let requeueAfterMs: number | undefined;
   const ready = conditions.find((c) => c.type === 'Ready');

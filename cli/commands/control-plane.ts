@@ -7,7 +7,8 @@ import { runControlPlaneService } from '../../embedded/services';
  * address from the context file; credentials of the `control-plane` role when `mk up` made them,
  * else the context's own. Any number may run against one cluster: they elect a leader on a lease
  * and the others stand by (`mk get leases -n mk-system`). `mk up` starts them. The scheduler's
- * settings come from `<data-dir>/scheduler.json` and these flags (which win).
+ * settings come from `<data-dir>/scheduler.json` and these flags (which win).; the node lifecycle's and the
+ * pod CIDRs' from these flags, else the environment (actors/settings.ts), else Kubernetes' defaults.
  */
 export default class ControlPlane extends MkCommand {
   static override summary = 'Run a control plane in the foreground (mk up starts it for you)';
@@ -27,6 +28,24 @@ export default class ControlPlane extends MkCommand {
       min: 1, max: 5, env: 'MK_STREAM_REPLICAS',
       description: 'copies of each stream and bucket the control plane makes (default: 3 with 3 or more servers in the context, else 1)',
     }),
+    'node-monitor-grace-period': Flags.string({
+      description: 'how long a node may stop heartbeating before it is marked Unknown and tainted unreachable, e.g. 40s '
+        + '(default 40s, or $MK_NODE_MONITOR_GRACE_PERIOD)',
+    }),
+    'default-not-ready-toleration-seconds': Flags.string({
+      description: 'tolerationSeconds of the not-ready:NoExecute toleration every pod gets by default '
+        + '(default 300, or $MK_DEFAULT_NOT_READY_TOLERATION_SECONDS)',
+    }),
+    'default-unreachable-toleration-seconds': Flags.string({
+      description: 'tolerationSeconds of the unreachable:NoExecute toleration every pod gets by default '
+        + '(default 300, or $MK_DEFAULT_UNREACHABLE_TOLERATION_SECONDS)',
+    }),
+    'cluster-cidr': Flags.string({
+      description: 'the IPv4 range nodes\' pod CIDRs are cut from (default 10.244.0.0/16, or $MK_CLUSTER_CIDR)',
+    }),
+    'node-cidr-mask-size': Flags.string({
+      description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (default 24, or $MK_NODE_CIDR_MASK_SIZE)',
+    }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop. */
@@ -37,6 +56,12 @@ export default class ControlPlane extends MkCommand {
       unschedulableFlushSeconds: flags['unschedulable-flush-seconds'],
       ...(flags['lease-seconds'] !== undefined ? { leaseSeconds: flags['lease-seconds'] } : {}),
       ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
+    }, {
+      nodeMonitorGracePeriodMs: flags['node-monitor-grace-period'],
+      defaultNotReadyTolerationSeconds: flags['default-not-ready-toleration-seconds'],
+      defaultUnreachableTolerationSeconds: flags['default-unreachable-toleration-seconds'],
+      clusterCidr: flags['cluster-cidr'],
+      nodeCidrMaskSize: flags['node-cidr-mask-size'],
     }));
   }
 }

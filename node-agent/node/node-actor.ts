@@ -165,8 +165,12 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
     keyToUid.clear();
     deps.pods.clear();
     current = await register();
-    while (!stopped && !current?.spec?.podCIDR) {
-      await sleep(200);
+    // Soon at first (a CIDR comes at once), then no more often than heartbeats: a cluster CIDR
+    // with no range left may keep the node waiting until another node is deleted.
+    const waitCidr: BackoffPolicy = { initialMs: 200, maxMs: deps.heartbeatMs ?? HEARTBEAT_MS, jitter: 0.2 };
+    for (let attempt = 0; !stopped && !current?.spec?.podCIDR; attempt++) {
+      if (attempt === 10) nlog.warn('no pod CIDR yet: the cluster CIDR may have no range left (see the node\'s CIDRNotAvailable event)');
+      await sleep(backoffDelay(waitCidr, attempt));
       current = await persist('registration', () => cp.heartbeat({ status: 'False', reason: 'NodeStarting', message: 'waiting for a pod CIDR' }));
     }
     if (stopped || !current?.spec?.podCIDR) return;

@@ -62,6 +62,63 @@ describe('pod actor', () => {
     expect(cri.idsOf('app')).toHaveLength(1);
   });
 
+  it('writes its status again when the stored one changed after its write, and not for a view that lags', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const h = harness(cri);
+    const pod = makePod();
+    const ref = spawnPodActor(system, h.deps, pod);
+    await advanceUntil('Running', () => h.last()?.phase === 'Running' && h.last()?.containerStatuses?.[0]?.ready === true);
+    const mine = h.last()!;
+    const view = (status: PodStatus | undefined) => dispatch(ref, { type: 'pod/sync', pod: { ...pod, status } });
+    // A view that has not caught up with the write (an older status) causes no write.
+    let writes = h.statuses.length;
+    view(h.statuses[0]);
+    jest.advanceTimersByTime(2000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    // The view shows the write (with the scheduler's PodScheduled kept instead): still nothing to write.
+    const stored = { ...mine, conditions: mine.conditions!.map((c) => (c.type === 'PodScheduled' ? { ...c, lastTransitionTime: '2020-01-01T00:00:00Z' } : c)) };
+    view(stored);
+    jest.advanceTimersByTime(2000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    // The control plane marks the pod not ready (its node was Unknown): the true status is written again.
+    view({
+      ...stored,
+      conditions: stored.conditions.map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, reason: 'NodeNotReady', message: 'Node is not ready' } : c)),
+      containerStatuses: stored.containerStatuses!.map((c) => ({ ...c, ready: false })),
+    });
+    await advanceUntil('the status written again', () => h.statuses.length > writes);
+    expect(h.last()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(h.last()?.containerStatuses?.[0]).toMatchObject({ ready: true, containerID: mine.containerStatuses![0].containerID });
+    // Once the view shows it, quiet again.
+    writes = h.statuses.length;
+    view(h.last());
+    jest.advanceTimersByTime(5000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    expect(cri.idsOf('app')).toHaveLength(1);
+  });
+
+  it('takes a write its view never showed as overwritten after 30 s, and writes its status again', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const h = harness(cri);
+    const pod = makePod();
+    const ref = spawnPodActor(system, h.deps, pod);
+    await advanceUntil('Running', () => h.last()?.phase === 'Running' && h.last()?.containerStatuses?.[0]?.ready === true);
+    const writes = h.statuses.length;
+    // The view skips the write and shows a later status someone else stored.
+    const other = { ...h.last()!, conditions: h.last()!.conditions!.map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const } : c)) };
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, status: other } });
+    jest.advanceTimersByTime(20_000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    await advanceUntil('the status written again', () => h.statuses.length > writes, 20_000, 1000);
+    expect(h.last()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
   it('crash-loops with backoff: restartCount grows, CrashLoopBackOff 10 s then 20 s', async () => {
     system = start();
     const cri = new FakeCriRuntime();

@@ -80,6 +80,12 @@ export interface PodActorState {
   backoff: BackoffState;
 }
 
+/**
+ * How long the view may take to show this node's own status write; a write it has not shown by
+ * then was overwritten before the control plane copied it, and the view's status is compared with.
+ */
+const VIEW_LAG_MS = 30_000;
+
 // A fresh pod takes a few passes (sandbox, init containers, app containers): bounded per sync.
 const MAX_PASSES = 6;
 
@@ -102,7 +108,14 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   // what was written is forgotten, so a reset actor rewrites status if it differs.
   let desired: Pod | null = pod;
   let lastKnown: Pod = pod;
+  // The status this actor last wrote, and whether the view has shown it since. Until it has, the
+  // view's status may predate the write, so the write is what a new status is compared with; once
+  // it has, a different status in the view was stored after it (the control plane marked the pod
+  // not ready while the node was away) and the view's is compared with, so the true status is
+  // written again. Nothing changed means no write either way.
   let written: PodStatus | undefined;
+  let writtenAt = 0;
+  let writtenSeen = false;
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -129,6 +142,11 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     } catch (err) {
       log.warn({ err, reason }, 'could not record event');
     }
+  };
+  const forgetWritten = (): void => {
+    log.debug('the stored status changed since this node wrote it; comparing with the stored one');
+    written = undefined;
+    writtenSeen = false;
   };
   const finish = (self: Ref<Internal>): void => {
     stopped = true;
@@ -173,11 +191,16 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       hints = out.created;
       failures = mergeFailures(failures, out.failures);
     }
-    if (result && desired && !sameStatus(result.status, written ?? desired.status)) {
-      if (result.status.phase !== (written ?? desired.status)?.phase) log.info({ phase: result.status.phase }, 'pod phase');
-      for (const e of backoffEvents(desired, written ?? desired.status, result.status)) event(e.type, e.reason, e.message);
+    // A write the view never showed was overwritten before the control plane copied it there.
+    if (written && !writtenSeen && now() - writtenAt > VIEW_LAG_MS) forgetWritten();
+    const base = written ?? desired?.status;
+    if (result && desired && !sameStoredStatus(result.status, base)) {
+      if (result.status.phase !== base?.phase) log.info({ phase: result.status.phase }, 'pod phase');
+      for (const e of backoffEvents(desired, base, result.status)) event(e.type, e.reason, e.message);
       await deps.writeStatus(desired, result.status);
       written = result.status;
+      writtenAt = now();
+      writtenSeen = false;
     }
     schedule(ctx.self, Math.min(result?.requeueAfterMs ?? resyncMs, resyncMs));
     return { backoff };
@@ -195,6 +218,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
         } else if (msg.pod) {
           desired = msg.pod;
           lastKnown = msg.pod;
+          if (written && sameStoredStatus(msg.pod.status, written)) writtenSeen = true;
+          else if (written && writtenSeen) forgetWritten();
         } else {
           desired = null;
         }
@@ -221,6 +246,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     // Called at spawn and on every reset: start from a clean slate and reconcile at once.
     initialStateFunc: (ctx: ActorContext<Internal, Ref<unknown>>): PodActorState => {
       written = undefined;
+      writtenSeen = false;
       cache.clear();
       queued = false;
       clearTimeout(timer);
@@ -239,6 +265,15 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     })
     : spawn(parent, handle, name, props);
   return ref as unknown as Ref<PodActorMessage>;
+}
+
+/**
+ * Statuses equal as stored: the control plane keeps the scheduler's PodScheduled condition over
+ * the node's (actors/node/node-api.ts), so that one is left out of the comparison.
+ */
+function sameStoredStatus(a: PodStatus | undefined, b: PodStatus | undefined): boolean {
+  const strip = (s: PodStatus | undefined) => (s?.conditions ? { ...s, conditions: s.conditions.filter((c) => c.type !== 'PodScheduled') } : s);
+  return sameStatus(strip(a), strip(b));
 }
 
 /** Marks the containers whose start this agent gave up on, and forgets those no longer there. */

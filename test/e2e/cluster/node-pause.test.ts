@@ -2,8 +2,9 @@
  * A node that stops heartbeating without losing its containers: the node agent is SIGSTOPped past
  * the node monitor grace period (set short for the test), so the control plane marks the node
  * Unknown, taints it unreachable and evicts the pod whose toleration runs out, while a pod deleted
- * meanwhile waits for its node. After SIGCONT the node is Ready again, untainted, stops the pods
- * deleted while it was away, and the pod still bound keeps running with no container restarted.
+ * meanwhile waits for its node, and the pod still bound is marked not ready. After SIGCONT the
+ * node is Ready again, untainted, stops the pods deleted while it was away, and the pod still
+ * bound keeps running with no container restarted and is ready again.
  */
 import type { Node, Pod } from '../../../messages';
 import { canRunE2e, startCluster, waitFor, type TestCluster } from '../../helpers/cluster';
@@ -79,6 +80,13 @@ describeE2e('a paused node agent', () => {
     const events = await c.mk(['get', 'events', '-A']);
     expect(events.stdout).toContain('Marking for deletion Pod default/evicted');
     expect(events.stdout).toContain('NodeNotReady');
+    // No one can vouch for the pods of an Unknown node: they are marked not ready, as Kubernetes does.
+    const marked = await waitFor('steady marked not ready', async () => {
+      const p = (await pods()).find((x) => x.metadata.name === 'steady');
+      return p?.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'False' ? p : null;
+    }, 30_000);
+    expect(marked.status?.conditions?.find((x) => x.type === 'Ready')).toMatchObject({ reason: 'NodeNotReady', message: 'Node is not ready' });
+    expect((await c.mk(['get', 'pod', 'steady', '--no-headers'])).stdout).toMatch(/^steady\s+0\/1\s+Running\s/);
     const described = await c.mk(['describe', 'node']);
     expect(described.stdout).toMatch(/\nTaints:\s+node\.kubernetes\.io\/unreachable:NoSchedule\n\s+node\.kubernetes\.io\/unreachable:NoExecute\n/);
     expect(described.stdout).toMatch(/ {2}Ready\s+Unknown\s/);
@@ -92,7 +100,14 @@ describeE2e('a paused node agent', () => {
     }, 60_000);
     expect(after[0].metadata.name).toBe('steady');
     expect(after[0].status?.phase).toBe('Running');
-    expect(after[0].status?.containerStatuses?.[0]).toMatchObject({ containerID: steadyId, restartCount: 0, ready: true });
+    expect(after[0].status?.containerStatuses?.[0]).toMatchObject({ containerID: steadyId, restartCount: 0 });
+    // Its agent, back, writes the true status again: ready, the same container.
+    const readyAgain = await waitFor('steady ready again', async () => {
+      const p = (await pods()).find((x) => x.metadata.name === 'steady');
+      return p?.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' ? p : null;
+    }, 30_000);
+    expect(readyAgain.status?.containerStatuses?.[0]).toMatchObject({ containerID: steadyId, restartCount: 0, ready: true });
+    expect((await c.mk(['get', 'pod', 'steady', '--no-headers'])).stdout).toMatch(/^steady\s+1\/1\s+Running\s/);
     // And what the node runs agrees: one container of steady's, and the evicted ones stopped.
     const ps = await c.run(['ctr', '-a', `${c.dataDir}/node/containerd/containerd.sock`, '-n', 'k8s.io', 'tasks', 'ls']);
     const running = ps.stdout.split('\n').filter((l) => /\sRUNNING\s*$/.test(l)).map((l) => l.split(/\s+/)[0]);

@@ -55,7 +55,7 @@ describe('control plane', () => {
   it('gives a registered node a pod CIDR', async () => {
     await store.create(objectKey('nodes', undefined, 'n1'), node('n1'));
     const n = await waitFor(async () => (await store.get<Node>(objectKey('nodes', undefined, 'n1')))?.object.spec?.podCIDR, 'pod CIDR', 10_000);
-    expect(n).toBe('10.244.1.0/24');
+    expect(n).toBe('10.244.0.0/24');
   });
 
   it('applies, reports unchanged and configured, and schedules onto the node', async () => {
@@ -180,9 +180,9 @@ describe('control plane', () => {
   });
 
   it('marks a node whose heartbeats stopped as Unknown', async () => {
-    // A control plane gives every node one grace period from its own start before judging it.
+    // A control plane gives every node a full grace period from its start: a short one here.
     await cp.stop();
-    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-test-3' }, settings: { nodeMonitorGracePeriodMs: 2_000 } });
+    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-test-3' }, settings: { nodeMonitorGracePeriodMs: 1000 } });
     const stale = node('n2');
     stale.status!.conditions![0].lastHeartbeatTime = new Date(Date.now() - 60_000).toISOString();
     await store.create(objectKey('nodes', undefined, 'n2'), stale);

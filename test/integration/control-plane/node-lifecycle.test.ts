@@ -11,6 +11,7 @@ import {
   API, isValidation, nodeApiSubject,
   type GetResult, type ListResult, type Node, type NodeResult, type Pod, type Taint,
 } from '../../../messages';
+import { podColumns } from '../../../messages/printing/pod-status';
 import { caught, startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { until, waitFor } from '../../helpers/wait';
 
@@ -111,6 +112,48 @@ describe('node lifecycle', () => {
     await waitFor('the eviction of on-n2', async () => (await getPod('on-n2')).metadata.deletionTimestamp, 15_000, 100);
     beat('n2');
     await waitFor('n2 untainted', async () => !(await getNode('n2')).spec?.taints, 10_000, 100);
+  });
+
+  it('marks the pods of an Unknown node not ready, once, and takes the status its agent writes when back', async () => {
+    await nodeApi<NodeResult>('n5', 'register', { status, labels: {} });
+    beat('n5');
+    await waitFor('n5 Ready', async () => (await getNode('n5')).spec?.podCIDR && (await ready('n5')) === 'True' && !(await getNode('n5')).spec?.taints);
+    await bound('served', 'n5', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }]);
+    const pod = await getPod('served');
+    const running = (ok: boolean) => ({
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: ok ? 'True' : 'False', lastTransitionTime: new Date().toISOString() }],
+      containerStatuses: [{ name: 'c', image: 'busybox', imageID: '', ready: ok, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } }, lastState: {} }],
+    });
+    const agentWrites = () => nodeApi('n5', 'pod-status', { namespace: 'default', name: 'served', uid: pod.metadata.uid, status: running(true) });
+    await agentWrites();
+    expect(podColumns(await getPod('served')).ready).toBe('1/1');
+
+    stopBeating('n5');
+    const marked = await waitFor('served marked not ready', async () => {
+      const p = await getPod('served');
+      return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'False' ? p : null;
+    }, 10_000, 100);
+    expect((await getNode('n5')).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('Unknown');
+    expect(marked.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'NodeNotReady', message: 'Node is not ready' });
+    expect(marked.status?.phase).toBe('Running');
+    expect(podColumns(marked).ready).toBe('0/1');
+    const ev = await waitFor('the pod\'s NodeNotReady event', async () => (await events()).find((e) => e.reason === 'NodeNotReady' && e.involvedObject.name === 'served'), 10_000, 100);
+    expect(ev).toMatchObject({ message: 'Node is not ready', involvedObject: { kind: 'Pod' }, source: { component: 'node-controller' } });
+    // Once: later reconciles of the Unknown node leave the marked pod as it is.
+    const rv = marked.metadata.resourceVersion;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await getPod('served')).metadata.resourceVersion).toBe(rv);
+
+    // Back: the agent heartbeats and writes what it sees; the pod is ready again and stays so.
+    beat('n5');
+    await waitFor('n5 Ready', async () => (await ready('n5')) === 'True', 10_000, 100);
+    await agentWrites();
+    await new Promise((r) => setTimeout(r, 500));
+    const back = await getPod('served');
+    expect(back.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(podColumns(back).ready).toBe('1/1');
+    await request(bus, API.delete, { kind: 'pods', name: 'served', gracePeriodSeconds: 0 });
   });
 
   it('takes the pressure conditions a node measured, taints it by them, and refuses malformed ones', async () => {
