@@ -19,3 +19,4 @@ export { age, humanDuration, rfc1123z } from './printing/time';
 export { EventKind } from './kinds/event';
 export { NamespaceKind, NodeKind } from './kinds/node';
 export { PodKind } from './kinds/pod';
+export * from './node-routes';

@@ -4,6 +4,7 @@ import { keyFilter, type Node } from '../../messages';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { reconcileNode } from './reconcile';
+import type { NodeRoutes } from './routes';
 
 /**
  * Node actors run concurrently, but a pod CIDR is chosen from what every node holds: the choices
@@ -17,16 +18,19 @@ function serialized<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export function nodeController(store: ObjectStore): KindController {
+/** The node controller; with `routes`, it also keeps each node's entry of the pod network's routes. */
+export function nodeController(store: ObjectStore, routes?: NodeRoutes): KindController {
   return {
     plural: 'nodes',
     resyncMs: 10_000,
-    reconcile: (key) => serialized(() => reconcileOne(store, key)),
+    reconcile: (key) => serialized(() => reconcileOne(store, key, routes)),
+    ...(routes ? { ensure: () => routes.ensure(), prepare: () => routes.start() } : {}),
   };
 }
 
-async function reconcileOne(store: ObjectStore, key: string): Promise<{ requeueAfterMs?: number } | void> {
+async function reconcileOne(store: ObjectStore, key: string, routes?: NodeRoutes): Promise<{ requeueAfterMs?: number } | void> {
   const cur = await store.get<Node>(key);
+  await routes?.sync(key, cur?.object ?? null);
   if (!cur) return;
   const others = (await store.list<Node>(keyFilter('nodes'))).items
     .filter((n) => n.key !== key)

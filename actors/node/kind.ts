@@ -5,6 +5,7 @@
 import { NodeKind, ValidationError, type KubeObject, type Node } from '../../messages';
 import type { KindModule } from '../kind-module';
 import { nodeController } from './controller';
+import { NodeRoutes } from './routes';
 
 /** A manifest may omit the pod CIDR but not change it. */
 function keepPodCidr(existingObj: KubeObject, nextObj: KubeObject): KubeObject {
@@ -20,5 +21,5 @@ function keepPodCidr(existingObj: KubeObject, nextObj: KubeObject): KubeObject {
 export const nodeModule: KindModule = {
   info: NodeKind,
   admitUpdate: keepPodCidr,
-  controller: (ctx) => nodeController(ctx.store),
+  controller: async (ctx) => nodeController(ctx.store, await NodeRoutes.open(ctx.bus, ctx.store)),
 };
