@@ -31,8 +31,8 @@ export function hostIP(): string {
   return '127.0.0.1';
 }
 
-/** Capacity, allocatable, addresses and node info for the Node's status. */
-export async function readCapacity(nodeName: string, runtimeVersion: string): Promise<NodeStatus> {
+/** Capacity, allocatable, addresses and node info for the Node's status (InternalIP: `internalIP`, else hostIP()). */
+export async function readCapacity(nodeName: string, runtimeVersion: string, internalIP: string = hostIP()): Promise<NodeStatus> {
   const cpus = os.cpus().length;
   const mem = os.totalmem();
   const gpus = await nvidiaGpus();
@@ -49,7 +49,7 @@ export async function readCapacity(nodeName: string, runtimeVersion: string): Pr
   return {
     capacity,
     allocatable,
-    addresses: [{ type: 'InternalIP', address: hostIP() }, { type: 'Hostname', address: nodeName }],
+    addresses: [{ type: 'InternalIP', address: internalIP }, { type: 'Hostname', address: nodeName }],
     nodeInfo: {
       kernelVersion: os.release(),
       osImage,
