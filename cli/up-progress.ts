@@ -8,8 +8,8 @@ import { CliError } from './errors';
 import { readManifests, validateAll } from './manifest-reader';
 import { podColumns, podIP } from '../messages';
 import { launchCluster } from '../embedded/start';
-import type { Credentials } from '../embedded/credentials';
-import type { ClusterPaths } from '../embedded/paths';
+import { busHost, clusterNodeNames, type Credentials } from '../embedded/credentials';
+import { nodeAgentChild, type ClusterPaths } from '../embedded/paths';
 import { isAlive } from '../embedded/processes';
 import { tcpAnswers } from '../embedded/supervise';
 import { nodeSubject, resolveKind, type Node, type Pod } from '../messages';
@@ -19,6 +19,10 @@ export interface StartOptions {
   dataDir: string;
   port?: number;
   nodeName?: string;
+  /** `--nodes N` (first start only). */
+  nodes?: number;
+  /** `--node-subnet` (first start only). */
+  nodeSubnet?: string;
   timeoutMs: number;
   /** The demo manifest. */
   demoFile: string;
@@ -39,7 +43,7 @@ export async function startCluster(opts: StartOptions): Promise<'started' | 'alr
   const creds = launched.creds;
   const waiter = new Waiter(paths, launched.pid, Date.now() + opts.timeoutMs, opts.timeoutMs);
   const client = await waiter.step('bus', paths.log('nats'), async () => openClient(paths.dataDir, { timeoutMs: 2000, name: 'mk-up' }));
-  opts.print(` ✓ bus up (nats://127.0.0.1:${creds.port})`);
+  opts.print(` ✓ bus up (nats://${busHost(creds)}:${creds.port})`);
   try {
     await follow(client, creds, waiter, opts);
   } finally {
@@ -52,33 +56,38 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
   const { api } = client;
   const paths = waiter.paths;
   const seen = new Set<string>();
-  const progress = client.bus.nc.subscribe(nodeSubject(creds.nodeName, 'progress'), {
+  const names = clusterNodeNames(creds);
+  const many = names.length > 1;
+  const progress = names.map((name) => client.bus.nc.subscribe(nodeSubject(name, 'progress'), {
     callback: (_err, msg) => {
       try {
         const p = decode<{ image?: string; step?: string; done?: boolean }>(msg.data);
-        const line = `   image ${p?.image ?? '?'}: ${p?.done ? 'ready' : p?.step ?? ''}`;
+        const line = `   ${many ? `${name}: ` : ''}image ${p?.image ?? '?'}: ${p?.done ? 'ready' : p?.step ?? ''}`;
         if (!seen.has(line)) opts.print(line);
         seen.add(line);
       } catch {
         // progress is best effort
       }
     },
-  });
+  }));
   try {
     await waiter.step('control plane', paths.log('control-plane'), () => api.ping(2000));
     opts.print(' ✓ control plane ready');
     const nodeKind = resolveKind('nodes')!;
-    await waiter.step(`node ${creds.nodeName} Ready`, paths.log('node-agent'), async () => {
-      const node = (await api.get(nodeKind, undefined, creds.nodeName)) as Node;
-      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-      if (ready?.status !== 'True') throw new Error(`node ${creds.nodeName} is ${ready ? `NotReady (${ready.reason ?? ready.status})` : 'not reporting'}`);
-      // After a crash the stored status may still say Ready: only a heartbeat from this run counts.
-      const beat = Date.parse(ready.lastHeartbeatTime ?? '');
-      if (beat && beat < waiter.startedAt - 2000) throw new Error(`node ${creds.nodeName} has not sent a heartbeat since mk up started`);
-    });
-    opts.print(` ✓ node ${creds.nodeName} Ready`);
+    // Nodes come up together; each is reported as it gets Ready, with the time it took.
+    await Promise.all(names.map(async (name, i) => {
+      await waiter.step(`node ${name} Ready`, paths.log(nodeAgentChild(i + 1)), async () => {
+        const node = (await api.get(nodeKind, undefined, name)) as Node;
+        const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status !== 'True') throw new Error(`node ${name} is ${ready ? `NotReady (${ready.reason ?? ready.status})` : 'not reporting'}`);
+        // After a crash the stored status may still say Ready: only a heartbeat from this run counts.
+        const beat = Date.parse(ready.lastHeartbeatTime ?? '');
+        if (beat && beat < waiter.startedAt - 2000) throw new Error(`node ${name} has not sent a heartbeat since mk up started`);
+      });
+      opts.print(` ✓ node ${name} Ready${many ? ` (${((Date.now() - waiter.startedAt) / 1000).toFixed(1)} s)` : ''}`);
+    }));
   } finally {
-    progress.unsubscribe();
+    for (const p of progress) p.unsubscribe();
   }
   if (!opts.demo) {
     printUsage(opts, paths, undefined);

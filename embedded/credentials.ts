@@ -11,6 +11,7 @@ import { ClusterError } from './errors';
 import { writeContext, writeSecretFile } from './context';
 import type { ClusterPaths } from './paths';
 import { adminPermissions, nodePermissions, renderPermissions, type Permissions } from './permissions';
+import { checkNodeCount, DEFAULT_NODE_SUBNET, hostAddressOf, nodeNames } from './topology';
 
 /** The default client port (NATS's). */
 export const DEFAULT_PORT = 4222;
@@ -19,8 +20,12 @@ const CredentialsSchema = z.strictObject({
   port: z.number().int().min(1).max(65535),
   nodeName: z.string().min(1),
   users: z.record(z.string(), z.string().min(16)),
+  /** `mk up --nodes N`: how many nodes (absent: one, in the host's own namespace). */
+  nodes: z.number().int().min(1).optional(),
+  /** The nodes' subnet when nodes > 1. */
+  nodeSubnet: z.string().optional(),
 });
-/** credentials.json: the port, the node name and every role's password. */
+/** credentials.json: the port, the node name(s), the topology and every role's password. */
 export type Credentials = z.infer<typeof CredentialsSchema>;
 
 /** The CLI's NATS user. */
@@ -45,25 +50,61 @@ export function readCredentials(paths: ClusterPaths): Credentials | undefined {
  * credentials.json, nats/nats.conf and config.json, and returns them. Passwords are never changed
  * once made, so running processes and the user's context stay valid.
  */
-export function prepareClusterFiles(paths: ClusterPaths, opts: { port?: number; nodeName: string }): Credentials {
+export function prepareClusterFiles(paths: ClusterPaths, opts: { port?: number; nodeName: string; nodes?: number; nodeSubnet?: string }): Credentials {
   const existing = readCredentials(paths);
   const nodeName = existing?.nodeName ?? opts.nodeName;
   // The name becomes NATS subjects, permissions and keys: it must be a DNS-1123 label.
   const bad = dns1123LabelError(nodeName);
   if (bad) throw new ClusterError(`invalid node name "${nodeName}": ${bad}`);
+  const topo = clusterTopology(paths, existing, opts);
   const creds: Credentials = {
     port: opts.port ?? existing?.port ?? DEFAULT_PORT,
     nodeName,
     users: { ...(existing?.users ?? {}) },
+    ...topo,
   };
-  for (const user of [ADMIN_USER, CONTROL_PLANE_USER, nodeUser(nodeName)]) creds.users[user] ??= randomPassword();
+  for (const user of [ADMIN_USER, CONTROL_PLANE_USER, ...clusterNodeNames(creds).map(nodeUser)]) creds.users[user] ??= randomPassword();
   writeSecretFile(paths.credentials, JSON.stringify(creds, null, 2) + '\n');
   writeSecretFile(paths.natsConf, natsConfig(paths, creds));
   fs.mkdirSync(paths.natsStore, { recursive: true, mode: 0o700 });
   writeContext(paths.dataDir, {
-    servers: [`nats://127.0.0.1:${creds.port}`], user: ADMIN_USER, pass: creds.users[ADMIN_USER], nodeName,
+    servers: [`nats://${busHost(creds)}:${creds.port}`], user: ADMIN_USER, pass: creds.users[ADMIN_USER], nodeName,
   });
   return creds;
+}
+
+/**
+ * The node count and subnet of a cluster: as asked on its first start, as it was afterwards.
+ * Throws ClusterError, before anything is written, when a later start asks for another.
+ */
+function clusterTopology(paths: ClusterPaths, existing: Credentials | undefined, opts: { nodes?: number; nodeSubnet?: string }): Pick<Credentials, 'nodes' | 'nodeSubnet'> {
+  if (opts.nodes !== undefined) checkNodeCount(opts.nodes);
+  const had = existing ? existing.nodes ?? 1 : undefined;
+  if (had !== undefined && opts.nodes !== undefined && opts.nodes !== had) {
+    throw new ClusterError(`the cluster in ${paths.dataDir} has ${had} node${had === 1 ? '' : 's'}; it cannot be started with --nodes ${opts.nodes} `
+      + `(run \`mk up\` without --nodes to resume it, or \`mk down --purge\` first to start a new one)`);
+  }
+  const nodes = had ?? opts.nodes ?? 1;
+  if (nodes === 1) {
+    if (opts.nodeSubnet !== undefined) throw new ClusterError('--node-subnet needs --nodes 2 or more (a single node runs in this machine\'s own network)');
+    return {};
+  }
+  const subnet = existing?.nodeSubnet ?? opts.nodeSubnet ?? DEFAULT_NODE_SUBNET;
+  if (existing && opts.nodeSubnet !== undefined && opts.nodeSubnet !== subnet) {
+    throw new ClusterError(`the cluster in ${paths.dataDir} uses node subnet ${subnet}; --node-subnet cannot change it`);
+  }
+  hostAddressOf(subnet);
+  return { nodes, nodeSubnet: subnet };
+}
+
+/** The names of the cluster's nodes: its node name, then `<name>-2`, `<name>-3`, ... */
+export function clusterNodeNames(creds: Pick<Credentials, 'nodeName' | 'nodes'>): string[] {
+  return nodeNames(creds.nodeName, creds.nodes ?? 1);
+}
+
+/** Where nats-server listens: loopback, or for several nodes the host's address on their bridge. */
+export function busHost(creds: Pick<Credentials, 'nodes' | 'nodeSubnet'>): string {
+  return (creds.nodes ?? 1) > 1 ? hostAddressOf(creds.nodeSubnet ?? DEFAULT_NODE_SUBNET) : '127.0.0.1';
 }
 
 /** The permissions of a user of the embedded cluster; undefined for the control plane (all). */
@@ -78,7 +119,10 @@ export function randomPassword(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** The nats-server config: loopback only, JetStream in the data dir, a user per role. */
+/**
+ * The nats-server config: loopback only (for several nodes: the host's address on the nodes'
+ * private bridge only), JetStream in the data dir, a user per role.
+ */
 export function natsConfig(paths: ClusterPaths, creds: Credentials): string {
   const q = (s: string): string => JSON.stringify(s);
   const users = Object.entries(creds.users).map(([user, pass]) => {
@@ -88,7 +132,7 @@ export function natsConfig(paths: ClusterPaths, creds: Credentials): string {
   return [
     '# Generated by `mk up` from credentials.json on every start; edits are overwritten.',
     'server_name: mk',
-    `listen: ${q(`127.0.0.1:${creds.port}`)}`,
+    `listen: ${q(`${busHost(creds)}:${creds.port}`)}`,
     'max_payload: 8MB',
     'jetstream {',
     `  store_dir: ${q(paths.natsStore)}`,

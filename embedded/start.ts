@@ -7,16 +7,21 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { defaultNodeName } from './context';
 import { ClusterError } from './errors';
-import { prepareClusterFiles, type Credentials } from './credentials';
+import { busHost, clusterNodeNames, prepareClusterFiles, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
-import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime } from './supervise';
+import { DEFAULT_NODE_SUBNET, planTopology } from './topology';
+import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
   dataDir: string;
   port?: number;
   nodeName?: string;
+  /** `--nodes N`: that many nodes, each in a network namespace of its own (first start only). */
+  nodes?: number;
+  /** `--node-subnet`: the nodes' addresses (first start only). */
+  nodeSubnet?: string;
   /** `bin/run.js` of this installation (the supervisor is `node run.js up --foreground`). */
   runJs: string;
   print: (line: string) => void;
@@ -37,11 +42,19 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   if (running !== undefined) return { state: 'already-running', paths, pid: running };
   requireNatsServer();
   requireNodeRuntime();
+  // Bad topology flags are refused before anything is made.
+  if ((opts.nodes ?? 1) > 1 || opts.nodeSubnet !== undefined) {
+    planTopology({ dataDir: paths.dataDir, subnet: opts.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode: opts.nodeName ?? defaultNodeName(), count: opts.nodes ?? 2 });
+  }
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-  const creds = prepareClusterFiles(paths, { port: opts.port, nodeName: opts.nodeName ?? defaultNodeName() });
+  const creds = prepareClusterFiles(paths, {
+    port: opts.port, nodeName: opts.nodeName ?? defaultNodeName(),
+    ...(opts.nodes !== undefined ? { nodes: opts.nodes } : {}), ...(opts.nodeSubnet !== undefined ? { nodeSubnet: opts.nodeSubnet } : {}),
+  });
   await killLeftovers(paths, (l) => opts.print(l));
-  if (await portOpen(creds.port)) {
-    throw new ClusterError(`port ${creds.port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);
+  const host = busHost(creds);
+  if (await tcpAnswers(host, creds.port)) {
+    throw new ClusterError(`port ${creds.port} on ${host} is already in use (another nats-server?); pick another with --port`);
   }
 
   const out = fs.openSync(paths.upLog, 'a');
@@ -52,6 +65,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   child.unref();
   if (!child.pid) throw new ClusterError(`could not start the supervisor; see ${paths.upLog}`);
   writePid(paths.upPid, child.pid);
-  opts.print(`Starting mk in ${paths.dataDir} (node ${creds.nodeName}, bus nats://127.0.0.1:${creds.port}), supervisor pid ${child.pid}`);
+  const names = clusterNodeNames(creds);
+  opts.print(`Starting mk in ${paths.dataDir} (node${names.length > 1 ? 's' : ''} ${names.join(', ')}, bus nats://${host}:${creds.port}), supervisor pid ${child.pid}`);
   return { state: 'started', paths, creds, pid: child.pid };
 }

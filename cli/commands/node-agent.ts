@@ -13,6 +13,9 @@ export default class NodeAgent extends MkCommand {
   static override flags = {
     'node-name': Flags.string({ description: 'this node\'s name (default: the context\'s)' }),
     'containerd-socket': Flags.string({ description: 'use this containerd instead of starting one' }),
+    'node-ip': Flags.string({ description: 'the node\'s InternalIP (default: the first non-loopback IPv4 address)' }),
+    'node-dir': Flags.string({ description: 'the node\'s own data directory (default: <data-dir>/node)' }),
+    'images-dir': Flags.string({ description: 'where the built-in images are built and cached (default: <node-dir>/images)' }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop. */
@@ -21,6 +24,9 @@ export default class NodeAgent extends MkCommand {
     const code = await runNodeAgentService(this.dataDir(flags['data-dir']), {
       ...(flags['node-name'] ? { nodeName: flags['node-name'] } : {}),
       ...(flags['containerd-socket'] ? { containerdSocket: flags['containerd-socket'] } : {}),
+      ...(flags['node-ip'] ? { nodeIP: flags['node-ip'] } : {}),
+      ...(flags['node-dir'] ? { nodeDataDir: flags['node-dir'] } : {}),
+      ...(flags['images-dir'] ? { imagesDir: flags['images-dir'] } : {}),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);
   }
