@@ -20,7 +20,7 @@ mk control-plane and mk node-agent and restarts them if they crash. State lives 
 directory, so mk down then mk up resumes the cluster with its objects.
 
 With --nodes N (N > 1) every node agent runs in a network namespace of its own with its own
-containerd, joined by veths to a bridge in this namespace (172.30.0.1/24 here, nodes from .11);
+containerd, joined by veths to a bridge in this namespace (by default 172.30.0.1/24, nodes from .11);
 pods reach each other across nodes and this machine reaches every pod. The node count is fixed
 when the cluster is made: a later mk up resumes it; another --nodes is refused.`;
   static override examples = [

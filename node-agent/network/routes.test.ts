@@ -1,4 +1,4 @@
-import { desiredRoutes, planRoutes } from './routes';
+import { desiredRoutes, masqueradeExceptions, MASQ_CHAIN, planRoutes } from './routes';
 
 const r = (name: string, podCIDR: string, internalIP: string) => ({ name, podCIDR, internalIP });
 
@@ -43,5 +43,23 @@ describe('planRoutes', () => {
   it('changes nothing when the routes are as wanted', () => {
     const routes = [{ dst: '10.244.1.0/24', via: '172.30.0.12' }];
     expect(planRoutes(routes, routes)).toEqual({ replace: [], remove: [] });
+  });
+});
+
+describe('masqueradeExceptions', () => {
+  it('replaces the chain with one ACCEPT per other node\'s pod CIDR, from this node\'s pods only', () => {
+    const text = masqueradeExceptions('10.244.0.0/24', [{ dst: '10.244.1.0/24', via: '172.30.0.12' }, { dst: '10.244.2.0/24', via: '172.30.0.13' }]);
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toBe('*nat');
+    expect(lines[1]).toBe(`:${MASQ_CHAIN} - [0:0]`);
+    expect(lines.filter((l) => l.startsWith('-A')).map((l) => l.replace(/ -m comment --comment "[^"]*"/, ''))).toEqual([
+      `-A ${MASQ_CHAIN} -s 10.244.0.0/24 -d 10.244.1.0/24 -j ACCEPT`,
+      `-A ${MASQ_CHAIN} -s 10.244.0.0/24 -d 10.244.2.0/24 -j ACCEPT`,
+    ]);
+    expect(lines.at(-1)).toBe('COMMIT');
+  });
+
+  it('empties the chain when there is no other node', () => {
+    expect(masqueradeExceptions('10.244.0.0/24', []).trim().split('\n')).toEqual(['*nat', `:${MASQ_CHAIN} - [0:0]`, 'COMMIT']);
   });
 });

@@ -5,8 +5,13 @@
  * (ROUTE_PROTO), so mk finds exactly its own again after a restart and removes exactly those,
  * never a route someone else made. Needs the nodes on one L2 segment (one bridge, one switch):
  * the kernel refuses a gateway it cannot reach directly.
+ *
+ * Pods see each other's own addresses across nodes, as Kubernetes' network model asks
+ * (https://kubernetes.io/docs/concepts/services-networking/#the-kubernetes-network-model): the CNI
+ * bridge plugin masquerades whatever leaves the node's pod CIDR, so the chain MASQ_CHAIN, jumped to
+ * first from nat POSTROUTING, accepts (ends nat POSTROUTING for) traffic from this node's pods to another node's.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { startInformer, type Informer, type ObjectStore } from '../../bus';
@@ -91,8 +96,51 @@ export async function applyRoutes(plan: RoutePlan): Promise<void> {
   if (failures.length > 0) throw new Error(failures.join('; '));
 }
 
-/** Removes every route of ROUTE_PROTO in this network namespace (teardown). */
+/** The nat chain that exempts pod-to-pod traffic between nodes from the CNI plugin's masquerade. */
+export const MASQ_CHAIN = 'MK-POD-NETWORK';
+
+/** The iptables-restore input that makes MASQ_CHAIN hold one ACCEPT per other node's pod CIDR. */
+export function masqueradeExceptions(podCIDR: string, routes: PodRoute[]): string {
+  return [
+    '*nat',
+    `:${MASQ_CHAIN} - [0:0]`,
+    ...routes.map((r) => `-A ${MASQ_CHAIN} -s ${podCIDR} -d ${r.dst} -m comment --comment "mk: pod to pod across nodes keeps its source" -j ACCEPT`),
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+function runWithInput(cmd: string, args: string[], input: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed (${code}): ${stderr.trim()}`))));
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * Writes MASQ_CHAIN atomically (iptables-restore --noflush replaces only that chain) and makes sure
+ * nat POSTROUTING jumps to it first. Throws with iptables' message on failure.
+ */
+export async function applyMasqueradeExceptions(podCIDR: string, routes: PodRoute[]): Promise<void> {
+  await runWithInput('iptables-restore', ['--noflush', '-w', '5'], masqueradeExceptions(podCIDR, routes));
+  const has = await run('iptables', ['-w', '5', '-t', 'nat', '-C', 'POSTROUTING', '-j', MASQ_CHAIN]).then(() => true, () => false);
+  if (!has) await run('iptables', ['-w', '5', '-t', 'nat', '-I', 'POSTROUTING', '1', '-j', MASQ_CHAIN]);
+}
+
+/** Removes MASQ_CHAIN and the jump to it, when they exist. */
+export async function removeMasqueradeExceptions(): Promise<void> {
+  const ipt = (args: string[]) => run('iptables', ['-w', '5', '-t', 'nat', ...args]).then(() => true, () => false);
+  while (await ipt(['-D', 'POSTROUTING', '-j', MASQ_CHAIN])) { /* every copy */ }
+  if (await ipt(['-F', MASQ_CHAIN])) await ipt(['-X', MASQ_CHAIN]);
+}
+
+/** Removes every route of ROUTE_PROTO and the masquerade exceptions in this network namespace (teardown). */
 export async function removePodRoutes(): Promise<void> {
+  await removeMasqueradeExceptions();
   await applyRoutes(planRoutes(await listPodRoutes(), []));
 }
 
@@ -126,9 +174,23 @@ export async function startRouteSync(opts: RouteSyncOptions): Promise<RouteSync>
   const entries = new Map<string, NodeRoute>();
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
+  /** The exceptions last written (own CIDR and routes), so an unchanged set is not written again. */
+  let masq = '';
   const pass = async (): Promise<void> => {
     if (stopped) return;
-    const want = desiredRoutes([...entries.values()], { name: opts.nodeName, podCIDR: opts.podCIDR?.(), addresses: localAddresses() });
+    // The node's own entry says its CIDR as soon as the control plane published it.
+    const podCIDR = [...entries.values()].find((e) => e.name === opts.nodeName)?.podCIDR ?? opts.podCIDR?.();
+    const want = desiredRoutes([...entries.values()], { name: opts.nodeName, podCIDR, addresses: localAddresses() });
+    // Only a node with pods and other nodes to reach has exceptions to make (never the host).
+    const wantMasq = podCIDR && want.length > 0 ? masqueradeExceptions(podCIDR, want) : '';
+    if (wantMasq !== masq && (wantMasq || masq)) {
+      try {
+        if (podCIDR) await applyMasqueradeExceptions(podCIDR, wantMasq ? want : []);
+        masq = wantMasq;
+      } catch (err) {
+        opts.log.warn({ node: opts.nodeName, err: String(err) }, 'masquerade exceptions not updated; retrying on the next pass');
+      }
+    }
     const plan = planRoutes(await listPodRoutes(), want);
     if (plan.replace.length === 0 && plan.remove.length === 0) return;
     try {

@@ -10,7 +10,7 @@ import { canRunE2e, startMultiNodeCluster, waitFor, type HostState, type MultiNo
 const describeE2e = canRunE2e() ? describe : describe.skip;
 jest.setTimeout(900_000);
 
-/** A busybox pod serving /etc over HTTP on 8080, pinned to `node` when given, with small requests. */
+/** A busybox pod serving /etc over HTTP on 8080 (logging each client's address), pinned to `node` when given, with small requests. */
 const podYaml = (name: string, node?: string) => `apiVersion: v1
 kind: Pod
 metadata:
@@ -21,7 +21,7 @@ ${node ? `  nodeName: ${node}\n` : ''}  terminationGracePeriodSeconds: 1
   containers:
     - name: main
       image: busybox
-      command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
+      command: ["httpd", "-f", "-vv", "-p", "8080", "-h", "/etc"]
       resources: { requests: { cpu: 100m, memory: 16Mi } }
 `;
 
@@ -94,6 +94,10 @@ describeE2e('mk up --nodes 3', () => {
         return res.code === 0 && res.stdout.includes('200 OK') ? res : null;
       }, 60_000);
       expect(r.stdout).toContain('root:x:0:');
+      // The server saw the client pod's own address, not its node's: no masquerade between pods.
+      const fromIP = [a, b, p3].find((p) => p.metadata.name === from)!.status!.podIP!;
+      const logs = await c.mk(['logs', to.metadata.name]);
+      expect(logs.stdout + logs.stderr).toMatch(new RegExp(`\\b${fromIP.replace(/\./g, '\\.')}\\]?:\\d+: url:/group`));
     }
     for (const p of [a, b, p3]) {
       const r = await waitFor(`HTTP from the host to ${p.metadata.name}`, async () => {
