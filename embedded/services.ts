@@ -39,6 +39,8 @@ export interface NodeAgentServiceOptions {
   nodeDataDir?: string;
   /** Where the built-in images are built and cached (shared by the nodes of `mk up --nodes N`). */
   imagesDir?: string;
+  /** The node's own cgroup above `/kubepods` (each node of `mk up --nodes N` has one). */
+  cgroupRoot?: string;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),
     ...(opts.nodeIP ? { nodeIP: opts.nodeIP } : {}),
     ...(opts.imagesDir ? { imagesDir: opts.imagesDir } : {}),
+    ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
   });
   return serveUntilSignal(() => agent.stop(), log);
 }

@@ -61,7 +61,9 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   const nodeSpecs: { name: ChildName; command: string; args: string[]; env: NodeJS.ProcessEnv; before?: () => Promise<void> }[] = topo
     ? topo.nodes.map((n) => ({
       name: nodeAgentChild(n.index), command: 'nsenter', env,
-      args: [`--net=${netnsPath(n.netns)}`, '--', node, ...agent(n.name, ['--node-ip', n.address, '--node-dir', n.dataDir, '--images-dir', topo.imagesDir])],
+      args: [`--net=${netnsPath(n.netns)}`, '--', node, ...agent(n.name, [
+        '--node-ip', n.address, '--node-dir', n.dataDir, '--images-dir', topo.imagesDir, '--cgroup-root', n.cgroupRoot,
+      ])],
       // The images are built once, before the first node starts; every node then only imports them.
       ...(n.index === 1 ? { before: () => buildImagesOnce(topo.imagesDir, log) } : {}),
     }))

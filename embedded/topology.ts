@@ -21,7 +21,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { dns1123LabelError } from '../messages';
-import { unmountUnder } from '../node-agent/containerd/cleanup';
+import { removeCgroup, unmountUnder } from '../node-agent/containerd/cleanup';
 import { parseCidr } from '../node-agent/network/cni';
 import { ClusterError } from './errors';
 
@@ -47,6 +47,8 @@ export interface TopologyNode {
   hostVeth: string;
   /** The node agent's data directory (containerd, CNI state, pod logs). */
   dataDir: string;
+  /** The node's own cgroup, above its pods' `/kubepods` (named like its namespace). */
+  cgroupRoot: string;
 }
 
 /** The whole network of a multi-node cluster. */
@@ -121,6 +123,7 @@ export function planTopology(o: { dataDir: string; subnet: string; firstNode: st
       address: ipString(base + NODE_OFFSET + i + 1),
       hostVeth: `mkv${id}n${i + 1}`,
       dataDir: path.join(path.resolve(o.dataDir), 'nodes', name),
+      cgroupRoot: `/mk-${id}-${i + 1}`,
     })),
   };
 }
@@ -211,6 +214,9 @@ export async function teardownTopology(t: Topology, log: (line: string) => void 
       await unmountUnder(n.dataDir).catch((e: Error) => failures.push(e.message));
     }
     if (existsSync(netnsPath(n.netns))) await ip(['netns', 'del', n.netns]).catch((e: Error) => failures.push(e.message));
+    // The node's cgroups, once its pods are gone (a cgroup that still holds a process stays).
+    const left = await removeCgroup(n.cgroupRoot).catch((e: Error) => [e.message]);
+    if (left.length > 0) failures.push(`cgroups of ${n.name} still in use: ${left.join(', ')}`);
     // Deleting the namespace takes the veth's host end with it, a moment later: gone meanwhile is fine.
     if (await linkExists(n.hostVeth)) await ip(['link', 'del', n.hostVeth]).catch((e: Error) => { if (!/Cannot find device/.test(e.message)) failures.push(e.message); });
   }

@@ -31,6 +31,8 @@ export interface NodeAgentOptions {
   nodeIP?: string;
   /** Where the built-in image archives are built and cached; nodes of one machine may share it. */
   imagesDir?: string;
+  /** The node's own cgroup above `/kubepods`, so nodes sharing a machine keep their pods apart. */
+  cgroupRoot?: string;
 }
 
 export interface NodeAgent {
@@ -98,6 +100,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     podDeps: {
       cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       persistent: true,
+      ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
       // Like the kubelet's PLEG relist (1 s): how soon an exited container is noticed.
       resyncIntervalMs: 2_000,
       onCrash: backoffOnCrash({ type: 'pod/resync' }, (f, m) => log.warn({ node: name, ...f }, m)) as never,

@@ -15,6 +15,7 @@ export default class NodeAgent extends MkCommand {
     'containerd-socket': Flags.string({ description: 'use this containerd instead of starting one' }),
     'node-ip': Flags.string({ description: 'the node\'s InternalIP (default: the first non-loopback IPv4 address)' }),
     'node-dir': Flags.string({ description: 'the node\'s own data directory (default: <data-dir>/node)' }),
+    'cgroup-root': Flags.string({ description: 'the node\'s own cgroup above /kubepods (default: none)' }),
     'images-dir': Flags.string({ description: 'where the built-in images are built and cached (default: <node-dir>/images)' }),
   };
 
@@ -27,6 +28,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['node-ip'] ? { nodeIP: flags['node-ip'] } : {}),
       ...(flags['node-dir'] ? { nodeDataDir: flags['node-dir'] } : {}),
       ...(flags['images-dir'] ? { imagesDir: flags['images-dir'] } : {}),
+      ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);
   }

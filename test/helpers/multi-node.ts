@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { planTopology, type Topology } from '../../embedded/topology';
+import { cgroupMounts, removeCgroup } from '../../node-agent/containerd/cleanup';
 import type { Node, Pod } from '../../messages';
 import { unmountUnder } from './cluster';
 import { createNetns, runInNetns, type TestNetns } from './netns';
@@ -33,6 +34,8 @@ export interface TestNode {
   address: string;
   /** Its data directory (containerd's socket is `<dataDir>/containerd/containerd.sock`). */
   dataDir: string;
+  /** Its own cgroup: its pods live under `<cgroupRoot>/kubepods`. */
+  cgroupRoot: string;
   /** The supervisor's name for its agent: `node-agent`, `node-agent-2`, ... (pid file, log file). */
   child: string;
 }
@@ -47,6 +50,8 @@ export interface HostState {
   mounts: string[];
   /** Processes whose command line mentions the data directory. */
   processes: string[];
+  /** The nodes' own cgroups (their pods' parents) that exist, in any hierarchy. */
+  cgroups: string[];
 }
 
 /** A running multi-node cluster. */
@@ -56,6 +61,8 @@ export interface MultiNodeCluster {
   host: TestNetns;
   nodes: TestNode[];
   topology: Topology;
+  /** What `mk up` printed. */
+  upOutput: string;
   /** Runs `mk ARGS` (the built CLI) in the host namespace with the cluster's data dir. */
   mk(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<RunResult>;
   /** Starts `mk ARGS` in the host namespace without waiting (for `-w` and `-f`). */
@@ -126,7 +133,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
   const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug' };
   const topology = planTopology({ dataDir, subnet: '172.30.0.0/24', firstNode: nodeName, count });
   const nodes: TestNode[] = topology.nodes.map((n) => ({
-    name: n.name, netns: n.netns, address: n.address, dataDir: n.dataDir, child: n.index === 1 ? 'node-agent' : `node-agent-${n.index}`,
+    name: n.name, netns: n.netns, address: n.address, dataDir: n.dataDir, cgroupRoot: n.cgroupRoot, child: n.index === 1 ? 'node-agent' : `node-agent-${n.index}`,
   }));
   const node = (name: string): TestNode => {
     const n = nodes.find((x) => x.name === name);
@@ -141,6 +148,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     host,
     nodes,
     topology,
+    upOutput: '',
     mk,
     spawnMk: (args) => spawn('nsenter', [`--net=${host.path}`, '--', process.execPath, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
     run: (cmd, o) => runInNetns(host.path, cmd, o?.timeoutMs ?? 30_000, { env }),
@@ -178,7 +186,8 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
       const links = await linksIn(host.path);
       const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
         .filter((m) => m === dataDir || m.startsWith(`${dataDir}/`));
-      return { netns: netns.sort(), links, mounts, processes: clusterProcesses(dataDir).map((p) => `${p.pid} ${p.cmd}`) };
+      const cgroups = (await cgroupMounts()).flatMap((m) => nodes.map((n) => path.join(m, n.cgroupRoot))).filter((d) => fs.existsSync(d));
+      return { netns: netns.sort(), links, mounts, processes: clusterProcesses(dataDir).map((p) => `${p.pid} ${p.cmd}`), cgroups };
     },
     async destroy() {
       if (destroyed) return;
@@ -192,6 +201,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
         if (fs.existsSync(`/var/run/netns/${n.netns}`)) await runInNetns(host.path, ['ip', 'netns', 'delete', n.netns], 10_000).catch(() => undefined);
       }
       unmountUnder(dataDir);
+      for (const n of nodes) await removeCgroup(n.cgroupRoot).catch(() => undefined);
       await host.destroy();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
@@ -206,6 +216,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     await cluster.destroy();
     throw new Error(`mk up --nodes ${count} failed (${up.code}):\n${up.stdout}\n${up.stderr}\n${logs}`);
   }
+  cluster.upOutput = up.stdout;
   return cluster;
 }
 

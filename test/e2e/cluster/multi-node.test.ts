@@ -57,6 +57,12 @@ describeE2e('mk up --nodes 3', () => {
     }
     expect(new Set(nodes.map((n) => n.spec?.podCIDR)).size).toBe(3);
     expect(before.netns).toEqual(c.nodes.map((n) => n.netns).sort());
+    // The images were built once, before the nodes started: every node imports the archives.
+    for (const n of c.nodes) {
+      expect(c.upOutput).toContain(`${n.name}: image docker.io/library/busybox:latest: cached archive`);
+      expect(c.upOutput).toMatch(new RegExp(`✓ node ${n.name} Ready \\(\\d+\\.\\d s\\)`));
+    }
+    expect(c.upOutput).not.toMatch(/compile pause|pack layer/);
     const table = await c.mk(['get', 'nodes', '-o', 'wide']);
     expect(table.stdout).toMatch(/node-2\s+Ready\s+.*172\.30\.0\.12/);
   });
@@ -70,6 +76,9 @@ describeE2e('mk up --nodes 3', () => {
     const byNode = new Map<string, number>();
     for (const p of pods) byNode.set(p.spec.nodeName!, (byNode.get(p.spec.nodeName!) ?? 0) + 1);
     expect([...byNode.keys()].sort()).toEqual(['node', 'node-2', 'node-3']);
+    // Each node keeps its pods under a cgroup of its own.
+    const { cgroups } = await c.hostState();
+    for (const n of c.nodes) expect(cgroups.some((g) => g.endsWith(n.cgroupRoot))).toBe(true);
     // Each pod's IP is in the CIDR of the node it runs on.
     const nodes = await c.getNodes();
     for (const p of pods) {
@@ -145,6 +154,7 @@ describeE2e('mk up --nodes 3', () => {
     expect(after.netns).toEqual([]);
     expect(after.mounts).toEqual([]);
     expect(after.processes).toEqual([]);
+    expect(after.cgroups).toEqual([]);
     // The host namespace had lo, the bridge and one veth end per node; now only lo.
     expect(before.links).toContain(c.topology.bridge);
     expect(after.links).toEqual(['lo']);

@@ -17,6 +17,8 @@ describe('planTopology', () => {
     expect(t.prefix).toBe(24);
     expect(t.nodes.map((n) => [n.name, n.address])).toEqual([['laptop', '172.30.0.11'], ['laptop-2', '172.30.0.12'], ['laptop-3', '172.30.0.13']]);
     expect(new Set(t.nodes.map((n) => n.netns)).size).toBe(3);
+    expect(new Set(t.nodes.map((n) => n.cgroupRoot)).size).toBe(3);
+    expect(t.nodes[2].cgroupRoot).toBe(`/${t.nodes[2].netns}`);
     expect(t.nodes[1].dataDir).toBe(path.join(dir, 'nodes', 'laptop-2'));
     expect(t.imagesDir).toBe(path.join(dir, 'images'));
     // Interface names fit the kernel's 15 characters, with room for the peer's temporary name.
