@@ -146,6 +146,26 @@ describeE2e('mk up --nodes 3', () => {
     await c.waitNodesReady();
   });
 
+  it('follows nodes as they go and come back: routes to a deleted node\'s pods go, and return when it registers again', async () => {
+    const routesOnNode = async (): Promise<string[]> => (await c.runOnNode('node', ['ip', 'route', 'show', 'proto', '77'])).stdout
+      .split('\n').map((l) => l.trim().split(' ')[0]).filter(Boolean).sort();
+    const hostRoutes = async (): Promise<string[]> => (await c.run(['ip', 'route', 'show', 'proto', '77'])).stdout
+      .split('\n').map((l) => l.trim().split(' ')[0]).filter(Boolean).sort();
+    const node3 = (await c.getNodes()).find((n) => n.metadata.name === 'node-3')!;
+    const cidr = node3.spec!.podCIDR!;
+    expect(await routesOnNode()).toContain(cidr);
+    expect(await hostRoutes()).toContain(cidr);
+    expect((await c.mk(['delete', 'node', 'node-3'])).code).toBe(0);
+    // Gone from the other nodes and the host until node-3's agent registers again (its next heartbeat).
+    await waitFor('the route to node-3\'s pods gone', async () => !(await routesOnNode()).includes(cidr) && !(await hostRoutes()).includes(cidr), 15_000, 100);
+    const back = await waitFor('node-3 registered again with a pod CIDR', async () => {
+      const n = (await c.getNodes()).find((x) => x.metadata.name === 'node-3');
+      return n?.spec?.podCIDR;
+    }, 60_000);
+    await waitFor('the route to node-3\'s pods back', async () => (await routesOnNode()).includes(back) && (await hostRoutes()).includes(back), 60_000);
+    await c.waitNodesReady();
+  });
+
   it('mk down leaves nothing; mk up resumes the three nodes with their pods; another --nodes is refused', async () => {
     const down = await c.mk(['down'], { timeoutMs: 180_000 });
     expect(down.code).toBe(0);
