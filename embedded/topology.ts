@@ -21,7 +21,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { dns1123LabelError } from '../messages';
-import { removeCgroup, unmountUnder } from '../node-agent/containerd/cleanup';
+import { removeCgroup } from '../node-agent/containerd/cleanup';
+import { purgeContainerd } from '../node-agent/containerd/process';
 import { parseCidr } from '../node-agent/network/cni';
 import { ClusterError } from './errors';
 
@@ -209,14 +210,16 @@ export async function teardownTopology(t: Topology, log: (line: string) => void 
     }
     if (pids.length > 0) {
       log(`killed ${pids.length} leftover process(es) in ${n.netns}: ${pids.join(', ')}`);
-      // A containerd killed without its teardown leaves its rootfs and shm mounts.
+      // A containerd killed without its teardown leaves its containers (their shims are gone, they
+      // are not), their rootfs and shm mounts and the shims' sockets.
       await waitGone(pids, 5_000);
-      await unmountUnder(n.dataDir).catch((e: Error) => failures.push(e.message));
+      const ctrDir = path.join(n.dataDir, 'containerd');
+      await purgeContainerd({ dataDir: ctrDir, socketPath: path.join(ctrDir, 'containerd.sock') }).catch((e: Error) => failures.push(e.message));
     }
     if (existsSync(netnsPath(n.netns))) await ip(['netns', 'del', n.netns]).catch((e: Error) => failures.push(e.message));
     // The node's cgroups, once its pods are gone (a cgroup that still holds a process stays).
     const left = await removeCgroup(n.cgroupRoot).catch((e: Error) => [e.message]);
-    if (left.length > 0) failures.push(`cgroups of ${n.name} still in use: ${left.join(', ')}`);
+    if (left.length > 0) failures.push(`${left.length} cgroup(s) of ${n.name} still in use (${left[0]}, ...)`);
     // Deleting the namespace takes the veth's host end with it, a moment later: gone meanwhile is fine.
     if (await linkExists(n.hostVeth)) await ip(['link', 'del', n.hostVeth]).catch((e: Error) => { if (!/Cannot find device/.test(e.message)) failures.push(e.message); });
   }

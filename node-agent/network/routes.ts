@@ -204,10 +204,14 @@ export async function startRouteSync(opts: RouteSyncOptions): Promise<RouteSync>
     running = running.then(pass).catch((err) => opts.log.warn({ node: opts.nodeName, err: String(err) }, 'pod route pass failed'));
     return running;
   };
+  // The first listing arrives entry by entry: passes wait for all of it, so a restarted agent never
+  // removes a route that a later entry of the same listing asks for.
+  let listed = false;
   const informer: Informer = await startInformer<NodeRoute>(opts.routes, '>', (ev) => {
     if (ev.object) entries.set(ev.key, ev.object); else entries.delete(ev.key);
-    void sync();
+    if (listed) void sync();
   });
+  listed = true;
   const timer = setInterval(() => { void sync(); }, opts.resyncMs ?? 30_000);
   timer.unref();
   await sync();
