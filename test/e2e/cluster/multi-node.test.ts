@@ -4,6 +4,8 @@
  * reach each other across nodes and are reached from the host; a killed node agent is restarted by
  * the supervisor without restarting its pods; `mk down` leaves nothing and `mk up` resumes.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Pod } from '../../../messages';
 import { canRunE2e, startMultiNodeCluster, waitFor, type HostState, type MultiNodeCluster } from '../../helpers/multi-node';
 
@@ -199,5 +201,19 @@ describeE2e('mk up --nodes 3', () => {
     expect(r.stdout).toContain('root:x:0:');
     expect(a.spec.nodeName).toBe('node');
     expect(b.spec.nodeName).toBe('node-2');
+  });
+
+  it('mk down after the supervisor and every child were SIGKILLed still leaves nothing', async () => {
+    const runDir = path.join(c.dataDir, 'run');
+    const pids = fs.readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => Number(fs.readFileSync(path.join(runDir, f), 'utf8')));
+    expect(pids.length).toBe(1 + 2 + c.nodes.length); // up, nats, control plane, one agent per node
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    // Their containerds and pods live on, in the nodes' namespaces and cgroups.
+    expect((await c.hostState()).netns).toHaveLength(3);
+    const down = await c.mk(['down'], { timeoutMs: 180_000 });
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain('mk is not running');
+    const after = await c.hostState();
+    expect(after).toEqual({ netns: [], links: ['lo'], mounts: [], processes: [], cgroups: [] });
   });
 });
