@@ -44,6 +44,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   requireNodeRuntime();
   // Bad topology flags are refused before anything is made.
   if ((opts.nodes ?? 1) > 1 || opts.nodeSubnet !== undefined) {
+    if (process.getuid?.() !== 0) throw new ClusterError('mk up --nodes N needs root: it makes a network namespace, a veth and a cgroup per node');
     planTopology({ dataDir: paths.dataDir, subnet: opts.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode: opts.nodeName ?? defaultNodeName(), count: opts.nodes ?? 2 });
   }
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });

@@ -95,9 +95,9 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
     // `mk down`, after its own teardown, or from the system) leaves pods for the next start.
     const stopAll = sig === 'SIGINT' && !!sup.pidOf('node-agent');
     const first = stopAll ? teardown(paths, creds, topo, log) : Promise.resolve();
-    void first.then(() => hostRoutes.r?.stop()).then(() => sup.stop())
-      .then(() => (stopAll && topo ? teardownTopology(topo, log) : undefined))
-      .then(stopped, (err: unknown) => {
+    // With several nodes, "stop it all" also removes their network once the processes are gone.
+    const removeNetwork = (): Promise<void> | undefined => (stopAll && topo ? teardownTopology(topo, log) : undefined);
+    void first.then(() => hostRoutes.r?.stop()).then(() => sup.stop()).then(removeNetwork).then(stopped, (err: unknown) => {
       log(`stop failed: ${(err as Error).message}`);
       stopped();
     });
