@@ -38,6 +38,8 @@ export interface TestNode {
   cgroupRoot: string;
   /** The supervisor's name for its agent: `node-agent`, `node-agent-2`, ... (pid file, log file). */
   child: string;
+  /** The host's end of its veth, on the nodes' bridge. */
+  hostVeth: string;
 }
 
 /** What exists on the machine that a cluster could leave behind (see hostState). */
@@ -73,6 +75,13 @@ export interface MultiNodeCluster {
   runOnNode(node: string, cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
   /** The live pid of a node's agent (from its pid file), or undefined. */
   nodeAgentPid(node: string): number | undefined;
+  /**
+   * Cuts a node off the network (its veth's host end goes down): it loses the bus, the other nodes
+   * and the host, while its processes and pods keep running, as a partitioned machine would.
+   */
+  disconnectNode(node: string): Promise<void>;
+  /** Puts a node disconnected by disconnectNode back on the network. */
+  reconnectNode(node: string): Promise<void>;
   /** A pod as `mk get pod -o json` returns it. */
   getPod(name: string, namespace?: string): Promise<Pod>;
   /** Waits until the pod is in `phase` (default deadline 90 s). */
@@ -133,7 +142,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
   const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug' };
   const topology = planTopology({ dataDir, subnet: '172.30.0.0/24', firstNode: nodeName, count });
   const nodes: TestNode[] = topology.nodes.map((n) => ({
-    name: n.name, netns: n.netns, address: n.address, dataDir: n.dataDir, cgroupRoot: n.cgroupRoot, child: n.index === 1 ? 'node-agent' : `node-agent-${n.index}`,
+    name: n.name, netns: n.netns, address: n.address, dataDir: n.dataDir, cgroupRoot: n.cgroupRoot, hostVeth: n.hostVeth, child: n.index === 1 ? 'node-agent' : `node-agent-${n.index}`,
   }));
   const node = (name: string): TestNode => {
     const n = nodes.find((x) => x.name === name);
@@ -160,6 +169,14 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
       } catch {
         return undefined;
       }
+    },
+    async disconnectNode(name) {
+      const r = await runInNetns(host.path, ['ip', 'link', 'set', node(name).hostVeth, 'down'], 10_000);
+      if (r.code !== 0) throw new Error(`disconnecting ${name}: ${r.stderr}`);
+    },
+    async reconnectNode(name) {
+      const r = await runInNetns(host.path, ['ip', 'link', 'set', node(name).hostVeth, 'up'], 10_000);
+      if (r.code !== 0) throw new Error(`reconnecting ${name}: ${r.stderr}`);
     },
     async getPod(name, namespace = 'default') {
       const r = await mk(['get', 'pod', name, '-n', namespace, '-o', 'json']);

@@ -148,6 +148,21 @@ describeE2e('mk up --nodes 3', () => {
     await c.waitNodesReady();
   });
 
+  it('cuts a disconnected node off the host and the other nodes, and carries traffic again once it is back', async () => {
+    const [a, p3] = [await c.getPod('a'), await c.getPod('c')];
+    const fromHost = (ip: string) => c.run(['timeout', '3', '/bin/busybox', 'wget', '-qO-', `http://${ip}:8080/group`]);
+    await c.disconnectNode('node-3');
+    try {
+      expect((await fromHost(p3.status!.podIP!)).code).not.toBe(0);
+      expect((await httpFromPod('a', p3.status!.podIP!)).stdout).not.toContain('200 OK');
+      expect((await fromHost(a.status!.podIP!)).code).toBe(0);
+    } finally {
+      await c.reconnectNode('node-3');
+    }
+    await waitFor('HTTP from the host to c again', async () => (await fromHost(p3.status!.podIP!)).code === 0, 30_000);
+    await waitFor('HTTP from a to c again', async () => (await httpFromPod('a', p3.status!.podIP!)).stdout.includes('200 OK'), 30_000);
+  });
+
   it('follows nodes as they go and come back: routes to a deleted node\'s pods go, and return when it registers again', async () => {
     const routesOnNode = async (): Promise<string[]> => (await c.runOnNode('node', ['ip', 'route', 'show', 'proto', '77'])).stdout
       .split('\n').map((l) => l.trim().split(' ')[0]).filter(Boolean).sort();
