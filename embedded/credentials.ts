@@ -11,7 +11,7 @@ import { ClusterError } from './errors';
 import { writeContext, writeSecretFile } from './context';
 import type { ClusterPaths } from './paths';
 import { adminPermissions, nodePermissions, renderPermissions, type Permissions } from './permissions';
-import { checkNodeCount, DEFAULT_NODE_SUBNET, hostAddressOf, nodeNames } from './topology';
+import { busHost, clusterNodeNames, clusterTopology } from './topology';
 
 /** The default client port (NATS's). */
 export const DEFAULT_PORT = 4222;
@@ -71,40 +71,6 @@ export function prepareClusterFiles(paths: ClusterPaths, opts: { port?: number; 
     servers: [`nats://${busHost(creds)}:${creds.port}`], user: ADMIN_USER, pass: creds.users[ADMIN_USER], nodeName,
   });
   return creds;
-}
-
-/**
- * The node count and subnet of a cluster: as asked on its first start, as it was afterwards.
- * Throws ClusterError, before anything is written, when a later start asks for another.
- */
-function clusterTopology(paths: ClusterPaths, existing: Credentials | undefined, opts: { nodes?: number; nodeSubnet?: string }): Pick<Credentials, 'nodes' | 'nodeSubnet'> {
-  if (opts.nodes !== undefined) checkNodeCount(opts.nodes);
-  const had = existing ? existing.nodes ?? 1 : undefined;
-  if (had !== undefined && opts.nodes !== undefined && opts.nodes !== had) {
-    throw new ClusterError(`the cluster in ${paths.dataDir} has ${had} node${had === 1 ? '' : 's'}; it cannot be started with --nodes ${opts.nodes} `
-      + `(run \`mk up\` without --nodes to resume it, or \`mk down --purge\` first to start a new one)`);
-  }
-  const nodes = had ?? opts.nodes ?? 1;
-  if (nodes === 1) {
-    if (opts.nodeSubnet !== undefined) throw new ClusterError('--node-subnet needs --nodes 2 or more (a single node runs in this machine\'s own network)');
-    return {};
-  }
-  const subnet = existing?.nodeSubnet ?? opts.nodeSubnet ?? DEFAULT_NODE_SUBNET;
-  if (existing && opts.nodeSubnet !== undefined && opts.nodeSubnet !== subnet) {
-    throw new ClusterError(`the cluster in ${paths.dataDir} uses node subnet ${subnet}; --node-subnet cannot change it`);
-  }
-  hostAddressOf(subnet);
-  return { nodes, nodeSubnet: subnet };
-}
-
-/** The names of the cluster's nodes: its node name, then `<name>-2`, `<name>-3`, ... */
-export function clusterNodeNames(creds: Pick<Credentials, 'nodeName' | 'nodes'>): string[] {
-  return nodeNames(creds.nodeName, creds.nodes ?? 1);
-}
-
-/** Where nats-server listens: loopback, or for several nodes the host's address on their bridge. */
-export function busHost(creds: Pick<Credentials, 'nodes' | 'nodeSubnet'>): string {
-  return (creds.nodes ?? 1) > 1 ? hostAddressOf(creds.nodeSubnet ?? DEFAULT_NODE_SUBNET) : '127.0.0.1';
 }
 
 /** The permissions of a user of the embedded cluster; undefined for the control plane (all). */

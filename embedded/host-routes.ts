@@ -8,7 +8,8 @@ import { connectBus, ObjectStore, type Bus } from '../bus';
 import { backoffDelay, sleep } from '../common/backoff';
 import { NODE_ROUTES_BUCKET } from '../messages';
 import { startRouteSync, type RouteSync } from '../node-agent/network/routes';
-import { busHost, CONTROL_PLANE_USER, type Credentials } from './credentials';
+import { CONTROL_PLANE_USER, type Credentials } from './credentials';
+import { busHost } from './topology';
 import type { ClusterPaths } from './paths';
 
 /** A running route keeper. */

@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { defaultNodeName } from './context';
 import { ClusterError } from './errors';
-import { busHost, clusterNodeNames, prepareClusterFiles, type Credentials } from './credentials';
+import { prepareClusterFiles, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
-import { DEFAULT_NODE_SUBNET, planTopology } from './topology';
+import { busHost, clusterNodeNames, DEFAULT_NODE_SUBNET, planTopology } from './topology';
 import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 
 /** Options of launchCluster. */

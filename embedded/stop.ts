@@ -5,13 +5,13 @@
  */
 import * as fs from 'node:fs';
 import { tryReadContext } from './context';
-import { clusterNodeNames, readCredentials } from './credentials';
+import { readCredentials } from './credentials';
 import { ClusterError } from './errors';
 import { clusterPaths, nodeAgentChild, type ClusterPaths } from './paths';
 import { livePid, removePid, strayProcesses, terminate } from './processes';
 import { clusterTopologyOf, killLeftovers, knownChildren } from './supervise';
 import { requestTeardown } from './teardown';
-import { teardownTopology } from './topology';
+import { clusterNodeNames, teardownTopology } from './topology';
 
 /** Options of `mk down`. */
 export interface StopOptions {

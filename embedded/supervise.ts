@@ -10,13 +10,13 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { missingCniPlugins } from '../node-agent/network/cni';
 import { ClusterError } from './errors';
-import { busHost, type Credentials } from './credentials';
+import type { Credentials } from './credentials';
 import { startHostRoutes, type HostRoutes } from './host-routes';
 import { CHILDREN, nodeAgentChild, type ChildName, type ClusterPaths } from './paths';
 import { livePid, removePid, terminate, writePid } from './processes';
 import { Supervisor, type ChildSpec } from './supervisor';
 import { requestTeardown } from './teardown';
-import { netnsPath, planTopology, setupTopology, teardownTopology, type Topology } from './topology';
+import { busHost, netnsPath, planTopology, setupTopology, teardownTopology, type Topology } from './topology';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {

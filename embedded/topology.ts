@@ -25,6 +25,7 @@ import { removeCgroup } from '../node-agent/containerd/cleanup';
 import { purgeContainerd } from '../node-agent/containerd/process';
 import { parseCidr } from '../node-agent/network/cni';
 import { ClusterError } from './errors';
+import type { ClusterPaths } from './paths';
 
 const run = promisify(execFile);
 
@@ -226,4 +227,45 @@ export async function teardownTopology(t: Topology, log: (line: string) => void 
   if (await linkExists(t.bridge)) await ip(['link', 'del', t.bridge]).catch((e: Error) => { if (!/Cannot find device/.test(e.message)) failures.push(e.message); });
   if (failures.length > 0) throw new ClusterError(`the nodes' network was not fully removed: ${failures.join('; ')}`);
   log(`removed the nodes' network (bridge ${t.bridge}, ${t.nodes.length} namespaces)`);
+}
+
+/** What credentials.json says of a cluster's nodes (the fields of Credentials this module reads). */
+export interface NodesShape {
+  nodeName: string;
+  nodes?: number;
+  nodeSubnet?: string;
+}
+
+/**
+ * The node count and subnet of a cluster: as asked on its first start, as it was afterwards.
+ * Throws ClusterError, before anything is written, when a later start asks for another.
+ */
+export function clusterTopology(paths: ClusterPaths, existing: NodesShape | undefined, opts: { nodes?: number; nodeSubnet?: string }): Omit<NodesShape, 'nodeName'> {
+  if (opts.nodes !== undefined) checkNodeCount(opts.nodes);
+  const had = existing ? existing.nodes ?? 1 : undefined;
+  if (had !== undefined && opts.nodes !== undefined && opts.nodes !== had) {
+    throw new ClusterError(`the cluster in ${paths.dataDir} has ${had} node${had === 1 ? '' : 's'}; it cannot be started with --nodes ${opts.nodes} `
+      + `(run \`mk up\` without --nodes to resume it, or \`mk down --purge\` first to start a new one)`);
+  }
+  const nodes = had ?? opts.nodes ?? 1;
+  if (nodes === 1) {
+    if (opts.nodeSubnet !== undefined) throw new ClusterError('--node-subnet needs --nodes 2 or more (a single node runs in this machine\'s own network)');
+    return {};
+  }
+  const subnet = existing?.nodeSubnet ?? opts.nodeSubnet ?? DEFAULT_NODE_SUBNET;
+  if (existing && opts.nodeSubnet !== undefined && opts.nodeSubnet !== subnet) {
+    throw new ClusterError(`the cluster in ${paths.dataDir} uses node subnet ${subnet}; --node-subnet cannot change it`);
+  }
+  hostAddressOf(subnet);
+  return { nodes, nodeSubnet: subnet };
+}
+
+/** The names of the cluster's nodes: its node name, then `<name>-2`, `<name>-3`, ... */
+export function clusterNodeNames(creds: NodesShape): string[] {
+  return nodeNames(creds.nodeName, creds.nodes ?? 1);
+}
+
+/** Where nats-server listens: loopback, or for several nodes the host's address on their bridge. */
+export function busHost(creds: Omit<NodesShape, 'nodeName'>): string {
+  return (creds.nodes ?? 1) > 1 ? hostAddressOf(creds.nodeSubnet ?? DEFAULT_NODE_SUBNET) : '127.0.0.1';
 }

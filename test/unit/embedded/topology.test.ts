@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clusterNodeNames, prepareClusterFiles, readCredentials } from '../../../embedded/credentials';
+import { prepareClusterFiles, readCredentials } from '../../../embedded/credentials';
 import { readContext } from '../../../embedded/context';
 import { clusterPaths } from '../../../embedded/paths';
-import { hostAddressOf, nodeNames, planTopology } from '../../../embedded/topology';
+import { clusterNodeNames, hostAddressOf, nodeNames, planTopology } from '../../../embedded/topology';
 
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-topo-')); });
