@@ -202,7 +202,7 @@ describeE2e('mk up --nodes 3', () => {
     expect(refused.stderr).toContain('has 3 nodes; it cannot be started with --nodes 2');
     expect((await c.hostState()).netns).toEqual([]);
 
-    const up = await c.mk(['up', '--no-demo', '--timeout', '240'], { timeoutMs: 300_000 });
+    const up = await c.mk(['up', '--nodes', '3', '--no-demo', '--timeout', '240'], { timeoutMs: 300_000 });
     expect(up.code).toBe(0);
     await c.waitNodesReady();
     const a = await c.waitPodPhase('a', 'Running', 120_000);
