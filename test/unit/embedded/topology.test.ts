@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { prepareClusterFiles, readCredentials } from '../../../embedded/credentials';
 import { readContext } from '../../../embedded/context';
-import { clusterPaths } from '../../../embedded/paths';
+import { clusterPaths, nodeAgentChild } from '../../../embedded/paths';
+import { knownChildren } from '../../../embedded/supervise';
 import { clusterNodeNames, hostAddressOf, nodeNames, planTopology } from '../../../embedded/topology';
 
 let dir: string;
@@ -79,5 +80,17 @@ describe('prepareClusterFiles with several nodes', () => {
     expect(() => prepareClusterFiles(paths, { nodeName: 'n1', nodes: 3 })).toThrow(/has 1 node; it cannot be started with --nodes 3/);
     expect(() => prepareClusterFiles(paths, { nodeName: 'n1', nodeSubnet: '172.30.0.0/24' })).toThrow(/--node-subnet needs --nodes 2 or more/);
     expect(prepareClusterFiles(paths, { nodeName: 'n1', nodes: 1 }).nodes).toBeUndefined();
+  });
+});
+
+describe('the node agents of a supervisor', () => {
+  it('are node-agent, node-agent-2, ...; leftovers of other nodes are found by their pid files', () => {
+    expect([1, 2, 3].map(nodeAgentChild)).toEqual(['node-agent', 'node-agent-2', 'node-agent-3']);
+    const paths = clusterPaths(dir);
+    expect(knownChildren(paths)).toEqual(['nats', 'control-plane', 'node-agent']);
+    fs.mkdirSync(paths.runDir, { recursive: true });
+    for (const f of ['node-agent-3.pid', 'node-agent-2.pid', 'up.pid', 'node-agent-x.pid']) fs.writeFileSync(path.join(paths.runDir, f), '1\n');
+    expect(knownChildren(paths)).toEqual(['nats', 'control-plane', 'node-agent', 'node-agent-2', 'node-agent-3']);
+    expect(paths.log('node-agent-2')).toBe(path.join(dir, 'logs', 'node-agent-2.log'));
   });
 });
