@@ -3,6 +3,8 @@
  * coming up — bus, control plane, node images, node Ready, the demo pod — and prints how to use
  * it. Fails with the log to read when a step misses the deadline or the supervisor dies.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { decode, openClient, type Client } from './client';
 import { CliError } from './errors';
 import { readManifests, validateAll } from './manifest-reader';
@@ -12,7 +14,7 @@ import type { Credentials } from '../embedded/credentials';
 import { busHost, clusterNodeNames } from '../embedded/topology';
 import { nodeAgentChild, type ClusterPaths } from '../embedded/paths';
 import { isAlive } from '../embedded/processes';
-import { tcpAnswers } from '../embedded/supervise';
+import { clusterTopologyOf, IMAGES_BUILD_REPORT, tcpAnswers, type ImagesBuildReport } from '../embedded/supervise';
 import { nodeSubject, resolveKind, type Node, type Pod } from '../messages';
 
 /** Options of `mk up`. */
@@ -87,6 +89,7 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
       });
       opts.print(` ✓ node ${name} Ready${many ? ` (${((Date.now() - waiter.startedAt) / 1000).toFixed(1)} s)` : ''}`);
     }));
+    if (many) printImagesBuild(opts, clusterTopologyOf(paths, creds)?.imagesDir, waiter.startedAt);
   } finally {
     for (const p of progress) p.unsubscribe();
   }
@@ -121,6 +124,23 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
   });
   opts.print(` ✓ pod ${pod.metadata.name} Running (${podIP(pod)})`);
   printUsage(opts, paths, pod);
+}
+
+/**
+ * With several nodes the supervisor builds the built-in images once, before the first node starts
+ * (so before any node is Ready): says what it built and how long it took.
+ */
+function printImagesBuild(opts: StartOptions, imagesDir: string | undefined, since: number): void {
+  if (!imagesDir) return;
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(imagesDir, IMAGES_BUILD_REPORT), 'utf8')) as ImagesBuildReport;
+    if (Date.parse(r.at) < since - 1000) return;
+    opts.print(r.built.length > 0
+      ? ` ✓ images built once for every node in ${(r.ms / 1000).toFixed(1)} s (${r.built.join(', ')}); each node imports them`
+      : ' ✓ images already built; each node imports them');
+  } catch {
+    // not written yet: the nodes' own progress says the rest
+  }
 }
 
 function printUsage(opts: StartOptions, paths: ClusterPaths, pod: Pod | undefined): void {

@@ -150,9 +150,23 @@ async function buildImagesOnce(imagesDir: string, log: (line: string) => void): 
   const { buildBusyboxImage, buildPauseImage } = await import('../node-agent/images/build.js');
   const built = await Promise.all([buildPauseImage(imagesDir), buildBusyboxImage(imagesDir)]);
   const fresh = built.filter((b) => !b.cached).map((b) => b.names[0]);
-  log(fresh.length > 0
-    ? `built ${fresh.join(', ')} once for every node in ${Date.now() - t0} ms (${imagesDir})`
-    : `built-in images already in ${imagesDir}`);
+  const ms = Date.now() - t0;
+  log(fresh.length > 0 ? `built ${fresh.join(', ')} once for every node in ${ms} ms (${imagesDir})` : `built-in images already in ${imagesDir}`);
+  // For `mk up` to print: what was built this time, and how long it took.
+  const report: ImagesBuildReport = { at: new Date().toISOString(), ms, built: fresh };
+  fs.writeFileSync(path.join(imagesDir, IMAGES_BUILD_REPORT), `${JSON.stringify(report)}\n`);
+}
+
+/** The file in the shared images dir that says what the last start built (ImagesBuildReport). */
+export const IMAGES_BUILD_REPORT = 'last-build.json';
+
+/** What the supervisor built for the nodes of `mk up --nodes N` on its last start. */
+export interface ImagesBuildReport {
+  /** When the build ended (ISO 8601). */
+  at: string;
+  ms: number;
+  /** Images built then (empty: every archive was already there). */
+  built: string[];
 }
 
 /** Kills children a previous supervisor left behind (it was killed), found by their pid files. */

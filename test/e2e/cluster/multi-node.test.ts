@@ -65,6 +65,7 @@ describeE2e('mk up --nodes 3', () => {
       expect(c.upOutput).toMatch(new RegExp(`✓ node ${n.name} Ready \\(\\d+\\.\\d s\\)`));
     }
     expect(c.upOutput).not.toMatch(/compile pause|pack layer/);
+    expect(c.upOutput).toMatch(/✓ images built once for every node in \d+\.\d s \(registry\.mk\.local\/pause:3\.9, docker\.io\/library\/busybox:latest\)/);
     const table = await c.mk(['get', 'nodes', '-o', 'wide']);
     expect(table.stdout).toMatch(/node-2\s+Ready\s+.*172\.30\.0\.12/);
   });
