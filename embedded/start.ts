@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { defaultNodeName } from './context';
 import { ClusterError } from './errors';
-import { prepareClusterFiles, type Credentials } from './credentials';
+import { prepareClusterFiles, readCredentials, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
-import { busHost, clusterNodeNames, DEFAULT_NODE_SUBNET, planTopology } from './topology';
+import { assertSubnetFree, busHost, clusterNodeNames, clusterTopology, DEFAULT_NODE_SUBNET, planTopology } from './topology';
 import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 
 /** Options of launchCluster. */
@@ -42,11 +42,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   if (running !== undefined) return { state: 'already-running', paths, pid: running };
   requireNatsServer();
   requireNodeRuntime();
-  // Bad topology flags are refused before anything is made.
-  if ((opts.nodes ?? 1) > 1 || opts.nodeSubnet !== undefined) {
-    if (process.getuid?.() !== 0) throw new ClusterError('mk up --nodes N needs root: it makes a network namespace, a veth and a cgroup per node');
-    planTopology({ dataDir: paths.dataDir, subnet: opts.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode: opts.nodeName ?? defaultNodeName(), count: opts.nodes ?? 2 });
-  }
+  await checkTopology(paths, opts);
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const creds = prepareClusterFiles(paths, {
     port: opts.port, nodeName: opts.nodeName ?? defaultNodeName(),
@@ -69,4 +65,18 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   const names = clusterNodeNames(creds);
   opts.print(`Starting mk in ${paths.dataDir} (node${names.length > 1 ? 's' : ''} ${names.join(', ')}, bus nats://${host}:${creds.port}), supervisor pid ${child.pid}`);
   return { state: 'started', paths, creds, pid: child.pid };
+}
+
+/**
+ * Refuses, before anything is written, a node count or subnet the cluster cannot take: another
+ * count than the cluster has, a malformed or too small subnet, one that a link here already uses,
+ * or several nodes without root. Throws ClusterError.
+ */
+async function checkTopology(paths: ClusterPaths, opts: LaunchOptions): Promise<void> {
+  const existing = readCredentials(paths);
+  const want = clusterTopology(paths, existing, opts);
+  if ((want.nodes ?? 1) <= 1) return;
+  if (process.getuid?.() !== 0) throw new ClusterError('mk up --nodes N needs root: it makes a network namespace, a veth and a cgroup per node');
+  const firstNode = existing?.nodeName ?? opts.nodeName ?? defaultNodeName();
+  await assertSubnetFree(planTopology({ dataDir: paths.dataDir, subnet: want.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode, count: want.nodes! }));
 }

@@ -149,11 +149,48 @@ async function linkExists(name: string, netns?: string): Promise<boolean> {
   return ip(['link', 'show', name], netns).then(() => true, () => false);
 }
 
+/** An interface's IPv4 address, as `ip -j -4 addr` lists it. */
+export interface LinkAddress { link: string; address: string; prefix: number }
+
+/**
+ * The addresses of other links whose network overlaps the nodes' subnet (another cluster, a VPN,
+ * a LAN): sharing it would make the nodes unreachable or misroute the machine's own traffic.
+ */
+export function subnetConflicts(t: Pick<Topology, 'subnet' | 'bridge'>, addresses: LinkAddress[]): LinkAddress[] {
+  const mine = parseCidr(t.subnet);
+  const mineSize = 2 ** (32 - mine.prefix);
+  return addresses.filter((a) => {
+    if (a.link === t.bridge) return false;
+    const theirs = parseCidr(`${a.address}/${Math.max(8, Math.min(30, a.prefix))}`);
+    const theirSize = 2 ** (32 - theirs.prefix);
+    return theirs.base < mine.base + mineSize && mine.base < theirs.base + theirSize;
+  });
+}
+
+async function hostAddresses(): Promise<LinkAddress[]> {
+  const { stdout } = await run('ip', ['-j', '-4', 'addr', 'show'], { timeout: 10_000 });
+  const links = JSON.parse(stdout.trim() || '[]') as { ifname: string; addr_info?: { local?: string; prefixlen?: number }[] }[];
+  return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.local && a.prefixlen !== undefined)
+    .map((a) => ({ link: l.ifname, address: a.local!, prefix: a.prefixlen! })));
+}
+
+/** Throws ClusterError when another link of this namespace has an address in the nodes' subnet. */
+export async function assertSubnetFree(t: Pick<Topology, 'subnet' | 'bridge'>): Promise<void> {
+  const conflicts = subnetConflicts(t, await hostAddresses());
+  if (conflicts.length > 0) {
+    const c = conflicts[0];
+    throw new ClusterError(`the node subnet ${t.subnet} overlaps ${c.address}/${c.prefix} on ${c.link}; `
+      + 'pick another with --node-subnet (on the first mk up of a data directory)');
+  }
+}
+
 /**
  * Makes the bridge, the namespaces and the veths, and gives each its address; what is already
- * there is kept. Throws ClusterError naming the step that failed (not root, no `ip`, a name taken).
+ * there is kept. Throws ClusterError naming the step that failed (not root, no `ip`, a name taken,
+ * the subnet already used by another link here).
  */
 export async function setupTopology(t: Topology, log: (line: string) => void = () => undefined): Promise<void> {
+  await assertSubnetFree(t);
   if (!(await linkExists(t.bridge))) {
     await ip(['link', 'add', t.bridge, 'type', 'bridge']);
     log(`made bridge ${t.bridge}`);

@@ -5,7 +5,7 @@ import { prepareClusterFiles, readCredentials } from '../../../embedded/credenti
 import { readContext } from '../../../embedded/context';
 import { clusterPaths, nodeAgentChild } from '../../../embedded/paths';
 import { knownChildren } from '../../../embedded/supervise';
-import { clusterNodeNames, hostAddressOf, nodeNames, planTopology } from '../../../embedded/topology';
+import { clusterNodeNames, hostAddressOf, nodeNames, planTopology, subnetConflicts } from '../../../embedded/topology';
 
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-topo-')); });
@@ -48,6 +48,21 @@ describe('planTopology', () => {
     for (const n of nodeNames(long, 12)) expect(n.length).toBeLessThanOrEqual(63);
     expect(nodeNames('x', 3)).toEqual(['x', 'x-2', 'x-3']);
     expect(hostAddressOf('10.9.8.0/24')).toBe('10.9.8.1');
+  });
+});
+
+describe('subnetConflicts', () => {
+  it('finds other links on an overlapping network, never the cluster\'s own bridge nor loopback', () => {
+    const t = { subnet: '172.30.0.0/24', bridge: 'mkbrabc123' };
+    const addrs = [
+      { link: 'lo', address: '127.0.0.1', prefix: 8 },
+      { link: 'mkbrabc123', address: '172.30.0.1', prefix: 24 },
+      { link: 'eth0', address: '192.168.1.5', prefix: 24 },
+      { link: 'mkbrother', address: '172.30.0.1', prefix: 24 },
+      { link: 'vpn0', address: '172.16.0.2', prefix: 12 },
+    ];
+    expect(subnetConflicts(t, addrs).map((a) => a.link)).toEqual(['mkbrother', 'vpn0']);
+    expect(subnetConflicts({ subnet: '172.31.5.0/24', bridge: 'x' }, addrs.slice(0, 4))).toEqual([]);
   });
 });
 
