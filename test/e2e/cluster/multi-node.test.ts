@@ -66,6 +66,12 @@ describeE2e('mk up --nodes 3', () => {
     }
     expect(c.upOutput).not.toMatch(/compile pause|pack layer/);
     expect(c.upOutput).toMatch(/✓ images built once for every node in \d+\.\d s \(registry\.mk\.local\/pause:3\.9, docker\.io\/library\/busybox:latest\)/);
+    // A second cluster beside this one needs another subnet: refused before anything is written.
+    const other = path.join(c.dataDir, 'other');
+    const refused = await c.mk(['up', '--data-dir', other, '--nodes', '2', '--no-demo', '--port', '4333']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`the node subnet 172.30.0.0/24 overlaps 172.30.0.1/24 on ${c.topology.bridge}`);
+    expect(fs.existsSync(other)).toBe(false);
     const table = await c.mk(['get', 'nodes', '-o', 'wide']);
     expect(table.stdout).toMatch(/node-2\s+Ready\s+.*172\.30\.0\.12/);
   });
