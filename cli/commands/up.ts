@@ -28,7 +28,7 @@ when the cluster is made: a later mk up resumes it; another --nodes is refused.`
   ];
   static override flags = {
     port: Flags.integer({ description: 'bus port on 127.0.0.1 (default: the one used before, else 4222)', min: 1, max: 65535 }),
-    'node-name': Flags.string({ description: 'name of this node (first run only; default: the host name)' }),
+    'node-name': Flags.string({ description: 'name of this node, the first of --nodes N (first run only; default: the host name)' }),
     demo: Flags.boolean({ description: 'apply examples/demo-pod.yaml and wait for it (--no-demo skips it)', default: true, allowNo: true }),
     timeout: Flags.integer({ description: 'seconds to wait for the cluster to be ready', default: 180, min: 1 }),
     foreground: Flags.boolean({ description: 'run the supervisor in this terminal (Ctrl-C stops the cluster)', default: false }),
