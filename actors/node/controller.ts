@@ -13,6 +13,7 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { evictionTime } from './eviction';
 import { reconcileNode } from './reconcile';
+import type { NodeRoutes } from './routes';
 
 /** The component on the node lifecycle's events (Kubernetes' is node-controller). */
 export const NODE_CONTROLLER_COMPONENT = 'node-controller';
@@ -39,6 +40,8 @@ export interface NodeControllerDeps {
   gracePeriodMs(): number;
   now?(): number;
   recordEvent?: RecordEvent;
+  /** The pod network's routes: each node's entry is kept in line with the node (routes.ts). */
+  routes?: NodeRoutes;
 }
 
 /**
@@ -46,7 +49,8 @@ export interface NodeControllerDeps {
  * lock, then the taint manager's evictions. Requeues at the earlier of when the heartbeat goes
  * stale and when the next eviction is due. Store faults throw (the supervisor retries); a
  * Conflict with a heartbeat is retried with a fresh read. A node gets a full grace period from
- * the moment this controller was made (the control plane's start).
+ * the moment this controller was made (the control plane's start). With `routes`, it also keeps
+ * each node's entry of the pod network's routes.
  */
 export function nodeController(deps: NodeControllerDeps): KindController {
   const recordEvent = deps.recordEvent ?? new EventRecorder(deps.bus, { component: NODE_CONTROLLER_COMPONENT }).recordEvent;
@@ -62,6 +66,7 @@ export function nodeController(deps: NodeControllerDeps): KindController {
       const after = [node.requeueAfterMs, evictAfter].filter((x): x is number => x !== undefined);
       return after.length ? { requeueAfterMs: Math.min(...after) } : undefined;
     },
+    ...(deps.routes ? { ensure: () => deps.routes!.ensure(), prepare: () => deps.routes!.start() } : {}),
   };
 }
 
@@ -70,6 +75,7 @@ async function reconcileOne(
 ): Promise<{ object: Node; requeueAfterMs?: number } | undefined> {
   const { store } = deps;
   const cur = await store.get<Node>(key);
+  await deps.routes?.sync(key, cur?.object ?? null);
   if (!cur) return undefined;
   const others = (await store.list<Node>(keyFilter('nodes'))).items
     .filter((n) => n.key !== key)
