@@ -72,6 +72,11 @@ describeE2e('mk up --nodes 3', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`the node subnet 172.30.0.0/24 overlaps 172.30.0.1/24 on ${c.topology.bridge}`);
     expect(fs.existsSync(other)).toBe(false);
+    // The nodes reach one nats-server on their bridge: three NATS servers on loopback are refused.
+    const ha = await c.mk(['up', '--data-dir', other, '--nodes', '2', '--nats-servers', '3', '--no-demo', '--port', '4333']);
+    expect(ha.code).toBe(1);
+    expect(ha.stderr).toContain('--nodes 2 runs one NATS server (on the nodes\' bridge); it cannot be combined with --nats-servers 3');
+    expect(fs.existsSync(other)).toBe(false);
     const table = await c.mk(['get', 'nodes', '-o', 'wide']);
     expect(table.stdout).toMatch(/node-2\s+Ready\s+.*172\.30\.0\.12/);
   });
@@ -190,7 +195,7 @@ describeE2e('mk up --nodes 3', () => {
     await c.waitNodesReady();
   });
 
-  it('mk down leaves nothing; mk up resumes the three nodes with their pods; another --nodes is refused', async () => {
+  it('mk down leaves nothing; mk up resumes the three nodes with their pods, here with a standby control plane; another --nodes is refused', async () => {
     const down = await c.mk(['down'], { timeoutMs: 180_000 });
     expect(down.code).toBe(0);
     expect(down.stdout).toContain('removed the nodes\' network');
@@ -209,9 +214,18 @@ describeE2e('mk up --nodes 3', () => {
     expect(refused.stderr).toContain('has 3 nodes; it cannot be started with --nodes 2');
     expect((await c.hostState()).netns).toEqual([]);
 
-    const up = await c.mk(['up', '--nodes', '3', '--no-demo', '--timeout', '240'], { timeoutMs: 300_000 });
+    // Resumed with a standby control plane: one leads and keeps the nodes and their routes.
+    const up = await c.mk(['up', '--nodes', '3', '--control-planes', '2', '--no-demo', '--timeout', '240'], { timeoutMs: 300_000 });
     expect(up.code).toBe(0);
+    expect(up.stdout).toContain('2 control planes');
     await c.waitNodesReady();
+    const pidOf = (name: string): number => Number(fs.readFileSync(path.join(c.dataDir, 'run', `${name}.pid`), 'utf8').trim());
+    const holder = await waitFor('a leading control plane', async () => {
+      const l = await c.mk(['get', 'lease', 'mk-control-plane', '-n', 'mk-system', '-o', 'json']);
+      const id = l.code === 0 ? (JSON.parse(l.stdout) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity : undefined;
+      return id ? Number(id.split('_').at(-2)) : null;
+    }, 60_000);
+    expect([pidOf('control-plane'), pidOf('control-plane-2')]).toContain(holder);
     const a = await c.waitPodPhase('a', 'Running', 120_000);
     const b = await c.getPod('b');
     const r = await waitFor('HTTP from a to b after the restart', async () => {
@@ -228,7 +242,7 @@ describeE2e('mk up --nodes 3', () => {
   it('mk down after the supervisor and every child were SIGKILLed still leaves nothing', async () => {
     const runDir = path.join(c.dataDir, 'run');
     const pids = fs.readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => Number(fs.readFileSync(path.join(runDir, f), 'utf8')));
-    expect(pids.length).toBe(1 + 2 + c.nodes.length); // up, nats, control plane, one agent per node
+    expect(pids.length).toBe(1 + 3 + c.nodes.length); // up, nats, two control planes, one agent per node
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     // Their containerds and pods live on, in the nodes' namespaces and cgroups.
     expect((await c.hostState()).netns).toHaveLength(3);
