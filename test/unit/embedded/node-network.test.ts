@@ -87,6 +87,18 @@ describe('prepareClusterFiles with several nodes', () => {
     expect(readContext(dir).caFile).toBe(tls.caCert);
   });
 
+  it('with an advertise address listens on every address, and the certificate names it and the bridge', () => {
+    const paths = clusterPaths(dir);
+    prepareClusterFiles(paths, { nodeName: 'n1', nodes: 2, advertiseAddress: '10.9.9.9' });
+    const conf = fs.readFileSync(paths.natsConf, 'utf8');
+    expect(conf).toContain('listen: "0.0.0.0:4222"');
+    expect(conf).toContain('client_advertise: "10.9.9.9:4222"');
+    const sans = new X509Certificate(fs.readFileSync(tlsPaths(dir).serverCert)).subjectAltName;
+    expect(sans).toContain('IP Address:10.9.9.9');
+    expect(sans).toContain('IP Address:172.30.0.1');
+    expect(readContext(dir).servers).toEqual(['nats://172.30.0.1:4222']);
+  });
+
   it('refuses --nodes N with --nats-servers 3 before writing anything, on a first start and on a resume', async () => {
     const paths = clusterPaths(dir);
     await expect(checkNodes(paths, { nodes: 3, topology: { natsServers: 3 } })).rejects.toThrow(/cannot be combined with --nats-servers 3/);
