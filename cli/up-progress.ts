@@ -3,16 +3,19 @@
  * coming up — bus, control plane, node images, node Ready, the demo pod — and prints how to use
  * it. Fails with the log to read when a step misses the deadline or the supervisor dies.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { decode, openClient, type Client } from './client';
 import { CliError } from './errors';
 import { readManifests, validateAll } from './manifest-reader';
 import { podColumns, podIP } from '../messages';
 import { launchCluster } from '../embedded/start';
 import type { Credentials } from '../embedded/credentials';
-import type { ClusterPaths } from '../embedded/paths';
+import { busHost, clusterNodeNames } from '../embedded/node-network';
+import { nodeAgentChild, type ClusterPaths } from '../embedded/paths';
 import { readTopology, type Topology } from '../embedded/topology';
 import { isAlive } from '../embedded/processes';
-import { tcpAnswers } from '../embedded/supervise';
+import { nodeNetworkOf, IMAGES_BUILD_REPORT, tcpAnswers, type ImagesBuildReport } from '../embedded/supervise';
 import { nodeSubject, resolveKind, type Node, type Pod } from '../messages';
 
 /** Options of `mk up`. */
@@ -22,6 +25,10 @@ export interface StartOptions {
   nodeName?: string;
   /** `--advertise-address`: see LaunchOptions. */
   advertiseAddress?: string;
+  /** `--nodes N` (first start only). */
+  nodes?: number;
+  /** `--node-subnet` (first start only). */
+  nodeSubnet?: string;
   timeoutMs: number;
   /** The demo manifest. */
   demoFile: string;
@@ -50,7 +57,7 @@ export async function startCluster(opts: StartOptions): Promise<'started' | 'alr
   const creds = launched.creds;
   const waiter = new Waiter(paths, launched.pid, Date.now() + opts.timeoutMs, opts.timeoutMs);
   const client = await waiter.step('bus', paths.log('nats'), async () => openClient(paths.dataDir, { timeoutMs: 2000, name: 'mk-up' }));
-  opts.print(` ✓ bus up (nats://127.0.0.1:${creds.port})`);
+  opts.print(` ✓ bus up (nats://${busHost(creds)}:${creds.port})`);
   try {
     await follow(client, creds, waiter, opts);
   } finally {
@@ -63,33 +70,39 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
   const { api } = client;
   const paths = waiter.paths;
   const seen = new Set<string>();
-  const progress = client.bus.nc.subscribe(nodeSubject(creds.nodeName, 'progress'), {
+  const names = clusterNodeNames(creds);
+  const many = names.length > 1;
+  const progress = names.map((name) => client.bus.nc.subscribe(nodeSubject(name, 'progress'), {
     callback: (_err, msg) => {
       try {
         const p = decode<{ image?: string; step?: string; done?: boolean }>(msg.data);
-        const line = `   image ${p?.image ?? '?'}: ${p?.done ? 'ready' : p?.step ?? ''}`;
+        const line = `   ${many ? `${name}: ` : ''}image ${p?.image ?? '?'}: ${p?.done ? 'ready' : p?.step ?? ''}`;
         if (!seen.has(line)) opts.print(line);
         seen.add(line);
       } catch {
         // progress is best effort
       }
     },
-  });
+  }));
   try {
     await waiter.step('control plane', paths.log('control-plane'), () => api.ping(2000));
     opts.print(' ✓ control plane ready');
     const nodeKind = resolveKind('nodes')!;
-    await waiter.step(`node ${creds.nodeName} Ready`, paths.log('node-agent'), async () => {
-      const node = (await api.get(nodeKind, undefined, creds.nodeName)) as Node;
-      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-      if (ready?.status !== 'True') throw new Error(`node ${creds.nodeName} is ${ready ? `NotReady (${ready.reason ?? ready.status})` : 'not reporting'}`);
-      // After a crash the stored status may still say Ready: only a heartbeat from this run counts.
-      const beat = Date.parse(ready.lastHeartbeatTime ?? '');
-      if (beat && beat < waiter.startedAt - 2000) throw new Error(`node ${creds.nodeName} has not sent a heartbeat since mk up started`);
-    });
-    opts.print(` ✓ node ${creds.nodeName} Ready`);
+    // Nodes come up together; each is reported as it gets Ready, with the time it took.
+    await Promise.all(names.map(async (name, i) => {
+      await waiter.step(`node ${name} Ready`, paths.log(nodeAgentChild(i + 1)), async () => {
+        const node = (await api.get(nodeKind, undefined, name)) as Node;
+        const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status !== 'True') throw new Error(`node ${name} is ${ready ? `NotReady (${ready.reason ?? ready.status})` : 'not reporting'}`);
+        // After a crash the stored status may still say Ready: only a heartbeat from this run counts.
+        const beat = Date.parse(ready.lastHeartbeatTime ?? '');
+        if (beat && beat < waiter.startedAt - 2000) throw new Error(`node ${name} has not sent a heartbeat since mk up started`);
+      });
+      opts.print(` ✓ node ${name} Ready${many ? ` (${((Date.now() - waiter.startedAt) / 1000).toFixed(1)} s)` : ''}`);
+    }));
+    if (many) printImagesBuild(opts, nodeNetworkOf(paths, creds)?.imagesDir, waiter.startedAt);
   } finally {
-    progress.unsubscribe();
+    for (const p of progress) p.unsubscribe();
   }
   if (!opts.demo) {
     printUsage(opts, paths, undefined);
@@ -122,6 +135,23 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
   });
   opts.print(` ✓ pod ${pod.metadata.name} Running (${podIP(pod)})`);
   printUsage(opts, paths, pod);
+}
+
+/**
+ * With several nodes the supervisor builds the built-in images once, before the first node starts
+ * (so before any node is Ready): says what it built and how long it took.
+ */
+function printImagesBuild(opts: StartOptions, imagesDir: string | undefined, since: number): void {
+  if (!imagesDir) return;
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(imagesDir, IMAGES_BUILD_REPORT), 'utf8')) as ImagesBuildReport;
+    if (Date.parse(r.at) < since - 1000) return;
+    opts.print(r.built.length > 0
+      ? ` ✓ images built once for every node in ${(r.ms / 1000).toFixed(1)} s (${r.built.join(', ')}); each node imports them`
+      : ' ✓ images already built; each node imports them');
+  } catch {
+    // not written yet: the nodes' own progress says the rest
+  }
 }
 
 function printUsage(opts: StartOptions, paths: ClusterPaths, pod: Pod | undefined): void {

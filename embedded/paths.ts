@@ -8,7 +8,10 @@
  *   nats/store/            JetStream's store: all cluster state (survives `mk down`)
  *   control-plane/         the control plane's data dir
  *   node/                  the node agent's data dir (containerd root and state, CNI, images)
+ *   nodes/<name>/          with --nodes N > 1: each node agent's data dir instead of node/
+ *   images/                with --nodes N > 1: the built-in image archives, built once for all
  *   logs/<name>.log        up.log (the supervisor), nats.log, control-plane.log, node-agent.log
+ *                          (node-agent-2.log, ... for the other nodes of --nodes N)
  *   run/<name>.pid         up.pid (the supervisor) and one per child
  *   tls/                   ca.crt, ca.key, server.crt, server.key, server-chain.crt (embedded/tls.ts)
  *   tokens.json            join tokens, secrets hashed (embedded/tokens.ts), 0600
@@ -18,8 +21,13 @@ import * as path from 'node:path';
 
 /** Names of the supervised children: the first three in start order, then the extra members of `mk up --nats-servers 3 --control-planes N`. */
 export const CHILDREN = ['nats', 'control-plane', 'node-agent', 'nats-1', 'nats-2', 'control-plane-2', 'control-plane-3'] as const;
-/** One of CHILDREN. */
-export type ChildName = (typeof CHILDREN)[number];
+/** One of CHILDREN, or the node agent of the i-th node (from 2) of `mk up --nodes N`. */
+export type ChildName = (typeof CHILDREN)[number] | `node-agent-${number}`;
+
+/** The supervised child that runs node `index` (1-based) of the cluster. */
+export function nodeAgentChild(index: number): ChildName {
+  return index === 1 ? 'node-agent' : `node-agent-${index}`;
+}
 
 /** Every path of a data directory. */
 export interface ClusterPaths {

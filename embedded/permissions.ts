@@ -12,7 +12,7 @@
  *   replies. Everything else it asks for is refused by the server.
  */
 import {
-  EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, SNAPSHOT_BUCKET,
+  EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
 } from '../messages';
 
@@ -65,11 +65,23 @@ export function nodePermissions(node: string): Permissions {
           `$JS.API.CONSUMER.MSG.NEXT.${s}.*`, `$JS.API.CONSUMER.INFO.${s}.*`, `$JS.API.CONSUMER.DELETE.${s}.*`,
         ]),
         ...[JOURNAL_STREAM, snapshots, meta].map((s) => `$JS.API.STREAM.MSG.GET.${s}`),
+        // The pod network's routes (name, pod CIDR, InternalIP of every node): read-only, all keys.
+        ...nodeRoutesRead(),
       ],
     },
     subscribe: { allow: [`${inboxPrefix(`node-${node}`)}.>`, `mk.node.${n}.>`] },
     allowResponses: true,
   };
+}
+
+/** Reading the node routes bucket (NODE_ROUTES_BUCKET), every key; writing it stays the control plane's. */
+function nodeRoutesRead(): string[] {
+  const routes = `KV_${NODE_ROUTES_BUCKET}`;
+  return [
+    `$JS.API.STREAM.INFO.${routes}`,
+    `$JS.API.CONSUMER.CREATE.${routes}.*.$KV.${NODE_ROUTES_BUCKET}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${routes}.*`, `$JS.API.CONSUMER.INFO.${routes}.*`, `$JS.API.CONSUMER.DELETE.${routes}.*`,
+  ];
 }
 
 /** Renders permissions as a nats-server config value. */

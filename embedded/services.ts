@@ -89,6 +89,14 @@ export interface NodeAgentServiceOptions {
   nodeName?: string;
   /** Use this containerd instead of starting one. */
   containerdSocket?: string;
+  /** The node's InternalIP (`mk up --nodes N` gives each node its bridge address). */
+  nodeIP?: string;
+  /** The node's own data directory (default `<dataDir>/node`). */
+  nodeDataDir?: string;
+  /** Where the built-in images are built and cached (shared by the nodes of `mk up --nodes N`). */
+  imagesDir?: string;
+  /** The node's own cgroup above `/kubepods` (each node of `mk up --nodes N` has one). */
+  cgroupRoot?: string;
 }
 
 /**
@@ -110,8 +118,11 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   const agent = await runNodeAgent({
     bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}` },
     nodeName,
-    dataDir: paths.nodeData,
+    dataDir: opts.nodeDataDir ?? paths.nodeData,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),
+    ...(opts.nodeIP ? { nodeIP: opts.nodeIP } : {}),
+    ...(opts.imagesDir ? { imagesDir: opts.imagesDir } : {}),
+    ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
   });
   return serveUntilSignal(() => agent.stop(), log);
 }

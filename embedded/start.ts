@@ -7,11 +7,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { defaultNodeName } from './context';
 import { ClusterError } from './errors';
-import { prepareClusterFiles, type Credentials } from './credentials';
+import { prepareClusterFiles, readCredentials, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
-import { killLeftovers, portOpen, requireNatsServer, requireNodeRuntime } from './supervise';
-import { applyTopology, resolveTopology, type Topology } from './topology';
+import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
+import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE_SUBNET, planNodeNetwork } from './node-network';
+import { applyTopology, readTopology, resolveTopology, type Topology } from './topology';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -20,6 +21,10 @@ export interface LaunchOptions {
   nodeName?: string;
   /** An IP of this machine other machines reach the bus on (the bus then listens on every address). */
   advertiseAddress?: string;
+  /** `--nodes N`: that many nodes, each in a network namespace of its own (first start only). */
+  nodes?: number;
+  /** `--node-subnet`: the nodes' addresses (first start only). */
+  nodeSubnet?: string;
   /** `bin/run.js` of this installation (the supervisor is `node run.js up --foreground`). */
   runJs: string;
   print: (line: string) => void;
@@ -42,16 +47,20 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   if (running !== undefined) return { state: 'already-running', paths, pid: running };
   requireNatsServer();
   requireNodeRuntime();
+  await checkNodes(paths, opts);
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const topology = resolveTopology(paths, opts.topology ?? {});
   const creds = prepareClusterFiles(paths, {
     port: opts.port, nodeName: opts.nodeName ?? defaultNodeName(), ...(opts.advertiseAddress ? { advertiseAddress: opts.advertiseAddress } : {}),
+    ...(opts.nodes !== undefined ? { nodes: opts.nodes } : {}), ...(opts.nodeSubnet !== undefined ? { nodeSubnet: opts.nodeSubnet } : {}),
   });
   const members = applyTopology(paths, creds, topology);
   await killLeftovers(paths, (l) => opts.print(l));
+  // One NATS server listens where the nodes reach it (loopback, or their bridge); a cluster of three on loopback.
+  const host = members.length === 1 ? busHost(creds) : '127.0.0.1';
   for (const port of members.flatMap((m) => [m.clientPort, m.routePort]).filter((p) => p > 0)) {
-    if (await portOpen(port)) {
-      throw new ClusterError(`port ${port} on 127.0.0.1 is already in use (another nats-server?); pick another with --port`);
+    if (await tcpAnswers(host, port)) {
+      throw new ClusterError(`port ${port} on ${host} is already in use (another nats-server?); pick another with --port`);
     }
   }
 
@@ -63,10 +72,32 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   child.unref();
   if (!child.pid) throw new ClusterError(`could not start the supervisor; see ${paths.upLog}`);
   writePid(paths.upPid, child.pid);
+  const names = clusterNodeNames(creds);
   const extra = [
     topology.natsServers > 1 ? `${topology.natsServers} NATS servers` : '',
     topology.controlPlanes > 1 ? `${topology.controlPlanes} control planes` : '',
   ].filter(Boolean).join(', ');
-  opts.print(`Starting mk in ${paths.dataDir} (node ${creds.nodeName}, bus nats://127.0.0.1:${creds.port}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
+  opts.print(`Starting mk in ${paths.dataDir} (node${names.length > 1 ? 's' : ''} ${names.join(', ')}, `
+    + `bus nats://${host}:${creds.port}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
   return { state: 'started', paths, creds, pid: child.pid };
+}
+
+/**
+ * Refuses, before anything is written, a node count or subnet the cluster cannot take: another
+ * count than the cluster has, a malformed or too small subnet, one that a link here already uses,
+ * or several nodes without root. Throws ClusterError.
+ */
+export async function checkNodes(paths: ClusterPaths, opts: Pick<LaunchOptions, 'nodes' | 'nodeSubnet' | 'nodeName' | 'topology'>): Promise<void> {
+  const existing = readCredentials(paths);
+  const want = clusterNodes(paths, existing, opts);
+  if ((want.nodes ?? 1) <= 1) return;
+  // The three NATS servers listen and route on loopback, which the nodes' namespaces cannot reach.
+  const natsServers = opts.topology?.natsServers ?? readTopology(paths).natsServers;
+  if (natsServers > 1) {
+    throw new ClusterError(`mk up --nodes ${want.nodes} runs one NATS server (on the nodes' bridge); it cannot be combined with `
+      + `--nats-servers ${natsServers}: leave one of them out${existing ? ', or start afresh with `mk down --purge`' : ''}`);
+  }
+  if (process.getuid?.() !== 0) throw new ClusterError('mk up --nodes N needs root: it makes a network namespace, a veth and a cgroup per node');
+  const firstNode = existing?.nodeName ?? opts.nodeName ?? defaultNodeName();
+  await assertSubnetFree(planNodeNetwork({ dataDir: paths.dataDir, subnet: want.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode, count: want.nodes! }));
 }

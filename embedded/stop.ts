@@ -5,11 +5,13 @@
  */
 import * as fs from 'node:fs';
 import { tryReadContext } from './context';
+import { readCredentials } from './credentials';
 import { ClusterError } from './errors';
-import { clusterPaths, CHILDREN, type ClusterPaths } from './paths';
+import { clusterPaths, nodeAgentChild, type ClusterPaths } from './paths';
 import { livePid, removePid, strayProcesses, terminate } from './processes';
-import { killLeftovers } from './supervise';
+import { nodeNetworkOf, killLeftovers, knownChildren } from './supervise';
 import { requestTeardown } from './teardown';
+import { clusterNodeNames, teardownNodeNetwork } from './node-network';
 
 /** Options of `mk down`. */
 export interface StopOptions {
@@ -28,10 +30,11 @@ const SUPERVISOR_STOP_MS = 70_000;
 export async function stopCluster(opts: StopOptions): Promise<'stopped' | 'not-running'> {
   const paths = clusterPaths(opts.dataDir);
   const supervisor = livePid(paths.upPid, paths.dataDir);
-  const leftovers = CHILDREN.filter((c) => livePid(paths.pid(c), paths.dataDir) !== undefined);
+  const leftovers = knownChildren(paths).filter((c) => livePid(paths.pid(c), paths.dataDir) !== undefined);
   if (supervisor === undefined && leftovers.length === 0) {
     removePid(paths.upPid);
     opts.print(`mk is not running (data dir ${paths.dataDir}).`);
+    await removeTopology(paths, opts);
     warnStrays(paths, opts.warn);
     if (opts.purge) purge(paths, opts.print);
     return 'not-running';
@@ -45,6 +48,7 @@ export async function stopCluster(opts: StopOptions): Promise<'stopped' | 'not-r
   }
   await killLeftovers(paths, (l) => opts.print(l));
   removePid(paths.upPid);
+  await removeTopology(paths, opts);
   warnStrays(paths, opts.warn);
   if (opts.purge) {
     purge(paths, opts.print);
@@ -55,20 +59,35 @@ export async function stopCluster(opts: StopOptions): Promise<'stopped' | 'not-r
 }
 
 async function teardownNode(paths: ClusterPaths, opts: StopOptions): Promise<void> {
-  if (livePid(paths.pid('node-agent'), paths.dataDir) === undefined) {
-    opts.warn('Warning: the node agent is not running; its pods and network are not torn down (they are adopted by the next `mk up`)');
-    return;
-  }
-  let nodeName: string;
+  const creds = readCredentials(paths);
+  const names = creds ? clusterNodeNames(creds) : [tryReadContext(paths.dataDir)?.nodeName ?? ''];
+  await Promise.all(names.map(async (nodeName, i) => {
+    const child = nodeAgentChild(i + 1);
+    if (livePid(paths.pid(child), paths.dataDir) === undefined) {
+      opts.warn(`Warning: the node agent of ${nodeName || 'the node'} is not running; its pods and network are not torn down by it`
+        + (names.length > 1 ? ' (what runs in its network namespace is killed with it)' : ' (they are adopted by the next `mk up`)'));
+      return;
+    }
+    try {
+      if (!nodeName) throw new ClusterError(`no context in ${paths.dataDir}`);
+      opts.print(`Tearing down node ${nodeName} (pods, network, containerd)...`);
+      await requestTeardown(paths.dataDir, nodeName, opts.teardownTimeoutMs);
+      opts.print(` ✓ node ${nodeName} torn down`);
+    } catch (err) {
+      opts.warn(`Warning: node ${nodeName} teardown failed: ${(err as Error).message}; stopping the processes anyway (see ${paths.log(child)})`);
+    }
+  }));
+}
+
+/** With several nodes: removes their network namespaces, veths and bridge (after the processes are gone). */
+async function removeTopology(paths: ClusterPaths, opts: StopOptions): Promise<void> {
+  const creds = readCredentials(paths);
+  const topo = creds ? nodeNetworkOf(paths, creds) : undefined;
+  if (!topo) return;
   try {
-    const ctx = tryReadContext(paths.dataDir);
-    if (!ctx) throw new ClusterError(`no context in ${paths.dataDir}`);
-    nodeName = ctx.nodeName;
-    opts.print(`Tearing down node ${nodeName} (pods, network, containerd)...`);
-    await requestTeardown(paths.dataDir, nodeName, opts.teardownTimeoutMs);
-    opts.print(` ✓ node ${nodeName} torn down`);
+    await teardownNodeNetwork(topo, (l) => opts.print(l));
   } catch (err) {
-    opts.warn(`Warning: node teardown failed: ${(err as Error).message}; stopping the processes anyway (see ${paths.log('node-agent')})`);
+    opts.warn(`Warning: ${(err as Error).message}`);
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * `mk up --foreground`: the supervisor process. It owns run/up.pid, starts nats-server, then
  * `mk control-plane`, then `mk node-agent` as children, and stops them in reverse on SIGTERM,
- * SIGINT or SIGHUP.
+ * SIGINT or SIGHUP. With several nodes it first sets up their network (embedded/node-network.ts),
+ * runs one node agent per node in the node's namespace, builds the built-in images once for all
+ * of them, and keeps this namespace's routes to every node's pods.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -9,10 +11,12 @@ import * as path from 'node:path';
 import { missingCniPlugins } from '../node-agent/network/cni';
 import { ClusterError } from './errors';
 import type { Credentials } from './credentials';
-import { CHILDREN, type ClusterPaths } from './paths';
+import { startHostRoutes, type HostRoutes } from './host-routes';
+import { CHILDREN, nodeAgentChild, type ChildName, type ClusterPaths } from './paths';
 import { livePid, removePid, terminate, writePid } from './processes';
 import { Supervisor, type ChildSpec } from './supervisor';
 import { requestTeardown } from './teardown';
+import { busHost, netnsPath, planNodeNetwork, setupNodeNetwork, teardownNodeNetwork, type NodeNetwork } from './node-network';
 import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
 
 /** What the supervisor needs to know. */
@@ -23,7 +27,7 @@ export interface SuperviseOptions {
   runJs: string;
   natsServer: string;
   log?: (line: string) => void;
-  /** What to run (default: what the data directory keeps, embedded/topology.ts). */
+  /** What to run (default: what the data directory keeps, embedded/topology.ts; the nodes: embedded/node-network.ts). */
   topology?: Topology;
 }
 
@@ -48,22 +52,47 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   // `mk up --nats-servers 3 --control-planes N`: one child per NATS member and per control plane.
   const topology = opts.topology ?? readTopology(paths);
   const members = applyTopology(paths, creds, topology);
+  const topo = nodeNetworkOf(paths, creds);
+  if (topo) {
+    try {
+      await setupNodeNetwork(topo, log);
+    } catch (err) {
+      log(`cannot set up the nodes' network: ${(err as Error).message}`);
+      removePid(paths.upPid);
+      throw err;
+    }
+    log(`nodes' network: bridge ${topo.bridge} ${topo.hostAddress}/${topo.prefix}, ${topo.nodes.map((n) => `${n.name} ${n.address} (${n.netns})`).join(', ')}`);
+  }
+  const agent = (name: string, extra: string[] = []): string[] => [opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...extra];
+  const nodeSpecs: { name: ChildName; command: string; args: string[]; env: NodeJS.ProcessEnv; before?: () => Promise<void> }[] = topo
+    ? topo.nodes.map((n) => ({
+      name: nodeAgentChild(n.index), command: 'nsenter', env,
+      args: [`--net=${netnsPath(n.netns)}`, '--', node, ...agent(n.name, [
+        '--node-ip', n.address, '--node-dir', n.dataDir, '--images-dir', topo.imagesDir, '--cgroup-root', n.cgroupRoot,
+      ])],
+      // The images are built once, before the first node starts; every node then only imports them.
+      ...(n.index === 1 ? { before: () => buildImagesOnce(topo.imagesDir, log) } : {}),
+    }))
+    : [{ name: 'node-agent', command: node, args: agent(creds.nodeName), env }];
+  // A single NATS server listens where the nodes reach it (busHost); a cluster of three on loopback.
+  const natsHost = members.length === 1 ? busHost(creds) : '127.0.0.1';
   const specs: ChildSpec[] = [
     ...members.map((m, i) => ({
       name: natsChild(i), command: opts.natsServer, args: ['-c', m.confFile], env,
-      ready: () => waitForPort(m.clientPort, 20_000),
+      ready: () => waitForPort(m.clientPort, 20_000, natsHost),
     })),
     ...Array.from({ length: topology.controlPlanes }, (_, i) => ({
       name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir], env,
     })),
-    { name: 'node-agent', command: node, args: [opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', creds.nodeName], env },
+    ...nodeSpecs,
   ].map((s) => ({
     ...s,
-    logFile: paths.log(s.name as (typeof CHILDREN)[number]),
-    pidFile: paths.pid(s.name as (typeof CHILDREN)[number]),
+    logFile: paths.log(s.name),
+    pidFile: paths.pid(s.name),
     stopTimeoutMs: STOP_TIMEOUT_MS[s.name.replace(/-\d+$/, '')],
   }));
   const sup = new Supervisor(specs, log);
+  const hostRoutes: { r?: HostRoutes } = {};
 
   let stopped!: () => void;
   const done = new Promise<void>((r) => { stopped = r; });
@@ -74,8 +103,11 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
     log(`${sig}: stopping`);
     // Ctrl-C on a foreground cluster means "stop it all", as `mk down` does; SIGTERM (from
     // `mk down`, after its own teardown, or from the system) leaves pods for the next start.
-    const first = sig === 'SIGINT' && sup.pidOf('node-agent') ? teardown(paths, creds, log) : Promise.resolve();
-    void first.then(() => sup.stop()).then(stopped, (err: unknown) => {
+    const stopAll = sig === 'SIGINT' && !!sup.pidOf('node-agent');
+    const first = stopAll ? teardown(paths, creds, topo, log) : Promise.resolve();
+    // With several nodes, "stop it all" also removes their network once the processes are gone.
+    const removeNetwork = (): Promise<void> | undefined => (stopAll && topo ? teardownNodeNetwork(topo, log) : undefined);
+    void first.then(() => hostRoutes.r?.stop()).then(() => sup.stop()).then(removeNetwork).then(stopped, (err: unknown) => {
       log(`stop failed: ${(err as Error).message}`);
       stopped();
     });
@@ -83,6 +115,7 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
   log(`supervising ${paths.dataDir} (pid ${process.pid})`);
+  if (topo) hostRoutes.r = startHostRoutes(paths, creds, log);
   await sup.start();
   await done;
   for (const s of signals) process.removeListener(s, onSignal);
@@ -91,19 +124,64 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   return 'stopped';
 }
 
-async function teardown(paths: ClusterPaths, creds: Credentials, log: (line: string) => void): Promise<void> {
-  log(`tearing down node ${creds.nodeName} (pods, network, containerd)`);
+async function teardown(paths: ClusterPaths, creds: Credentials, topo: NodeNetwork | undefined, log: (line: string) => void): Promise<void> {
+  await Promise.all((topo?.nodes.map((n) => n.name) ?? [creds.nodeName]).map(async (name) => {
+    log(`tearing down node ${name} (pods, network, containerd)`);
+    try {
+      await requestTeardown(paths.dataDir, name, 120_000);
+      log(`node ${name} torn down`);
+    } catch (err) {
+      log(`node ${name} teardown failed: ${(err as Error).message}; stopping anyway`);
+    }
+  }));
+}
+
+/** The network of a cluster of several nodes; undefined for one node. Throws ClusterError for a bad one. */
+export function nodeNetworkOf(paths: ClusterPaths, creds: Credentials): NodeNetwork | undefined {
+  if ((creds.nodes ?? 1) <= 1) return undefined;
+  return planNodeNetwork({ dataDir: paths.dataDir, subnet: creds.nodeSubnet!, firstNode: creds.nodeName, count: creds.nodes! });
+}
+
+/** Every child a supervisor of `paths` may have run: CHILDREN and the node agents of other nodes (by their pid files). */
+export function knownChildren(paths: ClusterPaths): ChildName[] {
+  let extra: ChildName[] = [];
   try {
-    await requestTeardown(paths.dataDir, creds.nodeName, 120_000);
-    log(`node ${creds.nodeName} torn down`);
-  } catch (err) {
-    log(`node teardown failed: ${(err as Error).message}; stopping anyway`);
-  }
+    extra = fs.readdirSync(paths.runDir).map((f) => /^(node-agent-\d+)\.pid$/.exec(f)?.[1]).filter((n): n is ChildName => !!n);
+  } catch { /* no run dir yet */ }
+  return [...CHILDREN, ...extra.sort()];
+}
+
+/**
+ * Builds the built-in image archives into the shared `imagesDir` (each node imports them from
+ * there), timing it for the log. Cached archives make it instant after the first start.
+ */
+async function buildImagesOnce(imagesDir: string, log: (line: string) => void): Promise<void> {
+  const t0 = Date.now();
+  const { buildBusyboxImage, buildPauseImage } = await import('../node-agent/images/build.js');
+  const built = await Promise.all([buildPauseImage(imagesDir), buildBusyboxImage(imagesDir)]);
+  const fresh = built.filter((b) => !b.cached).map((b) => b.names[0]);
+  const ms = Date.now() - t0;
+  log(fresh.length > 0 ? `built ${fresh.join(', ')} once for every node in ${ms} ms (${imagesDir})` : `built-in images already in ${imagesDir}`);
+  // For `mk up` to print: what was built this time, and how long it took.
+  const report: ImagesBuildReport = { at: new Date().toISOString(), ms, built: fresh };
+  fs.writeFileSync(path.join(imagesDir, IMAGES_BUILD_REPORT), `${JSON.stringify(report)}\n`);
+}
+
+/** The file in the shared images dir that says what the last start built (ImagesBuildReport). */
+export const IMAGES_BUILD_REPORT = 'last-build.json';
+
+/** What the supervisor built for the nodes of `mk up --nodes N` on its last start. */
+export interface ImagesBuildReport {
+  /** When the build ended (ISO 8601). */
+  at: string;
+  ms: number;
+  /** Images built then (empty: every archive was already there). */
+  built: string[];
 }
 
 /** Kills children a previous supervisor left behind (it was killed), found by their pid files. */
 export async function killLeftovers(paths: ClusterPaths, log: (line: string) => void): Promise<void> {
-  for (const name of [...CHILDREN].reverse()) {
+  for (const name of knownChildren(paths).reverse()) {
     const pid = livePid(paths.pid(name), paths.dataDir);
     if (pid !== undefined) {
       log(`stopping leftover ${name} (pid ${pid})`);
@@ -113,11 +191,11 @@ export async function killLeftovers(paths: ClusterPaths, log: (line: string) => 
   }
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:`port`. */
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once something accepts TCP connections on `host`:`port` (default host 127.0.0.1). */
+export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await portOpen(port))) {
-    if (Date.now() >= deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+  while (!(await tcpAnswers(host, port))) {
+    if (Date.now() >= deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -21,6 +21,8 @@ export interface ChildSpec {
   stopTimeoutMs: number;
   /** Resolves when the child serves; the next child starts after it (or after it throws). */
   ready?: () => Promise<void>;
+  /** Awaited before the child's first start (a failure is logged and it starts anyway). */
+  before?: () => Promise<void>;
 }
 
 /** Restart backoff; a child that ran `resetAfterMs` starts over at `initialMs`. */
@@ -58,6 +60,14 @@ export class Supervisor {
   async start(): Promise<void> {
     for (const c of this.children) {
       if (this.stopping) return;
+      if (c.spec.before) {
+        try {
+          await c.spec.before();
+        } catch (err) {
+          this.log(`before starting ${c.spec.name}: ${(err as Error).message}; starting it anyway`);
+        }
+        if (this.stopping) return;
+      }
       this.launch(c);
       if (c.spec.ready) {
         try {

@@ -23,3 +23,4 @@ export { PodKind } from './kinds/pod';
 export { applyJsonPatch, applyMergePatch, applyPatch, applyStrategicPatch, jsonEqual, LAST_APPLIED_ANNOTATION, MERGE_KEYS, threeWayMerge, type JsonPatchOp } from './patch';
 export * from './coordination';
 export { LeaseKind } from './kinds/lease';
+export * from './node-routes';

@@ -8,13 +8,14 @@ import { configurePersistence, dispatch, start, stop as stopSystem } from 'nact'
 import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions } from '../bus';
 import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
-import { NODE_PODS_BUCKET, nodeJournalOwner, nodeSubject, type Pod } from '../messages';
+import { NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, type Pod } from '../messages';
 import { log } from './log';
 import { readCapacity, hostIP } from './node/capacity';
 import { measureNode } from './node/measure';
 import { GPU_RESOURCE, pressureConditions } from './node/node-status';
 import { ControlPlaneClient } from './node/control-plane';
 import { spawnNodeActor, type NodeActor } from './node/node-actor';
+import { removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { serveNodeSubjects } from './serve';
 
@@ -28,6 +29,12 @@ export interface NodeAgentOptions {
   /** CNI bridge name (default mk0); tests running two nodes on one machine give each its own. */
   bridge?: string;
   heartbeatMs?: number;
+  /** The node's InternalIP (default: the first non-loopback IPv4 address). */
+  nodeIP?: string;
+  /** Where the built-in image archives are built and cached; nodes of one machine may share it. */
+  imagesDir?: string;
+  /** The node's own cgroup above `/kubepods`, so nodes sharing a machine keep their pods apart. */
+  cgroupRoot?: string;
 }
 
 export interface NodeAgent {
@@ -66,6 +73,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     dataDir: opts.dataDir,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),
     ...(opts.bridge ? { bridge: opts.bridge } : {}),
+    ...(opts.imagesDir ? { imagesDir: opts.imagesDir } : {}),
     onProgress: (e) => {
       bus.nc.publish(nodeSubject(name, 'progress'), encode(e));
       log.info({ node: name, ...e }, 'image progress');
@@ -73,7 +81,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     // Post the node's status as soon as its runtime goes or comes back.
     onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
-  const capacity = await readCapacity(name, runtime.version, opts.dataDir);
+  const capacity = await readCapacity(name, runtime.version, opts.dataDir, undefined, opts.nodeIP);
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
@@ -94,8 +102,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     pods,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     podDeps: {
-      cri: runtime.cri, nodeName: name, hostIP: hostIP(), podLogsRoot: runtime.podLogsRoot, log,
+      cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       persistent: true,
+      ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
       // Like the kubelet's PLEG relist (1 s): how soon an exited container is noticed.
       resyncIntervalMs: 2_000,
       onCrash: backoffOnCrash({ type: 'pod/resync' }, (f, m) => log.warn({ node: name, ...f }, m)) as never,
@@ -103,12 +112,27 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     },
   });
 
+  // Routes to the other nodes' pods, in the background: the bucket may not exist yet.
+  let routeSync: RouteSync | undefined;
+  let routesStopped = false;
+  void whenReady('the node-routes bucket', async () => {
+    if (routesStopped) return undefined;
+    const routes = await ObjectStore.open(bus, { bucket: NODE_ROUTES_BUCKET, create: false });
+    return startRouteSync({ routes, nodeName: name, podCIDR: () => node.node()?.spec?.podCIDR, log });
+  }).then((s) => { if (routesStopped) void s?.stop(); else routeSync = s; }, (err) => log.warn({ node: name, err: String(err) }, 'pod routes are not kept'));
+  const stopRoutes = async (): Promise<void> => {
+    routesStopped = true;
+    // Not waited for when the bucket was never reached: the pending start sees the flag and stops.
+    await routeSync?.stop();
+  };
+
   let quiesced = false;
   let tornDown = false;
   let stopped = false;
   const quiesce = async (): Promise<void> => {
     if (quiesced) return;
     quiesced = true;
+    await stopRoutes();
     await node.stop();
     stopSystem(system);
   };
@@ -117,6 +141,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     if (tornDown) return;
     await quiesce();
     await runtime.teardown();
+    await removePodRoutes().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod routes'));
     tornDown = true;
     await new ControlPlaneClient(bus, name).heartbeat({ status: 'False', reason: 'NodeShutdown', message: 'the node was torn down' })
       .catch((err) => log.warn({ node: name, err: String(err) }, 'could not post the shutdown status'));

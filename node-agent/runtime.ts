@@ -21,6 +21,8 @@ export interface RuntimeOptions {
   containerdSocket?: string;
   /** CNI bridge name (default mk0); two nodes on one machine need two. */
   bridge?: string;
+  /** Where built-in image archives are built and cached (default `<dataDir>/images`); shareable. */
+  imagesDir?: string;
   /** Image build progress (mk up shows it). */
   onProgress?: (p: ImageProgress) => void;
   /** Told when containerd goes down or comes back (the node posts its status at once). */
@@ -79,7 +81,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
   });
   const cri = ctr.cri;
   const v = await cri.version({});
-  await ensureBuiltinImages(cri, { socketPath, workDir: path.join(dataDir, 'images'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  await ensureBuiltinImages(cri, { socketPath, workDir: opts.imagesDir ?? path.join(dataDir, 'images'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
 
   return {
     cri,

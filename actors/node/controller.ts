@@ -20,6 +20,7 @@ import { CidrAllocator } from './cidr';
 import { evictionTime } from './eviction';
 import { NODE_NOT_READY_MESSAGE, NODE_NOT_READY_REASON, notReadyStatus } from './pod-readiness';
 import { reconcileNode } from './reconcile';
+import type { NodeRoutes } from './routes';
 
 /** The component on the node lifecycle's events (Kubernetes' is node-controller). */
 export const NODE_CONTROLLER_COMPONENT = 'node-controller';
@@ -36,6 +37,8 @@ export interface NodeControllerDeps {
   cidr(): { clusterCidr: string; nodeCidrMaskSize: number };
   now?(): number;
   recordEvent?: RecordEvent;
+  /** The pod network's routes: each node's entry is kept in line with the node (routes.ts). */
+  routes?: NodeRoutes;
 }
 
 /** Runs functions one at a time, in call order. */
@@ -91,7 +94,7 @@ class CidrBook {
  * the next eviction is due. When every range is taken the node gets none and a CIDRNotAvailable
  * event (once); it gets one when a node is deleted, or on the supervisor's resync. Store faults
  * throw (the supervisor retries); a Conflict with a heartbeat is retried with a fresh read. A
- * node gets a full grace period from the moment this controller started (prepare()).
+ * node gets a full grace period from the moment this controller started (prepare()). With `routes`, it also keeps each node's entry of the pod network's routes.
  */
 export function nodeController(deps: NodeControllerDeps): KindController {
   const recordEvent = deps.recordEvent ?? new EventRecorder(deps.bus, { component: NODE_CONTROLLER_COMPONENT }).recordEvent;
@@ -128,7 +131,10 @@ export function nodeController(deps: NodeControllerDeps): KindController {
   return {
     plural: 'nodes',
     resyncMs: 10_000,
-    prepare,
+    prepare: async () => {
+      await prepare();
+      await deps.routes?.start();
+    },
     reconcile: async (key) => {
       if (!book) await prepare();
       const b = book!;
@@ -146,6 +152,7 @@ export function nodeController(deps: NodeControllerDeps): KindController {
       const after = [node.requeueAfterMs, evictAfter].filter((x): x is number => x !== undefined);
       return after.length ? { requeueAfterMs: Math.min(...after) } : undefined;
     },
+    ...(deps.routes ? { ensure: () => deps.routes!.ensure() } : {}),
   };
 }
 
@@ -154,6 +161,7 @@ async function reconcileOne(
 ): Promise<{ object: Node; requeueAfterMs?: number } | undefined> {
   const { store } = deps;
   const cur = await store.get<Node>(key);
+  await deps.routes?.sync(key, cur?.object ?? null);
   if (!cur) return undefined;
   book.learn(key, cur.object.spec?.podCIDR);
   const { actions, requeueAfterMs } = reconcileNode(cur.object, now, { gracePeriodMs: deps.gracePeriodMs(), startedAt });

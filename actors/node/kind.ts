@@ -7,6 +7,7 @@ import { NodeKind, timestamp, ValidationError, type KubeObject, type Node, type 
 import type { KindModule } from '../kind-module';
 import { currentSettings } from '../settings';
 import { nodeController } from './controller';
+import { NodeRoutes } from './routes';
 import { MANAGED_TAINT_KEYS } from './taints';
 
 /** NoExecute taints get timeAdded when they first appear: tolerationSeconds count from it. */
@@ -59,11 +60,12 @@ export const nodeModule: KindModule = {
   info: NodeKind,
   defaults: stampTaints,
   admitUpdate: keepPodCidr,
-  controller: (ctx) => nodeController({
+  controller: async (ctx) => nodeController({
     store: ctx.store,
     bus: ctx.bus,
     pods: ctx.modules.find((m) => m.info.plural === 'pods')!,
     gracePeriodMs: () => currentSettings().nodeMonitorGracePeriodMs,
     cidr: () => currentSettings(),
+    routes: await NodeRoutes.open(ctx.bus, ctx.store),
   }),
 };

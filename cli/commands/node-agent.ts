@@ -26,6 +26,10 @@ export default class NodeAgent extends MkCommand {
     'ca-cert-hash': Flags.string({ description: 'sha256:<hex> of the cluster CA\'s public key: --join trusts only that CA', dependsOn: ['join'] }),
     // No default: oclif checks dependsOn of a flag that has one even when it is not given.
     'join-only': Flags.boolean({ description: 'join, then exit without running the agent', dependsOn: ['join'] }),
+    'node-ip': Flags.string({ description: 'the node\'s InternalIP (default: the first non-loopback IPv4 address)' }),
+    'node-dir': Flags.string({ description: 'the node\'s own data directory (default: <data-dir>/node)' }),
+    'cgroup-root': Flags.string({ description: 'the node\'s own cgroup above /kubepods (default: none)' }),
+    'images-dir': Flags.string({ description: 'where the built-in images are built and cached (default: <node-dir>/images)' }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop, 1 when a join is refused. */
@@ -49,6 +53,10 @@ export default class NodeAgent extends MkCommand {
     const code = await runNodeAgentService(dataDir, {
       ...(nodeName ? { nodeName } : {}),
       ...(flags['containerd-socket'] ? { containerdSocket: flags['containerd-socket'] } : {}),
+      ...(flags['node-ip'] ? { nodeIP: flags['node-ip'] } : {}),
+      ...(flags['node-dir'] ? { nodeDataDir: flags['node-dir'] } : {}),
+      ...(flags['images-dir'] ? { imagesDir: flags['images-dir'] } : {}),
+      ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);
   }

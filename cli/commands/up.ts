@@ -7,7 +7,9 @@ import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
 import { joinHint } from '../../embedded/join';
+import { DEFAULT_NODE_SUBNET, MAX_NODES } from '../../embedded/node-network';
 import { resolveTopology } from '../../embedded/topology';
+import { checkNodes } from '../../embedded/start';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -23,14 +25,20 @@ directory, so mk down then mk up resumes the cluster with its objects.
 --control-planes 2 runs two control planes: one leads (mk get leases -n mk-system), the other
 takes over within the lease time (15 s) if it dies. --nats-servers 3 runs three nats-servers
 forming a cluster that keeps every stream and bucket on all three, so one may die. Both are kept
-in <data-dir>/topology.json for the next mk up.`;
+in <data-dir>/topology.json for the next mk up.
+
+With --nodes N (N > 1) every node agent runs in a network namespace of its own with its own
+containerd, joined by veths to a bridge in this namespace (by default 172.30.0.1/24, nodes from .11);
+pods reach each other across nodes and this machine reaches every pod. The node count is fixed
+when the cluster is made: a later mk up resumes it; another --nodes is refused. --nodes N runs one
+NATS server (on the bridge) and is refused with --nats-servers 3.`;
   static override examples = [
     '<%= config.bin %> up', '<%= config.bin %> up --no-demo --port 4333', '<%= config.bin %> up --foreground',
-    '<%= config.bin %> up --control-planes 2 --nats-servers 3',
+    '<%= config.bin %> up --control-planes 2 --nats-servers 3', '<%= config.bin %> up --nodes 3',
   ];
   static override flags = {
     port: Flags.integer({ description: 'bus port on 127.0.0.1 (default: the one used before, else 4222)', min: 1, max: 65535 }),
-    'node-name': Flags.string({ description: 'name of this node (first run only; default: the host name)' }),
+    'node-name': Flags.string({ description: 'name of this node, the first of --nodes N (first run only; default: the host name)' }),
     demo: Flags.boolean({ description: 'apply examples/demo-pod.yaml and wait for it (--no-demo skips it)', default: true, allowNo: true }),
     timeout: Flags.integer({ description: 'seconds to wait for the cluster to be ready', default: 180, min: 1 }),
     foreground: Flags.boolean({ description: 'run the supervisor in this terminal (Ctrl-C stops the cluster)', default: false }),
@@ -42,6 +50,10 @@ in <data-dir>/topology.json for the next mk up.`;
       description: 'NATS servers to run: 1, or 3 forming a cluster with every stream kept on all three (default: as before, else 1)',
       min: 1, max: 3,
     }),
+    nodes: Flags.integer({
+      description: 'number of nodes, each in a network namespace of its own on a private bridge (first run only; default 1)', min: 1, max: MAX_NODES,
+    }),
+    'node-subnet': Flags.string({ description: `the nodes' subnet when --nodes > 1 (first run only; default ${DEFAULT_NODE_SUBNET}, the host takes .1)` }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
@@ -57,7 +69,7 @@ in <data-dir>/topology.json for the next mk up.`;
     if (!flags.foreground) {
       await startCluster({
         topology,
-        dataDir, port: flags.port, nodeName: flags['node-name'], timeoutMs: flags.timeout * 1000, runJs, print,
+        dataDir, port: flags.port, nodeName: flags['node-name'], nodes: flags.nodes, nodeSubnet: flags['node-subnet'], timeoutMs: flags.timeout * 1000, runJs, print,
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
         ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
       });
@@ -66,10 +78,12 @@ in <data-dir>/topology.json for the next mk up.`;
     }
     const natsServer = requireNatsServer();
     const paths = clusterPaths(dataDir);
+    await checkNodes(paths, { nodes: flags.nodes, nodeSubnet: flags['node-subnet'], nodeName: flags['node-name'], topology });
     const resolved = resolveTopology(paths, topology);
     const creds = prepareClusterFiles(paths, {
       port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName(),
       ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
+      ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}), ...(flags['node-subnet'] !== undefined ? { nodeSubnet: flags['node-subnet'] } : {}),
     });
     const r = await supervise({ paths, creds, runJs, natsServer, topology: resolved });
     if (r === 'already-running') print(`mk is already running in ${dataDir}; \`mk down\` stops it.`);

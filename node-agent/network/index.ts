@@ -1,5 +1,9 @@
-/** The node's pod network: CNI bridge config. */
+/** The node's pod network: CNI bridge config, routes to the other nodes' pods. */
 export {
   REQUIRED_CNI_PLUGINS, assertCniPlugins, buildCniConfig, gatewayOf, missingCniPlugins, parseCidr, removeCniResultCache, writeCniConfig,
   type CniConfigOptions, type WriteCniConfigOptions,
 } from './cni';
+export {
+  ROUTE_PROTO, applyRoutes, desiredRoutes, listPodRoutes, planRoutes, removePodRoutes, startRouteSync,
+  type PodRoute, type RoutePlan, type RouteSync, type RouteSyncOptions,
+} from './routes';

@@ -18,9 +18,12 @@ export function hostIP(): string {
 
 /**
  * Capacity, allocatable, addresses and node info for the Node's status; `dataDir` is the node's
- * data directory (ephemeral-storage is its file system), `gpus` the count when already probed.
+ * data directory (ephemeral-storage is its file system), `gpus` the count when already probed,
+ * `internalIP` the node's InternalIP (default: hostIP()).
  */
-export async function readCapacity(nodeName: string, runtimeVersion: string, dataDir: string, gpus?: number): Promise<NodeStatus> {
+export async function readCapacity(
+  nodeName: string, runtimeVersion: string, dataDir: string, gpus?: number, internalIP: string = hostIP(),
+): Promise<NodeStatus> {
   const { capacity, allocatable } = resourcesFrom(await measureNode(dataDir, gpus ?? await nvidiaGpus()));
   let osImage = `${os.type()} ${os.release()}`;
   try {
@@ -30,7 +33,7 @@ export async function readCapacity(nodeName: string, runtimeVersion: string, dat
   return {
     capacity,
     allocatable,
-    addresses: [{ type: 'InternalIP', address: hostIP() }, { type: 'Hostname', address: nodeName }],
+    addresses: [{ type: 'InternalIP', address: internalIP }, { type: 'Hostname', address: nodeName }],
     nodeInfo: {
       kernelVersion: os.release(),
       osImage,

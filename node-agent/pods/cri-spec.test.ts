@@ -22,6 +22,9 @@ describe('cri-spec', () => {
     expect(podCgroupParent(res(undefined, undefined))).toBe('/kubepods/besteffort/poduid-1');
     expect(podCgroupParent(res({ cpu: '100m' }, undefined))).toBe('/kubepods/burstable/poduid-1');
     expect(podCgroupParent(res(undefined, { cpu: '1', memory: '64Mi' }))).toBe('/kubepods/poduid-1');
+    // A node sharing the machine with others keeps its pods under a cgroup of its own.
+    expect(podCgroupParent(res(undefined, undefined), '/mk-abc123-2')).toBe('/mk-abc123-2/kubepods/besteffort/poduid-1');
+    expect(podCgroupParent(res(undefined, { cpu: '1', memory: '64Mi' }), '/mk-abc123-2/')).toBe('/mk-abc123-2/kubepods/poduid-1');
   });
 
   it('derives cpu shares, quota and memory limit like kubelet', () => {

@@ -29,6 +29,8 @@ export interface SandboxOptions {
   podLogsRoot: string;
   /** Resolver config for the pod (cluster DNS); omitted = the runtime's default. */
   dnsConfig?: DNSConfig;
+  /** The node's own cgroup above `/kubepods` (`/mk-<id>-2` for a node of `mk up --nodes N`); default none. */
+  cgroupRoot?: string;
 }
 
 /** The pod's log directory: `<podLogsRoot>/<ns>_<name>_<uid>`, as kubelet names it. */
@@ -59,11 +61,12 @@ export function podLabels(pod: Pod): Record<string, string> {
  * Guaranteed pods sit directly under /kubepods
  * (https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/).
  */
-export function podCgroupParent(pod: Pod): string {
+export function podCgroupParent(pod: Pod, cgroupRoot = ''): string {
   const qos = qosClass(pod.spec);
   const uid = podUid(pod);
-  if (qos === 'Guaranteed') return `/kubepods/pod${uid}`;
-  return `/kubepods/${qos === 'Burstable' ? 'burstable' : 'besteffort'}/pod${uid}`;
+  const root = `${cgroupRoot.replace(/\/+$/, '')}/kubepods`;
+  if (qos === 'Guaranteed') return `${root}/pod${uid}`;
+  return `${root}/${qos === 'Burstable' ? 'burstable' : 'besteffort'}/pod${uid}`;
 }
 
 /** Hostname: spec.hostname or the pod name, cut to 63 characters like kubelet does. */
@@ -94,7 +97,7 @@ export function buildSandboxConfig(pod: Pod, opts: SandboxOptions, attempt: numb
     portMappings: podPortMappings(pod),
     labels: podLabels(pod),
     annotations: {},
-    linux: { cgroupParent: podCgroupParent(pod) },
+    linux: { cgroupParent: podCgroupParent(pod, opts.cgroupRoot) },
   };
 }
 

@@ -51,6 +51,8 @@ export interface PodActorDeps {
   /** Root of pod log directories (`<root>/<ns>_<name>_<uid>/<container>/<attempt>.log`). */
   podLogsRoot: string;
   dnsConfig?: DNSConfig;
+  /** The node's own cgroup above `/kubepods` (several nodes on one machine); default none. */
+  cgroupRoot?: string;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
   writeStatus(pod: Pod, status: PodStatus): Promise<void>;
   /** Called once deletion finished: nothing of the pod is left in the runtime. */
@@ -184,7 +186,9 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       if (result.actions.length === 0) break;
       log.debug({ actions: result.actions.map((a) => a.type) }, 'reconcile');
       const out = await executeActions(result.actions, {
-        cri: deps.cri, pod: desired, sandbox: { podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}) }, log, now, event,
+        cri: deps.cri, pod: desired, sandbox: {
+          podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}), ...(deps.cgroupRoot ? { cgroupRoot: deps.cgroupRoot } : {}),
+        }, log, now, event,
       });
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);

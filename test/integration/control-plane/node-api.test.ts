@@ -6,8 +6,8 @@
 import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import {
-  API, isForbidden, isNotFound, isValidation, NODE_PODS_BUCKET, nodeApiSubject,
-  type ApplyResult, type GetResult, type Node, type NodeResult, type Pod,
+  API, isForbidden, isNotFound, isValidation, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeApiSubject,
+  type ApplyResult, type NodeRoute, type GetResult, type Node, type NodeResult, type Pod,
 } from '../../../messages';
 import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
 
@@ -116,6 +116,19 @@ describe('node api', () => {
     expect(isValidation(await caught(request(bus, 'mk.api.node.Bad_Node.register', { status, labels: {} })))).toBe(true);
     const nodes = (await request<{ items: Node[] }>(bus, API.list, { kind: 'nodes' })).items.map((n) => n.metadata.name);
     expect(nodes).not.toContain('Bad_Node');
+  });
+
+  it('publishes the route of every node with a pod CIDR and an InternalIP, and takes it out when the node goes', async () => {
+    const routes = await ObjectStore.open(bus, { bucket: NODE_ROUTES_BUCKET, create: false });
+    const withIP = { ...status, addresses: [{ type: 'InternalIP', address: '172.30.0.21' }, { type: 'Hostname', address: 'r1' }] };
+    await node('r1', 'register', { status: withIP, labels: {} });
+    const cidr = await waitFor(async () => (await node<NodeResult>('r1', 'heartbeat', { ready: { status: 'True', reason: 'NodeReady', message: 'ok' } })).node.spec?.podCIDR, 'r1\'s pod CIDR');
+    const route = await waitFor(async () => (await routes.get<NodeRoute>('r1'))?.object, 'r1\'s route');
+    expect(route).toEqual({ name: 'r1', podCIDR: cidr, internalIP: '172.30.0.21' });
+    // A node that reports no InternalIP has no route to publish.
+    expect(await routes.get('n1')).toBeNull();
+    await request(bus, API.delete, { kind: 'nodes', name: 'r1' });
+    await waitFor(async () => ((await routes.get('r1')) === null ? true : null), 'r1\'s route gone');
   });
 
   it('still takes a pod out of its node\'s view when it is deleted after the server restarted with its store', async () => {

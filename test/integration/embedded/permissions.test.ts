@@ -21,7 +21,7 @@ import { tlsPaths } from '../../../embedded/tls';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
-  nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
+  NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
 } from '../../../messages';
 import { caught, waitFor } from '../../helpers/nats-server';
 
@@ -148,6 +148,25 @@ describe('a node', () => {
     expect(isForbidden(await caught(mine.list('>')))).toBe(true);
     expect(isForbidden(await caught(mine.watch('n2.>', {}, () => undefined)))).toBe(true);
     expect(isForbidden(await caught(mine.put('n1.default.forged', pod('forged', 'n1'))))).toBe(true);
+  });
+
+  it('reads every node\'s route, and can neither write nor delete one, its own included', async () => {
+    const routes = await ObjectStore.open(cp, { bucket: NODE_ROUTES_BUCKET, history: 1 });
+    await routes.put('n1', { name: 'n1', podCIDR: '10.244.0.0/24', internalIP: '172.30.0.11' });
+    await routes.put('n2', { name: 'n2', podCIDR: '10.244.1.0/24', internalIP: '172.30.0.12' });
+    const seen = await ObjectStore.open(n1, { bucket: NODE_ROUTES_BUCKET, create: false });
+    expect((await seen.list('>')).items.map((i) => i.key)).toEqual(['n1', 'n2']);
+    const watched: string[] = [];
+    const informer = await startInformer(seen, '>', (ev) => { watched.push(ev.key); });
+    await routes.put('n3', { name: 'n3', podCIDR: '10.244.2.0/24', internalIP: '172.30.0.13' });
+    await waitFor(() => watched.includes('n3'), 'the new node\'s route');
+    await informer.stop();
+    const forged = { name: 'n2', podCIDR: '10.244.1.0/24', internalIP: '172.30.0.11' };
+    expect(isForbidden(await caught(seen.put('n2', forged)))).toBe(true);
+    expect(isForbidden(await caught(seen.put('n1', forged)))).toBe(true);
+    expect(isForbidden(await caught(seen.delete('n2')))).toBe(true);
+    expect(String(await caught(n1.jsm.streams.purge(`KV_${NODE_ROUTES_BUCKET}`)))).toMatch(/permission/i);
+    expect((await routes.get('n2'))?.object).toEqual({ name: 'n2', podCIDR: '10.244.1.0/24', internalIP: '172.30.0.12' });
   });
 
   it('journals as itself only', async () => {
