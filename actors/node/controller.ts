@@ -94,7 +94,8 @@ class CidrBook {
  * the next eviction is due. When every range is taken the node gets none and a CIDRNotAvailable
  * event (once); it gets one when a node is deleted, or on the supervisor's resync. Store faults
  * throw (the supervisor retries); a Conflict with a heartbeat is retried with a fresh read. A
- * node gets a full grace period from the moment this controller started (prepare()). With `routes`, it also keeps each node's entry of the pod network's routes.
+ * node gets a full grace period from the moment this controller started (prepare()). With
+ * `routes`, it also keeps each node's entry of the pod network's routes.
  */
 export function nodeController(deps: NodeControllerDeps): KindController {
   const recordEvent = deps.recordEvent ?? new EventRecorder(deps.bus, { component: NODE_CONTROLLER_COMPONENT }).recordEvent;
