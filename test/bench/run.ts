@@ -18,6 +18,11 @@
  *   scheduling [--nodes 100,1000] [--pods N] [--window W]
  *                                         pods bound per second with hollow nodes (a fake runtime
  *                                         behind the real node api), control plane memory per pod.
+ *   failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate]
+ *                                         SIGKILL and SIGTERM of the leading control plane, R
+ *                                         rounds each, while pods are applied: time to the lease
+ *                                         taken and to the next pod bound (no root; --isolate:
+ *                                         root, a pid namespace per control plane).
  *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +30,7 @@ import path from 'node:path';
 import { startCluster, type TestCluster } from '../helpers/cluster';
 import { apiBench } from './api';
 import { cliBench } from './cli';
+import { runFailoverBench } from './failover';
 import { runHollowNodes } from './hollow-node';
 import { podStartupInner, type PodStartupResult } from './pod-startup';
 import { formatPodStartup } from './report';
@@ -32,7 +38,7 @@ import { schedulingBench } from './scheduling';
 import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
 import { formatTrace } from './trace-report';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -91,6 +97,12 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'scheduling':
       await schedulingBench(rest);
+      return;
+    case 'failover':
+      await runFailoverBench({
+        rounds: intFlag(rest, '--rounds', 5), leaseSeconds: intFlag(rest, '--lease-seconds', 5), replicas: intFlag(rest, '--replicas', 3),
+        nodes: intFlag(rest, '--nodes', 10), podsPerSecond: intFlag(rest, '--rate', 5), isolate: rest.includes('--isolate'),
+      });
       return;
     case 'hollow-nodes':
       // Connection details come in the environment, so the password stays out of the process list.

@@ -48,8 +48,8 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, eve
   }
 }
 
-/** Starts hollow node processes for nodes 0..n-1; resolves once each printed `ready`. Throws (after stopping them) otherwise. */
-async function startHollow(env: ControlPlaneEnv, nodes: number, say: (l: string) => void): Promise<ChildProcess[]> {
+/** Starts hollow node processes for nodes 0..n-1 on `env.connect`; resolves once each printed `ready`. Throws (after stopping them) otherwise. */
+export async function startHollow(env: Pick<ControlPlaneEnv, 'connect'>, nodes: number, say: (l: string) => void): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   for (let first = 0; first < nodes; first += NODES_PER_PROCESS) {
@@ -78,7 +78,7 @@ async function startHollow(env: ControlPlaneEnv, nodes: number, say: (l: string)
 }
 
 /** Stops hollow node processes by pid (SIGTERM, SIGKILL after 10 s). */
-async function stopHollow(procs: ChildProcess[]): Promise<void> {
+export async function stopHollow(procs: ChildProcess[]): Promise<void> {
   await Promise.all(procs.map(async (c) => {
     if (c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((resolve) => c.once('exit', resolve));
