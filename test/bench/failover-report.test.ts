@@ -1,4 +1,4 @@
-import { formatFailover, measureGap, summarizeFailover, type FailoverRound, type FailoverRun, type ObservedWrite } from './failover-report';
+import { formatFailover, measureGap, steadyLongest, summarizeFailover, summarizeSteady, type FailoverRound, type FailoverRun, type ObservedWrite } from './failover-report';
 
 describe('measureGap', () => {
   const writes: ObservedWrite[] = [
@@ -31,8 +31,23 @@ describe('measureGap', () => {
   });
 });
 
+describe('steadyLongest', () => {
+  const bound = (at: number): ObservedWrite => ({ at, revision: at, bound: `p${at}` });
+
+  it('is the longest interval between bindings in the window, counting from its start', () => {
+    const writes = [bound(50), bound(120), { at: 130, revision: 130, lease: { holder: 'a' } }, bound(300), bound(420), bound(900)];
+    expect(steadyLongest(writes, 100, 500)).toBe(180);
+    expect(steadyLongest(writes, 0, 130)).toBe(70);
+    expect(steadyLongest(writes, 0, 60)).toBe(50);
+  });
+
+  it('is NaN when no pod was bound in the window', () => {
+    expect(steadyLongest([bound(50)], 100, 500)).toBeNaN();
+  });
+});
+
 const round = (n: number, fault: 'SIGKILL' | 'SIGTERM', leaseMs: number, boundMs: number, failedApplies = 0): FailoverRound => ({
-  round: n, fault, leader: `cp-${n}`, successor: `cp-${n + 1}`, leaseMs, boundMs, failedApplies,
+  round: n, fault, leader: `cp-${n}`, successor: `cp-${n + 1}`, leaseMs, boundMs, steadyMs: 200 + n * 10, failedApplies,
 });
 
 describe('the failover report', () => {
@@ -47,6 +62,7 @@ describe('the failover report', () => {
       { fault: 'SIGKILL', rounds: 3, lease: { p50: 5010, min: 4200, max: 5600 }, bound: { p50: 5160, min: 4400, max: 5900 }, failedApplies: 3 },
       { fault: 'SIGTERM', rounds: 2, lease: { p50: 190, min: 130, max: 250 }, bound: { p50: 430, min: 280, max: 580 }, failedApplies: 0 },
     ]);
+    expect(summarizeSteady(rounds)).toEqual({ p50: 230, min: 210, max: 250 });
     expect(summarizeFailover(rounds.filter((r) => r.fault === 'SIGTERM')).map((s) => s.fault)).toEqual(['SIGTERM']);
   });
 
@@ -62,7 +78,8 @@ describe('the failover report', () => {
     expect(lines[2]).toBe('load average 1.50 2.00 2.25 at the start, 3.00 2.50 2.30 at the end; 300 pods applied, 299 bound');
     expect(lines).toContain('| SIGKILL | 3 | 5.01 | 4.20-5.60 | 5.16 | 4.40-5.90 | 3 |');
     expect(lines).toContain('| SIGTERM | 2 | 0.19 | 0.13-0.25 | 0.43 | 0.28-0.58 | 0 |');
-    expect(lines).toContain('| 3 | SIGKILL | cp-3 | cp-4 | 4.20 | 4.40 | 1 |');
+    expect(lines).toContain('| none (longest wait for a binding before each signal) | 5 | - | - | 0.23 | 0.21-0.25 | - |');
+    expect(lines).toContain('| 3 | SIGKILL | cp-3 | cp-4 | 4.20 | 4.40 | 0.23 | 1 |');
     expect(lines.filter((l) => /^\| \d+ \| SIG/.test(l))).toHaveLength(5);
   });
 

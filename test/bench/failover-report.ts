@@ -45,6 +45,19 @@ export function measureGap(t0: number, oldHolder: string, writes: readonly Obser
   return gap;
 }
 
+/**
+ * The longest wait for a binding within [from, to] with no fault: the largest interval between
+ * consecutive bindings seen (and from `from` to the first). Read beside a fault's gap, it says
+ * what the pace of the load alone gives. NaN when none was seen.
+ */
+export function steadyLongest(writes: readonly ObservedWrite[], from: number, to: number): number {
+  const at = writes.filter((w) => w.bound !== undefined && w.at >= from && w.at <= to).map((w) => w.at);
+  if (at.length === 0) return NaN;
+  let longest = at[0] - from;
+  for (let i = 1; i < at.length; i++) longest = Math.max(longest, at[i] - at[i - 1]);
+  return longest;
+}
+
 /** One round of the benchmark. */
 export interface FailoverRound {
   round: number;
@@ -54,6 +67,8 @@ export interface FailoverRound {
   successor: string;
   leaseMs: number;
   boundMs: number;
+  /** The longest wait for a binding in the steady period before the signal (steadyLongest). */
+  steadyMs: number;
   /** Apply requests that got no answer (or an error) during the round and were sent again. */
   failedApplies: number;
 }
@@ -82,6 +97,11 @@ export interface RoundSpread { p50: number; min: number; max: number }
 
 /** Per fault: how many rounds, the lease and binding gaps, the applies sent again. */
 export interface FaultSummary { fault: Fault; rounds: number; lease: RoundSpread; bound: RoundSpread; failedApplies: number }
+
+/** The steady periods of every round: the longest wait for a binding with no fault. */
+export function summarizeSteady(rounds: readonly FailoverRound[]): RoundSpread {
+  return roundSpread(rounds.map((r) => r.steadyMs));
+}
 
 function roundSpread(xs: number[]): RoundSpread {
   return { p50: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)) };
@@ -125,11 +145,15 @@ export function formatFailover(run: FailoverRun): string[] {
   for (const s of summarizeFailover(run.rounds)) {
     lines.push(`| ${s.fault} | ${s.rounds} | ${s1(s.lease.p50)} | ${s1(s.lease.min)}-${s1(s.lease.max)} | ${s1(s.bound.p50)} | ${s1(s.bound.min)}-${s1(s.bound.max)} | ${s.failedApplies} |`);
   }
+  if (run.rounds.length > 0) {
+    const st = summarizeSteady(run.rounds);
+    lines.push(`| none (longest wait for a binding before each signal) | ${run.rounds.length} | - | - | ${s1(st.p50)} | ${s1(st.min)}-${s1(st.max)} | - |`);
+  }
   lines.push('');
-  lines.push('| round | fault | leader | successor | -> lease taken (s) | -> next pod bound (s) | applies sent again |');
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push('| round | fault | leader | successor | -> lease taken (s) | -> next pod bound (s) | before: longest wait (s) | applies sent again |');
+  lines.push('|---|---|---|---|---|---|---|---|');
   for (const r of run.rounds) {
-    lines.push(`| ${r.round} | ${r.fault} | ${r.leader} | ${r.successor} | ${s1(r.leaseMs)} | ${s1(r.boundMs)} | ${r.failedApplies} |`);
+    lines.push(`| ${r.round} | ${r.fault} | ${r.leader} | ${r.successor} | ${s1(r.leaseMs)} | ${s1(r.boundMs)} | ${s1(r.steadyMs)} | ${r.failedApplies} |`);
   }
   return lines;
 }

@@ -19,7 +19,7 @@ import { connectBus, leaseTiming, ObjectStore, request, type Bus, type WatchEven
 import { API, CONTROL_PLANE_LEASE, LEASE_NAMESPACE, objectKey, type Lease, type Pod } from '../../messages';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server';
 import { BIN } from './control-plane-env';
-import { formatFailover, measureGap, type Fault, type FailoverRound, type FailoverRun, type ObservedWrite } from './failover-report';
+import { formatFailover, measureGap, steadyLongest, type Fault, type FailoverRound, type FailoverRun, type ObservedWrite } from './failover-report';
 import { startHollow, stopHollow } from './scheduling';
 
 const USER = 'admin';
@@ -230,6 +230,7 @@ export async function failoverBench(o: FailoverOptions, say: (l: string) => void
       const failedBefore = load.failed;
       const t0 = performance.now();
       leader.signal(fault);
+      const steadyMs = steadyLongest(writes, steadyFrom, t0);
       const gap = await until(`a pod bound after the ${fault} of ${leader.label}`, () => {
         const g = measureGap(t0, holder, writes);
         return g.boundMs !== undefined ? g : undefined;
@@ -237,7 +238,8 @@ export async function failoverBench(o: FailoverOptions, say: (l: string) => void
       const successor = leaderOf(await leaseNow())?.label ?? '?';
       const round: FailoverRound = {
         round: n, fault, leader: leader.label, successor,
-        leaseMs: Math.round(gap.leaseMs! * 10) / 10, boundMs: Math.round(gap.boundMs! * 10) / 10, failedApplies: load.failed - failedBefore,
+        leaseMs: Math.round(gap.leaseMs! * 10) / 10, boundMs: Math.round(gap.boundMs! * 10) / 10,
+        steadyMs: Math.round(steadyMs * 10) / 10, failedApplies: load.failed - failedBefore,
       };
       rounds.push(round);
       say(`  round ${n}: ${fault} ${leader.label} -> ${successor} took the lease after ${(round.leaseMs / 1000).toFixed(2)} s, bound a pod after ${(round.boundMs / 1000).toFixed(2)} s`);
