@@ -83,7 +83,9 @@ class Replica {
   /** Starts the process and resolves once it campaigns. Throws with its output otherwise. */
   async start(): Promise<void> {
     const cmd = [process.execPath, BIN, 'control-plane', '--data-dir', this.dir, ...this.args];
-    const [file, ...argv] = this.isolate ? ['unshare', '--pid', '--fork', '--', ...cmd] : cmd;
+    const [file, ...argv] = this.isolate ? ['unshare', '--pid', '--fork', '--kill-child', '--', ...cmd] : cmd;
+    this.pid = -1;
+    this.key = undefined;
     const child = spawn(file, argv, { env: { ...process.env, MK_HOME: this.dir, MK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.out = '';
@@ -95,13 +97,23 @@ class Replica {
       if (!this.running()) throw new Error(`${this.label} exited:\n${this.out}`);
       return this.out.includes('campaigning for the lease') ? true : undefined;
     }, 30_000);
-    this.pid = this.isolate ? Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]) : child.pid ?? -1;
-    this.key = processKey(this.pid);
+    const pid = this.isolate ? Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]) : child.pid;
+    if (pid === undefined || !Number.isInteger(pid) || pid < 1) {
+      await this.stop();
+      throw new Error(`${this.label}: no pid for the control plane`);
+    }
+    this.pid = pid;
+    this.key = processKey(pid);
   }
 
-  /** Sends `sig` to the control plane itself (not to `unshare`). */
+  /**
+   * Sends `sig` to the control plane itself (not to `unshare`); before its pid is known, to the
+   * spawned process (`unshare --kill-child` takes the control plane with it). Never to a pid < 1.
+   */
   signal(sig: NodeJS.Signals): void {
-    try { process.kill(this.pid, sig); } catch { /* already gone */ }
+    const target = this.pid > 0 ? this.pid : this.child?.pid;
+    if (target === undefined || !Number.isInteger(target) || target < 1) return;
+    try { process.kill(target, sig); } catch { /* already gone */ }
   }
 
   /** Resolves once the process (and `unshare` around it) exited; SIGKILL after `ms`. */
