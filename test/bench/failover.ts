@@ -78,6 +78,9 @@ class Replica {
 
   constructor(readonly label: string, private readonly dir: string, private readonly args: string[], private readonly isolate: boolean) {}
 
+  /** The end of its log (pino lines and stderr), for an error message. */
+  tail(chars = 2_000): string { return this.out.slice(-chars); }
+
   running(): boolean { return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null; }
 
   /** Starts the process and resolves once it campaigns. Throws with its output otherwise. */
@@ -246,7 +249,10 @@ export async function failoverBench(o: FailoverOptions, say: (l: string) => void
       const gap = await until(`a pod bound after the ${fault} of ${leader.label}`, () => {
         const g = measureGap(t0, holder, writes);
         return g.boundMs !== undefined ? g : undefined;
-      }, o.leaseSeconds * 3000 + 30_000);
+      }, o.leaseSeconds * 3000 + 30_000).catch(async (err: unknown) => {
+        const logs = replicas.map((r) => `--- ${r.label} (pid ${r.pid}${r.running() ? '' : ', exited'}):\n${r.tail()}`).join('\n');
+        throw new Error(`${String(err)}; the lease now: ${JSON.stringify((await leaseNow())?.spec)}\n${logs}`);
+      });
       const successor = leaderOf(await leaseNow())?.label ?? '?';
       const round: FailoverRound = {
         round: n, fault, leader: leader.label, successor,
