@@ -21,6 +21,7 @@ import {
 } from './api-report';
 import { startControlPlaneEnv } from './control-plane-env';
 import { waitForQuietCpu } from './quiet';
+import { intFlag } from './flags';
 
 const RAW_BUCKET = 'bench-raw';
 /** Label on every benchmark namespace. */
@@ -143,15 +144,6 @@ async function kvHalf(bus: Bus, kv: KV, raw: ObjectStore, names: string[], lists
   }
   await bus.jsm.streams.purge(`KV_${RAW_BUCKET}`);
   return s;
-}
-
-/** Reads `--name N` as a positive integer, or `fallback`. Throws on anything else. */
-function intFlag(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} takes a positive integer (got ${argv[i + 1] ?? 'nothing'})`);
-  return v;
 }
 
 /** Runs the benchmark, prints its tables and one JSON line. Throws when the cluster does not come up or an operation fails. */

@@ -37,18 +37,15 @@ import { formatPodStartup } from './report';
 import { schedulingBench } from './scheduling';
 import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
 import { formatTrace } from './trace-report';
+import { intFlag as readIntFlag } from './flags';
 
 const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
-/** Reads `--name N` as a positive integer, or `fallback`. Throws on anything else. */
+/** Reads `--name N` as a positive integer, or `fallback`; the usage follows a bad value's error. */
 function intFlag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} takes a positive integer (got ${args[i + 1] ?? 'nothing'})\n${USAGE}`);
-  return v;
+  return readIntFlag(args, name, fallback, USAGE);
 }
 
 /** Reads `--name VALUE`; undefined when absent, throws when required and absent. */

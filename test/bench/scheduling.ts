@@ -21,6 +21,7 @@ import { waitForQuietCpu } from './quiet';
 import {
   formatScheduling, procCpuTicks, procStatusKb, summarizePods, type PodTimes, type SchedulingRun,
 } from './scheduling-report';
+import { intFlag } from './flags';
 
 const NODES_PER_PROCESS = 250;
 const LABEL = { bench: 'scheduling' };
@@ -157,15 +158,6 @@ async function runOnce(nodes: number, pods: number, window: number, deadlineMs: 
     await stopHollow(hollow);
     await env.stop();
   }
-}
-
-/** Reads `--name N` as a positive integer, or `fallback`. Throws on anything else. */
-function intFlag(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} takes a positive integer (got ${argv[i + 1] ?? 'nothing'})`);
-  return v;
 }
 
 /** Runs the benchmark for every node count asked, prints the table and one JSON line. */

@@ -42,7 +42,7 @@ function execIn(nsPath: string, cmd: string[], env: NodeJS.ProcessEnv, stdin?: s
 }
 
 /** Processes whose command line mentions `dataDir` (every process of this cluster does). */
-function clusterPids(dataDir: string): { pid: number; cmd: string }[] {
+export function clusterPids(dataDir: string): { pid: number; cmd: string }[] {
   const out: { pid: number; cmd: string }[] = [];
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { planNodeNetwork, type NodeNetwork } from '../../embedded/node-network';
 import { cgroupMounts, removeCgroup } from '../../node-agent/containerd/cleanup';
 import type { Node, Pod } from '../../messages';
-import { unmountUnder } from './cluster';
+import { clusterPids, unmountUnder } from './cluster';
 import { createNetns, runInNetns, type TestNetns } from './netns';
 import type { RunResult } from './run';
 import { waitFor } from './wait';
@@ -108,18 +108,6 @@ export interface MultiNodeOptions {
   timeoutS?: number;
 }
 
-function clusterProcesses(dataDir: string): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.includes(dataDir)) out.push({ pid: Number(d), cmd });
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -204,13 +192,13 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
       const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
         .filter((m) => m === dataDir || m.startsWith(`${dataDir}/`));
       const cgroups = (await cgroupMounts()).flatMap((m) => nodes.map((n) => path.join(m, n.cgroupRoot))).filter((d) => fs.existsSync(d));
-      return { netns: netns.sort(), links, mounts, processes: clusterProcesses(dataDir).map((p) => `${p.pid} ${p.cmd}`), cgroups };
+      return { netns: netns.sort(), links, mounts, processes: clusterPids(dataDir).map((p) => `${p.pid} ${p.cmd}`), cgroups };
     },
     async destroy() {
       if (destroyed) return;
       destroyed = true;
       await mk(['down'], { timeoutMs: 180_000 }).catch(() => undefined);
-      for (const p of clusterProcesses(dataDir)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+      for (const p of clusterPids(dataDir)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
       // What a failed `mk down` left: the nodes' namespaces (and what runs there) and the bridge.
       for (const n of nodes) {
         const r = await runInNetns(host.path, ['ip', 'netns', 'pids', n.netns], 10_000).catch(() => undefined);
