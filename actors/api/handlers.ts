@@ -10,7 +10,7 @@ import {
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
   type KindInfo, type KubeObject, type ListRequest, type ListResult,
 } from '../../messages';
-import { deleteObject } from '../deletion';
+import { deleteObject, deletionOutcome } from '../deletion';
 import type { KindModule } from '../kind-module';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
@@ -144,8 +144,6 @@ export async function remove({ store }: ApiContext, req: DeleteRequest): Promise
 async function dryRunDelete(store: ObjectStore, module: KindModule, key: string, req: DeleteRequest): Promise<DeleteResult> {
   const got = await store.get<KubeObject>(key);
   if (!got) throw notFound(module.info, req.name);
-  const refusal = module.deletion?.refuse?.(got.object);
-  if (refusal) throw new ValidationError(refusal);
-  const grace = module.deletion?.graceSeconds?.(got.object, req.gracePeriodSeconds);
-  return { object: got.object, result: grace === undefined ? 'deleted' : 'terminating' };
+  const opts = { gracePeriodSeconds: req.gracePeriodSeconds, propagationPolicy: req.propagationPolicy };
+  return { object: got.object, result: deletionOutcome(module, got.object, opts) };
 }

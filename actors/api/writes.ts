@@ -71,7 +71,7 @@ export async function update({ store }: ApiContext, req: UpdateRequest): Promise
   if (namespace) metadata.namespace = namespace; else delete metadata.namespace;
   const incoming = { ...object, metadata };
   const key = objectKey(kind.plural, namespace, name);
-  const out = await write(store, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => admitUpdate(module, existing, incoming));
+  const out = await write(store, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => admitUpdate(module, existing, incoming, { replace: true }));
   return { object: out.object, result: out.changed ? 'replaced' : 'unchanged', warnings };
 }
 
@@ -103,7 +103,7 @@ export async function patch({ store }: ApiContext, req: PatchRequest): Promise<P
     const { object } = validateManifest(patched, 'strict');
     checkIdentity(kind, existing, object);
     if (req.subresource === 'status') return withStatus(existing, object.status);
-    return admitUpdate(module, existing, object);
+    return admitUpdate(module, existing, object, { replace: true });
   });
   return { object: out.object, result: out.changed ? 'patched' : 'unchanged' };
 }

@@ -9,7 +9,7 @@ import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import {
   API, isNotFound, isValidation, objectKey,
-  type ApplyResult, type DeleteResult, type GetResult, type KubeObject, type OwnerReference,
+  type ApplyResult, type DeleteResult, type PatchResult, type GetResult, type KubeObject, type OwnerReference,
 } from '../../../messages';
 import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
 
@@ -56,6 +56,43 @@ describe('finalizers and garbage collection', () => {
     expect((await get('held')).metadata.deletionTimestamp).toBe(marked.metadata.deletionTimestamp);
     await apply(pod('held', { finalizers: [] }));
     await gone('held');
+  });
+
+  it('a patch that removes the finalizers of a terminating object ends its deletion; other changes are refused', async () => {
+    await apply(pod('pfin', { finalizers: ['example.com/a', 'example.com/b'] }));
+    await api('delete', { kind: 'pods', name: 'pfin' });
+    const live = await get('pfin');
+    const relabel = { ...live, metadata: { ...live.metadata, labels: { a: 'b' } } };
+    const refused = await caught(api('update', { object: relabel }));
+    expect(isValidation(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/pod "pfin" is being deleted: only its finalizers may be removed until it is gone, and this write also changes metadata.labels/);
+    expect((await api<PatchResult>('patch', { kind: 'pods', name: 'pfin', type: 'json', patch: [{ op: 'remove', path: '/metadata/finalizers/0' }] })).result).toBe('patched');
+    expect((await get('pfin')).metadata.finalizers).toEqual(['example.com/b']);
+    // kubectl's habit: a strategic (or merge) patch setting finalizers to null.
+    await api('patch', { kind: 'pods', name: 'pfin', type: 'strategic', patch: { metadata: { finalizers: null } } });
+    await gone('pfin');
+  });
+
+  it('a server dry run of a foreground delete says what would happen and adds no finalizer', async () => {
+    await apply(pod('dry-fg'));
+    const r = await api<DeleteResult>('delete', { kind: 'pods', name: 'dry-fg', propagationPolicy: 'Foreground', dryRun: true });
+    expect(r.result).toBe('terminating');
+    const after = await get('dry-fg');
+    expect(after.metadata.finalizers).toBeUndefined();
+    expect(after.metadata.deletionTimestamp).toBeUndefined();
+    expect(isValidation(await caught(api('delete', { kind: 'pods', name: 'dry-fg', propagationPolicy: 'Sideways', dryRun: true })))).toBe(true);
+  });
+
+  it('a terminating namespace refuses new objects and takes the removal of its objects\' finalizers', async () => {
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'term-ns' } });
+    await api('create', { object: pod('kept', { finalizers: ['example.com/hold'] }), namespace: 'term-ns' });
+    await api('delete', { kind: 'namespaces', name: 'term-ns' });
+    await waitFor(async () => (await get('kept', 'pods', 'term-ns')).metadata.deletionTimestamp, 'kept marked');
+    const refused = await caught(api('create', { object: pod('new'), namespace: 'term-ns' }));
+    expect((refused as Error).message).toBe('namespace "term-ns" is being deleted; nothing new can be created in it');
+    await api('patch', { kind: 'pods', name: 'kept', namespace: 'term-ns', type: 'merge', patch: { metadata: { finalizers: [] } } });
+    await gone('kept', 'pods', 'term-ns');
+    await gone('term-ns', 'namespaces');
   });
 
   it('background: the owner goes at once, its dependents after it; a dependent with another owner only loses the reference', async () => {
