@@ -21,7 +21,7 @@ import {
 } from '../../messages';
 import { moduleFor } from '../kinds';
 import { log } from '../log';
-import { checkTokens, selection } from './handlers';
+import { checkRequest, checkTokens, selection } from './handlers';
 
 /** How often a stream sends a BOOKMARK (and checks its client is still there). */
 export const WATCH_HEARTBEAT_MS = 5_000;
@@ -162,7 +162,7 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
   };
 
   const subs = [
-    serve(bus, API.watch, (req: WatchRequest, msg) => start(req, msg.reply), { queue: 'mk-api' }),
+    serve(bus, API.watch, (req: WatchRequest, msg) => start(checkRequest(req), msg.reply), { queue: 'mk-api' }),
     // Every replica hears a cancel: only the one streaming there has something to stop.
     serve(bus, API.unwatch, async (req: UnwatchRequest) => {
       await streams.get(req?.subject)?.stop();

@@ -206,4 +206,30 @@ describe('api writes', () => {
     await api('patch', { kind: 'ns', name: 'team', type: 'merge', patch: { metadata: { labels: { a: 'b' } } } });
     expect(((await api<GetResult>('get', { kind: 'ns', name: 'team' })).object as KubeObject).metadata.labels).toEqual({ a: 'b' });
   });
+
+  it('answers requests of the wrong shape on every subject with Invalid, naming the field, and stores nothing', async () => {
+    const before = await revision();
+    const verbs = ['apply', 'get', 'list', 'delete', 'create', 'update', 'patch', 'updateStatus', 'watch'] as const;
+    for (const verb of verbs) {
+      for (const body of [null, 5, 'x', []]) {
+        const err = await caught(api(verb, body));
+        expect([verb, isValidation(err), (err as Error).message]).toEqual([verb, true, 'a request must be a JSON object']);
+      }
+    }
+    const bad: [keyof typeof API, unknown, RegExp][] = [
+      ['apply', { object: pod('bad1'), namespace: 7 }, /invalid namespace "7": must be a string/],
+      ['apply', { object: pod('bad2'), namespace: 'a.b' }, /invalid namespace "a.b"/],
+      ['apply', { object: pod('bad3'), validate: 'loose' }, /validate must be "strict" or "warn" \(got "loose"\)/],
+      ['create', { object: pod('bad4'), validate: 5 }, /validate must be "strict" or "warn"/],
+      ['create', { object: pod('bad5'), dryRun: 'yes' }, /dryRun must be true or false \(got "yes"\)/],
+      ['patch', { kind: 'pods', name: 'c1', type: 'merge', patch: { metadata: { labels: { x: 'y' } } }, dryRun: 'false' }, /dryRun must be true or false/],
+      ['delete', { kind: 'pods', name: 'c1', dryRun: 1 }, /dryRun must be true or false/],
+    ];
+    for (const [verb, body, message] of bad) {
+      const err = await caught(api(verb, body));
+      expect(isValidation(err)).toBe(true);
+      expect((err as Error).message).toMatch(message);
+    }
+    expect(await revision()).toBe(before);
+  });
 });
