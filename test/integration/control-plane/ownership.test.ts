@@ -126,6 +126,32 @@ describe('finalizers and garbage collection', () => {
     await gone('fg-owner');
   });
 
+  it('foreground through a cycle of blocking owners: each is unblocked, and both go', async () => {
+    const a = await apply(pod('cyc-a'));
+    const b = await apply(pod('cyc-b', { ownerReferences: [ownedBy(a, true)] }));
+    await apply(pod('cyc-a', { ownerReferences: [ownedBy(b, true)] }));
+    await api('delete', { kind: 'pods', name: 'cyc-a', propagationPolicy: 'Foreground' });
+    await gone('cyc-a');
+    await gone('cyc-b');
+  });
+
+  it('foreground: an owner stops waiting for a dependent once it no longer blocks', async () => {
+    const owner = await apply(pod('unb-owner'));
+    await apply(pod('unb-d', { ownerReferences: [ownedBy(owner, true)], finalizers: ['example.com/hold'] }));
+    await api('delete', { kind: 'pods', name: 'unb-owner', propagationPolicy: 'Foreground' });
+    await waitFor(async () => (await get('unb-d')).metadata.deletionTimestamp, 'the dependent marked');
+    expect((await get('unb-owner')).metadata.finalizers).toEqual(['foregroundDeletion']);
+    // As a controller releasing it would (the api takes only finalizer removals of a terminating object).
+    await store.mutate<KubeObject>(objectKey('pods', 'default', 'unb-d'), (o) => {
+      o.metadata.ownerReferences = [{ ...o.metadata.ownerReferences![0], blockOwnerDeletion: false }];
+      return o;
+    });
+    await gone('unb-owner');
+    expect((await get('unb-d')).metadata.finalizers).toEqual(['example.com/hold']);
+    await api('patch', { kind: 'pods', name: 'unb-d', type: 'merge', patch: { metadata: { finalizers: null } } });
+    await gone('unb-d');
+  });
+
   it('orphan: dependents stay, without their reference to the owner', async () => {
     const owner = await apply(pod('or-owner'));
     await apply(pod('or-d', { labels: { keep: 'me' }, ownerReferences: [ownedBy(owner)] }));
