@@ -96,6 +96,9 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
       }
     };
     for (const o of initial) send({ type: 'ADDED', object: o, revision: Number(o.metadata.resourceVersion ?? 0) });
+    // The initial state is the store's at the listing's revision, not at its newest object's: a
+    // client that goes on from there after a break must not be told again of what it has seen.
+    if (!resumed) send({ type: 'BOOKMARK', revision });
 
     let ended = false;
     const timer: { heartbeat?: NodeJS.Timeout } = {};

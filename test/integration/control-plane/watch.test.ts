@@ -87,6 +87,19 @@ describe('mk.api.watch', () => {
     await api('unwatch', { subject: w.subject });
   });
 
+  it('ends the initial ADDEDs of a watch without a resourceVersion with a BOOKMARK at the listing\'s revision', async () => {
+    await apply(pod('bm-a', { app: 'bm' }));
+    await apply(pod('bm-other'));
+    const w = await watch({ labelSelector: 'app=bm' });
+    // Long before the first heartbeat: the client knows at once from where it would go on.
+    await waitFor(() => w.got.some((m) => m.type === 'BOOKMARK'), 'the initial BOOKMARK', 2_000);
+    expect(w.got.slice(0, 2).map((m) => m.type)).toEqual(['ADDED', 'BOOKMARK']);
+    expect(w.got[1]).toEqual({ type: 'BOOKMARK', revision: Number(w.started.resourceVersion) });
+    expect(Number(w.started.resourceVersion)).toBeGreaterThan((w.got[0] as { revision: number }).revision);
+    w.sub.unsubscribe();
+    await api('unwatch', { subject: w.subject });
+  });
+
   it('resumes from a resourceVersion: every change after it, in order, one name only when asked', async () => {
     await apply(pod('r0', { old: 'yes' }));
     await apply(pod('r3'));
