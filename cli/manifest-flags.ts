@@ -4,6 +4,7 @@
  */
 import { Flags } from '@oclif/core';
 import { CliError } from './errors';
+import { printError } from './output/io';
 import { readManifests, validateAll, type ManifestDoc, type ValidatedDoc } from './manifest-reader';
 import { DEFAULT_NAMESPACE, type ValidateMode } from '../messages';
 
@@ -41,6 +42,25 @@ export async function readObjects(
 /** The namespace an object goes to: its own, else -n, else default; none for cluster-scoped kinds. */
 export function objectNamespace(d: ValidatedDoc, flag: string | undefined): string | undefined {
   return d.kind.namespaced ? d.object.metadata.namespace ?? flag ?? DEFAULT_NAMESPACE : undefined;
+}
+
+/**
+ * Runs `each` on every object in order, with its namespace resolved; an object that fails is
+ * reported and the others still go. Resolves to whether any failed (the command then exits 1).
+ */
+export async function forEachObject(
+  docs: ValidatedDoc[], namespaceFlag: string | undefined, each: (d: ValidatedDoc, namespace: string | undefined) => Promise<void>,
+): Promise<boolean> {
+  let failed = false;
+  for (const d of docs) {
+    try {
+      await each(d, objectNamespace(d, namespaceFlag));
+    } catch (e) {
+      failed = true;
+      printError(e);
+    }
+  }
+  return failed;
 }
 
 /** kubectl refuses an object whose namespace differs from an explicit `-n`: throws CliError. */

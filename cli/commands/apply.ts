@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient } from '../client';
-import { fileFlags, objectNamespace, readObjects } from '../manifest-flags';
+import { fileFlags, forEachObject, readObjects } from '../manifest-flags';
 import { appliedConfiguration, applyObject } from '../apply-merge';
 import { dryRunFlag, dryRunSuffix, type DryRun } from '../dry-run';
 
@@ -38,20 +38,12 @@ export default class Apply extends MkCommand {
 
     let failed = false;
     await withClient(dataDir, async ({ api }) => {
-      for (const d of docs) {
-        const name = d.object.metadata.name;
-        const label = `${d.kind.singular}/${name}`;
-        const namespace = objectNamespace(d, flags.namespace);
-        try {
-          const config = appliedConfiguration(d.object, d.kind, namespace);
-          const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
-          this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);
-          this.out(`${label} ${res.result}${suffix}\n`);
-        } catch (e) {
-          failed = true;
-          this.printError(e);
-        }
-      }
+      failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
+        const config = appliedConfiguration(d.object, d.kind, namespace);
+        const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
+        this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);
+        this.out(`${d.kind.singular}/${d.object.metadata.name} ${res.result}${suffix}\n`);
+      });
     });
     if (failed) this.exit(1);
   }

@@ -4,7 +4,7 @@ import { appliedConfiguration } from '../apply-merge';
 import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
 import { type ManifestDoc } from '../manifest-reader';
-import { fileFlags, objectNamespace, readObjects, validateFlag } from '../manifest-flags';
+import { fileFlags, forEachObject, readObjects, validateFlag } from '../manifest-flags';
 import { CliError } from '../errors';
 import { AlreadyExistsError, isNotFound } from '../../messages';
 
@@ -40,27 +40,21 @@ export default class Create extends MkCommand {
     const dryRun = flags['dry-run'];
     let failed = false;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
-      for (const d of docs) {
+      failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
         const name = d.object.metadata.name;
-        const namespace = objectNamespace(d, flags.namespace);
-        try {
-          const object = flags['save-config'] ? appliedConfiguration(d.object, d.kind, namespace) : d.object;
-          for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
-          if (dryRun === 'client') {
-            const exists = await api.get(d.kind, namespace, name).then(() => true, (e: unknown) => {
-              if (isNotFound(e)) return false;
-              throw e;
-            });
-            if (exists) throw new AlreadyExistsError(`${d.kind.plural} "${name}" already exists`);
-          } else {
-            await api.create({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
-          }
-          this.out(`${d.kind.singular}/${name} created${dryRunSuffix(dryRun)}\n`);
-        } catch (e) {
-          failed = true;
-          this.printError(e);
+        const object = flags['save-config'] ? appliedConfiguration(d.object, d.kind, namespace) : d.object;
+        for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
+        if (dryRun === 'client') {
+          const exists = await api.get(d.kind, namespace, name).then(() => true, (e: unknown) => {
+            if (isNotFound(e)) return false;
+            throw e;
+          });
+          if (exists) throw new AlreadyExistsError(`${d.kind.plural} "${name}" already exists`);
+        } else {
+          await api.create({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
         }
-      }
+        this.out(`${d.kind.singular}/${name} created${dryRunSuffix(dryRun)}\n`);
+      });
     });
     if (failed) this.exit(1);
   }

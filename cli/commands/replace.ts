@@ -3,7 +3,7 @@ import { MkCommand, namespaceFlags } from '../base-command';
 import { appliedConfiguration } from '../apply-merge';
 import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
-import { fileFlags, objectNamespace, readObjects, validateFlag } from '../manifest-flags';
+import { fileFlags, forEachObject, readObjects, validateFlag } from '../manifest-flags';
 import { LAST_APPLIED_ANNOTATION } from '../../messages';
 
 /**
@@ -32,25 +32,19 @@ export default class Replace extends MkCommand {
     const dryRun = flags['dry-run'];
     let failed = false;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
-      for (const d of docs) {
+      failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
         const name = d.object.metadata.name;
-        const namespace = objectNamespace(d, flags.namespace);
-        try {
-          for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
-          let object = d.object;
-          if (flags['save-config']) {
-            const saved = appliedConfiguration(d.object, d.kind, namespace);
-            const annotations = { ...(d.object.metadata.annotations ?? {}), [LAST_APPLIED_ANNOTATION]: saved.metadata.annotations?.[LAST_APPLIED_ANNOTATION] ?? '' };
-            object = { ...d.object, metadata: { ...d.object.metadata, annotations } };
-          }
-          if (dryRun === 'client') await api.get(d.kind, namespace, name);
-          else await api.update({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
-          this.out(`${d.kind.singular}/${name} replaced${dryRunSuffix(dryRun)}\n`);
-        } catch (e) {
-          failed = true;
-          this.printError(e);
+        for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
+        let object = d.object;
+        if (flags['save-config']) {
+          const saved = appliedConfiguration(d.object, d.kind, namespace);
+          const annotations = { ...(d.object.metadata.annotations ?? {}), [LAST_APPLIED_ANNOTATION]: saved.metadata.annotations?.[LAST_APPLIED_ANNOTATION] ?? '' };
+          object = { ...d.object, metadata: { ...d.object.metadata, annotations } };
         }
-      }
+        if (dryRun === 'client') await api.get(d.kind, namespace, name);
+        else await api.update({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
+        this.out(`${d.kind.singular}/${name} replaced${dryRunSuffix(dryRun)}\n`);
+      });
     });
     if (failed) this.exit(1);
   }
