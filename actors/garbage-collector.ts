@@ -46,6 +46,8 @@ type GcMsg = { type: 'gc/attempt'; key: string } | { type: 'gc/wake' };
 export interface GarbageCollector {
   /** Keys waiting in the queue (for tests and metrics). */
   pending(): number;
+  /** What the graph holds: objects indexed, and owners with dependents indexed (for tests and metrics). */
+  graphSize(): { objects: number; owners: number };
   stop(): Promise<void>;
 }
 
@@ -85,7 +87,12 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
 
   const unindex = (key: string, n: GraphNode): void => {
     if (byUid.get(n.uid) === key) byUid.delete(n.uid);
-    for (const o of n.owners) dependents.get(o.uid)?.delete(key);
+    for (const o of n.owners) {
+      const set = dependents.get(o.uid);
+      set?.delete(key);
+      // Owners come and go with their uids: an emptied set would stay for ever.
+      if (set?.size === 0) dependents.delete(o.uid);
+    }
   };
   const ownersOf = (n: GraphNode | undefined): string[] =>
     (n?.owners ?? []).map((o) => byUid.get(o.uid)).filter((k): k is string => k !== undefined);
@@ -276,6 +283,7 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
   log.info({ objects: nodes.size, queued: queued.size }, 'garbage collector started');
   return {
     pending: () => queued.size,
+    graphSize: () => ({ objects: nodes.size, owners: dependents.size }),
     async stop() {
       stopped = true;
       clearInterval(resync);

@@ -1,7 +1,8 @@
 /**
  * The garbage collector with many dependents, against a real nats-server: a foreground deletion of
  * an owner of a thousand pods reads each dependent a bounded number of times, not once per event
- * of every other dependent (which would make the cascade quadratic in store reads).
+ * of every other dependent (which would make the cascade quadratic in store reads), and its graph
+ * keeps nothing of what is gone.
  */
 import { start, stop } from 'nact';
 import { connectBus, ObjectStore, type Bus } from '../../../bus';
@@ -65,5 +66,10 @@ describe('garbage collection at scale', () => {
     // Each dependent is read when it is deleted and on its own few turns (5 reads each); the owner's
     // turns read none of them again (they did: 8 reads each here, more as events outpace turns).
     expect(gets).toBeLessThan(6 * DEPENDENTS);
+  });
+
+  it('keeps nothing in its graph of the owners and objects that are gone', async () => {
+    await waitFor(() => gc!.graphSize().objects === 0, 'the graph emptied', 20_000);
+    expect(gc!.graphSize()).toEqual({ objects: 0, owners: 0 });
   });
 });
