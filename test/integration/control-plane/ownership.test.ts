@@ -172,6 +172,24 @@ describe('finalizers and garbage collection', () => {
     await gone('ns-dep');
   });
 
+  it('a namespaced owner counts only in its dependent\'s namespace; a cluster-scoped dependent of one is left alone', async () => {
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other-ns' } });
+    const owner = (await api<ApplyResult>('apply', { object: pod('x-owner'), namespace: 'other-ns' })).object;
+    // Kubernetes: an ownerReference has no namespace, so a namespaced owner is looked up in the
+    // dependent's own; one that lives elsewhere is absent, and the dependent is collected.
+    await apply(pod('x-dep', { ownerReferences: [ownedBy(owner)] }));
+    await gone('x-dep');
+    // A cluster-scoped dependent cannot have a namespaced owner: the reference resolves to nothing, and it stays.
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x-cluster', ownerReferences: [ownedBy(owner)] } });
+    await api('delete', { kind: 'pods', name: 'x-owner', namespace: 'other-ns' });
+    await gone('x-owner', 'pods', 'other-ns');
+    // The collector takes keys in turn: once a dependent queued after it is gone, it has looked at x-cluster.
+    await apply(pod('x-later', { ownerReferences: [ownedBy(owner)] }));
+    await gone('x-later');
+    await expect(get('x-cluster', 'namespaces')).resolves.toMatchObject({ metadata: { name: 'x-cluster' } });
+    await api('delete', { kind: 'namespaces', name: 'x-cluster' });
+  });
+
   it('a namespace waits for its objects held by finalizers, then goes', async () => {
     await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fin-ns' } });
     await api('apply', { object: pod('stuck', { finalizers: ['example.com/hold'] }), namespace: 'fin-ns' });
