@@ -156,6 +156,8 @@ async function write(
   change: (existing: KubeObject) => KubeObject | null,
 ): Promise<{ object: KubeObject; changed: boolean }> {
   if (precondition !== undefined && typeof precondition !== 'string') throw new ValidationError('metadata.resourceVersion must be a string');
+  // An empty resourceVersion is none, as in Kubernetes (an edited `mk get -o yaml` may carry one).
+  if (precondition === '') precondition = undefined;
   for (let attempt = 0; ; attempt++) {
     const existing = await store.get<KubeObject>(key);
     if (!existing) throw notFound(kind, name);

@@ -94,6 +94,11 @@ describe('api writes', () => {
     // Without a resourceVersion an update is unconditional; the same object again is unchanged.
     expect((await api<UpdateResult>('update', { object: pod('u1', 'busybox:2') })).result).toBe('replaced');
     expect((await api<UpdateResult>('update', { object: pod('u1', 'busybox:2') })).result).toBe('unchanged');
+    // An empty resourceVersion is none, as in Kubernetes.
+    const blank = { ...pod('u1', 'busybox:3'), metadata: { name: 'u1', resourceVersion: '' } };
+    expect((await api<UpdateResult>('update', { object: blank })).result).toBe('replaced');
+    const blankPatch = { kind: 'pods', name: 'u1', type: 'merge', patch: { metadata: { resourceVersion: '', labels: { b: 'y' } } } };
+    expect((await api<PatchResult>('patch', blankPatch)).result).toBe('patched');
     expect(isNotFound(await caught(api('update', { object: pod('nobody') })))).toBe(true);
   });
 
