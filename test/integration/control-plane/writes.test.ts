@@ -100,6 +100,11 @@ describe('api writes', () => {
     const blankPatch = { kind: 'pods', name: 'u1', type: 'merge', patch: { metadata: { resourceVersion: '', labels: { b: 'y' } } } };
     expect((await api<PatchResult>('patch', blankPatch)).result).toBe('patched');
     expect(isNotFound(await caught(api('update', { object: pod('nobody') })))).toBe(true);
+    // A uid from another incarnation (deleted and made again since it was read) is a Conflict.
+    const other = await caught(api('update', { object: { ...pod('u1', 'busybox:4'), metadata: { name: 'u1', uid: 'an-older-one' } } }));
+    expect(isConflict(other)).toBe(true);
+    expect((other as Error).message).toBe(`Operation cannot be fulfilled on pods "u1": Precondition failed: UID in precondition: an-older-one, UID in object meta: ${live.metadata.uid}`);
+    expect((await getPod('u1')).spec.containers[0].image).toBe('busybox:3');
   });
 
   it('server dry run of update answers what would be stored and stores nothing', async () => {
