@@ -5,18 +5,19 @@
  * the reference (orphan); an owner may be any kind (a Namespace owning pods); namespaces wait for
  * objects held by finalizers. No node is registered, so pods stay unbound and go at once.
  */
-import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
+import { request, type Bus, type ObjectStore } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import {
   API, isNotFound, isValidation, objectKey,
   type ApplyResult, type DeleteResult, type PatchResult, type GetResult, type KubeObject, type OwnerReference,
 } from '../../../messages';
-import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
+import { caught, waitFor, type NatsServer } from '../../helpers/nats-server';
+import { startControlPlane, type ControlPlaneFixture } from '../../helpers/control-plane';
 
 jest.setTimeout(30_000);
 
 describe('finalizers and garbage collection', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
+  let server: NatsServer;
   let cp: ControlPlane;
   let bus: Bus;
   let store: ObjectStore;
@@ -32,17 +33,12 @@ describe('finalizers and garbage collection', () => {
     apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid!, ...(block ? { blockOwnerDeletion: true } : {}),
   });
 
+  let fixture: ControlPlaneFixture | undefined;
   beforeAll(async () => {
-    server = await startNatsServer();
-    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-gc-test' } });
-    bus = await connectBus({ servers: server.url, name: 'gc-client' });
-    store = await ObjectStore.open(bus);
+    fixture = await startControlPlane('cp-gc-test');
+    ({ server, cp, bus, store } = fixture);
   });
-  afterAll(async () => {
-    await cp?.stop();
-    await bus?.close();
-    await server?.stop();
-  });
+  afterAll(async () => { await fixture?.stop(); });
 
   it('keeps an object with finalizers Terminating until an update empties them', async () => {
     await apply(pod('held', { finalizers: ['example.com/hold'] }));
@@ -210,7 +206,7 @@ describe('finalizers and garbage collection', () => {
     // As if the api had removed the owner and the process died before the collector ran.
     await store.delete(objectKey('pods', 'default', 'down-owner'));
     expect(await store.get(objectKey('pods', 'default', 'down-d0'))).not.toBeNull();
-    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-gc-test-2' } });
+    cp = fixture!.cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-gc-test-2' } });
     for (let i = 0; i < 5; i++) await gone(`down-d${i}`);
   });
 });

@@ -3,13 +3,13 @@
  * with resourceVersion preconditions, merge and JSON patches, the status path, server dry runs,
  * and bad input that must leave the store untouched.
  */
-import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
-import { runControlPlane, type ControlPlane } from '../../../actors';
+import { request, type Bus, type ObjectStore } from '../../../bus';
 import {
   API, isAlreadyExists, isConflict, isNotFound, isValidation,
   type CreateResult, type GetResult, type KubeObject, type PatchResult, type Pod, type UpdateResult,
 } from '../../../messages';
-import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
+import { caught, waitFor } from '../../helpers/nats-server';
+import { startControlPlane, type ControlPlaneFixture } from '../../helpers/control-plane';
 
 jest.setTimeout(30_000);
 
@@ -19,8 +19,6 @@ const pod = (name: string, image = 'busybox') => ({
 });
 
 describe('api writes', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let cp: ControlPlane;
   let bus: Bus;
   let store: ObjectStore;
   const api = <T>(verb: keyof typeof API, body: unknown) => request<T>(bus, API[verb] as string, body);
@@ -32,17 +30,12 @@ describe('api writes', () => {
     return p.status?.conditions?.some((c) => c.type === 'PodScheduled') ? p : null;
   }, `${name} seen by the scheduler`, 10_000);
 
+  let fixture: ControlPlaneFixture | undefined;
   beforeAll(async () => {
-    server = await startNatsServer();
-    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-writes' } });
-    bus = await connectBus({ servers: server.url, name: 'writes-client' });
-    store = await ObjectStore.open(bus);
+    fixture = await startControlPlane('cp-writes');
+    ({ bus, store } = fixture);
   });
-  afterAll(async () => {
-    await cp?.stop();
-    await bus?.close();
-    await server?.stop();
-  });
+  afterAll(async () => { await fixture?.stop(); });
 
   it('creates with server metadata, and refuses a second create with AlreadyExists', async () => {
     const r = await api<CreateResult>('create', { object: pod('c1') });
