@@ -38,25 +38,34 @@ function cascadeFinalizer(p: PropagationPolicy | undefined): string | undefined 
 }
 
 /**
+ * What deleting `o` by `opts` does, decided as deleteObject decides it: 'deleted' when it goes at
+ * once, 'terminating' when it is only marked (a graceful period, finalizers or a foreground or
+ * orphan cascade hold it). Throws ValidationError when the policy refuses or the cascade policy is
+ * unknown. Pure, so a server dry run answers exactly what the deletion would do.
+ */
+export function deletionOutcome(module: KindModule, o: KubeObject, opts: DeleteOptions = {}): Deleted['result'] {
+  if (opts.propagationPolicy !== undefined && !PROPAGATION_POLICIES.includes(opts.propagationPolicy)) {
+    throw new ValidationError(`propagationPolicy must be one of ${PROPAGATION_POLICIES.join(', ')} (got ${JSON.stringify(opts.propagationPolicy)})`);
+  }
+  const refusal = module.deletion?.refuse?.(o);
+  if (refusal) throw new ValidationError(refusal);
+  const grace = module.deletion?.graceSeconds?.(o, opts.gracePeriodSeconds);
+  const held = (o.metadata.finalizers ?? []).length > 0 || cascadeFinalizer(opts.propagationPolicy) !== undefined;
+  return grace === undefined && !held ? 'deleted' : 'terminating';
+}
+
+/**
  * Deletes the object at `key` by its kind's policy, its finalizers and the cascade asked for.
  * Returns null when the object is not there. Throws ValidationError when the policy refuses (a
  * built-in namespace) or the cascade policy is unknown; store faults pass through. A concurrent
  * change is re-read and decided again (bounded).
  */
 export async function deleteObject(store: ObjectStore, module: KindModule, key: string, opts: DeleteOptions = {}): Promise<Deleted | null> {
-  const policy = module.deletion;
-  if (opts.propagationPolicy !== undefined && !PROPAGATION_POLICIES.includes(opts.propagationPolicy)) {
-    throw new ValidationError(`propagationPolicy must be one of ${PROPAGATION_POLICIES.join(', ')} (got ${JSON.stringify(opts.propagationPolicy)})`);
-  }
   const cascade = cascadeFinalizer(opts.propagationPolicy);
   for (let attempt = 0; ; attempt++) {
     const cur = await store.get<KubeObject>(key);
     if (!cur) return null;
-    const refusal = policy?.refuse?.(cur.object);
-    if (refusal) throw new ValidationError(refusal);
-    const grace = policy?.graceSeconds?.(cur.object, opts.gracePeriodSeconds);
-    const held = (cur.object.metadata.finalizers ?? []).length > 0 || cascade !== undefined;
-    if (grace === undefined && !held) {
+    if (deletionOutcome(module, cur.object, opts) === 'deleted') {
       try {
         await store.delete(key, cur.revision);
         return { object: cur.object, result: 'deleted' };
@@ -66,8 +75,9 @@ export async function deleteObject(store: ObjectStore, module: KindModule, key: 
         continue;
       }
     }
+    const grace = module.deletion?.graceSeconds?.(cur.object, opts.gracePeriodSeconds);
     try {
-      const marked = await store.mutate<KubeObject>(key, (o) => mark(o, grace, cascade, policy?.onMarked));
+      const marked = await store.mutate<KubeObject>(key, (o) => mark(o, grace, cascade, module.deletion?.onMarked));
       return { object: marked?.object ?? cur.object, result: 'terminating' };
     } catch (err) {
       if (isNotFound(err)) return null;

@@ -11,12 +11,15 @@
  *   mid-cascade: on every start the informer's listing puts every object with owners in the queue.
  * - An owner marked with `orphan` loses its dependents' references to it, then the finalizer.
  * - An owner marked with `foregroundDeletion` has its dependents deleted (in the foreground too);
- *   once none with blockOwnerDeletion is left, the finalizer goes.
+ *   once none with blockOwnerDeletion is left, the finalizer goes. A cycle of blocking owners is
+ *   broken by unblocking the dependent that closes it.
  * - A marked object with no finalizers and nothing graceful pending (actors/deletion.ts
  *   readyToRemove) is removed: this is how an update that empties finalizers ends a deletion.
  *
- * The owner/dependent graph is kept in memory from an informer on the whole store (it is only an
- * index: every decision re-reads the store). The queue starts once the first listing is indexed,
+ * The owner/dependent graph is kept in memory from an informer on the whole store. Decisions
+ * about one object re-read it from the store; a foreground owner's wait for its dependents is
+ * judged from the graph (it lags the store, never leads it, and every change of a dependent being
+ * deleted puts its owners back in the queue), so it costs no store reads per event. The queue starts once the first listing is indexed,
  * so a foreground owner never looks for dependents in a half-built graph.
  */
 import { dispatch, spawn, type Ref } from 'nact';
@@ -31,8 +34,11 @@ import { deleteObject, readyToRemove } from './deletion';
 import type { KindModule } from './kind-module';
 import { log } from './log';
 
-/** What the graph knows of one object. */
-interface GraphNode { uid: string; owners: OwnerReference[] }
+/**
+ * What the graph knows of one object: its owners, whether it is being deleted, and whether it
+ * waits in the foreground for its own dependents (its `foregroundDeletion` finalizer).
+ */
+interface GraphNode { uid: string; owners: OwnerReference[]; deleting: boolean; deletingDependents: boolean }
 
 type GcMsg = { type: 'gc/attempt'; key: string } | { type: 'gc/wake' };
 
@@ -40,6 +46,8 @@ type GcMsg = { type: 'gc/attempt'; key: string } | { type: 'gc/wake' };
 export interface GarbageCollector {
   /** Keys waiting in the queue (for tests and metrics). */
   pending(): number;
+  /** What the graph holds: objects indexed, and owners with dependents indexed (for tests and metrics). */
+  graphSize(): { objects: number; owners: number };
   stop(): Promise<void>;
 }
 
@@ -79,7 +87,12 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
 
   const unindex = (key: string, n: GraphNode): void => {
     if (byUid.get(n.uid) === key) byUid.delete(n.uid);
-    for (const o of n.owners) dependents.get(o.uid)?.delete(key);
+    for (const o of n.owners) {
+      const set = dependents.get(o.uid);
+      set?.delete(key);
+      // Owners come and go with their uids: an emptied set would stay for ever.
+      if (set?.size === 0) dependents.delete(o.uid);
+    }
   };
   const ownersOf = (n: GraphNode | undefined): string[] =>
     (n?.owners ?? []).map((o) => byUid.get(o.uid)).filter((k): k is string => k !== undefined);
@@ -95,7 +108,12 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
       for (const k of ownersOf(prev)) enqueue(k);
       return;
     }
-    const n: GraphNode = { uid: o.metadata.uid ?? ev.key, owners: o.metadata.ownerReferences ?? [] };
+    const n: GraphNode = {
+      uid: o.metadata.uid ?? ev.key,
+      owners: o.metadata.ownerReferences ?? [],
+      deleting: !!o.metadata.deletionTimestamp,
+      deletingDependents: !!o.metadata.deletionTimestamp && (o.metadata.finalizers ?? []).includes(FOREGROUND_FINALIZER),
+    };
     nodes.set(ev.key, n);
     byUid.set(n.uid, ev.key);
     for (const ow of n.owners) {
@@ -131,6 +149,43 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
     return out;
   };
 
+  /** Its ownerReferences, none blocking any more. */
+  const unblock = (key: string) =>
+    store.mutate<KubeObject>(key, (x) => {
+      const refs = x.metadata.ownerReferences ?? [];
+      if (!refs.some((r) => r.blockOwnerDeletion)) return null;
+      x.metadata.ownerReferences = refs.map((r) => ({ ...r, blockOwnerDeletion: false }));
+      return x;
+    });
+
+  /**
+   * A foreground owner's turn, from the graph alone but for the dependents it deletes (so an
+   * owner of many dependents reads each once, not on every event of every dependent): dependents
+   * not yet being deleted are deleted in the foreground too, and the finalizer goes once no
+   * dependent with blockOwnerDeletion is left. A dependent whose own dependents already wait in
+   * the foreground (a cycle of owners) is unblocked first, as Kubernetes' collector does, so the
+   * cycle cannot wait for itself; an object that owns itself does not wait for itself either.
+   */
+  const foreground = async (key: string, uid: string): Promise<void> => {
+    const deps = [...(dependents.get(uid) ?? [])].filter((k) => k !== key);
+    for (const d of deps) {
+      const n = nodes.get(d);
+      const m = moduleFor(d);
+      if (!n || n.deleting || !m) continue;
+      const cycle = [...(dependents.get(n.uid) ?? [])].some((k) => nodes.get(k)?.deletingDependents);
+      try {
+        if (cycle) await unblock(d);
+        await deleteObject(store, m, d, { propagationPolicy: 'Foreground' });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    const blocking = deps.filter((d) => nodes.get(d)?.owners.some((r) => r.uid === uid && r.blockOwnerDeletion));
+    if (blocking.length > 0) return; // Each blocking dependent's deletion puts the owner back in the queue.
+    await removeFinalizer(key, FOREGROUND_FINALIZER);
+    log.info({ key }, 'dependents gone; the owner goes');
+  };
+
   const removeFinalizer = (key: string, f: string) =>
     store.mutate<KubeObject>(key, (o) => {
       const fins = o.metadata.finalizers ?? [];
@@ -162,18 +217,7 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
         return;
       }
       if (fins.includes(FOREGROUND_FINALIZER)) {
-        const deps = await liveDependents(uid);
-        for (const d of deps) {
-          if (d.object.metadata.deletionTimestamp) continue;
-          const m = moduleFor(d.key);
-          if (m) await deleteObject(store, m, d.key, { propagationPolicy: 'Foreground' });
-        }
-        const blocking = deps.filter((d) => (d.object.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.blockOwnerDeletion));
-        if (blocking.length === 0) {
-          await removeFinalizer(key, FOREGROUND_FINALIZER);
-          log.info({ key }, 'dependents gone; the owner goes');
-        }
-        // Otherwise each blocking dependent's deletion puts the owner back in the queue.
+        await foreground(key, uid);
         return;
       }
       if (readyToRemove(module, o)) {
@@ -239,6 +283,7 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
   log.info({ objects: nodes.size, queued: queued.size }, 'garbage collector started');
   return {
     pending: () => queued.size,
+    graphSize: () => ({ objects: nodes.size, owners: dependents.size }),
     async stop() {
       stopped = true;
       clearInterval(resync);

@@ -36,7 +36,46 @@ describe('admission', () => {
     expect(() => admitUpdate(podKind, stored, pod('busybox', { restartPolicy: 'Never' }))).toThrow(ValidationError);
     const bound = { ...stored, spec: { ...(stored.spec as object), nodeName: 'n1' } };
     expect(admitUpdate(podKind, bound, pod())).toBeNull();
-    expect(() => admitUpdate(podKind, { ...stored, metadata: { ...stored.metadata, deletionTimestamp: 'x' } }, pod())).toThrow(/being deleted/);
+    expect(() => admitUpdate(podKind, { ...stored, metadata: { ...stored.metadata, deletionTimestamp: 'x' } }, pod('other'))).toThrow(/being deleted/);
+  });
+  describe('an object being deleted', () => {
+    const terminating = (): KubeObject => {
+      const stored = admitCreate(podKind, pod(), 'default', new Date());
+      return { ...stored, metadata: { ...stored.metadata, deletionTimestamp: 'x', finalizers: ['a.io/x', 'b.io/y'] } };
+    };
+    const withMeta = (meta: Partial<KubeObject['metadata']>): KubeObject => ({ ...pod(), metadata: { ...pod().metadata, ...meta } });
+    it('takes the removal of finalizers, by a whole-object write that drops the list or by a shorter list', () => {
+      const emptied = admitUpdate(podKind, terminating(), withMeta({}), { replace: true })!;
+      expect(emptied.metadata).not.toHaveProperty('finalizers');
+      expect(emptied.metadata.deletionTimestamp).toBe('x');
+      expect(admitUpdate(podKind, terminating(), withMeta({ finalizers: ['b.io/y'] }))!.metadata.finalizers).toEqual(['b.io/y']);
+    });
+    it('reports an unchanged write as unchanged, not as a refusal', () => {
+      expect(admitUpdate(podKind, terminating(), withMeta({ finalizers: ['a.io/x', 'b.io/y'] }), { replace: true })).toBeNull();
+      expect(admitUpdate(podKind, terminating(), withMeta({}))).toBeNull();
+    });
+    it('refuses new finalizers and any other change, naming what would change, even beside a removal', () => {
+      expect(() => admitUpdate(podKind, terminating(), withMeta({ finalizers: ['a.io/x', 'b.io/y', 'c.io/z'] })))
+        .toThrow('pod "web" is being deleted: no new finalizers can be added (c.io/z)');
+      expect(() => admitUpdate(podKind, terminating(), withMeta({ finalizers: [], labels: { app: 'other' } })))
+        .toThrow(/pod "web" is being deleted: only its finalizers may be removed until it is gone, and this write also changes metadata.labels/);
+    });
+  });
+  it('keeps ownerReferences and finalizers a manifest leaves out, and changes them when written', () => {
+    const stored = admitCreate(podKind, pod(), 'default', new Date());
+    const ref = { apiVersion: 'v1', kind: 'Namespace', name: 'o', uid: 'u1' };
+    const owned = admitUpdate(podKind, stored, { ...pod(), metadata: { ...pod().metadata, ownerReferences: [ref], finalizers: ['a.io/x'] } })!;
+    expect(owned.metadata).toMatchObject({ ownerReferences: [ref], finalizers: ['a.io/x'], generation: 1 });
+    expect(admitUpdate(podKind, owned, pod())).toBeNull();
+    const bare = admitUpdate(podKind, owned, pod(), { replace: true })!;
+    expect(bare.metadata).not.toHaveProperty('ownerReferences');
+    expect(bare.metadata).not.toHaveProperty('finalizers');
+  });
+  it('takes top-level fields besides spec, without a new generation', () => {
+    const stored = { ...admitCreate(podKind, pod(), 'default', new Date()), data: { a: '1' } } as KubeObject;
+    const next = admitUpdate(podKind, stored, { ...pod(), data: { a: '2' } } as KubeObject) as KubeObject & { data: unknown };
+    expect(next.data).toEqual({ a: '2' });
+    expect(next.metadata.generation).toBe(1);
   });
   it('leaves generation alone for label and annotation changes, and stores an emptied map as none', () => {
     const stored = admitCreate(podKind, pod(), 'default', new Date());

@@ -43,38 +43,76 @@ export function admitCreate(module: KindModule, obj: KubeObject, namespace: stri
   return out;
 }
 
+/** How an update reads metadata lists that the incoming object does not have. */
+export interface UpdateMode {
+  /**
+   * True for a write of the whole object (update, patch): an absent `finalizers` or
+   * `ownerReferences` means none, as in Kubernetes' PUT, so a patch that removes them (a merge
+   * patch's null, a JSON patch's remove) empties them. False (mk.api.apply): a manifest that does
+   * not mention them leaves them as they are.
+   */
+  replace?: boolean;
+}
+
+/** The object's own top-level fields besides identity, metadata, spec and status (a ConfigMap's data). */
+function content(o: KubeObject): Record<string, unknown> {
+  const { apiVersion: _a, kind: _k, metadata: _m, spec: _s, status: _st, ...rest } = o;
+  return rest;
+}
+
+/** The list as stored: an empty one is no list (omitempty). */
+function setList<K extends 'finalizers' | 'ownerReferences'>(m: KubeObject['metadata'], field: K, v: KubeObject['metadata'][K]): void {
+  if (v && v.length > 0) m[field] = v; else delete m[field];
+}
+
 /**
  * The object after applying `incoming` over `existing`, or null when nothing would change.
  * Spec changes bump generation; status, uid and timestamps are kept. Throws ValidationError for
- * an object being deleted and for changes the kind forbids.
+ * changes the kind forbids, and, while the object is being deleted, for anything but removing
+ * finalizers (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/: no
+ * finalizer may be added then; mk also keeps the rest as it was when the deletion began).
  */
-export function admitUpdate(module: KindModule, existing: KubeObject, incoming: KubeObject): KubeObject | null {
-  const finalizers = incoming.metadata.finalizers;
-  const finalizersSame = finalizers === undefined || stableJson(finalizers) === stableJson(existing.metadata.finalizers ?? []);
-  if (existing.metadata.deletionTimestamp) {
-    // While it is being deleted only finalizers may go (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/).
-    const removals = finalizers !== undefined && finalizers.every((f) => (existing.metadata.finalizers ?? []).includes(f));
-    if (finalizersSame || !removals) {
-      throw new ValidationError(`${module.info.singular} "${existing.metadata.name}" is being deleted; apply again once it is gone `
-        + '(only removing finalizers is allowed meanwhile)');
-    }
-    return { ...existing, metadata: { ...existing.metadata, finalizers } };
-  }
+export function admitUpdate(module: KindModule, existing: KubeObject, incoming: KubeObject, mode: UpdateMode = {}): KubeObject | null {
+  const have = existing.metadata;
+  const finalizers = incoming.metadata.finalizers ?? (mode.replace ? [] : have.finalizers ?? []);
+  const owners = incoming.metadata.ownerReferences ?? (mode.replace ? [] : have.ownerReferences ?? []);
   let next = module.defaults ? module.defaults(incoming) : incoming;
   if (module.admitUpdate) next = module.admitUpdate(existing, next);
   const labels = next.metadata.labels;
   const annotations = next.metadata.annotations;
-  const specSame = stableJson(existing.spec) === stableJson(next.spec);
-  const labelsSame = stableJson(existing.metadata.labels ?? {}) === stableJson(labels ?? {});
-  const annSame = stableJson(existing.metadata.annotations ?? {}) === stableJson(annotations ?? {});
-  if (specSame && labelsSame && annSame && finalizersSame) return null;
-  const metadata = { ...existing.metadata };
-  if (!finalizersSame) metadata.finalizers = finalizers;
+  const changed: string[] = [];
+  if (stableJson(existing.spec) !== stableJson(next.spec)) changed.push('spec');
+  if (stableJson(have.labels ?? {}) !== stableJson(labels ?? {})) changed.push('metadata.labels');
+  if (stableJson(have.annotations ?? {}) !== stableJson(annotations ?? {})) changed.push('metadata.annotations');
+  if (stableJson(have.ownerReferences ?? []) !== stableJson(owners)) changed.push('metadata.ownerReferences');
+  const was = content(existing);
+  const now = content(next);
+  for (const k of Object.keys({ ...was, ...now })) if (stableJson(was[k]) !== stableJson(now[k])) changed.push(k);
+  const finalizersSame = stableJson(finalizers) === stableJson(have.finalizers ?? []);
+  if (have.deletionTimestamp) {
+    const what = `${module.info.singular} "${have.name}" is being deleted`;
+    const added = finalizers.filter((f) => !(have.finalizers ?? []).includes(f));
+    if (added.length > 0) throw new ValidationError(`${what}: no new finalizers can be added (${added.join(', ')})`, ['metadata.finalizers: no new finalizers can be added while the object is being deleted']);
+    if (changed.length > 0) {
+      throw new ValidationError(`${what}: only its finalizers may be removed until it is gone, and this write also changes ${changed.join(', ')}; `
+        + 'apply again once it is gone', changed.map((f) => `${f}: cannot change while the object is being deleted`));
+    }
+    if (finalizersSame) return null;
+    const metadata = { ...have };
+    setList(metadata, 'finalizers', finalizers);
+    return { ...existing, metadata };
+  }
+  if (changed.length === 0 && finalizersSame) return null;
+  const metadata = { ...have };
+  setList(metadata, 'finalizers', finalizers);
+  setList(metadata, 'ownerReferences', owners);
   // An empty map is stored as no map, as Kubernetes' JSON (omitempty) does.
   if (labels && Object.keys(labels).length > 0) metadata.labels = labels; else delete metadata.labels;
   if (annotations && Object.keys(annotations).length > 0) metadata.annotations = annotations; else delete metadata.annotations;
-  if (!specSame) metadata.generation = (existing.metadata.generation ?? 1) + 1;
-  return { ...existing, metadata, spec: next.spec };
+  if (changed.includes('spec')) metadata.generation = (have.generation ?? 1) + 1;
+  const out: KubeObject = { ...content(next), apiVersion: existing.apiVersion, kind: existing.kind, metadata, spec: next.spec };
+  if (existing.status !== undefined) out.status = existing.status;
+  return out;
 }
 
 export { stableJson };

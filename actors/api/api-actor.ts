@@ -12,7 +12,7 @@ import {
 } from '../../messages';
 import { log } from '../log';
 import { backoffOnCrash } from '../../common/supervision';
-import { apply, get, list, remove } from './handlers';
+import { apply, checkRequest, get, list, remove } from './handlers';
 import { serveWatch } from './watch';
 import { create, patch, update, updateStatus } from './writes';
 
@@ -38,7 +38,7 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
     async (state: Record<string, never> = {}, msg: ApiMsg): Promise<Record<string, never>> => {
       if (msg.type !== 'api/request') return state;
       try {
-        dispatch(msg.sender, { ok: true, value: await handlers[msg.verb](msg.req as never) });
+        dispatch(msg.sender, { ok: true, value: await handlers[msg.verb](checkRequest(msg.req) as never) });
       } catch (error) {
         dispatch(msg.sender, { ok: false, error });
       }
@@ -54,8 +54,8 @@ export function spawnApi(parent: Ref<unknown>, bus: Bus, store: ObjectStore): { 
   };
   const subs = [
     serve(bus, API.apply, through('apply'), { queue: 'mk-api' }),
-    serve(bus, API.get, (r: GetRequest) => get(ctx, r), { queue: 'mk-api' }),
-    serve(bus, API.list, (r: ListRequest) => list(ctx, r), { queue: 'mk-api' }),
+    serve(bus, API.get, (r: GetRequest) => get(ctx, checkRequest(r)), { queue: 'mk-api' }),
+    serve(bus, API.list, (r: ListRequest) => list(ctx, checkRequest(r)), { queue: 'mk-api' }),
     serve(bus, API.delete, through('delete'), { queue: 'mk-api' }),
     serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
     serveWatch(bus, store),

@@ -8,9 +8,9 @@ import {
   NotFoundError, ValidationError, validateManifest, matches, matchesFields, parseFieldSelector, parseSelector, isAlreadyExists, isConflict,
   dns1123LabelError, dns1123SubdomainError, keyFilter, objectKey, NamespaceKind,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
-  type KindInfo, type KubeObject, type ListRequest, type ListResult,
+  type KindInfo, type KubeObject, type ListRequest, type ListResult, type ValidateMode,
 } from '../../messages';
-import { deleteObject } from '../deletion';
+import { deleteObject, deletionOutcome } from '../deletion';
 import type { KindModule } from '../kind-module';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
@@ -33,6 +33,23 @@ export function checkTokens(req: { namespace?: unknown; name?: unknown }, withNa
   }
 }
 
+const VALIDATE_MODES: readonly unknown[] = ['strict', 'warn'] satisfies ValidateMode[];
+
+/**
+ * Every request's common shape, checked before a handler reads it: a JSON object whose dryRun is
+ * a boolean and whose validate is "strict" or "warn". A request from any NATS client is refused
+ * with Invalid, naming the field, rather than failing inside a handler.
+ */
+export function checkRequest<T>(req: T): T {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new ValidationError('a request must be a JSON object');
+  const r = req as { dryRun?: unknown; validate?: unknown };
+  if (r.dryRun !== undefined && typeof r.dryRun !== 'boolean') throw new ValidationError(`dryRun must be true or false (got ${JSON.stringify(r.dryRun)})`);
+  if (r.validate !== undefined && !VALIDATE_MODES.includes(r.validate)) {
+    throw new ValidationError(`validate must be "strict" or "warn" (got ${JSON.stringify(r.validate)})`);
+  }
+  return req;
+}
+
 /** kubectl's NotFound message: `pods "x" not found`. */
 export function notFound(kind: KindInfo, name: string): NotFoundError {
   return new NotFoundError(`${kind.plural} "${name}" not found`);
@@ -49,6 +66,7 @@ export async function requireNamespace(store: ObjectStore, ns: string): Promise<
 export async function apply({ store }: ApiContext, req: ApplyRequest): Promise<ApplyResult> {
   const { kind, object, warnings } = validateManifest(req.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
+  checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
   // A terminating namespace refuses new objects; those in it may still change (their finalizers go).
   const terminating = namespace ? await requireNamespace(store, namespace) : false;
@@ -144,8 +162,6 @@ export async function remove({ store }: ApiContext, req: DeleteRequest): Promise
 async function dryRunDelete(store: ObjectStore, module: KindModule, key: string, req: DeleteRequest): Promise<DeleteResult> {
   const got = await store.get<KubeObject>(key);
   if (!got) throw notFound(module.info, req.name);
-  const refusal = module.deletion?.refuse?.(got.object);
-  if (refusal) throw new ValidationError(refusal);
-  const grace = module.deletion?.graceSeconds?.(got.object, req.gracePeriodSeconds);
-  return { object: got.object, result: grace === undefined ? 'deleted' : 'terminating' };
+  const opts = { gracePeriodSeconds: req.gracePeriodSeconds, propagationPolicy: req.propagationPolicy };
+  return { object: got.object, result: deletionOutcome(module, got.object, opts) };
 }

@@ -21,12 +21,17 @@ import {
 } from '../../messages';
 import { moduleFor } from '../kinds';
 import { log } from '../log';
-import { checkTokens, selection } from './handlers';
+import { checkRequest, checkTokens, selection } from './handlers';
 
 /** How often a stream sends a BOOKMARK (and checks its client is still there). */
 export const WATCH_HEARTBEAT_MS = 5_000;
 /** How many streams one control plane serves at once. */
 const MAX_WATCHES = 1_000;
+/** How many of them one identity (one inbox prefix) may hold, so that one cannot take them all. */
+export const MAX_WATCHES_PER_CLIENT = 250;
+
+/** Limits of serveWatch, for tests. */
+export interface WatchLimits { maxWatches?: number; maxPerClient?: number }
 /** A stream's subject: an inbox, so only the asking identity can read it. */
 const SUBJECT = /^_INBOX\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
@@ -38,8 +43,10 @@ export function tooOld(rv: number, compacted: number): ExpiredError {
 }
 
 /** Serves mk.api.watch and mk.api.unwatch; `stop()` ends every stream. */
-export function serveWatch(bus: Bus, store: ObjectStore): Served {
+export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {}): Served {
   const streams = new Map<string, Stream>();
+  const maxWatches = limits.maxWatches ?? MAX_WATCHES;
+  const maxPerClient = limits.maxPerClient ?? MAX_WATCHES_PER_CLIENT;
 
   const start = async (req: WatchRequest, reply: string | undefined): Promise<WatchStarted> => {
     const module = moduleFor(req?.kind);
@@ -54,7 +61,12 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
     const own = req.subject.slice(0, req.subject.lastIndexOf('.') + 1);
     if (!reply?.startsWith(own)) throw new ForbiddenError(`a watch streams only to an inbox of the asker's own (${own}... is not)`);
     if (streams.has(req.subject)) throw new ValidationError(`a watch already streams to ${req.subject}`);
-    if (streams.size >= MAX_WATCHES) throw new ValidationError(`too many watches (${MAX_WATCHES}); stop some and retry`);
+    if (streams.size >= maxWatches) throw new ValidationError(`too many watches (${maxWatches}); stop some and retry`);
+    let mine = 0;
+    for (const k of streams.keys()) if (k.startsWith(own)) mine++;
+    if (mine >= maxPerClient) {
+      throw new ValidationError(`too many watches streaming to ${own}* (${maxPerClient} at most for one client); stop some (mk.api.unwatch) and retry`);
+    }
     const select = selection(kind, req);
     let from: number | undefined;
     if (req.resourceVersion !== undefined && req.resourceVersion !== '') {
@@ -96,6 +108,9 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
       }
     };
     for (const o of initial) send({ type: 'ADDED', object: o, revision: Number(o.metadata.resourceVersion ?? 0) });
+    // The initial state is the store's at the listing's revision, not at its newest object's: a
+    // client that goes on from there after a break must not be told again of what it has seen.
+    if (!resumed) send({ type: 'BOOKMARK', revision });
 
     let ended = false;
     const timer: { heartbeat?: NodeJS.Timeout } = {};
@@ -162,7 +177,7 @@ export function serveWatch(bus: Bus, store: ObjectStore): Served {
   };
 
   const subs = [
-    serve(bus, API.watch, (req: WatchRequest, msg) => start(req, msg.reply), { queue: 'mk-api' }),
+    serve(bus, API.watch, (req: WatchRequest, msg) => start(checkRequest(req), msg.reply), { queue: 'mk-api' }),
     // Every replica hears a cancel: only the one streaming there has something to stop.
     serve(bus, API.unwatch, async (req: UnwatchRequest) => {
       await streams.get(req?.subject)?.stop();

@@ -59,7 +59,7 @@ export async function create({ store }: ApiContext, req: CreateRequest): Promise
 /**
  * mk.api.update: replaces spec, labels and annotations with the object's (status and the
  * server's metadata are kept; generation goes up when the spec changes). Its
- * metadata.resourceVersion, when given, must be the live one (Conflict otherwise).
+ * metadata.resourceVersion and metadata.uid, when given, must be the live ones (Conflict otherwise).
  */
 export async function update({ store }: ApiContext, req: UpdateRequest): Promise<UpdateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, req.validate ?? 'strict');
@@ -71,7 +71,14 @@ export async function update({ store }: ApiContext, req: UpdateRequest): Promise
   if (namespace) metadata.namespace = namespace; else delete metadata.namespace;
   const incoming = { ...object, metadata };
   const key = objectKey(kind.plural, namespace, name);
-  const out = await write(store, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => admitUpdate(module, existing, incoming));
+  const out = await write(store, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => {
+    // A uid names one incarnation: the object was deleted and made again since it was read.
+    const uid = object.metadata.uid;
+    if (uid && uid !== existing.metadata.uid) {
+      throw new ConflictError(`Operation cannot be fulfilled on ${kind.plural} "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${existing.metadata.uid ?? ''}`);
+    }
+    return admitUpdate(module, existing, incoming, { replace: true });
+  });
   return { object: out.object, result: out.changed ? 'replaced' : 'unchanged', warnings };
 }
 
@@ -103,7 +110,7 @@ export async function patch({ store }: ApiContext, req: PatchRequest): Promise<P
     const { object } = validateManifest(patched, 'strict');
     checkIdentity(kind, existing, object);
     if (req.subresource === 'status') return withStatus(existing, object.status);
-    return admitUpdate(module, existing, object);
+    return admitUpdate(module, existing, object, { replace: true });
   });
   return { object: out.object, result: out.changed ? 'patched' : 'unchanged' };
 }
@@ -156,6 +163,8 @@ async function write(
   change: (existing: KubeObject) => KubeObject | null,
 ): Promise<{ object: KubeObject; changed: boolean }> {
   if (precondition !== undefined && typeof precondition !== 'string') throw new ValidationError('metadata.resourceVersion must be a string');
+  // An empty resourceVersion is none, as in Kubernetes (an edited `mk get -o yaml` may carry one).
+  if (precondition === '') precondition = undefined;
   for (let attempt = 0; ; attempt++) {
     const existing = await store.get<KubeObject>(key);
     if (!existing) throw notFound(kind, name);

@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient } from '../client';
-import { CliError } from '../errors';
-import { readManifests, validateAll, type ValidatedDoc } from '../manifest-reader';
-import { DEFAULT_NAMESPACE, type ValidateMode } from '../../messages';
+import { fileFlags, forEachObject, readObjects } from '../manifest-flags';
 import { appliedConfiguration, applyObject } from '../apply-merge';
 import { dryRunFlag, dryRunSuffix, type DryRun } from '../dry-run';
 
@@ -21,8 +19,7 @@ export default class Apply extends MkCommand {
   ];
   static override flags = {
     ...namespaceFlags,
-    filename: Flags.string({ char: 'f', description: 'file, directory or - (stdin) with the objects', required: true, multiple: true, multipleNonGreedy: true }),
-    recursive: Flags.boolean({ char: 'R', description: 'process directories recursively', default: false }),
+    ...fileFlags(true),
     validate: Flags.string({
       description: 'strict (or true): unknown fields are errors; warn: they are warnings and dropped; false: no local checks beyond parsing',
       options: ['strict', 'warn', 'true', 'false', 'ignore'], default: 'strict',
@@ -34,45 +31,24 @@ export default class Apply extends MkCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Apply);
     const dataDir = this.dataDir(flags['data-dir']);
-    const mode: ValidateMode = flags.validate === 'strict' || flags.validate === 'true' ? 'strict' : 'warn';
     const quietWarnings = flags.validate === 'false' || flags.validate === 'ignore';
-    const docs = validateAll(await readManifests(flags.filename, { recursive: flags.recursive }), mode);
-    checkNamespaces(docs, flags.namespace);
+    const { docs, mode } = await readObjects(flags);
     const dryRun = flags['dry-run'];
     const suffix = dryRunSuffix(dryRun);
 
     let failed = false;
     await withClient(dataDir, async ({ api }) => {
-      for (const d of docs) {
-        const name = d.object.metadata.name;
-        const label = `${d.kind.singular}/${name}`;
-        const namespace = d.kind.namespaced ? d.object.metadata.namespace ?? flags.namespace ?? DEFAULT_NAMESPACE : undefined;
-        try {
-          const config = appliedConfiguration(d.object, d.kind, namespace);
-          const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
-          this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);
-          this.out(`${label} ${res.result}${suffix}\n`);
-        } catch (e) {
-          failed = true;
-          this.printError(e);
-        }
-      }
+      failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
+        const config = appliedConfiguration(d.object, d.kind, namespace);
+        const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
+        this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);
+        this.out(`${d.kind.singular}/${d.object.metadata.name} ${res.result}${suffix}\n`);
+      });
     });
     if (failed) this.exit(1);
   }
 
   private printWarnings(warnings: string[]): void {
     for (const w of new Set(warnings)) this.err(`Warning: ${w}`);
-  }
-}
-
-/** kubectl refuses an object whose namespace differs from an explicit `-n`: throws CliError. */
-export function checkNamespaces(docs: ValidatedDoc[], flag: string | undefined): void {
-  if (!flag) return;
-  for (const d of docs) {
-    const ns = d.object.metadata.namespace;
-    if (d.kind.namespaced && ns && ns !== flag) {
-      throw new CliError(`the namespace from the provided object "${ns}" does not match the namespace "${flag}". You must pass '--namespace=${ns}' to perform this operation.`);
-    }
   }
 }

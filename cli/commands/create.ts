@@ -3,10 +3,10 @@ import { MkCommand, namespaceFlags } from '../base-command';
 import { appliedConfiguration } from '../apply-merge';
 import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
-import { readManifests, validateAll, type ManifestDoc } from '../manifest-reader';
+import { type ManifestDoc } from '../manifest-reader';
+import { fileFlags, forEachObject, readObjects, validateFlag } from '../manifest-flags';
 import { CliError } from '../errors';
-import { AlreadyExistsError, DEFAULT_NAMESPACE, isNotFound, type ValidateMode } from '../../messages';
-import { checkNamespaces } from './apply';
+import { AlreadyExistsError, isNotFound } from '../../messages';
 
 /**
  * `mk create -f FILE|DIR|-`: reads and validates every document first, then creates each object
@@ -26,9 +26,8 @@ export default class Create extends MkCommand {
   };
   static override flags = {
     ...namespaceFlags,
-    filename: Flags.string({ char: 'f', description: 'file, directory or - (stdin) with the objects', multiple: true, multipleNonGreedy: true }),
-    recursive: Flags.boolean({ char: 'R', description: 'process directories recursively', default: false }),
-    validate: Flags.string({ description: 'strict: unknown fields are errors; warn: they are warnings and dropped', options: ['strict', 'warn', 'true', 'false'], default: 'strict' }),
+    ...fileFlags(false),
+    ...validateFlag,
     'save-config': Flags.boolean({ description: 'record the configuration in the annotation mk apply reads, so a later apply merges with it', default: false }),
     ...dryRunFlag,
   };
@@ -37,33 +36,25 @@ export default class Create extends MkCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Create);
     if (flags.filename && args.what) throw new CliError('give either -f or a namespace to create, not both');
-    const mode: ValidateMode = flags.validate === 'strict' || flags.validate === 'true' ? 'strict' : 'warn';
-    const docs = validateAll(flags.filename ? await readManifests(flags.filename, { recursive: flags.recursive }) : imperative(args.what, args.name), mode);
-    checkNamespaces(docs, flags.namespace);
+    const { docs, mode } = await readObjects(flags, flags.filename ? undefined : imperative(args.what, args.name));
     const dryRun = flags['dry-run'];
     let failed = false;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
-      for (const d of docs) {
+      failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
         const name = d.object.metadata.name;
-        const namespace = d.kind.namespaced ? d.object.metadata.namespace ?? flags.namespace ?? DEFAULT_NAMESPACE : undefined;
-        try {
-          const object = flags['save-config'] ? appliedConfiguration(d.object, d.kind, namespace) : d.object;
-          for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
-          if (dryRun === 'client') {
-            const exists = await api.get(d.kind, namespace, name).then(() => true, (e: unknown) => {
-              if (isNotFound(e)) return false;
-              throw e;
-            });
-            if (exists) throw new AlreadyExistsError(`${d.kind.plural} "${name}" already exists`);
-          } else {
-            await api.create({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
-          }
-          this.out(`${d.kind.singular}/${name} created${dryRunSuffix(dryRun)}\n`);
-        } catch (e) {
-          failed = true;
-          this.printError(e);
+        const object = flags['save-config'] ? appliedConfiguration(d.object, d.kind, namespace) : d.object;
+        for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
+        if (dryRun === 'client') {
+          const exists = await api.get(d.kind, namespace, name).then(() => true, (e: unknown) => {
+            if (isNotFound(e)) return false;
+            throw e;
+          });
+          if (exists) throw new AlreadyExistsError(`${d.kind.plural} "${name}" already exists`);
+        } else {
+          await api.create({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
         }
-      }
+        this.out(`${d.kind.singular}/${name} created${dryRunSuffix(dryRun)}\n`);
+      });
     });
     if (failed) this.exit(1);
   }

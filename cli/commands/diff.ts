@@ -1,12 +1,11 @@
-import { Errors, Flags } from '@oclif/core';
+import { Errors } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { appliedConfiguration, mergedForApply } from '../apply-merge';
 import { withClient } from '../client';
-import { readManifests, validateAll } from '../manifest-reader';
+import { fileFlags, objectNamespace, readObjects, validateFlag } from '../manifest-flags';
 import { toYaml } from '../output/format';
 import { unifiedDiff } from '../output/unified-diff';
-import { DEFAULT_NAMESPACE, isNotFound, type KubeObject, type ValidateMode } from '../../messages';
-import { checkNamespaces } from './apply';
+import { isNotFound, type KubeObject } from '../../messages';
 
 /**
  * `mk diff -f FILE`: for each object, the unified diff of the live object against what `mk apply`
@@ -18,21 +17,18 @@ export default class Diff extends MkCommand {
   static override examples = ['<%= config.bin %> diff -f pod.yaml', 'cat pod.yaml | <%= config.bin %> diff -f -'];
   static override flags = {
     ...namespaceFlags,
-    filename: Flags.string({ char: 'f', description: 'file, directory or - (stdin) with the objects', required: true, multiple: true, multipleNonGreedy: true }),
-    recursive: Flags.boolean({ char: 'R', description: 'process directories recursively', default: false }),
-    validate: Flags.string({ description: 'strict: unknown fields are errors; warn: they are warnings and dropped', options: ['strict', 'warn', 'true', 'false'], default: 'strict' }),
+    ...fileFlags(true),
+    ...validateFlag,
   };
 
   /** Prints the diffs; exits 1 when there is one. */
   async run(): Promise<void> {
     const { flags } = await this.parse(Diff);
-    const mode: ValidateMode = flags.validate === 'strict' || flags.validate === 'true' ? 'strict' : 'warn';
-    const docs = validateAll(await readManifests(flags.filename, { recursive: flags.recursive }), mode);
-    checkNamespaces(docs, flags.namespace);
+    const { docs, mode } = await readObjects(flags);
     let differs = false;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
       for (const d of docs) {
-        const namespace = d.kind.namespaced ? d.object.metadata.namespace ?? flags.namespace ?? DEFAULT_NAMESPACE : undefined;
+        const namespace = objectNamespace(d, flags.namespace);
         const config = appliedConfiguration(d.object, d.kind, namespace);
         const live = await api.get(d.kind, namespace, config.metadata.name).catch((e: unknown) => {
           if (isNotFound(e)) return undefined;

@@ -3,9 +3,8 @@ import { MkCommand, namespaceFlags } from '../base-command';
 import { appliedConfiguration } from '../apply-merge';
 import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
-import { readManifests, validateAll } from '../manifest-reader';
-import { DEFAULT_NAMESPACE, LAST_APPLIED_ANNOTATION, type ValidateMode } from '../../messages';
-import { checkNamespaces } from './apply';
+import { fileFlags, forEachObject, readObjects, validateFlag } from '../manifest-flags';
+import { LAST_APPLIED_ANNOTATION } from '../../messages';
 
 /**
  * `mk replace -f FILE|DIR|-`: replaces each object with the one in the file (NotFound when it is
@@ -20,9 +19,8 @@ export default class Replace extends MkCommand {
   ];
   static override flags = {
     ...namespaceFlags,
-    filename: Flags.string({ char: 'f', description: 'file, directory or - (stdin) with the objects', required: true, multiple: true, multipleNonGreedy: true }),
-    recursive: Flags.boolean({ char: 'R', description: 'process directories recursively', default: false }),
-    validate: Flags.string({ description: 'strict: unknown fields are errors; warn: they are warnings and dropped', options: ['strict', 'warn', 'true', 'false'], default: 'strict' }),
+    ...fileFlags(true),
+    ...validateFlag,
     'save-config': Flags.boolean({ description: 'record the configuration in the annotation mk apply reads', default: false }),
     ...dryRunFlag,
   };
@@ -30,31 +28,23 @@ export default class Replace extends MkCommand {
   /** Replaces every object; one line each; exit 1 when any failed. */
   async run(): Promise<void> {
     const { flags } = await this.parse(Replace);
-    const mode: ValidateMode = flags.validate === 'strict' || flags.validate === 'true' ? 'strict' : 'warn';
-    const docs = validateAll(await readManifests(flags.filename, { recursive: flags.recursive }), mode);
-    checkNamespaces(docs, flags.namespace);
+    const { docs, mode } = await readObjects(flags);
     const dryRun = flags['dry-run'];
     let failed = false;
     await withClient(this.dataDir(flags['data-dir']), async ({ api }) => {
-      for (const d of docs) {
+      failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
         const name = d.object.metadata.name;
-        const namespace = d.kind.namespaced ? d.object.metadata.namespace ?? flags.namespace ?? DEFAULT_NAMESPACE : undefined;
-        try {
-          for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
-          let object = d.object;
-          if (flags['save-config']) {
-            const saved = appliedConfiguration(d.object, d.kind, namespace);
-            const annotations = { ...(d.object.metadata.annotations ?? {}), [LAST_APPLIED_ANNOTATION]: saved.metadata.annotations?.[LAST_APPLIED_ANNOTATION] ?? '' };
-            object = { ...d.object, metadata: { ...d.object.metadata, annotations } };
-          }
-          if (dryRun === 'client') await api.get(d.kind, namespace, name);
-          else await api.update({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
-          this.out(`${d.kind.singular}/${name} replaced${dryRunSuffix(dryRun)}\n`);
-        } catch (e) {
-          failed = true;
-          this.printError(e);
+        for (const w of new Set(d.warnings)) this.err(`Warning: ${w}`);
+        let object = d.object;
+        if (flags['save-config']) {
+          const saved = appliedConfiguration(d.object, d.kind, namespace);
+          const annotations = { ...(d.object.metadata.annotations ?? {}), [LAST_APPLIED_ANNOTATION]: saved.metadata.annotations?.[LAST_APPLIED_ANNOTATION] ?? '' };
+          object = { ...d.object, metadata: { ...d.object.metadata, annotations } };
         }
-      }
+        if (dryRun === 'client') await api.get(d.kind, namespace, name);
+        else await api.update({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
+        this.out(`${d.kind.singular}/${name} replaced${dryRunSuffix(dryRun)}\n`);
+      });
     });
     if (failed) this.exit(1);
   }

@@ -40,6 +40,21 @@ describe('applyStrategicPatch', () => {
     expect(applyStrategicPatch({ a: { x: 1, y: 2 } }, { a: { $patch: 'replace', z: 3 } })).toEqual({ a: { z: 3 } });
   });
 
+  it('removes a map marked $patch: delete', () => {
+    expect(applyStrategicPatch({ a: { x: 1 }, b: 2 }, { a: { $patch: 'delete' } })).toEqual({ b: 2 });
+  });
+
+  it('replaces a merging list holding {"$patch": "replace"} with its other items', () => {
+    const out = applyStrategicPatch(pod(), { spec: { containers: [{ $patch: 'replace' }, { name: 'only', image: 'x' }] } }) as ReturnType<typeof pod>;
+    expect(out.spec.containers).toEqual([{ name: 'only', image: 'x' }]);
+  });
+
+  it('merges env by name, keeping the variables it does not name', () => {
+    const target = { spec: { containers: [{ name: 'a', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }] } };
+    const out = applyStrategicPatch(target, { spec: { containers: [{ name: 'a', env: [{ name: 'B', value: '3' }, { name: 'A', $patch: 'delete' }] }] } });
+    expect(out).toEqual({ spec: { containers: [{ name: 'a', env: [{ name: 'B', value: '3' }] }] } });
+  });
+
   it.each([
     [{ spec: { $retainKeys: ['a'] } }, 'spec: the strategic merge directive "$retainKeys" is not supported'],
     [{ spec: { containers: [{ image: 'x' }] } }, 'spec.containers[0]: each item must be a map with "name"'],

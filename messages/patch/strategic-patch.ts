@@ -2,8 +2,10 @@
  * The part of Kubernetes' strategic merge patch that mk's kinds need
  * (https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/):
  * a merge patch (RFC 7386) except that lists of named maps (MERGE_KEYS: containers by name,
- * ports by containerPort, ...) merge item by item on their key, and an item
- * `{"name": "x", "$patch": "delete"}` removes the item with that key. Other lists are replaced.
+ * ports by containerPort, ...) merge item by item on their key, an item
+ * `{"name": "x", "$patch": "delete"}` removes the item with that key and an item
+ * `{"$patch": "replace"}` makes the other items replace the list. A map `{"$patch": "delete"}`
+ * removes the field, `{"$patch": "replace", ...}` replaces it. Other lists are replaced.
  * Other directives (`$retainKeys`, `$setElementOrder`, `$deleteFromPrimitiveList`) are refused.
  */
 import { ValidationError } from '../errors';
@@ -27,13 +29,15 @@ function merge(target: unknown, patch: unknown, field: string | undefined, at: s
   const out: JsonObject = isObject(target) ? target : {};
   for (const [k, v] of Object.entries(patch)) {
     if (k.startsWith('$')) throw new ValidationError(`${at || '(root)'}: the strategic merge directive "${k}" is not supported by mk (use a JSON patch)`);
-    if (v === null) delete out[k];
+    if (v === null || (isObject(v) && v.$patch === 'delete' && Object.keys(v).length === 1)) delete out[k];
     else out[k] = merge(out[k], v, k, at ? `${at}.${k}` : k);
   }
   return out;
 }
 
 function mergeList(target: unknown[], patch: unknown[], key: string, at: string): unknown[] {
+  const replace = patch.findIndex((x) => isObject(x) && x.$patch === 'replace' && x[key] === undefined);
+  if (replace >= 0) return mergeList([], patch.filter((_, i) => i !== replace), key, at);
   const out = [...target];
   patch.forEach((item, i) => {
     if (!isObject(item) || item[key] === undefined) throw new ValidationError(`${at}[${i}]: each item must be a map with "${key}", the key this list merges on`);

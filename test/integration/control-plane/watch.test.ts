@@ -5,19 +5,18 @@
  * And a controller (the namespace controller) that keeps working after its watch could not resume
  * (a server that came back without its store): its informer relisted.
  */
-import { connectBus, decode, ObjectStore, request, type Bus } from '../../../bus';
-import { runControlPlane, type ControlPlane } from '../../../actors';
+import { decode, request, type Bus, type ObjectStore } from '../../../bus';
 import {
   API, isExpired, isNotFound, isValidation,
   type ApplyResult, type GetResult, type Pod, type ListResult, type WatchStarted, type WatchStreamMessage,
 } from '../../../messages';
-import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
+import { caught, waitFor, type NatsServer } from '../../helpers/nats-server';
+import { startControlPlane, type ControlPlaneFixture } from '../../helpers/control-plane';
 
 jest.setTimeout(40_000);
 
 describe('mk.api.watch', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let cp: ControlPlane;
+  let server: NatsServer;
   let bus: Bus;
   let store: ObjectStore;
   let n = 0;
@@ -55,17 +54,12 @@ describe('mk.api.watch', () => {
   };
   const consumers = async () => (await bus.jsm.consumers.list(store.stream).next()).length;
 
+  let fixture: ControlPlaneFixture | undefined;
   beforeAll(async () => {
-    server = await startNatsServer();
-    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-watch-test' } });
-    bus = await connectBus({ servers: server.url, name: 'watch-client' });
-    store = await ObjectStore.open(bus);
+    fixture = await startControlPlane('cp-watch-test');
+    ({ server, bus, store } = fixture);
   });
-  afterAll(async () => {
-    await cp?.stop();
-    await bus?.close();
-    await server?.stop();
-  });
+  afterAll(async () => { await fixture?.stop(); });
 
   it('streams what changes in the selection, with DELETED carrying the last state', async () => {
     await apply(pod('before', { app: 'web' }));
@@ -83,6 +77,19 @@ describe('mk.api.watch', () => {
     expect(w.changes()).toEqual(['ADDED before', 'ADDED a', 'MODIFIED a', 'DELETED a', 'ADDED b', 'DELETED b']);
     const del = w.got.find((m) => m.type === 'DELETED' && m.object.metadata.name === 'b');
     expect(del && 'object' in del && del.object.metadata.labels).toEqual({ app: 'web' });
+    w.sub.unsubscribe();
+    await api('unwatch', { subject: w.subject });
+  });
+
+  it('ends the initial ADDEDs of a watch without a resourceVersion with a BOOKMARK at the listing\'s revision', async () => {
+    await apply(pod('bm-a', { app: 'bm' }));
+    await apply(pod('bm-other'));
+    const w = await watch({ labelSelector: 'app=bm' });
+    // Long before the first heartbeat: the client knows at once from where it would go on.
+    await waitFor(() => w.got.some((m) => m.type === 'BOOKMARK'), 'the initial BOOKMARK', 2_000);
+    expect(w.got.slice(0, 2).map((m) => m.type)).toEqual(['ADDED', 'BOOKMARK']);
+    expect(w.got[1]).toEqual({ type: 'BOOKMARK', revision: Number(w.started.resourceVersion) });
+    expect(Number(w.started.resourceVersion)).toBeGreaterThan((w.got[0] as { revision: number }).revision);
     w.sub.unsubscribe();
     await api('unwatch', { subject: w.subject });
   });

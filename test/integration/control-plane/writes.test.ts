@@ -3,13 +3,13 @@
  * with resourceVersion preconditions, merge and JSON patches, the status path, server dry runs,
  * and bad input that must leave the store untouched.
  */
-import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
-import { runControlPlane, type ControlPlane } from '../../../actors';
+import { request, type Bus, type ObjectStore } from '../../../bus';
 import {
   API, isAlreadyExists, isConflict, isNotFound, isValidation,
   type CreateResult, type GetResult, type KubeObject, type PatchResult, type Pod, type UpdateResult,
 } from '../../../messages';
-import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
+import { caught, waitFor } from '../../helpers/nats-server';
+import { startControlPlane, type ControlPlaneFixture } from '../../helpers/control-plane';
 
 jest.setTimeout(30_000);
 
@@ -19,8 +19,6 @@ const pod = (name: string, image = 'busybox') => ({
 });
 
 describe('api writes', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let cp: ControlPlane;
   let bus: Bus;
   let store: ObjectStore;
   const api = <T>(verb: keyof typeof API, body: unknown) => request<T>(bus, API[verb] as string, body);
@@ -32,17 +30,12 @@ describe('api writes', () => {
     return p.status?.conditions?.some((c) => c.type === 'PodScheduled') ? p : null;
   }, `${name} seen by the scheduler`, 10_000);
 
+  let fixture: ControlPlaneFixture | undefined;
   beforeAll(async () => {
-    server = await startNatsServer();
-    cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-writes' } });
-    bus = await connectBus({ servers: server.url, name: 'writes-client' });
-    store = await ObjectStore.open(bus);
+    fixture = await startControlPlane('cp-writes');
+    ({ bus, store } = fixture);
   });
-  afterAll(async () => {
-    await cp?.stop();
-    await bus?.close();
-    await server?.stop();
-  });
+  afterAll(async () => { await fixture?.stop(); });
 
   it('creates with server metadata, and refuses a second create with AlreadyExists', async () => {
     const r = await api<CreateResult>('create', { object: pod('c1') });
@@ -94,7 +87,17 @@ describe('api writes', () => {
     // Without a resourceVersion an update is unconditional; the same object again is unchanged.
     expect((await api<UpdateResult>('update', { object: pod('u1', 'busybox:2') })).result).toBe('replaced');
     expect((await api<UpdateResult>('update', { object: pod('u1', 'busybox:2') })).result).toBe('unchanged');
+    // An empty resourceVersion is none, as in Kubernetes.
+    const blank = { ...pod('u1', 'busybox:3'), metadata: { name: 'u1', resourceVersion: '' } };
+    expect((await api<UpdateResult>('update', { object: blank })).result).toBe('replaced');
+    const blankPatch = { kind: 'pods', name: 'u1', type: 'merge', patch: { metadata: { resourceVersion: '', labels: { b: 'y' } } } };
+    expect((await api<PatchResult>('patch', blankPatch)).result).toBe('patched');
     expect(isNotFound(await caught(api('update', { object: pod('nobody') })))).toBe(true);
+    // A uid from another incarnation (deleted and made again since it was read) is a Conflict.
+    const other = await caught(api('update', { object: { ...pod('u1', 'busybox:4'), metadata: { name: 'u1', uid: 'an-older-one' } } }));
+    expect(isConflict(other)).toBe(true);
+    expect((other as Error).message).toBe(`Operation cannot be fulfilled on pods "u1": Precondition failed: UID in precondition: an-older-one, UID in object meta: ${live.metadata.uid}`);
+    expect((await getPod('u1')).spec.containers[0].image).toBe('busybox:3');
   });
 
   it('server dry run of update answers what would be stored and stores nothing', async () => {
@@ -205,5 +208,31 @@ describe('api writes', () => {
     expect(ns.metadata.labels).toBeUndefined();
     await api('patch', { kind: 'ns', name: 'team', type: 'merge', patch: { metadata: { labels: { a: 'b' } } } });
     expect(((await api<GetResult>('get', { kind: 'ns', name: 'team' })).object as KubeObject).metadata.labels).toEqual({ a: 'b' });
+  });
+
+  it('answers requests of the wrong shape on every subject with Invalid, naming the field, and stores nothing', async () => {
+    const before = await revision();
+    const verbs = ['apply', 'get', 'list', 'delete', 'create', 'update', 'patch', 'updateStatus', 'watch'] as const;
+    for (const verb of verbs) {
+      for (const body of [null, 5, 'x', []]) {
+        const err = await caught(api(verb, body));
+        expect([verb, isValidation(err), (err as Error).message]).toEqual([verb, true, 'a request must be a JSON object']);
+      }
+    }
+    const bad: [keyof typeof API, unknown, RegExp][] = [
+      ['apply', { object: pod('bad1'), namespace: 7 }, /invalid namespace "7": must be a string/],
+      ['apply', { object: pod('bad2'), namespace: 'a.b' }, /invalid namespace "a.b"/],
+      ['apply', { object: pod('bad3'), validate: 'loose' }, /validate must be "strict" or "warn" \(got "loose"\)/],
+      ['create', { object: pod('bad4'), validate: 5 }, /validate must be "strict" or "warn"/],
+      ['create', { object: pod('bad5'), dryRun: 'yes' }, /dryRun must be true or false \(got "yes"\)/],
+      ['patch', { kind: 'pods', name: 'c1', type: 'merge', patch: { metadata: { labels: { x: 'y' } } }, dryRun: 'false' }, /dryRun must be true or false/],
+      ['delete', { kind: 'pods', name: 'c1', dryRun: 1 }, /dryRun must be true or false/],
+    ];
+    for (const [verb, body, message] of bad) {
+      const err = await caught(api(verb, body));
+      expect(isValidation(err)).toBe(true);
+      expect((err as Error).message).toMatch(message);
+    }
+    expect(await revision()).toBe(before);
   });
 });

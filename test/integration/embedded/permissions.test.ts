@@ -20,7 +20,7 @@ import { clusterPaths } from '../../../embedded/paths';
 import { tlsPaths } from '../../../embedded/tls';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
-  API, encodeToken, eventSubject, inboxPrefix, isForbidden, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
+  API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
   NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
 } from '../../../messages';
 import { caught, waitFor } from '../../helpers/nats-server';
@@ -249,6 +249,25 @@ describe('the admin (the CLI)', () => {
       expect(isForbidden(elsewhere)).toBe(true);
     } finally {
       await watches.stop();
+    }
+  });
+
+  it('holds at most the per-client number of watch streams, whatever its connections', async () => {
+    const watches = serveWatch(cp, objects, { maxPerClient: 2 });
+    await watches.ready;
+    const other = await connectAs('admin');
+    try {
+      const ask = (bus: Bus, n: number) => request(bus, API.watch, { kind: 'pods', subject: `${inboxPrefix('admin')}.cap-${n}` });
+      await ask(admin, 1);
+      await ask(other, 2);
+      const refused = await caught(ask(other, 3));
+      expect(isValidation(refused)).toBe(true);
+      expect((refused as Error).message).toBe(`too many watches streaming to ${inboxPrefix('admin')}.* (2 at most for one client); stop some (mk.api.unwatch) and retry`);
+      await request(admin, API.unwatch, { subject: `${inboxPrefix('admin')}.cap-1` });
+      await ask(other, 3);
+    } finally {
+      await watches.stop();
+      await other.close();
     }
   });
 
