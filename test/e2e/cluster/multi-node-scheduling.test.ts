@@ -280,6 +280,37 @@ describeE2e('scheduling on mk up --nodes 3', () => {
     await removeAll();
   });
 
+  it('evicts the pods of a node cut off the network, which stops them once it is back', async () => {
+    await apply(podYaml('p-0', {}, `  nodeSelector: { ${HOSTNAME}: node }\n`), podYaml('p-3', {}, `  nodeSelector: { ${HOSTNAME}: node-3 }\n`));
+    const was = await running(['p-0', 'p-3']);
+    const goneId = containerId(was.get('p-3')!);
+    const stayId = containerId(was.get('p-0')!);
+    await c.disconnectNode('node-3');
+    try {
+      await waitFor('node-3 Unknown', async () => (ready(await node('node-3')) === 'Unknown' ? true : null), 90_000, 500);
+      await waitFor('p-3 marked for deletion', async () => (await c.getPod('p-3')).metadata.deletionTimestamp, 30_000);
+      // Cut off, the node cannot hear of it: its container runs on.
+      expect(await tasksOn('node-3')).toContain(goneId);
+      // A replacement pinned to node-3 waits: the node is tainted unreachable.
+      await apply(podYaml('p-3b', {}, `  nodeSelector: { ${HOSTNAME}: node-3 }\n`));
+      expect(await unschedulable('p-3b')).toBe(
+        "0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 node(s) didn't match Pod's node affinity/selector. preemption: not eligible.",
+      );
+    } finally {
+      await c.reconnectNode('node-3');
+    }
+    await waitFor('node-3 Ready and untainted', async () => {
+      const n = await node('node-3');
+      return ready(n) === 'True' && (n.spec?.taints ?? []).length === 0 ? n : null;
+    }, 90_000);
+    await waitFor('p-3 gone', async () => !(await pods()).some((p) => p.metadata.name === 'p-3'), 60_000);
+    await waitFor('p-3\'s container stopped', async () => !(await tasksOn('node-3')).includes(goneId), 30_000);
+    expect((await running(['p-3b'])).get('p-3b')!.spec.nodeName).toBe('node-3');
+    const p0 = await c.getPod('p-0');
+    expect(p0.status?.containerStatuses?.[0]).toMatchObject({ containerID: `containerd://${stayId}`, restartCount: 0 });
+    await removeAll();
+  });
+
   it('leaves nothing on the machine after mk down', async () => {
     expect(before.netns).toEqual(c.nodes.map((n) => n.netns).sort());
     expect(before.links).toContain(c.topology.bridge);
