@@ -67,7 +67,7 @@ describeE2e('scheduling on mk up --nodes 3', () => {
 
   const apply = async (...docs: string[]): Promise<void> => {
     const r = await c.mk(['apply', '-f', '-'], { stdin: docs.join('---\n') });
-    expect(r).toMatchObject({ code: 0 });
+    if (r.code !== 0) throw new Error(`mk apply exited ${r.code}: ${r.stderr}`);
   };
   const mkOk = async (args: string[]): Promise<string> => {
     const r = await c.mk(args, { timeoutMs: 180_000 });
@@ -203,7 +203,13 @@ describeE2e('scheduling on mk up --nodes 3', () => {
     expect(await unschedulable('wants-3')).toBe(
       "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. preemption: not eligible.",
     );
-    // The pod still running there is evicted; the pod that waits for the node is not on it.
+    // A pod no controller manages is not drained without --force: nothing is evicted.
+    const refused = await c.mk(['drain', 'node-3', '--grace-period', '1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('error: unable to drain node "node-3": cannot delete Pods that declare no controller (use --force to override): default/d-2');
+    expect((await c.getPod('d-2')).metadata.deletionTimestamp).toBeUndefined();
+    expect(await tasksOn('node-3')).toContain(containerId(onNode3));
+    // With --force the pod still running there is evicted; the pod that waits for the node is not on it.
     const drained = await c.mk(['drain', 'node-3', '--force', '--grace-period', '1'], { timeoutMs: 180_000 });
     expect(drained).toMatchObject({ code: 0 });
     expect(drained.stdout).toContain('evicting pod default/d-2');
