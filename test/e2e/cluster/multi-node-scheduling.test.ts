@@ -8,6 +8,8 @@
  * other nodes' containers never restart. The control plane gets a short node monitor grace period
  * and short default tolerations through the environment of `mk up`.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Node, Pod } from '../../../messages';
 import { canRunE2e, startMultiNodeCluster, waitFor, type HostState, type MultiNodeCluster } from '../../helpers/multi-node';
 
@@ -116,6 +118,10 @@ describeE2e('scheduling on mk up --nodes 3', () => {
     const nodes = await c.waitNodesReady();
     expect(nodes.map((n) => n.metadata.name).sort()).toEqual(['node', 'node-2', 'node-3']);
     for (const n of nodes) expect(n.metadata.labels?.[HOSTNAME]).toBe(n.metadata.name);
+    // The control plane that mk up started runs with the settings given to mk up.
+    const cp = Number(fs.readFileSync(path.join(c.dataDir, 'run', 'control-plane.pid'), 'utf8').trim());
+    const environ = fs.readFileSync(`/proc/${cp}/environ`, 'utf8').split('\0');
+    for (const [k, v] of Object.entries(ENV)) expect(environ).toContain(`${k}=${v}`);
     const names = Array.from({ length: 6 }, (_, i) => `spread-${i}`);
     await apply(...names.map((n) => podYaml(n)));
     const placed = await running(names, 180_000);
