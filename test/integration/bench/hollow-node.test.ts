@@ -27,6 +27,8 @@ describe('hollow nodes', () => {
   beforeAll(async () => {
     server = await startNatsServer();
     cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-test' } });
+    // The nodes' views of pods are kept by the leader: start the nodes once it leads.
+    await waitFor(() => cp.isLeader(), 'the control plane leads', 20_000);
     bus = await connectBus({ servers: server.url, name: 'hollow-test' });
     const views = await ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false });
     nodes = [new HollowNode(bus, views, 0), new HollowNode(bus, views, 1)];
