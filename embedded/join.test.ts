@@ -37,6 +37,19 @@ describe('joinHint', () => {
     expect(joinHint(dir)).toEqual(['To join another machine: mk token create --print-join-command']);
     expect(listTokens(dir)).toHaveLength(1);
   });
+
+  it('makes no token for a bus on loopback only, and says how to open it', () => {
+    const local = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-join-'));
+    try {
+      prepareClusterFiles(clusterPaths(local), { nodeName: 'n1', port: 4334 });
+      const lines = joinHint(local);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('mk up --advertise-address');
+      expect(listTokens(local)).toHaveLength(0);
+    } finally {
+      fs.rmSync(local, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('checkJoin', () => {

@@ -146,9 +146,14 @@ export function requireClusterDir(dataDir: string): void {
 
 /**
  * How other machines join, as kubeadm init prints it: when the cluster has no live token, a
- * 24-hour one is made and the whole command returned; otherwise, how to make one. Lines to print.
+ * 24-hour one is made and the whole command returned; otherwise, how to make one; and for a bus
+ * on loopback only, how to open it (no token is made then). Lines to print.
  */
 export function joinHint(dataDir: string): string[] {
+  // A bus on loopback only cannot be reached from another machine: a join command would not work.
+  if (!readCredentials(clusterPaths(dataDir))?.advertiseAddress) {
+    return ['Other machines cannot reach this bus (it listens on loopback): to let them join, `mk down`, then `mk up --advertise-address <IPv4 of this machine>`'];
+  }
   if (listTokens(dataDir).length > 0) return ['To join another machine: mk token create --print-join-command'];
   const command = joinCommand(dataDir);
   const { token } = createToken(dataDir, { ttlMs: DEFAULT_TOKEN_TTL_MS, description: 'made by mk up' });
