@@ -146,7 +146,7 @@ function readInfo(port: number): Promise<string> {
 }
 
 /** SIGTERM, then SIGKILL if it has not exited by the deadline; resolves when it has exited. */
-async function terminate(child: ChildProcess): Promise<void> {
+export async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   if (!signal(child.pid, 'SIGTERM')) return;

@@ -25,7 +25,7 @@ import { createToken } from '../../../embedded/tokens';
 import {
   isAlreadyExists, isForbidden, NODE_PODS_BUCKET, nodeApiSubject, nodeSubject, type KubeObject,
 } from '../../../messages';
-import { caught, startNatsServer } from '../../helpers/nats-server';
+import { caught, startNatsServer, terminate } from '../../helpers/nats-server';
 import { ensureBuilt, runCli } from '../cli/run-cli';
 
 jest.setTimeout(60_000);
@@ -80,11 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(buses.map((b) => b.close()));
-  if (server?.pid && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    process.kill(server.pid, 'SIGTERM');
-    await exited;
-  }
+  if (server) await terminate(server);
   for (const d of [dir, ...tmp]) fs.rmSync(d, { recursive: true, force: true });
   setLogLevel('info');
 });

@@ -23,7 +23,7 @@ import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
   NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
 } from '../../../messages';
-import { caught, waitFor } from '../../helpers/nats-server';
+import { caught, terminate, waitFor } from '../../helpers/nats-server';
 
 jest.setTimeout(30_000);
 
@@ -89,11 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(buses.map((b) => b.close()));
-  if (server?.pid && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    process.kill(server.pid, 'SIGTERM');
-    await exited;
-  }
+  if (server) await terminate(server);
   fs.rmSync(dir, { recursive: true, force: true });
   setLogLevel('info');
 });
