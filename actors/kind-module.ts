@@ -4,7 +4,9 @@
  * them), so a new kind is its schema in messages/ plus its folder here.
  */
 import type { Bus, ObjectStore } from '../bus';
-import type { GetRequest, GetResult, KindInfo, KubeObject, ListRequest, ListResult } from '../messages';
+import type {
+  GetRequest, GetResult, KindInfo, KubeObject, ListRequest, ListResult, WatchRequest, WatchStreamMessage,
+} from '../messages';
 import type { KindController } from './kind-supervisor';
 import type { SchedulerRef } from './scheduler/scheduler-actor';
 
@@ -31,6 +33,29 @@ export interface DeletionPolicy {
 export interface ObjectSource {
   get(req: GetRequest): Promise<GetResult>;
   list(req: ListRequest): Promise<ListResult>;
+  /**
+   * mk.api.watch for the kind (actors/api/watch.ts checks the subject and the limits, and sends
+   * the heartbeats): sends the changes after `from` (a parsed resourceVersion; absent: an ADDED
+   * for every object there now first) until stopped. Throws ValidationError for a bad request,
+   * ExpiredError for a revision the source no longer has. Without it, the kind cannot be watched.
+   */
+  watch?(req: WatchRequest, from: number | undefined, out: WatchOutput): Promise<OpenedWatch>;
+}
+
+/** Where a source's watch sends its stream. */
+export interface WatchOutput {
+  send(m: WatchStreamMessage): void;
+  /** The watch cannot go on (the stream ends with an ERROR Expired saying `message`). */
+  expired(message: string): void;
+}
+
+/** A watch a source started. */
+export interface OpenedWatch {
+  /** The revision the stream starts after (the reply to mk.api.watch). */
+  resourceVersion: string;
+  /** The last revision the stream has passed (what a BOOKMARK carries). */
+  last(): number;
+  stop(): Promise<void>;
 }
 
 /** What a controller may use. */

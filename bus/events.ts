@@ -171,8 +171,10 @@ export async function listEvents(bus: Bus, opts: ListEventsOptions = {}): Promis
         if ((await consumer.info(true)).num_pending > 0) {
           const iter = await consumer.consume({ max_messages: 512 });
           for await (const m of iter) {
+            // The listing is the stream at `revision`: later events are a watch's to tell.
+            if (m.seq > revision) break;
             keep(byName, m, opts);
-            if (m.info.pending === 0) break;
+            if (m.info.pending === 0 || m.seq === revision) break;
           }
         }
       } finally {
@@ -201,6 +203,8 @@ function keep(byName: Map<string, Event>, m: JsMsg, opts: ListEventsOptions): vo
   if (opts.involvedUid !== undefined && io.uid !== opts.involvedUid) return;
   const prev = byName.get(ev.metadata.name);
   if (prev && (ev.count ?? 1) < (prev.count ?? 1)) return;
+  // Its stream sequence is its resourceVersion, as a watch of events reports it.
+  ev.metadata.resourceVersion = String(m.seq);
   // Re-insert so the map's order is the order of each event's latest message in the stream.
   byName.delete(ev.metadata.name);
   byName.set(ev.metadata.name, ev);

@@ -7,6 +7,7 @@ export {
   ensureEventsStream, EventRecorder, EVENTS_LIST_LIMIT, EVENTS_MAX_AGE_MS, EVENTS_MAX_MSGS, listEvents,
   type ListEventsOptions, type RecordEvent,
 } from './events';
+export { eventsStreamBounds, watchEventStream, type EventsStreamBounds, type EventWatchOptions } from './event-watch';
 export { busLog } from './log';
 export { MAX_VALUE_BYTES } from './object-codec';
 export { startInformer, type Informer, type InformerEvent } from './informer';

@@ -1,5 +1,7 @@
 import { isValidation } from './errors';
-import { parseEventFieldSelector } from './event';
+import type { KubeObject } from './meta';
+import { matchesFields, parseFieldSelector } from './field-selectors';
+import { EventKind } from './kinds/event';
 import { resolveKind } from './registry';
 import { validateManifest } from './manifest';
 
@@ -22,11 +24,16 @@ describe('the events kind', () => {
     expect((err as Error).message).toBe('Event "web.1" cannot be applied: events are recorded by mk\'s own components and are read-only');
   });
 
-  it('parses field selectors on involvedObject', () => {
-    expect(parseEventFieldSelector('involvedObject.name=web,involvedObject.uid==u1')).toEqual({ involvedName: 'web', involvedUid: 'u1' });
-    expect(parseEventFieldSelector('involvedObject.kind=Pod')).toEqual({ involvedKind: 'Pod' });
-    expect(parseEventFieldSelector('')).toEqual({});
-    expect(parseEventFieldSelector('reason=Started')).toMatch(/not supported for events/);
-    expect(parseEventFieldSelector('involvedObject.name!=web')).toMatch(/not supported for events/);
+  it('selects by the fields Kubernetes selects events by, and names a field it cannot', () => {
+    const ev = event as unknown as KubeObject;
+    const sel = (s: string) => matchesFields(EventKind, parseFieldSelector(EventKind, s), ev);
+    expect(sel('involvedObject.name=web,involvedObject.uid==u1')).toBe(true);
+    expect(sel('involvedObject.kind=Pod,involvedObject.namespace=default,type=Normal,reason=Started')).toBe(true);
+    expect(sel('source=mk-node,metadata.name=web.1')).toBe(true);
+    expect(sel('type!=Normal')).toBe(false);
+    expect(sel('reason=Pulled')).toBe(false);
+    expect(sel('')).toBe(true);
+    expect(() => parseFieldSelector(EventKind, 'spec.nodeName=n1')).toThrow('field label not supported: spec.nodeName');
+    expect(() => parseFieldSelector(EventKind, 'involvedObject.fieldPath=x')).toThrow('field label not supported: involvedObject.fieldPath');
   });
 });

@@ -32,7 +32,7 @@ export interface EventSource {
 export interface Event {
   apiVersion: 'v1';
   kind: 'Event';
-  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  metadata: { name: string; namespace?: string; creationTimestamp?: string; resourceVersion?: string };
   involvedObject: ObjectReference;
   reason: string;
   message: string;
@@ -80,35 +80,4 @@ export const EventSchema = z.strictObject({
 export function objectReference(obj: KubeObject): ObjectReference {
   const { name, namespace, uid } = obj.metadata;
   return { kind: obj.kind, name, ...(namespace ? { namespace } : {}), ...(uid ? { uid } : {}), apiVersion: obj.apiVersion };
-}
-
-/** What `mk.api.list` accepts as `fieldSelector` for events. */
-export interface EventFieldSelector {
-  involvedName?: string;
-  involvedUid?: string;
-  involvedKind?: string;
-}
-
-const EVENT_FIELDS: Record<string, keyof EventFieldSelector> = {
-  'involvedObject.name': 'involvedName',
-  'involvedObject.uid': 'involvedUid',
-  'involvedObject.kind': 'involvedKind',
-};
-
-/**
- * Parses a field selector for events: comma-separated `field=value` (or `field==value`) terms over
- * involvedObject.name, involvedObject.uid and involvedObject.kind. Returns the problem as a string
- * when the selector is not one of those (the caller turns it into a ValidationError).
- */
-export function parseEventFieldSelector(selector: string): EventFieldSelector | string {
-  const out: EventFieldSelector = {};
-  for (const term of selector.split(',').map((t) => t.trim()).filter((t) => t !== '')) {
-    const m = /^([A-Za-z.]+)\s*==?\s*(.*)$/.exec(term);
-    const field = m ? EVENT_FIELDS[m[1]] : undefined;
-    if (!m || !field) {
-      return `field selector "${term}" is not supported for events (use ${Object.keys(EVENT_FIELDS).map((f) => `${f}=VALUE`).join(', ')})`;
-    }
-    out[field] = m[2];
-  }
-  return out;
 }

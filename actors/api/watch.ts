@@ -8,6 +8,10 @@
  * leaves the selection, BOOKMARK heartbeats, and an ERROR `Expired` when the store can no longer
  * say what changed since (`too old resource version`, Kubernetes' 410 Gone).
  *
+ * Kinds outside the store stream from their source (KindModule.source.watch): events from the
+ * events stream (actors/event/watch.ts). This module checks every request's subject and limits,
+ * and sends the heartbeats, whatever the source.
+ *
  * A stream ends on mk.api.unwatch, when its client goes (each heartbeat is a request to the
  * client's subject: "no responders" means nobody listens any more; a subscriber that does not
  * answer is fine), and when the control plane stops.
@@ -17,8 +21,9 @@ import { encode, serve, type Served } from '../../bus';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import {
   API, ExpiredError, ForbiddenError, keyFilter, objectKey, ValidationError,
-  type KubeObject, type UnwatchRequest, type WatchRequest, type WatchStarted, type WatchStreamMessage,
+  type KindInfo, type KubeObject, type UnwatchRequest, type WatchRequest, type WatchStarted, type WatchStreamMessage,
 } from '../../messages';
+import type { OpenedWatch, WatchOutput } from '../kind-module';
 import { moduleFor } from '../kinds';
 import { log } from '../log';
 import { checkRequest, checkTokens, selection } from './handlers';
@@ -51,7 +56,8 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
   const start = async (req: WatchRequest, reply: string | undefined): Promise<WatchStarted> => {
     const module = moduleFor(req?.kind);
     const kind = module.info;
-    if (module.source) throw new ValidationError(`${kind.plural} are watched by subscribing to mk.events.> (they live in a stream, not the store)`);
+    const source = module.source?.(bus);
+    if (source && !source.watch) throw new ValidationError(`${kind.plural} cannot be watched`);
     checkTokens({ namespace: req.namespace }, false);
     if (req.name !== undefined) checkTokens({ name: req.name }, true);
     if (typeof req.subject !== 'string' || !SUBJECT.test(req.subject) || req.subject.length > 200) {
@@ -67,38 +73,14 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
     if (mine >= maxPerClient) {
       throw new ValidationError(`too many watches streaming to ${own}* (${maxPerClient} at most for one client); stop some (mk.api.unwatch) and retry`);
     }
-    const select = selection(kind, req);
-    let from: number | undefined;
+    let rv: number | undefined;
     if (req.resourceVersion !== undefined && req.resourceVersion !== '') {
-      const rv = Number(req.resourceVersion);
-      if (typeof req.resourceVersion !== 'string' || !Number.isSafeInteger(rv) || rv < 0) {
+      rv = Number(req.resourceVersion);
+      if (typeof req.resourceVersion !== 'string' || !/^\d+$/.test(req.resourceVersion) || !Number.isSafeInteger(rv)) {
         throw new ValidationError(`resourceVersion must be a revision such as "42" (got ${JSON.stringify(req.resourceVersion)})`);
       }
-      const compacted = await store.compactedRevision();
-      if (rv < compacted) throw tooOld(rv, compacted);
-      from = rv + 1;
     }
-    const namespace = kind.namespaced ? req.namespace : undefined;
-    const filter = req.name !== undefined ? objectKey(kind.plural, kind.namespaced ? namespace ?? 'default' : undefined, req.name) : keyFilter(kind.plural, namespace);
     const subject = req.subject;
-
-    // What each key held before the watch's first revision: the last state a DELETED carries, and
-    // whether an object enters or leaves the selection. Keys changed since are learnt as they come.
-    const { items, revision } = await store.list<KubeObject>(filter);
-    const known = new Map<string, KubeObject>();
-    const initial: KubeObject[] = [];
-    for (const i of items) {
-      if (from === undefined || i.revision < from) known.set(i.key, i.object);
-      if (from === undefined && select(i.object)) initial.push(i.object);
-    }
-    // A revision the store has not reached comes from a store that was lost and made again since.
-    if (from !== undefined && from - 1 > revision) {
-      throw new ExpiredError(`too large resource version: ${from - 1} (the store is at ${revision}; it was made again since): list again`);
-    }
-    // Without a resourceVersion the listing is the whole state: a key not in it is new.
-    const resumed = from !== undefined;
-    from ??= revision + 1;
-    let last = from - 1;
     const send = (m: WatchStreamMessage): void => {
       try {
         bus.nc.publish(subject, encode(m));
@@ -107,14 +89,10 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
         log.debug({ subject, err: String(err) }, 'could not send on a watch stream');
       }
     };
-    for (const o of initial) send({ type: 'ADDED', object: o, revision: Number(o.metadata.resourceVersion ?? 0) });
-    // The initial state is the store's at the listing's revision, not at its newest object's: a
-    // client that goes on from there after a break must not be told again of what it has seen.
-    if (!resumed) send({ type: 'BOOKMARK', revision });
 
     let ended = false;
     const timer: { heartbeat?: NodeJS.Timeout } = {};
-    let watch: { stop(): Promise<void> } | undefined;
+    let watch: OpenedWatch | undefined;
     const end = async (why: string, error?: WatchStreamMessage): Promise<void> => {
       if (ended) return;
       ended = true;
@@ -124,56 +102,29 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
       log.debug({ subject, why }, 'watch stream ended');
       await watch?.stop();
     };
-    /** A key first met in the stream: its state before `revision`, from the key's kept history. */
-    const before = async (key: string, revision: number): Promise<KubeObject | undefined> => {
-      const h = (await store.history<KubeObject>(key)).filter((e) => e.revision < revision);
-      return h.at(-1)?.object ?? undefined;
-    };
-    const onEvent = async (ev: StoreEvent<KubeObject>): Promise<void> => {
-      last = ev.revision;
-      if (resumed && !known.has(ev.key)) {
-        const prior = await before(ev.key, ev.revision);
-        if (prior) known.set(ev.key, prior);
-      }
-      const prev = known.get(ev.key);
-      const was = prev !== undefined && select(prev);
-      if (ev.type === 'DELETE' || !ev.object) {
-        known.delete(ev.key);
-        if (was) send({ type: 'DELETED', object: prev, revision: ev.revision });
-        return;
-      }
-      const o = { ...ev.object, metadata: { ...ev.object.metadata, resourceVersion: String(ev.revision) } };
-      known.set(ev.key, o);
-      const is = select(o);
-      if (is) send({ type: was ? 'MODIFIED' : 'ADDED', object: o, revision: ev.revision });
-      else if (was) send({ type: 'DELETED', object: o, revision: ev.revision });
-    };
+    const out: WatchOutput = { send, expired: (message) => void end('expired', { type: 'ERROR', error: { code: 'Expired', message } }) };
+    // The slot is taken while the watch opens, so that concurrent requests count it.
     streams.set(subject, { stop: () => end('stopped') });
     try {
-      watch = await store.watch<KubeObject>(filter, {
-        fromRevision: from,
-        onExpired: (reason) => {
-          if (reason === 'stream-recreated') {
-            void end('expired', { type: 'ERROR', error: { code: 'Expired', message: `resource version ${last} is gone: the store was made again; list again` } });
-            return;
-          }
-          void store.compactedRevision().then(
-            (c) => end('expired', { type: 'ERROR', error: { code: 'Expired', message: tooOld(last, c).message } }),
-            () => end('expired', { type: 'ERROR', error: { code: 'Expired', message: `too old resource version: ${last}` } }),
-          );
-        },
-      }, onEvent);
+      watch = source?.watch ? await source.watch(req, rv, out) : await watchStore(store, kind, req, rv, out);
     } catch (err) {
       streams.delete(subject);
+      ended = true;
       throw err;
     }
+    // Stopped (or expired) while it opened.
+    if (ended) {
+      await watch.stop();
+      return { resourceVersion: watch.resourceVersion };
+    }
+    const opened = watch;
     timer.heartbeat = setInterval(() => {
-      bus.nc.request(subject, encode({ type: 'BOOKMARK', revision: last } satisfies WatchStreamMessage), { timeout: 1_000 }).catch((err: unknown) => {
+      bus.nc.request(subject, encode({ type: 'BOOKMARK', revision: opened.last() } satisfies WatchStreamMessage), { timeout: 1_000 }).catch((err: unknown) => {
         const gone = err instanceof natsErrors.NoRespondersError || (err instanceof natsErrors.RequestError && err.isNoResponders());
         if (gone || bus.nc.isClosed()) void end('client gone');
       });
     }, WATCH_HEARTBEAT_MS).unref();
-    return { resourceVersion: String(from - 1) };
+    return { resourceVersion: watch.resourceVersion };
   };
 
   const subs = [
@@ -191,4 +142,82 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
       await Promise.all([...streams.values()].map((s) => s.stop()));
     },
   };
+}
+
+/**
+ * A watch of a kind in the object store: the changes after `rv` (or, without, an ADDED for every
+ * object now and a BOOKMARK at the listing's revision, then the changes after it).
+ */
+async function watchStore(store: ObjectStore, kind: KindInfo, req: WatchRequest, rv: number | undefined, out: WatchOutput): Promise<OpenedWatch> {
+  const select = selection(kind, req);
+  let from: number | undefined;
+  if (rv !== undefined) {
+    const compacted = await store.compactedRevision();
+    if (rv < compacted) throw tooOld(rv, compacted);
+    from = rv + 1;
+  }
+  const namespace = kind.namespaced ? req.namespace : undefined;
+  const filter = req.name !== undefined ? objectKey(kind.plural, kind.namespaced ? namespace ?? 'default' : undefined, req.name) : keyFilter(kind.plural, namespace);
+  const { send } = out;
+
+  // What each key held before the watch's first revision: the last state a DELETED carries, and
+  // whether an object enters or leaves the selection. Keys changed since are learnt as they come.
+  const { items, revision } = await store.list<KubeObject>(filter);
+  const known = new Map<string, KubeObject>();
+  const initial: KubeObject[] = [];
+  for (const i of items) {
+    if (from === undefined || i.revision < from) known.set(i.key, i.object);
+    if (from === undefined && select(i.object)) initial.push(i.object);
+  }
+  // A revision the store has not reached comes from a store that was lost and made again since.
+  if (from !== undefined && from - 1 > revision) {
+    throw new ExpiredError(`too large resource version: ${from - 1} (the store is at ${revision}; it was made again since): list again`);
+  }
+  // Without a resourceVersion the listing is the whole state: a key not in it is new.
+  const resumed = from !== undefined;
+  from ??= revision + 1;
+  let last = from - 1;
+  for (const o of initial) send({ type: 'ADDED', object: o, revision: Number(o.metadata.resourceVersion ?? 0) });
+  // The initial state is the store's at the listing's revision, not at its newest object's: a
+  // client that goes on from there after a break must not be told again of what it has seen.
+  if (!resumed) send({ type: 'BOOKMARK', revision });
+
+  /** A key first met in the stream: its state before `revision`, from the key's kept history. */
+  const before = async (key: string, revision: number): Promise<KubeObject | undefined> => {
+    const h = (await store.history<KubeObject>(key)).filter((e) => e.revision < revision);
+    return h.at(-1)?.object ?? undefined;
+  };
+  const onEvent = async (ev: StoreEvent<KubeObject>): Promise<void> => {
+    last = ev.revision;
+    if (resumed && !known.has(ev.key)) {
+      const prior = await before(ev.key, ev.revision);
+      if (prior) known.set(ev.key, prior);
+    }
+    const prev = known.get(ev.key);
+    const was = prev !== undefined && select(prev);
+    if (ev.type === 'DELETE' || !ev.object) {
+      known.delete(ev.key);
+      if (was) send({ type: 'DELETED', object: prev, revision: ev.revision });
+      return;
+    }
+    const o = { ...ev.object, metadata: { ...ev.object.metadata, resourceVersion: String(ev.revision) } };
+    known.set(ev.key, o);
+    const is = select(o);
+    if (is) send({ type: was ? 'MODIFIED' : 'ADDED', object: o, revision: ev.revision });
+    else if (was) send({ type: 'DELETED', object: o, revision: ev.revision });
+  };
+  const watch = await store.watch<KubeObject>(filter, {
+    fromRevision: from,
+    onExpired: (reason) => {
+      if (reason === 'stream-recreated') {
+        out.expired(`resource version ${last} is gone: the store was made again; list again`);
+        return;
+      }
+      void store.compactedRevision().then(
+        (c) => out.expired(tooOld(last, c).message),
+        () => out.expired(`too old resource version: ${last}`),
+      );
+    },
+  }, onEvent);
+  return { resourceVersion: String(from - 1), last: () => last, stop: () => watch.stop() };
 }

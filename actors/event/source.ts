@@ -1,37 +1,20 @@
 /**
  * The subject API's `events` kind: read from the MK_EVENTS stream, not from the object store.
- * list takes a namespace (absent: all) and an optional fieldSelector on involvedObject.name, .uid
- * and .kind; get finds one event by name. Bad input is a ValidationError reply.
+ * list takes a namespace (absent: all) and label and field selectors (actors/event/select.ts);
+ * get finds one event by name; watch streams them (actors/event/watch.ts). Bad input is a
+ * ValidationError reply.
  */
 import { listEvents, type Bus } from '../../bus';
 import type { ObjectSource } from '../kind-module';
-import {
-  dns1123LabelError, NotFoundError, parseEventFieldSelector, ValidationError,
-  type GetRequest, type GetResult, type ListRequest, type ListResult,
-} from '../../messages';
-
-function checkNamespace(namespace: unknown): string | undefined {
-  if (namespace === undefined) return undefined;
-  const bad = typeof namespace === 'string' ? dns1123LabelError(namespace) : 'must be a string';
-  if (bad) throw new ValidationError(`invalid namespace "${String(namespace)}": ${bad}`);
-  return namespace as string;
-}
+import { NotFoundError, ValidationError, type GetRequest, type GetResult, type ListRequest, type ListResult } from '../../messages';
+import { checkNamespace, eventSelection } from './select';
+import { watchEvents } from './watch';
 
 /** mk.api.list for events. */
 async function listEventsHandler(bus: Bus, req: ListRequest): Promise<ListResult> {
-  const namespace = checkNamespace(req.namespace);
-  let fields = {};
-  if (req.fieldSelector !== undefined) {
-    if (typeof req.fieldSelector !== 'string') throw new ValidationError('fieldSelector must be a string such as "involvedObject.name=web"');
-    const parsed = parseEventFieldSelector(req.fieldSelector);
-    if (typeof parsed === 'string') throw new ValidationError(parsed);
-    if (parsed.involvedKind !== undefined && !/^[A-Za-z][A-Za-z0-9]*$/.test(parsed.involvedKind)) {
-      throw new ValidationError(`invalid involvedObject.kind "${parsed.involvedKind}": a kind is a word such as Pod`);
-    }
-    fields = parsed;
-  }
-  const { items, revision } = await listEvents(bus, { ...(namespace ? { namespace } : {}), ...fields });
-  return { items, resourceVersion: String(revision) };
+  const { test, ...filters } = eventSelection(req);
+  const { items, revision } = await listEvents(bus, filters);
+  return { items: items.filter(test), resourceVersion: String(revision) };
 }
 
 /** mk.api.get for events: the newest count of the event with that name. */
@@ -46,5 +29,9 @@ async function getEventHandler(bus: Bus, req: GetRequest): Promise<GetResult> {
 
 /** The events stream as the api's source of the Event kind. */
 export function eventSource(bus: Bus): ObjectSource {
-  return { get: (req) => getEventHandler(bus, req), list: (req) => listEventsHandler(bus, req) };
+  return {
+    get: (req) => getEventHandler(bus, req),
+    list: (req) => listEventsHandler(bus, req),
+    watch: (req, from, out) => watchEvents(bus, req, from, out),
+  };
 }

@@ -24,6 +24,17 @@ export const EventKind: KindInfo = {
   storage: 'stream',
   description: 'A report of something that happened to an object, recorded by a component of mk and kept for an hour.',
   readOnly: true,
+  // The fields Kubernetes selects events by (besides metadata.name and metadata.namespace).
+  fieldSelectors: {
+    'involvedObject.kind': (o) => ev(o).involvedObject?.kind,
+    'involvedObject.name': (o) => ev(o).involvedObject?.name,
+    'involvedObject.namespace': (o) => ev(o).involvedObject?.namespace,
+    'involvedObject.uid': (o) => ev(o).involvedObject?.uid,
+    'involvedObject.apiVersion': (o) => ev(o).involvedObject?.apiVersion,
+    reason: (o) => ev(o).reason,
+    type: (o) => ev(o).type,
+    source: (o) => ev(o).source?.component,
+  },
   columns: [
     {
       name: 'LAST SEEN',

@@ -98,7 +98,8 @@ describe('control plane', () => {
     // Events are read-only through the api, and each kind has its own fields to select by.
     const ev = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'x' }, involvedObject: { kind: 'Pod', name: 'a' }, reason: 'R', message: 'm', type: 'Normal', count: 1, firstTimestamp: 't', lastTimestamp: 't', source: { component: 'me' } };
     expect(isValidation(await caught(api('apply', { object: ev })))).toBe(true);
-    expect(isValidation(await caught(api('list', { kind: 'events', fieldSelector: 'reason=Started' })))).toBe(true);
+    expect(isValidation(await caught(api('list', { kind: 'events', fieldSelector: 'spec.nodeName=n1' })))).toBe(true);
+    expect((await events('reason=FailedScheduling,type=Warning')).every((e) => e.reason === 'FailedScheduling')).toBe(true);
     expect(isValidation(await caught(api('list', { kind: 'pods', fieldSelector: 'involvedObject.name=a' })))).toBe(true);
   });
 
