@@ -7,8 +7,7 @@
  */
 import { resolveDataDir } from '../embedded/context';
 import type { KindInfo, KubeObject, WatchEvent } from '../messages';
-import { encodeToken } from '../messages/names';
-import { decode, openClient, withClient, type Client } from './client';
+import { openClient, withClient, type Client } from './client';
 import { CliError } from './errors';
 import { allKinds, namespaceFor, parseTargets } from './kinds';
 import { renderStructured, toJson, toNames, toYaml } from './output/format';
@@ -55,7 +54,6 @@ export async function getObjects({ args, flags }: GetInput): Promise<number> {
   const namespace = allNs ? undefined : namespaceFor(kind, flags.namespace);
   const dataDir = resolveDataDir(flags['data-dir']);
   const output = flags.output;
-  if (watch && kind.storage !== 'store') return watchEvents(dataDir, kind, namespace, flags);
 
   const errors: unknown[] = [];
   let objects: KubeObject[] = [];
@@ -139,7 +137,9 @@ function streamPrinter(kind: KindInfo, output: string | undefined, allNs: boolea
 
 /**
  * Streams the changes through mk.api.watch until SIGINT or SIGTERM; an expired watch relists
- * (printing what changed meanwhile) and goes on. Resolves with the exit code.
+ * (printing what changed meanwhile) and goes on. Events too: their resourceVersion is their
+ * sequence in the events stream, and a repeat's new count comes as a change. Resolves with the
+ * exit code.
  */
 async function watchStore(
   client: Client, kind: KindInfo,
@@ -154,7 +154,7 @@ async function watchStore(
       print(ev.object);
     },
     relist: async () => {
-      err('watch expired (the store no longer has every change since its revision); listing again');
+      err(`watch expired (the ${kind.storage === 'store' ? 'store' : 'events stream'} no longer has every change since its revision); listing again`);
       const listed = await client.api.listAt(kind, target.namespace, target.labelSelector, target.fieldSelector);
       for (const o of listed.items) {
         if (target.name && o.metadata.name !== target.name) continue;
@@ -174,58 +174,6 @@ async function watchStore(
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-}
-
-/**
- * `-w` for events: their own publications on mk.events.<namespace>.>, each new count shown as a
- * change, until SIGINT or SIGTERM (events live in a stream with no revisions to resume from).
- */
-async function watchEvents(dataDir: string, kind: KindInfo, namespace: string | undefined, flags: GetInput['flags']): Promise<number> {
-  const client = await openClient(dataDir);
-  const queue: KubeObject[] = [];
-  let deliver: ((o: KubeObject) => void) | undefined;
-  const sub = client.bus.nc.subscribe(`mk.events.${namespace ? encodeToken(namespace) : '*'}.>`, {
-    callback: (_e, msg) => {
-      const o = decode<KubeObject>(msg.data);
-      if (deliver) deliver(o); else queue.push(o);
-    },
-  });
-  await client.bus.nc.flush();
-  const allNs = namespace === undefined;
-  const printer = streamPrinter(kind, flags.output, allNs, !!flags['no-headers']);
-  try {
-    if (!flags['watch-only']) {
-      const objects = await client.api.list(kind, namespace, flags.selector, flags['field-selector']);
-      if (objects.length > 0) {
-        if (flags.output && flags.output !== 'wide') objects.forEach((o) => printer(o)); else printer.table(objects);
-      }
-    }
-  } catch (e) {
-    await client.close();
-    throw e;
-  }
-  await new Promise<void>((resolve) => {
-    // The listing was selected by the api; the live events by the same involvedObject fields here.
-    const show = (o: KubeObject) => { if (eventSelected(o, flags['field-selector'])) printer(o); };
-    queue.splice(0).forEach(show);
-    deliver = show;
-    const done = () => { sub.unsubscribe(); void client.close().then(resolve); };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
-  return 0;
-}
-
-/**
- * Whether an event passes a field selector of `involvedObject.name|uid|kind=value` terms (other
- * terms were refused by the api when it listed; with `--watch-only` they are ignored).
- */
-function eventSelected(o: KubeObject, selector: string | undefined): boolean {
-  const ref = (o as { involvedObject?: Record<string, string | undefined> }).involvedObject ?? {};
-  return (selector ?? '').split(',').map((t) => t.trim()).filter(Boolean).every((t) => {
-    const m = /^involvedObject\.(name|uid|kind)\s*==?\s*(.*)$/.exec(t);
-    return !m || ref[m[1]] === m[2].trim();
-  });
 }
 
 /** `mk get all`: each kind of the `all` category as a table of its own, names as `kind/name`. */

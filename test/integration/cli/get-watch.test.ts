@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
-import { API, type ApplyResult, type GetResult, type ListResult } from '../../../messages';
+import { connectBus, EventRecorder, ObjectStore, request, type Bus } from '../../../bus';
+import { API, type ApplyResult, type Event, type GetResult, type ListResult } from '../../../messages';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 import { ensureBuilt, ROOT, runCli } from './run-cli';
@@ -32,6 +32,11 @@ const pod = (name: string, labels: Record<string, string> = {}, meta: Record<str
 const apply = async (o: unknown) => (await api<ApplyResult>('apply', { object: o })).object;
 const mk = (args: string[]) => runCli(args, { env: { MK_HOME: dataDir } });
 const podNames = async () => (await api<ListResult>('list', { kind: 'pods' })).items.map((o) => o.metadata.name).sort();
+
+/** The JSON documents `mk get -w -o json` printed one after another (each opens a line with `{`). */
+function jsonDocs(text: string): Event[] {
+  return text.split(/^(?=\{)/m).filter((d) => d.trim() !== '').map((d) => JSON.parse(d) as Event);
+}
 
 /** Starts `mk ARGS` in the background, collecting its output. */
 function stream(args: string[]) {
@@ -217,6 +222,52 @@ describe('mk get -w', () => {
     }, 20_000);
     expect(await w.stop()).toBe(0);
     expect(w.out()).not.toMatch(/event\/ev2\./);
+  });
+
+  it('streams new events with -o json, and goes on without a repeat after the server restarts', async () => {
+    const recorder = new EventRecorder(bus, { component: 'cli-test' });
+    const target = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: `u-${name}` } });
+    const record = async (name: string) => { recorder.record(target(name), 'Normal', 'Noted', `noted ${name}`); await recorder.flush(); };
+    await record('j0');
+    const w = stream(['get', 'events', '-w', '--watch-only', '-o', 'json', '--field-selector', 'reason=Noted']);
+    // Once the watch runs (a new stream answers the api), each new event is printed.
+    await until('the first event', async () => {
+      await record('j1');
+      return jsonDocs(w.out()).length > 0 ? true : undefined;
+    }, 20_000, 500);
+    const before = jsonDocs(w.out());
+    expect(before[0]).toMatchObject({ kind: 'Event', reason: 'Noted', involvedObject: { name: 'j1' } });
+    expect(before.some((e) => e.involvedObject.name === 'j0')).toBe(false);
+    await server.restart();
+    await until('an event after the restart', async () => {
+      await record('j2');
+      return jsonDocs(w.out()).some((e) => e.involvedObject.name === 'j2') ? true : undefined;
+    }, 40_000, 500).catch((e) => { throw new Error(`${String(e)} OUT ${w.out()} ERR ${w.err()}`); });
+    expect(await w.stop()).toBe(0);
+    // Each count of each event once, in the stream's order.
+    const revs = jsonDocs(w.out()).map((e) => Number(e.metadata.resourceVersion));
+    expect(new Set(revs).size).toBe(revs.length);
+    expect([...revs].sort((a, b) => a - b)).toEqual(revs);
+  });
+
+  it('mk events -w --types Warning prints the new warnings only; bad types are refused', async () => {
+    const recorder = new EventRecorder(bus, { component: 'cli-test' });
+    const target = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'loud', namespace: 'default', uid: 'u-loud' } };
+    const w = stream(['events', '-w', '--types', 'warning', '--for', 'pod/loud', '--no-headers']);
+    await until('a warning', async () => {
+      recorder.record(target, 'Normal', 'Quiet', 'nothing to see');
+      recorder.record(target, 'Warning', 'Loud', 'look here');
+      await recorder.flush();
+      return /Warning\s+Loud\s+pod\/loud\s+look here/.test(w.out()) ? true : undefined;
+    }, 20_000, 500).catch((e) => { throw new Error(`${String(e)} OUT ${w.out()} ERR ${w.err()}`); });
+    expect(await w.stop()).toBe(0);
+    expect(w.out()).not.toContain('Quiet');
+    const bad = await mk(['events', '--types', 'Error']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--types: "Error" is not an event type (valid --types are Normal or Warning)');
+    const label = await mk(['get', 'events', '-w', '--field-selector', 'spec.nodeName=n1']);
+    expect(label.code).toBe(1);
+    expect(label.stderr).toContain('field label not supported: spec.nodeName');
   });
 
   it('refuses bad watch flags', async () => {

@@ -182,7 +182,7 @@ describe('mk.api.watch of events', () => {
       const stored: number[] = [];
       for (let seq = from + 1; seq <= await lastSeq(); seq++) {
         const m = await bus.jsm.streams.getMessage(EVENTS_STREAM, { seq });
-        if (m.json<Event>().reason === 'Restarted') stored.push(seq);
+        if (m?.json<Event>().reason === 'Restarted') stored.push(seq);
       }
       const revs = w.got.flatMap((m) => (m.type === 'ADDED' || m.type === 'MODIFIED' ? [m.revision] : []));
       expect(revs).toEqual(stored);
