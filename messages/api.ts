@@ -21,8 +21,8 @@ export interface GetResult { object: KubeObject }
 /**
  * mk.api.list: `namespace` absent means all namespaces. `fieldSelector`: comma-separated
  * `field=value`, `field==value` or `field!=value` over metadata.name, metadata.namespace and the
- * kind's own fields (pods: spec.nodeName, status.phase); for events `involvedObject.name=X`,
- * `involvedObject.uid=Y`, `involvedObject.kind=Z`.
+ * kind's own fields (pods: spec.nodeName, status.phase); for events involvedObject.kind, .name,
+ * .namespace, .uid, .apiVersion, reason, type and source.
  */
 export interface ListRequest { kind: string; namespace?: string; labelSelector?: string; fieldSelector?: string }
 export interface ListResult { items: KubeObject[]; resourceVersion: string }
