@@ -4,7 +4,9 @@
  * going by itself: an `Expired` answer (the store no longer has what changed since that revision)
  * makes the caller relist and gives the listing's revision to go on from; a stream that falls
  * silent for three heartbeats (the control plane restarted) is asked for again from the last
- * revision seen. No JetStream, no zod: `mk get -w` runs on the CLI's fast path.
+ * revision seen, and so is one where a message is missing (the stream numbers its messages: one
+ * lost while the connection was down). No JetStream, no zod: `mk get -w` runs on the CLI's fast
+ * path.
  */
 import { randomUUID } from 'node:crypto';
 import { decode, encode, request, type CoreBus } from '../bus/core-client';
@@ -59,11 +61,20 @@ export async function streamWatch(bus: CoreBus, user: string | undefined, target
   const open = async (): Promise<void> => {
     cancel();
     const subject = `${user ? inboxPrefix(user) : '_INBOX'}.watch-${randomUUID().replace(/-/g, '')}`;
+    let expected = 1;
     const sub = nc.subscribe(subject, {
       callback: (_err, msg) => {
         if (current?.subject !== subject) return;
         lastHeard = Date.now();
         const m = decode<WatchStreamMessage>(msg.data);
+        if (m.n !== undefined) {
+          // A message was lost on the way (the connection was down): ask again from the last revision received.
+          if (m.n !== expected) {
+            restart(false);
+            return;
+          }
+          expected = m.n + 1;
+        }
         if (m.type === 'BOOKMARK') {
           if (m.revision > Number(rv)) rv = String(m.revision);
         } else if (m.type === 'ERROR') {

@@ -66,10 +66,16 @@ export interface WatchStarted { resourceVersion: string }
  * last revision sent; a client that hears none for a while watches again from there), or an
  * ERROR that ends the stream (`Expired`: relist).
  */
-export type WatchStreamMessage =
+export type WatchStreamMessage = (
   | WatchEvent
   | { type: 'BOOKMARK'; revision: number }
-  | { type: 'ERROR'; error: ApiErrorBody };
+  | { type: 'ERROR'; error: ApiErrorBody }
+) & WatchStreamPlace;
+/**
+ * `n`: the message's place in its stream (1, 2, 3, ...). A client that finds one missing (lost
+ * while its connection was down) asks again from the last revision it received.
+ */
+export interface WatchStreamPlace { n?: number }
 /** mk.api.unwatch: ends the watch streaming to `subject`. */
 export interface UnwatchRequest { subject: string }
 

@@ -81,9 +81,11 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
       }
     }
     const subject = req.subject;
+    // Each message is numbered, so that the client notices one lost on the way.
+    let n = 0;
     const send = (m: WatchStreamMessage): void => {
       try {
-        bus.nc.publish(subject, encode(m));
+        bus.nc.publish(subject, encode({ ...m, n: ++n }));
       } catch (err) {
         // The connection closed under the stream: the client watches again from its last revision.
         log.debug({ subject, err: String(err) }, 'could not send on a watch stream');
@@ -119,7 +121,7 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
     }
     const opened = watch;
     timer.heartbeat = setInterval(() => {
-      bus.nc.request(subject, encode({ type: 'BOOKMARK', revision: opened.last() } satisfies WatchStreamMessage), { timeout: 1_000 }).catch((err: unknown) => {
+      bus.nc.request(subject, encode({ type: 'BOOKMARK', revision: opened.last(), n: ++n } satisfies WatchStreamMessage), { timeout: 1_000 }).catch((err: unknown) => {
         const gone = err instanceof natsErrors.NoRespondersError || (err instanceof natsErrors.RequestError && err.isNoResponders());
         if (gone || bus.nc.isClosed()) void end('client gone');
       });

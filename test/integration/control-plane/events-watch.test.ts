@@ -94,6 +94,8 @@ describe('mk.api.watch of events', () => {
       // The listing carries the same resourceVersion: the newest count's sequence.
       const { items } = await api<ListResult>('list', { kind: 'events', namespace: 'default', fieldSelector: 'involvedObject.name=b' });
       expect(items.map((o) => o.metadata.resourceVersion)).toEqual([String(last.revision)]);
+      // The stream numbers its messages, so that a client can tell one was lost.
+      expect(w.got.map((m) => m.n)).toEqual(w.got.map((_, i) => i + 1));
     } finally {
       await w.stop();
     }

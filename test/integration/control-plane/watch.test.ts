@@ -88,7 +88,7 @@ describe('mk.api.watch', () => {
     // Long before the first heartbeat: the client knows at once from where it would go on.
     await waitFor(() => w.got.some((m) => m.type === 'BOOKMARK'), 'the initial BOOKMARK', 2_000);
     expect(w.got.slice(0, 2).map((m) => m.type)).toEqual(['ADDED', 'BOOKMARK']);
-    expect(w.got[1]).toEqual({ type: 'BOOKMARK', revision: Number(w.started.resourceVersion) });
+    expect(w.got[1]).toEqual({ type: 'BOOKMARK', revision: Number(w.started.resourceVersion), n: 2 });
     expect(Number(w.started.resourceVersion)).toBeGreaterThan((w.got[0] as { revision: number }).revision);
     w.sub.unsubscribe();
     await api('unwatch', { subject: w.subject });
