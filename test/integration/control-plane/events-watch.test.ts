@@ -163,6 +163,8 @@ describe('mk.api.watch of events', () => {
     } finally {
       for (const w of open) await w.stop();
     }
+    // Each stream's consumer on the events stream goes with it.
+    await waitFor(async () => (await bus.jsm.consumers.list(EVENTS_STREAM).next()).length === 0, 'no consumer left');
   });
 
   it('goes on across a server restart (same store) without a gap or a repeat, and a client resumes from its last revision', async () => {
