@@ -250,6 +250,26 @@ describe('mk get -w', () => {
     expect([...revs].sort((a, b) => a - b)).toEqual(revs);
   });
 
+  it('relists events when the server came back without the events stream', async () => {
+    const recorder = new EventRecorder(bus, { component: 'cli-test' });
+    const target = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'wiped', namespace: 'default', uid: 'u-wiped' } };
+    const w = stream(['get', 'events', '-w', '-o', 'name', '--field-selector', 'reason=Wiped']);
+    await until('the first event', async () => {
+      recorder.record(target, 'Normal', 'Wiped', 'before');
+      await recorder.flush();
+      return /^event\/wiped\./m.test(w.out()) ? true : undefined;
+    }, 20_000, 500);
+    const printed = w.out().split('\n').filter(Boolean).length;
+    await server.restart({ wipe: true });
+    // The recorder makes the stream again with the first event it can publish.
+    await until('the event after the relisting', async () => {
+      recorder.record(target, 'Normal', 'Wiped', 'after');
+      await recorder.flush();
+      return w.err().includes('watch expired (the events stream') && w.out().split('\n').filter(Boolean).length > printed ? true : undefined;
+    }, 40_000, 500).catch((e) => { throw new Error(`${String(e)} OUT ${w.out()} ERR ${w.err()}`); });
+    expect(await w.stop()).toBe(0);
+  });
+
   it('mk events -w --types Warning prints the new warnings only; bad types are refused', async () => {
     const recorder = new EventRecorder(bus, { component: 'cli-test' });
     const target = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'loud', namespace: 'default', uid: 'u-loud' } };
