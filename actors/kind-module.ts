@@ -53,6 +53,8 @@ export interface WatchOutput {
 export interface OpenedWatch {
   /** The revision the stream starts after (the reply to mk.api.watch). */
   resourceVersion: string;
+  /** The incarnation of what it reads (WatchStarted.epoch), when the source knows one. */
+  epoch?: string;
   /** The last revision the stream has passed (what a BOOKMARK carries). */
   last(): number;
   stop(): Promise<void>;

@@ -21,6 +21,8 @@ export interface EventsStreamBounds {
   last: number;
   /** The highest sequence it dropped (by age or limit): a watch from before it misses events. */
   dropped: number;
+  /** When the stream was made ('' when it does not exist): another value is another stream. */
+  created: string;
 }
 
 /**
@@ -29,11 +31,12 @@ export interface EventsStreamBounds {
  */
 export async function eventsStreamBounds(bus: Bus): Promise<EventsStreamBounds> {
   try {
-    const { state } = await bus.jsm.streams.info(EVENTS_STREAM);
     // An empty stream has first_seq = last_seq + 1 (or 0 when it never held anything).
-    return { last: state.last_seq, dropped: Math.max(0, state.first_seq - 1) };
+    const info = await bus.jsm.streams.info(EVENTS_STREAM);
+    const { state } = info;
+    return { last: state.last_seq, dropped: Math.max(0, state.first_seq - 1), created: info.created };
   } catch (err) {
-    if (jsApiCode(err) === JsApiCodes.StreamNotFound) return { last: 0, dropped: 0 };
+    if (jsApiCode(err) === JsApiCodes.StreamNotFound) return { last: 0, dropped: 0, created: '' };
     throw translateError(err, { action: `read stream ${EVENTS_STREAM}` });
   }
 }
@@ -53,13 +56,14 @@ export interface EventWatchOptions {
 /**
  * Watches the events stream from `fromRevision`, calling `onEvent` with each event (its
  * metadata.resourceVersion set to its sequence) in stream order, every repeat of an aggregated
- * event included. Makes the stream when it is missing. Throws ExpiredError when `fromRevision` is
+ * event included. Makes the stream when it is missing; `created` says which stream it watches. Throws ExpiredError when `fromRevision` is
  * older than what the stream keeps, UnavailableError when the bus is down.
  */
 export async function watchEventStream(
   bus: Bus, opts: EventWatchOptions, onEvent: (ev: Event, revision: number) => void | Promise<void>,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ stop(): Promise<void>; created: string }> {
   await ensureEventsStream(bus);
+  const { created } = await eventsStreamBounds(bus);
   const ns = opts.namespace ? encodeToken(opts.namespace) : '*';
   const watcher = new KvWatcher<Event>({
     bus,
@@ -70,5 +74,5 @@ export async function watchEventStream(
     compactedRevision: async () => (await eventsStreamBounds(bus)).dropped,
   });
   await watcher.start({ fromRevision: opts.fromRevision, onExpired: opts.onExpired });
-  return { stop: () => watcher.stop() };
+  return { stop: () => watcher.stop(), created };
 }

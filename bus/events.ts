@@ -115,6 +115,18 @@ export class EventRecorder {
     }
   }
 
+  /** Makes the stream and publishes `ev` again; false when that failed too. */
+  private async republish(ev: Event): Promise<boolean> {
+    try {
+      await (this.streamReady = ensureEventsStream(this.bus));
+      await this.bus.js.publish(eventSubject(ev.involvedObject.namespace, ev.involvedObject.kind, this.source), encode(ev));
+      return true;
+    } catch {
+      this.streamReady = undefined;
+      return false;
+    }
+  }
+
   private async drain(): Promise<void> {
     for (let ev = this.queue.shift(); ev; ev = this.queue.shift()) {
       if (this.bus.nc.isClosed()) { this.queue.length = 0; return; }
@@ -124,6 +136,9 @@ export class EventRecorder {
       } catch (err) {
         // Look for the stream again next time: it may have been deleted, or the bus was down.
         this.streamReady = undefined;
+        // Nothing took it: the stream is missing (a server that came back without its store).
+        // Make it and publish once more, rather than lose the first event after such a restart.
+        if (err instanceof Error && err.name === 'JetStreamNotEnabled' && this.opts.create !== false && await this.republish(ev)) continue;
         busLog.warn({ err: String(err), reason: ev.reason, object: `${ev.involvedObject.kind}/${ev.involvedObject.name}` }, 'could not publish event; dropped');
       }
     }

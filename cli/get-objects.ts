@@ -98,7 +98,7 @@ export async function getObjects({ args, flags }: GetInput): Promise<number> {
     return await watchStore(client, kind, {
       namespace, name: names[0], labelSelector: flags.selector, fieldSelector: flags['field-selector'],
       resourceVersion: flags['resource-version'] ?? resourceVersion,
-    }, printer);
+    }, printer, flags['watch-only'] ? [] : objects);
   } finally {
     await client.close();
   }
@@ -136,18 +136,21 @@ function streamPrinter(kind: KindInfo, output: string | undefined, allNs: boolea
 }
 
 /**
- * Streams the changes through mk.api.watch until SIGINT or SIGTERM; an expired watch relists
- * (printing what changed meanwhile) and goes on. Events too: their resourceVersion is their
- * sequence in the events stream, and a repeat's new count comes as a change. Resolves with the
- * exit code.
+ * Streams the changes through mk.api.watch until SIGINT or SIGTERM; an expired watch relists,
+ * printing only what differs from what was printed (`printed`, the listing, and the changes
+ * since), and goes on. Events too: their resourceVersion is their sequence in the events stream,
+ * and a repeat's new count comes as a change. Resolves with the exit code.
  */
 async function watchStore(
   client: Client, kind: KindInfo,
   target: { namespace?: string; name?: string; labelSelector?: string; fieldSelector?: string; resourceVersion: string },
   print: (o: KubeObject) => void,
+  printed: readonly KubeObject[],
 ): Promise<number> {
+  // What the user has seen, so that a relist prints only what changed since.
   const seen = new Map<string, string>();
   const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  for (const o of printed) seen.set(keyOf(o), o.metadata.resourceVersion ?? '');
   const handle = await streamWatch(client.bus, client.ctx.user, { kind, ...target }, {
     onEvent: (ev: WatchEvent) => {
       if (ev.type === 'DELETED') seen.delete(keyOf(ev.object)); else seen.set(keyOf(ev.object), ev.object.metadata.resourceVersion ?? '');

@@ -42,6 +42,8 @@ const HEARTBEAT_MS = 5_000;
 export async function streamWatch(bus: CoreBus, user: string | undefined, target: WatchTarget, h: WatchHandlers): Promise<WatchHandle> {
   const nc = bus.nc;
   let rv = target.resourceVersion;
+  // The incarnation `rv` belongs to, once a watch's reply said it; a relist starts afresh.
+  let epoch: string | undefined;
   let stopped = false;
   let lastHeard = Date.now();
   let current: { subject: string; unsubscribe(): void } | undefined;
@@ -94,12 +96,15 @@ export async function streamWatch(bus: CoreBus, user: string | undefined, target
       ...(target.name ? { name: target.name } : {}),
       ...(target.labelSelector ? { labelSelector: target.labelSelector } : {}),
       ...(target.fieldSelector ? { fieldSelector: target.fieldSelector } : {}),
+      ...(epoch ? { epoch } : {}),
     };
     try {
-      await request<WatchStarted>(bus, API.watch, req, { timeoutMs: 15_000 });
+      const started = await request<WatchStarted>(bus, API.watch, req, { timeoutMs: 15_000 });
+      epoch = started.epoch;
       lastHeard = Date.now();
     } catch (e) {
       if (!isExpired(e)) throw e;
+      epoch = undefined;
       rv = await h.relist();
       await open();
     }
@@ -108,7 +113,10 @@ export async function streamWatch(bus: CoreBus, user: string | undefined, target
   const restart = (expired: boolean): void => {
     if (stopped || restarting) return;
     restarting = (async () => {
-      if (expired) rv = await h.relist();
+      if (expired) {
+        epoch = undefined;
+        rv = await h.relist();
+      }
       await open();
     })().catch(fail).finally(() => { restarting = undefined; });
   };

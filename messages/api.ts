@@ -59,8 +59,15 @@ export interface WatchEvent { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Ku
 export interface WatchRequest {
   kind: string; namespace?: string; name?: string; labelSelector?: string; fieldSelector?: string;
   resourceVersion?: string; subject: string;
+  /**
+   * The `epoch` of the watch whose revisions `resourceVersion` comes from, when the client asks
+   * again: a watch of another incarnation of what is read (a stream made again since) is Expired,
+   * though its revisions may have grown past the one asked for.
+   */
+  epoch?: string;
 }
-export interface WatchStarted { resourceVersion: string }
+/** `epoch`: the incarnation of what the stream reads (events: when MK_EVENTS was made), if known. */
+export interface WatchStarted { resourceVersion: string; epoch?: string }
 /**
  * One message of a watch stream: a change, a BOOKMARK (a heartbeat every few seconds carrying the
  * last revision sent; a client that hears none for a while watches again from there), or an

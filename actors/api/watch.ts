@@ -17,7 +17,7 @@
  * answer is fine), and when the control plane stops.
  */
 import type { Bus, ObjectStore, WatchEvent as StoreEvent } from '../../bus';
-import { encode, serve, type Served } from '../../bus';
+import { encode, serve, translateError, type Served } from '../../bus';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import {
   API, ExpiredError, ForbiddenError, keyFilter, objectKey, ValidationError,
@@ -80,6 +80,9 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
         throw new ValidationError(`resourceVersion must be a revision such as "42" (got ${JSON.stringify(req.resourceVersion)})`);
       }
     }
+    if (req.epoch !== undefined && (typeof req.epoch !== 'string' || req.epoch.length > 100)) {
+      throw new ValidationError(`epoch must be the string a watch's reply gave (got ${JSON.stringify(req.epoch)})`);
+    }
     const subject = req.subject;
     // Each message is numbered, so that the client notices one lost on the way.
     let n = 0;
@@ -115,9 +118,10 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
       throw err;
     }
     // Stopped (or expired) while it opened.
+    const started: WatchStarted = { resourceVersion: watch.resourceVersion, ...(watch.epoch ? { epoch: watch.epoch } : {}) };
     if (ended) {
       await watch.stop();
-      return { resourceVersion: watch.resourceVersion };
+      return started;
     }
     const opened = watch;
     timer.heartbeat = setInterval(() => {
@@ -126,7 +130,7 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
         if (gone || bus.nc.isClosed()) void end('client gone');
       });
     }, WATCH_HEARTBEAT_MS).unref();
-    return { resourceVersion: watch.resourceVersion };
+    return started;
   };
 
   const subs = [
@@ -152,8 +156,17 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
  */
 async function watchStore(store: ObjectStore, kind: KindInfo, req: WatchRequest, rv: number | undefined, out: WatchOutput): Promise<OpenedWatch> {
   const select = selection(kind, req);
+  let epoch: string;
+  try {
+    epoch = (await store.bus.jsm.streams.info(store.stream)).created;
+  } catch (err) {
+    throw translateError(err, { action: `watch ${kind.plural}` });
+  }
   let from: number | undefined;
   if (rv !== undefined) {
+    if (req.epoch !== undefined && req.epoch !== epoch) {
+      throw new ExpiredError(`resource version ${rv} is of a store that was made again since: list again`);
+    }
     const compacted = await store.compactedRevision();
     if (rv < compacted) throw tooOld(rv, compacted);
     from = rv + 1;
@@ -221,5 +234,5 @@ async function watchStore(store: ObjectStore, kind: KindInfo, req: WatchRequest,
       );
     },
   }, onEvent);
-  return { resourceVersion: String(from - 1), last: () => last, stop: () => watch.stop() };
+  return { resourceVersion: String(from - 1), epoch, last: () => last, stop: () => watch.stop() };
 }

@@ -5,7 +5,8 @@
  * that age out of the stream are not announced. Without a resourceVersion the stream begins with
  * an ADDED for each event listed now and a BOOKMARK at the listing's revision. A resourceVersion
  * older than the stream keeps is `too old resource version: N (M)`, M being the highest sequence
- * the stream dropped; one it never reached (a stream made again) is Expired too.
+ * the stream dropped; one it never reached, or one asked for with the `epoch` of a stream made
+ * again since, is Expired too.
  */
 import { eventsStreamBounds, listEvents, watchEventStream, type Bus } from '../../bus';
 import { ExpiredError, type KubeObject, type WatchRequest } from '../../messages';
@@ -24,6 +25,9 @@ export async function watchEvents(bus: Bus, req: WatchRequest, rv: number | unde
   let from: number;
   if (rv !== undefined) {
     const bounds = await eventsStreamBounds(bus);
+    if (req.epoch !== undefined && req.epoch !== bounds.created) {
+      throw new ExpiredError(`resource version ${rv} is of an events stream that was made again since: list again`);
+    }
     if (rv < bounds.dropped) throw tooOld(rv, bounds.dropped);
     if (rv > bounds.last) {
       throw new ExpiredError(`too large resource version: ${rv} (the events stream is at ${bounds.last}; it was made again since): list again`);
@@ -55,5 +59,5 @@ export async function watchEvents(bus: Bus, req: WatchRequest, rv: number | unde
     const o = ev as unknown as KubeObject;
     if (selected(o)) out.send({ type: (ev.count ?? 1) > 1 ? 'MODIFIED' : 'ADDED', object: o, revision });
   });
-  return { resourceVersion: String(from - 1), last: () => last, stop: () => watch.stop() };
+  return { resourceVersion: String(from - 1), epoch: watch.created, last: () => last, stop: () => watch.stop() };
 }

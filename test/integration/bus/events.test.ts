@@ -70,6 +70,16 @@ describe('events', () => {
     expect(items[0].firstTimestamp <= items[0].lastTimestamp).toBe(true);
   });
 
+  it('makes the stream again for an event recorded after it was lost, instead of dropping that event', async () => {
+    const rec = new EventRecorder(bus, { component: 'mk-node' });
+    rec.record(pod('first', 'u20'), 'Normal', 'Pulled', 'before');
+    await rec.flush();
+    await bus.jsm.streams.delete(EVENTS_STREAM);
+    rec.record(pod('lost', 'u21'), 'Normal', 'Pulled', 'after the stream went');
+    await rec.flush();
+    expect((await listEvents(bus, { involvedUid: 'u21' })).items.map((e) => e.message)).toEqual(['after the stream went']);
+  });
+
   it('never throws into the caller, even when the bus is closed', async () => {
     const other = await connectBus({ servers: server.url, name: 'events-closed' });
     const rec = new EventRecorder(other, { component: 'x' });

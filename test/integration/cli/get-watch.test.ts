@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, EventRecorder, ObjectStore, request, type Bus } from '../../../bus';
-import { API, type ApplyResult, type Event, type GetResult, type ListResult } from '../../../messages';
+import { connectBus, EventRecorder, EVENTS_MAX_MSGS, ObjectStore, request, type Bus } from '../../../bus';
+import { API, EVENTS_STREAM, type ApplyResult, type Event, type GetResult, type ListResult } from '../../../messages';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 import { ensureBuilt, ROOT, runCli } from './run-cli';
@@ -248,6 +248,32 @@ describe('mk get -w', () => {
     const revs = jsonDocs(w.out()).map((e) => Number(e.metadata.resourceVersion));
     expect(new Set(revs).size).toBe(revs.length);
     expect([...revs].sort((a, b) => a - b)).toEqual(revs);
+  });
+
+  it('relists events when the stream dropped what the watch asked for, printing nothing twice', async () => {
+    const recorder = new EventRecorder(bus, { component: 'cli-test' });
+    const record = async (name: string) => {
+      recorder.record({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: `u-${name}` } }, 'Normal', 'Dropped', name);
+      await recorder.flush();
+    };
+    const old = (await bus.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+    await bus.jsm.streams.update(EVENTS_STREAM, { max_msgs: 2 });
+    try {
+      for (const name of ['d1', 'd2', 'd3']) await record(name);
+    } finally {
+      await bus.jsm.streams.update(EVENTS_STREAM, { max_msgs: EVENTS_MAX_MSGS });
+    }
+    const w = stream(['get', 'events', '-w', '--resource-version', String(old), '-o', 'name', '--field-selector', 'reason=Dropped']);
+    await until('the relisting', () => (w.err().includes('watch expired') ? true : undefined), 20_000)
+      .catch((e) => { throw new Error(`${String(e)} OUT ${w.out()} ERR ${w.err()}`); });
+    await until('a change after it', async () => {
+      await record('d4');
+      return /^event\/d4\./m.test(w.out()) ? true : undefined;
+    }, 20_000, 500);
+    expect(await w.stop()).toBe(0);
+    const lines = w.out().split('\n').filter((l) => /^event\/d[23]\./.test(l));
+    expect(lines).toHaveLength(2);
+    expect(new Set(lines).size).toBe(2);
   });
 
   it('relists events when the server came back without the events stream', async () => {

@@ -135,6 +135,17 @@ describe('mk.api.watch of events', () => {
     }
   });
 
+  it('answers a watch of a kind in the store with the store\'s epoch, and refuses another epoch', async () => {
+    const subject = `_INBOX.events-w${++n}`;
+    const started = await api<WatchStarted>('watch', { kind: 'pods', subject });
+    await api('unwatch', { subject });
+    expect(started.epoch).toBe((await bus.jsm.streams.info(store.stream)).created);
+    const other = await caught(api('watch', { kind: 'pods', subject: `_INBOX.events-w${++n}`, resourceVersion: started.resourceVersion, epoch: 'x' }));
+    expect(isExpired(other)).toBe(true);
+    expect((other as Error).message).toContain('is of a store that was made again since');
+    expect(isValidation(await caught(api('watch', { kind: 'events', subject: `_INBOX.events-w${++n}`, epoch: 5 })))).toBe(true);
+  });
+
   it('refuses an unknown field label, a malformed resourceVersion, and one the stream never reached', async () => {
     const unknown = await caught(watch({ fieldSelector: 'spec.nodeName=n1' }));
     expect(isValidation(unknown)).toBe(true);
@@ -243,6 +254,16 @@ describe('mk.api.watch of events', () => {
       const end = w.got.find((m) => m.type === 'ERROR') as { error: { code: string; message: string } };
       expect(end.error.code).toBe('Expired');
       expect(end.error.message).toContain('the events stream was made again');
+      // A client that asks again from a revision of the old stream says which stream it had: the
+      // new one may have grown past that revision, but it is not the same.
+      expect(w.started.epoch).toBeTruthy();
+      const again = await caught(watch({ resourceVersion: '1', epoch: w.started.epoch }));
+      expect(isExpired(again)).toBe(true);
+      expect((again as Error).message).toBe('resource version 1 is of an events stream that was made again since: list again');
+      const fresh = await watch({ resourceVersion: '1' });
+      expect(fresh.started.epoch).toBe((await bus.jsm.streams.info(EVENTS_STREAM)).created);
+      expect(fresh.started.epoch).not.toBe(w.started.epoch);
+      await fresh.stop();
     } finally {
       await w.stop();
     }
