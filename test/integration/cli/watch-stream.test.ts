@@ -24,7 +24,7 @@ describe('streamWatch', () => {
     client = await connectCore({ servers: server.url, name: 'watch-stream-client' });
     served = serve(apiBus, API.watch, async (req: WatchRequest) => {
       asked.push(req);
-      return { resourceVersion: req.resourceVersion ?? '0' };
+      return { resourceVersion: req.resourceVersion ?? '0', epoch: `e${asked.length}` };
     });
     await served.ready;
   });
@@ -51,7 +51,8 @@ describe('streamWatch', () => {
       // n: 2 (revision 12) was lost on the way; 3 comes.
       apiBus.nc.publish(first.subject, encode({ ...ev('c', 13), n: 3 }));
       await waitFor(() => asked.length === 2, 'the watch asked again');
-      expect(asked[1]).toMatchObject({ kind: 'events', resourceVersion: '11' });
+      // With the epoch of the stream it had: a stream made again since would answer Expired.
+      expect(asked[1]).toMatchObject({ kind: 'events', resourceVersion: '11', epoch: 'e1' });
       expect(asked[1].subject).not.toBe(first.subject);
       apiBus.nc.publish(asked[1].subject, encode({ ...ev('b', 12), n: 1 }));
       apiBus.nc.publish(asked[1].subject, encode({ ...ev('c', 13), n: 2 }));
@@ -60,6 +61,24 @@ describe('streamWatch', () => {
       await waitFor(() => got.length === 3, 'the events');
       await apiBus.nc.flush();
       expect(got.map((e) => `${e.object.metadata.name} ${e.revision}`)).toEqual(['a 11', 'b 12', 'c 13']);
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('relists on Expired and asks from the listing\'s revision without the old epoch', async () => {
+    asked.length = 0;
+    let relists = 0;
+    const handle = await streamWatch(client, undefined, { kind: resolveKind('events')!, resourceVersion: '5' }, {
+      onEvent: () => undefined,
+      relist: async () => { relists++; return '40'; },
+    });
+    try {
+      apiBus.nc.publish(asked[0].subject, encode({ type: 'ERROR', error: { code: 'Expired', message: 'too old resource version: 5 (9)' }, n: 1 }));
+      await waitFor(() => asked.length === 2, 'the watch after the relist');
+      expect(relists).toBe(1);
+      expect(asked[1].resourceVersion).toBe('40');
+      expect(asked[1].epoch).toBeUndefined();
     } finally {
       await handle.stop();
     }
