@@ -1,7 +1,8 @@
 /**
  * The CLI's half of mk.api.watch (cli/watch-stream.ts) against a real nats-server and a scripted
  * api: a stream whose messages skip a number (one was lost while a connection was down) is asked
- * for again from the last revision received, so nothing is missed and nothing is repeated.
+ * for again from the last revision received (with the epoch the reply gave), so nothing is
+ * missed and nothing is repeated; an Expired stream relists and starts afresh.
  */
 import { connectBus, encode, serve, type Bus, type Served } from '../../../bus';
 import { connectCore, type CoreBus } from '../../../bus/core-client';
