@@ -34,6 +34,11 @@ export interface ObjectSource {
   get(req: GetRequest): Promise<GetResult>;
   list(req: ListRequest): Promise<ListResult>;
   /**
+   * Removes every object of the kind in `namespace`: the namespace cascade calls it once the
+   * store holds nothing of the namespace, just before the namespace itself goes.
+   */
+  deleteNamespace?(namespace: string): Promise<void>;
+  /**
    * mk.api.watch for the kind (actors/api/watch.ts checks the subject and the limits, and sends
    * the heartbeats): sends the changes after `from` (a parsed resourceVersion; absent: an ADDED
    * for every object there now first) until stopped. Throws ValidationError for a bad request,

@@ -145,6 +145,19 @@ export class EventRecorder {
   }
 }
 
+/**
+ * Removes every event of one namespace from the stream (the namespace is being deleted, and
+ * events are namespaced objects like any other). A stream that does not exist holds none.
+ */
+export async function purgeNamespaceEvents(bus: Bus, namespace: string): Promise<void> {
+  try {
+    await bus.jsm.streams.purge(EVENTS_STREAM, { filter: `mk.events.${encodeToken(namespace)}.>` });
+  } catch (err) {
+    if (jsApiCode(err) === JsApiCodes.StreamNotFound) return;
+    throw translateError(err, { action: `delete the events of namespace ${namespace}` });
+  }
+}
+
 /** What listEvents selects. */
 export interface ListEventsOptions {
   /** One namespace; absent means all. */

@@ -4,7 +4,7 @@ export { connectCore, type CoreBus, type CoreBusOptions } from './core-client';
 export { connectError, JsApiCodes, jsApiCode, serverHint, translateError, type ErrorContext } from './errors';
 export { AGGREGATION_WINDOW_MS, EventAggregator } from './event-aggregator';
 export {
-  ensureEventsStream, EventRecorder, EVENTS_LIST_LIMIT, EVENTS_MAX_AGE_MS, EVENTS_MAX_MSGS, listEvents,
+  ensureEventsStream, EventRecorder, EVENTS_LIST_LIMIT, EVENTS_MAX_AGE_MS, EVENTS_MAX_MSGS, listEvents, purgeNamespaceEvents,
   type ListEventsOptions, type RecordEvent,
 } from './events';
 export { eventsStreamBounds, watchEventStream, type EventsStreamBounds, type EventWatchOptions } from './event-watch';

@@ -4,7 +4,7 @@
  * get finds one event by name; watch streams them (actors/event/watch.ts). Bad input is a
  * ValidationError reply.
  */
-import { listEvents, type Bus } from '../../bus';
+import { listEvents, purgeNamespaceEvents, type Bus } from '../../bus';
 import type { ObjectSource } from '../kind-module';
 import { NotFoundError, ValidationError, type GetRequest, type GetResult, type ListRequest, type ListResult } from '../../messages';
 import { checkNamespace, eventSelection } from './select';
@@ -33,5 +33,6 @@ export function eventSource(bus: Bus): ObjectSource {
     get: (req) => getEventHandler(bus, req),
     list: (req) => listEventsHandler(bus, req),
     watch: (req, from, out) => watchEvents(bus, req, from, out),
+    deleteNamespace: (namespace) => purgeNamespaceEvents(bus, namespace),
   };
 }

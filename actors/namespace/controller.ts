@@ -2,7 +2,8 @@
  * The namespace actor logic: a namespace marked for deletion deletes every namespaced object in
  * it, of every kind in the object store, each through actors/deletion.ts (pods stop gracefully,
  * objects with finalizers stay until those are emptied), then itself once nothing is left and its
- * own finalizers are empty.
+ * own finalizers are empty. Kinds kept outside the store (events, in their stream) are emptied
+ * through their source once the store holds nothing of the namespace, just before it goes.
  */
 import type { ObjectStore } from '../../bus';
 import { keyFilter, type KubeObject } from '../../messages';
@@ -15,6 +16,7 @@ const CASCADE_REQUEUE_MS = 1_000;
 
 export function namespaceController(store: ObjectStore, modules: readonly KindModule[]): KindController {
   const stored = modules.filter((m) => m.info.namespaced && !m.source);
+  const sourced = modules.filter((m) => m.info.namespaced && m.source);
   return {
     plural: 'namespaces',
     async reconcile(key) {
@@ -30,7 +32,10 @@ export function namespaceController(store: ObjectStore, modules: readonly KindMo
       }
       if (remaining === 0) {
         // Its own finalizers hold it until an update empties them (that update reconciles it again).
-        if ((cur.object.metadata.finalizers ?? []).length === 0) await store.delete(key, cur.revision);
+        if ((cur.object.metadata.finalizers ?? []).length === 0) {
+          for (const m of sourced) await m.source!(store.bus).deleteNamespace?.(ns);
+          await store.delete(key, cur.revision);
+        }
         return;
       }
       return { requeueAfterMs: CASCADE_REQUEUE_MS };
