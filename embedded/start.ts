@@ -12,7 +12,7 @@ import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
 import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE_SUBNET, planNodeNetwork } from './node-network';
-import { applyTopology, readTopology, resolveTopology, type Topology } from './topology';
+import { applyTopology, resolveTopology, type Topology } from './topology';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -56,11 +56,12 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   });
   const members = applyTopology(paths, creds, topology);
   await killLeftovers(paths, (l) => opts.print(l));
-  // One NATS server listens where the nodes reach it (loopback, or their bridge); a cluster of three on loopback.
-  const host = members.length === 1 ? busHost(creds) : '127.0.0.1';
-  for (const port of members.flatMap((m) => [m.clientPort, m.routePort]).filter((p) => p > 0)) {
-    if (await tcpAnswers(host, port)) {
-      throw new ClusterError(`port ${port} on ${host} is already in use (another nats-server?); pick another with --port`);
+  // NATS servers take clients where the nodes reach them (loopback, or their bridge); a cluster's routes stay on loopback.
+  const host = busHost(creds);
+  const ports = members.flatMap((m) => [{ host, port: m.clientPort }, { host: '127.0.0.1', port: m.routePort }]).filter((p) => p.port > 0);
+  for (const p of ports) {
+    if (await tcpAnswers(p.host, p.port)) {
+      throw new ClusterError(`port ${p.port} on ${p.host} is already in use (another nats-server?); pick another with --port`);
     }
   }
 
@@ -78,25 +79,20 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
     topology.controlPlanes > 1 ? `${topology.controlPlanes} control planes` : '',
   ].filter(Boolean).join(', ');
   opts.print(`Starting mk in ${paths.dataDir} (node${names.length > 1 ? 's' : ''} ${names.join(', ')}, `
-    + `bus nats://${host}:${creds.port}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
+    + `bus nats://${host}:${members.map((m) => m.clientPort).join(',')}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
   return { state: 'started', paths, creds, pid: child.pid };
 }
 
 /**
  * Refuses, before anything is written, a node count or subnet the cluster cannot take: another
  * count than the cluster has, a malformed or too small subnet, one that a link here already uses,
- * or several nodes without root. Throws ClusterError.
+ * or several nodes without root. Any number of NATS servers goes with any number of nodes: they
+ * all listen on the nodes' bridge. Throws ClusterError.
  */
 export async function checkNodes(paths: ClusterPaths, opts: Pick<LaunchOptions, 'nodes' | 'nodeSubnet' | 'nodeName' | 'topology'>): Promise<void> {
   const existing = readCredentials(paths);
   const want = clusterNodes(paths, existing, opts);
   if ((want.nodes ?? 1) <= 1) return;
-  // The three NATS servers listen and route on loopback, which the nodes' namespaces cannot reach.
-  const natsServers = opts.topology?.natsServers ?? readTopology(paths).natsServers;
-  if (natsServers > 1) {
-    throw new ClusterError(`mk up --nodes ${want.nodes} runs one NATS server (on the nodes' bridge); it cannot be combined with `
-      + `--nats-servers ${natsServers}: leave one of them out${existing ? ', or start afresh with `mk down --purge`' : ''}`);
-  }
   if (process.getuid?.() !== 0) throw new ClusterError('mk up --nodes N needs root: it makes a network namespace, a veth and a cgroup per node');
   const firstNode = existing?.nodeName ?? opts.nodeName ?? defaultNodeName();
   await assertSubnetFree(planNodeNetwork({ dataDir: paths.dataDir, subnet: want.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode, count: want.nodes! }));

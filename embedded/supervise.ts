@@ -74,8 +74,8 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
       ...(n.index === 1 ? { before: () => buildImagesOnce(topo.imagesDir, log) } : {}),
     }))
     : [{ name: 'node-agent', command: node, args: agent(creds.nodeName), env }];
-  // A single NATS server listens where the nodes reach it (busHost); a cluster of three on loopback.
-  const natsHost = members.length === 1 ? busHost(creds) : '127.0.0.1';
+  // Every NATS server listens for clients where the nodes reach it (busHost); a cluster routes on loopback.
+  const natsHost = busHost(creds);
   const specs: ChildSpec[] = [
     ...members.map((m, i) => ({
       name: natsChild(i), command: opts.natsServer, args: ['-c', m.confFile], env,
