@@ -13,6 +13,7 @@ import { livePid, writePid } from './processes';
 import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE_SUBNET, planNodeNetwork } from './node-network';
 import { applyTopology, resolveTopology, type Topology } from './topology';
+import { resolveControlPlaneSettings, writeControlPlaneSettings, type SettingsText } from './control-plane-settings';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -30,6 +31,8 @@ export interface LaunchOptions {
   print: (line: string) => void;
   /** `--control-planes` and `--nats-servers` as given (the rest from the data directory). */
   topology?: Partial<Topology>;
+  /** The control planes' node lifecycle and pod CIDR flags as given (the rest from the data directory). */
+  settings?: SettingsText;
 }
 
 /** A supervisor just started, or the one that already runs. */
@@ -48,6 +51,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   requireNatsServer();
   requireNodeRuntime();
   await checkNodes(paths, opts);
+  const settings = resolveControlPlaneSettings(paths, opts.settings ?? {}, readCredentials(paths) !== undefined);
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const topology = resolveTopology(paths, opts.topology ?? {});
   const creds = prepareClusterFiles(paths, {
@@ -55,6 +59,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
     ...(opts.nodes !== undefined ? { nodes: opts.nodes } : {}), ...(opts.nodeSubnet !== undefined ? { nodeSubnet: opts.nodeSubnet } : {}),
   });
   const members = applyTopology(paths, creds, topology);
+  writeControlPlaneSettings(paths, settings);
   await killLeftovers(paths, (l) => opts.print(l));
   // NATS servers take clients where the nodes reach them (loopback, or their bridge); a cluster's routes stay on loopback.
   const host = busHost(creds);

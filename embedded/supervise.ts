@@ -18,6 +18,7 @@ import { Supervisor, type ChildSpec } from './supervisor';
 import { requestTeardown } from './teardown';
 import { busHost, netnsPath, planNodeNetwork, setupNodeNetwork, teardownNodeNetwork, type NodeNetwork } from './node-network';
 import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
+import { controlPlaneSettingsArgs, readControlPlaneSettings } from './control-plane-settings';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {
@@ -52,6 +53,8 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   // `mk up --nats-servers 3 --control-planes N`: one child per NATS member and per control plane.
   const topology = opts.topology ?? readTopology(paths);
   const members = applyTopology(paths, creds, topology);
+  // The node lifecycle and pod CIDR settings `mk up` kept (embedded/control-plane-settings.ts).
+  const settingsArgs = controlPlaneSettingsArgs(readControlPlaneSettings(paths));
   const topo = nodeNetworkOf(paths, creds);
   if (topo) {
     try {
@@ -82,7 +85,7 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
       ready: () => waitForPort(m.clientPort, 20_000, natsHost),
     })),
     ...Array.from({ length: topology.controlPlanes }, (_, i) => ({
-      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir], env,
+      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs], env,
     })),
     ...nodeSpecs,
   ].map((s) => ({

@@ -241,10 +241,29 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
       return pid && pid !== victim ? pid : null;
     }, 120_000);
     expect(restarted).not.toBe(victim);
-    await waitFor(`${child} taking clients again`, async () => {
-      const r = await c.run(['timeout', '3', '/bin/busybox', 'nc', '-z', c.topology.hostAddress, String(port)]);
-      return r.code === 0;
+    // It serves clients again: the CLI with a context naming only it lists every pod.
+    const only = (p: number): string[] => {
+      const dir = path.join(c.dataDir, `only-${p}`);
+      const ctx = JSON.parse(fs.readFileSync(path.join(c.dataDir, 'config.json'), 'utf8')) as { servers: string[] };
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...ctx, servers: [`nats://${c.topology.hostAddress}:${p}`] }), { mode: 0o600 });
+      return ['--data-dir', dir];
+    };
+    await waitFor(`${child} serving clients again`, async () => {
+      const r = await c.mk(['get', 'pods', '-o', 'name', ...only(port)]);
+      return r.code === 0 && names.every((n) => r.stdout.includes(`pod/${n}\n`));
     }, 60_000);
+    // It holds the data again: with another server SIGKILLed, it is half of the majority that writes.
+    const second = ['nats', 'nats-1', 'nats-2'].find((x) => x !== child)!;
+    const secondPid = c.childPid(second)!;
+    process.kill(secondPid, 'SIGKILL');
+    await waitFor('an apply with the second server down', async () => (await c.mk(['apply', '-f', '-'], { stdin: podYaml('nd-last') })).code === 0, 60_000, 500);
+    names.push('nd-last');
+    await allRunning(names, 180_000);
+    await waitFor(`${second} restarted`, async () => {
+      const pid = c.childPid(second);
+      return pid && pid !== secondPid ? pid : null;
+    }, 120_000);
     await waitFor('the deleted pods gone from every node', async () => {
       const view = await runtime();
       return goneUids.every((u) => !view.sandboxes.has(u) && !view.containers.has(u));
