@@ -89,7 +89,10 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
     return view;
   };
   /** Each pod: one binding ever seen, one sandbox (ready, on its node), one container, no restart. */
-  const expectRanOnce = (ps: Pod[], view: RuntimeView): void => {
+  const expectRanOnce = async (ps: Pod[]): Promise<void> => {
+    // A watch served by a control plane that died relists once it notices: wait until it caught up.
+    await waitFor('the watch to have seen every binding', async () => ps.every((p) => seen.get(p.metadata.name)?.nodes.length), 90_000);
+    const view = await runtime();
     for (const p of ps) {
       const name = p.metadata.name;
       const uid = p.metadata.uid!;
@@ -195,7 +198,7 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
     for (const p of after.filter((x) => pre.includes(x.metadata.name))) {
       expect(p.status?.containerStatuses?.[0]?.containerID).toBe(containerIds.get(p.metadata.name));
     }
-    expectRanOnce(after, await runtime());
+    await expectRanOnce(after);
   });
 
   it('goes on applying, deleting and listing with a NATS server SIGKILLed; node agents move and stay Ready; nothing is lost once it is back', async () => {
@@ -273,7 +276,7 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
     expect(final.map((p) => p.metadata.name).sort()).toEqual(want.sort());
     expect(final.every((p) => p.status?.phase === 'Running')).toBe(true);
     expect(new Set(final.map((p) => p.spec.nodeName))).toEqual(new Set(c.nodes.map((n) => n.name)));
-    expectRanOnce(final, await runtime());
+    await expectRanOnce(final);
   });
 
   it('mk down leaves nothing', async () => {
