@@ -279,14 +279,30 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
     await expectRanOnce(final);
   });
 
-  it('mk down leaves nothing', async () => {
+  it('mk down leaves nothing; mk up resumes the same shape with every pod on its node; mk down again leaves nothing', async () => {
     watching = false;
     watch?.kill('SIGINT');
     for (const cri of cris.values()) cri.close();
     cris.clear();
+    const kept = new Map((await pods()).map((p) => [p.metadata.name, p.spec.nodeName]));
+    expect(kept.size).toBe(3 + BURST - 3 + 7);
     const down = await c.mk(['down'], { timeoutMs: 180_000 });
     expect(down.code).toBe(0);
     expect(down.stdout).toContain('removed the nodes\' network');
+    expect(await c.hostState()).toEqual({ netns: [], links: ['lo'], mounts: [], processes: [], cgroups: [] });
+
+    const up = await c.mk(['up', '--no-demo', '--timeout', '240'], { timeoutMs: 300_000 });
+    expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(up.stdout).toContain('3 NATS servers, 2 control planes');
+    const ctx = JSON.parse(fs.readFileSync(path.join(c.dataDir, 'config.json'), 'utf8')) as { servers: string[] };
+    expect(ctx.servers).toEqual([4222, 4223, 4224].map((p) => `nats://${c.topology.hostAddress}:${p}`));
+    await c.waitNodesReady();
+    const back = await allRunning([...kept.keys()], 300_000);
+    expect(new Map(back.map((p) => [p.metadata.name, p.spec.nodeName]))).toEqual(kept);
+    for (const n of c.nodes) expect((await busPorts(n.name, c.nodeAgentPid(n.name)!)).every((p) => [4222, 4223, 4224].includes(p))).toBe(true);
+
+    const again = await c.mk(['down'], { timeoutMs: 180_000 });
+    expect(again.code).toBe(0);
     expect(await c.hostState()).toEqual({ netns: [], links: ['lo'], mounts: [], processes: [], cgroups: [] });
   });
 });
