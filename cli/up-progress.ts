@@ -55,6 +55,10 @@ export async function startCluster(opts: StartOptions): Promise<'started' | 'alr
       opts.print(`It runs ${kept.controlPlanes} control plane(s) and ${kept.natsServers} NATS server(s); `
         + '--control-planes and --nats-servers apply when it starts: `mk down`, then `mk up` with them.');
     }
+    if (Object.keys(opts.settings ?? {}).length > 0) {
+      opts.print('The control planes\' settings (--node-monitor-grace-period, --cluster-cidr, ...) apply when it starts: '
+        + '`mk down`, then `mk up` with them.');
+    }
     return 'already-running';
   }
   const creds = launched.creds;

@@ -21,6 +21,8 @@ jest.setTimeout(1_200_000);
 
 const LEASE_SECONDS = 5;
 const BURST = 15;
+/** Given to mk up, which passes it to its control planes: every pod's default not-ready toleration. */
+const NOT_READY_SECONDS = 120;
 
 /** A busybox pod that sleeps, pinned to `node` when given, with small requests. */
 const podYaml = (name: string, node?: string): string => `apiVersion: v1
@@ -139,7 +141,8 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
 
   beforeAll(async () => {
     c = await startMultiNodeCluster({
-      nodes: 3, upArgs: ['--control-planes', '2', '--nats-servers', '3'], env: { MK_LEASE_SECONDS: String(LEASE_SECONDS) },
+      nodes: 3, env: { MK_LEASE_SECONDS: String(LEASE_SECONDS) },
+      upArgs: ['--control-planes', '2', '--nats-servers', '3', '--default-not-ready-toleration-seconds', String(NOT_READY_SECONDS)],
     });
   });
   afterAll(async () => {
@@ -172,6 +175,9 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
     const pre = ['pre-0', 'pre-1', 'pre-2'];
     expect((await c.mk(['apply', '-f', '-'], { stdin: pre.map((n) => podYaml(n)).join('---\n') })).code).toBe(0);
     const before = await allRunning(pre, 180_000);
+    // mk up gave its control planes the toleration seconds.
+    expect(before[0].spec.tolerations).toContainEqual(
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: NOT_READY_SECONDS });
     const containerIds = new Map(before.map((p) => [p.metadata.name, p.status?.containerStatuses?.[0]?.containerID]));
     const leader = holderPid(await lease())!;
     const other = [c.childPid('control-plane'), c.childPid('control-plane-2')].find((p) => p !== leader)!;
@@ -297,6 +303,13 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
     const ctx = JSON.parse(fs.readFileSync(path.join(c.dataDir, 'config.json'), 'utf8')) as { servers: string[] };
     expect(ctx.servers).toEqual([4222, 4223, 4224].map((p) => `nats://${c.topology.hostAddress}:${p}`));
     await c.waitNodesReady();
+    // The control planes' settings were kept: the resumed ones get them without the flag.
+    for (const cp of ['control-plane', 'control-plane-2']) {
+      const argv = fs.readFileSync(`/proc/${c.childPid(cp)}/cmdline`, 'utf8').split('\0');
+      const at = argv.indexOf('--default-not-ready-toleration-seconds');
+      expect(at).toBeGreaterThan(0);
+      expect(argv[at + 1]).toBe(String(NOT_READY_SECONDS));
+    }
     const back = await allRunning([...kept.keys()], 300_000);
     expect(new Map(back.map((p) => [p.metadata.name, p.spec.nodeName]))).toEqual(kept);
     for (const n of c.nodes) expect((await busPorts(n.name, c.nodeAgentPid(n.name)!)).every((p) => [4222, 4223, 4224].includes(p))).toBe(true);
