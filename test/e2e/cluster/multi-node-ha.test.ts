@@ -157,7 +157,10 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
     expect(ctx.servers).toEqual([4222, 4223, 4224].map((p) => `nats://${c.topology.hostAddress}:${p}`));
     const nodes = await c.waitNodesReady();
     expect(nodes.map((n) => n.metadata.name).sort()).toEqual(['node', 'node-2', 'node-3']);
-    for (const child of ['nats', 'nats-1', 'nats-2', 'control-plane', 'control-plane-2']) expect(c.childPid(child)).toBeGreaterThan(0);
+    // A child that crashed at start is restarted by the supervisor after a backoff: wait for all five.
+    for (const child of ['nats', 'nats-1', 'nats-2', 'control-plane', 'control-plane-2']) {
+      expect(await waitFor(`${child} running`, async () => c.childPid(child), 30_000)).toBeGreaterThan(0);
+    }
     for (const n of c.nodes) {
       const ports = await waitFor(`${n.name}'s agent on the bus`, async () => {
         const p = await busPorts(n.name, c.nodeAgentPid(n.name)!);
