@@ -87,6 +87,14 @@ export function resolveControlPlaneSettings(
   return next;
 }
 
+/**
+ * The pod network the control planes cut node ranges from with `settings`: the setting, else
+ * `MK_CLUSTER_CIDR` in `env`, else the default. Throws ValidationError for a bad one.
+ */
+export function clusterCidrOf(settings: SettingsText, env: NodeJS.ProcessEnv = process.env): string {
+  return resolveSettings(parseSettingsFlags(settings), env).clusterCidr;
+}
+
 /** Keeps `settings` in the data directory for the supervisor and the next `mk up` (0600). */
 export function writeControlPlaneSettings(paths: ClusterPaths, settings: SettingsText): void {
   writeSecretFile(controlPlaneSettingsFile(paths), JSON.stringify(settings, null, 2) + '\n');

@@ -13,7 +13,7 @@ import { livePid, writePid } from './processes';
 import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE_SUBNET, planNodeNetwork } from './node-network';
 import { applyTopology, resolveTopology, type Topology } from './topology';
-import { resolveControlPlaneSettings, writeControlPlaneSettings, type SettingsText } from './control-plane-settings';
+import { clusterCidrOf, resolveControlPlaneSettings, writeControlPlaneSettings, type SettingsText } from './control-plane-settings';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -50,8 +50,8 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   if (running !== undefined) return { state: 'already-running', paths, pid: running };
   requireNatsServer();
   requireNodeRuntime();
-  await checkNodes(paths, opts);
   const settings = resolveControlPlaneSettings(paths, opts.settings ?? {}, readCredentials(paths) !== undefined);
+  await checkNodes(paths, { ...opts, clusterCidr: clusterCidrOf(settings) });
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const topology = resolveTopology(paths, opts.topology ?? {});
   const creds = prepareClusterFiles(paths, {
@@ -94,11 +94,15 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
  * or several nodes without root. Any number of NATS servers goes with any number of nodes: they
  * all listen on the nodes' bridge. Throws ClusterError.
  */
-export async function checkNodes(paths: ClusterPaths, opts: Pick<LaunchOptions, 'nodes' | 'nodeSubnet' | 'nodeName' | 'topology'>): Promise<void> {
+export async function checkNodes(
+  paths: ClusterPaths, opts: Pick<LaunchOptions, 'nodes' | 'nodeSubnet' | 'nodeName' | 'topology'> & { clusterCidr?: string },
+): Promise<void> {
   const existing = readCredentials(paths);
   const want = clusterNodes(paths, existing, opts);
   if ((want.nodes ?? 1) <= 1) return;
   if (process.getuid?.() !== 0) throw new ClusterError('mk up --nodes N needs root: it makes a network namespace, a veth and a cgroup per node');
   const firstNode = existing?.nodeName ?? opts.nodeName ?? defaultNodeName();
-  await assertSubnetFree(planNodeNetwork({ dataDir: paths.dataDir, subnet: want.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode, count: want.nodes! }));
+  await assertSubnetFree(planNodeNetwork({
+    dataDir: paths.dataDir, subnet: want.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode, count: want.nodes!, clusterCidr: opts.clusterCidr,
+  }));
 }

@@ -18,7 +18,7 @@ import { Supervisor, type ChildSpec } from './supervisor';
 import { requestTeardown } from './teardown';
 import { busHost, netnsPath, planNodeNetwork, setupNodeNetwork, teardownNodeNetwork, type NodeNetwork } from './node-network';
 import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
-import { controlPlaneSettingsArgs, readControlPlaneSettings } from './control-plane-settings';
+import { clusterCidrOf, controlPlaneSettingsArgs, readControlPlaneSettings } from './control-plane-settings';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {
@@ -142,7 +142,12 @@ async function teardown(paths: ClusterPaths, creds: Credentials, topo: NodeNetwo
 /** The network of a cluster of several nodes; undefined for one node. Throws ClusterError for a bad one. */
 export function nodeNetworkOf(paths: ClusterPaths, creds: Credentials): NodeNetwork | undefined {
   if ((creds.nodes ?? 1) <= 1) return undefined;
-  return planNodeNetwork({ dataDir: paths.dataDir, subnet: creds.nodeSubnet!, firstNode: creds.nodeName, count: creds.nodes! });
+  // The pod network as `mk up` kept it; a settings file that cannot be read leaves the default, so `mk down` still finds the nodes.
+  let clusterCidr: string | undefined;
+  try {
+    clusterCidr = clusterCidrOf(readControlPlaneSettings(paths));
+  } catch { /* the default */ }
+  return planNodeNetwork({ dataDir: paths.dataDir, subnet: creds.nodeSubnet!, firstNode: creds.nodeName, count: creds.nodes!, clusterCidr });
 }
 
 /** Every child a supervisor of `paths` may have run: CHILDREN and the node agents of other nodes (by their pid files). */

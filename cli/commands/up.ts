@@ -3,7 +3,9 @@ import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
 import { defaultNodeName } from '../../embedded/context';
 import { prepareClusterFiles, readCredentials } from '../../embedded/credentials';
-import { resolveControlPlaneSettings, settingsFromFlags, writeControlPlaneSettings } from '../../embedded/control-plane-settings';
+import {
+  clusterCidrOf, resolveControlPlaneSettings, settingsFromFlags, writeControlPlaneSettings,
+} from '../../embedded/control-plane-settings';
 import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
@@ -101,8 +103,10 @@ only on the first start: the nodes' pod CIDRs are cut from them).`;
     }
     const natsServer = requireNatsServer();
     const paths = clusterPaths(dataDir);
-    await checkNodes(paths, { nodes: flags.nodes, nodeSubnet: flags['node-subnet'], nodeName: flags['node-name'], topology });
     const cpSettings = resolveControlPlaneSettings(paths, settings, readCredentials(paths) !== undefined);
+    await checkNodes(paths, {
+      nodes: flags.nodes, nodeSubnet: flags['node-subnet'], nodeName: flags['node-name'], topology, clusterCidr: clusterCidrOf(cpSettings),
+    });
     const resolved = resolveTopology(paths, topology);
     const creds = prepareClusterFiles(paths, {
       port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName(),

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  controlPlaneSettingsArgs, controlPlaneSettingsFile, readControlPlaneSettings, resolveControlPlaneSettings, settingsFromFlags,
+  clusterCidrOf, controlPlaneSettingsArgs, controlPlaneSettingsFile, readControlPlaneSettings, resolveControlPlaneSettings, settingsFromFlags,
   writeControlPlaneSettings,
 } from '../../../embedded/control-plane-settings';
 import { clusterPaths } from '../../../embedded/paths';
@@ -59,6 +59,12 @@ describe('mk up control plane settings', () => {
     const paths = clusterPaths(dir);
     expect(() => resolveControlPlaneSettings(paths, { nodeCidrMaskSize: '20' }, false, { MK_CLUSTER_CIDR: '10.9.0.0/24' }))
       .toThrow(/--node-cidr-mask-size: 20 must be longer .*cluster CIDR 10\.9\.0\.0\/24 from MK_CLUSTER_CIDR/);
+  });
+
+  it('gives the pod network from the setting, else the environment, else the default', () => {
+    expect(clusterCidrOf({ clusterCidr: '10.50.0.0/16' }, { MK_CLUSTER_CIDR: '10.60.0.0/16' })).toBe('10.50.0.0/16');
+    expect(clusterCidrOf({}, { MK_CLUSTER_CIDR: '10.60.0.0/16' })).toBe('10.60.0.0/16');
+    expect(clusterCidrOf({}, {})).toBe('10.244.0.0/16');
   });
 
   it('refuses a kept file that is not what mk up writes', () => {

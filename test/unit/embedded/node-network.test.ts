@@ -45,6 +45,12 @@ describe('planNodeNetwork', () => {
     expect(plan('192.168.5.0/28', 4)).not.toThrow();
     expect(plan('10.244.3.0/24')).toThrow(/overlaps the pod network/);
     expect(plan('172.30.0.0/24', 0)).toThrow(/--nodes must be a whole number from 1 to 50/);
+    // Against the pod network --cluster-cidr gives, when it gives one.
+    const other = (subnet: string) => () => planNodeNetwork({ dataDir: dir, subnet, firstNode: 'n', count: 3, clusterCidr: '10.50.0.0/16' });
+    expect(other('10.244.3.0/24')).not.toThrow();
+    expect(other('10.50.7.0/24')).toThrow(/--node-subnet 10.50.7.0\/24 overlaps the pod network 10.50.0.0\/16/);
+    expect(() => planNodeNetwork({ dataDir: dir, subnet: '172.30.0.0/24', firstNode: 'n', count: 3, clusterCidr: '172.0.0.0/8' }))
+      .toThrow(/overlaps the pod network 172.0.0.0\/8/);
   });
 
   it('keeps every node name a DNS-1123 label', () => {
