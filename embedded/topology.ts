@@ -91,7 +91,7 @@ export function applyTopology(paths: ClusterPaths, creds: Credentials, t: Topolo
     return [{ index: 0, name: 'mk', clientPort: creds.port, routePort: 0, storeDir: paths.natsStore, confFile: paths.natsConf }];
   }
   const host = busHost(creds);
-  const members = writeNatsClusterFiles(paths.natsConf, creds.port, t.natsServers, host);
+  const members = writeNatsClusterFiles(paths.natsConf, creds.port, t.natsServers, host, creds.advertiseAddress);
   writeContext(paths.dataDir, { ...readContext(paths.dataDir), servers: natsUrls(members, host) });
   return members;
 }
