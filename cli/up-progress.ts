@@ -10,6 +10,7 @@ import { CliError } from './errors';
 import { readManifests, validateAll } from './manifest-reader';
 import { podColumns, podIP } from '../messages';
 import { launchCluster } from '../embedded/start';
+import type { SettingsText } from '../embedded/control-plane-settings';
 import type { Credentials } from '../embedded/credentials';
 import { busHost, clusterNodeNames } from '../embedded/node-network';
 import { nodeAgentChild, type ClusterPaths } from '../embedded/paths';
@@ -38,6 +39,8 @@ export interface StartOptions {
   print: (line: string) => void;
   /** `--control-planes` and `--nats-servers` as given. */
   topology?: Partial<Topology>;
+  /** The control planes' node lifecycle and pod CIDR flags as given (see LaunchOptions). */
+  settings?: SettingsText;
 }
 
 /** Starts the cluster, or reports that it runs. Throws CliError when it does not become ready. */
@@ -51,6 +54,10 @@ export async function startCluster(opts: StartOptions): Promise<'started' | 'alr
     if (asked.controlPlanes !== kept.controlPlanes || asked.natsServers !== kept.natsServers) {
       opts.print(`It runs ${kept.controlPlanes} control plane(s) and ${kept.natsServers} NATS server(s); `
         + '--control-planes and --nats-servers apply when it starts: `mk down`, then `mk up` with them.');
+    }
+    if (Object.keys(opts.settings ?? {}).length > 0) {
+      opts.print('The control planes\' settings (--node-monitor-grace-period, --cluster-cidr, ...) apply when it starts: '
+        + '`mk down`, then `mk up` with them.');
     }
     return 'already-running';
   }

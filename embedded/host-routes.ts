@@ -9,7 +9,7 @@ import { backoffDelay, sleep } from '../common/backoff';
 import { NODE_ROUTES_BUCKET } from '../messages';
 import { startRouteSync, type RouteSync } from '../node-agent/network/routes';
 import { CONTROL_PLANE_USER, type Credentials } from './credentials';
-import { busHost } from './node-network';
+import { readContext } from './context';
 import type { ClusterPaths } from './paths';
 import { tlsPaths } from './tls';
 
@@ -35,7 +35,7 @@ export function startHostRoutes(paths: ClusterPaths, creds: Credentials, log: (l
     for (let attempt = 0; !stopped; attempt++) {
       try {
         bus ??= await connectBus({
-          servers: `nats://${busHost(creds)}:${creds.port}`, user: CONTROL_PLANE_USER, pass: creds.users[CONTROL_PLANE_USER],
+          servers: readContext(paths.dataDir).servers, user: CONTROL_PLANE_USER, pass: creds.users[CONTROL_PLANE_USER],
           caFile: tlsPaths(paths.dataDir).caCert, name: 'mk-up-routes', timeoutMs: 3000,
         });
         const routes = await ObjectStore.open(bus, { bucket: NODE_ROUTES_BUCKET, create: false });

@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
 import { isAlreadyExists, isForbidden, isValidation } from '../messages';
 import { prepareClusterFiles } from './credentials';
-import { checkJoin, joinHint } from './join';
+import { checkJoin, joinHint, reloadNatsServer } from './join';
 import { writeJoinedNodes } from './joined-nodes';
-import { clusterPaths } from './paths';
+import { clusterPaths, type ChildName } from './paths';
+import { writePid } from './processes';
 import { caCertHash, tlsPaths } from './tls';
 import { createToken, listTokens, verifyToken } from './tokens';
 
@@ -82,3 +84,42 @@ describe('checkJoin', () => {
     expect(isAlreadyExists(thrown(() => checkJoin(dir, { token, nodeName: 'n1', publicKey: key() })))).toBe(true);
   });
 });
+
+describe('reloadNatsServer', () => {
+  it('asks every running nats-server of the cluster to read its config again, and refuses when none runs', async () => {
+    const paths = clusterPaths(dir);
+    expect(() => reloadNatsServer(paths)).toThrow(/nats-server is not running/);
+    // Stand-ins for members 0 and 2 (member 1 is down): each notes a SIGHUP in a file of its own.
+    const procs = ['nats', 'nats-2'].map((name) => {
+      const mark = path.join(dir, `${name}.hup`);
+      const p = spawn('sh', ['-c', 'trap "echo hup > $1" HUP; while :; do sleep 0.05; done', dir, mark], { stdio: 'ignore' });
+      writePid(paths.pid(name as ChildName), p.pid!);
+      return { p, mark };
+    });
+    try {
+      // The shell has set its trap once its loop runs a sleep.
+      await until('the stand-ins ready', () => (procs.every(({ p }) => hasChild(p.pid!)) ? true : undefined), 10_000);
+      reloadNatsServer(paths);
+      await until('both reloaded', () => (procs.every(({ mark }) => fs.existsSync(mark)) ? true : undefined), 10_000);
+    } finally {
+      for (const { p } of procs) p.kill('SIGKILL');
+    }
+  });
+});
+
+/** Polls `ok` until it holds; throws naming `what` after `ms`. */
+async function until(what: string, ok: () => true | undefined, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function hasChild(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().length > 0;
+  } catch {
+    return false;
+  }
+}

@@ -20,6 +20,7 @@ import { natsConfig, nodeUser, readCredentials } from './credentials';
 import { readJoinedNodes, writeJoinedNodes } from './joined-nodes';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, signal } from './processes';
+import { natsChild } from './topology';
 import { caCertHash, tlsPaths } from './tls';
 import { createToken, DEFAULT_TOKEN_TTL_MS, listTokens, TokenError, verifyToken } from './tokens';
 
@@ -34,11 +35,16 @@ export interface JoinServiceOptions {
 /** The queue group of the join service, so one control plane answers each request. */
 const JOIN_QUEUE = 'mk-join';
 
-/** SIGHUP to the nats-server `mk up` runs for this data dir. Throws UnavailableError when it is not running. */
+/**
+ * SIGHUP to every nats-server `mk up` runs for this data dir (the three of `--nats-servers 3` all
+ * include nats.conf; one that is down reads it when it starts again). Throws UnavailableError
+ * when none is running.
+ */
 export function reloadNatsServer(paths: ClusterPaths): void {
-  const pid = livePid(paths.pid('nats'), paths.dataDir);
-  if (pid === undefined || !signal(pid, 'SIGHUP')) {
-    throw new UnavailableError(`the cluster's nats-server is not running (no live pid in ${paths.pid('nats')}): cannot add the node`);
+  const files = [0, 1, 2].map((i) => paths.pid(natsChild(i)));
+  const signalled = files.map((f) => livePid(f, paths.dataDir)).filter((pid) => pid !== undefined && signal(pid, 'SIGHUP'));
+  if (signalled.length === 0) {
+    throw new UnavailableError(`the cluster's nats-server is not running (no live pid in ${files[0]}): cannot add the node`);
   }
 }
 

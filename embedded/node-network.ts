@@ -94,18 +94,23 @@ function subnetOf(subnet: string): { base: number; prefix: number } {
   }
 }
 
+/** The pod network unless `--cluster-cidr` says otherwise (actors/settings.ts). */
+export const DEFAULT_CLUSTER_CIDR = '10.244.0.0/16';
+
 /**
  * Plans the topology of `count` nodes for the cluster in `dataDir`. Pure. Throws ClusterError when
- * the subnet is malformed or too small, the count is out of range, or the cluster CIDR overlaps.
+ * the subnet is malformed or too small, the count is out of range, or it overlaps the pod network
+ * (`clusterCidr`, default DEFAULT_CLUSTER_CIDR).
  */
-export function planNodeNetwork(o: { dataDir: string; subnet: string; firstNode: string; count: number }): NodeNetwork {
+export function planNodeNetwork(o: { dataDir: string; subnet: string; firstNode: string; count: number; clusterCidr?: string }): NodeNetwork {
   checkNodeCount(o.count);
   const { base, prefix } = subnetOf(o.subnet);
   const size = 2 ** (32 - prefix);
   if (NODE_OFFSET + o.count >= size - 1) throw new ClusterError(`--node-subnet ${o.subnet} is too small for ${o.count} nodes`);
-  const cluster = parseCidr('10.244.0.0/16');
-  const overlaps = base < cluster.base + 2 ** 16 && cluster.base < base + size;
-  if (overlaps) throw new ClusterError(`--node-subnet ${o.subnet} overlaps the pod network 10.244.0.0/16; pick another`);
+  const clusterCidr = o.clusterCidr ?? DEFAULT_CLUSTER_CIDR;
+  const cluster = parseCidr(clusterCidr);
+  const overlaps = base < cluster.base + 2 ** (32 - cluster.prefix) && cluster.base < base + size;
+  if (overlaps) throw new ClusterError(`--node-subnet ${o.subnet} overlaps the pod network ${clusterCidr}; pick another`);
   const id = createHash('sha256').update(path.resolve(o.dataDir)).digest('hex').slice(0, 6);
   const names = nodeNames(o.firstNode, o.count);
   for (const n of names) {

@@ -16,6 +16,9 @@
  *   tls/                   ca.crt, ca.key, server.crt, server.key, server-chain.crt (embedded/tls.ts)
  *   tokens.json            join tokens, secrets hashed (embedded/tokens.ts), 0600
  *   joined-nodes.json      the public nkeys of nodes that joined from other machines, 0600
+ *   topology.json          control planes and NATS servers to run (embedded/topology.ts)
+ *   control-plane-settings.json   the control planes' node lifecycle and pod CIDR flags
+ *                          (embedded/control-plane-settings.ts), 0600
  */
 import * as path from 'node:path';
 

@@ -12,7 +12,8 @@ import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
 import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
 import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE_SUBNET, planNodeNetwork } from './node-network';
-import { applyTopology, readTopology, resolveTopology, type Topology } from './topology';
+import { applyTopology, resolveTopology, type Topology } from './topology';
+import { clusterCidrOf, resolveControlPlaneSettings, writeControlPlaneSettings, type SettingsText } from './control-plane-settings';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -30,6 +31,8 @@ export interface LaunchOptions {
   print: (line: string) => void;
   /** `--control-planes` and `--nats-servers` as given (the rest from the data directory). */
   topology?: Partial<Topology>;
+  /** The control planes' node lifecycle and pod CIDR flags as given (the rest from the data directory). */
+  settings?: SettingsText;
 }
 
 /** A supervisor just started, or the one that already runs. */
@@ -47,7 +50,8 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   if (running !== undefined) return { state: 'already-running', paths, pid: running };
   requireNatsServer();
   requireNodeRuntime();
-  await checkNodes(paths, opts);
+  const settings = resolveControlPlaneSettings(paths, opts.settings ?? {}, readCredentials(paths) !== undefined);
+  await checkNodes(paths, { ...opts, clusterCidr: clusterCidrOf(settings) });
   for (const d of [paths.dataDir, paths.logsDir, paths.runDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const topology = resolveTopology(paths, opts.topology ?? {});
   const creds = prepareClusterFiles(paths, {
@@ -55,12 +59,14 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
     ...(opts.nodes !== undefined ? { nodes: opts.nodes } : {}), ...(opts.nodeSubnet !== undefined ? { nodeSubnet: opts.nodeSubnet } : {}),
   });
   const members = applyTopology(paths, creds, topology);
+  writeControlPlaneSettings(paths, settings);
   await killLeftovers(paths, (l) => opts.print(l));
-  // One NATS server listens where the nodes reach it (loopback, or their bridge); a cluster of three on loopback.
-  const host = members.length === 1 ? busHost(creds) : '127.0.0.1';
-  for (const port of members.flatMap((m) => [m.clientPort, m.routePort]).filter((p) => p > 0)) {
-    if (await tcpAnswers(host, port)) {
-      throw new ClusterError(`port ${port} on ${host} is already in use (another nats-server?); pick another with --port`);
+  // NATS servers take clients where the nodes reach them (loopback, or their bridge); a cluster's routes stay on loopback.
+  const host = busHost(creds);
+  const ports = members.flatMap((m) => [{ host, port: m.clientPort }, { host: '127.0.0.1', port: m.routePort }]).filter((p) => p.port > 0);
+  for (const p of ports) {
+    if (await tcpAnswers(p.host, p.port)) {
+      throw new ClusterError(`port ${p.port} on ${p.host} is already in use (another nats-server?); pick another with --port`);
     }
   }
 
@@ -78,26 +84,25 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
     topology.controlPlanes > 1 ? `${topology.controlPlanes} control planes` : '',
   ].filter(Boolean).join(', ');
   opts.print(`Starting mk in ${paths.dataDir} (node${names.length > 1 ? 's' : ''} ${names.join(', ')}, `
-    + `bus nats://${host}:${creds.port}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
+    + `bus nats://${host}:${members.map((m) => m.clientPort).join(',')}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
   return { state: 'started', paths, creds, pid: child.pid };
 }
 
 /**
  * Refuses, before anything is written, a node count or subnet the cluster cannot take: another
  * count than the cluster has, a malformed or too small subnet, one that a link here already uses,
- * or several nodes without root. Throws ClusterError.
+ * or several nodes without root. Any number of NATS servers goes with any number of nodes: they
+ * all listen on the nodes' bridge. Throws ClusterError.
  */
-export async function checkNodes(paths: ClusterPaths, opts: Pick<LaunchOptions, 'nodes' | 'nodeSubnet' | 'nodeName' | 'topology'>): Promise<void> {
+export async function checkNodes(
+  paths: ClusterPaths, opts: Pick<LaunchOptions, 'nodes' | 'nodeSubnet' | 'nodeName' | 'topology'> & { clusterCidr?: string },
+): Promise<void> {
   const existing = readCredentials(paths);
   const want = clusterNodes(paths, existing, opts);
   if ((want.nodes ?? 1) <= 1) return;
-  // The three NATS servers listen and route on loopback, which the nodes' namespaces cannot reach.
-  const natsServers = opts.topology?.natsServers ?? readTopology(paths).natsServers;
-  if (natsServers > 1) {
-    throw new ClusterError(`mk up --nodes ${want.nodes} runs one NATS server (on the nodes' bridge); it cannot be combined with `
-      + `--nats-servers ${natsServers}: leave one of them out${existing ? ', or start afresh with `mk down --purge`' : ''}`);
-  }
   if (process.getuid?.() !== 0) throw new ClusterError('mk up --nodes N needs root: it makes a network namespace, a veth and a cgroup per node');
   const firstNode = existing?.nodeName ?? opts.nodeName ?? defaultNodeName();
-  await assertSubnetFree(planNodeNetwork({ dataDir: paths.dataDir, subnet: want.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode, count: want.nodes! }));
+  await assertSubnetFree(planNodeNetwork({
+    dataDir: paths.dataDir, subnet: want.nodeSubnet ?? DEFAULT_NODE_SUBNET, firstNode, count: want.nodes!, clusterCidr: opts.clusterCidr,
+  }));
 }

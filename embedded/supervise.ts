@@ -18,6 +18,7 @@ import { Supervisor, type ChildSpec } from './supervisor';
 import { requestTeardown } from './teardown';
 import { busHost, netnsPath, planNodeNetwork, setupNodeNetwork, teardownNodeNetwork, type NodeNetwork } from './node-network';
 import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
+import { clusterCidrOf, controlPlaneSettingsArgs, readControlPlaneSettings } from './control-plane-settings';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {
@@ -52,6 +53,8 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   // `mk up --nats-servers 3 --control-planes N`: one child per NATS member and per control plane.
   const topology = opts.topology ?? readTopology(paths);
   const members = applyTopology(paths, creds, topology);
+  // The node lifecycle and pod CIDR settings `mk up` kept (embedded/control-plane-settings.ts).
+  const settingsArgs = controlPlaneSettingsArgs(readControlPlaneSettings(paths));
   const topo = nodeNetworkOf(paths, creds);
   if (topo) {
     try {
@@ -74,15 +77,15 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
       ...(n.index === 1 ? { before: () => buildImagesOnce(topo.imagesDir, log) } : {}),
     }))
     : [{ name: 'node-agent', command: node, args: agent(creds.nodeName), env }];
-  // A single NATS server listens where the nodes reach it (busHost); a cluster of three on loopback.
-  const natsHost = members.length === 1 ? busHost(creds) : '127.0.0.1';
+  // Every NATS server listens for clients where the nodes reach it (busHost); a cluster routes on loopback.
+  const natsHost = busHost(creds);
   const specs: ChildSpec[] = [
     ...members.map((m, i) => ({
       name: natsChild(i), command: opts.natsServer, args: ['-c', m.confFile], env,
       ready: () => waitForPort(m.clientPort, 20_000, natsHost),
     })),
     ...Array.from({ length: topology.controlPlanes }, (_, i) => ({
-      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir], env,
+      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs], env,
     })),
     ...nodeSpecs,
   ].map((s) => ({
@@ -139,7 +142,12 @@ async function teardown(paths: ClusterPaths, creds: Credentials, topo: NodeNetwo
 /** The network of a cluster of several nodes; undefined for one node. Throws ClusterError for a bad one. */
 export function nodeNetworkOf(paths: ClusterPaths, creds: Credentials): NodeNetwork | undefined {
   if ((creds.nodes ?? 1) <= 1) return undefined;
-  return planNodeNetwork({ dataDir: paths.dataDir, subnet: creds.nodeSubnet!, firstNode: creds.nodeName, count: creds.nodes! });
+  // The pod network as `mk up` kept it; a settings file that cannot be read leaves the default, so `mk down` still finds the nodes.
+  let clusterCidr: string | undefined;
+  try {
+    clusterCidr = clusterCidrOf(readControlPlaneSettings(paths));
+  } catch { /* the default */ }
+  return planNodeNetwork({ dataDir: paths.dataDir, subnet: creds.nodeSubnet!, firstNode: creds.nodeName, count: creds.nodes!, clusterCidr });
 }
 
 /** Every child a supervisor of `paths` may have run: CHILDREN and the node agents of other nodes (by their pid files). */

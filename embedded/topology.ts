@@ -10,6 +10,7 @@ import { readContext, writeContext } from './context';
 import type { Credentials } from './credentials';
 import { ClusterError } from './errors';
 import { natsUrls, writeNatsClusterFiles, type NatsMember } from './nats-cluster';
+import { busHost } from './node-network';
 import type { ChildName, ClusterPaths } from './paths';
 
 /** What runs on this machine. */
@@ -81,15 +82,17 @@ function hasStore(paths: ClusterPaths, t: Topology): boolean {
 
 /**
  * Makes the files a topology needs, after prepareClusterFiles: with 3 NATS servers, each
- * member's config (including the generated nats.conf for users and permissions) and a context
- * that lists every member. Returns the members (one: the single server).
+ * member's config (including the generated nats.conf for users and permissions), listening where
+ * the single server would (busHost: loopback, or the nodes' bridge with `--nodes N`), and a
+ * context that lists every member there. Returns the members (one: the single server).
  */
 export function applyTopology(paths: ClusterPaths, creds: Credentials, t: Topology): NatsMember[] {
   if (t.natsServers === 1) {
     return [{ index: 0, name: 'mk', clientPort: creds.port, routePort: 0, storeDir: paths.natsStore, confFile: paths.natsConf }];
   }
-  const members = writeNatsClusterFiles(paths.natsConf, creds.port, t.natsServers);
-  writeContext(paths.dataDir, { ...readContext(paths.dataDir), servers: natsUrls(members) });
+  const host = busHost(creds);
+  const members = writeNatsClusterFiles(paths.natsConf, creds.port, t.natsServers, host, creds.advertiseAddress);
+  writeContext(paths.dataDir, { ...readContext(paths.dataDir), servers: natsUrls(members, host) });
   return members;
 }
 

@@ -2,7 +2,10 @@ import * as path from 'node:path';
 import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
 import { defaultNodeName } from '../../embedded/context';
-import { prepareClusterFiles } from '../../embedded/credentials';
+import { prepareClusterFiles, readCredentials } from '../../embedded/credentials';
+import {
+  clusterCidrOf, resolveControlPlaneSettings, settingsFromFlags, writeControlPlaneSettings,
+} from '../../embedded/control-plane-settings';
 import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
@@ -30,11 +33,19 @@ in <data-dir>/topology.json for the next mk up.
 With --nodes N (N > 1) every node agent runs in a network namespace of its own with its own
 containerd, joined by veths to a bridge in this namespace (by default 172.30.0.1/24, nodes from .11);
 pods reach each other across nodes and this machine reaches every pod. The node count is fixed
-when the cluster is made: a later mk up resumes it; another --nodes is refused. --nodes N runs one
-NATS server (on the bridge) and is refused with --nats-servers 3.`;
+when the cluster is made: a later mk up resumes it; another --nodes is refused. The NATS servers
+(one, or three with --nats-servers 3) take clients on the bridge address, and every node agent is
+given all of them, so it moves to another server when one dies.
+
+--node-monitor-grace-period, --default-not-ready-toleration-seconds,
+--default-unreachable-toleration-seconds, --cluster-cidr and --node-cidr-mask-size go to every
+control plane. They are kept in <data-dir>/control-plane-settings.json: a later mk up without
+them resumes them, one with them changes what it names (--cluster-cidr and --node-cidr-mask-size
+only on the first start: the nodes' pod CIDRs are cut from them).`;
   static override examples = [
     '<%= config.bin %> up', '<%= config.bin %> up --no-demo --port 4333', '<%= config.bin %> up --foreground',
     '<%= config.bin %> up --control-planes 2 --nats-servers 3', '<%= config.bin %> up --nodes 3',
+    '<%= config.bin %> up --nodes 3 --control-planes 2 --nats-servers 3', '<%= config.bin %> up --node-monitor-grace-period 20s',
   ];
   static override flags = {
     port: Flags.integer({ description: 'bus port on 127.0.0.1 (default: the one used before, else 4222)', min: 1, max: 65535 }),
@@ -54,6 +65,19 @@ NATS server (on the bridge) and is refused with --nats-servers 3.`;
       description: 'number of nodes, each in a network namespace of its own on a private bridge (first run only; default 1)', min: 1, max: MAX_NODES,
     }),
     'node-subnet': Flags.string({ description: `the nodes' subnet when --nodes > 1 (first run only; default ${DEFAULT_NODE_SUBNET}, the host takes .1)` }),
+    'node-monitor-grace-period': Flags.string({
+      description: 'how long a node may stop heartbeating before it is marked Unknown and tainted unreachable, e.g. 40s (default: as before, else 40s)',
+    }),
+    'default-not-ready-toleration-seconds': Flags.string({
+      description: 'tolerationSeconds of the not-ready:NoExecute toleration every pod gets by default (default: as before, else 300)',
+    }),
+    'default-unreachable-toleration-seconds': Flags.string({
+      description: 'tolerationSeconds of the unreachable:NoExecute toleration every pod gets by default (default: as before, else 300)',
+    }),
+    'cluster-cidr': Flags.string({ description: 'the IPv4 range nodes\' pod CIDRs are cut from (first run only; default 10.244.0.0/16)' }),
+    'node-cidr-mask-size': Flags.string({
+      description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (first run only; default 24)',
+    }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
@@ -66,9 +90,10 @@ NATS server (on the bridge) and is refused with --nats-servers 3.`;
       ...(flags['control-planes'] !== undefined ? { controlPlanes: flags['control-planes'] } : {}),
       ...(flags['nats-servers'] !== undefined ? { natsServers: flags['nats-servers'] } : {}),
     };
+    const settings = settingsFromFlags(flags);
     if (!flags.foreground) {
       await startCluster({
-        topology,
+        topology, settings,
         dataDir, port: flags.port, nodeName: flags['node-name'], nodes: flags.nodes, nodeSubnet: flags['node-subnet'], timeoutMs: flags.timeout * 1000, runJs, print,
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
         ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
@@ -78,13 +103,17 @@ NATS server (on the bridge) and is refused with --nats-servers 3.`;
     }
     const natsServer = requireNatsServer();
     const paths = clusterPaths(dataDir);
-    await checkNodes(paths, { nodes: flags.nodes, nodeSubnet: flags['node-subnet'], nodeName: flags['node-name'], topology });
+    const cpSettings = resolveControlPlaneSettings(paths, settings, readCredentials(paths) !== undefined);
+    await checkNodes(paths, {
+      nodes: flags.nodes, nodeSubnet: flags['node-subnet'], nodeName: flags['node-name'], topology, clusterCidr: clusterCidrOf(cpSettings),
+    });
     const resolved = resolveTopology(paths, topology);
     const creds = prepareClusterFiles(paths, {
       port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName(),
       ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
       ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}), ...(flags['node-subnet'] !== undefined ? { nodeSubnet: flags['node-subnet'] } : {}),
     });
+    writeControlPlaneSettings(paths, cpSettings);
     const r = await supervise({ paths, creds, runJs, natsServer, topology: resolved });
     if (r === 'already-running') print(`mk is already running in ${dataDir}; \`mk down\` stops it.`);
   }

@@ -75,6 +75,8 @@ export interface MultiNodeCluster {
   runOnNode(node: string, cmd: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
   /** The live pid of a node's agent (from its pid file), or undefined. */
   nodeAgentPid(node: string): number | undefined;
+  /** The live pid of a supervised child (`nats-1`, `control-plane-2`, ...: its pid file), or undefined. */
+  childPid(child: string): number | undefined;
   /**
    * Cuts a node off the network (its veth's host end goes down): it loses the bus, the other nodes
    * and the host, while its processes and pods keep running, as a partitioned machine would.
@@ -106,6 +108,10 @@ export interface MultiNodeOptions {
   demo?: boolean;
   /** Seconds `mk up` may wait (default 240). */
   timeoutS?: number;
+  /** More `mk up` flags (e.g. `--control-planes 2 --nats-servers 3`). */
+  upArgs?: string[];
+  /** More environment for `mk` and what it starts (e.g. `MK_LEASE_SECONDS`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const alive = (pid: number): boolean => {
@@ -127,7 +133,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
   const nodeName = opts.nodeName ?? 'node';
   const host = await createNetns('mkmn');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-mn-'));
-  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug' };
+  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug', ...opts.env };
   const topology = planNodeNetwork({ dataDir, subnet: '172.30.0.0/24', firstNode: nodeName, count });
   const nodes: TestNode[] = topology.nodes.map((n) => ({
     name: n.name, netns: n.netns, address: n.address, dataDir: n.dataDir, cgroupRoot: n.cgroupRoot, hostVeth: n.hostVeth, child: n.index === 1 ? 'node-agent' : `node-agent-${n.index}`,
@@ -150,9 +156,10 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     spawnMk: (args) => spawn('nsenter', [`--net=${host.path}`, '--', process.execPath, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
     run: (cmd, o) => runInNetns(host.path, cmd, o?.timeoutMs ?? 30_000, { env }),
     runOnNode: (name, cmd, o) => runInNetns(`/var/run/netns/${node(name).netns}`, cmd, o?.timeoutMs ?? 30_000, { env }),
-    nodeAgentPid(name) {
+    nodeAgentPid: (name) => cluster.childPid(node(name).child),
+    childPid(child) {
       try {
-        const pid = Number.parseInt(fs.readFileSync(path.join(dataDir, 'run', `${node(name).child}.pid`), 'utf8'), 10);
+        const pid = Number.parseInt(fs.readFileSync(path.join(dataDir, 'run', `${child}.pid`), 'utf8'), 10);
         return Number.isInteger(pid) && alive(pid) ? pid : undefined;
       } catch {
         return undefined;
@@ -211,10 +218,10 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  const up = await mk(['up', '--nodes', String(count), '--node-name', nodeName, ...(opts.demo ? [] : ['--no-demo']), '--timeout', String(opts.timeoutS ?? 240)],
+  const up = await mk(['up', '--nodes', String(count), '--node-name', nodeName, ...(opts.demo ? [] : ['--no-demo']), '--timeout', String(opts.timeoutS ?? 240), ...(opts.upArgs ?? [])],
     { timeoutMs: ((opts.timeoutS ?? 240) + 60) * 1000 });
   if (up.code !== 0) {
-    const logs = ['up', 'nats', 'control-plane', ...nodes.map((n) => n.child)].map((n) => {
+    const logs = ['up', 'nats', 'nats-1', 'nats-2', 'control-plane', 'control-plane-2', ...nodes.map((n) => n.child)].map((n) => {
       const f = path.join(dataDir, 'logs', `${n}.log`);
       return fs.existsSync(f) ? `--- ${n}.log\n${fs.readFileSync(f, 'utf8').slice(-3000)}` : '';
     }).join('\n');

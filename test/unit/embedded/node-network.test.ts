@@ -8,7 +8,7 @@ import { CHILDREN, clusterPaths, nodeAgentChild } from '../../../embedded/paths'
 import { checkNodes } from '../../../embedded/start';
 import { knownChildren } from '../../../embedded/supervise';
 import { tlsPaths } from '../../../embedded/tls';
-import { resolveTopology } from '../../../embedded/topology';
+import { applyTopology, resolveTopology } from '../../../embedded/topology';
 import { clusterNodeNames, hostAddressOf, nodeNames, planNodeNetwork, subnetConflicts } from '../../../embedded/node-network';
 
 let dir: string;
@@ -45,6 +45,12 @@ describe('planNodeNetwork', () => {
     expect(plan('192.168.5.0/28', 4)).not.toThrow();
     expect(plan('10.244.3.0/24')).toThrow(/overlaps the pod network/);
     expect(plan('172.30.0.0/24', 0)).toThrow(/--nodes must be a whole number from 1 to 50/);
+    // Against the pod network --cluster-cidr gives, when it gives one.
+    const other = (subnet: string) => () => planNodeNetwork({ dataDir: dir, subnet, firstNode: 'n', count: 3, clusterCidr: '10.50.0.0/16' });
+    expect(other('10.244.3.0/24')).not.toThrow();
+    expect(other('10.50.7.0/24')).toThrow(/--node-subnet 10.50.7.0\/24 overlaps the pod network 10.50.0.0\/16/);
+    expect(() => planNodeNetwork({ dataDir: dir, subnet: '172.30.0.0/24', firstNode: 'n', count: 3, clusterCidr: '172.0.0.0/8' }))
+      .toThrow(/overlaps the pod network 172.0.0.0\/8/);
   });
 
   it('keeps every node name a DNS-1123 label', () => {
@@ -99,13 +105,27 @@ describe('prepareClusterFiles with several nodes', () => {
     expect(readContext(dir).servers).toEqual(['nats://172.30.0.1:4222']);
   });
 
-  it('refuses --nodes N with --nats-servers 3 before writing anything, on a first start and on a resume', async () => {
+  it('with --nats-servers 3 puts every member on the bridge (routes on loopback) and gives the context all three', async () => {
     const paths = clusterPaths(dir);
-    await expect(checkNodes(paths, { nodes: 3, topology: { natsServers: 3 } })).rejects.toThrow(/cannot be combined with --nats-servers 3/);
-    expect(fs.readdirSync(dir)).toEqual([]);
-    resolveTopology(paths, { natsServers: 3 });
-    await expect(checkNodes(paths, { nodes: 2 })).rejects.toThrow(/--nodes 2 runs one NATS server .* cannot be combined with --nats-servers 3/);
-    expect(readCredentials(paths)).toBeUndefined();
+    // Not refused for the NATS servers (root and this machine's links may still be).
+    const refusal = await checkNodes(paths, { nodes: 3, topology: { natsServers: 3 } }).then(() => '', (e: Error) => e.message);
+    expect(refusal).not.toMatch(/NATS|nats-servers/);
+    const t = resolveTopology(paths, { natsServers: 3 });
+    const creds = prepareClusterFiles(paths, { nodeName: 'n1', nodes: 3, nodeSubnet: '172.31.0.0/24' });
+    const members = applyTopology(paths, creds, t);
+    expect(readContext(dir).servers).toEqual(['nats://172.31.0.1:4222', 'nats://172.31.0.1:4223', 'nats://172.31.0.1:4224']);
+    for (const m of members) {
+      const conf = fs.readFileSync(m.confFile, 'utf8');
+      expect(conf).toContain(`listen: "172.31.0.1:${m.clientPort}"`);
+      expect(conf).toMatch(new RegExp(`cluster \\{\n  name: "mk"\n  listen: "127\\.0\\.0\\.1:${m.routePort}"`));
+      expect(conf.match(/@127\.0\.0\.1:\d+"/g)).toHaveLength(2);
+    }
+    // Node agents dial the bridge address over TLS: the certificate names it.
+    expect(new X509Certificate(fs.readFileSync(tlsPaths(dir).serverCert)).subjectAltName).toContain('IP Address:172.31.0.1');
+    // A resume keeps all three on the bridge.
+    applyTopology(paths, prepareClusterFiles(paths, { nodeName: 'n1' }), resolveTopology(paths, {}));
+    expect(readContext(dir).servers).toHaveLength(3);
+    expect(readContext(dir).servers.every((u) => u.startsWith('nats://172.31.0.1:'))).toBe(true);
   });
 
   it('resumes with the count it was made with, and refuses another count or subnet without writing anything', () => {

@@ -54,6 +54,20 @@ describe('topology', () => {
     expect(fs.readFileSync(again[1].confFile, 'utf8')).toBe(conf);
   });
 
+  it('with an advertise address, each member listens on every address and tells clients its own port there', () => {
+    const paths = clusterPaths(dir);
+    const t = resolveTopology(paths, { natsServers: 3 });
+    const creds = prepareClusterFiles(paths, { nodeName: 'n1', advertiseAddress: '10.9.9.9' });
+    const members = applyTopology(paths, creds, t);
+    for (const m of members) {
+      const conf = fs.readFileSync(m.confFile, 'utf8');
+      expect(conf).toContain(`listen: "0.0.0.0:${m.clientPort}"\nclient_advertise: "10.9.9.9:${m.clientPort}"`);
+      // Routes stay on loopback.
+      expect(conf).toContain(`listen: "127.0.0.1:${m.routePort}"`);
+    }
+    expect(readContext(dir).servers).toEqual(['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223', 'nats://127.0.0.1:4224']);
+  });
+
   it('with one NATS server, leaves the single-server files as they are', () => {
     const paths = clusterPaths(dir);
     const creds = prepareClusterFiles(paths, { nodeName: 'n1' });

@@ -1,0 +1,51 @@
+/**
+ * mk up's control plane settings through the built CLI: a bad value is an error naming the flag,
+ * exit 1, with nothing written to the data directory; a pod CIDR setting other than the one an
+ * existing cluster was made with is refused the same way.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { prepareClusterFiles } from '../../../embedded/credentials';
+import { clusterPaths } from '../../../embedded/paths';
+import { writeControlPlaneSettings } from '../../../embedded/control-plane-settings';
+import { ensureBuilt, runCli } from './run-cli';
+
+jest.setTimeout(300_000);
+
+describe('mk up control plane settings flags', () => {
+  let root: string;
+  beforeAll(() => {
+    ensureBuilt();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-up-flags-'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it.each([
+    [['--node-monitor-grace-period', 'soon'], 'error: mk up --node-monitor-grace-period: "soon" is not a duration (examples: 40s, 1m30s, 500ms)'],
+    [['--default-not-ready-toleration-seconds', '-1'], 'error: mk up --default-not-ready-toleration-seconds: "-1" must be a whole number of seconds, 0 or more'],
+    [['--default-unreachable-toleration-seconds', '5m'], 'error: mk up --default-unreachable-toleration-seconds: "5m" must be a whole number of seconds, 0 or more'],
+    [['--cluster-cidr', '10.244.3.0/16'], 'error: mk up --cluster-cidr: "10.244.3.0/16" has host bits set; did you mean 10.244.0.0/16?'],
+    [['--node-cidr-mask-size', '40'], 'error: mk up --node-cidr-mask-size: 40 must be a whole number from 1 to 32 (cluster CIDR 10.244.0.0/16)'],
+    [['--node-cidr-mask-size', '16'], "error: mk up --node-cidr-mask-size: 16 must be longer than the cluster CIDR's prefix /16, so that it holds more than one node range (cluster CIDR 10.244.0.0/16)"],
+  ])('refuses %j, naming the flag, and writes nothing', async (args, message) => {
+    const home = path.join(root, `bad-${args[0].slice(2)}-${args[1]}`);
+    const r = await runCli(['up', '--data-dir', home, '--no-demo', ...args]);
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `${message}\n` });
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  it('refuses another --cluster-cidr for a cluster that exists, and leaves its files as they were', async () => {
+    const home = path.join(root, 'made');
+    const paths = clusterPaths(home);
+    prepareClusterFiles(paths, { nodeName: 'n1' });
+    writeControlPlaneSettings(paths, { clusterCidr: '10.50.0.0/16', nodeMonitorGracePeriodMs: '20s' });
+    const before = fs.readFileSync(path.join(home, 'control-plane-settings.json'), 'utf8');
+    const r = await runCli(['up', '--data-dir', home, '--no-demo', '--cluster-cidr', '10.60.0.0/16']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: the cluster in ${home} cuts its nodes' pod CIDRs with --cluster-cidr 10.50.0.0/16; `
+      + 'it cannot change to 10.60.0.0/16 (leave --cluster-cidr out, or start afresh with `mk down --purge`)\n');
+    expect(fs.readFileSync(path.join(home, 'control-plane-settings.json'), 'utf8')).toBe(before);
+    expect(fs.existsSync(path.join(home, 'run', 'up.pid'))).toBe(false);
+  });
+});
