@@ -22,6 +22,7 @@ import { backoffOnCrash } from '../../common/supervision';
 import { apply, checkRequest, get, list, remove } from './handlers';
 import { serveWatch } from './watch';
 import { Gates, WriteLanes } from './write-lanes';
+import { NamespaceCache } from './namespace-cache';
 import { RecentObjects } from './recent-objects';
 import { create, patch, update, updateStatus } from './writes';
 
@@ -81,7 +82,11 @@ export function spawnApi(
   parent: Ref<unknown>, bus: Bus, store: ObjectStore,
   opts: { handlers?: Partial<Record<Verb, WriteHandler>>; writeLimit?: number } = {},
 ): { ref: Ref<ApiMsg>; ready: Promise<void>; stop(): Promise<void> } {
-  const ctx = { store, bus, recent: new RecentObjects() };
+  const ctx = { store, bus, recent: new RecentObjects(), namespaces: new NamespaceCache() };
+  // Without its first listing (the bus is down) every write reads its namespace: slower, not wrong.
+  const cached = ctx.namespaces.start(store).catch((err: unknown) => {
+    log.warn({ err: String(err) }, 'no namespace cache: writes read their namespace from the store');
+  });
   const handlers: Record<Verb, WriteHandler> = {
     apply: (r: ApplyRequest) => apply(ctx, r),
     delete: (r: DeleteRequest) => remove(ctx, r),
@@ -145,8 +150,11 @@ export function spawnApi(
   ];
   return {
     ref,
-    ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),
-    stop: async () => { await Promise.all(subs.map((s) => s.stop())); },
+    ready: Promise.all([...subs.map((s) => s.ready), cached]).then(() => undefined),
+    stop: async () => {
+      await Promise.all(subs.map((s) => s.stop()));
+      await ctx.namespaces.stop();
+    },
   };
 }
 

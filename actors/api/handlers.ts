@@ -14,13 +14,15 @@ import { deleteObject, deletionOutcome } from '../deletion';
 import type { KindModule } from '../kind-module';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
+import type { NamespaceCache } from './namespace-cache';
 import type { RecentObjects } from './recent-objects';
 
 /**
  * What the handlers work on. `recent`: the objects this api wrote last, so a write can try the
- * store's compare-and-set without reading first (recent-objects.ts); without it every write reads.
+ * store's compare-and-set without reading first (recent-objects.ts); `namespaces`: which
+ * namespaces are active (namespace-cache.ts). Without them every write reads.
  */
-export interface ApiContext { store: ObjectStore; bus: Bus; recent?: RecentObjects }
+export interface ApiContext { store: ObjectStore; bus: Bus; recent?: RecentObjects; namespaces?: NamespaceCache }
 
 /**
  * Names and namespaces from a request become KV key tokens: anything but a DNS-1123 name (a
@@ -59,8 +61,12 @@ export function notFound(kind: KindInfo, name: string): NotFoundError {
   return new NotFoundError(`${kind.plural} "${name}" not found`);
 }
 
-/** Throws NotFoundError when the namespace does not exist; returns whether it is being deleted. */
-export async function requireNamespace(store: ObjectStore, ns: string): Promise<boolean> {
+/**
+ * Throws NotFoundError when the namespace does not exist; returns whether it is being deleted.
+ * A namespace `cache` knows as active is not read.
+ */
+export async function requireNamespace(store: ObjectStore, ns: string, cache?: NamespaceCache): Promise<boolean> {
+  if (cache?.isActive(ns)) return false;
   const got = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, ns));
   if (!got) throw new NotFoundError(`namespaces "${ns}" not found`);
   return !!got.object.metadata.deletionTimestamp;
@@ -73,13 +79,13 @@ export async function requireNamespace(store: ObjectStore, ns: string): Promise<
  * as seen, so the answer is the one a read would have given. Anything else (the key exists, it
  * changed, the guess says "unchanged" or is refused) reads the key and decides from what it holds.
  */
-export async function apply({ store, recent }: ApiContext, req: ApplyRequest): Promise<ApplyResult> {
+export async function apply({ store, recent, namespaces }: ApiContext, req: ApplyRequest): Promise<ApplyResult> {
   const { kind, object, warnings } = validateManifest(req.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
   checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
   // A terminating namespace refuses new objects; those in it may still change (their finalizers go).
-  const terminating = namespace ? await requireNamespace(store, namespace) : false;
+  const terminating = namespace ? await requireNamespace(store, namespace, namespaces) : false;
   const key = objectKey(kind.plural, namespace, object.metadata.name);
   const incoming = { ...object, metadata: { ...object.metadata, namespace } };
   if (recent && !req.dryRun) {
@@ -181,7 +187,7 @@ export async function list({ store, bus }: ApiContext, req: ListRequest): Promis
  * Foreground or Orphan propagation policy, is marked and kept until its finalizers are emptied;
  * anything else goes at once (its dependents after it, by the garbage collector).
  */
-export async function remove({ store, recent }: ApiContext, req: DeleteRequest): Promise<DeleteResult> {
+export async function remove({ store, recent, namespaces }: ApiContext, req: DeleteRequest): Promise<DeleteResult> {
   const module = moduleFor(req?.kind);
   const kind = module.info;
   checkTokens(req, true);
@@ -192,7 +198,11 @@ export async function remove({ store, recent }: ApiContext, req: DeleteRequest):
   const key = objectKey(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name);
   if (req.dryRun) return dryRunDelete(store, module, key, req);
   recent?.forget(key);
+  // Creations in a namespace being deleted must read it from the store until its mark is seen.
+  const namespace = kind === NamespaceKind ? namespaces : undefined;
+  namespace?.forget(req.name);
   const done = await deleteObject(store, module, key, { gracePeriodSeconds: req.gracePeriodSeconds, propagationPolicy: req.propagationPolicy });
+  if (done) namespace?.trustFrom(req.name, Number(done.object.metadata.resourceVersion));
   if (!done) throw notFound(kind, req.name);
   return done;
 }

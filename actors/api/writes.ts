@@ -34,12 +34,12 @@ function alreadyExists(kind: KindInfo, name: string): AlreadyExistsError {
 }
 
 /** mk.api.create: AlreadyExists when present; with dryRun, admitted and returned, not stored. */
-export async function create({ store, recent }: ApiContext, req: CreateRequest): Promise<CreateResult> {
+export async function create({ store, recent, namespaces }: ApiContext, req: CreateRequest): Promise<CreateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
   checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
-  if (namespace && await requireNamespace(store, namespace)) {
+  if (namespace && await requireNamespace(store, namespace, namespaces)) {
     throw new ValidationError(`namespace "${namespace}" is being deleted; nothing new can be created in it`);
   }
   const name = object.metadata.name;

@@ -2,8 +2,9 @@
  * The api's writes in parallel, against a real nats-server: concurrent applies of one new object
  * answer like serialized ones (one "created", never AlreadyExists), writes of different objects
  * all land, a flood beyond the bound on writes in flight waits instead of being refused, a
- * namespace's deletion and the creations in it do not interleave, and a write that crashes the
- * api actor is answered while the actor restarts and serves the writes after it.
+ * namespace's deletion and the creations in it do not interleave, a namespace not known active is
+ * read from the store, and a write that crashes the api actor is answered while the actor
+ * restarts and serves the writes after it.
  */
 import { start, stop as stopSystem, type Ref } from 'nact';
 import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
@@ -152,6 +153,27 @@ describe('api writes in parallel', () => {
       expect((err as Error).message).toBe('namespace "doomed" is being deleted; nothing new can be created in it');
     }
     expect((await store.list<KubeObject>('pods.doomed.>')).items.map((i) => i.object.metadata.name).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `early-${i}`).sort());
+  });
+
+  it('reads a namespace it does not know as active, and follows marks written by others', async () => {
+    await serveApi();
+    const key = 'namespaces._cluster.elsewhere';
+    // Made behind the api's back: not yet in its cache, read from the store.
+    await store.create(key, ns('elsewhere'));
+    expect((await call<ApplyResult>(API.apply, { object: pod('p1', 'elsewhere') })).result).toBe('created');
+    // Marked for deletion by another writer: once the mark is delivered, creations are refused.
+    const cur = (await store.get<KubeObject>(key))!;
+    await store.update(key, { ...cur.object, metadata: { ...cur.object.metadata, deletionTimestamp: '2026-11-30T00:00:00Z' } }, cur.revision);
+    await until('creations in the marked namespace to be refused', async () => {
+      const err = await call(API.apply, { object: pod(`probe-${Date.now()}`, 'elsewhere') }).then(() => undefined, (e: unknown) => e);
+      return err && isValidation(err) ? true : undefined;
+    }, 10_000);
+    // Gone altogether: NotFound, naming the namespace.
+    await store.delete(key);
+    await until('creations in the deleted namespace to be NotFound', async () => {
+      const err = await call(API.create, { object: pod('p2', 'elsewhere') }).then(() => undefined, (e: unknown) => e);
+      return err && isNotFound(err) && (err as Error).message === 'namespaces "elsewhere" not found' ? true : undefined;
+    }, 10_000);
   });
 
   it('answers every write when one crashes the api actor mid-write, and serves again after the restart', async () => {
