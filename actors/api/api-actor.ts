@@ -18,7 +18,7 @@ import {
   type ApplyRequest, type CreateRequest, type DeleteRequest, type PatchRequest, type UpdateRequest, type UpdateStatusRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
 } from '../../messages';
 import { log } from '../log';
-import { backoffOnCrash } from '../../common/supervision';
+import { backoffOnCrash, DEFAULT_RESTART_POLICY, type RestartPolicy } from '../../common/supervision';
 import { apply, checkRequest, get, list, remove } from './handlers';
 import { serveWatch } from './watch';
 import { Gates, WriteLanes } from './write-lanes';
@@ -38,6 +38,14 @@ export type WriteHandler = (req: never) => Promise<unknown>;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Writes in flight at once; more wait in arrival order (a flood costs queue memory, not store load). */
 export const WRITE_LIMIT = 256;
+
+/**
+ * The api actor's restarts: the usual backoff, capped at 5 s, and never escalated. Escalating
+ * would stop the api for good (its parent is the actor system), so a request that trips a bug
+ * again and again could take every write of this control plane down; instead each crash pauses
+ * new writes for a backoff and is answered as Internal.
+ */
+export const API_RESTART_POLICY: RestartPolicy = { ...DEFAULT_RESTART_POLICY, maxMs: 5_000, maxRestarts: Infinity };
 
 /** Where a write goes: its object's lane, and the namespace gate it holds, if any. */
 interface Route { key: string; gate?: { namespace: string; exclusive: boolean } }
@@ -75,12 +83,13 @@ function isFault(err: unknown): boolean {
 
 /**
  * Spawns the api actor and binds the subjects to it. `opts.handlers` replaces write handlers (tests
- * inject faults with it); `opts.writeLimit` the bound on writes in flight. Returns the actor, a
+ * inject faults with it); `opts.writeLimit` the bound on writes in flight; `opts.restartPolicy`
+ * the actor's (default API_RESTART_POLICY). Returns the actor, a
  * promise of the subscriptions being ready, and a function that unbinds them.
  */
 export function spawnApi(
   parent: Ref<unknown>, bus: Bus, store: ObjectStore,
-  opts: { handlers?: Partial<Record<Verb, WriteHandler>>; writeLimit?: number } = {},
+  opts: { handlers?: Partial<Record<Verb, WriteHandler>>; writeLimit?: number; restartPolicy?: RestartPolicy } = {},
 ): { ref: Ref<ApiMsg>; ready: Promise<void>; stop(): Promise<void> } {
   const ctx = { store, bus, recent: new RecentObjects(), namespaces: new NamespaceCache() };
   // Without its first listing (the bus is down) every write reads its namespace: slower, not wrong.
@@ -129,7 +138,7 @@ export function spawnApi(
       return state;
     },
     'api',
-    { onCrash: backoffOnCrash({ type: 'api/start' }, (f, m) => log.error(f, m)) },
+    { onCrash: backoffOnCrash({ type: 'api/start' }, (f, m) => log.error(f, m), opts.restartPolicy ?? API_RESTART_POLICY) },
   );
   const through = (verb: Verb) => async (req: unknown) => {
     const out = await query(ref, (sender: Ref<Outcome>) => ({ type: 'api/request' as const, verb, req, sender }), REQUEST_TIMEOUT_MS);

@@ -8,12 +8,12 @@
  */
 import { start, stop as stopSystem, type Ref } from 'nact';
 import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
-import { crashRecords } from '../../../common';
+import { crashRecords, DEFAULT_RESTART_POLICY } from '../../../common';
 import {
   API, ErrorCodes, isNotFound, isValidation, MkError,
   type ApplyRequest, type ApplyResult, type CreateRequest, type GetResult, type KubeObject,
 } from '../../../messages';
-import { spawnApi, type WriteHandler } from '../../../actors/api/api-actor';
+import { API_RESTART_POLICY, spawnApi, type WriteHandler } from '../../../actors/api/api-actor';
 import { apply } from '../../../actors/api/handlers';
 import { create } from '../../../actors/api/writes';
 import { caught, startNatsServer, type NatsServer } from '../../helpers/nats-server';
@@ -201,5 +201,19 @@ describe('api writes in parallel', () => {
     const r = await call<ApplyResult>(API.apply, { object: ns('after-restart') });
     expect(r.result).toBe('created');
     expect(isNotFound(await caught(call(API.get, { kind: 'namespaces', name: 'never-made' })))).toBe(true);
+  });
+
+  it('keeps serving writes after more crashes than the usual restart budget', async () => {
+    const crashing: WriteHandler = async (r: CreateRequest) => {
+      if ((r.object as KubeObject).metadata.name.startsWith('bug-')) throw new TypeError(`injected fault for ${(r.object as KubeObject).metadata.name}`);
+      return create({ store, bus }, r);
+    };
+    // The api's own policy (never escalated), with short delays so the test does not wait for them.
+    await serveApi({ handlers: { create: crashing }, restartPolicy: { ...API_RESTART_POLICY, initialMs: 5, maxMs: 20 } });
+    for (let i = 0; i < DEFAULT_RESTART_POLICY.maxRestarts + 3; i++) {
+      const err = await caught(call(API.create, { object: ns(`bug-${i}`) }));
+      expect((err as MkError).code).toBe(ErrorCodes.Internal);
+    }
+    expect((await call<ApplyResult>(API.apply, { object: ns('still-served') })).result).toBe('created');
   });
 });
