@@ -5,7 +5,7 @@
  */
 import type { Bus, ObjectStore } from '../../bus';
 import {
-  NotFoundError, ValidationError, validateManifest, matches, matchesFields, parseFieldSelector, parseSelector, isAlreadyExists, isConflict,
+  MkError, NotFoundError, ValidationError, validateManifest, matches, matchesFields, parseFieldSelector, parseSelector, isAlreadyExists, isConflict,
   dns1123LabelError, dns1123SubdomainError, keyFilter, objectKey, NamespaceKind,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
   type KindInfo, type KubeObject, type ListRequest, type ListResult, type ValidateMode,
@@ -14,9 +14,15 @@ import { deleteObject, deletionOutcome } from '../deletion';
 import type { KindModule } from '../kind-module';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
+import type { NamespaceCache } from './namespace-cache';
+import type { RecentObjects } from './recent-objects';
 
-/** What the handlers work on. */
-export interface ApiContext { store: ObjectStore; bus: Bus }
+/**
+ * What the handlers work on. `recent`: the objects this api wrote last, so a write can try the
+ * store's compare-and-set without reading first (recent-objects.ts); `namespaces`: which
+ * namespaces are active (namespace-cache.ts). Without them every write reads.
+ */
+export interface ApiContext { store: ObjectStore; bus: Bus; recent?: RecentObjects; namespaces?: NamespaceCache }
 
 /**
  * Names and namespaces from a request become KV key tokens: anything but a DNS-1123 name (a
@@ -55,22 +61,55 @@ export function notFound(kind: KindInfo, name: string): NotFoundError {
   return new NotFoundError(`${kind.plural} "${name}" not found`);
 }
 
-/** Throws NotFoundError when the namespace does not exist; returns whether it is being deleted. */
-export async function requireNamespace(store: ObjectStore, ns: string): Promise<boolean> {
+/**
+ * Throws NotFoundError when the namespace does not exist; returns whether it is being deleted.
+ * A namespace `cache` knows as active is not read.
+ */
+export async function requireNamespace(store: ObjectStore, ns: string, cache?: NamespaceCache): Promise<boolean> {
+  if (cache?.isActive(ns)) return false;
   const got = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, ns));
   if (!got) throw new NotFoundError(`namespaces "${ns}" not found`);
   return !!got.object.metadata.deletionTimestamp;
 }
 
-/** mk.api.apply: create, or update when it exists; reports created/configured/unchanged. */
-export async function apply({ store }: ApiContext, req: ApplyRequest): Promise<ApplyResult> {
+/**
+ * mk.api.apply: create, or update when it exists; reports created/configured/unchanged. It first
+ * tries the store's compare-and-set on what this api last saw of the key (a create when it knows
+ * none, an update at the revision it knows): when that write is accepted, the object was exactly
+ * as seen, so the answer is the one a read would have given. Anything else (the key exists, it
+ * changed, the guess says "unchanged" or is refused) reads the key and decides from what it holds.
+ */
+export async function apply({ store, recent, namespaces }: ApiContext, req: ApplyRequest): Promise<ApplyResult> {
   const { kind, object, warnings } = validateManifest(req.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
   checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
   // A terminating namespace refuses new objects; those in it may still change (their finalizers go).
-  const terminating = namespace ? await requireNamespace(store, namespace) : false;
+  const terminating = namespace ? await requireNamespace(store, namespace, namespaces) : false;
   const key = objectKey(kind.plural, namespace, object.metadata.name);
+  const incoming = { ...object, metadata: { ...object.metadata, namespace } };
+  if (recent && !req.dryRun) {
+    const seen = recent.get(key);
+    try {
+      if (!seen && !terminating) {
+        const created = admitCreate(module, object, namespace, new Date());
+        const rev = await store.create(key, created);
+        recent.remember(key, withRv(created, rev), rev);
+        return { object: withRv(created, rev), result: 'created', warnings };
+      }
+      const next = seen && admitUpdate(module, seen.object, incoming);
+      if (seen && next) {
+        const rev = await store.update(key, next, seen.revision);
+        recent.remember(key, withRv(next, rev), rev);
+        return { object: withRv(next, rev), result: 'configured', warnings };
+      }
+    } catch (err) {
+      // The guess was wrong (it exists, it changed, it went) or the kind refused the change to
+      // what may be a stale copy: read and decide below. A bug is not a wrong guess.
+      if (!(err instanceof MkError)) throw err;
+      recent.forget(key);
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     const existing = await store.get<KubeObject>(key);
     try {
@@ -79,12 +118,17 @@ export async function apply({ store }: ApiContext, req: ApplyRequest): Promise<A
         const created = admitCreate(module, object, namespace, new Date());
         if (req.dryRun) return { object: created, result: 'created', warnings };
         const rev = await store.create(key, created);
+        recent?.remember(key, withRv(created, rev), rev);
         return { object: withRv(created, rev), result: 'created', warnings };
       }
-      const next = admitUpdate(module, existing.object, { ...object, metadata: { ...object.metadata, namespace } });
-      if (!next) return { object: existing.object, result: 'unchanged', warnings };
+      const next = admitUpdate(module, existing.object, incoming);
+      if (!next) {
+        recent?.remember(key, existing.object, existing.revision);
+        return { object: existing.object, result: 'unchanged', warnings };
+      }
       if (req.dryRun) return { object: next, result: 'configured', warnings };
       const rev = await store.update(key, next, existing.revision);
+      recent?.remember(key, withRv(next, rev), rev);
       return { object: withRv(next, rev), result: 'configured', warnings };
     } catch (err) {
       // A concurrent writer won: re-read and decide again (bounded).
@@ -143,7 +187,7 @@ export async function list({ store, bus }: ApiContext, req: ListRequest): Promis
  * Foreground or Orphan propagation policy, is marked and kept until its finalizers are emptied;
  * anything else goes at once (its dependents after it, by the garbage collector).
  */
-export async function remove({ store }: ApiContext, req: DeleteRequest): Promise<DeleteResult> {
+export async function remove({ store, recent, namespaces }: ApiContext, req: DeleteRequest): Promise<DeleteResult> {
   const module = moduleFor(req?.kind);
   const kind = module.info;
   checkTokens(req, true);
@@ -153,7 +197,12 @@ export async function remove({ store }: ApiContext, req: DeleteRequest): Promise
   }
   const key = objectKey(kind.plural, kind.namespaced ? req.namespace ?? 'default' : undefined, req.name);
   if (req.dryRun) return dryRunDelete(store, module, key, req);
+  recent?.forget(key);
+  // Creations in a namespace being deleted must read it from the store until its mark is seen.
+  const namespace = kind === NamespaceKind ? namespaces : undefined;
+  namespace?.forget(req.name);
   const done = await deleteObject(store, module, key, { gracePeriodSeconds: req.gracePeriodSeconds, propagationPolicy: req.propagationPolicy });
+  if (done) namespace?.trustFrom(req.name, Number(done.object.metadata.resourceVersion));
   if (!done) throw notFound(kind, req.name);
   return done;
 }

@@ -15,6 +15,7 @@ import {
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
 import { checkTokens, notFound, requireNamespace, withRv, type ApiContext } from './handlers';
+import type { RecentObjects } from './recent-objects';
 
 const PATCH_TYPES: readonly unknown[] = ['merge', 'json', 'strategic'] satisfies PatchType[];
 
@@ -33,12 +34,12 @@ function alreadyExists(kind: KindInfo, name: string): AlreadyExistsError {
 }
 
 /** mk.api.create: AlreadyExists when present; with dryRun, admitted and returned, not stored. */
-export async function create({ store }: ApiContext, req: CreateRequest): Promise<CreateResult> {
+export async function create({ store, recent, namespaces }: ApiContext, req: CreateRequest): Promise<CreateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
   checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
-  if (namespace && await requireNamespace(store, namespace)) {
+  if (namespace && await requireNamespace(store, namespace, namespaces)) {
     throw new ValidationError(`namespace "${namespace}" is being deleted; nothing new can be created in it`);
   }
   const name = object.metadata.name;
@@ -49,7 +50,9 @@ export async function create({ store }: ApiContext, req: CreateRequest): Promise
     return { object: created, warnings };
   }
   try {
-    return { object: withRv(created, await store.create(key, created)), warnings };
+    const rev = await store.create(key, created);
+    recent?.remember(key, withRv(created, rev), rev);
+    return { object: withRv(created, rev), warnings };
   } catch (err) {
     if (isAlreadyExists(err)) throw alreadyExists(kind, name);
     throw err;
@@ -61,7 +64,7 @@ export async function create({ store }: ApiContext, req: CreateRequest): Promise
  * server's metadata are kept; generation goes up when the spec changes). Its
  * metadata.resourceVersion and metadata.uid, when given, must be the live ones (Conflict otherwise).
  */
-export async function update({ store }: ApiContext, req: UpdateRequest): Promise<UpdateResult> {
+export async function update({ store, recent }: ApiContext, req: UpdateRequest): Promise<UpdateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, req.validate ?? 'strict');
   const module = moduleOf(kind);
   checkTokens({ namespace: req.namespace }, false);
@@ -71,7 +74,7 @@ export async function update({ store }: ApiContext, req: UpdateRequest): Promise
   if (namespace) metadata.namespace = namespace; else delete metadata.namespace;
   const incoming = { ...object, metadata };
   const key = objectKey(kind.plural, namespace, name);
-  const out = await write(store, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => {
+  const out = await write(store, recent, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => {
     // A uid names one incarnation: the object was deleted and made again since it was read.
     const uid = object.metadata.uid;
     if (uid && uid !== existing.metadata.uid) {
@@ -87,7 +90,7 @@ export async function update({ store }: ApiContext, req: UpdateRequest): Promise
  * unknown field is Invalid, naming it) and admits it as an update, or, for the status
  * subresource, takes its status only.
  */
-export async function patch({ store }: ApiContext, req: PatchRequest): Promise<PatchResult> {
+export async function patch({ store, recent }: ApiContext, req: PatchRequest): Promise<PatchResult> {
   const module = moduleFor(req?.kind);
   const kind = module.info;
   checkTokens(req, true);
@@ -105,7 +108,7 @@ export async function patch({ store }: ApiContext, req: PatchRequest): Promise<P
   // As in Kubernetes, a merge patch that names a resourceVersion makes it a precondition.
   const named = req.type !== 'json' ? (req.patch as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion : undefined;
   const precondition = req.resourceVersion ?? (typeof named === 'string' ? named : undefined);
-  const out = await write(store, kind, key, req.name, precondition, req.dryRun, (existing) => {
+  const out = await write(store, recent, kind, key, req.name, precondition, req.dryRun, (existing) => {
     const patched = applyPatch(req.type, existing, req.patch);
     const { object } = validateManifest(patched, 'strict');
     checkIdentity(kind, existing, object);
@@ -119,13 +122,13 @@ export async function patch({ store }: ApiContext, req: PatchRequest): Promise<P
  * mk.api.update-status: writes the object's status onto the live object, like Kubernetes' /status
  * subresource: spec, metadata and generation stay as they are.
  */
-export async function updateStatus({ store }: ApiContext, req: UpdateStatusRequest): Promise<UpdateResult> {
+export async function updateStatus({ store, recent }: ApiContext, req: UpdateStatusRequest): Promise<UpdateResult> {
   const { kind, object, warnings } = validateManifest(req?.object, 'strict');
   checkTokens({ namespace: req.namespace }, false);
   const namespace = resolveNamespace(kind, object, req.namespace);
   const name = object.metadata.name;
   const key = objectKey(kind.plural, namespace, name);
-  const out = await write(store, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => withStatus(existing, object.status));
+  const out = await write(store, recent, kind, key, name, object.metadata.resourceVersion, req.dryRun, (existing) => withStatus(existing, object.status));
   return { object: out.object, result: out.changed ? 'replaced' : 'unchanged', warnings };
 }
 
@@ -159,7 +162,7 @@ function withStatus(existing: KubeObject, status: unknown): KubeObject | null {
  * precondition, a stale revision is a Conflict at once; without, a lost race is retried.
  */
 async function write(
-  store: ObjectStore, kind: KindInfo, key: string, name: string, precondition: string | undefined, dryRun: boolean | undefined,
+  store: ObjectStore, recent: RecentObjects | undefined, kind: KindInfo, key: string, name: string, precondition: string | undefined, dryRun: boolean | undefined,
   change: (existing: KubeObject) => KubeObject | null,
 ): Promise<{ object: KubeObject; changed: boolean }> {
   if (precondition !== undefined && typeof precondition !== 'string') throw new ValidationError('metadata.resourceVersion must be a string');
@@ -173,7 +176,9 @@ async function write(
     if (!next) return { object: existing.object, changed: false };
     if (dryRun) return { object: withRv(next, existing.revision), changed: true };
     try {
-      return { object: withRv(next, await store.update(key, next, existing.revision)), changed: true };
+      const rev = await store.update(key, next, existing.revision);
+      recent?.remember(key, withRv(next, rev), rev);
+      return { object: withRv(next, rev), changed: true };
     } catch (err) {
       if (isNotFound(err)) throw notFound(kind, name);
       if (!isConflict(err)) throw err;

@@ -4,8 +4,10 @@ import type { KindInfo } from '../kind';
 import { age } from '../printing/time';
 
 /** The schemas' module, loaded on first use: building them costs more than a whole `mk get`, which never needs them. */
+// Loaded once, on first use (require() resolves the path again on every call: a cost on each write).
+let eventModuleLoaded: typeof import('../event') | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
-const eventModule = () => require('../event') as typeof import('../event');
+const eventModule = () => (eventModuleLoaded ??= require('../event') as typeof import('../event'));
 
 const ev = (o: unknown): Event => o as Event;
 

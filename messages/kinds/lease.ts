@@ -4,8 +4,10 @@ import type { KindInfo } from '../kind';
 import { age } from '../printing/time';
 
 /** The schemas' module, loaded on first use (see kinds/node.ts). */
+// Loaded once, on first use (require() resolves the path again on every call: a cost on each write).
+let coordinationModuleLoaded: typeof import('../coordination') | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
-const coordinationModule = () => require('../coordination') as typeof import('../coordination');
+const coordinationModule = () => (coordinationModuleLoaded ??= require('../coordination') as typeof import('../coordination'));
 
 /** kubectl's lease table: NAME, HOLDER, AGE. */
 export const LeaseKind: KindInfo = {

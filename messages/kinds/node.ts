@@ -6,8 +6,10 @@ import { describeNamespace, describeNode, nodeRoles, nodeStatus } from '../print
 import { age } from '../printing/time';
 
 /** The schemas' module, loaded on first use: building them costs more than a whole `mk get`, which never needs them. */
+// Loaded once, on first use (require() resolves the path again on every call: a cost on each write).
+let clusterModuleLoaded: typeof import('../cluster') | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
-const clusterModule = () => require('../cluster') as typeof import('../cluster');
+const clusterModule = () => (clusterModuleLoaded ??= require('../cluster') as typeof import('../cluster'));
 
 const addr = (node: Node, type: string): string => node.status?.addresses?.find((a) => a.type === type)?.address || '<none>';
 

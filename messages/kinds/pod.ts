@@ -6,8 +6,10 @@ import { podColumns, podIP } from '../printing/pod-status';
 import { age } from '../printing/time';
 
 /** The schemas' module, loaded on first use: building them costs more than a whole `mk get`, which never needs them. */
+// Loaded once, on first use (require() resolves the path again on every call: a cost on each write).
+let podModuleLoaded: typeof import('../pod') | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
-const podModule = () => require('../pod') as typeof import('../pod');
+const podModule = () => (podModuleLoaded ??= require('../pod') as typeof import('../pod'));
 
 /** kubectl's pod table (pkg/printers/internalversion/printers.go printPod). */
 export const PodKind: KindInfo = {

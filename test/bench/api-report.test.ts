@@ -57,3 +57,22 @@ describe('api benchmark report', () => {
     expect(lines[lines.length - 1]).toBe('1 of 4 halves started with the CPU still busy (up to 40.0 %): another workload ran on this machine; read those rounds with care.');
   });
 });
+
+describe('api benchmark report: CPU and parallel rate', () => {
+  it('prints the control plane CPU per request and the rate with requests in flight, medians over the rounds', () => {
+    const withCpu = (r: ApiRound, create: number, rate: number): ApiRound =>
+      ({ ...r, cpuMsPerRequest: { create, get: 0.2, update: create - 0.1 }, parallel: { inFlight: 64, mk: rate, kv: 10 * rate } });
+    const res: ApiResult = {
+      objects: 100, lists: 2, payloadBytes: 268,
+      rounds: [withCpu(round(1, half(1, 2), half(0.3, 1)), 0.8, 1000), withCpu(round(2, half(1, 2), half(0.3, 1)), 1.2, 1400), withCpu(round(3, half(1, 2), half(0.3, 1)), 0.9, 1200)],
+    };
+    const lines = formatApi(res);
+    expect(lines).toContain('Control plane CPU per request (user + system, median over the rounds): create 0.9 ms, get 0.2 ms, update 0.8 ms (the update\'s includes publishing its watch event).');
+    expect(lines).toContain('With 64 requests in flight (median over the rounds): mk.api.apply 1200 updates/s, raw KV 12000 updates/s.');
+  });
+
+  it('prints neither line for results without them', () => {
+    const lines = formatApi({ objects: 100, lists: 2, payloadBytes: 268, rounds: [round(1, half(1, 2), half(0.3, 1))] });
+    expect(lines.some((l) => l.startsWith('Control plane CPU') || l.startsWith('With 64'))).toBe(false);
+  });
+});

@@ -31,6 +31,13 @@ export interface ApiRound {
   kv: HalfFigures;
   /** Busy share of the CPU before each half (0..1). */
   busyBefore: { mk: number; kv: number };
+  /**
+   * The control plane's CPU time (user + system, /proc/<pid>/stat) per request of the mk half's
+   * create, get and update phases, ms: less sensitive to other load on the machine than latency.
+   */
+  cpuMsPerRequest?: { create: number; get: number; update: number };
+  /** Applies a second with PARALLEL requests in flight (mk: updates through mk.api.apply; KV: KV updates). */
+  parallel?: { inFlight: number; mk: number; kv: number };
 }
 
 /** What `npm run bench -- api` measured. */
@@ -106,6 +113,17 @@ export function formatApi(res: ApiResult): string[] {
   for (const r of res.rounds) {
     const pair = (f: OpFigures) => `${f.p50} / ${f.p99}`;
     out.push(`| ${r.round} | ${r.first === 'mk' ? 'mk' : 'KV'} | ${API_OPS.map((o) => `${pair(r.mk[o])} | ${pair(r.kv[o])}`).join(' | ')} |`);
+  }
+  const cpu = res.rounds.map((r) => r.cpuMsPerRequest).filter((c) => c !== undefined);
+  if (cpu.length > 0) {
+    const m = (f: (c: NonNullable<ApiRound['cpuMsPerRequest']>) => number) => round(median(cpu.map(f)), 3);
+    out.push('', `Control plane CPU per request (user + system, median over the rounds): create ${m((c) => c.create)} ms, `
+      + `get ${m((c) => c.get)} ms, update ${m((c) => c.update)} ms (the update's includes publishing its watch event).`);
+  }
+  const par = res.rounds.map((r) => r.parallel).filter((p) => p !== undefined);
+  if (par.length > 0) {
+    out.push('', `With ${par[0].inFlight} requests in flight (median over the rounds): mk.api.apply ${Math.round(median(par.map((p) => p.mk)))} updates/s, `
+      + `raw KV ${Math.round(median(par.map((p) => p.kv)))} updates/s.`);
   }
   const busy = res.rounds.flatMap((r) => [r.busyBefore.mk, r.busyBefore.kv]);
   const worst = Math.max(...busy);

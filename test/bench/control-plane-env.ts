@@ -54,7 +54,9 @@ export async function startControlPlaneEnv(name: string): Promise<ControlPlaneEn
   const nats = await startNatsServer({ user: USER, pass: PASS });
   const connect = { servers: [nats.url], user: USER, pass: PASS };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...connect, nodeName: 'bench' }), { mode: 0o600 });
-  const cp = spawn(process.execPath, [BIN, 'control-plane', '--data-dir', dir], {
+  // MK_BENCH_CP_NODE_ARGS: node flags for the control plane only (`--cpu-prof --cpu-prof-dir=DIR` profiles it).
+  const nodeArgs = (process.env.MK_BENCH_CP_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const cp = spawn(process.execPath, [...nodeArgs, BIN, 'control-plane', '--data-dir', dir], {
     env: { ...process.env, MK_HOME: dir, MK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let cpErr = '';
