@@ -18,6 +18,7 @@ import {
 } from '../helpers/chaos-faults';
 import { LeadershipScanner } from '../helpers/chaos-leadership';
 import { signal as signalPid } from '../../embedded/processes';
+import { pidAlive } from '../../node-agent/containerd';
 import { CONTROL_PLANE_LEASE, LEASE_NAMESPACE, type Lease } from '../../messages';
 import { CriObserver, type CriOutage } from '../helpers/chaos-observer';
 import { createRng } from '../helpers/chaos-random';
@@ -158,14 +159,17 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     workloads: workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: undefined })),
   };
   const paused: { f: FaultEvent; pid: number }[] = [];
-  const resume = (f: FaultEvent, pid: number): void => {
+  // Ends a pause: SIGCONT, or nothing to send when the stopped agent was SIGKILLed meanwhile.
+  const resume = (f: FaultEvent, pid: number, killed = false): void => {
     if (f.resumedAtMs !== undefined) return;
-    signalPid(pid, 'SIGCONT');
+    if (!killed) signalPid(pid, 'SIGCONT');
     f.resumedAtMs = Date.now() - t0;
     f.newPid = pid;
     f.recoveredAfterMs = f.resumedAtMs - f.atMs!;
-    note(`SIGCONT node-agent (pid ${pid}), ${(f.recoveredAfterMs / 1000).toFixed(1)} s after it was stopped`);
+    note(killed ? `node-agent (pid ${pid}) was SIGKILLed while stopped, ${(f.recoveredAfterMs / 1000).toFixed(1)} s into its pause`
+      : `SIGCONT node-agent (pid ${pid}), ${(f.recoveredAfterMs / 1000).toFixed(1)} s after it was stopped`);
   };
+  const killedPids = new Set<number>();
   const leadership = new LeadershipScanner(cluster.dataDir);
   try {
     const recoveries: Promise<void>[] = [];
@@ -199,6 +203,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
       }, LOOK_FOR_TARGET_MS, 500).catch(() => false as const);
       if (!child) return { killed: false, reason: why || 'interrupted' };
       f.child = child;
+      f.atMs = Date.now() - t0;
       return killChild(cluster.dataDir, child);
     };
     const faultLane = async (): Promise<void> => {
@@ -210,19 +215,27 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
           // A node agent killed a moment ago is paused once it runs again.
           const pid = await until('the node agent', () => (signal.aborted ? false : targetPid(cluster.dataDir, 'node-agent')), LOOK_FOR_TARGET_MS, 200)
             .catch(() => undefined) || undefined;
+          f.atMs = Date.now() - t0;
           f.outcome = pid === undefined ? { killed: false, reason: 'the node agent is not running' }
             : signalPid(pid, 'SIGSTOP') ? { killed: true, pid } : { killed: false, reason: `pid ${pid} exited first` };
           if (f.outcome.killed) {
             const stopped = f.outcome.pid;
             paused.push({ f, pid: stopped });
             note(`SIGSTOP node-agent (pid ${stopped}) for ${(pauseMs / 1000).toFixed(0)} s`);
-            recoveries.push(at(t0, f.atMs + pauseMs, signal).then(() => resume(f, stopped)));
+            const ends = t0 + f.atMs + pauseMs;
+            recoveries.push(until('the pause to end', async () => {
+              if (signal.aborted || Date.now() >= ends) return 'time' as const;
+              return (await pidAlive(stopped)) ? undefined : 'killed' as const;
+            }, Number.MAX_SAFE_INTEGER, 200).then((why) => resume(f, stopped, why === 'killed')));
           } else {
             note(`SIGSTOP node-agent: skipped, ${f.outcome.reason}`);
           }
           continue;
         }
         f.outcome = f.target === 'leader' ? await killLeader(f) : killTarget(cluster.dataDir, f.target);
+        // Two targets may be one process (the leader is one of the control planes).
+        if (f.outcome.killed && killedPids.has(f.outcome.pid)) f.outcome = { killed: false, reason: `pid ${f.outcome.pid} was killed by an earlier fault a moment ago` };
+        if (f.outcome.killed) killedPids.add(f.outcome.pid);
         const what = f.child ? `${f.target} (${f.child})` : f.target;
         if (f.outcome.killed) {
           note(`SIGKILL ${what} (pid ${f.outcome.pid})`);
