@@ -2,7 +2,7 @@
  * One chaos round against a running `mk up` cluster:
  *
  *  1. the seed draws every kind's workload (timed steps) and the faults (which process is
- *     SIGKILLed when, within the chaos window);
+ *     SIGKILLed, or the node agent SIGSTOPped for a while, when, within the chaos window);
  *  2. the workloads' lanes and the fault lane run side by side, while a CRI observer remembers
  *     every container the node runs;
  *  3. once every lane is done, the round waits (one deadline) for every killed process to run
@@ -12,14 +12,13 @@
  *  4. a passing round deletes what it made and waits until it is gone from the store and the node,
  *     which must also take no longer than `convergeMs`.
  */
-import { TimeoutError } from '../../messages';
+import { CONTROL_PLANE_LEASE, LEASE_NAMESPACE, TimeoutError, type Lease } from '../../messages';
+import { signal as signalPid } from '../../embedded/processes';
+import { pidAlive } from '../../node-agent/containerd';
 import {
   childPid, controlPlaneChildOf, holderPid, killChild, killTarget, planFaults, targetPid, type FaultEvent, type FaultTarget, type KillOutcome,
 } from '../helpers/chaos-faults';
 import { LeadershipScanner } from '../helpers/chaos-leadership';
-import { signal as signalPid } from '../../embedded/processes';
-import { pidAlive } from '../../node-agent/containerd';
-import { CONTROL_PLANE_LEASE, LEASE_NAMESPACE, type Lease } from '../../messages';
 import { CriObserver, type CriOutage } from '../helpers/chaos-observer';
 import { createRng } from '../helpers/chaos-random';
 import type { RunResult } from '../helpers/run';
