@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FAULT_TARGETS } from '../helpers/chaos-faults';
 import { canRunE2e } from '../helpers/cluster';
-import { cleanPauses } from './cluster-invariants';
+import { cleanPauses, type EvictRecord } from './cluster-invariants';
 import { DEFAULT_KINDS, DEFAULT_ROUND, runChaos, shapeArgs, type ChaosRun } from './harness';
 import { podsKind } from './pods';
 import { NODE_PAUSE_MS, type RoundOptions } from './round';
@@ -21,8 +21,9 @@ jest.setTimeout(10 * 60_000);
 
 /** Small enough for a 2-core CI machine: 20 bare pods, a 10 s window. */
 const CI_ROUND: RoundOptions = { ...DEFAULT_ROUND, kinds: [podsKind], count: 20, windowMs: 10_000, settleMs: 60_000, cleanupMs: 60_000, stepDeadlineMs: 60_000 };
-// 20250 kills the leader 2.2 s in and pauses the node agent 6.6 s in: a clean pause, whose eviction pods must go.
-const SHAPED_SEED = 20_250;
+// 20254 kills the leader 0.8 s in and pauses the node agent 7.6 s in: room for the leader's lookup
+// (the CLI reads the lease) and restart before the pause, which is then clean and must evict.
+const SHAPED_SEED = 20_254;
 // 20246 kills containerd 7.6 s after the node agent (the running agent must restart it); 20247 before it (a new agent starts a new one).
 const CHAOS_SEEDS = 20_246;
 
@@ -73,7 +74,10 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
     // The round did what it says: it killed the leader (a standby led in the settled world) and
     // paused the node long enough, with nothing else going on, that its eviction pods had to go.
     expect(r.faults.map((f) => [f.target, f.outcome?.killed])).toEqual([['leader', true], ['node-pause', true]]);
-    expect(cleanPauses(r.faults, NODE_PAUSE_MS - 2_000)).toHaveLength(1);
+    const [pause] = cleanPauses(r.faults, NODE_PAUSE_MS - 2_000);
+    expect(pause).toBeDefined();
+    const evict = r.workloads.find((w) => w.kind === 'eviction')!.report as { records: EvictRecord[] };
+    expect(evict.records.filter((e) => e.runningAtMs !== undefined && e.runningAtMs < pause.atMs!)).toHaveLength(3);
     expect(r.workloads.map((w) => w.kind)).toEqual(['pods', 'cascade', 'leadership', 'eviction']);
   });
 });
