@@ -8,10 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { killPids, pidAlive, removeCgroup } from '../../node-agent/containerd';
-import { FAULT_TARGETS, type FaultTarget } from '../helpers/chaos-faults';
+import { ALL_FAULT_TARGETS, type FaultTarget } from '../helpers/chaos-faults';
 import { roundSeed } from '../helpers/chaos-random';
 import { startCluster, type TestCluster } from '../helpers/cluster';
 import { until } from '../helpers/wait';
+import { cascadeKind } from './cascade';
+import { evictionKind, NODE_PAUSE_GRACE } from './eviction';
+import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
 import { reproduceCommand, roundLine, saveRoundLogs, violationLines } from './report';
 import { runRound, type RoundOptions, type RoundResult } from './round';
@@ -49,10 +52,36 @@ export interface ChaosRun {
   notes: string[];
 }
 
-/** The kinds a round exercises: each brings its workload and invariants. */
-export const DEFAULT_KINDS = [podsKind] as const;
+/**
+ * The kinds a round exercises: each brings its workload and invariants. A round that pauses the
+ * node agent also gets the eviction kind (roundKinds).
+ */
+export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind] as const;
 
-/** `npm run chaos`'s default round: 30 pods, a 20 s window, one kill of each target. */
+/** The kinds of a round shaped like `o`: its own, plus the eviction pods when it pauses the node agent. */
+export function roundKinds(o: RoundOptions): RoundOptions['kinds'] {
+  return o.targets.includes('node-pause') && !o.kinds.includes(evictionKind) ? [...o.kinds, evictionKind] : o.kinds;
+}
+
+/** How many control planes a round's cluster runs: as asked, else two when the leader is a target. */
+export function controlPlanesOf(o: RoundOptions): number {
+  return o.controlPlanes ?? (o.targets.includes('leader') ? 2 : 1);
+}
+
+/**
+ * How `mk up` starts a round's cluster: `--control-planes N`, and for a round that pauses the node
+ * agent a node monitor grace period of NODE_PAUSE_GRACE (`mk up` passes its environment on to
+ * the control planes).
+ */
+export function clusterShape(o: RoundOptions): { upArgs: string[]; env: Record<string, string> } {
+  const n = controlPlanesOf(o);
+  return {
+    upArgs: n > 1 ? ['--control-planes', String(n)] : [],
+    env: o.targets.includes('node-pause') ? { MK_NODE_MONITOR_GRACE_PERIOD: NODE_PAUSE_GRACE } : {},
+  };
+}
+
+/** `npm run chaos`'s default round: 30 pods, a 20 s window, one fault of each target. */
 export const DEFAULT_ROUND: RoundOptions = {
   kinds: DEFAULT_KINDS,
   count: 30,
@@ -62,7 +91,7 @@ export const DEFAULT_ROUND: RoundOptions = {
   convergeMs: 30_000,
   cleanupMs: 90_000,
   stepDeadlineMs: 90_000,
-  targets: FAULT_TARGETS,
+  targets: ALL_FAULT_TARGETS,
   killsPerTarget: 1,
 };
 
@@ -124,9 +153,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       const seed = roundSeed(o.seed, i);
       if (!cluster) {
         o.print(`starting a cluster (mk up in a new network namespace) ...`);
-        cluster = await startCluster();
+        cluster = await startCluster(clusterShape(o));
       }
-      const r = await runRound(cluster, i, seed, o, signal);
+      const r = await runRound(cluster, i, seed, { ...o, kinds: roundKinds(o) }, signal);
       for (const uid of r.podUids) podUids.add(uid);
       run.rounds.push(r);
       o.print(roundLine(r));
@@ -159,7 +188,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
 export function shapeArgs(o: RoundOptions): string[] {
   const args = [`--pods ${o.count}`, `--window-s ${o.windowMs / 1000}`, `--settle-s ${o.settleMs / 1000}`, `--converge-s ${o.convergeMs / 1000}`];
   if (o.killsPerTarget !== 1) args.push(`--kills ${o.killsPerTarget}`);
-  const all: readonly FaultTarget[] = FAULT_TARGETS;
+  const all: readonly FaultTarget[] = ALL_FAULT_TARGETS;
   if (o.targets.length !== all.length) args.push(`--targets ${o.targets.length > 0 ? o.targets.join(',') : 'none'}`);
+  if (o.controlPlanes !== undefined) args.push(`--control-planes ${o.controlPlanes}`);
   return args;
 }

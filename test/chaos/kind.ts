@@ -8,6 +8,8 @@ import type { KubeObject } from '../../messages';
 import type { RunResult } from '../helpers/run';
 import type { CriListing, SeenContainer, SeenSandbox } from '../helpers/chaos-observer';
 import type { Rng } from '../helpers/chaos-random';
+import type { FaultEvent } from '../helpers/chaos-faults';
+import type { ControlPlaneSeen } from '../helpers/chaos-leadership';
 
 /** Something that was wrong, as an invariant saw it. */
 export interface Violation {
@@ -57,6 +59,10 @@ export interface WorldSnapshot {
   /** Every container and sandbox instance seen since the round began. */
   seenContainers: SeenContainer[];
   seenSandboxes: SeenSandbox[];
+  /** The cluster's control planes: live pids and what their logs say of leading. */
+  controlPlanes?: ControlPlaneSeen[];
+  /** The round's faults so far, with their outcomes (kills, pauses and when they ended). */
+  faults?: readonly FaultEvent[];
 }
 
 /** A timed action of a workload, run on the workload's own lane in order. */

@@ -1,9 +1,10 @@
 /** The seeded parts of a chaos round: the random source, the pod and fault plans, the flags. */
 import { ValidationError } from '../../messages';
-import { FAULT_TARGETS, planFaults } from '../helpers/chaos-faults';
+import { ALL_FAULT_TARGETS, FAULT_TARGETS, isFaultTarget, planFaults } from '../helpers/chaos-faults';
 import { createRng, roundSeed, toSeed } from '../helpers/chaos-random';
 import { planPods } from './pods';
 import { parseChaosArgs } from './run';
+import { clusterShape, controlPlanesOf, roundKinds } from './harness';
 
 describe('createRng', () => {
   it('gives the same sequence for the same seed, and another for another seed', () => {
@@ -65,19 +66,37 @@ describe('planFaults', () => {
     for (const x of f) expect(x.plannedAtMs >= 500 && x.plannedAtMs <= 9_500).toBe(true);
     expect(planFaults(createRng(3), [], 2, 10_000)).toEqual([]);
   });
+
+  it('pauses the node agent in the second half of the window, and leaves the other targets\' moments as they were', () => {
+    const all = planFaults(createRng(3), ALL_FAULT_TARGETS, 5, 10_000);
+    for (const x of all.filter((y) => y.target === 'node-pause')) expect(x.plannedAtMs >= 5_000 && x.plannedAtMs <= 9_500).toBe(true);
+    const four = planFaults(createRng(3), FAULT_TARGETS, 1, 10_000);
+    const six = planFaults(createRng(3), ALL_FAULT_TARGETS, 1, 10_000);
+    expect(six.filter((x) => isFaultTarget(x.target) && (FAULT_TARGETS as readonly string[]).includes(x.target))).toEqual(four);
+  });
 });
 
 describe('parseChaosArgs', () => {
-  it('defaults to one round of 30 pods that kills all four targets', () => {
+  it('defaults to one round of 30 pods with every fault: the four processes, the leader and a node pause', () => {
     const o = parseChaosArgs([], 1234);
-    expect(o).toMatchObject({ rounds: 1, seed: 1234, count: 30, targets: [...FAULT_TARGETS], killsPerTarget: 1 });
+    expect(o).toMatchObject({ rounds: 1, seed: 1234, count: 30, targets: [...ALL_FAULT_TARGETS], killsPerTarget: 1 });
+    expect(o.controlPlanes).toBeUndefined();
+    expect(controlPlanesOf(o)).toBe(2);
+    expect(clusterShape(o)).toEqual({ upArgs: ['--control-planes', '2'], env: { MK_NODE_MONITOR_GRACE_PERIOD: '15s' } });
+    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'eviction']);
     expect(o.shapeArgs).toEqual(['--pods 30', '--window-s 20', '--settle-s 120', '--converge-s 30']);
   });
 
   it('reads the flags, and --no-kill-containerd leaves containerd out', () => {
     const o = parseChaosArgs(['--rounds', '50', '--seed', '7', '--pods', '12', '--no-kill-containerd']);
-    expect(o).toMatchObject({ rounds: 50, seed: 7, count: 12, targets: ['nats', 'control-plane', 'node-agent'] });
-    expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent');
+    expect(o).toMatchObject({ rounds: 50, seed: 7, count: 12, targets: ['nats', 'control-plane', 'node-agent', 'leader', 'node-pause'] });
+    expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent,leader,node-pause');
+    const four = parseChaosArgs(['--targets', 'nats,control-plane,node-agent,containerd']);
+    expect(clusterShape(four)).toEqual({ upArgs: [], env: {} });
+    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership']);
+    const three = parseChaosArgs(['--targets', 'nats', '--control-planes', '3']);
+    expect(three.shapeArgs).toEqual(expect.arrayContaining(['--targets nats', '--control-planes 3']));
+    expect(clusterShape(three).upArgs).toEqual(['--control-planes', '3']);
     expect(parseChaosArgs(['--targets', 'none']).targets).toEqual([]);
     expect(parseChaosArgs(['--reuse-cluster', '--keep-logs'])).toMatchObject({ reuseCluster: true, keepLogs: true, verbose: false });
   });
@@ -87,5 +106,7 @@ describe('parseChaosArgs', () => {
     expect(() => parseChaosArgs(['--targets', 'etcd'])).toThrow(/unknown target/);
     expect(() => parseChaosArgs(['--pods', '0'])).toThrow(/--pods must be a number >= 1/);
     expect(() => parseChaosArgs(['--seed'])).toThrow(/needs a value/);
+    expect(() => parseChaosArgs(['--control-planes', '4'])).toThrow(/--control-planes must be 1 to 3/);
+    expect(() => parseChaosArgs(['--control-planes', '1', '--targets', 'leader'])).toThrow(/leader needs --control-planes 2/);
   });
 });

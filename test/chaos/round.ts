@@ -2,7 +2,7 @@
  * One chaos round against a running `mk up` cluster:
  *
  *  1. the seed draws every kind's workload (timed steps) and the faults (which process is
- *     SIGKILLed when, within the chaos window);
+ *     SIGKILLed, or the node agent SIGSTOPped for a while, when, within the chaos window);
  *  2. the workloads' lanes and the fault lane run side by side, while a CRI observer remembers
  *     every container the node runs;
  *  3. once every lane is done, the round waits (one deadline) for every killed process to run
@@ -12,8 +12,13 @@
  *  4. a passing round deletes what it made and waits until it is gone from the store and the node,
  *     which must also take no longer than `convergeMs`.
  */
-import { TimeoutError } from '../../messages';
-import { killTarget, planFaults, targetPid, type FaultEvent, type FaultTarget } from '../helpers/chaos-faults';
+import { CONTROL_PLANE_LEASE, LEASE_NAMESPACE, TimeoutError, type Lease } from '../../messages';
+import { signal as signalPid } from '../../embedded/processes';
+import { pidAlive } from '../../node-agent/containerd';
+import {
+  childPid, controlPlaneChildOf, holderPid, killChild, killTarget, planFaults, targetPid, type FaultEvent, type FaultTarget, type KillOutcome,
+} from '../helpers/chaos-faults';
+import { LeadershipScanner } from '../helpers/chaos-leadership';
 import { CriObserver, type CriOutage } from '../helpers/chaos-observer';
 import { createRng } from '../helpers/chaos-random';
 import type { RunResult } from '../helpers/run';
@@ -47,6 +52,27 @@ export interface RoundOptions {
   killsPerTarget: number;
   /** Pace of the settle and cleanup polls. */
   pollMs?: number;
+  /** `node-pause`: how long the node agent stays SIGSTOPped (default NODE_PAUSE_MS). */
+  nodePauseMs?: number;
+  /** How many control planes the cluster runs (`mk up --control-planes N`); default: 2 when `leader` is a target, else 1. */
+  controlPlanes?: number;
+}
+
+/**
+ * How long a `node-pause` keeps the node agent stopped: past the 15 s node monitor grace period
+ * the harness gives such clusters (the agent heartbeats every 10 s), plus the eviction pods' 2 s
+ * toleration, with room for the node monitor to act.
+ */
+export const NODE_PAUSE_MS = 26_000;
+
+/** How long a fault looks for its target (the leader, a node agent that is restarting) before it is skipped. */
+const LOOK_FOR_TARGET_MS = 20_000;
+
+/** Where the fault's process is found again: the supervised child it hit (or the target's own pid file). */
+function recoveredPid(dataDir: string, f: FaultEvent): number | undefined {
+  if (f.child !== undefined) return childPid(dataDir, f.child);
+  if (f.target === 'leader' || f.target === 'node-pause') return undefined;
+  return targetPid(dataDir, f.target);
 }
 
 /** What a round did and found. */
@@ -131,6 +157,19 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     round, seed, ok: false, violations: [], durationMs: 0, faults, timeline, criOutages: [], podUids: [],
     workloads: workloads.map((w) => ({ kind: w.kind, summary: w.summary(), report: undefined })),
   };
+  const paused: { f: FaultEvent; pid: number }[] = [];
+  // Ends a pause: SIGCONT, or nothing to send when the stopped agent was SIGKILLed meanwhile.
+  const resume = (f: FaultEvent, pid: number, killed = false): void => {
+    if (f.resumedAtMs !== undefined) return;
+    if (!killed) signalPid(pid, 'SIGCONT');
+    f.resumedAtMs = Date.now() - t0;
+    f.newPid = pid;
+    f.recoveredAfterMs = f.resumedAtMs - f.atMs!;
+    note(killed ? `node-agent (pid ${pid}) was SIGKILLed while stopped, ${(f.recoveredAfterMs / 1000).toFixed(1)} s into its pause`
+      : `SIGCONT node-agent (pid ${pid}), ${(f.recoveredAfterMs / 1000).toFixed(1)} s after it was stopped`);
+  };
+  const killedPids = new Set<number>();
+  const leadership = new LeadershipScanner(cluster.dataDir);
   try {
     const recoveries: Promise<void>[] = [];
     let recoveryDeadline = Number.POSITIVE_INFINITY;
@@ -138,7 +177,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
       // The supervisor (or the node agent, for containerd) writes the new pid into the pid file.
       await until(`${f.target} to run again`, () => {
         if (signal.aborted || Date.now() >= recoveryDeadline) return false;
-        const pid = targetPid(cluster.dataDir, f.target);
+        const pid = recoveredPid(cluster.dataDir, f);
         if (pid === undefined || pid === oldPid) return undefined;
         f.newPid = pid;
         f.recoveredAfterMs = Date.now() - t0 - f.atMs!;
@@ -146,17 +185,62 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
         return true;
       }, Number.MAX_SAFE_INTEGER, 100);
     };
+    const pauseMs = o.nodePauseMs ?? NODE_PAUSE_MS;
+    // The leader, from the lease (it names its holder's pid), as one of the supervised control
+    // planes. The bus may be down, or the lease between holders: look again for a while.
+    const killLeader = async (f: FaultEvent): Promise<KillOutcome> => {
+      let why = '';
+      const child = await until('a live leader', async () => {
+        if (signal.aborted) return false;
+        const r = await cluster.mk(['get', 'lease', CONTROL_PLANE_LEASE, '-n', LEASE_NAMESPACE, '-o', 'json'], { timeoutMs: 10_000 })
+          .catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+        if (r.code !== 0) { why = `the lease could not be read: ${firstLine(r.stderr) || `exit ${r.code}`}`; return undefined; }
+        const holder = (JSON.parse(r.stdout) as Lease).spec?.holderIdentity;
+        const c = controlPlaneChildOf(cluster.dataDir, holderPid(holder));
+        if (!c) why = `the lease's holder ${holder || '(none)'} is no running control plane`;
+        return c;
+      }, LOOK_FOR_TARGET_MS, 500).catch(() => false as const);
+      if (!child) return { killed: false, reason: why || 'interrupted' };
+      f.child = child;
+      f.atMs = Date.now() - t0;
+      return killChild(cluster.dataDir, child);
+    };
     const faultLane = async (): Promise<void> => {
       for (const f of faults) {
         await at(t0, f.plannedAtMs, signal);
         if (signal.aborted) return;
         f.atMs = Date.now() - t0;
-        f.outcome = killTarget(cluster.dataDir, f.target);
+        if (f.target === 'node-pause') {
+          // A node agent killed a moment ago is paused once it runs again.
+          const pid = await until('the node agent', () => (signal.aborted ? false : targetPid(cluster.dataDir, 'node-agent')), LOOK_FOR_TARGET_MS, 200)
+            .catch(() => undefined) || undefined;
+          f.atMs = Date.now() - t0;
+          f.outcome = pid === undefined ? { killed: false, reason: 'the node agent is not running' }
+            : signalPid(pid, 'SIGSTOP') ? { killed: true, pid } : { killed: false, reason: `pid ${pid} exited first` };
+          if (f.outcome.killed) {
+            const stopped = f.outcome.pid;
+            paused.push({ f, pid: stopped });
+            note(`SIGSTOP node-agent (pid ${stopped}) for ${(pauseMs / 1000).toFixed(0)} s`);
+            const ends = t0 + f.atMs + pauseMs;
+            recoveries.push(until('the pause to end', async () => {
+              if (signal.aborted || Date.now() >= ends) return 'time' as const;
+              return (await pidAlive(stopped)) ? undefined : 'killed' as const;
+            }, Number.MAX_SAFE_INTEGER, 200).then((why) => resume(f, stopped, why === 'killed')));
+          } else {
+            note(`SIGSTOP node-agent: skipped, ${f.outcome.reason}`);
+          }
+          continue;
+        }
+        f.outcome = f.target === 'leader' ? await killLeader(f) : killTarget(cluster.dataDir, f.target);
+        // Two targets may be one process (the leader is one of the control planes).
+        if (f.outcome.killed && killedPids.has(f.outcome.pid)) f.outcome = { killed: false, reason: `pid ${f.outcome.pid} was killed by an earlier fault a moment ago` };
+        if (f.outcome.killed) killedPids.add(f.outcome.pid);
+        const what = f.child ? `${f.target} (${f.child})` : f.target;
         if (f.outcome.killed) {
-          note(`SIGKILL ${f.target} (pid ${f.outcome.pid})`);
+          note(`SIGKILL ${what} (pid ${f.outcome.pid})`);
           recoveries.push(watchRecovery(f, f.outcome.pid));
         } else {
-          note(`SIGKILL ${f.target}: skipped, ${f.outcome.reason}`);
+          note(`SIGKILL ${what}: skipped, ${f.outcome.reason}`);
         }
       }
     };
@@ -177,7 +261,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     for (const f of faults.filter((x) => x.outcome?.killed && x.newPid === undefined && !signal.aborted)) {
       // A later kill of the same target that recovered covers an earlier one (a new pid came).
       if (faults.some((g) => g.target === f.target && g.atMs! > f.atMs! && g.newPid !== undefined)) continue;
-      if (targetPid(cluster.dataDir, f.target) !== undefined) continue;
+      if (recoveredPid(cluster.dataDir, f) !== undefined) continue;
       unrecovered.push({
         invariant: 'recovery', subject: f.target, permanent: true,
         detail: `SIGKILLed at ${(f.atMs! / 1000).toFixed(1)} s and not running again ${((Date.now() - t0 - f.atMs!) / 1000).toFixed(0)} s later`,
@@ -193,7 +277,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     let lastWorld: WorldSnapshot | undefined;
     const settled = await until('the invariants to hold', async () => {
       if (signal.aborted) return 'aborted';
-      const world = await snapshot(cluster, plurals, observer);
+      const world = await snapshot(cluster, plurals, observer, { leadership, faults });
       lastWorld = world;
       last = [...unrecovered, ...workloads.flatMap((w) => [...w.stepViolations(), ...w.check(world)])];
       if (last.length > 0 && last.every((v) => v.permanent)) return 'permanent';
@@ -244,7 +328,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
       return result;
     }
     const cleaned = await until('the workloads to be gone', async () => {
-      const world = await snapshot(cluster, plurals, observer);
+      const world = await snapshot(cluster, plurals, observer, { leadership, faults });
       result.lastWorld = world;
       last = workloads.flatMap((w) => w.checkCleaned(world));
       return last.length === 0 ? true : undefined;
@@ -273,6 +357,8 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     result.violations.push({ invariant: 'harness', subject: 'round', permanent: true, detail: (e as Error).stack ?? String(e) });
     return result;
   } finally {
+    // A paused node agent is never left stopped, whatever happened to the round.
+    for (const p of paused) resume(p.f, p.pid);
     await observer.stop();
     result.criOutages = observer.outages();
     result.podUids = [...new Set(observer.sandboxes().map((sb) => sb.podUid))];

@@ -10,7 +10,8 @@
  *   --settle-s S          how long the cluster may take to recover and settle (default 120)
  *   --converge-s S        once every killed process runs again, how long it may take to converge (default 30)
  *   --kills K             kills of each target per round (default 1)
- *   --targets LIST        comma-separated subset of nats,control-plane,node-agent,containerd, or none
+ *   --targets LIST        comma-separated subset of nats,control-plane,node-agent,containerd,leader,node-pause, or none
+ *   --control-planes N    control planes the cluster runs (default 2 when leader is a target, else 1)
  *   --no-kill-containerd  leave containerd alone (it is killed by default)
  *   --logs-dir DIR        where failed rounds' logs go (default /tmp/mk-chaos)
  *   --verbose             print every round's timeline, not only failed rounds'
@@ -20,19 +21,19 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../../messages';
-import { FAULT_TARGETS, isFaultTarget, type FaultTarget } from '../helpers/chaos-faults';
+import { ALL_FAULT_TARGETS, isFaultTarget, type FaultTarget } from '../helpers/chaos-faults';
 import { toSeed } from '../helpers/chaos-random';
 import { canRunE2e } from '../helpers/cluster';
 import { DEFAULT_ROUND, runChaos, shapeArgs, type ChaosOptions } from './harness';
 
 const USAGE = 'usage: npm run chaos -- [--rounds N] [--seed S] [--pods N] [--window-s S] [--settle-s S] [--converge-s S] [--kills K] '
-  + '[--targets nats,control-plane,node-agent,containerd|none] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs] [--reuse-cluster]';
+  + '[--targets nats,control-plane,node-agent,containerd,leader,node-pause|none] [--control-planes N] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs] [--reuse-cluster]';
 
 /** Parses the flags into run options. Throws a ValidationError naming a bad flag. */
 export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOptions, 'print' | 'signal'> {
   const values = new Map<string, string>();
   const switches = new Set<string>();
-  const valued = ['--rounds', '--seed', '--pods', '--window-s', '--settle-s', '--converge-s', '--kills', '--targets', '--logs-dir'];
+  const valued = ['--rounds', '--seed', '--pods', '--window-s', '--settle-s', '--converge-s', '--kills', '--targets', '--logs-dir', '--control-planes'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (['--no-kill-containerd', '--verbose', '--keep-logs', '--reuse-cluster'].includes(a)) { switches.add(a); continue; }
@@ -48,12 +49,12 @@ export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOpti
     if (!Number.isFinite(n) || n < min) throw new ValidationError(`${flag} must be a number >= ${min} (got ${raw})`);
     return n;
   };
-  let targets: FaultTarget[] = [...FAULT_TARGETS];
+  let targets: FaultTarget[] = [...ALL_FAULT_TARGETS];
   const t = values.get('--targets');
   if (t !== undefined) {
     const names = t === 'none' ? [] : t.split(',').map((s) => s.trim());
     const bad = names.filter((n) => !isFaultTarget(n));
-    if (bad.length > 0) throw new ValidationError(`--targets: unknown target(s) ${bad.join(', ')} (known: ${FAULT_TARGETS.join(', ')}, or none)`);
+    if (bad.length > 0) throw new ValidationError(`--targets: unknown target(s) ${bad.join(', ')} (known: ${ALL_FAULT_TARGETS.join(', ')}, or none)`);
     targets = names as FaultTarget[];
   }
   if (switches.has('--no-kill-containerd')) targets = targets.filter((x) => x !== 'containerd');
@@ -65,7 +66,10 @@ export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOpti
     convergeMs: num('--converge-s', DEFAULT_ROUND.convergeMs / 1000, 1) * 1000,
     killsPerTarget: Math.floor(num('--kills', DEFAULT_ROUND.killsPerTarget, 0)),
     targets,
+    ...(values.has('--control-planes') ? { controlPlanes: Math.floor(num('--control-planes', 1, 1)) } : {}),
   };
+  if (round.controlPlanes !== undefined && round.controlPlanes > 3) throw new ValidationError(`--control-planes must be 1 to 3 (got ${round.controlPlanes})`);
+  if (round.controlPlanes === 1 && targets.includes('leader')) throw new ValidationError('--targets leader needs --control-planes 2 or more (a lone control plane has no standby)');
   return {
     ...round,
     rounds: Math.floor(num('--rounds', 1, 1)),

@@ -1,5 +1,7 @@
 /** Taking a snapshot of the world a chaos round judges: the store through the CLI, the node through CRI. */
 import type { KubeObject } from '../../messages';
+import type { FaultEvent } from '../helpers/chaos-faults';
+import type { LeadershipScanner } from '../helpers/chaos-leadership';
 import type { CriObserver } from '../helpers/chaos-observer';
 import type { RunResult } from '../helpers/run';
 import type { WorldSnapshot } from './kind';
@@ -15,8 +17,10 @@ export interface ChaosCluster {
 export const firstLine = (s: string): string => s.trim().split('\n').find((l) => l.trim() !== '') ?? '';
 
 /** Lists every plural the workloads need and the node's CRI objects. Never throws: failures are in the snapshot. */
-export async function snapshot(cluster: ChaosCluster, plurals: string[], observer: CriObserver): Promise<WorldSnapshot> {
-  const world: WorldSnapshot = { atMs: Date.now(), seenContainers: [], seenSandboxes: [] };
+export async function snapshot(
+  cluster: ChaosCluster, plurals: string[], observer: CriObserver, extra: { leadership?: LeadershipScanner; faults?: readonly FaultEvent[] } = {},
+): Promise<WorldSnapshot> {
+  const world: WorldSnapshot = { atMs: Date.now(), seenContainers: [], seenSandboxes: [], faults: extra.faults };
   const objects = new Map<string, KubeObject[]>();
   for (const plural of plurals) {
     try {
@@ -29,6 +33,8 @@ export async function snapshot(cluster: ChaosCluster, plurals: string[], observe
     }
   }
   if (!world.apiError) world.objects = objects;
+  // After the listing: a holder the lease names has logged that it leads by then.
+  world.controlPlanes = extra.leadership?.scan();
   try {
     world.cri = await observer.listNow();
   } catch (e) {
