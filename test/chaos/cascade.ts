@@ -100,7 +100,7 @@ function onlyNotFound(stderr: string): boolean {
 
 class CascadeWorkload implements ChaosWorkload {
   readonly kind = 'cascade';
-  readonly plurals = ['pods', 'namespaces'] as const;
+  readonly plurals = ['pods', 'namespaces', 'events'] as const;
   readonly steps: WorkloadStep[];
   private readonly groups: OwnerGroup[];
   private readonly namespaces: NamespaceRecord[];
