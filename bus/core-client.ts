@@ -72,6 +72,9 @@ export async function openNats(opts: CoreBusOptions): Promise<NatsConnection> {
       maxReconnectAttempts: -1,
       reconnectTimeWait: RECONNECT_WAIT_MS,
       waitOnFirstConnect: false,
+      // An Error (a stack trace) made for every request only to decorate the rare failed one cost
+      // about 5 % of the control plane's CPU under load; failures still carry their own stack.
+      noAsyncTraces: true,
       inboxPrefix: opts.inboxPrefix ?? (opts.user ? inboxPrefix(opts.user) : undefined),
       ...(opts.caFile || opts.caPem ? { tls: opts.caFile ? { caFile: opts.caFile } : { ca: opts.caPem } } : {}),
       ...(opts.nkeySeed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(opts.nkeySeed)) } : {}),

@@ -9,7 +9,7 @@ export {
 } from './events';
 export { busLog } from './log';
 export { MAX_VALUE_BYTES } from './object-codec';
-export { startInformer, type Informer, type InformerEvent } from './informer';
+export { shareInformers, startInformer, type Informer, type InformerEvent } from './informer';
 export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './object-store';
 export { JetStreamPersistenceEngine, keyToken } from './persistence';
 export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, errorBody, flushed, okReply, request, serve, unwrap, type Served } from './request';

@@ -57,6 +57,30 @@ describe('the scheduler', () => {
     expect(await s.place(k1)).toMatchObject({ node: 'a' });
   });
 
+  it('decides from the cache\'s copy without reading the store, and a stale copy is a Conflict that frees the room', async () => {
+    const { store, s, said } = setup();
+    s.cache.nodeChanged('nodes._cluster.a', makeNode('a', { allocatable: { cpu: '1', memory: '1Gi' } }));
+    const key = 'pods.default.p1';
+    store.put(key, makePod('p1', { cpu: '600m' }));
+    const reads = jest.spyOn(store, 'get');
+    // The informer's copy one revision behind the store: someone wrote the pod since.
+    const { revision } = store.objects.get(key)!;
+    s.cache.podChanged(key, makePod('p1', { cpu: '600m' }), revision);
+    store.put(key, store.objects.get(key)!.object);
+    await expect(s.place(key)).rejects.toThrow(ConflictError);
+    expect(reads).not.toHaveBeenCalled();
+    expect(s.cache.byName.get('a')!.requested.cpu ?? 0).toBe(0);
+    expect(said).toEqual([]);
+    // The informer catches up: the binding is written at that revision and returned with its own.
+    const now = store.objects.get(key)!;
+    s.cache.podChanged(key, now.object, now.revision);
+    const placed = await s.place(key);
+    expect(placed).toMatchObject({ node: 'a', revision: store.objects.get(key)!.revision });
+    expect(store.objects.get(key)!.object.spec.nodeName).toBe('a');
+    expect(reads).not.toHaveBeenCalled();
+    expect(said).toEqual(['Scheduled p1 a']);
+  });
+
   it('does not try a waiting pod again until a change could help it', async () => {
     const { s, attempts, addPod, moved } = setup();
     s.cache.nodeChanged('nodes._cluster.a', makeNode('a', { labels: { disk: 'hdd' } }));

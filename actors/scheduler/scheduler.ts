@@ -29,8 +29,8 @@ export interface SchedulingEvents {
   unschedulable(pod: Pod, message: string): void;
 }
 
-/** A decision, with the pod as bound when it was. */
-export type Placement = Decision & { bound?: Pod };
+/** A decision, with the pod as bound (and the binding's revision) when it was. */
+export type Placement = Decision & { bound?: Pod; revision?: number };
 
 /** The scheduler's state: its cache, its queue, the last node round robin chose. */
 export class Scheduler {
@@ -85,11 +85,12 @@ export class Scheduler {
   }
 
   /**
-   * Places one pod (read fresh from the store; the rest from the cache). Null when it is gone,
-   * bound or being deleted. Throws the store's error (a Conflict with a concurrent writer).
+   * Places one pod, from the cache's copy of it when the cache has one (else read from the store).
+   * Null when it is gone, bound or being deleted. Throws the store's error: a Conflict when the
+   * copy was behind the store (its pod actor asks again) or another writer came first.
    */
   async place(key: string): Promise<Placement | null> {
-    const cur = await this.store.get<Pod>(key);
+    const cur = this.cache.stored(key) ?? await this.store.get<Pod>(key);
     if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) {
       this.queue.delete(key);
       return null;
@@ -122,8 +123,9 @@ export class Scheduler {
       this.queue.delete(key);
       // Counted before the write returns, so the next decision sees the room taken; forgotten if it fails.
       this.cache.assume(key, next);
+      let revision: number;
       try {
-        await this.store.update(key, next, cur.revision);
+        revision = await this.store.update(key, next, cur.revision);
       } catch (err) {
         this.cache.forget(key);
         throw err;
@@ -131,7 +133,7 @@ export class Scheduler {
       this.lastNode = decision.node;
       log.info({ key, node: decision.node }, 'scheduled');
       this.events.scheduled(next, decision.node);
-      return { ...decision, bound: next };
+      return { ...decision, bound: next, revision };
     }
     this.queue.add({ key, uid, generation, message: decision.unschedulable, rejectedBy: decision.rejectedBy, triedAtMs: Date.now() });
     if (!old || old.status !== 'False' || old.message !== decision.unschedulable) {
