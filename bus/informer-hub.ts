@@ -10,7 +10,12 @@
  * The objects handed out are shared: a handler must copy before it changes one (STYLE.md).
  */
 import type { ObjectStore } from './object-store';
-import type { Informer, InformerEvent } from './informer';
+import type { WatchEvent } from './watcher';
+
+/** A change as informers report it (bus/informer.ts's InformerEvent, which builds on the hub). */
+type InformerEvent<T> = WatchEvent<T> & { previous?: number };
+/** A running informer (bus/informer.ts's Informer). */
+interface Informer { stop(): Promise<void> }
 
 /** A filter (NATS subject wildcards: `*` one token, `>` the rest) as a test of keys. */
 export function keyMatcher(filter: string): (key: string) => boolean {
