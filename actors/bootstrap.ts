@@ -7,7 +7,7 @@
  */
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
-  connectBus, DEFAULT_LEASE_SECONDS, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
+  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
 } from '../bus';
 import { backoffDelay, sleep } from '../common/backoff';
 import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
@@ -105,6 +105,9 @@ async function lead(
     await Promise.all(supervisors.map((s) => s.stop()));
     stopActor(parent);
   };
+  // The scheduler's cache, the supervisors, the watch publisher and the collector all watch the
+  // store: one watch between them, so each change crosses the bus and is decoded once.
+  shareInformers(store);
   try {
     const scheduler = spawnScheduler(parent, store, schedulerConfig);
     const ctx: ControllerContext = { store, bus, scheduler, modules: KIND_MODULES };

@@ -8,7 +8,7 @@
  * cannot resume (a server restart without its store, compaction), so no change is ever missed.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
-import { startInformer, type Informer, type ObjectStore } from '../bus';
+import { startInformer, type Informer, type ObjectStore, type Stored } from '../bus';
 import { actorName, isConflict, keyFilter, parseKey } from '../messages';
 import { backoffOnCrash } from '../common/supervision';
 import { log } from './log';
@@ -16,8 +16,13 @@ import { log } from './log';
 /** What a kind plugs into its supervisor. */
 export interface KindController {
   plural: string;
-  /** Reconciles one object by key; the object may be gone. Throws on unexpected faults. */
-  reconcile(key: string): Promise<{ requeueAfterMs?: number } | void>;
+  /**
+   * Reconciles one object by key; the object may be gone. Throws on unexpected faults. `observed`
+   * is the object as the supervisor's informer last delivered it (null: deleted), which spares a
+   * read of the store: it may be behind the store, so a write made from it must carry its
+   * revision (a Conflict is retried soon). Controllers may ignore it and read the store.
+   */
+  reconcile(key: string, observed: Stored<unknown> | null): Promise<{ requeueAfterMs?: number } | void>;
   /** Periodic resync of every object (level-triggered safety net). */
   resyncMs?: number;
   /** Makes the controller's own buckets again after the server lost its store (called on every reconnect). */
@@ -30,7 +35,7 @@ export interface KindController {
   prepare?(): Promise<void>;
 }
 
-type SupervisorMsg = { type: 'start' } | { type: 'changed'; key: string; deleted: boolean } | { type: 'resync' };
+type SupervisorMsg = { type: 'start' };
 type ChildMsg = { type: 'reconcile' } | { type: 'final' };
 interface ChildState { timer?: NodeJS.Timeout }
 
@@ -49,6 +54,8 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
   // Held outside the actor's state so a reset (which re-runs 'start') can stop the old ones.
   let informer: Informer | undefined;
   let resync: NodeJS.Timeout | undefined;
+  /** Key -> the object as the informer last delivered it (gone once deleted). */
+  const latest = new Map<string, Stored<unknown>>();
 
   const child = (key: string): Ref<ChildMsg> => {
     let ref = children.get(key);
@@ -60,7 +67,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
         if (state.timer) clearTimeout(state.timer);
         let requeueAfterMs: number | undefined;
         try {
-          const res = await controller.reconcile(key);
+          const res = await controller.reconcile(key, latest.get(key) ?? null);
           requeueAfterMs = res?.requeueAfterMs;
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -90,42 +97,48 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     return ref;
   };
 
+  /**
+   * A change the informer delivered. Handled here rather than as a message to the supervisor: nact
+   * copies an actor's map of children into the context of every message it handles, so with one
+   * child per object each message would cost the number of objects.
+   */
+  const changed = (key: string, deleted: boolean): void => {
+    if (finalizing.has(key)) {
+      // The actor of the deleted object still has the name: look again once it is gone.
+      setTimeout(() => changed(key, deleted), 20).unref();
+    } else if (deleted) {
+      // One last look (derived state of the object goes), then the child stops itself.
+      const ref = children.get(key) ?? child(key);
+      children.delete(key);
+      finalizing.set(key, ref);
+      dispatch(ref, { type: 'final' });
+    } else {
+      dispatch(child(key), { type: 'reconcile' });
+    }
+  };
+
   const sup: Ref<SupervisorMsg> = spawn(
     parent,
-    async (state: Record<string, never> = {}, msg: SupervisorMsg, ctx): Promise<Record<string, never>> => {
+    async (state: Record<string, never> = {}, msg: SupervisorMsg): Promise<Record<string, never>> => {
       switch (msg.type) {
         case 'start': {
           await informer?.stop();
           // A (re)start begins with no children: nact's reset stopped any we had.
           children.clear();
           finalizing.clear();
+          latest.clear();
           await controller.prepare?.();
-          const self = ctx.self;
-          informer = await startInformer(store, keyFilter(controller.plural), (ev) => {
-            dispatch(self, { type: 'changed', key: ev.key, deleted: ev.type === 'DELETE' });
+          informer = await startInformer<unknown>(store, keyFilter(controller.plural), (ev) => {
+            if (ev.type === 'DELETE') latest.delete(ev.key);
+            else latest.set(ev.key, { key: ev.key, object: ev.object, revision: ev.revision });
+            changed(ev.key, ev.type === 'DELETE');
           });
           clearInterval(resync);
-          if (controller.resyncMs) resync = setInterval(() => dispatch(self, { type: 'resync' }), controller.resyncMs).unref();
-          return state;
-        }
-        case 'changed':
-          if (finalizing.has(msg.key)) {
-            // The actor of the deleted object still has the name: look again once it is gone.
-            const self = ctx.self;
-            setTimeout(() => dispatch(self, msg), 20).unref();
-          } else if (msg.deleted) {
-            // One last look (derived state of the object goes), then the child stops itself.
-            const ref = children.get(msg.key) ?? child(msg.key);
-            children.delete(msg.key);
-            finalizing.set(msg.key, ref);
-            dispatch(ref, { type: 'final' });
-          } else {
-            dispatch(child(msg.key), { type: 'reconcile' });
+          if (controller.resyncMs) {
+            resync = setInterval(() => { for (const ref of children.values()) dispatch(ref, { type: 'reconcile' }); }, controller.resyncMs).unref();
           }
           return state;
-        case 'resync':
-          for (const ref of children.values()) dispatch(ref, { type: 'reconcile' });
-          return state;
+        }
       }
     },
     controller.plural,

@@ -10,7 +10,7 @@ export {
 export { eventsStreamBounds, watchEventStream, type EventsStreamBounds, type EventWatchOptions } from './event-watch';
 export { busLog } from './log';
 export { MAX_VALUE_BYTES } from './object-codec';
-export { startInformer, type Informer, type InformerEvent } from './informer';
+export { shareInformers, startInformer, type Informer, type InformerEvent } from './informer';
 export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './object-store';
 export { JetStreamPersistenceEngine, keyToken } from './persistence';
 export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, errorBody, flushed, okReply, request, serve, unwrap, type Served } from './request';

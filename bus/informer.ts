@@ -6,6 +6,7 @@
  * consistent stream of changes across any number of server restarts.
  */
 import { backoffDelay, sleep, type BackoffPolicy } from '../common/backoff';
+import { InformerHub } from './informer-hub';
 import { busLog } from './log';
 import type { ObjectStore } from './object-store';
 import type { ExpiredReason, WatchEvent } from './watcher';
@@ -31,6 +32,25 @@ const RELIST_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 10_000, jitter: 0
  * handler failures are retried by the watch (handlers must be idempotent).
  */
 export async function startInformer<T>(store: ObjectStore, filter: string, onEvent: (ev: InformerEvent<T>) => void | Promise<void>): Promise<Informer> {
+  const hub = hubs.get(store);
+  return hub ? hub.subscribe(filter, onEvent) : startOwnInformer(store, filter, onEvent);
+}
+
+/** Stores whose informers share one watch (shareInformers). */
+const hubs = new WeakMap<ObjectStore, InformerHub>();
+
+/**
+ * From now on, informers started on `store` (this very instance) share one watch of the whole
+ * bucket (bus/informer-hub.ts): the server sends each change once and it is decoded once, however
+ * many informers the process runs. Meant for a process that watches most of a bucket several times
+ * over (the control plane's leader); an informer on a small part of a big bucket is better off
+ * with a consumer of its own. Informers started before keep their own watch.
+ */
+export function shareInformers(store: ObjectStore): void {
+  if (!hubs.has(store)) hubs.set(store, new InformerHub(store, startOwnInformer));
+}
+
+async function startOwnInformer<T>(store: ObjectStore, filter: string, onEvent: (ev: InformerEvent<T>) => void | Promise<void>): Promise<Informer> {
   const known = new Map<string, number>();
   let stopped = false;
   let watch: { stop(): Promise<void> } | undefined;

@@ -14,7 +14,7 @@
  */
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { ConflictError, isConflict, NotFoundError, ValidationError } from '../messages/errors';
+import { ConflictError, isConflict, NotFoundError, UnavailableError, ValidationError } from '../messages/errors';
 import { META_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
@@ -135,16 +135,25 @@ export class ObjectStore {
           filter_subjects: this.prefix + filter,
           deliver_policy: DeliverPolicy.LastPerSubject,
         });
+        // A pull in flight when the connection drops is never answered: without this, the listing
+        // (and every informer waiting on it) would hang until the pull's heartbeats lapse.
+        let lost = false;
+        let stopIter: (() => void) | undefined;
+        const unlisten = this.bus.onReconnect(() => { lost = true; stopIter?.(); });
         try {
           if ((await consumer.info(true)).num_pending > 0) {
             const iter = await consumer.consume({ max_messages: 512 });
+            stopIter = () => iter.stop();
+            if (lost) iter.stop();
             for await (const m of iter) {
               latest.set(m.subject.slice(this.prefix.length), m);
               maxSeq = Math.max(maxSeq, m.seq);
               if (m.info.pending === 0) break;
             }
           }
+          if (lost) throw new UnavailableError(`list ${filter}: the connection to the bus was lost during the listing; list again`);
         } finally {
+          unlisten();
           await consumer.delete().catch(() => false);
         }
       });

@@ -9,7 +9,7 @@
  * again in prepare(), which its kind supervisor calls on every start: a control plane that starts
  * the node supervisor only while it leads gets a fresh controller state each time it does.
  */
-import type { Bus, ObjectStore } from '../../bus';
+import type { Bus, ObjectStore, Stored } from '../../bus';
 import { EventRecorder, type RecordEvent } from '../../bus';
 import { isNotFound, keyFilter, objectKey, timestamp, type Node, type Pod, type Taint } from '../../messages';
 import { deleteObject } from '../deletion';
@@ -136,10 +136,10 @@ export function nodeController(deps: NodeControllerDeps): KindController {
       await prepare();
       await deps.routes?.start();
     },
-    reconcile: async (key) => {
+    reconcile: async (key, observed) => {
       if (!book) await prepare();
       const b = book!;
-      const node = await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt));
+      const node = await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt, observed as Stored<Node> | null));
       if (!node) {
         if (b.forget(key)) await handOver(b);
         return;
@@ -157,11 +157,17 @@ export function nodeController(deps: NodeControllerDeps): KindController {
   };
 }
 
+/**
+ * One node's lifecycle step, from `observed` (the supervisor's copy: heartbeats and resyncs need
+ * no read of the store; a copy behind the store makes a write Conflict, retried) or, without it,
+ * from a read of the store.
+ */
 async function reconcileOne(
   deps: NodeControllerDeps, recordEvent: RecordEvent, book: CidrBook, key: string, now: number, startedAt: number,
+  observed?: Stored<Node> | null,
 ): Promise<{ object: Node; requeueAfterMs?: number } | undefined> {
   const { store } = deps;
-  const cur = await store.get<Node>(key);
+  const cur = observed === undefined ? await store.get<Node>(key) : observed;
   await deps.routes?.sync(key, cur?.object ?? null);
   if (!cur) return undefined;
   book.learn(key, cur.object.spec?.podCIDR);

@@ -4,7 +4,7 @@
  * or bound to a node that no longer exists. Running the pod is the node agent's business.
  */
 import { query, type Ref } from 'nact';
-import type { ObjectStore } from '../../bus';
+import type { ObjectStore, Stored } from '../../bus';
 import { isNotFound, NodeKind, objectKey, type Pod } from '../../messages';
 import { finishDeletion } from '../deletion';
 import type { KindController } from '../kind-supervisor';
@@ -17,9 +17,11 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, 
     resyncMs: 30_000,
     ensure: () => views.ensure(),
     prepare: () => views.start(),
-    async reconcile(key) {
-      const cur = await store.get<Pod>(key);
-      await views.sync(key, cur?.object ?? null);
+    async reconcile(key, observed) {
+      // The informer's copy, not a read of the store: a copy behind the store is corrected by the
+      // change that follows it, and the scheduler's binding is a write checked by revision.
+      const cur = observed as Stored<Pod> | null;
+      await views.sync(key, cur?.object ?? null, cur?.revision);
       if (!cur) return;
       const pod = cur.object;
       const node = pod.spec.nodeName;
@@ -37,7 +39,7 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, 
       // could help; asking again meanwhile gets the same answer without a new attempt.
       if (reply && 'unschedulable' in reply) return;
       // The node's view at once, rather than on the reconcile the binding will cause.
-      if (reply && 'bound' in reply && reply.bound) await views.sync(key, reply.bound);
+      if (reply && 'bound' in reply && reply.bound) await views.sync(key, reply.bound, reply.revision);
     },
   };
 }

@@ -18,8 +18,8 @@ const digest = (pod: Pod): string => createHash('sha1').update(JSON.stringify({ 
 
 /** The views of one control plane. */
 export class NodePodViews {
-  /** pod key -> where its view is and what it holds. */
-  private readonly known = new Map<string, { view: string; digest: string }>();
+  /** pod key -> where its view is, what it holds, and the pod's revision it was made from. */
+  private readonly known = new Map<string, { view: string; digest: string; revision?: number }>();
 
   private constructor(readonly views: ObjectStore, private readonly objects: ObjectStore) {}
 
@@ -45,10 +45,11 @@ export class NodePodViews {
     this.known.clear();
     const wanted = new Map(pods.items.filter((p) => p.object.spec.nodeName)
       .map((p) => [viewKey(p.object.spec.nodeName!, p.object.metadata.namespace ?? 'default', p.object.metadata.name), p.key]));
+    const revisions = new Map(pods.items.map((p) => [p.key, p.revision]));
     let removed = 0;
     for (const v of views.items) {
       const podKey = wanted.get(v.key);
-      if (podKey) this.known.set(podKey, { view: v.key, digest: digest(v.object) });
+      if (podKey) this.known.set(podKey, { view: v.key, digest: digest(v.object), revision: revisions.get(podKey) });
       else { await this.remove(v.key); removed++; }
     }
     if (removed > 0) log.info({ removed }, 'removed views of pods that are gone');
@@ -65,10 +66,13 @@ export class NodePodViews {
 
   /**
    * Brings the view of the pod at `podKey` in line with `pod` (null: gone): written when bound and
-   * changed, removed when gone or moved. Throws UnavailableError when the bus is down.
+   * changed, removed when gone or moved. With `revision` (the pod's, in the object store), a pod
+   * older than the one the view was made from is ignored, so a copy that lags behind a binding
+   * never takes a view away. Throws UnavailableError when the bus is down.
    */
-  async sync(podKey: string, pod: Pod | null): Promise<void> {
+  async sync(podKey: string, pod: Pod | null, revision?: number): Promise<void> {
     const prev = this.known.get(podKey);
+    if (pod && revision !== undefined && prev?.revision !== undefined && revision < prev.revision) return;
     const node = pod?.spec.nodeName;
     const { namespace = 'default', name } = parseKey(podKey);
     const view = node ? viewKey(node, namespace, name) : undefined;
@@ -78,9 +82,12 @@ export class NodePodViews {
     }
     if (!pod || !view) return;
     const d = digest(pod);
-    if (prev?.view === view && prev.digest === d) return;
+    if (prev?.view === view && prev.digest === d) {
+      if (revision !== undefined) prev.revision = Math.max(prev.revision ?? 0, revision);
+      return;
+    }
     await this.views.put(view, pod);
-    this.known.set(podKey, { view, digest: d });
+    this.known.set(podKey, { view, digest: d, revision });
   }
 
   private async remove(view: string): Promise<void> {

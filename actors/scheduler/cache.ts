@@ -7,7 +7,7 @@
  * decisions never give the same room twice, and it tells the scheduler which changes could make a
  * waiting pod fit (kube-scheduler's cluster events).
  */
-import { startInformer, type Informer, type ObjectStore } from '../../bus';
+import { startInformer, type Informer, type ObjectStore, type Stored } from '../../bus';
 import { keyFilter, NodeKind, PodKind, type Node, type Pod } from '../../messages';
 import type { ClusterView } from './plugins/inter-pod-affinity';
 import { holdsResources, nodeAllocatable, podInfo } from './plugins/pod-info';
@@ -30,6 +30,8 @@ export class SchedulerCache implements ClusterView {
   /** Node name -> pods counted on a node that is not (or not yet) registered. */
   private readonly orphans = new Map<string, NodeInfo>();
   private readonly pods = new Map<string, Pod>();
+  /** Pod key -> the revision of the copy in `pods`, when the informer told it. */
+  private readonly revisions = new Map<string, number>();
   private readonly assumed = new Map<string, Pod>();
   /** Pod key -> the contribution now counted on a node. */
   private readonly placed = new Map<string, PodInfo & { node: string }>();
@@ -44,12 +46,12 @@ export class SchedulerCache implements ClusterView {
   /** Starts (or restarts) the informers; resolves once both have listed. Throws UnavailableError when the bus is down. */
   async start(store: ObjectStore): Promise<void> {
     await this.stop();
-    for (const m of [this.nodeNames, this.infos, this.orphans, this.pods, this.assumed, this.placed, this.affinityPods]) m.clear();
+    for (const m of [this.nodeNames, this.infos, this.orphans, this.pods, this.revisions, this.assumed, this.placed, this.affinityPods]) m.clear();
     this.nodeList = undefined;
     this.affinityList = undefined;
     this.informers = await Promise.all([
       startInformer<Node>(store, keyFilter(NodeKind.plural), (ev) => this.nodeChanged(ev.key, ev.object)),
-      startInformer<Pod>(store, keyFilter(PodKind.plural), (ev) => this.podChanged(ev.key, ev.object)),
+      startInformer<Pod>(store, keyFilter(PodKind.plural), (ev) => this.podChanged(ev.key, ev.object, ev.revision)),
     ]);
   }
 
@@ -113,9 +115,23 @@ export class SchedulerCache implements ClusterView {
     this.onEvent({ type: 'NodeAdd', node: name });
   }
 
-  /** A pod as the informer reports it (null: deleted); a bound or deleted pod is no longer assumed. */
-  podChanged(key: string, pod: Pod | null): void {
+  /**
+   * The pod as the informer last reported it, with its revision, for a write checked against that
+   * revision; undefined when the cache has no copy or does not know its revision.
+   */
+  stored(key: string): Stored<Pod> | undefined {
+    const pod = this.pods.get(key);
+    const revision = this.revisions.get(key);
+    return pod && revision !== undefined ? { key, object: pod, revision } : undefined;
+  }
+
+  /**
+   * A pod as the informer reports it (null: deleted), with its revision when known; a bound or
+   * deleted pod is no longer assumed.
+   */
+  podChanged(key: string, pod: Pod | null, revision?: number): void {
     if (pod) this.pods.set(key, pod); else this.pods.delete(key);
+    if (pod && revision !== undefined) this.revisions.set(key, revision); else this.revisions.delete(key);
     if (!pod || pod.spec.nodeName) this.assumed.delete(key);
     this.account(key);
     if (!pod || pod.spec.nodeName) this.onEvent({ type: 'PodGone', key });

@@ -2,7 +2,8 @@
  * The scheduler: one actor, so binding decisions are made one at a time and two pods never take
  * the same free room. Pod actors ask it to place their pod; it decides from a cache of nodes and
  * pods (cache.ts) rather than listing the store for every pod, and binds by writing spec.nodeName
- * with the revision it read (a stale read is a Conflict, retried by the asking pod actor). Pods
+ * with the revision of its copy (a stale copy is a Conflict, retried by the asking pod actor),
+ * deciding the next pod while that write is on its way (the bound pod counts at once). Pods
  * that fit nowhere wait in its queue (queue.ts) and are tried again when a change could help them,
  * at most once a second, or after the flush interval: never in a loop.
  */
@@ -92,15 +93,19 @@ export function spawnScheduler(
       started ??= scheduler.cache.start(store).catch((err: unknown) => { started = undefined; throw err; });
       await started;
       switch (msg.type) {
-        case 'scheduler/schedule':
+        case 'scheduler/schedule': {
           // A store error (a Conflict with a concurrent writer, a pod deleted meanwhile) belongs to the
-          // asking pod actor, which retries; it must not stop scheduling for everyone.
+          // asking pod actor, which retries; it must not stop scheduling for everyone. The next pod
+          // is decided while this one's binding is written; the answer waits for the write.
+          const sender = msg.sender;
           try {
-            dispatch(msg.sender, await scheduler.place(msg.key));
+            const { done } = await scheduler.start(msg.key);
+            done.then((placed) => dispatch(sender, placed), (error: unknown) => dispatch(sender, { error }));
           } catch (error) {
-            dispatch(msg.sender, { error });
+            dispatch(sender, { error });
           }
           break;
+        }
         case 'scheduler/retry':
           lastRetryMs = Date.now();
           // A slice at a time, so pod actors' requests that came meanwhile wait no longer than one.

@@ -57,6 +57,63 @@ describe('the scheduler', () => {
     expect(await s.place(k1)).toMatchObject({ node: 'a' });
   });
 
+  it('decides from the cache\'s copy without reading the store, and a stale copy is a Conflict that frees the room', async () => {
+    const { store, s, said } = setup();
+    s.cache.nodeChanged('nodes._cluster.a', makeNode('a', { allocatable: { cpu: '1', memory: '1Gi' } }));
+    const key = 'pods.default.p1';
+    store.put(key, makePod('p1', { cpu: '600m' }));
+    const reads = jest.spyOn(store, 'get');
+    // The informer's copy one revision behind the store: someone wrote the pod since.
+    const { revision } = store.objects.get(key)!;
+    s.cache.podChanged(key, makePod('p1', { cpu: '600m' }), revision);
+    store.put(key, store.objects.get(key)!.object);
+    await expect(s.place(key)).rejects.toThrow(ConflictError);
+    expect(reads).not.toHaveBeenCalled();
+    expect(s.cache.byName.get('a')!.requested.cpu ?? 0).toBe(0);
+    expect(said).toEqual([]);
+    // The informer catches up: the binding is written at that revision and returned with its own.
+    const now = store.objects.get(key)!;
+    s.cache.podChanged(key, now.object, now.revision);
+    const placed = await s.place(key);
+    expect(placed).toMatchObject({ node: 'a', revision: store.objects.get(key)!.revision });
+    expect(store.objects.get(key)!.object.spec.nodeName).toBe('a');
+    expect(reads).not.toHaveBeenCalled();
+    expect(said).toEqual(['Scheduled p1 a']);
+  });
+
+  it('decides the next pod while a binding is written, the room taken at once and freed when the write fails', async () => {
+    const { store, s, said, addPod } = setup();
+    s.cache.nodeChanged('nodes._cluster.a', makeNode('a', { allocatable: { cpu: '1', memory: '1Gi' } }));
+    s.cache.nodeChanged('nodes._cluster.b', makeNode('b', { allocatable: { cpu: '1', memory: '1Gi' } }));
+    const k1 = addPod(makePod('p1', { cpu: '600m' }));
+    const k2 = addPod(makePod('p2', { cpu: '600m' }));
+    const k3 = addPod(makePod('p3', { cpu: '600m' }));
+    // Writes wait until the test lets them through.
+    const gates: { release: () => void; fail: (e: Error) => void }[] = [];
+    const update = store.update.bind(store);
+    store.update = (key, obj, rev) => new Promise<number>((resolve, reject) => {
+      gates.push({ release: () => { update(key, obj, rev).then(resolve, reject); }, fail: reject });
+    });
+    const first = await s.start(k1);
+    const second = await s.start(k2);
+    expect(gates).toHaveLength(2);
+    // Both rooms taken before either write is stored: the third pod fits nowhere.
+    expect(s.cache.byName.get('a')!.requested.pods).toBe(1);
+    expect(s.cache.byName.get('b')!.requested.pods).toBe(1);
+    // Asked again while its binding is on its way, a pod gets nothing to do (no second binding).
+    expect(await (await s.start(k1)).done).toBeNull();
+    expect(gates).toHaveLength(2);
+    gates[0].release();
+    const placed = await first.done;
+    expect(placed).toMatchObject({ bound: { spec: { nodeName: expect.any(String) } } });
+    gates[1].fail(new ConflictError(`${k2} changed`));
+    await expect(second.done).rejects.toThrow(ConflictError);
+    expect(said).toEqual([`Scheduled p1 ${placed!.bound!.spec.nodeName}`]);
+    // The failed one's room is free again: the third pod takes it.
+    store.update = update;
+    expect(await s.place(k3)).toMatchObject({ node: placed!.bound!.spec.nodeName === 'a' ? 'b' : 'a' });
+  });
+
   it('does not try a waiting pod again until a change could help it', async () => {
     const { s, attempts, addPod, moved } = setup();
     s.cache.nodeChanged('nodes._cluster.a', makeNode('a', { labels: { disk: 'hdd' } }));

@@ -29,8 +29,8 @@ export interface SchedulingEvents {
   unschedulable(pod: Pod, message: string): void;
 }
 
-/** A decision, with the pod as bound when it was. */
-export type Placement = Decision & { bound?: Pod };
+/** A decision, with the pod as bound (and the binding's revision) when it was. */
+export type Placement = Decision & { bound?: Pod; revision?: number };
 
 /** The scheduler's state: its cache, its queue, the last node round robin chose. */
 export class Scheduler {
@@ -39,6 +39,8 @@ export class Scheduler {
   private lastNode: string | undefined;
   /** Where the next decision starts filtering the node list. */
   private nextStartIndex = 0;
+  /** Pods whose binding is being written. */
+  private readonly binding = new Set<string>();
 
   /** `movedSome` is called when an event moved waiting pods (the actor then asks for a retry). */
   constructor(
@@ -85,21 +87,35 @@ export class Scheduler {
   }
 
   /**
-   * Places one pod (read fresh from the store; the rest from the cache). Null when it is gone,
-   * bound or being deleted. Throws the store's error (a Conflict with a concurrent writer).
+   * Places one pod and waits until its binding is stored; see start(). Throws the store's error: a
+   * Conflict when the copy decided on was behind the store (its pod actor asks again) or another
+   * writer came first.
    */
   async place(key: string): Promise<Placement | null> {
-    const cur = await this.store.get<Pod>(key);
+    return (await this.start(key)).done;
+  }
+
+  /**
+   * Decides for one pod, from the cache's copy of it when the cache has one (else read from the
+   * store), and starts writing the decision. Resolves once decided, so the next pod can be
+   * decided while this one's binding is being written, as kube-scheduler binds asynchronously:
+   * the pod is counted on its node at once ("assumed"), and forgotten if the write fails. `done`
+   * settles when the binding is stored (with the Scheduled event recorded) or failed. `done` is
+   * null when the pod is gone, bound, being deleted, or its binding is being written already.
+   */
+  async start(key: string): Promise<{ done: Promise<Placement | null> }> {
+    if (this.binding.has(key)) return { done: Promise.resolve(null) };
+    const cur = this.cache.stored(key) ?? await this.store.get<Pod>(key);
     if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) {
       this.queue.delete(key);
-      return null;
+      return { done: Promise.resolve(null) };
     }
     const pod = cur.object;
     const uid = pod.metadata.uid ?? '';
     const generation = pod.metadata.generation ?? 0;
     const waiting = this.queue.get(key);
     if (waiting && !waiting.moved && waiting.uid === uid && waiting.generation === generation) {
-      return { unschedulable: waiting.message, rejectedBy: waiting.rejectedBy.slice() };
+      return { done: Promise.resolve({ unschedulable: waiting.message, rejectedBy: waiting.rejectedBy.slice() }) };
     }
     this.config.onAttempt?.(key);
     const decision = schedule(podInfo(key, pod), this.cache, {
@@ -122,16 +138,22 @@ export class Scheduler {
       this.queue.delete(key);
       // Counted before the write returns, so the next decision sees the room taken; forgotten if it fails.
       this.cache.assume(key, next);
-      try {
-        await this.store.update(key, next, cur.revision);
-      } catch (err) {
-        this.cache.forget(key);
-        throw err;
-      }
       this.lastNode = decision.node;
-      log.info({ key, node: decision.node }, 'scheduled');
-      this.events.scheduled(next, decision.node);
-      return { ...decision, bound: next };
+      this.binding.add(key);
+      const done = this.store.update(key, next, cur.revision).then(
+        (revision) => {
+          log.info({ key, node: decision.node }, 'scheduled');
+          this.events.scheduled(next, decision.node);
+          return { ...decision, bound: next, revision };
+        },
+        (err: unknown) => {
+          this.cache.forget(key);
+          throw err;
+        },
+      ).finally(() => { this.binding.delete(key); });
+      // Settled by the asker; never an unhandled rejection when nobody waits any more.
+      done.catch(() => undefined);
+      return { done };
     }
     this.queue.add({ key, uid, generation, message: decision.unschedulable, rejectedBy: decision.rejectedBy, triedAtMs: Date.now() });
     if (!old || old.status !== 'False' || old.message !== decision.unschedulable) {
@@ -144,6 +166,6 @@ export class Scheduler {
       log.info({ key, message: decision.unschedulable }, 'unschedulable');
     }
     this.events.unschedulable(pod, decision.unschedulable);
-    return decision;
+    return { done: Promise.resolve(decision) };
   }
 }

@@ -45,18 +45,30 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/** How a benchmark wants its control plane and server. */
+export interface ControlPlaneEnvOptions {
+  /**
+   * Run the control plane under `node --cpu-prof`, writing its profile (a .cpuprofile that
+   * Chrome's DevTools or speedscope open) into this directory when it exits.
+   */
+  cpuProfDir?: string;
+  /** Open nats-server's monitoring port (ControlPlaneEnv.nats.monitorUrl), to count messages. */
+  monitor?: boolean;
+}
+
 /**
  * Starts a nats-server and `mk control-plane` on it and waits until the api answers. Throws
  * (after stopping what it started) when either does not come up within a minute.
  */
-export async function startControlPlaneEnv(name: string): Promise<ControlPlaneEnv> {
+export async function startControlPlaneEnv(name: string, opts: ControlPlaneEnvOptions = {}): Promise<ControlPlaneEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mk-bench-${name}-`));
-  const nats = await startNatsServer({ user: USER, pass: PASS });
+  const nats = await startNatsServer({ user: USER, pass: PASS, monitor: opts.monitor });
   const connect = { servers: [nats.url], user: USER, pass: PASS };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...connect, nodeName: 'bench' }), { mode: 0o600 });
   // MK_BENCH_CP_NODE_ARGS: node flags for the control plane only (`--cpu-prof --cpu-prof-dir=DIR` profiles it).
   const nodeArgs = (process.env.MK_BENCH_CP_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const cp = spawn(process.execPath, [...nodeArgs, BIN, 'control-plane', '--data-dir', dir], {
+  const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.cpuProfDir)] : [];
+  const cp = spawn(process.execPath, [...nodeArgs, ...prof, BIN, 'control-plane', '--data-dir', dir], {
     env: { ...process.env, MK_HOME: dir, MK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let cpErr = '';

@@ -15,7 +15,7 @@
  *   api [--objects N] [--rounds R] [--lists L]
  *                                         create, get, update, list and watch delivery through
  *                                         mk.api against raw KV on the same server (no root).
- *   scheduling [--nodes 100,1000] [--pods N] [--window W]
+ *   scheduling [--nodes 100,1000] [--pods N] [--window W] [--cpu-prof DIR]
  *                                         pods bound per second with hollow nodes (a fake runtime
  *                                         behind the real node api), control plane memory per pod.
  *   failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate]
@@ -39,7 +39,7 @@ import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult }
 import { formatTrace } from './trace-report';
 import { intFlag as readIntFlag } from './flags';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 

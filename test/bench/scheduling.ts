@@ -8,7 +8,9 @@
  * apply to the last binding seen, the applies' own rate beside it (a binding rate at the apply rate
  * means the api, not the scheduler, set the pace), the time to Running through the hollow nodes,
  * and the control plane's resident memory (/proc/<pid>/status) before the first pod and after the
- * last is Running. No root.
+ * last is Running, and from nats-server's monitoring port the messages per pod (in total, per
+ * connection, and JetStream api requests). `--cpu-prof DIR` runs the control plane under
+ * `node --cpu-prof`, a profile per node count under DIR/nodes-<n>. No root.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -90,6 +92,39 @@ export async function stopHollow(procs: ChildProcess[]): Promise<void> {
   }));
 }
 
+/** Message counts from nats-server's monitoring port: the server's, the JetStream api's, and per connection name. */
+export interface NatsCounts { inMsgs: number; outMsgs: number; jsApi: number; byConn: Record<string, { inMsgs: number; outMsgs: number }> }
+
+/** Reads /varz, /jsz and /connz of the server at `url`. */
+async function natsCounts(url: string): Promise<NatsCounts> {
+  const get = async <T>(p: string): Promise<T> => (await fetch(`${url}${p}`)).json() as Promise<T>;
+  const [varz, jsz, connz] = await Promise.all([
+    get<{ in_msgs: number; out_msgs: number }>('/varz'),
+    get<{ api?: { total?: number } }>('/jsz'),
+    get<{ connections: { name?: string; in_msgs: number; out_msgs: number }[] }>('/connz?limit=4096'),
+  ]);
+  const byConn: NatsCounts['byConn'] = {};
+  for (const c of connz.connections) {
+    // Hollow node processes are one group; every other connection by its name.
+    const name = (c.name ?? 'unnamed').replace(/^mk-hollow-\d+$/, 'mk-hollow');
+    const g = (byConn[name] ??= { inMsgs: 0, outMsgs: 0 });
+    g.inMsgs += c.in_msgs;
+    g.outMsgs += c.out_msgs;
+  }
+  return { inMsgs: varz.in_msgs, outMsgs: varz.out_msgs, jsApi: jsz.api?.total ?? 0, byConn };
+}
+
+/** Per pod: what `after` counted beyond `before`, divided by `pods`. */
+function countsPerPod(before: NatsCounts, after: NatsCounts, pods: number): string {
+  const per = (a: number, b: number) => Math.round(((a - b) / pods) * 10) / 10;
+  const conns = Object.entries(after.byConn).map(([name, c]) => {
+    const b = before.byConn[name] ?? { inMsgs: 0, outMsgs: 0 };
+    return `${name} in ${per(c.inMsgs, b.inMsgs)} out ${per(c.outMsgs, b.outMsgs)}`;
+  });
+  return `messages per pod: server in ${per(after.inMsgs, before.inMsgs)} out ${per(after.outMsgs, before.outMsgs)}, `
+    + `JetStream api requests ${per(after.jsApi, before.jsApi)}; by connection (in = it sent, out = it received): ${conns.join('; ')}`;
+}
+
 /** Applies `names` with `window` requests in flight; resolves with when the last was answered. */
 async function applyAll(bus: Bus, names: string[], window: number, times: Map<string, PodTimes>): Promise<number> {
   let next = 0;
@@ -107,9 +142,10 @@ async function applyAll(bus: Bus, names: string[], window: number, times: Map<st
 }
 
 /** One run: `nodes` hollow nodes, `pods` pods, on a fresh control plane. */
-async function runOnce(nodes: number, pods: number, window: number, deadlineMs: number, say: (l: string) => void): Promise<SchedulingRun> {
+async function runOnce(nodes: number, pods: number, window: number, deadlineMs: number, say: (l: string) => void, cpuProfDir?: string): Promise<SchedulingRun> {
   say(`${nodes} nodes, ${pods} pods: starting a nats-server and a control plane ...`);
-  const env = await startControlPlaneEnv('scheduling');
+  const env = await startControlPlaneEnv('scheduling', { cpuProfDir, monitor: true });
+  const monitor = env.nats.monitorUrl!;
   let hollow: ChildProcess[] = [];
   try {
     const { bus } = env;
@@ -138,12 +174,14 @@ async function runOnce(nodes: number, pods: number, window: number, deadlineMs: 
     const pids = { controlPlane: [env.cpPid], nats: [env.nats.pid], hollow: hollow.map((c) => c.pid!), client: [process.pid] };
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, cpuSeconds(v)])) as Record<keyof typeof pids, number>;
     const rssBefore = procStatusKb(readProc(env.cpPid, 'status'), 'VmRSS');
+    const counts0 = await natsCounts(monitor);
     const names = Array.from({ length: pods }, (_, i) => `sched-${i}`);
     const lastReply = await applyAll(bus, names, window, times);
     const all = [...times.values()];
     const allBound = await waitUntil(() => all.every((t) => t.boundAt !== undefined), deadlineMs);
     const allRunning = allBound && await waitUntil(() => all.every((t) => t.runningAt !== undefined), deadlineMs);
     sub.unsubscribe();
+    say(`  ${countsPerPod(counts0, await natsCounts(monitor), pods)}`);
     const status = readProc(env.cpPid, 'status');
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, cpuSeconds(v) - cpu0[k as keyof typeof pids]])) as SchedulingRun['cpuSeconds'];
     const { t0, ...s } = summarizePods(all, nodes);
@@ -168,10 +206,13 @@ export async function schedulingBench(argv: string[]): Promise<SchedulingRun[]> 
   const pods = intFlag(argv, '--pods', 10_000);
   const window = intFlag(argv, '--window', 100);
   const deadlineMs = intFlag(argv, '--deadline-s', 600) * 1000;
+  const p = argv.indexOf('--cpu-prof');
+  const cpuProfDir = p >= 0 ? argv[p + 1] : undefined;
+  if (p >= 0 && (!cpuProfDir || cpuProfDir.startsWith('--'))) throw new Error('--cpu-prof takes a directory for the control plane\'s CPU profiles');
   const say = (l: string) => console.error(l);
   const runs: SchedulingRun[] = [];
   for (const n of nodeCounts) {
-    const r = await runOnce(n, pods, window, deadlineMs, say);
+    const r = await runOnce(n, pods, window, deadlineMs, say, cpuProfDir && path.join(cpuProfDir, `nodes-${n}`));
     say(`  ${n} nodes: ${r.bound} of ${pods} bound in ${r.boundMs} ms, control plane RSS ${Math.round(r.rss.beforeKb / 1024)} -> ${Math.round(r.rss.afterKb / 1024)} MB`);
     runs.push(r);
   }

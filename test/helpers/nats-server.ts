@@ -18,6 +18,8 @@ export interface NatsServer {
   dir: string;
   /** The pid of the current incarnation (changes on restart). */
   pid: number;
+  /** `http://127.0.0.1:<port>` of the monitoring endpoints (/varz, /connz, /jsz), when asked for. */
+  monitorUrl?: string;
   /** Stops the server (SIGTERM, SIGKILL after a deadline), waits for it to exit, removes `dir`. */
   stop(): Promise<void>;
   /** SIGKILLs the server, as a crash would; the store directory stays for restart(). */
@@ -39,7 +41,7 @@ const STOP_TIMEOUT_MS = 5_000;
  * user/pass, a generated config file turns authorization on. Throws with the server's output when
  * it does not come up.
  */
-export async function startNatsServer(opts: { user?: string; pass?: string } = {}): Promise<NatsServer> {
+export async function startNatsServer(opts: { user?: string; pass?: string; monitor?: boolean } = {}): Promise<NatsServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mk-nats-'));
   const storeDir = path.join(dir, 'store');
   const args = ['-js', '-a', '127.0.0.1', '-sd', storeDir];
@@ -52,6 +54,8 @@ export async function startNatsServer(opts: { user?: string; pass?: string } = {
 
   let port = 0;
   let child: ChildProcess | undefined;
+  const monitorPort = opts.monitor ? await freePort() : undefined;
+  if (monitorPort !== undefined) args.push('-m', String(monitorPort));
   // A free port can be taken between probing and binding: try a few.
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
@@ -72,6 +76,7 @@ export async function startNatsServer(opts: { user?: string; pass?: string } = {
     port,
     dir,
     pid: current.pid ?? -1,
+    ...(monitorPort !== undefined ? { monitorUrl: `http://127.0.0.1:${monitorPort}` } : {}),
     async stop() {
       await terminate(current);
       await rm(dir, { recursive: true, force: true });

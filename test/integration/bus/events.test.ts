@@ -80,6 +80,19 @@ describe('events', () => {
     expect((await listEvents(bus, { involvedUid: 'u21' })).items.map((e) => e.message)).toEqual(['after the stream went']);
   });
 
+  it('publishes a burst in order, every event of it stored (acknowledgements awaited a batch at a time)', async () => {
+    const rec = new EventRecorder(bus, { component: 'default-scheduler' });
+    const names = Array.from({ length: 300 }, (_, i) => `burst-${i}`);
+    const seen: string[] = [];
+    const sub = bus.nc.subscribe('mk.events.burst.>', { callback: (_e, m) => { seen.push((JSON.parse(new TextDecoder().decode(m.data)) as { involvedObject: { name: string } }).involvedObject.name); } });
+    for (const n of names) rec.record(pod(n, `uid-${n}`, 'burst'), 'Normal', 'Scheduled', `Successfully assigned burst/${n} to n1`);
+    await rec.flush(10_000);
+    await waitFor(() => seen.length === names.length, 'every publication');
+    sub.unsubscribe();
+    expect(seen).toEqual(names);
+    expect((await listEvents(bus, { namespace: 'burst' })).items.map((e) => e.involvedObject.name).sort()).toEqual([...names].sort());
+  });
+
   it('never throws into the caller, even when the bus is closed', async () => {
     const other = await connectBus({ servers: server.url, name: 'events-closed' });
     const rec = new EventRecorder(other, { component: 'x' });
