@@ -33,6 +33,12 @@ export interface KindController {
    * objects (the nodes' views of pods) must be checked against the store here.
    */
   prepare?(): Promise<void>;
+  /**
+   * Called once the informer's first listing is in, and again on every resync, with a test of
+   * whether the informer holds a key now: derived state of objects the informer never saw (deleted between prepare's look at
+   * the store and the informer's listing) must go here, since no deletion will be delivered.
+   */
+  listed?(holds: (key: string) => boolean): Promise<void>;
 }
 
 type SupervisorMsg = { type: 'start' };
@@ -133,9 +139,14 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
             else latest.set(ev.key, { key: ev.key, object: ev.object, revision: ev.revision });
             changed(ev.key, ev.type === 'DELETE');
           });
+          await controller.listed?.((k) => latest.has(k));
           clearInterval(resync);
           if (controller.resyncMs) {
-            resync = setInterval(() => { for (const ref of children.values()) dispatch(ref, { type: 'reconcile' }); }, controller.resyncMs).unref();
+            resync = setInterval(() => {
+              for (const ref of children.values()) dispatch(ref, { type: 'reconcile' });
+              controller.listed?.((k) => latest.has(k))
+                .catch((err: unknown) => log.warn({ err: String(err), kind: controller.plural }, 'resync of derived state failed; tried again on the next'));
+            }, controller.resyncMs).unref();
           }
           return state;
         }

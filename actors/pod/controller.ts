@@ -17,6 +17,7 @@ export function podController(store: ObjectStore, scheduler: Ref<SchedulerMsg>, 
     resyncMs: 30_000,
     ensure: () => views.ensure(),
     prepare: () => views.start(),
+    listed: (holds) => views.sweep(holds),
     async reconcile(key, observed) {
       // The informer's copy, not a read of the store: a copy behind the store is corrected by the
       // change that follows it, and the scheduler's binding is a write checked by revision.

@@ -90,6 +90,22 @@ export class NodePodViews {
     this.known.set(podKey, { view, digest: d, revision });
   }
 
+  /**
+   * Removes the views of pods the pods informer does not hold (`present` asks it at the moment):
+   * a pod deleted after start() listed the pods but before the informer did is never delivered
+   * as deleted, so nothing else would remove its view, and its node would run it on.
+   */
+  async sweep(present: (podKey: string) => boolean): Promise<void> {
+    let gone = 0;
+    for (const podKey of [...this.known.keys()]) {
+      // Asked again just before: a pod made again under the same name meanwhile keeps its view.
+      if (present(podKey)) continue;
+      await this.sync(podKey, null);
+      gone++;
+    }
+    if (gone > 0) log.info({ removed: gone }, 'removed views of pods deleted while unwatched');
+  }
+
   private async remove(view: string): Promise<void> {
     await this.views.delete(view).catch((err) => { if (!isNotFound(err)) throw err; });
   }
