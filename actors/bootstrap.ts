@@ -8,6 +8,7 @@
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
   shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
+  untilJetStreamReady,
 } from '../bus';
 import { backoffDelay, sleep } from '../common/backoff';
 import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
@@ -132,10 +133,13 @@ async function lead(
 export async function runControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   useSettings(resolveSettings(opts.settings));
   const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? 'mk-control-plane' });
-  const store = await ObjectStore.open(bus);
-  const engine = await JetStreamPersistenceEngine.open(bus);
-  await ensureEventsStream(bus);
-  await ensureNamespaces(store);
+  // A fresh cluster may take the buckets only once every server has joined: wait for that.
+  const { store, engine } = await untilJetStreamReady('make the store', async () => {
+    const made = { store: await ObjectStore.open(bus), engine: await JetStreamPersistenceEngine.open(bus) };
+    await ensureEventsStream(bus);
+    await ensureNamespaces(made.store);
+    return made;
+  }).catch(async (err: unknown) => { await bus.close(); throw err; });
   const system = start('mk-control-plane', configurePersistence(engine));
   const api = spawnApi(system, bus, store);
   const nodeApi = serveNodeApi(bus, store);

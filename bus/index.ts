@@ -1,5 +1,6 @@
 /** bus/: NATS plumbing for mk. Everything above it (actors, node agent, CLI) imports from here. */
 export { connectBus, type Bus, type BusOptions } from './connection';
+export { jetStreamNotReady, untilJetStreamReady, type JetStreamWaitOptions } from './connection';
 export { connectCore, type CoreBus, type CoreBusOptions } from './core-client';
 export { connectError, JsApiCodes, jsApiCode, serverHint, translateError, type ErrorContext } from './errors';
 export { AGGREGATION_WINDOW_MS, EventAggregator } from './event-aggregator';

@@ -13,9 +13,10 @@ import { launchCluster } from '../embedded/start';
 import type { SettingsText } from '../embedded/control-plane-settings';
 import type { Credentials } from '../embedded/credentials';
 import { busHost, clusterNodeNames } from '../embedded/node-network';
-import { nodeAgentChild, type ClusterPaths } from '../embedded/paths';
-import { readTopology, type Topology } from '../embedded/topology';
-import { isAlive } from '../embedded/processes';
+import { nodeAgentChild, type ChildName, type ClusterPaths } from '../embedded/paths';
+import { readTopology, supervisedChildren, type Topology } from '../embedded/topology';
+import { isAlive, livePid } from '../embedded/processes';
+import { readContext } from '../embedded/context';
 import { nodeNetworkOf, IMAGES_BUILD_REPORT, tcpAnswers, type ImagesBuildReport } from '../embedded/supervise';
 import { nodeSubject, resolveKind, type Node, type Pod } from '../messages';
 
@@ -64,7 +65,8 @@ export async function startCluster(opts: StartOptions): Promise<'started' | 'alr
   const creds = launched.creds;
   const waiter = new Waiter(paths, launched.pid, Date.now() + opts.timeoutMs, opts.timeoutMs);
   const client = await waiter.step('bus', paths.log('nats'), async () => openClient(paths.dataDir, { timeoutMs: 2000, name: 'mk-up' }));
-  opts.print(` ✓ bus up (nats://${busHost(creds)}:${creds.port})`);
+  // Every server the clients are given (`--nats-servers 3`: all three), as the context lists them.
+  opts.print(` ✓ bus up (${busUrls(paths, creds).join(',')})`);
   try {
     await follow(client, creds, waiter, opts);
   } finally {
@@ -111,6 +113,9 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
   } finally {
     for (const p of progress) p.unsubscribe();
   }
+  const children = supervisedChildren(readTopology(paths), names.length);
+  await waiter.step('every process running', paths.upLog, childrenRunning(paths, children));
+  opts.print(` ✓ ${children.length} processes running (${children.join(', ')})`);
   if (!opts.demo) {
     printUsage(opts, paths, undefined);
     return;
@@ -142,6 +147,45 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
   });
   opts.print(` ✓ pod ${pod.metadata.name} Running (${podIP(pod)})`);
   printUsage(opts, paths, pod);
+}
+
+/** The bus URLs as the context holds them; the first server's when it cannot be read. */
+function busUrls(paths: ClusterPaths, creds: Credentials): string[] {
+  try {
+    return readContext(paths.dataDir).servers;
+  } catch {
+    return [`nats://${busHost(creds)}:${creds.port}`];
+  }
+}
+
+/** How long a child must have run to count as running (one that fails at its start exits sooner). */
+const STEADY_MS = 2000;
+
+/**
+ * A check for Waiter.step: resolves once every child of `names` runs (its pid file names a live
+ * process of this cluster) and has run for STEADY_MS (the supervisor writes the pid file when it
+ * starts the child), so a child the supervisor is restarting, or one that exits right after its
+ * start, is not taken for running. Throws naming the children that are not, and their logs.
+ */
+function childrenRunning(paths: ClusterPaths, names: ChildName[]): () => Promise<void> {
+  return async () => {
+    const missing: ChildName[] = [];
+    const starting: ChildName[] = [];
+    for (const name of names) {
+      const file = paths.pid(name);
+      let startedAt: number | undefined;
+      try {
+        startedAt = fs.statSync(file).mtimeMs;
+      } catch { /* no pid file: not running */ }
+      if (startedAt === undefined || livePid(file, paths.dataDir) === undefined) missing.push(name);
+      else if (Date.now() - startedAt < STEADY_MS) starting.push(name);
+    }
+    if (missing.length === 0 && starting.length === 0) return;
+    throw new Error([
+      missing.length > 0 ? `not running: ${missing.map((n) => `${n} (see ${paths.log(n)})`).join(', ')}` : '',
+      starting.length > 0 ? `just started: ${starting.join(', ')}` : '',
+    ].filter(Boolean).join('; '));
+  };
 }
 
 /**

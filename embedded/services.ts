@@ -69,6 +69,8 @@ export async function runControlPlaneService(
   const bus = {
     ...busAuth(ctx), ...(pass ? { user: CONTROL_PLANE_USER, pass } : {}), name: 'mk-control-plane',
     replicas: opts.replicas ?? defaultReplicas(ctx.servers),
+    // Started together with its servers: a fresh cluster's JetStream is waited for, not an exit.
+    waitForJetStream: true,
   };
   const cp = await runControlPlane({
     bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
@@ -116,7 +118,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
   const { runNodeAgent } = await import('../node-agent/index.js');
   const agent = await runNodeAgent({
-    bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}` },
+    bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}`, waitForJetStream: true },
     nodeName,
     dataDir: opts.nodeDataDir ?? paths.nodeData,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),

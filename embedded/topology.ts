@@ -11,7 +11,7 @@ import type { Credentials } from './credentials';
 import { ClusterError } from './errors';
 import { natsUrls, writeNatsClusterFiles, type NatsMember } from './nats-cluster';
 import { busHost } from './node-network';
-import type { ChildName, ClusterPaths } from './paths';
+import { nodeAgentChild, type ChildName, type ClusterPaths } from './paths';
 
 /** What runs on this machine. */
 export interface Topology {
@@ -102,4 +102,16 @@ export function natsChild(i: number): ChildName {
 }
 export function controlPlaneChild(i: number): ChildName {
   return (i === 0 ? 'control-plane' : `control-plane-${i + 1}`) as ChildName;
+}
+
+/**
+ * The children a supervisor of topology `t` with `nodes` node agents runs, in start order: the
+ * NATS servers, the control planes, then the node agents (embedded/supervise.ts).
+ */
+export function supervisedChildren(t: Topology, nodes: number): ChildName[] {
+  return [
+    ...Array.from({ length: t.natsServers }, (_, i) => natsChild(i)),
+    ...Array.from({ length: t.controlPlanes }, (_, i) => controlPlaneChild(i)),
+    ...Array.from({ length: Math.max(1, nodes) }, (_, i) => nodeAgentChild(i + 1)),
+  ];
 }

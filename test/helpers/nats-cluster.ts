@@ -32,8 +32,12 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-/** Starts 3 members and resolves once JetStream answers on the cluster (a meta leader is elected). */
-export async function startNatsCluster(count = 3): Promise<NatsCluster> {
+/**
+ * Starts 3 members and resolves once JetStream answers on the cluster (a meta leader is elected).
+ * With `only`, starts just those members (none for `[]`) and does not wait for JetStream: a fresh
+ * cluster still forming, whose other members the test starts later with `start(i)`.
+ */
+export async function startNatsCluster(count = 3, opts: { only?: number[] } = {}): Promise<NatsCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-nats-cluster-'));
   const base = path.join(dir, 'nats.conf');
   fs.writeFileSync(base, 'max_payload: 8MB\n', { mode: 0o600 });
@@ -79,8 +83,8 @@ export async function startNatsCluster(count = 3): Promise<NatsCluster> {
     },
   };
   try {
-    await Promise.all(members.map((_, i) => launch(i)));
-    await jetStreamReady(cluster.urls);
+    await Promise.all(members.map((_, i) => i).filter((i) => opts.only?.includes(i) ?? true).map(launch));
+    if (!opts.only) await jetStreamReady(cluster.urls);
   } catch (err) {
     await cluster.stop();
     throw new Error(`${(err as Error).message}\n${outputs.join('\n---\n')}`, { cause: err });

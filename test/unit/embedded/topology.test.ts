@@ -5,7 +5,7 @@ import { readContext } from '../../../embedded/context';
 import { prepareClusterFiles } from '../../../embedded/credentials';
 import { natsMemberConfig, natsMembers } from '../../../embedded/nats-cluster';
 import { clusterPaths } from '../../../embedded/paths';
-import { applyTopology, controlPlaneChild, natsChild, readTopology, resolveTopology } from '../../../embedded/topology';
+import { applyTopology, controlPlaneChild, natsChild, readTopology, resolveTopology, supervisedChildren } from '../../../embedded/topology';
 
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-topology-')); });
@@ -84,5 +84,14 @@ describe('topology', () => {
     expect(() => natsMembers(dir, 4222, 2)).toThrow(/1, 3 or 5 servers/);
     const m = natsMembers(dir, 4222, 3);
     expect(natsMemberConfig(path.join(dir, 'nats.conf'), m[0], m, 'p')).toContain('name: "mk"');
+  });
+});
+
+describe('supervisedChildren', () => {
+  it('lists what the supervisor starts, in its order: NATS servers, control planes, node agents', () => {
+    expect(supervisedChildren({ natsServers: 1, controlPlanes: 1 }, 1)).toEqual(['nats', 'control-plane', 'node-agent']);
+    expect(supervisedChildren({ natsServers: 3, controlPlanes: 2 }, 3)).toEqual([
+      'nats', 'nats-1', 'nats-2', 'control-plane', 'control-plane-2', 'node-agent', 'node-agent-2', 'node-agent-3',
+    ]);
   });
 });
