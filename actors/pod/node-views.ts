@@ -8,13 +8,29 @@ import { createHash } from 'node:crypto';
 import { ObjectStore, type Bus } from '../../bus';
 import { encodeToken, isNotFound, keyFilter, NODE_PODS_BUCKET, parseKey, PodKind, type Pod } from '../../messages';
 import { log } from '../log';
+import { NODE_NOT_READY_REASON } from '../node/pod-readiness';
 
 /** The view key of pod `namespace/name` on `node`. */
 export function viewKey(node: string, namespace: string, name: string): string {
   return `${encodeToken(node)}.${encodeToken(namespace)}.${encodeToken(name)}`;
 }
 
-const digest = (pod: Pod): string => createHash('sha1').update(JSON.stringify({ ...pod, metadata: { ...pod.metadata, resourceVersion: undefined } })).digest('base64');
+/**
+ * What a node's view of `pod` holds: metadata and spec, not status. The node keeps the status it
+ * reported itself, so a status write makes no view write (and no delivery, and no observation on
+ * the node). The one exception is a status the node did not write: while the node lifecycle's
+ * NodeNotReady mark is on the Ready condition the view carries the stored status, so the node
+ * sees it and writes its true status again; that write takes the status out of the view once more.
+ */
+export function viewOf(pod: Pod): Pod {
+  const { status, ...rest } = pod;
+  const marked = status?.conditions?.some((c) => c.type === 'Ready' && c.reason === NODE_NOT_READY_REASON);
+  return { ...rest, ...(marked ? { status } : {}) } as Pod;
+}
+
+/** The digest of a view: what the node sees, the revision it was copied at left out. */
+export const viewDigest = (view: Pod): string => createHash('sha1')
+  .update(JSON.stringify({ ...view, metadata: { ...view.metadata, resourceVersion: undefined } })).digest('base64');
 
 /** The views of one control plane. */
 export class NodePodViews {
@@ -49,7 +65,7 @@ export class NodePodViews {
     let removed = 0;
     for (const v of views.items) {
       const podKey = wanted.get(v.key);
-      if (podKey) this.known.set(podKey, { view: v.key, digest: digest(v.object), revision: revisions.get(podKey) });
+      if (podKey) this.known.set(podKey, { view: v.key, digest: viewDigest(v.object), revision: revisions.get(podKey) });
       else { await this.remove(v.key); removed++; }
     }
     if (removed > 0) log.info({ removed }, 'removed views of pods that are gone');
@@ -81,12 +97,13 @@ export class NodePodViews {
       this.known.delete(podKey);
     }
     if (!pod || !view) return;
-    const d = digest(pod);
+    const content = viewOf(pod);
+    const d = viewDigest(content);
     if (prev?.view === view && prev.digest === d) {
       if (revision !== undefined) prev.revision = Math.max(prev.revision ?? 0, revision);
       return;
     }
-    await this.views.put(view, pod);
+    await this.views.put(view, content);
     this.known.set(podKey, { view, digest: d, revision });
   }
 

@@ -101,11 +101,11 @@ describe('pod actor', () => {
     expect(cri.idsOf('app')).toHaveLength(1);
   });
 
-  it('takes a write its view never showed as overwritten after 30 s, and writes its status again', async () => {
+  it('with views that carry status (an earlier version\'s), takes a write its view never showed as overwritten after 30 s', async () => {
     system = start();
     const cri = new FakeCriRuntime();
     const h = harness(cri);
-    const pod = makePod();
+    const pod: Pod = { ...makePod(), status: { phase: 'Pending' } };
     const ref = spawnPodActor(system, h.deps, pod);
     await advanceUntil('Running', () => h.last()?.phase === 'Running' && h.last()?.containerStatuses?.[0]?.ready === true);
     const writes = h.statuses.length;
@@ -117,6 +117,59 @@ describe('pod actor', () => {
     expect(h.statuses.length).toBe(writes);
     await advanceUntil('the status written again', () => h.statuses.length > writes, 20_000, 1000);
     expect(h.last()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  it('with views without status, writes nothing for a view and its true status again at once for a NodeNotReady mark', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const h = harness(cri);
+    const pod = makePod();
+    expect(pod.status).toBeUndefined();
+    const ref = spawnPodActor(system, h.deps, pod);
+    await advanceUntil('Running', () => h.last()?.phase === 'Running' && h.last()?.containerStatuses?.[0]?.ready === true);
+    const writes = h.statuses.length;
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, metadata: { ...pod.metadata, labels: { a: 'b' } } } });
+    jest.advanceTimersByTime(40_000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    const mine = h.last()!;
+    const marked: PodStatus = {
+      ...mine,
+      conditions: mine.conditions!.map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, reason: 'NodeNotReady', message: 'Node is not ready' } : c)),
+    };
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, status: marked } });
+    await advanceUntil('the status written again', () => h.statuses.length > writes, 2000);
+    expect(h.last()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(h.last()?.startTime).toBe(mine.startTime);
+  });
+
+  it('keeps its status across an agent restart when the view carries none: nothing written, nothing restarted', async () => {
+    const engine = new MemoryPersistenceEngine();
+    system = start(configurePersistence(engine));
+    const cri = new FakeCriRuntime();
+    const h1 = harness(cri, { persistent: true });
+    spawnPodActor(system, h1.deps, makePod());
+    await advanceUntil('Running', () => h1.last()?.phase === 'Running' && app(h1)?.ready === true);
+    const mine = h1.last()!;
+    stop(system);
+    expect(engine.journal.get('pod-backoff-uid-1')?.filter((e) => (e.data as { type?: string }).type === 'status-written').length)
+      .toBe(h1.statuses.length);
+
+    jest.advanceTimersByTime(60_000);
+    system = start(configurePersistence(engine));
+    const h2 = harness(cri, { persistent: true });
+    spawnPodActor(system, h2.deps, makePod());
+    await advanceUntil('a few resyncs', () => cri.calls.filter((c) => c === 'listContainers').length > 6, 10_000);
+    jest.advanceTimersByTime(5000);
+    await settle(100);
+    expect(h2.statuses).toEqual([]);
+    expect(cri.idsOf('app')).toHaveLength(1);
+    // The container dies: the status written keeps the start time and transition times it had.
+    cri.exit('app', 1);
+    await advanceUntil('the exit reported', () => app(h2)?.restartCount === 1);
+    expect(h2.last()?.startTime).toBe(mine.startTime);
+    expect(h2.last()?.conditions?.find((c) => c.type === 'PodScheduled')?.lastTransitionTime)
+      .toBe(mine.conditions?.find((c) => c.type === 'PodScheduled')?.lastTransitionTime);
   });
 
   it('crash-loops with backoff: restartCount grows, CrashLoopBackOff 10 s then 20 s', async () => {
@@ -206,7 +259,7 @@ describe('pod actor', () => {
     await advanceUntil('second back-off', () => app(h1)?.restartCount === 1 && app(h1)?.state.waiting?.reason === 'CrashLoopBackOff');
     const exitedAt = Date.now();
     stop(system);
-    expect(engine.journal.get('pod-backoff-uid-1')?.length).toBe(2);
+    expect(engine.journal.get('pod-backoff-uid-1')?.filter((e) => (e.data as { type?: string }).type !== 'status-written')).toHaveLength(2);
 
     system = start(configurePersistence(engine));
     const h2 = harness(cri, { persistent: true });

@@ -1,8 +1,9 @@
 /**
  * The pod actor: a thin nact shell around reconcilePod. It coalesces messages, observes the pod
- * through CRI, reconciles, performs the actions and publishes status. Its only durable state is
- * the restart/pull backoff, journaled through nact persistence so an agent restart continues a
- * crash loop where it was. Unexpected faults (CRI timeouts, a failing status write) are thrown to
+ * through CRI, reconciles, performs the actions and publishes status. Its durable state is the
+ * restart/pull backoff and the status it last wrote, journaled through nact persistence so an
+ * agent restart continues a crash loop where it was and keeps the status (start time, transition
+ * times, pod IP) rather than making it anew: the node's view of the pod carries no status. Unexpected faults (CRI timeouts, a failing status write) are thrown to
  * the supervisor; problems of the pod itself end up in its status.
  */
 import {
@@ -35,7 +36,12 @@ export type PodActorMessage =
   /** Stop the actor, leaving the pod's containers running (agent shutdown; a new agent adopts them). */
   | { type: 'pod/stop' };
 
-type Internal = PodActorMessage | { type: 'pod/reconcile' } | BackoffEvent;
+/** Journaled after each status write the control plane acknowledged. */
+interface StatusWritten { type: 'status-written'; status: PodStatus }
+const isStatusWritten = (msg: unknown): msg is StatusWritten => typeof msg === 'object' && msg !== null
+  && (msg as { type?: string }).type === 'status-written';
+
+type Internal = PodActorMessage | { type: 'pod/reconcile' } | BackoffEvent | StatusWritten;
 
 /**
  * nact's onCrash for the pod actor (the lead's supervision policy). `ctx` is nact's
@@ -80,6 +86,8 @@ export interface PodActorDeps {
 /** The actor's durable state. */
 export interface PodActorState {
   backoff: BackoffState;
+  /** The status this node last wrote (and the control plane stored); none before the first. */
+  status?: PodStatus;
 }
 
 /**
@@ -115,9 +123,15 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   // it has, a different status in the view was stored after it (the control plane marked the pod
   // not ready while the node was away) and the view's is compared with, so the true status is
   // written again. Nothing changed means no write either way.
+  // Views carry no status (actors/pod/node-views.ts), so a write is taken as stored once it is
+  // acknowledged; only a view that carries a status (one made by an earlier version, or the node
+  // lifecycle's NodeNotReady mark) is compared with. `viewStatus` is the last status a view
+  // carried; `adopted` says whether the status journaled by an earlier actor was taken up.
   let written: PodStatus | undefined;
   let writtenAt = 0;
   let writtenSeen = false;
+  let viewStatus: PodStatus | undefined = pod.status;
+  let adopted = false;
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -158,6 +172,12 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
 
   async function sync(state: PodActorState, ctx: ActorContext<Internal, Ref<unknown>>): Promise<PodActorState> {
     let backoff = state.backoff;
+    let stored = state.status;
+    if (!adopted) {
+      adopted = true;
+      // A view with a status is compared with as it is; one without trusts this node's journal.
+      if (stored && !lastKnown.status) { written = stored; writtenSeen = true; }
+    }
     const persist = (ctx as Partial<PersistentActorContext<Internal, Ref<unknown>>>).persist;
     const record = async (events: BackoffEvent[]): Promise<void> => {
       for (const e of events) {
@@ -174,14 +194,14 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       logUnexpected(log, observed, desired);
       result = reconcilePod({
         pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
-        previous: written ?? lastKnown.status, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
+        previous: written ?? viewStatus, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
       });
       await record(result.events);
       if (result.terminated) {
         log.info('pod terminated; runtime objects removed');
         await deps.onTerminated(lastKnown);
         finish(ctx.self);
-        return { backoff };
+        return { backoff, ...(stored ? { status: stored } : {}) };
       }
       if (result.actions.length === 0) break;
       log.debug({ actions: result.actions.map((a) => a.type) }, 'reconcile');
@@ -197,22 +217,30 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     }
     // A write the view never showed was overwritten before the control plane copied it there.
     if (written && !writtenSeen && now() - writtenAt > VIEW_LAG_MS) forgetWritten();
-    const base = written ?? desired?.status;
+    const base = written ?? viewStatus;
     if (result && desired && !sameStoredStatus(result.status, base)) {
       if (result.status.phase !== base?.phase) log.info({ phase: result.status.phase }, 'pod phase');
       for (const e of backoffEvents(desired, base, result.status)) event(e.type, e.reason, e.message);
       await deps.writeStatus(desired, result.status);
       written = result.status;
       writtenAt = now();
-      writtenSeen = false;
+      // A view without status will never show it: the acknowledgement is all there is.
+      writtenSeen = !lastKnown.status;
+      stored = result.status;
+      if (persist) await persist({ type: 'status-written', status: stored } satisfies StatusWritten);
+    } else if (base && !stored && persist) {
+      // Taken from a view made by an earlier version: journaled, since later views carry none.
+      stored = base;
+      await persist({ type: 'status-written', status: stored } satisfies StatusWritten);
     }
     schedule(ctx.self, Math.min(result?.requeueAfterMs ?? resyncMs, resyncMs));
-    return { backoff };
+    return { backoff, ...(stored ? { status: stored } : {}) };
   }
 
   async function handle(state: PodActorState, msg: Internal, ctx: ActorContext<Internal, Ref<unknown>>): Promise<PodActorState> {
     // Replayed journal events while recovering (persistent actors only).
-    if (isBackoffEvent(msg)) return { backoff: applyBackoffEvent(state.backoff, msg, policy) };
+    if (isBackoffEvent(msg)) return { ...state, backoff: applyBackoffEvent(state.backoff, msg, policy) };
+    if (isStatusWritten(msg)) return { ...state, status: msg.status };
     switch (msg.type) {
       case 'pod/sync':
         if (msg.pod && msg.pod.metadata.uid !== uid) {
@@ -222,8 +250,13 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
         } else if (msg.pod) {
           desired = msg.pod;
           lastKnown = msg.pod;
-          if (written && sameStoredStatus(msg.pod.status, written)) writtenSeen = true;
-          else if (written && writtenSeen) forgetWritten();
+          if (!msg.pod.status) {
+            if (written) writtenSeen = true;
+          } else {
+            viewStatus = msg.pod.status;
+            if (written && sameStoredStatus(msg.pod.status, written)) writtenSeen = true;
+            else if (written && writtenSeen) forgetWritten();
+          }
         } else {
           desired = null;
         }
@@ -251,6 +284,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     initialStateFunc: (ctx: ActorContext<Internal, Ref<unknown>>): PodActorState => {
       written = undefined;
       writtenSeen = false;
+      adopted = false;
       cache.clear();
       queued = false;
       clearTimeout(timer);

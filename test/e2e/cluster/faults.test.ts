@@ -83,11 +83,20 @@ describeE2e('faults', () => {
     expect((await c.mk(['apply', '-f', '-'], { stdin: podsYaml('mid', 30) })).code).toBe(0);
     // Let the agent get going on them, then kill it mid-work.
     await waitFor('some pods started', async () => ((await pods('burst=mid')).some((p) => p.status?.phase === 'Running') ? true : null), 60_000);
+    const before = (await pods('burst=mid')).filter((p) => p.status?.phase === 'Running');
     const agent = c.pidOf('node-agent');
     process.kill(agent!, 'SIGKILL');
     const running = await allRunning('burst=mid', 30, 120_000);
     // No container of a pod that never exited was started twice.
     expect(running.map((p) => p.status?.containerStatuses?.[0]?.restartCount)).toEqual(running.map(() => 0));
+    // The pods Running before keep their status: the restarted agent takes up the status it had
+    // journaled (the view carries none) rather than making a new one.
+    expect(before.length).toBeGreaterThan(0);
+    for (const p of before) {
+      const now = running.find((r) => r.metadata.uid === p.metadata.uid)?.status;
+      expect(now?.startTime).toBe(p.status?.startTime);
+      expect(now?.containerStatuses?.[0]?.containerID).toBe(p.status?.containerStatuses?.[0]?.containerID);
+    }
     await deleteBurst('burst=mid');
   });
 });
