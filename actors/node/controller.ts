@@ -5,9 +5,13 @@
  * not tolerate are deleted once their tolerationSeconds have passed (eviction.ts), so that their
  * owners replace them elsewhere.
  *
- * Everything it keeps in memory (the CIDR allocation, when it started judging heartbeats) is made
- * again in prepare(), which its kind supervisor calls on every start: a control plane that starts
- * the node supervisor only while it leads gets a fresh controller state each time it does.
+ * A node is judged by the later of its Lease's renewTime (kube-node-lease, learned from the
+ * leader's shared informer) and its Ready condition's lastHeartbeatTime.
+ *
+ * Everything it keeps in memory (the CIDR allocation, the lease renew times, when it started
+ * judging heartbeats) is made again in prepare(), which its kind supervisor calls on every start:
+ * a control plane that starts the node supervisor only while it leads gets a fresh controller
+ * state each time it does; stop() ends the lease informer.
  */
 import type { Bus, ObjectStore, Stored } from '../../bus';
 import { EventRecorder, startInformer, type Informer, type RecordEvent } from '../../bus';
@@ -165,6 +169,10 @@ export function nodeController(deps: NodeControllerDeps): KindController {
       const evictAfter = await evictPods(deps, recordEvent, node.object, noExecute, pods, now());
       const after = [node.requeueAfterMs, evictAfter].filter((x): x is number => x !== undefined);
       return after.length ? { requeueAfterMs: Math.min(...after) } : undefined;
+    },
+    stop: async () => {
+      await leaseInformer?.stop();
+      leaseInformer = undefined;
     },
     ...(deps.routes ? { ensure: () => deps.routes!.ensure() } : {}),
   };
