@@ -39,6 +39,8 @@ export interface KindController {
    * the store and the informer's listing) must go here, since no deletion will be delivered.
    */
   listed?(holds: (key: string) => boolean): Promise<void>;
+  /** Called when the supervisor stops: ends what prepare() started (an informer of its own). */
+  stop?(): Promise<void>;
 }
 
 type SupervisorMsg = { type: 'start' };
@@ -164,6 +166,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     async stop() {
       clearInterval(resync);
       await informer?.stop();
+      await controller.stop?.();
       for (const ref of [...children.values(), ...finalizing.values()]) stop(ref);
       children.clear();
       finalizing.clear();

@@ -44,3 +44,11 @@ export interface Lease {
   metadata: ObjectMeta;
   spec?: LeaseSpecFields;
 }
+
+/**
+ * The namespace of the nodes' heartbeat leases, one per node named after it (Kubernetes'
+ * kube-node-lease: https://kubernetes.io/docs/concepts/architecture/leases/#node-heart-beats).
+ */
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+/** How long a node lease lasts without renewal, in seconds (the kubelet's 40). */
+export const NODE_LEASE_DURATION_SECONDS = 40;

@@ -31,5 +31,5 @@ export function kindByPlural(plural: string): KindInfo | undefined {
 }
 
 /** Namespaces that exist from the start and cannot be deleted. */
-export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'mk-system'] as const;
+export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'mk-system', 'kube-node-lease'] as const;
 export const DEFAULT_NAMESPACE = 'default';

@@ -5,13 +5,20 @@
  * not tolerate are deleted once their tolerationSeconds have passed (eviction.ts), so that their
  * owners replace them elsewhere.
  *
- * Everything it keeps in memory (the CIDR allocation, when it started judging heartbeats) is made
- * again in prepare(), which its kind supervisor calls on every start: a control plane that starts
- * the node supervisor only while it leads gets a fresh controller state each time it does.
+ * A node is judged by the later of its Lease's renewTime (kube-node-lease, learned from the
+ * leader's shared informer) and its Ready condition's lastHeartbeatTime.
+ *
+ * Everything it keeps in memory (the CIDR allocation, the lease renew times, when it started
+ * judging heartbeats) is made again in prepare(), which its kind supervisor calls on every start:
+ * a control plane that starts the node supervisor only while it leads gets a fresh controller
+ * state each time it does; stop() ends the lease informer.
  */
 import type { Bus, ObjectStore, Stored } from '../../bus';
-import { EventRecorder, type RecordEvent } from '../../bus';
-import { isNotFound, keyFilter, objectKey, timestamp, type Node, type Pod, type Taint } from '../../messages';
+import { EventRecorder, startInformer, type Informer, type RecordEvent } from '../../bus';
+import {
+  isNotFound, keyFilter, LeaseKind, NODE_LEASE_NAMESPACE, objectKey, timestamp,
+  type Lease, type Node, type Pod, type Taint,
+} from '../../messages';
 import { deleteObject } from '../deletion';
 import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
@@ -102,11 +109,21 @@ export function nodeController(deps: NodeControllerDeps): KindController {
   const now = deps.now ?? Date.now;
   let startedAt = now();
   let book: CidrBook | undefined;
+  // The nodes' lease renew times by node name, from the leader's shared informer (no read per node).
+  const leases = new Map<string, string>();
+  let leaseInformer: Informer | undefined;
   // CIDR choices are serialized: two nodes registering at once never get the same range.
   const serialized = serializer();
 
   const prepare = async (): Promise<void> => {
     startedAt = now();
+    await leaseInformer?.stop();
+    leases.clear();
+    leaseInformer = await startInformer<Lease>(deps.store, keyFilter(LeaseKind.plural, NODE_LEASE_NAMESPACE), (ev) => {
+      const name = ev.key.split('.').pop()!;
+      const renew = ev.type === 'PUT' ? ev.object?.spec?.renewTime : undefined;
+      if (renew) leases.set(name, renew); else leases.delete(name);
+    });
     const { clusterCidr, nodeCidrMaskSize } = deps.cidr();
     const fresh = new CidrBook(new CidrAllocator(clusterCidr, nodeCidrMaskSize));
     for (const n of (await deps.store.list<Node>(keyFilter('nodes'))).items) fresh.learn(n.key, n.object.spec?.podCIDR);
@@ -122,7 +139,7 @@ export function nodeController(deps: NodeControllerDeps): KindController {
     for (const key of [...b.waiting]) {
       if (b.allocator.free === 0) return;
       try {
-        if (!(await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt)))) b.forget(key);
+        if (!(await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt, undefined, leases)))) b.forget(key);
       } catch (err) {
         log.debug({ key, err: String(err) }, 'handing a freed pod CIDR over failed; the node\'s next resync retries');
       }
@@ -139,7 +156,7 @@ export function nodeController(deps: NodeControllerDeps): KindController {
     reconcile: async (key, observed) => {
       if (!book) await prepare();
       const b = book!;
-      const node = await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt, observed as Stored<Node> | null));
+      const node = await serialized(() => reconcileOne(deps, recordEvent, b, key, now(), startedAt, observed as Stored<Node> | null, leases));
       if (!node) {
         if (b.forget(key)) await handOver(b);
         return;
@@ -153,6 +170,10 @@ export function nodeController(deps: NodeControllerDeps): KindController {
       const after = [node.requeueAfterMs, evictAfter].filter((x): x is number => x !== undefined);
       return after.length ? { requeueAfterMs: Math.min(...after) } : undefined;
     },
+    stop: async () => {
+      await leaseInformer?.stop();
+      leaseInformer = undefined;
+    },
     ...(deps.routes ? { ensure: () => deps.routes!.ensure() } : {}),
   };
 }
@@ -164,14 +185,16 @@ export function nodeController(deps: NodeControllerDeps): KindController {
  */
 async function reconcileOne(
   deps: NodeControllerDeps, recordEvent: RecordEvent, book: CidrBook, key: string, now: number, startedAt: number,
-  observed?: Stored<Node> | null,
+  observed?: Stored<Node> | null, leases?: ReadonlyMap<string, string>,
 ): Promise<{ object: Node; requeueAfterMs?: number } | undefined> {
   const { store } = deps;
   const cur = observed === undefined ? await store.get<Node>(key) : observed;
   await deps.routes?.sync(key, cur?.object ?? null);
   if (!cur) return undefined;
   book.learn(key, cur.object.spec?.podCIDR);
-  const { actions, requeueAfterMs } = reconcileNode(cur.object, now, { gracePeriodMs: deps.gracePeriodMs(), startedAt });
+  const { actions, requeueAfterMs } = reconcileNode(cur.object, now, {
+    gracePeriodMs: deps.gracePeriodMs(), startedAt, leaseRenewTime: leases?.get(cur.object.metadata.name),
+  });
   const next = structuredClone(cur.object);
   const events: (() => void)[] = [];
   let allocated: string | undefined;

@@ -8,13 +8,14 @@
 import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
-  objectKey, timestamp, ValidationError, NodeKind, PodKind,
+  objectKey, timestamp, ValidationError, NodeKind, PodKind, isConflict, LeaseKind, NODE_LEASE_NAMESPACE,
+  type Lease,
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
   type PodStatusRequest, type PodTerminatedRequest,
 } from '../../messages';
 import { finishDeletion } from '../deletion';
 import { log } from '../log';
-import { mergeConditions } from './conditions';
+import { heartbeatConditions, renewedLease } from './heartbeat';
 
 /** The node a request came from: the token after `mk.api.node.`. */
 function nodeOf(subject: string): string {
@@ -61,7 +62,9 @@ async function register(store: ObjectStore, node: string, req: NodeRegisterReque
       return n;
     });
   }
-  return { node: (await store.get<Node>(nodeKey(node)))!.object };
+  const out = (await store.get<Node>(nodeKey(node)))!.object;
+  await renewLease(store, out, Date.now());
+  return { node: out };
 }
 
 const PRESSURE_TYPES = new Set(['MemoryPressure', 'DiskPressure', 'PIDPressure']);
@@ -83,21 +86,50 @@ function checkHeartbeat(req: NodeHeartbeatRequest): void {
 }
 
 /**
- * mk.api.node.<node>.heartbeat: the Ready condition and the pressure conditions the node measured;
- * each condition's lastTransitionTime moves only when its status changes.
+ * mk.api.node.<node>.heartbeat: renews the node's Lease in kube-node-lease and writes the Ready
+ * and pressure conditions onto the Node only when they changed in anything but heartbeat times,
+ * or when the Node's last heartbeat is older than NODE_STATUS_REPORT_MS (heartbeat.ts). Each
+ * condition's lastTransitionTime moves only when its status changes.
  */
 async function heartbeat(store: ObjectStore, node: string, req: NodeHeartbeatRequest): Promise<NodeResult> {
   checkHeartbeat(req);
+  const now = Date.now();
+  const reported = [{ type: 'Ready' as const, ...req.ready }, ...(req.conditions ?? [])];
+  let unchanged: Node | undefined;
+  let out: Node;
   try {
-    const out = await store.mutate<Node>(nodeKey(node), (n) => {
-      const reported = [{ type: 'Ready' as const, ...req.ready }, ...(req.conditions ?? [])];
-      n.status = { ...n.status, conditions: mergeConditions(n.status?.conditions ?? [], reported, timestamp()) };
+    const written = await store.mutate<Node>(nodeKey(node), (n) => {
+      const conditions = heartbeatConditions(n.status?.conditions ?? [], reported, now);
+      if (!conditions) { unchanged = n; return null; }
+      n.status = { ...n.status, conditions };
       return n;
     });
-    return { node: out!.object };
+    out = written?.object ?? unchanged!;
   } catch (err) {
     if (isNotFound(err)) throw new NotFoundError(`nodes "${node}" not found: register again`);
     throw err;
+  }
+  await renewLease(store, out, now);
+  return { node: out };
+}
+
+/** Renews (or creates) the node's Lease; a lost race is retried with a fresh read. */
+async function renewLease(store: ObjectStore, node: Node, now: number): Promise<void> {
+  const key = objectKey(LeaseKind.plural, NODE_LEASE_NAMESPACE, node.metadata.name);
+  for (let attempt = 0; ; attempt++) {
+    const cur = await store.get<Lease>(key);
+    const next = renewedLease(node, cur?.object, now);
+    try {
+      if (cur) {
+        await store.update(key, next, cur.revision);
+      } else {
+        next.metadata = { ...next.metadata, uid: crypto.randomUUID(), creationTimestamp: timestamp() };
+        await store.create(key, next);
+      }
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !(isConflict(err) || isAlreadyExists(err))) throw err;
+    }
   }
 }
 

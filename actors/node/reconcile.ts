@@ -4,6 +4,7 @@
  * (https://kubernetes.io/docs/concepts/architecture/nodes/#node-controller).
  */
 import { TAINT_NOT_READY, TAINT_UNREACHABLE, type Node, type NodeCondition, type Taint } from '../../messages';
+import { lastHeardFrom } from './heartbeat';
 import { systemTaints, withSystemTaints } from './taints';
 
 export type NodeAction =
@@ -24,13 +25,16 @@ export interface NodeReconcileOptions {
    * it judges it, as Kubernetes' node lifecycle controller does with the times it observed.
    */
   startedAt?: number;
+  /** The renewTime of the node's Lease in kube-node-lease, when the controller has seen one. */
+  leaseRenewTime?: string;
 }
 
 const isNotReadyTaint = (t: Taint): boolean => t.effect === 'NoExecute' && (t.key === TAINT_NOT_READY || t.key === TAINT_UNREACHABLE);
 
 /**
  * What to do with `node` now: ask for a pod CIDR when it has none, mark the node
- * Unknown when its heartbeat is older than the grace period (every condition, as Kubernetes'
+ * Unknown when it was last heard from (the later of its Lease's renewTime and its Ready
+ * condition's lastHeartbeatTime) longer ago than the grace period (every condition, as Kubernetes'
  * node lifecycle controller does), and keep the taints its conditions call for (taints.ts), with
  * NodeNotReady and NodeReady events when the node's not-ready or unreachable taint comes or goes.
  * `requeueAfterMs` is when the heartbeat would go stale.
@@ -42,7 +46,7 @@ export function reconcileNode(node: Node, now: number, opts: NodeReconcileOption
   let requeueAfterMs: number | undefined;
   const ready = conditions.find((c) => c.type === 'Ready');
   if (ready && ready.status !== 'Unknown') {
-    const beat = Math.max(Date.parse(ready.lastHeartbeatTime ?? '') || 0, opts.startedAt ?? 0);
+    const beat = Math.max(lastHeardFrom(ready.lastHeartbeatTime, opts.leaseRenewTime), opts.startedAt ?? 0);
     const staleAt = beat + opts.gracePeriodMs;
     if (now >= staleAt) {
       const at = new Date(now).toISOString();

@@ -19,9 +19,9 @@ export const LeaseKind: KindInfo = {
   namespaced: true,
   get schema() { return coordinationModule().LeaseSchema; },
   storage: 'store',
-  description: 'A lock with a holder and a time limit: the control planes elect their leader on mk-system/mk-control-plane.',
+  description: 'A lock with a holder and a time limit: the control planes elect their leader on mk-system/mk-control-plane, and each node renews its own in kube-node-lease as its heartbeat.',
   readOnly: true,
-  readOnlyReason: 'the control planes write them as they elect their leader',
+  readOnlyReason: 'the control planes write them as they elect their leader and as nodes heartbeat',
   columns: [
     { name: 'NAME', value: (o) => o.metadata.name },
     { name: 'HOLDER', value: (o) => (o as Lease).spec?.holderIdentity ?? '' },

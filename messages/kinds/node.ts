@@ -1,5 +1,6 @@
 /** The Node and Namespace kinds as messages/ declares them: schema, columns, describer. */
 import type { Namespace, Node } from '../cluster';
+import type { Lease } from '../coordination';
 import type { KindInfo } from '../kind';
 import type { Pod } from '../pod';
 import { describeNamespace, describeNode, nodeRoles, nodeStatus } from '../printing/describe-node';
@@ -37,8 +38,12 @@ export const NodeKind: KindInfo = {
     { name: 'CONTAINER-RUNTIME', priority: 1, value: (o) => (o as Node).status?.nodeInfo?.containerRuntimeVersion || '<unknown>' },
   ],
   describer: {
-    related: [{ plural: 'pods', where: (p, node) => (p as Pod).spec?.nodeName === node.metadata.name }],
-    describe: (o, ctx) => describeNode(o as Node, ctx.related[0] as Pod[], ctx.events, ctx.now),
+    related: [
+      { plural: 'pods', where: (p, node) => (p as Pod).spec?.nodeName === node.metadata.name },
+      // The node's heartbeat lease (kube-node-lease/<node>).
+      { plural: 'leases', where: (l, node) => l.metadata.namespace === 'kube-node-lease' && l.metadata.name === node.metadata.name },
+    ],
+    describe: (o, ctx) => describeNode(o as Node, ctx.related[0] as Pod[], ctx.events, ctx.now, ctx.related[1]?.[0] as Lease | undefined),
   },
 };
 

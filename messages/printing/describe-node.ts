@@ -3,6 +3,7 @@
  * NamespaceDescriber (kubernetes/kubectl pkg/describe/describe.go: describeNode, describeNodeResource).
  */
 import type { Namespace, Node } from '../cluster';
+import type { Lease } from '../coordination';
 import type { Pod } from '../pod';
 import type { Taint } from '../scheduling';
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../quantity';
@@ -55,8 +56,11 @@ function writeTaints(w: DescribeWriter, taints: Taint[] | undefined): void {
   });
 }
 
-/** Describes a node; `pods` are the pods bound to it (terminated ones are left out here). */
-export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now: number = Date.now()): string {
+/**
+ * Describes a node; `pods` are the pods bound to it (terminated ones are left out here), `lease`
+ * its heartbeat lease in kube-node-lease.
+ */
+export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now: number = Date.now(), lease?: Lease): string {
   const w = new DescribeWriter();
   const st = node.status ?? {};
   w.write(0, `Name:\t${node.metadata.name}\n`);
@@ -66,6 +70,11 @@ export function describeNode(node: Node, pods: Pod[], events?: EventLike[], now:
   w.write(0, `CreationTimestamp:\t${describeTime(node.metadata.creationTimestamp)}\n`);
   writeTaints(w, node.spec?.taints);
   w.write(0, `Unschedulable:\t${node.spec?.unschedulable ? 'true' : 'false'}\n`);
+  // kubectl's Lease block: who holds it and when it was taken and last renewed.
+  w.write(0, 'Lease:\n');
+  w.write(1, `HolderIdentity:\t${lease?.spec?.holderIdentity || '<unset>'}\n`);
+  w.write(1, `AcquireTime:\t${lease?.spec?.acquireTime ? describeTime(lease.spec.acquireTime) : '<unset>'}\n`);
+  w.write(1, `RenewTime:\t${lease?.spec?.renewTime ? describeTime(lease.spec.renewTime) : '<unset>'}\n`);
   if (st.conditions?.length) {
     w.write(0, 'Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n');
     w.write(1, '----\t------\t-----------------\t------------------\t------\t-------\n');

@@ -193,3 +193,13 @@ describe('mk get nodes -o wide', () => {
     expect(rows[1].split(/\s{2,}/)).toEqual(['n2', 'Ready', '<none>', expect.any(String), 'mk-0.1.0', '10.0.0.2', '<none>', 'Debian GNU/Linux 12', '6.1.0-test', 'containerd://1.6.20']);
   });
 });
+
+describe('node leases', () => {
+  it('lists each node\'s heartbeat lease with get leases -A, and describe node shows it', async () => {
+    const r = await mk(['get', 'leases', '-A']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '));
+    expect(rows).toEqual(expect.arrayContaining(NODES.map((n) => `kube-node-lease ${n} ${n}`)));
+    expect((await mk(['describe', 'node', 'n2'])).stdout).toMatch(/\nLease:\n {2}HolderIdentity:\s+n2\n {2}AcquireTime:\s+\w{3}, .*\n {2}RenewTime:\s+\w{3}, /);
+  });
+});

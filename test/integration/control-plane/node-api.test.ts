@@ -7,7 +7,7 @@ import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import {
   API, isForbidden, isNotFound, isValidation, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeApiSubject,
-  type ApplyResult, type NodeRoute, type GetResult, type Node, type NodeResult, type Pod,
+  type ApplyResult, type NodeRoute, type GetResult, type Lease, type Node, type NodeResult, type Pod,
 } from '../../../messages';
 import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
 
@@ -49,6 +49,35 @@ describe('node api', () => {
     expect(isNotFound(await caught(node('n3', 'heartbeat', { ready: { status: 'True', reason: 'NodeReady', message: 'ok' } })))).toBe(true);
     expect(isValidation(await caught(node('n1', 'heartbeat', { ready: { status: 'Maybe' } })))).toBe(true);
     expect(isValidation(await caught(node('n1', 'register', { status: 'nope' })))).toBe(true);
+  });
+
+  it('renews the node\'s Lease on every heartbeat and writes the Node only when a condition changed', async () => {
+    const ready = { ready: { status: 'True', reason: 'NodeReady', message: 'ok' } };
+    const getLease = async () => (await request<GetResult>(bus, API.get, { kind: 'leases', namespace: 'kube-node-lease', name: 'n9' })).object as Lease;
+    const getNode = async () => (await request<GetResult>(bus, API.get, { kind: 'nodes', name: 'n9' })).object as Node;
+    const { node: registered } = await node<NodeResult>('n9', 'register', { status, labels: {} });
+    expect((await getLease()).metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'n9', uid: registered.metadata.uid }]);
+    // Settled: a pod CIDR and no taints (the controller writes nothing more).
+    await waitFor(async () => {
+      const n = (await node<NodeResult>('n9', 'heartbeat', ready)).node;
+      return n.spec?.podCIDR && !n.spec.taints?.length ? n : null;
+    }, 'n9 settled');
+    const before = await getNode();
+    const lease = await getLease();
+    expect(lease.spec).toMatchObject({ holderIdentity: 'n9', leaseDurationSeconds: 40 });
+    await node<NodeResult>('n9', 'heartbeat', ready);
+    expect((await getNode()).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    const renewed = await getLease();
+    expect(Number(renewed.metadata.resourceVersion)).toBeGreaterThan(Number(lease.metadata.resourceVersion));
+    expect(renewed.spec?.acquireTime).toBe(lease.spec?.acquireTime);
+    // A pressure condition that comes reaches the Node at once.
+    const pressure = { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'low' };
+    const { node: after } = await node<NodeResult>('n9', 'heartbeat', { ...ready, conditions: [pressure] });
+    expect(after.status?.conditions?.find((c) => c.type === 'MemoryPressure')?.status).toBe('True');
+    expect(Number(after.metadata.resourceVersion)).toBeGreaterThan(Number(before.metadata.resourceVersion));
+    // Deleting the Node takes its Lease with it (the garbage collector).
+    await request(bus, API.delete, { kind: 'nodes', name: 'n9' });
+    await waitFor(async () => (isNotFound(await caught(getLease())) ? true : null), 'the lease to go with its node');
   });
 
   it('puts each bound pod in its node\'s view and nowhere else, and takes it out when it goes', async () => {

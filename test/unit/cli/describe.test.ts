@@ -2,7 +2,7 @@ import { DESCRIBE_TABWRITER, tabwrite } from '../../../cli/output/tabwriter';
 import { describeNamespace as rawNamespace, describeNode as rawNode } from '../../../messages/printing/describe-node';
 import { describePod as rawPod } from '../../../messages/printing/describe-pod';
 import { rfc1123z, setDisplayTimeZone } from '../../../messages/printing/time';
-import type { Node, Pod } from '../../../messages';
+import type { Lease, Node, Pod } from '../../../messages';
 
 // Describers return tab-separated cells; the CLI aligns them as kubectl's describe does.
 const align = (text: string): string => tabwrite(text, DESCRIBE_TABWRITER);
@@ -171,6 +171,17 @@ describe('describeNode', () => {
     const out = describeNode(gpuNode, [gpuPod], undefined, NOW);
     expect(out).toMatch(/Taints:\s+node\.kubernetes\.io\/unreachable:NoExecute\n\s+dedicated=gpu:NoSchedule\nUnschedulable:\s+true\n/);
     expect(out).toMatch(/ {2}ephemeral-storage\s+1Gi \(10%\)\s+1Gi \(10%\)\n {2}nvidia\.com\/gpu\s+1\s+1\n/);
+  });
+
+  it('shows the heartbeat lease like kubectl, <unset> without one', () => {
+    const lease: Lease = {
+      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'node-1', namespace: 'kube-node-lease' },
+      spec: { holderIdentity: 'node-1', acquireTime: '2024-05-01T10:00:05.000000Z', renewTime: '2024-05-01T11:59:55.000000Z' },
+    };
+    expect(describeNode(node, [], undefined, NOW, lease)).toMatch(
+      /Unschedulable:\s+false\nLease:\n {2}HolderIdentity:\s+node-1\n {2}AcquireTime:\s+Wed, 01 May 2024 10:00:05 \+0000\n {2}RenewTime:\s+Wed, 01 May 2024 11:59:55 \+0000\nConditions:/,
+    );
+    expect(describeNode(node, [], undefined, NOW)).toMatch(/Lease:\n {2}HolderIdentity:\s+<unset>\n {2}AcquireTime:\s+<unset>\n {2}RenewTime:\s+<unset>\n/);
   });
 });
 
