@@ -1,7 +1,7 @@
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { translateCoreError } from '../bus/core-errors';
 import { NotFoundError, TimeoutError, UnavailableError } from '../messages/errors';
-import { READ_TRY_MS, replyLost, retryRead, retryUntaken } from './api-retry';
+import { replyLost, retryRead, retryUntaken } from './api-retry';
 
 const noResponders = () => translateCoreError(new natsErrors.NoRespondersError('mk.api.apply'), { action: 'request mk.api.apply', subject: 'mk.api.apply' });
 const timeout = () => new TimeoutError('request mk.api.get: no reply');
@@ -14,7 +14,7 @@ describe('api retries', () => {
     expect(replyLost(new NotFoundError('pods "x" not found'))).toBe(false);
   });
 
-  it('tries a read again after a timeout, each try shorter than the budget', async () => {
+  it('tries a read again after a failed try, each try given what is left of the budget', async () => {
     const tries: number[] = [];
     const out = await retryRead(async (t) => {
       tries.push(t);
@@ -23,7 +23,30 @@ describe('api retries', () => {
     }, 15_000);
     expect(out).toBe('ok');
     expect(tries).toHaveLength(3);
-    expect(tries[0]).toBe(READ_TRY_MS);
+    expect(tries[0]).toBeGreaterThan(14_000);
+    expect(tries[2]).toBeLessThan(tries[0]);
+  });
+
+  it('sends a read again while a try hangs (a frozen replica), and takes the first answer', async () => {
+    let n = 0;
+    const never = new Promise<string>(() => undefined);
+    const started = Date.now();
+    // The first two tries go to a replica that never answers; the third to one that does.
+    const out = await retryRead(async () => (++n <= 2 ? never : 'ok'), 5_000, { stepMs: 50 });
+    expect(out).toBe('ok');
+    expect(n).toBe(3);
+    // Tries at 0, 50 and 150 ms: nowhere near the budget.
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('keeps listening to a slow try after the next is sent, and never sends more than the cap', async () => {
+    let n = 0;
+    const out = await retryRead(() => {
+      n++;
+      return n === 1 ? new Promise<string>((r) => setTimeout(() => r('slow but alive'), 300)) : new Promise<string>(() => undefined);
+    }, 5_000, { stepMs: 40, maxTries: 3 });
+    expect(out).toBe('slow but alive');
+    expect(n).toBe(3);
   });
 
   it('does not try a read again for an answer (NotFound)', async () => {
@@ -33,9 +56,11 @@ describe('api retries', () => {
   });
 
   it('gives up on a read when the budget is spent, with the last error', async () => {
-    let clock = 0;
-    await expect(retryRead(async () => { clock += 6000; throw timeout(); }, 15_000, () => clock)).rejects.toThrow(/no reply/);
-    expect(clock).toBe(18_000);
+    let n = 0;
+    const started = Date.now();
+    await expect(retryRead(async (t) => { n++; await new Promise((r) => setTimeout(r, t)); throw timeout(); }, 600, { stepMs: 100 })).rejects.toThrow(/no reply/);
+    expect(n).toBeGreaterThan(1);
+    expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   it('sends a write again only while nothing took it', async () => {

@@ -7,9 +7,17 @@
 import { isNoResponders } from '../bus/core-errors';
 import { ErrorCodes, MkError } from '../messages/errors';
 
-/** A read's single try waits at most this long, so a frozen replica costs one try, not the budget. */
-export const READ_TRY_MS = 5_000;
-/** Between tries. */
+/**
+ * A read is sent again, without giving up on the tries already out, when none has answered this
+ * long after the one before (the gaps grow: 1 s, 2 s, 3 s, ...): a control plane frozen with a
+ * try in hand (SIGSTOP, a long pause) holds it for good, and the next try most likely goes to
+ * another replica of the api's queue. The first answer wins; every try may use the whole budget,
+ * so a replica that is only slow is still heard.
+ */
+export const HEDGE_STEP_MS = 1_000;
+/** At most this many tries of one read are out at once. */
+export const MAX_READ_TRIES = 5;
+/** Between tries after a failure (the bus was down, nothing served the subject). */
 export const RETRY_PAUSE_MS = 250;
 
 /** True when the reply may have been lost (a timeout, a dropped connection): the request may have been done. */
@@ -27,20 +35,46 @@ export function readRetryable(err: unknown): boolean {
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Runs a read (`fn` gets its try's timeout) until it succeeds, fails with an error no retry
- * would fix, or `budgetMs` is spent; then throws the last error.
+ * Runs a read (`fn` gets its try's timeout: what is left of the budget) until one try succeeds,
+ * one fails with an error no retry would fix (an answer, such as NotFound), or `budgetMs` is
+ * spent; then throws the last error. A try that has not answered within a growing gap
+ * (HEDGE_STEP_MS, twice that, ...) is joined by another, up to MAX_READ_TRIES; a try that fails
+ * is followed by another after RETRY_PAUSE_MS.
  */
-export async function retryRead<T>(fn: (timeoutMs: number) => Promise<T>, budgetMs: number, now: () => number = Date.now): Promise<T> {
-  const deadline = now() + budgetMs;
-  for (;;) {
-    const left = deadline - now();
-    try {
-      return await fn(Math.max(1, Math.min(READ_TRY_MS, left)));
-    } catch (err) {
-      if (!readRetryable(err) || deadline - now() <= RETRY_PAUSE_MS) throw err;
-      await pause(RETRY_PAUSE_MS);
-    }
-  }
+export function retryRead<T>(fn: (timeoutMs: number) => Promise<T>, budgetMs: number, opts: { stepMs?: number; maxTries?: number } = {}): Promise<T> {
+  const step = opts.stepMs ?? HEDGE_STEP_MS;
+  const maxTries = opts.maxTries ?? MAX_READ_TRIES;
+  const deadline = Date.now() + budgetMs;
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    let sent = 0;
+    let out = 0;
+    let lastErr: unknown;
+    let hedge: NodeJS.Timeout | undefined;
+    const finish = (f: () => void) => { if (done) return; done = true; clearTimeout(hedge); f(); };
+    const send = (): void => {
+      clearTimeout(hedge);
+      const left = deadline - Date.now();
+      if (done || sent >= maxTries || left <= 0) {
+        if (out === 0) finish(() => reject(lastErr ?? new Error('no try of the read could be sent')));
+        return;
+      }
+      sent++;
+      out++;
+      // The next try joins this one unless it answers first.
+      hedge = setTimeout(send, Math.min(step * sent, left));
+      fn(Math.max(1, left)).then((v) => finish(() => resolve(v)), (err: unknown) => {
+        out--;
+        lastErr = err;
+        if (!readRetryable(err)) { finish(() => reject(err)); return; }
+        if (out > 0) return; // another try is out: wait for it (or the next hedge)
+        if (deadline - Date.now() <= RETRY_PAUSE_MS || sent >= maxTries) { finish(() => reject(err)); return; }
+        clearTimeout(hedge);
+        hedge = setTimeout(send, RETRY_PAUSE_MS);
+      });
+    };
+    send();
+  });
 }
 
 /**
