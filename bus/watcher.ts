@@ -136,8 +136,30 @@ export class KvWatcher<T> {
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: this.next,
       });
-      return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+      const iter = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+      this.watchHealth(iter);
+      return iter;
     });
+  }
+
+  /**
+   * Ends `iter` when its consumer is lost while the connection stays up: a consumer lives on one
+   * server, and when that server of a cluster dies the client, connected to another, would pull
+   * for it forever (the library retries a consumer it once found). Missed heartbeats or a
+   * consumer or stream not found end the iteration, and the loop resumes from the last revision
+   * on a new consumer.
+   */
+  private watchHealth(iter: ConsumerMessages): void {
+    void (async () => {
+      for await (const s of iter.status()) {
+        const lost = (s.type === 'heartbeats_missed' && s.count >= 2) || s.type === 'consumer_not_found'
+          || s.type === 'consumer_deleted' || s.type === 'stream_not_found';
+        if (!lost || this.stopped) continue;
+        busLog.warn({ filter: this.cfg.filter, next: this.next, status: s.type }, 'watch consumer lost; resuming on a new one');
+        iter.stop();
+        break;
+      }
+    })().catch(() => undefined);
   }
 
   /**

@@ -67,7 +67,6 @@ describeE2e('mk up --control-planes 2 --nats-servers 3', () => {
       return h !== undefined && h !== leader ? h : undefined;
     }, 60_000, 100);
     expect(Date.now() - killedAt).toBeLessThan(LEASE_SECONDS * 1000 + 3000);
-    expect([pidFile('control-plane'), pidFile('control-plane-2')]).toContain(successor);
     expect(() => process.kill(successor, 0)).not.toThrow();
     expect((await c.mk(['apply', '-f', '-'], { stdin: podYaml('after-failover') })).code).toBe(0);
     await running('after-failover', 120_000);
