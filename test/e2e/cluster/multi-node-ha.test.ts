@@ -7,6 +7,7 @@
  * Ready, and once the supervisor has restarted the server nothing is lost or doubled. `mk down`
  * leaves nothing.
  */
+import { controlPlaneLease, holderPid } from '../../helpers/control-plane-lease';
 import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,14 +53,7 @@ describeE2e('mk up --nodes 3 --control-planes 2 --nats-servers 3', () => {
   let watching = true;
 
   const ready = (n: Node) => n.status?.conditions?.find((x) => x.type === 'Ready');
-  const lease = async (): Promise<Lease | undefined> => {
-    const r = await c.mk(['get', 'lease', 'mk-control-plane', '-n', 'mk-system', '-o', 'json']);
-    return r.code === 0 ? JSON.parse(r.stdout) as Lease : undefined;
-  };
-  const holderPid = (l: Lease | undefined): number | undefined => {
-    const id = l?.spec?.holderIdentity;
-    return id ? Number(id.split('_').at(-2)) : undefined;
-  };
+  const lease = (): Promise<Lease | undefined> => controlPlaneLease((args) => c.mk(args));
   const pods = async (): Promise<Pod[]> => {
     const r = await c.mk(['get', 'pods', '-o', 'json']);
     if (r.code !== 0) throw new Error(`mk get pods: ${r.stderr}`);
