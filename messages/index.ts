@@ -24,3 +24,5 @@ export { applyJsonPatch, applyMergePatch, applyPatch, applyStrategicPatch, jsonE
 export * from './coordination';
 export { LeaseKind } from './kinds/lease';
 export * from './node-routes';
+export * from './telemetry';
+export * from './usage';
