@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs what mk needs on Debian 12 (run as root): the system packages (containerd, runc, CNI
 # plugins, iptables, nats-server, busybox-static, gcc), the npm dependencies, and the build.
+# With --test it also installs what only the test suite needs: chromium, which the dashboard's
+# browser tests drive headless through playwright-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl)
+for arg in "$@"; do
+  case "$arg" in
+    --test) need+=(chromium) ;;
+    *) echo "error: unknown option $arg (the only one is --test)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
