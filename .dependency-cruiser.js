@@ -1,6 +1,7 @@
 // The layer rule of docs/architecture.md, checked on every test run (test/unit/layers.test.ts):
-//   cli -> embedded -> {actors, node-agent} -> bus -> {common, messages}; common -> messages.
-// actors/ and node-agent/ never import each other; messages/ imports nothing of ours; no
+//   cli -> embedded -> {actors, node-agent, dashboard} -> bus -> {common, messages}; common -> messages.
+// actors/, node-agent/ and dashboard/ never import each other (the dashboard's server reads the
+// cluster through the bus like any client; its browser code in dashboard/web imports nothing of ours); messages/ imports nothing of ours; no
 // production code imports test code.
 const layers = {
   messages: [],
@@ -8,7 +9,8 @@ const layers = {
   bus: ['messages', 'common'],
   actors: ['messages', 'common', 'bus'],
   'node-agent': ['messages', 'common', 'bus'],
-  embedded: ['messages', 'common', 'bus', 'actors', 'node-agent'],
+  dashboard: ['messages', 'common', 'bus'],
+  embedded: ['messages', 'common', 'bus', 'actors', 'node-agent', 'dashboard'],
   cli: ['messages', 'common', 'bus', 'embedded'],
 };
 const all = Object.keys(layers);

@@ -10,7 +10,7 @@ import { runCommand } from '../helpers/run';
 const root = path.resolve(__dirname, '..', '..');
 const depcruise = path.join(root, 'node_modules', '.bin', 'depcruise');
 const config = path.join(root, '.dependency-cruiser.js');
-const LAYERS = ['messages', 'common', 'bus', 'actors', 'node-agent', 'embedded', 'cli'];
+const LAYERS = ['messages', 'common', 'bus', 'actors', 'node-agent', 'dashboard', 'embedded', 'cli'];
 
 interface Violation { rule: { name: string }; from: string; to: string }
 
