@@ -7,8 +7,8 @@
  * (and reading through it, for lists) is tried a few times with a short timeout. On a server that
  * is not in a cluster nothing changes: one try with the bus's own timeout.
  */
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { ErrorCodes } from '../messages/errors';
+import { jetstream, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { ErrorCodes, TimeoutError } from '../messages/errors';
 import type { Bus } from './connection';
 import { translateError } from './errors';
 import { busLog } from './log';
@@ -42,4 +42,55 @@ export async function withConsumer<T>(bus: Bus, what: string, fn: (js: JetStream
       busLog.debug({ what, attempt }, 'consumer request unanswered (placed on a server that is down?); trying again');
     }
   }
+}
+
+/** How long one pull of a one-shot read waits; heartbeats come at half of it. */
+const READ_PULL_EXPIRES_MS = 5000;
+
+/**
+ * Whether a consumer status says the consumer behind an iteration is gone: it lived on a server
+ * that died (missed heartbeats) or was removed. The library would go on pulling for it forever.
+ */
+export function isConsumerLost(s: { type: string; count?: number }): boolean {
+  return (s.type === 'heartbeats_missed' && (s.count ?? 0) >= 2) || s.type === 'consumer_not_found'
+    || s.type === 'consumer_deleted' || s.type === 'stream_not_found';
+}
+
+/**
+ * Reads a one-shot consumer (a listing, a journal replay) to its end: `onMessage` gets each
+ * message and returns false to stop. When the consumer is lost mid-read (its server died while
+ * this client stays connected to another, or the connection dropped and the pull in flight will
+ * never be answered), throws TimeoutError, so withConsumer tries again on a new consumer instead
+ * of the read hanging.
+ */
+export async function readConsumer(
+  bus: Bus,
+  consumer: Consumer,
+  what: string,
+  onMessage: (m: JsMsg) => boolean,
+): Promise<void> {
+  const iter = await consumer.consume({ max_messages: 512, expires: READ_PULL_EXPIRES_MS });
+  let lost: string | undefined;
+  const stop = (why: string): void => {
+    lost ??= why;
+    iter.stop();
+  };
+  const unlisten = bus.onReconnect(() => stop('the connection to the bus was lost'));
+  void (async () => {
+    for await (const s of iter.status()) {
+      if (isConsumerLost(s)) {
+        stop(`its consumer was lost (${s.type})`);
+        break;
+      }
+    }
+  })().catch(() => undefined);
+  try {
+    for await (const m of iter) {
+      if (!onMessage(m)) break;
+    }
+  } finally {
+    unlisten();
+    iter.stop();
+  }
+  if (lost) throw new TimeoutError(`${what}: ${lost} during the read; read again`);
 }

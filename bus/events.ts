@@ -13,7 +13,7 @@ import { EVENTS_STREAM, eventSubject } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { EventAggregator } from './event-aggregator';
-import { withConsumer } from './consumers';
+import { readConsumer, withConsumer } from './consumers';
 import { busLog } from './log';
 import { decode, encode } from './request';
 
@@ -219,13 +219,12 @@ export async function listEvents(bus: Bus, opts: ListEventsOptions = {}): Promis
       });
       try {
         if ((await consumer.info(true)).num_pending > 0) {
-          const iter = await consumer.consume({ max_messages: 512 });
-          for await (const m of iter) {
+          await readConsumer(bus, consumer, 'list events', (m) => {
             // The listing is the stream at `revision`: later events are a watch's to tell.
-            if (m.seq > revision) break;
+            if (m.seq > revision) return false;
             keep(byName, m, opts);
-            if (m.info.pending === 0 || m.seq === revision) break;
-          }
+            return m.info.pending > 0 && m.seq !== revision;
+          });
         }
       } finally {
         await consumer.delete().catch(() => false);

@@ -14,11 +14,11 @@
  */
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { ConflictError, isConflict, NotFoundError, UnavailableError, ValidationError } from '../messages/errors';
+import { ConflictError, isConflict, NotFoundError, ValidationError } from '../messages/errors';
 import { META_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
-import { withConsumer } from './consumers';
+import { readConsumer, withConsumer } from './consumers';
 import { busLog } from './log';
 import { checkFilter, checkKey, decodeObject, encodeObject } from './object-codec';
 import { KvWatcher, type WatchEvent, type WatchOptions } from './watcher';
@@ -135,25 +135,15 @@ export class ObjectStore {
           filter_subjects: this.prefix + filter,
           deliver_policy: DeliverPolicy.LastPerSubject,
         });
-        // A pull in flight when the connection drops is never answered: without this, the listing
-        // (and every informer waiting on it) would hang until the pull's heartbeats lapse.
-        let lost = false;
-        let stopIter: (() => void) | undefined;
-        const unlisten = this.bus.onReconnect(() => { lost = true; stopIter?.(); });
         try {
           if ((await consumer.info(true)).num_pending > 0) {
-            const iter = await consumer.consume({ max_messages: 512 });
-            stopIter = () => iter.stop();
-            if (lost) iter.stop();
-            for await (const m of iter) {
+            await readConsumer(this.bus, consumer, `list ${filter}`, (m) => {
               latest.set(m.subject.slice(this.prefix.length), m);
               maxSeq = Math.max(maxSeq, m.seq);
-              if (m.info.pending === 0) break;
-            }
+              return m.info.pending > 0;
+            });
           }
-          if (lost) throw new UnavailableError(`list ${filter}: the connection to the bus was lost during the listing; list again`);
         } finally {
-          unlisten();
           await consumer.delete().catch(() => false);
         }
       });
@@ -339,10 +329,10 @@ export class ObjectStore {
         });
         try {
           if ((await consumer.info(true)).num_pending > 0) {
-            for await (const m of await consumer.consume({ max_messages: 512 })) {
+            await readConsumer(this.bus, consumer, `compact ${this.bucket}`, (m) => {
               if (GONE.has(m.headers?.get(KV_OPERATION) ?? '') && m.info.timestampNanos < cutoffNs) markers.push({ subject: m.subject, seq: m.seq });
-              if (m.info.pending === 0) break;
-            }
+              return m.info.pending > 0;
+            });
           }
         } finally {
           await consumer.delete().catch(() => false);

@@ -18,7 +18,7 @@ import type { EventStream, PersistedEvent, PersistedSnapshot, PersistenceEngine 
 import { ConflictError, ValidationError } from '../messages/errors';
 import { JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, SNAPSHOT_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
-import { withConsumer } from './consumers';
+import { readConsumer, withConsumer } from './consumers';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { decode, encode } from './request';
@@ -121,12 +121,11 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
           opt_start_seq: start,
         });
         try {
-          const iter = await consumer.consume({ max_messages: 512 });
-          for await (const m of iter) {
+          await readConsumer(this.bus, consumer, `read the journal of ${key}`, (m) => {
             const ev = toEvent(m);
             if (ev.sequenceNumber > offset && hasTags(ev, tags)) out.push(ev);
-            if (m.seq >= last.seq || (limit !== undefined && out.length >= limit)) break;
-          }
+            return m.seq < last.seq && (limit === undefined || out.length < limit);
+          });
         } finally {
           await consumer.delete().catch(() => false);
         }
