@@ -4,6 +4,6 @@ export { machineCpuRate, parseMeminfo, parseProcStat, readMachine, type CpuTimes
 export { cpuRate, RateTracker, type CpuReading } from './rates';
 export { buildReport, type NodeRound } from './report';
 export {
-  DEFAULT_STATS_INTERVAL_MS, followConnection, publishOn, rawCapacity, startStatsSampler, statsIntervalFromEnv,
+  DEFAULT_STATS_INTERVAL_MS, followConnection, parseStatsInterval, publishOn, rawCapacity, startStatsSampler, statsIntervalFromEnv,
   type StatsSampler, type StatsSamplerOptions,
 } from './sampler';

@@ -7,6 +7,8 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { encode } from '../../bus/core-client';
+import { parseDuration } from '../../messages/duration';
+import { ValidationError } from '../../messages/errors';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
 import { statsSubject, type NodeUsageReport } from '../../messages/usage';
 import type { NodeStatus } from '../../messages';
@@ -47,16 +49,19 @@ export interface StatsSampler {
 }
 
 /**
- * The interval from `MK_STATS_INTERVAL` (milliseconds, or a number with `ms`/`s`), else the
- * default. Throws naming the variable when it is not a positive duration.
+ * A stats interval as written in a flag or MK_STATS_INTERVAL (`5s`, `500ms`; a bare number is
+ * seconds). Throws ValidationError naming `what` when it is not a duration of at least 100 ms.
  */
+export function parseStatsInterval(text: string, what: string): number {
+  const ms = parseDuration(text, what);
+  if (ms < 100) throw new ValidationError(`${what}: "${text}" is too short (at least 100ms)`);
+  return ms;
+}
+
+/** The interval from `MK_STATS_INTERVAL`, else the default; throws naming the variable when wrong. */
 export function statsIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.MK_STATS_INTERVAL?.trim();
-  if (!raw) return DEFAULT_STATS_INTERVAL_MS;
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw);
-  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
-  if (!(ms >= 100)) throw new Error(`MK_STATS_INTERVAL must be a duration of at least 100 ms, like 5s or 5000 (got "${raw}")`);
-  return ms;
+  return raw ? parseStatsInterval(raw, 'MK_STATS_INTERVAL') : DEFAULT_STATS_INTERVAL_MS;
 }
 
 /** The capacity of a Node's status in raw numbers. */
