@@ -26,7 +26,7 @@ const LABELS: Record<string, Record<string, string>> = {
 };
 const labels: LabelSource = {
   pod: (ns, name) => LABELS[`${ns}/${name}`],
-  node: (name) => ({ 'kubernetes.io/hostname': name }),
+  node: (name) => (name === 'gone' ? undefined : { 'kubernetes.io/hostname': name }),
 };
 
 describe('quantities as kubectl top shows them', () => {
@@ -115,6 +115,7 @@ describe('MetricsStore', () => {
     expect(String(notYet)).toMatch(/metrics not available yet/);
     expect(String(err(() => s.query({ kind: 'pods', namespace: 'default', name: 'nosuch' }, labels)))).toMatch(/pods "nosuch" not found/);
     expect(String(err(() => s.query({ kind: 'nodes', name: 'n9' }, labels)))).toMatch(/nodemetrics "n9": metrics not available yet/);
+    expect(String(err(() => s.query({ kind: 'nodes', name: 'gone' }, labels)))).toMatch(/nodes "gone" not found/);
   });
 
   it('gives the history asked for, oldest first, at most 10 minutes', () => {

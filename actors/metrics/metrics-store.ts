@@ -116,8 +116,8 @@ export class MetricsStore {
 
   /**
    * Answers a MetricsRequest. Throws ValidationError for a bad kind, selector or historySeconds,
-   * NotFoundError for a named object without metrics (`metrics not available yet`, or the pod
-   * itself not found when `labels` does not know it).
+   * NotFoundError for a named object without metrics (`metrics not available yet`, or the pod or
+   * node itself not found when `labels` does not know it).
    */
   query(req: MetricsRequest, labels: LabelSource): MetricsResult {
     if (req.kind !== 'pods' && req.kind !== 'nodes') throw new ValidationError(`kind must be "pods" or "nodes" (got ${JSON.stringify(req.kind)})`);
@@ -141,7 +141,10 @@ export class MetricsStore {
         items.push(nodeMetrics(n.report));
         withHistory(name, n.ring);
       }
-      if (req.name !== undefined && items.length === 0) throw new NotFoundError(`nodemetrics "${req.name}": metrics not available yet`);
+      if (req.name !== undefined && items.length === 0) {
+        if (!labels.node(req.name)) throw new NotFoundError(`nodes "${req.name}" not found`);
+        throw new NotFoundError(`nodemetrics "${req.name}": metrics not available yet`);
+      }
       return { items, ...(historyMs !== undefined ? { history } : {}) };
     }
     const items: PodMetrics[] = [];
