@@ -22,6 +22,7 @@ import { resolveSettings, useSettings, type ControlPlaneSettings } from './setti
 import { spawnKindSupervisor, type KindController, type KindSupervisor } from './kind-supervisor';
 import { controlPlaneIdentity, startLeadership, type LeaderWork } from './leadership';
 import { log } from './log';
+import { startMetrics, type MetricsOptions, type MetricsService } from './metrics';
 import { namespaceModule } from './namespace/kind';
 import { serveNodeApi } from './node/node-api';
 import { spawnScheduler, type SchedulerConfig } from './scheduler/scheduler-actor';
@@ -38,6 +39,8 @@ export interface ControlPlaneOptions {
   settings?: Partial<ControlPlaneSettings>;
   /** The lease holder identity (default `<host>_<pid>_<random>`). */
   identity?: string;
+  /** The metrics actor's settings (how soon a silent node is forgotten). */
+  metrics?: MetricsOptions;
 }
 /** A running control plane replica. */
 export interface ControlPlane {
@@ -92,6 +95,7 @@ function ensureOnReconnect(bus: Bus, ensure: () => Promise<void>): { stop(): voi
  */
 async function lead(
   system: Ref<unknown>, bus: Bus, store: ObjectStore, engine: JetStreamPersistenceEngine, term: number, schedulerConfig?: SchedulerConfig,
+  metricsOptions?: MetricsOptions,
 ): Promise<LeaderWork & { controllers: KindController[] }> {
   const parent = spawn(system, (state: Record<string, never> = {}) => state, `leader-${term}`);
   const controllers: KindController[] = [];
@@ -99,7 +103,9 @@ async function lead(
   let watch: Informer | undefined;
   let maintenance: { stop(): void } | undefined;
   let collector: { stop(): Promise<void> } | undefined;
+  let metrics: MetricsService | undefined;
   const stop = async (): Promise<void> => {
+    await metrics?.stop();
     maintenance?.stop();
     await watch?.stop();
     await collector?.stop();
@@ -117,6 +123,8 @@ async function lead(
     watch = await startWatchPublisher(bus, store);
     collector = await startGarbageCollector(parent, store, KIND_MODULES);
     maintenance = startMaintenance(store, engine);
+    metrics = startMetrics(parent, bus, store, metricsOptions);
+    await metrics.ready;
   } catch (err) {
     await stop();
     throw err;
@@ -158,7 +166,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     identity,
     leaseSeconds: opts.leaseSeconds,
     async lead(fenced, term) {
-      const work = await lead(system, bus, fenced, engine, term, opts.scheduler);
+      const work = await lead(system, bus, fenced, engine, term, opts.scheduler, opts.metrics);
       controllers = work.controllers;
       return { stop: async () => { controllers = []; await work.stop(); } };
     },

@@ -15,6 +15,7 @@ import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
 } from '../messages';
+import { statsSubject } from '../messages/usage';
 
 /** A user's permissions in nats-server's terms. */
 export interface Permissions {
@@ -31,7 +32,7 @@ export const NODE_COMPONENT = 'mk-node';
 export function adminPermissions(user: string): Permissions {
   return {
     publish: {
-      // `mk.api.*`: the api's verbs; not `mk.api.node.>`, which only nodes send.
+      // `mk.api.*`: the api's verbs (mk.api.metrics among them); not `mk.api.node.>`, which only nodes send.
       allow: ['mk.api.*', 'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.node.*.ping', 'mk.node.*.logs.cancel.*'],
     },
     subscribe: {
@@ -52,6 +53,8 @@ export function nodePermissions(node: string): Permissions {
       allow: [
         `mk.api.node.${n}.*`,
         `mk.node.${n}.>`,
+        // Its own usage reports (messages/usage.ts); the control plane hears every node's.
+        statsSubject(node),
         `mk.events.*.*.${eventSourceToken({ component: NODE_COMPONENT, host: node })}`,
         `${JOURNAL_SUBJECT_PREFIX}.${owner}.*`,
         `$KV.${SNAPSHOT_BUCKET}.${owner}.*`,

@@ -99,6 +99,8 @@ export interface NodeAgentServiceOptions {
   imagesDir?: string;
   /** The node's own cgroup above `/kubepods` (each node of `mk up --nodes N` has one). */
   cgroupRoot?: string;
+  /** Between usage reports (default: MK_STATS_INTERVAL, else 5 s). */
+  statsIntervalMs?: number;
 }
 
 /**
@@ -125,6 +127,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.nodeIP ? { nodeIP: opts.nodeIP } : {}),
     ...(opts.imagesDir ? { imagesDir: opts.imagesDir } : {}),
     ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
+    ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
   });
   return serveUntilSignal(() => agent.stop(), log);
 }

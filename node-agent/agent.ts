@@ -18,6 +18,7 @@ import { spawnNodeActor, type NodeActor } from './node/node-actor';
 import { removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { serveNodeSubjects } from './serve';
+import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 
 export interface NodeAgentOptions {
   bus: BusOptions;
@@ -35,6 +36,8 @@ export interface NodeAgentOptions {
   imagesDir?: string;
   /** The node's own cgroup above `/kubepods`, so nodes sharing a machine keep their pods apart. */
   cgroupRoot?: string;
+  /** Between usage reports on `mk.stats.<node>` (default: MK_STATS_INTERVAL, else 5 s). */
+  statsIntervalMs?: number;
 }
 
 export interface NodeAgent {
@@ -65,6 +68,7 @@ async function whenReady<T>(what: string, open: () => Promise<T>): Promise<T> {
 /** Starts the node agent. Throws with a clear message when containerd or the bus cannot start. */
 export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const name = opts.nodeName;
+  const statsIntervalMs = opts.statsIntervalMs ?? statsIntervalFromEnv();
   // Set once the node actor exists; the runtime may report a change before that.
   const nodeRef: { actor?: NodeActor } = {};
   const bus: Bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? `mk-node-${name}` });
@@ -126,12 +130,20 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await routeSync?.stop();
   };
 
+  // Usage reports beside the actor tree: they read CRI and the machine, and hold no cluster state.
+  const link = followConnection(bus.nc);
+  const sampler = startStatsSampler({
+    nodeName: name, cri: runtime.cri, capacity, publish: publishOn(bus.nc, name), connected: link.up, intervalMs: statsIntervalMs,
+  });
+
   let quiesced = false;
   let tornDown = false;
   let stopped = false;
   const quiesce = async (): Promise<void> => {
     if (quiesced) return;
     quiesced = true;
+    await sampler.stop();
+    link.stop();
     await stopRoutes();
     await node.stop();
     stopSystem(system);

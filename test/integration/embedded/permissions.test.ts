@@ -23,6 +23,7 @@ import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
   NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
 } from '../../../messages';
+import { METRICS_SUBJECT, STATS_WILDCARD, statsSubject } from '../../../messages/usage';
 import { caught, terminate, waitFor } from '../../helpers/nats-server';
 
 jest.setTimeout(30_000);
@@ -214,6 +215,35 @@ describe('a node', () => {
     expect(await subscribeRefused(n1, `${inboxPrefix('node-n2')}.>`)).toMatch(/permission/i);
     expect(await subscribeRefused(n1, `${inboxPrefix('admin')}.>`)).toMatch(/permission/i);
     expect(await subscribeRefused(n1, 'mk.watch.>')).toMatch(/permission/i);
+  });
+});
+
+describe('usage reports', () => {
+  it('a node publishes its own on mk.stats.<node>, which the control plane hears; another node\'s is refused', async () => {
+    const n1 = await connectAs('node-n1');
+    const refusals: string[] = [];
+    void (async () => {
+      for await (const s of n1.nc.status()) if (s.type === 'error') refusals.push(String(s.error));
+    })();
+    const heard: string[] = [];
+    const sub = cp.nc.subscribe(STATS_WILDCARD, { callback: (_e, m) => { heard.push(m.subject); } });
+    await cp.nc.flush();
+    // n2's first: on one connection order holds, so once n1's arrives n2's would have too.
+    n1.nc.publish(statsSubject('n2'), new TextEncoder().encode('{}'));
+    n1.nc.publish(statsSubject('n1'), new TextEncoder().encode('{}'));
+    await n1.nc.flush();
+    await waitFor(async () => heard.includes(statsSubject('n1')), 'n1\'s report');
+    await waitFor(async () => refusals.some((r) => /permission/i.test(r) && r.includes(statsSubject('n2'))), 'the refusal of n2\'s subject');
+    expect(heard).toEqual([statsSubject('n1')]);
+    sub.unsubscribe();
+  });
+
+  it('the admin may ask mk.api.metrics', async () => {
+    const admin = await connectAs('admin');
+    const served = serve(cp, METRICS_SUBJECT, async () => ({ items: [] }));
+    await served.ready;
+    expect(await request(admin, METRICS_SUBJECT, { kind: 'pods' })).toEqual({ items: [] });
+    await served.stop();
   });
 });
 
