@@ -30,6 +30,14 @@ export default class NodeAgent extends MkCommand {
     'node-dir': Flags.string({ description: 'the node\'s own data directory (default: <data-dir>/node)' }),
     'cgroup-root': Flags.string({ description: 'the node\'s own cgroup above /kubepods (default: none)' }),
     'images-dir': Flags.string({ description: 'where the built-in images are built and cached (default: <node-dir>/images)' }),
+    'metrics-port': Flags.integer({
+      min: 0, max: 65535, env: 'MK_METRICS_PORT',
+      description: 'serve Prometheus metrics on http://<metrics-address>:PORT/metrics (0: any free port, logged; default: none)',
+    }),
+    'metrics-address': Flags.string({
+      default: '127.0.0.1', env: 'MK_METRICS_ADDRESS',
+      description: 'the address --metrics-port listens on',
+    }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop, 1 when a join is refused. */
@@ -57,6 +65,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['node-dir'] ? { nodeDataDir: flags['node-dir'] } : {}),
       ...(flags['images-dir'] ? { imagesDir: flags['images-dir'] } : {}),
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
+      ...(flags['metrics-port'] !== undefined ? { metrics: { host: flags['metrics-address'], port: flags['metrics-port'] } } : {}),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);
   }
