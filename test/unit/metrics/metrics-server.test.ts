@@ -1,8 +1,8 @@
 import * as http from 'node:http';
 import { Registry } from 'prom-client';
-import { hasPromtool, parsePromText, promtoolCheck, samplesOf, sumOf } from '../../test/helpers/prom-text';
-import { counter, histogram, LATENCY_BUCKETS, register, secondsBuckets, startProcessMetrics } from './registry';
-import { startMetricsServer, type MetricsServer } from './server';
+import { hasPromtool, parsePromText, promtoolCheck, samplesOf, sumOf } from '../../helpers/prom-text';
+import { counter, histogram, LATENCY_BUCKETS, register, secondsBuckets, startProcessMetrics } from '../../../common/metrics/registry';
+import { startMetricsServer, type MetricsServer } from '../../../common/metrics/server';
 
 /** A request to the server; resolves with the status, headers and body. */
 function fetchRaw(url: string, method = 'GET'): Promise<{ status: number; type?: string; allow?: string; body: string }> {
