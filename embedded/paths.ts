@@ -19,6 +19,7 @@
  *   topology.json          control planes and NATS servers to run (embedded/topology.ts)
  *   control-plane-settings.json   the control planes' node lifecycle and pod CIDR flags
  *                          (embedded/control-plane-settings.ts), 0600
+ *   metrics.json           where each process serves /metrics (embedded/metrics-endpoints.ts)
  */
 import * as path from 'node:path';
 
