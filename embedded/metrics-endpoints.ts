@@ -4,6 +4,8 @@
  * finds the same URLs. Control planes and a single node agent listen on loopback, each on a free
  * port picked once; the node agents of `mk up --nodes N` listen on their node's bridge address,
  * all on NODE_METRICS_PORT (each namespace has its own ports), which this machine reaches.
+ * `<data-dir>/prometheus-targets.json` lists the same endpoints in Prometheus' file service
+ * discovery format, so a Prometheus pointed at it (examples/monitoring/prometheus.yml) follows.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -12,6 +14,8 @@ import type { ChildName, ClusterPaths } from './paths';
 
 /** The file that keeps the endpoints. */
 export const METRICS_FILE = 'metrics.json';
+/** The same endpoints for Prometheus' file_sd_configs. */
+export const PROMETHEUS_TARGETS_FILE = 'prometheus-targets.json';
 /** The port of node agents in network namespaces of their own (kubelet's read-only port is 10255; this is its own). */
 export const NODE_METRICS_PORT = 10249;
 
@@ -102,7 +106,20 @@ export async function resolveMetricsEndpoints(
     taken.add(`${w.host}:${out[w.name]!.port}`);
   }
   fs.writeFileSync(path.join(paths.dataDir, METRICS_FILE), `${JSON.stringify(out, null, 2)}\n`, { mode: 0o644 });
+  fs.writeFileSync(path.join(paths.dataDir, PROMETHEUS_TARGETS_FILE), `${JSON.stringify(prometheusTargets(out), null, 2)}\n`, { mode: 0o644 });
   return out;
+}
+
+/**
+ * The endpoints as Prometheus file service discovery reads them
+ * (https://prometheus.io/docs/prometheus/latest/configuration/configuration/#file_sd_config):
+ * one group per process, labelled `mk_process` (the supervised child's name) and `mk_role`.
+ */
+export function prometheusTargets(endpoints: MetricsEndpoints): { targets: string[]; labels: Record<string, string> }[] {
+  return Object.entries(endpoints).map(([name, e]) => ({
+    targets: [`${e!.host}:${e!.port}`],
+    labels: { mk_process: name, mk_role: name.startsWith('control-plane') ? 'control-plane' : 'node-agent' },
+  }));
 }
 
 /** The flags that give a child its endpoint. */

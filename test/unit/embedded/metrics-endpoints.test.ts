@@ -25,6 +25,12 @@ describe('metrics endpoints of mk up', () => {
     expect(first['node-agent-2']).toEqual({ host: '172.30.0.12', port: 10249 });
     expect(first['control-plane']!.port).not.toBe(first['control-plane-2']!.port);
     expect(readMetricsEndpoints(paths)).toEqual(first);
+    const sd = JSON.parse(fs.readFileSync(path.join(dir, 'prometheus-targets.json'), 'utf8')) as unknown;
+    expect(sd).toEqual([
+      { targets: [`127.0.0.1:${first['control-plane']!.port}`], labels: { mk_process: 'control-plane', mk_role: 'control-plane' } },
+      { targets: [`127.0.0.1:${first['control-plane-2']!.port}`], labels: { mk_process: 'control-plane-2', mk_role: 'control-plane' } },
+      { targets: ['172.30.0.12:10249'], labels: { mk_process: 'node-agent-2', mk_role: 'node-agent' } },
+    ]);
     expect(await resolveMetricsEndpoints(paths, wants)).toEqual(first);
     expect(metricsArgs(first['node-agent-2'])).toEqual(['--metrics-address', '172.30.0.12', '--metrics-port', '10249']);
   });
