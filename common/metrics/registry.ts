@@ -77,6 +77,11 @@ export function startProcessMetrics(role: string, name: string): { role: string;
   if (processMetrics) return processMetrics;
   processMetrics = { role, name };
   collectDefaultMetrics({ prefix: 'mk_' });
+  // Gauges named like counters (promtool check metrics refuses them); each is the sum over the
+  // `type` label of the gauge of the same name without `_total`, which stays.
+  for (const name of ['mk_nodejs_active_handles_total', 'mk_nodejs_active_requests_total', 'mk_nodejs_active_resources_total']) {
+    register.removeSingleMetric(name);
+  }
   gauge({
     name: 'mk_process_info',
     help: 'Always 1: which mk process this is (role control-plane or node-agent, and its name).',

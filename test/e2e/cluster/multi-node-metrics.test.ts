@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { canRunE2e, startMultiNodeCluster, type MultiNodeCluster } from '../../helpers/multi-node';
-import { parsePromText, sumOf, type PromFamily } from '../../helpers/prom-text';
+import { hasPromtool, parsePromText, promtoolCheck, sumOf, type PromFamily } from '../../helpers/prom-text';
 import { waitFor } from '../../helpers/wait';
 
 const describeE2e = canRunE2e() ? describe : describe.skip;
@@ -24,6 +24,7 @@ describeE2e('metrics of mk up --nodes 2', () => {
     const r = await c.run([process.execPath, '-e',
       `fetch(${JSON.stringify(url)}).then(async (r) => { if (r.status !== 200) process.exit(2); process.stdout.write(await r.text()); }, (e) => { console.error(String(e)); process.exit(3); })`]);
     if (r.code !== 0) throw new Error(`GET ${url} failed (${r.code}): ${r.stderr}`);
+    if (hasPromtool()) expect(promtoolCheck(r.stdout)).toBe('');
     return parsePromText(r.stdout);
   };
 
