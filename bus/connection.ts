@@ -10,6 +10,7 @@ import { isForbidden, MkError, TimeoutError, UnavailableError } from '../message
 import { closeNats, openNats, type CoreBus, type CoreBusOptions } from './core-client';
 import { translateError } from './errors';
 import { busLog } from './log';
+import { natsConnected, natsDisconnects, natsReconnects } from './metrics';
 
 /** How to reach the bus. */
 export interface BusOptions extends CoreBusOptions {
@@ -96,13 +97,25 @@ async function connectOnce(opts: BusOptions, url: string): Promise<Bus> {
   };
 }
 
-/** Logs disconnects and reconnects, so an operator sees why requests stall, and tells `onReconnect`. */
+/**
+ * Logs disconnects and reconnects, so an operator sees why requests stall, keeps the connection's
+ * metrics (mk_nats_connected, mk_nats_reconnects_total), and tells `onReconnect`.
+ */
 function watchStatus(nc: NatsConnection, name: string, onReconnect: () => void): void {
+  const labels = { connection: name };
+  natsConnected.set(labels, 1);
+  void nc.closed().then(() => natsConnected.set(labels, 0));
   void (async () => {
     for await (const s of nc.status()) {
       switch (s.type) {
-        case 'disconnect': busLog.warn({ connection: name, server: s.server }, 'bus disconnected; reconnecting'); break;
+        case 'disconnect':
+          natsConnected.set(labels, 0);
+          natsDisconnects.inc(labels);
+          busLog.warn({ connection: name, server: s.server }, 'bus disconnected; reconnecting');
+          break;
         case 'reconnect':
+          natsConnected.set(labels, 1);
+          natsReconnects.inc(labels);
           busLog.info({ connection: name, server: s.server }, 'bus reconnected');
           onReconnect();
           break;

@@ -8,6 +8,7 @@
 import { backoffDelay, sleep, type BackoffPolicy } from '../common/backoff';
 import { InformerHub } from './informer-hub';
 import { busLog } from './log';
+import { watchRestarts } from './metrics';
 import type { ObjectStore } from './object-store';
 import type { ExpiredReason, WatchEvent } from './watcher';
 
@@ -80,6 +81,7 @@ async function startOwnInformer<T>(store: ObjectStore, filter: string, onEvent: 
 
   const relist = async (r: ExpiredReason): Promise<void> => {
     watch = undefined;
+    watchRestarts.inc({ reason: 'relist' });
     for (let attempt = 0; !stopped; attempt++) {
       try {
         await listAndWatch(r);

@@ -17,6 +17,7 @@ import type { Bus } from './connection';
 import { withConsumer } from './consumers';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
+import { watchLag, watchRestarts } from './metrics';
 import { decodeObject } from './object-codec';
 import { ExpiredError } from '../messages/errors';
 
@@ -65,6 +66,8 @@ export class KvWatcher<T> {
   private next = 1;
   /** The stream's creation time when the watch started: another value means another stream. */
   private streamCreated = '';
+  /** The first revision written after the watch started: older ones are history, not lag. */
+  private liveFrom = Infinity;
   private onExpired: WatchOptions['onExpired'];
   private stopped = false;
   private inHandler = false;
@@ -83,6 +86,7 @@ export class KvWatcher<T> {
     try {
       const info = await this.cfg.bus.jsm.streams.info(this.cfg.stream);
       this.streamCreated = info.created;
+      this.liveFrom = info.state.last_seq + 1;
       if (opts.fromRevision !== undefined) {
         this.next = Math.max(1, opts.fromRevision);
         const compacted = await this.cfg.compactedRevision();
@@ -214,6 +218,7 @@ export class KvWatcher<T> {
           this.reconnected = false;
           if (!(await this.canResume())) break;
           iter = await this.open();
+          watchRestarts.inc({ reason: 'resume' });
         }
         this.iter = iter;
         // stop() may have run while the consumer was being created.
@@ -249,6 +254,11 @@ export class KvWatcher<T> {
       busLog.error({ key, revision: m.seq, err }, 'watch skipped a value that is not JSON');
       this.next = m.seq + 1;
       return;
+    }
+    if (m.seq >= this.liveFrom) {
+      // The stream's timestamp of the write; a clock a little behind the server's reads as 0.
+      const writtenMs = m.info.timestampNanos / 1e6;
+      watchLag.observe(Math.max(0, Date.now() - writtenMs) / 1000);
     }
     this.inHandler = true;
     try {

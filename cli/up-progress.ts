@@ -13,6 +13,7 @@ import { launchCluster } from '../embedded/start';
 import type { SettingsText } from '../embedded/control-plane-settings';
 import type { Credentials } from '../embedded/credentials';
 import { busHost, clusterNodeNames } from '../embedded/node-network';
+import { endpointUrl, readMetricsEndpoints } from '../embedded/metrics-endpoints';
 import { nodeAgentChild, type ChildName, type ClusterPaths } from '../embedded/paths';
 import { readTopology, supervisedChildren, type Topology } from '../embedded/topology';
 import { isAlive, livePid } from '../embedded/processes';
@@ -218,6 +219,11 @@ function printUsage(opts: StartOptions, paths: ClusterPaths, pod: Pod | undefine
     opts.print(`  mk apply -f ${opts.demoFile}`);
   }
   opts.print('  mk down');
+  const metrics = Object.entries(readMetricsEndpoints(paths));
+  if (metrics.length > 0) {
+    opts.print('Metrics (Prometheus; examples/monitoring has a scrape config and a Grafana dashboard):');
+    for (const [name, e] of metrics) opts.print(`  ${name.padEnd(Math.max(...metrics.map(([n]) => n.length)))}  ${endpointUrl(e!)}`);
+  }
 }
 
 

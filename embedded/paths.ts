@@ -19,6 +19,8 @@
  *   topology.json          control planes and NATS servers to run (embedded/topology.ts)
  *   control-plane-settings.json   the control planes' node lifecycle and pod CIDR flags
  *                          (embedded/control-plane-settings.ts), 0600
+ *   metrics.json           where each process serves /metrics (embedded/metrics-endpoints.ts)
+ *   prometheus-targets.json  the same, for Prometheus' file_sd_configs
  */
 import * as path from 'node:path';
 

@@ -5,6 +5,7 @@
  * never pay for it.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { dns1123LabelError, ValidationError } from '../messages';
 import { connectBus } from '../bus';
@@ -14,6 +15,7 @@ import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
 import { serveUntilSignal } from './serve-until-signal';
+import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
 
 /** The scheduler's settings file in a data directory (optional). */
 export const SCHEDULER_CONFIG_FILE = 'scheduler.json';
@@ -29,6 +31,27 @@ export interface ControlPlaneServiceOptions {
   leaseSeconds?: number;
   /** Replicas of the streams and buckets it makes (default: defaultReplicas of the context's servers). */
   replicas?: number;
+  /** Serve Prometheus metrics on `/metrics` there (port 0: any free port); none without. */
+  metrics?: MetricsEndpoint;
+}
+
+/** Where a process serves `/metrics`. */
+export interface MetricsEndpoint {
+  /** Default 127.0.0.1. */
+  host?: string;
+  port: number;
+}
+
+/**
+ * Starts the process metrics of `role` and, when `endpoint` is given, the `/metrics` server,
+ * telling `log` its URL. Throws (naming the address) when it cannot listen.
+ */
+async function serveMetrics(role: string, name: string, endpoint: MetricsEndpoint | undefined, log: (line: string) => void): Promise<MetricsServer | undefined> {
+  startProcessMetrics(role, name);
+  if (!endpoint) return undefined;
+  const server = await startMetricsServer(endpoint);
+  log(`metrics on ${server.url}`);
+  return server;
 }
 
 /** 3 copies of every stream and bucket on a cluster of 3 or more servers, else 1. */
@@ -72,6 +95,7 @@ export async function runControlPlaneService(
     // Started together with its servers: a fresh cluster's JetStream is waited for, not an exit.
     waitForJetStream: true,
   };
+  const metrics = await serveMetrics('control-plane', os.hostname(), opts.metrics, log);
   const cp = await runControlPlane({
     bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
   });
@@ -82,6 +106,7 @@ export async function runControlPlaneService(
     await join?.stop();
     await joinBus?.close();
     await cp.stop();
+    await metrics?.close();
   }, log);
 }
 
@@ -101,6 +126,8 @@ export interface NodeAgentServiceOptions {
   cgroupRoot?: string;
   /** Between usage reports (default: MK_STATS_INTERVAL, else 5 s). */
   statsIntervalMs?: number;
+  /** Serve Prometheus metrics on `/metrics` there (port 0: any free port); none without. */
+  metrics?: MetricsEndpoint;
 }
 
 /**
@@ -119,6 +146,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
   const { runNodeAgent } = await import('../node-agent/index.js');
+  const metrics = await serveMetrics('node-agent', nodeName, opts.metrics, log);
   const agent = await runNodeAgent({
     bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}`, waitForJetStream: true },
     nodeName,
@@ -129,7 +157,10 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
   });
-  return serveUntilSignal(() => agent.stop(), log);
+  return serveUntilSignal(async () => {
+    await agent.stop();
+    await metrics?.close();
+  }, log);
 }
 
 /** A JSON file's content, or undefined when there is no such file. Throws ValidationError when it is not JSON. */

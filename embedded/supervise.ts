@@ -19,6 +19,7 @@ import { requestTeardown } from './teardown';
 import { busHost, netnsPath, planNodeNetwork, setupNodeNetwork, teardownNodeNetwork, type NodeNetwork } from './node-network';
 import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
 import { clusterCidrOf, controlPlaneSettingsArgs, readControlPlaneSettings } from './control-plane-settings';
+import { endpointUrl, metricsArgs, NODE_METRICS_PORT, resolveMetricsEndpoints } from './metrics-endpoints';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {
@@ -66,17 +67,24 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
     }
     log(`nodes' network: bridge ${topo.bridge} ${topo.hostAddress}/${topo.prefix}, ${topo.nodes.map((n) => `${n.name} ${n.address} (${n.netns})`).join(', ')}`);
   }
+  // Each child's /metrics (embedded/metrics-endpoints.ts): kept in the data directory for the next start.
+  const metrics = await resolveMetricsEndpoints(paths, [
+    ...Array.from({ length: topology.controlPlanes }, (_, i) => ({ name: controlPlaneChild(i), host: '127.0.0.1' })),
+    ...(topo ? topo.nodes.map((n) => ({ name: nodeAgentChild(n.index), host: n.address, port: NODE_METRICS_PORT })) : [{ name: nodeAgentChild(1), host: '127.0.0.1' }]),
+  ], log);
+  log(`metrics: ${Object.entries(metrics).map(([name, e]) => `${name} ${endpointUrl(e!)}`).join(', ')}`);
   const agent = (name: string, extra: string[] = []): string[] => [opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...extra];
   const nodeSpecs: { name: ChildName; command: string; args: string[]; env: NodeJS.ProcessEnv; before?: () => Promise<void> }[] = topo
     ? topo.nodes.map((n) => ({
       name: nodeAgentChild(n.index), command: 'nsenter', env,
       args: [`--net=${netnsPath(n.netns)}`, '--', node, ...agent(n.name, [
         '--node-ip', n.address, '--node-dir', n.dataDir, '--images-dir', topo.imagesDir, '--cgroup-root', n.cgroupRoot,
+        ...metricsArgs(metrics[nodeAgentChild(n.index)]),
       ])],
       // The images are built once, before the first node starts; every node then only imports them.
       ...(n.index === 1 ? { before: () => buildImagesOnce(topo.imagesDir, log) } : {}),
     }))
-    : [{ name: 'node-agent', command: node, args: agent(creds.nodeName), env }];
+    : [{ name: 'node-agent', command: node, args: agent(creds.nodeName, metricsArgs(metrics['node-agent'])), env }];
   // Every NATS server listens for clients where the nodes reach it (busHost); a cluster routes on loopback.
   const natsHost = busHost(creds);
   const specs: ChildSpec[] = [
@@ -85,7 +93,7 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
       ready: () => waitForPort(m.clientPort, 20_000, natsHost),
     })),
     ...Array.from({ length: topology.controlPlanes }, (_, i) => ({
-      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs], env,
+      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs, ...metricsArgs(metrics[controlPlaneChild(i)])], env,
     })),
     ...nodeSpecs,
   ].map((s) => ({

@@ -21,6 +21,7 @@ import { log } from '../log';
 import { backoffOnCrash, DEFAULT_RESTART_POLICY, type RestartPolicy } from '../../common/supervision';
 import { apply, checkRequest, get, list, remove } from './handlers';
 import { serveWatch } from './watch';
+import { timed } from './metrics';
 import { Gates, WriteLanes } from './write-lanes';
 import { NamespaceCache } from './namespace-cache';
 import { RecentObjects } from './recent-objects';
@@ -146,16 +147,16 @@ export function spawnApi(
     return out.value as Record<string, unknown>;
   };
   const subs = [
-    serve(bus, API.apply, through('apply'), { queue: 'mk-api' }),
-    serve(bus, API.get, (r: GetRequest) => get(ctx, checkRequest(r)), { queue: 'mk-api' }),
-    serve(bus, API.list, (r: ListRequest) => list(ctx, checkRequest(r)), { queue: 'mk-api' }),
-    serve(bus, API.delete, through('delete'), { queue: 'mk-api' }),
+    serve(bus, API.apply, timed('apply', through('apply')), { queue: 'mk-api' }),
+    serve(bus, API.get, timed('get', (r: GetRequest) => get(ctx, checkRequest(r))), { queue: 'mk-api' }),
+    serve(bus, API.list, timed('list', (r: ListRequest) => list(ctx, checkRequest(r))), { queue: 'mk-api' }),
+    serve(bus, API.delete, timed('delete', through('delete')), { queue: 'mk-api' }),
     serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
     serveWatch(bus, store),
-    serve(bus, API.create, through('create'), { queue: 'mk-api' }),
-    serve(bus, API.update, through('update'), { queue: 'mk-api' }),
-    serve(bus, API.patch, through('patch'), { queue: 'mk-api' }),
-    serve(bus, API.updateStatus, through('updateStatus'), { queue: 'mk-api' }),
+    serve(bus, API.create, timed('create', through('create')), { queue: 'mk-api' }),
+    serve(bus, API.update, timed('update', through('update')), { queue: 'mk-api' }),
+    serve(bus, API.patch, timed('patch', through('patch')), { queue: 'mk-api' }),
+    serve(bus, API.updateStatus, timed('update-status', through('updateStatus')), { queue: 'mk-api' }),
   ];
   return {
     ref,

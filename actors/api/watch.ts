@@ -18,7 +18,7 @@
  */
 import type { Bus, ObjectStore, WatchEvent as StoreEvent } from '../../bus';
 import { encode, serve, translateError, type Served } from '../../bus';
-import { errors as natsErrors } from '@nats-io/transport-node';
+import { errors as natsErrors, type Msg } from '@nats-io/transport-node';
 import {
   API, ExpiredError, ForbiddenError, keyFilter, objectKey, ValidationError,
   type KindInfo, type KubeObject, type UnwatchRequest, type WatchRequest, type WatchStarted, type WatchStreamMessage,
@@ -27,6 +27,7 @@ import type { OpenedWatch, WatchOutput } from '../kind-module';
 import { moduleFor } from '../kinds';
 import { log } from '../log';
 import { checkRequest, checkTokens, selection } from './handlers';
+import { timed } from './metrics';
 
 /** How often a stream sends a BOOKMARK (and checks its client is still there). */
 export const WATCH_HEARTBEAT_MS = 5_000;
@@ -134,7 +135,7 @@ export function serveWatch(bus: Bus, store: ObjectStore, limits: WatchLimits = {
   };
 
   const subs = [
-    serve(bus, API.watch, (req: WatchRequest, msg) => start(checkRequest(req), msg.reply), { queue: 'mk-api' }),
+    serve(bus, API.watch, timed('watch', (req: WatchRequest, msg: Msg) => start(checkRequest(req), msg.reply)), { queue: 'mk-api' }),
     // Every replica hears a cancel: only the one streaming there has something to stop.
     serve(bus, API.unwatch, async (req: UnwatchRequest) => {
       await streams.get(req?.subject)?.stop();

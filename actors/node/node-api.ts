@@ -5,6 +5,7 @@
  * the status of pods bound to it, and nothing else (the store itself is closed to nodes).
  * Requests are handled concurrently; the store's revisions order the writes.
  */
+import type { Msg } from '@nats-io/transport-node';
 import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
@@ -15,6 +16,8 @@ import {
 } from '../../messages';
 import { finishDeletion } from '../deletion';
 import { log } from '../log';
+import { timed } from '../api/metrics';
+import { observePodStart } from '../pod/metrics';
 import { heartbeatConditions, renewedLease } from './heartbeat';
 
 /** The node a request came from: the token after `mk.api.node.`. */
@@ -147,9 +150,12 @@ async function podStatus(store: ObjectStore, node: string, req: PodStatusRequest
   const ref = podRef(req);
   if (!isRecord(req.status)) throw new ValidationError('status must be an object');
   const key = objectKey(PodKind.plural, ref.namespace, ref.name);
+  // The stored phase before this write, and the pod (its metadata is not changed by the write).
+  let before: { pod: Pod; phase?: string } | undefined;
   try {
     await store.mutate<Pod>(key, (cur) => {
       checkPod(cur, node, ref);
+      before = { pod: cur, phase: cur.status?.phase };
       const scheduled = cur.status?.conditions?.find((c) => c.type === 'PodScheduled');
       const conditions = [...(scheduled ? [scheduled] : []), ...(req.status.conditions ?? []).filter((c) => c.type !== 'PodScheduled')];
       cur.status = { ...req.status, conditions };
@@ -159,6 +165,7 @@ async function podStatus(store: ObjectStore, node: string, req: PodStatusRequest
     if (isNotFound(err)) checkPod(undefined, node, ref);
     throw err;
   }
+  if (before) observePodStart(before.pod, before.phase, typeof req.status.phase === 'string' ? req.status.phase : undefined);
   return {};
 }
 
@@ -179,10 +186,15 @@ async function podTerminated(store: ObjectStore, node: string, req: PodTerminate
   return {};
 }
 
+/** The kind each node verb writes, for the api's metrics. */
+const NODE_VERB_KINDS: Record<Parameters<typeof nodeApiWildcard>[0], string> = {
+  register: NodeKind.plural, heartbeat: NodeKind.plural, 'pod-status': PodKind.plural, 'pod-terminated': PodKind.plural,
+};
+
 /** Serves the node api for every node; `stop()` unsubscribes and waits for the requests in flight. */
 export function serveNodeApi(bus: Bus, store: ObjectStore): { ready: Promise<void>; stop(): Promise<void> } {
   const on = <Req>(verb: Parameters<typeof nodeApiWildcard>[0], fn: (node: string, req: Req) => Promise<unknown>): Served =>
-    serve<Req, unknown>(bus, nodeApiWildcard(verb), (req, msg) => fn(nodeOf(msg.subject), req), { queue: 'mk-api' });
+    serve<Req, unknown>(bus, nodeApiWildcard(verb), timed(verb, (req: Req, msg: Msg) => fn(nodeOf(msg.subject), req), () => NODE_VERB_KINDS[verb]), { queue: 'mk-api' });
   const subs = [
     on<NodeRegisterRequest>('register', (n, r) => register(store, n, r)),
     on<NodeHeartbeatRequest>('heartbeat', (n, r) => heartbeat(store, n, r)),

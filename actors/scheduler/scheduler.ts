@@ -12,6 +12,7 @@ import { SchedulerCache, type ClusterEvent } from './cache';
 import { podInfo } from './plugins/pod-info';
 import { DEFAULT_UNSCHEDULABLE_FLUSH_MS, UnschedulableQueue } from './queue';
 import { schedule, type Decision, type SchedulingPolicy } from './schedule';
+import { attemptDone, FirstSeen } from './metrics';
 
 /** How the control plane configures its scheduler. */
 export interface SchedulerConfig {
@@ -41,6 +42,8 @@ export class Scheduler {
   private nextStartIndex = 0;
   /** Pods whose binding is being written. */
   private readonly binding = new Set<string>();
+  /** When each unbound pod was first tried (metrics). */
+  private readonly firstSeen = new FirstSeen();
 
   /** `movedSome` is called when an event moved waiting pods (the actor then asks for a retry). */
   constructor(
@@ -108,6 +111,7 @@ export class Scheduler {
     const cur = this.cache.stored(key) ?? await this.store.get<Pod>(key);
     if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) {
       this.queue.delete(key);
+      if (cur) this.firstSeen.forget(cur.object.metadata.uid ?? '');
       return { done: Promise.resolve(null) };
     }
     const pod = cur.object;
@@ -118,12 +122,20 @@ export class Scheduler {
       return { done: Promise.resolve({ unschedulable: waiting.message, rejectedBy: waiting.rejectedBy.slice() }) };
     }
     this.config.onAttempt?.(key);
-    const decision = schedule(podInfo(key, pod), this.cache, {
-      policy: this.config.policy,
-      lastNode: this.lastNode,
-      startIndex: this.nextStartIndex,
-      onVisited: (n) => { this.nextStartIndex += n; },
-    });
+    const t0 = performance.now();
+    this.firstSeen.seen(uid);
+    let decision: Decision;
+    try {
+      decision = schedule(podInfo(key, pod), this.cache, {
+        policy: this.config.policy,
+        lastNode: this.lastNode,
+        startIndex: this.nextStartIndex,
+        onVisited: (n) => { this.nextStartIndex += n; },
+      });
+    } catch (err) {
+      attemptDone('error', t0);
+      throw err;
+    }
     const next = structuredClone(pod);
     const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     const status = 'node' in decision ? 'True' : 'False';
@@ -143,10 +155,13 @@ export class Scheduler {
       const done = this.store.update(key, next, cur.revision).then(
         (revision) => {
           log.info({ key, node: decision.node }, 'scheduled');
+          attemptDone('scheduled', t0);
+          this.firstSeen.bound(uid);
           this.events.scheduled(next, decision.node);
           return { ...decision, bound: next, revision };
         },
         (err: unknown) => {
+          attemptDone('error', t0);
           this.cache.forget(key);
           throw err;
         },
@@ -160,11 +175,13 @@ export class Scheduler {
       try {
         await this.store.update(key, next, cur.revision);
       } catch (err) {
+        attemptDone('error', t0);
         this.queue.delete(key); // tried afresh when asked again, so the condition does get written
         throw err;
       }
       log.info({ key, message: decision.unschedulable }, 'unschedulable');
     }
+    attemptDone('unschedulable', t0);
     this.events.unschedulable(pod, decision.unschedulable);
     return { done: Promise.resolve(decision) };
   }

@@ -41,7 +41,11 @@ given all of them, so it moves to another server when one dies.
 --default-unreachable-toleration-seconds, --cluster-cidr and --node-cidr-mask-size go to every
 control plane. They are kept in <data-dir>/control-plane-settings.json: a later mk up without
 them resumes them, one with them changes what it names (--cluster-cidr and --node-cidr-mask-size
-only on the first start: the nodes' pod CIDRs are cut from them).`;
+only on the first start: the nodes' pod CIDRs are cut from them).
+
+Every control plane and node agent serves Prometheus metrics on /metrics; mk up prints the URLs.
+The ports are kept in <data-dir>/metrics.json (and prometheus-targets.json, for Prometheus' file
+service discovery), so a later mk up keeps them. See docs/metrics.md and examples/monitoring.`;
   static override examples = [
     '<%= config.bin %> up', '<%= config.bin %> up --no-demo --port 4333', '<%= config.bin %> up --foreground',
     '<%= config.bin %> up --control-planes 2 --nats-servers 3', '<%= config.bin %> up --nodes 3',

@@ -10,6 +10,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { NotFoundError, TimeoutError, UnavailableError } from '../../messages/errors';
 import { CRI_CALL_POLICY, DEFAULT_LANE_LIMITS, type CriLane, type CriLaneLimits, type CriRpc } from './call-policy';
 import { CallLimiter, type LimiterStats } from './limiter';
+import { criQueueWait, criRequestDuration, grpcCode } from './metrics';
 import type * as T from './types';
 
 /** Options of one call. */
@@ -188,12 +189,17 @@ export class CriClient {
     const queuedAt = performance.now();
     const send = async (): Promise<Res> => {
       const sentAt = performance.now();
+      if (lane) criQueueWait.observe({ method: rpc }, (sentAt - queuedAt) / 1000);
       try {
         const res = await this.send<Req, Res>(svc, rpc, req, timeoutMs);
-        this.onCall?.({ rpc, queuedMs: sentAt - queuedAt, tookMs: performance.now() - sentAt });
+        const tookMs = performance.now() - sentAt;
+        criRequestDuration.observe({ method: rpc, code: 'OK' }, tookMs / 1000);
+        this.onCall?.({ rpc, queuedMs: sentAt - queuedAt, tookMs });
         return res;
       } catch (e) {
-        this.onCall?.({ rpc, queuedMs: sentAt - queuedAt, tookMs: performance.now() - sentAt, error: e as Error });
+        const tookMs = performance.now() - sentAt;
+        criRequestDuration.observe({ method: rpc, code: grpcCode(e) }, tookMs / 1000);
+        this.onCall?.({ rpc, queuedMs: sentAt - queuedAt, tookMs, error: e as Error });
         throw e;
       }
     };

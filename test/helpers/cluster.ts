@@ -26,6 +26,8 @@ export interface TestCluster {
   /** The pid of a cluster process by its command-line marker (`control-plane`, `node-agent`, `containerd`, `nats-server`). */
   pidOf(marker: string): number | undefined;
   destroy(): Promise<void>;
+  /** What `mk up` printed. */
+  upStdout?: string;
 }
 
 // The repository root, from the sources (test/helpers) or the build (dist/test/helpers).
@@ -83,6 +85,7 @@ export async function startCluster(opts: { demo?: boolean; upArgs?: string[]; en
     await cluster.destroy();
     throw new Error(`mk up failed (${up.code}):\n${up.stdout}\n${up.stderr}\n${logs}`);
   }
+  cluster.upStdout = up.stdout;
   return cluster;
 }
 
