@@ -14,7 +14,7 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
 import { backoffDelay, type BackoffPolicy } from '../common/backoff';
 import type { Bus } from './connection';
-import { withConsumer } from './consumers';
+import { isConsumerLost, withConsumer } from './consumers';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { watchLag, watchRestarts } from './metrics';
@@ -156,9 +156,7 @@ export class KvWatcher<T> {
   private watchHealth(iter: ConsumerMessages): void {
     void (async () => {
       for await (const s of iter.status()) {
-        const lost = (s.type === 'heartbeats_missed' && s.count >= 2) || s.type === 'consumer_not_found'
-          || s.type === 'consumer_deleted' || s.type === 'stream_not_found';
-        if (!lost || this.stopped) continue;
+        if (!isConsumerLost(s) || this.stopped) continue;
         busLog.warn({ filter: this.cfg.filter, next: this.next, status: s.type }, 'watch consumer lost; resuming on a new one');
         iter.stop();
         break;
