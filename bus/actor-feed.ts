@@ -2,7 +2,7 @@
  * The actor feed of one process on the bus (messages/telemetry.ts): lifecycle batches as they
  * happen (coalesced per ~100 ms tick, so a burst of spawns is a few messages), the changed actors'
  * figures and the process's own once a second, a census at start, every 5 minutes and after each
- * reconnect, and paged snapshots on request. It drains common/actor-telemetry.
+ * reconnect (with the next stats), and paged snapshots on request. It drains common/actor-telemetry.
  *
  * Publishing never blocks nor throws into an actor: it happens on the feed's own timers with core
  * NATS publishes, and while the bus is down messages are dropped and counted (the census sent
@@ -88,6 +88,7 @@ export function startActorFeed(bus: Bus, opts: ActorFeedOptions): ActorFeed {
   let dropped = 0;
   let down = false;
   let stopped = false;
+  let censusDue = false;
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
 
@@ -125,6 +126,7 @@ export function startActorFeed(bus: Bus, opts: ActorFeedOptions): ActorFeed {
   };
 
   const sendStats = (): void => {
+    if (censusDue) { censusDue = false; sendCensus(); }
     // Lifecycle first: a reader then knows every actor the stats name.
     flushLifecycle();
     const actors: ActorStats[] = collectStats();
@@ -169,7 +171,8 @@ export function startActorFeed(bus: Bus, opts: ActorFeedOptions): ActorFeed {
       if (s.type === 'disconnect') down = true;
       else if (s.type === 'reconnect') {
         down = false;
-        if (!stopped) guard('census', sendCensus)();
+        // With the next stats, not at once: readers reconnecting at the same time then get it too.
+        censusDue = true;
       }
     }
   })().catch((err: unknown) => busLog.debug({ err }, 'actor feed status loop ended'));

@@ -5,7 +5,7 @@
  */
 import { DeliverPolicy } from '@nats-io/jetstream';
 import {
-  ACTOR_STREAM, ACTOR_TELEMETRY_PREFIX, type ActorCensus, type ActorInfo, type ActorLifecycleBatch,
+  ACTOR_STREAM, actorSubject, type ActorCensus, type ActorInfo, type ActorLifecycleBatch,
 } from '../messages/telemetry';
 import type { Bus } from './connection';
 import { withConsumer } from './consumers';
@@ -104,31 +104,39 @@ export async function actorTreeAt(
     }
     if (last === 0) return [];
     const until = t + PUBLISH_SLACK_MS;
-    await withConsumer(bus, 'read actor history', async (js) => {
-      censuses.length = 0;
-      batches.length = 0;
-      const consumer = await js.consumers.get(ACTOR_STREAM, {
-        ...(process !== undefined ? { filter_subjects: `${ACTOR_TELEMETRY_PREFIX}.${process}.*` } : {}),
-        deliver_policy: DeliverPolicy.StartTime,
-        opt_start_time: new Date(t - (opts.lookbackMs ?? HISTORY_LOOKBACK_MS)).toISOString(),
-      });
-      try {
-        if ((await consumer.info(true)).num_pending === 0) return;
-        const iter = await consumer.consume({ max_messages: 256 });
-        for await (const m of iter) {
-          if (m.info.timestampNanos / 1e6 > until) break;
-          try {
-            if (m.subject.endsWith('.census')) censuses.push(decode<ActorCensus>(m.data));
-            else if (m.subject.endsWith('.lifecycle')) batches.push(decode<ActorLifecycleBatch>(m.data));
-          } catch {
-            busLog.warn({ subject: m.subject, seq: m.seq }, 'undecodable message in the actor stream; skipped');
+    const since = new Date(t - (opts.lookbackMs ?? HISTORY_LOOKBACK_MS)).toISOString();
+    // nats-server 2.9 takes one filter per consumer, a subset of the stream's subjects: one read
+    // of everything, or two of one process's subjects.
+    const filters = process === undefined ? [undefined] : [actorSubject(process, 'census'), actorSubject(process, 'lifecycle')];
+    for (const filter of filters) {
+      await withConsumer(bus, 'read actor history', async (js) => {
+        const c: ActorCensus[] = [];
+        const b: ActorLifecycleBatch[] = [];
+        const consumer = await js.consumers.get(ACTOR_STREAM, {
+          ...(filter !== undefined ? { filter_subjects: filter } : {}),
+          deliver_policy: DeliverPolicy.StartTime,
+          opt_start_time: since,
+        });
+        try {
+          if ((await consumer.info(true)).num_pending === 0) return;
+          const iter = await consumer.consume({ max_messages: 256 });
+          for await (const m of iter) {
+            if (m.info.timestampNanos / 1e6 > until) break;
+            try {
+              if (m.subject.endsWith('.census')) c.push(decode<ActorCensus>(m.data));
+              else if (m.subject.endsWith('.lifecycle')) b.push(decode<ActorLifecycleBatch>(m.data));
+            } catch {
+              busLog.warn({ subject: m.subject, seq: m.seq }, 'undecodable message in the actor stream; skipped');
+            }
+            if (m.info.pending === 0 || m.seq >= last) break;
           }
-          if (m.info.pending === 0 || m.seq >= last) break;
+        } finally {
+          await consumer.delete().catch(() => false);
         }
-      } finally {
-        await consumer.delete().catch(() => false);
-      }
-    });
+        censuses.push(...c);
+        batches.push(...b);
+      });
+    }
   } catch (err) {
     throw translateError(err, { action: 'read the actor history' });
   }
