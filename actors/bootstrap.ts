@@ -7,11 +7,12 @@
  */
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
-  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
+  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, startActorFeed, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
   untilJetStreamReady,
 } from '../bus';
 import { backoffDelay, sleep } from '../common/backoff';
-import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
+import { actorTelemetryWanted, describeActor } from '../common/actor-telemetry';
+import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey, telemetryProcess } from '../messages';
 import { spawnApi, startWatchPublisher } from './api/api-actor';
 import { admitCreate } from './api/admission';
 import { startGarbageCollector } from './garbage-collector';
@@ -94,6 +95,7 @@ async function lead(
   system: Ref<unknown>, bus: Bus, store: ObjectStore, engine: JetStreamPersistenceEngine, term: number, schedulerConfig?: SchedulerConfig,
 ): Promise<LeaderWork & { controllers: KindController[] }> {
   const parent = spawn(system, (state: Record<string, never> = {}) => state, `leader-${term}`);
+  describeActor(parent, { kind: 'leader', system: true });
   const controllers: KindController[] = [];
   const supervisors: KindSupervisor[] = [];
   let watch: Informer | undefined;
@@ -137,9 +139,16 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
   const { store, engine } = await untilJetStreamReady('make the store', async () => {
     const made = { store: await ObjectStore.open(bus), engine: await JetStreamPersistenceEngine.open(bus) };
     await ensureEventsStream(bus);
+    await ensureActorStream(bus);
     await ensureNamespaces(made.store);
     return made;
   }).catch(async (err: unknown) => { await bus.close(); throw err; });
+  const identity = opts.identity ?? controlPlaneIdentity();
+  // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
+  const held: { leadership?: { isLeader(): boolean } } = {};
+  const feed = actorTelemetryWanted()
+    ? startActorFeed(bus, { process: telemetryProcess('control-plane', identity), role: 'control-plane', leading: () => held.leadership?.isLeader() ?? false })
+    : undefined;
   const system = start('mk-control-plane', configurePersistence(engine));
   const api = spawnApi(system, bus, store);
   const nodeApi = serveNodeApi(bus, store);
@@ -148,11 +157,11 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await store.ensure();
     await engine.ensure();
     await ensureEventsStream(bus);
+    await ensureActorStream(bus);
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });
   await Promise.all([api.ready, nodeApi.ready]);
-  const identity = opts.identity ?? controlPlaneIdentity();
   const leadership = startLeadership({
     store,
     identity,
@@ -163,6 +172,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
       return { stop: async () => { controllers = []; await work.stop(); } };
     },
   });
+  held.leadership = leadership;
   log.info({ identity, leaseSeconds: opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS }, 'control plane started; campaigning for the lease');
   return {
     identity,
@@ -173,6 +183,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
       await api.stop();
       await nodeApi.stop();
       stopActor(system);
+      await feed?.stop();
       await bus.close();
       log.info('control plane stopped');
     },
