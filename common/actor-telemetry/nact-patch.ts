@@ -78,9 +78,9 @@ export function patchNact(h: NactHooks): void {
     h.started(this);
     return o.handleMessage.call(this, message, sender);
   };
-  proto.createContext = function createContext(this: NactActor, ...args: unknown[]) {
+  proto.createContext = function createContext(this: NactActor, sender: unknown) {
     h.handling(this);
-    return o.createContext.apply(this, args);
+    return o.createContext.call(this, sender);
   };
   proto.processNext = function processNext(this: NactActor) {
     h.next(this);

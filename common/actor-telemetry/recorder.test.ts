@@ -5,7 +5,7 @@ import { backoffOnCrash } from '../supervision';
 import { NactActorClass, PATCHED_METHODS } from './nact-patch';
 import {
   actorTelemetryEnabled, census, collectLifecycle, collectStats, describeActor, disableActorTelemetry, enableActorTelemetry,
-  snapshot, telemetryState,
+  kindFromName, percentile99, snapshot, telemetryState,
 } from './recorder';
 
 async function until<T>(what: string, fn: () => T | undefined, ms = 3000): Promise<T> {
@@ -146,5 +146,20 @@ describe('actor telemetry', () => {
     spawn(system, (s: number = 0) => s, 'unseen');
     expect(census().actors).toEqual([]);
     enableActorTelemetry();
+  });
+});
+
+describe('helpers', () => {
+  it('finds the nearest-rank p99 without sorting', () => {
+    const sorted = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.ceil(0.99 * xs.length) - 1]!;
+    for (const n of [1, 2, 50, 100, 101, 150, 200, 201, 256, 300, 1000]) {
+      const xs = Array.from({ length: n }, (_, i) => (i * 7919) % 1009);
+      expect([n, percentile99(xs)]).toEqual([n, sorted(xs)]);
+    }
+  });
+
+  it('names undescribed actors by their name without numbers or object names', () => {
+    expect(['leader-3', 'worker7', 'default$web', 'api', 'anonymous-123456'].map(kindFromName))
+      .toEqual(['leader', 'worker', 'default', 'api', 'anonymous']);
   });
 });
