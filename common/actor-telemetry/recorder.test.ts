@@ -67,6 +67,10 @@ describe('actor telemetry', () => {
     for (let i = 0; i < 4; i++) dispatch(ref, 'more');
     await until('the handler to start', () => started);
     expect(collectStats()).toEqual([expect.objectContaining({ path: '/blocked', mailbox: 4, handled: 0 })]);
+    const gauge = async (name: string): Promise<number | undefined> =>
+      (await register.getSingleMetric(name)!.get()).values.find((v) => v.labels.kind === 'blocked')?.value;
+    expect(await gauge('mk_actor_mailbox_depth')).toBe(4);
+    expect(await gauge('mk_actor_mailbox_depth_max')).toBe(4);
     // Nothing moved: nothing to report.
     expect(collectStats()).toEqual([]);
     release();
@@ -99,6 +103,9 @@ describe('actor telemetry', () => {
     expect(s!.rate).toBeLessThanOrEqual(100 / elapsed * 1.5);
     const counted = await register.getSingleMetric('mk_actor_messages_total')!.get();
     expect(counted.values.find((v) => v.labels.kind === 'worker')?.value).toBeGreaterThanOrEqual(100);
+    const histogram = (await register.getSingleMetric('mk_actor_message_duration_seconds')!.get()).values;
+    const count = histogram.find((v) => v.labels.kind === 'worker' && (v as { metricName?: string }).metricName === 'mk_actor_message_duration_seconds_count');
+    expect(count?.value).toBeGreaterThanOrEqual(100);
   });
 
   it('records a crash with its error and message, and the restart, counted once', async () => {
@@ -121,6 +128,8 @@ describe('actor telemetry', () => {
       expect.objectContaining({ type: 'crashed', path: '/backed-off', restarts: 1, crash: expect.objectContaining({ error: 'once', message: '"die"' }) }),
       expect.objectContaining({ type: 'restarted', path: '/backed-off', restarts: 1 }),
     ]));
+    const restarts = (await register.getSingleMetric('mk_actor_restarts_total')!.get()).values;
+    expect(restarts.find((v) => v.labels.kind === 'fragile')?.value).toBeGreaterThanOrEqual(1);
     const stats = collectStats();
     expect(stats.find((s) => s.path === '/fragile')).toMatchObject({ restarts: 1, lastCrash: { error: 'kaboom', message: 'explode' } });
   });

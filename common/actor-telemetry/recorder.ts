@@ -32,6 +32,8 @@ export const SAMPLE_CAP = 256;
 export const MAX_PENDING_CHANGES = 100_000;
 /** How much of a message's JSON a crash keeps. */
 const MESSAGE_SUMMARY_CHARS = 200;
+/** How much of an error's message a crash keeps. */
+const ERROR_CHARS = 1000;
 
 interface ActorRecord {
   actor: NactActor;
@@ -163,7 +165,8 @@ const hooks: NactHooks = {
     if (!r) return;
     r.t0 = 0;
     r.pending = false;
-    const crash: ActorCrash = { at: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) };
+    const text = error instanceof Error ? error.message : String(error);
+    const crash: ActorCrash = { at: new Date().toISOString(), error: text.length > ERROR_CHARS ? text.slice(0, ERROR_CHARS) : text };
     const message = summarizeMessage(msg);
     if (message !== undefined) crash.message = message;
     r.lastCrash = crash;
