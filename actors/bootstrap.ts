@@ -7,9 +7,11 @@
  */
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
-  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, startActorFeed, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
+  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
   untilJetStreamReady,
 } from '../bus';
+// Not through bus/index: only the processes that run actors load actor telemetry (nact, prom-client).
+import { startActorFeed } from '../bus/actor-feed';
 import { backoffDelay, sleep } from '../common/backoff';
 import { actorTelemetryWanted, describeActor } from '../common/actor-telemetry';
 import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey, telemetryProcess } from '../messages';

@@ -5,7 +5,8 @@
  * own view of pods, and journals and records events only as itself: the bus enforces all three.
  */
 import { configurePersistence, dispatch, start, stop as stopSystem } from 'nact';
-import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, startActorFeed, type Bus, type BusOptions } from '../bus';
+import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions } from '../bus';
+import { startActorFeed } from '../bus/actor-feed';
 import { actorTelemetryWanted } from '../common/actor-telemetry';
 import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
