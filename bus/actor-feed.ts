@@ -52,8 +52,8 @@ export interface ActorFeed {
 
 /** Lifecycle events per message; a burst of 2,000 spawns is then 4 messages of about 150 KB. */
 export const LIFECYCLE_BATCH = 500;
-/** Actors per stats message. */
-export const STATS_BATCH = 2000;
+/** Actors per stats message (each at most about 1.3 KB, with a crash's error). */
+export const STATS_BATCH = 1000;
 /** Actors per census message (a bigger tree is sent in parts). */
 export const CENSUS_PART = 2000;
 /** The most actors a snapshot page holds. */

