@@ -4,8 +4,9 @@
  */
 export {
   actorTelemetryEnabled, census, collectChanges, collectLifecycle, collectStats, describeActor, disableActorTelemetry,
-  enableActorTelemetry, kindFromName, snapshot, summarizeMessage, telemetryState, type ActorMeta,
+  enableActorTelemetry, snapshot, telemetryState, type ActorMeta,
 } from './recorder';
+export { kindFromName, percentile99, summarizeMessage } from './figures';
 export { actorMetrics, type ActorMetrics } from './prometheus';
 
 /** False when the environment turns actor telemetry off (`MK_ACTOR_TELEMETRY=off`, `0` or `false`). */

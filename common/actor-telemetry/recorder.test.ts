@@ -5,8 +5,9 @@ import { backoffOnCrash } from '../supervision';
 import { NactActorClass, PATCHED_METHODS } from './nact-patch';
 import {
   actorTelemetryEnabled, census, collectLifecycle, collectStats, describeActor, disableActorTelemetry, enableActorTelemetry,
-  kindFromName, percentile99, snapshot, telemetryState,
+  snapshot, telemetryState,
 } from './recorder';
+import { kindFromName, percentile99 } from './figures';
 
 async function until<T>(what: string, fn: () => T | undefined, ms = 3000): Promise<T> {
   const deadline = Date.now() + ms;

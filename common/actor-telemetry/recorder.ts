@@ -15,6 +15,7 @@ import type { ActorCrash, ActorInfo, ActorLifecycle, ActorStats, KeptObject } fr
 import { COUNTS_CRASHES, noteCrash, restartsOf } from '../supervision';
 import { nactPatched, patchNact, unpatchNact, type NactActor, type NactHooks, type QueuedMessage } from './nact-patch';
 import { actorMetrics } from './prometheus';
+import { kindFromName, percentile99, summarizeMessage } from './figures';
 
 /** What a spawn site knows about the actor it made (describeActor). */
 export interface ActorMeta {
@@ -30,8 +31,6 @@ export interface ActorMeta {
 export const SAMPLE_CAP = 256;
 /** Lifecycle changes kept while nobody collects them; later ones are dropped (and counted). */
 export const MAX_PENDING_CHANGES = 100_000;
-/** How much of a message's JSON a crash keeps. */
-const MESSAGE_SUMMARY_CHARS = 200;
 /** How much of an error's message a crash keeps. */
 const ERROR_CHARS = 1000;
 
@@ -89,25 +88,6 @@ function markDirty(r: ActorRecord): void {
 function change(p: Pending): void {
   if (pending.length >= MAX_PENDING_CHANGES) { dropped++; return; }
   pending.push(p);
-}
-
-/** Its `type` when it has one, else its JSON cut to 200 characters. */
-export function summarizeMessage(msg: unknown): string | undefined {
-  if (msg === undefined) return undefined;
-  const type = (msg as { type?: unknown } | null)?.type;
-  if (typeof type === 'string') return type;
-  let text: string;
-  try { text = JSON.stringify(msg) ?? String(msg); } catch { text = String(msg); }
-  return text.length > MESSAGE_SUMMARY_CHARS ? text.slice(0, MESSAGE_SUMMARY_CHARS) : text;
-}
-
-/**
- * An actor's role from its name when no spawn site said: `leader-3` -> `leader`, `worker7` ->
- * `worker`, `default$web` -> `default`. Numbers and object names are dropped, so metrics by kind
- * keep few series even for actors nobody described.
- */
-export function kindFromName(name: string): string {
-  return name.replace(/\$.*$/, '').replace(/[-_.]?\d+$/, '') || name;
 }
 
 const hooks: NactHooks = {
@@ -282,24 +262,6 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** Timings a collection gives the duration histogram, all actors together (about). */
 const HISTOGRAM_BUDGET = 2048;
-
-/**
- * The 99th percentile (nearest rank) of `xs`, unsorted: the k-th largest for the small k it
- * takes (k = 1 up to 100 values, at most 3 for SAMPLE_CAP), found in one pass without sorting.
- */
-export function percentile99(xs: readonly number[]): number {
-  const n = xs.length;
-  const k = n - Math.ceil(0.99 * n) + 1;
-  let a = -Infinity; let b = -Infinity; let c = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const x = xs[i]!;
-    if (x > a) { c = b; b = a; a = x; } else if (x > b) { c = b; b = x; } else if (x > c) c = x;
-  }
-  if (k <= 1) return a;
-  if (k === 2) return b;
-  if (k === 3) return c;
-  return [...xs].sort((p, q) => q - p)[k - 1]!;
-}
 
 /**
  * The figures of the actors that changed since the last call (handled messages, a mailbox depth
