@@ -171,6 +171,7 @@ export function startActorFeed(bus: Bus, opts: ActorFeedOptions): ActorFeed {
       if (s.type === 'disconnect') down = true;
       else if (s.type === 'reconnect') {
         down = false;
+        if (dropped > 0) busLog.info({ process: proc, dropped }, 'actor telemetry resumes; messages dropped while the bus was down so far');
         // With the next stats, not at once: readers reconnecting at the same time then get it too.
         censusDue = true;
       }
