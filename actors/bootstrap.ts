@@ -7,11 +7,14 @@
  */
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
-  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
+  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
   untilJetStreamReady,
 } from '../bus';
+// Not through bus/index: only the processes that run actors load actor telemetry (nact, prom-client).
+import { startActorFeed } from '../bus/actor-feed';
 import { backoffDelay, sleep } from '../common/backoff';
-import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey } from '../messages';
+import { actorTelemetryWanted, describeActor } from '../common/actor-telemetry';
+import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey, telemetryProcess } from '../messages';
 import { spawnApi, startWatchPublisher } from './api/api-actor';
 import { admitCreate } from './api/admission';
 import { startGarbageCollector } from './garbage-collector';
@@ -98,6 +101,7 @@ async function lead(
   metricsOptions?: MetricsOptions,
 ): Promise<LeaderWork & { controllers: KindController[] }> {
   const parent = spawn(system, (state: Record<string, never> = {}) => state, `leader-${term}`);
+  describeActor(parent, { kind: 'leader', system: true });
   const controllers: KindController[] = [];
   const supervisors: KindSupervisor[] = [];
   let watch: Informer | undefined;
@@ -145,9 +149,16 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
   const { store, engine } = await untilJetStreamReady('make the store', async () => {
     const made = { store: await ObjectStore.open(bus), engine: await JetStreamPersistenceEngine.open(bus) };
     await ensureEventsStream(bus);
+    await ensureActorStream(bus);
     await ensureNamespaces(made.store);
     return made;
   }).catch(async (err: unknown) => { await bus.close(); throw err; });
+  const identity = opts.identity ?? controlPlaneIdentity();
+  // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
+  const held: { leadership?: { isLeader(): boolean } } = {};
+  const feed = actorTelemetryWanted()
+    ? startActorFeed(bus, { process: telemetryProcess('control-plane', identity), role: 'control-plane', leading: () => held.leadership?.isLeader() ?? false })
+    : undefined;
   const system = start('mk-control-plane', configurePersistence(engine));
   const api = spawnApi(system, bus, store);
   const nodeApi = serveNodeApi(bus, store);
@@ -156,11 +167,11 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await store.ensure();
     await engine.ensure();
     await ensureEventsStream(bus);
+    await ensureActorStream(bus);
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });
   await Promise.all([api.ready, nodeApi.ready]);
-  const identity = opts.identity ?? controlPlaneIdentity();
   const leadership = startLeadership({
     store,
     identity,
@@ -171,6 +182,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
       return { stop: async () => { controllers = []; await work.stop(); } };
     },
   });
+  held.leadership = leadership;
   log.info({ identity, leaseSeconds: opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS }, 'control plane started; campaigning for the lease');
   return {
     identity,
@@ -181,6 +193,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
       await api.stop();
       await nodeApi.stop();
       stopActor(system);
+      await feed?.stop();
       await bus.close();
       log.info('control plane stopped');
     },

@@ -33,6 +33,7 @@ import { backoffDelay } from '../common/backoff';
 import { deleteObject, readyToRemove } from './deletion';
 import type { KindModule } from './kind-module';
 import { log } from './log';
+import { describeActor } from '../common/actor-telemetry';
 
 /**
  * What the graph knows of one object: its owners, whether it is being deleted, and whether it
@@ -268,6 +269,7 @@ export async function startGarbageCollector(parent: Ref<unknown>, store: ObjectS
     'garbage-collector',
     { onCrash: backoffOnCrash({ type: 'gc/wake' }, (f, m) => log.error(f, m)) },
   );
+  describeActor(ref, { kind: 'garbage-collector', system: true });
 
   let informer: Informer | undefined;
   try {

@@ -9,7 +9,8 @@
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import { startInformer, type Informer, type ObjectStore, type Stored } from '../bus';
-import { actorName, isConflict, keyFilter, parseKey } from '../messages';
+import { actorName, isConflict, keyFilter, kindByPlural, parseKey } from '../messages';
+import { describeActor } from '../common/actor-telemetry';
 import { backoffOnCrash } from '../common/supervision';
 import { log } from './log';
 
@@ -101,6 +102,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
         },
       },
     );
+    describeActor(ref, { kind: kindByPlural(controller.plural)?.singular ?? controller.plural, system: false, object: { kind: kindByPlural(controller.plural)?.kind ?? controller.plural, ...(namespace !== undefined ? { namespace } : {}), name } });
     children.set(key, ref);
     return ref;
   };
@@ -159,6 +161,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
       onCrash: backoffOnCrash({ type: 'start' }, (f, m) => log.error({ ...f, kind: controller.plural }, m)),
     },
   );
+  describeActor(sup, { kind: `${controller.plural}-supervisor`, system: true });
   dispatch(sup, { type: 'start' });
   return {
     ref: sup,

@@ -14,6 +14,7 @@
 import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
+  actorSubject, actorWildcard, telemetryProcess,
 } from '../messages';
 import { statsSubject } from '../messages/usage';
 
@@ -33,10 +34,10 @@ export function adminPermissions(user: string): Permissions {
   return {
     publish: {
       // `mk.api.*`: the api's verbs (mk.api.metrics among them); not `mk.api.node.>`, which only nodes send.
-      allow: ['mk.api.*', 'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.node.*.ping', 'mk.node.*.logs.cancel.*'],
+      allow: ['mk.api.*', 'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.node.*.ping', 'mk.node.*.logs.cancel.*', ...actorTelemetryRead().publish],
     },
     subscribe: {
-      allow: [`${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.progress', 'mk.node.*.logs.stream.*'],
+      allow: [`${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.progress', 'mk.node.*.logs.stream.*', ...actorTelemetryRead().subscribe],
     },
   };
 }
@@ -70,9 +71,11 @@ export function nodePermissions(node: string): Permissions {
         ...[JOURNAL_STREAM, snapshots, meta].map((s) => `$JS.API.STREAM.MSG.GET.${s}`),
         // The pod network's routes (name, pod CIDR, InternalIP of every node): read-only, all keys.
         ...nodeRoutesRead(),
+        // Its own actor telemetry, as its own process only (MK_ACTORS captures the subjects).
+        ...(['lifecycle', 'stats', 'census'] as const).map((v) => actorSubject(telemetryProcess('node', node), v)),
       ],
     },
-    subscribe: { allow: [`${inboxPrefix(`node-${node}`)}.>`, `mk.node.${n}.>`] },
+    subscribe: { allow: [`${inboxPrefix(`node-${node}`)}.>`, `mk.node.${n}.>`, actorSubject(telemetryProcess('node', node), 'snapshot')] },
     allowResponses: true,
   };
 }
@@ -85,6 +88,11 @@ function nodeRoutesRead(): string[] {
     `$JS.API.CONSUMER.CREATE.${routes}.*.$KV.${NODE_ROUTES_BUCKET}.>`,
     `$JS.API.CONSUMER.MSG.NEXT.${routes}.*`, `$JS.API.CONSUMER.INFO.${routes}.*`, `$JS.API.CONSUMER.DELETE.${routes}.*`,
   ];
+}
+
+/** Watching every process's actor telemetry and asking any for a snapshot (the admin's). */
+function actorTelemetryRead(): { publish: string[]; subscribe: string[] } {
+  return { publish: [actorWildcard('snapshot')], subscribe: [actorWildcard()] };
 }
 
 /** Renders permissions as a nats-server config value. */

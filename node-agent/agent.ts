@@ -6,9 +6,11 @@
  */
 import { configurePersistence, dispatch, start, stop as stopSystem } from 'nact';
 import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions } from '../bus';
+import { startActorFeed } from '../bus/actor-feed';
+import { actorTelemetryWanted } from '../common/actor-telemetry';
 import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
-import { NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, type Pod } from '../messages';
+import { NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, type Pod } from '../messages';
 import { log } from './log';
 import { readCapacity, hostIP } from './node/capacity';
 import { measureNode } from './node/measure';
@@ -90,6 +92,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
   const unlisten = bus.onReconnect(() => engine.forgetPositions());
+  // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
+  const feed = actorTelemetryWanted() ? startActorFeed(bus, { process: telemetryProcess('node', name), role: 'node' }) : undefined;
   const system = start(`mk-node-${name}`, configurePersistence(engine));
   const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
   const pods = new Map<string, Pod>();
@@ -168,6 +172,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await quiesce();
     if (!tornDown) await runtime.close();
     unlisten();
+    await feed?.stop();
     await recorder.flush();
     await bus.close();
     log.info({ node: name }, 'node agent stopped');

@@ -18,6 +18,7 @@ import {
   type ApplyRequest, type CreateRequest, type DeleteRequest, type PatchRequest, type UpdateRequest, type UpdateStatusRequest, type GetRequest, type KubeObject, type ListRequest, type WatchEvent,
 } from '../../messages';
 import { log } from '../log';
+import { describeActor } from '../../common/actor-telemetry';
 import { backoffOnCrash, DEFAULT_RESTART_POLICY, type RestartPolicy } from '../../common/supervision';
 import { apply, checkRequest, get, list, remove } from './handlers';
 import { serveWatch } from './watch';
@@ -141,6 +142,7 @@ export function spawnApi(
     'api',
     { onCrash: backoffOnCrash({ type: 'api/start' }, (f, m) => log.error(f, m), opts.restartPolicy ?? API_RESTART_POLICY) },
   );
+  describeActor(ref, { kind: 'api', system: true });
   const through = (verb: Verb) => async (req: unknown) => {
     const out = await query(ref, (sender: Ref<Outcome>) => ({ type: 'api/request' as const, verb, req, sender }), REQUEST_TIMEOUT_MS);
     if (!out.ok) throw out.error;

@@ -10,6 +10,7 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import { EventRecorder, type ObjectStore, type RecordEvent } from '../../bus';
 import { log } from '../log';
+import { describeActor } from '../../common/actor-telemetry';
 import { backoffOnCrash } from '../../common/supervision';
 import { Scheduler, type Placement, type SchedulerConfig, type SchedulingEvents } from './scheduler';
 
@@ -128,6 +129,7 @@ export function spawnScheduler(
       },
     },
   );
+  describeActor(ref, { kind: 'scheduler', system: true });
   me.ref = ref;
   return ref;
 }

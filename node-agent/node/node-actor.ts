@@ -16,6 +16,7 @@ import { backoffOnCrash } from '../../common/supervision';
 import { encodeToken, isNotFound, timestamp, type Node, type NodeCondition, type NodeStatus, type Pod } from '../../messages';
 import type { CriClient } from '../cri';
 import { log } from '../log';
+import { describeActor } from '../../common/actor-telemetry';
 import { LABEL_POD_UID, spawnPodActor, type PodActorDeps, type PodActorMessage } from '../pods';
 import type { ControlPlaneClient } from './control-plane';
 import type { PressureCondition } from './node-status';
@@ -231,6 +232,7 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
       afterStop: () => { clearTimeout(heartbeat); },
     },
   );
+  describeActor(ref, { kind: 'node', system: false, object: { kind: 'Node', name: deps.nodeName } });
   dispatch(ref, { type: 'node/start' });
 
   return {

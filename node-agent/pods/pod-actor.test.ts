@@ -1,5 +1,6 @@
 import { configurePersistence, dispatch, start, stop, type Ref } from 'nact';
 import pino from 'pino';
+import { census, disableActorTelemetry, enableActorTelemetry } from '../../common/actor-telemetry';
 import { backoffOnCrash } from '../../common/supervision';
 import { TimeoutError } from '../../messages/errors';
 import type { Pod, PodStatus } from '../../messages/pod';
@@ -373,5 +374,23 @@ describe('pod actor: a CRI call cut short by its deadline', () => {
     expect(app(h)).toMatchObject({ ready: true, restartCount: 0 });
     expect(everCrashLooped(h)).toBe(false);
     expect(h.crashes).toEqual([]);
+  });
+});
+
+describe('pod actor telemetry', () => {
+  it('is described as a pod keeping its pod', () => {
+    enableActorTelemetry();
+    const system = start();
+    try {
+      const pod = makePod();
+      spawnPodActor(system, harness(new FakeCriRuntime()).deps, pod);
+      const actor = census().actors.find((a) => a.kind === 'pod');
+      expect(actor).toMatchObject({
+        system: false, object: { kind: 'Pod', namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid: pod.metadata.uid },
+      });
+    } finally {
+      stop(system);
+      disableActorTelemetry();
+    }
   });
 });

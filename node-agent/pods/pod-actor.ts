@@ -12,6 +12,7 @@ import {
 } from 'nact';
 import type { Logger } from 'pino';
 import { ValidationError } from '../../messages/errors';
+import { describeActor } from '../../common/actor-telemetry';
 import type { EventType } from '../../messages/event';
 import { actorName } from '../../messages/names';
 import { POD_BACKOFF_KEY_PREFIX } from '../../messages/subjects';
@@ -302,6 +303,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       snapshotDecoder: (s: unknown) => ((s as PodActorState | undefined)?.backoff ? (s as PodActorState) : { backoff: emptyBackoff() }),
     })
     : spawn(parent, handle, name, props);
+  describeActor(ref, { kind: 'pod', system: false, object: { kind: 'Pod', namespace: ns, name: pod.metadata.name, ...(uid ? { uid } : {}) } });
   return ref as unknown as Ref<PodActorMessage>;
 }
 

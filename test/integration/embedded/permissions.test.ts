@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  connectBus, ensureEventsStream, EventRecorder, JetStreamPersistenceEngine, listEvents, ObjectStore, request, serve, startInformer, type Bus,
+  connectBus, encode, ensureActorStream, ensureEventsStream, EventRecorder, JetStreamPersistenceEngine, listEvents, ObjectStore, request, serve, startInformer, type Bus,
 } from '../../../bus';
 import { serveWatch } from '../../../actors/api/watch';
 import { setLogLevel } from '../../../common/log';
@@ -22,6 +22,7 @@ import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
   NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
+  ACTOR_STREAM, actorSubject, actorWildcard, telemetryProcess,
 } from '../../../messages';
 import { METRICS_SUBJECT, STATS_WILDCARD, statsSubject } from '../../../messages/usage';
 import { caught, terminate, waitFor } from '../../helpers/nats-server';
@@ -83,6 +84,7 @@ beforeAll(async () => {
   views = await ObjectStore.open(cp, { bucket: NODE_PODS_BUCKET, history: 1 });
   await JetStreamPersistenceEngine.open(cp);
   await ensureEventsStream(cp);
+  await ensureActorStream(cp);
   await objects.create(objectKey('pods', 'default', 'mine'), pod('mine', 'n1'));
   await views.put(`n1.default.mine`, pod('mine', 'n1'));
   await views.put(`n2.default.theirs`, pod('theirs', 'n2'));
@@ -215,6 +217,28 @@ describe('a node', () => {
     expect(await subscribeRefused(n1, `${inboxPrefix('node-n2')}.>`)).toMatch(/permission/i);
     expect(await subscribeRefused(n1, `${inboxPrefix('admin')}.>`)).toMatch(/permission/i);
     expect(await subscribeRefused(n1, 'mk.watch.>')).toMatch(/permission/i);
+  });
+
+  it('publishes its own actor telemetry and serves its snapshots, never as another node', async () => {
+    const admin = await connectAs('admin');
+    const seen: string[] = [];
+    const sub = admin.nc.subscribe(actorWildcard(), { callback: (_e, m) => { seen.push(m.subject); } });
+    await admin.nc.flush();
+    const mine = actorSubject(telemetryProcess('node', 'n1'), 'lifecycle');
+    // MK_ACTORS captures both subjects: only the permissions can refuse the second.
+    expect((await n1.js.publish(mine, encode({ process: 'node-n1', incarnation: 'i', events: [] }))).stream).toBe(ACTOR_STREAM);
+    for (const verb of ['lifecycle', 'census'] as const) {
+      const posing = await caught(n1.js.publish(actorSubject(telemetryProcess('node', 'n2'), verb), encode({})));
+      expect(isForbidden(posing) || /permission/i.test(String(posing))).toBe(true);
+    }
+    await waitFor(async () => seen.includes(mine), 'the admin to see the node\'s telemetry');
+    const served = serve(n1, actorSubject(telemetryProcess('node', 'n1'), 'snapshot'), async () => ({ total: 0 }));
+    await served.ready;
+    expect(await request(admin, actorSubject(telemetryProcess('node', 'n1'), 'snapshot'), {})).toEqual({ total: 0 });
+    await served.stop();
+    expect(await subscribeRefused(n1, actorSubject(telemetryProcess('node', 'n2'), 'snapshot'))).toMatch(/permission/i);
+    expect(await subscribeRefused(n1, actorWildcard())).toMatch(/permission/i);
+    sub.unsubscribe();
   });
 });
 

@@ -26,7 +26,7 @@ describe('prepareClusterFiles', () => {
     expect(conf).toContain(`store_dir: ${JSON.stringify(paths.natsStore)}`);
     expect(conf).toContain(`{ user: "control-plane", password: ${JSON.stringify(creds.users['control-plane'])} }`);
     expect(conf).toMatch(new RegExp(`user: "admin", password: ${JSON.stringify(creds.users.admin)}, permissions: \\{ publish: \\{ allow: \\["mk\\.api\\.\\*"`));
-    expect(conf).toMatch(/user: "node-n1".*subscribe: \{ allow: \["_INBOX\.node-n1\.>", "mk\.node\.n1\.>"\] \}, allow_responses: true/);
+    expect(conf).toMatch(/user: "node-n1".*subscribe: \{ allow: \["_INBOX\.node-n1\.>", "mk\.node\.n1\.>", "mk\.sys\.actor\.node-n1\.snapshot"\] \}, allow_responses: true/);
   });
 
   it('reuses passwords and node name afterwards; a new port is applied', () => {
