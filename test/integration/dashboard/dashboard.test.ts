@@ -16,13 +16,13 @@ import { connectBus, request, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import { setLogLevel } from '../../../common/log';
 import { serveDashboardTokens, startDashboardServer, type DashboardServer, type TokenReply } from '../../../dashboard/server';
-import type { ErrorFrame, ResultFrame, TableDelta, TableSnapshot, TreeRow } from '../../../dashboard/protocol';
+import type { AtResult, ErrorFrame, ResultFrame, TableDelta, TableSnapshot, TreeRow } from '../../../dashboard/protocol';
 import { prepareClusterFiles, type Credentials } from '../../../embedded/credentials';
 import { clusterPaths } from '../../../embedded/paths';
 import { tlsPaths } from '../../../embedded/tls';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import { API, DASHBOARD_TOKEN_SUBJECT, type ApplyResult, type GetResult, type KubeObject } from '../../../messages';
-import { actorSubject, type ActorInfo, type ActorSnapshotReply, type ActorSnapshotRequest, type ProcessStats } from '../../../messages/telemetry';
+import { ACTOR_STREAM, actorSubject, actorWildcard, type ActorInfo, type ActorSnapshotReply, type ActorSnapshotRequest, type ProcessStats } from '../../../messages/telemetry';
 import { terminate } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 import { FeedClient } from './feed-client';
@@ -219,6 +219,32 @@ describe('the time scrubber', () => {
     expect(then.value).toMatchObject({ object: { deleted: false, object: { metadata: { name: 'gone', uid: created.object.metadata.uid } } } });
     const now = await c.ask({ type: 'at', time: new Date().toISOString(), object: { kind: 'pods', name: 'gone' } }) as ResultFrame;
     expect(now.value).toMatchObject({ object: { deleted: true, object: { metadata: { name: 'gone' } } } });
+  });
+});
+
+describe('the actor tree in the past', () => {
+  it('is rebuilt from the last census before the time and the lifecycle after it', async () => {
+    // A fake telemetry publisher's stream and messages (the contract of messages/telemetry.ts).
+    await cpBus.jsm.streams.add({ name: ACTOR_STREAM, subjects: [actorWildcard('lifecycle'), actorWildcard('census')], max_age: 3600e9 });
+    const info = (p: string): ActorInfo => ({ path: p, name: p.split('/').pop()!, kind: 'pod', system: false, since: '2026-01-01T00:00:00Z' });
+    const proc = 'node-hist';
+    await cpBus.js.publish(actorSubject(proc, 'census'), JSON.stringify({
+      process: proc, incarnation: 'h1', at: new Date().toISOString(), seq: 2, actors: [info('/a'), info('/a/b')],
+    }));
+    await cpBus.js.publish(actorSubject(proc, 'lifecycle'), JSON.stringify({
+      process: proc, incarnation: 'h1', events: [{ type: 'spawned', seq: 3, at: new Date().toISOString(), actor: info('/a/c') }],
+    }));
+    const between = new Date().toISOString();
+    await until('a later clock tick', () => (new Date().toISOString() > between ? true : undefined), 1_000, 5);
+    await cpBus.js.publish(actorSubject(proc, 'lifecycle'), JSON.stringify({
+      process: proc, incarnation: 'h1', events: [{ type: 'stopped', seq: 4, at: new Date().toISOString(), path: '/a' }],
+    }));
+    const c = await open();
+    const then = await c.ask({ type: 'at', time: between, process: proc }) as ResultFrame;
+    expect(then.type).toBe('result');
+    expect((then.value as AtResult).tree.rows.map((r) => r.path)).toEqual(['/a', '/a/b', '/a/c']);
+    const now = await c.ask({ type: 'at', time: new Date().toISOString(), process: proc }) as ResultFrame;
+    expect((now.value as AtResult).tree.total).toBe(0);
   });
 });
 
