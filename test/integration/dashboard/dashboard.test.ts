@@ -16,7 +16,7 @@ import { connectBus, request, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import { setLogLevel } from '../../../common/log';
 import { serveDashboardTokens, startDashboardServer, type DashboardServer, type TokenReply } from '../../../dashboard/server';
-import type { AtResult, ErrorFrame, ResultFrame, TableDelta, TableSnapshot, TreeRow } from '../../../dashboard/protocol';
+import type { AtResult, DeltaFrame, ErrorFrame, ResultFrame, SnapshotFrame, TableDelta, TableSnapshot, TreeRow } from '../../../dashboard/protocol';
 import { prepareClusterFiles, type Credentials } from '../../../embedded/credentials';
 import { clusterPaths } from '../../../embedded/paths';
 import { tlsPaths } from '../../../embedded/tls';
@@ -144,6 +144,32 @@ describe('the feed', () => {
       && !!(f as TableDelta<'objects'>).upsert?.some((row) => row.name === 'fresh'), 'the upsert of pod fresh', 5_000, from);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(d.total).toBe(snap.total + 1);
+  });
+
+  it('shows one object with its events, and its changes as deltas; nodes and lag answer too', async () => {
+    await applyPod(pod('watched'));
+    const c = await open();
+    const r = await c.ask({ type: 'subscribe', params: { topic: 'object', kind: 'po', name: 'watched' } }) as ResultFrame;
+    expect(r.type).toBe('result');
+    const snap = await c.next<SnapshotFrame & { topic: 'object' }>((f) => f.type === 'snapshot' && f.sub === r.sub, 'the object snapshot');
+    expect(snap.detail.object?.metadata.name).toBe('watched');
+    expect(snap.detail.lag).toMatchObject({ generation: 1 });
+    const from = c.frames.length;
+    await applyPod(pod('watched', { tier: 'web' }));
+    const d = await c.next<DeltaFrame & { topic: 'object' }>((f) => f.type === 'delta' && f.sub === r.sub
+      && !!(f as { object?: KubeObject }).object?.metadata.labels?.tier, 'the object delta', 5_000, from);
+    expect(d.object?.metadata.labels).toEqual({ tier: 'web' });
+    // No node can take it: the scheduler's FailedScheduling event is among its events.
+    const failed = (e: { reason?: string }) => e.reason === 'FailedScheduling';
+    await c.next((f) => (f as { sub?: number }).sub === r.sub && (
+      (f.type === 'snapshot' && (f as { detail: { events: { reason?: string }[] } }).detail.events.some(failed))
+      || (f.type === 'delta' && !!(f as { events?: { upsert?: { reason?: string }[] } }).events?.upsert?.some(failed))),
+    'the FailedScheduling event', 15_000);
+    for (const params of [{ topic: 'nodes' }, { topic: 'lag' }, { topic: 'hot', by: 'rate' }]) {
+      const ok = await c.ask({ type: 'subscribe', params }) as ResultFrame;
+      expect(ok.type).toBe('result');
+      await c.next((f) => f.type === 'snapshot' && f.sub === ok.sub, `the ${params.topic} snapshot`);
+    }
   });
 
   it('refuses a subject subscription outside the permissions, naming the subject', async () => {
