@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { connectBus, request, type Bus } from '../../../bus';
+import { connectBus, request, serve, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import { setLogLevel } from '../../../common/log';
 import { serveDashboardTokens, startDashboardServer, type DashboardServer, type TokenReply } from '../../../dashboard/server';
@@ -21,7 +21,11 @@ import { prepareClusterFiles, type Credentials } from '../../../embedded/credent
 import { clusterPaths } from '../../../embedded/paths';
 import { tlsPaths } from '../../../embedded/tls';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
-import { API, DASHBOARD_TOKEN_SUBJECT, type ApplyResult, type GetResult, type KubeObject } from '../../../messages';
+import {
+  API, DASHBOARD_TOKEN_SUBJECT, logsCancelSubject, logsStreamSubject, nodeSubject,
+  type ApplyResult, type GetResult, type KubeObject, type LogsChunk, type LogsRequest,
+} from '../../../messages';
+import { statsSubject, type NodeUsageReport } from '../../../messages/usage';
 import { ACTOR_STREAM, actorSubject, actorWildcard, type ActorInfo, type ActorSnapshotReply, type ActorSnapshotRequest, type ProcessStats } from '../../../messages/telemetry';
 import { terminate } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
@@ -169,6 +173,48 @@ describe('the feed', () => {
       const ok = await c.ask({ type: 'subscribe', params }) as ResultFrame;
       expect(ok.type).toBe('result');
       await c.next((f) => f.type === 'snapshot' && f.sub === ok.sub, `the ${params.topic} snapshot`);
+    }
+  });
+
+  it('follows a container\'s log and a pod\'s usage from a fake node agent', async () => {
+    // The fake node agent `n1`: it answers log requests and streams one chunk, and publishes usage.
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    let cancelled = false;
+    const logs = serve<LogsRequest, LogsChunk>(cpBus, nodeSubject('n1', 'logs'), async (req) => {
+      if (req.follow) {
+        const id = req.follow.streamId;
+        cpBus.nc.subscribe(logsCancelSubject('n1', id), { max: 1, callback: () => { cancelled = true; } });
+        setTimeout(() => cpBus.nc.publish(logsStreamSubject('n1', id), JSON.stringify({ data: b64('second line\n') })), 50);
+      }
+      return { data: b64('first line\n') };
+    });
+    await cpBus.nc.flush();
+    try {
+      await applyPod({ ...pod('logger'), spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
+      const c = await open();
+      const r = await c.ask({ type: 'subscribe', params: { topic: 'logs', pod: 'logger' } }) as ResultFrame;
+      expect(r.type).toBe('result');
+      const snap = await c.next<SnapshotFrame & { topic: 'logs' }>((f) => f.type === 'snapshot' && f.sub === r.sub, 'the log');
+      expect(snap.data).toBe('first line\n');
+      await c.next((f) => f.type === 'delta' && f.sub === r.sub && (f as { append?: string }).append === 'second line\n', 'the followed line');
+      await c.ask({ type: 'unsubscribe', sub: r.sub });
+      await until('the follow to be cancelled', () => (cancelled ? true : undefined), 5_000);
+
+      const u = await c.ask({ type: 'subscribe', params: { topic: 'usage', kind: 'pods', name: 'logger' } }) as ResultFrame;
+      expect(u.type).toBe('result');
+      await c.next((f) => f.type === 'snapshot' && f.sub === u.sub, 'the usage snapshot');
+      const report: NodeUsageReport = {
+        node: 'n1', timestamp: new Date().toISOString(), windowSeconds: 5, usage: { cpuNanoCores: 5e8, memoryBytes: 2 ** 30 },
+        capacity: { cpuNanoCores: 4e9, memoryBytes: 2 ** 33 },
+        pods: [{ namespace: 'default', name: 'logger', uid: 'u', cpuNanoCores: 1e6, memoryBytes: 4096, containers: [] }],
+      };
+      await until('a usage sample', () => {
+        cpBus.nc.publish(statsSubject('n1'), JSON.stringify(report));
+        const d = c.frames.find((f) => f.type === 'delta' && f.sub === u.sub);
+        return d ? (d as { append: { cpuNanoCores: number }[] }).append[0] : undefined;
+      }, 5_000, 100).then((sample) => expect(sample.cpuNanoCores).toBe(1e6));
+    } finally {
+      await logs.stop();
     }
   });
 
