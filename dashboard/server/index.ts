@@ -170,7 +170,11 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
         continue;
       }
       l.alive = false;
-      ws.ping();
+      try {
+        ws.ping();
+      } catch {
+        // Closing already: its close event removes it.
+      }
     }
   }, opts.heartbeatMs ?? 15_000);
 
