@@ -267,6 +267,10 @@ describe('write sessions', () => {
     expect(r.error.resourceVersion).toBe(v2.object.metadata.resourceVersion);
     const ok = await c.ask({ type: 'apply', text, resourceVersion: v2.object.metadata.resourceVersion }) as ResultFrame;
     expect(ok).toMatchObject({ type: 'result', value: { result: 'configured' } });
+    // Pods have no replicas: the api refuses the patch, and says why.
+    const scale = await c.ask({ type: 'scale', kind: 'pods', name: 'stale', replicas: 3 }) as ErrorFrame;
+    expect(scale.type).toBe('error');
+    expect(scale.error.code).toBe('Invalid');
     const del = await c.ask({ type: 'delete', kind: 'pod', name: 'stale' }) as ResultFrame;
     expect(del.type).toBe('result');
   });
