@@ -52,6 +52,8 @@ export interface DashboardServerOptions {
   heartbeatMs?: number;
   /** The tree at a past time (default: the actor history adapter). */
   treeAt?: ActorTreeAt;
+  /** How many pages may be connected at once (default 256); more are refused with 503. */
+  maxConnections?: number;
 }
 
 /** A running dashboard server. */
@@ -142,6 +144,10 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
         reject(403, 'Forbidden');
         return;
       }
+    }
+    if (live.size >= (opts.maxConnections ?? 256)) {
+      reject(503, 'Service Unavailable');
+      return;
     }
     const writable = !!writeBus && sessions.writable(req);
     wss.handleUpgrade(req, socket, head, (ws) => {
