@@ -20,6 +20,7 @@ import { busHost, netnsPath, planNodeNetwork, setupNodeNetwork, teardownNodeNetw
 import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
 import { clusterCidrOf, controlPlaneSettingsArgs, readControlPlaneSettings } from './control-plane-settings';
 import { endpointUrl, metricsArgs, NODE_METRICS_PORT, resolveMetricsEndpoints } from './metrics-endpoints';
+import { dashboardArgs } from './dashboard';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {
@@ -93,7 +94,9 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
       ready: () => waitForPort(m.clientPort, 20_000, natsHost),
     })),
     ...Array.from({ length: topology.controlPlanes }, (_, i) => ({
-      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs, ...metricsArgs(metrics[controlPlaneChild(i)])], env,
+      name: controlPlaneChild(i), command: node, args: [
+        opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs, ...metricsArgs(metrics[controlPlaneChild(i)]), ...dashboardArgs(paths, i),
+      ], env,
     })),
     ...nodeSpecs,
   ].map((s) => ({

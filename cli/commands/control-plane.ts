@@ -54,6 +54,13 @@ export default class ControlPlane extends MkCommand {
       default: '127.0.0.1', env: 'MK_METRICS_ADDRESS',
       description: 'the address --metrics-port listens on',
     }),
+    'dashboard-port': Flags.integer({
+      min: 0, max: 65535, env: 'MK_DASHBOARD_PORT',
+      description: 'the port of the web dashboard (default: the one mk up chose, kept in the data directory)',
+    }),
+    'dashboard-address': Flags.string({
+      env: 'MK_DASHBOARD_ADDRESS', description: 'the address the web dashboard listens on (default 127.0.0.1)',
+    }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop. */
@@ -65,6 +72,8 @@ export default class ControlPlane extends MkCommand {
       ...(flags['lease-seconds'] !== undefined ? { leaseSeconds: flags['lease-seconds'] } : {}),
       ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
       ...(flags['metrics-port'] !== undefined ? { metrics: { host: flags['metrics-address'], port: flags['metrics-port'] } } : {}),
+      ...(flags['dashboard-port'] !== undefined ? { dashboardPort: flags['dashboard-port'] } : {}),
+      ...(flags['dashboard-address'] ? { dashboardAddress: flags['dashboard-address'] } : {}),
     }, {
       nodeMonitorGracePeriodMs: flags['node-monitor-grace-period'],
       defaultNotReadyTolerationSeconds: flags['default-not-ready-toleration-seconds'],
