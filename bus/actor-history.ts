@@ -8,7 +8,7 @@ import {
   ACTOR_STREAM, actorSubject, type ActorCensus, type ActorInfo, type ActorLifecycleBatch,
 } from '../messages/telemetry';
 import type { Bus } from './connection';
-import { withConsumer } from './consumers';
+import { readConsumer, withConsumer } from './consumers';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { decode } from './request';
@@ -119,17 +119,16 @@ export async function actorTreeAt(
         });
         try {
           if ((await consumer.info(true)).num_pending === 0) return;
-          const iter = await consumer.consume({ max_messages: 256 });
-          for await (const m of iter) {
-            if (m.info.timestampNanos / 1e6 > until) break;
+          await readConsumer(bus, consumer, 'read actor history', (m) => {
+            if (m.info.timestampNanos / 1e6 > until) return false;
             try {
               if (m.subject.endsWith('.census')) c.push(decode<ActorCensus>(m.data));
               else if (m.subject.endsWith('.lifecycle')) b.push(decode<ActorLifecycleBatch>(m.data));
             } catch {
               busLog.warn({ subject: m.subject, seq: m.seq }, 'undecodable message in the actor stream; skipped');
             }
-            if (m.info.pending === 0 || m.seq >= last) break;
-          }
+            return m.info.pending > 0 && m.seq < last;
+          });
         } finally {
           await consumer.delete().catch(() => false);
         }

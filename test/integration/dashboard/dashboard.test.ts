@@ -26,7 +26,7 @@ import {
   type ApplyResult, type GetResult, type KubeObject, type LogsChunk, type LogsRequest,
 } from '../../../messages';
 import { statsSubject, type NodeUsageReport } from '../../../messages/usage';
-import { ACTOR_STREAM, actorSubject, actorWildcard, type ActorInfo, type ActorSnapshotReply, type ActorSnapshotRequest, type ProcessStats } from '../../../messages/telemetry';
+import { ACTOR_STREAM, actorSubject, type ActorInfo, type ActorSnapshotReply, type ActorSnapshotRequest, type ProcessStats } from '../../../messages/telemetry';
 import { terminate } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 import { FeedClient } from './feed-client';
@@ -300,8 +300,9 @@ describe('the time scrubber', () => {
 
 describe('the actor tree in the past', () => {
   it('is rebuilt from the last census before the time and the lifecycle after it', async () => {
-    // A fake telemetry publisher's stream and messages (the contract of messages/telemetry.ts).
-    await cpBus.jsm.streams.add({ name: ACTOR_STREAM, subjects: [actorWildcard('lifecycle'), actorWildcard('census')], max_age: 3600e9 });
+    // A fake telemetry publisher's messages (the contract of messages/telemetry.ts), in the stream
+    // the control plane makes.
+    await until(`the ${ACTOR_STREAM} stream`, () => cpBus.jsm.streams.info(ACTOR_STREAM).then(() => true, () => undefined), 10_000);
     const info = (p: string): ActorInfo => ({ path: p, name: p.split('/').pop()!, kind: 'pod', system: false, since: '2026-01-01T00:00:00Z' });
     const proc = 'node-hist';
     await cpBus.js.publish(actorSubject(proc, 'census'), JSON.stringify({
