@@ -149,28 +149,42 @@ describe('MetricsStore', () => {
     expect(() => new MetricsStore().ingest({ node: '' } as never, T0)).toThrow(/usage report: no node/);
   });
 
-  it('holds 1,000 pods with full histories in a bounded amount of memory (about 5 MiB)', () => {
+  it('holds 1,000 pods with full histories in a bounded amount of memory (about 5 MiB)', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
+    const reading = (): number => { gc(); return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers; };
     const pods = Array.from({ length: 1000 }, (_, i) => pod(`p-${i}`, 1e6 * i, MI * i));
-    gc();
-    const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-    const s = new MetricsStore();
-    // 200 rounds from 10 nodes of 100 pods each, as close as the rings keep: every ring wraps.
-    for (let i = 0; i < 200; i++) {
-      const t = T0 + i * MIN_SPACING_MS;
-      for (let n = 0; n < 10; n++) {
-        s.ingest(report(`n${n}`, t, pods.slice(n * 100, n * 100 + 100).map((p) => ({ ...p, containers: [...p.containers] }))), t);
+    // 500 rounds from 10 nodes of 100 pods each, as close as the rings keep: every ring wraps
+    // three times, so a ring that grew would show (500 samples a pod would be 11 MiB).
+    const fill = (store: MetricsStore): void => {
+      for (let i = 0; i < 500; i++) {
+        const t = T0 + i * MIN_SPACING_MS;
+        for (let n = 0; n < 10; n++) {
+          store.ingest(report(`n${n}`, t, pods.slice(n * 100, n * 100 + 100).map((p) => ({ ...p, containers: [...p.containers] }))), t);
+        }
       }
+    };
+    // The heap is the whole process's: garbage of earlier suites in this worker (their buffers
+    // are freed by callbacks after a collection) can shrink a reading. The median of three
+    // fillings, each of a fresh store kept until its reading, is the store's own.
+    const readings: number[] = [];
+    const held: { store?: MetricsStore } = {};
+    for (let k = 0; k < 3; k++) {
+      delete held.store;
+      await new Promise((r) => setImmediate(r));
+      const before = reading();
+      held.store = new MetricsStore();
+      fill(held.store);
+      readings.push(reading() - before);
     }
-    gc();
-    const used = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - before;
+    const s = held.store!;
+    const used = readings.sort((a, b) => a - b)[1];
     expect(s.counts.pods).toBe(1000);
     expect(s.query({ kind: 'pods', name: 'p-7', namespace: 'default', historySeconds: 600 }, labels).history!['default/p-7']).toHaveLength(RING_SLOTS);
-    // 1,000 rings of 3,840 bytes are 3.7 MiB; entries and latest usage add about 1 MiB.
-    expect(used).toBeGreaterThan(1000 * RING_SLOTS * 24);
+    // 1,000 rings of 3,840 bytes are 3.7 MiB; entries and latest usage add about 1 MiB. Only the
+    // upper bound is asserted: a reading can only come out low (garbage of others freed during it).
     expect(used).toBeLessThan(8 * MI);
     // For the record, when run alone: `npx jest actors/metrics -t bounded` prints it.
     if (process.env.MK_SHOW_MEMORY) process.stdout.write(`metrics store: ${(used / MI).toFixed(2)} MiB for 1,000 pods\n`);
-  });
+  }, 60_000);
 });
