@@ -1,0 +1,53 @@
+/**
+ * A pod's live log: its tail, then each line as the container writes it. "pause" stops drawing
+ * (lines keep arriving and are shown on resume); the text is capped so a chatty pod cannot grow
+ * the page without bound.
+ */
+import type { DeltaFrame, SnapshotFrame } from '../../../protocol';
+import type { ViewContext } from '../context';
+import { h, replace } from '../dom';
+import { errorLine } from './shared';
+
+/** The most characters of log the page keeps. */
+export const MAX_LOG_CHARS = 256 * 1024;
+
+/** Appends `more` to `text`, keeping at most `max` characters and starting at a line. */
+export function appendCapped(text: string, more: string, max = MAX_LOG_CHARS): string {
+  const all = text + more;
+  if (all.length <= max) return all;
+  const cut = all.slice(all.length - max);
+  const nl = cut.indexOf('\n');
+  return nl >= 0 ? cut.slice(nl + 1) : cut;
+}
+
+/** Draws the log panel of pod namespace/name into `box`; returns the cleanup. */
+export function logsPanel(ctx: ViewContext, namespace: string, pod: string, box: HTMLElement): () => void {
+  let text = '';
+  let paused = false;
+  let ended = false;
+  const pre = h('pre', { class: 'logs', 'aria-live': 'off' });
+  const state = h('span', { class: 'muted log-state' }, 'following');
+  const err = h('div', {});
+  const pause = h('button', { type: 'button', name: 'pause-logs' }, 'pause');
+  const draw = (): void => {
+    if (paused) return;
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.textContent = text;
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+    state.textContent = ended ? 'ended' : 'following';
+  };
+  pause.addEventListener('click', () => {
+    paused = !paused;
+    pause.textContent = paused ? 'resume' : 'pause';
+    state.textContent = paused ? 'paused' : 'following';
+    draw();
+  });
+  replace(box, h('div', { class: 'toolbar' }, pause, state), err, pre);
+  const sub = ctx.feed.subscribe({ topic: 'logs', namespace, pod, follow: true, tailLines: 500 }, (f: SnapshotFrame | DeltaFrame) => {
+    if (f.topic !== 'logs') return;
+    if (f.type === 'snapshot') { text = appendCapped('', f.data); ended = !!f.eof; } else { text = appendCapped(text, f.append); ended = !!f.eof; }
+    replace(err);
+    draw();
+  }, (e) => replace(err, errorLine(e)));
+  return () => sub.close();
+}
