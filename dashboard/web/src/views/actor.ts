@@ -10,7 +10,10 @@ import { h, replace, type Child } from '../dom';
 import { errorOf } from '../feed';
 import * as fmt from '../format';
 import { actorHref, type Route } from '../router';
+import { pluralOf } from '../kinds';
 import { TableState } from '../table';
+import type { KeptObject } from '../../../../messages/telemetry';
+import { containersTable } from './pod-status';
 import { actorLink, errorLine, keptLink } from './shared';
 
 type ActorRoute = Extract<Route, { view: 'actor' }>;
@@ -42,7 +45,8 @@ export const actorView: View = (root, ctx) => {
   const body = h('div', {});
   const charts = h('div', { class: 'grid charts' });
   const children = h('div', {});
-  replace(root, h('h1', {}, route.path, h('span', { class: 'muted' }, ` in ${route.process}`)), status, body, charts, h('h2', {}, 'Children'), children);
+  const kept = h('div', { class: 'kept' });
+  replace(root, h('h1', {}, route.path, h('span', { class: 'muted' }, ` in ${route.process}`)), status, body, kept, charts, h('h2', {}, 'Children'), children);
   const drawChildren = (rows: TreeRow[]): void => {
     const kids = rows.filter((r) => r.parent === route.path);
     replace(children, kids.length ? h('ul', {}, ...kids.slice(0, 200).map((k) => h('li', {}, actorLink(k, route.at), ` ${k.kind}`, k.object ? [' keeps ', keptLink(k.object, route.at)] : ''))) : h('p', { class: 'muted' }, 'None.'));
@@ -68,6 +72,27 @@ export const actorView: View = (root, ctx) => {
   }
 
   const table = new TableState<TreeRow>();
+  let keptSub: { key: string; close(): void } | undefined;
+  /** The kept object, live: a pod's containers (restarts, last termination) beside its actor. */
+  const follow = (o: KeptObject | undefined): void => {
+    const key = o ? `${pluralOf(o.kind)}/${o.namespace ?? ''}/${o.name}` : '';
+    if (keptSub?.key === key) return;
+    keptSub?.close();
+    keptSub = undefined;
+    replace(kept);
+    if (!o) return;
+    const box = h('div', {});
+    replace(kept, h('h2', {}, 'Keeps ', keptLink(o)), box);
+    const s = ctx.feed.subscribe({ topic: 'object', kind: o.kind, namespace: o.namespace, name: o.name }, (f: SnapshotFrame | DeltaFrame) => {
+      if (f.topic !== 'object') return;
+      const obj = f.type === 'snapshot' ? f.detail.object : f.object;
+      if (obj === undefined) return;
+      if (obj === null) { replace(box, h('p', { class: 'muted' }, 'It no longer exists.')); return; }
+      replace(box, pluralOf(o.kind) === 'pods' ? containersTable(obj)
+        : h('p', {}, `resourceVersion ${obj.metadata.resourceVersion ?? ''}, generation ${obj.metadata.generation ?? ''}`));
+    }, (e) => replace(box, errorLine(e)));
+    keptSub = { key, close: () => s.close() };
+  };
   const mailbox: Point[] = [];
   const rate: Point[] = [];
   const onFrame = (f: SnapshotFrame | DeltaFrame): void => {
@@ -77,6 +102,7 @@ export const actorView: View = (root, ctx) => {
     if (!me) { replace(status, h('p', { class: 'muted gone' }, `${route.path} is not running in ${route.process} (stopped, or not yet spawned).`)); replace(body); return; }
     replace(status);
     replace(body, facts(me));
+    follow(me.object);
     const t = Date.now();
     mailbox.push({ t, v: me.mailbox ?? 0 });
     rate.push({ t, v: me.rate ?? 0 });
@@ -86,5 +112,5 @@ export const actorView: View = (root, ctx) => {
   };
   const sub = ctx.feed.subscribe({ topic: 'tree', process: route.process, search: route.path, hideSystem: false, sort: 'path', offset: 0, limit: 500 },
     onFrame, (e) => replace(status, errorLine(e)));
-  return () => sub.close();
+  return () => { sub.close(); keptSub?.close(); };
 };

@@ -17,6 +17,8 @@ import { actorLink, crashText, errorLine, figureCells, heatColour, keptLink, PAG
 type ActorsRoute = Extract<Route, { view: 'actors' }>;
 
 const HOT_N = 60;
+/** Process cards drawn at most (the menu lists them all). */
+const MAX_CARDS = 24;
 
 function processCard(p: ProcessRow, now: number): HTMLElement {
   const s = p.self;
@@ -81,13 +83,19 @@ export const actorsView: View = (root, ctx) => {
     pagerBox);
 
   const now = () => Date.now();
-  const renderProcesses = (): void => {
-    const list = [...processes.values()].sort((a, b) => a.process.localeCompare(b.process));
-    replace(cards, ...list.map((p) => processCard(p, now())));
-    const current = processSel.value;
+  let menuOf = '';
+  const renderProcesses = frameScheduler((): void => {
+    // Control planes first (the leader first), then nodes; at most MAX_CARDS cards.
+    const rank = (p: ProcessRow): number => (p.self?.leading ? 0 : p.self?.role === 'control-plane' || p.process.startsWith('cp-') ? 1 : 2);
+    const list = [...processes.values()].sort((a, b) => rank(a) - rank(b) || a.process.localeCompare(b.process));
+    replace(cards, ...list.slice(0, MAX_CARDS).map((p) => processCard(p, now())),
+      list.length > MAX_CARDS ? h('p', { class: 'muted' }, `and ${list.length - MAX_CARDS} more processes: choose one in the menu`) : '');
+    const names = list.map((p) => p.process).sort();
+    if (names.join(' ') === menuOf) return;
+    menuOf = names.join(' ');
     replace(processSel, h('option', { value: '' }, 'all processes'),
-      ...list.map((p) => h('option', { value: p.process, selected: (route.process ?? current) === p.process }, p.process)));
-  };
+      ...names.map((p) => h('option', { value: p, selected: route.process === p }, p)));
+  });
   const render = frameScheduler(() => {
     renderRows(tbody, tree.rows(), (r) => r.key, (r) => treeCells(r, route.at));
     replace(pagerBox, pager(route.page, PAGE_SIZE, tree.total, (page) => go({ page })));

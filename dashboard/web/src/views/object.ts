@@ -14,6 +14,7 @@ import { objectHref, type Route } from '../router';
 import { TableState } from '../table';
 import { actorsOf } from './object-actors';
 import { logsPanel } from './logs';
+import { containersTable } from './pod-status';
 import { errorLine } from './shared';
 import { usagePanel } from './usage';
 
@@ -60,12 +61,14 @@ export const objectView: View = (root, ctx) => {
   const lagBox = h('div', { class: 'lag' });
   const condBox = h('div', { class: 'conditions' });
   const relBox = h('div', { class: 'related' });
+  const containersBox = h('div', { class: 'containers-box' });
   const eventsBox = h('div', { class: 'events-box' });
   const yamlBox = h('div', { class: 'yaml-box' });
   const cleanups: (() => void)[] = [];
-
   const isPod = pluralOf(route.plural) === 'pods';
+
   replace(root, h('h1', {}, title), status, actions,
+    isPod ? [h('h2', {}, 'Containers'), containersBox] : '',
     h('h2', {}, 'Reconcile lag'), lagBox, h('h2', {}, 'Conditions'), condBox,
     relBox, h('h2', {}, 'Events'), eventsBox);
   const extra = h('div', {});
@@ -180,6 +183,7 @@ export const objectView: View = (root, ctx) => {
 
   const draw = (): void => {
     if (!detail) return;
+    if (isPod) replace(containersBox, containersTable(detail.object));
     replace(lagBox, lagLine(detail.lag));
     replace(condBox, detail.conditions.length === 0 ? h('p', { class: 'muted' }, 'No conditions.') : h('table', { class: 'conditions' },
       h('thead', {}, h('tr', {}, ...['type', 'status', 'reason', 'message', 'since'].map((c) => h('th', {}, c)))),
