@@ -262,7 +262,7 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
       await page.locator('button[name=go-at]').click();
       await page.locator('#past', { hasText: 'Showing the past' }).waitFor();
       await page.locator('pre.yaml', { hasText: `name: ${name}` }).waitFor();
-      expect(await page.textContent('.past-note')).toContain('deleted since');
+      expect(await page.textContent('.past-note')).toMatch(/^As it was at /);
       await page.goto(at(`#/actors?q=${name}&system=1&at=${encodeURIComponent(existed)}`));
       await page.locator(`table.actors a[href^="#/object/pods/default/${name}"]`).first().waitFor();
     } finally {

@@ -82,7 +82,7 @@ export const objectView: View = (root, ctx) => {
       const o = (r.value as AtResult).object;
       if (!o?.object) { replace(status, h('p', { class: 'muted' }, `${title} did not exist at ${route.at} (or the history kept no revision that old).`)); return; }
       replace(status, h('p', { class: 'past-note' }, `As it was at ${route.at}: revision ${o.revision ?? '?'}`,
-        o.written ? `, written ${o.written}` : '', o.deleted ? ' (deleted since)' : ''));
+        o.written ? `, written ${o.written}` : '', o.deleted ? ' (it had been deleted by then: this is its last version)' : ''));
       replace(yamlBox, h('pre', { class: 'yaml' }, toYaml(o.object)));
       replace(condBox, h('p', { class: 'muted' }, 'see the YAML'));
       replace(lagBox, '');
