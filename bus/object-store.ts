@@ -276,15 +276,19 @@ export class ObjectStore {
   /**
    * The revisions of `key` the bucket still keeps (at most its per-key history), oldest first:
    * each with the object, or null for a deletion. For readers that need an object's state before
-   * a given revision (a watch's DELETED carries the last state). Throws UnavailableError when the
-   * bus is down.
+   * a given revision (a watch's DELETED carries the last state), and for the dashboard's time
+   * scrubber (`written`: when the revision was stored, ISO 8601). Throws UnavailableError when
+   * the bus is down.
    */
-  async history<T>(key: string): Promise<{ revision: number; object: T | null }[]> {
+  async history<T>(key: string): Promise<{ revision: number; object: T | null; written: string }[]> {
     checkKey(key);
-    const out: { revision: number; object: T | null }[] = [];
+    const out: { revision: number; object: T | null; written: string }[] = [];
     try {
       for await (const e of await this.kv.history({ key })) {
-        out.push({ revision: e.revision, object: GONE.has(e.operation) ? null : decodeObject<T>(key, e.value, e.revision) });
+        out.push({
+          revision: e.revision, object: GONE.has(e.operation) ? null : decodeObject<T>(key, e.value, e.revision),
+          written: e.created.toISOString(),
+        });
       }
     } catch (err) {
       throw translateError(err, { action: `read the history of ${key}` });
