@@ -11,6 +11,9 @@ import { errorLine } from './shared';
 /** The most characters of log the page keeps. */
 export const MAX_LOG_CHARS = 256 * 1024;
 
+/** How long after a refused log subscription it is asked for again. */
+const RETRY_MS = 3000;
+
 /** Appends `more` to `text`, keeping at most `max` characters and starting at a line. */
 export function appendCapped(text: string, more: string, max = MAX_LOG_CHARS): string {
   const all = text + more;
@@ -29,6 +32,7 @@ export function logsPanel(ctx: ViewContext, namespace: string, pod: string, box:
   const state = h('span', { class: 'muted log-state' }, 'following');
   const err = h('div', {});
   const pause = h('button', { type: 'button', name: 'pause-logs' }, 'pause');
+  let retry: ReturnType<typeof setTimeout> | undefined;
   const draw = (): void => {
     if (paused) return;
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
@@ -48,6 +52,11 @@ export function logsPanel(ctx: ViewContext, namespace: string, pod: string, box:
     if (f.type === 'snapshot') { text = appendCapped('', f.data); ended = !!f.eof; } else { text = appendCapped(text, f.append); ended = !!f.eof; }
     replace(err);
     draw();
-  }, (e) => replace(err, errorLine(e)));
-  return () => sub.close();
+  }, (e) => {
+    // A pod not yet on a node, or a node agent restarting, has no log yet: ask again later.
+    replace(err, errorLine(e), h('span', { class: 'muted' }, ' (asking again in a few seconds)'));
+    clearTimeout(retry);
+    retry = setTimeout(() => sub.update(sub.params), RETRY_MS);
+  });
+  return () => { clearTimeout(retry); sub.close(); };
 }

@@ -41,7 +41,9 @@ function eventsTimeline(events: EventRow[], now: number): HTMLElement {
 }
 
 function lagLine(lag: ObjectDetail['lag']): Child {
-  if (!lag) return h('p', { class: 'muted' }, 'This kind reports no observedGeneration.');
+  if (!lag || (lag.observedGeneration === undefined && !lag.behind)) {
+    return h('p', { class: 'muted' }, `generation ${lag?.generation ?? '?'}; this object's status reports no observedGeneration.`);
+  }
   return h('p', { class: lag.behind ? 'lag-behind' : 'ok' },
     `generation ${lag.generation}, observed ${lag.observedGeneration ?? 'never'}: `, lag.behind ? 'its controller is behind' : 'up to date');
 }

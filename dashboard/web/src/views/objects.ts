@@ -38,18 +38,25 @@ export const objectsView: View = (root, ctx) => {
     status, h('table', { class: 'objects' }, thead, tbody), pagerBox);
 
   const ageCol = (): number => columns.findIndex((c) => c.name === 'AGE');
+  // Like `mk get`: priority 1 columns only when wide.
+  let wide = false;
+  const shown = (): number[] => columns.map((c, i) => (wide || c.priority === 0 ? i : -1)).filter((i) => i >= 0);
+  const drawHead = (): void => replace(thead, h('tr', {}, h('th', {}, 'namespace'), ...shown().map((i) => h('th', {}, columns[i].name.toLowerCase()))));
+  const wideBox = h('input', { type: 'checkbox', name: 'wide', onchange: (e) => { wide = (e.target as HTMLInputElement).checked; drawHead(); tbody.replaceChildren(); render(); } });
+  root.querySelector('.toolbar')?.append(h('label', {}, wideBox, ' wide'));
   const render = frameScheduler(() => {
     const now = Date.now();
     const ai = ageCol();
+    const cols = shown();
     renderRows(tbody, table.rows(), (r) => r.key, (r) => {
       const cells = r.cells.map((c, i) => (i === ai && r.created ? fmt.age(r.created, now) : c));
       const ni = columns.findIndex((c) => c.name === 'NAME');
       const href = objectHref(plural, r.namespace, r.name);
       return [
         r.namespace ?? '',
-        ...cells.map((c, i) => (i === ni || (ni < 0 && i === 0) ? link(href, c) : c)),
+        ...cols.map((i) => (i === ni || (ni < 0 && i === 0) ? link(href, cells[i] ?? '') : cells[i] ?? '')),
       ];
-    }, (r) => `${r.resourceVersion} ${r.created ? fmt.age(r.created, now) : ''} ${r.cells.join('\u0000')}`);
+    }, (r) => `${wide} ${r.resourceVersion} ${r.created ? fmt.age(r.created, now) : ''} ${r.cells.join('\u0000')}`);
     replace(pagerBox, pager(route.page, PAGE_SIZE, table.total, (page) => go({ page })));
   });
   const onFrame = (f: SnapshotFrame | DeltaFrame): void => {
@@ -58,7 +65,7 @@ export const objectsView: View = (root, ctx) => {
       table.snapshot(f);
       columns = f.columns ?? columns;
       plural = f.kind ?? plural;
-      replace(thead, h('tr', {}, h('th', {}, 'namespace'), ...columns.map((c) => h('th', {}, c.name.toLowerCase()))));
+      drawHead();
       replace(status);
     } else {
       table.delta(f);
