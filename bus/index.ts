@@ -19,3 +19,6 @@ export {
   DEFAULT_LEASE_SECONDS, LeaderElector, leaseTiming, NotLeaderError, systemClock,
   type LeaderCallbacks, type LeaderElectorOptions, type LeaseBackend, type LeaseClock, type LeaseSpec, type LeaseTiming,
 } from './lease';
+export { startActorFeed, type ActorFeed, type ActorFeedOptions } from './actor-feed';
+export { actorTreeAt, treeAt, type ActorTree } from './actor-history';
+export { ensureActorStream } from './actor-stream';

@@ -30,6 +30,30 @@ export function crashRecords(): CrashRecord[] {
 }
 
 /**
+ * Counts one crash of the actor at `path` (nact's `system://a/b` form) and keeps its error: the
+ * one count of restarts that supervisors, telemetry and the dashboard share. Returns the record.
+ */
+export function noteCrash(path: string, err: unknown): CrashRecord {
+  const rec = records.get(path) ?? { path, restarts: 0, lastError: '', lastAt: '' };
+  rec.restarts++;
+  rec.lastError = err instanceof Error ? err.message : String(err);
+  rec.lastAt = new Date().toISOString();
+  records.set(path, rec);
+  return rec;
+}
+
+/** How many times the actor at `path` crashed and was restarted (0 when never). */
+export function restartsOf(path: string): number {
+  return records.get(path)?.restarts ?? 0;
+}
+
+/**
+ * Marks the `onCrash` handlers that count crashes themselves (backoffOnCrash), so actor telemetry
+ * counts only the crashes of actors under another policy, and never one twice.
+ */
+export const COUNTS_CRASHES = Symbol.for('mk.countsCrashes');
+
+/**
  * Builds an `onCrash` handler. After the delay the actor is reset (fresh state, rebuilt from the
  * store) and sent `wakeUp`, so a level-triggered actor reconciles again instead of waiting for the
  * next event. `log` receives one line per crash with the path and error.
@@ -40,17 +64,13 @@ export function backoffOnCrash(
   policy: RestartPolicy = DEFAULT_RESTART_POLICY,
 ) {
   // eslint-disable-next-line @typescript-eslint/no-wrapper-object-types -- nact's typings use Symbol
-  return async (_msg: unknown, err: Error | undefined, ctx: SupervisionContext<unknown, Ref<unknown>>): Promise<Symbol> => {
+  const onCrash = async (_msg: unknown, err: Error | undefined, ctx: SupervisionContext<unknown, Ref<unknown>>): Promise<Symbol> => {
     const path = ctx.path.toString();
     const now = Date.now();
     const times = (recent.get(path) ?? []).filter((t) => now - t < policy.windowMs);
     times.push(now);
     recent.set(path, times);
-    const rec = records.get(path) ?? { path, restarts: 0, lastError: '', lastAt: '' };
-    rec.restarts++;
-    rec.lastError = err?.message ?? String(err);
-    rec.lastAt = new Date(now).toISOString();
-    records.set(path, rec);
+    const rec = noteCrash(path, err);
     if (times.length > policy.maxRestarts) {
       log({ path, err: rec.lastError, restarts: rec.restarts }, 'actor crashed too often; escalating');
       return ctx.escalate;
@@ -64,4 +84,5 @@ export function backoffOnCrash(
     setImmediate(() => dispatch(ctx.self as Ref<unknown>, wakeUp));
     return ctx.reset;
   };
+  return Object.assign(onCrash, { [COUNTS_CRASHES]: true });
 }

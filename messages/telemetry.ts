@@ -110,8 +110,12 @@ export interface ProcessStats {
 /** A stats message: the changed actors since the previous one, and the process's figures. */
 export interface ActorStatsBatch { process: string; incarnation: string; at: string; self: ProcessStats; actors: ActorStats[] }
 
-/** A census: the whole tree of one process at `at`, with the last lifecycle `seq` it includes. */
-export interface ActorCensus { process: string; incarnation: string; at: string; seq: number; actors: ActorInfo[] }
+/**
+ * A census: the whole tree of one process at `at`, with the last lifecycle `seq` it includes. A
+ * tree too large for one message comes in `parts` messages (same `at` and `seq`, `part` from 1);
+ * without them the census is whole.
+ */
+export interface ActorCensus { process: string; incarnation: string; at: string; seq: number; actors: ActorInfo[]; part?: number; parts?: number }
 
 /** The snapshot request: a page of the tree, `offset` from 0, at most `limit` actors (default 1,000). */
 export interface ActorSnapshotRequest { offset?: number; limit?: number }

@@ -1,0 +1,150 @@
+/** Actor telemetry on a real nact ActorSystem: what it records of spawns, load, crashes and stops. */
+import { dispatch, spawn, start, stop, type Ref } from 'nact';
+import { register } from 'prom-client';
+import { backoffOnCrash } from '../supervision';
+import { NactActorClass, PATCHED_METHODS } from './nact-patch';
+import {
+  actorTelemetryEnabled, census, collectLifecycle, collectStats, describeActor, disableActorTelemetry, enableActorTelemetry,
+  snapshot, telemetryState,
+} from './recorder';
+
+async function until<T>(what: string, fn: () => T | undefined, ms = 3000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('actor telemetry', () => {
+  let system: Ref<unknown>;
+  beforeEach(() => {
+    enableActorTelemetry();
+    system = start();
+  });
+  afterEach(() => {
+    stop(system);
+    disableActorTelemetry();
+  });
+
+  it('records spawns with parent, kind and kept object, and stops', async () => {
+    const parent = spawn(system, (s: number = 0) => s, 'pods');
+    describeActor(parent, { kind: 'pod-supervisor' });
+    const child = spawn(parent, (s: number = 0) => s, 'default$web');
+    describeActor(child, { kind: 'pod', system: false, object: { kind: 'Pod', namespace: 'default', name: 'web' } });
+    const other = spawn(system, (s: number = 0) => s, 'leader-7');
+    const spawned = collectLifecycle();
+    expect(spawned.map((e) => e.type)).toEqual(['spawned', 'spawned', 'spawned']);
+    expect(spawned.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(spawned[1]).toMatchObject({
+      actor: { path: '/pods/default$web', parent: '/pods', name: 'default$web', kind: 'pod', system: false, object: { name: 'web' } },
+    });
+    expect(spawned[0]).toMatchObject({ actor: { path: '/pods', kind: 'pod-supervisor', system: true } });
+    expect(spawned[0]).not.toHaveProperty('actor.parent');
+    expect(spawned[2]).toMatchObject({ actor: { kind: 'leader', system: true } });
+    expect(census().actors.map((a) => a.path)).toEqual(['/pods', '/pods/default$web', '/leader-7']);
+    stop(parent);
+    const stopped = collectLifecycle();
+    expect(stopped).toEqual([
+      expect.objectContaining({ type: 'stopped', seq: 4, path: '/pods' }),
+      expect.objectContaining({ type: 'stopped', seq: 5, path: '/pods/default$web' }),
+    ]);
+    expect(census()).toEqual({ seq: 5, actors: [expect.objectContaining({ path: '/leader-7' })] });
+    stop(other);
+    const metrics = await register.getSingleMetric('mk_actors')!.get();
+    expect(metrics.values.find((v) => v.labels.kind === 'pod')?.value).toBe(0);
+  });
+
+  it('samples the mailbox depth of a blocked actor', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let started = false;
+    const ref = spawn(system, async (s: number = 0, m: string) => { if (m === 'block') { started = true; await gate; } return s + 1; }, 'blocked');
+    collectStats();
+    dispatch(ref, 'block');
+    for (let i = 0; i < 4; i++) dispatch(ref, 'more');
+    await until('the handler to start', () => started);
+    expect(collectStats()).toEqual([expect.objectContaining({ path: '/blocked', mailbox: 4, handled: 0 })]);
+    // Nothing moved: nothing to report.
+    expect(collectStats()).toEqual([]);
+    release();
+    await until('the mailbox to drain', () => snapshot().actors[0] && (collectStats().find((s) => s.handled === 5)));
+    expect(snapshot().actors[0]!.stats).toMatchObject({ mailbox: 0, handled: 5 });
+  });
+
+  it('counts handled messages and reports their mean, p99 and wait', async () => {
+    let done = 0;
+    const ref = spawn(system, async (s: number = 0, ms: number) => {
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      done++;
+      return s + 1;
+    }, 'worker');
+    describeActor(ref, { kind: 'worker' });
+    collectStats();
+    const t0 = performance.now();
+    // 98 quick ones and 2 of 40 ms: the p99 of 100 is the second slowest.
+    for (let i = 0; i < 100; i++) dispatch(ref, i === 10 || i === 60 ? 40 : 0);
+    await until('every message', () => done === 100);
+    const elapsed = (performance.now() - t0) / 1000;
+    const [s] = collectStats();
+    expect(s).toMatchObject({ path: '/worker', handled: 100, mailbox: 0, restarts: 0 });
+    expect(s!.p99Ms).toBeGreaterThanOrEqual(39);
+    expect(s!.meanMs).toBeGreaterThan(0.7);
+    expect(s!.meanMs).toBeLessThan(5);
+    // The last message waited behind both slow ones.
+    expect(s!.maxWaitMs).toBeGreaterThanOrEqual(79);
+    expect(s!.rate).toBeGreaterThan(0);
+    expect(s!.rate).toBeLessThanOrEqual(100 / elapsed * 1.5);
+    const counted = await register.getSingleMetric('mk_actor_messages_total')!.get();
+    expect(counted.values.find((v) => v.labels.kind === 'worker')?.value).toBeGreaterThanOrEqual(100);
+  });
+
+  it('records a crash with its error and message, and the restart, counted once', async () => {
+    let crashes = 0;
+    const ref = spawn(system, (s: number = 0, m: { type: string; payload?: string }) => {
+      if (m.type === 'explode' && crashes++ === 0) throw new Error('kaboom');
+      return s + 1;
+    }, 'fragile', { onCrash: (_m, _e, ctx) => ctx.reset });
+    const policy = { initialMs: 1, maxMs: 2, jitter: 0, maxRestarts: 10, windowMs: 60_000 };
+    const backed = spawn(system, (_s: number = 0, m: unknown) => { if (m === 'die') throw new Error('once'); return 1; }, 'backed-off',
+      { onCrash: backoffOnCrash('wake', () => undefined, policy) });
+    collectLifecycle();
+    dispatch(ref, { type: 'explode', payload: 'x' });
+    dispatch(backed, 'die');
+    const all: ReturnType<typeof collectLifecycle> = [];
+    await until('both restarts', () => { all.push(...collectLifecycle()); return all.filter((e) => e.type === 'restarted').length === 2 || undefined; });
+    expect(all).toEqual(expect.arrayContaining([
+      expect.objectContaining({ type: 'crashed', path: '/fragile', restarts: 1, crash: expect.objectContaining({ error: 'kaboom', message: 'explode' }) }),
+      expect.objectContaining({ type: 'restarted', path: '/fragile', restarts: 1 }),
+      expect.objectContaining({ type: 'crashed', path: '/backed-off', restarts: 1, crash: expect.objectContaining({ error: 'once', message: '"die"' }) }),
+      expect.objectContaining({ type: 'restarted', path: '/backed-off', restarts: 1 }),
+    ]));
+    const stats = collectStats();
+    expect(stats.find((s) => s.path === '/fragile')).toMatchObject({ restarts: 1, lastCrash: { error: 'kaboom', message: 'explode' } });
+  });
+
+  it('pages snapshots and keeps the latest figures', () => {
+    for (let i = 0; i < 25; i++) spawn(system, (s: number = 0) => s, `a${i}`);
+    const page = snapshot(20, 10);
+    expect(page.total).toBe(25);
+    expect(page.actors.map((a) => a.name)).toEqual(['a20', 'a21', 'a22', 'a23', 'a24']);
+    expect(snapshot(0, 3).actors).toHaveLength(3);
+    expect(page.seq).toBe(telemetryState().seq);
+  });
+
+  it("is off after the last disable: nact's own methods are back and nothing is recorded", () => {
+    enableActorTelemetry();
+    disableActorTelemetry();
+    expect(actorTelemetryEnabled()).toBe(true);
+    disableActorTelemetry();
+    expect(actorTelemetryEnabled()).toBe(false);
+    for (const m of PATCHED_METHODS) {
+      expect((NactActorClass.prototype as unknown as Record<string, { name: string }>)[m]!.toString()).not.toContain('h.');
+    }
+    spawn(system, (s: number = 0) => s, 'unseen');
+    expect(census().actors).toEqual([]);
+    enableActorTelemetry();
+  });
+});
