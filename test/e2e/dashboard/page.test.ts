@@ -76,6 +76,24 @@ describeBrowser('the dashboard page against a fake feed', () => {
     expect(page.url()).toContain('system=1');
   });
 
+  it('draws a page of a 10,000-actor tree and redraws only the rows a delta changed', async () => {
+    await page.goto(`${url}#/actors?sort=mailbox`);
+    const tree = await subOf('tree');
+    const rows = Array.from({ length: 100 }, (_, i) => row(`/cp/pods/default$p${String(i).padStart(3, '0')}`, { mailbox: 100 - i }));
+    fake.send(tree.conn, { type: 'snapshot', sub: tree.sub, topic: 'tree', total: 10_000, offset: 0, rows, processes: [proc] });
+    await page.locator('table.actors tbody tr').nth(99).waitFor();
+    // Mark every row's first cell; a row that is redrawn or replaced loses its mark.
+    await page.locator('table.actors tbody').evaluate((tb) => { for (const tr of Array.from(tb.children)) tr.firstElementChild?.setAttribute('data-mark', '1'); });
+    const changed = [rows[3], rows[10]].map((r) => ({ ...r, mailbox: 9999 }));
+    fake.send(tree.conn, { type: 'delta', sub: tree.sub, topic: 'tree', upsert: changed, order: [changed[0].key, changed[1].key, ...rows.map((r) => r.key).filter((k) => k !== changed[0].key && k !== changed[1].key)] });
+    await page.locator('table.actors tbody tr').first().locator('td.num', { hasText: '9999' }).waitFor();
+    const marks = await page.locator('table.actors tbody').evaluate((tb) => Array.from(tb.children).map((tr) => tr.firstElementChild?.getAttribute('data-mark') ?? null));
+    expect(marks).toHaveLength(100);
+    expect(marks.filter((m) => m === '1')).toHaveLength(98);
+    expect(marks.slice(0, 2)).toEqual([null, null]);
+    expect(await page.textContent('.pager .range')).toBe('1-100 of 10,000');
+  });
+
   it('redeems a write link, takes the token out of the address bar, and enables writes', async () => {
     await page.goto(`${url}?token=good-token#/object/pods/default/web`);
     await page.locator('#session.write').waitFor();
