@@ -16,6 +16,9 @@ import { FakeFeedServer } from './fake-feed';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a build script, CommonJS
 const { bundleDashboard } = require('../../../scripts/bundle-dashboard.js') as { bundleDashboard(out: string): string[] };
 
+/** The little of a DOM element the in-page functions below use (the tests' TypeScript has no DOM types). */
+interface El { children: ArrayLike<El>; firstElementChild: El | null; setAttribute(k: string, v: string): void; getAttribute(k: string): string | null }
+
 const describeBrowser = canRunBrowser() ? describe : describe.skip;
 jest.setTimeout(120_000);
 
@@ -83,11 +86,11 @@ describeBrowser('the dashboard page against a fake feed', () => {
     fake.send(tree.conn, { type: 'snapshot', sub: tree.sub, topic: 'tree', total: 10_000, offset: 0, rows, processes: [proc] });
     await page.locator('table.actors tbody tr').nth(99).waitFor();
     // Mark every row's first cell; a row that is redrawn or replaced loses its mark.
-    await page.locator('table.actors tbody').evaluate((tb) => { for (const tr of Array.from(tb.children)) tr.firstElementChild?.setAttribute('data-mark', '1'); });
+    await page.locator('table.actors tbody').evaluate((tb) => { for (const tr of Array.from((tb as unknown as El).children)) tr.firstElementChild?.setAttribute('data-mark', '1'); });
     const changed = [rows[3], rows[10]].map((r) => ({ ...r, mailbox: 9999 }));
     fake.send(tree.conn, { type: 'delta', sub: tree.sub, topic: 'tree', upsert: changed, order: [changed[0].key, changed[1].key, ...rows.map((r) => r.key).filter((k) => k !== changed[0].key && k !== changed[1].key)] });
     await page.locator('table.actors tbody tr').first().locator('td.num', { hasText: '9999' }).waitFor();
-    const marks = await page.locator('table.actors tbody').evaluate((tb) => Array.from(tb.children).map((tr) => tr.firstElementChild?.getAttribute('data-mark') ?? null));
+    const marks = await page.locator('table.actors tbody').evaluate((tb) => Array.from((tb as unknown as El).children).map((tr) => tr.firstElementChild?.getAttribute('data-mark') ?? null));
     expect(marks).toHaveLength(100);
     expect(marks.filter((m) => m === '1')).toHaveLength(98);
     expect(marks.slice(0, 2)).toEqual([null, null]);
