@@ -14,6 +14,7 @@ import type { ClusterPaths } from './paths';
 import {
   adminPermissions, JOIN_PASSWORD, JOIN_USER, joinPermissions, nodePermissions, renderPermissions, type Permissions,
 } from './permissions';
+import { dashboardPermissions } from './permissions';
 import { readJoinedNodes } from './joined-nodes';
 import { busHost, clusterNodeNames, clusterNodes } from './node-network';
 import { ensureClusterTls, tlsPaths } from './tls';
@@ -39,6 +40,9 @@ export type Credentials = z.infer<typeof CredentialsSchema>;
 export const ADMIN_USER = 'admin';
 /** The control plane's NATS user. */
 export const CONTROL_PLANE_USER = 'control-plane';
+/** The dashboard's read-only NATS user, and its user for write sessions. */
+export const DASHBOARD_USER = 'dashboard';
+export const DASHBOARD_WRITE_USER = 'dashboard-write';
 /** The NATS user of a node agent. */
 export function nodeUser(nodeName: string): string {
   return `node-${nodeName}`;
@@ -78,6 +82,7 @@ export function prepareClusterFiles(
     ...topo,
   };
   for (const user of [ADMIN_USER, CONTROL_PLANE_USER, ...clusterNodeNames(creds).map(nodeUser)]) creds.users[user] ??= randomPassword();
+  for (const user of [DASHBOARD_USER, DASHBOARD_WRITE_USER]) creds.users[user] ??= randomPassword();
   writeSecretFile(paths.credentials, JSON.stringify(creds, null, 2) + '\n');
   // The certificate names every address a client dials: the advertise address, the nodes' bridge.
   const bridge = busHost(creds);
@@ -96,6 +101,7 @@ export function prepareClusterFiles(
 export function permissionsOf(user: string): Permissions | undefined {
   if (user === CONTROL_PLANE_USER) return undefined;
   if (user.startsWith('node-')) return nodePermissions(user.slice('node-'.length));
+  if (user === DASHBOARD_USER || user === DASHBOARD_WRITE_USER) return dashboardPermissions(user, user === DASHBOARD_WRITE_USER);
   return adminPermissions(user);
 }
 

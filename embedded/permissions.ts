@@ -15,6 +15,9 @@ import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
 } from '../messages';
+import { DASHBOARD_TOKEN_SUBJECT, OBJECTS_BUCKET } from '../messages/subjects';
+import { ACTOR_STREAM, actorWildcard } from '../messages/telemetry';
+import { STATS_WILDCARD } from '../messages/usage';
 
 /** A user's permissions in nats-server's terms. */
 export interface Permissions {
@@ -32,7 +35,11 @@ export function adminPermissions(user: string): Permissions {
   return {
     publish: {
       // `mk.api.*`: the api's verbs; not `mk.api.node.>`, which only nodes send.
-      allow: ['mk.api.*', 'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.node.*.ping', 'mk.node.*.logs.cancel.*'],
+      allow: [
+        'mk.api.*', 'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.node.*.ping', 'mk.node.*.logs.cancel.*',
+        // `mk dashboard` asks for a single-use write token.
+        DASHBOARD_TOKEN_SUBJECT,
+      ],
     },
     subscribe: {
       allow: [`${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.progress', 'mk.node.*.logs.stream.*'],
@@ -104,4 +111,38 @@ export const JOIN_PASSWORD = 'join';
 /** The join identity: one request subject, its own inbox. */
 export function joinPermissions(): Permissions {
   return { publish: { allow: [JOIN_SUBJECT] }, subscribe: { allow: [`${inboxPrefix(JOIN_USER)}.>`] } };
+}
+
+/**
+ * The dashboard's identities: `dashboard` reads (api reads, watches, events, logs, actor
+ * telemetry, usage, and read-only consumers on the objects bucket and MK_ACTORS for the time
+ * scrubber); `dashboard-write` adds the api's writes, for sessions opened with a token. Neither
+ * may write the store or a stream directly, nor act as a node or the control plane.
+ */
+export function dashboardPermissions(user: string, write: boolean): Permissions {
+  const objects = `KV_${OBJECTS_BUCKET}`;
+  const reads = ['get', 'list', 'watch', 'unwatch', 'metrics'].map((v) => `mk.api.${v}`);
+  const writes = write ? ['apply', 'create', 'update', 'patch', 'delete'].map((v) => `mk.api.${v}`) : [];
+  return {
+    publish: {
+      allow: [
+        ...reads, ...writes,
+        'mk.node.*.logs', 'mk.node.*.logs.cancel.*',
+        actorWildcard('snapshot'),
+        '$JS.API.INFO',
+        ...[objects, ACTOR_STREAM].flatMap((s) => [
+          `$JS.API.STREAM.INFO.${s}`,
+          `$JS.API.CONSUMER.MSG.NEXT.${s}.*`, `$JS.API.CONSUMER.INFO.${s}.*`, `$JS.API.CONSUMER.DELETE.${s}.*`,
+        ]),
+        `$JS.API.CONSUMER.CREATE.${objects}.*.$KV.${OBJECTS_BUCKET}.>`,
+        `$JS.API.CONSUMER.CREATE.${ACTOR_STREAM}.*.${actorWildcard()}`,
+        `$JS.API.CONSUMER.CREATE.${ACTOR_STREAM}.*`,
+      ],
+    },
+    subscribe: {
+      allow: [
+        `${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.logs.stream.*', actorWildcard(), STATS_WILDCARD,
+      ],
+    },
+  };
 }

@@ -11,6 +11,7 @@ import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
 import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
+import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
 import { serveUntilSignal } from './serve-until-signal';
@@ -29,6 +30,10 @@ export interface ControlPlaneServiceOptions {
   leaseSeconds?: number;
   /** Replicas of the streams and buckets it makes (default: defaultReplicas of the context's servers). */
   replicas?: number;
+  /** The dashboard's port (default: the one `mk up` kept in the data directory; none: no dashboard). */
+  dashboardPort?: number;
+  /** The dashboard's address (default 127.0.0.1). */
+  dashboardAddress?: string;
 }
 
 /** 3 copies of every stream and bucket on a cluster of 3 or more servers, else 1. */
@@ -78,7 +83,15 @@ export async function runControlPlaneService(
   // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
   const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;
   const join = joinBus ? serveJoin(joinBus, { dataDir: paths.dataDir, log }) : undefined;
+  // The dashboard reads as its own identities; the control plane's connection only mints tokens.
+  const dashboardPort = opts.dashboardPort ?? readDashboardPort(paths);
+  const creds = readCredentials(paths);
+  const dashboard = joinBus && creds && dashboardPort !== undefined ? await startControlPlaneDashboard({
+    port: dashboardPort, ...(opts.dashboardAddress ? { address: opts.dashboardAddress } : {}), bus: joinBus,
+    connect: { servers: ctx.servers, ...(ctx.caFile ? { caFile: ctx.caFile } : {}) }, creds, server: `control-plane ${process.pid}`, log,
+  }) : undefined;
   return serveUntilSignal(async () => {
+    await dashboard?.stop();
     await join?.stop();
     await joinBus?.close();
     await cp.stop();

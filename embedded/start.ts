@@ -14,6 +14,7 @@ import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from
 import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE_SUBNET, planNodeNetwork } from './node-network';
 import { applyTopology, resolveTopology, type Topology } from './topology';
 import { clusterCidrOf, resolveControlPlaneSettings, writeControlPlaneSettings, type SettingsText } from './control-plane-settings';
+import { ensureDashboardPort } from './dashboard';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -60,6 +61,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   });
   const members = applyTopology(paths, creds, topology);
   writeControlPlaneSettings(paths, settings);
+  const dashboardPort = await ensureDashboardPort(paths);
   await killLeftovers(paths, (l) => opts.print(l));
   // NATS servers take clients where the nodes reach them (loopback, or their bridge); a cluster's routes stay on loopback.
   const host = busHost(creds);
@@ -85,6 +87,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   ].filter(Boolean).join(', ');
   opts.print(`Starting mk in ${paths.dataDir} (node${names.length > 1 ? 's' : ''} ${names.join(', ')}, `
     + `bus nats://${host}:${members.map((m) => m.clientPort).join(',')}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
+  opts.print(`Dashboard http://127.0.0.1:${dashboardPort}/ (read-only; \`mk dashboard --open\` opens a write session)`);
   return { state: 'started', paths, creds, pid: child.pid };
 }
 

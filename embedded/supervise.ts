@@ -19,6 +19,7 @@ import { requestTeardown } from './teardown';
 import { busHost, netnsPath, planNodeNetwork, setupNodeNetwork, teardownNodeNetwork, type NodeNetwork } from './node-network';
 import { applyTopology, controlPlaneChild, natsChild, readTopology, type Topology } from './topology';
 import { clusterCidrOf, controlPlaneSettingsArgs, readControlPlaneSettings } from './control-plane-settings';
+import { dashboardArgs } from './dashboard';
 
 /** What the supervisor needs to know. */
 export interface SuperviseOptions {
@@ -85,7 +86,7 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
       ready: () => waitForPort(m.clientPort, 20_000, natsHost),
     })),
     ...Array.from({ length: topology.controlPlanes }, (_, i) => ({
-      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs], env,
+      name: controlPlaneChild(i), command: node, args: [opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs, ...dashboardArgs(paths, i)], env,
     })),
     ...nodeSpecs,
   ].map((s) => ({

@@ -104,3 +104,9 @@ export function nodeJournalOwner(node: string): string {
  * as the public `join` identity that may send nothing else.
  */
 export const JOIN_SUBJECT = 'mk.join';
+
+/**
+ * Request/reply: a single-use token that opens a dashboard write session (`{ token, expiresAt }`),
+ * served by every control plane; the admin identity (`mk dashboard`) may ask.
+ */
+export const DASHBOARD_TOKEN_SUBJECT = 'mk.dashboard.token';

@@ -46,6 +46,13 @@ export default class ControlPlane extends MkCommand {
     'node-cidr-mask-size': Flags.string({
       description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (default 24, or $MK_NODE_CIDR_MASK_SIZE)',
     }),
+    'dashboard-port': Flags.integer({
+      min: 0, max: 65535, env: 'MK_DASHBOARD_PORT',
+      description: 'the port of the web dashboard (default: the one mk up chose, kept in the data directory)',
+    }),
+    'dashboard-address': Flags.string({
+      env: 'MK_DASHBOARD_ADDRESS', description: 'the address the web dashboard listens on (default 127.0.0.1)',
+    }),
   };
 
   /** Serves until a signal; exit 0 after a clean stop. */
@@ -56,6 +63,8 @@ export default class ControlPlane extends MkCommand {
       unschedulableFlushSeconds: flags['unschedulable-flush-seconds'],
       ...(flags['lease-seconds'] !== undefined ? { leaseSeconds: flags['lease-seconds'] } : {}),
       ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
+      ...(flags['dashboard-port'] !== undefined ? { dashboardPort: flags['dashboard-port'] } : {}),
+      ...(flags['dashboard-address'] ? { dashboardAddress: flags['dashboard-address'] } : {}),
     }, {
       nodeMonitorGracePeriodMs: flags['node-monitor-grace-period'],
       defaultNotReadyTolerationSeconds: flags['default-not-ready-toleration-seconds'],

@@ -67,9 +67,9 @@ function refused(err: unknown, ctx: RequestContext): never {
   const v = permissionViolation(err);
   if (v || isForbidden(err)) {
     const subject = v?.subject;
-    throw new FeedError('Forbidden', `this dashboard session is read-only: the bus refused the ${ctx.user} identity`
-      + `${subject ? ` to publish to "${subject}"` : ''} (${(err as Error).message}); open a write session with \`mk dashboard\``,
-    subject ? { subject } : {});
+    const nats = v ? `Permissions Violation for ${v.operation === 'publish' ? 'Publish' : 'Subscription'} to "${v.subject}"` : (err as Error).message;
+    throw new FeedError('Forbidden', `${ctx.writable ? 'the bus refused this write' : 'this dashboard session is read-only: the bus refused it'}`
+      + ` (${ctx.user}: ${nats})${ctx.writable ? '' : '; open a write session with `mk dashboard`'}`, subject ? { subject } : {});
   }
   throw err;
 }

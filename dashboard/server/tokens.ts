@@ -7,13 +7,14 @@
  * control plane, finds nothing or loses the race.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { DASHBOARD_TOKEN_SUBJECT } from '../../messages/subjects';
 
 /** How long a token may wait for its redemption. */
 export const TOKEN_TTL_MS = 2 * 60_000;
 /** The KV bucket of unredeemed tokens. */
 export const TOKENS_BUCKET = 'mk-dashboard-tokens';
 /** Request/reply: a fresh token (TokenReply), served by every control plane; admin may ask. */
-export const TOKEN_SUBJECT = 'mk.dashboard.token';
+export const TOKEN_SUBJECT = DASHBOARD_TOKEN_SUBJECT;
 
 /** mk.dashboard.token's answer. */
 export interface TokenReply { token: string; expiresAt: string }

@@ -1,0 +1,290 @@
+/**
+ * The dashboard's server against a real nats-server with the embedded cluster's identities and
+ * permissions (the config `mk up` writes), a real control plane, and websocket clients: the feed's
+ * snapshots and deltas, its refusals (garbage, unknown kinds, subjects and writes the bus denies
+ * the read-only identity), the token flow, the time scrubber, and a NATS restart. Actor telemetry
+ * comes from a fake process (it answers snapshots and publishes as a telemetry publisher would).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { connectBus, request, type Bus } from '../../../bus';
+import { runControlPlane, type ControlPlane } from '../../../actors';
+import { setLogLevel } from '../../../common/log';
+import { serveDashboardTokens, startDashboardServer, type DashboardServer, type TokenReply } from '../../../dashboard/server';
+import type { ErrorFrame, ResultFrame, TableDelta, TableSnapshot, TreeRow } from '../../../dashboard/protocol';
+import { prepareClusterFiles, type Credentials } from '../../../embedded/credentials';
+import { clusterPaths } from '../../../embedded/paths';
+import { tlsPaths } from '../../../embedded/tls';
+import { findNatsServer, waitForPort } from '../../../embedded/supervise';
+import { API, DASHBOARD_TOKEN_SUBJECT, type ApplyResult, type GetResult, type KubeObject } from '../../../messages';
+import { actorSubject, type ActorInfo, type ActorSnapshotReply, type ActorSnapshotRequest, type ProcessStats } from '../../../messages/telemetry';
+import { terminate } from '../../helpers/nats-server';
+import { until } from '../../helpers/wait';
+import { FeedClient } from './feed-client';
+
+jest.setTimeout(120_000);
+
+let dir: string;
+let creds: Credentials;
+let caFile: string;
+let server: ChildProcess;
+let cp: ControlPlane;
+let cpBus: Bus;
+let admin: Bus;
+let dash: DashboardServer;
+let tokenService: { stop(): Promise<void> };
+const clients: FeedClient[] = [];
+let servers: string;
+
+const freePort = (): Promise<number> => new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = (srv.address() as net.AddressInfo).port;
+    srv.close(() => resolve(p));
+  });
+});
+
+const startNats = async (): Promise<void> => {
+  server = spawn(findNatsServer()!, ['-c', clusterPaths(dir).natsConf], { stdio: 'ignore' });
+  await waitForPort(creds.port, 15_000);
+};
+
+const pod = (name: string, labels?: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) },
+  spec: { containers: [{ name: 'c', image: 'busybox' }] },
+});
+const applyPod = (p: KubeObject): Promise<ApplyResult> => request<ApplyResult>(admin, API.apply, { object: p });
+
+const open = async (headers: Record<string, string> = {}): Promise<FeedClient> => {
+  const c = await FeedClient.open(dash.url, headers);
+  clients.push(c);
+  await c.next((f) => f.type === 'hello', 'hello');
+  return c;
+};
+
+beforeAll(async () => {
+  setLogLevel('silent');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-dash-it-'));
+  creds = prepareClusterFiles(clusterPaths(dir), { nodeName: 'n1', port: await freePort() });
+  caFile = tlsPaths(dir).caCert;
+  servers = `nats://127.0.0.1:${creds.port}`;
+  await startNats();
+  const as = (user: string) => ({ servers, user, pass: creds.users[user], caFile });
+  cp = await runControlPlane({ bus: { ...as('control-plane'), name: 'dash-it-cp' } });
+  cpBus = await connectBus({ ...as('control-plane'), name: 'dash-it-cp-tokens' });
+  admin = await connectBus({ ...as('admin'), name: 'dash-it-admin', checkJetStream: false });
+  const t = await serveDashboardTokens(cpBus);
+  tokenService = t.served;
+  dash = await startDashboardServer({
+    port: 0, server: 'dash-it', tickMs: 50,
+    read: { ...as('dashboard'), name: 'dash-it-read' },
+    write: { ...as('dashboard-write'), name: 'dash-it-write' },
+    redeem: (tok) => t.tokens.redeem(tok),
+  });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await dash?.stop();
+  await tokenService?.stop();
+  await cp?.stop();
+  await admin?.close();
+  await cpBus?.close();
+  if (server) await terminate(server);
+  fs.rmSync(dir, { recursive: true, force: true });
+  setLogLevel('info');
+});
+
+describe('the feed', () => {
+  it('answers garbage with an error frame and keeps the connection', async () => {
+    const c = await open();
+    c.raw('{"type": "subscribe", "id": 1, "params": {"topic": "objects", "limit": 9999}}');
+    const bad = await c.next<ErrorFrame>((f) => f.type === 'error' && f.id === 1, 'an error for the invalid subscribe');
+    expect(bad.error.code).toBe('BadRequest');
+    expect(bad.error.message).toMatch(/params\.(kind|limit)/);
+    c.raw('not json at all');
+    await c.next<ErrorFrame>((f) => f.type === 'error' && /not JSON/.test(f.error.message), 'an error for garbage');
+    c.raw(JSON.stringify({ type: 'teleport', id: 2 }));
+    const unknown = await c.next<ErrorFrame>((f) => f.type === 'error' && f.id === 2, 'an error for the unknown type');
+    expect(unknown.error).toMatchObject({ code: 'UnknownType', message: expect.stringContaining('"teleport"') });
+    expect(c.closed).toBe(false);
+    const ok = await c.ask({ type: 'subscribe', params: { topic: 'objects', kind: 'namespaces' } });
+    expect(ok.type).toBe('result');
+  });
+
+  it('names a kind that does not exist', async () => {
+    const c = await open();
+    const r = await c.ask({ type: 'subscribe', params: { topic: 'objects', kind: 'widgets' } }) as ErrorFrame;
+    expect(r.type).toBe('error');
+    expect(r.error.code).toBe('UnknownKind');
+    expect(r.error.message).toContain('"widgets"');
+  });
+
+  it('refuses a page of another site (Origin)', async () => {
+    const port = new URL(dash.url).port;
+    await expect(FeedClient.open(dash.url, { origin: 'http://evil.example' })).rejects.toThrow(/403/);
+    const c = await open({ origin: `http://127.0.0.1:${port}` });
+    expect(c.closed).toBe(false);
+  });
+
+  it('sends a snapshot of pods, then an upsert when a pod is applied', async () => {
+    const c = await open();
+    const r = await c.ask({ type: 'subscribe', params: { topic: 'objects', kind: 'pods', namespace: 'default' } }) as ResultFrame;
+    expect(r.type).toBe('result');
+    const snap = await c.next<TableSnapshot<'objects'>>((f) => f.type === 'snapshot' && f.sub === r.sub, 'the snapshot');
+    expect(snap.columns?.map((col) => col.name)).toContain('NAME');
+    const from = c.frames.length;
+    const started = Date.now();
+    await applyPod(pod('fresh'));
+    const d = await c.next<TableDelta<'objects'>>((f) => f.type === 'delta' && f.sub === r.sub
+      && !!(f as TableDelta<'objects'>).upsert?.some((row) => row.name === 'fresh'), 'the upsert of pod fresh', 5_000, from);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(d.total).toBe(snap.total + 1);
+  });
+
+  it('refuses a subject subscription outside the permissions, naming the subject', async () => {
+    const c = await open();
+    const r = await c.ask({ type: 'subscribe', params: { topic: 'subject', subject: 'mk.journal.>' } }) as ErrorFrame;
+    expect(r.type).toBe('error');
+    expect(r.error.code).toBe('Forbidden');
+    expect(r.error.subject).toBe('mk.journal.>');
+    expect(r.error.message).toContain('mk.journal.>');
+    const ok = await c.ask({ type: 'subscribe', params: { topic: 'subject', subject: 'mk.watch.pods.>' } });
+    expect(ok.type).toBe('result');
+  });
+
+  it('has a read-only session\'s delete refused by the bus, and the pod stays', async () => {
+    await applyPod(pod('victim'));
+    const c = await open();
+    const r = await c.ask({ type: 'delete', kind: 'pods', namespace: 'default', name: 'victim' }) as ErrorFrame;
+    expect(r.type).toBe('error');
+    expect(r.error.code).toBe('Forbidden');
+    expect(r.error.message).toContain('Permissions Violation for Publish to "mk.api.delete"');
+    expect(r.error.message).toContain('read-only');
+    const still = await request<GetResult>(admin, API.get, { kind: 'pods', namespace: 'default', name: 'victim' });
+    expect(still.object.metadata.name).toBe('victim');
+  });
+});
+
+describe('write sessions', () => {
+  const post = (token: string): Promise<Response> => fetch(`${dash.url}session`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
+  });
+
+  it('a token opens one session, once; its apply with a stale resourceVersion gets Conflict', async () => {
+    const { token } = await request<TokenReply>(admin, DASHBOARD_TOKEN_SUBJECT, {});
+    const first = await post(token);
+    expect(first.status).toBe(200);
+    const cookie = first.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect((await post(token)).status).toBe(403);
+
+    const c = await open({ cookie: cookie.split(';')[0] });
+    expect(c.frames[0]).toMatchObject({ type: 'hello', writable: true, identity: 'dashboard-write' });
+    const v1 = await applyPod(pod('stale'));
+    const v2 = await applyPod(pod('stale', { edited: 'yes' }));
+    const text = JSON.stringify({ ...pod('stale', { mine: 'yes' }) });
+    const r = await c.ask({ type: 'apply', text, resourceVersion: v1.object.metadata.resourceVersion }) as ErrorFrame;
+    expect(r.type).toBe('error');
+    expect(r.error.code).toBe('Conflict');
+    expect(r.error.resourceVersion).toBe(v2.object.metadata.resourceVersion);
+    const ok = await c.ask({ type: 'apply', text, resourceVersion: v2.object.metadata.resourceVersion }) as ResultFrame;
+    expect(ok).toMatchObject({ type: 'result', value: { result: 'configured' } });
+    const del = await c.ask({ type: 'delete', kind: 'pod', name: 'stale' }) as ResultFrame;
+    expect(del.type).toBe('result');
+  });
+});
+
+describe('the time scrubber', () => {
+  it('returns a deleted pod at a time it existed', async () => {
+    const created = await applyPod(pod('gone'));
+    const existed = new Date().toISOString();
+    await request(admin, API.delete, { kind: 'pods', namespace: 'default', name: 'gone' });
+    await until('pod gone to be removed', async () => {
+      try {
+        await request(admin, API.get, { kind: 'pods', namespace: 'default', name: 'gone' });
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 10_000);
+    const c = await open();
+    const then = await c.ask({ type: 'at', time: existed, object: { kind: 'pods', name: 'gone' } }) as ResultFrame;
+    expect(then.type).toBe('result');
+    expect(then.value).toMatchObject({ object: { deleted: false, object: { metadata: { name: 'gone', uid: created.object.metadata.uid } } } });
+    const now = await c.ask({ type: 'at', time: new Date().toISOString(), object: { kind: 'pods', name: 'gone' } }) as ResultFrame;
+    expect(now.value).toMatchObject({ object: { deleted: true, object: { metadata: { name: 'gone' } } } });
+  });
+});
+
+describe('the actor tree', () => {
+  const ACTORS = 10_000;
+  const self: ProcessStats = { pid: 42, role: 'node', actors: ACTORS, cpuSeconds: 1, rssBytes: 1, heapUsedBytes: 1, eventLoopLagMs: 0 };
+  const actors: ActorInfo[] = Array.from({ length: ACTORS }, (_, i) => ({
+    path: `/pods/p${String(i).padStart(5, '0')}`, parent: '/pods', name: `p${i}`, kind: 'pod', system: false, since: '2026-01-01T00:00:00Z',
+  }));
+
+  it('loads 10,000 actors of a fake process, pages them and sends deltas', async () => {
+    // The fake telemetry publisher: a process `node-fake` that answers snapshots and publishes stats.
+    const proc = 'node-fake';
+    const before = process.memoryUsage().heapUsed;
+    const raw = cpBus.nc.subscribe(actorSubject(proc, 'snapshot'), {
+      callback: (_e, m) => {
+        const req = JSON.parse(new TextDecoder().decode(m.data)) as ActorSnapshotRequest;
+        const offset = req.offset ?? 0;
+        const reply: ActorSnapshotReply = { process: proc, incarnation: 'inc-1', seq: 1, total: ACTORS, actors: actors.slice(offset, offset + (req.limit ?? 1000)), self };
+        m.respond(new TextEncoder().encode(JSON.stringify(reply)));
+      },
+    });
+    await cpBus.nc.flush();
+    const stats = () => cpBus.nc.publish(actorSubject(proc, 'stats'), JSON.stringify({
+      process: proc, incarnation: 'inc-1', at: new Date().toISOString(), self, actors: [],
+    }));
+    try {
+      stats();
+      await until('10,000 actors loaded', () => (dash.trees.size >= ACTORS ? true : (stats(), undefined)), 30_000, 200);
+      const heapMb = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+      // What 10,000 actors cost the server (with the fake's own copy, which is in this process too).
+      expect(heapMb).toBeLessThan(100);
+      console.info(`dashboard actor trees: ${dash.trees.size} actors, heap grew ${heapMb.toFixed(1)} MiB`);
+
+      const c = await open();
+      const r = await c.ask({ type: 'subscribe', params: { topic: 'tree', process: proc, offset: 9_900, limit: 500 } }) as ResultFrame;
+      const snap = await c.next<TableSnapshot<'tree'>>((f) => f.type === 'snapshot' && f.sub === r.sub, 'the tree snapshot');
+      expect(snap.total).toBe(ACTORS);
+      expect(snap.rows).toHaveLength(100);
+      expect(snap.rows[0].path).toBe('/pods/p09900');
+      expect(snap.processes?.map((p) => p.process)).toContain(proc);
+
+      const from = c.frames.length;
+      cpBus.nc.publish(actorSubject(proc, 'lifecycle'), JSON.stringify({
+        process: proc, incarnation: 'inc-1', events: [
+          { type: 'spawned', seq: 2, at: new Date().toISOString(), actor: { ...actors[0], path: '/pods/p99999', name: 'p99999' } },
+          { type: 'stopped', seq: 3, at: new Date().toISOString(), path: '/pods/p09999' },
+        ],
+      }));
+      const d = await c.next<TableDelta<'tree'>>((f) => f.type === 'delta' && f.sub === r.sub && !!(f as TableDelta<'tree'>).upsert, 'the tree delta', 5_000, from);
+      expect(d.upsert!.map((x: TreeRow) => x.path)).toEqual(['/pods/p99999']);
+      expect(d.remove).toEqual([`${proc} /pods/p09999`]);
+    } finally {
+      raw.unsubscribe();
+    }
+  });
+});
+
+describe('a NATS restart', () => {
+  it('the feed resumes: deltas flow again', async () => {
+    const c = await open();
+    const r = await c.ask({ type: 'subscribe', params: { topic: 'objects', kind: 'pods' } }) as ResultFrame;
+    await c.next((f) => f.type === 'snapshot' && f.sub === r.sub, 'the snapshot');
+    await terminate(server);
+    await startNats();
+    const from = c.frames.length;
+    await until('pod after-restart applied', async () => applyPod(pod('after-restart')), 60_000, 500);
+    await c.next((f) => f.type === 'delta' && f.sub === r.sub
+      && !!(f as TableDelta<'objects'>).upsert?.some((row) => row.name === 'after-restart'), 'the upsert after the restart', 60_000, from);
+  });
+});
