@@ -64,8 +64,12 @@ async function stampWhenShown(page: Page, name: string, selector: string): Promi
 
 /** The time stampWhenShown recorded, once there is one. */
 async function stampOf(page: Page, name: string, timeoutMs = 10_000): Promise<number> {
-  const h = await page.waitForFunction(`window[${JSON.stringify(name)}]`, undefined, { timeout: timeoutMs });
-  return (await h.jsonValue()) as number;
+  try {
+    const h = await page.waitForFunction(`window[${JSON.stringify(name)}]`, undefined, { timeout: timeoutMs });
+    return (await h.jsonValue()) as number;
+  } catch (e) {
+    throw new Error(`${name} never happened; the page shows: ${await page.textContent('main')}`, { cause: e });
+  }
 }
 
 describeE2e('the dashboard in a browser, on a real cluster', () => {
@@ -141,8 +145,8 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
       await apply(podYaml(name, 'sleep 3600'));
       const replied = Date.now();
       const rowMs = (await stampOf(objects, 'rowShown')) - replied;
-      const actorMs = (await stampOf(actors, 'actorShown')) - replied;
       expect(rowMs).toBeLessThan(1000);
+      const actorMs = (await stampOf(actors, 'actorShown')) - replied;
       expect(actorMs).toBeLessThan(1000);
     } finally {
       await objects.close();
@@ -186,10 +190,10 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
       // Someone else writes meanwhile.
       expect((await c.mk(['label', 'pod', name, 'changed=elsewhere'])).code).toBe(0);
       await page.locator('.edit-note', { hasText: 'changed since you started editing' }).waitFor();
-      await page.locator('textarea.yaml').fill(text.replace(/^metadata:\n/m, 'metadata:\n  annotations:\n    edited: by-page\n'));
+      await page.locator('textarea.yaml').fill(text.replace(/^ {2}annotations:\n/m, '  annotations:\n    edited: by-page\n'));
       await page.locator('button[name=save]').click();
-      await page.locator('.conflict').waitFor();
-      expect(await page.textContent('.conflict')).toContain('Conflict');
+      await page.locator('.edit-result :is(.conflict, .error)').waitFor();
+      expect(await page.textContent('.edit-result')).toMatch(/^Conflict: /);
       expect((await getPod(name))?.metadata.annotations?.edited).toBeUndefined();
       await page.locator('button[name=reload]').click();
       expect(await page.locator('textarea.yaml').inputValue()).toContain('changed: elsewhere');
