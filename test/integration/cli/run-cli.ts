@@ -11,7 +11,7 @@ import { runCommand, type RunResult as CliResult } from '../../helpers/run';
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'run.js');
 const MARKER = path.join(ROOT, 'dist', 'cli', 'commands', 'get.js');
-const SOURCES = ['cli', 'messages', 'bus', 'actors', 'common', 'embedded'];
+const SOURCES = ['cli', 'messages', 'bus', 'actors', 'common', 'embedded', 'dashboard'];
 
 /** What a CLI run produced. */
 export type { RunResult as CliResult } from '../../helpers/run';
