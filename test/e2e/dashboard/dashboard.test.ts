@@ -176,6 +176,26 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
     }
   });
 
+  it("shows the node's capacity, usage and pods, and live CPU and memory charts of a pod", async () => {
+    const name = `busy-${suffix}`;
+    await apply(podYaml(name, 'while true; do :; done'));
+    await running(name);
+    const page = await open(at('#/nodes'));
+    try {
+      const card = page.locator('.card.node').first();
+      await card.locator(`a[href="#/object/pods/default/${name}"]`).waitFor({ timeout: 30_000 });
+      expect(await card.locator('tbody tr').first().textContent()).toMatch(/^cpu\d+/);
+      // Usage reports come every few seconds; the pod's chart shows the latest sample.
+      await page.goto(at('#/usage'));
+      const charts = page.locator(`.charts[data-usage="pods/default/${name}"]`);
+      await charts.locator('.chart-last', { hasText: /^\d+m$/ }).first().waitFor({ timeout: 30_000 });
+      await page.locator('.charts[data-usage^="nodes/"] .chart-last', { hasText: /^\d+m$/ }).first().waitFor({ timeout: 30_000 });
+    } finally {
+      await page.close();
+      await c.mk(['delete', 'pod', name, '--grace-period', '0']);
+    }
+  });
+
   it('shows an edit of a stale version as a conflict, and reloads the current one', async () => {
     const name = `edit-${suffix}`;
     await apply(podYaml(name, 'sleep 3600'));
