@@ -4,6 +4,7 @@ import { pluralOf } from './kinds';
 import { withoutToken } from './session';
 import { appendCapped } from './views/logs';
 import { keeps } from './views/object-actors';
+import { CpuRates } from './views/actors';
 import { mergeSamples } from './views/usage';
 
 describe('the page\'s pure parts', () => {
@@ -48,5 +49,20 @@ describe('the page\'s pure parts', () => {
     expect(keeps({ object: { kind: 'Pod', namespace: 'other', name: 'web' } }, 'pods', 'default', 'web')).toBe(false);
     expect(keeps({ object: { kind: 'Node', name: 'web' } }, 'pods', 'default', 'web')).toBe(false);
     expect(keeps({}, 'pods', 'default', 'web')).toBe(false);
+  });
+});
+
+describe('a process\'s CPU share', () => {
+  const report = (cpuSeconds: number, lastSeen: string) => ({
+    key: 'cp-a', process: 'cp-a', incarnation: 'i', lastSeen,
+    self: { pid: 1, role: 'control-plane' as const, actors: 1, cpuSeconds, rssBytes: 0, heapUsedBytes: 0, eventLoopLagMs: 0 },
+  });
+  it('is the CPU seconds between two reports over the seconds between them, and starts again after a restart', () => {
+    const rates = new CpuRates();
+    expect(rates.observe(report(10, '2026-01-01T00:00:00Z'))).toBeUndefined();
+    expect(rates.observe(report(10.5, '2026-01-01T00:00:02Z'))).toBeCloseTo(0.25);
+    expect(rates.observe(report(10.6, '2026-01-01T00:00:02.2Z'))).toBeCloseTo(0.25);
+    expect(rates.observe(report(1, '2026-01-01T00:00:05Z'))).toBeUndefined();
+    expect(rates.observe(report(3, '2026-01-01T00:00:06Z'))).toBeCloseTo(2);
   });
 });

@@ -20,7 +20,33 @@ const HOT_N = 60;
 /** Process cards drawn at most (the menu lists them all). */
 const MAX_CARDS = 24;
 
-function processCard(p: ProcessRow, now: number): HTMLElement {
+/**
+ * A process's CPU use as a share of one core, from two of its reports: the CPU seconds it spent
+ * between them over the seconds between them. Undefined until there are two. Pure.
+ */
+export class CpuRates {
+  private readonly last = new Map<string, { cpu: number; t: number; share?: number }>();
+
+  /** Takes a report (`at`: when it was seen, ms) and returns the latest share. */
+  observe(p: ProcessRow, at: number = Date.parse(p.lastSeen)): number | undefined {
+    const prev = this.last.get(p.key);
+    if (!p.self) return prev?.share;
+    if (!prev || p.self.cpuSeconds < prev.cpu) {
+      this.last.set(p.key, { cpu: p.self.cpuSeconds, t: at });
+      return undefined;
+    }
+    if (at - prev.t < 500) return prev.share;
+    const share = (p.self.cpuSeconds - prev.cpu) / ((at - prev.t) / 1000);
+    this.last.set(p.key, { cpu: p.self.cpuSeconds, t: at, share });
+    return share;
+  }
+
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+}
+
+function processCard(p: ProcessRow, now: number, cpuShare: number | undefined): HTMLElement {
   const s = p.self;
   return h('div', { class: 'card process', 'data-process': p.process },
     h('h2', {}, p.process, s?.leading ? h('span', { class: 'badge write', title: 'holds the leader lease' }, ' leader') : ''),
@@ -28,7 +54,7 @@ function processCard(p: ProcessRow, now: number): HTMLElement {
       h('dt', {}, 'role'), h('dd', {}, s?.role ?? ''),
       h('dt', {}, 'pid'), h('dd', {}, s ? String(s.pid) : ''),
       h('dt', {}, 'actors'), h('dd', {}, s ? s.actors.toLocaleString('en') : ''),
-      h('dt', {}, 'CPU'), h('dd', {}, s ? `${s.cpuSeconds.toFixed(1)} s` : ''),
+      h('dt', {}, 'CPU'), h('dd', {}, s ? `${cpuShare === undefined ? '' : `${Math.round(cpuShare * 100)}% of a core, `}${s.cpuSeconds.toFixed(1)} s in all` : ''),
       h('dt', {}, 'memory'), h('dd', {}, s ? `${fmt.bytes(s.rssBytes)} RSS, ${fmt.bytes(s.heapUsedBytes)} heap` : ''),
       h('dt', {}, 'event-loop lag'), h('dd', {}, s ? fmt.ms(s.eventLoopLagMs) : ''),
       h('dt', {}, 'last seen'), h('dd', {}, `${fmt.age(p.lastSeen, now)} ago`)));
@@ -52,6 +78,9 @@ export const actorsView: View = (root, ctx) => {
   const tree = new TableState<TreeRow>();
   const hot = new TableState<TreeRow>();
   const processes = new Map<string, ProcessRow>();
+  const cpu = new CpuRates();
+  const shares = new Map<string, number | undefined>();
+  const seen = (p: ProcessRow): void => { processes.set(p.key, p); shares.set(p.key, cpu.observe(p)); };
   const status = h('div', { class: 'status' });
   const cards = h('div', { class: 'grid processes' });
   const heat = h('div', { class: 'heat', 'aria-label': 'actors by backlog' });
@@ -88,7 +117,7 @@ export const actorsView: View = (root, ctx) => {
     // Control planes first (the leader first), then nodes; at most MAX_CARDS cards.
     const rank = (p: ProcessRow): number => (p.self?.leading ? 0 : p.self?.role === 'control-plane' || p.process.startsWith('cp-') ? 1 : 2);
     const list = [...processes.values()].sort((a, b) => rank(a) - rank(b) || a.process.localeCompare(b.process));
-    replace(cards, ...list.slice(0, MAX_CARDS).map((p) => processCard(p, now())),
+    replace(cards, ...list.slice(0, MAX_CARDS).map((p) => processCard(p, now(), shares.get(p.key))),
       list.length > MAX_CARDS ? h('p', { class: 'muted' }, `and ${list.length - MAX_CARDS} more processes: choose one in the menu`) : '');
     const names = list.map((p) => p.process).sort();
     if (names.join(' ') === menuOf) return;
@@ -114,13 +143,13 @@ export const actorsView: View = (root, ctx) => {
     if (f.type === 'snapshot') {
       tree.snapshot(f);
       processes.clear();
-      for (const p of f.processes ?? []) processes.set(p.key, p);
+      for (const p of f.processes ?? []) seen(p);
       renderProcesses();
     } else {
       tree.delta(f);
       if (f.processes) {
-        for (const p of f.processes.upsert ?? []) processes.set(p.key, p);
-        for (const k of f.processes.remove ?? []) processes.delete(k);
+        for (const p of f.processes.upsert ?? []) seen(p);
+        for (const k of f.processes.remove ?? []) { processes.delete(k); cpu.forget(k); }
         renderProcesses();
       }
     }

@@ -5,6 +5,7 @@
  */
 import type { DeltaFrame, SnapshotFrame } from '../../../protocol';
 import type { ViewContext } from '../context';
+import type { SubscribeParams } from '../feed';
 import { h, replace } from '../dom';
 import { errorLine } from './shared';
 
@@ -23,8 +24,11 @@ export function appendCapped(text: string, more: string, max = MAX_LOG_CHARS): s
   return nl >= 0 ? cut.slice(nl + 1) : cut;
 }
 
-/** Draws the log panel of pod namespace/name into `box`; returns the cleanup. */
-export function logsPanel(ctx: ViewContext, namespace: string, pod: string, box: HTMLElement): () => void {
+/** The log panel: `setContainers` offers a pod's containers once known (the first is shown). */
+export interface LogsPanel { close(): void; setContainers(names: string[]): void }
+
+/** Draws the log panel of pod namespace/name into `box`. */
+export function logsPanel(ctx: ViewContext, namespace: string, pod: string, box: HTMLElement): LogsPanel {
   let text = '';
   let paused = false;
   let ended = false;
@@ -46,7 +50,8 @@ export function logsPanel(ctx: ViewContext, namespace: string, pod: string, box:
     state.textContent = paused ? 'paused' : 'following';
     draw();
   });
-  replace(box, h('div', { class: 'toolbar' }, pause, state), err, pre);
+  const containerSel = h('select', { name: 'container', hidden: true });
+  replace(box, h('div', { class: 'toolbar' }, containerSel, pause, state), err, pre);
   const sub = ctx.feed.subscribe({ topic: 'logs', namespace, pod, follow: true, tailLines: 500 }, (f: SnapshotFrame | DeltaFrame) => {
     if (f.topic !== 'logs') return;
     if (f.type === 'snapshot') { text = appendCapped('', f.data); ended = !!f.eof; } else { text = appendCapped(text, f.append); ended = !!f.eof; }
@@ -58,5 +63,19 @@ export function logsPanel(ctx: ViewContext, namespace: string, pod: string, box:
     clearTimeout(retry);
     retry = setTimeout(() => sub.update(sub.params), RETRY_MS);
   });
-  return () => { clearTimeout(retry); sub.close(); };
+  containerSel.addEventListener('change', () => {
+    text = '';
+    draw();
+    sub.update({ ...sub.params, container: containerSel.value } as SubscribeParams);
+  });
+  let offered = '';
+  return {
+    close: () => { clearTimeout(retry); sub.close(); },
+    setContainers(names: string[]): void {
+      if (names.join(' ') === offered) return;
+      offered = names.join(' ');
+      replace(containerSel, ...names.map((n) => h('option', { value: n }, n)));
+      containerSel.hidden = names.length < 2;
+    },
+  };
 }

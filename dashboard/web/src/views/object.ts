@@ -13,7 +13,7 @@ import { isScalable, pluralOf } from '../kinds';
 import { objectHref, type Route } from '../router';
 import { TableState } from '../table';
 import { actorsOf } from './object-actors';
-import { logsPanel } from './logs';
+import { logsPanel, type LogsPanel } from './logs';
 import { containersTable } from './pod-status';
 import { errorLine } from './shared';
 import { usagePanel } from './usage';
@@ -96,6 +96,7 @@ export const objectView: View = (root, ctx) => {
   // ---- live
   const events = new TableState<EventRow>();
   let detail: ObjectDetail | undefined;
+  let logs: LogsPanel | undefined;
   let editing: { base: string; textarea: HTMLTextAreaElement; note: HTMLElement } | undefined;
   const now = () => Date.now();
 
@@ -185,7 +186,11 @@ export const objectView: View = (root, ctx) => {
 
   const draw = (): void => {
     if (!detail) return;
-    if (isPod) replace(containersBox, containersTable(detail.object));
+    if (isPod) {
+      replace(containersBox, containersTable(detail.object));
+      const spec = (detail.object as { spec?: { containers?: { name: string }[] } } | null)?.spec;
+      logs?.setContainers((spec?.containers ?? []).map((c) => c.name));
+    }
     replace(lagBox, lagLine(detail.lag));
     replace(condBox, detail.conditions.length === 0 ? h('p', { class: 'muted' }, 'No conditions.') : h('table', { class: 'conditions' },
       h('thead', {}, h('tr', {}, ...['type', 'status', 'reason', 'message', 'since'].map((c) => h('th', {}, c)))),
@@ -229,7 +234,9 @@ export const objectView: View = (root, ctx) => {
     const logsBox = h('div', {});
     const usageBox = h('div', {});
     extra.append(h('h2', {}, 'Logs'), logsBox, h('h2', {}, 'Usage'), usageBox);
-    cleanups.push(logsPanel(ctx, route.namespace ?? 'default', route.name, logsBox));
+    logs = logsPanel(ctx, route.namespace ?? 'default', route.name, logsBox);
+    const panel = logs;
+    cleanups.push(() => panel.close());
     cleanups.push(usagePanel(ctx, 'pods', route.namespace ?? 'default', route.name, usageBox));
   }
   const ages = setInterval(() => { if (detail && !editing) replace(eventsBox, eventsTimeline(events.rows(), now())); }, 10_000);
