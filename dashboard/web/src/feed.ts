@@ -20,6 +20,9 @@ export type SubscribeParams = Partial<TopicParams> & Pick<TopicParams, 'topic'>;
 export type Outgoing = DistributiveOmit<ClientMessage, 'id'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** How long a request made while the feed is down waits for it to come back. */
+export const QUEUE_MS = 15_000;
+
 /** The connection's state, for the indicator. */
 export type FeedState = 'connecting' | 'open' | 'closed';
 
@@ -70,6 +73,7 @@ export class Feed {
   private attempt = 0;
   private readonly pending = new Map<number, { resolve(r: ResultFrame): void; reject(e: Error): void }>();
   private readonly subs = new Set<Subscription>();
+  private readonly queued = new Set<{ send(): void }>();
   private readonly bySub = new Map<number, Subscription>();
   private readonly stateListeners = new Set<(s: FeedState, hello?: HelloFrame) => void>();
   private timer?: ReturnType<typeof setTimeout>;
@@ -97,17 +101,27 @@ export class Feed {
     return () => this.stateListeners.delete(fn);
   }
 
-  /** Sends a request; resolves with its result, rejects with FeedRequestError or a lost connection. */
+  /**
+   * Sends a request; resolves with its result, rejects with FeedRequestError or a lost
+   * connection. While the feed is (re)connecting the request waits, up to QUEUE_MS, and is sent
+   * as soon as the server greets the page (a link to the past opened in a new tab asks at once).
+   */
   request(msg: Outgoing): Promise<ResultFrame> {
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      if (this.state !== 'open' || !this.ws) {
+      if (this.state === 'open' && this.ws) { this.send(msg, resolve, reject); return; }
+      const waiting = { send: () => { clearTimeout(timer); this.send(msg, resolve, reject); } };
+      const timer = setTimeout(() => {
+        this.queued.delete(waiting);
         reject(new FeedRequestError({ code: 'Unavailable', message: 'not connected to the dashboard server' }));
-        return;
-      }
-      this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ ...msg, id }));
+      }, QUEUE_MS);
+      this.queued.add(waiting);
     });
+  }
+
+  private send(msg: Outgoing, resolve: (r: ResultFrame) => void, reject: (e: Error) => void): void {
+    const id = this.nextId++;
+    this.pending.set(id, { resolve, reject });
+    this.ws!.send(JSON.stringify({ ...msg, id }));
   }
 
   /** Subscribes a topic; `onFrame` gets the snapshot and every delta, again after each reconnect. */
@@ -189,6 +203,8 @@ export class Feed {
         this.hello = msg;
         this.attempt = 0;
         this.setState('open');
+        for (const q of this.queued) q.send();
+        this.queued.clear();
         for (const s of this.subs) this.sendSubscribe(s);
         return;
       case 'result': {

@@ -173,6 +173,18 @@ describeBrowser('the dashboard page against a fake feed', () => {
     }
   });
 
+  it('opens a link to the past in a new tab: the request waits for the feed, then shows the past', async () => {
+    const at = new Date(Date.now() - 120_000).toISOString();
+    fake.answer = (m) => (m.type === 'at' ? { type: 'result', id: m.id, value: { time: at, tree: { total: 1, offset: 0, rows: [row('/cp/pods/default$then')] } } } : undefined);
+    try {
+      await page.goto(`${url}#/actors?system=1&at=${encodeURIComponent(at)}`);
+      await page.getByText('default$then').waitFor();
+      expect(await page.textContent('#past')).toContain(`Showing the past: ${at}`);
+    } finally {
+      fake.answer = () => undefined;
+    }
+  });
+
   it('shows a dropped feed, reconnects with backoff and subscribes again', async () => {
     await page.goto(`${url}#/actors`);
     await page.locator('#conn.conn-open').waitFor();
