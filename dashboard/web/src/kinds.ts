@@ -4,8 +4,8 @@
  * kind the page does not know still works; this table only makes links and menus tidy. Pure.
  */
 
-/** The kinds offered in the Objects view's menu (any other can be typed). */
-export const MENU_KINDS = ['pods', 'nodes', 'namespaces', 'events', 'leases', 'services', 'replicasets', 'deployments', 'jobs'];
+/** The kinds offered in the Objects view's menu (any other the cluster serves can be typed). */
+export const MENU_KINDS = ['pods', 'nodes', 'namespaces', 'events', 'leases'];
 
 const IRREGULAR: Record<string, string> = {
   endpoints: 'endpoints',

@@ -25,6 +25,15 @@ const VIEWS: Record<Route['view'], View> = {
 /** The views that can show the past; the others show now, and say so. */
 const HISTORIC: ReadonlySet<Route['view']> = new Set(['actors', 'actor', 'object']);
 
+function titleOf(r: Route): string {
+  switch (r.view) {
+    case 'actor': return r.path;
+    case 'objects': return r.plural;
+    case 'object': return `${r.plural}/${r.name}`;
+    default: return r.view;
+  }
+}
+
 function byId<T extends HTMLElement>(id: string): T {
   return document.getElementById(id) as T;
 }
@@ -60,6 +69,7 @@ async function boot(): Promise<void> {
       past.hidden = true;
     }
     document.body.classList.toggle('in-past', !!route.at);
+    document.title = `mk: ${titleOf(route)}${route.at ? ' (past)' : ''}`;
     scrubberBox.set(route.at);
     main.replaceChildren();
     cleanup = VIEWS[route.view](main, {
