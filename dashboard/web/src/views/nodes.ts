@@ -6,7 +6,10 @@ import * as fmt from '../format';
 import { frameScheduler } from '../keyed';
 import { objectHref } from '../router';
 import { TableState } from '../table';
-import { errorLine } from './shared';
+import { errorLine, pager } from './shared';
+
+/** Node cards drawn per page. */
+const NODES_PER_PAGE = 20;
 
 function nodeCard(n: NodeRow): HTMLElement {
   const cpuCap = fmt.quantity(n.allocatable.cpu ?? n.capacity.cpu);
@@ -35,8 +38,16 @@ export const nodesView: View = (root, ctx) => {
   const nodes = new TableState<NodeRow>();
   const status = h('div', { class: 'status' });
   const grid = h('div', { class: 'grid nodes' });
-  replace(root, h('h1', {}, 'Nodes'), status, grid);
-  const render = frameScheduler(() => replace(grid, ...nodes.rows().map(nodeCard)));
+  const pagerBox = h('div', {});
+  replace(root, h('h1', {}, 'Nodes'), status, pagerBox, grid);
+  // The topic sends every node; a page of them is drawn.
+  let page = 0;
+  const render = frameScheduler(() => {
+    const all = nodes.rows();
+    page = Math.min(page, Math.max(0, Math.ceil(all.length / NODES_PER_PAGE) - 1));
+    replace(pagerBox, all.length > NODES_PER_PAGE ? pager(page, NODES_PER_PAGE, all.length, (p) => { page = p; render(); }) : '');
+    replace(grid, ...all.slice(page * NODES_PER_PAGE, (page + 1) * NODES_PER_PAGE).map(nodeCard));
+  });
   const sub = ctx.feed.subscribe({ topic: 'nodes' }, (f: SnapshotFrame | DeltaFrame) => {
     if (f.topic !== 'nodes') return;
     if (f.type === 'snapshot') nodes.snapshot(f); else nodes.delta(f);

@@ -14,6 +14,8 @@ import { errorLine, pager } from './shared';
 
 /** The history a chart keeps, in ms. */
 const KEEP_MS = 10 * 60_000;
+/** Nodes charted at most. */
+const MAX_NODE_CHARTS = 12;
 /** Pods charted per page. */
 const PODS_PER_PAGE = 24;
 
@@ -57,7 +59,8 @@ export const usageView: View = (root, ctx) => {
   let shown = '';
   let page = 0;
   const draw = (): void => {
-    const nodeNames = nodes.rows().map((n) => n.name);
+    // At most MAX_NODE_CHARTS nodes: each chart is a subscription (the Nodes view pages them all).
+    const nodeNames = nodes.rows().map((n) => n.name).slice(0, MAX_NODE_CHARTS);
     const pods = nodes.rows().flatMap((n) => n.pods).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
     const pagePods = pods.slice(page * PODS_PER_PAGE, (page + 1) * PODS_PER_PAGE);
     const want = JSON.stringify([nodeNames, pagePods.map((p) => [p.namespace, p.name])]);
