@@ -137,7 +137,7 @@ export const actorsView: View = (root, ctx) => {
     }));
     const backlogged = hotRows.filter((r) => (r.mailbox ?? 0) > 0);
     replace(hotList, ...backlogged.slice(0, 10).map((r) => h('li', {}, actorLink(r), ` mailbox ${r.mailbox ?? 0}, ${fmt.rate(r.rate)}, p99 ${fmt.ms(r.p99Ms)}`)));
-    if (backlogged.length === 0) replace(hotList, h('p', { class: 'muted' }, 'No actor has messages waiting.'));
+    if (backlogged.length === 0) replace(hotList, h('li', { class: 'muted' }, 'No actor has messages waiting.'));
   });
 
   const onTree = (f: SnapshotFrame | DeltaFrame): void => {
