@@ -16,11 +16,12 @@ import { lagView } from './views/lag';
 import { nodesView } from './views/nodes';
 import { objectView } from './views/object';
 import { objectsView } from './views/objects';
+import { subjectView } from './views/subject';
 import { usageView } from './views/usage';
 
 const VIEWS: Record<Route['view'], View> = {
   actors: actorsView, actor: actorView, objects: objectsView, object: objectView,
-  nodes: nodesView, usage: usageView, lag: lagView,
+  nodes: nodesView, usage: usageView, lag: lagView, subject: subjectView,
 };
 /** The views that can show the past; the others show now, and say so. */
 const HISTORIC: ReadonlySet<Route['view']> = new Set(['actors', 'actor', 'object']);
@@ -30,6 +31,7 @@ function titleOf(r: Route): string {
     case 'actor': return r.path;
     case 'objects': return r.plural;
     case 'object': return `${r.plural}/${r.name}`;
+    case 'subject': return r.subject ?? 'subjects';
     default: return r.view;
   }
 }

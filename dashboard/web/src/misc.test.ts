@@ -6,6 +6,7 @@ import { appendCapped } from './views/logs';
 import { keeps } from './views/object-actors';
 import { CpuRates } from './views/actors';
 import { mergeSamples } from './views/usage';
+import { keepNewest } from './views/subject';
 
 describe('the page\'s pure parts', () => {
   it('backs off reconnects from 250 ms doubling to 10 s, with jitter within 20 %', () => {
@@ -64,5 +65,12 @@ describe('a process\'s CPU share', () => {
     expect(rates.observe(report(10.6, '2026-01-01T00:00:02.2Z'))).toBeCloseTo(0.25);
     expect(rates.observe(report(1, '2026-01-01T00:00:05Z'))).toBeUndefined();
     expect(rates.observe(report(3, '2026-01-01T00:00:06Z'))).toBeCloseTo(2);
+  });
+});
+
+describe('a subject\'s messages', () => {
+  it('keeps the newest first, at most the cap', () => {
+    const m = (n: number) => ({ subject: 's', data: String(n), received: `t${n}` });
+    expect(keepNewest([m(2), m(1)], [m(3), m(4)], 3).map((x) => x.data)).toEqual(['4', '3', '2']);
   });
 });

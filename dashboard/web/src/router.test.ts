@@ -8,7 +8,7 @@ describe('hash routes', () => {
     { view: 'objects', plural: 'pods', namespace: 'kube-system', labels: 'app in (web),tier!=db', page: 1 },
     { view: 'object', plural: 'nodes', namespace: undefined, name: 'n1' },
     { view: 'object', plural: 'pods', namespace: 'default', name: 'web', at: '2026-01-02T03:04:05.000Z' },
-    { view: 'nodes' }, { view: 'usage' }, { view: 'lag' },
+    { view: 'nodes' }, { view: 'usage' }, { view: 'lag' }, { view: 'subject', subject: 'mk.sys.actor.*.lifecycle' }, { view: 'subject' },
   ];
   it.each(routes.map((r) => [formatRoute(r), r]))('%s reads back as the route it came from', (hash, r) => {
     const back = parseRoute(hash as string);

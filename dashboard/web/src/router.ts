@@ -6,6 +6,7 @@
  *   #/objects/<plural>?ns=default&l=app%3Dweb&page=0
  *   #/object/<plural>/<namespace>/<name>  (`-` for a cluster-scoped kind's namespace)
  *   #/nodes   #/usage   #/lag
+ *   #/subject?s=mk.events.%3E          a raw NATS subject, live
  *
  * Any route may carry `at=<ISO time>`: the time scrubber's moment, shown as the past. Pure: no DOM.
  */
@@ -22,7 +23,8 @@ export type Route =
   | { view: 'object'; plural: string; namespace?: string; name: string; at?: string }
   | { view: 'nodes'; at?: string }
   | { view: 'usage'; at?: string }
-  | { view: 'lag'; at?: string };
+  | { view: 'lag'; at?: string }
+  | { view: 'subject'; subject?: string; at?: string };
 
 /** The route of an empty hash. */
 export const HOME: Route = { view: 'actors', sort: 'path', page: 0, showSystem: false };
@@ -75,6 +77,8 @@ export function parseRoute(hash: string): Route {
       return HOME;
     case 'nodes': case 'usage': case 'lag':
       return { view: segs[0], ...at };
+    case 'subject':
+      return { view: 'subject', subject: opt(q.get('s')), ...at };
     default:
       return { ...HOME, ...at };
   }
@@ -98,6 +102,8 @@ export function formatRoute(r: Route): string {
       return `#/objects/${encodeURIComponent(r.plural)}${query({ ns: r.namespace, l: r.labels, page: r.page || undefined, at: r.at })}`;
     case 'object':
       return `#/object/${encodeURIComponent(r.plural)}/${encodeURIComponent(r.namespace ?? CLUSTER_NS)}/${encodeURIComponent(r.name)}${query({ at: r.at })}`;
+    case 'subject':
+      return `#/subject${query({ s: r.subject, at: r.at })}`;
     default:
       return `#/${r.view}${query({ at: r.at })}`;
   }

@@ -185,6 +185,24 @@ describeBrowser('the dashboard page against a fake feed', () => {
     }
   });
 
+  it('watches a raw subject, and shows a refusal naming the subject', async () => {
+    await page.goto(`${url}#/subject?s=${encodeURIComponent('mk.events.>')}`);
+    const sub = await subOf('subject');
+    expect(sub.msg).toMatchObject({ params: { topic: 'subject', subject: 'mk.events.>' } });
+    fake.send(sub.conn, { type: 'snapshot', sub: sub.sub, topic: 'subject', subject: 'mk.events.>' });
+    fake.send(sub.conn, { type: 'delta', sub: sub.sub, topic: 'subject', messages: [{ subject: 'mk.events.default.pod.x', data: '{"reason":"Started"}', received: new Date().toISOString() }] });
+    await page.locator('.messages li', { hasText: '{"reason":"Started"}' }).waitFor();
+    fake.answer = (m) => (m.type === 'subscribe' && m.params.topic === 'subject'
+      ? { type: 'error', id: m.id, error: { code: 'Forbidden', message: 'Permissions Violation for Subscription to "mk.secret.>"', subject: 'mk.secret.>' } } : undefined);
+    try {
+      await page.locator('input[name=subject]').fill('mk.secret.>');
+      await page.locator('button[name=watch]').click();
+      await page.locator('.status .error', { hasText: 'mk.secret.>' }).waitFor();
+    } finally {
+      fake.answer = () => undefined;
+    }
+  });
+
   it('shows a dropped feed, reconnects with backoff and subscribes again', async () => {
     await page.goto(`${url}#/actors`);
     await page.locator('#conn.conn-open').waitFor();
