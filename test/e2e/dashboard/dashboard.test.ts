@@ -272,6 +272,18 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
     }
   });
 
+  it('follows a raw subject the read-only identity may read, and names one the bus refuses', async () => {
+    const page = await open(at(`#/subject?s=${encodeURIComponent('mk.sys.actor.*.stats')}`));
+    try {
+      await page.locator('.messages li', { hasText: 'mk.sys.actor.' }).first().waitFor({ timeout: 15_000 });
+      await page.locator('input[name=subject]').fill('_INBOX.admin.>');
+      await page.locator('button[name=watch]').click();
+      await page.locator('.status .error', { hasText: '_INBOX.admin.>' }).waitFor();
+    } finally {
+      await page.close();
+    }
+  });
+
   it('shows a deleted pod, and its actor, at a time when it existed', async () => {
     const name = `gone-${suffix}`;
     await apply(podYaml(name, 'sleep 3600'));
