@@ -305,4 +305,21 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
       await page.close();
     }
   });
+  it('shows the feed drop when the control plane is SIGKILLed, reconnects when it is back, and resubscribes', async () => {
+    const page = await open(at('#/objects/pods'));
+    try {
+      await page.locator('table.objects thead th').first().waitFor();
+      const pid = c.pidOf('control-plane');
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      await page.locator('#conn:is(.conn-closed, .conn-connecting)').waitFor();
+      // mk up's supervisor starts it again; the page finds it with its backoff.
+      await page.locator('#conn.conn-open').waitFor({ timeout: 90_000 });
+      const name = `after-${suffix}`;
+      await apply(podYaml(name, 'sleep 3600'));
+      await page.locator(`table.objects a[href="#/object/pods/default/${name}"]`).waitFor({ timeout: 30_000 });
+    } finally {
+      await page.close();
+    }
+  });
 });
