@@ -305,6 +305,7 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
       await page.close();
     }
   });
+
   it('shows the feed drop when the control plane is SIGKILLed, reconnects when it is back, and resubscribes', async () => {
     const page = await open(at('#/objects/pods'));
     try {
