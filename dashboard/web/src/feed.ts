@@ -34,6 +34,14 @@ export class FeedRequestError extends Error {
   }
 }
 
+/** The connection dropped before the request's answer came. */
+export class ConnectionLostError extends FeedRequestError {
+  override name = 'ConnectionLostError';
+  constructor() {
+    super({ code: 'Unavailable', message: 'the connection to the dashboard server was lost' });
+  }
+}
+
 /** Called with each snapshot and delta of a subscription. */
 export type FrameHandler = (frame: SnapshotFrame | DeltaFrame) => void;
 
@@ -42,6 +50,8 @@ export class Subscription {
   /** The server's id for it on the current connection. */
   sub?: number;
   closed = false;
+  /** A subscribe of it is on its way. */
+  inflight = false;
 
   constructor(
     private readonly feed: Feed,
@@ -136,7 +146,8 @@ export class Feed {
   sendUpdate(s: Subscription): void {
     if (this.state !== 'open' || s.closed) return;
     if (s.sub === undefined) { this.sendSubscribe(s); return; }
-    this.request({ type: 'update', sub: s.sub, params: s.params } as Outgoing).catch((e: unknown) => s.onError(errorOf(e)));
+    this.request({ type: 'update', sub: s.sub, params: s.params } as Outgoing)
+      .catch((e: unknown) => { if (!(e instanceof ConnectionLostError)) s.onError(errorOf(e)); });
   }
 
   /** @internal */
@@ -148,22 +159,38 @@ export class Feed {
     }
   }
 
+  /**
+   * Subscribes `s` with its current params; one subscribe at a time per subscription. When the
+   * answer comes for a subscription that was closed, changed or belongs to a dropped connection,
+   * that server subscription is ended and (if still wanted) a fresh one asked for.
+   */
   private sendSubscribe(s: Subscription): void {
+    if (s.inflight || s.closed || this.state !== 'open') return;
+    s.inflight = true;
     const params = s.params;
+    const ws = this.ws;
     this.request({ type: 'subscribe', params } as Outgoing).then((r) => {
+      s.inflight = false;
       if (r.sub === undefined) return;
-      if (s.closed || params !== s.params) {
-        // Closed or changed while the subscribe was in flight: end this one (and ask again).
-        this.request({ type: 'unsubscribe', sub: r.sub }).catch(() => undefined);
-        if (!s.closed && s.sub === undefined) this.sendSubscribe(s);
+      if (s.closed || params !== s.params || this.ws !== ws) {
+        if (this.ws === ws) this.request({ type: 'unsubscribe', sub: r.sub }).catch(() => undefined);
+        this.sendSubscribe(s);
         return;
       }
       s.sub = r.sub;
       this.bySub.set(r.sub, s);
-    }, (e: unknown) => s.onError(errorOf(e)));
+    }, (e: unknown) => {
+      s.inflight = false;
+      // A lost connection is no error of the subscription: it is asked for again on reconnect.
+      if (e instanceof ConnectionLostError) return;
+      s.onError(errorOf(e));
+      if (params !== s.params) this.sendSubscribe(s);
+    });
   }
 
   private setState(state: FeedState): void {
+    // 'open' is told every time (each hello may say something new); the others once.
+    if (state === this.state && state !== 'open') return;
     this.state = state;
     for (const fn of this.stateListeners) fn(state, this.hello);
   }
@@ -181,7 +208,7 @@ export class Feed {
     if (this.ws !== ws) return;
     this.ws = undefined;
     this.hello = undefined;
-    for (const p of this.pending.values()) p.reject(new FeedRequestError({ code: 'Unavailable', message: 'the connection to the dashboard server was lost' }));
+    for (const p of this.pending.values()) p.reject(new ConnectionLostError());
     this.pending.clear();
     this.bySub.clear();
     for (const s of this.subs) s.sub = undefined;
