@@ -315,6 +315,19 @@ export interface HelloFrame {
   identity: string;
   /** The control plane process serving the feed. */
   server: string;
+  /** The kinds the cluster serves, for the page's menus (added after the first cut; optional). */
+  kinds?: KindSummary[];
+}
+
+/** One kind as `mk api-resources` lists it. */
+export interface KindSummary {
+  plural: string;
+  kind: string;
+  apiVersion: string;
+  namespaced: boolean;
+  shortNames: string[];
+  /** Kept in the object bucket (`store`) or the events stream (`stream`). */
+  storage: 'store' | 'stream';
 }
 
 /** The answer to a request. `sub` answers subscribe; `value` the others (see ResultValues). */

@@ -20,6 +20,7 @@ const SNAPSHOT_PAGE = 1_000;
 /** Subscribes and feeds `trees`; `stop()` unsubscribes. */
 export function watchActorTelemetry(nc: NatsConnection, trees: ActorTrees): { stop(): void } {
   const loading = new Set<string>();
+  const warned = new Map<string, number>();
 
   const load = async (process: string, incarnation: string): Promise<void> => {
     if (loading.has(process)) return;
@@ -42,7 +43,12 @@ export function watchActorTelemetry(nc: NatsConnection, trees: ActorTrees): { st
         if (last) break;
       }
     } catch (err) {
-      log.warn({ err, process }, 'could not read the actor tree of a process; asking again with its next message');
+      // Asked again with the process's next message: say so once a minute, not every second.
+      const last = warned.get(process) ?? 0;
+      if (Date.now() - last > 60_000) {
+        warned.set(process, Date.now());
+        log.warn({ err, process }, 'could not read the actor tree of a process; asking again with its next message');
+      }
       trees.forget(process);
     } finally {
       loading.delete(process);

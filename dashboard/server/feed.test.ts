@@ -43,6 +43,24 @@ describe('FeedConnection', () => {
     expect(ws.sent[4]).toMatchObject({ type: 'error', id: 8, error: { code: 'UnknownSubscription' } });
   });
 
+  it('changes a subscription\'s page with update (a new snapshot), and ends it', async () => {
+    const ws = new FakeSocket();
+    new FeedConnection(ws as unknown as WebSocket, session());
+    ws.frame({ type: 'subscribe', id: 1, params: { topic: 'tree', limit: 10 } });
+    await settle();
+    ws.frame({ type: 'update', id: 2, sub: 1, params: { topic: 'tree', offset: 10, limit: 10 } });
+    ws.frame({ type: 'update', id: 3, sub: 1, params: { topic: 'hot' } });
+    await settle();
+    expect(ws.sent.slice(3)).toEqual(expect.arrayContaining([
+      { type: 'result', id: 2, sub: 1 },
+      expect.objectContaining({ type: 'snapshot', sub: 1, topic: 'tree', offset: 10 }),
+      expect.objectContaining({ type: 'error', id: 3, error: expect.objectContaining({ message: 'subscription 1 is of topic "tree", not "hot"' }) }),
+    ]));
+    ws.frame({ type: 'unsubscribe', id: 4, sub: 1 });
+    await settle();
+    expect(ws.sent[ws.sent.length - 1]).toEqual({ type: 'result', id: 4, sub: 1 });
+  });
+
   it('refuses requests over the rate limit', async () => {
     const ws = new FakeSocket();
     new FeedConnection(ws as unknown as WebSocket, session(), { burst: 3, ratePerSecond: 0.001 });

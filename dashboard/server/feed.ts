@@ -7,6 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import { isForbidden, MkError } from '../../messages/errors';
+import { KINDS } from '../../messages/registry';
 import {
   parseClientMessage, PROTOCOL_VERSION,
   type ClientMessage, type ErrorFrame, type FeedErrorCode, type ServerMessage, type TopicParams,
@@ -53,6 +54,9 @@ export class FeedConnection {
     ws.on('close', () => this.close());
     this.send({
       type: 'hello', protocol: PROTOCOL_VERSION, writable: session.writable, identity: session.user, server: session.server,
+      kinds: KINDS.map((k) => ({
+        plural: k.plural, kind: k.kind, apiVersion: k.apiVersion, namespaced: k.namespaced, shortNames: [...k.shortNames], storage: k.storage,
+      })),
     });
   }
 

@@ -52,6 +52,8 @@ export interface DashboardServerOptions {
   heartbeatMs?: number;
   /** The tree at a past time (default: the actor history adapter). */
   treeAt?: ActorTreeAt;
+  /** How many pages may be connected at once (default 256); more are refused with 503. */
+  maxConnections?: number;
 }
 
 /** A running dashboard server. */
@@ -143,6 +145,10 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
         return;
       }
     }
+    if (live.size >= (opts.maxConnections ?? 256)) {
+      reject(503, 'Service Unavailable');
+      return;
+    }
     const writable = !!writeBus && sessions.writable(req);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const bus = writable ? writeBus! : readBus;
@@ -170,7 +176,11 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
         continue;
       }
       l.alive = false;
-      ws.ping();
+      try {
+        ws.ping();
+      } catch {
+        // Closing already: its close event removes it.
+      }
     }
   }, opts.heartbeatMs ?? 15_000);
 

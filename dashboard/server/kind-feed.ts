@@ -13,6 +13,7 @@ import {
   API, inboxPrefix, isExpired, type KindInfo, type KubeObject, type ListResult, type WatchRequest, type WatchStarted,
   type WatchStreamMessage,
 } from '../../messages';
+import { FeedError } from './feed-error';
 import { log } from './log';
 
 /** The api's heartbeat (actors/api/watch.ts WATCH_HEARTBEAT_MS); three missed ones restart the watch. */
@@ -27,8 +28,10 @@ export class KindFeed {
   readonly objects = new Map<string, KubeObject>();
   /** Counts changes, so views recompute only when it moved. */
   version = 0;
-  /** Resolves once the first listing is in. */
+  /** Resolves once the first listing is in (however many tries it takes). */
   readonly ready: Promise<void>;
+  private markReady: () => void = () => undefined;
+  private lastError: unknown;
   private rv = '0';
   private epoch: string | undefined;
   private sub: Subscription | undefined;
@@ -41,16 +44,30 @@ export class KindFeed {
   private readonly offReconnect: () => void;
 
   constructor(private readonly bus: Bus, private readonly user: string, readonly kind: KindInfo) {
-    this.ready = this.relist().then(() => this.open());
-    this.ready.catch((err: unknown) => {
-      log.warn({ err, kind: kind.plural }, 'could not list and watch a kind; trying again');
-      this.restart(true);
-    });
+    this.ready = new Promise<void>((resolve) => { this.markReady = resolve; });
+    this.restart(true);
     this.watchdog = setInterval(() => {
       if (!this.stopped && Date.now() - this.lastHeard > 3 * HEARTBEAT_MS) this.restart(false);
     }, HEARTBEAT_MS);
     this.watchdog.unref();
     this.offReconnect = bus.onReconnect(() => this.restart(false));
+  }
+
+  /**
+   * Waits for the first listing; throws FeedError Unavailable (with the last failure) when it has
+   * not come within `ms` (the api is not served yet: the feed keeps trying).
+   */
+  async whenReady(ms = 15_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FeedError('Unavailable', `the ${this.kind.plural} could not be listed yet`
+        + `${this.lastError ? `: ${(this.lastError as Error).message}` : ''}; the dashboard keeps trying`)), ms);
+    });
+    try {
+      await Promise.race([this.ready, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Calls `fn` on every change; returns the unsubscribe. */
@@ -157,8 +174,11 @@ export class KindFeed {
         try {
           if (expired) await this.relist();
           await this.open();
+          this.markReady();
           return;
         } catch (err) {
+          this.lastError = err;
+          if (attempt === 3) log.warn({ err, kind: this.kind.plural }, 'cannot list and watch a kind; still trying');
           log.debug({ err, kind: this.kind.plural, attempt }, 'watch of a kind failed; retrying');
           expired = true;
           await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));

@@ -64,7 +64,7 @@ export function objectView(sub: number, p: ParamsOf<'object'>, s: Sources): View
   const current = (): ObjectDetail => objectDetail(own.find(namespace, p.name) ?? null, s);
   return {
     async start(): Promise<SnapshotFrame> {
-      await Promise.all(feeds.map((f) => f.ready));
+      await Promise.all(feeds.map((f) => f.whenReady()));
       seen = version();
       sent = current();
       return { type: 'snapshot', sub, topic: 'object', detail: sent };

@@ -32,7 +32,7 @@ const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 
 async function podOf(s: Sources, namespace: string, name: string): Promise<KubeObject> {
   const pods = s.feed(PodKind);
-  await pods.ready;
+  await pods.whenReady();
   const pod = pods.find(namespace, name);
   if (!pod) throw new FeedError('NotFound', `pods "${name}" not found in namespace "${namespace}"`);
   return pod;

@@ -144,7 +144,7 @@ export function objectsView(sub: number, p: ParamsOf<'objects'>, s: Sources): Vi
     const objs = [...feed.objects.values()].filter((o) => (!p.namespace || !kind.namespaced || o.metadata.namespace === p.namespace)
       && (!selector || matches(selector, o.metadata.labels)));
     return objs.sort(byNamespaceName).map((o) => objectRow(kind, o));
-  }, feed.ready, { columns, kind: kind.plural });
+  }, feed.whenReady(), { columns, kind: kind.plural });
 }
 
 /** `nodes`: every node, its resources, usage and pods. */
@@ -179,7 +179,7 @@ export function nodesView(sub: number, _p: ParamsOf<'nodes'>, s: Sources): View 
         pods: (byNode.get(n.metadata.name) ?? []).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)),
       };
     });
-  }, Promise.all([nodes.ready, pods.ready]).then(() => undefined));
+  }, Promise.all([nodes.whenReady(), pods.whenReady()]).then(() => undefined));
 }
 
 function stringMap(m: Record<string, unknown> | undefined): Record<string, string> {
@@ -215,5 +215,5 @@ export function lagView(sub: number, p: ParamsOf<'lag'>, s: Sources): View {
       }
     }
     return rows.sort((a, b) => a.key.localeCompare(b.key));
-  }, Promise.all(feeds.map((f) => f.ready)).then(() => undefined));
+  }, Promise.all(feeds.map((f) => f.whenReady())).then(() => undefined));
 }

@@ -12,16 +12,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { connectBus, request, type Bus } from '../../../bus';
+import { connectBus, request, serve, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import { setLogLevel } from '../../../common/log';
 import { serveDashboardTokens, startDashboardServer, type DashboardServer, type TokenReply } from '../../../dashboard/server';
-import type { AtResult, ErrorFrame, ResultFrame, TableDelta, TableSnapshot, TreeRow } from '../../../dashboard/protocol';
+import type { AtResult, DeltaFrame, ErrorFrame, ResultFrame, SnapshotFrame, TableDelta, TableSnapshot, TreeRow } from '../../../dashboard/protocol';
 import { prepareClusterFiles, type Credentials } from '../../../embedded/credentials';
 import { clusterPaths } from '../../../embedded/paths';
 import { tlsPaths } from '../../../embedded/tls';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
-import { API, DASHBOARD_TOKEN_SUBJECT, type ApplyResult, type GetResult, type KubeObject } from '../../../messages';
+import {
+  API, DASHBOARD_TOKEN_SUBJECT, logsCancelSubject, logsStreamSubject, nodeSubject,
+  type ApplyResult, type GetResult, type KubeObject, type LogsChunk, type LogsRequest,
+} from '../../../messages';
+import { statsSubject, type NodeUsageReport } from '../../../messages/usage';
 import { ACTOR_STREAM, actorSubject, actorWildcard, type ActorInfo, type ActorSnapshotReply, type ActorSnapshotRequest, type ProcessStats } from '../../../messages/telemetry';
 import { terminate } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
@@ -146,6 +150,74 @@ describe('the feed', () => {
     expect(d.total).toBe(snap.total + 1);
   });
 
+  it('shows one object with its events, and its changes as deltas; nodes and lag answer too', async () => {
+    await applyPod(pod('watched'));
+    const c = await open();
+    const r = await c.ask({ type: 'subscribe', params: { topic: 'object', kind: 'po', name: 'watched' } }) as ResultFrame;
+    expect(r.type).toBe('result');
+    const snap = await c.next<SnapshotFrame & { topic: 'object' }>((f) => f.type === 'snapshot' && f.sub === r.sub, 'the object snapshot');
+    expect(snap.detail.object?.metadata.name).toBe('watched');
+    expect(snap.detail.lag).toMatchObject({ generation: 1 });
+    const from = c.frames.length;
+    await applyPod(pod('watched', { tier: 'web' }));
+    const d = await c.next<DeltaFrame & { topic: 'object' }>((f) => f.type === 'delta' && f.sub === r.sub
+      && !!(f as { object?: KubeObject }).object?.metadata.labels?.tier, 'the object delta', 5_000, from);
+    expect(d.object?.metadata.labels).toEqual({ tier: 'web' });
+    // No node can take it: the scheduler's FailedScheduling event is among its events.
+    const failed = (e: { reason?: string }) => e.reason === 'FailedScheduling';
+    await c.next((f) => (f as { sub?: number }).sub === r.sub && (
+      (f.type === 'snapshot' && (f as { detail: { events: { reason?: string }[] } }).detail.events.some(failed))
+      || (f.type === 'delta' && !!(f as { events?: { upsert?: { reason?: string }[] } }).events?.upsert?.some(failed))),
+    'the FailedScheduling event', 15_000);
+    for (const params of [{ topic: 'nodes' }, { topic: 'lag' }, { topic: 'hot', by: 'rate' }]) {
+      const ok = await c.ask({ type: 'subscribe', params }) as ResultFrame;
+      expect(ok.type).toBe('result');
+      await c.next((f) => f.type === 'snapshot' && f.sub === ok.sub, `the ${params.topic} snapshot`);
+    }
+  });
+
+  it('follows a container\'s log and a pod\'s usage from a fake node agent', async () => {
+    // The fake node agent `n1`: it answers log requests and streams one chunk, and publishes usage.
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    let cancelled = false;
+    const logs = serve<LogsRequest, LogsChunk>(cpBus, nodeSubject('n1', 'logs'), async (req) => {
+      if (req.follow) {
+        const id = req.follow.streamId;
+        cpBus.nc.subscribe(logsCancelSubject('n1', id), { max: 1, callback: () => { cancelled = true; } });
+        setTimeout(() => cpBus.nc.publish(logsStreamSubject('n1', id), JSON.stringify({ data: b64('second line\n') })), 50);
+      }
+      return { data: b64('first line\n') };
+    });
+    await cpBus.nc.flush();
+    try {
+      await applyPod({ ...pod('logger'), spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
+      const c = await open();
+      const r = await c.ask({ type: 'subscribe', params: { topic: 'logs', pod: 'logger' } }) as ResultFrame;
+      expect(r.type).toBe('result');
+      const snap = await c.next<SnapshotFrame & { topic: 'logs' }>((f) => f.type === 'snapshot' && f.sub === r.sub, 'the log');
+      expect(snap.data).toBe('first line\n');
+      await c.next((f) => f.type === 'delta' && f.sub === r.sub && (f as { append?: string }).append === 'second line\n', 'the followed line');
+      await c.ask({ type: 'unsubscribe', sub: r.sub });
+      await until('the follow to be cancelled', () => (cancelled ? true : undefined), 5_000);
+
+      const u = await c.ask({ type: 'subscribe', params: { topic: 'usage', kind: 'pods', name: 'logger' } }) as ResultFrame;
+      expect(u.type).toBe('result');
+      await c.next((f) => f.type === 'snapshot' && f.sub === u.sub, 'the usage snapshot');
+      const report: NodeUsageReport = {
+        node: 'n1', timestamp: new Date().toISOString(), windowSeconds: 5, usage: { cpuNanoCores: 5e8, memoryBytes: 2 ** 30 },
+        capacity: { cpuNanoCores: 4e9, memoryBytes: 2 ** 33 },
+        pods: [{ namespace: 'default', name: 'logger', uid: 'u', cpuNanoCores: 1e6, memoryBytes: 4096, containers: [] }],
+      };
+      await until('a usage sample', () => {
+        cpBus.nc.publish(statsSubject('n1'), JSON.stringify(report));
+        const d = c.frames.find((f) => f.type === 'delta' && f.sub === u.sub);
+        return d ? (d as { append: { cpuNanoCores: number }[] }).append[0] : undefined;
+      }, 5_000, 100).then((sample) => expect(sample.cpuNanoCores).toBe(1e6));
+    } finally {
+      await logs.stop();
+    }
+  });
+
   it('refuses a subject subscription outside the permissions, naming the subject', async () => {
     const c = await open();
     const r = await c.ask({ type: 'subscribe', params: { topic: 'subject', subject: 'mk.journal.>' } }) as ErrorFrame;
@@ -195,6 +267,10 @@ describe('write sessions', () => {
     expect(r.error.resourceVersion).toBe(v2.object.metadata.resourceVersion);
     const ok = await c.ask({ type: 'apply', text, resourceVersion: v2.object.metadata.resourceVersion }) as ResultFrame;
     expect(ok).toMatchObject({ type: 'result', value: { result: 'configured' } });
+    // Pods have no replicas: the api refuses the patch, and says why.
+    const scale = await c.ask({ type: 'scale', kind: 'pods', name: 'stale', replicas: 3 }) as ErrorFrame;
+    expect(scale.type).toBe('error');
+    expect(scale.error.code).toBe('Invalid');
     const del = await c.ask({ type: 'delete', kind: 'pod', name: 'stale' }) as ResultFrame;
     expect(del.type).toBe('result');
   });
