@@ -7,7 +7,7 @@
 import type { AtResult, ProcessRow, SnapshotFrame, DeltaFrame, TreeRow } from '../../../protocol';
 import type { View } from '../context';
 import { h, replace, type Child } from '../dom';
-import { errorOf } from '../feed';
+import { errorOf, type SubscribeParams } from '../feed';
 import * as fmt from '../format';
 import { frameScheduler, renderRows } from '../keyed';
 import type { ActorSort, Route } from '../router';
@@ -85,6 +85,7 @@ export const actorsView: View = (root, ctx) => {
   const cards = h('div', { class: 'grid processes' });
   const heat = h('div', { class: 'heat', 'aria-label': 'actors by backlog' });
   const hotList = h('ol', { class: 'hot-list' });
+  const hotBy = h('select', { name: 'hot-by', 'aria-label': 'rank by' }, h('option', { value: 'mailbox' }, 'by backlog'), h('option', { value: 'rate' }, 'by msgs/s'));
   const tbody = h('tbody', {});
   const pagerBox = h('div', {});
 
@@ -99,13 +100,13 @@ export const actorsView: View = (root, ctx) => {
   replace(root,
     h('h1', {}, route.at ? 'Actors (as they were)' : 'Actors'),
     cards,
-    route.at ? '' : [h('h2', {}, 'Hottest actors by backlog'), heat, hotList],
+    route.at ? '' : [h('h2', {}, 'Hottest actors ', hotBy), heat, hotList],
     h('h2', {}, 'Tree'),
     h('div', { class: 'toolbar' }, processSel, search, route.at ? '' : sort, h('label', {}, hide, ' hide system actors')),
     status,
     h('table', { class: 'actors' },
       h('thead', {}, h('tr', {}, h('th', {}, 'actor'), h('th', {}, 'kind'), h('th', {}, 'keeps'),
-        ...(route.at ? [] : [h('th', { class: 'num' }, 'mailbox'), h('th', { class: 'num' }, 'msgs/s'), h('th', { class: 'num' }, 'mean'),
+        ...(route.at ? [] : [h('th', { class: 'num' }, 'mailbox'), h('th', { class: 'num', title: 'the longest a message waited in the mailbox, last interval' }, 'wait'), h('th', { class: 'num' }, 'msgs/s'), h('th', { class: 'num' }, 'mean'),
           h('th', { class: 'num' }, 'p99'), h('th', { class: 'num' }, 'restarts')]),
         h('th', {}, 'last crash'), h('th', {}, 'process'))),
       tbody),
@@ -135,9 +136,10 @@ export const actorsView: View = (root, ctx) => {
       a.title = `${r.process} ${r.path}: mailbox ${r.mailbox ?? 0}, ${fmt.rate(r.rate)}`;
       return a;
     }));
-    const backlogged = hotRows.filter((r) => (r.mailbox ?? 0) > 0);
-    replace(hotList, ...backlogged.slice(0, 10).map((r) => h('li', {}, actorLink(r), ` mailbox ${r.mailbox ?? 0}, ${fmt.rate(r.rate)}, p99 ${fmt.ms(r.p99Ms)}`)));
-    if (backlogged.length === 0) replace(hotList, h('li', { class: 'muted' }, 'No actor has messages waiting.'));
+    const byRate = hotBy.value === 'rate';
+    const busy = hotRows.filter((r) => (byRate ? r.rate ?? 0 : r.mailbox ?? 0) > 0);
+    replace(hotList, ...busy.slice(0, 10).map((r) => h('li', {}, actorLink(r), ` mailbox ${r.mailbox ?? 0}, ${fmt.rate(r.rate)}, p99 ${fmt.ms(r.p99Ms)}`)));
+    if (busy.length === 0) replace(hotList, h('li', { class: 'muted' }, byRate ? 'No actor handled a message lately.' : 'No actor has messages waiting.'));
   });
 
   const onTree = (f: SnapshotFrame | DeltaFrame): void => {
@@ -185,6 +187,7 @@ export const actorsView: View = (root, ctx) => {
   const treeSub = ctx.feed.subscribe({ topic: 'tree', ...base, search: route.search, sort: route.sort, offset: route.page * PAGE_SIZE, limit: PAGE_SIZE },
     onTree, (e) => replace(status, errorLine(e)));
   const hotSub = ctx.feed.subscribe({ topic: 'hot', by: 'mailbox', n: HOT_N, ...base }, onHot, (e) => replace(status, errorLine(e)));
+  hotBy.addEventListener('change', () => { hotBy.blur(); hotSub.update({ ...hotSub.params, by: hotBy.value as 'mailbox' | 'rate' } as SubscribeParams); });
   const cardsTimer = setInterval(renderProcesses, 5000);
   return () => { treeSub.close(); hotSub.close(); clearInterval(cardsTimer); };
 };

@@ -33,7 +33,9 @@ export function keptLink(o: KeptObject | undefined, at?: string): Child {
 
 /** A link to an actor's page, labelled by its path. */
 export function actorLink(row: Pick<TreeRow, 'process' | 'path'>, at?: string, label?: string): HTMLAnchorElement {
-  return link(actorHref(row.process, row.path, at), label ?? row.path);
+  const a = link(actorHref(row.process, row.path, at), label ?? row.path);
+  a.title = `${row.path} in ${row.process}`;
+  return a;
 }
 
 /** The last crash, short. */
@@ -48,10 +50,10 @@ export function num(v: string): HTMLTableCellElement {
   return h('td', { class: 'num' }, v);
 }
 
-/** The figures of an actor row as cells: mailbox, msgs/s, mean, p99, restarts. */
+/** The figures of an actor row as cells: mailbox, longest wait in it, msgs/s, mean, p99, restarts. */
 export function figureCells(r: TreeRow): HTMLTableCellElement[] {
   return [
-    num(r.mailbox === undefined ? '' : String(r.mailbox)),
+    num(r.mailbox === undefined ? '' : String(r.mailbox)), num(fmt.ms(r.maxWaitMs)),
     num(fmt.rate(r.rate)), num(fmt.ms(r.meanMs)), num(fmt.ms(r.p99Ms)),
     num(r.restarts === undefined ? '' : String(r.restarts)),
   ];
