@@ -15,6 +15,7 @@ describe('formatting like mk get and mk top', () => {
     expect(bytes(512)).toBe('512');
     expect(bytes(1536)).toBe('1.5Ki');
     expect(bytes(200 * 2 ** 20)).toBe('200Mi');
+    expect(ms(0)).toBe('0ms');
     expect(ms(0.123)).toBe('0.12ms');
     expect(ms(3.45)).toBe('3.5ms');
     expect(ms(120.4)).toBe('120ms');

@@ -31,6 +31,7 @@ export function bytes(n: number | undefined): string {
 /** Milliseconds with a sensible precision: 0.12ms, 3.4ms, 120ms. */
 export function ms(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return '';
+  if (v === 0) return '0ms';
   if (v < 1) return `${v.toFixed(2)}ms`;
   if (v < 10) return `${v.toFixed(1)}ms`;
   return `${Math.round(v)}ms`;

@@ -85,6 +85,7 @@ export const actorsView: View = (root, ctx) => {
   const cards = h('div', { class: 'grid processes' });
   const heat = h('div', { class: 'heat', 'aria-label': 'actors by backlog' });
   const hotList = h('ol', { class: 'hot-list' });
+  const hotEmpty = h('p', { class: 'muted' });
   const hotBy = h('select', { name: 'hot-by', 'aria-label': 'rank by' }, h('option', { value: 'mailbox' }, 'by backlog'), h('option', { value: 'rate' }, 'by msgs/s'));
   const tbody = h('tbody', {});
   const pagerBox = h('div', {});
@@ -100,7 +101,7 @@ export const actorsView: View = (root, ctx) => {
   replace(root,
     h('h1', {}, route.at ? 'Actors (as they were)' : 'Actors'),
     cards,
-    route.at ? '' : [h('h2', {}, 'Hottest actors ', hotBy), heat, hotList],
+    route.at ? '' : [h('h2', {}, 'Hottest actors ', hotBy), heat, hotList, hotEmpty],
     h('h2', {}, 'Tree'),
     h('div', { class: 'toolbar' }, processSel, search, route.at ? '' : sort, h('label', {}, hide, ' hide system actors')),
     status,
@@ -139,7 +140,7 @@ export const actorsView: View = (root, ctx) => {
     const byRate = hotBy.value === 'rate';
     const busy = hotRows.filter((r) => (byRate ? r.rate ?? 0 : r.mailbox ?? 0) > 0);
     replace(hotList, ...busy.slice(0, 10).map((r) => h('li', {}, actorLink(r), ` mailbox ${r.mailbox ?? 0}, ${fmt.rate(r.rate)}, p99 ${fmt.ms(r.p99Ms)}`)));
-    if (busy.length === 0) replace(hotList, h('li', { class: 'muted' }, byRate ? 'No actor handled a message lately.' : 'No actor has messages waiting.'));
+    hotEmpty.textContent = busy.length ? '' : byRate ? 'No actor handled a message lately.' : 'No actor has messages waiting.';
   });
 
   const onTree = (f: SnapshotFrame | DeltaFrame): void => {
