@@ -77,7 +77,8 @@ async function boot(): Promise<void> {
     cleanup = VIEWS[route.view](main, {
       feed, route, writable,
       navigate: (r) => { location.hash = formatRoute(r); },
-      replace: (r) => { location.hash = formatRoute(r); },
+      // Filters and pages replace the history entry (Back leaves the view, not each filter).
+      replace: (r) => { history.replaceState(history.state, '', formatRoute(r)); mount(); },
     });
   };
 

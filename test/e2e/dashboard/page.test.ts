@@ -74,9 +74,12 @@ describeBrowser('the dashboard page against a fake feed', () => {
     await page.getByText('boom (handling pod/reconcile)').waitFor();
     expect(await page.textContent('.pager .range')).toBe('1-3 of 3');
 
+    const entries = await page.evaluate('history.length');
     await page.locator('#hide-system').uncheck();
     await sent((m) => m.type === 'subscribe' && m.params.topic === 'tree' && m.params.hideSystem === false, 'a tree subscription showing system actors');
+    // A filter is part of the link, but not a step of Back.
     expect(page.url()).toContain('system=1');
+    expect(await page.evaluate('history.length')).toBe(entries);
   });
 
   it('draws a page of a 10,000-actor tree and redraws only the rows a delta changed', async () => {
