@@ -151,6 +151,9 @@ describeBrowser('the dashboard page against a fake feed', () => {
       await page.locator('button[name=delete]').click();
       await page.locator('button[name=confirm-delete]').click();
       await page.locator('.write-error').waitFor();
+      // The object changing afterwards leaves the refusal on the page.
+      fake.send(obj.conn, { type: 'delta', sub: obj.sub, topic: 'object', object: pod('6') as never });
+      await page.locator('pre.yaml[data-resource-version="6"]').waitFor();
       expect(await page.textContent('.write-error')).toContain('Forbidden: Permissions Violation');
     } finally {
       fake.answer = () => undefined;

@@ -59,6 +59,8 @@ export const objectView: View = (root, ctx) => {
   const ref = { kind: route.plural, namespace: route.namespace, name: route.name };
   const title = `${route.plural}/${route.namespace ? `${route.namespace}/` : ''}${route.name}`;
   const status = h('div', { class: 'status', role: 'status' });
+  // The outcome of this page's last write: kept while the object changes under it.
+  const written = h('div', { class: 'written' });
   const actions = h('div', { class: 'toolbar actions' });
   const lagBox = h('div', { class: 'lag' });
   const condBox = h('div', { class: 'conditions' });
@@ -69,7 +71,7 @@ export const objectView: View = (root, ctx) => {
   const cleanups: (() => void)[] = [];
   const isPod = pluralOf(route.plural) === 'pods';
 
-  replace(root, h('h1', {}, title), status, actions,
+  replace(root, h('h1', {}, title), status, actions, written,
     isPod ? [h('h2', {}, 'Containers'), containersBox] : '',
     h('h2', {}, 'Reconcile lag'), lagBox, h('h2', {}, 'Conditions'), condBox,
     relBox, h('h2', {}, 'Events'), eventsBox);
@@ -128,7 +130,7 @@ export const objectView: View = (root, ctx) => {
         const r = await ctx.feed.request({ type: 'apply', text: textarea.value, namespace: route.namespace, resourceVersion: editing.base });
         const w = r.value as WriteResult;
         editing = undefined;
-        replace(status, h('p', { class: 'ok' }, `${title} ${w.result}`));
+        replace(written, h('p', { class: 'ok' }, `${title} ${w.result}`));
         showYaml();
       } catch (e) {
         const err = errorOf(e);
@@ -163,10 +165,10 @@ export const objectView: View = (root, ctx) => {
       try {
         const r = await ctx.feed.request({ type: 'delete', ...ref });
         replace(confirmBox);
-        replace(status, h('p', { class: 'ok' }, `${title} ${(r.value as WriteResult).result}`));
+        replace(written, h('p', { class: 'ok' }, `${title} ${(r.value as WriteResult).result}`));
       } catch (e) {
         replace(confirmBox);
-        replace(status, h('p', { class: 'error write-error', role: 'alert' }, `delete refused: ${errorOf(e).code}: ${errorOf(e).message}`));
+        replace(written, h('p', { class: 'error write-error', role: 'alert' }, `delete refused: ${errorOf(e).code}: ${errorOf(e).message}`));
       }
     };
     const del = writeButton(ctx, 'delete', 'delete', () => replace(confirmBox, `delete ${title}? `,
@@ -177,8 +179,8 @@ export const objectView: View = (root, ctx) => {
       const replicas = h('input', { type: 'number', min: 0, name: 'replicas', size: 4, value: String((detail?.object as { spec?: { replicas?: number } } | undefined)?.spec?.replicas ?? 1) });
       scaleBox.push(replicas, writeButton(ctx, 'scale', 'scale', () => {
         ctx.feed.request({ type: 'scale', ...ref, replicas: Number(replicas.value), resourceVersion: currentRv() })
-          .then((r) => replace(status, h('p', { class: 'ok' }, `${title} ${(r.value as WriteResult).result}`)),
-            (e: unknown) => replace(status, h('p', { class: 'error write-error', role: 'alert' }, `scale refused: ${errorOf(e).code}: ${errorOf(e).message}`)));
+          .then((r) => replace(written, h('p', { class: 'ok' }, `${title} ${(r.value as WriteResult).result}`)),
+            (e: unknown) => replace(written, h('p', { class: 'error write-error', role: 'alert' }, `scale refused: ${errorOf(e).code}: ${errorOf(e).message}`)));
       }));
     }
     replace(actions, del, confirmBox, ...scaleBox, ctx.writable ? '' : h('span', { class: 'readonly-note' }, READ_ONLY_NOTE));
