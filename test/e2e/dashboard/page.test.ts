@@ -209,6 +209,18 @@ describeBrowser('the dashboard page against a fake feed', () => {
     }
   });
 
+  it('lists the objects whose controller is behind, with links, and drops one that caught up', async () => {
+    await page.goto(`${url}#/lag`);
+    const lag = await subOf('lag');
+    fake.send(lag.conn, { type: 'snapshot', sub: lag.sub, topic: 'lag', total: 1, offset: 0, rows: [{ key: 'deployments/default/web', kind: 'Deployment', namespace: 'default', name: 'web', generation: 5, observedGeneration: 3 }] });
+    const cells = page.locator('table.lag tbody tr').first().locator('td');
+    await cells.nth(5).waitFor();
+    expect(await cells.allTextContents()).toEqual(['Deployment', 'default', 'web', '5', '3', '2']);
+    await expect(page.locator('table.lag a[href="#/object/deployments/default/web"]').count()).resolves.toBe(1);
+    fake.send(lag.conn, { type: 'delta', sub: lag.sub, topic: 'lag', remove: ['deployments/default/web'], total: 0 });
+    await page.getByText('Nothing is behind.').waitFor();
+  });
+
   it('shows a dropped feed, reconnects with backoff and subscribes again', async () => {
     await page.goto(`${url}#/actors`);
     await page.locator('#conn.conn-open').waitFor();
