@@ -4,7 +4,7 @@
  * kind the page does not know still works; this table only makes links and menus tidy. Pure.
  */
 
-/** The kinds offered in the Objects view's menu (any other the cluster serves can be typed). */
+/** The Objects view's menu until the server's hello names the kinds it serves (any can be typed). */
 export const MENU_KINDS = ['pods', 'nodes', 'namespaces', 'events', 'leases'];
 
 const IRREGULAR: Record<string, string> = {

@@ -33,7 +33,7 @@ export const objectsView: View = (root, ctx) => {
   const labels = h('input', { type: 'text', name: 'labels', placeholder: 'label selector (app=web)', value: route.labels ?? '', size: 24 });
   labels.addEventListener('change', () => go({ labels: labels.value.trim() || undefined, page: 0 }));
   replace(root, h('h1', {}, 'Objects'),
-    h('datalist', { id: 'kinds' }, ...MENU_KINDS.map((k) => h('option', { value: k }))),
+    h('datalist', { id: 'kinds' }, ...(ctx.feed.hello?.kinds?.map((k) => k.plural) ?? MENU_KINDS).map((k) => h('option', { value: k }))),
     h('div', { class: 'toolbar' }, kindSel, ns, labels),
     status, h('table', { class: 'objects' }, thead, tbody), pagerBox);
 
