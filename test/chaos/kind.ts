@@ -10,6 +10,7 @@ import type { CriListing, SeenContainer, SeenSandbox } from '../helpers/chaos-ob
 import type { Rng } from '../helpers/chaos-random';
 import type { FaultEvent } from '../helpers/chaos-faults';
 import type { ControlPlaneSeen } from '../helpers/chaos-leadership';
+import type { ActorsSeen } from './actor-invariants';
 
 /** Something that was wrong, as an invariant saw it. */
 export interface Violation {
@@ -63,6 +64,8 @@ export interface WorldSnapshot {
   controlPlanes?: ControlPlaneSeen[];
   /** The round's faults so far, with their outcomes (kills, pauses and when they ended). */
   faults?: readonly FaultEvent[];
+  /** The pod actors of the leader and of the pods' nodes (`mk actors`), when pods were listed. */
+  actors?: ActorsSeen;
 }
 
 /** A timed action of a workload, run on the workload's own lane in order. */

@@ -7,6 +7,7 @@ import type { Pod } from '../../messages';
 import type { Rng } from '../helpers/chaos-random';
 import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorkloadOptions, WorkloadStep, WorldSnapshot } from './kind';
 import { checkPods, checkPodsCleaned, type PodRecord } from './pod-invariants';
+import { checkActors } from './actor-invariants';
 
 /** The label every pod of a round carries, with the round's tag as value. */
 export const ROUND_LABEL = 'chaos-round';
@@ -104,7 +105,7 @@ class PodWorkload implements ChaosWorkload {
   }
 
   check(world: WorldSnapshot): Violation[] {
-    return checkPods(this.records, world);
+    return [...checkPods(this.records, world), ...checkActors(world, (world.objects?.get('pods') ?? []) as Pod[])];
   }
 
   checkCleaned(world: WorldSnapshot): Violation[] {

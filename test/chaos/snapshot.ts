@@ -1,5 +1,7 @@
 /** Taking a snapshot of the world a chaos round judges: the store through the CLI, the node through CRI. */
-import type { KubeObject } from '../../messages';
+import { CONTROL_PLANE_LEASE, LEASE_NAMESPACE, telemetryProcess, type KubeObject, type Lease, type Pod } from '../../messages';
+import type { KeptObject } from '../../messages/telemetry';
+import type { ActorsSeen, ActorTreeSeen } from './actor-invariants';
 import type { FaultEvent } from '../helpers/chaos-faults';
 import type { LeadershipScanner } from '../helpers/chaos-leadership';
 import type { CriObserver } from '../helpers/chaos-observer';
@@ -33,6 +35,8 @@ export async function snapshot(
     }
   }
   if (!world.apiError) world.objects = objects;
+  const pods = objects.get('pods') as Pod[] | undefined;
+  if (!world.apiError && pods) world.actors = await actorTrees(cluster, pods);
   // After the listing: a holder the lease names has logged that it leads by then.
   world.controlPlanes = extra.leadership?.scan();
   try {
@@ -44,4 +48,35 @@ export async function snapshot(
   world.seenContainers = observer.containers();
   world.seenSandboxes = observer.sandboxes();
   return world;
+}
+
+/**
+ * The pod actors of the leading control plane (the lease's holder) and of every node the pods are
+ * bound to, one `mk actors` per process, so one that does not answer is named alone.
+ */
+async function actorTrees(cluster: ChaosCluster, pods: readonly Pod[]): Promise<ActorsSeen> {
+  const seen: ActorsSeen = { trees: [], errors: [] };
+  const wanted: Omit<ActorTreeSeen, 'objects'>[] = [];
+  try {
+    const r = await cluster.mk(['get', 'leases', CONTROL_PLANE_LEASE, '-n', LEASE_NAMESPACE, '-o', 'json'], { timeoutMs: 30_000 });
+    const holder = r.code === 0 ? (JSON.parse(r.stdout) as Lease).spec?.holderIdentity : undefined;
+    if (holder) wanted.push({ process: telemetryProcess('control-plane', holder), role: 'control-plane' });
+    else seen.errors.push({ process: 'leader', error: r.code === 0 ? 'the lease has no holder' : firstLine(r.stderr) });
+  } catch (e) {
+    seen.errors.push({ process: 'leader', error: firstLine((e as Error).message) });
+  }
+  for (const node of [...new Set(pods.map((p) => p.spec.nodeName).filter((n): n is string => Boolean(n)))].sort()) {
+    wanted.push({ process: telemetryProcess('node', node), role: 'node', node });
+  }
+  for (const w of wanted) {
+    try {
+      const r = await cluster.mk(['actors', '--process', w.process, '--kind', 'pod', '-o', 'json'], { timeoutMs: 30_000 });
+      if (r.code !== 0) { seen.errors.push({ process: w.process, error: firstLine(r.stderr) || `exit ${r.code}` }); continue; }
+      const trees = (JSON.parse(r.stdout) as { processes: { actors: { object?: KeptObject }[] }[] }).processes;
+      seen.trees.push({ ...w, objects: trees.flatMap((t) => t.actors.flatMap((a) => (a.object ? [a.object] : []))) });
+    } catch (e) {
+      seen.errors.push({ process: w.process, error: firstLine((e as Error).message) });
+    }
+  }
+  return seen;
 }
