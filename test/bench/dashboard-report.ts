@@ -30,7 +30,7 @@ export interface DashboardResult {
   changes: number;
   /** Pods the changes are spread over (one page of the objects view). */
   pods: number;
-  /** Pause between paced changes, ms. */
+  /** Pause between paced changes, ms (plus a random part up to the server's 250 ms tick). */
   gapMs: number;
   rounds: DashboardRound[];
   /** Why the websocket alternative was not measured, when it was not. */
@@ -93,7 +93,7 @@ export function formatDashboard(res: DashboardResult): string[] {
   const sums = summarizeDashboard(res.rounds);
   const withWs = sums.some((s) => s.ws);
   const out = [
-    `${res.changes} pod status changes per phase over ${res.pods} pods, ${res.rounds.length} rounds: paced (one at a time, each awaited, ${res.gapMs} ms apart)`,
+    `${res.changes} pod status changes per phase over ${res.pods} pods, ${res.rounds.length} rounds: paced (one at a time, each awaited, ${res.gapMs}-${res.gapMs + 250} ms apart)`,
     `and burst (one change to each pod at once, repeated). Each change is timed from just before its mk.api.update-status request until`,
     'the dashboard\'s page (headless Chromium, objects view of pods) shows it in its DOM, and until a NATS subscriber of mk.watch in the',
     'bench process gets it (the bus\'s own latency), both seeing the same change. ms, medians over the rounds; ratios page / bus per round.',

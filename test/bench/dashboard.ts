@@ -17,8 +17,9 @@
  * - the alternative the architecture chose against: a NATS client in a second tab of the same
  *   browser, connected to nats-server's websocket listener (@nats-io/nats-core's wsconnect,
  *   bundled with esbuild), subscribed to the same subject.
- * Paced: one change at a time, each awaited by all observers, G ms apart (default 50). Burst: one
- * change to every pod at once, repeated until N changes.
+ * Paced: one change at a time, each awaited by all observers, then a pause of G ms (default 50)
+ * plus a random part up to the server's 250 ms delta tick. Burst: one change to every pod at once,
+ * repeated until N changes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +43,8 @@ const NODE = 'bench-dashboard-none';
 /** How long a change may take to be seen by every observer. */
 const SEEN_DEADLINE_MS = 15_000;
 const QUIET = { deadlineMs: 20_000 };
+/** The dashboard server's default delta tick (dashboard/server/index.ts, tickMs). */
+const DASHBOARD_TICK_MS = 250;
 /** Marker of change `i`: the only thing in a row that looks like it. */
 const marker = (i: number) => `BenchMark${i}x`;
 const MARKER_RE = /BenchMark\d+x/g;
@@ -106,7 +109,8 @@ async function seenByAll(seen: Seen, m: string): Promise<void> {
 /** Writes change `m` to pod `name`'s status; returns Date.now() taken just before the request. */
 async function writeChange(bus: Bus, name: string, m: string): Promise<number> {
   const t = Date.now();
-  await request(bus, API.updateStatus, { object: { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, status: { phase: 'Pending', reason: m } } });
+  // The whole object, as a node agent sends it (the api checks it); only its status is taken.
+  await request(bus, API.updateStatus, { object: { ...pod(name), status: { phase: 'Pending', reason: m } } });
   return t;
 }
 
@@ -214,7 +218,9 @@ export async function dashboardBench(argv: string[], usage: string): Promise<Das
               const m = marker(next++);
               written.set(m, await writeChange(bus, names[i % pods], m));
               await seenByAll(seen, m);
-              await new Promise((res) => setTimeout(res, gapMs));
+              // A random part as long as the server's delta tick, so writes fall anywhere in it:
+              // a fixed gap after each sighting would lock every write to the same point of the tick.
+              await new Promise((res) => setTimeout(res, gapMs + Math.random() * DASHBOARD_TICK_MS));
             }
           } else {
             for (let done = 0; done < changes; done += pods) {
