@@ -72,3 +72,15 @@ describe('telemetry benchmark report', () => {
     expect(small.some((l) => l.startsWith('| create'))).toBe(false);
   });
 });
+
+describe('telemetry benchmark report: pod startup', () => {
+  it('prints apply -> Running on and off, one after another and at once, with the ratios', () => {
+    const ramp = (k: number) => Array.from({ length: 10 }, (_, i) => (i + 1) * k);
+    const lines = formatTelemetry({
+      actors: 10_000, seconds: 10, cases: [],
+      pods: { pods: 10, rounds: [{ round: 1, first: 'off', on: { seq: ramp(110), con: ramp(300) }, off: { seq: ramp(100), con: ramp(200) } }] },
+    });
+    expect(lines).toContain('| one after another | 550 | 500 | 1100 | 1000 | 1.10x (1.10-1.10) | 1.10x (1.10-1.10) |');
+    expect(lines).toContain('| at once | 1500 | 1000 | 3000 | 2000 | 1.50x (1.50-1.50) | 1.50x (1.50-1.50) |');
+  });
+});

@@ -3,7 +3,7 @@
  * per wall second and memory with MK_ACTOR_TELEMETRY on and off, per load case) and the api's
  * latency and control plane CPU with it on and off. Pure: the measuring lives in telemetry.ts.
  */
-import { median, round, spread, type Spread } from './stats';
+import { median, percentile, round, spread, type Spread } from './stats';
 
 /** The aim: telemetry on costs under this share of one core (%) at 10,000 actors. */
 export const AIM_CORE_PERCENT = 2;
@@ -38,6 +38,12 @@ export interface ApiHalf {
 /** One round of the api part. */
 export interface ApiTelemetryRound { round: number; first: 'on' | 'off'; on: ApiHalf; off: ApiHalf }
 
+/** apply -> Running (ms) of one cluster's half: N pods one after another and N at once. */
+export interface PodsHalf { seq: number[]; con: number[] }
+
+/** One round of the pod startup part. */
+export interface PodsTelemetryRound { round: number; first: 'on' | 'off'; on: PodsHalf; off: PodsHalf }
+
 /** What `npm run bench -- telemetry` measured. */
 export interface TelemetryResult {
   actors: number;
@@ -45,6 +51,8 @@ export interface TelemetryResult {
   seconds: number;
   cases: ActorsCase[];
   api?: { objects: number; rounds: ApiTelemetryRound[] };
+  /** Pod startup with telemetry on and off (`--pod-startup`, root). */
+  pods?: { pods: number; rounds: PodsTelemetryRound[] };
 }
 
 /** One load case over its rounds. */
@@ -107,6 +115,22 @@ export function summarizeApiTelemetry(rounds: ApiTelemetryRound[]): { ops: ApiOp
   };
 }
 
+/** One way of starting pods over the rounds: medians of the rounds' p50/p99 on and off, the on/off ratios. */
+export interface PodsSummary { mode: 'seq' | 'con'; onP50: number; offP50: number; onP99: number; offP99: number; ratioP50: Spread; ratioP99: Spread }
+
+/** The pod startup part summarized, one after another and at once. Throws for no rounds. */
+export function summarizePodsTelemetry(rounds: PodsTelemetryRound[]): PodsSummary[] {
+  if (rounds.length === 0) throw new Error('the pod startup part has no rounds');
+  return (['seq', 'con'] as const).map((mode) => {
+    const p = (h: PodsHalf, q: number) => percentile(h[mode], q);
+    const m = (f: (r: PodsTelemetryRound) => number) => round(median(rounds.map(f)), 1);
+    return {
+      mode, onP50: m((r) => p(r.on, 50)), offP50: m((r) => p(r.off, 50)), onP99: m((r) => p(r.on, 99)), offP99: m((r) => p(r.off, 99)),
+      ratioP50: spread(rounds.map((r) => p(r.on, 50) / p(r.off, 50))), ratioP99: spread(rounds.map((r) => p(r.on, 99) / p(r.off, 99))),
+    };
+  });
+}
+
 const range = (s: Spread, unit = '') => `${s.median}${unit} (${s.min}-${s.max})`;
 const x = (s: Spread) => `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
 
@@ -140,6 +164,14 @@ export function formatTelemetry(res: TelemetryResult): string[] {
       '| operation | on p50 | off p50 | on p99 | off p99 | ratio p50 | ratio p99 |', '|---|---|---|---|---|---|---|',
       ...a.ops.map((o) => `| ${o.op} | ${o.onP50} | ${o.offP50} | ${o.onP99} | ${o.offP99} | ${x(o.ratioP50)} | ${x(o.ratioP99)} |`), '',
       `Control plane CPU per apply (create and update phases, user + system): on ${a.cpu.on} ms, off ${a.cpu.off} ms, ratio ${x(a.cpu.ratio)}.`);
+  }
+  if (res.pods) {
+    const ps = summarizePodsTelemetry(res.pods.rounds);
+    out.push('', `Pod startup (apply -> Running) with telemetry on and off: a cluster started by \`mk up\` with MK_ACTOR_TELEMETRY=on or off`,
+      `(a fresh one each half, in a network namespace), ${res.pods.pods} pods one after another and ${res.pods.pods} at once, ${res.pods.rounds.length} rounds alternating;`,
+      'ms, medians over the rounds; ratios on / off per round: median (min-max).', '',
+      '| pods | on p50 | off p50 | on p99 | off p99 | ratio p50 | ratio p99 |', '|---|---|---|---|---|---|---|',
+      ...ps.map((s) => `| ${s.mode === 'seq' ? 'one after another' : 'at once'} | ${s.onP50} | ${s.offP50} | ${s.onP99} | ${s.offP99} | ${x(s.ratioP50)} | ${x(s.ratioP99)} |`));
   }
   return out;
 }

@@ -13,7 +13,10 @@
  * (b) The api benchmark's create/get/update (api.ts's mk half) against a control plane started
  * with MK_ACTOR_TELEMETRY=on or off, a fresh control plane and nats-server each half, alternating.
  *
- * Pod startup with telemetry on and off is not measured here.
+ * (c) With `--pod-startup` (root): apply -> Running of N pods (--pods, default 20) one after
+ * another and at once, in a cluster started by `mk up` in a network namespace with
+ * MK_ACTOR_TELEMETRY=on or off in its environment (the supervisor passes it on to the control
+ * plane and the node agent), a fresh cluster each half, alternating.
  */
 import { spawn } from 'node:child_process';
 import { dispatch, spawn as spawnActor, start, stop as stopSystem, type Ref } from 'nact';
@@ -25,10 +28,12 @@ import { startNatsServer } from '../helpers/nats-server';
 import { cpuMsOf, mkHalf } from './api';
 import { startControlPlaneEnv } from './control-plane-env';
 import { intFlag } from './flags';
-import { waitForQuietCpu } from './quiet';
+import { waitForQuietCpu, waitForQuietNode } from './quiet';
 import { percentile, round } from './stats';
+import { applyUntilRunning, deletePods, noBenchPods, openBenchEnv } from './bench-env';
 import {
-  formatTelemetry, type ActorsCase, type ActorsHalf, type ActorsRound, type ApiHalf, type ApiTelemetryRound, type TelemetryResult,
+  formatTelemetry, type ActorsCase, type ActorsHalf, type ActorsRound, type ApiHalf, type ApiTelemetryRound, type PodsHalf,
+  type PodsTelemetryRound, type TelemetryResult,
 } from './telemetry-report';
 
 const QUIET = { deadlineMs: 20_000 };
@@ -121,8 +126,39 @@ async function apiHalf(mode: 'on' | 'off', objects: number, r: number): Promise<
   }
 }
 
+/**
+ * The measuring part of (c), run inside the cluster's namespace: a warm-up (one pod, then N at
+ * once), then N pods one after another and N at once, each on a quiet node; apply -> Running, ms.
+ */
+export async function telemetryPodsInner(dataDir: string, pods: number): Promise<PodsHalf> {
+  const env = await openBenchEnv(dataDir, 'mk-bench-telemetry');
+  try {
+    const quiet = () => waitForQuietNode(env.cri, { alsoWaitFor: () => noBenchPods(env.bus) });
+    const run = async (prefix: string, concurrent: boolean, count = pods): Promise<number[]> => {
+      const ns = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+      await quiet();
+      try {
+        return (await applyUntilRunning(env.bus, ns, concurrent)).map((t) => round(t.runningAt - t.appliedAt, 1));
+      } finally {
+        await deletePods(env.bus, ns).catch(() => undefined);
+      }
+    };
+    await run('warm-one', false, 1);
+    await run('warm-all', true);
+    const seq = await run('tel-seq', false);
+    const con = await run('tel-con', true);
+    await quiet();
+    return { seq, con };
+  } finally {
+    await env.close();
+  }
+}
+
+/** Starts a cluster with telemetry `mode`, runs telemetryPodsInner in it, removes it (run.ts gives it). */
+export type PodsHalfRunner = (mode: 'on' | 'off', pods: number) => Promise<PodsHalf>;
+
 /** Runs the benchmark, prints its tables and one JSON line. */
-export async function telemetryBench(argv: string[], script: string, usage: string): Promise<TelemetryResult> {
+export async function telemetryBench(argv: string[], script: string, usage: string, podsHalf?: PodsHalfRunner): Promise<TelemetryResult> {
   const rounds = intFlag(argv, '--rounds', 3, usage);
   const actors = intFlag(argv, '--actors', 10_000, usage);
   const rate = intFlag(argv, '--rate', 10_000, usage);
@@ -164,6 +200,22 @@ export async function telemetryBench(argv: string[], script: string, usage: stri
       apiRounds.push({ round: r, first, on: h.on!, off: h.off! });
     }
     res.api = { objects, rounds: apiRounds };
+  }
+  if (argv.includes('--pod-startup')) {
+    if (!podsHalf) throw new Error('--pod-startup needs a cluster runner');
+    if (process.getuid?.() !== 0) throw new Error('--pod-startup starts clusters with mk up: run it as root');
+    const pods = intFlag(argv, '--pods', 20, usage);
+    const podRounds: PodsTelemetryRound[] = [];
+    for (let r = 1; r <= rounds; r++) {
+      const first = r % 2 === 1 ? 'off' : 'on';
+      const h: Partial<Record<'on' | 'off', PodsHalf>> = {};
+      for (const mode of first === 'off' ? ['off', 'on'] as const : ['on', 'off'] as const) {
+        say(`pod startup round ${r}/${rounds}: a cluster with telemetry ${mode}, ${pods} pods one after another and at once ...`);
+        h[mode] = await podsHalf(mode, pods);
+      }
+      podRounds.push({ round: r, first, on: h.on!, off: h.off! });
+    }
+    res.pods = { pods, rounds: podRounds };
   }
   for (const line of formatTelemetry(res)) console.log(line);
   console.log(JSON.stringify(res));
