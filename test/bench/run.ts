@@ -121,14 +121,14 @@ async function main(argv: string[]): Promise<void> {
         console.error(`starting a cluster in a network namespace with MK_ACTOR_TELEMETRY=${mode} ...`);
         const c = await startCluster({ env: { MK_ACTOR_TELEMETRY: mode } });
         try {
-          return await runInner<PodsHalf>(c, ['telemetry-pods-inner', '--data-dir', c.dataDir, '--pods', String(pods)]);
+          return await runInner<PodsHalf>(c, ['telemetry-pods-inner', '--data-dir', c.dataDir, '--pods', String(pods), '--mode', mode]);
         } finally {
           await c.destroy();
         }
       });
       return;
     case 'telemetry-pods-inner':
-      console.log(JSON.stringify(await telemetryPodsInner(stringFlag(rest, '--data-dir', true), intFlag(rest, '--pods', 20))));
+      console.log(JSON.stringify(await telemetryPodsInner(stringFlag(rest, '--data-dir', true), intFlag(rest, '--pods', 20), stringFlag(rest, '--mode') === 'off' ? 'off' : 'on')));
       return;
     case 'telemetry-actors': {
       // Connection details come in the environment, as for hollow-nodes.

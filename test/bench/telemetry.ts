@@ -23,7 +23,8 @@ import { dispatch, spawn as spawnActor, start, stop as stopSystem, type Ref } fr
 import { connectBus } from '../../bus';
 import { startActorFeed } from '../../bus/actor-feed';
 import { actorTelemetryWanted } from '../../common/actor-telemetry';
-import { telemetryProcess } from '../../messages/telemetry';
+import { actorWildcard, telemetryProcess } from '../../messages/telemetry';
+import type { Bus } from '../../bus';
 import { startNatsServer } from '../helpers/nats-server';
 import { cpuMsOf, mkHalf } from './api';
 import { startControlPlaneEnv } from './control-plane-env';
@@ -92,6 +93,25 @@ export async function telemetryActorsChild(o: ActorsChildOptions): Promise<Actor
   return res;
 }
 
+/**
+ * Checks that the cluster on `bus` runs with telemetry `mode`: with it on, some process publishes
+ * actor stats (once a second) within 3 s; with it off, none does. Throws otherwise, so a setting
+ * that did not reach the processes cannot pass for a comparison.
+ */
+export async function checkTelemetryMode(bus: Bus, mode: 'on' | 'off'): Promise<void> {
+  let seen = 0;
+  const sub = bus.nc.subscribe(actorWildcard('stats'), { callback: () => { seen++; } });
+  try {
+    await bus.nc.flush();
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline && !(mode === 'on' && seen > 0)) await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    sub.unsubscribe();
+  }
+  if (mode === 'on' && seen === 0) throw new Error('MK_ACTOR_TELEMETRY=on, yet no process published actor stats within 3 s');
+  if (mode === 'off' && seen > 0) throw new Error(`MK_ACTOR_TELEMETRY=off, yet ${seen} actor stats messages were published within 3 s`);
+}
+
 /** Runs one child with telemetry `mode`; resolves with what it measured. Killed by pid after its deadline. */
 function runChild(script: string, mode: 'on' | 'off', o: ActorsChildOptions): Promise<ActorsHalf> {
   return new Promise((resolve, reject) => {
@@ -115,6 +135,7 @@ function runChild(script: string, mode: 'on' | 'off', o: ActorsChildOptions): Pr
 async function apiHalf(mode: 'on' | 'off', objects: number, r: number): Promise<ApiHalf> {
   const env = await startControlPlaneEnv(`telemetry-${mode}`, { env: { MK_ACTOR_TELEMETRY: mode } });
   try {
+    await checkTelemetryMode(env.bus, mode);
     const cpu = () => cpuMsOf(env.cpPid);
     await mkHalf(env.bus, Array.from({ length: Math.min(100, objects) }, (_, i) => `tel-warm-${i}`), 1, cpu);
     await waitForQuietCpu(QUIET);
@@ -130,9 +151,10 @@ async function apiHalf(mode: 'on' | 'off', objects: number, r: number): Promise<
  * The measuring part of (c), run inside the cluster's namespace: a warm-up (one pod, then N at
  * once), then N pods one after another and N at once, each on a quiet node; apply -> Running, ms.
  */
-export async function telemetryPodsInner(dataDir: string, pods: number): Promise<PodsHalf> {
+export async function telemetryPodsInner(dataDir: string, pods: number, mode: 'on' | 'off'): Promise<PodsHalf> {
   const env = await openBenchEnv(dataDir, 'mk-bench-telemetry');
   try {
+    await checkTelemetryMode(env.bus, mode);
     const quiet = () => waitForQuietNode(env.cri, { alsoWaitFor: () => noBenchPods(env.bus) });
     const run = async (prefix: string, concurrent: boolean, count = pods): Promise<number[]> => {
       const ns = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
@@ -176,7 +198,10 @@ export async function telemetryBench(argv: string[], script: string, usage: stri
         const busyBefore = { on: 0, off: 0 };
         for (const mode of first === 'off' ? ['off', 'on'] as const : ['on', 'off'] as const) {
           busyBefore[mode] = (await waitForQuietCpu(QUIET)).busy;
-          halves[mode] = await runChild(script, mode, { actors, rate: c.rate, seconds, servers: [nats.url], user: USER, pass: PASS });
+          const h = await runChild(script, mode, { actors, rate: c.rate, seconds, servers: [nats.url], user: USER, pass: PASS });
+          // The feed sends stats every second: a window of 2 s or more without any means it did not run.
+          if (mode === 'on' && seconds >= 2 && h.published === 0) throw new Error('the telemetry child ran with MK_ACTOR_TELEMETRY=on but published nothing');
+          halves[mode] = h;
         }
         const round1: ActorsRound = { round: r, first, on: halves.on!, off: halves.off!, busyBefore };
         c.rounds.push(round1);
