@@ -41,7 +41,7 @@ const CLK_TCK = ((): number => {
 })();
 
 /** CPU time (user + system) process `pid` has used so far, ms. */
-function cpuMsOf(pid: number): number {
+export function cpuMsOf(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces); utime and stime are fields 14 and 15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -63,7 +63,7 @@ function namespace(name: string, rev: number): Namespace {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABEL]: 'true', rev: String(rev) } } } as Namespace;
 }
 
-type Samples = Record<ApiOp, number[]>;
+export type Samples = Record<ApiOp, number[]>;
 const emptySamples = (): Samples => ({ create: [], get: [], update: [], list: [], watch: [] });
 const figures = (s: Samples): HalfFigures => Object.fromEntries(API_OPS.map((op) => [op, opFigures(s[op])])) as HalfFigures;
 
@@ -84,14 +84,14 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** What the mk half measured besides its samples: CPU per request, and the parallel phase's rate. */
-interface MkExtra { cpu: { create: number; get: number; update: number }; rate: number }
+export interface MkExtra { cpu: { create: number; get: number; update: number }; rate: number }
 
 /**
  * The mk half: creates, gets, updates and lists `names` through mk.api.*, then applies them again
  * with PARALLEL in flight (rate only), then deletes them (untimed). `cpu` reads the control
  * plane's CPU time.
  */
-async function mkHalf(bus: Bus, names: string[], lists: number, cpu: () => number): Promise<{ s: Samples } & MkExtra> {
+export async function mkHalf(bus: Bus, names: string[], lists: number, cpu: () => number): Promise<{ s: Samples } & MkExtra> {
   const s = emptySamples();
   const used = { create: 0, get: 0, update: 0 };
   let rate: number;

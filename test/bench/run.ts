@@ -23,7 +23,19 @@
  *                                         rounds each, while pods are applied: time to the lease
  *                                         taken and to the next pod bound (no root; --isolate:
  *                                         root, a pid namespace per control plane).
+ *   telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api]
+ *             [--pod-startup [--pods P]]  actor telemetry on against off in the same run: CPU and
+ *                                         memory of a process with N actors receiving 0, M and 5 M
+ *                                         messages a second; the api's latency and control plane
+ *                                         CPU per apply (no root); with --pod-startup (root), P pods
+ *                                         apply -> Running in clusters started with it on and off.
+ *   dashboard [--rounds R] [--changes N] [--gap-ms G]
+ *                                         a pod status written to the store until the dashboard's
+ *                                         page in headless Chromium shows it, against a NATS
+ *                                         subscriber of the watch subject (no root).
  *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
+ *   telemetry-actors ...                  (internal) the measured process of `telemetry`.
+ *   telemetry-pods-inner ...              (internal) `telemetry --pod-startup`'s measuring part.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -38,8 +50,11 @@ import { schedulingBench } from './scheduling';
 import { loadRecords, readTrace, traceInner, traceClusterEnv, type TraceResult } from './trace';
 import { formatTrace } from './trace-report';
 import { intFlag as readIntFlag } from './flags';
+import { telemetryActorsChild, telemetryBench, telemetryPodsInner } from './telemetry';
+import type { PodsHalf } from './telemetry-report';
+import { dashboardBench } from './dashboard';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -100,6 +115,32 @@ async function main(argv: string[]): Promise<void> {
         rounds: intFlag(rest, '--rounds', 5), leaseSeconds: intFlag(rest, '--lease-seconds', 5), replicas: intFlag(rest, '--replicas', 3),
         nodes: intFlag(rest, '--nodes', 10), podsPerSecond: intFlag(rest, '--rate', 5), isolate: rest.includes('--isolate'),
       });
+      return;
+    case 'telemetry':
+      await telemetryBench(rest, __filename, USAGE, async (mode, pods) => {
+        console.error(`starting a cluster in a network namespace with MK_ACTOR_TELEMETRY=${mode} ...`);
+        const c = await startCluster({ env: { MK_ACTOR_TELEMETRY: mode } });
+        try {
+          return await runInner<PodsHalf>(c, ['telemetry-pods-inner', '--data-dir', c.dataDir, '--pods', String(pods), '--mode', mode]);
+        } finally {
+          await c.destroy();
+        }
+      });
+      return;
+    case 'telemetry-pods-inner':
+      console.log(JSON.stringify(await telemetryPodsInner(stringFlag(rest, '--data-dir', true), intFlag(rest, '--pods', 20), stringFlag(rest, '--mode') === 'off' ? 'off' : 'on')));
+      return;
+    case 'telemetry-actors': {
+      // Connection details come in the environment, as for hollow-nodes.
+      const res = await telemetryActorsChild({
+        actors: intFlag(rest, '--actors', 10_000), rate: Number(stringFlag(rest, '--rate') ?? 0), seconds: intFlag(rest, '--seconds', 10),
+        servers: (process.env.MK_BENCH_SERVERS ?? '').split(','), user: process.env.MK_BENCH_USER ?? '', pass: process.env.MK_BENCH_PASS ?? '',
+      });
+      console.log(JSON.stringify(res));
+      return;
+    }
+    case 'dashboard':
+      await dashboardBench(rest, USAGE);
       return;
     case 'hollow-nodes':
       // Connection details come in the environment, so the password stays out of the process list.

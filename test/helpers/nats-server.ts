@@ -39,16 +39,25 @@ const STOP_TIMEOUT_MS = 5_000;
  * Starts nats-server with JetStream on a free loopback port and a fresh temp store directory, and
  * resolves once it accepts client connections with JetStream ready (its INFO says so). With
  * user/pass, a generated config file turns authorization on. Throws with the server's output when
- * it does not come up.
+ * it does not come up. `moreUsers` (with `user`): further users of the same server, all allowed
+ * everything; `websocketPort` (with `user`): a plain websocket listener on that loopback port too.
  */
-export async function startNatsServer(opts: { user?: string; pass?: string; monitor?: boolean } = {}): Promise<NatsServer> {
+export async function startNatsServer(
+  opts: { user?: string; pass?: string; monitor?: boolean; moreUsers?: { user: string; pass: string }[]; websocketPort?: number } = {},
+): Promise<NatsServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mk-nats-'));
   const storeDir = path.join(dir, 'store');
   const args = ['-js', '-a', '127.0.0.1', '-sd', storeDir];
   if (opts.user !== undefined) {
     // A config file keeps the password out of the process list; JSON strings are valid NATS conf.
     const conf = path.join(dir, 'server.conf');
-    await writeFile(conf, `authorization {\n  user: ${JSON.stringify(opts.user)}\n  password: ${JSON.stringify(opts.pass ?? '')}\n}\n`, { mode: 0o600 });
+    const users = [{ user: opts.user, pass: opts.pass ?? '' }, ...(opts.moreUsers ?? [])];
+    const text = users.length === 1
+      ? `authorization {\n  user: ${JSON.stringify(opts.user)}\n  password: ${JSON.stringify(opts.pass ?? '')}\n}\n`
+      : `authorization {\n  users: [\n${users.map((u) => `    { user: ${JSON.stringify(u.user)}, password: ${JSON.stringify(u.pass)} }\n`).join('')}  ]\n}\n`;
+    // A websocket listener (plain, loopback) for browser NATS clients, when asked for.
+    const ws = opts.websocketPort !== undefined ? `websocket {\n  host: "127.0.0.1"\n  port: ${opts.websocketPort}\n  no_tls: true\n}\n` : '';
+    await writeFile(conf, text + ws, { mode: 0o600 });
     args.push('-c', conf);
   }
 
