@@ -18,7 +18,7 @@
  *   browser, connected to nats-server's websocket listener (@nats-io/nats-core's wsconnect,
  *   bundled with esbuild), subscribed to the same subject.
  * Paced: one change at a time, each awaited by all observers, then a pause of G ms (default 50)
- * plus a random part up to the server's 250 ms delta tick. Burst: one change to every pod at once,
+ * plus a random part up to 250 ms (longer than the server's 100 ms delta tick). Burst: one change to every pod at once,
  * repeated until N changes.
  */
 import fs from 'node:fs';
@@ -44,7 +44,8 @@ const NODE = 'bench-dashboard-none';
 const SEEN_DEADLINE_MS = 15_000;
 const QUIET = { deadlineMs: 20_000 };
 /** The dashboard server's default delta tick (dashboard/server/index.ts, tickMs). */
-const DASHBOARD_TICK_MS = 250;
+/** The random part of the pause between paced changes: longer than the server's delta tick (100 ms). */
+const PACE_JITTER_MS = 250;
 /** Marker of change `i`: the only thing in a row that looks like it. */
 const marker = (i: number) => `BenchMark${i}x`;
 const MARKER_RE = /BenchMark\d+x/g;
@@ -220,7 +221,7 @@ export async function dashboardBench(argv: string[], usage: string): Promise<Das
               await seenByAll(seen, m);
               // A random part as long as the server's delta tick, so writes fall anywhere in it:
               // a fixed gap after each sighting would lock every write to the same point of the tick.
-              await new Promise((res) => setTimeout(res, gapMs + Math.random() * DASHBOARD_TICK_MS));
+              await new Promise((res) => setTimeout(res, gapMs + Math.random() * PACE_JITTER_MS));
             }
           } else {
             for (let done = 0; done < changes; done += pods) {
