@@ -43,7 +43,6 @@ const NODE = 'bench-dashboard-none';
 /** How long a change may take to be seen by every observer. */
 const SEEN_DEADLINE_MS = 15_000;
 const QUIET = { deadlineMs: 20_000 };
-/** The dashboard server's default delta tick (dashboard/server/index.ts, tickMs). */
 /** The random part of the pause between paced changes: longer than the server's delta tick (100 ms). */
 const PACE_JITTER_MS = 250;
 /** Marker of change `i`: the only thing in a row that looks like it. */
