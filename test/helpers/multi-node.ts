@@ -205,6 +205,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
       if (destroyed) return;
       destroyed = true;
       await mk(['down'], { timeoutMs: 180_000 }).catch(() => undefined);
+      keepLogs(dataDir);
       for (const p of clusterPids(dataDir)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
       // What a failed `mk down` left: the nodes' namespaces (and what runs there) and the bridge.
       for (const n of nodes) {
@@ -236,4 +237,15 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
 export async function linksIn(nsPath: string): Promise<string[]> {
   const r = await runInNetns(nsPath, ['ip', '-o', 'link', 'show'], 10_000);
   return r.stdout.split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((n): n is string => !!n).sort();
+}
+
+/**
+ * With MK_TEST_LOGS_DIR set, copies the cluster's logs (`<data-dir>/logs`) there, into a folder
+ * named after the data directory, before it is removed: for reading a failed run afterwards.
+ */
+export function keepLogs(dataDir: string): void {
+  const into = process.env.MK_TEST_LOGS_DIR;
+  const logs = path.join(dataDir, 'logs');
+  if (!into || !fs.existsSync(logs)) return;
+  fs.cpSync(logs, path.join(into, path.basename(dataDir)), { recursive: true });
 }
