@@ -109,6 +109,31 @@ describe('actor telemetry', () => {
     expect(count?.value).toBeGreaterThanOrEqual(100);
   });
 
+  it('leaves a steady actor out of the next figures, and puts it back when its load moves', async () => {
+    let done = 0;
+    const ref = spawn(system, (s: number = 0) => { done++; return s + 1; }, 'steady');
+    // Intervals of exactly one second (collectStats takes the time), so the same count is the same rate.
+    let t = performance.now();
+    const round = async (n: number) => {
+      // One at a time, so no message waits in the mailbox: the figures are the count alone.
+      for (let i = 0; i < n; i++) {
+        const want = done + 1;
+        dispatch(ref, i);
+        await until('the message', () => done === want);
+      }
+      t += 1000;
+      return collectStats(t).find((x) => x.path === '/steady');
+    };
+    collectStats(t);
+    expect(await round(20)).toMatchObject({ handled: 20, rate: 20 });
+    // The same 20 in the same time: the same load, no news.
+    expect(await round(20)).toBeUndefined();
+    // Twice as many: news again.
+    expect(await round(40)).toMatchObject({ handled: 40, rate: 40 });
+    // The snapshot keeps the figures last sent.
+    expect(snapshot(0, 10).actors.find((a) => a.path === '/steady')?.stats).toMatchObject({ handled: 40 });
+  });
+
   it('records a crash with its error and message, and the restart, counted once', async () => {
     let crashes = 0;
     const ref = spawn(system, (s: number = 0, m: { type: string; payload?: string }) => {

@@ -263,9 +263,18 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
 /** Timings a collection gives the duration histogram, all actors together (about). */
 const HISTOGRAM_BUDGET = 2048;
 
+/** The share by which a figure must move to be news (or the absolute amount, for small ones). */
+const NEAR = 0.1;
+
+/** Whether two readings of a figure are the same load, give or take NEAR (or `abs`). */
+function near(a: number, b: number, abs: number): boolean {
+  return Math.abs(a - b) <= Math.max(abs, NEAR * Math.max(Math.abs(a), Math.abs(b)));
+}
+
 /**
  * The figures of the actors that changed since the last call (handled messages, a mailbox depth
- * that moved, a crash), over the interval since then; also feeds the Prometheus metrics.
+ * that moved, a crash), over the interval since then, leaving out those whose load is the same as
+ * in the figures last returned for them (within 10 %); also feeds the Prometheus metrics.
  */
 export function collectStats(now = performance.now()): ActorStats[] {
   const secs = Math.max((now - lastStatsAt) / 1000, 1e-3);
@@ -307,13 +316,24 @@ export function collectStats(now = performance.now()): ActorStats[] {
         for (let i = 0; i < n; i += step) agg.sample.push(r.samples[Math.floor(i)]!);
       } else if (Math.random() < take) agg.sample.push(r.samples[0]!);
     }
-    const s: ActorStats = {
-      path: r.path, mailbox: d, handled: r.handled, rate: round(r.handled / secs), meanMs: r.handled ? round(r.sumMs / r.handled) : 0,
-      p99Ms: round(p99), maxWaitMs: round(r.maxWaitMs), restarts: restartsOf(r.key),
-    };
-    if (r.lastCrash) s.lastCrash = r.lastCrash;
-    out.push(s);
-    r.last = s;
+    const rate = round(r.handled / secs);
+    const meanMs = r.handled ? round(r.sumMs / r.handled) : 0;
+    const restarts = restartsOf(r.key);
+    const last = r.last;
+    // A steady actor (the same load as last time, within NEAR, or within a millisecond for the
+    // times) is no news: at 10,000 busy actors the delta would otherwise carry every one of them
+    // every second.
+    const steady = last !== undefined && last.mailbox === d && last.restarts === restarts && last.lastCrash === r.lastCrash
+      && near(last.handled, r.handled, 1) && near(last.rate, rate, 0.5) && near(last.meanMs, meanMs, 0.5)
+      && near(last.p99Ms, p99, 1) && near(last.maxWaitMs, r.maxWaitMs, 1);
+    if (!steady) {
+      const s: ActorStats = {
+        path: r.path, mailbox: d, handled: r.handled, rate, meanMs, p99Ms: round(p99), maxWaitMs: round(r.maxWaitMs), restarts,
+      };
+      if (r.lastCrash) s.lastCrash = r.lastCrash;
+      out.push(s);
+      r.last = s;
+    }
     r.lastDepth = d;
     r.handled = 0;
     r.sumMs = 0;
