@@ -134,4 +134,37 @@ describe('InformerHub', () => {
     expect(base.starts).toBe(1);
     await inf.stop();
   });
+
+  it('lets go of a shared watch whose first listing hangs: the next informer starts a new one', async () => {
+    let starts = 0;
+    const stopped: number[] = [];
+    const hub = new InformerHub(store, async () => {
+      const n = ++starts;
+      if (n === 1) await new Promise(() => undefined); // a listing that never ends
+      return { stop: async () => { stopped.push(n); } };
+    }, { startMs: 50, stopMs: 50 });
+    await expect(hub.subscribe('pods.>', () => undefined)).rejects.toThrow(/did not list within 0.05 s/);
+    const informer = await hub.subscribe('pods.>', () => undefined);
+    expect(starts).toBe(2);
+    await informer.stop();
+    expect(stopped).toEqual([2]);
+  });
+
+  it('does not hold a new informer back while the old watch takes long to stop, nor let the old one deliver', async () => {
+    let starts = 0;
+    let oldOnEvent: ((ev: InformerEvent<unknown>) => Promise<void>) | undefined;
+    const hub = new InformerHub(store, async (_s, _f, onEvent) => {
+      const n = ++starts;
+      if (n === 1) oldOnEvent = onEvent;
+      return { stop: () => (n === 1 ? new Promise<void>(() => undefined) : Promise.resolve()) };
+    }, { startMs: 1000, stopMs: 50 });
+    const first = await hub.subscribe('pods.>', () => undefined);
+    await first.stop();
+    const seen: InformerEvent<unknown>[] = [];
+    const second = await hub.subscribe('pods.>', (ev) => { seen.push(ev); });
+    expect(starts).toBe(2);
+    await oldOnEvent!({ type: 'PUT', key: 'pods.default.stale', object: {}, revision: 9 });
+    expect(seen).toEqual([]);
+    await second.stop();
+  });
 });

@@ -9,6 +9,8 @@
  *
  * The objects handed out are shared: a handler must copy before it changes one (STYLE.md).
  */
+import { sleep } from '../common/backoff';
+import { TimeoutError } from '../messages/errors';
 import type { ObjectStore } from './object-store';
 import type { WatchEvent } from './watcher';
 
@@ -58,6 +60,11 @@ class Subscriber {
   }
 }
 
+/** How long a new informer waits for the old shared watch to stop before starting its own. */
+export const STOP_WAIT_MS = 2000;
+/** How long informers wait for the shared watch's first listing before it is let go. */
+export const START_WAIT_MS = 30_000;
+
 /** The store's start function for the hub's own watch: bus/informer.ts's, without the hub. */
 type StartBase = (store: ObjectStore, filter: string, onEvent: (ev: InformerEvent<unknown>) => Promise<void>) => Promise<Informer>;
 
@@ -67,9 +74,15 @@ export class InformerHub {
   /** The newest object and revision of every key, as delivered. */
   private readonly objects = new Map<string, { object: unknown; revision: number }>();
   private base: Promise<Informer> | undefined;
+  /** The shared watch's incarnation: changes from a watch that was let go are dropped. */
+  private generation = 0;
   private stopping: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: ObjectStore, private readonly startBase: StartBase) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly startBase: StartBase,
+    private readonly waits: { startMs: number; stopMs: number } = { startMs: START_WAIT_MS, stopMs: STOP_WAIT_MS },
+  ) {}
 
   /**
    * An informer on the keys matching `filter`, with startInformer's contract: a PUT for every key
@@ -80,11 +93,15 @@ export class InformerHub {
    */
   async subscribe<T>(filter: string, onEvent: (ev: InformerEvent<T>) => void | Promise<void>): Promise<Informer> {
     await this.stopping;
-    this.base ??= this.startBase(this.store, '>', (ev) => this.fanOut(ev)).catch((err: unknown) => {
-      this.base = undefined;
-      throw err;
-    });
-    await this.base;
+    if (!this.base) {
+      const generation = this.generation;
+      this.base = this.startBase(this.store, '>', (ev) => (generation === this.generation ? this.fanOut(ev) : Promise.resolve()))
+        .catch((err: unknown) => {
+          if (generation === this.generation) this.base = undefined;
+          throw err;
+        });
+    }
+    await this.started(this.base);
     const sub = new Subscriber(keyMatcher(filter), onEvent as (ev: InformerEvent<unknown>) => void | Promise<void>);
     // Taken and queued in one turn, so no change falls between the listing and the first delivery.
     const listing: Promise<void>[] = [];
@@ -101,6 +118,28 @@ export class InformerHub {
     return {
       stop: () => this.leave(sub),
     };
+  }
+
+  /**
+   * Waits for the shared watch's first listing, at most START_WAIT_MS: a listing that hangs (a
+   * consumer on a server that died, on a bus in trouble) is let go, and the next informer starts
+   * a new one, instead of every informer of the process waiting on it forever. Throws
+   * TimeoutError then.
+   */
+  private async started(base: Promise<Informer>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(resolve, this.waits.startMs, 'late'); });
+    try {
+      if (await Promise.race([base, late]) !== 'late') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.base === base) {
+      this.generation++;
+      this.base = undefined;
+      void base.then((b) => b.stop(), () => undefined);
+    }
+    throw new TimeoutError(`the shared watch of the store did not list within ${this.waits.startMs / 1000} s; try again`);
   }
 
   /** How many informers share the watch now (for tests). */
@@ -125,10 +164,13 @@ export class InformerHub {
     if (this.subs.size === 0 && this.base) {
       const base = this.base;
       this.base = undefined;
-      this.stopping = (async () => {
-        await (await base.catch(() => undefined))?.stop();
-        this.objects.clear();
-      })();
+      // From now on the old watch's changes are dropped, so a new one may start before the old
+      // one has stopped: a listing that hangs on a bus in trouble must not hold up every later
+      // informer (a new leader's controllers waited forever for a failed term's watch).
+      this.generation++;
+      this.objects.clear();
+      const stopped = (async () => { await (await base.catch(() => undefined))?.stop(); })();
+      this.stopping = Promise.race([stopped, sleep(this.waits.stopMs)]);
     }
     if (sub.running === 0) await sub.idle();
   }
