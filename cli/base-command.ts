@@ -14,6 +14,23 @@ export const namespaceFlags = {
   namespace: Flags.string({ char: 'n', description: 'the namespace (default: "default")' }),
 };
 
+/** Flags of the processes that serve Prometheus metrics (`mk control-plane`, `mk node-agent`). */
+export const metricsFlags = {
+  'metrics-port': Flags.integer({
+    min: 0, max: 65535, env: 'MK_METRICS_PORT',
+    description: 'serve Prometheus metrics on http://<metrics-address>:PORT/metrics (0: any free port, logged; default: none)',
+  }),
+  'metrics-address': Flags.string({
+    default: '127.0.0.1', env: 'MK_METRICS_ADDRESS',
+    description: 'the address --metrics-port listens on',
+  }),
+};
+
+/** The metrics endpoint metricsFlags ask for, as an option object (none without --metrics-port). */
+export function metricsOption(flags: { 'metrics-port'?: number; 'metrics-address'?: string }): { metrics?: { host?: string; port: number } } {
+  return flags['metrics-port'] !== undefined ? { metrics: { host: flags['metrics-address'], port: flags['metrics-port'] } } : {};
+}
+
 /** Base class: subclasses implement `run()` and throw on failure. */
 export abstract class MkCommand extends Command {
   static override baseFlags = {

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { MkCommand } from '../base-command';
+import { metricsFlags, metricsOption, MkCommand } from '../base-command';
 import { runControlPlaneService } from '../../embedded/services';
 
 /**
@@ -46,14 +46,7 @@ export default class ControlPlane extends MkCommand {
     'node-cidr-mask-size': Flags.string({
       description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (default 24, or $MK_NODE_CIDR_MASK_SIZE)',
     }),
-    'metrics-port': Flags.integer({
-      min: 0, max: 65535, env: 'MK_METRICS_PORT',
-      description: 'serve Prometheus metrics on http://<metrics-address>:PORT/metrics (0: any free port, logged; default: none)',
-    }),
-    'metrics-address': Flags.string({
-      default: '127.0.0.1', env: 'MK_METRICS_ADDRESS',
-      description: 'the address --metrics-port listens on',
-    }),
+    ...metricsFlags,
     'dashboard-port': Flags.integer({
       min: 0, max: 65535, env: 'MK_DASHBOARD_PORT',
       description: 'the port of the web dashboard (default: the one mk up chose, kept in the data directory)',
@@ -71,7 +64,7 @@ export default class ControlPlane extends MkCommand {
       unschedulableFlushSeconds: flags['unschedulable-flush-seconds'],
       ...(flags['lease-seconds'] !== undefined ? { leaseSeconds: flags['lease-seconds'] } : {}),
       ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
-      ...(flags['metrics-port'] !== undefined ? { metrics: { host: flags['metrics-address'], port: flags['metrics-port'] } } : {}),
+      ...metricsOption(flags),
       ...(flags['dashboard-port'] !== undefined ? { dashboardPort: flags['dashboard-port'] } : {}),
       ...(flags['dashboard-address'] ? { dashboardAddress: flags['dashboard-address'] } : {}),
     }, {

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { MkCommand } from '../base-command';
+import { metricsFlags, metricsOption, MkCommand } from '../base-command';
 import { defaultNodeName, tryReadContext } from '../../embedded/context';
 import { ClusterError } from '../../embedded/errors';
 import { runNodeAgentService } from '../../embedded/services';
@@ -32,14 +32,7 @@ export default class NodeAgent extends MkCommand {
     'cgroup-root': Flags.string({ description: 'the node\'s own cgroup above /kubepods (default: none)' }),
     'images-dir': Flags.string({ description: 'where the built-in images are built and cached (default: <node-dir>/images)' }),
     'stats-interval': Flags.string({ description: 'between usage reports for mk top: 5s, 500ms (default: $MK_STATS_INTERVAL, else 5s)' }),
-    'metrics-port': Flags.integer({
-      min: 0, max: 65535, env: 'MK_METRICS_PORT',
-      description: 'serve Prometheus metrics on http://<metrics-address>:PORT/metrics (0: any free port, logged; default: none)',
-    }),
-    'metrics-address': Flags.string({
-      default: '127.0.0.1', env: 'MK_METRICS_ADDRESS',
-      description: 'the address --metrics-port listens on',
-    }),
+    ...metricsFlags,
   };
 
   /** Serves until a signal; exit 0 after a clean stop, 1 when a join is refused. */
@@ -70,7 +63,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['images-dir'] ? { imagesDir: flags['images-dir'] } : {}),
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
       ...(statsIntervalMs ? { statsIntervalMs } : {}),
-      ...(flags['metrics-port'] !== undefined ? { metrics: { host: flags['metrics-address'], port: flags['metrics-port'] } } : {}),
+      ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);
   }
