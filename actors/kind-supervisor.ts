@@ -66,6 +66,16 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
   /** Key -> the object as the informer last delivered it (gone once deleted). */
   const latest = new Map<string, Stored<unknown>>();
 
+  /**
+   * After a Conflict from the copy at `revision`: the store's copy replaces it unless the informer
+   * delivered another meanwhile (read faults: kept as is). The informer's copy is normally only
+   * late; on a cluster whose servers' copies diverged it may even be ahead of the store's.
+   */
+  const refresh = async (key: string, revision: number | undefined): Promise<void> => {
+    const got = await store.get<unknown>(key).catch(() => undefined);
+    if (got && got.revision !== revision && latest.get(key)?.revision === revision) latest.set(key, got);
+  };
+
   const child = (key: string): Ref<ChildMsg> => {
     let ref = children.get(key);
     if (ref) return ref;
@@ -75,11 +85,15 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
       async (state: ChildState = {}, msg: ChildMsg, ctx): Promise<ChildState> => {
         if (state.timer) clearTimeout(state.timer);
         let requeueAfterMs: number | undefined;
+        const observed = latest.get(key);
         try {
-          const res = await controller.reconcile(key, latest.get(key) ?? null);
+          const res = await controller.reconcile(key, observed ?? null);
           requeueAfterMs = res?.requeueAfterMs;
         } catch (err) {
           if (!isConflict(err)) throw err;
+          // The copy the informer delivered is not the store's: the retry starts from the store's,
+          // not from the same copy again (a watch running late would make a loop of Conflicts).
+          if (observed) await refresh(key, observed.revision);
           requeueAfterMs = 20 + Math.random() * 80;
         }
         // The last reconcile of a deleted object: also when it comes as a restart's wake-up, for the

@@ -20,15 +20,48 @@ export const CONSUMER_TRIES = 4;
 
 const quick = new WeakMap<Bus, JetStreamClient>();
 
+/** Whether the bus is a cluster: the server says it is part of one (INFO's `cluster`), or this process makes replicas. */
+export function isClustered(bus: Bus): boolean {
+  return (bus.replicas ?? 1) > 1 || Boolean(bus.nc.info?.cluster);
+}
+
+/**
+ * The stream leader's first message at or after `seq` whose subject matches `subject` (wildcards
+ * allowed), or null when it has none. A consumer reads the copy of the stream kept by the server
+ * it was placed on, and on a cluster that copy may be behind (a server that restarted and is
+ * still catching up, or one whose catching up stalled): asking the leader tells whether a
+ * consumer missed something. Get requests that are not direct are answered by the leader only.
+ */
+export async function leaderNextMessage(bus: Bus, stream: string, subject: string, seq: number): Promise<{ seq: number } | null> {
+  // nats-server (2.9+) answers `next_by_subj` on the leader's get; the client's type lacks it.
+  const query = { seq: Math.max(1, seq), next_by_subj: subject } as unknown as { seq: number };
+  const m = await bus.jsm.streams.getMessage(stream, query);
+  return m ? { seq: m.seq } : null;
+}
+
+/** A message as a reader saw it: enough to tell whether the stream still holds that very message. */
+export interface SeenMessage { seq: number; subject: string; timeMs: number }
+
+/**
+ * Whether the stream leader still holds `seen` at its sequence: false when it holds another
+ * message there (another subject or time), which happens when replicas of a cluster diverged
+ * (a server that died with writes its peers never got, nats-server 2.9): what a reader saw from
+ * it is not the stream's history any more, and the reader must list again. Undefined when the
+ * leader no longer has that sequence (removed by the per-key history, a purge): nothing known.
+ */
+export async function leaderStillHas(bus: Bus, stream: string, seen: SeenMessage): Promise<boolean | undefined> {
+  const m = await bus.jsm.streams.getMessage(stream, { seq: seen.seq });
+  if (!m) return undefined;
+  return m.subject === seen.subject && Math.abs(m.time.getTime() - seen.timeMs) <= 1;
+}
+
 /**
  * Runs `fn` with a JetStream client, retrying on timeouts when the bus is replicated (see the
  * module comment). `fn` must be safe to run again: it makes its own consumer each time. Throws
  * what the last try threw.
  */
 export async function withConsumer<T>(bus: Bus, what: string, fn: (js: JetStreamClient) => Promise<T>): Promise<T> {
-  // The server says it is part of a cluster (INFO's `cluster`), or this process makes replicas.
-  const clustered = (bus.replicas ?? 1) > 1 || Boolean(bus.nc.info?.cluster);
-  if (!clustered) return fn(bus.js);
+  if (!isClustered(bus)) return fn(bus.js);
   let js = quick.get(bus);
   if (!js) {
     js = jetstream(bus.nc, { timeout: CONSUMER_TRY_TIMEOUT_MS });

@@ -38,6 +38,6 @@ export const watchLag = histogram({
 /** Watches resumed on a new consumer, or relisted because they could not resume. */
 export const watchRestarts = counter({
   name: 'mk_watch_restarts_total',
-  help: 'Times a store watch started again: resume (a new consumer from the last revision) or relist (it could not resume without a gap).',
+  help: 'Times a store watch started again: resume (a new consumer from the last revision), lagging (its consumer read a copy of the stream behind the leader\'s) or relist (it could not resume without a gap).',
   labelNames: ['reason'] as const,
 });

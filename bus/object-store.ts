@@ -14,11 +14,11 @@
  */
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { ConflictError, isConflict, NotFoundError, ValidationError } from '../messages/errors';
+import { ConflictError, isConflict, NotFoundError, TimeoutError, ValidationError } from '../messages/errors';
 import { META_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
 import type { Bus } from './connection';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
-import { readConsumer, withConsumer } from './consumers';
+import { isClustered, leaderNextMessage, readConsumer, withConsumer } from './consumers';
 import { busLog } from './log';
 import { checkFilter, checkKey, decodeObject, encodeObject } from './object-codec';
 import { KvWatcher, type WatchEvent, type WatchOptions } from './watcher';
@@ -56,6 +56,15 @@ export class ObjectStore {
    */
   fenced(check: (action: string) => void): ObjectStore {
     return new ObjectStore(this.bus, this.kv, this.bucket, this.config, check);
+  }
+
+  /**
+   * Whether lists and watches check what they read against the stream's leader (see
+   * leaderNextMessage): on a cluster, by the bucket's owner. Other readers (node agents, the
+   * dashboard) may not ask the leader for any key, only consume their own part.
+   */
+  private get leaderChecks(): boolean {
+    return this.config.owner && isClustered(this.bus);
   }
 
   /** The JetStream stream that holds the bucket. */
@@ -145,6 +154,15 @@ export class ObjectStore {
           }
         } finally {
           await consumer.delete().catch(() => false);
+        }
+        // On a cluster the consumer read its server's copy of the stream, which may be behind the
+        // leader's (a server still catching up): a change at or below `before` that the listing
+        // lacks shows it. Tried again on a new consumer, placed anew.
+        if (this.leaderChecks) {
+          const missed = await leaderNextMessage(this.bus, this.stream, this.prefix + filter, maxSeq + 1);
+          if (missed && missed.seq <= before) {
+            throw new TimeoutError(`list ${filter}: read from a server whose copy of the store is behind (revision ${missed.seq} missing); read again`);
+          }
         }
       });
     } catch (err) {
@@ -258,6 +276,7 @@ export class ObjectStore {
       filter,
       onEvent,
       compactedRevision: () => this.compactedRevision(),
+      leaderChecks: this.leaderChecks,
     });
     await watcher.start(opts);
     return { stop: () => watcher.stop() };

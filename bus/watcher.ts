@@ -14,7 +14,7 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
 import { backoffDelay, type BackoffPolicy } from '../common/backoff';
 import type { Bus } from './connection';
-import { isConsumerLost, withConsumer } from './consumers';
+import { isConsumerLost, leaderNextMessage, leaderStillHas, withConsumer, type SeenMessage } from './consumers';
 import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { watchLag, watchRestarts } from './metrics';
@@ -48,6 +48,11 @@ const RESUME_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000, jitter: 0.2
  * connection noticing is found within about this long.
  */
 const PULL_EXPIRES_MS = 10_000;
+/**
+ * On a cluster, how often a watch that delivered nothing since the last look asks the stream's
+ * leader whether there is something to deliver (see checkProgress).
+ */
+export const PROGRESS_CHECK_MS = 5000;
 
 interface WatcherConfig<T> {
   bus: Bus;
@@ -58,6 +63,8 @@ interface WatcherConfig<T> {
   onEvent: (ev: WatchEvent<T>) => void | Promise<void>;
   /** The store's compacted revision: delete markers at or below it may be gone. */
   compactedRevision: () => Promise<number>;
+  /** Whether the watch checks its progress against the stream's leader (checkProgress). */
+  leaderChecks?: boolean;
 }
 
 /** Runs one watch until stopped. */
@@ -77,6 +84,12 @@ export class KvWatcher<T> {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private unlisten: (() => void) | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  /** What the last progress check found: the leader had revision `seq` (>= `next`) to deliver. */
+  private probe: { next: number; seq: number } | undefined;
+  private probing = false;
+  /** The last message delivered (leaderChecks only): the leader must still hold it (diverged()). */
+  private seen: SeenMessage | undefined;
 
   constructor(private readonly cfg: WatcherConfig<T>) {}
 
@@ -108,6 +121,44 @@ export class KvWatcher<T> {
       this.wake?.();
     });
     this.loop = this.run(this.iter);
+    if (this.cfg.leaderChecks) this.progressTimer = setInterval(() => void this.checkProgress(), PROGRESS_CHECK_MS).unref();
+  }
+
+  /**
+   * A consumer reads the copy of the stream kept by the server it was placed on. On a cluster that
+   * copy can fall behind the leader's and stay behind (a server that restarted while catching up),
+   * and the consumer then delivers nothing new while its heartbeats say it is well. So a watch that
+   * has not moved since the last look asks the leader for the first change it should deliver; if
+   * the leader had one at the last look and the watch still has not moved past it, the consumer
+   * is stuck: it is ended and the watch resumes on a new one (placed anew).
+   */
+  private async checkProgress(): Promise<void> {
+    if (this.stopped || this.inHandler || this.probing) return;
+    const next = this.next;
+    const probe = this.probe;
+    if (probe && probe.next === next && probe.seq >= next) {
+      this.probe = undefined;
+      busLog.warn({ filter: this.cfg.filter, next, leaderHas: probe.seq }, 'watch consumer is behind the stream\'s leader (its server\'s copy lags); resuming on a new one');
+      watchRestarts.inc({ reason: 'lagging' });
+      this.iter?.stop();
+      return;
+    }
+    this.probing = true;
+    try {
+      if (await this.diverged()) {
+        this.probe = undefined;
+        // The loop checks again before resuming, and ends the watch for its owner to relist.
+        this.iter?.stop();
+        return;
+      }
+      const found = await leaderNextMessage(this.cfg.bus, this.cfg.stream, this.cfg.prefix + this.cfg.filter, next);
+      this.probe = found && this.next === next ? { next, seq: found.seq } : undefined;
+    } catch (err) {
+      this.probe = undefined;
+      busLog.debug({ filter: this.cfg.filter, next, err: String(err) }, 'watch progress check unanswered; trying again later');
+    } finally {
+      this.probing = false;
+    }
   }
 
   /**
@@ -117,6 +168,7 @@ export class KvWatcher<T> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unlisten?.();
+    clearInterval(this.progressTimer);
     this.iter?.stop();
     this.wake?.();
     if (!this.inHandler) await this.loop;
@@ -165,11 +217,27 @@ export class KvWatcher<T> {
   }
 
   /**
-   * Before resuming: is this still the stream the watch began on, and has compaction left every
-   * delete marker from revision `next` on? Returns the reason it cannot resume, or undefined.
+   * Whether the last message delivered is no longer the stream's (leaderChecks only): the replicas
+   * of a cluster diverged and the leader's history differs from what this watch was fed.
+   */
+  private async diverged(): Promise<boolean> {
+    const seen = this.seen;
+    if (!seen || !this.cfg.leaderChecks) return false;
+    if ((await leaderStillHas(this.cfg.bus, this.cfg.stream, seen)) !== false) return false;
+    busLog.warn({ filter: this.cfg.filter, revision: seen.seq, key: seen.subject.slice(this.cfg.prefix.length) },
+      'the stream leader holds another change at a revision this watch delivered (the servers\' copies diverged)');
+    return true;
+  }
+
+  /**
+   * Before resuming: is this still the stream the watch began on (the same creation, at least as
+   * long, and on a cluster the same message at the last revision delivered), and has compaction
+   * left every delete marker from revision `next` on? Returns the reason it cannot resume, or
+   * undefined.
    */
   private async gap(info: StreamInfo): Promise<ExpiredReason | undefined> {
     if (info.created !== this.streamCreated || info.state.last_seq < this.next - 1) return 'stream-recreated';
+    if (await this.diverged()) return 'stream-recreated';
     if ((await this.cfg.compactedRevision()) >= this.next) return 'history-expired';
     return undefined;
   }
@@ -236,6 +304,7 @@ export class KvWatcher<T> {
       if (this.reconnected) failures = 0;
       else await this.pause(backoffDelay(RESUME_BACKOFF, failures++));
     }
+    clearInterval(this.progressTimer);
   }
 
   /** Calls the handler for one message; `next` moves only when the handler succeeded. */
@@ -265,6 +334,7 @@ export class KvWatcher<T> {
       this.inHandler = false;
     }
     this.next = m.seq + 1;
+    if (this.cfg.leaderChecks) this.seen = { seq: m.seq, subject: m.subject, timeMs: Math.floor(m.info.timestampNanos / 1e6) };
   }
 
   /** Waits `ms`, or less if stop() is called or the bus reconnects. */

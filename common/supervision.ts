@@ -5,6 +5,8 @@
  * but its `onCrash` may be async, so the delay happens there.
  */
 import { dispatch, type Ref, type SupervisionContext } from 'nact';
+// Every process that supervises actors needs nact's stop to reach the children.
+import './nact-fixes';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 
 /** The backoff between restarts, and the budget: more than `maxRestarts` in `windowMs` escalates. */

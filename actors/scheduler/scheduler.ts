@@ -6,7 +6,7 @@
  * waits is not tried again when its pod actor asks: the answer is the one it got last time.
  */
 import type { ObjectStore } from '../../bus';
-import { timestamp, type Pod, type PodCondition } from '../../messages';
+import { isConflict, timestamp, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
 import { SchedulerCache, type ClusterEvent } from './cache';
 import { podInfo } from './plugins/pod-info';
@@ -106,6 +106,18 @@ export class Scheduler {
    * settles when the binding is stored (with the Scheduled event recorded) or failed. `done` is
    * null when the pod is gone, bound, being deleted, or its binding is being written already.
    */
+  /**
+   * After a write from the cache's copy (at `revision`) failed with a Conflict: the store's copy
+   * replaces it unless the informer delivered another meanwhile, so the retry does not write
+   * from the same copy again. The informer's copy is normally only late, and then the store's
+   * is newer; on a cluster whose servers' copies diverged it may even be ahead of the store's.
+   */
+  private async refreshOnConflict(key: string, revision: number, err: unknown): Promise<void> {
+    if (!isConflict(err)) return;
+    const got = await this.store.get<Pod>(key).catch(() => undefined);
+    if (got && got.revision !== revision && this.cache.stored(key)?.revision === revision) this.cache.podChanged(key, got.object, got.revision);
+  }
+
   async start(key: string): Promise<{ done: Promise<Placement | null> }> {
     if (this.binding.has(key)) return { done: Promise.resolve(null) };
     const cur = this.cache.stored(key) ?? await this.store.get<Pod>(key);
@@ -160,9 +172,10 @@ export class Scheduler {
           this.events.scheduled(next, decision.node);
           return { ...decision, bound: next, revision };
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           attemptDone('error', t0);
           this.cache.forget(key);
+          await this.refreshOnConflict(key, cur.revision, err);
           throw err;
         },
       ).finally(() => { this.binding.delete(key); });
@@ -177,6 +190,7 @@ export class Scheduler {
       } catch (err) {
         attemptDone('error', t0);
         this.queue.delete(key); // tried afresh when asked again, so the condition does get written
+        await this.refreshOnConflict(key, cur.revision, err);
         throw err;
       }
       log.info({ key, message: decision.unschedulable }, 'unschedulable');

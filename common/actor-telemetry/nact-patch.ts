@@ -15,6 +15,8 @@
  * - `stop()` stops an actor; its `children` (a Map of Actors) are still there when it is called.
  */
 import { createRequire } from 'node:module';
+// Before the originals are kept: switching telemetry off must not undo the fix.
+import '../nact-fixes';
 
 /** The parts of nact's Actor that telemetry reads. */
 export interface NactActor {

@@ -164,8 +164,8 @@ const hooks: NactHooks = {
     r.stopped = true;
     live.delete(r.key);
     change({ type: 'stopped', seq: ++seq, at: Date.now(), r });
-    // nact 7.6 detaches a stopped actor before stopping its children, and then cannot find them:
-    // they are gone from the tree all the same, so they are reported stopped with it.
+    // The subtree goes with it (common/nact-fixes.ts stops the children after this hook): report
+    // it stopped at once, in one batch with its root.
     for (const c of a.children.values()) hooks.stopping(c);
   },
 };
