@@ -6,7 +6,7 @@
  * registered, so pods stay unbound; readiness is written into pod status as a node would.
  */
 import {
-  API, isNotFound, isValidation, objectKey,
+  isNotFound, isValidation, objectKey,
   type ApplyResult, type GetResult, type KubeObject, type ListResult, type Pod, type ReplicaSet,
 } from '../../../messages';
 import { caught } from '../../helpers/nats-server';
