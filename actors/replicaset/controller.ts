@@ -17,7 +17,7 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from './pod-index';
 import {
-  adopted, BURST_REPLICAS, claimPods, isActive, podFromTemplate, podName, podsToDelete, released, replicaDiff, replicaSetStatus,
+  adopted, BURST_REPLICAS, claimPods, controllerOf, isActive, podFromTemplate, podName, podsToDelete, released, replicaDiff, replicaSetStatus,
   slowStartBatches, type ManageFailure,
 } from './reconcile';
 
@@ -142,11 +142,12 @@ export function replicaSetController(deps: ReplicaSetControllerDeps): KindContro
         const fresh = await store.get<ReplicaSet>(key);
         if (fresh && fresh.object.metadata.uid === rs.metadata.uid && !fresh.object.metadata.deletionTimestamp) {
           for (const pod of claims.adopt) {
-            const next = adopted(pod, rs);
             const podKey = objectKey('pods', ns, pod.metadata.name);
             const got = await store.get<Pod>(podKey);
-            if (!got || got.object.metadata.uid !== pod.metadata.uid) continue;
-            if (await tryWrite('adopt', next, () => store.update(podKey, adopted(got.object, rs), got.revision))) owned = [...owned, next];
+            // Gone, made again, or taken by another controller meanwhile: not this set's to adopt.
+            if (!got || got.object.metadata.uid !== pod.metadata.uid || controllerOf(got.object)) continue;
+            const next = adopted(got.object, rs);
+            if (await tryWrite('adopt', next, () => store.update(podKey, next, got.revision))) owned = [...owned, next];
           }
         }
       }
@@ -154,7 +155,8 @@ export function replicaSetController(deps: ReplicaSetControllerDeps): KindContro
         const podKey = objectKey('pods', ns, pod.metadata.name);
         const got = await store.get<Pod>(podKey);
         if (!got || got.object.metadata.uid !== pod.metadata.uid) continue;
-        await tryWrite('release', released(got.object, rs), () => store.update(podKey, released(got.object, rs), got.revision));
+        const next = released(got.object, rs);
+        await tryWrite('release', next, () => store.update(podKey, next, got.revision));
       }
       const active = owned.filter(isActive);
       const diff = replicaDiff(rs, active.length);

@@ -1,7 +1,9 @@
 /** The ReplicaSet kind as messages/ declares it: schema and the columns of `kubectl get rs`. */
 import type { KindInfo } from '../kind';
 import { formatSelector } from '../label-selector';
+import type { Pod } from '../pod';
 import type { ReplicaSet } from '../replicaset';
+import { describeReplicaSet } from '../printing/describe-replicaset';
 import { age } from '../printing/time';
 
 /** The schemas' module, loaded on first use (see kinds/node.ts). */
@@ -35,4 +37,12 @@ export const ReplicaSetKind: KindInfo = {
     { name: 'IMAGES', priority: 1, value: (o) => (rs(o).spec?.template?.spec?.containers ?? []).map((c) => c.image).join(',') },
     { name: 'SELECTOR', priority: 1, value: (o) => formatSelector(rs(o).spec?.selector) },
   ],
+  describer: {
+    related: [{
+      plural: 'pods',
+      where: (p, set) => p.metadata.namespace === set.metadata.namespace
+        && !!p.metadata.ownerReferences?.some((r) => r.controller && r.uid === set.metadata.uid),
+    }],
+    describe: (o, ctx) => describeReplicaSet(rs(o), ctx.related[0] as Pod[], ctx.events, ctx.now),
+  },
 };

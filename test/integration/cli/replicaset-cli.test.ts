@@ -93,6 +93,19 @@ it('refuses bad input with a clear error and changes nothing', async () => {
   expect((await getRs('web')).spec.replicas).toBe(1);
 });
 
+it('describes a set like kubectl: selector, replicas, pod phases, template and events', async () => {
+  const out = await until('described with its events', async () => {
+    const r = await mk(['describe', 'rs', 'web']);
+    return r.code === 0 && r.stdout.includes('SuccessfulCreate') ? r.stdout : undefined;
+  }, 30_000);
+  expect(out).toMatch(/^Name: +web$/m);
+  expect(out).toMatch(/^Selector: +app=web$/m);
+  expect(out).toMatch(/^Replicas: +1 current \/ 1 desired$/m);
+  expect(out).toMatch(/^Pods Status: +0 Running \/ 1 Waiting \/ 0 Succeeded \/ 0 Failed$/m);
+  expect(out).toMatch(/^ {6}Image: +busybox:1\.36$/m);
+  expect(out).toMatch(/Normal +SuccessfulCreate .*Created pod: web-[a-z0-9]{5}/);
+});
+
 it('deletes a set with --cascade=orphan and leaves its pods', async () => {
   const left = (await pods('web')).map((p) => p.metadata.name);
   expect(left).toHaveLength(1);
