@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import { load } from 'js-yaml';
 import { formatSelector, selectorMatches } from './label-selector';
 import { validateManifest } from './manifest';
 import { defaultReplicaSet, type ReplicaSet } from './replicaset';
@@ -54,5 +56,15 @@ describe('label selectors', () => {
   it('prints like kubectl, sorted by key', () => {
     expect(formatSelector(sel)).toBe('app=web,env,!legacy,tier notin (db)');
     expect(formatSelector(undefined)).toBe('<none>');
+  });
+});
+
+describe('examples/replicaset.yaml', () => {
+  it('is a valid ReplicaSet whose selector does not take the web example pod', () => {
+    const doc = load(fs.readFileSync(`${__dirname}/../examples/replicaset.yaml`, 'utf8'));
+    const { object } = validateManifest(doc);
+    const spec = (object as unknown as ReplicaSet).spec;
+    expect(selectorMatches(spec.selector, { app: 'web' })).toBe(false);
+    expect(spec.replicas).toBe(3);
   });
 });
