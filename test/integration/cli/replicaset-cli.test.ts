@@ -54,6 +54,7 @@ it('applies a set and lists it like kubectl get rs', async () => {
   fs.writeFileSync(f, RS('web', 2));
   expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'replicaset/web created\n', stderr: '' });
   await settled('web', 2);
+  expect(await mk(['apply', '-f', f])).toMatchObject({ code: 0, stdout: 'replicaset/web unchanged\n' });
   const table = await mk(['get', 'rs']);
   expect(table.code).toBe(0);
   expect(table.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE\nweb +2 +2 +0 +\S+\n$/);

@@ -122,6 +122,13 @@ it('deleted, takes its pods with it; deleted with the orphan cascade, leaves the
   expect((await pods('app=kept')).map((p) => p.metadata.name).sort()).toEqual(keptPods.map((p) => p.metadata.name).sort());
 });
 
+it('deleted in the foreground, makes no new pods and goes once its pods are gone', async () => {
+  const rs = await apply(rsManifest('fg', 3));
+  await settled(rs, 3);
+  await f.api('delete', { kind: 'replicasets', name: 'fg', propagationPolicy: 'Foreground' });
+  await waitFor('the set and its pods gone', async () => (isNotFound(await caught(getRs('fg'))) && (await pods('app=fg')).length === 0) || undefined, 30_000, 100);
+});
+
 it('refuses bad manifests with a clear error and stores nothing', async () => {
   const cases: [unknown, RegExp][] = [
     [rsManifest('bad1', 1, 'x', { selector: { matchLabels: { app: 'y' } } }), /`selector` does not match template `labels`/],
