@@ -122,6 +122,29 @@ it('deleted, takes its pods with it; deleted with the orphan cascade, leaves the
   expect((await pods('app=kept')).map((p) => p.metadata.name).sort()).toEqual(keptPods.map((p) => p.metadata.name).sort());
 });
 
+it('replaces a pod that failed, and keeps the failed one; counts a pod available only after minReadySeconds', async () => {
+  const rs = await apply(rsManifest('fail', 2, 'fail', { minReadySeconds: 3 }));
+  const [first, second] = await settled(rs, 2);
+  await f.store.mutate<Pod>(objectKey('pods', 'default', first.metadata.name), (cur) => ({ ...cur, status: { ...cur.status, phase: 'Failed' } }));
+  const now = await waitFor('a replacement for the failed pod', async () => {
+    const got = await ownedActive(rs);
+    const active = got.filter((p) => p.status?.phase !== 'Failed');
+    return active.length === 2 && !active.some((p) => p.metadata.name === first.metadata.name) ? active : undefined;
+  }, 30_000, 100);
+  expect((await pods('app=fail')).map((p) => p.metadata.name)).toContain(first.metadata.name);
+  // Ready now: ready at once, available three seconds later (the set looks again by itself).
+  await markReady(second);
+  const ready = await waitFor('ready, not yet available', async () => {
+    const st = (await getRs('fail')).status;
+    return st?.readyReplicas === 1 ? st : undefined;
+  }, 30_000, 50);
+  expect(ready.availableReplicas).toBe(0);
+  await waitFor('available after minReadySeconds', async () => (await getRs('fail')).status?.availableReplicas === 1 || undefined, 10_000, 100);
+  expect(now).toHaveLength(2);
+  await f.api('delete', { kind: 'replicasets', name: 'fail' });
+  await waitFor('fail pods gone', async () => (await pods('app=fail')).length === 0 || undefined, 30_000, 100);
+});
+
 it('deleted in the foreground, makes no new pods and goes once its pods are gone', async () => {
   const rs = await apply(rsManifest('fg', 3));
   await settled(rs, 3);
