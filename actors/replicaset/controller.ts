@@ -44,6 +44,11 @@ export function replicaSetController(deps: ReplicaSetControllerDeps): KindContro
   /** Sets with a pod-triggered reconcile already asked for. */
   const queued = new Set<string>();
   const failures = new Map<string, number>();
+  /**
+   * The sets whose status this controller wrote last, until the informer catches up: a reconcile
+   * the pods bring on meanwhile starts from that write rather than from a copy it would conflict with.
+   */
+  const ownWrites = new Map<string, Stored<ReplicaSet>>();
   let enqueue: (key: string) => void = () => {};
   const index = new PodIndex(store, () => sets.values(), (keys) => {
     for (const k of keys) {
@@ -125,13 +130,17 @@ export function replicaSetController(deps: ReplicaSetControllerDeps): KindContro
     stop: () => index.stop(),
     async reconcile(key, observed) {
       queued.delete(key);
-      const cur = observed as Stored<ReplicaSet> | null;
+      let cur = observed as Stored<ReplicaSet> | null;
       if (!cur) {
         // Its pods go with it through the garbage collector (or stay, orphaned, as asked).
         sets.delete(key);
         failures.delete(key);
+        ownWrites.delete(key);
         return;
       }
+      const mine = ownWrites.get(key);
+      if (mine && mine.revision > cur.revision && mine.object.metadata.uid === cur.object.metadata.uid) cur = mine;
+      else ownWrites.delete(key);
       const rs = cur.object;
       sets.set(key, rs);
       const ns = rs.metadata.namespace ?? 'default';
@@ -168,7 +177,8 @@ export function replicaSetController(deps: ReplicaSetControllerDeps): KindContro
       const { status, requeueAfterMs } = replicaSetStatus(rs, after, failure, now());
       if (stableJson(status) !== stableJson(rs.status ?? null)) {
         // A Conflict (the set changed meanwhile) is retried by the supervisor with the newer set.
-        await store.update(key, { ...rs, status }, cur.revision);
+        const next = { ...rs, status };
+        ownWrites.set(key, { key, object: next, revision: await store.update(key, next, cur.revision) });
       }
       if (failure) {
         const n = (failures.get(key) ?? 0) + 1;
