@@ -20,6 +20,10 @@ export interface ScaleOptions {
   /** Precondition: the object's resourceVersion now. */
   resourceVersion?: string;
   namespace?: string;
+  /** Every object of the kind in the namespace (kubectl's --all). */
+  all?: boolean;
+  /** The objects of the kind whose labels match (kubectl's -l). */
+  selector?: string;
   dryRun?: 'none' | 'client' | 'server';
 }
 
@@ -53,14 +57,18 @@ export async function scaleObjects(api: Api, targets: string[], opts: ScaleOptio
   }
   const [first, ...rest] = targets;
   if (first === undefined) throw new CliError('give the objects to scale: KIND NAME... or KIND/NAME...');
-  const { kind, names } = parseTargets(first, rest);
+  const { kind, names: given } = parseTargets(first, rest);
+  const names = [...given];
   requireScalable(kind);
-  if (names.length === 0) throw new CliError(`give the name of the ${kind.singular} to scale`);
-  const current = opts.currentReplicas === -1 ? undefined : opts.currentReplicas;
-  if (names.length > 1 && (current !== undefined || opts.resourceVersion)) {
-    throw new CliError('--current-replicas and --resource-version apply to one object only');
-  }
   const namespace = namespaceFor(kind, opts.namespace);
+  if ((opts.all || opts.selector !== undefined) && names.length > 0) throw new CliError('give names, or --all or -l, not both');
+  if (opts.all || opts.selector !== undefined) {
+    names.push(...(await api.list(kind, namespace, opts.selector || undefined)).map((o) => o.metadata.name));
+    if (names.length === 0) throw new CliError(`no ${kind.plural} to scale${namespace ? ` in namespace ${namespace}` : ''}`);
+  }
+  if (names.length === 0) throw new CliError(`give the name of the ${kind.singular} to scale (or --all, or -l)`);
+  const current = opts.currentReplicas === -1 ? undefined : opts.currentReplicas;
+  if (names.length > 1 && opts.resourceVersion) throw new CliError('--resource-version applies to one object only');
   const suffix = opts.dryRun === 'client' ? ' (dry run)' : opts.dryRun === 'server' ? ' (server dry run)' : '';
   let ok = true;
   for (const name of names) {

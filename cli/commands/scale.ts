@@ -15,6 +15,7 @@ export default class Scale extends MkCommand {
     '<%= config.bin %> scale rs/web --replicas=3',
     '<%= config.bin %> scale replicaset web --replicas 0',
     '<%= config.bin %> scale rs web --current-replicas=2 --replicas=3',
+    '<%= config.bin %> scale rs -l tier=web --replicas=2',
   ];
   static override args = {
     targets: Args.string({ description: 'KIND NAME... or KIND/NAME...', multiple: true, required: true }),
@@ -24,6 +25,8 @@ export default class Scale extends MkCommand {
     replicas: Flags.integer({ description: 'the new number of replicas', required: true }),
     'current-replicas': Flags.integer({ description: 'scale only if the object has this many replicas now (-1: no condition)', default: -1 }),
     'resource-version': Flags.string({ description: 'scale only if the object is still at this resourceVersion' }),
+    all: Flags.boolean({ description: 'scale every object of the kind in the namespace' }),
+    selector: Flags.string({ char: 'l', description: 'scale the objects of the kind whose labels match, as in mk get -l' }),
     ...dryRunFlag,
   };
 
@@ -36,6 +39,8 @@ export default class Scale extends MkCommand {
       currentReplicas: flags['current-replicas'],
       resourceVersion: flags['resource-version'],
       namespace: flags.namespace,
+      all: flags.all,
+      selector: flags.selector,
       dryRun: flags['dry-run'] as 'none' | 'client' | 'server',
     }, io));
     if (!ok) this.exit(1);

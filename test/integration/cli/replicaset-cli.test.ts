@@ -29,7 +29,8 @@ const settled = (name: string, n: number) => until(`${name} at ${n}`, async () =
   const active = (await pods(name)).filter((p) => !p.metadata.deletionTimestamp);
   return rs.status?.replicas === n && active.length === n ? rs : undefined;
 }, 30_000);
-const RS = (name: string, replicas: number) => `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: ${name}\nspec:\n  replicas: ${replicas}\n`
+const RS = (name: string, replicas: number, group = 'none') => `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: ${name}\n  labels:\n    group: ${group}\n`
+  + `spec:\n  replicas: ${replicas}\n`
   + `  selector:\n    matchLabels:\n      app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n`
   + '    spec:\n      containers:\n        - name: web\n          image: busybox:1.36\n';
 
@@ -73,6 +74,22 @@ it('scales with either argument form, and honours --current-replicas', async () 
   expect((await getRs('web')).spec.replicas).toBe(1);
   expect(await mk(['scale', 'rs/web', '--replicas=3', '--dry-run=server'])).toMatchObject({ code: 0, stdout: 'replicaset/web scaled (server dry run)\n' });
   expect((await getRs('web')).spec.replicas).toBe(1);
+});
+
+it('scales every set a label selector names', async () => {
+  for (const n of ['g1', 'g2']) {
+    const f = path.join(dir, `${n}.yaml`);
+    fs.writeFileSync(f, RS(n, 1, 'batch'));
+    expect((await mk(['apply', '-f', f])).code).toBe(0);
+  }
+  expect(await mk(['scale', 'rs', '-l', 'group=batch', '--replicas=2'])).toMatchObject({ code: 0, stdout: 'replicaset/g1 scaled\nreplicaset/g2 scaled\n' });
+  await settled('g1', 2);
+  await settled('g2', 2);
+  expect((await getRs('web')).spec.replicas).toBe(1);
+  const none = await mk(['scale', 'rs', '-l', 'group=nothing', '--replicas=2']);
+  expect(none.code).toBe(1);
+  expect(none.stderr).toContain('no replicasets to scale in namespace default');
+  for (const n of ['g1', 'g2']) expect((await mk(['delete', 'rs', n])).code).toBe(0);
 });
 
 it('refuses bad input with a clear error and changes nothing', async () => {
