@@ -7,7 +7,7 @@
  */
 import { EventRecorder, type ObjectStore, type Stored, type RecordEvent } from '../../bus';
 import {
-  isAlreadyExists, isConflict, isNotFound, objectKey, type KubeObject, type Pod, type ReplicaSet,
+  isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type KubeObject, type Pod, type ReplicaSet,
 } from '../../messages';
 import { admitCreate } from '../api/admission';
 import { stableJson } from '../api/stable-json';
@@ -90,6 +90,12 @@ export function replicaSetController(deps: ReplicaSetControllerDeps): KindContro
 
   /** Makes `count` pods in slow-start batches; the first failing batch stops it. */
   const createPods = async (rs: ReplicaSet, count: number): Promise<ManageFailure | undefined> => {
+    // The api refuses new objects in a namespace being deleted; so does the controller, which writes past it.
+    const ns = rs.metadata.namespace ?? 'default';
+    const namespace = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, ns));
+    if (!namespace || namespace.object.metadata.deletionTimestamp) {
+      return { reason: 'FailedCreate', message: `namespace "${ns}" is being deleted; nothing new can be created in it` };
+    }
     for (const size of slowStartBatches(count)) {
       const results = await Promise.allSettled(Array.from({ length: size }, () => createPod(rs)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -152,6 +152,17 @@ it('deleted in the foreground, makes no new pods and goes once its pods are gone
   await waitFor('the set and its pods gone', async () => (isNotFound(await caught(getRs('fg'))) && (await pods('app=fg')).length === 0) || undefined, 30_000, 100);
 });
 
+it('goes with its namespace, pods and all', async () => {
+  await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'rs-ns' } });
+  const rs = (await f.api<ApplyResult>('apply', { object: rsManifest('inns', 3), namespace: 'rs-ns' })).object;
+  await waitFor('its pods', async () => (await f.api<ListResult>('list', { kind: 'pods', namespace: 'rs-ns' })).items.length === 3 || undefined, 30_000, 100);
+  expect(rs.metadata.namespace).toBe('rs-ns');
+  await f.api('delete', { kind: 'namespaces', name: 'rs-ns' });
+  await waitFor('the namespace gone', async () => isNotFound(await caught(f.api('get', { kind: 'namespaces', name: 'rs-ns' }))) || undefined, 30_000, 100);
+  expect((await f.api<ListResult>('list', { kind: 'pods', namespace: 'rs-ns' })).items).toEqual([]);
+  expect((await f.api<ListResult>('list', { kind: 'replicasets', namespace: 'rs-ns' })).items).toEqual([]);
+});
+
 it('refuses bad manifests with a clear error and stores nothing', async () => {
   const cases: [unknown, RegExp][] = [
     [rsManifest('bad1', 1, 'x', { selector: { matchLabels: { app: 'y' } } }), /`selector` does not match template `labels`/],
