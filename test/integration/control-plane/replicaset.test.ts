@@ -174,6 +174,16 @@ it('refuses bad manifests with a clear error and stores nothing', async () => {
     expect(isValidation(err)).toBe(true);
     expect((err as Error).message).toMatch(msg);
   }
+  // The selector of a set cannot change (apps/v1), and the refusal changes nothing.
+  const live = await apply(rsManifest('immutable', 0));
+  const changed = await caught(apply({ ...rsManifest('immutable', 0, 'immutable'), spec: { ...rsManifest('immutable', 0).spec, selector: { matchLabels: { app: 'immutable' }, matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] } } }));
+  expect(isValidation(changed)).toBe(true);
+  expect((changed as Error).message).toContain('spec.selector: Invalid value');
+  expect((changed as Error).message).toContain('field is immutable');
+  const after = await getRs('immutable');
+  expect(after.spec.selector).toEqual((live as ReplicaSet).spec.selector);
+  expect(after.metadata.generation).toBe(1);
+  await f.api('delete', { kind: 'replicasets', name: 'immutable' });
   for (const name of ['bad1', 'bad2', 'bad3']) expect(isNotFound(await caught(getRs(name)))).toBe(true);
   expect(await pods('app in (x,bad2,bad3)')).toEqual([]);
 });
