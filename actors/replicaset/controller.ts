@@ -49,13 +49,9 @@ export function replicaSetController(deps: ReplicaSetControllerDeps): KindContro
    * the pods bring on meanwhile starts from that write rather than from a copy it would conflict with.
    */
   const ownWrites = new Map<string, Stored<ReplicaSet>>();
-  let enqueue: (key: string) => void = () => {};
+  let enqueue: (key: string) => boolean = () => false;
   const index = new PodIndex(store, () => sets.values(), (keys) => {
-    for (const k of keys) {
-      if (queued.has(k)) continue;
-      queued.add(k);
-      enqueue(k);
-    }
+    for (const k of keys) if (!queued.has(k) && enqueue(k)) queued.add(k);
   });
 
   /** Writes one pod through `write`; false when it changed or went meanwhile (the next reconcile decides again). */
