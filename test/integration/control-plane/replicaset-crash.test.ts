@@ -75,8 +75,9 @@ it('a control plane killed again and again mid-scale ends with exactly N pods, n
   });
   const seen = new Set<string>();
   for (let k = 0; k < KILLS; k++) {
-    // Killed once this control plane has made some pods, and before it is done.
-    const floor = (await podsOf()).length;
+    // Killed once this control plane has made some pods (a different number each time, so the
+    // kill falls inside a batch as well as between two), and before it is done.
+    const floor = (await podsOf()).length + [0, 6, 20][k % 3];
     await waitFor(async () => (await podsOf()).length > floor, `pods made after restart ${k}`, 60_000);
     await killCp();
     const now = await podsOf();
