@@ -59,6 +59,9 @@ it('applies a set and lists it like kubectl get rs', async () => {
   const table = await mk(['get', 'rs']);
   expect(table.code).toBe(0);
   expect(table.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE\nweb +2 +2 +0 +\S+\n$/);
+  const all = await mk(['get', 'all']);
+  expect(all.stdout).toMatch(/^pod\/web-[a-z0-9]{5} +0\/1 +Pending/m);
+  expect(all.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE\nreplicaset\/web +2 +2 +0 +\S+$/m);
   const wide = await mk(['get', 'replicasets', 'web', '-o', 'wide']);
   expect(wide.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE +CONTAINERS +IMAGES +SELECTOR\nweb +2 +2 +0 +\S+ +web +busybox:1\.36 +app=web\n$/);
 });
