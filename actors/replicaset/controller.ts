@@ -27,6 +27,7 @@ export const REPLICASET_CONTROLLER_COMPONENT = 'replicaset-controller';
 /** After a failure to make or delete pods: 1 s doubling to 1 min, per set. */
 const FAILURE_BACKOFF = { initialMs: 1_000, maxMs: 60_000 };
 
+/** What the controller works with; recordEvent and now are for tests. */
 export interface ReplicaSetControllerDeps {
   store: ObjectStore;
   /** The Pod kind's module: its defaults and deletion policy apply to the pods the controller makes and deletes. */
@@ -35,6 +36,11 @@ export interface ReplicaSetControllerDeps {
   now?: () => number;
 }
 
+/**
+ * The ReplicaSet kind's controller. Its reconcile throws only store faults (the supervisor
+ * restarts it with backoff); a Conflict is retried soon; pods that cannot be made or deleted set
+ * ReplicaFailure and are tried again after 1 s doubling to 1 min.
+ */
 export function replicaSetController(deps: ReplicaSetControllerDeps): KindController {
   const { store, pods: podModule } = deps;
   const now = deps.now ?? Date.now;

@@ -25,6 +25,7 @@ function admitReplicaSetUpdate(existing: KubeObject, next: KubeObject): KubeObje
   return next;
 }
 
+/** The ReplicaSet kind module (actors/kinds.ts lists it). */
 export const replicaSetModule: KindModule = {
   info: ReplicaSetKind,
   defaults: (o) => defaultReplicaSet(o as ReplicaSet) as KubeObject,

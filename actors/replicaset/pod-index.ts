@@ -11,6 +11,7 @@ import { controllerOf } from './reconcile';
 
 interface Entry { pod: Pod; revision: number; ours: boolean }
 
+/** The pods of every namespace as the ReplicaSet controller sees them (see above). */
 export class PodIndex {
   private readonly byNamespace = new Map<string, Map<string, Entry>>();
   /** Pods this controller deleted (key -> uid) whose deletion the informer has not shown yet. */
