@@ -42,6 +42,12 @@ export interface KindController {
   listed?(holds: (key: string) => boolean): Promise<void>;
   /** Called when the supervisor stops: ends what prepare() started (an informer of its own). */
   stop?(): Promise<void>;
+  /**
+   * Called once, when the supervisor is spawned, with a way to ask for a reconcile of one of the
+   * kind's objects by key, for a change elsewhere that concerns it (a replica set's pod). A key
+   * the supervisor's informer does not hold is ignored (its listing will bring it): false then.
+   */
+  bindEnqueue?(enqueue: (key: string) => boolean): void;
 }
 
 type SupervisorMsg = { type: 'start' };
@@ -176,6 +182,11 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     },
   );
   describeActor(sup, { kind: `${controller.plural}-supervisor`, system: true });
+  controller.bindEnqueue?.((key) => {
+    if (!latest.has(key) || finalizing.has(key)) return false;
+    dispatch(child(key), { type: 'reconcile' });
+    return true;
+  });
   dispatch(sup, { type: 'start' });
   return {
     ref: sup,
