@@ -42,6 +42,12 @@ export interface KindController {
   listed?(holds: (key: string) => boolean): Promise<void>;
   /** Called when the supervisor stops: ends what prepare() started (an informer of its own). */
   stop?(): Promise<void>;
+  /**
+   * Called once, before the first start, with a way to reconcile an object again because
+   * something else changed (a Job when one of its pods did): `enqueue(key)` reconciles `key` if
+   * the informer holds it, and does nothing otherwise.
+   */
+  attach?(supervisor: { enqueue(key: string): void }): void;
 }
 
 type SupervisorMsg = { type: 'start' };
@@ -53,6 +59,8 @@ export interface KindSupervisor {
   ref: Ref<SupervisorMsg>;
   /** Stops the informer, the resync timer, every object actor and the supervisor. */
   stop(): Promise<void>;
+  /** Reconciles `key` again if the informer holds it (see KindController.attach). */
+  enqueue(key: string): void;
 }
 
 /** Spawns the supervisor for one kind under `parent` and starts it. */
@@ -162,9 +170,14 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     },
   );
   describeActor(sup, { kind: `${controller.plural}-supervisor`, system: true });
+  const enqueue = (key: string): void => {
+    if (latest.has(key) && !finalizing.has(key)) dispatch(child(key), { type: 'reconcile' });
+  };
+  controller.attach?.({ enqueue });
   dispatch(sup, { type: 'start' });
   return {
     ref: sup,
+    enqueue,
     // nact's stop() does not reach grandchildren, so the supervisor stops its own.
     async stop() {
       clearInterval(resync);

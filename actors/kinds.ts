@@ -4,6 +4,7 @@
  */
 import { NotFoundError, ValidationError, KINDS, resolveKind, type KindInfo } from '../messages';
 import { eventModule } from './event/kind';
+import { jobModule } from './job/kind';
 import type { KindModule } from './kind-module';
 import { leaseModule } from './lease/kind';
 import { namespaceModule } from './namespace/kind';
@@ -11,7 +12,7 @@ import { nodeModule } from './node/kind';
 import { podModule } from './pod/kind';
 
 /** Every kind module. */
-export const KIND_MODULES: readonly KindModule[] = [eventModule, leaseModule, namespaceModule, nodeModule, podModule];
+export const KIND_MODULES: readonly KindModule[] = [eventModule, jobModule, leaseModule, namespaceModule, nodeModule, podModule];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */
 export function moduleOf(kind: KindInfo): KindModule {

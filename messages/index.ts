@@ -26,3 +26,5 @@ export { LeaseKind } from './kinds/lease';
 export * from './node-routes';
 export * from './telemetry';
 export * from './usage';
+export * from './batch';
+export { JobKind, jobStatusWord } from './kinds/job';
