@@ -6,10 +6,10 @@
  * pods' tracking finalizers, then deletions and creations. An informer on pods reconciles the
  * owning Job whenever one of its pods changes.
  */
-import { startInformer, type Informer, type ObjectStore } from '../../bus';
+import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent } from '../../bus';
 import {
   isNotFound, JOB_TRACKING_FINALIZER, JobKind, keyFilter, objectKey, parseKey,
-  type Job, type KubeObject, type OwnerReference, type Pod,
+  type Job, type JobCondition, type KubeObject, type OwnerReference, type Pod,
 } from '../../messages';
 import { admitCreate, stableJson } from '../api/admission';
 import { deleteObject } from '../deletion';
@@ -40,11 +40,25 @@ async function releasePod(store: ObjectStore, key: string): Promise<void> {
 
 const tracked = (p: KubeObject): boolean => (p.metadata.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
 
+/** The component Job events are recorded as (Kubernetes' job controller's). */
+export const JOB_CONTROLLER_COMPONENT = 'job-controller';
+
+/** The events of the condition changes from `before` to `after`, as Kubernetes' job controller records them. */
+function conditionEvents(job: Job, before: JobCondition[], after: JobCondition[], record: RecordEvent): void {
+  for (const c of after) {
+    const was = before.find((b) => b.type === c.type);
+    if (was && was.status === c.status) continue;
+    if (c.type === 'Complete' && c.status === 'True') record(job, 'Normal', 'Completed', 'Job completed');
+    else if (c.type === 'FailureTarget' && c.status === 'True') record(job, 'Warning', c.reason ?? 'Failed', c.message ?? 'Job failed');
+    else if (c.type === 'Suspended') record(job, 'Normal', c.status === 'True' ? 'Suspended' : 'Resumed', c.message ?? '');
+  }
+}
+
 /**
  * The Job controller. The failure backoff's first delay is 10 s, or MK_JOB_BACKOFF_BASE_MS
  * milliseconds when that is set (tests shorten it).
  */
-export function jobController(store: ObjectStore): KindController {
+export function jobController(store: ObjectStore, recordEvent: RecordEvent = new EventRecorder(store.bus, { component: JOB_CONTROLLER_COMPONENT }).recordEvent): KindController {
   let enqueue: (key: string) => void = () => {};
   let pods: Informer | undefined;
   /** Pod key -> the key of the Job that controls it, for deletions (which carry no object). */
@@ -103,12 +117,16 @@ export function jobController(store: ObjectStore): KindController {
       if (stableJson(d.status) !== stableJson(job.status ?? {})) {
         // Checked by revision: a Job changed meanwhile is a Conflict, and the supervisor retries.
         await store.update(key, { ...job, status: d.status }, cur.revision);
+        conditionEvents(job, job.status?.conditions ?? [], d.status.conditions ?? [], recordEvent);
       }
       for (const k of d.removeFinalizers) await releasePod(store, k);
-      for (const k of d.deletePods) await deleteObject(store, podModule, k);
+      for (const k of d.deletePods) {
+        if (await deleteObject(store, podModule, k)) recordEvent(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${parseKey(k).name}`);
+      }
       for (const p of d.create) {
         const obj = admitCreate(podModule, p as KubeObject, namespace, new Date());
         await store.create(objectKey('pods', namespace, p.metadata.name), obj);
+        recordEvent(job, 'Normal', 'SuccessfulCreate', `Created pod: ${p.metadata.name}`);
       }
       if (d.create.length) log.debug({ key, created: d.create.map((p) => p.metadata.name) }, 'job pods created');
       return d.requeueAfterMs !== undefined ? { requeueAfterMs: d.requeueAfterMs } : undefined;

@@ -199,4 +199,16 @@ describe('reconcileJob', () => {
     expect(d.status.ready).toBe(1);
     expect(d.status.active).toBe(1);
   });
+
+  it('counts container restarts of OnFailure pods toward backoffLimit', () => {
+    const j = job({ backoffLimit: 2, template: { spec: { containers: [{ name: 'c', image: 'busybox' }], restartPolicy: 'OnFailure' } } });
+    const p = pod(j, 'Running');
+    const restarted = (n: number): OwnedPod => ({
+      ...p, pod: { ...p.pod, status: { phase: 'Running', containerStatuses: [{ name: 'c', image: 'busybox', ready: false, restartCount: n, state: {}, lastState: {} }] } },
+    });
+    expect(reconcileJob(j, [restarted(2)], T0).status.conditions).toBeUndefined();
+    const d = reconcileJob(j, [restarted(3)], T0);
+    expect(d.status.conditions?.[0]).toMatchObject({ type: 'FailureTarget', reason: 'BackoffLimitExceeded' });
+    expect(d.deletePods).toEqual([p.key]);
+  });
 });

@@ -156,6 +156,13 @@ export function reconcileJob(job: Job, pods: readonly OwnedPod[], nowMs: number,
   for (const uid of [...uncS, ...uncF]) if (!present.has(uid)) flush(uid, undefined);
 
   const succeededTotal = succeeded + uncS.size;
+  // With restartPolicy OnFailure a failing container restarts inside its pod, and each restart
+  // counts toward backoffLimit as a failed pod would
+  // (https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-backoff-failure-policy).
+  const restarts = spec.template.spec.restartPolicy === 'OnFailure'
+    ? active.reduce((n, a) => n + (a.pod.status?.containerStatuses ?? []).reduce((m, c) => m + c.restartCount, 0)
+      + (a.pod.status?.initContainerStatuses ?? []).reduce((m, c) => m + c.restartCount, 0), 0)
+    : 0;
   const failedTotal = failed + uncF.size;
   const doneIndexes = new Set([...completed, ...pendingDone]);
   const uncountedEmpty = () => uncS.size === 0 && uncF.size === 0;
@@ -191,7 +198,7 @@ export function reconcileJob(job: Job, pods: readonly OwnedPod[], nowMs: number,
         : indexed ? doneIndexes.size >= completions : succeededTotal >= completions;
       if (success) {
         conditions = setCondition(conditions, { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' }, now);
-      } else if (failedTotal > (spec.backoffLimit ?? 6)) {
+      } else if (failedTotal + restarts > (spec.backoffLimit ?? 6)) {
         conditions = setCondition(conditions, { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }, now);
       } else if (deadline !== undefined && nowMs >= deadline) {
         conditions = setCondition(conditions, { type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }, now);

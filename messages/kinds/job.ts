@@ -2,6 +2,7 @@
 import type { Job } from '../batch';
 import type { KindInfo } from '../kind';
 import type { KubeObject } from '../meta';
+import { describeJob } from '../printing/describe-job';
 import { age, humanDuration } from '../printing/time';
 
 /** The schemas' module, loaded on first use (see kinds/pod.ts). */
@@ -65,4 +66,5 @@ export const JobKind: KindInfo = {
       value: (o) => Object.entries((o as Job).spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>',
     },
   ],
+  describer: { describe: (o, ctx) => describeJob(o as Job, ctx.events, ctx.now) },
 };

@@ -78,6 +78,14 @@ it('waits until a Job completes, then prints kubectl\'s line; mk get jobs shows 
   const [header, row] = table.stdout.trimEnd().split('\n');
   expect(header.split(/\s{2,}/)).toEqual(['NAME', 'STATUS', 'COMPLETIONS', 'DURATION', 'AGE']);
   expect(row.split(/\s{2,}/).slice(0, 3)).toEqual(['w1', 'Complete', '2/2']);
+  // kubectl's describe: the pods' tally, the conditions and the controller's events.
+  const described = await until('the job events', async () => {
+    const d = await mk(['describe', 'job', 'w1']);
+    return d.stdout.includes('Completed') && d.stdout.includes('SuccessfulCreate') ? d.stdout : undefined;
+  }, 20_000);
+  expect(described).toMatch(/Pods Statuses:\s+0 Active \(0 Ready\) \/ 2 Succeeded \/ 0 Failed/);
+  expect(described).toMatch(/Complete\s+True\s+CompletionsReached/);
+  expect(described).toMatch(/Created pod: w1-[a-z0-9]{5}/);
 });
 
 it('times out with exit 1 and kubectl\'s message', async () => {
