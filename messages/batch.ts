@@ -68,6 +68,16 @@ export const JobSpec = z.strictObject({
   if (s.completionMode === 'Indexed' && (s.completions === null || (s.completions === undefined && s.parallelism !== undefined))) {
     ctx.addIssue({ code: 'custom', path: ['completions'], message: 'Required value: an Indexed Job needs completions' });
   }
+  if (s.manualSelector && !s.selector) {
+    ctx.addIssue({ code: 'custom', path: ['selector'], message: 'Required value: manualSelector needs a selector' });
+  }
+  if (s.manualSelector && s.selector) {
+    const labels = s.template.metadata?.labels ?? {};
+    const miss = Object.entries(s.selector.matchLabels ?? {}).find(([k, v]) => labels[k] !== v);
+    if (miss) {
+      ctx.addIssue({ code: 'custom', path: ['template', 'metadata', 'labels'], message: `\`selector\` does not match template \`labels\` (${miss[0]}=${miss[1]})` });
+    }
+  }
 }).meta({ title: 'JobSpec' });
 export type JobSpec = z.infer<typeof JobSpec>;
 
@@ -104,6 +114,11 @@ export const JobSchema = z.strictObject({
     description: 'What the Job controller last recorded (active, succeeded and failed pods, conditions). '
       + "A manifest's status is ignored.",
   }),
+}).superRefine((j, ctx) => {
+  // The name becomes the value of the pods' job-name label, which holds at most 63 characters.
+  if (j.metadata.name.length > 63) {
+    ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `a Job's name has at most 63 characters (it is the value of its pods' job-name label); "${j.metadata.name}" has ${j.metadata.name.length}` });
+  }
 }).meta({ title: 'Job' });
 
 export interface Job {

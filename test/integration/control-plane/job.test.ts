@@ -114,6 +114,9 @@ it('refuses bad Jobs with a clear error and stores nothing', async () => {
     [manifest('negp', { parallelism: -2 }), /spec.parallelism.*greater than or equal to 0/],
     [manifest('extra', { retries: 3 }), /retries/],
     [manifest('idxq', { completionMode: 'Indexed', parallelism: 2 }), /Indexed Job needs completions/],
+    [manifest('manual', { manualSelector: true }), /spec.selector.*manualSelector needs a selector/],
+    [manifest('mismatch', { manualSelector: true, selector: { matchLabels: { app: 'x' } } }), /`selector` does not match template `labels` \(app=x\)/],
+    [manifest('j'.repeat(64)), /at most 63 characters/],
   ];
   for (const [m, msg] of cases) {
     const err = await caught(apply(m));
