@@ -3,8 +3,10 @@
  * the test finishes pods by writing their phase as a node agent would (test/helpers/job-node.ts).
  * Shown: completions with parallelism never running more than parallelism pods, a failing Job
  * stopping at its backoff limit, an Indexed Job running each index once, ttlSecondsAfterFinished
- * deleting the Job and its pods, and bad manifests refused with nothing stored.
+ * deleting the Job and its pods, bad manifests refused with nothing stored, and a control plane
+ * that restarts on each state a crash in the middle of counting can leave.
  */
+import { runControlPlane } from '../../../actors';
 import { startInformer, type Informer } from '../../../bus';
 import {
   isNotFound, isValidation, JOB_COMPLETION_INDEX, JOB_TRACKING_FINALIZER,
@@ -142,4 +144,29 @@ it('refuses a change to the template of an existing Job, and takes a new paralle
   expect(await jobPods(f.store, 'fixed')).toHaveLength(0);
   await apply(manifest('fixed', { completions: 3, parallelism: 2, suspend: false }));
   await until('two pods once resumed', async () => ((await jobPods(f.store, 'fixed')).filter((p) => running(p.object)).length === 2 ? true : undefined));
+});
+
+it('counts each finished pod exactly once from every state a crash mid-count leaves', async () => {
+  await apply(manifest('steps', { completions: 4, parallelism: 3 }));
+  const [a, b, c] = await until('three pods', async () => {
+    const ps = await jobPods(f.store, 'steps');
+    return ps.length === 3 ? ps : undefined;
+  });
+  await f.cp.stop();
+  // What a crash leaves: a recorded with its finalizer (killed after step 1), b recorded without it
+  // (after step 2), c recorded, without it, and gone (after step 2, then the pod was deleted).
+  for (const p of [a, b, c]) await finishPod(f.store, p.key, 'Succeeded');
+  await f.store.mutate<Job>('jobs.default.steps', (j) => ({
+    ...j, status: { ...j.status, uncountedTerminatedPods: { succeeded: [a, b, c].map((p) => p.object.metadata.uid!), failed: [] } },
+  }));
+  for (const p of [b, c]) await f.store.mutate<Pod>(p.key, (x) => ({ ...x, metadata: { ...x.metadata, finalizers: undefined } }));
+  await f.store.delete(c.key);
+  f.cp = await runControlPlane({ bus: { servers: f.server.url, name: 'cp-job-test-2' } });
+  const j = await drive('steps', 'Succeeded', (x) => hasCondition(x, 'Complete'));
+  expect(j.status).toMatchObject({ succeeded: 4, failed: 0, uncountedTerminatedPods: { succeeded: [], failed: [] } });
+  // a and b stay, c is gone, and one more pod made the fourth success.
+  const left = await jobPods(f.store, 'steps');
+  expect(left.map((p) => p.key).sort()).toEqual(expect.arrayContaining([a.key, b.key]));
+  expect(left).toHaveLength(3);
+  expect(left.every((p) => p.object.status?.phase === 'Succeeded')).toBe(true);
 });
