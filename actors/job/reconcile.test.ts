@@ -130,6 +130,17 @@ describe('reconcileJob', () => {
     expect(reconcileJob(j, [failed], T0 + 20_000, { backoffBaseMs: 10_000 }).create).toHaveLength(1);
   });
 
+  it('caps the backoff at 6 min, and a success since the failures resets it', () => {
+    const j = job({ completions: 5, backoffLimit: 20 }, { failed: 12, succeeded: 1 });
+    const failed = pod(j, 'Failed', { tracked: false, finishedAt: '2026-01-01T00:00:00Z' });
+    expect(reconcileJob(j, [failed], T0 + 1_000).requeueAfterMs).toBe(359_000);
+    const okLater = pod(j, 'Succeeded', { tracked: false, finishedAt: '2026-01-01T00:00:05Z' });
+    expect(reconcileJob(j, [failed, okLater], T0 + 6_000).create).toHaveLength(1);
+    // One failure after that success: 10 s again.
+    const again = pod(j, 'Failed', { tracked: false, finishedAt: '2026-01-01T00:00:10Z' });
+    expect(reconcileJob(j, [failed, okLater, again], T0 + 12_000).requeueAfterMs).toBe(8_000);
+  });
+
   it('fails with DeadlineExceeded once activeDeadlineSeconds passed, and requeues for the deadline before', () => {
     const j = job({ activeDeadlineSeconds: 10 }, { startTime: '2026-01-01T00:00:00Z' });
     const running = pod(j, 'Running');

@@ -245,14 +245,21 @@ export function reconcileJob(job: Job, pods: readonly OwnedPod[], nowMs: number,
     }
     if (want === 0) return;
     if (failedTotal > 0) {
-      // The failure backoff, from the latest failure still to be seen.
+      // The failure backoff, from the latest failure still to be seen; a success since resets it
+      // (Kubernetes counts the failures after the last success).
       let last: number | undefined;
+      let lastSuccess = -Infinity;
+      const failures: number[] = [];
       for (const o of pods) {
-        if (o.pod.status?.phase !== 'Failed' && !o.pod.metadata.deletionTimestamp) continue;
         const t = finishedAt(o.pod);
-        if (t !== undefined && (last === undefined || t > last)) last = t;
+        if (t === undefined) continue;
+        if (o.pod.status?.phase === 'Succeeded') lastSuccess = Math.max(lastSuccess, t);
+        else if (o.pod.status?.phase === 'Failed' || o.pod.metadata.deletionTimestamp) failures.push(t);
       }
-      const delay = Math.min((opts.backoffBaseMs ?? JOB_BACKOFF_BASE_MS) * 2 ** (failedTotal - 1), JOB_BACKOFF_MAX_MS);
+      for (const t of failures) if (last === undefined || t > last) last = t;
+      const since = failures.filter((t) => t > lastSuccess).length;
+      const n = lastSuccess === -Infinity ? failedTotal : Math.min(since, failedTotal);
+      const delay = n === 0 ? 0 : Math.min((opts.backoffBaseMs ?? JOB_BACKOFF_BASE_MS) * 2 ** (n - 1), JOB_BACKOFF_MAX_MS);
       if (last !== undefined && nowMs < last + delay) {
         requeue(last + delay - nowMs);
         return;
