@@ -107,6 +107,11 @@ export function jobController(store: ObjectStore, recordEvent: RecordEvent = new
         for (const i of items) if (tracked(i.object) && jobOwner(i.object)?.name === name) await releasePod(store, i.key);
         return;
       }
+      // Pods of an earlier Job of the same name (deleted, then made again) are released.
+      for (const i of items) {
+        const owner = jobOwner(i.object);
+        if (tracked(i.object) && owner?.name === name && owner.uid !== job.metadata.uid) await releasePod(store, i.key);
+      }
       const owned: OwnedPod[] = items.filter((i) => jobOwner(i.object)?.uid === job.metadata.uid).map((i) => ({ key: i.key, pod: i.object }));
       const d = reconcileJob(job, owned, Date.now(), { backoffBaseMs });
       if (d.deleteJob) {

@@ -170,3 +170,20 @@ it('counts each finished pod exactly once from every state a crash mid-count lea
   expect(left).toHaveLength(3);
   expect(left.every((p) => p.object.status?.phase === 'Succeeded')).toBe(true);
 });
+
+it('a Job deleted and made again at once under its name: the old pods go, the new Job runs its own', async () => {
+  await apply(manifest('again', { completions: 2, parallelism: 2 }));
+  const old = await until('two pods', async () => {
+    const ps = await jobPods(f.store, 'again');
+    return ps.length === 2 ? ps : undefined;
+  });
+  await f.api('delete', { kind: 'jobs', name: 'again' });
+  const fresh = await apply(manifest('again', { completions: 1 }));
+  await until('the old pods gone', async () => {
+    const ps = await jobPods(f.store, 'again');
+    return ps.some((p) => old.some((o) => o.key === p.key)) ? undefined : true;
+  }, 20_000);
+  const j = await drive('again', 'Succeeded', (x) => hasCondition(x, 'Complete'));
+  expect(j.metadata.uid).toBe(fresh.metadata.uid);
+  expect(j.status?.succeeded).toBe(1);
+});
