@@ -118,3 +118,16 @@ it('says what is wrong: a missing object, a bad --for, a bad --timeout', async (
   expect(badTimeout.code).toBe(1);
   expect(badTimeout.stderr).toContain('--timeout: "soon" is not a duration');
 });
+
+it('waits for every object a selector (or --all) names, one line each', async () => {
+  for (const n of ['sel-a', 'sel-b']) {
+    await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: n, namespace: 'kube-system', labels: { app: 'sel' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  }
+  const r = await mk(['wait', '--for=jsonpath={.status.phase}=Pending', 'pods', '-l', 'app=sel', '-n', 'kube-system', '--timeout=5s']);
+  expect(r).toMatchObject({ code: 0, stdout: 'pod/sel-a condition met\npod/sel-b condition met\n' });
+  const all = await mk(['wait', '--for=jsonpath={.status.phase}=Pending', 'pods', '--all', '-n', 'kube-system', '--timeout=5s']);
+  expect(all).toMatchObject({ code: 0, stdout: 'pod/sel-a condition met\npod/sel-b condition met\n' });
+  const none = await mk(['wait', '--for=delete', 'pods', '-l', 'app=none', '--timeout=1s']);
+  expect(none.code).toBe(1);
+  expect(none.stderr).toContain('no matching resources found');
+});
