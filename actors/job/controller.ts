@@ -63,6 +63,8 @@ export function jobController(store: ObjectStore, recordEvent: RecordEvent = new
   let pods: Informer | undefined;
   /** Pod key -> the key of the Job that controls it, for deletions (which carry no object). */
   const owners = new Map<string, string>();
+  /** Pods that hold the tracking finalizer -> the key of their controlling Job, if any. */
+  const held = new Map<string, string | undefined>();
   const backoffBaseMs = Number(process.env.MK_JOB_BACKOFF_BASE_MS) || JOB_BACKOFF_BASE_MS;
 
   return {
@@ -72,30 +74,32 @@ export function jobController(store: ObjectStore, recordEvent: RecordEvent = new
     async prepare() {
       await pods?.stop();
       owners.clear();
+      held.clear();
       pods = await startInformer<Pod>(store, keyFilter('pods'), (ev) => {
-        let jobKey = owners.get(ev.key);
+        const before = owners.get(ev.key);
+        let jobKey: string | undefined;
         if (ev.type === 'DELETE' || !ev.object) {
           owners.delete(ev.key);
+          held.delete(ev.key);
         } else {
           const owner = jobOwner(ev.object);
           if (owner) jobKey = objectKey(JobKind.plural, ev.object.metadata.namespace, owner.name);
           if (jobKey) owners.set(ev.key, jobKey); else owners.delete(ev.key);
+          if (tracked(ev.object)) held.set(ev.key, jobKey); else held.delete(ev.key);
         }
         if (jobKey) enqueue(jobKey);
+        if (before && before !== jobKey) enqueue(before);
       });
     },
     async stop() {
       await pods?.stop();
       pods = undefined;
     },
-    // Pods whose Job is gone (or which lost their owner) may still hold the tracking finalizer.
+    // Pods whose Job is gone (or which lost their owner) may still hold the tracking finalizer
+    // (the Job's last reconcile did not finish): released here, after the first listing and on
+    // every resync. releasePod reads the pod again, so a stale entry does no harm.
     async listed(holds) {
-      const { items } = await store.list<Pod>(keyFilter('pods'));
-      for (const i of items) {
-        if (!tracked(i.object)) continue;
-        const owner = jobOwner(i.object);
-        if (!owner || !holds(objectKey(JobKind.plural, i.object.metadata.namespace, owner.name))) await releasePod(store, i.key);
-      }
+      for (const [podKey, jobKey] of [...held]) if (!jobKey || !holds(jobKey)) await releasePod(store, podKey);
     },
     async reconcile(key) {
       const { namespace, name } = parseKey(key);

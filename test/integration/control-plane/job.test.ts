@@ -187,3 +187,20 @@ it('a Job deleted and made again at once under its name: the old pods go, the ne
   expect(j.metadata.uid).toBe(fresh.metadata.uid);
   expect(j.status?.succeeded).toBe(1);
 });
+
+it('a restarted control plane releases the pods of a Job that went while none ran', async () => {
+  await f.cp.stop();
+  const orphan = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {
+      name: 'ghost-abcde', namespace: 'default', uid: 'ghost-pod', finalizers: [JOB_TRACKING_FINALIZER],
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'ghost', uid: 'ghost-job', controller: true }],
+      deletionTimestamp: '2026-01-01T00:00:00Z', deletionGracePeriodSeconds: 0,
+    },
+    spec: { containers: [{ name: 'c', image: 'busybox' }], restartPolicy: 'Never' },
+    status: { phase: 'Succeeded' },
+  };
+  await f.store.create('pods.default.ghost-abcde', orphan);
+  f.cp = await runControlPlane({ bus: { servers: f.server.url, name: 'cp-job-test-3' } });
+  await until('the pod gone', async () => ((await f.store.get('pods.default.ghost-abcde')) ? undefined : true), 20_000);
+});
