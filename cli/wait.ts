@@ -141,14 +141,10 @@ async function waitOne(client: Client, input: WaitInput, name: string, deadline:
     },
   });
   const timer = setTimeout(() => settle('timeout'), Math.max(0, deadline - Date.now()));
-  const stop = () => settle('timeout');
-  process.once('SIGINT', stop);
   try {
-    const r = await Promise.race([result, handle.done.then(() => 'timeout' as const)]);
-    return r;
+    return await Promise.race([result, handle.done.then(() => 'timeout' as const)]);
   } finally {
     clearTimeout(timer);
-    process.off('SIGINT', stop);
     await handle.stop();
   }
 }
