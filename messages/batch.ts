@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ObjectMeta } from './meta';
-import { PodSpec } from './pod';
+import { PodSpec, RestartPolicy } from './pod';
 import { LabelSelector } from './scheduling';
 
 /** The label and annotation Kubernetes gives the pods of a Job (https://kubernetes.io/docs/reference/labels-annotations-taints/). */
@@ -25,14 +25,19 @@ export const PodTemplateMeta = z.strictObject({
 
 export const JobPodTemplate = z.strictObject({
   metadata: PodTemplateMeta.optional().describe('The labels and annotations of the pods.'),
-  spec: PodSpec.superRefine((spec, ctx) => {
+  spec: PodSpec.safeExtend({
+    restartPolicy: RestartPolicy.optional().describe(
+      "What the node does when a pod's container exits: OnFailure restarts it after a non-zero exit code (each restart "
+      + 'counts toward backoffLimit), Never leaves it and the pod fails. Required: Always (the default of a pod) is refused.',
+    ),
+  }).superRefine((spec, ctx) => {
     if (spec.restartPolicy === undefined || spec.restartPolicy === 'Always') {
       ctx.addIssue({
         code: 'custom', path: ['restartPolicy'],
         message: `Unsupported value: "${spec.restartPolicy ?? 'Always'}": a Job's pods need restartPolicy "OnFailure" or "Never"`,
       });
     }
-  }).describe('The spec of every pod; restartPolicy must be OnFailure or Never.'),
+  }).meta({ title: 'PodSpec' }).describe('The spec of every pod; restartPolicy must be OnFailure or Never.'),
 }).meta({ title: 'JobPodTemplate' });
 
 export const JobSpec = z.strictObject({
