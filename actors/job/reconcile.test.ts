@@ -163,6 +163,18 @@ describe('reconcileJob', () => {
     expect(s2.d.status.completedIndexes).toBe('0');
   });
 
+  it('Indexed: the index is kept when the pod is recorded, so a pod gone before it is counted is not run again', () => {
+    const j = job({ completions: 2, parallelism: 1, completionMode: 'Indexed' });
+    const done = pod(j, 'Succeeded', { index: 0 });
+    const s = step(j, [done]);
+    expect(s.d.status.completedIndexes).toBe('0');
+    expect(s.d.status.succeeded).toBe(0);
+    // The pod went (its finalizer was removed) before the next reconcile counted it.
+    const d = reconcileJob(s.job, [], T0, { suffix: () => 'abcde' });
+    expect(d.status).toMatchObject({ succeeded: 1, completedIndexes: '0' });
+    expect(d.create.map((p) => p.metadata.name)).toEqual(['pi-1-abcde']);
+  });
+
   it('work queue: completes once one pod succeeded and none runs, creating no more after a success', () => {
     const j = job({ parallelism: 2 }, { succeeded: 1 });
     const running = pod(j, 'Running');

@@ -105,17 +105,15 @@ export function reconcileJob(job: Job, pods: readonly OwnedPod[], nowMs: number,
   const suspended = !!jobCondition(job, 'Suspended');
   const present = new Map<string, OwnedPod>();
   const active: OwnedPod[] = [];
-  /** Indexes whose success is recorded but not yet counted. */
-  const pendingDone = new Set<number>();
-
-  const flush = (uid: string, pod: Pod | undefined) => {
-    if (uncS.delete(uid)) {
-      succeeded++;
-      const i = pod && podIndex(pod);
-      if (indexed && i !== undefined && completions !== null && i < completions) completed.add(i);
-    } else if (uncF.delete(uid)) {
-      failed++;
-    }
+  // An Indexed Job's succeeded index is kept in the write that records the pod (as Kubernetes
+  // does), so it is not lost if the pod is gone before it is counted.
+  const completeIndex = (pod: Pod) => {
+    const i = podIndex(pod);
+    if (indexed && i !== undefined && completions !== null && i < completions) completed.add(i);
+  };
+  const flush = (uid: string) => {
+    if (uncS.delete(uid)) succeeded++;
+    else if (uncF.delete(uid)) failed++;
   };
 
   for (const o of pods) {
@@ -127,13 +125,9 @@ export function reconcileJob(job: Job, pods: readonly OwnedPod[], nowMs: number,
     const terminating = !!p.metadata.deletionTimestamp;
     if (uncS.has(uid) || uncF.has(uid)) {
       // Step 2, then step 3 once the finalizer is gone.
-      if (tracked) {
-        out.removeFinalizers.push(o.key);
-        const i = podIndex(p);
-        if (uncS.has(uid) && i !== undefined) pendingDone.add(i);
-      } else {
-        flush(uid, p);
-      }
+      if (uncS.has(uid)) completeIndex(p);
+      if (tracked) out.removeFinalizers.push(o.key);
+      else flush(uid);
       continue;
     }
     const outcome = phase === 'Succeeded' ? 'succeeded'
@@ -145,15 +139,14 @@ export function reconcileJob(job: Job, pods: readonly OwnedPod[], nowMs: number,
     // Step 1: recorded in this status write; the finalizer goes after it.
     if (outcome === 'succeeded') {
       uncS.add(uid);
-      const i = podIndex(p);
-      if (i !== undefined) pendingDone.add(i);
+      completeIndex(p);
     } else if (outcome === 'failed') {
       uncF.add(uid);
     }
     out.removeFinalizers.push(o.key);
   }
   // Recorded pods that are gone: their finalizer went, so they are counted now.
-  for (const uid of [...uncS, ...uncF]) if (!present.has(uid)) flush(uid, undefined);
+  for (const uid of [...uncS, ...uncF]) if (!present.has(uid)) flush(uid);
 
   const succeededTotal = succeeded + uncS.size;
   // With restartPolicy OnFailure a failing container restarts inside its pod, and each restart
@@ -164,7 +157,7 @@ export function reconcileJob(job: Job, pods: readonly OwnedPod[], nowMs: number,
       + (a.pod.status?.initContainerStatuses ?? []).reduce((m, c) => m + c.restartCount, 0), 0)
     : 0;
   const failedTotal = failed + uncF.size;
-  const doneIndexes = new Set([...completed, ...pendingDone]);
+  const doneIndexes = completed;
   const uncountedEmpty = () => uncS.size === 0 && uncF.size === 0;
   let conditions = [...(old.conditions ?? [])];
   let startTime = old.startTime;
