@@ -9,6 +9,7 @@ describe('mk wait --for', () => {
     expect(parseWaitFor('condition=Complete')).toEqual({ type: 'condition', condition: 'Complete', value: 'True' });
     expect(parseWaitFor('condition=Ready=false')).toEqual({ type: 'condition', condition: 'Ready', value: 'false' });
     expect(parseWaitFor('delete')).toEqual({ type: 'delete' });
+    expect(parseWaitFor('create')).toEqual({ type: 'create' });
     expect(parseWaitFor('jsonpath={.status.containerStatuses[0].ready}=true')).toMatchObject({
       type: 'jsonpath', path: ['status', 'containerStatuses', 0, 'ready'], value: 'true',
     });
@@ -31,6 +32,8 @@ describe('mk wait --for', () => {
     expect(waitMet(parseWaitFor('condition=Ready'), null)).toBe(false);
     expect(waitMet(parseWaitFor('delete'), ready)).toBe(false);
     expect(waitMet(parseWaitFor('delete'), null)).toBe(true);
+    expect(waitMet(parseWaitFor('create'), null)).toBe(false);
+    expect(waitMet(parseWaitFor('create'), ready)).toBe(true);
     expect(waitMet(parseWaitFor('jsonpath={.status.phase}=Running'), ready)).toBe(true);
     expect(waitMet(parseWaitFor('jsonpath={.status.containerStatuses[0].ready}=true'), ready)).toBe(true);
     expect(waitMet(parseWaitFor('jsonpath={.status.podIP}'), ready)).toBe(false);

@@ -2,7 +2,8 @@
  * `mk wait`: waits, through the api's watch (mk.api.watch), until objects meet a condition, as
  * `kubectl wait` does: `--for=condition=Complete`, `--for=condition=Ready=false`, `--for=delete`,
  * `--for=jsonpath={.status.phase}=Running`. Each object met prints `KIND[.GROUP]/NAME condition
- * met`; a timeout prints kubectl's message and exits 1.
+ * met`; a timeout prints kubectl's message and exits 1. `--for=create` waits for a named object
+ * to exist.
  */
 import type { KindInfo, KubeObject, WatchEvent } from '../messages';
 import { parseDuration } from '../messages/duration';
@@ -13,12 +14,14 @@ import { streamWatch } from './watch-stream';
 /** What `--for` asks. */
 export type WaitFor =
   | { type: 'delete' }
+  | { type: 'create' }
   | { type: 'condition'; condition: string; value: string }
   | { type: 'jsonpath'; path: (string | number)[]; expr: string; value?: string };
 
 /** Parses `--for`; throws CliError naming what is wrong. */
 export function parseWaitFor(text: string): WaitFor {
   if (text.toLowerCase() === 'delete') return { type: 'delete' };
+  if (text.toLowerCase() === 'create') return { type: 'create' };
   if (text.toLowerCase().startsWith('condition=')) {
     const rest = text.slice('condition='.length);
     const [condition, value, ...more] = rest.split('=');
@@ -39,13 +42,14 @@ export function parseWaitFor(text: string): WaitFor {
     }
     return { type: 'jsonpath', path, expr: `{${expr}}`, ...(m?.[2] !== undefined ? { value: m[2] } : {}) };
   }
-  throw new CliError(`unrecognized condition: "${text}" (use --for=condition=NAME[=VALUE], --for=delete or --for=jsonpath={.path}=VALUE)`);
+  throw new CliError(`unrecognized condition: "${text}" (use --for=condition=NAME[=VALUE], --for=create, --for=delete or --for=jsonpath={.path}=VALUE)`);
 }
 
 /** Whether `obj` (null: it does not exist) meets `want`. */
 export function waitMet(want: WaitFor, obj: KubeObject | null): boolean {
   if (want.type === 'delete') return obj === null;
   if (!obj) return false;
+  if (want.type === 'create') return true;
   if (want.type === 'condition') {
     const conds = (obj.status as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions ?? [];
     return conds.some((c) => c.type?.toLowerCase() === want.condition.toLowerCase() && c.status?.toLowerCase() === want.value.toLowerCase());
@@ -124,7 +128,7 @@ async function waitOne(client: Client, input: WaitInput, name: string, deadline:
   const fieldSelector = `metadata.name=${name}`;
   const listed = await client.api.listAt(kind, namespace, undefined, fieldSelector);
   const first = listed.items.find((o) => o.metadata.name === name) ?? null;
-  if (!first && input.for.type !== 'delete') return 'missing';
+  if (!first && input.for.type !== 'delete' && input.for.type !== 'create') return 'missing';
   if (waitMet(input.for, first)) return 'met';
   if (Date.now() >= deadline) return 'timeout';
   let settle: (r: 'met' | 'timeout') => void = () => undefined;

@@ -17,6 +17,7 @@ export default class Wait extends MkCommand {
     '<%= config.bin %> wait --for=condition=Ready pod/web',
     '<%= config.bin %> wait --for=condition=Ready pods -l app=web',
     '<%= config.bin %> wait --for=delete pod/web --timeout=30s',
+    '<%= config.bin %> wait --for=create job/pi',
     "<%= config.bin %> wait --for=jsonpath='{.status.phase}'=Running pod/web",
   ];
   static override args = {
@@ -26,7 +27,7 @@ export default class Wait extends MkCommand {
   static override flags = {
     ...namespaceFlags,
     for: Flags.string({
-      description: 'the condition: condition=NAME[=VALUE] (VALUE defaults to True), delete, or jsonpath={.path}[=VALUE]', required: true,
+      description: 'the condition: condition=NAME[=VALUE] (VALUE defaults to True), create, delete, or jsonpath={.path}[=VALUE]', required: true,
     }),
     timeout: Flags.string({ description: 'how long to wait at most (30s, 5m; 0 checks once)', default: '30s' }),
     selector: Flags.string({ char: 'l', description: 'the objects matching this label selector, instead of names' }),

@@ -102,6 +102,9 @@ it('--for=delete ends when the object goes; --for=jsonpath compares a field', as
   await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'doomed' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
   const phase = await mk(['wait', '--for=jsonpath={.status.phase}=Pending', 'pod/doomed', '--timeout=5s']);
   expect(phase).toMatchObject({ code: 0, stdout: 'pod/doomed condition met\n' });
+  const born = start(['wait', '--for=create', 'pod/late', '--timeout=30s']);
+  await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'late' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  expect(await born.exited).toMatchObject({ code: 0, stdout: 'pod/late condition met\n' });
   const waiting = start(['wait', '--for=delete', 'pod/doomed', '--timeout=30s']);
   await api('delete', { kind: 'pods', name: 'doomed' });
   expect(await waiting.exited).toMatchObject({ code: 0, stdout: 'pod/doomed condition met\n' });
