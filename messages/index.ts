@@ -29,3 +29,5 @@ export * from './usage';
 export * from './replicaset';
 export * from './label-selector';
 export { ReplicaSetKind } from './kinds/replicaset';
+export * from './batch';
+export { JobKind, jobStatusWord } from './kinds/job';
