@@ -42,6 +42,12 @@ export interface KindController {
   listed?(holds: (key: string) => boolean): Promise<void>;
   /** Called when the supervisor stops: ends what prepare() started (an informer of its own). */
   stop?(): Promise<void>;
+  /**
+   * Called once, when the supervisor is spawned, with a way to ask for a reconcile of one of the
+   * kind's objects by key, for a change elsewhere that concerns it (a replica set's or a Job's pod). A key
+   * the supervisor's informer does not hold is ignored (its listing will bring it): false then.
+   */
+  bindEnqueue?(enqueue: (key: string) => boolean): void;
 }
 
 type SupervisorMsg = { type: 'start' };
@@ -53,6 +59,8 @@ export interface KindSupervisor {
   ref: Ref<SupervisorMsg>;
   /** Stops the informer, the resync timer, every object actor and the supervisor. */
   stop(): Promise<void>;
+  /** Reconciles `key` again if the informer holds it (see KindController.bindEnqueue). */
+  enqueue(key: string): boolean;
 }
 
 /** Spawns the supervisor for one kind under `parent` and starts it. */
@@ -176,9 +184,16 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     },
   );
   describeActor(sup, { kind: `${controller.plural}-supervisor`, system: true });
+  const enqueue = (key: string): boolean => {
+    if (!latest.has(key) || finalizing.has(key)) return false;
+    dispatch(child(key), { type: 'reconcile' });
+    return true;
+  };
+  controller.bindEnqueue?.(enqueue);
   dispatch(sup, { type: 'start' });
   return {
     ref: sup,
+    enqueue,
     // nact's stop() does not reach grandchildren, so the supervisor stops its own.
     async stop() {
       clearInterval(resync);

@@ -14,7 +14,8 @@ describe('kind modules', () => {
   it('resolves the names users type and refuses an unknown one instead of falling back', () => {
     expect(moduleFor('po').info.kind).toBe('Pod');
     expect(moduleFor('Namespace').info.plural).toBe('namespaces');
-    expect(() => moduleFor('replicasets')).toThrow(/doesn't have a resource type "replicasets"/);
+    expect(moduleFor('rs').info.kind).toBe('ReplicaSet');
+    expect(() => moduleFor('statefulsets')).toThrow(/doesn't have a resource type "statefulsets"/);
     expect(() => moduleFor(42)).toThrow(/kind must be a string/);
   });
 });

@@ -4,14 +4,16 @@
  */
 import { NotFoundError, ValidationError, KINDS, resolveKind, type KindInfo } from '../messages';
 import { eventModule } from './event/kind';
+import { jobModule } from './job/kind';
 import type { KindModule } from './kind-module';
 import { leaseModule } from './lease/kind';
 import { namespaceModule } from './namespace/kind';
 import { nodeModule } from './node/kind';
 import { podModule } from './pod/kind';
+import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
-export const KIND_MODULES: readonly KindModule[] = [eventModule, leaseModule, namespaceModule, nodeModule, podModule];
+export const KIND_MODULES: readonly KindModule[] = [eventModule, jobModule, leaseModule, namespaceModule, nodeModule, podModule, replicaSetModule];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */
 export function moduleOf(kind: KindInfo): KindModule {

@@ -26,3 +26,8 @@ export { LeaseKind } from './kinds/lease';
 export * from './node-routes';
 export * from './telemetry';
 export * from './usage';
+export * from './replicaset';
+export * from './label-selector';
+export { ReplicaSetKind } from './kinds/replicaset';
+export * from './batch';
+export { JobKind, jobStatusWord } from './kinds/job';

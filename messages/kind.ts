@@ -80,4 +80,9 @@ export interface KindInfo {
   readOnly?: boolean;
   /** Why a read-only kind is (said when a delete is refused); default: events' expiry. */
   readOnlyReason?: string;
+  /**
+   * True when the kind's objects have `spec.replicas` (a scale subresource, in Kubernetes'
+   * terms): `mk scale` changes it.
+   */
+  scalable?: boolean;
 }

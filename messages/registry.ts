@@ -5,14 +5,16 @@
  */
 import type { KindInfo } from './kind';
 import { EventKind } from './kinds/event';
+import { JobKind } from './kinds/job';
 import { LeaseKind } from './kinds/lease';
 import { NamespaceKind, NodeKind } from './kinds/node';
 import { PodKind } from './kinds/pod';
+import { ReplicaSetKind } from './kinds/replicaset';
 
 export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObjects } from './kind';
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
-export const KINDS: readonly KindInfo[] = [EventKind, LeaseKind, NamespaceKind, NodeKind, PodKind];
+export const KINDS: readonly KindInfo[] = [EventKind, JobKind, LeaseKind, NamespaceKind, NodeKind, PodKind, ReplicaSetKind];
 
 /** Finds a kind by the name a user typed: `pods`, `pod`, `po`, `Pod`, `pods.v1`. Undefined when unknown. */
 export function resolveKind(name: string): KindInfo | undefined {

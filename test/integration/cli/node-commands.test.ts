@@ -152,7 +152,7 @@ describe('mk drain', () => {
   it('cordons, then refuses pods no controller manages and DaemonSet pods, evicting nothing', async () => {
     await pod('bare', 'n1');
     await pod('ds', 'n1', 'DaemonSet');
-    await pod('managed', 'n1', 'ReplicaSet');
+    await pod('managed', 'n1', 'StatefulSet');
     const r = await mk(['drain', 'n1']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('node/n1 cordoned\n');
