@@ -107,5 +107,21 @@ describeE2e('probes on a one-machine cluster', () => {
     expect(await c.mk(['exec', 'slow', '--', 'touch', '/tmp/go'])).toMatchObject({ code: 0 });
     const ready = await waitPod('Ready', 'slow', (p) => cond(p, 'Ready') === 'True');
     expect(ready.status?.containerStatuses?.[0]).toMatchObject({ started: true, ready: true, restartCount: 0 });
+    const described = await c.mk(['describe', 'pod', 'slow']);
+    expect(described.stdout).toMatch(/Startup:\s+tcp-socket :8080 delay=0s timeout=1s period=1s #success=1 #failure=120\n/);
+  });
+
+  it('a startup probe that never passes restarts the container', async () => {
+    await apply(podYaml('stuck', 'sleep 3600', `      startupProbe:
+        exec: { command: ["false"] }
+        periodSeconds: 1
+        failureThreshold: 2
+`), 'stuck');
+    const p = await waitPod('restarted', 'stuck', (x) => (x.status?.containerStatuses?.[0].restartCount ?? 0) >= 1);
+    expect(p.status?.containerStatuses?.[0].ready).toBe(false);
+    await waitFor('the Killing event', async () => {
+      const e = await events('stuck');
+      return /Killing\s+pod\/stuck\s+Container main failed startup probe, will be restarted/.test(e) ? e : null;
+    }, 30_000);
   });
 });
