@@ -77,27 +77,7 @@ export const Probe = z.strictObject({
 }).meta({ title: 'Probe' });
 export type Probe = z.infer<typeof Probe>;
 
-export type ProbeKind = 'liveness' | 'readiness' | 'startup';
-
-/** A probe with Kubernetes' defaults filled in. */
-export interface ProbeTiming {
-  initialDelaySeconds: number;
-  periodSeconds: number;
-  timeoutSeconds: number;
-  successThreshold: number;
-  failureThreshold: number;
-}
-
-/** Kubernetes' defaults for a probe's timing. */
-export function probeTiming(p: Probe): ProbeTiming {
-  return {
-    initialDelaySeconds: p.initialDelaySeconds ?? 0,
-    periodSeconds: p.periodSeconds ?? 10,
-    timeoutSeconds: p.timeoutSeconds ?? 1,
-    successThreshold: p.successThreshold ?? 1,
-    failureThreshold: p.failureThreshold ?? 3,
-  };
-}
+export { probeTiming, type ProbeKind, type ProbeTiming } from './probe-timing';
 
 /** A container's ports as the probe checks need them. */
 interface NamedPorts { ports?: { name?: string | undefined; containerPort: number }[] | undefined }

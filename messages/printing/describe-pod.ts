@@ -4,7 +4,8 @@
  */
 import type { Container, ContainerState, ContainerStatus, Pod } from '../pod';
 import { qosClass } from '../qos';
-import { probeTiming, type Probe } from '../probe';
+import type { Probe } from '../probe';
+import { probeTiming } from '../probe-timing';
 import type { Toleration } from '../scheduling';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age, humanDuration } from './time';
