@@ -18,7 +18,7 @@ export const EnvVar = z.strictObject({
 }).meta({ title: 'EnvVar' });
 
 export const ContainerPort = z.strictObject({
-  name: LabelName.optional().describe('A name for the port (a DNS-1123 label). Informational: nothing in mk refers to ports by name yet.'),
+  name: LabelName.optional().describe('A name for the port (a DNS-1123 label), by which probes may refer to it.'),
   containerPort: z.number().int().min(1).max(65535).describe(
     "The port the container listens on, on the pod's IP. Listing it is informational: every port is reachable on the pod IP either way.",
   ),

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { load } from 'js-yaml';
 import { isValidation, type ValidationError } from './errors';
 import { validateManifest } from './manifest';
 
@@ -58,5 +60,13 @@ describe('container probes', () => {
       .toEqual(['spec.initContainers[0].readinessProbe: init containers may not have a readinessProbe']);
     expect(issues(pod({ livenessProbe: { grpc: { port: 9 } } })))
       .toContain('unknown field "spec.containers[0].livenessProbe.grpc"');
+  });
+});
+
+describe('examples/probes.yaml', () => {
+  it('is a valid pod with all three probes on a named port', () => {
+    const { object } = validateManifest(load(fs.readFileSync(`${__dirname}/../examples/probes.yaml`, 'utf8')));
+    const c = (object as { spec: { containers: Record<string, unknown>[] } }).spec.containers[0];
+    expect(Object.keys(c)).toEqual(expect.arrayContaining(['startupProbe', 'livenessProbe', 'readinessProbe']));
   });
 });
