@@ -3,6 +3,7 @@
  * probes on busybox, run by the node agent against real containerd, and their effect on the pod's
  * Ready condition, restarts and events, seen through the CLI.
  */
+import path from 'node:path';
 import type { Pod } from '../../../messages';
 import { canRunE2e, startCluster, waitFor, type TestCluster } from '../../helpers/cluster';
 
@@ -109,6 +110,16 @@ describeE2e('probes on a one-machine cluster', () => {
     expect(ready.status?.containerStatuses?.[0]).toMatchObject({ started: true, ready: true, restartCount: 0 });
     const described = await c.mk(['describe', 'pod', 'slow']);
     expect(described.stdout).toMatch(/Startup:\s+tcp-socket :8080 delay=0s timeout=1s period=1s #success=1 #failure=120\n/);
+  });
+
+  it('runs examples/probes.yaml as the README says: Ready once /www/ready exists', async () => {
+    expect(await c.mk(['apply', '-f', path.join(__dirname, '../../../examples/probes.yaml')])).toMatchObject({ code: 0 });
+    const running = await waitPod('started', 'probed', (p) => p.status?.containerStatuses?.[0].started === true);
+    expect(cond(running, 'Ready')).toBe('False');
+    expect(await c.mk(['exec', 'probed', '--', 'touch', '/www/ready'])).toMatchObject({ code: 0 });
+    await waitPod('Ready', 'probed', (p) => cond(p, 'Ready') === 'True');
+    const table = await c.mk(['get', 'pod', 'probed']);
+    expect(table.stdout).toMatch(/probed\s+1\/1\s+Running\s+0\s+/);
   });
 
   it('a startup probe that never passes restarts the container', async () => {
