@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { LabelName, ObjectMeta, Quantity } from './meta';
 import { Affinity, Toleration } from './scheduling';
+import { Probe, probeIssues } from './probe';
 
 export { qosClass } from './qos';
 
@@ -17,7 +18,7 @@ export const EnvVar = z.strictObject({
 }).meta({ title: 'EnvVar' });
 
 export const ContainerPort = z.strictObject({
-  name: LabelName.optional().describe('A name for the port (a DNS-1123 label). Informational: nothing in mk refers to ports by name yet.'),
+  name: LabelName.optional().describe('A name for the port (a DNS-1123 label), by which probes may refer to it.'),
   containerPort: z.number().int().min(1).max(65535).describe(
     "The port the container listens on, on the pod's IP. Listing it is informational: every port is reachable on the pod IP either way.",
   ),
@@ -101,6 +102,20 @@ export const Container = z.strictObject({
   terminationMessagePolicy: z.enum(['File', 'FallbackToLogsOnError']).optional().describe(
     'Where the termination note comes from: File (the default) or FallbackToLogsOnError. Accepted, but mk does not read termination notes yet.',
   ),
+  livenessProbe: Probe.optional().describe(
+    'A check the node runs periodically while the container runs; after failureThreshold failures in a row the container '
+    + 'is killed and restarted as its restartPolicy says. Not for init containers.',
+  ),
+  readinessProbe: Probe.optional().describe(
+    'A check the node runs periodically; the container is ready (and the pod Ready) only while it passes. '
+    + 'Without one a running container is ready. Not for init containers.',
+  ),
+  startupProbe: Probe.optional().describe(
+    'A check that holds the liveness and readiness probes until it first passes; after failureThreshold failures in a row '
+    + 'the container is killed and restarted. Not for init containers.',
+  ),
+}).superRefine((c, ctx) => {
+  for (const i of probeIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 }).meta({ title: 'Container' });
 export type Container = z.infer<typeof Container>;
 
@@ -153,6 +168,11 @@ export const PodSpec = z
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `duplicate container name "${c.name}"`, path: ['containers'] });
       seen.add(c.name);
     }
+    (spec.initContainers ?? []).forEach((c, i) => {
+      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+        if (c[f]) ctx.addIssue({ code: 'custom', message: `init containers may not have a ${f}`, path: ['initContainers', i, f] });
+      }
+    });
   })
   .meta({ title: 'PodSpec' });
 export type PodSpec = z.infer<typeof PodSpec>;

@@ -4,6 +4,8 @@
  */
 import type { Container, ContainerState, ContainerStatus, Pod } from '../pod';
 import { qosClass } from '../qos';
+import type { Probe } from '../probe';
+import { probeTiming } from '../probe-timing';
 import type { Toleration } from '../scheduling';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age, humanDuration } from './time';
@@ -98,6 +100,9 @@ function writeContainers(w: DescribeWriter, label: string, containers: Container
       w.write(2, `${title}:\n`);
       for (const [k, v] of entries) w.write(3, `${k}:\t${String(v)}\n`);
     }
+    for (const [title, probe] of [['Liveness', c.livenessProbe], ['Readiness', c.readinessProbe], ['Startup', c.startupProbe]] as const) {
+      if (probe) w.write(2, `${title}:\t${probeText(probe)}\n`);
+    }
     w.write(2, `Environment:${c.env?.length ? '' : '\t<none>'}\n`);
     for (const e of c.env ?? []) {
       (e.value ?? '').split('\n').forEach((line, i) => w.write(3, i === 0 ? `${e.name}:\t${line}\n` : `\t${line}\n`));
@@ -131,4 +136,17 @@ function writeState(w: DescribeWriter, name: string, state: ContainerState | und
   } else {
     w.write(2, `${name}:\tWaiting\n`);
   }
+}
+
+/** A probe in one line, as kubectl describe shows it: handler, then its timing. */
+function probeText(p: Probe): string {
+  const t = probeTiming(p);
+  let handler = '';
+  if (p.exec) handler = `exec [${p.exec.command.join(' ')}]`;
+  else if (p.httpGet) {
+    const path = p.httpGet.path ?? '';
+    handler = `http-get http://${p.httpGet.host ?? ''}:${p.httpGet.port}${path && !path.startsWith('/') ? '/' : ''}${path}`;
+  } else if (p.tcpSocket) handler = `tcp-socket ${p.tcpSocket.host ?? ''}:${p.tcpSocket.port}`;
+  return `${handler} delay=${t.initialDelaySeconds}s timeout=${t.timeoutSeconds}s period=${t.periodSeconds}s `
+    + `#success=${t.successThreshold} #failure=${t.failureThreshold}`;
 }

@@ -63,6 +63,45 @@ describe('pod actor', () => {
     expect(cri.idsOf('app')).toHaveLength(1);
   });
 
+  it('marks the container ready when its readiness probe passes, and restarts it when its liveness probe fails', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    let readyOk = false;
+    let aliveOk = true;
+    const events: string[] = [];
+    const h = harness(cri, {
+      recordEvent: (_p, type, reason, message) => { events.push(`${type} ${reason} ${message}`); },
+      runProbe: async (t) => {
+        const ok = t.probe.exec?.command[0] === 'ready' ? readyOk : aliveOk;
+        return { outcome: ok ? 'success' : 'failure', message: ok ? '' : 'exit status 1' };
+      },
+    });
+    const pod = makePod({
+      containers: [{
+        name: 'app', image: 'busybox',
+        readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 1 },
+        livenessProbe: { exec: { command: ['alive'] }, periodSeconds: 1, failureThreshold: 2 },
+      }],
+    });
+    spawnPodActor(system, h.deps, pod);
+    await advanceUntil('Running', () => h.last()?.phase === 'Running');
+    expect(app(h)).toMatchObject({ ready: false, started: true });
+    expect(h.last()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    // Failing probes record events but write no status while the result stays.
+    await advanceUntil('a readiness failure event', () => events.some((e) => e === 'Warning Unhealthy Readiness probe failed: exit status 1'));
+    const writes = h.statuses.length;
+    jest.advanceTimersByTime(3000);
+    await settle(100);
+    expect(h.statuses.length).toBe(writes);
+    readyOk = true;
+    await advanceUntil('ready', () => app(h)?.ready === true && h.last()?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+    aliveOk = false;
+    await advanceUntil('a restart', () => (app(h)?.restartCount ?? 0) >= 1, 120_000);
+    expect(events).toContain('Warning Unhealthy Liveness probe failed: exit status 1');
+    expect(events).toContain('Normal Killing Container app failed liveness probe, will be restarted');
+    expect(app(h)?.lastState.terminated?.exitCode).toBe(143);
+  });
+
   it('writes its status again when the stored one changed after its write, and not for a view that lags', async () => {
     system = start();
     const cri = new FakeCriRuntime();

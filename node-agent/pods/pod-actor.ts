@@ -27,6 +27,8 @@ import { ObservationCache, observePod, type ObservationHints } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
 import { sameStatus } from './status';
 import type { ObservedPod, PodRuntime } from './types';
+import { PodProber, type RunningContainer } from './prober';
+import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
 
 /** Messages a pod actor accepts. */
 export type PodActorMessage =
@@ -82,6 +84,8 @@ export interface PodActorDeps {
   resyncIntervalMs?: number;
   /** Clock (epoch ms). */
   now?: () => number;
+  /** Runs one probe (tests); default runProbe through `cri`. */
+  runProbe?: (target: ProbeTarget) => Promise<ProbeOutcome>;
 }
 
 /** The actor's durable state. */
@@ -141,6 +145,21 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   const abandonedStarts = new Set<string>();
   // What observations remember between passes (sandbox networks, settled container statuses).
   const cache = new ObservationCache();
+  // Probes of the running containers; a changed result asks for a reconcile (and a status write).
+  let self: Ref<Internal> | undefined;
+  const prober = new PodProber({
+    run: deps.runProbe ?? ((t) => runProbe(deps.cri, t)),
+    onChange: () => { if (self) kick(self); },
+    onKill: (containerId, container, graceSeconds) => {
+      const timeout = graceSeconds ?? lastKnown.spec.terminationGracePeriodSeconds ?? 30;
+      log.info({ container, containerId, gracePeriod: timeout }, 'killing container that failed its probe');
+      deps.cri.stopContainer({ containerId, timeout }).catch((err: unknown) => {
+        log.warn({ err, container, containerId }, 'could not stop container that failed its probe');
+      }).finally(() => { if (self) kick(self); });
+    },
+    event: (type, reason, message) => event(type, reason, message),
+    now,
+  });
 
   const kick = (self: Ref<Internal>): void => {
     if (queued || stopped) return;
@@ -168,6 +187,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   const finish = (self: Ref<Internal>): void => {
     stopped = true;
     clearTimeout(timer);
+    prober.stop();
     stop(self);
   };
 
@@ -190,10 +210,14 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let failures: SyncFailures = {};
     let result: ReconcileResult | undefined;
     let hints: ObservationHints = {};
+    let lastObserved: ObservedPod | undefined;
+    self = ctx.self;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images, cache, hints), abandonedStarts);
       logUnexpected(log, observed, desired);
+      lastObserved = observed;
       result = reconcilePod({
+        probes: prober.views(),
         pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
         previous: written ?? viewStatus, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
       });
@@ -216,6 +240,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       hints = out.created;
       failures = mergeFailures(failures, out.failures);
     }
+    prober.update(desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [], result?.status.podIP);
     // A write the view never showed was overwritten before the control plane copied it there.
     if (written && !writtenSeen && now() - writtenAt > VIEW_LAG_MS) forgetWritten();
     const base = written ?? viewStatus;
@@ -292,7 +317,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       setImmediate(() => kick(ctx.self));
       return { backoff: emptyBackoff() };
     },
-    afterStop: (): void => { stopped = true; clearTimeout(timer); },
+    afterStop: (): void => { stopped = true; clearTimeout(timer); prober.stop(); },
     ...(deps.onCrash ? { onCrash: deps.onCrash as unknown as SupervisionActorFunc<Internal, Ref<unknown>, Ref<unknown>> } : {}),
   };
   const name = actorName(ns, pod.metadata.name);
@@ -314,6 +339,19 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
 function sameStoredStatus(a: PodStatus | undefined, b: PodStatus | undefined): boolean {
   const strip = (s: PodStatus | undefined) => (s?.conditions ? { ...s, conditions: s.conditions.filter((c) => c.type !== 'PodScheduled') } : s);
   return sameStatus(strip(a), strip(b));
+}
+
+/** The pod's running app containers in its ready sandbox, which the prober watches. */
+function runningContainers(pod: Pod, observed: ObservedPod): RunningContainer[] {
+  const ready = new Set(observed.sandboxes.filter((s) => s.state === 'SANDBOX_READY').map((s) => s.id));
+  const out: RunningContainer[] = [];
+  for (const c of observed.containers) {
+    if (c.state !== 'CONTAINER_RUNNING' || !ready.has(c.podSandboxId)) continue;
+    const spec = pod.spec.containers.find((x) => x.name === c.name);
+    if (!spec || (spec.image !== c.image && c.image !== '')) continue;
+    out.push({ id: c.id, spec, startedAtMs: Math.floor((c.startedAt || c.createdAt) / 1e6) });
+  }
+  return out;
 }
 
 /** Marks the containers whose start this agent gave up on, and forgets those no longer there. */

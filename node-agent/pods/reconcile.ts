@@ -76,7 +76,7 @@ export function reconcilePod(input: ReconcileInput): ReconcileResult {
     stopping: new Set(plan.actions.flatMap((a) => (a.type === 'stopContainer' ? [a.containerId] : []))),
   }));
   const initViews = (pod.spec.initContainers ?? []).map((c) => plan.views.get(c.name) as ContainerView);
-  const appViews = pod.spec.containers.map((c) => plan.views.get(c.name) as ContainerView);
+  const appViews = pod.spec.containers.map((c) => withProbe(plan.views.get(c.name) as ContainerView, input.probes));
   const status = buildPodStatus({
     pod, init: initViews, app: appViews, initialized, ...(current ? { sandbox: current } : {}),
     ...(input.hostIP ? { hostIP: input.hostIP } : {}), ...(input.previous ? { previous: input.previous } : {}), now: input.now,
@@ -87,6 +87,12 @@ export function reconcilePod(input: ReconcileInput): ReconcileResult {
   }
   if (plan.actions.length > 0) requeueIn(plan, FAST_REQUEUE_MS);
   return { actions: plan.actions, status, events: plan.events, ...(plan.requeue !== undefined ? { requeueAfterMs: plan.requeue } : {}), terminated: false };
+}
+
+/** Adds what the prober says of the view's running instance (ready, started). */
+function withProbe(v: ContainerView, probes: ReconcileInput['probes']): ContainerView {
+  const probe = v.latest ? probes?.[v.latest.id] : undefined;
+  return probe ? { ...v, probe } : v;
 }
 
 /** No ready sandbox: create one unless the pod has nothing left to run. Returns "initialized". */

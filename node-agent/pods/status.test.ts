@@ -52,6 +52,20 @@ describe('buildPodStatus', () => {
     expect(exited.containerStatuses?.[0].lastState.terminated?.exitCode).toBe(1);
   });
 
+  it('a readiness probe keeps the container and the pod not ready until it passes; a startup probe not started', () => {
+    const spec = { ...pod.spec.containers[0], readinessProbe: { tcpSocket: { port: 80 } }, startupProbe: { tcpSocket: { port: 80 } } };
+    const latest = containerObs({ name: 'app' });
+    const cond = (s: ReturnType<typeof buildPodStatus>, t: string) => s.conditions?.find((c) => c.type === t)?.status;
+    const unprobed = buildPodStatus({ ...base, app: [{ spec, latest }], now: 1_000_000 });
+    expect(unprobed.containerStatuses?.[0]).toMatchObject({ ready: false, started: false });
+    expect([cond(unprobed, 'ContainersReady'), cond(unprobed, 'Ready'), unprobed.phase]).toEqual(['False', 'False', 'Running']);
+    const startedOnly = buildPodStatus({ ...base, app: [{ spec, latest, probe: { started: true, ready: false } }], now: 1_000_000 });
+    expect(startedOnly.containerStatuses?.[0]).toMatchObject({ ready: false, started: true });
+    const ready = buildPodStatus({ ...base, app: [{ spec, latest, probe: { started: true, ready: true } }], now: 1_000_000 });
+    expect(ready.containerStatuses?.[0]).toMatchObject({ ready: true, started: true });
+    expect([cond(ready, 'ContainersReady'), cond(ready, 'Ready')]).toEqual(['True', 'True']);
+  });
+
   it('formats CRI nanoseconds as RFC 3339 seconds', () => {
     expect(rfc3339FromNs(1_700_000_000_123_456_000)).toBe('2023-11-14T22:13:20Z');
   });

@@ -18,6 +18,11 @@ export interface ContainerView {
   previous?: ObservedContainer;
   /** Set when the container is not running and waits: ContainerCreating, CrashLoopBackOff, ... */
   waiting?: { reason: string; message?: string };
+  /**
+   * What the probes say of `latest` while it runs. Without it, a container with a startup probe is
+   * not started and one with a readiness probe not ready (the probes have not passed yet).
+   */
+  probe?: { started: boolean; ready: boolean };
 }
 
 /** Inputs of {@link buildPodStatus}. `now` is epoch ms. */
@@ -82,13 +87,15 @@ export function containerStatusFromView(v: ContainerView): ContainerStatus {
     state = { waiting: { reason: 'ContainerCreating' } };
   }
   const running = state.running !== undefined;
+  const started = running && (v.probe?.started ?? !v.spec.startupProbe);
+  const ready = started && (v.probe?.ready ?? !v.spec.readinessProbe);
   return {
     name: v.spec.name,
     image: v.spec.image,
     ...(latest?.imageRef ? { imageID: latest.imageRef } : {}),
     ...(latest ? { containerID: containerIdString(latest.id) } : {}),
-    ready: running,
-    started: running,
+    ready,
+    started,
     restartCount: latest?.restartCount ?? 0,
     state,
     lastState: last ? terminatedState(last) : {},

@@ -112,6 +112,8 @@ export interface ReconcileInput {
   failures?: SyncFailures;
   /** Grace period for a pod that vanished without a deletion mark. */
   defaultGraceSeconds?: number;
+  /** What the probes say of running instances, by container id (prober.ts); none = not probed yet. */
+  probes?: Record<string, { started: boolean; ready: boolean }>;
 }
 
 /** What to do next. */

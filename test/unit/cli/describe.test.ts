@@ -118,6 +118,25 @@ describe('describePod', () => {
     expect(text).toMatch(/QoS Class:\s+BestEffort\n/);
     expect(text).not.toContain('Container ID');
   });
+
+  it('prints probes one a line, as kubectl does', () => {
+    const probed: Pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' },
+      spec: {
+        containers: [{
+          name: 'c', image: 'busybox', ports: [{ name: 'web', containerPort: 8080 }],
+          livenessProbe: { exec: { command: ['cat', '/tmp/alive'] }, initialDelaySeconds: 5, periodSeconds: 3 },
+          readinessProbe: { httpGet: { path: '/ready', port: 'web' }, successThreshold: 2 },
+          startupProbe: { tcpSocket: { port: 8080 }, failureThreshold: 30 },
+        }],
+      },
+    };
+    const text = describePod(probed, undefined, NOW);
+    expect(text).toContain('    Liveness:     exec [cat /tmp/alive] delay=5s timeout=1s period=3s #success=1 #failure=3\n'
+      + '    Readiness:    http-get http://:web/ready delay=0s timeout=1s period=10s #success=2 #failure=3\n'
+      + '    Startup:      tcp-socket :8080 delay=0s timeout=1s period=10s #success=1 #failure=30\n'
+      + '    Environment:');
+  });
 });
 
 describe('describePod tolerations', () => {

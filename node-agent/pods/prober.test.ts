@@ -1,0 +1,151 @@
+import type { Container } from '../../messages/pod';
+import { probeTiming, type Probe } from '../../messages/probe';
+import { applyProbeOutcome, initialProbeState, nextProbeAt } from './probe-state';
+import { PodProber, type ProberDeps } from './prober';
+import type { ProbeOutcome, ProbeTarget } from './probe-run';
+
+const exec = (extra: Partial<Probe> = {}): Probe => ({ exec: { command: ['check'] }, ...extra });
+
+describe('probe state', () => {
+  it('starts not ready, alive, and undecided for startup', () => {
+    expect(initialProbeState('readiness').result).toBe('failure');
+    expect(initialProbeState('liveness').result).toBe('success');
+    expect(initialProbeState('startup').result).toBe('unknown');
+  });
+
+  it('counts a result only after its threshold in a row, and kills on liveness failure', () => {
+    const t = probeTiming(exec({ failureThreshold: 3 }));
+    let s = initialProbeState('liveness');
+    const steps = ['failure', 'failure', 'success', 'failure', 'failure'] as const;
+    for (const o of steps) {
+      const r = applyProbeOutcome(s, 'liveness', t, o);
+      expect(r.kill).toBe(false);
+      s = r.state;
+    }
+    const last = applyProbeOutcome(s, 'liveness', t, 'failure');
+    expect(last).toMatchObject({ changed: true, kill: true, state: { result: 'failure', onHold: true } });
+    // On hold: later outcomes change nothing.
+    expect(applyProbeOutcome(last.state, 'liveness', t, 'success').changed).toBe(false);
+  });
+
+  it('needs successThreshold successes for readiness, and never kills for it', () => {
+    const t = probeTiming(exec({ successThreshold: 2, failureThreshold: 1 }));
+    let r = applyProbeOutcome(initialProbeState('readiness'), 'readiness', t, 'success');
+    expect(r.changed).toBe(false);
+    r = applyProbeOutcome(r.state, 'readiness', t, 'success');
+    expect(r).toMatchObject({ changed: true, kill: false, state: { result: 'success' } });
+    r = applyProbeOutcome(r.state, 'readiness', t, 'failure');
+    expect(r).toMatchObject({ changed: true, kill: false, state: { result: 'failure', onHold: false } });
+  });
+
+  it('is due initialDelaySeconds after start, then every periodSeconds', () => {
+    const t = probeTiming(exec({ initialDelaySeconds: 5, periodSeconds: 2 }));
+    expect(nextProbeAt(1000, t, undefined)).toBe(6000);
+    expect(nextProbeAt(1000, t, 6000)).toBe(8000);
+  });
+});
+
+describe('PodProber (fake clock)', () => {
+  beforeEach(() => { jest.useFakeTimers({ now: 1_000_000 }); });
+  afterEach(() => { jest.useRealTimers(); });
+
+  function harness(outcomes: Record<string, () => ProbeOutcome['outcome']>) {
+    const runs: { at: number; kind: string }[] = [];
+    const events: string[] = [];
+    const kills: string[] = [];
+    let changes = 0;
+    const deps: ProberDeps = {
+      run: async (t: ProbeTarget) => {
+        const kind = t.probe.exec!.command[0];
+        runs.push({ at: Date.now(), kind });
+        const outcome = outcomes[kind]();
+        return { outcome, message: outcome === 'failure' ? `${kind} says no` : '' };
+      },
+      onChange: () => { changes++; },
+      onKill: (id) => { kills.push(id); },
+      event: (_t, reason, message) => { events.push(`${reason}: ${message}`); },
+      now: () => Date.now(),
+    };
+    const prober = new PodProber(deps);
+    return { prober, runs, events, kills, changes: () => changes };
+  }
+
+  const container = (probes: Partial<Container>): Container => ({ name: 'app', image: 'busybox', ...probes });
+
+  it('waits initialDelaySeconds, flips ready on the first success, and writes nothing while it stays', async () => {
+    let ok = false;
+    const h = harness({ ready: () => (ok ? 'success' : 'failure') });
+    const spec = container({ readinessProbe: { exec: { command: ['ready'] }, initialDelaySeconds: 3, periodSeconds: 1, failureThreshold: 2 } });
+    h.prober.update([{ id: 'c1', spec, startedAtMs: Date.now() }], '10.0.0.2');
+    expect(h.prober.view('c1')).toEqual({ started: true, ready: false });
+    await jest.advanceTimersByTimeAsync(2_999);
+    expect(h.runs).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(h.runs).toHaveLength(1);
+    expect(h.events).toEqual(['Unhealthy: Readiness probe failed: ready says no']);
+    ok = true;
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(h.prober.view('c1')).toEqual({ started: true, ready: true });
+    expect(h.changes()).toBe(1);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(h.runs).toHaveLength(7);
+    expect(h.changes()).toBe(1);
+    ok = false;
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(h.prober.view('c1')?.ready).toBe(true);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(h.prober.view('c1')?.ready).toBe(false);
+    expect(h.changes()).toBe(2);
+    expect(h.kills).toEqual([]);
+    h.prober.stop();
+  });
+
+  it('kills after failureThreshold liveness failures, once, and probes a new instance afresh', async () => {
+    const h = harness({ live: () => 'failure' });
+    const spec = container({ livenessProbe: { exec: { command: ['live'] }, periodSeconds: 2, failureThreshold: 3 } });
+    h.prober.update([{ id: 'c1', spec, startedAtMs: Date.now() }], undefined);
+    await jest.advanceTimersByTimeAsync(3_999);
+    expect(h.kills).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(h.kills).toEqual(['c1']);
+    expect(h.events).toContain('Killing: Container app failed liveness probe, will be restarted');
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect(h.kills).toEqual(['c1']);
+    expect(h.runs).toHaveLength(3);
+    h.prober.update([{ id: 'c2', spec, startedAtMs: Date.now() }], undefined);
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect(h.kills).toEqual(['c1', 'c2']);
+    h.prober.stop();
+  });
+
+  it('holds liveness and readiness until the startup probe passes, and kills when it never does', async () => {
+    let startedOk = false;
+    const h = harness({ start: () => (startedOk ? 'success' : 'failure'), live: () => 'success', ready: () => 'success' });
+    const spec = container({
+      startupProbe: { exec: { command: ['start'] }, periodSeconds: 1, failureThreshold: 5 },
+      livenessProbe: { exec: { command: ['live'] }, periodSeconds: 10 },
+      readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 10 },
+    });
+    h.prober.update([{ id: 'c1', spec, startedAtMs: Date.now() }], undefined);
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(h.runs.map((r) => r.kind)).toEqual(['start', 'start', 'start']);
+    expect(h.prober.view('c1')).toEqual({ started: false, ready: false });
+    startedOk = true;
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(h.runs.map((r) => r.kind)).toEqual(['start', 'start', 'start', 'start', 'live', 'ready']);
+    expect(h.prober.view('c1')).toEqual({ started: true, ready: true });
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect(h.runs.filter((r) => r.kind === 'start')).toHaveLength(4);
+
+    startedOk = false;
+    h.prober.update([{ id: 'c2', spec, startedAtMs: Date.now() }], undefined);
+    expect(h.prober.view('c1')).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(3_999);
+    expect(h.kills).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(h.kills).toEqual(['c2']);
+    expect(h.events).toContain('Killing: Container app failed startup probe, will be restarted');
+    expect(h.prober.view('c2')).toEqual({ started: false, ready: false });
+    h.prober.stop();
+  });
+});

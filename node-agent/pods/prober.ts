@@ -1,0 +1,156 @@
+/**
+ * The prober of one pod: for each running container instance with probes, one timer that runs the
+ * probes when due (startup first, then liveness and readiness once it has passed), counts outcomes
+ * through the thresholds (probe-state.ts), and tells the pod actor only when a counted result
+ * changes (so status is written on change, not per probe) or when a liveness or startup probe asks
+ * for the container to be killed. Probes of an instance never overlap; a new instance (restart)
+ * starts with fresh results.
+ */
+import type { EventType } from '../../messages/event';
+import type { Container } from '../../messages/pod';
+import { probeTiming, type Probe, type ProbeKind } from '../../messages/probe';
+import { applyProbeOutcome, initialProbeState, nextProbeAt, type ProbeState } from './probe-state';
+import type { ProbeOutcome, ProbeTarget } from './probe-run';
+
+/** What the probes say of one container instance, for its status. */
+export interface ProbeView {
+  /** The startup probe passed, or there is none. */
+  started: boolean;
+  /** Started, and the readiness probe passes (or there is none). */
+  ready: boolean;
+}
+
+/** A running container instance the prober should watch. */
+export interface RunningContainer {
+  id: string;
+  spec: Container;
+  /** When the instance started, epoch ms. */
+  startedAtMs: number;
+}
+
+export interface ProberDeps {
+  run(target: ProbeTarget): Promise<ProbeOutcome>;
+  /** A counted result changed: the pod's status should be recomputed. */
+  onChange(): void;
+  /** A liveness or startup probe failed failureThreshold times: kill the instance. */
+  onKill(containerId: string, container: string, graceSeconds: number | undefined): void;
+  event(type: EventType, reason: string, message: string): void;
+  now(): number;
+}
+
+const KINDS: { kind: ProbeKind; field: 'startupProbe' | 'livenessProbe' | 'readinessProbe'; word: string }[] = [
+  { kind: 'startup', field: 'startupProbe', word: 'Startup' },
+  { kind: 'liveness', field: 'livenessProbe', word: 'Liveness' },
+  { kind: 'readiness', field: 'readinessProbe', word: 'Readiness' },
+];
+
+interface Worker {
+  c: RunningContainer;
+  states: Partial<Record<ProbeKind, ProbeState>>;
+  lastRun: Partial<Record<ProbeKind, number>>;
+  timer?: NodeJS.Timeout;
+  busy: boolean;
+  gone: boolean;
+}
+
+const hasProbes = (c: Container): boolean => !!(c.livenessProbe || c.readinessProbe || c.startupProbe);
+
+export class PodProber {
+  private readonly workers = new Map<string, Worker>();
+  private podIP: string | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: ProberDeps) {}
+
+  /** The running instances now: starts workers for new ones, stops those of instances gone. */
+  update(running: RunningContainer[], podIP: string | undefined): void {
+    if (this.stopped) return;
+    this.podIP = podIP;
+    const keep = new Set<string>();
+    for (const c of running) {
+      if (!hasProbes(c.spec)) continue;
+      keep.add(c.id);
+      if (this.workers.has(c.id)) continue;
+      const states: Partial<Record<ProbeKind, ProbeState>> = {};
+      for (const k of KINDS) if (c.spec[k.field]) states[k.kind] = initialProbeState(k.kind);
+      const w: Worker = { c, states, lastRun: {}, busy: false, gone: false };
+      this.workers.set(c.id, w);
+      this.schedule(w);
+    }
+    for (const [id, w] of this.workers) {
+      if (!keep.has(id)) { w.gone = true; clearTimeout(w.timer); this.workers.delete(id); }
+    }
+  }
+
+  /** What the probes say of an instance; undefined when it is not watched (no probes, not running). */
+  view(containerId: string): ProbeView | undefined {
+    const w = this.workers.get(containerId);
+    if (!w) return undefined;
+    const started = !w.states.startup || w.states.startup.result === 'success';
+    const ready = started && (!w.states.readiness || w.states.readiness.result === 'success');
+    return { started, ready };
+  }
+
+  /** Views of every watched instance, by container id. */
+  views(): Record<string, ProbeView> {
+    const out: Record<string, ProbeView> = {};
+    for (const id of this.workers.keys()) out[id] = this.view(id) as ProbeView;
+    return out;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.workers.values()) { w.gone = true; clearTimeout(w.timer); }
+    this.workers.clear();
+  }
+
+  /** The probes that run now: the startup probe until it passes, then liveness and readiness. */
+  private active(w: Worker): ProbeKind[] {
+    const s = w.states.startup;
+    if (s && s.result !== 'success') return s.onHold ? [] : ['startup'];
+    return (['liveness', 'readiness'] as const).filter((k) => w.states[k] && !w.states[k].onHold);
+  }
+
+  private probeOf(w: Worker, kind: ProbeKind): Probe {
+    return w.c.spec[KINDS.find((k) => k.kind === kind)!.field] as Probe;
+  }
+
+  private schedule(w: Worker): void {
+    if (w.gone || this.stopped) return;
+    const due = this.active(w).map((k) => nextProbeAt(w.c.startedAtMs, probeTiming(this.probeOf(w, k)), w.lastRun[k]));
+    if (due.length === 0) return;
+    const at = Math.min(...due);
+    clearTimeout(w.timer);
+    w.timer = setTimeout(() => { void this.tick(w); }, Math.max(0, at - this.deps.now()));
+    w.timer.unref?.();
+  }
+
+  private async tick(w: Worker): Promise<void> {
+    if (w.gone || w.busy) return;
+    w.busy = true;
+    try {
+      const now = this.deps.now();
+      // Re-read after each run: a startup probe that passes lets the others run in the same tick.
+      const due = (): ProbeKind | undefined => this.active(w)
+        .find((k) => w.lastRun[k] !== now && nextProbeAt(w.c.startedAtMs, probeTiming(this.probeOf(w, k)), w.lastRun[k]) <= now);
+      for (let kind = due(); kind; kind = due()) {
+        w.lastRun[kind] = now;
+        const probe = this.probeOf(w, kind);
+        const res = await this.deps.run({ probe, container: w.c.spec, containerId: w.c.id, ...(this.podIP ? { podIP: this.podIP } : {}) });
+        if (w.gone) return;
+        const word = KINDS.find((k) => k.kind === kind)!.word;
+        if (res.outcome === 'failure') this.deps.event('Warning', 'Unhealthy', `${word} probe failed: ${res.message}`);
+        const step = applyProbeOutcome(w.states[kind] as ProbeState, kind, probeTiming(probe), res.outcome);
+        w.states[kind] = step.state;
+        if (step.kill) {
+          this.deps.event('Normal', 'Killing', `Container ${w.c.spec.name} failed ${kind} probe, will be restarted`);
+          this.deps.onKill(w.c.id, w.c.spec.name, probe.terminationGracePeriodSeconds);
+        }
+        if (step.changed || step.kill) this.deps.onChange();
+      }
+    } finally {
+      w.busy = false;
+    }
+    this.schedule(w);
+  }
+}
