@@ -3,8 +3,8 @@
  * thirty times faster than real time (MK_CRONJOB_CLOCK_SCALE): a `* * * * *` schedule fires every
  * two seconds. No node runs: the test finishes pods by writing their phase as a node agent would.
  * Shown: one Job per scheduled time, named after it and owned by the CronJob; Forbid starting
- * nothing while a run is active and the run it skipped once it finished; history limits; suspend;
- * bad manifests refused with nothing stored.
+ * nothing while a run is active and the run it skipped once it finished; Replace deleting the
+ * running Job; history limits; suspend; bad manifests refused with nothing stored.
  */
 import {
   CRONJOB_SCHEDULED_TIMESTAMP, isNotFound, isValidation, keyFilter,
@@ -116,6 +116,20 @@ it('Forbid starts nothing while a run is active, then the run it skipped once th
   expect(minuteOf(js[1])).toBeGreaterThan(minuteOf(first) + 3);
   expect(hasCondition(js[0], 'Complete')).toBe(true);
   await f.api('delete', { kind: 'cronjobs', name: 'forbid' });
+});
+
+it('Replace deletes the running Job when the next run starts', async () => {
+  const cj = await apply(manifest('replace', { concurrencyPolicy: 'Replace' }));
+  const seen = new Set<string>();
+  const live = await until('three runs, each replacing the one before', async () => {
+    const js = (await runs(cj)).filter((j) => !j.metadata.deletionTimestamp);
+    for (const j of js) seen.add(j.metadata.name);
+    return seen.size >= 3 && js.length === 1 ? js : undefined;
+  }, 30_000);
+  // The one left is the newest run; every earlier one was deleted.
+  expect(live[0].metadata.name).toBe([...seen].sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop())).pop());
+  expect((await getCj('replace')).status?.active?.map((r) => r.name)).toEqual([live[0].metadata.name]);
+  await f.api('delete', { kind: 'cronjobs', name: 'replace' });
 });
 
 it('keeps the newest finished Jobs within the history limits, and suspend stops new runs', async () => {
