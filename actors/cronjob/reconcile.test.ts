@@ -44,6 +44,11 @@ describe('CronJob decisions', () => {
     expect(d.requeueAfterMs).toBe(30_000 + 100);
   });
 
+  it('a far scheduled time is looked at again within the hour (a timer cannot wait for months)', () => {
+    const d = reconcileCronJob(cronJob({ schedule: '@yearly' }), [], T('2026-01-01T10:00:30Z'), T(CREATED));
+    expect(d.requeueAfterMs).toBe(3_600_000);
+  });
+
   it('at a scheduled time: a Job named after it, owned by the CronJob, with the scheduled-timestamp annotation', () => {
     const d = reconcileCronJob(cronJob({ timeZone: 'Europe/Paris' }), [], T('2026-01-01T10:01:00.050Z'), T(CREATED));
     const job = d.create!;

@@ -34,6 +34,11 @@ export interface CronJobDecision {
 
 /** How far past a scheduled time the controller looks again (Kubernetes' margin). */
 export const CRON_REQUEUE_MARGIN_MS = 100;
+/**
+ * The longest wait before looking again: a schedule far away (yearly) is looked at hourly, since
+ * a timer cannot wait longer than about 24.8 days.
+ */
+export const CRON_MAX_REQUEUE_MS = 3_600_000;
 /** More missed runs than this earn a TooManyMissedTimes warning. */
 export const CRON_MAX_MISSED = 100;
 
@@ -134,7 +139,7 @@ export function reconcileCronJob(cj: CronJob, jobs: Job[], now: number, created:
   };
   const done = (requeueAt?: number): CronJobDecision => ({
     deleteJobs, status: status(), events,
-    ...(requeueAt !== undefined ? { requeueAfterMs: Math.max(0, requeueAt - now) + CRON_REQUEUE_MARGIN_MS } : {}),
+    ...(requeueAt !== undefined ? { requeueAfterMs: Math.min(CRON_MAX_REQUEUE_MS, Math.max(0, requeueAt - now) + CRON_REQUEUE_MARGIN_MS) } : {}),
   });
 
   if (cj.metadata.deletionTimestamp || spec.suspend) return done();
