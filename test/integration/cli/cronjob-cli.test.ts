@@ -1,7 +1,8 @@
 /**
  * The built CLI with CronJobs against a real nats-server and control plane: `mk apply` of the
  * example, `mk get cronjobs` in kubectl's columns, `mk create job NAME --from=cronjob/CJ`, `mk
- * describe cronjob`, and bad input refused with a clear error and nothing created.
+ * describe cronjob` (with a run's event, on a controller clock thirty times faster), and bad
+ * input refused with a clear error and nothing created.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,8 +24,13 @@ let dir: string;
 const mk = (args: string[]): Promise<CliResult> => runCli(args, { env: { MK_HOME: dir }, timeoutMs: 60_000 });
 const get = async <T>(kind: string, name: string) => (await request<GetResult>(bus, API.get, { kind, name })).object as unknown as T;
 
+const saved = { scale: process.env.MK_CRONJOB_CLOCK_SCALE, origin: process.env.MK_CRONJOB_CLOCK_ORIGIN };
+
 beforeAll(async () => {
   ensureBuilt();
+  // The controller's clock runs thirty times faster: `* * * * *` fires every two seconds.
+  process.env.MK_CRONJOB_CLOCK_SCALE = '30';
+  process.env.MK_CRONJOB_CLOCK_ORIGIN = String(Date.now());
   server = await startNatsServer();
   cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-cj' } });
   bus = await connectBus({ servers: server.url, name: 'cli-cj-test' });
@@ -37,6 +43,9 @@ afterAll(async () => {
   await bus?.close();
   await server?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  for (const [k, v] of [['MK_CRONJOB_CLOCK_SCALE', saved.scale], ['MK_CRONJOB_CLOCK_ORIGIN', saved.origin]] as const) {
+    if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
 });
 
 it('applies the example CronJob and lists it like kubectl get cronjobs', async () => {
@@ -82,6 +91,24 @@ it('mk describe cronjob prints kubectl\'s sections', async () => {
     /^Last Schedule Time:\s+<unset>$/m, /^Active Jobs:\s+hello-now$/m, /Image:\s+busybox/]) {
     expect(d.stdout).toMatch(line);
   }
+});
+
+it('a run shows in mk get cronjobs (ACTIVE, LAST SCHEDULE) and in mk describe cronjob\'s events', async () => {
+  const f = path.join(dir, 'tick.yaml');
+  fs.writeFileSync(f, fs.readFileSync(path.join(ROOT, 'examples', 'cronjob.yaml'), 'utf8')
+    .replace('name: hello', 'name: tick').replace('"*/5 * * * mon-fri"', '"* * * * *"').replace('concurrencyPolicy: Forbid', 'concurrencyPolicy: Allow'));
+  expect(await mk(['apply', '-f', f])).toMatchObject({ code: 0, stdout: 'cronjob/tick created\n' });
+  const out = await until('a run in the events', async () => {
+    const r = await mk(['describe', 'cronjob', 'tick']);
+    return r.code === 0 && r.stdout.includes('SuccessfulCreate') ? r.stdout : undefined;
+  }, 30_000, 200);
+  expect(out).toMatch(/Normal +SuccessfulCreate .*Created job tick-\d+/);
+  expect(out).toMatch(/^Last Schedule Time:\s+\w{3}, \d/m);
+  const cells = (await mk(['get', 'cronjobs', 'tick'])).stdout.trimEnd().split('\n')[1].split(/\s{2,}/);
+  expect(Number(cells[4])).toBeGreaterThanOrEqual(1);
+  // On the fast clock the scheduled time is ahead of the real one, which kubectl prints <invalid>.
+  expect(cells[5]).toMatch(/^(\d+s|<invalid>)$/);
+  expect(await mk(['delete', 'cronjob', 'tick'])).toMatchObject({ code: 0 });
 });
 
 it('refuses bad input with a clear error and creates nothing', async () => {
