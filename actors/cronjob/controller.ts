@@ -1,10 +1,11 @@
 /**
  * The CronJob actor logic: a thin shell around reconcile.ts. Each reconcile reads the CronJob and
  * the Jobs of its namespace from the store, decides, and writes in an order that a crash at any
- * point leaves repairable: deletions, then the Job of the run that is due (its name is fixed by
- * the scheduled time, so a second create of the same run fails with AlreadyExists), then the
- * status. It asks to be reconciled again just after the next scheduled time (a timer), and an
- * informer on Jobs reconciles the owning CronJob whenever one of its Jobs changes.
+ * point leaves repairable: the running Jobs Replace deletes, then the Job of the run that is due
+ * (its name is fixed by the scheduled time, so a second create of the same run fails with
+ * AlreadyExists), then the status, and last the finished Jobs beyond the history limits. It
+ * asks to be reconciled again just after the next scheduled time (a timer), and an informer on
+ * Jobs reconciles the owning CronJob whenever one of its Jobs changes.
  */
 import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent } from '../../bus';
 import {
@@ -94,11 +95,14 @@ export function cronJobController(
       const now = clock.now();
       const created = clock.at(Date.parse(cj.metadata.creationTimestamp ?? '') || Date.now());
       const d = reconcileCronJob(cj, owned, now, created);
-      for (const name of d.deleteJobs) {
-        if (await deleteObject(store, jobModule, objectKey('jobs', namespace, name), { propagationPolicy: 'Background' })) {
-          recordEvent(cj as unknown as KubeObject, 'Normal', 'SuccessfulDelete', `Deleted job ${name}`);
+      const remove = async (names: string[]) => {
+        for (const name of names) {
+          if (await deleteObject(store, jobModule, objectKey('jobs', namespace, name), { propagationPolicy: 'Background' })) {
+            recordEvent(cj as unknown as KubeObject, 'Normal', 'SuccessfulDelete', `Deleted job ${name}`);
+          }
         }
-      }
+      };
+      await remove(d.replaceJobs);
       let status = d.status;
       if (d.create) {
         const obj = admitCreate(jobModule, d.create as unknown as KubeObject, namespace, new Date());
@@ -123,6 +127,8 @@ export function cronJobController(
         // Checked by revision: a CronJob changed meanwhile is a Conflict, and the supervisor retries.
         await store.update(key, { ...cj, status }, cur.revision);
       }
+      // Last: a finished Job is only deleted once the status records its run (see reconcile.ts).
+      await remove(d.deleteJobs);
       return d.requeueAfterMs !== undefined ? { requeueAfterMs: clock.realDelay(d.requeueAfterMs) } : undefined;
     },
   };

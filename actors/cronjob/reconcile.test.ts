@@ -113,7 +113,8 @@ describe('CronJob decisions', () => {
   it('Replace deletes the active Jobs and starts the new one', () => {
     const d = reconcileCronJob(cronJob({ concurrencyPolicy: 'Replace' }, { lastScheduleTime: '2026-01-01T10:01:00Z' }),
       [run('2026-01-01T10:01:00Z')], T('2026-01-01T10:02:01Z'), T(CREATED));
-    expect(d.deleteJobs).toEqual([run('2026-01-01T10:01:00Z').metadata.name]);
+    expect(d.replaceJobs).toEqual([run('2026-01-01T10:01:00Z').metadata.name]);
+    expect(d.deleteJobs).toEqual([]);
     expect(d.create).toBeDefined();
     expect(d.status.active?.map((r) => r.name)).toEqual([d.create!.metadata.name]);
   });

@@ -19,9 +19,15 @@ import {
 /** An event to record on the CronJob. */
 export interface CronEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
 
-/** What to do for one CronJob; the shell does it in this order: deletions, the creation, the status. */
+/**
+ * What to do for one CronJob; the shell does it in this order: the Replace deletions, the
+ * creation, the status, the history deletions. A finished Job of a run goes only after the status
+ * records the run, so a crash in between cannot make a later reconcile start that run again.
+ */
 export interface CronJobDecision {
-  /** Names of Jobs to delete (history limits, Replace). */
+  /** Names of running Jobs to delete before the new run starts (Replace). */
+  replaceJobs: string[];
+  /** Names of finished Jobs beyond the history limits, to delete once the status is written. */
   deleteJobs: string[];
   /** The Job of the run that is due, to create. */
   create?: Job;
@@ -96,6 +102,7 @@ export function reconcileCronJob(cj: CronJob, jobs: Job[], now: number, created:
   const prev = cj.status ?? {};
   const events: CronEvent[] = [];
   const deleteJobs: string[] = [];
+  const replaceJobs: string[] = [];
   const wasActive = new Set((prev.active ?? []).map((r) => r.name));
 
   // Finished Jobs leave the active list; the newest success is lastSuccessfulTime.
@@ -138,7 +145,7 @@ export function reconcileCronJob(cj: CronJob, jobs: Job[], now: number, created:
     };
   };
   const done = (requeueAt?: number): CronJobDecision => ({
-    deleteJobs, status: status(), events,
+    replaceJobs, deleteJobs, status: status(), events,
     ...(requeueAt !== undefined ? { requeueAfterMs: Math.min(CRON_MAX_REQUEUE_MS, Math.max(0, requeueAt - now) + CRON_REQUEUE_MARGIN_MS) } : {}),
   });
 
@@ -183,7 +190,7 @@ export function reconcileCronJob(cj: CronJob, jobs: Job[], now: number, created:
     return done(next);
   }
   if (policy === 'Replace') {
-    for (const j of active) deleteJobs.push(j.metadata.name);
+    for (const j of active) replaceJobs.push(j.metadata.name);
     active = [];
   }
   const job = jobFromCronJob(cj, name, { [CRONJOB_SCHEDULED_TIMESTAMP]: when });
