@@ -76,8 +76,9 @@ it('starts one Job per scheduled time, named after it, owned by the CronJob, and
     return js.length >= 3 ? js : undefined;
   }, 30_000);
   const minutes = jobs.map(minuteOf);
-  // Consecutive minutes, each once.
-  for (let i = 1; i < minutes.length; i++) expect(minutes[i]).toBe(minutes[i - 1] + 1);
+  // Each scheduled time once (consecutive minutes, unless a loaded machine delayed a reconcile
+  // past the next one: then only the latest starts).
+  for (let i = 1; i < minutes.length; i++) expect(minutes[i]).toBeGreaterThan(minutes[i - 1]);
   for (const j of jobs) {
     const m = minuteOf(j);
     expect(j.metadata.name).toBe(`every-${m}`);
