@@ -31,3 +31,6 @@ export * from './label-selector';
 export { ReplicaSetKind } from './kinds/replicaset';
 export * from './batch';
 export { JobKind, jobStatusWord } from './kinds/job';
+export * from './cron';
+export * from './cronjob';
+export { CronJobKind } from './kinds/cronjob';
