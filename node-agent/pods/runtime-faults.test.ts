@@ -29,6 +29,10 @@ describe('runtime faults', () => {
     expect(startAbortedByRuntime(containerObs({ ...base, message: 'ttrpc: closed', startAbandoned: true }))).toBe(true);
     expect(startAbortedByRuntime(containerObs({ ...base, exitCode: 1, reason: 'Error', startedAt: 5, startAbandoned: true }))).toBe(false);
     expect(startAbortedByRuntime(containerObs({ ...base, reason: 'Error', message: 'context canceled' }))).toBe(false);
+    // containerd killed mid-StartContainer, seen by an agent that restarted too: exited, never
+    // started, reason Error and no message.
+    expect(startAbortedByRuntime(containerObs({ ...base, exitCode: 1, reason: 'Error', message: '' }))).toBe(true);
+    expect(startAbortedByRuntime(containerObs({ ...base, exitCode: 1, reason: 'Error', message: '', startedAt: 5 }))).toBe(false);
     expect(neverRan(containerObs({ name: 'app', state: 'CONTAINER_CREATED', startedAt: 0 }))).toBe(true);
     expect(neverRan(containerObs({ name: 'app', state: 'CONTAINER_EXITED', exitCode: 1 }))).toBe(false);
   });

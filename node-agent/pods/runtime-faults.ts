@@ -48,11 +48,15 @@ type StartFacts = Pick<ObservedContainer, 'state' | 'reason' | 'startedAt' | 'me
  * True for a container whose start the runtime abandoned because the caller's deadline passed:
  * containerd marks it exited, code 128, reason StartError (pkg/cri/server/container_start.go),
  * though the program never ran. Known from this agent's own timed-out StartContainer, or, after
- * an agent restart, from the message containerd recorded.
+ * an agent restart, from the message containerd recorded. Also a start containerd lost by dying
+ * in the middle of it: once back, it has the container exited with reason Error, never started,
+ * and no message (its shim went with it), which no program of the pod's can produce.
  */
 export function startAbortedByRuntime(c: StartFacts): boolean {
   if (c.state !== 'CONTAINER_EXITED' || c.startedAt) return false;
-  return c.startAbandoned === true || (c.reason === 'StartError' && ABANDONED.some((re) => re.test(c.message)));
+  if (c.startAbandoned === true) return true;
+  if (c.reason === 'Error' && !c.message) return true;
+  return c.reason === 'StartError' && ABANDONED.some((re) => re.test(c.message));
 }
 
 /** True for an instance whose program never ran: created only, or a start the runtime abandoned. */
