@@ -3,6 +3,7 @@
  * two lists match). The api, the supervisors and the namespace cascade take their kinds from here.
  */
 import { NotFoundError, ValidationError, KINDS, resolveKind, type KindInfo } from '../messages';
+import { deploymentModule } from './deployment/kind';
 import { eventModule } from './event/kind';
 import { jobModule } from './job/kind';
 import type { KindModule } from './kind-module';
@@ -13,7 +14,7 @@ import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
-export const KIND_MODULES: readonly KindModule[] = [eventModule, jobModule, leaseModule, namespaceModule, nodeModule, podModule, replicaSetModule];
+export const KIND_MODULES: readonly KindModule[] = [deploymentModule, eventModule, jobModule, leaseModule, namespaceModule, nodeModule, podModule, replicaSetModule];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */
 export function moduleOf(kind: KindInfo): KindModule {

@@ -31,3 +31,5 @@ export * from './label-selector';
 export { ReplicaSetKind } from './kinds/replicaset';
 export * from './batch';
 export { JobKind, jobStatusWord } from './kinds/job';
+export * from './deployment';
+export { DeploymentKind } from './kinds/deployment';

@@ -1,0 +1,258 @@
+/**
+ * The Deployment controller's rollout math, as pure functions (after Kubernetes'
+ * pkg/controller/deployment/{rolling.go,recreate.go,sync.go,progress.go} and
+ * pkg/controller/deployment/util/deployment_util.go;
+ * https://kubernetes.io/docs/concepts/workloads/controllers/deployment/): the pod-template hash,
+ * the surge and unavailability limits, how far one step scales the new and the old ReplicaSets,
+ * and the status and conditions a deployment reports. controller.ts performs the steps.
+ */
+import type {
+  Deployment, DeploymentCondition, DeploymentStatus, IntOrPercent, PodTemplateSpec, ReplicaSet,
+} from '../../messages';
+import { stableJson } from '../api/stable-json';
+
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+export const DESIRED_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/desired-replicas';
+export const MAX_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/max-replicas';
+export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+
+/** Characters without vowels, so a hash never spells a word (Kubernetes' SafeEncodeString alphabet). */
+const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+
+/**
+ * A stable hash of a pod template (and the deployment's collisionCount, so a name collision gives
+ * another): FNV-1a over the template's canonical JSON, written in SAFE's characters. Equal templates
+ * always give the same hash, whatever the order of their keys.
+ */
+export function podTemplateHash(template: PodTemplateSpec, collisionCount = 0): string {
+  const text = stableJson(withoutHash(template)) + (collisionCount > 0 ? `#${collisionCount}` : '');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  let out = '';
+  for (let n = h; out.length < 10; n = Math.floor(n / SAFE.length)) out += SAFE[n % SAFE.length];
+  return out;
+}
+
+/** The template without its pod-template-hash label (what compares two revisions' templates). */
+export function withoutHash(t: PodTemplateSpec): PodTemplateSpec {
+  const labels = { ...(t.metadata?.labels ?? {}) };
+  delete labels[POD_TEMPLATE_HASH_LABEL];
+  const metadata = { ...(t.metadata ?? {}), labels: Object.keys(labels).length > 0 ? labels : undefined };
+  return { ...t, metadata };
+}
+
+/** True when two templates are the same revision (Kubernetes' EqualIgnoreHash). */
+export function sameTemplate(a: PodTemplateSpec, b: PodTemplateSpec): boolean {
+  return stableJson(withoutHash(a)) === stableJson(withoutHash(b));
+}
+
+/** An int, or a percentage of `total` rounded up or down (Kubernetes' GetScaledValueFromIntOrPercent). */
+export function scaledValue(v: IntOrPercent | undefined, total: number, roundUp: boolean): number {
+  if (v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  const pct = parseInt(v, 10);
+  const exact = (pct * total) / 100;
+  return roundUp ? Math.ceil(exact) : Math.floor(exact);
+}
+
+/**
+ * maxSurge (rounded up) and maxUnavailable (rounded down) as pod counts for `replicas`; when both
+ * come out 0, maxUnavailable is 1 so the rollout can go on (Kubernetes' ResolveFenceposts).
+ */
+export function resolveFenceposts(d: Deployment): { maxSurge: number; maxUnavailable: number } {
+  const replicas = d.spec.replicas ?? 1;
+  if (d.spec.strategy?.type === 'Recreate') return { maxSurge: 0, maxUnavailable: replicas };
+  const ru = d.spec.strategy?.rollingUpdate ?? {};
+  const maxSurge = scaledValue(ru.maxSurge ?? '25%', replicas, true);
+  let maxUnavailable = scaledValue(ru.maxUnavailable ?? '25%', replicas, false);
+  if (maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
+  return { maxSurge, maxUnavailable: Math.min(maxUnavailable, replicas) };
+}
+
+const specReplicas = (rs: ReplicaSet) => rs.spec.replicas ?? 0;
+const available = (rs: ReplicaSet) => rs.status?.availableReplicas ?? 0;
+/** Oldest first, then by name (Kubernetes' ReplicaSetsByCreationTimestamp). */
+const byAge = (a: ReplicaSet, b: ReplicaSet) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '')
+  || a.metadata.name.localeCompare(b.metadata.name);
+
+/**
+ * The replicas of the new ReplicaSet after one rolling step: up by as many as maxSurge leaves
+ * room for, never beyond spec.replicas (Kubernetes' NewRSNewReplicas).
+ */
+export function newReplicasForRollingUpdate(d: Deployment, all: readonly ReplicaSet[], newRs: ReplicaSet): number {
+  const replicas = d.spec.replicas ?? 1;
+  const { maxSurge } = resolveFenceposts(d);
+  const current = all.reduce((n, rs) => n + specReplicas(rs), 0);
+  const maxTotal = replicas + maxSurge;
+  if (current >= maxTotal) return specReplicas(newRs);
+  const up = Math.min(maxTotal - current, replicas - specReplicas(newRs));
+  return specReplicas(newRs) + up;
+}
+
+/**
+ * The old ReplicaSets' replicas after one rolling step, by name (only those that change): first
+ * unhealthy replicas go (they count against availability anyway), then available ones, oldest
+ * set first, as far as maxUnavailable allows (Kubernetes' reconcileOldReplicaSets). `all` holds
+ * the new set and the old ones; the pod counts are the sets' status.replicas.
+ */
+export function oldReplicasForRollingUpdate(d: Deployment, all: readonly ReplicaSet[], newRs: ReplicaSet | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  const replicas = d.spec.replicas ?? 1;
+  const olds = all.filter((rs) => rs !== newRs && specReplicas(rs) > 0).sort(byAge);
+  if (olds.length === 0) return out;
+  const { maxUnavailable } = resolveFenceposts(d);
+  const minAvailable = replicas - maxUnavailable;
+  const allPods = all.reduce((n, rs) => n + (rs.status?.replicas ?? 0), 0);
+  const newUnavailable = newRs ? specReplicas(newRs) - available(newRs) : 0;
+  let maxScaledDown = allPods - minAvailable - newUnavailable;
+  if (maxScaledDown <= 0) return out;
+  const now = new Map(olds.map((rs) => [rs.metadata.name, specReplicas(rs)]));
+  // Unhealthy replicas first: removing them lowers no availability.
+  for (const rs of olds) {
+    if (maxScaledDown <= 0) break;
+    const cur = now.get(rs.metadata.name)!;
+    const unhealthy = cur - available(rs);
+    if (unhealthy <= 0) continue;
+    const down = Math.min(maxScaledDown, unhealthy);
+    now.set(rs.metadata.name, cur - down);
+    maxScaledDown -= down;
+  }
+  // Then available ones, as far as availability stays at minAvailable.
+  const availableNow = all.reduce((n, rs) => n + available(rs), 0);
+  let toScaleDown = Math.min(availableNow - minAvailable, maxScaledDown);
+  for (const rs of olds) {
+    if (toScaleDown <= 0) break;
+    const cur = now.get(rs.metadata.name)!;
+    const down = Math.min(cur, toScaleDown);
+    now.set(rs.metadata.name, cur - down);
+    toScaleDown -= down;
+  }
+  for (const rs of olds) if (now.get(rs.metadata.name) !== specReplicas(rs)) out.set(rs.metadata.name, now.get(rs.metadata.name)!);
+  return out;
+}
+
+/** The highest revision among `sets` (0 for none). */
+export function maxRevision(sets: readonly ReplicaSet[]): number {
+  return sets.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
+}
+
+/** A set's revision annotation as a number (0 without one). */
+export function revisionOf(rs: { metadata: { annotations?: Record<string, string> } }): number {
+  const n = parseInt(rs.metadata.annotations?.[REVISION_ANNOTATION] ?? '', 10);
+  return Number.isNaN(n) ? 0 : n;
+}
+
+/**
+ * Old sets to delete beyond revisionHistoryLimit: those scaled to 0 with no pods left, oldest
+ * revision first (Kubernetes' cleanupDeployment).
+ */
+export function setsToCleanUp(d: Deployment, olds: readonly ReplicaSet[]): ReplicaSet[] {
+  const limit = d.spec.revisionHistoryLimit ?? 10;
+  const idle = olds.filter((rs) => specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp);
+  const excess = idle.length - limit;
+  if (excess <= 0) return [];
+  return [...idle].sort((a, b) => revisionOf(a) - revisionOf(b) || byAge(a, b)).slice(0, excess);
+}
+
+/** The counts of a deployment's status from its sets (Kubernetes' calculateStatus). */
+export function countStatus(d: Deployment, all: readonly ReplicaSet[], newRs: ReplicaSet | undefined): DeploymentStatus {
+  const sum = (f: (rs: ReplicaSet) => number) => all.reduce((n, rs) => n + f(rs), 0);
+  const replicas = sum((rs) => rs.status?.replicas ?? 0);
+  const availableReplicas = sum(available);
+  const desired = d.spec.replicas ?? 1;
+  return {
+    observedGeneration: d.metadata.generation,
+    replicas,
+    updatedReplicas: newRs?.status?.replicas ?? 0,
+    readyReplicas: sum((rs) => rs.status?.readyReplicas ?? 0),
+    availableReplicas,
+    unavailableReplicas: Math.max(0, desired - availableReplicas),
+  };
+}
+
+/** True when every replica is the new template's and available (Kubernetes' DeploymentComplete). */
+export function isComplete(d: Deployment, s: DeploymentStatus): boolean {
+  const want = d.spec.replicas ?? 1;
+  return (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want
+    && (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
+}
+
+/** True when `next` shows progress over `prev`: more updated, ready or available, or fewer old (Kubernetes' DeploymentProgressing). */
+export function isProgressing(prev: DeploymentStatus | undefined, next: DeploymentStatus): boolean {
+  const p = prev ?? {};
+  const old = (s: DeploymentStatus) => (s.replicas ?? 0) - (s.updatedReplicas ?? 0);
+  return (next.updatedReplicas ?? 0) > (p.updatedReplicas ?? 0)
+    || (next.readyReplicas ?? 0) > (p.readyReplicas ?? 0)
+    || (next.availableReplicas ?? 0) > (p.availableReplicas ?? 0)
+    || old(next) < old(p);
+}
+
+/** What happened to the new set in this reconcile, for the Progressing condition. */
+export type NewSetEvent = 'created' | 'found' | 'none';
+
+/** The conditions and when to look again, from the previous status and the counts just made. */
+export function withConditions(
+  d: Deployment, prev: DeploymentStatus | undefined, counts: DeploymentStatus, newRs: ReplicaSet | undefined, event: NewSetEvent,
+  now: number,
+): { status: DeploymentStatus; requeueAfterMs?: number } {
+  const ts = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+  const conditions = [...(prev?.conditions ?? [])];
+  const set = (c: Omit<DeploymentCondition, 'lastUpdateTime' | 'lastTransitionTime'>, touch = true) => {
+    const i = conditions.findIndex((x) => x.type === c.type);
+    const before = i >= 0 ? conditions[i] : undefined;
+    if (before && before.status === c.status && before.reason === c.reason && before.message === c.message && !touch) return;
+    const next: DeploymentCondition = {
+      ...c,
+      lastUpdateTime: ts,
+      lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : ts,
+    };
+    if (i >= 0) conditions[i] = next;
+    else conditions.push(next);
+  };
+  const { maxUnavailable } = resolveFenceposts(d);
+  const want = d.spec.replicas ?? 1;
+  const minAvailable = want - maxUnavailable;
+  if ((counts.availableReplicas ?? 0) >= minAvailable) {
+    set({ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }, false);
+  } else {
+    set({ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }, false);
+  }
+  const progressing = conditions.find((c) => c.type === 'Progressing');
+  const wasPaused = progressing?.reason === 'DeploymentPaused';
+  // A rollout that begins onto a set that exists already (a rollback) starts its clock here.
+  const restarting = !progressing || progressing.reason === 'NewReplicaSetAvailable' || progressing.reason === 'DeploymentResumed';
+  const rsName = newRs?.metadata.name ?? '';
+  let requeueAfterMs: number | undefined;
+  if (d.spec.paused) {
+    set({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }, false);
+  } else if (wasPaused) {
+    set({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' });
+  } else if (isComplete(d, counts)) {
+    set({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }, false);
+  } else if (event === 'created') {
+    set({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` });
+  } else if (event === 'found' && restarting) {
+    set({ type: 'Progressing', status: 'True', reason: 'FoundNewReplicaSet', message: `Found new replica set "${rsName}"` });
+  } else if (isProgressing(prev, counts)) {
+    set({ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` });
+  }
+  const cur = conditions.find((c) => c.type === 'Progressing');
+  if (!d.spec.paused && cur && cur.status === 'True' && cur.reason !== 'NewReplicaSetAvailable' && !isComplete(d, counts)) {
+    const deadline = Date.parse(cur.lastUpdateTime ?? ts) + (d.spec.progressDeadlineSeconds ?? 600) * 1000;
+    if (deadline <= now) {
+      set({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` });
+    } else {
+      requeueAfterMs = deadline - now + 1000;
+    }
+  }
+  return { status: { ...counts, collisionCount: prev?.collisionCount, conditions }, requeueAfterMs };
+}
+
+/** True when the status differs from `prev` in more than timestamps. */
+export function statusChanged(prev: DeploymentStatus | undefined, next: DeploymentStatus): boolean {
+  return stableJson(prev ?? null) !== stableJson(next);
+}
