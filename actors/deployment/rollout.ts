@@ -32,9 +32,8 @@ export function podTemplateHash(template: PodTemplateSpec, collisionCount = 0): 
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  let out = '';
-  for (let n = h; out.length < 10; n = Math.floor(n / SAFE.length)) out += SAFE[n % SAFE.length];
-  return out;
+  // Each decimal digit of the 32-bit hash becomes one safe character, as Kubernetes writes it.
+  return [...String(h)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
 }
 
 /** The template without its pod-template-hash label (what compares two revisions' templates). */
