@@ -26,6 +26,7 @@ export const DeploymentKind: KindInfo = {
   description: 'Rolls a pod template out through ReplicaSets: a new template replaces the old pods gradually '
     + '(or all at once), and older revisions can be rolled back to.',
   scalable: true,
+  categories: ['all'],
   columns: [
     { name: 'NAME', value: (o) => o.metadata.name },
     { name: 'READY', value: (o) => `${d(o).status?.readyReplicas ?? 0}/${d(o).spec?.replicas ?? 1}` },
