@@ -97,7 +97,7 @@ it('a control plane killed twice mid-rollout finishes it, with one set per templ
     const d = await deployNow();
     const s = d?.status;
     return d && d.spec.template.spec.containers[0].image === img && s?.observedGeneration === d.metadata.generation
-      && s.updatedReplicas === N && s.replicas === N && s.availableReplicas === N ? d : undefined;
+      && s?.updatedReplicas === N && s.replicas === N && s.availableReplicas === N ? d : undefined;
   };
   await waitFor(done('v1'), 'v1 rolled out', 60_000);
   loops.sampler = (async () => {
