@@ -17,7 +17,7 @@ import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import {
-  CHANGE_CAUSE_ANNOTATION, countStatus, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, maxRevision, newReplicasForRollingUpdate,
+  CHANGE_CAUSE_ANNOTATION, countStatus, isScalingEvent, scaledSizes, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, maxRevision, newReplicasForRollingUpdate,
   oldReplicasForRollingUpdate, POD_TEMPLATE_HASH_LABEL, podTemplateHash, resolveFenceposts, REVISION_ANNOTATION, revisionOf, sameTemplate,
   setsToCleanUp, withConditions, type NewSetEvent,
 } from './rollout';
@@ -43,7 +43,12 @@ export function deploymentRef(d: Deployment): OwnerReference {
 /** A new set for `d`'s template: `<name>-<hash>`, the hash also in its selector and pod labels. */
 export function newReplicaSet(d: Deployment, hash: string, replicas: number, revision: number): ReplicaSet {
   const labels = { ...(d.spec.template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash };
-  const annotations: Record<string, string> = { [REVISION_ANNOTATION]: String(revision) };
+  const want = d.spec.replicas ?? 1;
+  const annotations: Record<string, string> = {
+    [REVISION_ANNOTATION]: String(revision),
+    [DESIRED_REPLICAS_ANNOTATION]: String(want),
+    [MAX_REPLICAS_ANNOTATION]: String(want + resolveFenceposts(d).maxSurge),
+  };
   const cause = d.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION];
   if (cause) annotations[CHANGE_CAUSE_ANNOTATION] = cause;
   return {
@@ -149,11 +154,13 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
       let collisionCount = d.status?.collisionCount;
       const recreate = d.spec.strategy?.type === 'Recreate';
 
-      if (d.spec.paused) {
-        // Paused: no rollout step, only scaling of a deployment whose single active set is clear.
-        const active = sets.filter((s) => (s.object.spec.replicas ?? 0) > 0);
-        const only = active.length === 1 ? active[0] : active.length === 0 ? newSet : undefined;
-        if (only) replace(only, await scale(d, only, want));
+      if (d.spec.paused || isScalingEvent(d, sets.map((s) => s.object))) {
+        // Paused, or replicas changed: the sets are sized, no rollout step is taken (sync.go).
+        const sizes = scaledSizes(d, sets.map((s) => s.object), newSet?.object);
+        for (const s of [...sets]) {
+          const n = sizes.get(s.object.metadata.name);
+          if (n !== undefined) replace(s, await scale(d, s, n));
+        }
       } else if (recreate) {
         for (const s of olds()) if ((s.object.spec.replicas ?? 0) > 0) replace(s, await scale(d, s, 0));
         const oldPods = olds().some((s) => (s.object.status?.replicas ?? 0) > 0);

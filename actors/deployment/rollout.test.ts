@@ -1,7 +1,7 @@
 import type { Deployment, ReplicaSet } from '../../messages';
 import {
   isProgressing, newReplicasForRollingUpdate, oldReplicasForRollingUpdate, podTemplateHash, resolveFenceposts, sameTemplate,
-  scaledValue, setsToCleanUp, withConditions, countStatus,
+  scaledValue, setsToCleanUp, withConditions, countStatus, isScalingEvent, scaledSizes,
 } from './rollout';
 
 const template = (image: string) => ({ metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } });
@@ -117,5 +117,29 @@ describe('history and status', () => {
     const done = withConditions(d, later.status, countStatus(d, [rs('new', 2)], rs('new', 2)), rs('new', 2), 'found', t0 + 12_000);
     expect(done.status.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
     expect(done.status.conditions?.find((c) => c.type === 'Available')?.status).toBe('True');
+  });
+});
+
+describe('scaling events', () => {
+  const sized = (r: ReplicaSet, desired: number, max: number): ReplicaSet => ({
+    ...r, metadata: { ...r.metadata, annotations: { ...r.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(max) } },
+  });
+  it('are seen when the active sets were sized for other replicas', () => {
+    expect(isScalingEvent(deploy(10), [sized(rs('a', 10), 10, 13)])).toBe(false);
+    expect(isScalingEvent(deploy(15), [sized(rs('a', 10), 10, 13)])).toBe(true);
+    expect(isScalingEvent(deploy(15), [sized(rs('a', 0), 10, 13)])).toBe(false);
+  });
+  it('give a single active set the new size', () => {
+    expect(scaledSizes(deploy(0), [sized(rs('a', 3), 3, 4)], undefined)).toEqual(new Map([['a', 0]]));
+  });
+  it('share the change among active sets in proportion, mid-rollout', () => {
+    const d = deploy(15, 3, 2);
+    const old = sized(rs('old', 8, 8, 8, 'o'), 10, 13);
+    const fresh = sized(rs('new', 5, 5, 0, 'newer'), 10, 13);
+    expect(scaledSizes(d, [old, fresh], fresh)).toEqual(new Map([['old', 11], ['new', 7]]));
+    const down = deploy(5, 3, 2);
+    const sizes = scaledSizes(down, [old, fresh], fresh);
+    expect([...sizes.values()].reduce((a, b) => a + b, 0)).toBe(8);
+    expect(sizes.get('old')).toBeGreaterThan(sizes.get('new')!);
   });
 });

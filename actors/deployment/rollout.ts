@@ -134,6 +134,72 @@ export function oldReplicasForRollingUpdate(d: Deployment, all: readonly Replica
   return out;
 }
 
+/** A set's desired-replicas or max-replicas annotation as a number, or undefined. */
+function annotated(rs: ReplicaSet, name: string): number | undefined {
+  const n = parseInt(rs.metadata.annotations?.[name] ?? '', 10);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+/**
+ * True when the deployment's replicas changed since its active sets were last sized (their
+ * desired-replicas annotation says another number): then the sets are scaled, not rolled
+ * (Kubernetes' isScalingEvent).
+ */
+export function isScalingEvent(d: Deployment, all: readonly ReplicaSet[]): boolean {
+  const want = d.spec.replicas ?? 1;
+  return all.some((rs) => specReplicas(rs) > 0 && annotated(rs, DESIRED_REPLICAS_ANNOTATION) !== undefined
+    && annotated(rs, DESIRED_REPLICAS_ANNOTATION) !== want);
+}
+
+/** Largest first; among equals, newer first (`newer`) or older first (Kubernetes' ReplicaSetsBySizeNewer/Older). */
+const bySize = (newer: boolean) => (a: ReplicaSet, b: ReplicaSet) => specReplicas(b) - specReplicas(a) || (newer ? byAge(b, a) : byAge(a, b));
+
+/**
+ * The sets' replicas after a scaling event (Kubernetes' scale in sync.go): a single active set
+ * (or, with none, the new or newest one) takes the new size; a saturated new set means the old
+ * ones go to 0; otherwise, for RollingUpdate, the change is shared among the active sets in
+ * proportion to their size, the rounding leftover going to the largest. Returns every active
+ * set's size (changed or not), by name.
+ */
+export function scaledSizes(d: Deployment, all: readonly ReplicaSet[], newRs: ReplicaSet | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  const want = d.spec.replicas ?? 1;
+  const active = all.filter((rs) => specReplicas(rs) > 0);
+  if (active.length <= 1) {
+    const only = active[0] ?? newRs ?? [...all].sort(byAge).pop();
+    if (only) out.set(only.metadata.name, want);
+    return out;
+  }
+  if (newRs && specReplicas(newRs) === want && available(newRs) === want) {
+    for (const rs of active) out.set(rs.metadata.name, rs === newRs ? want : 0);
+    return out;
+  }
+  if (d.spec.strategy?.type === 'Recreate') return out;
+  const { maxSurge } = resolveFenceposts(d);
+  const allowed = want > 0 ? want + maxSurge : 0;
+  const toAdd = allowed - active.reduce((n, rs) => n + specReplicas(rs), 0);
+  const sorted = [...active].sort(bySize(toAdd > 0));
+  let added = 0;
+  for (const rs of sorted) {
+    let fraction: number;
+    if (want === 0) {
+      fraction = -specReplicas(rs);
+    } else {
+      const before = annotated(rs, MAX_REPLICAS_ANNOTATION) ?? d.status?.replicas ?? allowed;
+      fraction = Math.round((specReplicas(rs) * allowed) / Math.max(1, before)) - specReplicas(rs);
+    }
+    const left = toAdd - added;
+    const share = toAdd > 0 ? Math.min(fraction, left) : Math.max(fraction, left);
+    out.set(rs.metadata.name, specReplicas(rs) + share);
+    added += share;
+  }
+  if (toAdd !== added && sorted.length > 0) {
+    const first = sorted[0].metadata.name;
+    out.set(first, Math.max(0, out.get(first)! + toAdd - added));
+  }
+  return out;
+}
+
 /** The highest revision among `sets` (0 for none). */
 export function maxRevision(sets: readonly ReplicaSet[]): number {
   return sets.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);

@@ -107,6 +107,8 @@ it('pauses and resumes, and refuses what it cannot do', async () => {
   expect(await mk(['rollout', 'pause', 'deploy/web'])).toMatchObject({ code: 1, stderr: 'error: deployments.apps "web" is already paused\n' });
   expect((await mk(['rollout', 'undo', 'deploy/web'])).code).toBe(1);
   expect(await mk(['rollout', 'resume', 'deploy/web'])).toMatchObject({ code: 0, stdout: 'deployment.apps/web resumed\n' });
+  expect(await mk(['scale', 'deploy/web', '--replicas=3'])).toMatchObject({ code: 0, stdout: 'deployment/web scaled\n' });
+  await until('web at 3', async () => ((await getDeploy('web')).status?.availableReplicas === 3 ? true : undefined), 30_000);
   expect(await mk(['set', 'image', 'deploy/web', 'nope=x'])).toMatchObject({ code: 1, stderr: 'error: unable to find container named "nope"\n' });
   expect((await mk(['rollout', 'history', 'rs/web'])).stderr).toMatch(/only deployments/);
   expect((await mk(['rollout', 'undo', 'deploy/web', '--to-revision=99'])).stderr).toMatch(/unable to find specified revision 99/);

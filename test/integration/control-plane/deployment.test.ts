@@ -177,6 +177,20 @@ it('with Recreate, removes every old pod before making new ones', async () => {
   expect(overlap).toBe(false);
 });
 
+it('scaled, resizes its one active set, up and down', async () => {
+  for (const n of [5, 1]) {
+    await f.api('patch', { kind: 'deployments', name: 're', type: 'merge', patch: { spec: { replicas: n } } });
+    const d = await waitFor(`re at ${n}`, async () => {
+      const got = await getDeploy('re');
+      const s = got.status ?? {};
+      return s.observedGeneration === got.metadata.generation && s.replicas === n && s.availableReplicas === n && s.updatedReplicas === n ? got : undefined;
+    }, 30_000, 100);
+    const active = (await setsOf(d)).filter((r) => (r.spec.replicas ?? 0) > 0);
+    expect(active).toHaveLength(1);
+    expect(active[0].metadata.annotations?.['deployment.kubernetes.io/desired-replicas']).toBe(String(n));
+  }
+});
+
 it('whose pods never become ready, exceeds its progress deadline', async () => {
   await apply(manifest('stuck', 'v1', { replicas: 2, progressDeadlineSeconds: 2 }, { ready: 'never' }));
   const d = await waitFor('ProgressDeadlineExceeded', async () => {
