@@ -201,6 +201,17 @@ it('whose pods never become ready, exceeds its progress deadline', async () => {
   expect(condition(d, 'Available')?.status).toBe('False');
 });
 
+it('deleted, takes its sets and their pods with it', async () => {
+  const d = await getDeploy('re');
+  expect((await setsOf(d)).length).toBeGreaterThan(0);
+  await f.api('delete', { kind: 'deployments', name: 're' });
+  await waitFor('its sets and pods gone', async () => {
+    const sets = await setsOf(d);
+    const pods = (await f.api<ListResult>('list', { kind: 'pods', labelSelector: 'app=re' })).items;
+    return sets.length === 0 && pods.length === 0;
+  }, 30_000, 100);
+});
+
 it('refuses bad manifests with nothing stored', async () => {
   const bad = [
     [manifest('bad1', 'v1', { selector: { matchLabels: { app: 'other' } } }), /selector. does not match template .labels/],
