@@ -8,7 +8,7 @@
  */
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
-  isAlreadyExists, objectKey, type Deployment, type KubeObject, type OwnerReference, type ReplicaSet,
+  isAlreadyExists, isConflict, isNotFound, objectKey, selectorMatches, type Deployment, type KubeObject, type OwnerReference, type ReplicaSet,
 } from '../../messages';
 import { admitCreate } from '../api/admission';
 import { stableJson } from '../api/stable-json';
@@ -73,7 +73,13 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
   const now = deps.now ?? Date.now;
   const recordEvent = deps.recordEvent ?? new EventRecorder(store.bus, { component: DEPLOYMENT_CONTROLLER_COMPONENT }).recordEvent;
   let enqueue: (key: string) => boolean = () => false;
-  const index = new ReplicaSetIndex(store, (k) => enqueue(k));
+  /** The deployments as last reconciled, for finding those an orphan set concerns. */
+  const known = new Map<string, Deployment>();
+  const index = new ReplicaSetIndex(store, (k) => enqueue(k), (rs) => {
+    for (const [k, d] of known) {
+      if ((d.metadata.namespace ?? 'default') === (rs.metadata.namespace ?? 'default') && selectorMatches(d.spec.selector, rs.metadata.labels)) enqueue(k);
+    }
+  });
   /** The deployment as this controller wrote it last, until the informer catches up. */
   const ownWrites = new Map<string, Stored<Deployment>>();
 
@@ -123,23 +129,49 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
     }
   };
 
+  /**
+   * Sets without a controller that the selector takes become the deployment's (Kubernetes'
+   * ClaimReplicaSets), checked against a fresh read so a deployment being deleted adopts nothing.
+   */
+  const adoptOrphans = async (key: string, d: Deployment): Promise<void> => {
+    const ns = d.metadata.namespace ?? 'default';
+    const orphans = index.orphans(ns).filter((s) => selectorMatches(d.spec.selector, s.object.metadata.labels));
+    if (orphans.length === 0) return;
+    const fresh = await store.get<Deployment>(key);
+    if (!fresh || fresh.object.metadata.uid !== d.metadata.uid || fresh.object.metadata.deletionTimestamp) return;
+    for (const s of orphans) {
+      const next: ReplicaSet = { ...s.object, metadata: { ...s.object.metadata, ownerReferences: [...(s.object.metadata.ownerReferences ?? []), deploymentRef(d)] } };
+      try {
+        index.wrote(next, await store.update(s.key, next, s.revision));
+      } catch (err) {
+        // Changed or gone meanwhile: the next reconcile looks again.
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+      }
+    }
+  };
+
   return {
     plural: 'deployments',
     resyncMs: 30_000,
     bindEnqueue: (fn) => { enqueue = fn; },
-    prepare: () => index.start(),
+    prepare: () => {
+      known.clear();
+      return index.start();
+    },
     stop: () => index.stop(),
     async reconcile(key, observed) {
       let cur = observed as Stored<Deployment> | null;
-      if (!cur) { ownWrites.delete(key); return; }
+      if (!cur) { ownWrites.delete(key); known.delete(key); return; }
       const mine = ownWrites.get(key);
       if (mine && mine.revision > cur.revision && mine.object.metadata.uid === cur.object.metadata.uid) cur = mine;
       else ownWrites.delete(key);
       const d = cur.object;
       // Its sets go with it through the garbage collector.
       if (d.metadata.deletionTimestamp) return;
+      known.set(key, d);
       const ns = d.metadata.namespace ?? 'default';
       const want = d.spec.replicas ?? 1;
+      await adoptOrphans(key, d);
       let sets = index.owned(ns, d.metadata.uid).filter((s) => !s.object.metadata.deletionTimestamp);
       let newSet = sets.find((s) => sameTemplate(s.object.spec.template, d.spec.template));
       const olds = () => sets.filter((s) => s !== newSet);

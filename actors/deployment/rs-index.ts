@@ -12,8 +12,15 @@ export class ReplicaSetIndex {
   private readonly sets = new Map<string, Stored<ReplicaSet> & { ours: boolean }>();
   private informer: Informer | undefined;
 
-  /** `concerns(key)`: the deployment a set's change should reconcile. */
-  constructor(private readonly store: ObjectStore, private readonly concerns: (deploymentKey: string) => void) {}
+  /**
+   * `concerns(key)`: the deployment a set's change should reconcile; `orphanConcerns(rs)`: the
+   * deployments that might adopt a set without a controller.
+   */
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly concerns: (deploymentKey: string) => void,
+    private readonly orphanConcerns: (rs: ReplicaSet) => void = () => undefined,
+  ) {}
 
   /** Lists every set and follows their changes; resolves once the listing is in. */
   async start(): Promise<void> {
@@ -33,6 +40,16 @@ export class ReplicaSetIndex {
     const out: Stored<ReplicaSet>[] = [];
     for (const s of this.sets.values()) {
       if ((s.object.metadata.namespace ?? 'default') === namespace && controllerOf(s.object)?.uid === uid) out.push(s);
+    }
+    return out;
+  }
+
+  /** The sets of `namespace` without a controller and not being deleted: candidates for adoption. */
+  orphans(namespace: string): Stored<ReplicaSet>[] {
+    const out: Stored<ReplicaSet>[] = [];
+    for (const s of this.sets.values()) {
+      const rs = s.object;
+      if ((rs.metadata.namespace ?? 'default') === namespace && !controllerOf(rs) && !rs.metadata.deletionTimestamp) out.push(s);
     }
     return out;
   }
@@ -61,6 +78,7 @@ export class ReplicaSetIndex {
     for (const rs of [before?.object, ev.object ?? undefined]) {
       const ref = rs && controllerOf(rs);
       if (ref?.kind === 'Deployment') this.concerns(objectKey('deployments', ns, ref.name));
+      else if (rs && !ref && rs === ev.object) this.orphanConcerns(rs);
     }
   }
 }

@@ -212,6 +212,22 @@ it('deleted, takes its sets and their pods with it', async () => {
   }, 30_000, 100);
 });
 
+it('adopts an orphan set its selector takes, and rolls it down as an old revision', async () => {
+  const orphan = (await f.api<ApplyResult>('apply', {
+    object: {
+      apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'adopt-old', labels: { app: 'adopt' } },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'adopt' } }, template: { metadata: { labels: { app: 'adopt' } }, spec: { containers: [{ name: 'c', image: 'v0' }] } } },
+    },
+  })).object;
+  await apply(manifest('adopt', 'v1', { replicas: 2 }));
+  const d = await rolledOut('adopt', 'v1');
+  const sets = await setsOf(d);
+  const adopted = sets.find((r) => r.metadata.name === 'adopt-old');
+  expect(adopted?.metadata.uid).toBe(orphan.metadata.uid);
+  expect(adopted?.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Deployment', name: 'adopt', controller: true })]);
+  expect(adopted?.spec.replicas).toBe(0);
+});
+
 it('refuses bad manifests with nothing stored', async () => {
   const bad = [
     [manifest('bad1', 'v1', { selector: { matchLabels: { app: 'other' } } }), /selector. does not match template .labels/],
