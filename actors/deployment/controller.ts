@@ -181,7 +181,7 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
         if (newSet === s) newSet = next;
         return next;
       };
-      let event: NewSetEvent = newSet ? 'found' : 'none';
+      let event: NewSetEvent = 'none';
       const newRevision = maxRevision(olds().map((s) => s.object)) + 1;
       let collisionCount = d.status?.collisionCount;
       const recreate = d.spec.strategy?.type === 'Recreate';
@@ -236,6 +236,12 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
         }
       }
 
+      if (event === 'none' && newSet && !d.spec.paused) {
+        // A rollout onto a set that exists (a rollback) starts the progress clock; a pod lost after
+        // the rollout completed does not (it is no new revision).
+        const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
+        if (!progressing || String(revisionOf(newSet.object)) !== d.metadata.annotations?.[REVISION_ANNOTATION]) event = 'found';
+      }
       const all = sets.map((s) => s.object);
       const counts = countStatus(d, all, newSet?.object);
       const { status, requeueAfterMs } = withConditions(d, d.status, counts, newSet?.object, event, now());

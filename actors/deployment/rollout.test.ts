@@ -112,9 +112,9 @@ describe('history and status', () => {
     const first = withConditions(d, undefined, counts, fresh, 'created', t0);
     expect(first.status.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetCreated');
     expect(first.requeueAfterMs).toBe(11_000);
-    const later = withConditions(d, first.status, counts, fresh, 'found', t0 + 11_000);
+    const later = withConditions(d, first.status, counts, fresh, 'none', t0 + 11_000);
     expect(later.status.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
-    const done = withConditions(d, later.status, countStatus(d, [rs('new', 2)], rs('new', 2)), rs('new', 2), 'found', t0 + 12_000);
+    const done = withConditions(d, later.status, countStatus(d, [rs('new', 2)], rs('new', 2)), rs('new', 2), 'none', t0 + 12_000);
     expect(done.status.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
     expect(done.status.conditions?.find((c) => c.type === 'Available')?.status).toBe('True');
   });
@@ -141,5 +141,23 @@ describe('scaling events', () => {
     const sizes = scaledSizes(down, [old, fresh], fresh);
     expect([...sizes.values()].reduce((a, b) => a + b, 0)).toBe(8);
     expect(sizes.get('old')).toBeGreaterThan(sizes.get('new')!);
+  });
+});
+
+describe('progress after a completed rollout', () => {
+  it('a pod lost later is no new rollout: no deadline runs', () => {
+    const d = deploy(2, 1, 0, { progressDeadlineSeconds: 10 });
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const full = rs('new', 2);
+    const done = withConditions(d, undefined, countStatus(d, [full], full), full, 'none', t0);
+    expect(done.status.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
+    const short = rs('new', 2, 2, 1);
+    const later = withConditions(d, done.status, countStatus(d, [short], short), short, 'none', t0 + 60_000);
+    expect(later.status.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
+    expect(later.requeueAfterMs).toBeUndefined();
+    // A rollback onto that set is a new revision: found, with its own clock.
+    const back = withConditions(d, later.status, countStatus(d, [short], short), short, 'found', t0 + 61_000);
+    expect(back.status.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('FoundNewReplicaSet');
+    expect(back.requeueAfterMs).toBe(11_000);
   });
 });

@@ -256,7 +256,10 @@ export function isProgressing(prev: DeploymentStatus | undefined, next: Deployme
     || old(next) < old(p);
 }
 
-/** What happened to the new set in this reconcile, for the Progressing condition. */
+/**
+ * What happened to the new set in this reconcile, for the Progressing condition: made, found
+ * for a new revision (a rollback onto an existing set, or no condition yet), or nothing new.
+ */
 export type NewSetEvent = 'created' | 'found' | 'none';
 
 /** The conditions and when to look again, from the previous status and the counts just made. */
@@ -288,8 +291,6 @@ export function withConditions(
   }
   const progressing = conditions.find((c) => c.type === 'Progressing');
   const wasPaused = progressing?.reason === 'DeploymentPaused';
-  // A rollout that begins onto a set that exists already (a rollback) starts its clock here.
-  const restarting = !progressing || progressing.reason === 'NewReplicaSetAvailable' || progressing.reason === 'DeploymentResumed';
   const rsName = newRs?.metadata.name ?? '';
   let requeueAfterMs: number | undefined;
   if (d.spec.paused) {
@@ -300,13 +301,14 @@ export function withConditions(
     set({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }, false);
   } else if (event === 'created') {
     set({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` });
-  } else if (event === 'found' && restarting) {
+  } else if (event === 'found') {
     set({ type: 'Progressing', status: 'True', reason: 'FoundNewReplicaSet', message: `Found new replica set "${rsName}"` });
   } else if (isProgressing(prev, counts)) {
     set({ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` });
   }
   const cur = conditions.find((c) => c.type === 'Progressing');
-  if (!d.spec.paused && cur && cur.status === 'True' && cur.reason !== 'NewReplicaSetAvailable' && !isComplete(d, counts)) {
+  const clocked = cur && (cur.status === 'True' || cur.reason === 'DeploymentResumed') && cur.reason !== 'NewReplicaSetAvailable';
+  if (!d.spec.paused && clocked && !isComplete(d, counts)) {
     const deadline = Date.parse(cur.lastUpdateTime ?? ts) + (d.spec.progressDeadlineSeconds ?? 600) * 1000;
     if (deadline <= now) {
       set({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` });
