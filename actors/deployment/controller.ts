@@ -8,7 +8,7 @@
  */
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
-  isAlreadyExists, isConflict, isNotFound, objectKey, selectorMatches, type Deployment, type KubeObject, type OwnerReference, type ReplicaSet,
+  isAlreadyExists, isConflict, isNotFound, objectKey, selectorMatches, type Deployment, type KubeObject, type OwnerReference, type Pod, type ReplicaSet,
 } from '../../messages';
 import { admitCreate } from '../api/admission';
 import { stableJson } from '../api/stable-json';
@@ -25,6 +25,9 @@ import { ReplicaSetIndex } from './rs-index';
 
 /** The component named in the events the controller records. */
 export const DEPLOYMENT_CONTROLLER_COMPONENT = 'deployment-controller';
+
+/** How often a Recreate rollout looks again for old pods still terminating. */
+const RECREATE_POLL_MS = 1_000;
 
 /** What the controller works with; recordEvent and now are for tests. */
 export interface DeploymentControllerDeps {
@@ -185,6 +188,8 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
       const newRevision = maxRevision(olds().map((s) => s.object)) + 1;
       let collisionCount = d.status?.collisionCount;
       const recreate = d.spec.strategy?.type === 'Recreate';
+      /** Recreate waits on terminating pods, whose going no set's status shows: looked at again soon. */
+      let recreateWait = false;
 
       if (d.spec.paused || isScalingEvent(d, sets.map((s) => s.object))) {
         // Paused, or replicas changed: the sets are sized, no rollout step is taken (sync.go).
@@ -195,7 +200,16 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
         }
       } else if (recreate) {
         for (const s of olds()) if ((s.object.spec.replicas ?? 0) > 0) replace(s, await scale(d, s, 0));
-        const oldPods = olds().some((s) => (s.object.status?.replicas ?? 0) > 0);
+        let oldPods = olds().some((s) => (s.object.status?.replicas ?? 0) > 0);
+        if (!oldPods && olds().length > 0 && (newSet?.object.spec.replicas ?? 0) < want) {
+          // A set's count leaves out pods being deleted, which may still run: Recreate waits
+          // until none of the old sets' pods runs at all (Kubernetes' oldPodsRunning).
+          const oldUids = new Set(olds().map((s) => s.object.metadata.uid));
+          const pods = (await store.list<Pod>(`pods.${ns}.>`)).items.map((i) => i.object);
+          oldPods = pods.some((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'
+            && p.metadata.ownerReferences?.some((r) => r.controller && oldUids.has(r.uid)));
+          if (oldPods) recreateWait = true;
+        }
         if (!oldPods) {
           if (!newSet) {
             const made = await create(d, want, newRevision);
@@ -256,6 +270,7 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
         ownWrites.set(key, { key, object: next, revision: await store.update(key, next, cur.revision) });
       }
       if (collisionCount !== d.status?.collisionCount) return { requeueAfterMs: 0 };
+      if (recreateWait) return { requeueAfterMs: Math.min(requeueAfterMs ?? RECREATE_POLL_MS, RECREATE_POLL_MS) };
       return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
     },
   };

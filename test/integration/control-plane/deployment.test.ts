@@ -177,6 +177,23 @@ it('with Recreate, removes every old pod before making new ones', async () => {
   expect(overlap).toBe(false);
 });
 
+it('with Recreate, waits for old pods still terminating before making new ones', async () => {
+  await apply(manifest('hold', 'v1', { replicas: 1, strategy: { type: 'Recreate' } }));
+  const d = await rolledOut('hold', 'v1');
+  const [old] = (await f.api<ListResult>('list', { kind: 'pods', labelSelector: 'app=hold' })).items as Pod[];
+  // A finalizer keeps the old pod terminating, as a node would while it stops.
+  await f.store.mutate<Pod>(objectKey('pods', 'default', old.metadata.name), (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: ['test.mk/hold'] } }));
+  await setImage('hold', 'v2');
+  await waitFor('old set empty and seen so', async () => {
+    const got = await getDeploy('hold');
+    const p = (await f.api<GetResult>('get', { kind: 'pods', name: old.metadata.name })).object;
+    return got.status?.observedGeneration === got.metadata.generation && got.status?.replicas === 0 && !!p.metadata.deletionTimestamp;
+  }, 30_000, 100);
+  expect((await setsOf(d)).some((r) => r.spec.template.spec.containers[0].image === 'v2')).toBe(false);
+  await f.store.mutate<Pod>(objectKey('pods', 'default', old.metadata.name), (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: [] } }));
+  await rolledOut('hold', 'v2');
+});
+
 it('scaled, resizes its one active set, up and down', async () => {
   for (const n of [5, 1]) {
     await f.api('patch', { kind: 'deployments', name: 're', type: 'merge', patch: { spec: { replicas: n } } });
