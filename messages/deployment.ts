@@ -56,11 +56,9 @@ export function deploymentSpecErrors(spec: DeploymentSpec): { path: string[]; me
   }
   const ru = s?.rollingUpdate;
   if (ru) {
-    for (const f of ['maxSurge', 'maxUnavailable'] as const) {
-      const v = ru[f];
-      if (typeof v === 'string' && parseInt(v, 10) > 100 && f === 'maxUnavailable') {
-        out.push({ path: ['strategy', 'rollingUpdate', f], message: `Invalid value: "${v}": must not be greater than 100%` });
-      }
+    const v = ru.maxUnavailable;
+    if (typeof v === 'string' && parseInt(v, 10) > 100) {
+      out.push({ path: ['strategy', 'rollingUpdate', 'maxUnavailable'], message: `Invalid value: "${v}": must not be greater than 100%` });
     }
     const zero = (v: IntOrPercent | undefined) => v !== undefined && (v === 0 || v === '0%');
     if (zero(ru.maxSurge) && zero(ru.maxUnavailable)) {
