@@ -74,6 +74,7 @@ it('applies a deployment, waits for its rollout and lists it like kubectl get de
   const status = await mk(['rollout', 'status', 'deploy/web', '--timeout=60s']);
   expect(status.code).toBe(0);
   expect(status.stdout.trim().split('\n').pop()).toBe('deployment "web" successfully rolled out');
+  expect(await mk(['rollout', 'status', 'deploy/web', '--watch=false'])).toMatchObject({ code: 0, stdout: 'deployment "web" successfully rolled out\n' });
   const table = await mk(['get', 'deploy']);
   expect(table.code).toBe(0);
   expect(table.stdout).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+2\/2\s+2\s+2\s+\S+\n$/);
@@ -85,6 +86,9 @@ it('sets an image, shows the history, rolls back and restarts', async () => {
   const history = await mk(['rollout', 'history', 'deploy/web']);
   expect(history.code).toBe(0);
   expect(history.stdout).toMatch(/^deployment\.apps\/web\nREVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n$/);
+  const one = await mk(['rollout', 'history', 'deploy/web', '--revision=1']);
+  expect(one.code).toBe(0);
+  expect(one.stdout).toMatch(/^deployment\.apps\/web with revision #1\nPod Template:\n {2}Labels:\s+app=web,pod-template-hash=\S+\n {2}Containers:\n {3}web:\n {4}Image:\s+busybox:1\.36\n$/);
   expect(await mk(['rollout', 'undo', 'deploy/web'])).toMatchObject({ code: 0, stdout: 'deployment.apps/web rolled back\n' });
   await rolledOut('web', 'busybox:1.36');
   const after = await mk(['rollout', 'history', 'deploy/web']);
