@@ -17,10 +17,11 @@ import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import {
-  CHANGE_CAUSE_ANNOTATION, countStatus, isScalingEvent, scaledSizes, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, maxRevision, newReplicasForRollingUpdate,
+  CHANGE_CAUSE_ANNOTATION, isScalingEvent, scaledSizes, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, maxRevision, newReplicasForRollingUpdate,
   oldReplicasForRollingUpdate, POD_TEMPLATE_HASH_LABEL, podTemplateHash, resolveFenceposts, REVISION_ANNOTATION, revisionOf, sameTemplate,
-  setsToCleanUp, withConditions, type NewSetEvent,
+  setsToCleanUp,
 } from './rollout';
+import { countStatus, withConditions, type NewSetEvent } from './status';
 import { ReplicaSetIndex } from './rs-index';
 
 /** The component named in the events the controller records. */

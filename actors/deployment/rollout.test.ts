@@ -1,8 +1,9 @@
 import type { Deployment, ReplicaSet } from '../../messages';
 import {
-  isProgressing, newReplicasForRollingUpdate, oldReplicasForRollingUpdate, podTemplateHash, resolveFenceposts, sameTemplate,
-  scaledValue, setsToCleanUp, withConditions, countStatus, isScalingEvent, scaledSizes,
+  newReplicasForRollingUpdate, oldReplicasForRollingUpdate, podTemplateHash, resolveFenceposts, sameTemplate,
+  scaledValue, setsToCleanUp, isScalingEvent, scaledSizes,
 } from './rollout';
+import { countStatus, isProgressing, withConditions } from './status';
 
 const template = (image: string) => ({ metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } });
 const deploy = (replicas: number, maxSurge: number | string = '25%', maxUnavailable: number | string = '25%', extra: Partial<Deployment['spec']> = {}): Deployment => ({
