@@ -154,6 +154,21 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
     }
   };
 
+  /** Owned sets whose labels the selector no longer takes lose the deployment's reference (Kubernetes' release). */
+  const releaseStrays = async (d: Deployment): Promise<void> => {
+    const ns = d.metadata.namespace ?? 'default';
+    for (const s of index.owned(ns, d.metadata.uid)) {
+      if (s.object.metadata.deletionTimestamp || selectorMatches(d.spec.selector, s.object.metadata.labels)) continue;
+      const refs = (s.object.metadata.ownerReferences ?? []).filter((r) => r.uid !== d.metadata.uid);
+      const next: ReplicaSet = { ...s.object, metadata: { ...s.object.metadata, ownerReferences: refs.length > 0 ? refs : undefined } };
+      try {
+        index.wrote(next, await store.update(s.key, next, s.revision));
+      } catch (err) {
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+      }
+    }
+  };
+
   return {
     plural: 'deployments',
     resyncMs: 30_000,
@@ -176,6 +191,7 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
       const ns = d.metadata.namespace ?? 'default';
       const want = d.spec.replicas ?? 1;
       await adoptOrphans(key, d);
+      await releaseStrays(d);
       let sets = index.owned(ns, d.metadata.uid).filter((s) => !s.object.metadata.deletionTimestamp);
       let newSet = sets.find((s) => sameTemplate(s.object.spec.template, d.spec.template));
       const olds = () => sets.filter((s) => s !== newSet);

@@ -245,6 +245,23 @@ it('adopts an orphan set its selector takes, and rolls it down as an old revisio
   expect(adopted?.spec.replicas).toBe(0);
 });
 
+it('releases a set whose labels stop matching, and makes another under a new hash (collisionCount)', async () => {
+  await apply(manifest('coll', 'v1', { replicas: 1 }));
+  const d = await rolledOut('coll', 'v1');
+  const [first] = await setsOf(d);
+  await f.api('patch', { kind: 'replicasets', name: first.metadata.name, type: 'merge', patch: { metadata: { labels: { app: 'elsewhere' } } } });
+  const after = await waitFor('a set under another name', async () => {
+    const got = await getDeploy('coll');
+    const sets = await setsOf(got);
+    return got.status?.collisionCount === 1 && sets.length === 1 && sets[0].metadata.name !== first.metadata.name ? { got, sets } : undefined;
+  }, 30_000, 100);
+  const released = (await f.api<GetResult>('get', { kind: 'replicasets', name: first.metadata.name })).object;
+  expect(released.metadata.ownerReferences).toBeUndefined();
+  expect(after.sets[0].metadata.name).toMatch(/^coll-[a-z0-9]+$/);
+  await rolledOut('coll', 'v1');
+  await f.api('delete', { kind: 'replicasets', name: first.metadata.name });
+});
+
 it('refuses bad manifests with nothing stored', async () => {
   const bad = [
     [manifest('bad1', 'v1', { selector: { matchLabels: { app: 'other' } } }), /selector. does not match template .labels/],
