@@ -259,11 +259,13 @@ export function deploymentController(deps: DeploymentControllerDeps): KindContro
       // Old sets beyond the history limit go once scaled down and empty.
       if (!d.spec.paused) {
         for (const rs of setsToCleanUp(d, olds().map((s) => s.object))) {
-          await deleteObject(store, rsModule, objectKey('replicasets', ns, rs.metadata.name)).catch((err: unknown) => {
+          try {
+            await deleteObject(store, rsModule, objectKey('replicasets', ns, rs.metadata.name));
+            index.deleted(rs);
+            sets = sets.filter((s) => s.object !== rs);
+          } catch (err) {
             log.warn({ key, set: rs.metadata.name, err: String(err) }, 'old replica set could not be deleted; tried again on the next reconcile');
-          });
-          index.deleted(rs);
-          sets = sets.filter((s) => s.object !== rs);
+          }
         }
       }
 
