@@ -34,3 +34,5 @@ export { JobKind, jobStatusWord } from './kinds/job';
 export * from './cron';
 export * from './cronjob';
 export { CronJobKind } from './kinds/cronjob';
+export * from './deployment';
+export { DeploymentKind } from './kinds/deployment';
