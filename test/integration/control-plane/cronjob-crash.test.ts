@@ -7,67 +7,33 @@
  * whose Job was created before the crash is recorded by the next control plane, and after the
  * long outage only the most recent missed run starts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { connectBus, ObjectStore, request, startInformer, type Bus } from '../../../bus';
+import { ObjectStore, startInformer } from '../../../bus';
 import { API, type CronJob, type GetResult, type Job } from '../../../messages';
-import { startNatsServer, waitFor, type NatsServer } from '../../helpers/nats-server';
+import { crashingControlPlane, type CrashingControlPlane } from '../../helpers/crashing-control-plane';
 import { until } from '../../helpers/wait';
-import { ensureBuilt, ROOT } from '../cli/run-cli';
 
 jest.setTimeout(180_000);
 
 const SCALE = 30;
 const ORIGIN = Date.now();
-let server: NatsServer;
-let bus: Bus;
+let h: CrashingControlPlane;
 let store: ObjectStore;
-let dataDir: string;
-let cp: ChildProcess | undefined;
 
-const api = <T>(verb: keyof typeof API, body: unknown) => request<T>(bus, API[verb], body);
+const api = <T>(verb: keyof typeof API, body: unknown) => h.api<T>(verb, body);
 const clock = () => ORIGIN + (Date.now() - ORIGIN) * SCALE;
 const minuteOf = (name: string) => Number(name.split('-').pop());
 
-async function startCp(): Promise<void> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'control-plane', '--lease-seconds', '2'], {
-    env: { ...process.env, MK_HOME: dataDir, MK_CRONJOB_CLOCK_SCALE: String(SCALE), MK_CRONJOB_CLOCK_ORIGIN: String(ORIGIN) },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  cp = child;
-  await waitFor(async () => { await api('ping', {}); return true; }, 'control plane up', 30_000);
-}
-
-/** SIGKILLs the control plane (by its pid) and waits until it is gone. */
-async function killCp(): Promise<void> {
-  const child = cp;
-  cp = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid!, 'SIGKILL');
-  await exited;
-}
-
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  bus = await connectBus({ servers: server.url, name: 'cronjob-crash-test' });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cronjob-crash-'));
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  h = await crashingControlPlane('cronjob-crash-test', { args: ['--lease-seconds', '2'], env: { MK_CRONJOB_CLOCK_SCALE: String(SCALE), MK_CRONJOB_CLOCK_ORIGIN: String(ORIGIN) } });
 }, 300_000);
 
 afterAll(async () => {
-  await killCp();
-  await bus?.close();
-  await server?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await h?.close();
 });
 
 it('a control plane SIGKILLed as runs start never creates a run twice, and starts only the latest missed run', async () => {
-  await startCp();
-  store = await ObjectStore.open(bus, { create: false });
+  await h.start();
+  store = await ObjectStore.open(h.bus, { create: false });
   /** Job name -> the uids it was created with (a run created twice would have two). */
   const created = new Map<string, Set<string>>();
   const order: string[] = [];
@@ -80,10 +46,10 @@ it('a control plane SIGKILLed as runs start never creates a run twice, and start
     if (first) order.push(j.metadata.name);
     uids.add(j.metadata.uid ?? '');
     created.set(j.metadata.name, uids);
-    if (armed && first && cp?.pid) {
+    if (armed && first && h.pid()) {
       // The Job of a run is in the store; the CronJob's status does not say so yet.
       armed = false;
-      process.kill(cp.pid, 'SIGKILL');
+      process.kill(h.pid()!, 'SIGKILL');
     }
   });
   try {
@@ -98,20 +64,18 @@ it('a control plane SIGKILLed as runs start never creates a run twice, and start
     });
     for (let kill = 0; kill < 2; kill++) {
       armed = true;
-      const child = cp!;
-      await until('the kill from the watch', () => (child.exitCode !== null || child.signalCode !== null ? true : undefined), 30_000, 5);
-      cp = undefined;
-      await startCp();
+      await until('the kill from the watch', () => (h.exited() ? true : undefined), 30_000, 5);
+      await h.start();
     }
     // A longer outage: at least four scheduled times pass with no control plane.
     const before = order.length;
     await until('a run', () => (order.length > before ? true : undefined), 30_000);
-    await killCp();
+    await h.kill();
     const lastBefore = minuteOf(order[order.length - 1]);
     const downUntil = clock() + 4 * 60_000;
     await until('four scheduled times to pass', () => (clock() > downUntil ? true : undefined), 30_000);
     const restartedAt = order.length;
-    await startCp();
+    await h.start();
     await until('a run after the outage', () => (order.length > restartedAt ? true : undefined), 30_000);
     const firstAfter = minuteOf(order[restartedAt]);
     // At least three scheduled times between the two runs were missed; only the latest started.

@@ -6,72 +6,40 @@
  * replicas + maxSurge (sampled from the store throughout). A loop plays the node, writing pods
  * Ready through the store, so readiness goes on while no control plane runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
+import { ObjectStore } from '../../../bus';
 import { API, objectKey, type Deployment, type Pod, type ReplicaSet } from '../../../messages';
-import { startNatsServer, waitFor, type NatsServer } from '../../helpers/nats-server';
-import { ensureBuilt, ROOT } from '../cli/run-cli';
+import { crashingControlPlane, type CrashingControlPlane } from '../../helpers/crashing-control-plane';
+import { waitFor } from '../../helpers/nats-server';
 
 jest.setTimeout(180_000);
 
 const N = 10;
 const SURGE = 2;
-let server: NatsServer;
-let bus: Bus;
+let h: CrashingControlPlane;
 let store: ObjectStore;
-let dataDir: string;
-let cp: ChildProcess | undefined;
 const loops = { stop: false, node: Promise.resolve(), sampler: Promise.resolve() };
 let maxTotal = 0;
 
-const api = <T>(verb: keyof typeof API, body: unknown) => request<T>(bus, API[verb], body);
+const api = <T>(verb: keyof typeof API, body: unknown) => h.api<T>(verb, body);
 const setsNow = async () => (await store.list<ReplicaSet>('replicasets.default.>')).items.map((i) => i.object)
   .filter((r) => r.metadata.name.startsWith('roll-'));
 const deployNow = async () => (await store.get<Deployment>(objectKey('deployments', 'default', 'roll')))?.object;
 const image = (r: ReplicaSet) => r.spec.template.spec.containers[0].image;
 
-async function startCp(): Promise<void> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'control-plane'], {
-    env: { ...process.env, MK_HOME: dataDir }, stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  cp = child;
-  await waitFor(async () => { await api('ping', {}); return true; }, 'control plane up', 30_000);
-}
-
-/** SIGKILLs the control plane (by its pid) and waits until it is gone. */
-async function killCp(): Promise<void> {
-  const child = cp;
-  cp = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid!, 'SIGKILL');
-  await exited;
-}
-
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  bus = await connectBus({ servers: server.url, name: 'deploy-crash-test' });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-deploy-crash-'));
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  h = await crashingControlPlane('deploy-crash-test');
 }, 300_000);
 
 afterAll(async () => {
   loops.stop = true;
   await loops.node;
   await loops.sampler;
-  await killCp();
-  await bus?.close();
-  await server?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await h?.close();
 });
 
 it('a control plane killed twice mid-rollout finishes it, with one set per template and surge kept', async () => {
-  await startCp();
-  store = await ObjectStore.open(bus, { create: false });
+  await h.start();
+  store = await ObjectStore.open(h.bus, { create: false });
   loops.node = (async () => {
     while (!loops.stop) {
       const pods = (await store.list<Pod>('pods.default.>')).items;
@@ -114,10 +82,10 @@ it('a control plane killed twice mid-rollout finishes it, with one set per templ
       const fresh = (await setsNow()).find((r) => image(r) === 'v2');
       return (fresh?.spec.replicas ?? 0) > floor;
     }, `new set past ${floor} replicas`, 60_000);
-    await killCp();
+    await h.kill();
     const sets = await setsNow();
     newAt.push(sets.find((r) => image(r) === 'v2')?.spec.replicas ?? 0);
-    await startCp();
+    await h.start();
   }
   await waitFor(done('v2'), 'v2 rolled out', 120_000);
   const sets = await setsNow();
@@ -129,5 +97,5 @@ it('a control plane killed twice mid-rollout finishes it, with one set per templ
   expect(newAt[0]).toBeLessThan(N);
   const pods = (await store.list<Pod>('pods.default.>')).items.filter((i) => !i.object.metadata.deletionTimestamp);
   expect(pods).toHaveLength(N);
-  await killCp();
+  await h.kill();
 });

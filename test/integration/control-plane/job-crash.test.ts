@@ -6,66 +6,31 @@
  * next control plane carries on: the Job completes with exactly as many successes counted as pods
  * succeeded, and never more pods than completions.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { connectBus, ObjectStore, request, startInformer, type Bus } from '../../../bus';
+import { ObjectStore, startInformer } from '../../../bus';
 import { API, type GetResult, type Job } from '../../../messages';
 import { finishPod, hasCondition, jobPods, running } from '../../helpers/job-node';
-import { startNatsServer, waitFor, type NatsServer } from '../../helpers/nats-server';
+import { crashingControlPlane, type CrashingControlPlane } from '../../helpers/crashing-control-plane';
 import { until } from '../../helpers/wait';
-import { ensureBuilt, ROOT } from '../cli/run-cli';
 
 jest.setTimeout(180_000);
 
 const COMPLETIONS = 8;
-let server: NatsServer;
-let bus: Bus;
+let h: CrashingControlPlane;
 let store: ObjectStore;
-let dataDir: string;
-let cp: ChildProcess | undefined;
 
-const api = <T>(verb: keyof typeof API, body: unknown) => request<T>(bus, API[verb], body);
-
-async function startCp(): Promise<void> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'control-plane', '--lease-seconds', '2'], {
-    env: { ...process.env, MK_HOME: dataDir, MK_JOB_BACKOFF_BASE_MS: '100' }, stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  cp = child;
-  await waitFor(async () => { await api('ping', {}); return true; }, 'control plane up', 30_000);
-}
-
-const cpExited = (): boolean => !cp || cp.exitCode !== null || cp.signalCode !== null;
-
-/** SIGKILLs the control plane (by its pid) and waits until it is gone. */
-async function killCp(): Promise<void> {
-  const child = cp;
-  cp = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid!, 'SIGKILL');
-  await exited;
-}
+const api = <T>(verb: keyof typeof API, body: unknown) => h.api<T>(verb, body);
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  bus = await connectBus({ servers: server.url, name: 'job-crash-test' });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-job-crash-'));
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  h = await crashingControlPlane('job-crash-test', { args: ['--lease-seconds', '2'], env: { MK_JOB_BACKOFF_BASE_MS: '100' } });
 }, 300_000);
 
 afterAll(async () => {
-  await killCp();
-  await bus?.close();
-  await server?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await h?.close();
 });
 
 it('a control plane SIGKILLed while pods finish neither counts a pod twice nor loses one', async () => {
-  await startCp();
-  store = await ObjectStore.open(bus, { create: false });
+  await h.start();
+  store = await ObjectStore.open(h.bus, { create: false });
   await api('apply', {
     object: {
       apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'crashy' },
@@ -78,9 +43,9 @@ it('a control plane SIGKILLed while pods finish neither counts a pod twice nor l
   let armed = false;
   const watch = await startInformer<Job>(store, 'jobs.default.crashy', (ev) => {
     const unc = ev.object?.status?.uncountedTerminatedPods;
-    if (armed && cp?.pid && ((unc?.succeeded?.length ?? 0) > 0)) {
+    if (armed && h.pid() && ((unc?.succeeded?.length ?? 0) > 0)) {
       armed = false;
-      process.kill(cp.pid, 'SIGKILL');
+      process.kill(h.pid()!, 'SIGKILL');
     }
   });
   const job = await until('the job to complete across crashes', async () => {
@@ -94,18 +59,18 @@ it('a control plane SIGKILLed while pods finish neither counts a pod twice nor l
       // and not yet counted: between the controller's first step and its last.
       armed = true;
       await Promise.all(pods.filter((p) => running(p.object)).map((p) => finishPod(store, p.key, 'Succeeded')));
-      await until('the kill from the watch, or the pods counted', async () => (!armed || cpExited() ? true : undefined), 20_000, 5);
-      if (armed) { armed = false; await killCp(); } else { await killCp(); midCount++; }
+      await until('the kill from the watch, or the pods counted', async () => (!armed || h.exited() ? true : undefined), 20_000, 5);
+      if (armed) { armed = false; await h.kill(); } else { await h.kill(); midCount++; }
       kills++;
-      await startCp();
+      await h.start();
       return undefined;
     }
     await finishPod(store, next.key, 'Succeeded');
     if (kills < 2) {
       // Killed at once: the controller is reacting to that very pod.
       kills++;
-      await killCp();
-      await startCp();
+      await h.kill();
+      await h.start();
     }
     return undefined;
   }, 150_000, 50);

@@ -4,69 +4,37 @@
  * plane goes on from what the store holds. In the end exactly N pods exist, every pod that existed
  * at a kill is among them (none made twice and then deleted as surplus), and the status says N.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
+import { ObjectStore } from '../../../bus';
 import { API, type GetResult, type Pod, type ReplicaSet } from '../../../messages';
-import { startNatsServer, waitFor, type NatsServer } from '../../helpers/nats-server';
-import { ensureBuilt, ROOT } from '../cli/run-cli';
+import { crashingControlPlane, type CrashingControlPlane } from '../../helpers/crashing-control-plane';
+import { waitFor } from '../../helpers/nats-server';
 
 jest.setTimeout(180_000);
 
 const N = 300;
 const KILLS = 3;
-let server: NatsServer;
-let bus: Bus;
-let dataDir: string;
-let cp: ChildProcess | undefined;
+let h: CrashingControlPlane;
 /** Pods there were at each kill. */
 const atKill: number[] = [];
 
-const api = <T>(verb: keyof typeof API, body: unknown) => request<T>(bus, API[verb], body);
+const api = <T>(verb: keyof typeof API, body: unknown) => h.api<T>(verb, body);
 /** The set's pods, read from the store itself (the api is down between a kill and a restart). */
 const podsOf = async (): Promise<Pod[]> => {
-  const store = await ObjectStore.open(bus, { create: false });
+  const store = await ObjectStore.open(h.bus, { create: false });
   return (await store.list<Pod>('pods.default.>')).items.map((i) => i.object).filter((p) => p.metadata.labels?.app === 'crash');
 };
 
-async function startCp(): Promise<void> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'control-plane'], {
-    env: { ...process.env, MK_HOME: dataDir }, stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  cp = child;
-  await waitFor(async () => { await api('ping', {}); return true; }, 'control plane up', 30_000);
-}
-
-/** SIGKILLs the control plane (by its pid) and waits until it is gone. */
-async function killCp(): Promise<void> {
-  const child = cp;
-  cp = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid!, 'SIGKILL');
-  await exited;
-}
-
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  bus = await connectBus({ servers: server.url, name: 'rs-crash-test' });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-rs-crash-'));
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  h = await crashingControlPlane('rs-crash-test');
 }, 300_000);
 
 afterAll(async () => {
   process.stdout.write(`pods at each kill: ${atKill.join(', ')} of ${N}\n`);
-  await killCp();
-  await bus?.close();
-  await server?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await h?.close();
 });
 
 it('a control plane killed again and again mid-scale ends with exactly N pods, none made twice', async () => {
-  await startCp();
+  await h.start();
   await api('apply', {
     object: {
       apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'crash' },
@@ -79,11 +47,11 @@ it('a control plane killed again and again mid-scale ends with exactly N pods, n
     // kill falls inside a batch as well as between two), and before it is done.
     const floor = (await podsOf()).length + [0, 6, 20][k % 3];
     await waitFor(async () => (await podsOf()).length > floor, `pods made after restart ${k}`, 60_000);
-    await killCp();
+    await h.kill();
     const now = await podsOf();
     atKill.push(now.length);
     for (const p of now) seen.add(p.metadata.name);
-    await startCp();
+    await h.start();
   }
   const final = await waitFor(async () => {
     const pods = await podsOf();
@@ -95,5 +63,5 @@ it('a control plane killed again and again mid-scale ends with exactly N pods, n
   for (const n of seen) expect(names.has(n)).toBe(true);
   // Some kill came before the set was done, or the test proved nothing.
   expect(Math.min(...atKill)).toBeLessThan(N);
-  await killCp();
+  await h.kill();
 });
