@@ -356,8 +356,8 @@ describe('the actor tree', () => {
       stats();
       await until('10,000 actors loaded', () => (dash.trees.size >= ACTORS ? true : (stats(), undefined)), 30_000, 200);
       const heapMb = (heap() - before) / 2 ** 20;
-      // What 10,000 actors cost the server (the fake's own list was made before the first reading).
-      expect(heapMb).toBeGreaterThan(0);
+      // What 10,000 actors cost the server (the fake's own list was made before the first reading):
+      // at most this much. Not at least anything: what earlier tests left may be freed meanwhile.
       expect(heapMb).toBeLessThan(50);
       console.info(`dashboard actor trees: ${dash.trees.size} actors, heap grew ${heapMb.toFixed(1)} MiB`);
 
