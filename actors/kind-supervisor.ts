@@ -194,7 +194,7 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
   return {
     ref: sup,
     enqueue,
-    // nact's stop() does not reach grandchildren, so the supervisor stops its own.
+    // The object actors are stopped here as well, not only with the supervisor (common/nact-fixes.ts).
     async stop() {
       clearInterval(resync);
       await informer?.stop();
