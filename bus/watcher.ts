@@ -127,10 +127,11 @@ export class KvWatcher<T> {
   /**
    * A consumer reads the copy of the stream kept by the server it was placed on. On a cluster that
    * copy can fall behind the leader's and stay behind (a server that restarted while catching up),
-   * and the consumer then delivers nothing new while its heartbeats say it is well. So a watch that
-   * has not moved since the last look asks the leader for the first change it should deliver; if
-   * the leader had one at the last look and the watch still has not moved past it, the consumer
-   * is stuck: it is ended and the watch resumes on a new one (placed anew).
+   * and the consumer then delivers nothing new while its heartbeats say it is well. So at every
+   * look the watch asks the leader for the first change it should deliver; if the leader had one
+   * at the last look and the watch still has not moved past it, the consumer is stuck: it is
+   * ended and the watch resumes on a new one (placed anew). Each look also checks that the leader
+   * still holds the last change delivered (diverged()).
    */
   private async checkProgress(): Promise<void> {
     if (this.stopped || this.inHandler || this.probing) return;

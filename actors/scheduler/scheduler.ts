@@ -99,14 +99,6 @@ export class Scheduler {
   }
 
   /**
-   * Decides for one pod, from the cache's copy of it when the cache has one (else read from the
-   * store), and starts writing the decision. Resolves once decided, so the next pod can be
-   * decided while this one's binding is being written, as kube-scheduler binds asynchronously:
-   * the pod is counted on its node at once ("assumed"), and forgotten if the write fails. `done`
-   * settles when the binding is stored (with the Scheduled event recorded) or failed. `done` is
-   * null when the pod is gone, bound, being deleted, or its binding is being written already.
-   */
-  /**
    * After a write from the cache's copy (at `revision`) failed with a Conflict: the store's copy
    * replaces it unless the informer delivered another meanwhile, so the retry does not write
    * from the same copy again. The informer's copy is normally only late, and then the store's
@@ -118,6 +110,14 @@ export class Scheduler {
     if (got && got.revision !== revision && this.cache.stored(key)?.revision === revision) this.cache.podChanged(key, got.object, got.revision);
   }
 
+  /**
+   * Decides for one pod, from the cache's copy of it when the cache has one (else read from the
+   * store), and starts writing the decision. Resolves once decided, so the next pod can be
+   * decided while this one's binding is being written, as kube-scheduler binds asynchronously:
+   * the pod is counted on its node at once ("assumed"), and forgotten if the write fails. `done`
+   * settles when the binding is stored (with the Scheduled event recorded) or failed. `done` is
+   * null when the pod is gone, bound, being deleted, or its binding is being written already.
+   */
   async start(key: string): Promise<{ done: Promise<Placement | null> }> {
     if (this.binding.has(key)) return { done: Promise.resolve(null) };
     const cur = this.cache.stored(key) ?? await this.store.get<Pod>(key);

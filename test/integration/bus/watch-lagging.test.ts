@@ -77,8 +77,10 @@ describe('a watch whose consumer lags behind the stream leader', () => {
     const open = jest.spyOn(KvWatcher.prototype as unknown as { open(): Promise<ConsumerMessages> }, 'open');
     const seen: WatchEvent<unknown>[] = [];
     const w = await store.watch('pods.>', {}, (ev) => { seen.push(ev); });
+    const asked = jest.spyOn(bus.jsm.streams, 'getMessage');
     try {
-      await new Promise((r) => setTimeout(r, 2 * PROGRESS_CHECK_MS + 1000));
+      // Two looks, each asking the leader, found nothing to deliver: the consumer stays.
+      await waitFor(() => asked.mock.calls.length >= 2, 'two progress checks', 3 * PROGRESS_CHECK_MS);
       expect(open).toHaveBeenCalledTimes(1);
       await store.create('pods.default.late', { n: 1 });
       await waitFor(() => seen.length === 1, 'a change on the same consumer');
