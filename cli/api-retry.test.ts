@@ -49,6 +49,32 @@ describe('api retries', () => {
     expect(n).toBe(3);
   });
 
+  it('goes on past the cap of tries out while the budget lasts (every try waits out a leader election and fails)', async () => {
+    let n = 0;
+    const started = Date.now();
+    // Each try is answered Timeout after 300 ms until 1.5 s have passed: more than five tries fail.
+    const out = await retryRead(async () => {
+      n++;
+      await new Promise((r) => setTimeout(r, 300));
+      if (Date.now() - started < 1_500) throw timeout();
+      return 'ok';
+    }, 5_000, { stepMs: 50, maxTries: 3 });
+    expect(out).toBe('ok');
+    expect(n).toBeGreaterThan(5);
+  });
+
+  it('never has more than the cap of tries out at once', async () => {
+    let out = 0;
+    let most = 0;
+    await expect(retryRead(async () => {
+      most = Math.max(most, ++out);
+      await new Promise((r) => setTimeout(r, 200));
+      out--;
+      throw timeout();
+    }, 1_500, { stepMs: 20, maxTries: 3 })).rejects.toThrow(/no reply/);
+    expect(most).toBe(3);
+  });
+
   it('does not try a read again for an answer (NotFound)', async () => {
     let n = 0;
     await expect(retryRead(async () => { n++; throw new NotFoundError('gone'); }, 15_000)).rejects.toThrow('gone');

@@ -17,7 +17,7 @@ import { ErrorCodes, MkError } from '../messages/errors';
  * replica that is only slow is still heard.
  */
 export const HEDGE_STEP_MS = 400;
-/** At most this many tries of one read are out at once. */
+/** At most this many tries of one read are out at once (more follow as tries fail, within the budget). */
 export const MAX_READ_TRIES = 5;
 /** Between tries after a failure (the bus was down, nothing served the subject). */
 export const RETRY_PAUSE_MS = 250;
@@ -40,12 +40,14 @@ const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Runs a read (`fn` gets its try's timeout: what is left of the budget) until one try succeeds,
  * one fails with an error no retry would fix (an answer, such as NotFound), or `budgetMs` is
  * spent; then throws the last error. A try that has not answered within a growing gap
- * (HEDGE_STEP_MS, twice that, ...) is joined by another, up to MAX_READ_TRIES; a try that fails
- * is followed by another after RETRY_PAUSE_MS.
+ * (HEDGE_STEP_MS, twice that, ...) is joined by another while fewer than MAX_READ_TRIES are out;
+ * a try that fails with none other out is followed by another after RETRY_PAUSE_MS, for as long
+ * as the budget lasts: tries that each wait out a stream's leader election (the api answers
+ * Timeout after its own 5 s) must not use up the read while the budget still has room.
  */
 export function retryRead<T>(fn: (timeoutMs: number) => Promise<T>, budgetMs: number, opts: { stepMs?: number; maxTries?: number } = {}): Promise<T> {
   const step = opts.stepMs ?? HEDGE_STEP_MS;
-  const maxTries = opts.maxTries ?? MAX_READ_TRIES;
+  const maxOut = opts.maxTries ?? MAX_READ_TRIES;
   const deadline = Date.now() + budgetMs;
   return new Promise<T>((resolve, reject) => {
     let done = false;
@@ -57,10 +59,12 @@ export function retryRead<T>(fn: (timeoutMs: number) => Promise<T>, budgetMs: nu
     const send = (): void => {
       clearTimeout(hedge);
       const left = deadline - Date.now();
-      if (done || sent >= maxTries || left <= 0) {
+      if (done) return;
+      if (left <= 0) {
         if (out === 0) finish(() => reject(lastErr ?? new Error('no try of the read could be sent')));
         return;
       }
+      if (out >= maxOut) { hedge = undefined; return; } // the cap is reached: the next to fail makes room
       sent++;
       out++;
       // The next try joins this one unless it answers first.
@@ -69,10 +73,16 @@ export function retryRead<T>(fn: (timeoutMs: number) => Promise<T>, budgetMs: nu
         out--;
         lastErr = err;
         if (!readRetryable(err)) { finish(() => reject(err)); return; }
-        if (out > 0) return; // another try is out: wait for it (or the next hedge)
-        if (deadline - Date.now() <= RETRY_PAUSE_MS || sent >= maxTries) { finish(() => reject(err)); return; }
-        clearTimeout(hedge);
-        hedge = setTimeout(send, RETRY_PAUSE_MS);
+        if (deadline - Date.now() <= RETRY_PAUSE_MS) {
+          if (out === 0) finish(() => reject(err));
+          return; // another try is out: it may still answer
+        }
+        // Tries still out keep the hedge running; with the cap reached there is none, so this
+        // failure schedules the next.
+        if (out === 0 || hedge === undefined) {
+          clearTimeout(hedge);
+          hedge = setTimeout(send, RETRY_PAUSE_MS);
+        }
       });
     };
     send();

@@ -5,7 +5,8 @@
  * update at the live object's resourceVersion, so fields dropped from the file go, fields others
  * set stay, and a concurrent writer makes the apply read again instead of being overwritten.
  */
-import type { Api } from './client';
+import { replyLost } from './api-retry';
+import { API_TIMEOUT_MS, type Api } from './client';
 import {
   isAlreadyExists, isConflict, isNotFound, jsonEqual, LAST_APPLIED_ANNOTATION, threeWayMerge,
   type KindInfo, type KubeObject, type ValidateMode,
@@ -76,7 +77,13 @@ export async function applyObject(api: Api, kind: KindInfo, config: KubeObject, 
   const namespace = config.metadata.namespace;
   const name = config.metadata.name;
   const dryRun = opts.dryRun === 'server' ? { dryRun: true } : {};
-  for (let attempt = 0; ; attempt++) {
+  // A lost reply is found out by reading again, for at most this long.
+  const lostUntil = Date.now() + API_TIMEOUT_MS;
+  let lost: Error | undefined;
+  const done = (r: Applied): Applied => (lost
+    ? { ...r, warnings: [...r.warnings, `the reply to a write was lost (${lost.message}); read again and applied: ${r.result}`] }
+    : r);
+  for (let attempt = 0; ;) {
     const live = await api.get(kind, namespace, name).catch((e: unknown) => {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -84,21 +91,27 @@ export async function applyObject(api: Api, kind: KindInfo, config: KubeObject, 
     const warnings: string[] = [];
     try {
       if (!live) {
-        if (opts.dryRun === 'client') return { result: 'created', warnings };
+        if (opts.dryRun === 'client') return done({ result: 'created', warnings });
         const res = await api.create({ object: config, validate: opts.validate, ...(namespace ? { namespace } : {}), ...dryRun });
-        return { result: 'created', object: res.object, warnings: res.warnings ?? [] };
+        return done({ result: 'created', object: res.object, warnings: res.warnings ?? [] });
       }
       if (lastApplied(live) === undefined) {
         warnings.push(`resource ${kind.plural}/${name} is missing the ${LAST_APPLIED_ANNOTATION} annotation which mk apply needs; `
           + 'it was created by something other than mk apply (or mk create --save-config) and the annotation will be added now');
       }
       const merged = mergedForApply(config, live);
-      if (opts.dryRun === 'client') return { result: jsonEqual(merged, live) ? 'unchanged' : 'configured', live, warnings };
+      if (opts.dryRun === 'client') return done({ result: jsonEqual(merged, live) ? 'unchanged' : 'configured', live, warnings });
       const res = await api.update({ object: merged, validate: opts.validate, ...(namespace ? { namespace } : {}), ...dryRun });
-      return { result: res.result === 'unchanged' ? 'unchanged' : 'configured', object: res.object, live, warnings: [...warnings, ...(res.warnings ?? [])] };
+      return done({ result: res.result === 'unchanged' ? 'unchanged' : 'configured', object: res.object, live, warnings: [...warnings, ...(res.warnings ?? [])] });
     } catch (e) {
+      // The reply was lost (a control plane died holding the write, or the store had no leader
+      // and the api answered Timeout): read again to find out, and apply again, which converges.
+      if (replyLost(e) && Date.now() < lostUntil) {
+        lost ??= e as Error;
+        continue;
+      }
       // Someone else wrote (or created) it between our read and our write: read and merge again.
-      if (!(isConflict(e) || isAlreadyExists(e)) || attempt >= APPLY_RETRIES) throw e;
+      if (!(isConflict(e) || isAlreadyExists(e)) || attempt++ >= APPLY_RETRIES) throw e;
     }
   }
 }

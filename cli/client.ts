@@ -12,7 +12,7 @@ import type {
 } from '../messages';
 import { isNotFound } from '../messages/errors';
 import { API } from '../messages/subjects';
-import { replyLost, retryRead, retryUntaken } from './api-retry';
+import { RETRY_PAUSE_MS, replyLost, retryRead, retryUntaken } from './api-retry';
 
 /** The bus's JSON codec and request, for commands that talk to node agents. */
 export { decode, encode, request } from '../bus/core-client';
@@ -66,19 +66,38 @@ export class Api {
 
   /**
    * Creates or updates one object (mk.api.apply). Sent again while no server takes it. When its
-   * reply is lost (a control plane died holding it), the same manifest is applied once more: apply
-   * is declarative, so the second converges on the same object whether or not the first was done,
-   * and its answer is returned with a warning that says so.
+   * reply is lost (a control plane died holding it, or the store had no leader for a while and the
+   * api answered Timeout), the same manifest is applied again, within twice the budget: apply is
+   * declarative, so a later one converges on the same object whether or not an earlier one was
+   * done, and its answer is returned with a warning that says so.
    */
   async apply(req: ApplyRequest): Promise<ApplyResult> {
     const send = (timeoutMs: number) => request<ApplyResult>(this.bus, API.apply, req, { timeoutMs });
+    let first: unknown;
     try {
       return await retryUntaken(send, this.timeoutMs);
     } catch (err) {
       if (!replyLost(err)) throw err;
-      const again = await retryUntaken(send, this.timeoutMs);
-      const first = again.result === 'unchanged' ? ' (so the first had most likely been applied)' : '';
-      return { ...again, warnings: [...again.warnings, `the reply to the first request was lost (${(err as Error).message}); applied again: ${again.result}${first}`] };
+      first = err;
+    }
+    const again = await this.whileReplyLost(() => retryUntaken(send, this.timeoutMs));
+    const done = again.result === 'unchanged' ? ' (so the first had most likely been applied)' : '';
+    return { ...again, warnings: [...again.warnings, `the reply to the first request was lost (${(first as Error).message}); applied again: ${again.result}${done}`] };
+  }
+
+  /**
+   * Runs `fn` again, after a pause, while its reply is lost and the budget (from now) lasts; then
+   * throws its last error. For requests that are safe to repeat or that find out first.
+   */
+  private async whileReplyLost<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!replyLost(err) || Date.now() + RETRY_PAUSE_MS >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+      }
     }
   }
 
@@ -129,37 +148,41 @@ export class Api {
       return await retryUntaken(send, this.timeoutMs);
     } catch (err) {
       if (!replyLost(err)) throw err;
-      let cur: KubeObject;
-      try {
-        cur = await this.get(kind, namespace, name);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-        const metadata = { name, ...(kind.namespaced && namespace ? { namespace } : {}) };
-        return { object: { apiVersion: kind.apiVersion, kind: kind.kind, metadata }, result: 'deleted' };
-      }
-      if (cur.metadata.deletionTimestamp) return { object: cur, result: 'terminating' };
-      return retryUntaken(send, this.timeoutMs);
+      return this.whileReplyLost(async () => {
+        let cur: KubeObject;
+        try {
+          cur = await this.get(kind, namespace, name);
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+          const metadata = { name, ...(kind.namespaced && namespace ? { namespace } : {}) };
+          return { object: { apiVersion: kind.apiVersion, kind: kind.kind, metadata }, result: 'deleted' as const };
+        }
+        if (cur.metadata.deletionTimestamp) return { object: cur, result: 'terminating' as const };
+        return retryUntaken(send, this.timeoutMs);
+      });
     }
   }
 
+  // Writes are sent again only while no server takes them (no responders): nothing was done.
+
   /** Creates one object (mk.api.create); throws AlreadyExistsError when it exists. */
   create(req: CreateRequest): Promise<CreateResult> {
-    return request<CreateResult>(this.bus, API.create, req, { timeoutMs: this.timeoutMs });
+    return retryUntaken((timeoutMs) => request<CreateResult>(this.bus, API.create, req, { timeoutMs }), this.timeoutMs);
   }
 
   /** Replaces one object (mk.api.update); ConflictError when its resourceVersion is stale. */
   update(req: UpdateRequest): Promise<UpdateResult> {
-    return request<UpdateResult>(this.bus, API.update, req, { timeoutMs: this.timeoutMs });
+    return retryUntaken((timeoutMs) => request<UpdateResult>(this.bus, API.update, req, { timeoutMs }), this.timeoutMs);
   }
 
   /** Patches one object (mk.api.patch); ValidationError when the patch does not apply. */
   patch(req: PatchRequest): Promise<PatchResult> {
-    return request<PatchResult>(this.bus, API.patch, req, { timeoutMs: this.timeoutMs });
+    return retryUntaken((timeoutMs) => request<PatchResult>(this.bus, API.patch, req, { timeoutMs }), this.timeoutMs);
   }
 
   /** Writes the status of one object (mk.api.update-status). */
   updateStatus(req: UpdateStatusRequest): Promise<UpdateResult> {
-    return request<UpdateResult>(this.bus, API.updateStatus, req, { timeoutMs: this.timeoutMs });
+    return retryUntaken((timeoutMs) => request<UpdateResult>(this.bus, API.updateStatus, req, { timeoutMs }), this.timeoutMs);
   }
 
   /** Answers when the control plane serves requests. */
