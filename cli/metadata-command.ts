@@ -6,7 +6,7 @@ import { dryRunFlag, dryRunSuffix } from './dry-run';
 import { CliError } from './errors';
 import { namespaceFor, parseTargets } from './kinds';
 import { metadataPatch, parseMetadataArgs } from './metadata-args';
-import { isConflict, type KubeObject } from '../messages';
+import { isConflict, resourceName, type KubeObject } from '../messages';
 
 /** The flags both commands take. */
 export const metadataFlags = {
@@ -69,7 +69,7 @@ export async function runMetadataCommand(api: Api, field: 'labels' | 'annotation
           if (!isConflict(e) || flags['resource-version'] || attempt >= RETRIES) throw e;
         }
       }
-      io.out(`${kind.singular}/${name} ${verb}${dryRunSuffix(dryRun)}\n`);
+      io.out(`${resourceName(kind, name)} ${verb}${dryRunSuffix(dryRun)}\n`);
     } catch (e) {
       ok = false;
       io.printError(e);

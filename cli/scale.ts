@@ -6,7 +6,7 @@
  * change in between is a Conflict rather than a lost update.
  */
 import { ConflictError } from '../messages/errors';
-import type { KindInfo, KubeObject } from '../messages';
+import { resourceName, type KindInfo, type KubeObject } from '../messages';
 import { KINDS } from '../messages/registry';
 import type { Api } from './client';
 import { CliError } from './errors';
@@ -45,7 +45,7 @@ export function requireScalable(kind: KindInfo): void {
 
 /**
  * Scales every object `targets` names (`KIND NAME...` or `KIND/NAME...`); prints
- * `replicaset/NAME scaled` for each. Resolves false when any failed (each failure printed).
+ * `replicaset.apps/NAME scaled` for each. Resolves false when any failed (each failure printed).
  * Throws CliError for a bad command line before anything is written.
  */
 export async function scaleObjects(api: Api, targets: string[], opts: ScaleOptions, io: ScaleIo): Promise<boolean> {
@@ -90,7 +90,7 @@ export async function scaleObjects(api: Api, targets: string[], opts: ScaleOptio
           ...(opts.dryRun === 'server' ? { dryRun: true } : {}),
         });
       }
-      io.out(`${kind.singular}/${name} scaled${suffix}\n`);
+      io.out(`${resourceName(kind, name)} scaled${suffix}\n`);
     } catch (e) {
       ok = false;
       io.printError(e);

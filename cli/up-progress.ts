@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { decode, openClient, type Client } from './client';
 import { CliError } from './errors';
 import { readManifests, validateAll } from './manifest-reader';
-import { podColumns, podIP } from '../messages';
+import { podColumns, podIP, resourceName } from '../messages';
 import { launchCluster } from '../embedded/start';
 import type { SettingsText } from '../embedded/control-plane-settings';
 import type { Credentials } from '../embedded/credentials';
@@ -124,7 +124,7 @@ async function follow(client: Client, creds: Credentials, waiter: Waiter, opts: 
   const docs = validateAll(await readManifests([opts.demoFile]), 'strict');
   for (const d of docs) {
     const r = await waiter.step('demo apply', paths.log('control-plane'), () => api.apply({ object: d.raw, validate: 'strict' }));
-    opts.print(`   ${d.kind.singular}/${d.object.metadata.name} ${r.result}`);
+    opts.print(`   ${resourceName(d.kind, d.object.metadata.name)} ${r.result}`);
   }
   const demo = docs.find((d) => d.kind.kind === 'Pod');
   if (!demo) {

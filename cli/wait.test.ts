@@ -1,6 +1,7 @@
 import { JobKind, PodKind, type KubeObject } from '../messages';
 import { CliError } from './errors';
-import { parseTimeout, parseWaitFor, resourceName, waitMet } from './wait';
+import { resourceName } from '../messages';
+import { parseTimeout, parseWaitFor, waitMet } from './wait';
 
 const pod = (status: unknown): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, status });
 

@@ -5,7 +5,7 @@
  * met`; a timeout prints kubectl's message and exits 1. `--for=create` waits for a named object
  * to exist.
  */
-import type { KindInfo, KubeObject, WatchEvent } from '../messages';
+import { resourceName, type KindInfo, type KubeObject, type WatchEvent } from '../messages';
 import { parseDuration } from '../messages/duration';
 import type { Client } from './client';
 import { CliError } from './errors';
@@ -63,12 +63,6 @@ export function waitMet(want: WaitFor, obj: KubeObject | null): boolean {
   if (want.value === undefined) return true;
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s === want.value;
-}
-
-/** kubectl's name of an object: `pod/x`, `job.batch/x`. */
-export function resourceName(kind: KindInfo, name: string): string {
-  const group = kind.apiVersion.includes('/') ? `.${kind.apiVersion.split('/')[0]}` : '';
-  return `${kind.singular}${group}/${name}`;
 }
 
 /** What to wait for: the objects, the condition, how long. */

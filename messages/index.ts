@@ -12,6 +12,7 @@ export * from './quantity';
 export * from './subjects';
 export * from './selectors';
 export * from './field-selectors';
+export { groupedKind, resourceName } from './kind';
 export * from './scheduling';
 export { describeGeneric } from './printing/describe-generic';
 export { DescribeWriter, type EventLike } from './printing/describe-writer';

@@ -86,3 +86,16 @@ export interface KindInfo {
    */
   scalable?: boolean;
 }
+
+/**
+ * The kind as kubectl names it in what it prints: the singular, then the API group when there is
+ * one (`pod`, `deployment.apps`, `job.batch`, `lease.coordination.k8s.io`).
+ */
+export function groupedKind(kind: Pick<KindInfo, 'singular' | 'apiVersion'>): string {
+  return kind.apiVersion.includes('/') ? `${kind.singular}.${kind.apiVersion.split('/')[0]}` : kind.singular;
+}
+
+/** `kind.group/name` as kubectl prints an object it acted on (`deployment.apps/web created`). */
+export function resourceName(kind: Pick<KindInfo, 'singular' | 'apiVersion'>, name: string): string {
+  return `${groupedKind(kind)}/${name}`;
+}

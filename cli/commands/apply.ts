@@ -4,11 +4,12 @@ import { withClient } from '../client';
 import { fileFlags, forEachObject, readObjects } from '../manifest-flags';
 import { appliedConfiguration, applyObject } from '../apply-merge';
 import { dryRunFlag, dryRunSuffix, type DryRun } from '../dry-run';
+import { resourceName } from '../../messages';
 
 /**
  * `mk apply -f FILE|DIR|-`: reads and validates every document first (bad input sends nothing),
  * then creates each object or merges it into the live one as kubectl's client-side apply does
- * (cli/apply-merge.ts), and prints `pod/NAME created|configured|unchanged`.
+ * (cli/apply-merge.ts), and prints `pod/NAME created|configured|unchanged` (`deployment.apps/NAME` for a kind in a group).
  */
 export default class Apply extends MkCommand {
   static override summary = 'Apply a configuration to objects by file name or stdin';
@@ -42,7 +43,7 @@ export default class Apply extends MkCommand {
         const config = appliedConfiguration(d.object, d.kind, namespace);
         const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
         this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);
-        this.out(`${d.kind.singular}/${d.object.metadata.name} ${res.result}${suffix}\n`);
+        this.out(`${resourceName(d.kind, d.object.metadata.name)} ${res.result}${suffix}\n`);
       });
     });
     if (failed) this.exit(1);

@@ -8,6 +8,7 @@ import { fileFlags, forEachObject, readObjects, validateFlag } from '../manifest
 import { CliError } from '../errors';
 import {
   AlreadyExistsError, CRONJOB_INSTANTIATE, CronJobKind, isNotFound, jobFromCronJob, JobKind, type CronJob, type KubeObject,
+  resourceName,
 } from '../../messages';
 
 /**
@@ -61,7 +62,7 @@ export default class Create extends MkCommand {
         } else {
           await api.create({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
         }
-        this.out(`${d.kind.singular}/${name} created${dryRunSuffix(dryRun)}\n`);
+        this.out(`${resourceName(d.kind, name)} created${dryRunSuffix(dryRun)}\n`);
       });
     });
     if (failed) this.exit(1);
@@ -90,7 +91,7 @@ export default class Create extends MkCommand {
       } else {
         await api.create({ object: job, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
       }
-      this.out(`job/${name} created${dryRunSuffix(dryRun)}\n`);
+      this.out(`job.batch/${name} created${dryRunSuffix(dryRun)}\n`);
     });
   }
 }

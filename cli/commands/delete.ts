@@ -4,7 +4,7 @@ import { withClient, type Api } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
 import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
-import type { KindInfo } from '../../messages';
+import { groupedKind, type KindInfo } from '../../messages';
 import { isNotFound } from '../../messages/errors';
 import { kindOf } from '../../messages/registry';
 
@@ -70,7 +70,7 @@ export default class Delete extends MkCommand {
           const dryRun = flags['dry-run'];
           if (dryRun === 'client') await api.get(t.kind, t.namespace, t.name);
           else await api.delete(t.kind, t.namespace, t.name, { gracePeriodSeconds: grace, propagationPolicy: cascade, dryRun: dryRun === 'server' });
-          this.out(`${t.kind.singular} "${t.name}" ${flags.force ? 'force deleted' : 'deleted'}${dryRunSuffix(dryRun)}\n`);
+          this.out(`${groupedKind(t.kind)} "${t.name}" ${flags.force ? 'force deleted' : 'deleted'}${dryRunSuffix(dryRun)}\n`);
           if (dryRun === 'none') deleted.push(t);
         } catch (e) {
           if (isNotFound(e) && flags['ignore-not-found']) continue;

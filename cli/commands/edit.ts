@@ -10,7 +10,7 @@ import { withClient } from '../client';
 import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
 import { toYaml } from '../output/format';
-import { jsonEqual, validateManifest, type KubeObject } from '../../messages';
+import { jsonEqual, resourceName, validateManifest, type KubeObject } from '../../messages';
 
 const HEADER = [
   '# Edit the object below and save to send it; lines that start with "#" are ignored.',
@@ -59,7 +59,7 @@ export default class Edit extends MkCommand {
             return;
           }
           const res = await api.update({ object: edited, ...(namespace ? { namespace } : {}) });
-          this.out(res.result === 'unchanged' ? 'Edit cancelled, no changes made.\n' : `${kind.singular}/${live.metadata.name} edited\n`);
+          this.out(res.result === 'unchanged' ? 'Edit cancelled, no changes made.\n' : `${resourceName(kind, live.metadata.name)} edited\n`);
         } catch (e) {
           keep = true;
           this.printError(e);

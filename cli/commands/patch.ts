@@ -6,7 +6,7 @@ import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
 import { CliError } from '../errors';
 import { namespaceFor, parseTargets } from '../kinds';
-import { applyPatch, jsonEqual, validateManifest, type PatchType } from '../../messages';
+import { applyPatch, jsonEqual, resourceName, validateManifest, type PatchType } from '../../messages';
 
 /**
  * `mk patch KIND NAME -p PATCH [--type strategic|merge|json]`: patches one object on the server
@@ -64,7 +64,7 @@ export default class Patch extends MkCommand {
         });
         changed = res.result === 'patched';
       }
-      this.out(`${kind.singular}/${name} patched${changed ? '' : ' (no change)'}${dryRunSuffix(dryRun)}\n`);
+      this.out(`${resourceName(kind, name)} patched${changed ? '' : ' (no change)'}${dryRunSuffix(dryRun)}\n`);
     });
   }
 }

@@ -4,7 +4,7 @@ import { appliedConfiguration } from '../apply-merge';
 import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
 import { fileFlags, forEachObject, readObjects, validateFlag } from '../manifest-flags';
-import { LAST_APPLIED_ANNOTATION } from '../../messages';
+import { LAST_APPLIED_ANNOTATION, resourceName } from '../../messages';
 
 /**
  * `mk replace -f FILE|DIR|-`: replaces each object with the one in the file (NotFound when it is
@@ -43,7 +43,7 @@ export default class Replace extends MkCommand {
         }
         if (dryRun === 'client') await api.get(d.kind, namespace, name);
         else await api.update({ object, validate: mode, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
-        this.out(`${d.kind.singular}/${name} replaced${dryRunSuffix(dryRun)}\n`);
+        this.out(`${resourceName(d.kind, name)} replaced${dryRunSuffix(dryRun)}\n`);
       });
     });
     if (failed) this.exit(1);

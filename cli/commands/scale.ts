@@ -7,7 +7,7 @@ import { scaleObjects } from '../scale';
 /**
  * `mk scale rs/NAME --replicas=N`: sets the replicas of objects that have them, like kubectl
  * scale, with its --current-replicas and --resource-version preconditions. Prints
- * `replicaset/NAME scaled`; exit 1 when any object could not be scaled.
+ * `replicaset.apps/NAME scaled`; exit 1 when any object could not be scaled.
  */
 export default class Scale extends MkCommand {
   static override summary = 'Set the number of replicas of a replica set';

@@ -1,5 +1,6 @@
 /** `-o json|yaml|name`: objects as kubectl prints them (one object alone, several as a v1 List). */
 import type { KindInfo, KubeObject } from '../../messages';
+import { resourceName } from '../../messages/kind';
 
 /** Output formats `mk get` accepts besides the default table. */
 export const OUTPUT_FORMATS = ['wide', 'json', 'yaml', 'name'] as const;
@@ -24,9 +25,9 @@ export function toYaml(value: unknown): string {
   return dump(value, { lineWidth: -1, noRefs: true, seqNoIndent: true });
 }
 
-/** `kind/name` lines (`pod/demo`). */
+/** `kind.group/name` lines (`pod/demo`, `deployment.apps/web`), as `-o name` prints them. */
 export function toNames(kind: KindInfo, objects: KubeObject[]): string {
-  return objects.map((o) => `${kind.singular}/${o.metadata.name}\n`).join('');
+  return objects.map((o) => `${resourceName(kind, o.metadata.name)}\n`).join('');
 }
 
 /**

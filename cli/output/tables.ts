@@ -3,6 +3,7 @@
  * as kubectl's printers do. Priority-1 columns are shown with `-o wide` only.
  */
 import type { KindInfo, KubeObject } from '../../messages';
+import { resourceName } from '../../messages/kind';
 import { renderTable } from './tabwriter';
 
 /** What a table needs besides the objects. */
@@ -21,7 +22,7 @@ export function renderObjects(kind: KindInfo, objects: KubeObject[], opts: Table
   const now = opts.now ?? Date.now();
   const cols = kind.columns.filter((c) => opts.wide || !c.priority);
   const header = [...(opts.withNamespace ? ['NAMESPACE'] : []), ...cols.map((c) => c.name)];
-  const cell = (c: (typeof cols)[number], o: KubeObject) => (opts.kindPrefix && c.name === 'NAME' ? `${kind.singular}/${c.value(o, now)}` : c.value(o, now));
+  const cell = (c: (typeof cols)[number], o: KubeObject) => (opts.kindPrefix && c.name === 'NAME' ? resourceName(kind, c.value(o, now)) : c.value(o, now));
   const rows = objects.map((o) => [...(opts.withNamespace ? [o.metadata.namespace ?? ''] : []), ...cols.map((c) => cell(c, o))]);
   return renderTable(opts.noHeaders ? null : header, rows);
 }

@@ -46,7 +46,7 @@ describeE2e('Jobs on a one-machine cluster', () => {
     const apply = await c.mk(['apply', '-f', '-'], {
       stdin: jobYaml('idx', 'echo index=$JOB_COMPLETION_INDEX', '  completions: 3\n  parallelism: 2\n  completionMode: Indexed'),
     });
-    expect(apply).toMatchObject({ code: 0, stdout: 'job/idx created\n' });
+    expect(apply).toMatchObject({ code: 0, stdout: 'job.batch/idx created\n' });
     const wait = await c.mk(['wait', '--for=condition=Complete', 'job/idx', '--timeout=240s'], { timeoutMs: 260_000 });
     expect(wait).toMatchObject({ code: 0, stdout: 'job.batch/idx condition met\n' });
     const job = await getJob('idx');

@@ -52,7 +52,7 @@ it('applies the example CronJob and lists it like kubectl get cronjobs', async (
   // The example, on a schedule that does not fire while the test runs (a run would be active).
   const f = path.join(dir, 'hello.yaml');
   fs.writeFileSync(f, fs.readFileSync(path.join(ROOT, 'examples', 'cronjob.yaml'), 'utf8').replace('"*/5 * * * mon-fri"', '"30 4 1 jan mon-fri"'));
-  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'cronjob/hello created\n', stderr: '' });
+  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'cronjob.batch/hello created\n', stderr: '' });
   const table = await mk(['get', 'cronjobs']);
   expect(table.code).toBe(0);
   const [head, row] = table.stdout.trimEnd().split('\n');
@@ -65,7 +65,7 @@ it('applies the example CronJob and lists it like kubectl get cronjobs', async (
 });
 
 it('mk create job --from=cronjob/NAME makes a Job from the template, owned by the CronJob', async () => {
-  expect(await mk(['create', 'job', 'hello-now', '--from=cronjob/hello'])).toEqual({ code: 0, stdout: 'job/hello-now created\n', stderr: '' });
+  expect(await mk(['create', 'job', 'hello-now', '--from=cronjob/hello'])).toEqual({ code: 0, stdout: 'job.batch/hello-now created\n', stderr: '' });
   const cj = await get<CronJob>('cronjobs', 'hello');
   const job = await get<Job>('jobs', 'hello-now');
   expect(job.metadata.annotations?.[CRONJOB_INSTANTIATE]).toBe('manual');
@@ -79,7 +79,7 @@ it('mk create job --from=cronjob/NAME makes a Job from the template, owned by th
   expect(table.stdout.trimEnd().split('\n')[1].split(/\s{2,}/)[4]).toBe('1');
   expect(await mk(['create', 'job', 'hello-now', '--from=cronjob/hello'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/already exists/) });
   const dry = await mk(['create', 'job', 'hello-dry', '--from=cronjob/hello', '--dry-run=server']);
-  expect(dry).toMatchObject({ code: 0, stdout: 'job/hello-dry created (server dry run)\n' });
+  expect(dry).toMatchObject({ code: 0, stdout: 'job.batch/hello-dry created (server dry run)\n' });
   expect(isNotFound(await caught(get('jobs', 'hello-dry')))).toBe(true);
 });
 
@@ -97,7 +97,7 @@ it('a run shows in mk get cronjobs (ACTIVE, LAST SCHEDULE) and in mk describe cr
   const f = path.join(dir, 'tick.yaml');
   fs.writeFileSync(f, fs.readFileSync(path.join(ROOT, 'examples', 'cronjob.yaml'), 'utf8')
     .replace('name: hello', 'name: tick').replace('"*/5 * * * mon-fri"', '"* * * * *"').replace('concurrencyPolicy: Forbid', 'concurrencyPolicy: Allow'));
-  expect(await mk(['apply', '-f', f])).toMatchObject({ code: 0, stdout: 'cronjob/tick created\n' });
+  expect(await mk(['apply', '-f', f])).toMatchObject({ code: 0, stdout: 'cronjob.batch/tick created\n' });
   const out = await until('a run in the events', async () => {
     const r = await mk(['describe', 'cronjob', 'tick']);
     return r.code === 0 && r.stdout.includes('SuccessfulCreate') ? r.stdout : undefined;

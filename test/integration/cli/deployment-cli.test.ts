@@ -70,7 +70,7 @@ afterAll(async () => {
 it('applies a deployment, waits for its rollout and lists it like kubectl get deploy', async () => {
   const f = path.join(dir, 'web.yaml');
   fs.writeFileSync(f, DEPLOY('web', 'busybox:1.36'));
-  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'deployment/web created\n', stderr: '' });
+  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'deployment.apps/web created\n', stderr: '' });
   const status = await mk(['rollout', 'status', 'deploy/web', '--timeout=60s']);
   expect(status.code).toBe(0);
   expect(status.stdout.trim().split('\n').pop()).toBe('deployment "web" successfully rolled out');
@@ -111,7 +111,7 @@ it('pauses and resumes, and refuses what it cannot do', async () => {
   expect(await mk(['rollout', 'pause', 'deploy/web'])).toMatchObject({ code: 1, stderr: 'error: deployments.apps "web" is already paused\n' });
   expect((await mk(['rollout', 'undo', 'deploy/web'])).code).toBe(1);
   expect(await mk(['rollout', 'resume', 'deploy/web'])).toMatchObject({ code: 0, stdout: 'deployment.apps/web resumed\n' });
-  expect(await mk(['scale', 'deploy/web', '--replicas=3'])).toMatchObject({ code: 0, stdout: 'deployment/web scaled\n' });
+  expect(await mk(['scale', 'deploy/web', '--replicas=3'])).toMatchObject({ code: 0, stdout: 'deployment.apps/web scaled\n' });
   await until('web at 3', async () => ((await getDeploy('web')).status?.availableReplicas === 3 ? true : undefined), 30_000);
   expect(await mk(['set', 'image', 'deploy/web', 'nope=x'])).toMatchObject({ code: 1, stderr: 'error: unable to find container named "nope"\n' });
   expect((await mk(['rollout', 'history', 'rs/web'])).stderr).toMatch(/only deployments/);

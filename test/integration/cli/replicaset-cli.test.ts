@@ -53,29 +53,29 @@ afterAll(async () => {
 it('applies a set and lists it like kubectl get rs', async () => {
   const f = path.join(dir, 'web.yaml');
   fs.writeFileSync(f, RS('web', 2));
-  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'replicaset/web created\n', stderr: '' });
+  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'replicaset.apps/web created\n', stderr: '' });
   await settled('web', 2);
-  expect(await mk(['apply', '-f', f])).toMatchObject({ code: 0, stdout: 'replicaset/web unchanged\n' });
+  expect(await mk(['apply', '-f', f])).toMatchObject({ code: 0, stdout: 'replicaset.apps/web unchanged\n' });
   const table = await mk(['get', 'rs']);
   expect(table.code).toBe(0);
   expect(table.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE\nweb +2 +2 +0 +\S+\n$/);
   const all = await mk(['get', 'all']);
   expect(all.stdout).toMatch(/^pod\/web-[a-z0-9]{5} +0\/1 +Pending/m);
-  expect(all.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE\nreplicaset\/web +2 +2 +0 +\S+$/m);
+  expect(all.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE\nreplicaset\.apps\/web +2 +2 +0 +\S+$/m);
   const wide = await mk(['get', 'replicasets', 'web', '-o', 'wide']);
   expect(wide.stdout).toMatch(/^NAME +DESIRED +CURRENT +READY +AGE +CONTAINERS +IMAGES +SELECTOR\nweb +2 +2 +0 +\S+ +web +busybox:1\.36 +app=web\n$/);
 });
 
 it('scales with either argument form, and honours --current-replicas', async () => {
-  expect(await mk(['scale', 'rs/web', '--replicas=4'])).toEqual({ code: 0, stdout: 'replicaset/web scaled\n', stderr: '' });
+  expect(await mk(['scale', 'rs/web', '--replicas=4'])).toEqual({ code: 0, stdout: 'replicaset.apps/web scaled\n', stderr: '' });
   await settled('web', 4);
-  expect(await mk(['scale', 'replicaset', 'web', '--replicas', '1', '--current-replicas', '4'])).toMatchObject({ code: 0, stdout: 'replicaset/web scaled\n' });
+  expect(await mk(['scale', 'replicaset', 'web', '--replicas', '1', '--current-replicas', '4'])).toMatchObject({ code: 0, stdout: 'replicaset.apps/web scaled\n' });
   await settled('web', 1);
   const stale = await mk(['scale', 'rs', 'web', '--replicas=5', '--current-replicas=3']);
   expect(stale.code).toBe(1);
   expect(stale.stderr).toContain('Expected replicas to be 3, was 1');
   expect((await getRs('web')).spec.replicas).toBe(1);
-  expect(await mk(['scale', 'rs/web', '--replicas=3', '--dry-run=server'])).toMatchObject({ code: 0, stdout: 'replicaset/web scaled (server dry run)\n' });
+  expect(await mk(['scale', 'rs/web', '--replicas=3', '--dry-run=server'])).toMatchObject({ code: 0, stdout: 'replicaset.apps/web scaled (server dry run)\n' });
   expect((await getRs('web')).spec.replicas).toBe(1);
 });
 
@@ -85,7 +85,7 @@ it('scales every set a label selector names', async () => {
     fs.writeFileSync(f, RS(n, 1, 'batch'));
     expect((await mk(['apply', '-f', f])).code).toBe(0);
   }
-  expect(await mk(['scale', 'rs', '-l', 'group=batch', '--replicas=2'])).toMatchObject({ code: 0, stdout: 'replicaset/g1 scaled\nreplicaset/g2 scaled\n' });
+  expect(await mk(['scale', 'rs', '-l', 'group=batch', '--replicas=2'])).toMatchObject({ code: 0, stdout: 'replicaset.apps/g1 scaled\nreplicaset.apps/g2 scaled\n' });
   await settled('g1', 2);
   await settled('g2', 2);
   expect((await getRs('web')).spec.replicas).toBe(1);

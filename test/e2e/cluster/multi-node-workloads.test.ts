@@ -1,0 +1,227 @@
+/**
+ * Workload controllers end to end on `mk up --nodes 3`, with pods that really run (containerd,
+ * runc, CNI on every node): a ReplicaSet heals when a node stops answering; a Deployment rolls
+ * its pods over, waited on with `mk rollout status`, and goes back with `mk rollout undo`; a Job
+ * of 5 completions never runs more than 2 pods at once; a failing Job stops at its backoffLimit;
+ * a CronJob on a one-minute schedule runs on the real clock.
+ */
+import type { Deployment, Job, Pod, ReplicaSet } from '../../../messages';
+import { canRunE2e, startMultiNodeCluster, waitFor, type MultiNodeCluster } from '../../helpers/multi-node';
+
+const describeE2e = canRunE2e() ? describe : describe.skip;
+jest.setTimeout(900_000);
+
+/** Seconds a pod tolerates its node not answering: short, so that a lost node's pods go soon. */
+const TOLERATION_S = '3';
+
+const template = (labels: string, command: string, extra = '') => `  template:
+    metadata:
+      labels: { ${labels} }
+    spec:
+      terminationGracePeriodSeconds: 1
+${extra}      containers:
+        - name: main
+          image: busybox
+          command: ["sh", "-c", ${JSON.stringify(command)}]
+          resources: { requests: { cpu: 50m, memory: 8Mi } }
+`;
+
+const jobYaml = (name: string, command: string, spec: string) => `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ${name}
+spec:
+${spec}
+${template(`job: ${name}`, command, '      restartPolicy: Never\n')}`;
+
+describeE2e('workloads on mk up --nodes 3', () => {
+  let c: MultiNodeCluster;
+  let stopped: number | undefined;
+
+  const mkOk = async (args: string[], stdin?: string): Promise<string> => {
+    const r = await c.mk(args, { ...(stdin !== undefined ? { stdin } : {}), timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`mk ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const json = async <T>(args: string[]): Promise<T> => JSON.parse(await mkOk([...args, '-o', 'json'])) as T;
+  const pods = async (selector: string): Promise<Pod[]> => (await json<{ items: Pod[] }>(['get', 'pods', '-l', selector])).items;
+  const active = (p: Pod) => !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+  const ready = (p: Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
+
+  beforeAll(async () => {
+    c = await startMultiNodeCluster({
+      nodes: 3,
+      upArgs: ['--node-monitor-grace-period', '20s', '--default-not-ready-toleration-seconds', TOLERATION_S,
+        '--default-unreachable-toleration-seconds', TOLERATION_S],
+    });
+    await c.waitNodesReady();
+  });
+  afterAll(async () => {
+    if (stopped) { try { process.kill(stopped, 'SIGCONT'); } catch { /* gone */ } }
+    await c?.destroy();
+  });
+
+  it('starts a CronJob on a one-minute schedule (checked at the end, on the real clock)', async () => {
+    const out = await mkOk(['apply', '-f', '-'], `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: tick
+spec:
+  schedule: "* * * * *"
+  successfulJobsHistoryLimit: 1
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          terminationGracePeriodSeconds: 1
+          containers:
+            - name: main
+              image: busybox
+              command: ["echo", "tick"]
+`);
+    expect(out).toBe('cronjob.batch/tick created\n');
+  });
+
+  it('keeps a ReplicaSet at six pods when a node stops answering: its pods are replaced on the others', async () => {
+    await mkOk(['apply', '-f', '-'], `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: heal
+spec:
+  replicas: 6
+  selector: { matchLabels: { app: heal } }
+${template('app: heal', 'sleep 3600')}`);
+    const first = await waitFor('six pods Running on three nodes', async () => {
+      const ps = (await pods('app=heal')).filter(active);
+      return ps.length === 6 && ps.every((p) => p.status?.phase === 'Running') && new Set(ps.map((p) => p.spec.nodeName)).size === 3 ? ps : null;
+    }, 240_000);
+    const lost = first.filter((p) => p.spec.nodeName === 'node-2').map((p) => p.metadata.name);
+    expect(lost.length).toBeGreaterThan(0);
+
+    stopped = c.nodeAgentPid('node-2');
+    expect(stopped).toBeGreaterThan(0);
+    process.kill(stopped!, 'SIGSTOP');
+    const healed = await waitFor('six active pods again, none on node-2', async () => {
+      const ps = (await pods('app=heal')).filter(active);
+      return ps.length === 6 && ps.every((p) => p.status?.phase === 'Running' && p.spec.nodeName !== 'node-2') ? ps : null;
+    }, 180_000, 500);
+    // The replacements are new pods; the lost ones are marked for deletion, not counted.
+    for (const name of lost) expect(healed.map((p) => p.metadata.name)).not.toContain(name);
+    const rs = await waitFor('the ReplicaSet reports six ready', async () => {
+      const r = await json<ReplicaSet>(['get', 'rs', 'heal']);
+      return r.status?.readyReplicas === 6 ? r : null;
+    }, 60_000);
+    expect(rs.status?.replicas).toBe(6);
+    expect(await mkOk(['get', 'events'])).toMatch(/SuccessfulCreate/);
+
+    process.kill(stopped!, 'SIGCONT');
+    stopped = undefined;
+    await c.waitNodesReady(120_000);
+    // Back on the network, node-2 stops its evicted pods and they go; still exactly six.
+    const settled = await waitFor('the evicted pods gone', async () => {
+      const ps = await pods('app=heal');
+      return ps.length === 6 && ps.every(active) ? ps : null;
+    }, 120_000);
+    expect(settled.every((p) => p.status?.phase === 'Running')).toBe(true);
+    await mkOk(['delete', 'rs', 'heal']);
+    await waitFor('the ReplicaSet\'s pods gone', async () => ((await pods('app=heal')).length === 0 ? true : null), 120_000);
+  });
+
+  it('rolls a Deployment over on real pods, waited on by mk rollout status, and back with mk rollout undo', async () => {
+    const deploy = (version: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 4
+  selector: { matchLabels: { app: web } }
+  strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } }
+${template('app: web', `echo ${version}; exec sleep 3600`).replace('          resources:', `          readinessProbe: { exec: { command: ["true"] }, periodSeconds: 1 }\n          resources:`)}`;
+    expect(await mkOk(['apply', '-f', '-'], deploy('v1'))).toBe('deployment.apps/web created\n');
+    const status1 = await c.mk(['rollout', 'status', 'deployment/web', '--timeout=240s'], { timeoutMs: 260_000 });
+    expect(status1.code).toBe(0);
+    expect(status1.stdout).toContain('deployment "web" successfully rolled out');
+
+    expect(await mkOk(['apply', '-f', '-'], deploy('v2'))).toBe('deployment.apps/web configured\n');
+    // While it rolls, never fewer than 3 ready pods (replicas 4, maxUnavailable 1) nor more than 5 (maxSurge 1).
+    let watching = true;
+    const seen: number[] = [];
+    const watcher = (async () => {
+      while (watching) {
+        const ps = (await pods('app=web')).filter(active);
+        seen.push(ps.length);
+        const readyNow = ps.filter(ready).length;
+        if (readyNow < 3) throw new Error(`only ${readyNow} ready pods during the rollout`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    const status2 = await c.mk(['rollout', 'status', 'deployment/web', '--timeout=240s'], { timeoutMs: 260_000 });
+    watching = false;
+    await watcher;
+    expect(status2.code).toBe(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(5);
+    const rolled = (await pods('app=web')).filter(active);
+    expect(rolled).toHaveLength(4);
+    for (const p of rolled) expect((await mkOk(['logs', p.metadata.name])).trim()).toBe('v2');
+    const sets = (await json<{ items: ReplicaSet[] }>(['get', 'rs', '-l', 'app=web'])).items;
+    expect(sets.map((s) => s.spec.replicas).sort()).toEqual([0, 4]);
+    expect(await mkOk(['rollout', 'history', 'deployment/web'])).toMatch(/^deployment\.apps\/web\nREVISION\s+CHANGE-CAUSE\n1\s+.*\n2\s+/);
+
+    expect(await mkOk(['rollout', 'undo', 'deployment/web'])).toBe('deployment.apps/web rolled back\n');
+    const status3 = await c.mk(['rollout', 'status', 'deployment/web', '--timeout=240s'], { timeoutMs: 260_000 });
+    expect(status3.code).toBe(0);
+    const back = await waitFor('four v1 pods', async () => {
+      const ps = (await pods('app=web')).filter(active);
+      return ps.length === 4 ? ps : null;
+    }, 120_000);
+    for (const p of back) expect((await mkOk(['logs', p.metadata.name])).trim()).toBe('v1');
+    const d = await json<Deployment>(['get', 'deployment', 'web']);
+    expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    await mkOk(['delete', 'deployment', 'web']);
+  });
+
+  it('runs a Job of 5 completions with parallelism 2, never more than 2 pods at once', async () => {
+    await mkOk(['apply', '-f', '-'], jobYaml('five', 'sleep 2; echo done', '  completions: 5\n  parallelism: 2'));
+    const wait = await c.mk(['wait', '--for=condition=Complete', 'job/five', '--timeout=300s'], { timeoutMs: 320_000 });
+    expect(wait).toMatchObject({ code: 0, stdout: 'job.batch/five condition met\n' });
+    const job = await json<Job>(['get', 'job', 'five']);
+    expect(job.status).toMatchObject({ succeeded: 5, active: 0 });
+    const ran = await pods('job=five');
+    expect(ran.filter((p) => p.status?.phase === 'Succeeded')).toHaveLength(5);
+    // From the containers' own start and finish times: at no moment were more than two running.
+    const spans = ran.map((p) => p.status!.containerStatuses![0].state!.terminated!)
+      .map((t) => [Date.parse(t.startedAt!), Date.parse(t.finishedAt!)] as const);
+    for (const [start] of spans) {
+      expect(spans.filter(([s, f]) => s <= start && start < f).length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('fails a Job at its backoffLimit, with each failed pod kept', async () => {
+    await mkOk(['apply', '-f', '-'], jobYaml('bad', 'exit 3', '  backoffLimit: 2'));
+    const wait = await c.mk(['wait', '--for=condition=Failed', 'job/bad', '--timeout=300s'], { timeoutMs: 320_000 });
+    expect(wait).toMatchObject({ code: 0, stdout: 'job.batch/bad condition met\n' });
+    const job = await json<Job>(['get', 'job', 'bad']);
+    expect(job.status?.failed).toBe(3);
+    expect(job.status?.conditions?.find((x) => x.type === 'Failed')?.reason).toBe('BackoffLimitExceeded');
+    const failed = await pods('job=bad');
+    expect(failed.map((p) => p.status?.phase)).toEqual(['Failed', 'Failed', 'Failed']);
+    for (const p of failed) expect(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
+  });
+
+  it('the one-minute CronJob has run twice, keeping one finished Job', async () => {
+    const tickJobs = async () => (await json<{ items: Job[] }>(['get', 'jobs'])).items.filter((j) => j.metadata.name.startsWith('tick-'));
+    // Job names carry the scheduled minute: two minutes run, the older Job deleted by the history limit.
+    const created = await waitFor('two runs, one finished Job kept', async () => {
+      const names = [...(await mkOk(['get', 'events'])).matchAll(/Created job (tick-\d+)/g)].map((m) => m[1]);
+      const jobs = await tickJobs();
+      return new Set(names).size >= 2 && jobs.length === 1 && jobs[0].status?.succeeded === 1 ? new Set(names) : null;
+    }, 180_000, 1000);
+    expect(created.size).toBeGreaterThanOrEqual(2);
+    const cj = await json<{ status?: { lastSuccessfulTime?: string } }>(['get', 'cronjob', 'tick']);
+    expect(cj.status?.lastSuccessfulTime).toBeDefined();
+    const kept = await tickJobs();
+    expect((await pods(`batch.kubernetes.io/job-name=${kept[0].metadata.name}`)).length).toBe(1);
+    expect(await mkOk(['get', 'cronjobs'])).toMatch(/\ntick\s+\* \* \* \* \*\s+/);
+  });
+});
