@@ -75,8 +75,8 @@ export const SeccompProfile = z.strictObject({
     + 'runs Unconfined, as in Kubernetes.',
   ),
   localhostProfile: z.string().optional().describe(
-    "With type Localhost, and only then: the profile's path relative to the node's seccomp directory "
-    + '(/var/lib/mk/seccomp unless the node agent is told otherwise).',
+    "With type Localhost, and only then: the profile's path (an OCI seccomp JSON file) relative to the node's seccomp "
+    + "directory, `seccomp` in the node agent's data directory. A missing file keeps the container from being created.",
   ),
 }).superRefine((p, ctx) => {
   if (p.type === 'Localhost') {

@@ -4,6 +4,9 @@
  * no_new_privs and seccomp, sysctls, privileged devices, and runAsNonRoot refusing a root image.
  * Needs root, containerd, runc, the CNI plugins and busybox-static; skipped otherwise.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { dispatch, start, stop, type Ref } from 'nact';
 import pino from 'pino';
 import type { Container, Pod, PodStatus } from '../../../messages/pod';
@@ -45,7 +48,7 @@ suite('securityContext on a private containerd', () => {
     for (const pod of made) await removeCgroup(podCgroupParent(pod));
   });
 
-  function spawn(pod: Pod): Run {
+  function spawn(pod: Pod, extra: Partial<PodActorDeps> = {}): Run {
     const statuses: PodStatus[] = [];
     const terminated: Pod[] = [];
     const crashes: unknown[] = [];
@@ -55,6 +58,7 @@ suite('securityContext on a private containerd', () => {
       onTerminated: async (p) => { terminated.push(p); },
       log: pino({ level: process.env.MK_TEST_LOG ?? 'silent' }),
       onCrash: (_m, err, ctx) => { crashes.push(err); return (ctx as unknown as { stop: symbol }).stop; },
+      ...extra,
     };
     const ref = spawnPodActor(system, deps, pod);
     return { ref, statuses, terminated, crashes, last: () => statuses[statuses.length - 1] };
@@ -71,8 +75,8 @@ suite('securityContext on a private containerd', () => {
   });
 
   /** Runs a pod of one-shot containers to Succeeded and returns each container's output. */
-  async function outputs(pod: Pod): Promise<Record<string, string>> {
-    const run = spawn(pod);
+  async function outputs(pod: Pod, extra: Partial<PodActorDeps> = {}): Promise<Record<string, string>> {
+    const run = spawn(pod, extra);
     const s = await until('the pod to finish', () => {
       const l = run.last();
       if (l?.phase === 'Failed') throw new Error(`pod failed: ${JSON.stringify(l.containerStatuses)}`);
@@ -188,5 +192,25 @@ suite('securityContext on a private containerd', () => {
     })).toBe('1000\n');
     await deleteAndWait(run, pod);
     expect(run.crashes).toEqual([]);
+  });
+
+  it('a Localhost seccomp profile from the node\'s seccomp directory filters the container\'s system calls', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'mk-seccomp-'));
+    try {
+      // Everything allowed except making directories, which fails with EPERM.
+      const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] };
+      await writeFile(path.join(root, 'no-mkdir.json'), JSON.stringify(profile));
+      const script = 'mkdir /tmp/d 2>&1; echo rc=$?';
+      const pod = e2ePod('sec-seccomp', {
+        securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'no-mkdir.json' } },
+        containers: [sh('filtered', script), sh('unconfined', script, { seccompProfile: { type: 'Unconfined' } })],
+      });
+      const out = await outputs(pod, { seccompProfileRoot: root });
+      expect(out.filtered).toMatch(/Operation not permitted/);
+      expect(out.filtered).not.toMatch(/rc=0/);
+      expect(out.unconfined).toBe('rc=0\n');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
