@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { load } from 'js-yaml';
 import { isValidation, type ValidationError } from './errors';
 import { validateManifest } from './manifest';
 
@@ -76,5 +78,14 @@ describe('securityContext validation', () => {
   it('refuses negative or fractional ids and unknown fields', () => {
     expect(issues(pod({ runAsUser: -1, fsGroup: 1.5 })).join('\n')).toMatch(/runAsUser must not be negative[\s\S]*fsGroup must be a whole number/);
     expect(issues(pod({ fsGroupChangePolicy: 'Always' })).join()).toMatch(/fsGroupChangePolicy/);
+  });
+});
+
+describe('examples/security-context.yaml', () => {
+  it('is a valid pod with a pod and a container securityContext', () => {
+    const { object } = validateManifest(load(fs.readFileSync(`${__dirname}/../examples/security-context.yaml`, 'utf8')));
+    const spec = (object as { spec: { securityContext?: unknown; containers: { securityContext?: unknown }[] } }).spec;
+    expect(spec.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
+    expect(spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   });
 });

@@ -4,11 +4,13 @@
  * no_new_privs and seccomp, sysctls, privileged devices, and runAsNonRoot refusing a root image.
  * Needs root, containerd, runc, the CNI plugins and busybox-static; skipped otherwise.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { load } from 'js-yaml';
 import { dispatch, start, stop, type Ref } from 'nact';
 import pino from 'pino';
+import { validateManifest } from '../../../messages/manifest';
 import type { Container, Pod, PodStatus } from '../../../messages/pod';
 import { BUSYBOX_IMAGE } from '../../../node-agent/images/build';
 import { removeCgroup } from '../../../node-agent/containerd/cleanup';
@@ -212,5 +214,31 @@ suite('securityContext on a private containerd', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it('runs examples/security-context.yaml as its comment says', async () => {
+    const { object } = validateManifest(load(await readFile(path.join(__dirname, '../../../examples/security-context.yaml'), 'utf8')));
+    const example = object as Pod;
+    const pod = e2ePod('sec-example', {
+      ...example.spec,
+      terminationGracePeriodSeconds: 1,
+      containers: example.spec.containers.map((c) => ({ ...c, image: BUSYBOX_IMAGE })),
+    });
+    const run = spawn(pod);
+    const logPath = await until('the container to start', async () => {
+      const l = run.last();
+      return l?.containerStatuses?.[0].state.running ? resolveLogPath(ctrd.cri, pod, 'app', false) : undefined;
+    }, 60_000);
+    const logs = await until('the example\'s output', async () => {
+      const t = (await readContainerLogs({ logPath })).toString();
+      // stdout and stderr reach the log through separate pipes: their lines may come in either order.
+      if (!/^80$/m.test(t) || !/Read-only/.test(t)) throw new Error(`logs so far: ${JSON.stringify(t)}`);
+      return t;
+    });
+    expect(logs).toMatch(/^uid=1000\S* gid=3000\S* groups=.*2000.*4000/m);
+    expect(logs).toMatch(/^CapEff:\s+0000000000000000$/m);
+    expect(logs).toMatch(/Read-only file system/);
+    await deleteAndWait(run, pod);
+    expect(run.crashes).toEqual([]);
   });
 });
