@@ -42,9 +42,13 @@ export const CAPABILITIES: readonly string[] = Object.freeze([
 ]);
 const KNOWN_CAPABILITIES = new Set(CAPABILITIES);
 
-/** A capability as written (`NET_ADMIN`, `CAP_NET_ADMIN` or `ALL`) reduced to its bare name. */
+/**
+ * A capability as written (`NET_ADMIN`, `CAP_NET_ADMIN`, `net_admin` or `ALL`) reduced to its bare
+ * upper-case name, as the container runtime reads it.
+ */
 export function capabilityName(cap: string): string {
-  return cap.startsWith('CAP_') ? cap.slice(4) : cap;
+  const upper = cap.toUpperCase();
+  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
 }
 
 const Capability = z.string().superRefine((v, ctx) => {
@@ -60,7 +64,7 @@ const Capability = z.string().superRefine((v, ctx) => {
 export const Capabilities = z.strictObject({
   add: z.array(Capability).optional().describe(
     'Capabilities given to the process on top of the runtime\'s default set, such as `NET_ADMIN` '
-    + '(the `CAP_` prefix is optional); `ALL` gives every capability.',
+    + '(the `CAP_` prefix and the case are optional); `ALL` gives every capability.',
   ),
   drop: z.array(Capability).optional().describe(
     'Capabilities taken from the default set; `ALL` drops every one, after which only those in add remain.',

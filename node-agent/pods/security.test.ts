@@ -46,7 +46,7 @@ describe('securityContext -> CRI', () => {
       name: 'app', image: 'busybox',
       securityContext: {
         runAsUser: 1001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
-        capabilities: { drop: ['ALL'], add: ['CAP_NET_BIND_SERVICE', 'CHOWN'] }, seccompProfile: { type: 'Unconfined' }, procMount: 'Default',
+        capabilities: { drop: ['all'], add: ['CAP_NET_BIND_SERVICE', 'chown'] }, seccompProfile: { type: 'Unconfined' }, procMount: 'Default',
       },
     }]);
     expect(buildContainerConfig(pod, pod.spec.containers[0], 0).linux?.securityContext).toEqual({
