@@ -2,7 +2,9 @@ import pino from 'pino';
 import type { Container, Pod } from '../../messages/pod';
 import { buildContainerConfig, buildSandboxConfig } from './cri-spec';
 import { executeActions } from './execute';
-import { FakeCriRuntime, makePod } from './fixtures';
+import { emptyBackoff } from './backoff';
+import { FakeCriRuntime, makePod, observed, sandboxObs } from './fixtures';
+import { reconcilePod } from './reconcile';
 import { ContainerConfigError, containerSecurityContext, needsImageUser, sandboxSecurity } from './security';
 
 const podWith = (sc: Pod['spec']['securityContext'], containers: Container[] = [{ name: 'app', image: 'busybox' }]): Pod =>
@@ -111,6 +113,27 @@ describe('securityContext -> CRI', () => {
       expect(out.failures.containers?.app).toEqual({ reason: 'CreateContainerConfigError', message: expect.stringMatching(/image runs as root/) as unknown as string });
       expect(out.events).toEqual([]);
       expect(cri.calls).toEqual(['imageStatus']);
+    });
+
+    it('shows CreateContainerConfigError on every sync and tries again a second later, never as a crash loop', async () => {
+      const cri = new FakeCriRuntime();
+      const [pod] = nonRoot({ runAsNonRoot: true });
+      const input = { pod, uid: 'uid-1', observed: observed({ sandboxes: [sandboxObs()] }), backoff: emptyBackoff(), now: 0 };
+      for (let sync = 0; sync < 3; sync++) {
+        const first = reconcilePod(input);
+        expect(first.actions).toEqual([expect.objectContaining({ type: 'runContainer', container: 'app' })]);
+        const out = await executeActions(first.actions, { cri, pod, sandbox: { podLogsRoot: '/l' }, log: pino({ level: 'silent' }), now: () => 0 });
+        expect(out.events).toEqual([]);
+        const after = reconcilePod({ ...input, failures: out.failures });
+        expect(after.actions).toEqual([]);
+        expect(after.events).toEqual([]);
+        expect(after.requeueAfterMs).toBe(1000);
+        expect(after.status.phase).toBe('Pending');
+        expect(after.status.containerStatuses?.[0].state.waiting).toEqual({
+          reason: 'CreateContainerConfigError', message: expect.stringMatching(/runAsNonRoot but its image runs as root/) as unknown as string,
+        });
+      }
+      expect(cri.calls.filter((c) => c === 'createContainer')).toEqual([]);
     });
   });
 });
