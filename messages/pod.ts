@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LabelName, ObjectMeta, Quantity } from './meta';
 import { Affinity, Toleration } from './scheduling';
 import { Probe, probeIssues } from './probe';
+import { PodSecurityContext, SecurityContext } from './security-context';
 
 export { qosClass } from './qos';
 
@@ -114,6 +115,10 @@ export const Container = z.strictObject({
     'A check that holds the liveness and readiness probes until it first passes; after failureThreshold failures in a row '
     + 'the container is killed and restarted. Not for init containers.',
   ),
+  securityContext: SecurityContext.optional().describe(
+    "The user, groups, capabilities, seccomp filter and other privileges the container runs with; its fields override "
+    + "the pod's securityContext. Enforced by the container runtime.",
+  ),
 }).superRefine((c, ctx) => {
   for (const i of probeIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 }).meta({ title: 'Container' });
@@ -160,6 +165,10 @@ export const PodSpec = z
     ),
     hostname: LabelName.optional().describe(
       "The hostname the pod's containers see (a DNS-1123 label); the pod's name, cut to 63 characters, when omitted.",
+    ),
+    securityContext: PodSecurityContext.optional().describe(
+      'Privileges for every container of the pod (user, groups, seccomp filter) and settings of the pod itself '
+      + "(sysctls); a container's own securityContext overrides the fields both have.",
     ),
   })
   .superRefine((spec, ctx) => {

@@ -111,6 +111,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     podDeps: {
       cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
+      seccompProfileRoot: runtime.seccompProfileRoot,
       persistent: true,
       ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
       // Like the kubelet's PLEG relist (1 s): how soon an exited container is noticed.

@@ -37,6 +37,8 @@ export interface NodeRuntime {
   version: string;
   /** Root of pod log directories. */
   podLogsRoot: string;
+  /** Where pods' Localhost seccomp profiles are looked up: `<dataDir>/seccomp`. */
+  seccompProfileRoot: string;
   /** Writes the CNI config for the node's pod CIDR. */
   configureNetwork(podCIDR: string): Promise<void>;
   /** Why the runtime cannot run pods now, or undefined. */
@@ -63,6 +65,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
   const bridge = opts.bridge ?? 'mk0';
   const podLogsRoot = path.join(dataDir, 'pods');
   fs.mkdirSync(podLogsRoot, { recursive: true });
+  const seccompProfileRoot = path.join(dataDir, 'seccomp');
+  fs.mkdirSync(seccompProfileRoot, { recursive: true });
   assertCniPlugins();
   // Pod resources need cpu and memory cgroups (v1 or v2): say so now rather than through runc on the first pod.
   const cgroups = detectCgroups();
@@ -88,6 +92,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
     socketPath,
     version: `${v.runtimeName}://${v.runtimeVersion}`,
     podLogsRoot,
+    seccompProfileRoot,
     configureNetwork: async (podCIDR) => {
       await writeCniConfig({ confDir: cniConfDir, podCIDR, bridge, dataDir: path.join(dataDir, 'cni', 'ipam') });
     },

@@ -54,6 +54,10 @@ export interface NamespaceOption { network?: NamespaceMode; pid?: NamespaceMode;
 // ---- sandbox ----
 /** Identity of a sandbox; (name, uid, namespace, attempt) is unique. */
 export interface PodSandboxMetadata { name: string; uid: string; namespace: string; attempt?: number }
+/** A seccomp profile: the runtime's default, none, or a file on the node (localhostRef, absolute). */
+export interface SecurityProfile { profileType?: 'RuntimeDefault' | 'Unconfined' | 'Localhost'; localhostRef?: string }
+/** Capabilities added to and dropped from the runtime's default set; names without `CAP_`, or `ALL`. */
+export interface Capability { addCapabilities?: string[]; dropCapabilities?: string[] }
 /** Linux security settings of a sandbox. */
 export interface LinuxSandboxSecurityContext {
   namespaceOptions?: NamespaceOption;
@@ -62,6 +66,7 @@ export interface LinuxSandboxSecurityContext {
   readonlyRootfs?: boolean;
   supplementalGroups?: number[];
   privileged?: boolean;
+  seccomp?: SecurityProfile;
 }
 /** Linux settings of a sandbox; cgroupParent is a cgroupfs path like /kubepods/pod<uid>. */
 export interface LinuxPodSandboxConfig {
@@ -139,6 +144,7 @@ export interface LinuxContainerResources {
 }
 /** Linux security settings of a container. */
 export interface LinuxContainerSecurityContext {
+  capabilities?: Capability;
   privileged?: boolean;
   namespaceOptions?: NamespaceOption;
   runAsUser?: Int64Value;
@@ -147,6 +153,7 @@ export interface LinuxContainerSecurityContext {
   readonlyRootfs?: boolean;
   supplementalGroups?: number[];
   noNewPrivs?: boolean;
+  seccomp?: SecurityProfile;
 }
 /** Linux settings of a container. */
 export interface LinuxContainerConfig { resources?: LinuxContainerResources; securityContext?: LinuxContainerSecurityContext }

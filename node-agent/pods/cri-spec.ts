@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
+import { containerSecurityContext, sandboxSecurity, type ImageUser } from './security';
 
 /** Label on sandboxes and containers: the pod's uid. Observation finds a pod's things by it. */
 export const LABEL_POD_UID = 'mk.io/pod-uid';
@@ -31,6 +32,8 @@ export interface SandboxOptions {
   dnsConfig?: DNSConfig;
   /** The node's own cgroup above `/kubepods` (`/mk-<id>-2` for a node of `mk up --nodes N`); default none. */
   cgroupRoot?: string;
+  /** Where Localhost seccomp profiles are looked up; default /var/lib/mk/seccomp. */
+  seccompProfileRoot?: string;
 }
 
 /** The pod's log directory: `<podLogsRoot>/<ns>_<name>_<uid>`, as kubelet names it. */
@@ -97,7 +100,7 @@ export function buildSandboxConfig(pod: Pod, opts: SandboxOptions, attempt: numb
     portMappings: podPortMappings(pod),
     labels: podLabels(pod),
     annotations: {},
-    linux: { cgroupParent: podCgroupParent(pod, opts.cgroupRoot) },
+    linux: { cgroupParent: podCgroupParent(pod, opts.cgroupRoot), ...sandboxSecurity(pod, opts.seccompProfileRoot) },
   };
 }
 
@@ -140,11 +143,23 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** What the container's security context needs beside the spec (see security.ts). */
+export interface ContainerSecurityOptions {
+  /** The image's user, from ImageStatus: needed for runAsNonRoot or runAsGroup without runAsUser. */
+  imageUser?: ImageUser;
+  /** As SandboxOptions.seccompProfileRoot. */
+  seccompProfileRoot?: string;
+}
+
 /**
  * CreateContainer's config. `attempt` numbers the instance (the log goes to `<name>/<attempt>.log`);
  * `restartCount` (default: the attempt) is how many times the program ran before, recorded for status.
+ * Throws ContainerConfigError when the securityContext cannot be met (runAsNonRoot and a root user).
  */
-export function buildContainerConfig(pod: Pod, c: Container, attempt: number, restartCount: number = attempt): ContainerConfig {
+export function buildContainerConfig(
+  pod: Pod, c: Container, attempt: number, restartCount: number = attempt, security: ContainerSecurityOptions = {},
+): ContainerConfig {
+  const securityContext = containerSecurityContext(pod, c, security.imageUser, security.seccompProfileRoot);
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
@@ -159,6 +174,6 @@ export function buildContainerConfig(pod: Pod, c: Container, attempt: number, re
       [ANNOTATION_RESTART_COUNT]: String(restartCount),
     },
     logPath: `${c.name}/${attempt}.log`,
-    linux: { resources: containerResources(c) },
+    linux: { resources: containerResources(c), ...(securityContext ? { securityContext } : {}) },
   };
 }

@@ -15,6 +15,7 @@ import type { BackoffEvent } from './backoff';
 import { buildContainerConfig, buildSandboxConfig, type SandboxOptions } from './cri-spec';
 import type { SyncFailures } from './reconcile';
 import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
+import { isContainerConfigError, needsImageUser, type ImageUser } from './security';
 import type { PodAction, PodRuntime } from './types';
 
 export { isRuntimeFault } from './runtime-faults';
@@ -143,9 +144,20 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === a.container);
       if (!spec) throw new Error(`container ${a.container} is not in the pod spec`);
       const sandboxConfig = buildSandboxConfig(pod, ctx.sandbox, a.sandboxAttempt);
+      const imageUser = needsImageUser(pod, spec) ? await imageUserOf(ctx, spec.image) : undefined;
+      let config;
+      try {
+        config = buildContainerConfig(pod, spec, a.attempt, a.restartCount, {
+          ...(imageUser ? { imageUser } : {}),
+          ...(ctx.sandbox.seccompProfileRoot ? { seccompProfileRoot: ctx.sandbox.seccompProfileRoot } : {}),
+        });
+      } catch (e) {
+        if (isContainerConfigError(e)) throw new StepError('CreateContainerConfigError', e);
+        throw e;
+      }
       let containerId: string;
       try {
-        ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config: buildContainerConfig(pod, spec, a.attempt, a.restartCount), sandboxConfig }));
+        ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config, sandboxConfig }));
       } catch (e) {
         throw new StepError('CreateContainerError', e);
       }
@@ -170,6 +182,19 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
     case 'removeContainer':
       await idempotent(cri.removeContainer({ containerId: a.containerId }));
   }
+}
+
+/**
+ * The user the image runs as, from CRI ImageStatus (containerd reads it from the image config).
+ * Runtime faults are thrown; an image the runtime lacks is the pod's error.
+ */
+async function imageUserOf(ctx: ExecuteContext, image: string): Promise<ImageUser> {
+  const st = await ctx.cri.imageStatus({ image: { image } });
+  if (!st.image) throw new StepError('CreateContainerConfigError', new Error(`image "${image}" is not present on the node, so its user is unknown`));
+  return {
+    ...(st.image.uid ? { uid: st.image.uid.value } : {}),
+    ...(st.image.username ? { username: st.image.username } : {}),
+  };
 }
 
 /** A create/start failure with kubelet's waiting reason. */
@@ -197,6 +222,8 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
       return true;
     }
     ctx.log.warn({ container: a.container, reason: e.reason, err: e.message }, 'container failed to start');
+    // A spec the node cannot meet waits with its reason (retried each sync), as kubelet's does: no crash loop.
+    if (e.reason === 'CreateContainerConfigError') return true;
     out.events.push({ type: 'container-start-failed', container: a.container, at, message: e.message, ...(e.containerId ? { containerId: e.containerId } : {}) });
     return true;
   }

@@ -62,6 +62,8 @@ export interface PodActorDeps {
   dnsConfig?: DNSConfig;
   /** The node's own cgroup above `/kubepods` (several nodes on one machine); default none. */
   cgroupRoot?: string;
+  /** Where Localhost seccomp profiles are looked up; default /var/lib/mk/seccomp. */
+  seccompProfileRoot?: string;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
   writeStatus(pod: Pod, status: PodStatus): Promise<void>;
   /** Called once deletion finished: nothing of the pod is left in the runtime. */
@@ -233,6 +235,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       const out = await executeActions(result.actions, {
         cri: deps.cri, pod: desired, sandbox: {
           podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}), ...(deps.cgroupRoot ? { cgroupRoot: deps.cgroupRoot } : {}),
+          ...(deps.seccompProfileRoot ? { seccompProfileRoot: deps.seccompProfileRoot } : {}),
         }, log, now, event,
       });
       await record(out.events);
