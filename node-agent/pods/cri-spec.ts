@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
+import { podDnsConfig } from './dns';
 
 /** Label on sandboxes and containers: the pod's uid. Observation finds a pod's things by it. */
 export const LABEL_POD_UID = 'mk.io/pod-uid';
@@ -29,6 +30,13 @@ export interface SandboxOptions {
   podLogsRoot: string;
   /** Resolver config for the pod (cluster DNS); omitted = the runtime's default. */
   dnsConfig?: DNSConfig;
+  /**
+   * Where the node keeps each pod's /etc/hosts (hosts.ts), in the pod's directory named as under
+   * podLogsRoot; none = containers get the runtime's copy of the node's own file.
+   */
+  hostsRoot?: string;
+  /** The node's resolv.conf, parsed: the base that a pod's dnsConfig is added to under dnsPolicy Default. */
+  nodeResolvConf?: DNSConfig;
   /** The node's own cgroup above `/kubepods` (`/mk-<id>-2` for a node of `mk up --nodes N`); default none. */
   cgroupRoot?: string;
 }
@@ -89,11 +97,14 @@ export function podPortMappings(pod: Pod): PortMapping[] {
 
 /** RunPodSandbox's config. `attempt` counts sandbox re-creations of this pod. */
 export function buildSandboxConfig(pod: Pod, opts: SandboxOptions, attempt: number): PodSandboxConfig {
+  const dnsConfig = podDnsConfig(pod, {
+    ...(opts.dnsConfig ? { cluster: opts.dnsConfig } : {}), ...(opts.nodeResolvConf ? { node: opts.nodeResolvConf } : {}),
+  });
   return {
     metadata: { name: pod.metadata.name, uid: podUid(pod), namespace: pod.metadata.namespace ?? 'default', attempt },
     hostname: podHostname(pod),
     logDirectory: podLogDirectory(pod, opts.podLogsRoot),
-    ...(opts.dnsConfig ? { dnsConfig: opts.dnsConfig } : {}),
+    ...(dnsConfig ? { dnsConfig } : {}),
     portMappings: podPortMappings(pod),
     labels: podLabels(pod),
     annotations: {},
@@ -140,11 +151,19 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Node-level inputs to a container's config. */
+export interface ContainerOptions {
+  /** The pod's hosts file on the node (hosts.ts), mounted at /etc/hosts; the runtime's copy of the node's when omitted. */
+  hostsPath?: string;
+}
+
 /**
  * CreateContainer's config. `attempt` numbers the instance (the log goes to `<name>/<attempt>.log`);
  * `restartCount` (default: the attempt) is how many times the program ran before, recorded for status.
  */
-export function buildContainerConfig(pod: Pod, c: Container, attempt: number, restartCount: number = attempt): ContainerConfig {
+export function buildContainerConfig(
+  pod: Pod, c: Container, attempt: number, restartCount: number = attempt, opts: ContainerOptions = {},
+): ContainerConfig {
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
@@ -159,6 +178,10 @@ export function buildContainerConfig(pod: Pod, c: Container, attempt: number, re
       [ANNOTATION_RESTART_COUNT]: String(restartCount),
     },
     logPath: `${c.name}/${attempt}.log`,
+    ...(opts.hostsPath ? { mounts: [{ containerPath: '/etc/hosts', hostPath: opts.hostsPath }] } : {}),
+    ...(c.tty ? { tty: true } : {}),
+    ...(c.stdin ? { stdin: true } : {}),
+    ...(c.stdinOnce ? { stdinOnce: true } : {}),
     linux: { resources: containerResources(c) },
   };
 }
