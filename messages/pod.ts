@@ -163,8 +163,9 @@ export const PodSpec = z
       "Taints the pod tolerates: it may be placed on a node with those taints, and a NoExecute taint evicts it only after its tolerationSeconds.",
     ),
     terminationGracePeriodSeconds: z.number().int().min(0).optional().describe(
-      'The seconds a container gets between SIGTERM and SIGKILL when the pod is deleted or the container replaced for a new image; '
-      + 'defaults to 30. `mk delete --grace-period` overrides it for one deletion.',
+      'The seconds a container gets to stop when the pod is deleted or the container replaced for a new image: its preStop hook '
+      + 'runs first, then SIGTERM, and SIGKILL when the time is up (at least 2 s after a preStop hook). '
+      + 'Defaults to 30. `mk delete --grace-period` overrides it for one deletion.',
     ),
     dnsPolicy: DNSPolicy.optional().describe(
       "How the pod's resolver (/etc/resolv.conf) is set up; defaults to ClusterFirst. Default: the node's "
