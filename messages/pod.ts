@@ -164,7 +164,7 @@ export const PodSpec = z
     ),
     terminationGracePeriodSeconds: z.number().int().min(0).optional().describe(
       'The seconds a container gets to stop when the pod is deleted or the container replaced for a new image: its preStop hook '
-      + 'runs first, then SIGTERM, and SIGKILL when the time is up (at least 2 s after a preStop hook). '
+      + 'runs first, and what is left (at least 2 s after a hook) passes between SIGTERM and SIGKILL. '
       + 'Defaults to 30. `mk delete --grace-period` overrides it for one deletion.',
     ),
     dnsPolicy: DNSPolicy.optional().describe(
