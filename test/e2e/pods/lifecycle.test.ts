@@ -191,4 +191,26 @@ describeE2e('lifecycle hooks, termination, hosts and DNS on a one-machine cluste
     expect(seconds).toBeGreaterThanOrEqual(3);
     expect(seconds).toBeLessThan(20);
   });
+
+  it('--grace-period 0 removes a pod with a long preStop at once, and the node tears it down', async () => {
+    await apply(pod('forced', `  terminationGracePeriodSeconds: 3
+  containers:
+    - name: main
+      image: busybox
+      command: ["sh", "-c", "exec sleep 3600"]
+      lifecycle:
+        preStop:
+          sleep: { seconds: 300 }
+`), 'forced');
+    await waitPod('Running', 'forced', running);
+    const listed = await c.run(['ctr', '-a', `${c.dataDir}/node/containerd/containerd.sock`, '-n', 'k8s.io', 'containers', 'ls', '-q', 'labels."mk.io/pod-name"==forced']);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(2);
+    expect(await timedDelete('forced', ['--grace-period', '0'])).toBeLessThan(10);
+    expect((await c.mk(['get', 'pod', 'forced'])).code).toBe(1);
+    // Nothing of it stays in the runtime: its sandbox goes within the pod's grace period and a resync.
+    await waitFor('the sandbox removed', async () => {
+      const r = await c.run(['ctr', '-a', `${c.dataDir}/node/containerd/containerd.sock`, '-n', 'k8s.io', 'containers', 'ls', '-q', 'labels."mk.io/pod-name"==forced']);
+      return r.code === 0 && r.stdout.trim() === '' ? true : null;
+    }, 60_000);
+  });
 });
