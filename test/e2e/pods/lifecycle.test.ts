@@ -162,6 +162,25 @@ describeE2e('lifecycle hooks, termination, hosts and DNS on a one-machine cluste
     expect(text.indexOf('got-TERM')).toBeGreaterThan(text.indexOf('preStop-ran'));
   });
 
+  it('a preStop httpGet reaches the container\'s server on the pod IP, by port name, before it is stopped', async () => {
+    await apply(pod('webstop', `  terminationGracePeriodSeconds: 10
+  containers:
+    - name: main
+      image: busybox
+      command: ["sh", "-c", "mkdir -p /www && echo bye > /www/bye && exec httpd -f -vv -p 8080 -h /www"]
+      ports: [{ name: web, containerPort: 8080 }]
+      lifecycle:
+        preStop:
+          httpGet: { path: /bye, port: web, httpHeaders: [{ name: X-Stop, value: "1" }] }
+`), 'webstop');
+    await waitPod('Running', 'webstop', running);
+    await timedDelete('webstop');
+    const [log] = findFiles(c.dataDir, /default_webstop_[^/]+\/main\/0\.log$/);
+    const text = fs.readFileSync(log, 'utf8');
+    if (!/\/bye/.test(text)) throw new Error(`no request for /bye in ${log}:\n${text}\nevents:\n${await events('webstop')}`);
+    expect(await events('webstop')).not.toMatch(/FailedPreStopHook/);
+  });
+
   it('a program ignoring SIGTERM is killed when terminationGracePeriodSeconds ends', async () => {
     await apply(pod('stubborn', `  terminationGracePeriodSeconds: 4
   containers:
