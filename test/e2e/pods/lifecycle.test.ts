@@ -120,6 +120,16 @@ describeE2e('lifecycle hooks, termination, hosts and DNS on a one-machine cluste
     expect(await c.mk(['exec', 'hooked', '-c', 'term', '--', 'cat', '/etc/hostname'])).toMatchObject({ stdout: 'box\n' });
   });
 
+  it('runs examples/lifecycle.yaml as the README says', async () => {
+    expect(await c.mk(['apply', '-f', path.join(__dirname, '../../../examples/lifecycle.yaml')])).toMatchObject({ code: 0 });
+    await waitPod('Running', 'hooks', running);
+    expect(await c.mk(['exec', 'hooks', '--', 'cat', '/www/index.html'])).toMatchObject({ code: 0, stdout: 'written by postStart\n' });
+    const files = (await c.mk(['exec', 'hooks', '--', 'cat', '/etc/hosts', '/etc/resolv.conf'])).stdout;
+    expect(files).toMatch(/^10\.0\.0\.20\tdb\.internal$/m);
+    expect(files).toMatch(/^options .*ndots:2/m);
+    expect(await timedDelete('hooks')).toBeGreaterThanOrEqual(1);
+  });
+
   it('a failing postStart kills the container, which restarts by its policy, with FailedPostStartHook', async () => {
     await apply(pod('badhook', `  terminationGracePeriodSeconds: 1
   containers:
