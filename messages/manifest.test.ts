@@ -31,11 +31,11 @@ describe('validateManifest', () => {
   });
   it('names every unknown field, and warn mode drops them with warnings', () => {
     const doc = structuredClone(realPod) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    doc.spec.containers[0].lifecycle = {};
+    doc.spec.containers[0].notAField = {};
     doc.metadata.foo = 1;
     const err = (() => { try { validateManifest(doc); } catch (e) { return e; } })() as ValidationError;
     expect(isValidation(err)).toBe(true);
-    expect(err.issues).toEqual(['unknown field "metadata.foo"', 'unknown field "spec.containers[0].lifecycle"']);
+    expect(err.issues).toEqual(['unknown field "metadata.foo"', 'unknown field "spec.containers[0].notAField"']);
     const warned = validateManifest(doc, 'warn');
     expect(warned.warnings).toHaveLength(2);
     expect(warned.object).toEqual(realPod);

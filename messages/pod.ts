@@ -7,6 +7,7 @@ import { LabelName, ObjectMeta, Quantity } from './meta';
 import { Affinity, Toleration } from './scheduling';
 import { Probe, probeIssues } from './probe';
 import { PodSecurityContext, SecurityContext } from './security-context';
+import { DNSPolicy, dnsIssues, HostAlias, Lifecycle, lifecycleIssues, PodDNSConfig } from './lifecycle';
 
 export { qosClass } from './qos';
 
@@ -119,8 +120,22 @@ export const Container = z.strictObject({
     "The user, groups, capabilities, seccomp filter and other privileges the container runs with; its fields override "
     + "the pod's securityContext. Enforced by the container runtime.",
   ),
+  lifecycle: Lifecycle.optional().describe(
+    'Hooks the node runs right after the container starts (postStart) and before it is stopped (preStop).',
+  ),
+  tty: z.boolean().optional().describe(
+    'Give the container a terminal: its output then reaches `mk logs` as one stream, with terminal line endings.',
+  ),
+  stdin: z.boolean().optional().describe(
+    'Keep a standard input open for the container; without it the program reads end of file at once.',
+  ),
+  stdinOnce: z.boolean().optional().describe(
+    'With stdin: close the standard input after the first client that attaches detaches. '
+    + 'mk has no attach yet, so no client ever does.',
+  ),
 }).superRefine((c, ctx) => {
   for (const i of probeIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  for (const i of lifecycleIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 }).meta({ title: 'Container' });
 export type Container = z.infer<typeof Container>;
 
@@ -153,12 +168,21 @@ export const PodSpec = z
       "Taints the pod tolerates: it may be placed on a node with those taints, and a NoExecute taint evicts it only after its tolerationSeconds.",
     ),
     terminationGracePeriodSeconds: z.number().int().min(0).optional().describe(
-      'The seconds a container gets between SIGTERM and SIGKILL when the pod is deleted or the container replaced for a new image; '
-      + 'defaults to 30. `mk delete --grace-period` overrides it for one deletion.',
+      'The seconds a container gets to stop when the pod is deleted or the container replaced for a new image: its preStop hook '
+      + 'runs first, and what is left (at least 2 s after a hook) passes between SIGTERM and SIGKILL. '
+      + 'Defaults to 30. `mk delete --grace-period` overrides it for one deletion.',
     ),
-    dnsPolicy: z.enum(['ClusterFirst', 'Default', 'None', 'ClusterFirstWithHostNet']).optional().describe(
-      "How the pod's DNS resolver is set up; defaults to ClusterFirst. mk has no cluster DNS yet: whatever the value, "
-      + "pods get the container runtime's default resolver configuration, taken from the node.",
+    dnsPolicy: DNSPolicy.optional().describe(
+      "How the pod's resolver (/etc/resolv.conf) is set up; defaults to ClusterFirst. Default: the node's "
+      + 'resolv.conf. None: only what dnsConfig says (it must name a nameserver). ClusterFirst and '
+      + 'ClusterFirstWithHostNet would put the cluster DNS first; mk has no cluster DNS yet, so they act as Default. '
+      + 'dnsConfig is added on top in every case.',
+    ),
+    dnsConfig: PodDNSConfig.optional().describe(
+      "Nameservers, search domains and options added to what the dnsPolicy gives; the whole resolver with dnsPolicy None.",
+    ),
+    hostAliases: z.array(HostAlias).optional().describe(
+      "Extra lines of the pod's /etc/hosts, after those the node writes (localhost, and the pod's IP with its hostname).",
     ),
     schedulerName: z.string().optional().describe(
       'The scheduler meant to place the pod. Accepted, but mk has a single scheduler, which places every pod whatever this says.',
@@ -178,10 +202,11 @@ export const PodSpec = z
       seen.add(c.name);
     }
     (spec.initContainers ?? []).forEach((c, i) => {
-      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
         if (c[f]) ctx.addIssue({ code: 'custom', message: `init containers may not have a ${f}`, path: ['initContainers', i, f] });
       }
     });
+    for (const i of dnsIssues(spec)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
   })
   .meta({ title: 'PodSpec' });
 export type PodSpec = z.infer<typeof PodSpec>;

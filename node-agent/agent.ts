@@ -19,6 +19,7 @@ import { ControlPlaneClient } from './node/control-plane';
 import { spawnNodeActor, type NodeActor } from './node/node-actor';
 import { removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
+import { readNodeResolvConf } from './pods/dns-file';
 import { serveNodeSubjects } from './serve';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 
@@ -113,6 +114,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       seccompProfileRoot: runtime.seccompProfileRoot,
       persistent: true,
+      ...readNodeResolvConf(log),
+      // Each pod's hosts file sits in its directory beside its logs, as kubelet keeps it in its pod directory.
+      hostsRoot: runtime.podLogsRoot,
       ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
       // Like the kubelet's PLEG relist (1 s): how soon an exited container is noticed.
       resyncIntervalMs: 2_000,

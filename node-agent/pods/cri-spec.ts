@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
+import { podDnsConfig } from './dns';
 import { containerSecurityContext, sandboxSecurity, type ImageUser } from './security';
 
 /** Label on sandboxes and containers: the pod's uid. Observation finds a pod's things by it. */
@@ -30,6 +31,13 @@ export interface SandboxOptions {
   podLogsRoot: string;
   /** Resolver config for the pod (cluster DNS); omitted = the runtime's default. */
   dnsConfig?: DNSConfig;
+  /**
+   * Where the node keeps each pod's /etc/hosts (hosts.ts), in the pod's directory named as under
+   * podLogsRoot; none = containers get the runtime's copy of the node's own file.
+   */
+  hostsRoot?: string;
+  /** The node's resolv.conf, parsed: the base that a pod's dnsConfig is added to under dnsPolicy Default. */
+  nodeResolvConf?: DNSConfig;
   /** The node's own cgroup above `/kubepods` (`/mk-<id>-2` for a node of `mk up --nodes N`); default none. */
   cgroupRoot?: string;
   /** Where Localhost seccomp profiles are looked up; default /var/lib/mk/seccomp. */
@@ -92,11 +100,14 @@ export function podPortMappings(pod: Pod): PortMapping[] {
 
 /** RunPodSandbox's config. `attempt` counts sandbox re-creations of this pod. */
 export function buildSandboxConfig(pod: Pod, opts: SandboxOptions, attempt: number): PodSandboxConfig {
+  const dnsConfig = podDnsConfig(pod, {
+    ...(opts.dnsConfig ? { cluster: opts.dnsConfig } : {}), ...(opts.nodeResolvConf ? { node: opts.nodeResolvConf } : {}),
+  });
   return {
     metadata: { name: pod.metadata.name, uid: podUid(pod), namespace: pod.metadata.namespace ?? 'default', attempt },
     hostname: podHostname(pod),
     logDirectory: podLogDirectory(pod, opts.podLogsRoot),
-    ...(opts.dnsConfig ? { dnsConfig: opts.dnsConfig } : {}),
+    ...(dnsConfig ? { dnsConfig } : {}),
     portMappings: podPortMappings(pod),
     labels: podLabels(pod),
     annotations: {},
@@ -143,12 +154,14 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** What the container's security context needs beside the spec (see security.ts). */
-export interface ContainerSecurityOptions {
-  /** The image's user, from ImageStatus: needed for runAsNonRoot or runAsGroup without runAsUser. */
+/** Node-level inputs to a container's config. */
+export interface ContainerOptions {
+  /** The image's user, from ImageStatus: needed for runAsNonRoot or runAsGroup without runAsUser (see security.ts). */
   imageUser?: ImageUser;
   /** As SandboxOptions.seccompProfileRoot. */
   seccompProfileRoot?: string;
+  /** The pod's hosts file on the node (hosts.ts), mounted at /etc/hosts; the runtime's copy of the node's when omitted. */
+  hostsPath?: string;
 }
 
 /**
@@ -157,9 +170,9 @@ export interface ContainerSecurityOptions {
  * Throws ContainerConfigError when the securityContext cannot be met (runAsNonRoot and a root user).
  */
 export function buildContainerConfig(
-  pod: Pod, c: Container, attempt: number, restartCount: number = attempt, security: ContainerSecurityOptions = {},
+  pod: Pod, c: Container, attempt: number, restartCount: number = attempt, opts: ContainerOptions = {},
 ): ContainerConfig {
-  const securityContext = containerSecurityContext(pod, c, security.imageUser, security.seccompProfileRoot);
+  const securityContext = containerSecurityContext(pod, c, opts.imageUser, opts.seccompProfileRoot);
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
@@ -174,6 +187,10 @@ export function buildContainerConfig(
       [ANNOTATION_RESTART_COUNT]: String(restartCount),
     },
     logPath: `${c.name}/${attempt}.log`,
+    ...(opts.hostsPath ? { mounts: [{ containerPath: '/etc/hosts', hostPath: opts.hostsPath }] } : {}),
+    ...(c.tty ? { tty: true } : {}),
+    ...(c.stdin ? { stdin: true } : {}),
+    ...(c.stdinOnce ? { stdinOnce: true } : {}),
     linux: { resources: containerResources(c), ...(securityContext ? { securityContext } : {}) },
   };
 }

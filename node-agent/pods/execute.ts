@@ -10,9 +10,11 @@
 import type { Logger } from 'pino';
 import { isNotFound } from '../../messages/errors';
 import type { EventType } from '../../messages/event';
-import type { Pod } from '../../messages/pod';
+import type { Container, Pod } from '../../messages/pod';
 import type { BackoffEvent } from './backoff';
-import { buildContainerConfig, buildSandboxConfig, type SandboxOptions } from './cri-spec';
+import { buildContainerConfig, buildSandboxConfig, podLogDirectory, type SandboxOptions } from './cri-spec';
+import { describeHook, POST_START_TIMEOUT_SECONDS, runHook, stopContainerGracefully } from './hooks';
+import { writeHostsFile } from './hosts';
 import type { SyncFailures } from './reconcile';
 import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
 import { isContainerConfigError, needsImageUser, type ImageUser } from './security';
@@ -33,6 +35,8 @@ export interface ExecuteContext {
    * (kubernetes/kubernetes pkg/kubelet/events/event.go). Must not throw.
    */
   event?: (type: EventType, reason: string, message: string) => void;
+  /** The pod IP of each ready sandbox, by sandbox id: for /etc/hosts and the hooks' httpGet. */
+  sandboxIPs?: Record<string, string>;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -99,7 +103,10 @@ async function stopContainer(ctx: ExecuteContext, a: Extract<PodAction, { type: 
   ctx.log.info({ container: a.container, containerId: a.containerId, gracePeriod: a.timeoutSeconds }, 'stopping container');
   ctx.event?.('Normal', 'Killing', `Stopping container ${a.container}`);
   // The client's deadline for StopContainer already covers the grace period.
-  await idempotent(ctx.cri.stopContainer({ containerId: a.containerId, timeout: a.timeoutSeconds }));
+  const spec = ctx.pod ? [...(ctx.pod.spec.initContainers ?? []), ...ctx.pod.spec.containers].find((c) => c.name === a.container) : undefined;
+  await stopContainerGracefully(ctx, {
+    container: spec, containerId: a.containerId, name: a.container, podIP: Object.values(ctx.sandboxIPs ?? {})[0],
+  }, a.timeoutSeconds);
 }
 
 /**
@@ -145,17 +152,21 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       if (!spec) throw new Error(`container ${a.container} is not in the pod spec`);
       const sandboxConfig = buildSandboxConfig(pod, ctx.sandbox, a.sandboxAttempt);
       const imageUser = needsImageUser(pod, spec) ? await imageUserOf(ctx, spec.image) : undefined;
+      let containerId: string;
+      const podIP = ctx.sandboxIPs?.[a.sandboxId];
+      const hostsRoot = ctx.sandbox.hostsRoot;
+      const hostsPath = hostsRoot ? await writeHostsFile(podLogDirectory(pod, hostsRoot), pod, podIP) : undefined;
       let config;
       try {
         config = buildContainerConfig(pod, spec, a.attempt, a.restartCount, {
           ...(imageUser ? { imageUser } : {}),
           ...(ctx.sandbox.seccompProfileRoot ? { seccompProfileRoot: ctx.sandbox.seccompProfileRoot } : {}),
+          ...(hostsPath ? { hostsPath } : {}),
         });
       } catch (e) {
         if (isContainerConfigError(e)) throw new StepError('CreateContainerConfigError', e);
         throw e;
       }
-      let containerId: string;
       try {
         ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config, sandboxConfig }));
       } catch (e) {
@@ -170,6 +181,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       }
       ctx.event?.('Normal', 'Started', `Started container ${a.container}`);
       log.info({ container: a.container, containerId, attempt: a.attempt }, 'container started');
+      await postStart(ctx, pod, spec, containerId, podIP);
       return;
     }
     case 'stopPodSandbox':
@@ -195,6 +207,24 @@ async function imageUserOf(ctx: ExecuteContext, image: string): Promise<ImageUse
     ...(st.image.uid ? { uid: st.image.uid.value } : {}),
     ...(st.image.username ? { username: st.image.username } : {}),
   };
+}
+
+/**
+ * Runs the container's postStart hook, if any; the container is not seen as Running until this
+ * returns, since the status is written after the actions. A failed hook kills the container
+ * (preStop included, as kubelet's killContainer does) and throws PostStartHookError, which
+ * restarts it by the restart policy with backoff.
+ */
+async function postStart(ctx: ExecuteContext, pod: Pod, spec: Container, containerId: string, podIP: string | undefined): Promise<void> {
+  const hook = spec.lifecycle?.postStart;
+  if (!hook) return;
+  const failed = await runHook(ctx.cri, hook, { container: spec, containerId, podIP }, POST_START_TIMEOUT_SECONDS);
+  if (failed === undefined) return;
+  const message = `${describeHook(hook)} for container ${spec.name} failed: ${failed}`;
+  ctx.log.warn({ container: spec.name, containerId, err: failed }, 'postStart hook failed; killing the container');
+  ctx.event?.('Warning', 'FailedPostStartHook', `PostStartHookError: ${message}`);
+  await stopContainerGracefully(ctx, { container: spec, containerId, name: spec.name, podIP }, pod.spec.terminationGracePeriodSeconds ?? 30);
+  throw new StepError('PostStartHookError', new Error(message), containerId);
 }
 
 /** A create/start failure with kubelet's waiting reason. */

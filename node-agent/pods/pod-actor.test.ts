@@ -102,6 +102,31 @@ describe('pod actor', () => {
     expect(app(h)?.lastState.terminated?.exitCode).toBe(143);
   });
 
+  it('runs the preStop hook before stopping a container that failed its liveness probe', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    let aliveOk = true;
+    const h = harness(cri, { runProbe: async () => ({ outcome: aliveOk ? 'success' : 'failure', message: aliveOk ? '' : 'exit status 1' }) });
+    const pod = makePod({
+      terminationGracePeriodSeconds: 9,
+      containers: [{
+        name: 'app', image: 'busybox',
+        livenessProbe: { exec: { command: ['alive'] }, periodSeconds: 1, failureThreshold: 1 },
+        lifecycle: { preStop: { exec: { command: ['drain'] } } },
+      }],
+    });
+    spawnPodActor(system, h.deps, pod);
+    await advanceUntil('Running', () => h.last()?.phase === 'Running');
+    // Probes go through runProbe here: every ExecSync is the hook's.
+    expect(cri.calls).not.toContain('execSync');
+    aliveOk = false;
+    await advanceUntil('a restart', () => (app(h)?.restartCount ?? 0) >= 1, 120_000);
+    const hook = cri.calls.indexOf('execSync');
+    expect(hook).toBeGreaterThan(0);
+    expect(cri.calls.indexOf('stopContainer', hook)).toBeGreaterThan(hook);
+    expect(cri.calls.slice(0, hook)).not.toContain('stopContainer');
+  });
+
   it('writes its status again when the stored one changed after its write, and not for a view that lags', async () => {
     system = start();
     const cri = new FakeCriRuntime();

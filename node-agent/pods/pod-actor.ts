@@ -29,6 +29,7 @@ import { sameStatus } from './status';
 import type { ObservedPod, PodRuntime } from './types';
 import { PodProber, type RunningContainer } from './prober';
 import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
+import { stopContainerGracefully } from './hooks';
 
 /** Messages a pod actor accepts. */
 export type PodActorMessage =
@@ -60,6 +61,10 @@ export interface PodActorDeps {
   /** Root of pod log directories (`<root>/<ns>_<name>_<uid>/<container>/<attempt>.log`). */
   podLogsRoot: string;
   dnsConfig?: DNSConfig;
+  /** Where each pod's /etc/hosts is written (SandboxOptions.hostsRoot); none = the runtime's default file. */
+  hostsRoot?: string;
+  /** The node's resolv.conf, parsed (dns.ts parseResolvConf): what dnsPolicy Default adds a pod's dnsConfig to. */
+  nodeResolvConf?: DNSConfig;
   /** The node's own cgroup above `/kubepods` (several nodes on one machine); default none. */
   cgroupRoot?: string;
   /** Where Localhost seccomp profiles are looked up; default /var/lib/mk/seccomp. */
@@ -142,6 +147,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  // The pod's IP as last observed: a preStop httpGet of a liveness kill connects to it.
+  let lastPodIP: string | undefined;
   // Containers whose StartContainer missed its deadline: facts about the runtime, kept across
   // resets, forgotten once the container is gone.
   const abandonedStarts = new Set<string>();
@@ -155,7 +162,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     onKill: (containerId, container, graceSeconds) => {
       const timeout = graceSeconds ?? lastKnown.spec.terminationGracePeriodSeconds ?? 30;
       log.info({ container, containerId, gracePeriod: timeout }, 'killing container that failed its probe');
-      deps.cri.stopContainer({ containerId, timeout }).catch((err: unknown) => {
+      const spec = lastKnown.spec.containers.find((c) => c.name === container);
+      stopContainerGracefully({ cri: deps.cri, log, event, now }, { container: spec, containerId, name: container, podIP: lastPodIP }, timeout).catch((err: unknown) => {
         log.warn({ err, container, containerId }, 'could not stop container that failed its probe');
       }).finally(() => { if (self) kick(self); });
     },
@@ -236,13 +244,15 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
         cri: deps.cri, pod: desired, sandbox: {
           podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}), ...(deps.cgroupRoot ? { cgroupRoot: deps.cgroupRoot } : {}),
           ...(deps.seccompProfileRoot ? { seccompProfileRoot: deps.seccompProfileRoot } : {}),
-        }, log, now, event,
+          ...(deps.nodeResolvConf ? { nodeResolvConf: deps.nodeResolvConf } : {}), ...(deps.hostsRoot ? { hostsRoot: deps.hostsRoot } : {}),
+        }, log, now, event, sandboxIPs: sandboxIPs(observed),
       });
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);
       hints = out.created;
       failures = mergeFailures(failures, out.failures);
     }
+    lastPodIP = result?.status.podIP ?? lastPodIP;
     prober.update(desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [], result?.status.podIP);
     // A write the view never showed was overwritten before the control plane copied it there.
     if (written && !writtenSeen && now() - writtenAt > VIEW_LAG_MS) forgetWritten();
@@ -354,6 +364,13 @@ function runningContainers(pod: Pod, observed: ObservedPod): RunningContainer[] 
     if (!spec || (spec.image !== c.image && c.image !== '')) continue;
     out.push({ id: c.id, spec, startedAtMs: Math.floor((c.startedAt || c.createdAt) / 1e6) });
   }
+  return out;
+}
+
+/** The IP of each ready sandbox, by id. */
+function sandboxIPs(observed: ObservedPod): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of observed.sandboxes) if (s.state === 'SANDBOX_READY' && s.ip) out[s.id] = s.ip;
   return out;
 }
 
