@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { LabelName, ObjectMeta, Quantity } from './meta';
 import { Affinity, Toleration } from './scheduling';
 import { Probe, probeIssues } from './probe';
+import { extendedResourceIssues } from './extended-resources';
+import { SchedulingGates, TopologySpreadConstraints } from './topology-spread';
 
 export { qosClass } from './qos';
 
@@ -116,6 +118,7 @@ export const Container = z.strictObject({
   ),
 }).superRefine((c, ctx) => {
   for (const i of probeIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  for (const i of extendedResourceIssues(c.resources)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 }).meta({ title: 'Container' });
 export type Container = z.infer<typeof Container>;
 
@@ -161,12 +164,22 @@ export const PodSpec = z
     hostname: LabelName.optional().describe(
       "The hostname the pod's containers see (a DNS-1123 label); the pod's name, cut to 63 characters, when omitted.",
     ),
+    schedulingGates: SchedulingGates.optional().describe(
+      'Gates that hold the pod back from the scheduler until every one is removed (they may only be removed after '
+      + 'the pod is created). A pod with gates may not set nodeName.',
+    ),
+    topologySpreadConstraints: TopologySpreadConstraints.optional().describe(
+      'How the pod spreads with the pods its constraints select over zones, nodes or other node-label domains.',
+    ),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();
     for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `duplicate container name "${c.name}"`, path: ['containers'] });
       seen.add(c.name);
+    }
+    if (spec.nodeName && spec.schedulingGates?.length) {
+      ctx.addIssue({ code: 'custom', path: ['nodeName'], message: 'nodeName may not be set on a pod with schedulingGates (it would skip them)' });
     }
     (spec.initContainers ?? []).forEach((c, i) => {
       for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {

@@ -4,7 +4,7 @@
  * tolerations), graceful deletion of bound pods, and the controller that schedules pods.
  */
 import {
-  defaultPod, PodKind, qosClass, TAINT_NOT_READY, TAINT_UNREACHABLE, ValidationError,
+  defaultPod, isSchedulingGated, MESSAGE_SCHEDULING_GATED, PodKind, REASON_SCHEDULING_GATED, timestamp, qosClass, TAINT_NOT_READY, TAINT_UNREACHABLE, ValidationError,
   type KubeObject, type Pod, type Toleration,
 } from '../../messages';
 import { stableJson } from '../api/stable-json';
@@ -38,8 +38,9 @@ export function withDefaultTolerations(pod: Pod, settings: ControlPlaneSettings 
 }
 
 /**
- * Only container images may change, tolerations may be added (not removed), and nodeName only
- * from unset to set (the scheduler binds); a manifest without nodeName does not unbind.
+ * Only container images may change, tolerations may be added (not removed), scheduling gates
+ * removed (not added), and nodeName only from unset to set (the scheduler binds); a manifest
+ * without nodeName does not unbind.
  */
 function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObject {
   const existing = existingObj as Pod;
@@ -53,7 +54,15 @@ function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObjec
     initContainers: p.spec.initContainers?.map((c) => ({ ...c, image: '' })),
     nodeName: undefined,
     tolerations: undefined,
+    schedulingGates: undefined,
   });
+  const hadGates = new Set((existing.spec.schedulingGates ?? []).map((g) => g.name));
+  const addedGate = (next.spec.schedulingGates ?? []).find((g) => !hadGates.has(g.name));
+  if (addedGate) {
+    throw new ValidationError(
+      `pod "${existing.metadata.name}": spec.schedulingGates: scheduling gates may only be removed after creation, not added ("${addedGate.name}")`,
+    );
+  }
   const kept = new Set((next.spec.tolerations ?? []).map((t) => stableJson(t)));
   const dropped = (existing.spec.tolerations ?? []).find((t) => !kept.has(stableJson(t)));
   if (dropped) {
@@ -71,7 +80,16 @@ function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObjec
 export const podModule: KindModule = {
   info: PodKind,
   defaults: (o) => withDefaultTolerations(defaultPod(o as Pod)) as KubeObject,
-  initialStatus: (o) => ({ phase: 'Pending', qosClass: qosClass((o as Pod).spec) }),
+  initialStatus: (o) => ({
+    phase: 'Pending',
+    qosClass: qosClass((o as Pod).spec),
+    // A gated pod says why it waits from the start, as Kubernetes' API server sets it.
+    ...(isSchedulingGated((o as Pod).spec) ? {
+      conditions: [{
+        type: 'PodScheduled', status: 'False', reason: REASON_SCHEDULING_GATED, message: MESSAGE_SCHEDULING_GATED, lastTransitionTime: timestamp(),
+      }],
+    } : {}),
+  }),
   admitUpdate: admitPodUpdate,
   deletion: {
     // A pod on a node stops gracefully: its node agent stops the containers and removes the object.

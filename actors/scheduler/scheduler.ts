@@ -6,7 +6,7 @@
  * waits is not tried again when its pod actor asks: the answer is the one it got last time.
  */
 import type { ObjectStore } from '../../bus';
-import { isConflict, timestamp, type Pod, type PodCondition } from '../../messages';
+import { isConflict, isSchedulingGated, timestamp, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
 import { SchedulerCache, type ClusterEvent } from './cache';
 import { podInfo } from './plugins/pod-info';
@@ -127,6 +127,12 @@ export class Scheduler {
       return { done: Promise.resolve(null) };
     }
     const pod = cur.object;
+    // A gated pod is not for the scheduler yet (kube-scheduler's SchedulingGates PreEnqueue): it
+    // says SchedulingGated from its creation, and the update that removes its last gate asks again.
+    if (isSchedulingGated(pod.spec)) {
+      this.queue.delete(key);
+      return { done: Promise.resolve(null) };
+    }
     const uid = pod.metadata.uid ?? '';
     const generation = pod.metadata.generation ?? 0;
     const waiting = this.queue.get(key);
