@@ -35,3 +35,27 @@ describe('default tolerations', () => {
     expect(isValidation(err)).toBe(true);
   });
 });
+
+describe('scheduling gates', () => {
+  const gated = (...names: string[]): Pod => ({ ...pod(), spec: { ...pod().spec, schedulingGates: names.map((name) => ({ name })) } });
+  const k = (p: Pod) => p as unknown as KubeObject;
+
+  it('may be removed by an update, one or all', () => {
+    expect((podModule.admitUpdate!(k(gated('a', 'b')), k(gated('b'))) as unknown as Pod).spec.schedulingGates).toEqual([{ name: 'b' }]);
+    expect((podModule.admitUpdate!(k(gated('a')), k(pod())) as unknown as Pod).spec.schedulingGates).toBeUndefined();
+  });
+
+  it('may not be added after creation', () => {
+    expect(() => podModule.admitUpdate!(k(gated('a')), k(gated('a', 'b'))))
+      .toThrow('spec.schedulingGates: scheduling gates may only be removed after creation, not added ("b")');
+    expect(() => podModule.admitUpdate!(k(pod()), k(gated('a')))).toThrow(/may only be removed/);
+  });
+
+  it('make the initial status say SchedulingGated', () => {
+    const status = podModule.initialStatus!(k(gated('a'))) as Pod['status'];
+    expect(status?.conditions).toEqual([expect.objectContaining({
+      type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates',
+    })]);
+    expect((podModule.initialStatus!(k(pod())) as Pod['status'])?.conditions).toBeUndefined();
+  });
+});
