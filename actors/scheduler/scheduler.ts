@@ -120,7 +120,11 @@ export class Scheduler {
    */
   async start(key: string): Promise<{ done: Promise<Placement | null> }> {
     if (this.binding.has(key)) return { done: Promise.resolve(null) };
-    const cur = this.cache.stored(key) ?? await this.store.get<Pod>(key);
+    const cached = this.cache.stored(key);
+    let cur = cached ?? await this.store.get<Pod>(key);
+    // A gated copy from the cache may be behind the update that removed the last gate, and no
+    // write would tell (a Conflict does for a binding): the store has the last word.
+    if (cached && isSchedulingGated(cached.object.spec)) cur = await this.store.get<Pod>(key);
     if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) {
       this.queue.delete(key);
       if (cur) this.firstSeen.forget(cur.object.metadata.uid ?? '');
