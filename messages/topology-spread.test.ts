@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import { loadAll } from 'js-yaml';
 import { validateManifest } from './manifest';
 import { podColumns } from './printing/pod-status';
 import type { Pod } from './pod';
@@ -64,5 +66,15 @@ describe('topologySpreadConstraints', () => {
   it('refuse two constraints for the same key and whenUnsatisfiable', () => {
     expect(() => validateManifest(pod({ topologySpreadConstraints: [c(), c({ maxSkew: 2 })] })))
       .toThrow(/duplicate topology spread constraint for topologyKey "topology.kubernetes.io\/zone" and whenUnsatisfiable DoNotSchedule/);
+  });
+});
+
+describe('examples/spread.yaml', () => {
+  it('is a valid Deployment with spread constraints and a gated pod', () => {
+    const docs = loadAll(fs.readFileSync(`${__dirname}/../examples/spread.yaml`, 'utf8')).map((d) => validateManifest(d).object);
+    expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'Pod']);
+    const spec = (docs[0] as unknown as { spec: { template: { spec: { topologySpreadConstraints: unknown[] } } } }).spec;
+    expect(spec.template.spec.topologySpreadConstraints).toHaveLength(2);
+    expect((docs[1] as unknown as Pod).spec.schedulingGates).toEqual([{ name: 'example.com/approval' }]);
   });
 });
