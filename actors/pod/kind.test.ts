@@ -59,3 +59,33 @@ describe('scheduling gates', () => {
     expect((podModule.initialStatus!(k(pod())) as Pod['status'])?.conditions).toBeUndefined();
   });
 });
+
+describe('the placement of a gated pod', () => {
+  const k = (p: Pod) => p as unknown as KubeObject;
+  const term = (...keys: string[]) => ({ matchExpressions: keys.map((key) => ({ key, operator: 'Exists' as const })) });
+  const placed = (gates: string[], nodeSelector?: Record<string, string>, terms?: ReturnType<typeof term>[]): Pod => ({
+    ...pod(),
+    spec: {
+      ...pod().spec,
+      ...(gates.length ? { schedulingGates: gates.map((name) => ({ name })) } : {}),
+      ...(nodeSelector ? { nodeSelector } : {}),
+      ...(terms ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } } } : {}),
+    },
+  });
+
+  it('may narrow while gated: nodeSelector entries and node affinity requirements added', () => {
+    expect(() => podModule.admitUpdate!(k(placed(['g'])), k(placed(['g'], { disk: 'ssd' }, [term('gpu')])))).not.toThrow();
+    expect(() => podModule.admitUpdate!(k(placed(['g'], { disk: 'ssd' }, [term('gpu')])), k(placed([], { disk: 'ssd', zone: 'a' }, [term('gpu', 'fast')]))))
+      .not.toThrow();
+  });
+
+  it('may not widen while gated, nor change at all once ungated', () => {
+    expect(() => podModule.admitUpdate!(k(placed(['g'], { disk: 'ssd' })), k(placed(['g'], { disk: 'hdd' }))))
+      .toThrow('spec.nodeSelector: entries may only be added while the pod is gated, not changed or removed ("disk")');
+    expect(() => podModule.admitUpdate!(k(placed(['g'], undefined, [term('gpu', 'fast')])), k(placed(['g'], undefined, [term('gpu')]))))
+      .toThrow(/nodeSelectorTerms\[0\]: requirements may only be added while the pod is gated/);
+    expect(() => podModule.admitUpdate!(k(placed(['g'], undefined, [term('gpu')])), k(placed(['g'], undefined, [term('gpu'), term('x')]))))
+      .toThrow(/its terms may only gain requirements while the pod is gated, not be added or removed/);
+    expect(() => podModule.admitUpdate!(k(placed([])), k(placed([], { disk: 'ssd' })))).toThrow(/may not change fields other than container images/);
+  });
+});

@@ -11,6 +11,7 @@ import { stableJson } from '../api/stable-json';
 import type { KindModule } from '../kind-module';
 import { currentSettings, type ControlPlaneSettings } from '../settings';
 import { podController } from './controller';
+import { gatedPlacementError, withoutGatedPlacement } from './gated-update';
 import { NodePodViews } from './node-views';
 
 /** Default grace period (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination). */
@@ -40,7 +41,8 @@ export function withDefaultTolerations(pod: Pod, settings: ControlPlaneSettings 
 /**
  * Only container images may change, tolerations may be added (not removed), scheduling gates
  * removed (not added), and nodeName only from unset to set (the scheduler binds); a manifest
- * without nodeName does not unbind.
+ * without nodeName does not unbind. While the pod is gated, its nodeSelector and node affinity
+ * may also narrow (gated-update.ts).
  */
 function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObject {
   const existing = existingObj as Pod;
@@ -48,8 +50,11 @@ function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObjec
   if (next.spec.nodeName && existing.spec.nodeName && next.spec.nodeName !== existing.spec.nodeName) {
     throw new ValidationError(`pod "${existing.metadata.name}" is already bound to node "${existing.spec.nodeName}"; spec.nodeName cannot change`);
   }
+  const gated = isSchedulingGated(existing.spec);
+  const placement = gated ? gatedPlacementError(existing, next) : null;
+  if (placement) throw new ValidationError(`pod "${existing.metadata.name}": ${placement}`);
   const strip = (p: Pod) => ({
-    ...p.spec,
+    ...(gated ? withoutGatedPlacement(p.spec) : p.spec),
     containers: p.spec.containers.map((c) => ({ ...c, image: '' })),
     initContainers: p.spec.initContainers?.map((c) => ({ ...c, image: '' })),
     nodeName: undefined,
