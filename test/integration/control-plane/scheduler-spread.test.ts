@@ -95,6 +95,20 @@ describe('scheduling gates', () => {
     expect((await getPod('gated')).spec.schedulingGates).toBeUndefined();
   });
 
+  it('let a gated pod narrow where it may go, and it goes there once ungated', async () => {
+    await apply(pod('narrowed', { schedulingGates: gates('example.com/placement') }));
+    await request(bus, API.patch, {
+      kind: 'pods', namespace: 'default', name: 'narrowed', type: 'merge', patch: { spec: { nodeSelector: { [ZONE]: 'c' } } },
+    });
+    expect(await errorOf(request(bus, API.patch, {
+      kind: 'pods', namespace: 'default', name: 'narrowed', type: 'merge', patch: { spec: { nodeSelector: { [ZONE]: 'b' } } },
+    }))).toMatch(/spec.nodeSelector: entries may only be added while the pod is gated/);
+    await request(bus, API.patch, {
+      kind: 'pods', namespace: 'default', name: 'narrowed', type: 'json', patch: [{ op: 'remove', path: '/spec/schedulingGates' }],
+    });
+    expect(await boundTo('narrowed')).toBe('n-c');
+  });
+
   it('may not be added after creation, nor go with nodeName', async () => {
     await apply(pod('ungated'));
     await boundTo('ungated');
