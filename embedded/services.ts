@@ -141,6 +141,8 @@ export interface NodeAgentServiceOptions {
   statsIntervalMs?: number;
   /** Serve Prometheus metrics on `/metrics` there (port 0: any free port); none without. */
   metrics?: MetricsEndpoint;
+  /** Extended resources the node advertises (`example.com/dongle`: 4). */
+  extendedResources?: Record<string, number>;
 }
 
 /**
@@ -169,6 +171,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.imagesDir ? { imagesDir: opts.imagesDir } : {}),
     ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+    ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

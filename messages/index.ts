@@ -37,3 +37,5 @@ export * from './cronjob';
 export { CronJobKind } from './kinds/cronjob';
 export * from './deployment';
 export { DeploymentKind } from './kinds/deployment';
+export * from './topology-spread';
+export * from './extended-resources';

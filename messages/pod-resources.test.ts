@@ -19,3 +19,19 @@ describe('resource lists', () => {
     expect(() => validateManifest(pod(requests))).toThrow(msg);
   });
 });
+
+describe('extended resources', () => {
+  it.each([
+    [{ 'example.com/dongle': '1' }, undefined, /a limit must be set for example.com\/dongle/],
+    [{ 'example.com/dongle': '1' }, { 'example.com/dongle': '2' }, /the request for example.com\/dongle \(1\) must equal its limit \(2\)/],
+    [undefined, { 'example.com/dongle': '500m' }, /example.com\/dongle must be a whole number \(got 500m\)/],
+    [{ 'nvidia.com/gpu': '0.5' }, { 'nvidia.com/gpu': '0.5' }, /nvidia.com\/gpu must be a whole number/],
+  ])('refuse requests %j with limits %j', (requests, limits, msg) => {
+    expect(() => validateManifest(pod(requests ?? {}, limits))).toThrow(msg);
+  });
+
+  it('accept a limit alone, or a request equal to the limit written another way', () => {
+    expect(() => validateManifest(pod({}, { 'example.com/dongle': '3' }))).not.toThrow();
+    expect(() => validateManifest(pod({ 'example.com/dongle': '1' }, { 'example.com/dongle': 1 }))).not.toThrow();
+  });
+});

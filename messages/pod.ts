@@ -8,6 +8,8 @@ import { Affinity, Toleration } from './scheduling';
 import { Probe, probeIssues } from './probe';
 import { PodSecurityContext, SecurityContext } from './security-context';
 import { DNSPolicy, dnsIssues, HostAlias, Lifecycle, lifecycleIssues, PodDNSConfig } from './lifecycle';
+import { extendedResourceIssues } from './extended-resources';
+import { SchedulingGates, TopologySpreadConstraints } from './topology-spread';
 
 export { qosClass } from './qos';
 
@@ -136,6 +138,7 @@ export const Container = z.strictObject({
 }).superRefine((c, ctx) => {
   for (const i of probeIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
   for (const i of lifecycleIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  for (const i of extendedResourceIssues(c.resources)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 }).meta({ title: 'Container' });
 export type Container = z.infer<typeof Container>;
 
@@ -194,12 +197,22 @@ export const PodSpec = z
       'Privileges for every container of the pod (user, groups, seccomp filter) and settings of the pod itself '
       + "(sysctls); a container's own securityContext overrides the fields both have.",
     ),
+    schedulingGates: SchedulingGates.optional().describe(
+      'Gates that hold the pod back from the scheduler until every one is removed (they may only be removed after '
+      + 'the pod is created). A pod with gates may not set nodeName.',
+    ),
+    topologySpreadConstraints: TopologySpreadConstraints.optional().describe(
+      'How the pod spreads with the pods its constraints select over zones, nodes or other node-label domains.',
+    ),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();
     for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `duplicate container name "${c.name}"`, path: ['containers'] });
       seen.add(c.name);
+    }
+    if (spec.nodeName && spec.schedulingGates?.length) {
+      ctx.addIssue({ code: 'custom', path: ['nodeName'], message: 'nodeName may not be set on a pod with schedulingGates (it would skip them)' });
     }
     (spec.initContainers ?? []).forEach((c, i) => {
       for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {

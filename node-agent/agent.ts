@@ -12,7 +12,7 @@ import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
 import { NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, type Pod } from '../messages';
 import { log } from './log';
-import { readCapacity, hostIP } from './node/capacity';
+import { readCapacity, hostIP, withExtendedResources } from './node/capacity';
 import { measureNode } from './node/measure';
 import { GPU_RESOURCE, pressureConditions } from './node/node-status';
 import { ControlPlaneClient } from './node/control-plane';
@@ -41,6 +41,8 @@ export interface NodeAgentOptions {
   cgroupRoot?: string;
   /** Between usage reports on `mk.stats.<node>` (default: MK_STATS_INTERVAL, else 5 s). */
   statsIntervalMs?: number;
+  /** Extended resources the node advertises (`example.com/dongle`: 4), in its capacity and allocatable. */
+  extendedResources?: Record<string, number>;
 }
 
 export interface NodeAgent {
@@ -88,7 +90,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     // Post the node's status as soon as its runtime goes or comes back.
     onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
-  const capacity = await readCapacity(name, runtime.version, opts.dataDir, undefined, opts.nodeIP);
+  const capacity = withExtendedResources(await readCapacity(name, runtime.version, opts.dataDir, undefined, opts.nodeIP), opts.extendedResources);
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));

@@ -61,13 +61,27 @@ async function register(store: ObjectStore, node: string, req: NodeRegisterReque
     if (!isAlreadyExists(err)) throw err;
     await store.mutate<Node>(nodeKey(node), (n) => {
       n.metadata.labels = { ...n.metadata.labels, ...req.labels };
-      n.status = { ...n.status, ...req.status, conditions: n.status?.conditions ?? [starting] };
+      n.status = { ...n.status, ...keepExtendedResources(n.status, req.status), conditions: n.status?.conditions ?? [starting] };
       return n;
     });
   }
   const out = (await store.get<Node>(nodeKey(node)))!.object;
   await renewLease(store, out, Date.now());
   return { node: out };
+}
+
+/**
+ * The status a node registers, with the extended resources (names with a domain, `example.com/dongle`)
+ * that the stored Node advertises and the agent does not report kept, so that what a user patched
+ * into the node's status capacity outlives the agent's restart, as with the kubelet.
+ */
+function keepExtendedResources(stored: Node['status'], reported: Node['status']): Node['status'] {
+  const out = { ...reported };
+  for (const field of ['capacity', 'allocatable'] as const) {
+    const kept = Object.entries(stored?.[field] ?? {}).filter(([name]) => name.includes('/') && !(name in (reported?.[field] ?? {})));
+    if (kept.length) out[field] = { ...reported?.[field], ...Object.fromEntries(kept) };
+  }
+  return out;
 }
 
 const PRESSURE_TYPES = new Set(['MemoryPressure', 'DiskPressure', 'PIDPressure']);

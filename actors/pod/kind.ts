@@ -4,13 +4,14 @@
  * tolerations), graceful deletion of bound pods, and the controller that schedules pods.
  */
 import {
-  defaultPod, PodKind, qosClass, TAINT_NOT_READY, TAINT_UNREACHABLE, ValidationError,
+  defaultPod, isSchedulingGated, MESSAGE_SCHEDULING_GATED, PodKind, REASON_SCHEDULING_GATED, timestamp, qosClass, TAINT_NOT_READY, TAINT_UNREACHABLE, ValidationError,
   type KubeObject, type Pod, type Toleration,
 } from '../../messages';
 import { stableJson } from '../api/stable-json';
 import type { KindModule } from '../kind-module';
 import { currentSettings, type ControlPlaneSettings } from '../settings';
 import { podController } from './controller';
+import { gatedPlacementError, withoutGatedPlacement } from './gated-update';
 import { NodePodViews } from './node-views';
 
 /** Default grace period (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination). */
@@ -38,8 +39,10 @@ export function withDefaultTolerations(pod: Pod, settings: ControlPlaneSettings 
 }
 
 /**
- * Only container images may change, tolerations may be added (not removed), and nodeName only
- * from unset to set (the scheduler binds); a manifest without nodeName does not unbind.
+ * Only container images may change, tolerations may be added (not removed), scheduling gates
+ * removed (not added), and nodeName only from unset to set (the scheduler binds); a manifest
+ * without nodeName does not unbind. While the pod is gated, its nodeSelector and node affinity
+ * may also narrow (gated-update.ts).
  */
 function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObject {
   const existing = existingObj as Pod;
@@ -47,13 +50,24 @@ function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObjec
   if (next.spec.nodeName && existing.spec.nodeName && next.spec.nodeName !== existing.spec.nodeName) {
     throw new ValidationError(`pod "${existing.metadata.name}" is already bound to node "${existing.spec.nodeName}"; spec.nodeName cannot change`);
   }
+  const gated = isSchedulingGated(existing.spec);
+  const placement = gated ? gatedPlacementError(existing, next) : null;
+  if (placement) throw new ValidationError(`pod "${existing.metadata.name}": ${placement}`);
   const strip = (p: Pod) => ({
-    ...p.spec,
+    ...(gated ? withoutGatedPlacement(p.spec) : p.spec),
     containers: p.spec.containers.map((c) => ({ ...c, image: '' })),
     initContainers: p.spec.initContainers?.map((c) => ({ ...c, image: '' })),
     nodeName: undefined,
     tolerations: undefined,
+    schedulingGates: undefined,
   });
+  const hadGates = new Set((existing.spec.schedulingGates ?? []).map((g) => g.name));
+  const addedGate = (next.spec.schedulingGates ?? []).find((g) => !hadGates.has(g.name));
+  if (addedGate) {
+    throw new ValidationError(
+      `pod "${existing.metadata.name}": spec.schedulingGates: scheduling gates may only be removed after creation, not added ("${addedGate.name}")`,
+    );
+  }
   const kept = new Set((next.spec.tolerations ?? []).map((t) => stableJson(t)));
   const dropped = (existing.spec.tolerations ?? []).find((t) => !kept.has(stableJson(t)));
   if (dropped) {
@@ -71,7 +85,16 @@ function admitPodUpdate(existingObj: KubeObject, nextObj: KubeObject): KubeObjec
 export const podModule: KindModule = {
   info: PodKind,
   defaults: (o) => withDefaultTolerations(defaultPod(o as Pod)) as KubeObject,
-  initialStatus: (o) => ({ phase: 'Pending', qosClass: qosClass((o as Pod).spec) }),
+  initialStatus: (o) => ({
+    phase: 'Pending',
+    qosClass: qosClass((o as Pod).spec),
+    // A gated pod says why it waits from the start, as Kubernetes' API server sets it.
+    ...(isSchedulingGated((o as Pod).spec) ? {
+      conditions: [{
+        type: 'PodScheduled', status: 'False', reason: REASON_SCHEDULING_GATED, message: MESSAGE_SCHEDULING_GATED, lastTransitionTime: timestamp(),
+      }],
+    } : {}),
+  }),
   admitUpdate: admitPodUpdate,
   deletion: {
     // A pod on a node stops gracefully: its node agent stops the containers and removes the object.

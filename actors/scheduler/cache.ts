@@ -224,12 +224,13 @@ function addInto(into: ResourceVector, what: ResourceVector, sign: 1 | -1): void
   for (const [k, v] of Object.entries(what)) into[k] = (into[k] ?? 0) + sign * v;
 }
 
-/** True when the change touches what scheduling reads: labels, taints, unschedulable, allocatable, readiness. */
+/** True when the change touches what scheduling reads: labels, taints, unschedulable, allocatable, capacity, readiness. */
 export function schedulingChanged(a: Node, b: Node): boolean {
   const ready = (n: Node) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
   return ready(a) !== ready(b)
     || !!a.spec?.unschedulable !== !!b.spec?.unschedulable
     || JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {})
     || JSON.stringify(a.spec?.taints ?? []) !== JSON.stringify(b.spec?.taints ?? [])
-    || JSON.stringify(a.status?.allocatable ?? {}) !== JSON.stringify(b.status?.allocatable ?? {});
+    || JSON.stringify(a.status?.allocatable ?? {}) !== JSON.stringify(b.status?.allocatable ?? {})
+    || JSON.stringify(a.status?.capacity ?? {}) !== JSON.stringify(b.status?.capacity ?? {});
 }

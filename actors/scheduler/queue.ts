@@ -27,10 +27,10 @@ export interface WaitingPod {
 const EVENT_PLUGINS: Record<Exclude<ClusterEvent['type'], 'PodGone'>, readonly PluginName[] | 'all'> = {
   NodeAdd: 'all',
   NodeUpdate: 'all',
-  // Room freed: resources and host ports; an anti-affinity peer gone.
-  PodFreed: ['NodeResourcesFit', 'NodePorts', 'InterPodAffinity'],
-  // A new peer: required pod affinity may now hold.
-  PodPlaced: ['InterPodAffinity'],
+  // Room freed: resources and host ports; an anti-affinity peer gone; a domain's count lower.
+  PodFreed: ['NodeResourcesFit', 'NodePorts', 'InterPodAffinity', 'PodTopologySpread'],
+  // A new peer: required pod affinity may now hold; the lowest domain count may have risen.
+  PodPlaced: ['InterPodAffinity', 'PodTopologySpread'],
 };
 
 /** The default flush interval (kube-scheduler's 5 min). */

@@ -19,6 +19,7 @@ import { nodeUnschedulableFilter } from './plugins/node-unschedulable';
 import { defaultNormalize, minMaxNormalize } from './plugins/normalize';
 import { resourcesFitFilter } from './plugins/resources-fit';
 import { taintTolerationFilter, taintTolerationScore } from './plugins/taint-toleration';
+import { topologySpreadFilter, topologySpreadScores, topologySpreadState } from './plugins/topology-spread';
 import { FITS, type FilterReasons, type NodeInfo, type PluginName, type PodInfo } from './plugins/types';
 
 export type { ClusterView } from './plugins/inter-pod-affinity';
@@ -41,6 +42,7 @@ export const SCORE_WEIGHTS = {
   nodeAffinity: 2,
   interPodAffinity: 2,
   taintToleration: 3,
+  podTopologySpread: 2,
 } as const;
 
 /** How one decision is made: the policy, and where round robin and the node walk left off. */
@@ -73,13 +75,17 @@ export function schedule(pod: PodInfo, view: ClusterView, opts: ScheduleOptions 
     || (affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0
     || (affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0;
   const ipaState = needsPodAffinity ? interPodAffinityState(pod.pod, view) : undefined;
-  const names: PluginName[] = ['NodeUnschedulable', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'InterPodAffinity'];
+  const spreadState = pod.pod.spec.topologySpreadConstraints?.length ? topologySpreadState(pod.pod, view) : undefined;
+  const names: PluginName[] = [
+    'NodeUnschedulable', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity',
+  ];
   const filters: ((n: NodeInfo) => FilterReasons)[] = [
     (n) => nodeUnschedulableFilter(pod.pod, n),
     (n) => taintTolerationFilter(pod.pod, n),
     (n) => nodeAffinityFilter(pod.pod, n),
     (n) => nodePortsFilter(pod, n),
     (n) => resourcesFitFilter(pod, n),
+    (n) => topologySpreadFilter(n, spreadState),
     (n) => (ipaState ? interPodAffinityFilter(pod.pod, n, ipaState) : FITS),
   ];
   const reasons = new Map<string, number>();
@@ -126,6 +132,10 @@ export function scoreNodes(pod: PodInfo, feasible: readonly NodeInfo[], view: Cl
   if (pod.hasAffinity || view.withAffinity.length > 0) {
     const sums = interPodAffinityScores(pod.pod, view);
     if (sums.size) add(w.interPodAffinity, minMaxNormalize(feasible.map((n) => interPodAffinityScore(n, sums))));
+  }
+  if (pod.pod.spec.topologySpreadConstraints?.length) {
+    const spread = topologySpreadScores(pod.pod, feasible, view);
+    if (spread) add(w.podTopologySpread, spread);
   }
   return totals;
 }

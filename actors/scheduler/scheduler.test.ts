@@ -177,4 +177,20 @@ describe('the scheduler', () => {
     expect(cond).toMatchObject({ status: 'False', lastTransitionTime: '2020-01-01T00:00:00Z' });
     expect(cond?.message).toMatch(/^0\/1 nodes are available/);
   });
+
+  it('leaves a gated pod without an attempt, and binds it once the store\'s copy has no gate left, though the cache\'s still has', async () => {
+    const { store, s, attempts } = setup();
+    s.cache.nodeChanged('nodes._cluster.a', makeNode('a'));
+    const key = 'pods.default.gated';
+    const gated = makePod('gated', {}, { schedulingGates: [{ name: 'example.com/wait' }] });
+    store.put(key, gated);
+    s.cache.podChanged(key, gated, store.objects.get(key)!.revision);
+    expect(await s.place(key)).toBeNull();
+    expect(attempts).toEqual([]);
+    expect(s.queue.size).toBe(0);
+    // The gate goes; the informer has not delivered that yet.
+    store.put(key, makePod('gated'));
+    expect(await s.place(key)).toMatchObject({ node: 'a' });
+    expect(attempts).toEqual([key]);
+  });
 });

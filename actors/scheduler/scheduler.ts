@@ -6,7 +6,7 @@
  * waits is not tried again when its pod actor asks: the answer is the one it got last time.
  */
 import type { ObjectStore } from '../../bus';
-import { isConflict, timestamp, type Pod, type PodCondition } from '../../messages';
+import { isConflict, isSchedulingGated, timestamp, type Pod, type PodCondition } from '../../messages';
 import { log } from '../log';
 import { SchedulerCache, type ClusterEvent } from './cache';
 import { podInfo } from './plugins/pod-info';
@@ -120,13 +120,23 @@ export class Scheduler {
    */
   async start(key: string): Promise<{ done: Promise<Placement | null> }> {
     if (this.binding.has(key)) return { done: Promise.resolve(null) };
-    const cur = this.cache.stored(key) ?? await this.store.get<Pod>(key);
+    const cached = this.cache.stored(key);
+    let cur = cached ?? await this.store.get<Pod>(key);
+    // A gated copy from the cache may be behind the update that removed the last gate, and no
+    // write would tell (a Conflict does for a binding): the store has the last word.
+    if (cached && isSchedulingGated(cached.object.spec)) cur = await this.store.get<Pod>(key);
     if (!cur || cur.object.spec.nodeName || cur.object.metadata.deletionTimestamp) {
       this.queue.delete(key);
       if (cur) this.firstSeen.forget(cur.object.metadata.uid ?? '');
       return { done: Promise.resolve(null) };
     }
     const pod = cur.object;
+    // A gated pod is not for the scheduler yet (kube-scheduler's SchedulingGates PreEnqueue): it
+    // says SchedulingGated from its creation, and the update that removes its last gate asks again.
+    if (isSchedulingGated(pod.spec)) {
+      this.queue.delete(key);
+      return { done: Promise.resolve(null) };
+    }
     const uid = pod.metadata.uid ?? '';
     const generation = pod.metadata.generation ?? 0;
     const waiting = this.queue.get(key);

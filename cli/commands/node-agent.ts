@@ -4,6 +4,7 @@ import { defaultNodeName, tryReadContext } from '../../embedded/context';
 import { ClusterError } from '../../embedded/errors';
 import { runNodeAgentService } from '../../embedded/services';
 import { parseDuration } from '../../messages/duration';
+import { parseExtendedResources } from '../../messages/extended-resources';
 
 /**
  * `mk node-agent`: runs this machine's node agent until SIGTERM/SIGINT (stop leaves pods running
@@ -18,6 +19,7 @@ export default class NodeAgent extends MkCommand {
   static override summary = 'Run the node agent in the foreground, or join another machine\'s cluster (--join)';
   static override examples = [
     '<%= config.bin %> node-agent --join nats://10.0.0.1:4222 --token abcdef.0123456789abcdef --ca-cert-hash sha256:<hex>',
+    '<%= config.bin %> node-agent --extended-resource example.com/dongle=4',
   ];
   static override flags = {
     'node-name': Flags.string({ description: 'this node\'s name (default: the context\'s; with --join, the host name)' }),
@@ -32,6 +34,10 @@ export default class NodeAgent extends MkCommand {
     'cgroup-root': Flags.string({ description: 'the node\'s own cgroup above /kubepods (default: none)' }),
     'images-dir': Flags.string({ description: 'where the built-in images are built and cached (default: <node-dir>/images)' }),
     'stats-interval': Flags.string({ description: 'between usage reports for mk top: 5s, 500ms (default: $MK_STATS_INTERVAL, else 5s)' }),
+    'extended-resource': Flags.string({
+      description: 'advertise an extended resource in the node\'s capacity: NAME=COUNT, such as example.com/dongle=4 (repeatable)',
+      multiple: true,
+    }),
     ...metricsFlags,
   };
 
@@ -41,6 +47,12 @@ export default class NodeAgent extends MkCommand {
     const dataDir = this.dataDir(flags['data-dir']);
     const statsIntervalMs = flags['stats-interval'] === undefined ? undefined : parseDuration(flags['stats-interval'], '--stats-interval');
     if (statsIntervalMs !== undefined && statsIntervalMs < 100) throw new ClusterError(`--stats-interval: "${flags['stats-interval']}" is too short (at least 100ms)`);
+    let extendedResources: Record<string, number> | undefined;
+    try {
+      extendedResources = flags['extended-resource'] ? parseExtendedResources(flags['extended-resource']) : undefined;
+    } catch (err) {
+      throw new ClusterError((err as Error).message);
+    }
     let nodeName = flags['node-name'];
     if (flags.join) {
       nodeName ??= defaultNodeName();
@@ -63,6 +75,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['images-dir'] ? { imagesDir: flags['images-dir'] } : {}),
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
       ...(statsIntervalMs ? { statsIntervalMs } : {}),
+      ...(extendedResources ? { extendedResources } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

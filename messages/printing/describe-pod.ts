@@ -6,7 +6,9 @@ import type { Container, ContainerState, ContainerStatus, Pod } from '../pod';
 import { qosClass } from '../qos';
 import type { Probe } from '../probe';
 import { probeTiming } from '../probe-timing';
+import { formatSelector } from '../label-selector';
 import type { Toleration } from '../scheduling';
+import type { TopologySpreadConstraint } from '../topology-spread';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age, humanDuration } from './time';
 
@@ -51,6 +53,7 @@ export function describePod(pod: Pod, events?: EventLike[], now: number = Date.n
   w.write(0, `QoS Class:\t${st.qosClass ?? qosClass(pod.spec)}\n`);
   writeLabels(w, 'Node-Selectors', pod.spec.nodeSelector);
   writeTolerations(w, pod.spec.tolerations);
+  writeSpreadConstraints(w, pod.spec.topologySpreadConstraints);
   writeEvents(w, events, (ts) => age(ts, now));
   return w.toString();
 }
@@ -71,6 +74,19 @@ function writeTolerations(w: DescribeWriter, tolerations: Toleration[] | undefin
     if (t.operator === 'Exists' && !t.value) text += t.key || t.effect ? ' op=Exists' : 'op=Exists';
     if (t.tolerationSeconds !== undefined) text += ` for ${t.tolerationSeconds}s`;
     w.writeRaw(`${text}\n`);
+  });
+}
+
+/**
+ * kubectl's topology spread lines, only for a pod that has constraints:
+ * `zone:DoNotSchedule when max skew 1 is exceeded for selector app=web`, one a line.
+ */
+function writeSpreadConstraints(w: DescribeWriter, constraints: TopologySpreadConstraint[] | undefined): void {
+  if (!constraints?.length) return;
+  constraints.forEach((c, i) => {
+    w.write(0, i === 0 ? 'Topology Spread Constraints:\t' : '\t');
+    const selector = c.labelSelector ? ` for selector ${formatSelector(c.labelSelector)}` : '';
+    w.writeRaw(`${c.topologyKey}:${c.whenUnsatisfiable} when max skew ${c.maxSkew} is exceeded${selector}\n`);
   });
 }
 

@@ -22,6 +22,8 @@ export function podColumns(pod: Pod, now: number = Date.now()): PodColumns {
   let restarts = 0;
   let lastRestart = 0;
   let reason: string = status.reason || status.phase || 'Pending';
+  // A pod held by its scheduling gates says so, as kubectl shows it.
+  if ((status.conditions ?? []).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
 
   const noteRestart = (c: ContainerStatus): void => {
     restarts += c.restartCount ?? 0;

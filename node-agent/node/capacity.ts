@@ -43,3 +43,17 @@ export async function readCapacity(
     },
   };
 }
+
+/**
+ * The status with the extended resources added to capacity and allocatable (all of each is
+ * allocatable), as a node advertises them (https://kubernetes.io/docs/tasks/administer-cluster/extended-resource-node/).
+ */
+export function withExtendedResources(status: NodeStatus, extended: Record<string, number> | undefined): NodeStatus {
+  if (!extended || Object.keys(extended).length === 0) return status;
+  const amounts = Object.fromEntries(Object.entries(extended).map(([k, v]) => [k, String(v)]));
+  return {
+    ...status,
+    capacity: { ...status.capacity, ...amounts },
+    allocatable: { ...status.allocatable, ...amounts },
+  };
+}

@@ -37,3 +37,11 @@ describe('pod requests', () => {
     expect(nodeAllocatable(makeNode('n', { allocatable: { cpu: 'lots' } })).cpu).toBe(0);
   });
 });
+
+describe('extended resources patched into capacity', () => {
+  it('count as allocatable when allocatable does not name them', () => {
+    const node = makeNode('n', { allocatable: { cpu: '1', 'example.com/dongle': '1' } });
+    node.status!.capacity = { cpu: '2', 'example.com/dongle': '9', 'example.com/widget': '4' };
+    expect(nodeAllocatable(node)).toEqual({ pods: 110, cpu: 1000, 'example.com/dongle': 1, 'example.com/widget': 4 });
+  });
+});

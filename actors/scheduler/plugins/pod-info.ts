@@ -104,6 +104,10 @@ function rank(name: string): number {
 export function nodeAllocatable(node: Node): ResourceVector {
   const out: ResourceVector = { pods: DEFAULT_MAX_PODS };
   for (const [name, q] of Object.entries(node.status?.allocatable ?? {})) out[name] = resourceAmount(name, q);
+  // An extended resource patched into capacity alone is all allocatable, as the kubelet copies it.
+  for (const [name, q] of Object.entries(node.status?.capacity ?? {})) {
+    if (name.includes('/') && !(name in (node.status?.allocatable ?? {}))) out[name] = resourceAmount(name, q);
+  }
   return out;
 }
 

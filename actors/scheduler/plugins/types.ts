@@ -61,6 +61,7 @@ export type PluginName =
   | 'NodeAffinity'
   | 'NodePorts'
   | 'NodeResourcesFit'
+  | 'PodTopologySpread'
   | 'InterPodAffinity';
 
 /** The highest score a score plugin gives a node (kube-scheduler's MaxNodeScore). */

@@ -211,3 +211,24 @@ describe('describeNamespace', () => {
     );
   });
 });
+
+describe('describePod topology spread constraints', () => {
+  it('prints them after the tolerations, one a line, as kubectl does', () => {
+    const spread: Pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' },
+      spec: {
+        containers: [{ name: 'c', image: 'busybox' }],
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } },
+          { maxSkew: 2, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' },
+        ],
+      },
+    };
+    expect(describePod(spread, undefined, NOW)).toMatch(new RegExp(
+      'Tolerations:\\s+<none>\\n'
+      + 'Topology Spread Constraints:  topology.kubernetes.io/zone:DoNotSchedule when max skew 1 is exceeded for selector app=web\\n'
+      + '\\s+kubernetes.io/hostname:ScheduleAnyway when max skew 2 is exceeded\\n'
+      + 'Events:',
+    ));
+  });
+});

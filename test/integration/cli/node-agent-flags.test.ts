@@ -1,0 +1,37 @@
+/**
+ * mk node-agent's --extended-resource through the built CLI: a bad name or count is an error
+ * naming the flag, exit 1, before anything is read or started.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ensureBuilt, runCli } from './run-cli';
+
+jest.setTimeout(300_000);
+
+describe('mk node-agent --extended-resource', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    ensureBuilt();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-agent-flags-'));
+  });
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const mk = (args: string[]) => runCli(['node-agent', '--data-dir', dataDir, ...args]);
+
+  it.each([
+    [['--extended-resource', 'dongle=1'],
+      'error: --extended-resource "dongle=1": "dongle" is not an extended resource name: it must be <domain>/<name>, '
+      + 'with a domain outside kubernetes.io (example.com/dongle)'],
+    [['--extended-resource', 'example.com/dongle=1.5'], 'error: --extended-resource "example.com/dongle=1.5": the count "1.5" must be a whole number, 0 or more'],
+    [['--extended-resource', 'example.com/dongle'], 'error: --extended-resource "example.com/dongle": expected NAME=COUNT, such as example.com/dongle=4'],
+    [['--extended-resource', 'example.com/a=1', '--extended-resource', 'example.com/a=2'], 'error: --extended-resource: example.com/a is given twice'],
+  ])('refuses %j, naming the flag', async (args, message) => {
+    expect(await mk(args)).toEqual({ code: 1, stdout: '', stderr: `${message}\n` });
+  });
+
+  it('takes good ones and goes on: what fails next is the missing cluster', async () => {
+    const r = await mk(['--extended-resource', 'example.com/dongle=4', '--extended-resource', 'vendor.io/fpga=0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('--extended-resource');
+  });
+});
