@@ -136,12 +136,15 @@ let firstScale: string | undefined;
 it('high cpu scales the Deployment up, and a control plane SIGKILLed mid-way goes on to the maximum', async () => {
   level = 180; // 90 % of the 200m request against 50 %: ceil(2 * 1.8) = 4, then ceil(4 * 1.8) = 8, clamped to 5.
   await until('the deployment at 4 or more', async () => ((await deploy()).spec.replicas! >= 4 ? true : undefined));
-  firstScale = (await hpaNow())?.status?.lastScaleTime;
-  expect(firstScale).toBeDefined();
+  // The target is written first, the status after.
+  firstScale = await until('a lastScaleTime', async () => (await hpaNow())?.status?.lastScaleTime);
   await h.kill();
   await h.start();
   await until('the deployment at 5', async () => ((await deploy()).spec.replicas === 5 ? true : undefined));
-  const o = await until('ScalingLimited TooManyReplicas', async () => (cond(await hpaNow(), 'ScalingLimited')?.reason === 'TooManyReplicas' ? hpaNow() : undefined));
+  const o = await until('5 replicas, ScalingLimited TooManyReplicas', async () => {
+    const now = await hpaNow();
+    return cond(now, 'ScalingLimited')?.reason === 'TooManyReplicas' && now?.status?.currentReplicas === 5 ? now : undefined;
+  });
   expect(cond(o, 'ScalingLimited')?.status).toBe('True');
   expect(cond(o, 'ScalingActive')).toMatchObject({ status: 'True', reason: 'ValidMetricFound' });
   expect(o!.status).toMatchObject({ currentReplicas: 5, desiredReplicas: 5, currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 90 } } }] });
