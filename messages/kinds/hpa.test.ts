@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
 import { defaultHpa, type HorizontalPodAutoscaler } from '../hpa';
 import { validateManifest } from '../manifest';
 import type { KubeObject } from '../meta';
@@ -83,5 +86,12 @@ describe('the HorizontalPodAutoscaler kind', () => {
     expect(text).toMatch(/Stabilization Window: 300 seconds/);
     expect(text).toMatch(/^Deployment pods:\s+2 current \/ 2 desired$/m);
     expect(text).toMatch(/ScalingActive\s+False\s+FailedGetResourceMetric\s+no metrics/);
+  });
+});
+
+describe('examples/hpa.yaml', () => {
+  it('is a valid HorizontalPodAutoscaler for the example Deployment', () => {
+    const { object } = validateManifest(load(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'hpa.yaml'), 'utf8')));
+    expect(object.spec).toMatchObject({ scaleTargetRef: { kind: 'Deployment', name: 'web-deploy' }, minReplicas: 2, maxReplicas: 6 });
   });
 });
