@@ -49,7 +49,8 @@ export function hpaFor(kind: KindInfo, target: string, opts: AutoscaleOptions): 
 
 /**
  * Makes the HPA for the one object `targets` names (`KIND NAME` or `KIND/NAME`), after checking
- * that it exists. Returns the line kubectl prints. `dryRun` client: nothing is written.
+ * that it exists. Returns the line kubectl prints and the HPA as stored (as built, for a client
+ * dry run, which writes nothing).
  */
 export async function autoscale(api: Api, targets: string[], opts: AutoscaleOptions, dryRun: 'none' | 'client' | 'server' = 'none'): Promise<{ line: string; hpa: HorizontalPodAutoscaler }> {
   const [first, ...rest] = targets;
@@ -60,9 +61,10 @@ export async function autoscale(api: Api, targets: string[], opts: AutoscaleOpti
   const namespace = namespaceFor(kind, opts.namespace);
   // kubectl reads the target first: a typo is an error, not an HPA that never finds its target.
   await api.get(kind, namespace, names[0]);
+  let made: KubeObject = hpa as unknown as KubeObject;
   if (dryRun !== 'client') {
-    await api.create({ object: hpa as unknown as KubeObject, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) });
+    made = (await api.create({ object: made, ...(namespace ? { namespace } : {}), ...(dryRun === 'server' ? { dryRun: true } : {}) })).object;
   }
   const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
-  return { line: `${HorizontalPodAutoscalerKind.singular}.autoscaling/${hpa.metadata.name} autoscaled${suffix}\n`, hpa };
+  return { line: `${HorizontalPodAutoscalerKind.singular}.autoscaling/${hpa.metadata.name} autoscaled${suffix}\n`, hpa: made as unknown as HorizontalPodAutoscaler };
 }

@@ -177,6 +177,15 @@ it('mk autoscale makes an HPA like kubectl autoscale, and mk get hpa lists it in
   const [head, ...rows] = table.stdout.trimEnd().split('\n');
   expect(head.split(/\s{2,}/)).toEqual(['NAME', 'REFERENCE', 'TARGETS', 'MINPODS', 'MAXPODS', 'REPLICAS', 'AGE']);
   expect(rows.map((r) => r.split(/\s{2,}/).slice(0, 6))).toContainEqual(['web', 'Deployment/web', 'cpu: 5%/50%', '2', '5', '2']);
+  const described = await mk(['describe', 'hpa', 'web']);
+  expect(described.code).toBe(0);
+  expect(described.stdout).toMatch(/^Reference:\s+Deployment\/web$/m);
+  expect(described.stdout).toMatch(/^Deployment pods:\s+2 current \/ 2 desired$/m);
+  expect(described.stdout).toMatch(/SuccessfulRescale.*New size: 2; reason: All metrics below target/);
+  const dry = await mk(['autoscale', 'deployment', 'api', '--max=4', '--name=api-dry', '--dry-run=server', '-o', 'json']);
+  expect(dry.code).toBe(0);
+  expect(JSON.parse(dry.stdout)).toMatchObject({ kind: 'HorizontalPodAutoscaler', metadata: { name: 'api-dry' }, spec: { minReplicas: 1, maxReplicas: 4 } });
+  expect(await hpaNow('api-dry')).toBeUndefined();
   // Bad input: no --max, an unknown target, a kind without replicas, min above max. Nothing is made.
   expect((await mk(['autoscale', 'deployment/api'])).code).toBe(1);
   const missing = await mk(['autoscale', 'deployment/nope', '--max=3']);
