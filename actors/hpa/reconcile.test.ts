@@ -1,5 +1,6 @@
 import { defaultHpa, type HorizontalPodAutoscaler, type HorizontalPodAutoscalerSpec, type Pod } from '../../messages';
 import { emptyHistory, recordScale, type Rules } from './behavior';
+import { hpaSyncPeriodFromEnv } from './controller';
 import { reconcileHpa, rescaleFailed, type PodUsageSample } from './reconcile';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
@@ -107,5 +108,15 @@ describe('reconcileHpa', () => {
     // Within the same 15 s the period began at 2: at most 6 now.
     expect(again.rescale).toBeUndefined();
     expect(cond(again, 'ScalingLimited')).toMatchObject({ status: 'True', reason: 'ScaleUpLimit' });
+  });
+});
+
+describe('the sync period setting', () => {
+  it('reads MK_HPA_SYNC_PERIOD as a duration, 15 s without it, and names it when it is bad', () => {
+    expect(hpaSyncPeriodFromEnv({})).toBe(15_000);
+    expect(hpaSyncPeriodFromEnv({ MK_HPA_SYNC_PERIOD: '500ms' })).toBe(500);
+    expect(hpaSyncPeriodFromEnv({ MK_HPA_SYNC_PERIOD: '1m' })).toBe(60_000);
+    expect(() => hpaSyncPeriodFromEnv({ MK_HPA_SYNC_PERIOD: 'soon' })).toThrow(/MK_HPA_SYNC_PERIOD: "soon" is not a duration/);
+    expect(() => hpaSyncPeriodFromEnv({ MK_HPA_SYNC_PERIOD: '0s' })).toThrow(/must be more than zero/);
   });
 });
