@@ -81,6 +81,13 @@ export function hpaController(store: ObjectStore, modules: readonly KindModule[]
     const m = targetModule(modules, hpa.spec.scaleTargetRef);
     if (typeof m === 'string') return { scale: { error: m } as TargetScale };
     const key = objectKey(m.info.plural, namespace, hpa.spec.scaleTargetRef.name);
+    const others = (await store.list<HorizontalPodAutoscaler>(keyFilter('horizontalpodautoscalers', namespace))).items.map((i) => i.object)
+      .filter((o) => o.spec.scaleTargetRef.kind === hpa.spec.scaleTargetRef.kind && o.spec.scaleTargetRef.name === hpa.spec.scaleTargetRef.name);
+    if (others.length > 1) {
+      // Two autoscalers of one target would undo each other's work: neither scales (Kubernetes' AmbiguousSelector).
+      const names = others.map((o) => `${namespace}/${o.metadata.name}`).sort().join(' ');
+      return { scale: { error: `the pods of ${m.info.kind}/${hpa.spec.scaleTargetRef.name} are controlled by multiple HPAs: [${names}]`, reason: 'AmbiguousSelector' } as TargetScale };
+    }
     const got = await store.get<KubeObject>(key);
     if (!got) return { scale: { error: `${m.info.plural} "${hpa.spec.scaleTargetRef.name}" not found` } as TargetScale };
     const spec = got.object.spec as { replicas?: number; selector?: LabelSelector } | undefined;

@@ -80,6 +80,9 @@ describe('reconcileHpa', () => {
     const gone = reconcileHpa(hpa(), { error: 'deployments "web" not found' }, new Map(), emptyHistory(), T0);
     expect(cond(gone, 'AbleToScale')).toMatchObject({ status: 'False', reason: 'FailedGetScale' });
     expect(gone.events[0]).toMatchObject({ type: 'Warning', reason: 'FailedGetScale' });
+    const two = reconcileHpa(hpa(), { error: 'the pods of Deployment/web are controlled by multiple HPAs: [default/a default/b]', reason: 'AmbiguousSelector' }, new Map(), emptyHistory(), T0);
+    expect(cond(two, 'ScalingActive')).toMatchObject({ status: 'False', reason: 'AmbiguousSelector', message: expect.stringMatching(/multiple HPAs/) });
+    expect(two.rescale).toBeUndefined();
     const zero = reconcileHpa(hpa(), { replicas: 0, pods: [] }, new Map(), emptyHistory(), T0);
     expect(zero.rescale).toBeUndefined();
     expect(cond(zero, 'ScalingActive')).toMatchObject({ status: 'False', reason: 'ScalingDisabled' });

@@ -18,7 +18,7 @@ export interface HpaEvent { type: 'Normal' | 'Warning'; reason: string; message:
 export interface PodUsageSample { cpuMillis: number; memoryBytes: number; timestampMs: number; windowMs: number }
 
 /** The target's scale: its spec.replicas, or why it could not be read. */
-export type TargetScale = { replicas: number; pods: Pod[] } | { error: string; reason?: 'FailedGetScale' | 'InvalidSelector' };
+export type TargetScale = { replicas: number; pods: Pod[] } | { error: string; reason?: 'FailedGetScale' | 'InvalidSelector' | 'AmbiguousSelector' };
 
 /** What the shell does for one sync. */
 export interface HpaDecision {
@@ -115,8 +115,12 @@ export function reconcileHpa(
   };
   if ('error' in scale) {
     const reason = scale.reason ?? 'FailedGetScale';
-    const message = reason === 'InvalidSelector' ? scale.error : `the HPA controller was unable to get the target's current scale: ${scale.error}`;
-    conditions = setCondition(conditions, 'AbleToScale', 'False', reason, message, now);
+    // A target that cannot be read cannot be scaled; one whose pods cannot be told apart cannot be measured.
+    if (reason === 'FailedGetScale') {
+      conditions = setCondition(conditions, 'AbleToScale', 'False', reason, `the HPA controller was unable to get the target's current scale: ${scale.error}`, now);
+    } else {
+      conditions = setCondition(conditions, 'ScalingActive', 'False', reason, scale.error, now);
+    }
     return {
       status: { ...base, currentReplicas: old.currentReplicas ?? 0, desiredReplicas: old.desiredReplicas ?? 0, ...(old.currentMetrics ? { currentMetrics: old.currentMetrics } : {}), conditions },
       events: [{ type: 'Warning', reason, message: scale.error }],

@@ -197,3 +197,16 @@ it('mk autoscale makes an HPA like kubectl autoscale, and mk get hpa lists it in
   expect(await hpaNow('api2')).toBeUndefined();
   expect(await hpaNow('nope')).toBeUndefined();
 });
+
+it('two HPAs of one target: neither scales (AmbiguousSelector) until one goes', async () => {
+  const twin = { ...hpa({ minReplicas: 4 }), metadata: { name: 'web-twin' } };
+  await h.api('apply', { object: twin });
+  for (const name of ['web', 'web-twin']) {
+    await until(`${name} AmbiguousSelector`, async () => (cond(await hpaNow(name), 'ScalingActive')?.reason === 'AmbiguousSelector' ? true : undefined));
+  }
+  expect(cond(await hpaNow('web-twin'), 'ScalingActive')?.message).toMatch(/controlled by multiple HPAs: \[default\/web default\/web-twin\]/);
+  // web-twin's minimum of 4 was not applied.
+  expect((await deploy()).spec.replicas).toBe(2);
+  await h.api('delete', { kind: 'horizontalpodautoscalers', namespace: 'default', name: 'web-twin' });
+  await until('web measures again', async () => (cond(await hpaNow(), 'ScalingActive')?.reason === 'ValidMetricFound' ? true : undefined));
+});
