@@ -18,6 +18,7 @@ import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey, telemetryProcess } from
 import { spawnApi, startWatchPublisher } from './api/api-actor';
 import { admitCreate } from './api/admission';
 import { startGarbageCollector } from './garbage-collector';
+import { hpaSyncPeriodFromEnv } from './hpa/controller';
 import { startMaintenance } from './gc';
 import type { ControllerContext } from './kind-module';
 import { KIND_MODULES } from './kinds';
@@ -144,6 +145,8 @@ async function lead(
  */
 export async function runControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   useSettings(resolveSettings(opts.settings));
+  // Checked here, so that a bad MK_HPA_SYNC_PERIOD stops the start instead of every term's controllers.
+  hpaSyncPeriodFromEnv();
   const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? 'mk-control-plane' });
   // A fresh cluster may take the buckets only once every server has joined: wait for that.
   const { store, engine } = await untilJetStreamReady('make the store', async () => {

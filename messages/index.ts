@@ -39,3 +39,5 @@ export * from './deployment';
 export { DeploymentKind } from './kinds/deployment';
 export * from './topology-spread';
 export * from './extended-resources';
+export * from './hpa';
+export { HorizontalPodAutoscalerKind } from './kinds/hpa';

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { ValidationError } from './errors';
+import { hpaV1ToV2, isHpaV1 } from './hpa-v1';
 import { kindOf, KINDS, type KindInfo } from './registry';
 import type { KubeObject } from './meta';
 
@@ -21,7 +22,7 @@ export function validateManifest(doc: unknown, mode: ValidateMode = 'strict'): V
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ValidationError('a manifest must be a mapping with apiVersion, kind and metadata');
   }
-  const raw = doc as Record<string, unknown>;
+  const raw = isHpaV1(doc as Record<string, unknown>) ? hpaV1ToV2(doc as Record<string, unknown>) : doc as Record<string, unknown>;
   if (typeof raw.apiVersion !== 'string' || raw.apiVersion === '') throw new ValidationError('apiVersion not set');
   if (typeof raw.kind !== 'string' || raw.kind === '') throw new ValidationError('kind not set');
   const kind = kindOf(raw.apiVersion, raw.kind);
@@ -36,7 +37,7 @@ export function validateManifest(doc: unknown, mode: ValidateMode = 'strict'): V
     throw new ValidationError(`${label} cannot be applied: ${kind.plural} are recorded by mk's own components and are read-only`);
   }
 
-  const input: unknown = structuredClone(doc);
+  const input: unknown = structuredClone(raw);
   const warnings: string[] = [];
   for (let pass = 0; pass < 2; pass++) {
     const res = kind.schema.safeParse(input);
