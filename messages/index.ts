@@ -36,3 +36,5 @@ export * from './cronjob';
 export { CronJobKind } from './kinds/cronjob';
 export * from './deployment';
 export { DeploymentKind } from './kinds/deployment';
+export { ConfigMapKind, SecretKind } from './kinds/config-data';
+export type { ConfigMap, Secret } from './config-data';
