@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
+import type { ResolvedContainer } from './env';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
 
 /** Label on sandboxes and containers: the pod's uid. Observation finds a pod's things by it. */
@@ -143,15 +144,23 @@ function stableJson(v: unknown): string {
 /**
  * CreateContainer's config. `attempt` numbers the instance (the log goes to `<name>/<attempt>.log`);
  * `restartCount` (default: the attempt) is how many times the program ran before, recorded for status.
+ * Without `resolved`, env holds the plain values only, and command and args are not expanded.
  */
-export function buildContainerConfig(pod: Pod, c: Container, attempt: number, restartCount: number = attempt): ContainerConfig {
+export function buildContainerConfig(
+  pod: Pod, c: Container, attempt: number, restartCount: number = attempt, resolved?: ResolvedContainer,
+): ContainerConfig {
+  // `resolved` (env.ts) carries the environment from every source and the expanded command and args.
+  const command = resolved ? resolved.command : c.command;
+  const args = resolved ? resolved.args : c.args;
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
-    ...(c.command ? { command: c.command } : {}),
-    ...(c.args ? { args: c.args } : {}),
+    ...(command ? { command } : {}),
+    ...(args ? { args } : {}),
     ...(c.workingDir ? { workingDir: c.workingDir } : {}),
-    envs: (c.env ?? []).map((e) => ({ key: e.name, value: e.value ?? '' })),
+    envs: resolved
+      ? resolved.env.map((e) => ({ key: e.name, value: e.value }))
+      : (c.env ?? []).filter((e) => !e.valueFrom).map((e) => ({ key: e.name, value: e.value ?? '' })),
     labels: { ...podLabels(pod), [LABEL_CONTAINER_NAME]: c.name },
     annotations: {
       [ANNOTATION_CONTAINER_HASH]: containerSpecHash(c),

@@ -13,6 +13,7 @@ import type { EventType } from '../../messages/event';
 import type { Pod } from '../../messages/pod';
 import type { BackoffEvent } from './backoff';
 import { buildContainerConfig, buildSandboxConfig, type SandboxOptions } from './cri-spec';
+import { ContainerConfigError, resolveContainer, type EnvContext } from './env';
 import type { SyncFailures } from './reconcile';
 import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
 import type { PodAction, PodRuntime } from './types';
@@ -32,6 +33,11 @@ export interface ExecuteContext {
    * (kubernetes/kubernetes pkg/kubelet/events/event.go). Must not throw.
    */
   event?: (type: EventType, reason: string, message: string) => void;
+  /**
+   * Where containers' environment comes from (ConfigMaps, Secrets, the node's allocatable) and the
+   * IPs of the pod's sandboxes by id; without it a reference to a ConfigMap or Secret is missing.
+   */
+  env?: Partial<Omit<EnvContext, 'podIPs' | 'warn'>> & { sandboxIPs?: Record<string, string[]> };
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -143,9 +149,21 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === a.container);
       if (!spec) throw new Error(`container ${a.container} is not in the pod spec`);
       const sandboxConfig = buildSandboxConfig(pod, ctx.sandbox, a.sandboxAttempt);
+      let resolved;
+      try {
+        const podIPs = ctx.env?.sandboxIPs?.[a.sandboxId];
+        resolved = await resolveContainer(pod, spec, {
+          ...ctx.env, objects: ctx.env?.objects ?? NO_OBJECTS, ...(podIPs ? { podIPs } : {}),
+          warn: (reason, message) => ctx.event?.('Warning', reason, message),
+        });
+      } catch (e) {
+        if (e instanceof ContainerConfigError) throw new StepError('CreateContainerConfigError', e);
+        throw e;
+      }
       let containerId: string;
       try {
-        ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config: buildContainerConfig(pod, spec, a.attempt, a.restartCount), sandboxConfig }));
+        const config = buildContainerConfig(pod, spec, a.attempt, a.restartCount, resolved);
+        ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config, sandboxConfig }));
       } catch (e) {
         throw new StepError('CreateContainerError', e);
       }
@@ -172,6 +190,9 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
   }
 }
 
+/** What a node without access to ConfigMaps and Secrets sees: none exist. */
+const NO_OBJECTS: EnvContext['objects'] = { configMap: async () => undefined, secret: async () => undefined };
+
 /** A create/start failure with kubelet's waiting reason. */
 class StepError extends Error {
   constructor(readonly reason: string, readonly original: unknown, readonly containerId?: string) {
@@ -190,6 +211,11 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
     if (a.type !== 'runContainer') return false;
     (out.failures.containers ??= {})[a.container] = { reason: e.reason, message: e.message };
     ctx.event?.('Warning', 'Failed', `Error: ${e.message}`);
+    if (e.reason === 'CreateContainerConfigError') {
+      // No back-off, as kubelet: the next sync looks again, and the container starts once what it refers to exists.
+      ctx.log.info({ container: a.container, err: e.message }, 'container waits for its configuration');
+      return true;
+    }
     if (isRuntimeBusy(e.original)) {
       // The runtime's deadline or its own busy state: the next pass sees where it got to.
       if (e.containerId && isRuntimeFault(e.original)) out.abandonedStarts.push(e.containerId);
