@@ -14,6 +14,8 @@ import type { Pod } from '../../messages/pod';
 import type { BackoffEvent } from './backoff';
 import { buildContainerConfig, buildSandboxConfig, type SandboxOptions } from './cri-spec';
 import { ContainerConfigError, resolveContainer, type EnvContext } from './env';
+import { pullAuth } from './pull-auth';
+import type { Secret } from '../../messages/config-data';
 import type { SyncFailures } from './reconcile';
 import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
 import type { PodAction, PodRuntime } from './types';
@@ -132,7 +134,8 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       log.info({ image: a.image }, 'pulling image');
       ctx.event?.('Normal', 'Pulling', `Pulling image "${a.image}"`);
       const started = ctx.now();
-      await cri.pullImage({ image: { image: a.image } });
+      const auth = await imagePullAuth(ctx, a.image);
+      await cri.pullImage({ image: { image: a.image }, ...(auth ? { auth } : {}) });
       ctx.event?.('Normal', 'Pulled', `Successfully pulled image "${a.image}" in ${((ctx.now() - started) / 1000).toFixed(3)}s`);
       return;
     }
@@ -188,6 +191,22 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
     case 'removeContainer':
       await idempotent(cri.removeContainer({ containerId: a.containerId }));
   }
+}
+
+/**
+ * The login for `image` from the pod's imagePullSecrets (pull-auth.ts); a secret that is missing
+ * is skipped, as kubelet does, and the pull goes on without it.
+ */
+async function imagePullAuth(ctx: ExecuteContext, image: string): Promise<ReturnType<typeof pullAuth>> {
+  const names = ctx.pod?.spec.imagePullSecrets ?? [];
+  if (names.length === 0 || !ctx.env?.objects) return undefined;
+  const secrets: Secret[] = [];
+  for (const { name } of names) {
+    const s = await ctx.env.objects.secret(name);
+    if (s) secrets.push(s);
+    else ctx.log.warn({ secret: name, image }, 'image pull secret not found; pulling without it');
+  }
+  return pullAuth(image, secrets);
 }
 
 /** What a node without access to ConfigMaps and Secrets sees: none exist. */
