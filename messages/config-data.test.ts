@@ -40,6 +40,12 @@ describe('Secret schema', () => {
   it('counts stringData in the size limit', () => {
     expect(() => validateManifest(secret({ stringData: { a: 'x'.repeat(MAX_DATA_BYTES + 1) } }))).toThrow(/1 MiB/);
   });
+  it('keeps stringData out of the last applied configuration', () => {
+    const applied = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { pw: 'plain' } });
+    const s = normalizeSecret(secret({ metadata: { name: 's', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': applied } }, stringData: { pw: 'plain' } }) as Secret);
+    expect(JSON.stringify(s)).not.toContain('plain');
+    expect(JSON.parse(s.metadata.annotations!['kubectl.kubernetes.io/last-applied-configuration'])).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } });
+  });
   it('merges stringData into data, over a key of the same name, and drops it', () => {
     const s = normalizeSecret(secret({ data: { a: 'b2xk', b: 'Yg==' }, stringData: { a: 'new' } }) as Secret);
     expect(s).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, type: 'Opaque', data: { a: Buffer.from('new').toString('base64'), b: 'Yg==' } });

@@ -173,12 +173,29 @@ export interface Secret {
   immutable?: boolean;
 }
 
-/** A Secret as stored: stringData encoded into data, type defaulted to Opaque. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * A Secret as stored: stringData encoded into data, type defaulted to Opaque, and stringData
+ * taken out of the last applied configuration too (kubectl would keep it there in plain text).
+ */
 export function normalizeSecret(s: Secret): Secret {
   const { stringData, ...rest } = s;
   const data = { ...(s.data ?? {}) };
   for (const [k, v] of Object.entries(stringData ?? {})) data[k] = Buffer.from(v).toString('base64');
   const out: Secret = { ...rest, type: s.type ?? 'Opaque' };
+  const applied = s.metadata.annotations?.[LAST_APPLIED];
+  if (applied?.includes('stringData')) {
+    try {
+      const parsed = JSON.parse(applied) as { stringData?: unknown };
+      if (parsed && typeof parsed === 'object' && 'stringData' in parsed) {
+        delete parsed.stringData;
+        out.metadata = { ...s.metadata, annotations: { ...s.metadata.annotations, [LAST_APPLIED]: JSON.stringify(parsed) } };
+      }
+    } catch {
+      // Not JSON: apply will say so when it reads it; nothing of stringData can be told apart in it.
+    }
+  }
   if (Object.keys(data).length > 0) out.data = data; else delete out.data;
   return out;
 }

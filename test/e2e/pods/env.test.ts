@@ -21,7 +21,7 @@ spec:
   containers:
     - name: main
       image: busybox
-      command: ["sh", "-c", "echo GREETING=$GREETING; echo MODE=$MODE; echo PASS=$PASSWORD; echo POD=$POD_NAME/$POD_NS; echo APP=$APP; echo IP=$POD_IP; echo MEM=$MEM_MI; echo ARG=$(MODE); echo ESC=$$(MODE); echo UNKNOWN=$(NOPE)"]
+      command: ["sh", "-c", "echo GREETING=$GREETING; echo MODE=$MODE; echo PASS=$PASSWORD; echo POD=$POD_NAME/$POD_NS; echo APP=$APP; echo IP=$POD_IP; echo MEM=$MEM_MI; echo ARG=$(MODE); echo 'ESC=$$(MODE)'; echo 'UNKNOWN=$(NOPE)'"]
       resources: { limits: { memory: 64Mi } }
       envFrom:
         - configMapRef: { name: ${configMap} }
