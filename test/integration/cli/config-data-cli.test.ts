@@ -60,6 +60,16 @@ it('creates generic and registry Secrets; -o yaml shows base64 and describe show
   expect(described.stdout).not.toContain('s3cret');
 });
 
+it('applies a Secret with stringData twice: stored as data only, unchanged the second time', async () => {
+  const f = path.join(dir, 'secret.yaml');
+  fs.writeFileSync(f, 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: applied\nstringData:\n  token: plain-text-token\n');
+  expect((await mk(['apply', '-f', f])).stdout).toBe('secret/applied created\n');
+  expect((await mk(['apply', '-f', f])).stdout).toBe('secret/applied unchanged\n');
+  const json = (await mk(['get', 'secret', 'applied', '-o', 'json'])).stdout;
+  expect(json).not.toContain('plain-text-token');
+  expect(JSON.parse(json).data).toEqual({ token: Buffer.from('plain-text-token').toString('base64') });
+});
+
 it('prints the object with --dry-run=client -o yaml and creates nothing', async () => {
   const r = await mk(['create', 'secret', 'generic', 'dry', '--from-literal=a=b', '--dry-run=client', '-o', 'yaml']);
   expect(r.code).toBe(0);
