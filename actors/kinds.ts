@@ -3,6 +3,7 @@
  * two lists match). The api, the supervisors and the namespace cascade take their kinds from here.
  */
 import { NotFoundError, ValidationError, KINDS, resolveKind, type KindInfo } from '../messages';
+import { configMapModule, secretModule } from './config-data/kind';
 import { cronJobModule } from './cronjob/kind';
 import { deploymentModule } from './deployment/kind';
 import { eventModule } from './event/kind';
@@ -16,7 +17,10 @@ import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
-export const KIND_MODULES: readonly KindModule[] = [cronJobModule, deploymentModule, eventModule, hpaModule, jobModule, leaseModule, namespaceModule, nodeModule, podModule, replicaSetModule];
+export const KIND_MODULES: readonly KindModule[] = [
+  configMapModule, cronJobModule, deploymentModule, eventModule, hpaModule, jobModule, leaseModule, namespaceModule, nodeModule,
+  podModule, replicaSetModule, secretModule,
+];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */
 export function moduleOf(kind: KindInfo): KindModule {

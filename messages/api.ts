@@ -149,6 +149,16 @@ export interface PodStatusRequest { namespace: string; name: string; uid: string
 export interface PodTerminatedRequest { namespace: string; name: string; uid: string }
 
 /**
+ * mk.api.node.<node>.pod-object: a ConfigMap or Secret (`kind`: configmaps or secrets) named
+ * `object` in the namespace of pod `name` (uid `uid`), which must be bound to the node and refer
+ * to it (env, envFrom, imagePullSecrets). The reply is PodObjectResult; Forbidden otherwise.
+ */
+export interface PodObjectRequest { namespace: string; name: string; uid: string; kind: 'configmaps' | 'secrets'; object: string }
+
+/** The reply to mk.api.node.<node>.pod-object: the object, or none when it does not exist. */
+export interface PodObjectResult { object: KubeObject | null }
+
+/**
  * mk.join: a machine asks to become node `nodeName`, presenting a join token (`id.secret`) and
  * the public nkey (U...) it will authenticate with; its private seed never leaves it.
  */

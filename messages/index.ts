@@ -41,3 +41,5 @@ export * from './topology-spread';
 export * from './extended-resources';
 export * from './hpa';
 export { HorizontalPodAutoscalerKind } from './kinds/hpa';
+export { ConfigMapKind, SecretKind } from './kinds/config-data';
+export type { ConfigMap, Secret } from './config-data';

@@ -10,15 +10,24 @@ import { PodSecurityContext, SecurityContext } from './security-context';
 import { DNSPolicy, dnsIssues, HostAlias, Lifecycle, lifecycleIssues, PodDNSConfig } from './lifecycle';
 import { extendedResourceIssues } from './extended-resources';
 import { SchedulingGates, TopologySpreadConstraints } from './topology-spread';
+import { EnvFromSource, EnvVarSource, LocalObjectReference } from './env-source';
 
 export { qosClass } from './qos';
 
 export const EnvVar = z.strictObject({
   name: z.string().min(1).describe("The variable's name; it replaces a variable of the same name that the image sets."),
   value: z.string().optional().describe(
-    'The value, used as written (empty when omitted). Unlike Kubernetes, mk does not expand `$(NAME)` references, '
-    + 'and values from other sources (valueFrom) are not supported.',
+    'The value (empty when omitted). `$(NAME)` is replaced by the value of a variable defined earlier in the list (or by envFrom); '
+    + 'a reference to an unknown variable is left as written, and `$$` gives a literal `$`.',
   ),
+  valueFrom: EnvVarSource.optional().describe(
+    'Where the value comes from instead: a field of the pod, a resource of a container, or a key of a ConfigMap or Secret. '
+    + 'Not together with value.',
+  ),
+}).superRefine((e, ctx) => {
+  if (e.valueFrom && e.value !== undefined && e.value !== '') {
+    ctx.addIssue({ code: 'custom', path: ['valueFrom'], message: 'may not be specified when `value` is not empty' });
+  }
 }).meta({ title: 'EnvVar' });
 
 export const ContainerPort = z.strictObject({
@@ -83,13 +92,17 @@ export const Container = z.strictObject({
   ),
   command: z.array(z.string()).optional().describe(
     "The program to run and its leading arguments, in place of the image's ENTRYPOINT (which runs when this is omitted). "
-    + 'No shell is involved, and unlike Kubernetes mk does not expand `$(NAME)` references.',
+    + 'No shell is involved; `$(NAME)` is replaced by the value of the container\'s variable NAME (left as written when there '
+    + 'is none), and `$$` gives a literal `$`.',
   ),
   args: z.array(z.string()).optional().describe(
     "The arguments, in place of the image's CMD, given to the image's ENTRYPOINT or to command. "
-    + 'No shell is involved, and unlike Kubernetes mk does not expand `$(NAME)` references.',
+    + 'No shell is involved; `$(NAME)` references are expanded as in command.',
   ),
   env: z.array(EnvVar).optional().describe("Environment variables for the container, on top of those the image sets."),
+  envFrom: z.array(EnvFromSource).optional().describe(
+    'ConfigMaps and Secrets whose keys all become variables, in order (a later source wins a name); env wins over all of them.',
+  ),
   ports: z.array(ContainerPort).optional().describe('The ports the container serves. Informational, except for those that ask for a hostPort.'),
   resources: ResourceRequirements.optional().describe(
     'The CPU, memory and GPUs the container asks for and may use at most; without them it runs with the least CPU weight and no limits.',
@@ -189,6 +202,10 @@ export const PodSpec = z
     ),
     schedulerName: z.string().optional().describe(
       'The scheduler meant to place the pod. Accepted, but mk has a single scheduler, which places every pod whatever this says.',
+    ),
+    imagePullSecrets: z.array(LocalObjectReference).optional().describe(
+      'Secrets of type kubernetes.io/dockerconfigjson (or dockercfg) in the pod\'s namespace whose login for the image\'s registry '
+      + 'the node uses to pull it. A secret that is missing is skipped.',
     ),
     hostname: LabelName.optional().describe(
       "The hostname the pod's containers see (a DNS-1123 label); the pod's name, cut to 63 characters, when omitted.",

@@ -4,6 +4,7 @@
  * `mk delete`, `mk api-resources`, `mk explain`) works from this list.
  */
 import type { KindInfo } from './kind';
+import { ConfigMapKind, SecretKind } from './kinds/config-data';
 import { CronJobKind } from './kinds/cronjob';
 import { DeploymentKind } from './kinds/deployment';
 import { EventKind } from './kinds/event';
@@ -17,7 +18,10 @@ import { ReplicaSetKind } from './kinds/replicaset';
 export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObjects } from './kind';
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
-export const KINDS: readonly KindInfo[] = [CronJobKind, DeploymentKind, EventKind, HorizontalPodAutoscalerKind, JobKind, LeaseKind, NamespaceKind, NodeKind, PodKind, ReplicaSetKind];
+export const KINDS: readonly KindInfo[] = [
+  ConfigMapKind, CronJobKind, DeploymentKind, EventKind, HorizontalPodAutoscalerKind, JobKind, LeaseKind, NamespaceKind, NodeKind,
+  PodKind, ReplicaSetKind, SecretKind,
+];
 
 /** Finds a kind by the name a user typed: `pods`, `pod`, `po`, `Pod`, `pods.v1`. Undefined when unknown. */
 export function resolveKind(name: string): KindInfo | undefined {

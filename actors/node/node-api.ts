@@ -10,10 +10,11 @@ import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
   objectKey, timestamp, ValidationError, NodeKind, PodKind, isConflict, LeaseKind, NODE_LEASE_NAMESPACE,
-  type Lease,
+  type KubeObject, type Lease,
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
-  type PodStatusRequest, type PodTerminatedRequest,
+  type PodStatusRequest, type PodTerminatedRequest, type PodObjectRequest, type PodObjectResult,
 } from '../../messages';
+import { podReferences } from './pod-references';
 import { finishDeletion } from '../deletion';
 import { log } from '../log';
 import { timed } from '../api/metrics';
@@ -200,9 +201,29 @@ async function podTerminated(store: ObjectStore, node: string, req: PodTerminate
   return {};
 }
 
+/**
+ * mk.api.node.<node>.pod-object: a ConfigMap or Secret that a pod bound to the node refers to,
+ * read for its containers' environment or image pulls. Anything else is Forbidden, like
+ * Kubernetes' node authorizer; a missing object is `object: null` (the pod waits for it).
+ */
+async function podObject(store: ObjectStore, node: string, req: PodObjectRequest): Promise<PodObjectResult> {
+  const ref = podRef(req);
+  if (req.kind !== 'configmaps' && req.kind !== 'secrets') throw new ValidationError('kind must be "configmaps" or "secrets"');
+  if (typeof req.object !== 'string' || dns1123SubdomainError(req.object)) throw new ValidationError(`invalid object name ${JSON.stringify(req.object)}`);
+  const cur = await store.get<Pod>(objectKey(PodKind.plural, ref.namespace, ref.name));
+  const pod = checkPod(cur?.object, node, ref);
+  const what = req.kind === 'configmaps' ? 'configmap' : 'secret';
+  if (!podReferences(pod)[req.kind].has(req.object)) {
+    throw new ForbiddenError(`node ${node} may not read ${what} ${ref.namespace}/${req.object}: pod ${ref.name} does not refer to it`);
+  }
+  const got = await store.get<KubeObject>(objectKey(req.kind, ref.namespace, req.object));
+  return { object: got?.object ?? null };
+}
+
 /** The kind each node verb writes, for the api's metrics. */
 const NODE_VERB_KINDS: Record<Parameters<typeof nodeApiWildcard>[0], string> = {
   register: NodeKind.plural, heartbeat: NodeKind.plural, 'pod-status': PodKind.plural, 'pod-terminated': PodKind.plural,
+  'pod-object': PodKind.plural,
 };
 
 /** Serves the node api for every node; `stop()` unsubscribes and waits for the requests in flight. */
@@ -214,6 +235,7 @@ export function serveNodeApi(bus: Bus, store: ObjectStore): { ready: Promise<voi
     on<NodeHeartbeatRequest>('heartbeat', (n, r) => heartbeat(store, n, r)),
     on<PodStatusRequest>('pod-status', (n, r) => podStatus(store, n, r)),
     on<PodTerminatedRequest>('pod-terminated', (n, r) => podTerminated(store, n, r)),
+    on<PodObjectRequest>('pod-object', (n, r) => podObject(store, n, r)),
   ];
   return {
     ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),

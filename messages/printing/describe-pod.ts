@@ -2,6 +2,7 @@
  * `mk describe pod`: the sections and wording of kubectl's PodDescriber
  * (kubernetes/kubectl pkg/describe/describe.go: describePod, describeContainers, describeStatus).
  */
+import { envFromLines, envValueText } from './env-text';
 import type { Container, ContainerState, ContainerStatus, Pod } from '../pod';
 import { qosClass } from '../qos';
 import type { Probe } from '../probe';
@@ -119,9 +120,13 @@ function writeContainers(w: DescribeWriter, label: string, containers: Container
     for (const [title, probe] of [['Liveness', c.livenessProbe], ['Readiness', c.readinessProbe], ['Startup', c.startupProbe]] as const) {
       if (probe) w.write(2, `${title}:\t${probeText(probe)}\n`);
     }
+    if (c.envFrom?.length) {
+      w.write(2, 'Environment Variables from:\n');
+      for (const line of envFromLines(c.envFrom)) w.write(3, `${line}\n`);
+    }
     w.write(2, `Environment:${c.env?.length ? '' : '\t<none>'}\n`);
     for (const e of c.env ?? []) {
-      (e.value ?? '').split('\n').forEach((line, i) => w.write(3, i === 0 ? `${e.name}:\t${line}\n` : `\t${line}\n`));
+      envValueText(e).split('\n').forEach((line, i) => w.write(3, i === 0 ? `${e.name}:\t${line}\n` : `\t${line}\n`));
     }
     w.write(2, 'Mounts:\t<none>\n');
   }

@@ -3,6 +3,7 @@
  * pkg/describe/describe.go: describeReplicaSet): selector, replicas current/desired, the phases
  * of its pods, the pod template, its conditions and events.
  */
+import { envValueText } from './env-text';
 import { formatSelector } from '../label-selector';
 import type { Pod } from '../pod';
 import type { ReplicaSet } from '../replicaset';
@@ -34,7 +35,7 @@ export function describeReplicaSet(rs: ReplicaSet, pods: Pod[], events: EventLik
     w.write(3, `Port:\t${ports || '<none>'}\n`);
     if (c.command?.length) w.write(3, `Command:\t${c.command.join(' ')}\n`);
     if (c.args?.length) w.write(3, `Args:\t${c.args.join(' ')}\n`);
-    w.write(3, `Environment:\t${(c.env ?? []).map((e) => `${e.name}=${e.value ?? ''}`).join(', ') || '<none>'}\n`);
+    w.write(3, `Environment:\t${(c.env ?? []).map((e) => `${e.name}=${envValueText(e).replace(/\t/g, ' ')}`).join(', ') || '<none>'}\n`);
   }
   const conditions = rs.status?.conditions ?? [];
   if (conditions.length > 0) {

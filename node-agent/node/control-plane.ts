@@ -5,8 +5,10 @@
 import { request, type Bus } from '../../bus';
 import {
   nodeApiSubject,
-  type Node, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod, type PodStatus,
+  type ConfigMap, type Node, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod, type PodStatus,
+  type PodObjectRequest, type PodObjectResult, type Secret,
 } from '../../messages';
+import type { EnvObjects } from '../pods/env';
 
 /** How long one request to the control plane may take. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -39,5 +41,23 @@ export class ControlPlaneClient {
   async podTerminated(pod: Pod): Promise<void> {
     const { namespace = 'default', name, uid = '' } = pod.metadata;
     await request(this.bus, nodeApiSubject(this.nodeName, 'pod-terminated'), { namespace, name, uid }, { timeoutMs: REQUEST_TIMEOUT_MS });
+  }
+
+  /**
+   * A ConfigMap or Secret that `pod` refers to, or undefined when it does not exist. ForbiddenError
+   * when the pod is not bound here or does not refer to it.
+   */
+  async podObject(pod: Pod, kind: PodObjectRequest['kind'], object: string): Promise<PodObjectResult['object']> {
+    const { namespace = 'default', name, uid = '' } = pod.metadata;
+    const req: PodObjectRequest = { namespace, name, uid, kind, object };
+    return (await request<PodObjectResult>(this.bus, nodeApiSubject(this.nodeName, 'pod-object'), req, { timeoutMs: REQUEST_TIMEOUT_MS })).object;
+  }
+
+  /** How the pod's containers read the ConfigMaps and Secrets they refer to. */
+  envObjects(pod: Pod): EnvObjects {
+    return {
+      configMap: async (n) => ((await this.podObject(pod, 'configmaps', n)) ?? undefined) as ConfigMap | undefined,
+      secret: async (n) => ((await this.podObject(pod, 'secrets', n)) ?? undefined) as Secret | undefined,
+    };
   }
 }

@@ -121,6 +121,8 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
   };
 
   const spawnPod = (self: Ref<NodeActorMessage>, pod: Pod): Ref<PodActorMessage> => spawnPodActor(self, {
+    envObjects: (p) => cp.envObjects(p),
+    allocatable: deps.capacity.allocatable,
     ...deps.podDeps,
     writeStatus: (p, status) => cp.podStatus(p, status).catch((err) => { if (!isNotFound(err)) throw err; }),
     onTerminated: async (p) => {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
+import type { ResolvedContainer } from './env';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
 import { podDnsConfig } from './dns';
 import { containerSecurityContext, sandboxSecurity, type ImageUser } from './security';
@@ -162,24 +163,33 @@ export interface ContainerOptions {
   seccompProfileRoot?: string;
   /** The pod's hosts file on the node (hosts.ts), mounted at /etc/hosts; the runtime's copy of the node's when omitted. */
   hostsPath?: string;
+  /** The container's environment from every source and its expanded command and args (env.ts). */
+  resolved?: ResolvedContainer;
 }
 
 /**
  * CreateContainer's config. `attempt` numbers the instance (the log goes to `<name>/<attempt>.log`);
  * `restartCount` (default: the attempt) is how many times the program ran before, recorded for status.
  * Throws ContainerConfigError when the securityContext cannot be met (runAsNonRoot and a root user).
+ * Without `opts.resolved`, env holds the plain values only, and command and args are not expanded.
  */
 export function buildContainerConfig(
   pod: Pod, c: Container, attempt: number, restartCount: number = attempt, opts: ContainerOptions = {},
 ): ContainerConfig {
   const securityContext = containerSecurityContext(pod, c, opts.imageUser, opts.seccompProfileRoot);
+  // `resolved` (env.ts) carries the environment from every source and the expanded command and args.
+  const resolved = opts.resolved;
+  const command = resolved ? resolved.command : c.command;
+  const args = resolved ? resolved.args : c.args;
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
-    ...(c.command ? { command: c.command } : {}),
-    ...(c.args ? { args: c.args } : {}),
+    ...(command ? { command } : {}),
+    ...(args ? { args } : {}),
     ...(c.workingDir ? { workingDir: c.workingDir } : {}),
-    envs: (c.env ?? []).map((e) => ({ key: e.name, value: e.value ?? '' })),
+    envs: resolved
+      ? resolved.env.map((e) => ({ key: e.name, value: e.value }))
+      : (c.env ?? []).filter((e) => !e.valueFrom).map((e) => ({ key: e.name, value: e.value ?? '' })),
     labels: { ...podLabels(pod), [LABEL_CONTAINER_NAME]: c.name },
     annotations: {
       [ANNOTATION_CONTAINER_HASH]: containerSpecHash(c),

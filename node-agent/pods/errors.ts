@@ -18,3 +18,19 @@ export class ContainerNotRunningError extends MkError {
 
 /** Predicate in the style of messages/errors. */
 export const isContainerNotRunning = (e: unknown): e is ContainerNotRunningError => e instanceof ContainerNotRunningError;
+
+/**
+ * A container that cannot be configured as its spec asks: a ConfigMap, Secret or key it needs
+ * that is not there (env.ts), or runAsNonRoot with a root user (security.ts). The pod's own
+ * error, shown as waiting reason CreateContainerConfigError and retried on later syncs, in case
+ * the object appears or the image changes.
+ */
+export class ContainerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContainerConfigError';
+  }
+}
+
+/** Predicate for ContainerConfigError. */
+export const isContainerConfigError = (e: unknown): e is ContainerConfigError => e instanceof ContainerConfigError;

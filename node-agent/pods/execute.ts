@@ -15,9 +15,13 @@ import type { BackoffEvent } from './backoff';
 import { buildContainerConfig, buildSandboxConfig, podLogDirectory, type SandboxOptions } from './cri-spec';
 import { describeHook, POST_START_TIMEOUT_SECONDS, runHook, stopContainerGracefully } from './hooks';
 import { writeHostsFile } from './hosts';
+import { resolveContainer, type EnvContext } from './env';
+import { pullAuth } from './pull-auth';
+import type { Secret } from '../../messages/config-data';
 import type { SyncFailures } from './reconcile';
 import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
-import { isContainerConfigError, needsImageUser, type ImageUser } from './security';
+import { needsImageUser, type ImageUser } from './security';
+import { isContainerConfigError } from './errors';
 import type { PodAction, PodRuntime } from './types';
 
 export { isRuntimeFault } from './runtime-faults';
@@ -37,6 +41,11 @@ export interface ExecuteContext {
   event?: (type: EventType, reason: string, message: string) => void;
   /** The pod IP of each ready sandbox, by sandbox id: for /etc/hosts and the hooks' httpGet. */
   sandboxIPs?: Record<string, string>;
+  /**
+   * Where containers' environment comes from (ConfigMaps, Secrets, the node's allocatable) and the
+   * IPs of the pod's sandboxes by id; without it a reference to a ConfigMap or Secret is missing.
+   */
+  env?: Partial<Omit<EnvContext, 'podIPs' | 'warn'>> & { sandboxIPs?: Record<string, string[]> };
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -134,7 +143,8 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       log.info({ image: a.image }, 'pulling image');
       ctx.event?.('Normal', 'Pulling', `Pulling image "${a.image}"`);
       const started = ctx.now();
-      await cri.pullImage({ image: { image: a.image } });
+      const auth = await imagePullAuth(ctx, a.image);
+      await cri.pullImage({ image: { image: a.image }, ...(auth ? { auth } : {}) });
       ctx.event?.('Normal', 'Pulled', `Successfully pulled image "${a.image}" in ${((ctx.now() - started) / 1000).toFixed(3)}s`);
       return;
     }
@@ -152,6 +162,17 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       if (!spec) throw new Error(`container ${a.container} is not in the pod spec`);
       const sandboxConfig = buildSandboxConfig(pod, ctx.sandbox, a.sandboxAttempt);
       const imageUser = needsImageUser(pod, spec) ? await imageUserOf(ctx, spec.image) : undefined;
+      let resolved;
+      try {
+        const podIPs = ctx.env?.sandboxIPs?.[a.sandboxId];
+        resolved = await resolveContainer(pod, spec, {
+          ...ctx.env, objects: ctx.env?.objects ?? NO_OBJECTS, ...(podIPs ? { podIPs } : {}),
+          warn: (reason, message) => ctx.event?.('Warning', reason, message),
+        });
+      } catch (e) {
+        if (isContainerConfigError(e)) throw new StepError('CreateContainerConfigError', e);
+        throw e;
+      }
       let containerId: string;
       const podIP = ctx.sandboxIPs?.[a.sandboxId];
       const hostsRoot = ctx.sandbox.hostsRoot;
@@ -162,6 +183,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
           ...(imageUser ? { imageUser } : {}),
           ...(ctx.sandbox.seccompProfileRoot ? { seccompProfileRoot: ctx.sandbox.seccompProfileRoot } : {}),
           ...(hostsPath ? { hostsPath } : {}),
+          resolved,
         });
       } catch (e) {
         if (isContainerConfigError(e)) throw new StepError('CreateContainerConfigError', e);
@@ -227,6 +249,25 @@ async function postStart(ctx: ExecuteContext, pod: Pod, spec: Container, contain
   throw new StepError('PostStartHookError', new Error(message), containerId);
 }
 
+/**
+ * The login for `image` from the pod's imagePullSecrets (pull-auth.ts); a secret that is missing
+ * is skipped, as kubelet does, and the pull goes on without it.
+ */
+async function imagePullAuth(ctx: ExecuteContext, image: string): Promise<ReturnType<typeof pullAuth>> {
+  const names = ctx.pod?.spec.imagePullSecrets ?? [];
+  if (names.length === 0 || !ctx.env?.objects) return undefined;
+  const secrets: Secret[] = [];
+  for (const { name } of names) {
+    const s = await ctx.env.objects.secret(name);
+    if (s) secrets.push(s);
+    else ctx.log.warn({ secret: name, image }, 'image pull secret not found; pulling without it');
+  }
+  return pullAuth(image, secrets);
+}
+
+/** What a node without access to ConfigMaps and Secrets sees: none exist. */
+const NO_OBJECTS: EnvContext['objects'] = { configMap: async () => undefined, secret: async () => undefined };
+
 /** A create/start failure with kubelet's waiting reason. */
 class StepError extends Error {
   constructor(readonly reason: string, readonly original: unknown, readonly containerId?: string) {
@@ -245,6 +286,11 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
     if (a.type !== 'runContainer') return false;
     (out.failures.containers ??= {})[a.container] = { reason: e.reason, message: e.message };
     ctx.event?.('Warning', 'Failed', `Error: ${e.message}`);
+    if (e.reason === 'CreateContainerConfigError') {
+      // No back-off, as kubelet: the next sync looks again, and the container starts once what it refers to exists.
+      ctx.log.info({ container: a.container, err: e.message }, 'container waits for its configuration');
+      return true;
+    }
     if (isRuntimeBusy(e.original)) {
       // The runtime's deadline or its own busy state: the next pass sees where it got to.
       if (e.containerId && isRuntimeFault(e.original)) out.abandonedStarts.push(e.containerId);

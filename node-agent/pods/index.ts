@@ -25,10 +25,8 @@ export {
   type PodActorDeps, type PodActorMessage, type PodActorState, type PodCrashHandler,
 } from './pod-actor';
 export { isRuntimeBusy, neverRan, startAbortedByRuntime } from './runtime-faults';
-export {
-  ContainerConfigError, containerSecurityContext, DEFAULT_SECCOMP_PROFILE_ROOT, isContainerConfigError, needsImageUser,
-  sandboxSecurity, type ImageUser,
-} from './security';
+export { containerSecurityContext, DEFAULT_SECCOMP_PROFILE_ROOT, needsImageUser, sandboxSecurity, type ImageUser } from './security';
+export { ContainerConfigError, isContainerConfigError } from './errors';
 export { FAST_REQUEUE_MS, reconcilePod, type ReconcileInput, type ReconcileResult, type SyncFailures } from './reconcile';
 export {
   buildPodStatus, containerIdString, containerStatusFromView, podConditions, podPhase, rfc3339FromMs, rfc3339FromNs, sameStatus,

@@ -22,6 +22,7 @@ import {
   applyBackoffEvent, crashLoopPolicy, emptyBackoff, isBackoffEvent, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
 import { backoffEvents } from './events';
+import type { EnvObjects } from './env';
 import { executeActions } from './execute';
 import { ObservationCache, observePod, type ObservationHints } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
@@ -91,6 +92,10 @@ export interface PodActorDeps {
   resyncIntervalMs?: number;
   /** Clock (epoch ms). */
   now?: () => number;
+  /** Reads the ConfigMaps and Secrets a pod refers to (env, envFrom, imagePullSecrets); none without it. */
+  envObjects?(pod: Pod): EnvObjects;
+  /** The node's allocatable cpu and memory: what resourceFieldRef gives for a limit not set. */
+  allocatable?: { cpu?: string | number; memory?: string | number };
   /** Runs one probe (tests); default runProbe through `cri`. */
   runProbe?: (target: ProbeTarget) => Promise<ProbeOutcome>;
 }
@@ -110,6 +115,11 @@ const VIEW_LAG_MS = 30_000;
 
 // A fresh pod takes a few passes (sandbox, init containers, app containers): bounded per sync.
 const MAX_PASSES = 6;
+
+/** The pod's IPs by sandbox id, for fieldRefs to status.podIP(s). */
+function sandboxIPs(observed: ObservedPod): Record<string, string[]> {
+  return Object.fromEntries(observed.sandboxes.filter((s) => s.ip).map((s) => [s.id, [s.ip!, ...(s.additionalIps ?? [])]]));
+}
 
 /** The nact persistence key of a pod's backoff journal (per uid: a re-created pod starts afresh). */
 export const podPersistenceKey = (uid: string): string => `${POD_BACKOFF_KEY_PREFIX}${uid}`;
@@ -181,6 +191,17 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     timer = setTimeout(() => { timer = undefined; if (!stopped) dispatch(self, { type: 'pod/resync' }); }, ms);
     timer.unref();
   };
+  // One reader per pod (it names the pod to the control plane, which checks the pod refers to what it reads).
+  let envObjects: EnvObjects | undefined;
+  const envContext = (desired: Pod | null, observed: ObservedPod) => {
+    if (desired && deps.envObjects) envObjects ??= deps.envObjects(desired);
+    return {
+      ...(envObjects ? { objects: envObjects } : {}),
+      ...(deps.allocatable ? { allocatable: deps.allocatable } : {}),
+      hostIP: deps.hostIP,
+      sandboxIPs: sandboxIPs(observed),
+    };
+  };
   const event = (type: EventType, reason: string, message: string): void => {
     if (!deps.recordEvent) return;
     try {
@@ -245,7 +266,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
           podLogsRoot: deps.podLogsRoot, ...(deps.dnsConfig ? { dnsConfig: deps.dnsConfig } : {}), ...(deps.cgroupRoot ? { cgroupRoot: deps.cgroupRoot } : {}),
           ...(deps.seccompProfileRoot ? { seccompProfileRoot: deps.seccompProfileRoot } : {}),
           ...(deps.nodeResolvConf ? { nodeResolvConf: deps.nodeResolvConf } : {}), ...(deps.hostsRoot ? { hostsRoot: deps.hostsRoot } : {}),
-        }, log, now, event, sandboxIPs: sandboxIPs(observed),
+        }, log, now, event, sandboxIPs: readySandboxIPs(observed), env: envContext(desired, observed),
       });
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);
@@ -367,8 +388,8 @@ function runningContainers(pod: Pod, observed: ObservedPod): RunningContainer[] 
   return out;
 }
 
-/** The IP of each ready sandbox, by id. */
-function sandboxIPs(observed: ObservedPod): Record<string, string> {
+/** The IP of each ready sandbox, by id: for /etc/hosts and the hooks' httpGet. */
+function readySandboxIPs(observed: ObservedPod): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of observed.sandboxes) if (s.state === 'SANDBOX_READY' && s.ip) out[s.id] = s.ip;
   return out;

@@ -29,6 +29,12 @@ export type { ReconcileInput, ReconcileResult, SyncFailures } from './types';
 /** How soon to look again while something is in flux (kubelet's PLEG relists every second). */
 export const FAST_REQUEUE_MS = 1000;
 
+/**
+ * How soon to try again a container whose ConfigMap, Secret or key is missing (kubelet retries
+ * such a pod with its worker's back-off, about 10 s; mk looks a little sooner).
+ */
+export const CONFIG_RETRY_MS = 5000;
+
 /** Working state of one reconcile run. */
 interface Plan {
   input: ReconcileInput;
@@ -210,7 +216,7 @@ function startNew(p: Plan, sb: ObservedSandbox, c: Container, init: boolean, ign
   const remaining = backoffRemainingMs(p.backoff, containerKey(c.name), p.input.now);
   if (failure) {
     wait(p, c.name, failure.reason, failure.message);
-    requeueIn(p, remaining || FAST_REQUEUE_MS);
+    requeueIn(p, remaining || (failure.reason === 'CreateContainerConfigError' ? CONFIG_RETRY_MS : FAST_REQUEUE_MS));
     return;
   }
   if (!ignoreBackoff && remaining > 0) {

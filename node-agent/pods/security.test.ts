@@ -4,7 +4,7 @@ import { buildContainerConfig, buildSandboxConfig } from './cri-spec';
 import { executeActions } from './execute';
 import { emptyBackoff } from './backoff';
 import { FakeCriRuntime, makePod, observed, sandboxObs } from './fixtures';
-import { reconcilePod } from './reconcile';
+import { CONFIG_RETRY_MS, reconcilePod } from './reconcile';
 import { ContainerConfigError, containerSecurityContext, needsImageUser, sandboxSecurity } from './security';
 
 const podWith = (sc: Pod['spec']['securityContext'], containers: Container[] = [{ name: 'app', image: 'busybox' }]): Pod =>
@@ -115,7 +115,7 @@ describe('securityContext -> CRI', () => {
       expect(cri.calls).toEqual(['imageStatus']);
     });
 
-    it('shows CreateContainerConfigError on every sync and tries again a second later, never as a crash loop', async () => {
+    it('shows CreateContainerConfigError on every sync and tries again a few seconds later, never as a crash loop', async () => {
       const cri = new FakeCriRuntime();
       const [pod] = nonRoot({ runAsNonRoot: true });
       const input = { pod, uid: 'uid-1', observed: observed({ sandboxes: [sandboxObs()] }), backoff: emptyBackoff(), now: 0 };
@@ -127,7 +127,7 @@ describe('securityContext -> CRI', () => {
         const after = reconcilePod({ ...input, failures: out.failures });
         expect(after.actions).toEqual([]);
         expect(after.events).toEqual([]);
-        expect(after.requeueAfterMs).toBe(1000);
+        expect(after.requeueAfterMs).toBe(CONFIG_RETRY_MS);
         expect(after.status.phase).toBe('Pending');
         expect(after.status.containerStatuses?.[0].state.waiting).toEqual({
           reason: 'CreateContainerConfigError', message: expect.stringMatching(/runAsNonRoot but its image runs as root/) as unknown as string,

@@ -10,6 +10,9 @@ import { posix } from 'node:path';
 import type { Container, Pod } from '../../messages/pod';
 import { capabilityName, type SeccompProfile } from '../../messages/security-context';
 import type { LinuxContainerSecurityContext, LinuxPodSandboxConfig, SecurityProfile } from '../cri/types';
+import { ContainerConfigError } from './errors';
+
+export { ContainerConfigError } from './errors';
 
 /** Where Localhost seccomp profiles live on a node unless the agent is told otherwise. */
 export const DEFAULT_SECCOMP_PROFILE_ROOT = '/var/lib/mk/seccomp';
@@ -17,20 +20,6 @@ export const DEFAULT_SECCOMP_PROFILE_ROOT = '/var/lib/mk/seccomp';
 /** The user an image runs as (CRI ImageStatus): a numeric uid, a user name, or neither (root). */
 export interface ImageUser { uid?: number; username?: string }
 
-/**
- * Thrown when a container cannot be configured as its spec asks (runAsNonRoot with a root user):
- * the pod's own error, shown as waiting reason CreateContainerConfigError, and retried on later
- * syncs in case the image changes.
- */
-export class ContainerConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ContainerConfigError';
-  }
-}
-
-/** Predicate for ContainerConfigError. */
-export const isContainerConfigError = (e: unknown): e is ContainerConfigError => e instanceof ContainerConfigError;
 
 function seccomp(p: SeccompProfile | undefined, root: string): SecurityProfile | undefined {
   if (!p) return undefined;

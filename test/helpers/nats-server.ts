@@ -43,7 +43,11 @@ const STOP_TIMEOUT_MS = 5_000;
  * everything; `websocketPort` (with `user`): a plain websocket listener on that loopback port too.
  */
 export async function startNatsServer(
-  opts: { user?: string; pass?: string; monitor?: boolean; moreUsers?: { user: string; pass: string }[]; websocketPort?: number } = {},
+  opts: {
+    user?: string; pass?: string; monitor?: boolean; moreUsers?: { user: string; pass: string }[]; websocketPort?: number;
+    /** The server's max_payload in bytes (nats-server's default is 1 MB; `mk up` sets 8 MB). */
+    maxPayload?: number;
+  } = {},
 ): Promise<NatsServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mk-nats-'));
   const storeDir = path.join(dir, 'store');
@@ -58,6 +62,12 @@ export async function startNatsServer(
     // A websocket listener (plain, loopback) for browser NATS clients, when asked for.
     const ws = opts.websocketPort !== undefined ? `websocket {\n  host: "127.0.0.1"\n  port: ${opts.websocketPort}\n  no_tls: true\n}\n` : '';
     await writeFile(conf, text + ws, { mode: 0o600 });
+    args.push('-c', conf);
+  }
+  if (opts.maxPayload !== undefined) {
+    if (opts.user !== undefined) throw new Error('startNatsServer: maxPayload goes with no user only');
+    const conf = path.join(dir, 'server.conf');
+    await writeFile(conf, `max_payload: ${opts.maxPayload}\n`, { mode: 0o600 });
     args.push('-c', conf);
   }
 

@@ -1,0 +1,27 @@
+import type { Pod } from '../../messages';
+import { podReferences } from './pod-references';
+
+describe('podReferences', () => {
+  it('collects env, envFrom and imagePullSecrets of every container', () => {
+    const pod: Pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' },
+      spec: {
+        imagePullSecrets: [{ name: 'reg' }],
+        initContainers: [{ name: 'i', image: 'x', envFrom: [{ configMapRef: { name: 'init-cm' } }] }],
+        containers: [{
+          name: 'c', image: 'x',
+          env: [
+            { name: 'A', value: 'plain' },
+            { name: 'B', valueFrom: { configMapKeyRef: { name: 'cm', key: 'k' } } },
+            { name: 'C', valueFrom: { secretKeyRef: { name: 'sec', key: 'k' } } },
+            { name: 'D', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          ],
+          envFrom: [{ secretRef: { name: 'all' } }],
+        }],
+      },
+    };
+    const r = podReferences(pod);
+    expect([...r.configmaps].sort()).toEqual(['cm', 'init-cm']);
+    expect([...r.secrets].sort()).toEqual(['all', 'reg', 'sec']);
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * The ConfigMaps and Secrets a pod refers to: what its node may read for it, like Kubernetes'
+ * node authorizer, which lets a kubelet read only the objects of the pods bound to it
+ * (https://kubernetes.io/docs/reference/access-authn-authz/node/).
+ */
+import type { Pod } from '../../messages';
+
+/** The names of the pod's ConfigMaps and Secrets (env, envFrom and imagePullSecrets; init containers too). */
+export function podReferences(pod: Pod): { configmaps: Set<string>; secrets: Set<string> } {
+  const configmaps = new Set<string>();
+  const secrets = new Set<string>();
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    for (const e of c.env ?? []) {
+      if (e.valueFrom?.configMapKeyRef) configmaps.add(e.valueFrom.configMapKeyRef.name);
+      if (e.valueFrom?.secretKeyRef) secrets.add(e.valueFrom.secretKeyRef.name);
+    }
+    for (const f of c.envFrom ?? []) {
+      if (f.configMapRef) configmaps.add(f.configMapRef.name);
+      if (f.secretRef) secrets.add(f.secretRef.name);
+    }
+  }
+  for (const s of pod.spec.imagePullSecrets ?? []) secrets.add(s.name);
+  return { configmaps, secrets };
+}
