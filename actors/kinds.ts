@@ -4,6 +4,7 @@
  */
 import { NotFoundError, ValidationError, KINDS, resolveKind, type KindInfo } from '../messages';
 import { cronJobModule } from './cronjob/kind';
+import { daemonSetModule } from './daemonset/kind';
 import { deploymentModule } from './deployment/kind';
 import { eventModule } from './event/kind';
 import { jobModule } from './job/kind';
@@ -15,7 +16,7 @@ import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
-export const KIND_MODULES: readonly KindModule[] = [cronJobModule, deploymentModule, eventModule, jobModule, leaseModule, namespaceModule, nodeModule, podModule, replicaSetModule];
+export const KIND_MODULES: readonly KindModule[] = [cronJobModule, daemonSetModule, deploymentModule, eventModule, jobModule, leaseModule, namespaceModule, nodeModule, podModule, replicaSetModule];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */
 export function moduleOf(kind: KindInfo): KindModule {

@@ -36,3 +36,5 @@ export * from './cronjob';
 export { CronJobKind } from './kinds/cronjob';
 export * from './deployment';
 export { DeploymentKind } from './kinds/deployment';
+export * from './daemonset';
+export { DaemonSetKind } from './kinds/daemonset';

@@ -5,6 +5,7 @@
  */
 import type { KindInfo } from './kind';
 import { CronJobKind } from './kinds/cronjob';
+import { DaemonSetKind } from './kinds/daemonset';
 import { DeploymentKind } from './kinds/deployment';
 import { EventKind } from './kinds/event';
 import { JobKind } from './kinds/job';
@@ -16,7 +17,7 @@ import { ReplicaSetKind } from './kinds/replicaset';
 export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObjects } from './kind';
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
-export const KINDS: readonly KindInfo[] = [CronJobKind, DeploymentKind, EventKind, JobKind, LeaseKind, NamespaceKind, NodeKind, PodKind, ReplicaSetKind];
+export const KINDS: readonly KindInfo[] = [CronJobKind, DaemonSetKind, DeploymentKind, EventKind, JobKind, LeaseKind, NamespaceKind, NodeKind, PodKind, ReplicaSetKind];
 
 /** Finds a kind by the name a user typed: `pods`, `pod`, `po`, `Pod`, `pods.v1`. Undefined when unknown. */
 export function resolveKind(name: string): KindInfo | undefined {
