@@ -2,6 +2,8 @@
 import type { DaemonSet } from '../daemonset';
 import type { KindInfo } from '../kind';
 import { formatSelector } from '../label-selector';
+import type { Pod } from '../pod';
+import { describeDaemonSet } from '../printing/describe-daemonset';
 import { age } from '../printing/time';
 
 /** The schemas' module, loaded on first use (see kinds/node.ts). */
@@ -43,4 +45,12 @@ export const DaemonSetKind: KindInfo = {
     { name: 'IMAGES', priority: 1, value: (o) => (ds(o).spec?.template?.spec?.containers ?? []).map((c) => c.image).join(',') },
     { name: 'SELECTOR', priority: 1, value: (o) => formatSelector(ds(o).spec?.selector) },
   ],
+  describer: {
+    related: [{
+      plural: 'pods',
+      where: (p, set) => p.metadata.namespace === set.metadata.namespace
+        && !!p.metadata.ownerReferences?.some((r) => r.controller && r.uid === set.metadata.uid),
+    }],
+    describe: (o, ctx) => describeDaemonSet(ds(o), ctx.related[0] as Pod[], ctx.events, ctx.now),
+  },
 };
