@@ -19,7 +19,7 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, podName, released } from '../replicaset/reconcile';
-import { adoptedBy, daemonPod, daemonSetStatus, planNodes, rollingUpdateVictims, templateHash } from './reconcile';
+import { adoptedBy, daemonPod, daemonSetStatus, failedPodBackoffMs, planNodes, rollingUpdateVictims, templateHash } from './reconcile';
 
 /** The component named in the events the controller records. */
 export const DAEMONSET_CONTROLLER_COMPONENT = 'daemonset-controller';
@@ -58,6 +58,8 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
   const failures = new Map<string, number>();
   const ownWrites = new Map<string, Stored<DaemonSet>>();
   const nodes = new Map<string, Node>();
+  /** Per set and node (`<set key>/<node>`): failed pods in a row and when a new pod may be made. */
+  const failedPods = new Map<string, { count: number; until: number }>();
   let nodeInformer: Informer | undefined;
   let enqueue: (key: string) => boolean = () => false;
   const enqueueAll = (keys: Iterable<string>) => {
@@ -185,6 +187,7 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
         // Its pods go with it through the garbage collector (or stay, orphaned, as asked).
         sets.delete(key);
         failures.delete(key);
+        for (const k of failedPods.keys()) if (k.startsWith(`${key}/`)) failedPods.delete(k);
         ownWrites.delete(key);
         return;
       }
@@ -198,7 +201,26 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
       const allNodes = [...nodes.values()];
       let owned = await claim(key, ds);
       const plan = planNodes(ds, allNodes, owned);
-      let failure = await createPods(ds, plan.create, hash);
+      const t = now();
+      for (const p of plan.delete) {
+        if (p.status?.phase !== 'Failed' || !p.spec.nodeName) continue;
+        const k = `${key}/${p.spec.nodeName}`;
+        const count = (failedPods.get(k)?.count ?? 0) + 1;
+        failedPods.set(k, { count, until: t + failedPodBackoffMs(count) });
+        recordEvent(ds as KubeObject, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${ns}/${p.metadata.name} on node ${p.spec.nodeName}, will try to kill it`);
+      }
+      let backoffMs: number | undefined;
+      const create = plan.create.filter((n) => {
+        const wait = (failedPods.get(`${key}/${n}`)?.until ?? 0) - t;
+        if (wait > 0) backoffMs = Math.min(backoffMs ?? wait, wait);
+        return wait <= 0;
+      });
+      // A node whose pod has been running (not failed) for a while starts its backoff afresh.
+      for (const p of owned) {
+        const k = `${key}/${p.spec.nodeName}`;
+        if (p.status?.phase === 'Running' && failedPods.has(k) && failedPods.get(k)!.until + 60_000 < t) failedPods.delete(k);
+      }
+      let failure = await createPods(ds, create, hash);
       failure = (await deletePods(ds, plan.delete)) ?? failure;
       // The rolling update looks at the pods as they are after this reconcile's own writes.
       const mineNow = () => claimPods(ds as unknown as ReplicaSet, index.pods(ns)).owned;
@@ -224,7 +246,8 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
         return { requeueAfterMs: Math.min(FAILURE_BACKOFF.maxMs, FAILURE_BACKOFF.initialMs * 2 ** (n - 1)) };
       }
       failures.delete(key);
-      return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+      const next = Math.min(requeueAfterMs ?? Infinity, backoffMs ?? Infinity);
+      return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { DaemonSet, Node, Pod } from '../../messages';
 import {
   CONTROLLER_REVISION_HASH_LABEL, daemonPod, daemonSetStatus, daemonTolerations, DAEMON_TOLERATIONS, nodeFit, planNodes, rollingUpdateVictims,
-  scaledValue, templateHash,
+  scaledValue, templateHash, failedPodBackoffMs,
 } from './reconcile';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
@@ -187,5 +187,12 @@ describe('daemonSetStatus', () => {
     const r = daemonSetStatus(ds({ minReadySeconds: 601 }), [node('n1')], [pod('n1', cur)], cur, NOW);
     expect(r.status.numberAvailable).toBe(0);
     expect(r.requeueAfterMs).toBe(1_050);
+  });
+});
+
+describe('failedPodBackoffMs', () => {
+  it('doubles from 1 s to at most 15 min', () => {
+    expect([1, 2, 3, 4].map(failedPodBackoffMs)).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(failedPodBackoffMs(30)).toBe(15 * 60_000);
   });
 });

@@ -263,3 +263,12 @@ export function daemonSetStatus(ds: DaemonSet, nodes: readonly Node[], pods: rea
 export function selects(ds: DaemonSet, pod: Pod): boolean {
   return selectorMatches(ds.spec.selector, pod.metadata.labels);
 }
+
+/**
+ * How long a node waits before its daemon pod is made again after the `count`th failed one in a
+ * row (Kubernetes' failedPodsBackoff: 1 s doubling to 15 min), so a pod that fails at once does
+ * not make the controller and the node churn.
+ */
+export function failedPodBackoffMs(count: number): number {
+  return Math.min(15 * 60_000, 1_000 * 2 ** Math.max(0, count - 1));
+}
