@@ -23,15 +23,16 @@ describe('DaemonSet manifests', () => {
     expect(() => validateManifest(ds({ selector, template, updateStrategy: { type: 'Recreate' } }))).toThrow(/spec\.updateStrategy\.type/);
   });
 
-  it('refuses rolling limits that cannot work and maxSurge, which mk does not support', () => {
+  it('refuses rolling limits that cannot work', () => {
     expect(() => validateManifest(ds({ selector, template, updateStrategy: { type: 'OnDelete', rollingUpdate: { maxUnavailable: 1 } } })))
       .toThrow(/spec\.updateStrategy\.rollingUpdate: Forbidden/);
     expect(() => validateManifest(ds({ selector, template, updateStrategy: { rollingUpdate: { maxUnavailable: 0 } } })))
       .toThrow(/maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0/);
     expect(() => validateManifest(ds({ selector, template, updateStrategy: { rollingUpdate: { maxUnavailable: '150%' } } })))
       .toThrow(/must not be greater than 100%/);
-    expect(() => validateManifest(ds({ selector, template, updateStrategy: { rollingUpdate: { maxSurge: 1 } } })))
-      .toThrow(/maxSurge: Unsupported value: 1: mk supports maxSurge 0 only/);
+    expect(() => validateManifest(ds({ selector, template, updateStrategy: { rollingUpdate: { maxSurge: '101%' } } })))
+      .toThrow(/maxSurge: Invalid value: "101%": must not be greater than 100%/);
+    expect(validateManifest(ds({ selector, template, updateStrategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } })).object).toBeDefined();
     expect(() => validateManifest(ds({ selector, template, updateStrategy: { rollingUpdate: { maxUnavailable: 'half' } } })))
       .toThrow(/maxUnavailable/);
   });

@@ -16,8 +16,9 @@ export const RollingUpdateDaemonSet = z.strictObject({
     + 'nodes that should run it, rounded up. 1 when omitted.',
   ),
   maxSurge: IntOrPercent.optional().describe(
-    'How many nodes may run an old and a new pod at once during an update. mk supports 0 only (the '
-    + 'default): an old pod goes before its replacement is made.',
+    'How many nodes may run an old and a new pod at once during an update; a percentage of the nodes '
+    + 'that should run it, rounded up. 0 (the default): an old pod goes before its replacement is made. '
+    + 'Above 0: the new pod is made first and the old one goes once it is available; maxUnavailable is unused.',
   ),
 }).meta({ title: 'RollingUpdateDaemonSet' });
 
@@ -59,16 +60,13 @@ export function daemonSetSpecErrors(spec: DaemonSetSpec): { path: string[]; mess
   const ru = s?.rollingUpdate;
   if (ru) {
     const zero = (v: IntOrPercent | undefined) => v === 0 || v === '0%';
-    const v = ru.maxUnavailable;
-    if (typeof v === 'string' && parseInt(v, 10) > 100) {
-      out.push({ path: ['updateStrategy', 'rollingUpdate', 'maxUnavailable'], message: `Invalid value: "${v}": must not be greater than 100%` });
+    for (const field of ['maxUnavailable', 'maxSurge'] as const) {
+      const v = ru[field];
+      if (typeof v === 'string' && parseInt(v, 10) > 100) {
+        out.push({ path: ['updateStrategy', 'rollingUpdate', field], message: `Invalid value: "${v}": must not be greater than 100%` });
+      }
     }
-    if (ru.maxSurge !== undefined && !zero(ru.maxSurge)) {
-      out.push({
-        path: ['updateStrategy', 'rollingUpdate', 'maxSurge'],
-        message: `Unsupported value: ${JSON.stringify(ru.maxSurge)}: mk supports maxSurge 0 only; use maxUnavailable`,
-      });
-    } else if (zero(v)) {
+    if (zero(ru.maxUnavailable) && (ru.maxSurge === undefined || zero(ru.maxSurge))) {
       out.push({ path: ['updateStrategy', 'rollingUpdate', 'maxUnavailable'], message: 'Invalid value: 0: may not be 0 when `maxSurge` is 0' });
     }
   }

@@ -19,7 +19,7 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, podName, released } from '../replicaset/reconcile';
-import { adoptedBy, daemonPod, daemonSetStatus, failedPodBackoffMs, planNodes, rollingUpdateVictims, templateHash } from './reconcile';
+import { adoptedBy, daemonPod, daemonSetStatus, failedPodBackoffMs, planNodes, rollingUpdateStep, templateHash } from './reconcile';
 
 /** The component named in the events the controller records. */
 export const DAEMONSET_CONTROLLER_COMPONENT = 'daemonset-controller';
@@ -200,8 +200,8 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
       const hash = templateHash(ds);
       const allNodes = [...nodes.values()];
       let owned = await claim(key, ds);
-      const plan = planNodes(ds, allNodes, owned);
       const t = now();
+      const plan = planNodes(ds, allNodes, owned, hash, t);
       for (const p of plan.delete) {
         if (p.status?.phase !== 'Failed' || !p.spec.nodeName) continue;
         const k = `${key}/${p.spec.nodeName}`;
@@ -226,10 +226,11 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
       const mineNow = () => claimPods(ds as unknown as ReplicaSet, index.pods(ns)).owned;
       owned = mineNow();
       if (!failure) {
-        const victims = rollingUpdateVictims(ds, allNodes, owned, hash, now());
-        if (victims.length > 0) {
-          log.info({ key, pods: victims.map((p) => p.metadata.name) }, 'daemon set replaces old pods');
-          failure = await deletePods(ds, victims);
+        const step = rollingUpdateStep(ds, allNodes, owned, hash, now());
+        if (step.delete.length > 0 || step.create.length > 0) {
+          log.info({ key, delete: step.delete.map((p) => p.metadata.name), surge: step.create }, 'daemon set replaces old pods');
+          failure = await createPods(ds, step.create, hash);
+          failure = (await deletePods(ds, step.delete)) ?? failure;
           owned = mineNow();
         }
       }

@@ -1,7 +1,7 @@
 import type { DaemonSet, Node, Pod } from '../../messages';
 import {
   CONTROLLER_REVISION_HASH_LABEL, daemonPod, daemonSetStatus, daemonTolerations, DAEMON_TOLERATIONS, nodeFit, planNodes, rollingUpdateVictims,
-  scaledValue, templateHash, failedPodBackoffMs,
+  rollingUpdateStep, scaledValue, templateHash, failedPodBackoffMs,
 } from './reconcile';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
@@ -194,5 +194,37 @@ describe('failedPodBackoffMs', () => {
   it('doubles from 1 s to at most 15 min', () => {
     expect([1, 2, 3, 4].map(failedPodBackoffMs)).toEqual([1_000, 2_000, 4_000, 8_000]);
     expect(failedPodBackoffMs(30)).toBe(15 * 60_000);
+  });
+});
+
+describe('surging (maxSurge above 0)', () => {
+  const surge = (maxSurge: number | string) => ds({ updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge } } });
+  const cur = templateHash(surge(1));
+  const nodes = ['n1', 'n2', 'n3', 'n4'].map((n) => node(n));
+
+  it('makes new pods beside available old ones on at most maxSurge nodes, and at once where the old one is unavailable', () => {
+    const pods = [pod('n1', 'old'), pod('n2', 'old', { ready: false }), pod('n3', 'old'), pod('n4', 'old')];
+    expect(rollingUpdateStep(surge(1), nodes, pods, cur, NOW)).toEqual({ delete: [], create: ['n2', 'n1'] });
+    expect(rollingUpdateStep(surge('50%'), nodes, pods, cur, NOW).create).toEqual(['n2', 'n1', 'n3']);
+  });
+
+  it('waits while maxSurge new pods are not available, and deletes the old pod beside an available new one', () => {
+    const oldOnN1 = pod('n1', 'old');
+    const pods = [oldOnN1, pod('n1', cur, { ready: false }), pod('n2', 'old'), pod('n3', 'old'), pod('n4', 'old')];
+    expect(rollingUpdateStep(surge(1), nodes, pods, cur, NOW)).toEqual({ delete: [], create: [] });
+    const ready = [oldOnN1, pod('n1', cur), pod('n2', 'old'), pod('n3', 'old'), pod('n4', 'old')];
+    const step = rollingUpdateStep(surge(1), nodes, ready, cur, NOW);
+    expect(step.delete).toEqual([oldOnN1]);
+    expect(step.create).toEqual(['n2']);
+  });
+
+  it('lets an old and a new pod share a node until the new one is available', () => {
+    const old = pod('n1', 'old', { created: '2025-01-01T00:00:00Z' });
+    const waiting = pod('n1', cur, { ready: false });
+    expect(planNodes(surge(1), [node('n1')], [old, waiting], cur, NOW).delete).toEqual([]);
+    const ready = pod('n1', cur);
+    expect(planNodes(surge(1), [node('n1')], [old, ready], cur, NOW).delete).toEqual([old]);
+    // Without surge, the younger goes.
+    expect(planNodes(ds(), [node('n1')], [old, waiting], cur, NOW).delete).toEqual([waiting]);
   });
 });

@@ -135,8 +135,9 @@ export interface NodePlan {
  * them, or on a node that no longer exists, or bound to no node, are deleted. A set being deleted
  * makes nothing.
  */
-export function planNodes(ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[]): NodePlan {
+export function planNodes(ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[], hash = templateHash(ds), now = Date.now()): NodePlan {
   const plan: NodePlan = { create: [], delete: [] };
+  const minReady = ds.spec.minReadySeconds ?? 0;
   const byNode = podsByNode(pods);
   const live = (p: Pod) => !p.metadata.deletionTimestamp;
   for (const node of nodes) {
@@ -149,12 +150,36 @@ export function planNodes(ds: DaemonSet, nodes: readonly Node[], pods: readonly 
     }
     const failed = here.filter((p) => live(p) && p.status?.phase === 'Failed');
     const running = here.filter((p) => live(p) && p.status?.phase !== 'Failed').sort(byAge);
-    plan.delete.push(...failed, ...running.slice(1));
+    plan.delete.push(...failed);
+    if (running.length > 1 && surgeOf(ds) > 0) {
+      // Surging: an old pod and a new one may share the node until the new one is available (or
+      // the old one is not ready); any other pod goes (Kubernetes' podsShouldBeOnNode).
+      const isNew = (p: Pod) => p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL] === hash;
+      const firstNew = running.find(isNew);
+      const firstOld = running.find((p) => !isNew(p));
+      plan.delete.push(...running.filter((p) => p !== firstNew && p !== firstOld));
+      if (firstNew && firstOld && (!isReadyPod(firstOld) || msUntilAvailable(firstNew, minReady, now) === 0)) plan.delete.push(firstOld);
+    } else {
+      plan.delete.push(...running.slice(1));
+    }
     if (here.length === 0 && fit.shouldRun && !ds.metadata.deletionTimestamp) plan.create.push(node.metadata.name);
   }
   for (const rest of byNode.values()) plan.delete.push(...rest.filter(live));
   plan.create.sort();
   return plan;
+}
+
+/** The set's maxSurge as written (0 for OnDelete or when omitted); a number or a percentage above 0 means surging. */
+function surgeOf(ds: DaemonSet): number {
+  const s = ds.spec.updateStrategy;
+  if (s?.type === 'OnDelete') return 0;
+  const v = s?.rollingUpdate?.maxSurge;
+  return typeof v === 'string' ? parseInt(v, 10) : v ?? 0;
+}
+
+/** True when the pod's Ready condition is True. */
+function isReadyPod(p: Pod): boolean {
+  return !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** An int or a percentage of `total`, rounded up (Kubernetes' GetScaledValueFromIntOrPercent). */
@@ -206,6 +231,46 @@ export function rollingUpdateVictims(ds: DaemonSet, nodes: readonly Node[], pods
   }
   const room = Math.max(0, maxUnavailable - unavailable);
   return [...replaceNow, ...candidates.slice(0, room)];
+}
+
+/** One rolling-update step: old pods to delete and nodes that get a new pod beside their old one. */
+export interface RollingStep { delete: Pod[]; create: string[] }
+
+/**
+ * One rolling-update step. With maxSurge 0 it is rollingUpdateVictims. With maxSurge above 0
+ * (Kubernetes' surging rollingUpdate; maxUnavailable is not used): over the nodes that should run
+ * the pod, a node whose only pod is old gets a new pod beside it at once when the old one is not
+ * available, else while fewer than maxSurge nodes (a number or a percentage rounded up) have a new
+ * pod that is not available yet; a node whose new pod is available loses its old one.
+ */
+export function rollingUpdateStep(ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[], hash: string, now: number): RollingStep {
+  const surge = surgeOf(ds);
+  if (surge <= 0 || ds.metadata.deletionTimestamp) return { delete: rollingUpdateVictims(ds, nodes, pods, hash, now), create: [] };
+  const desired = [...desiredNodes(ds, nodes)].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  const maxSurge = scaledValue(ds.spec.updateStrategy?.rollingUpdate?.maxSurge, desired.length, 0);
+  const minReady = ds.spec.minReadySeconds ?? 0;
+  const available = (p: Pod) => msUntilAvailable(p, minReady, now) === 0;
+  const byNode = podsByNode(pods);
+  let surging = 0;
+  const step: RollingStep = { delete: [], create: [] };
+  const candidates: string[] = [];
+  for (const node of desired) {
+    const live = (byNode.get(node.metadata.name) ?? []).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== 'Failed');
+    const fresh = live.filter((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL] === hash);
+    const old = live.filter((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL] !== hash);
+    // Several of either kind, or no old pod: the node plan sorts it out.
+    if (fresh.length > 1 || old.length !== 1) continue;
+    if (fresh.length === 0) {
+      if (!available(old[0])) step.create.push(node.metadata.name);
+      else candidates.push(node.metadata.name);
+    } else if (!available(fresh[0])) {
+      surging++;
+    } else {
+      step.delete.push(old[0]);
+    }
+  }
+  step.create.push(...candidates.slice(0, Math.max(0, maxSurge - surging)));
+  return step;
 }
 
 /** The status and when to look again (a ready pod that becomes available later). */

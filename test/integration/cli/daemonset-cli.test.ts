@@ -80,10 +80,10 @@ it('restarts every pod of a daemon set with mk rollout restart', async () => {
 
 it('refuses bad input with exit 1 and the problem named', async () => {
   const f = path.join(dir, 'bad.yaml');
-  fs.writeFileSync(f, DS('bad', 'busybox', '  updateStrategy:\n    rollingUpdate:\n      maxSurge: 1\n'));
+  fs.writeFileSync(f, DS('bad', 'busybox', '  updateStrategy:\n    rollingUpdate:\n      maxSurge: 150%\n'));
   const bad = await mk(['apply', '-f', f]);
   expect(bad.code).toBe(1);
-  expect(bad.stderr).toMatch(/maxSurge: Unsupported value: 1/);
+  expect(bad.stderr).toMatch(/maxSurge: Invalid value: "150%": must not be greater than 100%/);
   expect((await mk(['rollout', 'status', 'rs/agent'])).stderr).toMatch(/only deployments and daemonsets do/);
   const missing = await mk(['rollout', 'status', 'ds/nope', '--watch=false']);
   expect(missing.code).toBe(1);

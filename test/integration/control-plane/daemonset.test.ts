@@ -2,9 +2,10 @@
  * DaemonSets against a real nats-server and an in-process control plane: one pod per node, a node
  * that joins gets one, a node tainted NoExecute or no longer labelled for the set's nodeSelector
  * loses it, a deleted node's pod goes, a new template rolls out node by node without more than
- * maxUnavailable nodes at once lacking an available pod (sampled), OnDelete replaces only the pods
- * deleted, a failed pod is replaced, and deleting the set deletes its pods. No node agent runs:
- * nodes are objects in the store and a loop plays their agents (test/helpers/fake-nodes.ts).
+ * maxUnavailable nodes at once lacking an available pod (sampled), maxSurge starts each new pod
+ * beside the old one, OnDelete replaces only the pods deleted, a failed pod is replaced, and
+ * deleting the set deletes its pods. No node agent runs: nodes are objects in the store and a
+ * loop plays their agents (test/helpers/fake-nodes.ts).
  */
 import {
   isValidation, objectKey, type ApplyResult, type DaemonSet, type GetResult, type Pod,
@@ -134,6 +135,36 @@ it('rolls a new template out node by node, never more than maxUnavailable nodes 
   expect(worst).toBeLessThanOrEqual(2);
 });
 
+it('surges with maxSurge: a new pod starts beside the old one, never on more than maxSurge nodes, no node unserved', async () => {
+  const strategy = { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } };
+  await apply(manifest('surge', 'v1', strategy));
+  const ds = await settled('surge', 5);
+  let worstUnserved = 0;
+  let worstDoubled = 0;
+  let stop = false;
+  const sampler = (async () => {
+    while (!stop) {
+      const pods = (await f.store.list<Pod>('pods.default.>')).items.map((i) => i.object)
+        .filter((p) => !p.metadata.deletionTimestamp && p.metadata.ownerReferences?.some((r) => r.uid === ds.metadata.uid));
+      worstUnserved = Math.max(worstUnserved, 5 - new Set(pods.filter(isReady).map((p) => p.spec.nodeName)).size);
+      const perNode = new Map<string, number>();
+      for (const p of pods) perNode.set(p.spec.nodeName!, (perNode.get(p.spec.nodeName!) ?? 0) + 1);
+      worstDoubled = Math.max(worstDoubled, [...perNode.values()].filter((n) => n > 1).length);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  await apply(manifest('surge', 'v2', strategy));
+  await waitFor('v2 surged out', async () => {
+    const d = await settled('surge', 5);
+    return d.spec.template.spec.containers[0].image === 'v2' && (await livePods(d)).every((p) => p.spec.containers[0].image === 'v2');
+  }, 60_000, 100);
+  stop = true;
+  await sampler;
+  expect(worstDoubled).toBe(1);
+  expect(worstUnserved).toBe(0);
+  await f.api('delete', { kind: 'daemonsets', name: 'surge' });
+});
+
 it('with OnDelete replaces only the pods deleted, and replaces a failed pod', async () => {
   await apply(manifest('manual', 'v1', { updateStrategy: { type: 'OnDelete' } }));
   const ds = await settled('manual', 5);
@@ -169,8 +200,8 @@ it('refuses bad input with the field named, and a selector change', async () => 
   const noMatch = await caught(apply(manifest('bad', 'v1', { selector: { matchLabels: { app: 'other' } } })));
   expect(isValidation(noMatch)).toBe(true);
   expect(String(noMatch)).toMatch(/`selector` does not match template `labels`/);
-  const surge = await caught(apply(manifest('bad', 'v1', { updateStrategy: { rollingUpdate: { maxSurge: 1 } } })));
-  expect(String(surge)).toMatch(/maxSurge: Unsupported value: 1/);
+  const surge = await caught(apply(manifest('bad', 'v1', { updateStrategy: { rollingUpdate: { maxSurge: '150%' } } })));
+  expect(String(surge)).toMatch(/maxSurge: Invalid value: "150%": must not be greater than 100%/);
   const unknown = await caught(apply(manifest('bad', 'v1', { replicas: 2 })));
   expect(String(unknown)).toMatch(/unknown field "spec\.replicas"/);
   const changed = await caught(apply({ ...manifest('agent', 'v1'), spec: { ...manifest('agent', 'v1').spec, selector: { matchLabels: { app: 'agent' }, matchExpressions: [{ key: 'app', operator: 'Exists' }] } } }));
