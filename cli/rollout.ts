@@ -223,9 +223,10 @@ export function parseImages(pairs: string[]): Map<string, string> {
   return out;
 }
 
-/** `mk set image deploy/NAME c=image...`: changes the named containers' images in one patch. */
+/** `mk set image deploy/NAME c=image...` (or ds/NAME): changes the named containers' images in one patch. */
 export async function setImage(api: Api, t: DeploymentTarget, images: Map<string, string>, io: RolloutIo): Promise<void> {
-  const d = await getDeployment(api, t);
+  const plural = t.plural ?? 'deployments';
+  const d = await api.get(resolveKind(plural)!, t.namespace, t.name) as unknown as Deployment | DaemonSet;
   const containers = d.spec.template.spec.containers;
   for (const name of images.keys()) {
     if (name !== '*' && !containers.some((c) => c.name === name)) throw new CliError(`unable to find container named "${name}"`);
@@ -233,6 +234,6 @@ export async function setImage(api: Api, t: DeploymentTarget, images: Map<string
   const patch = containers
     .filter((c) => images.has(c.name) || images.has('*'))
     .map((c) => ({ name: c.name, image: images.get(c.name) ?? images.get('*')! }));
-  await api.patch({ kind: 'deployments', namespace: t.namespace, name: t.name, type: 'strategic', patch: { spec: { template: { spec: { containers: patch } } } } });
-  io.out(`deployment.apps/${t.name} image updated\n`);
+  await api.patch({ kind: plural, namespace: t.namespace, name: t.name, type: 'strategic', patch: { spec: { template: { spec: { containers: patch } } } } });
+  io.out(`${plural === 'daemonsets' ? 'daemonset' : 'deployment'}.apps/${t.name} image updated\n`);
 }

@@ -1,8 +1,8 @@
 /**
  * The built CLI with DaemonSets against a real nats-server and control plane: `mk apply` of a
  * daemon set, `mk get ds` in kubectl's columns (and -o wide), `mk rollout status ds/NAME`,
- * `mk rollout restart ds/NAME` (every node's pod replaced) and bad input (exit 1, the problem
- * named). Two nodes are objects in the store and a loop plays their agents.
+ * `mk rollout restart ds/NAME` (every node's pod replaced), `mk set image ds/NAME` and bad input
+ * (exit 1, the problem named). Two nodes are objects in the store and a loop plays their agents.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -76,6 +76,17 @@ it('restarts every pod of a daemon set with mk rollout restart', async () => {
     return pods.length === 2 && pods.every((p) => !before.has(p.metadata.name)) ? pods : undefined;
   }, 60_000);
   expect(after.every((p) => p.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'])).toBe(true);
+});
+
+it('sets an image with mk set image ds/NAME, which rolls out to every node', async () => {
+  expect(await mk(['set', 'image', 'ds/agent', 'agent=busybox:1.37'])).toEqual({ code: 0, stdout: 'daemonset.apps/agent image updated\n', stderr: '' });
+  expect((await mk(['rollout', 'status', 'ds/agent', '--timeout=60s'])).code).toBe(0);
+  await until('every pod on busybox:1.37', async () => {
+    const pods = await podsOf('agent');
+    return pods.length === 2 && pods.every((p) => p.spec.containers[0].image === 'busybox:1.37') ? pods : undefined;
+  }, 60_000);
+  const unknown = await mk(['set', 'image', 'ds/agent', 'nope=busybox']);
+  expect(unknown).toMatchObject({ code: 1, stderr: expect.stringMatching(/unable to find container named "nope"/) });
 });
 
 it('refuses bad input with exit 1 and the problem named', async () => {
