@@ -19,7 +19,8 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, podName, released } from '../replicaset/reconcile';
-import { adoptedBy, daemonPod, daemonSetStatus, failedPodBackoffMs, planNodes, rollingUpdateStep, templateHash } from './reconcile';
+import { adoptedBy, daemonPod, daemonSetStatus, failedPodBackoffMs, planNodes, templateHash } from './reconcile';
+import { rollingUpdateStep } from './rolling';
 
 /** The component named in the events the controller records. */
 export const DAEMONSET_CONTROLLER_COMPONENT = 'daemonset-controller';

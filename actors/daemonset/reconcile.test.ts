@@ -1,8 +1,9 @@
 import type { DaemonSet, Node, Pod } from '../../messages';
 import {
-  CONTROLLER_REVISION_HASH_LABEL, daemonPod, daemonSetStatus, daemonTolerations, DAEMON_TOLERATIONS, nodeFit, planNodes, rollingUpdateVictims,
-  rollingUpdateStep, scaledValue, templateHash, failedPodBackoffMs,
+  CONTROLLER_REVISION_HASH_LABEL, daemonPod, daemonSetStatus, daemonTolerations, DAEMON_TOLERATIONS, failedPodBackoffMs, nodeFit, planNodes,
+  templateHash,
 } from './reconcile';
+import { rollingUpdateStep, rollingUpdateVictims, scaledValue } from './rolling';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 const T0 = '2026-01-01T00:00:00Z';
