@@ -87,8 +87,12 @@ describe('daemonPod', () => {
     expect(p.spec.tolerations).toHaveLength(1 + DAEMON_TOLERATIONS.length);
   });
 
-  it('does not repeat a daemon toleration the template already has', () => {
+  it('does not repeat a daemon toleration the template already has, and drops its tolerationSeconds', () => {
     expect(daemonTolerations([{ ...DAEMON_TOLERATIONS[0] }])).toHaveLength(DAEMON_TOLERATIONS.length);
+    const timed = { key: 'node.kubernetes.io/unreachable', operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: 30 };
+    const out = daemonTolerations([timed]);
+    expect(out).toHaveLength(DAEMON_TOLERATIONS.length);
+    expect(out.find((t) => t.key === timed.key)).toEqual({ key: timed.key, operator: 'Exists', effect: 'NoExecute' });
   });
 
   it('has a revision that changes with the template only', () => {

@@ -32,11 +32,18 @@ export const DAEMON_TOLERATIONS: readonly Toleration[] = [
   { key: TAINT_UNSCHEDULABLE, operator: 'Exists', effect: 'NoSchedule' },
 ];
 
-/** The template's tolerations with DAEMON_TOLERATIONS added (those already there are not repeated). */
+/**
+ * The template's tolerations with DAEMON_TOLERATIONS added or updated, as Kubernetes'
+ * AddOrUpdateTolerationInPodSpec does: one of the template's with the same key, operator, value
+ * and effect is replaced (so a `tolerationSeconds` there does not get the daemon evicted).
+ */
 export function daemonTolerations(own: readonly Toleration[] | undefined): Toleration[] {
   const out = [...(own ?? [])];
   for (const t of DAEMON_TOLERATIONS) {
-    if (!out.some((o) => o.key === t.key && o.operator === t.operator && o.effect === t.effect)) out.push({ ...t });
+    const same = (o: Toleration) => o.key === t.key && (o.operator ?? 'Equal') === t.operator && (o.value ?? '') === '' && o.effect === t.effect;
+    const i = out.findIndex(same);
+    if (i >= 0) out[i] = { ...t };
+    else out.push({ ...t });
   }
   return out;
 }
