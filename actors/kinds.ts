@@ -5,6 +5,7 @@
 import { NotFoundError, ValidationError, KINDS, resolveKind, type KindInfo } from '../messages';
 import { configMapModule, secretModule } from './config-data/kind';
 import { cronJobModule } from './cronjob/kind';
+import { daemonSetModule } from './daemonset/kind';
 import { deploymentModule } from './deployment/kind';
 import { eventModule } from './event/kind';
 import { hpaModule } from './hpa/kind';
@@ -18,7 +19,7 @@ import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
-  configMapModule, cronJobModule, deploymentModule, eventModule, hpaModule, jobModule, leaseModule, namespaceModule, nodeModule,
+  configMapModule, cronJobModule, daemonSetModule, deploymentModule, eventModule, hpaModule, jobModule, leaseModule, namespaceModule, nodeModule,
   podModule, replicaSetModule, secretModule,
 ];
 

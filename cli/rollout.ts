@@ -5,7 +5,7 @@
  * revision's template back (the controller gives it a new revision), restart stamps the template,
  * pause and resume flip spec.paused, and set image changes containers' images by name.
  */
-import type { Deployment, KubeObject, ReplicaSet } from '../messages';
+import type { DaemonSet, Deployment, KubeObject, ReplicaSet } from '../messages';
 import type { Api } from './client';
 import { CliError } from './errors';
 import { namespaceFor, parseTargets } from './kinds';
@@ -17,8 +17,11 @@ const CHANGE_CAUSE = 'kubernetes.io/change-cause';
 const HASH_LABEL = 'pod-template-hash';
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 
-/** A deployment as a command line names it (`deploy/web`, `deployment web`). */
-export interface DeploymentTarget { name: string; namespace: string }
+/**
+ * A deployment as a command line names it (`deploy/web`, `deployment web`); `plural` is
+ * `daemonsets` for the commands that also take a daemon set (rolloutTarget).
+ */
+export interface DeploymentTarget { name: string; namespace: string; plural?: 'deployments' | 'daemonsets' }
 
 /** Resolves the one deployment `args` name; throws CliError for anything else. */
 export function deploymentTarget(args: string[], namespaceFlag: string | undefined): DeploymentTarget {
@@ -28,6 +31,42 @@ export function deploymentTarget(args: string[], namespaceFlag: string | undefin
   if (kind.plural !== 'deployments') throw new CliError(`${kind.plural} have no rollout in mk: only deployments do`);
   if (names.length !== 1) throw new CliError('give exactly one deployment: deploy/NAME');
   return { name: names[0], namespace: namespaceFor(kind, namespaceFlag) ?? 'default' };
+}
+
+/**
+ * The one deployment or daemon set `args` name (`mk rollout status` and `restart` take both);
+ * throws CliError for anything else.
+ */
+export function rolloutTarget(args: string[], namespaceFlag: string | undefined): DeploymentTarget {
+  const [first, ...rest] = args;
+  if (first === undefined) throw new CliError('give the deployment or daemon set: deploy/NAME or ds/NAME');
+  const { kind, names } = parseTargets(first, rest);
+  if (kind.plural !== 'deployments' && kind.plural !== 'daemonsets') {
+    throw new CliError(`${kind.plural} have no rollout in mk: only deployments and daemonsets do`);
+  }
+  if (names.length !== 1) throw new CliError(`give exactly one ${kind.singular}: ${kind.shortNames[0]}/NAME`);
+  return { name: names[0], namespace: namespaceFor(kind, namespaceFlag) ?? 'default', plural: kind.plural };
+}
+
+/** Where a daemon set's rollout is (kubectl's DaemonSetStatusViewer); only RollingUpdate has one. */
+export function daemonSetRolloutState(ds: DaemonSet): RolloutState {
+  const name = ds.metadata.name;
+  if ((ds.spec.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') {
+    return { done: false, failed: true, message: 'rollout status is only available for RollingUpdate strategy type' };
+  }
+  const s = ds.status;
+  if (!s || (s.observedGeneration ?? 0) < (ds.metadata.generation ?? 0)) {
+    return { done: false, failed: false, message: 'Waiting for daemon set spec update to be observed...' };
+  }
+  const desired = s.desiredNumberScheduled ?? 0;
+  const updated = s.updatedNumberScheduled ?? 0;
+  if (updated < desired) {
+    return { done: false, failed: false, message: `Waiting for daemon set "${name}" rollout to finish: ${updated} out of ${desired} new pods have been updated...` };
+  }
+  if ((s.numberAvailable ?? 0) < desired) {
+    return { done: false, failed: false, message: `Waiting for daemon set "${name}" rollout to finish: ${s.numberAvailable ?? 0} of ${desired} updated pods are available...` };
+  }
+  return { done: true, failed: false, message: `daemon set "${name}" successfully rolled out` };
 }
 
 /** Where a rollout is, as `mk rollout status` says it (kubectl's DeploymentStatusViewer). */
@@ -73,7 +112,9 @@ export async function rolloutStatus(api: Api, t: DeploymentTarget, timeoutMs: nu
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   let last = '';
   for (;;) {
-    const state = rolloutState(await getDeployment(api, t));
+    const state = t.plural === 'daemonsets'
+      ? daemonSetRolloutState(await api.get(resolveKind('daemonsets')!, t.namespace, t.name) as unknown as DaemonSet)
+      : rolloutState(await getDeployment(api, t));
     if (state.failed) throw new CliError(state.message);
     if (state.message !== last) io.out(`${state.message}\n`);
     last = state.message;
@@ -148,6 +189,13 @@ function sortKeys(v: unknown): unknown {
 
 /** `mk rollout restart`: a new restartedAt annotation on the template makes a new revision. */
 export async function rolloutRestart(api: Api, t: DeploymentTarget, io: RolloutIo, now = new Date()): Promise<void> {
+  if (t.plural === 'daemonsets') {
+    await api.get(resolveKind('daemonsets')!, t.namespace, t.name);
+    const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+    await api.patch({ kind: 'daemonsets', namespace: t.namespace, name: t.name, type: 'merge', patch: { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: stamp } } } } } });
+    io.out(`daemonset.apps/${t.name} restarted\n`);
+    return;
+  }
   const d = await getDeployment(api, t);
   if (d.spec.paused) throw new CliError(`deployments.apps "${t.name}" can't restart paused deployment (run rollout resume first)`);
   const at = now.toISOString().replace(/\.\d+Z$/, 'Z');
@@ -175,9 +223,10 @@ export function parseImages(pairs: string[]): Map<string, string> {
   return out;
 }
 
-/** `mk set image deploy/NAME c=image...`: changes the named containers' images in one patch. */
+/** `mk set image deploy/NAME c=image...` (or ds/NAME): changes the named containers' images in one patch. */
 export async function setImage(api: Api, t: DeploymentTarget, images: Map<string, string>, io: RolloutIo): Promise<void> {
-  const d = await getDeployment(api, t);
+  const plural = t.plural ?? 'deployments';
+  const d = await api.get(resolveKind(plural)!, t.namespace, t.name) as unknown as Deployment | DaemonSet;
   const containers = d.spec.template.spec.containers;
   for (const name of images.keys()) {
     if (name !== '*' && !containers.some((c) => c.name === name)) throw new CliError(`unable to find container named "${name}"`);
@@ -185,6 +234,6 @@ export async function setImage(api: Api, t: DeploymentTarget, images: Map<string
   const patch = containers
     .filter((c) => images.has(c.name) || images.has('*'))
     .map((c) => ({ name: c.name, image: images.get(c.name) ?? images.get('*')! }));
-  await api.patch({ kind: 'deployments', namespace: t.namespace, name: t.name, type: 'strategic', patch: { spec: { template: { spec: { containers: patch } } } } });
-  io.out(`deployment.apps/${t.name} image updated\n`);
+  await api.patch({ kind: plural, namespace: t.namespace, name: t.name, type: 'strategic', patch: { spec: { template: { spec: { containers: patch } } } } });
+  io.out(`${plural === 'daemonsets' ? 'daemonset' : 'deployment'}.apps/${t.name} image updated\n`);
 }

@@ -30,6 +30,8 @@ export * from './usage';
 export * from './replicaset';
 export * from './label-selector';
 export { ReplicaSetKind } from './kinds/replicaset';
+export * from './daemonset';
+export { DaemonSetKind } from './kinds/daemonset';
 export * from './batch';
 export { JobKind, jobStatusWord } from './kinds/job';
 export * from './cron';

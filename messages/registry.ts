@@ -6,6 +6,7 @@
 import type { KindInfo } from './kind';
 import { ConfigMapKind, SecretKind } from './kinds/config-data';
 import { CronJobKind } from './kinds/cronjob';
+import { DaemonSetKind } from './kinds/daemonset';
 import { DeploymentKind } from './kinds/deployment';
 import { EventKind } from './kinds/event';
 import { HorizontalPodAutoscalerKind } from './kinds/hpa';
@@ -19,7 +20,7 @@ export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObject
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
 export const KINDS: readonly KindInfo[] = [
-  ConfigMapKind, CronJobKind, DeploymentKind, EventKind, HorizontalPodAutoscalerKind, JobKind, LeaseKind, NamespaceKind, NodeKind,
+  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EventKind, HorizontalPodAutoscalerKind, JobKind, LeaseKind, NamespaceKind, NodeKind,
   PodKind, ReplicaSetKind, SecretKind,
 ];
 

@@ -18,8 +18,16 @@ export class PodIndex {
   private readonly gone = new Map<string, string>();
   private informer: Informer | undefined;
 
-  /** `concerns(keys)`: the sets a change should reconcile. */
-  constructor(private readonly store: ObjectStore, private readonly sets: () => Iterable<ReplicaSet>, private readonly concerns: (rsKeys: string[]) => void) {}
+  /**
+   * `concerns(keys)`: the sets a change should reconcile. `owner` is the kind of controller whose
+   * pods these are (a DaemonSet's controller keeps an index of its own).
+   */
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly sets: () => Iterable<Pick<ReplicaSet, 'metadata'> & { spec: Pick<ReplicaSet['spec'], 'selector'> }>,
+    private readonly concerns: (rsKeys: string[]) => void,
+    private readonly owner: { kind: string; plural: string } = { kind: 'ReplicaSet', plural: 'replicasets' },
+  ) {}
 
   /** Lists every pod and follows their changes; resolves once the listing is in. Stops any earlier informer. */
   async start(): Promise<void> {
@@ -81,11 +89,11 @@ export class PodIndex {
     if (!pod) return [];
     const ns = pod.metadata.namespace ?? 'default';
     const ref = controllerOf(pod);
-    if (ref) return ref.kind === 'ReplicaSet' && ref.apiVersion.startsWith('apps/') ? [objectKey('replicasets', ns, ref.name)] : [];
+    if (ref) return ref.kind === this.owner.kind && ref.apiVersion.startsWith('apps/') ? [objectKey(this.owner.plural, ns, ref.name)] : [];
     const out: string[] = [];
     for (const rs of this.sets()) {
       if ((rs.metadata.namespace ?? 'default') === ns && selectorMatches(rs.spec.selector, pod.metadata.labels)) {
-        out.push(objectKey('replicasets', ns, rs.metadata.name));
+        out.push(objectKey(this.owner.plural, ns, rs.metadata.name));
       }
     }
     return out;

@@ -1,14 +1,14 @@
 import { Args } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../../base-command';
 import { withClient } from '../../client';
-import { deploymentTarget, rolloutRestart } from '../../rollout';
+import { rolloutTarget, rolloutRestart } from '../../rollout';
 
-/** `mk rollout restart deploy/NAME`: stamps the pod template with restartedAt, which rolls every pod anew. */
+/** `mk rollout restart deploy/NAME` (or ds/NAME): stamps the pod template with restartedAt, which rolls every pod anew. */
 export default class RolloutRestart extends MkCommand {
-  static override summary = 'Restart the pods of a deployment by a new rollout';
-  static override examples = ['<%= config.bin %> rollout restart deploy/web'];
+  static override summary = 'Restart the pods of a deployment or daemon set by a new rollout';
+  static override examples = ['<%= config.bin %> rollout restart deploy/web', '<%= config.bin %> rollout restart ds/node-agent'];
   static override args = {
-    targets: Args.string({ description: 'deploy/NAME or deploy NAME', multiple: true, required: true }),
+    targets: Args.string({ description: 'deploy/NAME, ds/NAME or deploy NAME', multiple: true, required: true }),
   };
   static override flags = {
     ...namespaceFlags,
@@ -16,7 +16,7 @@ export default class RolloutRestart extends MkCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RolloutRestart);
-    const t = deploymentTarget(args.targets, flags.namespace);
+    const t = rolloutTarget(args.targets, flags.namespace);
     const io = { out: (text: string) => this.out(text) };
     await withClient(this.dataDir(flags['data-dir']), ({ api }) => rolloutRestart(api, t, io));
   }

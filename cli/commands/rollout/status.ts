@@ -2,14 +2,14 @@ import { Args, Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../../base-command';
 import { withClient } from '../../client';
 import { parseDuration } from '../../../messages/duration';
-import { deploymentTarget, rolloutStatus } from '../../rollout';
+import { rolloutTarget, rolloutStatus } from '../../rollout';
 
-/** `mk rollout status deploy/NAME`: waits until the rollout is done, printing kubectl's progress messages; exit 1 on ProgressDeadlineExceeded or the timeout. */
+/** `mk rollout status deploy/NAME` (or ds/NAME): waits until the rollout is done, printing kubectl's progress messages; exit 1 on ProgressDeadlineExceeded or the timeout. */
 export default class RolloutStatus extends MkCommand {
-  static override summary = 'Wait for a deployment\'s rollout to finish';
-  static override examples = ['<%= config.bin %> rollout status deploy/web', '<%= config.bin %> rollout status deploy/web --timeout=2m'];
+  static override summary = 'Wait for a deployment\'s or daemon set\'s rollout to finish';
+  static override examples = ['<%= config.bin %> rollout status deploy/web', '<%= config.bin %> rollout status deploy/web --timeout=2m', '<%= config.bin %> rollout status ds/node-agent'];
   static override args = {
-    targets: Args.string({ description: 'deploy/NAME or deploy NAME', multiple: true, required: true }),
+    targets: Args.string({ description: 'deploy/NAME, ds/NAME or deploy NAME', multiple: true, required: true }),
   };
   static override flags = {
     ...namespaceFlags,
@@ -19,7 +19,7 @@ export default class RolloutStatus extends MkCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RolloutStatus);
-    const t = deploymentTarget(args.targets, flags.namespace);
+    const t = rolloutTarget(args.targets, flags.namespace);
     const io = { out: (text: string) => this.out(text) };
     await withClient(this.dataDir(flags['data-dir']), ({ api }) => rolloutStatus(api, t, flags.watch ? parseDuration(flags.timeout, '--timeout', { allowZero: true }) : -1, io));
   }
