@@ -143,6 +143,8 @@ export interface NodeAgentServiceOptions {
   metrics?: MetricsEndpoint;
   /** Extended resources the node advertises (`example.com/dongle`: 4). */
   extendedResources?: Record<string, number>;
+  /** Where the GPU device nodes are (default: $MK_GPU_DEV_ROOT, else /dev). */
+  gpuDevRoot?: string;
 }
 
 /**
@@ -159,6 +161,10 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   if (ctx.nkeyFile && nodeName !== ctx.nodeName) {
     throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
   }
+  const gpuDevRoot = opts.gpuDevRoot ?? process.env.MK_GPU_DEV_ROOT;
+  if (gpuDevRoot && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ClusterError(`GPU device root "${gpuDevRoot}" is not a directory`);
+  }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
   const { runNodeAgent } = await import('../node-agent/index.js');
   const metrics = await serveMetrics('node-agent', nodeName, opts.metrics, log);
@@ -172,6 +178,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
+    ...(gpuDevRoot ? { gpuDevRoot } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

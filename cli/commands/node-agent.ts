@@ -38,6 +38,7 @@ export default class NodeAgent extends MkCommand {
       description: 'advertise an extended resource in the node\'s capacity: NAME=COUNT, such as example.com/dongle=4 (repeatable)',
       multiple: true,
     }),
+    'gpu-dev-root': Flags.string({ description: 'where the GPU device nodes nvidiaN, nvidiactl are (default: $MK_GPU_DEV_ROOT, else /dev)' }),
     ...metricsFlags,
   };
 
@@ -76,6 +77,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
       ...(statsIntervalMs ? { statsIntervalMs } : {}),
       ...(extendedResources ? { extendedResources } : {}),
+      ...(flags['gpu-dev-root'] ? { gpuDevRoot: flags['gpu-dev-root'] } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

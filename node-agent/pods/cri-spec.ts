@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
+import type { GpuContainerConfig } from '../gpu/allocation';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
 import { podDnsConfig } from './dns';
 import { containerSecurityContext, sandboxSecurity, type ImageUser } from './security';
@@ -162,6 +163,8 @@ export interface ContainerOptions {
   seccompProfileRoot?: string;
   /** The pod's hosts file on the node (hosts.ts), mounted at /etc/hosts; the runtime's copy of the node's when omitted. */
   hostsPath?: string;
+  /** The container's GPUs (node-agent/gpu): devices, driver mounts, env and annotation added. */
+  gpu?: GpuContainerConfig;
 }
 
 /**
@@ -173,7 +176,7 @@ export function buildContainerConfig(
   pod: Pod, c: Container, attempt: number, restartCount: number = attempt, opts: ContainerOptions = {},
 ): ContainerConfig {
   const securityContext = containerSecurityContext(pod, c, opts.imageUser, opts.seccompProfileRoot);
-  return {
+  const config: ContainerConfig = {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
     ...(c.command ? { command: c.command } : {}),
@@ -192,5 +195,18 @@ export function buildContainerConfig(
     ...(c.stdin ? { stdin: true } : {}),
     ...(c.stdinOnce ? { stdinOnce: true } : {}),
     linux: { resources: containerResources(c), ...(securityContext ? { securityContext } : {}) },
+  };
+  return opts.gpu ? withGpu(config, opts.gpu) : config;
+}
+
+/** The config with the GPU part added; the container's own env wins over it. */
+function withGpu(config: ContainerConfig, gpu: GpuContainerConfig): ContainerConfig {
+  const own = new Set((config.envs ?? []).map((e) => e.key));
+  return {
+    ...config,
+    envs: [...gpu.envs.filter((e) => !own.has(e.key)), ...(config.envs ?? [])],
+    mounts: [...(config.mounts ?? []), ...gpu.mounts],
+    devices: [...(config.devices ?? []), ...gpu.devices],
+    annotations: { ...config.annotations, ...gpu.annotations },
   };
 }

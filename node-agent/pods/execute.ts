@@ -12,6 +12,7 @@ import { isNotFound } from '../../messages/errors';
 import type { EventType } from '../../messages/event';
 import type { Container, Pod } from '../../messages/pod';
 import type { BackoffEvent } from './backoff';
+import { GPU_RESOURCE, gpuContainerConfig, gpuCount, GpuUnavailableError, type GpuAllocator, type GpuLease } from '../gpu/allocation';
 import { buildContainerConfig, buildSandboxConfig, podLogDirectory, type SandboxOptions } from './cri-spec';
 import { describeHook, POST_START_TIMEOUT_SECONDS, runHook, stopContainerGracefully } from './hooks';
 import { writeHostsFile } from './hosts';
@@ -37,6 +38,8 @@ export interface ExecuteContext {
   event?: (type: EventType, reason: string, message: string) => void;
   /** The pod IP of each ready sandbox, by sandbox id: for /etc/hosts and the hooks' httpGet. */
   sandboxIPs?: Record<string, string>;
+  /** Gives GPUs to containers that ask for nvidia.com/gpu; none: the node has none to give. */
+  gpu?: GpuAllocator;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -156,14 +159,17 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       const podIP = ctx.sandboxIPs?.[a.sandboxId];
       const hostsRoot = ctx.sandbox.hostsRoot;
       const hostsPath = hostsRoot ? await writeHostsFile(podLogDirectory(pod, hostsRoot), pod, podIP) : undefined;
+      const lease = await allocateGpus(ctx, pod, spec);
       let config;
       try {
         config = buildContainerConfig(pod, spec, a.attempt, a.restartCount, {
           ...(imageUser ? { imageUser } : {}),
           ...(ctx.sandbox.seccompProfileRoot ? { seccompProfileRoot: ctx.sandbox.seccompProfileRoot } : {}),
           ...(hostsPath ? { hostsPath } : {}),
+          ...(lease && ctx.gpu ? { gpu: gpuContainerConfig(ctx.gpu.inventory, lease.devices, (spec.env ?? []).map((e) => e.name)) } : {}),
         });
       } catch (e) {
+        lease?.release();
         if (isContainerConfigError(e)) throw new StepError('CreateContainerConfigError', e);
         throw e;
       }
@@ -171,6 +177,8 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
         ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config, sandboxConfig }));
       } catch (e) {
         throw new StepError('CreateContainerError', e);
+      } finally {
+        lease?.release();
       }
       ctx.event?.('Normal', 'Created', `Created container ${a.container}`);
       out.created.containers.push(containerId);
@@ -193,6 +201,25 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       return;
     case 'removeContainer':
       await idempotent(cri.removeContainer({ containerId: a.containerId }));
+  }
+}
+
+/**
+ * The GPUs of a container that asks for nvidia.com/gpu. A node without GPUs, or without enough
+ * free, fails the step with the waiting reason UnexpectedAdmissionError (the kubelet's, when its
+ * device manager cannot give a pod its devices); the next sync tries again.
+ */
+async function allocateGpus(ctx: ExecuteContext, pod: Pod, spec: Container): Promise<GpuLease | undefined> {
+  const n = gpuCount(spec);
+  if (n === 0) return undefined;
+  if (!ctx.gpu) {
+    throw new StepError('UnexpectedAdmissionError', new Error(`container ${spec.name} asks for ${n} ${GPU_RESOURCE} but the node has no GPUs`));
+  }
+  try {
+    return await ctx.gpu.allocate(pod, spec);
+  } catch (e) {
+    if (e instanceof GpuUnavailableError) throw new StepError('UnexpectedAdmissionError', e);
+    throw e;
   }
 }
 
