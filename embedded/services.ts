@@ -153,6 +153,10 @@ export interface NodeAgentServiceOptions {
  * `mk up` made them, else the context's own. Throws ClusterError for an invalid node name.
  */
 export async function runNodeAgentService(dataDir: string, opts: NodeAgentServiceOptions, log: (line: string) => void): Promise<number> {
+  const gpuDevRoot = opts.gpuDevRoot ?? process.env.MK_GPU_DEV_ROOT;
+  if (gpuDevRoot && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ClusterError(`GPU device root (MK_GPU_DEV_ROOT) "${gpuDevRoot}" is not a directory`);
+  }
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const nodeName = opts.nodeName ?? ctx.nodeName;
@@ -160,10 +164,6 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   if (bad) throw new ClusterError(`invalid node name "${nodeName}": ${bad}`);
   if (ctx.nkeyFile && nodeName !== ctx.nodeName) {
     throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
-  }
-  const gpuDevRoot = opts.gpuDevRoot ?? process.env.MK_GPU_DEV_ROOT;
-  if (gpuDevRoot && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new ClusterError(`GPU device root "${gpuDevRoot}" is not a directory`);
   }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
   const { runNodeAgent } = await import('../node-agent/index.js');

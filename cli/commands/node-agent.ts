@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { Flags } from '@oclif/core';
 import { metricsFlags, metricsOption, MkCommand } from '../base-command';
 import { defaultNodeName, tryReadContext } from '../../embedded/context';
@@ -53,6 +54,10 @@ export default class NodeAgent extends MkCommand {
       extendedResources = flags['extended-resource'] ? parseExtendedResources(flags['extended-resource']) : undefined;
     } catch (err) {
       throw new ClusterError((err as Error).message);
+    }
+    const gpuDevRoot = flags['gpu-dev-root'];
+    if (gpuDevRoot !== undefined && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ClusterError(`--gpu-dev-root: "${gpuDevRoot}" is not a directory`);
     }
     let nodeName = flags['node-name'];
     if (flags.join) {
