@@ -280,7 +280,7 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
     }
     ctx.log.warn({ container: a.container, reason: e.reason, err: e.message }, 'container failed to start');
     // A spec the node cannot meet waits with its reason (retried each sync), as kubelet's does: no crash loop.
-    if (e.reason === 'CreateContainerConfigError') return true;
+    if (e.reason === 'CreateContainerConfigError' || e.reason === 'UnexpectedAdmissionError') return true;
     out.events.push({ type: 'container-start-failed', container: a.container, at, message: e.message, ...(e.containerId ? { containerId: e.containerId } : {}) });
     return true;
   }
