@@ -61,7 +61,7 @@ describe('discoverGpus on a fake device root', () => {
     expect(inv).toEqual({ gpus: [], controlDevices: [], libraries: [], binaries: [] });
   });
 
-  it('finds the device root /dev: no nvidia devices on a machine without GPUs gives none', async () => {
+  it('finds no GPUs in a device root without nvidiaN devices', async () => {
     const inv = await discoverGpus({ devRoot: dir });
     expect(inv.gpus).toEqual([]);
   });
