@@ -143,6 +143,8 @@ export interface NodeAgentServiceOptions {
   metrics?: MetricsEndpoint;
   /** Extended resources the node advertises (`example.com/dongle`: 4). */
   extendedResources?: Record<string, number>;
+  /** Where the GPU device nodes are (default: $MK_GPU_DEV_ROOT, else /dev). */
+  gpuDevRoot?: string;
 }
 
 /**
@@ -151,6 +153,10 @@ export interface NodeAgentServiceOptions {
  * `mk up` made them, else the context's own. Throws ClusterError for an invalid node name.
  */
 export async function runNodeAgentService(dataDir: string, opts: NodeAgentServiceOptions, log: (line: string) => void): Promise<number> {
+  const gpuDevRoot = opts.gpuDevRoot ?? process.env.MK_GPU_DEV_ROOT;
+  if (gpuDevRoot && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ClusterError(`GPU device root (MK_GPU_DEV_ROOT) "${gpuDevRoot}" is not a directory`);
+  }
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const nodeName = opts.nodeName ?? ctx.nodeName;
@@ -172,6 +178,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
+    ...(gpuDevRoot ? { gpuDevRoot } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

@@ -12,6 +12,8 @@ import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
 import { NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, type Pod } from '../messages';
 import { log } from './log';
+import { GpuAllocator } from './gpu/allocation';
+import { discoverGpus } from './gpu/discovery';
 import { readCapacity, hostIP, withExtendedResources } from './node/capacity';
 import { measureNode } from './node/measure';
 import { GPU_RESOURCE, pressureConditions } from './node/node-status';
@@ -43,6 +45,8 @@ export interface NodeAgentOptions {
   statsIntervalMs?: number;
   /** Extended resources the node advertises (`example.com/dongle`: 4), in its capacity and allocatable. */
   extendedResources?: Record<string, number>;
+  /** Where the GPU device nodes are (default /dev; tests give stand-ins): see node-agent/gpu. */
+  gpuDevRoot?: string;
 }
 
 export interface NodeAgent {
@@ -90,7 +94,11 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     // Post the node's status as soon as its runtime goes or comes back.
     onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
-  const capacity = withExtendedResources(await readCapacity(name, runtime.version, opts.dataDir, undefined, opts.nodeIP), opts.extendedResources);
+  // The GPUs a container can be given are those whose device nodes are found: they are the count.
+  const inventory = await discoverGpus(opts.gpuDevRoot ? { devRoot: opts.gpuDevRoot } : {});
+  if (inventory.gpus.length > 0) log.info({ node: name, gpus: inventory.gpus.map((g) => g.hostPath), libraries: inventory.libraries.length }, 'GPUs found');
+  const gpuAllocator = inventory.gpus.length > 0 ? new GpuAllocator(inventory, runtime.cri) : undefined;
+  const capacity = withExtendedResources(await readCapacity(name, runtime.version, opts.dataDir, inventory.gpus.length, opts.nodeIP), opts.extendedResources);
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
@@ -115,6 +123,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     podDeps: {
       cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       seccompProfileRoot: runtime.seccompProfileRoot,
+      ...(gpuAllocator ? { gpu: gpuAllocator } : {}),
       persistent: true,
       ...readNodeResolvConf(log),
       // Each pod's hosts file sits in its directory beside its logs, as kubelet keeps it in its pod directory.

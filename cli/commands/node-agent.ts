@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { Flags } from '@oclif/core';
 import { metricsFlags, metricsOption, MkCommand } from '../base-command';
 import { defaultNodeName, tryReadContext } from '../../embedded/context';
@@ -38,6 +39,7 @@ export default class NodeAgent extends MkCommand {
       description: 'advertise an extended resource in the node\'s capacity: NAME=COUNT, such as example.com/dongle=4 (repeatable)',
       multiple: true,
     }),
+    'gpu-dev-root': Flags.string({ description: 'where the GPU device nodes nvidiaN, nvidiactl are (default: $MK_GPU_DEV_ROOT, else /dev)' }),
     ...metricsFlags,
   };
 
@@ -52,6 +54,10 @@ export default class NodeAgent extends MkCommand {
       extendedResources = flags['extended-resource'] ? parseExtendedResources(flags['extended-resource']) : undefined;
     } catch (err) {
       throw new ClusterError((err as Error).message);
+    }
+    const gpuDevRoot = flags['gpu-dev-root'];
+    if (gpuDevRoot !== undefined && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ClusterError(`--gpu-dev-root: "${gpuDevRoot}" is not a directory`);
     }
     let nodeName = flags['node-name'];
     if (flags.join) {
@@ -76,6 +82,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
       ...(statsIntervalMs ? { statsIntervalMs } : {}),
       ...(extendedResources ? { extendedResources } : {}),
+      ...(flags['gpu-dev-root'] ? { gpuDevRoot: flags['gpu-dev-root'] } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

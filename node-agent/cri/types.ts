@@ -48,6 +48,8 @@ export interface Mount {
   selinuxRelabel?: boolean;
   propagation?: MountPropagation;
 }
+/** A host device given to a container; permissions of the device cgroup: `r`, `w`, `m` (default `rwm`). */
+export interface Device { containerPath: string; hostPath: string; permissions?: string }
 /** Which namespaces a sandbox or container shares. */
 export interface NamespaceOption { network?: NamespaceMode; pid?: NamespaceMode; ipc?: NamespaceMode; targetId?: string }
 
@@ -166,6 +168,7 @@ export interface ContainerConfig {
   workingDir?: string;
   envs?: KeyValue[];
   mounts?: Mount[];
+  devices?: Device[];
   labels?: StringMap;
   annotations?: StringMap;
   /** Relative to the sandbox's logDirectory. */

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import si from 'systeminformation';
 import type { NodeStatus } from '../../messages';
-import { measureNode, nvidiaGpus } from './measure';
+import { measureNode } from './measure';
 import { resourcesFrom } from './node-status';
 
 /** The first non-internal IPv4 address of the machine (or its network namespace), else loopback. */
@@ -18,13 +18,13 @@ export function hostIP(): string {
 
 /**
  * Capacity, allocatable, addresses and node info for the Node's status; `dataDir` is the node's
- * data directory (ephemeral-storage is its file system), `gpus` the count when already probed,
+ * data directory (ephemeral-storage is its file system), `gpus` the count node-agent/gpu found,
  * `internalIP` the node's InternalIP (default: hostIP()).
  */
 export async function readCapacity(
-  nodeName: string, runtimeVersion: string, dataDir: string, gpus?: number, internalIP: string = hostIP(),
+  nodeName: string, runtimeVersion: string, dataDir: string, gpus = 0, internalIP: string = hostIP(),
 ): Promise<NodeStatus> {
-  const { capacity, allocatable } = resourcesFrom(await measureNode(dataDir, gpus ?? await nvidiaGpus()));
+  const { capacity, allocatable } = resourcesFrom(await measureNode(dataDir, gpus));
   let osImage = `${os.type()} ${os.release()}`;
   try {
     const o = await si.osInfo();

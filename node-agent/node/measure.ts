@@ -1,26 +1,12 @@
 /**
  * Measures the machine for the node's status: CPUs, memory and what is available of it, the file
- * system of the node's data directory, PIDs, NVIDIA GPUs. A reading that fails counts as 0, which
- * node-status.ts takes as "unknown" (no pressure, no ephemeral-storage).
+ * system of the node's data directory, PIDs (node-agent/gpu counts the GPUs). A reading that
+ * fails counts as 0, which node-status.ts takes as "unknown" (no pressure, no ephemeral-storage).
  */
 import * as fs from 'node:fs/promises';
 import os from 'node:os';
-import si from 'systeminformation';
 import { log } from '../log';
 import type { NodeMeasurements } from './node-status';
-
-/** Counts NVIDIA GPUs; none when the probe fails or takes too long (no GPU on most machines). */
-export async function nvidiaGpus(): Promise<number> {
-  try {
-    const g = await Promise.race([
-      si.graphics(),
-      new Promise<null>((r) => setTimeout(() => r(null), 3000).unref()),
-    ]);
-    return g ? g.controllers.filter((c) => /nvidia/i.test(c.vendor ?? '') || /nvidia/i.test(c.model ?? '')).length : 0;
-  } catch {
-    return 0;
-  }
-}
 
 /** MemAvailable of /proc/meminfo (the kernel's estimate of what can be had without swapping). */
 async function memoryAvailable(): Promise<number> {
@@ -42,7 +28,7 @@ async function readNumber(file: string, pick: (text: string) => string | undefin
 
 /**
  * Takes the measurements. `dataDir` is the node's data directory (its file system is nodefs);
- * `gpus` is counted once at start by the caller (the probe is slow) and passed in.
+ * `gpus` is what node-agent/gpu found at start, passed in.
  */
 export async function measureNode(dataDir: string, gpus: number): Promise<NodeMeasurements> {
   let fsBytes = 0;

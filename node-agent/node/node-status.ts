@@ -31,7 +31,7 @@ export interface NodeMeasurements {
   /** kernel.pid_max, and the tasks (processes and threads) that exist now. */
   pidMax: number;
   pidsInUse: number;
-  /** NVIDIA GPUs found (graphics controllers whose vendor is NVIDIA). */
+  /** NVIDIA GPUs found: the device nodes /dev/nvidiaN (node-agent/gpu/discovery.ts). */
   gpus: number;
 }
 

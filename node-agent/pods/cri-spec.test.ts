@@ -58,3 +58,24 @@ describe('cri-spec', () => {
     expect(buildSandboxConfig(pod, { podLogsRoot: '/l' }, 0).hostname).toBe('a'.repeat(62));
   });
 });
+
+describe('cri-spec with GPUs', () => {
+  it('adds the GPU devices, mounts, env and annotation; the container\'s own env wins', () => {
+    const c = { name: 'app', image: 'busybox', env: [{ name: 'NVIDIA_DRIVER_CAPABILITIES', value: 'all' }] };
+    const pod = makePod({ containers: [c] }, { uid: 'u1' });
+    const config = buildContainerConfig(pod, c, 0, 0, {
+      hostsPath: '/h/hosts',
+      gpu: {
+        devices: [{ hostPath: '/fake/nvidia1', containerPath: '/dev/nvidia1', permissions: 'rw' }],
+        mounts: [{ hostPath: '/usr/bin/nvidia-smi', containerPath: '/usr/bin/nvidia-smi', readonly: true }],
+        envs: [{ key: 'NVIDIA_VISIBLE_DEVICES', value: '1' }, { key: 'NVIDIA_DRIVER_CAPABILITIES', value: 'compute,utility' }],
+        annotations: { 'mk.io/gpu-devices': '1' },
+      },
+    });
+    expect(config.devices).toEqual([{ hostPath: '/fake/nvidia1', containerPath: '/dev/nvidia1', permissions: 'rw' }]);
+    expect(config.mounts?.map((m) => m.containerPath)).toEqual(['/etc/hosts', '/usr/bin/nvidia-smi']);
+    expect(config.envs).toEqual([{ key: 'NVIDIA_VISIBLE_DEVICES', value: '1' }, { key: 'NVIDIA_DRIVER_CAPABILITIES', value: 'all' }]);
+    expect(config.annotations?.['mk.io/gpu-devices']).toBe('1');
+    expect(buildContainerConfig(pod, c, 0).devices).toBeUndefined();
+  });
+});

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
 import type { ResolvedContainer } from './env';
+import type { GpuContainerConfig } from '../gpu/allocation';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
 import { podDnsConfig } from './dns';
 import { containerSecurityContext, sandboxSecurity, type ImageUser } from './security';
@@ -165,6 +166,8 @@ export interface ContainerOptions {
   hostsPath?: string;
   /** The container's environment from every source and its expanded command and args (env.ts). */
   resolved?: ResolvedContainer;
+  /** The container's GPUs (node-agent/gpu): devices, driver mounts, env and annotation added. */
+  gpu?: GpuContainerConfig;
 }
 
 /**
@@ -181,7 +184,7 @@ export function buildContainerConfig(
   const resolved = opts.resolved;
   const command = resolved ? resolved.command : c.command;
   const args = resolved ? resolved.args : c.args;
-  return {
+  const config: ContainerConfig = {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
     ...(command ? { command } : {}),
@@ -202,5 +205,18 @@ export function buildContainerConfig(
     ...(c.stdin ? { stdin: true } : {}),
     ...(c.stdinOnce ? { stdinOnce: true } : {}),
     linux: { resources: containerResources(c), ...(securityContext ? { securityContext } : {}) },
+  };
+  return opts.gpu ? withGpu(config, opts.gpu) : config;
+}
+
+/** The config with the GPU part added; the container's own env wins over it. */
+function withGpu(config: ContainerConfig, gpu: GpuContainerConfig): ContainerConfig {
+  const own = new Set((config.envs ?? []).map((e) => e.key));
+  return {
+    ...config,
+    envs: [...gpu.envs.filter((e) => !own.has(e.key)), ...(config.envs ?? [])],
+    mounts: [...(config.mounts ?? []), ...gpu.mounts],
+    devices: [...(config.devices ?? []), ...gpu.devices],
+    annotations: { ...config.annotations, ...gpu.annotations },
   };
 }

@@ -12,6 +12,7 @@ import { isNotFound } from '../../messages/errors';
 import type { EventType } from '../../messages/event';
 import type { Container, Pod } from '../../messages/pod';
 import type { BackoffEvent } from './backoff';
+import { GPU_RESOURCE, gpuContainerConfig, gpuCount, GpuUnavailableError, type GpuAllocator, type GpuLease } from '../gpu/allocation';
 import { buildContainerConfig, buildSandboxConfig, podLogDirectory, type SandboxOptions } from './cri-spec';
 import { describeHook, POST_START_TIMEOUT_SECONDS, runHook, stopContainerGracefully } from './hooks';
 import { writeHostsFile } from './hosts';
@@ -46,6 +47,8 @@ export interface ExecuteContext {
    * IPs of the pod's sandboxes by id; without it a reference to a ConfigMap or Secret is missing.
    */
   env?: Partial<Omit<EnvContext, 'podIPs' | 'warn'>> & { sandboxIPs?: Record<string, string[]> };
+  /** Gives GPUs to containers that ask for nvidia.com/gpu; none: the node has none to give. */
+  gpu?: GpuAllocator;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -177,6 +180,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       const podIP = ctx.sandboxIPs?.[a.sandboxId];
       const hostsRoot = ctx.sandbox.hostsRoot;
       const hostsPath = hostsRoot ? await writeHostsFile(podLogDirectory(pod, hostsRoot), pod, podIP) : undefined;
+      const lease = await allocateGpus(ctx, pod, spec);
       let config;
       try {
         config = buildContainerConfig(pod, spec, a.attempt, a.restartCount, {
@@ -184,8 +188,10 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
           ...(ctx.sandbox.seccompProfileRoot ? { seccompProfileRoot: ctx.sandbox.seccompProfileRoot } : {}),
           ...(hostsPath ? { hostsPath } : {}),
           resolved,
+          ...(lease && ctx.gpu ? { gpu: gpuContainerConfig(ctx.gpu.inventory, lease.devices, resolved.env.map((e) => e.name)) } : {}),
         });
       } catch (e) {
+        lease?.release();
         if (isContainerConfigError(e)) throw new StepError('CreateContainerConfigError', e);
         throw e;
       }
@@ -193,6 +199,8 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
         ({ containerId } = await cri.createContainer({ podSandboxId: a.sandboxId, config, sandboxConfig }));
       } catch (e) {
         throw new StepError('CreateContainerError', e);
+      } finally {
+        lease?.release();
       }
       ctx.event?.('Normal', 'Created', `Created container ${a.container}`);
       out.created.containers.push(containerId);
@@ -215,6 +223,25 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       return;
     case 'removeContainer':
       await idempotent(cri.removeContainer({ containerId: a.containerId }));
+  }
+}
+
+/**
+ * The GPUs of a container that asks for nvidia.com/gpu. A node without GPUs, or without enough
+ * free, fails the step with the waiting reason UnexpectedAdmissionError (the kubelet's, when its
+ * device manager cannot give a pod its devices); the next sync tries again.
+ */
+async function allocateGpus(ctx: ExecuteContext, pod: Pod, spec: Container): Promise<GpuLease | undefined> {
+  const n = gpuCount(spec);
+  if (n === 0) return undefined;
+  if (!ctx.gpu) {
+    throw new StepError('UnexpectedAdmissionError', new Error(`container ${spec.name} asks for ${n} ${GPU_RESOURCE} but the node has no GPUs`));
+  }
+  try {
+    return await ctx.gpu.allocate(pod, spec);
+  } catch (e) {
+    if (e instanceof GpuUnavailableError) throw new StepError('UnexpectedAdmissionError', e);
+    throw e;
   }
 }
 
@@ -299,7 +326,7 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
     }
     ctx.log.warn({ container: a.container, reason: e.reason, err: e.message }, 'container failed to start');
     // A spec the node cannot meet waits with its reason (retried each sync), as kubelet's does: no crash loop.
-    if (e.reason === 'CreateContainerConfigError') return true;
+    if (e.reason === 'CreateContainerConfigError' || e.reason === 'UnexpectedAdmissionError') return true;
     out.events.push({ type: 'container-start-failed', container: a.container, at, message: e.message, ...(e.containerId ? { containerId: e.containerId } : {}) });
     return true;
   }

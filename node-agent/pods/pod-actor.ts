@@ -31,6 +31,7 @@ import type { ObservedPod, PodRuntime } from './types';
 import { PodProber, type RunningContainer } from './prober';
 import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
 import { stopContainerGracefully } from './hooks';
+import type { GpuAllocator } from '../gpu/allocation';
 
 /** Messages a pod actor accepts. */
 export type PodActorMessage =
@@ -70,6 +71,8 @@ export interface PodActorDeps {
   cgroupRoot?: string;
   /** Where Localhost seccomp profiles are looked up; default /var/lib/mk/seccomp. */
   seccompProfileRoot?: string;
+  /** Gives GPUs to containers asking for nvidia.com/gpu (node-agent/gpu); none on a node without. */
+  gpu?: GpuAllocator;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
   writeStatus(pod: Pod, status: PodStatus): Promise<void>;
   /** Called once deletion finished: nothing of the pod is left in the runtime. */
@@ -267,6 +270,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
           ...(deps.seccompProfileRoot ? { seccompProfileRoot: deps.seccompProfileRoot } : {}),
           ...(deps.nodeResolvConf ? { nodeResolvConf: deps.nodeResolvConf } : {}), ...(deps.hostsRoot ? { hostsRoot: deps.hostsRoot } : {}),
         }, log, now, event, sandboxIPs: readySandboxIPs(observed), env: envContext(desired, observed),
+          ...(deps.gpu ? { gpu: deps.gpu } : {}),
       });
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);

@@ -1,6 +1,7 @@
 /**
- * mk node-agent's --extended-resource through the built CLI: a bad name or count is an error
- * naming the flag, exit 1, before anything is read or started.
+ * mk node-agent's --extended-resource and --gpu-dev-root through the built CLI: a bad name or
+ * count is an error naming the flag, exit 1, before anything is read or started; so is a GPU
+ * device root that is not a directory.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -33,5 +34,16 @@ describe('mk node-agent --extended-resource', () => {
     const r = await mk(['--extended-resource', 'example.com/dongle=4', '--extended-resource', 'vendor.io/fpga=0']);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toContain('--extended-resource');
+  });
+
+  it('refuses a --gpu-dev-root that is not a directory, naming it', async () => {
+    const missing = path.join(dataDir, 'no-such-dir');
+    expect(await mk(['--gpu-dev-root', missing])).toEqual({ code: 1, stdout: '', stderr: `error: --gpu-dev-root: "${missing}" is not a directory\n` });
+  });
+
+  it('takes a --gpu-dev-root that is a directory and goes on to the missing cluster', async () => {
+    const r = await mk(['--gpu-dev-root', dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('gpu-dev-root');
   });
 });
