@@ -78,6 +78,6 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
     expect(pause).toBeDefined();
     const evict = r.workloads.find((w) => w.kind === 'eviction')!.report as { records: EvictRecord[] };
     expect(evict.records.filter((e) => e.runningAtMs !== undefined && e.runningAtMs < pause.atMs!)).toHaveLength(3);
-    expect(r.workloads.map((w) => w.kind)).toEqual(['pods', 'cascade', 'leadership', 'eviction']);
+    expect(r.workloads.map((w) => w.kind)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'eviction']);
   });
 });
