@@ -192,5 +192,7 @@ export function shapeArgs(o: RoundOptions): string[] {
   const all: readonly FaultTarget[] = ALL_FAULT_TARGETS;
   if (o.targets.length !== all.length) args.push(`--targets ${o.targets.length > 0 ? o.targets.join(',') : 'none'}`);
   if (o.controlPlanes !== undefined) args.push(`--control-planes ${o.controlPlanes}`);
+  const kinds = o.kinds.filter((k) => k !== evictionKind).map((k) => k.name);
+  if (kinds.join(',') !== DEFAULT_KINDS.map((k) => k.name).join(',')) args.push(`--kinds ${kinds.join(',')}`);
   return args;
 }

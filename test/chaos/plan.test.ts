@@ -98,6 +98,10 @@ describe('parseChaosArgs', () => {
     expect(three.shapeArgs).toEqual(expect.arrayContaining(['--targets nats', '--control-planes 3']));
     expect(clusterShape(three).upArgs).toEqual(['--control-planes', '3']);
     expect(parseChaosArgs(['--targets', 'none']).targets).toEqual([]);
+    const w = parseChaosArgs(['--kinds', 'workloads,pods', '--targets', 'nats']);
+    expect(w.kinds.map((x) => x.name)).toEqual(['pods', 'workloads']);
+    expect(w.shapeArgs).toContain('--kinds pods,workloads');
+    expect(() => parseChaosArgs(['--kinds', 'pods,daemonsets'])).toThrow('--kinds: unknown kind(s) daemonsets');
     expect(parseChaosArgs(['--reuse-cluster', '--keep-logs'])).toMatchObject({ reuseCluster: true, keepLogs: true, verbose: false });
   });
 

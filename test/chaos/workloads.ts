@@ -270,7 +270,7 @@ class WorkloadsWorkload implements ChaosWorkload {
     try {
       const { attempts } = await ctx.mkUntil(what, () => args, { stdin, deadlineMs: this.o.stepDeadlineMs });
       this.done.push(`${ctx.elapsedMs()} ms: ${what}${attempts > 1 ? ` (${attempts} attempts)` : ''}`);
-      ctx.note(`workloads: ${what}${attempts > 1 ? ` (${attempts} attempts)` : ''}`);
+      ctx.note(`workloads: ${what}: done${attempts > 1 ? ` (${attempts} attempts)` : ''}`);
       return true;
     } catch (e) {
       this.violations.push({ invariant: 'available', subject: what, permanent: true, detail: (e as Error).message });
