@@ -4,16 +4,20 @@
  * that SIGKILL nats-server, the control plane, the node agent and containerd at random moments,
  * then a round on two control planes that SIGKILLs the leader and pauses the node agent past the
  * node monitor grace period while owners are deleted with each propagation policy, namespaces
- * are deleted and finalizers hold pods. A failed round prints its seed, what was wrong and where
- * its logs are.
+ * are deleted and finalizers hold pods, and a round that SIGKILLs the four processes while a
+ * ReplicaSet is scaled, a Deployment rolled and a Job runs. A failed round prints its seed, what
+ * was wrong and where its logs are.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { FAULT_TARGETS } from '../helpers/chaos-faults';
 import { canRunE2e } from '../helpers/cluster';
 import { cleanPauses, type EvictRecord } from './cluster-invariants';
-import { DEFAULT_KINDS, DEFAULT_ROUND, runChaos, shapeArgs, type ChaosRun } from './harness';
+import { cascadeKind } from './cascade';
+import { DEFAULT_ROUND, runChaos, shapeArgs, type ChaosRun } from './harness';
+import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
+import { workloadsKind } from './workloads';
 import { NODE_PAUSE_MS, type RoundOptions } from './round';
 
 const describeChaos = canRunE2e() ? describe : describe.skip;
@@ -26,6 +30,9 @@ const CI_ROUND: RoundOptions = { ...DEFAULT_ROUND, kinds: [podsKind], count: 20,
 const SHAPED_SEED = 20_254;
 // 20246 kills containerd 7.6 s after the node agent (the running agent must restart it); 20247 before it (a new agent starts a new one).
 const CHAOS_SEEDS = 20_246;
+// 20300 kills nats while the Deployment's new env is applied, the control plane 1.4 s into that
+// rollout and the node agent during its undo, with the ReplicaSet scaled down to 1 just before.
+const WORKLOADS_SEED = 20_300;
 
 const failuresOf = (run: ChaosRun) => run.failures.map((f) => ({
   seed: f.result.seed,
@@ -67,7 +74,7 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
   });
 
   it('keeps every invariant while the leader is SIGKILLed and the node agent paused, owners, namespaces and finalizers going', async () => {
-    const round: RoundOptions = { ...CI_ROUND, kinds: DEFAULT_KINDS, count: 10, targets: ['leader', 'node-pause'] };
+    const round: RoundOptions = { ...CI_ROUND, kinds: [podsKind, cascadeKind, leadershipKind], count: 10, targets: ['leader', 'node-pause'] };
     const run = await runChaos({ ...round, seed: SHAPED_SEED, rounds: 1, logsDir, shapeArgs: shapeArgs(round), print });
     expect({ failures: failuresOf(run), notes: run.notes }).toEqual({ failures: [], notes: [] });
     const r = run.rounds[0];
@@ -79,5 +86,17 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
     const evict = r.workloads.find((w) => w.kind === 'eviction')!.report as { records: EvictRecord[] };
     expect(evict.records.filter((e) => e.runningAtMs !== undefined && e.runningAtMs < pause.atMs!)).toHaveLength(3);
     expect(r.workloads.map((w) => w.kind)).toEqual(['pods', 'cascade', 'leadership', 'eviction']);
+  });
+
+  it('keeps the ReplicaSet, Deployment and Job invariants while the four processes are SIGKILLed mid-rollout', async () => {
+    const round: RoundOptions = { ...CI_ROUND, kinds: [workloadsKind], count: 1, windowMs: 12_000, targets: FAULT_TARGETS };
+    const run = await runChaos({ ...round, seed: WORKLOADS_SEED, rounds: 1, logsDir, shapeArgs: shapeArgs(round), print });
+    expect({ failures: failuresOf(run), notes: run.notes }).toEqual({ failures: [], notes: [] });
+    const r = run.rounds[0];
+    expect(r.faults.map((f) => f.target).sort()).toEqual([...FAULT_TARGETS].sort());
+    // The steps all went through: both scales, the roll (and an undo when planned).
+    const report = r.workloads[0].report as { plan: { deployment: { undoAtMs?: number } }; done: string[] };
+    expect(report.done.filter((d) => / scale /.test(d))).toHaveLength(2);
+    expect(report.done.filter((d) => /rollout|with a new env/.test(d))).toHaveLength(report.plan.deployment.undoAtMs === undefined ? 1 : 2);
   });
 });

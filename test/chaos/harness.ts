@@ -16,6 +16,7 @@ import { cascadeKind } from './cascade';
 import { evictionKind, NODE_PAUSE_GRACE } from './eviction';
 import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
+import { workloadsKind } from './workloads';
 import { reproduceCommand, roundLine, saveRoundLogs, violationLines } from './report';
 import { runRound, type RoundOptions, type RoundResult } from './round';
 
@@ -56,7 +57,7 @@ export interface ChaosRun {
  * The kinds a round exercises: each brings its workload and invariants. A round that pauses the
  * node agent also gets the eviction kind (roundKinds).
  */
-export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind] as const;
+export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind] as const;
 
 /** The kinds of a round shaped like `o`: its own, plus the eviction pods when it pauses the node agent. */
 export function roundKinds(o: RoundOptions): RoundOptions['kinds'] {
@@ -191,5 +192,7 @@ export function shapeArgs(o: RoundOptions): string[] {
   const all: readonly FaultTarget[] = ALL_FAULT_TARGETS;
   if (o.targets.length !== all.length) args.push(`--targets ${o.targets.length > 0 ? o.targets.join(',') : 'none'}`);
   if (o.controlPlanes !== undefined) args.push(`--control-planes ${o.controlPlanes}`);
+  const kinds = o.kinds.filter((k) => k !== evictionKind).map((k) => k.name);
+  if (kinds.join(',') !== DEFAULT_KINDS.map((k) => k.name).join(',')) args.push(`--kinds ${kinds.join(',')}`);
   return args;
 }

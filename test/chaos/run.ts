@@ -12,6 +12,7 @@
  *   --kills K             kills of each target per round (default 1)
  *   --targets LIST        comma-separated subset of nats,control-plane,node-agent,containerd,leader,node-pause, or none
  *   --control-planes N    control planes the cluster runs (default 2 when leader is a target, else 1)
+ *   --kinds LIST          comma-separated subset of pods,cascade,leadership,workloads (default all)
  *   --no-kill-containerd  leave containerd alone (it is killed by default)
  *   --logs-dir DIR        where failed rounds' logs go (default /tmp/mk-chaos)
  *   --verbose             print every round's timeline, not only failed rounds'
@@ -24,16 +25,16 @@ import { ValidationError } from '../../messages';
 import { ALL_FAULT_TARGETS, isFaultTarget, type FaultTarget } from '../helpers/chaos-faults';
 import { toSeed } from '../helpers/chaos-random';
 import { canRunE2e } from '../helpers/cluster';
-import { DEFAULT_ROUND, runChaos, shapeArgs, type ChaosOptions } from './harness';
+import { DEFAULT_KINDS, DEFAULT_ROUND, runChaos, shapeArgs, type ChaosOptions } from './harness';
 
 const USAGE = 'usage: npm run chaos -- [--rounds N] [--seed S] [--pods N] [--window-s S] [--settle-s S] [--converge-s S] [--kills K] '
-  + '[--targets nats,control-plane,node-agent,containerd,leader,node-pause|none] [--control-planes N] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs] [--reuse-cluster]';
+  + '[--targets nats,control-plane,node-agent,containerd,leader,node-pause|none] [--control-planes N] [--kinds pods,cascade,leadership,workloads] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs] [--reuse-cluster]';
 
 /** Parses the flags into run options. Throws a ValidationError naming a bad flag. */
 export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOptions, 'print' | 'signal'> {
   const values = new Map<string, string>();
   const switches = new Set<string>();
-  const valued = ['--rounds', '--seed', '--pods', '--window-s', '--settle-s', '--converge-s', '--kills', '--targets', '--logs-dir', '--control-planes'];
+  const valued = ['--rounds', '--seed', '--pods', '--window-s', '--settle-s', '--converge-s', '--kills', '--targets', '--logs-dir', '--control-planes', '--kinds'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (['--no-kill-containerd', '--verbose', '--keep-logs', '--reuse-cluster'].includes(a)) { switches.add(a); continue; }
@@ -57,6 +58,15 @@ export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOpti
     if (bad.length > 0) throw new ValidationError(`--targets: unknown target(s) ${bad.join(', ')} (known: ${ALL_FAULT_TARGETS.join(', ')}, or none)`);
     targets = names as FaultTarget[];
   }
+  let kinds: ChaosOptions['kinds'] = DEFAULT_KINDS;
+  const k = values.get('--kinds');
+  if (k !== undefined) {
+    const names = k.split(',').map((s) => s.trim());
+    const known = DEFAULT_KINDS.map((x) => x.name);
+    const bad = names.filter((n) => !(known as string[]).includes(n));
+    if (bad.length > 0 || names.length === 0) throw new ValidationError(`--kinds: unknown kind(s) ${bad.join(', ') || '(none given)'} (known: ${known.join(', ')})`);
+    kinds = DEFAULT_KINDS.filter((x) => names.includes(x.name));
+  }
   if (switches.has('--no-kill-containerd')) targets = targets.filter((x) => x !== 'containerd');
   const round = {
     ...DEFAULT_ROUND,
@@ -66,6 +76,7 @@ export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOpti
     convergeMs: num('--converge-s', DEFAULT_ROUND.convergeMs / 1000, 1) * 1000,
     killsPerTarget: Math.floor(num('--kills', DEFAULT_ROUND.killsPerTarget, 0)),
     targets,
+    kinds,
     ...(values.has('--control-planes') ? { controlPlanes: Math.floor(num('--control-planes', 1, 1)) } : {}),
   };
   if (round.controlPlanes !== undefined && round.controlPlanes > 3) throw new ValidationError(`--control-planes must be 1 to 3 (got ${round.controlPlanes})`);
