@@ -1,4 +1,7 @@
 import { corePctPer1000, formatProbes, type ProbesHalf, type ProbesRound, type ProbesRun } from './probes-report';
+import { Container } from '../../messages/pod';
+import { probeIssues } from '../../messages/probe';
+import { probedContainer } from './probes';
 
 const half = (cpu: number, rssKb: number, probes = 0, busyBefore = 0.02): ProbesHalf => ({ cpu, rssKb, probes, failures: 0, busyBefore });
 const round = (on: number, off: number, busy = 0.02): ProbesRound => ({
@@ -25,9 +28,30 @@ describe('probes report', () => {
 
   it('says when the aim is missed, not judged, or the CPU was busy', () => {
     const missed = formatProbes({ pods: 500, seconds: 10, probesPerPod: 2, periods: [{ periodSeconds: 10, rounds: [round(0.05, 0.01, 0.3)] }] });
+    expect(missed[0]).toContain('10 s windows, 1 round alternating.');
     expect(missed).toContain('Aim: under 5 % of a core per 1,000 pods at periodSeconds 10: not met (8 %).');
     expect(missed[missed.length - 1]).toBe('1 of 2 halves started with the CPU still busy (up to 30 %): another workload ran on this machine.');
     const other = formatProbes({ pods: 500, seconds: 10, probesPerPod: 2, periods: [{ periodSeconds: 1, rounds: [round(0.05, 0.01)] }] });
     expect(other).toContain('Aim: under 5 % of a core per 1,000 pods at periodSeconds 10: not judged (no run at that period).');
+  });
+});
+
+describe('probed containers', () => {
+  const ports = { http: 8080, tcp: 9090 };
+
+  it('probe even pods over httpGet and odd ones over tcpSocket, liveness and readiness alike, valid as the api checks them', () => {
+    const even = Container.parse(probedContainer(0, true, 10, ports));
+    const odd = Container.parse(probedContainer(1, true, 1, ports));
+    expect(even.livenessProbe).toEqual({ httpGet: { path: '/healthz', port: 8080, host: '127.0.0.1' }, periodSeconds: 10, timeoutSeconds: 1 });
+    expect(even.readinessProbe).toEqual(even.livenessProbe);
+    expect(odd.readinessProbe).toEqual({ tcpSocket: { port: 9090, host: '127.0.0.1' }, periodSeconds: 1, timeoutSeconds: 1 });
+    expect(probeIssues(even)).toEqual([]);
+    expect(probeIssues(odd)).toEqual([]);
+  });
+
+  it('carry no probe in the baseline', () => {
+    const c = probedContainer(0, false, 10, ports);
+    expect(c.livenessProbe).toBeUndefined();
+    expect(c.readinessProbe).toBeUndefined();
   });
 });

@@ -32,6 +32,9 @@ export interface ProbesPeriodRun { periodSeconds: number; rounds: ProbesRound[] 
 /** A whole run. */
 export interface ProbesRun { pods: number; seconds: number; probesPerPod: number; periods: ProbesPeriodRun[] }
 
+/** `n thing` or `n things`. */
+export const plural = (n: number, thing: string): string => `${n} ${thing}${n === 1 ? '' : 's'}`;
+
 /** % of one core per 1,000 pods that the probes add in one round. */
 export const corePctPer1000 = (r: ProbesRound, pods: number): number => (r.on.cpu - r.off.cpu) * 100 * (1000 / pods);
 
@@ -40,7 +43,7 @@ export function formatProbes(run: ProbesRun): string[] {
   const pr = (xs: number[], d = 1) => { const s = spread(xs, d); return `${s.median} (${s.min}-${s.max})`; };
   const out = [
     `${run.pods} pods, ${run.probesPerPod} probes each (liveness and readiness; half httpGet, half tcpSocket), `
-      + `${run.seconds} s windows, ${run.periods[0]?.rounds.length ?? 0} rounds alternating.`,
+      + `${run.seconds} s windows, ${plural(run.periods[0]?.rounds.length ?? 0, 'round')} alternating.`,
     '',
     '| period (s) | probes/s | failures | CPU % of a core: probes on | off | % of a core per 1,000 pods | RSS on / off (MB) | RSS per 1,000 pods (MB) |',
     '|---|---|---|---|---|---|---|---|',

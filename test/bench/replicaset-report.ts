@@ -3,6 +3,7 @@
  * with N replicas to have N pods Running against N pods applied directly, their ratio, messages
  * per pod, and the time to replace the pods deleted at once. Pure.
  */
+import { plural } from './probes-report';
 import { median, round, spread } from './stats';
 
 /** The aim: a ReplicaSet within this factor of direct creates (p50 of the rounds). */
@@ -51,7 +52,7 @@ export function formatReplicaSet(run: ReplicaSetRun): string[] {
   const col = (f: (r: ReplicaSetRound) => number, d = 1) => p50Range(rs.map(f), d);
   const rat = ratios(run);
   const out = [
-    `${run.pods} pods on ${run.nodes} hollow nodes, ${rs.length} rounds; direct creates ${run.window} in flight.`,
+    `${run.pods} pods on ${run.nodes} hollow nodes, ${plural(rs.length, 'round')}; direct creates ${run.window} in flight.`,
     '',
     '| | ReplicaSet 0 -> N | direct creates | ratio |',
     '|---|---|---|---|',
