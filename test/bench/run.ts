@@ -33,9 +33,18 @@
  *                                         a pod status written to the store until the dashboard's
  *                                         page in headless Chromium shows it, against a NATS
  *                                         subscriber of the watch subject (no root).
+ *   replicaset [--pods N] [--rounds R] [--nodes K]
+ *                                         a ReplicaSet scaled 0 -> N against N pods applied
+ *                                         directly, until Running on hollow nodes, R rounds
+ *                                         alternating; and 10 % of its pods replaced (no root).
+ *   probes [--pods N] [--seconds S] [--rounds R]
+ *                                         the node agent's prober for N containers (httpGet and
+ *                                         tcpSocket against local servers): CPU and memory of
+ *                                         a process with probes against the same without (no root).
  *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
  *   telemetry-actors ...                  (internal) the measured process of `telemetry`.
  *   telemetry-pods-inner ...              (internal) `telemetry --pod-startup`'s measuring part.
+ *   probe-targets, probes-child ...       (internal) the servers probed and the measured process of `probes`.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -53,8 +62,10 @@ import { intFlag as readIntFlag } from './flags';
 import { telemetryActorsChild, telemetryBench, telemetryPodsInner } from './telemetry';
 import type { PodsHalf } from './telemetry-report';
 import { dashboardBench } from './dashboard';
+import { replicaSetBench } from './replicaset';
+import { probesBench, probesChild, probeTargets } from './probes';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -141,6 +152,18 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'dashboard':
       await dashboardBench(rest, USAGE);
+      return;
+    case 'replicaset':
+      await replicaSetBench(rest, USAGE);
+      return;
+    case 'probes':
+      await probesBench(rest, __filename, USAGE);
+      return;
+    case 'probe-targets':
+      await probeTargets();
+      return;
+    case 'probes-child':
+      await probesChild(rest, USAGE);
       return;
     case 'hollow-nodes':
       // Connection details come in the environment, so the password stays out of the process list.

@@ -96,7 +96,7 @@ export async function stopHollow(procs: ChildProcess[]): Promise<void> {
 export interface NatsCounts { inMsgs: number; outMsgs: number; jsApi: number; byConn: Record<string, { inMsgs: number; outMsgs: number }> }
 
 /** Reads /varz, /jsz and /connz of the server at `url`. */
-async function natsCounts(url: string): Promise<NatsCounts> {
+export async function natsCounts(url: string): Promise<NatsCounts> {
   const get = async <T>(p: string): Promise<T> => (await fetch(`${url}${p}`)).json() as Promise<T>;
   const [varz, jsz, connz] = await Promise.all([
     get<{ in_msgs: number; out_msgs: number }>('/varz'),
