@@ -2,13 +2,14 @@
  * Joining a second machine end to end: `mk up --advertise-address` in one network namespace, a
  * veth pair to a second namespace (another "host"), and there `mk node-agent --join` with the
  * command `mk token create --print-join-command` printed. The joined node registers over TLS with
- * its own credentials and becomes Ready; a wrong pin is refused from the same host.
+ * its own credentials and becomes Ready; a wrong pin is refused from the same host. A DaemonSet
+ * applied before the join follows the new node: its pod runs there as a real container.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Node } from '../../../messages';
+import type { Node, Pod } from '../../../messages';
 import { canRunE2e, startCluster, unmountUnder, waitFor, type TestCluster } from '../../helpers/cluster';
 import { createNetns, type TestNetns } from '../../helpers/netns';
 
@@ -18,12 +19,35 @@ jest.setTimeout(600_000);
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'run.js');
 const NET = '10.251.0';
 
+const DAEMONSET = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: everywhere
+spec:
+  selector: { matchLabels: { app: everywhere } }
+  template:
+    metadata:
+      labels: { app: everywhere }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: main
+          image: busybox
+          command: ["sleep", "3600"]
+`;
+
 describeE2e('a machine joining a cluster', () => {
   let c: TestCluster;
   let host2: TestNetns;
   let dataDir2: string;
   let agent: ChildProcess | undefined;
   let agentErr = '';
+
+  const daemonPods = async (): Promise<Pod[]> => {
+    const r = await c.mk(['get', 'pods', '-l', 'app=everywhere', '-o', 'json']);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return (JSON.parse(r.stdout) as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);
+  };
 
   /** Runs `mk ARGS` on the second host (its own data dir); resolves with exit code and output. */
   const mk2 = (args: string[]): Promise<{ code: number; stderr: string }> => new Promise((resolve) => {
@@ -72,6 +96,12 @@ describeE2e('a machine joining a cluster', () => {
   });
 
   it('joins over TLS with the printed command and runs as a Ready node of its own', async () => {
+    const ds = await c.mk(['apply', '-f', '-'], { stdin: DAEMONSET });
+    expect(ds).toMatchObject({ code: 0, stdout: 'daemonset.apps/everywhere created\n' });
+    const first = await waitFor('the daemon pod on the first node', async () => {
+      const ps = await daemonPods();
+      return ps.length === 1 && ps[0].status?.phase === 'Running' ? ps : null;
+    }, 120_000);
     const printed = await c.mk(['token', 'create', '--print-join-command', '--description', 'e2e']);
     expect(printed.code).toBe(0);
     const cmd = printed.stdout.trim().split(' ');
@@ -100,5 +130,17 @@ describeE2e('a machine joining a cluster', () => {
     expect(ctx).toEqual({ servers: [cmd[3]], nodeName: 'n2', caFile: path.join(dataDir2, 'tls', 'ca.crt'), nkeyFile: path.join(dataDir2, 'node.nkey') });
     const list = await c.mk(['get', 'nodes']);
     expect(list.stdout).toMatch(/^n2\s+Ready/m);
+
+    // The DaemonSet follows the join: a second pod, bound to n2, running on n2's containerd.
+    const both = await waitFor('a daemon pod Running on n2', async () => {
+      const ps = await daemonPods();
+      return ps.length === 2 && ps.every((p) => p.status?.phase === 'Running') ? ps : null;
+    }, 300_000, 1000).catch((err: Error) => { throw new Error(`${err.message}\n${agentErr}`); });
+    expect(both.map((p) => p.spec.nodeName).sort()).toEqual([first[0].spec.nodeName, 'n2'].sort());
+    expect(both.find((p) => p.metadata.name === first[0].metadata.name)?.metadata.uid).toBe(first[0].metadata.uid);
+    const onN2 = both.find((p) => p.spec.nodeName === 'n2')!;
+    expect(onN2.status?.hostIP).toBe(`${NET}.2`);
+    const status = await c.mk(['get', 'ds', 'everywhere', '-o', 'json']);
+    expect(JSON.parse(status.stdout).status).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 2 });
   });
 });

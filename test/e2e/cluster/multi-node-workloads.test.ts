@@ -3,7 +3,8 @@
  * runc, CNI on every node): a ReplicaSet heals when a node stops answering; a Deployment rolls
  * its pods over, waited on with `mk rollout status`, and goes back with `mk rollout undo`; a Job
  * of 5 completions never runs more than 2 pods at once; a failing Job stops at its backoffLimit;
- * a CronJob on a one-minute schedule runs on the real clock.
+ * a CronJob on a one-minute schedule runs on the real clock; a HorizontalPodAutoscaler scales a
+ * Deployment whose pods burn CPU up to its max, and back down once they idle.
  */
 import type { Deployment, Job, Pod, ReplicaSet } from '../../../messages';
 import { canRunE2e, startMultiNodeCluster, waitFor, type MultiNodeCluster } from '../../helpers/multi-node';
@@ -53,6 +54,8 @@ describeE2e('workloads on mk up --nodes 3', () => {
       nodes: 3,
       upArgs: ['--node-monitor-grace-period', '20s', '--default-not-ready-toleration-seconds', TOLERATION_S,
         '--default-unreachable-toleration-seconds', TOLERATION_S],
+      // The HPA looks every 5 s rather than 15 s.
+      env: { MK_HPA_SYNC_PERIOD: '5s' },
     });
     await c.waitNodesReady();
   });
@@ -207,6 +210,61 @@ ${template('app: web', `echo ${version}; exec sleep 3600`).replace('          re
     const failed = await pods('job=bad');
     expect(failed.map((p) => p.status?.phase)).toEqual(['Failed', 'Failed', 'Failed']);
     for (const p of failed) expect(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
+  });
+
+  it('scales a CPU-burning Deployment up to the HPA\'s max, and down to its min once the pods idle', async () => {
+    const deploy = (command: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: burn
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: burn } }
+  template:
+    metadata:
+      labels: { app: burn }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: main
+          image: busybox
+          command: ["sh", "-c", ${JSON.stringify(command)}]
+          resources: { requests: { cpu: 100m }, limits: { cpu: 200m } }
+`;
+    await mkOk(['apply', '-f', '-'], deploy('while :; do :; done'));
+    expect(await mkOk(['apply', '-f', '-'], `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: burn
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: burn }
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+    - type: Resource
+      resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } }
+  behavior:
+    scaleDown: { stabilizationWindowSeconds: 10 }
+`)).toBe('horizontalpodautoscaler.autoscaling/burn created\n');
+    // Each pod burns up to its 200m limit against a 100m request: about 200 % of the 50 % target.
+    const up = await waitFor('the HPA at 3 replicas', async () => {
+      const d = await json<Deployment>(['get', 'deployment', 'burn']);
+      return d.spec.replicas === 3 ? d : null;
+    }, 240_000, 1000);
+    expect(up.spec.replicas).toBe(3);
+    const table = await mkOk(['get', 'hpa', 'burn']);
+    expect(table).toMatch(/^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE\n/);
+    expect(table).toMatch(/\nburn\s+Deployment\/burn\s+cpu: \d+%\/50%\s+1\s+3\s+\d\s+/);
+    expect(await mkOk(['get', 'events'])).toMatch(/SuccessfulRescale.*New size: [23]/);
+
+    // The pods stop burning (a new template): the HPA goes back to its min after its 10 s window.
+    await mkOk(['apply', '-f', '-'], deploy('exec sleep 3600'));
+    await waitFor('the HPA back at 1 replica', async () => {
+      const d = await json<Deployment>(['get', 'deployment', 'burn']);
+      return d.spec.replicas === 1 ? d : null;
+    }, 240_000, 1000);
+    await mkOk(['delete', 'hpa', 'burn']);
+    await mkOk(['delete', 'deployment', 'burn']);
   });
 
   it('the one-minute CronJob has run twice, keeping one finished Job', async () => {
