@@ -55,7 +55,7 @@ afterAll(async () => {
 it('applies a daemon set, waits for its rollout and lists it like kubectl get ds', async () => {
   const f = path.join(dir, 'agent.yaml');
   fs.writeFileSync(f, DS('agent', 'busybox:1.36'));
-  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'daemonset/agent created\n', stderr: '' });
+  expect(await mk(['apply', '-f', f])).toEqual({ code: 0, stdout: 'daemonset.apps/agent created\n', stderr: '' });
   const status = await mk(['rollout', 'status', 'ds/agent', '--timeout=60s']);
   expect(status.code).toBe(0);
   expect(status.stdout.trim().split('\n').pop()).toBe('daemon set "agent" successfully rolled out');
