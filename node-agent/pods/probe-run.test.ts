@@ -43,6 +43,37 @@ describe('runProbe on loopback', () => {
     expect(seen.at(-1)?.path).toBe('/');
   });
 
+  it('sends the probe\'s Host header in place of its own, and Connection: close', async () => {
+    expect((await run({ httpGet: { port, path: '/200', httpHeaders: [{ name: 'Host', value: 'app.example' }] } })).outcome).toBe('success');
+    expect(seen.at(-1)?.headers).toMatchObject({ host: 'app.example', connection: 'close', 'user-agent': 'mk-probe' });
+  });
+
+  it('reads a status line that comes a byte at a time, and fails what is not HTTP or ends without one', async () => {
+    const raw = net.createServer((s) => {
+      s.once('data', (d) => {
+        const path = d.toString('latin1').split(' ')[1];
+        if (path === '/drip') {
+          const line = 'HTTP/1.1 200 OK\r\n\r\n';
+          let i = 0;
+          const t = setInterval(() => { if (i < line.length) s.write(line[i++]); else { clearInterval(t); s.end(); } }, 2);
+        } else if (path === '/garbage') {
+          s.end('SSH-2.0-OpenSSH\r\n');
+        } else {
+          s.end();
+        }
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    const rawPort = (raw.address() as AddressInfo).port;
+    try {
+      expect(await run({ httpGet: { port: rawPort, path: '/drip' } })).toEqual({ outcome: 'success', message: '' });
+      expect(await run({ httpGet: { port: rawPort, path: '/garbage' } })).toMatchObject({ outcome: 'failure', message: expect.stringMatching(/malformed HTTP response/) });
+      expect(await run({ httpGet: { port: rawPort, path: '/close' } })).toMatchObject({ outcome: 'failure', message: expect.stringMatching(/closed the connection without a status line/) });
+    } finally {
+      await new Promise((r) => raw.close(r));
+    }
+  });
+
   it('fails an HTTP probe that takes longer than timeoutSeconds', async () => {
     const t0 = Date.now();
     const r = await run({ httpGet: { port, path: '/slow' }, timeoutSeconds: 1 });

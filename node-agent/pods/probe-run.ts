@@ -3,7 +3,6 @@
  * IP (reachable from the node's network namespace), no process per probe; exec goes through CRI
  * ExecSync with the probe's timeout.
  */
-import http from 'node:http';
 import net from 'node:net';
 import type { Container } from '../../messages/pod';
 import { probeTiming, resolveProbePort, type Probe } from '../../messages/probe';
@@ -51,22 +50,49 @@ async function execProbe(cri: Pick<PodRuntime, 'execSync'>, containerId: string,
   return { outcome: 'failure', message: `command ${JSON.stringify(cmd)} exited with ${res.exitCode}${out ? `: ${out}` : ''}` };
 }
 
+/**
+ * An HTTP/1.1 GET over a plain socket, read up to its status line: a probe needs the status code
+ * only, and node's http client (an agent, a parser, a request object per probe) costs about twice
+ * the CPU of this per probe (measured: 250-390 against 100-200 us). The connection is closed after
+ * the status line, as kubelet's probes close theirs. Headers the probe names replace the default
+ * ones of the same name (Host, User-Agent, Accept).
+ */
 function httpProbe(host: string, port: number, path: string, headers: { name: string; value: string }[], timeoutMs: number): Promise<ProbeOutcome> {
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${path.startsWith('/') ? path : `/${path}`}`;
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const target = path.startsWith('/') ? path : `/${path}`;
+  const url = `http://${authority}${target}`;
+  const hdrs = new Map<string, [string, string]>([
+    ['host', ['Host', authority]], ['user-agent', ['User-Agent', 'mk-probe']], ['accept', ['Accept', '*/*']],
+  ]);
+  for (const h of headers) hdrs.set(h.name.toLowerCase(), [h.name, h.value]);
+  hdrs.set('connection', ['Connection', 'close']);
+  const head = `GET ${target} HTTP/1.1\r\n${[...hdrs.values()].map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
   return new Promise((resolve) => {
-    const hdrs: Record<string, string> = { 'User-Agent': 'mk-probe', Accept: '*/*', Connection: 'close' };
-    for (const h of headers) hdrs[h.name] = h.value;
-    const req = http.get(url, { agent: false, headers: hdrs, timeout: timeoutMs }, (res) => {
-      const code = res.statusCode ?? 0;
-      res.resume();
-      req.destroy();
-      if (code >= 200 && code < 400) resolve({ outcome: 'success', message: '' });
-      else resolve({ outcome: 'failure', message: `HTTP probe failed with statuscode: ${code}` });
+    let done = false;
+    let got = '';
+    const sock = net.connect({ host, port, timeout: timeoutMs });
+    const finish = (o: ProbeOutcome) => { if (done) return; done = true; sock.destroy(); resolve(o); };
+    sock.setEncoding('latin1');
+    sock.once('connect', () => sock.write(head));
+    sock.on('data', (chunk: string) => {
+      got += chunk;
+      const eol = got.indexOf('\r\n');
+      if (eol < 0 && got.length < STATUS_LINE_MAX) return;
+      const m = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(eol < 0 ? got : got.slice(0, eol));
+      if (!m) { finish({ outcome: 'failure', message: `Get "${url}": malformed HTTP response ${JSON.stringify(got.slice(0, 40))}` }); return; }
+      const code = Number(m[1]);
+      finish(code >= 200 && code < 400
+        ? { outcome: 'success', message: '' }
+        : { outcome: 'failure', message: `HTTP probe failed with statuscode: ${code}` });
     });
-    req.on('timeout', () => req.destroy(new Error(`Get "${url}": timed out after ${timeoutMs} ms`)));
-    req.on('error', (err) => resolve({ outcome: 'failure', message: err.message.startsWith('Get ') ? err.message : `Get "${url}": ${err.message}` }));
+    sock.once('timeout', () => finish({ outcome: 'failure', message: `Get "${url}": timed out after ${timeoutMs} ms` }));
+    sock.once('error', (err) => finish({ outcome: 'failure', message: `Get "${url}": ${err.message}` }));
+    sock.once('end', () => finish({ outcome: 'failure', message: `Get "${url}": the server closed the connection without a status line` }));
   });
 }
+
+/** A status line longer than this is not HTTP. */
+const STATUS_LINE_MAX = 4096;
 
 function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
