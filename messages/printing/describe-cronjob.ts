@@ -4,6 +4,7 @@
  */
 import type { CronJob } from '../cronjob';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
+import { writePodTemplate } from './describe-template';
 import { age } from './time';
 
 /** Describes a CronJob; `events` are its events, or undefined when none could be listed. */
@@ -29,17 +30,7 @@ export function describeCronJob(cj: CronJob, events?: EventLike[], now: number =
   w.write(0, `Parallelism:\t${job.parallelism ?? '<unset>'}\n`);
   w.write(0, `Completions:\t${job.completions ?? '<unset>'}\n`);
   if (job.activeDeadlineSeconds !== undefined) w.write(0, `Active Deadline Seconds:\t${job.activeDeadlineSeconds}s\n`);
-  w.write(0, 'Pod Template:\n');
-  const labels = Object.entries(job.template.metadata?.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  w.write(1, `Labels:\t${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join('\n\t') : '<none>'}\n`);
-  w.write(1, 'Containers:\n');
-  for (const c of job.template.spec.containers) {
-    w.write(1, ` ${c.name}:\n`);
-    w.write(2, `Image:\t${c.image}\n`);
-    if (c.command?.length) w.write(2, `Command:\t${c.command.join(' ')}\n`);
-    if (c.args?.length) w.write(2, `Args:\t${c.args.join(' ')}\n`);
-  }
-  w.write(1, `Restart Policy:\t${job.template.spec.restartPolicy ?? ''}\n`);
+  writePodTemplate(w, job.template, { restartPolicy: true });
   w.write(0, `Last Schedule Time:\t${st.lastScheduleTime ? describeTime(st.lastScheduleTime) : '<unset>'}\n`);
   if (st.lastSuccessfulTime) w.write(0, `Last Successful Time:\t${describeTime(st.lastSuccessfulTime)}\n`);
   w.write(0, `Active Jobs:\t${st.active?.length ? st.active.map((r) => r.name).join(', ') : '<none>'}\n`);

@@ -7,6 +7,7 @@ import type { DaemonSet } from '../daemonset';
 import { formatSelector } from '../label-selector';
 import type { Pod } from '../pod';
 import { DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
+import { writePodsStatus, writePodTemplate } from './describe-template';
 import { age } from './time';
 
 /** Describes `ds`; `pods` are the pods it controls (as `mk describe` read them), `events` its events. */
@@ -26,23 +27,11 @@ export function describeDaemonSet(ds: DaemonSet, pods: Pod[], events: EventLike[
   w.write(0, `Number of Nodes Scheduled with Up-to-date Pods:\t${s?.updatedNumberScheduled ?? 0}\n`);
   w.write(0, `Number of Nodes Scheduled with Available Pods:\t${s?.numberAvailable ?? 0}\n`);
   w.write(0, `Number of Nodes Misscheduled:\t${s?.numberMisscheduled ?? 0}\n`);
-  const phase = (p: string) => pods.filter((x) => (x.status?.phase ?? 'Pending') === p).length;
-  w.write(0, `Pods Status:\t${phase('Running')} Running / ${phase('Pending')} Waiting / ${phase('Succeeded')} Succeeded / ${phase('Failed')} Failed\n`);
+  writePodsStatus(w, pods);
   const strategy = ds.spec?.updateStrategy;
   const ru = strategy?.rollingUpdate;
   w.write(0, `Update Strategy:\t${strategy?.type ?? 'RollingUpdate'}${ru ? ` (max unavailable ${ru.maxUnavailable ?? 1}, max surge ${ru.maxSurge ?? 0})` : ''}\n`);
-  w.write(0, 'Pod Template:\n');
-  const template = ds.spec?.template;
-  writeLabels(w, '  Labels', template?.metadata?.labels);
-  w.write(1, 'Containers:\n');
-  for (const c of template?.spec?.containers ?? []) {
-    w.write(2, `${c.name}:\n`);
-    w.write(3, `Image:\t${c.image}\n`);
-    const ports = (c.ports ?? []).map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`).join(', ');
-    w.write(3, `Port:\t${ports || '<none>'}\n`);
-    if (c.command?.length) w.write(3, `Command:\t${c.command.join(' ')}\n`);
-    if (c.args?.length) w.write(3, `Args:\t${c.args.join(' ')}\n`);
-  }
+  writePodTemplate(w, ds.spec?.template);
   writeEvents(w, events, (ts) => age(ts, now));
   return w.toString();
 }

@@ -7,6 +7,7 @@ import type { Deployment } from '../deployment';
 import { formatSelector } from '../label-selector';
 import type { ReplicaSet } from '../replicaset';
 import { DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
+import { writeConditions, writePodTemplate } from './describe-template';
 import { age } from './time';
 
 const rsLine = (r: ReplicaSet) => `${r.metadata.name} (${r.status?.replicas ?? 0}/${r.spec?.replicas ?? 0} replicas created)`;
@@ -32,23 +33,10 @@ export function describeDeployment(d: Deployment, sets: ReplicaSet[], events: Ev
     w.write(0, `RollingUpdateStrategy:\t${ru.maxUnavailable ?? '25%'} max unavailable, ${ru.maxSurge ?? '25%'} max surge\n`);
   }
   if (d.spec?.paused) w.write(0, 'Paused:\ttrue\n');
-  w.write(0, 'Pod Template:\n');
-  const template = d.spec?.template;
-  writeLabels(w, '  Labels', template?.metadata?.labels);
-  w.write(1, 'Containers:\n');
-  for (const c of template?.spec?.containers ?? []) {
-    w.write(2, `${c.name}:\n`);
-    w.write(3, `Image:\t${c.image}\n`);
-  }
-  const conditions = st.conditions ?? [];
-  if (conditions.length > 0) {
-    w.write(0, 'Conditions:\n');
-    w.write(1, 'Type\tStatus\tReason\n');
-    w.write(1, '----\t------\t------\n');
-    for (const c of conditions) w.write(1, `${c.type}\t${c.status}\t${c.reason ?? ''}\n`);
-  }
+  writePodTemplate(w, d.spec?.template);
+  writeConditions(w, st.conditions);
   const hash = (r: ReplicaSet) => r.metadata.labels?.['pod-template-hash'];
-  const tplHash = template?.metadata?.labels?.['pod-template-hash'];
+  const tplHash = d.spec?.template?.metadata?.labels?.['pod-template-hash'];
   const isNew = (r: ReplicaSet) => r.metadata.annotations?.['deployment.kubernetes.io/revision']
     === md.annotations?.['deployment.kubernetes.io/revision'] && (tplHash === undefined || hash(r) === tplHash);
   const newRs = sets.find(isNew);

@@ -4,6 +4,7 @@
  */
 import type { Job } from '../batch';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
+import { writeConditions, writePodTemplate } from './describe-template';
 import { age, humanDuration } from './time';
 
 /** Describes a Job; `events` are its events, or undefined when none could be listed. */
@@ -30,22 +31,8 @@ export function describeJob(job: Job, events?: EventLike[], now: number = Date.n
   if (spec.activeDeadlineSeconds !== undefined) w.write(0, `Active Deadline Seconds:\t${spec.activeDeadlineSeconds}s\n`);
   w.write(0, `Pods Statuses:\t${st.active ?? 0} Active (${st.ready ?? 0} Ready) / ${st.succeeded ?? 0} Succeeded / ${st.failed ?? 0} Failed\n`);
   if (spec.completionMode === 'Indexed') w.write(0, `Completed Indexes:\t${st.completedIndexes || '<none>'}\n`);
-  w.write(0, 'Pod Template:\n');
-  const labels = Object.entries(spec.template.metadata?.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  w.write(1, `Labels:\t${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join('\n\t') : '<none>'}\n`);
-  w.write(1, 'Containers:\n');
-  for (const c of spec.template.spec.containers) {
-    w.write(1, ` ${c.name}:\n`);
-    w.write(2, `Image:\t${c.image}\n`);
-    if (c.command?.length) w.write(2, `Command:\t${c.command.join(' ')}\n`);
-    if (c.args?.length) w.write(2, `Args:\t${c.args.join(' ')}\n`);
-  }
-  w.write(1, `Restart Policy:\t${spec.template.spec.restartPolicy ?? ''}\n`);
-  if (st.conditions?.length) {
-    w.write(0, 'Conditions:\n  Type\tStatus\tReason\n');
-    w.write(1, '----\t------\t------\n');
-    for (const c of st.conditions) w.write(1, `${c.type} \t${c.status} \t${c.reason ?? ''}\n`);
-  }
+  writePodTemplate(w, spec.template, { restartPolicy: true });
+  writeConditions(w, st.conditions);
   writeEvents(w, events, (ts) => age(ts, now));
   return w.toString();
 }
