@@ -1,10 +1,13 @@
 /**
  * Workload controllers end to end on `mk up --nodes 3`, with pods that really run (containerd,
- * runc, CNI on every node): a ReplicaSet heals when a node stops answering; a Deployment rolls
- * its pods over, waited on with `mk rollout status`, and goes back with `mk rollout undo`; a Job
- * of 5 completions never runs more than 2 pods at once; a failing Job stops at its backoffLimit;
- * a CronJob on a one-minute schedule runs on the real clock; a HorizontalPodAutoscaler scales a
- * Deployment whose pods burn CPU up to its max, and back down once they idle.
+ * runc, CNI on every node): a ReplicaSet replaces a deleted pod and heals when a node stops
+ * answering; a Deployment rolls to a new image within its surge and unavailability bounds
+ * (sampled), stalls on a failing readiness probe until its progress deadline, and rolls back; a
+ * liveness probe restarts a hung container; a DaemonSet runs on every node and stays through a
+ * drain with --ignore-daemonsets; a Job of 5 completions never runs more than 2 pods at once; a
+ * failing Job stops at its backoffLimit; a CronJob on a one-minute schedule runs on the real
+ * clock; a HorizontalPodAutoscaler scales a Deployment whose pods burn CPU up to its max, and
+ * back down once they idle.
  */
 import type { Deployment, Job, Pod, ReplicaSet } from '../../../messages';
 import { canRunE2e, startMultiNodeCluster, waitFor, type MultiNodeCluster } from '../../helpers/multi-node';
@@ -99,7 +102,14 @@ ${template('app: heal', 'sleep 3600')}`);
       const ps = (await pods('app=heal')).filter(active);
       return ps.length === 6 && ps.every((p) => p.status?.phase === 'Running') && new Set(ps.map((p) => p.spec.nodeName)).size === 3 ? ps : null;
     }, 240_000);
-    const lost = first.filter((p) => p.spec.nodeName === 'node-2').map((p) => p.metadata.name);
+    // A deleted pod is replaced by a new one.
+    const victim = first[0].metadata.name;
+    await mkOk(['delete', 'pod', victim, '--wait=false']);
+    const refilled = await waitFor('a replacement for the deleted pod', async () => {
+      const ps = (await pods('app=heal')).filter(active);
+      return ps.length === 6 && !ps.some((p) => p.metadata.name === victim) && ps.every((p) => p.status?.phase === 'Running') ? ps : null;
+    }, 120_000);
+    const lost = refilled.filter((p) => p.spec.nodeName === 'node-2').map((p) => p.metadata.name);
     expect(lost.length).toBeGreaterThan(0);
 
     stopped = c.nodeAgentPid('node-2');
@@ -131,57 +141,122 @@ ${template('app: heal', 'sleep 3600')}`);
     await waitFor('the ReplicaSet\'s pods gone', async () => ((await pods('app=heal')).length === 0 ? true : null), 120_000);
   });
 
-  it('rolls a Deployment over on real pods, waited on by mk rollout status, and back with mk rollout undo', async () => {
-    const deploy = (version: string) => `apiVersion: apps/v1
+  it('rolls a Deployment to a new image within maxUnavailable and maxSurge (sampled), stalls on a failing readiness probe, and rolls back', async () => {
+    // The nodes hold busybox alone; its full reference is another image string, so a new template.
+    const NEW_IMAGE = 'docker.io/library/busybox:latest';
+    await mkOk(['apply', '-f', '-'], `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
 spec:
   replicas: 4
+  progressDeadlineSeconds: 30
+  # Each new pod counts as available 2 s after it is ready: the rollout takes steps the sampler sees.
+  minReadySeconds: 2
   selector: { matchLabels: { app: web } }
   strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } }
-${template('app: web', `echo ${version}; exec sleep 3600`).replace('          resources:', `          readinessProbe: { exec: { command: ["true"] }, periodSeconds: 1 }\n          resources:`)}`;
-    expect(await mkOk(['apply', '-f', '-'], deploy('v1'))).toBe('deployment.apps/web created\n');
+${template('app: web', 'echo v1; exec sleep 3600')}`);
     const status1 = await c.mk(['rollout', 'status', 'deployment/web', '--timeout=240s'], { timeoutMs: 260_000 });
     expect(status1.code).toBe(0);
     expect(status1.stdout).toContain('deployment "web" successfully rolled out');
 
-    expect(await mkOk(['apply', '-f', '-'], deploy('v2'))).toBe('deployment.apps/web configured\n');
-    // While it rolls, never fewer than 3 ready pods (replicas 4, maxUnavailable 1) nor more than 5 (maxSurge 1).
+    // To a new image; sampled while it rolls: never fewer than 3 ready (4 - maxUnavailable), never more than 5 pods (4 + maxSurge).
+    expect(await mkOk(['set', 'image', 'deployment/web', `main=${NEW_IMAGE}`])).toBe('deployment.apps/web image updated\n');
     let watching = true;
-    const seen: number[] = [];
+    const seen: { pods: number; ready: number }[] = [];
     const watcher = (async () => {
       while (watching) {
         const ps = (await pods('app=web')).filter(active);
-        seen.push(ps.length);
-        const readyNow = ps.filter(ready).length;
-        if (readyNow < 3) throw new Error(`only ${readyNow} ready pods during the rollout`);
-        await new Promise((r) => setTimeout(r, 300));
+        seen.push({ pods: ps.length, ready: ps.filter(ready).length });
+        await new Promise((r) => setTimeout(r, 250));
       }
     })();
     const status2 = await c.mk(['rollout', 'status', 'deployment/web', '--timeout=240s'], { timeoutMs: 260_000 });
     watching = false;
     await watcher;
     expect(status2.code).toBe(0);
-    expect(Math.max(...seen)).toBeLessThanOrEqual(5);
-    const rolled = (await pods('app=web')).filter(active);
-    expect(rolled).toHaveLength(4);
-    for (const p of rolled) expect((await mkOk(['logs', p.metadata.name])).trim()).toBe('v2');
-    const sets = (await json<{ items: ReplicaSet[] }>(['get', 'rs', '-l', 'app=web'])).items;
-    expect(sets.map((s) => s.spec.replicas).sort()).toEqual([0, 4]);
+    expect(seen.length).toBeGreaterThan(4);
+    expect(Math.min(...seen.map((x) => x.ready))).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...seen.map((x) => x.pods))).toBeLessThanOrEqual(5);
+    const rolled = await waitFor('four pods of the new image', async () => {
+      const ps = (await pods('app=web')).filter(active);
+      return ps.length === 4 && ps.every((p) => p.spec.containers[0].image === NEW_IMAGE && p.status?.phase === 'Running') ? ps : null;
+    }, 120_000);
+    expect(new Set(rolled.map((p) => p.spec.nodeName)).size).toBeGreaterThan(1);
     expect(await mkOk(['rollout', 'history', 'deployment/web'])).toMatch(/^deployment\.apps\/web\nREVISION\s+CHANGE-CAUSE\n1\s+.*\n2\s+/);
 
-    expect(await mkOk(['rollout', 'undo', 'deployment/web'])).toBe('deployment.apps/web rolled back\n');
+    // A template whose readiness probe never passes stalls: the old pods keep serving, the deadline marks it.
+    await mkOk(['patch', 'deployment', 'web', '--type=json', '-p',
+      JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/readinessProbe', value: { exec: { command: ['false'] }, periodSeconds: 1 } }])]);
+    const stalled = await c.mk(['rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 140_000 });
+    expect(stalled.code).toBe(1);
+    expect(stalled.stderr).toContain('deployment "web" exceeded its progress deadline');
+    const d = await json<Deployment>(['get', 'deployment', 'web']);
+    expect(d.status?.conditions?.find((x) => x.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect((await pods('app=web')).filter(active).filter(ready).length).toBeGreaterThanOrEqual(3);
+
+    // Back to the first revision's template: busybox printing v1, no probe.
+    expect(await mkOk(['rollout', 'undo', 'deployment/web', '--to-revision=1'])).toBe('deployment.apps/web rolled back\n');
     const status3 = await c.mk(['rollout', 'status', 'deployment/web', '--timeout=240s'], { timeoutMs: 260_000 });
     expect(status3.code).toBe(0);
     const back = await waitFor('four v1 pods', async () => {
       const ps = (await pods('app=web')).filter(active);
-      return ps.length === 4 ? ps : null;
+      return ps.length === 4 && ps.every((p) => p.spec.containers[0].image === 'busybox' && ready(p)) ? ps : null;
     }, 120_000);
     for (const p of back) expect((await mkOk(['logs', p.metadata.name])).trim()).toBe('v1');
-    const d = await json<Deployment>(['get', 'deployment', 'web']);
-    expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
     await mkOk(['delete', 'deployment', 'web']);
+  });
+
+  it('restarts a container whose liveness probe fails, with the event', async () => {
+    await mkOk(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata:
+  name: hangs
+spec:
+  containers:
+    - name: main
+      image: busybox
+      command: ["sh", "-c", "touch /tmp/alive; sleep 4; rm /tmp/alive; exec sleep 3600"]
+      livenessProbe:
+        exec: { command: ["cat", "/tmp/alive"] }
+        periodSeconds: 1
+        failureThreshold: 2
+`);
+    const p = await waitFor('a restart', async () => {
+      const x = await json<Pod>(['get', 'pod', 'hangs']);
+      return (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? x : null;
+    }, 120_000, 500);
+    expect(p.status?.containerStatuses?.[0]?.lastState?.terminated).toBeDefined();
+    const events = await mkOk(['get', 'events', '--field-selector', 'involvedObject.name=hangs']);
+    expect(events).toMatch(/Unhealthy.*Liveness probe failed/);
+    expect(events).toMatch(/Killing.*failed liveness probe, will be restarted/);
+    await mkOk(['delete', 'pod', 'hangs', '--grace-period', '0']);
+  });
+
+  it('runs a DaemonSet pod on every node; drain refuses them without --ignore-daemonsets and leaves them with it', async () => {
+    await mkOk(['apply', '-f', '-'], `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: everywhere
+spec:
+  selector: { matchLabels: { app: everywhere } }
+${template('app: everywhere', 'exec sleep 3600')}`);
+    const placed = await waitFor('a Running daemon pod on each node', async () => {
+      const ps = (await pods('app=everywhere')).filter(active);
+      return ps.length === 3 && new Set(ps.map((p) => p.spec.nodeName)).size === 3 && ps.every((p) => p.status?.phase === 'Running') ? ps : null;
+    }, 180_000);
+    const refused = await c.mk(['drain', 'node-3']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)');
+    const drained = await c.mk(['drain', 'node-3', '--ignore-daemonsets'], { timeoutMs: 120_000 });
+    expect(drained.code).toBe(0);
+    expect(drained.stderr).toContain('Warning: ignoring DaemonSet-managed Pods');
+    // The daemon pod stays on the cordoned node, the same pod as before.
+    const mine = placed.find((p) => p.spec.nodeName === 'node-3')!;
+    const after = (await pods('app=everywhere')).filter(active);
+    expect(after.find((p) => p.spec.nodeName === 'node-3')?.metadata.uid).toBe(mine.metadata.uid);
+    await mkOk(['uncordon', 'node-3']);
+    await mkOk(['delete', 'ds', 'everywhere']);
   });
 
   it('runs a Job of 5 completions with parallelism 2, never more than 2 pods at once', async () => {
