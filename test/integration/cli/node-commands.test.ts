@@ -149,25 +149,41 @@ describe('mk taint nodes', () => {
 });
 
 describe('mk drain', () => {
+  let dsPod = '';
   it('cordons, then refuses pods no controller manages and DaemonSet pods, evicting nothing', async () => {
     await pod('bare', 'n1');
-    await pod('ds', 'n1', 'DaemonSet');
+    // A real DaemonSet: the garbage collector removes a pod whose DaemonSet owner does not exist.
+    await request(bus, API.apply, {
+      object: {
+        apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'ds' },
+        spec: { selector: { matchLabels: { app: 'ds' } }, template: {
+          metadata: { labels: { app: 'ds' } },
+          spec: {
+            // On n1 only: n3, drained below, has no agent to remove a daemon pod.
+            affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }] } } },
+            containers: [{ name: 'c', image: 'busybox' }],
+          },
+        } },
+      },
+    });
+    dsPod = await waitFor('the DaemonSet\'s pod on n1', async () => ((await request<ListResult>(bus, API.list, { kind: 'pods' })).items as unknown as Pod[])
+      .find((p) => p.spec.nodeName === 'n1' && p.metadata.ownerReferences?.some((o) => o.kind === 'DaemonSet'))?.metadata.name);
     await pod('managed', 'n1', 'StatefulSet');
     const r = await mk(['drain', 'n1']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('node/n1 cordoned\n');
-    expect(r.stderr).toBe('error: unable to drain node "n1": cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/ds; '
+    expect(r.stderr).toBe(`error: unable to drain node "n1": cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/${dsPod}; `
       + 'cannot delete Pods that declare no controller (use --force to override): default/bare\n');
-    for (const p of ['bare', 'ds', 'managed']) expect((await getPod(p)).metadata.deletionTimestamp).toBeUndefined();
+    for (const p of ['bare', dsPod, 'managed']) expect((await getPod(p)).metadata.deletionTimestamp).toBeUndefined();
   });
 
   it('evicts with --force and --ignore-daemonsets, waits until the pods are gone, and leaves DaemonSet pods', async () => {
     const r = await mk(['drain', 'n1', '--force', '--ignore-daemonsets', '--grace-period=1', '--timeout=30s', '--delete-emptydir-data']);
-    expect(r.stderr).toBe('Warning: ignoring DaemonSet-managed Pods: default/ds\nWarning: deleting Pods that declare no controller: default/bare\n');
+    expect(r.stderr).toBe(`Warning: ignoring DaemonSet-managed Pods: default/${dsPod}\nWarning: deleting Pods that declare no controller: default/bare\n`);
     expect(r.stdout.split('\n').filter((l) => !l.endsWith(' evicted'))).toEqual(['node/n1 already cordoned', 'evicting pod default/bare', 'evicting pod default/managed', 'node/n1 drained', '']);
     expect(r.stdout.split('\n').filter((l) => l.endsWith(' evicted')).sort()).toEqual(['pod/bare evicted', 'pod/managed evicted']);
     expect(r.code).toBe(0);
-    expect((await getPod('ds')).metadata.deletionTimestamp).toBeUndefined();
+    expect((await getPod(dsPod)).metadata.deletionTimestamp).toBeUndefined();
     for (const p of ['bare', 'managed']) expect(await getPod(p).then(() => 'there', () => 'gone')).toBe('gone');
     expect((await getNode('n1')).spec?.unschedulable).toBe(true);
     expect((await mk(['uncordon', 'n1'])).code).toBe(0);
