@@ -17,8 +17,8 @@
  * - load start: the Deployment's pods report 200 % of their requests from the next beat on; timed
  *   until its spec.replicas is raised (`mk.watch.deployments`, the HPA's decision) and until that
  *   many of its pods are Running (`mk.watch.pods`);
- * - load end: back to 10 %; timed until spec.replicas is back at the minimum and only that many
- *   pods are left Running.
+ * - load end, after another random pause: back to 10 %; timed until spec.replicas is back at the
+ *   minimum and only that many pods are left Running.
  *
  * The CPU is waited for until quiet before each round. No root.
  */
@@ -26,7 +26,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { decode, request, type Bus } from '../../bus';
 import {
-  API, watchSubject, type Deployment, type HorizontalPodAutoscaler, type ListResult, type Node, type Pod, type WatchEvent,
+  API, watchSubject, type Deployment, type GetResult, type HorizontalPodAutoscaler, type ListResult, type Node, type Pod, type WatchEvent,
 } from '../../messages';
 import { parseDuration } from '../../messages/duration';
 import { statsSubject, type NodeUsageReport } from '../../messages/usage';
@@ -214,7 +214,7 @@ export async function hpaBench(argv: string[], usage: string): Promise<HpaRun> {
       },
     }, { timeoutMs: 60_000 });
 
-    const hpaStatus = async () => (await request<HorizontalPodAutoscaler>(bus, API.get, { kind: 'horizontalpodautoscalers', namespace: 'default', name: NAME })).status;
+    const hpaStatus = async () => ((await request<GetResult>(bus, API.get, { kind: 'horizontalpodautoscalers', namespace: 'default', name: NAME })).object as unknown as HorizontalPodAutoscaler).status;
     /**
      * Settled on low load: 2 replicas Running, each Ready for two stats periods (so its reports count
      * as a ready pod's), and the HPA's status showing a measured utilization at the minimum.
@@ -243,6 +243,8 @@ export async function hpaBench(argv: string[], usage: string): Promise<HpaRun> {
       const up = raised && await waitUntil(() => watch.count() >= scaledTo, upDeadline, 5);
       const upRunningMs = up ? performance.now() - t0 : NaN;
 
+      // The load ends anywhere within the beats too, not right after the sync that scaled up.
+      await new Promise((res) => setTimeout(res, Math.random() * (syncMs + statsMs)));
       const t1 = performance.now();
       stats.state.percent = LOW;
       const lowered = await waitUntil(() => watch.replicas === MIN, downDeadline, 5);
