@@ -74,8 +74,8 @@ interface SeenPod { node: string; uid: string; app: string | undefined; readyAtM
 class Watch {
   readonly running = new Map<string, SeenPod>();
   replicas: number | undefined;
-  /** performance.now() of the last change of `replicas`. */
-  replicasAt = 0;
+  /** Every change of `replicas`, with performance.now() of its arrival. */
+  readonly changes: { replicas: number | undefined; at: number }[] = [];
   private readonly subs;
   constructor(bus: Bus) {
     const pods = bus.nc.subscribe(watchSubject('pods', 'default'), {
@@ -99,10 +99,14 @@ class Watch {
         const d = ev.object as Deployment;
         if (d.metadata.name !== NAME) return;
         const r = ev.type === 'DELETED' ? undefined : d.spec.replicas;
-        if (r !== this.replicas) { this.replicas = r; this.replicasAt = at; }
+        if (r !== this.replicas) { this.replicas = r; this.changes.push({ replicas: r, at }); }
       },
     });
     this.subs = [pods, deps];
+  }
+  /** When spec.replicas first changed to a value `ok` takes, after `since`; NaN when it did not. */
+  firstChange(since: number, ok: (replicas: number) => boolean): number {
+    return this.changes.find((c) => c.at >= since && c.replicas !== undefined && ok(c.replicas))?.at ?? NaN;
   }
   /** Running pods of the Deployment. */
   count(): number {
@@ -238,8 +242,9 @@ export async function hpaBench(argv: string[], usage: string): Promise<HpaRun> {
       const t0 = performance.now();
       stats.state.percent = HIGH;
       const raised = await waitUntil(() => (watch.replicas ?? 0) > MIN, upDeadline, 5);
-      const upDecisionMs = raised ? watch.replicasAt - t0 : NaN;
-      const scaledTo = watch.replicas ?? MIN;
+      const raisedAt = watch.firstChange(t0, (n) => n > MIN);
+      const upDecisionMs = raised ? raisedAt - t0 : NaN;
+      const scaledTo = watch.changes.find((c) => c.at === raisedAt)?.replicas ?? MIN;
       const up = raised && await waitUntil(() => watch.count() >= scaledTo, upDeadline, 5);
       const upRunningMs = up ? performance.now() - t0 : NaN;
 
@@ -248,7 +253,7 @@ export async function hpaBench(argv: string[], usage: string): Promise<HpaRun> {
       const t1 = performance.now();
       stats.state.percent = LOW;
       const lowered = await waitUntil(() => watch.replicas === MIN, downDeadline, 5);
-      const downDecisionMs = lowered ? watch.replicasAt - t1 : NaN;
+      const downDecisionMs = lowered ? watch.firstChange(t1, (n) => n === MIN) - t1 : NaN;
       const gone = lowered && await waitUntil(() => watch.count() === MIN, upDeadline, 5);
       const downPodsMs = gone ? performance.now() - t1 : NaN;
       const round: HpaRound = { upDecisionMs, scaledTo, upRunningMs, downDecisionMs, downPodsMs, busyBefore };
