@@ -41,6 +41,10 @@
  *                                         the node agent's prober for N containers (httpGet and
  *                                         tcpSocket against local servers): CPU and memory of
  *                                         a process with probes against the same without (no root).
+ *   hpa [--rounds R] [--sync D] [--stats-period D] [--down-window D] [--nodes K] [--pods-per-node P]
+ *                                         load start -> an HPA's Deployment scaled up and its new
+ *                                         pods Running, load end -> scaled down, with hollow nodes
+ *                                         whose stats the benchmark publishes (no root).
  *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
  *   telemetry-actors ...                  (internal) the measured process of `telemetry`.
  *   telemetry-pods-inner ...              (internal) `telemetry --pod-startup`'s measuring part.
@@ -64,8 +68,9 @@ import type { PodsHalf } from './telemetry-report';
 import { dashboardBench } from './dashboard';
 import { replicaSetBench } from './replicaset';
 import { probesBench, probesChild, probeTargets } from './probes';
+import { hpaBench } from './hpa';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -158,6 +163,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'probes':
       await probesBench(rest, __filename, USAGE);
+      return;
+    case 'hpa':
+      await hpaBench(rest, USAGE);
       return;
     case 'probe-targets':
       await probeTargets();
