@@ -5,7 +5,7 @@
  * then a round on two control planes that SIGKILLs the leader and pauses the node agent past the
  * node monitor grace period while owners are deleted with each propagation policy, namespaces
  * are deleted and finalizers hold pods, and a round that SIGKILLs the four processes while a
- * ReplicaSet is scaled, a Deployment rolled and a Job runs. A failed round prints its seed, what
+ * ReplicaSet is scaled, a Deployment and a DaemonSet rolled and a Job runs. A failed round prints its seed, what
  * was wrong and where its logs are.
  */
 import os from 'node:os';
@@ -88,15 +88,17 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
     expect(r.workloads.map((w) => w.kind)).toEqual(['pods', 'cascade', 'leadership', 'eviction']);
   });
 
-  it('keeps the ReplicaSet, Deployment and Job invariants while the four processes are SIGKILLed mid-rollout', async () => {
+  it('keeps the ReplicaSet, Deployment, DaemonSet and Job invariants while the four processes are SIGKILLed mid-rollout', async () => {
     const round: RoundOptions = { ...CI_ROUND, kinds: [workloadsKind], count: 1, windowMs: 12_000, targets: FAULT_TARGETS };
     const run = await runChaos({ ...round, seed: WORKLOADS_SEED, rounds: 1, logsDir, shapeArgs: shapeArgs(round), print });
     expect({ failures: failuresOf(run), notes: run.notes }).toEqual({ failures: [], notes: [] });
     const r = run.rounds[0];
     expect(r.faults.map((f) => f.target).sort()).toEqual([...FAULT_TARGETS].sort());
-    // The steps all went through: both scales, the roll (and an undo when planned).
-    const report = r.workloads[0].report as { plan: { deployment: { undoAtMs?: number } }; done: string[] };
+    // The steps all went through: both scales, the roll (and an undo when planned), the DaemonSet's restart.
+    const report = r.workloads[0].report as { plan: { deployment: { name: string; undoAtMs?: number }; daemonSet: { name: string } }; done: string[] };
+    const { deployment, daemonSet } = report.plan;
     expect(report.done.filter((d) => / scale /.test(d))).toHaveLength(2);
-    expect(report.done.filter((d) => /rollout|with a new env/.test(d))).toHaveLength(report.plan.deployment.undoAtMs === undefined ? 1 : 2);
+    expect(report.done.filter((d) => d.split(' ').includes(deployment.name) && /rollout|with a new env/.test(d))).toHaveLength(deployment.undoAtMs === undefined ? 1 : 2);
+    expect(report.done.filter((d) => d.split(' ').includes(daemonSet.name))).toHaveLength(1);
   });
 });
