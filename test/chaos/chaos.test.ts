@@ -5,7 +5,7 @@
  * then a round on two control planes that SIGKILLs the leader and pauses the node agent past the
  * node monitor grace period while owners are deleted with each propagation policy, namespaces
  * are deleted and finalizers hold pods, and a round that SIGKILLs the four processes while a
- * ReplicaSet is scaled, a Deployment rolled and a Job runs. A failed round prints its seed, what
+ * ReplicaSet is scaled, a Deployment and a DaemonSet rolled and a Job runs. A failed round prints its seed, what
  * was wrong and where its logs are.
  */
 import os from 'node:os';
@@ -31,7 +31,8 @@ const SHAPED_SEED = 20_254;
 // 20246 kills containerd 7.6 s after the node agent (the running agent must restart it); 20247 before it (a new agent starts a new one).
 const CHAOS_SEEDS = 20_246;
 // 20300 kills nats while the Deployment's new env is applied, the control plane 1.4 s into that
-// rollout and the node agent during its undo, with the ReplicaSet scaled down to 1 just before.
+// rollout and the node agent during its undo, with the ReplicaSet scaled down to 1 just before;
+// the DaemonSet's restart (6.6 s in) comes 0.2 s after the control plane's kill (6.4 s).
 const WORKLOADS_SEED = 20_300;
 
 const failuresOf = (run: ChaosRun) => run.failures.map((f) => ({
@@ -88,15 +89,17 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
     expect(r.workloads.map((w) => w.kind)).toEqual(['pods', 'cascade', 'leadership', 'eviction']);
   });
 
-  it('keeps the ReplicaSet, Deployment and Job invariants while the four processes are SIGKILLed mid-rollout', async () => {
+  it('keeps the ReplicaSet, Deployment, DaemonSet and Job invariants while the four processes are SIGKILLed mid-rollout', async () => {
     const round: RoundOptions = { ...CI_ROUND, kinds: [workloadsKind], count: 1, windowMs: 12_000, targets: FAULT_TARGETS };
     const run = await runChaos({ ...round, seed: WORKLOADS_SEED, rounds: 1, logsDir, shapeArgs: shapeArgs(round), print });
     expect({ failures: failuresOf(run), notes: run.notes }).toEqual({ failures: [], notes: [] });
     const r = run.rounds[0];
     expect(r.faults.map((f) => f.target).sort()).toEqual([...FAULT_TARGETS].sort());
-    // The steps all went through: both scales, the roll (and an undo when planned).
-    const report = r.workloads[0].report as { plan: { deployment: { undoAtMs?: number } }; done: string[] };
+    // The steps all went through: both scales, the roll (and an undo when planned), the DaemonSet's restart.
+    const report = r.workloads[0].report as { plan: { deployment: { name: string; undoAtMs?: number }; daemonSet: { name: string } }; done: string[] };
+    const { deployment, daemonSet } = report.plan;
     expect(report.done.filter((d) => / scale /.test(d))).toHaveLength(2);
-    expect(report.done.filter((d) => /rollout|with a new env/.test(d))).toHaveLength(report.plan.deployment.undoAtMs === undefined ? 1 : 2);
+    expect(report.done.filter((d) => d.split(' ').includes(deployment.name) && /rollout|with a new env/.test(d))).toHaveLength(deployment.undoAtMs === undefined ? 1 : 2);
+    expect(report.done.filter((d) => d.split(' ').includes(daemonSet.name))).toHaveLength(1);
   });
 });

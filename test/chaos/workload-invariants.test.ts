@@ -1,29 +1,32 @@
 /**
- * The workload-controller invariants judge made-up worlds: a settled ReplicaSet, Deployment and
- * Job pass, and each way they can be wrong is reported under its invariant.
+ * The workload-controller invariants judge made-up worlds: a settled ReplicaSet, Deployment,
+ * DaemonSet and Job pass, and each way they can be wrong is reported under its invariant.
  */
-import type { Deployment, Job, KubeObject, Pod, ReplicaSet } from '../../messages';
+import { templateHash } from '../../actors/daemonset/reconcile';
+import type { DaemonSet, Deployment, Job, KubeObject, Pod, ReplicaSet } from '../../messages';
 import type { PodSandbox } from '../../node-agent/cri/types';
 import type { SeenContainer } from '../helpers/chaos-observer';
 import { createRng } from '../helpers/chaos-random';
 import type { WorldSnapshot } from './kind';
 import {
-  checkDeployment, checkJob, checkNodeLeftovers, checkOwners, checkReplicaSet, checkWorkloadContainers, type WorkloadRecord,
+  checkDaemonSet, checkDeployment, checkJob, checkNodeLeftovers, checkOwners, checkReplicaSet, checkWorkloadContainers, type WorkloadRecord,
 } from './workload-invariants';
-import { deploymentManifest, jobManifest, planWorkloads, replicaSetManifest } from './workloads';
+import { daemonSetManifest, deploymentManifest, jobManifest, planWorkloads, replicaSetManifest } from './workloads';
 
 const ref = (kind: string, name: string, uid: string) => [{ apiVersion: kind === 'Job' ? 'batch/v1' : 'apps/v1', kind, name, uid, controller: true }];
 
-function pod(name: string, owner: { kind: string; name: string; uid: string } | undefined, o: { phase?: string; hash?: string; deleting?: boolean; never?: boolean; restartCount?: number } = {}): Pod {
+function pod(name: string, owner: { kind: string; name: string; uid: string } | undefined, o: { phase?: string; hash?: string; revision?: string; node?: string; deleting?: boolean; never?: boolean; restartCount?: number } = {}): Pod {
   const phase = o.phase ?? 'Running';
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: {
-      name, namespace: 'default', uid: `u-${name}`, labels: { 'chaos-workloads': 't', ...(o.hash ? { 'pod-template-hash': o.hash } : {}) },
+      name, namespace: 'default', uid: `u-${name}`, labels: {
+        'chaos-workloads': 't', ...(o.hash ? { 'pod-template-hash': o.hash } : {}), ...(o.revision ? { 'controller-revision-hash': o.revision } : {}),
+      },
       ...(owner ? { ownerReferences: ref(owner.kind, owner.name, owner.uid) } : {}),
       ...(o.deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
     },
-    spec: { nodeName: 'n1', restartPolicy: o.never ? 'Never' : 'Always', containers: [{ name: 'main', image: 'busybox' }] },
+    spec: { nodeName: o.node ?? 'n1', restartPolicy: o.never ? 'Never' : 'Always', containers: [{ name: 'main', image: 'busybox' }] },
     status: {
       phase,
       containerStatuses: [{
@@ -57,6 +60,24 @@ function deployment(replicas: number, status: { replicas?: number; updatedReplic
   } as Deployment;
 }
 
+function daemonSet(o: { restartedAt?: string; status?: Partial<NonNullable<DaemonSet['status']>> } = {}): DaemonSet {
+  return {
+    apiVersion: 'apps/v1', kind: 'DaemonSet',
+    metadata: { name: 'ds', namespace: 'default', uid: 'DS', generation: 2 },
+    spec: {
+      selector: { matchLabels: { app: 'ds' } },
+      template: {
+        metadata: { labels: { app: 'ds' }, ...(o.restartedAt ? { annotations: { 'kubectl.kubernetes.io/restartedAt': o.restartedAt } } : {}) },
+        spec: { containers: [{ name: 'main', image: 'busybox' }] },
+      },
+    },
+    status: {
+      desiredNumberScheduled: 1, currentNumberScheduled: 1, numberReady: 1, numberAvailable: 1, numberMisscheduled: 0,
+      updatedNumberScheduled: 1, observedGeneration: 2, ...o.status,
+    },
+  } as DaemonSet;
+}
+
 function job(succeeded: number, condition?: 'Complete' | 'Failed'): Job {
   return {
     apiVersion: 'batch/v1', kind: 'Job',
@@ -73,6 +94,7 @@ const names = (vs: { invariant: string }[]) => vs.map((v) => v.invariant).sort()
 
 const RS: WorkloadRecord = { kind: 'ReplicaSet', name: 'r', namespace: 'default', uid: 'R', replicas: 2 };
 const D: WorkloadRecord = { kind: 'Deployment', name: 'd', namespace: 'default', uid: 'D', replicas: 2 };
+const DS: WorkloadRecord = { kind: 'DaemonSet', name: 'ds', namespace: 'default', uid: 'DS', restarted: true };
 const J: WorkloadRecord = { kind: 'Job', name: 'j', namespace: 'default', uid: 'J', completions: 3 };
 const ownR = { kind: 'ReplicaSet', name: 'r', uid: 'R' };
 
@@ -91,6 +113,8 @@ describe('planWorkloads', () => {
       expect(a.atMs).toBeLessThan(b.atMs);
       expect(p.deployment.roll.atMs).toBeGreaterThanOrEqual(2_500);
       if (p.deployment.undoAtMs !== undefined) expect(p.deployment.undoAtMs).toBeLessThanOrEqual(8_000);
+      expect(p.daemonSet.rollAtMs).toBeGreaterThanOrEqual(3_000);
+      expect(p.daemonSet.rollAtMs).toBeLessThanOrEqual(7_000);
       expect(p.makeAtMs).toBeLessThanOrEqual(1_000);
     }
     expect(planWorkloads(createRng(7), { tag: 't', windowMs: 10_000 })).toEqual(planWorkloads(createRng(7), { tag: 't', windowMs: 10_000 }));
@@ -101,6 +125,7 @@ describe('planWorkloads', () => {
     expect(jobManifest('j', 't')).toMatch(/completions: 3\n {2}parallelism: 2\n[\s\S]*restartPolicy: Never[\s\S]*"sleep", "1"/);
     expect(deploymentManifest('d', 't', 2, 0)).not.toEqual(deploymentManifest('d', 't', 2, 1));
     expect(deploymentManifest('d', 't', 2, 1)).toMatch(/name: CHAOS_GENERATION\n\s+value: "1"/);
+    expect(daemonSetManifest('ds', 't')).toMatch(/kind: DaemonSet\n[\s\S]*template:[\s\S]*chaos-workloads: "t"[\s\S]*terminationGracePeriodSeconds: 1\n[\s\S]*"sleep", "86400"/);
   });
 });
 
@@ -152,6 +177,43 @@ describe('Deployment', () => {
   });
 });
 
+describe('DaemonSet', () => {
+  const ownDS = { kind: 'DaemonSet', name: 'ds', uid: 'DS' };
+  const rolled = () => daemonSet({ restartedAt: '2026-01-01T00:00:05Z' });
+
+  it('passes with one Running pod of the current template on the node and a status that counts it', () => {
+    const cur = templateHash(rolled());
+    const w = world({ daemonsets: [rolled()], pods: [pod('ds-a', ownDS, { revision: cur }), pod('ds-b', ownDS, { revision: 'old', deleting: true })] });
+    expect(checkDaemonSet(DS, w)).toEqual([]);
+  });
+
+  it('reports an old-template pod, two on the node, none, one not Running, a stale status, a lost restart, a lost set', () => {
+    const cur = templateHash(rolled());
+    const check = (pods: Pod[], ds = rolled(), r = DS) => checkDaemonSet(r, world({ daemonsets: [ds], pods }));
+    // The pod of the template before the restart: the restart annotation is part of the hash.
+    expect(templateHash(daemonSet())).not.toEqual(cur);
+    expect(names(check([pod('ds-a', ownDS, { revision: templateHash(daemonSet()) })]))).toEqual(['rollout']);
+    expect(names(check([pod('ds-a', ownDS, { revision: cur }), pod('ds-b', ownDS, { revision: cur })]))).toEqual(['replicas', 'replicas']);
+    expect(names(check([pod('ds-a', ownDS, { revision: cur, deleting: true })]))).toEqual(['replicas']);
+    expect(names(check([pod('ds-a', ownDS, { revision: cur, phase: 'Pending' })]))).toEqual(['running']);
+    expect(names(check([pod('ds-a', ownDS, { revision: cur })], daemonSet({ restartedAt: 'x', status: { updatedNumberScheduled: 0 } })))).toEqual(['rollout', 'status']);
+    expect(names(check([pod('ds-a', ownDS, { revision: cur })], daemonSet({ restartedAt: '2026-01-01T00:00:05Z', status: { observedGeneration: 1 } })))).toEqual(['status']);
+    const lostRestart = check([pod('ds-a', ownDS, { revision: templateHash(daemonSet()) })], daemonSet());
+    expect(lostRestart.filter((v) => v.permanent).map((v) => v.invariant)).toEqual(['rollout']);
+    expect(check([pod('ds-a', ownDS, { revision: templateHash(daemonSet()) })], daemonSet(), { ...DS, restarted: false })).toEqual([]);
+    expect(checkDaemonSet(DS, world({ daemonsets: [], pods: [] })).map((v) => [v.invariant, v.permanent])).toEqual([['lost', true]]);
+  });
+
+  it('counts one daemon per node: two nodes with one pod each pass when two are desired', () => {
+    const ds = daemonSet({ status: { desiredNumberScheduled: 2, currentNumberScheduled: 2, numberReady: 2, updatedNumberScheduled: 2 } });
+    const cur = templateHash(ds);
+    const pods = [pod('ds-a', ownDS, { revision: cur, node: 'n1' }), pod('ds-b', ownDS, { revision: cur, node: 'n2' })];
+    expect(checkDaemonSet({ ...DS, restarted: false }, world({ daemonsets: [ds], pods }), 2)).toEqual([]);
+    pods[1] = pod('ds-b', ownDS, { revision: cur, node: 'n1' });
+    expect(names(checkDaemonSet({ ...DS, restarted: false }, world({ daemonsets: [ds], pods }), 2))).toEqual(['replicas']);
+  });
+});
+
 describe('Job', () => {
   const ownJ = { kind: 'Job', name: 'j', uid: 'J' };
   const done = (n: string) => pod(n, ownJ, { phase: 'Succeeded', never: true });
@@ -177,6 +239,9 @@ describe('owners, containers and the node', () => {
   it('reports a workload pod without a controller, or with one that is not the workload\'s', () => {
     const pods = [pod('a', ownR), pod('b', undefined), pod('c', { kind: 'ReplicaSet', name: 'x', uid: 'X' })];
     expect(checkOwners(mine, new Set(['R']), world({ pods })).map((v) => v.subject)).toEqual(['pod default/b', 'pod default/c']);
+    const daemon = pod('d', { kind: 'DaemonSet', name: 'ds', uid: 'DS' });
+    expect(checkOwners(mine, new Set(['R']), world({ pods: [daemon] })).map((v) => v.subject)).toEqual(['pod default/d']);
+    expect(checkOwners(mine, new Set(['R', 'DS']), world({ pods: [daemon] }))).toEqual([]);
   });
 
   it('accepts a container that ran again when restartCount counts it; reports one that exited or ran uncounted', () => {
@@ -186,6 +251,9 @@ describe('owners, containers and the node', () => {
     ]);
     expect(names(checkWorkloadContainers(mine, world({ pods: [pod('a', ownR)] }, { seen: [seen('u-a', 'c1', 0), seen('u-a', 'c2', 1)] })))).toEqual(['attempt-vs-restarts']);
     expect(checkWorkloadContainers(mine, world({ pods: [pod('a', ownR)] }, { seen: [seen('u-a', 'c1', 0)] }))).toEqual([]);
+    // A daemon pod is judged the same way.
+    const daemon = pod('d', { kind: 'DaemonSet', name: 'ds', uid: 'DS' });
+    expect(names(checkWorkloadContainers(mine, world({ pods: [daemon] }, { seen: [seen('u-d', 'c1', 0, true)] })))).toEqual(['never-exits']);
   });
 
   it('accepts a Job pod that ran once and exited; reports one that ran twice', () => {

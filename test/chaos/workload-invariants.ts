@@ -1,5 +1,5 @@
 /**
- * The workload-controller invariants of a chaos round (ReplicaSet, Deployment, Job), as pure
+ * The workload-controller invariants of a chaos round (ReplicaSet, Deployment, DaemonSet, Job), as pure
  * functions of what the round made (WorkloadRecord) and what it saw (WorldSnapshot):
  *
  * - a ReplicaSet has exactly spec.replicas active pods it controls, all Running, and its status
@@ -7,23 +7,30 @@
  * - a Deployment's status says every replica is updated and ready; its newest ReplicaSet (the
  *   highest revision) has all the replicas and the older ones none; every active pod carries the
  *   newest pod-template-hash;
+ * - a DaemonSet runs exactly one active pod on each node (one node here), Running, carrying the
+ *   current template's controller-revision-hash; its status counts it as desired, current, ready
+ *   and updated, for its current generation; an acknowledged restart left its restartedAt on the
+ *   template;
  * - a Job is Complete with succeeded = completions, has that many Succeeded pods and none running;
  * - every pod of the workloads has a controller that is one of them;
  * - a container of a long-running pod ran once plus the pod's restartCount and never exited; one
  *   of a Job's pods (restartPolicy Never) ran at most once;
  * - no sandbox or container of a workload pod outlives the pod in the store.
  */
-import type { Deployment, Job, KubeObject, Pod, ReplicaSet } from '../../messages';
+import { CONTROLLER_REVISION_HASH_LABEL, templateHash } from '../../actors/daemonset/reconcile';
+import type { DaemonSet, Deployment, Job, KubeObject, Pod, ReplicaSet } from '../../messages';
 import { LABEL_POD_NAME, LABEL_POD_UID } from '../../node-agent/pods';
 import type { Violation, WorldSnapshot } from './kind';
 import { describePodStatus, isRunning, ran } from './pod-invariants';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+/** The template annotation `mk rollout restart` stamps. */
+export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 
 /** One object the workload made: its kind, name, and what the round did to it. */
 export interface WorkloadRecord {
-  kind: 'ReplicaSet' | 'Deployment' | 'Job';
+  kind: 'ReplicaSet' | 'Deployment' | 'DaemonSet' | 'Job';
   name: string;
   namespace: string;
   /** The uid right after its apply (undefined: the apply never went through). */
@@ -32,6 +39,8 @@ export interface WorkloadRecord {
   replicas?: number;
   /** Job: how many pods must succeed. */
   completions?: number;
+  /** DaemonSet: a `mk rollout restart` of it was acknowledged. */
+  restarted?: boolean;
 }
 
 const isTrue = (j: Job, type: string): boolean => !!j.status?.conditions?.some((c) => c.type === type && c.status === 'True');
@@ -138,6 +147,52 @@ export function checkDeployment(r: WorkloadRecord, world: WorldSnapshot): Violat
   for (const p of active) {
     const h = p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL];
     if (h !== hash) out.push({ invariant: 'rollout', subject: `pod ${p.metadata.namespace ?? 'default'}/${p.metadata.name}`, permanent: false, detail: `of ${subject}, has pod-template-hash ${h}, the newest ReplicaSet ${newest.metadata.name} has ${hash}` });
+  }
+  return out;
+}
+
+/**
+ * A rolled-out DaemonSet on `nodes` nodes (each runs one daemon): exactly one active pod it
+ * controls per node, Running and carrying the current template's controller-revision-hash (the
+ * controller labels its pods with templateHash of the stored template); status
+ * desiredNumberScheduled = currentNumberScheduled = numberReady = updatedNumberScheduled = nodes
+ * for the current generation; the restartedAt of an acknowledged restart on its template.
+ */
+export function checkDaemonSet(r: WorkloadRecord, world: WorldSnapshot, nodes = 1): Violation[] {
+  const out: Violation[] = [];
+  if (!world.objects || r.uid === undefined) return out;
+  const ds = present<DaemonSet>(world, 'daemonsets', r, out);
+  if (!ds) return out;
+  const subject = `DaemonSet ${r.namespace}/${r.name}`;
+  const s = ds.status;
+  if (s?.desiredNumberScheduled !== nodes || s.currentNumberScheduled !== nodes || s.numberReady !== nodes
+    || s.updatedNumberScheduled !== nodes || (s.numberMisscheduled ?? 0) !== 0
+    || (ds.metadata.generation !== undefined && s.observedGeneration !== ds.metadata.generation)) {
+    out.push({
+      invariant: 'status', subject, permanent: false,
+      detail: `${nodes} node(s) (generation ${ds.metadata.generation ?? '?'}); status desiredNumberScheduled ${s?.desiredNumberScheduled}, `
+        + `currentNumberScheduled ${s?.currentNumberScheduled}, numberReady ${s?.numberReady}, updatedNumberScheduled ${s?.updatedNumberScheduled}, `
+        + `numberMisscheduled ${s?.numberMisscheduled}, observedGeneration ${s?.observedGeneration}`,
+    });
+  }
+  if (r.restarted && !ds.spec.template.metadata?.annotations?.[RESTARTED_AT_ANNOTATION]) {
+    out.push({ invariant: 'rollout', subject, permanent: true, detail: `its restart was acknowledged, yet its template has no ${RESTARTED_AT_ANNOTATION} annotation` });
+  }
+  const active = podsOf((world.objects.get('pods') ?? []) as Pod[], ds.metadata.uid).filter(isActive);
+  out.push(...replicasOf(subject, nodes, active));
+  const byNode = new Map<string, string[]>();
+  for (const p of active) {
+    const n = p.spec.nodeName ?? '';
+    byNode.set(n, [...(byNode.get(n) ?? []), p.metadata.name]);
+  }
+  for (const [n, names] of byNode) {
+    if (n === '') out.push({ invariant: 'replicas', subject, permanent: false, detail: `daemon pod(s) ${names.join(', ')} bound to no node` });
+    else if (names.length > 1) out.push({ invariant: 'replicas', subject, permanent: false, detail: `node ${n} runs ${names.length} active daemon pods: ${names.join(', ')}` });
+  }
+  const hash = templateHash(ds);
+  for (const p of active) {
+    const h = p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL];
+    if (h !== hash) out.push({ invariant: 'rollout', subject: `pod ${p.metadata.namespace ?? 'default'}/${p.metadata.name}`, permanent: false, detail: `of ${subject}, has controller-revision-hash ${h}, its current template has ${hash}` });
   }
   return out;
 }

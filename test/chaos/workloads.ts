@@ -4,10 +4,11 @@
  * - a ReplicaSet of 2-4 replicas, scaled up and down mid-window (`mk scale`);
  * - a Deployment of 2-3 replicas, rolled mid-window (`mk rollout restart`, or `mk apply` of its
  *   manifest with a changed env) and maybe rolled back a little later (`mk rollout undo`);
- * - a Job of 3 completions, 2 at a time, whose busybox pods `sleep 1`.
+ * - a Job of 3 completions, 2 at a time, whose busybox pods `sleep 1`;
+ * - a DaemonSet (one pod on the one node), rolled mid-window (`mk rollout restart daemonset/...`).
  *
  * All of them and their pods carry the label `chaos-workloads=<tag>`, and live in `default`.
- * The invariants are in workload-invariants.ts; the cleanup deletes the three objects (the
+ * The invariants are in workload-invariants.ts; the cleanup deletes the four objects (the
  * default, background cascade) and the garbage collector must take their pods.
  */
 import type { KubeObject, Pod } from '../../messages';
@@ -16,7 +17,7 @@ import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorkloadOptions
 import { checkPodsCleaned } from './pod-invariants';
 import { parseItems } from './pods';
 import {
-  checkDeployment, checkJob, checkNodeLeftovers, checkOwners, checkReplicaSet, checkWorkloadContainers, type WorkloadRecord,
+  checkDaemonSet, checkDeployment, checkJob, checkNodeLeftovers, checkOwners, checkReplicaSet, checkWorkloadContainers, type WorkloadRecord,
 } from './workload-invariants';
 
 /** The label every object of the workload and every pod template carries, with the round's tag as value. */
@@ -30,17 +31,19 @@ export type RollMethod = 'restart' | 'env';
 
 /** The plan, drawn from the seed. */
 export interface WorkloadsPlan {
-  /** When the three objects are applied. */
+  /** When the four objects are applied. */
   makeAtMs: number;
   replicaSet: { name: string; replicas: number; scales: { atMs: number; replicas: number }[] };
   deployment: { name: string; replicas: number; roll: { atMs: number; method: RollMethod }; undoAtMs?: number };
   job: { name: string };
+  daemonSet: { name: string; rollAtMs: number };
 }
 
 /**
  * Draws the plan: the objects in the first 10 % of the window; the ReplicaSet scaled twice (up by
  * 1-2 and down to 1-3, in either order) between 25 % and 80 %; the Deployment rolled between 25 %
- * and 50 %, and rolled back (half the time) 15-30 % of the window later.
+ * and 50 %, and rolled back (half the time) 15-30 % of the window later; the DaemonSet restarted
+ * between 30 % and 70 % (drawn last, so the other objects' plans are those of the seed before).
  */
 export function planWorkloads(rng: Rng, o: Pick<WorkloadOptions, 'tag' | 'windowMs'>): WorkloadsPlan {
   const w = o.windowMs;
@@ -64,6 +67,7 @@ export function planWorkloads(rng: Rng, o: Pick<WorkloadOptions, 'tag' | 'window
       ...(undo ? { undoAtMs: rollAt + Math.round(rng.between(0.15 * w, 0.3 * w)) } : {}),
     },
     job: { name: `${base}-j` },
+    daemonSet: { name: `${base}-ds`, rollAtMs: Math.round(rng.between(0.3 * w, 0.7 * w)) },
   };
 }
 
@@ -123,6 +127,28 @@ spec:
 ${container(86400, { CHAOS_GENERATION: String(generation) })}`;
 }
 
+/** The DaemonSet's manifest: one long-sleeping pod on each node. */
+export function daemonSetManifest(name: string, tag: string): string {
+  return `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: ${name}
+  labels:
+    ${WORKLOADS_LABEL}: "${tag}"
+spec:
+  selector:
+    matchLabels:
+      app: ${name}
+  template:
+    metadata:
+      labels:
+        app: ${name}
+        ${WORKLOADS_LABEL}: "${tag}"
+    spec:
+      terminationGracePeriodSeconds: 1
+${container(86400)}`;
+}
+
 /** The Job's manifest: JOB_COMPLETIONS pods that sleep 1 s, JOB_PARALLELISM at a time. */
 export function jobManifest(name: string, tag: string): string {
   return `apiVersion: batch/v1
@@ -144,11 +170,13 @@ spec:
 ${container(1)}`;
 }
 
-const PLURAL = { ReplicaSet: 'replicasets', Deployment: 'deployments', Job: 'jobs' } as const;
+const PLURAL = { ReplicaSet: 'replicasets', Deployment: 'deployments', DaemonSet: 'daemonsets', Job: 'jobs' } as const;
+/** What the cleanup deletes by label, and what must then be gone. */
+const CLEANED = ['deployments', 'replicasets', 'daemonsets', 'jobs'] as const;
 
 class WorkloadsWorkload implements ChaosWorkload {
   readonly kind = 'workloads';
-  readonly plurals = ['pods', 'replicasets', 'deployments', 'jobs'] as const;
+  readonly plurals = ['pods', 'replicasets', 'deployments', 'daemonsets', 'jobs'] as const;
   readonly steps: WorkloadStep[];
   private readonly records: WorkloadRecord[];
   private readonly violations: Violation[] = [];
@@ -165,13 +193,15 @@ class WorkloadsWorkload implements ChaosWorkload {
       { kind: 'ReplicaSet', name: plan.replicaSet.name, namespace: ns },
       { kind: 'Deployment', name: plan.deployment.name, namespace: ns },
       { kind: 'Job', name: plan.job.name, namespace: ns, completions: JOB_COMPLETIONS },
+      { kind: 'DaemonSet', name: plan.daemonSet.name, namespace: ns },
     ];
     const d = plan.deployment;
     const steps: WorkloadStep[] = [
-      { atMs: plan.makeAtMs, what: 'apply a ReplicaSet, a Deployment and a Job', run: (ctx) => this.make(ctx) },
+      { atMs: plan.makeAtMs, what: 'apply a ReplicaSet, a Deployment, a Job and a DaemonSet', run: (ctx) => this.make(ctx) },
       ...plan.replicaSet.scales.map((s) => ({ atMs: s.atMs, what: `scale ${plan.replicaSet.name} to ${s.replicas}`, run: (ctx: RoundContext) => this.scale(ctx, s.replicas) })),
       { atMs: d.roll.atMs, what: `roll ${d.name} (${d.roll.method})`, run: (ctx) => this.roll(ctx) },
       ...(d.undoAtMs === undefined ? [] : [{ atMs: d.undoAtMs, what: `undo the rollout of ${d.name}`, run: (ctx: RoundContext) => this.undo(ctx) }]),
+      { atMs: plan.daemonSet.rollAtMs, what: `roll ${plan.daemonSet.name} (restart)`, run: (ctx) => this.rollDaemonSet(ctx) },
     ];
     this.steps = steps.sort((a, b) => a.atMs - b.atMs);
   }
@@ -180,7 +210,7 @@ class WorkloadsWorkload implements ChaosWorkload {
     const p = this.plan;
     return `ReplicaSet of ${p.replicaSet.replicas} scaled to ${p.replicaSet.scales.map((s) => s.replicas).join(' then ')}, `
       + `Deployment of ${p.deployment.replicas} rolled (${p.deployment.roll.method})${p.deployment.undoAtMs === undefined ? '' : ' and rolled back'}, `
-      + `Job of ${JOB_COMPLETIONS} completions (${JOB_PARALLELISM} at a time)`;
+      + `Job of ${JOB_COMPLETIONS} completions (${JOB_PARALLELISM} at a time), DaemonSet restarted`;
   }
 
   stepViolations(): Violation[] {
@@ -192,32 +222,32 @@ class WorkloadsWorkload implements ChaosWorkload {
   check(world: WorldSnapshot): Violation[] {
     const pods = (world.objects?.get('pods') ?? []) as Pod[];
     for (const p of pods.filter(this.mine)) if (p.metadata.uid) this.podUids.add(p.metadata.uid);
-    const [rs, d, j] = this.records;
-    // A pod's controller: the ReplicaSet, the Job, or one of the Deployment's ReplicaSets.
-    const owners = new Set([rs.uid, j.uid].filter((u): u is string => u !== undefined));
+    const [rs, d, j, ds] = this.records;
+    // A pod's controller: the ReplicaSet, the Job, the DaemonSet, or one of the Deployment's ReplicaSets.
+    const owners = new Set([rs.uid, j.uid, ds.uid].filter((u): u is string => u !== undefined));
     for (const x of (world.objects?.get('replicasets') ?? []) as KubeObject[]) {
       if (d.uid !== undefined && x.metadata.ownerReferences?.some((r) => r.controller && r.uid === d.uid)) owners.add(x.metadata.uid ?? '');
     }
     return [
-      ...checkReplicaSet(rs, world), ...checkDeployment(d, world), ...checkJob(j, world),
+      ...checkReplicaSet(rs, world), ...checkDeployment(d, world), ...checkJob(j, world), ...checkDaemonSet(ds, world),
       ...(world.objects ? checkOwners(this.mine, owners, world) : []),
       ...checkWorkloadContainers(this.mine, world), ...checkNodeLeftovers(`cw-${this.o.tag}-`, world),
     ];
   }
 
-  /** Deletes the three objects by label (background cascade): their ReplicaSets and pods must follow. */
+  /** Deletes the four objects by label (background cascade): their ReplicaSets and pods must follow. */
   async cleanup(ctx: RoundContext): Promise<void> {
     const sel = `${WORKLOADS_LABEL}=${this.o.tag}`;
     const { result } = await ctx.mkUntil('list the workload pods', () => ['get', 'pods', '-l', sel, '-o', 'json'], { deadlineMs: this.o.stepDeadlineMs });
     for (const p of parseItems<Pod>(result.stdout)) if (p.metadata.uid) this.podUids.add(p.metadata.uid);
-    for (const plural of ['deployments', 'replicasets', 'jobs']) {
+    for (const plural of CLEANED) {
       await ctx.mkUntil(`delete the workload ${plural}`, () => ['delete', plural, '-l', sel, '--wait=false'], { deadlineMs: this.o.stepDeadlineMs });
     }
   }
 
   checkCleaned(world: WorldSnapshot): Violation[] {
     const out = checkPodsCleaned(this.podUids, { key: WORKLOADS_LABEL, value: this.o.tag }, world);
-    for (const plural of ['deployments', 'replicasets', 'jobs']) {
+    for (const plural of CLEANED) {
       for (const x of world.objects?.get(plural) ?? []) {
         if (this.mine(x) || this.records.some((r) => r.uid !== undefined && r.uid === x.metadata.uid)) {
           out.push({ invariant: 'cleanup', subject: `${plural} ${x.metadata.namespace ?? 'default'}/${x.metadata.name}`, permanent: false, detail: 'still in the store after its deletion' });
@@ -238,6 +268,7 @@ class WorkloadsWorkload implements ChaosWorkload {
       replicaSetManifest(p.replicaSet.name, tag, p.replicaSet.replicas),
       deploymentManifest(p.deployment.name, tag, p.deployment.replicas, 0),
       jobManifest(p.job.name, tag),
+      daemonSetManifest(p.daemonSet.name, tag),
     ].join('---\n');
     try {
       await ctx.mkUntil('apply the workloads', () => ['apply', '-f', '-'], { stdin, deadlineMs: this.o.stepDeadlineMs });
@@ -262,7 +293,7 @@ class WorkloadsWorkload implements ChaosWorkload {
       }
     }
     this.done.push(`${ctx.elapsedMs()} ms: applied`);
-    ctx.note(`workloads: ${p.replicaSet.name}, ${p.deployment.name} and ${p.job.name} applied`);
+    ctx.note(`workloads: ${p.replicaSet.name}, ${p.deployment.name}, ${p.job.name} and ${p.daemonSet.name} applied`);
   }
 
   /** Runs one change through the CLI with retries; false (and an `available` violation) when it never went through. */
@@ -294,6 +325,13 @@ class WorkloadsWorkload implements ChaosWorkload {
       : await this.change(ctx, `apply ${d.name} with a new env`, ['apply', '-f', '-'], deploymentManifest(d.name, this.o.tag, d.replicas, 1));
   }
 
+  /** `mk rollout restart daemonset/NAME`: a new restartedAt on the template replaces the daemon pod. */
+  private async rollDaemonSet(ctx: RoundContext): Promise<void> {
+    const r = this.records[3];
+    if (r.uid === undefined) return;
+    if (await this.change(ctx, `rollout restart ${r.name}`, ['rollout', 'restart', `daemonset/${r.name}`])) r.restarted = true;
+  }
+
   private async undo(ctx: RoundContext): Promise<void> {
     const d = this.plan.deployment;
     if (!this.rolled) return;
@@ -301,7 +339,7 @@ class WorkloadsWorkload implements ChaosWorkload {
   }
 }
 
-/** A ReplicaSet, a Deployment and a Job: see the module comment. */
+/** A ReplicaSet, a Deployment, a Job and a DaemonSet: see the module comment. */
 export const workloadsKind: ChaosKind = {
   name: 'workloads',
   generate: (rng, opts) => new WorkloadsWorkload(planWorkloads(rng, opts), opts),
