@@ -1,7 +1,7 @@
 import type { Container } from '../../messages/pod';
 import { probeTiming, type Probe } from '../../messages/probe';
 import { applyProbeOutcome, initialProbeState, nextProbeAt } from './probe-state';
-import { PodProber, type ProberDeps } from './prober';
+import { PodProber, PROBE_SLOT_MS, type ProberDeps } from './prober';
 import type { ProbeOutcome, ProbeTarget } from './probe-run';
 
 const exec = (extra: Partial<Probe> = {}): Probe => ({ exec: { command: ['check'] }, ...extra });
@@ -71,6 +71,23 @@ describe('PodProber (fake clock)', () => {
   }
 
   const container = (probes: Partial<Container>): Container => ({ name: 'app', image: 'busybox', ...probes });
+
+  it('starts probes of containers started at odd moments in shared slots, keeping each one\'s period without drift', async () => {
+    const h = harness({ live: () => 'success' });
+    const spec = container({ livenessProbe: { exec: { command: ['live'] }, periodSeconds: 10 } });
+    // Three containers started 37, 90 and 180 ms after a slot boundary.
+    h.prober.update([37, 90, 180].map((d, i) => ({ id: `c${i}`, spec, startedAtMs: Date.now() + d - 1_000 })), '10.0.0.2');
+    await jest.advanceTimersByTimeAsync(100_000);
+    // Every run is on the grid; the first three share one slot, and so does each later round.
+    expect(h.runs.every((r) => r.at % PROBE_SLOT_MS === 0)).toBe(true);
+    expect(new Set(h.runs.map((r) => r.at)).size).toBe(h.runs.length / 3);
+    // Started a second ago: due at once, then every 10 s from its start (slot 9.25 s, 19.25 s, ...,
+    // 99.25 s): eleven runs each; the slot's wait is not added to the period.
+    expect(h.runs).toHaveLength(33);
+    const times = [...new Set(h.runs.map((r) => r.at - 1_000_000))];
+    expect(times).toEqual([0, ...Array.from({ length: 10 }, (_, i) => 9_250 + i * 10_000)]);
+    h.prober.stop();
+  });
 
   it('waits initialDelaySeconds, flips ready on the first success, and writes nothing while it stays', async () => {
     let ok = false;

@@ -14,7 +14,7 @@ import type { ProbeOutcome, ProbeTarget } from './probe-run';
 
 
 /** Probes are started on a grid of this many ms (see schedule). */
-export const PROBE_SLOT_MS = 100;
+export const PROBE_SLOT_MS = 250;
 /** What the probes say of one container instance, for its status. */
 export interface ProbeView {
   /** The startup probe passed, or there is none. */
@@ -122,7 +122,7 @@ export class PodProber {
     if (w.gone || this.stopped) return;
     const due = this.active(w).map((k) => nextProbeAt(w.c.startedAtMs, probeTiming(this.probeOf(w, k)), w.lastRun[k]));
     if (due.length === 0) return;
-    // On a 100 ms grid: probes of many containers that fall due in the same slot run in one wake-up
+    // On a 250 ms grid: probes of many containers that fall due in the same slot run in one wake-up
     // of the event loop instead of one each, which is most of their cost at low rates.
     const at = Math.ceil(Math.min(...due) / PROBE_SLOT_MS) * PROBE_SLOT_MS;
     clearTimeout(w.timer);
@@ -139,8 +139,11 @@ export class PodProber {
       const due = (): ProbeKind | undefined => this.active(w)
         .find((k) => w.lastRun[k] !== now && nextProbeAt(w.c.startedAtMs, probeTiming(this.probeOf(w, k)), w.lastRun[k]) <= now);
       for (let kind = due(); kind; kind = due()) {
-        w.lastRun[kind] = now;
         const probe = this.probeOf(w, kind);
+        // The cadence is kept from when the probe was due, not when its slot came (no drift), unless
+        // it is a whole period late (a paused agent): then it starts again from now.
+        const dueAt = nextProbeAt(w.c.startedAtMs, probeTiming(probe), w.lastRun[kind]);
+        w.lastRun[kind] = now - dueAt < probeTiming(probe).periodSeconds * 1000 ? dueAt : now;
         const res = await this.deps.run({ probe, container: w.c.spec, containerId: w.c.id, ...(this.podIP ? { podIP: this.podIP } : {}) });
         if (w.gone) return;
         const word = KINDS.find((k) => k.kind === kind)!.word;
