@@ -155,6 +155,14 @@ describe('rollingUpdateVictims', () => {
     expect(rollingUpdateVictims(ds(), nodes, pods, cur, NOW).map((p) => p.spec.nodeName)).toEqual(['n2']);
   });
 
+  it('counts an unavailable old pod it replaces against maxUnavailable: no healthy pod goes with it', () => {
+    const pods = [pod('n1', 'old', { ready: false }), pod('n2', 'old'), pod('n3', 'old'), pod('n4', 'old')];
+    expect(rollingUpdateVictims(ds(), nodes, pods, cur, NOW).map((p) => p.spec.nodeName)).toEqual(['n1']);
+    // With room for two, one healthy pod goes beside it.
+    const two = ds({ updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 2, maxSurge: 0 } } });
+    expect(rollingUpdateVictims(two, nodes, pods, cur, NOW).map((p) => p.spec.nodeName)).toEqual(['n1', 'n2']);
+  });
+
   it('takes a percentage of the desired nodes rounded up', () => {
     const set = ds({ updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '30%', maxSurge: 0 } } });
     const pods = nodes.map((n) => pod(n.metadata.name, 'old'));

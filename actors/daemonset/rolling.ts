@@ -17,9 +17,9 @@ export function scaledValue(v: IntOrPercent | undefined, total: number, fallback
 /**
  * The old pods a rolling update deletes now (Kubernetes' rollingUpdate with maxSurge 0): over the
  * nodes that should run the pod, a node counts as unavailable when its pod is new and not yet
- * available, or when it has no pod, several, or only one being deleted. An old pod that is not
- * available anyway is replaced at once; available old pods are replaced, by node name, only while
- * fewer than maxUnavailable nodes are unavailable. maxUnavailable is a number or a percentage of
+ * available, when its old pod is not available (that pod is replaced at once), or when it has no
+ * pod, several, or only ones being deleted. Available old pods are replaced,
+ * by node name, only while fewer than maxUnavailable nodes are unavailable. maxUnavailable is a number or a percentage of
  * those nodes rounded up, and at least 1.
  */
 export function rollingUpdateVictims(ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[], hash: string, now: number): Pod[] {
@@ -34,6 +34,8 @@ export function rollingUpdateVictims(ds: DaemonSet, nodes: readonly Node[], pods
   const replaceNow: Pod[] = [];
   const candidates: Pod[] = [];
   for (const node of [...desired].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
+    // A node with no pod yet counts as unavailable: its old pod may be gone a moment before the
+    // new one is made, and the budget must not be spent twice on it.
     const live = (byNode.get(node.metadata.name) ?? []).filter((p) => !p.metadata.deletionTimestamp);
     if (live.length !== 1) {
       unavailable++;
@@ -44,7 +46,9 @@ export function rollingUpdateVictims(ds: DaemonSet, nodes: readonly Node[], pods
     if (isNew) {
       if (!available(pod)) unavailable++;
     } else if (!available(pod)) {
+      // Replaced at once, and its node counts as unavailable: it already is.
       replaceNow.push(pod);
+      unavailable++;
     } else {
       candidates.push(pod);
     }

@@ -72,14 +72,23 @@ async function register(store: ObjectStore, node: string, req: NodeRegisterReque
 }
 
 /**
+ * Extended resources the node agent finds itself (its GPUs): what it reports is the whole truth,
+ * so one it no longer reports is gone (a GPU whose driver did not load after a reboot), as the
+ * kubelet zeroes device-plugin resources when it starts.
+ */
+const AGENT_FOUND_RESOURCES = new Set(['nvidia.com/gpu']);
+
+/**
  * The status a node registers, with the extended resources (names with a domain, `example.com/dongle`)
  * that the stored Node advertises and the agent does not report kept, so that what a user patched
- * into the node's status capacity outlives the agent's restart, as with the kubelet.
+ * into the node's status capacity outlives the agent's restart, as with the kubelet; those the
+ * agent finds itself (AGENT_FOUND_RESOURCES) are never kept.
  */
-function keepExtendedResources(stored: Node['status'], reported: Node['status']): Node['status'] {
+export function keepExtendedResources(stored: Node['status'], reported: Node['status']): Node['status'] {
   const out = { ...reported };
   for (const field of ['capacity', 'allocatable'] as const) {
-    const kept = Object.entries(stored?.[field] ?? {}).filter(([name]) => name.includes('/') && !(name in (reported?.[field] ?? {})));
+    const kept = Object.entries(stored?.[field] ?? {})
+      .filter(([name]) => name.includes('/') && !AGENT_FOUND_RESOURCES.has(name) && !(name in (reported?.[field] ?? {})));
     if (kept.length) out[field] = { ...reported?.[field], ...Object.fromEntries(kept) };
   }
   return out;

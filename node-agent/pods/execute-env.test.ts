@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { ConfigMap, Secret } from '../../messages/config-data';
+import { TimeoutError } from '../../messages/errors';
 import { executeActions, type ExecuteContext } from './execute';
 import { FakeCriRuntime, makePod } from './fixtures';
 import type { PodAction } from './types';
@@ -61,5 +62,25 @@ describe('executeActions and the container environment', () => {
     const created = [...cri.containers.values()][0].config;
     expect(created.command).toEqual(['echo', 'fast']);
     expect(created.envs).toEqual([{ key: 'MODE', value: 'fast' }, { key: 'IP', value: '10.244.0.9' }]);
+  });
+
+  it('makes a control plane that does not answer for a ConfigMap or a pull secret the pod\'s waiting reason, never a crash', async () => {
+    const cri = new FakeCriRuntime();
+    cri.images.add('registry.local:5000/app:1');
+    cri.registry.add('registry.local:5000/app:1');
+    const down = async (): Promise<never> => { throw new TimeoutError('request mk.api.node.n1.pod-object: no reply within 5000 ms'); };
+    const ctx: ExecuteContext = {
+      cri, pod, sandbox: { podLogsRoot: '/tmp/mk-logs' }, log, now: Date.now,
+      env: { objects: { configMap: down, secret: down } },
+    };
+    // The pull goes on without the login it could not read.
+    const pulled = await executeActions([{ type: 'pullImage', image: 'registry.local:5000/app:1' }], ctx);
+    expect(pulled.failures).toEqual({});
+    const { podSandboxId } = await cri.runPodSandbox({ config: { metadata: { name: 'web', uid: 'uid-1', namespace: 'default', attempt: 0 }, logDirectory: '/tmp/mk-logs', labels: {} } as never });
+    const r = await executeActions([{ type: 'runContainer', sandboxId: podSandboxId, sandboxAttempt: 0, container: 'app', attempt: 0, restartCount: 0, image: 'registry.local:5000/app:1', init: false }], ctx);
+    expect(r.failures.containers?.app).toEqual({
+      reason: 'CreateContainerConfigError', message: expect.stringMatching(/could not read the container's ConfigMaps and Secrets: .*no reply/) as unknown as string,
+    });
+    expect(cri.calls).not.toContain('createContainer');
   });
 });

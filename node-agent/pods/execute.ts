@@ -174,7 +174,9 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
         });
       } catch (e) {
         if (isContainerConfigError(e)) throw new StepError('CreateContainerConfigError', e);
-        throw e;
+        // The control plane did not answer for a ConfigMap or Secret (a failover): the pod's
+        // waiting reason, tried again on the next sync, as kubelet does when its cache is not synced.
+        throw new StepError('CreateContainerConfigError', new Error(`could not read the container's ConfigMaps and Secrets: ${messageOf(e)}`));
       }
       let containerId: string;
       const podIP = ctx.sandboxIPs?.[a.sandboxId];
@@ -285,7 +287,15 @@ async function imagePullAuth(ctx: ExecuteContext, image: string): Promise<Return
   if (names.length === 0 || !ctx.env?.objects) return undefined;
   const secrets: Secret[] = [];
   for (const { name } of names) {
-    const s = await ctx.env.objects.secret(name);
+    // A secret that cannot be read (missing, or the control plane not answering) is skipped, as
+    // kubelet does: the pull goes on, and fails as an image pull would if the login was needed.
+    let s: Secret | undefined;
+    try {
+      s = await ctx.env.objects.secret(name);
+    } catch (e) {
+      ctx.log.warn({ secret: name, image, err: messageOf(e) }, 'image pull secret could not be read; pulling without it');
+      continue;
+    }
     if (s) secrets.push(s);
     else ctx.log.warn({ secret: name, image }, 'image pull secret not found; pulling without it');
   }
