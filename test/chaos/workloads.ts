@@ -81,17 +81,19 @@ function container(seconds: number, env: Record<string, string> = {}): string {
 ${e.length > 0 ? `          env:\n${e.map(([k, v]) => `            - name: ${k}\n              value: "${v}"`).join('\n')}\n` : ''}`;
 }
 
-/** The ReplicaSet's manifest. */
-export function replicaSetManifest(name: string, tag: string, replicas: number): string {
+/**
+ * An apps/v1 workload of `kind` named `name`: labelled with the round's tag, selecting its pods
+ * by `app: name`, its template a long-sleeping busybox with `env`; `replicas` when given.
+ */
+function appsManifest(kind: 'ReplicaSet' | 'Deployment' | 'DaemonSet', name: string, tag: string, replicas?: number, env: Record<string, string> = {}): string {
   return `apiVersion: apps/v1
-kind: ReplicaSet
+kind: ${kind}
 metadata:
   name: ${name}
   labels:
     ${WORKLOADS_LABEL}: "${tag}"
 spec:
-  replicas: ${replicas}
-  selector:
+${replicas === undefined ? '' : `  replicas: ${replicas}\n`}  selector:
     matchLabels:
       app: ${name}
   template:
@@ -101,52 +103,22 @@ spec:
         ${WORKLOADS_LABEL}: "${tag}"
     spec:
       terminationGracePeriodSeconds: 1
-${container(86400)}`;
+${container(86400, env)}`;
+}
+
+/** The ReplicaSet's manifest. */
+export function replicaSetManifest(name: string, tag: string, replicas: number): string {
+  return appsManifest('ReplicaSet', name, tag, replicas);
 }
 
 /** The Deployment's manifest; `generation` goes into the env, so a new one is a new template. */
 export function deploymentManifest(name: string, tag: string, replicas: number, generation: number): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-  labels:
-    ${WORKLOADS_LABEL}: "${tag}"
-spec:
-  replicas: ${replicas}
-  selector:
-    matchLabels:
-      app: ${name}
-  template:
-    metadata:
-      labels:
-        app: ${name}
-        ${WORKLOADS_LABEL}: "${tag}"
-    spec:
-      terminationGracePeriodSeconds: 1
-${container(86400, { CHAOS_GENERATION: String(generation) })}`;
+  return appsManifest('Deployment', name, tag, replicas, { CHAOS_GENERATION: String(generation) });
 }
 
 /** The DaemonSet's manifest: one long-sleeping pod on each node. */
 export function daemonSetManifest(name: string, tag: string): string {
-  return `apiVersion: apps/v1
-kind: DaemonSet
-metadata:
-  name: ${name}
-  labels:
-    ${WORKLOADS_LABEL}: "${tag}"
-spec:
-  selector:
-    matchLabels:
-      app: ${name}
-  template:
-    metadata:
-      labels:
-        app: ${name}
-        ${WORKLOADS_LABEL}: "${tag}"
-    spec:
-      terminationGracePeriodSeconds: 1
-${container(86400)}`;
+  return appsManifest('DaemonSet', name, tag);
 }
 
 /** The Job's manifest: JOB_COMPLETIONS pods that sleep 1 s, JOB_PARALLELISM at a time. */
