@@ -52,8 +52,8 @@ async function execProbe(cri: Pick<PodRuntime, 'execSync'>, containerId: string,
 
 /**
  * An HTTP/1.1 GET over a plain socket, read up to its status line: a probe needs the status code
- * only, and node's http client (an agent, a parser, a request object per probe) costs about twice
- * the CPU of this per probe (measured: 250-390 against 100-200 us). The connection is closed after
+ * only, and node's http client (an agent, a parser, a request object per probe) costs more CPU
+ * per probe than this (docs/benchmarks.md, probes). The connection is closed after
  * the status line, as kubelet's probes close theirs. Headers the probe names replace the default
  * ones of the same name (Host, User-Agent, Accept).
  */
