@@ -58,7 +58,8 @@ export async function getObjects({ args, flags }: GetInput): Promise<number> {
   const errors: unknown[] = [];
   let objects: KubeObject[] = [];
   let resourceVersion: string;
-  const client = await openClient(dataDir);
+  const stop = watch ? stopOnSignal() : undefined;
+  const client = await openClient(dataDir).catch((e: unknown) => { stop?.release(); throw e; });
   try {
     if (watch && names.length === 1) {
       // A listing by name, for the revision to watch from (an object's own may predate what the store keeps).
@@ -98,8 +99,9 @@ export async function getObjects({ args, flags }: GetInput): Promise<number> {
     return await watchStore(client, kind, {
       namespace, name: names[0], labelSelector: flags.selector, fieldSelector: flags['field-selector'],
       resourceVersion: flags['resource-version'] ?? resourceVersion,
-    }, printer, flags['watch-only'] ? [] : objects);
+    }, printer, flags['watch-only'] ? [] : objects, stop!);
   } finally {
+    stop?.release();
     await client.close();
   }
 }
@@ -146,37 +148,52 @@ async function watchStore(
   target: { namespace?: string; name?: string; labelSelector?: string; fieldSelector?: string; resourceVersion: string },
   print: (o: KubeObject) => void,
   printed: readonly KubeObject[],
+  stop: ReturnType<typeof stopOnSignal>,
 ): Promise<number> {
   // What the user has seen, so that a relist prints only what changed since.
   const seen = new Map<string, string>();
   const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   for (const o of printed) seen.set(keyOf(o), o.metadata.resourceVersion ?? '');
-  const handle = await streamWatch(client.bus, client.ctx.user, { kind, ...target }, {
-    onEvent: (ev: WatchEvent) => {
-      if (ev.type === 'DELETED') seen.delete(keyOf(ev.object)); else seen.set(keyOf(ev.object), ev.object.metadata.resourceVersion ?? '');
-      print(ev.object);
-    },
-    relist: async () => {
-      err(`watch expired (the ${kind.storage === 'store' ? 'store' : 'events stream'} no longer has every change since its revision); listing again`);
-      const listed = await client.api.listAt(kind, target.namespace, target.labelSelector, target.fieldSelector);
-      for (const o of listed.items) {
-        if (target.name && o.metadata.name !== target.name) continue;
-        if (seen.get(keyOf(o)) !== o.metadata.resourceVersion) print(o);
-        seen.set(keyOf(o), o.metadata.resourceVersion ?? '');
-      }
-      return listed.resourceVersion;
-    },
-  });
-  const stop = () => { void handle.stop(); };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   try {
+    const handle = await streamWatch(client.bus, client.ctx.user, { kind, ...target }, {
+      onEvent: (ev: WatchEvent) => {
+        if (ev.type === 'DELETED') seen.delete(keyOf(ev.object)); else seen.set(keyOf(ev.object), ev.object.metadata.resourceVersion ?? '');
+        print(ev.object);
+      },
+      relist: async () => {
+        err(`watch expired (the ${kind.storage === 'store' ? 'store' : 'events stream'} no longer has every change since its revision); listing again`);
+        const listed = await client.api.listAt(kind, target.namespace, target.labelSelector, target.fieldSelector);
+        for (const o of listed.items) {
+          if (target.name && o.metadata.name !== target.name) continue;
+          if (seen.get(keyOf(o)) !== o.metadata.resourceVersion) print(o);
+          seen.set(keyOf(o), o.metadata.resourceVersion ?? '');
+        }
+        return listed.resourceVersion;
+      },
+    });
+    stop.onStop(() => handle.stop());
     await handle.done;
     return 0;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    stop.release();
   }
+}
+
+/**
+ * SIGINT and SIGTERM, taken from the start of a watch (before the listing is printed: a user or
+ * a script that stops the watch on seeing it must get exit 0, not a process killed by the signal).
+ * `onStop(fn)` runs fn at once when the signal has already come.
+ */
+function stopOnSignal() {
+  let stopped = false;
+  let onStop: (() => unknown) | undefined;
+  const stop = () => { stopped = true; void onStop?.(); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    onStop: (fn: () => unknown) => { onStop = fn; if (stopped) void fn(); },
+    release: () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); },
+  };
 }
 
 /** `mk get all`: each kind of the `all` category as a table of its own, names as `kind/name`. */

@@ -210,6 +210,15 @@ describe('mk get -w', () => {
     expect(await w.stop()).toBe(0);
   });
 
+  it('exits 0 on a SIGTERM sent the moment the listing shows, before the stream is open', async () => {
+    await apply(pod('listed-first'));
+    for (let round = 0; round < 3; round++) {
+      const w = stream(['get', 'pods', '-w', '-o', 'name']);
+      await until('the listing', () => (w.out().includes('pod/listed-first') ? true : undefined), 20_000, 5);
+      expect(await w.stop()).toBe(0);
+    }
+  });
+
   it('watches events by the fields of their object', async () => {
     const w = stream(['get', 'events', '-w', '--field-selector', 'involvedObject.name=ev1', '-o', 'name']);
     // Neither pod can be placed (there is no node): the scheduler records an event for each.
