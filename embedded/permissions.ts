@@ -78,6 +78,9 @@ export function nodePermissions(node: string): Permissions {
         ...[JOURNAL_STREAM, snapshots, meta].map((s) => `$JS.API.STREAM.MSG.GET.${s}`),
         // The pod network's routes (name, pod CIDR, InternalIP of every node): read-only, all keys.
         ...nodeRoutesRead(),
+        // The service network (proxy, DNS, ingress): Services, EndpointSlices and Ingresses,
+        // read-only; never the rest of the objects bucket (Secrets stay unreadable).
+        ...serviceNetworkRead(),
         // Its own actor telemetry, as its own process only (MK_ACTORS captures the subjects).
         ...(['lifecycle', 'stats', 'census'] as const).map((v) => actorSubject(telemetryProcess('node', node), v)),
       ],
@@ -94,6 +97,19 @@ function nodeRoutesRead(): string[] {
     `$JS.API.STREAM.INFO.${routes}`,
     `$JS.API.CONSUMER.CREATE.${routes}.*.$KV.${NODE_ROUTES_BUCKET}.>`,
     `$JS.API.CONSUMER.MSG.NEXT.${routes}.*`, `$JS.API.CONSUMER.INFO.${routes}.*`, `$JS.API.CONSUMER.DELETE.${routes}.*`,
+  ];
+}
+
+/** The kinds a node's service proxy, DNS and ingress proxy watch in the objects bucket. */
+export const SERVICE_NETWORK_PLURALS = ['services', 'endpointslices', 'ingresses'] as const;
+
+/** Read-only consumers on the objects bucket, filtered to SERVICE_NETWORK_PLURALS' keys. */
+function serviceNetworkRead(): string[] {
+  const objects = `KV_${OBJECTS_BUCKET}`;
+  return [
+    `$JS.API.STREAM.INFO.${objects}`,
+    ...SERVICE_NETWORK_PLURALS.map((p) => `$JS.API.CONSUMER.CREATE.${objects}.*.$KV.${OBJECTS_BUCKET}.${p}.>`),
+    `$JS.API.CONSUMER.MSG.NEXT.${objects}.*`, `$JS.API.CONSUMER.INFO.${objects}.*`, `$JS.API.CONSUMER.DELETE.${objects}.*`,
   ];
 }
 
