@@ -9,6 +9,7 @@ import { daemonSetModule } from './daemonset/kind';
 import { deploymentModule } from './deployment/kind';
 import { eventModule } from './event/kind';
 import { hpaModule } from './hpa/kind';
+import { ingressModule } from './ingress/kind';
 import { jobModule } from './job/kind';
 import type { KindModule } from './kind-module';
 import { leaseModule } from './lease/kind';
@@ -19,7 +20,7 @@ import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
-  configMapModule, cronJobModule, daemonSetModule, deploymentModule, eventModule, hpaModule, jobModule, leaseModule, namespaceModule, nodeModule,
+  configMapModule, cronJobModule, daemonSetModule, deploymentModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule, namespaceModule, nodeModule,
   podModule, replicaSetModule, secretModule,
 ];
 

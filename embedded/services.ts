@@ -145,6 +145,8 @@ export interface NodeAgentServiceOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default: $MK_GPU_DEV_ROOT, else /dev). */
   gpuDevRoot?: string;
+  /** Serve the ingress proxy on this port; none without. */
+  ingressPort?: number;
 }
 
 /**
@@ -179,6 +181,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
+    ...(opts.ingressPort !== undefined ? { ingressPort: opts.ingressPort } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

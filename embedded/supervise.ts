@@ -34,6 +34,9 @@ export interface SuperviseOptions {
   topology?: Topology;
 }
 
+/** Where every node of `mk up` serves its ingress proxy (HTTP). */
+export const INGRESS_PORT = 80;
+
 /** Stop deadlines: the node agent may be stopping containers; nats-server is quick. */
 const STOP_TIMEOUT_MS: Record<string, number> = { 'node-agent': 30_000, 'control-plane': 15_000, nats: 10_000 };
 
@@ -74,7 +77,9 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
     ...(topo ? topo.nodes.map((n) => ({ name: nodeAgentChild(n.index), host: n.address, port: NODE_METRICS_PORT })) : [{ name: nodeAgentChild(1), host: '127.0.0.1' }]),
   ], log);
   log(`metrics: ${Object.entries(metrics).map(([name, e]) => `${name} ${endpointUrl(e!)}`).join(', ')}`);
-  const agent = (name: string, extra: string[] = []): string[] => [opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...extra];
+  const agent = (name: string, extra: string[] = []): string[] => [
+    opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...extra, '--ingress-port', String(INGRESS_PORT),
+  ];
   const nodeSpecs: { name: ChildName; command: string; args: string[]; env: NodeJS.ProcessEnv; before?: () => Promise<void> }[] = topo
     ? topo.nodes.map((n) => ({
       name: nodeAgentChild(n.index), command: 'nsenter', env,

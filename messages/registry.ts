@@ -10,6 +10,7 @@ import { DaemonSetKind } from './kinds/daemonset';
 import { DeploymentKind } from './kinds/deployment';
 import { EventKind } from './kinds/event';
 import { HorizontalPodAutoscalerKind } from './kinds/hpa';
+import { IngressKind } from './kinds/ingress';
 import { JobKind } from './kinds/job';
 import { LeaseKind } from './kinds/lease';
 import { NamespaceKind, NodeKind } from './kinds/node';
@@ -20,7 +21,7 @@ export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObject
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
 export const KINDS: readonly KindInfo[] = [
-  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EventKind, HorizontalPodAutoscalerKind, JobKind, LeaseKind, NamespaceKind, NodeKind,
+  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EventKind, HorizontalPodAutoscalerKind, IngressKind, JobKind, LeaseKind, NamespaceKind, NodeKind,
   PodKind, ReplicaSetKind, SecretKind,
 ];
 

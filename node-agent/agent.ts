@@ -22,6 +22,8 @@ import { spawnNodeActor, type NodeActor } from './node/node-actor';
 import { removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
+import { startInformerSource, startNodeIngress, type InformerSource, type NodeIngress } from './ingress';
+import type { ServiceNetworkSource } from './service-network/types';
 import { serveNodeSubjects } from './serve';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 
@@ -47,6 +49,12 @@ export interface NodeAgentOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default /dev; tests give stand-ins): see node-agent/gpu. */
   gpuDevRoot?: string;
+  /** Serve the ingress proxy on this port (node-agent/ingress); none without. */
+  ingressPort?: number;
+  /** The address the ingress proxy listens on (default all IPv4 addresses). */
+  ingressAddress?: string;
+  /** Where the ingress proxy reads Services and EndpointSlices (default: informers of its own). */
+  serviceNetwork?: ServiceNetworkSource;
 }
 
 export interface NodeAgent {
@@ -150,6 +158,31 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await routeSync?.stop();
   };
 
+  // The ingress proxy, in the background like the routes: the objects bucket may not exist yet.
+  let ingress: NodeIngress | undefined;
+  let ownSource: InformerSource | undefined;
+  let ingressStopped = false;
+  if (opts.ingressPort !== undefined) {
+    const port = opts.ingressPort;
+    void whenReady('the objects bucket', async () => {
+      const objects = await ObjectStore.open(bus, { create: false });
+      if (!opts.serviceNetwork && !ingressStopped) ownSource ??= await startInformerSource(objects);
+      return objects;
+    }).then(async (objects) => {
+      if (ingressStopped) { await ownSource?.stop(); return; }
+      const i = await startNodeIngress({
+        store: objects, source: opts.serviceNetwork ?? ownSource!, port, ...(opts.ingressAddress ? { host: opts.ingressAddress } : {}), log,
+      });
+      if (ingressStopped) await i.stop();
+      else ingress = i;
+    }).catch((err) => log.error({ node: name, port, err: String(err) }, 'the ingress proxy is not served'));
+  }
+  const stopIngress = async (): Promise<void> => {
+    ingressStopped = true;
+    await ingress?.stop();
+    await ownSource?.stop();
+  };
+
   // Usage reports beside the actor tree: they read CRI and the machine, and hold no cluster state.
   const link = followConnection(bus.nc);
   const sampler = startStatsSampler({
@@ -165,6 +198,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await sampler.stop();
     link.stop();
     await stopRoutes();
+    await stopIngress();
     await node.stop();
     stopSystem(system);
   };

@@ -40,6 +40,7 @@ export default class NodeAgent extends MkCommand {
       multiple: true,
     }),
     'gpu-dev-root': Flags.string({ description: 'where the GPU device nodes nvidiaN, nvidiactl are (default: $MK_GPU_DEV_ROOT, else /dev)' }),
+    'ingress-port': Flags.integer({ description: 'serve the ingress proxy (HTTP) on this port (default: none; mk up uses 80)', min: 1, max: 65535 }),
     ...metricsFlags,
   };
 
@@ -83,6 +84,7 @@ export default class NodeAgent extends MkCommand {
       ...(statsIntervalMs ? { statsIntervalMs } : {}),
       ...(extendedResources ? { extendedResources } : {}),
       ...(flags['gpu-dev-root'] ? { gpuDevRoot: flags['gpu-dev-root'] } : {}),
+      ...(flags['ingress-port'] !== undefined ? { ingressPort: flags['ingress-port'] } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

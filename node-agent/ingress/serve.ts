@@ -1,0 +1,65 @@
+/**
+ * The node's ingress: the proxy (proxy.ts) fed by an informer on `ingresses.>` of the objects
+ * bucket. Every change rebuilds the route table and swaps it in whole, so a change never drops a
+ * request in flight or an open connection.
+ */
+import { startInformer, type Informer, type ObjectStore } from '../../bus';
+import type { Logger } from '../../common/log';
+import type { Ingress } from '../../messages/ingress';
+import type { ServiceNetworkSource } from '../service-network/types';
+import { startIngressProxy, type IngressProxy, type IngressProxyOptions } from './proxy';
+import { RouteTable } from './routes';
+
+/** What the node's ingress needs. */
+export interface NodeIngressOptions extends Omit<IngressProxyOptions, 'source'> {
+  /** The objects bucket (read: `ingresses.>`). */
+  store: ObjectStore;
+  source: ServiceNetworkSource;
+  log?: Logger;
+}
+
+/** A running ingress: its proxy's port, and stop(). */
+export interface NodeIngress {
+  readonly port: number;
+  /** The table now in use (for tests and the logs). */
+  routes(): RouteTable;
+  stop(): Promise<void>;
+}
+
+/** Starts the proxy and its informer; resolves once the first listing is routed. Throws when it cannot listen. */
+export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIngress> {
+  const proxy: IngressProxy = await startIngressProxy(opts);
+  const ingresses = new Map<string, Ingress>();
+  let table = new RouteTable([]);
+  let pending = false;
+  const rebuild = () => {
+    pending = false;
+    table = new RouteTable(ingresses.values());
+    proxy.setRoutes(table);
+    opts.log?.debug({ ingresses: table.size }, 'ingress routes changed');
+  };
+  let informer: Informer;
+  try {
+    informer = await startInformer<Ingress>(opts.store, 'ingresses.>', (ev) => {
+      if (ev.type === 'DELETE' || !ev.object) ingresses.delete(ev.key);
+      else ingresses.set(ev.key, ev.object);
+      // A burst of changes (the first listing) makes one table.
+      if (!pending) {
+        pending = true;
+        queueMicrotask(rebuild);
+      }
+    });
+  } catch (err) {
+    await proxy.stop();
+    throw err;
+  }
+  rebuild();
+  return {
+    port: proxy.port,
+    routes: () => table,
+    async stop() {
+      await informer.stop();
+      await proxy.stop();
+    },
+  };
+}
