@@ -204,10 +204,3 @@ export function ingressServices(ing: Ingress): string[] {
   for (const r of ing.spec?.rules ?? []) for (const p of r.http?.paths ?? []) names.push(p.backend?.service?.name);
   return [...new Set(names.filter((n): n is string => !!n))];
 }
-
-/** A backend as kubectl prints it: `svc:80`, `svc:http`. */
-export function formatBackend(b: IngressBackend | undefined): string {
-  const s = b?.service;
-  if (!s) return '<none>';
-  return `${s.name}:${s.port?.name ?? s.port?.number ?? ''}`;
-}

@@ -4,7 +4,6 @@
  * as a Host/Path/Backends table with each service's ready endpoints, annotations and events.
  */
 import type { Ingress, IngressBackend } from '../ingress';
-import { formatBackend } from '../ingress';
 import type { KubeObject } from '../meta';
 import { DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age } from './time';
@@ -15,6 +14,13 @@ interface SliceLike {
   metadata: { labels?: Record<string, string> };
   endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
   ports?: { name?: string; port?: number }[];
+}
+
+/** A backend as kubectl prints it: `svc:80`, `svc:http`. */
+export function formatBackend(b: IngressBackend | undefined): string {
+  const s = b?.service;
+  if (!s) return '<none>';
+  return `${s.name}:${s.port?.name ?? s.port?.number ?? ''}`;
 }
 
 /** `svc:80 (10.244.1.5:8080,10.244.2.3:8080)` as kubectl prints a backend with its endpoints. */
