@@ -357,3 +357,41 @@ describe('the writes of the api', () => {
     }
   });
 });
+
+describe('a node\'s ingress proxy', () => {
+  it('reads Ingresses, Services and EndpointSlices as the node, and routes by them', async () => {
+    const { startInformerSource, startNodeIngress } = await import('../../../node-agent/ingress');
+    const http = await import('node:http');
+    const upstream = http.createServer((_req, res) => res.end('served'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.2', r));
+    const port = (upstream.address() as net.AddressInfo).port;
+    await objects.put(objectKey('services', 'default', 'web'), { metadata: { name: 'web', namespace: 'default' }, spec: { ports: [{ port: 80, targetPort: port }] } });
+    await objects.put(objectKey('endpointslices', 'default', 'web-1'), {
+      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4', ports: [{ port }], endpoints: [{ addresses: ['127.0.0.2'] }],
+    });
+    await objects.put(objectKey('ingresses', 'default', 'web'), {
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'default' },
+      spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } },
+    });
+    const n1 = await connectAs('node-n1');
+    const store = await ObjectStore.open(n1, { create: false });
+    const source = await startInformerSource(store);
+    const ingress = await startNodeIngress({ store, source, port: 0, host: '127.0.0.1' });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: ingress.port, path: '/', agent: false }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => { b += c.toString(); });
+          res.on('end', () => resolve(`${res.statusCode} ${b}`));
+        }).on('error', reject);
+      });
+      expect(body).toBe('200 served');
+      expect(isForbidden(await caught(store.list('pods.>')))).toBe(true);
+    } finally {
+      await ingress.stop();
+      await source.stop();
+      await new Promise<void>((r) => upstream.close(() => r()));
+    }
+  });
+});
