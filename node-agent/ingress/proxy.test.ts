@@ -245,6 +245,21 @@ describe('route changes and load', () => {
   });
 });
 
+describe('stopping', () => {
+  it('stops listening at once, lets a request in flight finish, then closes', async () => {
+    const own = await startIngressProxy({ source, port: 0, host: '127.0.0.1', drainMs: 5_000 });
+    own.setRoutes(new RouteTable([ingress([{ paths: [{ path: '/', to: 'svc-slow' }] }])]));
+    const hitsBefore = slow.hits;
+    const pending = get(own.port, '/slow');
+    await until(() => slow.hits > hitsBefore);
+    const stopped = own.stop();
+    await expect(get(own.port, '/other')).rejects.toThrow(/ECONNREFUSED/);
+    slow.release();
+    expect(await pending).toMatchObject({ status: 200, body: 'slow GET /slow' });
+    await stopped;
+  });
+});
+
 /** Waits for `cond` with a deadline (no sleeps as synchronization). */
 async function until(cond: () => boolean, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;

@@ -46,4 +46,12 @@ describe('mk node-agent --extended-resource', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).not.toContain('gpu-dev-root');
   });
+
+  it.each([['0', /--ingress-port[\s\S]*greater than or equal to 1 but received: 0/], ['http', /--ingress-port[\s\S]*Expected an integer but received: http/]])(
+    'refuses --ingress-port %s, naming the flag',
+    async (value, message) => {
+      const r = await mk(['--ingress-port', value]);
+      expect(r).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(message) });
+    },
+  );
 });
