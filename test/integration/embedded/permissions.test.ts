@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +19,7 @@ import { natsConfig, prepareClusterFiles, randomPassword, type Credentials } fro
 import { NODE_COMPONENT } from '../../../embedded/permissions';
 import { clusterPaths } from '../../../embedded/paths';
 import { tlsPaths } from '../../../embedded/tls';
+import { startInformerSource, startNodeIngress } from '../../../node-agent/ingress';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
@@ -360,8 +362,6 @@ describe('the writes of the api', () => {
 
 describe('a node\'s ingress proxy', () => {
   it('reads Ingresses, Services and EndpointSlices as the node, and routes by them', async () => {
-    const { startInformerSource, startNodeIngress } = await import('../../../node-agent/ingress');
-    const http = await import('node:http');
     const upstream = http.createServer((_req, res) => res.end('served'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.2', r));
     const port = (upstream.address() as net.AddressInfo).port;
