@@ -27,6 +27,8 @@ export interface IngressProxyOptions {
   host?: string;
   /** How long an upstream may stay silent before the request gets 504 (default 60 s). */
   upstreamTimeoutMs?: number;
+  /** How long connecting to an endpoint may take before the next is tried, or 502 (default 5 s). */
+  connectTimeoutMs?: number;
   /** How long stop() lets requests in flight finish (default 10 s). */
   drainMs?: number;
   log?: Logger;
@@ -50,7 +52,7 @@ const HOP_BY_HOP = new Set([
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** Errors that mean the connection to the upstream was never made (safe to try another). */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT_CONNECT']);
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNTIMEOUT']);
 
 /** The headers to send upstream: hop-by-hop ones dropped (and those Connection names), forwarding ones set. */
 function forwardHeaders(req: http.IncomingMessage, keepUpgrade: boolean): http.OutgoingHttpHeaders {
@@ -91,6 +93,7 @@ function hasBody(req: http.IncomingMessage): boolean {
 export async function startIngressProxy(opts: IngressProxyOptions): Promise<IngressProxy> {
   const { source, log } = opts;
   const timeoutMs = opts.upstreamTimeoutMs ?? 60_000;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
   let routes = new RouteTable([]);
   const rr = new RoundRobin();
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256 });
@@ -118,7 +121,11 @@ export async function startIngressProxy(opts: IngressProxyOptions): Promise<Ingr
     return { target, order: rr.order(key, ups) };
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, order: Upstream[], attempt: number): void => {
+  /**
+   * Sends `req` to `order[attempt]`. `staleRetried`: this endpoint was already tried again after a
+   * kept-alive connection turned out closed by the upstream (once is enough).
+   */
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, order: Upstream[], attempt: number, staleRetried = false): void => {
     const up = order[attempt];
     const started = performance.now();
     let connected = false;
@@ -126,8 +133,16 @@ export async function startIngressProxy(opts: IngressProxyOptions): Promise<Ingr
       host: up.host, port: up.port, method: req.method, path: req.url, headers: forwardHeaders(req, false), agent,
     });
     preq.on('socket', (s) => {
-      if (!(s as net.Socket).connecting) connected = true;
-      else s.once('connect', () => { connected = true; });
+      if (!(s as net.Socket).connecting) {
+        connected = true;
+        return;
+      }
+      // An endpoint that does not take the connection soon (a pod gone, its address unrouted) is passed over.
+      const timer = setTimeout(() => {
+        preq.destroy(Object.assign(new Error(`connecting to ${up.host}:${up.port} timed out after ${connectTimeoutMs} ms`), { code: 'ECONNTIMEOUT' }));
+      }, connectTimeoutMs);
+      s.once('connect', () => { connected = true; clearTimeout(timer); });
+      s.once('close', () => clearTimeout(timer));
     });
     preq.setTimeout(timeoutMs, () => {
       preq.destroy(Object.assign(new Error(`upstream ${up.host}:${up.port} did not answer within ${timeoutMs} ms`), { code: 'UPSTREAM_TIMEOUT' }));
@@ -141,10 +156,16 @@ export async function startIngressProxy(opts: IngressProxyOptions): Promise<Ingr
     });
     preq.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
-      const retry = !connected && CONNECT_ERRORS.has(code) && IDEMPOTENT.has(req.method ?? '') && !hasBody(req) && attempt + 1 < order.length;
+      const safe = IDEMPOTENT.has(req.method ?? '') && !hasBody(req) && !res.headersSent;
+      // A kept-alive connection the upstream closed meanwhile: the same endpoint on a new one.
+      if (safe && !staleRetried && preq.reusedSocket && code === 'ECONNRESET') {
+        forward(req, res, order, attempt, true);
+        return;
+      }
+      const retry = safe && !connected && CONNECT_ERRORS.has(code) && attempt + 1 < order.length;
       if (retry) {
         log?.debug({ upstream: `${up.host}:${up.port}`, err: code }, 'ingress upstream refused the connection; trying another');
-        forward(req, res, order, attempt + 1);
+        forward(req, res, order, attempt + 1, staleRetried);
         return;
       }
       if (res.headersSent) {
@@ -157,7 +178,7 @@ export async function startIngressProxy(opts: IngressProxyOptions): Promise<Ingr
     });
     // The client went away: so does the upstream request.
     res.on('close', () => { if (!res.writableFinished) preq.destroy(); });
-    if (attempt === 0) req.pipe(preq);
+    if (attempt === 0 && !staleRetried) req.pipe(preq);
     else preq.end();
   };
 
