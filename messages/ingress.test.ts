@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
 import { IngressKind } from './kinds/ingress';
 import { validateManifest } from './manifest';
 
@@ -19,6 +22,11 @@ describe('Ingress manifests', () => {
         { http: { paths: [{ path: '/exact', pathType: 'Exact', backend: svc() }, { pathType: 'ImplementationSpecific', backend: svc() }] } },
       ],
     });
+    expect(validateManifest(doc).object).toEqual(doc);
+  });
+
+  it('accepts examples/ingress.yaml', () => {
+    const doc = load(fs.readFileSync(path.join(__dirname, '..', 'examples', 'ingress.yaml'), 'utf8')) as unknown;
     expect(validateManifest(doc).object).toEqual(doc);
   });
 
