@@ -111,7 +111,7 @@ export async function startIngressProxy(opts: IngressProxyOptions): Promise<Ingr
     res.end(`${text}\n`);
   };
 
-  /** Resolves the request's upstreams in the order to try, or answers it and returns undefined. */
+  /** The request's target and its endpoints in the order to try, or the code and text to answer it with. */
   const resolve = (req: http.IncomingMessage): { target: RouteTarget; order: Upstream[] } | { code: number; text: string } => {
     const target = routes.match(req.headers.host, req.url ?? '/');
     if (!target) return { code: 404, text: 'no ingress rule matches this host and path' };
