@@ -4,6 +4,7 @@
  * route change under open connections, a burst of concurrent requests and a websocket upgrade.
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { register } from '../../common/metrics/registry';
@@ -139,6 +140,7 @@ describe('endpoints', () => {
     { host: 'dead.com', paths: [{ path: '/', to: 'svc-dead' }] },
     { host: 'unready.com', paths: [{ path: '/', to: 'svc-unready' }] },
     { host: 'slow.com', paths: [{ path: '/', to: 'svc-slow' }] },
+    { host: 'raw.com', paths: [{ path: '/', to: 'svc-raw' }] },
   ])])));
 
   it('spreads requests round-robin over the ready endpoints', async () => {
@@ -170,6 +172,30 @@ describe('endpoints', () => {
     const bad = await get(proxy.port, '/r', { host: 'dead.com' });
     expect(bad.status).toBe(502);
     expect(bad.body).toMatch(/upstream failed: .*ECONNREFUSED/);
+  });
+
+  it('sends a GET again on a fresh connection when the upstream closed the kept-alive one', async () => {
+    // A raw upstream: each connection answers its first request and is dropped at its second.
+    const sockets = new Set<net.Socket>();
+    const raw = net.createServer((sock) => {
+      sockets.add(sock);
+      let served = 0;
+      sock.on('data', () => {
+        served++;
+        if (served === 1) sock.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: keep-alive\r\n\r\nfresh');
+        else sock.destroy();
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.8', r));
+    try {
+      source.setService('default', 'svc-raw', [{ port: 80, targetPort: (raw.address() as AddressInfo).port }], [{ ip: '127.0.0.8' }]);
+      expect(await get(proxy.port, '/1', { host: 'raw.com' })).toMatchObject({ status: 200, body: 'fresh' });
+      expect(await get(proxy.port, '/2', { host: 'raw.com' })).toMatchObject({ status: 200, body: 'fresh' });
+      expect(sockets.size).toBe(2);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
   });
 
   it('answers 503 when the service has no ready endpoint', async () => {
