@@ -7,6 +7,7 @@ import { configMapModule, secretModule } from './config-data/kind';
 import { cronJobModule } from './cronjob/kind';
 import { daemonSetModule } from './daemonset/kind';
 import { deploymentModule } from './deployment/kind';
+import { endpointsModule, endpointSliceModule } from './endpoints/kind';
 import { eventModule } from './event/kind';
 import { hpaModule } from './hpa/kind';
 import { jobModule } from './job/kind';
@@ -19,7 +20,7 @@ import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
-  configMapModule, cronJobModule, daemonSetModule, deploymentModule, eventModule, hpaModule, jobModule, leaseModule, namespaceModule, nodeModule,
+  configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, hpaModule, jobModule, leaseModule, namespaceModule, nodeModule,
   podModule, replicaSetModule, secretModule,
 ];
 
