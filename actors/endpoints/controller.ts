@@ -2,23 +2,23 @@
  * The endpoints controller: for every Service with a selector it keeps the v1 Endpoints object of
  * the same name and the discovery.k8s.io/v1 EndpointSlices of the pods the selector takes in the
  * service's namespace (reconcile.ts decides, this performs). It runs under a supervisor of
- * services (one actor per service, level-triggered), keeps informers on pods, Endpoints and
- * EndpointSlices, and reconciles the services a change concerns: a pod's (by selector, before and
- * after the change) or one of a service's own objects (a slice deleted by hand comes back). It
- * writes only what changed, and after a restart the informers' listings are the truth, so a
- * control plane killed mid-burst converges from the store.
+ * services (one actor per service, level-triggered), keeps informers on pods, Endpoints,
+ * EndpointSlices and nodes (for their zones), and reconciles the services a change concerns: a
+ * pod's (by selector, before and after the change) or one of a service's own objects (a slice
+ * deleted by hand comes back). It writes only what changed, and after a restart the informers'
+ * listings are the truth, so a control plane killed mid-burst converges from the store.
  */
 import type { ObjectStore } from '../../bus';
 import {
   isAlreadyExists, isNotFound, LABEL_SERVICE_NAME, NamespaceKind, objectKey, parseKey,
-  type Endpoints, type EndpointSlice, type KubeObject, type Pod,
+  type Endpoints, type EndpointSlice, type KubeObject, type Node, type Pod,
 } from '../../messages';
 import { admitCreate } from '../api/admission';
 import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { ObjectCache } from './object-cache';
-import { controlledByService, isManagedSliceOf, reconcileEndpoints, reconcileSlices, sliceName } from './reconcile';
+import { controlledByService, isManagedSliceOf, LABEL_ZONE, reconcileEndpoints, reconcileSlices, sliceName } from './reconcile';
 import { managedSelector, selects, SERVICES, type Service } from './service';
 
 /** What the controller works with; `now` is for tests. */
@@ -73,6 +73,13 @@ export function endpointsController(deps: EndpointsControllerDeps): KindControll
     ask(serviceKey(nsToken, nameToken));
   });
 
+  // A node's zone goes into its pods' endpoints; a zone changes rarely, and then every service looks again.
+  const nodes = new ObjectCache<Node>(store, 'nodes.>', (_key, before, after) => {
+    if (before?.metadata.labels?.[LABEL_ZONE] === after?.metadata.labels?.[LABEL_ZONE]) return;
+    for (const key of services.keys()) ask(key);
+  });
+  const zoneOf = (node: string): string | undefined => nodes.get(objectKey('nodes', undefined, node))?.object.metadata.labels?.[LABEL_ZONE];
+
   /** The service's slices this controller keeps, as the cache has them. */
   const managedSlices = (nsToken: string, name: string) =>
     slices.inNamespace(nsToken).filter((s) => isManagedSliceOf(s.object, name));
@@ -111,10 +118,10 @@ export function endpointsController(deps: EndpointsControllerDeps): KindControll
     prepare: async () => {
       services.clear();
       queued.clear();
-      await Promise.all([pods.start(), slices.start(), endpoints.start()]);
+      await Promise.all([pods.start(), slices.start(), endpoints.start(), nodes.start()]);
     },
     stop: async () => {
-      await Promise.all([pods.stop(), slices.stop(), endpoints.stop()]);
+      await Promise.all([pods.stop(), slices.stop(), endpoints.stop(), nodes.stop()]);
     },
     async listed(holds) {
       // What was made for services deleted while no controller ran.
@@ -160,7 +167,7 @@ export function endpointsController(deps: EndpointsControllerDeps): KindControll
       // Slices first: the nodes route from them. New and changed ones before deletions, so a
       // reader never sees fewer endpoints than there are.
       const existing = managedSlices(nsToken, name);
-      const plan = reconcileSlices(svc, selected, existing.map((s) => s.object), () => sliceName(name));
+      const plan = reconcileSlices(svc, selected, existing.map((s) => s.object), () => sliceName(name), { zoneOf });
       let retry = false;
       for (const slice of plan.create) {
         if (!(await mayCreate())) break;

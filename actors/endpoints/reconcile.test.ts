@@ -3,7 +3,8 @@ import {
   type Endpoints, type EndpointSlice, type Pod,
 } from '../../messages';
 import {
-  endpointsSubsets, reconcileEndpoints, reconcileSlices, resolvePort, sliceEndpoint, sliceName, type SlicePlan,
+  endpointsSubsets, OVER_CAPACITY_ANNOTATION, reconcileEndpoints, reconcileSlices, resolvePort, sliceEndpoint, sliceName, truncateSubsets,
+  type SlicePlan,
 } from './reconcile';
 import { managedSelector, type Service } from './service';
 
@@ -66,6 +67,13 @@ describe('endpoint conditions', () => {
     const s = svc({ publishNotReadyAddresses: true });
     expect(sliceEndpoint(s, pod('a', { ready: false })).conditions?.ready).toBe(true);
     expect(sliceEndpoint(s, pod('a', { deleting: true })).conditions?.ready).toBe(true);
+  });
+
+  it("carries its node's zone when known", () => {
+    const zoneOf = (n: string) => (n === 'n1' ? 'z1' : undefined);
+    expect(sliceEndpoint(svc(), pod('a'), zoneOf).zone).toBe('z1');
+    expect(sliceEndpoint(svc(), pod('b', { node: 'n2' }), zoneOf).zone).toBeUndefined();
+    expect(reconcileSlices(svc(), [pod('c')], [], names, { zoneOf }).create[0].endpoints[0].zone).toBe('z1');
   });
 
   it('carries the node, the pod reference, and the hostname only when the subdomain names the service', () => {
@@ -152,6 +160,23 @@ describe('Endpoints', () => {
     const r = reconcileEndpoints(svc(), [], undefined) as { object: Endpoints };
     expect(r.object.subsets).toBeUndefined();
     expect(formatEndpoints(r.object)).toBe('<none>');
+  });
+
+  it('is cut to 1000 addresses, ready ones first, and says so', () => {
+    const pods = Array.from({ length: 1100 }, (_, i) => pod(`p${i}`, { ip: `10.244.${Math.floor(i / 250)}.${(i % 250) + 1}`, ready: i < 900 }));
+    const ep = (reconcileEndpoints(svc(), pods, undefined) as { object: Endpoints }).object;
+    expect(ep.subsets?.[0].addresses).toHaveLength(900);
+    expect(ep.subsets?.[0].notReadyAddresses).toHaveLength(100);
+    expect(ep.metadata.annotations).toEqual({ [OVER_CAPACITY_ANNOTATION]: 'truncated' });
+    const stored = { ...ep, metadata: { ...ep.metadata, uid: 'u' } };
+    expect(reconcileEndpoints(svc(), pods, stored)).toEqual({ type: 'none' });
+    const smaller = reconcileEndpoints(svc(), pods.slice(0, 10), stored) as { object: Endpoints };
+    expect(smaller.object.metadata.annotations).toBeUndefined();
+    const split = truncateSubsets([
+      { addresses: Array.from({ length: 30 }, (_, i) => ({ ip: `10.0.0.${i}` })) },
+      { addresses: Array.from({ length: 10 }, (_, i) => ({ ip: `10.0.1.${i}` })) },
+    ], 20);
+    expect(split.subsets.map((x) => x.addresses?.length)).toEqual([15, 5]);
   });
 
   it('prints at most three ready ip:port pairs', () => {

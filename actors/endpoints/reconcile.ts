@@ -2,7 +2,7 @@
  * The endpoints controller's decisions, as pure functions of a Service, the pods of its namespace
  * and what the store holds: the v1 Endpoints object the service should have, and the
  * EndpointSlices to create, update and delete so that they hold exactly its pods, at most
- * MAX_ENDPOINTS_PER_SLICE per slice, with as few writes as possible (after Kubernetes'
+ * MAX_ENDPOINTS_PER_SLICE per slice (`opts.max`), with as few writes as possible (after Kubernetes'
  * pkg/controller/endpoint/endpoints_controller.go and pkg/controller/endpointslice/reconciler.go,
  * https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/). controller.ts
  * performs them.
@@ -85,16 +85,27 @@ export function slicePorts(svc: Service, pod: Pod): SlicePort[] {
   return out;
 }
 
+/** The label of a node that names its zone (https://kubernetes.io/docs/reference/labels-annotations-taints/#topologykubernetesiozone). */
+export const LABEL_ZONE = 'topology.kubernetes.io/zone';
+
+/** The zone of a node by name, if known. */
+export type ZoneOf = (nodeName: string) => string | undefined;
+
 /**
  * The slice endpoint of `pod`: serving is its Ready condition, terminating its deletionTimestamp,
- * ready serving and not terminating (always true for a service that publishes addresses not ready).
+ * ready serving and not terminating (always true for a service that publishes addresses not
+ * ready); zone is its node's, when `zoneOf` knows it.
  */
-export function sliceEndpoint(svc: Service, pod: Pod): SliceEndpoint {
+export function sliceEndpoint(svc: Service, pod: Pod, zoneOf: ZoneOf = () => undefined): SliceEndpoint {
   const serving = isPodReady(pod);
   const terminating = !!pod.metadata.deletionTimestamp;
   const ready = svc.spec?.publishNotReadyAddresses === true || (serving && !terminating);
   const ep: SliceEndpoint = { addresses: [podIP(pod)!], conditions: { ready, serving, terminating }, targetRef: targetRef(pod) };
-  if (pod.spec.nodeName) ep.nodeName = pod.spec.nodeName;
+  if (pod.spec.nodeName) {
+    ep.nodeName = pod.spec.nodeName;
+    const zone = zoneOf(pod.spec.nodeName);
+    if (zone) ep.zone = zone;
+  }
   const hostname = hostnameFor(svc, pod);
   if (hostname) ep.hostname = hostname;
   return ep;
@@ -157,6 +168,42 @@ export function endpointsSubsets(svc: Service, pods: readonly Pod[]): EndpointSu
   });
 }
 
+/** The most addresses an Endpoints object holds (Kubernetes' maxCapacity); slices have no such limit. */
+export const MAX_ENDPOINTS_ADDRESSES = 1000;
+/** The annotation of an Endpoints object cut to MAX_ENDPOINTS_ADDRESSES. */
+export const OVER_CAPACITY_ANNOTATION = 'endpoints.kubernetes.io/over-capacity';
+
+/** Keeps `budget` of `counts`, each part in proportion to its size (the remainder to the first parts). */
+function share(counts: number[], budget: number): number[] {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total <= budget) return counts;
+  const out = counts.map((c) => Math.floor((c * budget) / total));
+  let left = budget - out.reduce((a, b) => a + b, 0);
+  for (let i = 0; left > 0 && i < out.length; i++) if (out[i] < counts[i]) { out[i]++; left--; }
+  return out;
+}
+
+/**
+ * Subsets cut to `max` addresses in all, as Kubernetes' endpoints controller cuts them: ready
+ * addresses first, each subset keeping its share; the pods left out are in the slices still.
+ */
+export function truncateSubsets(subsets: EndpointSubset[], max = MAX_ENDPOINTS_ADDRESSES): { subsets: EndpointSubset[]; truncated: boolean } {
+  const ready = subsets.map((s) => s.addresses?.length ?? 0);
+  const notReady = subsets.map((s) => s.notReadyAddresses?.length ?? 0);
+  const totalReady = ready.reduce((a, b) => a + b, 0);
+  if (totalReady + notReady.reduce((a, b) => a + b, 0) <= max) return { subsets, truncated: false };
+  const keepReady = share(ready, max);
+  const keepNotReady = share(notReady, Math.max(0, max - Math.min(totalReady, max)));
+  const out = subsets.map((s, i) => {
+    const t: EndpointSubset = {};
+    if (keepReady[i] > 0) t.addresses = s.addresses!.slice(0, keepReady[i]);
+    if (keepNotReady[i] > 0) t.notReadyAddresses = s.notReadyAddresses!.slice(0, keepNotReady[i]);
+    if (s.ports) t.ports = s.ports;
+    return t;
+  }).filter((t) => t.addresses || t.notReadyAddresses);
+  return { subsets: out, truncated: true };
+}
+
 /** What to do about the service's Endpoints object. */
 export type EndpointsAction =
   | { type: 'none' }
@@ -165,26 +212,32 @@ export type EndpointsAction =
 
 /**
  * The write, if any, that makes the service's Endpoints hold `endpointsSubsets`, its labels and
- * the service as controller. An Endpoints of the same name that someone else wrote is taken
- * over, as Kubernetes' controller does; nothing is written when nothing would change.
+ * the service as controller, cut to MAX_ENDPOINTS_ADDRESSES addresses (annotated
+ * OVER_CAPACITY_ANNOTATION: truncated). An Endpoints of the same name that someone else wrote is
+ * taken over, as Kubernetes' controller does; nothing is written when nothing would change.
  */
 export function reconcileEndpoints(svc: Service, pods: readonly Pod[], existing: Endpoints | undefined): EndpointsAction {
-  const subsets = endpointsSubsets(svc, pods);
+  const { subsets, truncated } = truncateSubsets(endpointsSubsets(svc, pods));
   const labels = derivedLabels(svc);
   const ownerReferences = [serviceRef(svc)];
+  const annotations = { ...(existing?.metadata.annotations ?? {}) };
+  if (truncated) annotations[OVER_CAPACITY_ANNOTATION] = 'truncated'; else delete annotations[OVER_CAPACITY_ANNOTATION];
   if (!existing) {
     const metadata: Endpoints['metadata'] = { name: svc.metadata.name, namespace: svc.metadata.namespace, ownerReferences };
     if (Object.keys(labels).length > 0) metadata.labels = labels;
+    if (truncated) metadata.annotations = annotations;
     const object: Endpoints = { apiVersion: 'v1', kind: 'Endpoints', metadata };
     if (subsets.length > 0) object.subsets = subsets;
     return { type: 'create', object };
   }
   const same = stableJson(existing.subsets ?? []) === stableJson(subsets)
     && stableJson(existing.metadata.labels ?? {}) === stableJson(labels)
+    && stableJson(existing.metadata.annotations ?? {}) === stableJson(annotations)
     && stableJson(existing.metadata.ownerReferences ?? []) === stableJson(ownerReferences);
   if (same) return { type: 'none' };
   const metadata: Endpoints['metadata'] = { ...existing.metadata, ownerReferences };
   if (Object.keys(labels).length > 0) metadata.labels = labels; else delete metadata.labels;
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations; else delete metadata.annotations;
   const object: Endpoints = { ...existing, metadata };
   if (subsets.length > 0) object.subsets = subsets; else delete object.subsets;
   return { type: 'update', object };
@@ -219,13 +272,16 @@ function portsKey(ports: readonly SlicePort[] | undefined): string {
  *   others, and is deleted when none is left or its ports are no longer any pod's;
  * - new endpoints fill the slices already being rewritten first, then slices with room, and only
  *   then new slices (named by `newName`), so a change of one pod rewrites one slice;
+ * - an endpoint carries its node's zone when `opts.zoneOf` knows it;
  * - a service that selects no pod keeps one empty slice (no ports, no endpoints), as Kubernetes'
  *   placeholder, so readers can tell "no endpoints" from "not yet processed".
  * A slice is written only when its endpoints, ports, labels or owner change.
  */
 export function reconcileSlices(
-  svc: Service, pods: readonly Pod[], existing: readonly EndpointSlice[], newName: () => string, max = MAX_ENDPOINTS_PER_SLICE,
+  svc: Service, pods: readonly Pod[], existing: readonly EndpointSlice[], newName: () => string,
+  opts: { max?: number; zoneOf?: ZoneOf } = {},
 ): SlicePlan {
+  const max = opts.max ?? MAX_ENDPOINTS_PER_SLICE;
   const plan: SlicePlan = { create: [], update: [], delete: [] };
   const labels = { ...derivedLabels(svc), [LABEL_SERVICE_NAME]: svc.metadata.name, [LABEL_MANAGED_BY]: ENDPOINTSLICE_CONTROLLER_NAME };
   const ownerReferences = [serviceRef(svc)];
@@ -247,7 +303,7 @@ export function reconcileSlices(
     const key = portsKey(ports);
     let g = wanted.get(key);
     if (!g) wanted.set(key, (g = { ports, endpoints: new Map() }));
-    const ep = sliceEndpoint(svc, pod);
+    const ep = sliceEndpoint(svc, pod, opts.zoneOf);
     g.endpoints.set(endpointKey(ep), ep);
   }
 

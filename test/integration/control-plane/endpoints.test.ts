@@ -5,8 +5,8 @@
  * their node would. A service over six pods gets an Endpoints object and a slice of them; pods
  * turning unready, terminating and gone move between the conditions and leave; a selector that
  * matches nothing gives empty ones; a service without a selector is left to its users; a slice
- * deleted by hand comes back; nothing is written when nothing changed; deleting the service takes
- * both with it.
+ * deleted by hand comes back; a node's zone reaches its pods' endpoints; nothing is written
+ * when nothing changed; deleting the service takes both with it.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -193,6 +193,14 @@ it('leaves a service without a selector to its users: their Endpoints stay as wr
   expect(ep?.subsets).toEqual([{ addresses: [{ ip: '192.0.2.10' }], ports: [{ port: 5432 }] }]);
   expect(ep?.metadata.ownerReferences).toBeUndefined();
   expect(await slicesOf('external')).toEqual([]);
+});
+
+it("a node's zone goes into its pods' endpoints", async () => {
+  await putNode(f.store, fakeNode('n1', { 'topology.kubernetes.io/zone': 'zone-a' }));
+  await waitFor('zone-a in the slice', async () => {
+    const eps = sliceEndpoints(await slicesOf('later'));
+    return eps.length === 4 && eps.every((e) => e.zone === 'zone-a');
+  }, 30_000, 100);
 });
 
 it('deleting the service takes its Endpoints and slices with it', async () => {
