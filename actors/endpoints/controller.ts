@@ -42,6 +42,22 @@ export function endpointsController(deps: EndpointsControllerDeps): KindControll
   const now = deps.now ?? Date.now;
   /** The services as last reconciled, by key, for finding the services a pod concerns. */
   const services = new Map<string, Service>();
+  /** The keys of `services` by namespace token. */
+  const servicesIn = new Map<string, Set<string>>();
+  const remember = (key: string, svc: Service): void => {
+    services.set(key, svc);
+    const ns = key.split('.')[1];
+    let set = servicesIn.get(ns);
+    if (!set) servicesIn.set(ns, (set = new Set()));
+    set.add(key);
+  };
+  const forget = (key: string): void => {
+    services.delete(key);
+    const ns = key.split('.')[1];
+    const set = servicesIn.get(ns);
+    set?.delete(key);
+    if (set?.size === 0) servicesIn.delete(ns);
+  };
   const queued = new Set<string>();
   let enqueue: (key: string) => boolean = () => false;
   const ask = (key: string): void => {
@@ -51,10 +67,8 @@ export function endpointsController(deps: EndpointsControllerDeps): KindControll
   /** The services of the pod's namespace whose selector takes it. */
   const concerned = (podKey: string, pod: Pod | undefined): void => {
     if (!pod) return;
-    const ns = podKey.split('.')[1];
-    for (const [key, svc] of services) {
-      if (key.split('.')[1] !== ns) continue;
-      const sel = managedSelector(svc);
+    for (const key of servicesIn.get(podKey.split('.')[1]) ?? []) {
+      const sel = managedSelector(services.get(key)!);
       if (sel && selects(sel, pod.metadata.labels)) ask(key);
     }
   };
@@ -117,6 +131,7 @@ export function endpointsController(deps: EndpointsControllerDeps): KindControll
     bindEnqueue: (fn) => { enqueue = fn; },
     prepare: async () => {
       services.clear();
+      servicesIn.clear();
       queued.clear();
       await Promise.all([pods.start(), slices.start(), endpoints.start(), nodes.start()]);
     },
@@ -148,12 +163,12 @@ export function endpointsController(deps: EndpointsControllerDeps): KindControll
       const nsToken = key.split('.')[1];
       if (!observed) {
         const uid = services.get(key)?.metadata.uid;
-        services.delete(key);
+        forget(key);
         await cleanUp(nsToken, ns, name, uid);
         return;
       }
       const svc = observed.object as Service;
-      services.set(key, svc);
+      remember(key, svc);
       const selector = managedSelector(svc);
       if (!selector) {
         // Its users write its Endpoints; what this controller made while it had a selector goes.
