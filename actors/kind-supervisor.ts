@@ -18,6 +18,11 @@ import { log } from './log';
 export interface KindController {
   plural: string;
   /**
+   * The supervisor's actor name, when not the plural: for a controller of objects another kind
+   * owns (the endpoints controller reconciles services), so the two never share a name.
+   */
+  name?: string;
+  /**
    * Reconciles one object by key; the object may be gone. Throws on unexpected faults. `observed`
    * is the object as the supervisor's informer last delivered it (null: deleted), which spares a
    * read of the store: it may be behind the store, so a write made from it must carry its
@@ -178,12 +183,12 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
         }
       }
     },
-    controller.plural,
+    controller.name ?? controller.plural,
     {
       onCrash: backoffOnCrash({ type: 'start' }, (f, m) => log.error({ ...f, kind: controller.plural }, m)),
     },
   );
-  describeActor(sup, { kind: `${controller.plural}-supervisor`, system: true });
+  describeActor(sup, { kind: `${controller.name ?? controller.plural}-supervisor`, system: true });
   const enqueue = (key: string): boolean => {
     if (!latest.has(key) || finalizing.has(key)) return false;
     dispatch(child(key), { type: 'reconcile' });

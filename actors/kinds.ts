@@ -7,6 +7,7 @@ import { configMapModule, secretModule } from './config-data/kind';
 import { cronJobModule } from './cronjob/kind';
 import { daemonSetModule } from './daemonset/kind';
 import { deploymentModule } from './deployment/kind';
+import { endpointsModule, endpointSliceModule } from './endpoints/kind';
 import { eventModule } from './event/kind';
 import { hpaModule } from './hpa/kind';
 import { ingressModule } from './ingress/kind';
@@ -20,7 +21,8 @@ import { replicaSetModule } from './replicaset/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
-  configMapModule, cronJobModule, daemonSetModule, deploymentModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule, namespaceModule, nodeModule,
+  configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule,
+  namespaceModule, nodeModule,
   podModule, replicaSetModule, secretModule,
 ];
 

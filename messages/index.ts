@@ -47,3 +47,5 @@ export { ConfigMapKind, SecretKind } from './kinds/config-data';
 export type { ConfigMap, Secret } from './config-data';
 export * from './ingress';
 export { IngressKind } from './kinds/ingress';
+export * from './endpoints';
+export { EndpointsKind, EndpointSliceKind, formatEndpoints, formatSliceEndpoints, formatSlicePorts } from './kinds/endpoints';

@@ -210,6 +210,10 @@ export const PodSpec = z
     hostname: LabelName.optional().describe(
       "The hostname the pod's containers see (a DNS-1123 label); the pod's name, cut to 63 characters, when omitted.",
     ),
+    subdomain: LabelName.optional().describe(
+      'With hostname: the name of a service in the pod\'s namespace; the endpoints of that service then carry the pod\'s '
+      + 'hostname, so the cluster DNS may answer `<hostname>.<subdomain>.<namespace>.svc.cluster.local`.',
+    ),
     securityContext: PodSecurityContext.optional().describe(
       'Privileges for every container of the pod (user, groups, seccomp filter) and settings of the pod itself '
       + "(sysctls); a container's own securityContext overrides the fields both have.",

@@ -8,6 +8,7 @@ import { ConfigMapKind, SecretKind } from './kinds/config-data';
 import { CronJobKind } from './kinds/cronjob';
 import { DaemonSetKind } from './kinds/daemonset';
 import { DeploymentKind } from './kinds/deployment';
+import { EndpointsKind, EndpointSliceKind } from './kinds/endpoints';
 import { EventKind } from './kinds/event';
 import { HorizontalPodAutoscalerKind } from './kinds/hpa';
 import { IngressKind } from './kinds/ingress';
@@ -21,7 +22,8 @@ export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObject
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
 export const KINDS: readonly KindInfo[] = [
-  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EventKind, HorizontalPodAutoscalerKind, IngressKind, JobKind, LeaseKind, NamespaceKind, NodeKind,
+  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
+  LeaseKind, NamespaceKind, NodeKind,
   PodKind, ReplicaSetKind, SecretKind,
 ];
 
