@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dns1123LabelError, ValidationError } from '../messages';
+import { dns1123LabelError, ValidationError, type PodNetworkMode } from '../messages';
 import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
 import { serveJoin } from './join';
@@ -145,6 +145,8 @@ export interface NodeAgentServiceOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default: $MK_GPU_DEV_ROOT, else /dev). */
   gpuDevRoot?: string;
+  /** The pod network's backend (default host-gw); the same on every node of the cluster. */
+  podNetwork?: PodNetworkMode;
 }
 
 /**
@@ -179,6 +181,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
+    ...(opts.podNetwork ? { podNetwork: opts.podNetwork } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

@@ -74,7 +74,9 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
     ...(topo ? topo.nodes.map((n) => ({ name: nodeAgentChild(n.index), host: n.address, port: NODE_METRICS_PORT })) : [{ name: nodeAgentChild(1), host: '127.0.0.1' }]),
   ], log);
   log(`metrics: ${Object.entries(metrics).map(([name, e]) => `${name} ${endpointUrl(e!)}`).join(', ')}`);
-  const agent = (name: string, extra: string[] = []): string[] => [opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...extra];
+  const agent = (name: string, extra: string[] = []): string[] => [
+    opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...(creds.podNetwork ? ['--pod-network', creds.podNetwork] : []), ...extra,
+  ];
   const nodeSpecs: { name: ChildName; command: string; args: string[]; env: NodeJS.ProcessEnv; before?: () => Promise<void> }[] = topo
     ? topo.nodes.map((n) => ({
       name: nodeAgentChild(n.index), command: 'nsenter', env,
