@@ -240,7 +240,8 @@ export async function startRouteSync(opts: RouteSyncOptions): Promise<RouteSync>
     const all = [...entries.values()];
     // The node's own entry says its CIDR as soon as the control plane published it.
     const podCIDR = all.find((e) => e.name === opts.nodeName)?.podCIDR ?? opts.podCIDR?.();
-    if (mode === 'host-gw' && firstPass && await removeVxlanDevice(exec)) {
+    // Only a node's own namespace may hold its device (the host of `mk up --nodes N` never does).
+    if (mode === 'host-gw' && firstPass && opts.nodeName && await removeVxlanDevice(exec)) {
       opts.log.info({ node: opts.nodeName }, 'vxlan device of an earlier run removed: this node runs host-gw');
     }
     firstPass = false;
