@@ -112,6 +112,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const internalIP = capacity.addresses?.find((a) => a.type === 'InternalIP')?.address;
   // The vxlan device comes before registering: the Node reports its MAC for the other nodes.
   const annotations: Record<string, string> = {};
+  let podMtu: number | undefined;
   if (podNetwork === 'vxlan') {
     annotations[POD_NETWORK_ANNOTATION] = podNetwork;
     if (!internalIP) throw new Error(`node ${name}: the vxlan pod network needs the node's InternalIP (--node-ip)`);
@@ -121,6 +122,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       throw new Error(`node ${name}: cannot make the vxlan device of the pod network: ${err.message}`);
     });
     annotations[VTEP_MAC_ANNOTATION] = vtep.mac;
+    podMtu = vtep.mtu;
     log.info({ node: name, mac: vtep.mac, mtu: vtep.mtu, parent: vtep.parent, local: internalIP }, 'vxlan device ready');
   }
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
@@ -139,7 +141,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     capacity,
     annotations,
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
-    configureNetwork: (cidr) => runtime.configureNetwork(cidr),
+    // Over vxlan, pods get the device's MTU, so what they send fits in the tunnel (as flannel does).
+    configureNetwork: (cidr) => runtime.configureNetwork(cidr, podMtu),
     runtimeProblem: () => runtime.problem(),
     pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,

@@ -68,6 +68,9 @@ describeE2e('mk up --nodes 3 --pod-network vxlan', () => {
       const cidr = n.spec!.podCIDR!;
       return `${cidr} via ${cidr.split('/')[0]} dev mk.vxlan onlink`;
     }).sort());
+    // The pods' MTU is the device's, so what they send fits in the tunnel.
+    const mtu = await c.mk(['exec', 'a', '--', 'cat', '/sys/class/net/eth0/mtu']);
+    expect(mtu.stdout.trim()).toBe(String(JSON.parse((await c.runOnNode('node', ['ip', '-j', 'link', 'show', 'dev', 'mk.vxlan'])).stdout)[0].mtu));
     const fdb = (await c.runOnNode('node', ['bridge', 'fdb', 'show', 'dev', 'mk.vxlan'])).stdout;
     for (const n of nodes.filter((x) => x.metadata.name !== 'node')) {
       expect(fdb).toContain(`${n.metadata.annotations!['mk.io/vxlan-vtep-mac']} dst ${n.status!.addresses!.find((a) => a.type === 'InternalIP')!.address} self permanent`);

@@ -9,7 +9,8 @@
  * host-gw cannot route there (the kernel refuses a gateway on another subnet, and the route sync
  * says to use vxlan); vxlan carries pod-to-pod traffic with the sender's pod IP as its source; a
  * node whose entry goes loses exactly its neighbor, FDB entry and route on the others; a restarted
- * sync finds its entries and changes nothing; teardown leaves no mk device, route or chain.
+ * sync finds its entries and changes nothing; a node switched to host-gw removes its device;
+ * teardown leaves no mk device, route or chain.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -190,6 +191,16 @@ describeE2e('the vxlan pod network across nodes on different subnets', () => {
     expect((await listVxlanEntries(n2.exec)).fdb.map((x) => x.dst)).toEqual([n1.address]);
     expect(await ping(n1, n2)).toBe(true);
     expect(await ping(n1, n3)).toBe(false);
+  });
+
+  it('a node switched to host-gw removes its device, and with it the overlay\'s entries and routes', async () => {
+    await stopSyncs();
+    const [n1] = nodes;
+    await startSyncs('host-gw', [n1]);
+    expect((await n1.ns.run(['ip', 'link', 'show', 'dev', VXLAN_DEVICE])).code).not.toBe(0);
+    expect((await listPodRoutes(n1.exec)).filter((r) => r.onlink)).toEqual([]);
+    // The others keep theirs.
+    expect((await listVxlanEntries(nodes[1].exec)).fdb.map((x) => x.dst)).toEqual([n1.address]);
   });
 
   it('teardown leaves no mk device, route, neighbor, FDB entry or chain', async () => {
