@@ -111,20 +111,16 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const podNetwork = opts.podNetwork ?? 'host-gw';
   const internalIP = capacity.addresses?.find((a) => a.type === 'InternalIP')?.address;
   // The vxlan device comes before registering: the Node reports its MAC for the other nodes.
-  const annotations: Record<string, string> = {};
-  let podMtu: number | undefined;
-  if (podNetwork === 'vxlan') {
-    annotations[POD_NETWORK_ANNOTATION] = podNetwork;
-    if (!internalIP) throw new Error(`node ${name}: the vxlan pod network needs the node's InternalIP (--node-ip)`);
-    const vtep = await ensureVxlanDevice(internalIP).catch(async (err: Error) => {
-      await runtime.close().catch(() => undefined);
-      await bus.close().catch(() => undefined);
-      throw new Error(`node ${name}: cannot make the vxlan device of the pod network: ${err.message}`);
-    });
-    annotations[VTEP_MAC_ANNOTATION] = vtep.mac;
-    podMtu = vtep.mtu;
-    log.info({ node: name, mac: vtep.mac, mtu: vtep.mtu, parent: vtep.parent, local: internalIP }, 'vxlan device ready');
-  }
+  const vtep = podNetwork !== 'vxlan' ? undefined : await (async () => {
+    if (!internalIP) throw new Error('the node has no InternalIP (--node-ip) to send the tunnel from');
+    return ensureVxlanDevice(internalIP);
+  })().catch(async (err: Error) => {
+    await runtime.close().catch(() => undefined);
+    await bus.close().catch(() => undefined);
+    throw new Error(`node ${name}: cannot make the vxlan device of the pod network: ${err.message}`);
+  });
+  const annotations: Record<string, string> = vtep ? { [POD_NETWORK_ANNOTATION]: 'vxlan', [VTEP_MAC_ANNOTATION]: vtep.mac } : {};
+  if (vtep) log.info({ node: name, mac: vtep.mac, mtu: vtep.mtu, parent: vtep.parent, local: internalIP }, 'vxlan device ready');
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
   const unlisten = bus.onReconnect(() => engine.forgetPositions());
@@ -142,7 +138,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     annotations,
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
     // Over vxlan, pods get the device's MTU, so what they send fits in the tunnel (as flannel does).
-    configureNetwork: (cidr) => runtime.configureNetwork(cidr, podMtu),
+    configureNetwork: (cidr) => runtime.configureNetwork(cidr, vtep?.mtu),
     runtimeProblem: () => runtime.problem(),
     pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,

@@ -4,7 +4,9 @@
  * up to date as nodes come and go. The routes are marked with their own protocol number
  * (ROUTE_PROTO), so mk finds exactly its own again after a restart and removes exactly those,
  * never a route someone else made. Needs the nodes on one L2 segment (one bridge, one switch):
- * the kernel refuses a gateway it cannot reach directly.
+ * the kernel refuses a gateway it cannot reach directly. Nodes on different subnets use the vxlan
+ * backend instead (mode `vxlan`, vxlan.ts): the same sync then routes each pod CIDR onlink through
+ * the node's vxlan device and keeps the device's neighbor and FDB entries.
  *
  * Pods see each other's own addresses across nodes, as Kubernetes' network model asks
  * (https://kubernetes.io/docs/concepts/services-networking/#the-kubernetes-network-model): the CNI
