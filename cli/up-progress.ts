@@ -10,6 +10,7 @@ import { CliError } from './errors';
 import { readManifests, validateAll } from './manifest-reader';
 import { podColumns, podIP, resourceName } from '../messages';
 import { launchCluster } from '../embedded/start';
+import type { PodNetworkMode } from '../messages';
 import type { SettingsText } from '../embedded/control-plane-settings';
 import type { Credentials } from '../embedded/credentials';
 import { busHost, clusterNodeNames } from '../embedded/node-network';
@@ -32,6 +33,8 @@ export interface StartOptions {
   nodes?: number;
   /** `--node-subnet` (first start only). */
   nodeSubnet?: string;
+  /** `--pod-network` (first start only). */
+  podNetwork?: PodNetworkMode;
   timeoutMs: number;
   /** The demo manifest. */
   demoFile: string;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { z } from 'zod';
-import { dns1123LabelError } from '../messages';
+import { dns1123LabelError, POD_NETWORK_MODES, type PodNetworkMode } from '../messages';
 import { ClusterError } from './errors';
 import { writeContext, writeSecretFile } from './context';
 import type { ClusterPaths } from './paths';
@@ -32,6 +32,8 @@ const CredentialsSchema = z.strictObject({
     .describe('mk up --nodes N: how many nodes, each in a network namespace of its own (absent: one, in the host\'s).'),
   nodeSubnet: z.string().optional()
     .describe('The nodes\' subnet when nodes > 1 (mk up --node-subnet); the bus listens on its first address.'),
+  podNetwork: z.enum(POD_NETWORK_MODES).optional()
+    .describe('The pod network\'s backend on every node (mk up --pod-network): host-gw (absent) or vxlan.'),
 });
 /** credentials.json: the port, the node name(s), the topology and every role's password. */
 export type Credentials = z.infer<typeof CredentialsSchema>;
@@ -62,7 +64,7 @@ export function readCredentials(paths: ClusterPaths): Credentials | undefined {
  * once made, so running processes and the user's context stay valid.
  */
 export function prepareClusterFiles(
-  paths: ClusterPaths, opts: { port?: number; nodeName: string; advertiseAddress?: string; nodes?: number; nodeSubnet?: string },
+  paths: ClusterPaths, opts: { port?: number; nodeName: string; advertiseAddress?: string; nodes?: number; nodeSubnet?: string; podNetwork?: PodNetworkMode },
 ): Credentials {
   const existing = readCredentials(paths);
   const nodeName = existing?.nodeName ?? opts.nodeName;
@@ -74,12 +76,14 @@ export function prepareClusterFiles(
     throw new ClusterError(`invalid --advertise-address "${advertiseAddress}": expected an IPv4 address of this machine`);
   }
   const topo = clusterNodes(paths, existing, opts);
+  const podNetwork = clusterPodNetwork(paths, existing, opts.podNetwork);
   const creds: Credentials = {
     port: opts.port ?? existing?.port ?? DEFAULT_PORT,
     nodeName,
     users: { ...(existing?.users ?? {}) },
     ...(advertiseAddress ? { advertiseAddress } : {}),
     ...topo,
+    ...(podNetwork !== 'host-gw' ? { podNetwork } : {}),
   };
   for (const user of [ADMIN_USER, CONTROL_PLANE_USER, ...clusterNodeNames(creds).map(nodeUser)]) creds.users[user] ??= randomPassword();
   for (const user of [DASHBOARD_USER, DASHBOARD_WRITE_USER]) creds.users[user] ??= randomPassword();
@@ -95,6 +99,19 @@ export function prepareClusterFiles(
     servers: [`nats://${busHost(creds)}:${creds.port}`], user: ADMIN_USER, pass: creds.users[ADMIN_USER], nodeName, caFile: tls.caCert,
   });
   return creds;
+}
+
+/**
+ * The pod network of a cluster: as asked on its first start (default host-gw), as it was
+ * afterwards. Throws ClusterError, before anything is written, when a later start asks for another.
+ */
+export function clusterPodNetwork(paths: ClusterPaths, existing: Pick<Credentials, 'podNetwork'> | undefined, asked?: PodNetworkMode): PodNetworkMode {
+  const had = existing ? existing.podNetwork ?? 'host-gw' : undefined;
+  if (had !== undefined && asked !== undefined && asked !== had) {
+    throw new ClusterError(`the cluster in ${paths.dataDir} runs the ${had} pod network; it cannot be started with --pod-network ${asked} `
+      + '(run `mk up` without --pod-network to resume it, or `mk down --purge` first to start a new one)');
+  }
+  return had ?? asked ?? 'host-gw';
 }
 
 /** The permissions of a user of the embedded cluster; undefined for the control plane (all). */

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dns1123LabelError, ValidationError } from '../messages';
+import { dns1123LabelError, ValidationError, type PodNetworkMode } from '../messages';
 import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
 import { serveJoin } from './join';
@@ -147,6 +147,8 @@ export interface NodeAgentServiceOptions {
   gpuDevRoot?: string;
   /** Serve the ingress proxy on this port; none without. */
   ingressPort?: number;
+  /** The pod network's backend (default host-gw); the same on every node of the cluster. */
+  podNetwork?: PodNetworkMode;
 }
 
 /**
@@ -182,6 +184,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
     ...(opts.ingressPort !== undefined ? { ingressPort: opts.ingressPort } : {}),
+    ...(opts.podNetwork ? { podNetwork: opts.podNetwork } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { defaultNodeName } from './context';
 import { ClusterError } from './errors';
-import { prepareClusterFiles, readCredentials, type Credentials } from './credentials';
+import { clusterPodNetwork, prepareClusterFiles, readCredentials, type Credentials } from './credentials';
 import { clusterPaths, type ClusterPaths } from './paths';
 import { livePid, writePid } from './processes';
 import { killLeftovers, requireNatsServer, requireNodeRuntime, tcpAnswers } from './supervise';
@@ -15,6 +15,7 @@ import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE
 import { applyTopology, resolveTopology, type Topology } from './topology';
 import { clusterCidrOf, resolveControlPlaneSettings, writeControlPlaneSettings, type SettingsText } from './control-plane-settings';
 import { ensureDashboardPort } from './dashboard';
+import type { PodNetworkMode } from '../messages';
 
 /** Options of launchCluster. */
 export interface LaunchOptions {
@@ -27,6 +28,8 @@ export interface LaunchOptions {
   nodes?: number;
   /** `--node-subnet`: the nodes' addresses (first start only). */
   nodeSubnet?: string;
+  /** `--pod-network`: the pod network's backend on every node (first start only; default host-gw). */
+  podNetwork?: PodNetworkMode;
   /** `bin/run.js` of this installation (the supervisor is `node run.js up --foreground`). */
   runJs: string;
   print: (line: string) => void;
@@ -48,7 +51,11 @@ export type Launched =
 export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   const paths = clusterPaths(opts.dataDir);
   const running = livePid(paths.upPid, paths.dataDir);
-  if (running !== undefined) return { state: 'already-running', paths, pid: running };
+  if (running !== undefined) {
+    // A running cluster keeps its pod network: asking for another is an error, not a silent no-op.
+    clusterPodNetwork(paths, readCredentials(paths), opts.podNetwork);
+    return { state: 'already-running', paths, pid: running };
+  }
   requireNatsServer();
   requireNodeRuntime();
   const settings = resolveControlPlaneSettings(paths, opts.settings ?? {}, readCredentials(paths) !== undefined);
@@ -58,6 +65,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   const creds = prepareClusterFiles(paths, {
     port: opts.port, nodeName: opts.nodeName ?? defaultNodeName(), ...(opts.advertiseAddress ? { advertiseAddress: opts.advertiseAddress } : {}),
     ...(opts.nodes !== undefined ? { nodes: opts.nodes } : {}), ...(opts.nodeSubnet !== undefined ? { nodeSubnet: opts.nodeSubnet } : {}),
+    ...(opts.podNetwork !== undefined ? { podNetwork: opts.podNetwork } : {}),
   });
   const members = applyTopology(paths, creds, topology);
   writeControlPlaneSettings(paths, settings);

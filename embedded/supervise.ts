@@ -78,7 +78,8 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   ], log);
   log(`metrics: ${Object.entries(metrics).map(([name, e]) => `${name} ${endpointUrl(e!)}`).join(', ')}`);
   const agent = (name: string, extra: string[] = []): string[] => [
-    opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...extra, '--ingress-port', String(INGRESS_PORT),
+    opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...(creds.podNetwork ? ['--pod-network', creds.podNetwork] : []), ...extra,
+    '--ingress-port', String(INGRESS_PORT),
   ];
   const nodeSpecs: { name: ChildName; command: string; args: string[]; env: NodeJS.ProcessEnv; before?: () => Promise<void> }[] = topo
     ? topo.nodes.map((n) => ({

@@ -117,7 +117,15 @@ export interface ExecResult { exitCode: number; stdout: string; stderr: string }
  * mk.api.node.<node>.register: creates the node's own Node, or refreshes its status and labels
  * (keeping its pod CIDR and conditions). Reply: NodeResult.
  */
-export interface NodeRegisterRequest { status: NodeStatus; labels: Record<string, string> }
+export interface NodeRegisterRequest {
+  status: NodeStatus;
+  labels: Record<string, string>;
+  /**
+   * The node-reported annotations (NODE_REPORTED_ANNOTATIONS: its pod network and VTEP MAC).
+   * Each of those the request leaves out is removed from the Node; any other key is refused.
+   */
+  annotations?: Record<string, string>;
+}
 /** The node's Node as stored, for the node api's replies. */
 export interface NodeResult { node: Node }
 

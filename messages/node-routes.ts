@@ -14,6 +14,37 @@ export interface NodeRoute {
   name: string;
   podCIDR: string;
   internalIP: string;
+  /**
+   * The MAC address of the node's vxlan device (its VTEP), when the node runs the vxlan pod
+   * network: other vxlan nodes reach its pods through the tunnel to `internalIP`. Absent on a
+   * host-gw node.
+   */
+  vtepMAC?: string;
+}
+
+/**
+ * The Node annotation in which a node agent of the vxlan pod network reports its VTEP's MAC
+ * address (as flannel reports its backend data in `flannel.alpha.coreos.com/backend-data`). The
+ * node writes it when it registers; the control plane copies it into the node's NodeRoute.
+ */
+export const VTEP_MAC_ANNOTATION = 'mk.io/vxlan-vtep-mac';
+
+/** The Node annotation naming the pod network a node agent runs (`host-gw` or `vxlan`). */
+export const POD_NETWORK_ANNOTATION = 'mk.io/pod-network';
+
+/** The annotations a node agent owns on its Node: it sets them (or removes them) when registering. */
+export const NODE_REPORTED_ANNOTATIONS: readonly string[] = [VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION];
+
+/** The pod network backends: routes via the nodes' addresses (one L2 segment), or a vxlan overlay. */
+export const POD_NETWORK_MODES = ['host-gw', 'vxlan'] as const;
+/** A pod network backend. */
+export type PodNetworkMode = (typeof POD_NETWORK_MODES)[number];
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** Whether `mac` is a unicast MAC address written as six lower-case hex pairs. */
+export function isUnicastMac(mac: string): boolean {
+  return MAC.test(mac) && (parseInt(mac.slice(0, 2), 16) & 1) === 0;
 }
 
 /** The route of a node, or undefined while it has no pod CIDR or no InternalIP. */
@@ -21,5 +52,6 @@ export function nodeRouteOf(node: Node): NodeRoute | undefined {
   const podCIDR = node.spec?.podCIDR;
   const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   if (!podCIDR || !internalIP) return undefined;
-  return { name: node.metadata.name, podCIDR, internalIP };
+  const vtepMAC = node.metadata.annotations?.[VTEP_MAC_ANNOTATION];
+  return { name: node.metadata.name, podCIDR, internalIP, ...(vtepMAC && isUnicastMac(vtepMAC) ? { vtepMAC } : {}) };
 }

@@ -10,7 +10,10 @@ import { startActorFeed } from '../bus/actor-feed';
 import { actorTelemetryWanted } from '../common/actor-telemetry';
 import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
-import { NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, type Pod } from '../messages';
+import {
+  NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, POD_NETWORK_ANNOTATION, VTEP_MAC_ANNOTATION,
+  type Pod, type PodNetworkMode,
+} from '../messages';
 import { log } from './log';
 import { GpuAllocator } from './gpu/allocation';
 import { discoverGpus } from './gpu/discovery';
@@ -19,7 +22,7 @@ import { measureNode } from './node/measure';
 import { GPU_RESOURCE, pressureConditions } from './node/node-status';
 import { ControlPlaneClient } from './node/control-plane';
 import { spawnNodeActor, type NodeActor } from './node/node-actor';
-import { removePodRoutes, startRouteSync, type RouteSync } from './network';
+import { ensureVxlanDevice, removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
 import { startInformerSource, startNodeIngress, type InformerSource, type NodeIngress } from './ingress';
@@ -55,6 +58,11 @@ export interface NodeAgentOptions {
   ingressAddress?: string;
   /** Where the ingress proxy reads Services and EndpointSlices (default: informers of its own). */
   serviceNetwork?: ServiceNetworkSource;
+  /**
+   * The pod network's backend, the same on every node of a cluster (default host-gw): routes via
+   * the nodes' addresses (one L2 segment), or the vxlan overlay (node-agent/network/vxlan.ts).
+   */
+  podNetwork?: PodNetworkMode;
 }
 
 export interface NodeAgent {
@@ -108,6 +116,19 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const gpuAllocator = inventory.gpus.length > 0 ? new GpuAllocator(inventory, runtime.cri) : undefined;
   const capacity = withExtendedResources(await readCapacity(name, runtime.version, opts.dataDir, inventory.gpus.length, opts.nodeIP), opts.extendedResources);
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
+  const podNetwork = opts.podNetwork ?? 'host-gw';
+  const internalIP = capacity.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  // The vxlan device comes before registering: the Node reports its MAC for the other nodes.
+  const vtep = podNetwork !== 'vxlan' ? undefined : await (async () => {
+    if (!internalIP) throw new Error('the node has no InternalIP (--node-ip) to send the tunnel from');
+    return ensureVxlanDevice(internalIP);
+  })().catch(async (err: Error) => {
+    await runtime.close().catch(() => undefined);
+    await bus.close().catch(() => undefined);
+    throw new Error(`node ${name}: cannot make the vxlan device of the pod network: ${err.message}`);
+  });
+  const annotations: Record<string, string> = vtep ? { [POD_NETWORK_ANNOTATION]: 'vxlan', [VTEP_MAC_ANNOTATION]: vtep.mac } : {};
+  if (vtep) log.info({ node: name, mac: vtep.mac, mtu: vtep.mtu, parent: vtep.parent, local: internalIP }, 'vxlan device ready');
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
   const unlisten = bus.onReconnect(() => engine.forgetPositions());
@@ -122,8 +143,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     views,
     cri: runtime.cri,
     capacity,
+    annotations,
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
-    configureNetwork: (cidr) => runtime.configureNetwork(cidr),
+    // Over vxlan, pods get the device's MTU, so what they send fits in the tunnel (as flannel does).
+    configureNetwork: (cidr) => runtime.configureNetwork(cidr, vtep?.mtu),
     runtimeProblem: () => runtime.problem(),
     pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,
@@ -150,7 +173,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   void whenReady('the node-routes bucket', async () => {
     if (routesStopped) return undefined;
     const routes = await ObjectStore.open(bus, { bucket: NODE_ROUTES_BUCKET, create: false });
-    return startRouteSync({ routes, nodeName: name, podCIDR: () => node.node()?.spec?.podCIDR, log });
+    return startRouteSync({
+      routes, nodeName: name, podCIDR: () => node.node()?.spec?.podCIDR, log, mode: podNetwork, ...(internalIP ? { localIP: internalIP } : {}),
+    });
   }).then((s) => { if (routesStopped) void s?.stop(); else routeSync = s; }, (err) => log.warn({ node: name, err: String(err) }, 'pod routes are not kept'));
   const stopRoutes = async (): Promise<void> => {
     routesStopped = true;

@@ -39,8 +39,8 @@ export interface NodeRuntime {
   podLogsRoot: string;
   /** Where pods' Localhost seccomp profiles are looked up: `<dataDir>/seccomp`. */
   seccompProfileRoot: string;
-  /** Writes the CNI config for the node's pod CIDR. */
-  configureNetwork(podCIDR: string): Promise<void>;
+  /** Writes the CNI config for the node's pod CIDR (with `mtu`: the pods' MTU). */
+  configureNetwork(podCIDR: string, mtu?: number): Promise<void>;
   /** Why the runtime cannot run pods now, or undefined. */
   problem(): Promise<string | undefined>;
   /** Stops supervising containerd; it and its pods keep running for the next agent to adopt. */
@@ -93,8 +93,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
     version: `${v.runtimeName}://${v.runtimeVersion}`,
     podLogsRoot,
     seccompProfileRoot,
-    configureNetwork: async (podCIDR) => {
-      await writeCniConfig({ confDir: cniConfDir, podCIDR, bridge, dataDir: path.join(dataDir, 'cni', 'ipam') });
+    configureNetwork: async (podCIDR, mtu) => {
+      await writeCniConfig({ confDir: cniConfDir, podCIDR, bridge, dataDir: path.join(dataDir, 'cni', 'ipam'), ...(mtu ? { mtu } : {}) });
     },
     problem: async () => {
       const h = ctr.health();

@@ -10,7 +10,8 @@ import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
   objectKey, timestamp, ValidationError, NodeKind, PodKind, isConflict, LeaseKind, NODE_LEASE_NAMESPACE,
-  type KubeObject, type Lease,
+  type KubeObject, type Lease, NODE_REPORTED_ANNOTATIONS, VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION, POD_NETWORK_MODES,
+  isUnicastMac,
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
   type PodStatusRequest, type PodTerminatedRequest, type PodObjectRequest, type PodObjectResult,
 } from '../../messages';
@@ -43,16 +44,48 @@ function podRef(req: { namespace?: unknown; name?: unknown; uid?: unknown }): { 
 
 const nodeKey = (name: string): string => objectKey(NodeKind.plural, undefined, name);
 
-/** mk.api.node.<node>.register: creates the node's Node or refreshes its status and labels. */
+/**
+ * Checks the annotations a node reports: only NODE_REPORTED_ANNOTATIONS, each well formed.
+ * Throws ValidationError naming the bad one.
+ */
+function reportedAnnotations(given: unknown): Record<string, string> {
+  if (given === undefined) return {};
+  if (!isRecord(given)) throw new ValidationError('register annotations must be an object of strings');
+  for (const [k, v] of Object.entries(given)) {
+    if (!NODE_REPORTED_ANNOTATIONS.includes(k)) throw new ForbiddenError(`a node may not set the annotation ${k} (only ${NODE_REPORTED_ANNOTATIONS.join(', ')})`);
+    if (typeof v !== 'string') throw new ValidationError(`annotation ${k} must be a string`);
+    if (k === VTEP_MAC_ANNOTATION && !isUnicastMac(v)) throw new ValidationError(`annotation ${k}: "${v}" is not a unicast MAC address such as 0e:6b:ac:1e:00:0b`);
+    if (k === POD_NETWORK_ANNOTATION && !(POD_NETWORK_MODES as readonly string[]).includes(v)) {
+      throw new ValidationError(`annotation ${k}: "${v}" is not a pod network (${POD_NETWORK_MODES.join(' or ')})`);
+    }
+  }
+  return given as Record<string, string>;
+}
+
+/** `annotations` with the node-reported ones replaced by `reported` (those left out removed). */
+function withReported(annotations: Record<string, string> | undefined, reported: Record<string, string>): Record<string, string> | undefined {
+  const out = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => !NODE_REPORTED_ANNOTATIONS.includes(k)));
+  Object.assign(out, reported);
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * mk.api.node.<node>.register: creates the node's Node or refreshes its status, labels and the
+ * annotations it reports (NODE_REPORTED_ANNOTATIONS).
+ */
 async function register(store: ObjectStore, node: string, req: NodeRegisterRequest): Promise<NodeResult> {
   if (!isRecord(req?.status) || !isRecord(req.labels) || !Object.values(req.labels).every((v) => typeof v === 'string')) {
     throw new ValidationError('register needs status (an object) and labels (strings)');
   }
+  const reported = reportedAnnotations(req.annotations);
   const now = timestamp();
   const starting: NodeCondition = { type: 'Ready', status: 'False', reason: 'NodeStarting', message: 'waiting for a pod CIDR', lastHeartbeatTime: now, lastTransitionTime: now };
   const fresh: Node = {
     apiVersion: 'v1', kind: 'Node',
-    metadata: { name: node, labels: req.labels, creationTimestamp: now, uid: crypto.randomUUID(), generation: 1 },
+    metadata: {
+      name: node, labels: req.labels, creationTimestamp: now, uid: crypto.randomUUID(), generation: 1,
+      ...(Object.keys(reported).length ? { annotations: reported } : {}),
+    },
     spec: {},
     status: { ...req.status, conditions: [starting] },
   };
@@ -62,6 +95,8 @@ async function register(store: ObjectStore, node: string, req: NodeRegisterReque
     if (!isAlreadyExists(err)) throw err;
     await store.mutate<Node>(nodeKey(node), (n) => {
       n.metadata.labels = { ...n.metadata.labels, ...req.labels };
+      const annotations = withReported(n.metadata.annotations, reported);
+      if (annotations) n.metadata.annotations = annotations; else delete n.metadata.annotations;
       n.status = { ...n.status, ...keepExtendedResources(n.status, req.status), conditions: n.status?.conditions ?? [starting] };
       return n;
     });

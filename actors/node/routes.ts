@@ -9,7 +9,7 @@ import { encodeToken, isNotFound, keyFilter, NODE_ROUTES_BUCKET, NodeKind, nodeR
 import { log } from '../log';
 
 const same = (a: NodeRoute | undefined, b: NodeRoute | undefined): boolean =>
-  a?.name === b?.name && a?.podCIDR === b?.podCIDR && a?.internalIP === b?.internalIP;
+  a?.name === b?.name && a?.podCIDR === b?.podCIDR && a?.internalIP === b?.internalIP && a?.vtepMAC === b?.vtepMAC;
 
 /** The routes bucket of one control plane. */
 export class NodeRoutes {
@@ -21,7 +21,7 @@ export class NodeRoutes {
   /** Opens (making it when missing) the routes bucket. Throws UnavailableError when the bus is down. */
   static async open(bus: Bus, objects: ObjectStore): Promise<NodeRoutes> {
     return new NodeRoutes(await ObjectStore.open(bus, {
-      bucket: NODE_ROUTES_BUCKET, history: 1, description: 'mk: how to reach each node\'s pods, <node> -> { name, podCIDR, internalIP }',
+      bucket: NODE_ROUTES_BUCKET, history: 1, description: 'mk: how to reach each node\'s pods, <node> -> { name, podCIDR, internalIP, vtepMAC? }',
     }), objects);
   }
 

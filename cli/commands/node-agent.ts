@@ -6,6 +6,7 @@ import { ClusterError } from '../../embedded/errors';
 import { runNodeAgentService } from '../../embedded/services';
 import { parseDuration } from '../../messages/duration';
 import { parseExtendedResources } from '../../messages/extended-resources';
+import type { PodNetworkMode } from '../../messages/node-routes';
 
 /**
  * `mk node-agent`: runs this machine's node agent until SIGTERM/SIGINT (stop leaves pods running
@@ -38,6 +39,9 @@ export default class NodeAgent extends MkCommand {
     'extended-resource': Flags.string({
       description: 'advertise an extended resource in the node\'s capacity: NAME=COUNT, such as example.com/dongle=4 (repeatable)',
       multiple: true,
+    }),
+    'pod-network': Flags.string({
+      description: 'the pod network\'s backend, the same on every node of the cluster: host-gw or vxlan (default host-gw)', options: ['host-gw', 'vxlan'],
     }),
     'gpu-dev-root': Flags.string({ description: 'where the GPU device nodes nvidiaN, nvidiactl are (default: $MK_GPU_DEV_ROOT, else /dev)' }),
     'ingress-port': Flags.integer({ description: 'serve the ingress proxy (HTTP) on this port (default: none; mk up uses 80)', min: 1, max: 65535 }),
@@ -85,6 +89,7 @@ export default class NodeAgent extends MkCommand {
       ...(extendedResources ? { extendedResources } : {}),
       ...(flags['gpu-dev-root'] ? { gpuDevRoot: flags['gpu-dev-root'] } : {}),
       ...(flags['ingress-port'] !== undefined ? { ingressPort: flags['ingress-port'] } : {}),
+      ...(flags['pod-network'] ? { podNetwork: flags['pod-network'] as PodNetworkMode } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

@@ -10,6 +10,7 @@ import { clusterPaths } from '../../embedded/paths';
 import { startCluster } from '../up-progress';
 import { requireNatsServer, supervise } from '../../embedded/supervise';
 import { joinHint } from '../../embedded/join';
+import type { PodNetworkMode } from '../../messages/node-routes';
 import { DEFAULT_NODE_SUBNET, MAX_NODES } from '../../embedded/node-network';
 import { resolveTopology } from '../../embedded/topology';
 import { checkNodes } from '../../embedded/start';
@@ -68,6 +69,10 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     nodes: Flags.integer({
       description: 'number of nodes, each in a network namespace of its own on a private bridge (first run only; default 1)', min: 1, max: MAX_NODES,
     }),
+    'pod-network': Flags.string({
+      description: 'the pod network between nodes: host-gw (routes via the nodes\' addresses; they share one L2 segment) or vxlan (an overlay for nodes on different subnets) (first run only; default host-gw)',
+      options: ['host-gw', 'vxlan'],
+    }),
     'node-subnet': Flags.string({ description: `the nodes' subnet when --nodes > 1 (first run only; default ${DEFAULT_NODE_SUBNET}, the host takes .1)` }),
     'node-monitor-grace-period': Flags.string({
       description: 'how long a node may stop heartbeating before it is marked Unknown and tainted unreachable, e.g. 40s (default: as before, else 40s)',
@@ -101,6 +106,7 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
         dataDir, port: flags.port, nodeName: flags['node-name'], nodes: flags.nodes, nodeSubnet: flags['node-subnet'], timeoutMs: flags.timeout * 1000, runJs, print,
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
         ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
+        ...(flags['pod-network'] ? { podNetwork: flags['pod-network'] as PodNetworkMode } : {}),
       });
       for (const line of joinHint(dataDir)) print(line);
       return;
@@ -116,6 +122,7 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
       port: flags.port, nodeName: flags['node-name'] ?? defaultNodeName(),
       ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
       ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}), ...(flags['node-subnet'] !== undefined ? { nodeSubnet: flags['node-subnet'] } : {}),
+      ...(flags['pod-network'] ? { podNetwork: flags['pod-network'] as PodNetworkMode } : {}),
     });
     writeControlPlaneSettings(paths, cpSettings);
     const r = await supervise({ paths, creds, runJs, natsServer, topology: resolved });

@@ -22,6 +22,7 @@ export interface CniConfigOptions {
   dataDir: string;
   /** Network name (default `mk`): also names CNI's result cache entries. */
   name?: string;
+  /** The pods' (and the bridge's) MTU; the vxlan pod network gives its device's (default: the kernel's, 1500). */
   mtu?: number;
 }
 

@@ -4,6 +4,12 @@ export {
   type CniConfigOptions, type WriteCniConfigOptions,
 } from './cni';
 export {
-  ROUTE_PROTO, applyRoutes, desiredRoutes, listPodRoutes, planRoutes, removePodRoutes, startRouteSync,
+  ROUTE_PROTO, applyRoutes, desiredRoutes, desiredVxlanRoutes, listPodRoutes, planRoutes, removePodRoutes, startRouteSync,
   type PodRoute, type RoutePlan, type RouteSync, type RouteSyncOptions,
 } from './routes';
+export { execVia, hostExec, type Exec } from './exec';
+export {
+  VXLAN_DEVICE, VXLAN_PORT, VXLAN_VNI, applyVxlanPlan, desiredVxlanEntries, ensureVxlanDevice, listVxlanEntries,
+  parsePodNetworkMode, planVxlan, removeVxlanDevice, vtepAddress, vtepMacFor,
+  type VxlanDevice, type VxlanEntries, type VxlanPlan,
+} from './vxlan';

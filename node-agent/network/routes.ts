@@ -4,27 +4,33 @@
  * up to date as nodes come and go. The routes are marked with their own protocol number
  * (ROUTE_PROTO), so mk finds exactly its own again after a restart and removes exactly those,
  * never a route someone else made. Needs the nodes on one L2 segment (one bridge, one switch):
- * the kernel refuses a gateway it cannot reach directly.
+ * the kernel refuses a gateway it cannot reach directly. Nodes on different subnets use the vxlan
+ * backend instead (mode `vxlan`, vxlan.ts): the same sync then routes each pod CIDR onlink through
+ * the node's vxlan device and keeps the device's neighbor and FDB entries.
  *
  * Pods see each other's own addresses across nodes, as Kubernetes' network model asks
  * (https://kubernetes.io/docs/concepts/services-networking/#the-kubernetes-network-model): the CNI
  * bridge plugin masquerades whatever leaves the node's pod CIDR, so the chain MASQ_CHAIN, jumped to
  * first from nat POSTROUTING, accepts (ends nat POSTROUTING for) traffic from this node's pods to another node's.
  */
-import { execFile, spawn } from 'node:child_process';
 import * as os from 'node:os';
-import { promisify } from 'node:util';
 import { startInformer, type Informer, type ObjectStore } from '../../bus';
-import type { NodeRoute } from '../../messages';
+import type { NodeRoute, PodNetworkMode } from '../../messages';
 import { parseCidr } from './cni';
-
-const run = promisify(execFile);
+import { hostExec, type Exec } from './exec';
+import {
+  applyVxlanPlan, desiredVxlanEntries, emptyVxlanPlan, ensureVxlanDevice, listVxlanEntries, planVxlan, removeVxlanDevice,
+  setVtepAddress, vtepAddress, VXLAN_DEVICE,
+} from './vxlan';
 
 /** The routing protocol number mk's routes carry (`ip route ... proto 77`); 77 is "M". */
 export const ROUTE_PROTO = 77;
 
-/** One route: pods in `dst` via the node at `via`. */
-export interface PodRoute { dst: string; via: string }
+/**
+ * One route: pods in `dst` via the node at `via` (host-gw), or, `onlink`, via the VTEP address
+ * `via` on the vxlan device (VXLAN_DEVICE).
+ */
+export interface PodRoute { dst: string; via: string; onlink?: boolean }
 
 /** What the routes of a node must be, and what must change to get there. */
 export interface RoutePlan { replace: PodRoute[]; remove: string[] }
@@ -47,10 +53,10 @@ export function desiredRoutes(entries: NodeRoute[], self: { name?: string; podCI
 
 /** The changes that turn the `current` routes (those of ROUTE_PROTO) into the `desired` ones. */
 export function planRoutes(current: PodRoute[], desired: PodRoute[]): RoutePlan {
-  const have = new Map(current.map((r) => [r.dst, r.via]));
+  const have = new Map(current.map((r) => [r.dst, r]));
   const want = new Set(desired.map((r) => r.dst));
   return {
-    replace: desired.filter((r) => have.get(r.dst) !== r.via),
+    replace: desired.filter((r) => { const h = have.get(r.dst); return h?.via !== r.via || !!h.onlink !== !!r.onlink; }),
     remove: current.filter((r) => !want.has(r.dst)).map((r) => r.dst),
   };
 }
@@ -69,11 +75,28 @@ export function localAddresses(): string[] {
   return Object.values(os.networkInterfaces()).flatMap((a) => a ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address);
 }
 
+/**
+ * The routes the vxlan pod network wants: every other vxlan node's pod CIDR via its VTEP address
+ * on the device, with the neighbor and FDB entries behind them. Peers are chosen as desiredRoutes
+ * chooses them; one that publishes no VTEP MAC (a host-gw node) is left out and named in `missing`.
+ */
+export function desiredVxlanRoutes(entries: NodeRoute[], self: { name?: string; podCIDR?: string; addresses: string[] }) {
+  const byCidr = new Map(entries.map((e) => [e.podCIDR, e]));
+  const peers = desiredRoutes(entries, self).map((r) => byCidr.get(r.dst)!);
+  const reachable = peers.filter((p) => p.vtepMAC);
+  return {
+    routes: reachable.map((p): PodRoute => ({ dst: p.podCIDR, via: vtepAddress(p.podCIDR), onlink: true })),
+    entries: desiredVxlanEntries(reachable.map((p) => ({ podCIDR: p.podCIDR, internalIP: p.internalIP, vtepMAC: p.vtepMAC! }))),
+    missing: peers.filter((p) => !p.vtepMAC).map((p) => p.name),
+  };
+}
+
 /** mk's routes in this network namespace (those of ROUTE_PROTO). Throws when `ip` fails. */
-export async function listPodRoutes(): Promise<PodRoute[]> {
-  const { stdout } = await run('ip', ['-j', '-4', 'route', 'show', 'proto', String(ROUTE_PROTO)], { timeout: 10_000 });
-  const rows = JSON.parse(stdout.trim() || '[]') as { dst?: string; gateway?: string }[];
-  return rows.filter((r) => r.dst && r.gateway).map((r) => ({ dst: normalizeDst(r.dst!), via: r.gateway! }));
+export async function listPodRoutes(exec: Exec = hostExec): Promise<PodRoute[]> {
+  const stdout = await exec('ip', ['-j', '-4', 'route', 'show', 'proto', String(ROUTE_PROTO)]);
+  const rows = JSON.parse(stdout.trim() || '[]') as { dst?: string; gateway?: string; dev?: string }[];
+  return rows.filter((r) => r.dst && r.gateway)
+    .map((r) => ({ dst: normalizeDst(r.dst!), via: r.gateway!, ...(r.dev === VXLAN_DEVICE ? { onlink: true } : {}) }));
 }
 
 /** `ip` prints a /32 without its prefix. */
@@ -81,17 +104,24 @@ const normalizeDst = (dst: string): string => (dst.includes('/') ? dst : `${dst}
 
 /**
  * Applies `plan` with `ip route replace|del ... proto ROUTE_PROTO`. Every change is tried; the
- * failures are thrown together at the end.
+ * failures are thrown together at the end. A host-gw route whose gateway the kernel cannot reach
+ * directly is refused with a message that says why (the nodes share no L2 segment) and what to do.
  */
-export async function applyRoutes(plan: RoutePlan): Promise<void> {
+export async function applyRoutes(plan: RoutePlan, exec: Exec = hostExec): Promise<void> {
   const failures: string[] = [];
   for (const r of plan.replace) {
-    await run('ip', ['route', 'replace', r.dst, 'via', r.via, 'proto', String(ROUTE_PROTO)], { timeout: 10_000 })
-      .catch((e: Error & { stderr?: string }) => failures.push(`route ${r.dst} via ${r.via}: ${(e.stderr || e.message).trim()}`));
+    const args = r.onlink
+      ? ['route', 'replace', r.dst, 'via', r.via, 'dev', VXLAN_DEVICE, 'onlink', 'proto', String(ROUTE_PROTO)]
+      : ['route', 'replace', r.dst, 'via', r.via, 'proto', String(ROUTE_PROTO)];
+    await exec('ip', args).catch((e: Error) => {
+      const unreachable = !r.onlink && /invalid gateway|unreachable/i.test(e.message);
+      failures.push(`route ${r.dst} via ${r.via}: ${e.message}${unreachable
+        ? ` (host-gw needs every node on one L2 segment and ${r.via} is not on any of this node's; run the cluster with --pod-network vxlan)`
+        : ''}`);
+    });
   }
   for (const dst of plan.remove) {
-    await run('ip', ['route', 'del', dst, 'proto', String(ROUTE_PROTO)], { timeout: 10_000 })
-      .catch((e: Error & { stderr?: string }) => failures.push(`removing route ${dst}: ${(e.stderr || e.message).trim()}`));
+    await exec('ip', ['route', 'del', dst, 'proto', String(ROUTE_PROTO)]).catch((e: Error) => failures.push(`removing route ${dst}: ${e.message}`));
   }
   if (failures.length > 0) throw new Error(failures.join('; '));
 }
@@ -110,38 +140,32 @@ export function masqueradeExceptions(podCIDR: string, routes: PodRoute[]): strin
   ].join('\n');
 }
 
-function runWithInput(cmd: string, args: string[], input: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed (${code}): ${stderr.trim()}`))));
-    child.stdin.end(input);
-  });
-}
-
 /**
  * Writes MASQ_CHAIN atomically (iptables-restore --noflush replaces only that chain) and makes sure
  * nat POSTROUTING jumps to it first. Throws with iptables' message on failure.
  */
-export async function applyMasqueradeExceptions(podCIDR: string, routes: PodRoute[]): Promise<void> {
-  await runWithInput('iptables-restore', ['--noflush', '-w', '5'], masqueradeExceptions(podCIDR, routes));
-  const has = await run('iptables', ['-w', '5', '-t', 'nat', '-C', 'POSTROUTING', '-j', MASQ_CHAIN]).then(() => true, () => false);
-  if (!has) await run('iptables', ['-w', '5', '-t', 'nat', '-I', 'POSTROUTING', '1', '-j', MASQ_CHAIN]);
+export async function applyMasqueradeExceptions(podCIDR: string, routes: PodRoute[], exec: Exec = hostExec): Promise<void> {
+  await exec('iptables-restore', ['--noflush', '-w', '5'], masqueradeExceptions(podCIDR, routes))
+    .catch((e: Error) => { throw new Error(`iptables-restore failed: ${e.message}`); });
+  const has = await exec('iptables', ['-w', '5', '-t', 'nat', '-C', 'POSTROUTING', '-j', MASQ_CHAIN]).then(() => true, () => false);
+  if (!has) await exec('iptables', ['-w', '5', '-t', 'nat', '-I', 'POSTROUTING', '1', '-j', MASQ_CHAIN]);
 }
 
 /** Removes MASQ_CHAIN and the jump to it, when they exist. */
-export async function removeMasqueradeExceptions(): Promise<void> {
-  const ipt = (args: string[]) => run('iptables', ['-w', '5', '-t', 'nat', ...args]).then(() => true, () => false);
+export async function removeMasqueradeExceptions(exec: Exec = hostExec): Promise<void> {
+  const ipt = (args: string[]) => exec('iptables', ['-w', '5', '-t', 'nat', ...args]).then(() => true, () => false);
   while (await ipt(['-D', 'POSTROUTING', '-j', MASQ_CHAIN])) { /* every copy */ }
   if (await ipt(['-F', MASQ_CHAIN])) await ipt(['-X', MASQ_CHAIN]);
 }
 
-/** Removes every route of ROUTE_PROTO and the masquerade exceptions in this network namespace (teardown). */
-export async function removePodRoutes(): Promise<void> {
-  await removeMasqueradeExceptions();
-  await applyRoutes(planRoutes(await listPodRoutes(), []));
+/**
+ * Removes every route of ROUTE_PROTO, the masquerade exceptions and the vxlan device (with its
+ * neighbor and FDB entries) in this network namespace (teardown).
+ */
+export async function removePodRoutes(exec: Exec = hostExec): Promise<void> {
+  await removeMasqueradeExceptions(exec);
+  await applyRoutes(planRoutes(await listPodRoutes(exec), []), exec);
+  await removeVxlanDevice(exec);
 }
 
 /** Options of startRouteSync. */
@@ -155,6 +179,14 @@ export interface RouteSyncOptions {
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
   /** Between full passes that repair routes someone removed (default 30 s). */
   resyncMs?: number;
+  /** The backend (default host-gw). A host-gw pass removes a vxlan device left by an earlier run. */
+  mode?: PodNetworkMode;
+  /** With mode vxlan: the node's InternalIP, the underlay address of its vxlan device. */
+  localIP?: string;
+  /** Runs `ip`, `bridge` and `iptables` (default: in this process's network namespace). */
+  exec?: Exec;
+  /** The IPv4 addresses of the namespace the routes are made in (default localAddresses()). */
+  addresses?: () => string[];
 }
 
 /** A running route sync. */
@@ -176,25 +208,62 @@ export async function startRouteSync(opts: RouteSyncOptions): Promise<RouteSync>
   let stopped = false;
   /** The exceptions last written (own CIDR and routes), so an unchanged set is not written again. */
   let masq = '';
+  const exec = opts.exec ?? hostExec;
+  const mode = opts.mode ?? 'host-gw';
+  const addresses = opts.addresses ?? localAddresses;
+  /** The peers last reported as unreachable over vxlan, so the warning is not repeated every pass. */
+  let missingLogged = '';
+  let firstPass = true;
+  /** vxlan: the device, its address and its entries; returns the routes wanted. */
+  const vxlanPass = async (all: NodeRoute[], podCIDR: string | undefined): Promise<PodRoute[]> => {
+    const localIP = opts.localIP ?? all.find((e) => e.name === opts.nodeName)?.internalIP;
+    if (!localIP) throw new Error('the vxlan pod network needs the node\'s InternalIP; it is not known yet');
+    await ensureVxlanDevice(localIP, exec);
+    if (podCIDR) await setVtepAddress(vtepAddress(podCIDR), exec);
+    const want = desiredVxlanRoutes(all, { name: opts.nodeName, podCIDR, addresses: addresses() });
+    const missing = want.missing.join(',');
+    if (missing && missing !== missingLogged) {
+      opts.log.warn({ node: opts.nodeName, peers: want.missing }, 'nodes without a VTEP (not in vxlan mode) are not reachable over the vxlan pod network');
+    }
+    missingLogged = missing;
+    const plan = planVxlan(await listVxlanEntries(exec), want.entries);
+    if (!emptyVxlanPlan(plan)) {
+      try {
+        await applyVxlanPlan(plan, exec);
+        opts.log.info({ node: opts.nodeName, ...plan }, 'vxlan neighbors and forwarding entries updated');
+      } catch (err) {
+        opts.log.warn({ node: opts.nodeName, err: String(err) }, 'vxlan entries not all updated; retrying on the next pass');
+      }
+    }
+    return want.routes;
+  };
   const pass = async (): Promise<void> => {
     if (stopped) return;
+    const all = [...entries.values()];
     // The node's own entry says its CIDR as soon as the control plane published it.
-    const podCIDR = [...entries.values()].find((e) => e.name === opts.nodeName)?.podCIDR ?? opts.podCIDR?.();
-    const want = desiredRoutes([...entries.values()], { name: opts.nodeName, podCIDR, addresses: localAddresses() });
+    const podCIDR = all.find((e) => e.name === opts.nodeName)?.podCIDR ?? opts.podCIDR?.();
+    // Only a node's own namespace may hold its device (the host of `mk up --nodes N` never does).
+    if (mode === 'host-gw' && firstPass && opts.nodeName && await removeVxlanDevice(exec)) {
+      opts.log.info({ node: opts.nodeName }, 'vxlan device of an earlier run removed: this node runs host-gw');
+    }
+    firstPass = false;
+    const want = mode === 'vxlan'
+      ? await vxlanPass(all, podCIDR)
+      : desiredRoutes(all, { name: opts.nodeName, podCIDR, addresses: addresses() });
     // Only a node with pods and other nodes to reach has exceptions to make (never the host).
     const wantMasq = podCIDR && want.length > 0 ? masqueradeExceptions(podCIDR, want) : '';
     if (wantMasq !== masq && (wantMasq || masq)) {
       try {
-        if (podCIDR) await applyMasqueradeExceptions(podCIDR, wantMasq ? want : []);
+        if (podCIDR) await applyMasqueradeExceptions(podCIDR, wantMasq ? want : [], exec);
         masq = wantMasq;
       } catch (err) {
         opts.log.warn({ node: opts.nodeName, err: String(err) }, 'masquerade exceptions not updated; retrying on the next pass');
       }
     }
-    const plan = planRoutes(await listPodRoutes(), want);
+    const plan = planRoutes(await listPodRoutes(exec), want);
     if (plan.replace.length === 0 && plan.remove.length === 0) return;
     try {
-      await applyRoutes(plan);
+      await applyRoutes(plan, exec);
       opts.log.info({ node: opts.nodeName, replaced: plan.replace, removed: plan.remove }, 'pod routes updated');
     } catch (err) {
       opts.log.warn({ node: opts.nodeName, err: String(err) }, 'pod routes not all updated; retrying on the next pass');

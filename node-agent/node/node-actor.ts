@@ -13,7 +13,7 @@ import { dispatch, spawn, stop, type Ref } from 'nact';
 import { startInformer, type Informer, type ObjectStore } from '../../bus';
 import { backoffDelay, sleep, type BackoffPolicy } from '../../common/backoff';
 import { backoffOnCrash } from '../../common/supervision';
-import { encodeToken, isNotFound, timestamp, type Node, type NodeCondition, type NodeStatus, type Pod } from '../../messages';
+import { encodeToken, isNotFound, timestamp, type Node, type NodeCondition, type NodeRegisterRequest, type NodeStatus, type Pod } from '../../messages';
 import type { CriClient } from '../cri';
 import { log } from '../log';
 import { describeActor } from '../../common/actor-telemetry';
@@ -31,6 +31,8 @@ export interface NodeActorDeps {
   /** Capacity, allocatable, addresses and node info, as registered. */
   capacity: NodeStatus;
   labels: Record<string, string>;
+  /** The annotations the node reports on its Node (its pod network, its VTEP MAC), when registering. */
+  annotations?: Record<string, string>;
   /** Configures the pod network on the node's pod CIDR (idempotent). */
   configureNetwork(podCIDR: string): Promise<void>;
   /** Says why the container runtime cannot run pods, or undefined when it can. */
@@ -93,7 +95,10 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
     return undefined;
   };
 
-  const register = async (): Promise<Node | undefined> => persist('registration', () => cp.register({ status: deps.capacity, labels: deps.labels }));
+  const registration = (): NodeRegisterRequest => ({
+    status: deps.capacity, labels: deps.labels, ...(deps.annotations ? { annotations: deps.annotations } : {}),
+  });
+  const register = async (): Promise<Node | undefined> => persist('registration', () => cp.register(registration()));
 
   /** Posts Ready (or why not); registers again when the Node was deleted, as the kubelet does. */
   const beat = async (): Promise<void> => {
@@ -109,7 +114,7 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
       current = await cp.heartbeat(ready, conditions);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      current = await cp.register({ status: deps.capacity, labels: deps.labels });
+      current = await cp.register(registration());
       current = await cp.heartbeat(ready, conditions);
     }
     // A node registered again (its Node was deleted, or the store lost) may get another CIDR.

@@ -36,6 +36,10 @@ describe('mk node-agent --extended-resource', () => {
     expect(r.stderr).not.toContain('--extended-resource');
   });
 
+  it('refuses a --pod-network it does not know, naming the choices', async () => {
+    expect(await mk(['--pod-network', 'udp'])).toEqual({ code: 1, stdout: '', stderr: 'error: Expected --pod-network=udp to be one of: host-gw, vxlan\n' });
+  });
+
   it('refuses a --gpu-dev-root that is not a directory, naming it', async () => {
     const missing = path.join(dataDir, 'no-such-dir');
     expect(await mk(['--gpu-dev-root', missing])).toEqual({ code: 1, stdout: '', stderr: `error: --gpu-dev-root: "${missing}" is not a directory\n` });

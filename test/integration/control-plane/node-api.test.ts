@@ -6,7 +6,7 @@
 import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import {
-  API, isForbidden, isNotFound, isValidation, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeApiSubject,
+  API, isForbidden, isNotFound, isValidation, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeApiSubject, POD_NETWORK_ANNOTATION, VTEP_MAC_ANNOTATION,
   type ApplyResult, type NodeRoute, type GetResult, type Lease, type Node, type NodeResult, type Pod,
 } from '../../../messages';
 import { caught, startNatsServer, waitFor } from '../../helpers/nats-server';
@@ -160,6 +160,26 @@ describe('node api', () => {
     await waitFor(async () => ((await routes.get('r1')) === null ? true : null), 'r1\'s route gone');
   });
 
+
+  it('carries the VTEP MAC a vxlan node reports into its route, and drops it when the node registers as host-gw', async () => {
+    const routes = await ObjectStore.open(bus, { bucket: NODE_ROUTES_BUCKET, create: false });
+    const withIP = { ...status, addresses: [{ type: 'InternalIP', address: '172.30.0.22' }] };
+    const vxlan = { [VTEP_MAC_ANNOTATION]: '0e:6b:ac:1e:00:16', [POD_NETWORK_ANNOTATION]: 'vxlan' };
+    const { node: n } = await node<NodeResult>('v1', 'register', { status: withIP, labels: {}, annotations: vxlan });
+    expect(n.metadata.annotations).toEqual(vxlan);
+    const route = await waitFor(async () => (await routes.get<NodeRoute>('v1'))?.object, 'v1\'s route');
+    expect(route).toMatchObject({ name: 'v1', internalIP: '172.30.0.22', vtepMAC: '0e:6b:ac:1e:00:16' });
+    // A user's annotation stays; the node's own ones follow what it reports.
+    await request(bus, API.patch, { kind: 'nodes', name: 'v1', type: 'merge', patch: { metadata: { annotations: { team: 'net' } } } });
+    const { node: again } = await node<NodeResult>('v1', 'register', { status: withIP, labels: {} });
+    expect(again.metadata.annotations).toEqual({ team: 'net' });
+    await waitFor(async () => ((await routes.get<NodeRoute>('v1'))?.object && !(await routes.get<NodeRoute>('v1'))!.object.vtepMAC ? true : null), 'v1\'s route without a MAC');
+    // Only its own reported annotations, well formed.
+    expect(isForbidden(await caught(node('v1', 'register', { status: withIP, labels: {}, annotations: { team: 'x' } })))).toBe(true);
+    expect(isValidation(await caught(node('v1', 'register', { status: withIP, labels: {}, annotations: { [VTEP_MAC_ANNOTATION]: '01:00:5e:00:00:01' } })))).toBe(true);
+    expect(isValidation(await caught(node('v1', 'register', { status: withIP, labels: {}, annotations: { [POD_NETWORK_ANNOTATION]: 'udp' } })))).toBe(true);
+    await request(bus, API.delete, { kind: 'nodes', name: 'v1' });
+  });
   it('still takes a pod out of its node\'s view when it is deleted after the server restarted with its store', async () => {
     await request(bus, API.apply, { object: pod('after-restart') });
     const p = await waitFor(async () => { const x = await getPod('after-restart'); return x.spec.nodeName ? x : null; }, 'bound');

@@ -49,6 +49,24 @@ describe('prepareClusterFiles', () => {
     expect(natsConfig(paths, again)).toContain('client_advertise: "10.9.8.7:4222"');
     expect(() => prepareClusterFiles(paths, { nodeName: 'n1', advertiseAddress: 'my host' })).toThrow('invalid --advertise-address "my host": expected an IPv4 address');
   });
+
+  it('keeps the pod network of the first start, and refuses another later without writing anything', () => {
+    const paths = clusterPaths(dir);
+    expect(prepareClusterFiles(paths, { nodeName: 'n1', podNetwork: 'vxlan' }).podNetwork).toBe('vxlan');
+    expect(prepareClusterFiles(paths, { nodeName: 'n1' }).podNetwork).toBe('vxlan');
+    const before = fs.readFileSync(paths.credentials, 'utf8');
+    expect(() => prepareClusterFiles(paths, { nodeName: 'n1', podNetwork: 'host-gw' }))
+      .toThrow(`the cluster in ${dir} runs the vxlan pod network; it cannot be started with --pod-network host-gw`);
+    expect(fs.readFileSync(paths.credentials, 'utf8')).toBe(before);
+    // host-gw, the default, is not written down.
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-files-'));
+    try {
+      expect(prepareClusterFiles(clusterPaths(other), { nodeName: 'n1' }).podNetwork).toBeUndefined();
+      expect(() => prepareClusterFiles(clusterPaths(other), { nodeName: 'n1', podNetwork: 'vxlan' })).toThrow('runs the host-gw pod network');
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('context', () => {
