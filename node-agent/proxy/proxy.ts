@@ -8,6 +8,7 @@
  */
 import { Gauge, Histogram, register } from 'prom-client';
 import type { ServiceNetworkSource } from '../service-network/types';
+import { ensureBridgeNetfilter } from './bridge';
 import { JUMPS } from './chains';
 import { chainsOf, ensureJump, hasConntrack, removeProxyRules, restore, runCommand, type Commands } from './iptables';
 import { planRestore, snapshot, TABLES, type AppliedChains, type Table } from './restore';
@@ -24,6 +25,8 @@ export interface ServiceProxyOptions extends Commands {
   fullResyncMs?: number;
   /** Record prom-client metrics (default true). */
   metrics?: boolean;
+  /** Set net.bridge.bridge-nf-call-iptables=1 in the namespace (default true): bridge.ts. */
+  bridgeNetfilter?: boolean;
 }
 
 /** A running proxy. */
@@ -140,6 +143,10 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     timer.unref?.();
   };
 
+  if (opts.bridgeNetfilter !== false) {
+    const problem = await ensureBridgeNetfilter(cmds);
+    if (problem) opts.log.warn({ node: opts.node.name }, problem);
+  }
   const unlisten = opts.source.onChange(() => schedule());
   try {
     await running;
