@@ -145,6 +145,8 @@ export interface NodeAgentServiceOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default: $MK_GPU_DEV_ROOT, else /dev). */
   gpuDevRoot?: string;
+  /** Program iptables for Services (default: unless MK_SERVICE_PROXY=off). */
+  serviceProxy?: boolean;
 }
 
 /**
@@ -179,6 +181,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
+    ...(opts.serviceProxy !== undefined ? { serviceProxy: opts.serviceProxy } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

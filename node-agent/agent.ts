@@ -20,6 +20,7 @@ import { GPU_RESOURCE, pressureConditions } from './node/node-status';
 import { ControlPlaneClient } from './node/control-plane';
 import { spawnNodeActor, type NodeActor } from './node/node-actor';
 import { removePodRoutes, startRouteSync, type RouteSync } from './network';
+import { startNodeServiceProxy } from './proxy/node';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
 import { serveNodeSubjects } from './serve';
@@ -47,6 +48,8 @@ export interface NodeAgentOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default /dev; tests give stand-ins): see node-agent/gpu. */
   gpuDevRoot?: string;
+  /** Program iptables for Services (node-agent/proxy; default: unless MK_SERVICE_PROXY=off). */
+  serviceProxy?: boolean;
 }
 
 export interface NodeAgent {
@@ -108,6 +111,11 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const system = start(`mk-node-${name}`, configurePersistence(engine));
   const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
   const pods = new Map<string, Pod>();
+  // Services on this node, once it has its pod CIDR (the proxy's rules name it).
+  const serviceProxy = startNodeServiceProxy({
+    bus, nodeName: name, log, enabled: opts.serviceProxy ?? process.env.MK_SERVICE_PROXY !== 'off',
+    whenReady: (what, open) => whenReady(what, open),
+  });
   const node = nodeRef.actor = spawnNodeActor(system, {
     nodeName: name,
     cp: new ControlPlaneClient(bus, name),
@@ -115,7 +123,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     cri: runtime.cri,
     capacity,
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
-    configureNetwork: (cidr) => runtime.configureNetwork(cidr),
+    configureNetwork: async (cidr) => {
+      await runtime.configureNetwork(cidr);
+      serviceProxy.start(cidr);
+    },
     runtimeProblem: () => runtime.problem(),
     pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,
@@ -165,6 +176,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await sampler.stop();
     link.stop();
     await stopRoutes();
+    await serviceProxy.stop();
     await node.stop();
     stopSystem(system);
   };
@@ -174,6 +186,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await quiesce();
     await runtime.teardown();
     await removePodRoutes().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod routes'));
+    await serviceProxy.removeRules().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the service proxy rules'));
     tornDown = true;
     await new ControlPlaneClient(bus, name).heartbeat({ status: 'False', reason: 'NodeShutdown', message: 'the node was torn down' })
       .catch((err) => log.warn({ node: name, err: String(err) }, 'could not post the shutdown status'));

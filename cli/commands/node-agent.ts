@@ -40,6 +40,7 @@ export default class NodeAgent extends MkCommand {
       multiple: true,
     }),
     'gpu-dev-root': Flags.string({ description: 'where the GPU device nodes nvidiaN, nvidiactl are (default: $MK_GPU_DEV_ROOT, else /dev)' }),
+    'service-proxy': Flags.boolean({ description: 'program iptables for Services (default: on unless MK_SERVICE_PROXY=off)', allowNo: true }),
     ...metricsFlags,
   };
 
@@ -83,6 +84,7 @@ export default class NodeAgent extends MkCommand {
       ...(statsIntervalMs ? { statsIntervalMs } : {}),
       ...(extendedResources ? { extendedResources } : {}),
       ...(flags['gpu-dev-root'] ? { gpuDevRoot: flags['gpu-dev-root'] } : {}),
+      ...(flags['service-proxy'] !== undefined ? { serviceProxy: flags['service-proxy'] } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);
