@@ -20,7 +20,8 @@ maybe('the node agent\'s service proxy', () => {
   it('programs the node\'s namespace and removes exactly its rules on mk down', async () => {
     const rules = await waitFor('the proxy\'s chains', async () => {
       const s = await save();
-      return s.includes(':MK-SERVICES') && s.includes('-j MK-POSTROUTING') ? s : undefined;
+      // The last jump the first sync makes.
+      return /^-A OUTPUT .*-j MK-SERVICES$/m.test(s.slice(s.indexOf('*filter'))) ? s : undefined;
     }, 60_000);
     expect(rules).toMatch(/^-A PREROUTING .*-j MK-SERVICES$/m);
     expect(rules).toMatch(/^-A FORWARD .*-j MK-FORWARD$/m);
