@@ -266,6 +266,18 @@ describeMaybe('the service proxy in a network namespace', () => {
     }
   });
 
+  it('needs bridge netfilter for a pod reaching a backend on its own bridge (the proxy turned it on)', async () => {
+    await sh(node, ['sysctl', '-w', 'net.bridge.bridge-nf-call-iptables=0']);
+    try {
+      const r = await hits(pods.get('c')!, `http://${SOLO}/`, 1);
+      expect(r.counts).toEqual({});
+      expect(r.errors).toHaveLength(1);
+    } finally {
+      await sh(node, ['sysctl', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
+    }
+    expect(await hits(pods.get('c')!, `http://${SOLO}/`, 3)).toEqual({ counts: { p1: 3 }, errors: [] });
+  });
+
   it('converges after being SIGKILLed and started again', async () => {
     await stopInProcess(false);
     const first = await startChild();
