@@ -7,6 +7,7 @@
  * `minSyncIntervalMs` apart, as kube-proxy's --iptables-min-sync-period.
  */
 import { Gauge, Histogram, register } from 'prom-client';
+import { backoffDelay, type BackoffPolicy } from '../../common/backoff';
 import type { ServiceNetworkSource } from '../service-network/types';
 import { ensureBridgeNetfilter } from './bridge';
 import { JUMPS } from './chains';
@@ -27,7 +28,11 @@ export interface ServiceProxyOptions extends Commands {
   metrics?: boolean;
   /** Set net.bridge.bridge-nf-call-iptables=1 in the namespace (default true): bridge.ts. */
   bridgeNetfilter?: boolean;
+  /** After a failed sync, when the next (full) one runs (default 1 s doubling to 30 s). */
+  retry?: BackoffPolicy;
 }
+
+const RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 };
 
 /** A running proxy. */
 export interface ServiceProxy {
@@ -68,6 +73,8 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   let lastEnd = 0;
   let timer: NodeJS.Timeout | undefined;
   let wantFull = true;
+  let failures = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
 
   const deleteConntrack = async (gone: UdpFlow[]): Promise<void> => {
     if (gone.length === 0) return;
@@ -123,10 +130,15 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       wantFull = false;
       try {
         await pass(isFull);
+        failures = 0;
       } catch (err) {
         wantFull = true;
-        opts.log.warn({ err: String(err), full: isFull }, 'service proxy sync failed; the next sync is full');
-        schedule();
+        const delay = backoffDelay(opts.retry ?? RETRY, failures++);
+        opts.log.warn({ err: String(err), full: isFull, retryInMs: Math.round(delay) }, 'service proxy sync failed; the next sync is full');
+        if (!retryTimer && !stopped) {
+          retryTimer = setTimeout(() => { retryTimer = undefined; void runPass(true); }, delay);
+          retryTimer.unref?.();
+        }
       } finally {
         lastEnd = Date.now();
       }
@@ -168,6 +180,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       unlisten();
       clearInterval(resync);
       if (timer) clearTimeout(timer);
+      if (retryTimer) clearTimeout(retryTimer);
       await running;
       if (o?.cleanup) await removeProxyRules(cmds);
     },
