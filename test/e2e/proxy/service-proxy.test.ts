@@ -26,9 +26,10 @@ const describeMaybe = unavailable ? describe.skip : describe;
 
 jest.setTimeout(120_000);
 
-/** An HTTP server answering its own name, in the namespace it is started in. */
+/** An HTTP server answering its own name (on /from: the client's address), in its namespace. */
 const SERVER = `const name = process.argv[1];
-require('http').createServer((q, s) => s.end(name)).listen(8080, () => console.log('listening'));`;
+require('http').createServer((q, s) => s.end(q.url === '/from' ? q.socket.remoteAddress.replace('::ffff:', '') : name))
+  .listen(8080, () => console.log('listening'));`;
 
 /** `n` requests on fresh connections; prints {counts, errors}. */
 const CLIENT = `const http = require('http');
@@ -247,6 +248,37 @@ describeMaybe('the service proxy in a network namespace', () => {
     expect(r.errors).toEqual([]);
     expect(Object.keys(r.counts).every((k) => (BACKENDS as readonly string[]).includes(k))).toBe(true);
     expect(Object.keys(r.counts).length).toBeGreaterThan(1);
+  });
+
+  it('keeps a client on one backend with ClientIP affinity', async () => {
+    await putService('sticky', service('sticky', '10.96.0.14', { sessionAffinity: 'ClientIP' }));
+    await putSlice('sticky', [...BACKENDS]);
+    await rulesUntil('the affinity rules', (s) => s.includes('--rcheck'));
+    const r = await hits(pods.get('c')!, 'http://10.96.0.14/', 20);
+    expect(r.errors).toEqual([]);
+    expect(Object.values(r.counts)).toEqual([20]);
+  });
+
+  it('masquerades NodePort traffic, but keeps the client address with externalTrafficPolicy Local', async () => {
+    expect(await hits(outside, 'http://192.168.77.1:30080/from', 5)).toEqual({ counts: { '10.244.1.1': 5 }, errors: [] });
+    await putService('local', service('local', '10.96.0.15', {
+      type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30081, protocol: 'TCP' }],
+    }));
+    await putSlice('local', ['p2']);
+    await rulesUntil('the Local node port', (s) => s.includes('--dport 30081'));
+    expect(await hits(outside, 'http://192.168.77.1:30081/from', 5)).toEqual({ counts: { '192.168.77.2': 5 }, errors: [] });
+  });
+
+  it('opens a LoadBalancer service on its external IP and on the node\'s own addresses', async () => {
+    await sh(outside, ['ip', 'route', 'add', '198.51.100.7/32', 'via', '192.168.77.1']);
+    await putService('lb', service('lb', '10.96.0.16', {
+      type: 'LoadBalancer', externalIPs: ['198.51.100.7'], ports: [{ name: 'http', port: 8081, targetPort: 8080, nodePort: 30082, protocol: 'TCP' }],
+    }));
+    await putSlice('lb', ['p3']);
+    await rulesUntil('the load balancer rules', (s) => s.includes('--dport 8081'));
+    for (const url of ['http://198.51.100.7:8081/', 'http://192.168.77.1:8081/', 'http://192.168.77.1:30082/']) {
+      expect(await hits(outside, url, 3)).toEqual({ counts: { p3: 3 }, errors: [] });
+    }
   });
 
   it('stops sending traffic to a removed endpoint', async () => {
