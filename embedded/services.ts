@@ -15,6 +15,7 @@ import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
+import { clusterCidrOf, readControlPlaneSettings } from './control-plane-settings';
 import { serveUntilSignal } from './serve-until-signal';
 import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
 
@@ -168,6 +169,11 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
   }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
+  // The service proxy tells pod traffic from outside traffic by the cluster CIDR `mk up` keeps.
+  let clusterCIDR: string | undefined;
+  try {
+    clusterCIDR = clusterCidrOf(readControlPlaneSettings(paths));
+  } catch { /* the node's default */ }
   const { runNodeAgent } = await import('../node-agent/index.js');
   const metrics = await serveMetrics('node-agent', nodeName, opts.metrics, log);
   const agent = await runNodeAgent({
@@ -182,6 +188,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
     ...(opts.serviceProxy !== undefined ? { serviceProxy: opts.serviceProxy } : {}),
+    ...(clusterCIDR ? { clusterCIDR } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

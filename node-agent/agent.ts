@@ -50,6 +50,8 @@ export interface NodeAgentOptions {
   gpuDevRoot?: string;
   /** Program iptables for Services (node-agent/proxy; default: unless MK_SERVICE_PROXY=off). */
   serviceProxy?: boolean;
+  /** The cluster CIDR the service proxy masquerades traffic from outside of (default MK_CLUSTER_CIDR, else 10.244.0.0/16). */
+  clusterCIDR?: string;
 }
 
 export interface NodeAgent {
@@ -114,6 +116,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   // Services on this node, once it has its pod CIDR (the proxy's rules name it).
   const serviceProxy = startNodeServiceProxy({
     bus, nodeName: name, log, enabled: opts.serviceProxy ?? process.env.MK_SERVICE_PROXY !== 'off',
+    ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
     whenReady: (what, open) => whenReady(what, open),
   });
   const node = nodeRef.actor = spawnNodeActor(system, {
