@@ -24,6 +24,11 @@ export interface ServiceProxyOptions extends Commands {
   minSyncIntervalMs?: number;
   /** Between full syncs (default 5 minutes). */
   fullResyncMs?: number;
+  /**
+   * Between checks of the jumps from the built-in chains (default 30 s): another program may put
+   * a rule before MK-POSTROUTING's jump (MK-POD-NETWORK does when the first other node appears).
+   */
+  jumpCheckMs?: number;
   /** Record prom-client metrics (default true). */
   metrics?: boolean;
   /** Set net.bridge.bridge-nf-call-iptables=1 in the namespace (default true): bridge.ts. */
@@ -171,6 +176,13 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   }
   const resync = setInterval(() => { void runPass(true); }, opts.fullResyncMs ?? 5 * 60_000);
   resync.unref();
+  const jumpCheck = setInterval(() => {
+    running = running.then(async () => {
+      if (stopped) return;
+      for (const j of JUMPS) await ensureJump(cmds, j);
+    }).catch((err) => opts.log.warn({ err: String(err) }, 'service proxy jumps not checked'));
+  }, opts.jumpCheckMs ?? 30_000);
+  jumpCheck.unref();
   opts.log.info({ node: opts.node.name }, 'service proxy started');
 
   return {
@@ -179,6 +191,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       stopped = true;
       unlisten();
       clearInterval(resync);
+      clearInterval(jumpCheck);
       if (timer) clearTimeout(timer);
       if (retryTimer) clearTimeout(retryTimer);
       await running;

@@ -21,7 +21,8 @@ maybe('the node agent\'s service proxy', () => {
     const rules = await waitFor('the proxy\'s chains', async () => {
       const s = await save();
       // The last jump the first sync makes.
-      return /^-A OUTPUT .*-j MK-SERVICES$/m.test(s.slice(s.indexOf('*filter'))) ? s : undefined;
+      const filter = s.slice(s.indexOf('*filter'), s.indexOf('COMMIT', s.indexOf('*filter')));
+      return s.includes('*filter') && /^-A OUTPUT .*-j MK-SERVICES$/m.test(filter) ? s : undefined;
     }, 60_000);
     expect(rules).toMatch(/^-A PREROUTING .*-j MK-SERVICES$/m);
     expect(rules).toMatch(/^-A FORWARD .*-j MK-FORWARD$/m);

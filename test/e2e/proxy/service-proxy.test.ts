@@ -108,7 +108,7 @@ async function startInProcess(): Promise<void> {
   const store = await ObjectStore.open(bus, { create: false });
   view = await watchServiceNetwork({ store, log });
   proxy = await startServiceProxy({
-    source: view, log, prefix: ['nsenter', `--net=${node.path}`, '--'], minSyncIntervalMs: 50, metrics: false,
+    source: view, log, prefix: ['nsenter', `--net=${node.path}`, '--'], minSyncIntervalMs: 50, metrics: false, jumpCheckMs: 200,
     node: { name: 'n1', clusterCIDR: '10.244.0.0/16', podCIDR: '10.244.1.0/24' },
   });
 }
@@ -225,6 +225,13 @@ describeMaybe('the service proxy in a network namespace', () => {
     const postrouting = (await sh(node, ['iptables', '-t', 'nat', '-S', 'POSTROUTING'])).split('\n').filter((l) => l.startsWith('-A'));
     expect(postrouting[0]).toMatch(/-j MK-POSTROUTING$/);
     expect(postrouting.filter((l) => l.endsWith('-j MK-POD-NETWORK'))).toHaveLength(1);
+    // Another rule put first later (the pod network's, when a second node appears) is passed again.
+    await sh(node, ['iptables', '-t', 'nat', '-I', 'POSTROUTING', '1', '-j', 'MK-POD-NETWORK']);
+    await until('MK-POSTROUTING first again', async () => {
+      const first = (await sh(node, ['iptables', '-t', 'nat', '-S', 'POSTROUTING'])).split('\n').find((l) => l.startsWith('-A'));
+      return first?.endsWith('-j MK-POSTROUTING') || undefined;
+    }, 10_000, 50);
+    await sh(node, ['iptables', '-t', 'nat', '-D', 'POSTROUTING', '-j', 'MK-POD-NETWORK']);
   });
 
   it('spreads a cluster IP over every backend, from a pod on the same bridge and from the node', async () => {
