@@ -20,7 +20,7 @@ case "$1" in
     if [ -e "$d/fail" ]; then echo boom >&2; exit 1; fi ;;
   sysctl) if [ "$2" = -n ]; then echo 1; fi ;;
   iptables) for a in "$@"; do case "$a" in -C|-D) exit 1 ;; esac; done ;;
-  conntrack) exit 1 ;;
+  conntrack) echo "$*" >> "$d/conntrack" ;;
 esac
 exit 0
 `;
@@ -33,11 +33,11 @@ class FakeSource implements ServiceNetworkSource {
   service(ns: string, name: string): ServiceView | undefined { return this.svcs.get(`${ns}/${name}`); }
   slicesOf(ns: string, name: string): EndpointSliceView[] { return this.slices.get(`${ns}/${name}`) ?? []; }
   onChange(l: (c: ServiceNetworkChange) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
-  set(name: string, ip: string, backends: string[]): void {
-    this.svcs.set(`default/${name}`, { metadata: { name, namespace: 'default' }, spec: { clusterIP: ip, ports: [{ name: 'http', port: 80 }] } });
+  set(name: string, ip: string, backends: string[], protocol: 'TCP' | 'UDP' = 'TCP'): void {
+    this.svcs.set(`default/${name}`, { metadata: { name, namespace: 'default' }, spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, protocol }] } });
     this.slices.set(`default/${name}`, [{
       metadata: { name: `${name}-1`, namespace: 'default' }, addressType: 'IPv4',
-      endpoints: backends.map((b) => ({ addresses: [b] })), ports: [{ name: 'http', port: 8080 }],
+      endpoints: backends.map((b) => ({ addresses: [b] })), ports: [{ name: 'http', port: 8080, protocol }],
     }]);
     for (const l of this.listeners) l({ namespace: 'default', service: name });
   }
@@ -127,4 +127,15 @@ it('does nothing when nothing changed', async () => {
   await proxy!.sync();
   await proxy!.sync();
   expect(restores()).toHaveLength(1);
+});
+
+it('deletes the conntrack entries of a UDP endpoint that went away', async () => {
+  const source = new FakeSource();
+  source.set('dns', '10.96.0.10', ['10.244.1.2', '10.244.1.3'], 'UDP');
+  await start(source, 10);
+  source.set('dns', '10.96.0.10', ['10.244.1.2'], 'UDP');
+  await proxy!.sync();
+  expect(readFileSync(path.join(dir, 'conntrack'), 'utf8').trim().split('\n')).toEqual([
+    'conntrack --version', 'conntrack -D -p udp --orig-dst 10.96.0.10 --orig-port-dst 80 --dst-nat 10.244.1.3',
+  ]);
 });
