@@ -28,8 +28,17 @@ jest.setTimeout(120_000);
 
 /** An HTTP server answering its own name (on /from: the client's address), in its namespace. */
 const SERVER = `const name = process.argv[1];
+const udp = require('dgram').createSocket('udp4');
+udp.on('message', (m, r) => udp.send(name, r.port, r.address)).bind(5353);
 require('http').createServer((q, s) => s.end(q.url === '/from' ? q.socket.remoteAddress.replace('::ffff:', '') : name))
   .listen(8080, () => console.log('listening'));`;
+
+/** One UDP datagram from a fixed source port (so conntrack keeps one flow); prints the answer. */
+const UDP_CLIENT = `const s = require('dgram').createSocket('udp4');
+const [host, port] = process.argv.slice(1);
+const t = setTimeout(() => { console.log('timeout'); process.exit(0); }, 1000);
+s.on('message', (m) => { clearTimeout(t); console.log(String(m)); process.exit(0); });
+s.bind(40000, () => s.send('hi', Number(port), host));`;
 
 /** `n` requests on fresh connections; prints {counts, errors}. */
 const CLIENT = `const http = require('http');
@@ -82,6 +91,10 @@ async function hits(from: TestNetns, url: string, n: number): Promise<Hits> {
 
 const save = async (): Promise<string> => sh(node, ['iptables-save']);
 const mkChains = async (): Promise<string[]> => (await save()).split('\n').filter((l) => l.startsWith(':MK-')).map((l) => l.slice(1).split(' ')[0]);
+
+/** The answer of a UDP service to pod c (from its port 40000). */
+const udpAsk = async (host: string, port: number): Promise<string> =>
+  (await runInNetns(pods.get('c')!.path, [process.execPath, '-e', UDP_CLIENT, host, String(port)], 10_000)).stdout.trim();
 
 /** Waits until the node's iptables-save satisfies `ok`. */
 const rulesUntil = (what: string, ok: (s: string) => boolean): Promise<string> => until(what, async () => {
@@ -286,6 +299,24 @@ describeMaybe('the service proxy in a network namespace', () => {
     for (const url of ['http://198.51.100.7:8081/', 'http://192.168.77.1:8081/', 'http://192.168.77.1:30082/']) {
       expect(await hits(outside, url, 3)).toEqual({ counts: { p3: 3 }, errors: [] });
     }
+  });
+
+  it('moves a UDP flow off an endpoint that went away (conntrack)', async () => {
+    const conntrack = existsSync('/usr/sbin/conntrack');
+    if (!conntrack) console.warn('conntrack is not installed: the UDP flow check is skipped');
+    const udpSvc = { ports: [{ name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' }] };
+    const udpSlice = (b: string) => ({
+      ...slice('dns', [b]), ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }],
+    });
+    await putService('dns', service('dns', '10.96.0.17', udpSvc));
+    await objects.put(objectKey('endpointslices', 'default', 'dns-1'), udpSlice('p1'));
+    await rulesUntil('the UDP service', (s) => s.includes('-d 10.96.0.17/32 -p udp'));
+    expect(await udpAsk('10.96.0.17', 53)).toBe('p1');
+    if (!conntrack) return;
+    await objects.put(objectKey('endpointslices', 'default', 'dns-1'), udpSlice('p2'));
+    // The same flow (same source port, asked again and again) reaches p2 only once its
+    // conntrack entry to p1 is gone: each datagram would otherwise keep that entry alive.
+    await until('the UDP flow on p2', async () => ((await udpAsk('10.96.0.17', 53)) === 'p2' ? true : undefined), 10_000, 100);
   });
 
   it('stops sending traffic to a removed endpoint', async () => {
