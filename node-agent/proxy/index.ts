@@ -7,3 +7,4 @@ export { startServiceProxy, type ServiceProxy, type ServiceProxyOptions } from '
 export { chainsInSave, planRemoval, planRestore, type AppliedChains, type RestorePlan } from './restore';
 export { buildRules, usableEndpoints, type ProxyNode, type ProxyRules, type UdpFlow } from './rules';
 export { ensureBridgeNetfilter } from './bridge';
+export { HealthCheckServers, type HealthCheck } from './health';

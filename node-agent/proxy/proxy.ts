@@ -11,6 +11,7 @@ import { backoffDelay, type BackoffPolicy } from '../../common/backoff';
 import type { ServiceNetworkSource } from '../service-network/types';
 import { ensureBridgeNetfilter } from './bridge';
 import { JUMPS } from './chains';
+import { HealthCheckServers } from './health';
 import { chainsOf, ensureJump, hasConntrack, removeProxyRules, restore, runCommand, type Commands } from './iptables';
 import { planRestore, snapshot, TABLES, type AppliedChains, type Table } from './restore';
 import { buildRules, type ProxyNode, type UdpFlow } from './rules';
@@ -35,6 +36,11 @@ export interface ServiceProxyOptions extends Commands {
   bridgeNetfilter?: boolean;
   /** After a failed sync, when the next (full) one runs (default 1 s doubling to 30 s). */
   retry?: BackoffPolicy;
+  /**
+   * Serve the health check node ports of Local services (health.ts) in this process's network
+   * namespace (default: true without a command prefix, which programs another namespace).
+   */
+  healthChecks?: boolean;
 }
 
 const RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 };
@@ -79,6 +85,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   let timer: NodeJS.Timeout | undefined;
   let wantFull = true;
   let failures = 0;
+  const health = (opts.healthChecks ?? !opts.prefix?.length) ? new HealthCheckServers(opts.log) : undefined;
   let retryTimer: NodeJS.Timeout | undefined;
 
   const deleteConntrack = async (gone: UdpFlow[]): Promise<void> => {
@@ -116,6 +123,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     const gone = appliedUdp.filter((f) => !now.has(`${f.vip ?? ''}|${f.port}|${f.endpoint}`));
     appliedUdp = rules.udp;
     await deleteConntrack(gone);
+    await health?.sync(rules.health);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (metrics) {
       metrics.duration.observe({ kind: full ? 'full' : 'partial' }, seconds);
@@ -195,6 +203,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       if (timer) clearTimeout(timer);
       if (retryTimer) clearTimeout(retryTimer);
       await running;
+      await health?.close();
       if (o?.cleanup) await removeProxyRules(cmds);
     },
   };

@@ -128,6 +128,13 @@ describe('buildRules', () => {
       '-A MK-EXTERNAL-SERVICES -m comment --comment "default/web:http/TCP has no local endpoints" -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 30080 -j DROP',
     ]);
     expect(remote.filter.get('MK-SERVICES')).toEqual([]);
+    // The health check node port counts the local endpoints.
+    const withHealth = { ...spec, healthCheckNodePort: 32000 };
+    expect(build([svc('web', withHealth)], [slice('web', [ep('10.244.1.2'), ep('10.244.2.2', { nodeName: 'n2' })])]).health)
+      .toEqual([{ namespace: 'default', name: 'web', port: 32000, localEndpoints: 1 }]);
+    expect(build([svc('web', withHealth)], [slice('web', [ep('10.244.2.2', { nodeName: 'n2' })])]).health)
+      .toEqual([{ namespace: 'default', name: 'web', port: 32000, localEndpoints: 0 }]);
+    expect(build([svc('web', { ...withHealth, externalTrafficPolicy: 'Cluster' })], []).health).toEqual([]);
   });
 
   it('opens a LoadBalancer port on its ingress IPs, external IPs and the node\'s own addresses', () => {

@@ -13,6 +13,7 @@
  *   connections to service ports that have no endpoints; MK-FORWARD accepts marked traffic.
  */
 import type { EndpointSliceView, ServicePortView, ServiceView } from '../service-network/types';
+import type { HealthCheck } from './health';
 import {
   EXTERNAL_SERVICES_CHAIN, FIXED_CHAINS, FORWARD_CHAIN, MARK_MASQ_CHAIN, MASQ_MARK, NODEPORTS_CHAIN, POSTROUTING_CHAIN,
   SERVICES_CHAIN, endpointChain, serviceChains, servicePortName,
@@ -34,7 +35,15 @@ export interface ProxyRules {
   filter: Map<string, string[]>;
   /** UDP flows through the proxy: conntrack entries to delete when an endpoint goes away. */
   udp: UdpFlow[];
+  /** Health check node ports of Local services, with their local endpoint counts (health.ts). */
+  health: HealthCheck[];
 }
+
+/**
+ * `spec.healthCheckNodePort` of a Service (Kubernetes' field, allocated for LoadBalancer services
+ * with externalTrafficPolicy Local); read here until the node's ServiceView carries it.
+ */
+export type WithHealthCheckNodePort = { spec: { healthCheckNodePort?: number } };
 
 /** One UDP service address (cluster IP, external IP or NodePort) and one endpoint behind it. */
 export interface UdpFlow { vip?: string; port: number; endpoint: string }
@@ -97,6 +106,7 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
   const nat = new Map<string, string[]>(FIXED_CHAINS.nat.map((c) => [c, []]));
   const filter = new Map<string, string[]>(FIXED_CHAINS.filter.map((c) => [c, []]));
   const udp: UdpFlow[] = [];
+  const health: HealthCheck[] = [];
   const add = (m: Map<string, string[]>, chain: string, line: string): void => {
     const rules = m.get(chain);
     if (rules) rules.push(line); else m.set(chain, [line]);
@@ -116,6 +126,8 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
     const localExternal = spec.externalTrafficPolicy === 'Local' && (nodePorts || (spec.externalIPs ?? []).length > 0);
     const lbIPs = spec.type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])) : [];
     const externals = [...new Set([...(spec.externalIPs ?? []), ...lbIPs])];
+    const healthPort = (svc as ServiceView & WithHealthCheckNodePort).spec.healthCheckNodePort;
+    const localIPs = new Set<string>();
 
     for (const port of spec.ports ?? []) {
       const protocol = port.protocol ?? 'TCP';
@@ -126,6 +138,7 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
       const all = endpointsOf(port, protocol, slices, node.name);
       const usable = usableEndpoints(all);
       const local = usableEndpoints(all.filter((e) => e.local));
+      for (const e of local) localIPs.add(e.ip);
       const internalLocal = spec.internalTrafficPolicy === 'Local';
       const internalTargets = internalLocal ? local : usable;
       const hasNodePort = nodePorts && port.nodePort !== undefined;
@@ -202,6 +215,9 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
         if (spec.type === 'LoadBalancer') add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.port} -j ${action}`);
       }
     }
+    if (localExternal && nodePorts && healthPort) {
+      health.push({ namespace: ns, name: svc.metadata.name, port: healthPort, localEndpoints: localIPs.size });
+    }
   }
 
   // Last in MK-SERVICES: anything addressed to the node itself may be a NodePort.
@@ -214,5 +230,5 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
   add(nat, POSTROUTING_CHAIN, `-A ${POSTROUTING_CHAIN} -m comment --comment ${q('mk service traffic requiring SNAT')} -j MASQUERADE`);
   add(filter, FORWARD_CHAIN, `-A ${FORWARD_CHAIN} -m comment --comment ${q('mk forwarding rules')} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`);
   add(filter, FORWARD_CHAIN, `-A ${FORWARD_CHAIN} -m comment --comment ${q('mk forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
-  return { nat, filter, udp };
+  return { nat, filter, udp, health };
 }

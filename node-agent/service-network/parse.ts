@@ -144,6 +144,9 @@ export function parseService(raw: unknown, namespace?: string): Parsed<ServiceVi
       },
       ...(ingress.length > 0 ? { status: { loadBalancer: { ingress } } } : {}),
     };
+    // Kubernetes' field beyond the node's ServiceView: the proxy's health check node port.
+    const hc = s.healthCheckNodePort;
+    if (hc !== undefined && hc !== null && hc !== 0) Object.assign(view.spec, { healthCheckNodePort: port(hc, 'spec.healthCheckNodePort') });
     return { ok: true, value: view };
   } catch (e) {
     if (e instanceof Malformed) return { ok: false, error: e.message };
