@@ -15,6 +15,7 @@ import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
+import { clusterCidrOf, readControlPlaneSettings } from './control-plane-settings';
 import { serveUntilSignal } from './serve-until-signal';
 import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
 
@@ -149,6 +150,8 @@ export interface NodeAgentServiceOptions {
   ingressPort?: number;
   /** The pod network's backend (default host-gw); the same on every node of the cluster. */
   podNetwork?: PodNetworkMode;
+  /** Program iptables for Services (default: unless MK_SERVICE_PROXY=off). */
+  serviceProxy?: boolean;
 }
 
 /**
@@ -170,6 +173,11 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
   }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
+  // The service proxy tells pod traffic from outside traffic by the cluster CIDR `mk up` keeps.
+  let clusterCIDR: string | undefined;
+  try {
+    clusterCIDR = clusterCidrOf(readControlPlaneSettings(paths));
+  } catch { /* the node's default */ }
   const { runNodeAgent } = await import('../node-agent/index.js');
   const metrics = await serveMetrics('node-agent', nodeName, opts.metrics, log);
   const agent = await runNodeAgent({
@@ -185,6 +193,8 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
     ...(opts.ingressPort !== undefined ? { ingressPort: opts.ingressPort } : {}),
     ...(opts.podNetwork ? { podNetwork: opts.podNetwork } : {}),
+    ...(opts.serviceProxy !== undefined ? { serviceProxy: opts.serviceProxy } : {}),
+    ...(clusterCIDR ? { clusterCIDR } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

@@ -23,6 +23,7 @@ import { GPU_RESOURCE, pressureConditions } from './node/node-status';
 import { ControlPlaneClient } from './node/control-plane';
 import { spawnNodeActor, type NodeActor } from './node/node-actor';
 import { ensureVxlanDevice, removePodRoutes, startRouteSync, type RouteSync } from './network';
+import { startNodeServiceProxy } from './proxy/node';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
 import { startInformerSource, startNodeIngress, type InformerSource, type NodeIngress } from './ingress';
@@ -63,6 +64,10 @@ export interface NodeAgentOptions {
    * the nodes' addresses (one L2 segment), or the vxlan overlay (node-agent/network/vxlan.ts).
    */
   podNetwork?: PodNetworkMode;
+  /** Program iptables for Services (node-agent/proxy; default: unless MK_SERVICE_PROXY=off). */
+  serviceProxy?: boolean;
+  /** The cluster CIDR the service proxy masquerades traffic from outside of (default MK_CLUSTER_CIDR, else 10.244.0.0/16). */
+  clusterCIDR?: string;
 }
 
 export interface NodeAgent {
@@ -137,6 +142,12 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const system = start(`mk-node-${name}`, configurePersistence(engine));
   const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
   const pods = new Map<string, Pod>();
+  // Services on this node, once it has its pod CIDR (the proxy's rules name it).
+  const serviceProxy = startNodeServiceProxy({
+    bus, nodeName: name, log, enabled: opts.serviceProxy ?? process.env.MK_SERVICE_PROXY !== 'off',
+    ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
+    whenReady: (what, open) => whenReady(what, open),
+  });
   const node = nodeRef.actor = spawnNodeActor(system, {
     nodeName: name,
     cp: new ControlPlaneClient(bus, name),
@@ -146,7 +157,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     annotations,
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
     // Over vxlan, pods get the device's MTU, so what they send fits in the tunnel (as flannel does).
-    configureNetwork: (cidr) => runtime.configureNetwork(cidr, vtep?.mtu),
+    configureNetwork: async (cidr) => {
+      await runtime.configureNetwork(cidr, vtep?.mtu);
+      serviceProxy.start(cidr);
+    },
     runtimeProblem: () => runtime.problem(),
     pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,
@@ -224,6 +238,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     link.stop();
     await stopRoutes();
     await stopIngress();
+    await serviceProxy.stop();
     await node.stop();
     stopSystem(system);
   };
@@ -233,6 +248,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await quiesce();
     await runtime.teardown();
     await removePodRoutes().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod routes'));
+    await serviceProxy.removeRules().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the service proxy rules'));
     tornDown = true;
     await new ControlPlaneClient(bus, name).heartbeat({ status: 'False', reason: 'NodeShutdown', message: 'the node was torn down' })
       .catch((err) => log.warn({ node: name, err: String(err) }, 'could not post the shutdown status'));

@@ -1,0 +1,234 @@
+/**
+ * What the service proxy's iptables must say, as a pure function of the Services, their
+ * EndpointSlices and the node: per chain, the rule lines iptables-restore takes. The layout is
+ * kube-proxy's iptables mode (kubernetes pkg/proxy/iptables/proxier.go and
+ * https://kubernetes.io/docs/reference/networking/virtual-ips/), with mk's chain names:
+ *
+ *   nat PREROUTING/OUTPUT -> MK-SERVICES -> MK-SVC-* (cluster IP) | MK-EXT-* (external IPs,
+ *   load balancer IPs) -> MK-SEP-* (one per endpoint: hairpin mark, DNAT); last in MK-SERVICES,
+ *   for destinations local to the node, MK-NODEPORTS -> MK-EXT-*. MK-EXT-* marks for masquerade
+ *   and goes to MK-SVC-* (externalTrafficPolicy Cluster) or, with Local, keeps the client's
+ *   address and goes to MK-SVL-* (local endpoints only). nat POSTROUTING -> MK-POSTROUTING
+ *   masquerades what MK-MARK-MASQ marked. filter MK-SERVICES / MK-EXTERNAL-SERVICES REJECT
+ *   connections to service ports that have no endpoints; MK-FORWARD accepts marked traffic.
+ */
+import type { EndpointSliceView, ServicePortView, ServiceView } from '../service-network/types';
+import type { HealthCheck } from './health';
+import {
+  EXTERNAL_SERVICES_CHAIN, FIXED_CHAINS, FORWARD_CHAIN, MARK_MASQ_CHAIN, MASQ_MARK, NODEPORTS_CHAIN, POSTROUTING_CHAIN,
+  SERVICES_CHAIN, endpointChain, serviceChains, servicePortName,
+} from './chains';
+
+/** What the rules need to know of the node. */
+export interface ProxyNode {
+  /** The node's name: endpoints with this nodeName are local. */
+  name: string;
+  /** Traffic to a cluster IP from outside it is masqueraded (kube-proxy's --cluster-cidr). */
+  clusterCIDR?: string;
+  /** The node's pod CIDR: its pods reach an external address of a Local service like a cluster IP. */
+  podCIDR?: string;
+}
+
+/** Rule lines (`-A CHAIN ...`) per chain, per table. Every chain in a map exists after a sync. */
+export interface ProxyRules {
+  nat: Map<string, string[]>;
+  filter: Map<string, string[]>;
+  /** UDP flows through the proxy: conntrack entries to delete when an endpoint goes away. */
+  udp: UdpFlow[];
+  /** Health check node ports of Local services, with their local endpoint counts (health.ts). */
+  health: HealthCheck[];
+}
+
+/**
+ * `spec.healthCheckNodePort` of a Service (Kubernetes' field, allocated for LoadBalancer services
+ * with externalTrafficPolicy Local); read here until the node's ServiceView carries it.
+ */
+export type WithHealthCheckNodePort = { spec: { healthCheckNodePort?: number } };
+
+/** One UDP service address (cluster IP, external IP or NodePort) and one endpoint behind it. */
+export interface UdpFlow { vip?: string; port: number; endpoint: string }
+
+/** The endpoint of a service port: the pod's address and the resolved target port. */
+interface Endpoint { ip: string; port: number; local: boolean; ready: boolean; serving: boolean; terminating: boolean }
+
+/** Default ClientIP affinity timeout: 3 hours, as Kubernetes'. */
+export const DEFAULT_AFFINITY_SECONDS = 10_800;
+
+const q = (s: string): string => `"${s.replace(/["\\]/g, '')}"`;
+
+/**
+ * The endpoints of one service port from the service's slices: the slice port with the same name
+ * and protocol gives the port; IPv4 slices only; each ip:port once.
+ */
+function endpointsOf(port: ServicePortView, protocol: string, slices: EndpointSliceView[], node: string): Endpoint[] {
+  const seen = new Map<string, Endpoint>();
+  for (const slice of slices) {
+    if (slice.addressType !== 'IPv4') continue;
+    const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === protocol);
+    if (!sp?.port) continue;
+    for (const e of slice.endpoints ?? []) {
+      // Kubernetes: an absent ready means ready; an absent serving means the same as ready.
+      const ready = e.conditions?.ready ?? true;
+      const ep: Endpoint = {
+        ip: e.addresses[0], port: sp.port, local: e.nodeName === node, ready,
+        serving: e.conditions?.serving ?? ready, terminating: e.conditions?.terminating ?? false,
+      };
+      const key = `${ep.ip}:${ep.port}`;
+      if (!seen.has(key)) seen.set(key, ep);
+    }
+  }
+  return [...seen.values()].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip.localeCompare(b.ip, 'en', { numeric: true })));
+}
+
+/**
+ * The endpoints that take traffic, as kube-proxy picks them: the ready ones; when none is ready,
+ * those still serving while terminating (so connections drain during a rollout).
+ */
+export function usableEndpoints<E extends { ready: boolean; serving: boolean; terminating: boolean }>(all: E[]): E[] {
+  const ready = all.filter((e) => e.ready);
+  return ready.length > 0 ? ready : all.filter((e) => e.serving && e.terminating);
+}
+
+/** Rules that spread over `targets` with `-m statistic` (1/n, 1/(n-1), ..., the last unconditional). */
+function spread(chain: string, targets: string[], comment: string): string[] {
+  return targets.map((t, i) => {
+    const n = targets.length - i;
+    const stat = n > 1 ? ` -m statistic --mode random --probability ${(1 / n).toFixed(10)}` : '';
+    return `-A ${chain} -m comment --comment ${q(comment)}${stat} -j ${t}`;
+  });
+}
+
+/**
+ * The rules for `services` (skipping headless and ExternalName ones and those without a cluster
+ * IP), their slices from `slicesOf`, on `node`. Pure; deterministic for the same input.
+ */
+export function buildRules(services: ServiceView[], slicesOf: (namespace: string, name: string) => EndpointSliceView[], node: ProxyNode): ProxyRules {
+  const nat = new Map<string, string[]>(FIXED_CHAINS.nat.map((c) => [c, []]));
+  const filter = new Map<string, string[]>(FIXED_CHAINS.filter.map((c) => [c, []]));
+  const udp: UdpFlow[] = [];
+  const health: HealthCheck[] = [];
+  const add = (m: Map<string, string[]>, chain: string, line: string): void => {
+    const rules = m.get(chain);
+    if (rules) rules.push(line); else m.set(chain, [line]);
+  };
+  const chain = (m: Map<string, string[]>, name: string): void => { if (!m.has(name)) m.set(name, []); };
+  const nodePortRules: string[] = [];
+
+  const sorted = [...services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+  for (const svc of sorted) {
+    const ns = svc.metadata.namespace ?? 'default';
+    const spec = svc.spec;
+    const clusterIP = spec.clusterIP;
+    if (spec.type === 'ExternalName' || !clusterIP || clusterIP === 'None') continue;
+    const slices = slicesOf(ns, svc.metadata.name);
+    const affinity = spec.sessionAffinity === 'ClientIP' ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS : undefined;
+    const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+    const localExternal = spec.externalTrafficPolicy === 'Local' && (nodePorts || (spec.externalIPs ?? []).length > 0);
+    const lbIPs = spec.type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])) : [];
+    const externals = [...new Set([...(spec.externalIPs ?? []), ...lbIPs])];
+    const healthPort = (svc as ServiceView & WithHealthCheckNodePort).spec.healthCheckNodePort;
+    const localIPs = new Set<string>();
+
+    for (const port of spec.ports ?? []) {
+      const protocol = port.protocol ?? 'TCP';
+      if (protocol === 'SCTP') continue;
+      const proto = protocol.toLowerCase();
+      const name = servicePortName(ns, svc.metadata.name, port, protocol);
+      const { svc: svcChain, svl, ext } = serviceChains(name);
+      const all = endpointsOf(port, protocol, slices, node.name);
+      const usable = usableEndpoints(all);
+      const local = usableEndpoints(all.filter((e) => e.local));
+      for (const e of local) localIPs.add(e.ip);
+      const internalLocal = spec.internalTrafficPolicy === 'Local';
+      const internalTargets = internalLocal ? local : usable;
+      const hasNodePort = nodePorts && port.nodePort !== undefined;
+      const hasExternal = hasNodePort || externals.length > 0 || spec.type === 'LoadBalancer';
+      const dport = `-p ${proto} -m ${proto} --dport`;
+
+      for (const e of usable) {
+        for (const vip of [clusterIP, ...externals]) udp.push(...(proto === 'udp' ? [{ vip, port: port.port, endpoint: e.ip }] : []));
+        if (proto === 'udp' && hasNodePort) udp.push({ port: port.nodePort!, endpoint: e.ip });
+      }
+
+      // Endpoint chains: hairpin (a pod reaching itself through the service) is masqueraded.
+      const sep = (e: Endpoint): string => endpointChain(name, `${e.ip}:${e.port}`);
+      for (const e of usable) {
+        const c = sep(e);
+        add(nat, c, `-A ${c} -m comment --comment ${q(name)} -s ${e.ip}/32 -j ${MARK_MASQ_CHAIN}`);
+        const recent = affinity !== undefined ? ` -m recent --name ${c} --mask 255.255.255.255 --rsource --set` : '';
+        add(nat, c, `-A ${c} -m comment --comment ${q(name)} ${dport.replace(` --dport`, '')}${recent} -j DNAT --to-destination ${e.ip}:${e.port}`);
+      }
+      // A service port's chain: affinity first, then the random spread.
+      const fill = (c: string, eps: Endpoint[]): void => {
+        chain(nat, c);
+        if (affinity !== undefined) {
+          for (const e of eps) {
+            add(nat, c, `-A ${c} -m comment --comment ${q(`${name} affinity`)} -m recent --name ${sep(e)} --mask 255.255.255.255 --rsource --rcheck --seconds ${affinity} --reap -j ${sep(e)}`);
+          }
+        }
+        for (const l of spread(c, eps.map(sep), `${name} -> endpoint`)) add(nat, c, l);
+      };
+
+      if (internalTargets.length > 0) {
+        const target = internalLocal ? svl : svcChain;
+        add(nat, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} cluster IP`)} -d ${clusterIP}/32 ${dport} ${port.port} -j ${target}`);
+        chain(nat, target);
+        if (node.clusterCIDR) {
+          add(nat, target, `-A ${target} -m comment --comment ${q(`${name} cluster IP`)} ! -s ${node.clusterCIDR} -d ${clusterIP}/32 ${dport} ${port.port} -j ${MARK_MASQ_CHAIN}`);
+        }
+      } else {
+        add(filter, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} has no endpoints`)} -d ${clusterIP}/32 ${dport} ${port.port} -j REJECT --reject-with icmp-port-unreachable`);
+      }
+      if (usable.length > 0) fill(svcChain, usable);
+      if ((internalLocal || localExternal) && local.length > 0) fill(svl, local);
+
+      if (!hasExternal) continue;
+      // External destinations: external IPs and load balancer IPs (any node), NodePorts and, for
+      // LoadBalancer, the service port on every address of the node.
+      const externalOk = usable.length > 0 || local.length > 0;
+      if (usable.length > 0) {
+        chain(nat, ext);
+        if (localExternal) {
+          // Pods and the node itself go through the cluster chain; others keep their address.
+          if (node.podCIDR) add(nat, ext, `-A ${ext} -m comment --comment ${q(`pods reach ${name} through the cluster chain`)} -s ${node.podCIDR} -j ${svcChain}`);
+          add(nat, ext, `-A ${ext} -m comment --comment ${q(`masquerade local traffic to ${name}`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ_CHAIN}`);
+          add(nat, ext, `-A ${ext} -m comment --comment ${q(`local traffic to ${name} through the cluster chain`)} -m addrtype --src-type LOCAL -j ${svcChain}`);
+          add(nat, ext, `-A ${ext} -j ${svl}`);
+          chain(nat, svl);
+        } else {
+          add(nat, ext, `-A ${ext} -m comment --comment ${q(`masquerade traffic to ${name} from outside`)} -j ${MARK_MASQ_CHAIN}`);
+          add(nat, ext, `-A ${ext} -j ${svcChain}`);
+        }
+        for (const ip of externals) {
+          add(nat, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} external IP`)} -d ${ip}/32 ${dport} ${port.port} -j ${ext}`);
+        }
+        if (hasNodePort) nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} node port`)} ${dport} ${port.nodePort} -j ${ext}`);
+        if (spec.type === 'LoadBalancer') nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} load balancer on the node`)} ${dport} ${port.port} -j ${ext}`);
+      }
+      // No endpoints at all: REJECT; Local with endpoints only elsewhere: DROP, as kube-proxy does.
+      const verdict = !externalOk ? ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'] : localExternal && local.length === 0 ? ['has no local endpoints', 'DROP'] : undefined;
+      if (verdict) {
+        const [why, action] = verdict;
+        for (const ip of externals) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${ip}/32 ${dport} ${port.port} -j ${action}`);
+        const local = `-m addrtype --dst-type LOCAL ${dport}`;
+        if (hasNodePort) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.nodePort} -j ${action}`);
+        if (spec.type === 'LoadBalancer') add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.port} -j ${action}`);
+      }
+    }
+    if (localExternal && nodePorts && healthPort) {
+      health.push({ namespace: ns, name: svc.metadata.name, port: healthPort, localEndpoints: localIPs.size });
+    }
+  }
+
+  // Last in MK-SERVICES: anything addressed to the node itself may be a NodePort.
+  for (const l of nodePortRules) add(nat, NODEPORTS_CHAIN, l);
+  add(nat, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q('node ports: the last rule of this chain')} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`);
+  add(nat, MARK_MASQ_CHAIN, `-A ${MARK_MASQ_CHAIN} -j MARK --or-mark ${MASQ_MARK}`);
+  add(nat, POSTROUTING_CHAIN, `-A ${POSTROUTING_CHAIN} -m mark ! --mark ${MASQ_MARK}/${MASQ_MARK} -j RETURN`);
+  // The mark is cleared so a packet that comes through again (a tunnel) is not masqueraded twice.
+  add(nat, POSTROUTING_CHAIN, `-A ${POSTROUTING_CHAIN} -j MARK --xor-mark ${MASQ_MARK}`);
+  add(nat, POSTROUTING_CHAIN, `-A ${POSTROUTING_CHAIN} -m comment --comment ${q('mk service traffic requiring SNAT')} -j MASQUERADE`);
+  add(filter, FORWARD_CHAIN, `-A ${FORWARD_CHAIN} -m comment --comment ${q('mk forwarding rules')} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`);
+  add(filter, FORWARD_CHAIN, `-A ${FORWARD_CHAIN} -m comment --comment ${q('mk forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+  return { nat, filter, udp, health };
+}
