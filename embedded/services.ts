@@ -74,6 +74,8 @@ export interface ControlPlaneSettingsFlags {
   defaultUnreachableTolerationSeconds?: string;
   clusterCidr?: string;
   nodeCidrMaskSize?: string;
+  serviceClusterIpRange?: string;
+  serviceNodePortRange?: string;
 }
 
 /**

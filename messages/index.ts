@@ -45,3 +45,6 @@ export * from './hpa';
 export { HorizontalPodAutoscalerKind } from './kinds/hpa';
 export { ConfigMapKind, SecretKind } from './kinds/config-data';
 export type { ConfigMap, Secret } from './config-data';
+export * from './service';
+export { ServiceKind } from './kinds/service';
+export { servicePorts, serviceExternalIP, serviceSelector } from './printing/service-columns';
