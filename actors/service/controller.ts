@@ -9,7 +9,7 @@
  * what services hold, like kube-apiserver's ClusterIP and NodePort repair loops.
  */
 import { startInformer, type Informer, type ObjectStore, type Stored } from '../../bus';
-import { isConflict, isNotFound, jsonEqual, keyFilter, type Node, type Service } from '../../messages';
+import { isAlreadyExists, isConflict, isNotFound, jsonEqual, keyFilter, type Node, type Service } from '../../messages';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { heldKeys, IN_FLIGHT_GRACE_MS, type AllocationOwner, type ServiceAllocations } from './allocations';
@@ -102,7 +102,10 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
         const owner: AllocationOwner = { namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name, uid: svc.metadata.uid ?? '', at: new Date(now()).toISOString() };
         await alloc.keys.create(key, owner).then(
           () => log.warn({ key, service: `${owner.namespace}/${owner.name}` }, 'service allocation repair: recorded a key the service held without one'),
-          (err: unknown) => log.warn({ key, service: `${owner.namespace}/${owner.name}`, err: (err as Error).message }, 'service allocation repair: could not record a held key'),
+          // Present: taken since the keys were listed (by this service's own write, most likely).
+          (err: unknown) => {
+            if (!isAlreadyExists(err)) log.warn({ key, service: `${owner.namespace}/${owner.name}`, err: (err as Error).message }, 'service allocation repair: could not record a held key');
+          },
         );
       }
     }
