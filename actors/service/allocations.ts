@@ -9,7 +9,7 @@
  */
 import { ObjectStore, type Bus, type Stored } from '../../bus';
 import {
-  HEADLESS, SERVICE_ALLOCATIONS_BUCKET, ValidationError, isAlreadyExists, isConflict, isNotFound, objectKey,
+  ConflictError, HEADLESS, SERVICE_ALLOCATIONS_BUCKET, ValidationError, isAlreadyExists, isConflict, isNotFound, objectKey,
   wantsClusterIP, wantsNodePorts, type Service,
 } from '../../messages';
 import { currentSettings } from '../settings';
@@ -37,6 +37,15 @@ export function heldKeys(svc: Service | undefined): string[] {
 }
 
 const ownerText = (o: AllocationOwner): string => `${o.namespace}/${o.name}`;
+
+/**
+ * A chosen value held by another incarnation of the same service: a concurrent write of it (two
+ * applies of one new manifest) took it first. A Conflict, so the api reads again and finds it.
+ */
+function sameService(held: AllocationOwner, owner: AllocationOwner, what: string): ConflictError | undefined {
+  if (held.namespace !== owner.namespace || held.name !== owner.name) return undefined;
+  return new ConflictError(`Operation cannot be fulfilled on services "${owner.name}": ${what} was just taken by another write of this service; read it again and retry`);
+}
 const invalid = (svc: Service, field: string, detail: string): ValidationError => new ValidationError(
   `Service "${svc.metadata.name}" is invalid: ${field}: ${detail}`, [`${field}: ${detail}`],
 );
@@ -93,6 +102,7 @@ export class ServiceAllocations {
               throw invalid(svc, 'spec.clusterIPs', `Invalid value: ["${chosen}"]: failed to allocate IP ${chosen}: the provided IP (${chosen}) is not in the valid range. The range of valid IPs is ${cidr}`);
             }
             const held = await this.take(ipKey(chosen), owner, dryRun, taken);
+            if (held && sameService(held, owner, `IP ${chosen}`)) throw sameService(held, owner, `IP ${chosen}`)!;
             if (held) throw invalid(svc, 'spec.clusterIPs', `Invalid value: ["${chosen}"]: failed to allocate IP ${chosen}: provided IP is already allocated (to service ${ownerText(held)})`);
           }
         } else {
@@ -110,6 +120,7 @@ export class ServiceAllocations {
               throw invalid(svc, `spec.ports[${i}].nodePort`, `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is ${portText}`);
             }
             const held = await this.take(portKey(protocol, p.nodePort), owner, dryRun, taken);
+            if (held && sameService(held, owner, `node port ${p.nodePort}`)) throw sameService(held, owner, `node port ${p.nodePort}`)!;
             if (held) throw invalid(svc, `spec.ports[${i}].nodePort`, `Invalid value: ${p.nodePort}: provided port is already allocated (to service ${ownerText(held)})`);
           } else {
             p.nodePort = await this.pick(ports, (n) => portKey(protocol, n), owner, dryRun, taken, 'failed to allocate a nodePort: range is full');

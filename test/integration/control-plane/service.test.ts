@@ -1,7 +1,8 @@
 /**
  * Services against a real nats-server and an in-process control plane: cluster IPs and node ports
  * are allocated at admission (the apply's answer carries them) and never twice, also when two api
- * instances on their own connections create 50 services at once; chosen ones are honoured or
+ * instances on their own connections, or two control planes, take 50 services at once, and
+ * concurrent applies of one new service answer like serialized ones; chosen ones are honoured or
  * refused naming the holder; a delete gives them back for reuse at once; an update keeps them,
  * refuses a changed cluster IP and gives back a node port it drops; LoadBalancer services list
  * the Ready nodes' InternalIPs; and the controller's repair removes a leaked allocation key.
@@ -91,6 +92,28 @@ it('never hands one IP or port to two services when two api instances create 50 
   expect(ports.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   const refused = ports.find((r) => r.status === 'rejected') as PromiseRejectedResult;
   expect(String(refused.reason.message)).toContain('provided port is already allocated (to service default/same-port-');
+});
+
+it('never hands one IP or port twice when two control planes serve 50 applies at once', async () => {
+  const second = await runControlPlane({ bus: { servers: server.url, name: 'cp-svc-test-2' } });
+  try {
+    // Both serve mk.api.* in one queue group: the requests are shared between them.
+    const made = await Promise.all(Array.from({ length: 50 }, (_, i) => apply(svc(`pair-${i}`, { type: 'LoadBalancer', ports: [{ port: 443 }] }))));
+    expect(new Set(made.map((s) => s.spec.clusterIP)).size).toBe(50);
+    expect(new Set(made.map((s) => s.spec.ports![0].nodePort)).size).toBe(50);
+  } finally {
+    await second.stop();
+  }
+  const all = (await store.list<Service>('services.>')).items.map((i) => i.object);
+  const ips = all.map((s) => s.spec.clusterIP).filter((ip) => ip && ip !== 'None');
+  expect(new Set(ips).size).toBe(ips.length);
+});
+
+it('answers concurrent applies of one new service with a chosen IP like serialized ones', async () => {
+  const m = svc('twice', { type: 'NodePort', clusterIP: '10.96.0.88', ports: [{ port: 80, nodePort: 30088 }] });
+  const results = await Promise.all(Array.from({ length: 4 }, () => api<ApplyResult>('apply', { object: m })));
+  expect(results.map((r) => r.result).sort()).toEqual(['created', 'unchanged', 'unchanged', 'unchanged']);
+  expect(new Set(results.map((r) => (r.object as unknown as Service).metadata.uid)).size).toBe(1);
 });
 
 it('honours a chosen cluster IP and node port, and refuses ones taken or out of range, naming them', async () => {
