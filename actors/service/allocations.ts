@@ -214,8 +214,11 @@ export class ServiceAllocations {
     if (svc && svc.object.metadata.uid !== o.uid) return true;
     if (now - Date.parse(o.at) >= IN_FLIGHT_GRACE_MS) return true;
     if (svc) return false;
+    // Stored and deleted since (the last revision is a deletion or another incarnation): gone for
+    // good. Stored just now, after the read above, is no proof of anything.
     const history = await this.objects.history<Service>(key);
-    return history.some((h) => h.object?.metadata.uid === o.uid);
+    const last = history.at(-1);
+    return !!last && last.object?.metadata.uid !== o.uid && history.some((h) => h.object?.metadata.uid === o.uid);
   }
 
   /** Gives back `keys` that `uid` still holds (a key another service took meanwhile stays). */

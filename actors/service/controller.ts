@@ -8,8 +8,8 @@
  * key and writing the service, or between writing and giving back) and records keys missing for
  * what services hold, like kube-apiserver's ClusterIP and NodePort repair loops.
  */
-import { startInformer, type Informer, type ObjectStore, type Stored } from '../../bus';
-import { isAlreadyExists, isConflict, isNotFound, jsonEqual, keyFilter, type Node, type Service } from '../../messages';
+import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
+import { isAlreadyExists, isConflict, isNotFound, jsonEqual, keyFilter, type KubeObject, type Node, type Service } from '../../messages';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { heldKeys, IN_FLIGHT_GRACE_MS, type AllocationOwner, type ServiceAllocations } from './allocations';
@@ -21,7 +21,11 @@ export interface ServiceControllerDeps {
   repairMs?: number;
   graceMs?: number;
   now?: () => number;
+  recordEvent?: RecordEvent;
 }
+
+/** The component named in the events the controller records. */
+export const SERVICE_CONTROLLER_COMPONENT = 'service-controller';
 
 const envMs = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -67,6 +71,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
   const now = deps.now ?? Date.now;
   const repairMs = deps.repairMs ?? envMs('MK_SERVICE_REPAIR_PERIOD_MS', 60_000);
   const graceMs = deps.graceMs ?? envMs('MK_SERVICE_REPAIR_GRACE_MS', IN_FLIGHT_GRACE_MS);
+  const recordEvent = deps.recordEvent ?? new EventRecorder(store.bus, { component: SERVICE_CONTROLLER_COMPONENT }).recordEvent;
   const services = new Map<string, Service>();
   const nodes = new Map<string, Node>();
   let addresses: string[] = [];
@@ -100,13 +105,21 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
       for (const key of heldKeys(svc)) {
         if (have.has(key)) continue;
         const owner: AllocationOwner = { namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name, uid: svc.metadata.uid ?? '', at: new Date(now()).toISOString() };
-        await alloc.keys.create(key, owner).then(
-          () => log.warn({ key, service: `${owner.namespace}/${owner.name}` }, 'service allocation repair: recorded a key the service held without one'),
-          // Present: taken since the keys were listed (by this service's own write, most likely).
-          (err: unknown) => {
-            if (!isAlreadyExists(err)) log.warn({ key, service: `${owner.namespace}/${owner.name}`, err: (err as Error).message }, 'service allocation repair: could not record a held key');
-          },
-        );
+        const what = key.startsWith('clusterip.') ? 'ClusterIP' : 'Port';
+        const value = key.startsWith('clusterip.') ? svc.spec.clusterIP : key.split('.').slice(1).reverse().join('/');
+        try {
+          await alloc.keys.create(key, owner);
+          log.warn({ key, service: `${owner.namespace}/${owner.name}` }, 'service allocation repair: recorded a key the service held without one');
+          recordEvent(svc as unknown as KubeObject, 'Warning', `${what}NotAllocated`, `${what} ${value} is not allocated; repairing`);
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+          // Present: taken since the keys were listed, by this service's own write most likely.
+          const holder = (await alloc.keys.get<AllocationOwner>(key))?.object;
+          if (holder && holder.uid !== owner.uid) {
+            recordEvent(svc as unknown as KubeObject, 'Warning', `${what}AlreadyAllocated`,
+              `${what} ${value} was assigned to multiple services; please recreate service (it is held by ${holder.namespace}/${holder.name})`);
+          }
+        }
       }
     }
   };

@@ -50,6 +50,8 @@ const apply = async (o: unknown) => (await api<ApplyResult>('apply', { object: o
 const getSvc = async (name: string) => (await api<GetResult>('get', { kind: 'services', name })).object as unknown as Service;
 const keyList = async () => (await keys.list<{ name: string }>('>')).items;
 const ipNum = (ip: string) => ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
+// Chosen node ports and IPs below are in the lower bands (30000-30085, 10.96.0.1-10.96.1.0), which
+// dynamic allocation uses only when the rest is full: no random pick takes them first.
 const inCidr = (ip: string) => ipNum(ip) > ipNum('10.96.0.0') && ipNum(ip) < ipNum('10.112.0.0') - 1;
 
 it('allocates a distinct cluster IP and distinct node ports to every service, in the apply\'s answer', async () => {
@@ -88,7 +90,7 @@ it('never hands one IP or port to two services when two api instances create 50 
   // Both ask for one chosen IP and one chosen port: exactly one of each wins.
   const chosen = await Promise.allSettled([0, 1].map((i) => create(ctxs[i], { object: svc(`same-ip-${i}`, { ports: [{ port: 80 }], clusterIP: '10.96.0.77' }) } as never)));
   expect(chosen.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-  const ports = await Promise.allSettled([0, 1].map((i) => create(ctxs[i], { object: svc(`same-port-${i}`, { type: 'NodePort', ports: [{ port: 80, nodePort: 31777 }] }) } as never)));
+  const ports = await Promise.allSettled([0, 1].map((i) => create(ctxs[i], { object: svc(`same-port-${i}`, { type: 'NodePort', ports: [{ port: 80, nodePort: 30070 }] }) } as never)));
   expect(ports.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   const refused = ports.find((r) => r.status === 'rejected') as PromiseRejectedResult;
   expect(String(refused.reason.message)).toContain('provided port is already allocated (to service default/same-port-');
@@ -110,7 +112,7 @@ it('never hands one IP or port twice when two control planes serve 50 applies at
 });
 
 it('answers concurrent applies of one new service with a chosen IP like serialized ones', async () => {
-  const m = svc('twice', { type: 'NodePort', clusterIP: '10.96.0.88', ports: [{ port: 80, nodePort: 30088 }] });
+  const m = svc('twice', { type: 'NodePort', clusterIP: '10.96.0.88', ports: [{ port: 80, nodePort: 30060 }] });
   const results = await Promise.all(Array.from({ length: 4 }, () => api<ApplyResult>('apply', { object: m })));
   expect(results.map((r) => r.result).sort()).toEqual(['created', 'unchanged', 'unchanged', 'unchanged']);
   expect(new Set(results.map((r) => (r.object as unknown as Service).metadata.uid)).size).toBe(1);
@@ -198,11 +200,32 @@ it('lists the Ready nodes\' InternalIPs as a LoadBalancer service\'s ingress, fo
 it('repairs a leaked allocation key', async () => {
   const owner = { namespace: 'default', name: 'ghost', uid: 'gone', at: new Date(Date.now() - 60_000).toISOString() };
   await keys.create('clusterip.10-96-0-200', owner);
-  await keys.create('nodeport.tcp.30200', owner);
-  await until('the leaked keys gone', async () => (!(await keys.get('clusterip.10-96-0-200')) && !(await keys.get('nodeport.tcp.30200')) ? true : undefined), 20_000, 100);
+  await keys.create('nodeport.tcp.30074', owner);
+  await until('the leaked keys gone', async () => (!(await keys.get('clusterip.10-96-0-200')) && !(await keys.get('nodeport.tcp.30074')) ? true : undefined), 20_000, 100);
   // What live services hold is kept.
   const held = (await keyList()).map((k) => k.key);
   expect(held).toContain('clusterip.10-96-0-50');
+});
+
+it('records a key missing for what a service holds, with a Warning event on the service', async () => {
+  const held = await apply(svc('held', { clusterIP: '10.96.0.201', ports: [{ port: 80 }] }));
+  await keys.delete('clusterip.10-96-0-201');
+  const back = await until('the key recorded again', async () => (await keys.get<{ uid: string }>('clusterip.10-96-0-201')) ?? undefined, 20_000, 100);
+  expect(back.object.uid).toBe(held.metadata.uid);
+  await until('a ClusterIPNotAllocated event', async () => {
+    const events = (await api<{ items: { reason?: string; message?: string }[] }>('list', {
+      kind: 'events', namespace: 'default', fieldSelector: 'involvedObject.name=held',
+    })).items;
+    return events.find((e) => e.reason === 'ClusterIPNotAllocated' && e.message === 'ClusterIP 10.96.0.201 is not allocated; repairing');
+  }, 20_000, 200);
+});
+
+it('gives back the allocations of the services of a namespace being deleted', async () => {
+  await api('apply', { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone-soon' } } });
+  await api('apply', { object: { ...svc('inner', { type: 'NodePort', clusterIP: '10.96.0.202', ports: [{ port: 80, nodePort: 30072 }] }), metadata: { name: 'inner', namespace: 'gone-soon' } } });
+  expect(await keys.get('clusterip.10-96-0-202')).not.toBeNull();
+  await api('delete', { kind: 'namespaces', name: 'gone-soon' });
+  await until('the namespace\'s allocations given back', async () => (!(await keys.get('clusterip.10-96-0-202')) && !(await keys.get('nodeport.tcp.30072')) ? true : undefined), 30_000, 100);
 });
 
 it('refuses a bad manifest, writing nothing', async () => {
