@@ -55,7 +55,7 @@ export function describeService(svc: Service, slices: readonly SliceLike[], even
   if (spec.clusterIP) w.write(0, `IP:\t${spec.clusterIP}\n`);
   if (spec.clusterIPs?.length) w.write(0, `IPs:\t${spec.clusterIPs.join(',')}\n`);
   if (spec.externalIPs?.length) w.write(0, `External IPs:\t${spec.externalIPs.join(',')}\n`);
-  if (spec.loadBalancerIP) w.write(0, `IP:\t${spec.loadBalancerIP}\n`);
+  if (spec.loadBalancerIP) w.write(0, `Desired LoadBalancer IP:\t${spec.loadBalancerIP}\n`);
   if (spec.externalName) w.write(0, `External Name:\t${spec.externalName}\n`);
   const lb = loadBalancerAddresses(svc);
   if (lb.length > 0) w.write(0, `LoadBalancer Ingress:\t${lb.join(', ')}\n`);
