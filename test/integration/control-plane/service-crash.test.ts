@@ -2,7 +2,7 @@
  * Service allocation across a control-plane crash: the built `mk control-plane` (a process of its
  * own) is SIGKILLed in the middle of a burst of 60 NodePort service creations and of deletions of
  * earlier services, so some allocation keys may be taken for services never written and some
- * services may be gone with their keys still held. Once the next control plane's repair has run
+ * services may be gone with their keys still held (the kill typically leaves a few such keys). Once the next control plane's repair has run
  * (a short period and in-flight grace, set through the environment), every key is held by a
  * stored service that holds it, every IP and port a service holds has its key, and none is held
  * twice.
