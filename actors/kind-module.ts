@@ -74,6 +74,13 @@ export interface ControllerContext {
   modules: readonly KindModule[];
 }
 
+/** What KindModule.allocate took for one write. */
+export interface AllocationClaim {
+  object: KubeObject;
+  undo(): Promise<void>;
+  done(): Promise<void>;
+}
+
 /** The control plane's side of one kind. */
 export interface KindModule {
   /** The kind as messages/ declares it. */
@@ -87,6 +94,15 @@ export interface KindModule {
    * with the server-owned fields of `existing` carried over (a pod's node, a node's pod CIDR).
    */
   admitUpdate?(existing: KubeObject, next: KubeObject): KubeObject;
+  /**
+   * Takes what the object holds that must be unique across the cluster (a Service's cluster IP
+   * and node ports) after admission and before the write: `existing` is the stored object on an
+   * update (undefined on a create). Returns the object with what was allocated filled in; the
+   * api calls `undo` when its write fails and `done` once it succeeded (to give back what
+   * `existing` held and the object no longer does). Throws ValidationError for a value taken or
+   * out of range. With `dryRun`, takes nothing.
+   */
+  allocate?(store: ObjectStore, existing: KubeObject | undefined, next: KubeObject, dryRun: boolean): Promise<AllocationClaim>;
   deletion?: DeletionPolicy;
   /** The controller that keeps each object, one actor per object. */
   controller?(ctx: ControllerContext): KindController | Promise<KindController>;

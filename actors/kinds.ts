@@ -18,12 +18,12 @@ import { namespaceModule } from './namespace/kind';
 import { nodeModule } from './node/kind';
 import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
+import { serviceModule } from './service/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
   configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule,
-  namespaceModule, nodeModule,
-  podModule, replicaSetModule, secretModule,
+  namespaceModule, nodeModule, podModule, replicaSetModule, secretModule, serviceModule,
 ];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */

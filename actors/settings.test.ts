@@ -34,6 +34,16 @@ describe('control plane settings', () => {
     expect(resolveSettings(flags, env)).toMatchObject({ clusterCidr: '192.168.0.0/22', nodeCidrMaskSize: 24 });
   });
 
+  it('takes the service CIDR and node port range, flags over the environment', () => {
+    const env = { MK_SERVICE_CLUSTER_IP_RANGE: '172.20.0.0/16', MK_SERVICE_NODE_PORT_RANGE: '31000-31999' };
+    expect(resolveSettings({}, env)).toMatchObject({ serviceClusterIpRange: '172.20.0.0/16', serviceNodePortRange: '31000-31999' });
+    expect(resolveSettings({}, {})).toMatchObject({ serviceClusterIpRange: '10.96.0.0/12', serviceNodePortRange: '30000-32767' });
+    const flags = parseSettingsFlags({ serviceClusterIpRange: '10.100.0.0/24', serviceNodePortRange: '30000-30100' });
+    expect(resolveSettings(flags, env)).toMatchObject({ serviceClusterIpRange: '10.100.0.0/24', serviceNodePortRange: '30000-30100' });
+    expect(() => resolveSettings({}, { MK_SERVICE_CLUSTER_IP_RANGE: '10.96.0.1/12' })).toThrow('MK_SERVICE_CLUSTER_IP_RANGE: "10.96.0.1/12" has host bits set');
+    expect(() => parseSettingsFlags({ serviceNodePortRange: '80' })).toThrow('--service-node-port-range: "80" is not a port range');
+  });
+
   it('refuses a bad cluster CIDR or mask size, naming the flag or variable', () => {
     const msg = (fn: () => unknown): string => { const e = caught(fn); expect(isValidation(e)).toBe(true); return String((e as Error).message); };
     expect(msg(() => parseSettingsFlags({ clusterCidr: 'fd00::/64' }))).toBe('--cluster-cidr: "fd00::/64" is not an IPv4 CIDR such as 10.244.0.0/16 (IPv6 is not supported)');

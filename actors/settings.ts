@@ -12,10 +12,15 @@
  *     (kube-apiserver --default-unreachable-toleration-seconds)
  *   --cluster-cidr / MK_CLUSTER_CIDR   10.244.0.0/16   (kube-controller-manager --cluster-cidr)
  *   --node-cidr-mask-size / MK_NODE_CIDR_MASK_SIZE   24   (kube-controller-manager --node-cidr-mask-size)
+ *   --service-cluster-ip-range / MK_SERVICE_CLUSTER_IP_RANGE   10.96.0.0/12
+ *     (kube-apiserver --service-cluster-ip-range)
+ *   --service-node-port-range / MK_SERVICE_NODE_PORT_RANGE   30000-32767
+ *     (kube-apiserver --service-node-port-range)
  */
 import { ValidationError } from '../messages';
 import { parseDuration } from '../messages/duration';
 import { checkNodeMaskSize, parseIpv4Cidr } from './node/cidr';
+import { parsePortRange, parseServiceCidr } from './service/ranges';
 
 export { parseDuration };
 
@@ -31,6 +36,10 @@ export interface ControlPlaneSettings {
   clusterCidr: string;
   /** The prefix length of each node's pod CIDR (longer than the cluster CIDR's). */
   nodeCidrMaskSize: number;
+  /** The IPv4 range Services' cluster IPs are allocated from. */
+  serviceClusterIpRange: string;
+  /** The ports NodePort and LoadBalancer Services' node ports are allocated from, `first-last`. */
+  serviceNodePortRange: string;
 }
 
 /** Kubernetes' defaults. */
@@ -40,6 +49,8 @@ export const DEFAULT_SETTINGS: ControlPlaneSettings = {
   defaultUnreachableTolerationSeconds: 300,
   clusterCidr: '10.244.0.0/16',
   nodeCidrMaskSize: 24,
+  serviceClusterIpRange: '10.96.0.0/12',
+  serviceNodePortRange: '30000-32767',
 };
 
 /** The environment variable of each setting. */
@@ -49,6 +60,8 @@ export const SETTINGS_ENV = {
   defaultUnreachableTolerationSeconds: 'MK_DEFAULT_UNREACHABLE_TOLERATION_SECONDS',
   clusterCidr: 'MK_CLUSTER_CIDR',
   nodeCidrMaskSize: 'MK_NODE_CIDR_MASK_SIZE',
+  serviceClusterIpRange: 'MK_SERVICE_CLUSTER_IP_RANGE',
+  serviceNodePortRange: 'MK_SERVICE_NODE_PORT_RANGE',
 } as const;
 
 /** The mk control-plane flag of each setting. */
@@ -58,6 +71,8 @@ export const SETTINGS_FLAG = {
   defaultUnreachableTolerationSeconds: '--default-unreachable-toleration-seconds',
   clusterCidr: '--cluster-cidr',
   nodeCidrMaskSize: '--node-cidr-mask-size',
+  serviceClusterIpRange: '--service-cluster-ip-range',
+  serviceNodePortRange: '--service-node-port-range',
 } as const;
 
 /** The settings as text, the way flags (or a file) give them, before they are checked. */
@@ -81,6 +96,8 @@ const PARSE: { [K in keyof ControlPlaneSettings]: (text: string, what: string) =
   defaultUnreachableTolerationSeconds: parseSeconds,
   clusterCidr: (t, w) => { parseIpv4Cidr(t, w); return t.trim(); },
   nodeCidrMaskSize: parseMaskSize,
+  serviceClusterIpRange: (t, w) => { parseServiceCidr(t, w); return t.trim(); },
+  serviceNodePortRange: (t, w) => { parsePortRange(t, w); return t.trim(); },
 };
 
 /**
@@ -119,6 +136,8 @@ export function resolveSettings(
     defaultUnreachableTolerationSeconds: pick('defaultUnreachableTolerationSeconds'),
     clusterCidr: pick('clusterCidr'),
     nodeCidrMaskSize: pick('nodeCidrMaskSize'),
+    serviceClusterIpRange: pick('serviceClusterIpRange'),
+    serviceNodePortRange: pick('serviceNodePortRange'),
   };
   const cidrFrom = from.clusterCidr ? ` (cluster CIDR ${s.clusterCidr} from ${from.clusterCidr})` : ` (cluster CIDR ${s.clusterCidr})`;
   try {

@@ -75,6 +75,8 @@ export interface ControlPlaneSettingsFlags {
   defaultUnreachableTolerationSeconds?: string;
   clusterCidr?: string;
   nodeCidrMaskSize?: string;
+  serviceClusterIpRange?: string;
+  serviceNodePortRange?: string;
 }
 
 /**

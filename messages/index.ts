@@ -49,3 +49,6 @@ export * from './ingress';
 export { IngressKind } from './kinds/ingress';
 export * from './endpoints';
 export { EndpointsKind, EndpointSliceKind, formatEndpoints, formatSliceEndpoints, formatSlicePorts } from './kinds/endpoints';
+export * from './service';
+export { ServiceKind } from './kinds/service';
+export { servicePorts, serviceExternalIP, serviceSelector } from './printing/service-columns';

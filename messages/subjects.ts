@@ -110,3 +110,11 @@ export const JOIN_SUBJECT = 'mk.join';
  * served by every control plane; the admin identity (`mk dashboard`) may ask.
  */
 export const DASHBOARD_TOKEN_SUBJECT = 'mk.dashboard.token';
+
+/**
+ * KV bucket of the cluster IPs and node ports Services hold: `clusterip.<a-b-c-d>` and
+ * `nodeport.<protocol>.<port>` -> the owning service `{ namespace, name, uid, at }`. A key is
+ * created (never overwritten) to take one, so two writers can never take the same. Only the
+ * control plane reads and writes it.
+ */
+export const SERVICE_ALLOCATIONS_BUCKET = 'mk-service-allocations';

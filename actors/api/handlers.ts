@@ -88,7 +88,8 @@ export async function apply({ store, recent, namespaces }: ApiContext, req: Appl
   const terminating = namespace ? await requireNamespace(store, namespace, namespaces) : false;
   const key = objectKey(kind.plural, namespace, object.metadata.name);
   const incoming = { ...object, metadata: { ...object.metadata, namespace } };
-  if (recent && !req.dryRun) {
+  // A kind that allocates (Services) reads first: its allocations are taken against what is stored.
+  if (recent && !req.dryRun && !module.allocate) {
     const seen = recent.get(key);
     try {
       if (!seen && !terminating) {
@@ -115,27 +116,54 @@ export async function apply({ store, recent, namespaces }: ApiContext, req: Appl
     try {
       if (!existing) {
         if (terminating) throw new ValidationError(`namespace "${namespace}" is being deleted; nothing new can be created in it`);
-        const created = admitCreate(module, object, namespace, new Date());
-        if (req.dryRun) return { object: created, result: 'created', warnings };
-        const rev = await store.create(key, created);
-        recent?.remember(key, withRv(created, rev), rev);
-        return { object: withRv(created, rev), result: 'created', warnings };
+        const created = await allocated(store, module, undefined, admitCreate(module, object, namespace, new Date()), req.dryRun, async (o) => {
+          if (req.dryRun) return o;
+          const rev = await store.create(key, o);
+          recent?.remember(key, withRv(o, rev), rev);
+          return withRv(o, rev);
+        });
+        return { object: created, result: 'created', warnings };
       }
       const next = admitUpdate(module, existing.object, incoming);
       if (!next) {
         recent?.remember(key, existing.object, existing.revision);
         return { object: existing.object, result: 'unchanged', warnings };
       }
-      if (req.dryRun) return { object: next, result: 'configured', warnings };
-      const rev = await store.update(key, next, existing.revision);
-      recent?.remember(key, withRv(next, rev), rev);
-      return { object: withRv(next, rev), result: 'configured', warnings };
+      const updated = await allocated(store, module, existing.object, next, req.dryRun, async (o) => {
+        if (req.dryRun) return o;
+        const rev = await store.update(key, o, existing.revision);
+        recent?.remember(key, withRv(o, rev), rev);
+        return withRv(o, rev);
+      });
+      return { object: updated, result: 'configured', warnings };
     } catch (err) {
       // A concurrent writer won: re-read and decide again (bounded).
       const retry = isConflict(err) || isAlreadyExists(err);
       if (!retry || attempt >= 5) throw err;
     }
   }
+}
+
+/**
+ * Runs `write` on `next` with what the kind allocates for it (KindModule.allocate; as it is for
+ * kinds that allocate nothing): the allocation is given back when the write fails, and what
+ * `existing` held and `next` does not is given back once it succeeded.
+ */
+export async function allocated(
+  store: ObjectStore, module: KindModule, existing: KubeObject | undefined, next: KubeObject, dryRun: boolean | undefined,
+  write: (o: KubeObject) => Promise<KubeObject>,
+): Promise<KubeObject> {
+  if (!module.allocate) return write(next);
+  const claim = await module.allocate(store, existing, next, !!dryRun);
+  let out: KubeObject;
+  try {
+    out = await write(claim.object);
+  } catch (err) {
+    await claim.undo().catch(() => undefined);
+    throw err;
+  }
+  await claim.done();
+  return out;
 }
 
 /** `obj` with its resourceVersion set to the store revision `rev`. */

@@ -14,7 +14,7 @@ import {
 } from '../../messages';
 import { moduleFor, moduleOf } from '../kinds';
 import { admitCreate, admitUpdate, resolveNamespace } from './admission';
-import { checkTokens, notFound, requireNamespace, withRv, type ApiContext } from './handlers';
+import { allocated, checkTokens, notFound, requireNamespace, withRv, type ApiContext } from './handlers';
 import type { RecentObjects } from './recent-objects';
 
 const PATCH_TYPES: readonly unknown[] = ['merge', 'json', 'strategic'] satisfies PatchType[];
@@ -44,15 +44,18 @@ export async function create({ store, recent, namespaces }: ApiContext, req: Cre
   }
   const name = object.metadata.name;
   const key = objectKey(kind.plural, namespace, name);
-  const created = admitCreate(module, object, namespace, new Date());
+  const admitted = admitCreate(module, object, namespace, new Date());
   if (req.dryRun) {
     if (await store.get(key)) throw alreadyExists(kind, name);
-    return { object: created, warnings };
+    return { object: await allocated(store, module, undefined, admitted, true, async (o) => o), warnings };
   }
   try {
-    const rev = await store.create(key, created);
-    recent?.remember(key, withRv(created, rev), rev);
-    return { object: withRv(created, rev), warnings };
+    const created = await allocated(store, module, undefined, admitted, false, async (o) => {
+      const rev = await store.create(key, o);
+      recent?.remember(key, withRv(o, rev), rev);
+      return withRv(o, rev);
+    });
+    return { object: created, warnings };
   } catch (err) {
     if (isAlreadyExists(err)) throw alreadyExists(kind, name);
     throw err;
@@ -174,11 +177,15 @@ async function write(
     if (precondition !== undefined && precondition !== String(existing.revision)) throw conflict(kind, name);
     const next = change(existing.object);
     if (!next) return { object: existing.object, changed: false };
-    if (dryRun) return { object: withRv(next, existing.revision), changed: true };
     try {
-      const rev = await store.update(key, next, existing.revision);
-      recent?.remember(key, withRv(next, rev), rev);
-      return { object: withRv(next, rev), changed: true };
+      const module = moduleOf(kind);
+      const object = await allocated(store, module, existing.object, next, dryRun, async (o) => {
+        if (dryRun) return withRv(o, existing.revision);
+        const rev = await store.update(key, o, existing.revision);
+        recent?.remember(key, withRv(o, rev), rev);
+        return withRv(o, rev);
+      });
+      return { object, changed: true };
     } catch (err) {
       if (isNotFound(err)) throw notFound(kind, name);
       if (!isConflict(err)) throw err;

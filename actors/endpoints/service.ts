@@ -1,33 +1,11 @@
 /**
- * The fields of a v1 Service the endpoints controller reads, under Kubernetes' own names
- * (https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/). The
- * controller reads Services from the store (`services.<namespace>.<name>`) through this small
- * type only, so it depends on nothing else of the Service kind.
+ * What the endpoints controller asks of a v1 Service
+ * (https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/): whether it
+ * keeps endpoints for it, and which pods its selector takes.
  */
-import type { ObjectMeta } from '../../messages';
 
-/** One port of a Service: targetPort is a number or the name of a container port. */
-export interface ServicePort {
-  name?: string;
-  port: number;
-  targetPort?: number | string;
-  protocol?: 'TCP' | 'UDP' | 'SCTP';
-  appProtocol?: string;
-}
-
-/** A Service as the endpoints controller sees it. */
-export interface Service {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec?: {
-    type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
-    clusterIP?: string;
-    selector?: Record<string, string>;
-    ports?: ServicePort[];
-    publishNotReadyAddresses?: boolean;
-  };
-}
+export type { Service, ServicePort } from '../../messages/service';
+import type { Service } from '../../messages/service';
 
 /** The plural of Services' keys in the store. */
 export const SERVICES = 'services';

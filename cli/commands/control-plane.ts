@@ -46,6 +46,12 @@ export default class ControlPlane extends MkCommand {
     'node-cidr-mask-size': Flags.string({
       description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (default 24, or $MK_NODE_CIDR_MASK_SIZE)',
     }),
+    'service-cluster-ip-range': Flags.string({
+      description: 'the IPv4 range Services\' cluster IPs are allocated from (default 10.96.0.0/12, or $MK_SERVICE_CLUSTER_IP_RANGE)',
+    }),
+    'service-node-port-range': Flags.string({
+      description: 'the ports NodePort Services\' node ports are allocated from (default 30000-32767, or $MK_SERVICE_NODE_PORT_RANGE)',
+    }),
     ...metricsFlags,
     'dashboard-port': Flags.integer({
       min: 0, max: 65535, env: 'MK_DASHBOARD_PORT',
@@ -73,6 +79,8 @@ export default class ControlPlane extends MkCommand {
       defaultUnreachableTolerationSeconds: flags['default-unreachable-toleration-seconds'],
       clusterCidr: flags['cluster-cidr'],
       nodeCidrMaskSize: flags['node-cidr-mask-size'],
+      serviceClusterIpRange: flags['service-cluster-ip-range'],
+      serviceNodePortRange: flags['service-node-port-range'],
     }));
   }
 }

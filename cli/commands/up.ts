@@ -42,7 +42,8 @@ given all of them, so it moves to another server when one dies.
 --default-unreachable-toleration-seconds, --cluster-cidr and --node-cidr-mask-size go to every
 control plane. They are kept in <data-dir>/control-plane-settings.json: a later mk up without
 them resumes them, one with them changes what it names (--cluster-cidr and --node-cidr-mask-size
-only on the first start: the nodes' pod CIDRs are cut from them).
+only on the first start: the nodes' pod CIDRs are cut from them). --service-cluster-ip-range and
+--service-node-port-range are kept the same way.
 
 Every control plane and node agent serves Prometheus metrics on /metrics; mk up prints the URLs.
 The ports are kept in <data-dir>/metrics.json (and prometheus-targets.json, for Prometheus' file
@@ -87,6 +88,8 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     'node-cidr-mask-size': Flags.string({
       description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (first run only; default 24)',
     }),
+    'service-cluster-ip-range': Flags.string({ description: 'the IPv4 range Services\' cluster IPs are allocated from (default: as before, else 10.96.0.0/12)' }),
+    'service-node-port-range': Flags.string({ description: 'the ports Services\' node ports are allocated from (default: as before, else 30000-32767)' }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */

@@ -9,6 +9,7 @@ import type { EndpointSlice, Pod } from '../../messages';
 import { SERVICE_NAME_LABEL, type EndpointSliceView } from '../../node-agent/service-network/types';
 
 const svc: Service = {
+  apiVersion: 'v1', kind: 'Service',
   metadata: { name: 'web', namespace: 'default', uid: 'u' },
   spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
 };

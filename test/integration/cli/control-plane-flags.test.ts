@@ -27,6 +27,8 @@ describe('mk control-plane flags', () => {
     [['--cluster-cidr', '10.244.3.0/16'], 'error: --cluster-cidr: "10.244.3.0/16" has host bits set; did you mean 10.244.0.0/16?'],
     [['--node-cidr-mask-size', '16'], "error: --node-cidr-mask-size: 16 must be longer than the cluster CIDR's prefix /16, so that it holds more than one node range (cluster CIDR 10.244.0.0/16)"],
     [['--cluster-cidr', '10.0.0.0/8', '--node-cidr-mask-size', '28'], 'error: --node-cidr-mask-size: 28 cuts a /8 into 2^20 node ranges; at most 2^16 are allowed (use a mask of at most 24) (cluster CIDR 10.0.0.0/8 from --cluster-cidr)'],
+    [['--service-cluster-ip-range', '10.96.0.0/30'], 'error: --service-cluster-ip-range: "10.96.0.0/30" is too small for services: use a prefix of at most /29'],
+    [['--service-node-port-range', '32767-30000'], 'error: --service-node-port-range: "32767-30000" is not a port range such as 30000-32767 (first-last, within 1-65535)'],
   ])('refuses %j, naming the flag', async (args, message) => {
     const r = await mk(args);
     expect(r).toEqual({ code: 1, stdout: '', stderr: `${message}\n` });

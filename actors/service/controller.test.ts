@@ -1,0 +1,51 @@
+import type { Node, Service } from '../../messages';
+import { heldKeys } from './allocations';
+import { desiredStatus, leakedKeys, readyNodeAddresses } from './controller';
+import { keepAllocated } from './kind';
+
+const node = (name: string, ip: string, ready: 'True' | 'False' | 'Unknown') => ({
+  metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: ip }], conditions: [{ type: 'Ready', status: ready }] },
+}) as unknown as Node;
+const svc = (spec: Record<string, unknown>, uid = 'u1', name = 'web') => ({
+  apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', uid }, spec,
+}) as unknown as Service;
+
+describe('service controller logic', () => {
+  it('serves LoadBalancer services on the Ready nodes\' InternalIPs', () => {
+    const ips = readyNodeAddresses([node('a', '10.0.0.10', 'True'), node('b', '10.0.0.9', 'True'), node('c', '10.0.0.11', 'Unknown')]);
+    expect(ips).toEqual(['10.0.0.9', '10.0.0.10']);
+    expect(desiredStatus(svc({ type: 'LoadBalancer' }), ips)).toEqual({ loadBalancer: { ingress: [{ ip: '10.0.0.9' }, { ip: '10.0.0.10' }] } });
+    expect(desiredStatus(svc({ type: 'NodePort' }), ips)).toEqual({ loadBalancer: {} });
+  });
+
+  it('finds leaked allocation keys, sparing young keys that may be writes in flight', () => {
+    const s = svc({ type: 'NodePort', clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }] });
+    expect(heldKeys(s)).toEqual(['clusterip.10-96-0-10', 'nodeport.tcp.30080']);
+    const at = (ms: number) => new Date(ms).toISOString();
+    const entry = (key: string, uid: string, when: number) => ({ key, revision: 1, object: { namespace: 'default', name: 'web', uid, at: at(when) } });
+    const services = new Map([['default/web', s]]);
+    const keys = [
+      entry('clusterip.10-96-0-10', 'u1', 0), // held
+      entry('nodeport.tcp.30081', 'u1', 0), // old, not held
+      entry('nodeport.tcp.30082', 'u1', 99_000), // young, not held
+      entry('nodeport.tcp.30083', 'u0', 99_000), // another incarnation
+    ];
+    expect(leakedKeys(keys, services, 100_000, 30_000).map((k) => k.key)).toEqual(['nodeport.tcp.30081', 'nodeport.tcp.30083']);
+    expect(leakedKeys([entry('clusterip.10-96-0-11', 'u9', 0)], new Map(), 100_000, 30_000)).toHaveLength(1);
+  });
+
+  it('keeps what a service was given across updates, and refuses a changed cluster IP', () => {
+    const was = svc({ type: 'NodePort', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] });
+    const next = keepAllocated(was as never, svc({ type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }) as never) as unknown as Service;
+    expect(next.spec.clusterIP).toBe('10.96.0.10');
+    expect(next.spec.ports?.[0].nodePort).toBe(30080);
+    expect(() => keepAllocated(was as never, svc({ type: 'NodePort', clusterIP: '10.96.0.11', ports: [{ port: 80 }] }) as never))
+      .toThrow('spec.clusterIPs[0]: Invalid value: "10.96.0.11": may not change once set');
+    const toName = keepAllocated(was as never, svc({ type: 'ExternalName', externalName: 'a.b' }) as never) as unknown as Service;
+    expect(toName.spec.clusterIP).toBeUndefined();
+    const toClusterIP = keepAllocated(was as never, svc({ type: 'ClusterIP', ports: [{ port: 80 }] }) as never) as unknown as Service;
+    expect(toClusterIP.spec.ports?.[0].nodePort).toBeUndefined();
+    const headless = svc({ clusterIP: 'None', clusterIPs: ['None'], ports: [{ port: 80 }] });
+    expect(() => keepAllocated(headless as never, svc({ type: 'NodePort', ports: [{ port: 80 }] }) as never)).toThrow("may not be set to 'None' for NodePort");
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * The Service controller. Per service, level-triggered: a LoadBalancer service's
+ * status.loadBalancer.ingress is the InternalIP of every Ready node, kept in sync as nodes come,
+ * go and change readiness (k3s's ServiceLB serves LoadBalancer services from the nodes' own
+ * addresses the same way); any other type has an empty loadBalancer status. A deleted service
+ * gives back its cluster IP and node ports. A repair pass (on start and every repairMs) removes
+ * allocation keys whose service no longer holds them (a control plane killed between taking a
+ * key and writing the service, or between writing and giving back) and records keys missing for
+ * what services hold, like kube-apiserver's ClusterIP and NodePort repair loops.
+ */
+import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
+import { isAlreadyExists, isConflict, isNotFound, jsonEqual, keyFilter, type KubeObject, type Node, type Service } from '../../messages';
+import type { KindController } from '../kind-supervisor';
+import { log } from '../log';
+import { heldKeys, IN_FLIGHT_GRACE_MS, type AllocationOwner, type ServiceAllocations } from './allocations';
+
+/** What the controller works with; the periods are for tests (and MK_SERVICE_REPAIR_PERIOD_MS / _GRACE_MS). */
+export interface ServiceControllerDeps {
+  store: ObjectStore;
+  allocations: () => Promise<ServiceAllocations>;
+  repairMs?: number;
+  graceMs?: number;
+  now?: () => number;
+  recordEvent?: RecordEvent;
+}
+
+/** The component named in the events the controller records. */
+export const SERVICE_CONTROLLER_COMPONENT = 'service-controller';
+
+const envMs = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+
+/** The load balancer addresses the nodes give: every Ready node's InternalIP, sorted. */
+export function readyNodeAddresses(nodes: Iterable<Node>): string[] {
+  const out = new Set<string>();
+  for (const n of nodes) {
+    if (n.metadata.deletionTimestamp) continue;
+    if (n.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') continue;
+    const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    if (ip) out.add(ip);
+  }
+  return [...out].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+}
+
+/** The status a service should have, given the Ready nodes' addresses. */
+export function desiredStatus(svc: Service, addresses: readonly string[]): Service['status'] {
+  if (svc.spec.type !== 'LoadBalancer' || addresses.length === 0) return { loadBalancer: {} };
+  return { loadBalancer: { ingress: addresses.map((ip) => ({ ip })) } };
+}
+
+/**
+ * Which listed allocation keys leaked: the owner service (from `services`, listed after the keys)
+ * is gone, is another incarnation, or does not hold the key, and the key is older than `graceMs`
+ * (a younger one may be a write in flight). Pure.
+ */
+export function leakedKeys(keys: readonly Stored<AllocationOwner>[], services: ReadonlyMap<string, Service>, now: number, graceMs: number): Stored<AllocationOwner>[] {
+  return keys.filter((k) => {
+    const o = k.object;
+    const svc = services.get(`${o.namespace}/${o.name}`);
+    if (svc && svc.metadata.uid === o.uid && heldKeys(svc).includes(k.key)) return false;
+    if (svc && svc.metadata.uid !== o.uid) return true;
+    return now - Date.parse(o.at) >= graceMs;
+  });
+}
+
+/** The Service kind's controller. Its reconcile throws only store faults (its supervisor restarts it). */
+export function serviceController(deps: ServiceControllerDeps): KindController {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const repairMs = deps.repairMs ?? envMs('MK_SERVICE_REPAIR_PERIOD_MS', 60_000);
+  const graceMs = deps.graceMs ?? envMs('MK_SERVICE_REPAIR_GRACE_MS', IN_FLIGHT_GRACE_MS);
+  const recordEvent = deps.recordEvent ?? new EventRecorder(store.bus, { component: SERVICE_CONTROLLER_COMPONENT }).recordEvent;
+  const services = new Map<string, Service>();
+  const nodes = new Map<string, Node>();
+  let addresses: string[] = [];
+  let nodeInformer: Informer | undefined;
+  let repairTimer: NodeJS.Timeout | undefined;
+  let enqueue: (key: string) => boolean = () => false;
+
+  const onNode = (key: string, node: Node | null): void => {
+    if (node) nodes.set(key, node); else nodes.delete(key);
+    const next = readyNodeAddresses(nodes.values());
+    if (jsonEqual(next, addresses)) return;
+    addresses = next;
+    for (const [k, s] of services) if (s.spec.type === 'LoadBalancer' || s.status?.loadBalancer?.ingress?.length) enqueue(k);
+  };
+
+  const repair = async (): Promise<void> => {
+    const alloc = await deps.allocations();
+    const keys = (await alloc.keys.list<AllocationOwner>('>')).items;
+    const listed = (await store.list<Service>(keyFilter('services'))).items;
+    const byName = new Map(listed.map((s) => [`${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name}`, s.object]));
+    for (const k of leakedKeys(keys, byName, now(), graceMs)) {
+      try {
+        await alloc.keys.delete(k.key, k.revision);
+        log.info({ key: k.key, owner: `${k.object.namespace}/${k.object.name}` }, 'service allocation repair: gave back a key its service does not hold');
+      } catch (err) {
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+      }
+    }
+    const have = new Set(keys.map((k) => k.key));
+    for (const svc of byName.values()) {
+      for (const key of heldKeys(svc)) {
+        if (have.has(key)) continue;
+        const owner: AllocationOwner = { namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name, uid: svc.metadata.uid ?? '', at: new Date(now()).toISOString() };
+        const what = key.startsWith('clusterip.') ? 'ClusterIP' : 'Port';
+        const value = key.startsWith('clusterip.') ? svc.spec.clusterIP : key.split('.').slice(1).reverse().join('/');
+        try {
+          await alloc.keys.create(key, owner);
+          log.warn({ key, service: `${owner.namespace}/${owner.name}` }, 'service allocation repair: recorded a key the service held without one');
+          recordEvent(svc as unknown as KubeObject, 'Warning', `${what}NotAllocated`, `${what} ${value} is not allocated; repairing`);
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+          // Present: taken since the keys were listed, by this service's own write most likely.
+          const holder = (await alloc.keys.get<AllocationOwner>(key))?.object;
+          if (holder && holder.uid !== owner.uid) {
+            recordEvent(svc as unknown as KubeObject, 'Warning', `${what}AlreadyAllocated`,
+              `${what} ${value} was assigned to multiple services; please recreate service (it is held by ${holder.namespace}/${holder.name})`);
+          }
+        }
+      }
+    }
+  };
+
+  const scheduleRepair = (): void => {
+    clearTimeout(repairTimer);
+    repairTimer = setTimeout(() => {
+      repair().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'service allocation repair failed; tried again later')).finally(scheduleRepair);
+    }, repairMs);
+    repairTimer.unref?.();
+  };
+
+  return {
+    plural: 'services',
+    resyncMs: 30_000,
+    bindEnqueue: (fn) => { enqueue = fn; },
+    ensure: async () => { await (await deps.allocations()).keys.ensure(); },
+    prepare: async () => {
+      services.clear();
+      await nodeInformer?.stop();
+      nodes.clear();
+      addresses = [];
+      nodeInformer = await startInformer<Node>(store, 'nodes.>', (ev) => onNode(ev.key, ev.type === 'DELETE' ? null : ev.object ?? null));
+    },
+    listed: async () => {
+      await repair().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'service allocation repair failed; tried again later'));
+      scheduleRepair();
+    },
+    stop: async () => {
+      clearTimeout(repairTimer);
+      repairTimer = undefined;
+      const n = nodeInformer;
+      nodeInformer = undefined;
+      await n?.stop();
+    },
+    async reconcile(key, observed) {
+      const cur = observed as Stored<Service> | null;
+      if (!cur) {
+        const last = services.get(key);
+        services.delete(key);
+        if (last) await (await deps.allocations()).giveBack(heldKeys(last), last.metadata.uid ?? '');
+        return;
+      }
+      const svc = cur.object;
+      services.set(key, svc);
+      const want = desiredStatus(svc, addresses);
+      if (jsonEqual(svc.status ?? {}, want)) return;
+      try {
+        await store.update(key, { ...svc, status: want }, cur.revision);
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+    },
+  };
+}
