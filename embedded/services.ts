@@ -15,6 +15,7 @@ import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
+import { nodeDnsSettings, type DnsFlags } from './dns-settings';
 import { serveUntilSignal } from './serve-until-signal';
 import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
 
@@ -145,6 +146,8 @@ export interface NodeAgentServiceOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default: $MK_GPU_DEV_ROOT, else /dev). */
   gpuDevRoot?: string;
+  /** Cluster DNS: domain and upstreams (default: $MK_CLUSTER_DOMAIN, $MK_DNS_UPSTREAM; dns-settings.ts). */
+  dns?: DnsFlags;
 }
 
 /**
@@ -157,6 +160,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   if (gpuDevRoot && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
     throw new ClusterError(`GPU device root (MK_GPU_DEV_ROOT) "${gpuDevRoot}" is not a directory`);
   }
+  const dns = nodeDnsSettings(opts.dns ?? {});
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const nodeName = opts.nodeName ?? ctx.nodeName;
@@ -179,6 +183,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
+    dns,
   });
   return serveUntilSignal(async () => {
     await agent.stop();

@@ -23,6 +23,7 @@ import { removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
 import { serveNodeSubjects } from './serve';
+import { EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 
 export interface NodeAgentOptions {
@@ -47,6 +48,12 @@ export interface NodeAgentOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default /dev; tests give stand-ins): see node-agent/gpu. */
   gpuDevRoot?: string;
+  /**
+   * The cluster DNS the node serves on its pod bridge's gateway (node-agent/dns): the cluster
+   * domain (default cluster.local) and the resolvers for other names (default: the nameservers of
+   * the node's resolv.conf; an empty list refuses them).
+   */
+  dns?: { domain?: string; upstreams?: Upstream[] };
 }
 
 export interface NodeAgent {
@@ -108,6 +115,13 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const system = start(`mk-node-${name}`, configurePersistence(engine));
   const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
   const pods = new Map<string, Pod>();
+  const nodeResolv = readNodeResolvConf(log);
+  const nodeDns = startNodeDns({
+    source: EMPTY_SERVICE_NETWORK,
+    ...(opts.dns?.domain ? { domain: opts.dns.domain } : {}),
+    upstreams: opts.dns?.upstreams ?? (nodeResolv.nodeResolvConf?.servers ?? []).map((host) => ({ host, port: 53 })),
+    log,
+  });
   const node = nodeRef.actor = spawnNodeActor(system, {
     nodeName: name,
     cp: new ControlPlaneClient(bus, name),
@@ -115,7 +129,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     cri: runtime.cri,
     capacity,
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
-    configureNetwork: (cidr) => runtime.configureNetwork(cidr),
+    configureNetwork: async (cidr) => {
+      await runtime.configureNetwork(cidr);
+      nodeDns.setPodCIDR(cidr);
+    },
     runtimeProblem: () => runtime.problem(),
     pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,
@@ -125,7 +142,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       seccompProfileRoot: runtime.seccompProfileRoot,
       ...(gpuAllocator ? { gpu: gpuAllocator } : {}),
       persistent: true,
-      ...readNodeResolvConf(log),
+      ...nodeResolv,
+      // Read at each pod actor's spawn: pods start only once the pod CIDR (and so the DNS address) is known.
+      get dnsConfig() { return nodeDns.podDns(); },
       // Each pod's hosts file sits in its directory beside its logs, as kubelet keeps it in its pod directory.
       hostsRoot: runtime.podLogsRoot,
       ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
@@ -165,6 +184,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await sampler.stop();
     link.stop();
     await stopRoutes();
+    await nodeDns.stop();
     await node.stop();
     stopSystem(system);
   };

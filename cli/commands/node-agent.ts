@@ -40,6 +40,11 @@ export default class NodeAgent extends MkCommand {
       multiple: true,
     }),
     'gpu-dev-root': Flags.string({ description: 'where the GPU device nodes nvidiaN, nvidiactl are (default: $MK_GPU_DEV_ROOT, else /dev)' }),
+    'cluster-domain': Flags.string({ description: 'the domain of the cluster DNS the node serves (default: $MK_CLUSTER_DOMAIN, else cluster.local)' }),
+    'dns-upstream': Flags.string({
+      description: 'a resolver, IP[:PORT], for names outside the cluster domain, or none to refuse them (repeatable; default: $MK_DNS_UPSTREAM, else the nameservers of /etc/resolv.conf)',
+      multiple: true,
+    }),
     ...metricsFlags,
   };
 
@@ -83,6 +88,10 @@ export default class NodeAgent extends MkCommand {
       ...(statsIntervalMs ? { statsIntervalMs } : {}),
       ...(extendedResources ? { extendedResources } : {}),
       ...(flags['gpu-dev-root'] ? { gpuDevRoot: flags['gpu-dev-root'] } : {}),
+      dns: {
+        ...(flags['cluster-domain'] !== undefined ? { clusterDomain: flags['cluster-domain'] } : {}),
+        ...(flags['dns-upstream'] ? { dnsUpstreams: flags['dns-upstream'] } : {}),
+      },
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);
