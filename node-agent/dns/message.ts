@@ -20,8 +20,11 @@ export const EDNS_MAX_BYTES = 1232;
 export type Decision =
   /** Send `reply` (already encoded for the transport's size limit). */
   | { kind: 'reply'; reply: Buffer; qtype: string; rcode: Rcode }
-  /** Not the cluster's name: send the query bytes to an upstream resolver as they are. */
-  | { kind: 'forward'; qtype: string; id: number; rd: boolean }
+  /**
+   * Not the cluster's name: send the query bytes to an upstream resolver as they are, or
+   * `servfail` to the client when no upstream answers.
+   */
+  | { kind: 'forward'; qtype: string; id: number; rd: boolean; servfail: Buffer }
   /** Too broken to answer (not even a header): drop it. */
   | { kind: 'drop'; why: string };
 
@@ -90,14 +93,18 @@ export function handleMessage(query: Buffer, records: ClusterRecords, opts: Hand
   if (q.type === 'response') return { kind: 'drop', why: 'a response, not a query' };
   const question = q.questions?.[0];
   const qtype = question ? String(question.type) : 'none';
-  const fail = (rcode: Rcode): Decision => ({ kind: 'reply', reply: headerReply(query, rcode)!, qtype, rcode });
-  if (q.opcode !== undefined && q.opcode !== 'QUERY') return fail('NOTIMP');
-  if (!question || (q.questions ?? []).length !== 1) return fail('FORMERR');
   const rd = (q.flags ?? 0) & packet.RECURSION_DESIRED;
+  // Error replies echo the question: resolvers (c-ares, glibc) discard a reply whose question differs.
+  const errorReply = (rcode: Rcode): Buffer => packet.encode({
+    id: q.id ?? 0, type: 'response', flags: rd | (opts.forwarding ? packet.RECURSION_AVAILABLE : 0) | RCODE[rcode], questions: q.questions ?? [],
+  });
+  const fail = (rcode: Rcode): Decision => ({ kind: 'reply', reply: errorReply(rcode), qtype, rcode });
+  if (q.opcode !== undefined && q.opcode !== 'QUERY') return { kind: 'reply', reply: headerReply(query, 'NOTIMP')!, qtype, rcode: 'NOTIMP' };
+  if (!question || (q.questions ?? []).length !== 1) return { kind: 'reply', reply: headerReply(query, 'FORMERR')!, qtype, rcode: 'FORMERR' };
   const opt = optOf(q);
   const resolved = question.class === undefined || question.class === 'IN' || question.class === 'ANY' ? records.resolve(question) : undefined;
   if (!resolved) {
-    if (opts.forwarding) return { kind: 'forward', qtype, id: q.id ?? 0, rd: rd !== 0 };
+    if (opts.forwarding) return { kind: 'forward', qtype, id: q.id ?? 0, rd: rd !== 0, servfail: errorReply('SERVFAIL') };
     return fail('REFUSED');
   }
   const additionals: Answer[] = [...resolved.additionals];

@@ -8,7 +8,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
 import { forwardTcp, forwardUdp, type Upstream } from './forward';
-import { handleMessage, headerReply, type Decision, type Rcode } from './message';
+import { handleMessage, headerReply, type Decision } from './message';
 import { dnsQueries } from './metrics';
 import type { ClusterRecords } from './records';
 
@@ -36,6 +36,9 @@ export interface DnsServer {
   /** Closes both sockets, every TCP connection and every forward in flight. */
   stop(): Promise<void>;
 }
+
+/** The UDP receive buffer asked for: room for a few thousand queries in flight. */
+const UDP_RECV_BUFFER_BYTES = 4 << 20;
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 
@@ -103,9 +106,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         log.debug({ upstream: `${up.host}:${up.port}`, err: String(err) }, 'dns: upstream did not answer');
       }
     }
-    const rcode: Rcode = 'SERVFAIL';
-    count(d.qtype, rcode);
-    return headerReply(query, rcode);
+    count(d.qtype, 'SERVFAIL');
+    return d.servfail;
   };
 
   udp.on('message', (msg, rinfo) => {
@@ -152,6 +154,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     tcp.close();
     throw err;
   }
+  // A burst of queries (every pod of a node starting at once) must not overflow the socket's
+  // queue; the kernel caps this at net.core.rmem_max.
+  try { udp.setRecvBufferSize(UDP_RECV_BUFFER_BYTES); } catch (err) { log.debug({ err: String(err) }, 'dns: cannot enlarge the udp receive buffer'); }
   const bound = udp.address().port;
   log.info({ host: opts.host, port: bound, domain: opts.records.domain, upstreams: upstreams.map((u) => `${u.host}:${u.port}`) }, 'cluster DNS listening');
   return {
