@@ -1,6 +1,6 @@
 import * as packet from 'dns-packet';
 import type { Answer, DecodedPacket, RecordType } from 'dns-packet';
-import { FakeServiceNetwork } from './fake-service-network';
+import { FakeServiceNetwork } from './service-network-fixture';
 import { handleMessage, type Decision } from './message';
 import { ClusterRecords } from './records';
 import type { EndpointView, ServiceView } from '../service-network/types';
