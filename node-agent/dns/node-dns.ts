@@ -29,7 +29,7 @@ export interface NodeDnsOptions {
   upstreams?: Upstream[];
   /** Default 53. */
   port?: number;
-  /** Between attempts to listen (default 200 ms doubling to 5 s). */
+  /** Between attempts to listen (default 100 ms doubling to 1 s). */
   retry?: BackoffPolicy;
   log: Logger;
 }
@@ -50,7 +50,8 @@ export interface NodeDnsService {
 export function startNodeDns(opts: NodeDnsOptions): NodeDnsService {
   const domain = (opts.domain ?? DEFAULT_CLUSTER_DOMAIN).toLowerCase().replace(/\.$/, '');
   const records = new ClusterRecords(opts.source, { domain, ttl: opts.ttl ?? DEFAULT_DNS_TTL_SECONDS });
-  const retry = opts.retry ?? { initialMs: 200, maxMs: 5_000, jitter: 0.2 };
+  // Often: the first pod's sandbox makes the bridge, and its first lookups should find the server.
+  const retry = opts.retry ?? { initialMs: 100, maxMs: 1_000, jitter: 0.2 };
   const log = opts.log;
   let gateway: string | undefined;
   let running: DnsServer | undefined;

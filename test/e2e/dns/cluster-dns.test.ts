@@ -70,6 +70,8 @@ maybe('cluster DNS in a network namespace', () => {
       expect([cmd.join(' '), r.code, r.stderr]).toEqual([cmd.join(' '), 0, '']);
     }
     await until('the DNS to listen on 10.244.9.1', () => (out.includes('listening 53') ? true : undefined), 20_000);
+    expect((await ns.run(['ss', '-Hlnu'])).stdout).toContain('10.244.9.1:53');
+    expect((await ns.run(['ss', '-Hlnt'])).stdout).toContain('10.244.9.1:53');
 
     const web = await ns.run(['busybox', 'nslookup', 'web.default.svc.cluster.local', '10.244.9.1']);
     expect([web.code, web.stdout]).toEqual([0, expect.stringContaining('10.96.0.20')]);
@@ -92,7 +94,7 @@ maybe('cluster DNS in a network namespace', () => {
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     process.kill(child!.pid!, 'SIGTERM');
     expect(await exited).toBe(0);
-    const ss = await ns.run(['ss', '-Hlnup']);
-    expect(ss.stdout).not.toContain('10.244.9.1:53');
+    expect((await ns.run(['ss', '-Hlnu'])).stdout).not.toContain('10.244.9.1:53');
+    expect((await ns.run(['ss', '-Hlnt'])).stdout).not.toContain('10.244.9.1:53');
   }, 20_000);
 });
