@@ -25,6 +25,11 @@ export type Decision =
    * `servfail` to the client when no upstream answers.
    */
   | { kind: 'forward'; qtype: string; id: number; rd: boolean; servfail: Buffer }
+  /**
+   * The cluster's answer ends in a CNAME to `target` outside the cluster: ask the upstream for
+   * `target` (`query`, encoded) and send `finish` of its answers (`finish()` alone when it fails).
+   */
+  | { kind: 'chase'; qtype: string; target: string; query: Buffer; finish: (upstream?: Buffer) => Buffer; rcode: Rcode }
   /** Too broken to answer (not even a header): drop it. */
   | { kind: 'drop'; why: string };
 
@@ -109,15 +114,30 @@ export function handleMessage(query: Buffer, records: ClusterRecords, opts: Hand
   }
   const additionals: Answer[] = [...resolved.additionals];
   if (opt) additionals.push({ name: '.', type: 'OPT', udpPayloadSize: EDNS_MAX_BYTES, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] });
-  const reply: Packet = {
+  const limit = opts.transport === 'tcp' ? 65535 : opt ? Math.min(EDNS_MAX_BYTES, Math.max(UDP_MAX_BYTES, opt.udpPayloadSize)) : UDP_MAX_BYTES;
+  const build = (rcode: Rcode, more: Answer[]): Buffer => encodeWithin({
     id: q.id ?? 0,
     type: 'response',
-    flags: packet.AUTHORITATIVE_ANSWER | rd | (opts.forwarding ? packet.RECURSION_AVAILABLE : 0) | RCODE[resolved.rcode],
+    flags: packet.AUTHORITATIVE_ANSWER | rd | (opts.forwarding ? packet.RECURSION_AVAILABLE : 0) | RCODE[rcode],
     questions: [question],
-    answers: resolved.answers,
+    answers: [...resolved.answers, ...more],
     authorities: resolved.authorities,
     additionals,
-  };
-  const limit = opts.transport === 'tcp' ? 65535 : opt ? Math.min(EDNS_MAX_BYTES, Math.max(UDP_MAX_BYTES, opt.udpPayloadSize)) : UDP_MAX_BYTES;
-  return { kind: 'reply', reply: encodeWithin(reply, limit), qtype, rcode: resolved.rcode };
+  }, limit);
+  const target = resolved.chase;
+  if (target && opts.forwarding && question.type !== 'CNAME') {
+    const chaseQuery = packet.encode({ id: (q.id ?? 0) ^ 0x5a5a, type: 'query', flags: packet.RECURSION_DESIRED, questions: [{ name: target, type: question.type, class: 'IN' }] });
+    const finish = (upstream?: Buffer): Buffer => {
+      try {
+        const a = upstream ? packet.decode(upstream) as DecodedPacket & { rcode?: string } : undefined;
+        // Only the records the upstream gave for the chain from target (CNAMEs and the type asked).
+        const more = (a?.answers ?? []).filter((r) => r.type === question.type || r.type === 'CNAME');
+        return build(a?.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NOERROR', more);
+      } catch {
+        return build('NOERROR', []);
+      }
+    };
+    return { kind: 'chase', qtype, target, query: chaseQuery, finish, rcode: resolved.rcode };
+  }
+  return { kind: 'reply', reply: build(resolved.rcode, []), qtype, rcode: resolved.rcode };
 }

@@ -100,6 +100,27 @@ describe('cluster DNS records', () => {
     expect(data(alias.answers)).toEqual(['web.default.svc.cluster.local', '10.96.0.20']);
   });
 
+  it('chases an ExternalName outside the cluster through the upstream when there is one', () => {
+    const q = packet.encode({ id: 11, type: 'query', flags: packet.RECURSION_DESIRED, questions: [{ name: 'Ext.default.svc.cluster.local', type: 'A' }] });
+    const d = handleMessage(q, records, { forwarding: true, transport: 'udp' });
+    if (d.kind !== 'chase') throw new Error(`expected a chase, got ${d.kind}`);
+    expect(d.target).toBe('example.org');
+    const asked = packet.decode(d.query);
+    expect(asked.questions).toEqual([expect.objectContaining({ name: 'example.org', type: 'A' })]);
+    const upstream = packet.encode({
+      id: asked.id, type: 'response', questions: asked.questions,
+      answers: [{ name: 'example.org', type: 'A', ttl: 60, data: '192.0.2.7' }, { name: 'example.org', type: 'TXT', ttl: 60, data: 'x' }],
+    });
+    const r = packet.decode(d.finish(upstream));
+    expect([r.id, r.answers?.map((a) => [a.name, a.type, (a as { data: unknown }).data])]).toEqual([11, [
+      ['Ext.default.svc.cluster.local', 'CNAME', 'example.org'], ['example.org', 'A', '192.0.2.7'],
+    ]]);
+    // No upstream answer: the CNAME alone.
+    expect(packet.decode(d.finish()).answers?.map((a) => a.type)).toEqual(['CNAME']);
+    const nx = packet.encode({ id: asked.id, type: 'response', flags: 3, questions: asked.questions });
+    expect((packet.decode(d.finish(nx)) as { rcode?: string }).rcode).toBe('NXDOMAIN');
+  });
+
   it('answers SRV for named ports: the service as target, or each endpoint for a headless one', () => {
     const r = ask(records, '_http._tcp.web.default.svc.cluster.local', 'SRV');
     expect(data(r.answers)).toEqual([{ priority: 0, weight: 100, port: 80, target: 'web.default.svc.cluster.local' }]);

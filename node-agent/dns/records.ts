@@ -39,6 +39,11 @@ export interface Resolution {
   answers: Answer[];
   authorities: Answer[];
   additionals: Answer[];
+  /**
+   * The answers end in a CNAME to this name outside the cluster (an ExternalName service): a
+   * server with an upstream resolves it there and adds what it finds, as a recursive server would.
+   */
+  chase?: string;
 }
 
 /** Lower case, without the trailing dot. */
@@ -235,7 +240,7 @@ export class ClusterRecords {
         const rest = this.resolveInZone({ ...q, name: target }, target, depth + 1);
         return { ...rest, answers: [cname, ...rest.answers] };
       }
-      return { rcode: 'NOERROR', answers: [cname], authorities: [], additionals: [] };
+      return { rcode: 'NOERROR', answers: [cname], authorities: [], additionals: [], ...(this.inZone(target) ? {} : { chase: target }) };
     }
     if (q.type !== 'A' && q.type !== 'AAAA') return this.ok([]);
     const ips = isHeadless(svc) ? publishedEndpoints(this.source, svc).map((e) => e.ip) : clusterIPs(svc);

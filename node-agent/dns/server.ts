@@ -94,20 +94,37 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       count(d.qtype, d.rcode);
       return d.reply;
     }
+    if (d.kind === 'chase') {
+      let upstream = await ask(d.query, 'udp');
+      // A truncated answer is asked again over TCP, as any resolver would.
+      if (upstream && upstream.length >= 4 && (upstream[2] & 0x02) !== 0) upstream = (await ask(d.query, 'tcp')) ?? upstream;
+      const reply = d.finish(upstream);
+      count(d.qtype, RCODE_NAMES[(reply[3] ?? 0) & 0x0f] ?? 'OTHER');
+      return reply;
+    }
+    const reply = await ask(query, transport);
+    if (reply) {
+      count(d.qtype, RCODE_NAMES[(reply[3] ?? 0) & 0x0f] ?? 'OTHER');
+      return reply;
+    }
+    count(d.qtype, 'SERVFAIL');
+    return d.servfail;
+  };
+
+  /** The first upstream's reply to `query`, or undefined when none answers. */
+  const ask = async (query: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => {
     for (const up of upstreams) {
       if (inflight.signal.aborted) return undefined;
       try {
         const reply = transport === 'udp'
           ? await forwardUdp(query, up, forwardTimeoutMs, inflight.signal)
           : await forwardTcp(query, up, forwardTimeoutMs, inflight.signal);
-        count(d.qtype, RCODE_NAMES[(reply[3] ?? 0) & 0x0f] ?? 'OTHER');
         return reply;
       } catch (err) {
         log.debug({ upstream: `${up.host}:${up.port}`, err: String(err) }, 'dns: upstream did not answer');
       }
     }
-    count(d.qtype, 'SERVFAIL');
-    return d.servfail;
+    return undefined;
   };
 
   udp.on('message', (msg, rinfo) => {

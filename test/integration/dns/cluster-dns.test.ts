@@ -32,6 +32,7 @@ const endpoints = Array.from({ length: 60 }, (_, i) => ({ addresses: [`10.244.7.
 const source = memorySource([
   { metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] } },
   { metadata: { name: 'big', namespace: 'default' }, spec: { clusterIP: 'None' } },
+  { metadata: { name: 'ext', namespace: 'default' }, spec: { type: 'ExternalName', externalName: 'db.example.com' } },
 ], [{ metadata: { name: 'big-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'big' } }, addressType: 'IPv4', endpoints }]);
 
 /** One query over TCP with dns-packet: the decoded answer. */
@@ -154,6 +155,8 @@ describe('forwarding', () => {
       resolver.setServers([`127.0.0.1:${server.port}`]);
       expect(await resolver.resolve4('example.org')).toEqual(['192.0.2.7']);
       expect(await resolver.resolve4('web.default.svc.cluster.local')).toEqual(['10.96.0.20']);
+      // An ExternalName is followed through the upstream, so stub resolvers get an address.
+      expect(await resolver.resolve4('ext.default.svc.cluster.local')).toEqual(['192.0.2.7']);
       const tcp = await askTcp(server.port, 'example.net', 'A', 77);
       expect([tcp.id, tcp.answers?.[0]]).toEqual([77, expect.objectContaining({ data: '192.0.2.7' })]);
     } finally {
