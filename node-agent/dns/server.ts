@@ -60,9 +60,20 @@ function listenTcp(server: net.Server, host: string, port: number): Promise<void
 
 /**
  * Starts serving. Rejects with the listen error (EADDRNOTAVAIL while the address does not exist
- * yet, EADDRINUSE, EACCES), having closed whatever it opened.
+ * yet, EADDRINUSE, EACCES), having closed whatever it opened. With port 0, a number free for UDP
+ * but taken for TCP is given up and another is tried (a few times).
  */
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (opts.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: DnsServerOptions): Promise<DnsServer> {
   const log = opts.log;
   const upstreams = opts.upstreams ?? [];
   const forwardTimeoutMs = opts.forwardTimeoutMs ?? 2_000;
