@@ -40,6 +40,8 @@ export interface NodeDnsService {
   setPodCIDR(podCIDR: string): void;
   /** The resolver for ClusterFirst pods, once the pod CIDR is known. */
   podDns(): ClusterDnsConfig | undefined;
+  /** Answers from `source` from now on (the node's view of the store, once it has one). */
+  setSource(source: ServiceNetworkSource): void;
   /** The running server, once it listens. */
   server(): DnsServer | undefined;
   /** Stops listening and retrying. */
@@ -98,6 +100,7 @@ export function startNodeDns(opts: NodeDnsOptions): NodeDnsService {
       void halt().then(() => { if (!stopped && gateway === host) attempt(generation, host, 0); });
     },
     podDns: () => (gateway ? clusterDnsConfig(gateway, domain) : undefined),
+    setSource: (source) => records.setSource(source),
     server: () => running,
     stop: async () => {
       if (stopped) return;

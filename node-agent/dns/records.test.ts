@@ -169,6 +169,20 @@ describe('cluster DNS records', () => {
     r.close();
   });
 
+  it('answers from a new source once given one', () => {
+    const first = new FakeServiceNetwork();
+    const r = new ClusterRecords(first, { domain: 'cluster.local', ttl: 5 });
+    expect(ask(r, 'web.default.svc.cluster.local', 'A').rcode).toBe('NXDOMAIN');
+    const serial = (r.soa().data.serial ?? 0);
+    const second = world();
+    r.setSource(second);
+    expect(data(ask(r, 'web.default.svc.cluster.local', 'A').answers)).toEqual(['10.96.0.20']);
+    expect(r.soa().data.serial).toBeGreaterThan(serial);
+    second.deleteService('default', 'web');
+    expect(ask(r, 'web.default.svc.cluster.local', 'A').rcode).toBe('NXDOMAIN');
+    r.close();
+  });
+
   it('serves another configured domain and TTL', () => {
     const r = new ClusterRecords(world(), { domain: 'Corp.Example.', ttl: 30 });
     expect(ask(r, 'web.default.svc.corp.example', 'A').answers?.[0]).toEqual(expect.objectContaining({ ttl: 30, data: '10.96.0.20' }));

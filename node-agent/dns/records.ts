@@ -120,16 +120,31 @@ function addressRecords(name: string, ips: string[], type: 'A' | 'AAAA', ttl: nu
 export class ClusterRecords {
   private reverse: Map<string, string> | undefined;
   private serial = Math.floor(Date.now() / 1000);
-  private readonly unlisten: () => void;
+  private unlisten: () => void;
   readonly domain: string;
 
-  constructor(private readonly source: ServiceNetworkSource, private readonly opts: RecordOptions) {
+  constructor(private source: ServiceNetworkSource, private readonly opts: RecordOptions) {
     this.domain = normalizeName(opts.domain);
-    this.unlisten = source.onChange(() => {
-      this.reverse = undefined;
-      // The zone's serial moves with every change, so secondary caches see a new version.
-      this.serial = Math.max(this.serial + 1, Math.floor(Date.now() / 1000));
-    });
+    this.unlisten = this.follow(source);
+  }
+
+  private follow(source: ServiceNetworkSource): () => void {
+    return source.onChange(() => this.changed());
+  }
+
+  private changed(): void {
+    this.reverse = undefined;
+    // The zone's serial moves with every change, so secondary caches see a new version.
+    this.serial = Math.max(this.serial + 1, Math.floor(Date.now() / 1000));
+  }
+
+  /** Answers from `source` from now on (the node's view, once it has listed the store). */
+  setSource(source: ServiceNetworkSource): void {
+    if (source === this.source) return;
+    this.unlisten();
+    this.source = source;
+    this.unlisten = this.follow(source);
+    this.changed();
   }
 
   /** Stops following the source. */
