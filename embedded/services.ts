@@ -132,6 +132,8 @@ export interface NodeAgentServiceOptions {
   containerdSocket?: string;
   /** The node's InternalIP (`mk up --nodes N` gives each node its bridge address). */
   nodeIP?: string;
+  /** Cluster DNS: domain and upstreams (default: $MK_CLUSTER_DOMAIN, $MK_DNS_UPSTREAM; dns-settings.ts). */
+  dns?: DnsFlags;
   /** The node's own data directory (default `<dataDir>/node`). */
   nodeDataDir?: string;
   /** Where the built-in images are built and cached (shared by the nodes of `mk up --nodes N`). */
@@ -146,8 +148,6 @@ export interface NodeAgentServiceOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default: $MK_GPU_DEV_ROOT, else /dev). */
   gpuDevRoot?: string;
-  /** Cluster DNS: domain and upstreams (default: $MK_CLUSTER_DOMAIN, $MK_DNS_UPSTREAM; dns-settings.ts). */
-  dns?: DnsFlags;
 }
 
 /**
@@ -175,6 +175,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   const agent = await runNodeAgent({
     bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}`, waitForJetStream: true },
     nodeName,
+    dns,
     dataDir: opts.nodeDataDir ?? paths.nodeData,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),
     ...(opts.nodeIP ? { nodeIP: opts.nodeIP } : {}),
@@ -183,7 +184,6 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
-    dns,
   });
   return serveUntilSignal(async () => {
     await agent.stop();
