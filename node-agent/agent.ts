@@ -38,6 +38,12 @@ export interface NodeAgentOptions {
   heartbeatMs?: number;
   /** The node's InternalIP (default: the first non-loopback IPv4 address). */
   nodeIP?: string;
+  /**
+   * The cluster DNS the node serves on its pod bridge's gateway (node-agent/dns): the cluster
+   * domain (default cluster.local) and the resolvers for other names (default: the nameservers of
+   * the node's resolv.conf; an empty list refuses them).
+   */
+  dns?: { domain?: string; upstreams?: Upstream[] };
   /** Where the built-in image archives are built and cached; nodes of one machine may share it. */
   imagesDir?: string;
   /** The node's own cgroup above `/kubepods`, so nodes sharing a machine keep their pods apart. */
@@ -48,12 +54,6 @@ export interface NodeAgentOptions {
   extendedResources?: Record<string, number>;
   /** Where the GPU device nodes are (default /dev; tests give stand-ins): see node-agent/gpu. */
   gpuDevRoot?: string;
-  /**
-   * The cluster DNS the node serves on its pod bridge's gateway (node-agent/dns): the cluster
-   * domain (default cluster.local) and the resolvers for other names (default: the nameservers of
-   * the node's resolv.conf; an empty list refuses them).
-   */
-  dns?: { domain?: string; upstreams?: Upstream[] };
 }
 
 export interface NodeAgent {
@@ -181,10 +181,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const quiesce = async (): Promise<void> => {
     if (quiesced) return;
     quiesced = true;
+    await nodeDns.stop();
     await sampler.stop();
     link.stop();
     await stopRoutes();
-    await nodeDns.stop();
     await node.stop();
     stopSystem(system);
   };
