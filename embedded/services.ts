@@ -10,12 +10,12 @@ import * as path from 'node:path';
 import { dns1123LabelError, ValidationError } from '../messages';
 import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
+import { nodeDnsSettings, type DnsFlags } from './dns-settings';
 import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
-import { nodeDnsSettings, type DnsFlags } from './dns-settings';
 import { serveUntilSignal } from './serve-until-signal';
 import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
 

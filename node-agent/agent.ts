@@ -12,6 +12,7 @@ import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
 import { NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, type Pod } from '../messages';
 import { log } from './log';
+import { EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
 import { GpuAllocator } from './gpu/allocation';
 import { discoverGpus } from './gpu/discovery';
 import { readCapacity, hostIP, withExtendedResources } from './node/capacity';
@@ -23,7 +24,6 @@ import { removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
 import { serveNodeSubjects } from './serve';
-import { EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 
 export interface NodeAgentOptions {
@@ -110,11 +110,6 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
   const unlisten = bus.onReconnect(() => engine.forgetPositions());
-  // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
-  const feed = actorTelemetryWanted() ? startActorFeed(bus, { process: telemetryProcess('node', name), role: 'node' }) : undefined;
-  const system = start(`mk-node-${name}`, configurePersistence(engine));
-  const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
-  const pods = new Map<string, Pod>();
   const nodeResolv = readNodeResolvConf(log);
   const nodeDns = startNodeDns({
     source: EMPTY_SERVICE_NETWORK,
@@ -122,6 +117,11 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     upstreams: opts.dns?.upstreams ?? (nodeResolv.nodeResolvConf?.servers ?? []).map((host) => ({ host, port: 53 })),
     log,
   });
+  // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
+  const feed = actorTelemetryWanted() ? startActorFeed(bus, { process: telemetryProcess('node', name), role: 'node' }) : undefined;
+  const system = start(`mk-node-${name}`, configurePersistence(engine));
+  const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
+  const pods = new Map<string, Pod>();
   const node = nodeRef.actor = spawnNodeActor(system, {
     nodeName: name,
     cp: new ControlPlaneClient(bus, name),
@@ -129,10 +129,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     cri: runtime.cri,
     capacity,
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
-    configureNetwork: async (cidr) => {
-      await runtime.configureNetwork(cidr);
-      nodeDns.setPodCIDR(cidr);
-    },
+    configureNetwork: (cidr) => runtime.configureNetwork(cidr),
     runtimeProblem: () => runtime.problem(),
     pressure: async () => pressureConditions(await measureNode(opts.dataDir, gpus)),
     pods,
@@ -143,8 +140,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       ...(gpuAllocator ? { gpu: gpuAllocator } : {}),
       persistent: true,
       ...nodeResolv,
-      // Read at each pod actor's spawn: pods start only once the pod CIDR (and so the DNS address) is known.
-      get dnsConfig() { return nodeDns.podDns(); },
+      // Read at each pod actor's spawn, which comes after the node has its pod CIDR (and network):
+      // the DNS serves on that CIDR's gateway from the first pod on.
+      get dnsConfig() { return nodeDns.podDnsFor(nodeRef.actor?.node()?.spec?.podCIDR); },
       // Each pod's hosts file sits in its directory beside its logs, as kubelet keeps it in its pod directory.
       hostsRoot: runtime.podLogsRoot,
       ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),

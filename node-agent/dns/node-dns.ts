@@ -40,6 +40,11 @@ export interface NodeDnsService {
   setPodCIDR(podCIDR: string): void;
   /** The resolver for ClusterFirst pods, once the pod CIDR is known. */
   podDns(): ClusterDnsConfig | undefined;
+  /**
+   * The resolver for pods on `podCIDR` (setPodCIDR first, so the server serves there); the last
+   * one known when `podCIDR` is undefined.
+   */
+  podDnsFor(podCIDR: string | undefined): ClusterDnsConfig | undefined;
   /** Answers from `source` from now on (the node's view of the store, once it has one). */
   setSource(source: ServiceNetworkSource): void;
   /** The running server, once it listens. */
@@ -91,7 +96,7 @@ export function startNodeDns(opts: NodeDnsOptions): NodeDnsService {
     await s?.stop();
   };
 
-  return {
+  const service: NodeDnsService = {
     setPodCIDR(podCIDR) {
       if (stopped) return;
       const host = gatewayOf(podCIDR);
@@ -100,6 +105,10 @@ export function startNodeDns(opts: NodeDnsOptions): NodeDnsService {
       void halt().then(() => { if (!stopped && gateway === host) attempt(generation, host, 0); });
     },
     podDns: () => (gateway ? clusterDnsConfig(gateway, domain) : undefined),
+    podDnsFor: (podCIDR) => {
+      if (podCIDR) service.setPodCIDR(podCIDR);
+      return service.podDns();
+    },
     setSource: (source) => records.setSource(source),
     server: () => running,
     stop: async () => {
@@ -109,4 +118,5 @@ export function startNodeDns(opts: NodeDnsOptions): NodeDnsService {
       records.close();
     },
   };
+  return service;
 }

@@ -217,7 +217,9 @@ describe('starting and stopping', () => {
     await waiting.stop();
 
     const nodeDns = startNodeDns({ source: s, port: 0, domain: 'Corp.Example', log });
-    nodeDns.setPodCIDR('127.0.0.0/24');
+    expect(nodeDns.podDnsFor(undefined)).toBeUndefined();
+    // What a pod actor's spawn does: ask for the resolver of the node's CIDR, which starts the server there.
+    expect(nodeDns.podDnsFor('127.0.0.0/24')).toEqual({ servers: ['127.0.0.1'], searches: [], options: ['ndots:5'], domain: 'corp.example' });
     const srv = await until('the node DNS to listen', () => nodeDns.server());
     expect(srv.host).toBe('127.0.0.1');
     s.add({ metadata: { name: 'late', namespace: 'ns1' }, spec: { clusterIP: '10.96.5.5' } });
