@@ -40,6 +40,9 @@ export interface DnsServer {
 /** The UDP receive buffer asked for: room for a few thousand queries in flight. */
 const UDP_RECV_BUFFER_BYTES = 4 << 20;
 
+/** Open TCP connections served at once. */
+const MAX_TCP_CONNECTIONS = 1024;
+
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 
 function listenUdp(sock: dgram.Socket, host: string, port: number): Promise<void> {
@@ -81,21 +84,22 @@ async function startOnce(opts: DnsServerOptions): Promise<DnsServer> {
   const udp = dgram.createSocket({ type: net.isIPv6(opts.host) ? 'udp6' : 'udp4' });
   const conns = new Set<net.Socket>();
   const tcp = net.createServer((c) => serveConnection(c));
+  // Beyond this many open connections new ones are refused (a resolver needs one at a time).
+  tcp.maxConnections = MAX_TCP_CONNECTIONS;
   let stopped = false;
 
   const count = (qtype: string, rcode: string): void => { dnsQueries.inc({ type: qtype, rcode }); };
 
-  /** The reply to `query`, or undefined to send nothing. */
-  const answer = async (query: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => {
-    let d: Decision;
-    try {
-      d = handleMessage(query, opts.records, { forwarding: upstreams.length > 0, transport });
-    } catch (err) {
-      // A fault of ours, not of the message: the client is told, the server keeps serving.
-      log.warn({ err: String(err) }, 'dns: failed to answer a query');
-      count('unknown', 'SERVFAIL');
-      return headerReply(query, 'SERVFAIL');
-    }
+  /** The reply to `query`, or undefined to send nothing. Never rejects. */
+  const answer = (query: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => decide(query, transport).catch((err: unknown) => {
+    // A fault of ours, not of the message: the client is told, the server keeps serving.
+    log.warn({ err: String(err), transport }, 'dns: failed to answer a query');
+    count('unknown', 'SERVFAIL');
+    return headerReply(query, 'SERVFAIL');
+  });
+
+  const decide = async (query: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => {
+    const d: Decision = handleMessage(query, opts.records, { forwarding: upstreams.length > 0, transport });
     if (d.kind === 'drop') {
       log.debug({ why: d.why, bytes: query.length, transport }, 'dns: dropped a packet');
       return undefined;

@@ -183,6 +183,29 @@ describe('forwarding', () => {
   });
 });
 
+describe('faults of its own', () => {
+  it('answers SERVFAIL when its view throws, and keeps serving', async () => {
+    let broken = true;
+    const flaky: ServiceNetworkSource = {
+      ...source,
+      service: (ns, name) => { if (broken) throw new Error('view unavailable'); return source.service(ns, name); },
+    };
+    const records = new ClusterRecords(flaky, { domain: 'cluster.local', ttl: 5 });
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, records, log });
+    try {
+      const r = packet.decode(await askUdp(server.port, packet.encode({ id: 3, type: 'query', questions: [{ name: 'web.default.svc.cluster.local', type: 'A' }] }))) as { rcode?: string };
+      expect(r.rcode).toBe('SERVFAIL');
+      broken = false;
+      const resolver = new Resolver({ timeout: 2_000, tries: 1 });
+      resolver.setServers([`127.0.0.1:${server.port}`]);
+      expect(await resolver.resolve4('web.default.svc.cluster.local')).toEqual(['10.96.0.20']);
+    } finally {
+      await server.stop();
+      records.close();
+    }
+  });
+});
+
 describe('starting and stopping', () => {
   it('frees both sockets on stop: the same port binds again, TCP is refused, no handle is left', async () => {
     const handles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
