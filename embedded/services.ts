@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { dns1123LabelError, ValidationError, type PodNetworkMode } from '../messages';
 import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
+import { nodeDnsSettings, type DnsFlags } from './dns-settings';
 import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
@@ -134,6 +135,8 @@ export interface NodeAgentServiceOptions {
   containerdSocket?: string;
   /** The node's InternalIP (`mk up --nodes N` gives each node its bridge address). */
   nodeIP?: string;
+  /** Cluster DNS: domain and upstreams (default: $MK_CLUSTER_DOMAIN, $MK_DNS_UPSTREAM; dns-settings.ts). */
+  dns?: DnsFlags;
   /** The node's own data directory (default `<dataDir>/node`). */
   nodeDataDir?: string;
   /** Where the built-in images are built and cached (shared by the nodes of `mk up --nodes N`). */
@@ -166,6 +169,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   if (gpuDevRoot && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
     throw new ClusterError(`GPU device root (MK_GPU_DEV_ROOT) "${gpuDevRoot}" is not a directory`);
   }
+  const dns = nodeDnsSettings(opts.dns ?? {});
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const nodeName = opts.nodeName ?? ctx.nodeName;
@@ -185,6 +189,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   const agent = await runNodeAgent({
     bus: { ...busAuth(ctx), ...(pass ? { user: nodeUser(nodeName), pass } : {}), name: `mk-node-${nodeName}`, waitForJetStream: true },
     nodeName,
+    dns,
     dataDir: opts.nodeDataDir ?? paths.nodeData,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),
     ...(opts.nodeIP ? { nodeIP: opts.nodeIP } : {}),

@@ -15,6 +15,7 @@ import {
   type Pod, type PodNetworkMode,
 } from '../messages';
 import { log } from './log';
+import { EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
 import { GpuAllocator } from './gpu/allocation';
 import { discoverGpus } from './gpu/discovery';
 import { readCapacity, hostIP, withExtendedResources } from './node/capacity';
@@ -43,6 +44,12 @@ export interface NodeAgentOptions {
   heartbeatMs?: number;
   /** The node's InternalIP (default: the first non-loopback IPv4 address). */
   nodeIP?: string;
+  /**
+   * The cluster DNS the node serves on its pod bridge's gateway (node-agent/dns): the cluster
+   * domain (default cluster.local) and the resolvers for other names (default: the nameservers of
+   * the node's resolv.conf; an empty list refuses them).
+   */
+  dns?: { domain?: string; upstreams?: Upstream[] };
   /** Where the built-in image archives are built and cached; nodes of one machine may share it. */
   imagesDir?: string;
   /** The node's own cgroup above `/kubepods`, so nodes sharing a machine keep their pods apart. */
@@ -137,6 +144,13 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
   const unlisten = bus.onReconnect(() => engine.forgetPositions());
+  const nodeResolv = readNodeResolvConf(log);
+  const nodeDns = startNodeDns({
+    source: EMPTY_SERVICE_NETWORK,
+    ...(opts.dns?.domain ? { domain: opts.dns.domain } : {}),
+    upstreams: opts.dns?.upstreams ?? (nodeResolv.nodeResolvConf?.servers ?? []).map((host) => ({ host, port: 53 })),
+    log,
+  });
   // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
   const feed = actorTelemetryWanted() ? startActorFeed(bus, { process: telemetryProcess('node', name), role: 'node' }) : undefined;
   const system = start(`mk-node-${name}`, configurePersistence(engine));
@@ -170,7 +184,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       seccompProfileRoot: runtime.seccompProfileRoot,
       ...(gpuAllocator ? { gpu: gpuAllocator } : {}),
       persistent: true,
-      ...readNodeResolvConf(log),
+      ...nodeResolv,
+      // Read at each pod actor's spawn, which comes after the node has its pod CIDR (and network):
+      // the DNS serves on that CIDR's gateway from the first pod on.
+      get dnsConfig() { return nodeDns.podDnsFor(nodeRef.actor?.node()?.spec?.podCIDR); },
       // Each pod's hosts file sits in its directory beside its logs, as kubelet keeps it in its pod directory.
       hostsRoot: runtime.podLogsRoot,
       ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}),
@@ -234,6 +251,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const quiesce = async (): Promise<void> => {
     if (quiesced) return;
     quiesced = true;
+    await nodeDns.stop();
     await sampler.stop();
     link.stop();
     await stopRoutes();

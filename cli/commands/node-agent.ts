@@ -32,6 +32,11 @@ export default class NodeAgent extends MkCommand {
     // No default: oclif checks dependsOn of a flag that has one even when it is not given.
     'join-only': Flags.boolean({ description: 'join, then exit without running the agent', dependsOn: ['join'] }),
     'node-ip': Flags.string({ description: 'the node\'s InternalIP (default: the first non-loopback IPv4 address)' }),
+    'cluster-domain': Flags.string({ description: 'the domain of the cluster DNS the node serves (default: $MK_CLUSTER_DOMAIN, else cluster.local)' }),
+    'dns-upstream': Flags.string({
+      description: 'a resolver, IP[:PORT], for names outside the cluster domain, or none to refuse them (repeatable; default: $MK_DNS_UPSTREAM, else the nameservers of /etc/resolv.conf)',
+      multiple: true,
+    }),
     'node-dir': Flags.string({ description: 'the node\'s own data directory (default: <data-dir>/node)' }),
     'cgroup-root': Flags.string({ description: 'the node\'s own cgroup above /kubepods (default: none)' }),
     'images-dir': Flags.string({ description: 'where the built-in images are built and cached (default: <node-dir>/images)' }),
@@ -83,6 +88,10 @@ export default class NodeAgent extends MkCommand {
       ...(nodeName ? { nodeName } : {}),
       ...(flags['containerd-socket'] ? { containerdSocket: flags['containerd-socket'] } : {}),
       ...(flags['node-ip'] ? { nodeIP: flags['node-ip'] } : {}),
+      dns: {
+        ...(flags['cluster-domain'] !== undefined ? { clusterDomain: flags['cluster-domain'] } : {}),
+        ...(flags['dns-upstream'] ? { dnsUpstreams: flags['dns-upstream'] } : {}),
+      },
       ...(flags['node-dir'] ? { nodeDataDir: flags['node-dir'] } : {}),
       ...(flags['images-dir'] ? { imagesDir: flags['images-dir'] } : {}),
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),

@@ -14,6 +14,7 @@ import type { PodNetworkMode } from '../../messages/node-routes';
 import { DEFAULT_NODE_SUBNET, MAX_NODES } from '../../embedded/node-network';
 import { resolveTopology } from '../../embedded/topology';
 import { checkNodes } from '../../embedded/start';
+import { nodeDnsSettings } from '../../embedded/dns-settings';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -84,6 +85,11 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     'default-unreachable-toleration-seconds': Flags.string({
       description: 'tolerationSeconds of the unreachable:NoExecute toleration every pod gets by default (default: as before, else 300)',
     }),
+    'cluster-domain': Flags.string({ description: 'the cluster DNS domain the nodes serve (this run; default: $MK_CLUSTER_DOMAIN, else cluster.local)' }),
+    'dns-upstream': Flags.string({
+      description: 'resolver IP[:PORT] the nodes forward names outside the cluster to, or none (this run, repeatable; default: $MK_DNS_UPSTREAM, else each node\'s /etc/resolv.conf)',
+      multiple: true,
+    }),
     'cluster-cidr': Flags.string({ description: 'the IPv4 range nodes\' pod CIDRs are cut from (first run only; default 10.244.0.0/16)' }),
     'node-cidr-mask-size': Flags.string({
       description: 'the prefix length of each node\'s pod CIDR, longer than the cluster CIDR\'s (first run only; default 24)',
@@ -103,6 +109,10 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
       ...(flags['nats-servers'] !== undefined ? { natsServers: flags['nats-servers'] } : {}),
     };
     const settings = settingsFromFlags(flags);
+    // The node agents read these from the environment they inherit (embedded/dns-settings.ts); checked here first.
+    nodeDnsSettings({ ...(flags['cluster-domain'] !== undefined ? { clusterDomain: flags['cluster-domain'] } : {}), ...(flags['dns-upstream'] ? { dnsUpstreams: flags['dns-upstream'] } : {}) });
+    if (flags['cluster-domain'] !== undefined) process.env.MK_CLUSTER_DOMAIN = flags['cluster-domain'];
+    if (flags['dns-upstream']) process.env.MK_DNS_UPSTREAM = flags['dns-upstream'].join(',');
     if (!flags.foreground) {
       await startCluster({
         topology, settings,

@@ -9,7 +9,7 @@ import { cpuMillis, memoryBytes } from '../../messages/quantity';
 import type { ResolvedContainer } from './env';
 import type { GpuContainerConfig } from '../gpu/allocation';
 import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
-import { podDnsConfig } from './dns';
+import { podDnsConfig, type ClusterDnsConfig } from './dns';
 import { containerSecurityContext, sandboxSecurity, type ImageUser } from './security';
 
 /** Label on sandboxes and containers: the pod's uid. Observation finds a pod's things by it. */
@@ -32,7 +32,7 @@ export interface SandboxOptions {
   /** Root of pod log directories, e.g. `/var/log/pods`. */
   podLogsRoot: string;
   /** Resolver config for the pod (cluster DNS); omitted = the runtime's default. */
-  dnsConfig?: DNSConfig;
+  dnsConfig?: ClusterDnsConfig;
   /**
    * Where the node keeps each pod's /etc/hosts (hosts.ts), in the pod's directory named as under
    * podLogsRoot; none = containers get the runtime's copy of the node's own file.

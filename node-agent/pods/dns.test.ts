@@ -1,6 +1,6 @@
 import { makePod } from './fixtures';
 import { buildSandboxConfig } from './cri-spec';
-import { parseResolvConf, podDnsConfig } from './dns';
+import { clusterDnsConfig, parseResolvConf, podDnsConfig } from './dns';
 
 const node = parseResolvConf([
   '# written by the installer',
@@ -48,6 +48,36 @@ describe('pod DNS config', () => {
     const cluster = { servers: ['10.96.0.10'], searches: ['default.svc.cluster.local'], options: ['ndots:5'] };
     expect(podDnsConfig(makePod(), { node, cluster })).toEqual(cluster);
     expect(podDnsConfig(makePod({ dnsPolicy: 'Default' }), { node, cluster })).toBeUndefined();
+  });
+
+  it('gives ClusterFirst the node\'s cluster DNS: its server, the pod namespace\'s searches first, then the node\'s, and ndots:5', () => {
+    const cluster = clusterDnsConfig('10.244.1.1', 'cluster.local');
+    expect(podDnsConfig(makePod({}, { namespace: 'prod' }), { node, cluster })).toEqual({
+      servers: ['10.244.1.1'],
+      searches: ['prod.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'corp.example', 'lab.example'],
+      options: ['ndots:5'],
+    });
+    expect(podDnsConfig(makePod(), { cluster })?.searches).toEqual(['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local']);
+    expect(podDnsConfig(makePod({ dnsPolicy: 'ClusterFirstWithHostNet' }, { namespace: 'a' }), { cluster: clusterDnsConfig('10.244.2.1', 'corp.example.') }))
+      .toEqual({ servers: ['10.244.2.1'], searches: ['a.svc.corp.example', 'svc.corp.example', 'corp.example'], options: ['ndots:5'] });
+  });
+
+  it('adds a pod\'s dnsConfig after the cluster DNS; Default and None ignore the cluster DNS', () => {
+    const cluster = clusterDnsConfig('10.244.1.1', 'cluster.local');
+    const extra = { nameservers: ['10.0.0.53'], searches: ['mine.example'], options: [{ name: 'ndots', value: '2' }, { name: 'edns0' }] };
+    expect(podDnsConfig(makePod({ dnsConfig: extra }, { namespace: 'ns1' }), { cluster })).toEqual({
+      servers: ['10.244.1.1', '10.0.0.53'],
+      searches: ['ns1.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'mine.example'],
+      options: ['ndots:2', 'edns0'],
+    });
+    expect(podDnsConfig(makePod({ dnsPolicy: 'Default' }), { node, cluster })).toBeUndefined();
+    expect(podDnsConfig(makePod({ dnsPolicy: 'Default', dnsConfig: extra }), { node, cluster })?.servers).toEqual(['192.0.2.1', '192.0.2.2', '10.0.0.53']);
+    expect(podDnsConfig(makePod({ dnsPolicy: 'None', dnsConfig: extra }), { node, cluster })?.servers).toEqual(['10.0.0.53']);
+  });
+
+  it('never passes the domain on to the runtime', () => {
+    const got = buildSandboxConfig(makePod(), { podLogsRoot: '/l', dnsConfig: clusterDnsConfig('10.244.1.1', 'cluster.local') }, 0).dnsConfig;
+    expect(got).toEqual({ servers: ['10.244.1.1'], searches: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], options: ['ndots:5'] });
   });
 
   it('reaches RunPodSandbox through the sandbox config', () => {

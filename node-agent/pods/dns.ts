@@ -34,12 +34,41 @@ function mergeOptions(base: string[], extra: string[]): string[] {
   return [...byName.values()];
 }
 
+/**
+ * The cluster DNS as pods see it: its servers, searches and options, and the cluster domain. With
+ * a domain, a pod's search list starts `<pod ns>.svc.<domain> svc.<domain> <domain>`, as
+ * kubelet's does, before `searches`.
+ */
+export interface ClusterDnsConfig extends DNSConfig {
+  domain?: string;
+}
+
 /** Where the resolver's base comes from, per node. */
 export interface NodeDns {
   /** The node's own resolv.conf, parsed: the base of Default (and of ClusterFirst without cluster DNS). */
   node?: DNSConfig;
-  /** The cluster DNS (servers, searches, options): the base of ClusterFirst; none yet in mk. */
-  cluster?: DNSConfig;
+  /** The cluster DNS (the node's own server, node-agent/dns): the base of ClusterFirst. */
+  cluster?: ClusterDnsConfig;
+}
+
+/** Kubernetes' ndots for cluster DNS: a name with fewer than 5 dots tries the search list first. */
+export const CLUSTER_DNS_NDOTS = 5;
+
+/** The cluster DNS served at `server` for `domain`: that nameserver, ndots:5, the domain's searches. */
+export function clusterDnsConfig(server: string, domain: string): ClusterDnsConfig {
+  return { servers: [server], searches: [], options: [`ndots:${CLUSTER_DNS_NDOTS}`], domain };
+}
+
+/**
+ * The ClusterFirst base of a pod in `namespace`: its namespace's search domains first, then the
+ * cluster's own and the node's, as kubelet appends the host's search list.
+ */
+function clusterBase(cluster: ClusterDnsConfig, namespace: string, node?: DNSConfig): DNSConfig {
+  const { domain, ...rest } = cluster;
+  if (!domain) return rest;
+  const d = domain.replace(/\.$/, '');
+  const searches = [`${namespace}.svc.${d}`, `svc.${d}`, d, ...(rest.searches ?? []), ...(node?.searches ?? [])];
+  return { ...rest, searches: unique(searches).slice(0, MAX_DNS_SEARCHES) };
 }
 
 /**
@@ -52,7 +81,7 @@ export function podDnsConfig(pod: Pod, dns: NodeDns): DNSConfig | undefined {
   const extra = pod.spec.dnsConfig;
   let base: DNSConfig | undefined;
   if (policy === 'None') base = { servers: [], searches: [], options: [] };
-  else if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && dns.cluster) base = dns.cluster;
+  else if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && dns.cluster) base = clusterBase(dns.cluster, pod.metadata.namespace ?? 'default', dns.node);
   else if (!extra) return undefined;
   else base = dns.node ?? { servers: [], searches: [], options: [] };
   if (!extra) return base;

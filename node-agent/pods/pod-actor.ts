@@ -18,6 +18,7 @@ import { actorName } from '../../messages/names';
 import { POD_BACKOFF_KEY_PREFIX } from '../../messages/subjects';
 import type { Pod, PodStatus } from '../../messages/pod';
 import type { DNSConfig } from '../cri/types';
+import type { ClusterDnsConfig } from './dns';
 import {
   applyBackoffEvent, crashLoopPolicy, emptyBackoff, isBackoffEvent, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
@@ -62,7 +63,8 @@ export interface PodActorDeps {
   hostIP: string;
   /** Root of pod log directories (`<root>/<ns>_<name>_<uid>/<container>/<attempt>.log`). */
   podLogsRoot: string;
-  dnsConfig?: DNSConfig;
+  /** The cluster DNS (servers, options, domain): the base of ClusterFirst pods' resolver. */
+  dnsConfig?: ClusterDnsConfig;
   /** Where each pod's /etc/hosts is written (SandboxOptions.hostsRoot); none = the runtime's default file. */
   hostsRoot?: string;
   /** The node's resolv.conf, parsed (dns.ts parseResolvConf): what dnsPolicy Default adds a pod's dnsConfig to. */

@@ -59,3 +59,29 @@ describe('mk node-agent --extended-resource', () => {
     },
   );
 });
+
+describe('mk node-agent --cluster-domain and --dns-upstream', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    ensureBuilt();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-agent-dns-flags-'));
+  });
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const mk = (args: string[]) => runCli(['node-agent', '--data-dir', dataDir, ...args]);
+
+  it.each([
+    [['--cluster-domain', 'bad_domain'], 'error: --cluster-domain: "bad_domain" is not a domain name'],
+    [['--dns-upstream', 'dns.example'], 'error: --dns-upstream: DNS upstream "dns.example" must be an IP address with an optional port, such as 192.0.2.53:53'],
+    [['--dns-upstream', 'none', '--dns-upstream', '192.0.2.1'], 'error: --dns-upstream: "none" cannot be combined with resolvers'],
+  ])('refuses %j, naming the flag', async (args, message) => {
+    const r = await mk(args);
+    expect([r.code, r.stdout]).toEqual([1, '']);
+    expect(r.stderr.startsWith(message)).toBe(true);
+  });
+
+  it('takes good ones and goes on: what fails next is the missing cluster', async () => {
+    const r = await mk(['--cluster-domain', 'corp.example', '--dns-upstream', '127.0.0.1:5353']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/cluster-domain|dns-upstream/);
+  });
+});

@@ -49,3 +49,23 @@ describe('mk up control plane settings flags', () => {
     expect(fs.existsSync(path.join(home, 'run', 'up.pid'))).toBe(false);
   });
 });
+
+describe('mk up cluster DNS flags', () => {
+  let root: string;
+  beforeAll(() => {
+    ensureBuilt();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-up-dns-flags-'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it.each([
+    [['--cluster-domain', 'no_such'], 'error: --cluster-domain: "no_such" is not a domain name'],
+    [['--dns-upstream', '300.1.1.1'], 'error: --dns-upstream: DNS upstream "300.1.1.1" must be an IP address with an optional port'],
+  ])('refuses %j, naming the flag, and writes nothing', async (args, message) => {
+    const home = path.join(root, `bad-${args[0].slice(2)}`);
+    const r = await runCli(['up', '--data-dir', home, '--no-demo', ...args]);
+    expect([r.code, r.stdout]).toEqual([1, '']);
+    expect(r.stderr.startsWith(message)).toBe(true);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+});

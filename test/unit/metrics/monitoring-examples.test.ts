@@ -14,6 +14,7 @@ import '../../../actors/pod/metrics';
 import '../../../actors/scheduler/metrics';
 import '../../../bus/metrics';
 import '../../../node-agent/cri/metrics';
+import '../../../node-agent/dns/metrics';
 import { PROMETHEUS_TARGETS_FILE } from '../../../embedded/metrics-endpoints';
 import { hasPromtool } from '../../helpers/prom-text';
 
