@@ -27,7 +27,8 @@ import { ensureVxlanDevice, removePodRoutes, startRouteSync, type RouteSync } fr
 import { startNodeServiceProxy } from './proxy/node';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
-import { startInformerSource, startNodeIngress, type InformerSource, type NodeIngress } from './ingress';
+import { startNodeIngress, type NodeIngress } from './ingress';
+import { startNodeServiceNetwork } from './service-network/node-view';
 import type { ServiceNetworkSource } from './service-network/types';
 import { serveNodeSubjects } from './serve';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
@@ -64,7 +65,7 @@ export interface NodeAgentOptions {
   ingressPort?: number;
   /** The address the ingress proxy listens on (default all IPv4 addresses). */
   ingressAddress?: string;
-  /** Where the ingress proxy reads Services and EndpointSlices (default: informers of its own). */
+  /** Services and EndpointSlices to read instead of watching the store (proxy, DNS, ingress). */
   serviceNetwork?: ServiceNetworkSource;
   /**
    * The pod network's backend, the same on every node of a cluster (default host-gw): routes via
@@ -145,12 +146,18 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));
   const unlisten = bus.onReconnect(() => engine.forgetPositions());
   const nodeResolv = readNodeResolvConf(log);
+  // One view of Services and EndpointSlices for the proxy, the DNS and the ingress proxy.
+  const serviceNetwork = startNodeServiceNetwork({
+    bus, log, whenReady: (what, open) => whenReady(what, open), ...(opts.serviceNetwork ? { given: opts.serviceNetwork } : {}),
+  });
   const nodeDns = startNodeDns({
+    // Empty until the view has its first listing; pods' names resolve meanwhile.
     source: EMPTY_SERVICE_NETWORK,
     ...(opts.dns?.domain ? { domain: opts.dns.domain } : {}),
     upstreams: opts.dns?.upstreams ?? (nodeResolv.nodeResolvConf?.servers ?? []).map((host) => ({ host, port: 53 })),
     log,
   });
+  void serviceNetwork.ready.then(({ source }) => nodeDns.setSource(source));
   // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
   const feed = actorTelemetryWanted() ? startActorFeed(bus, { process: telemetryProcess('node', name), role: 'node' }) : undefined;
   const system = start(`mk-node-${name}`, configurePersistence(engine));
@@ -158,9 +165,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const pods = new Map<string, Pod>();
   // Services on this node, once it has its pod CIDR (the proxy's rules name it).
   const serviceProxy = startNodeServiceProxy({
-    bus, nodeName: name, log, enabled: opts.serviceProxy ?? process.env.MK_SERVICE_PROXY !== 'off',
+    network: serviceNetwork.ready, nodeName: name, log, enabled: opts.serviceProxy ?? process.env.MK_SERVICE_PROXY !== 'off',
     ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
-    whenReady: (what, open) => whenReady(what, open),
   });
   const node = nodeRef.actor = spawnNodeActor(system, {
     nodeName: name,
@@ -214,21 +220,14 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await routeSync?.stop();
   };
 
-  // The ingress proxy, in the background like the routes: the objects bucket may not exist yet.
+  // The ingress proxy, once the view of Services is open.
   let ingress: NodeIngress | undefined;
-  let ownSource: InformerSource | undefined;
   let ingressStopped = false;
   if (opts.ingressPort !== undefined) {
     const port = opts.ingressPort;
-    void whenReady('the objects bucket', async () => {
-      const objects = await ObjectStore.open(bus, { create: false });
-      if (!opts.serviceNetwork && !ingressStopped) ownSource ??= await startInformerSource(objects);
-      return objects;
-    }).then(async (objects) => {
-      if (ingressStopped) { await ownSource?.stop(); return; }
-      const i = await startNodeIngress({
-        store: objects, source: opts.serviceNetwork ?? ownSource!, port, ...(opts.ingressAddress ? { host: opts.ingressAddress } : {}), log,
-      });
+    void serviceNetwork.ready.then(async ({ store, source }) => {
+      if (ingressStopped) return;
+      const i = await startNodeIngress({ store, source, port, ...(opts.ingressAddress ? { host: opts.ingressAddress } : {}), log });
       if (ingressStopped) await i.stop();
       else ingress = i;
     }).catch((err) => log.error({ node: name, port, err: String(err) }, 'the ingress proxy is not served'));
@@ -236,7 +235,6 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const stopIngress = async (): Promise<void> => {
     ingressStopped = true;
     await ingress?.stop();
-    await ownSource?.stop();
   };
 
   // Usage reports beside the actor tree: they read CRI and the machine, and hold no cluster state.
@@ -257,6 +255,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await stopRoutes();
     await stopIngress();
     await serviceProxy.stop();
+    await serviceNetwork.stop();
     await node.stop();
     stopSystem(system);
   };

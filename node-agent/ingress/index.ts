@@ -1,6 +1,5 @@
-/** The node's L7 ingress proxy: routes, endpoints, the proxy and its informer. */
+/** The node's L7 ingress proxy: routes, endpoints, the proxy and its informer of Ingresses. */
 export { readyUpstreams, RoundRobin, type Upstream } from './endpoints';
-export { startInformerSource, type InformerSource } from './informer-source';
 export { startIngressProxy, type IngressProxy, type IngressProxyOptions } from './proxy';
 export { RouteTable, type RouteTarget } from './routes';
 export { startNodeIngress, type NodeIngress, type NodeIngressOptions } from './serve';

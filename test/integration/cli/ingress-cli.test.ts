@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import { connectBus, ObjectStore, type Bus } from '../../../bus';
 import { objectKey, resolveKind, type Ingress, type Node } from '../../../messages';
-import { startInformerSource, startNodeIngress, type InformerSource, type NodeIngress } from '../../../node-agent/ingress';
+import { startNodeIngress, type NodeIngress } from '../../../node-agent/ingress';
+import { watchServiceNetwork, type ServiceNetworkView } from '../../../node-agent/service-network/view';
 import { fakeNode, putNode } from '../../helpers/fake-nodes';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
@@ -27,7 +28,7 @@ let bus: Bus;
 let store: ObjectStore;
 let dir: string;
 let upstream: http.Server;
-let source: InformerSource | undefined;
+let source: ServiceNetworkView | undefined;
 let ingress: NodeIngress | undefined;
 
 const mk = (args: string[]): Promise<CliResult> => runCli(args, { env: { MK_HOME: dir }, timeoutMs: 60_000 });
@@ -85,7 +86,7 @@ beforeAll(async () => {
     addressType: 'IPv4', ports: [{ name: 'http', port, protocol: 'TCP' }],
     endpoints: [{ addresses: ['127.0.0.2'], conditions: { ready: true } }],
   });
-  source = await startInformerSource(store);
+  source = await watchServiceNetwork({ store, log: console });
   ingress = await startNodeIngress({ store, source, port: 0, host: '127.0.0.1' });
 }, 300_000);
 

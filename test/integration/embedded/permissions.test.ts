@@ -19,7 +19,8 @@ import { natsConfig, prepareClusterFiles, randomPassword, type Credentials } fro
 import { NODE_COMPONENT } from '../../../embedded/permissions';
 import { clusterPaths } from '../../../embedded/paths';
 import { tlsPaths } from '../../../embedded/tls';
-import { startInformerSource, startNodeIngress } from '../../../node-agent/ingress';
+import { startNodeIngress } from '../../../node-agent/ingress';
+import { watchServiceNetwork } from '../../../node-agent/service-network/view';
 import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
@@ -376,7 +377,7 @@ describe('a node\'s ingress proxy', () => {
     });
     const n1 = await connectAs('node-n1');
     const store = await ObjectStore.open(n1, { create: false });
-    const source = await startInformerSource(store);
+    const source = await watchServiceNetwork({ store, log: console });
     const ingress = await startNodeIngress({ store, source, port: 0, host: '127.0.0.1' });
     try {
       const body = await new Promise<string>((resolve, reject) => {
