@@ -45,3 +45,4 @@ export * from './hpa';
 export { HorizontalPodAutoscalerKind } from './kinds/hpa';
 export { ConfigMapKind, SecretKind } from './kinds/config-data';
 export type { ConfigMap, Secret } from './config-data';
+export * from './port-forward';

@@ -23,6 +23,7 @@ import { removePodRoutes, startRouteSync, type RouteSync } from './network';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
 import { serveNodeSubjects } from './serve';
+import { sandboxIP, servePortForward } from './port-forward';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 
 export interface NodeAgentOptions {
@@ -181,10 +182,13 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   };
   const subjects = serveNodeSubjects(bus, { nodeName: name, cri: runtime.cri, pods, teardown });
   await subjects.ready;
+  const portForward = servePortForward(bus, { nodeName: name, pods, podIP: (pod) => sandboxIP(runtime.cri, pod) });
+  await portForward.ready;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await subjects.stop();
+    await portForward.stop();
     await quiesce();
     if (!tornDown) await runtime.close();
     unlisten();
