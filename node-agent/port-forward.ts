@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { Gauge, register } from 'prom-client';
 import { serve, type Bus } from '../bus';
 import { RelayStream } from '../bus/relay-stream';
 import {
@@ -44,6 +45,14 @@ export interface PortForwardServer {
   stop(): Promise<void>;
 }
 
+const STREAMS_METRIC = 'mk_portforward_streams';
+
+/** Open port-forward streams of this process, on its /metrics (made once per process). */
+function streamsGauge(): Gauge {
+  return (register.getSingleMetric(STREAMS_METRIC) as Gauge | undefined)
+    ?? new Gauge({ name: STREAMS_METRIC, help: 'Port-forward streams this node agent relays now' });
+}
+
 const REQUEST_KEYS = new Set(['namespace', 'pod', 'port']);
 
 /** Checks a request's shape; throws ValidationError naming what is wrong. */
@@ -74,6 +83,7 @@ function connectTo(host: string, port: number, timeoutMs: number): Promise<net.S
 export function servePortForward(bus: Bus, deps: PortForwardDeps): PortForwardServer {
   const open = new Map<string, { relay: RelayStream; info: PortForwardStreamInfo }>();
   const window = deps.window ?? PORT_FORWARD_WINDOW;
+  const gauge = streamsGauge();
   const subs = [
     serve<unknown, PortForwardOpened>(bus, portForwardSubject(deps.nodeName), async (raw) => {
       const req = validatePortForwardRequest(raw);
@@ -101,9 +111,11 @@ export function servePortForward(bus: Bus, deps: PortForwardDeps): PortForwardSe
       });
       const info = { streamId, namespace: req.namespace, pod: req.pod, port: req.port, openedAt: new Date().toISOString() };
       open.set(streamId, { relay, info });
+      gauge.inc();
       log.debug({ node: deps.nodeName, ...info }, 'port-forward stream opened');
       void relay.done.then((reason) => {
         open.delete(streamId);
+        gauge.dec();
         log.debug({ node: deps.nodeName, streamId, pod: `${req.namespace}/${req.pod}`, reason }, 'port-forward stream closed');
       });
       return { streamId, window };

@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { register } from 'prom-client';
 import { connectBus, type Bus } from '../../../bus/connection';
 import { RelayStream } from '../../../bus/relay-stream';
 import { forwardConnection } from '../../../cli/port-forward';
@@ -216,6 +217,7 @@ describe('port-forward through a node agent', () => {
   it('serves 50 connections at once, each its own bytes', async () => {
     const conns = await Promise.all(Array.from({ length: 50 }, () => forwarded()));
     expect((await request<PortForwardList>(cliBus, portForwardListSubject('n1'), {})).streams).toHaveLength(50);
+    expect((await register.getSingleMetricAsString('mk_portforward_streams'))).toMatch(/^mk_portforward_streams 50$/m);
     const payloads = conns.map(() => randomBytes(64 * 1024 + Math.floor(Math.random() * 4096)));
     const results = await Promise.all(conns.map(({ client }, i) => {
       const back = readAll(client);
@@ -225,6 +227,7 @@ describe('port-forward through a node agent', () => {
     results.forEach((r, i) => expect(sha(r)).toBe(sha(payloads[i])));
     await Promise.all(conns.map((c) => c.relay.done));
     await until('no stream on the node', () => (pf.streams().length === 0 ? true : undefined), 5_000);
+    expect((await register.getSingleMetricAsString('mk_portforward_streams'))).toMatch(/^mk_portforward_streams 0$/m);
   });
 
   it('half-closes: the pod still answers after the client ended its side', async () => {
