@@ -35,6 +35,9 @@ export interface RelayOptions {
   waitForPeer?: boolean;
 }
 
+/** The reason a relay gives when its own socket closed before both EOFs (its user hung up). */
+export const SOCKET_CLOSED = 'the connection closed';
+
 /** Why a relay ended: undefined for a clean end (both sides sent EOF), else the reason. */
 export type RelayEnd = string | undefined;
 
@@ -97,7 +100,7 @@ export class RelayStream {
     s.on('close', () => {
       this.socketClosed = true;
       // Closed without both EOFs: destroyed or reset, which the peer must hear of.
-      if (!this.localEnded || !this.recvEof) this.finish('the connection closed', true);
+      if (!this.localEnded || !this.recvEof) this.finish(SOCKET_CLOSED, true);
       else this.maybeDone();
     });
     const pingMs = o.pingMs ?? PORT_FORWARD_PING_MS;

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { Args, Flags } from '@oclif/core';
-import type { RelayStream } from '../../bus/relay-stream';
+import { SOCKET_CLOSED, type RelayStream } from '../../bus/relay-stream';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient } from '../client';
-import { CliError, formatError } from '../errors';
+import { CliError } from '../errors';
 import { assertRunning, forwardConnection, parsePortSpec, resolvePorts, resolveTarget } from '../port-forward';
 
 /** Listens on `address:port`; rejects with CliError naming the port when it cannot. */
@@ -76,9 +76,10 @@ export default class PortForward extends MkCommand {
                 relays.add(relay);
                 void relay.done.then((reason) => {
                   relays.delete(relay);
-                  if (reason && !stopping) this.err(`error: port-forward ${local} -> ${pair.remote}: ${reason}`);
+                  // A local client hanging up is not an error; the pod's side failing is.
+                  if (reason && reason !== SOCKET_CLOSED && !stopping) this.err(`error: an error occurred forwarding ${local} -> ${pair.remote}: ${reason}`);
                 });
-              }, (err: unknown) => this.err(formatError(err)));
+              }, (err: unknown) => this.err(`error: an error occurred forwarding ${local} -> ${pair.remote}: ${err instanceof Error ? err.message : String(err)}`));
             });
             servers.push(server);
             // Every address of one spec gets the same port, the first one picked when it was 0.

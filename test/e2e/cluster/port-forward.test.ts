@@ -131,6 +131,14 @@ describeE2e('mk port-forward', () => {
     const notRunning = await c.mk(['port-forward', 'pod/stuck', '8080:80']);
     expect(notRunning).toMatchObject({ code: 1 });
     expect(notRunning.stderr).toContain('pod is not running. Current status=Pending');
+    // A port nothing listens on in the pod: the connection fails, the forward goes on and says why.
+    const refused = await forward(['pod/pf', '18083:81']);
+    let refusedErr = '';
+    refused.p.stderr!.on('data', (d) => { refusedErr += d; });
+    expect((await c.run(['timeout', '10', '/bin/busybox', 'wget', '-qO-', 'http://127.0.0.1:18083/'])).code).not.toBe(0);
+    await waitFor('the refusal on stderr', async () => /an error occurred forwarding 18083 -> 81: .*ECONNREFUSED/.test(refusedErr), 10_000, 100);
+    refused.p.kill('SIGINT');
+    expect(await refused.exit).toBe(0);
     const first = await forward(['pod/pf', '18082:80']);
     const inUse = await c.mk(['port-forward', 'pod/pf', '18082:80']);
     expect(inUse).toMatchObject({ code: 1 });
