@@ -10,7 +10,7 @@ import { request } from '../bus/core-client';
 import { RelayStream } from '../bus/relay-stream';
 import type { GetResult, KubeObject, Pod } from '../messages';
 import { selectorMatches } from '../messages/label-selector';
-import { portForwardStreamSubject, portForwardSubject, type PortForwardOpened, type PortForwardRequest } from '../messages/port-forward';
+import { isPortForwardStreamId, portForwardStreamSubject, portForwardSubject, type PortForwardOpened, type PortForwardRequest } from '../messages/port-forward';
 import type { LabelSelector } from '../messages/scheduling';
 import { API } from '../messages/subjects';
 import type { Api } from './client';
@@ -170,6 +170,10 @@ export async function forwardConnection(bus: CoreBus, node: string, req: PortFor
   } catch (err) {
     socket.destroy();
     throw err;
+  }
+  if (!isPortForwardStreamId(opened.streamId)) {
+    socket.destroy();
+    throw new Error(`node ${node} answered with a malformed stream id ${JSON.stringify(opened.streamId)}`);
   }
   socket.setNoDelay(true);
   return new RelayStream({
