@@ -34,7 +34,12 @@ export interface PortForwardDeps {
   pingMs?: number;
   deadAfterMs?: number;
   window?: number;
+  /** The most streams open at once (default MAX_PORT_FORWARD_STREAMS). */
+  maxStreams?: number;
 }
+
+/** The most port-forward streams a node relays at once: each holds a socket and a subscription. */
+export const MAX_PORT_FORWARD_STREAMS = 1024;
 
 /** A running port-forward server. */
 export interface PortForwardServer {
@@ -89,6 +94,8 @@ export function servePortForward(bus: Bus, deps: PortForwardDeps): PortForwardSe
       const req = validatePortForwardRequest(raw);
       const pod = deps.pods.get(`${req.namespace}/${req.pod}`);
       if (!pod) throw new NotFoundError(`pods "${req.pod}" not found on node ${deps.nodeName}`);
+      const max = deps.maxStreams ?? MAX_PORT_FORWARD_STREAMS;
+      if (open.size >= max) throw new UnavailableError(`node ${deps.nodeName} already relays ${max} port-forward streams; close some and try again`);
       const ip = await deps.podIP(pod);
       if (!ip) throw new UnavailableError(`pod ${req.namespace}/${req.pod} has no running sandbox on node ${deps.nodeName}`);
       let socket: net.Socket;

@@ -289,4 +289,24 @@ describe('port-forward through a node agent', () => {
     expect(String(refused)).toMatch(/ECONNREFUSED/);
     expect(pf.streams()).toEqual([]);
   });
+
+  it('relays at most maxStreams at once', async () => {
+    const nodeC = await connect('node-n3');
+    const pf3 = servePortForward(nodeC, { nodeName: 'n3', pods: new Map([['default/web', pod('web')]]), podIP: async () => '127.0.0.1', maxStreams: 2 });
+    await pf3.ready;
+    try {
+      const req = { namespace: 'default', pod: 'web', port: echoPort };
+      const open = await Promise.all([0, 1].map(async () => {
+        const { near } = await socketPair();
+        return forwardConnection(cliBus, 'n3', req, near);
+      }));
+      const third = await caught(request(cliBus, portForwardSubject('n3'), req));
+      expect(third).toBeInstanceOf(UnavailableError);
+      expect(String(third)).toMatch(/already relays 2 port-forward streams/);
+      for (const r of open) r.close();
+      await until('the node\'s streams gone', () => (pf3.streams().length === 0 ? true : undefined), 5_000);
+    } finally {
+      await pf3.stop();
+    }
+  });
 });
