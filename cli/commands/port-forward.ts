@@ -38,6 +38,8 @@ export default class PortForward extends MkCommand {
     '<%= config.bin %> port-forward deployment/web :http',
     '<%= config.bin %> port-forward svc/web 8080:80 --address 127.0.0.1,::1',
   ];
+  static override usage = 'port-forward TYPE/NAME [LOCAL_PORT:]REMOTE_PORT [...] [-n NAMESPACE] [--address ADDRESSES]';
+  // Any number of port arguments follow the target.
   static override strict = false;
   static override args = {
     target: Args.string({ description: 'TYPE/NAME (pod/NAME, deployment/NAME, rs/NAME, svc/NAME) or a pod name', required: true }),
