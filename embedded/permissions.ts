@@ -40,11 +40,14 @@ export function adminPermissions(user: string): Permissions {
         'mk.api.*', 'mk.node.*.logs', 'mk.node.*.exec', 'mk.node.*.teardown', 'mk.node.*.ping', 'mk.node.*.logs.cancel.*',
         // `mk dashboard` asks for a single-use write token.
         DASHBOARD_TOKEN_SUBJECT,
+        // `mk port-forward`: opening a stream (only the admin may), its frames to the node, the list.
+        'mk.node.*.portforward', 'mk.node.*.portforward.*.up', 'mk.node.*.portforward.list',
         ...actorTelemetryRead().publish,
       ],
     },
     subscribe: {
-      allow: [`${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.progress', 'mk.node.*.logs.stream.*', ...actorTelemetryRead().subscribe],
+      allow: [`${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.progress', 'mk.node.*.logs.stream.*', ...actorTelemetryRead().subscribe,
+        'mk.node.*.portforward.*.down'],
     },
   };
 }

@@ -52,3 +52,4 @@ export { EndpointsKind, EndpointSliceKind, formatEndpoints, formatSliceEndpoints
 export * from './service';
 export { ServiceKind } from './kinds/service';
 export { servicePorts, serviceExternalIP, serviceSelector } from './printing/service-columns';
+export * from './port-forward';

@@ -31,6 +31,7 @@ import { startNodeIngress, type NodeIngress } from './ingress';
 import { startNodeServiceNetwork } from './service-network/node-view';
 import type { ServiceNetworkSource } from './service-network/types';
 import { serveNodeSubjects } from './serve';
+import { sandboxIP, servePortForward } from './port-forward';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 
 export interface NodeAgentOptions {
@@ -273,10 +274,13 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   };
   const subjects = serveNodeSubjects(bus, { nodeName: name, cri: runtime.cri, pods, teardown });
   await subjects.ready;
+  const portForward = servePortForward(bus, { nodeName: name, pods, podIP: (pod) => sandboxIP(runtime.cri, pod) });
+  await portForward.ready;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await subjects.stop();
+    await portForward.stop();
     await quiesce();
     if (!tornDown) await runtime.close();
     unlisten();

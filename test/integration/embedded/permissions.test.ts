@@ -28,6 +28,10 @@ import {
   ACTOR_STREAM, actorSubject, actorWildcard, telemetryProcess,
 } from '../../../messages';
 import { METRICS_SUBJECT, STATS_WILDCARD, statsSubject } from '../../../messages/usage';
+import { forwardConnection } from '../../../cli/port-forward';
+import type { Pod } from '../../../messages';
+import { portForwardSubject } from '../../../messages/port-forward';
+import { servePortForward } from '../../../node-agent/port-forward';
 import { caught, terminate, waitFor } from '../../helpers/nats-server';
 
 jest.setTimeout(30_000);
@@ -393,6 +397,43 @@ describe('a node\'s ingress proxy', () => {
       await ingress.stop();
       await source.stop();
       await new Promise<void>((r) => upstream.close(() => r()));
+    }
+  });
+});
+
+describe('port-forward', () => {
+  it('only the admin opens a stream, which reaches the pod; nodes and the dashboard are refused', async () => {
+    const n1 = await connectAs('node-n1');
+    const n2 = await connectAs('node-n2');
+    const admin = await connectAs('admin');
+    const dashboard = await connectAs('dashboard-write');
+    const echo = net.createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    const port = (echo.address() as net.AddressInfo).port;
+    const pods = new Map([['default/web', pod('web', 'n1') as Pod]]);
+    const pf = servePortForward(n1, { nodeName: 'n1', pods, podIP: async () => '127.0.0.1' });
+    await pf.ready;
+    try {
+      const req = { namespace: 'default', pod: 'web', port };
+      const srv = net.createServer({ allowHalfOpen: true });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
+      const client = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+      const relay = await forwardConnection(admin, 'n1', req, await accepted);
+      srv.close();
+      const back = new Promise<string>((r) => { let t = ''; client.on('data', (d) => { t += d; }); client.on('end', () => r(t)); });
+      client.end('through the bus');
+      expect(await back).toBe('through the bus');
+      await relay.done;
+      for (const other of [n2, dashboard]) {
+        expect(isForbidden(await caught(request(other, portForwardSubject('n1'), req, { timeoutMs: 2000 })))).toBe(true);
+      }
+      expect(await subscribeRefused(n2, 'mk.node.n1.portforward.*.down')).toMatch(/permission/i);
+      expect(await subscribeRefused(dashboard, 'mk.node.n1.portforward.*.down')).toMatch(/permission/i);
+      expect(pf.streams()).toEqual([]);
+    } finally {
+      await pf.stop();
+      echo.close();
     }
   });
 });
