@@ -77,6 +77,8 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
   let addresses: string[] = [];
   let nodeInformer: Informer | undefined;
   let repairTimer: NodeJS.Timeout | undefined;
+  // Set by stop(): a repair pass running then must not schedule the next one.
+  let stopped = false;
   let enqueue: (key: string) => boolean = () => false;
 
   const onNode = (key: string, node: Node | null): void => {
@@ -126,6 +128,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
 
   const scheduleRepair = (): void => {
     clearTimeout(repairTimer);
+    if (stopped) return;
     repairTimer = setTimeout(() => {
       repair().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'service allocation repair failed; tried again later')).finally(scheduleRepair);
     }, repairMs);
@@ -138,6 +141,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
     bindEnqueue: (fn) => { enqueue = fn; },
     ensure: async () => { await (await deps.allocations()).keys.ensure(); },
     prepare: async () => {
+      stopped = false;
       services.clear();
       await nodeInformer?.stop();
       nodes.clear();
@@ -149,6 +153,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
       scheduleRepair();
     },
     stop: async () => {
+      stopped = true;
       clearTimeout(repairTimer);
       repairTimer = undefined;
       const n = nodeInformer;
