@@ -142,6 +142,8 @@ describeE2e('services through faults on mk up --nodes 3', () => {
     await waitFor('the client asking after the rollout', async () => ((await log()).length >= before + 20 ? true : null), 60_000);
     const lines = await log();
     await mkOk(['delete', 'pod', 'asker', '--wait=false']);
+    // Every pod was replaced while the client asked, several times a second.
+    expect(lines.length).toBeGreaterThan(60);
     const failed = lines.filter((l) => !l.startsWith('OK '));
     expect({ failed: failed.slice(0, 10), count: failed.length }).toEqual({ failed: [], count: 0 });
     const versions = new Set(lines.map((l) => l.slice(3)));
