@@ -188,7 +188,12 @@ describeE2e('services through faults on mk up --nodes 3', () => {
       const chains = svcChains(await natOf(node));
       return expected.every((s) => chains.has(svcChain(s))) && stale.every((s) => !chains.has(s)) ? chains : null;
     }, 120_000);
-    await readyWeb(6);
+    const six = await readyWeb(6);
+    const webPort = servicePortName('default', 'web', { port: 80 }, 'TCP');
+    await waitFor(`${node}'s proxy sending web to its 6 pods`, async () => {
+      const nat = await natOf(node);
+      return six.every((p) => nat.includes(`:${endpointChain(webPort, `${p.status!.podIP!}:80`)} `)) ? true : null;
+    }, 60_000);
     const newIP = await clusterIP('new-7');
     expect(await fromNode(node, newIP)).toBe('v2');
     const nodeObj = await json<{ spec: { podCIDR: string } }>(['get', 'node', node]);
