@@ -27,8 +27,8 @@ export interface LoadRun {
   targets: string[];
   modes: string[];
   samples: LoadSample[];
-  /** The aim, as the lowest RPS ratio to the baseline that meets it (0.95). */
-  aim: number;
+  /** The aim, as the lowest RPS ratio to the baseline that meets it (0.95); none: not judged. */
+  aim?: number;
   /** Busy share of the machine before each round (0..1). */
   busyBefore: number[];
 }
@@ -65,11 +65,11 @@ export function formatLoad(run: LoadRun): string[] {
         + `${target === base ? '1' : pr(rpsRatio, 2)} | ${target === base ? '1' : pr(p99Ratio, 2)} |`);
       if (target !== base && rpsRatio.length > 0) {
         const m = median(rpsRatio);
-        verdicts.push(`${mode}, ${target}: ${m >= run.aim ? 'met' : 'not met'} (${round(m, 2)}x)`);
+        if (run.aim !== undefined) verdicts.push(`${mode}, ${target}: ${m >= run.aim ? 'met' : 'not met'} (${round(m, 2)}x)`);
       }
     }
   }
-  out.push('', `Aim: at least ${run.aim}x the requests per second of ${base}: ${verdicts.join('; ')}.`);
+  if (run.aim !== undefined) out.push('', `Aim: at least ${run.aim}x the requests per second of ${base}: ${verdicts.join('; ')}.`);
   const busy = run.busyBefore.filter((b) => b >= 0.1);
   if (busy.length) out.push(`${busy.length} of ${run.busyBefore.length} rounds started with the CPU busy (up to ${Math.round(Math.max(...busy) * 100)} %): another workload ran on this machine.`);
   return out;

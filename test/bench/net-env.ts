@@ -27,9 +27,12 @@ export async function cleanup(): Promise<void> {
   for (const f of cleanups.splice(0).reverse()) await f().catch(() => undefined);
   for (const c of children.splice(0)) {
     if (c.pid && c.exitCode === null && c.signalCode === null) {
+      // SIGTERM first, so that a process can stop what it started (nginx); SIGKILL after 5 s.
       const gone = new Promise<void>((r) => c.once('exit', () => r()));
-      c.kill('SIGKILL');
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
       await gone;
+      clearTimeout(timer);
     }
   }
   for (const ns of namespaces.splice(0).reverse()) await ns.destroy().catch(() => undefined);
@@ -94,11 +97,11 @@ export async function clientNs(node: TestNetns): Promise<TestNetns> {
 }
 
 /**
- * Starts `node -e script args` in `ns` and waits for the line `ready` on its stdout; killed at
- * cleanup. Its later stdout is collected by `output()`.
+ * Starts `node ...args` in `ns` (`['-e', script]` for a script) and waits for the line `ready`
+ * on its stdout; killed at cleanup. Its later stdout is collected by `output()`.
  */
-export async function startIn(ns: TestNetns, script: string, args: string[]): Promise<{ child: ChildProcess; output(): string }> {
-  const child = spawn('nsenter', [`--net=${ns.path}`, '--', process.execPath, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startIn(ns: TestNetns, args: string[]): Promise<{ child: ChildProcess; output(): string }> {
+  const child = spawn('nsenter', [`--net=${ns.path}`, '--', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';

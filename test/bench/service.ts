@@ -60,7 +60,7 @@ export async function serviceBench(args: string[], usage: string): Promise<void>
     const node = await nodeNs();
     const pod = await podNs(node, 'web', POD_IP);
     const client = await clientNs(node);
-    await startIn(pod, BACKEND_SCRIPT, []);
+    await startIn(pod, ['-e', BACKEND_SCRIPT]);
     const source = new StaticSource();
     source.put(serviceOf('web', CLUSTER_IP, NODE_PORT), [sliceOf('web', [POD_IP])]);
     const proxy = await startServiceProxy({
