@@ -44,6 +44,8 @@ export async function proxySyncBench(args: string[], usage: string): Promise<voi
     const proxy: ServiceProxy = await startServiceProxy({
       source, log: quietLog, node: NODE, prefix: ['nsenter', `--net=${node.path}`, '--'], metrics: false,
       bridgeNetfilter: false, healthChecks: false, minSyncIntervalMs: 0, fullResyncMs: 24 * 3600_000, jumpCheckMs: 24 * 3600_000,
+    }).catch((err: unknown) => {
+      throw new Error(`the first sync of ${natRules} nat rules (${firstBytes} bytes of restore input) failed after ${Math.round(ms(t0))} ms: ${String(err)}`);
     });
     const firstSyncMs = ms(t0);
     onCleanup(() => proxy.stop({ cleanup: true }));
