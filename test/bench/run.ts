@@ -45,6 +45,19 @@
  *                                         load start -> an HPA's Deployment scaled up and its new
  *                                         pods Running, load end -> scaled down, with hollow nodes
  *                                         whose stats the benchmark publishes (no root).
+ *   proxy-sync [--services S] [--endpoints E] [--rounds R]
+ *                                         the service proxy's first sync of S x E endpoints, then
+ *                                         one endpoint changed (partial) against a full resync,
+ *                                         R rounds alternating, real iptables in a namespace (root).
+ *   service [--rounds R] [--seconds S] [--connections C]
+ *                                         HTTP requests per second and latency through a
+ *                                         ClusterIP and a NodePort against the pod's IP, keep-alive
+ *                                         and new connections, R rounds alternating (root).
+ *   ingress [--rounds R] [--seconds S] [--connections C]
+ *                                         HTTP requests per second and latency through the node's
+ *                                         ingress proxy against the pod's IP (and nginx when
+ *                                         installed), R rounds alternating (root).
+ *   ingress-proxy-child ...               (internal) the ingress proxy in the node's namespace.
  *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
  *   telemetry-actors ...                  (internal) the measured process of `telemetry`.
  *   telemetry-pods-inner ...              (internal) `telemetry --pod-startup`'s measuring part.
@@ -69,8 +82,11 @@ import { dashboardBench } from './dashboard';
 import { replicaSetBench } from './replicaset';
 import { probesBench, probesChild, probeTargets } from './probes';
 import { hpaBench } from './hpa';
+import { proxySyncBench } from './proxy-sync';
+import { serviceBench } from './service';
+import { ingressBench, ingressProxyChild } from './ingress';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -166,6 +182,18 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'hpa':
       await hpaBench(rest, USAGE);
+      return;
+    case 'proxy-sync':
+      await proxySyncBench(rest, USAGE);
+      return;
+    case 'service':
+      await serviceBench(rest, USAGE);
+      return;
+    case 'ingress':
+      await ingressBench(rest, USAGE, __filename);
+      return;
+    case 'ingress-proxy-child':
+      await ingressProxyChild(rest);
       return;
     case 'probe-targets':
       await probeTargets();
