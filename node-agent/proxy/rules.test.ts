@@ -145,6 +145,10 @@ describe('buildRules', () => {
     expect(services).toContain(`-d 192.0.2.7/32 -p tcp -m tcp --dport 80 -j ${web.ext}`);
     expect(services).toContain(`-d 192.0.2.9/32 -p tcp -m tcp --dport 80 -j ${web.ext}`);
     expect(chainsOf(r.nat.get('MK-NODEPORTS')).map((l) => l.replace(/.*--dport /, ''))).toEqual([`30080 -j ${web.ext}`, `80 -j ${web.ext}`]);
+    // The load balancer port on the node's addresses leaves loopback alone (the bus listens there).
+    expect(chainsOf(r.nat.get('MK-NODEPORTS'))[1]).toContain('! -d 127.0.0.0/8 -p tcp -m tcp --dport 80');
+    const none = build([svc('web', { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }] })], []);
+    expect(none.filter.get('MK-EXTERNAL-SERVICES')?.[1]).toContain('! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 80');
   });
 
   it('keeps ClientIP affinity with -m recent, checked before the spread', () => {

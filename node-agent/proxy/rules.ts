@@ -216,7 +216,8 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
           add(nat, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} external IP`)} -d ${ip}/32 ${dport} ${port.port} -j ${ext}`);
         }
         if (hasNodePort) nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} node port`)} ${dport} ${port.nodePort} -j ${ext}`);
-        if (spec.type === 'LoadBalancer') nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} load balancer on the node`)} ${dport} ${port.port} -j ${ext}`);
+        // Not on loopback: the node's own programs (the bus, the agent) listen there.
+        if (spec.type === 'LoadBalancer') nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} load balancer on the node`)} ! -d 127.0.0.0/8 ${dport} ${port.port} -j ${ext}`);
       }
       // No endpoints at all: REJECT; Local with endpoints only elsewhere: DROP, as kube-proxy does.
       const verdict = !externalOk ? ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'] : localExternal && local.length === 0 ? ['has no local endpoints', 'DROP'] : undefined;
@@ -225,7 +226,7 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
         for (const ip of externals) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${ip}/32 ${dport} ${port.port} -j ${action}`);
         const local = `-m addrtype --dst-type LOCAL ${dport}`;
         if (hasNodePort) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.nodePort} -j ${action}`);
-        if (spec.type === 'LoadBalancer') add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.port} -j ${action}`);
+        if (spec.type === 'LoadBalancer') add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ! -d 127.0.0.0/8 ${local} ${port.port} -j ${action}`);
       }
     }
     if (localExternal && nodePorts && healthPort) {
