@@ -147,6 +147,22 @@ it('gives a deleted service\'s IP and ports back for reuse at once', async () =>
   expect(owners).toEqual(['reuse', 'reuse']);
 });
 
+it('allocates a health check node port to a Local LoadBalancer service, keeps it across updates and gives it back', async () => {
+  const m = svc('hc', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80 }] });
+  const made = await apply(m);
+  const hc = made.spec.healthCheckNodePort!;
+  expect(hc).toBeGreaterThanOrEqual(30000);
+  expect(hc).not.toBe(made.spec.ports![0].nodePort);
+  expect((await keys.get<{ name: string }>(`nodeport.tcp.${hc}`))?.object.name).toBe('hc');
+  expect((await apply(m)).spec.healthCheckNodePort).toBe(hc);
+  const taken = await caught(apply(svc('hc2', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80 }], healthCheckNodePort: hc })));
+  expect((taken as Error).message).toContain(`spec.healthCheckNodePort: Invalid value: ${hc}: provided port is already allocated (to service default/hc)`);
+  const cluster = await apply(svc('hc', { type: 'LoadBalancer', externalTrafficPolicy: 'Cluster', ports: [{ port: 80 }] }));
+  expect(cluster.spec.healthCheckNodePort).toBeUndefined();
+  expect(await keys.get(`nodeport.tcp.${hc}`)).toBeNull();
+  await api('delete', { kind: 'services', name: 'hc' });
+});
+
 it('keeps allocations across updates, refuses a new cluster IP, and gives back a node port the type drops', async () => {
   const m = svc('upd', { type: 'NodePort', ports: [{ port: 80 }] });
   const made = await apply(m);
