@@ -213,6 +213,34 @@ it('lists the Ready nodes\' InternalIPs as a LoadBalancer service\'s ingress, fo
   expect((await getSvc('upd')).status).toEqual({ loadBalancer: {} });
 });
 
+it('gives a load balancer port to the oldest LoadBalancer service; a younger one stays pending with a Warning event', async () => {
+  await store.create(objectKey('nodes', undefined, 'lb3'), {
+    apiVersion: 'v1', kind: 'Node', metadata: { name: 'lb3' }, spec: {},
+    status: {
+      addresses: [{ type: 'InternalIP', address: '192.168.5.3' }],
+      conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: new Date(Date.now() + 3600_000).toISOString() }],
+    },
+  });
+  const ingressOf = (name: string) => until(`ingress of ${name}`, async () => {
+    const got = (await getSvc(name)).status?.loadBalancer?.ingress ?? [];
+    return got.length > 0 ? got : undefined;
+  }, 20_000, 100);
+  await apply(svc('first-lb', { type: 'LoadBalancer', ports: [{ port: 8443 }] }));
+  expect(await ingressOf('first-lb')).toEqual([{ ip: '192.168.5.3' }]);
+  await apply(svc('second-lb', { type: 'LoadBalancer', ports: [{ port: 8443 }] }));
+  await until('a PortConflict event', async () => {
+    const events = (await api<{ items: { reason?: string; message?: string }[] }>('list', {
+      kind: 'events', namespace: 'default', fieldSelector: 'involvedObject.name=second-lb',
+    })).items;
+    return events.find((e) => e.reason === 'PortConflict' && e.message?.includes('held by LoadBalancer service default/first-lb'));
+  }, 20_000, 200);
+  expect((await getSvc('second-lb')).status).toEqual({ loadBalancer: {} });
+  await api('delete', { kind: 'services', name: 'first-lb' });
+  expect(await ingressOf('second-lb')).toEqual([{ ip: '192.168.5.3' }]);
+  await api('delete', { kind: 'services', name: 'second-lb' });
+  await store.delete(objectKey('nodes', undefined, 'lb3'));
+});
+
 it('repairs a leaked allocation key', async () => {
   const owner = { namespace: 'default', name: 'ghost', uid: 'gone', at: new Date(Date.now() - 60_000).toISOString() };
   await keys.create('clusterip.10-96-0-200', owner);
