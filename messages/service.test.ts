@@ -61,7 +61,13 @@ describe('Service manifests', () => {
     expect(bad({ ports: [port], sessionAffinityConfig: { clientIP: { timeoutSeconds: 5 } } })).toContain("session affinity is 'None'");
     expect(bad({ ports: [port], externalIPs: ['nope'] })).toContain('spec.externalIPs[0]: Invalid value: "nope"');
     expect(bad({ ports: [port], selector: { 'bad key!': 'x' } })).toContain('spec.selector');
-    expect(bad({ ports: [port], healthCheckNodePort: 1 })).toContain('unknown field "spec.healthCheckNodePort"');
+    expect(bad({ ports: [port], healthCheckNodePort: 30100 }))
+      .toContain("spec.healthCheckNodePort: Invalid value: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'");
+    expect(bad({ type: 'LoadBalancer', ports: [port], healthCheckNodePort: 30100 })).toContain('spec.healthCheckNodePort: Invalid value');
+    expect(bad({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [port], healthCheckNodePort: 70000 }))
+      .toContain('spec.healthCheckNodePort: Invalid value: 70000: must be between 1 and 65535, inclusive');
+    const lb = svc({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [port], healthCheckNodePort: 30100 });
+    expect(validateManifest(lb).object).toEqual(lb);
   });
 
   it('defaults like Kubernetes', () => {

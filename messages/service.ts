@@ -98,6 +98,11 @@ export const ServiceSpec = z.strictObject({
     'The address a LoadBalancer service asks its load balancer for. Accepted and stored, as by Kubernetes (where it is '
     + 'deprecated); mk\'s load balancer uses the nodes\' addresses.',
   ),
+  healthCheckNodePort: z.number().int().optional().describe(
+    'For LoadBalancer services with externalTrafficPolicy Local: the node port on which each node answers `GET /` with '
+    + '200 while it has a ready endpoint of the service and 503 without, so a load balancer sends traffic only to '
+    + 'nodes that keep it. Allocated from the node port range when omitted.',
+  ),
   allocateLoadBalancerNodePorts: z.boolean().optional().describe(
     'For LoadBalancer services: whether node ports are allocated (true when omitted). mk\'s load balancer is the node '
     + 'ports, so they are allocated either way.',
@@ -249,6 +254,14 @@ export function serviceSpecErrors(spec: ServiceSpec): FieldError[] {
   if (spec.externalTrafficPolicy && !external) {
     out.push({ path: ['externalTrafficPolicy'], message: `Invalid value: "${spec.externalTrafficPolicy}": may only be set for externally-accessible services` });
   }
+  if (spec.healthCheckNodePort !== undefined) {
+    // As ValidateService: only a LoadBalancer service with the Local policy has one.
+    if (type !== 'LoadBalancer' || spec.externalTrafficPolicy !== 'Local') {
+      out.push({ path: ['healthCheckNodePort'], message: "Invalid value: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'" });
+    } else if (spec.healthCheckNodePort < 1 || spec.healthCheckNodePort > 65535) {
+      out.push({ path: ['healthCheckNodePort'], message: range(spec.healthCheckNodePort) });
+    }
+  }
   for (const [k, v] of Object.entries(spec.selector ?? {})) {
     const bad = qualifiedNameError(k) ?? labelValueError(v);
     if (bad) out.push({ path: ['selector', k], message: `Invalid value: ${JSON.stringify(`${k}=${v}`)}: ${bad}` });
@@ -304,6 +317,11 @@ export function defaultService(svc: Service): Service {
 /** Whether a service of this spec gets node ports. */
 export function wantsNodePorts(spec: ServiceSpec): boolean {
   return spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+}
+
+/** Whether a service of this spec gets a health check node port: LoadBalancer with externalTrafficPolicy Local. */
+export function wantsHealthCheckNodePort(spec: ServiceSpec): boolean {
+  return spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
 }
 
 /** Whether a service of this spec gets a cluster IP allocated (not headless, not ExternalName). */

@@ -10,7 +10,7 @@
 import { ObjectStore, type Bus, type Stored } from '../../bus';
 import {
   ConflictError, HEADLESS, SERVICE_ALLOCATIONS_BUCKET, ValidationError, isAlreadyExists, isConflict, isNotFound, objectKey,
-  wantsClusterIP, wantsNodePorts, type Service,
+  wantsClusterIP, wantsHealthCheckNodePort, wantsNodePorts, type Service,
 } from '../../messages';
 import { currentSettings } from '../settings';
 import { candidates, clusterIpRange, inRange, intToIp, ipToInt, nodePortRange, type AllocRange } from './ranges';
@@ -33,6 +33,8 @@ export function heldKeys(svc: Service | undefined): string[] {
   const ip = svc.spec.clusterIP;
   if (wantsClusterIP(svc.spec) && ip && ip !== HEADLESS) out.push(ipKey(ip));
   if (wantsNodePorts(svc.spec)) for (const p of svc.spec.ports ?? []) if (p.nodePort) out.push(portKey(p.protocol ?? 'TCP', p.nodePort));
+  // The health check node port is a TCP node port like the others (Kubernetes takes it from the same range).
+  if (wantsHealthCheckNodePort(svc.spec) && svc.spec.healthCheckNodePort) out.push(portKey('TCP', svc.spec.healthCheckNodePort));
   return out;
 }
 
@@ -126,6 +128,22 @@ export class ServiceAllocations {
             p.nodePort = await this.pick(ports, (n) => portKey(protocol, n), owner, dryRun, taken, 'failed to allocate a nodePort: range is full');
           }
         }
+      }
+      if (wantsHealthCheckNodePort(svc.spec)) {
+        const hc = svc.spec.healthCheckNodePort;
+        const field = 'spec.healthCheckNodePort';
+        if (hc) {
+          if (!had.has(portKey('TCP', hc))) {
+            if (!inRange(ports, hc)) throw invalid(svc, field, `Invalid value: ${hc}: provided port is not in the valid range. The range of valid ports is ${portText}`);
+            const held = await this.take(portKey('TCP', hc), owner, dryRun, taken);
+            if (held && sameService(held, owner, `node port ${hc}`)) throw sameService(held, owner, `node port ${hc}`)!;
+            if (held) throw invalid(svc, field, `Invalid value: ${hc}: provided port is already allocated (to service ${ownerText(held)})`);
+          }
+        } else {
+          svc.spec.healthCheckNodePort = await this.pick(ports, (n) => portKey('TCP', n), owner, dryRun, taken, 'failed to allocate a healthCheckNodePort: range is full');
+        }
+      } else {
+        delete svc.spec.healthCheckNodePort;
       }
     } catch (err) {
       await this.giveBack(taken.map((t) => t.key), owner.uid);

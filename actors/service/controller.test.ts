@@ -1,6 +1,6 @@
 import type { Node, Service } from '../../messages';
 import { heldKeys } from './allocations';
-import { desiredStatus, leakedKeys, readyNodeAddresses } from './controller';
+import { desiredStatus, lbConflicts, leakedKeys, readyNodeAddresses } from './controller';
 import { keepAllocated } from './kind';
 
 const node = (name: string, ip: string, ready: 'True' | 'False' | 'Unknown') => ({
@@ -47,5 +47,29 @@ describe('service controller logic', () => {
     expect(toClusterIP.spec.ports?.[0].nodePort).toBeUndefined();
     const headless = svc({ clusterIP: 'None', clusterIPs: ['None'], ports: [{ port: 80 }] });
     expect(() => keepAllocated(headless as never, svc({ type: 'NodePort', ports: [{ port: 80 }] }) as never)).toThrow("may not be set to 'None' for NodePort");
+  });
+
+  it('gives a load balancer port to the oldest LoadBalancer service and refuses reserved ports', () => {
+    const lb = (name: string, created: string, ports: Array<{ port: number; protocol?: string }>) => {
+      const s = svc({ type: 'LoadBalancer', ports }, name, name);
+      s.metadata.creationTimestamp = created;
+      return s;
+    };
+    const older = lb('older', '2026-01-01T00:00:00Z', [{ port: 8080 }]);
+    const newer = lb('newer', '2026-01-02T00:00:00Z', [{ port: 8080 }, { port: 9000 }]);
+    const a = lb('a', '2026-01-02T00:00:00Z', [{ port: 8080, protocol: 'UDP' }]);
+    const dns = lb('dns', '2025-01-01T00:00:00Z', [{ port: 53, protocol: 'UDP' }]);
+    const bus = lb('bus', '2025-01-01T00:00:00Z', [{ port: 4222 }]);
+    const c = lbConflicts([newer, a, dns, older, bus, svc({ type: 'NodePort', ports: [{ port: 8080 }] }, 'np', 'np')]);
+    expect(c.get('default/older')).toBeUndefined();
+    expect(c.get('default/a')).toBeUndefined(); // UDP 8080 is another port
+    expect(c.get('default/newer')).toEqual({ port: '8080/TCP', holder: 'default/older' });
+    expect(c.get('default/dns')).toEqual({ port: '53/UDP', reserved: 'the cluster DNS' });
+    expect(c.get('default/bus')).toEqual({ port: '4222/TCP', reserved: 'the bus' });
+    // The same creation time: the name decides.
+    const twin = lb('aaa', '2026-01-01T00:00:00Z', [{ port: 8080 }]);
+    expect(lbConflicts([older, twin]).get('default/older')).toEqual({ port: '8080/TCP', holder: 'default/aaa' });
+    expect(desiredStatus(newer, ['10.0.0.9'], c.get('default/newer'))).toEqual({ loadBalancer: {} });
+    expect(desiredStatus(older, ['10.0.0.9'], c.get('default/older'))).toEqual({ loadBalancer: { ingress: [{ ip: '10.0.0.9' }] } });
   });
 });

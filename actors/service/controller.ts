@@ -44,9 +44,54 @@ export function readyNodeAddresses(nodes: Iterable<Node>): string[] {
   return [...out].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
 }
 
-/** The status a service should have, given the Ready nodes' addresses. */
-export function desiredStatus(svc: Service, addresses: readonly string[]): Service['status'] {
-  if (svc.spec.type !== 'LoadBalancer' || addresses.length === 0) return { loadBalancer: {} };
+/**
+ * Ports a LoadBalancer service may not take on the nodes' addresses: the cluster DNS (53, on each
+ * node's pod gateway), the bus's client port (embedded/credentials.ts DEFAULT_PORT) and its
+ * cluster route port (embedded/nats-cluster.ts: client port + 2000).
+ */
+export const RESERVED_LB_PORTS: ReadonlyMap<string, string> = new Map([
+  ['53/UDP', 'the cluster DNS'], ['53/TCP', 'the cluster DNS'], ['4222/TCP', 'the bus'], ['6222/TCP', "the bus's cluster routes"],
+]);
+
+/** Why a LoadBalancer service is left pending: a reserved port, or a port an older service holds. */
+export interface LbConflict { port: string; holder?: string; reserved?: string }
+
+const lbPorts = (svc: Service): string[] => (svc.spec.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`);
+const svcName = (svc: Service): string => `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
+
+/**
+ * Which LoadBalancer services may not open their ports on the nodes, as k3s's ServiceLB decides:
+ * a port and protocol goes to the oldest LoadBalancer service (creationTimestamp, then name); the
+ * others, and any with a reserved port, stay pending. Pure; keyed by `ns/name`.
+ */
+export function lbConflicts(services: Iterable<Service>): Map<string, LbConflict> {
+  const lbs = [...services].filter((s) => s.spec.type === 'LoadBalancer' && !s.metadata.deletionTimestamp).sort((a, b) => {
+    const ta = a.metadata.creationTimestamp ?? '';
+    const tb = b.metadata.creationTimestamp ?? '';
+    return ta !== tb ? (ta < tb ? -1 : 1) : svcName(a).localeCompare(svcName(b));
+  });
+  const holders = new Map<string, string>();
+  const out = new Map<string, LbConflict>();
+  for (const svc of lbs) {
+    const ports = lbPorts(svc);
+    const reserved = ports.find((p) => RESERVED_LB_PORTS.has(p));
+    if (reserved) {
+      out.set(svcName(svc), { port: reserved, reserved: RESERVED_LB_PORTS.get(reserved) });
+      continue;
+    }
+    const taken = ports.find((p) => holders.has(p));
+    if (taken) {
+      out.set(svcName(svc), { port: taken, holder: holders.get(taken) });
+      continue;
+    }
+    for (const p of ports) holders.set(p, svcName(svc));
+  }
+  return out;
+}
+
+/** The status a service should have, given the Ready nodes' addresses (none while in conflict). */
+export function desiredStatus(svc: Service, addresses: readonly string[], conflict?: LbConflict): Service['status'] {
+  if (svc.spec.type !== 'LoadBalancer' || addresses.length === 0 || conflict) return { loadBalancer: {} };
   return { loadBalancer: { ingress: addresses.map((ip) => ({ ip })) } };
 }
 
@@ -73,6 +118,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
   const graceMs = deps.graceMs ?? envMs('MK_SERVICE_REPAIR_GRACE_MS', IN_FLIGHT_GRACE_MS);
   const recordEvent = deps.recordEvent ?? new EventRecorder(store.bus, { component: SERVICE_CONTROLLER_COMPONENT }).recordEvent;
   const services = new Map<string, Service>();
+  const conflictsReported = new Map<string, string>();
   const nodes = new Map<string, Node>();
   let addresses: string[] = [];
   let nodeInformer: Informer | undefined;
@@ -162,15 +208,32 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
     },
     async reconcile(key, observed) {
       const cur = observed as Stored<Service> | null;
+      // A LoadBalancer service's ports changing (or it coming or going) may free or take a port
+      // another one waits for: those are looked at again.
+      const lbShape = (s: Service | undefined) => (s?.spec.type === 'LoadBalancer' ? JSON.stringify([lbPorts(s), s.metadata.creationTimestamp, s.metadata.deletionTimestamp]) : '');
+      const before = services.get(key);
+      const requeueOthers = (after: Service | undefined): void => {
+        if (lbShape(before) === lbShape(after)) return;
+        for (const [k, s] of services) if (k !== key && s.spec.type === 'LoadBalancer') enqueue(k);
+      };
       if (!cur) {
-        const last = services.get(key);
         services.delete(key);
-        if (last) await (await deps.allocations()).giveBack(heldKeys(last), last.metadata.uid ?? '');
+        conflictsReported.delete(key);
+        requeueOthers(undefined);
+        if (before) await (await deps.allocations()).giveBack(heldKeys(before), before.metadata.uid ?? '');
         return;
       }
       const svc = cur.object;
       services.set(key, svc);
-      const want = desiredStatus(svc, addresses);
+      requeueOthers(svc);
+      const conflict = svc.spec.type === 'LoadBalancer' ? lbConflicts(services.values()).get(svcName(svc)) : undefined;
+      // One event per conflict (not one per resync): a pending service's status may not change.
+      const why = conflict && (conflict.reserved
+        ? `port ${conflict.port} is reserved for ${conflict.reserved}; the load balancer stays pending`
+        : `port ${conflict.port} is held by LoadBalancer service ${conflict.holder}; the load balancer stays pending until it is free`);
+      if (why && conflictsReported.get(key) !== why) recordEvent(svc as unknown as KubeObject, 'Warning', 'PortConflict', why);
+      if (why) conflictsReported.set(key, why); else conflictsReported.delete(key);
+      const want = desiredStatus(svc, addresses, conflict);
       if (jsonEqual(svc.status ?? {}, want)) return;
       try {
         await store.update(key, { ...svc, status: want }, cur.revision);

@@ -7,7 +7,7 @@
  */
 import type { ObjectStore } from '../../bus';
 import {
-  HEADLESS, ServiceKind, ValidationError, defaultService, wantsNodePorts, type KubeObject, type Service, type ServicePort,
+  HEADLESS, ServiceKind, ValidationError, defaultService, wantsHealthCheckNodePort, wantsNodePorts, type KubeObject, type Service, type ServicePort,
 } from '../../messages';
 import type { KindModule } from '../kind-module';
 import { ServiceAllocations } from './allocations';
@@ -61,6 +61,9 @@ export function keepAllocated(existingObj: KubeObject, nextObj: KubeObject): Kub
   }
   if (wantsNodePorts(spec) && wantsNodePorts(was)) {
     spec.ports = (spec.ports ?? []).map((p) => (p.nodePort ? p : { ...p, ...(carriedNodePort(p, was.ports ?? []) ? { nodePort: carriedNodePort(p, was.ports ?? []) } : {}) }));
+  }
+  if (wantsHealthCheckNodePort(spec) && wantsHealthCheckNodePort(was) && !spec.healthCheckNodePort && was.healthCheckNodePort) {
+    spec.healthCheckNodePort = was.healthCheckNodePort;
   }
   return next as unknown as KubeObject;
 }

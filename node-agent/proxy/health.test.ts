@@ -38,3 +38,24 @@ it('answers 200 while a Local service has local endpoints, 503 without, and clos
     await servers.close();
   }
 });
+
+it('does not wait for a keep-alive client when it closes a health check port', async () => {
+  const servers = new HealthCheckServers({ warn: jest.fn() }, '127.0.0.1');
+  const port = await freePort();
+  const client = new net.Socket();
+  try {
+    await servers.sync([{ namespace: 'default', name: 'web', port, localEndpoints: 1 }]);
+    // An idle client connection that never sends: server.close() alone would wait for it.
+    await new Promise<void>((r) => client.connect(port, '127.0.0.1', () => r()));
+    const closedByServer = new Promise<void>((r) => client.once('close', () => r()));
+    const outcome = await Promise.race([
+      servers.sync([]).then(() => 'synced'),
+      new Promise((r) => setTimeout(() => r('blocked'), 2_000).unref()),
+    ]);
+    expect(outcome).toBe('synced');
+    await closedByServer;
+  } finally {
+    client.destroy();
+    await servers.close();
+  }
+});

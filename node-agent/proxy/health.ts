@@ -13,6 +13,7 @@ export interface HealthCheck { namespace: string; name: string; port: number; lo
 /** The health check servers of a node; sync() opens, updates and closes them. */
 export class HealthCheckServers {
   private readonly servers = new Map<number, { server: http.Server; check: HealthCheck }>();
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly log: { warn(o: object, m: string): void },
@@ -26,7 +27,11 @@ export class HealthCheckServers {
     for (const [port, s] of [...this.servers]) {
       if (!want.has(port)) {
         this.servers.delete(port);
-        await new Promise<void>((r) => s.server.close(() => r()));
+        // Not awaited: a keep-alive client would hold the sync pass up; close() waits.
+        const closed = new Promise<void>((r) => s.server.close(() => r()));
+        s.server.closeAllConnections();
+        this.closing.add(closed);
+        void closed.then(() => this.closing.delete(closed));
       }
     }
     for (const check of want.values()) {
@@ -48,9 +53,10 @@ export class HealthCheckServers {
     }
   }
 
-  /** Closes every server. */
+  /** Closes every server and waits until they are closed. */
   async close(): Promise<void> {
     await this.sync([]);
+    await Promise.all([...this.closing]);
   }
 
   private answer(check: HealthCheck, res: http.ServerResponse): void {

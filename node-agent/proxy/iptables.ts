@@ -37,9 +37,35 @@ export function runCommand(cmds: Commands, argv: string[], input = '', timeoutMs
   });
 }
 
-/** iptables-restore --noflush with `input` (one transaction). */
+/**
+ * Thrown when iptables-restore refuses a transaction; `line` is the input line it named (its
+ * comment names the service), so the log says which rule was wrong, not just its number.
+ */
+export class RestoreError extends CommandError {
+  constructor(cause: CommandError, readonly lineNumber: number | undefined, readonly line: string | undefined) {
+    super(cause.argv, cause.code, line === undefined ? cause.stderr : `${cause.stderr.trim()} (line ${lineNumber}: ${line})`);
+    this.name = 'RestoreError';
+  }
+}
+
+/** The input line iptables-restore's error names (`line 37 failed`, `line 37: ...`), if any. */
+export function failedLine(stderr: string, input: string): { lineNumber: number; line: string } | undefined {
+  const m = /line (\d+)/.exec(stderr);
+  if (!m) return undefined;
+  const lineNumber = Number(m[1]);
+  const line = input.split('\n')[lineNumber - 1];
+  return line === undefined ? undefined : { lineNumber, line };
+}
+
+/** iptables-restore --noflush with `input` (one transaction); throws RestoreError. */
 export async function restore(cmds: Commands, input: string): Promise<void> {
-  await runCommand(cmds, ['iptables-restore', '--noflush', '-w', '5'], input);
+  try {
+    await runCommand(cmds, ['iptables-restore', '--noflush', '-w', '5'], input);
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    const at = failedLine(err.stderr, input);
+    throw new RestoreError(err, at?.lineNumber, at?.line);
+  }
 }
 
 /** The chains of `table` now (iptables-save); none when the table does not exist yet. */

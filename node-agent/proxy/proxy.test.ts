@@ -17,7 +17,12 @@ case "$1" in
   iptables-restore)
     n=$(ls "$d" | grep -c '^restore\\.')
     printf '%s' "$input" > "$d/partial" && mv "$d/partial" "$d/restore.$n"
-    if [ -e "$d/fail" ]; then echo boom >&2; exit 1; fi ;;
+    echo restore >> "$d/events"
+    if [ -e "$d/fail" ]; then echo 'iptables-restore: line 2 failed' >&2; exit 1; fi ;;
+  iptables-save)
+    echo save-start >> "$d/events"
+    if [ -e "$d/slow" ]; then sleep 0.5; fi
+    echo save-end >> "$d/events" ;;
   sysctl) if [ "$2" = -n ]; then echo 1; fi ;;
   iptables) for a in "$@"; do case "$a" in -C|-D) exit 1 ;; esac; done ;;
   conntrack) echo "$*" >> "$d/conntrack" ;;
@@ -137,5 +142,45 @@ it('deletes the conntrack entries of a UDP endpoint that went away', async () =>
   await proxy!.sync();
   expect(readFileSync(path.join(dir, 'conntrack'), 'utf8').trim().split('\n')).toEqual([
     'conntrack --version', 'conntrack -D -p udp --orig-dst 10.96.0.10 --orig-port-dst 80 --dst-nat 10.244.1.3',
+  ]);
+});
+
+it('logs the restore input line a failed sync was refused at', async () => {
+  const source = new FakeSource();
+  source.set('web', '10.96.0.10', ['10.244.1.2']);
+  await start(source, 10);
+  writeFileSync(path.join(dir, 'fail'), '');
+  source.set('web', '10.96.0.10', ['10.244.1.3']);
+  await until('the failed sync', () => log.warn.mock.calls.length > 0);
+  const line = restores()[1].split('\n')[1];
+  expect(line.length).toBeGreaterThan(0);
+  expect(log.warn).toHaveBeenCalledWith(expect.objectContaining({ err: expect.stringContaining(`line 2: ${line}`) }), expect.any(String));
+});
+
+it('runs no other pass while the first one is still going', async () => {
+  const source = new FakeSource();
+  source.set('web', '10.96.0.10', ['10.244.1.2']);
+  writeFileSync(path.join(dir, 'slow'), '');
+  const started = start(source, 0);
+  // A change while the first (full) pass reads the chains.
+  await until('the first pass', () => existsSync(path.join(dir, 'events')));
+  source.set('web', '10.96.0.10', ['10.244.1.3']);
+  await started;
+  await until('the second restore', () => restores().length === 2);
+  expect(readFileSync(path.join(dir, 'events'), 'utf8').trim().split('\n'))
+    .toEqual(['save-start', 'save-end', 'save-start', 'save-end', 'restore', 'restore']);
+});
+
+it('clears the conntrack entries of a UDP service that gains its first endpoint', async () => {
+  const source = new FakeSource();
+  source.set('dns', '10.96.0.10', [], 'UDP');
+  await start(source, 10);
+  source.set('dns', '10.96.0.10', ['10.244.1.2'], 'UDP');
+  await proxy!.sync();
+  source.set('dns', '10.96.0.10', ['10.244.1.2', '10.244.1.3'], 'UDP');
+  await proxy!.sync();
+  // Once for the first endpoint; the second one changes nothing for the service address.
+  expect(readFileSync(path.join(dir, 'conntrack'), 'utf8').trim().split('\n')).toEqual([
+    'conntrack --version', 'conntrack -D -p udp --orig-dst 10.96.0.10 --orig-port-dst 80',
   ]);
 });

@@ -78,6 +78,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   const metrics = opts.metrics === false ? undefined : { duration: syncDuration(), rules: rulesGauge(), last: lastSync() };
   let applied: AppliedChains | undefined;
   let appliedUdp: UdpFlow[] = [];
+  let udpKnown = false;
   let conntrack: boolean | undefined;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
@@ -88,7 +89,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   const health = (opts.healthChecks ?? !opts.prefix?.length) ? new HealthCheckServers(opts.log) : undefined;
   let retryTimer: NodeJS.Timeout | undefined;
 
-  const deleteConntrack = async (gone: UdpFlow[]): Promise<void> => {
+  const deleteConntrack = async (gone: Array<Omit<UdpFlow, 'endpoint'> & { endpoint?: string }>): Promise<void> => {
     if (gone.length === 0) return;
     conntrack ??= await hasConntrack(cmds);
     if (!conntrack) {
@@ -98,7 +99,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     for (const f of gone) {
       const match = f.vip ? ['--orig-dst', f.vip, '--orig-port-dst', String(f.port)] : ['--orig-port-dst', String(f.port)];
       // Exit 1 means "nothing matched", which is fine.
-      await runCommand(cmds, ['conntrack', '-D', '-p', 'udp', ...match, '--dst-nat', f.endpoint]).catch(() => undefined);
+      await runCommand(cmds, ['conntrack', '-D', '-p', 'udp', ...match, ...(f.endpoint ? ['--dst-nat', f.endpoint] : [])]).catch(() => undefined);
     }
   };
 
@@ -121,8 +122,15 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     if (full) for (const j of JUMPS) await ensureJump(cmds, j);
     const now = new Set(rules.udp.map((f) => `${f.vip ?? ''}|${f.port}|${f.endpoint}`));
     const gone = appliedUdp.filter((f) => !now.has(`${f.vip ?? ''}|${f.port}|${f.endpoint}`));
+    // A UDP service address that had no endpoint and now has one: the conntrack entries of
+    // packets sent meanwhile (REJECTed, or to nowhere) would keep new packets from the DNAT, as
+    // kube-proxy clears them (pkg/proxy/conntrack). Not on the first pass: nothing is known yet.
+    const served = (flows: UdpFlow[]): Map<string, UdpFlow> => new Map(flows.map((f) => [`${f.vip ?? ''}|${f.port}`, f]));
+    const before = served(appliedUdp);
+    const gained = udpKnown ? [...served(rules.udp)].filter(([k]) => !before.has(k)).map(([, f]) => ({ vip: f.vip, port: f.port })) : [];
     appliedUdp = rules.udp;
-    await deleteConntrack(gone);
+    udpKnown = true;
+    await deleteConntrack([...gone, ...gained]);
     await health?.sync(rules.health);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (metrics) {
@@ -173,12 +181,15 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     if (problem) opts.log.warn({ node: opts.node.name }, problem);
   }
   const unlisten = opts.source.onChange(() => schedule());
+  // The first pass is on the same chain as every other, so a change during it waits for it.
+  wantFull = false;
+  const first = running.then(() => pass(true)).finally(() => { lastEnd = Date.now(); });
+  running = first.catch(() => undefined);
   try {
-    await running;
-    wantFull = false;
-    await pass(true);
-    lastEnd = Date.now();
+    await first;
   } catch (err) {
+    stopped = true;
+    if (timer) clearTimeout(timer);
     unlisten();
     throw err;
   }

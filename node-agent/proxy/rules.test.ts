@@ -1,7 +1,7 @@
 import type { EndpointSliceView, EndpointView, ServiceView } from '../service-network/types';
 import { base32, endpointChain, isProxyChain, serviceChains } from './chains';
 import { chainsInSave, planRemoval, planRestore, snapshot } from './restore';
-import { buildRules, type ProxyNode } from './rules';
+import { buildRules, q, type ProxyNode } from './rules';
 
 const node: ProxyNode = { name: 'n1', clusterCIDR: '10.244.0.0/16', podCIDR: '10.244.1.0/24' };
 
@@ -145,6 +145,10 @@ describe('buildRules', () => {
     expect(services).toContain(`-d 192.0.2.7/32 -p tcp -m tcp --dport 80 -j ${web.ext}`);
     expect(services).toContain(`-d 192.0.2.9/32 -p tcp -m tcp --dport 80 -j ${web.ext}`);
     expect(chainsOf(r.nat.get('MK-NODEPORTS')).map((l) => l.replace(/.*--dport /, ''))).toEqual([`30080 -j ${web.ext}`, `80 -j ${web.ext}`]);
+    // The load balancer port on the node's addresses leaves loopback alone (the bus listens there).
+    expect(chainsOf(r.nat.get('MK-NODEPORTS'))[1]).toContain('! -d 127.0.0.0/8 -p tcp -m tcp --dport 80');
+    const none = build([svc('web', { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }] })], []);
+    expect(none.filter.get('MK-EXTERNAL-SERVICES')?.[1]).toContain('! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 80');
   });
 
   it('keeps ClientIP affinity with -m recent, checked before the spread', () => {
@@ -213,5 +217,62 @@ describe('planRestore', () => {
       '*nat\n:MK-SERVICES - [0:0]\n:MK-POSTROUTING - [0:0]\n-X MK-SERVICES\n-X MK-POSTROUTING\nCOMMIT\n',
     );
     expect(planRemoval({ nat: ['MK-POD-NETWORK'], filter: [] })).toBe('');
+  });
+});
+
+describe('buildRules, review fixes', () => {
+  const np = { name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' as const };
+  const localNP = { type: 'NodePort' as const, externalTrafficPolicy: 'Local' as const, ports: [np] };
+  const draining = (ip: string, nodeName = 'n1') => ep(ip, { nodeName, ready: false, serving: true, terminating: true });
+  /** Every `-j MK-*` target must be a chain declared in the same table, or iptables-restore refuses. */
+  const undeclared = (r: ReturnType<typeof build>): string[] => {
+    const out: string[] = [];
+    for (const table of [r.nat, r.filter]) {
+      for (const lines of table.values()) {
+        for (const l of lines) {
+          const target = / -j (MK-[A-Z0-9-]+)/.exec(l)?.[1];
+          if (target && !table.has(target)) out.push(l);
+        }
+      }
+    }
+    return out;
+  };
+  const fixtures: Array<[string, ServiceView[], EndpointSliceView[]]> = [
+    ['cluster IP', [svc('web')], [slice('web', [ep('10.244.1.2'), ep('10.244.2.2', { nodeName: 'n2' })])]],
+    ['no endpoints', [svc('web', localNP)], []],
+    ['Local NodePort, local terminating, ready elsewhere', [svc('web', localNP)], [slice('web', [draining('10.244.1.9'), ep('10.244.2.2', { nodeName: 'n2' })])]],
+    ['Local NodePort with affinity, local terminating', [svc('web', { ...localNP, sessionAffinity: 'ClientIP' })], [slice('web', [draining('10.244.1.9'), ep('10.244.2.2', { nodeName: 'n2' })])]],
+    ['internal Local, local terminating', [svc('web', { internalTrafficPolicy: 'Local' })], [slice('web', [draining('10.244.1.9'), ep('10.244.2.2', { nodeName: 'n2' })])]],
+    ['internal Local, only remote', [svc('web', { internalTrafficPolicy: 'Local' })], [slice('web', [ep('10.244.2.2', { nodeName: 'n2' })])]],
+    ['Local LoadBalancer, all terminating', [svc('web', { ...localNP, type: 'LoadBalancer' }, { loadBalancer: { ingress: [{ ip: '192.0.2.9' }] } })], [slice('web', [draining('10.244.1.9'), draining('10.244.2.9', 'n2')])]],
+    ['external IPs, Local, remote only', [svc('web', { externalIPs: ['192.0.2.7'], externalTrafficPolicy: 'Local' })], [slice('web', [ep('10.244.2.2', { nodeName: 'n2' })])]],
+  ];
+  it.each(fixtures)('jumps only to declared chains: %s', (_name, services, slices) => {
+    expect(undeclared(build(services, slices))).toEqual([]);
+  });
+
+  it('makes an endpoint chain for a local terminating endpoint the Local chain uses', () => {
+    const r = build([svc('web', localNP)], [slice('web', [draining('10.244.1.9'), ep('10.244.2.2', { nodeName: 'n2' })])]);
+    const sep = endpointChain('default/web:http/TCP', '10.244.1.9:8080');
+    expect(chainsOf(r.nat.get(web.svl)).join('\n')).toContain(`-j ${sep}`);
+    expect(r.nat.get(sep)?.[1]).toContain('--to-destination 10.244.1.9:8080');
+    // The cluster chain still uses only the ready endpoint.
+    expect(chainsOf(r.nat.get(web.svc)).join('\n')).not.toContain(sep);
+  });
+
+  it('DROPs an internalTrafficPolicy Local port with endpoints only on other nodes', () => {
+    const r = build([svc('web', { internalTrafficPolicy: 'Local' })], [slice('web', [ep('10.244.2.2', { nodeName: 'n2' })])]);
+    expect(r.filter.get('MK-SERVICES')).toEqual([
+      '-A MK-SERVICES -m comment --comment "default/web:http/TCP has no local endpoints" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j DROP',
+    ]);
+  });
+
+  it('counts only ready local endpoints for the health check', () => {
+    const r = build([svc('web', { ...localNP, healthCheckNodePort: 32000 } as ServiceView['spec'])], [slice('web', [draining('10.244.1.9'), ep('10.244.2.2', { nodeName: 'n2' })])]);
+    expect(r.health).toEqual([{ namespace: 'default', name: 'web', port: 32000, localEndpoints: 0 }]);
+  });
+
+  it('keeps control characters out of quoted comments', () => {
+    expect(q('a"b\\c\nd\re\u0000f')).toBe('"abcdef"');
   });
 });

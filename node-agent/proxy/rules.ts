@@ -54,7 +54,12 @@ interface Endpoint { ip: string; port: number; local: boolean; ready: boolean; s
 /** Default ClientIP affinity timeout: 3 hours, as Kubernetes'. */
 export const DEFAULT_AFFINITY_SECONDS = 10_800;
 
-const q = (s: string): string => `"${s.replace(/["\\]/g, '')}"`;
+/**
+ * A quoted iptables-restore word: quotes, backslashes and control characters (a newline would
+ * start a new restore line) are dropped.
+ */
+// eslint-disable-next-line no-control-regex
+export const q = (s: string): string => `"${s.replace(/["\\\u0000-\u001f\u007f]/g, '')}"`;
 
 /**
  * The endpoints of one service port from the service's slices: the slice port with the same name
@@ -138,7 +143,8 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
       const all = endpointsOf(port, protocol, slices, node.name);
       const usable = usableEndpoints(all);
       const local = usableEndpoints(all.filter((e) => e.local));
-      for (const e of local) localIPs.add(e.ip);
+      // The health check counts ready local endpoints: a terminating one is about to go away.
+      for (const e of all) if (e.local && e.ready) localIPs.add(e.ip);
       const internalLocal = spec.internalTrafficPolicy === 'Local';
       const internalTargets = internalLocal ? local : usable;
       const hasNodePort = nodePorts && port.nodePort !== undefined;
@@ -152,7 +158,11 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
 
       // Endpoint chains: hairpin (a pod reaching itself through the service) is masqueraded.
       const sep = (e: Endpoint): string => endpointChain(name, `${e.ip}:${e.port}`);
-      for (const e of usable) {
+      // Every endpoint a chain below jumps to: the usable ones and the local ones, which differ
+      // when this node's only endpoint is terminating while another node has a ready one.
+      const targets = new Map<string, Endpoint>();
+      for (const e of [...usable, ...((internalLocal || localExternal) ? local : [])]) targets.set(`${e.ip}:${e.port}`, e);
+      for (const e of targets.values()) {
         const c = sep(e);
         add(nat, c, `-A ${c} -m comment --comment ${q(name)} -s ${e.ip}/32 -j ${MARK_MASQ_CHAIN}`);
         const recent = affinity !== undefined ? ` -m recent --name ${c} --mask 255.255.255.255 --rsource --set` : '';
@@ -177,7 +187,10 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
           add(nat, target, `-A ${target} -m comment --comment ${q(`${name} cluster IP`)} ! -s ${node.clusterCIDR} -d ${clusterIP}/32 ${dport} ${port.port} -j ${MARK_MASQ_CHAIN}`);
         }
       } else {
-        add(filter, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} has no endpoints`)} -d ${clusterIP}/32 ${dport} ${port.port} -j REJECT --reject-with icmp-port-unreachable`);
+        // internalTrafficPolicy Local with endpoints only on other nodes: DROP, as kube-proxy's
+        // "has no local endpoints"; no endpoints at all: REJECT.
+        const [why, action] = internalLocal && usable.length > 0 ? ['has no local endpoints', 'DROP'] : ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'];
+        add(filter, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${clusterIP}/32 ${dport} ${port.port} -j ${action}`);
       }
       if (usable.length > 0) fill(svcChain, usable);
       if ((internalLocal || localExternal) && local.length > 0) fill(svl, local);
@@ -203,7 +216,8 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
           add(nat, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} external IP`)} -d ${ip}/32 ${dport} ${port.port} -j ${ext}`);
         }
         if (hasNodePort) nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} node port`)} ${dport} ${port.nodePort} -j ${ext}`);
-        if (spec.type === 'LoadBalancer') nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} load balancer on the node`)} ${dport} ${port.port} -j ${ext}`);
+        // Not on loopback: the node's own programs (the bus, the agent) listen there.
+        if (spec.type === 'LoadBalancer') nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} load balancer on the node`)} ! -d 127.0.0.0/8 ${dport} ${port.port} -j ${ext}`);
       }
       // No endpoints at all: REJECT; Local with endpoints only elsewhere: DROP, as kube-proxy does.
       const verdict = !externalOk ? ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'] : localExternal && local.length === 0 ? ['has no local endpoints', 'DROP'] : undefined;
@@ -212,7 +226,7 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
         for (const ip of externals) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${ip}/32 ${dport} ${port.port} -j ${action}`);
         const local = `-m addrtype --dst-type LOCAL ${dport}`;
         if (hasNodePort) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.nodePort} -j ${action}`);
-        if (spec.type === 'LoadBalancer') add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.port} -j ${action}`);
+        if (spec.type === 'LoadBalancer') add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ! -d 127.0.0.0/8 ${local} ${port.port} -j ${action}`);
       }
     }
     if (localExternal && nodePorts && healthPort) {

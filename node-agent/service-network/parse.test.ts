@@ -31,6 +31,9 @@ describe('parseService', () => {
     [{ metadata: { name: 'x' }, spec: { clusterIP: '10.96.0.300' } }, 'spec.clusterIP "10.96.0.300" is neither an IPv4 address nor None'],
     [{ metadata: { name: 'x' }, spec: { type: 'Magic' } }, 'spec.type is "Magic", not one of ClusterIP, NodePort, LoadBalancer, ExternalName'],
     [{ metadata: { name: 'x' }, spec: { externalIPs: ['a.b.c.d'] } }, 'spec.externalIPs[0] "a.b.c.d" is not an IPv4 address'],
+    [{ metadata: { name: 'x\n-A INPUT -j DROP' }, spec: {} }, 'metadata.name "x\\n-A INPUT -j DROP" must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character'],
+    [{ metadata: { name: 'x', namespace: 'A"b' }, spec: {} }, 'metadata.namespace "A\\"b" must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character'],
+    [{ metadata: { name: 'x' }, spec: { ports: [{ name: 'h\rttp', port: 80 }] } }, 'spec.ports[0].name "h\\rttp" must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character'],
     [{ metadata: { name: 'x' }, spec: { sessionAffinityConfig: { clientIP: { timeoutSeconds: -1 } } } }, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds is not a whole number of seconds in 1..86400'],
   ])('refuses %j, saying what is wrong', (raw, error) => {
     expect(parseService(raw, 'default')).toEqual({ ok: false, error });
@@ -58,6 +61,8 @@ describe('parseEndpointSlice', () => {
     [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: 'yes' } }] }, 'endpoints[0].conditions.ready is not a boolean'],
     [{ addressType: 'IPv4', metadata: { name: 's', labels: { a: 1 } } }, 'metadata.labels.a is not a string'],
     [{ addressType: 'IPv4', metadata: { name: 's' }, ports: [{ port: 0 }] }, 'ports[0].port is not a port number'],
+    [{ addressType: 'IPv4', metadata: { name: 's' }, ports: [{ name: 'a\nb', port: 80 }] }, 'ports[0].name "a\\nb" must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character'],
+    [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['10.0.0.1'], nodeName: 'n 1' }] }, 'endpoints[0].nodeName "n 1" must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character'],
   ])('refuses %j, saying what is wrong', (raw, error) => {
     expect(parseEndpointSlice(raw, 'default')).toEqual({ ok: false, error });
   });

@@ -4,6 +4,7 @@
  * gets a well-formed view of it or a message saying what is wrong with it, never an exception.
  * Only the fields of node-agent/service-network/types.ts are kept; unknown ones are ignored.
  */
+import { dns1123LabelError, dns1123SubdomainError } from '../../messages/names';
 import type { EndpointPortView, EndpointSliceView, EndpointView, ServicePortView, ServiceView } from './types';
 
 /** A parsed object, or why it could not be parsed. */
@@ -53,6 +54,19 @@ function labels(v: unknown, where: string): Record<string, string> | undefined {
   return o as Record<string, string>;
 }
 
+/**
+ * A name that must be a DNS-1123 label (`subdomain` allows dots): names reach iptables comments,
+ * DNS answers and log lines, so a stored newline or quote must never get that far.
+ */
+function dnsName(v: string, where: string, subdomain = false): string {
+  const why = subdomain ? dns1123SubdomainError(v) : dns1123LabelError(v);
+  return why ? fail(`${where} ${JSON.stringify(v)} ${why}`) : v;
+}
+function optDnsName(v: unknown, where: string, subdomain = false): string | undefined {
+  const s = optStr(v, where);
+  return s === undefined ? undefined : dnsName(s, where, subdomain);
+}
+
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** True when `s` is a dotted-quad IPv4 address. */
@@ -67,12 +81,13 @@ function ipv4(v: unknown, where: string): string {
 
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 
-function metadata(v: unknown, namespace: string | undefined): ServiceView['metadata'] & { labels?: Record<string, string> } {
+function metadata(v: unknown, namespace: string | undefined, subdomain: boolean): ServiceView['metadata'] & { labels?: Record<string, string> } {
   const m = obj(v, 'metadata');
   const ns = optStr(m.namespace, 'metadata.namespace') ?? namespace;
+  if (ns !== undefined) dnsName(ns, 'metadata.namespace');
   const rv = m.resourceVersion;
   return {
-    name: str(m.name, 'metadata.name'),
+    name: dnsName(str(m.name, 'metadata.name'), 'metadata.name', subdomain),
     ...(ns ? { namespace: ns } : {}),
     ...(optStr(m.uid, 'metadata.uid') ? { uid: m.uid as string } : {}),
     ...(typeof rv === 'string' || typeof rv === 'number' ? { resourceVersion: String(rv) } : {}),
@@ -87,7 +102,7 @@ function servicePort(v: unknown, where: string): ServicePortView {
   if (typeof tp === 'number') targetPort = port(tp, `${where}.targetPort`);
   else if (tp !== undefined && tp !== null) targetPort = str(tp, `${where}.targetPort`);
   const protocol = oneOf(p.protocol, PROTOCOLS, `${where}.protocol`);
-  const name = optStr(p.name, `${where}.name`);
+  const name = optDnsName(p.name, `${where}.name`);
   const nodePort = p.nodePort === undefined || p.nodePort === null || p.nodePort === 0 ? undefined : port(p.nodePort, `${where}.nodePort`);
   return {
     ...(name ? { name } : {}),
@@ -102,7 +117,7 @@ function servicePort(v: unknown, where: string): ServicePortView {
 export function parseService(raw: unknown, namespace?: string): Parsed<ServiceView> {
   try {
     const o = obj(raw, 'the object');
-    const meta = metadata(o.metadata, namespace);
+    const meta = metadata(o.metadata, namespace, false);
     delete meta.labels;
     const s = obj(o.spec ?? {}, 'spec');
     const type = oneOf(s.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const, 'spec.type');
@@ -166,8 +181,8 @@ function endpoint(v: unknown, where: string, addressType: string): EndpointView 
     if (b !== undefined) conditions[k] = b;
   }
   const t = optObj(e.targetRef, `${where}.targetRef`);
-  const hostname = optStr(e.hostname, `${where}.hostname`);
-  const nodeName = optStr(e.nodeName, `${where}.nodeName`);
+  const hostname = optDnsName(e.hostname, `${where}.hostname`);
+  const nodeName = optDnsName(e.nodeName, `${where}.nodeName`, true);
   return {
     addresses,
     ...(c ? { conditions } : {}),
@@ -182,7 +197,7 @@ function endpoint(v: unknown, where: string, addressType: string): EndpointView 
 
 function endpointPort(v: unknown, where: string): EndpointPortView {
   const p = obj(v, where);
-  const name = optStr(p.name, `${where}.name`);
+  const name = optDnsName(p.name, `${where}.name`);
   const protocol = oneOf(p.protocol, PROTOCOLS, `${where}.protocol`);
   const n = p.port === undefined || p.port === null ? undefined : port(p.port, `${where}.port`);
   return { ...(name ? { name } : {}), ...(n !== undefined ? { port: n } : {}), ...(protocol ? { protocol } : {}) };
@@ -194,7 +209,7 @@ export function parseEndpointSlice(raw: unknown, namespace?: string): Parsed<End
     const o = obj(raw, 'the object');
     const addressType = oneOf(o.addressType, ['IPv4', 'IPv6', 'FQDN'] as const, 'addressType') ?? fail('addressType is missing');
     const view: EndpointSliceView = {
-      metadata: metadata(o.metadata, namespace),
+      metadata: metadata(o.metadata, namespace, true),
       addressType,
       endpoints: optArr(o.endpoints, 'endpoints').map((e, i) => endpoint(e, `endpoints[${i}]`, addressType)),
       ports: optArr(o.ports, 'ports').map((p, i) => endpointPort(p, `ports[${i}]`)),

@@ -147,6 +147,22 @@ it('gives a deleted service\'s IP and ports back for reuse at once', async () =>
   expect(owners).toEqual(['reuse', 'reuse']);
 });
 
+it('allocates a health check node port to a Local LoadBalancer service, keeps it across updates and gives it back', async () => {
+  const m = svc('hc', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80 }] });
+  const made = await apply(m);
+  const hc = made.spec.healthCheckNodePort!;
+  expect(hc).toBeGreaterThanOrEqual(30000);
+  expect(hc).not.toBe(made.spec.ports![0].nodePort);
+  expect((await keys.get<{ name: string }>(`nodeport.tcp.${hc}`))?.object.name).toBe('hc');
+  expect((await apply(m)).spec.healthCheckNodePort).toBe(hc);
+  const taken = await caught(apply(svc('hc2', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80 }], healthCheckNodePort: hc })));
+  expect((taken as Error).message).toContain(`spec.healthCheckNodePort: Invalid value: ${hc}: provided port is already allocated (to service default/hc)`);
+  const cluster = await apply(svc('hc', { type: 'LoadBalancer', externalTrafficPolicy: 'Cluster', ports: [{ port: 80 }] }));
+  expect(cluster.spec.healthCheckNodePort).toBeUndefined();
+  expect(await keys.get(`nodeport.tcp.${hc}`)).toBeNull();
+  await api('delete', { kind: 'services', name: 'hc' });
+});
+
 it('keeps allocations across updates, refuses a new cluster IP, and gives back a node port the type drops', async () => {
   const m = svc('upd', { type: 'NodePort', ports: [{ port: 80 }] });
   const made = await apply(m);
@@ -195,6 +211,34 @@ it('lists the Ready nodes\' InternalIPs as a LoadBalancer service\'s ingress, fo
   const none = await ingress([]);
   expect(none.status).toEqual({ loadBalancer: {} });
   expect((await getSvc('upd')).status).toEqual({ loadBalancer: {} });
+});
+
+it('gives a load balancer port to the oldest LoadBalancer service; a younger one stays pending with a Warning event', async () => {
+  await store.create(objectKey('nodes', undefined, 'lb3'), {
+    apiVersion: 'v1', kind: 'Node', metadata: { name: 'lb3' }, spec: {},
+    status: {
+      addresses: [{ type: 'InternalIP', address: '192.168.5.3' }],
+      conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: new Date(Date.now() + 3600_000).toISOString() }],
+    },
+  });
+  const ingressOf = (name: string) => until(`ingress of ${name}`, async () => {
+    const got = (await getSvc(name)).status?.loadBalancer?.ingress ?? [];
+    return got.length > 0 ? got : undefined;
+  }, 20_000, 100);
+  await apply(svc('first-lb', { type: 'LoadBalancer', ports: [{ port: 8443 }] }));
+  expect(await ingressOf('first-lb')).toEqual([{ ip: '192.168.5.3' }]);
+  await apply(svc('second-lb', { type: 'LoadBalancer', ports: [{ port: 8443 }] }));
+  await until('a PortConflict event', async () => {
+    const events = (await api<{ items: { reason?: string; message?: string }[] }>('list', {
+      kind: 'events', namespace: 'default', fieldSelector: 'involvedObject.name=second-lb',
+    })).items;
+    return events.find((e) => e.reason === 'PortConflict' && e.message?.includes('held by LoadBalancer service default/first-lb'));
+  }, 20_000, 200);
+  expect((await getSvc('second-lb')).status).toEqual({ loadBalancer: {} });
+  await api('delete', { kind: 'services', name: 'first-lb' });
+  expect(await ingressOf('second-lb')).toEqual([{ ip: '192.168.5.3' }]);
+  await api('delete', { kind: 'services', name: 'second-lb' });
+  await store.delete(objectKey('nodes', undefined, 'lb3'));
 });
 
 it('repairs a leaked allocation key', async () => {
