@@ -10,6 +10,8 @@ import dgram from 'node:dgram';
 import * as packet from 'dns-packet';
 import { connectBus, ObjectStore } from '../../bus';
 import { busAuth, readContext } from '../../embedded/context';
+import { CONTROL_PLANE_USER, readCredentials } from '../../embedded/credentials';
+import { clusterPaths } from '../../embedded/paths';
 import { SERVICE_ALLOCATIONS_BUCKET } from '../../messages';
 import type { AllocationOwner } from '../../actors/service/allocations';
 import type { ServiceProbe } from './service-invariants';
@@ -17,7 +19,12 @@ import type { ServiceProbe } from './service-invariants';
 const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
 async function allocations(dataDir: string): Promise<ServiceProbe['allocations']> {
-  const bus = await connectBus({ ...busAuth(readContext(dataDir)), name: 'mk-chaos-service-probe', timeoutMs: 5_000 });
+  // The bucket is the control plane's: read it as the control plane (the admin may not use JetStream).
+  const paths = clusterPaths(dataDir);
+  const pass = readCredentials(paths)?.users[CONTROL_PLANE_USER];
+  const bus = await connectBus({
+    ...busAuth(readContext(paths.dataDir)), ...(pass ? { user: CONTROL_PLANE_USER, pass } : {}), name: 'mk-chaos-service-probe', timeoutMs: 5_000,
+  });
   try {
     const keys = await ObjectStore.open(bus, { bucket: SERVICE_ALLOCATIONS_BUCKET, create: false });
     return (await keys.list<AllocationOwner>('>')).items.map((k) => ({ key: k.key, owner: k.object }));
