@@ -21,7 +21,8 @@ import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorkloadOptions
 import { checkPodsCleaned } from './pod-invariants';
 import { parseItems } from './pods';
 import {
-  checkAllocationKeys, checkDns, checkEndpointSlices, checkProxyChains, checkServiceRanges, serviceChainsOf, serviceDnsName, type ServiceProbe,
+  checkAllocationKeys, checkDns, checkEndpointSlices, checkProxyChains, checkServiceRanges, readyAddresses, serviceChainsOf, serviceDnsName,
+  type ServiceProbe,
 } from './service-invariants';
 import type { ChaosCluster } from './snapshot';
 
@@ -154,6 +155,8 @@ class ServicesWorkload implements ChaosWorkload {
   /** The MK-SVC chains of every Service of the round ever seen: a stale one is named by whose it was. */
   private readonly chainsSeen = new Map<string, string>();
   private probeErrors = 0;
+  /** What the last `check` judged: how many of the round's Services, allocation keys, MK-SVC chains and DNS names. */
+  private lastChecked?: { services: number; endpoints: number; keys: number; chains: number; dnsNames: number };
 
   constructor(private readonly plan: ServicesPlan, private readonly o: WorkloadOptions) {
     this.records = plan.services.map((s) => ({ plan: s, applied: false, deleted: false, uids: [] }));
@@ -219,6 +222,14 @@ class ServicesWorkload implements ChaosWorkload {
     }
     for (const s of mine) out.push(...checkEndpointSlices(s, slices, pods));
     out.push(...this.checkNode(world, services, mine, slices));
+    const probe = world.observed?.[this.kind] as ServiceProbe | undefined;
+    this.lastChecked = {
+      services: mine.length,
+      endpoints: mine.reduce((n, s) => n + readyAddresses(s, slices).length, 0),
+      keys: probe?.allocations?.length ?? 0,
+      chains: probe?.natChains?.filter((c) => c.startsWith('MK-SVC-')).length ?? 0,
+      dnsNames: Object.keys(probe?.dns ?? {}).length,
+    };
     return out;
   }
 
@@ -266,7 +277,7 @@ class ServicesWorkload implements ChaosWorkload {
   }
 
   report(): unknown {
-    return { plan: this.plan, records: this.records, done: this.done, podUids: [...this.podUids], probeErrors: this.probeErrors };
+    return { plan: this.plan, records: this.records, done: this.done, podUids: [...this.podUids], probeErrors: this.probeErrors, lastChecked: this.lastChecked };
   }
 
   private async make(ctx: RoundContext, first: ServiceRecord[]): Promise<void> {
