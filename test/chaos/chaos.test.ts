@@ -5,7 +5,8 @@
  * then a round on two control planes that SIGKILLs the leader and pauses the node agent past the
  * node monitor grace period while owners are deleted with each propagation policy, namespaces
  * are deleted and finalizers hold pods, and a round that SIGKILLs the four processes while a
- * ReplicaSet is scaled, a Deployment and a DaemonSet rolled and a Job runs. A failed round prints its seed, what
+ * ReplicaSet is scaled, a Deployment and a DaemonSet rolled and a Job runs, and a round that SIGKILLs
+ * them while Services come and go over scaled Deployments. A failed round prints its seed, what
  * was wrong and where its logs are.
  */
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { cascadeKind } from './cascade';
 import { DEFAULT_ROUND, runChaos, shapeArgs, type ChaosRun } from './harness';
 import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
+import { servicesKind } from './services';
 import { workloadsKind } from './workloads';
 import { NODE_PAUSE_MS, type RoundOptions } from './round';
 
@@ -34,6 +36,9 @@ const CHAOS_SEEDS = 20_246;
 // rollout and the node agent during its undo, with the ReplicaSet scaled down to 1 just before;
 // the DaemonSet's restart (6.6 s in) comes 0.2 s after the control plane's kill (6.4 s).
 const WORKLOADS_SEED = 20_300;
+// 300 kills nats 5.7 s in, between the two bursts of Services, the node agent at 9.3 s, the
+// control plane at 17.4 s and containerd at 18.6 s, after the deletions and re-applies.
+const SERVICES_SEED = 300;
 
 const failuresOf = (run: ChaosRun) => run.failures.map((f) => ({
   seed: f.result.seed,
@@ -101,5 +106,21 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
     expect(report.done.filter((d) => / scale /.test(d))).toHaveLength(2);
     expect(report.done.filter((d) => d.split(' ').includes(deployment.name) && /rollout|with a new env/.test(d))).toHaveLength(deployment.undoAtMs === undefined ? 1 : 2);
     expect(report.done.filter((d) => d.split(' ').includes(daemonSet.name))).toHaveLength(1);
+  });
+
+  it('keeps the Service invariants (allocations, EndpointSlices, proxy chains, DNS) while the four processes are SIGKILLed', async () => {
+    const round: RoundOptions = { ...CI_ROUND, kinds: [servicesKind], windowMs: 20_000, targets: FAULT_TARGETS };
+    const run = await runChaos({ ...round, seed: SERVICES_SEED, rounds: 1, logsDir, shapeArgs: shapeArgs(round), print });
+    expect({ failures: failuresOf(run), notes: run.notes }).toEqual({ failures: [], notes: [] });
+    const r = run.rounds[0];
+    expect(r.faults.map((f) => f.target).sort()).toEqual([...FAULT_TARGETS].sort());
+    // The settled world was judged on the node too: keys, chains and DNS answers were read.
+    const report = r.workloads[0].report as { lastChecked: { services: number; endpoints: number; keys: number; chains: number; dnsNames: number } };
+    const c = report.lastChecked;
+    expect(c.services).toBeGreaterThan(0);
+    expect(c.endpoints).toBeGreaterThan(0);
+    expect(c.keys).toBeGreaterThan(0);
+    expect(c.chains).toBeGreaterThan(0);
+    expect(c.dnsNames).toBe(c.services);
   });
 });

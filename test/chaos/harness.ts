@@ -16,6 +16,7 @@ import { cascadeKind } from './cascade';
 import { evictionKind, NODE_PAUSE_GRACE } from './eviction';
 import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
+import { servicesKind } from './services';
 import { workloadsKind } from './workloads';
 import { reproduceCommand, roundLine, saveRoundLogs, violationLines } from './report';
 import { runRound, type RoundOptions, type RoundResult } from './round';
@@ -57,7 +58,7 @@ export interface ChaosRun {
  * The kinds a round exercises: each brings its workload and invariants. A round that pauses the
  * node agent also gets the eviction kind (roundKinds).
  */
-export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind] as const;
+export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind, servicesKind] as const;
 
 /** The kinds of a round shaped like `o`: its own, plus the eviction pods when it pauses the node agent. */
 export function roundKinds(o: RoundOptions): RoundOptions['kinds'] {
@@ -70,15 +71,24 @@ export function controlPlanesOf(o: RoundOptions): number {
 }
 
 /**
+ * A round with Services repairs allocation keys every 2 s, and takes a key 5 s old that its
+ * service does not hold for a leak (the defaults, 60 s and 30 s, outlast a round's settling).
+ */
+export const SERVICE_REPAIR_ENV = { MK_SERVICE_REPAIR_PERIOD_MS: '2000', MK_SERVICE_REPAIR_GRACE_MS: '5000' } as const;
+
+/**
  * How `mk up` starts a round's cluster: `--control-planes N`, and for a round that pauses the node
- * agent a node monitor grace period of NODE_PAUSE_GRACE (`mk up` passes its environment on to
- * the control planes).
+ * agent a node monitor grace period of NODE_PAUSE_GRACE, for a round with Services the repair's
+ * SERVICE_REPAIR_ENV (`mk up` passes its environment on to the control planes).
  */
 export function clusterShape(o: RoundOptions): { upArgs: string[]; env: Record<string, string> } {
   const n = controlPlanesOf(o);
   return {
     upArgs: n > 1 ? ['--control-planes', String(n)] : [],
-    env: o.targets.includes('node-pause') ? { MK_NODE_MONITOR_GRACE_PERIOD: NODE_PAUSE_GRACE } : {},
+    env: {
+      ...(o.targets.includes('node-pause') ? { MK_NODE_MONITOR_GRACE_PERIOD: NODE_PAUSE_GRACE } : {}),
+      ...(o.kinds.includes(servicesKind) ? SERVICE_REPAIR_ENV : {}),
+    },
   };
 }
 

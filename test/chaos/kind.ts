@@ -11,6 +11,7 @@ import type { Rng } from '../helpers/chaos-random';
 import type { FaultEvent } from '../helpers/chaos-faults';
 import type { ControlPlaneSeen } from '../helpers/chaos-leadership';
 import type { ActorsSeen } from './actor-invariants';
+import type { ChaosCluster } from './snapshot';
 
 /** Something that was wrong, as an invariant saw it. */
 export interface Violation {
@@ -66,6 +67,8 @@ export interface WorldSnapshot {
   faults?: readonly FaultEvent[];
   /** The pod actors of the leader and of the pods' nodes (`mk actors`), when pods were listed. */
   actors?: ActorsSeen;
+  /** What each kind's `observe` saw of the node beyond the store and CRI, by kind. */
+  observed?: Record<string, unknown>;
 }
 
 /** A timed action of a workload, run on the workload's own lane in order. */
@@ -86,6 +89,11 @@ export interface ChaosWorkload {
   summary(): string;
   /** Violations seen by the steps themselves (an object missing right after it was applied). */
   stepViolations(): Violation[];
+  /**
+   * Looks at what the snapshot cannot (the node's iptables, its DNS) and puts it under
+   * `world.observed[kind]`, after the snapshot and before `check` or `checkCleaned`. Never throws.
+   */
+  observe?(cluster: ChaosCluster, world: WorldSnapshot): Promise<void>;
   /** The invariants that must hold once the faults have stopped and the world has settled. */
   check(world: WorldSnapshot): Violation[];
   /** Deletes whatever the workload made that still exists. Throws when the cluster does not take the deletions in time. */

@@ -4,7 +4,7 @@ import { ALL_FAULT_TARGETS, FAULT_TARGETS, isFaultTarget, planFaults } from '../
 import { createRng, roundSeed, toSeed } from '../helpers/chaos-random';
 import { planPods } from './pods';
 import { parseChaosArgs } from './run';
-import { clusterShape, controlPlanesOf, roundKinds } from './harness';
+import { clusterShape, controlPlanesOf, roundKinds, SERVICE_REPAIR_ENV } from './harness';
 
 describe('createRng', () => {
   it('gives the same sequence for the same seed, and another for another seed', () => {
@@ -82,8 +82,8 @@ describe('parseChaosArgs', () => {
     expect(o).toMatchObject({ rounds: 1, seed: 1234, count: 30, targets: [...ALL_FAULT_TARGETS], killsPerTarget: 1 });
     expect(o.controlPlanes).toBeUndefined();
     expect(controlPlanesOf(o)).toBe(2);
-    expect(clusterShape(o)).toEqual({ upArgs: ['--control-planes', '2'], env: { MK_NODE_MONITOR_GRACE_PERIOD: '15s' } });
-    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'eviction']);
+    expect(clusterShape(o)).toEqual({ upArgs: ['--control-planes', '2'], env: { MK_NODE_MONITOR_GRACE_PERIOD: '15s', ...SERVICE_REPAIR_ENV } });
+    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'eviction']);
     expect(o.shapeArgs).toEqual(['--pods 30', '--window-s 20', '--settle-s 120', '--converge-s 30']);
   });
 
@@ -92,8 +92,8 @@ describe('parseChaosArgs', () => {
     expect(o).toMatchObject({ rounds: 50, seed: 7, count: 12, targets: ['nats', 'control-plane', 'node-agent', 'leader', 'node-pause'] });
     expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent,leader,node-pause');
     const four = parseChaosArgs(['--targets', 'nats,control-plane,node-agent,containerd']);
-    expect(clusterShape(four)).toEqual({ upArgs: [], env: {} });
-    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads']);
+    expect(clusterShape(four)).toEqual({ upArgs: [], env: { ...SERVICE_REPAIR_ENV } });
+    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services']);
     const three = parseChaosArgs(['--targets', 'nats', '--control-planes', '3']);
     expect(three.shapeArgs).toEqual(expect.arrayContaining(['--targets nats', '--control-planes 3']));
     expect(clusterShape(three).upArgs).toEqual(['--control-planes', '3']);
@@ -101,6 +101,8 @@ describe('parseChaosArgs', () => {
     const w = parseChaosArgs(['--kinds', 'workloads,pods', '--targets', 'nats']);
     expect(w.kinds.map((x) => x.name)).toEqual(['pods', 'workloads']);
     expect(w.shapeArgs).toContain('--kinds pods,workloads');
+    // Only a round with Services shortens the allocation repair's period.
+    expect(clusterShape(w).env).toEqual({});
     expect(() => parseChaosArgs(['--kinds', 'pods,daemonsets'])).toThrow('--kinds: unknown kind(s) daemonsets');
     expect(parseChaosArgs(['--reuse-cluster', '--keep-logs'])).toMatchObject({ reuseCluster: true, keepLogs: true, verbose: false });
   });

@@ -170,6 +170,12 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
   };
   const killedPids = new Set<number>();
   const leadership = new LeadershipScanner(cluster.dataDir);
+  // A snapshot, and what each kind observes of the node beyond it.
+  const look = async (): Promise<WorldSnapshot> => {
+    const world = await snapshot(cluster, plurals, observer, { leadership, faults });
+    for (const w of workloads) if (w.observe) await w.observe(cluster, world);
+    return world;
+  };
   try {
     const recoveries: Promise<void>[] = [];
     let recoveryDeadline = Number.POSITIVE_INFINITY;
@@ -277,7 +283,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
     let lastWorld: WorldSnapshot | undefined;
     const settled = await until('the invariants to hold', async () => {
       if (signal.aborted) return 'aborted';
-      const world = await snapshot(cluster, plurals, observer, { leadership, faults });
+      const world = await look();
       lastWorld = world;
       last = [...unrecovered, ...workloads.flatMap((w) => [...w.stepViolations(), ...w.check(world)])];
       if (last.length > 0 && last.every((v) => v.permanent)) return 'permanent';
@@ -328,7 +334,7 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
       return result;
     }
     const cleaned = await until('the workloads to be gone', async () => {
-      const world = await snapshot(cluster, plurals, observer, { leadership, faults });
+      const world = await look();
       result.lastWorld = world;
       last = workloads.flatMap((w) => w.checkCleaned(world));
       return last.length === 0 ? true : undefined;

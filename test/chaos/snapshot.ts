@@ -13,6 +13,8 @@ import { parseItems } from './pods';
 export interface ChaosCluster {
   dataDir: string;
   mk(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** Runs any command inside the cluster's network namespace (kinds that probe the node need it). */
+  run?(cmd: string[]): Promise<RunResult>;
 }
 
 /** The first non-empty line of a command's output, for short messages. */
