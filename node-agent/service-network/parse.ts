@@ -4,6 +4,7 @@
  * gets a well-formed view of it or a message saying what is wrong with it, never an exception.
  * Only the fields of node-agent/service-network/types.ts are kept; unknown ones are ignored.
  */
+import { endpointAddressError } from '../../messages/endpoints';
 import type { EndpointPortView, EndpointSliceView, EndpointView, ServicePortView, ServiceView } from './types';
 
 /** A parsed object, or why it could not be parsed. */
@@ -158,7 +159,12 @@ function endpoint(v: unknown, where: string, addressType: string): EndpointView 
   const e = obj(v, where);
   const addresses = strings(e.addresses, `${where}.addresses`);
   if (addresses.length === 0) fail(`${where}.addresses is empty`);
-  if (addressType === 'IPv4') addresses.forEach((a, i) => ipv4(a, `${where}.addresses[${i}]`));
+  if (addressType === 'IPv4' || addressType === 'IPv6') {
+    addresses.forEach((a, i) => {
+      const bad = endpointAddressError(addressType, a);
+      if (bad) fail(`${where}.addresses[${i}]: ${bad}`);
+    });
+  }
   const c = optObj(e.conditions, `${where}.conditions`);
   const conditions: NonNullable<EndpointView['conditions']> = {};
   for (const k of ['ready', 'serving', 'terminating'] as const) {
