@@ -243,6 +243,41 @@ describe('bounds', () => {
   });
 });
 
+describe('a TCP client that does not read its replies', () => {
+  it('is read no further once its replies back up, instead of queueing them all in memory', async () => {
+    const records = new ClusterRecords(source, { domain: 'cluster.local', ttl: 5 });
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, records, log });
+    const answered = async (): Promise<number> => {
+      const text = await register.getSingleMetricAsString('mk_dns_queries_total');
+      return Number(/mk_dns_queries_total\{type="A",rcode="NOERROR"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await answered();
+    const client = net.connect({ host: '127.0.0.1', port: server.port });
+    client.on('error', () => undefined);
+    try {
+      await new Promise((r) => client.once('connect', r));
+      client.pause();
+      // Each reply is about 1 KB (60 addresses): 40,000 of them are far beyond any socket buffer.
+      const one = packet.streamEncode({ id: 1, type: 'query', questions: [{ name: 'big.default.svc.cluster.local', type: 'A' }] });
+      const total = 40_000;
+      client.write(Buffer.concat(Array.from({ length: total }, () => one)));
+      // Answered queries grow while the kernel's buffers take the replies, then stop.
+      let last = -1;
+      const settled = await until('the server stops answering', async () => {
+        const now = (await answered()) - before;
+        const same = now === last;
+        last = now;
+        return same && now > 0 ? now : undefined;
+      }, 20_000, 250);
+      expect(settled).toBeLessThan(total / 2);
+    } finally {
+      client.destroy();
+      await server.stop();
+      records.close();
+    }
+  });
+});
+
 describe('faults of its own', () => {
   it('answers SERVFAIL when its view throws, and keeps serving', async () => {
     let broken = true;
