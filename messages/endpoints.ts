@@ -147,11 +147,13 @@ function ipv4SpecialRange(a: string): string | undefined {
  * Why `a` may not be an endpoint address of a slice of `addressType`, or undefined when it may.
  * Beyond the form, an endpoint must not be unspecified, loopback, link-local or multicast: the
  * node's proxies would otherwise send a Service's traffic to the node itself or its neighbours
- * (Kubernetes refuses these ranges too: pkg/apis/discovery/validation).
+ * (Kubernetes refuses these ranges too: pkg/apis/discovery/validation). `allowLoopback` keeps
+ * IPv4 loopback addresses, for a node view whose tests serve pods on 127.0.0.x.
  */
-export function endpointAddressError(addressType: 'IPv4' | 'IPv6', a: string): string | undefined {
+export function endpointAddressError(addressType: 'IPv4' | 'IPv6', a: string, opts: { allowLoopback?: boolean } = {}): string | undefined {
   if (addressType === 'IPv4') {
     if (!IPV4.test(a)) return `Invalid value: "${a}": must be a valid IPv4 address`;
+    if (opts.allowLoopback && a.startsWith('127.')) return undefined;
     const r = ipv4SpecialRange(a);
     return r ? `Invalid value: "${a}": ${r}` : undefined;
   }

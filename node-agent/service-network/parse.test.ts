@@ -65,4 +65,12 @@ describe('parseEndpointSlice', () => {
   ])('refuses %j, saying what is wrong', (raw, error) => {
     expect(parseEndpointSlice(raw, 'default')).toEqual({ ok: false, error });
   });
+
+  it('keeps loopback endpoints only when told to (tests serving pods on 127.0.0.x)', () => {
+    const raw = { addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['127.0.0.2'] }] };
+    expect(parseEndpointSlice(raw, 'default').ok).toBe(false);
+    expect(parseEndpointSlice(raw, 'default', { allowLoopback: true }).ok).toBe(true);
+    const linkLocal = { ...raw, endpoints: [{ addresses: ['169.254.1.1'] }] };
+    expect(parseEndpointSlice(linkLocal, 'default', { allowLoopback: true }).ok).toBe(false);
+  });
 });
