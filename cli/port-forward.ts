@@ -152,22 +152,33 @@ export function assertRunning(pod: Pod): void {
 
 /**
  * Opens a stream to `req` on `node` and relays `socket` over it. Throws the agent's error (the
- * pod is not there, the port refused) after destroying the socket.
+ * pod is not there, the port refused) after destroying the socket, and throws when the local
+ * client reset or closed its connection while the stream was being opened (the node's stream is
+ * closed then). The socket is paused and has an 'error' listener from the start: a reset during
+ * the request would otherwise be an unhandled 'error' event, fatal to the process.
  */
 export async function forwardConnection(bus: CoreBus, node: string, req: PortForwardRequest, socket: Socket, opts: { pingMs?: number; deadAfterMs?: number } = {}): Promise<RelayStream> {
+  socket.pause();
+  let early: Error | undefined;
+  const onEarlyError = (e: Error): void => { early ??= e; };
+  socket.on('error', onEarlyError);
   let opened: PortForwardOpened;
   try {
     opened = await request<PortForwardOpened>(bus, portForwardSubject(node), req, { timeoutMs: 15_000 });
   } catch (err) {
+    socket.off('error', onEarlyError);
+    socket.on('error', () => undefined);
     socket.destroy();
     throw err;
   }
   if (!isPortForwardStreamId(opened.streamId)) {
+    socket.off('error', onEarlyError);
+    socket.on('error', () => undefined);
     socket.destroy();
     throw new Error(`node ${node} answered with a malformed stream id ${JSON.stringify(opened.streamId)}`);
   }
   socket.setNoDelay(true);
-  return new RelayStream({
+  const relay = new RelayStream({
     nc: bus.nc,
     socket,
     sendSubject: portForwardStreamSubject(node, opened.streamId, 'up'),
@@ -175,4 +186,13 @@ export async function forwardConnection(bus: CoreBus, node: string, req: PortFor
     window: opened.window,
     ...opts,
   });
+  socket.off('error', onEarlyError);
+  if (early || socket.destroyed) {
+    // The node opened its side already: tell it the client is gone, so it frees the stream.
+    const reason = `the local connection failed while the stream opened: ${early?.message ?? 'closed'}`;
+    relay.close(reason);
+    throw new Error(reason);
+  }
+  socket.resume();
+  return relay;
 }

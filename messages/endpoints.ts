@@ -6,6 +6,7 @@
  * with a selector; a Service without one gets what its users write.
  */
 import { z } from 'zod';
+import { isIPAddress } from './lifecycle';
 import { ObjectMeta, type ObjectMeta as Meta } from './meta';
 
 /** The label that ties an EndpointSlice to its Service. */
@@ -112,11 +113,60 @@ export const EndpointSliceSchema = z.strictObject({
   endpoints: z.array(SliceEndpoint).max(1000).describe('The endpoints, each one pod; none for a service that selects no pod.'),
   ports: z.array(SlicePort).max(100).optional().describe('The ports every endpoint of the slice serves.'),
 }).superRefine((s, ctx) => {
-  if (s.addressType !== 'IPv4') return;
+  const family = s.addressType;
+  if (family === 'FQDN') return;
   s.endpoints.forEach((e, i) => e.addresses.forEach((a, j) => {
-    if (!IPV4.test(a)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'addresses', j], message: `"${a}" is not an IPv4 address` });
+    const bad = endpointAddressError(family, a);
+    if (bad) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'addresses', j], message: bad });
   }));
 }).meta({ title: 'EndpointSlice' });
+
+/** The 8 16-bit groups of a valid IPv6 address (an IPv4 tail becomes the last two). */
+function ipv6Groups(a: string): number[] {
+  const [head, tail] = a.split('::');
+  const part = (h: string | undefined): number[] => (h ? h.split(':').flatMap((g) => {
+    if (!g.includes('.')) return [parseInt(g, 16)];
+    const [b0, b1, b2, b3] = g.split('.').map(Number);
+    return [b0 * 256 + b1, b2 * 256 + b3];
+  }) : []);
+  const h = part(head);
+  const t = part(tail);
+  return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+}
+
+function ipv4SpecialRange(a: string): string | undefined {
+  const [b0, b1] = a.split('.').map(Number);
+  if (b0 === 0) return 'may not be unspecified (0.0.0.0/8)';
+  if (b0 === 127) return 'may not be in the loopback range (127.0.0.0/8)';
+  if (b0 === 169 && b1 === 254) return 'may not be in the link-local range (169.254.0.0/16)';
+  if (b0 >= 224 && b0 <= 239) return 'may not be in the multicast range (224.0.0.0/4)';
+  return undefined;
+}
+
+/**
+ * Why `a` may not be an endpoint address of a slice of `addressType`, or undefined when it may.
+ * Beyond the form, an endpoint must not be unspecified, loopback, link-local or multicast: the
+ * node's proxies would otherwise send a Service's traffic to the node itself or its neighbours
+ * (Kubernetes refuses these ranges too: pkg/apis/discovery/validation). `allowLoopback` keeps
+ * IPv4 loopback addresses, for a node view whose tests serve pods on 127.0.0.x.
+ */
+export function endpointAddressError(addressType: 'IPv4' | 'IPv6', a: string, opts: { allowLoopback?: boolean } = {}): string | undefined {
+  if (addressType === 'IPv4') {
+    if (!IPV4.test(a)) return `Invalid value: "${a}": must be a valid IPv4 address`;
+    if (opts.allowLoopback && a.startsWith('127.')) return undefined;
+    const r = ipv4SpecialRange(a);
+    return r ? `Invalid value: "${a}": ${r}` : undefined;
+  }
+  if (IPV4.test(a) || !isIPAddress(a)) return `Invalid value: "${a}": must be a valid IPv6 address`;
+  const g = ipv6Groups(a);
+  const bad = g.every((x) => x === 0) ? 'may not be unspecified (::)'
+    : g.slice(0, 7).every((x) => x === 0) && g[7] === 1 ? 'may not be in the loopback range (::1/128)'
+      : (g[0] & 0xffc0) === 0xfe80 ? 'may not be in the link-local range (fe80::/10)'
+        : (g[0] & 0xff00) === 0xff00 ? 'may not be in the multicast range (ff00::/8)'
+          : g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff
+            ? ipv4SpecialRange(`${g[6] >> 8}.${g[6] & 255}.${g[7] >> 8}.${g[7] & 255}`) : undefined;
+  return bad ? `Invalid value: "${a}": ${bad}` : undefined;
+}
 
 export type SliceEndpoint = z.infer<typeof SliceEndpoint>;
 export type SlicePort = z.infer<typeof SlicePort>;

@@ -89,20 +89,38 @@ export function servePortForward(bus: Bus, deps: PortForwardDeps): PortForwardSe
   const open = new Map<string, { relay: RelayStream; info: PortForwardStreamInfo }>();
   const window = deps.window ?? PORT_FORWARD_WINDOW;
   const gauge = streamsGauge();
+  // Opens between the cap check and the stream existing hold a slot, so concurrent opens cannot
+  // exceed the cap; stop() waits for them, and one finishing after stop relays nothing.
+  const opening = new Set<Promise<unknown>>();
+  let stopped = false;
+  const openStream = async (req: PortForwardRequest, pod: Pod): Promise<net.Socket> => {
+    const ip = await deps.podIP(pod);
+    if (!ip) throw new UnavailableError(`pod ${req.namespace}/${req.pod} has no running sandbox on node ${deps.nodeName}`);
+    try {
+      return await connectTo(ip, req.port, deps.connectTimeoutMs ?? 5_000);
+    } catch (err) {
+      throw new UnavailableError(`error forwarding port ${req.port} to pod ${req.namespace}/${req.pod}: ${(err as Error).message}`);
+    }
+  };
   const subs = [
     serve<unknown, PortForwardOpened>(bus, portForwardSubject(deps.nodeName), async (raw) => {
       const req = validatePortForwardRequest(raw);
       const pod = deps.pods.get(`${req.namespace}/${req.pod}`);
       if (!pod) throw new NotFoundError(`pods "${req.pod}" not found on node ${deps.nodeName}`);
       const max = deps.maxStreams ?? MAX_PORT_FORWARD_STREAMS;
-      if (open.size >= max) throw new UnavailableError(`node ${deps.nodeName} already relays ${max} port-forward streams; close some and try again`);
-      const ip = await deps.podIP(pod);
-      if (!ip) throw new UnavailableError(`pod ${req.namespace}/${req.pod} has no running sandbox on node ${deps.nodeName}`);
+      if (stopped) throw new UnavailableError(`node ${deps.nodeName} is stopping its port-forward server`);
+      if (open.size + opening.size >= max) throw new UnavailableError(`node ${deps.nodeName} already relays ${max} port-forward streams; close some and try again`);
+      const pending = openStream(req, pod);
+      opening.add(pending);
       let socket: net.Socket;
       try {
-        socket = await connectTo(ip, req.port, deps.connectTimeoutMs ?? 5_000);
-      } catch (err) {
-        throw new UnavailableError(`error forwarding port ${req.port} to pod ${req.namespace}/${req.pod}: ${(err as Error).message}`);
+        socket = await pending;
+      } finally {
+        opening.delete(pending);
+      }
+      if (stopped) {
+        socket.destroy();
+        throw new UnavailableError(`node ${deps.nodeName} stopped its port-forward server`);
       }
       socket.setNoDelay(true);
       const streamId = randomBytes(16).toString('hex');
@@ -133,7 +151,9 @@ export function servePortForward(bus: Bus, deps: PortForwardDeps): PortForwardSe
     ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),
     streams: () => [...open.values()].map((s) => s.info),
     stop: async () => {
+      stopped = true;
       await Promise.all(subs.map((s) => s.stop()));
+      await Promise.allSettled([...opening]);
       for (const s of open.values()) s.relay.close('the node agent stopped');
       await Promise.all([...open.values()].map((s) => s.relay.done));
     },

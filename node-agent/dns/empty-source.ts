@@ -1,6 +1,8 @@
 /**
- * A ServiceNetworkSource with no Services: what the node's DNS reads while the node keeps no view
- * of Services and EndpointSlices. Every service name is then NXDOMAIN; pod names still resolve.
+ * A ServiceNetworkSource with no Services: what the node's DNS reads until the node's view of
+ * Services and EndpointSlices has listed the store. The DNS knows it by identity and answers
+ * service names (and reverse names of the cluster's ranges) SERVFAIL meanwhile, not NXDOMAIN,
+ * which resolvers would cache; pod names still resolve.
  */
 import type { ServiceNetworkSource } from '../service-network/types';
 

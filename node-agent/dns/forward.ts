@@ -1,7 +1,8 @@
 /**
  * Forwards a query to an upstream resolver and returns its reply as it came: over UDP for a UDP
  * client (whose retry over TCP, on a truncated reply, is forwarded over TCP in turn), over TCP for
- * a TCP client. Each forward has a socket of its own, closed when it ends.
+ * a TCP client. Each forward has a socket of its own, closed when it ends; the server caps how
+ * many are in flight (server.ts, maxForwards).
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';

@@ -112,6 +112,7 @@ export function handleMessage(query: Buffer, records: ClusterRecords, opts: Hand
     if (opts.forwarding) return { kind: 'forward', qtype, id: q.id ?? 0, rd: rd !== 0, servfail: errorReply('SERVFAIL') };
     return fail('REFUSED');
   }
+  if (resolved.rcode === 'SERVFAIL') return fail('SERVFAIL');
   const additionals: Answer[] = [...resolved.additionals];
   if (opt) additionals.push({ name: '.', type: 'OPT', udpPayloadSize: EDNS_MAX_BYTES, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] });
   const limit = opts.transport === 'tcp' ? 65535 : opt ? Math.min(EDNS_MAX_BYTES, Math.max(UDP_MAX_BYTES, opt.udpPayloadSize)) : UDP_MAX_BYTES;

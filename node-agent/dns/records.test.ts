@@ -2,6 +2,7 @@ import * as packet from 'dns-packet';
 import type { Answer, DecodedPacket, RecordType } from 'dns-packet';
 import { FakeServiceNetwork } from './service-network-fixture';
 import { handleMessage, type Decision } from './message';
+import { EMPTY_SERVICE_NETWORK } from './empty-source';
 import { ClusterRecords } from './records';
 import type { EndpointView, ServiceView } from '../service-network/types';
 
@@ -165,7 +166,7 @@ describe('cluster DNS records', () => {
     expect(data(ask(r, '20.0.96.10.in-addr.arpa', 'PTR').answers)).toEqual(['web.default.svc.cluster.local']);
     source.deleteService('default', 'web');
     expect(ask(r, 'web.default.svc.cluster.local', 'A').rcode).toBe('NXDOMAIN');
-    expect(ask(r, '20.0.96.10.in-addr.arpa', 'PTR').rcode).toBe('REFUSED');
+    expect(ask(r, '20.0.96.10.in-addr.arpa', 'PTR').rcode).toBe('NXDOMAIN');
     r.close();
   });
 
@@ -180,6 +181,37 @@ describe('cluster DNS records', () => {
     expect(r.soa().data.serial).toBeGreaterThan(serial);
     second.deleteService('default', 'web');
     expect(ask(r, 'web.default.svc.cluster.local', 'A').rcode).toBe('NXDOMAIN');
+    r.close();
+  });
+
+  it('answers NXDOMAIN for unknown addresses of the cluster\'s ranges, never forwarding them', () => {
+    const r = new ClusterRecords(world(), { domain: 'cluster.local', ttl: 5 });
+    for (const name of ['99.0.96.10.in-addr.arpa', '255.255.111.10.in-addr.arpa', '9.9.244.10.in-addr.arpa']) {
+      const q = packet.encode({ id: 3, type: 'query', flags: packet.RECURSION_DESIRED, questions: [{ name, type: 'PTR' }] });
+      const d = handleMessage(q, r, { forwarding: true, transport: 'udp' });
+      expect([name, d.kind, d.kind === 'reply' && d.rcode]).toEqual([name, 'reply', 'NXDOMAIN']);
+    }
+    // Just outside the ranges: not the cluster's, so forwarded.
+    const outside = packet.encode({ id: 4, type: 'query', flags: packet.RECURSION_DESIRED, questions: [{ name: '1.0.112.10.in-addr.arpa', type: 'PTR' }] });
+    expect(handleMessage(outside, r, { forwarding: true, transport: 'udp' }).kind).toBe('forward');
+    const custom = new ClusterRecords(world(), { domain: 'cluster.local', ttl: 5, reverseCIDRs: ['192.168.0.0/16'] });
+    expect(ask(custom, '1.1.168.192.in-addr.arpa', 'PTR').rcode).toBe('NXDOMAIN');
+    expect(ask(custom, '99.0.96.10.in-addr.arpa', 'PTR').rcode).toBe('REFUSED');
+    r.close();
+    custom.close();
+  });
+
+  it('answers SERVFAIL for service names until the node\'s view has listed the store', () => {
+    const r = new ClusterRecords(EMPTY_SERVICE_NETWORK, { domain: 'cluster.local', ttl: 5 });
+    const fail = ask(r, 'web.default.svc.cluster.local', 'A');
+    expect([fail.rcode, fail.authorities]).toEqual(['SERVFAIL', []]);
+    expect(ask(r, '_http._tcp.web.default.svc.cluster.local', 'SRV').rcode).toBe('SERVFAIL');
+    expect(ask(r, '20.0.96.10.in-addr.arpa', 'PTR').rcode).toBe('SERVFAIL');
+    expect(data(ask(r, '10-244-3-4.default.pod.cluster.local', 'A').answers)).toEqual(['10.244.3.4']);
+    expect(ask(r, 'nope.cluster.local', 'A').rcode).toBe('NXDOMAIN');
+    r.setSource(world());
+    expect(data(ask(r, 'web.default.svc.cluster.local', 'A').answers)).toEqual(['10.96.0.20']);
+    expect(ask(r, 'gone.default.svc.cluster.local', 'A').rcode).toBe('NXDOMAIN');
     r.close();
   });
 

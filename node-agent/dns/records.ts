@@ -12,15 +12,20 @@
  *   endpoint's host name for a headless service, with their addresses as additional records.
  * - `<a-b-c-d>.<ns>.pod.<zone>` A: the address written in the name (not checked against pods, as
  *   CoreDNS's `pods insecure`).
- * - `<reversed ip>.in-addr.arpa` PTR: cluster IPs and headless endpoints.
+ * - `<reversed ip>.in-addr.arpa` PTR: cluster IPs and headless endpoints. Other addresses of the
+ *   cluster's own ranges (service CIDR, cluster CIDR) are NXDOMAIN, never asked upstream: their
+ *   names are private to the cluster.
  * - `dns-version.<zone>` TXT: the schema version.
  *
  * A name in the zone that does not exist is NXDOMAIN, a name that exists without the type asked
- * is NODATA; both carry the zone's SOA, so resolvers cache the negative answer. Pure but for the
- * source it reads.
+ * is NODATA; both carry the zone's SOA, so resolvers cache the negative answer. Until the node's
+ * view has listed the store (the source is EMPTY_SERVICE_NETWORK), service names and reverse
+ * names of the cluster's ranges are SERVFAIL, which resolvers do not cache as an absence (as
+ * CoreDNS waits for its first sync). Pure but for the source it reads.
  */
 import type { Answer, Question, RecordType, SoaAnswer } from 'dns-packet';
 import type { EndpointSliceView, ServiceNetworkSource, ServiceView } from '../service-network/types';
+import { EMPTY_SERVICE_NETWORK } from './empty-source';
 
 /** The version of the Kubernetes DNS schema served (`dns-version.<zone>` TXT). */
 export const DNS_SCHEMA_VERSION = '1.1.0';
@@ -31,11 +36,30 @@ export interface RecordOptions {
   domain: string;
   /** TTL of every record and of negative answers, in seconds. */
   ttl: number;
+  /**
+   * The IPv4 ranges whose reverse names are the cluster's alone (default: the service CIDR
+   * 10.96.0.0/12 and the cluster CIDR 10.244.0.0/16).
+   */
+  reverseCIDRs?: string[];
+}
+
+/** The ranges whose reverse names the cluster owns, unless configured otherwise. */
+export const DEFAULT_REVERSE_CIDRS = ['10.96.0.0/12', '10.244.0.0/16'];
+
+const ipNumber = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+/** A CIDR as base and mask; throws on one that is not IPv4. */
+function parseCidr(cidr: string): { base: number; mask: number } {
+  const [ip, bits] = cidr.split('/');
+  const b = Number(bits);
+  if (!isIPv4(ip ?? '') || !/^\d+$/.test(bits ?? '') || b > 32) throw new Error(`"${cidr}" is not an IPv4 CIDR`);
+  const mask = b === 0 ? 0 : (0xffffffff << (32 - b)) >>> 0;
+  return { base: (ipNumber(ip) & mask) >>> 0, mask };
 }
 
 /** What the zone says about one question. */
 export interface Resolution {
-  rcode: 'NOERROR' | 'NXDOMAIN';
+  rcode: 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL';
   answers: Answer[];
   authorities: Answer[];
   additionals: Answer[];
@@ -121,11 +145,28 @@ export class ClusterRecords {
   private reverse: Map<string, string> | undefined;
   private serial = Math.floor(Date.now() / 1000);
   private unlisten: () => void;
+  private readonly reverseRanges: { base: number; mask: number }[];
   readonly domain: string;
 
   constructor(private source: ServiceNetworkSource, private readonly opts: RecordOptions) {
     this.domain = normalizeName(opts.domain);
+    this.reverseRanges = (opts.reverseCIDRs ?? DEFAULT_REVERSE_CIDRS).map(parseCidr);
     this.unlisten = this.follow(source);
+  }
+
+  /** False while the source is the placeholder of a view that has not listed the store yet. */
+  private get synced(): boolean {
+    return this.source !== EMPTY_SERVICE_NETWORK;
+  }
+
+  private servfail(): Resolution {
+    return { rcode: 'SERVFAIL', answers: [], authorities: [], additionals: [] };
+  }
+
+  /** Whether `ip` is in one of the cluster's own ranges. */
+  private ownsAddress(ip: string): boolean {
+    const n = ipNumber(ip);
+    return this.reverseRanges.some((r) => ((n & r.mask) >>> 0) === r.base);
   }
 
   private follow(source: ServiceNetworkSource): () => void {
@@ -193,8 +234,11 @@ export class ClusterRecords {
     if (octets.length !== 4) return undefined;
     const ip = octets.reverse().join('.');
     if (!isIPv4(ip)) return undefined;
+    const owned = this.ownsAddress(ip);
+    if (owned && !this.synced) return this.servfail();
     const target = this.reverseIndex().get(ip);
-    if (!target) return undefined;
+    // An address of the cluster's ranges that names nothing: no upstream may hear of it.
+    if (!target) return owned ? this.nxdomain() : undefined;
     if (q.type !== 'PTR') return { rcode: 'NOERROR', answers: [], authorities: [], additionals: [] };
     return { rcode: 'NOERROR', answers: [{ name: q.name, type: 'PTR', class: 'IN', ttl: this.opts.ttl, data: target }], authorities: [], additionals: [] };
   }
@@ -226,6 +270,7 @@ export class ClusterRecords {
     if (rel[0] === 'pod') return this.resolvePod(q, rel);
     if (rel[0] !== 'svc') return this.nxdomain();
     if (rel.length === 1) return this.ok([]);
+    if (!this.synced) return this.servfail();
     const ns = rel[1];
     if (rel.length === 2) return this.source.services().some((s) => (s.metadata.namespace ?? 'default') === ns) ? this.ok([]) : this.nxdomain();
     const svc = this.findService(ns, rel[2]);

@@ -25,6 +25,10 @@ export interface DnsServerOptions {
   forwardTimeoutMs?: number;
   /** A TCP connection idle this long is closed (default 10 s, RFC 7766's advice). */
   tcpIdleMs?: number;
+  /** Queries forwarded upstream at once, each holding a socket; beyond, SERVFAIL (default 256). */
+  maxForwards?: number;
+  /** Queries of one TCP connection being answered at once; beyond, it is read no more (default 32). */
+  maxPendingPerConnection?: number;
   log: Logger;
 }
 
@@ -42,6 +46,12 @@ const UDP_RECV_BUFFER_BYTES = 4 << 20;
 
 /** Open TCP connections served at once. */
 const MAX_TCP_CONNECTIONS = 1024;
+
+/** Forwards in flight at once: each holds a file descriptor of the node agent. */
+export const MAX_DNS_FORWARDS = 256;
+
+/** Queries of one TCP connection answered at once (a pipelining client waits for the rest). */
+export const MAX_PENDING_PER_CONNECTION = 32;
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 
@@ -80,6 +90,9 @@ async function startOnce(opts: DnsServerOptions): Promise<DnsServer> {
   const log = opts.log;
   const upstreams = opts.upstreams ?? [];
   const forwardTimeoutMs = opts.forwardTimeoutMs ?? 2_000;
+  const maxForwards = opts.maxForwards ?? MAX_DNS_FORWARDS;
+  const maxPending = opts.maxPendingPerConnection ?? MAX_PENDING_PER_CONNECTION;
+  let forwarding = 0;
   const inflight = new AbortController();
   const udp = dgram.createSocket({ type: net.isIPv6(opts.host) ? 'udp6' : 'udp4' });
   const conns = new Set<net.Socket>();
@@ -109,6 +122,21 @@ async function startOnce(opts: DnsServerOptions): Promise<DnsServer> {
       count(d.qtype, d.rcode);
       return d.reply;
     }
+    if (forwarding >= maxForwards) {
+      // No socket to spare: the client's resolver retries, the agent keeps its descriptors.
+      log.debug({ forwarding, transport }, 'dns: too many forwards in flight; SERVFAIL');
+      count(d.qtype, 'SERVFAIL');
+      return d.kind === 'chase' ? d.finish(undefined) : d.servfail;
+    }
+    forwarding++;
+    try {
+      return await forwardDecision(d, query, transport);
+    } finally {
+      forwarding--;
+    }
+  };
+
+  const forwardDecision = async (d: Extract<Decision, { kind: 'chase' | 'forward' }>, query: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> => {
     if (d.kind === 'chase') {
       let upstream = await ask(d.query, 'udp');
       // A truncated answer is asked again over TCP, as any resolver would.
@@ -158,20 +186,37 @@ async function startOnce(opts: DnsServerOptions): Promise<DnsServer> {
     let buf = Buffer.alloc(0);
     // Replies go out in order even when a forwarded one takes longer than a later local one.
     let queue: Promise<void> = Promise.resolve();
-    c.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+    // At most maxPending queries are answered at once; the rest wait in buf, and the socket is
+    // paused while that many are pending or the client does not read its replies (write() false).
+    let pending = 0;
+    const flow = (): void => {
+      if (c.destroyed) return;
+      if (pending >= maxPending || c.writableNeedDrain) c.pause();
+      else c.resume();
+    };
+    const take = (): void => {
+      while (pending < maxPending && buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const query = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + query.length);
-        const pending = answer(Buffer.from(query), 'tcp');
+        pending++;
+        const reply = answer(Buffer.from(query), 'tcp');
         queue = queue.then(async () => {
-          const reply = await pending;
-          if (!reply || c.destroyed) return;
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(reply.length);
-          c.write(Buffer.concat([len, reply]));
+          const r = await reply;
+          pending--;
+          if (r && !c.destroyed) {
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(r.length);
+            c.write(Buffer.concat([len, r]));
+          }
+          take();
         });
       }
+      flow();
+    };
+    c.on('drain', take);
+    c.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      take();
     });
   }
 

@@ -30,7 +30,8 @@ export function readyUpstreams(source: ServiceNetworkSource, target: RouteTarget
 }
 
 function collect(slice: EndpointSliceView, sp: ServicePortView, out: Upstream[]): void {
-  if (slice.addressType === 'FQDN') return;
+  // The proxy dials IPv4 only: FQDN slices would be resolved, IPv6 ones are not mk's.
+  if (slice.addressType !== 'IPv4') return;
   const port = (slice.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? ''))?.port
     ?? (typeof sp.targetPort === 'number' ? sp.targetPort : undefined);
   if (port === undefined) return;

@@ -111,6 +111,13 @@ describe('routing', () => {
     expect((await get(proxy.port, '/api/b/c', { host: 'elsewhere.org' })).body).toBe('b GET /api/b/c');
   });
 
+  it('matches and forwards the path with dot-segments resolved, and answers 400 for no path', async () => {
+    // `/api/../apix` is `/apix`: not under `/api`, so the default backend's, and sent resolved.
+    expect((await get(proxy.port, '/api/../apix', { host: 'elsewhere.org' })).body).toBe('b GET /apix');
+    expect((await get(proxy.port, '/apix/%2e%2e/api/./v1?q=/../', { host: 'elsewhere.org' })).body).toBe('a GET /api/v1?q=/../');
+    expect((await get(proxy.port, '/api/%zz', { host: 'elsewhere.org' })).status).toBe(400);
+  });
+
   it('sends what matches no rule to the default backend', async () => {
     expect((await get(proxy.port, '/apix', { host: 'elsewhere.org' })).body).toBe('b GET /apix');
   });

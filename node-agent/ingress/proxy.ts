@@ -15,6 +15,7 @@ import type { Logger } from '../../common/log';
 import type { ServiceNetworkSource } from '../service-network/types';
 import { readyUpstreams, RoundRobin, type Upstream } from './endpoints';
 import { ingressRequests, ingressUpstreamDuration } from './metrics';
+import { normalizeRequestUrl } from './request-path';
 import { RouteTable, type RouteTarget } from './routes';
 
 /** What the proxy needs. */
@@ -113,7 +114,11 @@ export async function startIngressProxy(opts: IngressProxyOptions): Promise<Ingr
 
   /** The request's target and its endpoints in the order to try, or the code and text to answer it with. */
   const resolve = (req: http.IncomingMessage): { target: RouteTarget; order: Upstream[] } | { code: number; text: string } => {
-    const target = routes.match(req.headers.host, req.url ?? '/');
+    // Matched and forwarded normalised: `/api/../admin` is `/admin` (request-path.ts).
+    const url = normalizeRequestUrl(req.url ?? '/');
+    if (url === undefined) return { code: 400, text: 'the request target is not a valid path' };
+    req.url = url;
+    const target = routes.match(req.headers.host, url);
     if (!target) return { code: 404, text: 'no ingress rule matches this host and path' };
     const ups = readyUpstreams(source, target);
     if (!Array.isArray(ups)) return { code: 503, text: ups.reason };

@@ -76,13 +76,19 @@ describe('hosts', () => {
     expect(target(t, '/', 'a.baz.bar.com')).toBe('any');
   });
 
-  it('falls to the next host tier when a host has no matching path', () => {
+  it('keeps a request within its host\'s rules: a path they lack goes to the default backend', () => {
     const narrow = new RouteTable([ingress('a', [
       { host: 'foo.bar.com', paths: [{ path: '/api', type: 'Prefix', to: 'api' }] },
-      { host: '*.bar.com', paths: [{ path: '/', type: 'Prefix', to: 'wildcard' }] },
-    ])]);
+      { host: '*.bar.com', paths: [{ path: '/', type: 'Prefix', to: 'wildcard' }, { path: '/admin', type: 'Prefix', to: 'wild-admin' }] },
+      { paths: [{ path: '/', type: 'Prefix', to: 'any' }] },
+    ], { defaultBackend: { service: { name: 'fallback', port: { number: 80 } } } })]);
     expect(target(narrow, '/api/v1', 'foo.bar.com')).toBe('api');
-    expect(target(narrow, '/web', 'foo.bar.com')).toBe('wildcard');
+    expect(target(narrow, '/web', 'foo.bar.com')).toBe('fallback');
+    expect(target(narrow, '/admin', 'baz.bar.com')).toBe('wild-admin');
+    expect(new RouteTable([ingress('b', [
+      { host: 'foo.bar.com', paths: [{ path: '/api', type: 'Exact', to: 'api' }] },
+      { paths: [{ path: '/', type: 'Prefix', to: 'any' }] },
+    ])]).match('foo.bar.com', '/web')).toBeUndefined();
   });
 });
 

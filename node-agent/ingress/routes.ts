@@ -4,9 +4,10 @@
  * (https://kubernetes.io/docs/concepts/services-networking/ingress/#path-types): a Prefix path
  * matches by whole `/`-separated elements, ignoring a trailing slash; Exact matches the path as it
  * is; ImplementationSpecific is matched as Prefix. Of the paths that match, the longest wins, and
- * Exact beats Prefix at equal length. Hosts: an exact host's rules first, then a `*.` wildcard's
- * (which matches one leading label only), then the rules without a host; the first of these with
- * a matching path decides. Nothing matches: the oldest Ingress's default backend, else none (404).
+ * Exact beats Prefix at equal length. Hosts: an exact host's rules, else a `*.` wildcard's
+ * (which matches one leading label only), else the rules without a host; the first of these that
+ * has rules for the host decides alone (ingress-nginx's server block per host). Its paths match
+ * nothing: the oldest Ingress's default backend, else none (404).
  * Ties between Ingresses go to the oldest (then by namespace/name). Pure: no I/O.
  */
 import type { Ingress, IngressBackend } from '../../messages/ingress';
@@ -106,11 +107,11 @@ export class RouteTable {
     const path = rawPath.split('?')[0] || '/';
     const dot = host.indexOf('.');
     const tiers = [this.exactHosts.get(host), dot > 0 ? this.wildcardHosts.get(host.slice(dot)) : undefined, this.anyHost];
-    for (const routes of tiers) {
-      const hit = routes && bestMatch(routes, path);
-      if (hit) return hit.target;
-    }
-    return this.fallback;
+    // The first tier with rules for the host decides alone, as ingress-nginx keeps a request in
+    // the server block of its host: a path it lacks goes to the default backend, not to the
+    // wildcard's or the host-less rules.
+    const routes = tiers.find((t) => t !== undefined);
+    return (routes && bestMatch(routes, path)?.target) ?? this.fallback;
   }
 }
 

@@ -7,6 +7,7 @@ import { startInformer, type Informer, type ObjectStore } from '../../bus';
 import type { Logger } from '../../common/log';
 import type { Ingress } from '../../messages/ingress';
 import type { ServiceNetworkSource } from '../service-network/types';
+import { parseStoredIngress } from './parse';
 import { startIngressProxy, type IngressProxy, type IngressProxyOptions } from './proxy';
 import { RouteTable } from './routes';
 
@@ -41,8 +42,11 @@ export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIn
   let informer: Informer;
   try {
     informer = await startInformer<Ingress>(opts.store, 'ingresses.>', (ev) => {
-      if (ev.type === 'DELETE' || !ev.object) ingresses.delete(ev.key);
-      else ingresses.set(ev.key, ev.object);
+      const parsed = ev.type === 'DELETE' || !ev.object ? undefined : parseStoredIngress(ev.object);
+      if (parsed?.ok) ingresses.set(ev.key, parsed.value);
+      else ingresses.delete(ev.key);
+      // A malformed stored value would throw while building the table, outside any handler.
+      if (parsed && !parsed.ok) opts.log?.warn({ key: ev.key, problem: parsed.error }, 'malformed Ingress left out of the ingress routes');
       // A burst of changes (the first listing) makes one table.
       if (!pending) {
         pending = true;

@@ -57,7 +57,11 @@ describe('parseEndpointSlice', () => {
   it.each([
     [{ metadata: { name: 's' } }, 'addressType is missing'],
     [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: [] }] }, 'endpoints[0].addresses is empty'],
-    [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['fe80::1'] }] }, 'endpoints[0].addresses[0] "fe80::1" is not an IPv4 address'],
+    [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['fe80::1'] }] }, 'endpoints[0].addresses[0]: Invalid value: "fe80::1": must be a valid IPv4 address'],
+    [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['127.0.0.1'] }] }, 'endpoints[0].addresses[0]: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8)'],
+    [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['10.0.0.1', '169.254.169.254'] }] }, 'endpoints[0].addresses[1]: Invalid value: "169.254.169.254": may not be in the link-local range (169.254.0.0/16)'],
+    [{ addressType: 'IPv6', metadata: { name: 's' }, endpoints: [{ addresses: ['::1'] }] }, 'endpoints[0].addresses[0]: Invalid value: "::1": may not be in the loopback range (::1/128)'],
+    [{ addressType: 'IPv6', metadata: { name: 's' }, endpoints: [{ addresses: ['example.com'] }] }, 'endpoints[0].addresses[0]: Invalid value: "example.com": must be a valid IPv6 address'],
     [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: 'yes' } }] }, 'endpoints[0].conditions.ready is not a boolean'],
     [{ addressType: 'IPv4', metadata: { name: 's', labels: { a: 1 } } }, 'metadata.labels.a is not a string'],
     [{ addressType: 'IPv4', metadata: { name: 's' }, ports: [{ port: 0 }] }, 'ports[0].port is not a port number'],
@@ -65,5 +69,13 @@ describe('parseEndpointSlice', () => {
     [{ addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['10.0.0.1'], nodeName: 'n 1' }] }, 'endpoints[0].nodeName "n 1" must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character'],
   ])('refuses %j, saying what is wrong', (raw, error) => {
     expect(parseEndpointSlice(raw, 'default')).toEqual({ ok: false, error });
+  });
+
+  it('keeps loopback endpoints only when told to (tests serving pods on 127.0.0.x)', () => {
+    const raw = { addressType: 'IPv4', metadata: { name: 's' }, endpoints: [{ addresses: ['127.0.0.2'] }] };
+    expect(parseEndpointSlice(raw, 'default').ok).toBe(false);
+    expect(parseEndpointSlice(raw, 'default', { allowLoopback: true }).ok).toBe(true);
+    const linkLocal = { ...raw, endpoints: [{ addresses: ['169.254.1.1'] }] };
+    expect(parseEndpointSlice(linkLocal, 'default', { allowLoopback: true }).ok).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
  * Only the fields of node-agent/service-network/types.ts are kept; unknown ones are ignored.
  */
 import { dns1123LabelError, dns1123SubdomainError } from '../../messages/names';
+import { endpointAddressError } from '../../messages/endpoints';
 import type { EndpointPortView, EndpointSliceView, EndpointView, ServicePortView, ServiceView } from './types';
 
 /** A parsed object, or why it could not be parsed. */
@@ -169,11 +170,16 @@ export function parseService(raw: unknown, namespace?: string): Parsed<ServiceVi
   }
 }
 
-function endpoint(v: unknown, where: string, addressType: string): EndpointView {
+function endpoint(v: unknown, where: string, addressType: string, allowLoopback: boolean): EndpointView {
   const e = obj(v, where);
   const addresses = strings(e.addresses, `${where}.addresses`);
   if (addresses.length === 0) fail(`${where}.addresses is empty`);
-  if (addressType === 'IPv4') addresses.forEach((a, i) => ipv4(a, `${where}.addresses[${i}]`));
+  if (addressType === 'IPv4' || addressType === 'IPv6') {
+    addresses.forEach((a, i) => {
+      const bad = endpointAddressError(addressType, a, { allowLoopback });
+      if (bad) fail(`${where}.addresses[${i}]: ${bad}`);
+    });
+  }
   const c = optObj(e.conditions, `${where}.conditions`);
   const conditions: NonNullable<EndpointView['conditions']> = {};
   for (const k of ['ready', 'serving', 'terminating'] as const) {
@@ -204,14 +210,14 @@ function endpointPort(v: unknown, where: string): EndpointPortView {
 }
 
 /** An EndpointSlice as the node sees it, from whatever the store holds (`namespace` from the key). */
-export function parseEndpointSlice(raw: unknown, namespace?: string): Parsed<EndpointSliceView> {
+export function parseEndpointSlice(raw: unknown, namespace?: string, opts: { allowLoopback?: boolean } = {}): Parsed<EndpointSliceView> {
   try {
     const o = obj(raw, 'the object');
     const addressType = oneOf(o.addressType, ['IPv4', 'IPv6', 'FQDN'] as const, 'addressType') ?? fail('addressType is missing');
     const view: EndpointSliceView = {
       metadata: metadata(o.metadata, namespace, true),
       addressType,
-      endpoints: optArr(o.endpoints, 'endpoints').map((e, i) => endpoint(e, `endpoints[${i}]`, addressType)),
+      endpoints: optArr(o.endpoints, 'endpoints').map((e, i) => endpoint(e, `endpoints[${i}]`, addressType, opts.allowLoopback ?? false)),
       ports: optArr(o.ports, 'ports').map((p, i) => endpointPort(p, `ports[${i}]`)),
     };
     return { ok: true, value: view };

@@ -18,6 +18,11 @@ export interface ServiceNetworkView extends ServiceNetworkSource {
 export interface WatchServiceNetworkOptions {
   store: ObjectStore;
   log: { warn(o: object, m: string): void; debug?(o: object, m: string): void };
+  /**
+   * Keeps EndpointSlice addresses on IPv4 loopback, which a node otherwise drops: only for tests
+   * whose "pods" are servers on 127.0.0.x.
+   */
+  allowLoopbackEndpoints?: boolean;
 }
 
 const svcKey = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -80,7 +85,7 @@ export async function watchServiceNetwork(opts: WatchServiceNetworkOptions): Pro
     const before = dropSlice(ev.key);
     let after: ServiceNetworkChange | undefined;
     if (ev.object !== null) {
-      const parsed = parseEndpointSlice(ev.object, namespace);
+      const parsed = parseEndpointSlice(ev.object, namespace, { allowLoopback: opts.allowLoopbackEndpoints ?? false });
       const service = parsed.ok ? parsed.value.metadata.labels?.[SERVICE_NAME_LABEL] : undefined;
       if (!parsed.ok) opts.log.warn({ key: ev.key, revision: ev.revision, problem: parsed.error }, 'malformed EndpointSlice left out of the service network');
       else if (!service) opts.log.warn({ key: ev.key }, `EndpointSlice without the ${SERVICE_NAME_LABEL} label left out of the service network`);

@@ -290,6 +290,86 @@ describe('port-forward through a node agent', () => {
     expect(pf.streams()).toEqual([]);
   });
 
+  const echoConnections = (): Promise<number> => new Promise((resolve, reject) => echo.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+
+  /** A podIP that answers only when the test says so, and counts its callers. */
+  function heldPodIP(): { podIP: () => Promise<string>; waiting: () => number; release: () => void } {
+    const waiters: (() => void)[] = [];
+    let released = false;
+    return {
+      podIP: () => (released ? Promise.resolve('127.0.0.1') : new Promise<string>((r) => waiters.push(() => r('127.0.0.1')))),
+      waiting: () => waiters.length,
+      release: () => { released = true; for (const w of waiters.splice(0)) w(); },
+    };
+  }
+
+  it('keeps the cap when opens race: concurrent requests beyond maxStreams are refused', async () => {
+    const nodeD = await connect('node-n4');
+    const held = heldPodIP();
+    const pf4 = servePortForward(nodeD, { nodeName: 'n4', pods, podIP: held.podIP, maxStreams: 2 });
+    await pf4.ready;
+    try {
+      const req = { namespace: 'default', pod: 'web', port: echoPort };
+      const pairs = await Promise.all([0, 1, 2].map(() => socketPair()));
+      const results = pairs.map(({ near }) => forwardConnection(cliBus, 'n4', req, near).then((r) => r, (e: unknown) => e));
+      // Two requests hold a slot while the pod's IP is looked up; the third is refused meanwhile.
+      await until('two opens in flight', () => (held.waiting() === 2 ? true : undefined), 5_000);
+      const refused = (await Promise.race([results[0], results[1], results[2]]));
+      expect(String(refused)).toMatch(/already relays 2 port-forward streams/);
+      held.release();
+      const all = await Promise.all(results);
+      const relays = all.filter((r): r is RelayStream => r instanceof RelayStream);
+      expect(relays).toHaveLength(2);
+      for (const r of relays) r.close();
+      await until('the node\'s streams gone', () => (pf4.streams().length === 0 ? true : undefined), 5_000);
+    } finally {
+      await pf4.stop();
+    }
+  });
+
+  it('relays nothing for an open still in flight when it stops, and waits for it', async () => {
+    const nodeE = await connect('node-n5');
+    const held = heldPodIP();
+    const pf5 = servePortForward(nodeE, { nodeName: 'n5', pods, podIP: held.podIP });
+    await pf5.ready;
+    const before = await echoConnections();
+    const answer = request(cliBus, portForwardSubject('n5'), { namespace: 'default', pod: 'web', port: echoPort }, { timeoutMs: 3_000 }).then((r) => r, (e: unknown) => e);
+    await until('the open in flight', () => (held.waiting() === 1 ? true : undefined), 5_000);
+    let stopDone = false;
+    const stopping = pf5.stop().then(() => { stopDone = true; });
+    await new Promise((r) => setImmediate(r));
+    expect(stopDone).toBe(false);
+    held.release();
+    await stopping;
+    expect(pf5.streams()).toEqual([]);
+    await until('no connection to the pod left', async () => ((await echoConnections()) === before ? true : undefined), 5_000);
+    expect(await subsOf('node-n5')).toEqual([]);
+    // No stream was opened for it: the caller hears an error (or nothing), never a stream id.
+    expect(await answer).toBeInstanceOf(Error);
+  });
+
+  it('survives a local client resetting while the stream opens: the call fails, the node frees it', async () => {
+    const nodeF = await connect('node-n6');
+    const held = heldPodIP();
+    const pf6 = servePortForward(nodeF, { nodeName: 'n6', pods, podIP: held.podIP });
+    await pf6.ready;
+    try {
+      const { near, far } = await socketPair();
+      const result = forwardConnection(cliBus, 'n6', { namespace: 'default', pod: 'web', port: echoPort }, near).then((r) => r, (e: unknown) => e);
+      await until('the open in flight', () => (held.waiting() === 1 ? true : undefined), 5_000);
+      const reset = new Promise((r) => near.once('close', r));
+      far.resetAndDestroy();
+      await reset;
+      held.release();
+      const err = await result;
+      expect(err).toBeInstanceOf(Error);
+      expect(String(err)).toMatch(/local connection failed while the stream opened/);
+      await until('the node\'s stream gone', () => (pf6.streams().length === 0 ? true : undefined), 5_000);
+    } finally {
+      await pf6.stop();
+    }
+  });
+
   it('relays at most maxStreams at once', async () => {
     const nodeC = await connect('node-n3');
     const pf3 = servePortForward(nodeC, { nodeName: 'n3', pods: new Map([['default/web', pod('web')]]), podIP: async () => '127.0.0.1', maxStreams: 2 });

@@ -86,7 +86,7 @@ beforeAll(async () => {
     addressType: 'IPv4', ports: [{ name: 'http', port, protocol: 'TCP' }],
     endpoints: [{ addresses: ['127.0.0.2'], conditions: { ready: true } }],
   });
-  source = await watchServiceNetwork({ store, log: console });
+  source = await watchServiceNetwork({ store, log: console, allowLoopbackEndpoints: true });
   ingress = await startNodeIngress({ store, source, port: 0, host: '127.0.0.1' });
 }, 300_000);
 

@@ -183,6 +183,101 @@ describe('forwarding', () => {
   });
 });
 
+describe('bounds', () => {
+  const query = (id: number, name: string): Buffer => packet.encode({ id, type: 'query', flags: packet.RECURSION_DESIRED, questions: [{ name, type: 'A' }] });
+
+  it('answers SERVFAIL at once beyond maxForwards in flight, holding no socket for it', async () => {
+    const silent = dgram.createSocket('udp4');
+    let heard = 0;
+    silent.on('message', () => { heard++; });
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    const records = new ClusterRecords(source, { domain: 'cluster.local', ttl: 5 });
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, records, upstreams: [{ host: '127.0.0.1', port: silent.address().port }], forwardTimeoutMs: 20_000, maxForwards: 2, log });
+    try {
+      const held = [askUdp(server.port, query(1, 'a.example.org')), askUdp(server.port, query(2, 'b.example.org'))];
+      for (const h of held) h.catch(() => undefined);
+      await until('two forwards at the upstream', () => (heard === 2 ? true : undefined), 5_000);
+      const third = packet.decode(await askUdp(server.port, query(3, 'c.example.org'))) as { rcode?: string; id?: number };
+      expect([third.id, third.rcode]).toEqual([3, 'SERVFAIL']);
+      expect(heard).toBe(2);
+    } finally {
+      await server.stop();
+      records.close();
+      silent.close();
+    }
+  });
+
+  it('reads no more of a pipelining TCP client than maxPendingPerConnection queries at once', async () => {
+    const upstreamConns = new Set<net.Socket>();
+    let accepted = 0;
+    const silent = net.createServer((c) => { accepted++; upstreamConns.add(c); c.on('error', () => undefined); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const records = new ClusterRecords(source, { domain: 'cluster.local', ttl: 5 });
+    const server = await startDnsServer({
+      host: '127.0.0.1', port: 0, records, upstreams: [{ host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port }],
+      forwardTimeoutMs: 20_000, maxPendingPerConnection: 2, log,
+    });
+    const clients: net.Socket[] = [];
+    try {
+      const pipelined = net.connect({ host: '127.0.0.1', port: server.port });
+      clients.push(pipelined);
+      pipelined.on('error', () => undefined);
+      await new Promise((r) => pipelined.once('connect', r));
+      pipelined.write(Buffer.concat([1, 2, 3, 4, 5].map((i) => packet.streamEncode({ id: i, type: 'query', flags: packet.RECURSION_DESIRED, questions: [{ name: `q${i}.example.org`, type: 'A' }] }))));
+      await until('two of its queries forwarded', () => (accepted >= 2 ? true : undefined), 5_000);
+      // Another client's query is forwarded as usual: the first client's others wait their turn.
+      const other = net.connect({ host: '127.0.0.1', port: server.port });
+      clients.push(other);
+      other.on('error', () => undefined);
+      await new Promise((r) => other.once('connect', r));
+      other.write(packet.streamEncode({ id: 9, type: 'query', flags: packet.RECURSION_DESIRED, questions: [{ name: 'other.example.org', type: 'A' }] }));
+      await until('the other client\'s query forwarded', () => (accepted >= 3 ? true : undefined), 5_000);
+      expect(accepted).toBe(3);
+    } finally {
+      for (const c of clients) c.destroy();
+      await server.stop();
+      records.close();
+      for (const c of upstreamConns) c.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
+
+describe('a TCP client that does not read its replies', () => {
+  it('is read no further once its replies back up, instead of queueing them all in memory', async () => {
+    const records = new ClusterRecords(source, { domain: 'cluster.local', ttl: 5 });
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, records, log });
+    const answered = async (): Promise<number> => {
+      const text = await register.getSingleMetricAsString('mk_dns_queries_total');
+      return Number(/mk_dns_queries_total\{type="A",rcode="NOERROR"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await answered();
+    const client = net.connect({ host: '127.0.0.1', port: server.port });
+    client.on('error', () => undefined);
+    try {
+      await new Promise((r) => client.once('connect', r));
+      client.pause();
+      // Each reply is about 1 KB (60 addresses): 40,000 of them are far beyond any socket buffer.
+      const one = packet.streamEncode({ id: 1, type: 'query', questions: [{ name: 'big.default.svc.cluster.local', type: 'A' }] });
+      const total = 40_000;
+      client.write(Buffer.concat(Array.from({ length: total }, () => one)));
+      // Answered queries grow while the kernel's buffers take the replies, then stop.
+      let last = -1;
+      const settled = await until('the server stops answering', async () => {
+        const now = (await answered()) - before;
+        const same = now === last;
+        last = now;
+        return same && now > 0 ? now : undefined;
+      }, 20_000, 250);
+      expect(settled).toBeLessThan(total / 2);
+    } finally {
+      client.destroy();
+      await server.stop();
+      records.close();
+    }
+  });
+});
+
 describe('faults of its own', () => {
   it('answers SERVFAIL when its view throws, and keeps serving', async () => {
     let broken = true;

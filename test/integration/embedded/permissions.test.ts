@@ -381,7 +381,7 @@ describe('a node\'s ingress proxy', () => {
     });
     const n1 = await connectAs('node-n1');
     const store = await ObjectStore.open(n1, { create: false });
-    const source = await watchServiceNetwork({ store, log: console });
+    const source = await watchServiceNetwork({ store, log: console, allowLoopbackEndpoints: true });
     const ingress = await startNodeIngress({ store, source, port: 0, host: '127.0.0.1' });
     try {
       const body = await new Promise<string>((resolve, reject) => {
