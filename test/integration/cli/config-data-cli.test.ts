@@ -5,11 +5,11 @@
  * refused with a clear error, exit 1 and nothing created.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
-import { ensureBuilt, runCli, type CliResult } from './run-cli';
+import type { ControlPlane } from '../../../actors';
+import type { NatsServer } from '../../helpers/nats-server';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(120_000);
 
@@ -20,18 +20,12 @@ let dir: string;
 const mk = (args: string[]): Promise<CliResult> => runCli(args, { env: { MK_HOME: dir }, timeoutMs: 60_000 });
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-cm' } });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-cm-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, dir } = await startCliCluster('cm'));
   fs.writeFileSync(path.join(dir, 'app.properties'), 'color=blue\n');
 }, 300_000);
 
 afterAll(async () => {
-  await cp?.stop();
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, server, dir });
 });
 
 it('creates a ConfigMap from literals and files and lists it as kubectl does', async () => {

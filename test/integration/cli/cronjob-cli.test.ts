@@ -5,14 +5,14 @@
  * input refused with a clear error and nothing created.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, request, type Bus } from '../../../bus';
+import type { ControlPlane } from '../../../actors';
+import { request, type Bus } from '../../../bus';
 import { API, CRONJOB_INSTANTIATE, isNotFound, type CronJob, type GetResult, type Job } from '../../../messages';
-import { caught, startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import { caught, type NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
-import { ensureBuilt, ROOT, runCli, type CliResult } from './run-cli';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { ROOT, runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(120_000);
 
@@ -27,22 +27,14 @@ const get = async <T>(kind: string, name: string) => (await request<GetResult>(b
 const saved = { scale: process.env.MK_CRONJOB_CLOCK_SCALE, origin: process.env.MK_CRONJOB_CLOCK_ORIGIN };
 
 beforeAll(async () => {
-  ensureBuilt();
   // The controller's clock runs thirty times faster: `* * * * *` fires every two seconds.
   process.env.MK_CRONJOB_CLOCK_SCALE = '30';
   process.env.MK_CRONJOB_CLOCK_ORIGIN = String(Date.now());
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-cj' } });
-  bus = await connectBus({ servers: server.url, name: 'cli-cj-test' });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-cj-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, bus, dir } = await startCliCluster('cj'));
 }, 300_000);
 
 afterAll(async () => {
-  await cp?.stop();
-  await bus?.close();
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, bus, server, dir });
   for (const [k, v] of [['MK_CRONJOB_CLOCK_SCALE', saved.scale], ['MK_CRONJOB_CLOCK_ORIGIN', saved.origin]] as const) {
     if (v === undefined) delete process.env[k]; else process.env[k] = v;
   }

@@ -5,15 +5,15 @@
  * (exit 1, the problem named). Two nodes are objects in the store and a loop plays their agents.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, ObjectStore, type Bus } from '../../../bus';
+import type { ControlPlane } from '../../../actors';
+import { ObjectStore, type Bus } from '../../../bus';
 import type { Pod } from '../../../messages';
 import { fakeNode, playNodes, putNode, type NodeLoop } from '../../helpers/fake-nodes';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import type { NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
-import { ensureBuilt, runCli, type CliResult } from './run-cli';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(180_000);
 
@@ -32,13 +32,7 @@ const podsOf = async (name: string) => (await store.list<Pod>('pods.default.>'))
   .filter((p) => p.metadata.name.startsWith(`${name}-`) && !p.metadata.deletionTimestamp);
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-ds' } });
-  bus = await connectBus({ servers: server.url, name: 'cli-ds-test' });
-  store = await ObjectStore.open(bus, { create: false });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-ds-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, bus, store, dir } = await startCliCluster('ds'));
   for (const n of ['n1', 'n2']) await putNode(store, fakeNode(n, { role: 'edge' }));
   await putNode(store, fakeNode('n3', { role: 'core' }));
   nodes = playNodes(store);
@@ -46,10 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nodes?.stop();
-  await cp?.stop();
-  await bus?.close();
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, bus, server, dir });
 });
 
 it('applies a daemon set, waits for its rollout and lists it like kubectl get ds', async () => {

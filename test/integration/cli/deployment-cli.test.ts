@@ -6,14 +6,14 @@
  * pods Ready, except those labelled ready=never.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, ObjectStore, request, type Bus } from '../../../bus';
+import type { ControlPlane } from '../../../actors';
+import { ObjectStore, request, type Bus } from '../../../bus';
 import { API, objectKey, type Deployment, type GetResult, type ListResult, type Pod } from '../../../messages';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import type { NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
-import { ensureBuilt, runCli, type CliResult } from './run-cli';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(180_000);
 
@@ -37,13 +37,7 @@ const rolledOut = (name: string, image: string) => until(`${name} rolled out ${i
 }, 60_000);
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-deploy' } });
-  bus = await connectBus({ servers: server.url, name: 'cli-deploy-test' });
-  store = await ObjectStore.open(bus, { create: false });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-deploy-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, bus, store, dir } = await startCliCluster('deploy'));
   node.done = (async () => {
     while (!node.stop) {
       const pods = (await request<ListResult>(bus, API.list, { kind: 'pods' })).items as Pod[];
@@ -61,10 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   node.stop = true;
   await node.done;
-  await cp?.stop();
-  await bus?.close();
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, bus, server, dir });
 });
 
 it('applies a deployment, waits for its rollout and lists it like kubectl get deploy', async () => {

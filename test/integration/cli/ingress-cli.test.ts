@@ -8,17 +8,17 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, ObjectStore, type Bus } from '../../../bus';
+import type { ControlPlane } from '../../../actors';
+import { ObjectStore, type Bus } from '../../../bus';
 import { objectKey, resolveKind, type Ingress, type Node } from '../../../messages';
 import { startNodeIngress, type NodeIngress } from '../../../node-agent/ingress';
 import { watchServiceNetwork, type ServiceNetworkView } from '../../../node-agent/service-network/view';
 import { fakeNode, putNode } from '../../helpers/fake-nodes';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import type { NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
-import { ensureBuilt, runCli, type CliResult } from './run-cli';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(180_000);
 
@@ -58,13 +58,7 @@ function get(p: string, host: string): Promise<{ status: number; body: string }>
 }
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-ingress' } });
-  bus = await connectBus({ servers: server.url, name: 'cli-ingress-test' });
-  store = await ObjectStore.open(bus, { create: false });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-ingress-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, bus, store, dir } = await startCliCluster('ingress'));
   // The node lifecycle keeps what the server set: addresses are written once the nodes exist.
   for (const [n, ip, ready] of [['n1', '10.0.0.11', true], ['n2', '10.0.0.12', true], ['n3', '10.0.0.13', false]] as const) {
     await putNode(store, node(n, ip, ready));
@@ -94,10 +88,7 @@ afterAll(async () => {
   await ingress?.stop();
   await source?.stop();
   await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
-  await cp?.stop();
-  await bus?.close();
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, bus, server, dir });
 });
 
 it('applies an Ingress, reports the Ready nodes\' addresses and prints kubectl\'s columns', async () => {

@@ -4,16 +4,15 @@
  * the built CLI against a real nats-server and control plane: exit 0, nothing on stderr, every
  * object stored as written, and the controllers act on them (fake nodes play the agents).
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, ObjectStore, type Bus } from '../../../bus';
+import type { ControlPlane } from '../../../actors';
+import { ObjectStore, type Bus } from '../../../bus';
 import type { Pod } from '../../../messages';
 import { fakeNode, playNodes, putNode, type NodeLoop } from '../../helpers/fake-nodes';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import type { NatsServer } from '../../helpers/nats-server';
 import { waitFor } from '../../helpers/wait';
-import { ensureBuilt, runCli, type CliResult } from './run-cli';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(180_000);
 
@@ -28,23 +27,14 @@ let nodes: NodeLoop | undefined;
 const mk = (args: string[]): Promise<CliResult> => runCli(args, { env: { MK_HOME: dir }, timeoutMs: 60_000 });
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-k8s-docs' } });
-  bus = await connectBus({ servers: server.url, name: 'k8s-docs-test' });
-  store = await ObjectStore.open(bus, { create: false });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-k8s-docs-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, bus, store, dir } = await startCliCluster('k8s-docs'));
   for (const [n, zone] of [['n1', 'a'], ['n2', 'b']]) await putNode(store, fakeNode(n, { zone }));
   nodes = playNodes(store);
 }, 300_000);
 
 afterAll(async () => {
   await nodes?.stop();
-  await cp?.stop();
-  await bus?.close();
-  await server?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, bus, server, dir });
 });
 
 it('applies the workload examples unchanged, and the controllers make their pods', async () => {

@@ -4,14 +4,14 @@
  * --current-replicas precondition and bad input, and `mk delete rs --cascade=orphan`.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, request, type Bus } from '../../../bus';
+import type { ControlPlane } from '../../../actors';
+import { request, type Bus } from '../../../bus';
 import { API, type GetResult, type ListResult, type Pod, type ReplicaSet } from '../../../messages';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
+import type { NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
-import { ensureBuilt, runCli, type CliResult } from './run-cli';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(120_000);
 
@@ -35,19 +35,11 @@ const RS = (name: string, replicas: number, group = 'none') => `apiVersion: apps
   + '    spec:\n      containers:\n        - name: web\n          image: busybox:1.36\n';
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-rs' } });
-  bus = await connectBus({ servers: server.url, name: 'cli-rs-test' });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-rs-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, bus, dir } = await startCliCluster('rs'));
 }, 300_000);
 
 afterAll(async () => {
-  await cp?.stop();
-  await bus?.close();
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, bus, server, dir });
 });
 
 it('applies a set and lists it like kubectl get rs', async () => {

@@ -5,13 +5,13 @@
  * (and prints one in a client dry run), and bad input exits 1 naming the problem, writing nothing.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runControlPlane, type ControlPlane } from '../../../actors';
-import { connectBus, ObjectStore, type Bus } from '../../../bus';
+import type { ControlPlane } from '../../../actors';
+import { ObjectStore, type Bus } from '../../../bus';
 import { objectKey, type Service } from '../../../messages';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
-import { ensureBuilt, runCli, type CliResult } from './run-cli';
+import type { NatsServer } from '../../helpers/nats-server';
+import { startCliCluster, stopCliCluster } from './cli-cluster';
+import { runCli, type CliResult } from './run-cli';
 
 jest.setTimeout(180_000);
 
@@ -31,20 +31,11 @@ const svcOf = async (name: string) => (await store.get<Service>(objectKey('servi
 const cells = (line: string) => line.trim().split(/\s{2,}/);
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startNatsServer();
-  cp = await runControlPlane({ bus: { servers: server.url, name: 'cp-cli-svc' } });
-  bus = await connectBus({ servers: server.url, name: 'cli-svc-test' });
-  store = await ObjectStore.open(bus, { create: false });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-cli-svc-'));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ servers: [server.url], nodeName: 'n1' }), { mode: 0o600 });
+  ({ server, cp, bus, store, dir } = await startCliCluster('svc'));
 }, 300_000);
 
 afterAll(async () => {
-  await cp?.stop();
-  await bus?.close();
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await stopCliCluster({ cp, bus, server, dir });
 });
 
 it('applies services and lists them like kubectl get svc', async () => {
