@@ -26,46 +26,49 @@ export function parseUpstream(text: string): Upstream {
   return { host: m[1], port };
 }
 
-/** Sends `query` to `up` over UDP; the reply, or a rejection after `timeoutMs` or `signal`. */
-export function forwardUdp(query: Buffer, up: Upstream, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+type Finish = (err: Error | undefined, reply?: Buffer) => void;
+
+/**
+ * One forward's life: `open` makes its socket and wires it to `finish`, which settles the promise
+ * once (the first of a reply, an error, the deadline or the abort) and then `close`s the socket.
+ */
+function forwardOnce(up: Upstream, timeoutMs: number, signal: AbortSignal | undefined, open: (finish: Finish) => () => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket(net.isIPv6(up.host) ? 'udp6' : 'udp4');
     let done = false;
-    const finish = (err: Error | undefined, reply?: Buffer): void => {
+    let close: () => void = () => undefined;
+    const finish: Finish = (err, reply) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      sock.close();
+      close();
       if (err) reject(err); else resolve(reply!);
     };
     const onAbort = (): void => finish(new Error('forward aborted'));
     const timer = setTimeout(() => finish(new Error(`no reply from ${up.host}:${up.port} in ${timeoutMs} ms`)), timeoutMs);
     signal?.addEventListener('abort', onAbort);
+    close = open(finish);
+    if (done) close();
+  });
+}
+
+/** Sends `query` to `up` over UDP; the reply, or a rejection after `timeoutMs` or `signal`. */
+export function forwardUdp(query: Buffer, up: Upstream, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+  return forwardOnce(up, timeoutMs, signal, (finish) => {
+    const sock = dgram.createSocket(net.isIPv6(up.host) ? 'udp6' : 'udp4');
     sock.on('error', (err) => finish(err));
     // Only the reply to this query's id counts: a late or spoofed datagram is ignored.
     sock.on('message', (msg) => { if (msg.length >= 2 && msg.readUInt16BE(0) === query.readUInt16BE(0)) finish(undefined, msg); });
     sock.send(query, up.port, up.host, (err) => { if (err) finish(err); });
+    return () => sock.close();
   });
 }
 
 /** Sends `query` to `up` over TCP (length-prefixed, RFC 1035 4.2.2); the reply, or a rejection. */
 export function forwardTcp(query: Buffer, up: Upstream, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return forwardOnce(up, timeoutMs, signal, (finish) => {
     const sock = net.connect({ host: up.host, port: up.port });
     let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (err: Error | undefined, reply?: Buffer): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      sock.destroy();
-      if (err) reject(err); else resolve(reply!);
-    };
-    const onAbort = (): void => finish(new Error('forward aborted'));
-    const timer = setTimeout(() => finish(new Error(`no reply from ${up.host}:${up.port} in ${timeoutMs} ms`)), timeoutMs);
-    signal?.addEventListener('abort', onAbort);
     sock.on('error', (err) => finish(err));
     sock.on('close', () => finish(new Error(`${up.host}:${up.port} closed the connection without a reply`)));
     sock.on('connect', () => {
@@ -77,5 +80,6 @@ export function forwardTcp(query: Buffer, up: Upstream, timeoutMs: number, signa
       buf = Buffer.concat([buf, chunk]);
       if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) finish(undefined, buf.subarray(2, 2 + buf.readUInt16BE(0)));
     });
+    return () => sock.destroy();
   });
 }
