@@ -75,7 +75,8 @@ describe('actor telemetry', () => {
     // Nothing moved: nothing to report.
     expect(collectStats()).toEqual([]);
     release();
-    await until('the mailbox to drain', () => snapshot().actors[0] && (collectStats().find((s) => s.handled === 5)));
+    // A deadline for a loaded machine: the five handlers run once the gate opens, on the event loop's own time.
+    await until('the mailbox to drain', () => snapshot().actors[0] && (collectStats().find((s) => s.handled === 5)), 15_000);
     expect(snapshot().actors[0]!.stats).toMatchObject({ mailbox: 0, handled: 5 });
   });
 
