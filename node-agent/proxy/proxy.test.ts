@@ -107,13 +107,18 @@ it('writes everything once at start, then only the changed chains, coalescing a 
   expect(second).not.toContain('--to-destination 10.244.1.5:8080');
 });
 
-it('makes the next sync full after a failed restore', async () => {
+/** Starts the proxy on one service, makes iptables-restore fail, and changes an endpoint: the sync fails. */
+async function failOneChange(): Promise<void> {
   const source = new FakeSource();
   source.set('web', '10.96.0.10', ['10.244.1.2']);
   await start(source, 10);
   writeFileSync(path.join(dir, 'fail'), '');
   source.set('web', '10.96.0.10', ['10.244.1.3']);
   await until('the failed sync', () => log.warn.mock.calls.length > 0);
+}
+
+it('makes the next sync full after a failed restore', async () => {
+  await failOneChange();
   expect(log.warn).toHaveBeenCalledWith(expect.objectContaining({ full: false }), expect.stringMatching(/next sync is full/));
   expect(restores()).toHaveLength(2);
   rmSync(path.join(dir, 'fail'));
@@ -146,12 +151,7 @@ it('deletes the conntrack entries of a UDP endpoint that went away', async () =>
 });
 
 it('logs the restore input line a failed sync was refused at', async () => {
-  const source = new FakeSource();
-  source.set('web', '10.96.0.10', ['10.244.1.2']);
-  await start(source, 10);
-  writeFileSync(path.join(dir, 'fail'), '');
-  source.set('web', '10.96.0.10', ['10.244.1.3']);
-  await until('the failed sync', () => log.warn.mock.calls.length > 0);
+  await failOneChange();
   const line = restores()[1].split('\n')[1];
   expect(line.length).toBeGreaterThan(0);
   expect(log.warn).toHaveBeenCalledWith(expect.objectContaining({ err: expect.stringContaining(`line 2: ${line}`) }), expect.any(String));
