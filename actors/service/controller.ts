@@ -174,7 +174,8 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
 
   const scheduleRepair = (): void => {
     clearTimeout(repairTimer);
-    if (stopped) return;
+    // A closed connection does not come back (a new leader term opens its own): no more passes.
+    if (stopped || store.bus.nc.isClosed()) return;
     repairTimer = setTimeout(() => {
       repair().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'service allocation repair failed; tried again later')).finally(scheduleRepair);
     }, repairMs);
