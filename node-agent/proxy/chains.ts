@@ -78,9 +78,20 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
+/** Names already hashed: a sync names every chain again, and most are the same as last time. */
+const hashed = new Map<string, string>();
+const HASHED_CAP = 200_000;
+
 /** `prefix` + the first 16 base32 characters of sha256(`identity`). */
 export function hashedChain(prefix: (typeof HASHED_PREFIXES)[number], identity: string): string {
-  return prefix + base32(createHash('sha256').update(identity).digest()).slice(0, 16);
+  const key = prefix + identity;
+  let name = hashed.get(key);
+  if (name === undefined) {
+    name = prefix + base32(createHash('sha256').update(identity).digest()).slice(0, 16);
+    if (hashed.size >= HASHED_CAP) hashed.clear();
+    hashed.set(key, name);
+  }
+  return name;
 }
 
 /** A service port's identity: `ns/name:port/protocol` (port: its name, else its number). */

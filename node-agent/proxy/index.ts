@@ -5,6 +5,6 @@ export {
 export { CommandError, removeProxyRules, type Commands } from './iptables';
 export { startServiceProxy, type ServiceProxy, type ServiceProxyOptions } from './proxy';
 export { chainsInSave, planRemoval, planRestore, type AppliedChains, type RestorePlan } from './restore';
-export { buildRules, usableEndpoints, type ProxyNode, type ProxyRules, type UdpFlow } from './rules';
+export { buildRules, RuleCache, usableEndpoints, type ProxyNode, type ProxyRules, type UdpFlow } from './rules';
 export { ensureBridgeNetfilter } from './bridge';
 export { HealthCheckServers, type HealthCheck } from './health';

@@ -14,7 +14,7 @@ import { JUMPS } from './chains';
 import { HealthCheckServers } from './health';
 import { chainsOf, ensureJump, hasConntrack, removeProxyRules, restore, runCommand, type Commands } from './iptables';
 import { planRestore, snapshot, TABLES, type AppliedChains, type Table } from './restore';
-import { buildRules, type ProxyNode, type UdpFlow } from './rules';
+import { buildRules, RuleCache, type ProxyNode, type UdpFlow } from './rules';
 
 /** Options of startServiceProxy. */
 export interface ServiceProxyOptions extends Commands {
@@ -103,9 +103,12 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     }
   };
 
+  let cache = new RuleCache();
   const pass = async (full: boolean): Promise<void> => {
     const started = process.hrtime.bigint();
-    const rules = buildRules(opts.source.services(), (ns, name) => opts.source.slicesOf(ns, name), opts.node);
+    // A full pass builds everything afresh; a partial one recomputes only the services that changed.
+    if (full) cache = new RuleCache();
+    const rules = buildRules(opts.source.services(), (ns, name) => opts.source.slicesOf(ns, name), opts.node, cache);
     let present: Record<Table, string[]> | undefined;
     if (full) {
       present = { filter: [], nat: [] };

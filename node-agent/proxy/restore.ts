@@ -21,7 +21,7 @@ export interface RestorePlan {
   removed: Record<Table, string[]>;
 }
 
-const same = (a: string[] | undefined, b: string[]): boolean => a !== undefined && a.length === b.length && a.every((l, i) => l === b[i]);
+const same = (a: string[] | undefined, b: string[]): boolean => a === b || (a !== undefined && a.length === b.length && a.every((l, i) => l === b[i]));
 
 /**
  * The restore input that turns `previous` into `next`. Without `previous` (a full sync) every
@@ -65,7 +65,11 @@ export function chainsInSave(save: string): string[] {
   return save.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0]);
 }
 
-/** Copies rules so later changes to `rules` do not change what is remembered as applied. */
+/**
+ * What is remembered as applied: the chains of `rules`. The rule arrays are shared, not copied
+ * (buildRules' arrays are not changed once built; a RuleCache hands the same ones to later builds,
+ * which is what lets planRestore skip an unchanged chain without reading its lines).
+ */
 export function snapshot(rules: ProxyRules): AppliedChains {
-  return { filter: new Map([...rules.filter].map(([c, r]) => [c, [...r]])), nat: new Map([...rules.nat].map(([c, r]) => [c, [...r]])) };
+  return { filter: new Map(rules.filter), nat: new Map(rules.nat) };
 }

@@ -1,7 +1,7 @@
 import type { EndpointSliceView, EndpointView, ServiceView } from '../service-network/types';
 import { base32, endpointChain, isProxyChain, serviceChains } from './chains';
 import { chainsInSave, planRemoval, planRestore, snapshot } from './restore';
-import { buildRules, q, type ProxyNode } from './rules';
+import { buildRules, q, RuleCache, type ProxyNode } from './rules';
 
 const node: ProxyNode = { name: 'n1', clusterCIDR: '10.244.0.0/16', podCIDR: '10.244.1.0/24' };
 
@@ -274,5 +274,41 @@ describe('buildRules, review fixes', () => {
 
   it('keeps control characters out of quoted comments', () => {
     expect(q('a"b\\c\nd\re\u0000f')).toBe('"abcdef"');
+  });
+});
+
+describe('RuleCache', () => {
+  it('builds what an uncached build does, recomputing only the services whose object or slices changed', () => {
+    const cache = new RuleCache();
+    const slicesOf = (list: EndpointSliceView[]) => (ns: string, name: string) =>
+      list.filter((s) => s.metadata.namespace === ns && s.metadata.labels?.['kubernetes.io/service-name'] === name);
+    const a = svc('a', { clusterIP: '10.96.0.1', type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] });
+    const b = svc('b', { clusterIP: '10.96.0.2', sessionAffinity: 'ClientIP' });
+    const c = svc('c', { clusterIP: '10.96.0.3' });
+    const slices = [slice('a', [ep('10.244.1.2'), ep('10.244.2.2', { nodeName: 'n2' })]), slice('b', [ep('10.244.1.3')]), slice('c', [])];
+    const first = buildRules([c, a, b], slicesOf(slices), node, cache);
+    expect(first).toEqual(buildRules([c, a, b], slicesOf(slices), node));
+    const aChain = serviceChains('default/a:http/TCP').svc;
+    const bChain = serviceChains('default/b:http/TCP').svc;
+
+    // b's slice is replaced (an endpoint moved): b is recomputed, a's arrays are the same ones.
+    const moved = [slices[0], slice('b', [ep('10.244.1.4')]), slices[2]];
+    const second = buildRules([c, a, b], slicesOf(moved), node, cache);
+    expect(second).toEqual(buildRules([c, a, b], slicesOf(moved), node));
+    expect(second.nat.get(aChain)).toBe(first.nat.get(aChain));
+    expect(second.nat.get(bChain)).not.toEqual(first.nat.get(bChain));
+    const plan = planRestore(snapshot(first), second);
+    expect(plan.written.nat).toEqual(expect.arrayContaining([bChain]));
+    expect(plan.written.nat).not.toContain(aChain);
+
+    // A changed service object (a new port) is recomputed too; a deleted one is forgotten.
+    const a2 = { ...a, spec: { ...a.spec, ports: [...a.spec.ports!, { name: 'metrics', port: 9090, protocol: 'TCP' as const }] } };
+    const third = buildRules([a2, c], slicesOf(moved), node, cache);
+    expect(third).toEqual(buildRules([a2, c], slicesOf(moved), node));
+    expect(third.nat.has(bChain)).toBe(false);
+    expect(cache.size).toBe(2);
+    // Another node: nothing is reused from the first.
+    const other = { ...node, name: 'n2' };
+    expect(buildRules([a2, c], slicesOf(moved), other, cache)).toEqual(buildRules([a2, c], slicesOf(moved), other));
   });
 });

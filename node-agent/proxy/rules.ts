@@ -82,7 +82,14 @@ function endpointsOf(port: ServicePortView, protocol: string, slices: EndpointSl
       if (!seen.has(key)) seen.set(key, ep);
     }
   }
-  return [...seen.values()].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip.localeCompare(b.ip, 'en', { numeric: true })));
+  return [...seen.values()].sort((a, b) => (a.ip === b.ip ? a.port - b.port : ipv4Number(a.ip) - ipv4Number(b.ip) || (a.ip < b.ip ? -1 : 1)));
+}
+
+/** An IPv4 address as a number, for ordering (slices are validated: four decimal octets). */
+function ipv4Number(ip: string): number {
+  let n = 0;
+  for (const part of ip.split('.')) n = n * 256 + Number(part);
+  return n;
 }
 
 /**
@@ -104,10 +111,184 @@ function spread(chain: string, targets: string[], comment: string): string[] {
 }
 
 /**
- * The rules for `services` (skipping headless and ExternalName ones and those without a cluster
- * IP), their slices from `slicesOf`, on `node`. Pure; deterministic for the same input.
+ * What one service adds: chains of its own (its ports' MK-SVC/SVL/EXT and endpoint chains, in the
+ * order they were made) and lines for the shared chains, in order. Never changed once made: the
+ * arrays are shared between syncs (RuleCache) and with what the proxy remembers as applied.
  */
-export function buildRules(services: ServiceView[], slicesOf: (namespace: string, name: string) => EndpointSliceView[], node: ProxyNode): ProxyRules {
+interface ServiceRules {
+  own: Map<string, string[]>;
+  natServices: string[];
+  filterServices: string[];
+  filterExternal: string[];
+  nodePorts: string[];
+  udp: UdpFlow[];
+  health?: HealthCheck;
+}
+
+/** The rules of one service (headless, ExternalName and services without a cluster IP have none). */
+function serviceRules(svc: ServiceView, slices: EndpointSliceView[], node: ProxyNode): ServiceRules {
+  const out: ServiceRules = { own: new Map(), natServices: [], filterServices: [], filterExternal: [], nodePorts: [], udp: [] };
+  const nat = out.own;
+  const add = (m: Map<string, string[]>, chain: string, line: string): void => {
+    const rules = m.get(chain);
+    if (rules) rules.push(line); else m.set(chain, [line]);
+  };
+  const chain = (m: Map<string, string[]>, name: string): void => { if (!m.has(name)) m.set(name, []); };
+  const udp = out.udp;
+  const nodePortRules = out.nodePorts;
+  const ns = svc.metadata.namespace ?? 'default';
+  const spec = svc.spec;
+  const clusterIP = spec.clusterIP;
+  if (spec.type === 'ExternalName' || !clusterIP || clusterIP === 'None') return out;
+  const affinity = spec.sessionAffinity === 'ClientIP' ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS : undefined;
+  const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  const localExternal = spec.externalTrafficPolicy === 'Local' && (nodePorts || (spec.externalIPs ?? []).length > 0);
+  const lbIPs = spec.type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])) : [];
+  const externals = [...new Set([...(spec.externalIPs ?? []), ...lbIPs])];
+  const healthPort = (svc as ServiceView & WithHealthCheckNodePort).spec.healthCheckNodePort;
+  const localIPs = new Set<string>();
+
+  for (const port of spec.ports ?? []) {
+    const protocol = port.protocol ?? 'TCP';
+    if (protocol === 'SCTP') continue;
+    const proto = protocol.toLowerCase();
+    const name = servicePortName(ns, svc.metadata.name, port, protocol);
+    const { svc: svcChain, svl, ext } = serviceChains(name);
+    const all = endpointsOf(port, protocol, slices, node.name);
+    const usable = usableEndpoints(all);
+    const local = usableEndpoints(all.filter((e) => e.local));
+    // The health check counts ready local endpoints: a terminating one is about to go away.
+    for (const e of all) if (e.local && e.ready) localIPs.add(e.ip);
+    const internalLocal = spec.internalTrafficPolicy === 'Local';
+    const internalTargets = internalLocal ? local : usable;
+    const hasNodePort = nodePorts && port.nodePort !== undefined;
+    const hasExternal = hasNodePort || externals.length > 0 || spec.type === 'LoadBalancer';
+    const dport = `-p ${proto} -m ${proto} --dport`;
+
+    for (const e of usable) {
+      for (const vip of [clusterIP, ...externals]) udp.push(...(proto === 'udp' ? [{ vip, port: port.port, endpoint: e.ip }] : []));
+      if (proto === 'udp' && hasNodePort) udp.push({ port: port.nodePort!, endpoint: e.ip });
+    }
+
+    // Endpoint chains: hairpin (a pod reaching itself through the service) is masqueraded.
+    const sep = (e: Endpoint): string => endpointChain(name, `${e.ip}:${e.port}`);
+    // Every endpoint a chain below jumps to: the usable ones and the local ones, which differ
+    // when this node's only endpoint is terminating while another node has a ready one.
+    const targets = new Map<string, Endpoint>();
+    for (const e of [...usable, ...((internalLocal || localExternal) ? local : [])]) targets.set(`${e.ip}:${e.port}`, e);
+    for (const e of targets.values()) {
+      const c = sep(e);
+      add(nat, c, `-A ${c} -m comment --comment ${q(name)} -s ${e.ip}/32 -j ${MARK_MASQ_CHAIN}`);
+      const recent = affinity !== undefined ? ` -m recent --name ${c} --mask 255.255.255.255 --rsource --set` : '';
+      add(nat, c, `-A ${c} -m comment --comment ${q(name)} ${dport.replace(` --dport`, '')}${recent} -j DNAT --to-destination ${e.ip}:${e.port}`);
+    }
+    // A service port's chain: affinity first, then the random spread.
+    const fill = (c: string, eps: Endpoint[]): void => {
+      chain(nat, c);
+      if (affinity !== undefined) {
+        for (const e of eps) {
+          add(nat, c, `-A ${c} -m comment --comment ${q(`${name} affinity`)} -m recent --name ${sep(e)} --mask 255.255.255.255 --rsource --rcheck --seconds ${affinity} --reap -j ${sep(e)}`);
+        }
+      }
+      for (const l of spread(c, eps.map(sep), `${name} -> endpoint`)) add(nat, c, l);
+    };
+
+    if (internalTargets.length > 0) {
+      const target = internalLocal ? svl : svcChain;
+      out.natServices.push(`-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} cluster IP`)} -d ${clusterIP}/32 ${dport} ${port.port} -j ${target}`);
+      chain(nat, target);
+      if (node.clusterCIDR) {
+        add(nat, target, `-A ${target} -m comment --comment ${q(`${name} cluster IP`)} ! -s ${node.clusterCIDR} -d ${clusterIP}/32 ${dport} ${port.port} -j ${MARK_MASQ_CHAIN}`);
+      }
+    } else {
+      // internalTrafficPolicy Local with endpoints only on other nodes: DROP, as kube-proxy's
+      // "has no local endpoints"; no endpoints at all: REJECT.
+      const [why, action] = internalLocal && usable.length > 0 ? ['has no local endpoints', 'DROP'] : ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'];
+      out.filterServices.push(`-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${clusterIP}/32 ${dport} ${port.port} -j ${action}`);
+    }
+    if (usable.length > 0) fill(svcChain, usable);
+    if ((internalLocal || localExternal) && local.length > 0) fill(svl, local);
+
+    if (!hasExternal) continue;
+    // External destinations: external IPs and load balancer IPs (any node), NodePorts and, for
+    // LoadBalancer, the service port on every address of the node.
+    const externalOk = usable.length > 0 || local.length > 0;
+    if (usable.length > 0) {
+      chain(nat, ext);
+      if (localExternal) {
+        // Pods and the node itself go through the cluster chain; others keep their address.
+        if (node.podCIDR) add(nat, ext, `-A ${ext} -m comment --comment ${q(`pods reach ${name} through the cluster chain`)} -s ${node.podCIDR} -j ${svcChain}`);
+        add(nat, ext, `-A ${ext} -m comment --comment ${q(`masquerade local traffic to ${name}`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ_CHAIN}`);
+        add(nat, ext, `-A ${ext} -m comment --comment ${q(`local traffic to ${name} through the cluster chain`)} -m addrtype --src-type LOCAL -j ${svcChain}`);
+        add(nat, ext, `-A ${ext} -j ${svl}`);
+        chain(nat, svl);
+      } else {
+        add(nat, ext, `-A ${ext} -m comment --comment ${q(`masquerade traffic to ${name} from outside`)} -j ${MARK_MASQ_CHAIN}`);
+        add(nat, ext, `-A ${ext} -j ${svcChain}`);
+      }
+      for (const ip of externals) {
+        out.natServices.push(`-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} external IP`)} -d ${ip}/32 ${dport} ${port.port} -j ${ext}`);
+      }
+      if (hasNodePort) nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} node port`)} ${dport} ${port.nodePort} -j ${ext}`);
+      // Not on loopback: the node's own programs (the bus, the agent) listen there.
+      if (spec.type === 'LoadBalancer') nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} load balancer on the node`)} ! -d 127.0.0.0/8 ${dport} ${port.port} -j ${ext}`);
+    }
+    // No endpoints at all: REJECT; Local with endpoints only elsewhere: DROP, as kube-proxy does.
+    const verdict = !externalOk ? ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'] : localExternal && local.length === 0 ? ['has no local endpoints', 'DROP'] : undefined;
+    if (verdict) {
+      const [why, action] = verdict;
+      for (const ip of externals) out.filterExternal.push(`-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${ip}/32 ${dport} ${port.port} -j ${action}`);
+      const local = `-m addrtype --dst-type LOCAL ${dport}`;
+      if (hasNodePort) out.filterExternal.push(`-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.nodePort} -j ${action}`);
+      if (spec.type === 'LoadBalancer') out.filterExternal.push(`-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ! -d 127.0.0.0/8 ${local} ${port.port} -j ${action}`);
+    }
+  }
+  if (localExternal && nodePorts && healthPort) {
+    out.health = { namespace: ns, name: svc.metadata.name, port: healthPort, localEndpoints: localIPs.size };
+  }
+  return out;
+}
+
+/**
+ * The rules of each service, kept while neither the service object, its slices nor the node
+ * change: the service network view replaces an object when it changes, so a sync after one
+ * endpoint moved recomputes one service, not a thousand.
+ */
+export class RuleCache {
+  private entries = new Map<string, { svc: ServiceView; slices: EndpointSliceView[]; node: string; rules: ServiceRules; seen: number }>();
+  private round = 0;
+
+  /** @internal */
+  rulesOf(key: string, svc: ServiceView, slices: EndpointSliceView[], node: ProxyNode): ServiceRules {
+    const nodeKey = `${node.name}|${node.clusterCIDR ?? ''}|${node.podCIDR ?? ''}`;
+    const e = this.entries.get(key);
+    if (e && e.svc === svc && e.node === nodeKey && e.slices.length === slices.length && e.slices.every((s, i) => s === slices[i])) {
+      e.seen = this.round;
+      return e.rules;
+    }
+    const rules = serviceRules(svc, slices, node);
+    this.entries.set(key, { svc, slices, node: nodeKey, rules, seen: this.round });
+    return rules;
+  }
+
+  /** @internal Starts a build; `sweep` then forgets the services that build did not ask for. */
+  begin(): void { this.round++; }
+
+  /** @internal */
+  sweep(): void {
+    for (const [k, e] of this.entries) if (e.seen !== this.round) this.entries.delete(k);
+  }
+
+  get size(): number { return this.entries.size; }
+}
+
+/**
+ * The rules for `services` (skipping headless and ExternalName ones and those without a cluster
+ * IP), their slices from `slicesOf`, on `node`. Pure; deterministic for the same input. With a
+ * `cache`, the rules of services that did not change since the last build are reused: the chain
+ * arrays are then shared, so callers must not change them.
+ */
+export function buildRules(services: ServiceView[], slicesOf: (namespace: string, name: string) => EndpointSliceView[], node: ProxyNode, cache?: RuleCache): ProxyRules {
   const nat = new Map<string, string[]>(FIXED_CHAINS.nat.map((c) => [c, []]));
   const filter = new Map<string, string[]>(FIXED_CHAINS.filter.map((c) => [c, []]));
   const udp: UdpFlow[] = [];
@@ -116,123 +297,26 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
     const rules = m.get(chain);
     if (rules) rules.push(line); else m.set(chain, [line]);
   };
-  const chain = (m: Map<string, string[]>, name: string): void => { if (!m.has(name)) m.set(name, []); };
   const nodePortRules: string[] = [];
+  const natServices = nat.get(SERVICES_CHAIN)!;
+  const filterServices = filter.get(SERVICES_CHAIN)!;
+  const filterExternal = filter.get(EXTERNAL_SERVICES_CHAIN)!;
 
-  const sorted = [...services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-  for (const svc of sorted) {
-    const ns = svc.metadata.namespace ?? 'default';
-    const spec = svc.spec;
-    const clusterIP = spec.clusterIP;
-    if (spec.type === 'ExternalName' || !clusterIP || clusterIP === 'None') continue;
-    const slices = slicesOf(ns, svc.metadata.name);
-    const affinity = spec.sessionAffinity === 'ClientIP' ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS : undefined;
-    const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
-    const localExternal = spec.externalTrafficPolicy === 'Local' && (nodePorts || (spec.externalIPs ?? []).length > 0);
-    const lbIPs = spec.type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])) : [];
-    const externals = [...new Set([...(spec.externalIPs ?? []), ...lbIPs])];
-    const healthPort = (svc as ServiceView & WithHealthCheckNodePort).spec.healthCheckNodePort;
-    const localIPs = new Set<string>();
-
-    for (const port of spec.ports ?? []) {
-      const protocol = port.protocol ?? 'TCP';
-      if (protocol === 'SCTP') continue;
-      const proto = protocol.toLowerCase();
-      const name = servicePortName(ns, svc.metadata.name, port, protocol);
-      const { svc: svcChain, svl, ext } = serviceChains(name);
-      const all = endpointsOf(port, protocol, slices, node.name);
-      const usable = usableEndpoints(all);
-      const local = usableEndpoints(all.filter((e) => e.local));
-      // The health check counts ready local endpoints: a terminating one is about to go away.
-      for (const e of all) if (e.local && e.ready) localIPs.add(e.ip);
-      const internalLocal = spec.internalTrafficPolicy === 'Local';
-      const internalTargets = internalLocal ? local : usable;
-      const hasNodePort = nodePorts && port.nodePort !== undefined;
-      const hasExternal = hasNodePort || externals.length > 0 || spec.type === 'LoadBalancer';
-      const dport = `-p ${proto} -m ${proto} --dport`;
-
-      for (const e of usable) {
-        for (const vip of [clusterIP, ...externals]) udp.push(...(proto === 'udp' ? [{ vip, port: port.port, endpoint: e.ip }] : []));
-        if (proto === 'udp' && hasNodePort) udp.push({ port: port.nodePort!, endpoint: e.ip });
-      }
-
-      // Endpoint chains: hairpin (a pod reaching itself through the service) is masqueraded.
-      const sep = (e: Endpoint): string => endpointChain(name, `${e.ip}:${e.port}`);
-      // Every endpoint a chain below jumps to: the usable ones and the local ones, which differ
-      // when this node's only endpoint is terminating while another node has a ready one.
-      const targets = new Map<string, Endpoint>();
-      for (const e of [...usable, ...((internalLocal || localExternal) ? local : [])]) targets.set(`${e.ip}:${e.port}`, e);
-      for (const e of targets.values()) {
-        const c = sep(e);
-        add(nat, c, `-A ${c} -m comment --comment ${q(name)} -s ${e.ip}/32 -j ${MARK_MASQ_CHAIN}`);
-        const recent = affinity !== undefined ? ` -m recent --name ${c} --mask 255.255.255.255 --rsource --set` : '';
-        add(nat, c, `-A ${c} -m comment --comment ${q(name)} ${dport.replace(` --dport`, '')}${recent} -j DNAT --to-destination ${e.ip}:${e.port}`);
-      }
-      // A service port's chain: affinity first, then the random spread.
-      const fill = (c: string, eps: Endpoint[]): void => {
-        chain(nat, c);
-        if (affinity !== undefined) {
-          for (const e of eps) {
-            add(nat, c, `-A ${c} -m comment --comment ${q(`${name} affinity`)} -m recent --name ${sep(e)} --mask 255.255.255.255 --rsource --rcheck --seconds ${affinity} --reap -j ${sep(e)}`);
-          }
-        }
-        for (const l of spread(c, eps.map(sep), `${name} -> endpoint`)) add(nat, c, l);
-      };
-
-      if (internalTargets.length > 0) {
-        const target = internalLocal ? svl : svcChain;
-        add(nat, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} cluster IP`)} -d ${clusterIP}/32 ${dport} ${port.port} -j ${target}`);
-        chain(nat, target);
-        if (node.clusterCIDR) {
-          add(nat, target, `-A ${target} -m comment --comment ${q(`${name} cluster IP`)} ! -s ${node.clusterCIDR} -d ${clusterIP}/32 ${dport} ${port.port} -j ${MARK_MASQ_CHAIN}`);
-        }
-      } else {
-        // internalTrafficPolicy Local with endpoints only on other nodes: DROP, as kube-proxy's
-        // "has no local endpoints"; no endpoints at all: REJECT.
-        const [why, action] = internalLocal && usable.length > 0 ? ['has no local endpoints', 'DROP'] : ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'];
-        add(filter, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${clusterIP}/32 ${dport} ${port.port} -j ${action}`);
-      }
-      if (usable.length > 0) fill(svcChain, usable);
-      if ((internalLocal || localExternal) && local.length > 0) fill(svl, local);
-
-      if (!hasExternal) continue;
-      // External destinations: external IPs and load balancer IPs (any node), NodePorts and, for
-      // LoadBalancer, the service port on every address of the node.
-      const externalOk = usable.length > 0 || local.length > 0;
-      if (usable.length > 0) {
-        chain(nat, ext);
-        if (localExternal) {
-          // Pods and the node itself go through the cluster chain; others keep their address.
-          if (node.podCIDR) add(nat, ext, `-A ${ext} -m comment --comment ${q(`pods reach ${name} through the cluster chain`)} -s ${node.podCIDR} -j ${svcChain}`);
-          add(nat, ext, `-A ${ext} -m comment --comment ${q(`masquerade local traffic to ${name}`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ_CHAIN}`);
-          add(nat, ext, `-A ${ext} -m comment --comment ${q(`local traffic to ${name} through the cluster chain`)} -m addrtype --src-type LOCAL -j ${svcChain}`);
-          add(nat, ext, `-A ${ext} -j ${svl}`);
-          chain(nat, svl);
-        } else {
-          add(nat, ext, `-A ${ext} -m comment --comment ${q(`masquerade traffic to ${name} from outside`)} -j ${MARK_MASQ_CHAIN}`);
-          add(nat, ext, `-A ${ext} -j ${svcChain}`);
-        }
-        for (const ip of externals) {
-          add(nat, SERVICES_CHAIN, `-A ${SERVICES_CHAIN} -m comment --comment ${q(`${name} external IP`)} -d ${ip}/32 ${dport} ${port.port} -j ${ext}`);
-        }
-        if (hasNodePort) nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} node port`)} ${dport} ${port.nodePort} -j ${ext}`);
-        // Not on loopback: the node's own programs (the bus, the agent) listen there.
-        if (spec.type === 'LoadBalancer') nodePortRules.push(`-A ${NODEPORTS_CHAIN} -m comment --comment ${q(`${name} load balancer on the node`)} ! -d 127.0.0.0/8 ${dport} ${port.port} -j ${ext}`);
-      }
-      // No endpoints at all: REJECT; Local with endpoints only elsewhere: DROP, as kube-proxy does.
-      const verdict = !externalOk ? ['has no endpoints', 'REJECT --reject-with icmp-port-unreachable'] : localExternal && local.length === 0 ? ['has no local endpoints', 'DROP'] : undefined;
-      if (verdict) {
-        const [why, action] = verdict;
-        for (const ip of externals) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} -d ${ip}/32 ${dport} ${port.port} -j ${action}`);
-        const local = `-m addrtype --dst-type LOCAL ${dport}`;
-        if (hasNodePort) add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ${local} ${port.nodePort} -j ${action}`);
-        if (spec.type === 'LoadBalancer') add(filter, EXTERNAL_SERVICES_CHAIN, `-A ${EXTERNAL_SERVICES_CHAIN} -m comment --comment ${q(`${name} ${why}`)} ! -d 127.0.0.0/8 ${local} ${port.port} -j ${action}`);
-      }
-    }
-    if (localExternal && nodePorts && healthPort) {
-      health.push({ namespace: ns, name: svc.metadata.name, port: healthPort, localEndpoints: localIPs.size });
-    }
+  const keyed = services.map((svc) => ({ key: `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`, svc }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  cache?.begin();
+  for (const { key, svc } of keyed) {
+    const slices = slicesOf(svc.metadata.namespace ?? 'default', svc.metadata.name);
+    const r = cache ? cache.rulesOf(key, svc, slices, node) : serviceRules(svc, slices, node);
+    for (const [c, lines] of r.own) nat.set(c, lines);
+    for (const l of r.natServices) natServices.push(l);
+    for (const l of r.filterServices) filterServices.push(l);
+    for (const l of r.filterExternal) filterExternal.push(l);
+    for (const l of r.nodePorts) nodePortRules.push(l);
+    for (const f of r.udp) udp.push(f);
+    if (r.health) health.push(r.health);
   }
+  cache?.sweep();
 
   // Last in MK-SERVICES: anything addressed to the node itself may be a NodePort.
   for (const l of nodePortRules) add(nat, NODEPORTS_CHAIN, l);
