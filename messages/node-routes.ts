@@ -32,8 +32,26 @@ export const VTEP_MAC_ANNOTATION = 'mk.io/vxlan-vtep-mac';
 /** The Node annotation naming the pod network a node agent runs (`host-gw` or `vxlan`). */
 export const POD_NETWORK_ANNOTATION = 'mk.io/pod-network';
 
+/**
+ * The Node annotation with the TCP port the node's ingress proxy listens on (absent: none). The
+ * service controller keeps LoadBalancer services off that port: their rules would take the
+ * ingress's traffic (the DNAT comes before any socket).
+ */
+export const INGRESS_PORT_ANNOTATION = 'mk.io/ingress-port';
+
 /** The annotations a node agent owns on its Node: it sets them (or removes them) when registering. */
-export const NODE_REPORTED_ANNOTATIONS: readonly string[] = [VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION];
+export const NODE_REPORTED_ANNOTATIONS: readonly string[] = [VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION, INGRESS_PORT_ANNOTATION];
+
+/** The ingress port a Node reports, or undefined when it reports none (or a malformed one). */
+export function ingressPortOf(node: Node): number | undefined {
+  const v = node.metadata.annotations?.[INGRESS_PORT_ANNOTATION];
+  return v !== undefined && isPortNumber(v) ? Number(v) : undefined;
+}
+
+/** Whether `v` is a TCP port number written in decimal (1-65535, no sign, no leading zero). */
+export function isPortNumber(v: string): boolean {
+  return /^[1-9][0-9]{0,4}$/.test(v) && Number(v) <= 65535;
+}
 
 /** The pod network backends: routes via the nodes' addresses (one L2 segment), or a vxlan overlay. */
 export const POD_NETWORK_MODES = ['host-gw', 'vxlan'] as const;

@@ -11,7 +11,7 @@ import { actorTelemetryWanted } from '../common/actor-telemetry';
 import { backoffDelay, sleep } from '../common/backoff';
 import { backoffOnCrash } from '../common/supervision';
 import {
-  NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, POD_NETWORK_ANNOTATION, VTEP_MAC_ANNOTATION,
+  NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, telemetryProcess, INGRESS_PORT_ANNOTATION, POD_NETWORK_ANNOTATION, VTEP_MAC_ANNOTATION,
   type Pod, type PodNetworkMode,
 } from '../messages';
 import { log } from './log';
@@ -142,6 +142,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     throw new Error(`node ${name}: cannot make the vxlan device of the pod network: ${err.message}`);
   });
   const annotations: Record<string, string> = vtep ? { [POD_NETWORK_ANNOTATION]: 'vxlan', [VTEP_MAC_ANNOTATION]: vtep.mac } : {};
+  // The ingress port, so LoadBalancer services keep off it (actors/service/controller.ts).
+  if (opts.ingressPort !== undefined) annotations[INGRESS_PORT_ANNOTATION] = String(opts.ingressPort);
   if (vtep) log.info({ node: name, mac: vtep.mac, mtu: vtep.mtu, parent: vtep.parent, local: internalIP }, 'vxlan device ready');
   const views = await whenReady('the node-pods bucket', () => ObjectStore.open(bus, { bucket: NODE_PODS_BUCKET, create: false }));
   const engine = await whenReady('the journal stream', () => JetStreamPersistenceEngine.open(bus, { owner: nodeJournalOwner(name), create: false }));

@@ -10,7 +10,7 @@ import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
   objectKey, timestamp, ValidationError, NodeKind, PodKind, isConflict, LeaseKind, NODE_LEASE_NAMESPACE,
-  type KubeObject, type Lease, NODE_REPORTED_ANNOTATIONS, VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION, POD_NETWORK_MODES,
+  INGRESS_PORT_ANNOTATION, isPortNumber, type KubeObject, type Lease, NODE_REPORTED_ANNOTATIONS, VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION, POD_NETWORK_MODES,
   isUnicastMac,
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
   type PodStatusRequest, type PodTerminatedRequest, type PodObjectRequest, type PodObjectResult,
@@ -55,6 +55,7 @@ function reportedAnnotations(given: unknown): Record<string, string> {
     if (!NODE_REPORTED_ANNOTATIONS.includes(k)) throw new ForbiddenError(`a node may not set the annotation ${k} (only ${NODE_REPORTED_ANNOTATIONS.join(', ')})`);
     if (typeof v !== 'string') throw new ValidationError(`annotation ${k} must be a string`);
     if (k === VTEP_MAC_ANNOTATION && !isUnicastMac(v)) throw new ValidationError(`annotation ${k}: "${v}" is not a unicast MAC address such as 0e:6b:ac:1e:00:0b`);
+    if (k === INGRESS_PORT_ANNOTATION && !isPortNumber(v)) throw new ValidationError(`annotation ${k}: "${v}" is not a port number (1-65535)`);
     if (k === POD_NETWORK_ANNOTATION && !(POD_NETWORK_MODES as readonly string[]).includes(v)) {
       throw new ValidationError(`annotation ${k}: "${v}" is not a pod network (${POD_NETWORK_MODES.join(' or ')})`);
     }

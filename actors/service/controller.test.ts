@@ -1,6 +1,6 @@
 import type { Node, Service } from '../../messages';
 import { heldKeys } from './allocations';
-import { desiredStatus, lbConflicts, leakedKeys, readyNodeAddresses } from './controller';
+import { desiredStatus, lbConflicts, leakedKeys, readyNodeAddresses, reservedLbPorts, RESERVED_LB_PORTS } from './controller';
 import { keepAllocated } from './kind';
 
 const node = (name: string, ip: string, ready: 'True' | 'False' | 'Unknown') => ({
@@ -71,5 +71,28 @@ describe('service controller logic', () => {
     expect(lbConflicts([older, twin]).get('default/older')).toEqual({ port: '8080/TCP', holder: 'default/aaa' });
     expect(desiredStatus(newer, ['10.0.0.9'], c.get('default/newer'))).toEqual({ loadBalancer: {} });
     expect(desiredStatus(older, ['10.0.0.9'], c.get('default/older'))).toEqual({ loadBalancer: { ingress: [{ ip: '10.0.0.9' }] } });
+  });
+
+  it("keeps LoadBalancer services off the port the nodes' ingress proxies listen on", () => {
+    const withIngress = (name: string, port: string) => {
+      const n = node(name, '10.0.0.9', 'True');
+      n.metadata.annotations = { 'mk.io/ingress-port': port };
+      return n;
+    };
+    const reserved = reservedLbPorts([withIngress('n2', '80'), withIngress('n1', '80'), withIngress('n3', '8080'), withIngress('n4', '08'), node('n5', '10.0.0.5', 'True')]);
+    expect(reserved.get('80/TCP')).toBe('the ingress proxy on nodes n1, n2');
+    expect(reserved.get('8080/TCP')).toBe('the ingress proxy on node n3');
+    expect(reserved.size).toBe(RESERVED_LB_PORTS.size + 2); // a malformed port is no port
+    const lb = (name: string, port: number, protocol = 'TCP') => {
+      const s = svc({ type: 'LoadBalancer', ports: [{ port, protocol }] }, name, name);
+      s.metadata.creationTimestamp = '2026-01-01T00:00:00Z';
+      return s;
+    };
+    const c = lbConflicts([lb('web', 80), lb('dns', 80, 'UDP'), lb('alt', 8081)], reserved);
+    expect(c.get('default/web')).toEqual({ port: '80/TCP', reserved: 'the ingress proxy on nodes n1, n2' });
+    expect(c.get('default/dns')).toBeUndefined();
+    expect(c.get('default/alt')).toBeUndefined();
+    // Without nodes reporting one, port 80 is free.
+    expect(lbConflicts([lb('web', 80)], reservedLbPorts([])).get('default/web')).toBeUndefined();
   });
 });

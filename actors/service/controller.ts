@@ -9,7 +9,7 @@
  * what services hold, like kube-apiserver's ClusterIP and NodePort repair loops.
  */
 import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
-import { isAlreadyExists, isConflict, isNotFound, jsonEqual, keyFilter, type KubeObject, type Node, type Service } from '../../messages';
+import { ingressPortOf, isAlreadyExists, isConflict, isNotFound, jsonEqual, keyFilter, type KubeObject, type Node, type Service } from '../../messages';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { heldKeys, IN_FLIGHT_GRACE_MS, type AllocationOwner, type ServiceAllocations } from './allocations';
@@ -60,11 +60,32 @@ const lbPorts = (svc: Service): string[] => (svc.spec.ports ?? []).map((p) => `$
 const svcName = (svc: Service): string => `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
 
 /**
+ * The ports reserved on the nodes: RESERVED_LB_PORTS and each node's ingress proxy port (the
+ * INGRESS_PORT_ANNOTATION its agent reports). Pure.
+ */
+export function reservedLbPorts(nodes: Iterable<Node>): Map<string, string> {
+  const out = new Map(RESERVED_LB_PORTS);
+  const byPort = new Map<number, string[]>();
+  for (const n of nodes) {
+    const port = ingressPortOf(n);
+    if (port !== undefined) byPort.set(port, [...(byPort.get(port) ?? []), n.metadata.name]);
+  }
+  for (const [port, names] of [...byPort].sort((a, b) => a[0] - b[0])) {
+    const key = `${port}/TCP`;
+    if (out.has(key)) continue;
+    const sorted = names.sort();
+    out.set(key, `the ingress proxy on node${sorted.length > 1 ? 's' : ''} ${sorted.slice(0, 3).join(', ')}${sorted.length > 3 ? ` and ${sorted.length - 3} more` : ''}`);
+  }
+  return out;
+}
+
+/**
  * Which LoadBalancer services may not open their ports on the nodes, as k3s's ServiceLB decides:
  * a port and protocol goes to the oldest LoadBalancer service (creationTimestamp, then name); the
- * others, and any with a reserved port, stay pending. Pure; keyed by `ns/name`.
+ * others, and any with a reserved port (`reserved`: port/protocol -> what holds it), stay
+ * pending. Pure; keyed by `ns/name`.
  */
-export function lbConflicts(services: Iterable<Service>): Map<string, LbConflict> {
+export function lbConflicts(services: Iterable<Service>, reserved: ReadonlyMap<string, string> = RESERVED_LB_PORTS): Map<string, LbConflict> {
   const lbs = [...services].filter((s) => s.spec.type === 'LoadBalancer' && !s.metadata.deletionTimestamp).sort((a, b) => {
     const ta = a.metadata.creationTimestamp ?? '';
     const tb = b.metadata.creationTimestamp ?? '';
@@ -74,14 +95,14 @@ export function lbConflicts(services: Iterable<Service>): Map<string, LbConflict
   const out = new Map<string, LbConflict>();
   for (const svc of lbs) {
     const ports = lbPorts(svc);
-    const reserved = ports.find((p) => RESERVED_LB_PORTS.has(p));
-    if (reserved) {
-      out.set(svcName(svc), { port: reserved, reserved: RESERVED_LB_PORTS.get(reserved) });
+    const taken = ports.find((p) => reserved.has(p));
+    if (taken) {
+      out.set(svcName(svc), { port: taken, reserved: reserved.get(taken) });
       continue;
     }
-    const taken = ports.find((p) => holders.has(p));
-    if (taken) {
-      out.set(svcName(svc), { port: taken, holder: holders.get(taken) });
+    const held = ports.find((p) => holders.has(p));
+    if (held) {
+      out.set(svcName(svc), { port: held, holder: holders.get(held) });
       continue;
     }
     for (const p of ports) holders.set(p, svcName(svc));
@@ -121,6 +142,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
   const conflictsReported = new Map<string, string>();
   const nodes = new Map<string, Node>();
   let addresses: string[] = [];
+  let reserved: Map<string, string> = new Map(RESERVED_LB_PORTS);
   let nodeInformer: Informer | undefined;
   let repairTimer: NodeJS.Timeout | undefined;
   // Set by stop(): a repair pass running then must not schedule the next one.
@@ -130,8 +152,10 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
   const onNode = (key: string, node: Node | null): void => {
     if (node) nodes.set(key, node); else nodes.delete(key);
     const next = readyNodeAddresses(nodes.values());
-    if (jsonEqual(next, addresses)) return;
+    const nextReserved = reservedLbPorts(nodes.values());
+    if (jsonEqual(next, addresses) && jsonEqual([...nextReserved], [...reserved])) return;
     addresses = next;
+    reserved = nextReserved;
     for (const [k, s] of services) if (s.spec.type === 'LoadBalancer' || s.status?.loadBalancer?.ingress?.length) enqueue(k);
   };
 
@@ -193,6 +217,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
       await nodeInformer?.stop();
       nodes.clear();
       addresses = [];
+      reserved = new Map(RESERVED_LB_PORTS);
       nodeInformer = await startInformer<Node>(store, 'nodes.>', (ev) => onNode(ev.key, ev.type === 'DELETE' ? null : ev.object ?? null));
     },
     listed: async () => {
@@ -227,7 +252,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
       const svc = cur.object;
       services.set(key, svc);
       requeueOthers(svc);
-      const conflict = svc.spec.type === 'LoadBalancer' ? lbConflicts(services.values()).get(svcName(svc)) : undefined;
+      const conflict = svc.spec.type === 'LoadBalancer' ? lbConflicts(services.values(), reserved).get(svcName(svc)) : undefined;
       // One event per conflict (not one per resync): a pending service's status may not change.
       const why = conflict && (conflict.reserved
         ? `port ${conflict.port} is reserved for ${conflict.reserved}; the load balancer stays pending`

@@ -178,6 +178,11 @@ describe('node api', () => {
     expect(isForbidden(await caught(node('v1', 'register', { status: withIP, labels: {}, annotations: { team: 'x' } })))).toBe(true);
     expect(isValidation(await caught(node('v1', 'register', { status: withIP, labels: {}, annotations: { [VTEP_MAC_ANNOTATION]: '01:00:5e:00:00:01' } })))).toBe(true);
     expect(isValidation(await caught(node('v1', 'register', { status: withIP, labels: {}, annotations: { [POD_NETWORK_ANNOTATION]: 'udp' } })))).toBe(true);
+    for (const bad of ['0', '65536', '80x', '080', ' 80']) {
+      expect(isValidation(await caught(node('v1', 'register', { status: withIP, labels: {}, annotations: { 'mk.io/ingress-port': bad } })))).toBe(true);
+    }
+    const { node: ing } = await node<NodeResult>('v1', 'register', { status: withIP, labels: {}, annotations: { 'mk.io/ingress-port': '80' } });
+    expect(ing.metadata.annotations).toEqual({ team: 'net', 'mk.io/ingress-port': '80' });
     await request(bus, API.delete, { kind: 'nodes', name: 'v1' });
   });
   it('still takes a pod out of its node\'s view when it is deleted after the server restarted with its store', async () => {

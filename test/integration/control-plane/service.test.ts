@@ -241,6 +241,32 @@ it('gives a load balancer port to the oldest LoadBalancer service; a younger one
   await store.delete(objectKey('nodes', undefined, 'lb3'));
 });
 
+it("keeps a LoadBalancer service off the port a node's ingress proxy reports, and lets it on once no node reports it", async () => {
+  await store.create(objectKey('nodes', undefined, 'lb4'), {
+    apiVersion: 'v1', kind: 'Node', metadata: { name: 'lb4', annotations: { 'mk.io/ingress-port': '8088' } }, spec: {},
+    status: {
+      addresses: [{ type: 'InternalIP', address: '192.168.5.4' }],
+      conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: new Date(Date.now() + 3600_000).toISOString() }],
+    },
+  });
+  await apply(svc('web-lb', { type: 'LoadBalancer', ports: [{ port: 8088 }] }));
+  await until('a PortConflict event naming the ingress proxy', async () => {
+    const events = (await api<{ items: { reason?: string; message?: string }[] }>('list', {
+      kind: 'events', namespace: 'default', fieldSelector: 'involvedObject.name=web-lb',
+    })).items;
+    return events.find((e) => e.reason === 'PortConflict' && e.message?.includes('port 8088/TCP is reserved for the ingress proxy on node lb4'));
+  }, 20_000, 200);
+  expect((await getSvc('web-lb')).status).toEqual({ loadBalancer: {} });
+  // The node stops serving ingress on that port: the service gets the node's address.
+  await store.mutate<Node>(objectKey('nodes', undefined, 'lb4'), (n) => {
+    delete n.metadata.annotations;
+    return n;
+  });
+  await until('the load balancer ingress', async () => ((await getSvc('web-lb')).status?.loadBalancer?.ingress?.length ? true : undefined), 20_000, 100);
+  await api('delete', { kind: 'services', name: 'web-lb' });
+  await store.delete(objectKey('nodes', undefined, 'lb4'));
+});
+
 it('repairs a leaked allocation key', async () => {
   const owner = { namespace: 'default', name: 'ghost', uid: 'gone', at: new Date(Date.now() - 60_000).toISOString() };
   await keys.create('clusterip.10-96-0-200', owner);
