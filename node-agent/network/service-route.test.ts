@@ -136,13 +136,8 @@ describe('removeServiceRoute', () => {
 
 describe('keepServiceRoute', () => {
   const log = () => ({ info: jest.fn(), warn: jest.fn() });
-  const until = async (cond: () => boolean): Promise<void> => {
-    const deadline = Date.now() + 5_000;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error('condition not met within 5 s');
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  };
+  beforeEach(() => { jest.useFakeTimers(); });
+  afterEach(() => { jest.useRealTimers(); });
 
   it('tries again after a failure, warning once per new error, then brings back a removed route', async () => {
     const ip = fakeIp();
@@ -152,32 +147,35 @@ describe('keepServiceRoute', () => {
       return ip.exec(cmd, args);
     };
     const l = log();
-    const keep = keepServiceRoute({ serviceCIDR: '10.96.0.0/12', log: l, retryMs: 1, resyncMs: 5, exec });
-    try {
-      await until(() => ip.routes.length === 1);
-      expect(l.warn).toHaveBeenCalledTimes(1);
-      expect(l.info).toHaveBeenCalledTimes(1);
-      // Someone removes the route: the next check makes it again, and says so.
-      ip.routes.length = 0;
-      await until(() => ip.routes.length === 1);
-      await until(() => l.info.mock.calls.length === 2);
-    } finally {
-      keep.stop();
-    }
+    const keep = keepServiceRoute({ serviceCIDR: '10.96.0.0/12', log: l, retryMs: 1_000, resyncMs: 30_000, exec });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(ip.routes).toEqual([]);
+    expect(l.warn).toHaveBeenCalledTimes(1);
+    // Two failures, each followed by a try 1 s later; the same error is not logged again.
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(ip.routes).toEqual([{ dst: '10.96.0.0/12', dev: SERVICE_DEVICE }]);
+    expect(l.warn).toHaveBeenCalledTimes(1);
+    expect(l.info).toHaveBeenCalledTimes(1);
+    // Someone removes the route: the check 30 s later makes it again, and says so.
+    ip.routes.length = 0;
+    await jest.advanceTimersByTimeAsync(29_000);
+    expect(ip.routes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(ip.routes).toEqual([{ dst: '10.96.0.0/12', dev: SERVICE_DEVICE }]);
+    expect(l.info).toHaveBeenCalledTimes(2);
+    keep.stop();
     const calls = ip.calls.length;
-    await new Promise((r) => setTimeout(r, 30));
+    await jest.advanceTimersByTimeAsync(120_000);
     expect(ip.calls.length).toBe(calls);
   });
 
   it('says once that the node\'s own routes lead there, and refuses a malformed range at once', async () => {
     const ip = fakeIp({ routes: [{ dst: 'default', dev: 'eth0' }] });
     const l = log();
-    const keep = keepServiceRoute({ serviceCIDR: '10.96.0.0/12', log: l, resyncMs: 1, exec: ip.exec });
-    try {
-      await until(() => ip.calls.length >= 3);
-    } finally {
-      keep.stop();
-    }
+    const keep = keepServiceRoute({ serviceCIDR: '10.96.0.0/12', log: l, exec: ip.exec });
+    await jest.advanceTimersByTimeAsync(90_000);
+    keep.stop();
+    expect(ip.calls).toEqual(Array(4).fill('ip -j -4 route get 10.96.0.1'));
     expect(l.info).toHaveBeenCalledTimes(1);
     expect(ip.links.size).toBe(0);
     expect(() => keepServiceRoute({ serviceCIDR: '10.96.0.0', log: l, exec: ip.exec })).toThrow('service CIDR "10.96.0.0"');
