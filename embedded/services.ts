@@ -179,7 +179,8 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
   }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
-  // The service proxy tells pod traffic from outside traffic by the cluster CIDR `mk up` keeps.
+  // The service proxy tells pod traffic from outside traffic by the cluster CIDR `mk up` keeps;
+  // a node without a default route routes the service CIDR it keeps (network/service-route.ts).
   let clusterCIDR: string | undefined;
   let serviceCIDR: string | undefined;
   try {
