@@ -95,6 +95,12 @@ export function clusterCidrOf(settings: SettingsText, env: NodeJS.ProcessEnv = p
   return resolveSettings(parseSettingsFlags(settings), env).clusterCidr;
 }
 
+/** The pod network's and the Services' CIDRs the kept settings give (the same rules as clusterCidrOf). */
+export function networkCidrsOf(settings: SettingsText, env: NodeJS.ProcessEnv = process.env): { clusterCIDR: string; serviceCIDR: string } {
+  const s = resolveSettings(parseSettingsFlags(settings), env);
+  return { clusterCIDR: s.clusterCidr, serviceCIDR: s.serviceClusterIpRange };
+}
+
 /** Keeps `settings` in the data directory for the supervisor and the next `mk up` (0600). */
 export function writeControlPlaneSettings(paths: ClusterPaths, settings: SettingsText): void {
   writeSecretFile(controlPlaneSettingsFile(paths), JSON.stringify(settings, null, 2) + '\n');

@@ -16,7 +16,7 @@ import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
-import { clusterCidrOf, readControlPlaneSettings } from './control-plane-settings';
+import { networkCidrsOf, readControlPlaneSettings } from './control-plane-settings';
 import { serveUntilSignal } from './serve-until-signal';
 import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
 
@@ -179,11 +179,13 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     throw new ClusterError(`this machine joined as node ${ctx.nodeName}: its credentials act only for that node, not for "${nodeName}"`);
   }
   const pass = readCredentials(paths)?.users[nodeUser(nodeName)];
-  // The service proxy tells pod traffic from outside traffic by the cluster CIDR `mk up` keeps.
+  // The service proxy tells pod traffic from outside traffic by the cluster CIDR `mk up` keeps;
+  // a node without a default route routes the service CIDR it keeps (network/service-route.ts).
   let clusterCIDR: string | undefined;
+  let serviceCIDR: string | undefined;
   try {
-    clusterCIDR = clusterCidrOf(readControlPlaneSettings(paths));
-  } catch { /* the node's default */ }
+    ({ clusterCIDR, serviceCIDR } = networkCidrsOf(readControlPlaneSettings(paths)));
+  } catch { /* the node's defaults */ }
   const { runNodeAgent } = await import('../node-agent/index.js');
   const metrics = await serveMetrics('node-agent', nodeName, opts.metrics, log);
   const agent = await runNodeAgent({
@@ -202,6 +204,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.podNetwork ? { podNetwork: opts.podNetwork } : {}),
     ...(opts.serviceProxy !== undefined ? { serviceProxy: opts.serviceProxy } : {}),
     ...(clusterCIDR ? { clusterCIDR } : {}),
+    ...(serviceCIDR ? { serviceCIDR } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

@@ -23,7 +23,9 @@ import { measureNode } from './node/measure';
 import { GPU_RESOURCE, pressureConditions } from './node/node-status';
 import { ControlPlaneClient } from './node/control-plane';
 import { spawnNodeActor, type NodeActor } from './node/node-actor';
-import { ensureVxlanDevice, removePodRoutes, startRouteSync, type RouteSync } from './network';
+import {
+  DEFAULT_SERVICE_CIDR, ensureVxlanDevice, keepServiceRoute, removePodRoutes, removeServiceRoute, startRouteSync, type RouteSync,
+} from './network';
 import { startNodeServiceProxy } from './proxy/node';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
@@ -73,6 +75,11 @@ export interface NodeAgentOptions {
    * the nodes' addresses (one L2 segment), or the vxlan overlay (node-agent/network/vxlan.ts).
    */
   podNetwork?: PodNetworkMode;
+  /**
+   * The service CIDR (default MK_SERVICE_CLUSTER_IP_RANGE, else 10.96.0.0/12): routed to a device
+   * of its own on a node whose routes do not lead there (node-agent/network/service-route.ts).
+   */
+  serviceCIDR?: string;
   /** Program iptables for Services (node-agent/proxy; default: unless MK_SERVICE_PROXY=off). */
   serviceProxy?: boolean;
   /** The cluster CIDR the service proxy masquerades traffic from outside of (default MK_CLUSTER_CIDR, else 10.244.0.0/16). */
@@ -131,6 +138,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const capacity = withExtendedResources(await readCapacity(name, runtime.version, opts.dataDir, inventory.gpus.length, opts.nodeIP), opts.extendedResources);
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
   const podNetwork = opts.podNetwork ?? 'host-gw';
+  const serviceCIDR = opts.serviceCIDR ?? process.env.MK_SERVICE_CLUSTER_IP_RANGE ?? DEFAULT_SERVICE_CIDR;
+  let serviceRoute: { stop(): void } | undefined;
   const internalIP = capacity.addresses?.find((a) => a.type === 'InternalIP')?.address;
   // The vxlan device comes before registering: the Node reports its MAC for the other nodes.
   const vtep = podNetwork !== 'vxlan' ? undefined : await (async () => {
@@ -167,8 +176,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const recorder = new EventRecorder(bus, { component: COMPONENT, host: name }, Date.now, { create: false });
   const pods = new Map<string, Pod>();
   // Services on this node, once it has its pod CIDR (the proxy's rules name it).
+  const serviceProxyEnabled = opts.serviceProxy ?? process.env.MK_SERVICE_PROXY !== 'off';
   const serviceProxy = startNodeServiceProxy({
-    network: serviceNetwork.ready, nodeName: name, log, enabled: opts.serviceProxy ?? process.env.MK_SERVICE_PROXY !== 'off',
+    network: serviceNetwork.ready, nodeName: name, log, enabled: serviceProxyEnabled,
     ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
   });
   const node = nodeRef.actor = spawnNodeActor(system, {
@@ -182,6 +192,15 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     // Over vxlan, pods get the device's MTU, so what they send fits in the tunnel (as flannel does).
     configureNetwork: async (cidr) => {
       await runtime.configureNetwork(cidr, vtep?.mtu);
+      // The proxy's rules catch cluster IPs only once a route leads there (none on a node without a default route).
+      if (serviceProxyEnabled && !serviceRoute) {
+        try {
+          serviceRoute = keepServiceRoute({ serviceCIDR, log });
+        } catch (err) {
+          serviceRoute = { stop: () => undefined };
+          log.warn({ node: name, err: String(err) }, 'no route to the cluster IPs is kept');
+        }
+      }
       serviceProxy.start(cidr);
     },
     runtimeProblem: () => runtime.problem(),
@@ -256,6 +275,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await sampler.stop();
     link.stop();
     await stopRoutes();
+    serviceRoute?.stop();
     await stopIngress();
     await serviceProxy.stop();
     await serviceNetwork.stop();
@@ -268,6 +288,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await quiesce();
     await runtime.teardown();
     await removePodRoutes().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod routes'));
+    await removeServiceRoute().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the route to the cluster IPs'));
     await serviceProxy.removeRules().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the service proxy rules'));
     tornDown = true;
     await new ControlPlaneClient(bus, name).heartbeat({ status: 'False', reason: 'NodeShutdown', message: 'the node was torn down' })

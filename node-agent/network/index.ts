@@ -13,3 +13,7 @@ export {
   parsePodNetworkMode, planVxlan, removeVxlanDevice, vtepAddress, vtepMacFor,
   type VxlanDevice, type VxlanEntries, type VxlanPlan,
 } from './vxlan';
+export {
+  DEFAULT_SERVICE_CIDR, SERVICE_DEVICE, ensureServiceRoute, keepServiceRoute, removeServiceRoute, serviceRouteTarget,
+  type KeepServiceRouteOptions, type ServiceRouteState,
+} from './service-route';

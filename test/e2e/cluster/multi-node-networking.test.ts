@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pod } from '../../../messages';
+import { SERVICE_DEVICE } from '../../../node-agent/network/service-route';
 import { canRunE2e, startMultiNodeCluster, waitFor, type MultiNodeCluster } from '../../helpers/multi-node';
 import { runInNetns } from '../../helpers/netns';
 import { runCommand } from '../../helpers/run';
@@ -272,14 +273,23 @@ describeE2e('service networking on mk up --nodes 3', () => {
         return rules.includes(`-A MK-SERVICES -d ${ip}/32 -p tcp -m comment --comment "default/nothing:http/TCP has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable`) ? true : null;
       }, 30_000);
     }
-    // The connect fails at once rather than timing out. With a default route on the node the
-    // REJECT answers (Connection refused); the test's nodes have none, so the kernel's route lookup
-    // answers first (Network is unreachable), before the filter table sees the packet.
+    // The connect is refused at once rather than timing out, from a pod and from each node itself.
+    // The test's nodes have no default route: each node agent routes the service CIDR to a device
+    // of its own, so the packet reaches the filter table's REJECT instead of failing the route
+    // lookup. (Through the pod bridge instead, the node's ICMP redirect to the pod suppressed the
+    // REJECT's answer and the connect timed out.)
     const started = Date.now();
     const x = await sh('client-2', `timeout 10 wget -O - http://${ip}/ 2>&1; echo exit=$?`, 30_000);
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(x.stdout).toMatch(/can't connect to remote host \(\S+\): (Connection refused|Network is unreachable)\n/);
+    expect(x.stdout).toMatch(/can't connect to remote host \(\S+\): Connection refused\n/);
     expect(x.stdout).toMatch(/exit=1$/m);
+    for (const n of c.nodes) {
+      const t0 = Date.now();
+      const y = await c.runOnNode(n.name, ['sh', '-c', `timeout 10 busybox wget -O - http://${ip}/ 2>&1; echo exit=$?`]);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(y.stdout).toMatch(/can't connect to remote host \(\S+\): Connection refused\n/);
+      expect(y.stdout).toMatch(/exit=1$/m);
+    }
   });
 
   it('resolves services from pods: search list, headless, SRV of a named port, NXDOMAIN', async () => {
@@ -406,6 +416,7 @@ spec:
       expect((await runInNetns(h, ['iptables-save'], 10_000)).stdout).toMatch(/^:MK-/m);
       expect((await runInNetns(h, ['ip', 'route', 'show', 'proto', '77'], 10_000)).stdout.trim()).not.toBe('');
       expect((await runInNetns(h, ['ip', '-o', 'link', 'show'], 10_000)).stdout).toContain('mk0');
+      expect((await runInNetns(h, ['ip', '-o', 'link', 'show'], 10_000)).stdout).toContain(SERVICE_DEVICE);
     }
     const down = await c.mk(['down'], { timeoutMs: 180_000 });
     expect(down.code).toBe(0);
@@ -415,7 +426,7 @@ spec:
       expect((await runInNetns(h, ['ip', 'route', 'show', 'proto', '77'], 10_000)).stdout.trim()).toBe('');
       const links = (await runInNetns(h, ['ip', '-o', 'link', 'show'], 10_000)).stdout.split('\n')
         .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((x): x is string => !!x);
-      expect(links.filter((l) => l === 'mk0' || l === 'mk.vxlan' || l.startsWith('veth'))).toEqual([]);
+      expect(links.filter((l) => l === 'mk0' || l === 'mk.vxlan' || l === SERVICE_DEVICE || l.startsWith('veth'))).toEqual([]);
     }
   });
 });

@@ -9,6 +9,7 @@
  */
 import type { Pod } from '../../../messages';
 import { gatewayOf } from '../../../node-agent/network/cni';
+import { SERVICE_DEVICE } from '../../../node-agent/network/service-route';
 import { endpointChain, serviceChains, servicePortName } from '../../../node-agent/proxy/chains';
 import { canRunE2e, startMultiNodeCluster, waitFor, type MultiNodeCluster } from '../../helpers/multi-node';
 
@@ -111,14 +112,16 @@ describeE2e('services through faults on mk up --nodes 3', () => {
   beforeAll(async () => {
     c = await startMultiNodeCluster({ nodes: 3 });
     await c.waitNodesReady();
-    // The nodes' namespaces have no default route, as a real machine would: without one, a node's
-    // own connections to a cluster IP fail before the nat table's OUTPUT chain sees them.
-    for (const n of c.nodes) {
-      const r = await c.runOnNode(n.name, ['ip', 'route', 'add', '10.96.0.0/12', 'dev', 'eth0']);
-      if (r.code !== 0) throw new Error(`route to the service CIDR on ${n.name}: ${r.stderr}`);
-    }
     await mkOk(['apply', '-f', '-'], `${deployment('v1', 4)}---\n${service('web')}`);
     await readyWeb(4);
+    // The nodes' namespaces have no default route: each node agent routes the service CIDR to a
+    // device of its own, so the node's own connections to a cluster IP reach its nat rules.
+    for (const n of c.nodes) {
+      await waitFor(`the route to the cluster IPs on ${n.name}`, async () => {
+        const r = await c.runOnNode(n.name, ['ip', 'route', 'show', '10.96.0.0/12', 'proto', '77']);
+        return r.stdout.includes(`dev ${SERVICE_DEVICE}`) ? true : null;
+      }, 30_000);
+    }
   });
   afterAll(async () => { await c?.destroy(); });
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  clusterCidrOf, controlPlaneSettingsArgs, controlPlaneSettingsFile, readControlPlaneSettings, resolveControlPlaneSettings, settingsFromFlags,
+  clusterCidrOf, controlPlaneSettingsArgs, controlPlaneSettingsFile, networkCidrsOf, readControlPlaneSettings, resolveControlPlaneSettings, settingsFromFlags,
   writeControlPlaneSettings,
 } from '../../../embedded/control-plane-settings';
 import { clusterPaths } from '../../../embedded/paths';
@@ -65,6 +65,12 @@ describe('mk up control plane settings', () => {
     expect(clusterCidrOf({ clusterCidr: '10.50.0.0/16' }, { MK_CLUSTER_CIDR: '10.60.0.0/16' })).toBe('10.50.0.0/16');
     expect(clusterCidrOf({}, { MK_CLUSTER_CIDR: '10.60.0.0/16' })).toBe('10.60.0.0/16');
     expect(clusterCidrOf({}, {})).toBe('10.244.0.0/16');
+  });
+
+  it('gives the node both the pod network and the service CIDR by the same rules', () => {
+    expect(networkCidrsOf({ serviceClusterIpRange: '10.100.0.0/16' }, { MK_CLUSTER_CIDR: '10.60.0.0/16', MK_SERVICE_CLUSTER_IP_RANGE: '10.200.0.0/16' }))
+      .toEqual({ clusterCIDR: '10.60.0.0/16', serviceCIDR: '10.100.0.0/16' });
+    expect(networkCidrsOf({}, {})).toEqual({ clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12' });
   });
 
   it('refuses a kept file that is not what mk up writes', () => {
