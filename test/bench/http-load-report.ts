@@ -76,6 +76,15 @@ export function formatLoad(run: LoadRun): string[] {
 }
 
 /**
+ * The client's SYN retransmits per `mode, target` as lines after the table (none without counts):
+ * each is a new connection that waited for a retransmit, 1 s at first, so a few dominate a mean.
+ */
+export function formatSynRetrans(counts: Map<string, number>): string[] {
+  if (counts.size === 0) return [];
+  return ['', `SYN retransmits by the client: ${[...counts].map(([k, n]) => `${k} ${n}`).join('; ')}.`];
+}
+
+/**
  * The load generator, run with `node -e` in the client's namespace: argv url, mode (`keep-alive`
  * or `new-connection`), connections, seconds. Prints one JSON LoadResult line.
  */
