@@ -77,7 +77,8 @@ export function formatLoad(run: LoadRun): string[] {
 
 /**
  * The client's SYN retransmits per `mode, target` as lines after the table (none without counts):
- * each is a new connection that waited for a retransmit, 1 s at first, so a few dominate a mean.
+ * a new connection whose SYN went unanswered or was refused; one that waits for the timer waits
+ * 1 s, so a few of them dominate the mean.
  */
 export function formatSynRetrans(counts: Map<string, number>): string[] {
   if (counts.size === 0) return [];

@@ -10,9 +10,10 @@
  * ports, reused at once by a client that did not close first, arrive through one address with two
  * TCP timestamp clocks (Linux keeps one per source and destination pair: the ClusterIP and the
  * node's address). The pod's TIME_WAIT of the last connection on that address and port (60 s)
- * rejects a SYN with an older timestamp (TcpExtPAWSTimewait); the client then waits for a SYN
- * retransmit, often a whole second. Alternating targets within a minute would measure that and
- * not the path; the SYN retransmits of each run are printed so that a stall shows.
+ * rejects a SYN with an older timestamp (TcpExtPAWSTimewait) and answers with an ACK; the client
+ * resets and sends the SYN again at once, but that one is masqueraded anew and can meet another
+ * such TIME_WAIT, after which the next try waits 1 s (2 s, ...). Alternating targets within a
+ * minute would measure that and not the path; the SYN retransmits of each run are printed.
  */
 import { runInNetns } from '../helpers/netns';
 import { startServiceProxy } from '../../node-agent/proxy';
