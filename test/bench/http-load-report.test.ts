@@ -1,4 +1,4 @@
-import { formatLoad, rps, type LoadResult, type LoadSample } from './http-load-report';
+import { formatLoad, formatSynRetrans, rps, type LoadResult, type LoadSample } from './http-load-report';
 
 const res = (requests: number, p99: number): LoadResult => ({ requests, errors: 0, seconds: 2, p50: p99 / 2, p99 });
 const sample = (round: number, mode: string, target: string, requests: number, p99: number): LoadSample => ({ round, mode, target, result: res(requests, p99) });
@@ -23,5 +23,11 @@ describe('http load report', () => {
     expect(lines).toContain('Aim: at least 0.95x the requests per second of pod: keep-alive, clusterIP: not met (0.88x).');
     expect(formatLoad({ title: 't', targets: ['pod'], modes: ['keep-alive'], busyBefore: [], samples: [sample(1, 'keep-alive', 'pod', 10, 1)] }).join('\n')).not.toContain('Aim');
     expect(lines[lines.length - 1]).toBe('1 of 2 rounds started with the CPU busy (up to 50 %): another workload ran on this machine.');
+  });
+
+  it('prints the client\'s SYN retransmits per mode and target, nothing without counts', () => {
+    expect(formatSynRetrans(new Map())).toEqual([]);
+    expect(formatSynRetrans(new Map([['new-connection, pod IP', 0], ['new-connection, NodePort', 12]])))
+      .toEqual(['', 'SYN retransmits by the client: new-connection, pod IP 0; new-connection, NodePort 12.']);
   });
 });

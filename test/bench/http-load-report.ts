@@ -76,6 +76,16 @@ export function formatLoad(run: LoadRun): string[] {
 }
 
 /**
+ * The client's SYN retransmits per `mode, target` as lines after the table (none without counts):
+ * a new connection whose SYN went unanswered or was refused; one that waits for the timer waits
+ * 1 s, so a few of them dominate the mean.
+ */
+export function formatSynRetrans(counts: Map<string, number>): string[] {
+  if (counts.size === 0) return [];
+  return ['', `SYN retransmits by the client: ${[...counts].map(([k, n]) => `${k} ${n}`).join('; ')}.`];
+}
+
+/**
  * The load generator, run with `node -e` in the client's namespace: argv url, mode (`keep-alive`
  * or `new-connection`), connections, seconds. Prints one JSON LoadResult line.
  */
