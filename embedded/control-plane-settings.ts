@@ -95,6 +95,14 @@ export function clusterCidrOf(settings: SettingsText, env: NodeJS.ProcessEnv = p
   return resolveSettings(parseSettingsFlags(settings), env).clusterCidr;
 }
 
+/**
+ * The range Services' cluster IPs come from with `settings`: the setting, else
+ * `MK_SERVICE_CLUSTER_IP_RANGE` in `env`, else the default. Throws ValidationError for a bad one.
+ */
+export function serviceCidrOf(settings: SettingsText, env: NodeJS.ProcessEnv = process.env): string {
+  return resolveSettings(parseSettingsFlags(settings), env).serviceClusterIpRange;
+}
+
 /** Keeps `settings` in the data directory for the supervisor and the next `mk up` (0600). */
 export function writeControlPlaneSettings(paths: ClusterPaths, settings: SettingsText): void {
   writeSecretFile(controlPlaneSettingsFile(paths), JSON.stringify(settings, null, 2) + '\n');

@@ -16,7 +16,7 @@ import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
-import { clusterCidrOf, readControlPlaneSettings } from './control-plane-settings';
+import { clusterCidrOf, readControlPlaneSettings, serviceCidrOf } from './control-plane-settings';
 import { serveUntilSignal } from './serve-until-signal';
 import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
 
@@ -184,6 +184,11 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
   try {
     clusterCIDR = clusterCidrOf(readControlPlaneSettings(paths));
   } catch { /* the node's default */ }
+  // The cluster DNS answers reverse names of the service CIDR and the cluster CIDR.
+  let serviceCIDR: string | undefined;
+  try {
+    serviceCIDR = serviceCidrOf(readControlPlaneSettings(paths));
+  } catch { /* the node's default */ }
   const { runNodeAgent } = await import('../node-agent/index.js');
   const metrics = await serveMetrics('node-agent', nodeName, opts.metrics, log);
   const agent = await runNodeAgent({
@@ -202,6 +207,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.podNetwork ? { podNetwork: opts.podNetwork } : {}),
     ...(opts.serviceProxy !== undefined ? { serviceProxy: opts.serviceProxy } : {}),
     ...(clusterCIDR ? { clusterCIDR } : {}),
+    ...(serviceCIDR ? { serviceCIDR } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

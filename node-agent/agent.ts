@@ -15,7 +15,7 @@ import {
   type Pod, type PodNetworkMode,
 } from '../messages';
 import { log } from './log';
-import { EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
+import { clusterReverseCIDRs, EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
 import { GpuAllocator } from './gpu/allocation';
 import { discoverGpus } from './gpu/discovery';
 import { readCapacity, hostIP, withExtendedResources } from './node/capacity';
@@ -77,6 +77,8 @@ export interface NodeAgentOptions {
   serviceProxy?: boolean;
   /** The cluster CIDR the service proxy masquerades traffic from outside of (default MK_CLUSTER_CIDR, else 10.244.0.0/16). */
   clusterCIDR?: string;
+  /** The service CIDR, whose reverse names the cluster DNS answers (default MK_SERVICE_CLUSTER_IP_RANGE, else 10.96.0.0/12). */
+  serviceCIDR?: string;
 }
 
 export interface NodeAgent {
@@ -156,6 +158,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     source: EMPTY_SERVICE_NETWORK,
     ...(opts.dns?.domain ? { domain: opts.dns.domain } : {}),
     upstreams: opts.dns?.upstreams ?? (nodeResolv.nodeResolvConf?.servers ?? []).map((host) => ({ host, port: 53 })),
+    reverseCIDRs: clusterReverseCIDRs(opts),
     log,
   });
   void serviceNetwork.ready.then(({ source }) => nodeDns.setSource(source));

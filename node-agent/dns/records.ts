@@ -44,7 +44,9 @@ export interface RecordOptions {
 }
 
 /** The ranges whose reverse names the cluster owns, unless configured otherwise. */
-export const DEFAULT_REVERSE_CIDRS = ['10.96.0.0/12', '10.244.0.0/16'];
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+export const DEFAULT_CLUSTER_CIDR = '10.244.0.0/16';
+export const DEFAULT_REVERSE_CIDRS = [DEFAULT_SERVICE_CIDR, DEFAULT_CLUSTER_CIDR];
 
 const ipNumber = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
