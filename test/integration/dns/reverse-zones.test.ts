@@ -38,13 +38,19 @@ describe('cluster DNS reverse zones', () => {
       .toEqual(['172.20.0.0/16', '10.50.0.0/16']);
   });
 
-  it('answers PTR for cluster IPs and headless endpoints of the ranges it is given, NXDOMAIN for the rest of them', async () => {
+  it('answers PTR for cluster IPs and pods behind services in the ranges it is given, NXDOMAIN for the rest of them', async () => {
     const source = new FakeServiceNetwork()
       .setService({ metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '172.20.3.4' } })
       .setService({ metadata: { name: 'db', namespace: 'shop' }, spec: { clusterIP: 'None' } })
       .setSlice({
         metadata: { name: 'db-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'db' } }, addressType: 'IPv4',
         endpoints: [{ addresses: ['10.50.1.7'], hostname: 'db-0' }],
+      })
+      // A pod behind a service with a cluster IP: its address names it under that service.
+      .setService({ metadata: { name: 'api', namespace: 'shop' }, spec: { clusterIP: '172.20.3.9' } })
+      .setSlice({
+        metadata: { name: 'api-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'api' } }, addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.50.2.8'], conditions: { ready: true } }, { addresses: ['10.50.1.7'] }],
       });
     const reverseCIDRs = clusterReverseCIDRs({ serviceCIDR: '172.20.0.0/16', clusterCIDR: '10.50.0.0/16' }, {});
     const dns = startNodeDns({ source, port: 0, upstreams: [], reverseCIDRs, log });
@@ -54,7 +60,11 @@ describe('cluster DNS reverse zones', () => {
       const resolver = new Resolver({ timeout: 2_000, tries: 1 });
       resolver.setServers([`127.0.0.1:${srv.port}`]);
       expect(await resolver.reverse('172.20.3.4')).toEqual(['web.shop.svc.cluster.local']);
+      // Under a headless service first, whatever the order of services.
       expect(await resolver.reverse('10.50.1.7')).toEqual(['db-0.db.shop.svc.cluster.local']);
+      expect(await resolver.reverse('10.50.2.8')).toEqual(['10-50-2-8.api.shop.svc.cluster.local']);
+      // The name a PTR gives resolves back to the address.
+      expect(await resolver.resolve4('10-50-2-8.api.shop.svc.cluster.local')).toEqual(['10.50.2.8']);
       // The cluster's addresses that name nothing: NXDOMAIN, decided here.
       expect(await ptrRcode(srv.port, '172.20.9.9')).toBe('NXDOMAIN');
       expect(await ptrRcode(srv.port, '10.50.200.1')).toBe('NXDOMAIN');
