@@ -8,7 +8,8 @@
  * - the CLI SIGKILLed: the node agent frees its streams (its portforward.list says none) and the
  *   pod's connections close;
  * - nats-server SIGKILLed and restarted: the same as losing the node agent (frames in flight are
- *   lost, so no stream survives it); the agent frees its streams and serves a new CLI afterwards.
+ *   lost, so no stream survives it); the agent frees its streams and serves a new CLI afterwards,
+ *   and closes them at its reconnect even while the other end still pings.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,8 +19,10 @@ import * as path from 'node:path';
 import { connectBus, type Bus } from '../../../bus/connection';
 import { request, serve, type Served } from '../../../bus/request';
 import { setLogLevel } from '../../../common/log';
-import { API, NotFoundError, type KubeObject } from '../../../messages';
+import { API, NotFoundError, type KubeObject, type Pod } from '../../../messages';
 import { portForwardListSubject, type PortForwardList } from '../../../messages/port-forward';
+import { forwardConnection } from '../../../cli/port-forward';
+import { servePortForward } from '../../../node-agent/port-forward';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 import { ensureBuilt, ROOT } from './run-cli';
@@ -214,5 +217,39 @@ describe('mk port-forward under faults', () => {
     const again = await startCli();
     await connection(again.port);
     expect(await openStreams()).toBe(1);
+  });
+
+  it('closes a node\'s streams when its bus reconnects, even while both ends still ping', async () => {
+    // Both ends in this process; the node's silence limit is far beyond the outage, so only the
+    // reconnect can end its side of the stream, whose frames sent meanwhile are lost.
+    const nodeBus = await connectBus({ servers: server.url, name: 'node-n9', checkJetStream: false });
+    const cliBus = await connectBus({ servers: server.url, name: 'cli-n9', checkJetStream: false });
+    const pod = { metadata: { name: 'web', namespace: 'default', uid: 'uid-web' }, spec: { nodeName: 'n9', containers: [] } } as unknown as Pod;
+    const pf = servePortForward(nodeBus, { nodeName: 'n9', pods: new Map([['default/web', pod]]), podIP: async () => '127.0.0.1', pingMs: 200, deadAfterMs: 60_000 });
+    try {
+      await pf.ready;
+      const local = net.createServer({ allowHalfOpen: true });
+      await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+      const accepted = new Promise<net.Socket>((r) => local.once('connection', r));
+      const client = net.connect({ port: (local.address() as net.AddressInfo).port, host: '127.0.0.1' });
+      sockets.push(client);
+      client.on('error', () => undefined);
+      const near = await accepted;
+      local.close();
+      const relay = await forwardConnection(cliBus, 'n9', { namespace: 'default', pod: 'web', port: echoPort }, near, { pingMs: 200, deadAfterMs: 3_000 });
+      expect(pf.streams()).toHaveLength(1);
+      server.kill();
+      await server.restart();
+      const t0 = Date.now();
+      await until('the node to close its stream', () => (pf.streams().length === 0 ? true : undefined), 20_000);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      // The CLI's side ends too, rather than stalling: by the node's CLOSE when its own connection
+      // is back in time to hear it, else by the node's silence.
+      await expect(relay.done).resolves.toMatch(/the bus connection was lost|no word from the other end for 3 s/);
+    } finally {
+      await pf.stop();
+      await nodeBus.close();
+      await cliBus.close();
+    }
   });
 });
