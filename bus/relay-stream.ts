@@ -41,6 +41,23 @@ export const SOCKET_CLOSED = 'the connection closed';
 /** Why a relay ended: undefined for a clean end (both sides sent EOF), else the reason. */
 export type RelayEnd = string | undefined;
 
+/** How a relay's reason begins when the peer fell silent (it died, or the bus between is gone). */
+export const PEER_SILENT = 'no word from the other end';
+/** The reason the node agent's side gives when it stops serving streams. */
+export const SERVER_STOPPED = 'the node agent stopped';
+/** The reason either side gives when its bus connection dropped: frames in flight may be lost. */
+export const BUS_LOST = 'the bus connection was lost';
+
+/**
+ * True when a relay ended because the stream itself is gone (the peer died or stopped, or the bus
+ * failed), not because one connection at either end closed or failed: `mk port-forward` gives up
+ * then, as kubectl does when it loses its connection to the pod.
+ */
+export function isStreamLost(reason: RelayEnd): boolean {
+  return reason !== undefined && (reason.startsWith(PEER_SILENT) || reason === SERVER_STOPPED || reason.startsWith(BUS_LOST)
+    || reason.startsWith('the bus connection failed') || reason.startsWith('subscription failed'));
+}
+
 /**
  * Relays a socket over the bus until both directions ended, either side closed or reset, or
  * the peer fell silent. `done` resolves (never rejects) once the subscription and the socket are
@@ -107,7 +124,7 @@ export class RelayStream {
     const deadAfterMs = o.deadAfterMs ?? PORT_FORWARD_DEAD_AFTER_MS;
     this.timer = setInterval(() => {
       const now = Date.now();
-      if (now - this.lastHeard > deadAfterMs) this.finish(`no word from the other end for ${deadAfterMs / 1000} s`, true);
+      if (now - this.lastHeard > deadAfterMs) this.finish(`${PEER_SILENT} for ${deadAfterMs / 1000} s`, true);
       else if (now - this.lastSent >= pingMs && this.peerHeard) this.send({ type: 'ping' });
     }, Math.max(10, Math.min(pingMs, deadAfterMs / 2)));
     this.timer.unref();

@@ -34,6 +34,10 @@ const CredentialsSchema = z.strictObject({
     .describe('The nodes\' subnet when nodes > 1 (mk up --node-subnet); the bus listens on its first address.'),
   podNetwork: z.enum(POD_NETWORK_MODES).optional()
     .describe('The pod network\'s backend on every node (mk up --pod-network): host-gw (absent) or vxlan.'),
+  clusterDomain: z.string().optional()
+    .describe('The cluster DNS domain every node serves (mk up --cluster-domain); absent: cluster.local.'),
+  dnsUpstreams: z.array(z.string()).optional()
+    .describe('Resolvers for names outside the cluster (mk up --dns-upstream), or ["none"]; absent: resolv.conf.'),
 });
 /** credentials.json: the port, the node name(s), the topology and every role's password. */
 export type Credentials = z.infer<typeof CredentialsSchema>;
@@ -64,7 +68,8 @@ export function readCredentials(paths: ClusterPaths): Credentials | undefined {
  * once made, so running processes and the user's context stay valid.
  */
 export function prepareClusterFiles(
-  paths: ClusterPaths, opts: { port?: number; nodeName: string; advertiseAddress?: string; nodes?: number; nodeSubnet?: string; podNetwork?: PodNetworkMode },
+  paths: ClusterPaths, opts: { port?: number; nodeName: string; advertiseAddress?: string; nodes?: number; nodeSubnet?: string; podNetwork?: PodNetworkMode }
+    & KeptDnsSettings,
 ): Credentials {
   const existing = readCredentials(paths);
   const nodeName = existing?.nodeName ?? opts.nodeName;
@@ -84,6 +89,7 @@ export function prepareClusterFiles(
     ...(advertiseAddress ? { advertiseAddress } : {}),
     ...topo,
     ...(podNetwork !== 'host-gw' ? { podNetwork } : {}),
+    ...keptDns(existing, opts),
   };
   for (const user of [ADMIN_USER, CONTROL_PLANE_USER, ...clusterNodeNames(creds).map(nodeUser)]) creds.users[user] ??= randomPassword();
   for (const user of [DASHBOARD_USER, DASHBOARD_WRITE_USER]) creds.users[user] ??= randomPassword();
@@ -99,6 +105,27 @@ export function prepareClusterFiles(
     servers: [`nats://${busHost(creds)}:${creds.port}`], user: ADMIN_USER, pass: creds.users[ADMIN_USER], nodeName, caFile: tls.caCert,
   });
   return creds;
+}
+
+/** The cluster DNS settings of `mk up` that its nodes keep across restarts. */
+export interface KeptDnsSettings {
+  clusterDomain?: string;
+  dnsUpstreams?: string[];
+}
+
+/** Each DNS setting as given this start, else as kept before (none: the node's default). */
+function keptDns(existing: KeptDnsSettings | undefined, given: KeptDnsSettings): KeptDnsSettings {
+  const clusterDomain = given.clusterDomain ?? existing?.clusterDomain;
+  const dnsUpstreams = given.dnsUpstreams ?? existing?.dnsUpstreams;
+  return { ...(clusterDomain !== undefined ? { clusterDomain } : {}), ...(dnsUpstreams !== undefined ? { dnsUpstreams } : {}) };
+}
+
+/** `mk node-agent`'s cluster DNS flags for the settings `creds` keeps. */
+export function nodeDnsArgs(creds: KeptDnsSettings): string[] {
+  return [
+    ...(creds.clusterDomain !== undefined ? ['--cluster-domain', creds.clusterDomain] : []),
+    ...(creds.dnsUpstreams ?? []).flatMap((u) => ['--dns-upstream', u]),
+  ];
 }
 
 /**

@@ -43,3 +43,17 @@ export function nodeDnsSettings(flags: DnsFlags, env: NodeJS.ProcessEnv = proces
   }
   return out;
 }
+
+/**
+ * What `mk up` keeps for its nodes (credentials.json): the cluster domain and resolvers as given
+ * this start, by flag or in the environment (`mk up` puts its flags there for its nodes); what is
+ * not given is left to what the data directory already keeps. Check with nodeDnsSettings first.
+ */
+export function dnsSettingsToKeep(env: NodeJS.ProcessEnv = process.env): { clusterDomain?: string; dnsUpstreams?: string[] } {
+  const domain = env.MK_CLUSTER_DOMAIN?.replace(/\.$/, '').toLowerCase();
+  const upstreams = env.MK_DNS_UPSTREAM?.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  return {
+    ...(domain ? { clusterDomain: domain } : {}),
+    ...(upstreams && upstreams.length > 0 ? { dnsUpstreams: upstreams } : {}),
+  };
+}

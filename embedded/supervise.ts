@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { missingCniPlugins } from '../node-agent/network/cni';
 import { ClusterError } from './errors';
-import type { Credentials } from './credentials';
+import { nodeDnsArgs, type Credentials } from './credentials';
 import { startHostRoutes, type HostRoutes } from './host-routes';
 import { CHILDREN, nodeAgentChild, type ChildName, type ClusterPaths } from './paths';
 import { livePid, removePid, terminate, writePid } from './processes';
@@ -80,6 +80,8 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
   const agent = (name: string, extra: string[] = []): string[] => [
     opts.runJs, 'node-agent', '--data-dir', paths.dataDir, '--node-name', name, ...(creds.podNetwork ? ['--pod-network', creds.podNetwork] : []), ...extra,
     '--ingress-port', String(INGRESS_PORT),
+    // The cluster DNS settings mk up keeps: a restarted agent, and the next start, serve the same.
+    ...nodeDnsArgs(creds),
   ];
   const nodeSpecs: { name: ChildName; command: string; args: string[]; env: NodeJS.ProcessEnv; before?: () => Promise<void> }[] = topo
     ? topo.nodes.map((n) => ({

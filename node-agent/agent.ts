@@ -15,7 +15,7 @@ import {
   type Pod, type PodNetworkMode,
 } from '../messages';
 import { log } from './log';
-import { EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
+import { clusterReverseCIDRs, EMPTY_SERVICE_NETWORK, startNodeDns, type Upstream } from './dns';
 import { GpuAllocator } from './gpu/allocation';
 import { discoverGpus } from './gpu/discovery';
 import { readCapacity, hostIP, withExtendedResources } from './node/capacity';
@@ -77,7 +77,8 @@ export interface NodeAgentOptions {
   podNetwork?: PodNetworkMode;
   /**
    * The service CIDR (default MK_SERVICE_CLUSTER_IP_RANGE, else 10.96.0.0/12): routed to a device
-   * of its own on a node whose routes do not lead there (node-agent/network/service-route.ts).
+   * of its own on a node whose routes do not lead there (node-agent/network/service-route.ts), and
+   * answered in reverse (PTR) by the cluster DNS.
    */
   serviceCIDR?: string;
   /** Program iptables for Services (node-agent/proxy; default: unless MK_SERVICE_PROXY=off). */
@@ -167,6 +168,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     source: EMPTY_SERVICE_NETWORK,
     ...(opts.dns?.domain ? { domain: opts.dns.domain } : {}),
     upstreams: opts.dns?.upstreams ?? (nodeResolv.nodeResolvConf?.servers ?? []).map((host) => ({ host, port: 53 })),
+    reverseCIDRs: clusterReverseCIDRs(opts),
     log,
   });
   void serviceNetwork.ready.then(({ source }) => nodeDns.setSource(source));

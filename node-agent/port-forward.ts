@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Gauge, register } from 'prom-client';
 import { serve, type Bus } from '../bus';
-import { RelayStream } from '../bus/relay-stream';
+import { BUS_LOST, RelayStream, SERVER_STOPPED } from '../bus/relay-stream';
 import {
   dns1123LabelError, dns1123SubdomainError, NotFoundError, UnavailableError, ValidationError, type Pod,
 } from '../messages';
@@ -147,14 +147,21 @@ export function servePortForward(bus: Bus, deps: PortForwardDeps): PortForwardSe
     }),
     serve<unknown, PortForwardList>(bus, portForwardListSubject(deps.nodeName), async () => ({ streams: [...open.values()].map((s) => s.info) })),
   ];
+  // Frames sent while the bus was away are lost, and a stream cannot resend them: one carried on
+  // would stall, so every stream open across a reconnect ends (its CLI hears CLOSE, or falls silent).
+  const unlisten = bus.onReconnect(() => {
+    if (open.size > 0) log.warn({ node: deps.nodeName, streams: open.size }, 'the bus reconnected: closing the port-forward streams it carried');
+    for (const s of open.values()) s.relay.close(`${BUS_LOST} (reconnected)`);
+  });
   return {
     ready: Promise.all(subs.map((s) => s.ready)).then(() => undefined),
     streams: () => [...open.values()].map((s) => s.info),
     stop: async () => {
       stopped = true;
+      unlisten();
       await Promise.all(subs.map((s) => s.stop()));
       await Promise.allSettled([...opening]);
-      for (const s of open.values()) s.relay.close('the node agent stopped');
+      for (const s of open.values()) s.relay.close(SERVER_STOPPED);
       await Promise.all([...open.values()].map((s) => s.relay.done));
     },
   };

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Args, Flags } from '@oclif/core';
-import { SOCKET_CLOSED, type RelayStream } from '../../bus/relay-stream';
+import { isNoResponders } from '../../bus/core-errors';
+import { BUS_LOST, isStreamLost, SOCKET_CLOSED, type RelayStream } from '../../bus/relay-stream';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient } from '../client';
 import { CliError } from '../errors';
@@ -26,7 +27,10 @@ const hostPort = (address: string, port: number): string => (address.includes(':
 /**
  * `mk port-forward TYPE/NAME [LOCAL_PORT:]REMOTE_PORT [...]`: listens on local ports and relays
  * each connection to the pod's port through its node agent over the bus
- * (messages/port-forward.ts), until SIGINT or SIGTERM (exit 0).
+ * (messages/port-forward.ts), until SIGINT or SIGTERM (exit 0). One connection failing (the pod's
+ * port refused it, either end reset it) is reported and the others go on; losing the pod's node
+ * agent (its streams fall silent or it stops, nothing serves it for a new connection) or the bus
+ * ends every connection and exits 1 with "lost connection to pod", as kubectl does.
  */
 export default class PortForward extends MkCommand {
   static override summary = 'Forward one or more local ports to a pod';
@@ -68,6 +72,13 @@ export default class PortForward extends MkCommand {
       const relays = new Set<RelayStream>();
       const servers: net.Server[] = [];
       let stopping = false;
+      // Set once the stream to the pod is gone: the forward ends with an error.
+      let lose!: (why: string) => void;
+      const lost = new Promise<string>((r) => { lose = r; });
+      void (async () => {
+        for await (const st of bus.nc.status()) if (st.type === 'disconnect') lose(BUS_LOST);
+      })().catch(() => undefined);
+      void bus.nc.closed().then(() => lose(BUS_LOST));
       try {
         for (const pair of pairs) {
           let local = pair.local;
@@ -80,8 +91,14 @@ export default class PortForward extends MkCommand {
                   relays.delete(relay);
                   // A local client hanging up is not an error; the pod's side failing is.
                   if (reason && reason !== SOCKET_CLOSED && !stopping) this.err(`error: an error occurred forwarding ${local} -> ${pair.remote}: ${reason}`);
+                  if (isStreamLost(reason)) lose(reason!);
                 });
-              }, (err: unknown) => this.err(`error: an error occurred forwarding ${local} -> ${pair.remote}: ${err instanceof Error ? err.message : String(err)}`));
+              }, (err: unknown) => {
+                if (stopping) return;
+                this.err(`error: an error occurred forwarding ${local} -> ${pair.remote}: ${err instanceof Error ? err.message : String(err)}`);
+                // Nothing serves the pod's node: its agent is gone.
+                if (isNoResponders(err)) lose(`nothing serves port-forward on node ${node}`);
+              });
             });
             servers.push(server);
             // Every address of one spec gets the same port, the first one picked when it was 0.
@@ -93,19 +110,18 @@ export default class PortForward extends MkCommand {
         for (const s of servers) s.close();
         throw err;
       }
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          stopping = true;
-          process.removeListener('SIGINT', stop);
-          process.removeListener('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      let onSignal!: () => void;
+      const signalled = new Promise<undefined>((resolve) => { onSignal = () => resolve(undefined); });
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const why = await Promise.race([signalled, lost]);
+      stopping = true;
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       for (const s of servers) s.close();
-      for (const r of relays) r.close('port-forward stopped');
+      for (const r of relays) r.close(why === undefined ? 'port-forward stopped' : `lost connection to pod: ${why}`);
       await Promise.all([...relays].map((r) => r.done));
+      if (why !== undefined) throw new CliError(`lost connection to pod ${namespace}/${pod} on node ${node}: ${why}`);
     });
   }
 }

@@ -14,7 +14,7 @@ import type { PodNetworkMode } from '../../messages/node-routes';
 import { DEFAULT_NODE_SUBNET, MAX_NODES } from '../../embedded/node-network';
 import { resolveTopology } from '../../embedded/topology';
 import { checkNodes } from '../../embedded/start';
-import { nodeDnsSettings } from '../../embedded/dns-settings';
+import { dnsSettingsToKeep, nodeDnsSettings } from '../../embedded/dns-settings';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -85,9 +85,9 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     'default-unreachable-toleration-seconds': Flags.string({
       description: 'tolerationSeconds of the unreachable:NoExecute toleration every pod gets by default (default: as before, else 300)',
     }),
-    'cluster-domain': Flags.string({ description: 'the cluster DNS domain the nodes serve (this run; default: $MK_CLUSTER_DOMAIN, else cluster.local)' }),
+    'cluster-domain': Flags.string({ description: 'the cluster DNS domain the nodes serve (kept for later starts; default: $MK_CLUSTER_DOMAIN, else as before, else cluster.local)' }),
     'dns-upstream': Flags.string({
-      description: 'resolver IP[:PORT] the nodes forward names outside the cluster to, or none (this run, repeatable; default: $MK_DNS_UPSTREAM, else each node\'s /etc/resolv.conf)',
+      description: 'resolver IP[:PORT] the nodes forward names outside the cluster to, or none (repeatable, kept for later starts; default: $MK_DNS_UPSTREAM, else as before, else each node\'s /etc/resolv.conf)',
       multiple: true,
     }),
     'cluster-cidr': Flags.string({ description: 'the IPv4 range nodes\' pod CIDRs are cut from (first run only; default 10.244.0.0/16)' }),
@@ -136,6 +136,7 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
       ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
       ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}), ...(flags['node-subnet'] !== undefined ? { nodeSubnet: flags['node-subnet'] } : {}),
       ...(flags['pod-network'] ? { podNetwork: flags['pod-network'] as PodNetworkMode } : {}),
+      ...dnsSettingsToKeep(),
     });
     writeControlPlaneSettings(paths, cpSettings);
     const r = await supervise({ paths, creds, runJs, natsServer, topology: resolved });

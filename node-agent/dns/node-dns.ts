@@ -10,7 +10,7 @@ import { gatewayOf } from '../network/cni';
 import { clusterDnsConfig, type ClusterDnsConfig } from '../pods/dns';
 import type { ServiceNetworkSource } from '../service-network/types';
 import type { Upstream } from './forward';
-import { ClusterRecords } from './records';
+import { ClusterRecords, DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from './records';
 import { startDnsServer, type DnsServer } from './server';
 
 /** Kubernetes' default cluster domain (kubelet --cluster-domain). */
@@ -27,6 +27,11 @@ export interface NodeDnsOptions {
   ttl?: number;
   /** Resolvers for names outside the cluster; none = REFUSED. */
   upstreams?: Upstream[];
+  /**
+   * The cluster's own IPv4 ranges (its service CIDR and cluster CIDR): their reverse names are
+   * answered here and never forwarded (default DEFAULT_REVERSE_CIDRS).
+   */
+  reverseCIDRs?: string[];
   /** Default 53. */
   port?: number;
   /** Between attempts to listen (default 100 ms doubling to 1 s). */
@@ -53,10 +58,26 @@ export interface NodeDnsService {
   stop(): Promise<void>;
 }
 
+/**
+ * The cluster's own ranges, whose reverse (PTR) names the cluster DNS answers: the service CIDR
+ * and the cluster CIDR as the node is told, else MK_SERVICE_CLUSTER_IP_RANGE and MK_CLUSTER_CIDR
+ * (the control plane's settings), else the defaults.
+ */
+export function clusterReverseCIDRs(
+  given: { serviceCIDR?: string; clusterCIDR?: string }, env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  return [
+    given.serviceCIDR ?? env.MK_SERVICE_CLUSTER_IP_RANGE ?? DEFAULT_SERVICE_CIDR,
+    given.clusterCIDR ?? env.MK_CLUSTER_CIDR ?? DEFAULT_CLUSTER_CIDR,
+  ];
+}
+
 /** Starts the service; it listens once setPodCIDR is called and the address exists. */
 export function startNodeDns(opts: NodeDnsOptions): NodeDnsService {
   const domain = (opts.domain ?? DEFAULT_CLUSTER_DOMAIN).toLowerCase().replace(/\.$/, '');
-  const records = new ClusterRecords(opts.source, { domain, ttl: opts.ttl ?? DEFAULT_DNS_TTL_SECONDS });
+  const records = new ClusterRecords(opts.source, {
+    domain, ttl: opts.ttl ?? DEFAULT_DNS_TTL_SECONDS, ...(opts.reverseCIDRs ? { reverseCIDRs: opts.reverseCIDRs } : {}),
+  });
   // Often: the first pod's sandbox makes the bridge, and its first lookups should find the server.
   const retry = opts.retry ?? { initialMs: 100, maxMs: 1_000, jitter: 0.2 };
   const log = opts.log;

@@ -6,15 +6,16 @@
  *
  * - `<svc>.<ns>.svc.<zone>` A/AAAA: the cluster IP; for a headless service the ready endpoints'
  *   addresses (all of them with publishNotReadyAddresses); CNAME for an ExternalName service.
- * - `<host>.<svc>.<ns>.svc.<zone>` A/AAAA: one endpoint of a headless service, by its hostname or,
- *   lacking one, its address with dashes (`10-244-1-5`).
+ * - `<host>.<svc>.<ns>.svc.<zone>` A/AAAA: one endpoint of a service (headless, or with a cluster
+ *   IP, as CoreDNS answers), by its hostname or, lacking one, its address with dashes
+ *   (`10-244-1-5`).
  * - `_<port>._<proto>.<svc>.<ns>.svc.<zone>` SRV: a named port; targets the service, or each
  *   endpoint's host name for a headless service, with their addresses as additional records.
  * - `<a-b-c-d>.<ns>.pod.<zone>` A: the address written in the name (not checked against pods, as
  *   CoreDNS's `pods insecure`).
- * - `<reversed ip>.in-addr.arpa` PTR: cluster IPs and headless endpoints. Other addresses of the
- *   cluster's own ranges (service CIDR, cluster CIDR) are NXDOMAIN, never asked upstream: their
- *   names are private to the cluster.
+ * - `<reversed ip>.in-addr.arpa` PTR: cluster IPs, then endpoints (pod IPs) under a service that
+ *   has them, headless services' first. Other addresses of the cluster's own ranges (service
+ *   CIDR, cluster CIDR) are NXDOMAIN, never asked upstream: their names are private to the cluster.
  * - `dns-version.<zone>` TXT: the schema version.
  *
  * A name in the zone that does not exist is NXDOMAIN, a name that exists without the type asked
@@ -44,7 +45,9 @@ export interface RecordOptions {
 }
 
 /** The ranges whose reverse names the cluster owns, unless configured otherwise. */
-export const DEFAULT_REVERSE_CIDRS = ['10.96.0.0/12', '10.244.0.0/16'];
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+export const DEFAULT_CLUSTER_CIDR = '10.244.0.0/16';
+export const DEFAULT_REVERSE_CIDRS = [DEFAULT_SERVICE_CIDR, DEFAULT_CLUSTER_CIDR];
 
 const ipNumber = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
@@ -243,13 +246,19 @@ export class ClusterRecords {
     return { rcode: 'NOERROR', answers: [{ name: q.name, type: 'PTR', class: 'IN', ttl: this.opts.ttl, data: target }], authorities: [], additionals: [] };
   }
 
+  /**
+   * Address -> name: cluster IPs first, then headless services' endpoints, then the endpoints of
+   * other services (a pod's IP names it under a service that selects it, as CoreDNS answers);
+   * the first name found for an address is its one PTR.
+   */
   private reverseIndex(): Map<string, string> {
     if (this.reverse) return this.reverse;
     const index = new Map<string, string>();
-    for (const svc of this.source.services()) {
-      const fqdn = `${svc.metadata.name}.${svc.metadata.namespace ?? 'default'}.svc.${this.domain}`;
-      for (const ip of clusterIPs(svc)) index.set(ip, fqdn);
-      if (isHeadless(svc)) for (const ep of publishedEndpoints(this.source, svc)) if (!index.has(ep.ip)) index.set(ep.ip, `${ep.host}.${fqdn}`);
+    const fqdn = (svc: ServiceView): string => `${svc.metadata.name}.${svc.metadata.namespace ?? 'default'}.svc.${this.domain}`;
+    const services = this.source.services().filter((s) => s.spec.type !== 'ExternalName');
+    for (const svc of services) for (const ip of clusterIPs(svc)) index.set(ip, fqdn(svc));
+    for (const svc of [...services.filter(isHeadless), ...services.filter((s) => !isHeadless(s))]) {
+      for (const ep of publishedEndpoints(this.source, svc)) if (!index.has(ep.ip)) index.set(ep.ip, `${ep.host}.${fqdn(svc)}`);
     }
     this.reverse = index;
     return index;
@@ -307,8 +316,9 @@ export class ClusterRecords {
     return this.ok(addressRecords(q.name, ips, q.type, ttl));
   }
 
+  /** One endpoint by its name under the service (any service with endpoints: the PTR targets resolve). */
   private endpointRecords(q: Question, svc: ServiceView, host: string): Resolution {
-    if (!isHeadless(svc)) return this.nxdomain();
+    if (svc.spec.type === 'ExternalName') return this.nxdomain();
     const ips = publishedEndpoints(this.source, svc).filter((e) => e.host === host).map((e) => e.ip);
     if (ips.length === 0) return this.nxdomain();
     if (q.type !== 'A' && q.type !== 'AAAA') return this.ok([]);

@@ -1,7 +1,7 @@
 /**
  * The node's ingress: the proxy (proxy.ts) fed by an informer on `ingresses.>` of the objects
- * bucket. Every change rebuilds the route table and swaps it in whole, so a change never drops a
- * request in flight or an open connection.
+ * bucket, read before the proxy listens. Every change rebuilds the route table and swaps it in
+ * whole, so a change never drops a request in flight or an open connection.
  */
 import { startInformer, type Informer, type ObjectStore } from '../../bus';
 import type { Logger } from '../../common/log';
@@ -27,43 +27,50 @@ export interface NodeIngress {
   stop(): Promise<void>;
 }
 
-/** Starts the proxy and its informer; resolves once the first listing is routed. Throws when it cannot listen. */
+/**
+ * Starts the informer, then the proxy with the first listing's routes: a proxy (re)started on a
+ * node never answers 404 for hosts that have rules because it has not read them yet. Throws when
+ * it cannot listen.
+ */
 export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIngress> {
-  const proxy: IngressProxy = await startIngressProxy(opts);
+  let proxy: IngressProxy | undefined;
   const ingresses = new Map<string, Ingress>();
   let table = new RouteTable([]);
   let pending = false;
   const rebuild = () => {
     pending = false;
     table = new RouteTable(ingresses.values());
-    proxy.setRoutes(table);
+    proxy?.setRoutes(table);
     opts.log?.debug({ ingresses: table.size }, 'ingress routes changed');
   };
-  let informer: Informer;
+  const informer: Informer = await startInformer<Ingress>(opts.store, 'ingresses.>', (ev) => {
+    const parsed = ev.type === 'DELETE' || !ev.object ? undefined : parseStoredIngress(ev.object);
+    if (parsed?.ok) ingresses.set(ev.key, parsed.value);
+    else ingresses.delete(ev.key);
+    // A malformed stored value would throw while building the table, outside any handler.
+    if (parsed && !parsed.ok) opts.log?.warn({ key: ev.key, problem: parsed.error }, 'malformed Ingress left out of the ingress routes');
+    // A burst of changes (the first listing) makes one table.
+    if (!pending) {
+      pending = true;
+      queueMicrotask(rebuild);
+    }
+  });
+  rebuild();
   try {
-    informer = await startInformer<Ingress>(opts.store, 'ingresses.>', (ev) => {
-      const parsed = ev.type === 'DELETE' || !ev.object ? undefined : parseStoredIngress(ev.object);
-      if (parsed?.ok) ingresses.set(ev.key, parsed.value);
-      else ingresses.delete(ev.key);
-      // A malformed stored value would throw while building the table, outside any handler.
-      if (parsed && !parsed.ok) opts.log?.warn({ key: ev.key, problem: parsed.error }, 'malformed Ingress left out of the ingress routes');
-      // A burst of changes (the first listing) makes one table.
-      if (!pending) {
-        pending = true;
-        queueMicrotask(rebuild);
-      }
-    });
+    proxy = await startIngressProxy(opts);
   } catch (err) {
-    await proxy.stop();
+    await informer.stop();
     throw err;
   }
-  rebuild();
+  // Before the first request can be read (that takes an I/O turn): the routes read so far.
+  proxy.setRoutes(table);
+  const running = proxy;
   return {
-    port: proxy.port,
+    port: running.port,
     routes: () => table,
     async stop() {
       await informer.stop();
-      await proxy.stop();
+      await running.stop();
     },
   };
 }

@@ -2,7 +2,8 @@
  * `mk port-forward` end to end: a cluster (`mk up`) in a network namespace, a busybox httpd pod,
  * and HTTP through 127.0.0.1 in that namespace, relayed by the node agent over the bus. A CLI
  * SIGKILLed mid-transfer leaves the agent with no open stream (its mk.node.<node>.portforward.list
- * says so), and bad input fails with a message naming the problem.
+ * says so), and bad input fails with a message naming the problem. A node agent SIGKILLed under
+ * an open connection ends the forward with "lost connection to pod" and exit 1, as kubectl does.
  */
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -145,5 +146,36 @@ describeE2e('mk port-forward', () => {
     expect(inUse.stderr).toContain('unable to listen on port 18082 at 127.0.0.1: address already in use');
     first.p.kill('SIGINT');
     expect(await first.exit).toBe(0);
+  });
+
+  it('ends with "lost connection to pod" and exit 1 when the node agent is SIGKILLed with a connection open', async () => {
+    const node = (await getPod('pf')).spec.nodeName!;
+    const f = await forward(['pod/pf', '18084:80']);
+    let errText = '';
+    f.p.stderr!.on('data', (d) => { errText += d; });
+    const slow = c.run(['sh', '-c', 'timeout 30 /bin/busybox wget -qO- http://127.0.0.1:18084/big | (sleep 15; wc -c)']);
+    await waitFor('a stream open on the node', async () => (await openStreams(node)) >= 1, 15_000, 100);
+    const agent = c.pidOf(' node-agent ');
+    expect(agent).toBeGreaterThan(0);
+    process.kill(agent!, 'SIGKILL');
+    const t0 = Date.now();
+    expect(await f.exit).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(errText).toContain('error: lost connection to pod default/pf on node');
+    // The transfer was cut short, not hung: the client's wget ends before its own timeout.
+    const cut = await slow;
+    expect(Number(cut.stdout.trim())).toBeLessThan(64 * 2 ** 20);
+    // The supervisor's new agent serves a new forward.
+    await waitFor('a new node agent', async () => { const p = c.pidOf(' node-agent '); return p && p !== agent ? p : null; }, 60_000, 200);
+    await waitFor('a new forward through the new agent', async () => {
+      const again = await forward(['pod/pf', '18085:80']);
+      try {
+        const page = await c.run(['timeout', '5', '/bin/busybox', 'wget', '-qO-', 'http://127.0.0.1:18085/']);
+        return page.stdout === 'hello through the bus\n' ? true : null;
+      } finally {
+        again.p.kill('SIGKILL');
+        await again.exit;
+      }
+    }, 60_000, 500);
   });
 });

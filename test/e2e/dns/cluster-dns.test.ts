@@ -82,6 +82,11 @@ maybe('cluster DNS in a network namespace', () => {
     expect(one.stdout).toContain('10.244.9.5');
     const srv = await ns.run(['busybox', 'nslookup', '-type=SRV', '_http._tcp.web.default.svc.cluster.local', '10.244.9.1']);
     expect(srv.stdout).toMatch(/web\.default\.svc\.cluster\.local/);
+    // Reverse lookups: a cluster IP names its service, a headless endpoint its host name.
+    const ptr = await ns.run(['busybox', 'nslookup', '10.96.0.20', '10.244.9.1']);
+    expect([ptr.code, ptr.stdout]).toEqual([0, expect.stringContaining('web.default.svc.cluster.local')]);
+    const ptrEp = await ns.run(['busybox', 'nslookup', '10.244.9.5', '10.244.9.1']);
+    expect(ptrEp.stdout).toContain('db-0.db.prod.svc.cluster.local');
     const missing = await ns.run(['busybox', 'nslookup', 'nope.default.svc.cluster.local', '10.244.9.1']);
     expect(missing.code).not.toBe(0);
     expect(missing.stdout + missing.stderr).toMatch(/NXDOMAIN/);
