@@ -137,10 +137,10 @@ function tail(file: string, bytes = 2000): string {
  */
 export async function stopLeftoverNginx(dir: string, log?: Logger): Promise<void> {
   const pidFile = path.join(dir, 'nginx.pid');
-  let pid = 0;
+  let pid: number;
   try { pid = Number(fs.readFileSync(pidFile, 'utf8').trim()); } catch { return; }
   if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return;
-  let cmdline = '';
+  let cmdline: string;
   try {
     cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch { return; }
