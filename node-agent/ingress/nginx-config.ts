@@ -19,7 +19,7 @@
  * out and named in `skipped`. Pure: no I/O.
  */
 import type { NoEndpoints, Upstream } from './endpoints';
-import type { PathRoute, RouteTable, RouteTarget } from './routes';
+import { bestMatch, type PathRoute, type RouteTable, type RouteTarget } from './routes';
 
 /** What the config is made from. */
 export interface NginxConfigInput {
@@ -145,6 +145,15 @@ export function nginxConfig(input: NginxConfigInput): NginxConfig {
       }
     }
     if (!byKey.has('^~ /')) byKey.set('^~ /', { key: '^~ /', exact: false, action: fallback });
+    // nginx answers `/p` with a redirect to `/p/` when only a proxied `/p/` location exists
+    // (Exact `/p/`): `/p` gets a location of its own, with what routes.ts sends it to.
+    for (const l of [...byKey.values()]) {
+      const p = l.key.slice(l.key.indexOf(' ') + 1);
+      if (p === '/' || !p.endsWith('/') || byKey.has(`= ${p.slice(0, -1)}`)) continue;
+      const best = bestMatch(routes, p.slice(0, -1));
+      const action = (best && SAFE_PATH.test(best.path || '/') && actionOf(best.target)) || fallback;
+      byKey.set(`= ${p.slice(0, -1)}`, { key: `= ${p.slice(0, -1)}`, exact: true, action });
+    }
     return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   };
 

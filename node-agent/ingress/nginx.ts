@@ -199,6 +199,8 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
   let reloads = 0;
   let backoffMs = 250;
   let restartTimer: NodeJS.Timeout | undefined;
+  /** The master's workers as last seen (after a start or reload). */
+  let workersOf: number[] = [];
 
   /** Spawns the master; resolves once its pid file names it (it listens then). */
   const spawnMaster = async (): Promise<void> => {
@@ -211,6 +213,12 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
     const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
     c.once('exit', (code, signal) => {
       if (child === c) child = undefined;
+      // A master killed leaves its workers serving (and holding the port): they go too.
+      for (const w of workersOf.splice(0)) {
+        try {
+          if (fs.readFileSync(`/proc/${w}/cmdline`, 'utf8').startsWith('nginx: ')) kill(w, 'SIGKILL');
+        } catch { /* gone */ }
+      }
       if (stopping) return;
       log?.error({ code, signal, errors: stderr.trim() || tail(errorLog) }, 'nginx (the ingress proxy) exited; restarting it');
       // A master that ran a while is restarted at once; one that dies at start, ever more slowly.
@@ -226,7 +234,10 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
     for (;;) {
       let pid = 0;
       try { pid = Number(fs.readFileSync(pidFile, 'utf8').trim()); } catch { /* not yet */ }
-      if (pid === c.pid) return;
+      if (pid === c.pid) {
+        workersOf = childrenOf(pid);
+        return;
+      }
       if (c.exitCode !== null || c.signalCode !== null) {
         await exited;
         throw new Error(`nginx exited at start: ${stderr.trim() || tail(errorLog)}`);
@@ -279,6 +290,7 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
           reloads++;
           log?.debug({ reloads }, 'nginx reloads the ingress config');
           await reloaded(master, old);
+          workersOf = [...new Set([...old, ...childrenOf(master)])];
         }
       }
     }

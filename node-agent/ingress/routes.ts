@@ -125,7 +125,7 @@ export class RouteTable {
 }
 
 /** The longest matching path (Exact over Prefix when equally long; the first on a tie). */
-function bestMatch(routes: PathRoute[], path: string): PathRoute | undefined {
+export function bestMatch(routes: readonly PathRoute[], path: string): PathRoute | undefined {
   let best: PathRoute | undefined;
   for (const r of routes) {
     if (r.exact ? r.path !== path : !prefixMatches(r.path, path)) continue;
