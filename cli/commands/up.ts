@@ -96,6 +96,10 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     }),
     'service-cluster-ip-range': Flags.string({ description: 'the IPv4 range Services\' cluster IPs are allocated from (default: as before, else 10.96.0.0/12)' }),
     'service-node-port-range': Flags.string({ description: 'the ports Services\' node ports are allocated from (default: as before, else 30000-32767)' }),
+    'ingress-proxy': Flags.string({
+      description: 'what serves each node\'s ingress on port 80: nginx (a child of the node agent), builtin (in-process) or auto (nginx when installed) (this run; default: $MK_INGRESS_PROXY, else auto)',
+      options: ['nginx', 'builtin', 'auto'],
+    }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
@@ -113,6 +117,8 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     nodeDnsSettings({ ...(flags['cluster-domain'] !== undefined ? { clusterDomain: flags['cluster-domain'] } : {}), ...(flags['dns-upstream'] ? { dnsUpstreams: flags['dns-upstream'] } : {}) });
     if (flags['cluster-domain'] !== undefined) process.env.MK_CLUSTER_DOMAIN = flags['cluster-domain'];
     if (flags['dns-upstream']) process.env.MK_DNS_UPSTREAM = flags['dns-upstream'].join(',');
+    // The node agents read it from the environment they inherit (embedded/ingress-proxy.ts).
+    if (flags['ingress-proxy']) process.env.MK_INGRESS_PROXY = flags['ingress-proxy'];
     if (!flags.foreground) {
       await startCluster({
         topology, settings,

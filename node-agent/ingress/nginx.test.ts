@@ -14,7 +14,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Ingress } from '../../messages/ingress';
-import { until } from '../../test/helpers/wait';
 import { FakeServiceNetworkSource } from './fake-source';
 import { findNginx, startNginxProxy, type NginxProxy } from './nginx';
 import { nginxConfig } from './nginx-config';
@@ -25,6 +24,17 @@ jest.setTimeout(60_000);
 const NGINX = findNginx();
 if (!NGINX) console.warn('nginx is not installed: the nginx ingress tests are skipped (scripts/install.sh installs it)');
 const describeNginx = NGINX ? describe : describe.skip;
+
+/** Polls `fn` until it gives a value; throws naming `what` after `ms`. */
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 interface Upstream { name: string; ip: string; port: number; server: http.Server; hits: number; release(): void }
 
