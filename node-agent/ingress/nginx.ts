@@ -328,7 +328,12 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
       const exited = new Promise<void>((r) => c.once('exit', () => r()));
       const workers = childrenOf(pid);
       c.kill('SIGQUIT');
-      const drained = await Promise.race([exited.then(() => true), sleep(opts.drainMs ?? 10_000).then(() => false)]);
+      let deadline: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => { deadline = setTimeout(() => r(false), opts.drainMs ?? 10_000); }),
+      ]);
+      clearTimeout(deadline);
       if (!drained) {
         log?.warn({ pid }, 'nginx did not finish its requests in time; killing it');
         for (const w of [...childrenOf(pid), ...workers]) kill(w, 'SIGKILL');
