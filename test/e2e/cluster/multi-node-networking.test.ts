@@ -364,9 +364,10 @@ spec:
       expect(b.code).toBe(0);
       expect((await hostGet(`http://${n.address}/`, 'b.example')).stdout).toMatch(/\n404$/);
       expect((await hostGet(`http://${n.address}/`, 'unknown.example')).stdout).toMatch(/\n404$/);
-      // auto: nginx serves where it is installed, a child of the node agent with its files in the node's directory.
+      // auto: nginx serves where it is installed, a child of the node agent with its files in the
+      // node's directory (MK_INGRESS_PROXY=builtin in the test's environment runs it on the other).
       const pidFile = path.join(n.dataDir, 'ingress-nginx', 'nginx.pid');
-      expect(fs.existsSync(pidFile)).toBe(findNginx() !== undefined);
+      expect(fs.existsSync(pidFile)).toBe(findNginx() !== undefined && process.env.MK_INGRESS_PROXY !== 'builtin');
       if (fs.existsSync(pidFile)) {
         const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
         expect(alive(pid)).toBe(true);
