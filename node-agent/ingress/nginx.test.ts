@@ -276,6 +276,28 @@ describeNginx('nginx as the ingress proxy', () => {
   });
 });
 
+describeNginx('a start that fails', () => {
+  it('throws with nginx\'s error when the port is taken, and leaves no nginx behind', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-nginx-taken-'));
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      await expect(startNginxProxy({ source: new FakeServiceNetworkSource(), port, host: '127.0.0.1', dir }))
+        .rejects.toThrow(/nginx exited at start: .*Address already in use/);
+      // No restart follows a start that never came up: still no master after a restart's first delay.
+      await new Promise((r) => setTimeout(r, 400));
+      const masters = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+        try { return fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(dir); } catch { return false; }
+      });
+      expect(masters).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describeNginx('a master an earlier run left', () => {
   it('is stopped by the next start, which then serves', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-nginx-left-'));

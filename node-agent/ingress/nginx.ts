@@ -202,10 +202,25 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
   /** The master's workers as last seen (after a start or reload). */
   let workersOf: number[] = [];
 
+  /** Starts nginx again after a delay doubling from 250 ms to 10 s; again when that fails. */
+  const restartLater = (): void => {
+    const delay = backoffMs;
+    backoffMs = Math.min(backoffMs * 2, 10_000);
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      spawnMaster().catch((err) => {
+        log?.error({ err: String(err) }, 'nginx did not restart; trying again');
+        if (!stopping) restartLater();
+      });
+    }, delay);
+  };
+
   /** Spawns the master; resolves once its pid file names it (it listens then). */
   const spawnMaster = async (): Promise<void> => {
     fs.rmSync(pidFile, { force: true });
     const started = Date.now();
+    let up = false;
     const c = spawn(bin, ['-p', `${dir}/`, '-c', conf, '-e', errorLog], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
@@ -219,16 +234,12 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
           if (fs.readFileSync(`/proc/${w}/cmdline`, 'utf8').startsWith('nginx: ')) kill(w, 'SIGKILL');
         } catch { /* gone */ }
       }
-      if (stopping) return;
+      // One that never came up is the starter's to report (it throws).
+      if (stopping || !up) return;
       log?.error({ code, signal, errors: stderr.trim() || tail(errorLog) }, 'nginx (the ingress proxy) exited; restarting it');
       // A master that ran a while is restarted at once; one that dies at start, ever more slowly.
       if (Date.now() - started > 30_000) backoffMs = 250;
-      const delay = backoffMs;
-      backoffMs = Math.min(backoffMs * 2, 10_000);
-      restartTimer = setTimeout(() => {
-        restartTimer = undefined;
-        if (!stopping) spawnMaster().catch((err) => log?.error({ err: String(err) }, 'nginx did not restart'));
-      }, delay);
+      restartLater();
     });
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -236,6 +247,7 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
       try { pid = Number(fs.readFileSync(pidFile, 'utf8').trim()); } catch { /* not yet */ }
       if (pid === c.pid) {
         workersOf = childrenOf(pid);
+        up = true;
         return;
       }
       if (c.exitCode !== null || c.signalCode !== null) {
