@@ -15,6 +15,7 @@ import { DEFAULT_NODE_SUBNET, MAX_NODES } from '../../embedded/node-network';
 import { resolveTopology } from '../../embedded/topology';
 import { checkNodes } from '../../embedded/start';
 import { nodeDnsSettings } from '../../embedded/dns-settings';
+import { ingressProxyMode } from '../../embedded/ingress-proxy';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -117,7 +118,8 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     nodeDnsSettings({ ...(flags['cluster-domain'] !== undefined ? { clusterDomain: flags['cluster-domain'] } : {}), ...(flags['dns-upstream'] ? { dnsUpstreams: flags['dns-upstream'] } : {}) });
     if (flags['cluster-domain'] !== undefined) process.env.MK_CLUSTER_DOMAIN = flags['cluster-domain'];
     if (flags['dns-upstream']) process.env.MK_DNS_UPSTREAM = flags['dns-upstream'].join(',');
-    // The node agents read it from the environment they inherit (embedded/ingress-proxy.ts).
+    // The node agents read it from the environment they inherit (embedded/ingress-proxy.ts); checked here first.
+    ingressProxyMode(flags['ingress-proxy']);
     if (flags['ingress-proxy']) process.env.MK_INGRESS_PROXY = flags['ingress-proxy'];
     if (!flags.foreground) {
       await startCluster({
