@@ -230,6 +230,29 @@ describeNginx('nginx as the ingress proxy', () => {
     expect((await get(port, '/x')).body).toBe('later GET /x');
   });
 
+  it('spreads requests over the ready endpoints, passing over one that refuses', async () => {
+    // Both answer on one port number (a slice port is one number): 127.0.0.2 and 127.0.0.3.
+    const b = await upstream('rr-b', '127.0.0.3');
+    const a = await new Promise<http.Server>((resolve) => {
+      const s = http.createServer((_q, r) => r.end('rr-a')).listen(b.port, '127.0.0.2', () => resolve(s));
+    });
+    try {
+      source.setService('default', 'rr', [{ port: 80, targetPort: b.port }], [{ ip: '127.0.0.2' }, { ip: '127.0.0.3' }, { ip: '127.0.0.5', ready: false }]);
+      await route([ingress([{ host: 'rr.com', paths: [{ path: '/', to: 'rr' }] }])]);
+      const bodies = await Promise.all([0, 1, 2, 3].map(async () => (await get(port, '/', { host: 'rr.com' })).body));
+      expect(bodies.filter((x) => x === 'rr-a')).toHaveLength(2);
+      expect(bodies.filter((x) => x.startsWith('rr-b'))).toHaveLength(2);
+      // 127.0.0.6 listens on nothing: its requests go to the other endpoint.
+      source.setService('default', 'rr', [{ port: 80, targetPort: b.port }], [{ ip: '127.0.0.6' }, { ip: '127.0.0.3' }]);
+      await proxy.settled();
+      const ok = await Promise.all([0, 1, 2, 3].map(() => get(port, '/r', { host: 'rr.com' })));
+      expect(ok.map((r) => [r.status, r.body])).toEqual(Array(4).fill([200, 'rr-b GET /r']));
+    } finally {
+      await closeServer(a);
+      await closeServer(b.server);
+    }
+  });
+
   it('passes a websocket upgrade through both ways', async () => {
     const wss = new WebSocketServer({ host: '127.0.0.7', port: 0 });
     await new Promise<void>((r) => wss.once('listening', () => r()));
