@@ -54,7 +54,15 @@ describe('nginxConfig', () => {
     ['a variable', '/$host'],
     ['a backslash', '/a\\"'],
     ['a space', '/a b'],
-    ['a percent-encoding', '/a%20b'],
+    ['an encoded quote', '/a%22b'],
+    ['an encoded semicolon', '/a%3Bb'],
+    ['an encoded brace', '/a%7Bb'],
+    ['an encoded newline', '/a%0Ab'],
+    ['an encoded variable', '/a%24host'],
+    ['an encoded slash', '/a%2Fb'],
+    ['an encoded unreserved character', '/%7Efoo'],
+    ['a lower-case encoding', '/caf%c3%a9'],
+    ['an encoding that is not UTF-8', '/a%FF'],
   ])('leaves out a path with %s, naming it', (_what, path) => {
     const { text, skipped } = gen([ingress([{ paths: [{ path, type: 'Exact' }, { path: '/ok' }] }])]);
     expect(skipped).toHaveLength(1);
@@ -63,6 +71,13 @@ describe('nginxConfig', () => {
     expect(text).toContain('location = "/ok"');
     // Braces balance: nothing opened or closed a block it should not.
     expect(text.split('{').length).toBe(text.split('}').length);
+  });
+
+  it('names a percent-encoded path decoded, as nginx matches it, and forwards it encoded', () => {
+    const { text, skipped } = gen([ingress([{ paths: [{ path: '/a%20b', type: 'Exact' }, { path: '/caf%C3%A9' }] }])]);
+    expect(skipped).toEqual([]);
+    expect(text).toContain('location = "/a b" { proxy_pass "http://mk_default_web_80/a%20b"; }');
+    expect(text).toContain('location ^~ "/café/" { proxy_pass "http://mk_default_web_80/caf%C3%A9/"; }');
   });
 
   it('leaves out hosts and backends that are no plain names', () => {

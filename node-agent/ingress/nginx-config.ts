@@ -15,8 +15,8 @@
  *   Host header as the client sent it, X-Forwarded-For/-Host/-Proto as proxy.ts sets them,
  *   websocket upgrades passed through, bodies streamed both ways (no buffering to disk).
  * Names and paths come from users: only those of a plain character set reach the config (no
- * quote, `;`, brace, `$`, backslash, space or control character); a rule with another is left
- * out and named in `skipped`. Pure: no I/O.
+ * quote, `;`, brace, `$`, backslash, space or control character, also not percent-encoded); a
+ * rule with another is left out and named in `skipped`. Pure: no I/O.
  */
 import type { NoEndpoints, Upstream } from './endpoints';
 import { bestMatch, type PathRoute, type RouteTable, type RouteTarget } from './routes';
@@ -50,8 +50,34 @@ export interface NginxConfig {
 /** The in-process proxy's answer when no rule matches (proxy.ts). */
 export const NO_RULE_TEXT = 'no ingress rule matches this host and path';
 
-/** A path nginx may see: RFC 3986 path characters less `;`, `$`, `'`, `%` (and so no quote or brace). */
-const SAFE_PATH = /^\/[A-Za-z0-9\-._~!&()*+,=:@/]*$/;
+/**
+ * A path nginx may see: RFC 3986 path characters less `;`, `$`, `'` (so no quote or brace), and
+ * percent-encodings in upper case.
+ */
+const SAFE_PATH = /^\/([A-Za-z0-9\-._~!&()*+,=:@/]|%[0-9A-F]{2})*$/;
+
+/**
+ * The name of a rule path in an nginx location, or undefined when it is left out. nginx matches
+ * the request path decoded, the in-process proxy with only unreserved characters decoded
+ * (request-path.ts): `/a%20b` matches the request `/a%20b` there, so its location is `/a b`.
+ * An encoding of an unreserved character, `/`, a quote, `\`, `$`, `;`, a brace or a control
+ * character (which the in-process proxy never matches, or which cannot be written) leaves the
+ * rule out, as does one that is not UTF-8.
+ */
+export function locationName(p: string): string | undefined {
+  if (!SAFE_PATH.test(p)) return undefined;
+  if (!p.includes('%')) return p;
+  for (const m of p.matchAll(/%([0-9A-F]{2})/g)) {
+    const c = parseInt(m[1], 16);
+    // eslint-disable-next-line no-control-regex
+    if (c < 0x80 && /[A-Za-z0-9\-._~/"\\$;{}\x00-\x1f\x7f]/.test(String.fromCharCode(c))) return undefined;
+  }
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return undefined;
+  }
+}
 /** A lower-case DNS name (the host is lower-cased by routes.ts). */
 const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 /** A namespace, service or port name (DNS labels and subdomains). */
@@ -131,7 +157,7 @@ export function nginxConfig(input: NginxConfigInput): NginxConfig {
       if (!had || (exact && !had.exact)) byKey.set(key, { key, exact, action });
     };
     for (const r of routes) {
-      if (!SAFE_PATH.test(r.path || '/')) {
+      if (locationName(r.path || '/') === undefined) {
         skipped.push(`${r.target.ingress}: path ${JSON.stringify(r.path)} of ${where} has characters mk's nginx config leaves out`);
         continue;
       }
@@ -151,7 +177,7 @@ export function nginxConfig(input: NginxConfigInput): NginxConfig {
       const p = l.key.slice(l.key.indexOf(' ') + 1);
       if (p === '/' || !p.endsWith('/') || byKey.has(`= ${p.slice(0, -1)}`)) continue;
       const best = bestMatch(routes, p.slice(0, -1));
-      const action = (best && SAFE_PATH.test(best.path || '/') && actionOf(best.target)) || fallback;
+      const action = (best && locationName(best.path || '/') !== undefined && actionOf(best.target)) || fallback;
       byKey.set(`= ${p.slice(0, -1)}`, { key: `= ${p.slice(0, -1)}`, exact: true, action });
     }
     return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -174,7 +200,8 @@ export function nginxConfig(input: NginxConfigInput): NginxConfig {
       // A URI on proxy_pass: nginx sends the path it matched (normalised: `/a/../b` is `/b`,
       // re-escaped), as proxy.ts does, never the client's raw one.
       const body = 'upstream' in l.action ? `proxy_pass ${quote(`http://${l.action.upstream}${p}`)};` : fixed(l.action.code, l.action.text);
-      lines.push(`    location ${mod} ${quote(p)} { ${body} }`);
+      // The key is the path as the rule has it (encoded); nginx's location names it decoded.
+      lines.push(`    location ${mod} ${quote(locationName(p)!)} { ${body} }`);
     }
     lines.push('  }');
     servers.push(lines.join('\n'));

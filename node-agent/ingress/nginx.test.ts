@@ -197,7 +197,8 @@ describeNginx('nginx as the ingress proxy', () => {
 
   it('forwards the resolved path, the body and X-Forwarded-*; answers 400 for a bad path', async () => {
     await serve('api', 'fallback');
-    await route([ingress([{ paths: [{ path: '/api', to: 'api' }] }], 'fallback')]);
+    await route([ingress([{ paths: [{ path: '/api', to: 'api' }, { path: '/a%20b', type: 'Exact', to: 'api' }] }], 'fallback')]);
+    expect((await get(port, '/a%20b', { host: 'elsewhere.org' })).body).toBe('api GET /a%20b');
     expect((await get(port, '/api/../apix', { host: 'elsewhere.org' })).body).toBe('fallback GET /apix');
     expect((await get(port, '/apix/%2e%2e/api/./v1?q=/../', { host: 'elsewhere.org' })).body).toBe('api GET /api/v1?q=/../');
     expect((await get(port, '/api/%zz', { host: 'elsewhere.org' })).status).toBe(400);
