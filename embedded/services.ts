@@ -11,6 +11,7 @@ import { dns1123LabelError, ValidationError, type PodNetworkMode } from '../mess
 import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
 import { nodeDnsSettings, type DnsFlags } from './dns-settings';
+import { ingressProxyMode } from './ingress-proxy';
 import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
@@ -155,6 +156,8 @@ export interface NodeAgentServiceOptions {
   ingressPort?: number;
   /** The pod network's backend (default host-gw); the same on every node of the cluster. */
   podNetwork?: PodNetworkMode;
+  /** `--ingress-proxy`: nginx, builtin or auto (default: $MK_INGRESS_PROXY, else auto). */
+  ingressProxy?: string;
   /** Program iptables for Services (default: unless MK_SERVICE_PROXY=off). */
   serviceProxy?: boolean;
 }
@@ -170,6 +173,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     throw new ClusterError(`GPU device root (MK_GPU_DEV_ROOT) "${gpuDevRoot}" is not a directory`);
   }
   const dns = nodeDnsSettings(opts.dns ?? {});
+  const ingressProxy = ingressProxyMode(opts.ingressProxy);
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
   const nodeName = opts.nodeName ?? ctx.nodeName;
@@ -200,7 +204,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.extendedResources ? { extendedResources: opts.extendedResources } : {}),
     ...(gpuDevRoot ? { gpuDevRoot } : {}),
-    ...(opts.ingressPort !== undefined ? { ingressPort: opts.ingressPort } : {}),
+    ...(opts.ingressPort !== undefined ? { ingressPort: opts.ingressPort, ingressProxy } : {}),
     ...(opts.podNetwork ? { podNetwork: opts.podNetwork } : {}),
     ...(opts.serviceProxy !== undefined ? { serviceProxy: opts.serviceProxy } : {}),
     ...(clusterCIDR ? { clusterCIDR } : {}),

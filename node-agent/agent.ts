@@ -29,7 +29,7 @@ import {
 import { startNodeServiceProxy } from './proxy/node';
 import { startRuntime, type NodeRuntime } from './runtime';
 import { readNodeResolvConf } from './pods/dns-file';
-import { startNodeIngress, type NodeIngress } from './ingress';
+import { startChosenIngress, type IngressProxyMode, type NodeIngress } from './ingress';
 import { startNodeServiceNetwork } from './service-network/node-view';
 import type { ServiceNetworkSource } from './service-network/types';
 import { serveNodeSubjects } from './serve';
@@ -68,6 +68,8 @@ export interface NodeAgentOptions {
   ingressPort?: number;
   /** The address the ingress proxy listens on (default all IPv4 addresses). */
   ingressAddress?: string;
+  /** Which proxy serves the ingress: nginx, builtin, or auto (nginx when installed; the default). */
+  ingressProxy?: IngressProxyMode;
   /** Services and EndpointSlices to read instead of watching the store (proxy, DNS, ingress). */
   serviceNetwork?: ServiceNetworkSource;
   /**
@@ -251,7 +253,10 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     const port = opts.ingressPort;
     void serviceNetwork.ready.then(async ({ store, source }) => {
       if (ingressStopped) return;
-      const i = await startNodeIngress({ store, source, port, ...(opts.ingressAddress ? { host: opts.ingressAddress } : {}), log });
+      const i = await startChosenIngress({
+        store, source, port, ...(opts.ingressAddress ? { host: opts.ingressAddress } : {}), log,
+        mode: opts.ingressProxy ?? 'auto', dataDir: opts.dataDir,
+      });
       if (ingressStopped) await i.stop();
       else ingress = i;
     }).catch((err) => log.error({ node: name, port, err: String(err) }, 'the ingress proxy is not served'));

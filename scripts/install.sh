@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what mk needs on Debian 12 (run as root): the system packages (containerd, runc, CNI
-# plugins, iptables, nats-server, busybox-static, gcc), the npm dependencies, and the build.
+# plugins, iptables, nats-server, busybox-static, gcc, nginx), the npm dependencies, and the build.
+# nginx is installed but never started by the package: it runs only as each node agent's child
+# (the ingress proxy), so the package's own service is kept from starting and disabled.
 # With --test it also installs what only the test suite needs: chromium, which the dashboard's
 # browser tests drive headless through playwright-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl conntrack)
+need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl conntrack nginx)
 for arg in "$@"; do
   case "$arg" in
     --test) need+=(chromium) ;;
@@ -19,7 +21,27 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "==> installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  new_nginx=0
+  for p in "${missing[@]}"; do [ "$p" = nginx ] && new_nginx=1; done
+  policy=/usr/sbin/policy-rc.d
+  policy_saved=""
+  restore_policy() {
+    if [ -n "$policy_saved" ]; then mv -f "$policy_saved" "$policy"; else rm -f "$policy"; fi
+  }
+  if [ "$new_nginx" = 1 ]; then
+    # Exit 101 tells the packages' scripts not to start their services (nginx on port 80 of
+    # this machine): removed after the install, also when it fails.
+    if [ -e "$policy" ]; then policy_saved=$(mktemp); cp -p "$policy" "$policy_saved"; fi
+    trap restore_policy EXIT
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+  fi
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ "$new_nginx" = 1 ]; then
+    restore_policy
+    trap - EXIT
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then systemctl disable nginx >/dev/null 2>&1 || true; fi
+  fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

@@ -50,6 +50,10 @@ export default class NodeAgent extends MkCommand {
     }),
     'gpu-dev-root': Flags.string({ description: 'where the GPU device nodes nvidiaN, nvidiactl are (default: $MK_GPU_DEV_ROOT, else /dev)' }),
     'ingress-port': Flags.integer({ description: 'serve the ingress proxy (HTTP) on this port (default: none; mk up uses 80)', min: 1, max: 65535 }),
+    'ingress-proxy': Flags.string({
+      description: 'what serves the ingress: nginx (a child process), builtin (in-process) or auto (nginx when installed) (default: $MK_INGRESS_PROXY, else auto)',
+      options: ['nginx', 'builtin', 'auto'],
+    }),
     'service-proxy': Flags.boolean({ description: 'program iptables for Services (default: on unless MK_SERVICE_PROXY=off)', allowNo: true }),
     ...metricsFlags,
   };
@@ -99,6 +103,7 @@ export default class NodeAgent extends MkCommand {
       ...(extendedResources ? { extendedResources } : {}),
       ...(flags['gpu-dev-root'] ? { gpuDevRoot: flags['gpu-dev-root'] } : {}),
       ...(flags['ingress-port'] !== undefined ? { ingressPort: flags['ingress-port'] } : {}),
+      ...(flags['ingress-proxy'] ? { ingressProxy: flags['ingress-proxy'] } : {}),
       ...(flags['pod-network'] ? { podNetwork: flags['pod-network'] as PodNetworkMode } : {}),
       ...(flags['service-proxy'] !== undefined ? { serviceProxy: flags['service-proxy'] } : {}),
       ...metricsOption(flags),

@@ -15,6 +15,7 @@ import { DEFAULT_NODE_SUBNET, MAX_NODES } from '../../embedded/node-network';
 import { resolveTopology } from '../../embedded/topology';
 import { checkNodes } from '../../embedded/start';
 import { dnsSettingsToKeep, nodeDnsSettings } from '../../embedded/dns-settings';
+import { ingressProxyMode } from '../../embedded/ingress-proxy';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -96,6 +97,10 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     }),
     'service-cluster-ip-range': Flags.string({ description: 'the IPv4 range Services\' cluster IPs are allocated from (default: as before, else 10.96.0.0/12)' }),
     'service-node-port-range': Flags.string({ description: 'the ports Services\' node ports are allocated from (default: as before, else 30000-32767)' }),
+    'ingress-proxy': Flags.string({
+      description: 'what serves each node\'s ingress on port 80: nginx (a child of the node agent), builtin (in-process) or auto (nginx when installed) (this run; default: $MK_INGRESS_PROXY, else auto)',
+      options: ['nginx', 'builtin', 'auto'],
+    }),
   };
 
   /** Starts (or reports) the cluster; exit 1 when it is not ready by the deadline. */
@@ -113,6 +118,9 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     nodeDnsSettings({ ...(flags['cluster-domain'] !== undefined ? { clusterDomain: flags['cluster-domain'] } : {}), ...(flags['dns-upstream'] ? { dnsUpstreams: flags['dns-upstream'] } : {}) });
     if (flags['cluster-domain'] !== undefined) process.env.MK_CLUSTER_DOMAIN = flags['cluster-domain'];
     if (flags['dns-upstream']) process.env.MK_DNS_UPSTREAM = flags['dns-upstream'].join(',');
+    // The node agents read it from the environment they inherit (embedded/ingress-proxy.ts); checked here first.
+    ingressProxyMode(flags['ingress-proxy']);
+    if (flags['ingress-proxy']) process.env.MK_INGRESS_PROXY = flags['ingress-proxy'];
     if (!flags.foreground) {
       await startCluster({
         topology, settings,

@@ -22,7 +22,7 @@ export interface RouteTarget {
   ingress: string;
 }
 
-interface PathRoute {
+export interface PathRoute {
   /** Exact: the path; Prefix: its elements joined by `/` with no trailing slash (`` for `/`). */
   path: string;
   exact: boolean;
@@ -90,6 +90,15 @@ export class RouteTable {
     this.fallback = fallback;
   }
 
+  /**
+   * The table's parts, for a config generator (nginx-config.ts): exact hosts' rules, wildcard
+   * hosts' rules (keyed `.foo.com` for `*.foo.com`), the rules without a host, and the default
+   * backend. Each list is in tie-break order (the oldest Ingress first).
+   */
+  parts(): { exactHosts: ReadonlyMap<string, readonly PathRoute[]>; wildcardHosts: ReadonlyMap<string, readonly PathRoute[]>; anyHost: readonly PathRoute[]; fallback: RouteTarget | undefined } {
+    return { exactHosts: this.exactHosts, wildcardHosts: this.wildcardHosts, anyHost: this.anyHost, fallback: this.fallback };
+  }
+
   private listFor(host: string): PathRoute[] {
     if (host === '') return this.anyHost;
     const [map, key] = host.startsWith('*.') ? [this.wildcardHosts, host.slice(1)] : [this.exactHosts, host];
@@ -116,7 +125,7 @@ export class RouteTable {
 }
 
 /** The longest matching path (Exact over Prefix when equally long; the first on a tie). */
-function bestMatch(routes: PathRoute[], path: string): PathRoute | undefined {
+export function bestMatch(routes: readonly PathRoute[], path: string): PathRoute | undefined {
   let best: PathRoute | undefined;
   for (const r of routes) {
     if (r.exact ? r.path !== path : !prefixMatches(r.path, path)) continue;

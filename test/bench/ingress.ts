@@ -3,15 +3,17 @@
  * requests from a client host through the node's in-process ingress proxy (node-agent/ingress,
  * as `mk up` serves it on port 80 of the node) to a backend pod, against the same requests
  * straight to the pod's IP; keep-alive and a new connection per request, alternating over R
- * rounds. When Debian's nginx is installed, it is a second baseline with an equivalent config (a
- * reverse proxy to the same pod over kept-alive upstream connections); when it is not, it is left
- * out and said so.
+ * rounds. When Debian's nginx is installed, it is a second baseline with an equivalent
+ * hand-written config (a reverse proxy to the same pod over kept-alive upstream connections), and
+ * a third target is mk's own nginx mode (node-agent/ingress/nginx.ts: the config generated from
+ * the route table, `--nginx-workers N|auto`, default 1); when it is not, both are left out and
+ * said so.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Ingress } from '../../messages/ingress';
-import { RouteTable, startIngressProxy } from '../../node-agent/ingress';
+import { RouteTable, startIngressProxy, startNginxProxy } from '../../node-agent/ingress';
 import { intFlag } from './flags';
 import { formatLoad, type LoadRun } from './http-load-report';
 import { cleanup, clientNs, NODE_IP, nodeNs, onCleanup, podNs, serviceOf, sliceOf, startIn, StaticSource } from './net-env';
@@ -20,6 +22,7 @@ import { alternate, BACKEND_SCRIPT, MODES } from './service';
 const POD_IP = '10.244.1.11';
 const INGRESS_PORT = 80;
 const NGINX_PORT = 8081;
+const MK_NGINX_PORT = 8082;
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find(existsSync);
 
 /** The Ingress the proxy serves: every host and path to service web, port 80. */
@@ -51,10 +54,25 @@ export async function ingressProxyChild(args: string[]): Promise<void> {
   process.once('SIGTERM', () => { void proxy.stop().then(() => process.exit(0)); });
 }
 
+/** (internal) mk's nginx mode, run in the node's namespace: `ingress-nginx-child HOST PORT POD_IP DIR WORKERS`. */
+export async function ingressNginxChild(args: string[]): Promise<void> {
+  const [host, port, podIp, dir, workers] = args;
+  const source = new StaticSource();
+  source.put(serviceOf('web', '10.96.0.10'), [sliceOf('web', [podIp])]);
+  const proxy = await startNginxProxy({ source, port: Number(port), host, dir, workers: workers === 'auto' ? 'auto' : Number(workers) });
+  proxy.setRoutes(new RouteTable([BENCH_INGRESS]));
+  await proxy.settled();
+  console.log('ready');
+  process.once('SIGTERM', () => { void proxy.stop().then(() => process.exit(0)); });
+}
+
 export async function ingressBench(args: string[], usage: string, runFile: string): Promise<void> {
   const rounds = intFlag(args, '--rounds', 5, usage);
   const seconds = intFlag(args, '--seconds', 5, usage);
   const conns = intFlag(args, '--connections', 8, usage);
+  const wi = args.indexOf('--nginx-workers');
+  const workers = wi >= 0 ? args[wi + 1] : '1';
+  if (workers !== 'auto' && !/^[1-9]\d*$/.test(workers ?? '')) throw new Error(`--nginx-workers: "${workers}" is not a count or auto\n${usage}`);
   if (process.getuid?.() !== 0) throw new Error('ingress needs root (it creates network namespaces)');
   let tmp: string | undefined;
   try {
@@ -78,7 +96,10 @@ process.on('SIGTERM', () => n.kill('SIGQUIT')); n.on('exit', (c) => process.exit
 const tryIt = () => net.connect(${NGINX_PORT}, ${JSON.stringify(NODE_IP)}).on('connect', function () { this.end(); console.log('ready'); }).on('error', () => setTimeout(tryIt, 50));
 tryIt();`]);
       targets.push(['nginx', `http://${NODE_IP}:${NGINX_PORT}/`]);
-      nginxNote = `nginx (${NGINX}) with an equivalent config is a second baseline.`;
+      const mkDir = path.join(tmp, 'mk');
+      await startIn(node, [runFile, 'ingress-nginx-child', NODE_IP, String(MK_NGINX_PORT), POD_IP, mkDir, workers]);
+      targets.push(['mk nginx', `http://${NODE_IP}:${MK_NGINX_PORT}/`]);
+      nginxNote = `nginx (${NGINX}) with an equivalent hand-written config is a second baseline; "mk nginx" is mk's generated config, worker_processes ${workers}.`;
     }
     onCleanup(async () => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
     const { samples, busyBefore } = await alternate(client, targets, rounds, conns, seconds);

@@ -58,6 +58,7 @@
  *                                         ingress proxy against the pod's IP (and nginx when
  *                                         installed), R rounds alternating (root).
  *   ingress-proxy-child ...               (internal) the ingress proxy in the node's namespace.
+ *   ingress-nginx-child ...               (internal) mk's nginx ingress in the node's namespace.
  *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
  *   telemetry-actors ...                  (internal) the measured process of `telemetry`.
  *   telemetry-pods-inner ...              (internal) `telemetry --pod-startup`'s measuring part.
@@ -84,9 +85,9 @@ import { probesBench, probesChild, probeTargets } from './probes';
 import { hpaBench } from './hpa';
 import { proxySyncBench } from './proxy-sync';
 import { serviceBench } from './service';
-import { ingressBench, ingressProxyChild } from './ingress';
+import { ingressBench, ingressNginxChild, ingressProxyChild } from './ingress';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C] [--nginx-workers N|auto]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -194,6 +195,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'ingress-proxy-child':
       await ingressProxyChild(rest);
+      return;
+    case 'ingress-nginx-child':
+      await ingressNginxChild(rest);
       return;
     case 'probe-targets':
       await probeTargets();

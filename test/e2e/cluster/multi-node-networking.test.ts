@@ -5,8 +5,9 @@
  * answers on every node's address and refuses a taken or out-of-range port; a backend reaches
  * itself through its Service (hairpin); a Service without endpoints rejects at once; the cluster
  * DNS answers pods for services (search list, headless, SRV, NXDOMAIN); the ingress proxy routes by
- * host and path and answers 404 and 503 of its own; `mk down` leaves nothing of mk's in the nodes'
- * namespaces.
+ * host and path and answers 404 and 503 of its own (served by nginx where it is installed, as
+ * `--ingress-proxy auto` chooses); `mk down` leaves nothing of mk's in the nodes' namespaces and
+ * no nginx running.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { SERVICE_DEVICE } from '../../../node-agent/network/service-route';
 import { canRunE2e, startMultiNodeCluster, waitFor, type MultiNodeCluster } from '../../helpers/multi-node';
 import { runInNetns } from '../../helpers/netns';
 import { runCommand } from '../../helpers/run';
+import { findNginx } from '../../../node-agent/ingress/nginx';
 
 const describeE2e = canRunE2e() ? describe : describe.skip;
 jest.setTimeout(900_000);
@@ -88,6 +90,9 @@ describeE2e('service networking on mk up --nodes 3', () => {
   /** Bind mounts holding the nodes' namespaces open past `mk down`, to look inside them after. */
   const holds: string[] = [];
   const holdDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-netns-hold-'));
+  /** Each node's nginx master (the ingress proxy), where nginx is installed. */
+  const nginxPids: number[] = [];
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
   const mkOk = async (args: string[], stdin?: string): Promise<string> => {
     const r = await c.mk(args, { ...(stdin !== undefined ? { stdin } : {}), timeoutMs: 120_000 });
@@ -369,6 +374,15 @@ spec:
       expect(b.code).toBe(0);
       expect((await hostGet(`http://${n.address}/`, 'b.example')).stdout).toMatch(/\n404$/);
       expect((await hostGet(`http://${n.address}/`, 'unknown.example')).stdout).toMatch(/\n404$/);
+      // auto: nginx serves where it is installed, a child of the node agent with its files in the
+      // node's directory (MK_INGRESS_PROXY=builtin in the test's environment runs it on the other).
+      const pidFile = path.join(n.dataDir, 'ingress-nginx', 'nginx.pid');
+      expect(fs.existsSync(pidFile)).toBe(findNginx() !== undefined && process.env.MK_INGRESS_PROXY !== 'builtin');
+      if (fs.existsSync(pidFile)) {
+        const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+        expect(alive(pid)).toBe(true);
+        nginxPids.push(pid);
+      }
     }
     const addresses = c.nodes.map((n) => n.address).sort().join(',');
     const table = await waitFor('the ingress\'s addresses', async () => {
@@ -428,5 +442,6 @@ spec:
         .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((x): x is string => !!x);
       expect(links.filter((l) => l === 'mk0' || l === 'mk.vxlan' || l === SERVICE_DEVICE || l.startsWith('veth'))).toEqual([]);
     }
+    expect(nginxPids.filter(alive)).toEqual([]);
   });
 });

@@ -40,6 +40,12 @@ describe('mk node-agent --extended-resource', () => {
     expect(await mk(['--pod-network', 'udp'])).toEqual({ code: 1, stdout: '', stderr: 'error: Expected --pod-network=udp to be one of: host-gw, vxlan\n' });
   });
 
+  it('refuses an --ingress-proxy it does not know, and a bad MK_INGRESS_PROXY, naming the choices', async () => {
+    expect(await mk(['--ingress-proxy', 'haproxy'])).toEqual({ code: 1, stdout: '', stderr: 'error: Expected --ingress-proxy=haproxy to be one of: nginx, builtin, auto\n' });
+    expect(await runCli(['node-agent', '--data-dir', dataDir], { env: { MK_INGRESS_PROXY: 'haproxy' } }))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: MK_INGRESS_PROXY: "haproxy" is not one of nginx, builtin, auto\n' });
+  });
+
   it('refuses a --gpu-dev-root that is not a directory, naming it', async () => {
     const missing = path.join(dataDir, 'no-such-dir');
     expect(await mk(['--gpu-dev-root', missing])).toEqual({ code: 1, stdout: '', stderr: `error: --gpu-dev-root: "${missing}" is not a directory\n` });

@@ -69,3 +69,21 @@ describe('mk up cluster DNS flags', () => {
     expect(fs.existsSync(home)).toBe(false);
   });
 });
+
+describe('mk up --ingress-proxy', () => {
+  let root: string;
+  beforeAll(() => {
+    ensureBuilt();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-up-ingress-flags-'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('refuses a proxy it does not know, from the flag or MK_INGRESS_PROXY, and writes nothing', async () => {
+    const home = path.join(root, 'bad');
+    expect(await runCli(['up', '--data-dir', home, '--no-demo', '--ingress-proxy', 'haproxy']))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: Expected --ingress-proxy=haproxy to be one of: nginx, builtin, auto\n' });
+    expect(await runCli(['up', '--data-dir', home, '--no-demo'], { env: { MK_INGRESS_PROXY: 'haproxy' } }))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: MK_INGRESS_PROXY: "haproxy" is not one of nginx, builtin, auto\n' });
+    expect(fs.existsSync(home)).toBe(false);
+  });
+});
