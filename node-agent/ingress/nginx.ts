@@ -13,15 +13,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startInformer, type Informer } from '../../bus';
 import type { Logger } from '../../common/log';
-import type { Ingress } from '../../messages/ingress';
 import type { ServiceNetworkSource } from '../service-network/types';
 import { readyUpstreams } from './endpoints';
 import { nginxConfig } from './nginx-config';
-import { parseStoredIngress } from './parse';
 import { RouteTable } from './routes';
-import type { NodeIngress, NodeIngressOptions } from './serve';
+import { watchIngressRoutes, type NodeIngress, type NodeIngressOptions } from './serve';
 
 /** The nginx binary on PATH (or in /usr/sbin, where Debian puts it), or undefined. */
 export function findNginx(): string | undefined {
@@ -56,6 +53,8 @@ export interface NginxProxyOptions {
   drainMs?: number;
   /** The least time between two reloads (default 100 ms). */
   minReloadMs?: number;
+  /** The routes nginx starts with (default none: every request 404). */
+  routes?: RouteTable;
   log?: Logger;
 }
 
@@ -170,7 +169,7 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
   fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
   await stopLeftoverNginx(dir, log);
 
-  let routes = new RouteTable([]);
+  let routes = opts.routes ?? new RouteTable([]);
   const render = (): string => {
     const { text, skipped } = nginxConfig({
       routes, upstreams: (t) => readyUpstreams(source, t), dir, port: opts.port,
@@ -365,48 +364,34 @@ export interface NginxIngressOptions extends NodeIngressOptions {
 
 /** The node's ingress on nginx: the informer of Ingresses (as serve.ts) feeding startNginxProxy. */
 export async function startNginxIngress(opts: NginxIngressOptions): Promise<NodeIngress> {
-  const proxy = await startNginxProxy({
-    source: opts.source, port: opts.port, dir: opts.dir,
-    ...(opts.host ? { host: opts.host } : {}), ...(opts.nginx ? { nginx: opts.nginx } : {}),
-    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-    ...(opts.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: opts.upstreamTimeoutMs } : {}),
-    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
-    ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
-    ...(opts.log ? { log: opts.log } : {}),
-  });
-  const ingresses = new Map<string, Ingress>();
-  let table = new RouteTable([]);
-  let pending = false;
-  const rebuild = () => {
-    pending = false;
-    table = new RouteTable(ingresses.values());
-    proxy.setRoutes(table);
-    opts.log?.debug({ ingresses: table.size }, 'ingress routes changed');
-  };
-  let informer: Informer;
+  // The Ingresses are read before nginx starts, so an nginx (re)started on a node never answers
+  // 404 for hosts that have rules because it has not read them yet (as startNodeIngress).
+  let proxy: NginxProxy | undefined;
+  const routes = await watchIngressRoutes(opts, (table) => proxy?.setRoutes(table));
   try {
-    informer = await startInformer<Ingress>(opts.store, 'ingresses.>', (ev) => {
-      const parsed = ev.type === 'DELETE' || !ev.object ? undefined : parseStoredIngress(ev.object);
-      if (parsed?.ok) ingresses.set(ev.key, parsed.value);
-      else ingresses.delete(ev.key);
-      if (parsed && !parsed.ok) opts.log?.warn({ key: ev.key, problem: parsed.error }, 'malformed Ingress left out of the ingress routes');
-      if (!pending) {
-        pending = true;
-        queueMicrotask(rebuild);
-      }
+    proxy = await startNginxProxy({
+      source: opts.source, port: opts.port, dir: opts.dir, routes: routes.table(),
+      ...(opts.host ? { host: opts.host } : {}), ...(opts.nginx ? { nginx: opts.nginx } : {}),
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      ...(opts.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: opts.upstreamTimeoutMs } : {}),
+      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+      ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
     });
   } catch (err) {
-    await proxy.stop();
+    await routes.stop();
     throw err;
   }
-  rebuild();
+  // Changes that came while nginx started.
+  proxy.setRoutes(routes.table());
   await proxy.settled();
+  const running = proxy;
   return {
-    port: proxy.port,
-    routes: () => table,
+    port: running.port,
+    routes: () => routes.table(),
     async stop() {
-      await informer.stop();
-      await proxy.stop();
+      await routes.stop();
+      await running.stop();
     },
   };
 }

@@ -27,20 +27,27 @@ export interface NodeIngress {
   stop(): Promise<void>;
 }
 
+/** The Ingresses of the store as a route table, kept current. */
+export interface IngressRoutes {
+  /** The table now. */
+  table(): RouteTable;
+  stop(): Promise<void>;
+}
+
 /**
- * Starts the informer, then the proxy with the first listing's routes: a proxy (re)started on a
- * node never answers 404 for hosts that have rules because it has not read them yet. Throws when
- * it cannot listen.
+ * Starts an informer on `ingresses.>` and resolves once the first listing is in the table; every
+ * later change (a burst makes one table) calls `onChange` with the new table. A malformed stored
+ * Ingress is left out with a warning.
  */
-export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIngress> {
-  let proxy: IngressProxy | undefined;
+export async function watchIngressRoutes(opts: { store: ObjectStore; log?: Logger }, onChange: (table: RouteTable) => void): Promise<IngressRoutes> {
   const ingresses = new Map<string, Ingress>();
   let table = new RouteTable([]);
+  let started = false;
   let pending = false;
   const rebuild = () => {
     pending = false;
     table = new RouteTable(ingresses.values());
-    proxy?.setRoutes(table);
+    if (started) onChange(table);
     opts.log?.debug({ ingresses: table.size }, 'ingress routes changed');
   };
   const informer: Informer = await startInformer<Ingress>(opts.store, 'ingresses.>', (ev) => {
@@ -56,20 +63,32 @@ export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIn
     }
   });
   rebuild();
+  started = true;
+  return { table: () => table, stop: () => informer.stop() };
+}
+
+/**
+ * Starts the informer, then the proxy with the first listing's routes: a proxy (re)started on a
+ * node never answers 404 for hosts that have rules because it has not read them yet. Throws when
+ * it cannot listen.
+ */
+export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIngress> {
+  let proxy: IngressProxy | undefined;
+  const routes = await watchIngressRoutes(opts, (table) => proxy?.setRoutes(table));
   try {
     proxy = await startIngressProxy(opts);
   } catch (err) {
-    await informer.stop();
+    await routes.stop();
     throw err;
   }
   // Before the first request can be read (that takes an I/O turn): the routes read so far.
-  proxy.setRoutes(table);
+  proxy.setRoutes(routes.table());
   const running = proxy;
   return {
     port: running.port,
-    routes: () => table,
+    routes: () => routes.table(),
     async stop() {
-      await informer.stop();
+      await routes.stop();
       await running.stop();
     },
   };
