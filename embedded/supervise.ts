@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { missingCniPlugins } from '../node-agent/network/cni';
+import { stopLeftoverNginx } from '../node-agent/ingress/nginx';
 import { ClusterError } from './errors';
 import { nodeDnsArgs, type Credentials } from './credentials';
 import { startHostRoutes, type HostRoutes } from './host-routes';
@@ -216,6 +217,25 @@ export async function killLeftovers(paths: ClusterPaths, log: (line: string) => 
     }
     removePid(paths.pid(name));
   }
+  // The nginx of a node's ingress outlives an agent that was killed: stopped here too.
+  for (const dir of ingressNginxDirs(paths.dataDir)) await stopLeftoverNginx(dir, { info: (o, m) => log(`${m} (${JSON.stringify(o)})`) });
+}
+
+/** The nginx directories of the node ingresses under `dataDir` (a node's data dir, up to 3 deep). */
+function ingressNginxDirs(dataDir: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries: fs.Dirent[];
+    try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const p = path.join(dir, e.name);
+      if (e.name === 'ingress-nginx') out.push(p);
+      else if (depth < 3) walk(p, depth + 1);
+    }
+  };
+  walk(dataDir, 1);
+  return out;
 }
 
 /** Resolves once something accepts TCP connections on `host`:`port` (default host 127.0.0.1). */

@@ -246,23 +246,29 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await routeSync?.stop();
   };
 
-  // The ingress proxy, once the view of Services is open.
+  // The ingress proxy, once the view of Services is open (which never happens when the agent
+  // stops first). A stop during its start waits for the start and stops what it made: an nginx
+  // spawned meanwhile must not outlive the agent.
   let ingress: NodeIngress | undefined;
   let ingressStopped = false;
+  let ingressStart: Promise<void> | undefined;
   if (opts.ingressPort !== undefined) {
     const port = opts.ingressPort;
-    void serviceNetwork.ready.then(async ({ store, source }) => {
+    void serviceNetwork.ready.then(({ store, source }) => {
       if (ingressStopped) return;
-      const i = await startChosenIngress({
-        store, source, port, ...(opts.ingressAddress ? { host: opts.ingressAddress } : {}), log,
-        mode: opts.ingressProxy ?? 'auto', dataDir: opts.dataDir,
-      });
-      if (ingressStopped) await i.stop();
-      else ingress = i;
-    }).catch((err) => log.error({ node: name, port, err: String(err) }, 'the ingress proxy is not served'));
+      ingressStart = (async () => {
+        const i = await startChosenIngress({
+          store, source, port, ...(opts.ingressAddress ? { host: opts.ingressAddress } : {}), log,
+          mode: opts.ingressProxy ?? 'auto', dataDir: opts.dataDir,
+        });
+        if (ingressStopped) await i.stop();
+        else ingress = i;
+      })().catch((err) => log.error({ node: name, port, err: String(err) }, 'the ingress proxy is not served'));
+    });
   }
   const stopIngress = async (): Promise<void> => {
     ingressStopped = true;
+    await ingressStart;
     await ingress?.stop();
   };
 

@@ -34,5 +34,13 @@ export async function startChosenIngress(opts: ChosenIngressOptions): Promise<No
     if (mode === 'auto') opts.log?.info('nginx is not installed: the ingress is served by the built-in proxy');
     return startNodeIngress(rest);
   }
-  return startNginxIngress({ ...rest, nginx: bin, dir: path.join(dataDir, 'ingress-nginx') });
+  try {
+    return await startNginxIngress({ ...rest, nginx: bin, dir: path.join(dataDir, 'ingress-nginx') });
+  } catch (err) {
+    // auto: an nginx that will not start (a broken install, a refused config) does not leave the
+    // node without an ingress. The in-process proxy meets the same taken port, if that was it.
+    if (mode !== 'auto') throw err;
+    opts.log?.warn({ err: String(err) }, 'nginx did not start: the ingress is served by the built-in proxy');
+    return startNodeIngress(rest);
+  }
 }

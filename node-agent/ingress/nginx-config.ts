@@ -231,6 +231,7 @@ export function nginxConfig(input: NginxConfigInput): NginxConfig {
     '# Written by mk\'s node agent from the cluster\'s Ingresses; rewritten on every change.',
     `worker_processes ${workers};`,
     'daemon off;',
+    'worker_shutdown_timeout 240s;',
     `pid ${quote(`${dir}/nginx.pid`)};`,
     `error_log ${quote(`${dir}/error.log`)} warn;`,
     'events { worker_connections 4096; }',
@@ -238,7 +239,10 @@ export function nginxConfig(input: NginxConfigInput): NginxConfig {
     input.accessLog ? `  access_log ${quote(`${dir}/access.log`)};` : '  access_log off;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${quote(`${dir}/tmp/${t}`)};`),
     '  server_tokens off;',
-    '  server_names_hash_bucket_size 128;',
+    // A host name may have 253 characters: a bucket of 512 holds the longest (128 refuses one of
+    // about 120 and with it every later config). Old workers draining long connections (a
+    // websocket) after a reload are closed after 4 minutes, so frequent reloads cannot pile them up.
+    '  server_names_hash_bucket_size 512;',
     '  client_max_body_size 0;',
     '  proxy_buffering off;',
     '  proxy_request_buffering off;',

@@ -10,7 +10,7 @@
  * killed is stopped on the next start (found by that pid file). Processes are spawned with
  * argument lists, never through a shell.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../common/log';
@@ -134,7 +134,7 @@ function tail(file: string, bytes = 2000): string {
  * Stops an nginx master an earlier run left (its node agent killed): the pid in `dir`'s pid file,
  * when that process is an nginx started on `dir`. Gracefully first, then killed with its workers.
  */
-export async function stopLeftoverNginx(dir: string, log?: Logger): Promise<void> {
+export async function stopLeftoverNginx(dir: string, log?: { info(o: object, msg: string): void }): Promise<void> {
   const pidFile = path.join(dir, 'nginx.pid');
   let pid: number;
   try { pid = Number(fs.readFileSync(pidFile, 'utf8').trim()); } catch { return; }
@@ -181,15 +181,16 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
     for (const s of skipped) log?.warn({ problem: s }, 'ingress rule left out of the nginx config');
     return text;
   };
-  /** `nginx -t` on `file`; the error output when it fails. */
-  const check = (file: string): string | undefined => {
-    const r = spawnSync(bin, ['-t', '-q', '-p', `${dir}/`, '-c', file, '-e', errorLog], { encoding: 'utf8', timeout: 30_000 });
-    return r.status === 0 ? undefined : (r.stderr || r.error?.message || `nginx -t exited ${r.status}`).trim();
-  };
+  /** `nginx -t` on `file` (not blocking the agent's event loop); the error output when it fails. */
+  const check = (file: string): Promise<string | undefined> => new Promise((resolve) => {
+    execFile(bin, ['-t', '-q', '-p', `${dir}/`, '-c', file, '-e', errorLog], { encoding: 'utf8', timeout: 30_000 }, (err, _stdout, stderr) => {
+      resolve(err ? (stderr || err.message).trim() : undefined);
+    });
+  });
 
   let current = render();
   fs.writeFileSync(next, current);
-  const bad = check(next);
+  const bad = await check(next);
   if (bad) throw new Error(`nginx refuses the ingress config: ${bad}`);
   fs.renameSync(next, conf);
 
@@ -289,7 +290,7 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
     const text = render();
     if (text !== current) {
       fs.writeFileSync(next, text);
-      const err = check(next);
+      const err = await check(next);
       if (err) log?.error({ err }, 'nginx refuses the new ingress config; the running one stays');
       else {
         fs.renameSync(next, conf);
@@ -311,7 +312,11 @@ export async function startNginxProxy(opts: NginxProxyOptions): Promise<NginxPro
     dirty = true;
     if (timer || stopping) return;
     timer = setTimeout(() => {
-      running = running.then(apply).catch((err) => log?.error({ err: String(err) }, 'the nginx config was not applied'));
+      running = running.then(apply).catch((err) => {
+        log?.error({ err: String(err) }, 'the nginx config was not applied');
+        // Whoever waits for the change is told it is over (settled() never hangs on a failure).
+        if (!dirty) for (const w of waiters.splice(0)) w();
+      });
     }, Math.max(0, lastApply + minReloadMs - Date.now()));
   };
   const unlisten = source.onChange(() => schedule());

@@ -77,7 +77,9 @@ export interface ServiceNetworkChange {
 /**
  * The node's up-to-date view of Services and EndpointSlices (kept by an informer on each prefix).
  * Readers call the getters at any time; `onChange` hears every change after it happened in the
- * view, one at a time, and returns a function that stops listening.
+ * view, one at a time, and returns a function that stops listening. A changed Service or slice is
+ * a new object; objects handed out are never changed in place (the proxy's RuleCache keeps a
+ * service's rules while its objects are the same ones).
  */
 export interface ServiceNetworkSource {
   services(): ServiceView[];
