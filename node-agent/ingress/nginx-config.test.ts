@@ -1,19 +1,8 @@
 import type { Ingress } from '../../messages/ingress';
 import { nginxConfig, quote } from './nginx-config';
 import { RouteTable } from './routes';
+import { ingressOf as ingress } from './test-fixtures';
 
-type P = { path: string; type?: string; to?: string; port?: { number?: number; name?: string } };
-const ingress = (rules: { host?: string; paths: P[] }[], defaultTo?: string): Ingress => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
-  metadata: { name: 'web', namespace: 'default', creationTimestamp: '2026-01-01T00:00:00Z' },
-  spec: {
-    ...(defaultTo ? { defaultBackend: { service: { name: defaultTo, port: { number: 80 } } } } : {}),
-    rules: rules.map((r) => ({
-      ...(r.host !== undefined ? { host: r.host } : {}),
-      http: { paths: r.paths.map((p) => ({ path: p.path, pathType: p.type ?? 'Prefix', backend: { service: { name: p.to ?? 'web', port: p.port ?? { number: 80 } } } })) },
-    })),
-  },
-}) as Ingress;
 
 const gen = (ings: Ingress[], extra: Partial<Parameters<typeof nginxConfig>[0]> = {}) => nginxConfig({
   routes: new RouteTable(ings), dir: '/var/lib/mk/node/ingress-nginx', port: 8080,

@@ -18,6 +18,7 @@ import { FakeServiceNetworkSource } from './fake-source';
 import { findNginx, startNginxProxy, type NginxProxy } from './nginx';
 import { nginxConfig } from './nginx-config';
 import { RouteTable } from './routes';
+import { closeServer, ingressOf as ingress, upstream, type RulePath, type Upstream } from './test-fixtures';
 
 jest.setTimeout(60_000);
 
@@ -36,34 +37,6 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   }
 }
 
-interface Upstream { name: string; ip: string; port: number; server: http.Server; hits: number; release(): void }
-
-/** An HTTP server answering `<name> <method> <url>`, with the forwarding headers it saw as JSON in x-seen. */
-async function upstream(name: string, ip: string, opts: { slowPath?: string; silentPath?: string } = {}): Promise<Upstream> {
-  const held: (() => void)[] = [];
-  const u: Upstream = { name, ip, port: 0, hits: 0, server: undefined as never, release: () => { for (const r of held.splice(0)) r(); } };
-  u.server = http.createServer((req, res) => {
-    u.hits++;
-    const reply = () => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.setHeader('x-seen', JSON.stringify({
-          xff: req.headers['x-forwarded-for'], xfh: req.headers['x-forwarded-host'], xfp: req.headers['x-forwarded-proto'], host: req.headers.host,
-        }));
-        res.end(`${name} ${req.method} ${req.url}${chunks.length ? ` ${Buffer.concat(chunks).toString()}` : ''}`);
-      });
-    };
-    if (opts.silentPath && req.url === opts.silentPath) return;
-    if (opts.slowPath && req.url === opts.slowPath) held.push(reply);
-    else reply();
-  });
-  await new Promise<void>((r) => u.server.listen(0, ip, r));
-  u.port = (u.server.address() as AddressInfo).port;
-  return u;
-}
-
-const closeServer = (s: http.Server) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -73,18 +46,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-type P = { path: string; type?: string; to: string; port?: { number?: number; name?: string } };
-const ingress = (rules: { host?: string; paths: P[] }[], defaultTo?: string): Ingress => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
-  metadata: { name: 'web', namespace: 'default', creationTimestamp: '2026-01-01T00:00:00Z' },
-  spec: {
-    ...(defaultTo ? { defaultBackend: { service: { name: defaultTo, port: { number: 80 } } } } : {}),
-    rules: rules.map((r) => ({
-      ...(r.host ? { host: r.host } : {}),
-      http: { paths: r.paths.map((p) => ({ path: p.path, pathType: p.type ?? 'Prefix', backend: { service: { name: p.to, port: p.port ?? { number: 80 } } } })) },
-    })),
-  },
-}) as Ingress;
 
 function get(port: number, p: string, opts: { host?: string; method?: string; body?: string; agent?: http.Agent; headers?: http.OutgoingHttpHeaders } = {}) {
   return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
@@ -140,7 +101,7 @@ describeNginx('nginx as the ingress proxy', () => {
   });
 
   // routes.test.ts's table, each case on a host of its own, all in one config.
-  const table: [string, P[], string, string | undefined][] = [
+  const table: [string, RulePath[], string, string | undefined][] = [
     ['Prefix /', [{ path: '/', to: 'root' }], '/anything/at/all', 'root'],
     ['Exact /foo, request /foo', [{ path: '/foo', type: 'Exact', to: 'foo' }], '/foo', 'foo'],
     ['Exact /foo, request /bar', [{ path: '/foo', type: 'Exact', to: 'foo' }], '/bar', undefined],
@@ -167,7 +128,7 @@ describeNginx('nginx as the ingress proxy', () => {
   ];
 
   it('matches paths as routes.test.ts\'s table says, and answers 404 with its text otherwise', async () => {
-    await serve(...new Set(table.flatMap(([, ps]) => ps.map((p) => p.to))));
+    await serve(...new Set(table.flatMap(([, ps]) => ps.map((p) => p.to ?? 'web'))));
     await route([ingress(table.map(([, paths], i) => ({ host: `case${i}.test`, paths })))]);
     const rt = new RouteTable([ingress(table.map(([, paths], i) => ({ host: `case${i}.test`, paths })))]);
     for (const [i, [name, , request, want]] of table.entries()) {

@@ -8,55 +8,13 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { register } from '../../common/metrics/registry';
-import type { Ingress } from '../../messages/ingress';
 import { FakeServiceNetworkSource } from './fake-source';
 import { startIngressProxy, type IngressProxy } from './proxy';
 import { RouteTable } from './routes';
+import { closeServer, ingressOf as ingress, upstream, type Upstream } from './test-fixtures';
 
 jest.setTimeout(30_000);
 
-interface Upstream { ip: string; port: number; server: http.Server; hits: number; release(): void }
-
-/** An HTTP server on `ip` answering `<name> <method> <url>` and echoing the forwarding headers as JSON headers. */
-async function upstream(name: string, ip: string, opts: { slowPath?: string; silentPath?: string } = {}): Promise<Upstream> {
-  const held: (() => void)[] = [];
-  const u: Upstream = { ip, port: 0, hits: 0, server: undefined as never, release: () => { for (const r of held.splice(0)) r(); } };
-  u.server = http.createServer((req, res) => {
-    u.hits++;
-    const reply = () => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.setHeader('x-seen', JSON.stringify({
-          xff: req.headers['x-forwarded-for'], xfh: req.headers['x-forwarded-host'], xfp: req.headers['x-forwarded-proto'],
-          host: req.headers.host, secret: req.headers['x-hop'], keepAlive: req.headers['keep-alive'],
-        }));
-        res.end(`${name} ${req.method} ${req.url}${chunks.length ? ` ${Buffer.concat(chunks).toString()}` : ''}`);
-      });
-    };
-    if (opts.silentPath && req.url === opts.silentPath) return;
-    if (opts.slowPath && req.url === opts.slowPath) held.push(reply);
-    else reply();
-  });
-  await new Promise<void>((r) => u.server.listen(0, ip, r));
-  u.port = (u.server.address() as AddressInfo).port;
-  return u;
-}
-
-const closeServer = (s: http.Server) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
-
-type P = { path: string; type?: 'Exact' | 'Prefix'; to: string; port?: { number?: number; name?: string } };
-const ingress = (rules: { host?: string; paths: P[] }[], defaultTo?: string): Ingress => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
-  metadata: { name: 'web', namespace: 'default', creationTimestamp: '2026-01-01T00:00:00Z' },
-  spec: {
-    ...(defaultTo ? { defaultBackend: { service: { name: defaultTo, port: { number: 80 } } } } : {}),
-    rules: rules.map((r) => ({
-      ...(r.host ? { host: r.host } : {}),
-      http: { paths: r.paths.map((p) => ({ path: p.path, pathType: p.type ?? 'Prefix', backend: { service: { name: p.to, port: p.port ?? { number: 80 } } } })) },
-    })),
-  },
-});
 
 /** One request through the proxy; resolves with status, body and headers. */
 function get(port: number, path: string, opts: { host?: string; method?: string; body?: string; agent?: http.Agent; headers?: http.OutgoingHttpHeaders } = {}) {
