@@ -31,7 +31,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$new_nginx" = 1 ]; then
     # Exit 101 tells the packages' scripts not to start their services (nginx on port 80 of
     # this machine): removed after the install, also when it fails.
-    if [ -e "$policy" ]; then policy_saved=$(mktemp); cp -p "$policy" "$policy_saved"; fi
+    # An existing policy (a file or a link) is moved aside, not written through, and put back.
+    if [ -e "$policy" ] || [ -L "$policy" ]; then policy_saved=$(mktemp -u "$policy.mk-saved.XXXXXX"); mv "$policy" "$policy_saved"; fi
     trap restore_policy EXIT
     printf '#!/bin/sh\nexit 101\n' >"$policy"
     chmod 755 "$policy"
