@@ -38,7 +38,7 @@ describe('process identity', () => {
     const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
     fields[0] = 'S';
     const st = parseProcStat(`42 (a) b (c) ${fields.join(' ')}`);
-    expect(st).toEqual({ state: 'S', startTime: 22 });
+    expect(st).toEqual({ state: 'S', ppid: 4, startTime: 22 });
     expect(parseProcStat('garbage')).toBeUndefined();
   });
 

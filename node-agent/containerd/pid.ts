@@ -16,7 +16,7 @@ export interface ProcessIdentity {
 }
 
 /** The fields of /proc/<pid>/stat that matter here. */
-interface ProcStat { state: string; startTime: number }
+export interface ProcStat { state: string; ppid: number; startTime: number }
 
 /**
  * Parses /proc/<pid>/stat. The command name (field 2) may hold spaces and parentheses, so the
@@ -26,10 +26,11 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state); starttime is field 22.
+  // rest[0] is field 3 (state), rest[1] field 4 (ppid); starttime is field 22.
   const startTime = Number(rest[19]);
-  if (!rest[0] || !Number.isFinite(startTime)) return undefined;
-  return { state: rest[0], startTime };
+  const ppid = Number(rest[1]);
+  if (!rest[0] || !Number.isFinite(startTime) || !Number.isFinite(ppid)) return undefined;
+  return { state: rest[0], ppid, startTime };
 }
 
 async function procStat(pid: number): Promise<ProcStat | undefined> {

@@ -14,11 +14,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../common/log';
+import { parseProcStat } from '../containerd/pid';
 import type { ServiceNetworkSource } from '../service-network/types';
 import { readyUpstreams } from './endpoints';
 import { nginxConfig } from './nginx-config';
 import { RouteTable } from './routes';
-import { watchIngressRoutes, type NodeIngress, type NodeIngressOptions } from './serve';
+import { serveIngressRoutes, type NodeIngress, type NodeIngressOptions } from './serve';
 
 /** The nginx binary on PATH (or in /usr/sbin, where Debian puts it), or undefined. */
 export function findNginx(): string | undefined {
@@ -89,9 +90,7 @@ function childrenOf(pid: number): number[] {
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(e));
+      if (parseProcStat(fs.readFileSync(`/proc/${e}/stat`, 'utf8'))?.ppid === pid) out.push(Number(e));
     } catch { /* gone */ }
   }
   return out;
@@ -369,34 +368,16 @@ export interface NginxIngressOptions extends NodeIngressOptions {
 
 /** The node's ingress on nginx: the informer of Ingresses (as serve.ts) feeding startNginxProxy. */
 export async function startNginxIngress(opts: NginxIngressOptions): Promise<NodeIngress> {
-  // The Ingresses are read before nginx starts, so an nginx (re)started on a node never answers
-  // 404 for hosts that have rules because it has not read them yet (as startNodeIngress).
-  let proxy: NginxProxy | undefined;
-  const routes = await watchIngressRoutes(opts, (table) => proxy?.setRoutes(table));
-  try {
-    proxy = await startNginxProxy({
-      source: opts.source, port: opts.port, dir: opts.dir, routes: routes.table(),
-      ...(opts.host ? { host: opts.host } : {}), ...(opts.nginx ? { nginx: opts.nginx } : {}),
-      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-      ...(opts.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: opts.upstreamTimeoutMs } : {}),
-      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
-      ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
-      ...(opts.log ? { log: opts.log } : {}),
-    });
-  } catch (err) {
-    await routes.stop();
-    throw err;
-  }
-  // Changes that came while nginx started.
-  proxy.setRoutes(routes.table());
+  const { ingress, proxy } = await serveIngressRoutes(opts, (routes) => startNginxProxy({
+    source: opts.source, port: opts.port, dir: opts.dir, routes,
+    ...(opts.host ? { host: opts.host } : {}), ...(opts.nginx ? { nginx: opts.nginx } : {}),
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    ...(opts.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: opts.upstreamTimeoutMs } : {}),
+    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  }));
+  // Resolves once nginx was told to load every change so far.
   await proxy.settled();
-  const running = proxy;
-  return {
-    port: running.port,
-    routes: () => routes.table(),
-    async stop() {
-      await routes.stop();
-      await running.stop();
-    },
-  };
+  return ingress;
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../../common/log';
 import type { Ingress } from '../../messages/ingress';
 import type { ServiceNetworkSource } from '../service-network/types';
 import { parseStoredIngress } from './parse';
-import { startIngressProxy, type IngressProxy, type IngressProxyOptions } from './proxy';
+import { startIngressProxy, type IngressProxyOptions } from './proxy';
 import { RouteTable } from './routes';
 
 /** What the node's ingress needs. */
@@ -67,29 +67,42 @@ export async function watchIngressRoutes(opts: { store: ObjectStore; log?: Logge
   return { table: () => table, stop: () => informer.stop() };
 }
 
+/** What serves the routes: a proxy that takes a new table at any time. */
+interface RouteServer { readonly port: number; setRoutes(table: RouteTable): void; stop(): Promise<void> }
+
 /**
- * Starts the informer, then the proxy with the first listing's routes: a proxy (re)started on a
- * node never answers 404 for hosts that have rules because it has not read them yet. Throws when
- * it cannot listen.
+ * Reads the Ingresses, then starts a proxy with `start(first table)` and keeps it fed: a proxy
+ * (re)started on a node never answers 404 for hosts that have rules because it has not read them
+ * yet. Both proxies (the in-process one and nginx) start through it.
  */
-export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIngress> {
-  let proxy: IngressProxy | undefined;
+export async function serveIngressRoutes<P extends RouteServer>(
+  opts: { store: ObjectStore; log?: Logger }, start: (first: RouteTable) => Promise<P>,
+): Promise<{ ingress: NodeIngress; proxy: P }> {
+  let proxy: P | undefined;
   const routes = await watchIngressRoutes(opts, (table) => proxy?.setRoutes(table));
   try {
-    proxy = await startIngressProxy(opts);
+    proxy = await start(routes.table());
   } catch (err) {
     await routes.stop();
     throw err;
   }
-  // Before the first request can be read (that takes an I/O turn): the routes read so far.
+  // Changes that came while it started (before the first request can be read: that takes an I/O turn).
   proxy.setRoutes(routes.table());
   const running = proxy;
   return {
-    port: running.port,
-    routes: () => routes.table(),
-    async stop() {
-      await routes.stop();
-      await running.stop();
+    proxy: running,
+    ingress: {
+      port: running.port,
+      routes: () => routes.table(),
+      async stop() {
+        await routes.stop();
+        await running.stop();
+      },
     },
   };
+}
+
+/** The node's ingress on the in-process proxy (proxy.ts). Throws when it cannot listen. */
+export async function startNodeIngress(opts: NodeIngressOptions): Promise<NodeIngress> {
+  return (await serveIngressRoutes(opts, () => startIngressProxy(opts))).ingress;
 }

@@ -257,22 +257,25 @@ function serviceRules(svc: ServiceView, slices: EndpointSliceView[], node: Proxy
 export class RuleCache {
   private entries = new Map<string, { svc: ServiceView; slices: EndpointSliceView[]; node: string; rules: ServiceRules; seen: number }>();
   private round = 0;
+  private nodeKey = '';
 
   /** @internal */
   rulesOf(key: string, svc: ServiceView, slices: EndpointSliceView[], node: ProxyNode): ServiceRules {
-    const nodeKey = `${node.name}|${node.clusterCIDR ?? ''}|${node.podCIDR ?? ''}`;
     const e = this.entries.get(key);
-    if (e && e.svc === svc && e.node === nodeKey && e.slices.length === slices.length && e.slices.every((s, i) => s === slices[i])) {
+    if (e && e.svc === svc && e.node === this.nodeKey && e.slices.length === slices.length && e.slices.every((s, i) => s === slices[i])) {
       e.seen = this.round;
       return e.rules;
     }
     const rules = serviceRules(svc, slices, node);
-    this.entries.set(key, { svc, slices, node: nodeKey, rules, seen: this.round });
+    this.entries.set(key, { svc, slices, node: this.nodeKey, rules, seen: this.round });
     return rules;
   }
 
-  /** @internal Starts a build; `sweep` then forgets the services that build did not ask for. */
-  begin(): void { this.round++; }
+  /** @internal Starts a build on `node`; `sweep` then forgets the services that build did not ask for. */
+  begin(node: ProxyNode): void {
+    this.round++;
+    this.nodeKey = `${node.name}|${node.clusterCIDR ?? ''}|${node.podCIDR ?? ''}`;
+  }
 
   /** @internal */
   sweep(): void {
@@ -304,7 +307,7 @@ export function buildRules(services: ServiceView[], slicesOf: (namespace: string
 
   const keyed = services.map((svc) => ({ key: `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`, svc }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  cache?.begin();
+  cache?.begin(node);
   for (const { key, svc } of keyed) {
     const slices = slicesOf(svc.metadata.namespace ?? 'default', svc.metadata.name);
     const r = cache ? cache.rulesOf(key, svc, slices, node) : serviceRules(svc, slices, node);

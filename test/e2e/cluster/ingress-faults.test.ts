@@ -7,6 +7,7 @@
  * and 50 Ingresses applied at once all route.
  */
 import { readFileSync } from 'node:fs';
+import { parseProcStat } from '../../../node-agent/containerd/pid';
 import { canRunE2e, startMultiNodeCluster, waitFor, type MultiNodeCluster } from '../../helpers/multi-node';
 
 const describeE2e = canRunE2e() ? describe : describe.skip;
@@ -58,13 +59,10 @@ spec:
 function descendsFrom(pid: number, ancestor: number): boolean {
   for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
     if (p === ancestor) return true;
-    try {
-      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    } catch {
-      return false;
-    }
+    let ppid: number | undefined;
+    try { ppid = parseProcStat(readFileSync(`/proc/${p}/stat`, 'utf8'))?.ppid; } catch { /* gone */ }
+    if (ppid === undefined) return false;
+    p = ppid;
   }
   return false;
 }
