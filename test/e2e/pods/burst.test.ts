@@ -105,6 +105,8 @@ suite('a burst of pods on one node', () => {
       },
     });
     const system = start() as Ref<never>;
+    // A killed process writes nothing more: an actor still finishing a pass after kill() is muted.
+    let killed = false;
     const policy = backoffOnCrash({ type: 'pod/resync' }, () => undefined);
     for (const pod of pods) {
       const uid = pod.metadata.uid as string;
@@ -112,13 +114,12 @@ suite('a burst of pods on one node', () => {
       statuses.set(uid, seen);
       spawnPodActor(system, {
         cri: runtime, nodeName: 'node-1', hostIP: '192.168.77.1', podLogsRoot: `${ctrd.dataDir}/pods`, resyncIntervalMs: 1000,
-        writeStatus: async (_p, s) => { seen.push(s); },
+        writeStatus: async (_p, s) => { if (!killed) seen.push(s); },
         onTerminated: async () => undefined,
         log: pino({ level: process.env.MK_TEST_LOG ?? 'silent' }),
         onCrash: (msg, err, ctx) => { crashes.push(err); return policy(msg, err as Error, ctx as never); },
       }, { ...pod, ...(seen.length ? { status: seen[seen.length - 1] } : {}) });
     }
-    let killed = false;
     const agent: Agent = {
       cri, system, calls, crashes,
       kill: () => { if (killed) return; killed = true; stop(system); cri.close(); },
@@ -146,14 +147,18 @@ suite('a burst of pods on one node', () => {
       const containers = (await ctrd.cri.listContainers({})).containers;
       const sbByUid = new Map<string, string[]>();
       for (const s of sandboxes) sbByUid.set(s.labels[LABEL_POD_UID], [...(sbByUid.get(s.labels[LABEL_POD_UID]) ?? []), s.state]);
-      if (sandboxes.length !== uids.length || !uids.every((u) => sbByUid.get(u)?.join() === 'SANDBOX_READY')) return undefined;
+      const odd = [...sbByUid].filter(([u, states]) => !uids.includes(u) || states.join() !== 'SANDBOX_READY').map(([u, states]) => `${u}: ${states.join()}`);
+      const missing = uids.filter((u) => !sbByUid.has(u));
+      if (odd.length || missing.length) throw new Error(`sandboxes not settled: ${[...odd, ...missing.map((u) => `${u}: none`)].join('; ')}`);
       const attempts = new Map<string, number[]>();
       const restartCounts: number[] = [];
       for (const uid of uids) {
         const mine = containers.filter((c) => c.labels[LABEL_POD_UID] === uid).sort((a, b) => b.createdAt - a.createdAt);
         attempts.set(uid, mine.map((c) => c.metadata?.attempt ?? 0));
         const status = last(uid)?.containerStatuses?.[0];
-        if (mine[0]?.state !== 'CONTAINER_RUNNING' || status?.containerID !== `containerd://${mine[0].id}`) return undefined;
+        if (mine[0]?.state !== 'CONTAINER_RUNNING' || status?.containerID !== `containerd://${mine[0].id}`) {
+          throw new Error(`${uid}: newest container ${mine[0]?.id ?? 'none'} ${mine[0]?.state ?? ''} (attempts ${mine.map((c) => `${c.metadata?.attempt ?? 0}:${c.state}`).join(',')}), status says ${status?.containerID ?? 'nothing'}`);
+        }
         restartCounts.push(status.restartCount);
         // The status counts the program's runs (the annotation the instance was made with), not attempts.
         expect(status.restartCount).toBe(Number(mine[0].annotations[ANNOTATION_RESTART_COUNT]));
