@@ -13,6 +13,10 @@ export { busLog } from './log';
 export { MAX_VALUE_BYTES } from './object-codec';
 export { shareInformers, startInformer, type Informer, type InformerEvent } from './informer';
 export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './object-store';
+export {
+  EncryptionError, ENVELOPE_PREFIX, generateKey, isEncryptionError, isSealed, KEY_BYTES, KeyRing, sealedKeyId, type EncryptionKey,
+} from './secret-envelope';
+export { checkSealedSecrets, sealStoredSecrets } from './secret-sealing';
 export { JetStreamPersistenceEngine, keyToken } from './persistence';
 export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, errorBody, flushed, okReply, request, serve, unwrap, type Served } from './request';
 export {

@@ -1,5 +1,6 @@
 import { isValidation, MkError } from '../messages/errors';
-import { checkFilter, checkKey, decodeObject, encodeObject, MAX_VALUE_BYTES } from './object-codec';
+import { checkFilter, checkKey, decodeObject, encodeObject, isSealedKey, MAX_VALUE_BYTES } from './object-codec';
+import { generateKey, isEncryptionError, isSealed, KeyRing, sealedKeyId } from './secret-envelope';
 
 const td = new TextDecoder();
 const te = new TextEncoder();
@@ -38,6 +39,42 @@ describe('object codec', () => {
   it('reports a stored value that is not JSON as an internal error naming the key', () => {
     expect(() => decodeObject('pods.x.y', te.encode('{nope'), 9)).toThrow(MkError);
     expect(() => decodeObject('pods.x.y', te.encode('{nope'), 9)).toThrow(/pods.x.y at revision 9/);
+  });
+});
+
+describe('object codec: Secrets at rest', () => {
+  const ring = new KeyRing([generateKey('k1')]);
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', resourceVersion: '4' }, data: { password: 'aHVudGVyMg==' } };
+
+  it('seals Secrets only, and only with keys', () => {
+    expect(isSealedKey('secrets.default.db')).toBe(true);
+    expect(isSealedKey('configmaps.default.db')).toBe(false);
+    const sealed = encodeObject('secrets.default.db', secret, ring);
+    expect(isSealed(sealed)).toBe(true);
+    expect(sealedKeyId(sealed)).toBe('k1');
+    expect(td.decode(sealed)).not.toContain('aHVudGVyMg');
+    const cm = { kind: 'ConfigMap', metadata: { name: 'db' }, data: { a: 'b' } };
+    expect(JSON.parse(td.decode(encodeObject('configmaps.default.db', cm, ring)))).toEqual(cm);
+    expect(isSealed(encodeObject('secrets.default.db', secret))).toBe(false);
+  });
+
+  it('reads sealed and plain Secrets alike, with the revision set', () => {
+    const back = decodeObject<typeof secret>('secrets.default.db', encodeObject('secrets.default.db', secret, ring), 9, ring);
+    expect(back).toEqual({ ...secret, metadata: { name: 'db', resourceVersion: '9' } });
+    const plain = decodeObject<typeof secret>('secrets.default.db', encodeObject('secrets.default.db', secret), 10, ring);
+    expect(plain.data).toEqual(secret.data);
+  });
+
+  it('refuses a sealed value without keys, naming the key', () => {
+    const sealed = encodeObject('secrets.default.db', secret, ring);
+    let err: unknown;
+    try { decodeObject('secrets.default.db', sealed, 3); } catch (e) { err = e; }
+    expect(isEncryptionError(err)).toBe(true);
+    expect((err as Error).message).toBe('secrets.default.db at revision 3 is encrypted and this process has no encryption keys to read it');
+  });
+
+  it('checks the size of the object, not of its envelope', () => {
+    expect(() => encodeObject('secrets.default.big', { data: { a: 'x'.repeat(MAX_VALUE_BYTES) } }, ring)).toThrow(/secrets.default.big is too large/);
   });
 });
 

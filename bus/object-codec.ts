@@ -1,8 +1,13 @@
 /**
  * How objects become KV values and back. Values are JSON. `metadata.resourceVersion` is not stored:
- * it is the KV revision, set on every read, so a stored copy can never disagree with it.
+ * it is the KV revision, set on every read, so a stored copy can never disagree with it. Secrets
+ * are sealed (bus/secret-envelope.ts) when the store has a key ring, so reading the bucket's raw
+ * data never shows them in clear; a plain Secret written before (or by a store without keys)
+ * still reads.
  */
 import { MkError, ErrorCodes, ValidationError } from '../messages/errors';
+import { SecretKind } from '../messages/kinds/config-data';
+import { EncryptionError, isSealed, type KeyRing } from './secret-envelope';
 
 /** The largest value the object store accepts (etcd's default request limit is 1.5 MiB; ours 1 MiB). */
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -14,12 +19,21 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The key prefix of the objects sealed at rest: the Secrets'. */
+export const SEALED_PREFIX = `${SecretKind.plural}.`;
+
+/** Whether values under `key` are sealed when the store has a key ring. */
+export function isSealedKey(key: string): boolean {
+  return key.startsWith(SEALED_PREFIX);
+}
+
 /**
  * Serializes `object` for `key` without touching it (metadata is copied, not edited) and without
- * its resourceVersion. Throws ValidationError naming the key and size when the JSON is over
- * MAX_VALUE_BYTES, or when the value cannot be serialized (undefined, a function, a cycle).
+ * its resourceVersion; sealed with `keys` when the key is a Secret's (isSealedKey). Throws
+ * ValidationError naming the key and size when the JSON is over MAX_VALUE_BYTES, or when the
+ * value cannot be serialized (undefined, a function, a cycle).
  */
-export function encodeObject(key: string, object: unknown): Uint8Array {
+export function encodeObject(key: string, object: unknown, keys?: KeyRing): Uint8Array {
   let json: string | undefined;
   try {
     const value = isRecord(object) && isRecord(object.metadata) && 'resourceVersion' in object.metadata
@@ -37,15 +51,21 @@ export function encodeObject(key: string, object: unknown): Uint8Array {
       [`${key}: ${data.length} bytes > ${MAX_VALUE_BYTES}`],
     );
   }
-  return data;
+  return keys && isSealedKey(key) ? keys.seal(key, data) : data;
 }
 
 /**
- * Parses a stored value and sets `metadata.resourceVersion` to the revision when the object has a
- * metadata object. Throws MkError(Internal) naming the key when the stored bytes are not JSON
- * (someone wrote to the bucket without mk).
+ * Parses a stored value (opening it with `keys` when it is sealed) and sets
+ * `metadata.resourceVersion` to the revision when the object has a metadata object. Throws
+ * MkError(Internal) naming the key when the stored bytes are not JSON (someone wrote to the
+ * bucket without mk), EncryptionError when a sealed value cannot be opened (no `keys`, a key
+ * they lack, or a value that fails authentication).
  */
-export function decodeObject<T>(key: string, data: Uint8Array, revision: number): T {
+export function decodeObject<T>(key: string, data: Uint8Array, revision: number, keys?: KeyRing): T {
+  if (isSealed(data)) {
+    if (!keys) throw new EncryptionError(key, undefined, `${key} at revision ${revision} is encrypted and this process has no encryption keys to read it`);
+    data = keys.open(key, data);
+  }
   let value: unknown;
   try {
     value = JSON.parse(td.decode(data));

@@ -21,6 +21,7 @@ import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { isClustered, leaderNextMessage, readConsumer, withConsumer } from './consumers';
 import { busLog } from './log';
 import { checkFilter, checkKey, decodeObject, encodeObject } from './object-codec';
+import type { KeyRing } from './secret-envelope';
 import { KvWatcher, type WatchEvent, type WatchOptions } from './watcher';
 
 export type { ExpiredReason, WatchEvent, WatchOptions } from './watcher';
@@ -40,10 +41,12 @@ export class ObjectStore {
   /**
    * `bus`: the connection the store reads and writes through (also for events about its objects).
    * `fence`: called before every write; it throws to refuse the write (see fenced()).
+   * `keys`: what Secrets are sealed and opened with (object-codec.ts); without, they are written
+   * in clear and sealed ones cannot be read.
    */
   private constructor(
     readonly bus: Bus, private readonly kv: KV, readonly bucket: string, private readonly config: BucketConfig,
-    readonly fence?: (action: string) => void,
+    readonly fence?: (action: string) => void, readonly keys?: KeyRing,
   ) {
     this.prefix = `$KV.${bucket}.`;
   }
@@ -55,7 +58,7 @@ export class ObjectStore {
    * watches are not fenced.
    */
   fenced(check: (action: string) => void): ObjectStore {
-    return new ObjectStore(this.bus, this.kv, this.bucket, this.config, check);
+    return new ObjectStore(this.bus, this.kv, this.bucket, this.config, check, this.keys);
   }
 
   /**
@@ -73,11 +76,12 @@ export class ObjectStore {
   /**
    * Opens the bucket (default OBJECTS_BUCKET), creating it when missing with `history` revisions
    * kept per key (default 5) and `replicas` (default: the bus's, 1 on one server, 3 on a 3-server
-   * cluster). An existing bucket is used as it is. `fence`: see fenced(). Throws
-   * UnavailableError when JetStream cannot be reached.
+   * cluster). An existing bucket is used as it is. `fence`: see fenced(). `keys`: seal Secrets
+   * with them (see the constructor). Throws UnavailableError when JetStream cannot be reached.
    */
   static async open(bus: Bus, opts: {
     bucket?: string; history?: number; replicas?: number; description?: string; create?: boolean; fence?: (action: string) => void;
+    keys?: KeyRing;
   } = {}): Promise<ObjectStore> {
     const bucket = opts.bucket ?? OBJECTS_BUCKET;
     const config: BucketConfig = {
@@ -89,7 +93,7 @@ export class ObjectStore {
     try {
       const kvm = new Kvm(bus.js);
       const kv = opts.create === false ? await kvm.open(bucket) : await createBucket(kvm, bucket, config);
-      return new ObjectStore(bus, kv, bucket, config, opts.fence);
+      return new ObjectStore(bus, kv, bucket, config, opts.fence, opts.keys);
     } catch (err) {
       throw translateError(err, { action: `open bucket ${bucket}` });
     }
@@ -119,7 +123,7 @@ export class ObjectStore {
       throw translateError(err, { action: `get ${key}` });
     }
     if (!e || GONE.has(e.operation)) return null;
-    return { key, object: decodeObject<T>(key, e.value, e.revision), revision: e.revision };
+    return { key, object: decodeObject<T>(key, e.value, e.revision, this.keys), revision: e.revision };
   }
 
   /**
@@ -131,6 +135,16 @@ export class ObjectStore {
    * max(L, the highest sequence seen), with no matching change after it.
    */
   async list<T>(filter: string): Promise<{ items: Stored<T>[]; revision: number }> {
+    const { values, revision } = await this.values(filter);
+    return { items: values.map((v) => ({ key: v.key, object: decodeObject<T>(v.key, v.value, v.revision, this.keys), revision: v.revision })), revision };
+  }
+
+  /**
+   * The stored bytes of the live keys matching `filter`, sorted by key, as list() reads them (the
+   * same consistency; sealed values stay sealed): for code that looks at how values are stored
+   * (bus/secret-sealing.ts), never to read objects.
+   */
+  async values(filter: string): Promise<{ values: { key: string; value: Uint8Array; revision: number }[]; revision: number }> {
     checkFilter(filter);
     let latest = new Map<string, JsMsg>();
     let before = 0;
@@ -168,12 +182,12 @@ export class ObjectStore {
     } catch (err) {
       throw translateError(err, { action: `list ${filter}` });
     }
-    const items: Stored<T>[] = [];
+    const values: { key: string; value: Uint8Array; revision: number }[] = [];
     for (const [key, m] of [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (GONE.has(m.headers?.get(KV_OPERATION) ?? '')) continue;
-      items.push({ key, object: decodeObject<T>(key, m.data, m.seq), revision: m.seq });
+      values.push({ key, value: m.data, revision: m.seq });
     }
-    return { items, revision: Math.max(before, maxSeq) };
+    return { values, revision: Math.max(before, maxSeq) };
   }
 
   /**
@@ -183,7 +197,7 @@ export class ObjectStore {
    */
   async create<T>(key: string, object: T): Promise<number> {
     checkKey(key);
-    const data = encodeObject(key, object);
+    const data = encodeObject(key, object, this.keys);
     this.fence?.(`create ${key}`);
     try {
       return await this.kv.create(key, data);
@@ -203,7 +217,7 @@ export class ObjectStore {
     if (!Number.isSafeInteger(expectedRevision) || expectedRevision <= 0) {
       throw new ValidationError(`update ${key}: expected revision must be a positive integer (got ${expectedRevision})`);
     }
-    const data = encodeObject(key, object);
+    const data = encodeObject(key, object, this.keys);
     this.fence?.(`update ${key}`);
     try {
       return await this.kv.update(key, data, expectedRevision);
@@ -223,7 +237,7 @@ export class ObjectStore {
    */
   async put<T>(key: string, object: T): Promise<number> {
     checkKey(key);
-    const data = encodeObject(key, object);
+    const data = encodeObject(key, object, this.keys);
     this.fence?.(`put ${key}`);
     try {
       return await this.kv.put(key, data);
@@ -277,6 +291,7 @@ export class ObjectStore {
       onEvent,
       compactedRevision: () => this.compactedRevision(),
       leaderChecks: this.leaderChecks,
+      keys: this.keys,
     });
     await watcher.start(opts);
     return { stop: () => watcher.stop() };
@@ -295,7 +310,7 @@ export class ObjectStore {
     try {
       for await (const e of await this.kv.history({ key })) {
         out.push({
-          revision: e.revision, object: GONE.has(e.operation) ? null : decodeObject<T>(key, e.value, e.revision),
+          revision: e.revision, object: GONE.has(e.operation) ? null : decodeObject<T>(key, e.value, e.revision, this.keys),
           written: e.created.toISOString(),
         });
       }

@@ -19,6 +19,7 @@ import { JsApiCodes, jsApiCode, translateError } from './errors';
 import { busLog } from './log';
 import { watchLag, watchRestarts } from './metrics';
 import { decodeObject } from './object-codec';
+import type { KeyRing } from './secret-envelope';
 import { ExpiredError } from '../messages/errors';
 
 /** One change of a watched key. `object` is null for a DELETE. */
@@ -65,6 +66,8 @@ interface WatcherConfig<T> {
   compactedRevision: () => Promise<number>;
   /** Whether the watch checks its progress against the stream's leader (checkProgress). */
   leaderChecks?: boolean;
+  /** What sealed values (Secrets) are opened with (object-codec.ts). */
+  keys?: KeyRing;
 }
 
 /** Runs one watch until stopped. */
@@ -316,10 +319,10 @@ export class KvWatcher<T> {
     try {
       ev = op === 'DEL' || op === 'PURGE'
         ? { type: 'DELETE', key, object: null, revision: m.seq }
-        : { type: 'PUT', key, object: decodeObject<T>(key, m.data, m.seq), revision: m.seq };
+        : { type: 'PUT', key, object: decodeObject<T>(key, m.data, m.seq, this.cfg.keys), revision: m.seq };
     } catch (err) {
       // A value no reader can parse would stop the watch forever if it were retried: skip it.
-      busLog.error({ key, revision: m.seq, err }, 'watch skipped a value that is not JSON');
+      busLog.error({ key, revision: m.seq, err }, 'watch skipped a value it cannot read (not JSON, or sealed with a key it lacks)');
       this.next = m.seq + 1;
       return;
     }

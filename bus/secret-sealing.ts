@@ -1,0 +1,62 @@
+/**
+ * Keeping the objects bucket's Secrets sealed under the current key: the start-up check that the
+ * keys a control plane loaded open every stored Secret, and the leader's pass that re-writes the
+ * Secrets stored in clear (written before encryption, or by a store without keys) or under an
+ * older key (after a rotation), as Kubernetes' storage migration does after a key change
+ * (https://kubernetes.io/docs/tasks/administer-cluster/encrypt-data/#ensure-all-secrets-are-encrypted).
+ */
+import { isConflict, isNotFound } from '../messages/errors';
+import { busLog } from './log';
+import { decodeObject, SEALED_PREFIX } from './object-codec';
+import type { ObjectStore } from './object-store';
+import { EncryptionError, isSealed, sealedKeyId } from './secret-envelope';
+
+/**
+ * Throws EncryptionError when a live Secret is sealed with a key `store` cannot open: a key its
+ * ring lacks, or any key when it has none. `source` names where the keys should have come from
+ * (the key file), for the message. Throws UnavailableError when the bus is down.
+ */
+export async function checkSealedSecrets(store: ObjectStore, source: string): Promise<void> {
+  const { values } = await store.values(`${SEALED_PREFIX}>`);
+  const missing = new Map<string, string[]>();
+  for (const v of values) {
+    if (!isSealed(v.value)) continue;
+    const id = sealedKeyId(v.value) ?? '(unnamed)';
+    if (store.keys?.has(id)) continue;
+    missing.set(id, [...(missing.get(id) ?? []), v.key]);
+  }
+  if (missing.size === 0) return;
+  const [[id, keys]] = [...missing];
+  const count = [...missing.values()].reduce((n, ks) => n + ks.length, 0);
+  const held = store.keys ? `holds only ${store.keys.ids().join(', ')}` : 'is missing or was not loaded';
+  throw new EncryptionError(keys[0], id, `${count} stored Secret(s) (${keys.slice(0, 3).join(', ')}${count > 3 ? ', ...' : ''}) are encrypted `
+    + `with key(s) ${[...missing.keys()].map((k) => `"${k}"`).join(', ')}, but ${source} ${held}: restore the key file the cluster `
+    + 'was made with (every control plane of a cluster needs the same file) and start again');
+}
+
+/**
+ * Re-writes, under their read revision, the live Secrets not sealed with `store`'s current key.
+ * A Secret changed meanwhile is left alone (its writer sealed it). Safe to repeat. Returns how
+ * many were re-written and how many were left for a change. Does nothing without keys. Throws
+ * EncryptionError for a value the keys cannot open, UnavailableError when the bus is down.
+ */
+export async function sealStoredSecrets(store: ObjectStore): Promise<{ sealed: number; skipped: number }> {
+  const keys = store.keys;
+  if (!keys) return { sealed: 0, skipped: 0 };
+  const { values } = await store.values(`${SEALED_PREFIX}>`);
+  let sealed = 0;
+  let skipped = 0;
+  for (const v of values) {
+    if (isSealed(v.value) && sealedKeyId(v.value) === keys.current) continue;
+    const object = decodeObject<unknown>(v.key, v.value, v.revision, keys);
+    try {
+      await store.update(v.key, object, v.revision);
+      sealed++;
+    } catch (err) {
+      if (!isConflict(err) && !isNotFound(err)) throw err;
+      skipped++;
+    }
+  }
+  if (sealed + skipped > 0) busLog.info({ sealed, skipped, key: keys.current }, 'sealed the stored Secrets with the current encryption key');
+  return { sealed, skipped };
+}
