@@ -7,8 +7,8 @@
  */
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
-  shareInformers, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions, type Informer,
-  untilJetStreamReady,
+  shareInformers, checkSealedSecrets, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, JetStreamPersistenceEngine,
+  ObjectStore, sealStoredSecrets, type Bus, type BusOptions, type Informer, type KeyRing, untilJetStreamReady,
 } from '../bus';
 // Not through bus/index: only the processes that run actors load actor telemetry (nact, prom-client).
 import { startActorFeed } from '../bus/actor-feed';
@@ -45,6 +45,11 @@ export interface ControlPlaneOptions {
   identity?: string;
   /** The metrics actor's settings (how soon a silent node is forgotten). */
   metrics?: MetricsOptions;
+  /**
+   * The keys Secrets are encrypted with in the store (the key ring's `source` names its file).
+   * Without, Secrets are stored in clear, and a store holding encrypted ones refuses the start.
+   */
+  encryptionKeys?: KeyRing;
 }
 /** A running control plane replica. */
 export interface ControlPlane {
@@ -117,6 +122,11 @@ async function lead(
     await Promise.all(supervisors.map((s) => s.stop()));
     stopActor(parent);
   };
+  // Secrets still stored in clear or under an older key are sealed with the current one. Only a
+  // failure to write is left for the next term: the Secrets stay readable meanwhile.
+  await sealStoredSecrets(store).catch((err: unknown) => {
+    log.error({ err: String(err), term }, 'could not encrypt the stored Secrets with the current key; the next term tries again');
+  });
   // The scheduler's cache, the supervisors, the watch publisher and the collector all watch the
   // store: one watch between them, so each change crosses the bus and is decoded once.
   shareInformers(store);
@@ -150,12 +160,16 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
   const bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? 'mk-control-plane' });
   // A fresh cluster may take the buckets only once every server has joined: wait for that.
   const { store, engine } = await untilJetStreamReady('make the store', async () => {
-    const made = { store: await ObjectStore.open(bus), engine: await JetStreamPersistenceEngine.open(bus) };
+    const made = { store: await ObjectStore.open(bus, { keys: opts.encryptionKeys }), engine: await JetStreamPersistenceEngine.open(bus) };
     await ensureEventsStream(bus);
     await ensureActorStream(bus);
     await ensureNamespaces(made.store);
     return made;
   }).catch(async (err: unknown) => { await bus.close(); throw err; });
+  // Keys that cannot open the stored Secrets would fail every read of them: refuse to start.
+  await checkSealedSecrets(store, 'the control plane was started without a key file')
+    .catch(async (err: unknown) => { await bus.close(); throw err; });
+  if (!opts.encryptionKeys) log.warn('no encryption keys given: Secrets are stored in clear');
   const identity = opts.identity ?? controlPlaneIdentity();
   // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).
   const held: { leadership?: { isLeader(): boolean } } = {};

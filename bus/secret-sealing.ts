@@ -13,8 +13,9 @@ import { EncryptionError, isSealed, sealedKeyId } from './secret-envelope';
 
 /**
  * Throws EncryptionError when a live Secret is sealed with a key `store` cannot open: a key its
- * ring lacks, or any key when it has none. `source` names where the keys should have come from
- * (the key file), for the message. Throws UnavailableError when the bus is down.
+ * ring lacks (the message names the ring's source, its file), or any key when it has none
+ * (`source` then says where keys should have come from). Throws UnavailableError when the bus
+ * is down.
  */
 export async function checkSealedSecrets(store: ObjectStore, source: string): Promise<void> {
   const { values } = await store.values(`${SEALED_PREFIX}>`);
@@ -28,9 +29,9 @@ export async function checkSealedSecrets(store: ObjectStore, source: string): Pr
   if (missing.size === 0) return;
   const [[id, keys]] = [...missing];
   const count = [...missing.values()].reduce((n, ks) => n + ks.length, 0);
-  const held = store.keys ? `holds only ${store.keys.ids().join(', ')}` : 'is missing or was not loaded';
+  const held = store.keys ? `${store.keys.source} holds only ${store.keys.ids().join(', ')}` : `no encryption keys were loaded (${source})`;
   throw new EncryptionError(keys[0], id, `${count} stored Secret(s) (${keys.slice(0, 3).join(', ')}${count > 3 ? ', ...' : ''}) are encrypted `
-    + `with key(s) ${[...missing.keys()].map((k) => `"${k}"`).join(', ')}, but ${source} ${held}: restore the key file the cluster `
+    + `with key(s) ${[...missing.keys()].map((k) => `"${k}"`).join(', ')}, but ${held}: restore the key file the cluster `
     + 'was made with (every control plane of a cluster needs the same file) and start again');
 }
 

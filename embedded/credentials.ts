@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { z } from 'zod';
 import { dns1123LabelError, POD_NETWORK_MODES, type PodNetworkMode } from '../messages';
+import { encryptionKeysFile, ensureEncryptionKeys } from './encryption-keys';
 import { ClusterError } from './errors';
 import { writeContext, writeSecretFile } from './context';
 import type { ClusterPaths } from './paths';
@@ -64,7 +65,8 @@ export function readCredentials(paths: ClusterPaths): Credentials | undefined {
 
 /**
  * Loads the credentials (creating them on first use) with `port` and `nodeName` applied, writes
- * credentials.json, nats/nats.conf and config.json, and returns them. Passwords are never changed
+ * credentials.json, nats/nats.conf and config.json (and, for a new cluster, the Secrets'
+ * encryption keys: embedded/encryption-keys.ts), and returns them. Passwords are never changed
  * once made, so running processes and the user's context stay valid.
  */
 export function prepareClusterFiles(
@@ -94,6 +96,9 @@ export function prepareClusterFiles(
   for (const user of [ADMIN_USER, CONTROL_PLANE_USER, ...clusterNodeNames(creds).map(nodeUser)]) creds.users[user] ??= randomPassword();
   for (const user of [DASHBOARD_USER, DASHBOARD_WRITE_USER]) creds.users[user] ??= randomPassword();
   writeSecretFile(paths.credentials, JSON.stringify(creds, null, 2) + '\n');
+  // A new cluster's Secrets are encrypted from the first write. An existing one without the file
+  // gets it from its control plane, which first checks that the store holds nothing it needed.
+  if (!existing) ensureEncryptionKeys(encryptionKeysFile(paths));
   // The certificate names every address a client dials: the advertise address, the nodes' bridge.
   const bridge = busHost(creds);
   const tls = ensureClusterTls(paths.dataDir, [

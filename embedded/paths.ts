@@ -4,6 +4,8 @@
  *
  *   config.json            the CLI context (servers, admin user, password, node name), 0600
  *   credentials.json       every role's NATS password and the port, 0600
+ *   encryption-keys.json   the keys Secrets are encrypted with in the store
+ *                          (embedded/encryption-keys.ts), 0600
  *   nats/nats.conf         the generated nats-server config, 0600
  *   nats/store/            JetStream's store: all cluster state (survives `mk down`)
  *   control-plane/         the control plane's data dir

@@ -8,13 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { dns1123LabelError, ValidationError, type PodNetworkMode } from '../messages';
-import { connectBus } from '../bus';
+import { connectBus, isEncryptionError } from '../bus';
 import { busAuth, readContext } from './context';
 import { nodeDnsSettings, type DnsFlags } from './dns-settings';
 import { ingressProxyMode } from './ingress-proxy';
 import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
+import { encryptionKeysFile, ensureEncryptionKeys } from './encryption-keys';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
 import { networkCidrsOf, readControlPlaneSettings } from './control-plane-settings';
@@ -83,7 +84,10 @@ export interface ControlPlaneSettingsFlags {
 
 /**
  * Runs a control plane of `dataDir` until a signal; resolves with the exit code. Credentials of
- * the `control-plane` role when `mk up` made them, else the context's own. Throws
+ * the `control-plane` role when `mk up` made them, else the context's own. Secrets are encrypted
+ * with the keys of `<dataDir>/encryption-keys.json`, made when missing; throws ClusterError
+ * naming that file when it is unreadable or invalid, or when it was missing while the store
+ * holds Secrets encrypted with its keys (and then leaves no new file behind). Throws
  * ValidationError for a bad scheduler setting (in scheduler.json or `opts`), or a bad node or
  * pod CIDR setting (in `settings` or the environment, named), before starting.
  */
@@ -105,10 +109,25 @@ export async function runControlPlaneService(
     // Started together with its servers: a fresh cluster's JetStream is waited for, not an exit.
     waitForJetStream: true,
   };
+  const keyFile = encryptionKeysFile(paths);
+  const { keys, created } = ensureEncryptionKeys(keyFile);
+  if (created) log(`made the Secrets' encryption key ${keys.current} in ${keyFile}`);
   const metrics = await serveMetrics('control-plane', os.hostname(), opts.metrics, log);
-  const cp = await runControlPlane({
-    bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
-  });
+  let cp: Awaited<ReturnType<typeof runControlPlane>>;
+  try {
+    cp = await runControlPlane({
+      bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
+      encryptionKeys: keys,
+    });
+  } catch (err) {
+    await metrics?.close();
+    if (!created || !isEncryptionError(err)) throw err;
+    // The store needs the keys of a file that is gone: the one made just now is of no use, and
+    // left in place it would hide what is missing from the next start.
+    fs.rmSync(keyFile, { force: true });
+    throw new ClusterError(`the encryption key file ${keyFile} is missing, but the store holds Secrets encrypted with a key it held `
+      + `("${err.keyId}", for ${err.key} and maybe others): restore the file (every control plane of the cluster needs the same one) and start again`);
+  }
   // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
   const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;
   const join = joinBus ? serveJoin(joinBus, { dataDir: paths.dataDir, log }) : undefined;
