@@ -14,7 +14,7 @@
 import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
-  actorSubject, actorWildcard, telemetryProcess,
+  actorSubject, actorWildcard, telemetryProcess, API, SecretKind,
 } from '../messages';
 import { DASHBOARD_TOKEN_SUBJECT, OBJECTS_BUCKET } from '../messages/subjects';
 import { ACTOR_STREAM } from '../messages/telemetry';
@@ -147,7 +147,8 @@ export function joinPermissions(): Permissions {
  * The dashboard's identities: `dashboard` reads (api reads, watches, events, logs, actor
  * telemetry, usage, and read-only consumers on the objects bucket and MK_ACTORS for the time
  * scrubber); `dashboard-write` adds the api's writes, for sessions opened with a token. Neither
- * may write the store or a stream directly, nor act as a node or the control plane.
+ * may write the store or a stream directly, nor act as a node or the control plane, nor read a
+ * Secret's values other than through the api (whose answers the dashboard strips of them).
  */
 export function dashboardPermissions(user: string, write: boolean): Permissions {
   const objects = `KV_${OBJECTS_BUCKET}`;
@@ -168,11 +169,16 @@ export function dashboardPermissions(user: string, write: boolean): Permissions 
         `$JS.API.CONSUMER.CREATE.${ACTOR_STREAM}.*.${actorWildcard()}`,
         `$JS.API.CONSUMER.CREATE.${ACTOR_STREAM}.*`,
       ],
+      // Never the Secrets' stored values (encrypted, but not the dashboard's to read at all).
+      deny: [`$JS.API.CONSUMER.CREATE.${objects}.*.$KV.${OBJECTS_BUCKET}.${SecretKind.plural}.>`],
     },
     subscribe: {
       allow: [
         `${inboxPrefix(user)}.>`, 'mk.watch.>', 'mk.events.>', 'mk.node.*.logs.stream.*', actorWildcard(), STATS_WILDCARD,
       ],
+      // The watch publisher's Secret changes carry their values; the dashboard's own watches come
+      // through the api to its inbox (dashboard/server/kind-feed.ts), which drops the values.
+      deny: [`${API.watchPrefix}.${SecretKind.plural}.>`],
     },
   };
 }

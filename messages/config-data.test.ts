@@ -1,5 +1,5 @@
 import { validateManifest } from './manifest';
-import { dataKeyError, immutableUpdateError, MAX_DATA_BYTES, normalizeSecret, type Secret } from './config-data';
+import { dataKeyError, immutableUpdateError, MAX_DATA_BYTES, normalizeSecret, withoutSecretValues, type Secret } from './config-data';
 
 const cm = (extra: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, ...extra });
 const secret = (extra: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, ...extra });
@@ -64,5 +64,35 @@ describe('immutable updates', () => {
   });
   it("refuses changing a secret's type", () => {
     expect(immutableUpdateError('Secret', { type: 'Opaque' }, { type: 'kubernetes.io/tls' })).toMatch(/^type: field is immutable/);
+  });
+});
+
+describe('a Secret without its values', () => {
+  const applied = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { password: 'aHVudGVyMg==' } });
+  const s = {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', immutable: true,
+    metadata: { name: 's', namespace: 'default', labels: { a: 'b' }, annotations: { note: 'x', 'kubectl.kubernetes.io/last-applied-configuration': applied } },
+    data: { password: 'aHVudGVyMg==', empty: '' }, stringData: { token: 'abc' },
+  } as Secret;
+
+  it('keeps the metadata, type and keys, with sizes for values, and drops what apply sent', () => {
+    const out = withoutSecretValues(s);
+    expect(out).toEqual({
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', immutable: true,
+      metadata: { name: 's', namespace: 'default', labels: { a: 'b' }, annotations: { note: 'x' } },
+      data: { password: '<7 bytes>', empty: '<0 bytes>', token: '<3 bytes>' },
+    });
+    expect(JSON.stringify(out)).not.toMatch(/aHVudGVyMg|hunter2|abc/);
+    expect(s.data!.password).toBe('aHVudGVyMg==');
+  });
+
+  it('cannot be written back: a size is not base64', () => {
+    expect(() => validateManifest({ ...withoutSecretValues(s), metadata: { name: 's' } })).toThrow(/data\.password: must be base64/);
+  });
+
+  it('leaves other kinds and a Secret without data alone', () => {
+    const c = cm({ data: { a: '1' } });
+    expect(withoutSecretValues(c)).toBe(c);
+    expect(withoutSecretValues(secret({}))).toEqual(secret({}));
   });
 });

@@ -201,6 +201,29 @@ export function normalizeSecret(s: Secret): Secret {
 }
 
 /**
+ * A Secret as a reader that must never see its values is shown it (the dashboard): its metadata
+ * without the last applied configuration (which holds the values apply sent), its type and
+ * immutability, and each key of data with its size in place of its value (`<8 bytes>`), as
+ * `mk describe secret` shows them. Such a value is not base64, so the object cannot be written
+ * back by mistake. Any other object is returned as it is.
+ */
+export function withoutSecretValues<T extends { kind?: string; metadata?: Meta }>(o: T): T {
+  if (o.kind !== 'Secret') return o;
+  const { data, stringData, ...rest } = o as unknown as Secret;
+  const out = { ...rest } as Secret;
+  const annotations = o.metadata?.annotations;
+  if (annotations && LAST_APPLIED in annotations) {
+    const { [LAST_APPLIED]: _applied, ...others } = annotations;
+    out.metadata = { ...o.metadata!, annotations: others };
+  }
+  const sizes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data ?? {})) sizes[k] = `<${base64Bytes(v)} bytes>`;
+  for (const [k, v] of Object.entries(stringData ?? {})) sizes[k] = `<${Buffer.byteLength(v)} bytes>`;
+  if (data || stringData) out.data = sizes;
+  return out as unknown as T;
+}
+
+/**
  * Why an update of an immutable ConfigMap or Secret is refused, or undefined when it may go on:
  * once immutable, data (and binaryData) cannot change and immutable cannot be unset. A Secret's
  * type never changes. (Kubernetes' ValidateConfigMapUpdate and ValidateSecretUpdate.)

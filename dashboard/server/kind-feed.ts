@@ -3,7 +3,8 @@
  * as the dashboard's identity, shared by every page that shows the kind: one watch per kind
  * however many browsers look. A stream that expires is listed again; one that falls silent (the
  * control plane or the bus restarted) or loses a message is asked for again from the last
- * revision seen. Listeners hear of every change.
+ * revision seen. Listeners hear of every change. Secrets are kept without their values
+ * (withoutSecretValues), so no page is ever sent one.
  */
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from '@nats-io/transport-node';
@@ -13,6 +14,7 @@ import {
   API, inboxPrefix, isExpired, type KindInfo, type KubeObject, type ListResult, type WatchRequest, type WatchStarted,
   type WatchStreamMessage,
 } from '../../messages';
+import { withoutSecretValues } from '../../messages/config-data';
 import { FeedError } from './feed-error';
 import { log } from './log';
 
@@ -84,14 +86,17 @@ export class KindFeed {
     return undefined;
   }
 
-  private set(o: KubeObject): void {
+  private set(received: KubeObject): void {
+    // A Secret's values never reach a page: only its keys and their sizes are kept.
+    const o = withoutSecretValues(received);
     const uid = o.metadata.uid ?? `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     this.objects.set(uid, o);
     this.version++;
     for (const l of this.listeners) l({ uid, object: o, last: o });
   }
 
-  private remove(o: KubeObject): void {
+  private remove(received: KubeObject): void {
+    const o = withoutSecretValues(received);
     const uid = o.metadata.uid ?? `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     if (!this.objects.delete(uid)) return;
     this.version++;

@@ -11,6 +11,7 @@ import {
   API, isConflict, isForbidden, MkError, objectKey,
   type ApplyResult, type DeleteResult, type GetResult, type KubeObject, type PatchResult, type UpdateResult,
 } from '../../messages';
+import { withoutSecretValues } from '../../messages/config-data';
 import type { AtResult, ClientMessage, TreeRow, WriteResult } from '../protocol';
 import { actorTreeAt, type ActorTreeAt } from './actor-history-adapter';
 import { treeRow, sortRows } from './actor-trees';
@@ -30,12 +31,19 @@ export interface RequestContext {
 
 type Msg<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
 
-/** `at`: the tree (paged, path order) and the object as they were at the time. */
+/**
+ * `at`: the tree (paged, path order) and the object as they were at the time. A Secret's past is
+ * not shown: its stored values are encrypted, and the dashboard's identity may not read them
+ * (embedded/permissions.ts); it is refused with Forbidden.
+ */
 export async function at(m: Msg<'at'>, ctx: RequestContext): Promise<AtResult> {
   const time = new Date(m.time);
   const out: AtResult = { time: time.toISOString(), tree: { total: 0, offset: m.offset, rows: [] } };
   if (m.object) {
     const kind = kindNamed(m.object.kind);
+    if (kind.kind === 'Secret') {
+      throw new FeedError('Forbidden', 'the dashboard does not show the past states of Secrets: their stored values are encrypted and not for pages to read');
+    }
     const namespace = kind.namespaced ? m.object.namespace ?? 'default' : undefined;
     const store = await ctx.objects();
     const history = await store.history<KubeObject>(objectKey(kind.plural, namespace, m.object.name));
@@ -100,13 +108,13 @@ export async function apply(m: Msg<'apply'>, ctx: RequestContext): Promise<Write
   const ns = m.namespace ? { namespace: m.namespace } : {};
   if (m.resourceVersion === undefined) {
     const r = await write<ApplyResult>(ctx, API.apply, { object, ...ns });
-    return { object: r.object, result: r.result, warnings: r.warnings };
+    return { object: withoutSecretValues(r.object), result: r.result, warnings: r.warnings };
   }
   const o = object as { kind?: string; metadata?: Record<string, unknown> };
   const withRv = { ...o, metadata: { ...(o.metadata ?? {}), resourceVersion: m.resourceVersion } };
   try {
     const r = await write<UpdateResult>(ctx, API.update, { object: withRv, ...ns });
-    return { object: r.object, result: r.result === 'replaced' ? 'configured' : 'unchanged', warnings: r.warnings };
+    return { object: withoutSecretValues(r.object), result: r.result === 'replaced' ? 'configured' : 'unchanged', warnings: r.warnings };
   } catch (err) {
     if (!isConflict(err)) throw err;
     const current = await currentVersion(ctx, o.kind, (o.metadata?.namespace as string | undefined) ?? m.namespace, o.metadata?.name as string | undefined);
@@ -131,7 +139,7 @@ export async function remove(m: Msg<'delete'>, ctx: RequestContext): Promise<Wri
   const r = await write<DeleteResult>(ctx, API.delete, {
     kind: kind.plural, name: m.name, ...(kind.namespaced ? { namespace: m.namespace ?? 'default' } : {}),
   });
-  return { object: r.object, result: r.result };
+  return { object: withoutSecretValues(r.object), result: r.result };
 }
 
 /** `scale`: a merge patch of spec.replicas (conditional on the resourceVersion when given). */
@@ -141,5 +149,5 @@ export async function scale(m: Msg<'scale'>, ctx: RequestContext): Promise<Write
     kind: kind.plural, name: m.name, ...(kind.namespaced ? { namespace: m.namespace ?? 'default' } : {}),
     type: 'merge', patch: { spec: { replicas: m.replicas } }, ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
   });
-  return { object: r.object, result: r.result };
+  return { object: withoutSecretValues(r.object), result: r.result };
 }
