@@ -278,6 +278,21 @@ describe('usage reports', () => {
   });
 });
 
+describe('the dashboard', () => {
+  it('reads the history of objects in the bucket, but never of a Secret, and hears no Secret change on mk.watch', async () => {
+    await objects.create(objectKey('secrets', 'default', 'db'), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'default' } });
+    for (const user of ['dashboard', 'dashboard-write']) {
+      const dashboard = await connectAs(user);
+      const store = await ObjectStore.open(dashboard, { create: false });
+      expect((await store.history(objectKey('pods', 'default', 'mine'))).length).toBeGreaterThan(0);
+      expect(isForbidden(await caught(store.history(objectKey('secrets', 'default', 'db'))))).toBe(true);
+      expect(isForbidden(await caught(store.list('secrets.>')))).toBe(true);
+      expect(await subscribeRefused(dashboard, 'mk.watch.secrets.default.db')).toMatch(/permission/i);
+      expect(await subscribeRefused(dashboard, 'mk.watch.secrets.>')).toMatch(/permission/i);
+    }
+  });
+});
+
 describe('the admin (the CLI)', () => {
   let admin: Bus;
   beforeAll(async () => { admin = await connectAs('admin'); });
