@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { generateKey, KeyRing } from '../bus/secret-envelope';
+import { generateKey, isEncryptionError, KeyRing } from '../bus/secret-envelope';
 import { ClusterError } from './errors';
 import type { ClusterPaths } from './paths';
 
@@ -81,4 +81,24 @@ export function ensureEncryptionKeys(file: string): { keys: KeyRing; created: bo
     fs.rmSync(tmp, { force: true });
   }
   return { keys: new KeyRing([key], file), created: true };
+}
+
+/**
+ * Starts a control plane (`start`) with the keys of `file`, made when missing (and said so on
+ * `log`). Throws ClusterError naming the file when it is unusable (readEncryptionKeys), or when it
+ * was missing while the store holds Secrets sealed with its keys: `start` then fails with
+ * EncryptionError, and the file made for it is removed again, so the next start sees what is
+ * missing too. Other failures of `start` are thrown as they are.
+ */
+export async function startWithEncryptionKeys<T>(file: string, log: (line: string) => void, start: (keys: KeyRing) => Promise<T>): Promise<T> {
+  const { keys, created } = ensureEncryptionKeys(file);
+  if (created) log(`made the Secrets' encryption key ${keys.current} in ${file}`);
+  try {
+    return await start(keys);
+  } catch (err) {
+    if (!created || !isEncryptionError(err)) throw err;
+    fs.rmSync(file, { force: true });
+    throw new ClusterError(`the encryption key file ${file} is missing, but the store holds Secrets encrypted with a key it held `
+      + `("${err.keyId}", for ${err.key} and maybe others): restore the file (every control plane of the cluster needs the same one) and start again`);
+  }
 }

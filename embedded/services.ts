@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { dns1123LabelError, ValidationError, type PodNetworkMode } from '../messages';
-import { connectBus, isEncryptionError } from '../bus';
+import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
 import { nodeDnsSettings, type DnsFlags } from './dns-settings';
 import { ingressProxyMode } from './ingress-proxy';
 import { serveJoin } from './join';
 import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
-import { encryptionKeysFile, ensureEncryptionKeys } from './encryption-keys';
+import { encryptionKeysFile, startWithEncryptionKeys } from './encryption-keys';
 import { ClusterError } from './errors';
 import { clusterPaths } from './paths';
 import { networkCidrsOf, readControlPlaneSettings } from './control-plane-settings';
@@ -109,25 +109,11 @@ export async function runControlPlaneService(
     // Started together with its servers: a fresh cluster's JetStream is waited for, not an exit.
     waitForJetStream: true,
   };
-  const keyFile = encryptionKeysFile(paths);
-  const { keys, created } = ensureEncryptionKeys(keyFile);
-  if (created) log(`made the Secrets' encryption key ${keys.current} in ${keyFile}`);
   const metrics = await serveMetrics('control-plane', os.hostname(), opts.metrics, log);
-  let cp: Awaited<ReturnType<typeof runControlPlane>>;
-  try {
-    cp = await runControlPlane({
-      bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
-      encryptionKeys: keys,
-    });
-  } catch (err) {
-    await metrics?.close();
-    if (!created || !isEncryptionError(err)) throw err;
-    // The store needs the keys of a file that is gone: the one made just now is of no use, and
-    // left in place it would hide what is missing from the next start.
-    fs.rmSync(keyFile, { force: true });
-    throw new ClusterError(`the encryption key file ${keyFile} is missing, but the store holds Secrets encrypted with a key it held `
-      + `("${err.keyId}", for ${err.key} and maybe others): restore the file (every control plane of the cluster needs the same one) and start again`);
-  }
+  const cp = await startWithEncryptionKeys(encryptionKeysFile(paths), log, (keys) => runControlPlane({
+    bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
+    encryptionKeys: keys,
+  })).catch(async (err: unknown) => { await metrics?.close(); throw err; });
   // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
   const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;
   const join = joinBus ? serveJoin(joinBus, { dataDir: paths.dataDir, log }) : undefined;
