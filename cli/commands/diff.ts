@@ -4,12 +4,14 @@ import { appliedConfiguration, mergedForApply } from '../apply-merge';
 import { withClient } from '../client';
 import { fileFlags, objectNamespace, readObjects, validateFlag } from '../manifest-flags';
 import { toYaml } from '../output/format';
+import { maskSecrets } from '../output/mask-secrets';
 import { unifiedDiff } from '../output/unified-diff';
 import { isNotFound, type KubeObject } from '../../messages';
 
 /**
  * `mk diff -f FILE`: for each object, the unified diff of the live object against what `mk apply`
- * would make of it, as the server's dry run answers (so defaults and admission show). Exit status
+ * would make of it, as the server's dry run answers (so defaults and admission show); a Secret's
+ * values are masked (`***`), as kubectl diff masks them. Exit status
  * as kubectl diff's: 0 when nothing would change, 1 when something would, 2 on an error.
  */
 export default class Diff extends MkCommand {
@@ -39,7 +41,9 @@ export default class Diff extends MkCommand {
           ? (await api.update({ object: mergedForApply(config, live), validate: mode, ...scope, dryRun: true })).object
           : (await api.create({ object: config, validate: mode, ...scope, dryRun: true })).object;
         const file = [d.kind.apiVersion.replace('/', '.'), d.kind.kind, namespace, config.metadata.name].filter(Boolean).join('.');
-        const text = unifiedDiff(live ? toYaml(live) : '', toYaml(merged), `LIVE/${file}`, `MERGED/${file}`);
+        // A Secret's values never reach the terminal: only which keys change (kubectl diff's masking).
+        const [before, after] = maskSecrets(live, merged);
+        const text = unifiedDiff(before ? toYaml(before) : '', toYaml(after!), `LIVE/${file}`, `MERGED/${file}`);
         if (text) {
           differs = true;
           this.out(`diff -u -N LIVE/${file} MERGED/${file}\n${text}`);
