@@ -276,6 +276,34 @@ describe('write sessions', () => {
   });
 });
 
+describe('Secrets', () => {
+  it('are shown with keys and sizes only: object view, table, time scrubber and raw subjects never carry a value', async () => {
+    const value = Buffer.from('s3cret-dashboard-value').toString('base64');
+    await request<ApplyResult>(admin, API.apply, {
+      object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dash-secret', namespace: 'default' }, data: { password: value } },
+    });
+    const c = await open();
+    const r = await c.ask({ type: 'subscribe', params: { topic: 'object', kind: 'secrets', name: 'dash-secret' } }) as ResultFrame;
+    expect(r.type).toBe('result');
+    // The kind's feed may hear of the new Secret just after the snapshot: then a delta brings it.
+    const shown = (f: { type: string; sub?: number }): KubeObject | undefined => (f.sub !== r.sub ? undefined
+      : f.type === 'snapshot' ? (f as SnapshotFrame & { topic: 'object' }).detail.object ?? undefined
+        : f.type === 'delta' ? (f as { object?: KubeObject }).object : undefined);
+    const frame = await c.next((f) => shown(f) !== undefined, 'the Secret in the object view');
+    expect((shown(frame) as unknown as { data: unknown }).data).toEqual({ password: '<22 bytes>' });
+    const t = await c.ask({ type: 'subscribe', params: { topic: 'objects', kind: 'secrets', namespace: 'default' } }) as ResultFrame;
+    expect(t.type).toBe('result');
+    await c.next((f) => f.type === 'snapshot' && f.sub === t.sub, 'the Secrets table');
+    const at = await c.ask({ type: 'at', time: new Date().toISOString(), object: { kind: 'secrets', name: 'dash-secret' } }) as ErrorFrame;
+    expect(at.type).toBe('error');
+    expect(at.error.code).toBe('Forbidden');
+    const raw = await c.ask({ type: 'subscribe', params: { topic: 'subject', subject: 'mk.watch.secrets.>' } }) as ErrorFrame;
+    expect(raw.type).toBe('error');
+    expect(raw.error.code).toBe('Forbidden');
+    expect(JSON.stringify(c.frames)).not.toContain(value);
+  });
+});
+
 describe('the time scrubber', () => {
   it('returns a deleted pod at a time it existed', async () => {
     const created = await applyPod(pod('gone'));
