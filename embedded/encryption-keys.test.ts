@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateKey, KeyRing } from '../bus/secret-envelope';
+import { prepareClusterFiles } from './credentials';
 import { encryptionKeysFile, ensureEncryptionKeys, readEncryptionKeys } from './encryption-keys';
 import { clusterPaths } from './paths';
 
@@ -67,5 +68,19 @@ describe('the encryption key file', () => {
     expect(() => readEncryptionKeys(file)).toThrow(`${file}: key k must be 32 bytes (AES-256), not 5`);
     fs.writeFileSync(file, JSON.stringify({ keys: [{ id: 'k', secret: Buffer.alloc(32).toString('base64'), extra: 1 }] }));
     expect(() => readEncryptionKeys(file)).toThrow(/keys\.0: Unrecognized key/);
+  });
+});
+
+describe('mk up', () => {
+  it('makes the key file with a new cluster, and leaves an existing cluster\'s to its control plane', () => {
+    prepareClusterFiles(clusterPaths(dir), { nodeName: 'n1', port: 4335 });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const ids = readEncryptionKeys(file)!.ids();
+    prepareClusterFiles(clusterPaths(dir), { nodeName: 'n1' });
+    expect(readEncryptionKeys(file)!.ids()).toEqual(ids);
+    // Resumed without it: only a control plane, which first checks the store, may make one.
+    fs.rmSync(file);
+    prepareClusterFiles(clusterPaths(dir), { nodeName: 'n1' });
+    expect(fs.existsSync(file)).toBe(false);
   });
 });
