@@ -6,7 +6,12 @@
  * (https://kubernetes.io/docs/concepts/storage/persistent-volumes/)
  */
 import { parseQuantity } from './quantity';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from './volume';
+import type { ObjectMeta } from './meta';
+
+/** What the class reads take of an object: its metadata and the class its spec names. */
+interface Classed { metadata: Pick<ObjectMeta, 'annotations'>; spec: { storageClassName?: string | null } }
+/** What the default-class reads take of a StorageClass. */
+type ClassMeta = { metadata: Pick<ObjectMeta, 'annotations' | 'name' | 'creationTimestamp' | 'deletionTimestamp'> };
 
 /** Keeps a claim while a pod that is not finished uses it (Kubernetes' pvc-protection). */
 export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
@@ -44,7 +49,7 @@ export function storageBytes(q: string | number | undefined): number {
 }
 
 /** A volume's class: storageClassName, else the beta annotation, else "" (no class). */
-export function volumeClass(pv: Pick<PersistentVolume, 'metadata' | 'spec'>): string {
+export function volumeClass(pv: Classed): string {
   return pv.spec.storageClassName ?? pv.metadata.annotations?.[BETA_CLASS_ANNOTATION] ?? '';
 }
 
@@ -52,12 +57,12 @@ export function volumeClass(pv: Pick<PersistentVolume, 'metadata' | 'spec'>): st
  * A claim's class: storageClassName, else the beta annotation, else "" (no class). A claim that
  * named no class at all was given the default one when it was created, if there was one.
  */
-export function claimClass(claim: Pick<PersistentVolumeClaim, 'metadata' | 'spec'>): string {
+export function claimClass(claim: Classed): string {
   return claim.spec.storageClassName ?? claim.metadata.annotations?.[BETA_CLASS_ANNOTATION] ?? '';
 }
 
 /** True when the class carries the default-class annotation (either spelling) set to "true". */
-export function isDefaultClass(sc: Pick<StorageClass, 'metadata'>): boolean {
+export function isDefaultClass(sc: ClassMeta): boolean {
   const a = sc.metadata.annotations ?? {};
   return a[DEFAULT_CLASS_ANNOTATION] === 'true' || a[BETA_DEFAULT_CLASS_ANNOTATION] === 'true';
 }
@@ -66,7 +71,7 @@ export function isDefaultClass(sc: Pick<StorageClass, 'metadata'>): boolean {
  * The default class among `classes`, or undefined: with several, the newest (then the first by
  * name), as Kubernetes' DefaultStorageClass admission picks since 1.26.
  */
-export function defaultClass<T extends Pick<StorageClass, 'metadata'>>(classes: readonly T[]): T | undefined {
+export function defaultClass<T extends ClassMeta>(classes: readonly T[]): T | undefined {
   const defaults = classes.filter((c) => isDefaultClass(c) && !c.metadata.deletionTimestamp);
   defaults.sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '')
     || a.metadata.name.localeCompare(b.metadata.name));
