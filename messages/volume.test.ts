@@ -91,7 +91,7 @@ describe('storage helpers', () => {
     expect(claimClass({ metadata: {}, spec: { storageClassName: 'fast' } })).toBe('fast');
   });
   it('picks the newest default class', () => {
-    const mk = (name: string, ts: string, def: boolean) => ({ metadata: { name, creationTimestamp: ts, annotations: def ? { [DEFAULT_CLASS_ANNOTATION]: 'true' } : {} } });
+    const mk = (name: string, ts: string, def: boolean) => ({ metadata: { name, creationTimestamp: ts, annotations: (def ? { [DEFAULT_CLASS_ANNOTATION]: 'true' } : {}) as Record<string, string> } });
     expect(defaultClass([mk('a', '2026-01-01T00:00:00Z', true), mk('b', '2026-02-01T00:00:00Z', true), mk('c', '2026-03-01T00:00:00Z', false)])?.metadata.name).toBe('b');
     expect(defaultClass([mk('c', '2026-03-01T00:00:00Z', false)])).toBeUndefined();
   });

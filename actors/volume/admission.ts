@@ -99,7 +99,7 @@ export function admitClaimUpdate(existingObj: KubeObject, nextObj: KubeObject): 
   if (now > was && existing.status?.phase !== 'Bound') {
     refuse('PersistentVolumeClaim', name, 'spec', 'spec is immutable after creation except resources.requests for bound claims');
   }
-  const strip = (s: PersistentVolumeClaim['spec']) => ({ ...s, resources: { ...s.resources, requests: undefined } });
+  const strip = (s: PersistentVolumeClaim['spec']) => ({ ...s, volumeMode: s.volumeMode ?? 'Filesystem', resources: { ...s.resources, requests: undefined } });
   if (stableJson(strip(before)) !== stableJson(strip(spec))) {
     refuse('PersistentVolumeClaim', name, 'spec', 'spec is immutable after creation except resources.requests for bound claims');
   }
