@@ -33,7 +33,7 @@ const VolumeMode = z.string().superRefine((v, ctx) => {
 
 const StorageAmount = z.strictObject({
   storage: Quantity.describe('The size, such as "1Gi" or "500Mi".'),
-});
+}).meta({ title: 'ResourceList' });
 
 function checkPositive(q: string | number, path: (string | number)[], ctx: Ctx): void {
   const v = parseQuantity(q);
@@ -134,9 +134,9 @@ export const PersistentVolumeClaimSpec = z.strictObject({
   accessModes: AccessModes,
   resources: z.strictObject({
     requests: StorageAmount.describe('The least storage the claim needs.'),
-    limits: z.strictObject({ storage: Quantity.optional().describe('The most storage the claim may have.') }).optional()
+    limits: z.strictObject({ storage: Quantity.optional().describe('The most storage the claim may have.') }).meta({ title: 'ResourceList' }).optional()
       .describe('The most storage the claim may have.'),
-  }).describe('How much storage the claim asks for.'),
+  }).meta({ title: 'VolumeResourceRequirements' }).describe('How much storage the claim asks for.'),
   storageClassName: z.string().nullable().optional().describe(
     'The class of volume wanted. Absent: the default class (the StorageClass annotated '
     + '`storageclass.kubernetes.io/is-default-class: "true"`) when the claim is created, else none; '
@@ -154,7 +154,7 @@ export const PersistentVolumeClaimStatus = z.strictObject({
   phase: z.enum(['Pending', 'Bound', 'Lost']).optional().describe(
     'Pending (not bound yet), Bound (to spec.volumeName), Lost (its volume is gone: the data is lost).',
   ),
-  capacity: z.strictObject({ storage: Quantity.optional() }).optional().describe('The size of the bound volume.'),
+  capacity: z.strictObject({ storage: Quantity.optional() }).meta({ title: 'ResourceList' }).optional().describe('The size of the bound volume.'),
   accessModes: z.array(z.string()).optional().describe('The access modes of the bound volume.'),
 }).meta({ title: 'PersistentVolumeClaimStatus' });
 
