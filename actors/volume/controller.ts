@@ -22,6 +22,8 @@ export const PV_CONTROLLER_COMPONENT = 'persistentvolume-controller';
 
 /** How often every volume and claim is looked at again, and a failed reclaim retried. */
 const RESYNC_MS = 15_000;
+/** How long changes of volumes and classes are gathered before the pending claims are woken. */
+const WAKE_BATCH_MS = 20;
 
 /**
  * Removes a reclaimed volume's data before its object is deleted (policy Delete). The node or a
@@ -83,7 +85,17 @@ export function claimController(store: ObjectStore, opts: VolumeControllerOption
   const volumeClaims = new Map<string, string>();
   /** Pod key -> the claims it uses. */
   const podClaims = new Map<string, string[]>();
-  const wakePending = (): void => { for (const k of pending) enqueue(k); };
+  let wakeTimer: NodeJS.Timeout | undefined;
+  /**
+   * Wakes every pending claim once for a burst of volume or class changes (a listing delivers
+   * every volume): the supervisor queues one reconcile per wake, and each reads every volume.
+   */
+  const wakePending = (): void => {
+    wakeTimer ??= setTimeout(() => {
+      wakeTimer = undefined;
+      for (const k of pending) enqueue(k);
+    }, WAKE_BATCH_MS).unref();
+  };
 
   return {
     plural: PersistentVolumeClaimKind.plural,
@@ -113,6 +125,8 @@ export function claimController(store: ObjectStore, opts: VolumeControllerOption
       }));
     },
     async stop() {
+      clearTimeout(wakeTimer);
+      wakeTimer = undefined;
       await Promise.all(informers.map((i) => i.stop()));
       informers = [];
     },
