@@ -3,8 +3,10 @@
  * smallest fitting volume, wait (Pending, with Kubernetes' event) until one appears, get the
  * default class when they name none, are left alone when their class waits for a consumer; a
  * deleted claim releases its volume (Retain keeps it Released, Delete removes it); a claim a pod
- * uses stays Terminating until the pod is gone, and a bound volume until its claim is.
+ * uses stays Terminating until the pod is gone, and a bound volume until its claim is; a binding
+ * a stopped control plane left half made is finished by the next one.
  */
+import { runControlPlane } from '../../../actors';
 import { listEvents } from '../../../bus/events';
 import {
   isNotFound, objectKey, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER,
@@ -154,4 +156,33 @@ it('keeps a claim a pod uses Terminating until the pod is gone, and a bound volu
   await f.store.delete(podKey);
   await gone('pvc', 'used');
   await gone('pv', 'guarded');
+});
+
+it('finishes a binding a stopped control plane left half made (the volume written, the claim not)', async () => {
+  await apply(pv('half-small', '1Gi', { storageClassName: 'half' }));
+  await apply(pv('half-big', '5Gi', { storageClassName: 'half' }));
+  await volumePhase('half-big', 'Available');
+  await f.cp.stop();
+  // As the first of the two writes leaves it (written to the store directly, no api runs): the
+  // claim unbound, the larger volume already naming it and Bound.
+  const claimKey = objectKey('persistentvolumeclaims', 'default', 'half');
+  const uid = 'half-claim-uid';
+  await f.store.create<KubeObject>(claimKey, {
+    apiVersion: 'v1', kind: 'PersistentVolumeClaim',
+    metadata: { name: 'half', namespace: 'default', uid, creationTimestamp: new Date().toISOString(), finalizers: [PVC_PROTECTION_FINALIZER] },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: 'half', volumeMode: 'Filesystem' },
+    status: { phase: 'Pending' },
+  } as KubeObject);
+  const bigKey = objectKey('persistentvolumes', undefined, 'half-big');
+  const big = await f.store.get<PersistentVolume>(bigKey);
+  await f.store.update(bigKey, {
+    ...big!.object,
+    spec: { ...big!.object.spec, claimRef: { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: 'default', name: 'half', uid } },
+    status: { phase: 'Bound' },
+  }, big!.revision);
+  f.cp = await runControlPlane({ bus: { servers: f.server.url, name: 'cp-volume-test-2' } });
+  const bound = await claimPhase('half', 'Bound');
+  expect(bound.spec.volumeName).toBe('half-big');
+  expect(bound.status?.capacity?.storage).toBe('5Gi');
+  expect((await get<PersistentVolume>('pv', 'half-small'))?.status?.phase).toBe('Available');
 });
