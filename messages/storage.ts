@@ -77,3 +77,18 @@ export function defaultClass<T extends ClassMeta>(classes: readonly T[]): T | un
     || a.metadata.name.localeCompare(b.metadata.name));
   return defaults[0];
 }
+
+/**
+ * The names of the claims a pod mounts (spec.volumes[].persistentVolumeClaim.claimName), read
+ * without the pod schema's types so that it holds whatever volumes the pod declares.
+ */
+export function podClaimNames(pod: { spec?: unknown }): string[] {
+  const volumes = (pod.spec as { volumes?: unknown } | undefined)?.volumes;
+  if (!Array.isArray(volumes)) return [];
+  const out: string[] = [];
+  for (const v of volumes) {
+    const name = (v as { persistentVolumeClaim?: { claimName?: unknown } } | null)?.persistentVolumeClaim?.claimName;
+    if (typeof name === 'string' && name) out.push(name);
+  }
+  return out;
+}

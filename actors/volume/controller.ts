@@ -9,7 +9,7 @@
  */
 import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent } from '../../bus';
 import {
-  keyFilter, objectKey, parseKey, PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind,
+  keyFilter, objectKey, parseKey, podClaimNames, PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind,
   type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
 } from '../../messages';
 import { deleteObject } from '../deletion';
@@ -42,21 +42,6 @@ export const leaveDataReclaimer: VolumeReclaimer = {
     log.info({ volume: pv.metadata.name, spec: pv.spec }, 'persistent volume reclaimed (Delete): its data is left in place, no provisioner removes it');
   },
 };
-
-/**
- * The names of the claims a pod uses (spec.volumes[].persistentVolumeClaim.claimName). Read
- * without the pod schema's types, which may not declare volumes.
- */
-export function podClaimNames(pod: Pod): string[] {
-  const volumes = (pod.spec as { volumes?: unknown } | undefined)?.volumes;
-  if (!Array.isArray(volumes)) return [];
-  const out: string[] = [];
-  for (const v of volumes) {
-    const name = (v as { persistentVolumeClaim?: { claimName?: unknown } } | null)?.persistentVolumeClaim?.claimName;
-    if (typeof name === 'string' && name) out.push(name);
-  }
-  return out;
-}
 
 /** True while the pod may still use its volumes: it has not Succeeded or Failed. */
 const podActive = (p: Pod): boolean => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';

@@ -5,8 +5,10 @@
  * VolumeAttributesClass).
  */
 import type { KindInfo } from '../kind';
+import type { Pod } from '../pod';
+import { describePersistentVolume, describePersistentVolumeClaim, describeStorageClass } from '../printing/describe-volume';
 import { age } from '../printing/time';
-import { accessModesText, claimClass, isDefaultClass, volumeClass } from '../storage';
+import { accessModesText, claimClass, isDefaultClass, podClaimNames, volumeClass } from '../storage';
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../volume';
 
 /** The schemas' module, loaded on first use (see kinds/node.ts). */
@@ -46,6 +48,7 @@ export const PersistentVolumeKind: KindInfo = {
     { name: 'VOLUMEMODE', priority: 1, value: (o) => pv(o).spec?.volumeMode ?? 'Filesystem' },
   ],
   fieldSelectors: { 'status.phase': (o) => pv(o).status?.phase },
+  describer: { describe: (o, ctx) => describePersistentVolume(pv(o), ctx.events, ctx.now) },
 };
 
 /** kubectl's table of persistent volume claims. */
@@ -70,6 +73,13 @@ export const PersistentVolumeClaimKind: KindInfo = {
     { name: 'VOLUMEMODE', priority: 1, value: (o) => pvc(o).spec?.volumeMode ?? 'Filesystem' },
   ],
   fieldSelectors: { 'status.phase': (o) => pvc(o).status?.phase },
+  describer: {
+    related: [{
+      plural: 'pods',
+      where: (p, c) => p.metadata.namespace === c.metadata.namespace && podClaimNames(p).includes(c.metadata.name),
+    }],
+    describe: (o, ctx) => describePersistentVolumeClaim(pvc(o), ctx.related[0] as Pod[], ctx.events, ctx.now),
+  },
 };
 
 /** kubectl's table of storage classes; the default one is marked `(default)`. */
@@ -91,4 +101,5 @@ export const StorageClassKind: KindInfo = {
     { name: 'ALLOWVOLUMEEXPANSION', value: (o) => String(sc(o).allowVolumeExpansion ?? false) },
     { name: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) },
   ],
+  describer: { describe: (o, ctx) => describeStorageClass(sc(o), ctx.events, ctx.now) },
 };
