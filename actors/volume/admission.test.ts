@@ -53,12 +53,14 @@ describe('claim updates', () => {
 
 describe('volume updates', () => {
   const ref = { namespace: 'default', name: 'c', uid: 'u' };
-  it('refuses a change of source, keeps a Bound claimRef the manifest leaves out, frees a Released one', () => {
+  it('refuses a change of source, keeps a Bound claimRef the manifest leaves out or writes again without its uid, frees a Released one', () => {
     expect(() => admitUpdate(persistentVolumeModule, k(volume('v', '1Gi')), k(volume('v', '1Gi', { hostPath: { path: '/elsewhere' } }))))
       .toThrow(/spec\.persistentvolumesource is immutable after creation/);
     const boundPv = { ...volume('v', '1Gi', { claimRef: ref }), status: { phase: 'Bound' as const } };
     const kept = admitUpdate(persistentVolumeModule, k(boundPv), k(volume('v', '2Gi'))) as unknown as PersistentVolume;
     expect(kept.spec).toMatchObject({ claimRef: ref, capacity: { storage: '2Gi' } });
+    const again = admitUpdate(persistentVolumeModule, k(boundPv), k(volume('v', '1Gi', { claimRef: { namespace: 'default', name: 'c' } }))) as unknown as PersistentVolume;
+    expect(again.spec.claimRef).toEqual(ref);
     const released = { ...boundPv, status: { phase: 'Released' as const } };
     expect((admitUpdate(persistentVolumeModule, k(released), k(volume('v', '1Gi'))) as unknown as PersistentVolume).spec.claimRef).toBeUndefined();
   });

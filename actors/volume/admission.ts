@@ -64,8 +64,13 @@ export function admitVolumeUpdate(existingObj: KubeObject, nextObj: KubeObject):
   const existing = existingObj as unknown as PersistentVolume;
   let next = keepAnnotations(existingObj, nextObj, [BOUND_BY_CONTROLLER_ANNOTATION]) as unknown as PersistentVolume;
   const name = existing.metadata.name;
-  if (!next.spec.claimRef && existing.spec.claimRef && existing.status?.phase === 'Bound') {
-    next = { ...next, spec: { ...next.spec, claimRef: existing.spec.claimRef } };
+  const had = existing.spec.claimRef;
+  const ref = next.spec.claimRef;
+  if (!ref && had && existing.status?.phase === 'Bound') {
+    next = { ...next, spec: { ...next.spec, claimRef: had } };
+  } else if (ref && had?.uid && !ref.uid && ref.namespace === had.namespace && ref.name === had.name) {
+    // The user's pre-binding written again: the binding the server completed stays.
+    next = { ...next, spec: { ...next.spec, claimRef: { ...had, ...ref, uid: had.uid } } };
   }
   for (const k of VOLUME_SOURCES) {
     if (stableJson(existing.spec[k]) !== stableJson(next.spec[k])) {
