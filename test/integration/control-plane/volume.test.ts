@@ -88,6 +88,21 @@ it('keeps a claim Pending with an event until a fitting volume appears, then bin
   expect((await claimPhase('later', 'Bound')).spec.volumeName).toBe('shared');
 });
 
+it('honours pre-binding both ways: a volume reserved for a claim, a claim naming its volume', async () => {
+  await apply(pv('pre-free', '1Gi', { storageClassName: 'pre' }));
+  await apply(pv('pre-reserved', '1Gi', { storageClassName: 'pre', claimRef: { namespace: 'default', name: 'pre-owner' } }));
+  await apply(pv('pre-named', '5Gi', { storageClassName: 'pre' }));
+  await volumePhase('pre-reserved', 'Available');
+  // Another claim never takes the reserved volume, though it fits as well as the free one.
+  await apply(pvc('pre-other', '1Gi', { storageClassName: 'pre' }));
+  expect((await claimPhase('pre-other', 'Bound')).spec.volumeName).toBe('pre-free');
+  await apply(pvc('pre-owner', '1Gi', { storageClassName: 'pre' }));
+  expect((await claimPhase('pre-owner', 'Bound')).spec.volumeName).toBe('pre-reserved');
+  await apply(pvc('pre-namer', '1Gi', { storageClassName: 'pre', volumeName: 'pre-named' }));
+  expect((await claimPhase('pre-namer', 'Bound')).spec.volumeName).toBe('pre-named');
+  expect((await volumePhase('pre-named', 'Bound')).spec.claimRef?.name).toBe('pre-namer');
+});
+
 it('gives a claim that names no class the default class when it is created', async () => {
   await apply(sc('standard', {}, true));
   const c = await apply<PersistentVolumeClaim>(pvc('defaulted', '1Gi'));
