@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAll } from 'js-yaml';
 import { validateManifest } from './manifest';
 import { accessModesText, claimClass, defaultClass, DEFAULT_CLASS_ANNOTATION, storageBytes } from './storage';
 import { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/volume';
@@ -114,5 +117,12 @@ describe('columns', () => {
   it('prints a class as kubectl get sc, the default marked', () => {
     const s = { metadata: { ...meta, name: 'local', annotations: { [DEFAULT_CLASS_ANNOTATION]: 'true' } }, provisioner: 'mk.io/local-path' };
     expect(cells(StorageClassKind, s)).toEqual({ NAME: 'local (default)', PROVISIONER: 'mk.io/local-path', RECLAIMPOLICY: 'Delete', VOLUMEBINDINGMODE: 'Immediate', ALLOWVOLUMEEXPANSION: 'false', AGE: '5m' });
+  });
+});
+
+describe('examples/storage.yaml', () => {
+  it('is a valid StorageClass, PersistentVolume and PersistentVolumeClaim', () => {
+    const docs = loadAll(readFileSync(join(__dirname, '..', 'examples', 'storage.yaml'), 'utf8'));
+    expect(docs.map((d) => validateManifest(d).kind.kind)).toEqual(['StorageClass', 'PersistentVolume', 'PersistentVolumeClaim']);
   });
 });
