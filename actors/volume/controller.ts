@@ -12,6 +12,7 @@ import {
   keyFilter, objectKey, parseKey, podClaimNames, PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind,
   type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
 } from '../../messages';
+import { stableJson } from '../api/stable-json';
 import { deleteObject } from '../deletion';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
@@ -205,7 +206,8 @@ export function volumeController(store: ObjectStore, opts: VolumeControllerOptio
         await reclaimer.deleteData(pv);
       } catch (err) {
         const f = reclaimFailed(pv, String((err as Error)?.message ?? err), now());
-        await store.update(key, f.volume, revision);
+        // Written only when it says something new: a write wakes this volume again at once.
+        if (stableJson(f.volume) !== stableJson(pv)) await store.update(key, f.volume, revision);
         record(f.volume, f.event.type, f.event.reason, f.event.message);
         log.warn({ key, err }, 'could not remove the data of a released volume; retrying later');
         return { requeueAfterMs: RESYNC_MS };
