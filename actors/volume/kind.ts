@@ -3,10 +3,12 @@
  * defaults, update rules and the PV controller's two halves, and StorageClass (no controller).
  * A claim that names no class gets the default class when it is created, as Kubernetes'
  * DefaultStorageClass admission plugin does; that needs the store, so it runs as the claim's
- * allocation step (KindModule.allocate), which the api calls between admission and the write.
+ * allocation step (KindModule.allocate), which the api calls between admission and the write, as
+ * is the check that a claim asking for more storage is of a class that allows expansion.
  */
 import {
-  BETA_CLASS_ANNOTATION, defaultClass, keyFilter, PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind,
+  BETA_CLASS_ANNOTATION, claimClass, defaultClass, keyFilter, objectKey, PersistentVolumeClaimKind, PersistentVolumeKind,
+  storageBytes, StorageClassKind, ValidationError,
   type KubeObject, type PersistentVolumeClaim, type StorageClass,
 } from '../../messages';
 import type { ObjectStore } from '../../bus';
@@ -26,6 +28,26 @@ export async function withDefaultClass(store: ObjectStore, existing: KubeObject 
   return { ...claim, spec: { ...claim.spec, storageClassName: def.metadata.name } } as unknown as KubeObject;
 }
 
+/**
+ * Refuses a claim's request for more storage unless its class allows expansion (Kubernetes'
+ * PersistentVolumeClaimResize admission). No resizer runs yet: an allowed growth is recorded in
+ * the spec, and status.capacity stays the volume's size.
+ */
+export async function checkExpansion(store: ObjectStore, existing: KubeObject | undefined, next: KubeObject): Promise<void> {
+  if (!existing) return;
+  const was = existing as unknown as PersistentVolumeClaim;
+  const now = next as unknown as PersistentVolumeClaim;
+  if (storageBytes(now.spec.resources.requests.storage) <= storageBytes(was.spec.resources.requests.storage)) return;
+  const cls = claimClass(was);
+  const got = cls ? await store.get<StorageClass>(objectKey(StorageClassKind.plural, undefined, cls)) : null;
+  if (!got?.object.allowVolumeExpansion) {
+    throw new ValidationError(
+      `persistentvolumeclaims "${was.metadata.name}" is forbidden: only dynamically provisioned pvc can be resized and the storageclass `
+      + `that provisions the pvc must support resize (class ${cls ? `"${cls}" has no allowVolumeExpansion: true` : 'none'})`,
+    );
+  }
+}
+
 const nothingHeld = async (): Promise<void> => undefined;
 
 export const persistentVolumeModule: KindModule = {
@@ -42,6 +64,7 @@ export const persistentVolumeClaimModule: KindModule = {
   initialStatus: () => ({ phase: 'Pending' }),
   admitUpdate: admitClaimUpdate,
   async allocate(store, existing, next): Promise<AllocationClaim> {
+    await checkExpansion(store, existing, next);
     return { object: await withDefaultClass(store, existing, next), undo: nothingHeld, done: nothingHeld };
   },
   controller: (ctx) => claimController(ctx.store),

@@ -103,6 +103,19 @@ it('honours pre-binding both ways: a volume reserved for a claim, a claim naming
   expect((await volumePhase('pre-named', 'Bound')).spec.claimRef?.name).toBe('pre-namer');
 });
 
+it('lets a bound claim ask for more storage only when its class allows expansion, and never for less', async () => {
+  await apply(sc('growable', { allowVolumeExpansion: true }));
+  await apply(pv('grow-1', '5Gi', { storageClassName: 'growable' }));
+  await apply(pv('fixed-1', '5Gi', { storageClassName: 'fixed' }));
+  await apply(pvc('grows', '1Gi', { storageClassName: 'growable' }));
+  await apply(pvc('fixed', '1Gi', { storageClassName: 'fixed' }));
+  await claimPhase('grows', 'Bound');
+  await claimPhase('fixed', 'Bound');
+  expect((await apply<PersistentVolumeClaim>(pvc('grows', '2Gi', { storageClassName: 'growable' }))).spec.resources.requests.storage).toBe('2Gi');
+  expect(String(await caught(apply(pvc('fixed', '2Gi', { storageClassName: 'fixed' }))))).toMatch(/storageclass that provisions the pvc must support resize/);
+  expect(String(await caught(apply(pvc('grows', '1Gi', { storageClassName: 'growable' }))))).toMatch(/can not be less than previous value/);
+});
+
 it('gives a claim that names no class the default class when it is created', async () => {
   await apply(sc('standard', {}, true));
   const c = await apply<PersistentVolumeClaim>(pvc('defaulted', '1Gi'));
