@@ -19,11 +19,13 @@ import { nodeModule } from './node/kind';
 import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
 import { serviceModule } from './service/kind';
+import { persistentVolumeClaimModule, persistentVolumeModule, storageClassModule } from './volume/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
   configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule,
-  namespaceModule, nodeModule, podModule, replicaSetModule, secretModule, serviceModule,
+  namespaceModule, nodeModule, persistentVolumeModule, persistentVolumeClaimModule, podModule, replicaSetModule, secretModule,
+  serviceModule, storageClassModule,
 ];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */

@@ -53,3 +53,6 @@ export * from './service';
 export { ServiceKind } from './kinds/service';
 export { servicePorts, serviceExternalIP, serviceSelector } from './printing/service-columns';
 export * from './port-forward';
+export * from './storage';
+export * from './volume';
+export { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/volume';
