@@ -54,5 +54,5 @@ export { ServiceKind } from './kinds/service';
 export { servicePorts, serviceExternalIP, serviceSelector } from './printing/service-columns';
 export * from './port-forward';
 export * from './storage';
-export * from './volume';
-export { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/volume';
+export * from './persistent-volume';
+export { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/persistent-volume';

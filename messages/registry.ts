@@ -18,7 +18,7 @@ import { NamespaceKind, NodeKind } from './kinds/node';
 import { PodKind } from './kinds/pod';
 import { ReplicaSetKind } from './kinds/replicaset';
 import { ServiceKind } from './kinds/service';
-import { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/volume';
+import { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/persistent-volume';
 
 export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObjects } from './kind';
 

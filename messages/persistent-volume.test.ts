@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { validateManifest } from './manifest';
 import { accessModesText, claimClass, defaultClass, DEFAULT_CLASS_ANNOTATION, storageBytes } from './storage';
-import { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/volume';
+import { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/persistent-volume';
 import type { KubeObject } from './meta';
 
 const pv = (spec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({

@@ -6,7 +6,7 @@
 import type { Pod } from '../pod';
 import type { NodeSelectorTerm } from '../scheduling';
 import { accessModesText, claimClass, isDefaultClass, volumeClass } from '../storage';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../volume';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../persistent-volume';
 import { DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age } from './time';
 

@@ -1,7 +1,7 @@
 import type { Pod } from '../pod';
 import { podClaimNames } from '../storage';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../volume';
-import { describePersistentVolume, describePersistentVolumeClaim, describeStorageClass } from './describe-volume';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../persistent-volume';
+import { describePersistentVolume, describePersistentVolumeClaim, describeStorageClass } from './describe-persistent-volume';
 
 const now = Date.parse('2026-01-01T01:00:00Z');
 const meta = { creationTimestamp: '2026-01-01T00:00:00Z' };

@@ -6,15 +6,15 @@
  */
 import type { KindInfo } from '../kind';
 import type { Pod } from '../pod';
-import { describePersistentVolume, describePersistentVolumeClaim, describeStorageClass } from '../printing/describe-volume';
+import { describePersistentVolume, describePersistentVolumeClaim, describeStorageClass } from '../printing/describe-persistent-volume';
 import { age } from '../printing/time';
 import { accessModesText, claimClass, isDefaultClass, podClaimNames, volumeClass } from '../storage';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../volume';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../persistent-volume';
 
 /** The schemas' module, loaded on first use (see kinds/node.ts). */
-let volumeModuleLoaded: typeof import('../volume') | undefined;
+let volumeModuleLoaded: typeof import('../persistent-volume') | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
-const volumeModule = () => (volumeModuleLoaded ??= require('../volume') as typeof import('../volume'));
+const volumeModule = () => (volumeModuleLoaded ??= require('../persistent-volume') as typeof import('../persistent-volume'));
 
 const pv = (o: unknown): PersistentVolume => o as PersistentVolume;
 const pvc = (o: unknown): PersistentVolumeClaim => o as PersistentVolumeClaim;
