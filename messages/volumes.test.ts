@@ -105,6 +105,8 @@ describe('pod volumes', () => {
       /spec\.volumes\[0\]\.downwardAPI\.items\[0\]\.resourceFieldRef\.containerName: Not found: "other"/);
     bad(file({ resourceFieldRef: { containerName: 'c', resource: 'limits.gpu' } }), /resourceFieldRef\.resource/);
     bad(file({ resourceFieldRef: { containerName: 'c', resource: 'limits.cpu', divisor: 'x' } }), /resourceFieldRef\.divisor: invalid quantity "x"/);
+    bad(file({ fieldRef: { fieldPath: 'metadata.name', bogus: 1 } }), /unknown field "spec\.volumes\[0\]\.downwardAPI\.items\[0\]\.fieldRef\.bogus"/);
+    bad(file({ resourceFieldRef: { containerName: 'c', resource: 'limits.cpu', bogus: 1 } }), /unknown field ".*\.resourceFieldRef\.bogus"/);
     for (const fieldPath of ['metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.labels', 'metadata.annotations', "metadata.annotations['a/b']"]) {
       ok(file({ fieldRef: { fieldPath } }));
     }
