@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadAll, YAMLException } from 'js-yaml';
+import { YAMLException } from 'js-yaml';
+import { loadAllManifestYaml } from '../common/manifest-yaml';
 import { isValidation, validateManifest, type Validated, type ValidateMode } from '../messages';
 
 /** Files (and stdin) larger than this are refused before parsing. */
@@ -62,7 +63,7 @@ export async function readManifests(args: string[], opts: ReadOptions = {}): Pro
 export function parseManifests(text: string, source: string): ManifestDoc[] {
   let values: unknown[];
   try {
-    values = loadAll(text, { filename: source });
+    values = loadAllManifestYaml(text, { filename: source });
   } catch (err) {
     if (err instanceof YAMLException) {
       const where = err.mark ? `line ${err.mark.line + 1}, column ${err.mark.column + 1}: ` : '';

@@ -133,8 +133,7 @@ export function planDrain(pods: Pod[], opts: DrainOptions): DrainPlan {
     if (!owner) {
       if (opts.force) warn.unmanaged.push(ref(p)); else { groups.unmanaged.push(ref(p)); refused = true; }
     }
-    // Volumes are read loosely: a pod schema without them yet still refuses what has emptyDir data.
-    if (((p.spec as { volumes?: { emptyDir?: unknown }[] }).volumes ?? []).some((v) => v.emptyDir !== undefined)) {
+    if ((p.spec.volumes ?? []).some((v) => v.emptyDir !== undefined)) {
       if (opts.deleteEmptydirData) warn.local.push(ref(p)); else { groups.local.push(ref(p)); refused = true; }
     }
     if (!refused) evict.push(p);

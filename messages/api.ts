@@ -159,7 +159,7 @@ export interface PodTerminatedRequest { namespace: string; name: string; uid: st
 /**
  * mk.api.node.<node>.pod-object: a ConfigMap or Secret (`kind`: configmaps or secrets) named
  * `object` in the namespace of pod `name` (uid `uid`), which must be bound to the node and refer
- * to it (env, envFrom, imagePullSecrets). The reply is PodObjectResult; Forbidden otherwise.
+ * to it (env, envFrom, imagePullSecrets, volumes). The reply is PodObjectResult; Forbidden otherwise.
  */
 export interface PodObjectRequest { namespace: string; name: string; uid: string; kind: 'configmaps' | 'secrets'; object: string }
 

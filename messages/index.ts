@@ -8,6 +8,7 @@ export * from './manifest';
 export * from './meta';
 export * from './names';
 export * from './pod';
+export * from './volumes';
 export * from './quantity';
 export * from './subjects';
 export * from './selectors';

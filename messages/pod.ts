@@ -11,6 +11,7 @@ import { DNSPolicy, dnsIssues, HostAlias, Lifecycle, lifecycleIssues, PodDNSConf
 import { extendedResourceIssues } from './extended-resources';
 import { SchedulingGates, TopologySpreadConstraints } from './topology-spread';
 import { EnvFromSource, EnvVarSource, LocalObjectReference } from './env-source';
+import { DEFAULT_FILE_MODE, Volume, VolumeMount, volumeIssues, volumeMountIssues } from './volumes';
 
 export { qosClass } from './qos';
 
@@ -104,6 +105,9 @@ export const Container = z.strictObject({
     'ConfigMaps and Secrets whose keys all become variables, in order (a later source wins a name); env wins over all of them.',
   ),
   ports: z.array(ContainerPort).optional().describe('The ports the container serves. Informational, except for those that ask for a hostPort.'),
+  volumeMounts: z.array(VolumeMount).optional().describe(
+    "The pod's volumes this container sees, each at its mountPath (unique in the container), read-write unless readOnly.",
+  ),
   resources: ResourceRequirements.optional().describe(
     'The CPU, memory and GPUs the container asks for and may use at most; without them it runs with the least CPU weight and no limits.',
   ),
@@ -152,6 +156,7 @@ export const Container = z.strictObject({
   for (const i of probeIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
   for (const i of lifecycleIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
   for (const i of extendedResourceIssues(c.resources)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  for (const i of volumeMountIssues(c)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 }).meta({ title: 'Container' });
 export type Container = z.infer<typeof Container>;
 
@@ -225,6 +230,10 @@ export const PodSpec = z
     topologySpreadConstraints: TopologySpreadConstraints.optional().describe(
       'How the pod spreads with the pods its constraints select over zones, nodes or other node-label domains.',
     ),
+    volumes: z.array(Volume).optional().describe(
+      "Storage the pod's containers may mount (volumeMounts name them): an empty directory, a path of the node, the keys "
+      + 'of a ConfigMap or Secret, fields of the pod (downward API), or a PersistentVolumeClaim. Each has a unique name and exactly one source.',
+    ),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();
@@ -241,6 +250,7 @@ export const PodSpec = z
       }
     });
     for (const i of dnsIssues(spec)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+    for (const i of volumeIssues(spec)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
   })
   .meta({ title: 'PodSpec' });
 export type PodSpec = z.infer<typeof PodSpec>;
@@ -328,8 +338,10 @@ export function defaultPod(pod: Pod): Pod {
     dnsPolicy: pod.spec.dnsPolicy ?? 'ClusterFirst',
     containers: pod.spec.containers.map(defaultContainer),
     initContainers: pod.spec.initContainers?.map(defaultContainer),
+    volumes: pod.spec.volumes?.map(defaultVolume),
   };
   if (!spec.initContainers) delete spec.initContainers;
+  if (!spec.volumes) delete spec.volumes;
   return { ...pod, spec };
 }
 
@@ -345,4 +357,17 @@ function defaultContainer(c: Container): Container {
     terminationMessagePath: c.terminationMessagePath ?? '/dev/termination-log',
     terminationMessagePolicy: c.terminationMessagePolicy ?? 'File',
   };
+}
+
+/**
+ * Kubernetes' volume defaults (pkg/apis/core/v1/defaults.go): projected files are 0644 unless the
+ * volume says otherwise, and a hostPath is not checked unless its type says so.
+ */
+function defaultVolume(v: Volume): Volume {
+  const out = { ...v };
+  if (v.configMap) out.configMap = { ...v.configMap, defaultMode: v.configMap.defaultMode ?? DEFAULT_FILE_MODE };
+  if (v.secret) out.secret = { ...v.secret, defaultMode: v.secret.defaultMode ?? DEFAULT_FILE_MODE };
+  if (v.downwardAPI) out.downwardAPI = { ...v.downwardAPI, defaultMode: v.downwardAPI.defaultMode ?? DEFAULT_FILE_MODE };
+  if (v.hostPath) out.hostPath = { ...v.hostPath, type: v.hostPath.type ?? '' };
+  return out;
 }

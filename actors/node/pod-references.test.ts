@@ -24,4 +24,23 @@ describe('podReferences', () => {
     expect([...r.configmaps].sort()).toEqual(['cm', 'init-cm']);
     expect([...r.secrets].sort()).toEqual(['all', 'reg', 'sec']);
   });
+
+  it('collects the ConfigMaps and Secrets that volumes name, and nothing for other sources', () => {
+    const pod: Pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' },
+      spec: {
+        containers: [{ name: 'c', image: 'x', volumeMounts: [{ name: 'conf', mountPath: '/etc/app' }] }],
+        volumes: [
+          { name: 'conf', configMap: { name: 'app-config', items: [{ key: 'k', path: 'k' }] } },
+          { name: 'creds', secret: { secretName: 'app-secret', optional: true } },
+          { name: 'cache', emptyDir: {} },
+          { name: 'info', downwardAPI: { items: [{ path: 'n', fieldRef: { fieldPath: 'metadata.name' } }] } },
+          { name: 'data', persistentVolumeClaim: { claimName: 'not-a-secret' } },
+        ],
+      },
+    };
+    const r = podReferences(pod);
+    expect([...r.configmaps]).toEqual(['app-config']);
+    expect([...r.secrets]).toEqual(['app-secret']);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import type { Pod } from '../../messages';
 
-/** The names of the pod's ConfigMaps and Secrets (env, envFrom and imagePullSecrets; init containers too). */
+/** The names of the pod's ConfigMaps and Secrets (env, envFrom, imagePullSecrets and volumes; init containers too). */
 export function podReferences(pod: Pod): { configmaps: Set<string>; secrets: Set<string> } {
   const configmaps = new Set<string>();
   const secrets = new Set<string>();
@@ -20,5 +20,9 @@ export function podReferences(pod: Pod): { configmaps: Set<string>; secrets: Set
     }
   }
   for (const s of pod.spec.imagePullSecrets ?? []) secrets.add(s.name);
+  for (const v of pod.spec.volumes ?? []) {
+    if (v.configMap) configmaps.add(v.configMap.name);
+    if (v.secret) secrets.add(v.secret.secretName);
+  }
   return { configmaps, secrets };
 }

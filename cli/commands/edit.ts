@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Args } from '@oclif/core';
-import { load } from 'js-yaml';
+import { loadManifestYaml } from '../../common/manifest-yaml';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient } from '../client';
 import { CliError } from '../errors';
@@ -85,7 +85,7 @@ function runEditor(file: string): void {
 function parseEdited(text: string, live: KubeObject): KubeObject {
   let doc: unknown;
   try {
-    doc = load(text);
+    doc = loadManifestYaml(text);
   } catch (e) {
     throw new CliError(`the edited file is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }

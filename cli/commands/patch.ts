@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Args, Flags } from '@oclif/core';
-import { load } from 'js-yaml';
+import { loadManifestYaml } from '../../common/manifest-yaml';
 import { MkCommand, namespaceFlags } from '../base-command';
 import { withClient } from '../client';
 import { dryRunFlag, dryRunSuffix } from '../dry-run';
@@ -82,7 +82,7 @@ function readPatch(inline: string | undefined, file: string | undefined): unknow
   }
   let value: unknown;
   try {
-    value = load(text ?? '');
+    value = loadManifestYaml(text ?? '');
   } catch (e) {
     throw new CliError(`the patch is neither JSON nor YAML: ${(e as Error).message.split('\n')[0]}`);
   }

@@ -3,7 +3,7 @@
  * Writes go through the session's identity: a write session's `dashboard-write`, or the read-only
  * `dashboard`, whose write is refused by the bus itself (the error says the session is read-only).
  */
-import { load } from 'js-yaml';
+import { loadManifestYaml } from '../../common/manifest-yaml';
 import type { Bus, ObjectStore } from '../../bus';
 import { request } from '../../bus/core-client';
 import { permissionViolation } from '../../bus/core-errors';
@@ -98,7 +98,7 @@ async function write<T>(ctx: RequestContext, subject: string, body: unknown): Pr
 export async function apply(m: Msg<'apply'>, ctx: RequestContext): Promise<WriteResult> {
   let object: unknown;
   try {
-    object = load(m.text);
+    object = loadManifestYaml(m.text);
   } catch (err) {
     throw new FeedError('Invalid', `the text is neither YAML nor JSON: ${(err as Error).message}`);
   }

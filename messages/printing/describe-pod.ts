@@ -10,6 +10,7 @@ import { probeTiming } from '../probe-timing';
 import { formatSelector } from '../label-selector';
 import type { Toleration } from '../scheduling';
 import type { TopologySpreadConstraint } from '../topology-spread';
+import { writeMounts, writeVolumes } from './describe-volumes';
 import { describeTime, DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age, humanDuration } from './time';
 
@@ -51,6 +52,7 @@ export function describePod(pod: Pod, events?: EventLike[], now: number = Date.n
     w.write(0, 'Conditions:\n  Type\tStatus\n');
     for (const c of st.conditions) w.write(1, `${c.type} \t${c.status} \n`);
   }
+  writeVolumes(w, 0, pod.spec.volumes);
   w.write(0, `QoS Class:\t${st.qosClass ?? qosClass(pod.spec)}\n`);
   writeLabels(w, 'Node-Selectors', pod.spec.nodeSelector);
   writeTolerations(w, pod.spec.tolerations);
@@ -128,7 +130,7 @@ function writeContainers(w: DescribeWriter, label: string, containers: Container
     for (const e of c.env ?? []) {
       envValueText(e).split('\n').forEach((line, i) => w.write(3, i === 0 ? `${e.name}:\t${line}\n` : `\t${line}\n`));
     }
-    w.write(2, 'Mounts:\t<none>\n');
+    writeMounts(w, 2, c.volumeMounts);
   }
 }
 

@@ -5,16 +5,17 @@
 import type { Pod, PodSpec } from '../pod';
 import { envValueText } from './env-text';
 import { writeLabels, type DescribeWriter } from './describe-writer';
+import { writeMounts, writeVolumes } from './describe-volumes';
 
 /** A pod template as the kinds hold it. */
 export interface PodTemplateLike {
   metadata?: { labels?: Record<string, string> };
-  spec?: Pick<PodSpec, 'containers'> & { restartPolicy?: string };
+  spec?: Pick<PodSpec, 'containers' | 'volumes'> & { restartPolicy?: string };
 }
 
 /**
- * `Pod Template:` with its labels and, per container, image, ports, command, args and environment;
- * `Restart Policy:` too when `restartPolicy` (Jobs and CronJobs print it).
+ * `Pod Template:` with its labels and, per container, image, ports, command, args, environment and
+ * mounts; then its volumes, and `Restart Policy:` too when `restartPolicy` (Jobs and CronJobs print it).
  */
 export function writePodTemplate(w: DescribeWriter, template: PodTemplateLike | undefined, opts: { restartPolicy?: boolean } = {}): void {
   w.write(0, 'Pod Template:\n');
@@ -28,7 +29,9 @@ export function writePodTemplate(w: DescribeWriter, template: PodTemplateLike | 
     if (c.command?.length) w.write(3, `Command:\t${c.command.join(' ')}\n`);
     if (c.args?.length) w.write(3, `Args:\t${c.args.join(' ')}\n`);
     w.write(3, `Environment:\t${(c.env ?? []).map((e) => `${e.name}=${envValueText(e).replace(/\t/g, ' ')}`).join(', ') || '<none>'}\n`);
+    writeMounts(w, 3, c.volumeMounts);
   }
+  writeVolumes(w, 1, template?.spec?.volumes);
   if (opts.restartPolicy) w.write(1, `Restart Policy:\t${template?.spec?.restartPolicy ?? ''}\n`);
 }
 

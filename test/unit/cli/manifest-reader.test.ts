@@ -113,3 +113,29 @@ describe('validateAll', () => {
     expect(() => validateAll(parseManifests('---\n', 'empty.yaml'), 'strict')).toThrow(/no objects/);
   });
 });
+
+describe('file modes in manifests', () => {
+  const volumes = (mode: string): string => POD('m', '\n      volumeMounts:\n        - { name: conf, mountPath: /etc/app }')
+    + `  volumes:\n    - name: conf\n      configMap:\n        name: app\n        defaultMode: ${mode}\n        items:\n          - { key: k, path: k, mode: ${mode} }\n`;
+  const modes = (mode: string): unknown[] => {
+    const [v] = validateAll(parseManifests(volumes(mode), 'm.yaml'), 'strict');
+    const conf = (v.object as unknown as { spec: { volumes: { configMap: { defaultMode: unknown; items: { mode: unknown }[] } }[] } }).spec.volumes[0].configMap;
+    return [conf.defaultMode, conf.items[0].mode];
+  };
+
+  it('reads a leading zero as octal, as kubectl does, and a plain number as decimal', () => {
+    expect(modes('0644')).toEqual([420, 420]);
+    expect(modes('0400')).toEqual([256, 256]);
+    expect(modes('420')).toEqual([420, 420]);
+    expect(modes('0o600')).toEqual([384, 384]);
+    const [doc] = parseManifests(volumes('644'), 'm.yaml');
+    expect(JSON.stringify(doc.doc)).toContain('"defaultMode":644');
+    // 644 in decimal is 01204: more than 0777, refused as Kubernetes refuses it.
+    expect(() => modes('644')).toThrow(/configMap\.defaultMode: Invalid value: 644: must be a number between 0 and 0777/);
+  });
+
+  it('keeps a quoted mode a string, which the schema refuses by name', () => {
+    expect(() => modes('"0644"')).toThrow(/spec\.volumes\[0\]\.configMap\.defaultMode/);
+    expect(() => modes('01000')).toThrow(/defaultMode: Invalid value: 512/);
+  });
+});

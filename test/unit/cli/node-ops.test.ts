@@ -46,7 +46,7 @@ describe('drain plan', () => {
   const pod = (name: string, extra: { owner?: string; phase?: string; emptyDir?: boolean } = {}): Pod => ({
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name, namespace: 'default', ...(extra.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: extra.owner, name: 'o', uid: 'u', controller: true }] } : {}) },
-    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }], ...(extra.emptyDir ? { volumes: [{ name: 'v', emptyDir: {} }] } : {}) } as Pod['spec'],
+    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }], ...(extra.emptyDir ? { volumes: [{ name: 'v', emptyDir: {} }] } : {}) },
     status: { phase: (extra.phase ?? 'Running') as 'Running' },
   });
   const none = { force: false, ignoreDaemonsets: false, deleteEmptydirData: false };
