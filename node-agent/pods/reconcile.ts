@@ -30,7 +30,8 @@ export type { ReconcileInput, ReconcileResult, SyncFailures } from './types';
 export const FAST_REQUEUE_MS = 1000;
 
 /**
- * How soon to try again a container whose ConfigMap, Secret or key is missing (kubelet retries
+ * How soon to try again a container whose ConfigMap, Secret or key is missing, or whose pod's
+ * volumes could not be set up (kubelet retries
  * such a pod with its worker's back-off, about 10 s; mk looks a little sooner).
  */
 export const CONFIG_RETRY_MS = 5000;
@@ -216,7 +217,7 @@ function startNew(p: Plan, sb: ObservedSandbox, c: Container, init: boolean, ign
   const remaining = backoffRemainingMs(p.backoff, containerKey(c.name), p.input.now);
   if (failure) {
     wait(p, c.name, failure.reason, failure.message);
-    requeueIn(p, remaining || (failure.reason === 'CreateContainerConfigError' ? CONFIG_RETRY_MS : FAST_REQUEUE_MS));
+    requeueIn(p, remaining || (failure.reason === 'CreateContainerConfigError' || failure.volumes ? CONFIG_RETRY_MS : FAST_REQUEUE_MS));
     return;
   }
   if (!ignoreBackoff && remaining > 0) {

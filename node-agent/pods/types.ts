@@ -91,8 +91,11 @@ export type PodAction =
 export interface SyncFailures {
   /** image -> error message of a failed pull (ErrImagePull). */
   images?: Record<string, string>;
-  /** container -> reason (CreateContainerError, RunContainerError) and message. */
-  containers?: Record<string, { reason: string; message: string }>;
+  /**
+   * container -> reason (CreateContainerError, RunContainerError) and message; `volumes`: the
+   * pod's volumes could not be set up (retried like a missing ConfigMap, without back-off).
+   */
+  containers?: Record<string, { reason: string; message: string; volumes?: boolean }>;
   /** Error message of a failed RunPodSandbox. */
   sandbox?: string;
 }
