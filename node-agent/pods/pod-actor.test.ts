@@ -6,6 +6,11 @@ import { TimeoutError } from '../../messages/errors';
 import type { Pod, PodStatus } from '../../messages/pod';
 import { criTimeout, FakeCriRuntime, makePod, MemoryPersistenceEngine, } from './fixtures';
 import { spawnPodActor, type PodActorDeps, type PodActorMessage } from './pod-actor';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ConfigMap } from '../../messages/config-data';
+import { PodVolumes } from '../volumes';
 
 // nact runs messages on setImmediate: keep that real, fake the clock and setTimeout (resync, backoff).
 beforeEach(() => { jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'], now: 1_700_000_000_000 }); });
@@ -456,5 +461,45 @@ describe('pod actor telemetry', () => {
       stop(system);
       disableActorTelemetry();
     }
+  });
+});
+
+describe('pod actor with volumes', () => {
+  let system: Ref<never>;
+  let root: string;
+  beforeEach(async () => { root = await mkdtemp(path.join(tmpdir(), 'mk-actor-vol-')); });
+  afterEach(async () => { stop(system); await rm(root, { recursive: true, force: true }); });
+
+  it('mounts a configMap volume, rewrites its files when the ConfigMap changes without restarting, and removes them with the pod', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    let cm: ConfigMap | undefined;
+    const volumes = new PodVolumes({ podsRoot: root });
+    const h = harness(cri, {
+      volumes, volumeRefreshMs: 5000,
+      envObjects: () => ({ configMap: async (n) => (n === 'cfg' ? cm : undefined), secret: async () => undefined }),
+    });
+    const base = makePod({ containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'config', mountPath: '/etc/app' }] } as Pod['spec']['containers'][0]] });
+    const pod: Pod = { ...base, spec: { ...base.spec, volumes: [{ name: 'config', configMap: { name: 'cfg' } }] } as Pod['spec'] };
+    const ref = spawnPodActor(system, h.deps, pod);
+    await advanceUntil('waiting for the ConfigMap', () => app(h)?.state.waiting?.reason === 'ContainerCreating'
+      && /configmap "cfg" not found/.test(app(h)?.state.waiting?.message ?? ''));
+    expect(cri.calls).not.toContain('createContainer');
+    cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { color: 'blue' } };
+    await advanceUntil('Running', () => h.last()?.phase === 'Running');
+    const dir = path.join(root, 'uid-1', 'volumes', 'configmap', 'config');
+    expect([...cri.containers.values()][0].config.mounts).toEqual([{ containerPath: '/etc/app', hostPath: dir, readonly: true, propagation: 'PROPAGATION_PRIVATE' }]);
+    expect(await readFile(path.join(dir, 'color'), 'utf8')).toBe('blue');
+    cm = { ...cm, data: { color: 'green' } };
+    let seen = '';
+    await advanceUntil('the new file', () => {
+      readFile(path.join(dir, 'color'), 'utf8').then((t) => { seen = t; }, () => undefined);
+      return seen === 'green';
+    });
+    expect(cri.idsOf('app')).toHaveLength(1);
+    expect(app(h)?.restartCount).toBe(0);
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString() } } });
+    await advanceUntil('terminated', () => h.terminated.length === 1);
+    expect(await stat(path.join(root, 'uid-1')).catch(() => undefined)).toBeUndefined();
   });
 });

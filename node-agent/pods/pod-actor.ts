@@ -81,6 +81,8 @@ export interface PodActorDeps {
    * removed once the pod is torn down. None: a pod with volumes waits in ContainerCreating.
    */
   volumes?: PodVolumes;
+  /** How often a running pod's configMap, secret and downwardAPI files are brought up to date (default 10 s). */
+  volumeRefreshMs?: number;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
   writeStatus(pod: Pod, status: PodStatus): Promise<void>;
   /** Called once deletion finished: nothing of the pod is left in the runtime. */
@@ -168,6 +170,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  // When the running pod's volume files were last brought up to date (epoch ms).
+  let volumesRefreshedAt = 0;
   // The pod's IP as last observed: a preStop httpGet of a liveness kill connects to it.
   let lastPodIP: string | undefined;
   // Containers whose StartContainer missed its deadline: facts about the runtime, kept across
@@ -241,6 +245,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   async function refreshVolumes(pod: Pod, observed: ObservedPod): Promise<void> {
     if (!deps.volumes || pod.metadata.deletionTimestamp || podVolumes(pod).length === 0) return;
     if (!observed.containers.some((c) => c.state === 'CONTAINER_RUNNING')) return;
+    if (now() - volumesRefreshedAt < (deps.volumeRefreshMs ?? 10_000)) return;
+    volumesRefreshedAt = now();
     try {
       const env = envContext(pod, observed);
       await deps.volumes.setUp(pod, { objects: env.objects ?? NO_OBJECTS, ...(env.allocatable ? { allocatable: env.allocatable } : {}) });
