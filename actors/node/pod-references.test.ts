@@ -25,3 +25,18 @@ describe('podReferences', () => {
     expect([...r.secrets].sort()).toEqual(['all', 'reg', 'sec']);
   });
 });
+
+describe('podReferences and volumes', () => {
+  it('collects the ConfigMaps and Secrets of configMap and secret volumes', () => {
+    const pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' },
+      spec: {
+        containers: [{ name: 'c', image: 'x' }],
+        volumes: [{ name: 'a', configMap: { name: 'vol-cm' } }, { name: 'b', secret: { secretName: 'vol-sec' } }, { name: 'c', emptyDir: {} }],
+      },
+    } as unknown as Pod;
+    const r = podReferences(pod);
+    expect([...r.configmaps]).toEqual(['vol-cm']);
+    expect([...r.secrets]).toEqual(['vol-sec']);
+  });
+});

@@ -5,7 +5,10 @@
  */
 import type { Pod } from '../../messages';
 
-/** The names of the pod's ConfigMaps and Secrets (env, envFrom and imagePullSecrets; init containers too). */
+/** What the pod's volumes name (configMap and secret sources), read without the volume schema's types. */
+interface VolumeRefs { configMap?: { name?: string }; secret?: { secretName?: string } }
+
+/** The names of the pod's ConfigMaps and Secrets (env, envFrom, imagePullSecrets and volumes; init containers too). */
 export function podReferences(pod: Pod): { configmaps: Set<string>; secrets: Set<string> } {
   const configmaps = new Set<string>();
   const secrets = new Set<string>();
@@ -20,5 +23,9 @@ export function podReferences(pod: Pod): { configmaps: Set<string>; secrets: Set
     }
   }
   for (const s of pod.spec.imagePullSecrets ?? []) secrets.add(s.name);
+  for (const v of (pod.spec as { volumes?: VolumeRefs[] }).volumes ?? []) {
+    if (v.configMap?.name) configmaps.add(v.configMap.name);
+    if (v.secret?.secretName) secrets.add(v.secret.secretName);
+  }
   return { configmaps, secrets };
 }
