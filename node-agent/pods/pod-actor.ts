@@ -170,8 +170,11 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  // When the running pod's volume files were last brought up to date (epoch ms).
+  // When the running pod's volume files were last brought up to date, and its emptyDirs measured (epoch ms).
   let volumesRefreshedAt = 0;
+  let usageCheckedAt = 0;
+  // Why the node evicts the pod (an emptyDir over its sizeLimit); a fact kept across resets.
+  let eviction: string | undefined;
   // The pod's IP as last observed: a preStop httpGet of a liveness kill connects to it.
   let lastPodIP: string | undefined;
   // Containers whose StartContainer missed its deadline: facts about the runtime, kept across
@@ -255,6 +258,25 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     }
   }
 
+  /**
+   * Measures the pod's disk emptyDirs with a sizeLimit (at most every volumeRefreshMs, as kubelet's
+   * eviction manager looks every 10 s) and marks the pod for eviction when one is over.
+   */
+  async function checkEviction(pod: Pod): Promise<void> {
+    if (eviction !== undefined || !deps.volumes || pod.metadata.deletionTimestamp || podVolumes(pod).length === 0) return;
+    if (now() - usageCheckedAt < (deps.volumeRefreshMs ?? 10_000)) return;
+    usageCheckedAt = now();
+    try {
+      eviction = await deps.volumes.emptyDirOverLimit(pod);
+    } catch (err) {
+      log.warn({ err: String(err) }, 'could not measure the pod\'s emptyDir volumes; trying again on the next sync');
+      return;
+    }
+    if (eviction === undefined) return;
+    log.warn({ reason: eviction }, 'evicting the pod');
+    event('Warning', 'Evicted', eviction);
+  }
+
   async function sync(state: PodActorState, ctx: ActorContext<Internal, Ref<unknown>>): Promise<PodActorState> {
     let backoff = state.backoff;
     let stored = state.status;
@@ -276,6 +298,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let hints: ObservationHints = {};
     let lastObserved: ObservedPod | undefined;
     self = ctx.self;
+    if (desired) await checkEviction(desired);
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images, cache, hints), abandonedStarts);
       logUnexpected(log, observed, desired);
@@ -284,6 +307,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
         probes: prober.views(),
         pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
         previous: written ?? viewStatus, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
+        ...(eviction !== undefined ? { evicted: eviction } : {}),
       });
       await record(result.events);
       if (result.terminated) {

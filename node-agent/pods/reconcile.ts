@@ -18,6 +18,7 @@ import {
   hasCountedExit, imageKey, SANDBOX_KEY, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
 import { reconcileDeletion } from './deletion';
+import { evictionOf, reconcileEviction } from './eviction';
 import { garbageActions } from './garbage';
 import { containerView, groupInstances, newestFirst } from './instances';
 import { neverRan, startAbortedByRuntime } from './runtime-faults';
@@ -68,6 +69,8 @@ const grace = (pod: Pod): number => pod.spec.terminationGracePeriodSeconds ?? 30
 export function reconcilePod(input: ReconcileInput): ReconcileResult {
   const pod = input.pod;
   if (!pod || pod.metadata.deletionTimestamp) return reconcileDeletion(input);
+  const eviction = evictionOf(input);
+  if (eviction !== undefined) return reconcileEviction(input, eviction);
   const instances = groupInstances(input.observed.containers);
   const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
   const plan: Plan = {

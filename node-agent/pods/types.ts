@@ -115,6 +115,11 @@ export interface ReconcileInput {
   failures?: SyncFailures;
   /** Grace period for a pod that vanished without a deletion mark. */
   defaultGraceSeconds?: number;
+  /**
+   * Why the node evicts the pod (an emptyDir over its sizeLimit): its containers are killed and it
+   * ends Failed with reason Evicted (eviction.ts). A stored status with reason Evicted keeps it so.
+   */
+  evicted?: string;
   /** What the probes say of running instances, by container id (prober.ts); none = not probed yet. */
   probes?: Record<string, { started: boolean; ready: boolean }>;
 }

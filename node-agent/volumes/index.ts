@@ -8,3 +8,4 @@ export { PodVolumes, PVC_NOT_SUPPORTED, type PodVolumesOptions, type VolumeSourc
 export { configMapPayload, DEFAULT_MODE, downwardAPIPayload, formatMap, secretPayload } from './payloads';
 export { systemMounter, type Mounter } from './tmpfs';
 export * from './types';
+export { diskUsageBytes } from './usage';

@@ -11,6 +11,7 @@ import { DATA_DIR_NAME } from './atomic-writer';
 import { PodVolumes, PVC_NOT_SUPPORTED } from './manager';
 import type { Mounter } from './tmpfs';
 import type { Volume } from './types';
+import { diskUsageBytes } from './usage';
 
 const run = promisify(execFile);
 
@@ -126,6 +127,24 @@ describe('PodVolumes', () => {
     expect(await volumes.cleanOrphans(new Set([kept.metadata.uid!]))).toEqual([gone.metadata.uid]);
     expect((await readdir(path.join(root, 'pods'))).sort()).toEqual([kept.metadata.uid, path.basename(logs)].sort());
     expect([...mounter.mounted.keys()]).toEqual([]);
+  });
+
+  it('says which disk emptyDir is over its sizeLimit, in kubelet\'s words; memory ones and those without a limit are not measured', async () => {
+    const pod = podWith([
+      { name: 'free', emptyDir: {} },
+      { name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } },
+      { name: 'scratch', emptyDir: { sizeLimit: '64Ki' } },
+    ]);
+    const got = await volumes.setUp(pod, { objects });
+    await writeFile(path.join(got.get('free')!.hostPath, 'big'), Buffer.alloc(256 * 1024, 1));
+    await writeFile(path.join(got.get('ram')!.hostPath, 'big'), Buffer.alloc(256 * 1024, 1));
+    await mkdir(path.join(got.get('scratch')!.hostPath, 'sub'));
+    await writeFile(path.join(got.get('scratch')!.hostPath, 'sub', 'small'), Buffer.alloc(16 * 1024, 1));
+    expect(await volumes.emptyDirOverLimit(pod)).toBeUndefined();
+    await writeFile(path.join(got.get('scratch')!.hostPath, 'sub', 'big'), Buffer.alloc(128 * 1024, 1));
+    expect(await volumes.emptyDirOverLimit(pod)).toBe('Usage of EmptyDir volume "scratch" exceeds the limit "64Ki".');
+    expect(await diskUsageBytes(got.get('scratch')!.hostPath)).toBeGreaterThanOrEqual(144 * 1024);
+    expect(await diskUsageBytes(path.join(root, 'missing'))).toBe(0);
   });
 
   const asRoot = process.getuid?.() === 0 ? it : it.skip;

@@ -20,6 +20,7 @@ import { isPodUidDir, podDir, podVolumesDir, volumeDir, volumeSource } from './l
 import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
 import { systemMounter, type Mounter } from './tmpfs';
 import { podVolumes, type Volume } from './types';
+import { diskUsageBytes } from './usage';
 
 /** How the node keeps pod volumes. */
 export interface PodVolumesOptions {
@@ -127,6 +128,27 @@ export class PodVolumes {
     } catch (e) {
       throw new VolumeError(volume, `cannot mount a tmpfs at ${dir}: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Says which disk emptyDir of `pod` uses more than its sizeLimit, in kubelet's words for the
+   * eviction, or undefined when none does (memory ones are capped by their tmpfs instead).
+   */
+  async emptyDirOverLimit(pod: Pod): Promise<string | undefined> {
+    for (const v of podVolumes(pod)) {
+      const limit = v.emptyDir?.sizeLimit;
+      if (!limit || v.emptyDir?.medium === 'Memory' || volumeSource(v) !== 'emptyDir') continue;
+      const bytes = memoryBytes(limit);
+      if (bytes <= 0) continue;
+      let dir: string;
+      try {
+        dir = volumeDir(this.opts.podsRoot, pod.metadata.uid ?? '', 'empty-dir', v.name);
+      } catch {
+        continue;
+      }
+      if ((await diskUsageBytes(dir)) > bytes) return `Usage of EmptyDir volume "${v.name}" exceeds the limit "${limit}".`;
+    }
+    return undefined;
   }
 
   /**
