@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -81,6 +81,14 @@ describe('executeActions and pod volumes', () => {
     const pod = withVolumes([{ name: 'scratch', emptyDir: {} }], [{ name: 'scratch', mountPath: '/x', subPath: '../../etc' }]);
     const { out } = await run(pod);
     expect(out.failures.containers?.app).toEqual({ reason: 'CreateContainerConfigError', message: expect.stringContaining("must not contain '..'") as unknown as string });
+    const file = path.join(root, 'file');
+    await writeFile(file, 'x');
+    const under = new PodVolumes({ podsRoot: root, mounter: noMounts, hostPathRoots: [root] });
+    volumes = under;
+    const underFile = await run(withVolumes([{ name: 'f', hostPath: { path: file, type: 'File' } }], [{ name: 'f', mountPath: '/x', subPath: 'a' }]));
+    expect(underFile.out.failures.containers?.app).toEqual({
+      reason: 'CreateContainerConfigError', message: expect.stringMatching(/failed to prepare the volume mounts of container app: .*ENOTDIR/) as unknown as string,
+    });
     const plain = withVolumes([{ name: 'scratch', emptyDir: {} }], []);
     const none = await run(plain, false);
     expect(none.out.failures.containers?.app?.message).toMatch(/Unable to attach or mount volumes: this node keeps no pod volumes/);

@@ -258,8 +258,8 @@ async function mountVolumes(ctx: ExecuteContext, pod: Pod, spec: Container, reso
   try {
     return await containerMounts(spec, volumes, resolved.env);
   } catch (e) {
-    if (isVolumeError(e)) throw new StepError('CreateContainerConfigError', e);
-    throw e;
+    // Refused or failed (a subPath under a file): the container's configuration, never a crash.
+    throw new StepError('CreateContainerConfigError', isVolumeError(e) ? e : new Error(`failed to prepare the volume mounts of container ${spec.name}: ${messageOf(e)}`));
   }
 }
 
