@@ -69,6 +69,8 @@ describe('PodVolumes', () => {
       host: path.join(root, 'host', 'data'),
     });
     expect((await stat(got.get('scratch')!.hostPath)).mode & 0o777).toBe(0o777);
+    expect((await stat(path.join(root, 'pods', pod.metadata.uid!))).mode & 0o777).toBe(0o750);
+    expect((await stat(base)).mode & 0o777).toBe(0o750);
     expect(got.get('config')!.readOnly && got.get('creds')!.readOnly && got.get('info')!.readOnly).toBe(true);
     expect(await readFile(path.join(got.get('config')!.hostPath, 'color'), 'utf8')).toBe('blue');
     expect(await readFile(path.join(got.get('creds')!.hostPath, 'pw'), 'utf8')).toBe('x');

@@ -63,7 +63,16 @@ export class PodVolumes {
    */
   async setUp(pod: Pod, sources: VolumeSources): Promise<PodVolumeMap> {
     const out = new Map<string, MountedVolume>();
-    for (const v of podVolumes(pod)) {
+    const volumes = podVolumes(pod);
+    if (volumes.length === 0) return out;
+    // Only root on the node looks inside (kubelet keeps its pod directories 0750): the runtime
+    // bind-mounts each volume into the containers as root.
+    try {
+      await mkdir(podVolumesDir(this.opts.podsRoot, pod.metadata.uid ?? ''), { recursive: true, mode: 0o750 });
+    } catch (e) {
+      throw new VolumeError(volumes[0].name, (e as Error).message);
+    }
+    for (const v of volumes) {
       if (out.has(v.name)) throw new VolumeError(v.name, `two volumes of the pod are named "${v.name}"`);
       out.set(v.name, await this.setUpVolume(pod, v, sources));
     }
