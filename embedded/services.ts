@@ -165,6 +165,21 @@ export interface NodeAgentServiceOptions {
   ingressProxy?: string;
   /** Program iptables for Services (default: unless MK_SERVICE_PROXY=off). */
   serviceProxy?: boolean;
+  /** `--host-path-root`: where pods' hostPath volumes may be (default: $MK_HOST_PATH_ROOTS, colon-separated; else none). */
+  hostPathRoots?: string[];
+}
+
+/**
+ * The directories hostPath volumes may be in: the flag's, else $MK_HOST_PATH_ROOTS (colon-separated,
+ * which `mk up` hands to its node agents), else none. Throws ClusterError for a relative one.
+ */
+export function hostPathRootsOf(given: string[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const from = given !== undefined ? '--host-path-root' : 'MK_HOST_PATH_ROOTS';
+  const roots = given ?? (env.MK_HOST_PATH_ROOTS ?? '').split(':').filter(Boolean);
+  for (const r of roots) {
+    if (!path.isAbsolute(r)) throw new ClusterError(`${from}: "${r}" is not an absolute path`);
+  }
+  return roots.map((r) => path.resolve(r));
 }
 
 /**
@@ -178,6 +193,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     throw new ClusterError(`GPU device root (MK_GPU_DEV_ROOT) "${gpuDevRoot}" is not a directory`);
   }
   const dns = nodeDnsSettings(opts.dns ?? {});
+  const hostPathRoots = hostPathRootsOf(opts.hostPathRoots);
   const ingressProxy = ingressProxyMode(opts.ingressProxy);
   const paths = clusterPaths(dataDir);
   const ctx = readContext(paths.dataDir);
@@ -214,6 +230,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(opts.serviceProxy !== undefined ? { serviceProxy: opts.serviceProxy } : {}),
     ...(clusterCIDR ? { clusterCIDR } : {}),
     ...(serviceCIDR ? { serviceCIDR } : {}),
+    hostPathRoots,
   });
   return serveUntilSignal(async () => {
     await agent.stop();

@@ -65,7 +65,7 @@ const NfsSource = z.strictObject({
 }).meta({ title: 'NFSVolumeSource' });
 
 /** The volume sources mk supports; a PersistentVolume has exactly one. */
-export const VOLUME_SOURCES = ['hostPath', 'local', 'nfs'] as const;
+export const PERSISTENT_VOLUME_SOURCES = ['hostPath', 'local', 'nfs'] as const;
 
 const ClaimRef = z.strictObject({
   apiVersion: z.string().optional().describe('`v1`.'),
@@ -106,8 +106,8 @@ export const PersistentVolumeSpec = z.strictObject({
 }).superRefine((s, ctx) => {
   checkAccessModes(s.accessModes, ['accessModes'], ctx);
   checkPositive(s.capacity.storage, ['capacity', 'storage'], ctx);
-  const sources = VOLUME_SOURCES.filter((k) => s[k] !== undefined);
-  if (sources.length === 0) ctx.addIssue({ code: 'custom', message: `must specify a volume type: one of ${VOLUME_SOURCES.join(', ')}` });
+  const sources = PERSISTENT_VOLUME_SOURCES.filter((k) => s[k] !== undefined);
+  if (sources.length === 0) ctx.addIssue({ code: 'custom', message: `must specify a volume type: one of ${PERSISTENT_VOLUME_SOURCES.join(', ')}` });
   if (sources.length > 1) ctx.addIssue({ code: 'custom', path: [sources[1]], message: `may not specify more than 1 volume type (got ${sources.join(', ')})` });
   if (s.local && !s.nodeAffinity) ctx.addIssue({ code: 'custom', path: ['nodeAffinity'], message: 'Local volume requires node affinity' });
   if (s.mountOptions?.length && !s.nfs) ctx.addIssue({ code: 'custom', path: ['mountOptions'], message: 'may not specify mount options for this volume type (only nfs takes them)' });

@@ -35,6 +35,7 @@ import type { ServiceNetworkSource } from './service-network/types';
 import { serveNodeSubjects } from './serve';
 import { sandboxIP, servePortForward } from './port-forward';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
+import { PodVolumes } from './volumes';
 
 export interface NodeAgentOptions {
   bus: BusOptions;
@@ -87,6 +88,11 @@ export interface NodeAgentOptions {
   serviceProxy?: boolean;
   /** The cluster CIDR the service proxy masquerades traffic from outside of (default MK_CLUSTER_CIDR, else 10.244.0.0/16). */
   clusterCIDR?: string;
+  /**
+   * Directories pods' hostPath volumes may be in (after resolving symlinks). Default none: a
+   * hostPath reaches whatever the node can, so an operator allows roots explicitly.
+   */
+  hostPathRoots?: string[];
 }
 
 export interface NodeAgent {
@@ -134,6 +140,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     // Post the node's status as soon as its runtime goes or comes back.
     onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
+  // Pod volumes live in each pod's directory (<pods>/<uid>/volumes), beside the pods' logs.
+  const podVolumes = new PodVolumes({ podsRoot: runtime.podLogsRoot, hostPathRoots: opts.hostPathRoots ?? [], log: log.child({ node: name }) });
   // The GPUs a container can be given are those whose device nodes are found: they are the count.
   const inventory = await discoverGpus(opts.gpuDevRoot ? { devRoot: opts.gpuDevRoot } : {});
   if (inventory.gpus.length > 0) log.info({ node: name, gpus: inventory.gpus.map((g) => g.hostPath), libraries: inventory.libraries.length }, 'GPUs found');
@@ -212,6 +220,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     pods,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     podDeps: {
+      volumes: podVolumes,
       cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       seccompProfileRoot: runtime.seccompProfileRoot,
       ...(gpuAllocator ? { gpu: gpuAllocator } : {}),
@@ -300,6 +309,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     if (tornDown) return;
     await quiesce();
     await runtime.teardown();
+    await podVolumes.cleanOrphans(new Set()).catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod volumes'));
     await removePodRoutes().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod routes'));
     await removeServiceRoute().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the route to the cluster IPs'));
     await serviceProxy.removeRules().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the service proxy rules'));

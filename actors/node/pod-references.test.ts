@@ -44,3 +44,4 @@ describe('podReferences', () => {
     expect([...r.secrets]).toEqual(['app-secret']);
   });
 });
+

@@ -7,7 +7,7 @@
  */
 import {
   BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER,
-  storageBytes, ValidationError, VOLUME_SOURCES,
+  storageBytes, ValidationError, PERSISTENT_VOLUME_SOURCES,
   type KubeObject, type PersistentVolume, type PersistentVolumeClaim, type StorageClass,
 } from '../../messages';
 import { stableJson } from '../api/stable-json';
@@ -72,7 +72,7 @@ export function admitVolumeUpdate(existingObj: KubeObject, nextObj: KubeObject):
     // The user's pre-binding written again: the binding the server completed stays.
     next = { ...next, spec: { ...next.spec, claimRef: { ...had, ...ref, uid: had.uid } } };
   }
-  for (const k of VOLUME_SOURCES) {
+  for (const k of PERSISTENT_VOLUME_SOURCES) {
     if (stableJson(existing.spec[k]) !== stableJson(next.spec[k])) {
       refuse('PersistentVolume', name, 'spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation');
     }

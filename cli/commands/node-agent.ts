@@ -54,6 +54,11 @@ export default class NodeAgent extends MkCommand {
       description: 'what serves the ingress: nginx (a child process), builtin (in-process) or auto (nginx when installed) (default: $MK_INGRESS_PROXY, else auto)',
       options: ['nginx', 'builtin', 'auto'],
     }),
+    'host-path-root': Flags.string({
+      description: 'a directory pods\' hostPath volumes may use, checked after resolving symlinks (repeatable; '
+        + 'default: $MK_HOST_PATH_ROOTS, colon-separated, else none: every hostPath volume is refused)',
+      multiple: true,
+    }),
     'service-proxy': Flags.boolean({ description: 'program iptables for Services (default: on unless MK_SERVICE_PROXY=off)', allowNo: true }),
     ...metricsFlags,
   };
@@ -106,6 +111,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['ingress-proxy'] ? { ingressProxy: flags['ingress-proxy'] } : {}),
       ...(flags['pod-network'] ? { podNetwork: flags['pod-network'] as PodNetworkMode } : {}),
       ...(flags['service-proxy'] !== undefined ? { serviceProxy: flags['service-proxy'] } : {}),
+      ...(flags['host-path-root'] ? { hostPathRoots: flags['host-path-root'] } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

@@ -188,9 +188,16 @@ export function spawnNodeActor(parent: Ref<unknown>, deps: NodeActorDeps): NodeA
     const filter = `${encodeToken(nodeName)}.>`;
     const listed = await persist('listing this node\'s pods', () => deps.views.list<Pod>(filter));
     if (stopped || !listed) return;
-    await persist('cleaning up pods that are gone', () => cleanOrphans(deps.cri, new Set(listed.items.map((i) => i.object.metadata.uid!)), (orphan) => {
+    const known = new Set(listed.items.map((i) => i.object.metadata.uid!));
+    await persist('cleaning up pods that are gone', () => cleanOrphans(deps.cri, known, (orphan) => {
       actors.set(orphan.metadata.uid!, { ref: spawnPod(self, orphan), pod: orphan });
     }));
+    // Volumes of pods that are gone with nothing left in the runtime (the actors spawned above
+    // remove those of the others once their sandboxes are gone). A failure is logged inside and
+    // left for the next start: it must not keep the node from serving its pods.
+    await deps.podDeps.volumes?.cleanOrphans(new Set([...known, ...actors.keys()])).catch((err: unknown) => {
+      nlog.warn({ err: String(err) }, 'could not clean up the volumes of pods that are gone');
+    });
     informer = await persist('watching this node\'s pods', () => startInformer<Pod>(deps.views, filter, (ev) => {
       dispatch(self, { type: 'node/pod', key: ev.key, pod: ev.object });
     }));

@@ -79,3 +79,21 @@ describe('cri-spec with GPUs', () => {
     expect(buildContainerConfig(pod, c, 0).devices).toBeUndefined();
   });
 });
+
+describe('cri-spec with volume mounts', () => {
+  const c = { name: 'app', image: 'busybox' };
+  const pod = makePod({ containers: [c] }, { uid: 'u1' });
+  const data = { containerPath: '/data', hostPath: '/pods/u1/volumes/empty-dir/data', readonly: false, propagation: 'PROPAGATION_PRIVATE' as const };
+
+  it('mounts the volumes after the node\'s /etc/hosts', () => {
+    const config = buildContainerConfig(pod, c, 0, 0, { hostsPath: '/h/hosts', volumeMounts: [data] });
+    expect(config.mounts).toEqual([{ containerPath: '/etc/hosts', hostPath: '/h/hosts' }, data]);
+    expect(buildContainerConfig(pod, c, 0, 0, { volumeMounts: [data] }).mounts).toEqual([data]);
+    expect(buildContainerConfig(pod, c, 0, 0, { volumeMounts: [] }).mounts).toBeUndefined();
+  });
+
+  it('leaves /etc/hosts to a volume mounted there', () => {
+    const hosts = { containerPath: '/etc/hosts', hostPath: '/pods/u1/volumes/configmap/hosts/hosts', readonly: true };
+    expect(buildContainerConfig(pod, c, 0, 0, { hostsPath: '/h/hosts', volumeMounts: [hosts] }).mounts).toEqual([hosts]);
+  });
+});

@@ -8,7 +8,7 @@ import { qosClass, type Container, type Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
 import type { ResolvedContainer } from './env';
 import type { GpuContainerConfig } from '../gpu/allocation';
-import type { ContainerConfig, DNSConfig, LinuxContainerResources, PodSandboxConfig, PortMapping } from '../cri/types';
+import type { ContainerConfig, DNSConfig, LinuxContainerResources, Mount, PodSandboxConfig, PortMapping } from '../cri/types';
 import { podDnsConfig, type ClusterDnsConfig } from './dns';
 import { containerSecurityContext, sandboxSecurity, type ImageUser } from './security';
 
@@ -168,6 +168,11 @@ export interface ContainerOptions {
   resolved?: ResolvedContainer;
   /** The container's GPUs (node-agent/gpu): devices, driver mounts, env and annotation added. */
   gpu?: GpuContainerConfig;
+  /**
+   * The container's volumeMounts as CRI mounts (node-agent/volumes), after /etc/hosts; one at
+   * /etc/hosts replaces the node's hosts file, as kubelet leaves /etc/hosts to such a mount.
+   */
+  volumeMounts?: Mount[];
 }
 
 /**
@@ -200,13 +205,22 @@ export function buildContainerConfig(
       [ANNOTATION_RESTART_COUNT]: String(restartCount),
     },
     logPath: `${c.name}/${attempt}.log`,
-    ...(opts.hostsPath ? { mounts: [{ containerPath: '/etc/hosts', hostPath: opts.hostsPath }] } : {}),
+    ...containerMountsOf(opts),
     ...(c.tty ? { tty: true } : {}),
     ...(c.stdin ? { stdin: true } : {}),
     ...(c.stdinOnce ? { stdinOnce: true } : {}),
     linux: { resources: containerResources(c), ...(securityContext ? { securityContext } : {}) },
   };
   return opts.gpu ? withGpu(config, opts.gpu) : config;
+}
+
+/** The hosts file and volume mounts, in that order; none at all leaves `mounts` out. */
+function containerMountsOf(opts: ContainerOptions): Pick<ContainerConfig, 'mounts'> {
+  const volumes = opts.volumeMounts ?? [];
+  const hosts = opts.hostsPath && !volumes.some((m) => m.containerPath === '/etc/hosts')
+    ? [{ containerPath: '/etc/hosts', hostPath: opts.hostsPath }] : [];
+  const mounts = [...hosts, ...volumes];
+  return mounts.length > 0 ? { mounts } : {};
 }
 
 /** The config with the GPU part added; the container's own env wins over it. */

@@ -57,6 +57,9 @@ export interface EnvObjects {
   secret(name: string): Promise<Secret | undefined>;
 }
 
+/** What a node without access to ConfigMaps and Secrets sees: none exist. */
+export const NO_OBJECTS: EnvObjects = { configMap: async () => undefined, secret: async () => undefined };
+
 /** What resolution needs besides the pod and the container. */
 export interface EnvContext {
   objects: EnvObjects;

@@ -11,12 +11,13 @@ import type { Logger } from 'pino';
 import { isNotFound } from '../../messages/errors';
 import type { EventType } from '../../messages/event';
 import type { Container, Pod } from '../../messages/pod';
+import type { Mount } from '../cri/types';
 import type { BackoffEvent } from './backoff';
 import { GPU_RESOURCE, gpuContainerConfig, gpuCount, GpuUnavailableError, type GpuAllocator, type GpuLease } from '../gpu/allocation';
 import { buildContainerConfig, buildSandboxConfig, podLogDirectory, type SandboxOptions } from './cri-spec';
 import { describeHook, POST_START_TIMEOUT_SECONDS, runHook, stopContainerGracefully } from './hooks';
 import { writeHostsFile } from './hosts';
-import { resolveContainer, type EnvContext } from './env';
+import { NO_OBJECTS, resolveContainer, type EnvContext, type ResolvedContainer } from './env';
 import { pullAuth } from './pull-auth';
 import type { Secret } from '../../messages/config-data';
 import type { SyncFailures } from './reconcile';
@@ -24,6 +25,7 @@ import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
 import { needsImageUser, type ImageUser } from './security';
 import { isContainerConfigError } from './errors';
 import type { PodAction, PodRuntime } from './types';
+import { containerMounts, containerVolumeMounts, isVolumeError, podVolumes, type PodVolumes } from '../volumes';
 
 export { isRuntimeFault } from './runtime-faults';
 
@@ -49,6 +51,8 @@ export interface ExecuteContext {
   env?: Partial<Omit<EnvContext, 'podIPs' | 'warn'>> & { sandboxIPs?: Record<string, string[]> };
   /** Gives GPUs to containers that ask for nvidia.com/gpu; none: the node has none to give. */
   gpu?: GpuAllocator;
+  /** Sets up the pod's volumes before its containers are created; none: a pod with volumes waits, refused. */
+  volumes?: PodVolumes;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -178,6 +182,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
         // waiting reason, tried again on the next sync, as kubelet does when its cache is not synced.
         throw new StepError('CreateContainerConfigError', new Error(`could not read the container's ConfigMaps and Secrets: ${messageOf(e)}`));
       }
+      const volumeMounts = await mountVolumes(ctx, pod, spec, resolved);
       let containerId: string;
       const podIP = ctx.sandboxIPs?.[a.sandboxId];
       const hostsRoot = ctx.sandbox.hostsRoot;
@@ -190,6 +195,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
           ...(ctx.sandbox.seccompProfileRoot ? { seccompProfileRoot: ctx.sandbox.seccompProfileRoot } : {}),
           ...(hostsPath ? { hostsPath } : {}),
           resolved,
+          ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
           ...(lease && ctx.gpu ? { gpu: gpuContainerConfig(ctx.gpu.inventory, lease.devices, resolved.env.map((e) => e.name)) } : {}),
         });
       } catch (e) {
@@ -225,6 +231,35 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       return;
     case 'removeContainer':
       await idempotent(cri.removeContainer({ containerId: a.containerId }));
+  }
+}
+
+/**
+ * Sets up the pod's volumes (each container's creation makes sure of them, as kubelet waits for
+ * the pod's volumes before starting any container) and returns the container's mounts. A volume
+ * that cannot be set up is kubelet's FailedMount: the container waits in ContainerCreating and the
+ * next sync tries again, without crash-loop back-off. A volumeMount the node cannot make (an
+ * escaping subPath) is CreateContainerConfigError, as kubelet's failed subPath preparation.
+ */
+async function mountVolumes(ctx: ExecuteContext, pod: Pod, spec: Container, resolved: ResolvedContainer): Promise<Mount[]> {
+  if (podVolumes(pod).length === 0 && containerVolumeMounts(spec).length === 0) return [];
+  let volumes;
+  try {
+    if (!ctx.volumes) throw new Error('this node keeps no pod volumes (the node agent has no pods directory)');
+    volumes = await ctx.volumes.setUp(pod, { objects: ctx.env?.objects ?? NO_OBJECTS, ...(ctx.env?.allocatable ? { allocatable: ctx.env.allocatable } : {}) });
+  } catch (e) {
+    const message = isVolumeError(e)
+      ? `MountVolume.SetUp failed for volume "${e.volume}" : ${e.message}`
+      : `Unable to attach or mount volumes: ${messageOf(e)}`;
+    ctx.log.warn({ container: spec.name, err: message }, 'pod volumes could not be set up; the container waits');
+    ctx.event?.('Warning', 'FailedMount', message);
+    throw new StepError('ContainerCreating', new Error(message), undefined, true);
+  }
+  try {
+    return await containerMounts(spec, volumes, resolved.env);
+  } catch (e) {
+    // Refused or failed (a subPath under a file): the container's configuration, never a crash.
+    throw new StepError('CreateContainerConfigError', isVolumeError(e) ? e : new Error(`failed to prepare the volume mounts of container ${spec.name}: ${messageOf(e)}`));
   }
 }
 
@@ -302,12 +337,9 @@ async function imagePullAuth(ctx: ExecuteContext, image: string): Promise<Return
   return pullAuth(image, secrets);
 }
 
-/** What a node without access to ConfigMaps and Secrets sees: none exist. */
-const NO_OBJECTS: EnvContext['objects'] = { configMap: async () => undefined, secret: async () => undefined };
-
-/** A create/start failure with kubelet's waiting reason. */
+/** A create/start failure with kubelet's waiting reason; `mount`: the pod's volumes are not ready (FailedMount already recorded). */
 class StepError extends Error {
-  constructor(readonly reason: string, readonly original: unknown, readonly containerId?: string) {
+  constructor(readonly reason: string, readonly original: unknown, readonly containerId?: string, readonly mount = false) {
     super(messageOf(original), { cause: original });
     this.name = 'StepError';
   }
@@ -321,6 +353,11 @@ function expectedFailure(a: PodAction, e: unknown, ctx: ExecuteContext, out: Exe
   const at = ctx.now();
   if (e instanceof StepError) {
     if (a.type !== 'runContainer') return false;
+    if (e.mount) {
+      // No back-off, as kubelet: every sync tries the mounts again until they succeed.
+      (out.failures.containers ??= {})[a.container] = { reason: e.reason, message: e.message, volumes: true };
+      return true;
+    }
     (out.failures.containers ??= {})[a.container] = { reason: e.reason, message: e.message };
     ctx.event?.('Warning', 'Failed', `Error: ${e.message}`);
     if (e.reason === 'CreateContainerConfigError') {

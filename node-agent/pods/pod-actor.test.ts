@@ -6,6 +6,11 @@ import { TimeoutError } from '../../messages/errors';
 import type { Pod, PodStatus } from '../../messages/pod';
 import { criTimeout, FakeCriRuntime, makePod, MemoryPersistenceEngine, } from './fixtures';
 import { spawnPodActor, type PodActorDeps, type PodActorMessage } from './pod-actor';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ConfigMap } from '../../messages/config-data';
+import { PodVolumes, type Mounter } from '../volumes';
 
 // nact runs messages on setImmediate: keep that real, fake the clock and setTimeout (resync, backoff).
 beforeEach(() => { jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'], now: 1_700_000_000_000 }); });
@@ -456,5 +461,80 @@ describe('pod actor telemetry', () => {
       stop(system);
       disableActorTelemetry();
     }
+  });
+});
+
+describe('pod actor with volumes', () => {
+  // No tmpfs here (configMap and disk emptyDir volumes): nothing to mount, nothing to look up.
+  const noMounts: Mounter = { isMountPoint: async () => false, mountTmpfs: async () => undefined, unmountUnder: async () => undefined };
+  let system: Ref<never>;
+  let root: string;
+  // Real timers: the actor does real file I/O here, which fake time would outrun on a busy machine.
+  beforeEach(async () => { jest.useRealTimers(); root = await mkdtemp(path.join(tmpdir(), 'mk-actor-vol-')); });
+  /** Polls `cond` every 20 ms until it holds; fails naming `what` after `ms`. */
+  const eventually = async (what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  afterEach(async () => { stop(system); await rm(root, { recursive: true, force: true }); });
+
+  it('mounts a configMap volume, rewrites its files when the ConfigMap changes without restarting, and removes them with the pod', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    let cm: ConfigMap | undefined;
+    const volumes = new PodVolumes({ podsRoot: root, mounter: noMounts });
+    const h = harness(cri, {
+      volumes, volumeRefreshMs: 200, resyncIntervalMs: 100,
+      envObjects: () => ({ configMap: async (n) => (n === 'cfg' ? cm : undefined), secret: async () => undefined }),
+    });
+    const base = makePod({ containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'config', mountPath: '/etc/app' }] } as Pod['spec']['containers'][0]] });
+    const pod: Pod = { ...base, spec: { ...base.spec, volumes: [{ name: 'config', configMap: { name: 'cfg' } }] } as Pod['spec'] };
+    const ref = spawnPodActor(system, h.deps, pod);
+    await eventually('waiting for the ConfigMap', () => app(h)?.state.waiting?.reason === 'ContainerCreating'
+      && /configmap "cfg" not found/.test(app(h)?.state.waiting?.message ?? ''));
+    expect(cri.calls).not.toContain('createContainer');
+    cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { color: 'blue' } };
+    await eventually('Running', () => h.last()?.phase === 'Running');
+    const dir = path.join(root, 'uid-1', 'volumes', 'configmap', 'config');
+    expect([...cri.containers.values()][0].config.mounts).toEqual([{ containerPath: '/etc/app', hostPath: dir, readonly: true, propagation: 'PROPAGATION_PRIVATE' }]);
+    expect(await readFile(path.join(dir, 'color'), 'utf8')).toBe('blue');
+    cm = { ...cm, data: { color: 'green' } };
+    await eventually('the new file', async () => (await readFile(path.join(dir, 'color'), 'utf8').catch(() => '')) === 'green');
+    expect(cri.idsOf('app')).toHaveLength(1);
+    expect(app(h)?.restartCount).toBe(0);
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString() } } });
+    await eventually('terminated', () => h.terminated.length === 1);
+    expect(await stat(path.join(root, 'uid-1')).catch(() => undefined)).toBeUndefined();
+  });
+
+  it('evicts a pod whose emptyDir outgrows its sizeLimit: containers killed, Failed with reason Evicted, never restarted', async () => {
+    system = start();
+    const cri = new FakeCriRuntime();
+    const events: string[] = [];
+    const h = harness(cri, {
+      volumes: new PodVolumes({ podsRoot: root, mounter: noMounts }), volumeRefreshMs: 200, resyncIntervalMs: 100,
+      recordEvent: (_p, type, reason, message) => { events.push(`${type} ${reason} ${message}`); },
+    });
+    const base = makePod({ containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] } as Pod['spec']['containers'][0]] });
+    const pod: Pod = { ...base, spec: { ...base.spec, volumes: [{ name: 'scratch', emptyDir: { sizeLimit: '64Ki' } }] } as Pod['spec'] };
+    spawnPodActor(system, h.deps, pod);
+    await eventually('Running', () => h.last()?.phase === 'Running');
+    await writeFile(path.join(root, 'uid-1', 'volumes', 'empty-dir', 'scratch', 'big'), Buffer.alloc(256 * 1024, 1));
+    const message = 'Usage of EmptyDir volume "scratch" exceeds the limit "64Ki".';
+    await eventually('Evicted', () => h.last()?.phase === 'Failed' && h.last()?.reason === 'Evicted');
+    expect(h.last()?.message).toBe(message);
+    expect(events).toContain(`Warning Evicted ${message}`);
+    expect(app(h)?.state.terminated).toBeDefined();
+    // Several resyncs later, nothing was started again.
+    const writes = h.statuses.length;
+    const looks = (): number => cri.calls.filter((c) => c === 'listContainers').length;
+    const before = looks();
+    await eventually('ten more syncs', () => looks() >= before + 10);
+    expect(cri.idsOf('app')).toHaveLength(1);
+    expect(h.statuses.length).toBe(writes);
+    expect(h.last()?.phase).toBe('Failed');
   });
 });

@@ -23,7 +23,7 @@ import {
   applyBackoffEvent, crashLoopPolicy, emptyBackoff, isBackoffEvent, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
 import { backoffEvents } from './events';
-import type { EnvObjects } from './env';
+import { NO_OBJECTS, type EnvObjects } from './env';
 import { executeActions } from './execute';
 import { ObservationCache, observePod, type ObservationHints } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
@@ -33,6 +33,7 @@ import { PodProber, type RunningContainer } from './prober';
 import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
 import { stopContainerGracefully } from './hooks';
 import type { GpuAllocator } from '../gpu/allocation';
+import { podVolumes, type PodVolumes } from '../volumes';
 
 /** Messages a pod actor accepts. */
 export type PodActorMessage =
@@ -75,6 +76,13 @@ export interface PodActorDeps {
   seccompProfileRoot?: string;
   /** Gives GPUs to containers asking for nvidia.com/gpu (node-agent/gpu); none on a node without. */
   gpu?: GpuAllocator;
+  /**
+   * The node's pod volumes: set up before containers are created, kept current on each sync,
+   * removed once the pod is torn down. None: a pod with volumes waits in ContainerCreating.
+   */
+  volumes?: PodVolumes;
+  /** How often a running pod's configMap, secret and downwardAPI files are brought up to date (default 10 s). */
+  volumeRefreshMs?: number;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
   writeStatus(pod: Pod, status: PodStatus): Promise<void>;
   /** Called once deletion finished: nothing of the pod is left in the runtime. */
@@ -162,6 +170,11 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  // When the running pod's volume files were last brought up to date, and its emptyDirs measured (epoch ms).
+  let volumesRefreshedAt = 0;
+  let usageCheckedAt = 0;
+  // Why the node evicts the pod (an emptyDir over its sizeLimit); a fact kept across resets.
+  let eviction: string | undefined;
   // The pod's IP as last observed: a preStop httpGet of a liveness kill connects to it.
   let lastPodIP: string | undefined;
   // Containers whose StartContainer missed its deadline: facts about the runtime, kept across
@@ -227,6 +240,43 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     stop(self);
   };
 
+  /**
+   * Brings the files of a running pod's configMap, secret and downwardAPI volumes up to date (the
+   * atomic swap: containers see the new files without a restart), as kubelet does on each sync.
+   * Failures are logged and tried again on the next sync; the containers keep running.
+   */
+  async function refreshVolumes(pod: Pod, observed: ObservedPod): Promise<void> {
+    if (!deps.volumes || pod.metadata.deletionTimestamp || podVolumes(pod).length === 0) return;
+    if (!observed.containers.some((c) => c.state === 'CONTAINER_RUNNING')) return;
+    if (now() - volumesRefreshedAt < (deps.volumeRefreshMs ?? 10_000)) return;
+    volumesRefreshedAt = now();
+    try {
+      const env = envContext(pod, observed);
+      await deps.volumes.setUp(pod, { objects: env.objects ?? NO_OBJECTS, ...(env.allocatable ? { allocatable: env.allocatable } : {}) });
+    } catch (err) {
+      log.warn({ err: String(err) }, 'could not bring the pod\'s volumes up to date; trying again on the next sync');
+    }
+  }
+
+  /**
+   * Measures the pod's disk emptyDirs with a sizeLimit (at most every volumeRefreshMs, as kubelet's
+   * eviction manager looks every 10 s) and marks the pod for eviction when one is over.
+   */
+  async function checkEviction(pod: Pod): Promise<void> {
+    if (eviction !== undefined || !deps.volumes || pod.metadata.deletionTimestamp || podVolumes(pod).length === 0) return;
+    if (now() - usageCheckedAt < (deps.volumeRefreshMs ?? 10_000)) return;
+    usageCheckedAt = now();
+    try {
+      eviction = await deps.volumes.emptyDirOverLimit(pod);
+    } catch (err) {
+      log.warn({ err: String(err) }, 'could not measure the pod\'s emptyDir volumes; trying again on the next sync');
+      return;
+    }
+    if (eviction === undefined) return;
+    log.warn({ reason: eviction }, 'evicting the pod');
+    event('Warning', 'Evicted', eviction);
+  }
+
   async function sync(state: PodActorState, ctx: ActorContext<Internal, Ref<unknown>>): Promise<PodActorState> {
     let backoff = state.backoff;
     let stored = state.status;
@@ -248,6 +298,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let hints: ObservationHints = {};
     let lastObserved: ObservedPod | undefined;
     self = ctx.self;
+    if (desired) await checkEviction(desired);
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images, cache, hints), abandonedStarts);
       logUnexpected(log, observed, desired);
@@ -256,10 +307,13 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
         probes: prober.views(),
         pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
         previous: written ?? viewStatus, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
+        ...(eviction !== undefined ? { evicted: eviction } : {}),
       });
       await record(result.events);
       if (result.terminated) {
         log.info('pod terminated; runtime objects removed');
+        // A throw (a tmpfs still busy) crashes the actor; its restart comes back here and tries again.
+        await deps.volumes?.tearDown(uid as string);
         await deps.onTerminated(lastKnown);
         finish(ctx.self);
         return { backoff, ...(stored ? { status: stored } : {}) };
@@ -272,13 +326,14 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
           ...(deps.seccompProfileRoot ? { seccompProfileRoot: deps.seccompProfileRoot } : {}),
           ...(deps.nodeResolvConf ? { nodeResolvConf: deps.nodeResolvConf } : {}), ...(deps.hostsRoot ? { hostsRoot: deps.hostsRoot } : {}),
         }, log, now, event, sandboxIPs: readySandboxIPs(observed), env: envContext(desired, observed),
-          ...(deps.gpu ? { gpu: deps.gpu } : {}),
+          ...(deps.gpu ? { gpu: deps.gpu } : {}), ...(deps.volumes ? { volumes: deps.volumes } : {}),
       });
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);
       hints = out.created;
       failures = mergeFailures(failures, out.failures);
     }
+    if (desired && lastObserved) await refreshVolumes(desired, lastObserved);
     lastPodIP = result?.status.podIP ?? lastPodIP;
     prober.update(desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [], result?.status.podIP);
     // A write the view never showed was overwritten before the control plane copied it there.

@@ -18,6 +18,7 @@ import {
   hasCountedExit, imageKey, SANDBOX_KEY, type BackoffEvent, type CrashLoopPolicy, type BackoffState,
 } from './backoff';
 import { reconcileDeletion } from './deletion';
+import { evictionOf, reconcileEviction } from './eviction';
 import { garbageActions } from './garbage';
 import { containerView, groupInstances, newestFirst } from './instances';
 import { neverRan, startAbortedByRuntime } from './runtime-faults';
@@ -30,7 +31,8 @@ export type { ReconcileInput, ReconcileResult, SyncFailures } from './types';
 export const FAST_REQUEUE_MS = 1000;
 
 /**
- * How soon to try again a container whose ConfigMap, Secret or key is missing (kubelet retries
+ * How soon to try again a container whose ConfigMap, Secret or key is missing, or whose pod's
+ * volumes could not be set up (kubelet retries
  * such a pod with its worker's back-off, about 10 s; mk looks a little sooner).
  */
 export const CONFIG_RETRY_MS = 5000;
@@ -67,6 +69,8 @@ const grace = (pod: Pod): number => pod.spec.terminationGracePeriodSeconds ?? 30
 export function reconcilePod(input: ReconcileInput): ReconcileResult {
   const pod = input.pod;
   if (!pod || pod.metadata.deletionTimestamp) return reconcileDeletion(input);
+  const eviction = evictionOf(input);
+  if (eviction !== undefined) return reconcileEviction(input, eviction);
   const instances = groupInstances(input.observed.containers);
   const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
   const plan: Plan = {
@@ -216,7 +220,7 @@ function startNew(p: Plan, sb: ObservedSandbox, c: Container, init: boolean, ign
   const remaining = backoffRemainingMs(p.backoff, containerKey(c.name), p.input.now);
   if (failure) {
     wait(p, c.name, failure.reason, failure.message);
-    requeueIn(p, remaining || (failure.reason === 'CreateContainerConfigError' ? CONFIG_RETRY_MS : FAST_REQUEUE_MS));
+    requeueIn(p, remaining || (failure.reason === 'CreateContainerConfigError' || failure.volumes ? CONFIG_RETRY_MS : FAST_REQUEUE_MS));
     return;
   }
   if (!ignoreBackoff && remaining > 0) {

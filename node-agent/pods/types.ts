@@ -91,8 +91,11 @@ export type PodAction =
 export interface SyncFailures {
   /** image -> error message of a failed pull (ErrImagePull). */
   images?: Record<string, string>;
-  /** container -> reason (CreateContainerError, RunContainerError) and message. */
-  containers?: Record<string, { reason: string; message: string }>;
+  /**
+   * container -> reason (CreateContainerError, RunContainerError) and message; `volumes`: the
+   * pod's volumes could not be set up (retried like a missing ConfigMap, without back-off).
+   */
+  containers?: Record<string, { reason: string; message: string; volumes?: boolean }>;
   /** Error message of a failed RunPodSandbox. */
   sandbox?: string;
 }
@@ -112,6 +115,11 @@ export interface ReconcileInput {
   failures?: SyncFailures;
   /** Grace period for a pod that vanished without a deletion mark. */
   defaultGraceSeconds?: number;
+  /**
+   * Why the node evicts the pod (an emptyDir over its sizeLimit): its containers are killed and it
+   * ends Failed with reason Evicted (eviction.ts). A stored status with reason Evicted keeps it so.
+   */
+  evicted?: string;
   /** What the probes say of running instances, by container id (prober.ts); none = not probed yet. */
   probes?: Record<string, { started: boolean; ready: boolean }>;
 }

@@ -1,0 +1,73 @@
+import { mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Container } from '../../messages/pod';
+import { containerMounts, type MountedVolume } from './container-mounts';
+import type { VolumeMount } from './types';
+
+const container = (volumeMounts: VolumeMount[]): Container => ({ name: 'app', image: 'busybox', volumeMounts } as Container);
+
+describe('containerMounts', () => {
+  let root: string;
+  let scratch: MountedVolume;
+  let config: MountedVolume;
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'mk-mounts-'));
+    await mkdir(path.join(root, 'scratch'));
+    await mkdir(path.join(root, 'config', 'conf.d'), { recursive: true });
+    scratch = { hostPath: path.join(root, 'scratch'), readOnly: false, createSubPaths: true };
+    config = { hostPath: path.join(root, 'config'), readOnly: true, createSubPaths: false };
+  });
+  afterEach(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it('mounts each volume where the container asks, read-only when either side says so', async () => {
+    const mounts = await containerMounts(container([
+      { name: 'scratch', mountPath: '/cache' },
+      { name: 'scratch', mountPath: '/ro', readOnly: true },
+      { name: 'config', mountPath: '/etc/app' },
+    ]), new Map([['scratch', scratch], ['config', config]]), []);
+    expect(mounts).toEqual([
+      { containerPath: '/cache', hostPath: scratch.hostPath, readonly: false, propagation: 'PROPAGATION_PRIVATE' },
+      { containerPath: '/ro', hostPath: scratch.hostPath, readonly: true, propagation: 'PROPAGATION_PRIVATE' },
+      { containerPath: '/etc/app', hostPath: config.hostPath, readonly: true, propagation: 'PROPAGATION_PRIVATE' },
+    ]);
+  });
+
+  it('refuses a mount naming an unknown volume, and a mountPath used twice', async () => {
+    await expect(containerMounts(container([{ name: 'nope', mountPath: '/x' }]), new Map(), [])).rejects.toThrow('container app: volumeMount "nope" names no volume of the pod');
+    await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x' }, { name: 'scratch', mountPath: '/x' }]), new Map([['scratch', scratch]]), []))
+      .rejects.toThrow('mountPath /x is used by two volumeMounts');
+  });
+
+  it('makes a missing subPath as a directory in an emptyDir, refuses one missing in a configMap', async () => {
+    const [m] = await containerMounts(container([{ name: 'scratch', mountPath: '/data', subPath: 'a/b' }]), new Map([['scratch', scratch]]), []);
+    expect(m.hostPath).toBe(path.join(scratch.hostPath, 'a', 'b'));
+    expect((await stat(m.hostPath)).isDirectory()).toBe(true);
+    const [c] = await containerMounts(container([{ name: 'config', mountPath: '/etc/app/conf.d', subPath: 'conf.d' }]), new Map([['config', config]]), []);
+    expect(c).toMatchObject({ hostPath: path.join(config.hostPath, 'conf.d'), readonly: true });
+    await expect(containerMounts(container([{ name: 'config', mountPath: '/x', subPath: 'missing' }]), new Map([['config', config]]), []))
+      .rejects.toThrow('subPath "missing" of volume "config" does not exist in the volume');
+  });
+
+  it('refuses a subPath that leaves its volume through a symlink, or with ..', async () => {
+    await mkdir(path.join(root, 'outside'));
+    await symlink(path.join(root, 'outside'), path.join(scratch.hostPath, 'escape'));
+    await symlink('/', path.join(scratch.hostPath, 'rootlink'));
+    const vols = new Map([['scratch', scratch]]);
+    await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x', subPath: 'escape' }]), vols, []))
+      .rejects.toThrow(`leaves the volume: it resolves to ${path.join(root, 'outside')}`);
+    await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x', subPath: 'rootlink/etc' }]), vols, [])).rejects.toThrow('leaves the volume');
+    await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x', subPath: 'escape/new' }]), vols, [])).rejects.toThrow('leaves the volume');
+    expect(await stat(path.join(root, 'outside', 'new')).catch(() => undefined)).toBeUndefined();
+    await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x', subPath: '../x' }]), vols, [])).rejects.toThrow("must not contain '..'");
+    await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x', subPath: '/etc' }]), vols, [])).rejects.toThrow('must be a relative path');
+  });
+
+  it('expands subPathExpr with the container environment', async () => {
+    const [m] = await containerMounts(container([{ name: 'scratch', mountPath: '/logs', subPathExpr: 'logs/$(POD_NAME)' }]),
+      new Map([['scratch', scratch]]), [{ name: 'POD_NAME', value: 'web-0' }]);
+    expect(m.hostPath).toBe(path.join(scratch.hostPath, 'logs', 'web-0'));
+    await expect(containerMounts(container([{ name: 'scratch', mountPath: '/logs', subPath: 'a', subPathExpr: 'b' }]), new Map([['scratch', scratch]]), []))
+      .rejects.toThrow('has both subPath and subPathExpr');
+  });
+});

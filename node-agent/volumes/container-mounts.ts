@@ -1,0 +1,71 @@
+/**
+ * A container's volumeMounts as CRI mounts, as kubelet's makeMounts does
+ * (kubernetes/kubernetes pkg/kubelet/kubelet_pods.go): each names a volume of the pod; subPath (or
+ * subPathExpr, expanded with the container's environment) picks a path inside it, made as a
+ * directory when missing in a volume that allows it, and refused when it resolves (through
+ * symlinks) outside the volume (https://kubernetes.io/docs/concepts/storage/volumes/#using-subpath).
+ */
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Container } from '../../messages/pod';
+import type { Mount } from '../cri/types';
+import { expand } from '../pods/env';
+import { VolumeError } from './errors';
+import { isWithin, resolveExisting } from './host-path';
+import { containerVolumeMounts } from './types';
+
+/** A volume set up on the node, ready to mount. */
+export interface MountedVolume {
+  /** Where it is on the node (resolved). */
+  hostPath: string;
+  /** Mounted read-only whatever the mount asks (configMap, secret, downwardAPI). */
+  readOnly: boolean;
+  /** Whether a missing subPath is made as a directory (emptyDir, hostPath). */
+  createSubPaths: boolean;
+}
+
+/** The pod's volumes set up on the node, by volume name. */
+export type PodVolumeMap = ReadonlyMap<string, MountedVolume>;
+
+/**
+ * The CRI mounts of `c`'s volumeMounts, in order. `env` is the container's resolved environment
+ * (for subPathExpr). Throws VolumeError for a mount naming no volume, a bad or escaping subPath.
+ */
+export async function containerMounts(c: Container, volumes: PodVolumeMap, env: readonly { name: string; value: string }[]): Promise<Mount[]> {
+  const out: Mount[] = [];
+  const seen = new Set<string>();
+  const vars = new Map(env.map((e) => [e.name, e.value]));
+  for (const vm of containerVolumeMounts(c)) {
+    const vol = volumes.get(vm.name);
+    if (!vol) throw new VolumeError(vm.name, `container ${c.name}: volumeMount "${vm.name}" names no volume of the pod`);
+    if (!vm.mountPath) throw new VolumeError(vm.name, `container ${c.name}: volumeMount "${vm.name}" needs a mountPath`);
+    if (seen.has(vm.mountPath)) throw new VolumeError(vm.name, `container ${c.name}: mountPath ${vm.mountPath} is used by two volumeMounts`);
+    seen.add(vm.mountPath);
+    if (vm.subPath && vm.subPathExpr) throw new VolumeError(vm.name, `container ${c.name}: volumeMount "${vm.name}" has both subPath and subPathExpr`);
+    const sub = vm.subPath ?? (vm.subPathExpr !== undefined ? expand(vm.subPathExpr, (n) => vars.get(n)) : undefined);
+    const hostPath = sub ? await subPathOf(c, vm.name, vol, sub) : vol.hostPath;
+    out.push({ containerPath: vm.mountPath, hostPath, readonly: !!vm.readOnly || vol.readOnly, propagation: 'PROPAGATION_PRIVATE' });
+  }
+  return out;
+}
+
+/** The resolved path of `sub` inside the volume, made when missing and allowed. */
+async function subPathOf(c: Container, volume: string, vol: MountedVolume, sub: string): Promise<string> {
+  const what = `container ${c.name}: subPath ${JSON.stringify(sub)} of volume "${volume}"`;
+  if (path.isAbsolute(sub)) throw new VolumeError(volume, `${what} must be a relative path`);
+  if (sub.split('/').includes('..')) throw new VolumeError(volume, `${what} must not contain '..'`);
+  const base = await realpath(vol.hostPath);
+  const target = path.join(base, sub);
+  const check = (resolved: string): void => {
+    if (!isWithin(resolved, base)) throw new VolumeError(volume, `${what} leaves the volume: it resolves to ${resolved}`);
+  };
+  const resolved = await resolveExisting(target);
+  check(resolved);
+  if (await stat(resolved).catch(() => undefined)) return resolved;
+  if (!vol.createSubPaths) throw new VolumeError(volume, `${what} does not exist in the volume`);
+  await mkdir(resolved, { recursive: true, mode: 0o755 });
+  // A symlink swapped in while the directories were made would show here.
+  const again = await realpath(target);
+  check(again);
+  return again;
+}

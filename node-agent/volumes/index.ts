@@ -1,0 +1,11 @@
+/** Pod volumes on the node: setup, mounts into containers, atomic updates and cleanup. */
+export { DATA_DIR_NAME, payloadPathError, writeAtomic, type FileProjection, type Payload } from './atomic-writer';
+export { containerMounts, type MountedVolume, type PodVolumeMap } from './container-mounts';
+export { isVolumeError, VolumeError } from './errors';
+export { isWithin, resolveExisting, setUpHostPath } from './host-path';
+export { podDir, podVolumesDir, volumeDir, VOLUMES_DIR, type VolumePlugin } from './layout';
+export { PodVolumes, PVC_NOT_SUPPORTED, type PodVolumesOptions, type VolumeSources } from './manager';
+export { configMapPayload, DEFAULT_MODE, downwardAPIPayload, formatMap, secretPayload } from './payloads';
+export { systemMounter, type Mounter } from './tmpfs';
+export * from './types';
+export { diskUsageBytes } from './usage';

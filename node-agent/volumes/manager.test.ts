@@ -1,0 +1,179 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { ConfigMap, Secret } from '../../messages/config-data';
+import type { Pod } from '../../messages/pod';
+import { mountsUnder, unmountUnder } from '../containerd/cleanup';
+import type { EnvObjects } from '../pods/env';
+import { DATA_DIR_NAME } from './atomic-writer';
+import { PodVolumes, PVC_NOT_SUPPORTED } from './manager';
+import type { Mounter } from './tmpfs';
+import type { Volume } from './types';
+import { diskUsageBytes } from './usage';
+
+const run = promisify(execFile);
+
+/** Records tmpfs mounts instead of making them. */
+class FakeMounter implements Mounter {
+  readonly mounted = new Map<string, { mode: number; sizeBytes?: number }>();
+  async isMountPoint(dir: string) { return this.mounted.has(dir); }
+  async mountTmpfs(dir: string, opts: { mode: number; sizeBytes?: number }) { this.mounted.set(dir, opts); }
+  async unmountUnder(dir: string) { for (const d of [...this.mounted.keys()]) if (d === dir || d.startsWith(`${dir}/`)) this.mounted.delete(d); }
+}
+
+const podWith = (volumes: Volume[], uid = '0b6c3e9a-1f0d-4c53-9d51-7a2f0d1c2b3a'): Pod => ({
+  apiVersion: 'v1', kind: 'Pod',
+  metadata: { name: 'web', namespace: 'prod', uid, labels: { app: 'web' } },
+  spec: { containers: [{ name: 'app', image: 'busybox' }], volumes } as Pod['spec'],
+});
+
+describe('PodVolumes', () => {
+  let root: string;
+  let cms: Record<string, ConfigMap>;
+  let secrets: Record<string, Secret>;
+  let objects: EnvObjects;
+  let mounter: FakeMounter;
+  let volumes: PodVolumes;
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'mk-podvol-'));
+    cms = { app: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' }, data: { color: 'blue' } } };
+    secrets = { db: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, data: { pw: Buffer.from('x').toString('base64') } } };
+    objects = { configMap: async (n) => cms[n], secret: async (n) => secrets[n] };
+    mounter = new FakeMounter();
+    volumes = new PodVolumes({ podsRoot: path.join(root, 'pods'), hostPathRoots: [path.join(root, 'host')], mounter, nodeMemoryBytes: 1 << 30 });
+    await mkdir(path.join(root, 'host'), { recursive: true });
+  });
+  afterEach(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it('lays out one directory per volume under <pods root>/<uid>/volumes/<plugin>/<name>', async () => {
+    const pod = podWith([
+      { name: 'scratch', emptyDir: {} },
+      { name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+      { name: 'ram', emptyDir: { medium: 'Memory' } },
+      { name: 'config', configMap: { name: 'app' } },
+      { name: 'creds', secret: { secretName: 'db' } },
+      { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+      { name: 'host', hostPath: { path: path.join(root, 'host', 'data'), type: 'DirectoryOrCreate' } },
+    ]);
+    const got = await volumes.setUp(pod, { objects });
+    const base = path.join(root, 'pods', pod.metadata.uid!, 'volumes');
+    expect(Object.fromEntries([...got].map(([k, v]) => [k, v.hostPath]))).toEqual({
+      scratch: path.join(base, 'empty-dir', 'scratch'),
+      cache: path.join(base, 'empty-dir', 'cache'),
+      ram: path.join(base, 'empty-dir', 'ram'),
+      config: path.join(base, 'configmap', 'config'),
+      creds: path.join(base, 'secret', 'creds'),
+      info: path.join(base, 'downward-api', 'info'),
+      host: path.join(root, 'host', 'data'),
+    });
+    expect((await stat(got.get('scratch')!.hostPath)).mode & 0o777).toBe(0o777);
+    expect((await stat(path.join(root, 'pods', pod.metadata.uid!))).mode & 0o777).toBe(0o750);
+    expect((await stat(base)).mode & 0o777).toBe(0o750);
+    expect(got.get('config')!.readOnly && got.get('creds')!.readOnly && got.get('info')!.readOnly).toBe(true);
+    expect(await readFile(path.join(got.get('config')!.hostPath, 'color'), 'utf8')).toBe('blue');
+    expect(await readFile(path.join(got.get('creds')!.hostPath, 'pw'), 'utf8')).toBe('x');
+    expect(await readFile(path.join(got.get('info')!.hostPath, 'labels'), 'utf8')).toBe('app="web"');
+    // Memory emptyDirs and secrets are tmpfs, sized by sizeLimit or the node's memory.
+    expect(Object.fromEntries(mounter.mounted)).toEqual({
+      [path.join(base, 'empty-dir', 'cache')]: { mode: 0o777, sizeBytes: 64 * 1024 * 1024 },
+      [path.join(base, 'empty-dir', 'ram')]: { mode: 0o777, sizeBytes: 1 << 30 },
+      [path.join(base, 'secret', 'creds')]: { mode: 0o755 },
+    });
+  });
+
+  it('rewrites configMap files through the ..data swap when the object changes, and not otherwise', async () => {
+    const pod = podWith([{ name: 'config', configMap: { name: 'app' } }]);
+    const dir = (await volumes.setUp(pod, { objects })).get('config')!.hostPath;
+    const first = await readlink(path.join(dir, DATA_DIR_NAME));
+    await volumes.setUp(pod, { objects });
+    expect(await readlink(path.join(dir, DATA_DIR_NAME))).toBe(first);
+    cms.app = { ...cms.app, data: { color: 'green', size: 'xl' } };
+    await volumes.setUp(pod, { objects });
+    expect(await readlink(path.join(dir, DATA_DIR_NAME))).not.toBe(first);
+    expect(await readFile(path.join(dir, 'color'), 'utf8')).toBe('green');
+    expect(await readFile(path.join(dir, 'size'), 'utf8')).toBe('xl');
+  });
+
+  it('refuses persistentVolumeClaim, a volume with no source, hostPath outside the roots and a missing configMap', async () => {
+    await expect(volumes.setUp(podWith([{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }]), { objects })).rejects.toThrow(PVC_NOT_SUPPORTED);
+    await expect(volumes.setUp(podWith([{ name: 'data' }]), { objects })).rejects.toThrow('needs exactly one of emptyDir');
+    await expect(volumes.setUp(podWith([{ name: 'data', emptyDir: {}, hostPath: { path: '/tmp' } }]), { objects })).rejects.toThrow('needs exactly one of');
+    await expect(volumes.setUp(podWith([{ name: 'etc', hostPath: { path: '/etc' } }]), { objects })).rejects.toThrow("hostPath /etc is outside the node's allowed roots");
+    await expect(volumes.setUp(podWith([{ name: 'c', configMap: { name: 'gone' } }]), { objects })).rejects.toThrow('configmap "gone" not found');
+    await expect(volumes.setUp(podWith([{ name: 'c', emptyDir: { medium: 'HugePages' as 'Memory' } }]), { objects })).rejects.toThrow('emptyDir medium "HugePages" is not supported');
+  });
+
+  it('tears down a pod: tmpfs unmounted, volume dirs removed, hostPath contents kept; repeating is harmless', async () => {
+    const pod = podWith([
+      { name: 'ram', emptyDir: { medium: 'Memory' } },
+      { name: 'host', hostPath: { path: path.join(root, 'host') } },
+    ]);
+    await volumes.setUp(pod, { objects });
+    await writeFile(path.join(root, 'host', 'keep'), 'k');
+    await volumes.tearDown(pod.metadata.uid!);
+    expect(mounter.mounted.size).toBe(0);
+    expect(await readdir(path.join(root, 'pods'))).toEqual([]);
+    expect(await readFile(path.join(root, 'host', 'keep'), 'utf8')).toBe('k');
+    await volumes.tearDown(pod.metadata.uid!);
+  });
+
+  it('removes the volumes of pods no longer on the node, and nothing else under the root', async () => {
+    const kept = podWith([{ name: 's', emptyDir: {} }], '11111111-1111-1111-1111-111111111111');
+    const gone = podWith([{ name: 's', emptyDir: { medium: 'Memory' } }], '22222222-2222-2222-2222-222222222222');
+    await volumes.setUp(kept, { objects });
+    await volumes.setUp(gone, { objects });
+    const logs = path.join(root, 'pods', 'prod_web_22222222-2222-2222-2222-222222222222');
+    await mkdir(logs);
+    expect(await volumes.cleanOrphans(new Set([kept.metadata.uid!]))).toEqual([gone.metadata.uid]);
+    expect((await readdir(path.join(root, 'pods'))).sort()).toEqual([kept.metadata.uid, path.basename(logs)].sort());
+    expect([...mounter.mounted.keys()]).toEqual([]);
+  });
+
+  it('says which disk emptyDir is over its sizeLimit, in kubelet\'s words; memory ones and those without a limit are not measured', async () => {
+    const pod = podWith([
+      { name: 'free', emptyDir: {} },
+      { name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } },
+      { name: 'scratch', emptyDir: { sizeLimit: '64Ki' } },
+    ]);
+    const got = await volumes.setUp(pod, { objects });
+    await writeFile(path.join(got.get('free')!.hostPath, 'big'), Buffer.alloc(256 * 1024, 1));
+    await writeFile(path.join(got.get('ram')!.hostPath, 'big'), Buffer.alloc(256 * 1024, 1));
+    await mkdir(path.join(got.get('scratch')!.hostPath, 'sub'));
+    await writeFile(path.join(got.get('scratch')!.hostPath, 'sub', 'small'), Buffer.alloc(16 * 1024, 1));
+    expect(await volumes.emptyDirOverLimit(pod)).toBeUndefined();
+    await writeFile(path.join(got.get('scratch')!.hostPath, 'sub', 'big'), Buffer.alloc(128 * 1024, 1));
+    expect(await volumes.emptyDirOverLimit(pod)).toBe('Usage of EmptyDir volume "scratch" exceeds the limit "64Ki".');
+    expect(await diskUsageBytes(got.get('scratch')!.hostPath)).toBeGreaterThanOrEqual(144 * 1024);
+    expect(await diskUsageBytes(path.join(root, 'missing'))).toBe(0);
+  });
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot('mounts real tmpfs filesystems for memory emptyDirs and secrets, and unmounts them on teardown', async () => {
+    const real = new PodVolumes({ podsRoot: path.join(root, 'pods') });
+    const pod = podWith([{ name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }, { name: 'creds', secret: { secretName: 'db' } }]);
+    let got;
+    try {
+      got = await real.setUp(pod, { objects });
+    } catch (e) {
+      // A root that may not mount (an unprivileged container) cannot run this test.
+      if (/cannot mount a tmpfs/.test(String(e))) return;
+      throw e;
+    }
+    try {
+      const points = await mountsUnder(root);
+      expect(points.sort()).toEqual([got.get('ram')!.hostPath, got.get('creds')!.hostPath].sort());
+      const { stdout } = await run('df', ['-B1', '--output=size', got.get('ram')!.hostPath]);
+      expect(Number(stdout.trim().split('\n')[1])).toBe(1024 * 1024);
+      expect(await readFile(path.join(got.get('creds')!.hostPath, 'pw'), 'utf8')).toBe('x');
+      await real.setUp(pod, { objects });
+      expect((await mountsUnder(root)).length).toBe(2);
+      await real.tearDown(pod.metadata.uid!);
+      expect(await mountsUnder(root)).toEqual([]);
+      expect(await readdir(path.join(root, 'pods'))).toEqual([]);
+    } finally {
+      await unmountUnder(root).catch(() => undefined);
+    }
+  });
+});

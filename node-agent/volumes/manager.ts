@@ -1,0 +1,197 @@
+/**
+ * The node's pod volumes: sets up every volume of a pod before its containers are created
+ * (kubelet's volume manager: https://kubernetes.io/docs/concepts/storage/volumes/), keeps
+ * configMap, secret and downwardAPI files current on each sync, and removes a pod's volumes when
+ * it is gone (tmpfs unmounted first, hostPath contents never touched). Every step is idempotent,
+ * so an agent killed at any point finishes the work on its next pass.
+ */
+import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Pod } from '../../messages/pod';
+import { memoryBytes } from '../../messages/quantity';
+import type { EnvContext, EnvObjects } from '../pods/env';
+import { writeAtomic } from './atomic-writer';
+import type { MountedVolume, PodVolumeMap } from './container-mounts';
+import { VolumeError } from './errors';
+import { setUpHostPath } from './host-path';
+import { isPodUidDir, podDir, podVolumesDir, volumeDir, volumeSource } from './layout';
+import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
+import { systemMounter, type Mounter } from './tmpfs';
+import { podVolumes, type Volume } from './types';
+import { diskUsageBytes } from './usage';
+
+/** How the node keeps pod volumes. */
+export interface PodVolumesOptions {
+  /** The root of per-pod directories: `<podsRoot>/<uid>/volumes/<plugin>/<name>`. */
+  podsRoot: string;
+  /** Directories hostPath volumes may be in (after resolving symlinks); none: hostPath is refused. */
+  hostPathRoots?: readonly string[];
+  /** tmpfs mounts (tests pass a fake); default mount(8)/umount(8). */
+  mounter?: Mounter;
+  /** The size of a memory emptyDir without sizeLimit; default the node's memory. */
+  nodeMemoryBytes?: number;
+  log?: Logger;
+}
+
+/** What setting up a pod's volumes reads besides the pod. */
+export interface VolumeSources {
+  /** The ConfigMaps and Secrets of the pod's namespace. */
+  objects: EnvObjects;
+  /** The node's allocatable: a limit a container does not set (downwardAPI resourceFieldRef). */
+  allocatable?: EnvContext['allocatable'];
+}
+
+/** The message of pods that use a persistentVolumeClaim volume. */
+export const PVC_NOT_SUPPORTED = 'persistentVolumeClaim volumes are not supported on this node yet';
+
+/** A node's pod volumes; see the module comment. */
+export class PodVolumes {
+  private readonly mounter: Mounter;
+  constructor(private readonly opts: PodVolumesOptions) {
+    this.mounter = opts.mounter ?? systemMounter;
+  }
+
+  /** The allowed hostPath roots, as configured. */
+  get hostPathRoots(): readonly string[] { return this.opts.hostPathRoots ?? []; }
+
+  /**
+   * Sets up (or brings up to date) every volume of `pod` and returns them by name. Throws
+   * VolumeError for what the pod asks wrongly or the node refuses; other errors (the control plane
+   * not answering, I/O) as they are. Files of unchanged objects are not rewritten.
+   */
+  async setUp(pod: Pod, sources: VolumeSources): Promise<PodVolumeMap> {
+    const out = new Map<string, MountedVolume>();
+    const volumes = podVolumes(pod);
+    if (volumes.length === 0) return out;
+    // Only root on the node looks inside (kubelet keeps its pod directories 0750): the runtime
+    // bind-mounts each volume into the containers as root.
+    try {
+      await mkdir(podVolumesDir(this.opts.podsRoot, pod.metadata.uid ?? ''), { recursive: true, mode: 0o750 });
+    } catch (e) {
+      throw new VolumeError(volumes[0].name, (e as Error).message);
+    }
+    for (const v of volumes) {
+      if (out.has(v.name)) throw new VolumeError(v.name, `two volumes of the pod are named "${v.name}"`);
+      out.set(v.name, await this.setUpVolume(pod, v, sources));
+    }
+    return out;
+  }
+
+  private async setUpVolume(pod: Pod, v: Volume, sources: VolumeSources): Promise<MountedVolume> {
+    const uid = pod.metadata.uid ?? '';
+    const ns = pod.metadata.namespace ?? 'default';
+    const source = volumeSource(v);
+    const dirOf = (plugin: Parameters<typeof volumeDir>[2]): string => {
+      try {
+        return volumeDir(this.opts.podsRoot, uid, plugin, v.name);
+      } catch (e) {
+        throw new VolumeError(v.name, (e as Error).message);
+      }
+    };
+    switch (source) {
+      case 'emptyDir': {
+        const medium = v.emptyDir!.medium ?? '';
+        if (medium !== '' && medium !== 'Memory') throw new VolumeError(v.name, `emptyDir medium "${String(medium)}" is not supported: use "" or "Memory"`);
+        const dir = dirOf('empty-dir');
+        await mkdir(dir, { recursive: true });
+        if (medium === 'Memory') await this.tmpfs(v.name, dir, 0o777, memoryBytes(v.emptyDir!.sizeLimit) || (this.opts.nodeMemoryBytes ?? totalmem()));
+        // As kubelet: any user of the pod may write its scratch space.
+        await chmod(dir, 0o777);
+        return { hostPath: dir, readOnly: false, createSubPaths: true };
+      }
+      case 'hostPath':
+        return { hostPath: await setUpHostPath(v.name, v.hostPath!, this.hostPathRoots), readOnly: false, createSubPaths: true };
+      case 'configMap': {
+        const dir = dirOf('configmap');
+        await writeAtomic(dir, await configMapPayload(v.name, v.configMap!, sources.objects, ns));
+        return { hostPath: dir, readOnly: true, createSubPaths: false };
+      }
+      case 'secret': {
+        const dir = dirOf('secret');
+        const payload = await secretPayload(v.name, v.secret!, sources.objects, ns);
+        await mkdir(dir, { recursive: true });
+        // Secrets live in memory only, as kubelet keeps them.
+        await this.tmpfs(v.name, dir, 0o755);
+        await writeAtomic(dir, payload);
+        return { hostPath: dir, readOnly: true, createSubPaths: false };
+      }
+      case 'downwardAPI': {
+        const dir = dirOf('downward-api');
+        await writeAtomic(dir, downwardAPIPayload(v.name, pod, v.downwardAPI!, { ...(sources.allocatable ? { allocatable: sources.allocatable } : {}) }));
+        return { hostPath: dir, readOnly: true, createSubPaths: false };
+      }
+      case 'persistentVolumeClaim':
+        throw new VolumeError(v.name, PVC_NOT_SUPPORTED);
+      default:
+        throw new VolumeError(v.name, `volume "${v.name}" needs exactly one of emptyDir, hostPath, configMap, secret, downwardAPI or persistentVolumeClaim`);
+    }
+  }
+
+  /** Mounts a tmpfs at `dir` unless one is there already. */
+  private async tmpfs(volume: string, dir: string, mode: number, sizeBytes?: number): Promise<void> {
+    if (await this.mounter.isMountPoint(dir)) return;
+    try {
+      await this.mounter.mountTmpfs(dir, { mode, ...(sizeBytes ? { sizeBytes } : {}) });
+    } catch (e) {
+      throw new VolumeError(volume, `cannot mount a tmpfs at ${dir}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Says which disk emptyDir of `pod` uses more than its sizeLimit, in kubelet's words for the
+   * eviction, or undefined when none does (memory ones are capped by their tmpfs instead).
+   */
+  async emptyDirOverLimit(pod: Pod): Promise<string | undefined> {
+    for (const v of podVolumes(pod)) {
+      const limit = v.emptyDir?.sizeLimit;
+      if (!limit || v.emptyDir?.medium === 'Memory' || volumeSource(v) !== 'emptyDir') continue;
+      const bytes = memoryBytes(limit);
+      if (bytes <= 0) continue;
+      let dir: string;
+      try {
+        dir = volumeDir(this.opts.podsRoot, pod.metadata.uid ?? '', 'empty-dir', v.name);
+      } catch {
+        continue;
+      }
+      if ((await diskUsageBytes(dir)) > bytes) return `Usage of EmptyDir volume "${v.name}" exceeds the limit "${limit}".`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Removes the volumes of the pod with `uid`: unmounts every tmpfs under them, then removes the
+   * directories (hostPath volumes are not there and are never touched). Throws, leaving the
+   * files, when something stays mounted.
+   */
+  async tearDown(uid: string): Promise<void> {
+    const dir = podVolumesDir(this.opts.podsRoot, uid);
+    if (!(await stat(dir).catch(() => undefined))) return;
+    await this.mounter.unmountUnder(dir);
+    await rm(dir, { recursive: true, force: true });
+    // The pod's directory goes too once nothing else of the pod is in it.
+    await rmdir(podDir(this.opts.podsRoot, uid)).catch(() => undefined);
+    this.opts.log?.info({ uid }, 'pod volumes removed');
+  }
+
+  /**
+   * Removes the volumes of every pod not in `keep` (pods deleted while the agent was away).
+   * Returns their uids; a pod whose volumes cannot be removed is logged and left for next time.
+   */
+  async cleanOrphans(keep: ReadonlySet<string>): Promise<string[]> {
+    const entries = await readdir(this.opts.podsRoot).catch(() => [] as string[]);
+    const removed: string[] = [];
+    for (const uid of entries) {
+      if (!isPodUidDir(uid) || keep.has(uid)) continue;
+      if (!(await stat(path.join(this.opts.podsRoot, uid, 'volumes')).catch(() => undefined))) continue;
+      try {
+        await this.tearDown(uid);
+        removed.push(uid);
+      } catch (err) {
+        this.opts.log?.warn({ uid, err: String(err) }, 'cannot remove the volumes of a pod that is gone; trying again on the next start');
+      }
+    }
+    return removed;
+  }
+}
