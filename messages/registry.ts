@@ -18,13 +18,14 @@ import { NamespaceKind, NodeKind } from './kinds/node';
 import { PodKind } from './kinds/pod';
 import { ReplicaSetKind } from './kinds/replicaset';
 import { ServiceKind } from './kinds/service';
+import { StatefulSetKind } from './kinds/statefulset';
 
 export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObjects } from './kind';
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
 export const KINDS: readonly KindInfo[] = [
   ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
-  LeaseKind, NamespaceKind, NodeKind, PodKind, ReplicaSetKind, SecretKind, ServiceKind,
+  LeaseKind, NamespaceKind, NodeKind, PodKind, ReplicaSetKind, SecretKind, ServiceKind, StatefulSetKind,
 ];
 
 /** Finds a kind by the name a user typed: `pods`, `pod`, `po`, `Pod`, `pods.v1`. Undefined when unknown. */
