@@ -19,11 +19,12 @@ import { nodeModule } from './node/kind';
 import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
 import { serviceModule } from './service/kind';
+import { statefulSetModule } from './statefulset/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
   configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule,
-  namespaceModule, nodeModule, podModule, replicaSetModule, secretModule, serviceModule,
+  namespaceModule, nodeModule, podModule, replicaSetModule, secretModule, serviceModule, statefulSetModule,
 ];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */

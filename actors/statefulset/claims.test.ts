@@ -1,5 +1,5 @@
 import type { Pod, StatefulSet } from '../../messages';
-import { claimName, claimOwnerRefs, claimVolumes, desiredClaim, retainedClaim } from './claims';
+import { claimName, claimOwnerRefs, claimVolumes, desiredClaim, retainedClaim, type StatefulClaim } from './claims';
 
 const template = { metadata: { name: 'www', labels: { tier: 'db', app: 'other' }, annotations: { note: 'x' } }, spec: { accessModes: ['ReadWriteOnce' as const], resources: { requests: { storage: '1Gi' } } } };
 const sts = (policy?: StatefulSet['spec']['persistentVolumeClaimRetentionPolicy'], replicas = 2): StatefulSet => ({
@@ -61,6 +61,6 @@ describe('StatefulSet claims', () => {
     expect(retainedClaim(claim, sts({ whenScaled: 'Delete' }, 2), 2, pod(2))).toBeNull();
     const bare = retainedClaim({ metadata: { name: 'www-web-0', ownerReferences: [SET_REF] } }, sts(), 0, pod(0));
     expect(bare?.metadata).toEqual({ name: 'www-web-0' });
-    expect(retainedClaim({ metadata: { name: 'www-web-0' } }, sts({ whenDeleted: 'Delete' }), 0, pod(0))?.metadata.ownerReferences).toEqual([SET_REF]);
+    expect(retainedClaim({ metadata: { name: 'www-web-0' } as StatefulClaim['metadata'] }, sts({ whenDeleted: 'Delete' }), 0, pod(0))?.metadata.ownerReferences).toEqual([SET_REF]);
   });
 });

@@ -91,7 +91,7 @@ export function desiredClaim(sts: StatefulSet, template: VolumeClaimTemplate, or
  * updateClaimOwnerRefForSetAndPod): references to the set and to the replica's pods are replaced by
  * what claimOwnerRefs asks, others are kept. Null when nothing changes.
  */
-export function retainedClaim<C extends { metadata: { ownerReferences?: OwnerReference[] } }>(
+export function retainedClaim<C extends { metadata: { name?: string; ownerReferences?: OwnerReference[] } }>(
   claim: C, sts: StatefulSet, ordinal: number, pod: Pod | undefined,
 ): C | null {
   const podName = statefulPodName(sts, ordinal);
@@ -100,7 +100,8 @@ export function retainedClaim<C extends { metadata: { ownerReferences?: OwnerRef
   const next = [...have.filter((r) => !ours(r)), ...claimOwnerRefs(sts, ordinal, pod)];
   const key = (refs: OwnerReference[]) => refs.map((r) => `${r.kind}/${r.uid}`).sort().join(',');
   if (key(next) === key(have)) return null;
-  const metadata = { ...claim.metadata, ownerReferences: next };
-  if (next.length === 0) delete metadata.ownerReferences;
+  const metadata: C['metadata'] = { ...claim.metadata };
+  if (next.length > 0) metadata.ownerReferences = next;
+  else delete metadata.ownerReferences;
   return { ...claim, metadata };
 }
