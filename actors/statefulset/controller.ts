@@ -58,6 +58,33 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     for (const k of keys) if (!queued.has(k) && enqueue(k)) queued.add(k);
   };
   const index = new PodIndex(store, () => sets.values(), enqueueAll, { kind: 'StatefulSet', plural: 'statefulsets' });
+  /**
+   * Pods this controller deleted (key -> uid) that the index still shows without a
+   * deletionTimestamp: they count as terminating, so a next ordinal is never touched while its
+   * predecessor is on its way out. (The index itself stops showing a pod the moment the
+   * controller deletes it, which suits a ReplicaSet but would hide a terminating replica here.)
+   */
+  const deleting = new Map<string, string>();
+
+  /** The pods of `ns` as the index has them, with the ones deleted here marked as terminating. */
+  const podsOf = (ns: string): Pod[] => {
+    const out: Pod[] = [];
+    const present = new Set<string>();
+    for (const p of index.pods(ns)) {
+      const key = objectKey('pods', ns, p.metadata.name);
+      present.add(key);
+      const uid = deleting.get(key);
+      if (uid === undefined) out.push(p);
+      else if (uid !== p.metadata.uid || p.metadata.deletionTimestamp) {
+        deleting.delete(key);
+        out.push(p);
+      } else {
+        out.push({ ...p, metadata: { ...p.metadata, deletionTimestamp: p.metadata.deletionTimestamp ?? new Date(now()).toISOString() } });
+      }
+    }
+    for (const key of deleting.keys()) if (key.startsWith(objectKey('pods', ns, '')) && !present.has(key)) deleting.delete(key);
+    return out;
+  };
 
   /** Writes one pod; false when it changed or went meanwhile (the next reconcile decides again). */
   const tryWrite = async (pod: Pod, write: () => Promise<number>): Promise<boolean> => {
@@ -73,7 +100,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
   /** Adopts member orphans it selects and releases its pods it no longer selects; returns the pods it owns. */
   const claim = async (key: string, sts: StatefulSet): Promise<Pod[]> => {
     const ns = sts.metadata.namespace ?? 'default';
-    const claims = claimPods(asReplicaSet(sts), index.pods(ns));
+    const claims = claimPods(asReplicaSet(sts), podsOf(ns));
     let owned = claims.owned;
     // Only a pod named as one of its replicas is a member (Kubernetes' isMemberOf).
     const adopt = claims.adopt.filter((p) => ordinalOf(sts, p) !== undefined);
@@ -134,8 +161,9 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     let failure: string | undefined;
     await Promise.all(victims.map(async (pod) => {
       try {
-        await deleteObject(store, podModule, objectKey('pods', pod.metadata.namespace ?? 'default', pod.metadata.name));
-        index.deleted(pod);
+        const key = objectKey('pods', pod.metadata.namespace ?? 'default', pod.metadata.name);
+        await deleteObject(store, podModule, key);
+        deleting.set(key, pod.metadata.uid ?? '');
         recordEvent(sts as KubeObject, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`);
       } catch (err) {
         if (isNotFound(err)) return;
@@ -185,7 +213,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
       }
       const created = await createPods(sts, plan.create, hash);
       const failure = (await deletePods(sts, plan.delete)) ?? created.failure;
-      const mineNow = claimPods(asReplicaSet(sts), index.pods(ns)).owned;
+      const mineNow = claimPods(asReplicaSet(sts), podsOf(ns)).owned;
       const { status, requeueAfterMs } = statefulSetStatus(sts, mineNow, hash, now());
       if (stableJson(status) !== stableJson(sts.status ?? null)) {
         // A Conflict (the set changed meanwhile) is retried by the supervisor with the newer set.
