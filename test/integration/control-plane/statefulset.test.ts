@@ -180,7 +180,7 @@ it('with OnDelete gives the new template only to the replicas a user deletes', a
   await apply(manifest('manual', 'v2', { updateStrategy: { type: 'OnDelete' }, replicas: 2 }));
   await waitFor('v2 observed', async () => {
     const s = await getSts('manual');
-    return s.status?.observedGeneration === s.metadata.generation && s.status.updatedReplicas === 0;
+    return s.status?.observedGeneration === s.metadata.generation && s.status?.updatedReplicas === 0;
   }, 30_000, 100);
   expect((await livePods(sts)).every((p) => p.spec.containers[0].image === 'v1')).toBe(true);
   const old = (await livePods(sts)).find((p) => p.metadata.name === 'manual-0')!;
