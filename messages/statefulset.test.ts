@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadAll } from 'js-yaml';
 import { validateManifest } from './manifest';
 import { defaultStatefulSet, type StatefulSet } from './statefulset';
 
@@ -16,6 +19,12 @@ describe('StatefulSet manifests', () => {
     });
     expect(validateManifest(doc).object).toEqual(doc);
     expect(validateManifest(sts({ selector, template, updateStrategy: { type: 'OnDelete' } })).object).toBeDefined();
+  });
+
+  it('accepts examples/statefulset.yaml, its headless Service included', () => {
+    const docs = loadAll(fs.readFileSync(path.join(__dirname, '..', 'examples', 'statefulset.yaml'), 'utf8')) as unknown[];
+    expect(docs.map((d) => (d as { kind: string }).kind)).toEqual(['Service', 'StatefulSet']);
+    for (const doc of docs) expect(validateManifest(doc).object).toEqual(doc);
   });
 
   it('refuses a missing or mismatched selector, unknown fields and bad enums, naming the field', () => {
