@@ -144,11 +144,18 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
         index.wrote(pod, await store.create(objectKey('pods', ns, pod.metadata.name), pod));
         recordEvent(sts as KubeObject, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`);
       } catch (err) {
+        let reason = (err as Error).message;
         if (isAlreadyExists(err)) {
-          taken = true;
-          return;
+          // Its predecessor on its way out: wait for it. A pod of that name that is not the set's: say so.
+          const other = await store.get<Pod>(objectKey('pods', ns, pod.metadata.name));
+          const ref = other && controllerOf(other.object);
+          if (!other || other.object.metadata.deletionTimestamp || ref?.uid === sts.metadata.uid) {
+            taken = true;
+            return;
+          }
+          reason = `a pod named ${pod.metadata.name} exists and is ${ref ? `controlled by ${ref.kind} ${ref.name}` : 'not selected by the set'}; delete or rename it`;
         }
-        const message = `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} failed error: ${(err as Error).message}`;
+        const message = `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} failed error: ${reason}`;
         recordEvent(sts as KubeObject, 'Warning', 'FailedCreate', message);
         failure ??= message;
       }
@@ -182,6 +189,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     prepare: async () => {
       sets.clear();
       queued.clear();
+      deleting.clear();
       await index.start();
     },
     stop: async () => {

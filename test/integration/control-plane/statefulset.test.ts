@@ -8,7 +8,7 @@
  * (test/helpers/fake-nodes.ts); the scheduler binds the pods.
  */
 import {
-  isValidation, objectKey, type ApplyResult, type GetResult, type Pod, type StatefulSet,
+  isValidation, LABEL_SERVICE_NAME, objectKey, type ApplyResult, type EndpointSlice, type GetResult, type ListResult, type Pod, type StatefulSet,
 } from '../../../messages';
 import { caught } from '../../helpers/nats-server';
 import { waitFor } from '../../helpers/wait';
@@ -99,6 +99,23 @@ it('makes web-0, web-1, web-2 in order, each once the one before is Ready, with 
   expect(created('web-0')).toBeLessThanOrEqual(created('web-1'));
   expect(created('web-1')).toBeLessThanOrEqual(created('web-2'));
   expect(sts.status).toMatchObject({ replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 3, updatedReplicas: 3 });
+});
+
+it("gives each replica its DNS name: the headless Service's endpoints carry the pod names as hostnames", async () => {
+  await apply({
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'nginx' },
+    spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] },
+  });
+  // The pods' addresses, as their node would report them (the fake nodes report none).
+  for (const [i, name] of ['web-0', 'web-1', 'web-2'].entries()) {
+    await f.store.mutate<Pod>(objectKey('pods', 'default', name), (p) => ({ ...p, status: { ...p.status, podIP: `10.244.0.${10 + i}`, podIPs: [{ ip: `10.244.0.${10 + i}` }] } }));
+  }
+  const hosts = await waitFor('endpoints with hostnames', async () => {
+    const slices = (await f.api<ListResult>('list', { kind: 'endpointslices', labelSelector: `${LABEL_SERVICE_NAME}=nginx` })).items as unknown as EndpointSlice[];
+    const got = slices.flatMap((sl) => sl.endpoints.map((e) => `${e.hostname}=${e.addresses[0]}`)).sort();
+    return got.length === 3 ? got : undefined;
+  }, 30_000, 100);
+  expect(hosts).toEqual(['web-0=10.244.0.10', 'web-1=10.244.0.11', 'web-2=10.244.0.12']);
 });
 
 it('brings a deleted replica back under the same name, and a failed one too', async () => {
@@ -204,6 +221,19 @@ it('with Parallel makes every replica at once, without waiting for readiness', a
   expect(pods.some(isReady)).toBe(false);
   await setReplicas('par', 0);
   await waitFor('all gone', async () => (await allPods(sts)).length === 0, 30_000, 100);
+});
+
+it('waits while a pod that is not its own holds a replica name, and goes on once it is gone', async () => {
+  await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'blk-0', labels: { app: 'someone-else' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  const sts = await apply(manifest('blk', 'v1', { replicas: 2 }));
+  await waitFor('FailedCreate recorded', async () => {
+    const events = (await f.api<ListResult>('list', { kind: 'events' })).items as unknown as { reason?: string; message?: string; involvedObject?: { name?: string } }[];
+    return events.some((e) => e.involvedObject?.name === 'blk' && e.reason === 'FailedCreate' && /a pod named blk-0 exists and is not selected by the set/.test(e.message ?? ''));
+  }, 30_000, 100);
+  expect(await livePods(sts)).toEqual([]);
+  await f.api('delete', { kind: 'pods', name: 'blk-0' });
+  expect(names(await livePods(await settled('blk', 2)))).toEqual(['blk-0', 'blk-1']);
+  await f.api('delete', { kind: 'statefulsets', name: 'blk' });
 });
 
 it('takes its pods with it when deleted', async () => {
