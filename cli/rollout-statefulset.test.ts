@@ -1,6 +1,5 @@
 import type { StatefulSet } from '../messages';
-import { deploymentTarget, rolloutTarget } from './rollout';
-import { statefulSetRolloutState } from './rollout-statefulset';
+import { deploymentTarget, rolloutTarget, statefulSetRolloutState } from './rollout';
 
 const sts = (status: StatefulSet['status'], strategy: StatefulSet['spec']['updateStrategy'] = { type: 'RollingUpdate', rollingUpdate: { partition: 0 } }): StatefulSet => ({
   apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'web', generation: 2 },

@@ -1,7 +1,7 @@
 /**
  * `mk rollout` and `mk set image` without oclif, after kubectl's (k8s.io/kubectl
  * pkg/cmd/rollout, pkg/polymorphichelpers/rollout_status.go, history.go, rollback.go): status waits
- * on a deployment's status, history lists its ReplicaSets' revisions, undo writes an older
+ * on a deployment's, daemon set's or stateful set's status, history lists its ReplicaSets' revisions, undo writes an older
  * revision's template back (the controller gives it a new revision), restart stamps the template,
  * pause and resume flip spec.paused, and set image changes containers' images by name.
  */
@@ -11,7 +11,6 @@ import { CliError } from './errors';
 import { namespaceFor, parseTargets } from './kinds';
 import { resolveKind } from '../messages/registry';
 import { renderTable } from './output/tabwriter';
-import { statefulSetRolloutState } from './rollout-statefulset';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
@@ -71,6 +70,38 @@ export function daemonSetRolloutState(ds: DaemonSet): RolloutState {
     return { done: false, failed: false, message: `Waiting for daemon set "${name}" rollout to finish: ${s.numberAvailable ?? 0} of ${desired} updated pods are available...` };
   }
   return { done: true, failed: false, message: `daemon set "${name}" successfully rolled out` };
+}
+
+/**
+ * Where a stateful set's rollout is (kubectl's StatefulSetStatusViewer); only RollingUpdate has
+ * one. With a rollingUpdate (mk always defaults one, with partition 0) it is done once replicas
+ * minus partition pods are updated, in kubectl's words "partitioned roll out complete"; without
+ * one, once the current revision is the update revision.
+ */
+export function statefulSetRolloutState(sts: StatefulSet): RolloutState {
+  const strategy = sts.spec.updateStrategy;
+  if ((strategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') {
+    return { done: false, failed: true, message: 'rollout status is only available for RollingUpdate strategy type' };
+  }
+  const s = sts.status;
+  if (!s || !s.observedGeneration || (sts.metadata.generation ?? 0) > s.observedGeneration) {
+    return { done: false, failed: false, message: 'Waiting for statefulset spec update to be observed...' };
+  }
+  const replicas = sts.spec.replicas ?? 1;
+  const ready = s.readyReplicas ?? 0;
+  if (ready < replicas) return { done: false, failed: false, message: `Waiting for ${replicas - ready} pods to be ready...` };
+  const updated = s.updatedReplicas ?? 0;
+  if (strategy?.rollingUpdate) {
+    const want = replicas - (strategy.rollingUpdate.partition ?? 0);
+    if (updated < want) {
+      return { done: false, failed: false, message: `Waiting for partitioned roll out to finish: ${updated} out of ${want} new pods have been updated...` };
+    }
+    return { done: true, failed: false, message: `partitioned roll out complete: ${updated} new pods have been updated...` };
+  }
+  if (s.updateRevision !== s.currentRevision) {
+    return { done: false, failed: false, message: `waiting for statefulset rolling update to complete ${updated} pods at revision ${s.updateRevision}...` };
+  }
+  return { done: true, failed: false, message: `statefulset rolling update complete ${s.currentReplicas ?? 0} pods at revision ${s.currentRevision}...` };
 }
 
 /** Where a rollout is, as `mk rollout status` says it (kubectl's DeploymentStatusViewer). */
