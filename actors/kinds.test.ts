@@ -15,7 +15,7 @@ describe('kind modules', () => {
     expect(moduleFor('po').info.kind).toBe('Pod');
     expect(moduleFor('Namespace').info.plural).toBe('namespaces');
     expect(moduleFor('rs').info.kind).toBe('ReplicaSet');
-    expect(() => moduleFor('statefulsets')).toThrow(/doesn't have a resource type "statefulsets"/);
+    expect(() => moduleFor('widgets')).toThrow(/doesn't have a resource type "widgets"/);
     expect(() => moduleFor(42)).toThrow(/kind must be a string/);
   });
 });

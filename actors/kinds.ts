@@ -19,13 +19,14 @@ import { nodeModule } from './node/kind';
 import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
 import { serviceModule } from './service/kind';
+import { statefulSetModule } from './statefulset/kind';
 import { persistentVolumeClaimModule, persistentVolumeModule, storageClassModule } from './volume/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
   configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule,
   namespaceModule, nodeModule, persistentVolumeModule, persistentVolumeClaimModule, podModule, replicaSetModule, secretModule,
-  serviceModule, storageClassModule,
+  serviceModule, statefulSetModule, storageClassModule,
 ];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */

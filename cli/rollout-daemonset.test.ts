@@ -32,7 +32,7 @@ describe('rolloutTarget', () => {
     expect(rolloutTarget(['ds/agent'], undefined)).toEqual({ name: 'agent', namespace: 'default', plural: 'daemonsets' });
     expect(rolloutTarget(['daemonset', 'agent'], 'kube-system')).toEqual({ name: 'agent', namespace: 'kube-system', plural: 'daemonsets' });
     expect(rolloutTarget(['deploy/web'], undefined)).toEqual({ name: 'web', namespace: 'default', plural: 'deployments' });
-    expect(() => rolloutTarget(['rs/web'], undefined)).toThrow('replicasets have no rollout in mk: only deployments and daemonsets do');
+    expect(() => rolloutTarget(['rs/web'], undefined)).toThrow('replicasets have no rollout in mk: only deployments, daemonsets and statefulsets do');
     expect(() => rolloutTarget(['ds/a', 'ds/b'], undefined)).toThrow('give exactly one daemonset: ds/NAME');
   });
 });

@@ -1,11 +1,11 @@
 /**
  * `mk rollout` and `mk set image` without oclif, after kubectl's (k8s.io/kubectl
  * pkg/cmd/rollout, pkg/polymorphichelpers/rollout_status.go, history.go, rollback.go): status waits
- * on a deployment's status, history lists its ReplicaSets' revisions, undo writes an older
+ * on a deployment's, daemon set's or stateful set's status, history lists its ReplicaSets' revisions, undo writes an older
  * revision's template back (the controller gives it a new revision), restart stamps the template,
  * pause and resume flip spec.paused, and set image changes containers' images by name.
  */
-import type { DaemonSet, Deployment, KubeObject, ReplicaSet } from '../messages';
+import type { DaemonSet, Deployment, KubeObject, ReplicaSet, StatefulSet } from '../messages';
 import type { Api } from './client';
 import { CliError } from './errors';
 import { namespaceFor, parseTargets } from './kinds';
@@ -19,30 +19,33 @@ export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 
 /**
  * A deployment as a command line names it (`deploy/web`, `deployment web`); `plural` is
- * `daemonsets` for the commands that also take a daemon set (rolloutTarget).
+ * `daemonsets` or `statefulsets` for the commands that also take those (rolloutTarget).
  */
-export interface DeploymentTarget { name: string; namespace: string; plural?: 'deployments' | 'daemonsets' }
+export interface DeploymentTarget { name: string; namespace: string; plural?: 'deployments' | 'daemonsets' | 'statefulsets' }
 
 /** Resolves the one deployment `args` name; throws CliError for anything else. */
 export function deploymentTarget(args: string[], namespaceFlag: string | undefined): DeploymentTarget {
   const [first, ...rest] = args;
   if (first === undefined) throw new CliError('give the deployment: deploy/NAME or deploy NAME');
   const { kind, names } = parseTargets(first, rest);
+  if (kind.plural === 'daemonsets' || kind.plural === 'statefulsets') {
+    throw new CliError(`${kind.plural} take only rollout status and restart in mk (it keeps no ControllerRevision objects to show or roll back to): history, undo, pause and resume take deployments`);
+  }
   if (kind.plural !== 'deployments') throw new CliError(`${kind.plural} have no rollout in mk: only deployments do`);
   if (names.length !== 1) throw new CliError('give exactly one deployment: deploy/NAME');
   return { name: names[0], namespace: namespaceFor(kind, namespaceFlag) ?? 'default' };
 }
 
 /**
- * The one deployment or daemon set `args` name (`mk rollout status` and `restart` take both);
- * throws CliError for anything else.
+ * The one deployment, daemon set or stateful set `args` name (`mk rollout status`, `restart` and
+ * `mk set image` take all three); throws CliError for anything else.
  */
 export function rolloutTarget(args: string[], namespaceFlag: string | undefined): DeploymentTarget {
   const [first, ...rest] = args;
-  if (first === undefined) throw new CliError('give the deployment or daemon set: deploy/NAME or ds/NAME');
+  if (first === undefined) throw new CliError('give the deployment, daemon set or stateful set: deploy/NAME, ds/NAME or sts/NAME');
   const { kind, names } = parseTargets(first, rest);
-  if (kind.plural !== 'deployments' && kind.plural !== 'daemonsets') {
-    throw new CliError(`${kind.plural} have no rollout in mk: only deployments and daemonsets do`);
+  if (kind.plural !== 'deployments' && kind.plural !== 'daemonsets' && kind.plural !== 'statefulsets') {
+    throw new CliError(`${kind.plural} have no rollout in mk: only deployments, daemonsets and statefulsets do`);
   }
   if (names.length !== 1) throw new CliError(`give exactly one ${kind.singular}: ${kind.shortNames[0]}/NAME`);
   return { name: names[0], namespace: namespaceFor(kind, namespaceFlag) ?? 'default', plural: kind.plural };
@@ -67,6 +70,38 @@ export function daemonSetRolloutState(ds: DaemonSet): RolloutState {
     return { done: false, failed: false, message: `Waiting for daemon set "${name}" rollout to finish: ${s.numberAvailable ?? 0} of ${desired} updated pods are available...` };
   }
   return { done: true, failed: false, message: `daemon set "${name}" successfully rolled out` };
+}
+
+/**
+ * Where a stateful set's rollout is (kubectl's StatefulSetStatusViewer); only RollingUpdate has
+ * one. With a rollingUpdate (mk always defaults one, with partition 0) it is done once replicas
+ * minus partition pods are updated, in kubectl's words "partitioned roll out complete"; without
+ * one, once the current revision is the update revision.
+ */
+export function statefulSetRolloutState(sts: StatefulSet): RolloutState {
+  const strategy = sts.spec.updateStrategy;
+  if ((strategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') {
+    return { done: false, failed: true, message: 'rollout status is only available for RollingUpdate strategy type' };
+  }
+  const s = sts.status;
+  if (!s || !s.observedGeneration || (sts.metadata.generation ?? 0) > s.observedGeneration) {
+    return { done: false, failed: false, message: 'Waiting for statefulset spec update to be observed...' };
+  }
+  const replicas = sts.spec.replicas ?? 1;
+  const ready = s.readyReplicas ?? 0;
+  if (ready < replicas) return { done: false, failed: false, message: `Waiting for ${replicas - ready} pods to be ready...` };
+  const updated = s.updatedReplicas ?? 0;
+  if (strategy?.rollingUpdate) {
+    const want = replicas - (strategy.rollingUpdate.partition ?? 0);
+    if (updated < want) {
+      return { done: false, failed: false, message: `Waiting for partitioned roll out to finish: ${updated} out of ${want} new pods have been updated...` };
+    }
+    return { done: true, failed: false, message: `partitioned roll out complete: ${updated} new pods have been updated...` };
+  }
+  if (s.updateRevision !== s.currentRevision) {
+    return { done: false, failed: false, message: `waiting for statefulset rolling update to complete ${updated} pods at revision ${s.updateRevision}...` };
+  }
+  return { done: true, failed: false, message: `statefulset rolling update complete ${s.currentReplicas ?? 0} pods at revision ${s.currentRevision}...` };
 }
 
 /** Where a rollout is, as `mk rollout status` says it (kubectl's DeploymentStatusViewer). */
@@ -114,7 +149,9 @@ export async function rolloutStatus(api: Api, t: DeploymentTarget, timeoutMs: nu
   for (;;) {
     const state = t.plural === 'daemonsets'
       ? daemonSetRolloutState(await api.get(resolveKind('daemonsets')!, t.namespace, t.name) as unknown as DaemonSet)
-      : rolloutState(await getDeployment(api, t));
+      : t.plural === 'statefulsets'
+        ? statefulSetRolloutState(await api.get(resolveKind('statefulsets')!, t.namespace, t.name) as unknown as StatefulSet)
+        : rolloutState(await getDeployment(api, t));
     if (state.failed) throw new CliError(state.message);
     if (state.message !== last) io.out(`${state.message}\n`);
     last = state.message;
@@ -189,11 +226,12 @@ function sortKeys(v: unknown): unknown {
 
 /** `mk rollout restart`: a new restartedAt annotation on the template makes a new revision. */
 export async function rolloutRestart(api: Api, t: DeploymentTarget, io: RolloutIo, now = new Date()): Promise<void> {
-  if (t.plural === 'daemonsets') {
-    await api.get(resolveKind('daemonsets')!, t.namespace, t.name);
+  if (t.plural === 'daemonsets' || t.plural === 'statefulsets') {
+    const kind = resolveKind(t.plural)!;
+    await api.get(kind, t.namespace, t.name);
     const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
-    await api.patch({ kind: 'daemonsets', namespace: t.namespace, name: t.name, type: 'merge', patch: { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: stamp } } } } } });
-    io.out(`daemonset.apps/${t.name} restarted\n`);
+    await api.patch({ kind: t.plural, namespace: t.namespace, name: t.name, type: 'merge', patch: { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: stamp } } } } } });
+    io.out(`${kind.singular}.apps/${t.name} restarted\n`);
     return;
   }
   const d = await getDeployment(api, t);
@@ -226,7 +264,7 @@ export function parseImages(pairs: string[]): Map<string, string> {
 /** `mk set image deploy/NAME c=image...` (or ds/NAME): changes the named containers' images in one patch. */
 export async function setImage(api: Api, t: DeploymentTarget, images: Map<string, string>, io: RolloutIo): Promise<void> {
   const plural = t.plural ?? 'deployments';
-  const d = await api.get(resolveKind(plural)!, t.namespace, t.name) as unknown as Deployment | DaemonSet;
+  const d = await api.get(resolveKind(plural)!, t.namespace, t.name) as unknown as Deployment | DaemonSet | StatefulSet;
   const containers = d.spec.template.spec.containers;
   for (const name of images.keys()) {
     if (name !== '*' && !containers.some((c) => c.name === name)) throw new CliError(`unable to find container named "${name}"`);
@@ -235,5 +273,5 @@ export async function setImage(api: Api, t: DeploymentTarget, images: Map<string
     .filter((c) => images.has(c.name) || images.has('*'))
     .map((c) => ({ name: c.name, image: images.get(c.name) ?? images.get('*')! }));
   await api.patch({ kind: plural, namespace: t.namespace, name: t.name, type: 'strategic', patch: { spec: { template: { spec: { containers: patch } } } } });
-  io.out(`${plural === 'daemonsets' ? 'daemonset' : 'deployment'}.apps/${t.name} image updated\n`);
+  io.out(`${resolveKind(plural)!.singular}.apps/${t.name} image updated\n`);
 }

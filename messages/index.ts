@@ -33,6 +33,8 @@ export * from './label-selector';
 export { ReplicaSetKind } from './kinds/replicaset';
 export * from './daemonset';
 export { DaemonSetKind } from './kinds/daemonset';
+export * from './statefulset';
+export { StatefulSetKind } from './kinds/statefulset';
 export * from './batch';
 export { JobKind, jobStatusWord } from './kinds/job';
 export * from './cron';

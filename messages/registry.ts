@@ -19,6 +19,7 @@ import { PodKind } from './kinds/pod';
 import { ReplicaSetKind } from './kinds/replicaset';
 import { ServiceKind } from './kinds/service';
 import { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/persistent-volume';
+import { StatefulSetKind } from './kinds/statefulset';
 
 export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObjects } from './kind';
 
@@ -26,7 +27,7 @@ export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObject
 export const KINDS: readonly KindInfo[] = [
   ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
   LeaseKind, NamespaceKind, NodeKind, PersistentVolumeKind, PersistentVolumeClaimKind, PodKind, ReplicaSetKind, SecretKind,
-  ServiceKind, StorageClassKind,
+  ServiceKind, StatefulSetKind, StorageClassKind,
 ];
 
 /** Finds a kind by the name a user typed: `pods`, `pod`, `po`, `Pod`, `pods.v1`. Undefined when unknown. */

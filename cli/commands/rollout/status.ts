@@ -4,12 +4,12 @@ import { withClient } from '../../client';
 import { parseDuration } from '../../../messages/duration';
 import { rolloutTarget, rolloutStatus } from '../../rollout';
 
-/** `mk rollout status deploy/NAME` (or ds/NAME): waits until the rollout is done, printing kubectl's progress messages; exit 1 on ProgressDeadlineExceeded or the timeout. */
+/** `mk rollout status deploy/NAME` (or ds/NAME, sts/NAME): waits until the rollout is done, printing kubectl's progress messages; exit 1 on ProgressDeadlineExceeded or the timeout. */
 export default class RolloutStatus extends MkCommand {
-  static override summary = 'Wait for a deployment\'s or daemon set\'s rollout to finish';
-  static override examples = ['<%= config.bin %> rollout status deploy/web', '<%= config.bin %> rollout status deploy/web --timeout=2m', '<%= config.bin %> rollout status ds/node-agent'];
+  static override summary = 'Wait for a deployment\'s, daemon set\'s or stateful set\'s rollout to finish';
+  static override examples = ['<%= config.bin %> rollout status deploy/web', '<%= config.bin %> rollout status deploy/web --timeout=2m', '<%= config.bin %> rollout status ds/node-agent', '<%= config.bin %> rollout status sts/web'];
   static override args = {
-    targets: Args.string({ description: 'deploy/NAME, ds/NAME or deploy NAME', multiple: true, required: true }),
+    targets: Args.string({ description: 'deploy/NAME, ds/NAME, sts/NAME or deploy NAME', multiple: true, required: true }),
   };
   static override flags = {
     ...namespaceFlags,

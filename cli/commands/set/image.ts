@@ -4,9 +4,9 @@ import { withClient } from '../../client';
 import { CliError } from '../../errors';
 import { parseImages, rolloutTarget, setImage } from '../../rollout';
 
-/** `mk set image deploy/NAME CONTAINER=IMAGE...` (or ds/NAME): changes containers' images, which starts a rollout. */
+/** `mk set image deploy/NAME CONTAINER=IMAGE...` (or ds/NAME, sts/NAME): changes containers' images, which starts a rollout. */
 export default class SetImage extends MkCommand {
-  static override summary = 'Update the images of a deployment\'s or daemon set\'s containers';
+  static override summary = 'Update the images of a deployment\'s, daemon set\'s or stateful set\'s containers';
   static override examples = [
     '<%= config.bin %> set image deploy/web web=nginx:1.27',
     '<%= config.bin %> set image deployment web *=busybox:1.36',
@@ -14,7 +14,7 @@ export default class SetImage extends MkCommand {
   ];
   static override strict = false;
   static override args = {
-    targets: Args.string({ description: 'deploy/NAME or ds/NAME (or deploy NAME) then CONTAINER=IMAGE...', required: true }),
+    targets: Args.string({ description: 'deploy/NAME, ds/NAME or sts/NAME (or deploy NAME) then CONTAINER=IMAGE...', required: true }),
   };
   static override flags = { ...namespaceFlags };
 
@@ -23,7 +23,7 @@ export default class SetImage extends MkCommand {
     const words = argv as string[];
     const images = words.filter((w) => w.includes('='));
     const target = words.filter((w) => !w.includes('='));
-    if (target.length === 0) throw new CliError('give the deployment or daemon set: deploy/NAME or ds/NAME');
+    if (target.length === 0) throw new CliError('give the deployment, daemon set or stateful set: deploy/NAME, ds/NAME or sts/NAME');
     const t = rolloutTarget(target, flags.namespace);
     const io = { out: (text: string) => this.out(text) };
     await withClient(this.dataDir(flags['data-dir']), ({ api }) => setImage(api, t, parseImages(images), io));

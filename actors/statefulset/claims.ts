@@ -1,0 +1,107 @@
+/**
+ * The claims a StatefulSet's volumeClaimTemplates give each replica, as pure functions (after
+ * Kubernetes' pkg/controller/statefulset/stateful_set_utils.go and KEP-1847,
+ * https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#persistentvolumeclaim-retention):
+ * their names, labels, the volumes a pod mounts them by, and the owner references that carry the
+ * retention policy (the garbage collector deletes a claim once every owner is gone).
+ *
+ * mk serves no PersistentVolumeClaims yet, so a set with claim templates is refused at admission
+ * (kind.ts) and the controller makes no claims; these are what it will make once they exist.
+ */
+import type { OwnerReference, Pod, StatefulSet, VolumeClaimTemplate } from '../../messages';
+import { ordinalRange, statefulPodName } from './reconcile';
+
+/** A claim as the set would make it: the shape of a v1 PersistentVolumeClaim. */
+export interface StatefulClaim {
+  apiVersion: 'v1';
+  kind: 'PersistentVolumeClaim';
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
+  spec: VolumeClaimTemplate['spec'];
+}
+
+/** A pod volume that mounts a claim. */
+export interface ClaimVolume { name: string; persistentVolumeClaim: { claimName: string } }
+
+/** The claim of `template` for the replica `ordinal`: `<template>-<set>-<ordinal>`. */
+export function claimName(template: string, set: string, ordinal: number): string {
+  return `${template}-${set}-${ordinal}`;
+}
+
+/** The volumes the pod of `ordinal` mounts its claims by, one per template, named as the template. */
+export function claimVolumes(sts: StatefulSet, ordinal: number): ClaimVolume[] {
+  return (sts.spec.volumeClaimTemplates ?? []).map((t) => ({
+    name: t.metadata.name,
+    persistentVolumeClaim: { claimName: claimName(t.metadata.name, sts.metadata.name, ordinal) },
+  }));
+}
+
+/** The reference a set writes into a claim it owns (not a controller reference, as Kubernetes writes it). */
+function setOwner(sts: StatefulSet): OwnerReference {
+  return { apiVersion: 'apps/v1', kind: 'StatefulSet', name: sts.metadata.name, uid: sts.metadata.uid! };
+}
+
+/** The reference a pod gets in the claims of a condemned replica. */
+function podOwner(pod: Pod): OwnerReference {
+  return { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid! };
+}
+
+/**
+ * The owner references the retention policy asks a claim of replica `ordinal` to carry:
+ * whenDeleted Delete makes the set an owner (the claim goes with the set); whenScaled Delete makes
+ * the pod an owner when its ordinal is outside the set's range (the claim goes with the replica a
+ * scale-down removes). Retain (the default) adds neither.
+ */
+export function claimOwnerRefs(sts: StatefulSet, ordinal: number, pod: Pod | undefined): OwnerReference[] {
+  const policy = sts.spec.persistentVolumeClaimRetentionPolicy;
+  const out: OwnerReference[] = [];
+  if (policy?.whenDeleted === 'Delete') out.push(setOwner(sts));
+  const { start, end } = ordinalRange(sts);
+  const condemned = ordinal < start || ordinal >= end;
+  if (policy?.whenScaled === 'Delete' && condemned && pod?.metadata.uid && pod.metadata.name === statefulPodName(sts, ordinal)) {
+    out.push(podOwner(pod));
+  }
+  return out;
+}
+
+/**
+ * The claim of `template` for replica `ordinal`: the template's labels with the set's selector
+ * labels over them (so the set's selector finds its claims), its annotations and spec, and the
+ * owner references of the retention policy.
+ */
+export function desiredClaim(sts: StatefulSet, template: VolumeClaimTemplate, ordinal: number, pod?: Pod): StatefulClaim {
+  const metadata: StatefulClaim['metadata'] = {
+    name: claimName(template.metadata.name, sts.metadata.name, ordinal),
+    namespace: sts.metadata.namespace,
+    labels: { ...(template.metadata.labels ?? {}), ...(sts.spec.selector.matchLabels ?? {}) },
+  };
+  if (template.metadata.annotations) metadata.annotations = { ...template.metadata.annotations };
+  const refs = claimOwnerRefs(sts, ordinal, pod);
+  if (refs.length > 0) metadata.ownerReferences = refs;
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata, spec: structuredClone(template.spec) };
+}
+
+/**
+ * An existing claim with its owner references brought in line with the policy (Kubernetes'
+ * updateClaimOwnerRefForSetAndPod): references to the set and to the replica's pods are replaced by
+ * what claimOwnerRefs asks, others are kept. Null when nothing changes.
+ */
+export function retainedClaim<C extends { metadata: { name?: string; ownerReferences?: OwnerReference[] } }>(
+  claim: C, sts: StatefulSet, ordinal: number, pod: Pod | undefined,
+): C | null {
+  const podName = statefulPodName(sts, ordinal);
+  const have = claim.metadata.ownerReferences ?? [];
+  const ours = (r: OwnerReference) => (r.kind === 'StatefulSet' && r.uid === sts.metadata.uid) || (r.kind === 'Pod' && r.name === podName);
+  const next = [...have.filter((r) => !ours(r)), ...claimOwnerRefs(sts, ordinal, pod)];
+  const key = (refs: OwnerReference[]) => refs.map((r) => `${r.kind}/${r.uid}`).sort().join(',');
+  if (key(next) === key(have)) return null;
+  const metadata: C['metadata'] = { ...claim.metadata };
+  if (next.length > 0) metadata.ownerReferences = next;
+  else delete metadata.ownerReferences;
+  return { ...claim, metadata };
+}
