@@ -11,7 +11,7 @@ import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
   objectKey, timestamp, ValidationError, NodeKind, PodKind, isConflict, LeaseKind, NODE_LEASE_NAMESPACE,
   INGRESS_PORT_ANNOTATION, isPortNumber, type KubeObject, type Lease, NODE_REPORTED_ANNOTATIONS, VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION, POD_NETWORK_MODES,
-  isUnicastMac, podClaimNames, PersistentVolumeClaimKind, PersistentVolumeKind, type PersistentVolumeClaim,
+  isUnicastMac, PersistentVolumeClaimKind, PersistentVolumeKind, type PersistentVolumeClaim,
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
   type PodStatusRequest, type PodTerminatedRequest, type PodObjectRequest, type PodObjectResult,
 } from '../../messages';
@@ -269,7 +269,7 @@ async function podObject(store: ObjectStore, node: string, req: PodObjectRequest
   const what = POD_OBJECT_KINDS[req.kind];
   if (req.kind === 'persistentvolumes') {
     // Only through a claim of the pod that is bound to it.
-    for (const claimName of podClaimNames(pod)) {
+    for (const claimName of podReferences(pod).persistentvolumeclaims) {
       const claim = await store.get<PersistentVolumeClaim>(objectKey(PersistentVolumeClaimKind.plural, ref.namespace, claimName));
       if (claim?.object.spec.volumeName !== req.object) continue;
       const got = await store.get<KubeObject>(objectKey(PersistentVolumeKind.plural, undefined, req.object));
@@ -277,8 +277,7 @@ async function podObject(store: ObjectStore, node: string, req: PodObjectRequest
     }
     throw new ForbiddenError(`node ${node} may not read ${what} ${req.object}: no claim of pod ${ref.namespace}/${ref.name} is bound to it`);
   }
-  const refers = req.kind === 'persistentvolumeclaims' ? podClaimNames(pod).includes(req.object) : podReferences(pod)[req.kind].has(req.object);
-  if (!refers) {
+  if (!podReferences(pod)[req.kind].has(req.object)) {
     throw new ForbiddenError(`node ${node} may not read ${what} ${ref.namespace}/${req.object}: pod ${ref.name} does not refer to it`);
   }
   const got = await store.get<KubeObject>(objectKey(req.kind, ref.namespace, req.object));
