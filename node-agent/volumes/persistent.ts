@@ -72,7 +72,8 @@ export async function setUpClaimVolume(volume: string, src: PersistentVolumeClai
   if (!reader.claim || !reader.volume) throw new VolumeError(volume, `cannot read persistentvolumeclaim "${name}": this node has no access to the control plane's claims`);
   const claim = await reader.claim(name);
   if (!claim) throw new VolumeError(volume, `persistentvolumeclaim "${name}" not found`);
-  if (claim.metadata.deletionTimestamp) throw new VolumeError(volume, `persistentvolumeclaim "${name}" is being deleted`);
+  // A claim being deleted is still mounted: its protection finalizer keeps it while the pod lives,
+  // and a restarted container must find its data (the scheduler places no new pod on it).
   if (claim.status?.phase !== 'Bound' || !claim.spec.volumeName) {
     throw new VolumeError(volume, `PVC ${ctx.namespace}/${name} is not bound (phase ${claim.status?.phase ?? 'Pending'}): the pod waits for its volume`);
   }
