@@ -1,6 +1,7 @@
 /**
- * The scheduler's work, apart from its actor shell: place one pod (decide from the cache, bind by
- * writing spec.nodeName at the revision read, or say why not in the PodScheduled condition and a
+ * The scheduler's work, apart from its actor shell: place one pod (decide from the cache, bind its
+ * WaitForFirstConsumer claims on the chosen node (bind-volumes.ts), bind the pod by writing
+ * spec.nodeName at the revision read, or say why not in the PodScheduled condition and a
  * FailedScheduling event), keep the pods that fit nowhere in the unschedulable queue, and try
  * again only those a cluster change could help (or that waited the flush interval). A pod that
  * waits is not tried again when its pod actor asks: the answer is the one it got last time.
