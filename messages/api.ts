@@ -159,9 +159,15 @@ export interface PodTerminatedRequest { namespace: string; name: string; uid: st
 /**
  * mk.api.node.<node>.pod-object: a ConfigMap or Secret (`kind`: configmaps or secrets) named
  * `object` in the namespace of pod `name` (uid `uid`), which must be bound to the node and refer
- * to it (env, envFrom, imagePullSecrets, volumes). The reply is PodObjectResult; Forbidden otherwise.
+ * to it (env, envFrom, imagePullSecrets, volumes); or a PersistentVolumeClaim the pod's volumes
+ * name (persistentvolumeclaims), or the PersistentVolume one of those claims is bound to
+ * (persistentvolumes). The reply is PodObjectResult; Forbidden otherwise.
  */
-export interface PodObjectRequest { namespace: string; name: string; uid: string; kind: 'configmaps' | 'secrets'; object: string }
+export interface PodObjectRequest {
+  namespace: string; name: string; uid: string;
+  kind: 'configmaps' | 'secrets' | 'persistentvolumeclaims' | 'persistentvolumes';
+  object: string;
+}
 
 /** The reply to mk.api.node.<node>.pod-object: the object, or none when it does not exist. */
 export interface PodObjectResult { object: KubeObject | null }

@@ -126,3 +126,11 @@ describe('examples/storage.yaml', () => {
     expect(docs.map((d) => validateManifest(d).kind.kind)).toEqual(['StorageClass', 'PersistentVolume', 'PersistentVolumeClaim']);
   });
 });
+
+describe('examples/claim-pod.yaml', () => {
+  it('is a valid Pod mounting the claim of examples/storage.yaml', () => {
+    const docs = loadAll(readFileSync(join(__dirname, '..', 'examples', 'claim-pod.yaml'), 'utf8'));
+    expect(docs.map((d) => validateManifest(d).kind.kind)).toEqual(['Pod']);
+    expect((docs[0] as { spec: { volumes: { persistentVolumeClaim: { claimName: string } }[] } }).spec.volumes[0].persistentVolumeClaim.claimName).toBe('data');
+  });
+});

@@ -28,6 +28,12 @@ export const BOUND_BY_CONTROLLER_ANNOTATION = 'pv.kubernetes.io/bound-by-control
 /** Set on a claim once the controller has finished binding it (its volumeName is final). */
 export const BIND_COMPLETED_ANNOTATION = 'pv.kubernetes.io/bind-completed';
 
+/**
+ * Set on a WaitForFirstConsumer claim by the scheduler once a pod using it is bound to a node and
+ * no existing volume fits there: the node a provisioner makes the volume for.
+ */
+export const SELECTED_NODE_ANNOTATION = 'volume.kubernetes.io/selected-node';
+
 /** The access modes Kubernetes defines, in the order kubectl prints them. */
 export const ACCESS_MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] as const;
 export type AccessMode = (typeof ACCESS_MODES)[number];

@@ -140,14 +140,17 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     // Post the node's status as soon as its runtime goes or comes back.
     onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
-  // Pod volumes live in each pod's directory (<pods>/<uid>/volumes), beside the pods' logs.
-  const podVolumes = new PodVolumes({ podsRoot: runtime.podLogsRoot, hostPathRoots: opts.hostPathRoots ?? [], log: log.child({ node: name }) });
   // The GPUs a container can be given are those whose device nodes are found: they are the count.
   const inventory = await discoverGpus(opts.gpuDevRoot ? { devRoot: opts.gpuDevRoot } : {});
   if (inventory.gpus.length > 0) log.info({ node: name, gpus: inventory.gpus.map((g) => g.hostPath), libraries: inventory.libraries.length }, 'GPUs found');
   const gpuAllocator = inventory.gpus.length > 0 ? new GpuAllocator(inventory, runtime.cri) : undefined;
   const capacity = withExtendedResources(await readCapacity(name, runtime.version, opts.dataDir, inventory.gpus.length, opts.nodeIP), opts.extendedResources);
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
+  const labels = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' };
+  // Pod volumes live in each pod's directory (<pods>/<uid>/volumes), beside the pods' logs.
+  const podVolumes = new PodVolumes({
+    podsRoot: runtime.podLogsRoot, hostPathRoots: opts.hostPathRoots ?? [], node: { metadata: { name, labels } }, log: log.child({ node: name }),
+  });
   const podNetwork = opts.podNetwork ?? 'host-gw';
   const serviceCIDR = opts.serviceCIDR ?? process.env.MK_SERVICE_CLUSTER_IP_RANGE ?? DEFAULT_SERVICE_CIDR;
   let serviceRoute: { stop(): void } | undefined;
@@ -200,7 +203,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     cri: runtime.cri,
     capacity,
     annotations,
-    labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' },
+    labels,
     // Over vxlan, pods get the device's MTU, so what they send fits in the tunnel (as flannel does).
     configureNetwork: async (cidr) => {
       await runtime.configureNetwork(cidr, vtep?.mtu);

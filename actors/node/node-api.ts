@@ -11,7 +11,7 @@ import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
   objectKey, timestamp, ValidationError, NodeKind, PodKind, isConflict, LeaseKind, NODE_LEASE_NAMESPACE,
   INGRESS_PORT_ANNOTATION, isPortNumber, type KubeObject, type Lease, NODE_REPORTED_ANNOTATIONS, VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION, POD_NETWORK_MODES,
-  isUnicastMac,
+  isUnicastMac, PersistentVolumeClaimKind, PersistentVolumeKind, type PersistentVolumeClaim,
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
   type PodStatusRequest, type PodTerminatedRequest, type PodObjectRequest, type PodObjectResult,
 } from '../../messages';
@@ -246,18 +246,37 @@ async function podTerminated(store: ObjectStore, node: string, req: PodTerminate
   return {};
 }
 
+/** The kinds a node may read for its pods, as the object each names. */
+const POD_OBJECT_KINDS = {
+  configmaps: 'configmap', secrets: 'secret', persistentvolumeclaims: 'persistentvolumeclaim', persistentvolumes: 'persistentvolume',
+} as const;
+
 /**
- * mk.api.node.<node>.pod-object: a ConfigMap or Secret that a pod bound to the node refers to,
- * read for its containers' environment or image pulls. Anything else is Forbidden, like
- * Kubernetes' node authorizer; a missing object is `object: null` (the pod waits for it).
+ * mk.api.node.<node>.pod-object: a ConfigMap, Secret or PersistentVolumeClaim that a pod bound to
+ * the node refers to, or the PersistentVolume one of its claims is bound to, read for its
+ * containers' environment, image pulls or volumes. Anything else is Forbidden, like Kubernetes'
+ * node authorizer (its graph: pod -> claim -> volume); a missing object is `object: null` (the pod
+ * waits for it).
  */
 async function podObject(store: ObjectStore, node: string, req: PodObjectRequest): Promise<PodObjectResult> {
   const ref = podRef(req);
-  if (req.kind !== 'configmaps' && req.kind !== 'secrets') throw new ValidationError('kind must be "configmaps" or "secrets"');
+  if (typeof req.kind !== 'string' || !Object.hasOwn(POD_OBJECT_KINDS, req.kind)) {
+    throw new ValidationError(`kind must be one of ${Object.keys(POD_OBJECT_KINDS).map((k) => `"${k}"`).join(', ')}`);
+  }
   if (typeof req.object !== 'string' || dns1123SubdomainError(req.object)) throw new ValidationError(`invalid object name ${JSON.stringify(req.object)}`);
   const cur = await store.get<Pod>(objectKey(PodKind.plural, ref.namespace, ref.name));
   const pod = checkPod(cur?.object, node, ref);
-  const what = req.kind === 'configmaps' ? 'configmap' : 'secret';
+  const what = POD_OBJECT_KINDS[req.kind];
+  if (req.kind === 'persistentvolumes') {
+    // Only through a claim of the pod that is bound to it.
+    for (const claimName of podReferences(pod).persistentvolumeclaims) {
+      const claim = await store.get<PersistentVolumeClaim>(objectKey(PersistentVolumeClaimKind.plural, ref.namespace, claimName));
+      if (claim?.object.spec.volumeName !== req.object) continue;
+      const got = await store.get<KubeObject>(objectKey(PersistentVolumeKind.plural, undefined, req.object));
+      return { object: got?.object ?? null };
+    }
+    throw new ForbiddenError(`node ${node} may not read ${what} ${req.object}: no claim of pod ${ref.namespace}/${ref.name} is bound to it`);
+  }
   if (!podReferences(pod)[req.kind].has(req.object)) {
     throw new ForbiddenError(`node ${node} may not read ${what} ${ref.namespace}/${req.object}: pod ${ref.name} does not refer to it`);
   }

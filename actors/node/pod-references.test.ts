@@ -25,7 +25,7 @@ describe('podReferences', () => {
     expect([...r.secrets].sort()).toEqual(['all', 'reg', 'sec']);
   });
 
-  it('collects the ConfigMaps and Secrets that volumes name, and nothing for other sources', () => {
+  it('collects the ConfigMaps, Secrets and claims that volumes name, and nothing for other sources', () => {
     const pod: Pod = {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' },
       spec: {
@@ -36,12 +36,19 @@ describe('podReferences', () => {
           { name: 'cache', emptyDir: {} },
           { name: 'info', downwardAPI: { items: [{ path: 'n', fieldRef: { fieldPath: 'metadata.name' } }] } },
           { name: 'data', persistentVolumeClaim: { claimName: 'not-a-secret' } },
+          { name: 'more', persistentVolumeClaim: { claimName: 'logs', readOnly: true } },
         ],
       },
     };
     const r = podReferences(pod);
     expect([...r.configmaps]).toEqual(['app-config']);
     expect([...r.secrets]).toEqual(['app-secret']);
+    expect([...r.persistentvolumeclaims]).toEqual(['not-a-secret', 'logs']);
+  });
+
+  it('gives a pod without volumes no claims', () => {
+    const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+    expect(podReferences(pod).persistentvolumeclaims.size).toBe(0);
   });
 });
 

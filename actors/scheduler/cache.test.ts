@@ -83,4 +83,20 @@ describe('the scheduler cache', () => {
     cache.podChanged('pods.default.x', null);
     expect(cache.withAffinity).toHaveLength(0);
   });
+
+  it('knows which placed pods use a claim, while they hold their node', () => {
+    const cache = new SchedulerCache();
+    cache.nodeChanged('nodes._cluster.a', makeNode('a'));
+    const withClaim = (name: string) => makePod(name, {}, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }] });
+    cache.podChanged('pods.default.waiting', withClaim('waiting'));
+    expect([...cache.claimUsers('default', 'data')]).toEqual([]);
+    const p1 = bind(withClaim('p1'), 'a');
+    cache.podChanged('pods.default.p1', p1);
+    cache.assume('pods.default.p2', bind(withClaim('p2'), 'a'));
+    expect([...cache.claimUsers('default', 'data')].sort()).toEqual(['pods.default.p1', 'pods.default.p2']);
+    expect(cache.claimUsers('other', 'data').size).toBe(0);
+    cache.podChanged('pods.default.p1', { ...p1, status: { phase: 'Failed' } });
+    cache.forget('pods.default.p2');
+    expect(cache.claimUsers('default', 'data').size).toBe(0);
+  });
 });

@@ -8,23 +8,28 @@
  * waiting pod fit (kube-scheduler's cluster events).
  */
 import { startInformer, type Informer, type ObjectStore, type Stored } from '../../bus';
-import { keyFilter, NodeKind, PodKind, type Node, type Pod } from '../../messages';
+import {
+  keyFilter, NodeKind, objectKey, PersistentVolumeClaimKind, PersistentVolumeKind, PodKind, podClaimNames, StorageClassKind,
+  type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
+} from '../../messages';
 import type { ClusterView } from './plugins/inter-pod-affinity';
+import type { VolumeView } from './plugins/volume-binding';
 import { holdsResources, nodeAllocatable, podInfo } from './plugins/pod-info';
 import type { NodeInfo, PodInfo, ResourceVector } from './plugins/types';
 
 /**
  * A change that may let a waiting pod fit: a node added or changed in what scheduling reads, a
  * bound pod gone or finished (its room is free), a pod bound (pod affinity may now hold), or a
- * pod deleted or seen bound (it waits no more).
+ * pod deleted or seen bound (it waits no more), a claim, volume or class changed.
  */
 export type ClusterEvent =
   | { type: 'NodeAdd' | 'NodeUpdate'; node: string }
   | { type: 'PodFreed' | 'PodPlaced'; key: string; node: string }
-  | { type: 'PodGone'; key: string };
+  | { type: 'PodGone'; key: string }
+  | { type: 'StorageChange'; key: string };
 
 /** The nodes and pods decisions see. */
-export class SchedulerCache implements ClusterView {
+export class SchedulerCache implements ClusterView, VolumeView {
   private readonly nodeNames = new Map<string, string>();
   private readonly infos = new Map<string, NodeInfo>();
   /** Node name -> pods counted on a node that is not (or not yet) registered. */
@@ -39,6 +44,13 @@ export class SchedulerCache implements ClusterView {
   private nodeList: NodeInfo[] | undefined;
   private affinityList: PodInfo[] | undefined;
   private informers: Informer[] = [];
+  /** Claims, volumes and classes by store key. */
+  private readonly claims = new Map<string, PersistentVolumeClaim>();
+  private readonly pvs = new Map<string, PersistentVolume>();
+  private pvList: PersistentVolume[] | undefined;
+  private readonly classes = new Map<string, StorageClass>();
+  /** Claim key -> the placed pods that use it (ReadWriteOncePod). */
+  private readonly users = new Map<string, Set<string>>();
 
   /** `onEvent` hears every ClusterEvent (the scheduler's queue). */
   constructor(private readonly onEvent: (ev: ClusterEvent) => void = () => {}) {}
@@ -46,13 +58,28 @@ export class SchedulerCache implements ClusterView {
   /** Starts (or restarts) the informers; resolves once both have listed. Throws UnavailableError when the bus is down. */
   async start(store: ObjectStore): Promise<void> {
     await this.stop();
-    for (const m of [this.nodeNames, this.infos, this.orphans, this.pods, this.revisions, this.assumed, this.placed, this.affinityPods]) m.clear();
+    for (const m of [
+      this.nodeNames, this.infos, this.orphans, this.pods, this.revisions, this.assumed, this.placed, this.affinityPods,
+      this.claims, this.pvs, this.classes, this.users,
+    ]) m.clear();
     this.nodeList = undefined;
     this.affinityList = undefined;
+    this.pvList = undefined;
+    const storage = <T>(m: Map<string, T>, after?: () => void) => (ev: { key: string; object: T | null }) => {
+      if (ev.object) m.set(ev.key, ev.object); else m.delete(ev.key);
+      after?.();
+      this.onEvent({ type: 'StorageChange', key: ev.key });
+    };
+    // Storage first: a pod the pod informer lists is decided with its claims known.
     this.informers = await Promise.all([
+      startInformer<PersistentVolumeClaim>(store, keyFilter(PersistentVolumeClaimKind.plural), storage(this.claims)),
+      startInformer<PersistentVolume>(store, keyFilter(PersistentVolumeKind.plural), storage(this.pvs, () => { this.pvList = undefined; })),
+      startInformer<StorageClass>(store, keyFilter(StorageClassKind.plural), storage(this.classes)),
+    ]);
+    this.informers.push(...await Promise.all([
       startInformer<Node>(store, keyFilter(NodeKind.plural), (ev) => this.nodeChanged(ev.key, ev.object)),
       startInformer<Pod>(store, keyFilter(PodKind.plural), (ev) => this.podChanged(ev.key, ev.object, ev.revision)),
-    ]);
+    ]));
   }
 
   /** Stops the informers. */
@@ -74,6 +101,37 @@ export class SchedulerCache implements ClusterView {
   /** Bound pods, still holding their node, that carry affinity or anti-affinity terms. */
   get withAffinity(): readonly PodInfo[] {
     return (this.affinityList ??= [...this.affinityPods.values()]);
+  }
+
+  claim(namespace: string, name: string): PersistentVolumeClaim | undefined {
+    return this.claims.get(objectKey(PersistentVolumeClaimKind.plural, namespace, name));
+  }
+
+  volume(name: string): PersistentVolume | undefined {
+    return this.pvs.get(objectKey(PersistentVolumeKind.plural, undefined, name));
+  }
+
+  volumes(): readonly PersistentVolume[] {
+    return (this.pvList ??= [...this.pvs.values()]);
+  }
+
+  storageClass(name: string): StorageClass | undefined {
+    return name ? this.classes.get(objectKey(StorageClassKind.plural, undefined, name)) : undefined;
+  }
+
+  claimUsers(namespace: string, name: string): ReadonlySet<string> {
+    return this.users.get(objectKey(PersistentVolumeClaimKind.plural, namespace, name)) ?? EMPTY;
+  }
+
+  /** The storage reads of decisions: this cache. */
+  get storage(): VolumeView {
+    return this;
+  }
+
+  /** A claim, volume or class as the caller knows it now (the bind step's own writes, tests), ahead of its informer. */
+  storageChanged(key: string, object: PersistentVolumeClaim | PersistentVolume | StorageClass): void {
+    if (object.kind === 'PersistentVolume') { this.pvs.set(key, object); this.pvList = undefined; } else if (object.kind === 'StorageClass') this.classes.set(key, object);
+    else this.claims.set(key, object);
   }
 
   /** A pod as the informer last reported it (not the assumed binding). */
@@ -185,6 +243,7 @@ export class SchedulerCache implements ClusterView {
     info.nonZeroRequested.memory += p.nonZero.memory;
     if (p.ports.length) info.ports = [...info.ports, ...p.ports];
     info.pods.set(p.key, p);
+    for (const c of this.claimKeys(p)) this.users.set(c, (this.users.get(c) ?? new Set()).add(p.key));
     if (p.hasAffinity) { this.affinityPods.set(p.key, p); this.affinityList = undefined; }
   }
 
@@ -203,10 +262,22 @@ export class SchedulerCache implements ClusterView {
       info.ports = ports;
     }
     info.pods.delete(p.key);
+    for (const c of this.claimKeys(p)) {
+      const u = this.users.get(c);
+      u?.delete(p.key);
+      if (u?.size === 0) this.users.delete(c);
+    }
     if (this.affinityPods.delete(p.key)) this.affinityList = undefined;
     if (!this.infos.has(p.node) && info.pods.size === 0) this.orphans.delete(p.node);
   }
+
+  private claimKeys(p: PodInfo): string[] {
+    const ns = p.pod.metadata.namespace ?? 'default';
+    return podClaimNames(p.pod).map((n) => objectKey(PersistentVolumeClaimKind.plural, ns, n));
+  }
 }
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 function emptyInfo(name: string, node?: Node): NodeInfo {
   return {

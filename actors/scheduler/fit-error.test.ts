@@ -15,6 +15,12 @@ describe('the FailedScheduling message', () => {
     );
   });
 
+  it('gives a pre-filter rejection alone, without a count, as it holds for every node', () => {
+    expect(fitErrorMessage(3, new Map(), 'pod has unbound immediate PersistentVolumeClaims')).toBe(
+      '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: not eligible.',
+    );
+  });
+
   it('says so when there are no nodes at all', () => {
     expect(fitErrorMessage(0, new Map())).toBe('no nodes available to schedule pods');
   });

@@ -23,6 +23,16 @@ describe('the unschedulable queue', () => {
     expect(q.onEvent({ type: 'NodeAdd', node: 'n' })).toBe(2);
   });
 
+  it('moves the pods the volume plugins rejected when a claim, volume or class changes, and RWOP pods when a pod goes', () => {
+    const q = new UnschedulableQueue();
+    q.add(waiting('claim', ['VolumeBinding']));
+    q.add(waiting('rwop', ['VolumeRestrictions']));
+    q.add(waiting('cpu', ['NodeResourcesFit']));
+    expect(q.onEvent({ type: 'PodFreed', key: 'x', node: 'n' })).toBe(2);
+    expect(q.moved().sort()).toEqual(['cpu', 'rwop']);
+    expect(q.onEvent({ type: 'StorageChange', key: 'persistentvolumeclaims.default.c' })).toBe(3);
+  });
+
   it('forgets a pod that is gone, and a pod put back waits unmoved', () => {
     const q = new UnschedulableQueue();
     q.add(waiting('a', ['NodeAffinity']));

@@ -28,9 +28,11 @@ const EVENT_PLUGINS: Record<Exclude<ClusterEvent['type'], 'PodGone'>, readonly P
   NodeAdd: 'all',
   NodeUpdate: 'all',
   // Room freed: resources and host ports; an anti-affinity peer gone; a domain's count lower.
-  PodFreed: ['NodeResourcesFit', 'NodePorts', 'InterPodAffinity', 'PodTopologySpread'],
+  PodFreed: ['NodeResourcesFit', 'NodePorts', 'InterPodAffinity', 'PodTopologySpread', 'VolumeRestrictions'],
   // A new peer: required pod affinity may now hold; the lowest domain count may have risen.
   PodPlaced: ['InterPodAffinity', 'PodTopologySpread'],
+  // A claim made or bound, a volume freed, a class added.
+  StorageChange: ['VolumeBinding', 'VolumeRestrictions'],
 };
 
 /** The default flush interval (kube-scheduler's 5 min). */

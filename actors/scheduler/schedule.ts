@@ -21,8 +21,12 @@ import { resourcesFitFilter } from './plugins/resources-fit';
 import { taintTolerationFilter, taintTolerationScore } from './plugins/taint-toleration';
 import { topologySpreadFilter, topologySpreadScores, topologySpreadState } from './plugins/topology-spread';
 import { FITS, type FilterReasons, type NodeInfo, type PluginName, type PodInfo } from './plugins/types';
+import { VOLUME_REASONS, volumeBindingFilter, volumePreFilter, type VolumeView } from './plugins/volume-binding';
 
 export type { ClusterView } from './plugins/inter-pod-affinity';
+
+/** What a decision reads: the nodes and pods, and the claims, volumes and classes when there are any. */
+export type SchedulingView = ClusterView & { storage?: VolumeView };
 
 /** How the scheduler picks among the nodes that fit. */
 export type SchedulingPolicy = 'least-allocated' | 'round-robin';
@@ -69,7 +73,13 @@ export function feasibleNodesToFind(nodes: number): number {
 }
 
 /** Chooses a node for `pod` in `view`. Pure: reads the view, changes nothing. */
-export function schedule(pod: PodInfo, view: ClusterView, opts: ScheduleOptions = {}): Decision {
+export function schedule(pod: PodInfo, view: SchedulingView, opts: ScheduleOptions = {}): Decision {
+  // The volume plugins' pre-filter: a reason that holds for every node ends the decision at once.
+  const volumes = view.storage ? volumePreFilter(pod.key, pod.pod, view.storage) : { state: undefined };
+  if ('reason' in volumes) {
+    const rejectedBy: PluginName[] = [volumes.reason === VOLUME_REASONS.readWriteOncePod ? 'VolumeRestrictions' : 'VolumeBinding'];
+    return { unschedulable: fitErrorMessage(view.nodes.length, new Map(), volumes.reason), rejectedBy };
+  }
   const affinity = pod.pod.spec.affinity;
   const needsPodAffinity = view.withAffinity.length > 0
     || (affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0
@@ -77,7 +87,7 @@ export function schedule(pod: PodInfo, view: ClusterView, opts: ScheduleOptions 
   const ipaState = needsPodAffinity ? interPodAffinityState(pod.pod, view) : undefined;
   const spreadState = pod.pod.spec.topologySpreadConstraints?.length ? topologySpreadState(pod.pod, view) : undefined;
   const names: PluginName[] = [
-    'NodeUnschedulable', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity',
+    'NodeUnschedulable', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'VolumeBinding', 'PodTopologySpread', 'InterPodAffinity',
   ];
   const filters: ((n: NodeInfo) => FilterReasons)[] = [
     (n) => nodeUnschedulableFilter(pod.pod, n),
@@ -85,6 +95,7 @@ export function schedule(pod: PodInfo, view: ClusterView, opts: ScheduleOptions 
     (n) => nodeAffinityFilter(pod.pod, n),
     (n) => nodePortsFilter(pod, n),
     (n) => resourcesFitFilter(pod, n),
+    (n) => volumeBindingFilter(n, volumes.state),
     (n) => topologySpreadFilter(n, spreadState),
     (n) => (ipaState ? interPodAffinityFilter(pod.pod, n, ipaState) : FITS),
   ];

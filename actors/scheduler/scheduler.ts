@@ -1,13 +1,18 @@
 /**
- * The scheduler's work, apart from its actor shell: place one pod (decide from the cache, bind by
- * writing spec.nodeName at the revision read, or say why not in the PodScheduled condition and a
+ * The scheduler's work, apart from its actor shell: place one pod (decide from the cache, bind its
+ * WaitForFirstConsumer claims on the chosen node (bind-volumes.ts), bind the pod by writing
+ * spec.nodeName at the revision read, or say why not in the PodScheduled condition and a
  * FailedScheduling event), keep the pods that fit nowhere in the unschedulable queue, and try
  * again only those a cluster change could help (or that waited the flush interval). A pod that
  * waits is not tried again when its pod actor asks: the answer is the one it got last time.
  */
 import type { ObjectStore } from '../../bus';
-import { isConflict, isSchedulingGated, timestamp, type Pod, type PodCondition } from '../../messages';
+import {
+  isConflict, isSchedulingGated, objectKey, PersistentVolumeClaimKind, PersistentVolumeKind, timestamp,
+  type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition,
+} from '../../messages';
 import { log } from '../log';
+import { assumedBindings, planVolumeBindings, writeVolumeBindings } from './bind-volumes';
 import { SchedulerCache, type ClusterEvent } from './cache';
 import { podInfo } from './plugins/pod-info';
 import { DEFAULT_UNSCHEDULABLE_FLUSH_MS, UnschedulableQueue } from './queue';
@@ -169,12 +174,20 @@ export class Scheduler {
     next.status = { ...next.status, conditions: [...(next.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), cond] };
     if ('node' in decision) {
       next.spec.nodeName = decision.node;
+      const nodeObject = this.cache.byName.get(decision.node)?.node;
+      // The WaitForFirstConsumer claims to bind on that node, from the view the decision read.
+      const volumes = nodeObject ? planVolumeBindings(key, pod, this.cache, nodeObject) : [];
+      const assumedStorage = assumedBindings(volumes, new Date());
       this.queue.delete(key);
       // Counted before the write returns, so the next decision sees the room taken; forgotten if it fails.
       this.cache.assume(key, next);
+      for (const o of assumedStorage) this.cache.storageChanged(storageKey(o), o);
       this.lastNode = decision.node;
       this.binding.add(key);
-      const done = this.store.update(key, next, cur.revision).then(
+      const bound = volumes.length
+        ? writeVolumeBindings(this.store, volumes, decision.node, new Date()).then(() => this.store.update(key, next, cur.revision))
+        : this.store.update(key, next, cur.revision);
+      const done = bound.then(
         (revision) => {
           log.info({ key, node: decision.node }, 'scheduled');
           attemptDone('scheduled', t0);
@@ -185,6 +198,11 @@ export class Scheduler {
         async (err: unknown) => {
           attemptDone('error', t0);
           this.cache.forget(key);
+          // The volumes and claims assumed bound are as the store has them.
+          for (const o of assumedStorage) {
+            const got = await this.store.get<PersistentVolume | PersistentVolumeClaim>(storageKey(o)).catch(() => undefined);
+            if (got) this.cache.storageChanged(got.key, got.object);
+          }
           await this.refreshOnConflict(key, cur.revision, err);
           throw err;
         },
@@ -209,4 +227,11 @@ export class Scheduler {
     this.events.unschedulable(pod, decision.unschedulable);
     return { done: Promise.resolve(decision) };
   }
+}
+
+/** The store key of a volume or claim. */
+function storageKey(o: PersistentVolume | PersistentVolumeClaim): string {
+  return o.kind === 'PersistentVolume'
+    ? objectKey(PersistentVolumeKind.plural, undefined, o.metadata.name)
+    : objectKey(PersistentVolumeClaimKind.plural, o.metadata.namespace ?? 'default', o.metadata.name);
 }

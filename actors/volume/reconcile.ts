@@ -95,8 +95,12 @@ function setClaimLost(c: PersistentVolumeClaim, message: string, events: VolumeE
   c.status = { phase: 'Lost' as ClaimPhase };
 }
 
-/** Binds `pv` and `c` to each other (both are copies, changed in place). */
-function bind(pv: PersistentVolume, c: PersistentVolumeClaim, now: Date): void {
+/**
+ * Binds `pv` and `c` to each other (both are copies, changed in place): the volume's claimRef
+ * and phase Bound, the claim's volumeName, bind-completed annotation and status Bound. Written in
+ * that order (volume, then claim) by the PV controller and by the scheduler's bind step alike.
+ */
+export function bind(pv: PersistentVolume, c: PersistentVolumeClaim, now: Date): void {
   const ns = c.metadata.namespace ?? 'default';
   const ref = pv.spec.claimRef;
   if (!ref || ref.uid !== c.metadata.uid || ref.name !== c.metadata.name || ref.namespace !== ns) {

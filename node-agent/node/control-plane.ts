@@ -6,7 +6,7 @@ import { request, type Bus } from '../../bus';
 import {
   nodeApiSubject,
   type ConfigMap, type Node, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod, type PodStatus,
-  type PodObjectRequest, type PodObjectResult, type Secret,
+  type PodObjectRequest, type PodObjectResult, type Secret, type PersistentVolume, type PersistentVolumeClaim,
 } from '../../messages';
 import type { EnvObjects } from '../pods/env';
 
@@ -44,7 +44,7 @@ export class ControlPlaneClient {
   }
 
   /**
-   * A ConfigMap or Secret that `pod` refers to, or undefined when it does not exist. ForbiddenError
+   * A ConfigMap, Secret or claim that `pod` refers to (or the volume one of its claims is bound to), or undefined when it does not exist. ForbiddenError
    * when the pod is not bound here or does not refer to it.
    */
   async podObject(pod: Pod, kind: PodObjectRequest['kind'], object: string): Promise<PodObjectResult['object']> {
@@ -53,11 +53,13 @@ export class ControlPlaneClient {
     return (await request<PodObjectResult>(this.bus, nodeApiSubject(this.nodeName, 'pod-object'), req, { timeoutMs: REQUEST_TIMEOUT_MS })).object;
   }
 
-  /** How the pod's containers read the ConfigMaps and Secrets they refer to. */
+  /** How the pod's containers read the ConfigMaps and Secrets they refer to, and its volumes its claims. */
   envObjects(pod: Pod): EnvObjects {
     return {
       configMap: async (n) => ((await this.podObject(pod, 'configmaps', n)) ?? undefined) as ConfigMap | undefined,
       secret: async (n) => ((await this.podObject(pod, 'secrets', n)) ?? undefined) as Secret | undefined,
+      claim: async (n) => ((await this.podObject(pod, 'persistentvolumeclaims', n)) ?? undefined) as PersistentVolumeClaim | undefined,
+      volume: async (n) => ((await this.podObject(pod, 'persistentvolumes', n)) ?? undefined) as PersistentVolume | undefined,
     };
   }
 }

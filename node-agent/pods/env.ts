@@ -7,6 +7,7 @@
  * https://kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/
  */
 import type { ConfigMap, Secret } from '../../messages/config-data';
+import type { PersistentVolume, PersistentVolumeClaim } from '../../messages/persistent-volume';
 import { envVarNameError, SUBSCRIPTED_FIELD, type EnvVarSource } from '../../messages/env-source';
 import type { Container, Pod } from '../../messages/pod';
 import { cpuMillis, memoryBytes } from '../../messages/quantity';
@@ -51,10 +52,16 @@ export function expand(input: string, lookup: (name: string) => string | undefin
   return out;
 }
 
-/** How the node reads the ConfigMaps and Secrets of the pod's namespace; undefined = not found. */
+/**
+ * How the node reads the ConfigMaps and Secrets of the pod's namespace, and the claims its volumes
+ * name with the volumes they are bound to; undefined = not found. A node that cannot read claims
+ * leaves claim and volume out.
+ */
 export interface EnvObjects {
   configMap(name: string): Promise<ConfigMap | undefined>;
   secret(name: string): Promise<Secret | undefined>;
+  claim?(name: string): Promise<PersistentVolumeClaim | undefined>;
+  volume?(name: string): Promise<PersistentVolume | undefined>;
 }
 
 /** What a node without access to ConfigMaps and Secrets sees: none exist. */

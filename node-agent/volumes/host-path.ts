@@ -43,16 +43,22 @@ async function resolvedRoots(roots: readonly string[]): Promise<string[]> {
 }
 
 /**
- * Checks a hostPath volume against the allowed roots and its type, creating it for the
+ * Allows a hostPath anywhere on the node: for a PersistentVolume's hostPath, which an
+ * administrator made (a pod's own hostPath volume is held to the node's allowed roots).
+ */
+export const ANY_ROOT = 'any';
+
+/**
+ * Checks a hostPath volume against the allowed roots (ANY_ROOT: none) and its type, creating it for the
  * ...OrCreate types, and returns the resolved path to mount. Throws VolumeError for a path the
  * node refuses or that is not what `type` asks.
  */
-export async function setUpHostPath(volume: string, src: HostPathVolumeSource, allowedRoots: readonly string[]): Promise<string> {
+export async function setUpHostPath(volume: string, src: HostPathVolumeSource, allowedRoots: readonly string[] | typeof ANY_ROOT): Promise<string> {
   const where = src.path;
   if (!path.isAbsolute(where)) throw new VolumeError(volume, `hostPath ${where} must be an absolute path`);
-  const roots = await resolvedRoots(allowedRoots);
+  const roots = allowedRoots === ANY_ROOT ? ['/'] : await resolvedRoots(allowedRoots);
   const resolved = await resolveExisting(where);
-  if (!roots.some((r) => isWithin(resolved, r))) {
+  if (allowedRoots !== ANY_ROOT && !roots.some((r) => isWithin(resolved, r))) {
     const allowed = allowedRoots.length > 0 ? allowedRoots.join(', ') : 'none: start the node agent with --host-path-root to allow some';
     throw new VolumeError(volume, `hostPath ${where} is outside the node's allowed roots (${allowed})`);
   }

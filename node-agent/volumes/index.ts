@@ -2,9 +2,10 @@
 export { DATA_DIR_NAME, payloadPathError, writeAtomic, type FileProjection, type Payload } from './atomic-writer';
 export { containerMounts, type MountedVolume, type PodVolumeMap } from './container-mounts';
 export { isVolumeError, VolumeError } from './errors';
-export { isWithin, resolveExisting, setUpHostPath } from './host-path';
+export { ANY_ROOT, isWithin, resolveExisting, setUpHostPath } from './host-path';
 export { podDir, podVolumesDir, volumeDir, VOLUMES_DIR, type VolumePlugin } from './layout';
-export { PodVolumes, PVC_NOT_SUPPORTED, type PodVolumesOptions, type VolumeSources } from './manager';
+export { PodVolumes, type PodVolumesOptions, type VolumeSources } from './manager';
+export { kernelSupports, nfsMountArgs, setUpClaimVolume, type ClaimMountContext, type ClaimReader } from './persistent';
 export { configMapPayload, DEFAULT_MODE, downwardAPIPayload, formatMap, secretPayload } from './payloads';
 export { systemMounter, type Mounter } from './tmpfs';
 export * from './types';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Volume } from './types';
 
 /** The directory name of each volume plugin that keeps files of its own for the pod. */
-export type VolumePlugin = 'empty-dir' | 'configmap' | 'secret' | 'downward-api';
+export type VolumePlugin = 'empty-dir' | 'configmap' | 'secret' | 'downward-api' | 'nfs';
 
 /** The directory under a pod's own directory that holds its volumes. */
 export const VOLUMES_DIR = 'volumes';

@@ -8,7 +8,7 @@ import type { Pod } from '../../messages/pod';
 import { mountsUnder, unmountUnder } from '../containerd/cleanup';
 import type { EnvObjects } from '../pods/env';
 import { DATA_DIR_NAME } from './atomic-writer';
-import { PodVolumes, PVC_NOT_SUPPORTED } from './manager';
+import { PodVolumes } from './manager';
 import type { Mounter } from './tmpfs';
 import type { Volume } from './types';
 import { diskUsageBytes } from './usage';
@@ -96,8 +96,8 @@ describe('PodVolumes', () => {
     expect(await readFile(path.join(dir, 'size'), 'utf8')).toBe('xl');
   });
 
-  it('refuses persistentVolumeClaim, a volume with no source, hostPath outside the roots and a missing configMap', async () => {
-    await expect(volumes.setUp(podWith([{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }]), { objects })).rejects.toThrow(PVC_NOT_SUPPORTED);
+  it('refuses a claim it cannot read, a volume with no source, hostPath outside the roots and a missing configMap', async () => {
+    await expect(volumes.setUp(podWith([{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }]), { objects })).rejects.toThrow('no access to the control plane');
     await expect(volumes.setUp(podWith([{ name: 'data' }]), { objects })).rejects.toThrow('needs exactly one of emptyDir');
     await expect(volumes.setUp(podWith([{ name: 'data', emptyDir: {}, hostPath: { path: '/tmp' } }]), { objects })).rejects.toThrow('needs exactly one of');
     await expect(volumes.setUp(podWith([{ name: 'etc', hostPath: { path: '/etc' } }]), { objects })).rejects.toThrow("hostPath /etc is outside the node's allowed roots");

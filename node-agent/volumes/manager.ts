@@ -2,7 +2,8 @@
  * The node's pod volumes: sets up every volume of a pod before its containers are created
  * (kubelet's volume manager: https://kubernetes.io/docs/concepts/storage/volumes/), keeps
  * configMap, secret and downwardAPI files current on each sync, and removes a pod's volumes when
- * it is gone (tmpfs unmounted first, hostPath contents never touched). Every step is idempotent,
+ * it is gone (tmpfs and nfs unmounted first; hostPath contents and a PersistentVolume's
+ * hostPath or local directory never touched). Every step is idempotent,
  * so an agent killed at any point finishes the work on its next pass.
  */
 import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import type { MountedVolume, PodVolumeMap } from './container-mounts';
 import { VolumeError } from './errors';
 import { setUpHostPath } from './host-path';
 import { isPodUidDir, podDir, podVolumesDir, volumeDir, volumeSource } from './layout';
+import { setUpClaimVolume } from './persistent';
 import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
 import { systemMounter, type Mounter } from './tmpfs';
 import { podVolumes, type Volume } from './types';
@@ -32,19 +34,20 @@ export interface PodVolumesOptions {
   mounter?: Mounter;
   /** The size of a memory emptyDir without sizeLimit; default the node's memory. */
   nodeMemoryBytes?: number;
+  /** This node's name and labels, which a local PersistentVolume's nodeAffinity must match. */
+  node?: { metadata: { name: string; labels?: Record<string, string> } };
+  /** The kernel's file system list, for nfs (default /proc/filesystems; tests pass their own). */
+  procFilesystems?: string;
   log?: Logger;
 }
 
 /** What setting up a pod's volumes reads besides the pod. */
 export interface VolumeSources {
-  /** The ConfigMaps and Secrets of the pod's namespace. */
+  /** The ConfigMaps and Secrets of the pod's namespace, and the pod's claims and their volumes. */
   objects: EnvObjects;
   /** The node's allocatable: a limit a container does not set (downwardAPI resourceFieldRef). */
   allocatable?: EnvContext['allocatable'];
 }
-
-/** The message of pods that use a persistentVolumeClaim volume. */
-export const PVC_NOT_SUPPORTED = 'persistentVolumeClaim volumes are not supported on this node yet';
 
 /** A node's pod volumes; see the module comment. */
 export class PodVolumes {
@@ -123,7 +126,13 @@ export class PodVolumes {
         return { hostPath: dir, readOnly: true, createSubPaths: false };
       }
       case 'persistentVolumeClaim':
-        throw new VolumeError(v.name, PVC_NOT_SUPPORTED);
+        return setUpClaimVolume(v.name, v.persistentVolumeClaim!, sources.objects, {
+          node: this.opts.node ?? { metadata: { name: '' } },
+          namespace: ns,
+          nfsDir: () => dirOf('nfs'),
+          mounter: this.mounter,
+          ...(this.opts.procFilesystems ? { procFilesystems: this.opts.procFilesystems } : {}),
+        });
       default:
         throw new VolumeError(v.name, `volume "${v.name}" needs exactly one of emptyDir, hostPath, configMap, secret, downwardAPI or persistentVolumeClaim`);
     }

@@ -1,5 +1,6 @@
 /**
- * tmpfs mounts for memory-backed emptyDirs and Secret volumes (never written to disk). Commands
+ * tmpfs mounts for memory-backed emptyDirs and Secret volumes (never written to disk), and the
+ * mounts of network volumes (nfs). Commands
  * get argument arrays, never a shell. Unit tests pass a fake {@link Mounter}.
  */
 import { execFile } from 'node:child_process';
@@ -17,6 +18,8 @@ export interface Mounter {
   mountTmpfs(dir: string, opts: { mode: number; sizeBytes?: number }): Promise<void>;
   /** Unmounts everything at or below `dir`, deepest first; throws naming what stays mounted. */
   unmountUnder(dir: string): Promise<void>;
+  /** Runs mount(8) with `args` (an nfs export); throws with mount's own message when it fails. Absent: the node mounts nothing else. */
+  mount?(args: readonly string[]): Promise<void>;
 }
 
 /** The node's own mounter: mount(8), umount(8) and /proc/self/mountinfo. */
@@ -30,4 +33,12 @@ export const systemMounter: Mounter = {
     await run('mount', ['-t', 'tmpfs', '-o', options.join(','), 'tmpfs', dir], { timeout: 10_000 });
   },
   unmountUnder,
+  async mount(args) {
+    try {
+      await run('mount', [...args], { timeout: 60_000 });
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error((err.stderr ?? '').trim() || err.message, { cause: e });
+    }
+  },
 };

@@ -61,6 +61,8 @@ export type PluginName =
   | 'NodeAffinity'
   | 'NodePorts'
   | 'NodeResourcesFit'
+  | 'VolumeBinding'
+  | 'VolumeRestrictions'
   | 'PodTopologySpread'
   | 'InterPodAffinity';
 
