@@ -112,7 +112,7 @@ export async function runControlPlaneService(
   const metrics = await serveMetrics('control-plane', os.hostname(), opts.metrics, log);
   const cp = await startWithEncryptionKeys(encryptionKeysFile(paths), log, (keys) => runControlPlane({
     bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
-    encryptionKeys: keys,
+    encryptionKeys: keys, defaultStorageClass: true,
   })).catch(async (err: unknown) => { await metrics?.close(); throw err; });
   // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
   const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;

@@ -11,7 +11,7 @@ import {
   dns1123LabelError, dns1123SubdomainError, ForbiddenError, isAlreadyExists, isNotFound, nodeApiWildcard, NotFoundError,
   objectKey, timestamp, ValidationError, NodeKind, PodKind, isConflict, LeaseKind, NODE_LEASE_NAMESPACE,
   INGRESS_PORT_ANNOTATION, isPortNumber, type KubeObject, type Lease, NODE_REPORTED_ANNOTATIONS, VTEP_MAC_ANNOTATION, POD_NETWORK_ANNOTATION, POD_NETWORK_MODES,
-  isUnicastMac,
+  isUnicastMac, PersistentVolumeKind,
   type Node, type NodeCondition, type NodeHeartbeatRequest, type NodeRegisterRequest, type NodeResult, type Pod,
   type PodStatusRequest, type PodTerminatedRequest, type PodObjectRequest, type PodObjectResult,
 } from '../../messages';
@@ -269,6 +269,7 @@ async function podObject(store: ObjectStore, node: string, req: PodObjectRequest
 const NODE_VERB_KINDS: Record<Parameters<typeof nodeApiWildcard>[0], string> = {
   register: NodeKind.plural, heartbeat: NodeKind.plural, 'pod-status': PodKind.plural, 'pod-terminated': PodKind.plural,
   'pod-object': PodKind.plural,
+  'local-volumes': PersistentVolumeKind.plural, 'local-volume-cleaned': PersistentVolumeKind.plural,
 };
 
 /** Serves the node api for every node; `stop()` unsubscribes and waits for the requests in flight. */
