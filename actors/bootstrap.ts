@@ -54,10 +54,11 @@ export interface ControlPlaneOptions {
   encryptionKeys?: KeyRing;
   /**
    * Make the built-in `local-path` StorageClass (the default class, mk.io/local-path) when the
-   * store has none of that name, at every start; a class of that name is never changed. `mk up`
-   * and `mk control-plane` ask for it; off by default so a bare control plane makes no class.
+   * store has none of that name, at every start, with its volumes under `nodePath` on each node
+   * (absent: LOCAL_PATH_DEFAULT_BASE); a class of that name is never changed. `mk up` and
+   * `mk control-plane` ask for it; absent, a bare control plane makes no class.
    */
-  defaultStorageClass?: boolean;
+  defaultStorageClass?: { nodePath?: string };
 }
 /** A running control plane replica. */
 export interface ControlPlane {
@@ -81,8 +82,8 @@ async function ensureNamespaces(store: ObjectStore): Promise<void> {
  * The built-in `local-path` StorageClass, made when absent (as k3s applies its local-storage
  * manifest at start); one of that name, however a user changed it, is left as it is.
  */
-export async function ensureLocalPathClass(store: ObjectStore): Promise<void> {
-  const obj = admitCreate(storageClassModule, localPathStorageClass() as unknown as KubeObject, undefined, new Date());
+export async function ensureLocalPathClass(store: ObjectStore, nodePath?: string): Promise<void> {
+  const obj = admitCreate(storageClassModule, localPathStorageClass(nodePath) as unknown as KubeObject, undefined, new Date());
   try {
     await store.create(objectKey(storageClassModule.info.plural, undefined, obj.metadata.name), obj);
     log.info({ class: obj.metadata.name }, 'default StorageClass made');
@@ -184,7 +185,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await ensureEventsStream(bus);
     await ensureActorStream(bus);
     await ensureNamespaces(made.store);
-    if (opts.defaultStorageClass) await ensureLocalPathClass(made.store);
+    if (opts.defaultStorageClass) await ensureLocalPathClass(made.store, opts.defaultStorageClass.nodePath);
     return made;
   }).catch(async (err: unknown) => { await bus.close(); throw err; });
   // Keys that cannot open the stored Secrets would fail every read of them: refuse to start.

@@ -38,13 +38,18 @@ export const LOCAL_PATH_CLEANUP_FINALIZER = 'mk.io/local-path-cleanup';
 /** The node label the volumes' node affinity names (the node's name, as the kubelet sets it). */
 export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 
-/** The StorageClass `mk up` makes: local-path, reclaim Delete, WaitForFirstConsumer, the default. */
-export function localPathStorageClass(): StorageClass {
+/**
+ * The StorageClass `mk up` makes: local-path, reclaim Delete, WaitForFirstConsumer, the default;
+ * with `nodePath`, its volumes' directories are under it (`mk up` puts them in its data directory,
+ * which `mk down --purge` removes), else under LOCAL_PATH_DEFAULT_BASE.
+ */
+export function localPathStorageClass(nodePath?: string): StorageClass {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
     metadata: { name: LOCAL_PATH_CLASS_NAME, annotations: { [DEFAULT_CLASS_ANNOTATION]: 'true' } },
     provisioner: LOCAL_PATH_PROVISIONER,
+    ...(nodePath ? { parameters: { [LOCAL_PATH_NODE_PATH_PARAMETER]: nodePath } } : {}),
     reclaimPolicy: 'Delete',
     volumeBindingMode: 'WaitForFirstConsumer',
   };

@@ -158,14 +158,15 @@ it('says why it cannot provision: an Immediate class, a shared access mode, a no
 });
 
 it('makes the built-in local-path class once, as the default, and never overwrites it', async () => {
-  await ensureLocalPathClass(f.store);
+  await ensureLocalPathClass(f.store, '/srv/mk/storage');
   const sc = (await f.api<GetResult>('get', { kind: 'storageclass', name: LOCAL_PATH_CLASS_NAME })).object as unknown as StorageClass;
   expect(sc).toMatchObject({
-    provisioner: LOCAL_PATH_PROVISIONER, reclaimPolicy: 'Delete', volumeBindingMode: 'WaitForFirstConsumer',
+    provisioner: LOCAL_PATH_PROVISIONER, reclaimPolicy: 'Delete', volumeBindingMode: 'WaitForFirstConsumer', parameters: { nodePath: '/srv/mk/storage' },
     metadata: { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
   });
   await apply({ ...sc, metadata: { name: sc.metadata.name, annotations: { 'storageclass.kubernetes.io/is-default-class': 'false' } } });
-  await ensureLocalPathClass(f.store);
+  await ensureLocalPathClass(f.store, '/elsewhere');
   const after = (await f.api<GetResult>('get', { kind: 'storageclass', name: LOCAL_PATH_CLASS_NAME })).object as unknown as StorageClass;
   expect(after.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']).toBe('false');
+  expect(after.parameters).toEqual({ nodePath: '/srv/mk/storage' });
 });
