@@ -84,8 +84,9 @@ export function localPathProvisioner(store: ObjectStore, volumeModule: KindModul
       if (d.action === 'none') return;
       if (d.action === 'fail') {
         record(claim, d.event.type, d.event.reason, d.event.message);
+        // Tried again at the next resync (or change of the claim), as the event says.
         log.warn({ key, reason: d.event.message }, 'local-path volume not provisioned');
-        return { requeueAfterMs: RESYNC_MS };
+        return;
       }
       record(claim, d.events.before.type, d.events.before.reason, d.events.before.message);
       const pv = admitCreate(volumeModule, d.volume as unknown as KubeObject, undefined, now());

@@ -1,4 +1,4 @@
 export {
-  localVolumesClient, startLocalPathStorage, syncLocalVolumes, unsafeDirectory,
+  ensureLocalVolumeDir, localVolumesClient, startLocalPathStorage, syncLocalVolumes, unsafeDirectory,
   type LocalPathStorage, type LocalVolumesClient, type SyncResult,
 } from './local-path';

@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import type { LocalVolume } from '../../messages';
-import { syncLocalVolumes, unsafeDirectory, type LocalVolumesClient } from './local-path';
+import {
+  LOCAL_PATH_PROVISIONER, PROVISIONED_BY_ANNOTATION, type LocalVolume, type PersistentVolume,
+} from '../../messages';
+import { ensureLocalVolumeDir, syncLocalVolumes, unsafeDirectory, type LocalVolumesClient } from './local-path';
 
 const log = pino({ level: 'silent' });
 let root: string;
@@ -93,5 +95,24 @@ describe('unsafeDirectory', () => {
     expect(unsafeDirectory({ name: 'pvc-1', path: '/' })).toMatch(/as the provisioner names it/);
     expect(unsafeDirectory({ name: 'pvc-1', path: '/etc' })).toMatch(/as the provisioner names it/);
     expect(unsafeDirectory({ name: 'pvc-1', path: '/x/pvc-12_default_data' })).toMatch(/as the provisioner names it/);
+  });
+});
+
+describe('ensureLocalVolumeDir', () => {
+  const pv = (node: string, annotated = true): PersistentVolume => ({
+    apiVersion: 'v1', kind: 'PersistentVolume',
+    metadata: { name: 'pvc-9', ...(annotated ? { annotations: { [PROVISIONED_BY_ANNOTATION]: LOCAL_PATH_PROVISIONER } } : {}) },
+    spec: {
+      capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], local: { path: path.join(root, 'pvc-9_default_data') },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } },
+    },
+  });
+
+  it("makes the directory of this node's local-path volume, and of no other", async () => {
+    await ensureLocalVolumeDir(pv('node-b'), 'node-a');
+    await ensureLocalVolumeDir(pv('node-a', false), 'node-a');
+    expect(fs.existsSync(path.join(root, 'pvc-9_default_data'))).toBe(false);
+    await ensureLocalVolumeDir(pv('node-a'), 'node-a');
+    expect(fs.statSync(path.join(root, 'pvc-9_default_data')).mode & 0o777).toBe(0o777);
   });
 });

@@ -14,8 +14,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { request, type Bus } from '../../bus';
 import {
-  localVolumesNudgeSubject, nodeApiSubject,
-  type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult,
+  isLocalPathVolume, localVolumesNudgeSubject, nodeApiSubject, volumeNodeName,
+  type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult, type PersistentVolume,
 } from '../../messages';
 import type { Logger } from '../../common/log';
 
@@ -60,6 +60,26 @@ export function unsafeDirectory(v: Pick<LocalVolume, 'name' | 'path'>): string |
   return undefined;
 }
 
+/**
+ * Makes the directory of `pv` now if it is a local-path volume of `node` that is not being
+ * deleted (the periodic pass would make it too): for a caller about to mount it. Does nothing for
+ * any other volume. Throws when the directory cannot be made or is not named as the provisioner
+ * names it.
+ */
+export async function ensureLocalVolumeDir(pv: PersistentVolume, node: string): Promise<void> {
+  if (!isLocalPathVolume(pv) || !pv.spec.local || volumeNodeName(pv) !== node || pv.metadata.deletionTimestamp) return;
+  await makeDirectory({ name: pv.metadata.name, path: pv.spec.local.path });
+}
+
+/** Makes a volume's directory, world-writable; throws for a path the provisioner would not name. */
+async function makeDirectory(v: Pick<LocalVolume, 'name' | 'path'>): Promise<void> {
+  const unsafe = unsafeDirectory(v);
+  if (unsafe) throw new Error(`refusing to make the directory of volume ${v.name}: ${unsafe}`);
+  await fs.mkdir(v.path, { recursive: true });
+  // mkdir's mode is masked by the umask: set it as it must be.
+  await fs.chmod(v.path, DIR_MODE);
+}
+
 /** What one pass did, for logs and tests. */
 export interface SyncResult {
   created: string[];
@@ -79,10 +99,7 @@ export async function syncLocalVolumes(volumes: readonly LocalVolume[], client: 
     const unsafe = unsafeDirectory(v);
     try {
       if (!v.deleting) {
-        if (unsafe) throw new Error(`refusing to make the directory of volume ${v.name}: ${unsafe}`);
-        await fs.mkdir(v.path, { recursive: true });
-        // mkdir's mode is masked by the umask: set it as it must be.
-        await fs.chmod(v.path, DIR_MODE);
+        await makeDirectory(v);
         out.created.push(v.name);
         continue;
       }
