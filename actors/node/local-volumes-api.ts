@@ -7,20 +7,13 @@
 import type { Msg } from '@nats-io/transport-node';
 import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
-  dns1123LabelError, dns1123SubdomainError, ForbiddenError, isLocalPathVolume, isNotFound, keyFilter, LOCAL_PATH_CLEANUP_FINALIZER,
+  dns1123SubdomainError, ForbiddenError, isLocalPathVolume, isNotFound, keyFilter, LOCAL_PATH_CLEANUP_FINALIZER,
   nodeApiWildcard, objectKey, PersistentVolumeKind, ValidationError, volumeNodeName,
   type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult, type PersistentVolume,
 } from '../../messages';
 import { timed } from '../api/metrics';
 import { log } from '../log';
-
-/** The node a request came from: the token after `mk.api.node.`. */
-function nodeOf(subject: string): string {
-  const name = subject.split('.')[3] ?? '';
-  const bad = dns1123LabelError(name);
-  if (bad) throw new ValidationError(`invalid node name "${name}" in ${subject}: ${bad}`);
-  return name;
-}
+import { nodeOf } from './node-api';
 
 /** The volume as its node needs it, or undefined when it is not a local-path volume of `node`. */
 export function localVolumeOf(pv: PersistentVolume, node: string): LocalVolume | undefined {

@@ -22,8 +22,8 @@ import { timed } from '../api/metrics';
 import { observePodStart } from '../pod/metrics';
 import { heartbeatConditions, renewedLease } from './heartbeat';
 
-/** The node a request came from: the token after `mk.api.node.`. */
-function nodeOf(subject: string): string {
+/** The node a request came from: the token after `mk.api.node.`. Throws ValidationError for a bad name. */
+export function nodeOf(subject: string): string {
   const name = subject.split('.')[3] ?? '';
   const bad = dns1123LabelError(name);
   if (bad) throw new ValidationError(`invalid node name "${name}" in ${subject}: ${bad}`);
