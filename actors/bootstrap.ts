@@ -14,7 +14,7 @@ import {
 import { startActorFeed } from '../bus/actor-feed';
 import { backoffDelay, sleep } from '../common/backoff';
 import { actorTelemetryWanted, describeActor } from '../common/actor-telemetry';
-import { BUILTIN_NAMESPACES, isAlreadyExists, objectKey, telemetryProcess } from '../messages';
+import { BUILTIN_NAMESPACES, isAlreadyExists, localPathStorageClass, objectKey, telemetryProcess, type KubeObject } from '../messages';
 import { spawnApi, startWatchPublisher } from './api/api-actor';
 import { admitCreate } from './api/admission';
 import { startGarbageCollector } from './garbage-collector';
@@ -29,7 +29,9 @@ import { log } from './log';
 import { startMetrics, type MetricsOptions, type MetricsService } from './metrics';
 import { namespaceModule } from './namespace/kind';
 import { serveNodeApi } from './node/node-api';
+import { serveLocalVolumesApi } from './node/local-volumes-api';
 import { spawnScheduler, type SchedulerConfig } from './scheduler/scheduler-actor';
+import { storageClassModule } from './volume/kind';
 
 /** How to run a control plane. */
 export interface ControlPlaneOptions {
@@ -50,6 +52,13 @@ export interface ControlPlaneOptions {
    * Without, Secrets are stored in clear, and a store holding encrypted ones refuses the start.
    */
   encryptionKeys?: KeyRing;
+  /**
+   * Make the built-in `local-path` StorageClass (the default class, mk.io/local-path) when the
+   * store has none of that name, at every start, with its volumes under `nodePath` on each node
+   * (absent: LOCAL_PATH_DEFAULT_BASE); a class of that name is never changed. `mk up` and
+   * `mk control-plane` ask for it; absent, a bare control plane makes no class.
+   */
+  defaultStorageClass?: { nodePath?: string };
 }
 /** A running control plane replica. */
 export interface ControlPlane {
@@ -67,6 +76,18 @@ async function ensureNamespaces(store: ObjectStore): Promise<void> {
     const obj = admitCreate(namespaceModule, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, undefined, new Date());
     try { await store.create(objectKey(namespaceModule.info.plural, undefined, name), obj); } catch (e) { if (!isAlreadyExists(e)) throw e; }
   }
+}
+
+/**
+ * The built-in `local-path` StorageClass, made when absent (as k3s applies its local-storage
+ * manifest at start); one of that name, however a user changed it, is left as it is.
+ */
+export async function ensureLocalPathClass(store: ObjectStore, nodePath?: string): Promise<void> {
+  const obj = admitCreate(storageClassModule, localPathStorageClass(nodePath) as unknown as KubeObject, undefined, new Date());
+  try {
+    await store.create(objectKey(storageClassModule.info.plural, undefined, obj.metadata.name), obj);
+    log.info({ class: obj.metadata.name }, 'default StorageClass made');
+  } catch (e) { if (!isAlreadyExists(e)) throw e; }
 }
 
 /**
@@ -164,6 +185,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await ensureEventsStream(bus);
     await ensureActorStream(bus);
     await ensureNamespaces(made.store);
+    if (opts.defaultStorageClass) await ensureLocalPathClass(made.store, opts.defaultStorageClass.nodePath);
     return made;
   }).catch(async (err: unknown) => { await bus.close(); throw err; });
   // Keys that cannot open the stored Secrets would fail every read of them: refuse to start.
@@ -179,6 +201,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
   const system = start('mk-control-plane', configurePersistence(engine));
   const api = spawnApi(system, bus, store);
   const nodeApi = serveNodeApi(bus, store);
+  const localVolumesApi = serveLocalVolumesApi(bus, store);
   let controllers: KindController[] = [];
   const reconnects = ensureOnReconnect(bus, async () => {
     await store.ensure();
@@ -188,7 +211,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });
-  await Promise.all([api.ready, nodeApi.ready]);
+  await Promise.all([api.ready, nodeApi.ready, localVolumesApi.ready]);
   const leadership = startLeadership({
     store,
     identity,
@@ -209,6 +232,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
       reconnects.stop();
       await api.stop();
       await nodeApi.stop();
+      await localVolumesApi.stop();
       stopActor(system);
       await feed?.stop();
       await bus.close();

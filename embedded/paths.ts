@@ -76,3 +76,11 @@ export function clusterPaths(dataDir: string): ClusterPaths {
     pid: (name) => path.join(runDir, `${name}.pid`),
   };
 }
+
+/**
+ * Where the default local-path StorageClass of a cluster keeps its volumes on every node:
+ * `<data dir>/storage` of the machine that ran `mk up` (a joined machine makes the same path).
+ */
+export function localPathStorageDir(paths: ClusterPaths): string {
+  return path.join(paths.dataDir, 'storage');
+}

@@ -9,7 +9,9 @@
  *   its requests to the control plane on its own name (register, heartbeat, the status of its own
  *   pods, their removal), reads only the pods bound to it (its prefix of the node-pods bucket),
  *   writes only its own events and journals, serves only its own subjects and reads only its own
- *   replies. Everything else it asks for is refused by the server.
+ *   replies. Everything else it asks for is refused by the server. What the store holds for a node
+ *   beyond its pods (its local-path volumes) it reads through the node api on its own name, where
+ *   the control plane answers with that node's share only (actors/node/local-volumes-api.ts).
  */
 import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,

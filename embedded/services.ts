@@ -17,7 +17,7 @@ import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { encryptionKeysFile, startWithEncryptionKeys } from './encryption-keys';
 import { ClusterError } from './errors';
-import { clusterPaths } from './paths';
+import { clusterPaths, localPathStorageDir } from './paths';
 import { networkCidrsOf, readControlPlaneSettings } from './control-plane-settings';
 import { serveUntilSignal } from './serve-until-signal';
 import { startMetricsServer, startProcessMetrics, type MetricsServer } from '../common/metrics';
@@ -113,6 +113,8 @@ export async function runControlPlaneService(
   const cp = await startWithEncryptionKeys(encryptionKeysFile(paths), log, (keys) => runControlPlane({
     bus, dataDir: paths.controlPlaneData, scheduler, settings: given, ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
     encryptionKeys: keys,
+    // The volumes of the default class live in the data directory: `mk down --purge` removes them.
+    defaultStorageClass: { nodePath: localPathStorageDir(paths) },
   })).catch(async (err: unknown) => { await metrics?.close(); throw err; });
   // A mk up cluster takes joining machines (embedded/join.ts): it owns the nats-server config.
   const joinBus = pass ? await connectBus({ ...bus, name: 'mk-control-plane-join', checkJetStream: false }) : undefined;

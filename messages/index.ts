@@ -58,4 +58,5 @@ export { servicePorts, serviceExternalIP, serviceSelector } from './printing/ser
 export * from './port-forward';
 export * from './storage';
 export * from './persistent-volume';
+export * from './local-path';
 export { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/persistent-volume';

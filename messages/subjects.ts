@@ -52,7 +52,8 @@ export function watchSubject(plural: string, namespace?: string): string {
  * What a node agent asks of the control plane, on `mk.api.node.<node>.<verb>`: a node may send
  * only on its own name, so the control plane knows which node asks (Kubernetes' NodeRestriction).
  */
-export type NodeApiVerb = 'register' | 'heartbeat' | 'pod-status' | 'pod-terminated' | 'pod-object';
+export type NodeApiVerb = 'register' | 'heartbeat' | 'pod-status' | 'pod-terminated' | 'pod-object'
+  | 'local-volumes' | 'local-volume-cleaned';
 
 /** The subject a node agent sends a node api request on. */
 export function nodeApiSubject(node: string, verb: NodeApiVerb): string {

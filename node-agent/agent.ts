@@ -36,6 +36,7 @@ import { serveNodeSubjects } from './serve';
 import { sandboxIP, servePortForward } from './port-forward';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
 import { PodVolumes } from './volumes';
+import { startLocalPathStorage } from './storage';
 
 export interface NodeAgentOptions {
   bus: BusOptions;
@@ -290,12 +291,16 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     nodeName: name, cri: runtime.cri, capacity, publish: publishOn(bus.nc, name), connected: link.up, intervalMs: statsIntervalMs,
   });
 
+  // The directories of the node's local-path volumes (node-agent/storage).
+  const localPath = startLocalPathStorage({ bus, nodeName: name, log });
+
   let quiesced = false;
   let tornDown = false;
   let stopped = false;
   const quiesce = async (): Promise<void> => {
     if (quiesced) return;
     quiesced = true;
+    await localPath.stop();
     await nodeDns.stop();
     await sampler.stop();
     link.stop();

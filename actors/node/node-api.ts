@@ -22,8 +22,8 @@ import { timed } from '../api/metrics';
 import { observePodStart } from '../pod/metrics';
 import { heartbeatConditions, renewedLease } from './heartbeat';
 
-/** The node a request came from: the token after `mk.api.node.`. */
-function nodeOf(subject: string): string {
+/** The node a request came from: the token after `mk.api.node.`. Throws ValidationError for a bad name. */
+export function nodeOf(subject: string): string {
   const name = subject.split('.')[3] ?? '';
   const bad = dns1123LabelError(name);
   if (bad) throw new ValidationError(`invalid node name "${name}" in ${subject}: ${bad}`);
@@ -288,6 +288,7 @@ async function podObject(store: ObjectStore, node: string, req: PodObjectRequest
 const NODE_VERB_KINDS: Record<Parameters<typeof nodeApiWildcard>[0], string> = {
   register: NodeKind.plural, heartbeat: NodeKind.plural, 'pod-status': PodKind.plural, 'pod-terminated': PodKind.plural,
   'pod-object': PodKind.plural,
+  'local-volumes': PersistentVolumeKind.plural, 'local-volume-cleaned': PersistentVolumeKind.plural,
 };
 
 /** Serves the node api for every node; `stop()` unsubscribes and waits for the requests in flight. */

@@ -9,7 +9,7 @@
  */
 import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent } from '../../bus';
 import {
-  keyFilter, objectKey, parseKey, podClaimNames, PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind,
+  isLocalPathVolume, keyFilter, objectKey, parseKey, podClaimNames, PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind,
   type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
 } from '../../messages';
 import { stableJson } from '../api/stable-json';
@@ -35,11 +35,17 @@ export interface VolumeReclaimer {
 }
 
 /**
- * No provisioner removes data yet: the volume object goes and its data stays where it is
- * (a host directory, an export), which is logged so that an administrator can remove it.
+ * The data of a local-path volume is removed by its node once the object is being deleted (the
+ * cleanup finalizer holds the object until then: actors/volume/local-path.ts). Any other volume's
+ * data stays where it is (a host directory, an export), which is logged so that an
+ * administrator can remove it.
  */
 export const leaveDataReclaimer: VolumeReclaimer = {
   async deleteData(pv) {
+    if (isLocalPathVolume(pv)) {
+      log.info({ volume: pv.metadata.name, path: pv.spec.local?.path }, 'persistent volume reclaimed (Delete): its node removes the directory');
+      return;
+    }
     log.info({ volume: pv.metadata.name, spec: pv.spec }, 'persistent volume reclaimed (Delete): its data is left in place, no provisioner removes it');
   },
 };

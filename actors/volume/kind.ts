@@ -17,6 +17,7 @@ import {
   admitClaimUpdate, admitStorageClassUpdate, admitVolumeUpdate, defaultClaim, defaultStorageClass, defaultVolume,
 } from './admission';
 import { claimController, volumeController } from './controller';
+import { localPathProvisioner } from './local-path-controller';
 
 /** The claim with the default class filled in when it is new and names none (no class exists: as it is). */
 export async function withDefaultClass(store: ObjectStore, existing: KubeObject | undefined, next: KubeObject): Promise<KubeObject> {
@@ -70,8 +71,10 @@ export const persistentVolumeClaimModule: KindModule = {
   controller: (ctx) => claimController(ctx.store),
 };
 
+/** StorageClass, whose controller is the built-in local-path provisioner (it works on claims). */
 export const storageClassModule: KindModule = {
   info: StorageClassKind,
   defaults: defaultStorageClass,
   admitUpdate: admitStorageClassUpdate,
+  controller: (ctx) => localPathProvisioner(ctx.store, persistentVolumeModule),
 };

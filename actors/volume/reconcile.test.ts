@@ -1,5 +1,5 @@
 import {
-  BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER,
+  BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER, SELECTED_NODE_ANNOTATION,
   type PersistentVolume, type PersistentVolumeClaim,
 } from '../../messages';
 import { claim, storageClass, volume } from './fixtures';
@@ -75,6 +75,15 @@ describe('reconcileClaim: waiting', () => {
     expect(reasons(d)).toEqual(['WaitForFirstConsumer: waiting for first consumer to be created before binding']);
     const mine = volume('mine', '1Gi', { storageClassName: 'local', claimRef: { namespace: 'default', name: 'c' } });
     expect(decide(c, [mine], { classes: [wait] }).claim?.spec.volumeName).toBe('mine');
+  });
+
+  it('says a delayed claim the scheduler chose a node for waits for its provisioner', () => {
+    const wait = storageClass('lp', { provisioner: 'mk.io/local-path', volumeBindingMode: 'WaitForFirstConsumer' });
+    const c = claim('c', '1Gi', { storageClassName: 'lp' });
+    c.metadata.annotations = { [SELECTED_NODE_ANNOTATION]: 'node-a' };
+    const d = decide(c, [volume('v', '1Gi', { storageClassName: 'lp' })], { classes: [wait] });
+    expect(d.volume).toBeUndefined();
+    expect(reasons(d)[0]).toMatch(/^ExternalProvisioning: Waiting for a volume to be created either by the external provisioner 'mk.io\/local-path'/);
   });
 
   it('gives a claim without a class the default class (retroactively), never one that asked for ""', () => {

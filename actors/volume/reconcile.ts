@@ -12,7 +12,7 @@
  */
 import {
   BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, claimClass, defaultClass, PV_PROTECTION_FINALIZER,
-  PVC_PROTECTION_FINALIZER, BETA_CLASS_ANNOTATION, timestamp,
+  PVC_PROTECTION_FINALIZER, BETA_CLASS_ANNOTATION, SELECTED_NODE_ANNOTATION, timestamp,
   type ClaimPhase, type PersistentVolume, type PersistentVolumeClaim, type PersistentVolumePhase, type StorageClass,
 } from '../../messages';
 import { stableJson } from '../api/stable-json';
@@ -116,10 +116,13 @@ export function bind(pv: PersistentVolume, c: PersistentVolumeClaim, now: Date):
   c.status = { phase: 'Bound', accessModes: [...pv.spec.accessModes], capacity: { storage: pv.spec.capacity.storage } };
 }
 
-/** Why an unbound claim that names no volume waits, as an event (Kubernetes' syncUnboundClaim). */
+/**
+ * Why an unbound claim that names no volume waits, as an event (Kubernetes' syncUnboundClaim). A
+ * delayed claim the scheduler chose a node for waits for its provisioner, as any other would.
+ */
 function waitingEvent(c: PersistentVolumeClaim, sc: StorageClass | undefined, delayed: boolean): VolumeEvent {
   const cls = claimClass(c);
-  if (delayed) return { type: 'Normal', reason: 'WaitForFirstConsumer', message: MESSAGES.waitForFirstConsumer };
+  if (delayed && !c.metadata.annotations?.[SELECTED_NODE_ANNOTATION]) return { type: 'Normal', reason: 'WaitForFirstConsumer', message: MESSAGES.waitForFirstConsumer };
   if (cls === '') return { type: 'Normal', reason: 'FailedBinding', message: MESSAGES.noClass };
   if (!sc) return { type: 'Warning', reason: 'ProvisioningFailed', message: MESSAGES.classNotFound(cls) };
   if (sc.provisioner === NO_PROVISIONER) return { type: 'Warning', reason: 'ProvisioningFailed', message: MESSAGES.noProvisioner };

@@ -25,8 +25,10 @@ import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
   NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
-  ACTOR_STREAM, actorSubject, actorWildcard, telemetryProcess,
+  ACTOR_STREAM, actorSubject, actorWildcard, telemetryProcess, keyFilter, LOCAL_PATH_CLEANUP_FINALIZER, LOCAL_PATH_PROVISIONER,
+  localVolumesNudgeSubject, PROVISIONED_BY_ANNOTATION, type LocalVolumesResult,
 } from '../../../messages';
+import { serveLocalVolumesApi } from '../../../actors/node/local-volumes-api';
 import { METRICS_SUBJECT, STATS_WILDCARD, statsSubject } from '../../../messages/usage';
 import { forwardConnection } from '../../../cli/port-forward';
 import type { Pod } from '../../../messages';
@@ -224,6 +226,42 @@ describe('a node', () => {
     expect(await subscribeRefused(n1, `${inboxPrefix('node-n2')}.>`)).toMatch(/permission/i);
     expect(await subscribeRefused(n1, `${inboxPrefix('admin')}.>`)).toMatch(/permission/i);
     expect(await subscribeRefused(n1, 'mk.watch.>')).toMatch(/permission/i);
+  });
+
+  it('reads and releases only its own local-path volumes, through the node api, and hears only its own nudges', async () => {
+    const volume = (name: string, node: string) => ({
+      apiVersion: 'v1', kind: 'PersistentVolume',
+      metadata: {
+        name, uid: `uid-${name}`, annotations: { [PROVISIONED_BY_ANNOTATION]: LOCAL_PATH_PROVISIONER },
+        finalizers: [LOCAL_PATH_CLEANUP_FINALIZER], deletionTimestamp: new Date().toISOString(),
+      },
+      spec: {
+        capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete',
+        local: { path: `/var/lib/mk/storage/${name}_default_data` },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } },
+      },
+    });
+    await objects.create(objectKey('persistentvolumes', undefined, 'pvc-n1'), volume('pvc-n1', 'n1'));
+    await objects.create(objectKey('persistentvolumes', undefined, 'pvc-n2'), volume('pvc-n2', 'n2'));
+    const api = serveLocalVolumesApi(cp, objects);
+    await api.ready;
+    try {
+      const mine = await request<LocalVolumesResult>(n1, nodeApiSubject('n1', 'local-volumes'), {});
+      expect(mine.volumes.map((v) => v.name)).toEqual(['pvc-n1']);
+      // Asking as n2 is refused by the bus; releasing n2's volume on its own name, by the control plane.
+      expect(isForbidden(await caught(request(n1, nodeApiSubject('n2', 'local-volumes'), {}, { timeoutMs: 2000 })))).toBe(true);
+      const other = await caught(request(n1, nodeApiSubject('n1', 'local-volume-cleaned'), { name: 'pvc-n2', uid: 'uid-pvc-n2' }));
+      expect(isForbidden(other)).toBe(true);
+      expect((await objects.get<KubeObject>(objectKey('persistentvolumes', undefined, 'pvc-n2')))?.object.metadata.finalizers).toEqual([LOCAL_PATH_CLEANUP_FINALIZER]);
+      expect(await request(n1, nodeApiSubject('n1', 'local-volume-cleaned'), { name: 'pvc-n1', uid: 'uid-pvc-n1' })).toEqual({});
+      expect((await objects.get<KubeObject>(objectKey('persistentvolumes', undefined, 'pvc-n1')))?.object.metadata.finalizers).toBeUndefined();
+    } finally {
+      await api.stop();
+    }
+    // The volumes themselves are not readable in the store, and another node's nudges not audible.
+    const direct = await ObjectStore.open(n1, { create: false });
+    expect(isForbidden(await caught(direct.list(keyFilter('persistentvolumes'))))).toBe(true);
+    expect(await subscribeRefused(n1, localVolumesNudgeSubject('n2'))).toMatch(/permission/i);
   });
 
   it('publishes its own actor telemetry and serves its snapshots, never as another node', async () => {

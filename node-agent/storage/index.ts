@@ -1,0 +1,4 @@
+export {
+  ensureLocalVolumeDir, localVolumesClient, startLocalPathStorage, syncLocalVolumes, unsafeDirectory,
+  type LocalPathStorage, type LocalVolumesClient, type SyncResult,
+} from './local-path';

@@ -1,0 +1,168 @@
+/**
+ * The node's half of the local-path provisioner (messages/local-path.ts): the node agent owns the
+ * node's disk, so it makes each local-path volume's directory (mode 0777, as Rancher's
+ * local-path-provisioner makes it, so that a pod running as any user can write) and removes it
+ * when the volume is deleted with reclaim policy Delete; with Retain the directory stays. Either
+ * way it then tells the control plane, which drops the volume's cleanup finalizer: a crash before
+ * that only repeats the removal.
+ *
+ * The control plane says which volumes are this node's (mk.api.node.<node>.local-volumes); the
+ * agent asks at start, whenever the control plane nudges it (mk.node.<node>.local-volumes), and
+ * every RESYNC_MS, one pass at a time.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { request, type Bus } from '../../bus';
+import {
+  isLocalPathVolume, localVolumesNudgeSubject, nodeApiSubject, volumeNodeName,
+  type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult, type PersistentVolume,
+} from '../../messages';
+import type { Logger } from '../../common/log';
+
+/** How often the agent looks at its local-path volumes without being nudged. */
+const RESYNC_MS = 30_000;
+/** How long one request to the control plane may take. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** The directories' mode: everyone may write (local-path's `mkdir -m 0777`). */
+const DIR_MODE = 0o777;
+
+/** What the node asks the control plane about its local-path volumes. */
+export interface LocalVolumesClient {
+  list(): Promise<LocalVolume[]>;
+  /** The node is done with a deleted volume's directory. */
+  cleaned(v: Pick<LocalVolume, 'name' | 'uid'>): Promise<void>;
+}
+
+/** The client on the node api, for `node`. */
+export function localVolumesClient(bus: Bus, node: string): LocalVolumesClient {
+  return {
+    async list() {
+      return (await request<LocalVolumesResult>(bus, nodeApiSubject(node, 'local-volumes'), {}, { timeoutMs: REQUEST_TIMEOUT_MS })).volumes;
+    },
+    async cleaned(v) {
+      const req: LocalVolumeCleanedRequest = { name: v.name, uid: v.uid };
+      await request(bus, nodeApiSubject(node, 'local-volume-cleaned'), req, { timeoutMs: REQUEST_TIMEOUT_MS });
+    },
+  };
+}
+
+/**
+ * Why `v.path` is not a directory this node may make or remove for the volume, or undefined: it
+ * must be absolute, normal (no `..`, no `//`), not `/`, and named `<volume name>_...` as the
+ * provisioner names it, so that a hand-made volume carrying the provisioner's annotation can never
+ * make the agent remove an arbitrary directory.
+ */
+export function unsafeDirectory(v: Pick<LocalVolume, 'name' | 'path'>): string | undefined {
+  const p = v.path;
+  if (!path.isAbsolute(p) || path.normalize(p) !== p || p.split('/').includes('..')) return `"${p}" is not a normal absolute path`;
+  const base = path.basename(p);
+  if (p === '/' || !base.startsWith(`${v.name}_`)) return `"${p}" is not a directory named "${v.name}_<namespace>_<claim>" as the provisioner names it`;
+  return undefined;
+}
+
+/**
+ * Makes the directory of `pv` now if it is a local-path volume of `node` that is not being
+ * deleted (the periodic pass would make it too): for a caller about to mount it. Does nothing for
+ * any other volume. Throws when the directory cannot be made or is not named as the provisioner
+ * names it.
+ */
+export async function ensureLocalVolumeDir(pv: PersistentVolume, node: string): Promise<void> {
+  if (!isLocalPathVolume(pv) || !pv.spec.local || volumeNodeName(pv) !== node || pv.metadata.deletionTimestamp) return;
+  await makeDirectory({ name: pv.metadata.name, path: pv.spec.local.path });
+}
+
+/** Makes a volume's directory, world-writable; throws for a path the provisioner would not name. */
+async function makeDirectory(v: Pick<LocalVolume, 'name' | 'path'>): Promise<void> {
+  const unsafe = unsafeDirectory(v);
+  if (unsafe) throw new Error(`refusing to make the directory of volume ${v.name}: ${unsafe}`);
+  await fs.mkdir(v.path, { recursive: true });
+  // mkdir's mode is masked by the umask: set it as it must be.
+  await fs.chmod(v.path, DIR_MODE);
+}
+
+/** What one pass did, for logs and tests. */
+export interface SyncResult {
+  created: string[];
+  removed: string[];
+  kept: string[];
+  failed: string[];
+}
+
+/**
+ * One pass over the node's local-path volumes: makes the directory of every live volume, removes
+ * that of every volume being deleted with policy Delete (and keeps it with Retain), and reports
+ * each deleted one as done. A failure with one volume is logged and left for the next pass.
+ */
+export async function syncLocalVolumes(volumes: readonly LocalVolume[], client: LocalVolumesClient, log: Logger): Promise<SyncResult> {
+  const out: SyncResult = { created: [], removed: [], kept: [], failed: [] };
+  for (const v of volumes) {
+    const unsafe = unsafeDirectory(v);
+    try {
+      if (!v.deleting) {
+        await makeDirectory(v);
+        out.created.push(v.name);
+        continue;
+      }
+      if (v.reclaimPolicy === 'Delete' && !unsafe) {
+        await fs.rm(v.path, { recursive: true, force: true });
+        out.removed.push(v.name);
+        log.info({ volume: v.name, path: v.path }, 'local-path volume directory removed (reclaim policy Delete)');
+      } else {
+        if (unsafe) log.warn({ volume: v.name, path: v.path, reason: unsafe }, 'local-path volume directory left in place: not removed by the agent');
+        else log.info({ volume: v.name, path: v.path }, 'local-path volume directory kept (reclaim policy Retain)');
+        out.kept.push(v.name);
+      }
+      await client.cleaned(v);
+    } catch (err) {
+      out.failed.push(v.name);
+      log.warn({ volume: v.name, path: v.path, err: String(err) }, 'local-path volume directory not handled; retrying on the next pass');
+    }
+  }
+  return out;
+}
+
+/** The running local-path storage of a node. */
+export interface LocalPathStorage {
+  /** Runs a pass now (after the one in progress, if any); resolves when it is done. */
+  sync(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the node's local-path storage: a pass now, on every nudge and every `resyncMs`. */
+export function startLocalPathStorage(opts: {
+  bus: Bus; nodeName: string; log: Logger; client?: LocalVolumesClient; resyncMs?: number;
+}): LocalPathStorage {
+  const { bus, nodeName, log } = opts;
+  const client = opts.client ?? localVolumesClient(bus, nodeName);
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const pass = async (): Promise<void> => {
+    try {
+      await syncLocalVolumes(await client.list(), client, log);
+    } catch (err) {
+      log.warn({ node: nodeName, err: String(err) }, 'could not list the local-path volumes of the node; retrying later');
+    }
+  };
+  const sync = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    if (running) { again = true; return running; }
+    running = (async () => {
+      do { again = false; await pass(); } while (again && !stopped);
+    })().finally(() => { running = undefined; });
+    return running;
+  };
+  const sub = bus.nc.subscribe(localVolumesNudgeSubject(nodeName), { callback: () => { void sync(); } });
+  const timer = setInterval(() => { void sync(); }, opts.resyncMs ?? RESYNC_MS);
+  timer.unref();
+  void sync();
+  return {
+    sync,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      sub.unsubscribe();
+      await running;
+    },
+  };
+}
