@@ -13,6 +13,7 @@ import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { matchesNodeSelectorTerm } from '../../messages/scheduling';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../messages/persistent-volume';
 import type { MountedVolume } from './container-mounts';
+import { ensureLocalVolumeDir } from '../storage/local-path';
 import { VolumeError } from './errors';
 import { ANY_ROOT, setUpHostPath } from './host-path';
 import type { Mounter } from './tmpfs';
@@ -91,6 +92,9 @@ export async function setUpClaimVolume(volume: string, src: PersistentVolumeClai
     if (!reachable(pv, ctx.node)) {
       throw new VolumeError(volume, `local persistentvolume "${pv.metadata.name}" is not on node ${ctx.node.metadata.name} (its nodeAffinity does not match)`);
     }
+    // A local-path volume's directory is made by the node's storage sync; made here too when the
+    // pod comes first (the same checks: only a path the provisioner would name).
+    await ensureLocalVolumeDir(pv, ctx.node.metadata.name);
     const where = pv.spec.local.path;
     const resolved = await realpath(where).catch(() => undefined);
     if (!resolved || !(await stat(resolved)).isDirectory()) throw new VolumeError(volume, `local persistentvolume "${pv.metadata.name}": ${where} is not a directory on this node`);
