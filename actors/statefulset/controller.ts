@@ -2,15 +2,20 @@
  * The StatefulSet actor logic: on every reconcile of a set it claims the pods of its namespace
  * (adopts orphans that it selects and whose names make them members, releases its pods it no
  * longer selects), carries out planStatefulSet (make missing ordinals, delete failed, condemned
- * and outdated ones, in the order the pod management policy asks) and writes its status.
+ * and outdated ones, in the order the pod management policy asks) and writes its status. A set
+ * with volumeClaimTemplates makes each new replica's missing claims before its pod, mounts them in
+ * it, and keeps the claims' owner references as its retention policy asks (claims.ts), before it
+ * deletes any pod: the garbage collector then deletes the claims with their owner.
  * Level-triggered from the store: the pod informer's listing is the truth after a restart, so a
  * control plane killed mid-rollout goes on from where the pods are. Pod changes reconcile their set.
  */
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
-  isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type KubeObject, type Pod, type ReplicaSet, type StatefulSet,
+  isAlreadyExists, isConflict, isNotFound, keyFilter, NamespaceKind, objectKey, PersistentVolumeClaimKind,
+  type KubeObject, type PersistentVolumeClaim, type Pod, type ReplicaSet, type StatefulSet,
 } from '../../messages';
-import { admitCreate } from '../api/admission';
+import { admitCreate, allocated } from '../api/admission';
+
 import { stableJson } from '../api/stable-json';
 import { deleteObject } from '../deletion';
 import type { KindModule } from '../kind-module';
@@ -18,7 +23,8 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, released } from '../replicaset/reconcile';
-import { ordinalOf, planStatefulSet, statefulPod, statefulSetRef, statefulSetRevision, statefulSetStatus } from './reconcile';
+import { claimsForNewReplica, claimsToRetain, withClaimVolumes, type StatefulClaim } from './claims';
+import { ordinalOf, planStatefulSet, statefulPod, statefulPodName, statefulSetRef, statefulSetRevision, statefulSetStatus } from './reconcile';
 
 /** The component named in the events the controller records. */
 export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
@@ -33,6 +39,8 @@ export interface StatefulSetControllerDeps {
   store: ObjectStore;
   /** The Pod kind's module: its defaults and deletion policy apply to the pods the controller makes and deletes. */
   pods: KindModule;
+  /** The PersistentVolumeClaim kind's module: its defaults and default class apply to the claims the controller makes. */
+  claims: KindModule;
   recordEvent?: RecordEvent;
   now?: () => number;
 }
@@ -46,7 +54,7 @@ const asReplicaSet = (sts: StatefulSet) => sts as unknown as ReplicaSet;
  * tried again after 1 s doubling to 1 min.
  */
 export function statefulSetController(deps: StatefulSetControllerDeps): KindController {
-  const { store, pods: podModule } = deps;
+  const { store, pods: podModule, claims: claimModule } = deps;
   const now = deps.now ?? Date.now;
   const recordEvent = deps.recordEvent ?? new EventRecorder(store.bus, { component: STATEFULSET_CONTROLLER_COMPONENT }).recordEvent;
   const sets = new Map<string, StatefulSet>();
@@ -126,11 +134,84 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     return owned;
   };
 
+  /** The claims of the set's namespace by name; none read for a set without claim templates. */
+  const claimsOf = async (sts: StatefulSet): Promise<Map<string, PersistentVolumeClaim>> => {
+    if ((sts.spec.volumeClaimTemplates ?? []).length === 0) return new Map();
+    const { items } = await store.list<PersistentVolumeClaim>(keyFilter(PersistentVolumeClaimKind.plural, sts.metadata.namespace ?? 'default'));
+    return new Map(items.map((i) => [i.object.metadata.name, i.object]));
+  };
+
+  /**
+   * Writes the owner references the retention policy asks of the claims of `pods` (claimsToRetain).
+   * A claim that changed meanwhile throws Conflict (the reconcile is retried, and no pod is deleted
+   * before its claims are in line); one that went is skipped.
+   */
+  const retainClaims = async (sts: StatefulSet, pods: readonly Pod[], existing: Map<string, PersistentVolumeClaim>): Promise<void> => {
+    const ns = sts.metadata.namespace ?? 'default';
+    for (const claim of claimsToRetain(sts, pods, existing)) {
+      const key = objectKey(PersistentVolumeClaimKind.plural, ns, claim.metadata.name);
+      const got = await store.get<PersistentVolumeClaim>(key);
+      if (!got || got.object.metadata.uid !== claim.metadata.uid) continue;
+      const next = { ...got.object, metadata: { ...got.object.metadata, ownerReferences: claim.metadata.ownerReferences } };
+      if (!next.metadata.ownerReferences) delete next.metadata.ownerReferences;
+      try {
+        await store.update(key, next, got.revision);
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw err;
+      }
+      existing.set(claim.metadata.name, next);
+      log.info({ key, owners: (next.metadata.ownerReferences ?? []).map((r) => `${r.kind}/${r.name}`) }, 'stateful set claim owners follow the retention policy');
+    }
+  };
+
+  /** Makes one claim of the pod `podName` through the claim kind's admission and default class; throws what the store throws. */
+  const createClaim = async (sts: StatefulSet, claim: StatefulClaim, podName: string): Promise<void> => {
+    const ns = sts.metadata.namespace ?? 'default';
+    const admitted = admitCreate(claimModule, claim as unknown as KubeObject, ns, new Date(now()));
+    await allocated(store, claimModule, undefined, admitted, false, async (o) => {
+      await store.create(objectKey(PersistentVolumeClaimKind.plural, ns, claim.metadata.name), o);
+      return o;
+    });
+    recordEvent(sts as KubeObject, 'Normal', 'SuccessfulCreate', `create Claim ${claim.metadata.name} Pod ${podName} in StatefulSet ${sts.metadata.name} success`);
+  };
+
+  /**
+   * Gets the replica `ordinal` its claims before its pod (Kubernetes' createPersistentVolumeClaims):
+   * makes the missing ones and reuses the others. Returns why the pod must not be made yet: a
+   * failure (a claim being deleted, or one that could not be made, both recorded as events), or a
+   * wait (a claim of a former pod still on its way out, or one made meanwhile by someone else,
+   * looked at again shortly).
+   */
+  const ensureClaims = async (sts: StatefulSet, ordinal: number, existing: ReadonlyMap<string, PersistentVolumeClaim>): Promise<{ failure?: string; wait?: string }> => {
+    const podName = statefulPodName(sts, ordinal);
+    const need = claimsForNewReplica(sts, ordinal, existing);
+    if (need.blocked?.failed) {
+      const message = `create Pod ${podName} in StatefulSet ${sts.metadata.name} failed error: ${need.blocked.message}`;
+      recordEvent(sts as KubeObject, 'Warning', 'FailedCreate', message);
+      return { failure: message };
+    }
+    if (need.blocked) return { wait: need.blocked.message };
+    for (const claim of need.create) {
+      try {
+        await createClaim(sts, claim, podName);
+      } catch (err) {
+        if (isAlreadyExists(err)) return { wait: `pvc ${claim.metadata.name} was made meanwhile` };
+        const message = `create Claim ${claim.metadata.name} for Pod ${podName} in StatefulSet ${sts.metadata.name} failed error: ${(err as Error).message}`;
+        recordEvent(sts as KubeObject, 'Warning', 'FailedCreate', message);
+        return { failure: message };
+      }
+    }
+    return {};
+  };
+
   /**
    * Makes the pods of `ordinals`. Returns the first failure's message, and whether a name was
    * still taken (its predecessor not yet gone from the store: tried again shortly, not a failure).
    */
-  const createPods = async (sts: StatefulSet, ordinals: number[], hash: string): Promise<{ failure?: string; taken: boolean }> => {
+  const createPods = async (
+    sts: StatefulSet, ordinals: number[], hash: string, claims: ReadonlyMap<string, PersistentVolumeClaim>,
+  ): Promise<{ failure?: string; taken: boolean }> => {
     if (ordinals.length === 0) return { taken: false };
     const ns = sts.metadata.namespace ?? 'default';
     // The api refuses new objects in a namespace being deleted; so does the controller, which writes past it.
@@ -139,7 +220,14 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     let taken = false;
     let failure: string | undefined;
     await Promise.all(ordinals.map(async (ordinal) => {
-      const pod = admitCreate(podModule, statefulPod(sts, ordinal, hash) as KubeObject, ns, new Date(now())) as Pod;
+      const ready = await ensureClaims(sts, ordinal, claims);
+      if (ready.failure || ready.wait) {
+        if (ready.wait) log.debug({ set: sts.metadata.name, ordinal, waiting: ready.wait }, 'stateful pod waits for its claims');
+        taken ||= !!ready.wait;
+        failure ??= ready.failure;
+        return;
+      }
+      const pod = admitCreate(podModule, withClaimVolumes(sts, statefulPod(sts, ordinal, hash), ordinal) as KubeObject, ns, new Date(now())) as Pod;
       try {
         index.wrote(pod, await store.create(objectKey('pods', ns, pod.metadata.name), pod));
         recordEvent(sts as KubeObject, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`);
@@ -219,7 +307,9 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
       } else if (plan.waiting) {
         log.debug({ key, waiting: plan.waiting }, 'stateful set waits');
       }
-      const created = await createPods(sts, plan.create, hash);
+      const claims = await claimsOf(sts);
+      await retainClaims(sts, owned, claims);
+      const created = await createPods(sts, plan.create, hash, claims);
       const failure = (await deletePods(sts, plan.delete)) ?? created.failure;
       const mineNow = claimPods(asReplicaSet(sts), podsOf(ns)).owned;
       const { status, requeueAfterMs } = statefulSetStatus(sts, mineNow, hash, now());
