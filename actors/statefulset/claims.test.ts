@@ -1,6 +1,7 @@
 import type { PersistentVolumeClaim, Pod, StatefulSet } from '../../messages';
 import {
-  claimName, claimOwnerRefs, claimsForNewReplica, claimsToRetain, claimVolumes, desiredClaim, retainedClaim, withClaimVolumes, type StatefulClaim,
+  claimName, claimOwnerRefs, claimsForNewReplica, claimsToRetain, claimVolumes, desiredClaim, missingClaimsOfPending, retainedClaim, withClaimVolumes,
+  type StatefulClaim,
 } from './claims';
 
 const template = { metadata: { name: 'www', labels: { tier: 'db', app: 'other' }, annotations: { note: 'x' } }, spec: { accessModes: ['ReadWriteOnce' as const], resources: { requests: { storage: '1Gi' } } } };
@@ -118,5 +119,14 @@ describe('StatefulSet claims', () => {
     expect(claimsToRetain(sts(), [pod(0), pod(1)], claims)).toEqual([]);
     const deleting = { ...s, metadata: { ...s.metadata, deletionTimestamp: 'x' } };
     expect(claimsToRetain(deleting, [pod(1)], claims)).toEqual([]);
+  });
+
+  it('makes again the claims missing under Pending pods in range, and none for running, condemned or terminating ones', () => {
+    const running = { ...pod(0), status: { phase: 'Running' as const } };
+    const leaving = { ...pod(1), metadata: { ...pod(1).metadata, deletionTimestamp: 'x' } };
+    const claims = byName(stored('www-web-2'));
+    expect(missingClaimsOfPending(sts(undefined, 3), [running, leaving, pod(2)], claims).map((m) => [m.podName, m.claim.metadata.name]))
+      .toEqual([['web-2', 'logs-web-2']]);
+    expect(missingClaimsOfPending(sts(undefined, 2), [pod(2)], byName())).toEqual([]);
   });
 });

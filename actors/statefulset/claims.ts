@@ -179,3 +179,23 @@ export function claimsToRetain(sts: StatefulSet, pods: readonly Pod[], existing:
   }
   return out;
 }
+
+/**
+ * The claims missing under the set's Pending pods in its range, to make again (Kubernetes'
+ * createMissingPersistentVolumeClaims for a pending pod): a claim deleted before its pod started
+ * comes back, and the pod can start. A set being deleted makes none.
+ */
+export function missingClaimsOfPending(
+  sts: StatefulSet, pods: readonly Pod[], existing: ReadonlyMap<string, PersistentVolumeClaim>,
+): { podName: string; claim: StatefulClaim }[] {
+  if (sts.metadata.deletionTimestamp) return [];
+  const { start, end } = ordinalRange(sts);
+  const out: { podName: string; claim: StatefulClaim }[] = [];
+  for (const pod of pods) {
+    const ordinal = ordinalOf(sts, pod);
+    const pending = (pod.status?.phase ?? 'Pending') === 'Pending' && !pod.metadata.deletionTimestamp;
+    if (ordinal === undefined || ordinal < start || ordinal >= end || !pending) continue;
+    for (const claim of claimsForNewReplica(sts, ordinal, existing).create) out.push({ podName: pod.metadata.name, claim });
+  }
+  return out;
+}

@@ -11,10 +11,10 @@
  */
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
-  isAlreadyExists, isConflict, isNotFound, keyFilter, NamespaceKind, objectKey, PersistentVolumeClaimKind,
-  type KubeObject, type PersistentVolumeClaim, type Pod, type ReplicaSet, type StatefulSet,
+  isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type KubeObject, type PersistentVolumeClaim, type Pod, type ReplicaSet,
+  type StatefulSet,
 } from '../../messages';
-import { admitCreate, allocated } from '../api/admission';
+import { admitCreate } from '../api/admission';
 
 import { stableJson } from '../api/stable-json';
 import { deleteObject } from '../deletion';
@@ -23,8 +23,9 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, released } from '../replicaset/reconcile';
-import { claimsForNewReplica, claimsToRetain, withClaimVolumes, type StatefulClaim } from './claims';
-import { ordinalOf, planStatefulSet, statefulPod, statefulPodName, statefulSetRef, statefulSetRevision, statefulSetStatus } from './reconcile';
+import { statefulClaimControl } from './claim-control';
+import { withClaimVolumes } from './claims';
+import { ordinalOf, planStatefulSet, statefulPod, statefulSetRef, statefulSetRevision, statefulSetStatus } from './reconcile';
 
 /** The component named in the events the controller records. */
 export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
@@ -73,6 +74,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
    * controller deletes it, which suits a ReplicaSet but would hide a terminating replica here.)
    */
   const deleting = new Map<string, string>();
+  const claimSteps = statefulClaimControl({ store, claims: claimModule, recordEvent, now });
 
   /** The pods of `ns` as the index has them, with the ones deleted here marked as terminating. */
   const podsOf = (ns: string): Pod[] => {
@@ -134,77 +136,6 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     return owned;
   };
 
-  /** The claims of the set's namespace by name; none read for a set without claim templates. */
-  const claimsOf = async (sts: StatefulSet): Promise<Map<string, PersistentVolumeClaim>> => {
-    if ((sts.spec.volumeClaimTemplates ?? []).length === 0) return new Map();
-    const { items } = await store.list<PersistentVolumeClaim>(keyFilter(PersistentVolumeClaimKind.plural, sts.metadata.namespace ?? 'default'));
-    return new Map(items.map((i) => [i.object.metadata.name, i.object]));
-  };
-
-  /**
-   * Writes the owner references the retention policy asks of the claims of `pods` (claimsToRetain).
-   * A claim that changed meanwhile throws Conflict (the reconcile is retried, and no pod is deleted
-   * before its claims are in line); one that went is skipped.
-   */
-  const retainClaims = async (sts: StatefulSet, pods: readonly Pod[], existing: Map<string, PersistentVolumeClaim>): Promise<void> => {
-    const ns = sts.metadata.namespace ?? 'default';
-    for (const claim of claimsToRetain(sts, pods, existing)) {
-      const key = objectKey(PersistentVolumeClaimKind.plural, ns, claim.metadata.name);
-      const got = await store.get<PersistentVolumeClaim>(key);
-      if (!got || got.object.metadata.uid !== claim.metadata.uid) continue;
-      const next = { ...got.object, metadata: { ...got.object.metadata, ownerReferences: claim.metadata.ownerReferences } };
-      if (!next.metadata.ownerReferences) delete next.metadata.ownerReferences;
-      try {
-        await store.update(key, next, got.revision);
-      } catch (err) {
-        if (isNotFound(err)) continue;
-        throw err;
-      }
-      existing.set(claim.metadata.name, next);
-      log.info({ key, owners: (next.metadata.ownerReferences ?? []).map((r) => `${r.kind}/${r.name}`) }, 'stateful set claim owners follow the retention policy');
-    }
-  };
-
-  /** Makes one claim of the pod `podName` through the claim kind's admission and default class; throws what the store throws. */
-  const createClaim = async (sts: StatefulSet, claim: StatefulClaim, podName: string): Promise<void> => {
-    const ns = sts.metadata.namespace ?? 'default';
-    const admitted = admitCreate(claimModule, claim as unknown as KubeObject, ns, new Date(now()));
-    await allocated(store, claimModule, undefined, admitted, false, async (o) => {
-      await store.create(objectKey(PersistentVolumeClaimKind.plural, ns, claim.metadata.name), o);
-      return o;
-    });
-    recordEvent(sts as KubeObject, 'Normal', 'SuccessfulCreate', `create Claim ${claim.metadata.name} Pod ${podName} in StatefulSet ${sts.metadata.name} success`);
-  };
-
-  /**
-   * Gets the replica `ordinal` its claims before its pod (Kubernetes' createPersistentVolumeClaims):
-   * makes the missing ones and reuses the others. Returns why the pod must not be made yet: a
-   * failure (a claim being deleted, or one that could not be made, both recorded as events), or a
-   * wait (a claim of a former pod still on its way out, or one made meanwhile by someone else,
-   * looked at again shortly).
-   */
-  const ensureClaims = async (sts: StatefulSet, ordinal: number, existing: ReadonlyMap<string, PersistentVolumeClaim>): Promise<{ failure?: string; wait?: string }> => {
-    const podName = statefulPodName(sts, ordinal);
-    const need = claimsForNewReplica(sts, ordinal, existing);
-    if (need.blocked?.failed) {
-      const message = `create Pod ${podName} in StatefulSet ${sts.metadata.name} failed error: ${need.blocked.message}`;
-      recordEvent(sts as KubeObject, 'Warning', 'FailedCreate', message);
-      return { failure: message };
-    }
-    if (need.blocked) return { wait: need.blocked.message };
-    for (const claim of need.create) {
-      try {
-        await createClaim(sts, claim, podName);
-      } catch (err) {
-        if (isAlreadyExists(err)) return { wait: `pvc ${claim.metadata.name} was made meanwhile` };
-        const message = `create Claim ${claim.metadata.name} for Pod ${podName} in StatefulSet ${sts.metadata.name} failed error: ${(err as Error).message}`;
-        recordEvent(sts as KubeObject, 'Warning', 'FailedCreate', message);
-        return { failure: message };
-      }
-    }
-    return {};
-  };
-
   /**
    * Makes the pods of `ordinals`. Returns the first failure's message, and whether a name was
    * still taken (its predecessor not yet gone from the store: tried again shortly, not a failure).
@@ -220,7 +151,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     let taken = false;
     let failure: string | undefined;
     await Promise.all(ordinals.map(async (ordinal) => {
-      const ready = await ensureClaims(sts, ordinal, claims);
+      const ready = await claimSteps.ensureClaims(sts, ordinal, claims);
       if (ready.failure || ready.wait) {
         if (ready.wait) log.debug({ set: sts.metadata.name, ordinal, waiting: ready.wait }, 'stateful pod waits for its claims');
         taken ||= !!ready.wait;
@@ -307,10 +238,11 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
       } else if (plan.waiting) {
         log.debug({ key, waiting: plan.waiting }, 'stateful set waits');
       }
-      const claims = await claimsOf(sts);
-      await retainClaims(sts, owned, claims);
+      const claims = await claimSteps.claimsOf(sts);
+      await claimSteps.retainClaims(sts, owned, claims);
+      const remade = await claimSteps.remakeClaims(sts, owned, claims);
       const created = await createPods(sts, plan.create, hash, claims);
-      const failure = (await deletePods(sts, plan.delete)) ?? created.failure;
+      const failure = (await deletePods(sts, plan.delete)) ?? created.failure ?? remade;
       const mineNow = claimPods(asReplicaSet(sts), podsOf(ns)).owned;
       const { status, requeueAfterMs } = statefulSetStatus(sts, mineNow, hash, now());
       if (stableJson(status) !== stableJson(sts.status ?? null)) {
