@@ -117,9 +117,14 @@ describe('StatefulSet claim steps', () => {
     expect(isConflict(err)).toBe(true);
   });
 
-  it('makes again a claim missing under a Pending pod, not under a running one', async () => {
-    const { events, steps, claim } = setup();
+  it('makes again a claim missing under a Pending pod, not under a running one, nor in a namespace being deleted', async () => {
+    const { mem, events, steps, claim } = setup();
     const s = sts(2);
+    const nsKey = objectKey('namespaces', undefined, 'ns1');
+    await mem.store.create(nsKey, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns1', deletionTimestamp: 'x' } });
+    expect(await steps.remakeClaims(s, [pod(1, 'Pending')], await steps.claimsOf(s))).toBeUndefined();
+    expect(claim('data-db-1')).toBeUndefined();
+    await mem.store.update(nsKey, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns1' } }, mem.data.get(nsKey)!.revision);
     expect(await steps.remakeClaims(s, [pod(0, 'Running'), pod(1, 'Pending')], await steps.claimsOf(s))).toBeUndefined();
     expect(claim('data-db-0')).toBeUndefined();
     expect(claim('data-db-1')?.metadata.name).toBe('data-db-1');

@@ -6,7 +6,7 @@
  */
 import type { ObjectStore, RecordEvent } from '../../bus';
 import {
-  isAlreadyExists, isNotFound, keyFilter, objectKey, PersistentVolumeClaimKind, type KubeObject, type PersistentVolumeClaim, type Pod, type StatefulSet,
+  isAlreadyExists, isNotFound, keyFilter, NamespaceKind, objectKey, PersistentVolumeClaimKind, type KubeObject, type PersistentVolumeClaim, type Pod, type StatefulSet,
 } from '../../messages';
 import { admitCreate, allocated } from '../api/admission';
 import type { KindModule } from '../kind-module';
@@ -69,10 +69,18 @@ export function statefulClaimControl(deps: StatefulClaimControlDeps) {
     recordEvent(sts as KubeObject, 'Normal', 'SuccessfulCreate', `create Claim ${claim.metadata.name} Pod ${podName} in StatefulSet ${sts.metadata.name} success`);
   };
 
-  /** Makes again the claims missing under Pending pods (missingClaimsOfPending); returns the first failure's message. */
+  /**
+   * Makes again the claims missing under Pending pods (missingClaimsOfPending), unless the
+   * namespace is being deleted; returns the first failure's message.
+   */
   const remakeClaims = async (sts: StatefulSet, pods: readonly Pod[], existing: ReadonlyMap<string, PersistentVolumeClaim>): Promise<string | undefined> => {
+    const missing = missingClaimsOfPending(sts, pods, existing);
+    if (missing.length === 0) return undefined;
+    // Nothing new goes into a namespace being deleted (its pods go too).
+    const ns = await store.get<KubeObject>(objectKey(NamespaceKind.plural, undefined, sts.metadata.namespace ?? 'default'));
+    if (!ns || ns.object.metadata.deletionTimestamp) return undefined;
     let failure: string | undefined;
-    for (const { podName, claim } of missingClaimsOfPending(sts, pods, existing)) {
+    for (const { podName, claim } of missing) {
       try {
         await createClaim(sts, claim, podName);
       } catch (err) {

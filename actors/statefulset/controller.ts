@@ -15,7 +15,6 @@ import {
   type StatefulSet,
 } from '../../messages';
 import { admitCreate } from '../api/admission';
-
 import { stableJson } from '../api/stable-json';
 import { deleteObject } from '../deletion';
 import type { KindModule } from '../kind-module';
@@ -137,8 +136,10 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
   };
 
   /**
-   * Makes the pods of `ordinals`. Returns the first failure's message, and whether a name was
-   * still taken (its predecessor not yet gone from the store: tried again shortly, not a failure).
+   * Makes the pods of `ordinals`, each after its claims (claim-control.ts ensureClaims). Returns
+   * the first failure's message, and whether a pod waits (its name still taken by its predecessor
+   * not yet gone from the store, or a claim of a former pod still on its way out: tried again
+   * shortly, not a failure).
    */
   const createPods = async (
     sts: StatefulSet, ordinals: number[], hash: string, claims: ReadonlyMap<string, PersistentVolumeClaim>,
