@@ -163,7 +163,8 @@ export type Container = z.infer<typeof Container>;
 export const RestartPolicy = z.enum(['Always', 'OnFailure', 'Never']);
 export type RestartPolicy = z.infer<typeof RestartPolicy>;
 
-export const PodSpec = z
+/** The pod spec's fields, before the checks across them (podSpecIssues). */
+const PodSpecFields = z
   .strictObject({
     containers: z.array(Container).min(1, 'a pod needs at least one container').describe(
       "The pod's containers, at least one. They share the pod's IP and hostname, and start together once every init container has succeeded.",
@@ -234,23 +235,45 @@ export const PodSpec = z
       "Storage the pod's containers may mount (volumeMounts name them): an empty directory, a path of the node, the keys "
       + 'of a ConfigMap or Secret, fields of the pod (downward API), or a PersistentVolumeClaim. Each has a unique name and exactly one source.',
     ),
-  })
+  });
+
+/** A problem podSpecIssues finds: the path inside the spec and Kubernetes' message. */
+export interface PodSpecIssue { path: (string | number)[]; message: string }
+
+/**
+ * The checks across a pod spec's fields: container names given twice, nodeName with scheduling
+ * gates, probes and lifecycle on init containers, DNS settings, and volumes (names given twice,
+ * mounts of volumes the spec lacks). `mountable` names volumes the spec may mount without
+ * declaring them: a StatefulSet's claim templates, which its controller adds to each pod.
+ */
+export function podSpecIssues(spec: z.infer<typeof PodSpecFields>, mountable?: ReadonlySet<string>): PodSpecIssue[] {
+  const out: PodSpecIssue[] = [];
+  const seen = new Set<string>();
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    if (seen.has(c.name)) out.push({ message: `duplicate container name "${c.name}"`, path: ['containers'] });
+    seen.add(c.name);
+  }
+  if (spec.nodeName && spec.schedulingGates?.length) {
+    out.push({ path: ['nodeName'], message: 'nodeName may not be set on a pod with schedulingGates (it would skip them)' });
+  }
+  (spec.initContainers ?? []).forEach((c, i) => {
+    for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
+      if (c[f]) out.push({ message: `init containers may not have a ${f}`, path: ['initContainers', i, f] });
+    }
+  });
+  out.push(...dnsIssues(spec), ...volumeIssues(spec, mountable));
+  return out;
+}
+
+/**
+ * A pod spec's fields without the checks across them, for a template whose owner runs
+ * podSpecIssues itself with what it adds to its pods (a StatefulSet's claim volumes).
+ */
+export const UncheckedPodSpec = PodSpecFields;
+
+export const PodSpec = PodSpecFields
   .superRefine((spec, ctx) => {
-    const seen = new Set<string>();
-    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `duplicate container name "${c.name}"`, path: ['containers'] });
-      seen.add(c.name);
-    }
-    if (spec.nodeName && spec.schedulingGates?.length) {
-      ctx.addIssue({ code: 'custom', path: ['nodeName'], message: 'nodeName may not be set on a pod with schedulingGates (it would skip them)' });
-    }
-    (spec.initContainers ?? []).forEach((c, i) => {
-      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
-        if (c[f]) ctx.addIssue({ code: 'custom', message: `init containers may not have a ${f}`, path: ['initContainers', i, f] });
-      }
-    });
-    for (const i of dnsIssues(spec)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
-    for (const i of volumeIssues(spec)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+    for (const i of podSpecIssues(spec)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
   })
   .meta({ title: 'PodSpec' });
 export type PodSpec = z.infer<typeof PodSpec>;

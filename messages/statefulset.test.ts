@@ -56,6 +56,16 @@ describe('StatefulSet manifests', () => {
     expect(() => validateManifest(sts({ selector, template, volumeClaimTemplates: [claim, claim] }))).toThrow(/volumeClaimTemplates\.1\.metadata\.name: Duplicate value: "www"/);
   });
 
+  it("lets the template's containers mount the claim templates' volumes, and nothing else it lacks", () => {
+    const mounting = (mount: string) => ({ ...template, spec: { containers: [{ name: 'nginx', image: 'nginx', volumeMounts: [{ name: mount, mountPath: '/data' }] }] } });
+    const doc = sts({ selector, template: mounting('www'), volumeClaimTemplates: [claim] });
+    expect(validateManifest(doc).object).toEqual(doc);
+    expect(() => validateManifest(sts({ selector, template: mounting('logs'), volumeClaimTemplates: [claim] })))
+      .toThrow(/template\.spec\.containers\.0\.volumeMounts\.0\.name: Not found: "logs"/);
+    expect(() => validateManifest(sts({ selector, template: { ...template, spec: { containers: [template.spec.containers[0], template.spec.containers[0]] } } })))
+      .toThrow(/duplicate container name "nginx"/);
+  });
+
   it('refuses a name whose last pod name would not be a DNS label', () => {
     expect(() => validateManifest(sts({ selector, template, replicas: 10 }, 'a'.repeat(62)))).toThrow(/metadata\.name: Invalid value: .*the pod name "a{62}-9" would be invalid/);
     expect(validateManifest(sts({ selector, template, replicas: 10 }, 'a'.repeat(61))).object).toBeDefined();

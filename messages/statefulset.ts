@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { IntOrPercent } from './deployment';
 import { dns1123LabelError } from './names';
 import { LabelName, ObjectMeta, type ObjectMeta as Meta } from './meta';
-import { defaultPod, type Pod } from './pod';
+import { defaultPod, podSpecIssues, UncheckedPodSpec, type Pod } from './pod';
 import { PersistentVolumeClaimSpec } from './persistent-volume';
 import { PodTemplateSpec, ReplicaSetSpec, replicaSetSpecErrors } from './replicaset';
 
@@ -54,6 +54,15 @@ export const VolumeClaimTemplate = z.strictObject({
 }).meta({ title: 'PersistentVolumeClaimTemplate' });
 export type VolumeClaimTemplate = z.infer<typeof VolumeClaimTemplate>;
 
+/**
+ * The set's pod template. Its spec is checked by statefulSetSpecErrors rather than by the pod
+ * schema, because its containers may mount the claim templates' volumes, which the controller adds
+ * to each pod.
+ */
+const StatefulPodTemplateSpec = PodTemplateSpec.extend({
+  spec: UncheckedPodSpec.describe("The spec of every replica, written as a pod's spec; its containers may mount the volumes named by volumeClaimTemplates."),
+});
+
 export const StatefulSetSpec = z.strictObject({
   serviceName: LabelName.optional().describe(
     'The headless Service that gives each replica its DNS name `<pod>.<serviceName>.<namespace>.svc.cluster.local`; '
@@ -63,7 +72,7 @@ export const StatefulSetSpec = z.strictObject({
   selector: ReplicaSetSpec.shape.selector.describe(
     "The labels of the set's pods. Required, not empty, the template's labels must satisfy it, and it cannot change.",
   ),
-  template: PodTemplateSpec.describe('The pod each replica runs; a change makes a new revision that the update strategy rolls out.'),
+  template: StatefulPodTemplateSpec.describe('The pod each replica runs; a change makes a new revision that the update strategy rolls out.'),
   podManagementPolicy: z.enum(['OrderedReady', 'Parallel']).optional().describe(
     'OrderedReady (the default) makes replicas one at a time in ordinal order, each once the ones before are Running '
     + 'and Ready, and removes them from the highest down; Parallel makes and removes them all at once.',
@@ -111,6 +120,7 @@ export function statefulSetSpecErrors(spec: StatefulSetSpec): { path: string[]; 
     if (names.has(t.metadata.name)) out.push({ path: ['volumeClaimTemplates', String(i), 'metadata', 'name'], message: `Duplicate value: "${t.metadata.name}"` });
     names.add(t.metadata.name);
   }
+  for (const i of podSpecIssues(spec.template.spec, names)) out.push({ path: ['template', 'spec', ...i.path.map(String)], message: i.message });
   return out;
 }
 

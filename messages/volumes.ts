@@ -259,9 +259,10 @@ interface VolumeSpec {
 
 /**
  * What ties volumes to the rest of the pod: volume names given twice, mounts of volumes the pod
- * lacks, and downward API files naming a container the pod lacks. Paths are relative to the spec.
+ * lacks (besides those in `mountable`, which will be added to it), and downward API files naming
+ * a container the pod lacks. Paths are relative to the spec.
  */
-export function volumeIssues(spec: VolumeSpec): VolumeIssue[] {
+export function volumeIssues(spec: VolumeSpec, mountable?: ReadonlySet<string>): VolumeIssue[] {
   const out: VolumeIssue[] = [];
   const names = new Set<string>();
   (spec.volumes ?? []).forEach((v, i) => {
@@ -270,7 +271,7 @@ export function volumeIssues(spec: VolumeSpec): VolumeIssue[] {
   });
   for (const field of ['initContainers', 'containers'] as const) {
     (spec[field] ?? []).forEach((c, ci) => (c.volumeMounts ?? []).forEach((m, mi) => {
-      if (m.name && !names.has(m.name)) out.push({ path: [field, ci, 'volumeMounts', mi, 'name'], message: `Not found: ${JSON.stringify(m.name)}` });
+      if (m.name && !names.has(m.name) && !mountable?.has(m.name)) out.push({ path: [field, ci, 'volumeMounts', mi, 'name'], message: `Not found: ${JSON.stringify(m.name)}` });
     }));
   }
   const containers = new Set([...(spec.initContainers ?? []), ...spec.containers].map((c) => c.name));

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { timestamp, ValidationError, type KindInfo, type KubeObject } from '../../messages';
+import type { ObjectStore } from '../../bus';
 import type { KindModule } from '../kind-module';
 import { stableJson } from './stable-json';
 
@@ -116,3 +117,25 @@ export function admitUpdate(module: KindModule, existing: KubeObject, incoming: 
 }
 
 export { stableJson };
+
+/**
+ * Runs `write` on `next` with what the kind allocates for it (KindModule.allocate; as it is for
+ * kinds that allocate nothing): the allocation is given back when the write fails, and what
+ * `existing` held and `next` does not is given back once it succeeded.
+ */
+export async function allocated(
+  store: ObjectStore, module: KindModule, existing: KubeObject | undefined, next: KubeObject, dryRun: boolean | undefined,
+  write: (o: KubeObject) => Promise<KubeObject>,
+): Promise<KubeObject> {
+  if (!module.allocate) return write(next);
+  const claim = await module.allocate(store, existing, next, !!dryRun);
+  let out: KubeObject;
+  try {
+    out = await write(claim.object);
+  } catch (err) {
+    await claim.undo().catch(() => undefined);
+    throw err;
+  }
+  await claim.done();
+  return out;
+}

@@ -13,7 +13,9 @@ import {
 import { deleteObject, deletionOutcome } from '../deletion';
 import type { KindModule } from '../kind-module';
 import { moduleFor, moduleOf } from '../kinds';
-import { admitCreate, admitUpdate, resolveNamespace } from './admission';
+import { admitCreate, admitUpdate, allocated, resolveNamespace } from './admission';
+
+export { allocated };
 import type { NamespaceCache } from './namespace-cache';
 import type { RecentObjects } from './recent-objects';
 
@@ -142,28 +144,6 @@ export async function apply({ store, recent, namespaces }: ApiContext, req: Appl
       if (!retry || attempt >= 5) throw err;
     }
   }
-}
-
-/**
- * Runs `write` on `next` with what the kind allocates for it (KindModule.allocate; as it is for
- * kinds that allocate nothing): the allocation is given back when the write fails, and what
- * `existing` held and `next` does not is given back once it succeeded.
- */
-export async function allocated(
-  store: ObjectStore, module: KindModule, existing: KubeObject | undefined, next: KubeObject, dryRun: boolean | undefined,
-  write: (o: KubeObject) => Promise<KubeObject>,
-): Promise<KubeObject> {
-  if (!module.allocate) return write(next);
-  const claim = await module.allocate(store, existing, next, !!dryRun);
-  let out: KubeObject;
-  try {
-    out = await write(claim.object);
-  } catch (err) {
-    await claim.undo().catch(() => undefined);
-    throw err;
-  }
-  await claim.done();
-  return out;
 }
 
 /** `obj` with its resourceVersion set to the store revision `rev`. */

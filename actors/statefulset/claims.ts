@@ -4,12 +4,11 @@
  * https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#persistentvolumeclaim-retention):
  * their names, labels, the volumes a pod mounts them by, and the owner references that carry the
  * retention policy (the garbage collector deletes a claim once every owner is gone).
- *
- * mk serves no PersistentVolumeClaims yet, so a set with claim templates is refused at admission
- * (kind.ts) and the controller makes no claims; these are what it will make once they exist.
+ * The controller (controller.ts) makes a replica's missing claims before its pod and keeps their
+ * owner references in line with the policy.
  */
-import type { OwnerReference, Pod, StatefulSet, VolumeClaimTemplate } from '../../messages';
-import { ordinalRange, statefulPodName } from './reconcile';
+import type { OwnerReference, PersistentVolumeClaim, Pod, StatefulSet, VolumeClaimTemplate } from '../../messages';
+import { ordinalOf, ordinalRange, statefulPodName } from './reconcile';
 
 /** A claim as the set would make it: the shape of a v1 PersistentVolumeClaim. */
 export interface StatefulClaim {
@@ -104,4 +103,99 @@ export function retainedClaim<C extends { metadata: { name?: string; ownerRefere
   if (next.length > 0) metadata.ownerReferences = next;
   else delete metadata.ownerReferences;
   return { ...claim, metadata };
+}
+
+/**
+ * The pod with its claims mounted (Kubernetes' updateStorage): one volume per template, named as
+ * the template, first, then the template's own volumes except any of the same name, which the
+ * claim replaces.
+ */
+export function withClaimVolumes(sts: StatefulSet, pod: Pod, ordinal: number): Pod {
+  const claims = claimVolumes(sts, ordinal);
+  if (claims.length === 0) return pod;
+  const names = new Set(claims.map((c) => c.name));
+  const rest = (pod.spec.volumes ?? []).filter((v) => !names.has(v.name));
+  return { ...pod, spec: { ...pod.spec, volumes: [...claims, ...rest] } };
+}
+
+/** What making the pod of one ordinal asks of its claims. */
+export interface NewReplicaClaims {
+  /** The missing claims, to make before the pod. */
+  create: StatefulClaim[];
+  /**
+   * Why the pod cannot be made yet. `failed` is Kubernetes' error for a claim being deleted (the
+   * set reports it as a failed pod creation); otherwise the pod waits without an error for a claim
+   * that a former pod of that name still owns, and that goes with it (Kubernetes' PodClaimIsStale).
+   */
+  blocked?: { message: string; failed: boolean };
+}
+
+/** True when a Pod owner of `claim` is named `podName` but is not `uid` (an earlier pod of that name). */
+function ownedByFormerPod(claim: PersistentVolumeClaim, podName: string, uid: string | undefined): boolean {
+  return (claim.metadata.ownerReferences ?? []).some((r) => r.kind === 'Pod' && r.name === podName && r.uid !== uid);
+}
+
+/**
+ * The claims the replica `ordinal` needs before its pod is made (Kubernetes'
+ * createPersistentVolumeClaims): each missing one is made from its template; an existing one is
+ * used as it is, unless it is being deleted (the pod waits, as a failure) or, under whenScaled
+ * Delete, still belongs to a former pod of the same name (the pod waits for it to go). `existing`
+ * maps the namespace's claims by name.
+ */
+export function claimsForNewReplica(sts: StatefulSet, ordinal: number, existing: ReadonlyMap<string, PersistentVolumeClaim>): NewReplicaClaims {
+  const out: NewReplicaClaims = { create: [] };
+  const podName = statefulPodName(sts, ordinal);
+  const scaledDelete = sts.spec.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete';
+  for (const t of sts.spec.volumeClaimTemplates ?? []) {
+    const name = claimName(t.metadata.name, sts.metadata.name, ordinal);
+    const have = existing.get(name);
+    if (!have) out.create.push(desiredClaim(sts, t, ordinal));
+    else if (have.metadata.deletionTimestamp) out.blocked ??= { message: `pvc ${name} is being deleted`, failed: true };
+    else if (scaledDelete && ownedByFormerPod(have, podName, undefined)) {
+      out.blocked ??= { message: `pvc ${name} still belongs to a former pod ${podName} and goes with it`, failed: false };
+    }
+  }
+  return out;
+}
+
+/**
+ * The existing claims of the set's pods whose owner references the retention policy wants changed
+ * (Kubernetes' ClaimsMatchRetentionPolicy and UpdatePodClaimForRetentionPolicy), as the updated
+ * claims to write. Only the claims of pods that exist are looked at, and none being deleted; a set
+ * being deleted changes nothing.
+ */
+export function claimsToRetain(sts: StatefulSet, pods: readonly Pod[], existing: ReadonlyMap<string, PersistentVolumeClaim>): PersistentVolumeClaim[] {
+  if (sts.metadata.deletionTimestamp) return [];
+  const out: PersistentVolumeClaim[] = [];
+  for (const pod of pods) {
+    const ordinal = ordinalOf(sts, pod);
+    if (ordinal === undefined) continue;
+    for (const t of sts.spec.volumeClaimTemplates ?? []) {
+      const claim = existing.get(claimName(t.metadata.name, sts.metadata.name, ordinal));
+      if (!claim || claim.metadata.deletionTimestamp) continue;
+      const next = retainedClaim(claim, sts, ordinal, pod);
+      if (next) out.push(next);
+    }
+  }
+  return out;
+}
+
+/**
+ * The claims missing under the set's Pending pods in its range, to make again (Kubernetes'
+ * createMissingPersistentVolumeClaims for a pending pod): a claim deleted before its pod started
+ * comes back, and the pod can start. A set being deleted makes none.
+ */
+export function missingClaimsOfPending(
+  sts: StatefulSet, pods: readonly Pod[], existing: ReadonlyMap<string, PersistentVolumeClaim>,
+): { podName: string; claim: StatefulClaim }[] {
+  if (sts.metadata.deletionTimestamp) return [];
+  const { start, end } = ordinalRange(sts);
+  const out: { podName: string; claim: StatefulClaim }[] = [];
+  for (const pod of pods) {
+    const ordinal = ordinalOf(sts, pod);
+    const pending = (pod.status?.phase ?? 'Pending') === 'Pending' && !pod.metadata.deletionTimestamp;
+    if (ordinal === undefined || ordinal < start || ordinal >= end || !pending) continue;
+    for (const claim of claimsForNewReplica(sts, ordinal, existing).create) out.push({ podName: pod.metadata.name, claim });
+  }
+  return out;
 }

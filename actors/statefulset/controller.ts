@@ -2,13 +2,17 @@
  * The StatefulSet actor logic: on every reconcile of a set it claims the pods of its namespace
  * (adopts orphans that it selects and whose names make them members, releases its pods it no
  * longer selects), carries out planStatefulSet (make missing ordinals, delete failed, condemned
- * and outdated ones, in the order the pod management policy asks) and writes its status.
+ * and outdated ones, in the order the pod management policy asks) and writes its status. A set
+ * with volumeClaimTemplates makes each new replica's missing claims before its pod, mounts them in
+ * it, and keeps the claims' owner references as its retention policy asks (claims.ts), before it
+ * deletes any pod: the garbage collector then deletes the claims with their owner.
  * Level-triggered from the store: the pod informer's listing is the truth after a restart, so a
  * control plane killed mid-rollout goes on from where the pods are. Pod changes reconcile their set.
  */
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
-  isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type KubeObject, type Pod, type ReplicaSet, type StatefulSet,
+  isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type KubeObject, type PersistentVolumeClaim, type Pod, type ReplicaSet,
+  type StatefulSet,
 } from '../../messages';
 import { admitCreate } from '../api/admission';
 import { stableJson } from '../api/stable-json';
@@ -18,6 +22,8 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, released } from '../replicaset/reconcile';
+import { statefulClaimControl } from './claim-control';
+import { withClaimVolumes } from './claims';
 import { ordinalOf, planStatefulSet, statefulPod, statefulSetRef, statefulSetRevision, statefulSetStatus } from './reconcile';
 
 /** The component named in the events the controller records. */
@@ -33,6 +39,8 @@ export interface StatefulSetControllerDeps {
   store: ObjectStore;
   /** The Pod kind's module: its defaults and deletion policy apply to the pods the controller makes and deletes. */
   pods: KindModule;
+  /** The PersistentVolumeClaim kind's module: its defaults and default class apply to the claims the controller makes. */
+  claims: KindModule;
   recordEvent?: RecordEvent;
   now?: () => number;
 }
@@ -46,7 +54,7 @@ const asReplicaSet = (sts: StatefulSet) => sts as unknown as ReplicaSet;
  * tried again after 1 s doubling to 1 min.
  */
 export function statefulSetController(deps: StatefulSetControllerDeps): KindController {
-  const { store, pods: podModule } = deps;
+  const { store, pods: podModule, claims: claimModule } = deps;
   const now = deps.now ?? Date.now;
   const recordEvent = deps.recordEvent ?? new EventRecorder(store.bus, { component: STATEFULSET_CONTROLLER_COMPONENT }).recordEvent;
   const sets = new Map<string, StatefulSet>();
@@ -65,6 +73,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
    * controller deletes it, which suits a ReplicaSet but would hide a terminating replica here.)
    */
   const deleting = new Map<string, string>();
+  const claimSteps = statefulClaimControl({ store, claims: claimModule, recordEvent, now });
 
   /** The pods of `ns` as the index has them, with the ones deleted here marked as terminating. */
   const podsOf = (ns: string): Pod[] => {
@@ -127,10 +136,14 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
   };
 
   /**
-   * Makes the pods of `ordinals`. Returns the first failure's message, and whether a name was
-   * still taken (its predecessor not yet gone from the store: tried again shortly, not a failure).
+   * Makes the pods of `ordinals`, each after its claims (claim-control.ts ensureClaims). Returns
+   * the first failure's message, and whether a pod waits (its name still taken by its predecessor
+   * not yet gone from the store, or a claim of a former pod still on its way out: tried again
+   * shortly, not a failure).
    */
-  const createPods = async (sts: StatefulSet, ordinals: number[], hash: string): Promise<{ failure?: string; taken: boolean }> => {
+  const createPods = async (
+    sts: StatefulSet, ordinals: number[], hash: string, claims: ReadonlyMap<string, PersistentVolumeClaim>,
+  ): Promise<{ failure?: string; taken: boolean }> => {
     if (ordinals.length === 0) return { taken: false };
     const ns = sts.metadata.namespace ?? 'default';
     // The api refuses new objects in a namespace being deleted; so does the controller, which writes past it.
@@ -139,7 +152,14 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
     let taken = false;
     let failure: string | undefined;
     await Promise.all(ordinals.map(async (ordinal) => {
-      const pod = admitCreate(podModule, statefulPod(sts, ordinal, hash) as KubeObject, ns, new Date(now())) as Pod;
+      const ready = await claimSteps.ensureClaims(sts, ordinal, claims);
+      if (ready.failure || ready.wait) {
+        if (ready.wait) log.debug({ set: sts.metadata.name, ordinal, waiting: ready.wait }, 'stateful pod waits for its claims');
+        taken ||= !!ready.wait;
+        failure ??= ready.failure;
+        return;
+      }
+      const pod = admitCreate(podModule, withClaimVolumes(sts, statefulPod(sts, ordinal, hash), ordinal) as KubeObject, ns, new Date(now())) as Pod;
       try {
         index.wrote(pod, await store.create(objectKey('pods', ns, pod.metadata.name), pod));
         recordEvent(sts as KubeObject, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`);
@@ -219,8 +239,11 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
       } else if (plan.waiting) {
         log.debug({ key, waiting: plan.waiting }, 'stateful set waits');
       }
-      const created = await createPods(sts, plan.create, hash);
-      const failure = (await deletePods(sts, plan.delete)) ?? created.failure;
+      const claims = await claimSteps.claimsOf(sts);
+      await claimSteps.retainClaims(sts, owned, claims);
+      const remade = await claimSteps.remakeClaims(sts, owned, claims);
+      const created = await createPods(sts, plan.create, hash, claims);
+      const failure = (await deletePods(sts, plan.delete)) ?? created.failure ?? remade;
       const mineNow = claimPods(asReplicaSet(sts), podsOf(ns)).owned;
       const { status, requeueAfterMs } = statefulSetStatus(sts, mineNow, hash, now());
       if (stableJson(status) !== stableJson(sts.status ?? null)) {

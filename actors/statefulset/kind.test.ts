@@ -27,12 +27,14 @@ describe('StatefulSet admission', () => {
     expect(made.status).toEqual({ replicas: 0 });
   });
 
-  it('refuses volumeClaimTemplates while no PersistentVolumeClaims are served, on create and on update', () => {
-    const err = thrown(() => admitCreate(statefulSetModule, sts(claims), 'default', new Date()));
-    expect(isValidation(err)).toBe(true);
-    expect(err.message).toMatch(/spec\.volumeClaimTemplates: Forbidden: volumeClaimTemplates need PersistentVolumeClaims, which this cluster does not serve yet/);
+  it('admits volumeClaimTemplates on create, and refuses them changed on update', () => {
+    const made = admitCreate(statefulSetModule, sts(claims), 'default', new Date()) as unknown as StatefulSet;
+    expect(made.spec.volumeClaimTemplates).toEqual(claims.volumeClaimTemplates);
+    expect(made.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
     const existing = admitCreate(statefulSetModule, sts(), 'default', new Date());
-    expect(() => admitUpdate(statefulSetModule, existing, sts(claims))).toThrow(/need PersistentVolumeClaims/);
+    const err = thrown(() => admitUpdate(statefulSetModule, existing, sts(claims)));
+    expect(isValidation(err)).toBe(true);
+    expect(err.message).toMatch(/spec: Forbidden: updates to statefulset spec for fields other than .* \(changed: volumeClaimTemplates\)/);
   });
 
   it('lets an update change replicas, template, strategy and retention, and nothing else', () => {

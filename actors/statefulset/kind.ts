@@ -1,27 +1,14 @@
 /**
  * The StatefulSet kind's control-plane side: Kubernetes' defaults, admission, and the controller
- * that keeps its ordered replicas (controller.ts). Deleting a set deletes its pods through the
- * garbage collector, by their owner references.
+ * that keeps its ordered replicas and their claims (controller.ts). Deleting a set deletes its
+ * pods through the garbage collector, by their owner references, and its claims too when its
+ * retention policy says whenDeleted: Delete.
  */
-import { StatefulSetKind, defaultStatefulSet, ValidationError, type KubeObject, type StatefulSet } from '../../messages';
+import { PersistentVolumeClaimKind, StatefulSetKind, defaultStatefulSet, ValidationError, type KubeObject, type StatefulSet } from '../../messages';
 import { stableJson } from '../api/stable-json';
 import { immutableSelector } from '../immutable-selector';
 import type { KindModule } from '../kind-module';
 import { statefulSetController } from './controller';
-
-/**
- * Refuses a set with volumeClaimTemplates while this cluster serves no PersistentVolumeClaims:
- * its replicas could not get their claims. The one check to remove once PersistentVolumeClaims
- * exist (claims.ts then has the naming and retention the controller needs).
- */
-function refuseClaimTemplatesWithoutClaims(sts: StatefulSet): void {
-  if ((sts.spec.volumeClaimTemplates ?? []).length === 0) return;
-  throw new ValidationError(
-    `StatefulSet.apps "${sts.metadata.name}" is invalid: spec.volumeClaimTemplates: Forbidden: `
-    + 'volumeClaimTemplates need PersistentVolumeClaims, which this cluster does not serve yet; remove them to run the set without claims',
-    ['spec.volumeClaimTemplates: Forbidden'],
-  );
-}
 
 const selectorIsImmutable = immutableSelector('StatefulSet.apps', 'stateful set');
 
@@ -52,12 +39,12 @@ function admitStatefulSetUpdate(existing: KubeObject, next: KubeObject): KubeObj
 /** The StatefulSet kind module (actors/kinds.ts lists it). */
 export const statefulSetModule: KindModule = {
   info: StatefulSetKind,
-  defaults: (o) => {
-    const sts = o as StatefulSet;
-    refuseClaimTemplatesWithoutClaims(sts);
-    return defaultStatefulSet(sts) as KubeObject;
-  },
+  defaults: (o) => defaultStatefulSet(o as StatefulSet) as KubeObject,
   initialStatus: () => ({ replicas: 0 }),
   admitUpdate: admitStatefulSetUpdate,
-  controller: (ctx) => statefulSetController({ store: ctx.store, pods: ctx.modules.find((m) => m.info.plural === 'pods')! }),
+  controller: (ctx) => statefulSetController({
+    store: ctx.store,
+    pods: ctx.modules.find((m) => m.info.plural === 'pods')!,
+    claims: ctx.modules.find((m) => m.info.plural === PersistentVolumeClaimKind.plural)!,
+  }),
 };

@@ -56,8 +56,8 @@ export function statefulSetRef(sts: StatefulSet): OwnerReference {
  * The pod of `ordinal` at revision `hash`, before admission: named `<set>-<ordinal>`, with that
  * name as its hostname and the set's serviceName as its subdomain (so the cluster DNS answers
  * `<pod>.<service>.<namespace>.svc.cluster.local`), labelled with its name, ordinal and revision,
- * controlled by the set. The claims of volumeClaimTemplates are not mounted here: mk's pods have
- * no `volumes` yet, and a set with claim templates is refused at admission (kind.ts).
+ * controlled by the set. The claims of volumeClaimTemplates are mounted by claims.ts's
+ * withClaimVolumes (claims.ts builds on this module, not the other way round).
  */
 export function statefulPod(sts: StatefulSet, ordinal: number, hash: string): Pod {
   const t = sts.spec.template;

@@ -3,12 +3,15 @@
  * `<set>-<ordinal>` with their hostname and the service as subdomain, made one at a time in order
  * (each once the one before is Ready), a deleted or failed replica back under the same name,
  * scale-down from the highest ordinal one at a time, a rolling update from the highest ordinal
- * down to the partition, OnDelete, Parallel management, and the pods going with the set. No node
+ * down to the partition, OnDelete, Parallel management, the pods going with the set, and the
+ * claims of volumeClaimTemplates (made before their pods, reused, kept or deleted as the retention
+ * policy says). No node
  * agent runs: nodes are objects in the store and a loop plays their agents
  * (test/helpers/fake-nodes.ts); the scheduler binds the pods.
  */
 import {
-  isValidation, LABEL_SERVICE_NAME, objectKey, type ApplyResult, type EndpointSlice, type GetResult, type ListResult, type Pod, type StatefulSet,
+  LABEL_SERVICE_NAME, objectKey, type ApplyResult, type EndpointSlice, type GetResult, type ListResult, type PersistentVolumeClaim, type Pod,
+  type StatefulSet,
 } from '../../../messages';
 import { caught } from '../../helpers/nats-server';
 import { waitFor } from '../../helpers/wait';
@@ -242,15 +245,133 @@ it('takes its pods with it when deleted', async () => {
   await waitFor('pods gone', async () => (await allPods(sts)).length === 0, 30_000, 100);
 });
 
-it('refuses claim templates while no PersistentVolumeClaims are served, and changes to fixed fields', async () => {
-  const claims = await caught(apply(manifest('db', 'v1', {
-    volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
-  })));
-  expect(isValidation(claims)).toBe(true);
-  expect(String(claims)).toMatch(/volumeClaimTemplates need PersistentVolumeClaims, which this cluster does not serve yet/);
-  await expect(f.api<GetResult>('get', { kind: 'sts', name: 'db' })).rejects.toThrow(/not found/);
+it('refuses changes to fixed fields', async () => {
   const service = await caught(apply(manifest('web', 'v2', { serviceName: 'other' })));
   expect(String(service)).toMatch(/spec: Forbidden: updates to statefulset spec for fields other than .*\(changed: serviceName\)/);
   const selector = await caught(apply({ ...manifest('web', 'v2'), spec: { ...manifest('web', 'v2').spec, selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'app', operator: 'Exists' }] } } }));
   expect(String(selector)).toMatch(/spec\.selector: Invalid value: .*field is immutable/);
+});
+
+describe('volumeClaimTemplates', () => {
+  const dataTemplate = { metadata: { name: 'data', labels: { tier: 'db' } }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+  const withClaims = (replicas: number, policy?: Record<string, string>) => {
+    const m = manifest('db', 'v1', { replicas, volumeClaimTemplates: [dataTemplate], ...(policy ? { persistentVolumeClaimRetentionPolicy: policy } : {}) });
+    m.spec.template.spec.containers[0] = { ...m.spec.template.spec.containers[0], volumeMounts: [{ name: 'data', mountPath: '/data' }] } as never;
+    return m;
+  };
+  /** The claims of the set db, by name, straight from the store. */
+  const claims = async (): Promise<Map<string, PersistentVolumeClaim>> => new Map((await f.store.list<PersistentVolumeClaim>('persistentvolumeclaims.default.>')).items
+    .map((i) => i.object).filter((c) => c.metadata.name.startsWith('data-db-')).map((c) => [c.metadata.name, c]));
+  const podUid = async (name: string) => (await livePods(await getSts('db'))).find((p) => p.metadata.name === name)?.metadata.uid;
+  let sts: StatefulSet;
+
+  it('makes data-db-0, data-db-1 before their pods, and the pods mount them', async () => {
+    const missing: string[] = [];
+    const made = await apply(withClaims(2));
+    // Every pod seen has its claim already: the claims are listed after the pods.
+    let stopped = false;
+    const sampler = (async () => {
+      while (!stopped) {
+        const pods = await allPods(made);
+        const now = await claims();
+        for (const p of pods) if (!now.has(`data-${p.metadata.name}`)) missing.push(p.metadata.name);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    sts = await settled('db', 2);
+    stopped = true;
+    await sampler;
+    expect(missing).toEqual([]);
+    const got = await claims();
+    expect([...got.keys()].sort()).toEqual(['data-db-0', 'data-db-1']);
+    for (const p of await livePods(sts)) {
+      const claim = got.get(`data-${p.metadata.name}`)!;
+      expect(p.spec.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: claim.metadata.name } }]);
+      expect(Date.parse(claim.metadata.creationTimestamp!)).toBeLessThanOrEqual(Date.parse(p.metadata.creationTimestamp!));
+      expect(claim.metadata.labels).toEqual({ tier: 'db', app: 'db' });
+      expect(claim.spec.resources.requests.storage).toBe('1Gi');
+      // Retain (the default): nothing owns the claims.
+      expect(claim.metadata.ownerReferences).toBeUndefined();
+    }
+    const events = (await f.api<ListResult>('list', { kind: 'events' })).items as unknown as { reason?: string; message?: string; involvedObject?: { name?: string } }[];
+    expect(events.some((e) => e.involvedObject?.name === 'db' && e.reason === 'SuccessfulCreate' && e.message === 'create Claim data-db-0 Pod db-0 in StatefulSet db success')).toBe(true);
+  });
+
+  it('brings a deleted pod back with the same claim', async () => {
+    const before = (await claims()).get('data-db-1')!;
+    const old = await podUid('db-1');
+    await f.api('delete', { kind: 'pods', name: 'db-1' });
+    const back = await waitFor('db-1 back', async () => {
+      const p = (await livePods(sts)).find((x) => x.metadata.name === 'db-1');
+      return p && p.metadata.uid !== old && isReady(p) ? p : undefined;
+    }, 30_000, 100);
+    expect(back.spec.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-1' } }]);
+    const after = (await claims()).get('data-db-1')!;
+    expect(after.metadata.uid).toBe(before.metadata.uid);
+    expect(after.metadata.deletionTimestamp).toBeUndefined();
+  });
+
+  it('keeps the claims of a scale-down under Retain, and a scale-up reuses them', async () => {
+    const before = (await claims()).get('data-db-1')!;
+    await setReplicas('db', 1);
+    await settled('db', 1);
+    const kept = (await claims()).get('data-db-1');
+    expect(kept?.metadata.uid).toBe(before.metadata.uid);
+    expect(kept?.metadata.deletionTimestamp).toBeUndefined();
+    expect(kept?.metadata.ownerReferences).toBeUndefined();
+    await setReplicas('db', 2);
+    await settled('db', 2);
+    expect((await claims()).get('data-db-1')?.metadata.uid).toBe(before.metadata.uid);
+  });
+
+  it('under whenScaled Delete, a scale-down deletes the claims with the pods it removes', async () => {
+    await f.api('patch', { kind: 'statefulsets', name: 'db', type: 'merge', patch: { spec: { persistentVolumeClaimRetentionPolicy: { whenScaled: 'Delete' } } } });
+    await setReplicas('db', 1);
+    await waitFor('data-db-1 gone', async () => !(await claims()).has('data-db-1'), 30_000, 100);
+    await settled('db', 1);
+    const left = (await claims()).get('data-db-0');
+    expect(left?.metadata.deletionTimestamp).toBeUndefined();
+    expect(left?.metadata.ownerReferences).toBeUndefined();
+    // Scaled up again, db-1 gets a new claim.
+    await setReplicas('db', 2);
+    await settled('db', 2);
+    expect((await claims()).get('data-db-1')?.metadata.ownerReferences).toBeUndefined();
+  });
+
+  it('under whenDeleted Delete, the set owns its claims (the policy change reaches existing ones) and takes them with it', async () => {
+    await f.api('patch', { kind: 'statefulsets', name: 'db', type: 'merge', patch: { spec: { persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete' } } } });
+    await waitFor('claims owned by the set', async () => {
+      const now = [...(await claims()).values()];
+      return now.length === 2 && now.every((c) => c.metadata.ownerReferences?.some((r) => r.kind === 'StatefulSet' && r.uid === sts.metadata.uid));
+    }, 30_000, 100);
+    await f.api('delete', { kind: 'statefulsets', name: 'db' });
+    await waitFor('pods and claims gone', async () => (await allPods(sts)).length === 0 && (await claims()).size === 0, 30_000, 100);
+  });
+
+  it('holds a replica back while its claim is being deleted, saying so', async () => {
+    // A claim of the next set's replica, in use by a pod of no set: its deletion waits for that pod.
+    await apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data-db-0' }, spec: dataTemplate.spec });
+    await apply({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'holder' },
+      spec: { containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data-db-0' } }] },
+    });
+    await waitFor('holder running', async () => {
+      const p = (await f.store.get<Pod>(objectKey('pods', 'default', 'holder')))?.object;
+      return p?.status?.phase === 'Running';
+    }, 30_000, 100);
+    await f.api('delete', { kind: 'persistentvolumeclaims', name: 'data-db-0' });
+    const held = await apply(withClaims(1));
+    await waitFor('FailedCreate for the claim being deleted', async () => {
+      const events = (await f.api<ListResult>('list', { kind: 'events' })).items as unknown as { reason?: string; message?: string; involvedObject?: { name?: string; uid?: string } }[];
+      return events.some((e) => e.involvedObject?.uid === held.metadata.uid && e.reason === 'FailedCreate'
+        && e.message === 'create Pod db-0 in StatefulSet db failed error: pvc data-db-0 is being deleted');
+    }, 30_000, 100);
+    expect(await livePods(held)).toEqual([]);
+    await f.api('delete', { kind: 'pods', name: 'holder' });
+    const settledSet = await settled('db', 1);
+    const claim = (await claims()).get('data-db-0')!;
+    expect(claim.metadata.deletionTimestamp).toBeUndefined();
+    expect((await livePods(settledSet))[0].spec.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } }]);
+    await f.api('delete', { kind: 'statefulsets', name: 'db' });
+  });
 });
