@@ -60,8 +60,9 @@ export type VolumeClaimTemplate = z.infer<typeof VolumeClaimTemplate>;
  * to each pod.
  */
 const StatefulPodTemplateSpec = PodTemplateSpec.extend({
-  spec: UncheckedPodSpec.describe("The spec of every replica, written as a pod's spec; its containers may mount the volumes named by volumeClaimTemplates."),
-});
+  spec: UncheckedPodSpec.meta({ title: 'PodSpec' })
+    .describe("The spec of every replica, written as a pod's spec; its containers may mount the volumes named by volumeClaimTemplates."),
+}).meta({ title: 'PodTemplateSpec' });
 
 export const StatefulSetSpec = z.strictObject({
   serviceName: LabelName.optional().describe(

@@ -265,6 +265,16 @@ describe('volumeClaimTemplates', () => {
   const podUid = async (name: string) => (await livePods(await getSts('db'))).find((p) => p.metadata.name === name)?.metadata.uid;
   let sts: StatefulSet;
 
+  // The scheduler places a pod only once its claims can be bound: a default class that provisions
+  // (the local-path provisioner makes each claim's volume on the node the scheduler picks).
+  beforeAll(async () => {
+    await apply({
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+      metadata: { name: 'sts-default', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'mk.io/local-path', volumeBindingMode: 'WaitForFirstConsumer', reclaimPolicy: 'Delete',
+    });
+  });
+
   it('makes data-db-0, data-db-1 before their pods, and the pods mount them', async () => {
     const missing: string[] = [];
     const made = await apply(withClaims(2));
