@@ -351,6 +351,23 @@ data:
   });
 
   it('starts a pod with emptyDir, configMap and claim through a SIGKILLed node agent, and binds a claim after the bus server restarts', async () => {
+    await apply(claimYaml('chaos-data'));
+    // Its ConfigMap comes later: the pod is held in the middle of its volumes' setup (emptyDir and
+    // claim done, FailedMount for the rest) when its node agent is killed.
+    await apply(podYaml('chaos', 'cat /conf/key > /scratch/copy && echo started > /data/started && exec sleep 3600',
+      '        - { name: scratch, mountPath: /scratch }\n        - { name: conf, mountPath: /conf }\n        - { name: data, mountPath: /data }',
+      '    - name: scratch\n      emptyDir: {}\n    - name: conf\n      configMap: { name: chaos-conf }\n    - name: data\n      persistentVolumeClaim: { claimName: chaos-data }'));
+    const mountFailed = await waitFor('FailedMount for the missing ConfigMap', async () => (await eventsOf('chaos')).find((e) => e.reason === 'FailedMount'), 90_000);
+    expect(mountFailed.message).toContain('configmap "chaos-conf" not found');
+    const placed = await getPod('chaos');
+    expect(placed.status?.phase).toBe('Pending');
+    const bound = await waitClaimBound('chaos-data');
+    const dir = (await getVolume(bound.spec.volumeName!)).spec.local!.path;
+    await waitFor('the claim\'s directory made on the node', async () => fs.existsSync(dir), 30_000);
+
+    const agent = c.pidOf(' node-agent');
+    expect(agent).toBeDefined();
+    process.kill(agent!, 'SIGKILL');
     await apply(`apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -358,15 +375,6 @@ metadata:
 data:
   key: from-the-configmap
 `);
-    await apply(claimYaml('chaos-data'));
-    await apply(podYaml('chaos', 'cat /conf/key > /scratch/copy && echo started > /data/started && exec sleep 3600',
-      '        - { name: scratch, mountPath: /scratch }\n        - { name: conf, mountPath: /conf }\n        - { name: data, mountPath: /data }',
-      '    - name: scratch\n      emptyDir: {}\n    - name: conf\n      configMap: { name: chaos-conf }\n    - name: data\n      persistentVolumeClaim: { claimName: chaos-data }'));
-    // Killed once the pod is on the node and before it runs, while its volumes are being set up.
-    const placed = await waitFor('the pod bound to the node', async () => { const p = await getPod('chaos'); return p.spec.nodeName ? p : null; }, 60_000, 100);
-    const agent = c.pidOf(' node-agent');
-    expect(agent).toBeDefined();
-    process.kill(agent!, 'SIGKILL');
     await waitFor('the node agent restarted', async () => { const p = c.pidOf(' node-agent'); return p !== undefined && p !== agent ? p : null; }, 60_000);
     const pod = await waitPhase('chaos', 'Running', 180_000);
     expect(pod.metadata.uid).toBe(placed.metadata.uid);
@@ -379,9 +387,8 @@ data:
       return r.stdout;
     }, 60_000, 500);
     expect(seen).toBe('from-the-configmapfrom-the-configmapstarted\n');
-    const claim = await waitClaimBound('chaos-data');
-    const pv = await getVolume(claim.spec.volumeName!);
-    expect(fs.readFileSync(path.join(pv.spec.local!.path, 'started'), 'utf8')).toBe('started\n');
+    expect(fs.readFileSync(path.join(dir, 'started'), 'utf8')).toBe('started\n');
+    expect((await getClaim('chaos-data')).spec.volumeName).toBe(bound.spec.volumeName);
 
     const nats = c.pidOf('nats-server');
     expect(nats).toBeDefined();
