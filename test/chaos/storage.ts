@@ -5,8 +5,9 @@
  * - a ReplicaSet of one busybox pod mounting the first claim, an emptyDir, the ConfigMap and the
  *   Secret; a standalone pod for each other claim, mounting it, an emptyDir and the Secret;
  * - a marker file written into the first claim from the ReplicaSet's pod (`mk exec`) as soon as
- *   it runs; the ConfigMap changed once mid-window;
- * - the ReplicaSet's pod deleted mid-window (its replacement must find the marker), and one
+ *   it runs (beside the lane, which goes on); the ConfigMap changed once mid-window;
+ * - the ReplicaSet's pod deleted mid-window, once the marker is written (its replacement must find
+ *   the marker), and one
  *   standalone pod deleted with its claim (the claim's volume, reclaim policy Delete, must go).
  *
  * All objects carry the label `chaos-storage=<tag>` and live in `default`. Each snapshot also
@@ -197,12 +198,13 @@ class StorageWorkload implements ChaosWorkload {
   /** The ConfigMap's acknowledged value, and values applied but not (yet) acknowledged. */
   private config = { acknowledged: 'v1', pending: [] as string[] };
   private lastProbe?: StorageProbe;
+  /** The marker's write, started once the objects are applied; the ReplicaSet's pod is deleted only after it. */
+  private markerWrite: Promise<void> = Promise.resolve();
 
   constructor(private readonly plan: StoragePlan, private readonly o: WorkloadOptions) {
     this.claims = plan.claims.map((name) => ({ name, namespace: 'default', applied: false, deleted: false }));
     const steps: WorkloadStep[] = [
       { atMs: plan.makeAtMs, what: `apply ${plan.claims.length} claims, a ReplicaSet, ${plan.claims.length - 1} pods, a ConfigMap and a Secret`, run: (ctx) => this.make(ctx) },
-      { atMs: plan.makeAtMs, what: 'write the marker into the claim', run: (ctx) => this.writeMarker(ctx) },
       { atMs: plan.configUpdate.atMs, what: `change ${plan.configMap}`, run: (ctx) => this.updateConfig(ctx) },
       { atMs: plan.deleteRsPodAtMs, what: `delete the pod of ${plan.replicaSet}`, run: (ctx) => this.deleteRsPod(ctx) },
       { atMs: plan.deletePair.atMs, what: `delete ${plan.deletePair.pod} and ${plan.deletePair.claim}`, run: (ctx) => this.deletePair(ctx) },
@@ -304,7 +306,10 @@ class StorageWorkload implements ChaosWorkload {
       storageReplicaSetManifest(p, this.o.tag),
       ...p.claims.slice(1).map((c) => claimPodManifest(c, p.secret, this.o.tag)),
     ].join('---\n');
-    if (await this.change(ctx, 'apply the storage objects', ['apply', '-f', '-'], stdin)) for (const c of this.claims) c.applied = true;
+    if (!(await this.change(ctx, 'apply the storage objects', ['apply', '-f', '-'], stdin))) return;
+    for (const c of this.claims) c.applied = true;
+    // Off the lane: the pod may take a while to run under the faults, and the other steps keep their times.
+    this.markerWrite = this.writeMarker(ctx);
   }
 
   /**
@@ -318,7 +323,9 @@ class StorageWorkload implements ChaosWorkload {
     const ok = await this.change(ctx, 'write the marker into the claim', [], undefined, undefined, async (attempt) => {
       if (attempt === 1 || !pod) {
         const r = await ctx.mk(['get', 'pods', '-l', sel, '-o', 'json'], { timeoutMs: 20_000 }).catch(() => undefined);
-        const running = r?.code === 0 ? parseItems<Pod>(r.stdout).find((x) => !x.metadata.deletionTimestamp && isRunning(x)) : undefined;
+        const pods = r?.code === 0 ? parseItems<Pod>(r.stdout) : [];
+        for (const x of pods) if (x.metadata.uid) this.podUids.add(x.metadata.uid);
+        const running = pods.find((x) => !x.metadata.deletionTimestamp && isRunning(x));
         pod = running?.metadata.name ?? '';
       }
       const args = pod ? ['exec', pod, '--', 'sh', '-c', script] : ['get', 'pods', '-l', sel, '--no-headers'];
@@ -338,6 +345,7 @@ class StorageWorkload implements ChaosWorkload {
   }
 
   private async deleteRsPod(ctx: RoundContext): Promise<void> {
+    await this.markerWrite;
     const sel = `app=${this.plan.replicaSet}`;
     await this.change(ctx, `delete the pod of ${this.plan.replicaSet}`, ['delete', 'pods', '-l', sel, '--wait=false']);
   }
