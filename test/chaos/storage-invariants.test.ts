@@ -11,7 +11,7 @@ import {
 } from './storage-invariants';
 import {
   claimManifest, claimPodManifest, configMapManifest, planStorage, podOfClaim, secretManifest, storageReplicaSetManifest,
-} from './storage';
+} from './storage-plan';
 
 function claim(name: string, uid: string, o: { phase?: 'Pending' | 'Bound'; volume?: string } = {}): PersistentVolumeClaim {
   return {
