@@ -180,19 +180,15 @@ class StorageWorkload implements ChaosWorkload {
   private async writeMarker(ctx: RoundContext): Promise<void> {
     const sel = `app=${this.plan.replicaSet}`;
     const script = `echo ${this.plan.marker} > ${MARKER_PATH}.tmp && sync && mv ${MARKER_PATH}.tmp ${MARKER_PATH} && sync`;
-    let pod = '';
-    const ok = await this.change(ctx, 'write the marker into the claim', [], undefined, undefined, async (attempt) => {
-      if (attempt === 1 || !pod) {
-        const r = await ctx.mk(['get', 'pods', '-l', sel, '-o', 'json'], { timeoutMs: 20_000 }).catch(() => undefined);
-        const pods = r?.code === 0 ? parseItems<Pod>(r.stdout) : [];
-        for (const x of pods) if (x.metadata.uid) this.podUids.add(x.metadata.uid);
-        const running = pods.find((x) => !x.metadata.deletionTimestamp && isRunning(x));
-        pod = running?.metadata.name ?? '';
-      }
+    // Each attempt looks for the pod again: the one tried last may have been replaced.
+    const ok = await this.change(ctx, 'write the marker into the claim', [], undefined, undefined, async () => {
+      const r = await ctx.mk(['get', 'pods', '-l', sel, '-o', 'json'], { timeoutMs: 20_000 }).catch(() => undefined);
+      const pods = r?.code === 0 ? parseItems<Pod>(r.stdout) : [];
+      for (const x of pods) if (x.metadata.uid) this.podUids.add(x.metadata.uid);
+      const pod = pods.find((x) => !x.metadata.deletionTimestamp && isRunning(x))?.metadata.name;
+      // With no pod Running yet, a harmless listing stands in for the exec and is never accepted.
       const args = pod ? ['exec', pod, '--', 'sh', '-c', script] : ['get', 'pods', '-l', sel, '--no-headers'];
-      const tried = pod;
-      pod = ''; // look again next time: the pod may have been replaced
-      return { args, done: (r) => tried !== '' && r.code === 0 };
+      return { args, done: (x) => pod !== undefined && x.code === 0 };
     });
     if (ok) this.markerWritten = this.plan.marker;
   }
