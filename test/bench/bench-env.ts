@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { connectBus, decode, request, type Bus } from '../../bus';
-import { API, type ApplyResult, type ListResult, type Pod, type WatchEvent } from '../../messages';
+import { API, type ApplyResult, type KubeObject, type ListResult, type Pod, type WatchEvent } from '../../messages';
 import { CriClient } from '../../node-agent/cri';
 
 /** The image of every benchmark pod (built into the node by `mk up`). */
@@ -54,9 +54,13 @@ export interface MkPodTiming { name: string; appliedAt: number; runningAt: numbe
 /**
  * Applies the pods through `mk.api.apply` and waits for each one's Running status on
  * `mk.watch.pods.default.<name>`: one after another (each waits for the one before), or all at
- * once. Throws when a pod is not Running within two minutes or an apply is refused.
+ * once. `objectsOf(name)` gives what is applied for a pod, in order, the pod last (by default the
+ * bench pod alone); its clock starts before the first of them. Throws when a pod is not Running
+ * within two minutes or an apply is refused.
  */
-export async function applyUntilRunning(bus: Bus, names: string[], concurrent: boolean): Promise<MkPodTiming[]> {
+export async function applyUntilRunning(
+  bus: Bus, names: string[], concurrent: boolean, objectsOf: (name: string) => KubeObject[] = (n) => [benchPod(n) as KubeObject],
+): Promise<MkPodTiming[]> {
   const applied = new Map<string, number>();
   const running = new Map<string, number>();
   const waiters = new Map<string, () => void>();
@@ -79,7 +83,7 @@ export async function applyUntilRunning(bus: Bus, names: string[], concurrent: b
     });
     const one = async (n: string) => {
       applied.set(n, performance.now());
-      await request<ApplyResult>(bus, API.apply, { object: benchPod(n) });
+      for (const object of objectsOf(n)) await request<ApplyResult>(bus, API.apply, { object });
       await untilRunning(n);
     };
     if (concurrent) await Promise.all(names.map(one));

@@ -6,6 +6,10 @@
  *   pod-startup [--pods N] [--rounds R]   apply -> Running through mk against the same sandboxes
  *                                         and containers made by calling CRI directly: N pods one
  *                                         after another and N at once, R rounds (defaults 20, 5).
+ *   volumes [--pods N] [--rounds R]       apply -> Running of a pod with an emptyDir, a ConfigMap
+ *                                         and a claim (default class) mounted against the same pod
+ *                                         with none, N pods one after another per half, R rounds
+ *                                         alternating (defaults 10, 5; root).
  *   trace [--pods N] [--save DIR]         one pod at a time from apply to Running, every hop and
  *                                         write timed, median over N pods (default 20); --save
  *                                         keeps the raw records (bus messages, logs) in DIR.
@@ -86,8 +90,10 @@ import { hpaBench } from './hpa';
 import { proxySyncBench } from './proxy-sync';
 import { serviceBench } from './service';
 import { ingressBench, ingressNginxChild, ingressProxyChild } from './ingress';
+import { volumesCommand, volumesInner, type VolumesResult } from './volumes';
+import { formatVolumes } from './volumes-report';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C] [--nginx-workers N|auto]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | volumes [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C] [--nginx-workers N|auto]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -215,6 +221,24 @@ async function main(argv: string[]): Promise<void> {
     case 'pod-startup-inner':
       await podStartupInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), rounds: intFlag(rest, '--rounds', 5) });
       return;
+    case 'volumes-inner':
+      await volumesInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 10), rounds: intFlag(rest, '--rounds', 5) });
+      return;
+    case 'volumes': {
+      const pods = intFlag(rest, '--pods', 10);
+      const rounds = intFlag(rest, '--rounds', 5);
+      console.error('starting a cluster in a network namespace ...');
+      const c = await startCluster();
+      try {
+        console.error(`measuring ${pods} pods with volumes and ${pods} without, one after another, ${rounds} rounds: ${volumesCommand(pods, rounds)}`);
+        const res = await runInner<VolumesResult>(c, ['volumes-inner', '--data-dir', c.dataDir, '--pods', String(pods), '--rounds', String(rounds)]);
+        for (const line of formatVolumes(res)) console.log(line);
+        console.log(JSON.stringify(res));
+      } finally {
+        await c.destroy();
+      }
+      return;
+    }
     case 'trace-inner':
       await traceInner({ dataDir: stringFlag(rest, '--data-dir', true), pods: intFlag(rest, '--pods', 20), saveDir: stringFlag(rest, '--save') });
       return;

@@ -17,6 +17,7 @@ import { evictionKind, NODE_PAUSE_GRACE } from './eviction';
 import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
 import { servicesKind } from './services';
+import { storageKind } from './storage';
 import { workloadsKind } from './workloads';
 import { reproduceCommand, roundLine, saveRoundLogs, violationLines } from './report';
 import { runRound, type RoundOptions, type RoundResult } from './round';
@@ -58,7 +59,7 @@ export interface ChaosRun {
  * The kinds a round exercises: each brings its workload and invariants. A round that pauses the
  * node agent also gets the eviction kind (roundKinds).
  */
-export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind, servicesKind] as const;
+export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind, servicesKind, storageKind] as const;
 
 /** The kinds of a round shaped like `o`: its own, plus the eviction pods when it pauses the node agent. */
 export function roundKinds(o: RoundOptions): RoundOptions['kinds'] {

@@ -83,7 +83,7 @@ describe('parseChaosArgs', () => {
     expect(o.controlPlanes).toBeUndefined();
     expect(controlPlanesOf(o)).toBe(2);
     expect(clusterShape(o)).toEqual({ upArgs: ['--control-planes', '2'], env: { MK_NODE_MONITOR_GRACE_PERIOD: '15s', ...SERVICE_REPAIR_ENV } });
-    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'eviction']);
+    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'eviction']);
     expect(o.shapeArgs).toEqual(['--pods 30', '--window-s 20', '--settle-s 120', '--converge-s 30']);
   });
 
@@ -93,11 +93,12 @@ describe('parseChaosArgs', () => {
     expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent,leader,node-pause');
     const four = parseChaosArgs(['--targets', 'nats,control-plane,node-agent,containerd']);
     expect(clusterShape(four)).toEqual({ upArgs: [], env: { ...SERVICE_REPAIR_ENV } });
-    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services']);
+    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage']);
     const three = parseChaosArgs(['--targets', 'nats', '--control-planes', '3']);
     expect(three.shapeArgs).toEqual(expect.arrayContaining(['--targets nats', '--control-planes 3']));
     expect(clusterShape(three).upArgs).toEqual(['--control-planes', '3']);
     expect(parseChaosArgs(['--targets', 'none']).targets).toEqual([]);
+    expect(parseChaosArgs(['--kinds', 'storage']).kinds.map((x) => x.name)).toEqual(['storage']);
     const w = parseChaosArgs(['--kinds', 'workloads,pods', '--targets', 'nats']);
     expect(w.kinds.map((x) => x.name)).toEqual(['pods', 'workloads']);
     expect(w.shapeArgs).toContain('--kinds pods,workloads');
