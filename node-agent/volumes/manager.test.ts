@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -172,6 +172,50 @@ describe('PodVolumes', () => {
       await real.tearDown(pod.metadata.uid!);
       expect(await mountsUnder(root)).toEqual([]);
       expect(await readdir(path.join(root, 'pods'))).toEqual([]);
+    } finally {
+      await unmountUnder(root).catch(() => undefined);
+    }
+  });
+
+  asRoot('recognises its mounts under a symlinked pods root: a refresh stacks nothing and teardown unmounts', async () => {
+    await mkdir(path.join(root, 'real'));
+    await symlink(path.join(root, 'real'), path.join(root, 'link'));
+    const real = new PodVolumes({ podsRoot: path.join(root, 'link', 'pods') });
+    const pod = podWith([{ name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }, { name: 'creds', secret: { secretName: 'db' } }]);
+    try {
+      try {
+        await real.setUp(pod, { objects });
+      } catch (e) {
+        if (/cannot mount a tmpfs/.test(String(e))) return;
+        throw e;
+      }
+      await real.setUp(pod, { objects });
+      await real.setUp(pod, { objects });
+      expect((await mountsUnder(path.join(root, 'real'))).length).toBe(2);
+      await real.tearDown(pod.metadata.uid!);
+      expect(await mountsUnder(path.join(root, 'real'))).toEqual([]);
+      expect(await readdir(path.join(root, 'real', 'pods'))).toEqual([]);
+    } finally {
+      await unmountUnder(path.join(root, 'real')).catch(() => undefined);
+    }
+  });
+
+  asRoot('never removes files across a mount that stays: teardown refuses, naming it', async () => {
+    const stuck: Mounter = { isMountPoint: async () => false, mountTmpfs: async () => undefined, unmountUnder: async () => undefined };
+    const vols = new PodVolumes({ podsRoot: path.join(root, 'pods'), mounter: stuck });
+    const pod = podWith([{ name: 'scratch', emptyDir: {} }]);
+    const dir = (await vols.setUp(pod, { objects })).get('scratch')!.hostPath;
+    const inner = path.join(dir, 'export');
+    await mkdir(inner);
+    try {
+      try {
+        await run('mount', ['-t', 'tmpfs', 'tmpfs', inner]);
+      } catch {
+        return;
+      }
+      await writeFile(path.join(inner, 'precious'), 'p');
+      await expect(vols.tearDown(pod.metadata.uid!)).rejects.toThrow(`${inner} is another filesystem still mounted`);
+      expect(await readFile(path.join(inner, 'precious'), 'utf8')).toBe('p');
     } finally {
       await unmountUnder(root).catch(() => undefined);
     }

@@ -6,7 +6,7 @@
  * hostPath or local directory never touched). Every step is idempotent,
  * so an agent killed at any point finishes the work on its next pass.
  */
-import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -17,7 +17,7 @@ import { writeAtomic } from './atomic-writer';
 import type { MountedVolume, PodVolumeMap } from './container-mounts';
 import { VolumeError } from './errors';
 import { setUpHostPath } from './host-path';
-import { isPodUidDir, podDir, podVolumesDir, volumeDir, volumeSource } from './layout';
+import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource } from './layout';
 import { setUpClaimVolume } from './persistent';
 import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
 import { systemMounter, type Mounter } from './tmpfs';
@@ -52,7 +52,10 @@ export interface VolumeSources {
 /** A node's pod volumes; see the module comment. */
 export class PodVolumes {
   private readonly mounter: Mounter;
-  constructor(private readonly opts: PodVolumesOptions) {
+  private readonly opts: PodVolumesOptions;
+  constructor(opts: PodVolumesOptions) {
+    // Mount points are compared with /proc/self/mountinfo, which names real paths.
+    this.opts = { ...opts, podsRoot: realPodsRoot(opts.podsRoot) };
     this.mounter = opts.mounter ?? systemMounter;
   }
 
@@ -171,14 +174,15 @@ export class PodVolumes {
 
   /**
    * Removes the volumes of the pod with `uid`: unmounts every tmpfs under them, then removes the
-   * directories (hostPath volumes are not there and are never touched). Throws, leaving the
-   * files, when something stays mounted.
+   * directories (hostPath volumes are not there and are never touched). Never descends into
+   * another filesystem: throws, leaving its files, when something stays mounted.
    */
   async tearDown(uid: string): Promise<void> {
     const dir = podVolumesDir(this.opts.podsRoot, uid);
-    if (!(await stat(dir).catch(() => undefined))) return;
+    const top = await stat(dir).catch(() => undefined);
+    if (!top) return;
     await this.mounter.unmountUnder(dir);
-    await rm(dir, { recursive: true, force: true });
+    await removeOnDevice(dir, top.dev);
     // The pod's directory goes too once nothing else of the pod is in it.
     await rmdir(podDir(this.opts.podsRoot, uid)).catch(() => undefined);
     this.opts.log?.info({ uid }, 'pod volumes removed');
@@ -203,4 +207,21 @@ export class PodVolumes {
     }
     return removed;
   }
+}
+
+/**
+ * Removes `dir` and everything in it, like `rm -rf`, but refuses to enter a directory on another
+ * device than `dev`: a tmpfs or an nfs export still mounted there would otherwise lose its files.
+ * Symlinks are removed, never followed.
+ */
+async function removeOnDevice(dir: string, dev: number): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) {
+    await unlink(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    return;
+  }
+  if (st.dev !== dev) throw new Error(`refusing to remove ${dir}: ${dir} is another filesystem still mounted; unmount it first`);
+  for (const name of await readdir(dir)) await removeOnDevice(path.join(dir, name), dev);
+  await rmdir(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
 }
