@@ -119,6 +119,32 @@ describe('PodVolumes', () => {
     await volumes.tearDown(pod.metadata.uid!);
   });
 
+  it('gives back the emptyDir, configMap, secret and downwardAPI volumes of a finished pod; persistent and hostPath ones stay', async () => {
+    const pod = podWith([
+      { name: 'scratch', emptyDir: {} },
+      { name: 'ram', emptyDir: { medium: 'Memory' } },
+      { name: 'config', configMap: { name: 'app' } },
+      { name: 'creds', secret: { secretName: 'db' } },
+      { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+      { name: 'host', hostPath: { path: path.join(root, 'host') } },
+    ]);
+    await volumes.setUp(pod, { objects });
+    await writeFile(path.join(root, 'host', 'keep'), 'k');
+    const base = path.join(root, 'pods', pod.metadata.uid!, 'volumes');
+    // What an nfs claim leaves there (its export would be mounted): never touched.
+    await mkdir(path.join(base, 'nfs', 'data'), { recursive: true });
+    await writeFile(path.join(base, 'nfs', 'data', 'keep'), 'n');
+    await volumes.releaseEphemeral(pod.metadata.uid!);
+    expect(await readdir(base)).toEqual(['nfs']);
+    expect(mounter.mounted.size).toBe(0);
+    expect(await readFile(path.join(base, 'nfs', 'data', 'keep'), 'utf8')).toBe('n');
+    expect(await readFile(path.join(root, 'host', 'keep'), 'utf8')).toBe('k');
+    await volumes.releaseEphemeral(pod.metadata.uid!);
+    await volumes.releaseEphemeral('33333333-3333-3333-3333-333333333333');
+    await volumes.tearDown(pod.metadata.uid!);
+    expect(await readdir(path.join(root, 'pods'))).toEqual([]);
+  });
+
   it('removes the volumes of pods no longer on the node, and nothing else under the root', async () => {
     const kept = podWith([{ name: 's', emptyDir: {} }], '11111111-1111-1111-1111-111111111111');
     const gone = podWith([{ name: 's', emptyDir: { medium: 'Memory' } }], '22222222-2222-2222-2222-222222222222');

@@ -17,7 +17,7 @@ import { writeAtomic } from './atomic-writer';
 import type { MountedVolume, PodVolumeMap } from './container-mounts';
 import { VolumeError } from './errors';
 import { setUpHostPath } from './host-path';
-import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource } from './layout';
+import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource, type VolumePlugin } from './layout';
 import { setUpClaimVolume } from './persistent';
 import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
 import { systemMounter, type Mounter } from './tmpfs';
@@ -40,6 +40,9 @@ export interface PodVolumesOptions {
   procFilesystems?: string;
   log?: Logger;
 }
+
+/** The plugins whose directories hold only what the pod's run made or copied (no user data to keep). */
+const EPHEMERAL_PLUGINS: readonly VolumePlugin[] = ['empty-dir', 'configmap', 'secret', 'downward-api'];
 
 /** What setting up a pod's volumes reads besides the pod. */
 export interface VolumeSources {
@@ -186,6 +189,27 @@ export class PodVolumes {
     // The pod's directory goes too once nothing else of the pod is in it.
     await rmdir(podDir(this.opts.podsRoot, uid)).catch(() => undefined);
     this.opts.log?.info({ uid }, 'pod volumes removed');
+  }
+
+  /**
+   * Gives back the node-local volumes of a pod that has finished (Succeeded, Failed, Evicted) while
+   * its object stays, as kubelet does for terminated pods: emptyDir, configMap, secret and
+   * downwardAPI directories are unmounted and removed; a claim's nfs mount and hostPath volumes are
+   * never touched. Idempotent; throws, leaving files, when something stays mounted.
+   */
+  async releaseEphemeral(uid: string): Promise<void> {
+    const dir = podVolumesDir(this.opts.podsRoot, uid);
+    const top = await stat(dir).catch(() => undefined);
+    if (!top) return;
+    let released = false;
+    for (const plugin of EPHEMERAL_PLUGINS) {
+      const pluginDir = path.join(dir, plugin);
+      if (!(await lstat(pluginDir).catch(() => undefined))) continue;
+      await this.mounter.unmountUnder(pluginDir);
+      await removeOnDevice(pluginDir, top.dev);
+      released = true;
+    }
+    if (released) this.opts.log?.info({ uid }, 'volumes of a finished pod released');
   }
 
   /**
