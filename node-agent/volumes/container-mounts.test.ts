@@ -70,4 +70,26 @@ describe('containerMounts', () => {
     await expect(containerMounts(container([{ name: 'scratch', mountPath: '/logs', subPath: 'a', subPathExpr: 'b' }]), new Map([['scratch', scratch]]), []))
       .rejects.toThrow('has both subPath and subPathExpr');
   });
+
+  it('never quotes the expanded value of a subPathExpr (it may come from a Secret) in its errors', async () => {
+    await mkdir(path.join(root, 'outside'));
+    await symlink(path.join(root, 'outside'), path.join(scratch.hostPath, 'escape'));
+    const vols = new Map([['scratch', scratch], ['config', config]]);
+    const env = [{ name: 'PW', value: 'hunter2' }, { name: 'ABS', value: '/hunter2' }, { name: 'UP', value: '../hunter2' }, { name: 'LONG', value: 'h'.repeat(300) }];
+    const cases: [string, string, RegExp][] = [
+      ['scratch', '$(ABS)', /must be a relative path/],
+      ['scratch', '$(UP)', /must not contain '\.\.'/],
+      ['scratch', 'escape/$(PW)', /leaves the volume/],
+      ['config', 'x/$(PW)', /does not exist in the volume/],
+      ['scratch', '$(LONG)/x', /cannot be made/],
+    ];
+    for (const [name, subPathExpr, why] of cases) {
+      const err = await containerMounts(container([{ name, mountPath: '/x', subPathExpr }]), vols, env).then(() => undefined, (e: unknown) => String(e));
+      expect(err).toMatch(why);
+      expect(err).toContain(`subPathExpr ${JSON.stringify(subPathExpr)} of volume "${name}"`);
+      expect(err).not.toContain('hunter2');
+      expect(err).not.toContain('hhhh');
+    }
+    expect(await stat(path.join(root, 'outside', 'hunter2')).catch(() => undefined)).toBeUndefined();
+  });
 });
