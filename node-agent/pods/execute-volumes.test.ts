@@ -87,7 +87,7 @@ describe('executeActions and pod volumes', () => {
     volumes = under;
     const underFile = await run(withVolumes([{ name: 'f', hostPath: { path: file, type: 'File' } }], [{ name: 'f', mountPath: '/x', subPath: 'a' }]));
     expect(underFile.out.failures.containers?.app).toEqual({
-      reason: 'CreateContainerConfigError', message: expect.stringMatching(/failed to prepare the volume mounts of container app: .*ENOTDIR/) as unknown as string,
+      reason: 'CreateContainerConfigError', message: expect.stringMatching(/container app: subPath "a" of volume "f" cannot be made or resolved in the volume: .*ENOTDIR/) as unknown as string,
     });
     const plain = withVolumes([{ name: 'scratch', emptyDir: {} }], []);
     const none = await run(plain, false);
