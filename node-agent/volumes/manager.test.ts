@@ -195,6 +195,10 @@ describe('PodVolumes', () => {
       expect(await readFile(path.join(got.get('creds')!.hostPath, 'pw'), 'utf8')).toBe('x');
       await real.setUp(pod, { objects });
       expect((await mountsUnder(root)).length).toBe(2);
+      // A subPath bind mount of the pod goes with it too.
+      await mkdir(path.join(got.get('ram')!.hostPath, 'sub'));
+      const bound = await real.subPathBinder(pod.metadata.uid!)!({ volume: 'ram', container: 'app', index: 0, base: got.get('ram')!.hostPath, resolved: path.join(got.get('ram')!.hostPath, 'sub') });
+      expect(await mountsUnder(root)).toContain(bound);
       await real.tearDown(pod.metadata.uid!);
       expect(await mountsUnder(root)).toEqual([]);
       expect(await readdir(path.join(root, 'pods'))).toEqual([]);

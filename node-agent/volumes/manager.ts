@@ -20,6 +20,7 @@ import { setUpHostPath } from './host-path';
 import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource, type VolumePlugin } from './layout';
 import { setUpClaimVolume } from './persistent';
 import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
+import { SUBPATHS_DIR, subPathBinder, type SubPathBinder } from './subpath';
 import { systemMounter, type Mounter } from './tmpfs';
 import { podVolumes, type Volume } from './types';
 import { diskUsageBytes } from './usage';
@@ -155,6 +156,25 @@ export class PodVolumes {
   }
 
   /**
+   * The binder that gives the containers of the pod with `uid` race-free subPath mounts
+   * (subpath.ts), or undefined when the mounter makes no mounts but tmpfs (tests' fakes).
+   */
+  subPathBinder(uid: string): SubPathBinder | undefined {
+    const { mount } = this.mounter;
+    if (!mount) return undefined;
+    return subPathBinder(podDir(this.opts.podsRoot, uid), { mount: (args) => mount.call(this.mounter, args), unmountUnder: (d) => this.mounter.unmountUnder(d), isMountPoint: (d) => this.mounter.isMountPoint(d) });
+  }
+
+  /** Unmounts and removes the pod's subPath bind mounts (none are left for a container to use). */
+  private async removeSubPaths(uid: string): Promise<void> {
+    const dir = path.join(podDir(this.opts.podsRoot, uid), SUBPATHS_DIR);
+    const top = await stat(dir).catch(() => undefined);
+    if (!top) return;
+    await this.mounter.unmountUnder(dir);
+    await removeOnDevice(dir, top.dev);
+  }
+
+  /**
    * Says which disk emptyDir of `pod` uses more than its sizeLimit, in kubelet's words for the
    * eviction, or undefined when none does (memory ones are capped by their tmpfs instead).
    */
@@ -181,6 +201,7 @@ export class PodVolumes {
    * another filesystem: throws, leaving its files, when something stays mounted.
    */
   async tearDown(uid: string): Promise<void> {
+    await this.removeSubPaths(uid);
     const dir = podVolumesDir(this.opts.podsRoot, uid);
     const top = await stat(dir).catch(() => undefined);
     if (!top) return;
@@ -198,6 +219,7 @@ export class PodVolumes {
    * never touched. Idempotent; throws, leaving files, when something stays mounted.
    */
   async releaseEphemeral(uid: string): Promise<void> {
+    await this.removeSubPaths(uid);
     const dir = podVolumesDir(this.opts.podsRoot, uid);
     const top = await stat(dir).catch(() => undefined);
     if (!top) return;
