@@ -246,6 +246,13 @@ describe('PodVolumes', () => {
       await writeFile(path.join(inner, 'precious'), 'p');
       await expect(vols.tearDown(pod.metadata.uid!)).rejects.toThrow(`${inner} is another filesystem still mounted`);
       expect(await readFile(path.join(inner, 'precious'), 'utf8')).toBe('p');
+      // A bind mount of a directory of the same file system (same device) is refused too.
+      await run('umount', [inner]);
+      await mkdir(path.join(root, 'host', 'export'));
+      await writeFile(path.join(root, 'host', 'export', 'precious'), 'h');
+      await run('mount', ['--bind', path.join(root, 'host', 'export'), inner]);
+      await expect(vols.tearDown(pod.metadata.uid!)).rejects.toThrow(`${inner} is another filesystem still mounted`);
+      expect(await readFile(path.join(root, 'host', 'export', 'precious'), 'utf8')).toBe('h');
     } finally {
       await unmountUnder(root).catch(() => undefined);
     }

@@ -16,6 +16,7 @@ import type { EnvContext, EnvObjects } from '../pods/env';
 import { writeAtomic } from './atomic-writer';
 import type { MountedVolume, PodVolumeMap } from './container-mounts';
 import { VolumeError } from './errors';
+import { mountsUnder } from '../containerd/cleanup';
 import { setUpHostPath } from './host-path';
 import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource, type VolumePlugin } from './layout';
 import { setUpClaimVolume } from './persistent';
@@ -261,6 +262,14 @@ export class PodVolumes {
  * Symlinks are removed, never followed.
  */
 async function removeOnDevice(dir: string, dev: number): Promise<void> {
+  // A bind mount of the same file system has the same device: mountinfo names it.
+  const left = await mountsUnder(dir);
+  if (left.length > 0) throw new Error(`refusing to remove ${dir}: ${left.join(', ')} is another filesystem still mounted; unmount it first`);
+  await removeTree(dir, dev);
+}
+
+/** removeOnDevice's walk, once no mount is known below `dir`. */
+async function removeTree(dir: string, dev: number): Promise<void> {
   const st = await lstat(dir).catch(() => undefined);
   if (!st) return;
   if (!st.isDirectory()) {
@@ -268,6 +277,6 @@ async function removeOnDevice(dir: string, dev: number): Promise<void> {
     return;
   }
   if (st.dev !== dev) throw new Error(`refusing to remove ${dir}: ${dir} is another filesystem still mounted; unmount it first`);
-  for (const name of await readdir(dir)) await removeOnDevice(path.join(dir, name), dev);
+  for (const name of await readdir(dir)) await removeTree(path.join(dir, name), dev);
   await rmdir(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
 }
