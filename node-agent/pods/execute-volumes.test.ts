@@ -71,10 +71,10 @@ describe('executeActions and pod volumes', () => {
     expect(cri.calls).not.toContain('createContainer');
   });
 
-  it('refuses persistentVolumeClaim volumes, naming them', async () => {
+  it('keeps a persistentVolumeClaim volume it cannot read waiting, naming the volume and the claim', async () => {
     const pod = withVolumes([{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }], [{ name: 'data', mountPath: '/data' }]);
     const { out } = await run(pod);
-    expect(out.failures.containers?.app?.message).toBe('MountVolume.SetUp failed for volume "data" : persistentVolumeClaim volumes are not supported on this node yet');
+    expect(out.failures.containers?.app?.message).toBe('MountVolume.SetUp failed for volume "data" : cannot read persistentvolumeclaim "c": this node has no access to the control plane\'s claims');
   });
 
   it('makes a subPath leaving its volume CreateContainerConfigError, and a node without volumes a waiting reason', async () => {
