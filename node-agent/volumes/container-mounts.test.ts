@@ -140,6 +140,15 @@ describe('containerMounts', () => {
     try {
       await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x', subPath: 'a/b' }]), new Map([['scratch', scratch]]), [], racing))
         .rejects.toThrow(/subPath "a\/b" of volume "scratch" cannot be made or resolved in the volume: .*(ELOOP|ENOTDIR)/);
+      // The last component swapped the same way is refused too.
+      await mkdir(path.join(scratch.hostPath, 'c'));
+      const racingLast: SubPathBinder = async (m) => {
+        await rm(path.join(scratch.hostPath, 'c'), { recursive: true });
+        await symlink(path.join(root, 'outside'), path.join(scratch.hostPath, 'c'));
+        return real(m);
+      };
+      await expect(containerMounts(container([{ name: 'scratch', mountPath: '/x', subPath: 'c' }]), new Map([['scratch', scratch]]), [], racingLast))
+        .rejects.toThrow(/subPath "c" of volume "scratch" cannot be made or resolved in the volume: .*symlink/);
       expect(await mountsUnder(root)).toEqual([]);
     } finally {
       await unmountUnder(root).catch(() => undefined);

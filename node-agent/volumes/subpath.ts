@@ -12,6 +12,9 @@ import { constants, type Stats } from 'node:fs';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
+/** Linux's O_PATH (not in Node's constants): a descriptor for walking and mounting, not for reading. */
+const O_PATH = 0o10000000;
+
 /** The directory under a pod's own directory that holds its subPath bind mounts. */
 export const SUBPATHS_DIR = 'volume-subpaths';
 
@@ -32,17 +35,18 @@ export interface BindMounter {
  * ENOTDIR when a component was swapped for a symlink since it was checked.
  */
 export async function openBeneath(base: string, rel: string): Promise<FileHandle> {
-  let dir = await open(base, constants.O_RDONLY | constants.O_DIRECTORY);
+  let dir = await open(base, O_PATH | constants.O_DIRECTORY);
   const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
   try {
     for (let i = 0; i < parts.length; i++) {
       if (parts[i] === '..') throw Object.assign(new Error('a subPath component is ..'), { code: 'EINVAL' });
       const last = i === parts.length - 1;
-      // The last one may be a file (a configMap key); O_NONBLOCK keeps a FIFO from blocking the open.
-      const flags = constants.O_RDONLY | constants.O_NOFOLLOW | (last ? constants.O_NONBLOCK : constants.O_DIRECTORY);
-      const next = await open(`/proc/self/fd/${dir.fd}/${parts[i]}`, flags);
+      // The last one may be a file (a configMap key), a socket or a FIFO: O_PATH opens any of them.
+      const next = await open(`/proc/self/fd/${dir.fd}/${parts[i]}`, O_PATH | constants.O_NOFOLLOW | (last ? 0 : constants.O_DIRECTORY));
       await dir.close();
       dir = next;
+      // O_PATH with O_NOFOLLOW opens a symlink itself rather than failing: refuse it here.
+      if (last && (await dir.stat()).isSymbolicLink()) throw Object.assign(new Error(`${parts[i]} is a symlink`), { code: 'ELOOP' });
     }
     return dir;
   } catch (e) {
