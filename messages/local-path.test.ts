@@ -1,5 +1,5 @@
 import {
-  isLocalPathVolume, localPathStorageClass, localVolumeDir, LOCAL_PATH_PROVISIONER, PROVISIONED_BY_ANNOTATION, volumeNodeName,
+  isLocalPathVolume, localPathStorageClass, localVolumeClaimOf, localVolumeDir, localVolumeDirName, LOCAL_PATH_PROVISIONER, PROVISIONED_BY_ANNOTATION, volumeNodeName,
 } from './local-path';
 import { StorageClassSchema, type PersistentVolume } from './persistent-volume';
 
@@ -17,6 +17,15 @@ describe('local-path names', () => {
 
   it('names a directory pvc-<uid>_<namespace>_<claim> under the base, whatever its trailing slashes', () => {
     expect(localVolumeDir('/var/lib/mk/storage/', { uid: 'u1', namespace: 'ns', name: 'data' })).toBe('/var/lib/mk/storage/pvc-u1_ns_data');
+  });
+
+  it("reads the claim a volume's directory is named after only from a claimRef with uid, namespace and name", () => {
+    const spec = (claimRef?: PersistentVolume['spec']['claimRef']) => ({ spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], ...(claimRef ? { claimRef } : {}) } }) as Pick<PersistentVolume, 'spec'>;
+    const claim = localVolumeClaimOf(spec({ kind: 'PersistentVolumeClaim', namespace: 'ns', name: 'data', uid: 'u1' }));
+    expect(claim).toEqual({ uid: 'u1', namespace: 'ns', name: 'data' });
+    expect(localVolumeDirName(claim!)).toBe('pvc-u1_ns_data');
+    expect(localVolumeClaimOf(spec({ namespace: 'ns', name: 'data' }))).toBeUndefined();
+    expect(localVolumeClaimOf(spec())).toBeUndefined();
   });
 
   it('reads the one node of a volume from a single hostname term, and none from anything else', () => {

@@ -53,9 +53,26 @@ export function localPathStorageClass(nodePath?: string): StorageClass {
   };
 }
 
-/** The directory of a claim's volume under `base`: `<base>/pvc-<uid>_<namespace>_<name>` (local-path's naming). */
-export function localVolumeDir(base: string, claim: { uid: string; namespace: string; name: string }): string {
-  return `${base.replace(/\/+$/, '')}/pvc-${claim.uid}_${claim.namespace}_${claim.name}`;
+/** The claim a local-path volume was provisioned for (its claimRef). */
+export interface LocalVolumeClaim {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+/** The directory name of a claim's volume: `pvc-<uid>_<namespace>_<name>` (local-path's naming). */
+export const localVolumeDirName = (claim: LocalVolumeClaim): string => `pvc-${claim.uid}_${claim.namespace}_${claim.name}`;
+
+/** The directory of a claim's volume under `base`: `<base>/pvc-<uid>_<namespace>_<name>`. */
+export function localVolumeDir(base: string, claim: LocalVolumeClaim): string {
+  return `${base.replace(/\/+$/, '')}/${localVolumeDirName(claim)}`;
+}
+
+/** The claim a volume's claimRef names in full (uid, namespace, name), or undefined. */
+export function localVolumeClaimOf(pv: Pick<PersistentVolume, 'spec'>): LocalVolumeClaim | undefined {
+  const ref = pv.spec.claimRef;
+  if (!ref?.uid || !ref.namespace || !ref.name) return undefined;
+  return { uid: ref.uid, namespace: ref.namespace, name: ref.name };
 }
 
 /** True when the volume was made by the local-path provisioner. */
@@ -82,6 +99,8 @@ export interface LocalVolume {
   uid: string;
   /** The directory (the volume's local.path). */
   path: string;
+  /** The claim the volume was provisioned for (its claimRef); the directory is named after it. */
+  claim?: LocalVolumeClaim;
   reclaimPolicy: 'Retain' | 'Delete';
   /** The volume object is being deleted: the node removes the directory (Delete) or leaves it (Retain), then says so. */
   deleting: boolean;

@@ -7,7 +7,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
-  dns1123SubdomainError, ForbiddenError, isLocalPathVolume, isNotFound, keyFilter, LOCAL_PATH_CLEANUP_FINALIZER,
+  dns1123SubdomainError, ForbiddenError, isLocalPathVolume, isNotFound, keyFilter, LOCAL_PATH_CLEANUP_FINALIZER, localVolumeClaimOf,
   nodeApiWildcard, objectKey, PersistentVolumeKind, ValidationError, volumeNodeName,
   type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult, type PersistentVolume,
 } from '../../messages';
@@ -21,10 +21,12 @@ export function localVolumeOf(pv: PersistentVolume, node: string): LocalVolume |
   const deleting = !!pv.metadata.deletionTimestamp;
   // Released already: nothing is left for the node to do.
   if (deleting && !(pv.metadata.finalizers ?? []).includes(LOCAL_PATH_CLEANUP_FINALIZER)) return undefined;
+  const claim = localVolumeClaimOf(pv);
   return {
     name: pv.metadata.name,
     uid: pv.metadata.uid ?? '',
     path: pv.spec.local.path,
+    ...(claim ? { claim } : {}),
     reclaimPolicy: pv.spec.persistentVolumeReclaimPolicy === 'Delete' ? 'Delete' : 'Retain',
     deleting,
   };

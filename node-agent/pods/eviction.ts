@@ -3,7 +3,9 @@
  * sizeLimit (kubernetes/kubernetes pkg/kubelet/eviction/eviction_manager.go localStorageEviction;
  * https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/): its containers
  * are killed at once, its sandbox stopped, and it ends in phase Failed with reason Evicted and a
- * message saying why. It never runs again; its containers stay for their logs until deletion.
+ * message saying why. It never runs again; its containers stay for their logs until deletion, while
+ * its emptyDir, configMap, secret and downwardAPI volumes are given back once they are stopped
+ * (pod-actor.ts releaseFinishedVolumes).
  * Level-triggered: the stored status (reason Evicted) keeps the pod evicted across restarts.
  */
 import type { PodStatus } from '../../messages/pod';

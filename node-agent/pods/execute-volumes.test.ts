@@ -71,7 +71,7 @@ describe('executeActions and pod volumes', () => {
     expect(cri.calls).not.toContain('createContainer');
   });
 
-  it('holds a persistentVolumeClaim volume back, naming it, when the node cannot read its claim', async () => {
+  it('keeps a persistentVolumeClaim volume it cannot read waiting, naming the volume and the claim', async () => {
     const pod = withVolumes([{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }], [{ name: 'data', mountPath: '/data' }]);
     const { out } = await run(pod);
     expect(out.failures.containers?.app?.message).toBe('MountVolume.SetUp failed for volume "data" : cannot read persistentvolumeclaim "c": this node has no access to the control plane\'s claims');
@@ -87,7 +87,7 @@ describe('executeActions and pod volumes', () => {
     volumes = under;
     const underFile = await run(withVolumes([{ name: 'f', hostPath: { path: file, type: 'File' } }], [{ name: 'f', mountPath: '/x', subPath: 'a' }]));
     expect(underFile.out.failures.containers?.app).toEqual({
-      reason: 'CreateContainerConfigError', message: expect.stringMatching(/failed to prepare the volume mounts of container app: .*ENOTDIR/) as unknown as string,
+      reason: 'CreateContainerConfigError', message: expect.stringMatching(/container app: subPath "a" of volume "f" cannot be made or resolved in the volume: .*ENOTDIR/) as unknown as string,
     });
     const plain = withVolumes([{ name: 'scratch', emptyDir: {} }], []);
     const none = await run(plain, false);

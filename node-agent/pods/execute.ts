@@ -256,7 +256,7 @@ async function mountVolumes(ctx: ExecuteContext, pod: Pod, spec: Container, reso
     throw new StepError('ContainerCreating', new Error(message), undefined, true);
   }
   try {
-    return await containerMounts(spec, volumes, resolved.env);
+    return await containerMounts(spec, volumes, resolved.env, ctx.volumes.subPathBinder(pod.metadata.uid ?? ''));
   } catch (e) {
     // Refused or failed (a subPath under a file): the container's configuration, never a crash.
     throw new StepError('CreateContainerConfigError', isVolumeError(e) ? e : new Error(`failed to prepare the volume mounts of container ${spec.name}: ${messageOf(e)}`));

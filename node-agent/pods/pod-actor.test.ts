@@ -536,5 +536,8 @@ describe('pod actor with volumes', () => {
     expect(cri.idsOf('app')).toHaveLength(1);
     expect(h.statuses.length).toBe(writes);
     expect(h.last()?.phase).toBe('Failed');
+    // Its scratch space is given back while the pod object stays (a ReplicaSet replaces it without deleting it).
+    await eventually('the emptyDir removed', async () => !(await stat(path.join(root, 'uid-1', 'volumes', 'empty-dir')).catch(() => undefined)));
+    expect(h.terminated).toEqual([]);
   });
 });

@@ -175,6 +175,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let usageCheckedAt = 0;
   // Why the node evicts the pod (an emptyDir over its sizeLimit); a fact kept across resets.
   let eviction: string | undefined;
+  // Whether the finished pod's emptyDir, configMap, secret and downwardAPI volumes were given back.
+  let ephemeralReleased = false;
   // The pod's IP as last observed: a preStop httpGet of a liveness kill connects to it.
   let lastPodIP: string | undefined;
   // Containers whose StartContainer missed its deadline: facts about the runtime, kept across
@@ -277,6 +279,24 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     event('Warning', 'Evicted', eviction);
   }
 
+  /**
+   * Gives back the node-local volumes of a pod that finished (Succeeded, Failed, Evicted) once none
+   * of its containers runs, as kubelet does for terminated pods whose objects stay (a ReplicaSet
+   * replaces an evicted pod without deleting it); persistent and hostPath volumes stay. A failure is
+   * logged and tried again on the next sync.
+   */
+  async function releaseFinishedVolumes(pod: Pod, phase: PodStatus['phase'], observed: ObservedPod): Promise<void> {
+    if (ephemeralReleased || !deps.volumes || pod.metadata.deletionTimestamp || podVolumes(pod).length === 0) return;
+    if (phase !== 'Succeeded' && phase !== 'Failed') return;
+    if (observed.containers.some((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_UNKNOWN')) return;
+    try {
+      await deps.volumes.releaseEphemeral(uid as string);
+      ephemeralReleased = true;
+    } catch (err) {
+      log.warn({ err: String(err) }, 'could not release the volumes of the finished pod; trying again on the next sync');
+    }
+  }
+
   async function sync(state: PodActorState, ctx: ActorContext<Internal, Ref<unknown>>): Promise<PodActorState> {
     let backoff = state.backoff;
     let stored = state.status;
@@ -334,6 +354,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       failures = mergeFailures(failures, out.failures);
     }
     if (desired && lastObserved) await refreshVolumes(desired, lastObserved);
+    if (desired && lastObserved && result) await releaseFinishedVolumes(desired, result.status.phase, lastObserved);
     lastPodIP = result?.status.podIP ?? lastPodIP;
     prober.update(desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [], result?.status.podIP);
     // A write the view never showed was overwritten before the control plane copied it there.

@@ -14,7 +14,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { request, type Bus } from '../../bus';
 import {
-  isLocalPathVolume, localVolumesNudgeSubject, nodeApiSubject, volumeNodeName,
+  isLocalPathVolume, localVolumeClaimOf, localVolumeDirName, localVolumesNudgeSubject, nodeApiSubject, volumeNodeName,
   type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult, type PersistentVolume,
 } from '../../messages';
 import type { Logger } from '../../common/log';
@@ -46,17 +46,26 @@ export function localVolumesClient(bus: Bus, node: string): LocalVolumesClient {
   };
 }
 
+/** A uuid as the api gives objects (any version): the claim uid in a provisioned volume's name. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
- * Why `v.path` is not a directory this node may make or remove for the volume, or undefined: it
- * must be absolute, normal (no `..`, no `//`), not `/`, and named `<volume name>_...` as the
- * provisioner names it, so that a hand-made volume carrying the provisioner's annotation can never
- * make the agent remove an arbitrary directory.
+ * Why `v.path` is not a directory this node may make or remove for the volume, or undefined. The
+ * volume must be named `pvc-<claim uid>` after the claim it names (a uuid), and its path must be
+ * normal and absolute (no `..`, no `//`, not `/`) and end in exactly the directory the provisioner
+ * names for that claim, `pvc-<uid>_<namespace>_<claim>`: a hand-made volume carrying the
+ * provisioner's annotation can never make the agent chmod or remove a directory it did not make.
  */
-export function unsafeDirectory(v: Pick<LocalVolume, 'name' | 'path'>): string | undefined {
+export function unsafeDirectory(v: Pick<LocalVolume, 'name' | 'path' | 'claim'>): string | undefined {
   const p = v.path;
+  const claim = v.claim;
+  if (!claim) return `volume ${v.name} names no claim (spec.claimRef with uid, namespace and name) whose directory it could be`;
+  if (!UUID.test(claim.uid) || v.name !== `pvc-${claim.uid}`) {
+    return `volume name ${JSON.stringify(v.name)} is not pvc-<claim uid> for its claim ${claim.namespace}/${claim.name} (uid ${JSON.stringify(claim.uid)}), as the provisioner names volumes`;
+  }
   if (!path.isAbsolute(p) || path.normalize(p) !== p || p.split('/').includes('..')) return `"${p}" is not a normal absolute path`;
-  const base = path.basename(p);
-  if (p === '/' || !base.startsWith(`${v.name}_`)) return `"${p}" is not a directory named "${v.name}_<namespace>_<claim>" as the provisioner names it`;
+  const expected = localVolumeDirName(claim);
+  if (p === '/' || path.basename(p) !== expected) return `"${p}" is not the directory "${expected}" as the provisioner names it for claim ${claim.namespace}/${claim.name}`;
   return undefined;
 }
 
@@ -68,11 +77,12 @@ export function unsafeDirectory(v: Pick<LocalVolume, 'name' | 'path'>): string |
  */
 export async function ensureLocalVolumeDir(pv: PersistentVolume, node: string): Promise<void> {
   if (!isLocalPathVolume(pv) || !pv.spec.local || volumeNodeName(pv) !== node || pv.metadata.deletionTimestamp) return;
-  await makeDirectory({ name: pv.metadata.name, path: pv.spec.local.path });
+  const claim = localVolumeClaimOf(pv);
+  await makeDirectory({ name: pv.metadata.name, path: pv.spec.local.path, ...(claim ? { claim } : {}) });
 }
 
 /** Makes a volume's directory, world-writable; throws for a path the provisioner would not name. */
-async function makeDirectory(v: Pick<LocalVolume, 'name' | 'path'>): Promise<void> {
+async function makeDirectory(v: Pick<LocalVolume, 'name' | 'path' | 'claim'>): Promise<void> {
   const unsafe = unsafeDirectory(v);
   if (unsafe) throw new Error(`refusing to make the directory of volume ${v.name}: ${unsafe}`);
   await fs.mkdir(v.path, { recursive: true });

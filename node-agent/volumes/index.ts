@@ -7,6 +7,7 @@ export { podDir, podVolumesDir, volumeDir, VOLUMES_DIR, type VolumePlugin } from
 export { PodVolumes, type PodVolumesOptions, type VolumeSources } from './manager';
 export { kernelSupports, nfsMountArgs, setUpClaimVolume, type ClaimMountContext, type ClaimReader } from './persistent';
 export { configMapPayload, DEFAULT_MODE, downwardAPIPayload, formatMap, secretPayload } from './payloads';
+export { openBeneath, SUBPATHS_DIR, subPathBinder, type BindMounter, type SubPathBinder } from './subpath';
 export { systemMounter, type Mounter } from './tmpfs';
 export * from './types';
 export { diskUsageBytes } from './usage';

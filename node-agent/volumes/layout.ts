@@ -4,6 +4,7 @@
  * Pod log directories (`<ns>_<name>_<uid>`) share the root; a uid never holds `_`, so the two
  * never meet.
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Volume } from './types';
 
@@ -18,6 +19,24 @@ const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Whether `name` can be a pod uid's directory (no separator, dot or underscore). */
 export const isPodUidDir = (name: string): boolean => UID.test(name);
+
+/**
+ * `podsRoot` with every symlink resolved, as /proc/self/mountinfo names mount points: the part
+ * that does not exist yet is appended to its nearest existing ancestor's real path. Without this
+ * a symlinked data directory hides every volume mount from the checks that compare paths.
+ */
+export function realPodsRoot(podsRoot: string): string {
+  const abs = path.resolve(podsRoot);
+  const rest: string[] = [];
+  for (let dir = abs; ; dir = path.dirname(dir)) {
+    try {
+      return path.join(realpathSync(dir), ...rest);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dir === path.dirname(dir)) throw e;
+      rest.unshift(path.basename(dir));
+    }
+  }
+}
 
 /** The pod's own directory. Throws when `uid` could step out of the root. */
 export function podDir(podsRoot: string, uid: string): string {

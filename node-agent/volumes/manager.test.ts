@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -119,6 +119,32 @@ describe('PodVolumes', () => {
     await volumes.tearDown(pod.metadata.uid!);
   });
 
+  it('gives back the emptyDir, configMap, secret and downwardAPI volumes of a finished pod; persistent and hostPath ones stay', async () => {
+    const pod = podWith([
+      { name: 'scratch', emptyDir: {} },
+      { name: 'ram', emptyDir: { medium: 'Memory' } },
+      { name: 'config', configMap: { name: 'app' } },
+      { name: 'creds', secret: { secretName: 'db' } },
+      { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+      { name: 'host', hostPath: { path: path.join(root, 'host') } },
+    ]);
+    await volumes.setUp(pod, { objects });
+    await writeFile(path.join(root, 'host', 'keep'), 'k');
+    const base = path.join(root, 'pods', pod.metadata.uid!, 'volumes');
+    // What an nfs claim leaves there (its export would be mounted): never touched.
+    await mkdir(path.join(base, 'nfs', 'data'), { recursive: true });
+    await writeFile(path.join(base, 'nfs', 'data', 'keep'), 'n');
+    await volumes.releaseEphemeral(pod.metadata.uid!);
+    expect(await readdir(base)).toEqual(['nfs']);
+    expect(mounter.mounted.size).toBe(0);
+    expect(await readFile(path.join(base, 'nfs', 'data', 'keep'), 'utf8')).toBe('n');
+    expect(await readFile(path.join(root, 'host', 'keep'), 'utf8')).toBe('k');
+    await volumes.releaseEphemeral(pod.metadata.uid!);
+    await volumes.releaseEphemeral('33333333-3333-3333-3333-333333333333');
+    await volumes.tearDown(pod.metadata.uid!);
+    expect(await readdir(path.join(root, 'pods'))).toEqual([]);
+  });
+
   it('removes the volumes of pods no longer on the node, and nothing else under the root', async () => {
     const kept = podWith([{ name: 's', emptyDir: {} }], '11111111-1111-1111-1111-111111111111');
     const gone = podWith([{ name: 's', emptyDir: { medium: 'Memory' } }], '22222222-2222-2222-2222-222222222222');
@@ -169,9 +195,64 @@ describe('PodVolumes', () => {
       expect(await readFile(path.join(got.get('creds')!.hostPath, 'pw'), 'utf8')).toBe('x');
       await real.setUp(pod, { objects });
       expect((await mountsUnder(root)).length).toBe(2);
+      // A subPath bind mount of the pod goes with it too.
+      await mkdir(path.join(got.get('ram')!.hostPath, 'sub'));
+      const bound = await real.subPathBinder(pod.metadata.uid!)!({ volume: 'ram', container: 'app', index: 0, base: got.get('ram')!.hostPath, resolved: path.join(got.get('ram')!.hostPath, 'sub') });
+      expect(await mountsUnder(root)).toContain(bound);
       await real.tearDown(pod.metadata.uid!);
       expect(await mountsUnder(root)).toEqual([]);
       expect(await readdir(path.join(root, 'pods'))).toEqual([]);
+    } finally {
+      await unmountUnder(root).catch(() => undefined);
+    }
+  });
+
+  asRoot('recognises its mounts under a symlinked pods root: a refresh stacks nothing and teardown unmounts', async () => {
+    await mkdir(path.join(root, 'real'));
+    await symlink(path.join(root, 'real'), path.join(root, 'link'));
+    const real = new PodVolumes({ podsRoot: path.join(root, 'link', 'pods') });
+    const pod = podWith([{ name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }, { name: 'creds', secret: { secretName: 'db' } }]);
+    try {
+      try {
+        await real.setUp(pod, { objects });
+      } catch (e) {
+        if (/cannot mount a tmpfs/.test(String(e))) return;
+        throw e;
+      }
+      await real.setUp(pod, { objects });
+      await real.setUp(pod, { objects });
+      expect((await mountsUnder(path.join(root, 'real'))).length).toBe(2);
+      await real.tearDown(pod.metadata.uid!);
+      expect(await mountsUnder(path.join(root, 'real'))).toEqual([]);
+      expect(await readdir(path.join(root, 'real', 'pods'))).toEqual([]);
+    } finally {
+      await unmountUnder(path.join(root, 'real')).catch(() => undefined);
+    }
+  });
+
+  asRoot('never removes files across a mount that stays: teardown refuses, naming it', async () => {
+    const stuck: Mounter = { isMountPoint: async () => false, mountTmpfs: async () => undefined, unmountUnder: async () => undefined };
+    const vols = new PodVolumes({ podsRoot: path.join(root, 'pods'), mounter: stuck });
+    const pod = podWith([{ name: 'scratch', emptyDir: {} }]);
+    const dir = (await vols.setUp(pod, { objects })).get('scratch')!.hostPath;
+    const inner = path.join(dir, 'export');
+    await mkdir(inner);
+    try {
+      try {
+        await run('mount', ['-t', 'tmpfs', 'tmpfs', inner]);
+      } catch {
+        return;
+      }
+      await writeFile(path.join(inner, 'precious'), 'p');
+      await expect(vols.tearDown(pod.metadata.uid!)).rejects.toThrow(`${inner} is another filesystem still mounted`);
+      expect(await readFile(path.join(inner, 'precious'), 'utf8')).toBe('p');
+      // A bind mount of a directory of the same file system (same device) is refused too.
+      await run('umount', [inner]);
+      await mkdir(path.join(root, 'host', 'export'));
+      await writeFile(path.join(root, 'host', 'export', 'precious'), 'h');
+      await run('mount', ['--bind', path.join(root, 'host', 'export'), inner]);
+      await expect(vols.tearDown(pod.metadata.uid!)).rejects.toThrow(`${inner} is another filesystem still mounted`);
+      expect(await readFile(path.join(root, 'host', 'export', 'precious'), 'utf8')).toBe('h');
     } finally {
       await unmountUnder(root).catch(() => undefined);
     }

@@ -6,7 +6,7 @@
  * hostPath or local directory never touched). Every step is idempotent,
  * so an agent killed at any point finishes the work on its next pass.
  */
-import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -16,10 +16,12 @@ import type { EnvContext, EnvObjects } from '../pods/env';
 import { writeAtomic } from './atomic-writer';
 import type { MountedVolume, PodVolumeMap } from './container-mounts';
 import { VolumeError } from './errors';
+import { mountsUnder } from '../containerd/cleanup';
 import { setUpHostPath } from './host-path';
-import { isPodUidDir, podDir, podVolumesDir, volumeDir, volumeSource } from './layout';
+import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource, type VolumePlugin } from './layout';
 import { setUpClaimVolume } from './persistent';
 import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
+import { SUBPATHS_DIR, subPathBinder, type SubPathBinder } from './subpath';
 import { systemMounter, type Mounter } from './tmpfs';
 import { podVolumes, type Volume } from './types';
 import { diskUsageBytes } from './usage';
@@ -41,6 +43,9 @@ export interface PodVolumesOptions {
   log?: Logger;
 }
 
+/** The plugins whose directories hold only what the pod's run made or copied (no user data to keep). */
+const EPHEMERAL_PLUGINS: readonly VolumePlugin[] = ['empty-dir', 'configmap', 'secret', 'downward-api'];
+
 /** What setting up a pod's volumes reads besides the pod. */
 export interface VolumeSources {
   /** The ConfigMaps and Secrets of the pod's namespace, and the pod's claims and their volumes. */
@@ -52,7 +57,10 @@ export interface VolumeSources {
 /** A node's pod volumes; see the module comment. */
 export class PodVolumes {
   private readonly mounter: Mounter;
-  constructor(private readonly opts: PodVolumesOptions) {
+  private readonly opts: PodVolumesOptions;
+  constructor(opts: PodVolumesOptions) {
+    // Mount points are compared with /proc/self/mountinfo, which names real paths.
+    this.opts = { ...opts, podsRoot: realPodsRoot(opts.podsRoot) };
     this.mounter = opts.mounter ?? systemMounter;
   }
 
@@ -149,6 +157,25 @@ export class PodVolumes {
   }
 
   /**
+   * The binder that gives the containers of the pod with `uid` race-free subPath mounts
+   * (subpath.ts), or undefined when the mounter makes no mounts but tmpfs (tests' fakes).
+   */
+  subPathBinder(uid: string): SubPathBinder | undefined {
+    const { mount } = this.mounter;
+    if (!mount) return undefined;
+    return subPathBinder(podDir(this.opts.podsRoot, uid), { mount: (args) => mount.call(this.mounter, args), unmountUnder: (d) => this.mounter.unmountUnder(d), isMountPoint: (d) => this.mounter.isMountPoint(d) });
+  }
+
+  /** Unmounts and removes the pod's subPath bind mounts (none are left for a container to use). */
+  private async removeSubPaths(uid: string): Promise<void> {
+    const dir = path.join(podDir(this.opts.podsRoot, uid), SUBPATHS_DIR);
+    const top = await stat(dir).catch(() => undefined);
+    if (!top) return;
+    await this.mounter.unmountUnder(dir);
+    await removeOnDevice(dir, top.dev);
+  }
+
+  /**
    * Says which disk emptyDir of `pod` uses more than its sizeLimit, in kubelet's words for the
    * eviction, or undefined when none does (memory ones are capped by their tmpfs instead).
    */
@@ -171,17 +198,41 @@ export class PodVolumes {
 
   /**
    * Removes the volumes of the pod with `uid`: unmounts every tmpfs under them, then removes the
-   * directories (hostPath volumes are not there and are never touched). Throws, leaving the
-   * files, when something stays mounted.
+   * directories (hostPath volumes are not there and are never touched). Never descends into
+   * another filesystem: throws, leaving its files, when something stays mounted.
    */
   async tearDown(uid: string): Promise<void> {
+    await this.removeSubPaths(uid);
     const dir = podVolumesDir(this.opts.podsRoot, uid);
-    if (!(await stat(dir).catch(() => undefined))) return;
+    const top = await stat(dir).catch(() => undefined);
+    if (!top) return;
     await this.mounter.unmountUnder(dir);
-    await rm(dir, { recursive: true, force: true });
+    await removeOnDevice(dir, top.dev);
     // The pod's directory goes too once nothing else of the pod is in it.
     await rmdir(podDir(this.opts.podsRoot, uid)).catch(() => undefined);
     this.opts.log?.info({ uid }, 'pod volumes removed');
+  }
+
+  /**
+   * Gives back the node-local volumes of a pod that has finished (Succeeded, Failed, Evicted) while
+   * its object stays, as kubelet does for terminated pods: emptyDir, configMap, secret and
+   * downwardAPI directories are unmounted and removed; a claim's nfs mount and hostPath volumes are
+   * never touched. Idempotent; throws, leaving files, when something stays mounted.
+   */
+  async releaseEphemeral(uid: string): Promise<void> {
+    await this.removeSubPaths(uid);
+    const dir = podVolumesDir(this.opts.podsRoot, uid);
+    const top = await stat(dir).catch(() => undefined);
+    if (!top) return;
+    let released = false;
+    for (const plugin of EPHEMERAL_PLUGINS) {
+      const pluginDir = path.join(dir, plugin);
+      if (!(await lstat(pluginDir).catch(() => undefined))) continue;
+      await this.mounter.unmountUnder(pluginDir);
+      await removeOnDevice(pluginDir, top.dev);
+      released = true;
+    }
+    if (released) this.opts.log?.info({ uid }, 'volumes of a finished pod released');
   }
 
   /**
@@ -203,4 +254,29 @@ export class PodVolumes {
     }
     return removed;
   }
+}
+
+/**
+ * Removes `dir` and everything in it, like `rm -rf`, but refuses to enter a directory on another
+ * device than `dev`: a tmpfs or an nfs export still mounted there would otherwise lose its files.
+ * Symlinks are removed, never followed.
+ */
+async function removeOnDevice(dir: string, dev: number): Promise<void> {
+  // A bind mount of the same file system has the same device: mountinfo names it.
+  const left = await mountsUnder(dir);
+  if (left.length > 0) throw new Error(`refusing to remove ${dir}: ${left.join(', ')} is another filesystem still mounted; unmount it first`);
+  await removeTree(dir, dev);
+}
+
+/** removeOnDevice's walk, once no mount is known below `dir`. */
+async function removeTree(dir: string, dev: number): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) {
+    await unlink(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    return;
+  }
+  if (st.dev !== dev) throw new Error(`refusing to remove ${dir}: ${dir} is another filesystem still mounted; unmount it first`);
+  for (const name of await readdir(dir)) await removeTree(path.join(dir, name), dev);
+  await rmdir(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
 }

@@ -58,12 +58,15 @@ suite('pod volumes on a private containerd', () => {
       containers: [
         {
           name: 'writer', image: BUSYBOX_IMAGE,
-          command: ['sh', '-c', 'echo "Hello from the writer container" > /pod-data/index.html && exec sleep 3600'],
+          command: ['sh', '-c', 'mkdir -p /pod-data/sub && echo in-sub > /pod-data/sub/f && echo "Hello from the writer container" > /pod-data/index.html && exec sleep 3600'],
           volumeMounts: [{ name: 'shared-data', mountPath: '/pod-data' }, { name: 'ram', mountPath: '/ram' }],
         },
         {
           name: 'reader', image: BUSYBOX_IMAGE, command: ['sleep', '3600'],
-          volumeMounts: [{ name: 'shared-data', mountPath: '/usr/share/data', readOnly: true }, { name: 'site', mountPath: '/etc/site' }],
+          volumeMounts: [
+            { name: 'shared-data', mountPath: '/usr/share/data', readOnly: true }, { name: 'site', mountPath: '/etc/site' },
+            { name: 'shared-data', mountPath: '/sub', subPath: 'sub' }, { name: 'site', mountPath: '/greeting', subPath: 'greeting' },
+          ],
         },
       ] as unknown as Pod['spec']['containers'],
     }, { name: 'two-containers', uid: `uid-vol-${process.pid}` });
@@ -101,6 +104,11 @@ suite('pod volumes on a private containerd', () => {
     expect(df.stdout.toString()).toMatch(/^tmpfs \/ram tmpfs rw.*size=8192k/);
 
     expect((await exec('reader', 'cat /etc/site/greeting')).stdout.toString()).toBe('hello');
+    // subPaths reach the runtime as bind mounts of the checked directory and file (volume-subpaths).
+    expect((await exec('reader', 'cat /sub/f')).stdout.toString()).toBe('in-sub\n');
+    expect((await exec('reader', 'cat /greeting')).stdout.toString()).toBe('hello');
+    const subpaths = path.join(podsRoot, pod.metadata.uid!, 'volume-subpaths');
+    expect((await mountsUnder(subpaths)).sort()).toEqual([path.join(subpaths, 'shared-data', 'reader', '2'), path.join(subpaths, 'site', 'reader', '3')]);
     expect((await exec('reader', 'touch /etc/site/x')).exitCode).not.toBe(0);
     cm = { ...cm, data: { greeting: 'hello again' } };
     await until('the new ConfigMap value in the running container', async () => {
@@ -115,5 +123,7 @@ suite('pod volumes on a private containerd', () => {
     await until('deletion to finish', () => (terminated.length > 0 ? true : undefined), 60_000);
     expect(await mountsUnder(dir)).toEqual([]);
     expect(await stat(dir).catch(() => undefined)).toBeUndefined();
+    expect(await mountsUnder(subpaths)).toEqual([]);
+    expect(await stat(subpaths).catch(() => undefined)).toBeUndefined();
   });
 });
