@@ -389,6 +389,26 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Removes from the bucket's history every revision of `key` older than `revision` (for a value
+   * re-written so that no older copy of it may stay, such as a Secret stored in clear before it
+   * was sealed). Revisions from `revision` on stay, so a writer that came after is never undone.
+   * Throws ValidationError for a bad key or revision, UnavailableError when the bus is down.
+   */
+  async forgetOlderRevisions(key: string, revision: number): Promise<void> {
+    checkKey(key);
+    if (!Number.isSafeInteger(revision) || revision <= 0) {
+      throw new ValidationError(`forget the history of ${key}: revision must be a positive integer (got ${revision})`);
+    }
+    this.fence?.(`forget the history of ${key}`);
+    try {
+      // JetStream purges the subject's messages below `seq`, not `seq` itself.
+      await this.bus.jsm.streams.purge(this.stream, { filter: `${this.prefix}${key}`, seq: revision });
+    } catch (err) {
+      throw translateError(err, { action: `forget the history of ${key}` });
+    }
+  }
+
   /** The highest revision compaction removed (0 when none): watches resuming at or below it relist. */
   async compactedRevision(): Promise<number> {
     try {

@@ -36,8 +36,10 @@ export async function checkSealedSecrets(store: ObjectStore, source: string): Pr
 }
 
 /**
- * Re-writes, under their read revision, the live Secrets not sealed with `store`'s current key.
- * A Secret changed meanwhile is left alone (its writer sealed it). Safe to repeat. Returns how
+ * Re-writes, under their read revision, the live Secrets not sealed with `store`'s current key,
+ * then removes the revisions before the re-written one from the bucket's history, so no copy in
+ * clear or under an older key stays. A Secret changed meanwhile is left alone (its writer sealed
+ * it; its history is then as that writer left it). Safe to repeat. Returns how
  * many were re-written and how many were left for a change. Does nothing without keys. Throws
  * EncryptionError for a value the keys cannot open, UnavailableError when the bus is down.
  */
@@ -50,13 +52,17 @@ export async function sealStoredSecrets(store: ObjectStore): Promise<{ sealed: n
   for (const v of values) {
     if (isSealed(v.value) && sealedKeyId(v.value) === keys.current) continue;
     const object = decodeObject<unknown>(v.key, v.value, v.revision, keys);
+    let revision: number;
     try {
-      await store.update(v.key, object, v.revision);
-      sealed++;
+      revision = await store.update(v.key, object, v.revision);
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) throw err;
       skipped++;
+      continue;
     }
+    // The bucket keeps older revisions: the one in clear (or under the old key) must not stay.
+    await store.forgetOlderRevisions(v.key, revision);
+    sealed++;
   }
   if (sealed + skipped > 0) busLog.info({ sealed, skipped, key: keys.current }, 'sealed the stored Secrets with the current encryption key');
   return { sealed, skipped };

@@ -2,7 +2,7 @@
  * Secrets encrypted at rest, against a real nats-server and control plane: a Secret created
  * through the api is stored sealed (its raw KV entry, read with an admin connection, holds no
  * plaintext in any revision) while the api returns its data; a Secret stored in clear before is
- * sealed by the leader; a rotated key re-seals every Secret; a control plane whose keys cannot
+ * sealed by the leader, and its revision in clear purged from the history; a rotated key re-seals every Secret; a control plane whose keys cannot
  * open the stored Secrets refuses to start, naming the key file.
  */
 import * as fs from 'node:fs';
@@ -99,6 +99,9 @@ describe('Secrets at rest', () => {
       return e && td.decode(e.value).startsWith(ENVELOPE_PREFIX) ? td.decode(e.value) : undefined;
     }, 20_000, 100);
     expect(raw).not.toContain(b64(PASSWORD));
+    // The revision in clear is gone from the bucket's history too.
+    const history = await rawRevisions('secrets.default.legacy');
+    expect(history).toEqual([raw]);
     expect((await get('legacy')).data).toEqual({ password: b64(PASSWORD) });
   });
 
@@ -146,6 +149,10 @@ describe('Secrets at rest', () => {
         const e = await kv.get(key);
         return e && sealedKeyId(e.value) === 'rotated' ? true : undefined;
       }, 20_000, 100);
+    }
+    // No revision under the old key stays in the history.
+    for (const key of ['secrets.default.db', 'secrets.default.legacy']) {
+      expect((await rawRevisions(key)).map((r) => sealedKeyId(new TextEncoder().encode(r)))).toEqual(['rotated']);
     }
     expect((await get('db')).data).toEqual({ password: b64(PASSWORD), token: b64(TOKEN) });
     expect((await get('legacy')).data).toEqual({ password: b64(PASSWORD) });
