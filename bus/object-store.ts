@@ -421,6 +421,33 @@ export class ObjectStore {
     }
   }
 
+  /** The meta bucket's key of the encryption canary of this bucket (bus/secret-sealing.ts). */
+  get canaryKey(): string { return `${this.bucket}.encryption-canary`; }
+
+  /** The stored encryption canary and its revision, or null when none was written yet. */
+  async readCanary(): Promise<{ value: Uint8Array; revision: number } | null> {
+    try {
+      const e = await (await this.meta()).get(this.canaryKey);
+      return e && e.operation === 'PUT' ? { value: e.value, revision: e.revision } : null;
+    } catch (err) {
+      throw translateError(err, { action: `read ${this.canaryKey}` });
+    }
+  }
+
+  /**
+   * Writes the encryption canary: created when `revision` is 0, else replaced under that revision.
+   * Throws the store's errors as they are (another writer's canary: a Conflict or AlreadyExists).
+   */
+  async writeCanary(value: Uint8Array, revision: number): Promise<void> {
+    const meta = await this.meta();
+    try {
+      if (revision === 0) await meta.create(this.canaryKey, value);
+      else await meta.update(this.canaryKey, value, revision);
+    } catch (err) {
+      throw translateError(err, { action: `write ${this.canaryKey}` });
+    }
+  }
+
   private metaKv: Promise<KV> | undefined;
   /** The bookkeeping bucket: made by the store's owner, only read by the others. */
   private meta(): Promise<KV> {
