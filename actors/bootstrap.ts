@@ -7,7 +7,7 @@
  */
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
-  shareInformers, checkSealedSecrets, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, JetStreamPersistenceEngine,
+  shareInformers, checkKeyCanary, checkSealedSecrets, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, JetStreamPersistenceEngine,
   ObjectStore, sealStoredSecrets, type Bus, type BusOptions, type Informer, type KeyRing, untilJetStreamReady,
 } from '../bus';
 // Not through bus/index: only the processes that run actors load actor telemetry (nact, prom-client).
@@ -191,6 +191,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
   // Keys that cannot open the stored Secrets would fail every read of them: refuse to start.
   await checkSealedSecrets(store, 'the control plane was started without a key file')
     .catch(async (err: unknown) => { await bus.close(); throw err; });
+  // Even before any Secret exists, keys other than the cluster's would seal Secrets the others cannot open.
+  await checkKeyCanary(store).catch(async (err: unknown) => { await bus.close(); throw err; });
   if (!opts.encryptionKeys) log.warn('no encryption keys given: Secrets are stored in clear');
   const identity = opts.identity ?? controlPlaneIdentity();
   // Before the ActorSystem, so every actor is seen from its spawn (MK_ACTOR_TELEMETRY=off: none).

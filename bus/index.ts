@@ -16,7 +16,7 @@ export { ObjectStore, type Stored, type WatchEvent, type WatchOptions } from './
 export {
   EncryptionError, ENVELOPE_PREFIX, generateKey, isEncryptionError, isSealed, KEY_BYTES, KeyRing, sealedKeyId, type EncryptionKey,
 } from './secret-envelope';
-export { checkSealedSecrets, sealStoredSecrets } from './secret-sealing';
+export { checkKeyCanary, checkSealedSecrets, sealStoredSecrets } from './secret-sealing';
 export { JetStreamPersistenceEngine, keyToken } from './persistence';
 export { decode, DEFAULT_REQUEST_TIMEOUT_MS, encode, errorBody, flushed, okReply, request, serve, unwrap, type Served } from './request';
 export {

@@ -389,6 +389,26 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Removes from the bucket's history every revision of `key` older than `revision` (for a value
+   * re-written so that no older copy of it may stay, such as a Secret stored in clear before it
+   * was sealed). Revisions from `revision` on stay, so a writer that came after is never undone.
+   * Throws ValidationError for a bad key or revision, UnavailableError when the bus is down.
+   */
+  async forgetOlderRevisions(key: string, revision: number): Promise<void> {
+    checkKey(key);
+    if (!Number.isSafeInteger(revision) || revision <= 0) {
+      throw new ValidationError(`forget the history of ${key}: revision must be a positive integer (got ${revision})`);
+    }
+    this.fence?.(`forget the history of ${key}`);
+    try {
+      // JetStream purges the subject's messages below `seq`, not `seq` itself.
+      await this.bus.jsm.streams.purge(this.stream, { filter: `${this.prefix}${key}`, seq: revision });
+    } catch (err) {
+      throw translateError(err, { action: `forget the history of ${key}` });
+    }
+  }
+
   /** The highest revision compaction removed (0 when none): watches resuming at or below it relist. */
   async compactedRevision(): Promise<number> {
     try {
@@ -398,6 +418,33 @@ export class ObjectStore {
       // No record yet (a bucket never compacted, or a fresh server).
       if (jsApiCode(err) === JsApiCodes.StreamNotFound) return 0;
       throw translateError(err, { action: `read the compacted revision of ${this.bucket}` });
+    }
+  }
+
+  /** The meta bucket's key of the encryption canary of this bucket (bus/secret-sealing.ts). */
+  get canaryKey(): string { return `${this.bucket}.encryption-canary`; }
+
+  /** The stored encryption canary and its revision, or null when none was written yet. */
+  async readCanary(): Promise<{ value: Uint8Array; revision: number } | null> {
+    try {
+      const e = await (await this.meta()).get(this.canaryKey);
+      return e && e.operation === 'PUT' ? { value: e.value, revision: e.revision } : null;
+    } catch (err) {
+      throw translateError(err, { action: `read ${this.canaryKey}` });
+    }
+  }
+
+  /**
+   * Writes the encryption canary: created when `revision` is 0, else replaced under that revision.
+   * Throws the store's errors as they are (another writer's canary: a Conflict or AlreadyExists).
+   */
+  async writeCanary(value: Uint8Array, revision: number): Promise<void> {
+    const meta = await this.meta();
+    try {
+      if (revision === 0) await meta.create(this.canaryKey, value);
+      else await meta.update(this.canaryKey, value, revision);
+    } catch (err) {
+      throw translateError(err, { action: `write ${this.canaryKey}` });
     }
   }
 

@@ -36,8 +36,10 @@ export async function checkSealedSecrets(store: ObjectStore, source: string): Pr
 }
 
 /**
- * Re-writes, under their read revision, the live Secrets not sealed with `store`'s current key.
- * A Secret changed meanwhile is left alone (its writer sealed it). Safe to repeat. Returns how
+ * Re-writes, under their read revision, the live Secrets not sealed with `store`'s current key,
+ * then removes the revisions before the re-written one from the bucket's history, so no copy in
+ * clear or under an older key stays. A Secret changed meanwhile is left alone (its writer sealed
+ * it; its history is then as that writer left it). Safe to repeat. Returns how
  * many were re-written and how many were left for a change. Does nothing without keys. Throws
  * EncryptionError for a value the keys cannot open, UnavailableError when the bus is down.
  */
@@ -50,14 +52,59 @@ export async function sealStoredSecrets(store: ObjectStore): Promise<{ sealed: n
   for (const v of values) {
     if (isSealed(v.value) && sealedKeyId(v.value) === keys.current) continue;
     const object = decodeObject<unknown>(v.key, v.value, v.revision, keys);
+    let revision: number;
     try {
-      await store.update(v.key, object, v.revision);
-      sealed++;
+      revision = await store.update(v.key, object, v.revision);
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) throw err;
       skipped++;
+      continue;
     }
+    // The bucket keeps older revisions: the one in clear (or under the old key) must not stay.
+    await store.forgetOlderRevisions(v.key, revision);
+    sealed++;
   }
   if (sealed + skipped > 0) busLog.info({ sealed, skipped, key: keys.current }, 'sealed the stored Secrets with the current encryption key');
   return { sealed, skipped };
+}
+
+/** What the canary holds once opened: nothing secret, only proof of the key. */
+const CANARY_TEXT = 'mk: the key the Secrets of this store are encrypted with';
+
+/**
+ * Checks the store's encryption canary (a value sealed in the meta bucket when the first control
+ * plane with keys started): the canary records which key the cluster's Secrets are sealed with,
+ * even before any Secret exists, so a control plane on another machine that made a key of its
+ * own (it started without the cluster's key file) is refused instead of sealing Secrets the others
+ * cannot open. Writes the canary when there is none, and seals it again under the current key
+ * after a rotation (the old key opens it). Does nothing without keys. Throws EncryptionError
+ * naming the key file to copy when `store`'s keys cannot open the canary, UnavailableError when
+ * the bus is down.
+ */
+export async function checkKeyCanary(store: ObjectStore): Promise<void> {
+  const keys = store.keys;
+  if (!keys) return;
+  const key = store.canaryKey;
+  const sealed = (): Uint8Array => keys.seal(key, new TextEncoder().encode(CANARY_TEXT));
+  for (let attempt = 0; ; attempt++) {
+    const cur = await store.readCanary();
+    if (cur) {
+      const id = sealedKeyId(cur.value);
+      if (id === undefined || !keys.has(id)) {
+        throw new EncryptionError(key, id, `the store's Secrets are encrypted with key "${id ?? '(unnamed)'}" (recorded when the cluster's first `
+          + `control plane started), but ${keys.source} holds only ${keys.ids().join(', ')}: copy ${keys.source} from a machine whose `
+          + 'control plane has the cluster\'s key file (every control plane of a cluster needs the same file) and start again');
+      }
+      keys.open(key, cur.value); // throws when the key of that id is not the cluster's
+      if (id === keys.current) return;
+    }
+    try {
+      await store.writeCanary(sealed(), cur?.revision ?? 0);
+      if (!cur) busLog.info({ key: keys.current }, 'recorded the encryption key of the store');
+      return;
+    } catch (err) {
+      // Another control plane wrote the canary meanwhile: judge the keys by what it wrote.
+      if (attempt >= 4 || (await store.readCanary())?.revision === cur?.revision) throw err;
+    }
+  }
 }

@@ -86,7 +86,8 @@ export function ensureEncryptionKeys(file: string): { keys: KeyRing; created: bo
 /**
  * Starts a control plane (`start`) with the keys of `file`, made when missing (and said so on
  * `log`). Throws ClusterError naming the file when it is unusable (readEncryptionKeys), or when it
- * was missing while the store holds Secrets sealed with its keys: `start` then fails with
+ * was missing while the store holds Secrets sealed with its keys, or a canary recording another
+ * key (a control plane on another machine made the cluster's key first): `start` then fails with
  * EncryptionError, and the file made for it is removed again, so the next start sees what is
  * missing too. Other failures of `start` are thrown as they are.
  */
@@ -99,6 +100,7 @@ export async function startWithEncryptionKeys<T>(file: string, log: (line: strin
     if (!created || !isEncryptionError(err)) throw err;
     fs.rmSync(file, { force: true });
     throw new ClusterError(`the encryption key file ${file} is missing, but the store holds Secrets encrypted with a key it held `
-      + `("${err.keyId}", for ${err.key} and maybe others): restore the file (every control plane of the cluster needs the same one) and start again`);
+      + `("${err.keyId}", recorded in ${err.key}): copy the cluster's key file to ${file} from a machine whose control plane has it `
+      + '(every control plane of the cluster needs the same one) and start again');
   }
 }

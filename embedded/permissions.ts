@@ -16,7 +16,7 @@
 import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
-  actorSubject, actorWildcard, telemetryProcess, API, SecretKind,
+  actorSubject, actorWildcard, telemetryProcess, API, KINDS, SecretKind,
 } from '../messages';
 import { DASHBOARD_TOKEN_SUBJECT, OBJECTS_BUCKET } from '../messages/subjects';
 import { ACTOR_STREAM } from '../messages/telemetry';
@@ -167,11 +167,15 @@ export function dashboardPermissions(user: string, write: boolean): Permissions 
           `$JS.API.STREAM.INFO.${s}`,
           `$JS.API.CONSUMER.MSG.NEXT.${s}.*`, `$JS.API.CONSUMER.INFO.${s}.*`, `$JS.API.CONSUMER.DELETE.${s}.*`,
         ]),
-        `$JS.API.CONSUMER.CREATE.${objects}.*.$KV.${OBJECTS_BUCKET}.>`,
+        // One filter per kind, never one that spans kinds: nats-server matches a wildcard in a
+        // filter as a literal token, so `$KV.objects.>` or `$KV.objects.*.ns.name` would pass an
+        // allow of the whole bucket and slip past a deny of the Secrets' prefix.
+        ...KINDS.filter((k) => k.plural !== SecretKind.plural).map((k) => `$JS.API.CONSUMER.CREATE.${objects}.*.$KV.${OBJECTS_BUCKET}.${k.plural}.>`),
         `$JS.API.CONSUMER.CREATE.${ACTOR_STREAM}.*.${actorWildcard()}`,
         `$JS.API.CONSUMER.CREATE.${ACTOR_STREAM}.*`,
       ],
-      // Never the Secrets' stored values (encrypted, but not the dashboard's to read at all).
+      // Never the Secrets' stored values (encrypted, but not the dashboard's to read at all): no
+      // allow above names them; the deny stays as a guard should one ever be widened.
       deny: [`$JS.API.CONSUMER.CREATE.${objects}.*.$KV.${OBJECTS_BUCKET}.${SecretKind.plural}.>`],
     },
     subscribe: {

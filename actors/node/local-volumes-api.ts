@@ -2,13 +2,13 @@
  * What the control plane serves node agents about their local-path volumes (messages/local-path.ts),
  * on `mk.api.node.<node>.local-volumes` and `mk.api.node.<node>.local-volume-cleaned`. Like
  * Kubernetes' node authorizer, a node sees only the volumes whose node affinity names it, and may
- * release (remove the cleanup finalizer of) only those, once they are being deleted.
+ * release (remove the cleanup finalizer of) only those, once they are being deleted and no longer bound.
  */
 import type { Msg } from '@nats-io/transport-node';
 import { serve, type Bus, type ObjectStore, type Served } from '../../bus';
 import {
   dns1123SubdomainError, ForbiddenError, isLocalPathVolume, isNotFound, keyFilter, LOCAL_PATH_CLEANUP_FINALIZER, localVolumeClaimOf,
-  nodeApiWildcard, objectKey, PersistentVolumeKind, ValidationError, volumeNodeName,
+  nodeApiWildcard, objectKey, PersistentVolumeKind, PV_PROTECTION_FINALIZER, ValidationError, volumeNodeName,
   type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult, type PersistentVolume,
 } from '../../messages';
 import { timed } from '../api/metrics';
@@ -18,9 +18,9 @@ import { nodeOf } from './node-api';
 /** The volume as its node needs it, or undefined when it is not a local-path volume of `node`. */
 export function localVolumeOf(pv: PersistentVolume, node: string): LocalVolume | undefined {
   if (!isLocalPathVolume(pv) || !pv.spec.local || volumeNodeName(pv) !== node) return undefined;
-  const deleting = !!pv.metadata.deletionTimestamp;
   // Released already: nothing is left for the node to do.
-  if (deleting && !(pv.metadata.finalizers ?? []).includes(LOCAL_PATH_CLEANUP_FINALIZER)) return undefined;
+  if (pv.metadata.deletionTimestamp && !(pv.metadata.finalizers ?? []).includes(LOCAL_PATH_CLEANUP_FINALIZER)) return undefined;
+  const deleting = reclaimable(pv);
   const claim = localVolumeClaimOf(pv);
   return {
     name: pv.metadata.name,
@@ -30,6 +30,19 @@ export function localVolumeOf(pv: PersistentVolume, node: string): LocalVolume |
     reclaimPolicy: pv.spec.persistentVolumeReclaimPolicy === 'Delete' ? 'Delete' : 'Retain',
     deleting,
   };
+}
+
+/**
+ * The volume is being deleted and no claim holds it any more, so its data may go. A deleted volume
+ * that is still Bound keeps its object (pv-protection) and its data, which a pod may be writing:
+ * like the external provisioner's shouldDelete, only a volume Released or Failed, or one whose
+ * pv-protection finalizer is gone, is reclaimed
+ * (kubernetes-sigs/sig-storage-lib-external-provisioner controller/controller.go, shouldDelete).
+ */
+export function reclaimable(pv: PersistentVolume): boolean {
+  if (!pv.metadata.deletionTimestamp) return false;
+  const phase = pv.status?.phase;
+  return phase === 'Released' || phase === 'Failed' || !(pv.metadata.finalizers ?? []).includes(PV_PROTECTION_FINALIZER);
 }
 
 /** mk.api.node.<node>.local-volumes: the local-path volumes of `node`. */
@@ -59,6 +72,7 @@ export async function localVolumeCleaned(store: ObjectStore, node: string, req: 
       throw new ForbiddenError(`node ${node} may not release persistentvolume ${req.name}: it is not a local-path volume of that node`);
     }
     if (!pv.metadata.deletionTimestamp) throw new ValidationError(`persistentvolume ${req.name} is not being deleted; its directory stays`);
+    if (!reclaimable(pv)) throw new ValidationError(`persistentvolume ${req.name} is still bound to a claim; its directory stays until the claim releases it`);
     const finalizers = (pv.metadata.finalizers ?? []).filter((f) => f !== LOCAL_PATH_CLEANUP_FINALIZER);
     if (finalizers.length === (pv.metadata.finalizers ?? []).length) return null;
     if (finalizers.length) pv.metadata.finalizers = finalizers; else delete pv.metadata.finalizers;

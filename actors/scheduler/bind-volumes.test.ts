@@ -83,4 +83,35 @@ describe('the bind step of WaitForFirstConsumer claims', () => {
     expect(store.object<PersistentVolumeClaim>(claimKey('c')).status?.phase).toBe('Pending');
     expect(s.cache.volume('only')?.spec.claimRef?.name).toBe('other');
   });
+
+  it('sends a second pod of a claim in the same burst to the node the first one selected for it', async () => {
+    const { store, s } = setup(storageClass('local', { volumeBindingMode: 'WaitForFirstConsumer', provisioner: 'mk.io/local-path' }), []);
+    const second = makePod('q', {}, { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }] });
+    store.put('pods.default.q', second);
+    s.cache.podChanged('pods.default.q', second, store.objects.get('pods.default.q')!.revision);
+    // Decided back to back, before either binding is written (the least-allocated node differs).
+    const first = await s.start('pods.default.p');
+    const next = await s.start('pods.default.q');
+    const [a, b] = await Promise.all([first.done, next.done]) as { node: string }[];
+    expect(b.node).toBe(a.node);
+    expect(store.object<PersistentVolumeClaim>(claimKey('c')).metadata.annotations?.[SELECTED_NODE_ANNOTATION]).toBe(a.node);
+  });
+
+  it('never moves a claim whose node was selected meanwhile, and keeps a pod of it off other nodes', async () => {
+    const { store, s } = setup(storageClass('local', { volumeBindingMode: 'WaitForFirstConsumer', provisioner: 'mk.io/local-path' }), []);
+    const selected = store.object<PersistentVolumeClaim>(claimKey('c'));
+    selected.metadata.annotations = { [SELECTED_NODE_ANNOTATION]: 'n2' };
+    store.put(claimKey('c'), selected); // the cache has not heard yet: it would pick either node
+    const placed = await s.place('pods.default.p').catch((err: unknown) => err);
+    if (placed instanceof Error) {
+      expect(placed).toBeInstanceOf(ConflictError);
+      expect(String(placed)).toMatch(/selected for node n2/);
+      expect(store.object<Pod>('pods.default.p').spec.nodeName).toBeUndefined();
+    } else expect(placed).toMatchObject({ node: 'n2' });
+    expect(store.object<PersistentVolumeClaim>(claimKey('c')).metadata.annotations?.[SELECTED_NODE_ANNOTATION]).toBe('n2');
+    // Once the cache has heard, the pod fits only n2.
+    s.cache.storageChanged(claimKey('c'), store.object<PersistentVolumeClaim>(claimKey('c')));
+    await s.place('pods.default.p').catch(() => undefined);
+    expect(store.object<Pod>('pods.default.p').spec.nodeName).toBe('n2');
+  });
 });

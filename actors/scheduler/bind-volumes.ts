@@ -39,13 +39,20 @@ export function planVolumeBindings(key: string, pod: Pod, view: VolumeView, node
 }
 
 /**
- * The copies the bindings will write (volume and claim bound to each other), for the cache to
- * count at once so the next decision does not offer the same volume.
+ * The copies the bindings will write (volume and claim bound to each other, or the claim with its
+ * selected node), for the cache to count at once so the next decision neither offers the same
+ * volume nor sends another pod of the same claim to another node.
  */
-export function assumedBindings(plan: readonly ClaimBinding[], now: Date): (PersistentVolume | PersistentVolumeClaim)[] {
+export function assumedBindings(plan: readonly ClaimBinding[], node: string, now: Date): (PersistentVolume | PersistentVolumeClaim)[] {
   const out: (PersistentVolume | PersistentVolumeClaim)[] = [];
   for (const b of plan) {
-    if (!b.volume) continue;
+    if (!b.volume) {
+      if (b.claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION] === node) continue;
+      const claim = structuredClone(b.claim);
+      claim.metadata.annotations = { ...(claim.metadata.annotations ?? {}), [SELECTED_NODE_ANNOTATION]: node };
+      out.push(claim);
+      continue;
+    }
     const pv = structuredClone(b.volume);
     const claim = structuredClone(b.claim);
     bind(pv, claim, now);
@@ -58,7 +65,8 @@ export function assumedBindings(plan: readonly ClaimBinding[], now: Date): (Pers
  * Writes the plan for `node`: each volume binding as two writes under the revisions read now
  * (volume first, as the PV controller does; a crash between is finished by the PV controller,
  * which finds the volume pre-bound to the claim), each provisioning as the selected-node
- * annotation. Throws ConflictError when a volume was taken by another claim meanwhile, and the
+ * annotation. Throws ConflictError when a volume was taken by another claim, or a claim's node
+ * selected for another node, meanwhile, and the
  * store's errors as they are.
  */
 export async function writeVolumeBindings(store: ObjectStore, plan: readonly ClaimBinding[], node: string, now: Date): Promise<void> {
@@ -69,7 +77,10 @@ export async function writeVolumeBindings(store: ObjectStore, plan: readonly Cla
     if (!claim || claim.object.metadata.uid !== b.claim.metadata.uid) throw new ConflictError(`persistentvolumeclaim "${b.claim.metadata.name}" changed while its pod was being bound`);
     if (claim.object.status?.phase === 'Bound') continue; // bound meanwhile (the PV controller, a pre-binding)
     if (!b.volume) {
-      if (claim.object.metadata.annotations?.[SELECTED_NODE_ANNOTATION] === node) continue;
+      const selected = claim.object.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
+      if (selected === node) continue;
+      // Another pod's decision sent the claim elsewhere meanwhile: never move it.
+      if (selected !== undefined) throw new ConflictError(`persistentvolumeclaim "${b.claim.metadata.name}" was meanwhile selected for node ${selected}, not ${node}`);
       const next = structuredClone(claim.object);
       next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [SELECTED_NODE_ANNOTATION]: node };
       await store.update(claimKey, next, claim.revision);

@@ -177,7 +177,7 @@ export class Scheduler {
       const nodeObject = this.cache.byName.get(decision.node)?.node;
       // The WaitForFirstConsumer claims to bind on that node, from the view the decision read.
       const volumes = nodeObject ? planVolumeBindings(key, pod, this.cache, nodeObject) : [];
-      const assumedStorage = assumedBindings(volumes, new Date());
+      const assumedStorage = assumedBindings(volumes, decision.node, new Date());
       this.queue.delete(key);
       // Counted before the write returns, so the next decision sees the room taken; forgotten if it fails.
       this.cache.assume(key, next);

@@ -76,3 +76,22 @@ describe('class updates', () => {
     expect(marked?.metadata.annotations).toEqual({ 'storageclass.kubernetes.io/is-default-class': 'true' });
   });
 });
+
+describe('class creation', () => {
+  const lp = (nodePath: string): KubeObject => k({ ...storageClass('lp', { provisioner: 'mk.io/local-path' }), parameters: { nodePath } });
+  const allocate = (existing: KubeObject | undefined, next: KubeObject) => storageClassModule.allocate!(undefined as never, existing, next, false);
+
+  it('refuses a local-path class whose nodePath the provisioner cannot use, naming parameters.nodePath', async () => {
+    for (const bad of ['relative', '/', '//', '/srv/../etc']) {
+      await expect(allocate(undefined, lp(bad))).rejects.toThrow(/StorageClass "lp" is invalid: parameters\.nodePath: parameter nodePath must be an absolute directory/);
+    }
+    await expect(allocate(undefined, k({ ...storageClass('lp', { provisioner: 'mk.io/local-path' }), parameters: { pathPattern: 'x' } })))
+      .rejects.toThrow(/parameters: unsupported parameter "pathPattern"/);
+  });
+
+  it('admits a nodePath that only needs normalizing, other provisioners, and updates (parameters never change)', async () => {
+    expect((await allocate(undefined, lp('/srv//vols/./a/'))).object).toEqual(lp('/srv//vols/./a/'));
+    await expect(allocate(undefined, k({ ...storageClass('other', { provisioner: 'example.com/nfs' }), parameters: { nodePath: 'x' } }))).resolves.toBeDefined();
+    await expect(allocate(lp('relative'), lp('relative'))).resolves.toBeDefined();
+  });
+});

@@ -6,11 +6,12 @@
  * over when a manifest written again does not mention them.
  */
 import {
-  BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER,
+  BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, LOCAL_PATH_PROVISIONER, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER,
   storageBytes, ValidationError, PERSISTENT_VOLUME_SOURCES,
   type KubeObject, type PersistentVolume, type PersistentVolumeClaim, type StorageClass,
 } from '../../messages';
 import { stableJson } from '../api/stable-json';
+import { localPathBase } from './local-path';
 
 const addFinalizer = (o: KubeObject, f: string): KubeObject['metadata'] => {
   const have = o.metadata.finalizers ?? [];
@@ -109,6 +110,18 @@ export function admitClaimUpdate(existingObj: KubeObject, nextObj: KubeObject): 
     refuse('PersistentVolumeClaim', name, 'spec', 'spec is immutable after creation except resources.requests for bound claims');
   }
   return { ...next, spec } as unknown as KubeObject;
+}
+
+/**
+ * A new local-path class must name a base directory its provisioner can use (other provisioners'
+ * parameters are theirs to judge): refused here, with the parameter named, rather than with a
+ * ProvisioningFailed event on every claim of the class.
+ */
+export function admitStorageClassCreate(obj: KubeObject): void {
+  const sc = obj as unknown as StorageClass;
+  if (sc.provisioner !== LOCAL_PATH_PROVISIONER) return;
+  const dir = localPathBase(sc);
+  if ('error' in dir) refuse('StorageClass', sc.metadata.name, dir.field, dir.error);
 }
 
 /** A class's provisioner, parameters, reclaim policy and binding mode never change (Kubernetes' rule). */

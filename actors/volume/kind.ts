@@ -14,7 +14,7 @@ import {
 import type { ObjectStore } from '../../bus';
 import type { AllocationClaim, KindModule } from '../kind-module';
 import {
-  admitClaimUpdate, admitStorageClassUpdate, admitVolumeUpdate, defaultClaim, defaultStorageClass, defaultVolume,
+  admitClaimUpdate, admitStorageClassCreate, admitStorageClassUpdate, admitVolumeUpdate, defaultClaim, defaultStorageClass, defaultVolume,
 } from './admission';
 import { claimController, volumeController } from './controller';
 import { localPathProvisioner } from './local-path-controller';
@@ -76,5 +76,10 @@ export const storageClassModule: KindModule = {
   info: StorageClassKind,
   defaults: defaultStorageClass,
   admitUpdate: admitStorageClassUpdate,
+  // Parameters never change once created, so a create is the one place to check them.
+  async allocate(_store, existing, next): Promise<AllocationClaim> {
+    if (!existing) admitStorageClassCreate(next);
+    return { object: next, undo: nothingHeld, done: nothingHeld };
+  },
   controller: (ctx) => localPathProvisioner(ctx.store, persistentVolumeModule),
 };

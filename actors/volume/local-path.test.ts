@@ -35,6 +35,14 @@ describe('decideProvisioning', () => {
     expect(d).toMatchObject({ action: 'provision', volume: { spec: { local: { path: '/srv/vols/pvc-uid-data_default_data' }, persistentVolumeReclaimPolicy: 'Retain' } } });
   });
 
+  it('normalizes nodePath, so the node gets the normal path it insists on', () => {
+    for (const nodePath of ['/srv//vols', '/srv/./vols/', '/srv/vols//']) {
+      const d = decideProvisioning({ claim: data(), storageClass: lp({ parameters: { nodePath } }), volumeExists: false, node: node('node-a') });
+      expect(d).toMatchObject({ action: 'provision', volume: { spec: { local: { path: '/srv/vols/pvc-uid-data_default_data' } } } });
+    }
+    expect(failure({ claim: data(), storageClass: lp({ parameters: { nodePath: '//' } }), volumeExists: false, node: node('node-a') })).toMatch(/other than \//);
+  });
+
   it('leaves alone claims of other provisioners, bound or deleted ones, and those whose volume exists', () => {
     const other = storageClass('manual', { volumeBindingMode: 'WaitForFirstConsumer' });
     expect(decideProvisioning({ claim: data({ storageClassName: 'manual' }), storageClass: other, volumeExists: false, node: node('node-a') }).action).toBe('none');

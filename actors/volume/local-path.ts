@@ -16,6 +16,7 @@
  *   with the claim's size and access modes, the class's reclaim policy, node affinity to the node,
  *   and the cleanup finalizer the node agent removes once it is done with the directory.
  */
+import * as path from 'node:path';
 import {
   claimClass, HOSTNAME_LABEL, LOCAL_PATH_CLEANUP_FINALIZER, LOCAL_PATH_DEFAULT_BASE, LOCAL_PATH_NODE_PATH_PARAMETER,
   LOCAL_PATH_PROVISIONER, localVolumeDir, PROVISIONED_BY_ANNOTATION, SELECTED_NODE_ANNOTATION,
@@ -48,16 +49,27 @@ const ONE_NODE_MODES = new Set(['ReadWriteOnce', 'ReadWriteOncePod']);
 /** The external provisioner's words for a claim it works on. */
 const claimName = (c: PersistentVolumeClaim): string => `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;
 
-/** Why the class's parameters cannot be used, or undefined; the base directory otherwise. */
-function baseDirectory(sc: StorageClass): { base: string } | { error: string } {
+/**
+ * The base directory of a local-path class, normalized (`//`, `/./` and a trailing `/` go, as the
+ * node accepts only normal paths), or why its parameters cannot be used: `field` names the
+ * parameter at fault for the class's admission. `..` is refused rather than resolved.
+ */
+export function localPathBase(sc: Pick<StorageClass, 'parameters'>): { base: string } | { field: string; error: string } {
   const params = sc.parameters ?? {};
   const unknown = Object.keys(params).filter((k) => k !== LOCAL_PATH_NODE_PATH_PARAMETER);
   if (unknown.length) {
-    return { error: `unsupported parameter ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the ${LOCAL_PATH_PROVISIONER} provisioner takes only ${LOCAL_PATH_NODE_PATH_PARAMETER}` };
+    return {
+      field: 'parameters',
+      error: `unsupported parameter ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the ${LOCAL_PATH_PROVISIONER} provisioner takes only ${LOCAL_PATH_NODE_PATH_PARAMETER}`,
+    };
   }
-  const base = params[LOCAL_PATH_NODE_PATH_PARAMETER] ?? LOCAL_PATH_DEFAULT_BASE;
-  if (!base.startsWith('/') || base.split('/').includes('..') || base.replace(/\/+$/, '') === '') {
-    return { error: `parameter ${LOCAL_PATH_NODE_PATH_PARAMETER} must be an absolute directory other than / and without '..' (got "${base}")` };
+  const raw = params[LOCAL_PATH_NODE_PATH_PARAMETER] ?? LOCAL_PATH_DEFAULT_BASE;
+  const base = path.posix.normalize(raw).replace(/\/+$/, '');
+  if (!raw.startsWith('/') || raw.split('/').includes('..') || base === '') {
+    return {
+      field: `parameters.${LOCAL_PATH_NODE_PATH_PARAMETER}`,
+      error: `parameter ${LOCAL_PATH_NODE_PATH_PARAMETER} must be an absolute directory other than / and without '..' (got "${raw}")`,
+    };
   }
   return { base };
 }
@@ -90,7 +102,7 @@ export function decideProvisioning(input: ProvisionInput): ProvisionDecision {
       + 'which supports only ReadWriteOnce and ReadWriteOncePod');
   }
   if (!node) return fail(`node "${selected}" not found`);
-  const dir = baseDirectory(sc);
+  const dir = localPathBase(sc);
   if ('error' in dir) return fail(dir.error);
   const ns = claim.metadata.namespace ?? 'default';
   const name = provisionedVolumeName(claim);

@@ -1,5 +1,5 @@
 import {
-  BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER, SELECTED_NODE_ANNOTATION,
+  BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, PROVISIONED_BY_ANNOTATION, PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER, SELECTED_NODE_ANNOTATION,
   type PersistentVolume, type PersistentVolumeClaim,
 } from '../../messages';
 import { claim, storageClass, volume } from './fixtures';
@@ -157,6 +157,24 @@ describe('reconcileVolume', () => {
     expect(freed.status?.phase).toBe('Available');
     const byUser = reconcileVolume({ volume: volume('v', '1Gi', { claimRef: ref }), claim: claimOf('c', 'elsewhere'), now }).volume!;
     expect(byUser.spec.claimRef).toEqual({ namespace: 'default', name: 'c' });
+  });
+  it('releases a provisioned volume whose claim got another volume or went before binding, and reclaims it by policy', () => {
+    const provisioned = (policy: 'Delete' | 'Retain'): PersistentVolume => {
+      const v = volume('v', '1Gi', { claimRef: { namespace: 'default', name: 'c', uid: 'uid-c' }, persistentVolumeReclaimPolicy: policy });
+      v.metadata.annotations = { [PROVISIONED_BY_ANNOTATION]: 'mk.io/local-path' };
+      return v;
+    };
+    for (const claim of [claimOf('c', 'elsewhere'), undefined]) {
+      const del = reconcileVolume({ volume: provisioned('Delete'), claim, now });
+      expect(del.volume?.status?.phase).toBe('Released');
+      expect(del.volume?.spec.claimRef?.uid).toBe('uid-c');
+      expect(del.reclaim).toBe('delete');
+      const kept = reconcileVolume({ volume: provisioned('Retain'), claim, now });
+      expect(kept.volume?.status?.phase).toBe('Released');
+      expect(kept.reclaim).toBeUndefined();
+      // Released stays Released: no pass reserves it again.
+      expect(reconcileVolume({ volume: kept.volume!, claim, now }).volume).toBeUndefined();
+    }
   });
   it('keeps its protection finalizer while Bound even when deleted, and drops it once not Bound', () => {
     const ref = { namespace: 'default', name: 'c', uid: 'uid-c' };

@@ -12,7 +12,7 @@
  */
 import {
   BIND_COMPLETED_ANNOTATION, BOUND_BY_CONTROLLER_ANNOTATION, claimClass, defaultClass, PV_PROTECTION_FINALIZER,
-  PVC_PROTECTION_FINALIZER, BETA_CLASS_ANNOTATION, SELECTED_NODE_ANNOTATION, timestamp,
+  PROVISIONED_BY_ANNOTATION, PVC_PROTECTION_FINALIZER, BETA_CLASS_ANNOTATION, SELECTED_NODE_ANNOTATION, timestamp,
   type ClaimPhase, type PersistentVolume, type PersistentVolumeClaim, type PersistentVolumePhase, type StorageClass,
 } from '../../messages';
 import { stableJson } from '../api/stable-json';
@@ -216,7 +216,8 @@ export interface VolumeDecision {
  * A volume's decision (Kubernetes' syncVolume and pv-protection): Available while free or only
  * reserved by a user's claimRef, Bound while its claim exists (the claim's pass finishes a binding
  * half made), Released once the claim is gone (then reclaimed by policy: Retain keeps it Released,
- * Delete deletes it), freed again when its claim turned out bound to another volume. Its
+ * Delete deletes it), freed again when its claim turned out bound to another volume (Released
+ * and reclaimed like a volume whose claim is gone, when a provisioner made it for that claim). Its
  * protection finalizer stays while it is Bound and goes once it is being deleted and not Bound.
  */
 export function reconcileVolume(input: VolumeInput): VolumeDecision {
@@ -236,6 +237,12 @@ export function reconcileVolume(input: VolumeInput): VolumeDecision {
       if ((v.spec.persistentVolumeReclaimPolicy ?? 'Retain') === 'Delete' && !deleting) out.reclaim = 'delete';
     } else if (!claim.spec.volumeName || claim.spec.volumeName === v.metadata.name) {
       if (phase !== 'Bound') setVolumePhase(v, 'Bound', now);
+    } else if (v.metadata.annotations?.[PROVISIONED_BY_ANNOTATION]) {
+      // Made for this claim, which got another volume: nobody needs this one (Kubernetes' syncVolume
+      // deletes a dynamically provisioned volume then; mk reclaims it by its policy, as when its
+      // claim is gone, so Retain keeps its data Released rather than reserved for nobody).
+      if (phase !== 'Released' && phase !== 'Failed') setVolumePhase(v, 'Released', now);
+      if ((v.spec.persistentVolumeReclaimPolicy ?? 'Retain') === 'Delete' && !deleting) out.reclaim = 'delete';
     } else if (v.metadata.annotations?.[BOUND_BY_CONTROLLER_ANNOTATION]) {
       // The claim is bound to another volume: the controller's binding of this one is undone.
       delete v.spec.claimRef;

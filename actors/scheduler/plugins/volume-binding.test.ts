@@ -83,6 +83,21 @@ describe('the volume plugins', () => {
     expect(chooseVolumes(pre.state, makeNode('n2', { labels: { 'kubernetes.io/hostname': 'n2' } }))?.[0].volume?.metadata.name).toBe('fits');
   });
 
+  it('keep a pod of a delayed claim already selected for a node to that node', () => {
+    const provisioning = storageClass('local', { volumeBindingMode: 'WaitForFirstConsumer', provisioner: 'mk.io/local-path' });
+    const selected = (node: string) => {
+      const c = claim('c', '1Gi', { storageClassName: 'local' });
+      c.metadata.annotations = { 'volume.kubernetes.io/selected-node': node };
+      return c;
+    };
+    // A free volume that fits on n1 does not draw it away from the node selected for it.
+    const pvs = [volume('fits', '1Gi', { storageClassName: 'local', nodeAffinity: onNode('n1') })];
+    expect(decide(withClaim('p', 'c'), storage([selected('n2')], pvs, [provisioning]))).toEqual({ node: 'n2' });
+    expect(decide(withClaim('p', 'c'), storage([selected('n3')], pvs, [provisioning]))).toEqual({
+      unschedulable: "0/2 nodes are available: 2 node(s) didn't find available persistent volumes to bind. preemption: not eligible.", rejectedBy: ['VolumeBinding'],
+    });
+  });
+
   it('give two delayed claims of one pod two volumes', () => {
     const a = claim('a', '1Gi', { storageClassName: 'local' });
     const b = claim('b', '1Gi', { storageClassName: 'local' });

@@ -6,11 +6,12 @@
  * missing, being deleted, Pending in an Immediate class or used by another pod under
  * ReadWriteOncePod; then per node a bound claim's volume must be reachable from the node (its
  * nodeAffinity), and a WaitForFirstConsumer claim not bound yet needs a free volume that fits and
- * is reachable there, or a class that provisions one. The same search, run for the chosen node,
+ * is reachable there, or a class that provisions one (only on the node already selected for it, if
+ * one is). The same search, run for the chosen node,
  * is what the bind step binds (chooseVolumes).
  */
 import {
-  claimClass, matchesNodeSelectorTerm,
+  claimClass, matchesNodeSelectorTerm, SELECTED_NODE_ANNOTATION,
   type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
 } from '../../../messages';
 import { findBestVolume } from '../../volume/binder';
@@ -96,12 +97,20 @@ export function volumePreFilter(key: string, pod: Pod, view: VolumeView): Volume
 /**
  * For each delayed claim on `node`: the free volume it would bind (the smallest that fits and is
  * reachable from the node, one volume per claim), `provision` when none does and its class makes
- * volumes; undefined when some claim has neither.
+ * volumes; undefined when some claim has neither. A claim whose node was already selected (an
+ * earlier pod's decision, the provisioner at work) is provisioned there and fits no other node,
+ * as in Kubernetes' FindPodVolumes and checkVolumeProvisions: a second pod sharing it must follow.
  */
 export function chooseVolumes(state: VolumeState, node: Pick<Node, 'metadata'>): { claim: PersistentVolumeClaim; volume?: PersistentVolume }[] | undefined {
   const taken = new Set<string>();
   const out: { claim: PersistentVolumeClaim; volume?: PersistentVolume }[] = [];
   for (const d of state.delayed) {
+    const selected = d.claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
+    if (selected !== undefined) {
+      if (selected !== node.metadata.name || !d.provisions) return undefined;
+      out.push({ claim: d.claim });
+      continue;
+    }
     const candidates = state.volumes.filter((v) => !taken.has(v.metadata.name) && volumeReachable(v, node));
     const volume = findBestVolume(d.claim, candidates);
     if (volume) {

@@ -90,6 +90,23 @@ describe('ObjectStore', () => {
     }
   });
 
+  it('forgets the revisions of one key older than a given one, keeping later writers and other keys', async () => {
+    const r1 = await store.create('secrets.default.a', obj('a', 1));
+    const r2 = await store.update('secrets.default.a', obj('a', 2), r1);
+    const r3 = await store.update('secrets.default.a', obj('a', 3), r2); // a writer after the one that forgets
+    const other = await store.create('secrets.default.b', obj('b', 1));
+    await store.forgetOlderRevisions('secrets.default.a', r2);
+    const seen: number[] = [];
+    const w = await store.watch('secrets.>', { includeHistory: true }, (ev) => { seen.push(ev.revision); });
+    try {
+      await waitFor(() => seen.length >= 3, 'history');
+      expect(seen).toEqual([r2, r3, other]);
+    } finally {
+      await w.stop();
+    }
+    expect(isValidation(await caught(store.forgetOlderRevisions('secrets.default.a', 0)))).toBe(true);
+  });
+
   it('watches only new changes by default, all retained history with includeHistory', async () => {
     const r0 = await store.create('pods.default.h', obj('h'));
     const fresh: number[] = [];

@@ -114,6 +114,27 @@ it('removes the volume and its directory when a claim of a Delete class goes', a
   expect(fs.existsSync(dir)).toBe(false);
 });
 
+it('keeps the directory of a deleted Delete volume while it is still bound, and removes it once its claim goes', async () => {
+  const c = await apply<PersistentVolumeClaim>(pvc('in-use', 'lp-delete', 'node-a'));
+  await bound('in-use');
+  const name = `pvc-${c.metadata.uid}`;
+  const dir = (await get<PersistentVolume>('pv', name))!.spec.local!.path;
+  await exists(dir);
+  fs.writeFileSync(path.join(dir, 'data.txt'), 'live');
+  await del('pv', name);
+  await until(`volume ${name} being deleted`, async () => ((await get<PersistentVolume>('pv', name))?.metadata.deletionTimestamp ? true : undefined));
+  await nodeA.sync();
+  const seen = await request<LocalVolumesResult>(f.bus, nodeApiSubject('node-a', 'local-volumes'), {});
+  expect(seen.volumes.find((v) => v.name === name)).toMatchObject({ deleting: false });
+  expect(fs.readFileSync(path.join(dir, 'data.txt'), 'utf8')).toBe('live');
+  expect((await get<PersistentVolume>('pv', name))?.status?.phase).toBe('Bound');
+  const early = await caught(request(f.bus, nodeApiSubject('node-a', 'local-volume-cleaned'), { name, uid: (await get<PersistentVolume>('pv', name))!.metadata.uid }));
+  expect(String(early)).toMatch(/is still bound to a claim/);
+  await del('pvc', 'in-use');
+  await gone('pv', name);
+  expect(fs.existsSync(dir)).toBe(false);
+});
+
 it('keeps the volume and its directory when a claim of a Retain class goes, and the directory when the volume is deleted', async () => {
   const c = await apply<PersistentVolumeClaim>(pvc('keep', 'lp-retain', 'node-a'));
   await bound('keep');

@@ -2,8 +2,9 @@
  * Secrets encrypted at rest, against a real nats-server and control plane: a Secret created
  * through the api is stored sealed (its raw KV entry, read with an admin connection, holds no
  * plaintext in any revision) while the api returns its data; a Secret stored in clear before is
- * sealed by the leader; a rotated key re-seals every Secret; a control plane whose keys cannot
- * open the stored Secrets refuses to start, naming the key file.
+ * sealed by the leader, and its revision in clear purged from the history; a rotated key re-seals every Secret; a control plane whose keys cannot
+ * open the stored Secrets, or that made a key other than the one the store recorded first,
+ * refuses to start, naming the key file.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +16,7 @@ import {
 import { runControlPlane, type ControlPlane } from '../../../actors';
 import { encryptionKeysFile, ensureEncryptionKeys, startWithEncryptionKeys } from '../../../embedded/encryption-keys';
 import { clusterPaths } from '../../../embedded/paths';
-import { API, OBJECTS_BUCKET, type ApplyResult, type GetResult, type Secret } from '../../../messages';
+import { API, META_BUCKET, OBJECTS_BUCKET, type ApplyResult, type GetResult, type Secret } from '../../../messages';
 import { caught, startNatsServer, type NatsServer } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 
@@ -99,6 +100,9 @@ describe('Secrets at rest', () => {
       return e && td.decode(e.value).startsWith(ENVELOPE_PREFIX) ? td.decode(e.value) : undefined;
     }, 20_000, 100);
     expect(raw).not.toContain(b64(PASSWORD));
+    // The revision in clear is gone from the bucket's history too.
+    const history = await rawRevisions('secrets.default.legacy');
+    expect(history).toEqual([raw]);
     expect((await get('legacy')).data).toEqual({ password: b64(PASSWORD) });
   });
 
@@ -147,7 +151,44 @@ describe('Secrets at rest', () => {
         return e && sealedKeyId(e.value) === 'rotated' ? true : undefined;
       }, 20_000, 100);
     }
+    // The store's record of the cluster's key follows the rotation.
+    const canary = await (await new Kvm(admin.js).open(META_BUCKET)).get(`${OBJECTS_BUCKET}.encryption-canary`);
+    expect(sealedKeyId(canary!.value)).toBe('rotated');
+    // No revision under the old key stays in the history.
+    for (const key of ['secrets.default.db', 'secrets.default.legacy']) {
+      expect((await rawRevisions(key)).map((r) => sealedKeyId(new TextEncoder().encode(r)))).toEqual(['rotated']);
+    }
     expect((await get('db')).data).toEqual({ password: b64(PASSWORD), token: b64(TOKEN) });
     expect((await get('legacy')).data).toEqual({ password: b64(PASSWORD) });
+  });
+
+  it('a control plane on another machine that made a key of its own is refused even before any Secret exists, naming the file to copy', async () => {
+    const fresh = await startNatsServer();
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-secrets-other-'));
+    const fileA = path.join(elsewhere, 'a', 'encryption-keys.json');
+    const fileB = path.join(elsewhere, 'b', 'encryption-keys.json');
+    const run = (name: string) => (keys: KeyRing) => runControlPlane({ bus: { servers: fresh.url, name }, encryptionKeys: keys, leaseSeconds: 2 });
+    let a: ControlPlane | undefined;
+    let b: ControlPlane | undefined;
+    try {
+      a = await startWithEncryptionKeys(fileA, () => undefined, run('cp-a'));
+      await a.stop();
+      a = undefined;
+      const said: string[] = [];
+      const err = await caught(startWithEncryptionKeys(fileB, (l) => said.push(l), run('cp-b')));
+      expect(said).toEqual([expect.stringMatching(/^made the Secrets' encryption key /)]);
+      expect(String(err)).toContain(`the encryption key file ${fileB} is missing, but the store holds Secrets encrypted with a key it held`);
+      expect(String(err)).toContain(`copy the cluster's key file to ${fileB}`);
+      expect(fs.existsSync(fileB)).toBe(false);
+      // With the cluster's file copied over, it starts.
+      fs.mkdirSync(path.dirname(fileB), { recursive: true });
+      fs.copyFileSync(fileA, fileB);
+      b = await startWithEncryptionKeys(fileB, () => undefined, run('cp-b'));
+    } finally {
+      await a?.stop();
+      await b?.stop();
+      await fresh.stop();
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });

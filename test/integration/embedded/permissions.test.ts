@@ -35,6 +35,8 @@ import type { Pod } from '../../../messages';
 import { portForwardSubject } from '../../../messages/port-forward';
 import { servePortForward } from '../../../node-agent/port-forward';
 import { caught, terminate, waitFor } from '../../helpers/nats-server';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { OBJECTS_BUCKET } from '../../../messages/subjects';
 
 jest.setTimeout(30_000);
 
@@ -328,6 +330,22 @@ describe('the dashboard', () => {
       expect(await subscribeRefused(dashboard, 'mk.watch.secrets.default.db')).toMatch(/permission/i);
       expect(await subscribeRefused(dashboard, 'mk.watch.secrets.>')).toMatch(/permission/i);
     }
+  });
+});
+
+describe('the dashboard\'s consumers on the objects bucket', () => {
+  it('are refused for any filter that takes in the Secrets (a wildcard in the kind\'s place, or the whole bucket)', async () => {
+    await objects.create(objectKey('secrets', 'default', 'wild'), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wild', namespace: 'default' } }).catch(() => undefined);
+    const dashboard = await connectAs('dashboard');
+    let n = 0;
+    const consumer = (filter: string) => dashboard.jsm.consumers.add(`KV_${OBJECTS_BUCKET}`, {
+      name: `probe-${++n}`, filter_subject: filter, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: 5_000_000_000,
+    });
+    for (const filter of [`$KV.${OBJECTS_BUCKET}.>`, `$KV.${OBJECTS_BUCKET}.*.default.wild`, `$KV.${OBJECTS_BUCKET}.*.>`, `$KV.${OBJECTS_BUCKET}.secrets.default.wild`]) {
+      expect(String(await caught(consumer(filter)))).toMatch(/permission|timeout/i);
+    }
+    // Its own kind of filter (one object's history) still works.
+    await expect(consumer(`$KV.${OBJECTS_BUCKET}.pods.default.mine`)).resolves.toMatchObject({ config: { filter_subject: `$KV.${OBJECTS_BUCKET}.pods.default.mine` } });
   });
 });
 
