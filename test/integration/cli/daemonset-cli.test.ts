@@ -86,7 +86,7 @@ it('refuses bad input with exit 1 and the problem named', async () => {
   const bad = await mk(['apply', '-f', f]);
   expect(bad.code).toBe(1);
   expect(bad.stderr).toMatch(/maxSurge: Invalid value: "150%": must not be greater than 100%/);
-  expect((await mk(['rollout', 'status', 'rs/agent'])).stderr).toMatch(/only deployments and daemonsets do/);
+  expect((await mk(['rollout', 'status', 'rs/agent'])).stderr).toMatch(/only deployments, daemonsets and statefulsets do/);
   const missing = await mk(['rollout', 'status', 'ds/nope', '--watch=false']);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/not found/);
