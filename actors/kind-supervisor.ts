@@ -174,6 +174,8 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
           clearInterval(resync);
           if (controller.resyncMs) {
             resync = setInterval(() => {
+              // A closed connection does not come back (a new leader term starts its own supervisors).
+              if (store.bus.nc.isClosed()) { clearInterval(resync); return; }
               for (const ref of children.values()) dispatch(ref, { type: 'reconcile' });
               controller.listed?.((k) => latest.has(k))
                 .catch((err: unknown) => log.warn({ err: String(err), kind: controller.plural }, 'resync of derived state failed; tried again on the next'));

@@ -159,8 +159,11 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
     for (const [k, s] of services) if (s.spec.type === 'LoadBalancer' || s.status?.loadBalancer?.ingress?.length) enqueue(k);
   };
 
+  // The allocations' own connection, once known: it may close before the objects' one does.
+  let allocationsClosed = (): boolean => false;
   const repair = async (): Promise<void> => {
     const alloc = await deps.allocations();
+    allocationsClosed = () => alloc.keys.bus.nc.isClosed();
     const keys = (await alloc.keys.list<AllocationOwner>('>')).items;
     const listed = (await store.list<Service>(keyFilter('services'))).items;
     const byName = new Map(listed.map((s) => [`${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name}`, s.object]));
@@ -199,7 +202,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
   const scheduleRepair = (): void => {
     clearTimeout(repairTimer);
     // A closed connection does not come back (a new leader term opens its own): no more passes.
-    if (stopped || store.bus.nc.isClosed()) return;
+    if (stopped || store.bus.nc.isClosed() || allocationsClosed()) return;
     repairTimer = setTimeout(() => {
       repair().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'service allocation repair failed; tried again later')).finally(scheduleRepair);
     }, repairMs);
@@ -221,6 +224,7 @@ export function serviceController(deps: ServiceControllerDeps): KindController {
       nodeInformer = await startInformer<Node>(store, 'nodes.>', (ev) => onNode(ev.key, ev.type === 'DELETE' ? null : ev.object ?? null));
     },
     listed: async () => {
+      if (stopped || store.bus.nc.isClosed() || allocationsClosed()) return;
       await repair().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'service allocation repair failed; tried again later'));
       scheduleRepair();
     },
