@@ -7,6 +7,7 @@
  * killed mid-rollout goes on from where the pods are. Node changes that matter (joined, left,
  * labels, taints, cordon, readiness) reconcile every set; pod changes reconcile their set.
  */
+import { FailureBackoff } from '../failure-backoff';
 import { EventRecorder, startInformer, type Informer, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
   isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type DaemonSet, type KubeObject, type Node, type Pod, type ReplicaSet,
@@ -26,7 +27,6 @@ import { rollingUpdateStep } from './rolling';
 export const DAEMONSET_CONTROLLER_COMPONENT = 'daemonset-controller';
 
 /** After a failure to make or delete pods: 1 s doubling to 1 min, per set. */
-const FAILURE_BACKOFF = { initialMs: 1_000, maxMs: 60_000 };
 
 /** What the controller works with; recordEvent and now are for tests. */
 export interface DaemonSetControllerDeps {
@@ -56,7 +56,7 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
   /** The sets as last reconciled, for finding the sets an orphan pod concerns and for node changes. */
   const sets = new Map<string, DaemonSet>();
   const queued = new Set<string>();
-  const failures = new Map<string, number>();
+  const failures = new FailureBackoff();
   const ownWrites = new Map<string, Stored<DaemonSet>>();
   const nodes = new Map<string, Node>();
   /** Per set and node (`<set key>/<node>`): failed pods in a row and when a new pod may be made. */
@@ -187,7 +187,7 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
       if (!cur) {
         // Its pods go with it through the garbage collector (or stay, orphaned, as asked).
         sets.delete(key);
-        failures.delete(key);
+        failures.forget(key);
         for (const k of failedPods.keys()) if (k.startsWith(`${key}/`)) failedPods.delete(k);
         ownWrites.delete(key);
         return;
@@ -242,12 +242,10 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
         ownWrites.set(key, { key, object: next, revision: await store.update(key, next, cur.revision) });
       }
       if (failure) {
-        const n = (failures.get(key) ?? 0) + 1;
-        failures.set(key, n);
         log.warn({ key, message: failure }, 'daemon set could not make or delete its pods');
-        return { requeueAfterMs: Math.min(FAILURE_BACKOFF.maxMs, FAILURE_BACKOFF.initialMs * 2 ** (n - 1)) };
+        return { requeueAfterMs: failures.failed(key) };
       }
-      failures.delete(key);
+      failures.forget(key);
       const next = Math.min(requeueAfterMs ?? Infinity, backoffMs ?? Infinity);
       return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
     },

@@ -9,6 +9,7 @@
  * Level-triggered from the store: the pod informer's listing is the truth after a restart, so a
  * control plane killed mid-rollout goes on from where the pods are. Pod changes reconcile their set.
  */
+import { FailureBackoff } from '../failure-backoff';
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
   isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type KubeObject, type PersistentVolumeClaim, type Pod, type ReplicaSet,
@@ -30,7 +31,6 @@ import { ordinalOf, planStatefulSet, statefulPod, statefulSetRef, statefulSetRev
 export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
 
 /** After a failure to make or delete pods: 1 s doubling to 1 min, per set. */
-const FAILURE_BACKOFF = { initialMs: 1_000, maxMs: 60_000 };
 /** How soon to look again when a pod's name is still taken by its predecessor on its way out. */
 const NAME_TAKEN_RETRY_MS = 500;
 
@@ -59,7 +59,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
   const recordEvent = deps.recordEvent ?? new EventRecorder(store.bus, { component: STATEFULSET_CONTROLLER_COMPONENT }).recordEvent;
   const sets = new Map<string, StatefulSet>();
   const queued = new Set<string>();
-  const failures = new Map<string, number>();
+  const failures = new FailureBackoff();
   const ownWrites = new Map<string, Stored<StatefulSet>>();
   let enqueue: (key: string) => boolean = () => false;
   const enqueueAll = (keys: Iterable<string>) => {
@@ -221,7 +221,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
       if (!cur) {
         // Its pods go with it through the garbage collector (or stay, orphaned, as asked).
         sets.delete(key);
-        failures.delete(key);
+        failures.forget(key);
         ownWrites.delete(key);
         return;
       }
@@ -252,12 +252,10 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
         ownWrites.set(key, { key, object: next, revision: await store.update(key, next, cur.revision) });
       }
       if (failure) {
-        const n = (failures.get(key) ?? 0) + 1;
-        failures.set(key, n);
         log.warn({ key, message: failure }, 'stateful set could not make or delete its pods');
-        return { requeueAfterMs: Math.min(FAILURE_BACKOFF.maxMs, FAILURE_BACKOFF.initialMs * 2 ** (n - 1)) };
+        return { requeueAfterMs: failures.failed(key) };
       }
-      failures.delete(key);
+      failures.forget(key);
       const next = Math.min(requeueAfterMs ?? Infinity, created.taken ? NAME_TAKEN_RETRY_MS : Infinity);
       return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
     },
