@@ -4,7 +4,7 @@
  * SIGKILL when the period ends), then the sandbox is stopped (CNI teardown) and everything is
  * removed. Containers are stopped before the sandbox because StopPodSandbox kills at once.
  */
-import type { PodStatus } from '../../messages/pod';
+import type { Pod, PodStatus } from '../../messages/pod';
 import { containerView, groupInstances } from './instances';
 import { buildPodStatus } from './status';
 import type { PodAction, ReconcileInput, ReconcileResult } from './types';
@@ -21,6 +21,24 @@ export function deletionGraceSeconds(input: Pick<ReconcileInput, 'pod' | 'defaul
   return pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? input.defaultGraceSeconds ?? 30;
 }
 
+/**
+ * The status of a pod whose containers are being stopped (deleted or evicted), from what the
+ * runtime reports; `terminal` once none runs.
+ */
+export function statusOfTeardown(input: ReconcileInput, pod: Pod, terminal: boolean): PodStatus {
+  const instances = groupInstances(input.observed.containers);
+  return buildPodStatus({
+    pod,
+    init: (pod.spec.initContainers ?? []).map((c) => containerView(c, instances.get(c.name))),
+    app: pod.spec.containers.map((c) => containerView(c, instances.get(c.name))),
+    initialized: true,
+    ...(input.hostIP ? { hostIP: input.hostIP } : {}),
+    ...(input.previous ? { previous: input.previous } : {}),
+    now: input.now,
+    terminal,
+  });
+}
+
 /** Reconcile for a pod marked for deletion or gone: tear everything down, then report terminated. */
 export function reconcileDeletion(input: ReconcileInput): ReconcileResult {
   const { observed, pod } = input;
@@ -35,17 +53,7 @@ export function reconcileDeletion(input: ReconcileInput): ReconcileResult {
   ];
   let status: PodStatus = input.previous ?? {};
   if (pod && !terminated) {
-    const instances = groupInstances(observed.containers);
-    status = buildPodStatus({
-      pod,
-      init: (pod.spec.initContainers ?? []).map((c) => containerView(c, instances.get(c.name))),
-      app: pod.spec.containers.map((c) => containerView(c, instances.get(c.name))),
-      initialized: true,
-      ...(input.hostIP ? { hostIP: input.hostIP } : {}),
-      ...(input.previous ? { previous: input.previous } : {}),
-      now: input.now,
-      terminal: live.length === 0,
-    });
+    status = statusOfTeardown(input, pod, live.length === 0);
   }
   return { actions, status, events: [], ...(terminated ? {} : { requeueAfterMs: TEARDOWN_REQUEUE_MS }), terminated };
 }

@@ -9,8 +9,8 @@
  * Level-triggered: the stored status (reason Evicted) keeps the pod evicted across restarts.
  */
 import type { PodStatus } from '../../messages/pod';
-import { containerView, groupInstances } from './instances';
-import { buildPodStatus, podConditions } from './status';
+import { statusOfTeardown } from './deletion';
+import { podConditions } from './status';
 import type { PodAction, ReconcileInput, ReconcileResult } from './types';
 
 /** The pod status reason of an evicted pod. */
@@ -34,17 +34,7 @@ export function reconcileEviction(input: ReconcileInput, message: string): Recon
     ...live.map((c): PodAction => ({ type: 'stopContainer', containerId: c.id, container: c.name, timeoutSeconds: 0 })),
     ...observed.sandboxes.filter((s) => s.state === 'SANDBOX_READY').map((s): PodAction => ({ type: 'stopPodSandbox', sandboxId: s.id })),
   ];
-  const instances = groupInstances(observed.containers);
-  const built = buildPodStatus({
-    pod,
-    init: (pod.spec.initContainers ?? []).map((c) => containerView(c, instances.get(c.name))),
-    app: pod.spec.containers.map((c) => containerView(c, instances.get(c.name))),
-    initialized: true,
-    ...(input.hostIP ? { hostIP: input.hostIP } : {}),
-    ...(input.previous ? { previous: input.previous } : {}),
-    now: input.now,
-    terminal: true,
-  });
+  const built = statusOfTeardown(input, pod, true);
   const status: PodStatus = {
     ...built,
     phase: 'Failed',
