@@ -10,5 +10,6 @@ describe('hostPathRootsOf', () => {
   it('refuses a relative root, naming where it came from', () => {
     expect(() => hostPathRootsOf(['data'], {})).toThrow('--host-path-root: "data" is not an absolute path');
     expect(() => hostPathRootsOf(undefined, { MK_HOST_PATH_ROOTS: 'srv' })).toThrow('MK_HOST_PATH_ROOTS: "srv" is not an absolute path');
+    expect(() => hostPathRootsOf(['/srv/a:b'], {})).toThrow('--host-path-root: "/srv/a:b" contains \':\', which separates the roots of MK_HOST_PATH_ROOTS');
   });
 });

@@ -180,6 +180,8 @@ export function hostPathRootsOf(given: string[] | undefined, env: NodeJS.Process
   const roots = given ?? (env.MK_HOST_PATH_ROOTS ?? '').split(':').filter(Boolean);
   for (const r of roots) {
     if (!path.isAbsolute(r)) throw new ClusterError(`${from}: "${r}" is not an absolute path`);
+    // MK_HOST_PATH_ROOTS, which `mk up` hands its node agents, separates roots with colons.
+    if (r.includes(':')) throw new ClusterError(`${from}: "${r}" contains ':', which separates the roots of MK_HOST_PATH_ROOTS`);
   }
   return roots.map((r) => path.resolve(r));
 }

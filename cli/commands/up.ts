@@ -16,6 +16,7 @@ import { resolveTopology } from '../../embedded/topology';
 import { checkNodes } from '../../embedded/start';
 import { dnsSettingsToKeep, nodeDnsSettings } from '../../embedded/dns-settings';
 import { ingressProxyMode } from '../../embedded/ingress-proxy';
+import { hostPathRootsOf } from '../../embedded/services';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -97,6 +98,11 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     }),
     'service-cluster-ip-range': Flags.string({ description: 'the IPv4 range Services\' cluster IPs are allocated from (default: as before, else 10.96.0.0/12)' }),
     'service-node-port-range': Flags.string({ description: 'the ports Services\' node ports are allocated from (default: as before, else 30000-32767)' }),
+    'host-path-root': Flags.string({
+      description: 'a directory pods\' hostPath volumes may use on this machine\'s nodes, checked after resolving symlinks (repeatable; this run; '
+        + 'default: $MK_HOST_PATH_ROOTS, colon-separated, else none: every hostPath volume is refused)',
+      multiple: true,
+    }),
     'ingress-proxy': Flags.string({
       description: 'what serves each node\'s ingress on port 80: nginx (a child of the node agent), builtin (in-process) or auto (nginx when installed) (this run; default: $MK_INGRESS_PROXY, else auto)',
       options: ['nginx', 'builtin', 'auto'],
@@ -121,6 +127,8 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     // The node agents read it from the environment they inherit (embedded/ingress-proxy.ts); checked here first.
     ingressProxyMode(flags['ingress-proxy']);
     if (flags['ingress-proxy']) process.env.MK_INGRESS_PROXY = flags['ingress-proxy'];
+    // Likewise the hostPath roots (embedded/services.ts), checked here first.
+    if (flags['host-path-root']) process.env.MK_HOST_PATH_ROOTS = hostPathRootsOf(flags['host-path-root']).join(':');
     if (!flags.foreground) {
       await startCluster({
         topology, settings,

@@ -98,6 +98,25 @@ describe('the volume plugins', () => {
     });
   });
 
+  it('send a local-path claim only to a node with room for it, in kube-scheduler words when none has', () => {
+    const localPath = storageClass('local', { volumeBindingMode: 'WaitForFirstConsumer', provisioner: 'mk.io/local-path' });
+    const sized = (n: string, eph?: string) => makeNodeInfo(makeNode(n, {
+      labels: { 'kubernetes.io/hostname': n }, allocatable: { cpu: '2', memory: '4Gi', pods: '110', ...(eph ? { 'ephemeral-storage': eph } : {}) },
+    }));
+    const c = claim('c', '20Gi', { storageClassName: 'local' });
+    expect(decide(withClaim('p', 'c'), storage([c], [], [localPath]), [sized('small', '10Gi'), sized('big', '50Gi')])).toEqual({ node: 'big' });
+    expect(decide(withClaim('p', 'c'), storage([c], [], [localPath]), [sized('small', '10Gi'), sized('tiny', '1Gi')])).toEqual({
+      unschedulable: '0/2 nodes are available: 2 node(s) did not have enough free storage. preemption: not eligible.', rejectedBy: ['VolumeBinding'],
+    });
+    // A node that has not reported its storage is not refused for it; a free volume that fits
+    // needs no room; and another provisioner's classes are not bounded by the node's disk.
+    expect(decide(withClaim('p', 'c'), storage([c], [], [localPath]), [sized('tiny', '1Gi'), sized('unknown')])).toEqual({ node: 'unknown' });
+    const pv = volume('pv', '20Gi', { storageClassName: 'local', nodeAffinity: onNode('tiny') });
+    expect(decide(withClaim('p', 'c'), storage([c], [pv], [localPath]), [sized('tiny', '1Gi')])).toEqual({ node: 'tiny' });
+    const other = storageClass('local', { volumeBindingMode: 'WaitForFirstConsumer', provisioner: 'example.com/nas' });
+    expect(decide(withClaim('p', 'c'), storage([c], [], [other]), [sized('tiny', '1Gi')])).toEqual({ node: 'tiny' });
+  });
+
   it('give two delayed claims of one pod two volumes', () => {
     const a = claim('a', '1Gi', { storageClassName: 'local' });
     const b = claim('b', '1Gi', { storageClassName: 'local' });

@@ -7,11 +7,11 @@
  * ReadWriteOncePod; then per node a bound claim's volume must be reachable from the node (its
  * nodeAffinity), and a WaitForFirstConsumer claim not bound yet needs a free volume that fits and
  * is reachable there, or a class that provisions one (only on the node already selected for it, if
- * one is). The same search, run for the chosen node,
+ * one is; for local-path, on a node with room for it). The same search, run for the chosen node,
  * is what the bind step binds (chooseVolumes).
  */
 import {
-  claimClass, matchesNodeSelectorTerm, SELECTED_NODE_ANNOTATION,
+  claimClass, LOCAL_PATH_PROVISIONER, matchesNodeSelectorTerm, memoryBytes, SELECTED_NODE_ANNOTATION,
   type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
 } from '../../../messages';
 import { findBestVolume } from '../../volume/binder';
@@ -27,6 +27,7 @@ export const VOLUME_REASONS = {
   readWriteOncePod: 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode',
   nodeConflict: 'node(s) had volume node affinity conflict',
   bindConflict: "node(s) didn't find available persistent volumes to bind",
+  notEnoughSpace: 'node(s) did not have enough free storage',
 } as const;
 
 /** What the plugin reads of the cluster's storage (the scheduler's cache). */
@@ -40,8 +41,11 @@ export interface VolumeView {
   claimUsers(namespace: string, name: string): ReadonlySet<string>;
 }
 
-/** A WaitForFirstConsumer claim not bound yet, and whether its class makes volumes. */
-export interface DelayedClaim { claim: PersistentVolumeClaim; provisions: boolean }
+/**
+ * A WaitForFirstConsumer claim not bound yet, whether its class makes volumes, and whether those
+ * are local-path directories (bounded by what each node has room for).
+ */
+export interface DelayedClaim { claim: PersistentVolumeClaim; provisions: boolean; localPath: boolean }
 
 /** The pod's claims as the pre-filter found them. */
 export interface VolumeState {
@@ -88,44 +92,78 @@ export function volumePreFilter(key: string, pod: Pod, view: VolumeView): Volume
     const sc = view.storageClass(claimClass(claim));
     // A claim that names its volume, or of an Immediate class, is the PV controller's to bind.
     if (claim.spec.volumeName || !delayedClass(sc)) return { reason: VOLUME_REASONS.unboundImmediate };
-    state.delayed.push({ claim, provisions: !!sc && sc.provisioner !== NO_PROVISIONER });
+    state.delayed.push({ claim, provisions: !!sc && sc.provisioner !== NO_PROVISIONER, localPath: sc?.provisioner === LOCAL_PATH_PROVISIONER });
   }
   if (state.delayed.length) state.volumes = view.volumes();
   return { state };
 }
 
+/** The nodes' fields the volume search reads: its labels, and what storage it reports. */
+type VolumeNode = Pick<Node, 'metadata' | 'status'>;
+
+/**
+ * What one local-path volume on the node may hold: the allocatable ephemeral-storage the node
+ * reports (the file system of its data directory, where `mk up`'s class keeps its volumes), as
+ * storage capacity tracking bounds a provisioned volume by the capacity its driver reports for the
+ * node (CSIStorageCapacity). A directory reserves nothing, so the bound is per volume, not a sum;
+ * undefined (no bound) while the node has not reported it.
+ */
+export function localPathRoom(node: VolumeNode): number | undefined {
+  const q = node.status?.allocatable?.['ephemeral-storage'];
+  return q === undefined ? undefined : memoryBytes(q);
+}
+
+/** True when the node has room for the volume the claim's class would provision. */
+function provisionFits(d: DelayedClaim, node: VolumeNode): boolean {
+  if (!d.localPath) return true;
+  const room = localPathRoom(node);
+  return room === undefined || memoryBytes(d.claim.spec.resources.requests.storage) <= room;
+}
+
+/** The volumes chosen for the delayed claims on one node: a free volume each, or none to provision. */
+export type VolumePlan = { claim: PersistentVolumeClaim; volume?: PersistentVolume }[];
+
 /**
  * For each delayed claim on `node`: the free volume it would bind (the smallest that fits and is
  * reachable from the node, one volume per claim), `provision` when none does and its class makes
- * volumes; undefined when some claim has neither. A claim whose node was already selected (an
- * earlier pod's decision, the provisioner at work) is provisioned there and fits no other node,
- * as in Kubernetes' FindPodVolumes and checkVolumeProvisions: a second pod sharing it must follow.
+ * volumes with room for it on the node; else the reason the node does not fit. A claim whose node
+ * was already selected (an earlier pod's decision, the provisioner at work) is provisioned there and
+ * fits no other node, as in Kubernetes' FindPodVolumes and checkVolumeProvisions: a second pod
+ * sharing it must follow.
  */
-export function chooseVolumes(state: VolumeState, node: Pick<Node, 'metadata'>): { claim: PersistentVolumeClaim; volume?: PersistentVolume }[] | undefined {
+export function planVolumes(state: VolumeState, node: VolumeNode): { plan: VolumePlan } | { reason: string } {
   const taken = new Set<string>();
-  const out: { claim: PersistentVolumeClaim; volume?: PersistentVolume }[] = [];
+  const plan: VolumePlan = [];
   for (const d of state.delayed) {
     const selected = d.claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
     if (selected !== undefined) {
-      if (selected !== node.metadata.name || !d.provisions) return undefined;
-      out.push({ claim: d.claim });
+      if (selected !== node.metadata.name || !d.provisions) return { reason: VOLUME_REASONS.bindConflict };
+      plan.push({ claim: d.claim });
       continue;
     }
     const candidates = state.volumes.filter((v) => !taken.has(v.metadata.name) && volumeReachable(v, node));
     const volume = findBestVolume(d.claim, candidates);
     if (volume) {
       taken.add(volume.metadata.name);
-      out.push({ claim: d.claim, volume });
-    } else if (d.provisions) out.push({ claim: d.claim });
-    else return undefined;
+      plan.push({ claim: d.claim, volume });
+    } else if (!d.provisions) return { reason: VOLUME_REASONS.bindConflict };
+    else if (!provisionFits(d, node)) return { reason: VOLUME_REASONS.notEnoughSpace };
+    else plan.push({ claim: d.claim });
   }
-  return out;
+  return { plan };
+}
+
+/** planVolumes' plan, or undefined when the node does not fit. */
+export function chooseVolumes(state: VolumeState, node: VolumeNode): VolumePlan | undefined {
+  const r = planVolumes(state, node);
+  return 'plan' in r ? r.plan : undefined;
 }
 
 /** The per-node filter: bound volumes reachable, delayed claims satisfiable. */
 export function volumeBindingFilter(node: NodeInfo, state: VolumeState | undefined): FilterReasons {
   if (!state) return FITS;
   if (state.bound.some((b) => !volumeReachable(b.volume, node.node))) return [VOLUME_REASONS.nodeConflict];
-  if (state.delayed.length && !chooseVolumes(state, node.node)) return [VOLUME_REASONS.bindConflict];
-  return FITS;
+  if (!state.delayed.length) return FITS;
+  const r = planVolumes(state, node.node);
+  return 'reason' in r ? [r.reason] : FITS;
 }

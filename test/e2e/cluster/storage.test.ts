@@ -87,8 +87,10 @@ describeE2e('storage on a one-machine cluster', () => {
   const exec = async (pod: string, command: string): Promise<string> => mkOk(['exec', pod, '--', 'sh', '-c', command]);
 
   beforeAll(async () => {
-    c = await startCluster();
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-storage-'));
+    fs.mkdirSync(path.join(scratch, 'allowed'));
+    // `mk up --host-path-root` hands the allowed root to its node agent.
+    c = await startCluster({ upArgs: ['--host-path-root', path.join(scratch, 'allowed')] });
   });
   afterAll(async () => {
     await c?.destroy();
@@ -330,7 +332,7 @@ data:
     await mkOk(['delete', 'pod', 'secret-user']);
   });
 
-  it('refuses a hostPath outside the node\'s roots at mount, and a subPath with .. at apply', async () => {
+  it('mounts a hostPath inside the root `mk up --host-path-root` allows and refuses one outside at mount, a subPath with .. at apply, and a claim larger than the node has room for', async () => {
     const outside = path.join(scratch, 'not-allowed');
     fs.mkdirSync(outside);
     await apply(podYaml('bad-host', 'sleep 3600', '        - { name: host, mountPath: /host }', `    - name: host\n      hostPath: { path: ${outside} }`));
@@ -341,6 +343,13 @@ data:
     expect(pod.status?.phase).toBe('Pending');
     expect(pod.status?.containerStatuses?.[0]?.state?.running).toBeUndefined();
     await mkOk(['delete', 'pod', 'bad-host', '--grace-period', '0']);
+    // Inside the root `mk up --host-path-root` allowed, the pod writes to the host's directory.
+    const allowed = path.join(scratch, 'allowed');
+    await apply(podYaml('good-host', 'echo from-the-pod > /host/out', '        - { name: host, mountPath: /host }',
+      `    - name: host\n      hostPath: { path: ${allowed}, type: Directory }`, 'Never'));
+    await waitPhase('good-host', 'Succeeded');
+    expect(fs.readFileSync(path.join(allowed, 'out'), 'utf8')).toBe('from-the-pod\n');
+    await mkOk(['delete', 'pod', 'good-host']);
 
     const r = await c.mk(['apply', '-f', '-'], {
       stdin: podYaml('bad-sub', 'sleep 3600', '        - { name: scratch, mountPath: /s, subPath: "a/../../etc" }', '    - name: scratch\n      emptyDir: {}'),
@@ -348,6 +357,21 @@ data:
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/spec\.containers\[0\]\.volumeMounts\[0\]\.subPath: Invalid value: "a\/\.\.\/\.\.\/etc": must not contain '\.\.'/);
     expect(await gone('pod', 'bad-sub')).toBe(true);
+
+    // A claim larger than the node has room for: its pod is unschedulable, in the scheduler's
+    // words, and the claim waits Pending, provisioned nowhere.
+    await apply(claimYaml('huge', undefined, '100Ti'));
+    await apply(claimPod('huge-user', 'huge', 'sleep 3600'));
+    const unschedulable = await waitFor('FailedScheduling for the huge claim', async () => (await eventsOf('huge-user')).find((e) => e.reason === 'FailedScheduling'), 60_000);
+    expect(unschedulable.message).toBe('0/1 nodes are available: 1 node(s) did not have enough free storage. preemption: not eligible.');
+    const huge = await getClaim('huge');
+    expect(huge.status?.phase).toBe('Pending');
+    expect(huge.spec.volumeName).toBeUndefined();
+    expect(huge.metadata.annotations?.['volume.kubernetes.io/selected-node']).toBeUndefined();
+    expect((await getPod('huge-user')).spec.nodeName).toBeUndefined();
+    await mkOk(['delete', 'pod', 'huge-user', '--grace-period', '0']);
+    await mkOk(['delete', 'pvc', 'huge']);
+    await waitFor('the huge claim gone', async () => gone('pvc', 'huge'), 60_000);
   });
 
   it('starts a pod with emptyDir, configMap and claim through a SIGKILLed node agent, and binds a claim after the bus server restarts', async () => {
