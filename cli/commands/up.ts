@@ -128,7 +128,8 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     ingressProxyMode(flags['ingress-proxy']);
     if (flags['ingress-proxy']) process.env.MK_INGRESS_PROXY = flags['ingress-proxy'];
     // Likewise the hostPath roots (embedded/services.ts), checked here first.
-    if (flags['host-path-root']) process.env.MK_HOST_PATH_ROOTS = hostPathRootsOf(flags['host-path-root']).join(':');
+    const hostPathRoots = hostPathRootsOf(flags['host-path-root']);
+    if (flags['host-path-root']) process.env.MK_HOST_PATH_ROOTS = hostPathRoots.join(':');
     if (!flags.foreground) {
       await startCluster({
         topology, settings,

@@ -87,3 +87,27 @@ describe('mk up --ingress-proxy', () => {
     expect(fs.existsSync(home)).toBe(false);
   });
 });
+
+describe('mk up --host-path-root', () => {
+  let root: string;
+  beforeAll(() => {
+    ensureBuilt();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-up-host-path-flags-'));
+  });
+  afterAll(async () => {
+    // Had a bad root been let through, a cluster would have started there: stop it before removing it.
+    if (fs.existsSync(path.join(root, 'bad'))) await runCli(['down', '--data-dir', path.join(root, 'bad'), '--purge'], { timeoutMs: 60_000 });
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('refuses a relative root or one with a colon, from the flag or MK_HOST_PATH_ROOTS, and writes nothing', async () => {
+    const home = path.join(root, 'bad');
+    expect(await runCli(['up', '--data-dir', home, '--no-demo', '--host-path-root', 'srv/data']))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: --host-path-root: "srv/data" is not an absolute path\n' });
+    expect(await runCli(['up', '--data-dir', home, '--no-demo', '--host-path-root', '/srv/a:b']))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: --host-path-root: "/srv/a:b" contains \':\', which separates the roots of MK_HOST_PATH_ROOTS\n' });
+    expect(await runCli(['up', '--data-dir', home, '--no-demo'], { env: { MK_HOST_PATH_ROOTS: 'srv' } }))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: MK_HOST_PATH_ROOTS: "srv" is not an absolute path\n' });
+    expect(fs.existsSync(home)).toBe(false);
+  });
+});
