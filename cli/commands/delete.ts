@@ -8,7 +8,8 @@ import { groupedKind, type KindInfo } from '../../messages';
 import { isNotFound } from '../../messages/errors';
 import { kindOf } from '../../messages/registry';
 
-interface Target { kind: KindInfo; namespace: string | undefined; name: string }
+/** An object to delete; `uid`, once known, is the one deleted (a successor of its name is not waited for). */
+interface Target { kind: KindInfo; namespace: string | undefined; name: string; uid?: string }
 
 /**
  * `mk delete KIND NAME... | -f FILE`: marks each object for deletion, prints `pod "NAME" deleted`,
@@ -69,9 +70,10 @@ export default class Delete extends MkCommand {
         try {
           const dryRun = flags['dry-run'];
           if (dryRun === 'client') await api.get(t.kind, t.namespace, t.name);
-          else await api.delete(t.kind, t.namespace, t.name, { gracePeriodSeconds: grace, propagationPolicy: cascade, dryRun: dryRun === 'server' });
+          const r = dryRun === 'client' ? undefined
+            : await api.delete(t.kind, t.namespace, t.name, { gracePeriodSeconds: grace, propagationPolicy: cascade, dryRun: dryRun === 'server' });
           this.out(`${groupedKind(t.kind)} "${t.name}" ${flags.force ? 'force deleted' : 'deleted'}${dryRunSuffix(dryRun)}\n`);
-          if (dryRun === 'none') deleted.push(t);
+          if (dryRun === 'none') deleted.push({ ...t, ...(r?.object.metadata.uid ? { uid: r.object.metadata.uid } : {}) });
         } catch (e) {
           if (isNotFound(e) && flags['ignore-not-found']) continue;
           failed = true;
@@ -119,15 +121,19 @@ async function fromFiles(files: string[], recursive: boolean, nsFlag: string | u
   });
 }
 
-/** Polls until each object is gone; returns those still present at the deadline. */
+/**
+ * Polls until each object is gone; returns those still present at the deadline. An object of the
+ * same name but another uid is a successor (a StatefulSet's replica made again, say): the one
+ * deleted is gone, as kubectl's wait for deletion decides by uid.
+ */
 async function waitGone(api: Api, targets: Target[], deadline: number): Promise<Target[]> {
   let pending = [...targets];
   while (pending.length > 0) {
     const still: Target[] = [];
     for (const t of pending) {
       try {
-        await api.get(t.kind, t.namespace, t.name);
-        still.push(t);
+        const cur = await api.get(t.kind, t.namespace, t.name);
+        if (!t.uid || cur.metadata.uid === t.uid) still.push(t);
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }

@@ -5,8 +5,9 @@
  * no class waiting for a hand-made hostPath volume; Delete and Retain reclaim of local-path
  * volumes on the node's disk; pvc-protection of a claim in use; a ConfigMap change reaching a
  * running pod; a Secret's value kept out of events, describe output and the cluster's logs; bad
- * volumes refused; and a node agent SIGKILLed while a pod's volumes are set up, then the bus
- * server restarted, without losing a claim.
+ * volumes refused; a node agent SIGKILLed while a pod's volumes are set up, then the bus
+ * server restarted, without losing a claim; and a StatefulSet whose replica, deleted, comes back
+ * with its name, DNS name and data, through a control plane SIGKILLed while its claims are made.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -426,5 +427,84 @@ data:
     expect(fs.readFileSync(path.join((await getVolume(after.spec.volumeName!)).spec.local!.path, 'f'), 'utf8')).toBe('after\n');
     // The pod that lived through it all still has its data.
     expect(await exec('chaos', 'cat /data/started')).toBe('started\n');
+  });
+
+  it('keeps a StatefulSet replica\'s name, DNS name and data when it is deleted, through a control plane SIGKILLed while its claims are made', async () => {
+    await apply(`apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  clusterIP: None
+  selector: { app: web }
+  ports: [{ name: http, port: 80 }]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 3
+  podManagementPolicy: Parallel
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: main
+          image: busybox
+          command: ["sh", "-c", "hostname >> /data/boots && exec sleep 3600"]
+          volumeMounts: [{ name: data, mountPath: /data }]
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec:
+        accessModes: [ReadWriteOnce]
+        resources: { requests: { storage: 16Mi } }
+`);
+    // The control plane is killed as soon as the first claim exists: the rest of the claims, the
+    // pods, their binding and provisioning are done by the restarted one.
+    await waitFor('the first claim made', async () => !(await gone('pvc', 'data-web-0')), 60_000, 100);
+    const cp = c.pidOf(' control-plane');
+    expect(cp).toBeDefined();
+    process.kill(cp!, 'SIGKILL');
+    await waitFor('the control plane restarted', async () => { const p = c.pidOf(' control-plane'); return p !== undefined && p !== cp ? p : null; }, 60_000);
+
+    const replicas = ['web-0', 'web-1', 'web-2'];
+    for (const name of replicas) await waitPhase(name, 'Running', 180_000);
+    const claims = new Map<string, string>();
+    for (const name of replicas) claims.set(name, (await waitClaimBound(`data-${name}`)).spec.volumeName!);
+    expect(new Set(claims.values()).size).toBe(3);
+    for (const name of replicas) {
+      expect(await waitFor(`${name} wrote its name`, async () => { const t = await exec(name, 'cat /data/boots'); return t ? t : null; }, 30_000)).toBe(`${name}\n`);
+    }
+
+    // Deleted, web-1 comes back under its name, on its own claim, and finds what it wrote.
+    const first = await getPod('web-1');
+    await mkOk(['delete', 'pod', 'web-1']);
+    const second = await waitFor('web-1 back as a new pod', async () => {
+      const r = await c.mk(['get', 'pod', 'web-1', '-o', 'json']);
+      if (r.code !== 0) return null;
+      const p = JSON.parse(r.stdout) as Pod;
+      return p.metadata.uid !== first.metadata.uid && p.status?.phase === 'Running' ? p : null;
+    }, 180_000);
+    expect(second.spec.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe('data-web-1');
+    expect(await waitFor('web-1 wrote again', async () => { const t = await exec('web-1', 'cat /data/boots'); return t === 'web-1\nweb-1\n' ? t : null; }, 30_000)).toBe('web-1\nweb-1\n');
+    expect((await getClaim('data-web-1')).spec.volumeName).toBe(claims.get('web-1'));
+    // Its stable DNS name follows the new pod's address.
+    await waitFor('web-1.web resolves to the new pod', async () => {
+      const r = await c.mk(['exec', 'web-0', '--', 'nslookup', 'web-1.web.default.svc.cluster.local']);
+      return r.code === 0 && r.stdout.includes(second.status!.podIP!) ? true : null;
+    }, 60_000, 500);
+
+    // Deleting the set keeps its claims (whenDeleted: Retain, the default) and their data.
+    await mkOk(['delete', 'statefulset', 'web']);
+    for (const name of replicas) await waitFor(`${name} gone`, async () => gone('pod', name), 120_000);
+    for (const name of replicas) expect((await getClaim(`data-${name}`)).status?.phase).toBe('Bound');
+    const dir = (await getVolume(claims.get('web-2')!)).spec.local!.path;
+    expect(fs.readFileSync(path.join(dir, 'boots'), 'utf8')).toBe('web-2\n');
+    for (const name of replicas) await mkOk(['delete', 'pvc', `data-${name}`]);
+    await mkOk(['delete', 'service', 'web']);
   });
 });
