@@ -79,7 +79,9 @@ describe('securityContext validation', () => {
 
   it('refuses negative or fractional ids and unknown fields', () => {
     expect(issues(pod({ runAsUser: -1, fsGroup: 1.5 })).join('\n')).toMatch(/runAsUser must not be negative[\s\S]*fsGroup must be a whole number/);
-    expect(issues(pod({ fsGroupChangePolicy: 'Always' })).join()).toMatch(/fsGroupChangePolicy/);
+    expect(issues(pod({ supplementalGroupsPolicy: 'Merge' })).join()).toMatch(/supplementalGroupsPolicy/);
+    expect(() => issues(pod({ fsGroupChangePolicy: 'OnRootMismatch' }))).toThrow('accepted');
+    expect(issues(pod({ fsGroupChangePolicy: 'Sometimes' })).join()).toMatch(/fsGroupChangePolicy/);
   });
 });
 

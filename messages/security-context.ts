@@ -150,8 +150,13 @@ export const PodSecurityContext = z.strictObject({
     "Extra gids every container's first process belongs to, beside its primary group and the image's groups for its user.",
   ),
   fsGroup: Id('fsGroup').optional().describe(
-    'A gid added to the supplemental groups of every container. Kubernetes would also give volumes to this group; '
-    + 'mk has no volumes yet, so it only adds the group.',
+    'A gid added to the supplemental groups of every container, and given to the files of the pod\'s emptyDir, configMap, '
+    + 'secret and downwardAPI volumes and of writable local PersistentVolumes (group read, and write unless read-only; '
+    + 'directories setgid), as Kubernetes does. hostPath and nfs volumes are left as they are.',
+  ),
+  fsGroupChangePolicy: z.enum(['Always', 'OnRootMismatch']).optional().describe(
+    'When fsGroup is applied to a volume: Always (the default) walks the whole volume at each mount; OnRootMismatch only '
+    + 'when its root directory does not already have the group and permissions.',
   ),
   sysctls: z.array(Sysctl).optional().describe(
     "Kernel parameters set in the pod's namespaces. Only the safe, namespaced set is allowed (as Kubernetes allows "

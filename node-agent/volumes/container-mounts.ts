@@ -23,6 +23,11 @@ export interface MountedVolume {
   readOnly: boolean;
   /** Whether a missing subPath is made as a directory (emptyDir, hostPath). */
   createSubPaths: boolean;
+  /**
+   * Whether the pod's fsGroup is given to its files (kubelet's ownership management: emptyDir,
+   * configMap, secret, downwardAPI and a writable local volume; not hostPath or nfs).
+   */
+  fsGroupOwned?: boolean;
 }
 
 /** The pod's volumes set up on the node, by volume name. */

@@ -83,6 +83,34 @@ describe('PodVolumes', () => {
     });
   });
 
+  it('gives emptyDir, configMap and secret files to the pod\'s fsGroup, and leaves hostPath alone', async () => {
+    const gid = process.getuid?.() === 0 ? 4343 : process.getgid!();
+    const pod = podWith([
+      { name: 'scratch', emptyDir: {} },
+      { name: 'config', configMap: { name: 'app' } },
+      { name: 'creds', secret: { secretName: 'db', defaultMode: 0o400 } },
+      { name: 'host', hostPath: { path: path.join(root, 'host'), type: 'Directory' } },
+    ]);
+    pod.spec.securityContext = { fsGroup: gid };
+    const hostBefore = await stat(path.join(root, 'host'));
+    const got = await volumes.setUp(pod, { objects });
+    const scratch = await stat(got.get('scratch')!.hostPath);
+    expect([scratch.gid, scratch.mode & 0o7777]).toEqual([gid, 0o2777]);
+    const color = await stat(path.join(got.get('config')!.hostPath, 'color'));
+    expect([color.gid, color.mode & 0o7777]).toEqual([gid, 0o644]);
+    // A read-only volume's files get group read, not write.
+    const pw = await stat(path.join(got.get('creds')!.hostPath, 'pw'));
+    expect([pw.gid, pw.mode & 0o7777]).toEqual([gid, 0o440]);
+    const host = await stat(path.join(root, 'host'));
+    expect([host.gid, host.mode]).toEqual([hostBefore.gid, hostBefore.mode]);
+    // A changed ConfigMap's new files get the group too.
+    cms.app = { ...cms.app, data: { color: 'green' } };
+    await volumes.setUp(pod, { objects });
+    const green = await stat(path.join(got.get('config')!.hostPath, 'color'));
+    expect(await readFile(path.join(got.get('config')!.hostPath, 'color'), 'utf8')).toBe('green');
+    expect(green.gid).toBe(gid);
+  });
+
   it('rewrites configMap files through the ..data swap when the object changes, and not otherwise', async () => {
     const pod = podWith([{ name: 'config', configMap: { name: 'app' } }]);
     const dir = (await volumes.setUp(pod, { objects })).get('config')!.hostPath;

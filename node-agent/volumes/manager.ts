@@ -19,6 +19,7 @@ import { VolumeError } from './errors';
 import { mountsUnder } from '../containerd/cleanup';
 import { setUpHostPath } from './host-path';
 import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource, type VolumePlugin } from './layout';
+import { setVolumeOwnership } from './ownership';
 import { setUpClaimVolume } from './persistent';
 import { configMapPayload, downwardAPIPayload, secretPayload } from './payloads';
 import { SUBPATHS_DIR, subPathBinder, type SubPathBinder } from './subpath';
@@ -83,11 +84,39 @@ export class PodVolumes {
     } catch (e) {
       throw new VolumeError(volumes[0].name, (e as Error).message);
     }
+    const fsGroup = pod.spec.securityContext?.fsGroup;
     for (const v of volumes) {
       if (out.has(v.name)) throw new VolumeError(v.name, `two volumes of the pod are named "${v.name}"`);
-      out.set(v.name, await this.setUpVolume(pod, v, sources));
+      const mounted = await this.setUpVolume(pod, v, sources);
+      if (fsGroup !== undefined && mounted.fsGroupOwned) await this.own(pod, v, mounted, fsGroup);
+      out.set(v.name, mounted);
     }
     return out;
+  }
+
+  /** The volumes (`<pod uid>/<name>`) whose files got the pod's fsGroup since this agent started. */
+  private readonly owned = new Set<string>();
+
+  /** Forgets which volumes of the pod with `uid` were given to its fsGroup. */
+  private forgetOwned(uid: string): void {
+    for (const k of this.owned) if (k.startsWith(`${uid}/`)) this.owned.delete(k);
+  }
+
+  /**
+   * Gives the volume's files to the pod's fsGroup (ownership.ts): a configMap, secret or
+   * downwardAPI volume on every pass (its files may be new), an emptyDir or local volume once per
+   * agent run, as kubelet does at mount (the group's setgid directories keep later files in it).
+   */
+  private async own(pod: Pod, v: Volume, mounted: MountedVolume, gid: number): Promise<void> {
+    const key = `${pod.metadata.uid ?? ''}/${v.name}`;
+    const payload = !!(v.configMap ?? v.secret ?? v.downwardAPI);
+    if (!payload && this.owned.has(key)) return;
+    try {
+      await setVolumeOwnership(mounted.hostPath, gid, mounted.readOnly, pod.spec.securityContext?.fsGroupChangePolicy ?? 'Always');
+    } catch (e) {
+      throw new VolumeError(v.name, `cannot give the volume to fsGroup ${gid}: ${(e as Error).message}`);
+    }
+    if (!payload) this.owned.add(key);
   }
 
   private async setUpVolume(pod: Pod, v: Volume, sources: VolumeSources): Promise<MountedVolume> {
@@ -110,14 +139,14 @@ export class PodVolumes {
         if (medium === 'Memory') await this.tmpfs(v.name, dir, 0o777, memoryBytes(v.emptyDir!.sizeLimit) || (this.opts.nodeMemoryBytes ?? totalmem()));
         // As kubelet: any user of the pod may write its scratch space.
         await chmod(dir, 0o777);
-        return { hostPath: dir, readOnly: false, createSubPaths: true };
+        return { hostPath: dir, readOnly: false, createSubPaths: true, fsGroupOwned: true };
       }
       case 'hostPath':
         return { hostPath: await setUpHostPath(v.name, v.hostPath!, this.hostPathRoots), readOnly: false, createSubPaths: true };
       case 'configMap': {
         const dir = dirOf('configmap');
         await writeAtomic(dir, await configMapPayload(v.name, v.configMap!, sources.objects, ns));
-        return { hostPath: dir, readOnly: true, createSubPaths: false };
+        return { hostPath: dir, readOnly: true, createSubPaths: false, fsGroupOwned: true };
       }
       case 'secret': {
         const dir = dirOf('secret');
@@ -126,12 +155,12 @@ export class PodVolumes {
         // Secrets live in memory only, as kubelet keeps them.
         await this.tmpfs(v.name, dir, 0o755);
         await writeAtomic(dir, payload);
-        return { hostPath: dir, readOnly: true, createSubPaths: false };
+        return { hostPath: dir, readOnly: true, createSubPaths: false, fsGroupOwned: true };
       }
       case 'downwardAPI': {
         const dir = dirOf('downward-api');
         await writeAtomic(dir, downwardAPIPayload(v.name, pod, v.downwardAPI!, { ...(sources.allocatable ? { allocatable: sources.allocatable } : {}) }));
-        return { hostPath: dir, readOnly: true, createSubPaths: false };
+        return { hostPath: dir, readOnly: true, createSubPaths: false, fsGroupOwned: true };
       }
       case 'persistentVolumeClaim':
         return setUpClaimVolume(v.name, v.persistentVolumeClaim!, sources.objects, {
@@ -202,6 +231,7 @@ export class PodVolumes {
    * another filesystem: throws, leaving its files, when something stays mounted.
    */
   async tearDown(uid: string): Promise<void> {
+    this.forgetOwned(uid);
     await this.removeSubPaths(uid);
     const dir = podVolumesDir(this.opts.podsRoot, uid);
     const top = await stat(dir).catch(() => undefined);
@@ -220,6 +250,7 @@ export class PodVolumes {
    * never touched. Idempotent; throws, leaving files, when something stays mounted.
    */
   async releaseEphemeral(uid: string): Promise<void> {
+    this.forgetOwned(uid);
     await this.removeSubPaths(uid);
     const dir = podVolumesDir(this.opts.podsRoot, uid);
     const top = await stat(dir).catch(() => undefined);

@@ -98,7 +98,7 @@ export async function setUpClaimVolume(volume: string, src: PersistentVolumeClai
     const where = pv.spec.local.path;
     const resolved = await realpath(where).catch(() => undefined);
     if (!resolved || !(await stat(resolved)).isDirectory()) throw new VolumeError(volume, `local persistentvolume "${pv.metadata.name}": ${where} is not a directory on this node`);
-    return { hostPath: resolved, readOnly, createSubPaths: true };
+    return { hostPath: resolved, readOnly, createSubPaths: true, fsGroupOwned: !readOnly };
   }
   if (pv.spec.nfs) return { hostPath: await mountNfs(volume, pv, readOnly, ctx), readOnly, createSubPaths: true };
   throw new VolumeError(volume, `persistentvolume "${pv.metadata.name}" has no volume source this node can mount (hostPath, local or nfs)`);

@@ -272,6 +272,48 @@ parameters:
     await waitFor('its Delete volume gone too', async () => gone('pv', claim.spec.volumeName!), 60_000);
   });
 
+  it('gives a non-root pod\'s emptyDir, claim and secret to its fsGroup, so it writes and reads them', async () => {
+    await apply(`apiVersion: v1
+kind: Secret
+metadata:
+  name: grouped
+stringData:
+  token: for-the-group
+`);
+    await apply(claimYaml('grouped-data'));
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: grouped
+spec:
+  restartPolicy: Never
+  securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000 }
+  containers:
+    - name: main
+      image: busybox
+      command: ["sh", "-c", "id -G && echo w > /scratch/f && echo w > /data/f && cat /creds/token && echo && stat -c '%g %a' /data/f /data"]
+      volumeMounts:
+        - { name: scratch, mountPath: /scratch }
+        - { name: data, mountPath: /data }
+        - { name: creds, mountPath: /creds }
+  volumes:
+    - name: scratch
+      emptyDir: {}
+    - name: data
+      persistentVolumeClaim: { claimName: grouped-data }
+    - name: creds
+      secret: { secretName: grouped, defaultMode: 0400 }
+`);
+    await waitPhase('grouped', 'Succeeded', 120_000);
+    const lines = (await mkOk(['logs', 'grouped'])).trim().split('\n');
+    expect(lines[0].split(' ')).toEqual(['1000', '2000']);
+    // The file made in the claim belongs to the group through the directory's setgid bit.
+    expect(lines.slice(1)).toEqual(['for-the-group', '2000 644', '2000 2777']);
+    await mkOk(['delete', 'pod', 'grouped']);
+    await mkOk(['delete', 'pvc', 'grouped-data']);
+    await mkOk(['delete', 'secret', 'grouped']);
+  });
+
   it('brings a changed ConfigMap to the files of a running pod', async () => {
     const cm = (greeting: string) => `apiVersion: v1
 kind: ConfigMap
