@@ -72,7 +72,7 @@ export const FunctionCode = z.strictObject({
     'In a manifest only: a file or directory, relative to the manifest, that `mk apply` packs and uploads, then replaces by '
     + 'digest, size and files. The server never sees it.',
   ),
-}).superRefine((c, ctx) => {
+}, { error: (iss) => (iss.input === undefined ? 'Required value' : undefined) }).superRefine((c, ctx) => {
   if (c.path !== undefined) {
     for (const f of ['digest', 'size', 'files'] as const) {
       if (c[f] !== undefined) ctx.addIssue({ code: 'custom', path: [f], message: 'Forbidden: may not be specified together with `path`' });
