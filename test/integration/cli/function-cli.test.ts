@@ -93,7 +93,7 @@ describe('mk function deploy', () => {
     [['--runtime', 'ruby', '--handler', 'add.handler', '-f', ADD], 'spec.runtime: Unsupported value: "ruby": supported values: "node", "python3"'],
     [['--runtime', 'python3', '-f', ADD], 'spec.handler: Required value'],
     [['--runtime', 'python3', '--handler', 'add', '-f', ADD], 'spec.handler: Invalid value: "add"'],
-    [['--runtime', 'python3', '--handler', 'add.handler', '-f', '/nonexistent/add.py'], '/nonexistent/add.py: no such file or directory'],
+    [['--runtime', 'python3', '--handler', 'add.handler', '-f', '/nonexistent/add.py'], 'the code path /nonexistent/add.py does not exist'],
     [['--runtime', 'python3', '--handler', 'add.handler', '-f', ADD, '--env', 'NOVALUE'], 'invalid --env NOVALUE: expected NAME=VALUE'],
     [['--runtime', 'python3', '--handler', 'add.handler', '-f', ADD, '--min', '4', '--max', '2'], 'spec.maxInstances: Invalid value: 2'],
   ])('refuses bad flags %j, naming the problem', async (flags, message) => {
