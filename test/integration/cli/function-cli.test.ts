@@ -65,6 +65,19 @@ describe('mk function deploy', () => {
     expect(fs.existsSync(path.join(dir, '__pycache__'))).toBe(false);
   });
 
+  it('says it is uploading large code, and only when the bucket lacks it', async () => {
+    const dir = path.join(work, 'large');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(ADD, path.join(dir, 'add.py'));
+    fs.writeFileSync(path.join(dir, 'data.bin'), Buffer.alloc(2 * 1024 * 1024, 7));
+    const args = ['function', 'deploy', 'large', '--runtime', 'python3', '--handler', 'add.handler', '-f', dir];
+    const first = await mk(args);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/^uploading 2\.0 MiB of code \(2 files, sha256:[0-9a-f]{64}\)\n$/);
+    expect(first.stdout).toBe('function.mk.io/large created\n');
+    expect(await mk(args)).toEqual({ code: 0, stdout: 'function.mk.io/large unchanged\n', stderr: '' });
+  });
+
   it('refuses code that does not compile with python\'s message, uploading and applying nothing', async () => {
     const dir = path.join(work, 'broken');
     fs.mkdirSync(dir);
