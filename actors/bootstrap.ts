@@ -5,6 +5,7 @@
  * plane owns the buckets and streams: it makes them at start and again after every reconnect, so
  * a server that comes back without its store is made whole (the built-in namespaces included).
  */
+import { openCodeBucket } from '../bus/function-code';
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
   shareInformers, checkKeyCanary, checkSealedSecrets, connectBus, DEFAULT_LEASE_SECONDS, ensureActorStream, ensureEventsStream, JetStreamPersistenceEngine,
@@ -184,6 +185,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     const made = { store: await ObjectStore.open(bus, { keys: opts.encryptionKeys }), engine: await JetStreamPersistenceEngine.open(bus) };
     await ensureEventsStream(bus);
     await ensureActorStream(bus);
+    await openCodeBucket(bus.nc, { create: true, replicas: bus.replicas });
     await ensureNamespaces(made.store);
     if (opts.defaultStorageClass) await ensureLocalPathClass(made.store, opts.defaultStorageClass.nodePath);
     return made;
@@ -210,6 +212,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await engine.ensure();
     await ensureEventsStream(bus);
     await ensureActorStream(bus);
+    await openCodeBucket(bus.nc, { create: true, replicas: bus.replicas });
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });

@@ -9,6 +9,7 @@ import { daemonSetModule } from './daemonset/kind';
 import { deploymentModule } from './deployment/kind';
 import { endpointsModule, endpointSliceModule } from './endpoints/kind';
 import { eventModule } from './event/kind';
+import { functionModule } from './function/kind';
 import { hpaModule } from './hpa/kind';
 import { ingressModule } from './ingress/kind';
 import { jobModule } from './job/kind';
@@ -24,7 +25,7 @@ import { persistentVolumeClaimModule, persistentVolumeModule, storageClassModule
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
-  configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, hpaModule, ingressModule, jobModule, leaseModule,
+  configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, functionModule, hpaModule, ingressModule, jobModule, leaseModule,
   namespaceModule, nodeModule, persistentVolumeModule, persistentVolumeClaimModule, podModule, replicaSetModule, secretModule,
   serviceModule, statefulSetModule, storageClassModule,
 ];

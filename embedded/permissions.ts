@@ -12,13 +12,17 @@
  *   replies. Everything else it asks for is refused by the server. What the store holds for a node
  *   beyond its pods (its local-path volumes) it reads through the node api on its own name, where
  *   the control plane answers with that node's share only (actors/node/local-volumes-api.ts).
+ *
+ * Functions' code (FUNCTION_CODE_BUCKET, an object store) is the one part of JetStream outside
+ * the control plane that others touch: the CLI uploads and downloads code, nodes only download
+ * it (to run a function's instances), the dashboard does neither.
  */
 import {
   EVENTS_STREAM, JOURNAL_STREAM, JOURNAL_SUBJECT_PREFIX, META_BUCKET, NODE_PODS_BUCKET, NODE_ROUTES_BUCKET, SNAPSHOT_BUCKET,
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
   actorSubject, actorWildcard, telemetryProcess, API, KINDS, SecretKind,
 } from '../messages';
-import { DASHBOARD_TOKEN_SUBJECT, OBJECTS_BUCKET } from '../messages/subjects';
+import { DASHBOARD_TOKEN_SUBJECT, FUNCTION_CODE_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
 import { ACTOR_STREAM } from '../messages/telemetry';
 import { STATS_WILDCARD, statsSubject } from '../messages/usage';
 
@@ -45,6 +49,7 @@ export function adminPermissions(user: string): Permissions {
         // `mk port-forward`: opening a stream (only the admin may), its frames to the node, the list.
         'mk.node.*.portforward', 'mk.node.*.portforward.*.up', 'mk.node.*.portforward.list',
         ...actorTelemetryRead().publish,
+        ...functionCodeRead(), ...functionCodeWrite(),
       ],
     },
     subscribe: {
@@ -86,6 +91,8 @@ export function nodePermissions(node: string): Permissions {
         // The service network (proxy, DNS, ingress): Services, EndpointSlices and Ingresses,
         // read-only; never the rest of the objects bucket (Secrets stay unreadable).
         ...serviceNetworkRead(),
+        // Functions' code, to run their instances: read-only.
+        ...functionCodeRead(),
         // Its own actor telemetry, as its own process only (MK_ACTORS captures the subjects).
         ...(['lifecycle', 'stats', 'census'] as const).map((v) => actorSubject(telemetryProcess('node', node), v)),
       ],
@@ -103,6 +110,30 @@ function nodeRoutesRead(): string[] {
     `$JS.API.CONSUMER.CREATE.${routes}.*.$KV.${NODE_ROUTES_BUCKET}.>`,
     `$JS.API.CONSUMER.MSG.NEXT.${routes}.*`, `$JS.API.CONSUMER.INFO.${routes}.*`, `$JS.API.CONSUMER.DELETE.${routes}.*`,
   ];
+}
+
+/** The code bucket's stream. */
+const CODE_STREAM = `OBJ_${FUNCTION_CODE_BUCKET}`;
+
+/**
+ * Reading functions' code (bus/function-code.ts): an object's metadata (the last message on its
+ * meta subject), and its chunks through an ordered push consumer with flow control, delivered
+ * to the reader's own inbox. Consumers on this stream can only ever see code.
+ */
+function functionCodeRead(): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${CODE_STREAM}`,
+    `$JS.API.STREAM.MSG.GET.${CODE_STREAM}`,
+    `$JS.API.DIRECT.GET.${CODE_STREAM}`, `$JS.API.DIRECT.GET.${CODE_STREAM}.>`,
+    `$JS.API.CONSUMER.CREATE.${CODE_STREAM}`, `$JS.API.CONSUMER.CREATE.${CODE_STREAM}.>`,
+    `$JS.API.CONSUMER.INFO.${CODE_STREAM}.*`, `$JS.API.CONSUMER.DELETE.${CODE_STREAM}.*`,
+    `$JS.FC.${CODE_STREAM}.>`,
+  ];
+}
+
+/** Uploading code: an object's chunks and its metadata. Never purging or deleting the stream. */
+function functionCodeWrite(): string[] {
+  return [`$O.${FUNCTION_CODE_BUCKET}.C.>`, `$O.${FUNCTION_CODE_BUCKET}.M.>`];
 }
 
 /** The kinds a node's service proxy, DNS and ingress proxy watch in the objects bucket. */

@@ -60,3 +60,6 @@ export * from './storage';
 export * from './persistent-volume';
 export * from './local-path';
 export { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/persistent-volume';
+export * from './function-names';
+export type { FunctionCode, FunctionCondition, FunctionEnvVar, FunctionObject, FunctionSpec, FunctionStatus } from './function';
+export { FunctionKind } from './kinds/function';

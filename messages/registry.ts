@@ -10,6 +10,7 @@ import { DaemonSetKind } from './kinds/daemonset';
 import { DeploymentKind } from './kinds/deployment';
 import { EndpointsKind, EndpointSliceKind } from './kinds/endpoints';
 import { EventKind } from './kinds/event';
+import { FunctionKind } from './kinds/function';
 import { HorizontalPodAutoscalerKind } from './kinds/hpa';
 import { IngressKind } from './kinds/ingress';
 import { JobKind } from './kinds/job';
@@ -25,7 +26,7 @@ export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObject
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
 export const KINDS: readonly KindInfo[] = [
-  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
+  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, FunctionKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
   LeaseKind, NamespaceKind, NodeKind, PersistentVolumeKind, PersistentVolumeClaimKind, PodKind, ReplicaSetKind, SecretKind,
   ServiceKind, StatefulSetKind, StorageClassKind,
 ];

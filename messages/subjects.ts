@@ -23,6 +23,11 @@ export const POD_BACKOFF_KEY_PREFIX = 'pod-backoff-';
 export const SNAPSHOT_BUCKET = 'mk-snapshots';
 /** Stream of cluster events (`mk events`), subjects `mk.events.<namespace>.<kind>.<source>`. */
 export const EVENTS_STREAM = 'MK_EVENTS';
+/**
+ * JetStream object store bucket holding functions' code, one object per packed tree named by its
+ * digest (`sha256:<hex>`; stream `OBJ_mk-function-code`). The CLI puts and gets, nodes only get.
+ */
+export const FUNCTION_CODE_BUCKET = 'mk-function-code';
 
 /** Request/reply subjects served by the control plane's api actor. */
 export const API = {

@@ -4,12 +4,15 @@ import { withClient } from '../client';
 import { fileFlags, forEachObject, readObjects } from '../manifest-flags';
 import { appliedConfiguration, applyObject } from '../apply-merge';
 import { dryRunFlag, dryRunSuffix, type DryRun } from '../dry-run';
-import { resourceName } from '../../messages';
+import { resourceName, type KubeObject } from '../../messages';
+import { codePathOf, resolveCodePath } from '../function-code';
 
 /**
  * `mk apply -f FILE|DIR|-`: reads and validates every document first (bad input sends nothing),
  * then creates each object or merges it into the live one as kubectl's client-side apply does
  * (cli/apply-merge.ts), and prints `pod/NAME created|configured|unchanged` (`deployment.apps/NAME` for a kind in a group).
+ * A Function whose spec.code names a `path` has that code checked, packed and uploaded first
+ * (cli/function-code.ts), and is applied with the code's digest instead.
  */
 export default class Apply extends MkCommand {
   static override summary = 'Apply a configuration to objects by file name or stdin';
@@ -38,9 +41,12 @@ export default class Apply extends MkCommand {
     const suffix = dryRunSuffix(dryRun);
 
     let failed = false;
-    await withClient(dataDir, async ({ api }) => {
+    await withClient(dataDir, async ({ api, bus }) => {
       failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
-        const config = appliedConfiguration(d.object, d.kind, namespace);
+        const object = codePathOf(d.object) === undefined || dryRun === 'client'
+          ? d.object
+          : await resolveCodePath(d.object, d.source, bus, (line) => this.err(line)) as KubeObject;
+        const config = appliedConfiguration(object, d.kind, namespace);
         const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
         this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);
         this.out(`${resourceName(d.kind, d.object.metadata.name)} ${res.result}${suffix}\n`);

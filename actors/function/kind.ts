@@ -1,0 +1,45 @@
+/**
+ * The Function kind's control-plane side: its defaults, and admission that the code it names is
+ * in the code bucket. There is no controller yet: the gateway will own a function's instances and
+ * its status, so until then a Function is stored and listed only.
+ */
+import { openCodeBucket, hasCode, type CodeBucket } from '../../bus/function-code';
+import { FunctionKind, ValidationError, type FunctionObject, type KubeObject } from '../../messages';
+import { defaultFunction } from '../../messages/function';
+import type { AllocationClaim, KindModule } from '../kind-module';
+
+const nothingHeld = async (): Promise<void> => undefined;
+
+/** The code bucket of each bus connection, opened once. */
+const buckets = new WeakMap<object, Promise<CodeBucket>>();
+
+/**
+ * Refuses a function whose code is not in the bucket (`spec.code.digest: Not found`), and one
+ * that still carries `spec.code.path`, which only the CLI resolves. Checked on every write, since
+ * an update may name new code.
+ */
+async function admitCode(bus: Parameters<typeof openCodeBucket>[0], next: KubeObject): Promise<void> {
+  const fn = next as unknown as FunctionObject;
+  const label = `Function.mk.io "${fn.metadata.name}" is invalid`;
+  const code = fn.spec.code;
+  if (code.path !== undefined || code.digest === undefined) {
+    const why = `spec.code.path: Forbidden: the server takes code by digest only; \`mk apply\` and \`mk function deploy\` upload a path and set its digest`;
+    throw new ValidationError(`${label}: ${why}`, [why]);
+  }
+  let bucket = buckets.get(bus);
+  if (!bucket) buckets.set(bus, bucket = openCodeBucket(bus));
+  if (!await hasCode(await bucket, code.digest)) {
+    const why = `spec.code.digest: Not found: "${code.digest}"`;
+    throw new ValidationError(`${label}: ${why} (upload the code first: mk function deploy, or mk apply with spec.code.path)`, [why]);
+  }
+}
+
+/** The Function kind module (actors/kinds.ts lists it). */
+export const functionModule: KindModule = {
+  info: FunctionKind,
+  defaults: (o) => defaultFunction(o as unknown as FunctionObject) as unknown as KubeObject,
+  async allocate(store, _existing, next): Promise<AllocationClaim> {
+    await admitCode(store.bus.nc, next);
+    return { object: next, undo: nothingHeld, done: nothingHeld };
+  },
+};

@@ -1,0 +1,28 @@
+/**
+ * What the Function kind's readers share without its schema (the printers, the CLI, the code
+ * bucket): runtimes, the handler and digest shapes, the defaults and bounds. No zod here.
+ */
+
+/** The runtimes a function may use. */
+export const FUNCTION_RUNTIMES = ['python3', 'node'] as const;
+export type FunctionRuntime = (typeof FUNCTION_RUNTIMES)[number];
+
+/** `<module>.<function>`: identifiers, the module optionally in subdirectories (`lib/add.handler`). */
+export const HANDLER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** A code digest: `sha256:` and 64 lower-case hex digits. */
+export const CODE_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+export const MAX_TIMEOUT_SECONDS = 900;
+export const DEFAULT_CONCURRENCY = 1;
+export const MAX_CONCURRENCY = 1000;
+export const DEFAULT_MIN_INSTANCES = 0;
+export const DEFAULT_MAX_INSTANCES = 10;
+export const MAX_INSTANCES = 1000;
+export const DEFAULT_IDLE_SECONDS = 60;
+
+/** The first 12 hex digits of a code digest, as `mk get -o wide` shows it ("" when there is none). */
+export function shortDigest(digest: string | undefined): string {
+  return digest?.startsWith('sha256:') ? digest.slice('sha256:'.length, 'sha256:'.length + 12) : '';
+}
