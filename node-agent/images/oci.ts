@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip, gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 
 /** One entry of a layer. Paths are relative (`bin/sh`); parents must be listed before children. */
@@ -120,21 +121,43 @@ export interface OciLayout {
   info: Omit<OciImageInfo, 'size'>;
 }
 
+/** A packed layer: its uncompressed digest (diff_id) and its gzipped blob. */
+interface PackedLayer { diffId: string; gz: Buffer }
+
 /** Builds the files of an OCI image layout (oci-layout, index.json, blobs/sha256/...). */
 export function buildOciLayout(spec: OciImageSpec): OciLayout {
   if (spec.names.length === 0) throw new Error('an image needs at least one name');
+  // gzip without a file name or mtime in its header, so the digest depends on content only.
+  return assembleLayout(spec, spec.layers.map((entries) => {
+    const raw = buildTar(entries);
+    return { diffId: sha256(raw), gz: gzipSync(raw, { level: 6 }) };
+  }));
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * Like `buildOciLayout`, but compresses layers on libuv's thread pool: a layer of a hundred MB
+ * (an interpreter) then does not stall the event loop for seconds.
+ */
+export async function buildOciLayoutAsync(spec: OciImageSpec): Promise<OciLayout> {
+  if (spec.names.length === 0) throw new Error('an image needs at least one name');
+  const packed: PackedLayer[] = [];
+  for (const entries of spec.layers) {
+    const raw = buildTar(entries);
+    packed.push({ diffId: sha256(raw), gz: await gzipAsync(raw, { level: 6 }) });
+  }
+  return assembleLayout(spec, packed);
+}
+
+function assembleLayout(spec: OciImageSpec, packed: PackedLayer[]): OciLayout {
   const blobs = new Map<string, Buffer>();
   const addBlob = (data: Buffer): string => {
     const d = sha256(data);
     blobs.set(d, data);
     return d;
   };
-  const layers = spec.layers.map((entries) => {
-    const raw = buildTar(entries);
-    // gzip without a file name or mtime in its header, so the digest depends on content only.
-    const gz = gzipSync(raw, { level: 6 });
-    return { diffId: sha256(raw), digest: addBlob(gz), size: gz.length };
-  });
+  const layers = packed.map((l) => ({ diffId: l.diffId, digest: addBlob(l.gz), size: l.gz.length }));
   const c = spec.config;
   const config = {
     architecture: spec.architecture ?? ociArch(),
@@ -194,7 +217,7 @@ export function packOciLayout(layout: OciLayout): Buffer {
  * renamed into place, so concurrent builders never see a half-written archive).
  */
 export async function writeOciArchive(spec: OciImageSpec, outPath: string): Promise<OciImageInfo> {
-  const layout = buildOciLayout(spec);
+  const layout = await buildOciLayoutAsync(spec);
   const tar = packOciLayout(layout);
   await mkdir(path.dirname(outPath), { recursive: true });
   const tmp = `${outPath}.${process.pid}.${Date.now()}.tmp`;
