@@ -17,6 +17,7 @@ import os
 import shlex
 import shutil
 import signal
+import socketserver
 import subprocess
 import sys
 import threading
@@ -224,6 +225,12 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def server_bind(self):
+        # HTTPServer's own server_bind asks socket.getfqdn(): a reverse DNS lookup that, in a pod
+        # without a resolver, stalls the start for seconds. The name is never used here.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 
 def main():

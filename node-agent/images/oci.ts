@@ -1,7 +1,7 @@
 /**
  * A small OCI image layout writer: layers from an in-memory list of entries, config, manifest and
  * index.json, packed into one tar that `ctr images import` (and any OCI tool) reads.
- * Output is byte-for-byte deterministic: fixed mtimes, root ownership, entries in the order given,
+ * Output is byte-for-byte deterministic: fixed mtimes (unless an entry gives its own), root ownership, entries in the order given,
  * no timestamps in the config; rebuilding the same image gives the same digests.
  * Spec: https://github.com/opencontainers/image-spec/blob/main/image-layout.md
  */
@@ -15,7 +15,8 @@ import { Header, Pax } from 'tar';
 /** One entry of a layer. Paths are relative (`bin/sh`); parents must be listed before children. */
 export type LayerEntry =
   | { type: 'dir'; path: string; mode?: number }
-  | { type: 'file'; path: string; mode?: number; data: Buffer }
+  /** `mtime` (default: a fixed date) only where a reader checks it: python's .pyc names its source's. */
+  | { type: 'file'; path: string; mode?: number; data: Buffer; mtime?: Date }
   | { type: 'symlink'; path: string; target: string };
 
 /** Process defaults of the image (the OCI config's `config` object). */
@@ -81,12 +82,13 @@ function checkPath(p: string): void {
   }
 }
 
-function headerBlocks(h: { path: string; type: 'File' | 'Directory' | 'SymbolicLink'; mode: number; size: number; linkpath?: string }): Buffer[] {
-  const fields = { ...h, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: FIXED_MTIME };
+function headerBlocks(h: { path: string; type: 'File' | 'Directory' | 'SymbolicLink'; mode: number; size: number; linkpath?: string; mtime?: Date }): Buffer[] {
+  const mtime = h.mtime ?? FIXED_MTIME;
+  const fields = { ...h, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime };
   const header = new Header(fields);
   const out: Buffer[] = [];
   // Long paths or link targets do not fit ustar: a PAX extended header carries them.
-  if (header.encode()) out.push(new Pax({ path: h.path, linkpath: h.linkpath, mtime: FIXED_MTIME }).encode());
+  if (header.encode()) out.push(new Pax({ path: h.path, linkpath: h.linkpath, mtime }).encode());
   if (!header.block) throw new Error(`could not encode tar header for ${h.path}`);
   out.push(Buffer.from(header.block));
   return out;
@@ -105,7 +107,7 @@ export function buildTar(entries: LayerEntry[]): Buffer {
     } else if (e.type === 'symlink') {
       parts.push(...headerBlocks({ path: e.path, type: 'SymbolicLink', mode: 0o777, size: 0, linkpath: e.target }));
     } else {
-      parts.push(...headerBlocks({ path: e.path, type: 'File', mode: e.mode ?? 0o644, size: e.data.length }));
+      parts.push(...headerBlocks({ path: e.path, type: 'File', mode: e.mode ?? 0o644, size: e.data.length, mtime: e.mtime }));
       parts.push(e.data);
       const pad = (512 - (e.data.length % 512)) % 512;
       if (pad) parts.push(Buffer.alloc(pad));

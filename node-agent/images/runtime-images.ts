@@ -5,7 +5,7 @@
  *
  * An image holds two layers: the busybox root filesystem (sh for debugging) and the runtime:
  * the interpreter at its real path, every shared library `ldd` lists (the dynamic loader too) at
- * the path the binary asks for, the python standard library (pruned), the loader at /mk/loader.*
+ * the path the binary asks for, the python standard library (pruned, compiled .pyc kept), the loader at /mk/loader.*
  * and an empty /code. Its tag is a hash of the inputs, so a changed loader or interpreter gives a
  * new image and a rebuilt archive; the same inputs give byte-identical archives.
  */
@@ -40,7 +40,7 @@ export const LOADER_PORT = 8080;
 export const CODE_DIR = '/code';
 
 /** Bump when the runtime image layout changes, so cached archives are rebuilt. */
-const RUNTIME_BUILDER_VERSION = '1';
+const RUNTIME_BUILDER_VERSION = '2';
 
 /** The PATH of a runtime container. */
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -74,6 +74,8 @@ interface Interpreter {
   version: string;
   /** python: the standard library directories to copy. */
   stdlibDirs: string[];
+  /** python: `sys.implementation.cache_tag` (`cpython-311`), naming the .pyc files to keep. */
+  cacheTag: string;
   /** Files whose shared libraries the image needs besides the binary (python's extension modules). */
   extraElfs: string[];
   loader: { file: string; source: Buffer };
@@ -90,15 +92,18 @@ async function whichOnPath(exe: string): Promise<string | undefined> {
 }
 
 // Parts of the standard library a function never needs; they are a third of its size.
-const PRUNED = new Set(['test', 'tests', 'idlelib', 'tkinter', 'turtledemo', 'ensurepip', 'lib2to3', '__pycache__', 'site-packages', 'dist-packages']);
-const prunedFile = (name: string): boolean => /^config-\d/.test(name) || /^(_test|xxlimited|_xxtestfuzz)/.test(name) || name.endsWith('.pyc');
+const PRUNED = new Set(['test', 'tests', 'idlelib', 'tkinter', 'turtledemo', 'ensurepip', 'lib2to3', 'site-packages', 'dist-packages']);
+const prunedFile = (name: string): boolean => /^config-\d/.test(name) || /^(_test|xxlimited|_xxtestfuzz)/.test(name);
+// The compiled stdlib is kept (plain .pyc of this interpreter, not the -O ones): without it
+// every cold start compiles http.server and friends again, half a second of a function's start.
+const keptPyc = (name: string, cacheTag: string): boolean => name.endsWith(`.${cacheTag}.pyc`);
 
 async function findPython(given?: string): Promise<Interpreter> {
   const candidate = given ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : await whichOnPath('python3'));
   if (!candidate || !existsSync(candidate)) throw new InterpreterNotFoundError('python3');
   // sys.executable, not the candidate: a pyenv or venv shim is not the interpreter itself.
-  const script = 'import json,sys,sysconfig,os; p=sysconfig.get_paths(); print(json.dumps({"executable": sys.executable, "version": sys.version, "short": "%d.%d" % sys.version_info[:2], "stdlib": p["stdlib"], "platstdlib": p["platstdlib"], "dynload": os.path.join(p["platstdlib"], "lib-dynload")}))';
-  let info: { executable: string; version: string; short: string; stdlib: string; platstdlib: string; dynload: string };
+  const script = 'import json,sys,sysconfig,os; p=sysconfig.get_paths(); print(json.dumps({"executable": sys.executable, "cacheTag": sys.implementation.cache_tag or "", "version": sys.version, "short": "%d.%d" % sys.version_info[:2], "stdlib": p["stdlib"], "platstdlib": p["platstdlib"], "dynload": os.path.join(p["platstdlib"], "lib-dynload")}))';
+  let info: { executable: string; cacheTag: string; version: string; short: string; stdlib: string; platstdlib: string; dynload: string };
   try {
     info = JSON.parse((await run(candidate, ['-I', '-c', script], { timeout: 30_000 })).stdout) as typeof info;
   } catch (e) {
@@ -112,6 +117,7 @@ async function findPython(given?: string): Promise<Interpreter> {
     runtime: 'python3', binary, version: info.short,
     aliases: [...new Set(['/usr/bin/python3', '/usr/bin/python', candidate])].filter((a) => a !== binary),
     stdlibDirs: [...new Set([info.stdlib, info.platstdlib])],
+    cacheTag: info.cacheTag,
     extraElfs: dynload,
     loader,
     cmd: [binary, '/mk/loader.py'],
@@ -136,6 +142,7 @@ async function findNode(given?: string): Promise<Interpreter> {
     runtime: 'node', binary, version,
     aliases: [...new Set(['/usr/bin/node', '/usr/bin/nodejs', candidate])].filter((a) => a !== binary),
     stdlibDirs: [],
+    cacheTag: '',
     extraElfs: [],
     loader,
     cmd: [binary, '/mk/loader.js'],
@@ -196,18 +203,23 @@ function addParents(dirs: Set<string>, p: string): void {
   for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
 }
 
-/** Walks a standard library dir: files and symlinks as they are, pruned dirs left out. */
-async function walkStdlib(dir: string, dirs: Set<string>, out: LayerEntry[]): Promise<void> {
+/**
+ * Walks a standard library dir: files and symlinks as they are, pruned dirs left out. Sources keep
+ * their mtime: a .pyc is only used when the mtime it records matches its source's.
+ */
+async function walkStdlib(dir: string, cacheTag: string, dirs: Set<string>, out: LayerEntry[]): Promise<void> {
   dirs.add(dir.slice(1));
+  const inCache = path.basename(dir) === '__pycache__';
   for (const name of (await readdir(dir)).sort()) {
     const full = path.join(dir, name);
     const st = await lstat(full);
     if (st.isDirectory()) {
-      if (!PRUNED.has(name)) await walkStdlib(full, dirs, out);
+      if (!PRUNED.has(name)) await walkStdlib(full, cacheTag, dirs, out);
     } else if (st.isSymbolicLink()) {
       out.push({ type: 'symlink', path: full.slice(1), target: await readlink(full) });
-    } else if (st.isFile() && !prunedFile(name)) {
-      out.push({ type: 'file', path: full.slice(1), mode: st.mode & 0o777, data: await readFile(full) });
+    } else if (st.isFile() && !prunedFile(name) && (!inCache || keptPyc(name, cacheTag))) {
+      const mtime = name.endsWith('.py') ? new Date(Math.floor(st.mtimeMs / 1000) * 1000) : undefined;
+      out.push({ type: 'file', path: full.slice(1), mode: st.mode & 0o777, data: await readFile(full), mtime });
     }
   }
 }
@@ -220,7 +232,7 @@ async function runtimeLayer(interp: Interpreter): Promise<LayerEntry[]> {
   for (const elf of interp.extraElfs) for (const l of await sharedLibraries(elf, false)) libs.add(l);
   for (const d of interp.stdlibDirs) {
     addParents(dirs, d);
-    await walkStdlib(d, dirs, files);
+    await walkStdlib(d, interp.cacheTag, dirs, files);
   }
   const inStdlib = (p: string): boolean => interp.stdlibDirs.some((d) => p.startsWith(`${d}/`));
   for (const lib of [...libs].sort()) {
