@@ -136,12 +136,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def read_json(self):
         """The body as JSON: (True, value), or (False, None) after answering 400/413."""
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self.reply(413, {"error": "body of %d bytes is over the limit of %d" % (length, MAX_BODY)})
-            self.close_connection = True
-            return False, None
-        raw = self.rfile.read(length) if length > 0 else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            raw = self.read_chunked()
+            if raw is None:
+                return False, None
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.reply(413, {"error": "body of %d bytes is over the limit of %d" % (length, MAX_BODY)})
+                self.close_connection = True
+                return False, None
+            raw = self.rfile.read(length) if length > 0 else b""
         if raw.strip() == b"":
             return True, None
         try:
@@ -149,6 +154,24 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as e:
             self.reply(400, {"error": "the body is not valid JSON: %s" % e})
             return False, None
+
+    def read_chunked(self):
+        """A chunked body (what a streaming client sends): the bytes, or None after answering 413."""
+        parts, size = [], 0
+        while True:
+            line = self.rfile.readline(65537)
+            chunk = int(line.split(b";")[0].strip() or b"0", 16)
+            if chunk == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            size += chunk
+            if size > MAX_BODY:
+                self.reply(413, {"error": "body is over the limit of %d bytes" % MAX_BODY})
+                self.close_connection = True
+                return None
+            parts.append(self.rfile.read(chunk))
+            self.rfile.readline(65537)
 
     def do_GET(self):
         if self.path.split("?")[0] == "/healthz":

@@ -245,6 +245,24 @@ describe.each(runtimes)('the $name loader', (rt) => {
     expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
   });
 
+  it('reads a chunked body (a streaming client\'s) like one with a length', async () => {
+    const dir = await codeDir({ [`add.${rt.ext}`]: rt.code.add });
+    const l = await startLoader(rt, dir);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'add.handler' })).status).toBe(200);
+    const parts = ['{"a": 2', '0, "b": 2', '2}'];
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const p of parts) c.enqueue(new TextEncoder().encode(p));
+        c.close();
+      },
+    });
+    const init: RequestInit & { duplex: 'half' } = { method: 'POST', body: stream, duplex: 'half' };
+    const r = await fetch(`${l.url}/run`, init);
+    expect({ status: r.status, body: await r.json() }).toEqual({ status: 200, body: { sum: 42 } });
+    // The connection stays usable after it.
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
+  });
+
   it('runs a command: the event on stdin and as the last argument, stdout as the result, a failure as 500', async () => {
     const dir = await codeDir({ [`add_cmd.${rt.ext}`]: rt.code.command });
     const l = await startLoader(rt, dir);
