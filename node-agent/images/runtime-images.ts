@@ -257,12 +257,15 @@ async function runtimeLayer(interp: Interpreter): Promise<LayerEntry[]> {
  * naming the file when ldd or reading fails.
  */
 export async function buildRuntimeImage(runtime: FunctionRuntime, workDir: string, onProgress?: ProgressFn, paths: InterpreterPaths = {}): Promise<BuiltImage> {
-  const interp = await findInterpreter(runtime, paths);
-  const name = runtimeImageName(runtime, interp.key);
-  const tarPath = path.join(workDir, cacheName(`runtime-${runtime}`, interp.key));
+  return buildFrom(await findInterpreter(runtime, paths), workDir, onProgress, paths.busybox);
+}
+
+async function buildFrom(interp: Interpreter, workDir: string, onProgress?: ProgressFn, busybox?: string): Promise<BuiltImage> {
+  const name = runtimeImageName(interp.runtime, interp.key);
+  const tarPath = path.join(workDir, cacheName(`runtime-${interp.runtime}`, interp.key));
   if (existsSync(tarPath)) return { names: [name], tarPath, cached: true };
-  onProgress?.({ image: name, step: `pack ${runtime} ${interp.version} from ${interp.binary}` });
-  const layers = [await busyboxLayer(paths.busybox), await runtimeLayer(interp)];
+  onProgress?.({ image: name, step: `pack ${interp.runtime} ${interp.version} from ${interp.binary}` });
+  const layers = [await busyboxLayer(busybox), await runtimeLayer(interp)];
   onProgress?.({ image: name, step: 'write archive' });
   await writeOciArchive({
     names: [name],
@@ -271,7 +274,7 @@ export async function buildRuntimeImage(runtime: FunctionRuntime, workDir: strin
       cmd: interp.cmd,
       env: interp.env,
       workingDir: CODE_DIR,
-      labels: { 'mk.io/function-runtime': runtime, 'mk.io/function-runtime-version': interp.version },
+      labels: { 'mk.io/function-runtime': interp.runtime, 'mk.io/function-runtime-version': interp.version },
     },
   }, tarPath);
   return { names: [name], tarPath, cached: false };
@@ -302,7 +305,8 @@ export async function ensureRuntimeImages(cri: CriClient, opts: EnsureRuntimeIma
   const result: EnsureRuntimeImagesResult = { imported: [], present: [], images: {} };
   let snapshotter = opts.snapshotter;
   for (const runtime of opts.runtimes ?? FUNCTION_RUNTIMES) {
-    const image = await runtimeImage(runtime, opts.interpreters);
+    const interp = await findInterpreter(runtime, opts.interpreters);
+    const image = runtimeImageName(runtime, interp.key);
     result.images[runtime] = image;
     opts.onProgress?.({ image, step: 'check' });
     if ((await cri.imageStatus({ image: { image } })).image !== null) {
@@ -310,7 +314,7 @@ export async function ensureRuntimeImages(cri: CriClient, opts: EnsureRuntimeIma
       opts.onProgress?.({ image, step: 'present', done: true });
       continue;
     }
-    const built = await buildRuntimeImage(runtime, opts.workDir, opts.onProgress, opts.interpreters);
+    const built = await buildFrom(interp, opts.workDir, opts.onProgress, opts.interpreters?.busybox);
     if (built.cached) opts.onProgress?.({ image, step: 'cached archive' });
     opts.onProgress?.({ image, step: 'import' });
     snapshotter ??= await criSnapshotter(cri);

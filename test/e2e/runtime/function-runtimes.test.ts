@@ -19,9 +19,22 @@ const suite = unavailable ? describe.skip : describe;
 
 jest.setTimeout(240_000);
 
-const CODE: Record<FunctionRuntime, { file: string; source: string }> = {
-  python3: { file: 'add.py', source: 'def handler(event):\n    print("adding", event["a"], event["b"])\n    return {"sum": event["a"] + event["b"]}\n' },
-  node: { file: 'add.js', source: 'exports.handler = async (event) => {\n  console.log("adding", event.a, event.b);\n  return { sum: event.a + event.b };\n};\n' },
+/** Each runtime's code, both styles: a handler, and a command that reads the event from its argument. */
+const CODE: Record<FunctionRuntime, { files: Record<string, string>; command: string }> = {
+  python3: {
+    files: {
+      'add.py': 'def handler(event):\n    print("adding", event["a"], event["b"])\n    return {"sum": event["a"] + event["b"]}\n',
+      'add_cmd.py': 'import json, sys\ne = json.loads(sys.argv[-1])\nprint("adding", e["a"], e["b"], file=sys.stderr)\nprint(json.dumps({"sum": e["a"] + e["b"]}))\n',
+    },
+    command: 'python3 add_cmd.py',
+  },
+  node: {
+    files: {
+      'add.js': 'exports.handler = async (event) => {\n  console.log("adding", event.a, event.b);\n  return { sum: event.a + event.b };\n};\n',
+      'add_cmd.js': 'const e = JSON.parse(process.argv[process.argv.length - 1]);\nconsole.error("adding", e.a, e.b);\nconsole.log(JSON.stringify({ sum: e.a + e.b }));\n',
+    },
+    command: 'node add_cmd.js',
+  },
 };
 
 // Runs in the test's namespace (where pod IPs route): POSTs /init then /run, prints both answers.
@@ -81,19 +94,21 @@ suite('function runtime images on a private containerd', () => {
     expect(second).toEqual({ imported: [], present: [first.images.python3, first.images.node], images: first.images });
   });
 
-  it.each(['python3', 'node'] as const)('runs the %s runtime with code mounted at /code: /init then /run gives {"sum":3}', async (runtime) => {
+  it.each([
+    ['python3', 'handler'], ['node', 'handler'], ['python3', 'command'], ['node', 'command'],
+  ] as const)('runs the %s runtime (%s style) with code mounted at /code: /init then /run gives {"sum":3}', async (runtime, style) => {
     const image = images[runtime];
     if (!image) throw new Error('the images were not built (the test before failed)');
-    const codeDir = path.join(codeRoot, runtime);
-    await rm(codeDir, { recursive: true, force: true });
+    const name = `fn-${runtime}-${style}`;
+    const codeDir = path.join(codeRoot, name);
     await mkdir(codeDir, { recursive: true });
-    await writeFile(path.join(codeDir, CODE[runtime].file), CODE[runtime].source);
+    for (const [file, text] of Object.entries(CODE[runtime].files)) await writeFile(path.join(codeDir, file), text);
 
-    const uid = `uid-fn-${runtime}`;
+    const uid = `uid-${name}`;
     const sandboxConfig: PodSandboxConfig = {
-      metadata: { name: `fn-${runtime}`, uid, namespace: 'default', attempt: 0 },
-      hostname: `fn-${runtime}`,
-      logDirectory: `${ctrd.dataDir}/pods/default_fn-${runtime}_${uid}`,
+      metadata: { name, uid, namespace: 'default', attempt: 0 },
+      hostname: name,
+      logDirectory: `${ctrd.dataDir}/pods/default_${name}_${uid}`,
       linux: { cgroupParent: ctrd.cgroupParent },
     };
     const { podSandboxId } = await ctrd.cri.runPodSandbox({ config: sandboxConfig });
@@ -120,13 +135,14 @@ suite('function runtime images on a private containerd', () => {
     const upMs = Date.now() - t0;
 
     const t1 = Date.now();
-    const r = await ns.run([process.execPath, '-e', CLIENT, base, JSON.stringify({ codeDir: CODE_DIR, handler: 'add.handler' }), JSON.stringify({ a: 1, b: 2 })], { timeoutMs: 30_000 });
+    const init = style === 'handler' ? { codeDir: CODE_DIR, handler: 'add.handler' } : { codeDir: CODE_DIR, command: CODE[runtime].command };
+    const r = await ns.run([process.execPath, '-e', CLIENT, base, JSON.stringify(init), JSON.stringify({ a: 1, b: 2 })], { timeoutMs: 30_000 });
     const callMs = Date.now() - t1;
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ init: { status: 200, body: { ready: true } }, run: { status: 200, body: { sum: 3 } } });
     const ready = await ns.run(['/bin/busybox', 'wget', '-qO-', `${base}/healthz`], { timeoutMs: 5_000 });
     expect(JSON.parse(ready.stdout)).toEqual({ ready: true });
-    timings.push(`${runtime}: container start to loader answering ${upMs} ms; /init + /run (with a node client's start) ${callMs} ms`);
+    timings.push(`${runtime} (${style}): container start to loader answering ${upMs} ms; /init + /run (with a node client's start) ${callMs} ms`);
 
     // The handler's print and the loader's own lines are in the container's log (what `mk logs` reads).
     const status = (await ctrd.cri.containerStatus({ containerId })).status;
@@ -135,8 +151,9 @@ suite('function runtime images on a private containerd', () => {
       return text.includes('adding 1 2') ? text : undefined;
     }, 10_000);
     expect(log).toMatch(/ stderr F mk-loader: \S+ \S+ listening on 0\.0\.0\.0:8080/);
-    expect(log).toMatch(/ stderr F mk-loader: init: handler add\.handler from \/code loaded in \d+ ms/);
-    expect(log).toMatch(/ stdout F adding 1 2/);
+    expect(log).toMatch(new RegExp(` stderr F mk-loader: init: ${style === 'handler' ? 'handler add\\.handler' : `command ${CODE[runtime].command}`} from /code loaded in \\d+ ms`));
+    // A handler prints to stdout; the command's stdout is its result, its stderr reaches the log.
+    expect(log).toMatch(style === 'handler' ? / stdout F adding 1 2/ : / stderr F adding 1 2/);
 
     // The code is mounted read-only and the loader runs from the image's working dir.
     const ro = await ctrd.cri.execSync({ containerId, cmd: ['sh', '-c', 'pwd; touch /code/x 2>/dev/null && echo writable || echo read-only'], timeout: 10 });
