@@ -151,8 +151,13 @@ async function findNode(given?: string): Promise<Interpreter> {
   };
 }
 
-function findInterpreter(runtime: FunctionRuntime, paths: InterpreterPaths = {}): Promise<Interpreter> {
-  return runtime === 'python3' ? findPython(paths.python3) : findNode(paths.node);
+/** Finds the interpreter; the key covers the busybox binary too, the image's other input. */
+async function findInterpreter(runtime: FunctionRuntime, paths: InterpreterPaths = {}): Promise<Interpreter> {
+  const interp = runtime === 'python3' ? await findPython(paths.python3) : await findNode(paths.node);
+  const busybox = await readFile(paths.busybox ?? '/bin/busybox').catch((e: Error) => {
+    throw new Error(`the ${runtime} runtime image starts from busybox, which could not be read (is busybox-static installed?): ${e.message}`, { cause: e });
+  });
+  return { ...interp, key: sha256(`${interp.key}\0${sha256(busybox)}`) };
 }
 
 /**
