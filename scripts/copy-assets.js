@@ -1,9 +1,9 @@
-// Copies the non-TypeScript files the build needs (the CRI proto, the pause source) into dist/.
+// Copies the non-TypeScript files the build needs (the CRI proto, the pause source, the function loaders) into dist/.
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const assets = ['node-agent/cri/runtime.proto', 'node-agent/images/pause.c'];
+const assets = ['node-agent/cri/runtime.proto', 'node-agent/images/pause.c', 'node-agent/functions/loader.py', 'node-agent/functions/loader.js'];
 for (const rel of assets) {
   const src = path.join(root, rel);
   if (!fs.existsSync(src)) continue;

@@ -20,7 +20,7 @@ export const PAUSE_IMAGE = 'registry.mk.local/pause:3.9';
 /** The busybox image under the name Kubernetes users write (`busybox` normalizes to it). */
 export const BUSYBOX_IMAGE = 'docker.io/library/busybox:latest';
 /** Bump when the way images are built changes, so cached archives are rebuilt. */
-const BUILDER_VERSION = '1';
+export const BUILDER_VERSION = '1';
 
 /** A progress event: `step` is human-readable; `done` marks the image's last event. */
 export interface ImageProgress { image: string; step: string; done?: boolean }
@@ -30,14 +30,19 @@ export type ProgressFn = (e: ImageProgress) => void;
 /** A built image archive, ready to import. */
 export interface BuiltImage { names: string[]; tarPath: string; cached: boolean }
 
-function assetPath(name: string): string {
-  const candidates = [path.join(__dirname, name), path.resolve(__dirname, '..', '..', '..', 'node-agent', 'images', name)];
+/**
+ * Finds a file shipped beside the code: `dir` is relative to node-agent/ (`images`, `functions`);
+ * looked up in the compiled tree first, then in the sources (dist/ runs without assets copied).
+ */
+export function assetPath(name: string, dir = 'images'): string {
+  const candidates = [path.resolve(__dirname, '..', dir, name), path.resolve(__dirname, '..', '..', '..', 'node-agent', dir, name)];
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`${name} not found (looked in ${candidates.join(', ')})`);
   return found;
 }
 
-const cacheName = (kind: string, key: string): string => `${kind}-${key.slice('sha256:'.length, 'sha256:'.length + 16)}.tar`;
+/** The cached archive's file name: the kind and the key's first 16 hex digits. */
+export const cacheName = (kind: string, key: string): string => `${kind}-${key.slice('sha256:'.length, 'sha256:'.length + 16)}.tar`;
 
 /**
  * Builds the pause image archive (or reuses a cached one) in `workDir`. Throws when gcc is
@@ -87,6 +92,30 @@ export async function busyboxNames(busybox = '/bin/busybox'): Promise<string[]> 
 }
 
 /**
+ * The busybox root filesystem as one layer: the binary, a symlink per applet at the path busybox
+ * lists, the usual top-level dirs, minimal /etc/passwd and /etc/group, /tmp. The runtime images
+ * start from it too. Throws when the binary cannot list its applets.
+ */
+export async function busyboxLayer(busybox = '/bin/busybox', binary?: Buffer): Promise<LayerEntry[]> {
+  const data = binary ?? await readFile(busybox);
+  const applets = (await run(busybox, ['--list-full'], { timeout: 10_000 })).stdout
+    .split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'bin/busybox').sort();
+  const dirs = new Set<string>(['bin', 'dev', 'etc', 'home', 'proc', 'root', 'sbin', 'sys', 'tmp', 'usr', 'usr/bin', 'usr/sbin', 'var']);
+  for (const a of applets) {
+    const parts = a.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  const modes: Record<string, number> = { root: 0o700, tmp: 0o1777 };
+  return [
+    ...[...dirs].sort().map((d): LayerEntry => ({ type: 'dir', path: d, mode: modes[d] ?? 0o755 })),
+    { type: 'file', path: 'bin/busybox', mode: 0o755, data },
+    { type: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n') },
+    { type: 'file', path: 'etc/group', data: Buffer.from('root:x:0:\nnobody:x:65534:\n') },
+    ...applets.map((a): LayerEntry => ({ type: 'symlink', path: a, target: '/bin/busybox' })),
+  ];
+}
+
+/**
  * Builds the busybox image archive from a static busybox (or reuses a cached one): the binary,
  * a symlink per applet at the path busybox lists, minimal /etc/passwd and /etc/group, /tmp.
  * Throws when the binary is missing or not usable.
@@ -98,21 +127,7 @@ export async function buildBusyboxImage(workDir: string, onProgress?: ProgressFn
   const tarPath = path.join(workDir, cacheName('busybox', key));
   if (existsSync(tarPath)) return { names, tarPath, cached: true };
   onProgress?.({ image: BUSYBOX_IMAGE, step: 'pack layer' });
-  const applets = (await run(busybox, ['--list-full'], { timeout: 10_000 })).stdout
-    .split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'bin/busybox').sort();
-  const dirs = new Set<string>(['bin', 'dev', 'etc', 'home', 'proc', 'root', 'sbin', 'sys', 'tmp', 'usr', 'usr/bin', 'usr/sbin', 'var']);
-  for (const a of applets) {
-    const parts = a.split('/');
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
-  }
-  const modes: Record<string, number> = { root: 0o700, tmp: 0o1777 };
-  const entries: LayerEntry[] = [
-    ...[...dirs].sort().map((d): LayerEntry => ({ type: 'dir', path: d, mode: modes[d] ?? 0o755 })),
-    { type: 'file', path: 'bin/busybox', mode: 0o755, data: binary },
-    { type: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n') },
-    { type: 'file', path: 'etc/group', data: Buffer.from('root:x:0:\nnobody:x:65534:\n') },
-    ...applets.map((a): LayerEntry => ({ type: 'symlink', path: a, target: '/bin/busybox' })),
-  ];
+  const entries = await busyboxLayer(busybox, binary);
   await writeOciArchive({
     names,
     layers: [entries],

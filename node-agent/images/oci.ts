@@ -1,20 +1,22 @@
 /**
  * A small OCI image layout writer: layers from an in-memory list of entries, config, manifest and
  * index.json, packed into one tar that `ctr images import` (and any OCI tool) reads.
- * Output is byte-for-byte deterministic: fixed mtimes, root ownership, entries in the order given,
+ * Output is byte-for-byte deterministic: fixed mtimes (unless an entry gives its own), root ownership, entries in the order given,
  * no timestamps in the config; rebuilding the same image gives the same digests.
  * Spec: https://github.com/opencontainers/image-spec/blob/main/image-layout.md
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip, gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 
 /** One entry of a layer. Paths are relative (`bin/sh`); parents must be listed before children. */
 export type LayerEntry =
   | { type: 'dir'; path: string; mode?: number }
-  | { type: 'file'; path: string; mode?: number; data: Buffer }
+  /** `mtime` (default: a fixed date) only where a reader checks it: python's .pyc names its source's. */
+  | { type: 'file'; path: string; mode?: number; data: Buffer; mtime?: Date }
   | { type: 'symlink'; path: string; target: string };
 
 /** Process defaults of the image (the OCI config's `config` object). */
@@ -80,12 +82,13 @@ function checkPath(p: string): void {
   }
 }
 
-function headerBlocks(h: { path: string; type: 'File' | 'Directory' | 'SymbolicLink'; mode: number; size: number; linkpath?: string }): Buffer[] {
-  const fields = { ...h, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: FIXED_MTIME };
+function headerBlocks(h: { path: string; type: 'File' | 'Directory' | 'SymbolicLink'; mode: number; size: number; linkpath?: string; mtime?: Date }): Buffer[] {
+  const mtime = h.mtime ?? FIXED_MTIME;
+  const fields = { ...h, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime };
   const header = new Header(fields);
   const out: Buffer[] = [];
   // Long paths or link targets do not fit ustar: a PAX extended header carries them.
-  if (header.encode()) out.push(new Pax({ path: h.path, linkpath: h.linkpath, mtime: FIXED_MTIME }).encode());
+  if (header.encode()) out.push(new Pax({ path: h.path, linkpath: h.linkpath, mtime }).encode());
   if (!header.block) throw new Error(`could not encode tar header for ${h.path}`);
   out.push(Buffer.from(header.block));
   return out;
@@ -104,7 +107,7 @@ export function buildTar(entries: LayerEntry[]): Buffer {
     } else if (e.type === 'symlink') {
       parts.push(...headerBlocks({ path: e.path, type: 'SymbolicLink', mode: 0o777, size: 0, linkpath: e.target }));
     } else {
-      parts.push(...headerBlocks({ path: e.path, type: 'File', mode: e.mode ?? 0o644, size: e.data.length }));
+      parts.push(...headerBlocks({ path: e.path, type: 'File', mode: e.mode ?? 0o644, size: e.data.length, mtime: e.mtime }));
       parts.push(e.data);
       const pad = (512 - (e.data.length % 512)) % 512;
       if (pad) parts.push(Buffer.alloc(pad));
@@ -120,21 +123,43 @@ export interface OciLayout {
   info: Omit<OciImageInfo, 'size'>;
 }
 
+/** A packed layer: its uncompressed digest (diff_id) and its gzipped blob. */
+interface PackedLayer { diffId: string; gz: Buffer }
+
 /** Builds the files of an OCI image layout (oci-layout, index.json, blobs/sha256/...). */
 export function buildOciLayout(spec: OciImageSpec): OciLayout {
   if (spec.names.length === 0) throw new Error('an image needs at least one name');
+  // gzip without a file name or mtime in its header, so the digest depends on content only.
+  return assembleLayout(spec, spec.layers.map((entries) => {
+    const raw = buildTar(entries);
+    return { diffId: sha256(raw), gz: gzipSync(raw, { level: 6 }) };
+  }));
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * Like `buildOciLayout`, but compresses layers on libuv's thread pool: a layer of a hundred MB
+ * (an interpreter) then does not stall the event loop for seconds.
+ */
+export async function buildOciLayoutAsync(spec: OciImageSpec): Promise<OciLayout> {
+  if (spec.names.length === 0) throw new Error('an image needs at least one name');
+  const packed: PackedLayer[] = [];
+  for (const entries of spec.layers) {
+    const raw = buildTar(entries);
+    packed.push({ diffId: sha256(raw), gz: await gzipAsync(raw, { level: 6 }) });
+  }
+  return assembleLayout(spec, packed);
+}
+
+function assembleLayout(spec: OciImageSpec, packed: PackedLayer[]): OciLayout {
   const blobs = new Map<string, Buffer>();
   const addBlob = (data: Buffer): string => {
     const d = sha256(data);
     blobs.set(d, data);
     return d;
   };
-  const layers = spec.layers.map((entries) => {
-    const raw = buildTar(entries);
-    // gzip without a file name or mtime in its header, so the digest depends on content only.
-    const gz = gzipSync(raw, { level: 6 });
-    return { diffId: sha256(raw), digest: addBlob(gz), size: gz.length };
-  });
+  const layers = packed.map((l) => ({ diffId: l.diffId, digest: addBlob(l.gz), size: l.gz.length }));
   const c = spec.config;
   const config = {
     architecture: spec.architecture ?? ociArch(),
@@ -194,7 +219,7 @@ export function packOciLayout(layout: OciLayout): Buffer {
  * renamed into place, so concurrent builders never see a half-written archive).
  */
 export async function writeOciArchive(spec: OciImageSpec, outPath: string): Promise<OciImageInfo> {
-  const layout = buildOciLayout(spec);
+  const layout = await buildOciLayoutAsync(spec);
   const tar = packOciLayout(layout);
   await mkdir(path.dirname(outPath), { recursive: true });
   const tmp = `${outPath}.${process.pid}.${Date.now()}.tmp`;

@@ -1,0 +1,296 @@
+/*
+ * The node function loader of mk's runtime image (/mk/loader.js).
+ *
+ * A small HTTP server (node:http only) that loads a function's code from a directory and calls it.
+ * The contract (docs/api.md, "Function runtimes") is the same as loader.py's:
+ *
+ *   GET  /healthz  200 {"ready":true} once code is loaded, else 503 {"ready":false}
+ *   POST /init     {"codeDir": "/code", "handler": "add.handler"} or {"codeDir": ..., "command": "node add.js"}
+ *   POST /run      the event (JSON); answers the handler's result (or the command's stdout) as JSON
+ *
+ * Listens on $MK_FUNCTION_HOST (default 0.0.0.0) : $MK_FUNCTION_PORT (default 8080; 0 picks a free one).
+ */
+/* global require, process, Buffer */
+/* eslint-disable @typescript-eslint/no-require-imports */
+'use strict';
+
+const http = require('node:http');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+/** One loader log line on stderr (the handler's own output goes to stdout/stderr as it is). */
+function log(line) {
+  process.stderr.write(`mk-loader: ${line}\n`);
+}
+
+/** `<type>: <message>`, e.g. `SyntaxError: Unexpected identifier`. */
+function describe(e) {
+  if (e instanceof Error) return e.message ? `${e.name}: ${e.message}` : e.name;
+  return `Error: ${String(e)}`;
+}
+
+function traceOf(e) {
+  return e instanceof Error && e.stack ? e.stack : describe(e);
+}
+
+/** The event as the command's last argument: a string as itself, anything else as JSON text. */
+function asArgument(event) {
+  return typeof event === 'string' ? event : JSON.stringify(event);
+}
+
+/** Splits a command line as a POSIX shell would (quotes and backslashes), without running one. */
+function shellSplit(line) {
+  const words = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw new Error('No closing quotation');
+      word += line.slice(i + 1, end);
+      inWord = true;
+      i = end;
+    } else if (c === '"') {
+      inWord = true;
+      for (i++; ; i++) {
+        if (i >= line.length) throw new Error('No closing quotation');
+        if (line[i] === '"') break;
+        if (line[i] === '\\' && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1])) i++;
+        word += line[i];
+      }
+    } else if (c === '\\') {
+      if (i + 1 >= line.length) throw new Error('No escaped character');
+      word += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+function which(exe) {
+  for (const dir of (process.env.PATH || '').split(':')) {
+    if (!dir) continue;
+    const p = path.join(dir, exe);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const state = { initializing: false, ready: false, codeDir: undefined, handler: undefined, argv: undefined };
+
+/** Loads the code an /init body names; throws what require (or the lookup) threw. */
+function load(body) {
+  const codeDir = path.resolve(body.codeDir || '/code');
+  if (!fs.existsSync(codeDir) || !fs.statSync(codeDir).isDirectory()) {
+    throw Object.assign(new Error(`code directory ${codeDir} does not exist`), { name: 'FileNotFoundError' });
+  }
+  if (body.command != null) {
+    const argv = shellSplit(body.command);
+    if (argv.length === 0) throw new Error('command is empty');
+    const exe = argv[0];
+    let found = exe.includes('/') ? path.resolve(codeDir, exe) : which(exe);
+    if (found) {
+      try {
+        fs.accessSync(found, fs.constants.X_OK);
+      } catch {
+        found = undefined;
+      }
+    }
+    if (!found) throw Object.assign(new Error(`command not found: ${exe}`), { name: 'FileNotFoundError' });
+    return { codeDir, argv };
+  }
+  const dot = body.handler.lastIndexOf('.');
+  const moduleName = body.handler.slice(0, dot);
+  const attr = body.handler.slice(dot + 1);
+  if (dot <= 0 || !attr) throw new Error(`handler "${body.handler}" must be <module>.<function>, e.g. add.handler`);
+  const mod = require(path.join(codeDir, ...moduleName.split('.')));
+  const fn = mod == null ? undefined : mod[attr];
+  if (typeof fn !== 'function') throw new TypeError(`${moduleName}.${attr} is not a function`);
+  return { codeDir, handler: fn };
+}
+
+async function runHandler(event) {
+  const result = await state.handler(event);
+  return [200, result === undefined ? null : result];
+}
+
+function runCommand(event) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(state.argv[0], [...state.argv.slice(1), asArgument(event)], { cwd: state.codeDir, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (stderr) process.stderr.write(stderr.endsWith('\n') ? stderr : `${stderr}\n`);
+      if (code !== 0) {
+        const exit = code ?? 128 + (os.constants.signals[signal] || 0);
+        const lines = stderr.trim().split('\n');
+        const last = stderr.trim() ? lines[lines.length - 1] : 'no output on stderr';
+        resolve([500, { error: `${state.argv[0]} exited with code ${exit}: ${last}`, stderr }]);
+        return;
+      }
+      const text = stdout.trim();
+      try {
+        resolve([200, JSON.parse(text)]);
+      } catch {
+        resolve([200, text]);
+      }
+    });
+    child.stdin.on('error', () => undefined); // a command that does not read its stdin
+    child.stdin.end(JSON.stringify(event));
+  });
+}
+
+function reply(res, status, value) {
+  const data = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
+  res.end(data);
+}
+
+/** Reads the body as JSON: { ok: true, value } or { ok: false } after answering 400/413. */
+function readJson(req, res) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (d) => {
+      size += d.length;
+      if (size > MAX_BODY) over = true;
+      else chunks.push(d);
+    });
+    req.on('end', () => {
+      if (over) {
+        reply(res, 413, { error: `body of ${size} bytes is over the limit of ${MAX_BODY}` });
+        resolve({ ok: false });
+        return;
+      }
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (raw.trim() === '') {
+        resolve({ ok: true, value: null });
+        return;
+      }
+      try {
+        resolve({ ok: true, value: JSON.parse(raw) });
+      } catch (e) {
+        reply(res, 400, { error: `the body is not valid JSON: ${e instanceof Error ? e.message : String(e)}` });
+        resolve({ ok: false });
+      }
+    });
+  });
+}
+
+async function init(req, res) {
+  const body = await readJson(req, res);
+  if (!body.ok) return;
+  const b = body.value;
+  if (b === null || typeof b !== 'object' || Array.isArray(b) || (b.handler == null) === (b.command == null)) {
+    reply(res, 400, { error: 'init needs a JSON object with one of "handler" (e.g. "add.handler") or "command" (e.g. "node add.js")' });
+    return;
+  }
+  for (const key of ['codeDir', 'handler', 'command']) {
+    if (b[key] != null && typeof b[key] !== 'string') {
+      reply(res, 400, { error: `"${key}" must be a string` });
+      return;
+    }
+  }
+  if (state.ready || state.initializing) {
+    reply(res, 409, { error: state.ready ? 'already initialised' : 'an init is in progress' });
+    return;
+  }
+  state.initializing = true;
+  const started = Date.now();
+  const what = b.command != null ? `command ${b.command}` : `handler ${b.handler}`;
+  let loaded;
+  try {
+    loaded = load(b);
+  } catch (e) {
+    state.initializing = false;
+    log(`init of ${what} failed: ${describe(e)}`);
+    reply(res, 500, { error: describe(e), trace: traceOf(e) });
+    return;
+  }
+  Object.assign(state, { codeDir: loaded.codeDir, handler: loaded.handler, argv: loaded.argv, ready: true, initializing: false });
+  log(`init: ${what} from ${loaded.codeDir} loaded in ${Date.now() - started} ms`);
+  reply(res, 200, { ready: true });
+}
+
+async function run(req, res) {
+  const body = await readJson(req, res);
+  if (!body.ok) return;
+  if (!state.ready) {
+    reply(res, 503, { error: 'not initialised: POST /init first' });
+    return;
+  }
+  let status;
+  let data;
+  try {
+    const [s, value] = state.argv ? await runCommand(body.value) : await runHandler(body.value);
+    status = s;
+    data = JSON.stringify(value);
+    if (data === undefined) throw new TypeError(`the result (${typeof value}) is not JSON serializable`);
+  } catch (e) {
+    process.stderr.write(`${traceOf(e)}\n`);
+    reply(res, 500, { error: describe(e), trace: traceOf(e) });
+    return;
+  }
+  const buf = Buffer.from(data);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
+  res.end(buf);
+}
+
+function route(req, res) {
+  const p = (req.url || '/').split('?')[0];
+  if (req.method === 'GET' && p === '/healthz') {
+    reply(res, state.ready ? 200 : 503, { ready: state.ready });
+  } else if (req.method === 'POST' && p === '/init') {
+    return init(req, res);
+  } else if (req.method === 'POST' && p === '/run') {
+    return run(req, res);
+  } else {
+    req.resume();
+    reply(res, 404, { error: `no route ${req.method} ${req.url}` });
+  }
+  return undefined;
+}
+
+function main() {
+  const host = process.env.MK_FUNCTION_HOST || '0.0.0.0';
+  const port = Number(process.env.MK_FUNCTION_PORT || '8080');
+  const server = http.createServer((req, res) => {
+    Promise.resolve(route(req, res)).catch((e) => {
+      log(`unexpected: ${traceOf(e)}`);
+      if (!res.headersSent) reply(res, 500, { error: describe(e), trace: traceOf(e) });
+    });
+  });
+  // An async handler's stray rejection must not take the loader down with it.
+  process.on('unhandledRejection', (e) => log(`unhandled rejection: ${traceOf(e)}`));
+  // As PID 1 in a container a signal without a handler is ignored: stop at once on SIGTERM.
+  for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+  server.listen(port, host, () => {
+    log(`node ${process.versions.node} listening on ${host}:${server.address().port}`);
+  });
+}
+
+main();

@@ -1,0 +1,271 @@
+"""The python3 function loader of mk's runtime image (/mk/loader.py).
+
+A small HTTP server (stdlib only) that loads a function's code from a directory and calls it.
+The contract (docs/api.md, "Function runtimes") is the same as loader.js's:
+
+  GET  /healthz  200 {"ready":true} once code is loaded, else 503 {"ready":false}
+  POST /init     {"codeDir": "/code", "handler": "add.handler"} or {"codeDir": ..., "command": "python3 add.py"}
+  POST /run      the event (JSON); answers the handler's result (or the command's stdout) as JSON
+
+Listens on $MK_FUNCTION_HOST (default 0.0.0.0) : $MK_FUNCTION_PORT (default 8080; 0 picks a free one).
+"""
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import shlex
+import shutil
+import signal
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+def log(line):
+    """One loader log line on stderr (the handler's own output goes to stdout/stderr as it is)."""
+    sys.stderr.write("mk-loader: %s\n" % line)
+    sys.stderr.flush()
+
+
+def describe(e):
+    """`<type>: <message>`, e.g. `SyntaxError: invalid syntax (add.py, line 3)`."""
+    message = str(e)
+    return "%s: %s" % (type(e).__name__, message) if message else type(e).__name__
+
+
+def to_json(value):
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def as_argument(event):
+    """The event as the command's last argument: a string as itself, anything else as JSON text."""
+    return event if isinstance(event, str) else to_json(event)
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.initializing = False
+        self.ready = False
+        self.code_dir = None
+        self.handler = None
+        self.argv = None
+
+
+state = State()
+
+
+def load(body):
+    """Loads the code an /init body names; raises what the import (or the lookup) raised."""
+    code_dir = os.path.abspath(body.get("codeDir") or "/code")
+    if not os.path.isdir(code_dir):
+        raise FileNotFoundError("code directory %s does not exist" % code_dir)
+    if body.get("command") is not None:
+        argv = shlex.split(body["command"])
+        if not argv:
+            raise ValueError("command is empty")
+        exe = argv[0]
+        found = os.path.join(code_dir, exe) if "/" in exe else shutil.which(exe)
+        if not found or not os.access(found, os.X_OK):
+            raise FileNotFoundError("command not found: %s" % exe)
+        return code_dir, None, argv
+    module_name, _, attr = body["handler"].rpartition(".")
+    if not module_name or not attr:
+        raise ValueError('handler "%s" must be <module>.<function>, e.g. add.handler' % body["handler"])
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    importlib.invalidate_caches()
+    module = importlib.import_module(module_name)
+    fn = getattr(module, attr)
+    if not callable(fn):
+        raise TypeError("%s.%s is not a function" % (module_name, attr))
+    return code_dir, fn, None
+
+
+def run_handler(event):
+    result = state.handler(event)
+    if inspect.isawaitable(result):
+        async def wait():
+            return await result
+        result = asyncio.run(wait())
+    return 200, result
+
+
+def run_command(event):
+    arg = as_argument(event)
+    proc = subprocess.run(state.argv + [arg], cwd=state.code_dir, input=to_json(event).encode(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.decode("utf-8", "replace")
+    err = proc.stderr.decode("utf-8", "replace")
+    if err:
+        sys.stderr.write(err if err.endswith("\n") else err + "\n")
+        sys.stderr.flush()
+    if proc.returncode != 0:
+        code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+        last = err.strip().splitlines()[-1] if err.strip() else "no output on stderr"
+        return 500, {"error": "%s exited with code %d: %s" % (state.argv[0], code, last), "stderr": err}
+    text = out.strip()
+    try:
+        return 200, json.loads(text)
+    except ValueError:
+        return 200, text
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "mk-loader"
+    sys_version = ""
+
+    def log_message(self, format, *args):
+        pass  # one line per init, not per request
+
+    def reply(self, status, value):
+        data = to_json(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def read_json(self):
+        """The body as JSON: (True, value), or (False, None) after answering 400/413."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            raw = self.read_chunked()
+            if raw is None:
+                return False, None
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.reply(413, {"error": "body of %d bytes is over the limit of %d" % (length, MAX_BODY)})
+                self.close_connection = True
+                return False, None
+            raw = self.rfile.read(length) if length > 0 else b""
+        if raw.strip() == b"":
+            return True, None
+        try:
+            return True, json.loads(raw.decode("utf-8"))
+        except ValueError as e:
+            self.reply(400, {"error": "the body is not valid JSON: %s" % e})
+            return False, None
+
+    def read_chunked(self):
+        """A chunked body (what a streaming client sends): the bytes, or None after answering 413."""
+        parts, size = [], 0
+        while True:
+            line = self.rfile.readline(65537)
+            chunk = int(line.split(b";")[0].strip() or b"0", 16)
+            if chunk == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            size += chunk
+            if size > MAX_BODY:
+                self.reply(413, {"error": "body is over the limit of %d bytes" % MAX_BODY})
+                self.close_connection = True
+                return None
+            parts.append(self.rfile.read(chunk))
+            self.rfile.readline(65537)
+
+    def do_GET(self):
+        if self.path.split("?")[0] == "/healthz":
+            self.reply(200 if state.ready else 503, {"ready": state.ready})
+        else:
+            self.reply(404, {"error": "no route GET %s" % self.path})
+
+    def do_POST(self):
+        route = self.path.split("?")[0]
+        if route == "/init":
+            self.init()
+        elif route == "/run":
+            self.run()
+        else:
+            self.read_json()
+            self.reply(404, {"error": "no route POST %s" % self.path})
+
+    def init(self):
+        ok, body = self.read_json()
+        if not ok:
+            return
+        if not isinstance(body, dict) or (body.get("handler") is None) == (body.get("command") is None):
+            self.reply(400, {"error": 'init needs a JSON object with one of "handler" (e.g. "add.handler") or "command" (e.g. "python3 add.py")'})
+            return
+        for key in ("codeDir", "handler", "command"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                self.reply(400, {"error": '"%s" must be a string' % key})
+                return
+        with state.lock:
+            if state.ready or state.initializing:
+                self.reply(409, {"error": "already initialised" if state.ready else "an init is in progress"})
+                return
+            state.initializing = True
+        started = time.monotonic()
+        what = "command %s" % body["command"] if body.get("command") is not None else "handler %s" % body["handler"]
+        try:
+            code_dir, fn, argv = load(body)
+        except BaseException as e:  # noqa: B036 - a SystemExit in module code is a load failure too
+            with state.lock:
+                state.initializing = False
+            log("init of %s failed: %s" % (what, describe(e)))
+            self.reply(500, {"error": describe(e), "trace": traceback.format_exc()})
+            return
+        with state.lock:
+            state.code_dir, state.handler, state.argv = code_dir, fn, argv
+            state.ready, state.initializing = True, False
+        log("init: %s from %s loaded in %d ms" % (what, code_dir, (time.monotonic() - started) * 1000))
+        self.reply(200, {"ready": True})
+
+    def run(self):
+        ok, event = self.read_json()
+        if not ok:
+            return
+        if not state.ready:
+            self.reply(503, {"error": "not initialised: POST /init first"})
+            return
+        try:
+            status, value = run_command(event) if state.argv is not None else run_handler(event)
+            data = to_json(value)
+        except BaseException as e:  # noqa: B036 - the loader outlives whatever the handler raises
+            trace = traceback.format_exc()
+            sys.stderr.write(trace)
+            sys.stderr.flush()
+            self.reply(500, {"error": describe(e), "trace": trace})
+            return
+        self.send_response(status)
+        body = data.encode()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def server_bind(self):
+        # HTTPServer's own server_bind asks socket.getfqdn(): a reverse DNS lookup that, in a pod
+        # without a resolver, stalls the start for seconds. The name is never used here.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+def main():
+    host = os.environ.get("MK_FUNCTION_HOST") or "0.0.0.0"
+    port = int(os.environ.get("MK_FUNCTION_PORT") or "8080")
+    server = Server((host, port), Handler)
+    # As PID 1 in a container a signal without a handler is ignored: stop at once on SIGTERM.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: os._exit(0))
+    log("python %s listening on %s:%d" % (sys.version.split()[0], host, server.server_address[1]))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

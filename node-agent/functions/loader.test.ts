@@ -1,0 +1,296 @@
+/**
+ * The function loaders (loader.py, loader.js) against this machine's python3 and node: each
+ * test starts a loader on a free loopback port with a temp code dir and drives its HTTP contract.
+ * Both loaders run the same cases: the contract is one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+jest.setTimeout(30_000);
+
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+interface Runtime {
+  name: 'python3' | 'node';
+  argv: string[];
+  ext: string;
+  /** Source files by name, for each case. */
+  code: {
+    add: string;
+    asyncAdd: string;
+    throws: string;
+    syntax: string;
+    barrier: string;
+    command: string;
+  };
+  commandLine: string;
+  errorType: RegExp;
+  syntaxMessage: RegExp;
+  missing: RegExp;
+}
+
+const runtimes: Runtime[] = [
+  {
+    name: 'python3',
+    argv: [PYTHON, path.join(__dirname, 'loader.py')],
+    ext: 'py',
+    code: {
+      add: 'def handler(event):\n    print("adding", event["a"], event["b"])\n    return {"sum": event["a"] + event["b"]}\n',
+      asyncAdd: 'import asyncio\n\nasync def handler(event):\n    await asyncio.sleep(0)\n    return {"sum": event["a"] + event["b"]}\n',
+      throws: 'def handler(event):\n    if event.get("fail"):\n        raise ValueError("boom")\n    return "fine"\n',
+      syntax: 'def handler(event):\n    return (\n\nx = = 1\n',
+      barrier: 'import threading\n\nbarrier = threading.Barrier(4, timeout=10)\n\ndef handler(event):\n    barrier.wait()\n    return event["i"]\n',
+      command: [
+        'import json, sys',
+        'event = json.loads(sys.stdin.read())',
+        'if event == "fail":',
+        '    print("it failed", file=sys.stderr)',
+        '    sys.exit(3)',
+        'if event == "text":',
+        '    print("plain words")',
+        '    sys.exit(0)',
+        'print(json.dumps({"arg": sys.argv[-1], "stdin": event}))',
+        '',
+      ].join('\n'),
+    },
+    commandLine: `${PYTHON} add_cmd.py`,
+    errorType: /^ValueError: boom$/,
+    syntaxMessage: /^SyntaxError: .*\(bad\.py, line \d+\)$/,
+    missing: /^AttributeError: module 'add' has no attribute 'nope'$/,
+  },
+  {
+    name: 'node',
+    argv: [process.execPath, path.join(__dirname, 'loader.js')],
+    ext: 'js',
+    code: {
+      add: 'exports.handler = (event) => {\n  console.log("adding", event.a, event.b);\n  return { sum: event.a + event.b };\n};\n',
+      asyncAdd: 'module.exports.handler = async (event) => {\n  await new Promise((r) => setImmediate(r));\n  return { sum: event.a + event.b };\n};\n',
+      throws: 'exports.handler = (event) => {\n  if (event.fail) throw new RangeError("boom");\n  return "fine";\n};\n',
+      syntax: 'exports.handler = (event) => {\n  return (;\n};\n',
+      barrier: [
+        'let waiting = [];',
+        'exports.handler = (event) => new Promise((resolve, reject) => {',
+        '  const timer = setTimeout(() => reject(new Error("only " + waiting.length + " requests at once")), 10000);',
+        '  waiting.push(() => { clearTimeout(timer); resolve(event.i); });',
+        '  if (waiting.length === 4) { waiting.forEach((w) => w()); waiting = []; }',
+        '});',
+        '',
+      ].join('\n'),
+      command: [
+        'const chunks = [];',
+        'process.stdin.on("data", (d) => chunks.push(d));',
+        'process.stdin.on("end", () => {',
+        '  const event = JSON.parse(Buffer.concat(chunks).toString());',
+        '  if (event === "fail") { console.error("it failed"); process.exit(3); }',
+        '  if (event === "text") { console.log("plain words"); return; }',
+        '  console.log(JSON.stringify({ arg: process.argv[process.argv.length - 1], stdin: event }));',
+        '});',
+        '',
+      ].join('\n'),
+    },
+    commandLine: `${process.execPath} add_cmd.js`,
+    errorType: /^RangeError: boom$/,
+    syntaxMessage: /^SyntaxError: /,
+    missing: /^TypeError: add\.nope is not a function$/,
+  },
+];
+
+interface Loader { url: string; child: ChildProcess; stdout: () => string; stderr: () => string }
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+/** Starts a loader on a free loopback port; resolves once it printed the port it listens on. */
+function startLoader(rt: Runtime, codeDir: string): Promise<Loader> {
+  const child = spawn(rt.argv[0], rt.argv.slice(1), {
+    cwd: codeDir,
+    env: { PATH: process.env.PATH, MK_FUNCTION_PORT: '0', MK_FUNCTION_HOST: '127.0.0.1', PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the ${rt.name} loader did not print its port in 10 s: ${err}`)), 10_000);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the ${rt.name} loader exited with ${code}: ${err}`)); });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: `http://127.0.0.1:${m[1]}`, child, stdout: () => out, stderr: () => err });
+      }
+    });
+  });
+}
+
+async function codeDir(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mk-loader-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  return dir;
+}
+
+interface Answer { status: number; body: unknown }
+
+async function post(l: Loader, route: string, body: unknown, raw = false): Promise<Answer> {
+  const r = await fetch(`${l.url}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: raw ? (body as string) : JSON.stringify(body) });
+  return { status: r.status, body: await r.json() };
+}
+
+async function get(l: Loader, route: string): Promise<Answer> {
+  const r = await fetch(`${l.url}${route}`);
+  return { status: r.status, body: await r.json() };
+}
+
+/** Resolves once `text()` matches: output reaches the pipe a moment after the answer. */
+async function output(text: () => string, re: RegExp): Promise<string> {
+  const deadline = Date.now() + 5_000;
+  while (!re.test(text())) {
+    if (Date.now() > deadline) throw new Error(`output never matched ${re}: ${text()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return text();
+}
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await gone;
+    }
+  }
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+describe.each(runtimes)('the $name loader', (rt) => {
+  it('is not ready before /init, refuses /run with 503, then serves the handler once loaded', async () => {
+    const l = await startLoader(rt, await codeDir({ [`add.${rt.ext}`]: rt.code.add }));
+    expect(await get(l, '/healthz')).toEqual({ status: 503, body: { ready: false } });
+    const early = await post(l, '/run', { a: 1, b: 2 });
+    expect(early.status).toBe(503);
+    expect(early.body).toEqual({ error: expect.stringMatching(/not initialised/) });
+
+    const dir = dirs[dirs.length - 1];
+    expect(await post(l, '/init', { codeDir: dir, handler: 'add.handler' })).toEqual({ status: 200, body: { ready: true } });
+    expect(await get(l, '/healthz')).toEqual({ status: 200, body: { ready: true } });
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
+    expect(await post(l, '/run', { a: 40, b: 2 })).toEqual({ status: 200, body: { sum: 42 } });
+    // The handler's own output goes to the process's stdout; the loader logs its start and the init.
+    await output(l.stdout, /adding 40 2/);
+    await output(l.stderr, /init: handler add\.handler from .* loaded in \d+ ms/);
+
+    const again = await post(l, '/init', { codeDir: dir, handler: 'add.handler' });
+    expect(again.status).toBe(409);
+  });
+
+  it('awaits an async handler', async () => {
+    const dir = await codeDir({ [`add.${rt.ext}`]: rt.code.asyncAdd });
+    const l = await startLoader(rt, dir);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'add.handler' })).status).toBe(200);
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
+  });
+
+  it('answers 500 with the error and its trace when the handler throws, and keeps serving', async () => {
+    const dir = await codeDir({ [`fn.${rt.ext}`]: rt.code.throws });
+    const l = await startLoader(rt, dir);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'fn.handler' })).status).toBe(200);
+    const failed = await post(l, '/run', { fail: true });
+    expect(failed.status).toBe(500);
+    const body = failed.body as { error: string; trace: string };
+    expect(body.error).toMatch(rt.errorType);
+    expect(body.trace).toContain(`fn.${rt.ext}`);
+    expect(body.trace).toContain('boom');
+    expect(await post(l, '/run', {})).toEqual({ status: 200, body: 'fine' });
+    expect(await get(l, '/healthz')).toEqual({ status: 200, body: { ready: true } });
+  });
+
+  it('reports a syntax error at /init with the interpreter\'s message, stays not ready, and accepts a second /init', async () => {
+    const dir = await codeDir({ [`bad.${rt.ext}`]: rt.code.syntax, [`add.${rt.ext}`]: rt.code.add });
+    const l = await startLoader(rt, dir);
+    const bad = await post(l, '/init', { codeDir: dir, handler: 'bad.handler' });
+    expect(bad.status).toBe(500);
+    const body = bad.body as { error: string; trace: string };
+    expect(body.error).toMatch(rt.syntaxMessage);
+    expect(body.trace).toContain(`bad.${rt.ext}`);
+    expect(await get(l, '/healthz')).toEqual({ status: 503, body: { ready: false } });
+    await output(l.stderr, /init of handler bad\.handler failed: SyntaxError/);
+
+    const missing = await post(l, '/init', { codeDir: dir, handler: 'add.nope' });
+    expect(missing.status).toBe(500);
+    expect((missing.body as { error: string }).error).toMatch(rt.missing);
+
+    expect((await post(l, '/init', { codeDir: dir, handler: 'add.handler' })).status).toBe(200);
+    expect(await post(l, '/run', { a: 2, b: 2 })).toEqual({ status: 200, body: { sum: 4 } });
+  });
+
+  it('answers 400 to a body that is not JSON, and to an /init that names neither handler nor command', async () => {
+    const dir = await codeDir({ [`add.${rt.ext}`]: rt.code.add });
+    const l = await startLoader(rt, dir);
+    const badInit = await post(l, '/init', '{"codeDir": ', true);
+    expect(badInit.status).toBe(400);
+    expect((badInit.body as { error: string }).error).toMatch(/not valid JSON/);
+    const neither = await post(l, '/init', { codeDir: dir });
+    expect(neither.status).toBe(400);
+    expect((neither.body as { error: string }).error).toMatch(/"handler".*"command"/);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'add.handler' })).status).toBe(200);
+    const badRun = await post(l, '/run', '{"a": 1,', true);
+    expect(badRun.status).toBe(400);
+    expect((badRun.body as { error: string }).error).toMatch(/not valid JSON/);
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
+  });
+
+  it('reads a chunked body (a streaming client\'s) like one with a length', async () => {
+    const dir = await codeDir({ [`add.${rt.ext}`]: rt.code.add });
+    const l = await startLoader(rt, dir);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'add.handler' })).status).toBe(200);
+    const parts = ['{"a": 2', '0, "b": 2', '2}'];
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const p of parts) c.enqueue(new TextEncoder().encode(p));
+        c.close();
+      },
+    });
+    const init: RequestInit & { duplex: 'half' } = { method: 'POST', body: stream, duplex: 'half' };
+    const r = await fetch(`${l.url}/run`, init);
+    expect({ status: r.status, body: await r.json() }).toEqual({ status: 200, body: { sum: 42 } });
+    // The connection stays usable after it.
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
+  });
+
+  it('runs a command: the event on stdin and as the last argument, stdout as the result, a failure as 500', async () => {
+    const dir = await codeDir({ [`add_cmd.${rt.ext}`]: rt.code.command });
+    const l = await startLoader(rt, dir);
+    expect(await post(l, '/init', { codeDir: dir, command: rt.commandLine })).toEqual({ status: 200, body: { ready: true } });
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { arg: '{"a":1,"b":2}', stdin: { a: 1, b: 2 } } });
+    expect(await post(l, '/run', 42)).toEqual({ status: 200, body: { arg: '42', stdin: 42 } });
+    expect(await post(l, '/run', 'hello world')).toEqual({ status: 200, body: { arg: 'hello world', stdin: 'hello world' } });
+    expect(await post(l, '/run', 'text')).toEqual({ status: 200, body: 'plain words' });
+    const failed = await post(l, '/run', 'fail');
+    expect(failed.status).toBe(500);
+    expect(failed.body).toEqual({ error: expect.stringMatching(/exited with code 3: it failed$/), stderr: 'it failed\n' });
+    expect(await post(l, '/run', 7)).toEqual({ status: 200, body: { arg: '7', stdin: 7 } });
+  });
+
+  it('refuses a command that is not on this machine at /init', async () => {
+    const dir = await codeDir({});
+    const l = await startLoader(rt, dir);
+    const r = await post(l, '/init', { codeDir: dir, command: 'no-such-interpreter add.py' });
+    expect(r.status).toBe(500);
+    expect((r.body as { error: string }).error).toMatch(/command not found: no-such-interpreter/);
+    expect(await get(l, '/healthz')).toEqual({ status: 503, body: { ready: false } });
+  });
+
+  it('serves requests concurrently: four calls that each wait for the others all return', async () => {
+    const dir = await codeDir({ [`wait.${rt.ext}`]: rt.code.barrier });
+    const l = await startLoader(rt, dir);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'wait.handler' })).status).toBe(200);
+    const answers = await Promise.all([0, 1, 2, 3].map((i) => post(l, '/run', { i })));
+    expect(answers).toEqual([0, 1, 2, 3].map((i) => ({ status: 200, body: i })));
+  });
+});
