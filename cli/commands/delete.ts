@@ -73,7 +73,9 @@ export default class Delete extends MkCommand {
           const r = dryRun === 'client' ? undefined
             : await api.delete(t.kind, t.namespace, t.name, { gracePeriodSeconds: grace, propagationPolicy: cascade, dryRun: dryRun === 'server' });
           this.out(`${groupedKind(t.kind)} "${t.name}" ${flags.force ? 'force deleted' : 'deleted'}${dryRunSuffix(dryRun)}\n`);
-          if (dryRun === 'none') deleted.push({ ...t, ...(r?.object.metadata.uid ? { uid: r.object.metadata.uid } : {}) });
+          // Found gone when the reply was lost (no uid to tell it from a successor): nothing to wait for.
+          const uid = r?.object.metadata.uid;
+          if (dryRun === 'none' && (uid || r?.result !== 'deleted')) deleted.push({ ...t, ...(uid ? { uid } : {}) });
         } catch (e) {
           if (isNotFound(e) && flags['ignore-not-found']) continue;
           failed = true;

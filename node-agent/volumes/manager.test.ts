@@ -96,6 +96,9 @@ describe('PodVolumes', () => {
     const got = await volumes.setUp(pod, { objects });
     const scratch = await stat(got.get('scratch')!.hostPath);
     expect([scratch.gid, scratch.mode & 0o7777]).toEqual([gid, 0o2777]);
+    // The next pass keeps the emptyDir's setgid bit.
+    await volumes.setUp(pod, { objects });
+    expect((await stat(got.get('scratch')!.hostPath)).mode & 0o7777).toBe(0o2777);
     const color = await stat(path.join(got.get('config')!.hostPath, 'color'));
     expect([color.gid, color.mode & 0o7777]).toEqual([gid, 0o644]);
     // A read-only volume's files get group read, not write.

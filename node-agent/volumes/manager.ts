@@ -137,8 +137,9 @@ export class PodVolumes {
         const dir = dirOf('empty-dir');
         await mkdir(dir, { recursive: true });
         if (medium === 'Memory') await this.tmpfs(v.name, dir, 0o777, memoryBytes(v.emptyDir!.sizeLimit) || (this.opts.nodeMemoryBytes ?? totalmem()));
-        // As kubelet: any user of the pod may write its scratch space.
-        await chmod(dir, 0o777);
+        // As kubelet: any user of the pod may write its scratch space (keeping fsGroup's setgid bit).
+        const mode = (await stat(dir)).mode;
+        if ((mode & 0o777) !== 0o777) await chmod(dir, (mode & 0o7000) | 0o777);
         return { hostPath: dir, readOnly: false, createSubPaths: true, fsGroupOwned: true };
       }
       case 'hostPath':

@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { chmod, lstat, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ownedMode, setVolumeOwnership } from './ownership';
 
+const run = promisify(execFile);
 // Root may give any group; another user only one of its own.
 const GID = process.getuid?.() === 0 ? 4242 : process.getgid!();
 
@@ -28,6 +31,13 @@ describe('setVolumeOwnership', () => {
     await writeFile(outside, 'y');
     await chmod(outside, 0o600);
     await symlink(outside, path.join(vol, 'link'));
+    // A link to a directory of the node is not walked into; a fifo is not opened (it would block).
+    const outsideDir = path.join(root, 'node-dir');
+    await mkdir(outsideDir);
+    await writeFile(path.join(outsideDir, 'g'), 'z');
+    await chmod(path.join(outsideDir, 'g'), 0o600);
+    await symlink(outsideDir, path.join(vol, 'dirlink'));
+    await run('mkfifo', [path.join(vol, 'pipe')]);
 
     expect(await setVolumeOwnership(vol, GID, false)).toBeGreaterThan(0);
     for (const p of [vol, path.join(vol, 'a'), path.join(vol, 'a', 'b')]) {
@@ -40,6 +50,9 @@ describe('setVolumeOwnership', () => {
     expect((await lstat(path.join(vol, 'link'))).gid).toBe(GID);
     // The link's target, outside the volume, is not touched.
     expect((await lstat(outside)).mode & 0o7777).toBe(0o600);
+    const g = await lstat(path.join(outsideDir, 'g'));
+    expect([g.mode & 0o7777, g.gid === GID && GID !== process.getgid!()]).toEqual([0o600, false]);
+    expect((await lstat(path.join(vol, 'pipe'))).gid).toBe(GID);
     // A second walk finds nothing to change.
     expect(await setVolumeOwnership(vol, GID, false)).toBe(0);
   });

@@ -113,6 +113,9 @@ describe('the volume plugins', () => {
     expect(decide(withClaim('p', 'c'), storage([c], [], [localPath]), [sized('tiny', '1Gi'), sized('unknown')])).toEqual({ node: 'unknown' });
     const pv = volume('pv', '20Gi', { storageClassName: 'local', nodeAffinity: onNode('tiny') });
     expect(decide(withClaim('p', 'c'), storage([c], [pv], [localPath]), [sized('tiny', '1Gi')])).toEqual({ node: 'tiny' });
+    // A class of its own base (another disk, perhaps) is not measured by the node's storage.
+    const ownBase = storageClass('local', { volumeBindingMode: 'WaitForFirstConsumer', provisioner: 'mk.io/local-path', parameters: { nodePath: '/mnt/big' } });
+    expect(decide(withClaim('p', 'c'), storage([c], [], [ownBase]), [sized('tiny', '1Gi')])).toEqual({ node: 'tiny' });
     const other = storageClass('local', { volumeBindingMode: 'WaitForFirstConsumer', provisioner: 'example.com/nas' });
     expect(decide(withClaim('p', 'c'), storage([c], [], [other]), [sized('tiny', '1Gi')])).toEqual({ node: 'tiny' });
   });

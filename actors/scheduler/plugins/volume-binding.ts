@@ -11,7 +11,7 @@
  * is what the bind step binds (chooseVolumes).
  */
 import {
-  claimClass, LOCAL_PATH_PROVISIONER, matchesNodeSelectorTerm, memoryBytes, SELECTED_NODE_ANNOTATION,
+  claimClass, LOCAL_PATH_CLASS_NAME, LOCAL_PATH_NODE_PATH_PARAMETER, LOCAL_PATH_PROVISIONER, matchesNodeSelectorTerm, memoryBytes, SELECTED_NODE_ANNOTATION,
   type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
 } from '../../../messages';
 import { findBestVolume } from '../../volume/binder';
@@ -65,6 +65,15 @@ export function volumeReachable(pv: PersistentVolume, node: Pick<Node, 'metadata
   return !terms || terms.some((t) => matchesNodeSelectorTerm(t, node));
 }
 
+/**
+ * True for a local-path class whose volumes the node's reported storage measures: the class `mk up`
+ * makes (its directories are in the cluster's data directory, beside the node's) or one naming no
+ * base. A class with a base of its own may be on another disk, which no node reports: not bounded.
+ */
+function measuredLocalPath(sc: StorageClass): boolean {
+  return sc.provisioner === LOCAL_PATH_PROVISIONER && (sc.metadata.name === LOCAL_PATH_CLASS_NAME || !sc.parameters?.[LOCAL_PATH_NODE_PATH_PARAMETER]);
+}
+
 /** True when the class binds its claims once a pod uses them. */
 function delayedClass(sc: StorageClass | undefined): boolean {
   return sc?.volumeBindingMode === 'WaitForFirstConsumer';
@@ -92,7 +101,7 @@ export function volumePreFilter(key: string, pod: Pod, view: VolumeView): Volume
     const sc = view.storageClass(claimClass(claim));
     // A claim that names its volume, or of an Immediate class, is the PV controller's to bind.
     if (claim.spec.volumeName || !delayedClass(sc)) return { reason: VOLUME_REASONS.unboundImmediate };
-    state.delayed.push({ claim, provisions: !!sc && sc.provisioner !== NO_PROVISIONER, localPath: sc?.provisioner === LOCAL_PATH_PROVISIONER });
+    state.delayed.push({ claim, provisions: !!sc && sc.provisioner !== NO_PROVISIONER, localPath: !!sc && measuredLocalPath(sc) });
   }
   if (state.delayed.length) state.volumes = view.volumes();
   return { state };
