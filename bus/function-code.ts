@@ -6,7 +6,7 @@
  * CLI puts and gets, node agents only get (embedded/permissions.ts).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm, type ObjectStore as NatsObjectStore } from '@nats-io/obj';
 import { NotFoundError, ValidationError } from '../messages/errors';
 import { CODE_DIGEST } from '../messages/function-names';
@@ -19,7 +19,11 @@ export { codeDigest, MAX_CODE_BYTES, pack, readArchive, unpack, type ArchiveEntr
 /** The code bucket of one connection. */
 export interface CodeBucket {
   readonly os: NatsObjectStore;
+  readonly nc: NatsConnection;
 }
+
+/** The bucket's stream. */
+const CODE_STREAM = `OBJ_${FUNCTION_CODE_BUCKET}`;
 
 /**
  * Opens the code bucket; with `create` (the control plane's) makes it when missing, with
@@ -34,7 +38,7 @@ export async function openCodeBucket(nc: NatsConnection, opts: { create?: boolea
     const os = opts.create
       ? await objm.create(FUNCTION_CODE_BUCKET, { replicas: opts.replicas ?? 1, description: 'mk: functions\' code, one object per digest' })
       : await objm.open(FUNCTION_CODE_BUCKET, false);
-    return { os };
+    return { os, nc };
   } catch (err) {
     throw translateError(err, { action: `open the code bucket ${FUNCTION_CODE_BUCKET}` });
   }
@@ -75,16 +79,37 @@ export async function putCode(bucket: CodeBucket, packed: Pick<PackedCode, 'byte
 /**
  * The packed code named `digest`, checked against it. Throws NotFoundError when the bucket does
  * not hold it, and ValidationError when what it holds does not hash to the digest.
+ *
+ * Read with direct gets only (the object's metadata, then each chunk after the last), not the
+ * object store's ordered consumer: a reader that may create consumers on a stream may also name
+ * any deliver subject for them, and the server would publish the stream's messages there for it.
+ * Readers of code (the nodes) get no consumer permission at all (embedded/permissions.ts).
  */
 export async function getCode(bucket: CodeBucket, digest: string): Promise<Uint8Array> {
   checkDigest(digest);
-  let bytes: Uint8Array | null;
+  let bytes: Uint8Array;
   try {
-    bytes = await bucket.os.getBlob(digest);
+    const info = await bucket.os.info(digest);
+    if (info === null || info.deleted) throw new NotFoundError(`code ${digest} not found in ${FUNCTION_CODE_BUCKET}`);
+    if (info.size > MAX_CODE_BYTES) throw new ValidationError(`code ${digest} is ${info.size} bytes, over the limit of ${MAX_CODE_BYTES}`);
+    const jsm = await jetstreamManager(bucket.nc, { checkAPI: false });
+    const subject = `$O.${FUNCTION_CODE_BUCKET}.C.${info.nuid}`;
+    bytes = new Uint8Array(info.size);
+    let at = 0;
+    let seq = 1;
+    for (let chunk = 0; at < info.size; chunk++) {
+      const m = await jsm.direct.getMessage(CODE_STREAM, { seq, next_by_subj: subject });
+      if (m === null || m.data.length === 0 || at + m.data.length > info.size) {
+        throw new ValidationError(`code ${digest} is corrupt: chunk ${chunk + 1} is ${m === null ? 'missing' : 'of the wrong size'}`);
+      }
+      bytes.set(m.data, at);
+      at += m.data.length;
+      seq = m.seq + 1;
+    }
   } catch (err) {
+    if (err instanceof NotFoundError || err instanceof ValidationError) throw err;
     throw translateError(err, { action: `download code ${digest}` });
   }
-  if (bytes === null) throw new NotFoundError(`code ${digest} not found in ${FUNCTION_CODE_BUCKET}`);
   const got = codeDigest(bytes);
   if (got !== digest) throw new ValidationError(`code ${digest} is corrupt: its bytes hash to ${got}`);
   return bytes;

@@ -116,18 +116,15 @@ function nodeRoutesRead(): string[] {
 const CODE_STREAM = `OBJ_${FUNCTION_CODE_BUCKET}`;
 
 /**
- * Reading functions' code (bus/function-code.ts): an object's metadata (the last message on its
- * meta subject), and its chunks through an ordered push consumer with flow control, delivered
- * to the reader's own inbox. Consumers on this stream can only ever see code.
+ * Reading functions' code (bus/function-code.ts getCode): an object's metadata (the last message
+ * on its meta subject) and its chunks, by direct gets. No consumer: whoever may create one may
+ * name its deliver subject, and the server would publish the stream's messages there.
  */
 function functionCodeRead(): string[] {
   return [
     `$JS.API.STREAM.INFO.${CODE_STREAM}`,
     `$JS.API.STREAM.MSG.GET.${CODE_STREAM}`,
     `$JS.API.DIRECT.GET.${CODE_STREAM}`, `$JS.API.DIRECT.GET.${CODE_STREAM}.>`,
-    `$JS.API.CONSUMER.CREATE.${CODE_STREAM}`, `$JS.API.CONSUMER.CREATE.${CODE_STREAM}.>`,
-    `$JS.API.CONSUMER.INFO.${CODE_STREAM}.*`, `$JS.API.CONSUMER.DELETE.${CODE_STREAM}.*`,
-    `$JS.FC.${CODE_STREAM}.>`,
   ];
 }
 

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { AckPolicy } from '@nats-io/jetstream';
 import { connectBus, type Bus } from '../../../bus';
 import { getCode, hasCode, openCodeBucket, pack, putCode, unpack, type CodeBucket, type PackedCode } from '../../../bus/function-code';
 import { setLogLevel } from '../../../common/log';
@@ -55,6 +56,7 @@ beforeAll(async () => {
   const paths = clusterPaths(dir);
   creds = prepareClusterFiles(paths, { nodeName: 'n1', port: await freePort() });
   creds.users['node-n2'] = randomPassword();
+  creds.users['node-n3'] = randomPassword();
   caFile = tlsPaths(dir).caCert;
   fs.writeFileSync(paths.natsConf, natsConfig(paths, creds));
   server = spawn(findNatsServer()!, ['-c', paths.natsConf], { stdio: 'ignore' });
@@ -117,6 +119,21 @@ describe('a node', () => {
     expect(refusal(await caught(nodeBus.jsm.streams.purge(`OBJ_${FUNCTION_CODE_BUCKET}`)))).toMatch(/permission/i);
     expect(refusal(await caught(nodeBus.jsm.streams.delete(`OBJ_${FUNCTION_CODE_BUCKET}`)))).toMatch(/permission/i);
     expect(await hasCode(cpBucket, code.digest)).toBe(true);
+  });
+
+  it('may not create a consumer on the code stream (whose deliver subject could be any subject)', async () => {
+    const nodeBus = await connectAs('node-n3');
+    const stream = `OBJ_${FUNCTION_CODE_BUCKET}`;
+    expect(refusal(await caught(nodeBus.jsm.consumers.add(stream, { deliver_subject: 'mk.api.node.n1.heartbeat' })))).toMatch(/permission/i);
+    expect(refusal(await caught(nodeBus.jsm.consumers.add(stream, { durable_name: 'kept', ack_policy: AckPolicy.Explicit })))).toMatch(/permission/i);
+    // Its reads need none: code of many chunks is still downloaded whole.
+    const big = path.join(dir, 'big');
+    fs.mkdirSync(big);
+    fs.writeFileSync(path.join(big, 'blob.bin'), randomBytes(700 * 1024));
+    const packed = pack(big);
+    await putCode(await openCodeBucket((await connectAs('admin')).nc), packed);
+    const got = await getCode(await openCodeBucket(nodeBus.nc), packed.digest);
+    expect(Buffer.from(got).equals(Buffer.from(packed.bytes))).toBe(true);
   });
 });
 
