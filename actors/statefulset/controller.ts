@@ -6,8 +6,12 @@
  * with volumeClaimTemplates makes each new replica's missing claims before its pod, mounts them in
  * it, and keeps the claims' owner references as its retention policy asks (claims.ts), before it
  * deletes any pod: the garbage collector then deletes the claims with their owner.
- * Level-triggered from the store: the pod informer's listing is the truth after a restart, so a
- * control plane killed mid-rollout goes on from where the pods are. Pod changes reconcile their set.
+ * Before any pod it makes sure a ControllerRevision holds the set's template (the update
+ * revision; actors/controller-revision/), and makes a pod below the partition from the current
+ * revision's stored template; after the status it prunes revisions beyond revisionHistoryLimit.
+ * Level-triggered from the store: the pod informer's listing and the revisions are the truth
+ * after a restart, so a control plane killed mid-rollout, or between a revision write and the pod
+ * writes, goes on from where the store is. Pod changes reconcile their set.
  */
 import { FailureBackoff } from '../failure-backoff';
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
