@@ -4,6 +4,7 @@
  */
 import { NotFoundError, ValidationError, KINDS, resolveKind, type KindInfo } from '../messages';
 import { configMapModule, secretModule } from './config-data/kind';
+import { controllerRevisionModule } from './controller-revision/kind';
 import { cronJobModule } from './cronjob/kind';
 import { daemonSetModule } from './daemonset/kind';
 import { deploymentModule } from './deployment/kind';
@@ -25,7 +26,7 @@ import { persistentVolumeClaimModule, persistentVolumeModule, storageClassModule
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
-  configMapModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, functionModule, hpaModule, ingressModule, jobModule, leaseModule,
+  configMapModule, controllerRevisionModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, functionModule, hpaModule, ingressModule, jobModule, leaseModule,
   namespaceModule, nodeModule, persistentVolumeModule, persistentVolumeClaimModule, podModule, replicaSetModule, secretModule,
   serviceModule, statefulSetModule, storageClassModule,
 ];

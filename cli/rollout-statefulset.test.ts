@@ -35,10 +35,11 @@ describe('statefulSetRolloutState', () => {
 });
 
 describe('stateful set targets', () => {
-  it('takes sts for status, restart and set image, and refuses it for history, undo, pause and resume', () => {
+  it('takes sts for status, restart, set image, history and undo, and refuses it for pause and resume as kubectl does', () => {
     expect(rolloutTarget(['sts/web'], undefined)).toEqual({ name: 'web', namespace: 'default', plural: 'statefulsets' });
     expect(rolloutTarget(['statefulset', 'db'], 'prod')).toEqual({ name: 'db', namespace: 'prod', plural: 'statefulsets' });
     expect(() => rolloutTarget(['sts/a', 'sts/b'], undefined)).toThrow('give exactly one statefulset: sts/NAME');
-    expect(() => deploymentTarget(['sts/web'], undefined)).toThrow(/statefulsets take only rollout status and restart in mk \(it keeps no ControllerRevision objects/);
+    expect(() => deploymentTarget(['sts/web'], undefined, 'pausing')).toThrow('statefulsets.apps "web" pausing is not supported');
+    expect(() => deploymentTarget(['ds/x'], undefined, 'resuming')).toThrow('daemonsets.apps "x" resuming is not supported');
   });
 });

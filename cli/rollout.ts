@@ -1,9 +1,11 @@
 /**
  * `mk rollout` and `mk set image` without oclif, after kubectl's (k8s.io/kubectl
  * pkg/cmd/rollout, pkg/polymorphichelpers/rollout_status.go, history.go, rollback.go): status waits
- * on a deployment's, daemon set's or stateful set's status, history lists its ReplicaSets' revisions, undo writes an older
- * revision's template back (the controller gives it a new revision), restart stamps the template,
- * pause and resume flip spec.paused, and set image changes containers' images by name.
+ * on a deployment's, daemon set's or stateful set's status, history lists a deployment's
+ * ReplicaSets' revisions (a daemon set's or stateful set's ControllerRevisions:
+ * rollout-history.ts), undo writes an older revision's template back (the controller gives it a
+ * new revision), restart stamps the template, pause and resume flip a deployment's spec.paused,
+ * and set image changes containers' images by name.
  */
 import type { DaemonSet, Deployment, KubeObject, ReplicaSet, StatefulSet } from '../messages';
 import type { Api } from './client';
@@ -11,6 +13,7 @@ import { CliError } from './errors';
 import { namespaceFor, parseTargets } from './kinds';
 import { resolveKind } from '../messages/registry';
 import { renderTable } from './output/tabwriter';
+import { printPodTemplate, setRolloutHistory, setRolloutUndo } from './rollout-history';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
@@ -23,13 +26,17 @@ export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
  */
 export interface DeploymentTarget { name: string; namespace: string; plural?: 'deployments' | 'daemonsets' | 'statefulsets' }
 
-/** Resolves the one deployment `args` name; throws CliError for anything else. */
-export function deploymentTarget(args: string[], namespaceFlag: string | undefined): DeploymentTarget {
+/**
+ * Resolves the one deployment `args` name for `mk rollout pause` or `resume` (`verb`: `pausing`,
+ * `resuming`); throws CliError for anything else, in kubectl's words for a daemon set or stateful
+ * set (`statefulsets.apps "web" pausing is not supported`).
+ */
+export function deploymentTarget(args: string[], namespaceFlag: string | undefined, verb: 'pausing' | 'resuming' = 'pausing'): DeploymentTarget {
   const [first, ...rest] = args;
   if (first === undefined) throw new CliError('give the deployment: deploy/NAME or deploy NAME');
   const { kind, names } = parseTargets(first, rest);
   if (kind.plural === 'daemonsets' || kind.plural === 'statefulsets') {
-    throw new CliError(`${kind.plural} take only rollout status and restart in mk (it keeps no ControllerRevision objects to show or roll back to): history, undo, pause and resume take deployments`);
+    throw new CliError(`${kind.plural}.apps "${names[0] ?? ''}" ${verb} is not supported`);
   }
   if (kind.plural !== 'deployments') throw new CliError(`${kind.plural} have no rollout in mk: only deployments do`);
   if (names.length !== 1) throw new CliError('give exactly one deployment: deploy/NAME');
@@ -175,16 +182,13 @@ async function revisions(api: Api, d: Deployment): Promise<Map<number, ReplicaSe
 
 /** `mk rollout history`: REVISION and CHANGE-CAUSE of each revision kept, or one revision's template. */
 export async function rolloutHistory(api: Api, t: DeploymentTarget, revision: number | undefined, io: RolloutIo): Promise<void> {
+  if (t.plural === 'daemonsets' || t.plural === 'statefulsets') return setRolloutHistory(api, t, revision, io);
   const d = await getDeployment(api, t);
   const revs = await revisions(api, d);
   if (revision !== undefined && revision > 0) {
     const rs = revs.get(revision);
     if (!rs) throw new CliError(`unable to find the specified revision ${revision}`);
-    const tpl = rs.spec.template;
-    const labels = Object.entries(tpl.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    const lines = [`deployment.apps/${t.name} with revision #${revision}`, 'Pod Template:', `  Labels:\t${labels || '<none>'}`, '  Containers:'];
-    for (const c of tpl.spec.containers) lines.push(`   ${c.name}:`, `    Image:\t${c.image}`);
-    io.out(`${lines.join('\n')}\n`);
+    io.out(printPodTemplate(`deployment.apps/${t.name} with revision #${revision}`, rs.spec.template));
     return;
   }
   const rows = [...revs].map(([n, rs]) => [String(n), rs.metadata.annotations?.[CHANGE_CAUSE] ?? '<none>']);
@@ -193,6 +197,7 @@ export async function rolloutHistory(api: Api, t: DeploymentTarget, revision: nu
 
 /** `mk rollout undo`: writes the template of `toRevision` (0: the one before the current) back. */
 export async function rolloutUndo(api: Api, t: DeploymentTarget, toRevision: number, io: RolloutIo): Promise<void> {
+  if (t.plural === 'daemonsets' || t.plural === 'statefulsets') return setRolloutUndo(api, t, toRevision, io);
   if (!Number.isInteger(toRevision) || toRevision < 0) throw new CliError('--to-revision must be a whole number, 0 or more');
   const d = await getDeployment(api, t);
   if (d.spec.paused) throw new CliError(`you cannot rollback a paused deployment; resume it first with 'mk rollout resume deployment/${t.name}' and try again`);

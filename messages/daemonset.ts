@@ -44,8 +44,7 @@ export const DaemonSetSpec = z.strictObject({
     'How a new template replaces the running pods: RollingUpdate (default) or OnDelete.',
   ),
   revisionHistoryLimit: z.number().int().min(0, 'must be 0 or more').optional().describe(
-    'How many old revisions to keep for rollback; 10 when omitted. mk keeps no revision objects, '
-    + 'so it is accepted and stored only.',
+    'How many old ControllerRevisions to keep for rollback besides the current one and those a pod is at; 10 when omitted.',
   ),
 }).meta({ title: 'DaemonSetSpec' });
 export type DaemonSetSpec = z.infer<typeof DaemonSetSpec>;

@@ -34,6 +34,8 @@ export { ReplicaSetKind } from './kinds/replicaset';
 export * from './daemonset';
 export { DaemonSetKind } from './kinds/daemonset';
 export * from './statefulset';
+export * from './controller-revision';
+export { ControllerRevisionKind } from './kinds/controller-revision';
 export { StatefulSetKind } from './kinds/statefulset';
 export * from './batch';
 export { JobKind, jobStatusWord } from './kinds/job';

@@ -5,6 +5,7 @@
  */
 import type { KindInfo } from './kind';
 import { ConfigMapKind, SecretKind } from './kinds/config-data';
+import { ControllerRevisionKind } from './kinds/controller-revision';
 import { CronJobKind } from './kinds/cronjob';
 import { DaemonSetKind } from './kinds/daemonset';
 import { DeploymentKind } from './kinds/deployment';
@@ -26,7 +27,7 @@ export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObject
 
 /** Every kind, in the order `mk api-resources` lists them (by name). */
 export const KINDS: readonly KindInfo[] = [
-  ConfigMapKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, FunctionKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
+  ConfigMapKind, ControllerRevisionKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, FunctionKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
   LeaseKind, NamespaceKind, NodeKind, PersistentVolumeKind, PersistentVolumeClaimKind, PodKind, ReplicaSetKind, SecretKind,
   ServiceKind, StatefulSetKind, StorageClassKind,
 ];

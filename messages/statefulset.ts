@@ -80,7 +80,7 @@ export const StatefulSetSpec = z.strictObject({
   ),
   updateStrategy: StatefulSetUpdateStrategy.optional().describe('How a new template replaces the pods: RollingUpdate (default) or OnDelete.'),
   revisionHistoryLimit: z.number().int().min(0, 'must be 0 or more').optional().describe(
-    'How many old revisions to keep; 10 when omitted. mk keeps no revision objects, so it is accepted and stored only.',
+    'How many old ControllerRevisions to keep besides the current and update revisions and those a pod is at; 10 when omitted.',
   ),
   minReadySeconds: ReplicaSetSpec.shape.minReadySeconds,
   ordinals: z.strictObject({

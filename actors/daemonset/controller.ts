@@ -2,7 +2,9 @@
  * The DaemonSet actor logic: on every reconcile of a set it claims the pods of its namespace
  * (adopts orphans it selects, releases its pods it no longer selects), makes a pod on each node
  * that should run one and has none, deletes pods on nodes that no longer fit or are gone, failed
- * pods and extras, takes one rolling-update step, and writes its status. Level-triggered from the
+ * pods and extras, takes one rolling-update step, and writes its status. Its templates are kept as
+ * ControllerRevisions (`<set>-<hash>`, actors/controller-revision/), for rollout history and undo;
+ * old ones beyond revisionHistoryLimit that no pod is at are pruned. Level-triggered from the
  * store: the node and pod informers' listings are the truth after a restart, so a control plane
  * killed mid-rollout goes on from where the pods are. Node changes that matter (joined, left,
  * labels, taints, cordon, readiness) reconcile every set; pod changes reconcile their set.
@@ -20,7 +22,10 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, podName, released } from '../replicaset/reconcile';
-import { adoptedBy, daemonPod, daemonSetStatus, failedPodBackoffMs, planNodes, templateHash } from './reconcile';
+import { controllerRevisionName, type RevisionOwner } from '../controller-revision/history';
+import { pruneRevisions, syncUpdateRevision } from '../controller-revision/sync';
+import { podTemplateHash } from '../deployment/rollout';
+import { adoptedBy, CONTROLLER_REVISION_HASH_LABEL, daemonPod, daemonSetStatus, failedPodBackoffMs, planNodes, templateHash } from './reconcile';
 import { rollingUpdateStep } from './rolling';
 
 /** The component named in the events the controller records. */
@@ -199,6 +204,8 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
       sets.set(key, ds);
       const ns = ds.metadata.namespace ?? 'default';
       const hash = templateHash(ds);
+      // The history (`mk rollout history ds/...`): a revision per template, made before any pod of it.
+      const history = await syncUpdateRevision(store, ds as unknown as RevisionOwner, (c) => podTemplateHash(ds.spec.template, c), 0);
       const allNodes = [...nodes.values()];
       let owned = await claim(key, ds);
       const t = now();
@@ -241,6 +248,13 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
         const next = { ...ds, status };
         ownWrites.set(key, { key, object: next, revision: await store.update(key, next, cur.revision) });
       }
+      // Kept: the update revision and every revision a pod of the set is at (Kubernetes' cleanupHistory).
+      const live = new Set([history.update.metadata.name]);
+      for (const p of owned) {
+        const h = p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL];
+        if (h) live.add(controllerRevisionName(ds.metadata.name, h));
+      }
+      await pruneRevisions(store, ds as unknown as RevisionOwner, history.revisions, live);
       if (failure) {
         log.warn({ key, message: failure }, 'daemon set could not make or delete its pods');
         return { requeueAfterMs: failures.failed(key) };

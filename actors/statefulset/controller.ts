@@ -6,14 +6,18 @@
  * with volumeClaimTemplates makes each new replica's missing claims before its pod, mounts them in
  * it, and keeps the claims' owner references as its retention policy asks (claims.ts), before it
  * deletes any pod: the garbage collector then deletes the claims with their owner.
- * Level-triggered from the store: the pod informer's listing is the truth after a restart, so a
- * control plane killed mid-rollout goes on from where the pods are. Pod changes reconcile their set.
+ * Before any pod it makes sure a ControllerRevision holds the set's template (the update
+ * revision; actors/controller-revision/), and makes a pod below the partition from the current
+ * revision's stored template; after the status it prunes revisions beyond revisionHistoryLimit.
+ * Level-triggered from the store: the pod informer's listing and the revisions are the truth
+ * after a restart, so a control plane killed mid-rollout, or between a revision write and the pod
+ * writes, goes on from where the store is. Pod changes reconcile their set.
  */
 import { FailureBackoff } from '../failure-backoff';
 import { EventRecorder, type ObjectStore, type RecordEvent, type Stored } from '../../bus';
 import {
   isAlreadyExists, isConflict, isNotFound, NamespaceKind, objectKey, type KubeObject, type PersistentVolumeClaim, type Pod, type ReplicaSet,
-  type StatefulSet,
+  revisionTemplate, type PodTemplateSpec, type StatefulSet,
 } from '../../messages';
 import { admitCreate } from '../api/admission';
 import { stableJson } from '../api/stable-json';
@@ -23,9 +27,13 @@ import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { PodIndex } from '../replicaset/pod-index';
 import { claimPods, controllerOf, released } from '../replicaset/reconcile';
+import type { RevisionOwner } from '../controller-revision/history';
+import { pruneRevisions, syncUpdateRevision } from '../controller-revision/sync';
 import { statefulClaimControl } from './claim-control';
 import { withClaimVolumes } from './claims';
-import { ordinalOf, planStatefulSet, statefulPod, statefulSetRef, statefulSetRevision, statefulSetStatus } from './reconcile';
+import {
+  asRevisionName, madeFromCurrent, ordinalOf, planStatefulSet, podRevision, statefulPod, statefulSetRef, statefulSetStatus, statefulSetTemplateHash,
+} from './reconcile';
 
 /** The component named in the events the controller records. */
 export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
@@ -43,6 +51,15 @@ export interface StatefulSetControllerDeps {
   claims: KindModule;
   recordEvent?: RecordEvent;
   now?: () => number;
+}
+
+/** The two revisions a reconcile makes pods from. */
+interface PodRevisions {
+  /** The update revision's name: the set's current template. */
+  update: string;
+  /** The current revision's name and stored template: what ordinals below the partition keep. */
+  current: string;
+  currentTemplate: PodTemplateSpec;
 }
 
 /** claimPods reads only the selector and the uid, which a StatefulSet has as a ReplicaSet has them. */
@@ -142,7 +159,7 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
    * shortly, not a failure).
    */
   const createPods = async (
-    sts: StatefulSet, ordinals: number[], hash: string, claims: ReadonlyMap<string, PersistentVolumeClaim>,
+    sts: StatefulSet, ordinals: number[], revs: PodRevisions, claims: ReadonlyMap<string, PersistentVolumeClaim>,
   ): Promise<{ failure?: string; taken: boolean }> => {
     if (ordinals.length === 0) return { taken: false };
     const ns = sts.metadata.namespace ?? 'default';
@@ -159,7 +176,11 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
         failure ??= ready.failure;
         return;
       }
-      const pod = admitCreate(podModule, withClaimVolumes(sts, statefulPod(sts, ordinal, hash), ordinal) as KubeObject, ns, new Date(now())) as Pod;
+      // Below the partition a replica comes back as the current revision stored it, not as the new template.
+      const fromCurrent = revs.current !== revs.update && madeFromCurrent(sts, ordinal);
+      const source: StatefulSet = fromCurrent ? { ...sts, spec: { ...sts.spec, template: revs.currentTemplate } } : sts;
+      const made = statefulPod(source, ordinal, fromCurrent ? revs.current : revs.update);
+      const pod = admitCreate(podModule, withClaimVolumes(sts, made, ordinal) as KubeObject, ns, new Date(now())) as Pod;
       try {
         index.wrote(pod, await store.create(objectKey('pods', ns, pod.metadata.name), pod));
         recordEvent(sts as KubeObject, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`);
@@ -231,7 +252,12 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
       const sts = cur.object;
       sets.set(key, sts);
       const ns = sts.metadata.namespace ?? 'default';
-      const hash = statefulSetRevision(sts);
+      // The revisions first: a controller killed after this write finds the revision and reuses it.
+      const history = await syncUpdateRevision(store, sts as unknown as RevisionOwner, (c) => statefulSetTemplateHash(sts, c), sts.status?.collisionCount ?? 0);
+      const hash = history.update.metadata.name;
+      const wasCurrent = asRevisionName(sts, sts.status?.currentRevision);
+      const currentRev = history.revisions.find((r) => r.metadata.name === wasCurrent) ?? history.update;
+      const revs: PodRevisions = { update: hash, current: currentRev.metadata.name, currentTemplate: revisionTemplate(currentRev) ?? sts.spec.template };
       const owned = await claim(key, sts);
       const plan = planStatefulSet(sts, owned, hash, now());
       if (plan.create.length > 0 || plan.delete.length > 0) {
@@ -242,15 +268,23 @@ export function statefulSetController(deps: StatefulSetControllerDeps): KindCont
       const claims = await claimSteps.claimsOf(sts);
       await claimSteps.retainClaims(sts, owned, claims);
       const remade = await claimSteps.remakeClaims(sts, owned, claims);
-      const created = await createPods(sts, plan.create, hash, claims);
+      const created = await createPods(sts, plan.create, revs, claims);
       const failure = (await deletePods(sts, plan.delete)) ?? created.failure ?? remade;
       const mineNow = claimPods(asReplicaSet(sts), podsOf(ns)).owned;
-      const { status, requeueAfterMs } = statefulSetStatus(sts, mineNow, hash, now());
+      const seen: StatefulSet = { ...sts, status: { ...(sts.status ?? { replicas: 0 }), currentRevision: revs.current, collisionCount: history.collisionCount } };
+      const { status, requeueAfterMs } = statefulSetStatus(seen, mineNow, hash, now());
       if (stableJson(status) !== stableJson(sts.status ?? null)) {
         // A Conflict (the set changed meanwhile) is retried by the supervisor with the newer set.
         const next = { ...sts, status };
         ownWrites.set(key, { key, object: next, revision: await store.update(key, next, cur.revision) });
       }
+      // Kept: the current and update revisions and every revision a pod of the set is at.
+      const live = new Set([revs.current, status.currentRevision!, hash]);
+      for (const p of [...owned, ...mineNow]) {
+        const r = podRevision(sts, p);
+        if (r) live.add(r);
+      }
+      await pruneRevisions(store, sts as unknown as RevisionOwner, history.revisions, live);
       if (failure) {
         log.warn({ key, message: failure }, 'stateful set could not make or delete its pods');
         return { requeueAfterMs: failures.failed(key) };

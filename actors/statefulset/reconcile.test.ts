@@ -1,7 +1,7 @@
 import type { Pod, StatefulSet } from '../../messages';
 import {
-  CONTROLLER_REVISION_HASH_LABEL, isHealthy, ordinalOf, planStatefulSet, POD_INDEX_LABEL, POD_NAME_LABEL, rollingUpdateVictim,
-  statefulPod, statefulSetRevision, statefulSetStatus,
+  asRevisionName, CONTROLLER_REVISION_HASH_LABEL, isHealthy, madeFromCurrent, ordinalOf, planStatefulSet, POD_INDEX_LABEL, POD_NAME_LABEL,
+  podRevision, rollingUpdateVictim, statefulPod, statefulSetRevision, statefulSetStatus, statefulSetTemplateHash,
 } from './reconcile';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
@@ -202,5 +202,40 @@ describe('statefulSetStatus', () => {
     expect(isHealthy(pod(0, H1, { deleting: true }), 0, NOW)).toBe(false);
     expect(isHealthy(pod(0, H1, { phase: 'Pending' }), 0, NOW)).toBe(false);
     expect(isHealthy(pod(0, H1, { ready: false }), 0, NOW)).toBe(false);
+  });
+});
+
+describe('revisions', () => {
+  it('names the revision <set>-<hash>, salted by the collision count', () => {
+    expect(H1).toBe(`web-${statefulSetTemplateHash(sts())}`);
+    expect(statefulSetRevision(sts(), 1)).not.toBe(H1);
+    expect(statefulSetRevision({ ...sts(), status: { replicas: 3, collisionCount: 1 } })).toBe(statefulSetRevision(sts(), 1));
+  });
+
+  it('reads the bare hash an older mk wrote on pods and in the status as the revision name', () => {
+    const bare = statefulSetTemplateHash(sts());
+    expect(asRevisionName(sts(), bare)).toBe(H1);
+    expect(asRevisionName(sts(), H1)).toBe(H1);
+    expect(asRevisionName(sts(), undefined)).toBeUndefined();
+    expect(podRevision(sts(), pod(0, bare))).toBe(H1);
+    // Pods at the bare hash of the current template are not replaced.
+    expect(planStatefulSet(sts(), [pod(0, bare), pod(1, bare), pod(2, bare)], H1, NOW)).toEqual({ create: [], delete: [] });
+    expect(statefulSetStatus({ ...sts(), status: { replicas: 3, currentRevision: bare } }, [pod(0, bare)], H1, NOW).status.currentRevision).toBe(H1);
+  });
+
+  it('makes ordinals below the partition from the current revision under RollingUpdate, every ordinal from the update revision under OnDelete', () => {
+    const partitioned = sts({ updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } });
+    expect([0, 1, 2].map((o) => madeFromCurrent(partitioned, o))).toEqual([true, true, false]);
+    expect([0, 1, 2].map((o) => madeFromCurrent(sts(), o))).toEqual([false, false, false]);
+    expect([0, 1, 2].map((o) => madeFromCurrent(sts({ updateStrategy: { type: 'OnDelete' } }), o))).toEqual([false, false, false]);
+  });
+
+  it('counts the partition from ordinals.start', () => {
+    const s = sts({ ordinals: { start: 5 }, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } } }, 'v2');
+    expect([5, 6, 7].map((o) => madeFromCurrent(s, o))).toEqual([true, false, false]);
+    const at5 = [5, 6, 7].map((o) => ({ ...pod(o, H1), metadata: { ...pod(o, H1).metadata, name: `web-${o}` } }));
+    expect(names(planStatefulSet(s, at5, H2, NOW).delete)).toEqual(['web-7']);
+    const rest = [at5[0], ...[6, 7].map((o) => ({ ...pod(o, H2), metadata: { ...pod(o, H2).metadata, name: `web-${o}` } }))];
+    expect(planStatefulSet(s, rest, H2, NOW)).toEqual({ create: [], delete: [] });
   });
 });

@@ -5,12 +5,13 @@
  * ordinal, which pods to make and delete under OrderedReady or Parallel management, which pod a
  * rolling update replaces next, and the status it reports. controller.ts performs them.
  *
- * Revisions are tracked as the DaemonSet's are: mk keeps no ControllerRevision objects, a
- * revision is the hash of the template, carried by each pod in controller-revision-hash. So a pod
- * is always made from the set's current template: one below the partition that is deleted comes
- * back at the new revision (Kubernetes would remake it from the old revision's stored template).
+ * Revisions are ControllerRevisions (actors/controller-revision/history.ts), named
+ * `<set>-<hash>`; each pod carries its revision's name in controller-revision-hash. A pod below
+ * the partition is made from the current revision's stored template, the others from the update
+ * revision's (Kubernetes' newVersionedStatefulSetPod).
  */
 import type { OwnerReference, Pod, StatefulSet, StatefulSetStatus } from '../../messages';
+import { controllerRevisionName } from '../controller-revision/history';
 import { CONTROLLER_REVISION_HASH_LABEL } from '../daemonset/reconcile';
 import { podTemplateHash } from '../deployment/rollout';
 import { isReady, msUntilAvailable } from '../replicaset/reconcile';
@@ -22,9 +23,49 @@ export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 /** The label that carries a pod's ordinal. */
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 
-/** The revision of the set's template: the hash its pods carry in controller-revision-hash. */
-export function statefulSetRevision(sts: StatefulSet): string {
-  return podTemplateHash(sts.spec.template);
+/**
+ * The name of the revision of the set's current template, `<set>-<hash>` (the hash salted with
+ * the status' collisionCount, as Kubernetes does after a name collision): what its pods carry in
+ * controller-revision-hash.
+ */
+export function statefulSetRevision(sts: StatefulSet, collisionCount = sts.status?.collisionCount ?? 0): string {
+  return controllerRevisionName(sts.metadata.name, statefulSetTemplateHash(sts, collisionCount));
+}
+
+/** The hash of the set's current template (the suffix of its revision's name). */
+export function statefulSetTemplateHash(sts: StatefulSet, collisionCount = sts.status?.collisionCount ?? 0): string {
+  return podTemplateHash(sts.spec.template, collisionCount);
+}
+
+/**
+ * The revision name a pod or status value stands for. Older mk wrote the bare template hash (no
+ * revision objects); hashes never hold a `-`, so such a value is read as `<set>-<hash>`.
+ */
+export function asRevisionName(sts: StatefulSet, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  return value.includes('-') ? value : controllerRevisionName(sts.metadata.name, value);
+}
+
+/** The revision a pod of the set was made from (its controller-revision-hash, as asRevisionName reads it). */
+export function podRevision(sts: StatefulSet, pod: Pod): string | undefined {
+  return asRevisionName(sts, pod.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL]);
+}
+
+/** The first ordinal a RollingUpdate replaces: the start plus the partition. */
+export function partitionOrdinal(sts: StatefulSet): number {
+  const strategy = sts.spec.updateStrategy;
+  if (strategy?.type === 'OnDelete') return ordinalRange(sts).start;
+  return ordinalRange(sts).start + (strategy?.rollingUpdate?.partition ?? 0);
+}
+
+/**
+ * True when a new pod of `ordinal` is made from the current revision rather than the update
+ * revision (Kubernetes' newVersionedStatefulSetPod): under RollingUpdate, an ordinal below the
+ * partition keeps the current revision, so a deleted replica there comes back as it was. Under
+ * OnDelete every new pod gets the update revision: that is how a user rolls one out.
+ */
+export function madeFromCurrent(sts: StatefulSet, ordinal: number): boolean {
+  return (sts.spec.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate' && ordinal < partitionOrdinal(sts);
 }
 
 /** The first ordinal and one past the last that the set should have. */
@@ -175,10 +216,10 @@ export function rollingUpdateVictim(sts: StatefulSet, inRange: readonly Pod[], h
   const strategy = sts.spec.updateStrategy;
   if (strategy?.type === 'OnDelete') return {};
   const { start, end } = ordinalRange(sts);
-  const partition = strategy?.rollingUpdate?.partition ?? 0;
+  const partition = partitionOrdinal(sts);
   const minReady = sts.spec.minReadySeconds ?? 0;
   const sorted = [...inRange].sort((a, b) => (ordinalOf(sts, b) ?? 0) - (ordinalOf(sts, a) ?? 0));
-  const old = sorted.find((p) => (ordinalOf(sts, p) ?? -1) >= partition && p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL] !== hash);
+  const old = sorted.find((p) => (ordinalOf(sts, p) ?? -1) >= partition && podRevision(sts, p) !== hash);
   if (!old) return {};
   if (sorted.length < end - start) return { waiting: 'every replica to exist before updating' };
   const blocker = sorted.find((p) => p !== old && !isHealthy(p, minReady, now));
@@ -209,11 +250,11 @@ export function statefulSetStatus(sts: StatefulSet, pods: readonly Pod[], hash: 
     if (wait === 0) available++;
     else nextMs = Math.min(nextMs ?? wait, wait);
   }
-  const at = (rev: string) => live.filter((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL] === rev).length;
+  const at = (rev: string) => live.filter((p) => podRevision(sts, p) === rev).length;
   const updated = at(hash);
   const replicas = sts.spec.replicas ?? 1;
   const complete = updated === replicas && live.length === replicas && ready === replicas;
-  const currentRevision = complete ? hash : sts.status?.currentRevision ?? hash;
+  const currentRevision = complete ? hash : asRevisionName(sts, sts.status?.currentRevision) ?? hash;
   const status: StatefulSetStatus = {
     replicas: live.length,
     readyReplicas: ready,
@@ -223,7 +264,7 @@ export function statefulSetStatus(sts: StatefulSet, pods: readonly Pod[], hash: 
     currentRevision,
     updateRevision: hash,
     observedGeneration: sts.metadata.generation ?? 1,
-    collisionCount: 0,
+    collisionCount: sts.status?.collisionCount ?? 0,
   };
   return nextMs === undefined ? { status } : { status, requeueAfterMs: nextMs + 50 };
 }

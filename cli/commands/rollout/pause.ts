@@ -16,7 +16,7 @@ export default class RolloutPause extends MkCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RolloutPause);
-    const t = deploymentTarget(args.targets, flags.namespace);
+    const t = deploymentTarget(args.targets, flags.namespace, 'pausing');
     const io = { out: (text: string) => this.out(text) };
     await withClient(this.dataDir(flags['data-dir']), ({ api }) => rolloutPause(api, t, true, io));
   }

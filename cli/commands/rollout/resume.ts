@@ -16,7 +16,7 @@ export default class RolloutResume extends MkCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RolloutResume);
-    const t = deploymentTarget(args.targets, flags.namespace);
+    const t = deploymentTarget(args.targets, flags.namespace, 'resuming');
     const io = { out: (text: string) => this.out(text) };
     await withClient(this.dataDir(flags['data-dir']), ({ api }) => rolloutPause(api, t, false, io));
   }

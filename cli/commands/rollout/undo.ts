@@ -1,14 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../../base-command';
 import { withClient } from '../../client';
-import { deploymentTarget, rolloutUndo } from '../../rollout';
+import { rolloutTarget, rolloutUndo } from '../../rollout';
 
-/** `mk rollout undo deploy/NAME`: rolls back to the previous revision, or to --to-revision. */
+/** `mk rollout undo deploy/NAME` (or sts/NAME, ds/NAME): rolls back to the previous revision, or to --to-revision. */
 export default class RolloutUndo extends MkCommand {
-  static override summary = 'Roll a deployment back to an earlier revision';
-  static override examples = ['<%= config.bin %> rollout undo deploy/web', '<%= config.bin %> rollout undo deploy/web --to-revision=1'];
+  static override summary = 'Roll a deployment, stateful set or daemon set back to an earlier revision';
+  static override examples = ['<%= config.bin %> rollout undo deploy/web', '<%= config.bin %> rollout undo deploy/web --to-revision=1', '<%= config.bin %> rollout undo sts/db'];
   static override args = {
-    targets: Args.string({ description: 'deploy/NAME or deploy NAME', multiple: true, required: true }),
+    targets: Args.string({ description: 'deploy/NAME, sts/NAME or ds/NAME', multiple: true, required: true }),
   };
   static override flags = {
     ...namespaceFlags,
@@ -17,7 +17,7 @@ export default class RolloutUndo extends MkCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RolloutUndo);
-    const t = deploymentTarget(args.targets, flags.namespace);
+    const t = rolloutTarget(args.targets, flags.namespace);
     const io = { out: (text: string) => this.out(text) };
     await withClient(this.dataDir(flags['data-dir']), ({ api }) => rolloutUndo(api, t, flags['to-revision'], io));
   }

@@ -3,12 +3,13 @@
  * that joins gets one, a node tainted NoExecute or no longer labelled for the set's nodeSelector
  * loses it, a deleted node's pod goes, a new template rolls out node by node without more than
  * maxUnavailable nodes at once lacking an available pod (sampled), maxSurge starts each new pod
- * beside the old one, OnDelete replaces only the pods deleted, a failed pod is replaced, and
- * deleting the set deletes its pods. No node agent runs: nodes are objects in the store and a
+ * beside the old one, OnDelete replaces only the pods deleted, a failed pod is replaced, its
+ * templates are kept as ControllerRevisions (renumbered on a return, pruned beyond
+ * revisionHistoryLimit), and deleting the set deletes its pods and revisions. No node agent runs: nodes are objects in the store and a
  * loop plays their agents (test/helpers/fake-nodes.ts).
  */
 import {
-  isValidation, objectKey, type ApplyResult, type DaemonSet, type GetResult, type Pod,
+  isValidation, objectKey, type ApplyResult, type ControllerRevision, type DaemonSet, type GetResult, type Pod,
 } from '../../../messages';
 import { caught } from '../../helpers/nats-server';
 import { waitFor } from '../../helpers/wait';
@@ -195,6 +196,38 @@ it('deletes its pods when it is deleted', async () => {
   await f.api('delete', { kind: 'daemonsets', name: 'manual' });
   await waitFor('pods gone', async () => (await f.store.list<Pod>('pods.default.>')).items
     .every((i) => !i.object.metadata.ownerReferences?.some((r) => r.uid === ds.metadata.uid)), 30_000, 100);
+});
+
+it('keeps a revision per template, renumbers one it goes back to, prunes beyond revisionHistoryLimit, and takes them with it', async () => {
+  const revisionsOf = async (ds: DaemonSet) => (await f.store.list<ControllerRevision>('controllerrevisions.default.>')).items.map((i) => i.object)
+    .filter((r) => r.metadata.ownerReferences?.some((o) => o.controller && o.uid === ds.metadata.uid))
+    .map((r) => `${r.data?.spec?.template?.spec.containers[0].image}:${r.revision}`).sort();
+  const spec = (image: string) => manifest('hist', image, { revisionHistoryLimit: 1 });
+  const rolled = async (image: string) => {
+    await apply(spec(image));
+    return waitFor(`hist at ${image}`, async () => {
+      const ds = await getDs('hist');
+      const s = ds.status;
+      const pods = await livePods(ds);
+      return s && s.observedGeneration === ds.metadata.generation && s.desiredNumberScheduled > 0 && s.updatedNumberScheduled === s.desiredNumberScheduled
+        && s.numberAvailable === s.desiredNumberScheduled && pods.length === s.desiredNumberScheduled
+        && pods.every((p) => p.spec.containers[0].image === image) ? ds : undefined;
+    }, 60_000, 100);
+  };
+  const ds = await rolled('v1');
+  const [first] = (await f.store.list<ControllerRevision>('controllerrevisions.default.>')).items.map((i) => i.object)
+    .filter((r) => r.metadata.ownerReferences?.some((o) => o.uid === ds.metadata.uid));
+  expect(first.metadata.name).toBe(`hist-${(await livePods(ds))[0].metadata.labels?.[HASH]}`);
+  expect(await revisionsOf(ds)).toEqual(['v1:1']);
+  await rolled('v2');
+  expect(await revisionsOf(ds)).toEqual(['v1:1', 'v2:2']);
+  await rolled('v1');
+  expect(await revisionsOf(ds)).toEqual(['v1:3', 'v2:2']);
+  await rolled('v3');
+  // v2 (2) is beyond the limit of one old revision and no pod is at it.
+  await waitFor('v2 pruned', async () => (await revisionsOf(ds)).join(' ') === 'v1:3 v3:4', 30_000, 100);
+  await f.api('delete', { kind: 'daemonsets', name: 'hist' });
+  await waitFor('revisions gone', async () => (await revisionsOf(ds)).length === 0, 30_000, 100);
 });
 
 it('refuses bad input with the field named, and a selector change', async () => {
