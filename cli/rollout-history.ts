@@ -9,7 +9,7 @@ import { revisionTemplate, resolveKind, type ControllerRevision, type DaemonSet,
 import type { Api } from './client';
 import { CliError } from './errors';
 import { renderTable } from './output/tabwriter';
-import type { DeploymentTarget, RolloutIo } from './rollout';
+import type { DeploymentTarget, RolloutIo } from './rollout-types';
 
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
 

@@ -14,17 +14,15 @@ import { namespaceFor, parseTargets } from './kinds';
 import { resolveKind } from '../messages/registry';
 import { renderTable } from './output/tabwriter';
 import { printPodTemplate, setRolloutHistory, setRolloutUndo } from './rollout-history';
+import type { DeploymentTarget, RolloutIo } from './rollout-types';
+
+export type { DeploymentTarget, RolloutIo } from './rollout-types';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
 const HASH_LABEL = 'pod-template-hash';
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 
-/**
- * A deployment as a command line names it (`deploy/web`, `deployment web`); `plural` is
- * `daemonsets` or `statefulsets` for the commands that also take those (rolloutTarget).
- */
-export interface DeploymentTarget { name: string; namespace: string; plural?: 'deployments' | 'daemonsets' | 'statefulsets' }
 
 /**
  * Resolves the one deployment `args` name for `mk rollout pause` or `resume` (`verb`: `pausing`,
@@ -139,8 +137,6 @@ export function rolloutState(d: Deployment): RolloutState {
   return { done: true, failed: false, message: `deployment "${name}" successfully rolled out` };
 }
 
-/** Where the commands write. */
-export interface RolloutIo { out(text: string): void }
 
 const getDeployment = async (api: Api, t: DeploymentTarget): Promise<Deployment> => {
   return await api.get(resolveKind('deployments')!, t.namespace, t.name) as unknown as Deployment;
