@@ -51,15 +51,21 @@ export function pack(pathOrDir: string, limit: number = MAX_CODE_BYTES): PackedC
   let total = 2 * BLOCK;
   // The size is counted from the file's stat before it is read, so a file past the limit is
   // refused by name instead of being read whole (or failing to read past 2 GiB).
+  const where = (e: Omit<Entry, 'data'>): string => (st.isFile() ? pathOrDir : path.join(pathOrDir, e.name));
   const add = (e: Omit<Entry, 'data'>, file?: { abs: string; size: number }): void => {
     total += BLOCK + Math.ceil((file?.size ?? 0) / BLOCK) * BLOCK;
     if (total > limit) {
-      const which = file ? ` (at ${path.join(pathOrDir, st.isFile() ? '' : e.name)}, ${file.size} bytes)` : '';
+      const which = file ? ` (at ${where(e)}, ${file.size} bytes)` : '';
       throw new ValidationError(`${pathOrDir}: the code is larger than the limit of ${limit} bytes packed (${limitText(limit)})${which}`);
     }
-    const data = file ? fs.readFileSync(file.abs) : undefined;
-    if (data && data.length !== file?.size) throw new ValidationError(`${path.join(pathOrDir, e.name)}: the file changed while it was packed; pack again`);
-    entries.push(data ? { ...e, data } : e);
+    if (!file) {
+      entries.push(e);
+      return;
+    }
+    const data = fs.readFileSync(file.abs);
+    // A file that grew after its stat would slip past the limit.
+    if (data.length !== file.size) throw new ValidationError(`${where(e)}: the file changed while it was packed; pack again`);
+    entries.push({ ...e, data });
   };
   if (st.isFile()) {
     add({ name: path.basename(root), dir: false, mode: fileMode(st.mode) }, { abs: root, size: st.size });
