@@ -85,6 +85,11 @@ describe('checkSyntax', () => {
   it('reads an ES module as one where package.json says so', () => {
     write('package.json', '{"type":"module"}\n');
     write('index.js', 'export const handler = (e) => e;\n');
+    write('lib/package.json', '{"type":"commonjs"}\n');
+    write('lib/cjs.js', 'exports.handler = (e) => e;\n');
+    write('esm/deep/mod.js', 'export const handler = (e) => e;\n');
     expect(() => checkSyntax(pack(dir), { handler: 'index.handler' })).not.toThrow();
+    expect(() => checkSyntax(pack(dir), { handler: 'lib/cjs.handler' })).not.toThrow();
+    expect(() => checkSyntax(pack(dir), { handler: 'esm/deep/mod.handler' })).not.toThrow();
   });
 });

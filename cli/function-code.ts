@@ -50,6 +50,7 @@ export interface CallStyle { handler?: string; command?: string }
 
 const PYTHON = /\.py$/;
 const JAVASCRIPT = /\.(js|mjs|cjs)$/;
+
 /**
  * The packed files worth a syntax check: the handler's module (`lib/add.handler`: lib/add.py,
  * .js, .mjs or .cjs), the files a command names that the code holds, and every top-level source
@@ -72,6 +73,19 @@ function filesToCheck(files: ReadonlyMap<string, Uint8Array>, call: CallStyle): 
   return [...out].sort();
 }
 
+/** The package.json files above `js` in the code: they say whether a .js file is an ES module. */
+function packageFiles(files: ReadonlyMap<string, Uint8Array>, js: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const f of js) {
+    for (let dir = path.posix.dirname(f); ; dir = path.posix.dirname(dir)) {
+      const p = dir === '.' ? 'package.json' : `${dir}/package.json`;
+      if (files.has(p)) out.add(p);
+      if (dir === '.') break;
+    }
+  }
+  return [...out];
+}
+
 /**
  * Checks that the packed code parses, reading the files pack accepted (never the tree again):
  * `python3 -m py_compile` where python3 is on PATH, and `node --check`, on the files
@@ -89,8 +103,7 @@ export function checkSyntax(packed: PackedCode, call: CallStyle): void {
   if (!python && js.length === 0) return;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-code-check-'));
   try {
-    // package.json files travel along: they say whether a .js file is an ES module.
-    const needed = [...(python ? py : []), ...js, ...[...files.keys()].filter((f) => path.posix.basename(f) === 'package.json')];
+    const needed = [...(python ? py : []), ...js, ...packageFiles(files, js)];
     for (const f of needed) {
       fs.mkdirSync(path.dirname(path.join(tmp, f)), { recursive: true });
       fs.writeFileSync(path.join(tmp, f), files.get(f) ?? new Uint8Array());
