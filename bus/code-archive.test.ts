@@ -17,6 +17,15 @@ const write = (rel: string, text: string, mode = 0o644): void => {
 
 /** A ustar header block as a hostile archive would carry it (checksum filled in). */
 function hostile(name: string, type = '0', data = 'x'): Uint8Array {
+  return hostileMany([[name, type, data]]);
+}
+
+/** A hostile archive of several entries, `[name, type, data]` each, in order. */
+function hostileMany(entries: Array<[string, string, string]>): Uint8Array {
+  return new Uint8Array(Buffer.concat([...entries.map(([n, t, d]) => hostileEntry(n, t, d)), Buffer.alloc(1024)]));
+}
+
+function hostileEntry(name: string, type: string, data: string): Buffer {
   const h = Buffer.alloc(512);
   h.write(name, 0, 100);
   h.write('0000644', 100);
@@ -28,9 +37,9 @@ function hostile(name: string, type = '0', data = 'x'): Uint8Array {
   let sum = 0;
   for (const b of h) sum += b;
   h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  const body = Buffer.alloc(512);
+  const body = Buffer.alloc(Math.ceil(data.length / 512) * 512);
   body.write(data);
-  return new Uint8Array(Buffer.concat([h, body, Buffer.alloc(1024)]));
+  return Buffer.concat([h, body]);
 }
 
 describe('pack', () => {
@@ -100,6 +109,33 @@ describe('pack', () => {
     expect(() => pack(dir)).toThrow(/pipe: a device, fifo or socket cannot be packed/);
   });
 
+  it('refuses a file over the limit by its size, before reading it', () => {
+    // Sparse: 3 GiB that take no room, past what Node can read into one buffer.
+    const huge = path.join(dir, 'huge.bin');
+    fs.closeSync(fs.openSync(huge, 'w'));
+    fs.truncateSync(huge, 3 * 1024 * 1024 * 1024);
+    write('a.py', 'A = 1\n');
+    expect(() => pack(dir)).toThrow(/limit of 67108864 bytes packed \(64 MiB\) \(at .*huge\.bin, 3221225472 bytes\)/);
+    expect(() => pack(huge)).toThrow(/limit of 67108864 bytes packed \(64 MiB\)/);
+  });
+
+  it('splits a long path at a "/" that fits both ustar fields, not only at the last one', () => {
+    // The last "/" leaves 161 bytes before it (over 155); the first leaves 100 and a 91-byte name.
+    const rel = `${'d'.repeat(100)}/${'e'.repeat(60)}/${'f'.repeat(30)}.py`;
+    write(rel, 'F = 1\n');
+    const names = readArchive(pack(dir).bytes).map((e) => e.name);
+    expect(names).toContain(rel);
+    const out = path.join(dir, '..', `${path.basename(dir)}.tar`);
+    try {
+      fs.writeFileSync(out, pack(dir).bytes);
+      expect(execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).split('\n')).toContain(rel);
+    } finally {
+      fs.rmSync(out, { force: true });
+    }
+    write(`${'g'.repeat(200)}/${'h'.repeat(20)}.py`, '');
+    expect(() => pack(dir)).toThrow(/g{200}\/: the path is too long to pack/);
+  });
+
   it('names the limit in MiB for the default limit', () => {
     const big = path.join(dir, 'big.bin');
     fs.writeFileSync(big, Buffer.alloc(64 * 1024 * 1024));
@@ -131,6 +167,20 @@ describe('unpack', () => {
     expect(() => unpack(hostile(name), dest)).toThrow(error);
     expect(fs.existsSync(dest)).toBe(false);
     expect(fs.existsSync(path.join(dir, 'evil.py'))).toBe(false);
+  });
+
+  it.each([
+    ['an empty name', [['./', '5', ''], ['a.py', '0', 'x']], /an empty name: "\.\/"/],
+    ['the name "."', [['.', '5', '']], /an empty name: "\."/],
+    ['a name twice', [['a.py', '0', 'one'], ['./a.py', '0', 'two']], /holds "a\.py" more than once/],
+    ['a file and a directory of one name', [['lib', '5', ''], ['lib/', '5', ''], ['x', '0', 'x']], /holds "lib" more than once/],
+    ['a file that is also a directory', [['lib', '0', 'x'], ['lib/', '5', '']], /holds "lib" more than once/],
+    ['an entry under a file', [['lib', '0', 'x'], ['lib/a.py', '0', 'y']], /holds "lib\/a\.py" under "lib", which it also holds as a file/],
+    ['an entry deep under a file', [['lib/a/b.py', '0', 'y'], ['lib/a', '0', 'x']], /holds "lib\/a\/b\.py" under "lib\/a"/],
+  ] as Array<[string, Array<[string, string, string]>, RegExp]>)('refuses %s and writes nothing', (_what, entries, error) => {
+    const dest = path.join(dir, 'out');
+    expect(() => unpack(hostileMany(entries), dest)).toThrow(error);
+    expect(fs.existsSync(dest)).toBe(false);
   });
 
   it('refuses links and devices, a bad checksum and a truncated archive', () => {

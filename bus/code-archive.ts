@@ -49,13 +49,26 @@ export function pack(pathOrDir: string, limit: number = MAX_CODE_BYTES): PackedC
   }
   const entries: Entry[] = [];
   let total = 2 * BLOCK;
-  const add = (e: Entry): void => {
-    total += BLOCK + Math.ceil((e.data?.length ?? 0) / BLOCK) * BLOCK;
-    if (total > limit) throw new ValidationError(`${pathOrDir}: the code is larger than the limit of ${limit} bytes packed (${limitText(limit)})`);
-    entries.push(e);
+  // The size is counted from the file's stat before it is read, so a file past the limit is
+  // refused by name instead of being read whole (or failing to read past 2 GiB).
+  const where = (e: Omit<Entry, 'data'>): string => (st.isFile() ? pathOrDir : path.join(pathOrDir, e.name));
+  const add = (e: Omit<Entry, 'data'>, file?: { abs: string; size: number }): void => {
+    total += BLOCK + Math.ceil((file?.size ?? 0) / BLOCK) * BLOCK;
+    if (total > limit) {
+      const which = file ? ` (at ${where(e)}, ${file.size} bytes)` : '';
+      throw new ValidationError(`${pathOrDir}: the code is larger than the limit of ${limit} bytes packed (${limitText(limit)})${which}`);
+    }
+    if (!file) {
+      entries.push(e);
+      return;
+    }
+    const data = fs.readFileSync(file.abs);
+    // A file that grew after its stat would slip past the limit.
+    if (data.length !== file.size) throw new ValidationError(`${where(e)}: the file changed while it was packed; pack again`);
+    entries.push({ ...e, data });
   };
   if (st.isFile()) {
-    add({ name: path.basename(root), dir: false, mode: fileMode(st.mode), data: fs.readFileSync(root) });
+    add({ name: path.basename(root), dir: false, mode: fileMode(st.mode) }, { abs: root, size: st.size });
   } else if (st.isDirectory()) {
     const realRoot = fs.realpathSync(root);
     walk(realRoot, '', realRoot, pathOrDir, add);
@@ -86,7 +99,7 @@ function fileMode(mode: number): number {
 }
 
 /** Adds the entries under `dir` (real path), named relative to the root; `shown` is what the user typed. */
-function walk(dir: string, rel: string, realRoot: string, shown: string, add: (e: Entry) => void): void {
+function walk(dir: string, rel: string, realRoot: string, shown: string, add: (e: Omit<Entry, 'data'>, file?: { abs: string; size: number }) => void): void {
   for (const name of fs.readdirSync(dir).sort()) {
     const abs = path.join(dir, name);
     const relName = rel ? `${rel}/${name}` : name;
@@ -109,7 +122,7 @@ function walk(dir: string, rel: string, realRoot: string, shown: string, add: (e
       add({ name: `${relName}/`, dir: true, mode: EXEC_MODE });
       walk(abs, relName, realRoot, shown, add);
     } else if (st.isFile()) {
-      add({ name: relName, dir: false, mode: fileMode(st.mode), data: fs.readFileSync(abs) });
+      add({ name: relName, dir: false, mode: fileMode(st.mode) }, { abs, size: st.size });
     } else {
       throw new ValidationError(`${where}: a device, fifo or socket cannot be packed; only files and directories are`);
     }
@@ -120,19 +133,30 @@ function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, '0');
 }
 
-/** A ustar header; a name over 100 bytes is split into prefix and name at a `/`. */
-function header(e: Entry): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  let name = e.name;
-  let prefix = '';
-  if (Buffer.byteLength(name) > 100) {
-    const cut = name.lastIndexOf('/', name.length - 2);
-    prefix = cut > 0 ? name.slice(0, cut) : '';
-    name = cut > 0 ? name.slice(cut + 1) : name;
-    if (!prefix || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100) {
-      throw new ValidationError(`${e.name}: the path is too long to pack (at most 100 bytes for the name and 155 for its directory)`);
+/**
+ * A path as ustar's prefix and name fields: the whole path in name when it fits in 100 bytes,
+ * else split at the last `/` that leaves at most 155 bytes before it and 100 after. A
+ * directory's trailing `/` stays with its name, and is dropped only when nothing fits with it
+ * (its type says it is a directory). Throws ValidationError when no `/` fits.
+ */
+function splitName(full: string): { prefix: string; name: string } {
+  const bare = full.endsWith('/') ? full.slice(0, -1) : full;
+  for (const whole of bare === full ? [full] : [full, bare]) {
+    if (Buffer.byteLength(whole) <= 100) return { prefix: '', name: whole };
+    for (let cut = whole.lastIndexOf('/', whole.length - 2); cut > 0; cut = whole.lastIndexOf('/', cut - 1)) {
+      const prefix = whole.slice(0, cut);
+      const name = whole.slice(cut + 1);
+      if (Buffer.byteLength(name) > 100) break;
+      if (Buffer.byteLength(prefix) <= 155) return { prefix, name };
     }
   }
+  throw new ValidationError(`${full}: the path is too long to pack (it must split at a "/" into at most 155 bytes of directories and 100 of name)`);
+}
+
+/** A ustar header; a name over 100 bytes is split into prefix and name at a `/` (splitName). */
+function header(e: Entry): Buffer {
+  const h = Buffer.alloc(BLOCK);
+  const { prefix, name } = splitName(e.name);
   h.write(name, 0, 100, 'utf8');
   h.write(octal(e.mode, 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii');
@@ -162,7 +186,7 @@ function number(h: Uint8Array, at: number, len: number, what: string): number {
   return t === '' ? 0 : parseInt(t, 8);
 }
 
-/** An entry's path inside the destination, or a ValidationError for an absolute path or `..`. */
+/** An entry's path inside the destination, or a ValidationError for an absolute path, `..` or a name that is empty (`.`, `./`). */
 function safeRelative(name: string): string {
   const trimmed = name.replace(/\/+$/, '');
   if (trimmed === '' || trimmed.startsWith('/') || /^[A-Za-z]:/.test(trimmed)) {
@@ -170,22 +194,51 @@ function safeRelative(name: string): string {
   }
   const parts = trimmed.split('/');
   if (parts.some((p) => p === '..')) throw new ValidationError(`the code archive holds a path with "..": ${JSON.stringify(name)}`);
-  return parts.filter((p) => p !== '' && p !== '.').join('/');
+  const rel = parts.filter((p) => p !== '' && p !== '.').join('/');
+  if (rel === '') throw new ValidationError(`the code archive holds an entry with an empty name: ${JSON.stringify(name)}`);
+  return rel;
 }
 
 /** One entry read from an archive. */
 export interface ArchiveEntry { name: string; dir: boolean; mode: number; data: Uint8Array }
 
 /**
+ * Refuses entries that could not all be written as they are: a name given twice (a file and a
+ * directory of one name included), and a file that another entry's path runs through (`lib` a
+ * file, `lib/a.py` beside it).
+ */
+function checkNames(entries: readonly ArchiveEntry[]): void {
+  const seen = new Set<string>();
+  const files = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) throw new ValidationError(`the code archive holds ${JSON.stringify(e.name)} more than once`);
+    seen.add(e.name);
+    if (!e.dir) files.add(e.name);
+  }
+  for (const e of entries) {
+    for (let cut = e.name.indexOf('/'); cut > 0; cut = e.name.indexOf('/', cut + 1)) {
+      const above = e.name.slice(0, cut);
+      if (files.has(above)) {
+        throw new ValidationError(`the code archive holds ${JSON.stringify(e.name)} under ${JSON.stringify(above)}, which it also holds as a file`);
+      }
+    }
+  }
+}
+
+/**
  * Reads an archive's entries. Throws ValidationError for a bad checksum, a truncated archive,
- * an absolute path or `..`, or an entry that is not a file or a directory.
+ * an absolute path or `..`, an entry that is not a file or a directory, an empty or repeated
+ * name, or an entry under a name the archive also holds as a file.
  */
 export function readArchive(bytes: Uint8Array): ArchiveEntry[] {
   const out: ArchiveEntry[] = [];
   let at = 0;
   while (at + BLOCK <= bytes.length) {
     const h = bytes.subarray(at, at + BLOCK);
-    if (h.every((b) => b === 0)) return out;
+    if (h.every((b) => b === 0)) {
+      checkNames(out);
+      return out;
+    }
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
     if (number(h, 148, 8, 'checksum') !== sum) throw new ValidationError('the code archive is corrupt: a header checksum does not match');

@@ -1,6 +1,6 @@
 /**
  * What `mk function deploy` and `mk apply` do with a function's code before the Function reaches
- * the server: check that it parses where this machine has the interpreter, pack it, upload it to
+ * the server: pack it, check that it parses where this machine has the interpreter, upload it to
  * the code bucket when the bucket lacks it, and put its digest, size and file count in the spec.
  * The JetStream client is loaded only here, and only when there is code to upload.
  */
@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CoreBus } from '../bus/core-client';
 import type { PackedCode } from '../bus/code-archive';
+import type { DryRun } from './dry-run';
 
 /** The code bucket's module, loaded on first use: it brings the JetStream client (see cli/client.ts). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
@@ -37,23 +38,6 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-/** Every file under `root` (or `root` itself), relative paths, sorted; symbolic links are followed as pack does. */
-function listFiles(root: string): string[] {
-  const st = fs.statSync(root);
-  if (st.isFile()) return [path.basename(root)];
-  const out: string[] = [];
-  const walk = (dir: string, rel: string): void => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const s = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
-      if (s?.isDirectory()) walk(path.join(dir, name), r);
-      else if (s?.isFile()) out.push(r);
-    }
-  };
-  walk(root, '');
-  return out;
-}
-
 /** The interpreter's own complaint from a failed check (its stderr, else stdout, else the error). */
 function complaint(err: unknown): string {
   const e = err as { stderr?: Buffer | string; stdout?: Buffer | string; message?: string };
@@ -61,38 +45,85 @@ function complaint(err: unknown): string {
   return text;
 }
 
+/** How a Function calls its code (spec.handler or spec.command): what the syntax check reads. */
+export interface CallStyle { handler?: string; command?: string }
+
+const PYTHON = /\.py$/;
+const JAVASCRIPT = /\.(js|mjs|cjs)$/;
+
 /**
- * Checks that the code parses: `python3 -m py_compile` on each .py file (in a temporary copy, so
- * no __pycache__ lands beside the user's files) when python3 is on PATH, and `node --check` on
- * each .js, .mjs and .cjs file. Throws CliError with the interpreter's own message.
+ * The packed files worth a syntax check: the handler's module (`lib/add.handler`: lib/add.py,
+ * .js, .mjs or .cjs), the files a command names that the code holds, and every top-level source
+ * file. Nothing else is spawned for: dependencies (node_modules/, site-packages/, vendor/) can
+ * hold thousands of files, and they are their authors' to check.
  */
-export function checkSyntax(codePath: string): void {
-  const root = path.resolve(codePath);
-  const dir = fs.statSync(root).isFile() ? path.dirname(root) : root;
-  const files = listFiles(root);
-  const py = files.filter((f) => f.endsWith('.py'));
-  const js = files.filter((f) => /\.(js|mjs|cjs)$/.test(f));
-  const python = py.length > 0 ? findOnPath('python3') : undefined;
-  if (python) {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-py-check-'));
-    try {
-      for (const f of py) {
-        fs.mkdirSync(path.dirname(path.join(tmp, f)), { recursive: true });
-        fs.copyFileSync(path.join(dir, f), path.join(tmp, f));
-      }
-      execFileSync(python, ['-m', 'py_compile', ...py], { cwd: tmp, stdio: 'pipe', timeout: 60_000 });
-    } catch (err) {
-      throw new CliError(`the code does not compile:\n${complaint(err)}`);
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
+function filesToCheck(files: ReadonlyMap<string, Uint8Array>, call: CallStyle): string[] {
+  const source = (f: string): boolean => PYTHON.test(f) || JAVASCRIPT.test(f);
+  const out = new Set<string>();
+  if (call.handler !== undefined) {
+    const dot = call.handler.lastIndexOf('.');
+    const module = dot > 0 ? call.handler.slice(0, dot) : call.handler;
+    for (const ext of ['.py', '.js', '.mjs', '.cjs']) if (files.has(module + ext)) out.add(module + ext);
+  }
+  for (const word of (call.command ?? '').split(/\s+/)) {
+    const f = word.replace(/^(\.\/)+/, '');
+    if (source(f) && files.has(f)) out.add(f);
+  }
+  for (const f of files.keys()) if (!f.includes('/') && source(f)) out.add(f);
+  return [...out].sort();
+}
+
+/** The package.json files above `js` in the code: they say whether a .js file is an ES module. */
+function packageFiles(files: ReadonlyMap<string, Uint8Array>, js: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const f of js) {
+    for (let dir = path.posix.dirname(f); ; dir = path.posix.dirname(dir)) {
+      const p = dir === '.' ? 'package.json' : `${dir}/package.json`;
+      if (files.has(p)) out.add(p);
+      if (dir === '.') break;
     }
   }
-  for (const f of js) {
-    try {
-      execFileSync(process.execPath, ['--check', f], { cwd: dir, stdio: 'pipe', timeout: 60_000 });
-    } catch (err) {
-      throw new CliError(`the code does not parse:\n${complaint(err)}`);
+  return [...out];
+}
+
+/**
+ * Checks that the packed code parses, reading the files pack accepted (never the tree again):
+ * `python3 -m py_compile` where python3 is on PATH, and `node --check`, on the files
+ * filesToCheck picks, written to a temporary directory (no __pycache__ lands beside the user's
+ * files) and named `./file` (a name starting with `-` is never taken for an option). Throws
+ * CliError with the interpreter's own message.
+ */
+export function checkSyntax(packed: PackedCode, call: CallStyle): void {
+  const files = new Map<string, Uint8Array>();
+  for (const e of codeModule().readArchive(packed.bytes)) if (!e.dir) files.set(e.name, e.data);
+  const chosen = filesToCheck(files, call);
+  const py = chosen.filter((f) => PYTHON.test(f));
+  const js = chosen.filter((f) => JAVASCRIPT.test(f));
+  const python = py.length > 0 ? findOnPath('python3') : undefined;
+  if (!python && js.length === 0) return;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-code-check-'));
+  try {
+    const needed = [...(python ? py : []), ...js, ...packageFiles(files, js)];
+    for (const f of needed) {
+      fs.mkdirSync(path.dirname(path.join(tmp, f)), { recursive: true });
+      fs.writeFileSync(path.join(tmp, f), files.get(f) ?? new Uint8Array());
     }
+    if (python) {
+      try {
+        execFileSync(python, ['-m', 'py_compile', ...py.map((f) => `./${f}`)], { cwd: tmp, stdio: 'pipe', timeout: 60_000 });
+      } catch (err) {
+        throw new CliError(`the code does not compile:\n${complaint(err)}`);
+      }
+    }
+    for (const f of js) {
+      try {
+        execFileSync(process.execPath, ['--check', `./${f}`], { cwd: tmp, stdio: 'pipe', timeout: 60_000 });
+      } catch (err) {
+        throw new CliError(`the code does not parse:\n${complaint(err)}`);
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
@@ -124,13 +155,27 @@ export function codePathOf(doc: unknown): string | undefined {
   return typeof p === 'string' ? p : undefined;
 }
 
+/** What a Function manifest's spec says about how it is called, for checkSyntax. */
+function callStyleOf(doc: unknown): CallStyle {
+  const spec = (doc as { spec?: { handler?: unknown; command?: unknown } }).spec;
+  return {
+    ...(typeof spec?.handler === 'string' ? { handler: spec.handler } : {}),
+    ...(typeof spec?.command === 'string' ? { command: spec.command } : {}),
+  };
+}
+
 /**
  * Replaces a Function manifest's spec.code.path (relative to the manifest's file, or to the
- * working directory for stdin) by the digest, size and file count of the code it names, checked
- * and uploaded. Returns a new document; others are returned as they are. Throws CliError for a
- * missing path or code that does not parse.
+ * working directory for stdin) by the digest, size and file count of the code it names: packed,
+ * then checked, then uploaded. A dry run (`client` or `server`) packs and checks but never
+ * writes to the code bucket: it sends the digest as it is, so a server dry run of code the
+ * bucket lacks is answered `spec.code.digest: Not found`, as a real apply would be without its
+ * upload. Returns a new document; others are returned as they are. Throws CliError for a missing
+ * path or code that does not parse, and ValidationError for code pack refuses.
  */
-export async function resolveCodePath(doc: unknown, source: string, bus: CoreBus, progress: (line: string) => void): Promise<unknown> {
+export async function resolveCodePath(
+  doc: unknown, source: string, bus: CoreBus, progress: (line: string) => void, dryRun: DryRun = 'none',
+): Promise<unknown> {
   const rel = codePathOf(doc);
   if (rel === undefined) return doc;
   const base = source === 'STDIN' ? process.cwd() : path.dirname(path.resolve(source));
@@ -139,8 +184,11 @@ export async function resolveCodePath(doc: unknown, source: string, bus: CoreBus
   if (!fs.existsSync(abs)) {
     throw new CliError(`Function "${String(name)}": spec.code.path ${rel} does not exist (looked for ${abs})`);
   }
-  checkSyntax(abs);
-  const code = await uploadCode(bus, packCode(abs), progress);
+  const packed = packCode(abs);
+  checkSyntax(packed, callStyleOf(doc));
+  const code: CodeRef = dryRun === 'none'
+    ? await uploadCode(bus, packed, progress)
+    : { digest: packed.digest, size: packed.size, files: packed.files };
   const d = doc as { spec: Record<string, unknown> };
   return { ...d, spec: { ...d.spec, code } };
 }

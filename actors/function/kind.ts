@@ -13,22 +13,33 @@ const nothingHeld = async (): Promise<void> => undefined;
 /** The code bucket of each bus connection, opened once. */
 const buckets = new WeakMap<object, Promise<CodeBucket>>();
 
+/** The connection's code bucket, opened on first use; a failed open is not kept, so the next write tries again. */
+function codeBucket(bus: Parameters<typeof openCodeBucket>[0]): Promise<CodeBucket> {
+  const held = buckets.get(bus);
+  if (held) return held;
+  const opening = openCodeBucket(bus);
+  buckets.set(bus, opening);
+  opening.catch(() => { if (buckets.get(bus) === opening) buckets.delete(bus); });
+  return opening;
+}
+
 /**
  * Refuses a function whose code is not in the bucket (`spec.code.digest: Not found`), and one
- * that still carries `spec.code.path`, which only the CLI resolves. Checked on every write, since
- * an update may name new code.
+ * that still carries `spec.code.path`, which only the CLI resolves. Checked on a create and on a
+ * write that names new code only: a status write, a finalizer's removal or another spec change
+ * keeps the code it had, and must go through even once that code is gone.
  */
-async function admitCode(bus: Parameters<typeof openCodeBucket>[0], next: KubeObject): Promise<void> {
+async function admitCode(bus: Parameters<typeof openCodeBucket>[0], existing: KubeObject | undefined, next: KubeObject): Promise<void> {
   const fn = next as unknown as FunctionObject;
+  const had = (existing as unknown as FunctionObject | undefined)?.spec.code;
   const label = `Function.mk.io "${fn.metadata.name}" is invalid`;
   const code = fn.spec.code;
   if (code.path !== undefined || code.digest === undefined) {
     const why = `spec.code.path: Forbidden: the server takes code by digest only; \`mk apply\` and \`mk function deploy\` upload a path and set its digest`;
     throw new ValidationError(`${label}: ${why}`, [why]);
   }
-  let bucket = buckets.get(bus);
-  if (!bucket) buckets.set(bus, bucket = openCodeBucket(bus));
-  if (!await hasCode(await bucket, code.digest)) {
+  if (had?.digest === code.digest) return;
+  if (!await hasCode(await codeBucket(bus), code.digest)) {
     const why = `spec.code.digest: Not found: "${code.digest}"`;
     throw new ValidationError(`${label}: ${why} (upload the code first: mk function deploy, or mk apply with spec.code.path)`, [why]);
   }
@@ -38,8 +49,8 @@ async function admitCode(bus: Parameters<typeof openCodeBucket>[0], next: KubeOb
 export const functionModule: KindModule = {
   info: FunctionKind,
   defaults: (o) => defaultFunction(o as unknown as FunctionObject) as unknown as KubeObject,
-  async allocate(store, _existing, next): Promise<AllocationClaim> {
-    await admitCode(store.bus.nc, next);
+  async allocate(store, existing, next): Promise<AllocationClaim> {
+    await admitCode(store.bus.nc, existing, next);
     return { object: next, undo: nothingHeld, done: nothingHeld };
   },
 };

@@ -11,8 +11,9 @@ import { codePathOf, resolveCodePath } from '../function-code';
  * `mk apply -f FILE|DIR|-`: reads and validates every document first (bad input sends nothing),
  * then creates each object or merges it into the live one as kubectl's client-side apply does
  * (cli/apply-merge.ts), and prints `pod/NAME created|configured|unchanged` (`deployment.apps/NAME` for a kind in a group).
- * A Function whose spec.code names a `path` has that code checked, packed and uploaded first
- * (cli/function-code.ts), and is applied with the code's digest instead.
+ * A Function whose spec.code names a `path` has that code packed, checked and uploaded first
+ * (cli/function-code.ts), and is applied with the code's digest instead; a dry run packs and
+ * checks it and sends its digest without uploading anything.
  */
 export default class Apply extends MkCommand {
   static override summary = 'Apply a configuration to objects by file name or stdin';
@@ -43,9 +44,9 @@ export default class Apply extends MkCommand {
     let failed = false;
     await withClient(dataDir, async ({ api, bus }) => {
       failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
-        const object = codePathOf(d.object) === undefined || dryRun === 'client'
+        const object = codePathOf(d.object) === undefined
           ? d.object
-          : await resolveCodePath(d.object, d.source, bus, (line) => this.err(line)) as KubeObject;
+          : await resolveCodePath(d.object, d.source, bus, (line) => this.err(line), dryRun as DryRun) as KubeObject;
         const config = appliedConfiguration(object, d.kind, namespace);
         const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
         this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);

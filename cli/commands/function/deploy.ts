@@ -26,9 +26,9 @@ function envVars(flags: string[] | undefined): FunctionEnvVar[] | undefined {
 }
 
 /**
- * `mk function deploy NAME`: checks that the code parses (python3 -m py_compile, node --check,
- * where this machine has the interpreter), packs it, uploads it to the code bucket when the bucket
- * lacks it, and creates or updates the Function as `mk apply` would (the flags are the whole
+ * `mk function deploy NAME`: packs the code, checks that it parses (python3 -m py_compile, node
+ * --check, where this machine has the interpreter, on the files checkSyntax picks), uploads it
+ * to the code bucket when the bucket lacks it, and creates or updates the Function as `mk apply` would (the flags are the whole
  * configuration: a flag left out goes back to its default). Prints `function.mk.io/NAME
  * created|configured|unchanged`. Bad code or flags upload and change nothing.
  */
@@ -76,7 +76,7 @@ export default class FunctionDeploy extends MkCommand {
     };
     for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
     const { object } = validateManifest({ apiVersion: FunctionKind.apiVersion, kind: FunctionKind.kind, metadata: { name: args.name, namespace }, spec });
-    checkSyntax(flags.filename);
+    checkSyntax(packed, { handler: flags.handler, command: flags.command });
     await withClient(dataDir, async ({ api, bus }) => {
       await uploadCode(bus, packed, (line) => this.err(line));
       const res = await applyObject(api, FunctionKind, appliedConfiguration(object, FunctionKind, namespace), { validate: 'strict', dryRun: 'none' });

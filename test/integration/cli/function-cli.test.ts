@@ -2,7 +2,7 @@
  * The built CLI with Functions against a real nats-server and control plane: `mk function deploy`
  * uploads the code once and creates, updates or leaves the Function; code that does not compile
  * is refused with python's own message and nothing is uploaded or applied; `mk apply` resolves
- * spec.code.path; the server refuses a digest its bucket lacks; get, describe and delete work
+ * spec.code.path (a dry run uploads nothing); the server refuses a digest its bucket lacks; get, describe and delete work
  * from the generic kind machinery.
  */
 import * as fs from 'node:fs';
@@ -129,6 +129,42 @@ describe('mk apply of a Function', () => {
     expect((await stored('applied'))?.spec.code).toEqual({ digest, size: pack(path.join(dir, 'src')).size, files: 1 });
     expect(await hasCode(bucket, digest)).toBe(true);
     expect(await mk(['apply', '-f', manifest])).toEqual({ code: 0, stdout: 'function.mk.io/applied unchanged\n', stderr: '' });
+  });
+
+  it('uploads nothing in a dry run: a server dry run of new code is Not found, a client one resolves the path to its digest', async () => {
+    const dir = path.join(work, 'dry');
+    fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', 'add.py'), 'def handler(event):\n    return {"dry": True}\n');
+    const manifest = path.join(dir, 'fn.yaml');
+    fs.writeFileSync(manifest, 'apiVersion: mk.io/v1\nkind: Function\nmetadata:\n  name: dry\nspec:\n  runtime: python3\n  handler: add.handler\n  code:\n    path: src\n');
+    const digest = pack(path.join(dir, 'src')).digest;
+    const server = await mk(['apply', '-f', manifest, '--dry-run=server']);
+    expect(server.code).toBe(1);
+    expect(server.stderr).toContain(`spec.code.digest: Not found: "${digest}"`);
+    expect(await mk(['apply', '-f', manifest, '--dry-run=client'])).toEqual({ code: 0, stdout: 'function.mk.io/dry created (dry run)\n', stderr: '' });
+    expect(await hasCode(bucket, digest)).toBe(false);
+    expect(await stored('dry')).toBeUndefined();
+    expect(await mk(['apply', '-f', manifest])).toEqual({ code: 0, stdout: 'function.mk.io/dry created\n', stderr: '' });
+    expect(await mk(['apply', '-f', manifest, '--dry-run=client'])).toEqual({ code: 0, stdout: 'function.mk.io/dry unchanged (dry run)\n', stderr: '' });
+    expect(await mk(['apply', '-f', manifest, '--dry-run=server'])).toEqual({ code: 0, stdout: 'function.mk.io/dry unchanged (server dry run)\n', stderr: '' });
+    fs.writeFileSync(path.join(dir, 'src', 'add.py'), 'def handler(event):\n    return {"dry": False}\n');
+    const changed = await mk(['apply', '-f', manifest, '--dry-run=client']);
+    expect(changed).toEqual({ code: 0, stdout: 'function.mk.io/dry configured (dry run)\n', stderr: '' });
+    expect(await hasCode(bucket, pack(path.join(dir, 'src')).digest)).toBe(false);
+  });
+
+  it('refuses a link loop in the code by name', async () => {
+    const dir = path.join(work, 'loop');
+    fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+    fs.copyFileSync(ADD, path.join(dir, 'src', 'add.py'));
+    fs.symlinkSync('.', path.join(dir, 'src', 'a'));
+    const manifest = path.join(dir, 'fn.yaml');
+    fs.writeFileSync(manifest, 'apiVersion: mk.io/v1\nkind: Function\nmetadata:\n  name: loop\nspec:\n  runtime: python3\n  handler: add.handler\n  code:\n    path: src\n');
+    const r = await mk(['apply', '-f', manifest]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('src/a: a symbolic link to a directory');
+    expect(r.stderr).not.toContain('ELOOP');
+    expect(await stored('loop')).toBeUndefined();
   });
 
   it('applies the example as it is', async () => {
