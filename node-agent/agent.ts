@@ -4,6 +4,7 @@
  * (serve.ts). It writes cluster state only through the control plane's node api, reads only its
  * own view of pods, and journals and records events only as itself: the bus enforces all three.
  */
+import path from 'node:path';
 import { configurePersistence, dispatch, start, stop as stopSystem } from 'nact';
 import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions } from '../bus';
 import { startActorFeed } from '../bus/actor-feed';
@@ -35,7 +36,8 @@ import type { ServiceNetworkSource } from './service-network/types';
 import { serveNodeSubjects } from './serve';
 import { sandboxIP, servePortForward } from './port-forward';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
-import { PodVolumes } from './volumes';
+import { getCode, openCodeBucket, type CodeBucket } from '../bus/function-code';
+import { FunctionCodeCache, PodVolumes } from './volumes';
 import { startLocalPathStorage } from './storage';
 
 export interface NodeAgentOptions {
@@ -149,9 +151,28 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
   const labels = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' };
   // Pod volumes live in each pod's directory (<pods>/<uid>/volumes), beside the pods' logs.
+  // Functions' code (functions.mk.io csi volumes), from the code bucket, which nodes may read.
+  let codeBucket: Promise<CodeBucket> | undefined;
+  const functionCode = new FunctionCodeCache({
+    root: path.join(opts.dataDir, 'function-code'),
+    fetch: async (digest) => {
+      const opening = codeBucket ??= openCodeBucket(bus.nc);
+      try {
+        return await getCode(await opening, digest);
+      } catch (err) {
+        // A bucket that could not be opened is opened again next time.
+        if (codeBucket === opening) await opening.catch(() => { codeBucket = undefined; });
+        throw err;
+      }
+    },
+    log: log.child({ node: name }),
+  });
   const podVolumes = new PodVolumes({
     podsRoot: runtime.podLogsRoot, hostPathRoots: opts.hostPathRoots ?? [], node: { metadata: { name, labels } }, log: log.child({ node: name }),
+    functionCode,
   });
+  // Before any pod actor: code no pod uses is left from an earlier run.
+  await podVolumes.collectFunctionCode(true);
   const podNetwork = opts.podNetwork ?? 'host-gw';
   const serviceCIDR = opts.serviceCIDR ?? process.env.MK_SERVICE_CLUSTER_IP_RANGE ?? DEFAULT_SERVICE_CIDR;
   let serviceRoute: { stop(): void } | undefined;
