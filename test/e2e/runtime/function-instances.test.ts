@@ -156,17 +156,23 @@ describeE2e('function instance pods on a one-machine cluster', () => {
     expect(ready(p)).toBe(false);
   });
 
-  it('leaves no mount of a deleted instance pod', async () => {
+  it('leaves no mount or directory of a deleted instance pod', async () => {
     const uids = await Promise.all(['add-aaaaa', 'add-bbbbb', 'add-js-ccccc', 'add-ddddd'].map(async (n) => (await getPod(n)).metadata.uid!));
     const hex = addDigest.slice('sha256:'.length);
-    // The running instances mount the code (mountinfo names the bind mount's source path).
-    expect(mountsMentioning(hex).length).toBeGreaterThan(0);
+    // Inside the container the code is a read-only mount at /code.
+    const inside = await c.mk(['exec', 'add-aaaaa', '--', 'sh', '-c', "grep ' /code ' /proc/self/mountinfo; touch /code/x 2>/dev/null && echo writable || echo read-only"]);
+    expect(inside.stdout).toMatch(new RegExp(`/function-code/${hex} /code ro[, ]`));
+    expect(inside.stdout).toContain('read-only');
+    const podsRoot = path.join(path.dirname(codeCache()), 'pods');
+    expect(uids.every((u) => fs.existsSync(path.join(podsRoot, u)))).toBe(true);
     const r = await c.mk(['delete', 'pod', 'add-aaaaa', 'add-bbbbb', 'add-js-ccccc', 'add-ddddd']);
     expect(r.code).toBe(0);
     await waitFor('the pods gone', async () => ((await c.mk(['get', 'pods', '-o', 'name'])).stdout.trim() === '' ? true : null), 120_000, 500);
-    await waitFor('no mount of their code or volumes', async () => (
-      mountsMentioning(hex).length === 0 && uids.every((u) => mountsMentioning(u).length === 0) ? true : null
+    await waitFor('no mount or directory of theirs on the node', async () => (
+      mountsMentioning(hex).length === 0 && uids.every((u) => mountsMentioning(u).length === 0 && !fs.existsSync(path.join(podsRoot, u))) ? true : null
     ), 60_000, 500);
+    // The code stays cached for a while after its last pod.
+    expect(fs.readdirSync(codeCache())).toContain(hex);
   });
 
   it('finishes setting up a pod whose node agent was SIGKILLed on the way, clearing an unfinished unpack', async () => {
