@@ -45,6 +45,9 @@ export class FunctionCodeCache {
   /** The cache's root directory. */
   get root(): string { return this.opts.root; }
 
+  /** How long unused code stays after its last use. */
+  get keepUnusedMs(): number { return this.opts.keepUnusedMs ?? DEFAULT_KEEP_UNUSED_MS; }
+
   /** The directory of `digest`'s code (which may not exist yet). Throws for a malformed digest. */
   dirOf(digest: string): string {
     if (!CODE_DIGEST.test(digest)) throw new Error(`"${digest}" is not a code digest (sha256:<64 lower-case hex digits>)`);
@@ -98,7 +101,7 @@ export class FunctionCodeCache {
    * (0 at the agent's start: nothing runs yet that the cache would save time for), and every
    * unpack left unfinished. Code being unpacked now is never touched. Returns the digests removed.
    */
-  async collect(inUse: ReadonlySet<string>, keepUnusedMs = this.opts.keepUnusedMs ?? DEFAULT_KEEP_UNUSED_MS): Promise<string[]> {
+  async collect(inUse: ReadonlySet<string>, keepUnusedMs = this.keepUnusedMs): Promise<string[]> {
     const entries = await readdir(this.opts.root).catch(() => [] as string[]);
     const busy = new Set([...this.inFlight.keys()].map((d) => d.slice('sha256:'.length)));
     const removed: string[] = [];

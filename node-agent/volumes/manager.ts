@@ -223,7 +223,17 @@ export class PodVolumes {
     } catch (err) {
       this.opts.log?.warn({ err: String(err) }, 'could not remove unused function code; trying again later');
     }
+    // Code kept for its keep time is looked at again once that has passed, even if no pod goes meanwhile.
+    if (!atStart && !this.codeCollectTimer) {
+      this.codeCollectTimer = setTimeout(() => {
+        this.codeCollectTimer = undefined;
+        void this.collectFunctionCode();
+      }, cache.keepUnusedMs + 1_000);
+      this.codeCollectTimer.unref();
+    }
   }
+
+  private codeCollectTimer: NodeJS.Timeout | undefined;
 
   /** Mounts a tmpfs at `dir` unless one is there already. */
   private async tmpfs(volume: string, dir: string, mode: number, sizeBytes?: number): Promise<void> {
