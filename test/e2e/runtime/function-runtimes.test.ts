@@ -76,7 +76,7 @@ suite('function runtime images on a private containerd', () => {
     timings.push(`cold build + import of both images: ${Date.now() - t0} ms`);
     expect(first.images.python3).toMatch(/^registry\.mk\.local\/mk-runtime-python3:[0-9a-f]{12}$/);
     expect(first.images.node).toMatch(/^registry\.mk\.local\/mk-runtime-node:[0-9a-f]{12}$/);
-    expect(first.imported.sort()).toEqual([first.images.python3, first.images.node].sort());
+    expect(first.imported.sort()).toEqual([first.images.python3, first.images.node, RUNTIME_IMAGE_LATEST.python3, RUNTIME_IMAGE_LATEST.node].sort());
     expect(steps.filter((s) => s.done).map((s) => s.step)).toEqual(['imported', 'imported']);
     Object.assign(images, first.images);
     const tags = (await ctrd.cri.listImages({})).images.flatMap((i) => i.repoTags);
