@@ -1,4 +1,5 @@
 /** The inline `csi` volume: mk's one driver, functions.mk.io, and what it refuses. */
+import { validateManifest } from './manifest';
 import { CSIVolumeSource, Volume } from './volumes';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -46,5 +47,18 @@ describe('csi volume', () => {
   it('is one volume type: not together with another', () => {
     const r = Volume.safeParse({ name: 'code', emptyDir: {}, csi: { driver: 'functions.mk.io', readOnly: true, volumeAttributes: { digest: DIGEST } } });
     expect(messages(r)).toEqual(['csi: Forbidden: may not specify more than 1 volume type']);
+  });
+
+  it('refuses another driver when a pod is applied, naming the field and the supported driver', () => {
+    const pod = (driver: string) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'add-abcde' },
+      spec: {
+        containers: [{ name: 'function', image: 'registry.mk.local/mk-runtime-python3:latest', volumeMounts: [{ name: 'code', mountPath: '/code', readOnly: true }] }],
+        volumes: [{ name: 'code', csi: { driver, readOnly: true, volumeAttributes: { digest: DIGEST } } }],
+      },
+    });
+    expect(() => validateManifest(pod('functions.mk.io'))).not.toThrow();
+    expect(() => validateManifest(pod('ebs.csi.aws.com')))
+      .toThrow(/spec\.volumes\[0\]\.csi\.driver: Unsupported value: "ebs\.csi\.aws\.com": supported values: "functions\.mk\.io"/);
   });
 });
