@@ -83,3 +83,27 @@ describe('RuntimeImageBuilder', () => {
     expect(failed.events).toEqual([expect.objectContaining({ type: 'image-pull-failed', image: RUNTIME_IMAGE_LATEST.python3 })]);
   });
 });
+
+describe('RuntimeImageBuilder.warm', () => {
+  it('builds every runtime in turn, going on past one that fails, and never throws', async () => {
+    const order: string[] = [];
+    const lines: { msg: string; runtime?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => { const o = JSON.parse(l) as { msg: string; runtime?: string }; lines.push(o); } });
+    const builder = new RuntimeImageBuilder(new FakeCriRuntime() as unknown as CriClient, {
+      socketPath: '/nowhere', workDir: '/nowhere', log: logger,
+      ensureImages: async (_c, o) => {
+        const runtime = o.runtimes![0];
+        order.push(runtime);
+        if (runtime === 'python3') throw new InterpreterNotFoundError('python3');
+        return { imported: [RUNTIME_IMAGE_LATEST[runtime]], present: [], images: {} };
+      },
+    });
+    await expect(builder.warm()).resolves.toBeUndefined();
+    expect(order).toEqual(['python3', 'node']);
+    expect(lines.map((l) => `${l.runtime} ${l.msg}`)).toEqual([
+      'python3 runtime image not built in the background; a pod that needs it builds it',
+      'node runtime image built and imported',
+      'node runtime image ready',
+    ]);
+  });
+});
