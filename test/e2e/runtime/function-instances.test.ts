@@ -156,6 +156,15 @@ describeE2e('function instance pods on a one-machine cluster', () => {
     expect(ready(p)).toBe(false);
   });
 
+  it('waits in ContainerCreating with FailedMount naming the digest when the code is not in the store', async () => {
+    const missing = `sha256:${'0'.repeat(64)}`;
+    await apply(instancePod('add-fffff', 'add', 'python3', { MK_FUNCTION_HANDLER: 'add.handler' }, missing));
+    const ev = await waitFor('FailedMount', async () => { const e = await events('add-fffff'); return e.includes('FailedMount') ? e : null; }, 60_000, 500);
+    expect(ev).toContain(`function code ${missing} not found in the code store`);
+    expect((await getPod('add-fffff')).status?.containerStatuses?.[0]?.state.waiting?.reason).toBe('ContainerCreating');
+    expect((await c.mk(['delete', 'pod', 'add-fffff'])).code).toBe(0);
+  });
+
   it('leaves no mount or directory of a deleted instance pod', async () => {
     const uids = await Promise.all(['add-aaaaa', 'add-bbbbb', 'add-js-ccccc', 'add-ddddd'].map(async (n) => (await getPod(n)).metadata.uid!));
     const hex = addDigest.slice('sha256:'.length);
@@ -168,6 +177,7 @@ describeE2e('function instance pods on a one-machine cluster', () => {
     const r = await c.mk(['delete', 'pod', 'add-aaaaa', 'add-bbbbb', 'add-js-ccccc', 'add-ddddd']);
     expect(r.code).toBe(0);
     await waitFor('the pods gone', async () => ((await c.mk(['get', 'pods', '-o', 'name'])).stdout.trim() === '' ? true : null), 120_000, 500);
+    // add-fffff (the test before) is gone too.
     await waitFor('no mount or directory of theirs on the node', async () => (
       mountsMentioning(hex).length === 0 && uids.every((u) => mountsMentioning(u).length === 0 && !fs.existsSync(path.join(podsRoot, u))) ? true : null
     ), 60_000, 500);
