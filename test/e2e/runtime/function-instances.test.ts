@@ -4,7 +4,8 @@
  * runtimes") naming the runtime image by its `:latest` name and the code by a `functions.mk.io`
  * csi volume. The node builds the runtime image on demand (background builds are off here), the
  * loader loads the code from its environment, the pod turns Ready through its readinessProbe and
- * POST /run from the namespace answers. A load failure ends in the pod's log; deleting the pods
+ * POST /run from the namespace answers. A load failure ends in the pod's log; code missing from the
+ * store is FailedMount naming its digest; deleting the pods
  * leaves no mount; a node agent SIGKILLed while a pod's volumes are set up finishes on restart.
  * Prints apply -> Ready timings.
  */
