@@ -26,3 +26,16 @@ export const DEFAULT_IDLE_SECONDS = 60;
 export function shortDigest(digest: string | undefined): string {
   return digest?.startsWith('sha256:') ? digest.slice('sha256:'.length, 'sha256:'.length + 12) : '';
 }
+
+/**
+ * The runtime images by a name every node gives them (`:latest`), beside the name that hashes the
+ * node's interpreter: a Function's instance pods name these, and the node builds the image from
+ * its own interpreter when it lacks it.
+ */
+export const RUNTIME_IMAGE_LATEST: Readonly<Record<FunctionRuntime, string>> = {
+  python3: 'registry.mk.local/mk-runtime-python3:latest',
+  node: 'registry.mk.local/mk-runtime-node:latest',
+};
+
+/** The CSI driver of a Function's code volume (an instance pod's `csi` volume). */
+export const FUNCTION_CODE_CSI_DRIVER = 'functions.mk.io';

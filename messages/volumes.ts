@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ObjectFieldSelector, ResourceFieldSelector, SUBSCRIPTED_FIELD } from './env-source';
+import { CODE_DIGEST, FUNCTION_CODE_CSI_DRIVER } from './function-names';
 import { LabelName } from './meta';
 import { parseQuantity } from './quantity';
 
@@ -20,7 +21,10 @@ export const DEFAULT_FILE_MODE = 0o644;
 export const VOLUME_FIELD_PATHS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.labels', 'metadata.annotations'] as const;
 
 /** The sources a volume may have, exactly one of them, in the order Kubernetes checks them. */
-export const VOLUME_SOURCES = ['hostPath', 'emptyDir', 'secret', 'persistentVolumeClaim', 'downwardAPI', 'configMap'] as const;
+export const VOLUME_SOURCES = ['hostPath', 'emptyDir', 'secret', 'persistentVolumeClaim', 'downwardAPI', 'configMap', 'csi'] as const;
+
+/** The CSI drivers an inline `csi` volume may name: mk's own, which serves a Function's code. */
+export const CSI_DRIVERS = [FUNCTION_CODE_CSI_DRIVER] as const;
 
 /** A path element that climbs out of the directory. */
 const BACKSTEP = '..';
@@ -188,6 +192,46 @@ export const PersistentVolumeClaimVolumeSource = z.strictObject({
 }).meta({ title: 'PersistentVolumeClaimVolumeSource' });
 export type PersistentVolumeClaimVolumeSource = z.infer<typeof PersistentVolumeClaimVolumeSource>;
 
+/** A field of CSIVolumeSource that mk refuses, with why. */
+const refusedCsiField = (field: string, why: string) => z.unknown().optional().superRefine((v, ctx) => {
+  if (v !== undefined) ctx.addIssue({ code: 'custom', message: `Forbidden: ${field} is not supported: ${why}` });
+}).describe(`Not supported: ${why}`);
+
+/**
+ * A CSI ephemeral (inline) volume
+ * (https://kubernetes.io/docs/concepts/storage/ephemeral-volumes/#csi-ephemeral-volumes). mk has
+ * one driver, built into the node: `functions.mk.io`, a Function's code by digest, read-only.
+ */
+export const CSIVolumeSource = z.strictObject({
+  driver: z.string().superRefine((d, ctx) => {
+    if (d === '') ctx.addIssue({ code: 'custom', message: 'Required value' });
+    else if (!(CSI_DRIVERS as readonly string[]).includes(d)) {
+      ctx.addIssue({ code: 'custom', message: `Unsupported value: ${JSON.stringify(d)}: supported values: ${CSI_DRIVERS.map((x) => `"${x}"`).join(', ')}` });
+    }
+  }).describe(`The CSI driver: only \`${FUNCTION_CODE_CSI_DRIVER}\` (a Function's code, by digest).`),
+  readOnly: z.boolean().optional().describe(`Whether the volume is read-only; \`${FUNCTION_CODE_CSI_DRIVER}\` needs true.`),
+  volumeAttributes: z.record(z.string(), z.string()).optional().describe(
+    `The driver's attributes; \`${FUNCTION_CODE_CSI_DRIVER}\` needs \`digest\`: the code's digest, \`sha256:\` and 64 lower-case hex digits.`,
+  ),
+  fsType: refusedCsiField('fsType', 'mk\'s CSI driver serves a directory, not a file system'),
+  nodePublishSecretRef: refusedCsiField('nodePublishSecretRef', 'mk\'s CSI driver needs no secret'),
+}).superRefine((s, ctx) => {
+  if (s.driver !== FUNCTION_CODE_CSI_DRIVER) return;
+  if (s.readOnly !== true) {
+    ctx.addIssue({ code: 'custom', path: ['readOnly'], message: `Invalid value: ${String(s.readOnly ?? false)}: the ${FUNCTION_CODE_CSI_DRIVER} driver serves read-only volumes only: set readOnly: true` });
+  }
+  const digest = s.volumeAttributes?.digest;
+  if (digest === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['volumeAttributes', 'digest'], message: `Required value: the ${FUNCTION_CODE_CSI_DRIVER} driver needs the code's digest` });
+  } else if (!CODE_DIGEST.test(digest)) {
+    ctx.addIssue({ code: 'custom', path: ['volumeAttributes', 'digest'], message: `Invalid value: ${JSON.stringify(digest)}: must be sha256: and 64 lower-case hex digits` });
+  }
+  for (const key of Object.keys(s.volumeAttributes ?? {})) {
+    if (key !== 'digest') ctx.addIssue({ code: 'custom', path: ['volumeAttributes', key], message: `Unsupported value: ${JSON.stringify(key)}: supported values: "digest"` });
+  }
+}).meta({ title: 'CSIVolumeSource' });
+export type CSIVolumeSource = z.infer<typeof CSIVolumeSource>;
+
 export const Volume = z.strictObject({
   name: LabelName.describe('The name of the volume, unique in the pod (a DNS-1123 label); volumeMounts name it.'),
   emptyDir: EmptyDirVolumeSource.optional().describe(
@@ -202,6 +246,9 @@ export const Volume = z.strictObject({
   persistentVolumeClaim: PersistentVolumeClaimVolumeSource.optional().describe(
     "The PersistentVolume bound to a claim in the pod's namespace. Needs the PersistentVolume and PersistentVolumeClaim kinds, "
     + 'which mk does not serve yet: such a pod cannot start.',
+  ),
+  csi: CSIVolumeSource.optional().describe(
+    `An inline CSI volume; mk's one driver, \`${FUNCTION_CODE_CSI_DRIVER}\`, mounts a Function's code (by digest) read-only.`,
   ),
 }).superRefine((v, ctx) => {
   const set = VOLUME_SOURCES.filter((s) => v[s] !== undefined);

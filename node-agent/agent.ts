@@ -4,6 +4,7 @@
  * (serve.ts). It writes cluster state only through the control plane's node api, reads only its
  * own view of pods, and journals and records events only as itself: the bus enforces all three.
  */
+import path from 'node:path';
 import { configurePersistence, dispatch, start, stop as stopSystem } from 'nact';
 import { connectBus, encode, EventRecorder, JetStreamPersistenceEngine, ObjectStore, type Bus, type BusOptions } from '../bus';
 import { startActorFeed } from '../bus/actor-feed';
@@ -35,7 +36,9 @@ import type { ServiceNetworkSource } from './service-network/types';
 import { serveNodeSubjects } from './serve';
 import { sandboxIP, servePortForward } from './port-forward';
 import { followConnection, publishOn, startStatsSampler, statsIntervalFromEnv } from './stats';
-import { PodVolumes } from './volumes';
+import { getCode, openCodeBucket, type CodeBucket } from '../bus/function-code';
+import { FunctionCodeCache, PodVolumes } from './volumes';
+import { RuntimeImageBuilder, type ImageProgress } from './images';
 import { startLocalPathStorage } from './storage';
 
 export interface NodeAgentOptions {
@@ -94,6 +97,12 @@ export interface NodeAgentOptions {
    * hostPath reaches whatever the node can, so an operator allows roots explicitly.
    */
   hostPathRoots?: string[];
+  /**
+   * Build the function runtime images in the background once the agent has started, so the first
+   * function call does not wait for them (default: unless MK_WARM_RUNTIME_IMAGES=off). Without, a
+   * pod that needs one builds it.
+   */
+  warmRuntimeImages?: boolean;
 }
 
 export interface NodeAgent {
@@ -128,16 +137,17 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   // Set once the node actor exists; the runtime may report a change before that.
   const nodeRef: { actor?: NodeActor } = {};
   const bus: Bus = await connectBus({ ...opts.bus, name: opts.bus.name ?? `mk-node-${name}` });
+  const imageProgress = (e: ImageProgress): void => {
+    bus.nc.publish(nodeSubject(name, 'progress'), encode(e));
+    log.info({ node: name, ...e }, 'image progress');
+  };
   const runtime: NodeRuntime = await startRuntime({
     nodeName: name,
     dataDir: opts.dataDir,
     ...(opts.containerdSocket ? { containerdSocket: opts.containerdSocket } : {}),
     ...(opts.bridge ? { bridge: opts.bridge } : {}),
     ...(opts.imagesDir ? { imagesDir: opts.imagesDir } : {}),
-    onProgress: (e) => {
-      bus.nc.publish(nodeSubject(name, 'progress'), encode(e));
-      log.info({ node: name, ...e }, 'image progress');
-    },
+    onProgress: imageProgress,
     // Post the node's status as soon as its runtime goes or comes back.
     onRuntimeChange: () => { if (nodeRef.actor) dispatch(nodeRef.actor.ref, { type: 'node/heartbeat' }); },
   });
@@ -149,8 +159,32 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const gpus = Number(capacity.capacity?.[GPU_RESOURCE] ?? 0);
   const labels = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': capacity.nodeInfo?.architecture ?? 'amd64' };
   // Pod volumes live in each pod's directory (<pods>/<uid>/volumes), beside the pods' logs.
+  // Functions' code (functions.mk.io csi volumes), from the code bucket, which nodes may read.
+  let codeBucket: Promise<CodeBucket> | undefined;
+  const functionCode = new FunctionCodeCache({
+    root: path.join(opts.dataDir, 'function-code'),
+    fetch: async (digest) => {
+      const opening = codeBucket ??= openCodeBucket(bus.nc);
+      try {
+        return await getCode(await opening, digest);
+      } catch (err) {
+        // A bucket that could not be opened is opened again next time.
+        if (codeBucket === opening) await opening.catch(() => { codeBucket = undefined; });
+        throw err;
+      }
+    },
+    log: log.child({ node: name }),
+  });
   const podVolumes = new PodVolumes({
     podsRoot: runtime.podLogsRoot, hostPathRoots: opts.hostPathRoots ?? [], node: { metadata: { name, labels } }, log: log.child({ node: name }),
+    functionCode,
+  });
+  // Before any pod actor: code no pod uses is left from an earlier run.
+  await podVolumes.collectFunctionCode(true);
+  // Function runtime images: built from the node's interpreters when a pod names one.
+  const runtimeImages = new RuntimeImageBuilder(runtime.cri, {
+    socketPath: runtime.socketPath, workDir: opts.imagesDir ?? path.join(opts.dataDir, 'images'), log: log.child({ node: name }),
+    onProgress: imageProgress,
   });
   const podNetwork = opts.podNetwork ?? 'host-gw';
   const serviceCIDR = opts.serviceCIDR ?? process.env.MK_SERVICE_CLUSTER_IP_RANGE ?? DEFAULT_SERVICE_CIDR;
@@ -225,6 +259,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     podDeps: {
       volumes: podVolumes,
+      images: runtimeImages,
       cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       seccompProfileRoot: runtime.seccompProfileRoot,
       ...(gpuAllocator ? { gpu: gpuAllocator } : {}),
@@ -344,5 +379,13 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     log.info({ node: name }, 'node agent stopped');
   };
   log.info({ node: name, containerd: runtime.socketPath }, 'node agent started');
+  // Last and in the background: the node is ready without them, and a pod needing one shares the build.
+  if (opts.warmRuntimeImages ?? process.env.MK_WARM_RUNTIME_IMAGES !== 'off') {
+    setImmediate(() => {
+      if (stopped) return;
+      log.info({ node: name }, 'building the function runtime images in the background');
+      void runtimeImages.warm();
+    });
+  }
   return { stop, teardown: async () => { await teardown(); await stop(); } };
 }

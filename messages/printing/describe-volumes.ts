@@ -60,6 +60,16 @@ function volumeFields(v: Volume): [string, string | undefined][] {
       ['ReadOnly', String(v.persistentVolumeClaim.readOnly ?? false)],
     ];
   }
+  if (v.csi) {
+    // kubectl's printCSIVolumeSource.
+    const attrs = Object.entries(v.csi.volumeAttributes ?? {}).map(([k, val]) => `${k}=${val}`).join(',');
+    return [
+      ['Type', 'CSI (a Container Storage Interface (CSI) volume source)'],
+      ['Driver', v.csi.driver],
+      ['ReadOnly', String(v.csi.readOnly ?? false)],
+      ['VolumeAttributes', attrs || '<none>'],
+    ];
+  }
   return [['Type', '<unknown>']];
 }
 

@@ -9,8 +9,13 @@
  *   POST /run      the event (JSON); answers the handler's result (or the command's stdout) as JSON
  *
  * Listens on $MK_FUNCTION_HOST (default 0.0.0.0) : $MK_FUNCTION_PORT (default 8080; 0 picks a free one).
+ *
+ * With $MK_FUNCTION_HANDLER or $MK_FUNCTION_COMMAND set (a Function's instance pod), the loader
+ * loads that code from $MK_FUNCTION_CODE_DIR (default /code) as /init would, right after it starts
+ * listening; /healthz turns ready once that load succeeds, /init answers 409, and a load that fails
+ * is logged (the interpreter's own message) and ends the loader with exit code 1.
  */
-/* global require, process, Buffer */
+/* global require, process, Buffer, setImmediate */
 /* eslint-disable @typescript-eslint/no-require-imports */
 'use strict';
 
@@ -94,7 +99,39 @@ function which(exe) {
   return undefined;
 }
 
-const state = { initializing: false, ready: false, codeDir: undefined, handler: undefined, argv: undefined };
+const state = { initializing: false, ready: false, codeDir: undefined, handler: undefined, argv: undefined, fromEnv: false };
+
+/** The /init body the environment gives, or undefined when it names no code; throws when it names two. */
+function envInitBody() {
+  const handler = process.env.MK_FUNCTION_HANDLER || undefined;
+  const command = process.env.MK_FUNCTION_COMMAND || undefined;
+  if (handler === undefined && command === undefined) return undefined;
+  if (handler !== undefined && command !== undefined) throw new Error('set one of MK_FUNCTION_HANDLER and MK_FUNCTION_COMMAND, not both');
+  const body = { codeDir: process.env.MK_FUNCTION_CODE_DIR || '/code' };
+  if (handler !== undefined) body.handler = handler;
+  else body.command = command;
+  return body;
+}
+
+function whatOf(body) {
+  return body.command != null ? `command ${body.command}` : `handler ${body.handler}`;
+}
+
+/** Loads the code the environment names, as /init would; a failure ends the loader (exit 1). */
+function initFromEnv(body) {
+  const started = Date.now();
+  const what = whatOf(body);
+  let loaded;
+  try {
+    loaded = load(body);
+  } catch (e) {
+    log(`init of ${what} from ${body.codeDir} failed: ${describe(e)}`);
+    process.stderr.write(`${traceOf(e)}\n`);
+    process.exit(1);
+  }
+  Object.assign(state, { codeDir: loaded.codeDir, handler: loaded.handler, argv: loaded.argv, ready: true, initializing: false });
+  log(`init from the environment: ${what} from ${loaded.codeDir} loaded in ${Date.now() - started} ms`);
+}
 
 /** Loads the code an /init body names; throws what require (or the lookup) threw. */
 function load(body) {
@@ -204,6 +241,10 @@ function readJson(req, res) {
 async function init(req, res) {
   const body = await readJson(req, res);
   if (!body.ok) return;
+  if (state.fromEnv) {
+    reply(res, 409, { error: 'the code is loaded from the environment (MK_FUNCTION_HANDLER or MK_FUNCTION_COMMAND): /init is not used' });
+    return;
+  }
   const b = body.value;
   if (b === null || typeof b !== 'object' || Array.isArray(b) || (b.handler == null) === (b.command == null)) {
     reply(res, 400, { error: 'init needs a JSON object with one of "handler" (e.g. "add.handler") or "command" (e.g. "node add.js")' });
@@ -221,7 +262,7 @@ async function init(req, res) {
   }
   state.initializing = true;
   const started = Date.now();
-  const what = b.command != null ? `command ${b.command}` : `handler ${b.handler}`;
+  const what = whatOf(b);
   let loaded;
   try {
     loaded = load(b);
@@ -278,6 +319,14 @@ function route(req, res) {
 function main() {
   const host = process.env.MK_FUNCTION_HOST || '0.0.0.0';
   const port = Number(process.env.MK_FUNCTION_PORT || '8080');
+  let envBody;
+  try {
+    envBody = envInitBody();
+  } catch (e) {
+    log(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  }
+  if (envBody) Object.assign(state, { fromEnv: true, initializing: true });
   const server = http.createServer((req, res) => {
     Promise.resolve(route(req, res)).catch((e) => {
       log(`unexpected: ${traceOf(e)}`);
@@ -290,6 +339,8 @@ function main() {
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
   server.listen(port, host, () => {
     log(`node ${process.versions.node} listening on ${host}:${server.address().port}`);
+    // After the listen: /healthz answers "not ready" until the code is loaded.
+    if (envBody) setImmediate(() => initFromEnv(envBody));
   });
 }
 

@@ -8,6 +8,11 @@ The contract (docs/api.md, "Function runtimes") is the same as loader.js's:
   POST /run      the event (JSON); answers the handler's result (or the command's stdout) as JSON
 
 Listens on $MK_FUNCTION_HOST (default 0.0.0.0) : $MK_FUNCTION_PORT (default 8080; 0 picks a free one).
+
+With $MK_FUNCTION_HANDLER or $MK_FUNCTION_COMMAND set (a Function's instance pod), the loader
+loads that code from $MK_FUNCTION_CODE_DIR (default /code) as /init would, right after it starts
+listening; /healthz turns ready once that load succeeds, /init answers 409, and a load that fails
+is logged (the interpreter's own message) and ends the loader with exit code 1.
 """
 import asyncio
 import importlib
@@ -57,9 +62,44 @@ class State:
         self.code_dir = None
         self.handler = None
         self.argv = None
+        self.from_env = False
 
 
 state = State()
+
+
+def env_init_body():
+    """The /init body the environment gives, or None when it names no code; raises when it names two."""
+    handler = os.environ.get("MK_FUNCTION_HANDLER") or None
+    command = os.environ.get("MK_FUNCTION_COMMAND") or None
+    if handler is None and command is None:
+        return None
+    if handler is not None and command is not None:
+        raise ValueError("set one of MK_FUNCTION_HANDLER and MK_FUNCTION_COMMAND, not both")
+    body = {"codeDir": os.environ.get("MK_FUNCTION_CODE_DIR") or "/code"}
+    body["handler" if handler is not None else "command"] = handler if handler is not None else command
+    return body
+
+
+def what_of(body):
+    return "command %s" % body["command"] if body.get("command") is not None else "handler %s" % body["handler"]
+
+
+def init_from_env(body):
+    """Loads the code the environment names, as /init would; a failure ends the loader (exit 1)."""
+    started = time.monotonic()
+    what = what_of(body)
+    try:
+        code_dir, fn, argv = load(body)
+    except BaseException as e:  # noqa: B036 - a SystemExit in module code is a load failure too
+        log("init of %s from %s failed: %s" % (what, body["codeDir"], describe(e)))
+        sys.stderr.write(traceback.format_exc())
+        sys.stderr.flush()
+        os._exit(1)
+    with state.lock:
+        state.code_dir, state.handler, state.argv = code_dir, fn, argv
+        state.ready, state.initializing = True, False
+    log("init from the environment: %s from %s loaded in %d ms" % (what, code_dir, (time.monotonic() - started) * 1000))
 
 
 def load(body):
@@ -193,6 +233,9 @@ class Handler(BaseHTTPRequestHandler):
         ok, body = self.read_json()
         if not ok:
             return
+        if state.from_env:
+            self.reply(409, {"error": "the code is loaded from the environment (MK_FUNCTION_HANDLER or MK_FUNCTION_COMMAND): /init is not used"})
+            return
         if not isinstance(body, dict) or (body.get("handler") is None) == (body.get("command") is None):
             self.reply(400, {"error": 'init needs a JSON object with one of "handler" (e.g. "add.handler") or "command" (e.g. "python3 add.py")'})
             return
@@ -206,7 +249,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             state.initializing = True
         started = time.monotonic()
-        what = "command %s" % body["command"] if body.get("command") is not None else "handler %s" % body["handler"]
+        what = what_of(body)
         try:
             code_dir, fn, argv = load(body)
         except BaseException as e:  # noqa: B036 - a SystemExit in module code is a load failure too
@@ -259,11 +302,21 @@ class Server(ThreadingHTTPServer):
 def main():
     host = os.environ.get("MK_FUNCTION_HOST") or "0.0.0.0"
     port = int(os.environ.get("MK_FUNCTION_PORT") or "8080")
+    try:
+        body = env_init_body()
+    except ValueError as e:
+        log(str(e))
+        sys.exit(1)
+    if body is not None:
+        state.from_env, state.initializing = True, True
     server = Server((host, port), Handler)
     # As PID 1 in a container a signal without a handler is ignored: stop at once on SIGTERM.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: os._exit(0))
     log("python %s listening on %s:%d" % (sys.version.split()[0], host, server.server_address[1]))
+    if body is not None:
+        # Beside the server: /healthz answers "not ready" while the code loads.
+        threading.Thread(target=init_from_env, args=(body,), daemon=True).start()
     server.serve_forever()
 
 

@@ -104,10 +104,10 @@ const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
 /** Starts a loader on a free loopback port; resolves once it printed the port it listens on. */
-function startLoader(rt: Runtime, codeDir: string): Promise<Loader> {
+function startLoader(rt: Runtime, codeDir: string, env: Record<string, string> = {}): Promise<Loader> {
   const child = spawn(rt.argv[0], rt.argv.slice(1), {
     cwd: codeDir,
-    env: { PATH: process.env.PATH, MK_FUNCTION_PORT: '0', MK_FUNCTION_HOST: '127.0.0.1', PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    env: { PATH: process.env.PATH, MK_FUNCTION_PORT: '0', MK_FUNCTION_HOST: '127.0.0.1', PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -145,6 +145,34 @@ async function post(l: Loader, route: string, body: unknown, raw = false): Promi
 async function get(l: Loader, route: string): Promise<Answer> {
   const r = await fetch(`${l.url}${route}`);
   return { status: r.status, body: await r.json() };
+}
+
+/** Runs a loader that is to fail on its own; resolves with its exit code and stderr. */
+function loaderExit(rt: Runtime, cwd: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(rt.argv[0], rt.argv.slice(1), {
+    cwd,
+    env: { PATH: process.env.PATH, MK_FUNCTION_PORT: '0', MK_FUNCTION_HOST: '127.0.0.1', PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the ${rt.name} loader did not exit in 10 s: ${err}`)), 10_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr: err }); });
+  });
+}
+
+/** Resolves once the loader's /healthz says ready (it loads its code from the environment). */
+async function ready(l: Loader): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const h = await get(l, '/healthz');
+    if (h.status === 200) return;
+    expect(h).toEqual({ status: 503, body: { ready: false } });
+    if (Date.now() > deadline) throw new Error(`never ready: ${l.stderr()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Resolves once `text()` matches: output reaches the pipe a moment after the answer. */
@@ -292,5 +320,41 @@ describe.each(runtimes)('the $name loader', (rt) => {
     expect((await post(l, '/init', { codeDir: dir, handler: 'wait.handler' })).status).toBe(200);
     const answers = await Promise.all([0, 1, 2, 3].map((i) => post(l, '/run', { i })));
     expect(answers).toEqual([0, 1, 2, 3].map((i) => ({ status: 200, body: i })));
+  });
+
+  it('loads the handler named by MK_FUNCTION_HANDLER from MK_FUNCTION_CODE_DIR on its own, then refuses /init with 409', async () => {
+    const dir = await codeDir({ [`add.${rt.ext}`]: rt.code.add });
+    const l = await startLoader(rt, await codeDir({}), { MK_FUNCTION_HANDLER: 'add.handler', MK_FUNCTION_CODE_DIR: dir });
+    await ready(l);
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
+    const init = await post(l, '/init', { codeDir: dir, handler: 'add.handler' });
+    expect(init.status).toBe(409);
+    expect((init.body as { error: string }).error).toMatch(/loaded from the environment/);
+    await output(l.stderr, new RegExp(`init from the environment: handler add\\.handler from ${dir.replace(/[.]/g, '\\.')} loaded in \\d+ ms`));
+  });
+
+  it('runs the command named by MK_FUNCTION_COMMAND', async () => {
+    const dir = await codeDir({ [`add_cmd.${rt.ext}`]: rt.code.command });
+    const l = await startLoader(rt, dir, { MK_FUNCTION_COMMAND: rt.commandLine, MK_FUNCTION_CODE_DIR: dir });
+    await ready(l);
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { arg: '{"a":1,"b":2}', stdin: { a: 1, b: 2 } } });
+    expect((await post(l, '/init', { codeDir: dir, command: rt.commandLine })).status).toBe(409);
+  });
+
+  it('exits 1 with the interpreter\'s message when the code named by the environment does not load', async () => {
+    const dir = await codeDir({ [`bad.${rt.ext}`]: rt.code.syntax });
+    const bad = await loaderExit(rt, dir, { MK_FUNCTION_HANDLER: 'bad.handler', MK_FUNCTION_CODE_DIR: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/listening on 127\.0\.0\.1:\d+/);
+    expect(bad.stderr).toMatch(/init of handler bad\.handler from .* failed: SyntaxError/);
+    expect(bad.stderr).toContain(`bad.${rt.ext}`);
+
+    const missing = await loaderExit(rt, dir, { MK_FUNCTION_HANDLER: 'add.handler', MK_FUNCTION_CODE_DIR: path.join(dir, 'nowhere') });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/code directory .*nowhere does not exist/);
+
+    const both = await loaderExit(rt, dir, { MK_FUNCTION_HANDLER: 'add.handler', MK_FUNCTION_COMMAND: 'python3 add.py' });
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/set one of MK_FUNCTION_HANDLER and MK_FUNCTION_COMMAND, not both/);
   });
 });

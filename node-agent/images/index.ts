@@ -8,6 +8,7 @@ export {
   isInterpreterNotFound, runtimeImage, runtimeImageName, sharedLibraries,
   type EnsureRuntimeImagesOptions, type EnsureRuntimeImagesResult, type FunctionRuntime, type InterpreterPaths,
 } from './runtime-images';
+export { RuntimeImageBuilder, runtimeOfImage, type LocalImageBuilder, type RuntimeImageBuilderOptions } from './on-demand';
 export {
   CRI_NAMESPACE, criSnapshotter, importImageArchive, inspectImageArchive, waitForImages,
   type ArchiveFormat, type ImportOptions, type ImportProgressFn,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
+import { RUNTIME_IMAGE_LATEST } from '../../messages/function-names';
 import {
   InterpreterNotFoundError, buildRuntimeImage, isInterpreterNotFound, runtimeImage, sharedLibraries,
 } from './runtime-images';
@@ -67,7 +68,7 @@ describe('runtime images', () => {
   python('builds the python3 image from /usr/bin/python3: interpreter, libraries, pruned stdlib, loader, /code and the loader as its command', async () => {
     const built = await buildRuntimeImage('python3', tmp);
     expect(built.cached).toBe(false);
-    expect(built.names).toEqual([await runtimeImage('python3')]);
+    expect(built.names).toEqual([await runtimeImage('python3'), RUNTIME_IMAGE_LATEST.python3]);
     expect(await buildRuntimeImage('python3', tmp)).toEqual({ ...built, cached: true });
 
     const layout = await readTar(await readFile(built.tarPath));

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { lstat, readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { RUNTIME_IMAGE_LATEST } from '../../messages/function-names';
 import type { CriClient } from '../cri/client';
 import { BUILDER_VERSION, assetPath, busyboxLayer, cacheName, type BuiltImage, type EnsureImagesOptions, type ProgressFn } from './build';
 import { criSnapshotter, importImageArchive, waitForImages } from './import';
@@ -40,7 +41,7 @@ export const LOADER_PORT = 8080;
 export const CODE_DIR = '/code';
 
 /** Bump when the runtime image layout changes, so cached archives are rebuilt. */
-const RUNTIME_BUILDER_VERSION = '2';
+const RUNTIME_BUILDER_VERSION = '3';
 
 /** The PATH of a runtime container. */
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -267,13 +268,15 @@ export async function buildRuntimeImage(runtime: FunctionRuntime, workDir: strin
 
 async function buildFrom(interp: Interpreter, workDir: string, onProgress?: ProgressFn, busybox?: string): Promise<BuiltImage> {
   const name = runtimeImageName(interp.runtime, interp.key);
+  // Two names, as busybox has: the hashed one and the one instance pods give (RUNTIME_IMAGE_LATEST).
+  const names = [name, RUNTIME_IMAGE_LATEST[interp.runtime]];
   const tarPath = path.join(workDir, cacheName(`runtime-${interp.runtime}`, interp.key));
-  if (existsSync(tarPath)) return { names: [name], tarPath, cached: true };
+  if (existsSync(tarPath)) return { names, tarPath, cached: true };
   onProgress?.({ image: name, step: `pack ${interp.runtime} ${interp.version} from ${interp.binary}` });
   const layers = [await busyboxLayer(busybox), await runtimeLayer(interp)];
   onProgress?.({ image: name, step: 'write archive' });
   await writeOciArchive({
-    names: [name],
+    names,
     layers,
     config: {
       cmd: interp.cmd,
@@ -282,7 +285,7 @@ async function buildFrom(interp: Interpreter, workDir: string, onProgress?: Prog
       labels: { 'mk.io/function-runtime': interp.runtime, 'mk.io/function-runtime-version': interp.version },
     },
   }, tarPath);
-  return { names: [name], tarPath, cached: false };
+  return { names, tarPath, cached: false };
 }
 
 /** Options of `ensureRuntimeImages`: those of the built-in images, plus which runtimes and where. */
@@ -314,8 +317,11 @@ export async function ensureRuntimeImages(cri: CriClient, opts: EnsureRuntimeIma
     const image = runtimeImageName(runtime, interp.key);
     result.images[runtime] = image;
     opts.onProgress?.({ image, step: 'check' });
-    if ((await cri.imageStatus({ image: { image } })).image !== null) {
-      result.present.push(image);
+    // The hashed name says the image is this node's; `:latest` must name it too (an older build may hold it).
+    const names = [image, RUNTIME_IMAGE_LATEST[runtime]];
+    const have = await Promise.all(names.map(async (n) => (await cri.imageStatus({ image: { image: n } })).image?.id));
+    if (have[0] && have[0] === have[1]) {
+      result.present.push(...names);
       opts.onProgress?.({ image, step: 'present', done: true });
       continue;
     }

@@ -12,6 +12,7 @@ import { isNotFound } from '../../messages/errors';
 import type { EventType } from '../../messages/event';
 import type { Container, Pod } from '../../messages/pod';
 import type { Mount } from '../cri/types';
+import type { LocalImageBuilder } from '../images/on-demand';
 import type { BackoffEvent } from './backoff';
 import { GPU_RESOURCE, gpuContainerConfig, gpuCount, GpuUnavailableError, type GpuAllocator, type GpuLease } from '../gpu/allocation';
 import { buildContainerConfig, buildSandboxConfig, podLogDirectory, type SandboxOptions } from './cri-spec';
@@ -53,6 +54,8 @@ export interface ExecuteContext {
   gpu?: GpuAllocator;
   /** Sets up the pod's volumes before its containers are created; none: a pod with volumes waits, refused. */
   volumes?: PodVolumes;
+  /** Images the node builds instead of pulling (the function runtime images); none: every image is pulled. */
+  images?: LocalImageBuilder;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -147,6 +150,14 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
   const { cri, log } = ctx;
   switch (a.type) {
     case 'pullImage': {
+      if (ctx.images?.builds(a.image)) {
+        log.info({ image: a.image }, 'building image');
+        ctx.event?.('Normal', 'Pulling', `Building image "${a.image}" from this node's interpreter`);
+        const started = ctx.now();
+        await ctx.images.ensure(a.image);
+        ctx.event?.('Normal', 'Pulled', `Successfully built image "${a.image}" in ${((ctx.now() - started) / 1000).toFixed(3)}s`);
+        return;
+      }
       log.info({ image: a.image }, 'pulling image');
       ctx.event?.('Normal', 'Pulling', `Pulling image "${a.image}"`);
       const started = ctx.now();

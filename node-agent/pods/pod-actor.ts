@@ -34,6 +34,7 @@ import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
 import { stopContainerGracefully } from './hooks';
 import type { GpuAllocator } from '../gpu/allocation';
 import { podVolumes, type PodVolumes } from '../volumes';
+import type { LocalImageBuilder } from '../images/on-demand';
 
 /** Messages a pod actor accepts. */
 export type PodActorMessage =
@@ -81,6 +82,8 @@ export interface PodActorDeps {
    * removed once the pod is torn down. None: a pod with volumes waits in ContainerCreating.
    */
   volumes?: PodVolumes;
+  /** Images the node builds instead of pulling (function runtime images); none: every image is pulled. */
+  images?: LocalImageBuilder;
   /** How often a running pod's configMap, secret and downwardAPI files are brought up to date (default 10 s). */
   volumeRefreshMs?: number;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
@@ -347,6 +350,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
           ...(deps.nodeResolvConf ? { nodeResolvConf: deps.nodeResolvConf } : {}), ...(deps.hostsRoot ? { hostsRoot: deps.hostsRoot } : {}),
         }, log, now, event, sandboxIPs: readySandboxIPs(observed), env: envContext(desired, observed),
           ...(deps.gpu ? { gpu: deps.gpu } : {}), ...(deps.volumes ? { volumes: deps.volumes } : {}),
+          ...(deps.images ? { images: deps.images } : {}),
       });
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);

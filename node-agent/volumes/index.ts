@@ -2,6 +2,7 @@
 export { DATA_DIR_NAME, payloadPathError, writeAtomic, type FileProjection, type Payload } from './atomic-writer';
 export { containerMounts, type MountedVolume, type PodVolumeMap } from './container-mounts';
 export { isVolumeError, VolumeError } from './errors';
+export { codeInUse, CSI_RECORDS_DIR, DEFAULT_KEEP_UNUSED_MS, FunctionCodeCache, type CodeFetcher, type FunctionCodeCacheOptions } from './function-code';
 export { ANY_ROOT, isWithin, resolveExisting, setUpHostPath } from './host-path';
 export { podDir, podVolumesDir, volumeDir, VOLUMES_DIR, type VolumePlugin } from './layout';
 export { PodVolumes, type PodVolumesOptions, type VolumeSources } from './manager';

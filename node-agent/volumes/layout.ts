@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Volume } from './types';
 
 /** The directory name of each volume plugin that keeps files of its own for the pod. */
-export type VolumePlugin = 'empty-dir' | 'configmap' | 'secret' | 'downward-api' | 'nfs';
+export type VolumePlugin = 'empty-dir' | 'configmap' | 'secret' | 'downward-api' | 'nfs' | 'csi';
 
 /** The directory under a pod's own directory that holds its volumes. */
 export const VOLUMES_DIR = 'volumes';
@@ -55,6 +55,6 @@ export function volumeDir(podsRoot: string, uid: string, plugin: VolumePlugin, n
 
 /** The source a volume names, as a word for messages; undefined when it names none. */
 export function volumeSource(v: Volume): keyof Omit<Volume, 'name'> | undefined {
-  const sources = (['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'persistentVolumeClaim'] as const).filter((k) => v[k] !== undefined);
+  const sources = (['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'persistentVolumeClaim', 'csi'] as const).filter((k) => v[k] !== undefined);
   return sources.length === 1 ? sources[0] : undefined;
 }

@@ -6,17 +6,20 @@
  * hostPath or local directory never touched). Every step is idempotent,
  * so an agent killed at any point finishes the work on its next pass.
  */
-import { chmod, lstat, mkdir, readdir, rmdir, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Pod } from '../../messages/pod';
+import { isNotFound, isValidation } from '../../messages/errors';
+import { FUNCTION_CODE_CSI_DRIVER } from '../../messages/function-names';
 import { memoryBytes } from '../../messages/quantity';
 import type { EnvContext, EnvObjects } from '../pods/env';
 import { writeAtomic } from './atomic-writer';
 import type { MountedVolume, PodVolumeMap } from './container-mounts';
 import { VolumeError } from './errors';
 import { mountsUnder } from '../containerd/cleanup';
+import { codeInUse, type FunctionCodeCache } from './function-code';
 import { setUpHostPath } from './host-path';
 import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource, type VolumePlugin } from './layout';
 import { setVolumeOwnership } from './ownership';
@@ -39,13 +42,15 @@ export interface PodVolumesOptions {
   nodeMemoryBytes?: number;
   /** This node's name and labels, which a local PersistentVolume's nodeAffinity must match. */
   node?: { metadata: { name: string; labels?: Record<string, string> } };
+  /** Functions' code, for `functions.mk.io` csi volumes; none: such a volume cannot be set up. */
+  functionCode?: FunctionCodeCache;
   /** The kernel's file system list, for nfs (default /proc/filesystems; tests pass their own). */
   procFilesystems?: string;
   log?: Logger;
 }
 
 /** The plugins whose directories hold only what the pod's run made or copied (no user data to keep). */
-const EPHEMERAL_PLUGINS: readonly VolumePlugin[] = ['empty-dir', 'configmap', 'secret', 'downward-api'];
+const EPHEMERAL_PLUGINS: readonly VolumePlugin[] = ['empty-dir', 'configmap', 'secret', 'downward-api', 'csi'];
 
 /** What setting up a pod's volumes reads besides the pod. */
 export interface VolumeSources {
@@ -171,10 +176,65 @@ export class PodVolumes {
           mounter: this.mounter,
           ...(this.opts.procFilesystems ? { procFilesystems: this.opts.procFilesystems } : {}),
         });
+      case 'csi':
+        return this.setUpCode(uid, v);
       default:
-        throw new VolumeError(v.name, `volume "${v.name}" needs exactly one of emptyDir, hostPath, configMap, secret, downwardAPI or persistentVolumeClaim`);
+        throw new VolumeError(v.name, `volume "${v.name}" needs exactly one of emptyDir, hostPath, configMap, secret, downwardAPI, persistentVolumeClaim or csi`);
     }
   }
+
+  /**
+   * A `functions.mk.io` csi volume: the code of its digest from the node's cache, unpacked there
+   * first when missing, mounted read-only. The pod's use is recorded before the code is fetched,
+   * so collect never removes code a pod is about to mount.
+   */
+  private async setUpCode(uid: string, v: Volume): Promise<MountedVolume> {
+    const csi = v.csi!;
+    if (csi.driver !== FUNCTION_CODE_CSI_DRIVER) throw new VolumeError(v.name, `csi driver "${csi.driver}" is not supported: the only driver is "${FUNCTION_CODE_CSI_DRIVER}"`);
+    const digest = csi.volumeAttributes?.digest ?? '';
+    const cache = this.opts.functionCode;
+    if (!cache) throw new VolumeError(v.name, 'this node keeps no function code (the node agent has no code cache)');
+    try {
+      cache.dirOf(digest);
+    } catch (e) {
+      throw new VolumeError(v.name, (e as Error).message);
+    }
+    const records = path.join(podVolumesDir(this.opts.podsRoot, uid), 'csi' satisfies VolumePlugin);
+    await mkdir(records, { recursive: true, mode: 0o750 });
+    const record = path.join(records, v.name);
+    if ((await readFile(record, 'utf8').catch(() => '')) !== digest) await writeFile(record, digest, { mode: 0o640 });
+    try {
+      return { hostPath: await cache.ensure(digest), readOnly: true, createSubPaths: false };
+    } catch (e) {
+      if (isNotFound(e)) throw new VolumeError(v.name, `function code ${digest} not found in the code store: upload it again (mk apply of the Function)`);
+      if (isValidation(e)) throw new VolumeError(v.name, `function code ${digest} cannot be used: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  /**
+   * Removes the node's function code no pod uses any more: everything unused when `atStart` (the
+   * agent's start), otherwise code unused for the cache's keep time. Logs and swallows failures.
+   */
+  async collectFunctionCode(atStart = false): Promise<void> {
+    const cache = this.opts.functionCode;
+    if (!cache) return;
+    try {
+      await cache.collect(await codeInUse(this.opts.podsRoot), ...(atStart ? [0] : []));
+    } catch (err) {
+      this.opts.log?.warn({ err: String(err) }, 'could not remove unused function code; trying again later');
+    }
+    // Code kept for its keep time is looked at again once that has passed, even if no pod goes meanwhile.
+    if (!atStart && !this.codeCollectTimer) {
+      this.codeCollectTimer = setTimeout(() => {
+        this.codeCollectTimer = undefined;
+        void this.collectFunctionCode();
+      }, cache.keepUnusedMs + 1_000);
+      this.codeCollectTimer.unref();
+    }
+  }
+
+  private codeCollectTimer: NodeJS.Timeout | undefined;
 
   /** Mounts a tmpfs at `dir` unless one is there already. */
   private async tmpfs(volume: string, dir: string, mode: number, sizeBytes?: number): Promise<void> {
@@ -242,6 +302,7 @@ export class PodVolumes {
     // The pod's directory goes too once nothing else of the pod is in it.
     await rmdir(podDir(this.opts.podsRoot, uid)).catch(() => undefined);
     this.opts.log?.info({ uid }, 'pod volumes removed');
+    await this.collectFunctionCode();
   }
 
   /**
@@ -265,6 +326,7 @@ export class PodVolumes {
       released = true;
     }
     if (released) this.opts.log?.info({ uid }, 'volumes of a finished pod released');
+    if (released) await this.collectFunctionCode();
   }
 
   /**

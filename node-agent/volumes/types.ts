@@ -6,7 +6,7 @@ import type { Container, Pod } from '../../messages/pod';
 import type { Volume, VolumeMount } from '../../messages/volumes';
 
 export type {
-  ConfigMapVolumeSource, DownwardAPIVolumeFile, DownwardAPIVolumeSource, EmptyDirVolumeSource, HostPathType, HostPathVolumeSource,
+  ConfigMapVolumeSource, CSIVolumeSource, DownwardAPIVolumeFile, DownwardAPIVolumeSource, EmptyDirVolumeSource, HostPathType, HostPathVolumeSource,
   KeyToPath, PersistentVolumeClaimVolumeSource, SecretVolumeSource, Volume, VolumeMount,
 } from '../../messages/volumes';
 

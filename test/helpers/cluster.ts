@@ -60,7 +60,9 @@ export function clusterPids(dataDir: string): { pid: number; cmd: string }[] {
 export async function startCluster(opts: { demo?: boolean; upArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestCluster> {
   const ns = await createNetns('mke2e');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-e2e-'));
-  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug', MK_DNS_UPSTREAM: 'none', ...opts.env };
+  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug', MK_DNS_UPSTREAM: 'none',
+    // Tests that need a runtime image build it when a pod names it: no background builds on two cores.
+    MK_WARM_RUNTIME_IMAGES: 'off', ...opts.env };
   const cluster: TestCluster = {
     dataDir,
     netns: ns.name,

@@ -133,7 +133,9 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
   const nodeName = opts.nodeName ?? 'node';
   const host = await createNetns('mkmn');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-mn-'));
-  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug', MK_DNS_UPSTREAM: 'none', ...opts.env };
+  const env = { ...process.env, MK_HOME: dataDir, MK_LOG_LEVEL: 'debug', MK_DNS_UPSTREAM: 'none',
+    // Tests that need a runtime image build it when a pod names it: no background builds on two cores.
+    MK_WARM_RUNTIME_IMAGES: 'off', ...opts.env };
   const topology = planNodeNetwork({ dataDir, subnet: '172.30.0.0/24', firstNode: nodeName, count });
   const nodes: TestNode[] = topology.nodes.map((n) => ({
     name: n.name, netns: n.netns, address: n.address, dataDir: n.dataDir, cgroupRoot: n.cgroupRoot, hostVeth: n.hostVeth, child: n.index === 1 ? 'node-agent' : `node-agent-${n.index}`,

@@ -6,6 +6,7 @@
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { RUNTIME_IMAGE_LATEST } from '../../../messages/function-names';
 import type { PodSandboxConfig } from '../../../node-agent/cri/types';
 import { buildRuntimeImage, CODE_DIR, ensureRuntimeImages, LOADER_PORT, type FunctionRuntime } from '../../../node-agent/images/runtime-images';
 import type { ImageProgress } from '../../../node-agent/images/build';
@@ -75,23 +76,23 @@ suite('function runtime images on a private containerd', () => {
     timings.push(`cold build + import of both images: ${Date.now() - t0} ms`);
     expect(first.images.python3).toMatch(/^registry\.mk\.local\/mk-runtime-python3:[0-9a-f]{12}$/);
     expect(first.images.node).toMatch(/^registry\.mk\.local\/mk-runtime-node:[0-9a-f]{12}$/);
-    expect(first.imported.sort()).toEqual([first.images.python3, first.images.node].sort());
+    expect(first.imported.sort()).toEqual([first.images.python3, first.images.node, RUNTIME_IMAGE_LATEST.python3, RUNTIME_IMAGE_LATEST.node].sort());
     expect(steps.filter((s) => s.done).map((s) => s.step)).toEqual(['imported', 'imported']);
     Object.assign(images, first.images);
     const tags = (await ctrd.cri.listImages({})).images.flatMap((i) => i.repoTags);
-    expect(tags).toEqual(expect.arrayContaining([first.images.python3, first.images.node]));
+    expect(tags).toEqual(expect.arrayContaining([first.images.python3, first.images.node, RUNTIME_IMAGE_LATEST.python3, RUNTIME_IMAGE_LATEST.node]));
 
     for (const runtime of ['python3', 'node'] as const) {
       t0 = Date.now();
       const again = await buildRuntimeImage(runtime, workDir);
       timings.push(`warm build (cache hit) of ${runtime}: ${Date.now() - t0} ms`);
-      expect(again).toEqual({ names: [first.images[runtime]], tarPath: expect.stringContaining(workDir), cached: true });
+      expect(again).toEqual({ names: [first.images[runtime], RUNTIME_IMAGE_LATEST[runtime]], tarPath: expect.stringContaining(workDir), cached: true });
     }
 
     t0 = Date.now();
     const second = await ensureRuntimeImages(ctrd.cri, { socketPath: ctrd.socketPath, workDir, snapshotter: ctrd.process.snapshotter });
     timings.push(`second ensureRuntimeImages (images present): ${Date.now() - t0} ms`);
-    expect(second).toEqual({ imported: [], present: [first.images.python3, first.images.node], images: first.images });
+    expect(second).toEqual({ imported: [], present: [first.images.python3, RUNTIME_IMAGE_LATEST.python3, first.images.node, RUNTIME_IMAGE_LATEST.node], images: first.images });
   });
 
   it.each([
