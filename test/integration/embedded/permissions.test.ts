@@ -533,7 +533,7 @@ describe('the function gateway', () => {
     await waitFor(async () => heard.length === 2, 'the gateway\'s reports');
     sub.unsubscribe();
     // It serves the invoke subjects, and the admin (mk function invoke) may call them.
-    gw.nc.subscribe('mk.fn.invoke.>', { queue: 'mk-gateways', callback: (_e, m) => m.respond(encode({ status: 200, body: 'ok' })) });
+    gw.nc.subscribe('mk.fn.invoke.>', { queue: 'mk-gateways', callback: (_e, m) => { m.respond(encode({ status: 200, body: 'ok' })); } });
     await gw.nc.flush();
     const reply = await admin.nc.request('mk.fn.invoke.default.add', encode({}), { timeout: 2000 });
     expect(JSON.parse(new TextDecoder().decode(reply.data))).toEqual({ status: 200, body: 'ok' });
