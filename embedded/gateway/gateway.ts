@@ -166,7 +166,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const r = route;
     r.lastInvocation = Date.now();
-    const deadline = Date.now() + (fn.spec.timeoutSeconds ?? 60) * 1000;
+    const timeoutMs = (fn.spec.timeoutSeconds ?? 60) * 1000;
+    const deadline = Date.now() + timeoutMs;
     const demand = (): void => {
       const now = Date.now();
       if (now - r.lastDemand < 100) return;
@@ -185,7 +186,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         return fail(404, `function "${name}" not found in namespace "${namespace}"`);
       }
       try {
-        const res = await send(slot.instance, body.trim() === '' ? 'null' : body, deadline - Date.now());
+        // The instance has the whole timeout to answer, however long the call waited for it: only
+        // an instance that held a call that long is at fault (and recycled).
+        const res = await send(slot.instance, body.trim() === '' ? 'null' : body, timeoutMs);
         if (res === 'timeout') {
           r.recycle.add(slot.instance.pod);
           log({ function: key, pod: slot.instance.pod }, 'an instance held a call past the timeout; it is recycled');

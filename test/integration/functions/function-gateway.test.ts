@@ -5,6 +5,7 @@
  * NATS and the built CLI; instances come from zero on the first call, go to zero when idle, follow
  * a burst up and down, and drain before they go; errors come back with the right codes.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runControlPlane } from '../../../actors';
@@ -119,7 +120,8 @@ describe('errors', () => {
   });
 
   it('504 for a call past the timeout, and the instance that held it is recycled', async () => {
-    await deploy('slow', { 'slow.py': 'import time\ndef handler(event):\n    time.sleep(event["s"])\n    return "done"\n' }, { handler: 'slow.handler', timeoutSeconds: 1 });
+    await deploy('slow', { 'slow.py': 'import time\ndef handler(event):\n    time.sleep(event["s"])\n    return "done"\n' }, { handler: 'slow.handler', timeoutSeconds: 1, minInstances: 1, maxInstances: 1 });
+    await waitFor(async () => (await statusOf('slow'))?.readyInstances === 1, 'the kept instance is ready', 20_000);
     expect(await http('slow', '{"s":0}')).toMatchObject({ status: 200, body: 'done' });
     const [first] = await instancesOf('slow');
     const r = await http('slow', '{"s":3}');
@@ -176,7 +178,53 @@ describe('scaling', () => {
   });
 });
 
+/** Starts `mk gateway --port <port>` (0: a free one) as a process; resolves with it and its URL once it serves. */
+async function gatewayProcess(port: number): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'gateway', '--port', String(port)], {
+    env: { ...process.env, MK_HOME: cluster.dir }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mk gateway did not start: ${text}`)), 30_000);
+    child.stderr!.on('data', (c: Buffer) => {
+      text += c.toString();
+      const m = /serving functions on (http:\/\/[\d.]+:\d+)\//.exec(text);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`mk gateway exited ${code}: ${text}`)); });
+  });
+  child.stderr!.resume();
+  return { child, url };
+}
+
+const killed = (child: ChildProcess): Promise<void> => new Promise((resolve) => {
+  if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+  child.once('exit', () => resolve());
+  child.kill('SIGKILL');
+});
+
 describe('restarts', () => {
+  it('`mk gateway` as its own process, SIGKILLed mid-work and started again on its port, answers calls', async () => {
+    let p = await gatewayProcess(0);
+    try {
+      const call = async (body: string) => {
+        const res = await fetch(`${p.url}/function/default/add`, { method: 'POST', body });
+        return { status: res.status, body: await res.json() as unknown };
+      };
+      expect(await call('{"a":20,"b":22}')).toEqual({ status: 200, body: { sum: 42 } });
+      const port = Number(new URL(p.url).port);
+      const midway = Promise.allSettled(Array.from({ length: 20 }, (_, i) => call(JSON.stringify({ a: i, b: 0 }))));
+      await killed(p.child);
+      await midway;
+      p = await gatewayProcess(port);
+      expect(await call('{"a":1,"b":1}')).toEqual({ status: 200, body: { sum: 2 } });
+      const metrics = await (await fetch(`${p.url}/metrics`)).text();
+      expect(metrics).toMatch(/mk_gateway_requests_total\{namespace="default",function="add",code="200"\} 1/);
+    } finally {
+      await killed(p.child);
+    }
+  });
+
   it('a gateway stopped mid-work and started again answers calls', async () => {
     const inflight = Promise.all(Array.from({ length: 5 }, (_, i) => http('add', JSON.stringify({ a: i, b: 1 })).catch(() => undefined)));
     await gw.stop();
