@@ -203,6 +203,31 @@ const killed = (child: ChildProcess): Promise<void> => new Promise((resolve) => 
   child.kill('SIGKILL');
 });
 
+describe('updates', () => {
+  it('a changed spec replaces the instances, new before old, while calls go on', async () => {
+    await deploy('roll', { 'add.py': ADD }, { handler: 'add.handler', minInstances: 2, maxInstances: 2 });
+    const old = await waitFor(async () => {
+      const pods = (await instancesOf('roll')).filter((p) => p.status?.podIP);
+      return pods.length === 2 ? pods.map((p) => p.metadata.uid) : undefined;
+    }, 'two instances', 20_000);
+    let go = true;
+    const statuses: number[] = [];
+    const traffic = (async () => {
+      while (go) statuses.push((await http('roll', '{"a":1,"b":2}')).status);
+    })();
+    await deploy('roll', { 'add.py': ADD }, { handler: 'add.handler', minInstances: 2, maxInstances: 2, env: [{ name: 'VERSION', value: '2' }] });
+    await waitFor(async () => {
+      const pods = await instancesOf('roll');
+      return pods.length === 2 && pods.every((p) => !old.includes(p.metadata.uid) && p.status?.podIP) ? pods : undefined;
+    }, 'two new instances and no old one', 30_000);
+    go = false;
+    await traffic;
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect((await instancesOf('roll'))[0].spec.containers[0].env).toContainEqual({ name: 'VERSION', value: '2' });
+  });
+});
+
 describe('restarts', () => {
   it('`mk gateway` as its own process, SIGKILLed mid-work and started again on its port, answers calls', async () => {
     let p = await gatewayProcess(0);
@@ -243,7 +268,11 @@ describe('restarts', () => {
     })();
     await cluster.cp.stop();
     cluster.cp = await runControlPlane({ bus: { servers: cluster.server.url, name: 'cp-cli-fngw-2' } });
-    await waitFor(async () => (await statusOf('add'))?.readyInstances === before.length, 'the new control plane writes status', 20_000);
+    const restarted = Date.now();
+    await waitFor(async () => {
+      const st = await statusOf('add');
+      return st?.readyInstances === before.length && Date.parse(st.lastInvocation ?? '') >= Math.floor(restarted / 1000) * 1000 + 1000;
+    }, 'the new control plane writes status from the gateways\' reports', 20_000);
     go = false;
     await traffic;
     expect(results.length).toBeGreaterThan(0);
