@@ -2,7 +2,7 @@
  * Functions end to end without containerd: a real nats-server, the real control plane (the
  * function controller), the real gateway, and a fake node (test/helpers/fake-function-node.ts)
  * that runs each instance pod as the real python loader on 127.0.0.<n>:8080. Calls go over HTTP,
- * NATS and the built CLI; instances come from zero on the first call, go to zero when idle, follow
+ * NATS and the built CLI (python and node handlers, a python command); instances come from zero on the first call, go to zero when idle, follow
  * a burst up and down, and drain before they go; errors come back with the right codes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -97,6 +97,14 @@ describe('calls', () => {
     const missing = await runCli(['function', 'invoke', 'nope', '--data', '{}'], { env, timeoutMs: 60_000 });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('function "nope" not found in namespace "default"');
+  });
+
+  it('runs a node function and a command-style python function', async () => {
+    await deploy('hello', { 'hello.js': 'exports.handler = async (event) => ({ greeting: `hello ${event.name}` });\n' }, { runtime: 'node', handler: 'hello.handler' });
+    expect(await http('hello', '{"name":"mk"}')).toMatchObject({ status: 200, body: { greeting: 'hello mk' } });
+    expect((await instancesOf('hello'))[0].spec.containers[0].image).toBe('registry.mk.local/mk-runtime-node:latest');
+    await deploy('cmd', { 'twice.py': 'import json, sys\nprint(json.dumps({"twice": json.loads(sys.argv[1])["n"] * 2}))\n' }, { command: 'python3 twice.py' });
+    expect(await http('cmd', '{"n":21}')).toMatchObject({ status: 200, body: { twice: 42 } });
   });
 });
 
