@@ -15,7 +15,7 @@ import type { ClusterPaths } from './paths';
 import {
   adminPermissions, JOIN_PASSWORD, JOIN_USER, joinPermissions, nodePermissions, renderPermissions, type Permissions,
 } from './permissions';
-import { dashboardPermissions } from './permissions';
+import { dashboardPermissions, gatewayPermissions } from './permissions';
 import { readJoinedNodes } from './joined-nodes';
 import { busHost, clusterNodeNames, clusterNodes } from './node-network';
 import { ensureClusterTls, tlsPaths } from './tls';
@@ -50,6 +50,8 @@ export const CONTROL_PLANE_USER = 'control-plane';
 /** The dashboard's read-only NATS user, and its user for write sessions. */
 export const DASHBOARD_USER = 'dashboard';
 export const DASHBOARD_WRITE_USER = 'dashboard-write';
+/** The function gateway's identity (embedded/permissions.ts gatewayPermissions). */
+export const GATEWAY_USER = 'gateway';
 /** The NATS user of a node agent. */
 export function nodeUser(nodeName: string): string {
   return `node-${nodeName}`;
@@ -94,7 +96,7 @@ export function prepareClusterFiles(
     ...keptDns(existing, opts),
   };
   for (const user of [ADMIN_USER, CONTROL_PLANE_USER, ...clusterNodeNames(creds).map(nodeUser)]) creds.users[user] ??= randomPassword();
-  for (const user of [DASHBOARD_USER, DASHBOARD_WRITE_USER]) creds.users[user] ??= randomPassword();
+  for (const user of [DASHBOARD_USER, DASHBOARD_WRITE_USER, GATEWAY_USER]) creds.users[user] ??= randomPassword();
   writeSecretFile(paths.credentials, JSON.stringify(creds, null, 2) + '\n');
   // A new cluster's Secrets are encrypted from the first write. An existing one without the file
   // gets it from its control plane, which first checks that the store holds nothing it needed.
@@ -151,6 +153,7 @@ export function permissionsOf(user: string): Permissions | undefined {
   if (user === CONTROL_PLANE_USER) return undefined;
   if (user.startsWith('node-')) return nodePermissions(user.slice('node-'.length));
   if (user === DASHBOARD_USER || user === DASHBOARD_WRITE_USER) return dashboardPermissions(user, user === DASHBOARD_WRITE_USER);
+  if (user === GATEWAY_USER) return gatewayPermissions(user);
   return adminPermissions(user);
 }
 

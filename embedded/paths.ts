@@ -27,7 +27,7 @@
 import * as path from 'node:path';
 
 /** Names of the supervised children: the first three in start order, then the extra members of `mk up --nats-servers 3 --control-planes N`. */
-export const CHILDREN = ['nats', 'control-plane', 'node-agent', 'nats-1', 'nats-2', 'control-plane-2', 'control-plane-3'] as const;
+export const CHILDREN = ['nats', 'control-plane', 'node-agent', 'gateway', 'nats-1', 'nats-2', 'control-plane-2', 'control-plane-3'] as const;
 /** One of CHILDREN, or the node agent of the i-th node (from 2) of `mk up --nodes N`. */
 export type ChildName = (typeof CHILDREN)[number] | `node-agent-${number}`;
 

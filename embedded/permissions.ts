@@ -22,7 +22,9 @@ import {
   eventSourceToken, inboxPrefix, nodeJournalOwner, encodeToken, JOIN_SUBJECT,
   actorSubject, actorWildcard, telemetryProcess, API, KINDS, SecretKind,
 } from '../messages';
-import { DASHBOARD_TOKEN_SUBJECT, FUNCTION_CODE_BUCKET, OBJECTS_BUCKET } from '../messages/subjects';
+import {
+  DASHBOARD_TOKEN_SUBJECT, FUNCTION_CODE_BUCKET, FUNCTION_INVOKE_WILDCARD, OBJECTS_BUCKET,
+} from '../messages/subjects';
 import { ACTOR_STREAM } from '../messages/telemetry';
 import { STATS_WILDCARD, statsSubject } from '../messages/usage';
 
@@ -50,6 +52,8 @@ export function adminPermissions(user: string): Permissions {
         'mk.node.*.portforward', 'mk.node.*.portforward.*.up', 'mk.node.*.portforward.list',
         ...actorTelemetryRead().publish,
         ...functionCodeRead(), ...functionCodeWrite(),
+        // `mk function invoke`: calls through a gateway.
+        FUNCTION_INVOKE_WILDCARD,
       ],
     },
     subscribe: {
@@ -214,5 +218,21 @@ export function dashboardPermissions(user: string, write: boolean): Permissions 
       // through the api to its inbox (dashboard/server/kind-feed.ts), which drops the values.
       deny: [`${API.watchPrefix}.${SecretKind.plural}.>`],
     },
+  };
+}
+
+/**
+ * The function gateway (`mk gateway`): reads functions and pods through the api (get, list,
+ * watch), publishes its load reports and demand signals, serves the invoke subjects in their
+ * queue group and answers them. Nothing else: no api writes, no store, no streams, no node
+ * subjects, no other identity's replies.
+ */
+export function gatewayPermissions(user: string): Permissions {
+  return {
+    publish: {
+      allow: [...['get', 'list', 'watch', 'unwatch'].map((v) => `mk.api.${v}`), 'mk.fn.stats.*', 'mk.fn.demand.>'],
+    },
+    subscribe: { allow: [`${inboxPrefix(user)}.>`, FUNCTION_INVOKE_WILDCARD] },
+    allowResponses: true,
   };
 }

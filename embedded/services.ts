@@ -7,13 +7,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dns1123LabelError, ValidationError, type PodNetworkMode } from '../messages';
+import { dns1123LabelError, inboxPrefix, ValidationError, type PodNetworkMode } from '../messages';
 import { connectBus } from '../bus';
 import { busAuth, readContext } from './context';
 import { nodeDnsSettings, type DnsFlags } from './dns-settings';
 import { ingressProxyMode } from './ingress-proxy';
 import { serveJoin } from './join';
-import { CONTROL_PLANE_USER, nodeUser, readCredentials } from './credentials';
+import { CONTROL_PLANE_USER, GATEWAY_USER, nodeUser, readCredentials } from './credentials';
 import { readDashboardPort, startControlPlaneDashboard } from './dashboard';
 import { encryptionKeysFile, startWithEncryptionKeys } from './encryption-keys';
 import { ClusterError } from './errors';
@@ -256,4 +256,42 @@ function readJsonIfPresent(file: string): unknown {
   } catch (err) {
     throw new ValidationError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** Options of runGatewayService. */
+export interface GatewayServiceOptions {
+  /** The HTTP port (default: the one `mk up` kept, else 8081). */
+  port?: number;
+  /** The HTTP address (default 127.0.0.1). */
+  host?: string;
+  metrics?: MetricsEndpoint;
+}
+
+/**
+ * Runs the function gateway of `dataDir` until a signal (embedded/gateway/gateway.ts); resolves
+ * with the exit code. It connects as the `gateway` identity when `mk up` made it, else with the
+ * context's own credentials. Throws when the port is taken or the bus cannot be reached.
+ */
+export async function runGatewayService(dataDir: string, log: (line: string) => void, opts: GatewayServiceOptions = {}): Promise<number> {
+  const { startGateway } = await import('./gateway/gateway.js');
+  const { readGatewayPort } = await import('./gateway/settings.js');
+  const { connectCore } = await import('../bus/core-client.js');
+  const { DEFAULT_GATEWAY_PORT } = await import('../messages/index.js');
+  const paths = clusterPaths(dataDir);
+  const ctx = readContext(paths.dataDir);
+  const pass = readCredentials(paths)?.users[GATEWAY_USER];
+  const auth = busAuth(ctx);
+  const bus = await connectCore({
+    ...auth, ...(pass ? { user: GATEWAY_USER, pass, inboxPrefix: inboxPrefix(GATEWAY_USER) } : {}), name: 'mk-gateway',
+  });
+  const metrics = await serveMetrics('gateway', os.hostname(), opts.metrics, log);
+  const port = opts.port ?? readGatewayPort(paths) ?? DEFAULT_GATEWAY_PORT;
+  const gw = await startGateway({ bus, port, host: opts.host, log: (f, m) => log(`${m} ${JSON.stringify(f)}`) })
+    .catch(async (err: unknown) => { await metrics?.close(); await bus.close(); throw err; });
+  log(`gateway ${gw.id} serving functions on ${gw.url}/function/<namespace>/<name> and mk.fn.invoke.>`);
+  return serveUntilSignal(async () => {
+    await gw.stop();
+    await bus.close();
+    await metrics?.close();
+  }, log);
 }

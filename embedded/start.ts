@@ -15,6 +15,7 @@ import { assertSubnetFree, busHost, clusterNodeNames, clusterNodes, DEFAULT_NODE
 import { applyTopology, resolveTopology, type Topology } from './topology';
 import { clusterCidrOf, resolveControlPlaneSettings, writeControlPlaneSettings, type SettingsText } from './control-plane-settings';
 import { ensureDashboardPort } from './dashboard';
+import { ensureGatewayPort } from './gateway/settings';
 import type { PodNetworkMode } from '../messages';
 
 /** Options of launchCluster. */
@@ -37,6 +38,8 @@ export interface LaunchOptions {
   topology?: Partial<Topology>;
   /** The control planes' node lifecycle and pod CIDR flags as given (the rest from the data directory). */
   settings?: SettingsText;
+  /** `--gateway-port`: the function gateway's HTTP port (kept for later starts; default as before, else 8081). */
+  gatewayPort?: number;
 }
 
 /** A supervisor just started, or the one that already runs. */
@@ -70,6 +73,10 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   const members = applyTopology(paths, creds, topology);
   writeControlPlaneSettings(paths, settings);
   const dashboardPort = await ensureDashboardPort(paths);
+  const gatewayPort = ensureGatewayPort(paths, opts.gatewayPort);
+  if (await tcpAnswers('127.0.0.1', gatewayPort) && livePid(paths.pid('gateway'), paths.dataDir) === undefined) {
+    throw new ClusterError(`port ${gatewayPort} on 127.0.0.1 is already in use; pick another for the function gateway with --gateway-port`);
+  }
   await killLeftovers(paths, (l) => opts.print(l));
   // NATS servers take clients where the nodes reach them (loopback, or their bridge); a cluster's routes stay on loopback.
   const host = busHost(creds);
@@ -96,6 +103,7 @@ export async function launchCluster(opts: LaunchOptions): Promise<Launched> {
   opts.print(`Starting mk in ${paths.dataDir} (node${names.length > 1 ? 's' : ''} ${names.join(', ')}, `
     + `bus nats://${host}:${members.map((m) => m.clientPort).join(',')}${extra ? `, ${extra}` : ''}), supervisor pid ${child.pid}`);
   opts.print(`Dashboard http://127.0.0.1:${dashboardPort}/ (read-only; \`mk dashboard --open\` opens a write session)`);
+  opts.print(`Functions http://127.0.0.1:${gatewayPort}/function/<ns>/<name>`);
   return { state: 'started', paths, creds, pid: child.pid };
 }
 

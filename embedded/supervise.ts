@@ -5,6 +5,7 @@
  * runs one node agent per node in the node's namespace, builds the built-in images once for all
  * of them, and keeps this namespace's routes to every node's pods.
  */
+import { ensureGatewayPort } from './gateway/settings';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -39,7 +40,7 @@ export interface SuperviseOptions {
 export const INGRESS_PORT = 80;
 
 /** Stop deadlines: the node agent may be stopping containers; nats-server is quick. */
-const STOP_TIMEOUT_MS: Record<string, number> = { 'node-agent': 30_000, 'control-plane': 15_000, nats: 10_000 };
+const STOP_TIMEOUT_MS: Record<string, number> = { 'node-agent': 30_000, 'control-plane': 15_000, gateway: 10_000, nats: 10_000 };
 
 /**
  * Runs the supervisor until a signal stops it; resolves after every child has exited and the pid
@@ -107,6 +108,8 @@ export async function supervise(opts: SuperviseOptions): Promise<'stopped' | 'al
         opts.runJs, 'control-plane', '--data-dir', paths.dataDir, ...settingsArgs, ...metricsArgs(metrics[controlPlaneChild(i)]), ...dashboardArgs(paths, i),
       ], env,
     })),
+    // The function gateway (embedded/gateway/): its port is the one `mk up` kept.
+    { name: 'gateway' as ChildName, command: node, args: [opts.runJs, 'gateway', '--data-dir', paths.dataDir, '--port', String(ensureGatewayPort(paths))], env },
     ...nodeSpecs,
   ].map((s) => ({
     ...s,

@@ -39,3 +39,24 @@ export const RUNTIME_IMAGE_LATEST: Readonly<Record<FunctionRuntime, string>> = {
 
 /** The CSI driver of a Function's code volume (an instance pod's `csi` volume). */
 export const FUNCTION_CODE_CSI_DRIVER = 'functions.mk.io';
+/** The label naming the Function an instance pod serves. */
+export const FUNCTION_LABEL = 'mk.io/function';
+/** The annotation that marks an instance pod as draining: gateways send it no new call. */
+export const DRAINING_ANNOTATION = 'mk.io/draining';
+/**
+ * The annotation of a Function that sets its scale-down window in seconds (how long demand must
+ * stay lower before instances are removed); DEFAULT_SCALE_DOWN_WINDOW_SECONDS when absent.
+ */
+export const SCALE_DOWN_WINDOW_ANNOTATION = 'mk.io/scale-down-window';
+/** Knative's stable window: https://knative.dev/docs/serving/autoscaling/kpa-specific/#stable-window */
+export const DEFAULT_SCALE_DOWN_WINDOW_SECONDS = 60;
+/** The port an instance's loader listens on. */
+export const FUNCTION_PORT = 8080;
+/** The share of an instance's concurrency the autoscaler aims to use (Knative's target utilisation). */
+export const TARGET_UTILIZATION = 0.7;
+/** The gateway's HTTP port when `mk up --gateway-port` is not given. */
+export const DEFAULT_GATEWAY_PORT = 8081;
+/** The largest request body the gateway takes. */
+export const MAX_INVOKE_BODY_BYTES = 6 * 1024 * 1024;
+/** How many calls of one function may wait for an instance in one gateway before it answers 503. */
+export const DEFAULT_QUEUE_BOUND = 1000;

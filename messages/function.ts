@@ -2,7 +2,7 @@
  * The mk.io/v1 Function kind: code kept in the JetStream object store by its content hash (the
  * FUNCTION_CODE_BUCKET of messages/subjects.ts), the runtime that runs it, how it is called (a
  * handler, or as MiniK8s did a command whose stdout is the answer), and how far it may scale.
- * Instances, the gateway and scaling come later; until then status stays empty.
+ * The function controller runs its instances and writes its status (actors/function/).
  */
 import { z } from 'zod';
 import { ObjectMeta, type ObjectMeta as Meta } from './meta';
@@ -144,7 +144,7 @@ export function functionSpecErrors(spec: FunctionSpec): { path: string[]; messag
   return out;
 }
 
-/** Status is the gateway's (later): a manifest may carry one (from `get -o yaml`), and it is ignored. */
+/** Status is the function controller's: a manifest may carry one (from `get -o yaml`), and it is ignored. */
 export const FunctionSchema = z.strictObject({
   apiVersion: z.literal('mk.io/v1').describe('The API version of the kind: `mk.io/v1`.'),
   kind: z.literal('Function').describe('The kind of object: `Function`.'),
@@ -152,8 +152,8 @@ export const FunctionSchema = z.strictObject({
   spec: FunctionSpec.describe('The code, its runtime, how it is called, and how far it scales.'),
   status: z.unknown().optional().meta({
     title: 'FunctionStatus',
-    description: 'What the gateway last counted: instances, readyInstances, lastInvocation, url, conditions and observedGeneration. '
-      + "Empty until instances and the gateway exist. A manifest's status is ignored.",
+    description: 'What the function controller last counted: instances, readyInstances, lastInvocation, url, conditions and '
+      + "observedGeneration. A manifest's status is ignored.",
   }),
 }).meta({ title: 'Function' });
 
@@ -167,7 +167,7 @@ export interface FunctionCondition {
   observedGeneration?: number;
 }
 
-/** What the gateway will report about a function's instances; nothing writes it yet. */
+/** What the function controller reports about a function's instances and calls. */
 export interface FunctionStatus {
   instances?: number;
   readyInstances?: number;

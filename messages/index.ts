@@ -65,3 +65,4 @@ export { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } fro
 export * from './function-names';
 export type { FunctionCode, FunctionCondition, FunctionEnvVar, FunctionObject, FunctionSpec, FunctionStatus } from './function';
 export { FunctionKind } from './kinds/function';
+export type { FunctionDemand, FunctionLoad, GatewayStats, InvokeReply } from './gateway';

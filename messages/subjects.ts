@@ -124,3 +124,27 @@ export const DASHBOARD_TOKEN_SUBJECT = 'mk.dashboard.token';
  * control plane reads and writes it.
  */
 export const SERVICE_ALLOCATIONS_BUCKET = 'mk-service-allocations';
+
+/**
+ * Request/reply: calls function `<ns>.<name>` through a gateway (queue group FUNCTION_INVOKE_QUEUE,
+ * so gateways share the calls). The request is the event as JSON; the reply an InvokeReply.
+ */
+export function functionInvokeSubject(namespace: string, name: string): string {
+  return `mk.fn.invoke.${encodeToken(namespace)}.${encodeToken(name)}`;
+}
+/** Every function's invoke subject, as a gateway serves them. */
+export const FUNCTION_INVOKE_WILDCARD = 'mk.fn.invoke.>';
+/** The queue group gateways serve FUNCTION_INVOKE_WILDCARD in. */
+export const FUNCTION_INVOKE_QUEUE = 'mk-gateways';
+/** Publication, every second from each gateway: its GatewayStats (messages/gateway.ts). */
+export function functionStatsSubject(gateway: string): string {
+  return `mk.fn.stats.${encodeToken(gateway)}`;
+}
+/** Every gateway's stats, as the function controller follows them. */
+export const FUNCTION_STATS_WILDCARD = 'mk.fn.stats.>';
+/** Publication from a gateway at once when a call of `<ns>.<name>` waits with no free slot: a FunctionDemand. */
+export function functionDemandSubject(namespace: string, name: string): string {
+  return `mk.fn.demand.${encodeToken(namespace)}.${encodeToken(name)}`;
+}
+/** Every function's demand signals. */
+export const FUNCTION_DEMAND_WILDCARD = 'mk.fn.demand.>';

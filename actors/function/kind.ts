@@ -1,12 +1,13 @@
 /**
- * The Function kind's control-plane side: its defaults, and admission that the code it names is
- * in the code bucket. There is no controller yet: the gateway will own a function's instances and
- * its status, so until then a Function is stored and listed only.
+ * The Function kind's control-plane side: its defaults, admission that the code it names is in
+ * the code bucket, and the controller that keeps its instance pods and status (controller.ts).
+ * Deleting a function deletes its instances through the garbage collector.
  */
 import { openCodeBucket, hasCode, type CodeBucket } from '../../bus/function-code';
 import { FunctionKind, ValidationError, type FunctionObject, type KubeObject } from '../../messages';
 import { defaultFunction } from '../../messages/function';
 import type { AllocationClaim, KindModule } from '../kind-module';
+import { functionController } from './controller';
 
 const nothingHeld = async (): Promise<void> => undefined;
 
@@ -53,4 +54,5 @@ export const functionModule: KindModule = {
     await admitCode(store.bus.nc, existing, next);
     return { object: next, undo: nothingHeld, done: nothingHeld };
   },
+  controller: (ctx) => functionController({ store: ctx.store, pods: ctx.modules.find((m) => m.info.plural === 'pods')! }),
 };

@@ -1,3 +1,4 @@
+import { ensureGatewayPort } from '../../embedded/gateway/settings';
 import * as path from 'node:path';
 import { Flags } from '@oclif/core';
 import { MkCommand } from '../base-command';
@@ -77,6 +78,9 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
       description: 'the pod network between nodes: host-gw (routes via the nodes\' addresses; they share one L2 segment) or vxlan (an overlay for nodes on different subnets) (first run only; default host-gw)',
       options: ['host-gw', 'vxlan'],
     }),
+    'gateway-port': Flags.integer({
+      min: 1, max: 65535, description: 'the function gateway\'s HTTP port on 127.0.0.1 (kept for later starts; default: as before, else 8081)',
+    }),
     'node-subnet': Flags.string({ description: `the nodes' subnet when --nodes > 1 (first run only; default ${DEFAULT_NODE_SUBNET}, the host takes .1)` }),
     'node-monitor-grace-period': Flags.string({
       description: 'how long a node may stop heartbeating before it is marked Unknown and tainted unreachable, e.g. 40s (default: as before, else 40s)',
@@ -133,6 +137,7 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     if (!flags.foreground) {
       await startCluster({
         topology, settings,
+        ...(flags['gateway-port'] !== undefined ? { gatewayPort: flags['gateway-port'] } : {}),
         dataDir, port: flags.port, nodeName: flags['node-name'], nodes: flags.nodes, nodeSubnet: flags['node-subnet'], timeoutMs: flags.timeout * 1000, runJs, print,
         demo: flags.demo, demoFile: path.join(this.config.root, 'examples', 'demo-pod.yaml'),
         ...(flags['advertise-address'] ? { advertiseAddress: flags['advertise-address'] } : {}),
@@ -156,6 +161,7 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
       ...dnsSettingsToKeep(),
     });
     writeControlPlaneSettings(paths, cpSettings);
+    ensureGatewayPort(paths, flags['gateway-port']);
     const r = await supervise({ paths, creds, runJs, natsServer, topology: resolved });
     if (r === 'already-running') print(`mk is already running in ${dataDir}; \`mk down\` stops it.`);
   }

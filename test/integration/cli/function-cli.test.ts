@@ -11,6 +11,7 @@ import { getCode, hasCode, openCodeBucket, pack, readArchive, type CodeBucket } 
 import { objectKey, type FunctionObject } from '../../../messages';
 import { startCliCluster, stopCliCluster, type CliCluster } from './cli-cluster';
 import { ROOT, runCli, type CliResult } from './run-cli';
+import { waitFor } from '../../helpers/nats-server';
 
 jest.setTimeout(120_000);
 
@@ -196,10 +197,12 @@ describe('mk apply of a Function', () => {
 
 describe('mk get, describe and delete functions', () => {
   it('lists functions in their columns, wide with the short digest', async () => {
+    // minInstances 1: the controller makes one instance (no node runs it here, so none is ready).
+    await waitFor(async () => (await stored('adder'))?.status?.instances === 1, 'the instance of adder', 20_000);
     const table = await mk(['get', 'functions']);
     const rows = table.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
     expect(rows[0]).toEqual(['NAME', 'RUNTIME', 'HANDLER', 'READY', 'MIN', 'MAX', 'AGE']);
-    expect(rows.find((r) => r[0] === 'adder')?.slice(0, 6)).toEqual(['adder', 'python3', 'python add.py', '0/0', '1', '2']);
+    expect(rows.find((r) => r[0] === 'adder')?.slice(0, 6)).toEqual(['adder', 'python3', 'python add.py', '0/1', '1', '2']);
     const wide = await mk(['get', 'fn', 'add', '-o', 'wide']);
     const [head, row] = wide.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
     expect(head).toEqual(['NAME', 'RUNTIME', 'HANDLER', 'READY', 'MIN', 'MAX', 'AGE', 'CODE', 'TIMEOUT']);

@@ -57,9 +57,9 @@ const freePort = (): Promise<number> => new Promise((resolve) => {
 });
 
 const connectAs = async (user: string, pass = creds.users[user]): Promise<Bus> => {
-  // The CLI does not ask for JetStream at connect (it may not use it); the others do.
+  // The CLI and the gateway do not ask for JetStream at connect (they may not use it); the others do.
   const bus = await connectBus({
-    servers: `nats://127.0.0.1:${creds.port}`, user, pass, name: `test-${user}`, timeoutMs: 3000, checkJetStream: user !== 'admin', caFile,
+    servers: `nats://127.0.0.1:${creds.port}`, user, pass, name: `test-${user}`, timeoutMs: 3000, checkJetStream: user !== 'admin' && user !== 'gateway', caFile,
   });
   buses.push(bus);
   return bus;
@@ -506,5 +506,37 @@ describe('port-forward', () => {
       await pf.stop();
       echo.close();
     }
+  });
+});
+
+describe('the function gateway', () => {
+  it('reads through the api, reports its load, serves and answers the invoke subjects; nothing else', async () => {
+    const gw = await connectAs('gateway');
+    const admin = await connectAs('admin');
+    const listed = serve(cp, API.list, async () => ({ items: [], resourceVersion: '1' }));
+    const applied = serve(cp, API.apply, async () => ({ applied: true }));
+    await Promise.all([listed.ready, applied.ready]);
+    expect(await request(gw, API.list, { kind: 'functions' })).toEqual({ items: [], resourceVersion: '1' });
+    // Forbidden while the control plane serves it: only the bus can refuse.
+    expect(isForbidden(await caught(request(gw, API.apply, { object: pod('x') }, { timeoutMs: 2000 })))).toBe(true);
+    const direct = await ObjectStore.open(gw, { create: false }).catch((e: unknown) => e);
+    if (direct instanceof ObjectStore) {
+      expect(isForbidden(await caught(direct.create(objectKey('pods', 'default', 'gw-forged'), pod('gw-forged'))))).toBe(true);
+    }
+    expect(await subscribeRefused(gw, 'mk.watch.>')).toMatch(/permission/i);
+    // Its reports reach the control plane.
+    const heard: string[] = [];
+    const sub = cp.nc.subscribe('mk.fn.>', { callback: (_e, m) => { heard.push(m.subject); } });
+    await cp.nc.flush();
+    gw.nc.publish('mk.fn.stats.gw-1', encode({}));
+    gw.nc.publish('mk.fn.demand.default.add', encode({}));
+    await waitFor(async () => heard.length === 2, 'the gateway\'s reports');
+    sub.unsubscribe();
+    // It serves the invoke subjects, and the admin (mk function invoke) may call them.
+    gw.nc.subscribe('mk.fn.invoke.>', { queue: 'mk-gateways', callback: (_e, m) => { m.respond(encode({ status: 200, body: 'ok' })); } });
+    await gw.nc.flush();
+    const reply = await admin.nc.request('mk.fn.invoke.default.add', encode({}), { timeout: 2000 });
+    expect(JSON.parse(new TextDecoder().decode(reply.data))).toEqual({ status: 200, body: 'ok' });
+    await Promise.all([listed.stop(), applied.stop()]);
   });
 });

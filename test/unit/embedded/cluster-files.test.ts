@@ -14,7 +14,7 @@ describe('prepareClusterFiles', () => {
     const paths = clusterPaths(dir);
     const creds = prepareClusterFiles(paths, { nodeName: 'n1' });
     expect(creds.port).toBe(4222);
-    expect(Object.keys(creds.users).sort()).toEqual(['admin', 'control-plane', 'dashboard', 'dashboard-write', 'node-n1']);
+    expect(Object.keys(creds.users).sort()).toEqual(['admin', 'control-plane', 'dashboard', 'dashboard-write', 'gateway', 'node-n1']);
     for (const f of [paths.config, paths.credentials, paths.natsConf]) expect(fs.statSync(f).mode & 0o777).toBe(0o600);
     const ctx = readContext(dir);
     expect(ctx).toEqual({ servers: ['nats://127.0.0.1:4222'], user: 'admin', pass: creds.users.admin, nodeName: 'n1', caFile: path.join(dir, 'tls', 'ca.crt') });

@@ -80,7 +80,7 @@ describe('prepareClusterFiles with several nodes', () => {
   it('makes one identity per node and puts the bus on the bridge address only', () => {
     const paths = clusterPaths(dir);
     const creds = prepareClusterFiles(paths, { nodeName: 'n1', nodes: 3 });
-    expect(Object.keys(creds.users).sort()).toEqual(['admin', 'control-plane', 'dashboard', 'dashboard-write', 'node-n1', 'node-n1-2', 'node-n1-3']);
+    expect(Object.keys(creds.users).sort()).toEqual(['admin', 'control-plane', 'dashboard', 'dashboard-write', 'gateway', 'node-n1', 'node-n1-2', 'node-n1-3']);
     expect(clusterNodeNames(creds)).toEqual(['n1', 'n1-2', 'n1-3']);
     expect(readContext(dir).servers).toEqual(['nats://172.30.0.1:4222']);
     const conf = fs.readFileSync(paths.natsConf, 'utf8');

@@ -1,0 +1,287 @@
+/**
+ * The Function controller: keeps each function's instance pods at what its load asks for
+ * (autoscale.ts), from the stats and demand signals gateways publish. It scales up at once on a
+ * demand signal, down after the scale-down window, to zero after idleSeconds; it drains an
+ * instance before deleting it (gateways send a draining pod no new call, and the pod goes once
+ * no gateway has a call on it, or after the function's timeout); a changed spec replaces
+ * instances new before old. Level-triggered: pods come from an informer, load from the last
+ * gateway reports, lastInvocation from the status it wrote, so a restart re-derives everything.
+ */
+import type { Subscription } from '@nats-io/transport-node';
+import { startInformer, type Informer, type ObjectStore, type Stored } from '../../bus';
+import { decode } from '../../bus/request';
+import {
+  DEFAULT_SCALE_DOWN_WINDOW_SECONDS, DRAINING_ANNOTATION, FUNCTION_DEMAND_WILDCARD, FUNCTION_LABEL, FUNCTION_STATS_WILDCARD,
+  isAlreadyExists, isConflict, isNotFound, objectKey, parseKey, SCALE_DOWN_WINDOW_ANNOTATION,
+  type FunctionCondition, type FunctionDemand, type FunctionObject, type FunctionStatus, type GatewayStats, type KubeObject, type Pod,
+} from '../../messages';
+import { defaultFunction } from '../../messages/function';
+import { admitCreate } from '../api/admission';
+import { stableJson } from '../api/stable-json';
+import { deleteObject } from '../deletion';
+import type { KindModule } from '../kind-module';
+import type { KindController } from '../kind-supervisor';
+import { log } from '../log';
+import { decideScale, type Recommendation } from './autoscale';
+import { DRAINING_SINCE_ANNOTATION, instancePod, isReadyInstance, templateHash } from './instance-pod';
+
+/** A gateway report older than this no longer counts (the gateway is gone). */
+const STATS_TTL_MS = 3_000;
+/** How long a draining instance is left before it may go with no call on it: a gateway's view and its stats catch up meanwhile. */
+const DRAIN_SETTLE_MS = 1_500;
+/** While a function has instances or load, it is reconciled this often. */
+const ACTIVE_RESYNC_MS = 1_000;
+
+/** What the controller works with; now is for tests. */
+export interface FunctionControllerDeps {
+  store: ObjectStore;
+  /** The Pod kind's module: its defaults and deletion policy apply to the instances. */
+  pods: KindModule;
+  now?: () => number;
+}
+
+/** The scale-down window of `fn` in ms: its `mk.io/scale-down-window` annotation (seconds), else 60 s. */
+export function scaleDownWindowMs(fn: FunctionObject): number {
+  const text = fn.metadata.annotations?.[SCALE_DOWN_WINDOW_ANNOTATION];
+  const n = text === undefined ? NaN : Number(text);
+  return (Number.isFinite(n) && n >= 0 ? n : DEFAULT_SCALE_DOWN_WINDOW_SECONDS) * 1000;
+}
+
+const fnKey = (ns: string, name: string): string => objectKey('functions', ns, name);
+
+/** The Function kind's controller (see above). Throws only store faults; the supervisor retries. */
+export function functionController(deps: FunctionControllerDeps): KindController {
+  const { store, pods: podModule } = deps;
+  const now = deps.now ?? Date.now;
+  /** Instance pods by function key, then pod name. */
+  const instances = new Map<string, Map<string, Pod>>();
+  /** The last report of each gateway, with when it came. */
+  const reports = new Map<string, { stats: GatewayStats; got: number }>();
+  /** Demand signals newer than the reports: function key -> gateway -> load. */
+  const demands = new Map<string, Map<string, { load: number; got: number }>>();
+  const histories = new Map<string, Recommendation[]>();
+  /** The function key of each instance pod key. */
+  const ownerOfPod = new Map<string, string>();
+  let informer: Informer | undefined;
+  let subs: Subscription[] = [];
+  let enqueue: (key: string) => boolean = () => false;
+
+  const ownerKey = (pod: Pod): string | undefined => {
+    const ref = pod.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'Function');
+    const fn = pod.metadata.labels?.[FUNCTION_LABEL];
+    return ref && fn === ref.name ? fnKey(pod.metadata.namespace ?? 'default', ref.name) : undefined;
+  };
+
+  /** The load of one function summed over the live gateways, its pods' calls, its last call and what to recycle. */
+  const loadOf = (ns: string, name: string) => {
+    const t = now();
+    let inFlight = 0;
+    let queued = 0;
+    let last: number | undefined;
+    let url: string | undefined;
+    const perPod = new Map<string, number>();
+    const recycle = new Set<string>();
+    for (const [gw, r] of reports) {
+      if (t - r.got > STATS_TTL_MS) { reports.delete(gw); continue; }
+      url ??= r.stats.url;
+      for (const f of r.stats.functions) {
+        if (f.namespace !== ns || f.name !== name) continue;
+        inFlight += f.inFlight;
+        queued += f.queued;
+        for (const [p, n] of Object.entries(f.pods)) perPod.set(p, (perPod.get(p) ?? 0) + n);
+        for (const p of f.recycle ?? []) recycle.add(p);
+        if (f.lastInvocation) last = Math.max(last ?? 0, Date.parse(f.lastInvocation));
+      }
+    }
+    let load = inFlight + queued;
+    for (const [gw, d] of demands.get(fnKey(ns, name)) ?? []) {
+      const reported = reports.get(gw);
+      if (reported && reported.got > d.got) continue;
+      if (t - d.got > STATS_TTL_MS) continue;
+      load = Math.max(load, d.load);
+      last = Math.max(last ?? 0, d.got);
+    }
+    return { load, perPod, recycle, last, url };
+  };
+
+  const createInstance = async (fn: FunctionObject): Promise<void> => {
+    const ns = fn.metadata.namespace ?? 'default';
+    for (let attempt = 0; ; attempt++) {
+      const pod = admitCreate(podModule, instancePod(fn) as unknown as KubeObject, ns, new Date(now())) as unknown as Pod;
+      try {
+        await store.create(objectKey('pods', ns, pod.metadata.name), pod);
+        let m = instances.get(fnKey(ns, fn.metadata.name));
+        if (!m) instances.set(fnKey(ns, fn.metadata.name), (m = new Map()));
+        m.set(pod.metadata.name, pod);
+        return;
+      } catch (err) {
+        if (!isAlreadyExists(err) || attempt >= 3) throw err;
+      }
+    }
+  };
+
+  const deleteInstance = async (pod: Pod): Promise<void> => {
+    const ns = pod.metadata.namespace ?? 'default';
+    try {
+      await deleteObject(store, podModule, objectKey('pods', ns, pod.metadata.name));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  };
+
+  const markDraining = async (pod: Pod): Promise<void> => {
+    const key = objectKey('pods', pod.metadata.namespace ?? 'default', pod.metadata.name);
+    await store.mutate<Pod>(key, (cur) => {
+      if (cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp) return null;
+      if (cur.metadata.annotations?.[DRAINING_ANNOTATION] === 'true') return null;
+      return {
+        ...cur,
+        metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, [DRAINING_ANNOTATION]: 'true', [DRAINING_SINCE_ANNOTATION]: String(now()) } },
+      };
+    }).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+  };
+
+  return {
+    plural: 'functions',
+    resyncMs: 30_000,
+    bindEnqueue: (fn) => { enqueue = fn; },
+    async prepare() {
+      await informer?.stop();
+      for (const s of subs) s.unsubscribe();
+      instances.clear();
+      ownerOfPod.clear();
+      informer = await startInformer<Pod>(store, 'pods.>', (ev) => {
+        const prev = ownerOfPod.get(ev.key);
+        if (prev) instances.get(prev)?.delete(parseKey(ev.key).name);
+        ownerOfPod.delete(ev.key);
+        const pod = ev.object;
+        const owner = pod ? ownerKey(pod) : undefined;
+        if (pod && owner) {
+          let m = instances.get(owner);
+          if (!m) instances.set(owner, (m = new Map()));
+          m.set(pod.metadata.name, pod);
+          ownerOfPod.set(ev.key, owner);
+          enqueue(owner);
+        }
+        if (prev && prev !== owner) enqueue(prev);
+      });
+      const nc = store.bus.nc;
+      subs = [
+        nc.subscribe(FUNCTION_STATS_WILDCARD, {
+          callback: (_e, msg) => {
+            try {
+              const stats = decode<GatewayStats>(msg.data);
+              reports.set(stats.gateway, { stats, got: now() });
+              for (const f of stats.functions) if (f.inFlight + f.queued > 0 || (f.recycle?.length ?? 0) > 0) enqueue(fnKey(f.namespace, f.name));
+            } catch (err) { log.warn({ err, subject: msg.subject }, 'a gateway report that does not parse'); }
+          },
+        }),
+        nc.subscribe(FUNCTION_DEMAND_WILDCARD, {
+          callback: (_e, msg) => {
+            try {
+              const d = decode<FunctionDemand>(msg.data);
+              const key = fnKey(d.namespace, d.name);
+              let m = demands.get(key);
+              if (!m) demands.set(key, (m = new Map()));
+              m.set(d.gateway, { load: d.inFlight + d.queued, got: now() });
+              enqueue(key);
+            } catch (err) { log.warn({ err, subject: msg.subject }, 'a demand signal that does not parse'); }
+          },
+        }),
+      ];
+    },
+    async stop() {
+      for (const s of subs) s.unsubscribe();
+      subs = [];
+      await informer?.stop();
+      informer = undefined;
+    },
+    async reconcile(key, observed) {
+      const cur = observed as Stored<FunctionObject> | null;
+      if (!cur) {
+        // Its instances go with it through the garbage collector.
+        histories.delete(key);
+        demands.delete(key);
+        return;
+      }
+      const fn = defaultFunction(cur.object);
+      const ns = fn.metadata.namespace ?? 'default';
+      const name = fn.metadata.name;
+      const spec = fn.spec;
+      const t = now();
+      const hash = templateHash(fn);
+      const all = [...(instances.get(key)?.values() ?? [])].filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === fn.metadata.uid));
+      const { load, perPod, recycle, last: reportedLast, url } = loadOf(ns, name);
+      const statusLast = fn.status?.lastInvocation ? Date.parse(fn.status.lastInvocation) : undefined;
+      const last = Math.max(reportedLast ?? 0, statusLast ?? 0) || undefined;
+
+      // Instances a gateway saw hold a call past the timeout are replaced at once.
+      for (const p of all) if (recycle.has(p.metadata.name) && !p.metadata.deletionTimestamp) await deleteInstance(p);
+      const live = all.filter((p) => !p.metadata.deletionTimestamp && !recycle.has(p.metadata.name));
+      const draining = live.filter((p) => p.metadata.annotations?.[DRAINING_ANNOTATION] === 'true');
+      const serving = live.filter((p) => p.metadata.annotations?.[DRAINING_ANNOTATION] !== 'true');
+      const fresh = serving.filter((p) => p.metadata.annotations?.['mk.io/function-template'] === hash);
+      const stale = serving.filter((p) => p.metadata.annotations?.['mk.io/function-template'] !== hash);
+
+      const decision = decideScale({
+        load, concurrency: spec.concurrency ?? 1, minInstances: spec.minInstances ?? 0, maxInstances: spec.maxInstances ?? 10,
+        idleSeconds: spec.idleSeconds ?? 60, windowMs: scaleDownWindowMs(fn), current: serving.length, lastInvocation: last,
+        history: histories.get(key) ?? [], now: t,
+      });
+      histories.set(key, decision.history);
+      const desired = decision.desired;
+
+      // New instances first; old ones drain once enough new ones are ready (maxUnavailable 0).
+      for (let i = fresh.length; i < desired; i++) await createInstance(fn);
+      const freshReady = fresh.filter(isReadyInstance).length;
+      const staleToDrain = desired === 0 ? stale.length : Math.max(0, Math.min(stale.length, freshReady + stale.length - desired));
+      const surplus = Math.max(0, fresh.length - desired);
+      // Unready and idle instances go first.
+      const order = (a: Pod, b: Pod) => Number(isReadyInstance(a)) - Number(isReadyInstance(b))
+        || (perPod.get(a.metadata.name) ?? 0) - (perPod.get(b.metadata.name) ?? 0);
+      const victims = [...[...stale].sort(order).slice(0, staleToDrain), ...[...fresh].sort(order).slice(0, surplus)];
+      for (const p of victims) {
+        if (isReadyInstance(p)) await markDraining(p);
+        else await deleteInstance(p);
+      }
+      // A draining instance goes once no gateway has a call on it, or after the function's timeout.
+      for (const p of draining) {
+        const since = Number(p.metadata.annotations?.[DRAINING_SINCE_ANNOTATION] ?? 0);
+        const settled = t - since >= DRAIN_SETTLE_MS && (perPod.get(p.metadata.name) ?? 0) === 0;
+        if (settled || t - since >= (spec.timeoutSeconds ?? 60) * 1000) await deleteInstance(p);
+      }
+
+      const after = [...(instances.get(key)?.values() ?? [])].filter((p) => !p.metadata.deletionTimestamp && p.metadata.ownerReferences?.some((r) => r.uid === fn.metadata.uid));
+      const ready = after.filter((p) => isReadyInstance(p) && p.metadata.annotations?.[DRAINING_ANNOTATION] !== 'true').length;
+      const condition: FunctionCondition = ready > 0
+        ? { type: 'Ready', status: 'True', reason: 'InstancesReady', message: `${ready} instance(s) ready` }
+        : (spec.minInstances ?? 0) === 0
+          ? { type: 'Ready', status: 'True', reason: 'ScaledToZero', message: 'no instance runs; the first call starts one' }
+          : { type: 'Ready', status: 'False', reason: 'InstancesStarting', message: 'waiting for an instance to become ready' };
+      const prevCond = fn.status?.conditions?.find((c) => c.type === 'Ready');
+      const status: FunctionStatus = {
+        instances: after.length,
+        readyInstances: ready,
+        ...(url ?? fn.status?.url ? { url: url ? `${url}/function/${ns}/${name}` : fn.status?.url } : {}),
+        ...(last ? { lastInvocation: new Date(Math.floor(last / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } : {}),
+        conditions: [{
+          ...condition,
+          lastTransitionTime: prevCond && prevCond.status === condition.status && prevCond.lastTransitionTime
+            ? prevCond.lastTransitionTime : new Date(t).toISOString().replace(/\.\d+Z$/, 'Z'),
+          observedGeneration: fn.metadata.generation,
+        }],
+        observedGeneration: fn.metadata.generation,
+      };
+      if (stableJson(status) !== stableJson(cur.object.status ?? null)) {
+        try {
+          await store.update(key, { ...cur.object, status }, cur.revision);
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          return { requeueAfterMs: 50 };
+        }
+      }
+      const busy = after.length > 0 || load > 0 || draining.length > 0;
+      return busy ? { requeueAfterMs: ACTIVE_RESYNC_MS } : undefined;
+    },
+  };
+}

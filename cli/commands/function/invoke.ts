@@ -1,0 +1,54 @@
+import { Args, Flags } from '@oclif/core';
+import { MkCommand, namespaceFlags } from '../../base-command';
+import { decode, withClient } from '../../client';
+import { CliError } from '../../errors';
+import { DEFAULT_NAMESPACE, functionInvokeSubject, type InvokeReply } from '../../../messages';
+
+/**
+ * `mk function invoke NAME --data JSON`: calls the function through a gateway over NATS
+ * (request/reply on mk.fn.invoke.<ns>.<name>) and prints its result as JSON. A 4xx or 5xx answer
+ * (unknown function, bad input, the handler threw, timeout) prints its error and exits 1.
+ */
+export default class FunctionInvoke extends MkCommand {
+  static override summary = 'Call a function and print its result';
+  static override examples = [
+    '<%= config.bin %> function invoke add --data \'{"a":1,"b":2}\'',
+  ];
+  static override args = {
+    name: Args.string({ description: 'the name of the Function', required: true }),
+  };
+  static override flags = {
+    ...namespaceFlags,
+    data: Flags.string({ char: 'd', description: 'the event, as JSON (null when omitted)' }),
+    timeout: Flags.integer({ description: 'seconds to wait for the answer (default: 910, past any function timeout)', min: 1 }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(FunctionInvoke);
+    const dataDir = this.dataDir(flags['data-dir']);
+    const namespace = flags.namespace ?? DEFAULT_NAMESPACE;
+    const data = flags.data ?? 'null';
+    try {
+      JSON.parse(data);
+    } catch (err) {
+      throw new CliError(`--data is not valid JSON: ${(err as Error).message}`);
+    }
+    const reply = await withClient(dataDir, async ({ bus }) => {
+      const subject = functionInvokeSubject(namespace, args.name);
+      try {
+        const msg = await bus.nc.request(subject, new TextEncoder().encode(data), { timeout: (flags.timeout ?? 910) * 1000 });
+        return decode<InvokeReply>(msg.data);
+      } catch (err) {
+        const text = (err as Error).message;
+        if (/no responders|503/i.test(text)) throw new CliError(`nothing is serving ${subject}: is the function gateway running?`);
+        throw new CliError(`calling ${subject} failed: ${text}`);
+      }
+    });
+    if (reply.status >= 400) {
+      const body = reply.body as { error?: string; trace?: string } | null;
+      const message = body && typeof body.error === 'string' ? body.error : JSON.stringify(reply.body);
+      throw new CliError(`Error (${reply.status}): ${message}${body?.trace ? `\n${body.trace.trimEnd()}` : ''}`);
+    }
+    this.out(`${JSON.stringify(reply.body)}\n`);
+  }
+}

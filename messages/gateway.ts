@@ -1,0 +1,49 @@
+/**
+ * What the function gateway and the function controller say to each other, and the reply of a
+ * call over NATS. No I/O.
+ */
+
+/** One function's load in one gateway. */
+export interface FunctionLoad {
+  namespace: string;
+  name: string;
+  /** Calls sent to an instance and not answered yet. */
+  inFlight: number;
+  /** Calls waiting for an instance with a free slot. */
+  queued: number;
+  /** Calls in flight per instance pod name. */
+  pods: Record<string, number>;
+  /** When this gateway last took a call of the function (RFC 3339), if ever. */
+  lastInvocation?: string;
+  /** Pods that held a call past the function's timeout: the controller replaces them. */
+  recycle?: string[];
+}
+
+/** A gateway's report, every second, on functionStatsSubject. */
+export interface GatewayStats {
+  /** The gateway's id (unique per process): the controller sums the reports of several. */
+  gateway: string;
+  /** When it was sent (ms since the epoch, the gateway's clock). */
+  at: number;
+  /** The gateway's HTTP base URL (`http://127.0.0.1:8081`), for Function status.url. */
+  url?: string;
+  functions: FunctionLoad[];
+}
+
+/** Sent at once on functionDemandSubject when a call waits with no free slot. */
+export interface FunctionDemand {
+  gateway: string;
+  namespace: string;
+  name: string;
+  inFlight: number;
+  queued: number;
+}
+
+/**
+ * The reply to a call over NATS: `status` is the HTTP status the gateway would have answered
+ * (200 with the function's result; 4xx/5xx with `{ error, trace? }`), `body` the JSON body.
+ */
+export interface InvokeReply {
+  status: number;
+  body: unknown;
+}
