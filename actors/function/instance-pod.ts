@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  FUNCTION_LABEL, FUNCTION_PORT, RUNTIME_IMAGE_LATEST, type FunctionObject, type Pod,
+  FUNCTION_CODE_CSI_DRIVER, FUNCTION_LABEL, FUNCTION_PORT, RUNTIME_IMAGE_LATEST, type FunctionObject, type Pod,
 } from '../../messages';
 import { podName } from '../replicaset/reconcile';
 
@@ -52,7 +52,7 @@ export function instancePod(fn: FunctionObject, random: () => number = Math.rand
       }],
       volumes: [{
         name: 'code',
-        csi: { driver: 'functions.mk.io', readOnly: true, volumeAttributes: { digest: fn.spec.code.digest ?? '' } },
+        csi: { driver: FUNCTION_CODE_CSI_DRIVER, readOnly: true, volumeAttributes: { digest: fn.spec.code.digest ?? '' } },
       }],
     },
   };

@@ -1,0 +1,105 @@
+/**
+ * Functions end to end on a whole `mk up` cluster (nats-server, control plane, gateway, node
+ * agent, containerd, CNI, all in a network namespace of the test): MiniK8s's add.py deployed with
+ * `mk function deploy` and called through the gateway over HTTP and over NATS (`mk function
+ * invoke`), its instance a real pod of the python runtime image the node builds from its own
+ * interpreter; a command-style function in node; scale to zero after a short idle time and a cold
+ * call that succeeds; and the gateway SIGKILLed, restarted by `mk up`'s supervisor, serving again.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FunctionObject, Pod } from '../../../messages';
+import { canRunE2e, startCluster, waitFor, type TestCluster } from '../../helpers/cluster';
+
+const describeE2e = canRunE2e() ? describe : describe.skip;
+jest.setTimeout(600_000);
+
+const ROOT = ((d) => (path.basename(d) === 'dist' ? path.dirname(d) : d))(path.join(__dirname, '..', '..', '..'));
+
+describeE2e('functions on a one-machine cluster', () => {
+  let c: TestCluster;
+  let scratch: string;
+  let url: string;
+
+  const mkOk = async (args: string[]): Promise<string> => {
+    const r = await c.mk(args, { timeoutMs: 180_000 });
+    if (r.code !== 0) throw new Error(`mk ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** POSTs `body` to the gateway from inside the cluster's namespace: [status, body]. */
+  const post = async (fn: string, body: string): Promise<[number, string]> => {
+    const r = await c.run(['curl', '-s', '-m', '120', '-o', '-', '-w', '\n%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', body, `${url}/function/default/${fn}`]);
+    const at = r.stdout.lastIndexOf('\n');
+    return [Number(r.stdout.slice(at + 1)), r.stdout.slice(0, at)];
+  };
+  const getFn = async (name: string): Promise<FunctionObject> => JSON.parse(await mkOk(['get', 'function', name, '-o', 'json'])) as FunctionObject;
+  const instances = async (name: string): Promise<Pod[]> =>
+    (JSON.parse(await mkOk(['get', 'pods', '-l', `mk.io/function=${name}`, '-o', 'json'])) as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);
+
+  beforeAll(async () => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-functions-'));
+    c = await startCluster();
+    const m = /Functions (http:\/\/[0-9.]+:\d+)\/function\//.exec(c.upStdout ?? '');
+    if (!m) throw new Error(`mk up printed no gateway URL:\n${c.upStdout}`);
+    url = m[1];
+  });
+  afterAll(async () => {
+    await c?.destroy();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('deploys add.py and calls it from zero over HTTP and over NATS with mk function invoke', async () => {
+    expect(await mkOk(['function', 'deploy', 'add', '--runtime', 'python3', '--handler', 'add.handler', '-f', path.join(ROOT, 'examples', 'functions', 'add.py')]))
+      .toBe('function.mk.io/add created\n');
+    expect(await instances('add')).toEqual([]);
+    // The first call waits for an instance: a pod scheduled, its image built on the node, its code mounted and loaded.
+    const [status, body] = await post('add', '{"a":1,"b":2}');
+    expect([status, JSON.parse(body)]).toEqual([200, { sum: 3 }]);
+    expect(JSON.parse(await mkOk(['function', 'invoke', 'add', '--data', '{"a":20,"b":22}']))).toEqual({ sum: 42 });
+    const ready = await instances('add');
+    expect(ready.length).toBeGreaterThanOrEqual(1);
+    expect(ready[0].spec.containers[0].image).toBe('registry.mk.local/mk-runtime-python3:latest');
+    const fn = await waitFor('the function\'s status', async () => { const f = await getFn('add'); return (f.status?.readyInstances ?? 0) >= 1 ? f : null; }, 60_000);
+    expect(fn.status?.url).toBe(`${url}/function/default/add`);
+    expect(await mkOk(['get', 'functions'])).toMatch(/^NAME +RUNTIME +HANDLER +READY +MIN +MAX +AGE\nadd +python3 +add\.handler +\d+\/\d+ +0 +10 +\S+\n$/);
+    // Bad input: an unknown function, a body that is not JSON, an event the handler cannot add.
+    expect((await post('nothing', '{}'))[0]).toBe(404);
+    expect((await post('add', '{not json'))[0]).toBe(400);
+    const [failed, error] = await post('add', '{"a":1}');
+    expect(failed).toBe(500);
+    expect(JSON.parse(error).error).toMatch(/KeyError/);
+    expect(JSON.parse((await post('add', '{"a":"1.5","b":2}'))[1])).toEqual({ sum: 3.5 });
+  });
+
+  it('runs a command-style function in node, the input as its argument and its stdout the result', async () => {
+    const dir = path.join(scratch, 'shout');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'shout.js'), 'const input = JSON.parse(process.argv[2]);\nprocess.stdout.write(JSON.stringify({ loud: String(input.word).toUpperCase() }));\n');
+    await mkOk(['function', 'deploy', 'shout', '--runtime', 'node', '--command', 'node shout.js', '-f', dir]);
+    const [status, body] = await post('shout', '{"word":"hello"}');
+    expect([status, JSON.parse(body)]).toEqual([200, { loud: 'HELLO' }]);
+  });
+
+  it('scales to zero after its idle time, then answers a cold call', async () => {
+    await mkOk(['function', 'deploy', 'idle', '--runtime', 'python3', '--handler', 'add.handler', '--idle', '3s', '-f', path.join(ROOT, 'examples', 'functions', 'add.py')]);
+    expect(JSON.parse((await post('idle', '{"a":2,"b":2}'))[1])).toEqual({ sum: 4 });
+    await waitFor('no instance of idle left', async () => ((await instances('idle')).length === 0 ? true : null), 120_000);
+    expect((await getFn('idle')).status?.instances ?? 0).toBe(0);
+    const [status, body] = await post('idle', '{"a":3,"b":4}');
+    expect([status, JSON.parse(body)]).toEqual([200, { sum: 7 }]);
+  });
+
+  it('serves again after the gateway is SIGKILLed', async () => {
+    const gw = c.pidOf(' gateway');
+    expect(gw).toBeDefined();
+    process.kill(gw!, 'SIGKILL');
+    await waitFor('the gateway restarted', async () => { const p = c.pidOf(' gateway'); return p !== undefined && p !== gw ? p : null; }, 60_000);
+    const answer = await waitFor('a call through the new gateway', async () => {
+      const [status, body] = await post('add', '{"a":5,"b":6}');
+      return status === 200 ? body : null;
+    }, 60_000, 500);
+    expect(JSON.parse(answer)).toEqual({ sum: 11 });
+    expect(JSON.parse(await mkOk(['function', 'invoke', 'add', '--data', '{"a":1,"b":1}']))).toEqual({ sum: 2 });
+  });
+});
