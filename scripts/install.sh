@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mk needs on Debian 12 (run as root): the system packages (containerd, runc, CNI
-# plugins, iptables, nats-server, busybox-static, gcc, nginx), the npm dependencies, and the build.
+# plugins, iptables, nats-server, busybox-static, gcc, nginx, python3 for the python function runtime,
+# curl), the npm dependencies, and the build.
 # nginx is installed but never started by the package: it runs only as each node agent's child
 # (the ingress proxy), so the package's own service is kept from starting and disabled.
 # With --test it also installs what only the test suite needs: chromium, which the dashboard's
@@ -8,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl conntrack nginx)
+need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl conntrack nginx python3 curl)
 for arg in "$@"; do
   case "$arg" in
     --test) need+=(chromium) ;;
