@@ -172,14 +172,26 @@ export async function ensureBuiltinImages(cri: CriClient, opts: EnsureImagesOpti
       opts.onProgress?.({ image, step: 'present', done: true });
       continue;
     }
-    const built = await b.build();
-    if (built.cached) opts.onProgress?.({ image, step: 'cached archive' });
-    opts.onProgress?.({ image, step: 'import' });
-    snapshotter ??= await criSnapshotter(cri);
-    await importImageArchive(opts.socketPath, built.tarPath, undefined, { snapshotter });
-    await waitForImages(cri, built.names);
-    result.imported.push(...built.names);
-    opts.onProgress?.({ image, step: 'imported', done: true });
+    snapshotter = await importBuilt(cri, opts, image, await b.build(), result, snapshotter);
   }
   return result;
+}
+
+/**
+ * The last steps of ensuring an image: imports the built archive into containerd (unpacked with
+ * `snapshotter`, asked from CRI when not known yet), waits until CRI sees every name, and records
+ * them in `result`. Resolves with the snapshotter, for the next image.
+ */
+export async function importBuilt(
+  cri: CriClient, opts: Pick<EnsureImagesOptions, 'socketPath' | 'onProgress'>, image: string, built: BuiltImage,
+  result: EnsureImagesResult, snapshotter: string | undefined,
+): Promise<string> {
+  if (built.cached) opts.onProgress?.({ image, step: 'cached archive' });
+  opts.onProgress?.({ image, step: 'import' });
+  const using = snapshotter ?? await criSnapshotter(cri);
+  await importImageArchive(opts.socketPath, built.tarPath, undefined, { snapshotter: using });
+  await waitForImages(cri, built.names);
+  result.imported.push(...built.names);
+  opts.onProgress?.({ image, step: 'imported', done: true });
+  return using;
 }

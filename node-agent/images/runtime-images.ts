@@ -16,8 +16,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { RUNTIME_IMAGE_LATEST } from '../../messages/function-names';
 import type { CriClient } from '../cri/client';
-import { BUILDER_VERSION, assetPath, busyboxLayer, cacheName, type BuiltImage, type EnsureImagesOptions, type ProgressFn } from './build';
-import { criSnapshotter, importImageArchive, waitForImages } from './import';
+import { BUILDER_VERSION, assetPath, busyboxLayer, cacheName, importBuilt, type BuiltImage, type EnsureImagesOptions, type ProgressFn } from './build';
 import { ociArch, sha256, writeOciArchive, type LayerEntry } from './oci';
 
 const run = promisify(execFile);
@@ -325,14 +324,7 @@ export async function ensureRuntimeImages(cri: CriClient, opts: EnsureRuntimeIma
       opts.onProgress?.({ image, step: 'present', done: true });
       continue;
     }
-    const built = await buildFrom(interp, opts.workDir, opts.onProgress, opts.interpreters?.busybox);
-    if (built.cached) opts.onProgress?.({ image, step: 'cached archive' });
-    opts.onProgress?.({ image, step: 'import' });
-    snapshotter ??= await criSnapshotter(cri);
-    await importImageArchive(opts.socketPath, built.tarPath, undefined, { snapshotter });
-    await waitForImages(cri, built.names);
-    result.imported.push(...built.names);
-    opts.onProgress?.({ image, step: 'imported', done: true });
+    snapshotter = await importBuilt(cri, opts, image, await buildFrom(interp, opts.workDir, opts.onProgress, opts.interpreters?.busybox), result, snapshotter);
   }
   return result;
 }
