@@ -70,6 +70,12 @@ describeE2e('functions on a one-machine cluster', () => {
     expect(failed).toBe(500);
     expect(JSON.parse(error).error).toMatch(/KeyError/);
     expect(JSON.parse((await post('add', '{"a":"1.5","b":2}'))[1])).toEqual({ sum: 3.5 });
+    // The instances' logs, each line under its pod: the loader's start, the handler's traceback.
+    const logs = await mkOk(['function', 'logs', 'add']);
+    expect(logs).toMatch(/^\[pod\/add-[a-z0-9]{5}\/function\] mk-loader: /m);
+    expect(logs).toMatch(/KeyError/);
+    const unknown = await c.mk(['function', 'logs', 'nothing']);
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/not found/)]);
   });
 
   it('runs a command-style function in node, the input as its argument and its stdout the result', async () => {
@@ -86,6 +92,8 @@ describeE2e('functions on a one-machine cluster', () => {
     expect(JSON.parse((await post('idle', '{"a":2,"b":2}'))[1])).toEqual({ sum: 4 });
     await waitFor('no instance of idle left', async () => ((await instances('idle')).length === 0 ? true : null), 120_000);
     expect((await getFn('idle')).status?.instances ?? 0).toBe(0);
+    const none = await c.mk(['function', 'logs', 'idle']);
+    expect([none.code, none.stdout, none.stderr]).toEqual([0, '', expect.stringMatching(/has no running instance/)]);
     const [status, body] = await post('idle', '{"a":3,"b":4}');
     expect([status, JSON.parse(body)]).toEqual([200, { sum: 7 }]);
   });
