@@ -46,6 +46,11 @@ export const API = {
   update: 'mk.api.update',
   patch: 'mk.api.patch',
   updateStatus: 'mk.api.update-status',
+  /**
+   * The function gateway's only read (ListRequest): Functions, and pods labelled `mk.io/function`
+   * (their instances); any other list is Forbidden, so the gateway's identity never reads Secrets.
+   */
+  gatewayList: 'mk.api.gateway.list',
 } as const;
 
 /** Subject a watcher subscribes to: every change of a kind, optionally in one namespace. */

@@ -20,7 +20,7 @@ import {
 import { log } from '../log';
 import { describeActor } from '../../common/actor-telemetry';
 import { backoffOnCrash, DEFAULT_RESTART_POLICY, type RestartPolicy } from '../../common/supervision';
-import { apply, checkRequest, get, list, remove } from './handlers';
+import { apply, checkRequest, gatewayList, get, list, remove } from './handlers';
 import { serveWatch } from './watch';
 import { timed } from './metrics';
 import { Gates, WriteLanes } from './write-lanes';
@@ -152,6 +152,7 @@ export function spawnApi(
     serve(bus, API.apply, timed('apply', through('apply')), { queue: 'mk-api' }),
     serve(bus, API.get, timed('get', (r: GetRequest) => get(ctx, checkRequest(r))), { queue: 'mk-api' }),
     serve(bus, API.list, timed('list', (r: ListRequest) => list(ctx, checkRequest(r))), { queue: 'mk-api' }),
+    serve(bus, API.gatewayList, timed('gateway-list', (r: ListRequest) => gatewayList(ctx, checkRequest(r))), { queue: 'mk-api' }),
     serve(bus, API.delete, timed('delete', through('delete')), { queue: 'mk-api' }),
     serve(bus, API.ping, async () => ({ time: new Date().toISOString() }), { queue: 'mk-api' }),
     serveWatch(bus, store),

@@ -5,7 +5,7 @@
  */
 import type { Bus, ObjectStore } from '../../bus';
 import {
-  MkError, NotFoundError, ValidationError, validateManifest, matches, matchesFields, parseFieldSelector, parseSelector, isAlreadyExists, isConflict,
+  FUNCTION_LABEL, ForbiddenError, MkError, NotFoundError, ValidationError, validateManifest, matches, matchesFields, parseFieldSelector, parseSelector, isAlreadyExists, isConflict,
   dns1123LabelError, dns1123SubdomainError, keyFilter, objectKey, NamespaceKind,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
   type KindInfo, type KubeObject, type ListRequest, type ListResult, type ValidateMode,
@@ -186,6 +186,18 @@ export async function list({ store, bus }: ApiContext, req: ListRequest): Promis
   const objects = items.map((i) => i.object).filter(select);
   objects.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
   return { items: objects, resourceVersion: String(revision) };
+}
+
+/**
+ * mk.api.gateway.list: what a function gateway may read, and nothing else: Functions, and pods
+ * selected by the label `mk.io/function` (exactly that selector: instance pods only).
+ */
+export async function gatewayList(ctx: ApiContext, req: ListRequest): Promise<ListResult> {
+  const plural = req?.kind;
+  const ok = plural === 'functions' ? !req.labelSelector && !req.fieldSelector
+    : plural === 'pods' && req.labelSelector === FUNCTION_LABEL && !req.fieldSelector;
+  if (!ok) throw new ForbiddenError(`a gateway may list only functions, and pods by the label ${FUNCTION_LABEL}: not ${String(plural)}${req?.labelSelector ? ` -l ${req.labelSelector}` : ''}`);
+  return list(ctx, req);
 }
 
 /**
