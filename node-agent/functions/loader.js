@@ -15,7 +15,7 @@
  * listening; /healthz turns ready once that load succeeds, /init answers 409, and a load that fails
  * is logged (the interpreter's own message) and ends the loader with exit code 1.
  */
-/* global require, process, Buffer, setImmediate */
+/* global require, process, Buffer, setImmediate, setTimeout, clearTimeout */
 /* eslint-disable @typescript-eslint/no-require-imports */
 'use strict';
 
