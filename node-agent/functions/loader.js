@@ -44,6 +44,9 @@ function handlerProblem(handler) {
   if (modulePath.startsWith('/') || modulePath.split('/').includes('..')) {
     return `handler "${handler}" must name a module inside codeDir (no absolute path, no "..")`;
   }
+  if (!modulePath.split(/[/.]/).every((p) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(p))) {
+    return `handler "${handler}" must be <module>.<function> where both are identifiers and the module may name a subdirectory ("lib/add.handler")`;
+  }
   return undefined;
 }
 
@@ -277,6 +280,20 @@ function runCommand(event) {
   });
 }
 
+/**
+ * Ends a connection after an answer given before the body was read: half-close, then discard what
+ * the client still sends for up to a second. Closing with unread data would reset the connection,
+ * and a reset can destroy the answer before the client reads it (Apache's lingering close).
+ */
+function linger(socket) {
+  const timer = setTimeout(() => socket.destroy(), 1000);
+  socket.on('close', () => clearTimeout(timer));
+  socket.on('error', () => undefined);
+  socket.on('data', () => undefined);
+  socket.resume();
+  socket.end();
+}
+
 function reply(res, status, value) {
   const data = Buffer.from(JSON.stringify(value));
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
@@ -312,7 +329,8 @@ function readJson(req, res) {
       req.pause();
       const data = Buffer.from(JSON.stringify({ error: `body is over the limit of ${MAX_BODY} bytes` }));
       res.writeHead(413, { 'Content-Type': 'application/json', 'Content-Length': data.length, Connection: 'close' });
-      res.end(data, () => req.destroy());
+      const socket = req.socket;
+      res.end(data, () => linger(socket));
       finish({ ok: false });
     }
     function onEnd() {
@@ -418,7 +436,13 @@ function route(req, res) {
   } else if (req.method === 'POST' && p === '/run') {
     return run(req, res);
   } else {
-    req.resume();
+    // One answer, 404; the body is drained up to the limit, past it the connection is closed.
+    let size = 0;
+    req.on('data', (d) => {
+      size += d.length;
+      if (size > MAX_BODY) req.destroy();
+    });
+    req.on('error', () => undefined);
     reply(res, 404, { error: `no route ${req.method} ${req.url}` });
   }
   return undefined;
@@ -440,6 +464,16 @@ function main() {
       log(`unexpected: ${traceOf(e)}`);
       if (!res.headersSent) reply(res, 500, { error: describe(e), trace: traceOf(e) });
     });
+  });
+  // A request node's parser refuses (a bad chunk size or Content-Length): 400, then a lingering close.
+  server.on('clientError', (e, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const data = JSON.stringify({ error: `bad request: ${describe(e)}` });
+    socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(data)}\r\nConnection: close\r\n\r\n${data}`);
+    linger(socket);
   });
   // An async handler's stray rejection must not take the loader down with it.
   process.on('unhandledRejection', (e) => log(`unhandled rejection: ${traceOf(e)}`));

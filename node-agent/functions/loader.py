@@ -24,6 +24,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -114,6 +115,8 @@ def handler_problem(handler):
     module_path = handler.rpartition(".")[0]
     if module_path.startswith("/") or ".." in module_path.split("/"):
         return 'handler "%s" must name a module inside codeDir (no absolute path, no "..")' % handler
+    if not all(IDENTIFIER.match(p) for p in re.split(r"[/.]", module_path)):
+        return 'handler "%s" must be <module>.<function> where both are identifiers and the module may name a subdirectory ("lib/add.handler")' % handler
     return None
 
 
@@ -313,6 +316,20 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def linger(self):
+        """Half-closes after an answer given before the body was read, then discards what the client
+        still sends for up to a second: closing with unread data would reset the connection, and a
+        reset can destroy the answer before the client reads it (Apache's lingering close)."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.2)
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline and self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
+
     def read_body(self):
         """The raw body (Content-Length or chunked); raises BadBody when it cannot be read."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -363,6 +380,7 @@ class Handler(BaseHTTPRequestHandler):
         except BadBody as e:
             self.close_connection = True
             self.reply(e.status, {"error": str(e)})
+            self.linger()
             return False, None
         if raw.strip() == b"":
             return True, None
@@ -392,6 +410,8 @@ class Handler(BaseHTTPRequestHandler):
             except BadBody:
                 self.close_connection = True
             self.reply(404, {"error": "no route POST %s" % self.path})
+            if self.close_connection:
+                self.linger()
 
     def init(self):
         ok, body = self.read_json()

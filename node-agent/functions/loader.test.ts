@@ -506,6 +506,11 @@ describe.each(runtimes)('the $name loader', (rt) => {
       expect(r.status).toBe(400);
       expect((r.body as { error: string }).error).toMatch(/inside codeDir/);
     }
+    for (const handler of ['lib//add.handler', 'add', 'lib/my-add.handler']) {
+      const r = await post(l, '/init', { codeDir: dir, handler });
+      expect(r.status).toBe(400);
+      expect((r.body as { error: string }).error).toMatch(/must be <module>\.<function>/);
+    }
     expect(await post(l, '/init', { codeDir: dir, handler: 'lib/add.handler' })).toEqual({ status: 200, body: { ready: true } });
     expect(await post(l, '/run', { a: 40, b: 2 })).toEqual({ status: 200, body: { sum: 42 } });
   });
