@@ -15,7 +15,7 @@
  * listening; /healthz turns ready once that load succeeds, /init answers 409, and a load that fails
  * is logged (the interpreter's own message) and ends the loader with exit code 1.
  */
-/* global require, process, Buffer, setImmediate */
+/* global require, process, Buffer, setImmediate, setTimeout, clearTimeout */
 /* eslint-disable @typescript-eslint/no-require-imports */
 'use strict';
 
@@ -26,6 +26,29 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 
 const MAX_BODY = 16 * 1024 * 1024;
+// Linux caps one argument at MAX_ARG_STRLEN (32 pages, 128 KiB with its NUL): a larger event goes on stdin only.
+const MAX_ARG = 128 * 1024;
+const MAX_STDOUT = 16 * 1024 * 1024;
+const MAX_STDERR = 64 * 1024;
+const DEFAULT_TIMEOUT_SECONDS = 60;
+
+/** Seconds a command may run per call: $MK_FUNCTION_TIMEOUT_SECONDS, default 60. */
+function commandTimeout() {
+  const value = Number(process.env.MK_FUNCTION_TIMEOUT_SECONDS || '');
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIMEOUT_SECONDS;
+}
+
+/** Why a handler cannot name a module under codeDir, or undefined: no absolute path, no `..`. */
+function handlerProblem(handler) {
+  const modulePath = handler.slice(0, Math.max(0, handler.lastIndexOf('.')));
+  if (modulePath.startsWith('/') || modulePath.split('/').includes('..')) {
+    return `handler "${handler}" must name a module inside codeDir (no absolute path, no "..")`;
+  }
+  if (!modulePath.split(/[/.]/).every((p) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(p))) {
+    return `handler "${handler}" must be <module>.<function> where both are identifiers and the module may name a subdirectory ("lib/add.handler")`;
+  }
+  return undefined;
+}
 
 /** One loader log line on stderr (the handler's own output goes to stdout/stderr as it is). */
 function log(line) {
@@ -158,6 +181,8 @@ function load(body) {
   const moduleName = body.handler.slice(0, dot);
   const attr = body.handler.slice(dot + 1);
   if (dot <= 0 || !attr) throw new Error(`handler "${body.handler}" must be <module>.<function>, e.g. add.handler`);
+  const problem = handlerProblem(body.handler);
+  if (problem) throw new Error(problem);
   const mod = require(path.join(codeDir, ...moduleName.split('.')));
   const fn = mod == null ? undefined : mod[attr];
   if (typeof fn !== 'function') throw new TypeError(`${moduleName}.${attr} is not a function`);
@@ -169,18 +194,73 @@ async function runHandler(event) {
   return [200, result === undefined ? null : result];
 }
 
+/** SIGKILL to the command's process group (it leads its own: its children go with it). */
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs the command once: the event on stdin, and as its last argument when under MAX_ARG bytes. */
 function runCommand(event) {
   return new Promise((resolve, reject) => {
-    const child = spawn(state.argv[0], [...state.argv.slice(1), asArgument(event)], { cwd: state.codeDir, stdio: ['pipe', 'pipe', 'pipe'] });
+    const arg = asArgument(event);
+    const args = state.argv.slice(1);
+    if (Buffer.byteLength(arg) < MAX_ARG) args.push(arg);
+    const timeout = commandTimeout();
+    const child = spawn(state.argv[0], args, { cwd: state.codeDir, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
+    let outSize = 0;
+    let tooMuch = false;
+    let err = Buffer.alloc(0);
+    let settled = false;
+    const stderrText = () => err.toString('utf8');
+    const echo = (stderr) => {
       if (stderr) process.stderr.write(stderr.endsWith('\n') ? stderr : `${stderr}\n`);
+    };
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      killGroup(child);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const stderr = stderrText();
+      echo(stderr);
+      resolve([504, { error: `${state.argv[0]} timed out after ${timeout} s`, stderr }]);
+    }, timeout * 1000);
+    child.stdout.on('data', (d) => {
+      if (tooMuch) return;
+      if (outSize + d.length > MAX_STDOUT) {
+        tooMuch = true;
+        killGroup(child);
+        return;
+      }
+      outSize += d.length;
+      out.push(d);
+    });
+    child.stderr.on('data', (d) => {
+      err = Buffer.concat([err, d]);
+      if (err.length > MAX_STDERR) err = err.subarray(err.length - MAX_STDERR);
+    });
+    child.on('error', (e) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = stderrText();
+      echo(stderr);
+      if (tooMuch) {
+        resolve([500, { error: `${state.argv[0]} wrote more than the limit of ${MAX_STDOUT} bytes on stdout`, stderr }]);
+        return;
+      }
       if (code !== 0) {
         const exit = code ?? 128 + (os.constants.signals[signal] || 0);
         const lines = stderr.trim().split('\n');
@@ -200,41 +280,83 @@ function runCommand(event) {
   });
 }
 
+/**
+ * Ends a connection after an answer given before the body was read: half-close, then discard what
+ * the client still sends for up to a second. Closing with unread data would reset the connection,
+ * and a reset can destroy the answer before the client reads it (Apache's lingering close).
+ */
+function linger(socket) {
+  const timer = setTimeout(() => socket.destroy(), 1000);
+  socket.on('close', () => clearTimeout(timer));
+  socket.on('error', () => undefined);
+  socket.on('data', () => undefined);
+  socket.resume();
+  socket.end();
+}
+
 function reply(res, status, value) {
   const data = Buffer.from(JSON.stringify(value));
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
   res.end(data);
 }
 
-/** Reads the body as JSON: { ok: true, value } or { ok: false } after answering 400/413. */
+/**
+ * Reads the body as JSON: { ok: true, value } or { ok: false } after answering 400/413. Over the
+ * limit it answers 413 at once and closes the connection; an aborted request resolves { ok: false }.
+ */
 function readJson(req, res) {
   return new Promise((resolve) => {
     const chunks = [];
     let size = 0;
-    let over = false;
-    req.on('data', (d) => {
+    let done = false;
+    const finish = (result) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onGone);
+      req.off('aborted', onGone);
+      req.off('close', onClose);
+      resolve(result);
+    };
+    function onData(d) {
+      if (done) return;
       size += d.length;
-      if (size > MAX_BODY) over = true;
-      else chunks.push(d);
-    });
-    req.on('end', () => {
-      if (over) {
-        reply(res, 413, { error: `body of ${size} bytes is over the limit of ${MAX_BODY}` });
-        resolve({ ok: false });
+      if (size <= MAX_BODY) {
+        chunks.push(d);
         return;
       }
+      req.pause();
+      const data = Buffer.from(JSON.stringify({ error: `body is over the limit of ${MAX_BODY} bytes` }));
+      res.writeHead(413, { 'Content-Type': 'application/json', 'Content-Length': data.length, Connection: 'close' });
+      const socket = req.socket;
+      res.end(data, () => linger(socket));
+      finish({ ok: false });
+    }
+    function onEnd() {
       const raw = Buffer.concat(chunks).toString('utf8');
       if (raw.trim() === '') {
-        resolve({ ok: true, value: null });
+        finish({ ok: true, value: null });
         return;
       }
       try {
-        resolve({ ok: true, value: JSON.parse(raw) });
+        finish({ ok: true, value: JSON.parse(raw) });
       } catch (e) {
         reply(res, 400, { error: `the body is not valid JSON: ${e instanceof Error ? e.message : String(e)}` });
-        resolve({ ok: false });
+        finish({ ok: false });
       }
-    });
+    }
+    function onGone() {
+      finish({ ok: false });
+    }
+    function onClose() {
+      if (!req.complete) finish({ ok: false });
+    }
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onGone);
+    req.on('aborted', onGone);
+    req.on('close', onClose);
   });
 }
 
@@ -255,6 +377,10 @@ async function init(req, res) {
       reply(res, 400, { error: `"${key}" must be a string` });
       return;
     }
+  }
+  if (b.handler != null && handlerProblem(b.handler)) {
+    reply(res, 400, { error: handlerProblem(b.handler) });
+    return;
   }
   if (state.ready || state.initializing) {
     reply(res, 409, { error: state.ready ? 'already initialised' : 'an init is in progress' });
@@ -310,7 +436,13 @@ function route(req, res) {
   } else if (req.method === 'POST' && p === '/run') {
     return run(req, res);
   } else {
-    req.resume();
+    // One answer, 404; the body is drained up to the limit, past it the connection is closed.
+    let size = 0;
+    req.on('data', (d) => {
+      size += d.length;
+      if (size > MAX_BODY) req.destroy();
+    });
+    req.on('error', () => undefined);
     reply(res, 404, { error: `no route ${req.method} ${req.url}` });
   }
   return undefined;
@@ -332,6 +464,16 @@ function main() {
       log(`unexpected: ${traceOf(e)}`);
       if (!res.headersSent) reply(res, 500, { error: describe(e), trace: traceOf(e) });
     });
+  });
+  // A request node's parser refuses (a bad chunk size or Content-Length): 400, then a lingering close.
+  server.on('clientError', (e, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const data = JSON.stringify({ error: `bad request: ${describe(e)}` });
+    socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(data)}\r\nConnection: close\r\n\r\n${data}`);
+    linger(socket);
   });
   // An async handler's stray rejection must not take the loader down with it.
   process.on('unhandledRejection', (e) => log(`unhandled rejection: ${traceOf(e)}`));

@@ -16,12 +16,15 @@ is logged (the interpreter's own message) and ends the loader with exit code 1.
 """
 import asyncio
 import importlib
+import importlib.util
 import inspect
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -31,6 +34,22 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 16 * 1024 * 1024
+# Linux caps one argument at MAX_ARG_STRLEN (32 pages, 128 KiB with its NUL): a larger event goes on stdin only.
+MAX_ARG = 128 * 1024
+MAX_STDOUT = 16 * 1024 * 1024
+MAX_STDERR = 64 * 1024
+DEFAULT_TIMEOUT_SECONDS = 60
+CHUNK_SIZE = re.compile(rb"^[0-9a-fA-F]+$")
+CONTENT_LENGTH = re.compile(r"^[0-9]+$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class BadBody(Exception):
+    """A body that cannot be read: status is 400 (malformed or cut short) or 413 (over the limit)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
 
 
 def log(line):
@@ -81,6 +100,26 @@ def env_init_body():
     return body
 
 
+def command_timeout():
+    """Seconds a command may run per call: $MK_FUNCTION_TIMEOUT_SECONDS, default 60."""
+    raw = os.environ.get("MK_FUNCTION_TIMEOUT_SECONDS") or ""
+    try:
+        value = float(raw)
+    except ValueError:
+        return DEFAULT_TIMEOUT_SECONDS
+    return value if value > 0 else DEFAULT_TIMEOUT_SECONDS
+
+
+def handler_problem(handler):
+    """Why a handler cannot name a module under codeDir, or None: no absolute path, no `..`."""
+    module_path = handler.rpartition(".")[0]
+    if module_path.startswith("/") or ".." in module_path.split("/"):
+        return 'handler "%s" must name a module inside codeDir (no absolute path, no "..")' % handler
+    if not all(IDENTIFIER.match(p) for p in re.split(r"[/.]", module_path)):
+        return 'handler "%s" must be <module>.<function> where both are identifiers and the module may name a subdirectory ("lib/add.handler")' % handler
+    return None
+
+
 def what_of(body):
     return "command %s" % body["command"] if body.get("command") is not None else "handler %s" % body["handler"]
 
@@ -119,14 +158,47 @@ def load(body):
     module_name, _, attr = body["handler"].rpartition(".")
     if not module_name or not attr:
         raise ValueError('handler "%s" must be <module>.<function>, e.g. add.handler' % body["handler"])
-    if code_dir not in sys.path:
-        sys.path.insert(0, code_dir)
-    importlib.invalidate_caches()
-    module = importlib.import_module(module_name)
+    problem = handler_problem(body["handler"])
+    if problem:
+        raise ValueError(problem)
+    module = load_module(code_dir, module_name)
     fn = getattr(module, attr)
     if not callable(fn):
         raise TypeError("%s.%s is not a function" % (module_name, attr))
     return code_dir, fn, None
+
+
+def load_module(code_dir, module_path):
+    """Loads codeDir/<module_path>.py (or the package codeDir/<module_path>/__init__.py) from its file.
+
+    `lib/add` is lib/add.py; its directory goes first on sys.path so that its sibling imports work,
+    and it is registered under its file's name (`add`), as an import from that directory would.
+    """
+    parts = re.split(r"[/.]", module_path)  # a dotted module path names subdirectories too, as in loader.js
+    if not all(IDENTIFIER.match(p) for p in parts):
+        raise ValueError('module "%s" must be identifiers separated by "/"' % module_path)
+    name = parts[-1]
+    base = os.path.join(code_dir, *parts)
+    if os.path.isfile(base + ".py"):
+        spec = importlib.util.spec_from_file_location(name, base + ".py")
+        directory = os.path.dirname(base)
+    elif os.path.isfile(os.path.join(base, "__init__.py")):
+        spec = importlib.util.spec_from_file_location(name, os.path.join(base, "__init__.py"), submodule_search_locations=[base])
+        directory = os.path.dirname(base)
+    else:
+        raise ModuleNotFoundError("No module named '%s' (no %s.py in %s)" % (module_path, module_path, code_dir), name=name)
+    if directory in sys.path:
+        sys.path.remove(directory)
+    sys.path.insert(0, directory)
+    importlib.invalidate_caches()
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
 
 
 def run_handler(event):
@@ -138,20 +210,88 @@ def run_handler(event):
     return 200, result
 
 
+def kill_group(proc):
+    """SIGKILL to the command's process group (it is a session leader: its children go with it)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_command(event):
+    """Runs the command once: the event on stdin, and as its last argument when under MAX_ARG bytes."""
     arg = as_argument(event)
-    proc = subprocess.run(state.argv + [arg], cwd=state.code_dir, input=to_json(event).encode(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.decode("utf-8", "replace")
-    err = proc.stderr.decode("utf-8", "replace")
+    argv = list(state.argv)
+    if len(arg.encode("utf-8", "surrogatepass")) < MAX_ARG:
+        argv.append(arg)
+    timeout = command_timeout()
+    deadline = time.monotonic() + timeout
+    proc = subprocess.Popen(argv, cwd=state.code_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    out, err, too_much = bytearray(), bytearray(), []
+
+    def read_stdout():
+        while True:
+            data = proc.stdout.read1(65536)
+            if not data:
+                return
+            if too_much:
+                continue
+            if len(out) + len(data) > MAX_STDOUT:
+                too_much.append(True)
+                kill_group(proc)
+                continue
+            out.extend(data)
+
+    def read_stderr():
+        while True:
+            data = proc.stderr.read1(65536)
+            if not data:
+                return
+            err.extend(data)
+            if len(err) > MAX_STDERR:
+                del err[:len(err) - MAX_STDERR]
+
+    def write_stdin():
+        try:
+            proc.stdin.write(to_json(event).encode())
+        except OSError:
+            pass  # a command that does not read its stdin
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=t, daemon=True) for t in (read_stdout, read_stderr, write_stdin)]
+    for t in threads:
+        t.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=max(0, deadline - time.monotonic()))
+        for t in threads[:2]:
+            t.join(max(0, deadline - time.monotonic()))
+        timed_out = any(t.is_alive() for t in threads[:2])
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    if timed_out:
+        kill_group(proc)
+        proc.wait()
+        for t in threads[:2]:
+            t.join(5)
+    out_text = bytes(out).decode("utf-8", "replace")
+    err = bytes(err).decode("utf-8", "replace")
     if err:
         sys.stderr.write(err if err.endswith("\n") else err + "\n")
         sys.stderr.flush()
+    if timed_out:
+        return 504, {"error": "%s timed out after %s s" % (state.argv[0], "%g" % timeout), "stderr": err}
+    if too_much:
+        return 500, {"error": "%s wrote more than the limit of %d bytes on stdout" % (state.argv[0], MAX_STDOUT), "stderr": err}
     if proc.returncode != 0:
         code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
         last = err.strip().splitlines()[-1] if err.strip() else "no output on stderr"
         return 500, {"error": "%s exited with code %d: %s" % (state.argv[0], code, last), "stderr": err}
-    text = out.strip()
+    text = out_text.strip()
     try:
         return 200, json.loads(text)
     except ValueError:
@@ -171,22 +311,77 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
+    def linger(self):
+        """Half-closes after an answer given before the body was read, then discards what the client
+        still sends for up to a second: closing with unread data would reset the connection, and a
+        reset can destroy the answer before the client reads it (Apache's lingering close)."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.2)
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline and self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def read_body(self):
+        """The raw body (Content-Length or chunked); raises BadBody when it cannot be read."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self.read_chunked()
+        raw_length = (self.headers.get("Content-Length") or "0").strip()
+        if not CONTENT_LENGTH.match(raw_length):
+            raise BadBody(400, "Content-Length %r is not a number of bytes" % raw_length)
+        length = int(raw_length)
+        if length > MAX_BODY:
+            raise BadBody(413, "body of %d bytes is over the limit of %d" % (length, MAX_BODY))
+        raw = self.rfile.read(length) if length > 0 else b""
+        if len(raw) < length:
+            raise BadBody(400, "the body ended after %d of %d bytes" % (len(raw), length))
+        return raw
+
+    def read_chunked(self):
+        """A chunked body (what a streaming client sends); raises BadBody on a bad size line, a cut or 16 MiB."""
+        parts, size = [], 0
+        while True:
+            line = self.rfile.readline(65537)
+            if not line.endswith(b"\n"):
+                raise BadBody(400, "the chunked body ended before its last chunk")
+            digits = line.split(b";")[0].strip()
+            if not CHUNK_SIZE.match(digits):
+                raise BadBody(400, "chunk size %r is not hexadecimal" % digits.decode("latin-1")[:32])
+            chunk = int(digits, 16)
+            if chunk == 0:
+                while True:
+                    trailer = self.rfile.readline(65537)
+                    if trailer in (b"\r\n", b"\n"):
+                        return b"".join(parts)
+                    if not trailer.endswith(b"\n"):
+                        raise BadBody(400, "the chunked body ended in its trailers")
+            size += chunk
+            if size > MAX_BODY:
+                raise BadBody(413, "body is over the limit of %d bytes" % MAX_BODY)
+            data = self.rfile.read(chunk)
+            if len(data) < chunk:
+                raise BadBody(400, "the chunked body ended inside a chunk")
+            parts.append(data)
+            if self.rfile.readline(65537) not in (b"\r\n", b"\n"):
+                raise BadBody(400, "a chunk does not end with CRLF")
+
     def read_json(self):
         """The body as JSON: (True, value), or (False, None) after answering 400/413."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            raw = self.read_chunked()
-            if raw is None:
-                return False, None
-        else:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self.reply(413, {"error": "body of %d bytes is over the limit of %d" % (length, MAX_BODY)})
-                self.close_connection = True
-                return False, None
-            raw = self.rfile.read(length) if length > 0 else b""
+        try:
+            raw = self.read_body()
+        except BadBody as e:
+            self.close_connection = True
+            self.reply(e.status, {"error": str(e)})
+            self.linger()
+            return False, None
         if raw.strip() == b"":
             return True, None
         try:
@@ -194,24 +389,6 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as e:
             self.reply(400, {"error": "the body is not valid JSON: %s" % e})
             return False, None
-
-    def read_chunked(self):
-        """A chunked body (what a streaming client sends): the bytes, or None after answering 413."""
-        parts, size = [], 0
-        while True:
-            line = self.rfile.readline(65537)
-            chunk = int(line.split(b";")[0].strip() or b"0", 16)
-            if chunk == 0:
-                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(parts)
-            size += chunk
-            if size > MAX_BODY:
-                self.reply(413, {"error": "body is over the limit of %d bytes" % MAX_BODY})
-                self.close_connection = True
-                return None
-            parts.append(self.rfile.read(chunk))
-            self.rfile.readline(65537)
 
     def do_GET(self):
         if self.path.split("?")[0] == "/healthz":
@@ -226,8 +403,15 @@ class Handler(BaseHTTPRequestHandler):
         elif route == "/run":
             self.run()
         else:
-            self.read_json()
+            # Routed before the body is looked at: one answer, 404; a body that cannot be read
+            # (or is too large to drain) closes the connection.
+            try:
+                self.read_body()
+            except BadBody:
+                self.close_connection = True
             self.reply(404, {"error": "no route POST %s" % self.path})
+            if self.close_connection:
+                self.linger()
 
     def init(self):
         ok, body = self.read_json()
@@ -243,6 +427,9 @@ class Handler(BaseHTTPRequestHandler):
             if body.get(key) is not None and not isinstance(body[key], str):
                 self.reply(400, {"error": '"%s" must be a string' % key})
                 return
+        if body.get("handler") is not None and handler_problem(body["handler"]):
+            self.reply(400, {"error": handler_problem(body["handler"])})
+            return
         with state.lock:
             if state.ready or state.initializing:
                 self.reply(409, {"error": "already initialised" if state.ready else "an init is in progress"})

@@ -4,8 +4,9 @@
  * Both loaders run the same cases: the contract is one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -25,6 +26,13 @@ interface Runtime {
     syntax: string;
     barrier: string;
     command: string;
+    /** lib/add: a handler in a subdirectory that imports its sibling lib/helper. */
+    subAdd: string;
+    subHelper: string;
+    /** Prints {"argc", "len"}: how many arguments and how many bytes of stdin it got. */
+    sizes: string;
+    /** "sleep": starts a grandchild that sleeps (its pid in grandchild.pid) and sleeps itself; "flood": 17 MiB on stdout; "noisy": 100 KiB on stderr ending in END, exit 1. */
+    misbehave: string;
   };
   commandLine: string;
   errorType: RegExp;
@@ -53,6 +61,23 @@ const runtimes: Runtime[] = [
         '    print("plain words")',
         '    sys.exit(0)',
         'print(json.dumps({"arg": sys.argv[-1], "stdin": event}))',
+        '',
+      ].join('\n'),
+      subAdd: 'from helper import plus\n\ndef handler(event):\n    return {"sum": plus(event["a"], event["b"])}\n',
+      subHelper: 'def plus(a, b):\n    return a + b\n',
+      sizes: 'import json, sys\ndata = sys.stdin.buffer.read()\nprint(json.dumps({"argc": len(sys.argv), "len": len(data)}))\n',
+      misbehave: [
+        'import json, os, subprocess, sys, time',
+        'event = json.loads(sys.stdin.read())',
+        'if event == "sleep":',
+        '    p = subprocess.Popen(["sleep", "60"])',
+        '    open("grandchild.pid", "w").write(str(p.pid))',
+        '    time.sleep(60)',
+        'if event == "flood":',
+        '    sys.stdout.write("x" * (17 * 1024 * 1024))',
+        'if event == "noisy":',
+        '    sys.stderr.write("e" * (100 * 1024) + "END")',
+        '    sys.exit(1)',
         '',
       ].join('\n'),
     },
@@ -88,6 +113,27 @@ const runtimes: Runtime[] = [
         '  if (event === "text") { console.log("plain words"); return; }',
         '  console.log(JSON.stringify({ arg: process.argv[process.argv.length - 1], stdin: event }));',
         '});',
+        '',
+      ].join('\n'),
+      subAdd: 'const { plus } = require("./helper");\nexports.handler = (event) => ({ sum: plus(event.a, event.b) });\n',
+      subHelper: 'exports.plus = (a, b) => a + b;\n',
+      sizes: [
+        'const chunks = [];',
+        'process.stdin.on("data", (d) => chunks.push(d));',
+        'process.stdin.on("end", () => console.log(JSON.stringify({ argc: process.argv.length - 1, len: Buffer.concat(chunks).length })));',
+        '',
+      ].join('\n'),
+      misbehave: [
+        'const { spawn } = require("node:child_process");',
+        'const fs = require("node:fs");',
+        'const event = JSON.parse(fs.readFileSync(0, "utf8"));',
+        'if (event === "sleep") {',
+        '  const p = spawn("sleep", ["60"], { stdio: "inherit" });',
+        '  fs.writeFileSync("grandchild.pid", String(p.pid));',
+        '  setTimeout(() => undefined, 60000);',
+        '}',
+        'if (event === "flood") process.stdout.write("x".repeat(17 * 1024 * 1024));',
+        'if (event === "noisy") { process.stderr.write("e".repeat(100 * 1024) + "END", () => process.exit(1)); }',
         '',
       ].join('\n'),
     },
@@ -183,6 +229,51 @@ async function output(text: () => string, re: RegExp): Promise<string> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return text();
+}
+
+interface RawAnswer { status: number; body: string; closed: boolean }
+
+/**
+ * Writes `head` and then `body` (in pieces, never ending the request) on a raw connection, and
+ * resolves with the first answer once it is complete and the loader has closed the connection,
+ * or what came by the deadline. Shows a loader that answers before it read (or could read) all.
+ */
+function raw(l: Loader, head: string, body: Buffer[]): Promise<RawAnswer> {
+  const u = new URL(l.url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(u.port), u.hostname);
+    let got = Buffer.alloc(0);
+    let closed = false;
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      const text = got.toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d+)/.exec(text);
+      resolve({ status: m ? Number(m[1]) : 0, body: text.slice(text.indexOf('\r\n\r\n') + 4), closed });
+    };
+    const timer = setTimeout(done, 10_000);
+    socket.on('data', (d: Buffer) => { got = Buffer.concat([got, d]); });
+    socket.on('error', () => undefined); // the loader may close while we still write
+    socket.on('close', () => { closed = true; done(); });
+    socket.on('end', () => { closed = true; done(); });
+    socket.write(head);
+    const more = (i: number): void => {
+      if (i >= body.length || socket.destroyed) return;
+      if (socket.write(body[i])) setImmediate(() => more(i + 1));
+      else socket.once('drain', () => more(i + 1));
+    };
+    more(0);
+  });
+}
+
+/** Whether process `pid` still exists (a zombie still does). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 afterEach(async () => {
@@ -356,5 +447,104 @@ describe.each(runtimes)('the $name loader', (rt) => {
     const both = await loaderExit(rt, dir, { MK_FUNCTION_HANDLER: 'add.handler', MK_FUNCTION_COMMAND: 'python3 add.py' });
     expect(both.code).toBe(1);
     expect(both.stderr).toMatch(/set one of MK_FUNCTION_HANDLER and MK_FUNCTION_COMMAND, not both/);
+  });
+  it('refuses a bad chunk size or Content-Length with 400 and closes, and answers 413 as soon as a body passes 16 MiB', async () => {
+    const dir = await codeDir({ [`add.${rt.ext}`]: rt.code.add });
+    const l = await startLoader(rt, dir);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'add.handler' })).status).toBe(200);
+    const mib = Buffer.alloc(1024 * 1024, 0x20);
+    const chunked = 'POST /run HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
+    // A -1 chunk size must not mean "read to the end of the connection" (which never comes here).
+    const negative = await raw(l, `${chunked}-1\r\n`, Array.from({ length: 20 }, () => mib));
+    expect(negative).toMatchObject({ status: 400, closed: true });
+    const notHex = await raw(l, `${chunked}zz\r\n{}\r\n0\r\n\r\n`, []);
+    expect(notHex).toMatchObject({ status: 400, closed: true });
+    for (const length of ['-1', 'abc']) {
+      const bad = await raw(l, `POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`, [Buffer.from('{}')]);
+      expect(bad).toMatchObject({ status: 400, closed: true });
+    }
+    // Chunks of 1 MiB, 17 of them sent, never ended: 413 without waiting for the rest.
+    const pieces = Array.from({ length: 17 }, () => Buffer.concat([Buffer.from('100000\r\n'), mib, Buffer.from('\r\n')]));
+    const over = await raw(l, chunked, pieces);
+    expect(over).toMatchObject({ status: 413, closed: true });
+    expect(over.body).toMatch(/limit/);
+    // A body that ends before its Content-Length is not a complete body.
+    const cut = await new Promise<RawAnswer>((resolve) => {
+      const u = new URL(l.url);
+      const socket = connect(Number(u.port), u.hostname);
+      let got = '';
+      socket.on('data', (d: Buffer) => { got += d.toString(); });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.[01] (\d+)/.exec(got)?.[1] ?? 0), body: got, closed: true }));
+      socket.end('POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{"a":');
+    });
+    expect(cut.status).toBe(400);
+    // The loader still serves.
+    expect(await post(l, '/run', { a: 1, b: 2 })).toEqual({ status: 200, body: { sum: 3 } });
+  });
+
+  it('answers an unknown route with one 404, whatever its body', async () => {
+    const dir = await codeDir({});
+    const l = await startLoader(rt, dir);
+    const body = '{"a": 1,';
+    const both = await raw(l, `POST /unknown HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, []);
+    const statuses = [...both.body.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+    // The first answer is 404 and the only other one is the second request's 404.
+    expect(both.status).toBe(404);
+    expect(statuses).toEqual([404]);
+    expect(await post(l, '/unknown', body, true)).toEqual({ status: 404, body: { error: 'no route POST /unknown' } });
+  });
+
+  it('loads a handler from a subdirectory (lib/add.handler) whose module imports its sibling, and refuses .. or an absolute path with 400', async () => {
+    const dir = await codeDir({});
+    await mkdir(path.join(dir, 'lib'));
+    await writeFile(path.join(dir, 'lib', `add.${rt.ext}`), rt.code.subAdd);
+    await writeFile(path.join(dir, 'lib', `helper.${rt.ext}`), rt.code.subHelper);
+    const l = await startLoader(rt, dir);
+    for (const handler of ['../lib/add.handler', 'lib/../lib/add.handler', `${dir}/lib/add.handler`]) {
+      const r = await post(l, '/init', { codeDir: dir, handler });
+      expect(r.status).toBe(400);
+      expect((r.body as { error: string }).error).toMatch(/inside codeDir/);
+    }
+    for (const handler of ['lib//add.handler', 'add', 'lib/my-add.handler']) {
+      const r = await post(l, '/init', { codeDir: dir, handler });
+      expect(r.status).toBe(400);
+      expect((r.body as { error: string }).error).toMatch(/must be <module>\.<function>/);
+    }
+    expect(await post(l, '/init', { codeDir: dir, handler: 'lib/add.handler' })).toEqual({ status: 200, body: { ready: true } });
+    expect(await post(l, '/run', { a: 40, b: 2 })).toEqual({ status: 200, body: { sum: 42 } });
+  });
+
+  it('passes an event of 128 KiB or more on stdin only (Linux caps one argument), a smaller one also as the last argument', async () => {
+    const dir = await codeDir({ [`sizes.${rt.ext}`]: rt.code.sizes });
+    const l = await startLoader(rt, dir);
+    expect((await post(l, '/init', { codeDir: dir, command: `${rt.argv[0]} sizes.${rt.ext}` })).status).toBe(200);
+    const small = 'y'.repeat(1000);
+    expect(await post(l, '/run', small)).toEqual({ status: 200, body: { argc: 2, len: small.length + 2 } });
+    const big = 'y'.repeat(200 * 1024);
+    expect(await post(l, '/run', big)).toEqual({ status: 200, body: { argc: 1, len: big.length + 2 } });
+  });
+
+  it('kills a command that runs past MK_FUNCTION_TIMEOUT_SECONDS with its process group (504), caps stdout (500) and keeps the last 64 KiB of stderr', async () => {
+    const dir = await codeDir({ [`bad_cmd.${rt.ext}`]: rt.code.misbehave });
+    const l = await startLoader(rt, dir, { MK_FUNCTION_TIMEOUT_SECONDS: '1' });
+    expect((await post(l, '/init', { codeDir: dir, command: `${rt.argv[0]} bad_cmd.${rt.ext}` })).status).toBe(200);
+    const slow = await post(l, '/run', 'sleep');
+    expect(slow.status).toBe(504);
+    expect((slow.body as { error: string }).error).toMatch(/timed out after 1 s$/);
+    const pid = Number(await readFile(path.join(dir, 'grandchild.pid'), 'utf8'));
+    const deadline = Date.now() + 5_000;
+    while (alive(pid)) {
+      if (Date.now() > deadline) throw new Error(`the command's child ${pid} outlived the timeout`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const flood = await post(l, '/run', 'flood');
+    expect(flood.status).toBe(500);
+    expect((flood.body as { error: string }).error).toMatch(/more than the limit of 16777216 bytes on stdout/);
+    const noisy = await post(l, '/run', 'noisy');
+    expect(noisy.status).toBe(500);
+    const stderr = (noisy.body as { stderr: string }).stderr;
+    expect(stderr.length).toBe(64 * 1024);
+    expect(stderr.endsWith('END')).toBe(true);
   });
 });
