@@ -95,7 +95,7 @@ export class FunctionCodeCache {
   /**
    * Marks `digest`'s code used now: its directory's mtime is its last use, and collect keeps
    * recently used code for a while. Called when a pod starts using it and when a pod using it
-   * goes. Code not on the node is left alone.
+   * goes. Code not on the node is left alone; throws only for a malformed digest.
    */
   async touch(digest: string): Promise<void> {
     const t = new Date(this.now());
