@@ -1,9 +1,10 @@
 /**
  * The node's function code cache and the functions.mk.io csi volume: one unpack per digest
  * however many pods ask at once, a missing object as the pod's volume error, unfinished unpacks
- * and unused code collected, code a pod uses kept.
+ * and unused code collected, code a pod uses kept (also when the pod comes while collect runs),
+ * and the keep time counted from the last pod's end.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pack } from '../../bus/code-archive';
@@ -38,6 +39,8 @@ describe('FunctionCodeCache and the functions.mk.io csi volume', () => {
   let cache: FunctionCodeCache;
   let volumes: PodVolumes;
   let digest: string;
+  /** Added to the cache's clock, to make time pass for it. */
+  let skew: number;
   const noObjects = { objects: { configMap: async () => undefined, secret: async () => undefined } };
 
   beforeEach(async () => {
@@ -50,8 +53,10 @@ describe('FunctionCodeCache and the functions.mk.io csi volume', () => {
     objects = new Map([[packed.digest, packed.bytes]]);
     fetches = [];
     hold = Promise.resolve();
+    skew = 0;
     cache = new FunctionCodeCache({
       root: path.join(root, 'function-code'),
+      now: () => Date.now() + skew,
       fetch: async (d) => {
         fetches.push(d);
         await hold;
@@ -63,6 +68,15 @@ describe('FunctionCodeCache and the functions.mk.io csi volume', () => {
     volumes = new PodVolumes({ podsRoot: path.join(root, 'pods'), mounter: fakeMounter, functionCode: cache });
   });
   afterEach(async () => { await rm(root, { recursive: true, force: true }); });
+
+  /** Waits (without a timer) until `cond` holds; fails after a deadline. */
+  async function until(cond: () => boolean): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+      await new Promise((r) => setImmediate(r));
+    }
+  }
 
   it('unpacks the code once into <root>/<hex> and mounts it read-only', async () => {
     const got = await volumes.setUp(podWith([codeVolume(digest)], UID_A), noObjects);
@@ -130,7 +144,7 @@ describe('FunctionCodeCache and the functions.mk.io csi volume', () => {
     expect(await readdir(codeRoot)).toEqual([digest.slice('sha256:'.length)]);
 
     // At the agent's start everything unused goes at once; the first pod's code stays while it is there.
-    await cache.collect(new Set([digest]), 0);
+    await cache.collect(async () => new Set([digest]), 0);
     expect(await readdir(codeRoot)).toEqual([digest.slice('sha256:'.length)]);
     await volumes.tearDown(UID_A);
     await volumes.collectFunctionCode(true);
@@ -145,5 +159,85 @@ describe('FunctionCodeCache and the functions.mk.io csi volume', () => {
     expect(await codeInUse(path.join(root, 'pods'))).toEqual(new Set([digest]));
     await volumes.releaseEphemeral(UID_A);
     expect(await codeInUse(path.join(root, 'pods'))).toEqual(new Set());
+  });
+
+  it('keeps code a pod recorded and mounted after collect first read the records', async () => {
+    const hex = digest.slice('sha256:'.length);
+    const codeRoot = path.join(root, 'function-code');
+    await volumes.setUp(podWith([codeVolume(digest)], UID_A), noObjects);
+    await volumes.tearDown(UID_A);
+    expect(await readdir(codeRoot)).toEqual([hex]);
+    // The first read finds no pod using the code; a new pod then records it and mounts the
+    // directory that is there, before collect goes on.
+    let mounted: ReturnType<PodVolumes['setUp']> | undefined;
+    const removed = await cache.collect(async () => {
+      const seen = await codeInUse(path.join(root, 'pods'));
+      if (!mounted) {
+        mounted = volumes.setUp(podWith([codeVolume(digest)], UID_B), noObjects);
+        await mounted;
+      }
+      return seen;
+    }, 0);
+    expect(removed).toEqual([]);
+    const got = await mounted!;
+    expect(got.get('code')?.hostPath).toBe(path.join(codeRoot, hex));
+    expect(await readFile(path.join(codeRoot, hex, 'add.py'), 'utf8')).toContain('def handler');
+    expect(await readdir(codeRoot)).toEqual([hex]);
+    expect(fetches).toEqual([digest]);
+  });
+
+  it('makes a pod that asks for code being removed wait, then unpacks it again', async () => {
+    const hex = digest.slice('sha256:'.length);
+    const codeRoot = path.join(root, 'function-code');
+    await volumes.setUp(podWith([codeVolume(digest)], UID_A), noObjects);
+    await volumes.tearDown(UID_A);
+    const ensure = jest.spyOn(cache, 'ensure');
+    // The pod records the code only after collect's second read (made while it holds the
+    // digest), so the code goes; the pod's setup reaches the cache during the removal.
+    let reads = 0;
+    let mounted: ReturnType<PodVolumes['setUp']> | undefined;
+    const removed = await cache.collect(async () => {
+      const seen = await codeInUse(path.join(root, 'pods'));
+      if (++reads === 2) {
+        mounted = volumes.setUp(podWith([codeVolume(digest)], UID_B), noObjects);
+        await until(() => ensure.mock.calls.length === 1);
+      }
+      return seen;
+    }, 0);
+    expect(reads).toBe(2);
+    expect(removed).toEqual([digest]);
+    const got = await mounted!;
+    expect(got.get('code')?.hostPath).toBe(path.join(codeRoot, hex));
+    expect(await readFile(path.join(codeRoot, hex, 'add.py'), 'utf8')).toContain('def handler');
+    expect(await readFile(path.join(codeRoot, hex, 'lib', 'util.py'), 'utf8')).toBe('X = 1\n');
+    expect(fetches).toEqual([digest, digest]);
+    // Nothing is left of the removed copy.
+    expect(await readdir(codeRoot)).toEqual([hex]);
+  });
+
+  it('keeps code for the keep time after its last pod goes, however long the pod ran', async () => {
+    const other = pack(path.join(root, 'src', 'lib'));
+    objects.set(other.digest, other.bytes);
+    const codeRoot = path.join(root, 'function-code');
+    const hex = digest.slice('sha256:'.length);
+    const hexOther = other.digest.slice('sha256:'.length);
+    await volumes.setUp(podWith([codeVolume(digest)], UID_A), noObjects);
+    await volumes.setUp(podWith([codeVolume(other.digest)], UID_B), noObjects);
+    // Both pods ran for an hour after their code was set up.
+    skew = 3_600_000;
+    // One pod is deleted, the other finishes; each collect keeps the code its pod just used.
+    await volumes.tearDown(UID_A);
+    await volumes.releaseEphemeral(UID_B);
+    expect(await codeInUse(path.join(root, 'pods'))).toEqual(new Set());
+    expect((await readdir(codeRoot)).sort()).toEqual([hex, hexOther].sort());
+    const mtime = (await stat(path.join(codeRoot, hex))).mtimeMs;
+    expect(mtime).toBeGreaterThanOrEqual(Date.now() + skew - 60_000);
+    // Just under the keep time later both stay; past it both go.
+    skew += cache.keepUnusedMs - 60_000;
+    await volumes.collectFunctionCode();
+    expect((await readdir(codeRoot)).sort()).toEqual([hex, hexOther].sort());
+    skew += 120_000;
+    await volumes.collectFunctionCode();
+    expect(await readdir(codeRoot)).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@ import { writeAtomic } from './atomic-writer';
 import type { MountedVolume, PodVolumeMap } from './container-mounts';
 import { VolumeError } from './errors';
 import { mountsUnder } from '../containerd/cleanup';
-import { codeInUse, type FunctionCodeCache } from './function-code';
+import { codeInUse, codeOfPod, type FunctionCodeCache } from './function-code';
 import { setUpHostPath } from './host-path';
 import { isPodUidDir, podDir, podVolumesDir, realPodsRoot, volumeDir, volumeSource, type VolumePlugin } from './layout';
 import { setVolumeOwnership } from './ownership';
@@ -185,8 +185,9 @@ export class PodVolumes {
 
   /**
    * A `functions.mk.io` csi volume: the code of its digest from the node's cache, unpacked there
-   * first when missing, mounted read-only. The pod's use is recorded before the code is fetched,
-   * so collect never removes code a pod is about to mount.
+   * first when missing, mounted read-only. The pod's use is recorded before the cache is asked,
+   * so collect, which reads the records again once it holds the digest, never removes code a pod
+   * is about to mount (the cache unpacks it again when a removal was already under way).
    */
   private async setUpCode(uid: string, v: Volume): Promise<MountedVolume> {
     const csi = v.csi!;
@@ -220,7 +221,7 @@ export class PodVolumes {
     const cache = this.opts.functionCode;
     if (!cache) return;
     try {
-      await cache.collect(await codeInUse(this.opts.podsRoot), ...(atStart ? [0] : []));
+      await cache.collect(() => codeInUse(this.opts.podsRoot), ...(atStart ? [0] : []));
     } catch (err) {
       this.opts.log?.warn({ err: String(err) }, 'could not remove unused function code; trying again later');
     }
@@ -235,6 +236,16 @@ export class PodVolumes {
   }
 
   private codeCollectTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Marks the code the pod's records name as used now, before the records go: the keep time of
+   * code counts from its last pod's end, not from that pod's start. Never throws.
+   */
+  private async touchPodCode(uid: string): Promise<void> {
+    const cache = this.opts.functionCode;
+    if (!cache) return;
+    for (const digest of await codeOfPod(this.opts.podsRoot, uid)) await cache.touch(digest);
+  }
 
   /** Mounts a tmpfs at `dir` unless one is there already. */
   private async tmpfs(volume: string, dir: string, mode: number, sizeBytes?: number): Promise<void> {
@@ -297,6 +308,7 @@ export class PodVolumes {
     const dir = podVolumesDir(this.opts.podsRoot, uid);
     const top = await stat(dir).catch(() => undefined);
     if (!top) return;
+    await this.touchPodCode(uid);
     await this.mounter.unmountUnder(dir);
     await removeOnDevice(dir, top.dev);
     // The pod's directory goes too once nothing else of the pod is in it.
@@ -317,6 +329,7 @@ export class PodVolumes {
     const dir = podVolumesDir(this.opts.podsRoot, uid);
     const top = await stat(dir).catch(() => undefined);
     if (!top) return;
+    await this.touchPodCode(uid);
     let released = false;
     for (const plugin of EPHEMERAL_PLUGINS) {
       const pluginDir = path.join(dir, plugin);
