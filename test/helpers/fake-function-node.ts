@@ -3,7 +3,7 @@
  * for each function instance pod bound to it, does what a node agent with the functions.mk.io
  * volume would: unpacks the code from the object store into a temp dir, spawns the real loader
  * (node-agent/functions/loader.py with the host's python3, or loader.js) on 127.0.0.<n>:8080
- * (every 127.0.0.x address is loopback on Linux), calls its /init with the handler or command
+ * (every 127.0.0.x address is loopback on Linux), which loads the handler or command itself
  * from the pod's env, and writes the pod Running and Ready with podIP 127.0.0.<n>. A pod being
  * deleted, or gone, has its loader killed (and a deleted one is removed from the store).
  */
@@ -39,9 +39,6 @@ const kill = async (l: Loader): Promise<void> => {
   fs.rmSync(l.dir, { recursive: true, force: true });
 };
 
-async function post(url: string, body: unknown): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
 
 /** Starts the fake node `name` (see above); `firstHost` is the last octet of the first loader's address. */
 export async function startFakeFunctionNode(store: ObjectStore, name = 'fn-fake-node', firstHost = 2): Promise<FakeFunctionNode> {
@@ -63,20 +60,22 @@ export async function startFakeFunctionNode(store: ObjectStore, name = 'fn-fake-
     const python = c.image.includes('python');
     const loaderPath = path.join(ROOT, 'node-agent', 'functions', python ? 'loader.py' : 'loader.js');
     const child = spawn(python ? 'python3' : process.execPath, [loaderPath], {
-      env: { ...process.env, ...env, MK_FUNCTION_HOST: ip, MK_FUNCTION_PORT: '8080', PYTHONDONTWRITEBYTECODE: '1' },
+      // The loader loads the code itself, from MK_FUNCTION_HANDLER or MK_FUNCTION_COMMAND, as in a pod.
+      env: { ...process.env, ...env, MK_FUNCTION_CODE_DIR: dir, MK_FUNCTION_HOST: ip, MK_FUNCTION_PORT: '8080', PYTHONDONTWRITEBYTECODE: '1' },
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     const l: Loader = { child, dir, ip, uid: pod.metadata.uid ?? '' };
     loaders.set(key, l);
     starts++;
     const base = `http://${ip}:8080`;
+    // Ready once /healthz says so (the code loaded); a loader that exited failed to load it.
     for (let i = 0; ; i++) {
-      try { await fetch(`${base}/healthz`); break; } catch { if (i > 200) throw new Error(`loader on ${ip} did not start`); }
+      if (child.exitCode !== null) throw new Error(`loader on ${ip} exited ${child.exitCode} before it was ready`);
+      const ready = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      if (ready) break;
+      if (i > 400) throw new Error(`loader on ${ip} was not ready after 10 s`);
       await new Promise((r) => setTimeout(r, 25));
     }
-    const init = env.MK_FUNCTION_HANDLER ? { codeDir: dir, handler: env.MK_FUNCTION_HANDLER } : { codeDir: dir, command: env.MK_FUNCTION_COMMAND };
-    const res = await post(`${base}/init`, init);
-    if (!res.ok) throw new Error(`init on ${ip}: ${res.status} ${await res.text()}`);
     const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     await store.mutate<Pod>(key, (cur) => (cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp ? null : {
       ...cur,
