@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  FUNCTION_CODE_CSI_DRIVER, FUNCTION_LABEL, FUNCTION_PORT, RUNTIME_IMAGE_LATEST, type FunctionObject, type Pod,
+  DEFAULT_TIMEOUT_SECONDS, FUNCTION_CODE_CSI_DRIVER, FUNCTION_LABEL, FUNCTION_PORT, RUNTIME_IMAGE_LATEST, type FunctionObject, type Pod,
 } from '../../messages';
 import { podName } from '../replicaset/reconcile';
 
@@ -15,10 +15,10 @@ export const TEMPLATE_HASH_ANNOTATION = 'mk.io/function-template';
 /** The annotation saying since when (ms since the epoch) an instance drains. */
 export const DRAINING_SINCE_ANNOTATION = 'mk.io/draining-since';
 
-/** The hash of what an instance runs: code, runtime, handler or command, env and resources. */
+/** The hash of what an instance runs: code, runtime, handler or command, env, resources and timeout. */
 export function templateHash(fn: FunctionObject): string {
-  const { runtime, handler, command, code, env, resources } = fn.spec;
-  const text = JSON.stringify([runtime, handler ?? null, command ?? null, code.digest ?? null, env ?? [], resources ?? null]);
+  const { runtime, handler, command, code, env, resources, timeoutSeconds } = fn.spec;
+  const text = JSON.stringify([runtime, handler ?? null, command ?? null, code.digest ?? null, env ?? [], resources ?? null, timeoutSeconds ?? null]);
   return createHash('sha256').update(text).digest('hex').slice(0, 10);
 }
 
@@ -44,7 +44,8 @@ export function instancePod(fn: FunctionObject, random: () => number = Math.rand
         name: 'function',
         image: RUNTIME_IMAGE_LATEST[fn.spec.runtime],
         imagePullPolicy: 'IfNotPresent',
-        env: [how, ...(fn.spec.env ?? [])],
+        // The loader's own limit on a command's run (the gateway holds every call to the timeout too).
+        env: [how, { name: 'MK_FUNCTION_TIMEOUT_SECONDS', value: String(fn.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) }, ...(fn.spec.env ?? [])],
         ...(fn.spec.resources ? { resources: fn.spec.resources } : {}),
         ports: [{ name: 'http', containerPort: FUNCTION_PORT }],
         readinessProbe: { httpGet: { path: '/healthz', port: FUNCTION_PORT }, periodSeconds: 1 },

@@ -82,7 +82,7 @@ describe('calls', () => {
     expect(st).toMatchObject({ instances: 2, readyInstances: 2, url: `${gw.url}/function/default/add`, conditions: [{ reason: 'InstancesReady' }] });
     expect(st.lastInvocation).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect((await instancesOf('add'))[0].spec.containers[0]).toMatchObject({
-      image: 'registry.mk.local/mk-runtime-python3:latest', env: [{ name: 'MK_FUNCTION_HANDLER', value: 'add.handler' }],
+      image: 'registry.mk.local/mk-runtime-python3:latest', env: [{ name: 'MK_FUNCTION_HANDLER', value: 'add.handler' }, { name: 'MK_FUNCTION_TIMEOUT_SECONDS', value: '60' }],
     });
   });
 
