@@ -275,16 +275,16 @@ export interface GatewayServiceOptions {
  * bus cannot be reached.
  */
 export async function runGatewayService(dataDir: string, log: (line: string) => void, opts: GatewayServiceOptions = {}): Promise<number> {
-  const { startGateway } = await import('./gateway/gateway.js');
-  const { readGatewayPort } = await import('./gateway/settings.js');
-  const { connectCore } = await import('../bus/core-client.js');
-  const { DEFAULT_GATEWAY_PORT } = await import('../messages/index.js');
   const paths = clusterPaths(dataDir);
   const pass = readCredentials(paths)?.users[GATEWAY_USER];
   if (!pass) {
     throw new ClusterError(`the "${GATEWAY_USER}" credential is missing from ${paths.credentials}: the gateway connects only as the `
       + `"${GATEWAY_USER}" user (run mk up on ${paths.dataDir} once to add it)`);
   }
+  const { startGateway } = await import('./gateway/gateway.js');
+  const { readGatewayPort } = await import('./gateway/settings.js');
+  const { connectCore } = await import('../bus/core-client.js');
+  const { DEFAULT_GATEWAY_PORT } = await import('../messages/index.js');
   const ctx = readContext(paths.dataDir);
   const auth = busAuth(ctx);
   const bus = await connectCore({ ...auth, user: GATEWAY_USER, pass, inboxPrefix: inboxPrefix(GATEWAY_USER), name: 'mk-gateway' });
