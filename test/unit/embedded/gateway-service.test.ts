@@ -14,7 +14,7 @@ describe('runGatewayService', () => {
   });
 
   it('refuses to start when credentials.json has no gateway user', async () => {
-    fs.writeFileSync(path.join(dir, 'credentials.json'), JSON.stringify({ port: 4222, nodeName: 'n1', users: { admin: 'x', 'control-plane': 'y' } }));
+    fs.writeFileSync(path.join(dir, 'credentials.json'), JSON.stringify({ port: 4222, nodeName: 'n1', users: { admin: 'x'.repeat(16), 'control-plane': 'y'.repeat(16) } }));
     await expect(runGatewayService(dir, () => undefined, { port: 0 })).rejects.toThrow(/"gateway" credential is missing/);
   });
 });
