@@ -23,10 +23,15 @@ import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
 import { decideScale, type Recommendation } from './autoscale';
-import { DRAINING_SINCE_ANNOTATION, instancePod, isReadyInstance, templateHash } from './instance-pod';
+import { DRAINING_SINCE_ANNOTATION, instancePod, isReadyInstance, RECYCLE_ANNOTATION, templateHash } from './instance-pod';
 
-/** A gateway report older than this no longer counts (the gateway is gone). */
-const STATS_TTL_MS = 3_000;
+/**
+ * A gateway report older than this no longer counts (the gateway is gone). It is also how long a
+ * started controller waits before it trusts the reports it has: by then every live gateway has
+ * reported (they report every second), and until then a missing report means "unknown", never
+ * "no calls".
+ */
+export const STATS_TTL_MS = 3_000;
 /** How long a draining instance is left before it may go with no call on it: a gateway's view and its stats catch up meanwhile. */
 const DRAIN_SETTLE_MS = 1_500;
 /** While a function has instances or load, it is reconciled this often. */
@@ -65,6 +70,8 @@ export function functionController(deps: FunctionControllerDeps): KindController
   let informer: Informer | undefined;
   let subs: Subscription[] = [];
   let enqueue: (key: string) => boolean = () => false;
+  /** When the controller (re)started: its reports are complete STATS_TTL_MS later. */
+  let startedAt = now();
 
   const ownerKey = (pod: Pod): string | undefined => {
     const ref = pod.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'Function');
@@ -129,14 +136,22 @@ export function functionController(deps: FunctionControllerDeps): KindController
     }
   };
 
-  const markDraining = async (pod: Pod): Promise<void> => {
+  /** Marks `pod` draining (and recycled: it held a call past the timeout), once. */
+  const markDraining = async (pod: Pod, recycled = false): Promise<void> => {
     const key = objectKey('pods', pod.metadata.namespace ?? 'default', pod.metadata.name);
     await store.mutate<Pod>(key, (cur) => {
       if (cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp) return null;
-      if (cur.metadata.annotations?.[DRAINING_ANNOTATION] === 'true') return null;
+      if (cur.metadata.annotations?.[DRAINING_ANNOTATION] === 'true' && (!recycled || cur.metadata.annotations[RECYCLE_ANNOTATION] === 'true')) return null;
+      const since = cur.metadata.annotations?.[DRAINING_SINCE_ANNOTATION] ?? String(now());
       return {
         ...cur,
-        metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, [DRAINING_ANNOTATION]: 'true', [DRAINING_SINCE_ANNOTATION]: String(now()) } },
+        metadata: {
+          ...cur.metadata,
+          annotations: {
+            ...cur.metadata.annotations, [DRAINING_ANNOTATION]: 'true', [DRAINING_SINCE_ANNOTATION]: since,
+            ...(recycled ? { [RECYCLE_ANNOTATION]: 'true' } : {}),
+          },
+        },
       };
     }).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
   };
@@ -150,6 +165,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
       for (const s of subs) s.unsubscribe();
       instances.clear();
       ownerOfPod.clear();
+      startedAt = now();
       informer = await startInformer<Pod>(store, 'pods.>', (ev) => {
         const prev = ownerOfPod.get(ev.key);
         if (prev) instances.get(prev)?.delete(parseKey(ev.key).name);
@@ -202,6 +218,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
         // Its instances go with it through the garbage collector.
         histories.delete(key);
         demands.delete(key);
+        instances.delete(key);
         return;
       }
       const fn = defaultFunction(cur.object);
@@ -215,11 +232,20 @@ export function functionController(deps: FunctionControllerDeps): KindController
       const statusLast = fn.status?.lastInvocation ? Date.parse(fn.status.lastInvocation) : undefined;
       const last = Math.max(reportedLast ?? 0, statusLast ?? 0) || undefined;
 
-      // Instances a gateway saw hold a call past the timeout are replaced at once.
-      for (const p of all) if (recycle.has(p.metadata.name) && !p.metadata.deletionTimestamp) await deleteInstance(p);
-      const live = all.filter((p) => !p.metadata.deletionTimestamp && !recycle.has(p.metadata.name));
-      const draining = live.filter((p) => p.metadata.annotations?.[DRAINING_ANNOTATION] === 'true');
-      const serving = live.filter((p) => p.metadata.annotations?.[DRAINING_ANNOTATION] !== 'true');
+      // Until every live gateway has reported since the start, the load is not known: nothing is
+      // drained away, scaled down or deleted for want of calls.
+      const warm = t - startedAt >= STATS_TTL_MS;
+      // A function being deleted (foreground or orphan) wants no instance.
+      const deleting = Boolean(fn.metadata.deletionTimestamp);
+
+      // Instances a gateway saw hold a call past the timeout are drained (gateways already send
+      // them nothing) and replaced at once; they go below, once no call is left on them.
+      const recycled = (p: Pod): boolean => recycle.has(p.metadata.name) || p.metadata.annotations?.[RECYCLE_ANNOTATION] === 'true';
+      for (const p of all) if (recycle.has(p.metadata.name) && !p.metadata.deletionTimestamp) await markDraining(p, true);
+      const live = all.filter((p) => !p.metadata.deletionTimestamp);
+      const isDraining = (p: Pod): boolean => p.metadata.annotations?.[DRAINING_ANNOTATION] === 'true' || recycled(p);
+      const draining = live.filter(isDraining);
+      const serving = live.filter((p) => !isDraining(p));
       const fresh = serving.filter((p) => p.metadata.annotations?.['mk.io/function-template'] === hash);
       const stale = serving.filter((p) => p.metadata.annotations?.['mk.io/function-template'] !== hash);
 
@@ -229,10 +255,10 @@ export function functionController(deps: FunctionControllerDeps): KindController
         history: histories.get(key) ?? [], now: t,
       });
       histories.set(key, decision.history);
-      const desired = decision.desired;
+      const desired = deleting ? 0 : warm ? decision.desired : Math.max(decision.desired, serving.length);
 
       // New instances first; old ones drain once enough new ones are ready (maxUnavailable 0).
-      for (let i = fresh.length; i < desired; i++) await createInstance(fn);
+      if (!deleting) for (let i = fresh.length; i < desired; i++) await createInstance(fn);
       const freshReady = fresh.filter(isReadyInstance).length;
       const staleToDrain = desired === 0 ? stale.length : Math.max(0, Math.min(stale.length, freshReady + stale.length - desired));
       const surplus = Math.max(0, fresh.length - desired);
@@ -244,9 +270,11 @@ export function functionController(deps: FunctionControllerDeps): KindController
         if (isReadyInstance(p)) await markDraining(p);
         else await deleteInstance(p);
       }
-      // A draining instance goes once no gateway has a call on it, or after the function's timeout.
-      for (const p of draining) {
-        const since = Number(p.metadata.annotations?.[DRAINING_SINCE_ANNOTATION] ?? 0);
+      // A draining instance goes once no gateway has a call on it, or after the function's timeout;
+      // never before the reports are complete (a report not yet heard may carry its calls).
+      for (const p of warm ? draining : []) {
+        // Marked just now (this pass) when the informer has not shown the annotation yet.
+        const since = Number(p.metadata.annotations?.[DRAINING_SINCE_ANNOTATION] ?? t);
         const settled = t - since >= DRAIN_SETTLE_MS && (perPod.get(p.metadata.name) ?? 0) === 0;
         if (settled || t - since >= (spec.timeoutSeconds ?? 60) * 1000) await deleteInstance(p);
       }

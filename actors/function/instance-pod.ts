@@ -14,6 +14,8 @@ import { podName } from '../replicaset/reconcile';
 export const TEMPLATE_HASH_ANNOTATION = 'mk.io/function-template';
 /** The annotation saying since when (ms since the epoch) an instance drains. */
 export const DRAINING_SINCE_ANNOTATION = 'mk.io/draining-since';
+/** The annotation marking an instance a gateway saw hold a call past the timeout: it drains and is replaced. */
+export const RECYCLE_ANNOTATION = 'mk.io/recycle';
 
 /** The hash of what an instance runs: code, runtime, handler or command, env, resources and timeout. */
 export function templateHash(fn: FunctionObject): string {

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Subscription } from '@nats-io/transport-node';
+import type { Msg, Subscription } from '@nats-io/transport-node';
 import { decode, encode, request, type CoreBus } from '../../bus/core-client';
 import { register } from '../../common/metrics';
 import {
@@ -32,6 +32,10 @@ export interface GatewayOptions {
   /** How often load is reported (ms, default 1000). */
   reportMs?: number;
   queueBound?: number;
+  /** The port instances' loaders listen on (FUNCTION_PORT; tests run loaders elsewhere). */
+  instancePort?: number;
+  /** How long stop() lets calls in flight finish before it closes their connections (ms, default 10 000). */
+  stopGraceMs?: number;
   log?: (fields: object, msg: string) => void;
 }
 
@@ -52,13 +56,36 @@ interface Route {
   lastInvocation?: number;
   recycle: Set<string>;
   lastDemand: number;
+  /** Status codes counted under this function (their label sets go with it). */
+  codes: Set<string>;
 }
 
 const fail = (status: number, error: string): InvokeReply => ({ status, body: { error } });
 
-/** True when the request never reached the instance (connection refused or reset before it was written). */
-function notSent(err: NodeJS.ErrnoException, written: boolean): boolean {
-  return err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || (!written && (err.code === 'ECONNRESET' || err.code === 'EPIPE'));
+/** The `function` label of calls to a function that does not exist: a caller's name never becomes a label set. */
+export const UNKNOWN_FUNCTION_LABEL = '<unknown>';
+
+/** Room left in a NATS reply for the envelope around a result (`{"status":...,"body":...}`). */
+const REPLY_ENVELOPE_BYTES = 1024;
+/** The largest result the gateway passes on when the server's max_payload is not known. */
+const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024 - REPLY_ENVELOPE_BYTES;
+
+/** Thrown by send() when an instance's answer passed the result limit. */
+class ResultTooLargeError extends Error {
+  override readonly name = 'ResultTooLargeError';
+  constructor(readonly limit: number) { super(`result larger than ${limit} bytes`); }
+}
+
+/** Socket errors after which a call may go to another instance, if the request was not yet written. */
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * True when the request never reached the instance: a connection error before the request was
+ * written. Once written, the instance may have run it, so no error of any code makes it safe to
+ * send again.
+ */
+export function notSent(err: NodeJS.ErrnoException, written: boolean): boolean {
+  return !written && err.code !== undefined && RETRYABLE_CODES.has(err.code);
 }
 
 /** Starts the gateway: lists functions and pods, listens on HTTP, serves the invoke subject. */
@@ -69,7 +96,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const routes = new Map<string, Route>();
   const functions = new Map<string, FunctionObject>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const instancePort = opts.instancePort ?? FUNCTION_PORT;
+  const maxPayload = opts.bus.nc.info?.max_payload;
+  /** The largest result passed on: what fits a NATS reply with its envelope. */
+  const maxResult = maxPayload ? Math.max(1, maxPayload - REPLY_ENVELOPE_BYTES) : DEFAULT_MAX_RESULT_BYTES;
   let stopped = false;
+  /** Calls being answered (both faces), so stop() can wait for them. */
+  let active = 0;
+  let onIdle: (() => void) | undefined;
 
   const refresh = async (): Promise<void> => {
     const [fns, pods] = await Promise.all([
@@ -79,8 +113,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     functions.clear();
     for (const o of fns.items as unknown as FunctionObject[]) functions.set(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o);
     const byFn = new Map<string, Instance[]>();
+    /** Every instance pod that still exists, by function (draining and terminating ones too). */
+    const existing = new Map<string, Set<string>>();
     for (const p of pods.items as unknown as Pod[]) {
       const key = `${p.metadata.namespace ?? 'default'}/${p.metadata.labels?.[FUNCTION_LABEL] ?? ''}`;
+      let names = existing.get(key);
+      if (!names) existing.set(key, (names = new Set()));
+      names.add(p.metadata.name);
       const fn = functions.get(key);
       if (!fn || !p.metadata.ownerReferences?.some((r) => r.uid === fn.metadata.uid)) continue;
       if (p.metadata.deletionTimestamp || p.metadata.annotations?.[DRAINING_ANNOTATION] === 'true') continue;
@@ -91,10 +130,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       l.push({ pod: p.metadata.name, ip: p.status.podIP });
     }
     for (const [key, r] of routes) {
+      // A recycled pod that is gone is forgotten (its name is never reported again).
+      const names = existing.get(key) ?? new Set<string>();
+      for (const pod of r.recycle) if (!names.has(pod)) r.recycle.delete(pod);
+      r.queue.forget(names);
       const fn = functions.get(key);
       if (!fn) {
         r.queue.failAll(new Error('gone'));
         r.queue.setInstances([], 1);
+        if (r.queue.idle()) {
+          // The function was deleted and nothing of it is left here: its route and label sets go.
+          routes.delete(key);
+          const labels = { namespace: r.fn.metadata.namespace ?? 'default', function: r.fn.metadata.name };
+          gatewayQueueDepth.remove(labels);
+          gatewayLatency.remove(labels);
+          for (const code of r.codes) gatewayRequests.remove({ ...labels, code });
+        }
         continue;
       }
       r.fn = fn;
@@ -102,21 +153,38 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   };
 
-  let refreshing: Promise<void> | undefined;
+  let refreshing: { done: Promise<void>; started: number } | undefined;
+  /** When the last finished listing started (performance.now()). */
+  let lastListed = -Infinity;
   const refreshNow = (): Promise<void> => {
-    refreshing ??= refresh().catch((err: unknown) => log({ err }, 'listing functions failed')).finally(() => { refreshing = undefined; });
-    return refreshing;
+    if (!refreshing) {
+      const started = performance.now();
+      const done = refresh().catch((err: unknown) => log({ err }, 'listing functions failed'))
+        .finally(() => { refreshing = undefined; lastListed = Math.max(lastListed, started); });
+      refreshing = { done, started };
+    }
+    return refreshing.done;
   };
+  /** Waits for a listing that started at or after `since`: one already running that began earlier may predate a new function. */
+  const refreshSince = async (since: number): Promise<void> => {
+    while (lastListed < since && !stopped) await refreshNow();
+  };
+  let wake: (() => void) | undefined;
   const loop = (async () => {
     while (!stopped) {
       await refreshNow();
-      await new Promise((r) => setTimeout(r, opts.refreshMs ?? 250));
+      if (stopped) break;
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, opts.refreshMs ?? 250);
+        wake = () => { clearTimeout(timer); r(); };
+      });
     }
   })();
 
   const report = (): void => {
     const list: FunctionLoad[] = [];
     for (const r of routes.values()) {
+      if (!functions.has(`${r.fn.metadata.namespace ?? 'default'}/${r.fn.metadata.name}`) && r.queue.idle()) continue;
       const [namespace, name] = [r.fn.metadata.namespace ?? 'default', r.fn.metadata.name];
       gatewayQueueDepth.set({ namespace, function: name }, r.queue.queued);
       list.push({
@@ -133,11 +201,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const send = (inst: Instance, body: string, timeoutMs: number): Promise<{ status: number; text: string } | 'timeout'> => new Promise((resolve, reject) => {
     let written = false;
     const req = http.request({
-      host: inst.ip, port: FUNCTION_PORT, path: '/run', method: 'POST', agent,
+      host: inst.ip, port: instancePort, path: '/run', method: 'POST', agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxResult) {
+          // Never buffered past the limit: the connection goes, the call fails.
+          clearTimeout(timer);
+          reject(new ResultTooLargeError(maxResult));
+          req.destroy();
+          return;
+        }
+        chunks.push(c);
+      });
       res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 502, text: Buffer.concat(chunks).toString('utf8') }); });
       res.on('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { written: true })); });
     });
@@ -147,9 +226,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     req.end(body);
   });
 
-  const invoke = async (namespace: string, name: string, body: string): Promise<InvokeReply & { retryAfter?: number }> => {
+  const invoke = async (namespace: string, name: string, body: string, arrived: number): Promise<InvokeReply & { retryAfter?: number }> => {
     const key = `${namespace}/${name}`;
-    if (!functions.has(key)) await refreshNow();
+    if (stopped) return { ...fail(503, 'the gateway is stopping; retry'), retryAfter: 1 };
+    if (!functions.has(key)) await refreshSince(arrived);
     const fn = functions.get(key);
     if (!fn) return fail(404, `function "${name}" not found in namespace "${namespace}"`);
     if (Buffer.byteLength(body) > MAX_INVOKE_BODY_BYTES) {
@@ -160,7 +240,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     let route = routes.get(key);
     if (!route) {
-      route = { fn, queue: new CallQueue(fn.spec.concurrency ?? 1, bound), recycle: new Set(), lastDemand: 0 };
+      route = { fn, queue: new CallQueue(fn.spec.concurrency ?? 1, bound), recycle: new Set(), lastDemand: 0, codes: new Set() };
       routes.set(key, route);
       void refreshNow();
     }
@@ -183,6 +263,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       } catch (err) {
         if (err instanceof QueueFullError) return { ...fail(503, err.message), retryAfter: 1 };
         if (err instanceof DeadlineError) return fail(504, `function "${name}" did not answer within ${fn.spec.timeoutSeconds ?? 60}s (no instance became free)`);
+        if (err instanceof StoppingError) return { ...fail(503, err.message), retryAfter: 1 };
         return fail(404, `function "${name}" not found in namespace "${namespace}"`);
       }
       try {
@@ -190,7 +271,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         // an instance that held a call that long is at fault (and recycled).
         const res = await send(slot.instance, body.trim() === '' ? 'null' : body, timeoutMs);
         if (res === 'timeout') {
+          // No new call goes to it here, at once; the controller drains and replaces it.
           r.recycle.add(slot.instance.pod);
+          r.queue.quarantine(slot.instance.pod);
           log({ function: key, pod: slot.instance.pod }, 'an instance held a call past the timeout; it is recycled');
           return fail(504, `function "${name}" did not answer within ${fn.spec.timeoutSeconds ?? 60}s`);
         }
@@ -198,6 +281,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         try { parsed = res.text === '' ? null : JSON.parse(res.text); } catch { parsed = { error: res.text }; }
         return { status: res.status, body: parsed };
       } catch (err) {
+        if (err instanceof ResultTooLargeError) return fail(502, `function "${name}": ${err.message}`);
         const e = err as NodeJS.ErrnoException & { written?: boolean };
         if (notSent(e, e.written ?? false)) {
           tried.add(slot.instance.pod);
@@ -214,38 +298,70 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const measured = async (namespace: string, name: string, body: string): Promise<InvokeReply & { retryAfter?: number }> => {
     const started = performance.now();
-    const out = await invoke(namespace, name, body);
-    gatewayRequests.inc({ namespace, function: name, code: String(out.status) });
-    gatewayLatency.observe({ namespace, function: name }, (performance.now() - started) / 1000);
-    return out;
+    active++;
+    try {
+      const out = await invoke(namespace, name, body, started).catch((err: unknown): InvokeReply => {
+        log({ err, function: `${namespace}/${name}` }, 'a call failed unexpectedly');
+        return fail(500, `the gateway failed: ${(err as Error).message}`);
+      });
+      const route = routes.get(`${namespace}/${name}`);
+      const fnLabel = route ? name : UNKNOWN_FUNCTION_LABEL;
+      const code = String(out.status);
+      route?.codes.add(code);
+      gatewayRequests.inc({ namespace, function: fnLabel, code });
+      gatewayLatency.observe({ namespace, function: fnLabel }, (performance.now() - started) / 1000);
+      return out;
+    } finally {
+      if (--active === 0) onIdle?.();
+    }
   };
 
   const server = http.createServer((req, res) => {
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      if (res.headersSent || res.destroyed) return;
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
       res.end(text);
     };
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    if (req.method === 'GET' && url.pathname === '/metrics') {
-      void register.metrics().then((m) => { res.writeHead(200, { 'content-type': register.contentType }); res.end(m); });
+    const route = parseRoute(req.url ?? '/');
+    if ('error' in route) { answer(400, { error: route.error }); return; }
+    if (req.method === 'GET' && route.path === '/metrics') {
+      register.metrics()
+        .then((m) => { res.writeHead(200, { 'content-type': register.contentType }); res.end(m); })
+        .catch((err: unknown) => { log({ err }, 'metrics failed'); answer(500, { error: 'metrics failed' }); });
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/healthz') { answer(200, { ok: true }); return; }
-    const m = /^\/function\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
-    if (!m) { answer(404, { error: `no route ${url.pathname}: call POST /function/<namespace>/<name>` }); return; }
+    if (req.method === 'GET' && route.path === '/healthz') { answer(200, { ok: true }); return; }
+    if (!route.fn) { answer(404, { error: `no route ${route.path}: call POST /function/<namespace>/<name>` }); return; }
     if (req.method !== 'POST') { answer(405, { error: 'use POST' }, { allow: 'POST' }); return; }
-    const [ns, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+    const { namespace: ns, name } = route.fn;
+    const tooLarge = (size: number | string): void => {
+      // Answered at once; the rest of the body is never read.
+      answer(413, { error: `the request body is ${size} bytes, over the limit of ${MAX_INVOKE_BODY_BYTES} bytes (6 MiB)` }, { connection: 'close' });
+      res.once('finish', () => req.destroy());
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_INVOKE_BODY_BYTES) { tooLarge(declared); return; }
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
     req.on('data', (c: Buffer) => {
+      if (over) return;
       size += c.length;
-      if (size > MAX_INVOKE_BODY_BYTES) over = true; else chunks.push(c);
+      if (size > MAX_INVOKE_BODY_BYTES) {
+        over = true;
+        chunks.length = 0;
+        tooLarge(`over ${MAX_INVOKE_BODY_BYTES}`);
+        return;
+      }
+      chunks.push(c);
     });
+    req.on('error', () => undefined);
     req.on('end', () => {
-      const text = over ? ' '.repeat(MAX_INVOKE_BODY_BYTES + 1) : Buffer.concat(chunks).toString('utf8');
-      void measured(ns, name, text).then((out) => answer(out.status, out.body, out.retryAfter ? { 'retry-after': String(out.retryAfter) } : {}));
+      if (over) return;
+      measured(ns, name, Buffer.concat(chunks).toString('utf8'))
+        .then((out) => answer(out.status, out.body, out.retryAfter ? { 'retry-after': String(out.retryAfter) } : {}))
+        .catch((err: unknown) => { log({ err }, 'answering a call failed'); answer(500, { error: 'the gateway failed' }); });
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -255,6 +371,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const addr = server.address() as AddressInfo;
   const url = `http://${opts.host ?? '127.0.0.1'}:${addr.port}`;
 
+  /** Replies with `out`; a reply the server refuses (over max_payload) becomes a small error envelope, so the caller never waits for nothing. */
+  const respondSafely = (msg: Msg, out: InvokeReply): void => {
+    try {
+      msg.respond(encode({ status: out.status, body: out.body }));
+    } catch (err) {
+      log({ err, subject: msg.subject }, 'a reply could not be sent');
+      try { msg.respond(encode(fail(502, `the reply could not be sent: ${(err as Error).message}`))); } catch { /* closed: stopping */ }
+    }
+  };
   const sub: Subscription = opts.bus.nc.subscribe(FUNCTION_INVOKE_WILDCARD, {
     queue: FUNCTION_INVOKE_QUEUE,
     callback: (_err, msg) => {
@@ -262,7 +387,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (tokens.length !== 5) { msg.respond(encode(fail(400, `bad subject ${msg.subject}: use mk.fn.invoke.<namespace>.<name>`))); return; }
       const [ns, name] = [decodeToken(tokens[3]), decodeToken(tokens[4])];
       const text = Buffer.from(msg.data).toString('utf8');
-      void measured(ns, name, text).then((out) => { try { msg.respond(encode({ status: out.status, body: out.body })); } catch { /* closed */ } });
+      measured(ns, name, text)
+        .then((out) => respondSafely(msg, out))
+        .catch((err: unknown) => { log({ err }, 'answering a call failed'); respondSafely(msg, fail(500, 'the gateway failed')); });
     },
   });
   await opts.bus.nc.flush();
@@ -272,16 +399,54 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     id, url, invoke: measured,
     async stop() {
+      if (stopped) return;
+      // No new call (HTTP or NATS); queued calls are answered 503; calls on an instance finish
+      // up to the grace period; then every connection closes.
       stopped = true;
-      clearInterval(reporter);
-      sub.unsubscribe();
       const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      sub.unsubscribe();
+      for (const r of routes.values()) r.queue.failAll(new StoppingError());
+      if (active > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, opts.stopGraceMs ?? 10_000);
+          onIdle = () => { clearTimeout(timer); resolve(); };
+        });
+      }
+      clearInterval(reporter);
+      wake?.();
       server.closeAllConnections();
       await closed;
       agent.destroy();
       await loop;
     },
   };
+}
+
+/** Answered to calls still queued when the gateway stops: 503, retry (another gateway takes it). */
+class StoppingError extends Error {
+  override readonly name = 'StoppingError';
+  constructor() { super('the gateway is stopping; retry'); }
+}
+
+/** What a request's path names: `/metrics` and the like, or a function; an error for a path that does not parse. */
+export type ParsedRoute = { path: string; fn?: { namespace: string; name: string } } | { error: string };
+
+/** Parses a request target; never throws (a malformed URL or escape is an error to answer 400 with). */
+export function parseRoute(target: string): ParsedRoute {
+  let pathname: string;
+  try {
+    pathname = new URL(target, 'http://gateway').pathname;
+  } catch {
+    return { error: `malformed request target ${JSON.stringify(target.slice(0, 200))}` };
+  }
+  const m = /^\/function\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
+  if (!m) return { path: pathname };
+  try {
+    return { path: pathname, fn: { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]) } };
+  } catch {
+    return { error: `malformed escape in ${JSON.stringify(pathname.slice(0, 200))}` };
+  }
 }
 
 /** Reads an InvokeReply (for clients of the NATS face). */

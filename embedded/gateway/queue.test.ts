@@ -68,4 +68,18 @@ describe('CallQueue', () => {
     await q.acquire(1000);
     expect(q.inFlight).toBe(1);
   });
+
+  it('never hands a quarantined instance a call again until it is forgotten', async () => {
+    const q = new CallQueue(1, 10);
+    q.setInstances([a, b], 1);
+    q.quarantine('a');
+    q.setInstances([a, b], 1);
+    const s1 = await q.acquire(1000);
+    expect(s1.instance.pod).toBe('b');
+    await expect(q.acquire(10)).rejects.toBeInstanceOf(DeadlineError);
+    q.forget(new Set(['a']));
+    expect(q.quarantinedPods).toEqual(['a']);
+    q.forget(new Set());
+    expect(q.quarantinedPods).toEqual([]);
+  });
 });

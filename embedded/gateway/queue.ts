@@ -37,6 +37,8 @@ export class CallQueue {
   /** Calls in flight per pod, including pods no longer listed (their calls still finish). */
   private readonly busy = new Map<string, number>();
   private readonly waiters: Waiter[] = [];
+  /** Instances that held a call past the timeout: never given a call again, whatever the listing says. */
+  private readonly quarantined = new Set<string>();
 
   /** `concurrency`: calls per instance; `bound`: the most calls that may wait. */
   constructor(private concurrency: number, private readonly bound: number) {}
@@ -61,9 +63,23 @@ export class CallQueue {
   /** Replaces the instances calls may go to (Ready, not draining) and the concurrency; waiting calls take what is free. */
   setInstances(list: readonly Instance[], concurrency: number): void {
     this.concurrency = Math.max(1, concurrency);
-    this.instances = new Map(list.map((i) => [i.pod, i]));
+    this.instances = new Map(list.filter((i) => !this.quarantined.has(i.pod)).map((i) => [i.pod, i]));
     this.pump();
   }
+
+  /** Takes `pod` out at once and for good: no call is sent to it again (calls on it still finish). */
+  quarantine(pod: string): void {
+    this.quarantined.add(pod);
+    this.instances.delete(pod);
+  }
+
+  /** Forgets the quarantined pods not in `existing` (they are gone; a name is never reused). */
+  forget(existing: ReadonlySet<string>): void {
+    for (const pod of this.quarantined) if (!existing.has(pod)) this.quarantined.delete(pod);
+  }
+
+  /** The pods quarantined now. */
+  get quarantinedPods(): readonly string[] { return [...this.quarantined]; }
 
   /** True when no call is in flight or waiting. */
   idle(): boolean { return this.waiters.length === 0 && this.inFlight === 0; }

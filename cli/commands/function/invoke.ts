@@ -5,6 +5,13 @@ import { CliError } from '../../errors';
 import { DEFAULT_NAMESPACE, functionInvokeSubject, type InvokeReply } from '../../../messages';
 
 /**
+ * The CLI's default wait for an answer (s): a gateway may hold a call up to the function's
+ * timeout waiting for a free instance, then let the instance run it up to the timeout again
+ * (900 s at most each), plus 30 s for the bus and a cold start's listing.
+ */
+export const DEFAULT_INVOKE_TIMEOUT_SECONDS = 2 * 900 + 30;
+
+/**
  * `mk function invoke NAME --data JSON`: calls the function through a gateway over NATS
  * (request/reply on mk.fn.invoke.<ns>.<name>) and prints its result as JSON. A 4xx or 5xx answer
  * (unknown function, bad input, the handler threw, timeout) prints its error and exits 1.
@@ -20,7 +27,10 @@ export default class FunctionInvoke extends MkCommand {
   static override flags = {
     ...namespaceFlags,
     data: Flags.string({ char: 'd', description: 'the event, as JSON (null when omitted)' }),
-    timeout: Flags.integer({ description: 'seconds to wait for the answer (default: 910, past any function timeout)', min: 1 }),
+    timeout: Flags.integer({
+      description: `seconds to wait for the answer (default: ${DEFAULT_INVOKE_TIMEOUT_SECONDS}: a call may wait up to its timeout for an instance, then run up to its timeout, 900 s each at most)`,
+      min: 1,
+    }),
   };
 
   async run(): Promise<void> {
@@ -36,7 +46,7 @@ export default class FunctionInvoke extends MkCommand {
     const reply = await withClient(dataDir, async ({ bus }) => {
       const subject = functionInvokeSubject(namespace, args.name);
       try {
-        const msg = await bus.nc.request(subject, new TextEncoder().encode(data), { timeout: (flags.timeout ?? 910) * 1000 });
+        const msg = await bus.nc.request(subject, new TextEncoder().encode(data), { timeout: (flags.timeout ?? DEFAULT_INVOKE_TIMEOUT_SECONDS) * 1000 });
         return decode<InvokeReply>(msg.data);
       } catch (err) {
         const text = (err as Error).message;

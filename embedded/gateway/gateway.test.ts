@@ -1,0 +1,263 @@
+/**
+ * The gateway in-process: a fake bus (the api's list answered from arrays, publications kept),
+ * instances as plain HTTP servers on loopback addresses. No nats-server, no control plane.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decode, encode } from '../../bus/core-client';
+import { register } from '../../common/metrics';
+import { FUNCTION_LABEL, functionInvokeSubject, type FunctionObject, type GatewayStats, type InvokeReply, type Pod } from '../../messages';
+import { notSent, parseRoute, startGateway, UNKNOWN_FUNCTION_LABEL, type Gateway } from './gateway';
+
+interface FakeMsg { subject: string; data: Uint8Array; respond(data: Uint8Array): boolean }
+
+/** A bus whose api list answers from `state`; `beforeList` may hold a listing (its snapshot is taken first). */
+function fakeBus(state: { functions: FunctionObject[]; pods: Pod[] }, maxPayload?: number) {
+  const published: { subject: string; data: Uint8Array }[] = [];
+  let onInvoke: ((err: Error | null, msg: FakeMsg) => void) | undefined;
+  const hooks: { beforeList?: () => Promise<void> } = {};
+  const nc = {
+    info: maxPayload ? { max_payload: maxPayload } : undefined,
+    request: async (_subject: string, data: Uint8Array) => {
+      const req = decode<{ kind: string }>(data);
+      const items = structuredClone(req.kind === 'functions' ? state.functions : state.pods);
+      await hooks.beforeList?.();
+      return { data: encode({ ok: true, items, resourceVersion: '1' }) };
+    },
+    publish: (subject: string, data: Uint8Array) => { published.push({ subject, data }); },
+    subscribe: (_subject: string, opts: { callback: (err: Error | null, msg: FakeMsg) => void }) => {
+      onInvoke = opts.callback;
+      return { unsubscribe: () => { onInvoke = undefined; } };
+    },
+    flush: async () => undefined,
+  };
+  return {
+    bus: { nc: nc as unknown as NatsConnection, close: async () => undefined },
+    published,
+    hooks,
+    /** A NATS call; `respond` may refuse (throw) as a real connection does for a reply over max_payload. */
+    natsCall(ns: string, name: string, body: string, respond: (data: Uint8Array) => void): void {
+      if (!onInvoke) throw new Error('not subscribed');
+      onInvoke(null, { subject: functionInvokeSubject(ns, name), data: new TextEncoder().encode(body), respond: (d) => { respond(d); return true; } });
+    },
+  };
+}
+
+const fnObj = (name: string, spec: Partial<FunctionObject['spec']> = {}): FunctionObject => ({
+  apiVersion: 'mk.io/v1', kind: 'Function',
+  metadata: { name, namespace: 'default', uid: `uid-${name}` },
+  spec: { runtime: 'python3', handler: 'm.h', code: { digest: `sha256:${'0'.repeat(64)}`, size: 1, files: 1 }, ...spec },
+} as FunctionObject);
+
+const podObj = (fn: string, name: string, ip: string): Pod => ({
+  apiVersion: 'v1', kind: 'Pod',
+  metadata: { name, namespace: 'default', labels: { [FUNCTION_LABEL]: fn }, ownerReferences: [{ apiVersion: 'mk.io/v1', kind: 'Function', name: fn, uid: `uid-${fn}`, controller: true }] },
+  spec: { containers: [] },
+  status: { podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] },
+} as unknown as Pod);
+
+/** An instance's loader: `handle` answers each /run; the requests it got are counted. */
+async function instance(host: string, port: number, handle: (body: string, res: http.ServerResponse) => void) {
+  const got: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => { const b = Buffer.concat(chunks).toString('utf8'); got.push(b); handle(b, res); });
+  });
+  await new Promise<void>((r) => server.listen(port, host, () => r()));
+  return { got, port: (server.address() as AddressInfo).port, close: () => { server.closeAllConnections(); return new Promise<void>((r) => server.close(() => r())); } };
+}
+
+/** Sends raw bytes and resolves with the first response's text (the socket may stay open). */
+function raw(url: string, bytes: string): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port), u.hostname, () => s.write(bytes));
+    let text = '';
+    s.on('data', (d) => {
+      text += d.toString('utf8');
+      const head = text.indexOf('\r\n\r\n');
+      const len = /content-length: (\d+)/i.exec(text);
+      if (head >= 0 && len && text.length >= head + 4 + Number(len[1])) { s.destroy(); resolve(text); }
+    });
+    s.on('error', (err) => (text ? resolve(text) : reject(err)));
+    s.on('close', () => resolve(text));
+  });
+}
+
+const ok = (body: unknown) => (_b: string, res: http.ServerResponse): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+};
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('parseRoute', () => {
+  it('answers malformed targets and escapes with an error instead of throwing', () => {
+    expect(parseRoute('//')).toHaveProperty('error');
+    expect(parseRoute('//[')).toHaveProperty('error');
+    expect(parseRoute('/function/%zz/x')).toHaveProperty('error');
+    expect(parseRoute('/function/default/a%2Db')).toEqual({ path: '/function/default/a%2Db', fn: { namespace: 'default', name: 'a-b' } });
+    expect(parseRoute('/healthz')).toEqual({ path: '/healthz' });
+  });
+});
+
+describe('notSent', () => {
+  it('retries no error code once the request was written', () => {
+    for (const code of ['ECONNREFUSED', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE']) {
+      expect(notSent(Object.assign(new Error(code), { code }), false)).toBe(true);
+      expect(notSent(Object.assign(new Error(code), { code }), true)).toBe(false);
+    }
+    expect(notSent(Object.assign(new Error('x'), { code: 'ETIMEDOUT' }), false)).toBe(false);
+  });
+});
+
+describe('the gateway', () => {
+  let gw: Gateway | undefined;
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+    for (const c of closers.splice(0)) await c();
+  });
+
+  it('answers 400 to targets and escapes that do not parse, and keeps serving', async () => {
+    const f = fakeBus({ functions: [], pods: [] });
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 50 });
+    for (const target of ['//', '//[', '/function/%zz/x']) {
+      const text = await raw(gw.url, `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}`);
+      expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers 413 at once from Content-Length, and while streaming, closing the connection', async () => {
+    const f = fakeBus({ functions: [fnObj('f')], pods: [] });
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 50 });
+    // No body follows: the answer must not wait for it.
+    const declared = await raw(gw.url, `POST /function/default/f HTTP/1.1\r\nhost: x\r\ncontent-length: ${7 * 1024 * 1024}\r\n\r\n`);
+    expect(declared).toMatch(/^HTTP\/1\.1 413 /);
+    expect(declared).toMatch(/connection: close/i);
+    // Chunked: 7 chunks of 1 MiB, then the stream stays open; the answer comes once the limit is passed.
+    const chunk = `${(1024 * 1024).toString(16)}\r\n${'x'.repeat(1024 * 1024)}\r\n`;
+    const streamed = await raw(gw.url, `POST /function/default/f HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n${chunk.repeat(7)}`);
+    expect(streamed).toMatch(/^HTTP\/1\.1 413 /);
+    expect(streamed).toMatch(/connection: close/i);
+  });
+
+  it('caps an instance result so the NATS reply fits, and answers a reply the server refuses with a small error', async () => {
+    const big = 'y'.repeat(4000);
+    const inst = await instance('127.0.0.1', 0, ok({ big }));
+    closers.push(inst.close);
+    const f = fakeBus({ functions: [fnObj('f')], pods: [podObj('f', 'f-1', '127.0.0.1')] }, 2048);
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 50, instancePort: inst.port });
+    const r = await gw.invoke('default', 'f', '{}');
+    expect(r.status).toBe(502);
+    expect(JSON.stringify(r.body)).toMatch(/result larger than 1024 bytes/);
+
+    const small = await instance('127.0.0.2', inst.port, ok({ ok: 1 }));
+    closers.push(small.close);
+    const replies: InvokeReply[] = [];
+    let refused = false;
+    const f2 = fakeBus({ functions: [fnObj('g')], pods: [podObj('g', 'g-1', '127.0.0.2')] });
+    await gw.stop();
+    gw = await startGateway({ bus: f2.bus, port: 0, refreshMs: 50, instancePort: inst.port });
+    f2.natsCall('default', 'g', '{}', (d) => {
+      if (!refused) { refused = true; throw new Error('MAX_PAYLOAD_EXCEEDED'); }
+      replies.push(decode<InvokeReply>(d));
+    });
+    await until('the error reply', () => replies.length === 1);
+    expect(replies[0].status).toBe(502);
+    expect(JSON.stringify(replies[0].body)).toMatch(/MAX_PAYLOAD_EXCEEDED/);
+  });
+
+  it('quarantines an instance that held a call past the timeout and reports it for recycling', async () => {
+    const hung = await instance('127.0.0.1', 0, () => undefined);
+    closers.push(hung.close);
+    const good = await instance('127.0.0.2', hung.port, ok({ ok: true }));
+    closers.push(good.close);
+    const state = { functions: [fnObj('f', { timeoutSeconds: 1, concurrency: 5 })], pods: [podObj('f', 'f-hung', '127.0.0.1'), podObj('f', 'f-good', '127.0.0.2')] };
+    const f = fakeBus(state);
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, reportMs: 20, instancePort: hung.port });
+    const first = await gw.invoke('default', 'f', '{}');
+    expect(first.status).toBe(504);
+    expect(hung.got).toHaveLength(1);
+    // The listing still says f-hung is Ready: no call goes there again.
+    for (let i = 0; i < 5; i++) expect((await gw.invoke('default', 'f', '{}')).status).toBe(200);
+    expect(hung.got).toHaveLength(1);
+    const recycled = (): string[] => f.published.filter((p) => p.subject.startsWith('mk.fn.stats.'))
+      .flatMap((p) => decode<GatewayStats>(p.data).functions.flatMap((x) => x.recycle ?? []));
+    await until('a report naming f-hung', () => recycled().includes('f-hung'));
+    // Once the pod is gone its name is no longer reported.
+    state.pods = state.pods.filter((p) => p.metadata.name !== 'f-hung');
+    const lastReport = (): GatewayStats => decode<GatewayStats>(f.published.filter((p) => p.subject.startsWith('mk.fn.stats.')).at(-1)?.data ?? encode({ functions: [] }));
+    await until('a report without f-hung', () => { const fs = lastReport().functions; return fs.length === 1 && fs[0].recycle === undefined; });
+  });
+
+  it('labels calls to unknown functions <unknown>, and forgets a deleted function and its recycled pods', async () => {
+    const inst = await instance('127.0.0.1', 0, ok({ ok: true }));
+    closers.push(inst.close);
+    const state = { functions: [fnObj('gone-fn')], pods: [podObj('gone-fn', 'gone-fn-1', '127.0.0.1')] };
+    const f = fakeBus(state);
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, reportMs: 20, instancePort: inst.port });
+    expect((await gw.invoke('default', 'no-such-caller-name', '{}')).status).toBe(404);
+    expect((await gw.invoke('default', 'gone-fn', '{}')).status).toBe(200);
+    let text = await register.metrics();
+    expect(text).toContain(`function="${UNKNOWN_FUNCTION_LABEL}"`);
+    expect(text).not.toContain('no-such-caller-name');
+    expect(text).toContain('function="gone-fn"');
+    state.functions = [];
+    state.pods = [];
+    await until('the deleted function\'s label sets go', async () => { text = await register.metrics(); return !text.includes('function="gone-fn"'); });
+    const reportsAfter = f.published.length;
+    await until('a later report', () => f.published.length > reportsAfter + 2);
+    const last = decode<GatewayStats>(f.published[f.published.length - 1].data);
+    expect(last.functions).toEqual([]);
+  });
+
+  it('a call to a function created during a listing that started earlier is not answered 404', async () => {
+    const inst = await instance('127.0.0.1', 0, ok({ ok: true }));
+    closers.push(inst.close);
+    const state: { functions: FunctionObject[]; pods: Pod[] } = { functions: [], pods: [] };
+    const f = fakeBus(state);
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 3_600_000, instancePort: inst.port });
+    let release: () => void = () => undefined;
+    let held = 0;
+    f.hooks.beforeList = () => (held++ < 2 ? new Promise<void>((r) => { const prev = release; release = () => { prev(); r(); }; }) : Promise.resolve());
+    // A listing starts (for a function that does not exist) and is held with its snapshot taken.
+    const unknown = gw.invoke('default', 'nothing', '{}');
+    await until('the listing is held', () => held === 2);
+    state.functions = [fnObj('fresh')];
+    state.pods = [podObj('fresh', 'fresh-1', '127.0.0.1')];
+    const call = gw.invoke('default', 'fresh', '{}');
+    release();
+    expect((await call).status).toBe(200);
+    expect((await unknown).status).toBe(404);
+  });
+
+  it('on stop answers queued calls 503 and lets calls in flight finish', async () => {
+    let answerSlow: () => void = () => undefined;
+    const inst = await instance('127.0.0.1', 0, (_b, res) => { answerSlow = () => ok({ done: true })('', res); });
+    closers.push(inst.close);
+    const f = fakeBus({ functions: [fnObj('f', { concurrency: 1 })], pods: [podObj('f', 'f-1', '127.0.0.1')] });
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, instancePort: inst.port, stopGraceMs: 5000 });
+    const inFlight = gw.invoke('default', 'f', '{}');
+    await until('the call reaches the instance', () => inst.got.length === 1);
+    const queued = gw.invoke('default', 'f', '{}');
+    const stopping = gw.stop();
+    expect((await queued).status).toBe(503);
+    answerSlow();
+    expect(await inFlight).toMatchObject({ status: 200, body: { done: true } });
+    await stopping;
+    gw = undefined;
+  });
+});
