@@ -222,15 +222,16 @@ export function dashboardPermissions(user: string, write: boolean): Permissions 
 }
 
 /**
- * The function gateway (`mk gateway`): reads functions and pods through the api (get, list,
- * watch), publishes its load reports and demand signals, serves the invoke subjects in their
+ * The function gateway (`mk gateway`): lists functions and their instance pods through the api
+ * (mk.api.gateway.list, which refuses any other list), publishes its load reports and demand signals, serves the invoke subjects in their
  * queue group and answers them. Nothing else: no api writes, no store, no streams, no node
  * subjects, no other identity's replies.
  */
 export function gatewayPermissions(user: string): Permissions {
   return {
     publish: {
-      allow: [...['get', 'list', 'watch', 'unwatch'].map((v) => `mk.api.${v}`), 'mk.fn.stats.*', 'mk.fn.demand.>'],
+      // Its one read (API.gatewayList): functions and their instance pods, never Secrets or anything else.
+      allow: ['mk.api.gateway.list', 'mk.fn.stats.*', 'mk.fn.demand.>'],
     },
     subscribe: { allow: [`${inboxPrefix(user)}.>`, FUNCTION_INVOKE_WILDCARD] },
     allowResponses: true,

@@ -269,15 +269,18 @@ export interface GatewayServiceOptions {
 
 /**
  * Runs the function gateway of `dataDir` until a signal (embedded/gateway/gateway.ts); resolves
- * with the exit code. It connects as the `gateway` identity only: without that credential in
- * credentials.json it throws ClusterError naming it (the context's admin identity has other
- * permissions and inbox, so a gateway on it could not serve). Throws when the port is taken or the
+ * with the exit code. On a bus with users (credentials.json, as `mk up` makes) it connects as the
+ * `gateway` identity only: without that credential it throws ClusterError naming it (the context's
+ * admin identity has other permissions and inbox, so a gateway on it could not serve). A bus
+ * without users (a bare nats-server) is joined with the context's own settings. Throws when the port is taken or the
  * bus cannot be reached.
  */
 export async function runGatewayService(dataDir: string, log: (line: string) => void, opts: GatewayServiceOptions = {}): Promise<number> {
   const paths = clusterPaths(dataDir);
-  const pass = readCredentials(paths)?.users[GATEWAY_USER];
-  if (!pass) {
+  const creds = readCredentials(paths);
+  const pass = creds?.users[GATEWAY_USER];
+  // A bus with users (mk up's) needs the gateway's own; one without any (a bare nats-server) takes the context's.
+  if (creds && !pass) {
     throw new ClusterError(`the "${GATEWAY_USER}" credential is missing from ${paths.credentials}: the gateway connects only as the `
       + `"${GATEWAY_USER}" user (run mk up on ${paths.dataDir} once to add it)`);
   }
@@ -287,7 +290,7 @@ export async function runGatewayService(dataDir: string, log: (line: string) => 
   const { DEFAULT_GATEWAY_PORT } = await import('../messages/index.js');
   const ctx = readContext(paths.dataDir);
   const auth = busAuth(ctx);
-  const bus = await connectCore({ ...auth, user: GATEWAY_USER, pass, inboxPrefix: inboxPrefix(GATEWAY_USER), name: 'mk-gateway' });
+  const bus = await connectCore({ ...auth, ...(pass ? { user: GATEWAY_USER, pass, inboxPrefix: inboxPrefix(GATEWAY_USER) } : {}), name: 'mk-gateway' });
   const metrics = await serveMetrics('gateway', os.hostname(), opts.metrics, log);
   const port = opts.port ?? readGatewayPort(paths) ?? DEFAULT_GATEWAY_PORT;
   const gw = await startGateway({ bus, port, host: opts.host, log: (f, m) => log(`${m} ${JSON.stringify(f)}`) })

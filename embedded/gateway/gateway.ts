@@ -21,6 +21,8 @@ import { decodeToken } from '../../messages/names';
 import { gatewayLatency, gatewayQueueDepth, gatewayRequests } from './metrics';
 import { CallQueue, DeadlineError, QueueFullError, type Instance, type Slot } from './queue';
 
+/** How long the rest of a refused (413) body is read and dropped before its connection is closed. */
+const DRAIN_AFTER_413_MS = 1000;
 /** How the gateway is set up. */
 export interface GatewayOptions {
   bus: CoreBus;
@@ -107,8 +109,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const refresh = async (): Promise<void> => {
     const [fns, pods] = await Promise.all([
-      request<ListResult>(opts.bus, API.list, { kind: 'functions' }),
-      request<ListResult>(opts.bus, API.list, { kind: 'pods', labelSelector: FUNCTION_LABEL }),
+      request<ListResult>(opts.bus, API.gatewayList, { kind: 'functions' }),
+      request<ListResult>(opts.bus, API.gatewayList, { kind: 'pods', labelSelector: FUNCTION_LABEL }),
     ]);
     functions.clear();
     for (const o of fns.items as unknown as FunctionObject[]) functions.set(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o);
@@ -336,9 +338,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (req.method !== 'POST') { answer(405, { error: 'use POST' }, { allow: 'POST' }); return; }
     const { namespace: ns, name } = route.fn;
     const tooLarge = (size: number | string): void => {
-      // Answered at once; the rest of the body is never read.
+      // Answered at once and never kept. What the client still sends is read and dropped for a
+      // moment before the connection goes: closed at once, the kernel would answer it with a
+      // reset, which can reach the client before it has read the 413.
       answer(413, { error: `the request body is ${size} bytes, over the limit of ${MAX_INVOKE_BODY_BYTES} bytes (6 MiB)` }, { connection: 'close' });
-      res.once('finish', () => req.destroy());
+      res.once('finish', () => {
+        const timer = setTimeout(() => req.destroy(), DRAIN_AFTER_413_MS);
+        timer.unref();
+        req.once('end', () => clearTimeout(timer));
+        req.resume();
+      });
     };
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_INVOKE_BODY_BYTES) { tooLarge(declared); return; }

@@ -513,10 +513,16 @@ describe('the function gateway', () => {
   it('reads through the api, reports its load, serves and answers the invoke subjects; nothing else', async () => {
     const gw = await connectAs('gateway');
     const admin = await connectAs('admin');
-    const listed = serve(cp, API.list, async () => ({ items: [], resourceVersion: '1' }));
+    const listed = serve(cp, API.gatewayList, async () => ({ items: [], resourceVersion: '1' }));
     const applied = serve(cp, API.apply, async () => ({ applied: true }));
-    await Promise.all([listed.ready, applied.ready]);
-    expect(await request(gw, API.list, { kind: 'functions' })).toEqual({ items: [], resourceVersion: '1' });
+    const anyList = serve(cp, API.list, async () => ({ items: [], resourceVersion: '1' }));
+    await Promise.all([listed.ready, applied.ready, anyList.ready]);
+    expect(await request(gw, API.gatewayList, { kind: 'functions' })).toEqual({ items: [], resourceVersion: '1' });
+    // Not the general reads (they would give it Secrets): only its own list.
+    for (const subject of [API.list, API.get, API.watch]) {
+      expect(isForbidden(await caught(request(gw, subject, { kind: 'secrets' }, { timeoutMs: 2000 })))).toBe(true);
+    }
+    await anyList.stop();
     // Forbidden while the control plane serves it: only the bus can refuse.
     expect(isForbidden(await caught(request(gw, API.apply, { object: pod('x') }, { timeoutMs: 2000 })))).toBe(true);
     const direct = await ObjectStore.open(gw, { create: false }).catch((e: unknown) => e);
