@@ -23,6 +23,7 @@ import { CallQueue, DeadlineError, QueueFullError, type Instance, type Slot } fr
 
 /** How long the rest of a refused (413) body is read and dropped before its connection is closed. */
 const DRAIN_AFTER_413_MS = 1000;
+
 /** How the gateway is set up. */
 export interface GatewayOptions {
   bus: CoreBus;
