@@ -242,7 +242,7 @@ describeE2e('mk up --nodes 3', () => {
   it('mk down after the supervisor and every child were SIGKILLed still leaves nothing', async () => {
     const runDir = path.join(c.dataDir, 'run');
     const pids = fs.readdirSync(runDir).filter((f) => f.endsWith('.pid')).map((f) => Number(fs.readFileSync(path.join(runDir, f), 'utf8')));
-    expect(pids.length).toBe(1 + 3 + c.nodes.length); // up, nats, two control planes, one agent per node
+    expect(pids.length).toBe(1 + 3 + 1 + c.nodes.length); // up, nats, two control planes, the function gateway, one agent per node
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     // Their containerds and pods live on, in the nodes' namespaces and cgroups.
     expect((await c.hostState()).netns).toHaveLength(3);
