@@ -23,6 +23,10 @@ import { CallQueue, DeadlineError, QueueFullError, type Instance, type Slot } fr
 
 /** How long the rest of a refused (413) body is read and dropped before its connection is closed. */
 const DRAIN_AFTER_413_MS = 1000;
+/** The listing period of an idle gateway (GatewayOptions.idleRefreshMs). */
+const IDLE_REFRESH_MS = 2000;
+/** How long after a call a function still counts as busy (listed every refreshMs). */
+const ACTIVE_WINDOW_MS = 60_000;
 
 /** How the gateway is set up. */
 export interface GatewayOptions {
@@ -30,8 +34,13 @@ export interface GatewayOptions {
   host?: string;
   /** 0 picks a free port. */
   port: number;
-  /** How often functions and pods are listed again (ms, default 250). */
+  /** How often functions and pods are listed again while calls come (ms, default 250). */
   refreshMs?: number;
+  /**
+   * How often when no call came for a minute and none waits (ms; default 2000, or refreshMs when
+   * that is given): an idle cluster is not asked 8 lists a second.
+   */
+  idleRefreshMs?: number;
   /** How often load is reported (ms, default 1000). */
   reportMs?: number;
   queueBound?: number;
@@ -109,10 +118,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let onIdle: (() => void) | undefined;
 
   const refresh = async (): Promise<void> => {
-    const [fns, pods] = await Promise.all([
-      request<ListResult>(opts.bus, API.gatewayList, { kind: 'functions' }),
-      request<ListResult>(opts.bus, API.gatewayList, { kind: 'pods', labelSelector: FUNCTION_LABEL }),
-    ]);
+    const fns = await request<ListResult>(opts.bus, API.gatewayList, { kind: 'functions' });
+    // No function, no instance to look for (a pod left of a deleted one is never routed to).
+    const pods = fns.items.length === 0 && routes.size === 0 ? { items: [] }
+      : await request<ListResult>(opts.bus, API.gatewayList, { kind: 'pods', labelSelector: FUNCTION_LABEL });
     functions.clear();
     for (const o of fns.items as unknown as FunctionObject[]) functions.set(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o);
     const byFn = new Map<string, Instance[]>();
@@ -172,13 +181,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const refreshSince = async (since: number): Promise<void> => {
     while (lastListed < since && !stopped) await refreshNow();
   };
+  /** True while calls come or wait: a call in the last minute, or one waiting or running now. */
+  const busy = (): boolean => {
+    const now = Date.now();
+    for (const r of routes.values()) if (!r.queue.idle() || now - (r.lastInvocation ?? 0) < ACTIVE_WINDOW_MS) return true;
+    return false;
+  };
   let wake: (() => void) | undefined;
   const loop = (async () => {
     while (!stopped) {
       await refreshNow();
       if (stopped) break;
       await new Promise<void>((r) => {
-        const timer = setTimeout(r, opts.refreshMs ?? 250);
+        const timer = setTimeout(r, busy() ? (opts.refreshMs ?? 250) : (opts.idleRefreshMs ?? opts.refreshMs ?? IDLE_REFRESH_MS));
         wake = () => { clearTimeout(timer); r(); };
       });
     }
@@ -232,7 +247,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const invoke = async (namespace: string, name: string, body: string, arrived: number): Promise<InvokeReply & { retryAfter?: number }> => {
     const key = `${namespace}/${name}`;
     if (stopped) return { ...fail(503, 'the gateway is stopping; retry'), retryAfter: 1 };
-    if (!functions.has(key)) await refreshSince(arrived);
+    // An unknown function may be new; an idle gateway's view may be up to idleRefreshMs old (an
+    // instance marked draining meanwhile): either way, a listing begun after the call comes first.
+    if (!functions.has(key) || !busy()) await refreshSince(arrived);
     const fn = functions.get(key);
     if (!fn) return fail(404, `function "${name}" not found in namespace "${namespace}"`);
     if (Buffer.byteLength(body) > MAX_INVOKE_BODY_BYTES) {
