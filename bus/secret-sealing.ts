@@ -5,7 +5,7 @@
  * older key (after a rotation), as Kubernetes' storage migration does after a key change
  * (https://kubernetes.io/docs/tasks/administer-cluster/encrypt-data/#ensure-all-secrets-are-encrypted).
  */
-import { isConflict, isNotFound } from '../messages/errors';
+import { isConflict, isNotFound, TimeoutError, UnavailableError } from '../messages/errors';
 import { busLog } from './log';
 import { decodeObject, SEALED_PREFIX } from './object-codec';
 import type { ObjectStore } from './object-store';
@@ -71,6 +71,22 @@ export async function sealStoredSecrets(store: ObjectStore): Promise<{ sealed: n
 /** What the canary holds once opened: nothing secret, only proof of the key. */
 const CANARY_TEXT = 'mk: the key the Secrets of this store are encrypted with';
 
+/** How long a starting control plane asks for the canary while the bus does not answer (a JetStream cluster still electing). */
+const CANARY_READ_WAIT_MS = 30_000;
+
+/** The canary, asked again while the bus is unavailable or does not reply, up to CANARY_READ_WAIT_MS. */
+async function readCanaryPatiently(store: ObjectStore): Promise<{ value: Uint8Array; revision: number } | null> {
+  const deadline = Date.now() + CANARY_READ_WAIT_MS;
+  for (;;) {
+    try {
+      return await store.readCanary();
+    } catch (err) {
+      if (!(err instanceof UnavailableError || err instanceof TimeoutError) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /**
  * Checks the store's encryption canary (a value sealed in the meta bucket when the first control
  * plane with keys started): the canary records which key the cluster's Secrets are sealed with,
@@ -79,7 +95,7 @@ const CANARY_TEXT = 'mk: the key the Secrets of this store are encrypted with';
  * cannot open. Writes the canary when there is none, and seals it again under the current key
  * after a rotation (the old key opens it). Does nothing without keys. Throws EncryptionError
  * naming the key file to copy when `store`'s keys cannot open the canary, UnavailableError when
- * the bus is down.
+ * the bus has not answered for CANARY_READ_WAIT_MS (a starting JetStream cluster may not yet).
  */
 export async function checkKeyCanary(store: ObjectStore): Promise<void> {
   const keys = store.keys;
@@ -87,7 +103,7 @@ export async function checkKeyCanary(store: ObjectStore): Promise<void> {
   const key = store.canaryKey;
   const sealed = (): Uint8Array => keys.seal(key, new TextEncoder().encode(CANARY_TEXT));
   for (let attempt = 0; ; attempt++) {
-    const cur = await store.readCanary();
+    const cur = await readCanaryPatiently(store);
     if (cur) {
       const id = sealedKeyId(cur.value);
       if (id === undefined || !keys.has(id)) {
