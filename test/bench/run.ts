@@ -61,6 +61,13 @@
  *                                         HTTP requests per second and latency through the node's
  *                                         ingress proxy against the pod's IP (and nginx when
  *                                         installed), R rounds alternating (root).
+ *   functions [--samples N] [--rounds R] [--seconds S] [--only cold|warm|rps|scale]
+ *                                         functions through the gateway: cold starts (pool hit and
+ *                                         miss, python3 and node; the miss against raw CRI pod start
+ *                                         plus the interpreter's start), warm latency and requests
+ *                                         per second against direct calls to the instances, and
+ *                                         0 -> 20 instances (defaults 100, 5, 10; root).
+ *   functions-inner ...                   (internal) its measuring part in a cluster's namespace.
  *   ingress-proxy-child ...               (internal) the ingress proxy in the node's namespace.
  *   ingress-nginx-child ...               (internal) mk's nginx ingress in the node's namespace.
  *   hollow-nodes --first I --count N      (internal) runs hollow nodes until SIGTERM.
@@ -92,8 +99,9 @@ import { serviceBench } from './service';
 import { ingressBench, ingressNginxChild, ingressProxyChild } from './ingress';
 import { volumesCommand, volumesInner, type VolumesResult } from './volumes';
 import { formatVolumes } from './volumes-report';
+import { functionsBench, functionsInner, PARTS, type Part } from './functions';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | volumes [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C] [--nginx-workers N|auto]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | volumes [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C] [--nginx-workers N|auto] | functions [--samples N] [--rounds R] [--seconds S] [--only cold|warm|rps|scale]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -198,6 +206,17 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'ingress':
       await ingressBench(rest, USAGE, __filename);
+      return;
+    case 'functions':
+      await functionsBench(rest, USAGE, runInner);
+      return;
+    case 'functions-inner':
+      await functionsInner({
+        dataDir: stringFlag(rest, '--data-dir', true), gateway: stringFlag(rest, '--gateway', true),
+        parts: stringFlag(rest, '--parts', true).split(',').filter((p): p is Part => (PARTS as readonly string[]).includes(p)),
+        mode: stringFlag(rest, '--mode') === 'miss' ? 'miss' : 'hit', poolSize: stringFlag(rest, '--pool-size') ?? 'default',
+        samples: intFlag(rest, '--samples', 100), rounds: intFlag(rest, '--rounds', 5), seconds: intFlag(rest, '--seconds', 10),
+      });
       return;
     case 'ingress-proxy-child':
       await ingressProxyChild(rest);
