@@ -1,5 +1,5 @@
 import {
-  formatCold, formatFunctions, formatRps, formatScale, formatWarm, functionsCommand, missBaseline, parsePoolCounter, poolDelta, samplesPerRound,
+  busyWords, formatCold, formatFunctions, formatRps, formatScale, formatWarm, functionsCommand, missBaseline, parsePoolCounter, poolDelta, samplesPerRound,
   type ColdSeries, type LatencyRun, type ScaleResult, type VersusRound,
 } from './functions-report';
 import { runOf } from './load-generator';
@@ -72,8 +72,11 @@ describe('functions report', () => {
 
   it('prints warm latency with the per-round differences and judges them', () => {
     const lines = formatWarm([{ runtime: 'node', concurrency: 1, seconds: 2, rounds: [versus(1, run(1000, 1.5, 3), run(1200, 0.9, 1.5)), versus(2, run(900, 1.8, 6), run(1100, 1, 2))] }]);
-    expect(lines).toContain('| node | 1 | 2 | 1.65 / 4.5 | 0.95 / 1.75 | 0.7 (0.6-0.8) | 2.75 (1.5-4) | 475 | 575 | 0 |');
+    expect(lines).toContain('| node | 1 | 2 | 1.65 / 4.5 | 0.95 / 1.75 | +0.7 (+0.6 to +0.8) | +2.75 (+1.5 to +4) | 475 | 575 | 0 |');
     expect(lines[lines.length - 1]).toBe('Aim: at most +1 ms p50 and +3 ms p99 through the gateway: node: +0.7 ms p50 met, +2.75 ms p99 met.');
+    const faster = formatWarm([{ runtime: 'python3', concurrency: 1, seconds: 2, rounds: [versus(1, run(10, 45, 60), run(10, 44, 70))] }]);
+    expect(faster).toContain('| python3 | 1 | 1 | 45 / 60 | 44 / 70 | +1 (+1 to +1) | -10 (-10 to -10) | 5 | 5 | 0 |');
+    expect(faster[faster.length - 1]).toContain('python3: +1 ms p50 met, -10 ms p99 met.');
   });
 
   it('prints requests per second with the ratio of the same round and judges it', () => {
@@ -95,10 +98,12 @@ describe('functions report', () => {
   });
 
   it('prints the command first and only the parts measured; nothing measured is an error', () => {
-    const lines = formatFunctions({ command: functionsCommand({ samples: 5, rounds: 1, seconds: 2, only: 'cold' }), cold: [hit], warm: [], rps: [], scale: [] });
+    const lines = formatFunctions({ command: functionsCommand({ samples: 5, rounds: 1, seconds: 2, only: 'cold' }), cold: [hit], warm: [], rps: [], scale: [], busyBefore: [0.02, 0.05] });
     expect(lines[0]).toBe('`npm run bench -- functions --samples 5 --rounds 1 --seconds 2 --only cold`');
     expect(lines).toContain('### Cold start');
     expect(lines).not.toContain('### Warm latency');
-    expect(() => formatFunctions({ command: 'x', cold: [], warm: [], rps: [], scale: [] })).toThrow(/measured nothing/);
+    expect(lines[lines.length - 1]).toBe('Every measurement started with the CPU under 10 % busy (the busiest: 5.0 %).');
+    expect(busyWords([0.02, 0.4, 0.3])).toBe('2 of 3 measurements started with the CPU still busy after waiting (up to 40.0 %): another workload ran on this machine; read those figures with care.');
+    expect(() => formatFunctions({ command: 'x', cold: [], warm: [], rps: [], scale: [], busyBefore: [] })).toThrow(/measured nothing/);
   });
 });

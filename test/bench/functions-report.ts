@@ -92,6 +92,8 @@ export interface FunctionsResult {
   warm: WarmSeries[];
   rps: RpsSeries[];
   scale: ScaleResult[];
+  /** The machine's busy share (0..1) found before each measurement, after waiting for it to be idle. */
+  busyBefore: number[];
 }
 
 /** The command line that reruns the benchmark. */
@@ -135,6 +137,9 @@ export function figures(ms: number[]): { p50: number; p99: number; min: number; 
 const all = (rounds: ColdRound[], f: (r: ColdRound) => number[]): number[] => rounds.flatMap(f);
 const x = (s: Spread) => `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
 const ms = (s: Spread) => `${s.median} (${s.min}-${s.max})`;
+/** A signed difference's spread: `+0.7 (+0.6 to +0.8)`. */
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${v}`;
+const diff = (s: Spread) => `${signed(s.median)} (${signed(s.min)} to ${signed(s.max)})`;
 const met = (ok: boolean) => (ok ? 'met' : 'not met');
 
 /** A miss series' baseline: its CRI and interpreter figures and their sums. */
@@ -217,7 +222,7 @@ export function formatWarm(series: WarmSeries[]): string[] {
     '',
     `One connection, calls back to back, ${series[0].seconds} s per side and round, through the gateway against`,
     'direct to the instance\'s loader (`http://<pod IP>:8080/run`, same body); figures are medians over the rounds,',
-    'differences gateway - direct per round: median (min-max).',
+    'differences gateway - direct per round: median (min to max).',
     '',
     '| runtime | concurrency | rounds | gateway p50 / p99 (ms) | direct p50 / p99 (ms) | + p50 (ms) | + p99 (ms) | gateway req/s | direct req/s | errors |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -229,8 +234,8 @@ export function formatWarm(series: WarmSeries[]): string[] {
     const d99 = spread(differences(s.rounds, 'p99'));
     const errors = s.rounds.reduce((n, r) => n + r.gateway.errors + r.direct.errors, 0);
     out.push(`| ${s.runtime} | ${s.concurrency} | ${s.rounds.length} | ${g((r) => r.gateway.p50)} / ${g((r) => r.gateway.p99)} | ${g((r) => r.direct.p50)} / ${g((r) => r.direct.p99)} | `
-      + `${ms(d50)} | ${ms(d99)} | ${Math.round(median(s.rounds.map((r) => rpsOf(r.gateway))))} | ${Math.round(median(s.rounds.map((r) => rpsOf(r.direct))))} | ${errors} |`);
-    verdicts.push(`${s.runtime}: +${d50.median} ms p50 ${met(d50.median <= AIMS.warmP50Ms)}, +${d99.median} ms p99 ${met(d99.median <= AIMS.warmP99Ms)}`);
+      + `${diff(d50)} | ${diff(d99)} | ${Math.round(median(s.rounds.map((r) => rpsOf(r.gateway))))} | ${Math.round(median(s.rounds.map((r) => rpsOf(r.direct))))} | ${errors} |`);
+    verdicts.push(`${s.runtime}: ${signed(d50.median)} ms p50 ${met(d50.median <= AIMS.warmP50Ms)}, ${signed(d99.median)} ms p99 ${met(d99.median <= AIMS.warmP99Ms)}`);
   }
   out.push('', `Aim: at most +${AIMS.warmP50Ms} ms p50 and +${AIMS.warmP99Ms} ms p99 through the gateway: ${verdicts.join('; ')}.`);
   return out;
@@ -290,5 +295,15 @@ export function formatScale(results: ScaleResult[]): string[] {
 export function formatFunctions(res: FunctionsResult): string[] {
   const parts = [formatCold(res.cold), formatWarm(res.warm), formatRps(res.rps), formatScale(res.scale)].filter((p) => p.length > 0);
   if (parts.length === 0) throw new Error('the functions benchmark measured nothing');
-  return [`\`${res.command}\``, ...parts.flatMap((p) => ['', ...p])];
+  return [`\`${res.command}\``, ...parts.flatMap((p) => ['', ...p]), '', busyWords(res.busyBefore)];
+}
+
+/** Whether the measurements started on an idle CPU, in words. */
+export function busyWords(busy: number[]): string {
+  const pct = (xs: number[]) => `${(Math.max(...xs) * 100).toFixed(1)} %`;
+  const high = busy.filter((b) => b >= 0.1);
+  if (busy.length === 0) return 'The CPU was not checked before the measurements.';
+  return high.length === 0
+    ? `Every measurement started with the CPU under 10 % busy (the busiest: ${pct(busy)}).`
+    : `${high.length} of ${busy.length} measurements started with the CPU still busy after waiting (up to ${pct(high)}): another workload ran on this machine; read those figures with care.`;
 }

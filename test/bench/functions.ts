@@ -23,7 +23,7 @@ import {
 import { criHalf } from './cri-baseline';
 import { openBenchEnv, type BenchEnv } from './bench-env';
 import { loadFor, loadSplit } from './load-generator';
-import { waitForQuietCpu } from './quiet';
+import { waitForQuietCpu, type QuietOptions } from './quiet';
 import { LOADER_PORT } from '../../node-agent/images';
 
 /** The parts of the benchmark. */
@@ -50,6 +50,13 @@ const SCALE = { maxInstances: 20, inFlight: 40, sleepMs: 200, deadlineMs: 180_00
 
 const fnUrl = (gateway: string, name: string) => `${gateway}/function/default/${name}`;
 
+/** The busy share found by every quiet check of this process, in order (reported with the figures). */
+const busyBefore: number[] = [];
+/** Waits for the CPU to be idle (at most the deadline) and records how busy it was. */
+async function quiet(opts: Omit<QuietOptions, 'alsoWaitFor'>): Promise<void> {
+  busyBefore.push((await waitForQuietCpu(opts)).busy);
+}
+
 /** Cold starts of one runtime in this cluster's mode; the miss also measures its baseline. */
 async function coldSeries(env: BenchEnv, o: FunctionsInnerOptions, runtime: BenchRuntime, scratch: string): Promise<ColdSeries> {
   const say = o.progress ?? (() => undefined);
@@ -60,7 +67,7 @@ async function coldSeries(env: BenchEnv, o: FunctionsInnerOptions, runtime: Benc
   const sample = async (): Promise<number> => {
     for (;;) {
       await atZero(env.bus, env.cri, name);
-      await waitForQuietCpu({ windowMs: 200, deadlineMs: 5_000 });
+      await quiet({ windowMs: 200, deadlineMs: 5_000 });
       const r = await timedPost(fnUrl(o.gateway, name), CALL_BODY);
       if (r.status === 200) return r.ms;
       errors++;
@@ -88,7 +95,7 @@ async function coldSeries(env: BenchEnv, o: FunctionsInnerOptions, runtime: Benc
           if (side === 'mk') {
             round.mk.push(await sample());
           } else {
-            await waitForQuietCpu({ windowMs: 200, deadlineMs: 5_000 });
+            await quiet({ windowMs: 200, deadlineMs: 5_000 });
             round.cri.push((await criHalf(env.cri, [`cri-${r}-${i}`], env.podLogsRoot))[0]);
             round.interpreter.push(await interpreterStart(runtime, code));
           }
@@ -115,7 +122,7 @@ async function versus(o: FunctionsInnerOptions, label: string, gateway: () => Pr
     const first = r % 2 === 0 ? 'direct' : 'gateway';
     const got: Partial<Record<'gateway' | 'direct', VersusRound['gateway']>> = {};
     for (const side of first === 'direct' ? ['direct', 'gateway'] as const : ['gateway', 'direct'] as const) {
-      await waitForQuietCpu({ windowMs: 300, deadlineMs: 10_000 });
+      await quiet({ windowMs: 300, deadlineMs: 10_000 });
       got[side] = await (side === 'gateway' ? gateway() : direct());
     }
     rounds.push({ round: r + 1, first, gateway: got.gateway!, direct: got.direct! });
@@ -166,7 +173,7 @@ async function scaleFromZero(env: BenchEnv, o: FunctionsInnerOptions, runtime: B
     await timedPost(fnUrl(o.gateway, name), CALL_BODY);
     await removeFunction(env.bus, name);
     await deployFunction(env.bus, name, runtime, writeCode(scratch, runtime, SCALE.sleepMs), { maxInstances: SCALE.maxInstances, concurrency: 1 });
-    await waitForQuietCpu({ windowMs: 300, deadlineMs: 10_000 });
+    await quiet({ windowMs: 300, deadlineMs: 10_000 });
     const readyAt = new Map<string, number>();
     let done = false;
     let calls = 0;
@@ -216,7 +223,7 @@ async function scaleFromZero(env: BenchEnv, o: FunctionsInnerOptions, runtime: B
 export async function functionsParts(o: FunctionsInnerOptions): Promise<Omit<FunctionsResult, 'command'>> {
   const env = await openBenchEnv(o.dataDir, 'mk-bench-functions');
   const scratch = scratchDir();
-  const out: Omit<FunctionsResult, 'command'> = { cold: [], warm: [], rps: [], scale: [] };
+  const out: Omit<FunctionsResult, 'command'> = { cold: [], warm: [], rps: [], scale: [], busyBefore };
   try {
     for (const runtime of BENCH_RUNTIMES) if (o.parts.includes('cold')) out.cold.push(await coldSeries(env, o, runtime, scratch));
     for (const runtime of BENCH_RUNTIMES) if (o.parts.includes('warm')) out.warm.push(await warmSeries(env, o, runtime, scratch));
@@ -257,7 +264,7 @@ export async function functionsBench(args: string[], usage: string, runInner: Ru
   if (rounds > samples) throw new Error(`--rounds (${rounds}) may not exceed --samples (${samples}): every round takes a sample\n${usage}`);
   if (process.getuid?.() !== 0) throw new Error('functions needs root (it starts clusters in network namespaces)');
   const parts = only ? [only as Part] : [...PARTS];
-  const result: FunctionsResult = { command: functionsCommand({ samples, rounds, seconds, only }), cold: [], warm: [], rps: [], scale: [] };
+  const result: FunctionsResult = { command: functionsCommand({ samples, rounds, seconds, only }), cold: [], warm: [], rps: [], scale: [], busyBefore: [] };
   const clusters: { mode: PoolMode; env: NodeJS.ProcessEnv; parts: Part[] }[] = [
     { mode: 'miss' as const, env: { MK_FUNCTION_POOL_SIZE: '0' }, parts: parts.filter((p) => p === 'cold') },
     { mode: 'hit' as const, env: {}, parts },
@@ -275,7 +282,7 @@ export async function functionsBench(args: string[], usage: string, runInner: Ru
         'functions-inner', '--data-dir', c.dataDir, '--gateway', m[1], '--parts', cl.parts.join(','), '--mode', cl.mode,
         '--pool-size', poolSize === 'unset' ? 'default' : poolSize, '--samples', String(samples), '--rounds', String(rounds), '--seconds', String(seconds),
       ]);
-      for (const k of ['cold', 'warm', 'rps', 'scale'] as const) (result[k] as unknown[]).push(...got[k]);
+      for (const k of ['cold', 'warm', 'rps', 'scale', 'busyBefore'] as const) (result[k] as unknown[]).push(...got[k]);
     } finally {
       await c.destroy();
     }
