@@ -113,17 +113,20 @@ async function coldSeries(env: BenchEnv, o: FunctionsInnerOptions, runtime: Benc
 }
 
 /** Gateway and direct runs of one load, alternating over the rounds (direct first in odd rounds). */
-async function versus(o: FunctionsInnerOptions, label: string, gateway: () => Promise<VersusRound['gateway']>, direct: () => Promise<VersusRound['direct']>): Promise<VersusRound[]> {
+async function versus(
+  o: FunctionsInnerOptions, label: string, gateway: (seconds: number) => Promise<VersusRound['gateway']>, direct: (seconds: number) => Promise<VersusRound['direct']>,
+): Promise<VersusRound[]> {
   const say = o.progress ?? (() => undefined);
-  await gateway();
-  await direct();
+  // Warm-ups, not measured: connections, the instances' first calls, the load generator's own start.
+  await gateway(1);
+  await direct(1);
   const rounds: VersusRound[] = [];
   for (let r = 0; r < o.rounds; r++) {
     const first = r % 2 === 0 ? 'direct' : 'gateway';
     const got: Partial<Record<'gateway' | 'direct', VersusRound['gateway']>> = {};
     for (const side of first === 'direct' ? ['direct', 'gateway'] as const : ['gateway', 'direct'] as const) {
       await quiet({ windowMs: 300, deadlineMs: 10_000 });
-      got[side] = await (side === 'gateway' ? gateway() : direct());
+      got[side] = await (side === 'gateway' ? gateway(o.seconds) : direct(o.seconds));
     }
     rounds.push({ round: r + 1, first, gateway: got.gateway!, direct: got.direct! });
     say(`round ${r + 1}/${o.rounds}, ${label}: gateway ${Math.round(got.gateway!.requests / got.gateway!.seconds)} req/s p50 ${got.gateway!.p50} ms p99 ${got.gateway!.p99} ms; `
@@ -139,8 +142,8 @@ async function warmSeries(env: BenchEnv, o: FunctionsInnerOptions, runtime: Benc
   try {
     const [ip] = await readyInstances(env.bus, name, 1);
     const rounds = await versus(o, `${runtime} warm latency`,
-      async () => (await loadFor(fnUrl(o.gateway, name), CALL_BODY, 1, o.seconds)).run,
-      async () => (await loadFor(`http://${ip}:${LOADER_PORT}/run`, CALL_BODY, 1, o.seconds)).run);
+      async (seconds) => (await loadFor(fnUrl(o.gateway, name), CALL_BODY, 1, seconds)).run,
+      async (seconds) => (await loadFor(`http://${ip}:${LOADER_PORT}/run`, CALL_BODY, 1, seconds)).run);
     return { runtime, concurrency: 1, seconds: o.seconds, rounds };
   } finally {
     await removeFunction(env.bus, name);
@@ -154,8 +157,8 @@ async function rpsSeries(env: BenchEnv, o: FunctionsInnerOptions, runtime: Bench
   try {
     const ips = await readyInstances(env.bus, name, RPS.instances);
     const rounds = await versus(o, `${runtime} requests per second`,
-      async () => (await loadFor(fnUrl(o.gateway, name), CALL_BODY, RPS.connections, o.seconds)).run,
-      async () => (await loadSplit(ips.map((ip) => `http://${ip}:${LOADER_PORT}/run`), CALL_BODY, RPS.connections, o.seconds)).run);
+      async (seconds) => (await loadFor(fnUrl(o.gateway, name), CALL_BODY, RPS.connections, seconds)).run,
+      async (seconds) => (await loadSplit(ips.map((ip) => `http://${ip}:${LOADER_PORT}/run`), CALL_BODY, RPS.connections, seconds)).run);
     return { runtime, ...RPS, seconds: o.seconds, rounds };
   } finally {
     await removeFunction(env.bus, name);
