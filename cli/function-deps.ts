@@ -187,13 +187,21 @@ async function pipInstall(dir: string): Promise<void> {
   if (PIP_NETWORK.test(r.output)) {
     const looking = lines.find((l) => l.startsWith('Looking in indexes:'));
     const index = looking ? looking.slice('Looking in indexes:'.length).trim() : 'https://pypi.org/simple';
-    throw new CliError(`no package index is reachable: pip could not connect to ${index} (set PIP_INDEX_URL or pip.conf's index-url to one that is).\n`
+    throw new CliError(`no package index is reachable: pip could not connect to ${index} (${pipNetworkReason(r.output)}; `
+      + 'set PIP_INDEX_URL or pip.conf\'s index-url to one that is).\n'
       + 'Vendored packages need no index: install them into the code directory where an index is reachable '
-      + '(python3 -m pip install --target <dir> -r requirements.txt) and deploy with --no-deps.\n'
-      + block(lines.filter((l) => l.startsWith('ERROR:') || PIP_NETWORK.test(l)), 4));
+      + '(python3 -m pip install --target <dir> -r requirements.txt) and deploy with --no-deps.');
   }
   const errors = lines.filter((l) => l.startsWith('ERROR:'));
   throw new CliError(`pip could not install requirements.txt:\n${block(errors.length ? errors : lines)}`);
+}
+
+/** The short reason in pip's connection warning (`[Errno 111] Connection refused`), or a generic one. */
+function pipNetworkReason(output: string): string {
+  const m = /Failed to establish a new connection: ([^'")]+)/.exec(output)
+    ?? /(Connection to \S+ timed out[^'")]*)/.exec(output)
+    ?? /(Temporary failure in name resolution|Name or service not known|Network is unreachable|No route to host|Read timed out)/.exec(output);
+  return m ? m[1].trim() : 'a network error';
 }
 
 /**
