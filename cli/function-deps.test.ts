@@ -59,6 +59,28 @@ describe('prepareCode', () => {
     ]);
   });
 
+  it('takes requirements installed at the code\'s root (pip install --target) as vendored, by their dist-info names only', async () => {
+    write('main.py', 'def handler(e):\n    return e\n');
+    write('requirements.txt', 'Typing_Extensions>=4  # typing\nsix==1.16.0\n');
+    write('six-1.16.0.dist-info/METADATA', 'Name: six\n');
+    write('typing_extensions-4.9.0.dist-info/METADATA', 'Name: typing_extensions\n');
+    const lines: string[] = [];
+    const opts = { runtime: 'python3', install: true, dryRun: false, progress: (l: string): void => { lines.push(l); } };
+    expect((await prepareCode(dir, opts)).path).toBe(dir);
+    expect(lines).toEqual(['the 2 requirements of requirements.txt are already installed in the code directory: not installing (remove their .dist-info directories to install afresh)']);
+    // One requirement without its dist-info, or a line that is more than a name, means an install.
+    for (const extra of ['requests\n', '-r more.txt\n', 'six @ https://example.invalid/six.whl\n']) {
+      write('requirements.txt', `six==1.16.0\n${extra}`);
+      const path0 = process.env.PATH;
+      process.env.PATH = path.join(dir, 'no-bin');
+      try {
+        await expect(prepareCode(dir, { ...opts, progress: () => undefined })).rejects.toThrow(/^python3 is not available/);
+      } finally {
+        process.env.PATH = path0;
+      }
+    }
+  });
+
   it('says npm is missing, and leaves no temporary copy behind', async () => {
     write('index.js', 'exports.handler = (e) => e;\n');
     write('package.json', JSON.stringify({ dependencies: { left: '1' } }));

@@ -83,6 +83,33 @@ function nodeModulesComplete(codePath: string): boolean {
   return Object.keys(doc.dependencies).every((name) => fs.existsSync(path.join(codePath, 'node_modules', name, 'package.json')));
 }
 
+/** A requirements.txt line that names one project and nothing else (`six`, `requests[socks]>=2.31`): its name. */
+const PLAIN_REQUIREMENT = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*((===?|[<>!~]=|[<>])[^;@]*)?$/;
+
+/** PEP 503's normalized name, with `_` for the separators as in a dist-info directory's name. */
+function distName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '_');
+}
+
+/**
+ * True when every line of requirements.txt names a project that already has a `*.dist-info`
+ * directory at the code's root: the packages were vendored with `pip install --target`. A line
+ * with options, a URL, a path or an environment marker is never taken as installed. Versions are
+ * not compared: vendored packages are the user's to keep current.
+ */
+function requirementsVendored(codePath: string): boolean {
+  const installed = new Set(fs.readdirSync(codePath)
+    .filter((n) => n.endsWith('.dist-info'))
+    .map((n) => distName(n.slice(0, -'.dist-info'.length).split('-')[0])));
+  const lines = fs.readFileSync(path.join(codePath, 'requirements.txt'), 'utf8').split('\n')
+    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
+    .filter((l) => l !== '');
+  return lines.every((l) => {
+    const m = PLAIN_REQUIREMENT.exec(l);
+    return m !== null && installed.has(distName(m[1]));
+  });
+}
+
 /** The code to pack: `path` itself, or a temporary tree with the dependencies installed (`cleanup` removes it). */
 export interface PreparedCode {
   path: string;
@@ -92,7 +119,8 @@ export interface PreparedCode {
 /**
  * Installs `codePath`'s dependencies into a temporary copy and returns that copy's path, or
  * returns `codePath` as it is when there is nothing to install (a single file, no dependency
- * file, `--no-deps`, a dry run, or a node_modules/ that already holds every dependency). The copy
+ * file, `--no-deps`, a dry run, a node_modules/ that already holds every dependency, or every
+ * requirement already installed at the code's root, see requirementsVendored). The copy
  * is made by packing and unpacking, so it holds exactly what a deploy without dependencies would
  * pack (the same links followed and refused). Prints a line when it starts and when it is done.
  * Throws CliError when pip or npm is missing, when no index is reachable (naming it), or with the
@@ -109,6 +137,10 @@ export async function prepareCode(codePath: string, opts: DependencyOptions): Pr
   }
   if (deps.tool === 'npm' && nodeModulesComplete(codePath)) {
     opts.progress(`the ${what} ${deps.count === 1 ? 'is' : 'are'} already in node_modules/: not installing (remove node_modules/ to install afresh)`);
+    return asIs;
+  }
+  if (deps.tool === 'pip' && requirementsVendored(codePath)) {
+    opts.progress(`the ${what} ${deps.count === 1 ? 'is' : 'are'} already installed in the code directory: not installing (remove their .dist-info directories to install afresh)`);
     return asIs;
   }
   if (opts.dryRun) {

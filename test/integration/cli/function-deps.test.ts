@@ -3,8 +3,8 @@
  * control plane, and package indexes the test serves itself on loopback (test/helpers/
  * package-index.ts): a requirements.txt is installed with pip and a package.json's dependencies
  * with npm into a copy of the code, the uploaded archive holds them and the real loader imports
- * them; the user's directory is left as it was; --no-deps, a complete node_modules/ and dry runs
- * install nothing; an unreachable index, an unknown package and a missing pip or npm fail with a
+ * them; the user's directory is left as it was; --no-deps, dry runs and dependencies already
+ * vendored (a complete node_modules/, requirements installed with pip --target) install nothing; an unreachable index, an unknown package and a missing pip or npm fail with a
  * clear message, uploading and applying nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +14,7 @@ import { getCode, openCodeBucket, pack, readArchive, unpack, type CodeBucket } f
 import { objectKey, type FunctionObject } from '../../../messages';
 import { startCliCluster, stopCliCluster, type CliCluster } from './cli-cluster';
 import { ROOT, runCli, type CliResult } from './run-cli';
+import { runCommand } from '../../helpers/run';
 import {
   buildWheel, closedPortUrl, packNpm, startNpmRegistry, startPythonIndex, type PackageIndex,
 } from '../../helpers/package-index';
@@ -212,6 +213,22 @@ describe('requirements.txt (python3)', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('not installing the 1 requirement of requirements.txt (--no-deps)');
     expect((await stored('nodeps'))?.spec.code.digest).toBe(pack(dir).digest);
+  });
+
+  it('uses packages vendored with pip install --target at the code\'s root as they are, without an index', async () => {
+    const dir = codeDir('py-vendored', { 'main.py': PY_MAIN, 'requirements.txt': 'mkdeps-greet==1.0.0\n' });
+    // Not execFileSync: the index answers from this process's event loop.
+    const vendor = await runCommand(['python3', '-m', 'pip', 'install', '--no-compile', '--target', dir, '-r', path.join(dir, 'requirements.txt')], { env: { ...process.env, ...pipEnv(pypi.url) }, timeoutMs: 60_000 });
+    expect(vendor.code).toBe(0);
+    const closed = `${await closedPortUrl()}/simple/`;
+    const r = await mk(['function', 'deploy', 'vendored-py', '--runtime', 'python3', '--handler', 'main.handler', '-f', dir], pipEnv(closed));
+    expect(r).toEqual({
+      code: 0, stdout: 'function.mk.io/vendored-py created\n',
+      stderr: 'the 1 requirement of requirements.txt is already installed in the code directory: not installing (remove their .dist-info directories to install afresh)\n',
+    });
+    expect((await stored('vendored-py'))?.spec.code.digest).toBe(pack(dir).digest);
+    const code = await storedCode('vendored-py');
+    expect(await runLoader('python3', code.dir, 'main.handler', { name: 'offline' })).toEqual({ status: 200, body: { greeting: 'hello, offline' } });
   });
 
   it('says pip is missing when python3 has no pip module', async () => {
