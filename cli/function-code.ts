@@ -137,13 +137,18 @@ export function packCode(codePath: string): PackedCode {
 /**
  * `packed` (the code at `codePath` as it is), or the code with its dependencies installed
  * (cli/function-deps.ts: a requirements.txt or a package.json's dependencies, in a temporary
- * copy) packed instead. Throws CliError as prepareCode does.
+ * copy) packed instead. Throws CliError as prepareCode does, and when the installed tree does not
+ * pack (over the size limit), naming `codePath`.
  */
 export async function packWithDependencies(codePath: string, packed: PackedCode, opts: DependencyOptions): Promise<PackedCode> {
   const prepared = await prepareCode(codePath, opts);
   if (prepared.path === codePath) return packed;
   try {
     return packCode(prepared.path);
+  } catch (err) {
+    // pack names the temporary copy (the code over the size limit, say): name the user's directory.
+    const message = err instanceof Error ? err.message.split(prepared.path).join(`${codePath} (with its dependencies installed)`) : String(err);
+    throw new CliError(message);
   } finally {
     prepared.cleanup();
   }

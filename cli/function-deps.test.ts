@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pack } from '../bus/code-archive';
+import { packWithDependencies } from './function-code';
 import { dependencyFile, prepareCode } from './function-deps';
 
 let dir: string;
@@ -92,6 +94,31 @@ describe('prepareCode', () => {
     } finally {
       process.env.PATH = path0;
     }
+    expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('mk-code-deps-')).length).toBe(before);
+  });
+
+  it('names the user\'s directory, not the temporary copy, when the installed tree is over the size limit, and removes the copy', async () => {
+    write('index.js', 'exports.handler = (e) => e;\n');
+    write('package.json', JSON.stringify({ dependencies: { big: '1' } }));
+    // An npm that "installs" 65 MiB: the packed tree passes the 64 MiB limit.
+    write('bin/npm', '#!/bin/sh\nmkdir -p node_modules/big && head -c 68157440 /dev/zero > node_modules/big/blob\n');
+    fs.chmodSync(path.join(dir, 'bin', 'npm'), 0o755);
+    const code = path.join(dir, 'code');
+    fs.mkdirSync(code);
+    for (const f of ['index.js', 'package.json']) fs.renameSync(path.join(dir, f), path.join(code, f));
+    const path0 = process.env.PATH;
+    const before = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('mk-code-deps-')).length;
+    const lines: string[] = [];
+    process.env.PATH = `${path.join(dir, 'bin')}:${path0 ?? ''}`;
+    try {
+      await expect(packWithDependencies(code, pack(code), { runtime: 'node', install: true, dryRun: false, progress: (l) => { lines.push(l); } }))
+        .rejects.toThrow(`${code} (with its dependencies installed): the code is larger than the limit of 67108864 bytes packed (64 MiB)`);
+    } finally {
+      process.env.PATH = path0;
+    }
+    expect(lines[0]).toBe('installing 1 dependency with npm ...');
+    expect(lines[1]).toMatch(/^installed in \d+\.\d s$/);
+    expect(fs.readdirSync(code).sort()).toEqual(['index.js', 'package.json']);
     expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('mk-code-deps-')).length).toBe(before);
   });
 });
