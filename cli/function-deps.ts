@@ -130,7 +130,11 @@ export async function prepareCode(codePath: string, opts: DependencyOptions): Pr
   const asIs: PreparedCode = { path: codePath, cleanup: () => undefined };
   const deps = dependencyFile(codePath, opts.runtime);
   if (!deps) return asIs;
-  const what = deps.tool === 'pip' ? `${deps.count} ${plural(deps.count, 'requirement')} of requirements.txt` : `${deps.count} ${plural(deps.count, 'dependency', 'dependencies')} of package.json`;
+  // A requirements.txt of options only (`-r more.txt`) has no count of its own.
+  const counted = deps.tool === 'pip'
+    ? (deps.count > 0 ? `${deps.count} ${plural(deps.count, 'requirement')}` : 'requirements')
+    : `${deps.count} ${plural(deps.count, 'dependency', 'dependencies')}`;
+  const what = `${counted} of ${deps.file}`;
   if (!opts.install) {
     opts.progress(`not installing the ${what} (--no-deps): only what the code directory holds is deployed`);
     return asIs;
@@ -152,13 +156,9 @@ export async function prepareCode(codePath: string, opts: DependencyOptions): Pr
   try {
     unpack(pack(codePath).bytes, tmp);
     const started = Date.now();
-    if (deps.tool === 'pip') {
-      opts.progress(`installing ${deps.count} ${plural(deps.count, 'requirement')} with pip ...`);
-      await pipInstall(tmp);
-    } else {
-      opts.progress(`installing ${deps.count} ${plural(deps.count, 'dependency', 'dependencies')} with npm ...`);
-      await npmInstall(tmp);
-    }
+    opts.progress(`installing ${counted} with ${deps.tool} ...`);
+    if (deps.tool === 'pip') await pipInstall(tmp);
+    else await npmInstall(tmp);
     opts.progress(`installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { path: tmp, cleanup };
   } catch (err) {
@@ -171,24 +171,37 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return n === 1 ? one : many;
 }
 
-/** What a finished child process left. */
-interface Ran { code: number | null; output: string; failedToStart?: NodeJS.ErrnoException }
+/** What a finished child process left: its exit code (null when killed) and its stdout and stderr together. */
+interface Ran { code: number | null; output: string }
 
-/** Runs `argv` in `cwd` with no stdin; stdout and stderr are collected together. Never throws. */
+/**
+ * Runs `argv` in `cwd` with no stdin. Throws CliError when it cannot start or runs past
+ * `timeoutMs` (it is killed then); otherwise resolves, whatever its exit code.
+ */
 function run(argv: string[], cwd: string, timeoutMs = INSTALL_TIMEOUT_MS): Promise<Ran> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.stderr.on('data', (d: Buffer) => chunks.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err: NodeJS.ErrnoException) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ code: null, output: '', failedToStart: err });
+      reject(new CliError(`could not run ${argv[0]}: ${err.message}`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output: Buffer.concat(chunks).toString('utf8') });
+      const output = Buffer.concat(chunks).toString('utf8');
+      if (timedOut) {
+        const command = [path.basename(argv[0]), ...argv.slice(1, 3)].join(' ');
+        reject(new CliError(`${command} did not finish in ${Math.round(timeoutMs / 1000)} s and was stopped:\n${block(output.split('\n').filter((l) => l.trim() !== ''), 6)}`));
+        return;
+      }
+      resolve({ code, output });
     });
   });
 }
