@@ -16,6 +16,7 @@ import type { DryRun } from './dry-run';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
 const codeModule = (): typeof import('../bus/function-code') => require('../bus/function-code') as typeof import('../bus/function-code');
 import { CliError } from './errors';
+import { prepareCode, type DependencyOptions } from './function-deps';
 
 /** Code at least this large gets a progress line while it uploads. */
 export const PROGRESS_BYTES = 1024 * 1024;
@@ -134,6 +135,26 @@ export function packCode(codePath: string): PackedCode {
 }
 
 /**
+ * `packed` (the code at `codePath` as it is), or the code with its dependencies installed
+ * (cli/function-deps.ts: a requirements.txt or a package.json's dependencies, in a temporary
+ * copy) packed instead. Throws CliError as prepareCode does, and when the installed tree does not
+ * pack (over the size limit), naming `codePath`.
+ */
+export async function packWithDependencies(codePath: string, packed: PackedCode, opts: DependencyOptions): Promise<PackedCode> {
+  const prepared = await prepareCode(codePath, opts);
+  if (prepared.path === codePath) return packed;
+  try {
+    return packCode(prepared.path);
+  } catch (err) {
+    // pack names the temporary copy (the code over the size limit, say): name the user's directory.
+    const message = err instanceof Error ? err.message.split(prepared.path).join(`${codePath} (with its dependencies installed)`) : String(err);
+    throw new CliError(message);
+  } finally {
+    prepared.cleanup();
+  }
+}
+
+/**
  * Uploads packed code when the bucket lacks it; `progress` gets a line before a large upload.
  * Resolves with the spec.code fields.
  */
@@ -167,14 +188,15 @@ function callStyleOf(doc: unknown): CallStyle {
 /**
  * Replaces a Function manifest's spec.code.path (relative to the manifest's file, or to the
  * working directory for stdin) by the digest, size and file count of the code it names: packed,
- * then checked, then uploaded. A dry run (`client` or `server`) packs and checks but never
- * writes to the code bucket: it sends the digest as it is, so a server dry run of code the
+ * then checked, then its dependencies installed (unless `installDeps` is false), then uploaded.
+ * A dry run (`client` or `server`) packs and checks but installs nothing and never writes to the
+ * code bucket: it sends the digest as it is, so a server dry run of code the
  * bucket lacks is answered `spec.code.digest: Not found`, as a real apply would be without its
  * upload. Returns a new document; others are returned as they are. Throws CliError for a missing
  * path or code that does not parse, and ValidationError for code pack refuses.
  */
 export async function resolveCodePath(
-  doc: unknown, source: string, bus: CoreBus, progress: (line: string) => void, dryRun: DryRun = 'none',
+  doc: unknown, source: string, bus: CoreBus, progress: (line: string) => void, dryRun: DryRun = 'none', installDeps = true,
 ): Promise<unknown> {
   const rel = codePathOf(doc);
   if (rel === undefined) return doc;
@@ -184,8 +206,12 @@ export async function resolveCodePath(
   if (!fs.existsSync(abs)) {
     throw new CliError(`Function "${String(name)}": spec.code.path ${rel} does not exist (looked for ${abs})`);
   }
-  const packed = packCode(abs);
-  checkSyntax(packed, callStyleOf(doc));
+  const original = packCode(abs);
+  checkSyntax(original, callStyleOf(doc));
+  const runtime = (doc as { spec?: { runtime?: unknown } }).spec?.runtime;
+  const packed = await packWithDependencies(abs, original, {
+    runtime: typeof runtime === 'string' ? runtime : undefined, install: installDeps, dryRun: dryRun !== 'none', progress,
+  });
   const code: CodeRef = dryRun === 'none'
     ? await uploadCode(bus, packed, progress)
     : { digest: packed.digest, size: packed.size, files: packed.files };

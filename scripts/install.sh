@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what mk needs on Debian 12 (run as root): the system packages (containerd, runc, CNI
 # plugins, iptables, nats-server, busybox-static, gcc, nginx, python3 for the python function runtime,
-# curl), the npm dependencies, and the build.
+# python3-pip for functions' requirements.txt, curl), the npm dependencies, and the build.
+# `mk function deploy` runs `python3 -m pip install --target <copy of the code>`: Debian 12's pip
+# refuses to install into the system environment (PEP 668, "externally-managed-environment") but
+# allows --target, so PIP_BREAK_SYSTEM_PACKAGES / --break-system-packages are not needed.
 # nginx is installed but never started by the package: it runs only as each node agent's child
 # (the ingress proxy), so the package's own service is kept from starting and disabled.
 # With --test it also installs what only the test suite needs: chromium, which the dashboard's
@@ -9,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl conntrack nginx python3 curl)
+need=(containerd runc containernetworking-plugins iptables nats-server busybox-static gcc libc6-dev iproute2 util-linux openssl conntrack nginx python3 python3-pip curl)
 for arg in "$@"; do
   case "$arg" in
     --test) need+=(chromium) ;;

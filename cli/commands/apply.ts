@@ -12,8 +12,10 @@ import { codePathOf, resolveCodePath } from '../function-code';
  * then creates each object or merges it into the live one as kubectl's client-side apply does
  * (cli/apply-merge.ts), and prints `pod/NAME created|configured|unchanged` (`deployment.apps/NAME` for a kind in a group).
  * A Function whose spec.code names a `path` has that code packed, checked and uploaded first
- * (cli/function-code.ts), and is applied with the code's digest instead; a dry run packs and
- * checks it and sends its digest without uploading anything.
+ * (cli/function-code.ts), with a directory's requirements.txt or package.json dependencies
+ * installed into a copy first unless `--no-deps` (cli/function-deps.ts), and is applied with the
+ * code's digest instead; a dry run packs and checks it and sends its digest without installing or
+ * uploading anything.
  */
 export default class Apply extends MkCommand {
   static override summary = 'Apply a configuration to objects by file name or stdin';
@@ -28,6 +30,10 @@ export default class Apply extends MkCommand {
     validate: Flags.string({
       description: 'strict (or true): unknown fields are errors; warn: they are warnings and dropped; false: no local checks beyond parsing',
       options: ['strict', 'warn', 'true', 'false', 'ignore'], default: 'strict',
+    }),
+    deps: Flags.boolean({
+      description: 'for a Function whose spec.code.path is a directory: install its requirements.txt (python3) or package.json dependencies (node) before uploading; --no-deps uploads only what the directory holds',
+      default: true, allowNo: true,
     }),
     ...dryRunFlag,
   };
@@ -46,7 +52,7 @@ export default class Apply extends MkCommand {
       failed = await forEachObject(docs, flags.namespace, async (d, namespace) => {
         const object = codePathOf(d.object) === undefined
           ? d.object
-          : await resolveCodePath(d.object, d.source, bus, (line) => this.err(line), dryRun as DryRun) as KubeObject;
+          : await resolveCodePath(d.object, d.source, bus, (line) => this.err(line), dryRun as DryRun, flags.deps) as KubeObject;
         const config = appliedConfiguration(object, d.kind, namespace);
         const res = await applyObject(api, d.kind, config, { validate: mode, dryRun: dryRun as DryRun });
         this.printWarnings(quietWarnings ? [] : [...d.warnings, ...res.warnings]);

@@ -173,6 +173,9 @@ def load_module(code_dir, module_path):
 
     `lib/add` is lib/add.py; its directory goes first on sys.path so that its sibling imports work,
     and it is registered under its file's name (`add`), as an import from that directory would.
+    codeDir itself follows it on sys.path: packages vendored or installed at the code's root
+    (`pip install --target`, what `mk function deploy` does with a requirements.txt) import from
+    a handler in a subdirectory too.
     """
     parts = re.split(r"[/.]", module_path)  # a dotted module path names subdirectories too, as in loader.js
     if not all(IDENTIFIER.match(p) for p in parts):
@@ -187,9 +190,10 @@ def load_module(code_dir, module_path):
         directory = os.path.dirname(base)
     else:
         raise ModuleNotFoundError("No module named '%s' (no %s.py in %s)" % (module_path, module_path, code_dir), name=name)
-    if directory in sys.path:
-        sys.path.remove(directory)
-    sys.path.insert(0, directory)
+    for entry in (code_dir, directory):
+        if entry in sys.path:
+            sys.path.remove(entry)
+        sys.path.insert(0, entry)
     importlib.invalidate_caches()
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -515,6 +515,33 @@ describe.each(runtimes)('the $name loader', (rt) => {
     expect(await post(l, '/run', { a: 40, b: 2 })).toEqual({ status: 200, body: { sum: 42 } });
   });
 
+  it('imports packages vendored in the code directory, from a handler beside them and from one in a subdirectory', async () => {
+    // python: a package at the code's root (where pip --target installs); node: node_modules/.
+    const files: Record<string, string> = rt.name === 'python3'
+      ? {
+        'vendpkg/__init__.py': 'def triple(x):\n    return 3 * x\n',
+        'main.py': 'import vendpkg\n\ndef handler(event):\n    return {"v": vendpkg.triple(event["x"])}\n',
+        'lib/sub.py': 'import vendpkg\n\ndef handler(event):\n    return {"v": vendpkg.triple(event["x"]) + 1}\n',
+      }
+      : {
+        'node_modules/vendpkg/package.json': '{"name":"vendpkg","version":"1.0.0","main":"lib/index.js"}\n',
+        'node_modules/vendpkg/lib/index.js': 'exports.triple = (x) => 3 * x;\n',
+        'main.js': 'const { triple } = require("vendpkg");\nexports.handler = (event) => ({ v: triple(event.x) });\n',
+        'lib/sub.js': 'const { triple } = require("vendpkg");\nexports.handler = (event) => ({ v: triple(event.x) + 1 });\n',
+      };
+    const dir = await codeDir({});
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+      await writeFile(path.join(dir, name), text);
+    }
+    const beside = await startLoader(rt, dir, { MK_FUNCTION_HANDLER: 'main.handler', MK_FUNCTION_CODE_DIR: dir });
+    await ready(beside);
+    expect(await post(beside, '/run', { x: 5 })).toEqual({ status: 200, body: { v: 15 } });
+    const below = await startLoader(rt, dir, { MK_FUNCTION_HANDLER: 'lib/sub.handler', MK_FUNCTION_CODE_DIR: dir });
+    await ready(below);
+    expect(await post(below, '/run', { x: 5 })).toEqual({ status: 200, body: { v: 16 } });
+  });
+
   it('passes an event of 128 KiB or more on stdin only (Linux caps one argument), a smaller one also as the last argument', async () => {
     const dir = await codeDir({ [`sizes.${rt.ext}`]: rt.code.sizes });
     const l = await startLoader(rt, dir);
