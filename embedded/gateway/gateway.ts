@@ -27,6 +27,8 @@ const DRAIN_AFTER_413_MS = 1000;
 const IDLE_REFRESH_MS = 2000;
 /** How long after a call a function still counts as busy (listed every refreshMs). */
 const ACTIVE_WINDOW_MS = 60_000;
+/** The listing period while a call waits for a function with no ready instance (GatewayOptions.coldRefreshMs). */
+const COLD_REFRESH_MS = 25;
 
 /** How the gateway is set up. */
 export interface GatewayOptions {
@@ -41,6 +43,11 @@ export interface GatewayOptions {
    * that is given): an idle cluster is not asked 8 lists a second.
    */
   idleRefreshMs?: number;
+  /**
+   * How often while a call waits for a function that has no ready instance (ms, default 25): the
+   * first instance is used as soon as it is ready, not up to refreshMs later.
+   */
+  coldRefreshMs?: number;
   /** How often load is reported (ms, default 1000). */
   reportMs?: number;
   queueBound?: number;
@@ -168,10 +175,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let refreshing: { done: Promise<void>; started: number } | undefined;
   /** When the last finished listing started (performance.now()). */
   let lastListed = -Infinity;
+  /** When the last listing that succeeded started (ms since the epoch): GatewayStats.viewAt. */
+  let viewAt: number | undefined;
   const refreshNow = (): Promise<void> => {
     if (!refreshing) {
       const started = performance.now();
-      const done = refresh().catch((err: unknown) => log({ err }, 'listing functions failed'))
+      const startedAt = Date.now();
+      const done = refresh().then(() => { viewAt = Math.max(viewAt ?? 0, startedAt); })
+        .catch((err: unknown) => log({ err }, 'listing functions failed'))
         .finally(() => { refreshing = undefined; lastListed = Math.max(lastListed, started); });
       refreshing = { done, started };
     }
@@ -193,11 +204,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await refreshNow();
       if (stopped) break;
       await new Promise<void>((r) => {
-        const timer = setTimeout(r, busy() ? (opts.refreshMs ?? 250) : (opts.idleRefreshMs ?? opts.refreshMs ?? IDLE_REFRESH_MS));
+        const timer = setTimeout(r, listingPeriod());
         wake = () => { clearTimeout(timer); r(); };
       });
     }
   })();
+
+  /** The listing period now: cold (a call waits with no ready instance), busy or idle. */
+  const listingPeriod = (): number => {
+    if (waitingCold()) return opts.coldRefreshMs ?? COLD_REFRESH_MS;
+    return busy() ? (opts.refreshMs ?? 250) : (opts.idleRefreshMs ?? opts.refreshMs ?? IDLE_REFRESH_MS);
+  };
+  /** True while a call waits for a function that has no instance to go to. */
+  const waitingCold = (): boolean => [...routes.values()].some((r) => r.queue.queued > 0 && r.queue.instanceCount === 0);
+  /** A call began to wait: with no instance to go to, the listing loop goes to the cold period at once. */
+  const onColdWait = (r: Route): void => {
+    if (r.queue.instanceCount === 0) wake?.();
+  };
 
   const report = (): void => {
     const list: FunctionLoad[] = [];
@@ -211,7 +234,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         ...(r.recycle.size > 0 ? { recycle: [...r.recycle] } : {}),
       });
     }
-    const stats: GatewayStats = { gateway: id, at: Date.now(), url, functions: list };
+    const stats: GatewayStats = { gateway: id, at: Date.now(), url, ...(viewAt !== undefined ? { viewAt } : {}), functions: list };
     try { opts.bus.nc.publish(functionStatsSubject(id), encode(stats)); } catch { /* closed: stopping */ }
   };
 
@@ -269,6 +292,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const timeoutMs = (fn.spec.timeoutSeconds ?? 60) * 1000;
     const deadline = Date.now() + timeoutMs;
     const demand = (): void => {
+      onColdWait(r);
       const now = Date.now();
       if (now - r.lastDemand < 100) return;
       r.lastDemand = now;
