@@ -1,11 +1,11 @@
-import { drainable, UNDATED_VIEW_SETTLE_MS, type DrainInput } from './drain';
+import { drainable, UNDATED_VIEW_SETTLE_MS, type DrainInput, type GatewayView } from './drain';
 
 const since = 1_000_000;
 const base: DrainInput = { pod: 'p', since, timeoutMs: 60_000, views: [], now: since + 100 };
 
 describe('drainable', () => {
   it('goes when every live gateway listed after the mark and has no call on the pod', () => {
-    const views = [{ gateway: 'a', viewAt: since + 10, at: since + 50, pods: {} }, { gateway: 'b', viewAt: since + 20, at: since + 60, pods: { other: 2 } }];
+    const views: GatewayView[] = [{ gateway: 'a', viewAt: since + 10, at: since + 50, pods: {} }, { gateway: 'b', viewAt: since + 20, at: since + 60, pods: { other: 2 } }];
     expect(drainable({ ...base, views })).toBe(true);
     // With no live gateway nothing can send it a call.
     expect(drainable(base)).toBe(true);
