@@ -294,6 +294,21 @@ describe('the gateway', () => {
     expect(lists - served).toBeLessThanOrEqual(2);
   });
 
+  it('a call to a function it does not know waits for a listing that succeeds: never 404 while the api does not answer', async () => {
+    const inst = await instance('127.0.0.1', 0, ok({ ok: true }));
+    closers.push(inst.close);
+    const state: { functions: FunctionObject[]; pods: Pod[] } = { functions: [fnObj('known')], pods: [podObj('known', 'known-1', '127.0.0.1')] };
+    const f = fakeBus(state);
+    // The gateway starts while the api does not answer (a control plane restarting): every listing fails.
+    let failures = 0;
+    f.hooks.beforeList = async () => { failures++; throw new Error('no responders'); };
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, instancePort: inst.port });
+    const call = gw.invoke('default', 'known', '{}');
+    await until('listings failing', () => failures >= 3);
+    f.hooks.beforeList = undefined;
+    expect((await call).status).toBe(200);
+  });
+
   it('on stop answers queued calls 503 and lets calls in flight finish', async () => {
     let answerSlow: () => void = () => undefined;
     const inst = await instance('127.0.0.1', 0, (_b, res) => { answerSlow = () => ok({ done: true })('', res); });

@@ -29,6 +29,10 @@ const IDLE_REFRESH_MS = 2000;
 const ACTIVE_WINDOW_MS = 60_000;
 /** The listing period while a call waits for a function with no ready instance (GatewayOptions.coldRefreshMs). */
 const COLD_REFRESH_MS = 25;
+/** How long a call waits for a listing that succeeds (the api restarting) before an unknown function is answered 503. */
+const LIST_WAIT_MS = 30_000;
+/** Between listings that failed while a call waits for one. */
+const LIST_RETRY_MS = 100;
 
 /** How the gateway is set up. */
 export interface GatewayOptions {
@@ -173,24 +177,33 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   let refreshing: { done: Promise<void>; started: number } | undefined;
-  /** When the last finished listing started (performance.now()). */
-  let lastListed = -Infinity;
   /** When the last listing that succeeded started (ms since the epoch): GatewayStats.viewAt. */
   let viewAt: number | undefined;
+  /** When the last listing that succeeded started (performance.now()). */
+  let lastListedOk = -Infinity;
   const refreshNow = (): Promise<void> => {
     if (!refreshing) {
       const started = performance.now();
       const startedAt = Date.now();
-      const done = refresh().then(() => { viewAt = Math.max(viewAt ?? 0, startedAt); })
+      const done = refresh().then(() => { viewAt = Math.max(viewAt ?? 0, startedAt); lastListedOk = Math.max(lastListedOk, started); })
         .catch((err: unknown) => log({ err }, 'listing functions failed'))
-        .finally(() => { refreshing = undefined; lastListed = Math.max(lastListed, started); });
+        .finally(() => { refreshing = undefined; });
       refreshing = { done, started };
     }
     return refreshing.done;
   };
-  /** Waits for a listing that started at or after `since`: one already running that began earlier may predate a new function. */
-  const refreshSince = async (since: number): Promise<void> => {
-    while (lastListed < since && !stopped) await refreshNow();
+  /**
+   * Waits for a listing that started at or after `since` and succeeded (one already running that
+   * began earlier may predate a new function; a failed one says nothing), up to `waitMs`; false
+   * when none did (the api does not answer: a control plane restarting).
+   */
+  const listedSince = async (since: number, waitMs: number): Promise<boolean> => {
+    const end = performance.now() + waitMs;
+    while (lastListedOk < since && !stopped && performance.now() < end) {
+      await refreshNow();
+      if (lastListedOk < since) await new Promise((r) => setTimeout(r, Math.min(LIST_RETRY_MS, Math.max(0, end - performance.now()))));
+    }
+    return lastListedOk >= since;
   };
   /** True while calls come or wait: a call in the last minute, or one waiting or running now. */
   const busy = (): boolean => {
@@ -272,7 +285,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (stopped) return { ...fail(503, 'the gateway is stopping; retry'), retryAfter: 1 };
     // An unknown function may be new; an idle gateway's view may be up to idleRefreshMs old (an
     // instance marked draining meanwhile): either way, a listing begun after the call comes first.
-    if (!functions.has(key) || !busy()) await refreshSince(arrived);
+    if (!functions.has(key) || !busy()) {
+      // A known function's stale view is safe (a draining instance goes only once every gateway's view knows).
+      if (!await listedSince(arrived, LIST_WAIT_MS) && !functions.has(key)) {
+        return { ...fail(503, 'the gateway cannot list functions now (the control plane does not answer); retry'), retryAfter: 1 };
+      }
+    }
     const fn = functions.get(key);
     if (!fn) return fail(404, `function "${name}" not found in namespace "${namespace}"`);
     if (Buffer.byteLength(body) > MAX_INVOKE_BODY_BYTES) {
