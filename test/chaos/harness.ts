@@ -90,6 +90,8 @@ export function clusterShape(o: RoundOptions): { upArgs: string[]; env: Record<s
     env: {
       ...(o.targets.includes('node-pause') ? { MK_NODE_MONITOR_GRACE_PERIOD: NODE_PAUSE_GRACE } : {}),
       ...(o.kinds.includes(servicesKind) ? SERVICE_REPAIR_ENV : {}),
+      // As `mk up` does by default (test clusters turn it off): a function's cold start builds no image.
+      ...(o.kinds.includes(functionsKind) ? { MK_WARM_RUNTIME_IMAGES: 'on' } : {}),
     },
   };
 }
