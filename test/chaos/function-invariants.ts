@@ -10,8 +10,8 @@
  *   full): the gateway asks for the retry;
  * - a transport failure (the CLI got no reply at all: no responders, a timeout, a connection to
  *   the bus refused or closed) during an attempt that a SIGKILL of the gateway or of nats-server
- *   overlapped (from the kill until that process ran again): the request, or its reply, went
- *   with the process.
+ *   overlapped (from the kill until that process ran again, plus OUTAGE_SLACK_MS): the request,
+ *   or its reply, went with the process.
  *
  * Anything else (any other status, a transport failure with no such fault, a wrong result) is a
  * violation: a control-plane or node-agent kill must cost no call, since the gateway holds calls
@@ -69,8 +69,12 @@ export function outageSpans(faults: readonly FaultEvent[] | undefined, nowMs: nu
     .map((f) => ({ target: f.target, from: f.atMs!, to: f.recoveredAfterMs !== undefined ? f.atMs! + f.recoveredAfterMs : nowMs }));
 }
 
-/** How long after a process ran again an attempt's failure may still be blamed on it (the client's reconnect, a reply in flight). */
-export const OUTAGE_SLACK_MS = 2_000;
+/**
+ * How long after a killed process ran again (a new pid) an attempt's failure may still be blamed
+ * on it: a new gateway loads, connects, lists and subscribes in a few seconds on a busy machine
+ * (until then a request finds no responders), and the CLI reconnects to a new nats-server.
+ */
+export const OUTAGE_SLACK_MS = 5_000;
 
 /** Every call answered with its result, and retried only after an attempt the rules above allow. */
 export function checkCalls(calls: readonly CallRecord[], faults: readonly FaultEvent[] | undefined, nowMs: number): Violation[] {
