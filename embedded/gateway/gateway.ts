@@ -31,6 +31,8 @@ const ACTIVE_WINDOW_MS = 60_000;
 const COLD_REFRESH_MS = 25;
 /** How long a call waits for a listing that succeeds (the api restarting) before an unknown function is answered 503. */
 const LIST_WAIT_MS = 30_000;
+/** How long a call to a known function waits for a fresh listing after an idle spell before it is served from the view it has. */
+const KNOWN_LIST_WAIT_MS = 2_000;
 /** Between listings that failed while a call waits for one. */
 const LIST_RETRY_MS = 100;
 
@@ -199,9 +201,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
    */
   const listedSince = async (since: number, waitMs: number): Promise<boolean> => {
     const end = performance.now() + waitMs;
-    while (lastListedOk < since && !stopped && performance.now() < end) {
+    while (lastListedOk < since && !stopped) {
+      const failedBefore = lastListedOk;
       await refreshNow();
-      if (lastListedOk < since) await new Promise((r) => setTimeout(r, Math.min(LIST_RETRY_MS, Math.max(0, end - performance.now()))));
+      if (lastListedOk >= since || performance.now() >= end) break;
+      // A listing that failed is tried again a little later; one that began before `since` at once.
+      if (lastListedOk === failedBefore) await new Promise((r) => setTimeout(r, Math.min(LIST_RETRY_MS, Math.max(0, end - performance.now()))));
     }
     return lastListedOk >= since;
   };
@@ -287,7 +292,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // instance marked draining meanwhile): either way, a listing begun after the call comes first.
     if (!functions.has(key) || !busy()) {
       // A known function's stale view is safe (a draining instance goes only once every gateway's view knows).
-      if (!await listedSince(arrived, LIST_WAIT_MS) && !functions.has(key)) {
+      if (!await listedSince(arrived, functions.has(key) ? KNOWN_LIST_WAIT_MS : LIST_WAIT_MS) && !functions.has(key)) {
         return { ...fail(503, 'the gateway cannot list functions now (the control plane does not answer); retry'), retryAfter: 1 };
       }
     }
