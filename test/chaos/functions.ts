@@ -50,7 +50,6 @@ class FunctionsWorkload implements ChaosWorkload {
   private readonly violations: Violation[] = [];
   private readonly done: string[] = [];
   private deployed = false;
-  private codeDir?: string;
   private stream: Promise<void> = Promise.resolve();
   private readonly bursts: Promise<void>[] = [];
   private nextId = 0;
@@ -89,7 +88,6 @@ class FunctionsWorkload implements ChaosWorkload {
     await ctx.mkUntil(`delete function ${this.plan.name}`, () => ['delete', 'function', this.plan.name, '--wait=false'], {
       deadlineMs: this.o.stepDeadlineMs, done: (r, attempt) => r.code === 0 || (attempt > 1 && /not found/.test(r.stderr)) || (!this.deployed && /not found/.test(r.stderr)),
     });
-    if (this.codeDir) fs.rmSync(this.codeDir, { recursive: true, force: true });
   }
 
   checkCleaned(world: WorldSnapshot): Violation[] {
@@ -105,9 +103,9 @@ class FunctionsWorkload implements ChaosWorkload {
   }
 
   private async deploy(ctx: RoundContext): Promise<void> {
-    this.codeDir = fs.mkdtempSync(path.join(os.tmpdir(), `mk-chaos-fn-${this.o.tag}-`));
-    fs.writeFileSync(path.join(this.codeDir, 'work.py'), HANDLER);
-    const args = ['function', 'deploy', this.plan.name, '--runtime', 'python3', '--handler', 'work.handler', '-f', this.codeDir,
+    const codeDir = fs.mkdtempSync(path.join(os.tmpdir(), `mk-chaos-fn-${this.o.tag}-`));
+    fs.writeFileSync(path.join(codeDir, 'work.py'), HANDLER);
+    const args = ['function', 'deploy', this.plan.name, '--runtime', 'python3', '--handler', 'work.handler', '-f', codeDir,
       '--max', String(FUNCTION_LIMITS.maxInstances), '--idle', `${FUNCTION_LIMITS.idleSeconds}s`, '--timeout', `${FUNCTION_LIMITS.timeoutSeconds}s`];
     try {
       const { attempts } = await ctx.mkUntil(`deploy ${this.plan.name}`, () => args, { deadlineMs: this.o.stepDeadlineMs });
@@ -116,6 +114,9 @@ class FunctionsWorkload implements ChaosWorkload {
     } catch (e) {
       this.violations.push({ invariant: 'available', subject: `deploy ${this.plan.name}`, permanent: true, detail: (e as Error).message });
       return;
+    } finally {
+      // The code is in the cluster's code bucket once deployed.
+      fs.rmSync(codeDir, { recursive: true, force: true });
     }
     // Off the lane: the bursts keep their times while the stream runs.
     this.stream = (async () => {
