@@ -1,6 +1,6 @@
 /**
  * The functions workload of a chaos round, all through the real CLI: a python Function
- * (`mk function deploy`, maxInstances 3, idle 4 s) called synchronously (`mk function invoke`, a
+ * (`mk function deploy`, maxInstances 3, idle 4 s, timeout 120 s) called synchronously (`mk function invoke`, a
  * NATS request a gateway answers) in a steady stream through the window, and in two bursts of
  * 4-6 calls at once, while the round SIGKILLs the gateway, the control plane, the node agent and
  * nats-server (target `gateway`, and the usual ones). The stream also counts the function's
@@ -20,10 +20,15 @@ import type { ChaosKind, ChaosWorkload, RoundContext, Violation, WorkloadOptions
 import { parseItems } from './pods';
 import { firstLine } from './snapshot';
 
-/** The function's bounds: few instances, so a burst meets maxInstances; a short idle time, so it goes back to zero within the settle. */
-export const FUNCTION_LIMITS = { maxInstances: 3, idleSeconds: 4, timeoutSeconds: 30 } as const;
-/** How long one invoke waits: a call may queue up to the timeout and run up to it again, plus the bus. */
-const INVOKE_TIMEOUT_S = 2 * FUNCTION_LIMITS.timeoutSeconds + 10;
+/**
+ * The function's bounds: few instances, so a burst meets maxInstances; a short idle time, so it
+ * goes back to zero within the settle; a timeout long enough for a cold start while the node
+ * agent is paused (26 s) and containerd restarts on a busy machine: a call that waits longer for
+ * an instance is answered 504, which fails the round.
+ */
+export const FUNCTION_LIMITS = { maxInstances: 3, idleSeconds: 4, timeoutSeconds: 120 } as const;
+/** How long one invoke waits: a call may queue up to the timeout; it runs 0.1 s; plus the bus and the CLI's start. */
+const INVOKE_TIMEOUT_S = FUNCTION_LIMITS.timeoutSeconds + 30;
 const HANDLER = 'import time\n\ndef handler(event):\n    time.sleep(0.1)\n    return {"twice": event["i"] * 2}\n';
 
 /** The plan, drawn from the seed. */
