@@ -50,6 +50,72 @@ export const DRAINING_ANNOTATION = 'mk.io/draining';
 export const SCALE_DOWN_WINDOW_ANNOTATION = 'mk.io/scale-down-window';
 /** Knative's stable window: https://knative.dev/docs/serving/autoscaling/kpa-specific/#stable-window */
 export const DEFAULT_SCALE_DOWN_WINDOW_SECONDS = 60;
+/**
+ * The annotation of a Function that sets its panic window as a percentage of the scale-down
+ * (stable) window, Knative's `autoscaling.knative.dev/panic-window-percentage`
+ * (https://knative.dev/docs/serving/autoscaling/kpa-specific/#panic-window): 1 to 100, 10 when absent.
+ */
+export const PANIC_WINDOW_PERCENTAGE_ANNOTATION = 'mk.io/panic-window-percentage';
+/**
+ * The annotation of a Function that sets its panic threshold: panic mode starts when the panic
+ * window asks for at least this percentage of the ready instances. Knative's
+ * `autoscaling.knative.dev/panic-threshold-percentage`
+ * (https://knative.dev/docs/serving/autoscaling/kpa-specific/#panic-mode-threshold): 110 to 1000, 200 when absent.
+ */
+export const PANIC_THRESHOLD_PERCENTAGE_ANNOTATION = 'mk.io/panic-threshold-percentage';
+export const DEFAULT_PANIC_WINDOW_PERCENTAGE = 10;
+export const DEFAULT_PANIC_THRESHOLD_PERCENTAGE = 200;
+
+/** How a Function scales beyond its spec, from its annotations (the defaults where absent). */
+export interface ScalingSettings {
+  /** The scale-down (stable) window in ms. */
+  windowMs: number;
+  /** The panic window in ms: panicWindowPercentage of windowMs. */
+  panicWindowMs: number;
+  /** The panic threshold as a ratio (2 for 200 %). */
+  panicThreshold: number;
+}
+
+/** The bounds of each scaling annotation (inclusive), as Knative bounds its own. */
+const SCALING_BOUNDS: Readonly<Record<string, { min: number; max: number; unit: string }>> = {
+  [SCALE_DOWN_WINDOW_ANNOTATION]: { min: 0, max: 3600, unit: 'seconds' },
+  [PANIC_WINDOW_PERCENTAGE_ANNOTATION]: { min: 1, max: 100, unit: 'percent' },
+  [PANIC_THRESHOLD_PERCENTAGE_ANNOTATION]: { min: 110, max: 1000, unit: 'percent' },
+};
+
+/** The number a scaling annotation holds, or undefined when it is absent or out of its bounds. */
+function scalingValue(annotations: Readonly<Record<string, string>> | undefined, key: string): number | undefined {
+  const text = annotations?.[key];
+  if (text === undefined || text.trim() === '') return undefined;
+  const n = Number(text);
+  const b = SCALING_BOUNDS[key];
+  return Number.isFinite(n) && n >= b.min && n <= b.max ? n : undefined;
+}
+
+/**
+ * Why a Function's scaling annotations are invalid, one message per bad annotation: admission
+ * refuses them, as Knative's webhook refuses a bad `autoscaling.knative.dev/*` value.
+ */
+export function scalingAnnotationErrors(annotations: Readonly<Record<string, string>> | undefined): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  for (const [key, b] of Object.entries(SCALING_BOUNDS)) {
+    const text = annotations?.[key];
+    if (text === undefined || scalingValue(annotations, key) !== undefined) continue;
+    out.push({ key, message: `Invalid value: ${JSON.stringify(text)}: must be a number of ${b.unit} between ${b.min} and ${b.max}, inclusive` });
+  }
+  return out;
+}
+
+/**
+ * The scaling settings of a Function's annotations; a value out of bounds (only an object stored
+ * before admission checked it can hold one) counts as absent.
+ */
+export function scalingSettings(annotations: Readonly<Record<string, string>> | undefined): ScalingSettings {
+  const windowMs = (scalingValue(annotations, SCALE_DOWN_WINDOW_ANNOTATION) ?? DEFAULT_SCALE_DOWN_WINDOW_SECONDS) * 1000;
+  const pct = scalingValue(annotations, PANIC_WINDOW_PERCENTAGE_ANNOTATION) ?? DEFAULT_PANIC_WINDOW_PERCENTAGE;
+  const threshold = scalingValue(annotations, PANIC_THRESHOLD_PERCENTAGE_ANNOTATION) ?? DEFAULT_PANIC_THRESHOLD_PERCENTAGE;
+  return { windowMs, panicWindowMs: windowMs * pct / 100, panicThreshold: threshold / 100 };
+}
 /** The port an instance's loader listens on. */
 export const FUNCTION_PORT = 8080;
 /** The share of an instance's concurrency the autoscaler aims to use (Knative's target utilisation). */

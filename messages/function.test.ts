@@ -1,5 +1,5 @@
 import { validateManifest } from './manifest';
-import { defaultFunction, type FunctionObject } from './function';
+import { defaultFunction, scalingSettings, type FunctionObject } from './function';
 import { FunctionKind } from './kinds/function';
 import { resolveKind } from './registry';
 
@@ -78,6 +78,33 @@ describe('Function manifests', () => {
     expect(refused(spec)).toContain(message);
   });
 
+  it.each([
+    ['mk.io/panic-window-percentage', '0.5', 'must be a number of percent between 1 and 100, inclusive'],
+    ['mk.io/panic-window-percentage', 'ten', 'Invalid value: "ten"'],
+    ['mk.io/panic-threshold-percentage', '100', 'must be a number of percent between 110 and 1000, inclusive'],
+    ['mk.io/panic-threshold-percentage', '', 'Invalid value: ""'],
+    ['mk.io/scale-down-window', '-1', 'must be a number of seconds between 0 and 3600, inclusive'],
+    ['mk.io/scale-down-window', '60s', 'Invalid value: "60s"'],
+  ])('refuses the scaling annotation %s: %j', (key, value, message) => {
+    let text = '';
+    try {
+      validateManifest({ ...fn({ runtime: 'node', handler: 'a.b', code }), metadata: { name: 'add', annotations: { [key]: value } } });
+    } catch (err) { text = (err as Error).message; }
+    expect(text).toContain(`metadata.annotations`);
+    expect(text).toContain(key);
+    expect(text).toContain(message);
+  });
+
+  it('accepts scaling annotations within their bounds, and reads them', () => {
+    const annotations = { 'mk.io/scale-down-window': '30', 'mk.io/panic-window-percentage': '20.5', 'mk.io/panic-threshold-percentage': '110' };
+    const ok = validateManifest({ ...fn({ runtime: 'node', handler: 'a.b', code }), metadata: { name: 'add', annotations } }).object as unknown as FunctionObject;
+    expect(scalingSettings(ok.metadata.annotations)).toEqual({ windowMs: 30_000, panicWindowMs: 6_150, panicThreshold: 1.1 });
+    // Knative's defaults when absent: 60 s, a panic window of 10 % (6 s), 200 %.
+    expect(scalingSettings(undefined)).toEqual({ windowMs: 60_000, panicWindowMs: 6_000, panicThreshold: 2 });
+    // A value out of bounds (stored before admission checked it) counts as absent.
+    expect(scalingSettings({ 'mk.io/panic-threshold-percentage': '50' }).panicThreshold).toBe(2);
+  });
+
   it('is served as functions, fn and Function of mk.io/v1, namespaced', () => {
     for (const name of ['functions', 'function', 'fn', 'Function']) expect(resolveKind(name)).toBe(FunctionKind);
     expect(FunctionKind).toMatchObject({ apiVersion: 'mk.io/v1', namespaced: true, storage: 'store' });
@@ -107,5 +134,19 @@ describe('mk get functions columns', () => {
     expect(text).toMatch(new RegExp(`^  Digest:\\s+${digest}$`, 'm'));
     expect(text).toMatch(/^Instances:\s+1 min \| 4 max \| 0 current \| 0 ready$/m);
     expect(text).toMatch(/^Timeout:\s+30s$/m);
+    expect(text).toMatch(/^Scale-Down Window:\s+60s \(panic window 6s, panic threshold 200%\)$/m);
+  });
+
+  it('describes panic mode from the Scaling condition', () => {
+    const panicking = {
+      ...stored, metadata: { ...stored.metadata, namespace: 'default', annotations: { 'mk.io/scale-down-window': '10', 'mk.io/panic-threshold-percentage': '300' } },
+      status: { conditions: [{ type: 'Scaling', status: 'True', reason: 'Panic', lastTransitionTime: '2026-01-01T00:09:00Z' }] },
+    };
+    const text = FunctionKind.describer!.describe(panicking as never, { related: [], events: [], now: 0 });
+    expect(text).toMatch(/^Scale-Down Window:\s+10s \(panic window 1s, panic threshold 300%\)$/m);
+    expect(text).toMatch(/^Scaling Mode:\s+Panic since 2026-01-01T00:09:00Z$/m);
+    expect(text).toMatch(/^\s+Scaling\s+True\s+Panic$/m);
+    const calm = { ...panicking, status: { conditions: [{ type: 'Scaling', status: 'False', reason: 'Stable' }] } };
+    expect(FunctionKind.describer!.describe(calm as never, { related: [], events: [], now: 0 })).toMatch(/^Scaling Mode:\s+Stable$/m);
   });
 });

@@ -10,7 +10,7 @@ import { ConfigMapKeySelector, envVarNameError, SecretKeySelector } from './env-
 import { ResourceRequirements } from './pod';
 import {
   CODE_DIGEST, DEFAULT_CONCURRENCY, DEFAULT_IDLE_SECONDS, DEFAULT_MAX_INSTANCES, DEFAULT_MIN_INSTANCES, DEFAULT_TIMEOUT_SECONDS,
-  FUNCTION_RUNTIMES, HANDLER_PATTERN, MAX_CONCURRENCY, MAX_INSTANCES, MAX_TIMEOUT_SECONDS,
+  FUNCTION_RUNTIMES, HANDLER_PATTERN, MAX_CONCURRENCY, MAX_INSTANCES, MAX_TIMEOUT_SECONDS, scalingAnnotationErrors,
 } from './function-names';
 
 export * from './function-names';
@@ -155,6 +155,10 @@ export const FunctionSchema = z.strictObject({
     description: 'What the function controller last counted: instances, readyInstances, lastInvocation, url, conditions and '
       + "observedGeneration. A manifest's status is ignored.",
   }),
+}).superRefine((fn, ctx) => {
+  for (const e of scalingAnnotationErrors(fn.metadata.annotations)) {
+    ctx.addIssue({ code: 'custom', path: ['metadata', 'annotations', e.key], message: e.message });
+  }
 }).meta({ title: 'Function' });
 
 /** A Function condition, in Kubernetes' shape (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/). */

@@ -27,6 +27,12 @@ export interface GatewayStats {
   at: number;
   /** The gateway's HTTP base URL (`http://127.0.0.1:8081`), for Function status.url. */
   url?: string;
+  /**
+   * When the gateway's last completed listing of functions and pods started (ms since the epoch,
+   * its clock): every instance marked draining before then gets no new call from it. The
+   * controller deletes a draining instance only once every live gateway's viewAt is past the mark.
+   */
+  viewAt?: number;
   functions: FunctionLoad[];
 }
 

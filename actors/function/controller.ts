@@ -1,9 +1,10 @@
 /**
  * The Function controller: keeps each function's instance pods at what its load asks for
  * (autoscale.ts), from the stats and demand signals gateways publish. It scales up at once on a
- * demand signal, down after the scale-down window, to zero after idleSeconds; it drains an
- * instance before deleting it (gateways send a draining pod no new call, and the pod goes once
- * no gateway has a call on it, or after the function's timeout); a changed spec replaces
+ * demand signal, down after the scale-down window (never while in panic mode), to zero after
+ * idleSeconds; it drains an instance before deleting it (gateways send a draining pod no new
+ * call, and the pod goes once every live gateway's view knows it drains and none has a call on
+ * it, or the function's timeout after the last call seen on it); a changed spec replaces
  * instances new before old. Level-triggered: pods come from an informer, load from the last
  * gateway reports, lastInvocation from the status it wrote, so a restart re-derives everything.
  */
@@ -11,8 +12,8 @@ import type { Subscription } from '@nats-io/transport-node';
 import { startInformer, type Informer, type ObjectStore, type Stored } from '../../bus';
 import { decode } from '../../bus/request';
 import {
-  DEFAULT_SCALE_DOWN_WINDOW_SECONDS, DRAINING_ANNOTATION, FUNCTION_DEMAND_WILDCARD, FUNCTION_LABEL, FUNCTION_STATS_WILDCARD,
-  isAlreadyExists, isConflict, isNotFound, objectKey, parseKey, SCALE_DOWN_WINDOW_ANNOTATION,
+  DRAINING_ANNOTATION, FUNCTION_DEMAND_WILDCARD, FUNCTION_LABEL, FUNCTION_STATS_WILDCARD,
+  isAlreadyExists, isConflict, isNotFound, objectKey, parseKey, scalingSettings,
   type FunctionCondition, type FunctionDemand, type FunctionObject, type FunctionStatus, type GatewayStats, type KubeObject, type Pod,
 } from '../../messages';
 import { defaultFunction } from '../../messages/function';
@@ -22,7 +23,8 @@ import { deleteObject } from '../deletion';
 import type { KindModule } from '../kind-module';
 import type { KindController } from '../kind-supervisor';
 import { log } from '../log';
-import { decideScale, type Recommendation } from './autoscale';
+import { decideScale, type PanicState, type Recommendation } from './autoscale';
+import { drainable, type GatewayView } from './drain';
 import { DRAINING_SINCE_ANNOTATION, instancePod, isReadyInstance, RECYCLE_ANNOTATION, templateHash } from './instance-pod';
 
 /**
@@ -32,8 +34,6 @@ import { DRAINING_SINCE_ANNOTATION, instancePod, isReadyInstance, RECYCLE_ANNOTA
  * "no calls".
  */
 export const STATS_TTL_MS = 3_000;
-/** How long a draining instance is left before it may go with no call on it: a gateway's view and its stats catch up meanwhile. */
-const DRAIN_SETTLE_MS = 1_500;
 /** While a function has instances or load, it is reconciled this often. */
 const ACTIVE_RESYNC_MS = 1_000;
 
@@ -47,10 +47,10 @@ export interface FunctionControllerDeps {
 
 /** The scale-down window of `fn` in ms: its `mk.io/scale-down-window` annotation (seconds), else 60 s. */
 export function scaleDownWindowMs(fn: FunctionObject): number {
-  const text = fn.metadata.annotations?.[SCALE_DOWN_WINDOW_ANNOTATION];
-  const n = text === undefined ? NaN : Number(text);
-  return (Number.isFinite(n) && n >= 0 ? n : DEFAULT_SCALE_DOWN_WINDOW_SECONDS) * 1000;
+  return scalingSettings(fn.metadata.annotations).windowMs;
 }
+
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 const fnKey = (ns: string, name: string): string => objectKey('functions', ns, name);
 
@@ -65,6 +65,12 @@ export function functionController(deps: FunctionControllerDeps): KindController
   /** Demand signals newer than the reports: function key -> gateway -> load. */
   const demands = new Map<string, Map<string, { load: number; got: number }>>();
   const histories = new Map<string, Recommendation[]>();
+  /** Panic mode per function key (absent when not panicking). */
+  const panics = new Map<string, PanicState>();
+  /** When a report last showed a call on an instance (ms), by pod key. */
+  const lastCallOn = new Map<string, number>();
+  /** When the informer first showed an instance draining (the mark is committed by then), by pod key. */
+  const drainSeen = new Map<string, number>();
   /** The function key of each instance pod key. */
   const ownerOfPod = new Map<string, string>();
   let informer: Informer | undefined;
@@ -88,11 +94,16 @@ export function functionController(deps: FunctionControllerDeps): KindController
     let url: string | undefined;
     const perPod = new Map<string, number>();
     const recycle = new Set<string>();
+    /** Each live gateway's view of the function's instances. */
+    const views: GatewayView[] = [];
     for (const [gw, r] of reports) {
       if (t - r.got > STATS_TTL_MS) { reports.delete(gw); continue; }
       url ??= r.stats.url;
+      const view: GatewayView = { gateway: gw, viewAt: r.stats.viewAt, at: r.stats.at, pods: {} };
+      views.push(view);
       for (const f of r.stats.functions) {
         if (f.namespace !== ns || f.name !== name) continue;
+        Object.assign(view.pods, f.pods);
         inFlight += f.inFlight;
         queued += f.queued;
         for (const [p, n] of Object.entries(f.pods)) perPod.set(p, (perPod.get(p) ?? 0) + n);
@@ -108,7 +119,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
       load = Math.max(load, d.load);
       last = Math.max(last ?? 0, d.got);
     }
-    return { load, perPod, recycle, last, url };
+    return { load, perPod, recycle, last, url, views };
   };
 
   const createInstance = async (fn: FunctionObject): Promise<void> => {
@@ -134,6 +145,19 @@ export function functionController(deps: FunctionControllerDeps): KindController
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+  };
+
+  /** Forgets what was kept of a deleted function, so one re-created under its name starts clean. */
+  const forget = (key: string): void => {
+    histories.delete(key);
+    demands.delete(key);
+    panics.delete(key);
+    for (const p of instances.get(key)?.keys() ?? []) {
+      const { namespace } = parseKey(key);
+      lastCallOn.delete(objectKey('pods', namespace, p));
+      drainSeen.delete(objectKey('pods', namespace, p));
+    }
+    instances.delete(key);
   };
 
   /** Marks `pod` draining (and recycled: it held a call past the timeout), once. */
@@ -165,6 +189,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
       for (const s of subs) s.unsubscribe();
       instances.clear();
       ownerOfPod.clear();
+      drainSeen.clear();
       startedAt = now();
       informer = await startInformer<Pod>(store, 'pods.>', (ev) => {
         const prev = ownerOfPod.get(ev.key);
@@ -172,6 +197,8 @@ export function functionController(deps: FunctionControllerDeps): KindController
         ownerOfPod.delete(ev.key);
         const pod = ev.object;
         const owner = pod ? ownerKey(pod) : undefined;
+        if (!pod || !owner) { lastCallOn.delete(ev.key); drainSeen.delete(ev.key); }
+        else if (pod.metadata.annotations?.[DRAINING_ANNOTATION] === 'true' && !drainSeen.has(ev.key)) drainSeen.set(ev.key, now());
         if (pod && owner) {
           let m = instances.get(owner);
           if (!m) instances.set(owner, (m = new Map()));
@@ -187,7 +214,11 @@ export function functionController(deps: FunctionControllerDeps): KindController
           callback: (_e, msg) => {
             try {
               const stats = decode<GatewayStats>(msg.data);
-              reports.set(stats.gateway, { stats, got: now() });
+              const got = now();
+              reports.set(stats.gateway, { stats, got });
+              for (const f of stats.functions) {
+                for (const [pod, n] of Object.entries(f.pods)) if (n > 0) lastCallOn.set(objectKey('pods', f.namespace, pod), got);
+              }
               for (const f of stats.functions) if (f.inFlight + f.queued > 0 || (f.recycle?.length ?? 0) > 0) enqueue(fnKey(f.namespace, f.name));
             } catch (err) { log.warn({ err, subject: msg.subject }, 'a gateway report that does not parse'); }
           },
@@ -216,9 +247,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
       const cur = observed as Stored<FunctionObject> | null;
       if (!cur) {
         // Its instances go with it through the garbage collector.
-        histories.delete(key);
-        demands.delete(key);
-        instances.delete(key);
+        forget(key);
         return;
       }
       const fn = defaultFunction(cur.object);
@@ -228,7 +257,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
       const t = now();
       const hash = templateHash(fn);
       const all = [...(instances.get(key)?.values() ?? [])].filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === fn.metadata.uid));
-      const { load, perPod, recycle, last: reportedLast, url } = loadOf(ns, name);
+      const { load, perPod, recycle, last: reportedLast, url, views } = loadOf(ns, name);
       const statusLast = fn.status?.lastInvocation ? Date.parse(fn.status.lastInvocation) : undefined;
       const last = Math.max(reportedLast ?? 0, statusLast ?? 0) || undefined;
 
@@ -249,12 +278,15 @@ export function functionController(deps: FunctionControllerDeps): KindController
       const fresh = serving.filter((p) => p.metadata.annotations?.['mk.io/function-template'] === hash);
       const stale = serving.filter((p) => p.metadata.annotations?.['mk.io/function-template'] !== hash);
 
+      const scaling = scalingSettings(fn.metadata.annotations);
       const decision = decideScale({
         load, concurrency: spec.concurrency ?? 1, minInstances: spec.minInstances ?? 0, maxInstances: spec.maxInstances ?? 10,
-        idleSeconds: spec.idleSeconds ?? 60, windowMs: scaleDownWindowMs(fn), current: serving.length, lastInvocation: last,
-        history: histories.get(key) ?? [], now: t,
+        idleSeconds: spec.idleSeconds ?? 60, windowMs: scaling.windowMs, panicWindowMs: scaling.panicWindowMs, panicThreshold: scaling.panicThreshold,
+        current: serving.length, ready: serving.filter(isReadyInstance).length, lastInvocation: last,
+        history: histories.get(key) ?? [], panic: panics.get(key), now: t,
       });
       histories.set(key, decision.history);
+      if (decision.panic) panics.set(key, decision.panic); else panics.delete(key);
       const desired = deleting ? 0 : warm ? decision.desired : Math.max(decision.desired, serving.length);
 
       // New instances first; old ones drain once enough new ones are ready (maxUnavailable 0).
@@ -270,13 +302,18 @@ export function functionController(deps: FunctionControllerDeps): KindController
         if (isReadyInstance(p)) await markDraining(p);
         else await deleteInstance(p);
       }
-      // A draining instance goes once no gateway has a call on it, or after the function's timeout;
-      // never before the reports are complete (a report not yet heard may carry its calls).
+      // A draining instance goes once every live gateway's view knows it drains and none has a
+      // call on it, or the function's timeout after the last call seen on it; never before the
+      // reports are complete (a report not yet heard may carry its calls).
       for (const p of warm ? draining : []) {
+        const podKey = objectKey('pods', ns, p.metadata.name);
         // Marked just now (this pass) when the informer has not shown the annotation yet.
         const since = Number(p.metadata.annotations?.[DRAINING_SINCE_ANNOTATION] ?? t);
-        const settled = t - since >= DRAIN_SETTLE_MS && (perPod.get(p.metadata.name) ?? 0) === 0;
-        if (settled || t - since >= (spec.timeoutSeconds ?? 60) * 1000) await deleteInstance(p);
+        const go = drainable({
+          pod: p.metadata.name, since, markedAt: drainSeen.get(podKey), lastCall: lastCallOn.get(podKey),
+          timeoutMs: (spec.timeoutSeconds ?? 60) * 1000, views, now: t,
+        });
+        if (go) await deleteInstance(p);
       }
 
       const after = [...(instances.get(key)?.values() ?? [])].filter((p) => !p.metadata.deletionTimestamp && p.metadata.ownerReferences?.some((r) => r.uid === fn.metadata.uid));
@@ -286,18 +323,27 @@ export function functionController(deps: FunctionControllerDeps): KindController
         : (spec.minInstances ?? 0) === 0
           ? { type: 'Ready', status: 'True', reason: 'ScaledToZero', message: 'no instance runs; the first call starts one' }
           : { type: 'Ready', status: 'False', reason: 'InstancesStarting', message: 'waiting for an instance to become ready' };
-      const prevCond = fn.status?.conditions?.find((c) => c.type === 'Ready');
+      const scalingCond: FunctionCondition = decision.panic
+        ? {
+          type: 'Scaling', status: 'True', reason: 'Panic',
+          message: `panic mode since ${iso(decision.panic.since)}: the panic window asked for at least ${Math.round(scaling.panicThreshold * 100)}% `
+            + `of the ready instances; nothing is scaled down until ${scaling.windowMs / 1000}s pass without that`,
+        }
+        : { type: 'Scaling', status: 'False', reason: 'Stable', message: 'scaling on the stable window' };
+      const transition = (c: FunctionCondition): FunctionCondition => {
+        const prev = fn.status?.conditions?.find((x) => x.type === c.type);
+        return {
+          ...c,
+          lastTransitionTime: prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : iso(t),
+          observedGeneration: fn.metadata.generation,
+        };
+      };
       const status: FunctionStatus = {
         instances: after.length,
         readyInstances: ready,
         ...(url ?? fn.status?.url ? { url: url ? `${url}/function/${ns}/${name}` : fn.status?.url } : {}),
         ...(last ? { lastInvocation: new Date(Math.floor(last / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } : {}),
-        conditions: [{
-          ...condition,
-          lastTransitionTime: prevCond && prevCond.status === condition.status && prevCond.lastTransitionTime
-            ? prevCond.lastTransitionTime : new Date(t).toISOString().replace(/\.\d+Z$/, 'Z'),
-          observedGeneration: fn.metadata.generation,
-        }],
+        conditions: [transition(condition), transition(scalingCond)],
         observedGeneration: fn.metadata.generation,
       };
       if (stableJson(status) !== stableJson(cur.object.status ?? null)) {
@@ -308,7 +354,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
           return { requeueAfterMs: 50 };
         }
       }
-      const busy = after.length > 0 || load > 0 || draining.length > 0;
+      const busy = after.length > 0 || load > 0 || draining.length > 0 || decision.panic !== undefined;
       return busy ? { requeueAfterMs: ACTIVE_RESYNC_MS } : undefined;
     },
   };

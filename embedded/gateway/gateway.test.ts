@@ -245,6 +245,70 @@ describe('the gateway', () => {
     expect((await unknown).status).toBe(404);
   });
 
+  it('reports viewAt, when its last completed listing started: a held or failed listing does not move it', async () => {
+    const f = fakeBus({ functions: [fnObj('f')], pods: [] });
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, idleRefreshMs: 20, reportMs: 20 });
+    const lastViewAt = (): number | undefined => {
+      const r = f.published.filter((p) => p.subject.startsWith('mk.fn.stats.')).at(-1);
+      return r ? decode<GatewayStats>(r.data).viewAt : undefined;
+    };
+    await until('a report with viewAt', () => (lastViewAt() ?? 0) > 0);
+    let release: () => void = () => undefined;
+    let failNext = false;
+    f.hooks.beforeList = () => new Promise<void>((resolve, reject) => { release = () => (failNext ? reject(new Error('bus down')) : resolve()); });
+    const heldFrom = Date.now();
+    // Listings are held: reports go on with a view from before.
+    const reports = f.published.length;
+    await until('reports while the listing is held', () => f.published.length > reports + 3);
+    expect(lastViewAt()).toBeLessThanOrEqual(heldFrom);
+    // A listing that fails leaves it too.
+    failNext = true;
+    release();
+    const afterFail = f.published.length;
+    await until('reports after the failed listing', () => f.published.length > afterFail + 3);
+    expect(lastViewAt()).toBeLessThanOrEqual(heldFrom);
+    failNext = false;
+    f.hooks.beforeList = undefined;
+    release();
+    await until('a view from after the hold', () => (lastViewAt() ?? 0) > heldFrom);
+  });
+
+  it('lists every 25 ms while a call waits for a function with no instance, and at its normal period once served', async () => {
+    const inst = await instance('127.0.0.1', 0, ok({ ok: true }));
+    closers.push(inst.close);
+    const state: { functions: FunctionObject[]; pods: Pod[] } = { functions: [fnObj('cold')], pods: [] };
+    const f = fakeBus(state);
+    let lists = 0;
+    f.hooks.beforeList = async () => { lists++; };
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, instancePort: inst.port });
+    const call = gw.invoke('default', 'cold', '{}');
+    const from = lists;
+    const started = Date.now();
+    await until('ten listings', () => lists >= from + 10, 2_000);
+    // 25 ms apart (two requests each), not an hour: 10 requests in well under a second.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    state.pods = [podObj('cold', 'cold-1', '127.0.0.1')];
+    expect((await call).status).toBe(200);
+    const served = lists;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(lists - served).toBeLessThanOrEqual(2);
+  });
+
+  it('a call to a function it does not know waits for a listing that succeeds: never 404 while the api does not answer', async () => {
+    const inst = await instance('127.0.0.1', 0, ok({ ok: true }));
+    closers.push(inst.close);
+    const state: { functions: FunctionObject[]; pods: Pod[] } = { functions: [fnObj('known')], pods: [podObj('known', 'known-1', '127.0.0.1')] };
+    const f = fakeBus(state);
+    // The gateway starts while the api does not answer (a control plane restarting): every listing fails.
+    let failures = 0;
+    f.hooks.beforeList = async () => { failures++; throw new Error('no responders'); };
+    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, instancePort: inst.port });
+    const call = gw.invoke('default', 'known', '{}');
+    await until('listings failing', () => failures >= 3);
+    f.hooks.beforeList = undefined;
+    expect((await call).status).toBe(200);
+  });
+
   it('on stop answers queued calls 503 and lets calls in flight finish', async () => {
     let answerSlow: () => void = () => undefined;
     const inst = await instance('127.0.0.1', 0, (_b, res) => { answerSlow = () => ok({ done: true })('', res); });

@@ -27,6 +27,14 @@ const DRAIN_AFTER_413_MS = 1000;
 const IDLE_REFRESH_MS = 2000;
 /** How long after a call a function still counts as busy (listed every refreshMs). */
 const ACTIVE_WINDOW_MS = 60_000;
+/** The listing period while a call waits for a function with no ready instance (GatewayOptions.coldRefreshMs). */
+const COLD_REFRESH_MS = 25;
+/** How long a call waits for a listing that succeeds (the api restarting) before an unknown function is answered 503. */
+const LIST_WAIT_MS = 30_000;
+/** How long a call to a known function waits for a fresh listing after an idle spell before it is served from the view it has. */
+const KNOWN_LIST_WAIT_MS = 2_000;
+/** Between listings that failed while a call waits for one. */
+const LIST_RETRY_MS = 100;
 
 /** How the gateway is set up. */
 export interface GatewayOptions {
@@ -41,6 +49,11 @@ export interface GatewayOptions {
    * that is given): an idle cluster is not asked 8 lists a second.
    */
   idleRefreshMs?: number;
+  /**
+   * How often while a call waits for a function that has no ready instance (ms, default 25): the
+   * first instance is used as soon as it is ready, not up to refreshMs later.
+   */
+  coldRefreshMs?: number;
   /** How often load is reported (ms, default 1000). */
   reportMs?: number;
   queueBound?: number;
@@ -166,20 +179,36 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   let refreshing: { done: Promise<void>; started: number } | undefined;
-  /** When the last finished listing started (performance.now()). */
-  let lastListed = -Infinity;
+  /** When the last listing that succeeded started (ms since the epoch): GatewayStats.viewAt. */
+  let viewAt: number | undefined;
+  /** When the last listing that succeeded started (performance.now()). */
+  let lastListedOk = -Infinity;
   const refreshNow = (): Promise<void> => {
     if (!refreshing) {
       const started = performance.now();
-      const done = refresh().catch((err: unknown) => log({ err }, 'listing functions failed'))
-        .finally(() => { refreshing = undefined; lastListed = Math.max(lastListed, started); });
+      const startedAt = Date.now();
+      const done = refresh().then(() => { viewAt = Math.max(viewAt ?? 0, startedAt); lastListedOk = Math.max(lastListedOk, started); })
+        .catch((err: unknown) => log({ err }, 'listing functions failed'))
+        .finally(() => { refreshing = undefined; });
       refreshing = { done, started };
     }
     return refreshing.done;
   };
-  /** Waits for a listing that started at or after `since`: one already running that began earlier may predate a new function. */
-  const refreshSince = async (since: number): Promise<void> => {
-    while (lastListed < since && !stopped) await refreshNow();
+  /**
+   * Waits for a listing that started at or after `since` and succeeded (one already running that
+   * began earlier may predate a new function; a failed one says nothing), up to `waitMs`; false
+   * when none did (the api does not answer: a control plane restarting).
+   */
+  const listedSince = async (since: number, waitMs: number): Promise<boolean> => {
+    const end = performance.now() + waitMs;
+    while (lastListedOk < since && !stopped) {
+      const failedBefore = lastListedOk;
+      await refreshNow();
+      if (lastListedOk >= since || performance.now() >= end) break;
+      // A listing that failed is tried again a little later; one that began before `since` at once.
+      if (lastListedOk === failedBefore) await new Promise((r) => setTimeout(r, Math.min(LIST_RETRY_MS, Math.max(0, end - performance.now()))));
+    }
+    return lastListedOk >= since;
   };
   /** True while calls come or wait: a call in the last minute, or one waiting or running now. */
   const busy = (): boolean => {
@@ -193,11 +222,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await refreshNow();
       if (stopped) break;
       await new Promise<void>((r) => {
-        const timer = setTimeout(r, busy() ? (opts.refreshMs ?? 250) : (opts.idleRefreshMs ?? opts.refreshMs ?? IDLE_REFRESH_MS));
+        const timer = setTimeout(r, listingPeriod());
         wake = () => { clearTimeout(timer); r(); };
       });
     }
   })();
+
+  /** The listing period now: cold (a call waits with no ready instance), busy or idle. */
+  const listingPeriod = (): number => {
+    if (waitingCold()) return opts.coldRefreshMs ?? COLD_REFRESH_MS;
+    return busy() ? (opts.refreshMs ?? 250) : (opts.idleRefreshMs ?? opts.refreshMs ?? IDLE_REFRESH_MS);
+  };
+  /** True while a call waits for a function that has no instance to go to. */
+  const waitingCold = (): boolean => [...routes.values()].some((r) => r.queue.queued > 0 && r.queue.instanceCount === 0);
+  /** A call began to wait: with no instance to go to, the listing loop goes to the cold period at once. */
+  const onColdWait = (r: Route): void => {
+    if (r.queue.instanceCount === 0) wake?.();
+  };
 
   const report = (): void => {
     const list: FunctionLoad[] = [];
@@ -211,7 +252,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         ...(r.recycle.size > 0 ? { recycle: [...r.recycle] } : {}),
       });
     }
-    const stats: GatewayStats = { gateway: id, at: Date.now(), url, functions: list };
+    const stats: GatewayStats = { gateway: id, at: Date.now(), url, ...(viewAt !== undefined ? { viewAt } : {}), functions: list };
     try { opts.bus.nc.publish(functionStatsSubject(id), encode(stats)); } catch { /* closed: stopping */ }
   };
 
@@ -249,7 +290,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (stopped) return { ...fail(503, 'the gateway is stopping; retry'), retryAfter: 1 };
     // An unknown function may be new; an idle gateway's view may be up to idleRefreshMs old (an
     // instance marked draining meanwhile): either way, a listing begun after the call comes first.
-    if (!functions.has(key) || !busy()) await refreshSince(arrived);
+    if (!functions.has(key) || !busy()) {
+      // A known function's stale view is safe (a draining instance goes only once every gateway's view knows).
+      if (!await listedSince(arrived, functions.has(key) ? KNOWN_LIST_WAIT_MS : LIST_WAIT_MS) && !functions.has(key)) {
+        return { ...fail(503, 'the gateway cannot list functions now (the control plane does not answer); retry'), retryAfter: 1 };
+      }
+    }
     const fn = functions.get(key);
     if (!fn) return fail(404, `function "${name}" not found in namespace "${namespace}"`);
     if (Buffer.byteLength(body) > MAX_INVOKE_BODY_BYTES) {
@@ -269,6 +315,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const timeoutMs = (fn.spec.timeoutSeconds ?? 60) * 1000;
     const deadline = Date.now() + timeoutMs;
     const demand = (): void => {
+      onColdWait(r);
       const now = Date.now();
       if (now - r.lastDemand < 100) return;
       r.lastDemand = now;

@@ -53,6 +53,9 @@ export class CallQueue {
     return n;
   }
 
+  /** The instances calls may go to now (listed Ready and not draining, not quarantined). */
+  get instanceCount(): number { return this.instances.size; }
+
   /** Calls in flight per pod (pods with none left out). */
   perPod(): Record<string, number> {
     const out: Record<string, number> = {};

@@ -5,7 +5,7 @@
  */
 import type { FunctionObject } from '../function';
 import {
-  DEFAULT_CONCURRENCY, DEFAULT_IDLE_SECONDS, DEFAULT_MAX_INSTANCES, DEFAULT_MIN_INSTANCES, DEFAULT_TIMEOUT_SECONDS,
+  DEFAULT_CONCURRENCY, DEFAULT_IDLE_SECONDS, DEFAULT_MAX_INSTANCES, DEFAULT_MIN_INSTANCES, DEFAULT_TIMEOUT_SECONDS, scalingSettings,
 } from '../function-names';
 import { DescribeWriter, writeAnnotations, writeEvents, writeLabels, type EventLike } from './describe-writer';
 import { age } from './time';
@@ -33,6 +33,11 @@ export function describeFunction(fn: FunctionObject, events: EventLike[] | undef
   w.write(0, `Instances:\t${spec.minInstances ?? DEFAULT_MIN_INSTANCES} min | ${spec.maxInstances ?? DEFAULT_MAX_INSTANCES} max | `
     + `${status.instances ?? 0} current | ${status.readyInstances ?? 0} ready\n`);
   w.write(0, `Idle Before Scale-Down:\t${spec.idleSeconds ?? DEFAULT_IDLE_SECONDS}s\n`);
+  const scaling = scalingSettings(md.annotations);
+  w.write(0, `Scale-Down Window:\t${scaling.windowMs / 1000}s (panic window ${scaling.panicWindowMs / 1000}s, `
+    + `panic threshold ${Math.round(scaling.panicThreshold * 100)}%)\n`);
+  const panic = status.conditions?.find((c) => c.type === 'Scaling');
+  if (panic) w.write(0, `Scaling Mode:\t${panic.reason === 'Panic' ? `Panic since ${panic.lastTransitionTime ?? '<unknown>'}` : 'Stable'}\n`);
   const limits = spec.resources?.limits ?? {};
   const requests = spec.resources?.requests ?? {};
   if (Object.keys(limits).length > 0) {

@@ -14,6 +14,7 @@ import { startCluster, type TestCluster } from '../helpers/cluster';
 import { until } from '../helpers/wait';
 import { cascadeKind } from './cascade';
 import { evictionKind, NODE_PAUSE_GRACE } from './eviction';
+import { functionsKind } from './functions';
 import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
 import { servicesKind } from './services';
@@ -59,7 +60,7 @@ export interface ChaosRun {
  * The kinds a round exercises: each brings its workload and invariants. A round that pauses the
  * node agent also gets the eviction kind (roundKinds).
  */
-export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind, servicesKind, storageKind] as const;
+export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind, servicesKind, storageKind, functionsKind] as const;
 
 /** The kinds of a round shaped like `o`: its own, plus the eviction pods when it pauses the node agent. */
 export function roundKinds(o: RoundOptions): RoundOptions['kinds'] {
@@ -89,6 +90,8 @@ export function clusterShape(o: RoundOptions): { upArgs: string[]; env: Record<s
     env: {
       ...(o.targets.includes('node-pause') ? { MK_NODE_MONITOR_GRACE_PERIOD: NODE_PAUSE_GRACE } : {}),
       ...(o.kinds.includes(servicesKind) ? SERVICE_REPAIR_ENV : {}),
+      // As `mk up` does by default (test clusters turn it off): a function's cold start builds no image.
+      ...(o.kinds.includes(functionsKind) ? { MK_WARM_RUNTIME_IMAGES: 'on' } : {}),
     },
   };
 }

@@ -82,18 +82,18 @@ describe('parseChaosArgs', () => {
     expect(o).toMatchObject({ rounds: 1, seed: 1234, count: 30, targets: [...ALL_FAULT_TARGETS], killsPerTarget: 1 });
     expect(o.controlPlanes).toBeUndefined();
     expect(controlPlanesOf(o)).toBe(2);
-    expect(clusterShape(o)).toEqual({ upArgs: ['--control-planes', '2'], env: { MK_NODE_MONITOR_GRACE_PERIOD: '15s', ...SERVICE_REPAIR_ENV } });
-    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'eviction']);
+    expect(clusterShape(o)).toEqual({ upArgs: ['--control-planes', '2'], env: { MK_NODE_MONITOR_GRACE_PERIOD: '15s', ...SERVICE_REPAIR_ENV, MK_WARM_RUNTIME_IMAGES: 'on' } });
+    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'functions', 'eviction']);
     expect(o.shapeArgs).toEqual(['--pods 30', '--window-s 20', '--settle-s 120', '--converge-s 30']);
   });
 
   it('reads the flags, and --no-kill-containerd leaves containerd out', () => {
     const o = parseChaosArgs(['--rounds', '50', '--seed', '7', '--pods', '12', '--no-kill-containerd']);
-    expect(o).toMatchObject({ rounds: 50, seed: 7, count: 12, targets: ['nats', 'control-plane', 'node-agent', 'leader', 'node-pause'] });
-    expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent,leader,node-pause');
+    expect(o).toMatchObject({ rounds: 50, seed: 7, count: 12, targets: ['nats', 'control-plane', 'node-agent', 'leader', 'node-pause', 'gateway'] });
+    expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent,leader,node-pause,gateway');
     const four = parseChaosArgs(['--targets', 'nats,control-plane,node-agent,containerd']);
-    expect(clusterShape(four)).toEqual({ upArgs: [], env: { ...SERVICE_REPAIR_ENV } });
-    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage']);
+    expect(clusterShape(four)).toEqual({ upArgs: [], env: { ...SERVICE_REPAIR_ENV, MK_WARM_RUNTIME_IMAGES: 'on' } });
+    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'functions']);
     const three = parseChaosArgs(['--targets', 'nats', '--control-planes', '3']);
     expect(three.shapeArgs).toEqual(expect.arrayContaining(['--targets nats', '--control-planes 3']));
     expect(clusterShape(three).upArgs).toEqual(['--control-planes', '3']);

@@ -17,12 +17,17 @@ export const FAULT_TARGETS = ['nats', 'control-plane', 'node-agent', 'containerd
  * grace period and SIGCONTs it later (a short grace period passed through the environment).
  */
 export const SHAPED_FAULT_TARGETS = ['leader', 'node-pause'] as const;
+/**
+ * Processes a round kills when asked (and by default in `npm run chaos`), beyond FAULT_TARGETS:
+ * `gateway` SIGKILLs the function gateway (`mk up` restarts it on its port).
+ */
+export const EXTRA_FAULT_TARGETS = ['gateway'] as const;
 /** Every fault a round can inject. */
-export const ALL_FAULT_TARGETS = [...FAULT_TARGETS, ...SHAPED_FAULT_TARGETS] as const;
+export const ALL_FAULT_TARGETS = [...FAULT_TARGETS, ...SHAPED_FAULT_TARGETS, ...EXTRA_FAULT_TARGETS] as const;
 /** One of ALL_FAULT_TARGETS. */
 export type FaultTarget = (typeof ALL_FAULT_TARGETS)[number];
 /** The targets that are one supervised process, found by a pid file of its own. */
-export type ProcessTarget = (typeof FAULT_TARGETS)[number];
+export type ProcessTarget = (typeof FAULT_TARGETS)[number] | (typeof EXTRA_FAULT_TARGETS)[number];
 
 /** True when `s` names a fault target. */
 export function isFaultTarget(s: string): s is FaultTarget {

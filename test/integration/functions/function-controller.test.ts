@@ -11,8 +11,8 @@ import { RECYCLE_ANNOTATION } from '../../../actors/function/instance-pod';
 import { podModule } from '../../../actors/pod/kind';
 import type { KindController } from '../../../actors/kind-supervisor';
 import {
-  DRAINING_ANNOTATION, FUNCTION_LABEL, functionStatsSubject, objectKey,
-  type FunctionObject, type GatewayStats, type Pod,
+  DRAINING_ANNOTATION, FUNCTION_LABEL, functionDemandSubject, functionStatsSubject, objectKey,
+  type FunctionDemand, type FunctionObject, type GatewayStats, type Pod,
 } from '../../../messages';
 import { startNatsServer, waitFor, type NatsServer } from '../../helpers/nats-server';
 
@@ -69,9 +69,11 @@ describe('the function controller', () => {
     await waitFor(async () => (seen.get(fnKey(fn)) ?? 0) >= instances, `the informer has ${fn}'s pods`);
   };
   /** Publishes a gateway's report and waits until the controller has it (the server answers the flush after delivering it). */
-  const report = async (fn: string, load: { inFlight?: number; pods?: Record<string, number>; recycle?: string[]; lastInvocation?: number } = {}): Promise<void> => {
+  const report = async (fn: string, load: {
+    inFlight?: number; pods?: Record<string, number>; recycle?: string[]; lastInvocation?: number; gateway?: string; viewAt?: number;
+  } = {}): Promise<void> => {
     const stats: GatewayStats = {
-      gateway: 'gw-test', at: t, url: 'http://127.0.0.1:1',
+      gateway: load.gateway ?? 'gw-test', at: t, url: 'http://127.0.0.1:1', ...(load.viewAt !== undefined ? { viewAt: load.viewAt } : {}),
       functions: [{
         namespace: 'default', name: fn, inFlight: load.inFlight ?? 0, queued: 0, pods: load.pods ?? {},
         ...(load.recycle ? { recycle: load.recycle } : {}),
@@ -131,5 +133,82 @@ describe('the function controller', () => {
     t += 100;
     await report('recycled', { recycle: ['recycled-old'], lastInvocation: t });
     await waitFor(async () => { await reconcile('recycled'); return !(await pods('recycled')).some((p) => p.metadata.name === 'recycled-old'); }, 'the recycled pod goes');
+  });
+
+  it('deletes a draining instance only once every live gateway\'s view knows it drains', async () => {
+    await makeFn('viewed', { idleSeconds: 600, timeoutSeconds: 60 });
+    const since = T0 + 1_000_000;
+    t = since;
+    await makePod('viewed', 'viewed-a', { [DRAINING_ANNOTATION]: 'true', 'mk.io/draining-since': String(since) });
+    await startController('viewed', 1);
+    t += STATS_TTL_MS;
+    // gw-1 listed after the mark; gw-2's listing is held back (its last one started before the
+    // mark): it may still send the pod a call, though neither has one on it now.
+    await report('viewed', { gateway: 'gw-1', viewAt: t - 100, lastInvocation: since });
+    await report('viewed', { gateway: 'gw-2', viewAt: since - 500, lastInvocation: since });
+    await reconcile('viewed');
+    expect((await podOf('viewed-a'))?.metadata.deletionTimestamp).toBeUndefined();
+    t += 2_000;
+    await report('viewed', { gateway: 'gw-1', viewAt: t - 100, lastInvocation: since });
+    await report('viewed', { gateway: 'gw-2', viewAt: since - 500, lastInvocation: since });
+    await reconcile('viewed');
+    expect((await podOf('viewed-a'))?.metadata.deletionTimestamp).toBeUndefined();
+    // gw-2 lists again, and it goes.
+    t += 100;
+    await report('viewed', { gateway: 'gw-1', viewAt: t - 100, lastInvocation: since });
+    await report('viewed', { gateway: 'gw-2', viewAt: t - 50, lastInvocation: since });
+    await waitFor(async () => { await reconcile('viewed'); return !(await pods('viewed')).some((p) => p.metadata.name === 'viewed-a'); }, 'the drained pod goes');
+  });
+
+  it('counts the drain deadline from the last call seen on the instance, not from the mark', async () => {
+    await makeFn('deadline', { idleSeconds: 600, timeoutSeconds: 5 });
+    const since = T0 + 2_000_000;
+    t = since;
+    await makePod('deadline', 'deadline-a', { [DRAINING_ANNOTATION]: 'true', 'mk.io/draining-since': String(since) });
+    await startController('deadline', 1);
+    // A call on it 4 s and 6 s after the mark (past mark + timeout): it stays.
+    for (const at of [since + 4_000, since + 6_000]) {
+      t = at;
+      await report('deadline', { inFlight: 1, pods: { 'deadline-a': 1 }, viewAt: t - 100, lastInvocation: t });
+      await reconcile('deadline');
+      expect((await podOf('deadline-a'))?.metadata.deletionTimestamp).toBeUndefined();
+    }
+    // The call is done, but the gateway's listing is stuck before the mark: it waits for the deadline...
+    t = since + 8_000;
+    await report('deadline', { viewAt: since - 1, lastInvocation: t });
+    await reconcile('deadline');
+    expect((await podOf('deadline-a'))?.metadata.deletionTimestamp).toBeUndefined();
+    // ...the timeout after the last call seen (6 s + 5 s).
+    t = since + 11_000;
+    await report('deadline', { viewAt: since - 1, lastInvocation: t });
+    await waitFor(async () => { await reconcile('deadline'); return !(await pods('deadline')).some((p) => p.metadata.name === 'deadline-a'); }, 'the pod goes at the deadline');
+  });
+
+  it('forgets a deleted function: one re-created under its name starts clean', async () => {
+    const demand = async (load: number): Promise<void> => {
+      const d: FunctionDemand = { gateway: 'gw-test', namespace: 'default', name: 'again', inFlight: 0, queued: load };
+      bus.nc.publish(functionDemandSubject('default', 'again'), encode(d));
+      await bus.nc.flush();
+    };
+    await makeFn('again', { maxInstances: 4 }, { annotations: { 'mk.io/scale-down-window': '600' } });
+    await startController('again', 0);
+    t += STATS_TTL_MS;
+    await demand(5);
+    await reconcile('again');
+    expect(await pods('again')).toHaveLength(4);
+    const first = (await store.get<FunctionObject>(fnKey('again')))!.object;
+    expect(first.status?.conditions?.find((c) => c.type === 'Scaling')).toMatchObject({ status: 'True', reason: 'Panic' });
+    // Deleted (its instances with it), then made again with another uid at once.
+    await store.delete(fnKey('again'));
+    await controller!.reconcile(fnKey('again'), null);
+    for (const p of await pods('again')) await store.delete(objectKey('pods', 'default', p.metadata.name));
+    await waitFor(async () => (await pods('again')).length === 0, 'the old instances are gone');
+    await makeFn('again', { maxInstances: 4 }, { uid: 'uid-again-2', annotations: { 'mk.io/scale-down-window': '600' } });
+    await reconcile('again');
+    const second = (await store.get<FunctionObject>(fnKey('again')))!.object;
+    expect(await pods('again')).toHaveLength(0);
+    expect(second.status).toMatchObject({ instances: 0 });
+    expect(second.status?.lastInvocation).toBeUndefined();
+    expect(second.status?.conditions?.find((c) => c.type === 'Scaling')).toMatchObject({ status: 'False', reason: 'Stable' });
   });
 });

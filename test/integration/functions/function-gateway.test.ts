@@ -19,6 +19,7 @@ import { startFakeFunctionNode, type FakeFunctionNode } from '../../helpers/fake
 import { waitFor } from '../../helpers/nats-server';
 import { startCliCluster, stopCliCluster, type CliCluster } from '../cli/cli-cluster';
 import { ROOT, runCli } from '../cli/run-cli';
+import { DEFAULT_INVOKE_TIMEOUT_SECONDS } from '../../../cli/commands/function/invoke';
 
 jest.setTimeout(180_000);
 
@@ -79,7 +80,8 @@ describe('calls', () => {
     // One waiting call at concurrency 1 asks for ceil(1 / (1 x 0.7)) = 2 instances.
     expect(await instancesOf('add')).toHaveLength(2);
     const st = await waitFor(async () => { const s = await statusOf('add'); return s?.readyInstances === 2 && s.url ? s : undefined; }, 'status counts the instances', 10_000);
-    expect(st).toMatchObject({ instances: 2, readyInstances: 2, url: `${gw.url}/function/default/add`, conditions: [{ reason: 'InstancesReady' }] });
+    expect(st).toMatchObject({ instances: 2, readyInstances: 2, url: `${gw.url}/function/default/add` });
+    expect(st.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'InstancesReady' });
     expect(st.lastInvocation).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect((await instancesOf('add'))[0].spec.containers[0]).toMatchObject({
       image: 'registry.mk.local/mk-runtime-python3:latest', env: [{ name: 'MK_FUNCTION_HANDLER', value: 'add.handler' }, { name: 'MK_FUNCTION_TIMEOUT_SECONDS', value: '60' }],
@@ -97,6 +99,23 @@ describe('calls', () => {
     const missing = await runCli(['function', 'invoke', 'nope', '--data', '{}'], { env, timeoutMs: 60_000 });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('function "nope" not found in namespace "default"');
+  });
+
+  it('`mk function invoke` waits 1830 s by default, as its --help says, and honours a smaller --timeout', async () => {
+    const env = { MK_HOME: cluster.dir };
+    const help = await runCli(['function', 'invoke', '--help'], { env, timeoutMs: 60_000 });
+    expect(help.code).toBe(0);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('seconds to wait for the answer (default: 1830:');
+    expect(DEFAULT_INVOKE_TIMEOUT_SECONDS).toBe(1830);
+    await deploy('sleepy', { 'sleepy.py': 'import time\ndef handler(event):\n    time.sleep(event["s"])\n    return "woke"\n' }, { handler: 'sleepy.handler', timeoutSeconds: 30 });
+    const started = Date.now();
+    const short = await runCli(['function', 'invoke', 'sleepy', '--data', '{"s":8}', '--timeout', '2'], { env, timeoutMs: 60_000 });
+    const took = Date.now() - started;
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/calling mk\.fn\.invoke\.default\.sleepy failed: .*TIMEOUT/i);
+    // 2 s and the CLI's own start, well before the 8 s the call takes.
+    expect(took).toBeGreaterThanOrEqual(2_000);
+    expect(took).toBeLessThan(7_000);
   });
 
   it('runs a node function and a command-style python function', async () => {
