@@ -28,7 +28,7 @@ import { executeActions } from './execute';
 import { ObservationCache, observePod, type ObservationHints } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
 import { sameStatus } from './status';
-import type { ObservedPod, PodRuntime } from './types';
+import type { ObservedPod, PodRuntime, WarmPool } from './types';
 import { PodProber, type RunningContainer } from './prober';
 import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
 import { stopContainerGracefully } from './hooks';
@@ -84,6 +84,8 @@ export interface PodActorDeps {
   volumes?: PodVolumes;
   /** Images the node builds instead of pulling (function runtime images); none: every image is pulled. */
   images?: LocalImageBuilder;
+  /** The node's warm pool of function containers (node-agent/functions/pool.ts); none: every pod makes its own sandbox. */
+  pool?: WarmPool;
   /** How often a running pod's configMap, secret and downwardAPI files are brought up to date (default 10 s). */
   volumeRefreshMs?: number;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
@@ -320,6 +322,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let result: ReconcileResult | undefined;
     let hints: ObservationHints = {};
     let lastObserved: ObservedPod | undefined;
+    // A warm container just became the pod's: its loader is ready now, so probe it at once.
+    let probeSoon = false;
     self = ctx.self;
     if (desired) await checkEviction(desired);
     for (let pass = 0; pass < MAX_PASSES; pass++) {
@@ -350,8 +354,9 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
           ...(deps.nodeResolvConf ? { nodeResolvConf: deps.nodeResolvConf } : {}), ...(deps.hostsRoot ? { hostsRoot: deps.hostsRoot } : {}),
         }, log, now, event, sandboxIPs: readySandboxIPs(observed), env: envContext(desired, observed),
           ...(deps.gpu ? { gpu: deps.gpu } : {}), ...(deps.volumes ? { volumes: deps.volumes } : {}),
-          ...(deps.images ? { images: deps.images } : {}),
+          ...(deps.images ? { images: deps.images } : {}), ...(deps.pool ? { pool: deps.pool } : {}),
       });
+      if (out.adopted) probeSoon = true;
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);
       hints = out.created;
@@ -361,6 +366,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     if (desired && lastObserved && result) await releaseFinishedVolumes(desired, result.status.phase, lastObserved);
     lastPodIP = result?.status.podIP ?? lastPodIP;
     prober.update(desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [], result?.status.podIP);
+    if (probeSoon) prober.probeNow();
     // A write the view never showed was overwritten before the control plane copied it there.
     if (written && !writtenSeen && now() - writtenAt > VIEW_LAG_MS) forgetWritten();
     const base = written ?? viewStatus;

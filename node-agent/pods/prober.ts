@@ -101,6 +101,19 @@ export class PodProber {
     return out;
   }
 
+  /**
+   * Runs every watched instance's due probes now rather than at its next slot (a warm container
+   * just specialised is ready at once; waiting for the grid would only delay its Ready).
+   */
+  probeNow(): void {
+    if (this.stopped) return;
+    for (const w of this.workers.values()) {
+      if (w.busy || w.gone) continue;
+      clearTimeout(w.timer);
+      void this.tick(w);
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     for (const w of this.workers.values()) { w.gone = true; clearTimeout(w.timer); }
