@@ -17,7 +17,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { counter, gauge } from '../../common/metrics';
+import { counter, gauge, histogram } from '../../common/metrics';
 import { isNotFound } from '../../messages/errors';
 import { RUNTIME_IMAGE_LATEST } from '../../messages/function-names';
 import type { Pod } from '../../messages/pod';
@@ -40,6 +40,14 @@ export const poolMembers = gauge({
   name: 'mk_function_pool_members',
   help: 'Warm generic runtime containers held by the node, by runtime and state (starting: being made; ready: may be taken).',
   labelNames: ['runtime', 'state'] as const,
+});
+
+/** From taking a warm container to the pod's Ready status written, by runtime. */
+export const poolReadySeconds = histogram({
+  name: 'mk_function_pool_ready_seconds',
+  help: 'Seconds from a pod taking a warm container of the pool to its Ready status being written (code linked, adoption recorded, /init, readiness probe), by runtime.',
+  labelNames: ['runtime'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5],
 });
 
 /** The CRI calls the pool makes. */
@@ -212,6 +220,10 @@ export class FunctionPool implements WarmPool {
     const ms = this.now() - started;
     this.opts.log.info({ member: m.name, pod: `${record.podNamespace}/${record.podName}`, ms, runtime: rt }, 'warm container taken by a pod');
     return { sandboxId: m.sandboxId, containerId: m.containerId, ms, ...(error ? { error } : {}) };
+  }
+
+  readyAfter(runtime: string, ms: number): void {
+    poolReadySeconds.observe({ runtime }, ms / 1000);
   }
 
   /** Called by the adoption overlay once an adopted sandbox is removed: its directories go. */

@@ -69,8 +69,8 @@ export interface ExecuteOutcome {
   abandonedStarts: string[];
   /** What was made: the next observation asks for their status along with its lists. */
   created: { sandboxes: string[]; containers: string[] };
-  /** A warm container of the pool became the pod's (its readiness is worth probing at once). */
-  adopted?: boolean;
+  /** A warm container of the pool became the pod's (its readiness is worth probing at once): its runtime and when it was taken (epoch ms). */
+  adopted?: { runtime: string; at: number };
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -289,7 +289,7 @@ async function adoptWarm(ctx: ExecuteContext, pool: WarmPool, pod: Pod, out: Exe
   if (!adopted) return miss();
   out.created.sandboxes.push(adopted.sandboxId);
   out.created.containers.push(adopted.containerId);
-  out.adopted = true;
+  out.adopted = { runtime, at: ctx.now() - adopted.ms };
   ctx.log.info({ sandboxId: adopted.sandboxId, containerId: adopted.containerId, ms: adopted.ms }, 'warm container specialised');
   ctx.event?.('Normal', 'Specialized', `Specialized a warm ${runtime} container from the pool in ${adopted.ms} ms`);
   if (adopted.error) ctx.event?.('Warning', 'Failed', `Error: ${adopted.error}`);

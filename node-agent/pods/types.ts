@@ -170,4 +170,6 @@ export interface WarmPool {
    * nothing changed: the pod takes the normal path). Throws only what leaves no adoption behind.
    */
   adopt(pod: Pod, runtime: string, input: WarmAdoptInput): Promise<WarmAdoption | undefined>;
+  /** A pod that took a warm container of `runtime` was reported Ready `ms` after the take (a metric). */
+  readyAfter(runtime: string, ms: number): void;
 }
