@@ -69,8 +69,12 @@ export interface ExecuteOutcome {
   abandonedStarts: string[];
   /** What was made: the next observation asks for their status along with its lists. */
   created: { sandboxes: string[]; containers: string[] };
-  /** A warm container of the pool became the pod's (its readiness is worth probing at once): its runtime and when it was taken (epoch ms). */
-  adopted?: { runtime: string; at: number };
+  /**
+   * A warm container of the pool became the pod's (its readiness is worth probing at once): its
+   * runtime, when the pod started taking it (epoch ms, before its env and code were prepared) and
+   * how long the take itself (code, record, /init) took.
+   */
+  adopted?: { runtime: string; at: number; initMs: number };
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -265,6 +269,7 @@ async function adoptWarm(ctx: ExecuteContext, pool: WarmPool, pod: Pod, out: Exe
     return false;
   }
   const { runtime } = eligible;
+  const started = ctx.now();
   const miss = (): false => {
     ctx.event?.('Normal', 'PoolMiss', `No warm ${runtime} container in the pool; making the pod's own`);
     return false;
@@ -289,7 +294,7 @@ async function adoptWarm(ctx: ExecuteContext, pool: WarmPool, pod: Pod, out: Exe
   if (!adopted) return miss();
   out.created.sandboxes.push(adopted.sandboxId);
   out.created.containers.push(adopted.containerId);
-  out.adopted = { runtime, at: ctx.now() - adopted.ms };
+  out.adopted = { runtime, at: started, initMs: adopted.ms };
   ctx.log.info({ sandboxId: adopted.sandboxId, containerId: adopted.containerId, ms: adopted.ms }, 'warm container specialised');
   ctx.event?.('Normal', 'Specialized', `Specialized a warm ${runtime} container from the pool in ${adopted.ms} ms`);
   if (adopted.error) ctx.event?.('Warning', 'Failed', `Error: ${adopted.error}`);

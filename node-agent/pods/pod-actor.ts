@@ -173,7 +173,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let viewStatus: PodStatus | undefined = pod.status;
   let adopted = false;
   // The warm container this pod took, until its first Ready status is written (pool metric).
-  let warmTaken: { runtime: string; at: number } | undefined;
+  let warmTaken: { runtime: string; at: number; initMs: number } | undefined;
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -382,10 +382,11 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     if (result && desired && !sameStoredStatus(result.status, base)) {
       if (result.status.phase !== base?.phase) log.info({ phase: result.status.phase }, 'pod phase');
       for (const e of backoffEvents(desired, base, result.status)) event(e.type, e.reason, e.message);
+      const writing = now();
       await deps.writeStatus(desired, result.status);
       if (warmTaken && result.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
         const ms = now() - warmTaken.at;
-        log.info({ runtime: warmTaken.runtime, ms }, 'Ready after taking a warm container');
+        log.info({ runtime: warmTaken.runtime, ms, initMs: warmTaken.initMs, writeMs: now() - writing }, 'Ready after taking a warm container');
         deps.pool?.readyAfter(warmTaken.runtime, ms);
         warmTaken = undefined;
       }

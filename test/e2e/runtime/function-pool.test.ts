@@ -226,11 +226,12 @@ describeE2e('the warm pool of function containers (size 1)', () => {
     // On the node: from taking the member to the Ready status written (the agent logs each).
     const log = fs.readFileSync(path.join(c.dataDir, 'logs', 'node-agent.log'), 'utf8').split('\n')
       .filter((l) => l.includes('Ready after taking a warm container'))
-      .map((l) => JSON.parse(l) as { ms: number; runtime: string });
+      .map((l) => JSON.parse(l) as { ms: number; runtime: string; initMs: number; writeMs: number });
     const taken = log.filter((l) => l.runtime === 'python3').map((l) => l.ms).sort((a, b) => a - b);
     expect(taken.length).toBeGreaterThanOrEqual(hits.length);
     const at = (q: number): number => taken[Math.min(taken.length - 1, Math.ceil(q * taken.length) - 1)];
     timings.push(`python3 pool hits on the node, take -> Ready status written: ${taken.join(', ')} ms; p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`);
+    timings.push(`  of which specialising (code, record, /init): ${log.filter((l) => l.runtime === 'python3').map((l) => l.initMs).join(', ')} ms; the Ready status write: ${log.filter((l) => l.runtime === 'python3').map((l) => l.writeMs).join(', ')} ms`);
     const node = log.filter((l) => l.runtime === 'node').map((l) => l.ms);
     timings.push(`node pool hits on the node, take -> Ready status written: ${node.join(', ')} ms`);
     expect(sumOf(await h.metrics(), 'mk_function_pool_ready_seconds_count', { runtime: 'python3' })).toBe(taken.length);
