@@ -404,7 +404,7 @@ async function init(req, res) {
     loaded = load(b);
   } catch (e) {
     state.initializing = false;
-    log(`init of ${what} failed: ${describe(e)}`);
+    log(`init of ${what} from ${b.codeDir || '/code'} failed: ${describe(e)}`);
     reply(res, 500, { error: describe(e), trace: traceOf(e) });
     return;
   }

@@ -450,7 +450,7 @@ class Handler(BaseHTTPRequestHandler):
         except BaseException as e:  # noqa: B036 - a SystemExit in module code is a load failure too
             with state.lock:
                 state.initializing = False
-            log("init of %s failed: %s" % (what, describe(e)))
+            log("init of %s from %s failed: %s" % (what, body.get("codeDir") or "/code", describe(e)))
             self.reply(500, {"error": describe(e), "trace": traceback.format_exc()})
             return
         with state.lock:

@@ -338,7 +338,7 @@ describe.each(runtimes)('the $name loader', (rt) => {
     expect(body.error).toMatch(rt.syntaxMessage);
     expect(body.trace).toContain(`bad.${rt.ext}`);
     expect(await get(l, '/healthz')).toEqual({ status: 503, body: { ready: false } });
-    await output(l.stderr, /init of handler bad\.handler failed: SyntaxError/);
+    await output(l.stderr, /init of handler bad\.handler from .* failed: SyntaxError/);
 
     const missing = await post(l, '/init', { codeDir: dir, handler: 'add.nope' });
     expect(missing.status).toBe(500);
