@@ -33,6 +33,8 @@ describe('which pods may take a warm container', () => {
     expect(poolEligibility(instancePodForTest())).toEqual({ runtime: 'python3' });
     expect(poolEligibility(instancePodForTest({ image: 'registry.mk.local/mk-runtime-node:latest' }))).toEqual({ runtime: 'node' });
     expect(poolEligibility(instancePodForTest({ env: [{ name: 'MK_FUNCTION_COMMAND', value: 'python3 add.py' }] }))).toEqual({ runtime: 'python3' });
+    // Resources are applied to the member when it is taken.
+    expect(poolEligibility(instancePodForTest({ resources: { limits: { memory: '64Mi', cpu: '500m' } } }))).toEqual({ runtime: 'python3' });
   });
 
   it.each<[string, Parameters<typeof instancePodForTest>[0], RegExp]>([
@@ -40,7 +42,6 @@ describe('which pods may take a warm container', () => {
     ['an extra volume', { extraVolume: true }, /volumes other than one functions\.mk\.io csi volume/],
     ['a command', { command: ['sh'] }, /container field command is set/],
     ['a securityContext', { securityContext: { runAsUser: 1000 } }, /container field securityContext is set/],
-    ['resource limits', { resources: { limits: { memory: '64Mi' } } }, /resource requests or limits/],
     ['another image', { image: 'busybox' }, /not a runtime image/],
     ['a hashed runtime image name', { image: 'registry.mk.local/mk-runtime-python3:0123abcd' }, /is not registry\.mk\.local\/mk-runtime-python3:latest/],
     ['both handler and command', { env: [{ name: 'MK_FUNCTION_HANDLER', value: 'a.b' }, { name: 'MK_FUNCTION_COMMAND', value: 'x' }] }, /not exactly one/],

@@ -42,15 +42,14 @@ const POD_FIELDS = new Set([
 ]);
 
 const present = (v: unknown): boolean => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
-const hasAny = (o: object | undefined): boolean => !!o && Object.values(o).some(present);
 
 /**
  * Whether `pod` may take a warm container of the pool instead of a sandbox and container of its
  * own: a Function's instance pod (label mk.io/function) with one container of a runtime image
  * (its `:latest` name, which the members run), the code from one `functions.mk.io` csi volume at
  * /code, one of MK_FUNCTION_HANDLER or MK_FUNCTION_COMMAND, and nothing a member lacks: no
- * command or args, no securityContext, no lifecycle hooks, no host ports, no resource limits or
- * requests, the default DNS and hosts, no init containers.
+ * command or args, no securityContext, no lifecycle hooks, no host ports, the default DNS and
+ * hosts, no init containers. Resource requests and limits are applied to the member at adoption.
  */
 export function poolEligibility(pod: Pod): Eligibility {
   const spec = pod.spec;
@@ -68,7 +67,6 @@ export function poolEligibility(pod: Pod): Eligibility {
   if (!runtime) return { reason: `image ${c.image} is not a runtime image` };
   if (c.image !== RUNTIME_IMAGE_LATEST[runtime]) return { reason: `image ${c.image} is not ${RUNTIME_IMAGE_LATEST[runtime]}` };
   if (c.imagePullPolicy === 'Always') return { reason: 'imagePullPolicy is Always' };
-  if (hasAny(c.resources)) return { reason: 'the container has resource requests or limits' };
   if ((c.ports ?? []).some((p) => p.hostPort !== undefined)) return { reason: 'a port asks for a host port' };
   const volumes = spec.volumes ?? [];
   if (volumes.length !== 1 || volumes[0].csi?.driver !== FUNCTION_CODE_CSI_DRIVER) {

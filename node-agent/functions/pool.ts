@@ -23,7 +23,7 @@ import { RUNTIME_IMAGE_LATEST } from '../../messages/function-names';
 import type { Pod } from '../../messages/pod';
 import type { CriClient } from '../cri/client';
 import { FUNCTION_RUNTIMES, LOADER_PORT, CODE_DIR, type FunctionRuntime } from '../images/runtime-images';
-import { buildContainerConfig, buildSandboxConfig, containerSpecHash, podLogDirectory, type SandboxOptions } from '../pods/cri-spec';
+import { buildContainerConfig, buildSandboxConfig, containerResources, containerSpecHash, podLogDirectory, type SandboxOptions } from '../pods/cri-spec';
 import type { WarmAdoptInput, WarmAdoption, WarmPool } from '../pods/types';
 import { AdoptionStore, LABEL_FUNCTION_POOL, LABEL_POOL_MEMBER, POOL_NAMESPACE, type AdoptionRecord } from './adoptions';
 import { poolEligibility, poolTarget, type Eligibility } from './pool-policy';
@@ -53,7 +53,7 @@ export const poolReadySeconds = histogram({
 /** The CRI calls the pool makes. */
 export type PoolRuntime = Pick<CriClient,
   | 'runPodSandbox' | 'stopPodSandbox' | 'removePodSandbox' | 'podSandboxStatus' | 'listPodSandbox' | 'createContainer' | 'startContainer'
-  | 'stopContainer' | 'listContainers' | 'imageStatus'>;
+  | 'stopContainer' | 'listContainers' | 'imageStatus' | 'updateContainerResources'>;
 
 /** What the pool needs. */
 export interface FunctionPoolOptions {
@@ -188,6 +188,10 @@ export class FunctionPool implements WarmPool {
     };
     try {
       await linkTree(input.codeDir, this.memberDir(m.name));
+      // The member was made without limits: the pod's requests and limits become its cgroup's.
+      if (spec.resources && Object.keys(spec.resources).length > 0) {
+        await this.opts.cri.updateContainerResources({ containerId: m.containerId, linux: containerResources(spec) });
+      }
       await this.opts.store.put(record);
     } catch (err) {
       // Nothing reports the pod yet: the member goes, the pod takes the normal path.

@@ -210,6 +210,19 @@ describeE2e('the warm pool of function containers (size 1)', () => {
     expect(await h.run(pod, { a: 1, b: 1 })).toEqual({ sum: 2, greeting: 'own', now: 'own' });
   });
 
+  it("applies a pod's resource limits to the warm container it takes", async () => {
+    const members = await h.readyMembers('python3');
+    const pod = JSON.parse(instancePod('add-lllll', 'add', 'python3', { MK_FUNCTION_HANDLER: 'add.handler' }, addDigest)) as Pod;
+    pod.spec.containers[0].resources = { limits: { memory: '96Mi', cpu: '500m' } };
+    const { pod: p } = await start(JSON.stringify(pod), 'add-lllll');
+    expect(await h.events('add-lllll')).toContain('Specialized');
+    await adoptedFrom('add-lllll', members);
+    const r = await c.mk(['exec', 'add-lllll', '--', 'sh', '-c', 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes']);
+    expect(r.stdout.trim()).toBe(String(96 * 1024 * 1024));
+    expect(await h.run(p, { a: 1, b: 1 })).toMatchObject({ sum: 2 });
+    expect((await c.mk(['delete', 'pod', 'add-lllll'])).code).toBe(0);
+  });
+
   it('times several pool hits in a row', async () => {
     const hits: number[] = [];
     for (let i = 0; i < 10; i++) {
