@@ -84,7 +84,10 @@ export default class NodeAgent extends MkCommand {
     }
     let functionPoolSize: number | undefined;
     try {
-      functionPoolSize = flags['function-pool-size'] === undefined ? undefined : parsePoolSize(flags['function-pool-size'], '--function-pool-size');
+      // The environment's is checked here too: a bad one is the operator's to fix before anything starts.
+      const given = flags['function-pool-size'];
+      const size = parsePoolSize(given ?? process.env.MK_FUNCTION_POOL_SIZE, given !== undefined ? '--function-pool-size' : 'MK_FUNCTION_POOL_SIZE');
+      functionPoolSize = given !== undefined ? size : undefined;
     } catch (err) {
       throw new ClusterError((err as Error).message);
     }
