@@ -40,9 +40,7 @@ import { getCode, openCodeBucket, type CodeBucket } from '../bus/function-code';
 import { FunctionCodeCache, PodVolumes } from './volumes';
 import { RuntimeImageBuilder, type ImageProgress } from './images';
 import { startLocalPathStorage } from './storage';
-import { adoptionOverlay, AdoptionStore } from './functions/adoptions';
-import { FunctionPool } from './functions/pool';
-import { parsePoolSize } from './functions/pool-policy';
+import { adoptionOverlay, AdoptionStore, FunctionPool, parsePoolSize } from './functions';
 
 export interface NodeAgentOptions {
   bus: BusOptions;
