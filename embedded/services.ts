@@ -169,7 +169,11 @@ export interface NodeAgentServiceOptions {
   serviceProxy?: boolean;
   /** `--host-path-root`: where pods' hostPath volumes may be (default: $MK_HOST_PATH_ROOTS, colon-separated; else none). */
   hostPathRoots?: string[];
+  /** `--function-pool-size`: warm containers per function runtime (default: $MK_FUNCTION_POOL_SIZE, else 2). */
+  functionPoolSize?: number;
 }
+
+export { parsePoolSize } from '../node-agent/functions/pool-size';
 
 /**
  * The directories hostPath volumes may be in: the flag's, else $MK_HOST_PATH_ROOTS (colon-separated,
@@ -235,6 +239,7 @@ export async function runNodeAgentService(dataDir: string, opts: NodeAgentServic
     ...(clusterCIDR ? { clusterCIDR } : {}),
     ...(serviceCIDR ? { serviceCIDR } : {}),
     hostPathRoots,
+    ...(opts.functionPoolSize !== undefined ? { functionPoolSize: opts.functionPoolSize } : {}),
   });
   return serveUntilSignal(async () => {
     await agent.stop();

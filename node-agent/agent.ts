@@ -40,6 +40,7 @@ import { getCode, openCodeBucket, type CodeBucket } from '../bus/function-code';
 import { FunctionCodeCache, PodVolumes } from './volumes';
 import { RuntimeImageBuilder, type ImageProgress } from './images';
 import { startLocalPathStorage } from './storage';
+import { adoptionOverlay, AdoptionStore, FunctionPool, parsePoolSize } from './functions';
 
 export interface NodeAgentOptions {
   bus: BusOptions;
@@ -103,6 +104,11 @@ export interface NodeAgentOptions {
    * pod that needs one builds it.
    */
   warmRuntimeImages?: boolean;
+  /**
+   * Warm generic containers kept per function runtime (node-agent/functions/pool.ts), 0 to 16;
+   * default MK_FUNCTION_POOL_SIZE, else 2. 0: no pool, every function pod makes its own sandbox.
+   */
+  functionPoolSize?: number;
 }
 
 export interface NodeAgent {
@@ -133,6 +139,8 @@ async function whenReady<T>(what: string, open: () => Promise<T>): Promise<T> {
 /** Starts the node agent. Throws with a clear message when containerd or the bus cannot start. */
 export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const name = opts.nodeName;
+  // Checked before anything starts: a bad size is the operator's to fix.
+  const poolSize = parsePoolSize(opts.functionPoolSize ?? process.env.MK_FUNCTION_POOL_SIZE);
   const statsIntervalMs = opts.statsIntervalMs ?? statsIntervalFromEnv();
   // Set once the node actor exists; the runtime may report a change before that.
   const nodeRef: { actor?: NodeActor } = {};
@@ -186,6 +194,14 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     socketPath: runtime.socketPath, workDir: opts.imagesDir ?? path.join(opts.dataDir, 'images'), log: log.child({ node: name }),
     onProgress: imageProgress,
   });
+  // The warm pool of function containers. Adoption records are read before any pod actor looks,
+  // so a pod that took a warm container finds it as its own; everything pods, logs, exec and
+  // stats see goes through the overlay (adopted members as their pods', other members hidden).
+  const poolRoot = path.join(opts.dataDir, 'function-pool');
+  const adoptions = new AdoptionStore(path.join(poolRoot, 'adoptions'), log.child({ node: name }));
+  await adoptions.load();
+  // Called only once an adopted sandbox is removed, long after the pool below exists.
+  const cri = adoptionOverlay(runtime.cri, adoptions, async (r) => { await pool.released(r); });
   const podNetwork = opts.podNetwork ?? 'host-gw';
   const serviceCIDR = opts.serviceCIDR ?? process.env.MK_SERVICE_CLUSTER_IP_RANGE ?? DEFAULT_SERVICE_CIDR;
   let serviceRoute: { stop(): void } | undefined;
@@ -231,11 +247,22 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     network: serviceNetwork.ready, nodeName: name, log, enabled: serviceProxyEnabled,
     ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
   });
+  const pool = new FunctionPool({
+    cri: runtime.cri, store: adoptions, root: poolRoot, size: poolSize, log: log.child({ node: name }),
+    seccompProfileRoot: runtime.seccompProfileRoot,
+    // Members need the pod network, which comes with the node's pod CIDR.
+    canStart: () => !!nodeRef.actor?.node()?.spec?.podCIDR,
+    sandbox: () => ({
+      podLogsRoot: runtime.podLogsRoot, ...nodeResolv,
+      ...(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {}), seccompProfileRoot: runtime.seccompProfileRoot,
+      ...((dns) => (dns ? { dnsConfig: dns } : {}))(nodeDns.podDnsFor(nodeRef.actor?.node()?.spec?.podCIDR)),
+    }),
+  });
   const node = nodeRef.actor = spawnNodeActor(system, {
     nodeName: name,
     cp: new ControlPlaneClient(bus, name),
     views,
-    cri: runtime.cri,
+    cri,
     capacity,
     annotations,
     labels,
@@ -260,7 +287,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     podDeps: {
       volumes: podVolumes,
       images: runtimeImages,
-      cri: runtime.cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
+      pool,
+      cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       seccompProfileRoot: runtime.seccompProfileRoot,
       ...(gpuAllocator ? { gpu: gpuAllocator } : {}),
       persistent: true,
@@ -323,7 +351,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   // Usage reports beside the actor tree: they read CRI and the machine, and hold no cluster state.
   const link = followConnection(bus.nc);
   const sampler = startStatsSampler({
-    nodeName: name, cri: runtime.cri, capacity, publish: publishOn(bus.nc, name), connected: link.up, intervalMs: statsIntervalMs,
+    nodeName: name, cri, capacity, publish: publishOn(bus.nc, name), connected: link.up, intervalMs: statsIntervalMs,
   });
 
   // The directories of the node's local-path volumes (node-agent/storage).
@@ -345,12 +373,15 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await serviceProxy.stop();
     await serviceNetwork.stop();
     await node.stop();
+    pool.stop();
     stopSystem(system);
   };
   // Teardown keeps the bus connection (its reply travels on it); stop() closes it later.
   const teardown = async (): Promise<void> => {
     if (tornDown) return;
     await quiesce();
+    // Unadopted members first (the runtime's teardown removes the adopted ones with the pods).
+    await pool.teardown().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the warm pool'));
     await runtime.teardown();
     await podVolumes.cleanOrphans(new Set()).catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod volumes'));
     await removePodRoutes().catch((err) => log.warn({ node: name, err: String(err) }, 'could not remove the pod routes'));
@@ -361,9 +392,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       .catch((err) => log.warn({ node: name, err: String(err) }, 'could not post the shutdown status'));
     log.info({ node: name }, 'node torn down');
   };
-  const subjects = serveNodeSubjects(bus, { nodeName: name, cri: runtime.cri, pods, teardown });
+  const subjects = serveNodeSubjects(bus, { nodeName: name, cri, pods, teardown });
   await subjects.ready;
-  const portForward = servePortForward(bus, { nodeName: name, pods, podIP: (pod) => sandboxIP(runtime.cri, pod) });
+  const portForward = servePortForward(bus, { nodeName: name, pods, podIP: (pod) => sandboxIP(cri, pod) });
   await portForward.ready;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -378,7 +409,9 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     await bus.close();
     log.info({ node: name }, 'node agent stopped');
   };
-  log.info({ node: name, containerd: runtime.socketPath }, 'node agent started');
+  log.info({ node: name, containerd: runtime.socketPath, functionPoolSize: poolSize }, 'node agent started');
+  // Recovers the members an earlier agent left, then keeps the pool filled in the background.
+  void pool.start().catch((err) => log.error({ node: name, err: String(err) }, 'the warm pool of function containers is not kept'));
   // Last and in the background: the node is ready without them, and a pod needing one shares the build.
   if (opts.warmRuntimeImages ?? process.env.MK_WARM_RUNTIME_IMAGES !== 'off') {
     setImmediate(() => {

@@ -11,6 +11,7 @@ import { ensureBuiltinImages, type ImageProgress } from './images';
 import { log } from './log';
 import { assertCniPlugins, writeCniConfig } from './network';
 import { LABEL_POD_UID } from './pods';
+import { LABEL_FUNCTION_POOL } from './functions/adoptions';
 
 /** Where the runtime lives and what it is. */
 export interface RuntimeOptions {
@@ -121,11 +122,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<NodeRuntime> {
 
 /**
  * Stops and removes every sandbox and container mk made on this containerd (those labelled with a
- * pod uid), never anything else a shared containerd runs. Returns how many it found.
+ * pod uid, and the warm pool's members, adopted or not), never anything else a shared containerd runs. Returns how many it found.
  */
 async function removeMkPods(cri: CriClient): Promise<number> {
   const mine = <T extends { labels?: Record<string, string> | null }>(xs: T[] | null | undefined): T[] =>
-    (xs ?? []).filter((x) => !!x.labels?.[LABEL_POD_UID]);
+    (xs ?? []).filter((x) => !!x.labels?.[LABEL_POD_UID] || !!x.labels?.[LABEL_FUNCTION_POOL]);
   const containers = mine((await cri.listContainers({})).containers);
   await Promise.all(containers.map((c) => cri.stopContainer({ containerId: c.id, timeout: 5 }).catch(() => undefined)));
   for (const c of containers) await cri.removeContainer({ containerId: c.id }).catch(() => undefined);

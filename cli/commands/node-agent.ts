@@ -3,7 +3,7 @@ import { Flags } from '@oclif/core';
 import { metricsFlags, metricsOption, MkCommand } from '../base-command';
 import { defaultNodeName, tryReadContext } from '../../embedded/context';
 import { ClusterError } from '../../embedded/errors';
-import { runNodeAgentService } from '../../embedded/services';
+import { parsePoolSize, runNodeAgentService } from '../../embedded/services';
 import { parseDuration } from '../../messages/duration';
 import { parseExtendedResources } from '../../messages/extended-resources';
 import type { PodNetworkMode } from '../../messages/node-routes';
@@ -59,6 +59,9 @@ export default class NodeAgent extends MkCommand {
         + 'default: $MK_HOST_PATH_ROOTS, colon-separated, else none: every hostPath volume is refused)',
       multiple: true,
     }),
+    'function-pool-size': Flags.string({
+      description: 'warm generic containers kept per function runtime, 0 to 16 (0: none; default: $MK_FUNCTION_POOL_SIZE, else 2)',
+    }),
     'service-proxy': Flags.boolean({ description: 'program iptables for Services (default: on unless MK_SERVICE_PROXY=off)', allowNo: true }),
     ...metricsFlags,
   };
@@ -78,6 +81,15 @@ export default class NodeAgent extends MkCommand {
     const gpuDevRoot = flags['gpu-dev-root'];
     if (gpuDevRoot !== undefined && !fs.statSync(gpuDevRoot, { throwIfNoEntry: false })?.isDirectory()) {
       throw new ClusterError(`--gpu-dev-root: "${gpuDevRoot}" is not a directory`);
+    }
+    let functionPoolSize: number | undefined;
+    try {
+      // The environment's is checked here too: a bad one is the operator's to fix before anything starts.
+      const given = flags['function-pool-size'];
+      const size = parsePoolSize(given ?? process.env.MK_FUNCTION_POOL_SIZE, given !== undefined ? '--function-pool-size' : 'MK_FUNCTION_POOL_SIZE');
+      functionPoolSize = given !== undefined ? size : undefined;
+    } catch (err) {
+      throw new ClusterError((err as Error).message);
     }
     let nodeName = flags['node-name'];
     if (flags.join) {
@@ -112,6 +124,7 @@ export default class NodeAgent extends MkCommand {
       ...(flags['pod-network'] ? { podNetwork: flags['pod-network'] as PodNetworkMode } : {}),
       ...(flags['service-proxy'] !== undefined ? { serviceProxy: flags['service-proxy'] } : {}),
       ...(flags['host-path-root'] ? { hostPathRoots: flags['host-path-root'] } : {}),
+      ...(functionPoolSize !== undefined ? { functionPoolSize } : {}),
       ...metricsOption(flags),
     }, (l) => this.err(`node-agent: ${l}`));
     this.exit(code);

@@ -17,7 +17,8 @@ import { resolveTopology } from '../../embedded/topology';
 import { checkNodes } from '../../embedded/start';
 import { dnsSettingsToKeep, nodeDnsSettings } from '../../embedded/dns-settings';
 import { ingressProxyMode } from '../../embedded/ingress-proxy';
-import { hostPathRootsOf } from '../../embedded/services';
+import { hostPathRootsOf, parsePoolSize } from '../../embedded/services';
+import { ClusterError } from '../../embedded/errors';
 
 /**
  * `mk up`: starts the embedded cluster (nats-server, control plane, node agent under a supervisor)
@@ -107,6 +108,9 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
         + 'default: $MK_HOST_PATH_ROOTS, colon-separated, else none: every hostPath volume is refused)',
       multiple: true,
     }),
+    'function-pool-size': Flags.string({
+      description: 'warm generic containers each node keeps per function runtime, 0 to 16 (0: none; this run; default: $MK_FUNCTION_POOL_SIZE, else 2)',
+    }),
     'ingress-proxy': Flags.string({
       description: 'what serves each node\'s ingress on port 80: nginx (a child of the node agent), builtin (in-process) or auto (nginx when installed) (this run; default: $MK_INGRESS_PROXY, else auto)',
       options: ['nginx', 'builtin', 'auto'],
@@ -134,6 +138,13 @@ service discovery), so a later mk up keeps them. See docs/metrics.md and example
     // Likewise the hostPath roots (embedded/services.ts), checked here first.
     const hostPathRoots = hostPathRootsOf(flags['host-path-root']);
     if (flags['host-path-root']) process.env.MK_HOST_PATH_ROOTS = hostPathRoots.join(':');
+    // Likewise the warm pool's size (node-agent/functions/pool-policy.ts), checked here first.
+    try {
+      process.env.MK_FUNCTION_POOL_SIZE = String(parsePoolSize(flags['function-pool-size'] ?? process.env.MK_FUNCTION_POOL_SIZE,
+        flags['function-pool-size'] !== undefined ? '--function-pool-size' : 'MK_FUNCTION_POOL_SIZE'));
+    } catch (err) {
+      throw new ClusterError((err as Error).message);
+    }
     if (!flags.foreground) {
       await startCluster({
         topology, settings,

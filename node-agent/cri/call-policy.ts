@@ -25,7 +25,7 @@ export type CriRpc =
   | 'Version' | 'Status'
   | 'RunPodSandbox' | 'StopPodSandbox' | 'RemovePodSandbox' | 'PodSandboxStatus' | 'ListPodSandbox'
   | 'CreateContainer' | 'StartContainer' | 'StopContainer' | 'RemoveContainer' | 'ListContainers' | 'ContainerStatus'
-  | 'ExecSync' | 'ContainerStats' | 'ListContainerStats'
+  | 'UpdateContainerResources' | 'ExecSync' | 'ContainerStats' | 'ListContainerStats'
   | 'ListImages' | 'ImageStatus' | 'PullImage' | 'RemoveImage';
 
 /** A queue of mutating calls with its own bound. */
@@ -65,6 +65,8 @@ export const CRI_CALL_POLICY: Readonly<Record<CriRpc, Readonly<CriCallPolicy>>> 
   RemoveContainer: { deadlineMs: 30_000, lane: 'lifecycle', priority: 'high' },
   ListContainers: READ,
   ContainerStatus: READ,
+  // Rewrites the container's cgroup limits: quick, and for a container already admitted.
+  UpdateContainerResources: { deadlineMs: 30_000, lane: 'lifecycle', priority: 'high' },
   // Plus the command's own timeout (the client adds it). Exec is the user's, not the node's work.
   ExecSync: { deadlineMs: 30_000 },
   ContainerStats: READ,

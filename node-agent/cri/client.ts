@@ -256,6 +256,10 @@ export class CriClient {
   listContainers(req: T.ListContainersRequest = {}, o?: CallOptions): Promise<T.ListContainersResponse> { return this.call(this.runtime, 'ListContainers', req, o); }
   /** Status of one container; NotFoundError when absent. */
   containerStatus(req: T.ContainerStatusRequest, o?: CallOptions): Promise<T.ContainerStatusResponse> { return this.call(this.runtime, 'ContainerStatus', req, o); }
+  /** Applies new cgroup resources (cpu shares and quota, memory limit) to a container; NotFoundError when absent. */
+  updateContainerResources(req: T.UpdateContainerResourcesRequest, o?: CallOptions): Promise<T.Empty> {
+    return this.call(this.runtime, 'UpdateContainerResources', req, o);
+  }
   /** Runs a command in a running container and returns its output and exit code. */
   execSync(req: T.ExecSyncRequest, o?: CallOptions): Promise<T.ExecSyncResponse> {
     // The command's own timeout must fit inside the call deadline, or the deadline wins first.

@@ -186,6 +186,8 @@ export interface CreateContainerResponse { containerId: string }
 export interface StartContainerRequest { containerId: string }
 /** `timeout` is the grace period in seconds before SIGKILL (0 = kill at once). */
 export interface StopContainerRequest { containerId: string; timeout?: number }
+/** Request of the UpdateContainerResources RPC: the container's new Linux resources. */
+export interface UpdateContainerResourcesRequest { containerId: string; linux?: LinuxContainerResources; annotations?: StringMap }
 /** Request of the RemoveContainer RPC. */
 export interface RemoveContainerRequest { containerId: string }
 /** ListContainers filter; fields are ANDed, labelSelector matches exactly. */

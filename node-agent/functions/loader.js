@@ -5,7 +5,9 @@
  * The contract (docs/api.md, "Function runtimes") is the same as loader.py's:
  *
  *   GET  /healthz  200 {"ready":true} once code is loaded, else 503 {"ready":false}
- *   POST /init     {"codeDir": "/code", "handler": "add.handler"} or {"codeDir": ..., "command": "node add.js"}
+ *   POST /init     {"codeDir": "/code", "handler": "add.handler"} or {"codeDir": ..., "command": "node add.js"},
+ *                  optionally with "env": {"NAME": "value"} set in process.env before the code loads
+ *                  (a generic container of a node's warm pool is given its function's environment so)
  *   POST /run      the event (JSON); answers the handler's result (or the command's stdout) as JSON
  *
  * Listens on $MK_FUNCTION_HOST (default 0.0.0.0) : $MK_FUNCTION_PORT (default 8080; 0 picks a free one).
@@ -382,6 +384,12 @@ async function init(req, res) {
     reply(res, 400, { error: handlerProblem(b.handler) });
     return;
   }
+  const env = b.env;
+  if (env != null && (typeof env !== 'object' || Array.isArray(env)
+    || !Object.entries(env).every(([k, v]) => k !== '' && !k.includes('=') && !k.includes('\0') && typeof v === 'string' && !v.includes('\0')))) {
+    reply(res, 400, { error: '"env" must be an object of names (no "=") to string values' });
+    return;
+  }
   if (state.ready || state.initializing) {
     reply(res, 409, { error: state.ready ? 'already initialised' : 'an init is in progress' });
     return;
@@ -389,12 +397,14 @@ async function init(req, res) {
   state.initializing = true;
   const started = Date.now();
   const what = whatOf(b);
+  // Before the code loads: module-level code may read its environment.
+  if (env != null) Object.assign(process.env, env);
   let loaded;
   try {
     loaded = load(b);
   } catch (e) {
     state.initializing = false;
-    log(`init of ${what} failed: ${describe(e)}`);
+    log(`init of ${what} from ${b.codeDir || '/code'} failed: ${describe(e)}`);
     reply(res, 500, { error: describe(e), trace: traceOf(e) });
     return;
   }

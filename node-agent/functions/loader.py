@@ -4,7 +4,9 @@ A small HTTP server (stdlib only) that loads a function's code from a directory 
 The contract (docs/api.md, "Function runtimes") is the same as loader.js's:
 
   GET  /healthz  200 {"ready":true} once code is loaded, else 503 {"ready":false}
-  POST /init     {"codeDir": "/code", "handler": "add.handler"} or {"codeDir": ..., "command": "python3 add.py"}
+  POST /init     {"codeDir": "/code", "handler": "add.handler"} or {"codeDir": ..., "command": "python3 add.py"},
+                 optionally with "env": {"NAME": "value"} set in os.environ before the code loads
+                 (a generic container of a node's warm pool is given its function's environment so)
   POST /run      the event (JSON); answers the handler's result (or the command's stdout) as JSON
 
 Listens on $MK_FUNCTION_HOST (default 0.0.0.0) : $MK_FUNCTION_PORT (default 8080; 0 picks a free one).
@@ -434,6 +436,10 @@ class Handler(BaseHTTPRequestHandler):
             if body.get(key) is not None and not isinstance(body[key], str):
                 self.reply(400, {"error": '"%s" must be a string' % key})
                 return
+        env = body.get("env")
+        if env is not None and (not isinstance(env, dict) or not all(isinstance(k, str) and k and "=" not in k and "\0" not in k and isinstance(v, str) and "\0" not in v for k, v in env.items())):
+            self.reply(400, {"error": '"env" must be an object of names (no "=") to string values'})
+            return
         if body.get("handler") is not None and handler_problem(body["handler"]):
             self.reply(400, {"error": handler_problem(body["handler"])})
             return
@@ -444,12 +450,14 @@ class Handler(BaseHTTPRequestHandler):
             state.initializing = True
         started = time.monotonic()
         what = what_of(body)
+        # Before the code loads: module-level code may read its environment.
+        os.environ.update(env or {})
         try:
             code_dir, fn, argv = load(body)
         except BaseException as e:  # noqa: B036 - a SystemExit in module code is a load failure too
             with state.lock:
                 state.initializing = False
-            log("init of %s failed: %s" % (what, describe(e)))
+            log("init of %s from %s failed: %s" % (what, body.get("codeDir") or "/code", describe(e)))
             self.reply(500, {"error": describe(e), "trace": traceback.format_exc()})
             return
         with state.lock:

@@ -338,7 +338,7 @@ describe.each(runtimes)('the $name loader', (rt) => {
     expect(body.error).toMatch(rt.syntaxMessage);
     expect(body.trace).toContain(`bad.${rt.ext}`);
     expect(await get(l, '/healthz')).toEqual({ status: 503, body: { ready: false } });
-    await output(l.stderr, /init of handler bad\.handler failed: SyntaxError/);
+    await output(l.stderr, /init of handler bad\.handler from .* failed: SyntaxError/);
 
     const missing = await post(l, '/init', { codeDir: dir, handler: 'add.nope' });
     expect(missing.status).toBe(500);
@@ -550,6 +550,29 @@ describe.each(runtimes)('the $name loader', (rt) => {
     expect(await post(l, '/run', small)).toEqual({ status: 200, body: { argc: 2, len: small.length + 2 } });
     const big = 'y'.repeat(200 * 1024);
     expect(await post(l, '/run', big)).toEqual({ status: 200, body: { argc: 1, len: big.length + 2 } });
+  });
+
+  it('applies the env of /init before the code loads (a warm container given its function), to handlers, commands and the timeout', async () => {
+    const handler = rt.ext === 'py'
+      ? 'import os\n\nAT_LOAD = os.environ.get("GREETING")\n\ndef handler(event):\n    return {"load": AT_LOAD, "call": os.environ.get("GREETING"), "t": os.environ.get("MK_FUNCTION_TIMEOUT_SECONDS")}\n'
+      : 'const atLoad = process.env.GREETING;\nexports.handler = () => ({ load: atLoad, call: process.env.GREETING, t: process.env.MK_FUNCTION_TIMEOUT_SECONDS });\n';
+    const command = rt.ext === 'py'
+      ? 'import json, os\nprint(json.dumps({"env": os.environ.get("GREETING")}))\n'
+      : 'console.log(JSON.stringify({ env: process.env.GREETING }));\n';
+    const dir = await codeDir({ [`greet.${rt.ext}`]: handler, [`greet_cmd.${rt.ext}`]: command });
+    const l = await startLoader(rt, dir);
+    const bad = await post(l, '/init', { codeDir: dir, handler: 'greet.handler', env: { 'A=B': 'x' } });
+    expect(bad).toEqual({ status: 400, body: { error: expect.stringMatching(/"env" must be an object/) } });
+    expect((await post(l, '/init', { codeDir: dir, handler: 'greet.handler', env: ['x'] })).status).toBe(400);
+    expect((await post(l, '/init', { codeDir: dir, handler: 'greet.handler', env: { GREETING: 7 } })).status).toBe(400);
+    expect(await get(l, '/healthz')).toEqual({ status: 503, body: { ready: false } });
+    const env = { GREETING: 'hello', MK_FUNCTION_TIMEOUT_SECONDS: '5' };
+    expect(await post(l, '/init', { codeDir: dir, handler: 'greet.handler', env })).toEqual({ status: 200, body: { ready: true } });
+    expect(await post(l, '/run', {})).toEqual({ status: 200, body: { load: 'hello', call: 'hello', t: '5' } });
+
+    const c = await startLoader(rt, dir);
+    expect((await post(c, '/init', { codeDir: dir, command: `${rt.argv[0]} greet_cmd.${rt.ext}`, env: { GREETING: 'hi' } })).status).toBe(200);
+    expect(await post(c, '/run', {})).toEqual({ status: 200, body: { env: 'hi' } });
   });
 
   it('kills a command that runs past MK_FUNCTION_TIMEOUT_SECONDS with its process group (504), caps stdout (500) and keeps the last 64 KiB of stderr', async () => {

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { isNotFound } from '../../messages/errors';
 import type { EventType } from '../../messages/event';
+import { FUNCTION_LABEL } from '../../messages/function-names';
 import type { Container, Pod } from '../../messages/pod';
 import type { Mount } from '../cri/types';
 import type { LocalImageBuilder } from '../images/on-demand';
@@ -25,7 +26,7 @@ import type { SyncFailures } from './reconcile';
 import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
 import { needsImageUser, type ImageUser } from './security';
 import { isContainerConfigError } from './errors';
-import type { PodAction, PodRuntime } from './types';
+import type { PodAction, PodRuntime, WarmPool } from './types';
 import { containerMounts, containerVolumeMounts, isVolumeError, podVolumes, type PodVolumes } from '../volumes';
 
 export { isRuntimeFault } from './runtime-faults';
@@ -56,6 +57,8 @@ export interface ExecuteContext {
   volumes?: PodVolumes;
   /** Images the node builds instead of pulling (the function runtime images); none: every image is pulled. */
   images?: LocalImageBuilder;
+  /** The node's warm pool of function containers, which an eligible pod's first sandbox comes from; none: never. */
+  pool?: WarmPool;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -66,6 +69,12 @@ export interface ExecuteOutcome {
   abandonedStarts: string[];
   /** What was made: the next observation asks for their status along with its lists. */
   created: { sandboxes: string[]; containers: string[] };
+  /**
+   * A warm container of the pool became the pod's (its readiness is worth probing at once): its
+   * runtime, when the pod started taking it (epoch ms, before its env and code were prepared) and
+   * how long the take itself (code, record, /init) took.
+   */
+  adopted?: { runtime: string; at: number; initMs: number };
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -167,6 +176,7 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
       return;
     }
     case 'runPodSandbox': {
+      if (a.attempt === 0 && ctx.pool && ctx.pod && (await adoptWarm(ctx, ctx.pool, ctx.pod, out))) return;
       if (a.attempt > 0) ctx.event?.('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       const config = buildSandboxConfig(requirePod(ctx, a), ctx.sandbox, a.attempt);
       const { podSandboxId } = await cri.runPodSandbox({ config });
@@ -243,6 +253,52 @@ async function execute(a: Exclude<PodAction, { type: 'stopContainer' }>, ctx: Ex
     case 'removeContainer':
       await idempotent(cri.removeContainer({ containerId: a.containerId }));
   }
+}
+
+/**
+ * Takes a warm container of the node's pool for the pod's first sandbox when the pod is eligible
+ * and one is ready: its env is resolved and its code volume set up as for a container of its own,
+ * then the pool specialises the member (node-agent/functions/pool.ts). True when the pod took one;
+ * false leaves the normal path to it (a miss, or env or volumes that are not ready: the normal path
+ * reports those as it always does).
+ */
+async function adoptWarm(ctx: ExecuteContext, pool: WarmPool, pod: Pod, out: ExecuteOutcome): Promise<boolean> {
+  const eligible = pool.eligibility(pod);
+  if ('reason' in eligible) {
+    if (pod.metadata.labels?.[FUNCTION_LABEL]) ctx.log.debug({ reason: eligible.reason }, 'function instance not eligible for a warm container');
+    return false;
+  }
+  const { runtime } = eligible;
+  const started = ctx.now();
+  const miss = (): false => {
+    ctx.event?.('Normal', 'PoolMiss', `No warm ${runtime} container in the pool; making the pod's own`);
+    return false;
+  };
+  if (!pool.has(runtime)) {
+    pool.missed(runtime);
+    return miss();
+  }
+  const spec = pod.spec.containers[0];
+  let codeDir: string | undefined;
+  let env;
+  try {
+    env = (await resolveContainer(pod, spec, { ...ctx.env, objects: ctx.env?.objects ?? NO_OBJECTS })).env;
+    const volumes = await ctx.volumes?.setUp(pod, { objects: ctx.env?.objects ?? NO_OBJECTS, ...(ctx.env?.allocatable ? { allocatable: ctx.env.allocatable } : {}) });
+    codeDir = volumes?.get(pod.spec.volumes?.[0]?.name ?? '')?.hostPath;
+  } catch (e) {
+    ctx.log.info({ err: messageOf(e) }, 'the pod\'s env or code is not ready; making its own sandbox');
+    return false;
+  }
+  if (!codeDir) return false;
+  const adopted = await pool.adopt(pod, runtime, { env, codeDir });
+  if (!adopted) return miss();
+  out.created.sandboxes.push(adopted.sandboxId);
+  out.created.containers.push(adopted.containerId);
+  out.adopted = { runtime, at: started, initMs: adopted.ms };
+  ctx.log.info({ sandboxId: adopted.sandboxId, containerId: adopted.containerId, ms: adopted.ms }, 'warm container specialised');
+  ctx.event?.('Normal', 'Specialized', `Specialized a warm ${runtime} container from the pool in ${adopted.ms} ms`);
+  if (adopted.error) ctx.event?.('Warning', 'Failed', `Error: ${adopted.error}`);
+  return true;
 }
 
 /**

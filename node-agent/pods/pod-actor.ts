@@ -28,7 +28,7 @@ import { executeActions } from './execute';
 import { ObservationCache, observePod, type ObservationHints } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
 import { sameStatus } from './status';
-import type { ObservedPod, PodRuntime } from './types';
+import type { ObservedPod, PodRuntime, WarmPool } from './types';
 import { PodProber, type RunningContainer } from './prober';
 import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
 import { stopContainerGracefully } from './hooks';
@@ -84,6 +84,8 @@ export interface PodActorDeps {
   volumes?: PodVolumes;
   /** Images the node builds instead of pulling (function runtime images); none: every image is pulled. */
   images?: LocalImageBuilder;
+  /** The node's warm pool of function containers (node-agent/functions/pool.ts); none: every pod makes its own sandbox. */
+  pool?: WarmPool;
   /** How often a running pod's configMap, secret and downwardAPI files are brought up to date (default 10 s). */
   volumeRefreshMs?: number;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
@@ -170,6 +172,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   let writtenSeen = false;
   let viewStatus: PodStatus | undefined = pod.status;
   let adopted = false;
+  // The warm container this pod took, until its first Ready status is written (pool metric).
+  let warmTaken: { runtime: string; at: number; initMs: number } | undefined;
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -320,18 +324,21 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let result: ReconcileResult | undefined;
     let hints: ObservationHints = {};
     let lastObserved: ObservedPod | undefined;
+    // A warm container just became the pod's: its loader is ready now, so probe it at once.
+    let probeSoon = false;
+    const reconcileWith = (observed: ObservedPod): ReconcileResult => reconcilePod({
+      probes: prober.views(),
+      pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
+      previous: written ?? viewStatus, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
+      ...(eviction !== undefined ? { evicted: eviction } : {}),
+    });
     self = ctx.self;
     if (desired) await checkEviction(desired);
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const observed = markAbandonedStarts(await observePod(deps.cri, uid as string, images, cache, hints), abandonedStarts);
       logUnexpected(log, observed, desired);
       lastObserved = observed;
-      result = reconcilePod({
-        probes: prober.views(),
-        pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
-        previous: written ?? viewStatus, failures, defaultGraceSeconds: lastKnown.spec.terminationGracePeriodSeconds,
-        ...(eviction !== undefined ? { evicted: eviction } : {}),
-      });
+      result = reconcileWith(observed);
       await record(result.events);
       if (result.terminated) {
         log.info('pod terminated; runtime objects removed');
@@ -350,8 +357,9 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
           ...(deps.nodeResolvConf ? { nodeResolvConf: deps.nodeResolvConf } : {}), ...(deps.hostsRoot ? { hostsRoot: deps.hostsRoot } : {}),
         }, log, now, event, sandboxIPs: readySandboxIPs(observed), env: envContext(desired, observed),
           ...(deps.gpu ? { gpu: deps.gpu } : {}), ...(deps.volumes ? { volumes: deps.volumes } : {}),
-          ...(deps.images ? { images: deps.images } : {}),
+          ...(deps.images ? { images: deps.images } : {}), ...(deps.pool ? { pool: deps.pool } : {}),
       });
+      if (out.adopted) { probeSoon = true; warmTaken = out.adopted; }
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);
       hints = out.created;
@@ -361,13 +369,27 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     if (desired && lastObserved && result) await releaseFinishedVolumes(desired, result.status.phase, lastObserved);
     lastPodIP = result?.status.podIP ?? lastPodIP;
     prober.update(desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [], result?.status.podIP);
+    if (probeSoon && result?.actions.length === 0 && lastObserved) {
+      // Probed before the status is written, so the first status of a specialised warm container
+      // is already Ready: one write instead of a not-ready one and a probe period later another.
+      await prober.probeNow();
+      result = reconcileWith(lastObserved);
+      await record(result.events);
+    }
     // A write the view never showed was overwritten before the control plane copied it there.
     if (written && !writtenSeen && now() - writtenAt > VIEW_LAG_MS) forgetWritten();
     const base = written ?? viewStatus;
     if (result && desired && !sameStoredStatus(result.status, base)) {
       if (result.status.phase !== base?.phase) log.info({ phase: result.status.phase }, 'pod phase');
       for (const e of backoffEvents(desired, base, result.status)) event(e.type, e.reason, e.message);
+      const writing = now();
       await deps.writeStatus(desired, result.status);
+      if (warmTaken && result.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+        const ms = now() - warmTaken.at;
+        log.info({ runtime: warmTaken.runtime, ms, initMs: warmTaken.initMs, writeMs: now() - writing }, 'Ready after taking a warm container');
+        deps.pool?.readyAfter(warmTaken.runtime, ms);
+        warmTaken = undefined;
+      }
       written = result.status;
       writtenAt = now();
       // A view without status will never show it: the acknowledgement is all there is.

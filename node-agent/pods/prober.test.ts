@@ -89,6 +89,25 @@ describe('PodProber (fake clock)', () => {
     h.prober.stop();
   });
 
+  it('probes at once when asked (a warm container just specialised), without waiting for its slot, then keeps its period', async () => {
+    const h = harness({ ready: () => 'success' });
+    const spec = container({ readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 1 } });
+    // Started long ago, 130 ms past a slot: the next slot is 120 ms away.
+    jest.setSystemTime(1_000_130);
+    h.prober.update([{ id: 'c1', spec, startedAtMs: 900_000 }], '10.0.0.2');
+    await h.prober.probeNow();
+    expect(h.runs).toEqual([{ at: 1_000_130, kind: 'ready' }]);
+    expect(h.prober.view('c1')).toEqual({ started: true, ready: true });
+    expect(h.changes()).toBe(1);
+    // A period after that run, on the next slot.
+    await jest.advanceTimersByTimeAsync(1_119);
+    expect(h.runs).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(h.runs).toHaveLength(2);
+    expect(h.runs[1].at).toBe(1_001_250);
+    h.prober.stop();
+  });
+
   it('waits initialDelaySeconds, flips ready on the first success, and writes nothing while it stays', async () => {
     let ok = false;
     const h = harness({ ready: () => (ok ? 'success' : 'failure') });

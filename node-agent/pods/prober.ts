@@ -101,6 +101,22 @@ export class PodProber {
     return out;
   }
 
+  /**
+   * Runs every watched instance's due probes now rather than at its next slot (a warm container
+   * just specialised is ready at once; waiting for the grid would only delay its Ready). Resolves
+   * once they have run; never rejects.
+   */
+  async probeNow(): Promise<void> {
+    if (this.stopped) return;
+    const ticks: Promise<void>[] = [];
+    for (const w of this.workers.values()) {
+      if (w.busy || w.gone) continue;
+      clearTimeout(w.timer);
+      ticks.push(this.tick(w).catch(() => undefined));
+    }
+    await Promise.all(ticks);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const w of this.workers.values()) { w.gone = true; clearTimeout(w.timer); }

@@ -134,3 +134,42 @@ export interface ReconcileResult {
   /** Deletion is complete: nothing of the pod is left in the runtime. */
   terminated: boolean;
 }
+
+/** What a pod taking a warm container gives the pool: its resolved environment and its code. */
+export interface WarmAdoptInput {
+  /** The container's environment, resolved (env.ts). */
+  env: { name: string; value: string }[];
+  /** Where the pod's code volume is on the node (the unpacked code). */
+  codeDir: string;
+}
+
+/** A pod that took a warm container: the member's sandbox and container are now the pod's. */
+export interface WarmAdoption {
+  sandboxId: string;
+  containerId: string;
+  /** Milliseconds from taking the member to the loader's answer to /init. */
+  ms: number;
+  /** Why /init failed (the container was stopped, and restarts the normal way); none when it loaded. */
+  error?: string;
+}
+
+/**
+ * The node's warm pool of function runtime containers (node-agent/functions/pool.ts), as the pod
+ * lifecycle uses it when it would create a pod's first sandbox.
+ */
+export interface WarmPool {
+  /** The runtime whose warm container `pod` may take, or why it may not take one. */
+  eligibility(pod: Pod): { runtime: string } | { reason: string };
+  /** Whether a warm container of `runtime` is ready to be taken now. */
+  has(runtime: string): boolean;
+  /** Counts a cold start of `runtime` that found no warm container (it grows the pool). */
+  missed(runtime: string): void;
+  /**
+   * Takes a ready member for `pod` (counting a hit) and specialises it: the code is made visible
+   * at its /code, the adoption recorded, the loader initialised. Undefined on a miss (counted,
+   * nothing changed: the pod takes the normal path). Throws only what leaves no adoption behind.
+   */
+  adopt(pod: Pod, runtime: string, input: WarmAdoptInput): Promise<WarmAdoption | undefined>;
+  /** A pod that took a warm container of `runtime` was reported Ready `ms` after the take (a metric). */
+  readyAfter(runtime: string, ms: number): void;
+}

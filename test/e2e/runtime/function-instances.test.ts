@@ -95,7 +95,8 @@ describeE2e('function instance pods on a one-machine cluster', () => {
 
   beforeAll(async () => {
     srcRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-fninst-src-'));
-    c = await startCluster({ env: { MK_WARM_RUNTIME_IMAGES: 'off' } });
+    // The normal path of instance pods (test/e2e/runtime/function-pool.test.ts covers the warm pool).
+    c = await startCluster({ env: { MK_WARM_RUNTIME_IMAGES: 'off', MK_FUNCTION_POOL_SIZE: '0' } });
   });
   afterAll(async () => {
     await c?.destroy();

@@ -46,6 +46,18 @@ describe('mk node-agent --extended-resource', () => {
       .toEqual({ code: 1, stdout: '', stderr: 'error: MK_INGRESS_PROXY: "haproxy" is not one of nginx, builtin, auto\n' });
   });
 
+  it('refuses a --function-pool-size or MK_FUNCTION_POOL_SIZE outside 0..16, naming it', async () => {
+    expect(await mk(['--function-pool-size', '17'])).toEqual({
+      code: 1, stdout: '', stderr: 'error: --function-pool-size must be an integer from 0 (no warm pool) to 16, not "17"\n',
+    });
+    expect(await runCli(['node-agent', '--data-dir', dataDir], { env: { MK_FUNCTION_POOL_SIZE: 'many' } })).toEqual({
+      code: 1, stdout: '', stderr: 'error: MK_FUNCTION_POOL_SIZE must be an integer from 0 (no warm pool) to 16, not "many"\n',
+    });
+    const r = await mk(['--function-pool-size', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('pool');
+  });
+
   it('refuses a --gpu-dev-root that is not a directory, naming it', async () => {
     const missing = path.join(dataDir, 'no-such-dir');
     expect(await mk(['--gpu-dev-root', missing])).toEqual({ code: 1, stdout: '', stderr: `error: --gpu-dev-root: "${missing}" is not a directory\n` });

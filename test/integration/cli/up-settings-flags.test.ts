@@ -110,4 +110,13 @@ describe('mk up --host-path-root', () => {
       .toEqual({ code: 1, stdout: '', stderr: 'error: MK_HOST_PATH_ROOTS: "srv" is not an absolute path\n' });
     expect(fs.existsSync(home)).toBe(false);
   });
+
+  it('refuses a --function-pool-size or MK_FUNCTION_POOL_SIZE outside 0..16, and writes nothing', async () => {
+    const home = path.join(root, 'bad');
+    expect(await runCli(['up', '--data-dir', home, '--no-demo', '--function-pool-size', '-1']))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: --function-pool-size must be an integer from 0 (no warm pool) to 16, not "-1"\n' });
+    expect(await runCli(['up', '--data-dir', home, '--no-demo'], { env: { MK_FUNCTION_POOL_SIZE: '2.5' } }))
+      .toEqual({ code: 1, stdout: '', stderr: 'error: MK_FUNCTION_POOL_SIZE must be an integer from 0 (no warm pool) to 16, not "2.5"\n' });
+    expect(fs.existsSync(home)).toBe(false);
+  });
 });
