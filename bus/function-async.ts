@@ -13,12 +13,9 @@ import {
   ASYNC_ACK_WAIT_MS, ASYNC_CONSUMER, ASYNC_DUPLICATE_WINDOW_MS, ASYNC_JOB_WILDCARD, ASYNC_STREAM,
   DLQ_MAX_AGE_MS, DLQ_STREAM, DLQ_WILDCARD, RESULTS_BUCKET, RESULTS_TTL_MS,
 } from '../messages/function-async';
-import { MAX_INVOKE_BODY_BYTES } from '../messages/function-names';
 import { jsApiCode, JsApiCodes, translateError } from './errors';
 
 const ns = (ms: number): number => ms * 1_000_000;
-/** Room in a job message for its envelope (id, names, callback) around the body. */
-const JOB_ENVELOPE_BYTES = 64 * 1024;
 
 /**
  * Makes ASYNC_STREAM, its consumer ASYNC_CONSUMER, DLQ_STREAM and RESULTS_BUCKET where missing
@@ -42,7 +39,6 @@ export async function ensureAsyncStreams(jsm: JetStreamManager, js: JetStreamCli
       storage: StorageType.File,
       duplicate_window: ns(ASYNC_DUPLICATE_WINDOW_MS),
       max_age: ns(RESULTS_TTL_MS),
-      max_msg_size: MAX_INVOKE_BODY_BYTES * 2 + JOB_ENVELOPE_BYTES,
       discard: DiscardPolicy.New,
       num_replicas: replicas,
       description: 'mk: async function calls waiting for a gateway',

@@ -81,7 +81,13 @@ export interface AsyncSubmit {
   callback?: string;
 }
 
-/** A queued call as it sits in ASYNC_STREAM. */
+/**
+ * The header of a job message in ASYNC_STREAM (its data is the event as it came) and of a dead
+ * letter in DLQ_STREAM: the AsyncJob or DeadLetter less its body, as JSON (one line).
+ */
+export const JOB_HEADER = 'Mk-Job';
+
+/** A queued call as it sits in ASYNC_STREAM (the body is the message's data, the rest JOB_HEADER). */
 export interface AsyncJob {
   id: string;
   namespace: string;
@@ -117,7 +123,7 @@ export interface AsyncResult {
   callback?: { url: string; status: 'Pending' | 'Delivered' | 'Failed'; error?: string; code?: number };
 }
 
-/** A job that failed every try, as DLQ_STREAM keeps it. */
+/** A job that failed every try, as DLQ_STREAM keeps it (the body is the message's data, the rest JOB_HEADER). */
 export interface DeadLetter {
   id: string;
   namespace: string;

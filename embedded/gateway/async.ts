@@ -10,13 +10,13 @@
  * while a handler runs means that try runs again elsewhere (at-least-once execution).
  */
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
 import { openAsyncQueue, type AsyncQueue } from '../../bus/function-async';
 import { jsApiCode, JsApiCodes } from '../../bus/errors';
 import {
   ASYNC_HEADERS, ASYNC_HEARTBEAT_MS, ASYNC_JOB_WILDCARD, ASYNC_MAX_ATTEMPTS, ASYNC_RETRY_BACKOFF_MS, ASYNC_STREAM,
-  asyncJobSubject, DLQ_STREAM, DLQ_WILDCARD, dlqSubject,
+  asyncJobSubject, DLQ_STREAM, DLQ_WILDCARD, dlqSubject, JOB_HEADER,
   type AsyncJob, type AsyncResult, type DeadLetter,
 } from '../../messages/function-async';
 import type { InvokeReply } from '../../messages';
@@ -66,6 +66,23 @@ const MAX_LISTED = 1000;
 const PULL_RETRY_MS = 1000;
 /** Callback tries and the waits between them. */
 const CALLBACK_WAITS_MS = [0, 1000, 3000];
+
+/** A message's data with its JOB_HEADER fields, or undefined when the header is missing or not JSON. */
+function readEnvelope<T extends { body: string }>(data: Uint8Array, headers: MsgHdrs | undefined): T | undefined {
+  try {
+    const meta = JSON.parse(headers?.get(JOB_HEADER) ?? '') as Omit<T, 'body'>;
+    return { ...meta, body: dec.decode(data) } as T;
+  } catch {
+    return undefined;
+  }
+}
+/** The headers carrying `v` less its body. */
+function envelopeHeaders<T extends { body: string }>(v: T): MsgHdrs {
+  const { body: _body, ...meta } = v;
+  const h = natsHeaders();
+  h.set(JOB_HEADER, JSON.stringify(meta));
+  return h;
+}
 
 const isFinal = (r: AsyncResult | undefined): boolean => r?.status === 'Succeeded' || r?.status === 'Failed';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -131,17 +148,15 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       attempts: r.attempts, lastError: r.error ?? 'failed', failed: new Date().toISOString(),
     };
     // One dead letter per generation of the job, however often this step is repeated.
-    await q.js.publish(dlqSubject(job.namespace, job.name), enc.encode(JSON.stringify(dl)), { msgID: `${job.id}-dlq-${job.priorAttempts ?? 0}` });
+    await q.js.publish(dlqSubject(job.namespace, job.name), enc.encode(dl.body), { msgID: `${job.id}-dlq-${job.priorAttempts ?? 0}`, headers: envelopeHeaders(dl) });
   };
 
   /** Works on one delivered job; see the module comment for the order of writes. */
   const work = async (msg: JsMsg): Promise<void> => {
-    let job: AsyncJob;
-    try {
-      job = JSON.parse(dec.decode(msg.data)) as AsyncJob;
-    } catch {
-      log({ seq: msg.seq }, 'an async job is not JSON; dropped');
-      msg.term('not JSON');
+    const job = readEnvelope<AsyncJob>(msg.data, msg.headers);
+    if (!job || typeof job.id !== 'string') {
+      log({ seq: msg.seq, subject: msg.subject }, `an async job without a valid ${JOB_HEADER} header; dropped`);
+      msg.term(`no valid ${JOB_HEADER} header`);
       return;
     }
     const previous = await readResult(job.id);
@@ -268,7 +283,7 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       }
     }
     const job: AsyncJob = { id, namespace, name, body, created, ...(o.callback ? { callback: o.callback } : {}) };
-    const ack = await q.js.publish(asyncJobSubject(namespace, name), enc.encode(JSON.stringify(job)), { msgID: id });
+    const ack = await q.js.publish(asyncJobSubject(namespace, name), enc.encode(body), { msgID: id, headers: envelopeHeaders(job) });
     return { status: 202, body: { id, ...(duplicate || ack.duplicate ? { duplicate: true } : {}) } };
   };
 
@@ -287,11 +302,9 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       const m = await q.jsm.direct.getMessage(DLQ_STREAM, { seq, next_by_subj: subject });
       if (!m) break;
       seq = m.seq + 1;
-      try {
-        const dl = JSON.parse(dec.decode(m.data)) as DeadLetter;
-        if (filter.namespace && dl.namespace !== filter.namespace) continue;
-        out.push({ ...dl, seq: m.seq });
-      } catch { /* not ours: skipped */ }
+      const dl = readEnvelope<DeadLetter>(m.data, m.header);
+      if (!dl || (filter.namespace && dl.namespace !== filter.namespace)) continue;
+      out.push({ ...dl, seq: m.seq });
     }
     return out;
   };
@@ -310,7 +323,7 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       id, namespace: dl.namespace, name: dl.name, body: dl.body, created: dl.created, priorAttempts: dl.attempts,
       ...(dl.callback ? { callback: dl.callback } : {}),
     };
-    await q.js.publish(asyncJobSubject(dl.namespace, dl.name), enc.encode(JSON.stringify(job)), { msgID: `${id}-replay-${dl.seq}` });
+    await q.js.publish(asyncJobSubject(dl.namespace, dl.name), enc.encode(dl.body), { msgID: `${id}-replay-${dl.seq}`, headers: envelopeHeaders(job) });
     await q.jsm.streams.deleteMessage(DLQ_STREAM, dl.seq!, false);
     return { status: 202, body: { id } };
   };

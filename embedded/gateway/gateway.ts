@@ -94,6 +94,9 @@ const REPLY_ENVELOPE_BYTES = 1024;
 /** The largest result the gateway passes on when the server's max_payload is not known. */
 const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024 - REPLY_ENVELOPE_BYTES;
 
+/** Room in an async job's message for its headers (id, callback, dates). */
+const ASYNC_ENVELOPE_BYTES = 8 * 1024;
+
 /** Thrown by send() when an instance's answer passed the result limit. */
 class ResultTooLargeError extends Error {
   override readonly name = 'ResultTooLargeError';
@@ -378,6 +381,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (idError) return fail(400, idError);
         const checked = await validate(namespace, name, body, performance.now());
         if (!('kind' in checked)) return checked;
+        // A job is one message on the bus: its body must fit the server's max_payload with its headers.
+        const limit = Math.min(MAX_INVOKE_BODY_BYTES, (maxPayload ?? DEFAULT_MAX_RESULT_BYTES + REPLY_ENVELOPE_BYTES) - ASYNC_ENVELOPE_BYTES);
+        if (Buffer.byteLength(body) > limit) {
+          return fail(413, `the request body is ${Buffer.byteLength(body)} bytes, over the limit of ${limit} bytes for an async call (the bus's max_payload less ${ASYNC_ENVELOPE_BYTES})`);
+        }
         return worker.submit(namespace, name, body.trim() === '' ? 'null' : body, o);
       })().catch((err: unknown): InvokeReply & { retryAfter?: number } => {
         log({ err, function: `${namespace}/${name}` }, 'queueing an async call failed');
