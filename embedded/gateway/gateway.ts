@@ -290,7 +290,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const invoke = async (namespace: string, name: string, body: string, arrived: number): Promise<InvokeReply & { retryAfter?: number }> => {
     const key = `${namespace}/${name}`;
     const checked = await validate(namespace, name, body, arrived);
-    if (!('kind' in checked)) return checked;
+    if (!('metadata' in checked)) return checked;
+    // stop() may have run meanwhile and failed the queues: a call queued now would wait for nothing.
+    if (stopped) return { ...fail(503, 'the gateway is stopping; retry'), retryAfter: 1 };
     const fn = checked;
     let route = routes.get(key);
     if (!route) {
@@ -380,7 +382,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         const idError = checkAsyncId(o.id) ?? checkCallbackUrl(o.callback);
         if (idError) return fail(400, idError);
         const checked = await validate(namespace, name, body, performance.now());
-        if (!('kind' in checked)) return checked;
+        if (!('metadata' in checked)) return checked;
         // A job is one message on the bus: its body must fit the server's max_payload with its headers.
         const limit = Math.min(MAX_INVOKE_BODY_BYTES, (maxPayload ?? DEFAULT_MAX_RESULT_BYTES + REPLY_ENVELOPE_BYTES) - ASYNC_ENVELOPE_BYTES);
         if (Buffer.byteLength(body) > limit) {
@@ -433,7 +435,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!route.fn) { answer(404, { error: `no route ${route.path}: call POST /function/<namespace>/<name>` }); return; }
     if (req.method !== 'POST') { answer(405, { error: 'use POST' }, { allow: 'POST' }); return; }
     const { namespace: ns, name } = route.fn;
-    const mode = parseAsyncRequest(route.query, req.headers);
+    const mode = parseAsyncRequest(new URLSearchParams(route.search ?? ''), req.headers);
     if ('error' in mode) { answer(400, { error: mode.error }); return; }
     const tooLarge = (size: number | string): void => {
       // Answered at once and never kept. What the client still sends is read and dropped for a
@@ -600,24 +602,26 @@ class StoppingError extends Error {
 }
 
 /** What a request's path names: `/metrics` and the like, or a function; an error for a path that does not parse. */
-export type ParsedRoute = { path: string; query: URLSearchParams; fn?: { namespace: string; name: string }; resultId?: string } | { error: string };
+export type ParsedRoute = { path: string; search?: string; fn?: { namespace: string; name: string }; resultId?: string } | { error: string };
 
 /** Parses a request target; never throws (a malformed URL or escape is an error to answer 400 with). */
 export function parseRoute(target: string): ParsedRoute {
   let pathname: string;
-  let query: URLSearchParams;
+  let query: { search?: string };
   try {
     const u = new URL(target, 'http://gateway');
-    [pathname, query] = [u.pathname, u.searchParams];
+    pathname = u.pathname;
+    // Only when there is one, so that a plain route is just its path.
+    query = u.search ? { search: u.search } : {};
   } catch {
     return { error: `malformed request target ${JSON.stringify(target.slice(0, 200))}` };
   }
   const result = /^\/function-results\/([^/]+)\/?$/.exec(pathname);
-  if (result) return { path: pathname, query, resultId: result[1] };
+  if (result) return { path: pathname, ...query, resultId: result[1] };
   const m = /^\/function\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
-  if (!m) return { path: pathname, query };
+  if (!m) return { path: pathname, ...query };
   try {
-    return { path: pathname, query, fn: { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]) } };
+    return { path: pathname, ...query, fn: { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]) } };
   } catch {
     return { error: `malformed escape in ${JSON.stringify(pathname.slice(0, 200))}` };
   }
