@@ -15,7 +15,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { openAsyncQueue, type AsyncQueue } from '../../bus/function-async';
 import { jsApiCode, JsApiCodes } from '../../bus/errors';
 import {
-  ASYNC_HEADERS, ASYNC_HEARTBEAT_MS, ASYNC_JOB_WILDCARD, ASYNC_MAX_ATTEMPTS, ASYNC_RETRY_BACKOFF_MS, ASYNC_STREAM,
+  ASYNC_HEADERS, ASYNC_HEARTBEAT_MS, ASYNC_ID, ASYNC_JOB_WILDCARD, ASYNC_MAX_ATTEMPTS, ASYNC_RETRY_BACKOFF_MS, ASYNC_STREAM,
   asyncJobSubject, DLQ_STREAM, DLQ_WILDCARD, dlqSubject, JOB_HEADER,
   type AsyncJob, type AsyncResult, type DeadLetter,
 } from '../../messages/function-async';
@@ -288,7 +288,7 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
   };
 
   const result = async (id: string): Promise<InvokeReply> => {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) return { status: 400, body: { error: `invalid id ${JSON.stringify(id.slice(0, 200))}` } };
+    if (!ASYNC_ID.test(id)) return { status: 400, body: { error: `invalid id ${JSON.stringify(id.slice(0, 200))}` } };
     const r = await readResult(id);
     return r ? { status: 200, body: r } : { status: 404, body: { error: `async call "${id}" not found (results are kept 24 h)` } };
   };

@@ -109,6 +109,14 @@ describe('parseRoute', () => {
     expect(parseRoute('/function/default/a%2Db')).toEqual({ path: '/function/default/a%2Db', fn: { namespace: 'default', name: 'a-b' } });
     expect(parseRoute('/healthz')).toEqual({ path: '/healthz' });
   });
+
+  it('keeps the query of a call and names the result route', () => {
+    expect(parseRoute('/function/default/add?async=true&id=x1')).toEqual({
+      path: '/function/default/add', search: '?async=true&id=x1', fn: { namespace: 'default', name: 'add' },
+    });
+    expect(parseRoute('/function-results/abc-1')).toEqual({ path: '/function-results/abc-1', resultId: 'abc-1' });
+    expect(parseRoute('/function-results/')).toEqual({ path: '/function-results/' });
+  });
 });
 
 describe('notSent', () => {
