@@ -250,6 +250,20 @@ describe('async calls', () => {
     for (const id of ids) expect(await finalResult(id)).toMatchObject({ status: 'Succeeded', attempts: 1 });
     for (let i = 0; i < 20; i++) expect(runsOf(`burst${i}`)).toBe(1);
   });
+
+  it('scales on the calls waiting in the stream, not only on those a gateway took', async () => {
+    // A gateway that takes one job at a time would ask for ceil(1 / 0.7) = 2 instances on its own
+    // queue; the 12 waiting in the stream ask for all 3.
+    await gw!.stop();
+    gw = await startGateway({ bus: gwBus, port: 0, async: { maxInFlight: 1, backoffMs: [200, 400, 600] } });
+    await deploy('deep', { 'flaky.py': FLAKY }, { handler: 'flaky.handler', maxInstances: 3, idleSeconds: 5 });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await queue(gw.url, 'deep', { dir: work, key: `deep${i}`, sleep: 0.5 })).body.id as string);
+    await waitFor(async () => (await instancesOf('deep')).length === 3 || undefined, '3 instances for the queued calls', 30_000);
+    for (const id of ids) expect(await finalResult(id)).toMatchObject({ status: 'Succeeded', attempts: 1 });
+    await gw.stop();
+    gw = await startGateway({ bus: gwBus, port: 0, async: { backoffMs: [200, 400, 600] } });
+  });
 });
 
 describe('bad input', () => {
