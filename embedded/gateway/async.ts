@@ -184,7 +184,10 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       return;
     }
     await writeResult(r);
-    const heartbeat = setInterval(() => msg.working(), ASYNC_HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      // A closed connection throws: the job then comes back after the ack wait, as for a killed gateway.
+      try { msg.working(); } catch { /* closed */ }
+    }, ASYNC_HEARTBEAT_MS);
     let out: InvokeReply;
     try {
       out = await opts.invoke(job.namespace, job.name, job.body);
