@@ -318,6 +318,7 @@ describe('faults', () => {
   });
 
   it('a NATS restart with calls queued loses none', async () => {
+    await gw?.stop();
     gw = await startGateway({ bus: gwBus, port: 0, async: { backoffMs: [200, 400, 600] } });
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await queue(gw.url, 'flaky', { dir: work, key: `restart${i}`, sleep: 1 })).body.id as string);
