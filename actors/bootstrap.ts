@@ -5,6 +5,7 @@
  * plane owns the buckets and streams: it makes them at start and again after every reconnect, so
  * a server that comes back without its store is made whole (the built-in namespaces included).
  */
+import { ensureAsyncStreams } from '../bus/function-async';
 import { openCodeBucket } from '../bus/function-code';
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
@@ -186,6 +187,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await ensureEventsStream(bus);
     await ensureActorStream(bus);
     await openCodeBucket(bus.nc, { create: true, replicas: bus.replicas });
+    await ensureAsyncStreams(bus.jsm, bus.js, bus.replicas);
     await ensureNamespaces(made.store);
     if (opts.defaultStorageClass) await ensureLocalPathClass(made.store, opts.defaultStorageClass.nodePath);
     return made;
@@ -213,6 +215,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await ensureEventsStream(bus);
     await ensureActorStream(bus);
     await openCodeBucket(bus.nc, { create: true, replicas: bus.replicas });
+    await ensureAsyncStreams(bus.jsm, bus.js, bus.replicas);
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });

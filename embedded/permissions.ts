@@ -25,6 +25,9 @@ import {
 import {
   DASHBOARD_TOKEN_SUBJECT, FUNCTION_CODE_BUCKET, FUNCTION_INVOKE_WILDCARD, OBJECTS_BUCKET,
 } from '../messages/subjects';
+import {
+  ASYNC_CONSUMER, ASYNC_INVOKE_WILDCARD, ASYNC_STREAM, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT, DLQ_STREAM, RESULTS_BUCKET, RESULTS_GET_SUBJECT,
+} from '../messages/function-async';
 import { ACTOR_STREAM } from '../messages/telemetry';
 import { STATS_WILDCARD, statsSubject } from '../messages/usage';
 
@@ -52,8 +55,8 @@ export function adminPermissions(user: string): Permissions {
         'mk.node.*.portforward', 'mk.node.*.portforward.*.up', 'mk.node.*.portforward.list',
         ...actorTelemetryRead().publish,
         ...functionCodeRead(), ...functionCodeWrite(),
-        // `mk function invoke`: calls through a gateway.
-        FUNCTION_INVOKE_WILDCARD,
+        // `mk function invoke [--async]`, `result`, `dlq`: requests to a gateway, never the streams themselves.
+        FUNCTION_INVOKE_WILDCARD, ASYNC_INVOKE_WILDCARD, RESULTS_GET_SUBJECT, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT,
       ],
     },
     subscribe: {
@@ -231,9 +234,32 @@ export function gatewayPermissions(user: string): Permissions {
   return {
     publish: {
       // Its one read (API.gatewayList): functions and their instance pods, never Secrets or anything else.
-      allow: ['mk.api.gateway.list', 'mk.fn.stats.*', 'mk.fn.demand.>'],
+      allow: ['mk.api.gateway.list', 'mk.fn.stats.*', 'mk.fn.demand.>', ...asyncCallsAccess()],
     },
-    subscribe: { allow: [`${inboxPrefix(user)}.>`, FUNCTION_INVOKE_WILDCARD] },
+    subscribe: {
+      allow: [`${inboxPrefix(user)}.>`, FUNCTION_INVOKE_WILDCARD, ASYNC_INVOKE_WILDCARD, RESULTS_GET_SUBJECT, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT],
+    },
     allowResponses: true,
   };
+}
+
+/**
+ * A gateway's share of async calls (bus/function-async.ts, embedded/gateway/async.ts): publish
+ * jobs and dead letters (their streams take them), pull from the one shared consumer and ack its
+ * messages, read the queue's per-subject counts, read dead letters by direct get and delete one
+ * (replay), read and write results. No stream or consumer is made, changed, purged or deleted
+ * (the control plane makes them), and no other stream or bucket is touched.
+ */
+function asyncCallsAccess(): string[] {
+  const results = `KV_${RESULTS_BUCKET}`;
+  return [
+    'mk.fn.async.*.*', 'mk.fn.dlq.*.*',
+    `$JS.API.STREAM.INFO.${ASYNC_STREAM}`,
+    `$JS.API.CONSUMER.INFO.${ASYNC_STREAM}.${ASYNC_CONSUMER}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${ASYNC_STREAM}.${ASYNC_CONSUMER}`,
+    `$JS.ACK.${ASYNC_STREAM}.${ASYNC_CONSUMER}.>`,
+    `$JS.API.DIRECT.GET.${DLQ_STREAM}`, `$JS.API.STREAM.MSG.DELETE.${DLQ_STREAM}`,
+    `$KV.${RESULTS_BUCKET}.>`,
+    `$JS.API.STREAM.INFO.${results}`, `$JS.API.DIRECT.GET.${results}.>`, `$JS.API.DIRECT.GET.${results}`,
+  ];
 }

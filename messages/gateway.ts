@@ -11,6 +11,11 @@ export interface FunctionLoad {
   inFlight: number;
   /** Calls waiting for an instance with a free slot. */
   queued: number;
+  /**
+   * Async calls of the function waiting or running in the work-queue stream (the same count from
+   * every gateway, so the controller takes the largest, never the sum).
+   */
+  asyncPending?: number;
   /** Calls in flight per instance pod name. */
   pods: Record<string, number>;
   /** When this gateway last took a call of the function (RFC 3339), if ever. */

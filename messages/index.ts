@@ -66,3 +66,4 @@ export * from './function-names';
 export type { FunctionCode, FunctionCondition, FunctionEnvVar, FunctionObject, FunctionSpec, FunctionStatus } from './function';
 export { FunctionKind } from './kinds/function';
 export type { FunctionDemand, FunctionLoad, GatewayStats, InvokeReply } from './gateway';
+export * from './function-async';

@@ -90,6 +90,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
     const t = now();
     let inFlight = 0;
     let queued = 0;
+    let asyncPending = 0;
     let last: number | undefined;
     let url: string | undefined;
     const perPod = new Map<string, number>();
@@ -106,12 +107,15 @@ export function functionController(deps: FunctionControllerDeps): KindController
         Object.assign(view.pods, f.pods);
         inFlight += f.inFlight;
         queued += f.queued;
+        asyncPending = Math.max(asyncPending, f.asyncPending ?? 0);
         for (const [p, n] of Object.entries(f.pods)) perPod.set(p, (perPod.get(p) ?? 0) + n);
         for (const p of f.recycle ?? []) recycle.add(p);
         if (f.lastInvocation) last = Math.max(last ?? 0, Date.parse(f.lastInvocation));
       }
     }
-    let load = inFlight + queued;
+    // Queued async calls are load too (a function at zero with only those scales up); the ones a
+    // gateway took are in its inFlight and queued as well, so the larger count is taken, not the sum.
+    let load = Math.max(inFlight + queued, asyncPending);
     for (const [gw, d] of demands.get(fnKey(ns, name)) ?? []) {
       const reported = reports.get(gw);
       if (reported && reported.got > d.got) continue;
@@ -219,7 +223,7 @@ export function functionController(deps: FunctionControllerDeps): KindController
               for (const f of stats.functions) {
                 for (const [pod, n] of Object.entries(f.pods)) if (n > 0) lastCallOn.set(objectKey('pods', f.namespace, pod), got);
               }
-              for (const f of stats.functions) if (f.inFlight + f.queued > 0 || (f.recycle?.length ?? 0) > 0) enqueue(fnKey(f.namespace, f.name));
+              for (const f of stats.functions) if (f.inFlight + f.queued + (f.asyncPending ?? 0) > 0 || (f.recycle?.length ?? 0) > 0) enqueue(fnKey(f.namespace, f.name));
             } catch (err) { log.warn({ err, subject: msg.subject }, 'a gateway report that does not parse'); }
           },
         }),

@@ -109,6 +109,14 @@ describe('parseRoute', () => {
     expect(parseRoute('/function/default/a%2Db')).toEqual({ path: '/function/default/a%2Db', fn: { namespace: 'default', name: 'a-b' } });
     expect(parseRoute('/healthz')).toEqual({ path: '/healthz' });
   });
+
+  it('keeps the query of a call and names the result route', () => {
+    expect(parseRoute('/function/default/add?async=true&id=x1')).toEqual({
+      path: '/function/default/add', search: '?async=true&id=x1', fn: { namespace: 'default', name: 'add' },
+    });
+    expect(parseRoute('/function-results/abc-1')).toEqual({ path: '/function-results/abc-1', resultId: 'abc-1' });
+    expect(parseRoute('/function-results/')).toEqual({ path: '/function-results/' });
+  });
 });
 
 describe('notSent', () => {
@@ -132,7 +140,7 @@ describe('the gateway', () => {
 
   it('answers 400 to targets and escapes that do not parse, and keeps serving', async () => {
     const f = fakeBus({ functions: [], pods: [] });
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 50 });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 50 });
     for (const target of ['//', '//[', '/function/%zz/x']) {
       const text = await raw(gw.url, `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}`);
       expect(text).toMatch(/^HTTP\/1\.1 400 /);
@@ -142,7 +150,7 @@ describe('the gateway', () => {
 
   it('answers 413 at once from Content-Length, and while streaming, closing the connection', async () => {
     const f = fakeBus({ functions: [fnObj('f')], pods: [] });
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 50 });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 50 });
     // No body follows: the answer must not wait for it.
     const declared = await raw(gw.url, `POST /function/default/f HTTP/1.1\r\nhost: x\r\ncontent-length: ${7 * 1024 * 1024}\r\n\r\n`);
     expect(declared).toMatch(/^HTTP\/1\.1 413 /);
@@ -159,7 +167,7 @@ describe('the gateway', () => {
     const inst = await instance('127.0.0.1', 0, ok({ big }));
     closers.push(inst.close);
     const f = fakeBus({ functions: [fnObj('f')], pods: [podObj('f', 'f-1', '127.0.0.1')] }, 2048);
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 50, instancePort: inst.port });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 50, instancePort: inst.port });
     const r = await gw.invoke('default', 'f', '{}');
     expect(r.status).toBe(502);
     expect(JSON.stringify(r.body)).toMatch(/result larger than 1024 bytes/);
@@ -170,7 +178,7 @@ describe('the gateway', () => {
     let refused = false;
     const f2 = fakeBus({ functions: [fnObj('g')], pods: [podObj('g', 'g-1', '127.0.0.2')] });
     await gw.stop();
-    gw = await startGateway({ bus: f2.bus, port: 0, refreshMs: 50, instancePort: inst.port });
+    gw = await startGateway({ bus: f2.bus, port: 0, async: false, refreshMs: 50, instancePort: inst.port });
     f2.natsCall('default', 'g', '{}', (d) => {
       if (!refused) { refused = true; throw new Error('MAX_PAYLOAD_EXCEEDED'); }
       replies.push(decode<InvokeReply>(d));
@@ -187,7 +195,7 @@ describe('the gateway', () => {
     closers.push(good.close);
     const state = { functions: [fnObj('f', { timeoutSeconds: 1, concurrency: 5 })], pods: [podObj('f', 'f-hung', '127.0.0.1'), podObj('f', 'f-good', '127.0.0.2')] };
     const f = fakeBus(state);
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, reportMs: 20, instancePort: hung.port });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 20, reportMs: 20, instancePort: hung.port });
     const first = await gw.invoke('default', 'f', '{}');
     expect(first.status).toBe(504);
     expect(hung.got).toHaveLength(1);
@@ -208,7 +216,7 @@ describe('the gateway', () => {
     closers.push(inst.close);
     const state = { functions: [fnObj('gone-fn')], pods: [podObj('gone-fn', 'gone-fn-1', '127.0.0.1')] };
     const f = fakeBus(state);
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, reportMs: 20, instancePort: inst.port });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 20, reportMs: 20, instancePort: inst.port });
     expect((await gw.invoke('default', 'no-such-caller-name', '{}')).status).toBe(404);
     expect((await gw.invoke('default', 'gone-fn', '{}')).status).toBe(200);
     let text = await register.metrics();
@@ -229,7 +237,7 @@ describe('the gateway', () => {
     closers.push(inst.close);
     const state: { functions: FunctionObject[]; pods: Pod[] } = { functions: [], pods: [] };
     const f = fakeBus(state);
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 3_600_000, instancePort: inst.port });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 3_600_000, instancePort: inst.port });
     let release: () => void = () => undefined;
     let held = 0;
     f.hooks.beforeList = () => (held++ < 1 ? new Promise<void>((r) => { const prev = release; release = () => { prev(); r(); }; }) : Promise.resolve());
@@ -314,7 +322,7 @@ describe('the gateway', () => {
     const inst = await instance('127.0.0.1', 0, (_b, res) => { answerSlow = () => ok({ done: true })('', res); });
     closers.push(inst.close);
     const f = fakeBus({ functions: [fnObj('f', { concurrency: 1 })], pods: [podObj('f', 'f-1', '127.0.0.1')] });
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, instancePort: inst.port, stopGraceMs: 5000 });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 20, instancePort: inst.port, stopGraceMs: 5000 });
     const inFlight = gw.invoke('default', 'f', '{}');
     await until('the call reaches the instance', () => inst.got.length === 1);
     const queued = gw.invoke('default', 'f', '{}');

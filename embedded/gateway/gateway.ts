@@ -18,6 +18,11 @@ import {
   type FunctionDemand, type FunctionLoad, type FunctionObject, type GatewayStats, type InvokeReply, type ListResult, type Pod,
 } from '../../messages';
 import { decodeToken } from '../../messages/names';
+import {
+  ASYNC_INVOKE_WILDCARD, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT, RESULTS_GET_SUBJECT, type AsyncSubmit,
+} from '../../messages/function-async';
+import { startAsyncWorker, type AsyncWorker } from './async';
+import { checkAsyncId, checkCallbackUrl, parseAsyncRequest } from './async-policy';
 import { gatewayLatency, gatewayQueueDepth, gatewayRequests } from './metrics';
 import { CallQueue, DeadlineError, QueueFullError, type Instance, type Slot } from './queue';
 
@@ -61,6 +66,11 @@ export interface GatewayOptions {
   instancePort?: number;
   /** How long stop() lets calls in flight finish before it closes their connections (ms, default 10 000). */
   stopGraceMs?: number;
+  /**
+   * Async calls (embedded/gateway/async.ts): on by default; `false` serves sync calls only (a bus
+   * without the async streams). The fields tune the worker (tests shorten the retry waits).
+   */
+  async?: false | { maxInFlight?: number; backoffMs?: readonly number[]; maxAttempts?: number };
   log?: (fields: object, msg: string) => void;
 }
 
@@ -71,6 +81,8 @@ export interface Gateway {
   url: string;
   /** Calls `<ns>/<name>` with the JSON text `body` (what both faces do). */
   invoke(namespace: string, name: string, body: string): Promise<InvokeReply & { retryAfter?: number }>;
+  /** Queues an async call of `<ns>/<name>` (validated as a sync call is): 202 `{ id }`, or the error. */
+  invokeAsync(namespace: string, name: string, body: string, opts?: { id?: string; callback?: string }): Promise<InvokeReply>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +106,9 @@ export const UNKNOWN_FUNCTION_LABEL = '<unknown>';
 const REPLY_ENVELOPE_BYTES = 1024;
 /** The largest result the gateway passes on when the server's max_payload is not known. */
 const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024 - REPLY_ENVELOPE_BYTES;
+
+/** Room in an async job's message for its headers (id, callback, dates). */
+const ASYNC_ENVELOPE_BYTES = 8 * 1024;
 
 /** Thrown by send() when an instance's answer passed the result limit. */
 class ResultTooLargeError extends Error {
@@ -242,15 +257,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const report = (): void => {
     const list: FunctionLoad[] = [];
+    const pending = worker?.pending ?? new Map<string, number>();
     for (const r of routes.values()) {
-      if (!functions.has(`${r.fn.metadata.namespace ?? 'default'}/${r.fn.metadata.name}`) && r.queue.idle()) continue;
+      const key = `${r.fn.metadata.namespace ?? 'default'}/${r.fn.metadata.name}`;
+      if (!functions.has(key) && r.queue.idle()) continue;
       const [namespace, name] = [r.fn.metadata.namespace ?? 'default', r.fn.metadata.name];
       gatewayQueueDepth.set({ namespace, function: name }, r.queue.queued);
+      const waiting = pending.get(key) ?? 0;
       list.push({
         namespace, name, inFlight: r.queue.inFlight, queued: r.queue.queued, pods: r.queue.perPod(),
+        ...(waiting > 0 ? { asyncPending: waiting } : {}),
         ...(r.lastInvocation ? { lastInvocation: new Date(r.lastInvocation).toISOString() } : {}),
         ...(r.recycle.size > 0 ? { recycle: [...r.recycle] } : {}),
       });
+    }
+    // Functions with async calls in the stream that no call reached here yet.
+    for (const [key, waiting] of pending) {
+      if (routes.has(key) || waiting === 0 || !functions.has(key)) continue;
+      const [namespace, name] = key.split('/');
+      list.push({ namespace, name, inFlight: 0, queued: 0, pods: {}, asyncPending: waiting });
     }
     const stats: GatewayStats = { gateway: id, at: Date.now(), url, ...(viewAt !== undefined ? { viewAt } : {}), functions: list };
     try { opts.bus.nc.publish(functionStatsSubject(id), encode(stats)); } catch { /* closed: stopping */ }
@@ -285,7 +310,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     req.end(body);
   });
 
-  const invoke = async (namespace: string, name: string, body: string, arrived: number): Promise<InvokeReply & { retryAfter?: number }> => {
+  /** The function a call names, or the answer that refuses the call (404, 413, 400, 503). */
+  const validate = async (namespace: string, name: string, body: string, arrived: number): Promise<FunctionObject | InvokeReply & { retryAfter?: number }> => {
     const key = `${namespace}/${name}`;
     if (stopped) return { ...fail(503, 'the gateway is stopping; retry'), retryAfter: 1 };
     // An unknown function may be new; an idle gateway's view may be up to idleRefreshMs old (an
@@ -304,6 +330,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (body.trim() !== '') {
       try { JSON.parse(body); } catch (err) { return fail(400, `the body is not valid JSON: ${(err as Error).message}`); }
     }
+    return fn;
+  };
+
+  const invoke = async (namespace: string, name: string, body: string, arrived: number): Promise<InvokeReply & { retryAfter?: number }> => {
+    const key = `${namespace}/${name}`;
+    const checked = await validate(namespace, name, body, arrived);
+    if (!('metadata' in checked)) return checked;
+    // stop() may have run meanwhile and failed the queues: a call queued now would wait for nothing.
+    if (stopped) return { ...fail(503, 'the gateway is stopping; retry'), retryAfter: 1 };
+    const fn = checked;
     let route = routes.get(key);
     if (!route) {
       route = { fn, queue: new CallQueue(fn.spec.concurrency ?? 1, bound), recycle: new Set(), lastDemand: 0, codes: new Set() };
@@ -383,6 +419,45 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  let worker: AsyncWorker | undefined;
+  /** Queues an async call after the same checks as a sync one; counted under code 202 (or its error). */
+  const invokeAsync = async (namespace: string, name: string, body: string, o: { id?: string; callback?: string } = {}): Promise<InvokeReply & { retryAfter?: number }> => {
+    active++;
+    try {
+      const out = await (async (): Promise<InvokeReply & { retryAfter?: number }> => {
+        if (!worker) return fail(501, 'async calls are off in this gateway');
+        const idError = checkAsyncId(o.id) ?? checkCallbackUrl(o.callback);
+        if (idError) return fail(400, idError);
+        const checked = await validate(namespace, name, body, performance.now());
+        if (!('metadata' in checked)) return checked;
+        // A job is one message on the bus: its body must fit the server's max_payload with its headers.
+        const limit = Math.min(MAX_INVOKE_BODY_BYTES, (maxPayload ?? DEFAULT_MAX_RESULT_BYTES + REPLY_ENVELOPE_BYTES) - ASYNC_ENVELOPE_BYTES);
+        if (Buffer.byteLength(body) > limit) {
+          return fail(413, `the request body is ${Buffer.byteLength(body)} bytes, over the limit of ${limit} bytes for an async call (the bus's max_payload less ${ASYNC_ENVELOPE_BYTES})`);
+        }
+        return worker.submit(namespace, name, body.trim() === '' ? 'null' : body, o);
+      })().catch((err: unknown): InvokeReply & { retryAfter?: number } => {
+        log({ err, function: `${namespace}/${name}` }, 'queueing an async call failed');
+        return { ...fail(503, `the call could not be queued: ${(err as Error).message}`), retryAfter: 1 };
+      });
+      const route = routes.get(`${namespace}/${name}`);
+      const code = String(out.status);
+      route?.codes.add(code);
+      gatewayRequests.inc({ namespace, function: route || out.status === 202 ? name : UNKNOWN_FUNCTION_LABEL, code });
+      return out;
+    } finally {
+      if (--active === 0) onIdle?.();
+    }
+  };
+  /** Answers a request about async calls (results, dead letters) with `fn`, or a 501/500 envelope. */
+  const asyncQuery = async (fn: (w: AsyncWorker) => Promise<InvokeReply>): Promise<InvokeReply> => {
+    if (!worker) return fail(501, 'async calls are off in this gateway');
+    return fn(worker).catch((err: unknown): InvokeReply => {
+      log({ err }, 'an async call request failed');
+      return fail(503, `the async call store failed: ${(err as Error).message}`);
+    });
+  };
+
   const server = http.createServer((req, res) => {
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       if (res.headersSent || res.destroyed) return;
@@ -399,9 +474,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return;
     }
     if (req.method === 'GET' && route.path === '/healthz') { answer(200, { ok: true }); return; }
+    if (route.resultId !== undefined) {
+      if (req.method !== 'GET') { answer(405, { error: 'use GET' }, { allow: 'GET' }); return; }
+      void asyncQuery((w) => w.result(route.resultId!)).then((out) => answer(out.status, out.body));
+      return;
+    }
     if (!route.fn) { answer(404, { error: `no route ${route.path}: call POST /function/<namespace>/<name>` }); return; }
     if (req.method !== 'POST') { answer(405, { error: 'use POST' }, { allow: 'POST' }); return; }
     const { namespace: ns, name } = route.fn;
+    const mode = parseAsyncRequest(new URLSearchParams(route.search ?? ''), req.headers);
+    if ('error' in mode) { answer(400, { error: mode.error }); return; }
     const tooLarge = (size: number | string): void => {
       // Answered at once and never kept. What the client still sends is read and dropped for a
       // moment before the connection goes: closed at once, the kernel would answer it with a
@@ -433,8 +515,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     req.on('error', () => undefined);
     req.on('end', () => {
       if (over) return;
-      measured(ns, name, Buffer.concat(chunks).toString('utf8'))
-        .then((out) => answer(out.status, out.body, out.retryAfter ? { 'retry-after': String(out.retryAfter) } : {}))
+      const text = Buffer.concat(chunks).toString('utf8');
+      (mode.async ? invokeAsync(ns, name, text, { id: mode.id, callback: mode.callback }) : measured(ns, name, text))
+        .then((out) => {
+          const id = out.status === 202 ? (out.body as { id?: string }).id : undefined;
+          answer(out.status, out.body, {
+            ...(out.retryAfter ? { 'retry-after': String(out.retryAfter) } : {}),
+            ...(id ? { location: `/function-results/${id}` } : {}),
+          });
+        })
         .catch((err: unknown) => { log({ err }, 'answering a call failed'); answer(500, { error: 'the gateway failed' }); });
     });
   });
@@ -466,20 +555,75 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         .catch((err: unknown) => { log({ err }, 'answering a call failed'); respondSafely(msg, fail(500, 'the gateway failed')); });
     },
   });
+  /** Serves one request subject of the async face in the gateways' queue group. */
+  const serve = (subject: string, answerWith: (msg: Msg) => Promise<InvokeReply>): Subscription => opts.bus.nc.subscribe(subject, {
+    queue: FUNCTION_INVOKE_QUEUE,
+    callback: (_err, msg) => {
+      answerWith(msg)
+        .then((out) => respondSafely(msg, out))
+        .catch((err: unknown) => { log({ err }, 'answering an async request failed'); respondSafely(msg, fail(500, 'the gateway failed')); });
+    },
+  });
+  /** The JSON object a request carries, or undefined when it is not one. */
+  const requestObject = (msg: Msg): Record<string, unknown> | undefined => {
+    try {
+      const v = JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown;
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const asyncSubs: Subscription[] = [];
+  if (opts.async !== false) {
+    worker = await startAsyncWorker({
+      nc: opts.bus.nc, log, ...opts.async,
+      invoke: (namespace, name, body) => measured(namespace, name, body),
+    });
+    asyncSubs.push(
+      serve(ASYNC_INVOKE_WILDCARD, async (msg) => {
+        const tokens = msg.subject.split('.');
+        if (tokens.length !== 5) return fail(400, `bad subject ${msg.subject}: use mk.fn.async-invoke.<namespace>.<name>`);
+        const req = requestObject(msg) as Partial<AsyncSubmit> | undefined;
+        if (!req || (req.body !== undefined && typeof req.body !== 'string')) {
+          return fail(400, 'the request must be a JSON object { "body": "<the event as JSON text>", "id"?: "...", "callback"?: "http://..." }');
+        }
+        return invokeAsync(decodeToken(tokens[3]), decodeToken(tokens[4]), req.body ?? '', { id: str(req.id), callback: str(req.callback) });
+      }),
+      serve(RESULTS_GET_SUBJECT, (msg) => {
+        const id = str(requestObject(msg)?.id);
+        return id ? asyncQuery((w) => w.result(id)) : Promise.resolve(fail(400, 'the request must be { "id": "<call id>" }'));
+      }),
+      serve(DLQ_LIST_SUBJECT, (msg) => {
+        const req = requestObject(msg) ?? {};
+        return asyncQuery((w) => w.deadLetters({ namespace: str(req.namespace), name: str(req.name) }));
+      }),
+      serve(DLQ_REPLAY_SUBJECT, (msg) => {
+        const id = str(requestObject(msg)?.id);
+        return id ? asyncQuery((w) => w.replay(id)) : Promise.resolve(fail(400, 'the request must be { "id": "<call id>" }'));
+      }),
+    );
+  }
   await opts.bus.nc.flush();
   await refreshNow();
-  const reporter = setInterval(report, opts.reportMs ?? 1000);
+  const reporter = setInterval(() => {
+    if (!worker) { report(); return; }
+    // The stream's count first, so a function at zero with only queued async calls is reported.
+    worker.refreshPending().catch((err: unknown) => log({ err: (err as Error).message }, 'reading the async queue failed')).finally(report);
+  }, opts.reportMs ?? 1000);
 
   return {
-    id, url, invoke: measured,
+    id, url, invoke: measured, invokeAsync,
     async stop() {
       if (stopped) return;
       // No new call (HTTP or NATS); queued calls are answered 503; calls on an instance finish
-      // up to the grace period; then every connection closes.
+      // up to the grace period; then every connection closes. Async jobs waiting here go back to the stream.
       stopped = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       sub.unsubscribe();
+      for (const s of asyncSubs) s.unsubscribe();
+      const workerDone = worker?.stop();
       for (const r of routes.values()) r.queue.failAll(new StoppingError());
       if (active > 0) {
         await new Promise<void>((resolve) => {
@@ -487,6 +631,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           onIdle = () => { clearTimeout(timer); resolve(); };
         });
       }
+      await workerDone;
       clearInterval(reporter);
       wake?.();
       server.closeAllConnections();
@@ -504,20 +649,26 @@ class StoppingError extends Error {
 }
 
 /** What a request's path names: `/metrics` and the like, or a function; an error for a path that does not parse. */
-export type ParsedRoute = { path: string; fn?: { namespace: string; name: string } } | { error: string };
+export type ParsedRoute = { path: string; search?: string; fn?: { namespace: string; name: string }; resultId?: string } | { error: string };
 
 /** Parses a request target; never throws (a malformed URL or escape is an error to answer 400 with). */
 export function parseRoute(target: string): ParsedRoute {
   let pathname: string;
+  let query: { search?: string };
   try {
-    pathname = new URL(target, 'http://gateway').pathname;
+    const u = new URL(target, 'http://gateway');
+    pathname = u.pathname;
+    // Only when there is one, so that a plain route is just its path.
+    query = u.search ? { search: u.search } : {};
   } catch {
     return { error: `malformed request target ${JSON.stringify(target.slice(0, 200))}` };
   }
+  const result = /^\/function-results\/([^/]+)\/?$/.exec(pathname);
+  if (result) return { path: pathname, ...query, resultId: result[1] };
   const m = /^\/function\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
-  if (!m) return { path: pathname };
+  if (!m) return { path: pathname, ...query };
   try {
-    return { path: pathname, fn: { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]) } };
+    return { path: pathname, ...query, fn: { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]) } };
   } catch {
     return { error: `malformed escape in ${JSON.stringify(pathname.slice(0, 200))}` };
   }

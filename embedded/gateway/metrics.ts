@@ -22,3 +22,17 @@ export const gatewayQueueDepth = gauge({
   help: 'Function calls waiting in this gateway for an instance with a free slot.',
   labelNames: ['namespace', 'function'] as const,
 });
+
+/** Async calls that reached a final state, by outcome (succeeded, failed, dead-lettered) and retries. */
+export const asyncJobs = counter({
+  name: 'mk_gateway_async_jobs_total',
+  help: 'Async function calls this gateway finished a try of, by namespace, function and outcome (succeeded, failed, retried, deadlettered, duplicate).',
+  labelNames: ['namespace', 'function', 'outcome'] as const,
+});
+
+/** Async calls waiting in the work-queue stream. */
+export const asyncPending = gauge({
+  name: 'mk_gateway_async_pending',
+  help: 'Async function calls waiting in the work-queue stream (MK_FN_ASYNC), by namespace and function.',
+  labelNames: ['namespace', 'function'] as const,
+});

@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { MkCommand, namespaceFlags } from '../../base-command';
 import { decode, withClient } from '../../client';
 import { CliError } from '../../errors';
-import { DEFAULT_NAMESPACE, functionInvokeSubject, type InvokeReply } from '../../../messages';
+import { gatewayRequest } from '../../function-async';
+import { asyncInvokeSubject, DEFAULT_NAMESPACE, functionInvokeSubject, type AsyncSubmit, type InvokeReply } from '../../../messages';
 
 /**
  * The CLI's default wait for an answer (s): a gateway may hold a call up to the function's
@@ -15,11 +16,14 @@ export const DEFAULT_INVOKE_TIMEOUT_SECONDS = 2 * 900 + 30;
  * `mk function invoke NAME --data JSON`: calls the function through a gateway over NATS
  * (request/reply on mk.fn.invoke.<ns>.<name>) and prints its result as JSON. A 4xx or 5xx answer
  * (unknown function, bad input, the handler threw, timeout) prints its error and exits 1.
+ * With `--async` the call is queued instead (mk.fn.async-invoke.<ns>.<name>) and the command
+ * prints the call's id at once; `mk function result ID` shows how it went.
  */
 export default class FunctionInvoke extends MkCommand {
   static override summary = 'Call a function and print its result';
   static override examples = [
     '<%= config.bin %> function invoke add --data \'{"a":1,"b":2}\'',
+    '<%= config.bin %> function invoke add --async --data \'{"a":1,"b":2}\' --callback http://127.0.0.1:9000/done',
   ];
   static override args = {
     name: Args.string({ description: 'the name of the Function', required: true }),
@@ -31,6 +35,9 @@ export default class FunctionInvoke extends MkCommand {
       description: `seconds to wait for the answer (default: ${DEFAULT_INVOKE_TIMEOUT_SECONDS}: a call may wait up to its timeout for an instance, then run up to its timeout, 900 s each at most)`,
       min: 1,
     }),
+    async: Flags.boolean({ description: 'queue the call and print its id (see mk function result ID); retried up to 3 times on failure' }),
+    id: Flags.string({ description: 'with --async: the call\'s id; the same id again within 10 minutes is the same call (default: a random UUID)', dependsOn: ['async'] }),
+    callback: Flags.string({ description: 'with --async: an http(s) URL the final result is POSTed to', dependsOn: ['async'] }),
   };
 
   async run(): Promise<void> {
@@ -42,6 +49,12 @@ export default class FunctionInvoke extends MkCommand {
       JSON.parse(data);
     } catch (err) {
       throw new CliError(`--data is not valid JSON: ${(err as Error).message}`);
+    }
+    if (flags.async) {
+      const submit: AsyncSubmit = { body: data, ...(flags.id ? { id: flags.id } : {}), ...(flags.callback ? { callback: flags.callback } : {}) };
+      const queued = await withClient(dataDir, ({ bus }) => gatewayRequest(bus, asyncInvokeSubject(namespace, args.name), submit));
+      this.out(`${(queued.body as { id: string }).id}\n`);
+      return;
     }
     const reply = await withClient(dataDir, async ({ bus }) => {
       const subject = functionInvokeSubject(namespace, args.name);

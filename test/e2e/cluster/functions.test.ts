@@ -4,12 +4,12 @@
  * `mk function deploy` and called through the gateway over HTTP and over NATS (`mk function
  * invoke`), its instance a real pod of the python runtime image the node builds from its own
  * interpreter; a command-style function in node; scale to zero after a short idle time and a cold
- * call that succeeds; and the gateway SIGKILLed, restarted by `mk up`'s supervisor, serving again.
+ * call that succeeds; an async call whose result `mk function result` shows; and the gateway SIGKILLed, restarted by `mk up`'s supervisor, serving again.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FunctionObject, Pod } from '../../../messages';
+import type { AsyncResult, FunctionObject, Pod } from '../../../messages';
 import { canRunE2e, startCluster, waitFor, type TestCluster } from '../../helpers/cluster';
 
 const describeE2e = canRunE2e() ? describe : describe.skip;
@@ -76,6 +76,21 @@ describeE2e('functions on a one-machine cluster', () => {
     expect(logs).toMatch(/KeyError/);
     const unknown = await c.mk(['function', 'logs', 'nothing']);
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/not found/)]);
+  });
+
+  it('queues a call of add.py with mk function invoke --async; mk function result shows its result', async () => {
+    const id = (await mkOk(['function', 'invoke', 'add', '--async', '--data', '{"a":2,"b":3}'])).trim();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const result = await waitFor('the async call\'s result', async () => {
+      const r = JSON.parse(await mkOk(['function', 'result', id, '-o', 'json'])) as AsyncResult;
+      return r.status === 'Succeeded' ? r : null;
+    }, 120_000);
+    expect(result).toMatchObject({ id, namespace: 'default', name: 'add', status: 'Succeeded', attempts: 1, result: { sum: 5 } });
+    const table = (await mkOk(['function', 'result', id])).split('\n');
+    expect(table[0]).toMatch(/^ID +FUNCTION +STATUS +ATTEMPTS +AGE$/);
+    expect(table[1]).toMatch(new RegExp(`^${id} +add +Succeeded +1 +`));
+    expect(table[2]).toBe('Result: {"sum":5}');
+    expect(JSON.parse(await mkOk(['function', 'dlq', '-o', 'json']))).toEqual({ items: [] });
   });
 
   it('runs a command-style function in node, the input as its argument and its stdout the result', async () => {

@@ -37,6 +37,10 @@ import { servePortForward } from '../../../node-agent/port-forward';
 import { caught, terminate, waitFor } from '../../helpers/nats-server';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { OBJECTS_BUCKET } from '../../../messages/subjects';
+import { ensureAsyncStreams, openAsyncQueue } from '../../../bus/function-async';
+import { ASYNC_STREAM, asyncJobSubject, DLQ_STREAM, dlqSubject, JOB_HEADER, RESULTS_GET_SUBJECT } from '../../../messages/function-async';
+import { EVENTS_STREAM } from '../../../messages';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 
 jest.setTimeout(30_000);
 
@@ -544,5 +548,46 @@ describe('the function gateway', () => {
     const reply = await admin.nc.request('mk.fn.invoke.default.add', encode({}), { timeout: 2000 });
     expect(JSON.parse(new TextDecoder().decode(reply.data))).toEqual({ status: 200, body: 'ok' });
     await Promise.all([listed.stop(), applied.stop()]);
+  });
+});
+
+describe('async function calls', () => {
+  it('the gateway queues, pulls, acks, dead-letters and keeps results; it may not purge or delete the streams, nodes may not read results, the CLI may not queue past a gateway', async () => {
+    await ensureAsyncStreams(cp.jsm, cp.js, 1);
+    const gw = await connectAs('gateway');
+    const q = await openAsyncQueue(gw.nc);
+    const h = natsHeaders();
+    h.set(JOB_HEADER, JSON.stringify({ id: 'perm-1', namespace: 'default', name: 'add', created: new Date().toISOString() }));
+    const ack = await q.js.publish(asyncJobSubject('default', 'add'), encode({ a: 1 }), { msgID: 'perm-1', headers: h });
+    expect(ack.stream).toBe(ASYNC_STREAM);
+    const info = await q.jsm.streams.info(ASYNC_STREAM, { subjects_filter: 'mk.fn.async.*.*' });
+    expect(info.state.subjects).toEqual({ 'mk.fn.async.default.add': 1 });
+    const batch = await (await q.consumer()).fetch({ max_messages: 1, expires: 2000 });
+    const got: string[] = [];
+    for await (const m of batch) { got.push(m.headers?.get(JOB_HEADER) ?? ''); await m.ackAck(); }
+    expect(got).toHaveLength(1);
+    await q.results.put('perm-1', encode({ status: 'Succeeded' }));
+    expect((await q.results.get('perm-1'))?.json()).toEqual({ status: 'Succeeded' });
+    await q.js.publish(dlqSubject('default', 'add'), encode({}), { headers: h });
+    const dl = await q.jsm.direct.getMessage(DLQ_STREAM, { seq: 1, next_by_subj: 'mk.fn.dlq.*.*' });
+    expect(dl?.subject).toBe('mk.fn.dlq.default.add');
+    expect(await q.jsm.streams.deleteMessage(DLQ_STREAM, dl!.seq, false)).toBe(true);
+    // Never the streams themselves, nor another stream.
+    expect(String(await caught(q.jsm.streams.purge(ASYNC_STREAM)))).toMatch(/permission/i);
+    expect(String(await caught(q.jsm.streams.delete(DLQ_STREAM)))).toMatch(/permission/i);
+    expect(String(await caught(q.jsm.streams.purge(EVENTS_STREAM)))).toMatch(/permission/i);
+    expect(String(await caught(q.jsm.consumers.add(ASYNC_STREAM, { durable_name: 'gw-own', ack_policy: AckPolicy.Explicit })))).toMatch(/permission/i);
+    // A node may not read the results; the CLI may not queue a job past a gateway's checks.
+    const node = await connectAs('node-n1');
+    const nodeQ = await openAsyncQueue(node.nc);
+    expect(String(await caught(nodeQ.results.get('perm-1')))).toMatch(/permission|timeout/i);
+    const admin = await connectAs('admin');
+    const adminQ = await openAsyncQueue(admin.nc);
+    expect(String(await caught(adminQ.js.publish(asyncJobSubject('default', 'add'), encode({}), { headers: h, timeout: 2000 })))).toMatch(/permission/i);
+    // The CLI's requests about async calls reach a gateway.
+    gw.nc.subscribe(RESULTS_GET_SUBJECT, { queue: 'mk-gateways', callback: (_e, m) => { m.respond(encode({ status: 200, body: 'ok' })); } });
+    await gw.nc.flush();
+    const reply = await admin.nc.request(RESULTS_GET_SUBJECT, encode({ id: 'perm-1' }), { timeout: 2000 });
+    expect(JSON.parse(new TextDecoder().decode(reply.data))).toEqual({ status: 200, body: 'ok' });
   });
 });
