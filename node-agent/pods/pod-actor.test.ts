@@ -541,3 +541,83 @@ describe('pod actor with volumes', () => {
     expect(h.terminated).toEqual([]);
   });
 });
+
+describe('pod actor: fast readiness of function instances', () => {
+  let system: Ref<never>;
+  afterEach(() => { stop(system); });
+
+  const owner = { apiVersion: 'mk.io/v1', kind: 'Function', name: 'add', uid: 'fn-uid', controller: true };
+  /** A pod with a slow readiness probe (10 s period): Ready within a second can only come from the fast probing. */
+  const probed = (meta: Partial<Pod['metadata']>, spec: Partial<Pod['spec']> = {}): Pod => makePod({
+    ...spec,
+    containers: [{ name: 'app', image: 'busybox', readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 10 } }],
+  }, meta);
+  const fnMeta = { labels: { 'mk.io/function': 'add' }, ownerReferences: [owner] };
+  /** A loader answering ready from the `readyAt`-th readiness probe on (never when undefined). */
+  function loaderHarness(readyAt?: number): { h: Harness; events: string[]; probes: () => number } {
+    let probes = 0;
+    const events: string[] = [];
+    const h = harness(new FakeCriRuntime(), {
+      recordEvent: (_p, type, reason, message) => { events.push(`${type} ${reason} ${message}`); },
+      runProbe: async () => {
+        probes++;
+        const ok = readyAt !== undefined && probes >= readyAt;
+        return { outcome: ok ? 'success' : 'failure', message: ok ? '' : 'connection refused' };
+      },
+    });
+    return { h, events, probes: () => probes };
+  }
+  const isReady = (h: Harness): boolean => h.last()?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+
+  it('turns a function instance Ready as soon as its loader answers, well before the next probe period', async () => {
+    system = start();
+    const { h, events, probes } = loaderHarness(5);
+    spawnPodActor(system, h.deps, probed(fnMeta));
+    await advanceUntil('Ready', () => isReady(h), 2000, 20);
+    expect(app(h)).toMatchObject({ ready: true });
+    expect(events.some((e) => /^Normal LoaderReady Loader of container app ready \d+ ms after it started$/.test(e))).toBe(true);
+    // The fast probing ended with the first success.
+    const n = probes();
+    jest.advanceTimersByTime(2000);
+    await settle(100);
+    expect(probes()).toBe(n);
+  });
+
+  it('leaves the probe timing of other pods alone: the label without a Function owner is not enough', async () => {
+    system = start();
+    const { h, events, probes } = loaderHarness(2);
+    spawnPodActor(system, h.deps, probed({ labels: { 'mk.io/function': 'add' } }));
+    await advanceUntil('Running', () => h.last()?.phase === 'Running', 2000, 20);
+    for (let i = 0; i < 100; i++) { jest.advanceTimersByTime(20); await settle(5); }
+    expect(probes()).toBe(1);
+    expect(isReady(h)).toBe(false);
+    expect(events.filter((e) => e.includes('LoaderReady'))).toEqual([]);
+  });
+
+  it('stops probing fast once the container has exited', async () => {
+    system = start();
+    const { h, probes } = loaderHarness();
+    const cri = h.deps.cri as FakeCriRuntime;
+    spawnPodActor(system, h.deps, probed(fnMeta, { restartPolicy: 'Never' }));
+    await advanceUntil('fast probes', () => probes() >= 5, 2000, 20);
+    cri.exit('app', 0);
+    await advanceUntil('Succeeded', () => h.last()?.phase === 'Succeeded', 5000, 20);
+    await settle(100);
+    const n = probes();
+    for (let i = 0; i < 100; i++) { jest.advanceTimersByTime(20); await settle(5); }
+    expect(probes()).toBe(n);
+  });
+
+  it('stops probing fast when the pod is deleted', async () => {
+    system = start();
+    const { h, probes } = loaderHarness();
+    const pod = probed(fnMeta);
+    const ref = spawnPodActor(system, h.deps, pod);
+    await advanceUntil('fast probes', () => probes() >= 5, 2000, 20);
+    dispatch(ref, { type: 'pod/sync', pod: { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString() } } });
+    await advanceUntil('terminated', () => h.terminated.length === 1, 5000, 20);
+    const n = probes();
+    for (let i = 0; i < 100; i++) { jest.advanceTimersByTime(20); await settle(5); }
+    expect(probes()).toBe(n);
+  });
+});

@@ -35,6 +35,7 @@ import { stopContainerGracefully } from './hooks';
 import type { GpuAllocator } from '../gpu/allocation';
 import { podVolumes, type PodVolumes } from '../volumes';
 import type { LocalImageBuilder } from '../images/on-demand';
+import { isFunctionInstance, pollReadiness, type FastReadiness } from '../functions/fast-readiness';
 
 /** Messages a pod actor accepts. */
 export type PodActorMessage =
@@ -193,8 +194,9 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
   const cache = new ObservationCache();
   // Probes of the running containers; a changed result asks for a reconcile (and a status write).
   let self: Ref<Internal> | undefined;
+  const probeRun = deps.runProbe ?? ((t: ProbeTarget) => runProbe(deps.cri, t));
   const prober = new PodProber({
-    run: deps.runProbe ?? ((t) => runProbe(deps.cri, t)),
+    run: probeRun,
     onChange: () => { if (self) kick(self); },
     onKill: (containerId, container, graceSeconds) => {
       const timeout = graceSeconds ?? lastKnown.spec.terminationGracePeriodSeconds ?? 30;
@@ -242,9 +244,38 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     written = undefined;
     writtenSeen = false;
   };
+  // Function containers just started on the normal path whose loader is being probed quickly.
+  const fastPolls = new Map<string, FastReadiness>();
+  const stopFastPolls = (): void => { for (const p of fastPolls.values()) p.stop(); fastPolls.clear(); };
+  /**
+   * Probes the readiness of a function container just started quickly, so its pod turns Ready as
+   * soon as its loader answers rather than at the next probe period (node-agent/functions/fast-readiness.ts).
+   */
+  const watchReadiness = (c: RunningContainer, podIP: string | undefined): void => {
+    const probe = c.spec.readinessProbe;
+    if (!probe || fastPolls.has(c.id)) return;
+    const poll = pollReadiness({
+      probe: () => probeRun({ probe, container: c.spec, containerId: c.id, ...(podIP ? { podIP } : {}) }),
+      running: () => !stopped && prober.view(c.id) !== undefined,
+      onReady: () => prober.probeNow(c.id),
+      now,
+    });
+    fastPolls.set(c.id, poll);
+    void poll.done.then((end) => {
+      if (fastPolls.get(c.id) === poll) fastPolls.delete(c.id);
+      const ms = now() - c.startedAtMs;
+      if (end === 'ready') {
+        log.info({ container: c.spec.name, containerId: c.id, ms }, 'function loader ready; readiness probed at once');
+        event('Normal', 'LoaderReady', `Loader of container ${c.spec.name} ready ${ms} ms after it started`);
+      } else {
+        log.debug({ container: c.spec.name, containerId: c.id, ms, end }, 'fast readiness probing ended');
+      }
+    });
+  };
   const finish = (self: Ref<Internal>): void => {
     stopped = true;
     clearTimeout(timer);
+    stopFastPolls();
     prober.stop();
     stop(self);
   };
@@ -326,6 +357,8 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     let lastObserved: ObservedPod | undefined;
     // A warm container just became the pod's: its loader is ready now, so probe it at once.
     let probeSoon = false;
+    // Containers this sync made on the normal path.
+    const startedNow: string[] = [];
     const reconcileWith = (observed: ObservedPod): ReconcileResult => reconcilePod({
       probes: prober.views(),
       pod: desired, uid: uid as string, observed, backoff, policy, now: now(), hostIP: deps.hostIP,
@@ -359,7 +392,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
           ...(deps.gpu ? { gpu: deps.gpu } : {}), ...(deps.volumes ? { volumes: deps.volumes } : {}),
           ...(deps.images ? { images: deps.images } : {}), ...(deps.pool ? { pool: deps.pool } : {}),
       });
-      if (out.adopted) { probeSoon = true; warmTaken = out.adopted; }
+      if (out.adopted) { probeSoon = true; warmTaken = out.adopted; } else startedNow.push(...out.created.containers);
       await record(out.events);
       for (const id of out.abandonedStarts) abandonedStarts.add(id);
       hints = out.created;
@@ -368,7 +401,12 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
     if (desired && lastObserved) await refreshVolumes(desired, lastObserved);
     if (desired && lastObserved && result) await releaseFinishedVolumes(desired, result.status.phase, lastObserved);
     lastPodIP = result?.status.podIP ?? lastPodIP;
-    prober.update(desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [], result?.status.podIP);
+    const running = desired && !desired.metadata.deletionTimestamp && lastObserved ? runningContainers(desired, lastObserved) : [];
+    prober.update(running, result?.status.podIP);
+    if (desired && isFunctionInstance(desired)) {
+      for (const c of running) if (startedNow.includes(c.id)) watchReadiness(c, result?.status.podIP);
+    }
+    if (!desired || desired.metadata.deletionTimestamp) stopFastPolls();
     if (probeSoon && result?.actions.length === 0 && lastObserved) {
       // Probed before the status is written, so the first status of a specialised warm container
       // is already Ready: one write instead of a not-ready one and a probe period later another.
@@ -459,7 +497,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
       setImmediate(() => kick(ctx.self));
       return { backoff: emptyBackoff() };
     },
-    afterStop: (): void => { stopped = true; clearTimeout(timer); prober.stop(); },
+    afterStop: (): void => { stopped = true; clearTimeout(timer); stopFastPolls(); prober.stop(); },
     ...(deps.onCrash ? { onCrash: deps.onCrash as unknown as SupervisionActorFunc<Internal, Ref<unknown>, Ref<unknown>> } : {}),
   };
   const name = actorName(ns, pod.metadata.name);

@@ -108,6 +108,31 @@ describe('PodProber (fake clock)', () => {
     h.prober.stop();
   });
 
+  it('runs a readiness probe that is not due when asked for that instance, and only that one; the period counts from there', async () => {
+    let ok = false;
+    const h = harness({ ready: () => (ok ? 'success' : 'failure'), live: () => 'success' });
+    const spec = container({ readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 10 }, livenessProbe: { exec: { command: ['live'] }, periodSeconds: 10 } });
+    h.prober.update([{ id: 'c1', spec, startedAtMs: Date.now() }], '10.0.0.2');
+    await jest.advanceTimersByTimeAsync(300);
+    expect(h.runs.map((r) => r.kind).sort()).toEqual(['live', 'ready']);
+    expect(h.prober.view('c1')?.ready).toBe(false);
+    ok = true;
+    // Without asking: nothing is due for ten seconds.
+    await h.prober.probeNow();
+    expect(h.runs).toHaveLength(2);
+    await h.prober.probeNow('c1');
+    expect(h.runs[2].kind).toBe('ready');
+    expect(h.runs).toHaveLength(3);
+    expect(h.prober.view('c1')?.ready).toBe(true);
+    expect(h.changes()).toBe(1);
+    const asked = Date.now();
+    await jest.advanceTimersByTimeAsync(9_000);
+    expect(h.runs.filter((r) => r.kind === 'ready')).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1_250);
+    expect(h.runs.filter((r) => r.kind === 'ready').pop()!.at - asked).toBeGreaterThanOrEqual(10_000);
+    h.prober.stop();
+  });
+
   it('waits initialDelaySeconds, flips ready on the first success, and writes nothing while it stays', async () => {
     let ok = false;
     const h = harness({ ready: () => (ok ? 'success' : 'failure') });

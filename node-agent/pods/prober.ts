@@ -54,6 +54,8 @@ interface Worker {
   timer?: NodeJS.Timeout;
   busy: boolean;
   gone: boolean;
+  /** Run the readiness probe at the next chance even though it is not due (probeNow's readinessOf). */
+  readinessAsked?: boolean;
 }
 
 const hasProbes = (c: Container): boolean => !!(c.livenessProbe || c.readinessProbe || c.startupProbe);
@@ -103,11 +105,15 @@ export class PodProber {
 
   /**
    * Runs every watched instance's due probes now rather than at its next slot (a warm container
-   * just specialised is ready at once; waiting for the grid would only delay its Ready). Resolves
-   * once they have run; never rejects.
+   * just specialised is ready at once; waiting for the grid would only delay its Ready). With
+   * `readinessOf`, that instance's readiness probe runs too even when its period has not come (its
+   * server was just seen answering); one already running picks it up before it ends. Resolves once
+   * they have run; never rejects.
    */
-  async probeNow(): Promise<void> {
+  async probeNow(readinessOf?: string): Promise<void> {
     if (this.stopped) return;
+    const asked = readinessOf === undefined ? undefined : this.workers.get(readinessOf);
+    if (asked?.states.readiness) asked.readinessAsked = true;
     const ticks: Promise<void>[] = [];
     for (const w of this.workers.values()) {
       if (w.busy || w.gone) continue;
@@ -152,14 +158,21 @@ export class PodProber {
     try {
       const now = this.deps.now();
       // Re-read after each run: a startup probe that passes lets the others run in the same tick.
+      const asked = (k: ProbeKind): boolean => k === 'readiness' && w.readinessAsked === true;
       const due = (): ProbeKind | undefined => this.active(w)
-        .find((k) => w.lastRun[k] !== now && nextProbeAt(w.c.startedAtMs, probeTiming(this.probeOf(w, k)), w.lastRun[k]) <= now);
+        .find((k) => asked(k) || (w.lastRun[k] !== now && nextProbeAt(w.c.startedAtMs, probeTiming(this.probeOf(w, k)), w.lastRun[k]) <= now));
       for (let kind = due(); kind; kind = due()) {
         const probe = this.probeOf(w, kind);
-        // The cadence is kept from when the probe was due, not when its slot came (no drift), unless
-        // it is a whole period late (a paused agent): then it starts again from now.
-        const dueAt = nextProbeAt(w.c.startedAtMs, probeTiming(probe), w.lastRun[kind]);
-        w.lastRun[kind] = now - dueAt < probeTiming(probe).periodSeconds * 1000 ? dueAt : now;
+        if (asked(kind)) {
+          // Out of turn: the period counts again from this run.
+          w.readinessAsked = false;
+          w.lastRun[kind] = this.deps.now();
+        } else {
+          // The cadence is kept from when the probe was due, not when its slot came (no drift), unless
+          // it is a whole period late (a paused agent): then it starts again from now.
+          const dueAt = nextProbeAt(w.c.startedAtMs, probeTiming(probe), w.lastRun[kind]);
+          w.lastRun[kind] = now - dueAt < probeTiming(probe).periodSeconds * 1000 ? dueAt : now;
+        }
         const res = await this.deps.run({ probe, container: w.c.spec, containerId: w.c.id, ...(this.podIP ? { podIP: this.podIP } : {}) });
         if (w.gone) return;
         const word = KINDS.find((k) => k.kind === kind)!.word;
