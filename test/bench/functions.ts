@@ -270,7 +270,8 @@ export async function functionsBench(args: string[], usage: string, runInner: Ru
   const result: FunctionsResult = { command: functionsCommand({ samples, rounds, seconds, only }), cold: [], warm: [], rps: [], scale: [], busyBefore: [] };
   const clusters: { mode: PoolMode; env: NodeJS.ProcessEnv; parts: Part[] }[] = [
     { mode: 'miss' as const, env: { MK_FUNCTION_POOL_SIZE: '0' }, parts: parts.filter((p) => p === 'cold') },
-    { mode: 'hit' as const, env: {}, parts },
+    // The default pool size, named: `mk up` hands its node agent the size it runs with.
+    { mode: 'hit' as const, env: { MK_FUNCTION_POOL_SIZE: '2' }, parts },
   ].filter((x) => x.parts.length > 0);
   for (const cl of clusters) {
     console.error(`starting a cluster in a network namespace${cl.env.MK_FUNCTION_POOL_SIZE ? ` with MK_FUNCTION_POOL_SIZE=${cl.env.MK_FUNCTION_POOL_SIZE}` : ' (default pool)'} ...`);
