@@ -255,7 +255,7 @@ describe('the gateway', () => {
 
   it('reports viewAt, when its last completed listing started: a held or failed listing does not move it', async () => {
     const f = fakeBus({ functions: [fnObj('f')], pods: [] });
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 20, idleRefreshMs: 20, reportMs: 20 });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 20, idleRefreshMs: 20, reportMs: 20 });
     const lastViewAt = (): number | undefined => {
       const r = f.published.filter((p) => p.subject.startsWith('mk.fn.stats.')).at(-1);
       return r ? decode<GatewayStats>(r.data).viewAt : undefined;
@@ -288,7 +288,7 @@ describe('the gateway', () => {
     const f = fakeBus(state);
     let lists = 0;
     f.hooks.beforeList = async () => { lists++; };
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, instancePort: inst.port });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, instancePort: inst.port });
     const call = gw.invoke('default', 'cold', '{}');
     const from = lists;
     const started = Date.now();
@@ -310,7 +310,7 @@ describe('the gateway', () => {
     // The gateway starts while the api does not answer (a control plane restarting): every listing fails.
     let failures = 0;
     f.hooks.beforeList = async () => { failures++; throw new Error('no responders'); };
-    gw = await startGateway({ bus: f.bus, port: 0, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, instancePort: inst.port });
+    gw = await startGateway({ bus: f.bus, port: 0, async: false, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, instancePort: inst.port });
     const call = gw.invoke('default', 'known', '{}');
     await until('listings failing', () => failures >= 3);
     f.hooks.beforeList = undefined;
