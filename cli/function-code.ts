@@ -16,28 +16,13 @@ import type { DryRun } from './dry-run';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, see above
 const codeModule = (): typeof import('../bus/function-code') => require('../bus/function-code') as typeof import('../bus/function-code');
 import { CliError } from './errors';
-import { prepareCode, type DependencyOptions } from './function-deps';
+import { findOnPath, prepareCode, type DependencyOptions } from './function-deps';
 
 /** Code at least this large gets a progress line while it uploads. */
 export const PROGRESS_BYTES = 1024 * 1024;
 
 /** The digest, size and file count a Function's spec.code carries. */
 export interface CodeRef { digest: string; size: number; files: number }
-
-/** `python3` on PATH, or undefined. */
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /** The interpreter's own complaint from a failed check (its stderr, else stdout, else the error). */
 function complaint(err: unknown): string {

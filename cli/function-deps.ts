@@ -279,8 +279,8 @@ async function npmInstall(dir: string): Promise<void> {
   throw new CliError(`npm could not install package.json's dependencies:\n${block(useful.length ? useful : r.output.split('\n').filter((l) => l.trim() !== ''))}`);
 }
 
-/** `name` on PATH, or undefined. */
-function findOnPath(name: string): string | undefined {
+/** The executable file `name` in a directory of PATH, or undefined. */
+export function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const p = path.join(dir, name);
