@@ -192,7 +192,13 @@ describe('the feed', () => {
     try {
       await applyPod({ ...pod('logger'), spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
       const c = await open();
-      const r = await c.ask({ type: 'subscribe', params: { topic: 'logs', pod: 'logger' } }) as ResultFrame;
+      // The dashboard's pod feed is a watch: a pod applied a moment ago may not be in it yet, and
+      // until it is the subscription is refused NotFound. Asked again until it is known.
+      let r = await c.ask({ type: 'subscribe', params: { topic: 'logs', pod: 'logger' } }) as ResultFrame | ErrorFrame;
+      for (const deadline = Date.now() + 10_000; r.type === 'error' && r.error.code === 'NotFound' && Date.now() < deadline;) {
+        r = await c.ask({ type: 'subscribe', params: { topic: 'logs', pod: 'logger' } }) as ResultFrame | ErrorFrame;
+      }
+      if (r.type === 'error') throw new Error(`the logs subscription was refused: ${r.error.code}: ${r.error.message}`);
       expect(r.type).toBe('result');
       const snap = await c.next<SnapshotFrame & { topic: 'logs' }>((f) => f.type === 'snapshot' && f.sub === r.sub, 'the log');
       expect(snap.data).toBe('first line\n');
