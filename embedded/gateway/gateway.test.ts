@@ -13,18 +13,39 @@ import { notSent, parseRoute, startGateway, UNKNOWN_FUNCTION_LABEL, type Gateway
 
 interface FakeMsg { subject: string; data: Uint8Array; respond(data: Uint8Array): boolean }
 
-/** A bus whose api list answers from `state`; `beforeList` may hold a listing (its snapshot is taken first). */
+/**
+ * A bus whose api list answers from `state`; `beforeList` may hold a listing (its snapshot is
+ * taken first); `reconnect()` tells the connection's status listeners it came back.
+ */
 function fakeBus(state: { functions: FunctionObject[]; pods: Pod[] }, maxPayload?: number) {
   const published: { subject: string; data: Uint8Array }[] = [];
   let onInvoke: ((err: Error | null, msg: FakeMsg) => void) | undefined;
-  const hooks: { beforeList?: () => Promise<void> } = {};
+  const hooks: { beforeList?: (kind: string) => Promise<void> } = {};
+  const statusListeners = new Set<(s: { type: string }) => void>();
   const nc = {
     info: maxPayload ? { max_payload: maxPayload } : undefined,
     request: async (_subject: string, data: Uint8Array) => {
       const req = decode<{ kind: string }>(data);
       const items = structuredClone(req.kind === 'functions' ? state.functions : state.pods);
-      await hooks.beforeList?.();
+      await hooks.beforeList?.(req.kind);
       return { data: encode({ ok: true, items, resourceVersion: '1' }) };
+    },
+    status: () => {
+      const queued: { type: string }[] = [];
+      let stopped = false;
+      let wakeUp: (() => void) | undefined;
+      const push = (s: { type: string }): void => { queued.push(s); wakeUp?.(); };
+      statusListeners.add(push);
+      return {
+        stop: () => { stopped = true; statusListeners.delete(push); wakeUp?.(); },
+        async *[Symbol.asyncIterator]() {
+          while (!stopped) {
+            const next = queued.shift();
+            if (next) { yield next; continue; }
+            await new Promise<void>((r) => { wakeUp = r; });
+          }
+        },
+      };
     },
     publish: (subject: string, data: Uint8Array) => { published.push({ subject, data }); },
     subscribe: (_subject: string, opts: { callback: (err: Error | null, msg: FakeMsg) => void }) => {
@@ -37,6 +58,8 @@ function fakeBus(state: { functions: FunctionObject[]; pods: Pod[] }, maxPayload
     bus: { nc: nc as unknown as NatsConnection, close: async () => undefined },
     published,
     hooks,
+    /** The connection came back after a server restart. */
+    reconnect(): void { for (const l of statusListeners) l({ type: 'reconnect' }); },
     /** A NATS call; `respond` may refuse (throw) as a real connection does for a reply over max_payload. */
     natsCall(ns: string, name: string, body: string, respond: (data: Uint8Array) => void): void {
       if (!onInvoke) throw new Error('not subscribed');
@@ -315,6 +338,37 @@ describe('the gateway', () => {
     await until('listings failing', () => failures >= 3);
     f.hooks.beforeList = undefined;
     expect((await call).status).toBe(200);
+  });
+
+  it('gives up a listing in flight when the bus reconnects: a call waiting for a first instance gets the one listed after', async () => {
+    const inst = await instance('127.0.0.1', 0, ok({ ok: true }));
+    closers.push(inst.close);
+    const state: { functions: FunctionObject[]; pods: Pod[] } = { functions: [fnObj('cold')], pods: [] };
+    const f = fakeBus(state);
+    gw = await startGateway({
+      bus: f.bus, port: 0, async: false, refreshMs: 3_600_000, idleRefreshMs: 3_600_000, coldRefreshMs: 3_600_000, instancePort: inst.port,
+    });
+    // The next pods listing is lost with the connection (a NATS restart): it never answers until released, with its old snapshot.
+    let releaseLost: () => void = () => undefined;
+    let lost = 0;
+    let lateAnswered = false;
+    f.hooks.beforeList = (kind) => (kind === 'pods' && lost++ === 0
+      ? new Promise<void>((r) => { releaseLost = r; }).then(() => { lateAnswered = true; })
+      : Promise.resolve());
+    const call = gw.invoke('default', 'cold', '{}');
+    await until('the pods listing is in flight', () => lost === 1);
+    // The instance becomes ready while the listing hangs; the connection comes back.
+    state.pods = [podObj('cold', 'cold-1', '127.0.0.1')];
+    const reconnected = Date.now();
+    f.reconnect();
+    expect((await call).status).toBe(200);
+    // Well before any request timeout (10 s) or the call's deadline (60 s).
+    expect(Date.now() - reconnected).toBeLessThan(2_000);
+    // The lost listing answering late, with no instance, does not take the instance away.
+    releaseLost();
+    await until('the late listing answered', () => lateAnswered);
+    expect((await gw.invoke('default', 'cold', '{}')).status).toBe(200);
+    expect(inst.got).toHaveLength(2);
   });
 
   it('on stop answers queued calls 503 and lets calls in flight finish', async () => {

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { Msg, Status, Subscription } from '@nats-io/transport-node';
 import { decode, encode, request, type CoreBus } from '../../bus/core-client';
 import { register } from '../../common/metrics';
 import {
@@ -145,11 +145,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let active = 0;
   let onIdle: (() => void) | undefined;
 
-  const refresh = async (): Promise<void> => {
+  /**
+   * Lists functions and pods and takes them as the view; a listing that `current()` no longer
+   * wants by the time its answers are in (abandoned at a reconnect) changes nothing.
+   */
+  const refresh = async (current: () => boolean): Promise<boolean> => {
     const fns = await request<ListResult>(opts.bus, API.gatewayList, { kind: 'functions' });
     // No function, no instance to look for (a pod left of a deleted one is never routed to).
     const pods = fns.items.length === 0 && routes.size === 0 ? { items: [] }
       : await request<ListResult>(opts.bus, API.gatewayList, { kind: 'pods', labelSelector: FUNCTION_LABEL });
+    if (!current()) return false;
     functions.clear();
     for (const o of fns.items as unknown as FunctionObject[]) functions.set(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o);
     const byFn = new Map<string, Instance[]>();
@@ -191,9 +196,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       r.fn = fn;
       r.queue.setInstances(byFn.get(key) ?? [], fn.spec.concurrency ?? 1);
     }
+    return true;
   };
 
-  let refreshing: { done: Promise<void>; started: number } | undefined;
+  /** The listing in flight: whoever needs a listing waits for it; `abandon` ends the wait (see onReconnect). */
+  let refreshing: { done: Promise<void>; started: number; abandon: () => void } | undefined;
   /** When the last listing that succeeded started (ms since the epoch): GatewayStats.viewAt. */
   let viewAt: number | undefined;
   /** When the last listing that succeeded started (performance.now()). */
@@ -202,13 +209,42 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!refreshing) {
       const started = performance.now();
       const startedAt = Date.now();
-      const done = refresh().then(() => { viewAt = Math.max(viewAt ?? 0, startedAt); lastListedOk = Math.max(lastListedOk, started); })
-        .catch((err: unknown) => log({ err }, 'listing functions failed'))
-        .finally(() => { refreshing = undefined; });
-      refreshing = { done, started };
+      let abandon: () => void = () => undefined;
+      const abandoned = new Promise<void>((r) => { abandon = r; });
+      const current = (): boolean => refreshing?.done === done;
+      const done: Promise<void> = Promise.race([
+        refresh(current).then((took) => {
+          if (!took) return;
+          viewAt = Math.max(viewAt ?? 0, startedAt);
+          lastListedOk = Math.max(lastListedOk, started);
+        }).catch((err: unknown) => { if (current()) log({ err }, 'listing functions failed'); }),
+        abandoned,
+      ]).finally(() => { if (current()) refreshing = undefined; });
+      refreshing = { done, started, abandon };
     }
     return refreshing.done;
   };
+  /**
+   * The connection came back (a NATS restart, a network blip): a listing in flight is given up
+   * and a new one starts at once. Its request, or the api's own reads of the store behind it, most
+   * likely went with the old connection, and waiting out their timeouts (5 to 10 s) would keep
+   * calls to a function scaling from zero from the instances that became ready meanwhile.
+   */
+  const onReconnect = (): void => {
+    if (stopped) return;
+    const inFlight = refreshing;
+    if (inFlight) {
+      refreshing = undefined;
+      inFlight.abandon();
+      log({ startedMsAgo: Math.round(performance.now() - inFlight.started) }, 'the bus reconnected: listing again instead of waiting for the listing in flight');
+    }
+    void refreshNow();
+  };
+  // nats.js hands back a QueuedIterator: stop() ends it and removes its listener (the bus outlives the gateway).
+  const busStatus = opts.bus.nc.status() as AsyncIterable<Status> & { stop?: () => void };
+  void (async () => {
+    for await (const s of busStatus) if (s.type === 'reconnect') onReconnect();
+  })().catch((err: unknown) => log({ err }, 'watching the bus connection failed'));
   /**
    * Waits for a listing that started at or after `since` and succeeded (one already running that
    * began earlier may predate a new function; a failed one says nothing), up to `waitMs`; false
@@ -637,6 +673,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       server.closeAllConnections();
       await closed;
       agent.destroy();
+      busStatus.stop?.();
       await loop;
     },
   };
