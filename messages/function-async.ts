@@ -124,13 +124,7 @@ export interface AsyncResult {
 }
 
 /** A job that failed every try, as DLQ_STREAM keeps it (the body is the message's data, the rest JOB_HEADER). */
-export interface DeadLetter {
-  id: string;
-  namespace: string;
-  name: string;
-  body: string;
-  callback?: string;
-  created: string;
+export interface DeadLetter extends Omit<AsyncJob, 'priorAttempts'> {
   attempts: number;
   lastError: string;
   /** When it was given up (RFC 3339). */

@@ -5,17 +5,17 @@
  * HTTP. Encrypting then decrypting gives the text back; bad input is answered 500 with the
  * handler's own message (`ValueError: <function>: ...`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
 import { pack, unpack } from '../../bus/code-archive';
+import { startLoaderProcess } from '../helpers/loader-process';
 
 jest.setTimeout(30_000);
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples', 'functions');
-const LOADER = path.resolve(__dirname, '..', '..', 'node-agent', 'functions', 'loader.py');
 const STEPS = ['move-right', 'convert-num', 'add-key', 'subtract-key', 'convert-char'] as const;
 type Step = typeof STEPS[number];
 
@@ -33,30 +33,9 @@ async function startStep(step: Step): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mk-example-${step}-`));
   dirs.push(dir);
   unpack(pack(path.join(EXAMPLES, manifest.spec.code.path)).bytes, dir);
-  const child = spawn('python3', [LOADER], {
-    env: {
-      PATH: process.env.PATH, MK_FUNCTION_PORT: '0', MK_FUNCTION_HOST: '127.0.0.1', PYTHONDONTWRITEBYTECODE: '1',
-      MK_FUNCTION_HANDLER: manifest.spec.handler, MK_FUNCTION_CODE_DIR: dir,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${step}: the loader did not start in 10 s: ${err}`)), 10_000);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${step}: the loader exited with ${code}: ${err}`)); });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve(`http://127.0.0.1:${m[1]}`); }
-    });
-  });
-  const deadline = Date.now() + 10_000;
-  while ((await fetch(`${url}/healthz`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`${step}: never ready: ${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return url;
+  const loader = await startLoaderProcess('python3', dir, manifest.spec.handler);
+  children.push(loader.child);
+  return loader.url;
 }
 
 /** Calls one step: resolves with the status and the answer. */

@@ -7,14 +7,15 @@
  * vendored (a complete node_modules/, requirements installed with pip --target) install nothing; an unreachable index, an unknown package and a missing pip or npm fail with a
  * clear message, uploading and applying nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getCode, openCodeBucket, pack, readArchive, unpack, type CodeBucket } from '../../../bus/function-code';
 import { objectKey, type FunctionObject } from '../../../messages';
 import { startCliCluster, stopCliCluster, type CliCluster } from './cli-cluster';
-import { ROOT, runCli, type CliResult } from './run-cli';
+import { runCli, type CliResult } from './run-cli';
 import { runCommand } from '../../helpers/run';
+import { startLoaderProcess } from '../../helpers/loader-process';
 import {
   buildWheel, closedPortUrl, packNpm, startNpmRegistry, startPythonIndex, type PackageIndex,
 } from '../../helpers/package-index';
@@ -80,38 +81,13 @@ async function storedCode(name: string): Promise<{ dir: string; files: string[] 
 
 /** Starts the real loader (loader.py or loader.js) on `codeDir` with `handler`, calls /run once with `event`, stops it. */
 async function runLoader(runtime: 'python3' | 'node', codeDirPath: string, handler: string, event: unknown): Promise<{ status: number; body: unknown }> {
-  const argv = runtime === 'python3'
-    ? ['python3', path.join(ROOT, 'node-agent', 'functions', 'loader.py')]
-    : [process.execPath, path.join(ROOT, 'node-agent', 'functions', 'loader.js')];
-  const child = spawn(argv[0], argv.slice(1), {
-    cwd: codeDirPath,
-    env: {
-      PATH: process.env.PATH, MK_FUNCTION_PORT: '0', MK_FUNCTION_HOST: '127.0.0.1', PYTHONDONTWRITEBYTECODE: '1',
-      MK_FUNCTION_HANDLER: handler, MK_FUNCTION_CODE_DIR: codeDirPath,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  loaders.push(child);
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the loader did not start in 10 s: ${err}`)), 10_000);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the loader exited with ${code}: ${err}`)); });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve(`http://127.0.0.1:${m[1]}`); }
-    });
-  });
+  const loader = await startLoaderProcess(runtime, codeDirPath, handler);
+  loaders.push(loader.child);
   try {
-    const deadline = Date.now() + 10_000;
-    while ((await fetch(`${url}/healthz`)).status !== 200) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the loader never got ready: ${err}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const r = await fetch(`${url}/run`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event) });
+    const r = await fetch(`${loader.url}/run`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event) });
     return { status: r.status, body: await r.json() };
   } finally {
-    child.kill('SIGKILL');
+    loader.child.kill('SIGKILL');
   }
 }
 
