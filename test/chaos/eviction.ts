@@ -61,6 +61,11 @@ class EvictionWorkload implements ChaosWorkload {
 
   stepViolations(): Violation[] { return [...this.violations]; }
 
+  /** Ready once every pod the apply made has been seen Running, or once the apply failed. */
+  readyForPause(): boolean {
+    return this.violations.length > 0 || (this.records.every((r) => r.uid !== undefined) && this.records.every((r) => r.runningAtMs !== undefined));
+  }
+
   check(world: WorldSnapshot): Violation[] {
     return checkEvictions(this.records, world.faults ?? [], this.mustEvictAfterMs, world);
   }

@@ -94,6 +94,11 @@ export interface ChaosWorkload {
    * `world.observed[kind]`, after the snapshot and before `check` or `checkCleaned`. Never throws.
    */
   observe?(cluster: ChaosCluster, world: WorldSnapshot): Promise<void>;
+  /**
+   * Whether a node pause may begin: a workload whose invariant needs its pods running before the
+   * node stops (eviction) says no until they run. The fault lane waits on it, with a deadline.
+   */
+  readyForPause?(): boolean;
   /** The invariants that must hold once the faults have stopped and the world has settled. */
   check(world: WorldSnapshot): Violation[];
   /** Deletes whatever the workload made that still exists. Throws when the cluster does not take the deletions in time. */

@@ -217,6 +217,10 @@ export async function runRound(cluster: ChaosCluster, round: number, seed: numbe
         if (signal.aborted) return;
         f.atMs = Date.now() - t0;
         if (f.target === 'node-pause') {
+          // A pause that comes before the pods it should evict run proves nothing: on a busy
+          // machine it waits for them (as long as the window lasts).
+          await until('the workloads ready for a node pause', () => (signal.aborted || workloads.every((w) => w.readyForPause?.() ?? true)) || undefined,
+            o.windowMs, 200).catch(() => undefined);
           // A node agent killed a moment ago is paused once it runs again.
           const pid = await until('the node agent', () => (signal.aborted ? false : targetPid(cluster.dataDir, 'node-agent')), LOOK_FOR_TARGET_MS, 200)
             .catch(() => undefined) || undefined;
