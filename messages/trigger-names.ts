@@ -6,11 +6,14 @@
  */
 import { encodeToken } from './names';
 
+/** Tries per firing when spec.maxAttempts is omitted, and the most it may be. */
 export const DEFAULT_TRIGGER_MAX_ATTEMPTS = 3;
 export const MAX_TRIGGER_ATTEMPTS = 100;
+/** The first retry's wait (spec.backoffSeconds) and the cap (spec.maxBackoffSeconds) when omitted; neither may pass a day. */
 export const DEFAULT_TRIGGER_BACKOFF_SECONDS = 1;
 export const DEFAULT_TRIGGER_MAX_BACKOFF_SECONDS = 60;
 export const MAX_TRIGGER_BACKOFF_SECONDS = 86_400;
+/** How close together a file's changes fire once (source.file.debounceMs) when omitted, and the most it may be. */
 export const DEFAULT_FILE_DEBOUNCE_MS = 100;
 export const MAX_FILE_DEBOUNCE_MS = 3_600_000;
 /** The changes a file source reports. */

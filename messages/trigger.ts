@@ -177,6 +177,7 @@ export const TriggerSource = z.strictObject({
 }).superRefine((s, ctx) => exactlyOne(s, ['schedule', 'file', 'subject', 'http'], ctx)).meta({ title: 'TriggerSource' });
 export type TriggerSource = z.infer<typeof TriggerSource>;
 
+/** What a trigger binds (source to target) and how it delivers its firings. */
 export const TriggerSpec = z.strictObject({
   target: TriggerTarget.describe('The function or workflow each firing calls, and the input it gets.'),
   source: TriggerSource.describe('What fires the trigger: exactly one of schedule, file, subject and http.'),
@@ -257,6 +258,7 @@ export interface TriggerStatus {
   observedGeneration?: number;
 }
 
+/** A Trigger object as the store keeps it. */
 export interface Trigger {
   apiVersion: 'mk.io/v1';
   kind: 'Trigger';
