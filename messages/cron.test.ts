@@ -1,4 +1,4 @@
-import { cronProblem, nextCronTime, parseCron, rfc3339In, timeZoneProblem } from './cron';
+import { cronProblem, cronRequeueAfterMs, cronTimesBetween, nextCronTime, parseCron, rfc3339In, timeZoneProblem } from './cron';
 
 const at = (iso: string) => Date.parse(iso);
 const next = (schedule: string, after: string, tz?: string) => {
@@ -114,5 +114,28 @@ describe('cron schedules', () => {
     expect(timeZoneProblem('Mars/Olympus')).toMatch(/unknown time zone "Mars\/Olympus"/);
     expect(timeZoneProblem('Local')).toMatch(/explicit IANA time zone/);
     expect(timeZoneProblem('')).toMatch(/not empty/);
+  });
+
+  it('the times of a window: all of them when few, the latest `limit` and a count past it when many', () => {
+    const iso = (ts: number[]) => ts.map((t) => new Date(t).toISOString());
+    const every = parseCron('* * * * *');
+    const few = cronTimesBetween(every, at('2026-01-01T10:00:00Z'), at('2026-01-01T10:03:00Z'), undefined, 100);
+    expect(iso(few.latest)).toEqual(['2026-01-01T10:01:00.000Z', '2026-01-01T10:02:00.000Z', '2026-01-01T10:03:00.000Z']);
+    expect(few.count).toBe(3);
+    expect(cronTimesBetween(every, at('2026-01-01T10:00:00Z'), at('2026-01-01T10:00:59Z'), undefined, 100)).toEqual({ latest: [], count: 0 });
+    // A year of minutes: the latest 3, found without walking the year.
+    const many = cronTimesBetween(every, at('2025-01-01T00:00:00Z'), at('2026-01-01T10:00:30Z'), undefined, 3);
+    expect(iso(many.latest)).toEqual(['2026-01-01T09:58:00.000Z', '2026-01-01T09:59:00.000Z', '2026-01-01T10:00:00.000Z']);
+    expect(many.count).toBe(4);
+    // Sparse: yearly over 10 years, 2 kept.
+    const yearly = cronTimesBetween(parseCron('@yearly'), at('2016-06-01T00:00:00Z'), at('2026-06-01T00:00:00Z'), undefined, 2);
+    expect(iso(yearly.latest)).toEqual(['2025-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z']);
+    expect(yearly.count).toBe(3);
+  });
+
+  it('looks again just after the next time, at most an hour ahead', () => {
+    expect(cronRequeueAfterMs(at('2026-01-01T10:01:00Z'), at('2026-01-01T10:00:30Z'))).toBe(30_100);
+    expect(cronRequeueAfterMs(at('2026-01-01T09:00:00Z'), at('2026-01-01T10:00:00Z'))).toBe(100);
+    expect(cronRequeueAfterMs(at('2027-01-01T00:00:00Z'), at('2026-01-01T10:00:00Z'))).toBe(3_600_000);
   });
 });

@@ -228,3 +228,56 @@ export function rfc3339In(t: number, timeZone?: string): string {
   const a = Math.abs(off);
   return `${base}${off < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
 }
+
+/** More missed scheduled times than this are not all caught up (Kubernetes' CronJob warns past 100). */
+export const CRON_MAX_MISSED = 100;
+/** How far past a scheduled time a controller looks again (Kubernetes' margin). */
+export const CRON_REQUEUE_MARGIN_MS = 100;
+/**
+ * The longest wait before a controller looks again: a schedule far away (yearly) is looked at
+ * hourly, since a timer cannot wait longer than about 24.8 days.
+ */
+export const CRON_MAX_REQUEUE_MS = 3_600_000;
+
+/** The wait (ms) from `now` until just after `at`, at most CRON_MAX_REQUEUE_MS. */
+export function cronRequeueAfterMs(at: number, now: number): number {
+  return Math.min(CRON_MAX_REQUEUE_MS, Math.max(0, at - now) + CRON_REQUEUE_MARGIN_MS);
+}
+
+/** The scheduled times of a window: the latest ones, and how many there were. */
+export interface CronTimes {
+  /** The latest `limit` scheduled times of the window, oldest first. */
+  latest: number[];
+  /** How many there were, counted up to `limit + 1` (more than `limit` reads as `limit + 1`). */
+  count: number;
+}
+
+/**
+ * The scheduled times in (after, until]: the latest `limit` of them and their count (up to
+ * limit + 1). When there are more than `limit`, the latest are found by looking back from `until`
+ * in wider and wider windows instead of walking every one (a minutely schedule missed for a year).
+ * https://github.com/kubernetes/kubernetes/blob/master/pkg/controller/cronjob/utils.go (mostRecentScheduleTime)
+ */
+export function cronTimesBetween(s: CronSchedule, after: number, until: number, timeZone: string | undefined, limit: number): CronTimes {
+  const walk = (from: number, keep: number, stopAt: number): { times: number[]; seen: number } => {
+    const times: number[] = [];
+    let seen = 0;
+    let t = nextCronTime(s, from, timeZone);
+    while (t !== undefined && t <= until && seen < stopAt) {
+      times.push(t);
+      if (times.length > keep) times.shift();
+      seen++;
+      t = nextCronTime(s, t, timeZone);
+    }
+    return { times, seen };
+  };
+  const first = walk(after, limit + 1, limit + 1);
+  if (first.seen <= limit) return { latest: first.times, count: first.seen };
+  for (const window of [3_600_000, 86_400_000, 32 * 86_400_000, 367 * 86_400_000, 6 * 367 * 86_400_000, Infinity]) {
+    const from = Math.max(after, until - window);
+    const back = walk(from, limit, Infinity);
+    if (back.times.length >= limit || from === after) return { latest: back.times, count: limit + 1 };
+  }
+  /* c8 ignore next */
+  return { latest: first.times.slice(-limit), count: limit + 1 };
+}

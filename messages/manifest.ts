@@ -63,7 +63,8 @@ export function validateManifest(doc: unknown, mode: ValidateMode = 'strict'): V
   throw new ValidationError(`${label} is invalid`);
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** A schema issue's path as messages name fields: `spec.containers[0].image`; `(root)` when empty. */
+export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
   return out || '(root)';

@@ -12,9 +12,11 @@
  * unfinished Job the CronJob controls), so it needs no status write to be right.
  */
 import {
-  CRONJOB_SCHEDULED_TIMESTAMP, cronJobRunName, jobCondition, jobFromCronJob, nextCronTime, objectReference, parseCron, rfc3339In,
+  CRON_MAX_MISSED, CRONJOB_SCHEDULED_TIMESTAMP, cronJobRunName, cronRequeueAfterMs, cronTimesBetween, jobCondition, jobFromCronJob,
+  nextCronTime, objectReference, parseCron, rfc3339In,
   type CronJob, type CronJobStatus, type CronSchedule, type Job, type KubeObject, type ObjectReference,
 } from '../../messages';
+import { decideConcurrency } from '../concurrency-policy';
 
 /** An event to record on the CronJob. */
 export interface CronEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
@@ -38,16 +40,6 @@ export interface CronJobDecision {
   requeueAfterMs?: number;
 }
 
-/** How far past a scheduled time the controller looks again (Kubernetes' margin). */
-export const CRON_REQUEUE_MARGIN_MS = 100;
-/**
- * The longest wait before looking again: a schedule far away (yearly) is looked at hourly, since
- * a timer cannot wait longer than about 24.8 days.
- */
-export const CRON_MAX_REQUEUE_MS = 3_600_000;
-/** More missed runs than this earn a TooManyMissedTimes warning. */
-export const CRON_MAX_MISSED = 100;
-
 /** The terminal condition of a Job, if it finished. */
 export function jobFinished(job: Job): 'Complete' | 'Failed' | undefined {
   if (jobCondition(job, 'Complete')) return 'Complete';
@@ -68,29 +60,9 @@ const started = (j: Job): number => ms(j.status?.startTime) ?? ms(j.metadata.cre
 export function mostRecentSchedule(
   sched: CronSchedule, earliest: number, now: number, timeZone?: string,
 ): { time: number; missed: number } | undefined {
-  let t = nextCronTime(sched, earliest, timeZone);
-  let last: number | undefined;
-  let missed = 0;
-  while (t !== undefined && t <= now && missed <= CRON_MAX_MISSED) {
-    last = t;
-    missed++;
-    t = nextCronTime(sched, t, timeZone);
-  }
-  if (last === undefined) return undefined;
-  if (t !== undefined && t <= now) {
-    // More than CRON_MAX_MISSED: the most recent is found by looking back from now in wider and
-    // wider windows instead of walking every missed time.
-    for (const window of [3_600_000, 86_400_000, 32 * 86_400_000, 367 * 86_400_000, 6 * 367 * 86_400_000]) {
-      let u = nextCronTime(sched, Math.max(earliest, now - window), timeZone);
-      let found: number | undefined;
-      while (u !== undefined && u <= now) {
-        found = u;
-        u = nextCronTime(sched, u, timeZone);
-      }
-      if (found !== undefined) return { time: found, missed };
-    }
-  }
-  return { time: last, missed };
+  const { latest, count } = cronTimesBetween(sched, earliest, now, timeZone, CRON_MAX_MISSED);
+  const time = latest.at(-1);
+  return time === undefined ? undefined : { time, missed: count };
 }
 
 /**
@@ -146,7 +118,7 @@ export function reconcileCronJob(cj: CronJob, jobs: Job[], now: number, created:
   };
   const done = (requeueAt?: number): CronJobDecision => ({
     replaceJobs, deleteJobs, status: status(), events,
-    ...(requeueAt !== undefined ? { requeueAfterMs: Math.min(CRON_MAX_REQUEUE_MS, Math.max(0, requeueAt - now) + CRON_REQUEUE_MARGIN_MS) } : {}),
+    ...(requeueAt !== undefined ? { requeueAfterMs: cronRequeueAfterMs(requeueAt, now) } : {}),
   });
 
   if (cj.metadata.deletionTimestamp || spec.suspend) return done();
@@ -184,12 +156,12 @@ export function reconcileCronJob(cj: CronJob, jobs: Job[], now: number, created:
     lastSchedule = scheduled;
     return done(next);
   }
-  const policy = spec.concurrencyPolicy ?? 'Allow';
-  if (policy === 'Forbid' && active.length > 0) {
+  const concurrency = decideConcurrency(spec.concurrencyPolicy, active.length);
+  if (concurrency === 'skip') {
     events.push({ type: 'Normal', reason: 'JobAlreadyActive', message: 'Not starting job because prior execution is running and concurrency policy is Forbid' });
     return done(next);
   }
-  if (policy === 'Replace') {
+  if (concurrency === 'replace') {
     for (const j of active) replaceJobs.push(j.metadata.name);
     active = [];
   }
