@@ -1,5 +1,6 @@
 /** The Workflow and WorkflowRun kinds: schemas, validation, data flow and Choice rules. No I/O. */
 export * from './schema';
+export * from './operators';
 export * from './limits';
 export * from './errors';
 export { validateWorkflowSpec, parseWorkflowSpec } from './validate';

@@ -7,6 +7,9 @@
  */
 import { z } from 'zod';
 import { ObjectMeta } from '../meta';
+import {
+  BOOLEAN_COMPARISONS, NUMERIC_COMPARISONS, PATH_COMPARISONS, STRING_COMPARISONS, TIMESTAMP_COMPARISONS, TYPE_TESTS, type ComparisonOperator,
+} from './operators';
 import { workflowSpecErrors } from './spec-checks';
 
 /** The name of a state: a key of a states map. */
@@ -61,33 +64,6 @@ export const Catcher = z.strictObject({
 }).meta({ title: 'Catcher' });
 export type Catcher = z.infer<typeof Catcher>;
 
-/** The comparisons of a Choice rule whose value is a number. */
-export const NUMERIC_COMPARISONS = ['numericEquals', 'numericLessThan', 'numericGreaterThan', 'numericLessThanEquals', 'numericGreaterThanEquals'] as const;
-/** The comparisons of a Choice rule whose value is a string. */
-export const STRING_COMPARISONS = [
-  'stringEquals', 'stringLessThan', 'stringGreaterThan', 'stringLessThanEquals', 'stringGreaterThanEquals', 'stringMatches',
-] as const;
-/** The comparisons of a Choice rule whose value is a boolean. */
-export const BOOLEAN_COMPARISONS = ['booleanEquals'] as const;
-/** The comparisons of a Choice rule whose value is an RFC 3339 timestamp. */
-export const TIMESTAMP_COMPARISONS = [
-  'timestampEquals', 'timestampLessThan', 'timestampGreaterThan', 'timestampLessThanEquals', 'timestampGreaterThanEquals',
-] as const;
-/** The type tests of a Choice rule (their value is a boolean: true tests the type, false its absence). */
-export const TYPE_TESTS = ['isPresent', 'isNull', 'isNumeric', 'isString', 'isBoolean', 'isTimestamp'] as const;
-/** The comparisons that take a path to the other operand instead of a value (all but stringMatches and the type tests). */
-export const PATH_COMPARISONS = [
-  ...NUMERIC_COMPARISONS.map((c) => `${c}Path` as const),
-  ...STRING_COMPARISONS.filter((c) => c !== 'stringMatches').map((c) => `${c}Path` as const),
-  ...BOOLEAN_COMPARISONS.map((c) => `${c}Path` as const),
-  ...TIMESTAMP_COMPARISONS.map((c) => `${c}Path` as const),
-] as const;
-
-/** Every comparison operator a rule may hold (exactly one, with `variable`). */
-export const COMPARISON_OPERATORS = [
-  ...NUMERIC_COMPARISONS, ...STRING_COMPARISONS, ...BOOLEAN_COMPARISONS, ...TIMESTAMP_COMPARISONS, ...TYPE_TESTS, ...PATH_COMPARISONS,
-] as const;
-export type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
 
 /**
  * A Choice rule: a comparison (`variable` and exactly one operator), or `and` / `or` of rules, or
@@ -252,8 +228,8 @@ export const State = z.discriminatedUnion('type', [TaskState, ChoiceState, Paral
     const t = (iss.input as { type?: unknown } | undefined)?.type;
     if (iss.code !== 'invalid_union') return undefined;
     return t === undefined
-      ? `type: Required value: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`
-      : `type: Unsupported value: ${JSON.stringify(t)}: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`;
+      ? `Required value: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`
+      : `Unsupported value: ${JSON.stringify(t)}: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`;
   },
 }).meta({ title: 'State' });
 export type State = TaskState | ChoiceState | ParallelState | MapState | WaitState | PassState | SucceedState | FailState;
