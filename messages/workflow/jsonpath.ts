@@ -120,3 +120,16 @@ export function queryPath(root: unknown, path: string): unknown[] {
   const found = JSONPath({ path, json: root as object, eval: false, wrap: true });
   return Array.isArray(found) ? (found as unknown[]) : [];
 }
+
+/**
+ * What `path` reads in `root`: `{ value }` with one value for a reference path (`$.a[0]`) or the
+ * array of every match for a path that can match several (`$.items[*].id`); undefined when it
+ * matches nothing (a path below a number, string, boolean or null matches nothing).
+ */
+export function readPath(root: unknown, path: string): { value: unknown } | undefined {
+  if (path === '$') return { value: root };
+  if (root === null || typeof root !== 'object') return undefined;
+  const found = queryPath(root, path);
+  if (found.length === 0) return undefined;
+  return { value: isDefinitePath(path) ? found[0] : found };
+}
