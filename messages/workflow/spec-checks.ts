@@ -301,9 +301,9 @@ function cycleThrough(start: string, edges: Map<string, string[]>, set: Set<stri
   return [start, start];
 }
 
-/** `: did you mean "Add"?` when one name is one edit away. */
+/** ` (did you mean "Add"?)` when a name differs only in case, or by one edit between names of 3 or more characters. */
 function suggest(name: string, names: string[]): string {
-  const close = names.find((n) => editDistance(n, name) <= 1 || n.toLowerCase() === name.toLowerCase());
+  const close = names.find((n) => n.toLowerCase() === name.toLowerCase() || (Math.max(n.length, name.length) >= 3 && editDistance(n, name) <= 1));
   return close === undefined ? '' : ` (did you mean ${JSON.stringify(close)}?)`;
 }
 
