@@ -64,7 +64,7 @@ describe('inputPath and outputPath', () => {
 });
 
 describe('selectPath', () => {
-  const input = frozen({ items: [{ id: 'a', ok: true }, { id: 'b' }], n: 0 });
+  const input = frozen<JsonValue>({ items: [{ id: 'a', ok: true }, { id: 'b' }], n: 0 });
   const cases: [string, string, JsonValue][] = [
     ['one value', '$.items[1].id', 'b'],
     ['a falsy value', '$.n', 0],

@@ -281,8 +281,10 @@ export const WorkflowRunSpec = z.strictObject({
   input: z.json().optional().describe('The input (any JSON); `{}` when omitted.'),
   inputRef: PayloadRef.optional().describe('Where a large input is kept instead of input.'),
 }).superRefine((s, ctx) => {
-  if ((s.workflowRef === undefined) === (s.workflow === undefined)) {
+  if (s.workflowRef === undefined && s.workflow === undefined) {
     ctx.addIssue({ code: 'custom', path: ['workflowRef'], message: 'Required value: give exactly one of workflowRef and workflow' });
+  } else if (s.workflowRef !== undefined && s.workflow !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['workflow'], message: 'Forbidden: may not be specified together with `workflowRef`' });
   }
   if (s.input !== undefined && s.inputRef !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['inputRef'], message: 'Forbidden: may not be specified together with `input`' });
