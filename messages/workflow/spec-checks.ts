@@ -8,6 +8,7 @@ import { dns1123SubdomainError } from '../names';
 import { jsonPathError, referencePathError } from './jsonpath';
 import { MAX_BRANCHES, MAX_MAP_CONCURRENCY, MAX_STATE_NAME_LENGTH, MAX_STATES } from './limits';
 import { COMPARISON_OPERATORS, PATH_COMPARISONS, TIMESTAMP_COMPARISONS } from './operators';
+import { loopsWithoutExit, unreachableStates } from './graph';
 import type { ChoiceRule, PayloadTemplate, State, StateMachine, WorkflowSpec } from './schema';
 import { parseTimestamp } from './timestamp';
 
@@ -51,7 +52,10 @@ function checkMachine(machine: StateMachine, at: Path, out: SpecIssue[]): void {
     }
     if (s.type === 'Map') checkMachine(s.itemProcessor, [...at, ...p, 'itemProcessor'], out);
   }
-  if (names.length > 0 && exists(machine.startAt)) checkGraph(machine, add);
+  if (names.length > 0 && exists(machine.startAt)) {
+    for (const n of unreachableStates(machine)) add(['states', n], `unreachable: no state leads to it from startAt ${JSON.stringify(machine.startAt)}`);
+    for (const loop of loopsWithoutExit(machine)) add(['states'], `states ${loop.join(' -> ')} loop forever: no state leads out and none waits`);
+  }
 }
 
 type Add = (path: Path, message: string) => void;
@@ -201,104 +205,6 @@ function checkRule(r: ChoiceRule, p: Path, top: boolean, add: Add, target: (path
       if (bad) add([...p, op], `Invalid value: ${JSON.stringify(v)}: not a JSONPath: ${bad}`);
     }
   }
-}
-
-/** The states each state can go to, in declaration order. */
-function successors(s: State): string[] {
-  const out: string[] = [];
-  if ('next' in s && typeof s.next === 'string') out.push(s.next);
-  if (s.type === 'Choice') {
-    for (const r of s.choices) if (r.next !== undefined) out.push(r.next);
-    if (s.default !== undefined) out.push(s.default);
-  }
-  if ((s.type === 'Task' || s.type === 'Parallel' || s.type === 'Map') && s.catch) for (const c of s.catch) out.push(c.next);
-  return out;
-}
-
-function isTerminal(s: State): boolean {
-  return s.type === 'Succeed' || s.type === 'Fail' || ('end' in s && s.end === true);
-}
-
-/**
- * Every state reachable from startAt, and no loop without a way out: a strongly connected set of
- * states from which no terminal state can be reached and that holds no Wait would spin forever.
- */
-function checkGraph(machine: StateMachine, add: Add): void {
-  const { states, startAt } = machine;
-  const names = Object.keys(states);
-  const edges = new Map<string, string[]>(names.map((n) => [n, successors(states[n]).filter((t) => t in states)]));
-  const reached = new Set<string>([startAt]);
-  const queue = [startAt];
-  while (queue.length > 0) {
-    for (const t of edges.get(queue.shift() as string) ?? []) {
-      if (!reached.has(t)) { reached.add(t); queue.push(t); }
-    }
-  }
-  for (const n of names) {
-    if (!reached.has(n)) add(['states', n], `unreachable: no state leads to it from startAt ${JSON.stringify(startAt)}`);
-  }
-  const leadsOut = new Set<string>(names.filter((n) => isTerminal(states[n])));
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const n of names) {
-      if (!leadsOut.has(n) && (edges.get(n) ?? []).some((t) => leadsOut.has(t))) { leadsOut.add(n); grew = true; }
-    }
-  }
-  for (const scc of stronglyConnected(names, edges)) {
-    const set = new Set(scc);
-    const cyclic = scc.length > 1 || (edges.get(scc[0]) ?? []).includes(scc[0]);
-    if (!cyclic || scc.some((n) => leadsOut.has(n) || states[n].type === 'Wait')) continue;
-    add(['states'], `states ${cycleThrough(scc[0], edges, set).join(' -> ')} loop forever: no state leads out and none waits`);
-  }
-}
-
-/** Tarjan's strongly connected components, each in declaration order, in the order their first state is declared. */
-function stronglyConnected(names: string[], edges: Map<string, string[]>): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const stack: string[] = [];
-  const out: string[][] = [];
-  let next = 0;
-  const visit = (v: string): void => {
-    index.set(v, next); low.set(v, next); next++;
-    stack.push(v); onStack.add(v);
-    for (const w of edges.get(v) ?? []) {
-      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v) as number, low.get(w) as number)); }
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v) as number, index.get(w) as number));
-    }
-    if (low.get(v) === index.get(v)) {
-      const comp: string[] = [];
-      let w: string;
-      do { w = stack.pop() as string; onStack.delete(w); comp.push(w); } while (w !== v);
-      out.push(comp);
-    }
-  };
-  for (const n of names) if (!index.has(n)) visit(n);
-  const order = new Map(names.map((n, i) => [n, i]));
-  const byOrder = (a: string, b: string) => (order.get(a) as number) - (order.get(b) as number);
-  return out.map((c) => c.sort(byOrder)).sort((a, b) => byOrder(a[0], b[0]));
-}
-
-/** A cycle from `start` back to it inside `set` (which is strongly connected), as the names along it. */
-function cycleThrough(start: string, edges: Map<string, string[]>, set: Set<string>): string[] {
-  const prev = new Map<string, string>();
-  const queue = [start];
-  const seen = new Set<string>();
-  while (queue.length > 0) {
-    const v = queue.shift() as string;
-    for (const w of edges.get(v) ?? []) {
-      if (!set.has(w)) continue;
-      if (w === start) {
-        const path = [start];
-        for (let u: string | undefined = v; u !== undefined && u !== start; u = prev.get(u)) path.splice(1, 0, u);
-        return [...path, start];
-      }
-      if (!seen.has(w)) { seen.add(w); prev.set(w, v); queue.push(w); }
-    }
-  }
-  /* c8 ignore next */
-  return [start, start];
 }
 
 /** ` (did you mean "Add"?)` when a name differs only in case, or by one edit between names of 3 or more characters. */
