@@ -55,5 +55,6 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 /** `a number`, `an object`, `an array`. */
 function article(type: string): string {
+  if (type === 'record') return 'an object (a mapping)';
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
