@@ -2,3 +2,4 @@
 export { backoffDelay, sleep, validateBackoff, type BackoffPolicy } from './backoff';
 export { componentLog, log, setLogLevel, type Logger } from './log';
 export { backoffOnCrash, crashRecords, DEFAULT_RESTART_POLICY, type CrashRecord, type RestartPolicy } from './supervision';
+export { specHash } from './spec-hash';

@@ -67,3 +67,6 @@ export type { FunctionCode, FunctionCondition, FunctionEnvVar, FunctionObject, F
 export { FunctionKind } from './kinds/function';
 export type { FunctionDemand, FunctionLoad, GatewayStats, InvokeReply } from './gateway';
 export * from './function-async';
+export type {
+  ChoiceRule, JsonValue as WorkflowJsonValue, State as WorkflowState, StateMachine, WorkflowRunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec,
+} from './workflow';
