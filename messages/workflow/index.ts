@@ -8,3 +8,4 @@ export { workflowSpecErrors, type SpecIssue } from './spec-checks';
 export { selectPath, applyInputPath, applyParameters, applyResultSelector, applyResultPath, applyOutputPath, type ContextObject } from './paths';
 export { evaluateChoice, evaluateRule } from './choice';
 export { canonicalJson } from './canonical-json';
+export { compileWorkflowText, WorkflowTextError, MAX_FOR_TIMES } from './minik8s';
