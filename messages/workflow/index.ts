@@ -1,4 +1,4 @@
-/** The Workflow and WorkflowRun kinds: schemas, validation, data flow and Choice rules. No I/O. */
+/** The Workflow and WorkflowRun kinds: schemas, validation, data flow, Choice rules and MiniK8s's workflow language. No I/O. */
 export * from './schema';
 export * from './run';
 export * from './operators';
@@ -12,3 +12,4 @@ export { canonicalJson } from './canonical-json';
 export { loopsWithoutExit, unreachableStates } from './graph';
 export { jsonPathError, parseReferencePath, readPath, referencePathError, type PathSegment } from './jsonpath';
 export { parseTimestamp } from './timestamp';
+export { compileWorkflowText, WorkflowTextError, MAX_FOR_TIMES } from './minik8s';
