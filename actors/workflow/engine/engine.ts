@@ -1,0 +1,464 @@
+/**
+ * The workflow engine: `advance(state, input, env)` decides what one input does to a run and
+ * returns the events to append and the commands to carry out after. It is pure and deterministic:
+ * the clock and the random source come in `env`, every decision that used them is written into an
+ * event, and the state changes only through applyEvent, so folding the journal after a crash
+ * gives back exactly the state the engine had. The semantics are Step Functions'
+ * (https://states-language.net/spec.html) for the subset of the Workflow contract.
+ */
+import {
+  applyInputPath, applyOutputPath, applyParameters, applyResultPath, applyResultSelector, evaluateChoice, isFinalPhase,
+  isStatesError, selectPath, StatesError, StatesErrors,
+  DEFAULT_MAP_CONCURRENCY, MAX_BRANCHES, MAX_EVENTS_PER_RUN, MAX_MAP_CONCURRENCY,
+  type ContextObject, type JsonValue, type MapState, type ParallelState, type RunError, type TaskState, type WaitState,
+} from '../../../messages/workflow';
+import { specHash } from '../../../common/spec-hash';
+import type { EngineCommand, EngineEnv, EngineInput, EngineLimits } from './commands';
+import type { NewRunEvent, RunEvent } from './events';
+import {
+  branchScope, invocationId as makeInvocationId, retryTimerId, RUN_TIMEOUT_TIMER_ID, stateTimeoutTimerId, statePath, waitTimerId,
+} from './naming';
+import { decideRetry, findCatcher } from './retry';
+import { applyEvent, cloneRunState, definitionOf, machineOf, type RunState, type StateExecution } from './run-state';
+
+/** The most items a Map state iterates over (Step Functions' inline Map has a similar bound on its payload). */
+export const MAX_MAP_ITEMS = 10_000;
+
+/** The limits the engine holds runs to unless env.limits lowers them. */
+export const ENGINE_LIMITS: EngineLimits = { maxEvents: MAX_EVENTS_PER_RUN, maxMapItems: MAX_MAP_ITEMS, maxBranches: MAX_BRANCHES };
+
+/** What one step gives: the events to append (in order), the commands to carry out after, and the run's state after the events. */
+export interface AdvanceResult {
+  events: RunEvent[];
+  commands: EngineCommand[];
+  state: RunState;
+}
+
+/** Thrown inside a step when the run ended (or hit its event limit): nothing more happens in it. */
+class RunOver extends Error {}
+
+type Work = { scope: string; state: string; input: JsonValue };
+
+type FanOutState = ParallelState | MapState;
+
+function toRunError(err: unknown): RunError & { cause: string } {
+  if (isStatesError(err)) return { error: err.error, cause: err.message };
+  return { error: StatesErrors.Runtime, cause: err instanceof Error ? err.message : String(err) };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** One step of the engine over a private copy of the state. */
+class Step {
+  readonly events: RunEvent[] = [];
+  private readonly queue: Work[] = [];
+  private readonly at: string;
+
+  constructor(readonly state: RunState, private readonly env: EngineEnv, private readonly limits: EngineLimits) {
+    this.at = iso(env.now);
+  }
+
+  /** Appends an event and applies it; past the event limit the run fails instead. */
+  emit(e: NewRunEvent): void {
+    if (isFinalPhase(this.state.phase)) throw new RunOver();
+    const final = e.type === 'RunSucceeded' || e.type === 'RunFailed' || e.type === 'RunCancelled' || e.type === 'RunTimedOut';
+    if (!final && this.state.events + 1 >= this.limits.maxEvents) {
+      this.push({
+        type: 'RunFailed', error: StatesErrors.LimitExceeded,
+        cause: `the run reached the limit of ${this.limits.maxEvents} events per run (MAX_EVENTS_PER_RUN); split the work into child workflows`,
+      });
+      throw new RunOver();
+    }
+    this.push(e);
+    if (final) throw new RunOver();
+  }
+
+  private push(e: NewRunEvent): void {
+    const full = { ...e, seq: this.state.lastSeq + 1, at: this.at } as RunEvent;
+    applyEvent(this.state, full);
+    this.events.push(full);
+  }
+
+  /** Runs `f`, then every state entry it queued, until the run rests (or ends). */
+  run(f: () => void): void {
+    try {
+      f();
+      for (let w = this.queue.shift(); w !== undefined; w = this.queue.shift()) {
+        if (this.state.scopes[w.scope] !== undefined) this.enter(w.scope, w.state, w.input);
+      }
+    } catch (err) {
+      if (!(err instanceof RunOver)) throw err;
+    }
+  }
+
+  start(runId: string, input: Extract<EngineInput, { type: 'start' }>): void {
+    const spec = input.spec;
+    this.emit({ type: 'RunStarted', runId, input: input.input, specHash: specHash(spec), spec });
+    if (spec.timeoutSeconds !== undefined) {
+      this.emit({
+        type: 'TimerStarted', timerId: RUN_TIMEOUT_TIMER_ID, path: '', purpose: 'run-timeout',
+        fireAt: iso(this.env.now + spec.timeoutSeconds * 1000),
+      });
+    }
+    this.queue.push({ scope: '', state: spec.startAt, input: input.input });
+  }
+
+  enter(scope: string, name: string, input: JsonValue): void {
+    const visit = (this.state.scopes[scope]?.visits[name] ?? 0) + 1;
+    const path = statePath(scope, name, visit);
+    this.emit({ type: 'StateEntered', path, scope, state: name, input });
+    const x = this.state.states[path];
+    const def = definitionOf(this.state, path);
+    switch (def.type) {
+      case 'Task': return this.scheduleTask(path, 1);
+      case 'Parallel':
+      case 'Map': return this.startFanOut(path, 1);
+      case 'Wait': return this.startWait(path, def);
+      case 'Fail':
+        this.emit({ type: 'StateFailed', path, error: def.error ?? 'States.Fail', cause: def.cause ?? '' });
+        return this.scopeFailed(x.scope, { error: def.error ?? 'States.Fail', cause: def.cause ?? '' });
+      default:
+        break;
+    }
+    let output: JsonValue;
+    let next: string | undefined;
+    try {
+      const effective = applyInputPath(input, def.inputPath);
+      if (def.type === 'Pass') {
+        const payload = def.parameters !== undefined ? applyParameters(def.parameters, effective, this.context(x)) : effective;
+        output = applyOutputPath(applyResultPath(input, def.result !== undefined ? def.result : payload, def.resultPath), def.outputPath);
+        next = def.next;
+      } else if (def.type === 'Choice') {
+        next = evaluateChoice(def.choices, effective) ?? def.default;
+        if (next === undefined) throw new StatesError(StatesErrors.NoChoiceMatched, `no choice rule of ${path} matched and it has no default`);
+        output = applyOutputPath(effective, def.outputPath);
+      } else {
+        output = applyOutputPath(effective, def.outputPath);
+      }
+    } catch (err) {
+      const e = toRunError(err);
+      this.emit({ type: 'StateFailed', path, ...e });
+      return this.scopeFailed(x.scope, e);
+    }
+    this.exit(path, output, next);
+  }
+
+  /** The context object `$$.` paths read. */
+  private context(x: StateExecution, item?: { index: number; value: JsonValue }): ContextObject {
+    return {
+      Execution: { Id: this.state.runId, ...(this.state.startTime !== undefined ? { StartTime: this.state.startTime } : {}), Input: this.state.input ?? null },
+      State: { Name: x.state, EnteredTime: x.enteredAt, RetryCount: Math.max(0, x.attempt - 1) },
+      ...(item !== undefined ? { Map: { Item: { Index: item.index, Value: item.value } } } : {}),
+    };
+  }
+
+  /** Ends a state: on to `next` in its scope, or the scope ends with `output`. */
+  private exit(path: string, output: JsonValue, next: string | undefined): void {
+    const scope = this.state.states[path].scope;
+    this.emit({ type: 'StateExited', path, output, ...(next !== undefined ? { next } : {}) });
+    if (next !== undefined) this.queue.push({ scope, state: next, input: output });
+    else this.scopeSucceeded(scope, output);
+  }
+
+  private scopeSucceeded(scopeId: string, output: JsonValue): void {
+    const parent = this.state.scopes[scopeId]?.parent;
+    if (parent === undefined) return this.emit({ type: 'RunSucceeded', output });
+    this.emit({ type: 'BranchSucceeded', path: parent.path, attempt: parent.attempt, branch: parent.branch, output });
+    this.fanOutProgress(parent.path);
+  }
+
+  private scopeFailed(scopeId: string, e: { error: string; cause: string }): void {
+    const parent = this.state.scopes[scopeId]?.parent;
+    if (parent === undefined) return this.emit({ type: 'RunFailed', ...e });
+    this.emit({ type: 'BranchFailed', path: parent.path, attempt: parent.attempt, branch: parent.branch, ...e });
+    this.attemptFailed(parent.path, e);
+  }
+
+  private scheduleTask(path: string, attempt: number): void {
+    const x = this.state.states[path];
+    const def = definitionOf(this.state, path) as TaskState;
+    let input: JsonValue;
+    try {
+      const effective = applyInputPath(x.input, def.inputPath);
+      input = def.parameters !== undefined ? applyParameters(def.parameters, effective, this.context({ ...x, attempt })) : effective;
+    } catch (err) {
+      return this.catchOrFail(path, toRunError(err));
+    }
+    const target = def.function !== undefined ? { function: def.function } : { workflow: def.workflow ?? '' };
+    const timeoutAt = def.timeoutSeconds !== undefined ? iso(this.env.now + def.timeoutSeconds * 1000) : undefined;
+    const invocationId = makeInvocationId(this.state.runId, path, attempt);
+    this.emit({ type: 'TaskScheduled', path, attempt, invocationId, target, input, ...(timeoutAt !== undefined ? { timeoutAt } : {}) });
+    if (timeoutAt !== undefined) {
+      this.emit({ type: 'TimerStarted', timerId: stateTimeoutTimerId(path, attempt), path, fireAt: timeoutAt, purpose: 'state-timeout', attempt });
+    }
+  }
+
+  /** The input of each branch (Parallel) or item (Map) of the state at `path`; throws StatesError as the data-flow functions do. */
+  private branchInputs(path: string, def: FanOutState): { count: number; inputOf: (i: number) => JsonValue } {
+    const x = this.state.states[path];
+    const effective = applyInputPath(x.input, def.inputPath);
+    if (def.type === 'Parallel') {
+      const input = def.parameters !== undefined ? applyParameters(def.parameters, effective, this.context(x)) : effective;
+      return { count: def.branches.length, inputOf: () => input };
+    }
+    const items = selectPath(effective, def.itemsPath ?? '$');
+    if (!Array.isArray(items)) {
+      throw new StatesError(StatesErrors.Runtime, `itemsPath ${def.itemsPath ?? '$'} of ${path} is not an array`);
+    }
+    return {
+      count: items.length,
+      inputOf: (i) => (def.parameters !== undefined ? applyParameters(def.parameters, effective, this.context(x, { index: i, value: items[i] })) : items[i]),
+    };
+  }
+
+  private startFanOut(path: string, attempt: number): void {
+    const def = definitionOf(this.state, path) as FanOutState;
+    let count: number;
+    try {
+      count = this.branchInputs(path, def).count;
+    } catch (err) {
+      return this.catchOrFail(path, toRunError(err));
+    }
+    if (def.type === 'Parallel' && count > this.limits.maxBranches) {
+      return this.catchOrFail(path, {
+        error: StatesErrors.LimitExceeded, cause: `${path} has ${count} branches, more than the limit of ${this.limits.maxBranches} (MAX_BRANCHES)`,
+      });
+    }
+    if (def.type === 'Map' && count > this.limits.maxMapItems) {
+      return this.catchOrFail(path, {
+        error: StatesErrors.LimitExceeded,
+        cause: `${path} would iterate over ${count} items, more than the limit of ${this.limits.maxMapItems} items per Map state; split the items into batches`,
+      });
+    }
+    this.emit({ type: 'BranchesStarted', path, attempt, count });
+    if (count === 0) return this.complete(path, []);
+    this.fanOutProgress(path);
+  }
+
+  /** Starts the branches a Parallel or Map may run now, or completes it when all have ended. */
+  private fanOutProgress(path: string): void {
+    const x = this.state.states[path];
+    const f = x?.fanOut;
+    if (f === undefined) return;
+    if (f.finished === f.count) return this.complete(path, Array.from({ length: f.count }, (_, i) => f.outputs[i] ?? null));
+    const def = definitionOf(this.state, path) as FanOutState;
+    const limit = def.type === 'Map' ? Math.min(def.maxConcurrency ?? DEFAULT_MAP_CONCURRENCY, MAX_MAP_CONCURRENCY) : f.count;
+    if (f.started >= f.count || f.started - f.finished >= limit) return;
+    let inputOf: (i: number) => JsonValue;
+    try {
+      inputOf = this.branchInputs(path, def).inputOf;
+    } catch (err) {
+      return this.catchOrFail(path, toRunError(err));
+    }
+    const machine = def.type === 'Parallel' ? undefined : def.itemProcessor;
+    while (f.started < f.count && f.started - f.finished < limit) {
+      const branch = f.started;
+      let input: JsonValue;
+      try {
+        input = inputOf(branch);
+      } catch (err) {
+        return this.catchOrFail(path, toRunError(err));
+      }
+      const scope = branchScope(path, f.attempt, branch);
+      this.emit({ type: 'BranchStarted', path, attempt: f.attempt, branch, scope });
+      this.queue.push({ scope, state: (machine ?? machineOf(this.state, scope)).startAt, input });
+    }
+  }
+
+  /** A Task, Parallel or Map has its raw result: resultSelector, resultPath, outputPath, then on. */
+  private complete(path: string, result: JsonValue): void {
+    const x = this.state.states[path];
+    const def = definitionOf(this.state, path) as TaskState | FanOutState;
+    let output: JsonValue;
+    try {
+      const selected = def.resultSelector !== undefined ? applyResultSelector(def.resultSelector, result, this.context(x)) : result;
+      output = applyOutputPath(applyResultPath(x.input, selected, def.resultPath), def.outputPath);
+    } catch (err) {
+      return this.catchOrFail(path, toRunError(err));
+    }
+    this.exit(path, output, def.next);
+  }
+
+  /** An attempt of a Task, Parallel or Map failed: retry it after a backoff, or hand the error to the catchers. */
+  private attemptFailed(path: string, e: { error: string; cause: string }): void {
+    const x = this.state.states[path];
+    const def = definitionOf(this.state, path) as TaskState | FanOutState;
+    const retry = decideRetry(def.retry, e.error, def.type !== 'Task', x.retryCounts, this.env.random);
+    if (retry === undefined) return this.catchOrFail(path, e);
+    const attempt = x.attempt + 1;
+    this.emit({
+      type: 'TimerStarted', timerId: retryTimerId(path, attempt), path, fireAt: iso(this.env.now + retry.delayMs),
+      purpose: 'retry', retrier: retry.retrier, attempt,
+    });
+  }
+
+  /** The state failed for good: the first matching catcher takes the run to its next state, or the scope fails. */
+  private catchOrFail(path: string, e: { error: string; cause: string }): void {
+    const x = this.state.states[path];
+    const def = definitionOf(this.state, path);
+    const catcher = def.type === 'Task' || def.type === 'Parallel' || def.type === 'Map'
+      ? findCatcher(def.catch, e.error, def.type !== 'Task') : undefined;
+    if (catcher !== undefined) {
+      let output: JsonValue | undefined;
+      try {
+        output = applyResultPath(x.input, { error: e.error, cause: e.cause }, catcher.resultPath === undefined ? '$' : catcher.resultPath);
+      } catch (err) {
+        e = toRunError(err);
+      }
+      if (output !== undefined) {
+        this.emit({ type: 'StateFailed', path, ...e, next: catcher.next, output });
+        this.queue.push({ scope: x.scope, state: catcher.next, input: output });
+        return;
+      }
+    }
+    this.emit({ type: 'StateFailed', path, ...e });
+    this.scopeFailed(x.scope, e);
+  }
+
+  private startWait(path: string, def: WaitState): void {
+    const x = this.state.states[path];
+    let fireAt: number;
+    let output: JsonValue;
+    try {
+      const effective = applyInputPath(x.input, def.inputPath);
+      output = applyOutputPath(effective, def.outputPath);
+      fireAt = this.waitUntil(def, effective);
+    } catch (err) {
+      const e = toRunError(err);
+      this.emit({ type: 'StateFailed', path, ...e });
+      return this.scopeFailed(x.scope, e);
+    }
+    if (fireAt <= this.env.now) return this.exit(path, output, def.next);
+    this.emit({ type: 'TimerStarted', timerId: waitTimerId(path), path, fireAt: iso(fireAt), purpose: 'wait' });
+  }
+
+  /** When a Wait state ends (ms since the epoch); a secondsPath or timestampPath of the wrong type is States.Runtime. */
+  private waitUntil(def: WaitState, effective: JsonValue): number {
+    const fail = (what: string): never => {
+      throw new StatesError(StatesErrors.Runtime, what);
+    };
+    const fromTimestamp = (t: JsonValue, where: string): number => {
+      const ms = typeof t === 'string' ? Date.parse(t) : NaN;
+      return Number.isNaN(ms) ? fail(`${where} is not an RFC 3339 timestamp: ${JSON.stringify(t)}`) : ms;
+    };
+    if (def.seconds !== undefined) return this.env.now + def.seconds * 1000;
+    if (def.timestamp !== undefined) return fromTimestamp(def.timestamp, 'timestamp');
+    if (def.secondsPath !== undefined) {
+      const s = selectPath(effective, def.secondsPath);
+      return typeof s === 'number' && s >= 0 ? this.env.now + s * 1000 : fail(`secondsPath ${def.secondsPath} is not a number of seconds: ${JSON.stringify(s)}`);
+    }
+    if (def.timestampPath !== undefined) return fromTimestamp(selectPath(effective, def.timestampPath), `timestampPath ${def.timestampPath}`);
+    return this.env.now;
+  }
+
+  taskAnswered(input: Extract<EngineInput, { type: 'taskSucceeded' | 'taskFailed' }>): void {
+    const t = this.state.tasks[input.invocationId];
+    if (t === undefined) return;
+    if (input.type === 'taskSucceeded') {
+      this.emit({ type: 'TaskSucceeded', path: t.path, attempt: t.attempt, invocationId: t.invocationId, output: input.output });
+      return this.complete(t.path, input.output);
+    }
+    const e = { error: input.error, cause: input.cause };
+    this.emit({ type: 'TaskFailed', path: t.path, attempt: t.attempt, invocationId: t.invocationId, ...e });
+    this.attemptFailed(t.path, e);
+  }
+
+  timerFired(timerId: string): void {
+    const t = this.state.timers[timerId];
+    if (t === undefined) return;
+    this.emit({ type: 'TimerFired', timerId });
+    switch (t.purpose) {
+      case 'run-timeout': return this.emit({ type: 'RunTimedOut' });
+      case 'wait': {
+        const x = this.state.states[t.path];
+        const def = definitionOf(this.state, t.path) as WaitState;
+        let output: JsonValue;
+        try {
+          output = applyOutputPath(applyInputPath(x.input, def.inputPath), def.outputPath);
+        } catch (err) {
+          const e = toRunError(err);
+          this.emit({ type: 'StateFailed', path: t.path, ...e });
+          return this.scopeFailed(x.scope, e);
+        }
+        return this.exit(t.path, output, def.next);
+      }
+      case 'retry': {
+        const def = definitionOf(this.state, t.path);
+        const attempt = t.attempt ?? this.state.states[t.path].attempt + 1;
+        return def.type === 'Task' ? this.scheduleTask(t.path, attempt) : this.startFanOut(t.path, attempt);
+      }
+      case 'state-timeout': {
+        const task = Object.values(this.state.tasks).find((k) => k.path === t.path && k.attempt === t.attempt);
+        if (task === undefined) return;
+        const def = definitionOf(this.state, t.path) as TaskState;
+        const e = { error: StatesErrors.Timeout, cause: `${t.path} attempt ${task.attempt} did not answer within its timeoutSeconds (${def.timeoutSeconds ?? 0} s)` };
+        this.emit({ type: 'TaskFailed', path: t.path, attempt: task.attempt, invocationId: task.invocationId, ...e });
+        return this.attemptFailed(t.path, e);
+      }
+    }
+  }
+}
+
+/**
+ * One step of a run: what `input` does to the run in `state`. Returns the events to append to the
+ * journal (before anything else), the commands to carry out after, and the state after the
+ * events. Never changes `state`. An input that no longer matters (a late task answer, a timer
+ * already dropped, anything after the run ended) gives no events and no commands.
+ */
+export function advance(state: RunState, input: EngineInput, env: EngineEnv): AdvanceResult {
+  const limits: EngineLimits = { ...ENGINE_LIMITS, ...env.limits };
+  const step = new Step(cloneRunState(state), env, limits);
+  const final = isFinalPhase(state.phase);
+  if (input.type === 'start') {
+    if (state.phase === 'Pending') step.run(() => step.start(input.runId, input));
+  } else if (input.type === 'cancel') {
+    if (!final) step.run(() => step.emit({ type: 'RunCancelled', reason: input.reason }));
+  } else if (input.type === 'timerFired') {
+    if (!final) step.run(() => step.timerFired(input.timerId));
+  } else if (!final) {
+    step.run(() => step.taskAnswered(input));
+  }
+  const answered = input.type === 'taskSucceeded' || input.type === 'taskFailed' ? input.invocationId : undefined;
+  const fired = input.type === 'timerFired' ? input.timerId : undefined;
+  return { events: step.events, commands: commandsBetween(state, step.state, answered, fired, env.now), state: step.state };
+}
+
+/** The commands that take the world from `before` to `after`: tasks and timers that appeared or went, and the end of the run. */
+function commandsBetween(before: RunState, after: RunState, answered: string | undefined, fired: string | undefined, now: number): EngineCommand[] {
+  const commands: EngineCommand[] = [];
+  for (const id of Object.keys(before.tasks)) {
+    if (after.tasks[id] === undefined && id !== answered) commands.push({ type: 'CancelTask', invocationId: id });
+  }
+  for (const id of Object.keys(before.timers)) {
+    if (after.timers[id] === undefined && id !== fired) commands.push({ type: 'CancelTimer', timerId: id });
+  }
+  const fresh = { ...after, tasks: Object.fromEntries(Object.entries(after.tasks).filter(([id]) => before.tasks[id] === undefined)),
+    timers: Object.fromEntries(Object.entries(after.timers).filter(([id]) => before.timers[id] === undefined)) };
+  commands.push(...pending(fresh, now));
+  if (!isFinalPhase(before.phase) && isFinalPhase(after.phase)) {
+    commands.push({
+      type: 'Finish', phase: after.phase,
+      ...(after.output !== undefined ? { output: after.output } : {}), ...(after.error !== undefined ? { error: after.error } : {}),
+    });
+  }
+  return commands;
+}
+
+/**
+ * What a shell must do for a run it has just folded from its journal: invoke again every task
+ * scheduled and not answered (with the same invocation id, so the invoker can deduplicate) and
+ * arm every timer started and not fired (the shell fires one whose fireAt has passed at once).
+ * `now` (ms) gives the tasks' remaining timeouts.
+ */
+export function pending(state: RunState, now?: number): EngineCommand[] {
+  if (isFinalPhase(state.phase)) return [];
+  const commands: EngineCommand[] = [];
+  for (const t of Object.values(state.tasks)) {
+    const timeoutMs = t.timeoutAt !== undefined ? Math.max(0, Date.parse(t.timeoutAt) - (now ?? Date.parse(t.scheduledAt))) : undefined;
+    commands.push({ type: 'InvokeTask', invocationId: t.invocationId, path: t.path, target: t.target, input: t.input, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  }
+  for (const t of Object.values(state.timers)) commands.push({ type: 'StartTimer', timerId: t.timerId, fireAt: t.fireAt });
+  return commands;
+}
