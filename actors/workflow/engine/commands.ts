@@ -8,8 +8,8 @@ import type { TaskTarget } from './events';
 
 /** One thing that happened to a run, handed to `advance`. */
 export type EngineInput =
-  /** Start the run: its id (the prefix of every invocation id), the spec and the input. */
-  | { type: 'start'; runId: string; spec: WorkflowSpec; input: JsonValue }
+  /** Start the run: its id (the prefix of every invocation id), the spec and the input; seed replaces the draw from env.random. */
+  | { type: 'start'; runId: string; spec: WorkflowSpec; input: JsonValue; seed?: number }
   /** A task answered with a result. */
   | { type: 'taskSucceeded'; invocationId: string; output: JsonValue }
   /** A task answered with an error (a function's own errorType, or States.TaskFailed). */
@@ -23,7 +23,7 @@ export type EngineInput =
 export interface EngineEnv {
   /** Now, in milliseconds since the epoch. */
   now: number;
-  /** A uniform draw in [0, 1) (retry jitter); whatever it gives is recorded in the journal. */
+  /** A uniform draw in [0, 1): drawn once when a run starts, for the run's seed (RunStarted.seed), from which every retry jitter is derived. */
   random: () => number;
   /** Lower limits for tests; the defaults are ENGINE_LIMITS. */
   limits?: Partial<EngineLimits>;

@@ -46,6 +46,19 @@ function toRunError(err: unknown): RunError & { cause: string } {
   return { error: StatesErrors.Runtime, cause: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * A uniform number in [0, 1) fixed by the run's seed and a key (FNV-1a, then a mulberry32 round):
+ * a step computed again from the journal draws exactly what it drew the first time.
+ */
+export function unitHash(seed: number, key: string): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  let t = (h + 0x6d2b79f5) | 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -95,7 +108,8 @@ class Step {
 
   start(runId: string, input: Extract<EngineInput, { type: 'start' }>): void {
     const spec = input.spec;
-    this.emit({ type: 'RunStarted', runId, input: input.input, specHash: specHash(spec), spec });
+    const seed = input.seed ?? Math.floor(this.env.random() * 2 ** 32);
+    this.emit({ type: 'RunStarted', runId, input: input.input, specHash: specHash(spec), spec, seed });
     if (spec.timeoutSeconds !== undefined) {
       this.emit({
         type: 'TimerStarted', timerId: RUN_TIMEOUT_TIMER_ID, path: '', purpose: 'run-timeout',
@@ -285,9 +299,10 @@ class Step {
   private attemptFailed(path: string, e: { error: string; cause: string }): void {
     const x = this.state.states[path];
     const def = definitionOf(this.state, path) as TaskState | FanOutState;
-    const retry = decideRetry(def.retry, e.error, def.type !== 'Task', x.retryCounts, this.env.random);
-    if (retry === undefined) return this.catchOrFail(path, e);
     const attempt = x.attempt + 1;
+    const draw = (): number => unitHash(this.state.seed, retryTimerId(path, attempt));
+    const retry = decideRetry(def.retry, e.error, def.type !== 'Task', x.retryCounts, draw);
+    if (retry === undefined) return this.catchOrFail(path, e);
     this.emit({
       type: 'TimerStarted', timerId: retryTimerId(path, attempt), path, fireAt: iso(this.env.now + retry.delayMs),
       purpose: 'retry', retrier: retry.retrier, attempt,

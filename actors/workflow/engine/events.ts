@@ -31,6 +31,8 @@ export interface RunStarted extends EventBase {
   input: JsonValue;
   specHash: string;
   spec: WorkflowSpec;
+  /** Drawn once from env.random at the start: every jitter of the run is derived from it and the timer's id. */
+  seed: number;
 }
 
 /** A state began, in its scope (`''` at the top level, else a branch or item of a Parallel or Map), with its raw input. */

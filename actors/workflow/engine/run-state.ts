@@ -50,6 +50,8 @@ export interface PendingTask {
   target: TaskTarget;
   input: JsonValue;
   scheduledAt: string;
+  /** The seq of its TaskScheduled event. */
+  scheduledSeq: number;
   timeoutAt?: string;
 }
 
@@ -69,6 +71,8 @@ export interface RunState {
   runId: string;
   spec?: WorkflowSpec;
   specHash?: string;
+  /** The run's random seed (RunStarted.seed). */
+  seed: number;
   input?: JsonValue;
   startTime?: string;
   completionTime?: string;
@@ -86,7 +90,7 @@ export interface RunState {
 
 /** The state of a run whose journal is empty. */
 export function initialRunState(): RunState {
-  return { phase: 'Pending', runId: '', events: 0, lastSeq: 0, scopes: {}, states: {}, tasks: {}, timers: {} };
+  return { phase: 'Pending', runId: '', seed: 0, events: 0, lastSeq: 0, scopes: {}, states: {}, tasks: {}, timers: {} };
 }
 
 /** Replays a journal into the run's state. Pure: it never calls user code and reads no clock. */
@@ -177,6 +181,7 @@ export function applyEvent(state: RunState, e: RunEvent): void {
       state.runId = e.runId;
       state.spec = e.spec;
       state.specHash = e.specHash;
+      state.seed = e.seed;
       state.input = e.input;
       state.startTime = e.at;
       state.scopes[''] = { id: '', visits: {} };
@@ -191,7 +196,7 @@ export function applyEvent(state: RunState, e: RunEvent): void {
       const x = state.states[e.path];
       if (x !== undefined) x.attempt = e.attempt;
       state.tasks[e.invocationId] = {
-        invocationId: e.invocationId, path: e.path, attempt: e.attempt, target: e.target, input: e.input, scheduledAt: e.at,
+        invocationId: e.invocationId, path: e.path, attempt: e.attempt, target: e.target, input: e.input, scheduledAt: e.at, scheduledSeq: e.seq,
         ...(e.timeoutAt !== undefined ? { timeoutAt: e.timeoutAt } : {}),
       };
       return;
