@@ -56,6 +56,13 @@ describe('workflow engine: sequences and data flow', () => {
     expect(fold([...shell.journal, ...r.events])).toEqual(r.state);
   });
 
+  it('fails the run with States.Runtime on a next that names no state (validation rules it out)', () => {
+    const shell = shellFor(handler);
+    shell.start({ startAt: 'A', states: { A: { type: 'Pass', next: 'Nowhere' } } }, {});
+    expect(shell.phase).toBe('Failed');
+    expect(shell.state.error).toEqual({ error: 'States.Runtime', cause: 'the workflow has no state named "Nowhere"' });
+  });
+
   it('ignores a second start, an answer for an unknown task and a timer it never started', () => {
     const shell = shellFor(handler);
     shell.start(spec, { a: 1, b: 1 });
@@ -347,7 +354,7 @@ describe('workflow engine: retry, catch and timeouts', () => {
     const fired = shell.journal[shell.journal.length - 1];
     expect(secondsAfter(shell.journal[0].at, fired.at)).toBe(60);
     expect(shell.cancelledTasks).toEqual(['default/run-1/Call#1/1']);
-    expect(shell.finish).toMatchObject({ phase: 'TimedOut', error: { error: 'States.Timeout' } });
+    expect(shell.finish).toMatchObject({ phase: 'TimedOut', error: { error: 'States.Timeout', cause: 'the run went past its timeoutSeconds (60 s)' } });
   });
 });
 

@@ -120,6 +120,10 @@ class Step {
   }
 
   enter(scope: string, name: string, input: JsonValue): void {
+    if (machineOf(this.state, scope).states[name] === undefined) {
+      // Validation rules this out; a journal's pinned spec is trusted, but a bad one fails the run rather than the actor.
+      return this.scopeFailed(scope, { error: StatesErrors.Runtime, cause: `the workflow has no state named ${JSON.stringify(name)}${scope === '' ? '' : ` in ${scope}`}` });
+    }
     const visit = (this.state.scopes[scope]?.visits[name] ?? 0) + 1;
     const path = statePath(scope, name, visit);
     this.emit({ type: 'StateEntered', path, scope, state: name, input });
@@ -470,7 +474,7 @@ function commandsBetween(before: RunState, after: RunState, answered: string | u
 export function pending(state: RunState, now?: number): EngineCommand[] {
   if (isFinalPhase(state.phase)) return [];
   const commands: EngineCommand[] = [];
-  for (const t of Object.values(state.tasks)) {
+  for (const t of Object.values(state.tasks).sort((a, b) => a.scheduledSeq - b.scheduledSeq)) {
     const timeoutMs = t.timeoutAt !== undefined ? Math.max(0, Date.parse(t.timeoutAt) - (now ?? Date.parse(t.scheduledAt))) : undefined;
     commands.push({ type: 'InvokeTask', invocationId: t.invocationId, path: t.path, target: t.target, input: t.input, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   }

@@ -270,7 +270,7 @@ export function applyEvent(state: RunState, e: RunEvent): void {
       return;
     case 'RunTimedOut':
       state.phase = 'TimedOut';
-      state.error = { error: 'States.Timeout', cause: 'the run went past its timeoutSeconds' };
+      state.error = { error: 'States.Timeout', cause: `the run went past its timeoutSeconds (${state.spec?.timeoutSeconds ?? 0} s)` };
       finish(state, e.at);
       return;
   }
