@@ -67,7 +67,6 @@ export type { FunctionCode, FunctionCondition, FunctionEnvVar, FunctionObject, F
 export { FunctionKind } from './kinds/function';
 export type { FunctionDemand, FunctionLoad, GatewayStats, InvokeReply } from './gateway';
 export * from './function-async';
-export {
-  WorkflowSchema, WorkflowSpec, WorkflowRunSchema, WorkflowRunSpec, WorkflowRunStatus, WORKFLOW_RUN_PHASES, isFinalPhase, validateWorkflowSpec,
-  parseWorkflowSpec, StatesError, StatesErrors, isStatesError, type WorkflowRunPhase, type StatesErrorName,
+export type {
+  ChoiceRule, JsonValue as WorkflowJsonValue, State as WorkflowState, StateMachine, WorkflowRunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec,
 } from './workflow';

@@ -1,9 +1,14 @@
 /** The Workflow and WorkflowRun kinds: schemas, validation, data flow and Choice rules. No I/O. */
 export * from './schema';
+export * from './run';
+export * from './operators';
 export * from './limits';
 export * from './errors';
 export { validateWorkflowSpec, parseWorkflowSpec } from './validate';
 export { workflowSpecErrors, type SpecIssue } from './spec-checks';
 export { selectPath, applyInputPath, applyParameters, applyResultSelector, applyResultPath, applyOutputPath, type ContextObject } from './paths';
-export { evaluateChoice, evaluateRule } from './choice';
+export { evaluateChoice, evaluateRule, wildcard } from './choice';
 export { canonicalJson } from './canonical-json';
+export { loopsWithoutExit, unreachableStates } from './graph';
+export { jsonPathError, parseReferencePath, readPath, referencePathError, type PathSegment } from './jsonpath';
+export { parseTimestamp } from './timestamp';

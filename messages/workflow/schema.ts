@@ -7,6 +7,9 @@
  */
 import { z } from 'zod';
 import { ObjectMeta } from '../meta';
+import {
+  BOOLEAN_COMPARISONS, NUMERIC_COMPARISONS, PATH_COMPARISONS, STRING_COMPARISONS, TIMESTAMP_COMPARISONS, TYPE_TESTS, type ComparisonOperator,
+} from './operators';
 import { workflowSpecErrors } from './spec-checks';
 
 /** The name of a state: a key of a states map. */
@@ -61,33 +64,6 @@ export const Catcher = z.strictObject({
 }).meta({ title: 'Catcher' });
 export type Catcher = z.infer<typeof Catcher>;
 
-/** The comparisons of a Choice rule whose value is a number. */
-export const NUMERIC_COMPARISONS = ['numericEquals', 'numericLessThan', 'numericGreaterThan', 'numericLessThanEquals', 'numericGreaterThanEquals'] as const;
-/** The comparisons of a Choice rule whose value is a string. */
-export const STRING_COMPARISONS = [
-  'stringEquals', 'stringLessThan', 'stringGreaterThan', 'stringLessThanEquals', 'stringGreaterThanEquals', 'stringMatches',
-] as const;
-/** The comparisons of a Choice rule whose value is a boolean. */
-export const BOOLEAN_COMPARISONS = ['booleanEquals'] as const;
-/** The comparisons of a Choice rule whose value is an RFC 3339 timestamp. */
-export const TIMESTAMP_COMPARISONS = [
-  'timestampEquals', 'timestampLessThan', 'timestampGreaterThan', 'timestampLessThanEquals', 'timestampGreaterThanEquals',
-] as const;
-/** The type tests of a Choice rule (their value is a boolean: true tests the type, false its absence). */
-export const TYPE_TESTS = ['isPresent', 'isNull', 'isNumeric', 'isString', 'isBoolean', 'isTimestamp'] as const;
-/** The comparisons that take a path to the other operand instead of a value (all but stringMatches and the type tests). */
-export const PATH_COMPARISONS = [
-  ...NUMERIC_COMPARISONS.map((c) => `${c}Path` as const),
-  ...STRING_COMPARISONS.filter((c) => c !== 'stringMatches').map((c) => `${c}Path` as const),
-  ...BOOLEAN_COMPARISONS.map((c) => `${c}Path` as const),
-  ...TIMESTAMP_COMPARISONS.map((c) => `${c}Path` as const),
-] as const;
-
-/** Every comparison operator a rule may hold (exactly one, with `variable`). */
-export const COMPARISON_OPERATORS = [
-  ...NUMERIC_COMPARISONS, ...STRING_COMPARISONS, ...BOOLEAN_COMPARISONS, ...TIMESTAMP_COMPARISONS, ...TYPE_TESTS, ...PATH_COMPARISONS,
-] as const;
-export type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
 
 /**
  * A Choice rule: a comparison (`variable` and exactly one operator), or `and` / `or` of rules, or
@@ -252,8 +228,8 @@ export const State = z.discriminatedUnion('type', [TaskState, ChoiceState, Paral
     const t = (iss.input as { type?: unknown } | undefined)?.type;
     if (iss.code !== 'invalid_union') return undefined;
     return t === undefined
-      ? `type: Required value: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`
-      : `type: Unsupported value: ${JSON.stringify(t)}: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`;
+      ? `Required value: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`
+      : `Unsupported value: ${JSON.stringify(t)}: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`;
   },
 }).meta({ title: 'State' });
 export type State = TaskState | ChoiceState | ParallelState | MapState | WaitState | PassState | SucceedState | FailState;
@@ -280,63 +256,3 @@ export const WorkflowSchema = z.strictObject({
   spec: WorkflowSpec.describe('The states and where to start.'),
   status: z.unknown().optional(),
 }).meta({ title: 'Workflow' });
-
-/** The phases of a WorkflowRun. Pending and Running are not final; the others are. */
-export const WORKFLOW_RUN_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled', 'TimedOut'] as const;
-export type WorkflowRunPhase = (typeof WORKFLOW_RUN_PHASES)[number];
-
-/** True for the phases a run never leaves. */
-export function isFinalPhase(phase: WorkflowRunPhase | undefined): boolean {
-  return phase === 'Succeeded' || phase === 'Failed' || phase === 'Cancelled' || phase === 'TimedOut';
-}
-
-/** A payload kept in the object store because it is over MAX_INLINE_PAYLOAD_BYTES. */
-export const PayloadRef = z.strictObject({
-  bucket: z.string().min(1).describe('The object store bucket.'),
-  key: z.string().min(1).describe('The key in the bucket.'),
-}).meta({ title: 'PayloadRef' });
-export type PayloadRef = z.infer<typeof PayloadRef>;
-
-/** The run's spec: which workflow (by name or inline) and its input. */
-export const WorkflowRunSpec = z.strictObject({
-  workflowRef: z.strictObject({ name: z.string().min(1).describe('The Workflow, in the run\'s namespace.') }).optional()
-    .describe('The Workflow to run. Exactly one of workflowRef and workflow.'),
-  workflow: WorkflowSpec.optional().describe('The spec to run, inline (a run from a text file carries its compiled spec).'),
-  input: z.json().optional().describe('The input (any JSON); `{}` when omitted.'),
-  inputRef: PayloadRef.optional().describe('Where a large input is kept instead of input.'),
-}).superRefine((s, ctx) => {
-  if ((s.workflowRef === undefined) === (s.workflow === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['workflowRef'], message: 'Required value: give exactly one of workflowRef and workflow' });
-  }
-  if (s.input !== undefined && s.inputRef !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['inputRef'], message: 'Forbidden: may not be specified together with `input`' });
-  }
-}).meta({ title: 'WorkflowRunSpec' });
-export type WorkflowRunSpec = z.infer<typeof WorkflowRunSpec>;
-
-/** The error a failed run reports. */
-export const RunError = z.strictObject({ error: z.string(), cause: z.string().optional() });
-export type RunError = z.infer<typeof RunError>;
-
-/** What the workflow engine reports about a run. */
-export const WorkflowRunStatus = z.strictObject({
-  phase: z.enum(WORKFLOW_RUN_PHASES).optional(),
-  specHash: z.string().optional().describe('The sha256 (hex) of the canonical spec the run follows, pinned in its first event.'),
-  startTime: z.string().optional(),
-  completionTime: z.string().optional(),
-  currentStates: z.array(z.string()).optional().describe('The paths of the states running now.'),
-  output: z.json().optional(),
-  outputRef: PayloadRef.optional(),
-  error: RunError.optional(),
-  events: z.number().int().min(0).optional().describe('How many events the run\'s journal holds.'),
-}).meta({ title: 'WorkflowRunStatus' });
-export type WorkflowRunStatus = z.infer<typeof WorkflowRunStatus>;
-
-/** A WorkflowRun object. */
-export const WorkflowRunSchema = z.strictObject({
-  apiVersion: z.literal('mk.io/v1').describe('The API version of the kind: `mk.io/v1`.'),
-  kind: z.literal('WorkflowRun').describe('The kind of object: `WorkflowRun`.'),
-  metadata: ObjectMeta.describe("The run's name, namespace and owner (its Workflow)."),
-  spec: WorkflowRunSpec.describe('What to run on which input.'),
-  status: z.unknown().optional(),
-}).meta({ title: 'WorkflowRun' });
