@@ -199,6 +199,21 @@ describe('workflow engine: Map', () => {
     expect(shell.invoked).toContain('default/run-1/Each#1/17/Work#1/1');
   });
 
+  it('builds each item\'s input from parameters with $$.Map.Item and $$.Execution', () => {
+    const withParams: WorkflowSpec = {
+      startAt: 'Each',
+      states: {
+        Each: {
+          type: 'Map', itemsPath: '$.items', parameters: { 'index.$': '$$.Map.Item.Index', 'value.$': '$$.Map.Item.Value', 'run.$': '$$.Execution.Id', 'tag.$': '$.tag' },
+          itemProcessor: { startAt: 'Echo', states: { Echo: { type: 'Pass', end: true } } }, end: true,
+        },
+      },
+    };
+    const shell = shellFor(() => 'hang');
+    shell.start(withParams, { items: ['a', 'b'], tag: 't' }, 'ns/r');
+    expect(shell.state.output).toEqual([{ index: 0, value: 'a', run: 'ns/r', tag: 't' }, { index: 1, value: 'b', run: 'ns/r', tag: 't' }]);
+  });
+
   it('defaults maxConcurrency to 40', () => {
     const shell = shellFor(() => 'hang');
     shell.start(spec(), { items: Array.from({ length: 50 }, (_, i) => i) });
@@ -373,6 +388,15 @@ describe('workflow engine: Wait', () => {
     expect(shell.runToEnd()).toBe('Succeeded');
     expect(shell.eventsOf('StateEntered')[1]).toMatchObject({ path: 'After#1', at: new Date(FAKE_EPOCH + 30_000).toISOString() });
     expect(shell.state.output).toEqual(input);
+  });
+
+  it('goes on at once when the timestamp has passed, and fails with States.Runtime on a timestamp that is not RFC 3339', () => {
+    const past = shellFor(() => 'hang');
+    past.start({ startAt: 'Pause', states: { Pause: { type: 'Wait', timestampPath: '$.t', end: true } } }, { t: '2020-01-01T00:00:00Z' });
+    expect(past.phase).toBe('Succeeded');
+    const bad = shellFor(() => 'hang');
+    bad.start({ startAt: 'Pause', states: { Pause: { type: 'Wait', timestampPath: '$.t', end: true } } }, { t: '2020-01-01 00:00' });
+    expect(bad.state.error?.error).toBe('States.Runtime');
   });
 
   it('fails with States.Runtime when secondsPath is not a number', () => {

@@ -8,7 +8,7 @@
  */
 import {
   applyInputPath, applyOutputPath, applyParameters, applyResultPath, applyResultSelector, evaluateChoice, isFinalPhase,
-  isStatesError, selectPath, StatesError, StatesErrors,
+  isStatesError, parseTimestamp, selectPath, StatesError, StatesErrors,
   DEFAULT_MAP_CONCURRENCY, MAX_BRANCHES, MAX_EVENTS_PER_RUN, MAX_MAP_CONCURRENCY,
   type ContextObject, type JsonValue, type MapState, type ParallelState, type RunError, type TaskState, type WaitState,
 } from '../../../messages/workflow';
@@ -359,8 +359,8 @@ class Step {
       throw new StatesError(StatesErrors.Runtime, what);
     };
     const fromTimestamp = (t: JsonValue, where: string): number => {
-      const ms = typeof t === 'string' ? Date.parse(t) : NaN;
-      return Number.isNaN(ms) ? fail(`${where} is not an RFC 3339 timestamp: ${JSON.stringify(t)}`) : ms;
+      const ms = typeof t === 'string' ? parseTimestamp(t) : undefined;
+      return ms === undefined ? fail(`${where} is not an RFC 3339 timestamp: ${JSON.stringify(t)}`) : ms;
     };
     if (def.seconds !== undefined) return this.env.now + def.seconds * 1000;
     if (def.timestamp !== undefined) return fromTimestamp(def.timestamp, 'timestamp');
