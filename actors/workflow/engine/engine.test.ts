@@ -155,6 +155,20 @@ describe('workflow engine: Parallel', () => {
     expect(shell.state.output).toEqual({ x: 1, err: { error: 'Custom', cause: 'c broke' } });
   });
 
+  it('does not let States.BranchFailed catch a Parallel\'s own data-flow error', () => {
+    const own: WorkflowSpec = {
+      startAt: 'Fan',
+      states: {
+        Fan: { type: 'Parallel', inputPath: '$.missing', branches: [branch('a')], catch: [{ errorEquals: ['States.BranchFailed'], next: 'Handled' }], end: true },
+        Handled: { type: 'Succeed' },
+      },
+    };
+    const shell = shellFor(() => 'hang');
+    shell.start(own, {});
+    expect(shell.phase).toBe('Failed');
+    expect(shell.state.error?.error).toBe('States.Runtime');
+  });
+
   it('fails a Parallel over the branch limit with States.LimitExceeded (a second check behind validation)', () => {
     const shell = shellFor(() => 'hang', { maxBranches: 2 });
     shell.start(spec, {});

@@ -191,7 +191,7 @@ class Step {
     const parent = this.state.scopes[scopeId]?.parent;
     if (parent === undefined) return this.emit({ type: 'RunFailed', ...e });
     this.emit({ type: 'BranchFailed', path: parent.path, attempt: parent.attempt, branch: parent.branch, ...e });
-    this.attemptFailed(parent.path, e);
+    this.attemptFailed(parent.path, e, true);
   }
 
   private scheduleTask(path: string, attempt: number): void {
@@ -299,14 +299,17 @@ class Step {
     this.exit(path, output, def.next);
   }
 
-  /** An attempt of a Task, Parallel or Map failed: retry it after a backoff, or hand the error to the catchers. */
-  private attemptFailed(path: string, e: { error: string; cause: string }): void {
+  /**
+   * An attempt of a Task, Parallel or Map failed: retry it after a backoff, or hand the error to
+   * the catchers. `fromBranch`: a branch of a Parallel or Map failed, which States.BranchFailed also matches.
+   */
+  private attemptFailed(path: string, e: { error: string; cause: string }, fromBranch: boolean): void {
     const x = this.state.states[path];
     const def = definitionOf(this.state, path) as TaskState | FanOutState;
     const attempt = x.attempt + 1;
     const draw = (): number => unitHash(this.state.seed, retryTimerId(path, attempt));
-    const retry = decideRetry(def.retry, e.error, def.type !== 'Task', x.retryCounts, draw);
-    if (retry === undefined) return this.catchOrFail(path, e);
+    const retry = decideRetry(def.retry, e.error, fromBranch, x.retryCounts, draw);
+    if (retry === undefined) return this.catchOrFail(path, e, fromBranch);
     this.emit({
       type: 'TimerStarted', timerId: retryTimerId(path, attempt), path, fireAt: iso(this.env.now + retry.delayMs),
       purpose: 'retry', retrier: retry.retrier, attempt,
@@ -314,11 +317,11 @@ class Step {
   }
 
   /** The state failed for good: the first matching catcher takes the run to its next state, or the scope fails. */
-  private catchOrFail(path: string, e: { error: string; cause: string }): void {
+  private catchOrFail(path: string, e: { error: string; cause: string }, fromBranch = false): void {
     const x = this.state.states[path];
     const def = definitionOf(this.state, path);
     const catcher = def.type === 'Task' || def.type === 'Parallel' || def.type === 'Map'
-      ? findCatcher(def.catch, e.error, def.type !== 'Task') : undefined;
+      ? findCatcher(def.catch, e.error, fromBranch) : undefined;
     if (catcher !== undefined) {
       let output: JsonValue | undefined;
       try {
@@ -381,7 +384,7 @@ class Step {
     }
     const e = { error: input.error, cause: input.cause };
     this.emit({ type: 'TaskFailed', path: t.path, attempt: t.attempt, invocationId: t.invocationId, ...e });
-    this.attemptFailed(t.path, e);
+    this.attemptFailed(t.path, e, false);
   }
 
   timerFired(timerId: string): void {
@@ -414,7 +417,7 @@ class Step {
         const def = definitionOf(this.state, t.path) as TaskState;
         const e = { error: StatesErrors.Timeout, cause: `${t.path} attempt ${task.attempt} did not answer within its timeoutSeconds (${def.timeoutSeconds ?? 0} s)` };
         this.emit({ type: 'TaskFailed', path: t.path, attempt: task.attempt, invocationId: task.invocationId, ...e });
-        return this.attemptFailed(t.path, e);
+        return this.attemptFailed(t.path, e, false);
       }
     }
   }

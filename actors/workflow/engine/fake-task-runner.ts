@@ -78,6 +78,9 @@ export class FakeShell {
   readonly cancelledTasks: string[] = [];
   readonly cancelledTimers: string[] = [];
   finish?: Extract<EngineCommand, { type: 'Finish' }>;
+  /** Invocation ids the journal holds an answer for, up to event `seen`. */
+  private readonly completed = new Set<string>();
+  private seen = 0;
   /** The largest number of tasks in flight at once, over all steps. */
   maxInFlight = 0;
 
@@ -118,11 +121,12 @@ export class FakeShell {
   }
 
   private carryOut(commands: readonly EngineCommand[]): void {
-    const completed = new Set(this.journal.flatMap((e) => (e.type === 'TaskSucceeded' || e.type === 'TaskFailed' ? [e.invocationId] : [])));
+    for (const e of this.journal.slice(this.seen)) if (e.type === 'TaskSucceeded' || e.type === 'TaskFailed') this.completed.add(e.invocationId);
+    this.seen = this.journal.length;
     for (const c of commands) {
       switch (c.type) {
         case 'InvokeTask':
-          if (completed.has(c.invocationId)) throw new Error(`InvokeTask for ${c.invocationId}, which already completed`);
+          if (this.completed.has(c.invocationId)) throw new Error(`InvokeTask for ${c.invocationId}, which already completed`);
           this.invoked.push(c.invocationId);
           this.inFlight.set(c.invocationId, c);
           break;
