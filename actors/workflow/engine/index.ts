@@ -9,7 +9,8 @@ export {
   fold, applyEvent, initialRunState, cloneRunState,
   type RunState, type ScopeState, type StateExecution, type FanOut, type PendingTask, type PendingTimer,
 } from './run-state';
-export { advance, pending, unitHash, ENGINE_LIMITS, MAX_MAP_ITEMS, type AdvanceResult } from './engine';
+export { advance, pending, ENGINE_LIMITS, MAX_MAP_ITEMS, type AdvanceResult } from './engine';
+export { unitHash } from './step';
 export { resume, JournalMismatchError, type ResumeResult } from './resume';
 export { summarize, history, type RunSummary, type HistoryRow } from './summary';
 export { statePath, branchScope, invocationId, RUN_TIMEOUT_TIMER_ID } from './naming';
