@@ -460,4 +460,14 @@ describe('workflow engine: status and history', () => {
     expect(rows[2]).toMatchObject({ path: 'Call#1', detail: 'attempt 1 function f' });
     expect(rows[0].path).toBe('');
   });
+
+  it('names the state of a fired timer in the history', () => {
+    const shell = shellFor(() => 'hang');
+    shell.start({ startAt: 'Pause', states: { Pause: { type: 'Wait', seconds: 2, end: true } } }, {});
+    shell.runToEnd();
+    expect(history(shell.journal).filter((r) => r.type.startsWith('Timer'))).toMatchObject([
+      { type: 'TimerStarted', path: 'Pause#1', detail: `wait timer until ${new Date(FAKE_EPOCH + 2000).toISOString()}` },
+      { type: 'TimerFired', path: 'Pause#1', detail: 'Pause#1/wait' },
+    ]);
+  });
 });

@@ -76,7 +76,12 @@ function detailOf(e: RunEvent): string {
   }
 }
 
-/** The rows of `mk describe workflowrun`: one per event, oldest first. */
+/** The rows of `mk describe workflowrun`: one per event, oldest first; a TimerFired row names its timer's state. */
 export function history(events: readonly RunEvent[]): HistoryRow[] {
-  return events.map((e) => ({ time: e.at, type: e.type, path: 'path' in e ? e.path : '', detail: detailOf(e) }));
+  const timerPaths = new Map<string, string>();
+  return events.map((e) => {
+    if (e.type === 'TimerStarted') timerPaths.set(e.timerId, e.path);
+    const path = 'path' in e ? e.path : e.type === 'TimerFired' ? timerPaths.get(e.timerId) ?? '' : '';
+    return { time: e.at, type: e.type, path, detail: detailOf(e) };
+  });
 }
