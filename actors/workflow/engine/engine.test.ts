@@ -155,6 +155,28 @@ describe('workflow engine: Parallel', () => {
     expect(shell.state.output).toEqual({ x: 1, err: { error: 'Custom', cause: 'c broke' } });
   });
 
+  it('cancels a Wait timer of another branch when a branch fails, and nests a Map in a Parallel', () => {
+    const nested: WorkflowSpec = {
+      startAt: 'Fan',
+      states: {
+        Fan: {
+          type: 'Parallel', end: true,
+          branches: [
+            { startAt: 'Pause', states: { Pause: { type: 'Wait', seconds: 60, end: true } } },
+            { startAt: 'Each', states: { Each: { type: 'Map', itemProcessor: branch('item'), end: true } } },
+          ],
+        },
+      },
+    };
+    const shell = shellFor((c) => (c.input === 2 ? { error: 'Bad', cause: 'item 2' } : { output: c.input }));
+    shell.start(nested, [1, 2, 3]);
+    expect(shell.invoked).toContain('default/run-1/Fan#1/1/Each#1/2/Step#1/1');
+    expect(shell.runToEnd()).toBe('Failed');
+    expect(shell.cancelledTimers).toEqual(['Fan#1/0/Pause#1/wait']);
+    expect(shell.eventsOf('BranchFailed').map((e) => [e.path, e.branch])).toEqual([['Fan#1/1/Each#1', 1], ['Fan#1', 1]]);
+    expect(shell.state.error).toEqual({ error: 'Bad', cause: 'item 2' });
+  });
+
   it('does not let States.BranchFailed catch a Parallel\'s own data-flow error', () => {
     const own: WorkflowSpec = {
       startAt: 'Fan',
