@@ -103,6 +103,7 @@ function operandShape(): Record<ComparisonOperator, z.ZodOptional<z.ZodType>> {
   return shape;
 }
 
+/** The schema of a ChoiceRule (recursive through and, or, not). */
 export const ChoiceRule: z.ZodType<ChoiceRule> = z.strictObject({
   variable: z.string().optional().describe('The path of the value to compare, in the state\'s input.'),
   ...operandShape(),
@@ -139,6 +140,7 @@ const errorHandling = {
   catch: z.array(Catcher).optional().describe('Catchers, tried in order on an error that retries did not clear.'),
 };
 
+/** A states map with its first state: the top level of a spec, a Parallel branch, a Map item processor. */
 export interface StateMachine {
   startAt: string;
   states: Record<string, State>;
@@ -232,6 +234,7 @@ export const State = z.discriminatedUnion('type', [TaskState, ChoiceState, Paral
       : `Unsupported value: ${JSON.stringify(t)}: supported values: ${STATE_TYPES.map((s) => `"${s}"`).join(', ')}`;
   },
 }).meta({ title: 'State' });
+/** One state, by its type (written out because the schema is recursive through branches and item processors). */
 export type State = TaskState | ChoiceState | ParallelState | MapState | WaitState | PassState | SucceedState | FailState;
 
 /** What `spec` of a Workflow holds: the states, where to start, and how long a run may take. */

@@ -80,6 +80,8 @@ function checkState(s: State, p: Path, add: Add, target: (path: Path, n: string)
   }
   if (s.type === 'Task' || s.type === 'Parallel' || s.type === 'Map') {
     if (s.resultSelector !== undefined) checkTemplate(s.resultSelector, [...p, 'resultSelector'], add);
+    allLast(s.retry ?? [], [...p, 'retry'], add);
+    allLast(s.catch ?? [], [...p, 'catch'], add);
     (s.catch ?? []).forEach((c, i) => {
       target([...p, 'catch', i, 'next'], c.next);
       refPath([...p, 'catch', i, 'resultPath'], c.resultPath, add);
@@ -129,6 +131,18 @@ function checkState(s: State, p: Path, add: Add, target: (path: Path, n: string)
     default:
       break;
   }
+}
+
+/**
+ * States.ALL matches every error, so (as Step Functions requires) it stands alone in its
+ * errorEquals and only in the last retrier or catcher: anything after it could never match.
+ */
+function allLast(handlers: readonly { errorEquals: string[] }[], p: Path, add: Add): void {
+  handlers.forEach((h, i) => {
+    if (!h.errorEquals.includes('States.ALL')) return;
+    if (h.errorEquals.length > 1) add([...p, i, 'errorEquals'], 'Invalid value: "States.ALL" must be the only error of its errorEquals');
+    else if (i < handlers.length - 1) add([...p, i, 'errorEquals'], `Invalid value: "States.ALL" may appear only in the last ${p[p.length - 1] === 'retry' ? 'retrier' : 'catcher'}`);
+  });
 }
 
 /** A reference path field (undefined and null are fine: they mean `$` or `{}`). */

@@ -46,7 +46,15 @@ describe('validateWorkflowSpec', () => {
   });
 
   const refused: [string, unknown, string[]][] = [
-    ['a spec that is not an object', 'x', ['spec: Invalid input: expected object, received string']],
+    ['a spec that is not an object', 'x', ['spec: Invalid value: "x": must be an object']],
+    ['a Choice without choices', two({ type: 'Choice', default: 'B' }), ['spec.states.A.choices: Required value']],
+    ['a field of the wrong type', one({ type: 'Wait', seconds: '5', end: true }), ['spec.states.A.seconds: Invalid value: "5": must be a number']],
+    ['States.ALL with other errors', two(task('B', { retry: [{ errorEquals: ['States.ALL', 'X'] }] })), [
+      'spec.states.A.retry[0].errorEquals: Invalid value: "States.ALL" must be the only error of its errorEquals',
+    ]],
+    ['States.ALL in a catcher before the last', two(task('B', { catch: [{ errorEquals: ['States.ALL'], next: 'B' }, { errorEquals: ['X'], next: 'B' }] })), [
+      'spec.states.A.catch[0].errorEquals: Invalid value: "States.ALL" may appear only in the last catcher',
+    ]],
     ['an unknown field, by its path', one({ ...task(), nxt: 'B' }), ['unknown field "spec.states.A.nxt"']],
     ['an unknown state type', one({ type: 'Tsk', end: true }), [
       'spec.states.A.type: Unsupported value: "Tsk": supported values: "Task", "Choice", "Parallel", "Map", "Wait", "Pass", "Succeed", "Fail"',
@@ -90,7 +98,7 @@ describe('validateWorkflowSpec', () => {
       'spec.states.A.choices[0].variable: Forbidden: a rule with `and` has no variable or comparison',
     ]],
     ['an operand of the wrong type', two({ type: 'Choice', choices: [{ variable: '$.x', numericEquals: '1', next: 'B' }] }), [
-      'spec.states.A.choices[0].numericEquals: Invalid input: expected number, received string',
+      'spec.states.A.choices[0].numericEquals: Invalid value: "1": must be a number',
     ]],
     ['a timestamp that is not RFC 3339', two({ type: 'Choice', choices: [{ variable: '$.t', timestampEquals: '2026-02-30T00:00:00Z', next: 'B' }] }), [
       'spec.states.A.choices[0].timestampEquals: Invalid value: "2026-02-30T00:00:00Z": must be an RFC 3339 timestamp such as "2026-01-02T15:04:05Z"',

@@ -16,6 +16,11 @@ export function validateWorkflowSpec(spec: unknown): string[] {
   for (const issue of res.error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) unknown.push(`unknown field "${formatPath(['spec', ...issue.path, key])}"`);
+    } else if (issue.code === 'invalid_type') {
+      const input = valueAt(spec, issue.path);
+      other.push(`${formatPath(['spec', ...issue.path])}: ${input === undefined
+        ? 'Required value'
+        : `Invalid value: ${JSON.stringify(input)}: must be ${article(issue.expected)}`}`);
     } else {
       other.push(`${formatPath(['spec', ...issue.path])}: ${issue.message}`);
     }
@@ -36,4 +41,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
   return out;
+}
+
+/** The value at `path` in `root`, or undefined. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+/** `a number`, `an object`, `an array`. */
+function article(type: string): string {
+  if (type === 'record') return 'an object (a mapping)';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
