@@ -1,4 +1,4 @@
-import type { WorkflowSpec } from '../../../messages/workflow';
+import { validateWorkflowSpec, type WorkflowSpec } from '../../../messages/workflow';
 import type { RunEvent } from './events';
 import { FakeShell, FakeTaskRunner, type FakeHandler } from './fake-task-runner';
 import { JournalMismatchError, resume } from './resume';
@@ -63,7 +63,8 @@ function completedIn(events: readonly RunEvent[]): Set<string> {
 describe('workflow engine: replay', () => {
   const full = uninterrupted(spec);
 
-  it('runs the whole workflow uninterrupted', () => {
+  it('runs the whole workflow uninterrupted (a valid Workflow spec)', () => {
+    expect(validateWorkflowSpec(spec)).toEqual([]);
     expect(full.phase).toBe('Succeeded');
     expect(full.state.output).toMatchObject({
       prepared: 42, fan: ['a', [1, 4, 9, 16, 25, 36], 'slow done'], caught: { error: 'Risky', cause: 'as expected' },
