@@ -43,6 +43,8 @@ function checkMachine(machine: StateMachine, at: Path, out: SpecIssue[]): void {
     const s = states[name];
     const p: Path = ['states', name];
     if (name.length > MAX_STATE_NAME_LENGTH) add(p, `Invalid value: state name is ${name.length} characters: must be at most ${MAX_STATE_NAME_LENGTH}`);
+    // A run's history names each execution of a state by a path built with these characters (`Fan#1/0/Step#1`, `Fan#1@2`).
+    if (/[/#@]/.test(name)) add(p, `Invalid value: ${JSON.stringify(name)}: a state name may not contain "/", "#" or "@"`);
     checkState(s, p, add, target);
     if (s.type === 'Parallel') {
       if (s.branches.length === 0 || s.branches.length > MAX_BRANCHES) {

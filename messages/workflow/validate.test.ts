@@ -195,6 +195,9 @@ describe('validateWorkflowSpec', () => {
     ['a state name over 80 characters', { startAt: 'n'.repeat(81), states: { ['n'.repeat(81)]: task() } }, [
       `spec.states.${'n'.repeat(81)}: Invalid value: state name is 81 characters: must be at most 80`,
     ]],
+    ['a state name with "/"', { startAt: 'a/b', states: { 'a/b': task() } }, [
+      'spec.states.a/b: Invalid value: "a/b": a state name may not contain "/", "#" or "@"',
+    ]],
     ['a retrier with no errors and a backoff under 1', one(task(undefined, { retry: [{ errorEquals: [], backoffRate: 0.5 }] })), [
       'spec.states.A.retry[0].errorEquals: Required value: name at least one error (or States.ALL)',
       'spec.states.A.retry[0].backoffRate: must be greater than or equal to 1',
