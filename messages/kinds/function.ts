@@ -23,7 +23,7 @@ export const FunctionKind: KindInfo = {
   get schema() { return fnModule().FunctionSchema; },
   storage: 'store',
   description: 'Code kept in the bus by its content hash, run on a built-in runtime (python3 or node) through a handler or a command, '
-    + 'with its limits and how far it scales. Instances and the gateway that calls them are not there yet.',
+    + 'with its limits and how far it scales; called through the gateway (HTTP, a bus request or async), it runs on instance pods scaled from and to zero.',
   columns: [
     { name: 'NAME', value: (o) => o.metadata.name },
     { name: 'RUNTIME', value: (o) => fn(o).spec?.runtime ?? '' },
