@@ -213,7 +213,11 @@ export function daemonSetController(deps: DaemonSetControllerDeps): KindControll
       for (const p of plan.delete) {
         if (p.status?.phase !== 'Failed' || !p.spec.nodeName) continue;
         const k = `${key}/${p.spec.nodeName}`;
-        const count = (failedPods.get(k)?.count ?? 0) + 1;
+        // A failed pod seen again while its node is in backoff (this set's own delete not yet in
+        // the index) is the same failure: counted once, as Kubernetes' IsInBackOffSinceUpdate does.
+        const prev = failedPods.get(k);
+        if (prev && prev.until > t) continue;
+        const count = (prev?.count ?? 0) + 1;
         failedPods.set(k, { count, until: t + failedPodBackoffMs(count) });
         recordEvent(ds as KubeObject, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${ns}/${p.metadata.name} on node ${p.spec.nodeName}, will try to kill it`);
       }
