@@ -66,7 +66,7 @@ describe('functions report', () => {
     expect(text).toContain('| python3 | pool hit | default | 5 | 40 | 200 | 30-200 | 40 (40-40) | 1 | 4 hits, 1 misses |');
     expect(text).toContain('| python3 | 260 / 300 | 70 / 80 | 330 / 380 | 410 / 500 | 1.24x | 1.32x | 1.26x (1.25-1.27) |');
     expect(text).toContain('- python3, pool miss: the node exports no mk_function_pool_total: every one of the 5 samples was a pool miss; aim within 1.3x of the baseline: p50 met (1.24x), p99 not met (1.32x).');
-    expect(text).toContain('- python3, pool hit: 4 of 5 samples were pool hits (1 misses counted); aim p50 < 50 ms and p99 < 150 ms: not met.');
+    expect(text).toContain('- python3, pool hit: 4 pool hits and 1 misses counted over 5 samples (each cold call starts 2 instances); aim p50 < 50 ms and p99 < 150 ms: not met.');
     expect(formatCold([])).toEqual([]);
   });
 
