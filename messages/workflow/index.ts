@@ -1,5 +1,6 @@
 /** The Workflow and WorkflowRun kinds: schemas, validation, data flow, Choice rules and MiniK8s's workflow language. No I/O. */
 export * from './schema';
+export * from './workflow';
 export * from './run';
 export * from './operators';
 export * from './limits';

@@ -19,7 +19,8 @@
  * MiniK8s's names hold `_`, which a DNS-1123 name cannot: `move_right` calls the Function
  * `move-right`. Pure; no I/O.
  */
-import type { ChoiceRule, State, WorkflowSpec } from './schema';
+import type { ChoiceRule, State } from './schema';
+import type { WorkflowSpec } from './workflow';
 
 /** The most calls one FOR line may make (each is a state, and a spec holds at most MAX_STATES). */
 export const MAX_FOR_TIMES = 100;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ObjectMeta } from '../meta';
-import { WorkflowSpec } from './schema';
+import { WorkflowSpec } from './workflow';
 
 /** The phases of a WorkflowRun. Pending and Running are not final; the others are. */
 export const WORKFLOW_RUN_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled', 'TimedOut'] as const;

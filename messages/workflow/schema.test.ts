@@ -1,7 +1,7 @@
 import { canonicalJson } from './canonical-json';
 import { jsonPathError, parseReferencePath } from './jsonpath';
 import { isFinalPhase, WORKFLOW_RUN_PHASES, WorkflowRunSchema, WorkflowRunSpec, WorkflowRunStatus } from './run';
-import { WorkflowSchema } from './schema';
+import { WorkflowSchema } from './workflow';
 import { errorMatches, isStatesError, StatesError, StatesErrors } from './errors';
 import { parseTimestamp } from './timestamp';
 

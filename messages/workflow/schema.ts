@@ -3,14 +3,12 @@
  * Amazon States Language (https://states-language.net/spec.html), a subset with camelCase fields.
  * These schemas check each field's shape; what spans fields (names that must exist, exactly one of
  * next and end, reachability, endless loops, paths that must parse) is checked by validate.ts,
- * which WorkflowSpec runs as its refinement, so parsing a spec checks all of it.
+ * which WorkflowSpec (workflow.ts) runs as its refinement, so parsing a spec checks all of it.
  */
 import { z } from 'zod';
-import { ObjectMeta } from '../meta';
 import {
   BOOLEAN_COMPARISONS, NUMERIC_COMPARISONS, PATH_COMPARISONS, STRING_COMPARISONS, TIMESTAMP_COMPARISONS, TYPE_TESTS, type ComparisonOperator,
 } from './operators';
-import { workflowSpecErrors } from './spec-checks';
 
 /** The name of a state: a key of a states map. */
 export const StateName = z.string().min(1, { message: 'Required value: a state name may not be empty' });
@@ -238,24 +236,12 @@ export const State = z.discriminatedUnion('type', [TaskState, ChoiceState, Paral
 export type State = TaskState | ChoiceState | ParallelState | MapState | WaitState | PassState | SucceedState | FailState;
 
 /** What `spec` of a Workflow holds: the states, where to start, and how long a run may take. */
-const WorkflowSpecShape = z.strictObject({
+export const WorkflowSpecFields = z.strictObject({
   comment: z.string().optional().describe('A note for people reading the spec.'),
   startAt: StateName.describe('The first state.'),
   timeoutSeconds: bounded(1).optional().describe('How long a whole run may take before it fails with States.Timeout.'),
   states: z.record(z.string(), State).describe('The states, by name.'),
 });
 
-/** The Workflow spec, with every check of validate.ts. */
-export const WorkflowSpec = WorkflowSpecShape.superRefine((spec, ctx) => {
-  for (const e of workflowSpecErrors(spec)) ctx.addIssue({ code: 'custom', path: e.path, message: e.message });
-}).meta({ title: 'WorkflowSpec' });
-export type WorkflowSpec = z.infer<typeof WorkflowSpecShape>;
-
-/** A Workflow object. Its status is the workflow controller's and is ignored in a manifest. */
-export const WorkflowSchema = z.strictObject({
-  apiVersion: z.literal('mk.io/v1').describe('The API version of the kind: `mk.io/v1`.'),
-  kind: z.literal('Workflow').describe('The kind of object: `Workflow`.'),
-  metadata: ObjectMeta.describe("The workflow's name, namespace and labels."),
-  spec: WorkflowSpec.describe('The states and where to start.'),
-  status: z.unknown().optional(),
-}).meta({ title: 'Workflow' });
+/** The fields of a Workflow spec; WorkflowSpec (workflow.ts) is the same type, checked whole. */
+export type WorkflowSpecFields = z.infer<typeof WorkflowSpecFields>;

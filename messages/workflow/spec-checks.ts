@@ -9,7 +9,7 @@ import { jsonPathError, referencePathError } from './jsonpath';
 import { MAX_BRANCHES, MAX_MAP_CONCURRENCY, MAX_STATE_NAME_LENGTH, MAX_STATES } from './limits';
 import { COMPARISON_OPERATORS, PATH_COMPARISONS, TIMESTAMP_COMPARISONS } from './operators';
 import { loopsWithoutExit, unreachableStates } from './graph';
-import type { ChoiceRule, PayloadTemplate, State, StateMachine, WorkflowSpec } from './schema';
+import type { ChoiceRule, PayloadTemplate, State, StateMachine, WorkflowSpecFields as WorkflowSpec } from './schema';
 import { parseTimestamp } from './timestamp';
 
 /** One problem of a spec: where (below `spec`) and what. */

@@ -5,7 +5,7 @@
  * names them (`unknown field "spec.states.Add.nxt"`).
  */
 import { ValidationError } from '../errors';
-import { WorkflowSpec } from './schema';
+import { WorkflowSpec } from './workflow';
 
 /** Every problem of `spec` (any value), each `spec.<path>: <what>`; empty when it is a valid Workflow spec. */
 export function validateWorkflowSpec(spec: unknown): string[] {
