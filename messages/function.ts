@@ -5,6 +5,7 @@
  * The function controller runs its instances and writes its status (actors/function/).
  */
 import { z } from 'zod';
+import { bounded } from './bounded';
 import { ObjectMeta, type ObjectMeta as Meta } from './meta';
 import { ConfigMapKeySelector, envVarNameError, SecretKeySelector } from './env-source';
 import { ResourceRequirements } from './pod';
@@ -20,16 +21,6 @@ function unsupported(values: readonly string[]) {
   return (iss: { input?: unknown }): string => (iss.input === undefined
     ? 'Required value'
     : `Unsupported value: ${JSON.stringify(iss.input)}: supported values: ${[...values].sort().map((v) => `"${v}"`).join(', ')}`);
-}
-
-/** A whole number in [min, max], with Kubernetes' wording when it is not. */
-function bounded(min: number, max?: number) {
-  const inRange = max === undefined ? `must be greater than or equal to ${min}` : `must be between ${min} and ${max}, inclusive`;
-  return z.number({ error: (iss) => (iss.input === undefined ? 'Required value' : `Invalid value: ${JSON.stringify(iss.input)}: must be a number`) })
-    .superRefine((n, ctx) => {
-      if (!Number.isInteger(n)) ctx.addIssue({ code: 'custom', message: `Invalid value: ${n}: must be a whole number` });
-      else if (n < min || (max !== undefined && n > max)) ctx.addIssue({ code: 'custom', message: `Invalid value: ${n}: ${inRange}` });
-    });
 }
 
 /** Where an environment variable's value comes from instead of `value`: a ConfigMap's or a Secret's key. */

@@ -6,22 +6,13 @@
  * which WorkflowSpec (workflow.ts) runs as its refinement, so parsing a spec checks all of it.
  */
 import { z } from 'zod';
+import { bounded } from '../bounded';
 import {
   BOOLEAN_COMPARISONS, NUMERIC_COMPARISONS, PATH_COMPARISONS, STRING_COMPARISONS, TIMESTAMP_COMPARISONS, TYPE_TESTS, type ComparisonOperator,
 } from './operators';
 
 /** The name of a state: a key of a states map. */
 export const StateName = z.string().min(1, { message: 'Required value: a state name may not be empty' });
-
-/** A whole number in [min, max], in Kubernetes' wording when it is not. */
-function bounded(min: number, max?: number) {
-  const inRange = max === undefined ? `must be greater than or equal to ${min}` : `must be between ${min} and ${max}, inclusive`;
-  return z.number({ error: (iss) => (iss.input === undefined ? 'Required value' : `Invalid value: ${JSON.stringify(iss.input)}: must be a number`) })
-    .superRefine((n, ctx) => {
-      if (!Number.isInteger(n)) ctx.addIssue({ code: 'custom', message: `Invalid value: ${n}: must be a whole number` });
-      else if (n < min || (max !== undefined && n > max)) ctx.addIssue({ code: 'custom', message: `Invalid value: ${n}: ${inRange}` });
-    });
-}
 
 /** Any JSON value: a Pass state's result, a run's input and output. */
 export const JsonValue = z.json();
