@@ -56,7 +56,13 @@ export async function startFakeFunctionNode(store: ObjectStore, name = 'fn-fake-
     const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? '']));
     const digest = (pod.spec.volumes?.[0] as unknown as { csi?: { volumeAttributes?: { digest?: string } } })?.csi?.volumeAttributes?.digest ?? '';
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-fake-fn-'));
-    unpack(await getCode(bucket, digest), dir);
+    try {
+      unpack(await getCode(bucket, digest), dir);
+    } catch (err) {
+      // No loader owns the directory yet: it goes here.
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     const python = c.image.includes('python');
     const loaderPath = path.join(ROOT, 'node-agent', 'functions', python ? 'loader.py' : 'loader.js');
     const child = spawn(python ? 'python3' : process.execPath, [loaderPath], {
