@@ -5,7 +5,7 @@
  * randomness, no user code.
  */
 import type { JsonValue, RunError, State, StateMachine, WorkflowRunPhase, WorkflowSpec } from '../../../messages/workflow';
-import type { RunEvent, TaskTarget, TimerPurpose } from './events';
+import type { RunEvent, TaskTarget, TimerStarted } from './events';
 import { branchScope, isWithin } from './naming';
 
 /** One running branch of a Parallel or Map attempt, or the top level (`''`). */
@@ -56,14 +56,7 @@ export interface PendingTask {
 }
 
 /** A timer started and neither fired nor dropped. */
-export interface PendingTimer {
-  timerId: string;
-  path: string;
-  fireAt: string;
-  purpose: TimerPurpose;
-  retrier?: number;
-  attempt?: number;
-}
+export type PendingTimer = Omit<TimerStarted, 'seq' | 'at' | 'type'>;
 
 /** Everything the engine knows about a run: the fold of its journal. */
 export interface RunState {
