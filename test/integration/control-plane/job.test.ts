@@ -102,8 +102,24 @@ it('Indexed: each index runs once, with its index in env and annotation, and com
 });
 
 it('ttlSecondsAfterFinished deletes the finished Job and its pods', async () => {
-  await apply(manifest('brief', { ttlSecondsAfterFinished: 1 }));
-  await drive('brief', 'Succeeded', (x) => hasCondition(x, 'Complete'));
+  // The Job may be gone again before a poll sees it Complete (a slow poll is longer than its
+  // 1 s TTL), so completion is read from a watch, which sees every revision.
+  let completed = false;
+  const watch: Informer = await startInformer(f.store, 'jobs.default.brief', (ev) => {
+    const j = ev.object as Job | null;
+    if (j && hasCondition(j, 'Complete')) completed = true;
+  });
+  try {
+    await apply(manifest('brief', { ttlSecondsAfterFinished: 1 }));
+    await until('job brief to complete', async () => {
+      if (completed) return true;
+      const next = (await jobPods(f.store, 'brief')).find((p) => running(p.object));
+      if (next) await finishPod(f.store, next.key, 'Succeeded');
+      return undefined;
+    }, 40_000, 30);
+  } finally {
+    await watch.stop();
+  }
   await until('the job gone', async () => (isNotFound(await caught(getJob('brief'))) ? true : undefined), 20_000);
   await until('its pods gone', async () => ((await jobPods(f.store, 'brief')).length === 0 ? true : undefined), 20_000);
 });
