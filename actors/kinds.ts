@@ -23,12 +23,13 @@ import { replicaSetModule } from './replicaset/kind';
 import { serviceModule } from './service/kind';
 import { statefulSetModule } from './statefulset/kind';
 import { persistentVolumeClaimModule, persistentVolumeModule, storageClassModule } from './volume/kind';
+import { workflowModule, workflowRunModule } from './workflow/kind';
 
 /** Every kind module. */
 export const KIND_MODULES: readonly KindModule[] = [
   configMapModule, controllerRevisionModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, functionModule, hpaModule, ingressModule, jobModule, leaseModule,
   namespaceModule, nodeModule, persistentVolumeModule, persistentVolumeClaimModule, podModule, replicaSetModule, secretModule,
-  serviceModule, statefulSetModule, storageClassModule,
+  serviceModule, statefulSetModule, storageClassModule, workflowModule, workflowRunModule,
 ];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */

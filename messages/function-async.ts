@@ -79,6 +79,12 @@ export interface AsyncSubmit {
   id?: string;
   /** Where to POST the final result. */
   callback?: string;
+  /**
+   * false: the first answer is final, a failure included (no retry, no dead letter), for a caller
+   * with a retry policy of its own (a workflow's Task). A try lost with its gateway is still made
+   * again. Default true.
+   */
+  retry?: boolean;
 }
 
 /**
@@ -99,6 +105,8 @@ export interface AsyncJob {
   created: string;
   /** Tries made before this message (a replayed dead letter's earlier tries). */
   priorAttempts?: number;
+  /** false: the first answer is final (AsyncSubmit.retry). */
+  retry?: boolean;
 }
 
 /** Where an async call stands. */

@@ -68,5 +68,7 @@ export { FunctionKind } from './kinds/function';
 export type { FunctionDemand, FunctionLoad, GatewayStats, InvokeReply } from './gateway';
 export * from './function-async';
 export type {
-  ChoiceRule, JsonValue as WorkflowJsonValue, State as WorkflowState, StateMachine, WorkflowRunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec,
+  ChoiceRule, JsonValue as WorkflowJsonValue, WorkflowRunHistoryRow, State as WorkflowState, StateMachine, WorkflowRunPhase, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec,
 } from './workflow';
+export { WorkflowKind, WorkflowRunKind, runWorkflowName } from './kinds/workflow';
+export type { WorkflowObject, WorkflowRunObject } from './printing/describe-workflow';

@@ -43,7 +43,7 @@ export interface AsyncOptions {
 /** A gateway's async part. */
 export interface AsyncWorker {
   /** Queues a call (already validated) and answers 202 `{ id }`. */
-  submit(namespace: string, name: string, body: string, opts: { id?: string; callback?: string }): Promise<InvokeReply>;
+  submit(namespace: string, name: string, body: string, opts: { id?: string; callback?: string; retry?: boolean }): Promise<InvokeReply>;
   /** The stored result of `id`: 200 with the AsyncResult, or 404. */
   result(id: string): Promise<InvokeReply>;
   /** The dead letters (of one function, or all): 200 `{ items }`. */
@@ -199,7 +199,8 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       msg.nak();
       return;
     }
-    const decision = afterTry(out.status, delivery, maxAttempts, backoff);
+    // A job that may not be retried takes its first answer as final, a failure included.
+    const decision = job.retry === false && out.status >= 300 ? { kind: 'failed' as const } : afterTry(out.status, delivery, maxAttempts, backoff);
     r.code = out.status;
     if (decision.kind === 'succeeded') {
       r.status = 'Succeeded';
@@ -266,7 +267,7 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
     }
   })();
 
-  const submit = async (namespace: string, name: string, body: string, o: { id?: string; callback?: string }): Promise<InvokeReply> => {
+  const submit = async (namespace: string, name: string, body: string, o: { id?: string; callback?: string; retry?: boolean }): Promise<InvokeReply> => {
     const id = o.id ?? randomUUID();
     const created = new Date().toISOString();
     const pendingResult: AsyncResult = {
@@ -285,7 +286,9 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
         return { status: 409, body: { error: `the id "${id}" is taken by a call of ${known.namespace}/${known.name}` } };
       }
     }
-    const job: AsyncJob = { id, namespace, name, body, created, ...(o.callback ? { callback: o.callback } : {}) };
+    const job: AsyncJob = {
+      id, namespace, name, body, created, ...(o.callback ? { callback: o.callback } : {}), ...(o.retry === false ? { retry: false } : {}),
+    };
     const ack = await q.js.publish(asyncJobSubject(namespace, name), enc.encode(body), { msgID: id, headers: envelopeHeaders(job) });
     return { status: 202, body: { id, ...(duplicate || ack.duplicate ? { duplicate: true } : {}) } };
   };

@@ -457,7 +457,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let worker: AsyncWorker | undefined;
   /** Queues an async call after the same checks as a sync one; counted under code 202 (or its error). */
-  const invokeAsync = async (namespace: string, name: string, body: string, o: { id?: string; callback?: string } = {}): Promise<InvokeReply & { retryAfter?: number }> => {
+  const invokeAsync = async (namespace: string, name: string, body: string, o: { id?: string; callback?: string; retry?: boolean } = {}): Promise<InvokeReply & { retryAfter?: number }> => {
     active++;
     try {
       const out = await (async (): Promise<InvokeReply & { retryAfter?: number }> => {
@@ -624,7 +624,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (!req || (req.body !== undefined && typeof req.body !== 'string')) {
           return fail(400, 'the request must be a JSON object { "body": "<the event as JSON text>", "id"?: "...", "callback"?: "http://..." }');
         }
-        return invokeAsync(decodeToken(tokens[3]), decodeToken(tokens[4]), req.body ?? '', { id: str(req.id), callback: str(req.callback) });
+        if (req.retry !== undefined && typeof req.retry !== 'boolean') return fail(400, '"retry" must be a boolean');
+        return invokeAsync(decodeToken(tokens[3]), decodeToken(tokens[4]), req.body ?? '', {
+          id: str(req.id), callback: str(req.callback), ...(req.retry === false ? { retry: false } : {}),
+        });
       }),
       serve(RESULTS_GET_SUBJECT, (msg) => {
         const id = str(requestObject(msg)?.id);

@@ -29,6 +29,9 @@ export const WorkflowRunSpec = z.strictObject({
   workflow: WorkflowSpec.optional().describe('The spec to run, inline (a run from a text file carries its compiled spec).'),
   input: z.json().optional().describe('The input (any JSON); `{}` when omitted.'),
   inputRef: PayloadRef.optional().describe('Where a large input is kept instead of input.'),
+  cancel: z.strictObject({
+    reason: z.string().max(1024).optional().describe('Why, as the run\'s history records it.'),
+  }).optional().describe('Set to stop the run (`mk workflow cancel`): its tasks are abandoned and it ends Cancelled. Has no effect on a finished run.'),
 }).superRefine((s, ctx) => {
   if (s.workflowRef === undefined && s.workflow === undefined) {
     ctx.addIssue({ code: 'custom', path: ['workflowRef'], message: 'Required value: give exactly one of workflowRef and workflow' });
@@ -45,6 +48,19 @@ export type WorkflowRunSpec = z.infer<typeof WorkflowRunSpec>;
 export const RunError = z.strictObject({ error: z.string(), cause: z.string().optional() });
 export type RunError = z.infer<typeof RunError>;
 
+/** The most rows of history a run's status keeps: the latest ones. */
+export const MAX_STATUS_HISTORY = 50;
+
+/** One row of a run's history, as `mk describe workflowrun` shows it. */
+export const WorkflowRunHistoryRow = z.strictObject({
+  seq: z.number().int().min(1).describe('The event\'s place in the journal.'),
+  time: z.string(),
+  type: z.string().describe('The event: RunStarted, StateEntered, TaskScheduled, TaskSucceeded, ...'),
+  path: z.string().describe('The state execution it is about (`Check#2`); empty for the run\'s own events.'),
+  detail: z.string(),
+}).meta({ title: 'WorkflowRunHistoryRow' });
+export type WorkflowRunHistoryRow = z.infer<typeof WorkflowRunHistoryRow>;
+
 /** What the workflow engine reports about a run. */
 export const WorkflowRunStatus = z.strictObject({
   phase: z.enum(WORKFLOW_RUN_PHASES).optional(),
@@ -56,6 +72,8 @@ export const WorkflowRunStatus = z.strictObject({
   outputRef: PayloadRef.optional(),
   error: RunError.optional(),
   events: z.number().int().min(0).optional().describe('How many events the run\'s journal holds.'),
+  history: z.array(WorkflowRunHistoryRow).max(MAX_STATUS_HISTORY).optional()
+    .describe(`The latest events of the run (at most ${MAX_STATUS_HISTORY}); the journal holds them all.`),
 }).meta({ title: 'WorkflowRunStatus' });
 export type WorkflowRunStatus = z.infer<typeof WorkflowRunStatus>;
 

@@ -36,6 +36,8 @@ export function summarize(state: RunState): RunSummary {
 
 /** One row of a run's history. */
 export interface HistoryRow {
+  /** The event's place in the journal. */
+  seq: number;
   time: string;
   type: RunEvent['type'];
   /** The state path the event is about; empty for the run's own events. */
@@ -76,12 +78,15 @@ function detailOf(e: RunEvent): string {
   }
 }
 
-/** The rows of `mk describe workflowrun`: one per event, oldest first; a TimerFired row names its timer's state. */
-export function history(events: readonly RunEvent[]): HistoryRow[] {
-  const timerPaths = new Map<string, string>();
+/**
+ * The rows of `mk describe workflowrun`: one per event, oldest first; a TimerFired row names its
+ * timer's state. `timerPaths` (timer id -> path) carries the timers earlier events started, when
+ * the rows are made a few events at a time; it is updated.
+ */
+export function history(events: readonly RunEvent[], timerPaths = new Map<string, string>()): HistoryRow[] {
   return events.map((e) => {
     if (e.type === 'TimerStarted') timerPaths.set(e.timerId, e.path);
     const path = 'path' in e ? e.path : e.type === 'TimerFired' ? timerPaths.get(e.timerId) ?? '' : '';
-    return { time: e.at, type: e.type, path, detail: detailOf(e) };
+    return { seq: e.seq, time: e.at, type: e.type, path, detail: detailOf(e) };
   });
 }
