@@ -207,6 +207,31 @@ describe('states', () => {
   });
 });
 
+describe('bad input', () => {
+  const caught = async (p: Promise<unknown>): Promise<Error> => p.then(() => { throw new Error('accepted'); }, (e: Error) => e);
+  it.each([
+    ['a state naming a missing next state', { startAt: 'A', states: { A: { type: 'Pass', next: 'Nowhere' } } }, /spec.states.A.next.*Nowhere/],
+    ['a cycle with no exit and no Wait', {
+      startAt: 'A', states: { A: { type: 'Pass', next: 'B' }, B: { type: 'Pass', next: 'A' } },
+    }, /loop|cycle/i],
+    ['a JSONPath that does not parse', { startAt: 'A', states: { A: { type: 'Pass', inputPath: '$.[', end: true } } }, /spec.states.A.inputPath/],
+  ])('refuses %s with a clear error and stores nothing', async (what, spec, message) => {
+    const name = `bad-${what.split(' ').slice(1, 3).join('-').replace(/[^a-z-]/g, '')}`;
+    const err = await caught(workflow('default', name, spec as WorkflowSpec));
+    expect(err.message).toMatch(message);
+    expect(await store.get(objectKey('workflows', 'default', name))).toBeNull();
+  });
+
+  it('refuses a change to a run\'s spec other than cancel', async () => {
+    await workflow('default', 'quick', { startAt: 'A', states: { A: { type: 'Pass', end: true } } });
+    const name = await start('default', 'quick', 1);
+    const cur = (await finished('default', name))!;
+    const err = await caught(apply({ ...cur, spec: { ...cur.spec, input: 2 } }));
+    expect(err.message).toMatch(/spec: Forbidden: a run's spec cannot change once it exists/);
+    expect((await runOf('default', name))?.spec.input).toBe(1);
+  });
+});
+
 describe('durability', () => {
   it('a control plane SIGKILLed in the middle of a Task: the run resumes and every task completes exactly once', async () => {
     await workflow('default', 'chain', {
