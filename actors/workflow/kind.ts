@@ -8,6 +8,7 @@ import { JetStreamPersistenceEngine } from '../../bus';
 import { ValidationError, WorkflowKind, WorkflowRunKind, type KubeObject, type WorkflowRunObject } from '../../messages';
 import { stableJson } from '../api/admission';
 import type { KindModule } from '../kind-module';
+import { openPayloadStore } from './payloads';
 import { workflowRunController } from './run-controller';
 import { startTaskInvoker } from './tasks';
 
@@ -44,6 +45,7 @@ export const workflowRunModule: KindModule = {
     bus: ctx.bus,
     journal: () => JetStreamPersistenceEngine.open(ctx.bus),
     invoker: () => startTaskInvoker(ctx.bus),
+    payloads: () => openPayloadStore(ctx.bus),
     runs: workflowRunModule,
   }),
 };

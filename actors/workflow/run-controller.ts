@@ -15,10 +15,10 @@
  */
 import type { Bus, JetStreamPersistenceEngine, ObjectStore, Stored } from '../../bus';
 import {
-  isAlreadyExists, objectKey, parseKey,
+  isAlreadyExists, isValidation, objectKey, parseKey,
   type KubeObject, type WorkflowObject, type WorkflowRunHistoryRow, type WorkflowRunObject, type WorkflowRunStatus,
 } from '../../messages';
-import { isFinalPhase, MAX_STATUS_HISTORY, StatesErrors } from '../../messages/workflow';
+import { isFinalPhase, MAX_STATUS_HISTORY, StatesErrors, type JsonValue, type PayloadRef } from '../../messages/workflow';
 import { admitCreate, stableJson } from '../api/admission';
 import type { KindController } from '../kind-supervisor';
 import type { KindModule } from '../kind-module';
@@ -27,14 +27,17 @@ import {
   advance, history, initialRunState, resume, summarize,
   type EngineCommand, type EngineInput, type RunEvent, type RunState,
 } from './engine';
+import { isEventRef, type PayloadStore } from './payloads';
 import { taskCallId, type TaskAnswer, type TaskInvoker } from './tasks';
 
 /** The annotations a child run carries: the parent run's key and the invocation it answers. */
 export const PARENT_RUN_ANNOTATION = 'workflows.mk.io/parent-run';
 export const PARENT_INVOCATION_ANNOTATION = 'workflows.mk.io/parent-invocation';
 
+/** The persistence keys of runs' journals: this and the run's uid. */
+export const RUN_JOURNAL_PREFIX = 'workflowrun-';
 /** The persistence key of a run's journal. */
-export const runJournalKey = (uid: string): string => `workflowrun-${uid}`;
+export const runJournalKey = (uid: string): string => `${RUN_JOURNAL_PREFIX}${uid}`;
 
 /** The longest a timer is set for at once (setTimeout's limit); a later fireAt is armed again when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -47,6 +50,8 @@ export interface RunControllerDeps {
   journal(): Promise<JetStreamPersistenceEngine>;
   /** Starts the task invoker (tasks.ts). */
   invoker(): Promise<TaskInvoker>;
+  /** Opens the bucket of large payloads (payloads.ts). */
+  payloads(): Promise<PayloadStore>;
   /** The WorkflowRun kind module, for admitting child runs. */
   runs: KindModule;
   now?: () => number;
@@ -67,6 +72,8 @@ interface RunShell {
   recent: WorkflowRunHistoryRow[];
   timerPaths: Map<string, string>;
   cancelQueued: boolean;
+  /** Where a final output over the inline limit was put. */
+  outputRef?: PayloadRef;
 }
 
 /** The name of the child run of `invocationId` under `parent`: stable, so a second start finds the first. */
@@ -83,6 +90,7 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
   const shells = new Map<string, RunShell>();
   let engine: JetStreamPersistenceEngine | undefined;
   let invoker: TaskInvoker | undefined;
+  let payloads: PayloadStore | undefined;
   let enqueue: (key: string) => boolean = () => false;
 
   const deliver = (shell: RunShell, input: EngineInput): void => {
@@ -177,7 +185,11 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
   /** Appends a step's events to the journal, in order, and adds their rows to the history. */
   const append = async (shell: RunShell, events: readonly RunEvent[]): Promise<void> => {
     for (const e of events) {
-      await engine!.persist({ data: e, sequenceNumber: e.seq, key: runJournalKey(shell.uid), createdAt: Date.parse(e.at), tags: [] } as never);
+      // An event over the inline limit is kept in the payload bucket; the journal holds its reference.
+      const data = Buffer.byteLength(JSON.stringify(e)) > payloads!.inlineLimit
+        ? { $ref: await payloads!.put(`${shell.uid}/event-${e.seq}`, e as never), seq: e.seq, type: e.type }
+        : e;
+      await engine!.persist({ data, sequenceNumber: e.seq, key: runJournalKey(shell.uid), createdAt: Date.parse(e.at), tags: [] } as never);
     }
     remember(shell, events);
   };
@@ -194,20 +206,27 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
       key: cur.key, uid, namespace: run.metadata.namespace ?? 'default', state: initialRunState(), inbox: [],
       timers: new Map(), children: new Map(), recent: [], timerPaths: new Map(), cancelQueued: false,
     };
-    const journal = (await engine!.events(runJournalKey(uid))) as unknown as { data: RunEvent }[];
-    const events = journal.map((p) => p.data);
+    const journal = (await engine!.events(runJournalKey(uid))) as unknown as { data: unknown }[];
+    const events: RunEvent[] = [];
+    for (const p of journal) events.push(isEventRef(p.data) ? await payloads!.get(p.data.$ref) as unknown as RunEvent : p.data as RunEvent);
     if (events.length === 0) {
       const spec = run.spec.workflow ?? (await store.get<WorkflowObject>(objectKey('workflows', shell.namespace, run.spec.workflowRef?.name ?? '')))?.object.spec;
       if (!spec) {
         await failUnstarted(cur, `workflow "${run.spec.workflowRef?.name ?? ''}" not found in namespace "${shell.namespace}"`);
         return undefined;
       }
+      let input = (run.spec.input ?? {}) as JsonValue;
       if (run.spec.inputRef) {
-        await failUnstarted(cur, 'spec.inputRef: inputs kept in the object store are not read yet; give spec.input');
-        return undefined;
+        try {
+          input = await payloads!.get(run.spec.inputRef);
+        } catch (err) {
+          if (!isValidation(err)) throw err;
+          await failUnstarted(cur, `spec.inputRef: ${(err as Error).message}`);
+          return undefined;
+        }
       }
       shells.set(cur.key, shell);
-      shell.inbox.push({ type: 'start', runId: uid, spec, input: run.spec.input ?? {} });
+      shell.inbox.push({ type: 'start', runId: uid, spec, input });
       return shell;
     }
     const r = resume(events, now());
@@ -246,10 +265,15 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
     }
   };
 
-  /** The status the run's state gives. */
-  const statusOf = (shell: RunShell): WorkflowRunStatus => {
+  /** The status the run's state gives; an output over the inline limit is put in the payload bucket once. */
+  const statusOf = async (shell: RunShell): Promise<WorkflowRunStatus> => {
     const s = summarize(shell.state);
+    if (s.output !== undefined && (shell.outputRef !== undefined || Buffer.byteLength(JSON.stringify(s.output)) > payloads!.inlineLimit)) {
+      shell.outputRef ??= await payloads!.put(`${shell.uid}/output`, s.output);
+      delete s.output;
+    }
     return {
+      ...(shell.outputRef !== undefined ? { outputRef: shell.outputRef } : {}),
       phase: s.phase, currentStates: s.currentStates, events: s.events, history: shell.recent,
       ...(s.specHash !== undefined ? { specHash: s.specHash } : {}),
       ...(s.startTime !== undefined ? { startTime: s.startTime } : {}),
@@ -282,6 +306,12 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
     }
   };
 
+  /** Removes what a deleted run leaves: its journal and its payloads. */
+  const forgetRun = async (uid: string): Promise<void> => {
+    await engine!.forget(runJournalKey(uid));
+    await payloads!.removeRun(uid);
+  };
+
   return {
     plural: 'workflowruns',
     resyncMs: 60_000,
@@ -289,6 +319,7 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
     async prepare() {
       engine ??= await deps.journal();
       invoker ??= await deps.invoker();
+      payloads ??= await deps.payloads();
     },
     async stop() {
       for (const shell of [...shells.values()]) drop(shell);
@@ -301,7 +332,7 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
       if (!cur) {
         if (shell) {
           drop(shell);
-          await engine!.forget(runJournalKey(shell.uid)).catch((err: unknown) => log.warn({ key, err: String(err) }, 'removing a run\'s journal failed'));
+          await forgetRun(shell.uid).catch((err: unknown) => log.warn({ key, err: String(err) }, 'removing a run\'s journal failed'));
         }
         return;
       }
@@ -329,14 +360,14 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
         drop(shell);
         throw err;
       }
-      const status = statusOf(shell);
+      const status = await statusOf(shell);
       if (stableJson(status) !== stableJson(run.status ?? {})) {
         // Checked by revision: a run changed meanwhile (a cancel) is a Conflict, retried soon with the actor state kept.
         await store.update(key, { ...run, status }, cur.revision);
       }
       if (isFinalPhase(shell.state.phase)) {
         drop(shell);
-        answerParent({ ...run, status: statusOf(shell) });
+        answerParent({ ...run, status: await statusOf(shell) });
         log.info({ key, phase: shell.state.phase, events: shell.state.events }, 'workflow run finished');
       }
     },
