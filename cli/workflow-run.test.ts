@@ -3,8 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkflowSpec } from '../messages/workflow/workflow';
 import { WorkflowRunSchema } from '../messages/workflow/run';
-import { CliError } from './errors';
-import { formatError } from './errors';
+import { CliError, formatError } from './errors';
 import {
   compileRunText, fileRunBase, groupNotFound, newRun, parseRunInput, readRunFile, runFailureLine, runName, runProgressLine,
 } from './workflow-run';
