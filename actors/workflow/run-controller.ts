@@ -88,6 +88,8 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const shells = new Map<string, RunShell>();
+  /** The uid of every run seen, by key: a deletion carries no object, and its journal and payloads must go. */
+  const uids = new Map<string, string>();
   let engine: JetStreamPersistenceEngine | undefined;
   let invoker: TaskInvoker | undefined;
   let payloads: PayloadStore | undefined;
@@ -330,13 +332,14 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
       const cur = await store.get<WorkflowRunObject>(key);
       let shell = shells.get(key);
       if (!cur) {
-        if (shell) {
-          drop(shell);
-          await forgetRun(shell.uid).catch((err: unknown) => log.warn({ key, err: String(err) }, 'removing a run\'s journal failed'));
-        }
+        if (shell) drop(shell);
+        const uid = uids.get(key);
+        uids.delete(key);
+        if (uid) await forgetRun(uid).catch((err: unknown) => log.warn({ key, err: String(err) }, 'removing a run\'s journal and payloads failed'));
         return;
       }
       const run = cur.object;
+      if (run.metadata.uid) uids.set(key, run.metadata.uid);
       if (shell && shell.uid !== run.metadata.uid) { drop(shell); shell = undefined; }
       if (!shell) {
         if (isFinalPhase(run.status?.phase)) return;

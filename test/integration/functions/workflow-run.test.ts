@@ -16,7 +16,10 @@ import { load } from 'js-yaml';
 import { connectCore, type CoreBus } from '../../../bus/core-client';
 import { pack } from '../../../bus/code-archive';
 import { openCodeBucket, putCode } from '../../../bus/function-code';
+import { jetstream } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import { ObjectStore } from '../../../bus';
+import { WORKFLOW_PAYLOAD_BUCKET } from '../../../actors/workflow/payloads';
 import { startGateway, type Gateway } from '../../../embedded/gateway/gateway';
 import {
   compileWorkflowText, isFinalPhase, type WorkflowSpec,
@@ -204,6 +207,30 @@ describe('states', () => {
     const r = await finished('default', name, 30_000);
     expect(r.status?.phase).toBe('Cancelled');
     expect(r.status?.history?.at(-1)).toMatchObject({ type: 'RunCancelled', detail: 'no longer needed' });
+  });
+});
+
+describe('large payloads', () => {
+  it('keeps an output over the inline limit in the object store, and removes it with its run', async () => {
+    await workflow('default', 'widen', {
+      startAt: 'Each',
+      states: { Each: { type: 'Map', itemProcessor: { startAt: 'Triple', states: { Triple: { type: 'Pass', parameters: { 'a.$': '$', 'b.$': '$', 'c.$': '$' }, end: true } } }, end: true } },
+    });
+    const items = Array.from({ length: 400 }, (_, i) => String(i).padEnd(1000, 'x'));
+    const name = await start('default', 'widen', items);
+    const r = await finished('default', name);
+    expect(r.status?.phase).toBe('Succeeded');
+    expect(r.status?.output).toBeUndefined();
+    const uid = r.metadata.uid!;
+    expect(r.status?.outputRef).toEqual({ bucket: WORKFLOW_PAYLOAD_BUCKET, key: `${uid}/output` });
+    const bucket = await new Objm(jetstream(cp.bus.nc)).open(WORKFLOW_PAYLOAD_BUCKET);
+    const output = JSON.parse(new TextDecoder().decode((await bucket.getBlob(`${uid}/output`))!)) as { a: string }[];
+    expect(output).toHaveLength(400);
+    expect(output[399]).toEqual({ a: items[399], b: items[399], c: items[399] });
+    // The journal held references for the events over the limit (the Map's exit, the run's end).
+    expect((await bucket.list()).filter((o) => o.name.startsWith(`${uid}/event-`)).length).toBeGreaterThanOrEqual(2);
+    await cp.api('delete', { kind: 'workflowruns', namespace: 'default', name });
+    await waitFor(async () => ((await bucket.list()).some((o) => o.name.startsWith(`${uid}/`)) ? undefined : true), 'the run\'s payloads removed', 30_000);
   });
 });
 
