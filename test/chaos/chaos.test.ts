@@ -2,7 +2,7 @@
  * The chaos harness in CI: a round without faults first (the harness must not report what is not
  * there, and it must have watched every container), then short chaos rounds with fixed seeds
  * that SIGKILL nats-server, the control plane, the node agent and containerd at random moments,
- * then a round on two control planes that SIGKILLs the leader and pauses the node agent past the
+ * with workflow runs going through (their journals must carry them across), then a round on two control planes that SIGKILLs the leader and pauses the node agent past the
  * node monitor grace period while owners are deleted with each propagation policy, namespaces
  * are deleted and finalizers hold pods, and a round that SIGKILLs the four processes while a
  * ReplicaSet is scaled, a Deployment and a DaemonSet rolled and a Job runs, and a round that SIGKILLs
@@ -19,6 +19,7 @@ import { DEFAULT_ROUND, runChaos, shapeArgs, type ChaosRun } from './harness';
 import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
 import { servicesKind } from './services';
+import { workflowsKind } from './workflows';
 import { workloadsKind } from './workloads';
 import { NODE_PAUSE_MS, type RoundOptions } from './round';
 
@@ -71,10 +72,15 @@ describeChaos('chaos rounds against a one-machine cluster', () => {
     expect(kept.filter((p) => !seen.has(p.uid!))).toEqual([]);
   });
 
-  it('keeps every invariant while nats-server, control plane, node agent and containerd are SIGKILLed', async () => {
-    const round = { ...CI_ROUND, targets: FAULT_TARGETS };
+  it('keeps every invariant of pods and workflow runs while nats-server, control plane, node agent and containerd are SIGKILLed', async () => {
+    const round = { ...CI_ROUND, kinds: [podsKind, workflowsKind], targets: FAULT_TARGETS };
     const run = await runChaos({ ...round, seed: CHAOS_SEEDS, rounds: 2, logsDir, shapeArgs: shapeArgs(round), print });
     expect(run.rounds).toHaveLength(2);
+    // The runs were all started (each round's workflow runs are judged by check()).
+    for (const r of run.rounds) {
+      const report = r.workloads.find((w) => w.kind === 'workflows')!.report as { done: string[]; plan: { runs: unknown[] } };
+      expect(report.done).toHaveLength(report.plan.runs.length + 1);
+    }
     // Notes: pods a teardown left running.
     expect({ failures: failuresOf(run), notes: run.notes }).toEqual({ failures: [], notes: [] });
   });

@@ -18,6 +18,7 @@ import { functionsKind } from './functions';
 import { leadershipKind } from './leadership';
 import { podsKind } from './pods';
 import { servicesKind } from './services';
+import { workflowsKind } from './workflows';
 import { storageKind } from './storage';
 import { workloadsKind } from './workloads';
 import { reproduceCommand, roundLine, saveRoundLogs, violationLines } from './report';
@@ -60,7 +61,7 @@ export interface ChaosRun {
  * The kinds a round exercises: each brings its workload and invariants. A round that pauses the
  * node agent also gets the eviction kind (roundKinds).
  */
-export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind, servicesKind, storageKind, functionsKind] as const;
+export const DEFAULT_KINDS = [podsKind, cascadeKind, leadershipKind, workloadsKind, servicesKind, storageKind, functionsKind, workflowsKind] as const;
 
 /** The kinds of a round shaped like `o`: its own, plus the eviction pods when it pauses the node agent. */
 export function roundKinds(o: RoundOptions): RoundOptions['kinds'] {

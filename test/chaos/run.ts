@@ -12,7 +12,7 @@
  *   --kills K             kills of each target per round (default 1)
  *   --targets LIST        comma-separated subset of nats,control-plane,node-agent,containerd,leader,node-pause,gateway, or none
  *   --control-planes N    control planes the cluster runs (default 2 when leader is a target, else 1)
- *   --kinds LIST          comma-separated subset of pods,cascade,leadership,workloads,services,storage,functions (default all)
+ *   --kinds LIST          comma-separated subset of pods,cascade,leadership,workloads,services,storage,functions,workflows (default all)
  *   --no-kill-containerd  leave containerd alone (it is killed by default)
  *   --logs-dir DIR        where failed rounds' logs go (default /tmp/mk-chaos)
  *   --verbose             print every round's timeline, not only failed rounds'
@@ -28,7 +28,7 @@ import { canRunE2e } from '../helpers/cluster';
 import { DEFAULT_KINDS, DEFAULT_ROUND, runChaos, shapeArgs, type ChaosOptions } from './harness';
 
 const USAGE = 'usage: npm run chaos -- [--rounds N] [--seed S] [--pods N] [--window-s S] [--settle-s S] [--converge-s S] [--kills K] '
-  + '[--targets nats,control-plane,node-agent,containerd,leader,node-pause,gateway|none] [--control-planes N] [--kinds pods,cascade,leadership,workloads,services,storage,functions] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs] [--reuse-cluster]';
+  + '[--targets nats,control-plane,node-agent,containerd,leader,node-pause,gateway|none] [--control-planes N] [--kinds pods,cascade,leadership,workloads,services,storage,functions,workflows] [--no-kill-containerd] [--logs-dir DIR] [--verbose] [--keep-logs] [--reuse-cluster]';
 
 /** Parses the flags into run options. Throws a ValidationError naming a bad flag. */
 export function parseChaosArgs(argv: string[], now = Date.now()): Omit<ChaosOptions, 'print' | 'signal'> {
