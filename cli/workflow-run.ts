@@ -9,6 +9,7 @@ import { NotFoundError } from '../messages/errors';
 import type { KindInfo } from '../messages/kind';
 import type { KubeObject } from '../messages/meta';
 import type { WorkflowRunObject } from '../messages/printing/describe-workflow';
+import type { PayloadRef } from '../messages/workflow/run';
 import { MAX_INLINE_PAYLOAD_BYTES } from '../messages/workflow/limits';
 import { compileWorkflowText, WorkflowTextError } from '../messages/workflow/minik8s';
 import type { JsonValue } from '../messages/workflow/schema';
@@ -16,16 +17,24 @@ import type { WorkflowSpec } from '../messages/workflow/workflow';
 import { CliError } from './errors';
 import { MAX_MANIFEST_BYTES, parseManifests } from './manifest-reader';
 
+/** The largest input `mk workflow run` takes; one over MAX_INLINE_PAYLOAD_BYTES goes through the object store. */
+export const MAX_RUN_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** True when an input is too large for a run's spec and travels by reference (spec.inputRef). */
+export function inputByReference(input: JsonValue): boolean {
+  return Buffer.byteLength(JSON.stringify(input)) > MAX_INLINE_PAYLOAD_BYTES;
+}
+
 /**
- * Reads `--input`: JSON when it parses as JSON (`5` is the number 5, `'"x"'` the string x,
- * `'{"a":1}'` an object), else the text itself as a string (`hello`), so a plain word needs no
- * quoting. `{}` when omitted, as a run's spec defaults. Throws CliError for an input over
- * MAX_INLINE_PAYLOAD_BYTES (the largest a run's spec carries inline).
+ * Reads `--input` (or the text of `--input-file`): JSON when it parses as JSON (`5` is the number
+ * 5, `'"x"'` the string x, `'{"a":1}'` an object), else the text itself as a string (`hello`), so
+ * a plain word needs no quoting. `{}` when omitted, as a run's spec defaults. Throws CliError for
+ * an input over MAX_RUN_INPUT_BYTES.
  */
-export function parseRunInput(text: string | undefined): JsonValue {
+export function parseRunInput(text: string | undefined, what = '--input'): JsonValue {
   if (text === undefined) return {};
-  if (Buffer.byteLength(text) > MAX_INLINE_PAYLOAD_BYTES) {
-    throw new CliError(`--input is ${Buffer.byteLength(text)} bytes: a run's input may be at most ${MAX_INLINE_PAYLOAD_BYTES} bytes`);
+  if (Buffer.byteLength(text) > MAX_RUN_INPUT_BYTES) {
+    throw new CliError(`${what} is ${Buffer.byteLength(text)} bytes: a run's input may be at most ${MAX_RUN_INPUT_BYTES} bytes`);
   }
   try {
     return JSON.parse(text) as JsonValue;
@@ -125,8 +134,11 @@ export function readRunFile(file: string): FileWorkflow {
 }
 
 /** The WorkflowRun to create: by reference (a Workflow's name) or carrying its spec inline. */
-export function newRun(name: string, namespace: string, what: { workflowRef: string } | { workflow: WorkflowSpec }, input: JsonValue): WorkflowRunObject {
-  const spec = 'workflowRef' in what ? { workflowRef: { name: what.workflowRef }, input } : { workflow: what.workflow, input };
+export function newRun(
+  name: string, namespace: string, what: { workflowRef: string } | { workflow: WorkflowSpec }, input: JsonValue, inputRef?: PayloadRef,
+): WorkflowRunObject {
+  const given = inputRef ? { inputRef } : { input };
+  const spec = 'workflowRef' in what ? { workflowRef: { name: what.workflowRef }, ...given } : { workflow: what.workflow, ...given };
   return { apiVersion: 'mk.io/v1', kind: 'WorkflowRun', metadata: { name, namespace }, spec } as WorkflowRunObject;
 }
 
@@ -137,6 +149,11 @@ export function newRun(name: string, namespace: string, what: { workflowRef: str
 export function groupNotFound(kind: Pick<KindInfo, 'plural' | 'apiVersion'>, name: string): NotFoundError {
   const group = kind.apiVersion.includes('/') ? `.${kind.apiVersion.split('/')[0]}` : '';
   return new NotFoundError(`${kind.plural}${group} "${name}" not found`);
+}
+
+/** The object key of an input the CLI keeps in the payload bucket for the run `name`, before the run exists. */
+export function inputObjectKey(namespace: string, name: string, unique: string): string {
+  return `inputs/${namespace}/${name}/${unique}`;
 }
 
 /** The line `mk workflow run --wait` prints on stderr for a run that did not succeed. */

@@ -29,6 +29,7 @@ import {
   ASYNC_CONSUMER, ASYNC_INVOKE_WILDCARD, ASYNC_STREAM, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT, DLQ_STREAM, RESULTS_BUCKET, RESULTS_GET_SUBJECT,
 } from '../messages/function-async';
 import { ACTOR_STREAM } from '../messages/telemetry';
+import { WORKFLOW_PAYLOAD_BUCKET } from '../messages/workflow/limits';
 import { STATS_WILDCARD, statsSubject } from '../messages/usage';
 
 /** A user's permissions in nats-server's terms. */
@@ -55,6 +56,8 @@ export function adminPermissions(user: string): Permissions {
         'mk.node.*.portforward', 'mk.node.*.portforward.*.up', 'mk.node.*.portforward.list',
         ...actorTelemetryRead().publish,
         ...functionCodeRead(), ...functionCodeWrite(),
+        // `mk workflow run`: an input over the inline limit is put in the payload bucket, an output read from it.
+        ...workflowPayloadAccess(),
         // `mk function invoke [--async]`, `result`, `dlq`: requests to a gateway, never the streams themselves.
         FUNCTION_INVOKE_WILDCARD, ASYNC_INVOKE_WILDCARD, RESULTS_GET_SUBJECT, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT,
       ],
@@ -132,6 +135,18 @@ function functionCodeRead(): string[] {
     `$JS.API.STREAM.INFO.${CODE_STREAM}`,
     `$JS.API.STREAM.MSG.GET.${CODE_STREAM}`,
     `$JS.API.DIRECT.GET.${CODE_STREAM}`, `$JS.API.DIRECT.GET.${CODE_STREAM}.>`,
+  ];
+}
+
+/**
+ * Reading and adding workflow payloads (bus/workflow-payloads.ts): objects' metadata and chunks by
+ * direct get, and new objects' chunks and metadata. Never purging or deleting the stream.
+ */
+function workflowPayloadAccess(): string[] {
+  const stream = `OBJ_${WORKFLOW_PAYLOAD_BUCKET}`;
+  return [
+    `$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.MSG.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}.>`,
+    `$O.${WORKFLOW_PAYLOAD_BUCKET}.C.>`, `$O.${WORKFLOW_PAYLOAD_BUCKET}.M.>`,
   ];
 }
 

@@ -8,7 +8,7 @@ import { JetStreamPersistenceEngine } from '../../bus';
 import { ValidationError, WorkflowKind, WorkflowRunKind, type KubeObject, type WorkflowRunObject } from '../../messages';
 import { stableJson } from '../api/admission';
 import type { KindModule } from '../kind-module';
-import { openPayloadStore } from './payloads';
+import { openPayloadStore } from '../../bus/workflow-payloads';
 import { workflowRunController } from './run-controller';
 import { startTaskInvoker } from './tasks';
 
@@ -45,7 +45,7 @@ export const workflowRunModule: KindModule = {
     bus: ctx.bus,
     journal: () => JetStreamPersistenceEngine.open(ctx.bus),
     invoker: () => startTaskInvoker(ctx.bus),
-    payloads: () => openPayloadStore(ctx.bus),
+    payloads: () => openPayloadStore(ctx.bus.nc, { create: true, replicas: ctx.bus.replicas }),
     runs: workflowRunModule,
   }),
 };

@@ -27,7 +27,7 @@ import {
   advance, history, initialRunState, resume, summarize,
   type EngineCommand, type EngineInput, type RunEvent, type RunState,
 } from './engine';
-import { isEventRef, type PayloadStore } from './payloads';
+import { isEventRef, type PayloadStore } from '../../bus/workflow-payloads';
 import { taskCallId, type TaskAnswer, type TaskInvoker } from './tasks';
 
 /** The annotations a child run carries: the parent run's key and the invocation it answers. */
@@ -88,8 +88,8 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const shells = new Map<string, RunShell>();
-  /** The uid of every run seen, by key: a deletion carries no object, and its journal and payloads must go. */
-  const uids = new Map<string, string>();
+  /** The uid (and input object) of every run seen, by key: a deletion carries no object, and its journal and payloads must go. */
+  const uids = new Map<string, { uid: string; inputRef?: PayloadRef }>();
   let engine: JetStreamPersistenceEngine | undefined;
   let invoker: TaskInvoker | undefined;
   let payloads: PayloadStore | undefined;
@@ -309,9 +309,9 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
   };
 
   /** Removes what a deleted run leaves: its journal and its payloads. */
-  const forgetRun = async (uid: string): Promise<void> => {
+  const forgetRun = async (uid: string, inputRef?: PayloadRef): Promise<void> => {
     await engine!.forget(runJournalKey(uid));
-    await payloads!.removeRun(uid);
+    await payloads!.removeRun(uid, inputRef);
   };
 
   return {
@@ -333,13 +333,13 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
       let shell = shells.get(key);
       if (!cur) {
         if (shell) drop(shell);
-        const uid = uids.get(key);
+        const seen = uids.get(key);
         uids.delete(key);
-        if (uid) await forgetRun(uid).catch((err: unknown) => log.warn({ key, err: String(err) }, 'removing a run\'s journal and payloads failed'));
+        if (seen) await forgetRun(seen.uid, seen.inputRef).catch((err: unknown) => log.warn({ key, err: String(err) }, 'removing a run\'s journal and payloads failed'));
         return;
       }
       const run = cur.object;
-      if (run.metadata.uid) uids.set(key, run.metadata.uid);
+      if (run.metadata.uid) uids.set(key, { uid: run.metadata.uid, ...(run.spec.inputRef ? { inputRef: run.spec.inputRef } : {}) });
       if (shell && shell.uid !== run.metadata.uid) { drop(shell); shell = undefined; }
       if (!shell) {
         if (isFinalPhase(run.status?.phase)) return;

@@ -31,3 +31,6 @@ export const DEFAULT_RETRY_INTERVAL_SECONDS = 1;
 export const DEFAULT_RETRY_MAX_ATTEMPTS = 3;
 /** The multiplier of the retry interval after each attempt when backoffRate is omitted. */
 export const DEFAULT_RETRY_BACKOFF_RATE = 2.0;
+
+/** The JetStream object store bucket where payloads over the inline limit are kept. */
+export const WORKFLOW_PAYLOAD_BUCKET = 'mk-workflow-payloads';

@@ -3,9 +3,28 @@ import { MkCommand, namespaceFlags } from '../../base-command';
 import { withClient, type Api } from '../../client';
 import { CliError } from '../../errors';
 import { toJson, toYaml } from '../../output/format';
-import { groupNotFound, newRun, parseRunInput, readRunFile, runFailureLine, runName, runProgressLine } from '../../workflow-run';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import { openPayloadStore, type PayloadStore } from '../../../bus/workflow-payloads';
+import { MAX_INLINE_PAYLOAD_BYTES } from '../../../messages/workflow/limits';
+import {
+  groupNotFound, inputByReference, inputObjectKey, MAX_RUN_INPUT_BYTES, newRun, parseRunInput, readRunFile, runFailureLine, runName, runProgressLine,
+} from '../../workflow-run';
 import { waitForRun } from '../../workflow-wait';
 import { DEFAULT_NAMESPACE, isAlreadyExists, isNotFound, WorkflowKind, type WorkflowJsonValue, type WorkflowRunObject, type WorkflowSpec } from '../../../messages';
+
+/** The text of `--input-file` (`-`: stdin), refused past MAX_RUN_INPUT_BYTES before it is all read. */
+function readInputFile(file: string): string {
+  try {
+    if (file === '-') return fs.readFileSync(0, 'utf8');
+    const size = fs.statSync(file).size;
+    if (size > MAX_RUN_INPUT_BYTES) throw new CliError(`${file} is ${size} bytes: a run's input may be at most ${MAX_RUN_INPUT_BYTES} bytes`);
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
 
 /** How long `--wait` waits by default (s). */
 export const DEFAULT_RUN_WAIT_SECONDS = 300;
@@ -38,7 +57,8 @@ export default class WorkflowRun extends MkCommand {
       char: 'f',
       description: 'run the workflow in this file instead: MiniK8s\'s text language, or a Workflow manifest (.yaml, .yml, .json)',
     }),
-    input: Flags.string({ description: 'the run\'s input: JSON, or else taken as a string (default: {})' }),
+    input: Flags.string({ description: 'the run\'s input: JSON, or else taken as a string (default: {})', exclusive: ['input-file'] }),
+    'input-file': Flags.string({ description: 'read the input from this file (- for stdin); one over 1 MiB is kept in the object store and the run refers to it' }),
     wait: Flags.boolean({ description: 'wait for the run to end; print its output as the last line (exit 1 when it did not succeed)' }),
     timeout: Flags.integer({ description: `with --wait: seconds to wait (default: ${DEFAULT_RUN_WAIT_SECONDS}); the run goes on after`, min: 1, dependsOn: ['wait'] }),
     output: Flags.string({ char: 'o', description: 'print the run created instead of `workflowrun.mk.io/NAME created`', options: ['name', 'json', 'yaml'] }),
@@ -49,7 +69,8 @@ export default class WorkflowRun extends MkCommand {
     if (args.name && flags.filename) throw new CliError('give either a Workflow\'s name or -f FILE, not both');
     if (!args.name && !flags.filename) throw new CliError('give the Workflow to run: mk workflow run NAME, or mk workflow run -f FILE');
     const namespace = flags.namespace ?? DEFAULT_NAMESPACE;
-    const input = parseRunInput(flags.input);
+    const inputFile = flags['input-file'];
+    const input = inputFile !== undefined ? parseRunInput(readInputFile(inputFile), inputFile) : parseRunInput(flags.input);
     // Read and compiled before connecting: a bad file creates nothing.
     const file = flags.filename ? readRunFile(flags.filename) : undefined;
     const code = await withClient(this.dataDir(flags['data-dir']), async (client) => {
@@ -66,7 +87,11 @@ export default class WorkflowRun extends MkCommand {
         what = { workflowRef: wf };
         base = wf;
       }
-      const created = await this.create(client.api, base, namespace, what, input);
+      const payloads = inputByReference(input) || flags.wait ? await openPayloadStore(client.bus.nc).catch((e: unknown) => {
+        if (!inputByReference(input)) return undefined;
+        throw new CliError(`the input is over ${MAX_INLINE_PAYLOAD_BYTES} bytes and the payload bucket cannot be opened: ${(e as Error).message}`);
+      }) : undefined;
+      const created = await this.create(client.api, base, namespace, what, input, payloads);
       this.printCreated(created, flags.output);
       if (!flags.wait) return 0;
       const name = created.metadata.name;
@@ -92,11 +117,9 @@ export default class WorkflowRun extends MkCommand {
         this.err(runFailureLine(ended.run));
         return 1;
       }
-      if (st.output === undefined && st.outputRef) {
-        this.err(`Error: run ${name} Succeeded, but its output is kept in the object store (${st.outputRef.bucket}/${st.outputRef.key}), which mk cannot print yet`);
-        return 1;
-      }
-      this.out(`${JSON.stringify(st.output ?? null)}\n`);
+      // An output over the inline limit is in the payload bucket.
+      const output = st.output === undefined && st.outputRef && payloads ? await payloads.get(st.outputRef) : st.output;
+      this.out(`${JSON.stringify(output ?? null)}\n`);
       return 0;
     });
     if (code !== 0) this.exit(code);
@@ -104,9 +127,11 @@ export default class WorkflowRun extends MkCommand {
 
   /** Creates the run under a generated name, trying another name when one is taken. */
   private async create(api: Api, base: string, namespace: string,
-    what: { workflowRef: string } | { workflow: WorkflowSpec }, input: WorkflowJsonValue): Promise<WorkflowRunObject> {
+    what: { workflowRef: string } | { workflow: WorkflowSpec }, input: WorkflowJsonValue, payloads: PayloadStore | undefined): Promise<WorkflowRunObject> {
     for (let attempt = 1; ; attempt++) {
-      const run = newRun(runName(base), namespace, what, input);
+      const name = runName(base);
+      const ref = inputByReference(input) ? await payloads!.put(inputObjectKey(namespace, name, randomUUID()), input) : undefined;
+      const run = newRun(name, namespace, what, input, ref);
       try {
         return (await api.create({ object: run, namespace })).object as WorkflowRunObject;
       } catch (e) {

@@ -186,3 +186,22 @@ it('--wait gives up after --timeout, saying so, and the run goes on', async () =
   expect((await mk(['workflow', 'cancel', name])).code).toBe(0);
   await until('the timed-out wait\'s run is cancelled', async () => ((await getRun(name))?.status?.phase === 'Cancelled' ? true : undefined));
 });
+
+it('--input-file over the inline limit travels through the object store, and so does the output --wait prints', async () => {
+  // A Pass state passes its input on: about 1.5 MB in, the same out.
+  const input = { items: Array.from({ length: 1500 }, (_, i) => `${i}`.padEnd(1000, '.')) };
+  const file = path.join(dir, 'big-input.json');
+  fs.writeFileSync(file, JSON.stringify(input));
+  fs.writeFileSync(path.join(dir, 'echo.yaml'), 'apiVersion: mk.io/v1\nkind: Workflow\nmetadata:\n  name: echo\nspec:\n  startAt: Same\n  states:\n    Same:\n      type: Pass\n      end: true\n');
+  expect((await mk(['apply', '-f', path.join(dir, 'echo.yaml')])).code).toBe(0);
+  const e = await mk(['workflow', 'run', 'echo', '--input-file', file, '--wait']);
+  expect(e.stderr).toBe('');
+  expect(e.code).toBe(0);
+  expect(JSON.parse(lastLine(e.stdout))).toEqual(input);
+  const run = (await getRun(createdName(e.stdout)))!;
+  expect(run.spec.input).toBeUndefined();
+  expect(run.spec.inputRef).toEqual({ bucket: 'mk-workflow-payloads', key: expect.stringMatching(/^inputs\/default\/echo-[a-z0-9]{5}\/[0-9a-f-]{36}$/) });
+  expect(run.status?.output).toBeUndefined();
+  expect(run.status?.outputRef).toEqual({ bucket: 'mk-workflow-payloads', key: `${run.metadata.uid}/output` });
+  expect((await mk(['workflow', 'run', 'echo', '--input', '1', '--input-file', file])).stderr).toMatch(/--input-file.*cannot also be provided|cannot also be provided/);
+});

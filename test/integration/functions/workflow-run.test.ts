@@ -19,7 +19,7 @@ import { openCodeBucket, putCode } from '../../../bus/function-code';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { ObjectStore } from '../../../bus';
-import { WORKFLOW_PAYLOAD_BUCKET } from '../../../actors/workflow/payloads';
+import { WORKFLOW_PAYLOAD_BUCKET } from '../../../messages/workflow';
 import { startGateway, type Gateway } from '../../../embedded/gateway/gateway';
 import {
   compileWorkflowText, isFinalPhase, type WorkflowSpec,

@@ -3,17 +3,17 @@
  * inline limit (MAX_INLINE_PAYLOAD_BYTES, or less on a server with a smaller max_payload) is kept
  * in the JetStream object store bucket WORKFLOW_PAYLOAD_BUCKET, and only a reference travels: the
  * journal holds `{ $ref }` in place of the event, the status `outputRef` in place of `output`.
- * Objects are named `<run uid>/<what>` and go with their run (removeRun).
+ * Objects are named `<run uid>/<what>` and go with their run (removeRun); an input the CLI put
+ * there before the run existed is named `inputs/<namespace>/<run>/<random>` and goes with it too.
  */
 import { jetstream } from '@nats-io/jetstream';
 import { Objm, type ObjectStore as NatsObjectStore } from '@nats-io/obj';
-import type { Bus } from '../../bus';
-import { translateError } from '../../bus/errors';
-import { MAX_INLINE_PAYLOAD_BYTES, type JsonValue, type PayloadRef } from '../../messages/workflow';
-import { ValidationError } from '../../messages';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { translateError } from './errors';
+import { MAX_INLINE_PAYLOAD_BYTES, WORKFLOW_PAYLOAD_BUCKET, type JsonValue, type PayloadRef } from '../messages/workflow';
+import { ValidationError } from '../messages/errors';
 
-/** The object store bucket of large workflow payloads. */
-export const WORKFLOW_PAYLOAD_BUCKET = 'mk-workflow-payloads';
+export { WORKFLOW_PAYLOAD_BUCKET };
 
 /** Room kept in a message for what surrounds a payload (the event's other fields, headers). */
 const ENVELOPE_BYTES = 64 * 1024;
@@ -24,8 +24,8 @@ export interface PayloadStore {
   readonly inlineLimit: number;
   put(key: string, value: JsonValue): Promise<PayloadRef>;
   get(ref: PayloadRef): Promise<JsonValue>;
-  /** Removes every object of the run `uid`. */
-  removeRun(uid: string): Promise<void>;
+  /** Removes every object of the run `uid`, and the input object `inputRef` names if any. */
+  removeRun(uid: string, inputRef?: PayloadRef): Promise<void>;
 }
 
 /** A journal entry that stands for an event kept in the bucket. */
@@ -35,17 +35,21 @@ export const isEventRef = (v: unknown): v is EventRef => typeof v === 'object' &
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Opens (and, for the control plane, makes) the payload bucket on `bus`. */
-export async function openPayloadStore(bus: Bus): Promise<PayloadStore> {
+/**
+ * Opens the payload bucket on `nc`; with `create` (the control plane's) makes it when missing, with
+ * `replicas` copies. Without, it is only bound (the CLI may read and write objects, nothing more).
+ */
+export async function openPayloadStore(nc: NatsConnection, opts: { create?: boolean; replicas?: number } = {}): Promise<PayloadStore> {
   let os: NatsObjectStore;
   try {
-    os = await new Objm(jetstream(bus.nc, { checkAPI: false })).create(WORKFLOW_PAYLOAD_BUCKET, {
-      replicas: bus.replicas ?? 1, description: 'mk: workflow payloads over the inline limit, by run',
-    });
+    const objm = new Objm(jetstream(nc, { checkAPI: false }));
+    os = opts.create
+      ? await objm.create(WORKFLOW_PAYLOAD_BUCKET, { replicas: opts.replicas ?? 1, description: 'mk: workflow payloads over the inline limit, by run' })
+      : await objm.open(WORKFLOW_PAYLOAD_BUCKET, false);
   } catch (err) {
     throw translateError(err, { action: `open the payload bucket ${WORKFLOW_PAYLOAD_BUCKET}` });
   }
-  const serverMax = bus.nc.info?.max_payload ?? MAX_INLINE_PAYLOAD_BYTES;
+  const serverMax = nc.info?.max_payload ?? MAX_INLINE_PAYLOAD_BYTES;
   return {
     inlineLimit: Math.min(MAX_INLINE_PAYLOAD_BYTES, serverMax - ENVELOPE_BYTES),
     async put(key, value) {
@@ -69,10 +73,10 @@ export async function openPayloadStore(bus: Bus): Promise<PayloadStore> {
       if (bytes === null) throw new ValidationError(`payload ${ref.bucket}/${ref.key} not found`);
       return JSON.parse(dec.decode(bytes)) as JsonValue;
     },
-    async removeRun(uid) {
+    async removeRun(uid, inputRef) {
       const prefix = `${uid}/`;
       for (const info of await os.list()) {
-        if (info.name.startsWith(prefix)) await os.delete(info.name);
+        if (info.name.startsWith(prefix) || (inputRef?.bucket === WORKFLOW_PAYLOAD_BUCKET && info.name === inputRef.key)) await os.delete(info.name);
       }
     },
   };
