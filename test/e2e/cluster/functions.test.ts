@@ -4,7 +4,9 @@
  * `mk function deploy` and called through the gateway over HTTP and over NATS (`mk function
  * invoke`), its instance a real pod of the python runtime image the node builds from its own
  * interpreter; a command-style function in node; scale to zero after a short idle time and a cold
- * call that succeeds; an async call whose result `mk function result` shows; and the gateway SIGKILLed, restarted by `mk up`'s supervisor, serving again.
+ * call that succeeds; an async call whose result `mk function result` shows; MiniK8s's encryption
+ * workflow applied and run from examples/workflows as it is; and the gateway SIGKILLed, restarted
+ * by `mk up`'s supervisor, serving again.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -111,6 +113,19 @@ describeE2e('functions on a one-machine cluster', () => {
     expect([none.code, none.stdout, none.stderr]).toEqual([0, '', expect.stringMatching(/has no running instance/)]);
     const [status, body] = await post('idle', '{"a":3,"b":4}');
     expect([status, JSON.parse(body)]).toEqual([200, { sum: 7 }]);
+  });
+
+  it('runs MiniK8s\'s encryption workflow from examples/workflows as it is, on both sides of its IF', async () => {
+    const examples = path.join(ROOT, 'examples', 'workflows');
+    await mkOk(['apply', '-f', path.join(examples, 'encryption')]);
+    // The same answers as its functions called by hand (test/unit/examples-encryption.test.ts).
+    for (const [input, output] of [['hello', 'ifmxC'], ['abc', 'bY2']]) {
+      const out = await mkOk(['workflow', 'run', '-f', path.join(examples, 'encryption.txt'), '-n', 'encryption', '--input', input, '--wait', '--timeout', '170']);
+      expect(JSON.parse(out.trimEnd().split('\n').pop()!)).toBe(output);
+    }
+    const runs = JSON.parse(await mkOk(['get', 'workflowruns', '-n', 'encryption', '-o', 'json'])) as { items: { status?: { phase?: string } }[] };
+    expect(runs.items.map((r) => r.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
+    await mkOk(['delete', 'namespace', 'encryption']);
   });
 
   it('serves again after the gateway is SIGKILLed', async () => {
