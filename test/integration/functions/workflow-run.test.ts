@@ -4,8 +4,8 @@
  * the fake node running the real python loader for each function instance.
  *
  * Shown: MiniK8s's encryption workflow giving the answer its functions give by hand, on both
- * sides of its IF; a Parallel state and a Map over 20 items; a Retry that succeeds on the third
- * attempt; a Catch routing to a Fail state; a Task naming a missing function; a cancel; a run
+ * sides of its IF; a Parallel state and a Map over 20 items; a nested workflow as a child run; a
+ * Retry that succeeds on the third attempt; a Catch routing to a Fail state; a Task naming a missing function; a cancel; a run
  * whose control plane is SIGKILLed in the middle of a Task, which resumes and completes every task
  * exactly once; a Wait across a SIGKILL; and a burst of runs across a NATS-side restart of the
  * control plane.
@@ -156,6 +156,22 @@ describe('states', () => {
     const r = await finished('default', await start('default', 'fan', { n: 21, items }));
     expect(r.status?.phase).toBe('Succeeded');
     expect(r.status?.output).toEqual({ n: 21, items, both: [42, 'b'], doubled: items.map((i) => i * 2) });
+  });
+
+  it('runs a nested workflow as a child run and takes its output', async () => {
+    await workflow('default', 'twice', { startAt: 'D', states: { D: { type: 'Task', function: 'double', end: true } } });
+    await workflow('default', 'outer', {
+      startAt: 'Child',
+      states: { Child: { type: 'Task', workflow: 'twice', inputPath: '$.n', resultPath: '$.doubled', next: 'Done' }, Done: { type: 'Succeed' } },
+    });
+    const name = await start('default', 'outer', { n: 5 });
+    const r = await finished('default', name);
+    expect(r.status).toMatchObject({ phase: 'Succeeded', output: { n: 5, doubled: 10 } });
+    const children = (await store.list<WorkflowRunObject>('workflowruns.default.>')).items.map((i) => i.object)
+      .filter((c) => c.metadata.ownerReferences?.[0]?.uid === r.metadata.uid);
+    expect(children).toHaveLength(1);
+    expect(children[0].spec).toEqual({ workflowRef: { name: 'twice' }, input: 5 });
+    expect(children[0].status?.phase).toBe('Succeeded');
   });
 
   it('retries a failing Task and succeeds on its third attempt', async () => {
