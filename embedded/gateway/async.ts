@@ -6,8 +6,9 @@
  * POSTs the final result to the call's callback.
  *
  * Exactly one recorded completion per id: the final result is written before the job is acked,
- * and a job whose id already has a final result is acked without running again. A gateway killed
- * while a handler runs means that try runs again elsewhere (at-least-once execution).
+ * and a job whose id already has a final result is acked without running again; one delivered
+ * again while this gateway still runs it waits for that run's result. A gateway killed while a
+ * handler runs means that try runs again elsewhere (at-least-once execution).
  */
 import { randomUUID } from 'node:crypto';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
@@ -15,7 +16,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { openAsyncQueue, type AsyncQueue } from '../../bus/function-async';
 import { jsApiCode, JsApiCodes } from '../../bus/errors';
 import {
-  ASYNC_HEADERS, ASYNC_HEARTBEAT_MS, ASYNC_ID, ASYNC_JOB_WILDCARD, ASYNC_MAX_ATTEMPTS, ASYNC_RETRY_BACKOFF_MS, ASYNC_STREAM,
+  ASYNC_ACK_WAIT_MS, ASYNC_HEADERS, ASYNC_HEARTBEAT_MS, ASYNC_ID, ASYNC_JOB_WILDCARD, ASYNC_MAX_ATTEMPTS, ASYNC_RETRY_BACKOFF_MS, ASYNC_STREAM,
   asyncJobSubject, DLQ_STREAM, DLQ_WILDCARD, dlqSubject, JOB_HEADER,
   type AsyncJob, type AsyncResult, type DeadLetter,
 } from '../../messages/function-async';
@@ -229,7 +230,20 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
     }
   };
 
+  /** Ids of the jobs this gateway is running now. */
+  const running = new Set<string>();
+
   const handle = (msg: JsMsg): void => {
+    const id = readEnvelope<AsyncJob>(msg.data, msg.headers)?.id;
+    if (typeof id === 'string' && running.has(id)) {
+      // Delivered again while this gateway still runs it (a restarted server lost the consumer's
+      // record of the delivery): it comes back after the first has recorded its result, and is
+      // then acked as a duplicate instead of running twice.
+      log({ id, seq: msg.seq }, 'an async job delivered again while it runs here; it waits');
+      try { msg.nak(ASYNC_ACK_WAIT_MS); } catch { /* closed: it comes back after the ack wait */ }
+      return;
+    }
+    if (typeof id === 'string') running.add(id);
     inHand++;
     const p = work(msg)
       .catch((err: unknown) => {
@@ -238,6 +252,7 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
         try { msg.nak(PULL_RETRY_MS); } catch { /* closed: it comes back after the ack wait */ }
       })
       .finally(() => {
+        if (typeof id === 'string') running.delete(id);
         inHand--;
         handed.delete(p);
         roomFreed?.();

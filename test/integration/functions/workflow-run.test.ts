@@ -7,8 +7,8 @@
  * sides of its IF; a Parallel state and a Map over 20 items; a nested workflow as a child run; a
  * Retry that succeeds on the third attempt; a Catch routing to a Fail state; a Task naming a missing function; a cancel; a run
  * whose control plane is SIGKILLed in the middle of a Task, which resumes and completes every task
- * exactly once; a Wait across a SIGKILL; and a burst of runs across a NATS-side restart of the
- * control plane.
+ * exactly once; a Wait across a SIGKILL; a burst of runs across a SIGKILL; and runs in a Task and
+ * a Wait across a nats-server SIGKILL and restart.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -325,5 +325,18 @@ describe('durability', () => {
       expect(r.status?.phase).toBe('Succeeded');
       expect(r.status?.output).toEqual({ n: i, items: [i, i + 1], both: [i * 2, 'b'], doubled: [i * 2, (i + 1) * 2] });
     });
+  });
+
+  it('runs in a Task and in a Wait go on across a nats-server SIGKILL and restart, each task once', async () => {
+    fs.mkdirSync(path.join(work, 'nats'));
+    const waiting = await start('default', 'pause', {});
+    const chain = await start('default', 'chain', { dir: path.join(work, 'nats') });
+    await waitFor(async () => (fs.existsSync(path.join(work, 'nats', 'chain-two')) ? true : undefined), 'task Two called', 60_000);
+    cp.server.kill();
+    await cp.server.restart();
+    const [w, c] = [await finished('default', waiting, 120_000), await finished('default', chain, 120_000)];
+    expect(w.status).toMatchObject({ phase: 'Succeeded', output: 'woke' });
+    expect(c.status).toMatchObject({ phase: 'Succeeded', output: { key: 'chain-three', calls: 1 } });
+    for (const key of ['chain-one', 'chain-two', 'chain-three']) expect({ key, calls: Number(fs.readFileSync(path.join(work, 'nats', key), 'utf8')) }).toEqual({ key, calls: 1 });
   });
 });
