@@ -5,7 +5,7 @@ import { WorkflowSpec } from '../messages/workflow/workflow';
 import { WorkflowRunSchema } from '../messages/workflow/run';
 import { CliError, formatError } from './errors';
 import {
-  compileRunText, fileRunBase, groupNotFound, newRun, parseRunInput, readRunFile, runFailureLine, runName, runProgressLine,
+  compileRunText, fileRunBase, groupNotFound, inputByReference, newRun, parseRunInput, readRunFile, runFailureLine, runName, runProgressLine,
 } from './workflow-run';
 import type { WorkflowRunObject } from '../messages';
 
@@ -23,8 +23,13 @@ describe('parseRunInput', () => {
     expect(parseRunInput('')).toBe('');
   });
 
-  it('refuses an input larger than a run may carry', () => {
-    expect(() => parseRunInput('x'.repeat(1024 * 1024 + 1))).toThrow(/--input is 1048577 bytes: a run's input may be at most 1048576 bytes/);
+  it('refuses an input larger than a run may carry, naming where it came from', () => {
+    expect(() => parseRunInput('x'.repeat(64 * 1024 * 1024 + 1), 'big.json')).toThrow(/big.json is 67108865 bytes: a run's input may be at most 67108864 bytes/);
+  });
+
+  it('says when an input must travel by reference', () => {
+    expect(inputByReference('x'.repeat(1024 * 1024))).toBe(true);
+    expect(inputByReference({ a: 1 })).toBe(false);
   });
 });
 

@@ -24,14 +24,14 @@ export type PayloadRef = z.infer<typeof PayloadRef>;
 
 /** The run's spec: which workflow (by name or inline) and its input. */
 export const WorkflowRunSpec = z.strictObject({
-  workflowRef: z.strictObject({ name: z.string().min(1).describe('The Workflow, in the run\'s namespace.') }).optional()
+  workflowRef: z.strictObject({ name: z.string().min(1).describe('The Workflow, in the run\'s namespace.') }).meta({ title: 'WorkflowRef' }).optional()
     .describe('The Workflow to run. Exactly one of workflowRef and workflow.'),
   workflow: WorkflowSpec.optional().describe('The spec to run, inline (a run from a text file carries its compiled spec).'),
   input: z.json().optional().describe('The input (any JSON); `{}` when omitted.'),
   inputRef: PayloadRef.optional().describe('Where a large input is kept instead of input.'),
   cancel: z.strictObject({
     reason: z.string().max(1024).optional().describe('Why, as the run\'s history records it.'),
-  }).optional().describe('Set to stop the run (`mk workflow cancel`): its tasks are abandoned and it ends Cancelled. Has no effect on a finished run.'),
+  }).meta({ title: 'WorkflowRunCancel' }).optional().describe('Set to stop the run (`mk workflow cancel`): its tasks are abandoned and it ends Cancelled. Has no effect on a finished run.'),
 }).superRefine((s, ctx) => {
   if (s.workflowRef === undefined && s.workflow === undefined) {
     ctx.addIssue({ code: 'custom', path: ['workflowRef'], message: 'Required value: give exactly one of workflowRef and workflow' });
@@ -83,5 +83,9 @@ export const WorkflowRunSchema = z.strictObject({
   kind: z.literal('WorkflowRun').describe('The kind of object: `WorkflowRun`.'),
   metadata: ObjectMeta.describe("The run's name, namespace and owner (its Workflow)."),
   spec: WorkflowRunSpec.describe('What to run on which input.'),
-  status: z.unknown().optional(),
+  status: z.unknown().optional().meta({
+    title: 'WorkflowRunStatus',
+    description: 'What the workflow engine reports: phase, currentStates, output or outputRef, error, startTime, completionTime, '
+      + 'specHash, events and the latest history rows. A manifest\'s status is ignored.',
+  }),
 }).meta({ title: 'WorkflowRun' });

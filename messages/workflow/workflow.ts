@@ -14,11 +14,13 @@ export const WorkflowSpec = WorkflowSpecFields.superRefine((spec, ctx) => {
 }).meta({ title: 'WorkflowSpec' });
 export type WorkflowSpec = z.infer<typeof WorkflowSpecFields>;
 
-/** A Workflow object. Its status is the workflow controller's and is ignored in a manifest. */
+/** A Workflow object. It has no status of its own (its runs have theirs); one in a manifest is ignored. */
 export const WorkflowSchema = z.strictObject({
   apiVersion: z.literal('mk.io/v1').describe('The API version of the kind: `mk.io/v1`.'),
   kind: z.literal('Workflow').describe('The kind of object: `Workflow`.'),
   metadata: ObjectMeta.describe("The workflow's name, namespace and labels."),
   spec: WorkflowSpec.describe('The states and where to start.'),
-  status: z.unknown().optional(),
+  status: z.unknown().optional().meta({
+    title: 'WorkflowStatus', description: 'Nothing is reported here: each WorkflowRun reports in its own status. A manifest\'s status is ignored.',
+  }),
 }).meta({ title: 'Workflow' });
