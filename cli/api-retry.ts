@@ -9,16 +9,18 @@ import { ErrorCodes, MkError } from '../messages/errors';
 
 /**
  * A read is sent again, without giving up on the tries already out, when none has answered this
- * long after the one before (the gaps grow: 0.4 s, 0.8 s, 1.2 s, ...): a control plane frozen
+ * long after the one before (the gaps grow: 0.4 s, 0.8 s, then 1 s each): a control plane frozen
  * with a try in hand (SIGSTOP, a long pause) holds it for good, and the next try goes to another
- * replica of the api's queue or, as NATS picks a member at random, to the frozen one again. Within
- * the CLI's 5 s all five tries go out, so with two replicas one frozen a read fails 1 time in 32,
- * not 1 in 8 as with three tries. The first answer wins; every try may use the whole budget, so a
- * replica that is only slow is still heard.
+ * replica of the api's queue or, as NATS picks a member at random, to the frozen one again.
+ * Within the CLI's 15 s all eight tries go out (the last 5.2 s in), so with two replicas one
+ * frozen a read fails 1 time in 256, not 1 in 8 as with three tries. The first answer wins; every
+ * try may use the whole budget, so a replica that is only slow is still heard.
  */
 export const HEDGE_STEP_MS = 400;
+/** The longest gap between two tries of a read. */
+export const MAX_HEDGE_GAP_MS = 1000;
 /** At most this many tries of one read are out at once (more follow as tries fail, within the budget). */
-export const MAX_READ_TRIES = 5;
+export const MAX_READ_TRIES = 8;
 /** Between tries after a failure (the bus was down, nothing served the subject). */
 export const RETRY_PAUSE_MS = 250;
 
@@ -68,7 +70,7 @@ export function retryRead<T>(fn: (timeoutMs: number) => Promise<T>, budgetMs: nu
       sent++;
       out++;
       // The next try joins this one unless it answers first.
-      hedge = setTimeout(send, Math.min(step * sent, left));
+      hedge = setTimeout(send, Math.min(step * sent, Math.max(step, MAX_HEDGE_GAP_MS), left));
       fn(Math.max(1, left)).then((v) => finish(() => resolve(v)), (err: unknown) => {
         out--;
         lastErr = err;
