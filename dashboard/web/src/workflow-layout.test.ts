@@ -1,6 +1,5 @@
-import {
-  asMachine, cut, edgesOf, layering, layoutMachine, ruleText, type LaidNode, type MachineLayout, type WfMachine,
-} from './workflow-layout';
+import { CHAR_W, cut, layering, layoutMachine, MAX_EDGE_LABEL, type LaidNode, type MachineLayout } from './workflow-layout';
+import { edgesOf, type WfMachine } from './workflow-spec';
 
 const node = (l: MachineLayout, name: string): LaidNode => {
   const n = l.nodes.find((x) => x.name === name);
@@ -75,6 +74,29 @@ describe('the workflow graph\'s layout', () => {
     expect(new Set(out).size).toBe(3);
   });
 
+  it('makes room for the labels of edges into a state: beside their ports, a line apart, clear of the next state', () => {
+    const l = layoutMachine({
+      startAt: 'Pick',
+      states: {
+        Pick: { type: 'Choice', choices: [{ variable: '$.kind', stringEquals: 'alpha', next: 'X' }, { variable: '$.kind', stringEquals: 'beta', next: 'X' }], default: 'Y' },
+        X: { type: 'Succeed' },
+        Y: { type: 'Succeed' },
+      },
+    });
+    const into = l.edges.filter((e) => e.to === 'X');
+    expect(into.map((e) => e.label)).toEqual(['$.kind == "alpha"', '$.kind == "beta"']);
+    expect(into[1].labelAt[1] - into[0].labelAt[1]).toBeGreaterThanOrEqual(12);
+    const [x, y] = [node(l, 'X'), node(l, 'Y')];
+    for (const e of into) {
+      expect(e.labelAt[0] + cut(e.label as string, MAX_EDGE_LABEL).length * CHAR_W).toBeLessThanOrEqual(y.x);
+      expect(e.labelAt[1]).toBeLessThan(x.y);
+      expect(e.labelAt[1]).toBeGreaterThan(node(l, 'Pick').y + node(l, 'Pick').h);
+    }
+    const empty = layoutMachine({ startAt: 'A', states: {} });
+    expect(empty.nodes).toEqual([]);
+    expect(empty.h).toBeGreaterThan(0);
+  });
+
   it('breaks a loop at its back edge, which runs up a lane right of every node', () => {
     const l = layoutMachine({
       startAt: 'Poll',
@@ -129,20 +151,7 @@ describe('the workflow graph\'s layout', () => {
     expect(each.y).toBeGreaterThanOrEqual(fan.y + fan.h);
   });
 
-  it('writes Choice rules as short expressions', () => {
-    expect(ruleText({ variable: '$.s', stringEquals: 'go' })).toBe('$.s == "go"');
-    expect(ruleText({ variable: '$.a', numericGreaterThanEqualsPath: '$.b' })).toBe('$.a >= $.b');
-    expect(ruleText({ variable: '$.a', numericLessThanEquals: 3 })).toBe('$.a <= 3');
-    expect(ruleText({ variable: '$.x', isPresent: false })).toBe('!isPresent($.x)');
-    expect(ruleText({ and: [{ variable: '$.a', numericEquals: 1 }, { not: { variable: '$.b', booleanEquals: true } }] })).toBe('($.a == 1) && !($.b == true)');
-    expect(ruleText({ or: [{ variable: '$.t', isTimestamp: true }, { variable: '$.s', stringMatches: 'a*' }] })).toBe('isTimestamp($.t) || ($.s ~ "a*")');
-  });
-
-  it('accepts only what has the shape of a states map, and cuts long labels', () => {
-    expect(asMachine({ startAt: 'A', states: { A: { type: 'Pass', end: true } } })).toBeDefined();
-    expect(asMachine({ startAt: 'A' })).toBeUndefined();
-    expect(asMachine({ startAt: 'A', states: { A: 'Pass' } })).toBeUndefined();
-    expect(asMachine(null)).toBeUndefined();
+  it('cuts long labels, and draws nothing for a next to a state that does not exist', () => {
     expect(cut('x'.repeat(40))).toHaveLength(30);
     expect(cut('short')).toBe('short');
     // A next to a state that does not exist draws no edge (validation reports it; the page must not throw).

@@ -1,63 +1,12 @@
 /**
- * A Workflow's states as a graph, laid out for the object view's SVG: one node per state, a
- * Parallel's branches and a Map's item processor as groups nested in their state's node, and
- * edges for next, each Choice rule's next and default, and catchers (the edges
- * messages/workflow/graph.ts walks). The layout is layered, top to bottom: a state's layer is the
- * length of the longest path to it from startAt (loops broken at their back edges, found by a
- * depth-first walk from startAt), and a layer's states are ordered by when a breadth-first walk
- * from startAt first reaches them. Back edges run up a lane on the right. Pure: no DOM.
+ * A Workflow's states laid out for the object view's SVG: one box per state, a Parallel's
+ * branches and a Map's item processor as groups nested in their state's box, and the edges of
+ * workflow-spec.ts. The layout is layered, top to bottom: a state's layer is the length of the
+ * longest path to it from startAt (loops broken at their back edges, found by a depth-first walk
+ * from startAt), and a layer's states are ordered by when a breadth-first walk from startAt first
+ * reaches them. Back edges run up a lane of their own on the right. Pure: no DOM.
  */
-
-/** A Choice rule, as far as the graph reads it (messages/workflow/schema.ts ChoiceRule). */
-export interface WfChoiceRule {
-  variable?: string;
-  next?: string;
-  and?: WfChoiceRule[];
-  or?: WfChoiceRule[];
-  not?: WfChoiceRule;
-  /** The comparison: one operator (`numericGreaterThan: 5`, `isPresent: true`, ...). */
-  [operator: string]: unknown;
-}
-
-/**
- * The fields of a state the graph reads (messages/workflow/schema.ts State; the page takes no
- * code from there, and what it is sent is not validated again).
- */
-export interface WfState {
-  type: string;
-  next?: string;
-  end?: boolean;
-  choices?: WfChoiceRule[];
-  default?: string;
-  catch?: { errorEquals?: string[]; next: string }[];
-  branches?: WfMachine[];
-  itemProcessor?: WfMachine;
-  function?: string;
-  workflow?: string;
-  seconds?: number;
-  timestamp?: string;
-  secondsPath?: string;
-  timestampPath?: string;
-  error?: string;
-}
-
-/** A states map with its first state: a spec's top level, a Parallel branch, a Map item processor. */
-export interface WfMachine {
-  startAt: string;
-  states: Record<string, WfState>;
-}
-
-/** What an edge stands for: a next, a Choice rule's next, a Choice's default, a catcher's next. */
-export type EdgeKind = 'next' | 'choice' | 'default' | 'catch';
-
-/** One edge between two states of the same states map. */
-export interface GraphEdge {
-  from: string;
-  to: string;
-  kind: EdgeKind;
-  /** The rule (`$.n > 10`), `default`, or the errors a catcher takes. */
-  label?: string;
-}
+import { detailOf, edgesOf, nestedMachines, type GraphEdge, type WfMachine, type WfState } from './workflow-spec';
 
 /** A point, [x, y]. */
 export type Point = [number, number];
@@ -120,85 +69,21 @@ export interface MachineLayout {
 
 /** The width of a character of the graph's monospace 12px labels, for sizing boxes. */
 export const CHAR_W = 7.3;
-/** The longest label a node or edge shows; longer ones are cut (the whole text is in a tooltip). */
+/** The longest label a node shows; longer ones are cut (the whole text is in a tooltip). */
 export const MAX_LABEL = 30;
+/** The longest label an edge shows (a Choice rule, a catcher's errors). */
+export const MAX_EDGE_LABEL = 24;
 const NODE_H = 40;
 const MIN_NODE_W = 96;
 const LAYER_GAP = 56;
+const LABEL_LINE = 13;
+const BEND = 14;
 const NODE_GAP = 28;
 const MARGIN = 16;
 const LANE = 14;
 const HEADER_H = 38;
 const GROUP_LABEL_H = 16;
 const GROUP_PAD = 8;
-
-/** Whether `v` has the shape of a states map (startAt and states whose values have a type). */
-export function asMachine(v: unknown): WfMachine | undefined {
-  if (!v || typeof v !== 'object') return undefined;
-  const m = v as { startAt?: unknown; states?: unknown };
-  if (typeof m.startAt !== 'string' || !m.states || typeof m.states !== 'object' || Array.isArray(m.states)) return undefined;
-  for (const s of Object.values(m.states as Record<string, unknown>)) {
-    if (!s || typeof s !== 'object' || typeof (s as { type?: unknown }).type !== 'string') return undefined;
-  }
-  return m as WfMachine;
-}
-
-/** The nested states maps of a state, with each one's id part (`0`, `1` for branches, `*` for a Map's items) and label. */
-export function nestedMachines(s: WfState): { part: string; label: string; machine: WfMachine }[] {
-  if (s.type === 'Parallel') {
-    return (s.branches ?? []).flatMap((b, i) => (asMachine(b) ? [{ part: String(i), label: `branch ${i}`, machine: b }] : []));
-  }
-  if (s.type === 'Map' && asMachine(s.itemProcessor)) return [{ part: '*', label: 'each item', machine: s.itemProcessor as WfMachine }];
-  return [];
-}
-
-const COMPARISON = /^(numeric|string|boolean|timestamp)(Equals|LessThan|GreaterThan|LessThanEquals|GreaterThanEquals|Matches)(Path)?$/;
-const SYMBOLS: Record<string, string> = { Equals: '==', LessThan: '<', GreaterThan: '>', LessThanEquals: '<=', GreaterThanEquals: '>=', Matches: '~' };
-
-/** A Choice rule as a short expression: `$.n > 10`, `isPresent($.x)`, `$.a == "x" && !($.b < 2)`. */
-export function ruleText(r: WfChoiceRule): string {
-  // A negation or a type test binds tightly and keeps its own parentheses; anything else with a space gets them.
-  const paren = (t: string): string => (/\s/.test(t) && !t.startsWith('!') && !/^\w+\(\S*\)$/.test(t) ? `(${t})` : t);
-  if (Array.isArray(r.and)) return r.and.map((x) => paren(ruleText(x))).join(' && ');
-  if (Array.isArray(r.or)) return r.or.map((x) => paren(ruleText(x))).join(' || ');
-  if (r.not && typeof r.not === 'object') return `!${paren(ruleText(r.not))}`;
-  const v = r.variable ?? '?';
-  for (const [k, val] of Object.entries(r)) {
-    if (k === 'variable' || k === 'next' || val === undefined) continue;
-    const m = COMPARISON.exec(k);
-    if (m) return `${v} ${SYMBOLS[m[2]]} ${m[3] ? String(val) : JSON.stringify(val)}`;
-    if (/^is[A-Z]/.test(k)) return `${val === false ? '!' : ''}${k}(${v})`;
-  }
-  return v;
-}
-
-/** The edges out of the states of `m`, in declaration order; an edge to a state that does not exist is left out. */
-export function edgesOf(m: WfMachine): GraphEdge[] {
-  const out: GraphEdge[] = [];
-  const has = (n: string | undefined): n is string => typeof n === 'string' && Object.prototype.hasOwnProperty.call(m.states, n);
-  for (const [from, s] of Object.entries(m.states)) {
-    if (has(s.next)) out.push({ from, to: s.next, kind: 'next' });
-    if (s.type === 'Choice') {
-      for (const r of s.choices ?? []) if (has(r.next)) out.push({ from, to: r.next, kind: 'choice', label: ruleText(r) });
-      if (has(s.default)) out.push({ from, to: s.default, kind: 'default', label: 'default' });
-    }
-    for (const c of s.catch ?? []) if (has(c.next)) out.push({ from, to: c.next, kind: 'catch', label: (c.errorEquals ?? []).join(', ') });
-  }
-  return out;
-}
-
-/** The one-line description under a state's name. */
-export function detailOf(s: WfState): string {
-  switch (s.type) {
-    case 'Task': return s.function ? `Task: ${s.function}` : s.workflow ? `Task: workflow ${s.workflow}` : 'Task';
-    case 'Wait':
-      if (s.seconds !== undefined) return `Wait ${s.seconds}s`;
-      if (s.timestamp) return `Wait until ${s.timestamp}`;
-      return `Wait ${s.secondsPath ?? s.timestampPath ?? ''}`.trim();
-    case 'Fail': return s.error ? `Fail: ${s.error}` : 'Fail';
-    default: return s.type;
-  }
-}
 
 /** `text` cut to `max` characters with an ellipsis. */
 export function cut(text: string, max = MAX_LABEL): string {
@@ -302,26 +187,38 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
     nodes.set(name, node);
   }
 
-  const widthOf = (row: string[]): number => row.reduce((s, n) => s + (nodes.get(n) as LaidNode).w, 0) + NODE_GAP * (row.length - 1);
+  // Edges: forward ones leave the bottom and enter the top through ports spread along the side,
+  // in the order of the other end's position; back ones run up a lane of their own on the right.
+  const graph = edgesOf(m);
+  const isBack = (e: GraphEdge): boolean => back.has(`${e.from}->${e.to}`) || !reach.has(e.from);
+  const into = new Map<string, GraphEdge[]>(names.map((n) => [n, graph.filter((e) => e.to === n && !isBack(e))]));
+  const labelled = (n: string): number => (into.get(n) as GraphEdge[]).filter((e) => e.label).length;
+  // A state's slot in its layer: its box, widened where the labels of edges into it, written
+  // right of their ports, need the room.
+  const slot = new Map<string, number>(names.map((n) => {
+    const node = nodes.get(n) as LaidNode;
+    const ins = into.get(n) as GraphEdge[];
+    const label = Math.max(0, ...ins.map((e) => (e.label ? cut(e.label, MAX_EDGE_LABEL).length * CHAR_W : 0)));
+    return [n, label === 0 ? node.w : Math.max(node.w, (node.w * ins.length) / (ins.length + 1) + 4 + label)];
+  }));
+  const widthOf = (row: string[]): number => row.reduce((s, n) => s + (slot.get(n) as number), 0) + NODE_GAP * (row.length - 1);
   const content = Math.max(0, ...layers.map((row) => (row ? widthOf(row) : 0)));
+  // The gap above a layer grows by a line for each label more than one that enters one of its states.
+  const gapAbove = (row: string[] | undefined): number => LAYER_GAP + LABEL_LINE * Math.max(0, ...(row ?? []).map((n) => labelled(n) - 1));
   let y = MARGIN;
-  for (const row of layers) {
-    if (!row) continue;
+  layers.forEach((row, i) => {
+    if (!row) return;
     let x = MARGIN + (content - widthOf(row)) / 2;
     for (const n of row) {
       const node = nodes.get(n) as LaidNode;
       node.x = x;
       node.y = y;
-      x += node.w + NODE_GAP;
+      x += (slot.get(n) as number) + NODE_GAP;
     }
-    y += Math.max(...row.map((n) => (nodes.get(n) as LaidNode).h)) + LAYER_GAP;
-  }
-  const bottom = y - LAYER_GAP + MARGIN;
+    y += Math.max(...row.map((n) => (nodes.get(n) as LaidNode).h)) + (i + 1 < layers.length ? gapAbove(layers[i + 1]) : 0);
+  });
+  const bottom = Math.max(y, MARGIN) + MARGIN;
 
-  // Edges: forward ones leave the bottom and enter the top through ports spread along the side,
-  // in the order of the other end's position; back ones run up a lane of their own on the right.
-  const graph = edgesOf(m);
-  const isBack = (e: GraphEdge): boolean => back.has(`${e.from}->${e.to}`) || !reach.has(e.from);
   const centre = (n: string): number => { const b = nodes.get(n) as LaidNode; return b.x + b.w / 2; };
   const ports = (ends: GraphEdge[], key: (e: GraphEdge) => number): Map<GraphEdge, number> => {
     const sorted = [...ends].sort((a, b) => key(a) - key(b));
@@ -329,9 +226,12 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
   };
   const outPort = new Map<GraphEdge, number>();
   const inPort = new Map<GraphEdge, number>();
+  const labelLine = new Map<GraphEdge, number>();
   for (const n of names) {
     for (const [e, f] of ports(graph.filter((e) => e.from === n && !isBack(e)), (e) => centre(e.to))) outPort.set(e, f);
-    for (const [e, f] of ports(graph.filter((e) => e.to === n && !isBack(e)), (e) => centre(e.from))) inPort.set(e, f);
+    const ins = ports(into.get(n) as GraphEdge[], (e) => centre(e.from));
+    for (const [e, f] of ins) inPort.set(e, f);
+    [...ins.keys()].filter((e) => e.label).forEach((e, i) => labelLine.set(e, i));
   }
   const laneStart = MARGIN + content + LANE;
   let lanes = 0;
@@ -344,17 +244,17 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
       const lane = laneStart + LANE * lanes++;
       const sy = s.y + s.h / 2 - 5;
       const ty = t.y + t.h / 2 + 5;
-      if (e.label) labelRoom = Math.max(labelRoom, cut(e.label).length * CHAR_W + 6);
+      if (e.label) labelRoom = Math.max(labelRoom, cut(e.label, MAX_EDGE_LABEL).length * CHAR_W + 6);
       return { ...e, ...ids, back: true, points: [[s.x + s.w, sy], [lane, sy], [lane, ty], [t.x + t.w, ty]], labelAt: [lane + 4, (sy + ty) / 2] };
     }
     const sx = s.x + s.w * (outPort.get(e) as number);
     const tx = t.x + t.w * (inPort.get(e) as number);
     const sy = s.y + s.h;
     const ty = t.y;
-    // Bend in the gap under the source's layer (its tallest node's bottom), then go straight down.
+    // Bend just under the source's layer (its tallest box), then go straight down into the target.
     const rowBottom = Math.max(...(layers[s.layer] ?? [e.from]).map((n) => { const b = nodes.get(n) as LaidNode; return b.y + b.h; }));
-    const my = rowBottom + LAYER_GAP / 2;
-    return { ...e, ...ids, back: false, points: [[sx, sy], [sx, my], [tx, my], [tx, ty]], labelAt: [tx + 4, my + 12] };
+    const my = rowBottom + BEND;
+    return { ...e, ...ids, back: false, points: [[sx, sy], [sx, my], [tx, my], [tx, ty]], labelAt: [tx + 4, my + 12 + LABEL_LINE * (labelLine.get(e) ?? 0)] };
   });
   const w = lanes > 0 ? laneStart + LANE * (lanes - 1) + labelRoom + MARGIN : MARGIN * 2 + content;
   return { w, h: bottom, layers, nodes: [...nodes.values()], edges };

@@ -1,4 +1,4 @@
-import type { WfMachine } from './workflow-layout';
+import type { WfMachine } from './workflow-spec';
 import { historyIsPartial, nodesOfPath, stateStatuses, type RunHistoryRow } from './workflow-status';
 
 const spec: WfMachine = {

@@ -5,7 +5,7 @@
  * Step in branch 0 of Fan, `Each#1/17/Work#1` item 17 of a Map, `Fan#1@2/0/...` a retried
  * Parallel's second attempt. Pure: no DOM.
  */
-import { nestedMachines, type WfMachine } from './workflow-layout';
+import { nestedMachines, type WfMachine } from './workflow-spec';
 
 /** How a state of a run stands. */
 export type StateStatus = 'running' | 'succeeded' | 'failed' | 'not-reached';

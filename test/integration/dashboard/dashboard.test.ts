@@ -31,7 +31,8 @@ import { ACTOR_STREAM, actorSubject, type ActorInfo, type ActorSnapshotReply, ty
 import { terminate } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 import { FeedClient } from './feed-client';
-import { asMachine, layoutMachine, type LaidNode } from '../../../dashboard/web/src/workflow-layout';
+import { layoutMachine, type LaidNode } from '../../../dashboard/web/src/workflow-layout';
+import { asMachine } from '../../../dashboard/web/src/workflow-spec';
 import { stateStatuses } from '../../../dashboard/web/src/workflow-status';
 
 jest.setTimeout(120_000);

@@ -6,7 +6,7 @@
  */
 import { svgEl } from '../chart';
 import { h } from '../dom';
-import { cut, type LaidNode, type MachineLayout } from '../workflow-layout';
+import { cut, MAX_EDGE_LABEL, MAX_LABEL, type LaidNode, type MachineLayout } from '../workflow-layout';
 import { STATE_STATUSES, type StateStatus } from '../workflow-status';
 
 /** A drawn graph: its <svg> and each state's box by node id. */
@@ -22,11 +22,11 @@ export const STATUS_LABEL: Record<StateStatus, string> = {
 
 const GROUP_LABEL_H = 16;
 
-/** A label, cut to MAX_LABEL characters; a cut one carries the whole text as its tooltip. */
-function text(x: number, y: number, cls: string, value: string): SVGElement {
-  const t = svgEl('text', { x: String(x), y: String(y), class: cls });
-  t.textContent = cut(value);
-  if (cut(value) !== value) {
+/** A label, cut to `max` characters; a cut one carries the whole text as its tooltip. */
+function text(x: number, y: number, cls: string, value: string, max = MAX_LABEL): SVGElement {
+  const t = svgEl('text', { x: x.toFixed(1), y: y.toFixed(1), class: cls });
+  t.textContent = cut(value, max);
+  if (t.textContent !== value) {
     const title = svgEl('title', {});
     title.textContent = value;
     t.appendChild(title);
@@ -60,7 +60,7 @@ function drawMachine(layout: MachineLayout, ox: number, oy: number, nodes: Map<s
   for (const e of layout.edges) {
     const eg = svgEl('g', { class: `wf-edge wf-edge-${e.kind}${e.back ? ' wf-back' : ''}`, 'data-from': e.fromId, 'data-to': e.toId });
     eg.appendChild(svgEl('path', { d: pathOf(e.points), 'marker-end': 'url(#wf-arrow)' }));
-    if (e.label) eg.appendChild(text(e.labelAt[0], e.labelAt[1], 'wf-edge-label', e.label));
+    if (e.label) eg.appendChild(text(e.labelAt[0], e.labelAt[1], 'wf-edge-label', e.label, MAX_EDGE_LABEL));
     g.appendChild(eg);
   }
   for (const n of layout.nodes) g.appendChild(drawNode(n, nodes));

@@ -11,7 +11,8 @@ import type { ViewContext } from '../context';
 import { h, link, replace, type Child } from '../dom';
 import type { Subscription } from '../feed';
 import { objectHref } from '../router';
-import { asMachine, layoutMachine, type WfMachine } from '../workflow-layout';
+import { layoutMachine } from '../workflow-layout';
+import { asMachine, canonicalJson, type WfMachine } from '../workflow-spec';
 import { historyIsPartial, stateStatuses, type RunHistoryRow } from '../workflow-status';
 import { colour, drawGraph, legend, type DrawnGraph } from './workflow-graph';
 import { errorLine } from './shared';
@@ -44,18 +45,6 @@ export interface WorkflowPanel {
 /** True for the kinds the panel draws. */
 export function isWorkflowKind(kind: string | undefined): boolean {
   return kind === 'Workflow' || kind === 'WorkflowRun';
-}
-
-/**
- * JSON with every object's keys sorted and no spaces, as the run's spec hash is taken of
- * (messages/workflow/canonical-json.ts; the page takes no code from there).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v: unknown) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
 /** The sha256 (hex) of the spec's canonical JSON; undefined where the page has no WebCrypto (not a secure context). */
