@@ -49,7 +49,7 @@ const wfSpec = {
 const workflow = (name: string) => ({ apiVersion: 'mk.io/v1', kind: 'Workflow', metadata: { name, namespace: 'default', uid: `wf-${name}`, resourceVersion: '3', generation: 1 }, spec: wfSpec });
 const hist = (rows: [string, string][]) => rows.map(([type, path], i) => ({ seq: i + 1, time: '2026-12-01T10:00:00Z', type, path, detail: '' }));
 const wfRun = (name: string, spec: object, status: object, rv = '7') => ({ apiVersion: 'mk.io/v1', kind: 'WorkflowRun', metadata: { name, namespace: 'default', uid: `run-${name}`, resourceVersion: rv, generation: 1 }, spec, status });
-const detailOf = (object: object) => ({ object: object as never, conditions: [], owners: [], dependents: [], events: [] });
+const detailOf = (object: object | null) => ({ object: object as never, conditions: [], owners: [], dependents: [], events: [] });
 
 const pod = (rv: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default', uid: 'u1', resourceVersion: rv, generation: 1 }, spec: { containers: [{ name: 'main', image: 'busybox' }] } });
 
@@ -304,6 +304,22 @@ describeBrowser('the dashboard page against a fake feed', () => {
     expect(await page.locator('svg.wf-graph g.wf-node[data-status]').count()).toBe(0);
     expect(await page.locator('.wf-legend').count()).toBe(0);
     expect(await page.locator('.wf-phase').count()).toBe(0);
+  });
+
+  it('says when a run\'s Workflow is missing, and when it no longer has the spec the run pinned', async () => {
+    await page.goto(`${url}#/object/workflowruns/default/run-c`);
+    const run = await objectSub('workflowruns', 'run-c');
+    fake.send(run.conn, { type: 'snapshot', sub: run.sub, topic: 'object', detail: detailOf(wfRun('run-c', { workflowRef: { name: 'edited' } },
+      { phase: 'Running', specHash: '0'.repeat(64), currentStates: ['Check#1'], history: hist([['RunStarted', ''], ['StateEntered', 'Check#1']]) })) });
+    const wf = await objectSub('workflows', 'edited');
+    fake.send(wf.conn, { type: 'snapshot', sub: wf.sub, topic: 'object', detail: detailOf(null) });
+    await page.locator('.wf-missing').waitFor();
+    expect(await page.locator('svg.wf-graph').count()).toBe(0);
+    fake.send(wf.conn, { type: 'delta', sub: wf.sub, topic: 'object', object: workflow('edited') as never });
+    await page.locator('svg.wf-graph g.wf-node[data-state="Check"][data-status="running"]').waitFor();
+    await page.locator('.wf-changed').waitFor();
+    expect(await page.textContent('.wf-changed')).toContain('Workflow edited changed since this run started');
+    expect(await page.locator('.wf-missing').count()).toBe(0);
   });
 
   it('shows a dropped feed, reconnects with backoff and subscribes again', async () => {
