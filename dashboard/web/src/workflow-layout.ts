@@ -201,6 +201,12 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
     const label = Math.max(0, ...ins.map((e) => (e.label ? cut(e.label, MAX_EDGE_LABEL).length * CHAR_W : 0)));
     return [n, label === 0 ? node.w : Math.max(node.w, (node.w * ins.length) / (ins.length + 1) + 4 + label)];
   }));
+  // Forward edges that skip layers run down lanes of their own on the left, longest outermost,
+  // so that they pass beside the states in between rather than behind them.
+  const long = graph.filter((e) => !isBack(e) && (layer.get(e.to) as number) - (layer.get(e.from) as number) > 1)
+    .sort((a, b) => ((layer.get(b.to) as number) - (layer.get(b.from) as number)) - ((layer.get(a.to) as number) - (layer.get(a.from) as number)));
+  const leftLane = new Map<GraphEdge, number>(long.map((e, i) => [e, MARGIN + LANE * i]));
+  const left = MARGIN + LANE * long.length;
   const widthOf = (row: string[]): number => row.reduce((s, n) => s + (slot.get(n) as number), 0) + NODE_GAP * (row.length - 1);
   const content = Math.max(0, ...layers.map((row) => (row ? widthOf(row) : 0)));
   // The gap above a layer grows by a line for each label more than one that enters one of its states.
@@ -208,7 +214,7 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
   let y = MARGIN;
   layers.forEach((row, i) => {
     if (!row) return;
-    let x = MARGIN + (content - widthOf(row)) / 2;
+    let x = left + (content - widthOf(row)) / 2;
     for (const n of row) {
       const node = nodes.get(n) as LaidNode;
       node.x = x;
@@ -233,7 +239,7 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
     for (const [e, f] of ins) inPort.set(e, f);
     [...ins.keys()].filter((e) => e.label).forEach((e, i) => labelLine.set(e, i));
   }
-  const laneStart = MARGIN + content + LANE;
+  const laneStart = left + content + LANE;
   let lanes = 0;
   let labelRoom = 0;
   const edges: LaidEdge[] = graph.map((e) => {
@@ -254,8 +260,12 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
     // Bend just under the source's layer (its tallest box), then go straight down into the target.
     const rowBottom = Math.max(...(layers[s.layer] ?? [e.from]).map((n) => { const b = nodes.get(n) as LaidNode; return b.y + b.h; }));
     const my = rowBottom + BEND;
-    return { ...e, ...ids, back: false, points: [[sx, sy], [sx, my], [tx, my], [tx, ty]], labelAt: [tx + 4, my + 12 + LABEL_LINE * (labelLine.get(e) ?? 0)] };
+    // A label sits just above its target, right of the port; several into one state stack up.
+    const labelAt: Point = [tx + 4, ty - 6 - LABEL_LINE * (labelled(e.to) - 1 - (labelLine.get(e) ?? 0))];
+    const lane = leftLane.get(e);
+    if (lane === undefined) return { ...e, ...ids, back: false, points: [[sx, sy], [sx, my], [tx, my], [tx, ty]], labelAt };
+    return { ...e, ...ids, back: false, points: [[sx, sy], [sx, my], [lane, my], [lane, ty - BEND], [tx, ty - BEND], [tx, ty]], labelAt };
   });
-  const w = lanes > 0 ? laneStart + LANE * (lanes - 1) + labelRoom + MARGIN : MARGIN * 2 + content;
+  const w = lanes > 0 ? laneStart + LANE * (lanes - 1) + labelRoom + MARGIN : left + content + MARGIN;
   return { w, h: bottom, layers, nodes: [...nodes.values()], edges };
 }
