@@ -40,10 +40,15 @@ describe('the workflow graph\'s layout', () => {
     }
   });
 
-  it('gives each state the longest path to it from startAt as its layer', () => {
+  it('gives each state the longest path to it from startAt as its layer, and routes edges that skip layers beside them', () => {
     const l = layoutMachine({ startAt: 'A', states: { A: { type: 'Choice', choices: [{ variable: '$.x', booleanEquals: true, next: 'C' }], default: 'B' }, B: { type: 'Pass', next: 'C' }, C: { type: 'Succeed' } } });
     expect(l.layers).toEqual([['A'], ['B'], ['C']]);
     expect(node(l, 'C').layer).toBe(2);
+    // The edge that skips B runs down a lane left of it, not behind it.
+    const skip = l.edges.find((e) => e.from === 'A' && e.to === 'C');
+    expect(skip?.points).toHaveLength(6);
+    expect(skip?.points[2][0]).toBeLessThan(node(l, 'B').x);
+    expect(skip?.points[2][0]).toBeGreaterThan(0);
   });
 
   it('orders a layer by first reach: rules in order, then the default, then catchers; sides of a layer do not overlap', () => {
