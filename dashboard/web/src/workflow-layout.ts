@@ -4,7 +4,8 @@
  * workflow-spec.ts. The layout is layered, top to bottom: a state's layer is the length of the
  * longest path to it from startAt (loops broken at their back edges, found by a depth-first walk
  * from startAt), and a layer's states are ordered by when a breadth-first walk from startAt first
- * reaches them. Back edges run up a lane of their own on the right. Pure: no DOM.
+ * reaches them. Back edges run up lanes of their own on the right, edges that skip layers down
+ * lanes on the left. Pure: no DOM.
  */
 import { detailOf, edgesOf, nestedMachines, type GraphEdge, type WfMachine, type WfState } from './workflow-spec';
 
@@ -188,7 +189,7 @@ export function layoutMachine(m: WfMachine, prefix = ''): MachineLayout {
   }
 
   // Edges: forward ones leave the bottom and enter the top through ports spread along the side,
-  // in the order of the other end's position; back ones run up a lane of their own on the right.
+  // in the order of the other end's position; back ones run up lanes of their own on the right.
   const graph = edgesOf(m);
   const isBack = (e: GraphEdge): boolean => back.has(`${e.from}->${e.to}`) || !reach.has(e.from);
   const into = new Map<string, GraphEdge[]>(names.map((n) => [n, graph.filter((e) => e.to === n && !isBack(e))]));
