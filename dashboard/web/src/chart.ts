@@ -26,7 +26,8 @@ export function linePoints(pts: readonly Point[], w: number, hgt: number, max?: 
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function svgEl(tag: string, attrs: Record<string, string>): SVGElement {
+/** Creates the SVG element `<tag>` with `attrs`. */
+export function svgEl(tag: string, attrs: Record<string, string>): SVGElement {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   return el;

@@ -1,7 +1,8 @@
 /**
  * The dashboard's page in a real browser against a fake feed server (fake-feed.ts): what the page
  * draws from snapshots and deltas, what it sends, the write link's token leaving the address bar,
- * read-only controls, the YAML conflict, the time scrubber and reconnecting after a drop. The
+ * read-only controls, the YAML conflict, the time scrubber, a workflow run's graph lighting up as
+ * the run changes, and reconnecting after a drop. The
  * cluster tests (dashboard.test.ts) run the same page against a real control plane.
  */
 import fs from 'node:fs';
@@ -30,6 +31,26 @@ const proc: ProcessRow = {
   key: 'cp-a', process: 'cp-a', incarnation: 'i1', lastSeen: new Date().toISOString(),
   self: { pid: 42, role: 'control-plane', leading: true, actors: 3, cpuSeconds: 1.5, rssBytes: 80 * 2 ** 20, heapUsedBytes: 30 * 2 ** 20, eventLoopLagMs: 1.2 },
 };
+/** A Workflow: a Choice into a Parallel of two branches, or straight to the end. */
+const wfSpec = {
+  startAt: 'Check',
+  states: {
+    Check: { type: 'Choice', choices: [{ variable: '$.fan', booleanEquals: true, next: 'Fan' }], default: 'Done' },
+    Fan: {
+      type: 'Parallel', next: 'Done',
+      branches: [
+        { startAt: 'Step', states: { Step: { type: 'Task', function: 'work', end: true } } },
+        { startAt: 'Other', states: { Other: { type: 'Pass', end: true } } },
+      ],
+    },
+    Done: { type: 'Succeed' },
+  },
+};
+const workflow = (name: string) => ({ apiVersion: 'mk.io/v1', kind: 'Workflow', metadata: { name, namespace: 'default', uid: `wf-${name}`, resourceVersion: '3', generation: 1 }, spec: wfSpec });
+const hist = (rows: [string, string][]) => rows.map(([type, path], i) => ({ seq: i + 1, time: '2026-12-01T10:00:00Z', type, path, detail: '' }));
+const wfRun = (name: string, spec: object, status: object, rv = '7') => ({ apiVersion: 'mk.io/v1', kind: 'WorkflowRun', metadata: { name, namespace: 'default', uid: `run-${name}`, resourceVersion: rv, generation: 1 }, spec, status });
+const detailOf = (object: object | null) => ({ object: object as never, conditions: [], owners: [], dependents: [], events: [] });
+
 const pod = (rv: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default', uid: 'u1', resourceVersion: rv, generation: 1 }, spec: { containers: [{ name: 'main', image: 'busybox' }] } });
 
 describeBrowser('the dashboard page against a fake feed', () => {
@@ -219,6 +240,86 @@ describeBrowser('the dashboard page against a fake feed', () => {
     await expect(page.locator('table.lag a[href="#/object/deployments/default/web"]').count()).resolves.toBe(1);
     fake.send(lag.conn, { type: 'delta', sub: lag.sub, topic: 'lag', remove: ['deployments/default/web'], total: 0 });
     await page.getByText('Nothing is behind.').waitFor();
+  });
+
+  const objectSub = (kind: string, name: string) => until(`an object subscription of ${kind}/${name}`, () => [...fake.subs].reverse()
+    .find((s) => s.msg.type === 'subscribe' && s.msg.params.topic === 'object' && s.msg.params.kind === kind && s.msg.params.name === name), 10_000);
+  const nodeStates = () => page.locator('svg.wf-graph g.wf-node').evaluateAll((els) => els.map((e) => (e as unknown as El).getAttribute('data-state')));
+  const statusOf = (id: string) => page.locator(`svg.wf-graph g.wf-node[data-state="${id}"]`).getAttribute('data-status');
+
+  it('draws a run\'s states from the Workflow it names, and a running state turns succeeded as the run changes', async () => {
+    await page.goto(`${url}#/object/workflowruns/default/run-a`);
+    const run = await objectSub('workflowruns', 'run-a');
+    fake.send(run.conn, { type: 'snapshot', sub: run.sub, topic: 'object', detail: detailOf(wfRun('run-a', { workflowRef: { name: 'fan' }, input: { fan: true } },
+      { phase: 'Running', currentStates: ['Check#1'], history: hist([['RunStarted', ''], ['StateEntered', 'Check#1']]) })) });
+    // The page reads the Workflow through the same feed, read-only.
+    const wf = await objectSub('workflows', 'fan');
+    expect(wf.msg).toMatchObject({ params: { topic: 'object', kind: 'workflows', namespace: 'default', name: 'fan' } });
+    fake.send(wf.conn, { type: 'snapshot', sub: wf.sub, topic: 'object', detail: detailOf(workflow('fan')) });
+    await page.locator('svg.wf-graph g.wf-node[data-state="Check"][data-status="running"]').waitFor();
+    expect((await nodeStates()).sort()).toEqual(['Check', 'Done', 'Fan', 'Fan/0/Step', 'Fan/1/Other']);
+    expect(await statusOf('Fan')).toBe('not-reached');
+    expect(await page.locator('svg.wf-graph g.wf-group').count()).toBe(2);
+    expect(await page.locator('svg.wf-graph .wf-edge-default .wf-edge-label').textContent()).toBe('default');
+    expect(await page.locator('svg.wf-graph .wf-edge-choice .wf-edge-label').textContent()).toBe('$.fan == true');
+    expect(await page.locator('.wf-legend li').allTextContents()).toEqual(['running', 'succeeded', 'failed', 'not reached']);
+    expect(await page.textContent('.wf-phase')).toBe('Running');
+    expect(await page.textContent('.wf-current')).toBe('Check#1');
+    // A colour change redraws no node: mark Check's box and find the mark after the change.
+    await page.locator('svg.wf-graph g.wf-node[data-state="Check"]').evaluate((el) => (el as unknown as El).setAttribute('data-mark', '1'));
+
+    fake.send(run.conn, { type: 'delta', sub: run.sub, topic: 'object', object: wfRun('run-a', { workflowRef: { name: 'fan' }, input: { fan: true } },
+      { phase: 'Running', currentStates: ['Fan#1', 'Fan#1/0/Step#1'], history: hist([['RunStarted', ''], ['StateEntered', 'Check#1'], ['StateExited', 'Check#1'], ['StateEntered', 'Fan#1'], ['StateEntered', 'Fan#1/0/Step#1'], ['StateEntered', 'Fan#1/1/Other#1'], ['StateExited', 'Fan#1/1/Other#1']]) }, '8') as never });
+    await page.locator('svg.wf-graph g.wf-node[data-state="Check"][data-status="succeeded"]').waitFor();
+    expect(await page.locator('svg.wf-graph g.wf-node[data-state="Check"]').getAttribute('data-mark')).toBe('1');
+    expect(await statusOf('Fan')).toBe('running');
+    expect(await statusOf('Fan/0/Step')).toBe('running');
+    expect(await statusOf('Fan/1/Other')).toBe('succeeded');
+    expect(await statusOf('Done')).toBe('not-reached');
+    expect(await page.textContent('.wf-current')).toBe('Fan#1, Fan#1/0/Step#1');
+
+    fake.send(run.conn, { type: 'delta', sub: run.sub, topic: 'object', object: wfRun('run-a', { workflowRef: { name: 'fan' }, input: { fan: true } },
+      { phase: 'Succeeded', currentStates: [], output: { total: 42 }, history: hist([['StateExited', 'Check#1'], ['StateExited', 'Fan#1/0/Step#1'], ['StateExited', 'Fan#1/1/Other#1'], ['StateExited', 'Fan#1'], ['StateExited', 'Done#1'], ['RunSucceeded', '']]) }, '9') as never });
+    await page.locator('.wf-phase', { hasText: 'Succeeded' }).waitFor();
+    for (const id of ['Check', 'Fan', 'Fan/0/Step', 'Done']) expect(await statusOf(id)).toBe('succeeded');
+    expect(await page.textContent('.wf-output')).toContain('"total": 42');
+  });
+
+  it('colours an inline run\'s failed state and shows its error; a Workflow\'s own page draws the graph without run colours', async () => {
+    await page.goto(`${url}#/object/workflowruns/default/run-b`);
+    const run = await objectSub('workflowruns', 'run-b');
+    fake.send(run.conn, { type: 'snapshot', sub: run.sub, topic: 'object', detail: detailOf(wfRun('run-b', { workflow: wfSpec, input: { fan: true } },
+      { phase: 'Failed', currentStates: [], error: { error: 'Boom', cause: 'work broke' }, history: hist([['StateExited', 'Check#1'], ['StateFailed', 'Fan#1/0/Step#1'], ['StateFailed', 'Fan#1'], ['RunFailed', '']]) })) });
+    await page.locator('svg.wf-graph g.wf-node[data-state="Fan/0/Step"][data-status="failed"]').waitFor();
+    expect(await statusOf('Fan')).toBe('failed');
+    expect(await statusOf('Check')).toBe('succeeded');
+    expect(await page.textContent('.wf-error')).toBe('Boom: work broke');
+    // An inline spec needs no Workflow: nothing else was subscribed for this run.
+    expect(fake.subs.some((s) => s.msg.type === 'subscribe' && s.msg.params.topic === 'object' && s.msg.params.kind === 'workflows' && s.conn === run.conn)).toBe(false);
+
+    await page.goto(`${url}#/object/workflows/default/plain`);
+    const wf = await objectSub('workflows', 'plain');
+    fake.send(wf.conn, { type: 'snapshot', sub: wf.sub, topic: 'object', detail: detailOf(workflow('plain')) });
+    await page.locator('svg.wf-graph g.wf-node[data-state="Fan/1/Other"]').waitFor();
+    expect(await page.locator('svg.wf-graph g.wf-node[data-status]').count()).toBe(0);
+    expect(await page.locator('.wf-legend').count()).toBe(0);
+    expect(await page.locator('.wf-phase').count()).toBe(0);
+  });
+
+  it('says when a run\'s Workflow is missing, and when it no longer has the spec the run pinned', async () => {
+    await page.goto(`${url}#/object/workflowruns/default/run-c`);
+    const run = await objectSub('workflowruns', 'run-c');
+    fake.send(run.conn, { type: 'snapshot', sub: run.sub, topic: 'object', detail: detailOf(wfRun('run-c', { workflowRef: { name: 'edited' } },
+      { phase: 'Running', specHash: '0'.repeat(64), currentStates: ['Check#1'], history: hist([['RunStarted', ''], ['StateEntered', 'Check#1']]) })) });
+    const wf = await objectSub('workflows', 'edited');
+    fake.send(wf.conn, { type: 'snapshot', sub: wf.sub, topic: 'object', detail: detailOf(null) });
+    await page.locator('.wf-missing').waitFor();
+    expect(await page.locator('svg.wf-graph').count()).toBe(0);
+    fake.send(wf.conn, { type: 'delta', sub: wf.sub, topic: 'object', object: workflow('edited') as never });
+    await page.locator('svg.wf-graph g.wf-node[data-state="Check"][data-status="running"]').waitFor();
+    await page.locator('.wf-changed').waitFor();
+    expect(await page.textContent('.wf-changed')).toContain('Workflow edited changed since this run started');
+    expect(await page.locator('.wf-missing').count()).toBe(0);
   });
 
   it('shows a dropped feed, reconnects with backoff and subscribes again', async () => {

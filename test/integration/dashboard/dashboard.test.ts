@@ -2,10 +2,12 @@
  * The dashboard's server against a real nats-server with the embedded cluster's identities and
  * permissions (the config `mk up` writes), a real control plane, and websocket clients: the feed's
  * snapshots and deltas, its refusals (garbage, unknown kinds, subjects and writes the bus denies
- * the read-only identity), the token flow, the time scrubber, and a NATS restart. Actor telemetry
+ * the read-only identity), the token flow, the time scrubber, a workflow run's status as the page
+ * colours its graph, and a NATS restart. Actor telemetry
  * comes from a fake process (it answers snapshots and publishes as a telemetry publisher would).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -30,6 +32,9 @@ import { ACTOR_STREAM, actorSubject, type ActorInfo, type ActorSnapshotReply, ty
 import { terminate } from '../../helpers/nats-server';
 import { until } from '../../helpers/wait';
 import { FeedClient } from './feed-client';
+import { layoutMachine, type LaidNode } from '../../../dashboard/web/src/workflow-layout';
+import { asMachine, canonicalJson } from '../../../dashboard/web/src/workflow-spec';
+import { stateStatuses } from '../../../dashboard/web/src/workflow-status';
 
 jest.setTimeout(120_000);
 
@@ -44,6 +49,9 @@ let dash: DashboardServer;
 let tokenService: { stop(): Promise<void> };
 const clients: FeedClient[] = [];
 let servers: string;
+
+/** A frame as the workflow test reads it. */
+type ServerMessageLike = { type: string; sub?: number };
 
 const freePort = (): Promise<number> => new Promise((resolve) => {
   const srv = net.createServer().listen(0, '127.0.0.1', () => {
@@ -307,6 +315,49 @@ describe('Secrets', () => {
     expect(raw.type).toBe('error');
     expect(raw.error.code).toBe('Forbidden');
     expect(JSON.stringify(c.frames)).not.toContain(value);
+  });
+});
+
+describe('workflows', () => {
+  it('shows a run and the Workflow it names to the read-only identity, and the run\'s status colours every state of its graph', async () => {
+    const spec = {
+      startAt: 'Check',
+      states: {
+        Check: { type: 'Choice', choices: [{ variable: '$.fan', booleanEquals: true, next: 'Fan' }], default: 'Done' },
+        Fan: {
+          type: 'Parallel', resultPath: '$.branches', next: 'Each',
+          branches: [{ startAt: 'A', states: { A: { type: 'Pass', end: true } } }, { startAt: 'B', states: { B: { type: 'Pass', end: true } } }],
+        },
+        Each: { type: 'Map', itemsPath: '$.items', resultPath: null, next: 'Done', itemProcessor: { startAt: 'Work', states: { Work: { type: 'Pass', end: true } } } },
+        Done: { type: 'Succeed' },
+      },
+    };
+    await request<ApplyResult>(admin, API.apply, { object: { apiVersion: 'mk.io/v1', kind: 'Workflow', metadata: { name: 'graph', namespace: 'default' }, spec } });
+    await request<ApplyResult>(admin, API.apply, {
+      object: { apiVersion: 'mk.io/v1', kind: 'WorkflowRun', metadata: { name: 'graph-run', namespace: 'default' }, spec: { workflowRef: { name: 'graph' }, input: { fan: true, items: [1, 2, 3] } } },
+    });
+    const c = await open();
+    const objectOf = (sub: number | undefined) => (f: { type: string; sub?: number }): KubeObject | undefined => (f.sub !== sub ? undefined
+      : f.type === 'snapshot' ? (f as SnapshotFrame & { topic: 'object' }).detail.object ?? undefined
+        : f.type === 'delta' ? (f as { object?: KubeObject }).object : undefined);
+    const wf = await c.ask({ type: 'subscribe', params: { topic: 'object', kind: 'workflows', namespace: 'default', name: 'graph' } }) as ResultFrame;
+    expect(wf.type).toBe('result');
+    const wfFrame = await c.next((f) => objectOf(wf.sub)(f) !== undefined, 'the Workflow in the object view');
+    const machine = asMachine(objectOf(wf.sub)(wfFrame)?.spec);
+    expect(machine).toBeDefined();
+    const run = await c.ask({ type: 'subscribe', params: { topic: 'object', kind: 'workflowruns', namespace: 'default', name: 'graph-run' } }) as ResultFrame;
+    expect(run.type).toBe('result');
+    const phase = (f: ServerMessageLike) => (objectOf(run.sub)(f)?.status as { phase?: string } | undefined)?.phase;
+    const done = await c.next((f) => phase(f) === 'Succeeded', 'the run to succeed', 30_000);
+    const status = objectOf(run.sub)(done)?.status as Parameters<typeof stateStatuses>[1];
+    // Every state of the graph, nested ones too, is found from the engine's paths, and all succeeded.
+    const ids = (nodes: LaidNode[]): string[] => nodes.flatMap((n) => [n.id, ...n.groups.flatMap((g) => ids(g.layout.nodes))]);
+    const all = ids(layoutMachine(machine!).nodes).sort();
+    expect(all).toEqual(['Check', 'Done', 'Each', 'Each/*/Work', 'Fan', 'Fan/0/A', 'Fan/1/B']);
+    const statuses = stateStatuses(machine!, status);
+    // The page hashes the Workflow it reads as the run pinned it, so it warns of no change here.
+    expect(createHash('sha256').update(canonicalJson(objectOf(wf.sub)(wfFrame)?.spec)).digest('hex')).toBe((status as { specHash?: string }).specHash);
+    expect(Object.fromEntries(all.map((id) => [id, statuses.get(id) ?? 'not-reached']))).toEqual(Object.fromEntries(all.map((id) => [id, 'succeeded'])));
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * One object: its YAML (read, and edited with conflict detection), reconcile lag, conditions,
  * owners and dependents, its events as a timeline, the actors that keep it; a pod adds its live
- * logs and usage chart. With a scrubber time, the object as it was then (a deleted one too).
+ * logs and usage chart, a Workflow or WorkflowRun its states as a graph (workflow.ts). With a
+ * scrubber time, the object as it was then (a deleted one too).
  */
 import { dump } from 'js-yaml';
 import type { AtResult, DeltaFrame, EventRow, ObjectDetail, RelatedRef, SnapshotFrame, WriteResult } from '../../../protocol';
@@ -17,6 +18,7 @@ import { logsPanel, type LogsPanel } from './logs';
 import { containersTable } from './pod-status';
 import { errorLine } from './shared';
 import { usagePanel } from './usage';
+import { workflowPanel } from './workflow';
 
 type ObjectRoute = Extract<Route, { view: 'object' }>;
 
@@ -68,10 +70,11 @@ export const objectView: View = (root, ctx) => {
   const containersBox = h('div', { class: 'containers-box' });
   const eventsBox = h('div', { class: 'events-box' });
   const yamlBox = h('div', { class: 'yaml-box' });
+  const workflowBox = h('div', { class: 'workflow-box' });
   const cleanups: (() => void)[] = [];
   const isPod = pluralOf(route.plural) === 'pods';
 
-  replace(root, h('h1', {}, title), status, actions, written,
+  replace(root, h('h1', {}, title), status, actions, written, workflowBox,
     isPod ? [h('h2', {}, 'Containers'), containersBox] : '',
     h('h2', {}, 'Reconcile lag'), lagBox, h('h2', {}, 'Conditions'), condBox,
     relBox, h('h2', {}, 'Events'), eventsBox);
@@ -186,8 +189,12 @@ export const objectView: View = (root, ctx) => {
     replace(actions, del, confirmBox, ...scaleBox, ctx.writable ? '' : h('span', { class: 'readonly-note' }, READ_ONLY_NOTE));
   };
 
+  const workflow = workflowPanel(ctx, workflowBox, route.namespace ?? 'default');
+  cleanups.push(() => workflow.close());
+
   const draw = (): void => {
     if (!detail) return;
+    workflow.update(detail.object);
     if (isPod) {
       replace(containersBox, containersTable(detail.object));
       const spec = (detail.object as { spec?: { containers?: { name: string }[] } } | null)?.spec;
