@@ -89,8 +89,10 @@ export function triggerConsumerName(uid: string): string {
 }
 
 /**
- * Makes the trigger's durable consumer on the events stream when missing, filtered to `subject`,
- * delivering what came after `since` (the trigger's creation), or moves its filter to `subject`.
+ * Makes the trigger's durable consumer on the events stream when missing, filtered to `subject`
+ * and delivering what came after `since` (the trigger's creation). A consumer on another subject
+ * (the trigger's subject changed) is made again, delivering only what comes from now on: the old
+ * subject's messages are not the new one's, and the new one's earlier messages were never asked for.
  */
 export async function ensureTriggerConsumer(jsm: JetStreamManager, uid: string, subject: string, since: Date): Promise<void> {
   const name = triggerConsumerName(uid);
@@ -99,16 +101,13 @@ export async function ensureTriggerConsumer(jsm: JetStreamManager, uid: string, 
       if (jsApiCode(err) !== JsApiCodes.ConsumerNotFound) throw err;
       return undefined;
     });
-    if (info) {
-      if (info.config.filter_subject !== subject) await jsm.consumers.update(TRIGGER_EVENTS_STREAM, name, { filter_subject: subject });
-      return;
-    }
+    if (info?.config.filter_subject === subject) return;
+    if (info) await jsm.consumers.delete(TRIGGER_EVENTS_STREAM, name);
     await jsm.consumers.add(TRIGGER_EVENTS_STREAM, {
       durable_name: name,
       filter_subject: subject,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: since.toISOString(),
+      ...(info ? { deliver_policy: DeliverPolicy.New } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() }),
       ack_wait: ns(30_000),
       max_deliver: -1,
       max_ack_pending: 256,

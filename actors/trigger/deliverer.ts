@@ -16,7 +16,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Bus, ObjectStore, RecordEvent } from '../../bus';
 import {
-  isAlreadyExists, objectKey, TRIGGER_DLQ_CAPTURE,
+  isAlreadyExists, isNotFound, objectKey, TRIGGER_DLQ_CAPTURE,
   type KubeObject, type Trigger, type WorkflowJsonValue, type WorkflowRunObject,
 } from '../../messages';
 import { isFinalPhase } from '../../messages/workflow';
@@ -192,7 +192,7 @@ export function startDeliverer(deps: DelivererDeps): Deliverer {
       } else {
         const key = objectKey('workflowruns', f.trigger.metadata.namespace ?? 'default', currentAttemptId(rec));
         await store.mutate<WorkflowRunObject>(key, (cur) => (cur.spec.cancel ? cur : { ...cur, spec: { ...cur.spec, cancel: { reason: `replaced by firing ${by}` } } }))
-          .catch((err: unknown) => { if ((err as Error).name !== 'NotFoundError') throw err; });
+          .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
       }
     }
     const t = f.timers.get(rec.firing);

@@ -162,7 +162,7 @@ describe('schedule', () => {
     }, 'the one firing recorded', 30_000);
     expect(t.status?.conditions?.[0]).toMatchObject({ reason: 'Scheduled', message: 'no firing is left to come' });
     // Reconciled again after its firing (a spec change, seen as observedGeneration 2): still one run.
-    await apply({ ...t, spec: { ...t.spec, source: { schedule: { after: '2s', startingDeadlineSeconds: 3600 } } }, status: undefined });
+    await apply({ apiVersion: 'mk.io/v1', kind: 'Trigger', metadata: { name: 'once', namespace: 'default' }, spec: { ...t.spec, source: { schedule: { after: '2s', startingDeadlineSeconds: 3600 } } } });
     await waitFor(async () => ((await triggerOf('once'))?.status?.observedGeneration === 2 ? true : undefined), 'a reconcile after the change', 30_000);
     const { items } = await store.list<WorkflowRunObject>('workflowruns.default.>');
     const mine = items.filter((i) => i.object.metadata.labels?.['mk.io/trigger'] === 'once');
