@@ -77,7 +77,7 @@ export async function setCapturedSubjects(jsm: JetStreamManager, capture: readon
     const info = await jsm.streams.info(TRIGGER_EVENTS_STREAM);
     const have = [...(info.config.subjects ?? [])].sort();
     if (have.length === want.length && have.every((s, i) => s === want[i])) return;
-    await jsm.streams.update(TRIGGER_EVENTS_STREAM, { ...info.config, subjects: want });
+    await jsm.streams.update(TRIGGER_EVENTS_STREAM, { subjects: want });
   } catch (err) {
     throw translateError(err, { action: 'set the subjects the trigger events stream captures' });
   }

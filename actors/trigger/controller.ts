@@ -31,7 +31,7 @@ import type { KindController } from '../kind-supervisor';
 import type { KindModule } from '../kind-module';
 import { log } from '../log';
 import type { TaskInvoker } from '../workflow/tasks';
-import { captureSubjects } from './capture';
+import { captureSubjects, covers } from './capture';
 import { startDeliverer, type Deliverer, type FiringDelta } from './deliverer';
 import { matchesFilters } from './filters';
 import { scheduleDecision } from './schedule';
@@ -81,6 +81,8 @@ export function triggerController(deps: TriggerControllerDeps): KindController {
   /** Sets the events stream's subjects from every subject trigger in the store; one at a time. */
   let capturing: Promise<void> = Promise.resolve();
   let applied: string | undefined;
+  /** What the stream was last set to capture (by this controller). */
+  let captured: string[] = [];
   const syncCapture = (): Promise<void> => {
     capturing = capturing.catch(() => undefined).then(async () => {
       const { items } = await store.list<Trigger>(keyFilter('triggers'));
@@ -89,6 +91,7 @@ export function triggerController(deps: TriggerControllerDeps): KindController {
       if (text === applied) return;
       await setCapturedSubjects(bus.jsm, capture);
       applied = text;
+      captured = capture;
       log.info({ capture }, 'trigger events stream captures new subjects');
     });
     return capturing;
@@ -142,7 +145,8 @@ export function triggerController(deps: TriggerControllerDeps): KindController {
     if (src.subject || src.http) {
       const subject = src.subject ? src.subject.subject : triggerHttpSubject(ns, t.metadata.name);
       try {
-        if (src.subject) await syncCapture();
+        // A subject the stream already captures needs no look at every trigger (a reconcile per message).
+        if (src.subject && !captured.some((c) => covers(c, subject))) await syncCapture();
         await ensureTriggerConsumer(bus.jsm, shell.uid, subject, new Date(Date.parse(t.metadata.creationTimestamp ?? '') || Date.now()));
         await subscribe(key, shell, subject);
         const message = src.subject ? `listening on ${subject}` : `serving ${(src.http?.methods ?? ['POST']).join(', ')} ${src.http?.path ?? ''} on the gateways`;

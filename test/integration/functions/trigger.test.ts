@@ -244,6 +244,43 @@ describe('http', () => {
   });
 });
 
+describe('concurrency', () => {
+  const runsOf = async (name: string): Promise<WorkflowRunObject[]> =>
+    (await store.list<WorkflowRunObject>('workflowruns.default.>')).items.map((i) => i.object).filter((r) => r.metadata.labels?.['mk.io/trigger'] === name);
+
+  it('Forbid skips a firing while the last one runs; Replace cancels the running run and starts the new one', async () => {
+    await apply({ apiVersion: 'mk.io/v1', kind: 'Workflow', metadata: { name: 'nap', namespace: 'default' }, spec: { startAt: 'A', states: { A: { type: 'Wait', seconds: 600, end: true } } } });
+    for (const policy of ['Forbid', 'Replace']) {
+      await trigger(policy.toLowerCase(), { source: { subject: { subject: `naps.${policy.toLowerCase()}` } }, concurrencyPolicy: policy, target: { workflow: 'nap' } });
+      await waitFor(async () => ((await triggerOf(policy.toLowerCase()))?.status?.conditions?.[0]?.status === 'True' ? true : undefined), `${policy} ready`, 30_000);
+    }
+    try {
+      for (const name of ['forbid', 'replace']) {
+        cp.bus.nc.publish(`naps.${name}`, encode({ n: 1 }));
+        await waitFor(async () => ((await runsOf(name))[0]?.status?.phase === 'Running' ? true : undefined), `the first ${name} run runs`, 60_000);
+        cp.bus.nc.publish(`naps.${name}`, encode({ n: 2 }));
+      }
+      const forbid = await waitFor(async () => {
+        const t = await triggerOf('forbid');
+        return t?.status?.skipped === 1 ? t : undefined;
+      }, 'the second forbid firing skipped', 60_000);
+      expect(forbid.status).toMatchObject({ firings: 1, skipped: 1, active: 1 });
+      expect(await runsOf('forbid')).toHaveLength(1);
+      const replaced = await waitFor(async () => {
+        const runs = await runsOf('replace');
+        return runs.length === 2 && runs.some((r) => r.status?.phase === 'Cancelled') ? runs : undefined;
+      }, 'the first replace run cancelled', 60_000);
+      const [first, second] = replaced.sort((a, b) => Number(a.metadata.name.split('-m')[1]) - Number(b.metadata.name.split('-m')[1]));
+      expect(first.status?.phase).toBe('Cancelled');
+      expect(first.spec.cancel?.reason).toBe(`replaced by firing ${second.metadata.name}`);
+      expect(second.spec.input).toEqual({ n: 2 });
+      expect(['Pending', 'Running']).toContain(second.status?.phase);
+    } finally {
+      for (const name of ['forbid', 'replace']) await cp.api('delete', { kind: 'triggers', namespace: 'default', name }).catch(() => undefined);
+    }
+  });
+});
+
 describe('dead letters', () => {
   it('a function and a workflow that fail every try go to the dead-letter subject after maxAttempts', async () => {
     const letters: TriggerDeadLetter[] = [];
