@@ -1,6 +1,6 @@
 /**
  * The Trigger kind's control-plane side: admission is the schema (messages/trigger.ts) with the
- * defaults filled in (defaultTrigger), an HTTP path served by one trigger only, and the
+ * defaults filled in (triggerDefaults), an HTTP path served by one trigger only, and the
  * controller (controller.ts) with the function invoker of workflow runs (tasks.ts).
  */
 import type { ObjectStore } from '../../bus';
@@ -28,10 +28,21 @@ async function checkHttpPath(store: ObjectStore, next: Trigger): Promise<void> {
   }
 }
 
+/**
+ * defaultTrigger, less the dead-letter subject when none was given: the default one is under
+ * `mk.`, which the schema refuses in a manifest, so stored it would make the trigger's own YAML
+ * fail to apply again. It stays derived (deliveryPolicy, deadLetterSubjectOf).
+ */
+export function triggerDefaults(t: Trigger): Trigger {
+  const out = defaultTrigger(t);
+  if (t.spec.deadLetterSubject === undefined) delete out.spec.deadLetterSubject;
+  return out;
+}
+
 /** The Trigger kind module (actors/kinds.ts lists it). */
 export const triggerModule: KindModule = {
   info: TriggerKind,
-  defaults: (o) => defaultTrigger(o as unknown as Trigger) as unknown as KubeObject,
+  defaults: (o) => triggerDefaults(o as unknown as Trigger) as unknown as KubeObject,
   initialStatus: () => ({}),
   allocate: async (store, _existing, next) => {
     await checkHttpPath(store, next as unknown as Trigger);
