@@ -6,6 +6,7 @@
  * a server that comes back without its store is made whole (the built-in namespaces included).
  */
 import { ensureAsyncStreams } from '../bus/function-async';
+import { ensureTriggerStreams } from '../bus/trigger-streams';
 import { openCodeBucket } from '../bus/function-code';
 import { configurePersistence, spawn, start, stop as stopActor, type Ref } from 'nact';
 import {
@@ -188,6 +189,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await ensureActorStream(bus);
     await openCodeBucket(bus.nc, { create: true, replicas: bus.replicas });
     await ensureAsyncStreams(bus.jsm, bus.js, bus.replicas);
+    await ensureTriggerStreams(bus.jsm, bus.js, bus.replicas);
     await ensureNamespaces(made.store);
     if (opts.defaultStorageClass) await ensureLocalPathClass(made.store, opts.defaultStorageClass.nodePath);
     return made;
@@ -216,6 +218,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     await ensureActorStream(bus);
     await openCodeBucket(bus.nc, { create: true, replicas: bus.replicas });
     await ensureAsyncStreams(bus.jsm, bus.js, bus.replicas);
+    await ensureTriggerStreams(bus.jsm, bus.js, bus.replicas);
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });

@@ -22,6 +22,7 @@ import { podModule } from './pod/kind';
 import { replicaSetModule } from './replicaset/kind';
 import { serviceModule } from './service/kind';
 import { statefulSetModule } from './statefulset/kind';
+import { triggerModule } from './trigger/kind';
 import { persistentVolumeClaimModule, persistentVolumeModule, storageClassModule } from './volume/kind';
 import { workflowModule, workflowRunModule } from './workflow/kind';
 
@@ -29,7 +30,7 @@ import { workflowModule, workflowRunModule } from './workflow/kind';
 export const KIND_MODULES: readonly KindModule[] = [
   configMapModule, controllerRevisionModule, cronJobModule, daemonSetModule, deploymentModule, endpointsModule, endpointSliceModule, eventModule, functionModule, hpaModule, ingressModule, jobModule, leaseModule,
   namespaceModule, nodeModule, persistentVolumeModule, persistentVolumeClaimModule, podModule, replicaSetModule, secretModule,
-  serviceModule, statefulSetModule, storageClassModule, workflowModule, workflowRunModule,
+  serviceModule, statefulSetModule, storageClassModule, triggerModule, workflowModule, workflowRunModule,
 ];
 
 /** The module of a kind; throws NotFoundError when the kind has none (a registry mismatch). */

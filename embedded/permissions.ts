@@ -29,6 +29,7 @@ import {
   ASYNC_CONSUMER, ASYNC_INVOKE_WILDCARD, ASYNC_STREAM, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT, DLQ_STREAM, RESULTS_BUCKET, RESULTS_GET_SUBJECT,
 } from '../messages/function-async';
 import { ACTOR_STREAM } from '../messages/telemetry';
+import { TRIGGER_HTTP_WILDCARD } from '../messages/trigger-subjects';
 import { WORKFLOW_PAYLOAD_BUCKET } from '../messages/workflow/limits';
 import { STATS_WILDCARD, statsSubject } from '../messages/usage';
 
@@ -240,16 +241,19 @@ export function dashboardPermissions(user: string, write: boolean): Permissions 
 }
 
 /**
- * The function gateway (`mk gateway`): lists functions and their instance pods through the api
- * (mk.api.gateway.list, which refuses any other list), publishes its load reports and demand signals, serves the invoke subjects in their
- * queue group and answers them. Nothing else: no api writes, no store, no streams, no node
- * subjects, no other identity's replies.
+ * The function gateway (`mk gateway`): lists functions, their instance pods and the HTTP triggers
+ * through the api (mk.api.gateway.list, which refuses any other list and cuts triggers to their
+ * HTTP source), publishes its load reports and demand signals, serves the invoke subjects in their
+ * queue group and answers them, and publishes HTTP triggers' firings on their subjects of the
+ * trigger events stream (the acks come to its inbox). Nothing else: no api writes, no store, no
+ * other stream (not a subject trigger's subjects, nor dead letters), no node subjects, no other
+ * identity's replies.
  */
 export function gatewayPermissions(user: string): Permissions {
   return {
     publish: {
       // Its one read (API.gatewayList): functions and their instance pods, never Secrets or anything else.
-      allow: ['mk.api.gateway.list', 'mk.fn.stats.*', 'mk.fn.demand.>', ...asyncCallsAccess()],
+      allow: ['mk.api.gateway.list', 'mk.fn.stats.*', 'mk.fn.demand.>', TRIGGER_HTTP_WILDCARD, ...asyncCallsAccess()],
     },
     subscribe: {
       allow: [`${inboxPrefix(user)}.>`, FUNCTION_INVOKE_WILDCARD, ASYNC_INVOKE_WILDCARD, RESULTS_GET_SUBJECT, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT],

@@ -72,3 +72,8 @@ export type {
 } from './workflow';
 export { WorkflowKind, WorkflowRunKind, runWorkflowName } from './kinds/workflow';
 export type { WorkflowObject, WorkflowRunObject } from './printing/describe-workflow';
+export type { Trigger, TriggerCondition, TriggerFilter, TriggerSource, TriggerSpec, TriggerStatus, TriggerTarget } from './trigger';
+export * from './trigger-names';
+export * from './trigger-subjects';
+export { deadLetterSubjectOf, triggerSourceText, triggerTargetText } from './trigger-text';
+export { TriggerKind } from './kinds/trigger';

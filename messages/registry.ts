@@ -22,6 +22,7 @@ import { ReplicaSetKind } from './kinds/replicaset';
 import { ServiceKind } from './kinds/service';
 import { PersistentVolumeClaimKind, PersistentVolumeKind, StorageClassKind } from './kinds/persistent-volume';
 import { StatefulSetKind } from './kinds/statefulset';
+import { TriggerKind } from './kinds/trigger';
 import { WorkflowKind, WorkflowRunKind } from './kinds/workflow';
 
 export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObjects } from './kind';
@@ -30,7 +31,7 @@ export type { DescribeContext, Describer, KindInfo, PrinterColumn, RelatedObject
 export const KINDS: readonly KindInfo[] = [
   ConfigMapKind, ControllerRevisionKind, CronJobKind, DaemonSetKind, DeploymentKind, EndpointsKind, EndpointSliceKind, EventKind, FunctionKind, HorizontalPodAutoscalerKind, IngressKind, JobKind,
   LeaseKind, NamespaceKind, NodeKind, PersistentVolumeKind, PersistentVolumeClaimKind, PodKind, ReplicaSetKind, SecretKind,
-  ServiceKind, StatefulSetKind, StorageClassKind, WorkflowKind, WorkflowRunKind,
+  ServiceKind, StatefulSetKind, StorageClassKind, TriggerKind, WorkflowKind, WorkflowRunKind,
 ];
 
 /** Finds a kind by the name a user typed: `pods`, `pod`, `po`, `Pod`, `pods.v1`. Undefined when unknown. */

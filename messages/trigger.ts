@@ -2,8 +2,8 @@
  * The mk.io/v1 Trigger kind: binds one event source (a schedule, a file, a NATS subject or a
  * gateway HTTP path) to a function or a workflow, with how its firings are delivered (concurrency,
  * attempts with backoff, a dead-letter subject). Objects are strict: a field mk does not support
- * is reported by name, never dropped. The engine that runs triggers is not here; this is the
- * contract it will read.
+ * is reported by name, never dropped. The engine that runs triggers is actors/trigger/; this is
+ * the contract it reads.
  */
 import { z } from 'zod';
 import { cronProblem, timeZoneProblem } from './cron';
@@ -248,6 +248,8 @@ export interface TriggerStatus {
   firings?: number;
   /** Firings whose target succeeded. */
   succeeded?: number;
+  /** Tries that failed (each one retried, or its firing dead-lettered after the last). */
+  failed?: number;
   /** Firings that failed every try and went to the dead-letter subject. */
   deadLettered?: number;
   /** Firings skipped: missed past startingDeadlineSeconds, or by concurrencyPolicy Forbid. */

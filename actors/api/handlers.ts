@@ -8,7 +8,7 @@ import {
   FUNCTION_LABEL, ForbiddenError, MkError, NotFoundError, ValidationError, validateManifest, matches, matchesFields, parseFieldSelector, parseSelector, isAlreadyExists, isConflict,
   dns1123LabelError, dns1123SubdomainError, keyFilter, objectKey, NamespaceKind,
   type ApplyRequest, type ApplyResult, type DeleteRequest, type DeleteResult, type GetRequest, type GetResult,
-  type KindInfo, type KubeObject, type ListRequest, type ListResult, type ValidateMode,
+  type KindInfo, type KubeObject, type ListRequest, type ListResult, type Trigger, type ValidateMode,
 } from '../../messages';
 import { deleteObject, deletionOutcome } from '../deletion';
 import type { KindModule } from '../kind-module';
@@ -189,15 +189,26 @@ export async function list({ store, bus }: ApiContext, req: ListRequest): Promis
 }
 
 /**
- * mk.api.gateway.list: what a function gateway may read, and nothing else: Functions, and pods
- * selected by the label `mk.io/function` (exactly that selector: instance pods only).
+ * mk.api.gateway.list: what a function gateway may read, and nothing else: Functions, pods
+ * selected by the label `mk.io/function` (exactly that selector: instance pods only), and the
+ * HTTP triggers it routes, each cut to its name, namespace, uid, creation time and HTTP source
+ * (never another source's subject or filters, nor a target or its input).
  */
 export async function gatewayList(ctx: ApiContext, req: ListRequest): Promise<ListResult> {
   const plural = req?.kind;
-  const ok = plural === 'functions' ? !req.labelSelector && !req.fieldSelector
+  const ok = plural === 'functions' || plural === 'triggers' ? !req.labelSelector && !req.fieldSelector
     : plural === 'pods' && req.labelSelector === FUNCTION_LABEL && !req.fieldSelector;
-  if (!ok) throw new ForbiddenError(`a gateway may list only functions, and pods by the label ${FUNCTION_LABEL}: not ${String(plural)}${req?.labelSelector ? ` -l ${req.labelSelector}` : ''}`);
-  return list(ctx, req);
+  if (!ok) {
+    throw new ForbiddenError(`a gateway may list only functions, HTTP triggers, and pods by the label ${FUNCTION_LABEL}: not ${String(plural)}${req?.labelSelector ? ` -l ${req.labelSelector}` : ''}`);
+  }
+  const out = await list(ctx, req);
+  if (plural !== 'triggers') return out;
+  const routes = (out.items as unknown as Trigger[]).filter((t) => t.spec?.source?.http).map((t) => ({
+    apiVersion: t.apiVersion, kind: t.kind,
+    metadata: { name: t.metadata.name, namespace: t.metadata.namespace, uid: t.metadata.uid, creationTimestamp: t.metadata.creationTimestamp },
+    spec: { source: { http: t.spec.source.http } },
+  }));
+  return { ...out, items: routes as unknown as KubeObject[] };
 }
 
 /**

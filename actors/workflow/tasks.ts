@@ -22,15 +22,20 @@ import { log } from '../log';
 /** The answer of one task attempt. */
 export type TaskAnswer = { ok: true; output: JsonValue } | { ok: false; error: string; cause: string };
 
-/** One function call of a run. */
+/** One function call of a run (or of a trigger's firing). */
 export interface TaskCall {
   namespace: string;
   function: string;
   invocationId: string;
+  /**
+   * The async call id, when the caller names it (a trigger's try: its firing id); otherwise
+   * taskCallId(invocationId). Must be an ASYNC_ID.
+   */
+  callId?: string;
   input: JsonValue;
 }
 
-/** Calls functions for workflow runs. */
+/** Calls functions for workflow runs and trigger firings. */
 export interface TaskInvoker {
   /** Calls `call.function` once under its invocation id; `answer` is called once, unless the call is cancelled first. */
   invoke(call: TaskCall, answer: (a: TaskAnswer) => void): void;
@@ -149,7 +154,7 @@ export async function startTaskInvoker(bus: Bus): Promise<TaskInvoker> {
 
   return {
     invoke(call, answer) {
-      const id = taskCallId(call.invocationId);
+      const id = call.callId ?? taskCallId(call.invocationId);
       if (waiters.has(id)) { waiters.get(id)!.answer = answer; return; }
       const w: Waiter = { call, id, answer, queued: false };
       waiters.set(id, w);

@@ -4,18 +4,21 @@
  * of the function has a free slot, sends it to that instance's loader (`POST /run`) and answers
  * with the loader's answer. It reads functions and their instance pods through the api's list
  * (no store access), and reports its load to the function controller every second and at once
- * when a call waits with no free slot, so the controller scales from zero.
+ * when a call waits with no free slot, so the controller scales from zero. It also serves the
+ * paths of HTTP triggers (triggers.ts): a request with an allowed method becomes a firing on the
+ * trigger events stream, answered 202 with the firing's id.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Msg, Status, Subscription } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { decode, encode, request, type CoreBus } from '../../bus/core-client';
 import { register } from '../../common/metrics';
 import {
   API, DEFAULT_QUEUE_BOUND, DRAINING_ANNOTATION, FUNCTION_INVOKE_QUEUE, FUNCTION_INVOKE_WILDCARD, FUNCTION_LABEL, FUNCTION_PORT,
   functionDemandSubject, functionStatsSubject, MAX_INVOKE_BODY_BYTES,
-  type FunctionDemand, type FunctionLoad, type FunctionObject, type GatewayStats, type InvokeReply, type ListResult, type Pod,
+  type FunctionDemand, type FunctionLoad, type FunctionObject, type GatewayStats, type InvokeReply, type ListResult, type Pod, type Trigger,
 } from '../../messages';
 import { decodeToken } from '../../messages/names';
 import {
@@ -25,6 +28,7 @@ import { startAsyncWorker, type AsyncWorker } from './async';
 import { checkAsyncId, checkCallbackUrl, parseAsyncRequest } from './async-policy';
 import { gatewayLatency, gatewayQueueDepth, gatewayRequests } from './metrics';
 import { CallQueue, DeadlineError, QueueFullError, type Instance, type Slot } from './queue';
+import { httpTriggerRoutes, publishHttpFiring, type HttpTriggerRoute } from './triggers';
 
 /** How long the rest of a refused (413) body is read and dropped before its connection is closed. */
 const DRAIN_AFTER_413_MS = 1000;
@@ -141,6 +145,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   /** The largest result passed on: what fits a NATS reply with its envelope. */
   const maxResult = maxPayload ? Math.max(1, maxPayload - REPLY_ENVELOPE_BYTES) : DEFAULT_MAX_RESULT_BYTES;
   let stopped = false;
+  /** HTTP triggers by path (triggers.ts), from the last listing that succeeded. */
+  let hooks = new Map<string, HttpTriggerRoute>();
+  /** JetStream for HTTP firings, made at the first (a gateway without HTTP triggers never needs it). */
+  let triggerJs: ReturnType<typeof jetstream> | undefined;
   /** Calls being answered (both faces), so stop() can wait for them. */
   let active = 0;
   let onIdle: (() => void) | undefined;
@@ -154,7 +162,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // No function, no instance to look for (a pod left of a deleted one is never routed to).
     const pods = fns.items.length === 0 && routes.size === 0 ? { items: [] }
       : await request<ListResult>(opts.bus, API.gatewayList, { kind: 'pods', labelSelector: FUNCTION_LABEL });
+    // A control plane that does not know triggers yet leaves the gateway serving functions.
+    const triggers = await request<ListResult>(opts.bus, API.gatewayList, { kind: 'triggers' })
+      .catch((err: unknown) => { log({ err: (err as Error).message }, 'listing HTTP triggers failed'); return undefined; });
     if (!current()) return false;
+    if (triggers) hooks = httpTriggerRoutes(triggers.items as unknown as Trigger[]);
     functions.clear();
     for (const o of fns.items as unknown as FunctionObject[]) functions.set(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, o);
     const byFn = new Map<string, Instance[]>();
@@ -515,10 +527,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       void asyncQuery((w) => w.result(route.resultId!)).then((out) => answer(out.status, out.body));
       return;
     }
-    if (!route.fn) { answer(404, { error: `no route ${route.path}: call POST /function/<namespace>/<name>` }); return; }
-    if (req.method !== 'POST') { answer(405, { error: 'use POST' }, { allow: 'POST' }); return; }
-    const { namespace: ns, name } = route.fn;
-    const mode = parseAsyncRequest(new URLSearchParams(route.search ?? ''), req.headers);
+    const hook = route.fn ? undefined : hooks.get(route.path);
+    if (!route.fn && !hook) { answer(404, { error: `no route ${route.path}: call POST /function/<namespace>/<name>` }); return; }
+    if (hook && !hook.methods.includes(req.method ?? '')) {
+      answer(405, { error: `use ${hook.methods.join(' or ')}` }, { allow: hook.methods.join(', ') });
+      return;
+    }
+    if (!hook && req.method !== 'POST') { answer(405, { error: 'use POST' }, { allow: 'POST' }); return; }
+    const { namespace: ns, name } = route.fn ?? { namespace: '', name: '' };
+    const mode = hook ? { async: false as const } : parseAsyncRequest(new URLSearchParams(route.search ?? ''), req.headers);
     if ('error' in mode) { answer(400, { error: mode.error }); return; }
     const tooLarge = (size: number | string): void => {
       // Answered at once and never kept. What the client still sends is read and dropped for a
@@ -551,6 +568,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     req.on('error', () => undefined);
     req.on('end', () => {
       if (over) return;
+      if (hook) {
+        active++;
+        publishHttpFiring((triggerJs ??= jetstream(opts.bus.nc, { checkAPI: false })), hook, { method: req.method ?? '', path: route.path, headers: req.headers }, Buffer.concat(chunks))
+          .then((id) => answer(202, { id, trigger: `${hook.namespace}/${hook.name}` }))
+          .catch((err: unknown) => {
+            log({ err: (err as Error).message, trigger: `${hook.namespace}/${hook.name}` }, 'an HTTP firing could not be published');
+            answer(503, { error: `the firing could not be recorded: ${(err as Error).message}` }, { 'retry-after': '1' });
+          })
+          .finally(() => { if (--active === 0) onIdle?.(); });
+        return;
+      }
       const text = Buffer.concat(chunks).toString('utf8');
       (mode.async ? invokeAsync(ns, name, text, { id: mode.id, callback: mode.callback }) : measured(ns, name, text))
         .then((out) => {

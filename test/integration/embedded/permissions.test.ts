@@ -35,12 +35,14 @@ import type { Pod } from '../../../messages';
 import { portForwardSubject } from '../../../messages/port-forward';
 import { servePortForward } from '../../../node-agent/port-forward';
 import { caught, terminate, waitFor } from '../../helpers/nats-server';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { OBJECTS_BUCKET } from '../../../messages/subjects';
 import { ensureAsyncStreams, openAsyncQueue } from '../../../bus/function-async';
 import { ASYNC_STREAM, asyncJobSubject, DLQ_STREAM, dlqSubject, JOB_HEADER, RESULTS_GET_SUBJECT } from '../../../messages/function-async';
 import { EVENTS_STREAM } from '../../../messages';
 import { headers as natsHeaders } from '@nats-io/transport-node';
+import { ensureTriggerStreams, setCapturedSubjects } from '../../../bus/trigger-streams';
+import { TRIGGER_DLQ_STREAM, TRIGGER_EVENTS_STREAM, triggerHttpSubject } from '../../../messages/trigger-subjects';
 
 jest.setTimeout(30_000);
 
@@ -548,6 +550,38 @@ describe('the function gateway', () => {
     const reply = await admin.nc.request('mk.fn.invoke.default.add', encode({}), { timeout: 2000 });
     expect(JSON.parse(new TextDecoder().decode(reply.data))).toEqual({ status: 200, body: 'ok' });
     await Promise.all([listed.stop(), applied.stop()]);
+  });
+});
+
+describe('HTTP triggers on the gateway', () => {
+  it('the gateway lists triggers through its own list and publishes HTTP firings; not subject triggers\' subjects, dead letters or the streams', async () => {
+    await ensureTriggerStreams(cp.jsm, cp.js, 1);
+    await setCapturedSubjects(cp.jsm, ['orders.created']);
+    const gw = await connectAs('gateway');
+    const listed = serve(cp, API.gatewayList, async (r: { kind?: string }) => ({ items: [], resourceVersion: r.kind === 'triggers' ? '7' : '1' }));
+    await listed.ready;
+    expect(await request(gw, API.gatewayList, { kind: 'triggers' })).toEqual({ items: [], resourceVersion: '7' });
+    // A firing goes into the events stream, and its ack comes back to the gateway's inbox.
+    const js = jetstream(gw.nc, { checkAPI: false });
+    const ack = await js.publish(triggerHttpSubject('default', 'hook'), encode({ order: 1 }), { timeout: 2000 });
+    expect(ack.stream).toBe(TRIGGER_EVENTS_STREAM);
+    const info = await cp.jsm.streams.info(TRIGGER_EVENTS_STREAM, { subjects_filter: '>' });
+    expect(info.state.subjects).toEqual({ 'mk.trigger.http.default.hook': 1 });
+    // Not a subject trigger's subject (that would fire it as if a user's service had), nor a dead letter.
+    for (const subject of ['orders.created', 'mk.trigger.dlq.default.hook']) {
+      expect(String(await caught(js.publish(subject, encode({}), { timeout: 2000 })))).toMatch(/permission/i);
+    }
+    // Nor reading, purging or deleting the streams, nor making a consumer on them.
+    expect(String(await caught(gw.jsm.streams.purge(TRIGGER_EVENTS_STREAM)))).toMatch(/permission/i);
+    expect(String(await caught(gw.jsm.streams.delete(TRIGGER_DLQ_STREAM)))).toMatch(/permission/i);
+    expect(String(await caught(gw.jsm.consumers.add(TRIGGER_EVENTS_STREAM, { durable_name: 'gw-peek', ack_policy: AckPolicy.Explicit })))).toMatch(/permission/i);
+    expect(String(await caught(gw.jsm.streams.getMessage(TRIGGER_EVENTS_STREAM, { seq: 1 })))).toMatch(/permission/i);
+    const stored = await cp.jsm.streams.info(TRIGGER_EVENTS_STREAM, { subjects_filter: '>' });
+    expect(stored.state.messages).toBe(1);
+    // A node may not publish a firing.
+    const node = await connectAs('node-n1');
+    expect(String(await caught(node.js.publish(triggerHttpSubject('default', 'hook'), encode({}), { timeout: 2000 })))).toMatch(/permission/i);
+    await listed.stop();
   });
 });
 
