@@ -135,13 +135,14 @@ describe('Trigger manifests', () => {
     expect(problems(spec).join('\n')).toContain(message);
   });
 
-  it('fills in the defaults: Allow, 3 attempts, 1 s doubling to 60 s, a dead-letter subject of its own', () => {
+  it('fills in the defaults: Allow, 3 attempts, 1 s doubling to 60 s; the dead-letter subject stays derived, as the schema refuses mk. subjects', () => {
     const t = defaultTrigger(valid({ target: { ...fn, input: { a: 1 } }, source: every5 }));
     expect(t.spec).toEqual({
       target: { function: 'add', input: { a: 1 }, inputMode: 'Merge' },
       source: every5,
-      concurrencyPolicy: 'Allow', maxAttempts: 3, backoffSeconds: 1, maxBackoffSeconds: 60, deadLetterSubject: 'mk.trigger.dlq.shop.nightly',
+      concurrencyPolicy: 'Allow', maxAttempts: 3, backoffSeconds: 1, maxBackoffSeconds: 60,
     });
+    expect(TriggerSchema.safeParse(t).success).toBe(true);
     expect(defaultTrigger(valid({ target: fn, source: { file: { node: 'n1', path: '/d' } } })).spec.source.file)
       .toEqual({ node: 'n1', path: '/d', events: ['create', 'write', 'delete'], debounceMs: 100 });
     expect(defaultTrigger(valid({ target: fn, source: { http: { path: '/x' } } })).spec.source.http).toEqual({ path: '/x', methods: ['POST'] });

@@ -13,7 +13,6 @@ import {
   DEFAULT_FILE_DEBOUNCE_MS, DEFAULT_HTTP_METHODS, DEFAULT_TRIGGER_BACKOFF_SECONDS, DEFAULT_TRIGGER_MAX_ATTEMPTS,
   DEFAULT_TRIGGER_MAX_BACKOFF_SECONDS, FILE_EVENTS, fieldPathProblem, filePathProblem, headerNameProblem, HTTP_METHODS,
   httpPathProblem, MAX_FILE_DEBOUNCE_MS, MAX_TRIGGER_ATTEMPTS, MAX_TRIGGER_BACKOFF_SECONDS, patternProblem, subjectProblem,
-  triggerDeadLetterSubject,
 } from './trigger-names';
 
 export * from './trigger-names';
@@ -293,7 +292,6 @@ export function defaultTrigger(t: Trigger): Trigger {
       maxAttempts: s.maxAttempts ?? DEFAULT_TRIGGER_MAX_ATTEMPTS,
       backoffSeconds: s.backoffSeconds ?? DEFAULT_TRIGGER_BACKOFF_SECONDS,
       maxBackoffSeconds: s.maxBackoffSeconds ?? DEFAULT_TRIGGER_MAX_BACKOFF_SECONDS,
-      deadLetterSubject: s.deadLetterSubject ?? triggerDeadLetterSubject(t.metadata.namespace ?? 'default', t.metadata.name),
     },
   };
 }

@@ -1,5 +1,5 @@
 /** The Trigger kind's engine (controller.ts, deliverer.ts) and its pure decisions: schedules, filters, delivery, input and capture. */
-export { scheduleDecision, scheduledFiringId, type ScheduleClock, type ScheduleDecision, type ScheduleEvent } from './schedule';
+export { scheduleDecision, type ScheduleClock, type ScheduleDecision, type ScheduleEvent } from './schedule';
 export { matchesFilters, type FilterInput } from './filters';
 export { decideConcurrency, deliveryPolicy, nextAttemptDelay, type ConcurrencyDecision, type DeliveryPolicy } from './delivery';
 export { targetInput } from './input';

@@ -29,14 +29,12 @@ async function checkHttpPath(store: ObjectStore, next: Trigger): Promise<void> {
 }
 
 /**
- * defaultTrigger, less the dead-letter subject when none was given: the default one is under
- * `mk.`, which the schema refuses in a manifest, so stored it would make the trigger's own YAML
- * fail to apply again. It stays derived (deliveryPolicy, deadLetterSubjectOf).
+ * Kubernetes-style defaults (defaultTrigger). The dead-letter subject is not among them: the
+ * default one is under `mk.`, which the schema refuses in a manifest, so stored it would make the
+ * trigger's own YAML fail to apply again. It stays derived (deliveryPolicy, deadLetterSubjectOf).
  */
 export function triggerDefaults(t: Trigger): Trigger {
-  const out = defaultTrigger(t);
-  if (t.spec.deadLetterSubject === undefined) delete out.spec.deadLetterSubject;
-  return out;
+  return defaultTrigger(t);
 }
 
 /** The Trigger kind module (actors/kinds.ts lists it). */

@@ -1,5 +1,5 @@
 import type { ScheduleSource } from '../../messages/trigger';
-import { scheduleDecision, scheduledFiringId } from './schedule';
+import { scheduleDecision } from './schedule';
 
 const T = (iso: string) => Date.parse(iso);
 const iso = (ts: number[]) => ts.map((t) => new Date(t).toISOString().replace('.000Z', 'Z'));
@@ -100,9 +100,5 @@ describe('schedule triggers: which firings are due', () => {
     expect(d.events).toEqual([{ type: 'Warning', reason: 'UnparseableSchedule', message: expect.stringContaining('minute 61 is out of range 0-59') }]);
     const zone = scheduleDecision({ cron: '@daily', timeZone: 'Mars/Olympus' }, { created: CREATED, now: T('2026-01-03T11:00:00Z') });
     expect(zone.events[0].message).toMatch(/unknown time zone "Mars\/Olympus"/);
-  });
-
-  it('names a firing by its trigger and scheduled time', () => {
-    expect(scheduledFiringId('shop', 'nightly', 'u1', T('2026-01-01T10:01:00Z'))).toBe(`shop/nightly/u1/${T('2026-01-01T10:01:00Z')}`);
   });
 });

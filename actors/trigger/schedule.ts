@@ -117,8 +117,3 @@ export function scheduleDecision(source: ScheduleSource, clock: ScheduleClock): 
     events,
   };
 }
-
-/** The id of the firing of trigger `<namespace>/<name>` (uid `uid`) scheduled at `scheduled`: a delivery's dedup id. */
-export function scheduledFiringId(namespace: string, name: string, uid: string, scheduled: number): string {
-  return `${namespace}/${name}/${uid}/${scheduled}`;
-}

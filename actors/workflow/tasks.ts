@@ -124,9 +124,9 @@ export async function startTaskInvoker(bus: Bus): Promise<TaskInvoker> {
         settle(w.id, { ok: false, error: StatesErrors.TaskFailed, cause: typeof why === 'string' ? why : `the gateway answered ${reply.status}` });
         return;
       }
-      log.warn({ invocation: w.call.invocationId, status: reply.status, error: why }, 'a workflow task could not be queued; trying again');
+      log.warn({ invocation: w.call.invocationId, status: reply.status, error: why }, 'a task (a workflow\'s or a trigger\'s) could not be queued; trying again');
     } catch (err) {
-      log.warn({ invocation: w.call.invocationId, err: (err as Error).message }, 'no gateway took a workflow task; trying again');
+      log.warn({ invocation: w.call.invocationId, err: (err as Error).message }, 'no gateway took a task (a workflow\'s or a trigger\'s); trying again');
     }
     if (!stopped && waiters.get(w.id) === w) w.timer = setTimeout(() => { void submit(w); }, RESUBMIT_MS);
   };
