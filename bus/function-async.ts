@@ -13,9 +13,8 @@ import {
   ASYNC_ACK_WAIT_MS, ASYNC_CONSUMER, ASYNC_DUPLICATE_WINDOW_MS, ASYNC_JOB_WILDCARD, ASYNC_STREAM,
   DLQ_MAX_AGE_MS, DLQ_STREAM, DLQ_WILDCARD, RESULTS_BUCKET, RESULTS_TTL_MS,
 } from '../messages/function-async';
+import { ensureStream, nanos } from './ensure-stream';
 import { jsApiCode, JsApiCodes, translateError } from './errors';
-
-const ns = (ms: number): number => ms * 1_000_000;
 
 /**
  * Makes ASYNC_STREAM, its consumer ASYNC_CONSUMER, DLQ_STREAM and RESULTS_BUCKET where missing
@@ -23,33 +22,25 @@ const ns = (ms: number): number => ms * 1_000_000;
  * UnavailableError or ForbiddenError as the bus says.
  */
 export async function ensureAsyncStreams(jsm: JetStreamManager, js: JetStreamClient, replicas = 1): Promise<void> {
-  const ensureStream = async (name: string, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> => {
-    await jsm.streams.info(name).catch(async (err: unknown) => {
-      if (jsApiCode(err) !== JsApiCodes.StreamNotFound) throw err;
-      await jsm.streams.add(config).catch((e: unknown) => {
-        if (jsApiCode(e) !== JsApiCodes.StreamNameInUse) throw e;
-      });
-    });
-  };
   try {
-    await ensureStream(ASYNC_STREAM, {
+    await ensureStream(jsm, {
       name: ASYNC_STREAM,
       subjects: [ASYNC_JOB_WILDCARD],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
-      duplicate_window: ns(ASYNC_DUPLICATE_WINDOW_MS),
-      max_age: ns(RESULTS_TTL_MS),
+      duplicate_window: nanos(ASYNC_DUPLICATE_WINDOW_MS),
+      max_age: nanos(RESULTS_TTL_MS),
       discard: DiscardPolicy.New,
       num_replicas: replicas,
       description: 'mk: async function calls waiting for a gateway',
     });
-    await ensureStream(DLQ_STREAM, {
+    await ensureStream(jsm, {
       name: DLQ_STREAM,
       subjects: [DLQ_WILDCARD],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      duplicate_window: ns(ASYNC_DUPLICATE_WINDOW_MS),
-      max_age: ns(DLQ_MAX_AGE_MS),
+      duplicate_window: nanos(ASYNC_DUPLICATE_WINDOW_MS),
+      max_age: nanos(DLQ_MAX_AGE_MS),
       allow_direct: true,
       num_replicas: replicas,
       description: 'mk: async function calls that failed every try',
@@ -60,7 +51,7 @@ export async function ensureAsyncStreams(jsm: JetStreamManager, js: JetStreamCli
         durable_name: ASYNC_CONSUMER,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
-        ack_wait: ns(ASYNC_ACK_WAIT_MS),
+        ack_wait: nanos(ASYNC_ACK_WAIT_MS),
         // Unlimited: the gateway counts tries itself and dead-letters the job after the last one,
         // so a job whose last try was cut short by a killed gateway is still seen again and finished.
         max_deliver: -1,

@@ -13,9 +13,8 @@ import {
   TRIGGER_DLQ_CAPTURE, TRIGGER_DLQ_MAX_AGE_MS, TRIGGER_DLQ_STREAM, TRIGGER_EVENTS_DUPLICATE_WINDOW_MS, TRIGGER_EVENTS_MAX_AGE_MS,
   TRIGGER_EVENTS_STREAM, TRIGGER_FIRINGS_BUCKET, TRIGGER_FIRINGS_TTL_MS, TRIGGER_HTTP_WILDCARD,
 } from '../messages/trigger-subjects';
+import { ensureStream, nanos } from './ensure-stream';
 import { jsApiCode, JsApiCodes, translateError } from './errors';
-
-const ns = (ms: number): number => ms * 1_000_000;
 
 /**
  * Makes TRIGGER_EVENTS_STREAM (capturing the HTTP firing subjects until the engine sets the rest),
@@ -23,31 +22,23 @@ const ns = (ms: number): number => ms * 1_000_000;
  * stream keeps its subjects. Idempotent. Throws UnavailableError or ForbiddenError as the bus says.
  */
 export async function ensureTriggerStreams(jsm: JetStreamManager, js: JetStreamClient, replicas = 1): Promise<void> {
-  const ensureStream = async (name: string, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> => {
-    await jsm.streams.info(name).catch(async (err: unknown) => {
-      if (jsApiCode(err) !== JsApiCodes.StreamNotFound) throw err;
-      await jsm.streams.add(config).catch((e: unknown) => {
-        if (jsApiCode(e) !== JsApiCodes.StreamNameInUse) throw e;
-      });
-    });
-  };
   try {
-    await ensureStream(TRIGGER_EVENTS_STREAM, {
+    await ensureStream(jsm, {
       name: TRIGGER_EVENTS_STREAM,
       subjects: [TRIGGER_HTTP_WILDCARD],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      max_age: ns(TRIGGER_EVENTS_MAX_AGE_MS),
-      duplicate_window: ns(TRIGGER_EVENTS_DUPLICATE_WINDOW_MS),
+      max_age: nanos(TRIGGER_EVENTS_MAX_AGE_MS),
+      duplicate_window: nanos(TRIGGER_EVENTS_DUPLICATE_WINDOW_MS),
       num_replicas: replicas,
       description: 'mk: messages of subject triggers and HTTP firings, until their triggers have recorded them',
     });
-    await ensureStream(TRIGGER_DLQ_STREAM, {
+    await ensureStream(jsm, {
       name: TRIGGER_DLQ_STREAM,
       subjects: [TRIGGER_DLQ_CAPTURE],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      max_age: ns(TRIGGER_DLQ_MAX_AGE_MS),
+      max_age: nanos(TRIGGER_DLQ_MAX_AGE_MS),
       allow_direct: true,
       num_replicas: replicas,
       description: 'mk: trigger firings that failed every try',
@@ -108,7 +99,7 @@ export async function ensureTriggerConsumer(jsm: JetStreamManager, uid: string, 
       filter_subject: subject,
       ack_policy: AckPolicy.Explicit,
       ...(info ? { deliver_policy: DeliverPolicy.New } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() }),
-      ack_wait: ns(30_000),
+      ack_wait: nanos(30_000),
       max_deliver: -1,
       max_ack_pending: 256,
       description: `mk: the firings of trigger ${uid}`,
