@@ -203,7 +203,8 @@ export async function startWorkflowsEnv(say: (line: string) => void): Promise<Wo
       },
       async createRun(name, workflow, input) {
         const object = { apiVersion: 'mk.io/v1', kind: 'WorkflowRun', metadata: { name, namespace: BENCH_NAMESPACE }, spec: { workflowRef: { name: workflow }, input } };
-        await request(bus, API.create, { object: object as unknown as KubeObject });
+        // A burst of creates queues at the api: give each more than the default wait.
+        await request(bus, API.create, { object: object as unknown as KubeObject }, { timeoutMs: 30_000 });
       },
       finished(name, ms) {
         return new Promise<SeenRun>((resolve, reject) => {

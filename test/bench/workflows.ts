@@ -210,9 +210,15 @@ async function resumeRound(env: WorkflowsEnv, r: number, k: number, say: (l: str
   const isWait = (i: number) => i % 2 === 0;
   const done = names.map((n) => env.finished(n, 120_000).catch(() => undefined));
   await Promise.all(names.map((n, i) => env.createRun(n, isWait(i) ? 'nap' : 'long', isWait(i) ? INPUT : { sleep: RESUME.taskSeconds })));
-  const before = await until('every run in its Wait or Task', async () => {
+  const callOf = (run: WorkflowRunObject) => taskCallId(invocationId(run.metadata.uid ?? '', 'Long#1', 1));
+  // Waiting: the Wait's timer started, or the Task's call taken by the gateway (a call still on its way would be lost with the control plane).
+  const before = await until('every run in its Wait or its Task\'s call running', async () => {
     const runs = await Promise.all(names.map((n) => env.getRun(n)));
-    return runs.every(isWaiting) ? runs as WorkflowRunObject[] : undefined;
+    if (!runs.every(isWaiting)) return undefined;
+    for (const run of runs as WorkflowRunObject[]) {
+      if (run.spec.workflowRef?.name === 'long' && !['Running', 'Succeeded'].includes((await env.asyncResult(callOf(run)))?.status ?? '')) return undefined;
+    }
+    return runs as WorkflowRunObject[];
   }, 60_000, 20);
   const tKill = performance.now();
   await env.killControlPlane();
@@ -226,8 +232,7 @@ async function resumeRound(env: WorkflowsEnv, r: number, k: number, say: (l: str
         const fireAt = Date.parse(started?.detail.replace(/^wait timer until /, '') ?? '');
         if (!(fireAt < Date.now())) return undefined;
       } else {
-        const id = taskCallId(invocationId(run.metadata.uid ?? '', 'Long#1', 1));
-        if ((await env.asyncResult(id))?.status !== 'Succeeded') return undefined;
+        if ((await env.asyncResult(callOf(run)))?.status !== 'Succeeded') return undefined;
       }
     }
     return true;
