@@ -1,5 +1,5 @@
 import {
-  formatOverhead, formatResume, formatThroughput, formatWorkflows, overheadFigures, perTransition, workflowsCommand,
+  formatOverhead, formatResume, formatThroughput, formatWorkflows, overheadFigures, perTransition, workflowsCommand, workflowsSettings,
   type OverheadResult, type ResumeResult, type ThroughputResult, type ThroughputSide,
 } from './workflows-report';
 
@@ -61,25 +61,37 @@ describe('workflows resume', () => {
   const res: ResumeResult = {
     runs: 4, waitSeconds: 5, taskSeconds: 4, deadlineMs: 30_000,
     rounds: [
-      { round: 1, waits: 2, tasks: 2, downMs: 5200.4, startToPingMs: 900.6, seenMs: [300, 350, 400, 1200], eventMs: [290, 340, 390, 1190], notResumed: 0 },
-      { round: 2, waits: 2, tasks: 2, downMs: 5100, startToPingMs: 880, seenMs: [250, 260, 270, 800], eventMs: [240, 250, 262, 790], notResumed: 0 },
+      { round: 1, waits: 2, tasks: 2, downMs: 5200.4, startToPingMs: 900.6, seenMs: [300, 350, 400, 1200], eventMs: [290, 340, 390, 1190], notResumed: 0, early: 0, failed: 0 },
+      { round: 2, waits: 2, tasks: 2, downMs: 5100, startToPingMs: 880, seenMs: [250, 260, 270, 800], eventMs: [240, 250, 262, 790], notResumed: 0, early: 0, failed: 0 },
     ],
   };
 
   it('prints each round and judges the slowest run of the slowest round', () => {
     const lines = formatResume(res);
-    expect(lines).toContain('| 1 | 2 | 2 | 5200 | 901 | 350 | 1200 | 340 | 1190 | 0 |');
-    expect(lines[lines.length - 1]).toBe('All resumed, seen by the watch, per round: 1000 (800 to 1200) ms. Aim: every run resumed under 2000 ms after the restart: met (the slowest round 1200 ms).');
+    expect(lines).toContain('| 1 | 2 | 2 | 5200 | 901 | 350 | 1200 | 340 | 1190 | 0 | 0 | 0 |');
+    expect(lines[lines.length - 1]).toBe('Every run succeeded after the restart.');
+    expect(lines[lines.length - 2]).toBe('All resumed, seen by the watch, per round: 1000 (800 to 1200) ms. Aim: every run resumed under 2000 ms after the restart: met (the slowest round 1200 ms).');
   });
 
   it('fails the aim when a run did not resume, and says how many', () => {
-    const lines = formatResume({ ...res, rounds: [{ ...res.rounds[0], seenMs: [300], eventMs: [290], notResumed: 3 }] });
-    expect(lines[lines.length - 1]).toBe('All resumed, seen by the watch, per round: 300 (300 to 300) ms. Aim: every run resumed under 2000 ms after the restart: '
+    const lines = formatResume({ ...res, rounds: [{ ...res.rounds[0], seenMs: [300], eventMs: [290], notResumed: 3, failed: 1 }] });
+    expect(lines[lines.length - 1]).toBe('1 runs did not succeed after the restart (the aim is none).');
+    expect(lines[lines.length - 2]).toBe('All resumed, seen by the watch, per round: 300 (300 to 300) ms. Aim: every run resumed under 2000 ms after the restart: '
       + 'not met (the slowest round 300 ms, 3 runs not resumed within 30000 ms).');
   });
 });
 
 describe('workflows report', () => {
+  it('reads its flags with their defaults, and refuses bad ones with the usage', () => {
+    expect(workflowsSettings([], 'USAGE')).toEqual({ runs: 50, steps: 10, rounds: 5, samples: 100, waiting: 20 });
+    expect(workflowsSettings(['--runs', '4', '--steps', '3', '--rounds', '2', '--samples', '6', '--waiting', '4', '--only', 'throughput'], 'USAGE'))
+      .toEqual({ runs: 4, steps: 3, rounds: 2, samples: 6, waiting: 4, only: 'throughput' });
+    expect(() => workflowsSettings(['--only', 'speed'], 'USAGE')).toThrow(/--only takes one of overhead, throughput, resume \(got speed\)\nUSAGE/);
+    expect(() => workflowsSettings(['--rounds', '5', '--samples', '4'], 'USAGE')).toThrow(/--rounds \(5\) may not exceed --samples \(4\)/);
+    expect(() => workflowsSettings(['--waiting', '1'], 'USAGE')).toThrow(/--waiting takes at least 2/);
+    expect(() => workflowsSettings(['--steps', '0'], 'USAGE')).toThrow(/--steps takes a positive integer/);
+  });
+
   it('names the command that reruns it', () => {
     expect(workflowsCommand({ runs: 5, steps: 3, rounds: 2, samples: 4, waiting: 4 })).toBe('npm run bench -- workflows --runs 5 --steps 3 --rounds 2 --samples 4 --waiting 4');
     expect(workflowsCommand({ runs: 5, steps: 3, rounds: 2, samples: 4, waiting: 4, only: 'resume' })).toBe('npm run bench -- workflows --runs 5 --steps 3 --rounds 2 --samples 4 --waiting 4 --only resume');

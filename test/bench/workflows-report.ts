@@ -4,6 +4,7 @@
  * runs at once against their floors, and the time to resume waiting runs after a SIGKILL of the
  * control plane. Pure: the measuring part is workflows.ts.
  */
+import { intFlag } from './flags';
 import { busyWords } from './functions-report';
 import { median, percentile, round, spread, type Spread } from './stats';
 
@@ -83,6 +84,10 @@ export interface ResumeRound {
   eventMs: number[];
   /** Runs with no such event within the deadline. */
   notResumed: number;
+  /** Runs whose timer fired or task answered before the kill (left out of the figures). */
+  early: number;
+  /** Runs that did not end Succeeded after the restart. */
+  failed: number;
 }
 
 /** The resume part. */
@@ -105,6 +110,20 @@ export interface WorkflowsSettings { runs: number; steps: number; rounds: number
 /** The command line that reruns the benchmark. */
 export function workflowsCommand(s: WorkflowsSettings): string {
   return `npm run bench -- workflows --runs ${s.runs} --steps ${s.steps} --rounds ${s.rounds} --samples ${s.samples} --waiting ${s.waiting}${s.only ? ` --only ${s.only}` : ''}`;
+}
+
+/** Reads the flags; throws with the usage on a bad one. */
+export function workflowsSettings(args: string[], usage: string): WorkflowsSettings {
+  const i = args.indexOf('--only');
+  const only = i >= 0 ? args[i + 1] : undefined;
+  if (only !== undefined && !(WORKFLOW_PARTS as readonly string[]).includes(only)) throw new Error(`--only takes one of ${WORKFLOW_PARTS.join(', ')} (got ${only})\n${usage}`);
+  const s: WorkflowsSettings = {
+    runs: intFlag(args, '--runs', 50, usage), steps: intFlag(args, '--steps', 10, usage), rounds: intFlag(args, '--rounds', 5, usage),
+    samples: intFlag(args, '--samples', 100, usage), waiting: intFlag(args, '--waiting', 20, usage), ...(only ? { only: only as WorkflowPart } : {}),
+  };
+  if (s.rounds > s.samples) throw new Error(`--rounds (${s.rounds}) may not exceed --samples (${s.samples}): every round takes a sample\n${usage}`);
+  if (s.waiting < 2) throw new Error(`--waiting takes at least 2 (half wait, half run a long task)\n${usage}`);
+  return s;
 }
 
 /** Which workflow measure and which loop an overhead row compares. */
@@ -209,6 +228,7 @@ export function formatResume(res: ResumeResult): string[] {
   const rs = res.rounds;
   const allSeen = spread(rs.map((r) => slowest(r.seenMs)), 0);
   const notResumed = rs.reduce((n, r) => n + r.notResumed, 0);
+  const failed = rs.reduce((n, r) => n + r.failed, 0);
   const out = [
     '### Resume after a SIGKILL of the control plane',
     '',
@@ -217,13 +237,14 @@ export function formatResume(res: ResumeResult): string[] {
     'task\'s recorded answer is read, at once). From the new control plane\'s first answer to mk.api.ping to each run\'s',
     'TimerFired or TaskSucceeded: seen by a watch of the store, and the event\'s own time in the journal.',
     '',
-    '| round | waits | tasks | down (ms) | spawn -> ping (ms) | seen p50 (ms) | all seen (ms) | journal p50 (ms) | all in journal (ms) | not resumed |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| round | waits | tasks | down (ms) | spawn -> ping (ms) | seen p50 (ms) | all seen (ms) | journal p50 (ms) | all in journal (ms) | not resumed | went on before the kill | not Succeeded |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rs.map((r) => `| ${r.round} | ${r.waits} | ${r.tasks} | ${Math.round(r.downMs)} | ${Math.round(r.startToPingMs)} | ${round(percentile(r.seenMs, 50), 0)} | `
-      + `${round(slowest(r.seenMs), 0)} | ${round(percentile(r.eventMs, 50), 0)} | ${round(slowest(r.eventMs), 0)} | ${r.notResumed} |`),
+      + `${round(slowest(r.seenMs), 0)} | ${round(percentile(r.eventMs, 50), 0)} | ${round(slowest(r.eventMs), 0)} | ${r.notResumed} | ${r.early} | ${r.failed} |`),
     '',
     `All resumed, seen by the watch, per round: ${ms(allSeen)} ms. Aim: every run resumed under ${AIMS.resumeMs} ms after the restart: `
       + `${met(notResumed === 0 && allSeen.max < AIMS.resumeMs)} (the slowest round ${allSeen.max} ms${notResumed ? `, ${notResumed} runs not resumed within ${res.deadlineMs} ms` : ''}).`,
+    failed === 0 ? 'Every run succeeded after the restart.' : `${failed} runs did not succeed after the restart (the aim is none).`,
   ];
   return out;
 }
