@@ -128,7 +128,9 @@ export async function startWorkflowsEnv(say: (line: string) => void): Promise<Wo
     };
     stops.push(() => stopChild(cp, 'SIGTERM'));
     await startControlPlane();
-    const store = await ObjectStore.open(bus, { create: false });
+    // The control plane makes the objects bucket and the async streams as it starts leading: wait for them.
+    const store = await until('the objects bucket', () => ObjectStore.open(bus, { create: false }), 30_000, 100);
+    const q: AsyncQueue = await until('the async streams', () => openAsyncQueue(bus.nc), 30_000, 100);
 
     const node: FakeFunctionNode = await startFakeFunctionNode(store, 'wf-bench-node', FIRST_LOADER_HOST);
     stops.push(() => node.stop());
@@ -138,7 +140,6 @@ export async function startWorkflowsEnv(say: (line: string) => void): Promise<Wo
     stops.push(() => gw.stop());
 
     // The loop's answers, as a careful user waits for them: one watch of the results bucket, opened before any call.
-    const q: AsyncQueue = await openAsyncQueue(bus.nc);
     const waiting = new Map<string, (r: AsyncResult) => void>();
     const results = await q.results.watch({ include: KvWatchInclude.UpdatesOnly });
     stops.push(async () => { results.stop(); });
