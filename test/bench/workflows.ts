@@ -22,6 +22,7 @@ import type { WorkflowRunObject } from '../../messages';
 import type { JsonValue, WorkflowSpec } from '../../messages/workflow';
 import { until } from '../helpers/wait';
 import { samplesPerRound } from './functions-report';
+import { median } from './stats';
 import { waitForQuietCpu } from './quiet';
 import { startWorkflowsEnv, type SeenRun, type WorkflowsEnv } from './workflows-env';
 import {
@@ -50,7 +51,8 @@ function chain(prefix: string, steps: number, state: (next: string | undefined) 
   for (let i = 1; i <= steps; i++) states[`${prefix}${i}`] = state(i < steps ? `${prefix}${i + 1}` : undefined);
   return { startAt: `${prefix}1`, states } as unknown as WorkflowSpec;
 }
-const then = (next: string | undefined) => (next ? { next } : { end: true });
+/** The state after this one, or the end. */
+const followedBy = (next: string | undefined) => (next ? { next } : { end: true });
 
 /** The busy share found by every quiet check, in order. */
 const busyBefore: number[] = [];
@@ -71,6 +73,7 @@ async function timedRun(env: WorkflowsEnv, name: string, workflow: string): Prom
   return { statusMs: statusDuration(seen.run), endToEndMs: seen.seenAt - t0 };
 }
 
+/** How long `f` takes, in ms. */
 async function timed(f: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await f();
@@ -107,7 +110,7 @@ async function overheadPart(env: WorkflowsEnv, o: WorkflowsSettings, say: (l: st
       for (const side of round.first === 'workflow' ? [workflow, loops] : [loops, workflow]) await side();
     }
     rounds.push(round);
-    const med = (xs: number[]) => Math.round([...xs].sort((a, b) => a - b)[xs.length >> 1]);
+    const med = (xs: number[]) => Math.round(median(xs));
     say(`overhead round ${r + 1}/${o.rounds}: run ${med(round.statusMs)} ms (status), ${med(round.endToEndMs)} ms (create -> Succeeded); `
       + `loop ${med(round.asyncLoopMs)} ms async, ${med(round.syncLoopMs)} ms sync (medians of ${counts[r]})`);
     await env.deleteRuns(names);
@@ -288,8 +291,8 @@ export async function workflowsBench(args: string[], usage: string): Promise<voi
   try {
     await env.deployPython(ECHO.name, ECHO.code, ECHO.instances, ECHO.concurrency);
     if (parts.includes('resume')) await env.deployPython(SLEEP.name, SLEEP.code, SLEEP.instances, SLEEP.concurrency);
-    await env.applyWorkflow('task-chain', chain('T', o.steps, (next) => ({ type: 'Task', function: ECHO.name, ...then(next) })));
-    await env.applyWorkflow('pass-chain', chain('P', o.steps, (next) => ({ type: 'Pass', ...then(next) })));
+    await env.applyWorkflow('task-chain', chain('T', o.steps, (next) => ({ type: 'Task', function: ECHO.name, ...followedBy(next) })));
+    await env.applyWorkflow('pass-chain', chain('P', o.steps, (next) => ({ type: 'Pass', ...followedBy(next) })));
     await env.applyWorkflow('nap', { startAt: 'Nap', states: { Nap: { type: 'Wait', seconds: RESUME.waitSeconds, next: 'Done' }, Done: { type: 'Pass', end: true } } } as unknown as WorkflowSpec);
     await env.applyWorkflow('long', { startAt: 'Long', states: { Long: { type: 'Task', function: SLEEP.name, next: 'Done' }, Done: { type: 'Pass', end: true } } } as unknown as WorkflowSpec);
     say(`functions Ready; measuring ${parts.join(', ')} ...`);
