@@ -49,6 +49,8 @@ export interface ControlPlaneStart {
 
 /** The benchmark's world; see the module comment. */
 export interface WorkflowsEnv {
+  /** A directory of the benchmark's own (removed by close()); functions on the fake node can write in it. */
+  dir: string;
   bus: Bus;
   store: ObjectStore;
   /** Starts a control plane; resolves at its first answer to mk.api.ping (polled every 10 ms). */
@@ -187,7 +189,7 @@ export async function startWorkflowsEnv(say: (line: string) => void): Promise<Wo
     };
 
     return {
-      bus, store, startControlPlane, close,
+      dir, bus, store, startControlPlane, close,
       async killControlPlane() {
         const child = cp;
         cp = undefined;

@@ -15,6 +15,8 @@
  *   started again once every wait and call is over; from its first answer to mk.api.ping to every
  *   run's TimerFired or TaskSucceeded.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { StorageType } from '@nats-io/jetstream';
 import { taskCallId } from '../../actors/workflow/tasks';
 import { invocationId } from '../../actors/workflow/engine/naming';
@@ -31,9 +33,15 @@ import {
   type WorkflowsResult, type WorkflowsSettings,
 } from './workflows-report';
 
-/** The functions: one that answers its input, one that sleeps `event.sleep` seconds first. */
+/**
+ * The functions: one that answers its input; one that sleeps `event.sleep` seconds first, having
+ * made the file `event.mark` (when given), so the benchmark sees the call under way on the node.
+ */
 const ECHO = { name: 'wf-echo', code: 'def handler(event):\n    return event\n', instances: 2, concurrency: 32 };
-const SLEEP = { name: 'wf-sleep', code: 'import time\n\n\ndef handler(event):\n    time.sleep(event["sleep"])\n    return event\n', instances: 1, concurrency: 64 };
+const SLEEP = {
+  name: 'wf-sleep', instances: 1, concurrency: 64,
+  code: 'import time\n\n\ndef handler(event):\n    if event.get("mark"):\n        open(event["mark"], "w").close()\n    time.sleep(event["sleep"])\n    return event\n',
+};
 /** The input every chain starts from. */
 const INPUT: JsonValue = { n: 1, note: 'workflow benchmark' };
 /** The resume part's Wait and long Task, in seconds. */
@@ -211,16 +219,15 @@ async function resumeRound(env: WorkflowsEnv, r: number, k: number, say: (l: str
   const names = Array.from({ length: k }, (_, i) => `res-${r}-${i}`);
   const isWait = (i: number) => i % 2 === 0;
   const done = names.map((n) => env.finished(n, 120_000).catch(() => undefined));
-  await Promise.all(names.map((n, i) => env.createRun(n, isWait(i) ? 'nap' : 'long', isWait(i) ? INPUT : { sleep: RESUME.taskSeconds })));
+  const mark = (n: string) => path.join(env.dir, `${n}.called`);
+  await Promise.all(names.map((n, i) => env.createRun(n, isWait(i) ? 'nap' : 'long', isWait(i) ? INPUT : { sleep: RESUME.taskSeconds, mark: mark(n) })));
   const callOf = (run: WorkflowRunObject) => taskCallId(invocationId(run.metadata.uid ?? '', 'Long#1', 1));
-  // Waiting: the Wait's timer started, or the Task's call taken by the gateway (a call still on its way would be lost with the control plane).
-  const before = await until('every run in its Wait or its Task\'s call running', async () => {
+  // Waiting: the Wait's timer started, or the Task's function running on the node (a call only
+  // queued would wait for a gateway that may not know the instance yet, and time out).
+  const before = await until('every run in its Wait or its Task\'s function running', async () => {
     const runs = await Promise.all(names.map((n) => env.getRun(n)));
     if (!runs.every(isWaiting)) return undefined;
-    for (const run of runs as WorkflowRunObject[]) {
-      if (run.spec.workflowRef?.name === 'long' && !['Running', 'Succeeded'].includes((await env.asyncResult(callOf(run)))?.status ?? '')) return undefined;
-    }
-    return runs as WorkflowRunObject[];
+    return (runs as WorkflowRunObject[]).every((run) => run.spec.workflowRef?.name !== 'long' || fs.existsSync(mark(run.metadata.name))) ? runs as WorkflowRunObject[] : undefined;
   }, 60_000, 20);
   const tKill = performance.now();
   await env.killControlPlane();
@@ -230,18 +237,26 @@ async function resumeRound(env: WorkflowsEnv, r: number, k: number, say: (l: str
   const early = wentOn.size;
   if (early > 0) say(`resume round ${r}: ${early} runs went on before the kill; they are left out`);
   const measured = names.filter((n) => !wentOn.has(n));
-  await until('every wait over and every long task answered', async () => {
+  /** What still goes on while the control plane is down, in words; empty when nothing does. */
+  const stillOn = async (): Promise<string[]> => {
+    const out: string[] = [];
     for (const run of before) {
       if (run.spec.workflowRef?.name === 'nap') {
         const started = run.status?.history?.find((h) => h.type === 'TimerStarted' && h.path === 'Nap#1');
         const fireAt = Date.parse(started?.detail.replace(/^wait timer until /, '') ?? '');
-        if (!(fireAt < Date.now())) return undefined;
+        if (!(fireAt < Date.now())) out.push(`${run.metadata.name} waits until ${started?.detail ?? '(no timer)'}`);
       } else {
-        if ((await env.asyncResult(callOf(run)))?.status !== 'Succeeded') return undefined;
+        const res = await env.asyncResult(callOf(run));
+        if (res?.status !== 'Succeeded') out.push(`${run.metadata.name}'s call is ${res ? `${res.status}${res.error ? ` (${res.error})` : ''}` : 'not recorded'}`);
       }
     }
-    return true;
-  }, 60_000, 20);
+    return out;
+  };
+  let left: string[] = [];
+  await until('every wait over and every long task answered', async () => {
+    left = await stillOn();
+    return left.length === 0 ? true : undefined;
+  }, 60_000, 20).catch((e: unknown) => { throw new Error(`${(e as Error).message}: ${left.join('; ')}`); });
   const seen = new Map<string, { seenAt: number; eventAt: number }>();
   const stop = env.onRun((s) => {
     const row = resumedRow(s.run);
@@ -269,6 +284,8 @@ async function resumeRound(env: WorkflowsEnv, r: number, k: number, say: (l: str
 
 /** The resume part (see the module comment). */
 async function resumePart(env: WorkflowsEnv, o: WorkflowsSettings, say: (l: string) => void): Promise<ResumeResult> {
+  say('resume: warm-up (a call of the sleeping function, so the gateway has its instance in view)');
+  await env.asyncLoop(SLEEP.name, { sleep: 0 }, 1);
   const rounds: ResumeRound[] = [];
   for (let r = 1; r <= o.rounds; r++) {
     await quiet();
