@@ -67,6 +67,14 @@
  *                                         plus the interpreter's start), warm latency and requests
  *                                         per second against direct calls to the instances, and
  *                                         0 -> 20 instances (defaults 100, 5, 10; root).
+ *   workflows [--runs N] [--steps S] [--rounds R] [--samples M] [--waiting K] [--only overhead|throughput|resume]
+ *                                         the workflow engine against the same functions called by a
+ *                                         hand-written loop through the same gateway: overhead per
+ *                                         state transition of an S-Task chain (M runs over R rounds),
+ *                                         transitions per second with N runs at once (Pass and Task
+ *                                         chains), and the time to resume K waiting runs after a
+ *                                         SIGKILL of the control plane (defaults 50, 10, 5, 100, 20;
+ *                                         no root: function instances on a fake node, no containerd).
  *   functions-inner ...                   (internal) its measuring part in a cluster's namespace.
  *   ingress-proxy-child ...               (internal) the ingress proxy in the node's namespace.
  *   ingress-nginx-child ...               (internal) mk's nginx ingress in the node's namespace.
@@ -100,8 +108,9 @@ import { ingressBench, ingressNginxChild, ingressProxyChild } from './ingress';
 import { volumesCommand, volumesInner, type VolumesResult } from './volumes';
 import { formatVolumes } from './volumes-report';
 import { functionsBench, functionsInner, PARTS, type Part } from './functions';
+import { workflowsBench } from './workflows';
 
-const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | volumes [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C] [--nginx-workers N|auto] | functions [--samples N] [--rounds R] [--seconds S] [--only cold|warm|rps|scale]';
+const USAGE = 'usage: npm run bench -- pod-startup [--pods N] [--rounds R] | volumes [--pods N] [--rounds R] | trace [--pods N] [--save DIR] | trace --from DIR | cli [--rounds N] [--compare BIN] | api [--objects N] [--rounds R] [--lists L] | scheduling [--nodes N,M] [--pods N] [--window W] [--cpu-prof DIR] | failover [--rounds R] [--lease-seconds S] [--replicas N] [--nodes N] [--rate P] [--isolate] | telemetry [--rounds R] [--actors N] [--rate M] [--seconds S] [--objects K] [--no-api] [--pod-startup [--pods P]] | dashboard [--rounds R] [--changes N] [--gap-ms G] | replicaset [--pods N] [--rounds R] [--nodes K] | probes [--pods N] [--seconds S] [--rounds R] | hpa [--rounds R] [--sync 15s] [--stats-period 5s] [--down-window 300s] [--nodes K] [--pods-per-node P] | proxy-sync [--services S] [--endpoints E] [--rounds R] | service [--rounds R] [--seconds S] [--connections C] | ingress [--rounds R] [--seconds S] [--connections C] [--nginx-workers N|auto] | functions [--samples N] [--rounds R] [--seconds S] [--only cold|warm|rps|scale] | workflows [--runs N] [--steps S] [--rounds R] [--samples M] [--waiting K] [--only overhead|throughput|resume]';
 /** The measuring part may take this long before it is stopped. */
 const INNER_TIMEOUT_MS = 45 * 60_000;
 
@@ -209,6 +218,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'functions':
       await functionsBench(rest, USAGE, runInner);
+      return;
+    case 'workflows':
+      await workflowsBench(rest, USAGE);
       return;
     case 'functions-inner':
       await functionsInner({
