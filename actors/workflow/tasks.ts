@@ -54,6 +54,8 @@ export function taskCallId(invocationId: string): string {
 const SUBMIT_TIMEOUT_MS = 10_000;
 /** Between tries to queue a call while no gateway takes it (ms). */
 const RESUBMIT_MS = 2_000;
+/** How many times a gateway must say it does not know a task's function before the task fails. */
+const NOT_FOUND_TRIES = 3;
 /** Between polls of the calls still open (ms). */
 const POLL_MS = 5_000;
 
@@ -83,6 +85,8 @@ interface Waiter {
   answer: (a: TaskAnswer) => void;
   /** Whether the gateway has queued the call. */
   queued: boolean;
+  /** How many times the gateway said it does not know the function. */
+  notFound: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -119,12 +123,17 @@ export async function startTaskInvoker(bus: Bus): Promise<TaskInvoker> {
       const reply = JSON.parse(dec.decode(msg.data)) as InvokeReply;
       const why = (reply.body as { error?: unknown } | null)?.error;
       if (reply.status === 202) { w.queued = true; return; }
-      if (reply.status >= 400 && reply.status < 500 && reply.status !== 429) {
+      // A function the gateway does not know may only be missing from a listing cut short (a
+      // restarting bus): it is asked for again a few times before the task fails.
+      if (reply.status === 404 && ++w.notFound < NOT_FOUND_TRIES) {
+        log.warn({ invocation: w.call.invocationId, error: why }, 'a task\'s function is not known to the gateway; asking again');
+      } else if (reply.status >= 400 && reply.status < 500 && reply.status !== 429) {
         // The call itself is wrong (a missing function, an input over the limit): no retry helps.
         settle(w.id, { ok: false, error: StatesErrors.TaskFailed, cause: typeof why === 'string' ? why : `the gateway answered ${reply.status}` });
         return;
+      } else {
+        log.warn({ invocation: w.call.invocationId, status: reply.status, error: why }, 'a task (a workflow\'s or a trigger\'s) could not be queued; trying again');
       }
-      log.warn({ invocation: w.call.invocationId, status: reply.status, error: why }, 'a task (a workflow\'s or a trigger\'s) could not be queued; trying again');
     } catch (err) {
       log.warn({ invocation: w.call.invocationId, err: (err as Error).message }, 'no gateway took a task (a workflow\'s or a trigger\'s); trying again');
     }
@@ -156,7 +165,7 @@ export async function startTaskInvoker(bus: Bus): Promise<TaskInvoker> {
     invoke(call, answer) {
       const id = call.callId ?? taskCallId(call.invocationId);
       if (waiters.has(id)) { waiters.get(id)!.answer = answer; return; }
-      const w: Waiter = { call, id, answer, queued: false };
+      const w: Waiter = { call, id, answer, queued: false, notFound: 0 };
       waiters.set(id, w);
       byInvocation.set(call.invocationId, id);
       void submit(w);

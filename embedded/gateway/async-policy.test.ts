@@ -1,4 +1,4 @@
-import { afterTry, checkAsyncId, checkCallbackUrl, parseAsyncRequest } from './async-policy';
+import { afterTry, afterTryOnce, checkAsyncId, checkCallbackUrl, parseAsyncRequest } from './async-policy';
 
 describe('afterTry', () => {
   it('a 2xx succeeded, a 4xx is final, a 5xx is retried with the backoff of its try until the last', () => {
@@ -57,5 +57,20 @@ describe('checkAsyncId and checkCallbackUrl', () => {
     expect(checkCallbackUrl('http://127.0.0.1:8080/cb?x=1')).toBeUndefined();
     expect(checkCallbackUrl('javascript:alert(1)')).toMatch(/only http and https/);
     expect(checkCallbackUrl('/relative')).toMatch(/absolute/);
+  });
+});
+
+describe('afterTryOnce', () => {
+  it('takes the function\'s own answer as final, a failure included, and never dead-letters', () => {
+    expect(afterTryOnce(200, 1)).toEqual({ kind: 'succeeded' });
+    expect(afterTryOnce(500, 1)).toEqual({ kind: 'failed' });
+    expect(afterTryOnce(504, 1)).toEqual({ kind: 'failed' });
+    expect(afterTryOnce(400, 1)).toEqual({ kind: 'failed' });
+  });
+
+  it('tries again an answer that says the call never reached the function, while tries are left', () => {
+    expect(afterTryOnce(404, 1, 4, [100, 200])).toEqual({ kind: 'retry', delayMs: 100 });
+    expect(afterTryOnce(503, 3, 4, [100, 200])).toEqual({ kind: 'retry', delayMs: 200 });
+    expect(afterTryOnce(429, 4, 4, [100, 200])).toEqual({ kind: 'failed' });
   });
 });

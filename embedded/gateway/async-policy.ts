@@ -27,6 +27,26 @@ export function afterTry(status: number, attempt: number, maxAttempts = ASYNC_MA
   return { kind: 'retry', delayMs };
 }
 
+/**
+ * The statuses a gateway answers when the call never reached the function: not found in its view
+ * (which a listing cut short by a restarting bus can leave empty for a moment), its queue full, the
+ * gateway stopping or unable to list.
+ */
+const NOT_REACHED = new Set([404, 429, 503]);
+
+/**
+ * afterTry for a job that may not be retried (AsyncSubmit.retry false, a workflow's Task, whose own
+ * policy retries): the function's own answer is final, a failure included, and nothing is ever
+ * dead-lettered; an answer that says the call never reached the function is tried again while
+ * tries are left (then final).
+ */
+export function afterTryOnce(status: number, attempt: number, maxAttempts = ASYNC_MAX_ATTEMPTS, backoff: readonly number[] = ASYNC_RETRY_BACKOFF_MS): TryOutcome {
+  if (status >= 200 && status < 300) return { kind: 'succeeded' };
+  if (!NOT_REACHED.has(status) || attempt >= maxAttempts) return { kind: 'failed' };
+  const delayMs = backoff.length === 0 ? 0 : backoff[Math.min(attempt - 1, backoff.length - 1)];
+  return { kind: 'retry', delayMs };
+}
+
 /** What an HTTP call asks for: sync, or async with an optional id and callback; or what is wrong with it. */
 export type AsyncRequest = { async: false } | { async: true; id?: string; callback?: string } | { error: string };
 

@@ -22,7 +22,7 @@ import {
 } from '../../messages/function-async';
 import type { InvokeReply } from '../../messages';
 import { decodeToken } from '../../messages/names';
-import { afterTry } from './async-policy';
+import { afterTry, afterTryOnce } from './async-policy';
 import { asyncJobs, asyncPending } from './metrics';
 
 /** How a gateway's async part is set up. */
@@ -200,8 +200,8 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       msg.nak();
       return;
     }
-    // A job that may not be retried takes its first answer as final, a failure included.
-    const decision = job.retry === false && out.status >= 300 ? { kind: 'failed' as const } : afterTry(out.status, delivery, maxAttempts, backoff);
+    // A job that may not be retried takes the function's first answer as final, a failure included.
+    const decision = (job.retry === false ? afterTryOnce : afterTry)(out.status, delivery, maxAttempts, backoff);
     r.code = out.status;
     if (decision.kind === 'succeeded') {
       r.status = 'Succeeded';
