@@ -118,7 +118,11 @@ export default class WorkflowRun extends MkCommand {
         return 1;
       }
       // An output over the inline limit is in the payload bucket.
-      const output = st.output === undefined && st.outputRef && payloads ? await payloads.get(st.outputRef) : st.output;
+      if (st.output === undefined && st.outputRef && !payloads) {
+        this.err(`Error: run ${name} Succeeded, but its output in ${st.outputRef.bucket}/${st.outputRef.key} cannot be read: the payload bucket did not open`);
+        return 1;
+      }
+      const output = st.output === undefined && st.outputRef ? await payloads!.get(st.outputRef) : st.output;
       this.out(`${JSON.stringify(output ?? null)}\n`);
       return 0;
     });
