@@ -83,7 +83,7 @@ describe('parseChaosArgs', () => {
     expect(o.controlPlanes).toBeUndefined();
     expect(controlPlanesOf(o)).toBe(2);
     expect(clusterShape(o)).toEqual({ upArgs: ['--control-planes', '2'], env: { MK_NODE_MONITOR_GRACE_PERIOD: '15s', ...SERVICE_REPAIR_ENV, MK_WARM_RUNTIME_IMAGES: 'on' } });
-    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'functions', 'eviction']);
+    expect(roundKinds(o).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'functions', 'workflows', 'eviction']);
     expect(o.shapeArgs).toEqual(['--pods 30', '--window-s 20', '--settle-s 120', '--converge-s 30']);
   });
 
@@ -93,7 +93,7 @@ describe('parseChaosArgs', () => {
     expect(o.shapeArgs).toContain('--targets nats,control-plane,node-agent,leader,node-pause,gateway');
     const four = parseChaosArgs(['--targets', 'nats,control-plane,node-agent,containerd']);
     expect(clusterShape(four)).toEqual({ upArgs: [], env: { ...SERVICE_REPAIR_ENV, MK_WARM_RUNTIME_IMAGES: 'on' } });
-    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'functions']);
+    expect(roundKinds(four).map((k) => k.name)).toEqual(['pods', 'cascade', 'leadership', 'workloads', 'services', 'storage', 'functions', 'workflows']);
     const three = parseChaosArgs(['--targets', 'nats', '--control-planes', '3']);
     expect(three.shapeArgs).toEqual(expect.arrayContaining(['--targets nats', '--control-planes 3']));
     expect(clusterShape(three).upArgs).toEqual(['--control-planes', '3']);
