@@ -1,5 +1,4 @@
-import { TriggerSchema, type Trigger } from '../../messages/trigger';
-import { triggerDefaults } from './kind';
+import { defaultTrigger, TriggerSchema, type Trigger } from '../../messages/trigger';
 
 const t = (spec: Partial<Trigger['spec']> = {}): Trigger => ({
   apiVersion: 'mk.io/v1', kind: 'Trigger', metadata: { name: 'hook', namespace: 'shop' },
@@ -8,7 +7,7 @@ const t = (spec: Partial<Trigger['spec']> = {}): Trigger => ({
 
 describe('the Trigger kind\'s defaults', () => {
   it('fills in the delivery and source defaults, and the stored trigger applies again as it is', () => {
-    const d = triggerDefaults(t());
+    const d = defaultTrigger(t());
     expect(d.spec).toEqual({
       target: { function: 'f', input: { a: 1 }, inputMode: 'Merge' }, source: { http: { path: '/hooks/x', methods: ['POST'] } },
       concurrencyPolicy: 'Allow', maxAttempts: 3, backoffSeconds: 1, maxBackoffSeconds: 60,
@@ -17,6 +16,6 @@ describe('the Trigger kind\'s defaults', () => {
   });
 
   it('keeps a dead-letter subject that was given', () => {
-    expect(triggerDefaults(t({ deadLetterSubject: 'dead.hooks' })).spec.deadLetterSubject).toBe('dead.hooks');
+    expect(defaultTrigger(t({ deadLetterSubject: 'dead.hooks' })).spec.deadLetterSubject).toBe('dead.hooks');
   });
 });

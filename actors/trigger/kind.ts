@@ -1,6 +1,6 @@
 /**
  * The Trigger kind's control-plane side: admission is the schema (messages/trigger.ts) with the
- * defaults filled in (triggerDefaults), an HTTP path served by one trigger only, and the
+ * defaults filled in (defaultTrigger), an HTTP path served by one trigger only, and the
  * controller (controller.ts) with the function invoker of workflow runs (tasks.ts).
  */
 import type { ObjectStore } from '../../bus';
@@ -28,19 +28,11 @@ async function checkHttpPath(store: ObjectStore, next: Trigger): Promise<void> {
   }
 }
 
-/**
- * Kubernetes-style defaults (defaultTrigger). The dead-letter subject is not among them: the
- * default one is under `mk.`, which the schema refuses in a manifest, so stored it would make the
- * trigger's own YAML fail to apply again. It stays derived (deliveryPolicy, deadLetterSubjectOf).
- */
-export function triggerDefaults(t: Trigger): Trigger {
-  return defaultTrigger(t);
-}
-
 /** The Trigger kind module (actors/kinds.ts lists it). */
 export const triggerModule: KindModule = {
   info: TriggerKind,
-  defaults: (o) => triggerDefaults(o as unknown as Trigger) as unknown as KubeObject,
+  // defaultTrigger leaves the dead-letter subject derived: the default is under `mk.`, which the schema refuses in a manifest.
+  defaults: (o) => defaultTrigger(o as unknown as Trigger) as unknown as KubeObject,
   initialStatus: () => ({}),
   allocate: async (store, _existing, next) => {
     await checkHttpPath(store, next as unknown as Trigger);
