@@ -11,7 +11,8 @@
 //   precondition and counts as a failure;
 // - no readable result (Jest crashed, the build before it failed), a result Jest itself calls
 //   unsuccessful or interrupted, or a non-zero exit with nothing else failed, is one failure.
-// It explains every failure it adds on stderr, prints the line on stdout as its last output, and
+// It names each failed test with the gist of its failure and explains every failure it adds on
+// stderr, prints the line on stdout as its last output, and
 // exits 1 when the line shows a failure, 0 otherwise. Plain Node.js, no dependencies: it must run
 // even when `npm ci` or the build did not.
 'use strict';
@@ -21,6 +22,22 @@ const path = require('node:path');
 const REPO_ROOT = path.resolve(__dirname, '..');
 // Where a skip is a broken precondition when root runs the suite.
 const ROOT_MUST_RUN = ['test/e2e/', 'test/chaos/'];
+// At most this many failed tests are named, each in one line, so the end of the log says what failed.
+const MAX_NAMED_FAILURES = 40;
+
+/**
+ * One line about a failed test's first failure message: its first line, and the first place in a
+ * test file it points at (the suite's own file first), ANSI colours removed, at most 400 characters.
+ */
+function failureGist(messages, file) {
+  const text = String((Array.isArray(messages) ? messages[0] : messages) ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const first = lines[0] ?? '';
+  const frames = lines.filter((l) => l.startsWith('at ') && !/node_modules/.test(l));
+  const at = frames.find((l) => l.includes(file)) ?? frames.find((l) => /test\//.test(l));
+  const gist = at ? `${first} ${at}` : first;
+  return gist.length > 400 ? `${gist.slice(0, 399)}…` : gist;
+}
 
 /**
  * Counts a parsed Jest JSON result (or undefined when there was none). `jestExit` is Jest's exit
@@ -41,7 +58,10 @@ function summarize(result, { jestExit, asRoot, repoRoot = REPO_ROOT }) {
     let failedHere = 0;
     for (const t of Array.isArray(suite.assertionResults) ? suite.assertionResults : []) {
       if (t.status === 'passed') counts.passed++;
-      else if (t.status === 'failed') failedHere++;
+      else if (t.status === 'failed') {
+        failedHere++;
+        if (counts.failed + failedHere <= MAX_NAMED_FAILURES) notes.push(`failed: ${file} › ${t.fullName ?? t.title}: ${failureGist(t.failureMessages, file)}`);
+      }
       else if (mustRun) {
         failedHere++;
         notes.push(`skipped as root: ${file} › ${t.fullName ?? t.title}`);

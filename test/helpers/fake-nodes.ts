@@ -33,7 +33,8 @@ export interface NodeLoop { stop(): Promise<void> }
 
 /**
  * Plays the agents of every node: each pass, pods being deleted go from the store, pods bound to a
- * node turn Running and, once `readyAfterMs` old, Ready. Pods labelled `ready: never` stay unready.
+ * node turn Running and, once `readyAfterMs` old, Ready. Pods labelled `ready: never` stay unready;
+ * a Failed or Succeeded pod is left as it is.
  */
 export function playNodes(store: ObjectStore, namespace = 'default', readyAfterMs = 0, everyMs = 50): NodeLoop {
   let stopped = false;
@@ -46,6 +47,8 @@ export function playNodes(store: ObjectStore, namespace = 'default', readyAfterM
           await store.delete(key).catch(() => undefined);
           continue;
         }
+        // A finished pod stays finished, as on a real node: it is never made Running again.
+        if (p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') continue;
         const isReady = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
         if (isReady || p.metadata.labels?.ready === 'never') {
           if (p.status?.phase !== 'Running') await setStatus(store, key, false);

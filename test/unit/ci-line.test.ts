@@ -36,7 +36,11 @@ function jestResult(root: string, suites: Suite[]): object {
       name: path.join(root, s.file),
       status: s.status,
       message: s.message ?? '',
-      assertionResults: s.tests.map((status, i) => ({ title: `t${i}`, fullName: `${s.file} t${i}`, status })),
+      assertionResults: s.tests.map((status, i) => ({
+        title: `t${i}`, fullName: `${s.file} t${i}`, status,
+        failureMessages: status === 'failed'
+          ? [`\u001b[31mError: t${i} broke\u001b[39m\n    at until (test/helpers/wait.ts:14:38)\n    at Object.<anonymous> (${s.file}:1${i}:3)`] : [],
+      })),
     })),
   };
 }
@@ -90,6 +94,13 @@ describe('scripts/ci-summary.js', () => {
   it('counts failed tests one by one, not once per suite', async () => {
     const r = await summary(jestResult(ROOT, [{ file: 'test/unit/a.test.ts', status: 'failed', tests: ['failed', 'passed', 'failed'] }]), 1);
     expect(r).toMatchObject({ code: 1, line: 'tests: 1 passed, 2 failed, 0 skipped' });
+  });
+
+  it('names each failed test, with its first message line and place, before the line', async () => {
+    const r = await summary(jestResult(ROOT, [{ file: 'test/unit/a.test.ts', status: 'failed', tests: ['failed', 'passed', 'failed'] }]), 1);
+    expect(r.stderr).toContain('failed: test/unit/a.test.ts › test/unit/a.test.ts t0: Error: t0 broke at Object.<anonymous> (test/unit/a.test.ts:10:3)\n');
+    expect(r.stderr).toContain('failed: test/unit/a.test.ts › test/unit/a.test.ts t2: Error: t2 broke');
+    expect(r.stderr).not.toContain('\u001b[');
   });
 
   it('as root, counts skipped e2e and chaos tests as failures; other skips stay skips', async () => {

@@ -126,14 +126,24 @@ describe('api writes in parallel', () => {
   it('holds a flood beyond the bound in flight and answers all of it', async () => {
     let running = 0;
     let most = 0;
+    // The first writes wait until the bound is reached (or 10 s pass, and `most` shows the shortfall),
+    // so a slow machine that answers each write before the next arrives still fills every lane.
+    let open!: () => void;
+    const full = new Promise<void>((resolve) => { open = resolve; });
+    const deadline = setTimeout(() => open(), 10_000);
     const counted: WriteHandler = async (r: ApplyRequest) => {
       running++;
       most = Math.max(most, running);
-      try { return await apply({ store, bus }, r); } finally { running--; }
+      if (running >= 4) open();
+      try {
+        await full;
+        return await apply({ store, bus }, r);
+      } finally { running--; }
     };
     await serveApi({ writeLimit: 4, handlers: { apply: counted } });
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => call<ApplyResult>(API.apply, { object: ns(`flood-${i}`) })));
     expect(results.every((r) => r.result === 'created')).toBe(true);
+    clearTimeout(deadline);
     expect(most).toBe(4);
     expect((await store.list('namespaces._cluster.>')).items.filter((i) => i.key.includes('flood-'))).toHaveLength(200);
   });
