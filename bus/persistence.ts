@@ -142,14 +142,28 @@ export class JetStreamPersistenceEngine implements PersistenceEngine {
    * server's max payload; UnavailableError/TimeoutError when the bus fails.
    */
   async persist(event: PersistedEvent): Promise<void> {
+    await this.persistRange(event, event.sequenceNumber);
+  }
+
+  /**
+   * Appends one message that stands for the events `first`..`event.sequenceNumber` of its key
+   * (`event.data` holds them all, in the caller's format): one round trip for what one step of an
+   * actor produced, under the same single-writer check as persist(), against event `first - 1`.
+   * Reads return it as one event, numbered with its last sequence number.
+   */
+  async persistRange(event: PersistedEvent, first: number): Promise<void> {
     const subject = this.subjectOf(event.key);
+    if (!Number.isInteger(first) || first > event.sequenceNumber) {
+      throw new ValidationError(`persist events ${first}..${event.sequenceNumber} of ${event.key}: not a range of sequence numbers`);
+    }
     try {
-      const expected = await this.expectedStreamSeq(event.key, event.sequenceNumber);
+      const expected = await this.expectedStreamSeq(event.key, first);
       const ack = await this.bus.js.publish(subject, encode(event), { expect: { lastSubjectSequence: expected } });
       this.remember(event.key, { sequenceNumber: event.sequenceNumber, streamSeq: ack.seq });
     } catch (err) {
       this.positions.delete(event.key);
-      throw translateError(err, { action: `persist event ${event.sequenceNumber} of ${event.key}` });
+      const which = first === event.sequenceNumber ? `event ${first}` : `events ${first}..${event.sequenceNumber}`;
+      throw translateError(err, { action: `persist ${which} of ${event.key}` });
     }
   }
 

@@ -4,7 +4,8 @@
  * persistence engine (bus/persistence.ts, key `workflowrun-<uid>`, one writer per key).
  *
  * A step is: take one input (the start, a task's answer, a timer, a cancel) from the run's inbox,
- * let the engine decide, append its events to the journal, and only then carry out its commands
+ * let the engine decide, append its events to the journal (one message for the step when they
+ * fit), and only then carry out its commands
  * (call a function, start a child run, arm a timer). A run whose actor is new (a restart, a new
  * leader) replays its journal, never user code, and does again what the journal says is still
  * open: a task is asked for under the same invocation id, so the gateway and the results bucket
@@ -29,6 +30,10 @@ import {
 } from './engine';
 import { isEventRef, type PayloadStore } from '../../bus/workflow-payloads';
 import { taskCallId, type TaskAnswer, type TaskInvoker } from './tasks';
+
+/** A journal message that holds the events of one step, all inline. */
+interface EventBatch { events: RunEvent[] }
+const isEventBatch = (v: unknown): v is EventBatch => typeof v === 'object' && v !== null && Array.isArray((v as Partial<EventBatch>).events);
 
 /** The annotations a child run carries: the parent run's key and the invocation it answers. */
 export const PARENT_RUN_ANNOTATION = 'workflows.mk.io/parent-run';
@@ -184,8 +189,22 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
     await store.mutate<WorkflowRunObject>(key, (cur) => (cur.spec.cancel ? cur : { ...cur, spec: { ...cur.spec, cancel: { reason } } }));
   };
 
-  /** Appends a step's events to the journal, in order, and adds their rows to the history. */
+  /**
+   * Appends a step's events to the journal, in order, and adds their rows to the history. A step's
+   * events that fit inline together are one journal message (one round trip, one single-writer
+   * check); otherwise each is a message of its own, and one over the inline limit is a reference.
+   */
   const append = async (shell: RunShell, events: readonly RunEvent[]): Promise<void> => {
+    if (events.length === 0) return;
+    if (events.length > 1) {
+      const batch: EventBatch = { events: [...events] };
+      if (Buffer.byteLength(JSON.stringify(batch)) <= payloads!.inlineLimit) {
+        const last = events[events.length - 1];
+        await engine!.persistRange({ data: batch, sequenceNumber: last.seq, key: runJournalKey(shell.uid), createdAt: Date.parse(last.at), tags: [] } as never, events[0].seq);
+        remember(shell, events);
+        return;
+      }
+    }
     for (const e of events) {
       // An event over the inline limit is kept in the payload bucket; the journal holds its reference.
       const data = Buffer.byteLength(JSON.stringify(e)) > payloads!.inlineLimit
@@ -210,7 +229,10 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
     };
     const journal = (await engine!.events(runJournalKey(uid))) as unknown as { data: unknown }[];
     const events: RunEvent[] = [];
-    for (const p of journal) events.push(isEventRef(p.data) ? await payloads!.get(p.data.$ref) as unknown as RunEvent : p.data as RunEvent);
+    for (const p of journal) {
+      if (isEventBatch(p.data)) events.push(...p.data.events);
+      else events.push(isEventRef(p.data) ? await payloads!.get(p.data.$ref) as unknown as RunEvent : p.data as RunEvent);
+    }
     if (events.length === 0) {
       const spec = run.spec.workflow ?? (await store.get<WorkflowObject>(objectKey('workflows', shell.namespace, run.spec.workflowRef?.name ?? '')))?.object.spec;
       if (!spec) {

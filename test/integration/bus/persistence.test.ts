@@ -56,6 +56,22 @@ describe('JetStreamPersistenceEngine', () => {
     expect((await read(two, key, 3)).map((e) => e.data)).toEqual(['from two']);
   });
 
+  it('appends a range of events as one message, under the same single-writer check', async () => {
+    const one = await JetStreamPersistenceEngine.open(await connect('engine-range-1'));
+    const two = await JetStreamPersistenceEngine.open(await connect('engine-range-2'));
+    const key = 'ranges';
+    await one.persist(ev(key, 1, 'first'));
+    await one.persistRange(ev(key, 4, ['two', 'three', 'four']), 2);
+    await one.persist(ev(key, 5, 'five'));
+    expect((await read(two, key, 0)).map((e) => [e.sequenceNumber, e.data])).toEqual([[1, 'first'], [4, ['two', 'three', 'four']], [5, 'five']]);
+    // A range must follow the last event: two knows 5, so a range from 5 (or before) is stale.
+    expect(await caught(two.persistRange(ev(key, 7, ['x', 'y']), 5))).toBeInstanceOf(ConflictError);
+    await two.persistRange(ev(key, 7, ['six', 'seven']), 6);
+    // one still believes 5 is the last event: the server refuses its range after 5.
+    expect(isConflict(await caught(one.persistRange(ev(key, 8, ['6', '7', '8']), 6)))).toBe(true);
+    expect((await caught(one.persistRange(ev(key, 3, []), 4))).message).toMatch(/not a range/);
+  });
+
   it('keeps the newest snapshot', async () => {
     const engine = await JetStreamPersistenceEngine.open(await connect('engine-snap'));
     expect(await engine.latestSnapshot('snap')).toBeUndefined();
