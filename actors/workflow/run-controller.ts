@@ -12,7 +12,8 @@
  * answer it with its one recorded result; a timer is armed for the fireAt the journal holds.
  *
  * The status (phase, current states, output or error, times, the latest history rows) is written
- * after each batch of steps; the journal is the truth and the status follows it.
+ * after each batch of steps, at most every STATUS_WRITE_GAP_MS while the run goes on and at once
+ * when it ends; the journal is the truth and the status follows it.
  */
 import type { Bus, JetStreamPersistenceEngine, ObjectStore, Stored } from '../../bus';
 import {
@@ -79,7 +80,16 @@ interface RunShell {
   cancelQueued: boolean;
   /** Where a final output over the inline limit was put. */
   outputRef?: PayloadRef;
+  /** When (real time, ms) this actor last wrote the run's status; 0 before its first write. */
+  statusAt: number;
 }
+
+/**
+ * The least time between two status writes of a running run. A run's steps can come faster than
+ * anyone reads them; each write is a store write and an update to every watcher, so a running run
+ * shows where it is at most this late. The first status and the final one are written at once.
+ */
+export const STATUS_WRITE_GAP_MS = 250;
 
 /** The name of the child run of `invocationId` under `parent`: stable, so a second start finds the first. */
 export function childRunName(parent: string, invocationId: string): string {
@@ -225,7 +235,7 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
     const uid = run.metadata.uid ?? '';
     const shell: RunShell = {
       key: cur.key, uid, namespace: run.metadata.namespace ?? 'default', state: initialRunState(), inbox: [],
-      timers: new Map(), children: new Map(), recent: [], timerPaths: new Map(), cancelQueued: false,
+      timers: new Map(), children: new Map(), recent: [], timerPaths: new Map(), cancelQueued: false, statusAt: 0,
     };
     const journal = (await engine!.events(runJournalKey(uid))) as unknown as { data: unknown }[];
     const events: RunEvent[] = [];
@@ -385,12 +395,16 @@ export function workflowRunController(deps: RunControllerDeps): KindController {
         drop(shell);
         throw err;
       }
+      const final = isFinalPhase(shell.state.phase);
+      const wait = shell.statusAt + STATUS_WRITE_GAP_MS - performance.now();
+      if (!final && shell.statusAt > 0 && wait > 0) return { requeueAfterMs: wait };
       const status = await statusOf(shell);
       if (stableJson(status) !== stableJson(run.status ?? {})) {
         // Checked by revision: a run changed meanwhile (a cancel) is a Conflict, retried soon with the actor state kept.
         await store.update(key, { ...run, status }, cur.revision);
+        shell.statusAt = performance.now();
       }
-      if (isFinalPhase(shell.state.phase)) {
+      if (final) {
         drop(shell);
         answerParent({ ...run, status: await statusOf(shell) });
         log.info({ key, phase: shell.state.phase, events: shell.state.events }, 'workflow run finished');
