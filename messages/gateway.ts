@@ -57,4 +57,9 @@ export interface FunctionDemand {
 export interface InvokeReply {
   status: number;
   body: unknown;
+  /**
+   * false when the call never reached an instance (a 504 because none became free in time): it
+   * did not run, so trying it again cannot run it twice. Absent otherwise.
+   */
+  reached?: false;
 }

@@ -73,4 +73,10 @@ describe('afterTryOnce', () => {
     expect(afterTryOnce(503, 3, 4, [100, 200])).toEqual({ kind: 'retry', delayMs: 200 });
     expect(afterTryOnce(429, 4, 4, [100, 200])).toEqual({ kind: 'failed' });
   });
+
+  it('tries again a 504 that never reached an instance, but not a 504 an instance held', () => {
+    expect(afterTryOnce(504, 1, 4, [100, 200], false)).toEqual({ kind: 'retry', delayMs: 100 });
+    expect(afterTryOnce(504, 4, 4, [100, 200], false)).toEqual({ kind: 'failed' });
+    expect(afterTryOnce(504, 1, 4, [100, 200], true)).toEqual({ kind: 'failed' });
+  });
 });

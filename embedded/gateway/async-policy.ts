@@ -37,12 +37,15 @@ const NOT_REACHED = new Set([404, 429, 503]);
 /**
  * afterTry for a job that may not be retried (AsyncSubmit.retry false, a workflow's Task, whose own
  * policy retries): the function's own answer is final, a failure included, and nothing is ever
- * dead-lettered; an answer that says the call never reached the function is tried again while
- * tries are left (then final).
+ * dead-lettered; an answer that says the call never reached the function (its status, or
+ * `reached` false: a 504 while no instance became free) is tried again while tries are left
+ * (then final).
  */
-export function afterTryOnce(status: number, attempt: number, maxAttempts = ASYNC_MAX_ATTEMPTS, backoff: readonly number[] = ASYNC_RETRY_BACKOFF_MS): TryOutcome {
+export function afterTryOnce(
+  status: number, attempt: number, maxAttempts = ASYNC_MAX_ATTEMPTS, backoff: readonly number[] = ASYNC_RETRY_BACKOFF_MS, reached = true,
+): TryOutcome {
   if (status >= 200 && status < 300) return { kind: 'succeeded' };
-  if (!NOT_REACHED.has(status) || attempt >= maxAttempts) return { kind: 'failed' };
+  if ((reached && !NOT_REACHED.has(status)) || attempt >= maxAttempts) return { kind: 'failed' };
   const delayMs = backoff.length === 0 ? 0 : backoff[Math.min(attempt - 1, backoff.length - 1)];
   return { kind: 'retry', delayMs };
 }

@@ -201,7 +201,9 @@ export async function startAsyncWorker(opts: AsyncOptions): Promise<AsyncWorker>
       return;
     }
     // A job that may not be retried takes the function's first answer as final, a failure included.
-    const decision = (job.retry === false ? afterTryOnce : afterTry)(out.status, delivery, maxAttempts, backoff);
+    const decision = job.retry === false
+      ? afterTryOnce(out.status, delivery, maxAttempts, backoff, out.reached !== false)
+      : afterTry(out.status, delivery, maxAttempts, backoff);
     r.code = out.status;
     if (decision.kind === 'succeeded') {
       r.status = 'Succeeded';

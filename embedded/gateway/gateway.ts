@@ -413,7 +413,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         slot = await r.queue.acquire(deadline - Date.now(), tried, demand);
       } catch (err) {
         if (err instanceof QueueFullError) return { ...fail(503, err.message), retryAfter: 1 };
-        if (err instanceof DeadlineError) return fail(504, `function "${name}" did not answer within ${fn.spec.timeoutSeconds ?? 60}s (no instance became free)`);
+        if (err instanceof DeadlineError) return { ...fail(504, `function "${name}" did not answer within ${fn.spec.timeoutSeconds ?? 60}s (no instance became free)`), reached: false };
         if (err instanceof StoppingError) return { ...fail(503, err.message), retryAfter: 1 };
         return fail(404, `function "${name}" not found in namespace "${namespace}"`);
       }
