@@ -33,6 +33,7 @@ import { startMetrics, type MetricsOptions, type MetricsService } from './metric
 import { namespaceModule } from './namespace/kind';
 import { serveNodeApi } from './node/node-api';
 import { serveLocalVolumesApi } from './node/local-volumes-api';
+import { serveFileTriggersApi } from './node/file-triggers-api';
 import { spawnScheduler, type SchedulerConfig } from './scheduler/scheduler-actor';
 import { storageClassModule } from './volume/kind';
 
@@ -210,6 +211,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
   const api = spawnApi(system, bus, store);
   const nodeApi = serveNodeApi(bus, store);
   const localVolumesApi = serveLocalVolumesApi(bus, store);
+  const fileTriggersApi = serveFileTriggersApi(bus, store);
   let controllers: KindController[] = [];
   const reconnects = ensureOnReconnect(bus, async () => {
     await store.ensure();
@@ -222,7 +224,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
     for (const c of controllers) await c.ensure?.();
     await ensureNamespaces(store);
   });
-  await Promise.all([api.ready, nodeApi.ready, localVolumesApi.ready]);
+  await Promise.all([api.ready, nodeApi.ready, localVolumesApi.ready, fileTriggersApi.ready]);
   const leadership = startLeadership({
     store,
     identity,
@@ -244,6 +246,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Contro
       await api.stop();
       await nodeApi.stop();
       await localVolumesApi.stop();
+      await fileTriggersApi.stop();
       stopActor(system);
       await feed?.stop();
       await bus.close();

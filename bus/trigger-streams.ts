@@ -1,8 +1,9 @@
 /**
  * The JetStream side of triggers (messages/trigger-subjects.ts): the control plane makes the
- * events stream (subject and HTTP firings), the dead-letter stream and the firings bucket; the
- * trigger engine sets the events stream's subjects and opens one durable consumer per trigger.
- * Gateways only publish HTTP firings (embedded/permissions.ts).
+ * events stream (subject, HTTP and file firings), the dead-letter stream and the firings bucket;
+ * the trigger engine sets the events stream's subjects and opens one durable consumer per
+ * trigger. Gateways only publish HTTP firings, and nodes only their own file firings
+ * (embedded/permissions.ts).
  */
 import {
   AckPolicy, DeliverPolicy, RetentionPolicy, StorageType,
@@ -11,13 +12,16 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import {
   TRIGGER_DLQ_CAPTURE, TRIGGER_DLQ_MAX_AGE_MS, TRIGGER_DLQ_STREAM, TRIGGER_EVENTS_DUPLICATE_WINDOW_MS, TRIGGER_EVENTS_MAX_AGE_MS,
-  TRIGGER_EVENTS_STREAM, TRIGGER_FIRINGS_BUCKET, TRIGGER_FIRINGS_TTL_MS, TRIGGER_HTTP_WILDCARD,
+  TRIGGER_EVENTS_STREAM, TRIGGER_FILE_WILDCARD, TRIGGER_FIRINGS_BUCKET, TRIGGER_FIRINGS_TTL_MS, TRIGGER_HTTP_WILDCARD,
 } from '../messages/trigger-subjects';
 import { ensureStream, nanos } from './ensure-stream';
 import { jsApiCode, JsApiCodes, translateError } from './errors';
 
+/** What the events stream captures whatever subject triggers there are: HTTP and file firings. */
+const ALWAYS_CAPTURED = [TRIGGER_HTTP_WILDCARD, TRIGGER_FILE_WILDCARD] as const;
+
 /**
- * Makes TRIGGER_EVENTS_STREAM (capturing the HTTP firing subjects until the engine sets the rest),
+ * Makes TRIGGER_EVENTS_STREAM (capturing the HTTP and file firing subjects until the engine sets the rest),
  * TRIGGER_DLQ_STREAM and TRIGGER_FIRINGS_BUCKET where missing, with `replicas` copies; an existing
  * stream keeps its subjects. Idempotent. Throws UnavailableError or ForbiddenError as the bus says.
  */
@@ -25,13 +29,13 @@ export async function ensureTriggerStreams(jsm: JetStreamManager, js: JetStreamC
   try {
     await ensureStream(jsm, {
       name: TRIGGER_EVENTS_STREAM,
-      subjects: [TRIGGER_HTTP_WILDCARD],
+      subjects: [...ALWAYS_CAPTURED],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: nanos(TRIGGER_EVENTS_MAX_AGE_MS),
       duplicate_window: nanos(TRIGGER_EVENTS_DUPLICATE_WINDOW_MS),
       num_replicas: replicas,
-      description: 'mk: messages of subject triggers and HTTP firings, until their triggers have recorded them',
+      description: 'mk: messages of subject triggers, HTTP and file firings, until their triggers have recorded them',
     });
     await ensureStream(jsm, {
       name: TRIGGER_DLQ_STREAM,
@@ -58,12 +62,12 @@ export async function openFiringsBucket(js: JetStreamClient, replicas = 1): Prom
 }
 
 /**
- * Sets the events stream's subjects to TRIGGER_HTTP_WILDCARD and `capture` (which must not
+ * Sets the events stream's subjects to the HTTP and file firing subjects and `capture` (which must not
  * overlap each other: see actors/trigger/capture.ts), when they differ. Throws what the server
  * says (a subject another stream already captures), translated.
  */
 export async function setCapturedSubjects(jsm: JetStreamManager, capture: readonly string[]): Promise<void> {
-  const want = [TRIGGER_HTTP_WILDCARD, ...capture].sort();
+  const want = [...ALWAYS_CAPTURED, ...capture].sort();
   try {
     const info = await jsm.streams.info(TRIGGER_EVENTS_STREAM);
     const have = [...(info.config.subjects ?? [])].sort();

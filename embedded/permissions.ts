@@ -11,7 +11,10 @@
  *   writes only its own events and journals, serves only its own subjects and reads only its own
  *   replies. Everything else it asks for is refused by the server. What the store holds for a node
  *   beyond its pods (its local-path volumes) it reads through the node api on its own name, where
- *   the control plane answers with that node's share only (actors/node/local-volumes-api.ts).
+ *   the control plane answers with that node's share only (actors/node/local-volumes-api.ts,
+ *   actors/node/file-triggers-api.ts), and the changes its file triggers see it publishes only
+ *   under its own name (`mk.trigger.file.<node>.>`, captured by the trigger events stream; the
+ *   acks come to its inbox).
  *
  * Functions' code (FUNCTION_CODE_BUCKET, an object store) is the one part of JetStream outside
  * the control plane that others touch: the CLI uploads and downloads code, nodes only download
@@ -29,7 +32,7 @@ import {
   ASYNC_CONSUMER, ASYNC_INVOKE_WILDCARD, ASYNC_STREAM, DLQ_LIST_SUBJECT, DLQ_REPLAY_SUBJECT, DLQ_STREAM, RESULTS_BUCKET, RESULTS_GET_SUBJECT,
 } from '../messages/function-async';
 import { ACTOR_STREAM } from '../messages/telemetry';
-import { TRIGGER_HTTP_WILDCARD } from '../messages/trigger-subjects';
+import { TRIGGER_HTTP_WILDCARD, triggerFileNodeWildcard } from '../messages/trigger-subjects';
 import { WORKFLOW_PAYLOAD_BUCKET } from '../messages/workflow/limits';
 import { STATS_WILDCARD, statsSubject } from '../messages/usage';
 
@@ -84,6 +87,8 @@ export function nodePermissions(node: string): Permissions {
         `mk.node.${n}.>`,
         // Its own usage reports (messages/usage.ts); the control plane hears every node's.
         statsSubject(node),
+        // Changes its file triggers saw (node-agent/triggers), published to the trigger events stream.
+        triggerFileNodeWildcard(node),
         `mk.events.*.*.${eventSourceToken({ component: NODE_COMPONENT, host: node })}`,
         `${JOURNAL_SUBJECT_PREFIX}.${owner}.*`,
         `$KV.${SNAPSHOT_BUCKET}.${owner}.*`,

@@ -63,7 +63,7 @@ export function watchSubject(plural: string, namespace?: string): string {
  * only on its own name, so the control plane knows which node asks (Kubernetes' NodeRestriction).
  */
 export type NodeApiVerb = 'register' | 'heartbeat' | 'pod-status' | 'pod-terminated' | 'pod-object'
-  | 'local-volumes' | 'local-volume-cleaned';
+  | 'local-volumes' | 'local-volume-cleaned' | 'file-triggers';
 
 /** The subject a node agent sends a node api request on. */
 export function nodeApiSubject(node: string, verb: NodeApiVerb): string {

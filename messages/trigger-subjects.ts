@@ -1,10 +1,11 @@
 /**
- * The bus side of triggers: the stream that keeps subject and HTTP firings until the trigger
- * engine has recorded them, the stream of dead letters, the bucket of firings in progress, the
- * subject a gateway publishes an HTTP firing on, the ids firings get and what a dead letter
- * holds. No I/O.
+ * The bus side of triggers: the stream that keeps subject, HTTP and file firings until the
+ * trigger engine has recorded them, the stream of dead letters, the bucket of firings in
+ * progress, the subjects a gateway publishes an HTTP firing and a node a file firing on, what a
+ * node is told of its file triggers, the ids firings get and what a dead letter holds. No I/O.
  */
-import { encodeToken } from './names';
+import { decodeToken, encodeToken } from './names';
+import type { FileEvent } from './trigger-names';
 
 /**
  * The stream that captures every subject trigger's subject and the HTTP firing subjects (limits
@@ -24,6 +25,57 @@ export function triggerHttpSubject(namespace: string, name: string): string {
 }
 /** Every HTTP firing subject. */
 export const TRIGGER_HTTP_WILDCARD = 'mk.trigger.http.*.*';
+
+/**
+ * The subject node `node` publishes a change seen by file trigger `<ns>/<name>` on (captured by
+ * TRIGGER_EVENTS_STREAM); a node may publish only under its own name (embedded/permissions.ts).
+ */
+export function triggerFileSubject(node: string, namespace: string, name: string): string {
+  return `mk.trigger.file.${encodeToken(node)}.${encodeToken(namespace)}.${encodeToken(name)}`;
+}
+/** Every file firing subject. */
+export const TRIGGER_FILE_WILDCARD = 'mk.trigger.file.>';
+/** Every file firing subject of node `node`: what that node may publish. */
+export function triggerFileNodeWildcard(node: string): string {
+  return `mk.trigger.file.${encodeToken(node)}.>`;
+}
+/** The node a file firing subject names (its fourth token), or undefined for another subject. */
+export function triggerFileNodeOf(subject: string): string | undefined {
+  const t = subject.split('.');
+  return t.length === 6 && t[0] === 'mk' && t[1] === 'trigger' && t[2] === 'file' ? decodeToken(t[3]) : undefined;
+}
+
+/** The body of a file firing (JSON): what changed, where and when. */
+export interface FileTriggerEvent {
+  /** The node that saw the change. */
+  node: string;
+  /** The file that changed (the trigger's path, or a file under it when that is a directory). */
+  path: string;
+  event: FileEvent;
+  /** When the change was seen (RFC 3339, milliseconds). */
+  time: string;
+}
+
+/** One file trigger of a node, as the control plane tells that node (mk.api.node.<node>.file-triggers). */
+export interface NodeFileTrigger {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** The absolute path to watch: a file, or a directory and every file under it. */
+  path: string;
+  events: FileEvent[];
+  debounceMs: number;
+}
+
+/** The reply of mk.api.node.<node>.file-triggers: the file triggers whose spec.source.file.node is the node. */
+export interface FileTriggersResult {
+  triggers: NodeFileTrigger[];
+}
+
+/** What the control plane publishes to a node when its file triggers changed: `mk.node.<node>.file-triggers`. */
+export function fileTriggersNudgeSubject(node: string): string {
+  return `mk.node.${encodeToken(node)}.file-triggers`;
+}
 
 /** HTTP firings' headers on the bus: the method and path of the request (its own headers are kept too). */
 export const TRIGGER_HTTP_HEADERS = { method: 'Mk-Trigger-Method', path: 'Mk-Trigger-Path' } as const;

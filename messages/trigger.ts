@@ -110,7 +110,8 @@ export const FileSource = z.strictObject({
     }
   }).optional().describe('The changes that fire: create, write, delete; all three when omitted.'),
   debounceMs: bounded(0, MAX_FILE_DEBOUNCE_MS).optional().describe(
-    `Changes closer together than this many milliseconds fire once, after the last; ${DEFAULT_FILE_DEBOUNCE_MS} when omitted.`,
+    `Changes to one file closer together than this many milliseconds fire once, after the last, as what they came to `
+    + `(a create followed by writes is a create, anything ending in a delete a delete); ${DEFAULT_FILE_DEBOUNCE_MS} when omitted.`,
   ),
 }).meta({ title: 'FileSource' });
 export type FileSource = z.infer<typeof FileSource>;

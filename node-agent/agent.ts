@@ -40,6 +40,7 @@ import { getCode, openCodeBucket, type CodeBucket } from '../bus/function-code';
 import { FunctionCodeCache, PodVolumes } from './volumes';
 import { RuntimeImageBuilder, type ImageProgress } from './images';
 import { startLocalPathStorage } from './storage';
+import { startFileTriggers } from './triggers';
 import { adoptionOverlay, AdoptionStore, FunctionPool, parsePoolSize } from './functions';
 
 export interface NodeAgentOptions {
@@ -356,6 +357,8 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
 
   // The directories of the node's local-path volumes (node-agent/storage).
   const localPath = startLocalPathStorage({ bus, nodeName: name, log });
+  // The paths of the node's file triggers, watched; their changes go to the trigger events stream (node-agent/triggers).
+  const fileTriggers = startFileTriggers({ bus, nodeName: name, log, recordEvent: (obj, type, reason, message) => recorder.record(obj, type, reason, message) });
 
   let quiesced = false;
   let tornDown = false;
@@ -364,6 +367,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
     if (quiesced) return;
     quiesced = true;
     await localPath.stop();
+    await fileTriggers.stop();
     await nodeDns.stop();
     await sampler.stop();
     link.stop();

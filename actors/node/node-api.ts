@@ -289,6 +289,7 @@ const NODE_VERB_KINDS: Record<Parameters<typeof nodeApiWildcard>[0], string> = {
   register: NodeKind.plural, heartbeat: NodeKind.plural, 'pod-status': PodKind.plural, 'pod-terminated': PodKind.plural,
   'pod-object': PodKind.plural,
   'local-volumes': PersistentVolumeKind.plural, 'local-volume-cleaned': PersistentVolumeKind.plural,
+  'file-triggers': 'triggers',
 };
 
 /** Serves the node api for every node; `stop()` unsubscribes and waits for the requests in flight. */

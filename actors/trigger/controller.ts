@@ -12,17 +12,22 @@
  *   each message that passes the filters fires once under an id fixed by its stream sequence and
  *   is acked once the firing is recorded. The stream's subjects follow the subject triggers
  *   (capture.ts says how overlapping subjects are captured).
- * - file: not served; its Ready condition says so.
+ * - file: the node named by spec.source.file.node watches the path (node-agent/triggers) and
+ *   publishes each change, acked by JetStream, on the trigger's file subject; from there it is
+ *   consumed as an HTTP firing is, once the message is checked to come from that node and to be a
+ *   change the trigger asked for (file-source.ts). The node learns its file triggers through the
+ *   node api (actors/node/file-triggers-api.ts) and is nudged on mk.node.<node>.file-triggers
+ *   whenever what it watches for a trigger changes or the trigger goes.
  *
  * Events: Fired, FailedDelivery, DeadLettered (deliverer.ts), Skipped, and the schedule's warnings.
  */
 import type { KV } from '@nats-io/kv';
-import { EventRecorder, startInformer, type Bus, type Informer, type ObjectStore, type RecordEvent } from '../../bus';
+import { encode, EventRecorder, startInformer, type Bus, type Informer, type ObjectStore, type RecordEvent } from '../../bus';
 import {
   deleteTriggerConsumer, ensureTriggerConsumer, openFiringsBucket, setCapturedSubjects, triggerConsumerName, triggerConsumerUids,
 } from '../../bus/trigger-streams';
 import {
-  keyFilter, messageFiringId, objectKey, scheduleFiringId, triggerHttpSubject,
+  fileTriggersNudgeSubject, keyFilter, messageFiringId, NodeKind, objectKey, scheduleFiringId, triggerFileSubject, triggerHttpSubject,
   type KubeObject, type Trigger, type TriggerCondition, type TriggerStatus, type WorkflowRunObject,
 } from '../../messages';
 import { stableJson } from '../api/admission';
@@ -33,6 +38,7 @@ import { log } from '../log';
 import type { TaskInvoker } from '../workflow/tasks';
 import { captureSubjects, covers } from './capture';
 import { startDeliverer, type Deliverer, type FiringDelta } from './deliverer';
+import { fileFiring, fileWatchKey } from './file-source';
 import { matchesFilters } from './filters';
 import { scheduleDecision } from './schedule';
 import { eventOf, filterInputOf, startSubscription, type Subscription } from './subscription';
@@ -60,6 +66,8 @@ interface Shell {
   uid: string;
   trigger: Trigger;
   sub?: Subscription;
+  /** What the trigger's node was last told to watch (fileWatchKey), and that node. */
+  watched?: { key: string; node: string };
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -97,23 +105,59 @@ export function triggerController(deps: TriggerControllerDeps): KindController {
     return capturing;
   };
 
+  /** Tells a node to ask for its file triggers again (it also does every 30 s). */
+  const nudge = (node: string): void => {
+    try {
+      bus.nc.publish(fileTriggersNudgeSubject(node), encode({}));
+    } catch (err) {
+      log.warn({ node, err: (err as Error).message }, 'could not nudge a node about its file triggers; it finds them on its next resync');
+    }
+  };
+
+  /** Nudges the nodes concerned when what the trigger's node watches changed (or the trigger went: `t` undefined). */
+  const nudgeWatchers = (shell: Shell, t: Trigger | undefined): void => {
+    const key = t ? fileWatchKey(t) : undefined;
+    const node = t?.spec.source.file?.node;
+    if (key === shell.watched?.key) return;
+    if (shell.watched && shell.watched.node !== node) nudge(shell.watched.node);
+    if (key !== undefined && node !== undefined) {
+      nudge(node);
+      shell.watched = { key, node };
+    } else {
+      delete shell.watched;
+    }
+  };
+
   /** Lets go of a trigger that is gone (or made again under its name with another uid). */
   const release = async (key: string, shell: Shell): Promise<void> => {
     shells.delete(key);
     await shell.sub?.stop();
+    nudgeWatchers(shell, undefined);
     deliverer?.forget(shell.uid);
     await deleteTriggerConsumer(bus.jsm, shell.uid);
   };
 
-  /** Runs the consumer loop of a subject or HTTP trigger on `subject`. */
+  /** Runs the consumer loop of a subject, HTTP or file trigger on `subject`. */
   const subscribe = async (key: string, shell: Shell, subject: string): Promise<void> => {
     if (shell.sub?.subject === subject) return;
     await shell.sub?.stop();
     shell.sub = startSubscription(bus.js, triggerConsumerName(shell.uid), subject, async (m) => {
       const t = shells.get(key)?.trigger;
       if (!t || t.metadata.uid !== shell.uid) throw new Error('the trigger is gone');
-      if (!matchesFilters(t.spec.source.subject?.filters, filterInputOf(m))) return;
-      await deliverer!.fire(key, t, messageFiringId(t.metadata.name, m.seq), eventOf(m.data));
+      const firing = messageFiringId(t.metadata.name, m.seq);
+      let event: unknown;
+      if (t.spec.source.file) {
+        const got = fileFiring(t, m.subject, eventOf(m.data), firing);
+        if ('ignored' in got) {
+          log.warn({ key, subject: m.subject, seq: m.seq, why: got.ignored }, 'a file firing was ignored');
+          return;
+        }
+        event = got.event;
+      } else {
+        if (!matchesFilters(t.spec.source.subject?.filters, filterInputOf(m))) return;
+        event = eventOf(m.data);
+      }
+      await deliverer!.fire(key, t, firing, event);
       enqueue(key);
     }, (f, msg) => log.warn({ ...f, key }, msg));
   };
@@ -156,7 +200,26 @@ export function triggerController(deps: TriggerControllerDeps): KindController {
         return { ready: { type: 'Ready', status: 'False', reason: 'SubscribeFailed', message: (err as Error).message }, skipped: 0, requeueAfterMs: BIND_RETRY_MS };
       }
     }
-    return { ready: { type: 'Ready', status: 'False', reason: 'Unsupported', message: 'file sources are not served yet' }, skipped: 0 };
+    if (src.file) {
+      const { node, path } = src.file;
+      try {
+        await ensureTriggerConsumer(bus.jsm, shell.uid, triggerFileSubject(node, ns, t.metadata.name), new Date(Date.parse(t.metadata.creationTimestamp ?? '') || Date.now()));
+        await subscribe(key, shell, triggerFileSubject(node, ns, t.metadata.name));
+        nudgeWatchers(shell, t);
+      } catch (err) {
+        log.warn({ key, err: (err as Error).message }, 'a trigger source could not be bound; trying again');
+        return { ready: { type: 'Ready', status: 'False', reason: 'SubscribeFailed', message: (err as Error).message }, skipped: 0, requeueAfterMs: BIND_RETRY_MS };
+      }
+      // Bound all the same: the node watches once it joins, and its changes are kept until then.
+      if (!await store.get(objectKey(NodeKind.plural, undefined, node))) {
+        return {
+          ready: { type: 'Ready', status: 'False', reason: 'NodeNotFound', message: `node ${node} does not exist; ${path} is watched once it joins` },
+          skipped: 0, requeueAfterMs: BIND_RETRY_MS,
+        };
+      }
+      return { ready: { type: 'Ready', status: 'True', reason: 'Watching', message: `watching ${path} on node ${node}` }, skipped: 0 };
+    }
+    return { ready: { type: 'Ready', status: 'False', reason: 'Unsupported', message: 'the source is not one mk serves' }, skipped: 0 };
   };
 
   /** The status after this pass: the counts added, the times and the condition. */
@@ -239,8 +302,10 @@ export function triggerController(deps: TriggerControllerDeps): KindController {
       if (shell && shell.uid !== uid) { await release(key, shell); shell = undefined; }
       if (!shell) shells.set(key, (shell = { uid, trigger: t }));
       shell.trigger = t;
-      // A source changed away from a subject: its loop stops (an HTTP trigger's goes on with its own subject).
-      if (!t.spec.source.subject && !t.spec.source.http && shell.sub) { await shell.sub.stop(); shell.sub = undefined; await deleteTriggerConsumer(bus.jsm, uid); }
+      // A source changed away from a message source: its loop stops (a new subject's loop replaces it in bind).
+      if (!t.spec.source.subject && !t.spec.source.http && !t.spec.source.file && shell.sub) { await shell.sub.stop(); shell.sub = undefined; await deleteTriggerConsumer(bus.jsm, uid); }
+      // A source changed away from a file: its node stops watching.
+      if (!t.spec.source.file) nudgeWatchers(shell, t);
       await deliverer!.load(key, t);
       const bound = await bind(key, shell, t);
       await deliverer!.step(key, t);

@@ -24,7 +24,7 @@ export const TriggerKind: KindInfo = {
   namespaced: true,
   get schema() { return triggerModule().TriggerSchema; },
   storage: 'store',
-  description: 'Binds an event source (a cron schedule or a delay, a NATS subject with filters, a gateway HTTP path) to a function '
+  description: 'Binds an event source (a cron schedule or a delay, a NATS subject with filters, a gateway HTTP path, a path on a node) to a function '
     + 'or a workflow: each firing is delivered once under an id of its own, retried with backoff, and published to a '
     + 'dead-letter subject after its last try.',
   columns: [

@@ -42,7 +42,10 @@ import { ASYNC_STREAM, asyncJobSubject, DLQ_STREAM, dlqSubject, JOB_HEADER, RESU
 import { EVENTS_STREAM } from '../../../messages';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { ensureTriggerStreams, setCapturedSubjects } from '../../../bus/trigger-streams';
-import { TRIGGER_DLQ_STREAM, TRIGGER_EVENTS_STREAM, triggerHttpSubject } from '../../../messages/trigger-subjects';
+import {
+  fileTriggersNudgeSubject, TRIGGER_DLQ_STREAM, TRIGGER_EVENTS_STREAM, triggerFileSubject, triggerHttpSubject, type FileTriggersResult,
+} from '../../../messages/trigger-subjects';
+import { serveFileTriggersApi } from '../../../actors/node/file-triggers-api';
 
 jest.setTimeout(30_000);
 
@@ -582,6 +585,40 @@ describe('HTTP triggers on the gateway', () => {
     const node = await connectAs('node-n1');
     expect(String(await caught(node.js.publish(triggerHttpSubject('default', 'hook'), encode({}), { timeout: 2000 })))).toMatch(/permission/i);
     await listed.stop();
+  });
+});
+
+describe('file triggers on nodes', () => {
+  it('a node publishes changes only under its own name, reads only its own file triggers and hears only its own nudges', async () => {
+    await ensureTriggerStreams(cp.jsm, cp.js, 1);
+    const fileTrigger = (name: string, node: string): KubeObject => ({
+      apiVersion: 'mk.io/v1', kind: 'Trigger', metadata: { name, namespace: 'default', uid: `uid-${name}` },
+      spec: { target: { workflow: 'wf' }, source: { file: { node, path: `/srv/${name}`, events: ['create'], debounceMs: 50 } } },
+    });
+    await objects.create(objectKey('triggers', 'default', 'drop-n1'), fileTrigger('drop-n1', 'n1'));
+    await objects.create(objectKey('triggers', 'default', 'drop-n2'), fileTrigger('drop-n2', 'n2'));
+    const n1 = await connectAs('node-n1');
+    const body = (node: string) => encode({ node, path: '/srv/x', event: 'create', time: new Date().toISOString() });
+    // Its own: acked by the events stream (the ack comes to its inbox).
+    const ack = await n1.js.publish(triggerFileSubject('n1', 'default', 'drop-n1'), body('n1'), { timeout: 2000 });
+    expect(ack.stream).toBe(TRIGGER_EVENTS_STREAM);
+    // Another node's: refused by the server, though the stream captures the subject.
+    const posing = await caught(n1.js.publish(triggerFileSubject('n2', 'default', 'drop-n2'), body('n2'), { timeout: 2000 }));
+    expect(isForbidden(posing) || /permission/i.test(String(posing))).toBe(true);
+    const info = await cp.jsm.streams.info(TRIGGER_EVENTS_STREAM, { subjects_filter: 'mk.trigger.file.>' });
+    expect(info.state.subjects).toEqual({ 'mk.trigger.file.n1.default.drop-n1': 1 });
+    // Nor any other firing subject.
+    expect(String(await caught(n1.js.publish(triggerHttpSubject('default', 'drop-n1'), encode({}), { timeout: 2000 })))).toMatch(/permission/i);
+    const api = serveFileTriggersApi(cp, objects);
+    await api.ready;
+    try {
+      const mine = await request<FileTriggersResult>(n1, nodeApiSubject('n1', 'file-triggers'), {});
+      expect(mine.triggers.map((t) => t.name)).toEqual(['drop-n1']);
+      expect(isForbidden(await caught(request(n1, nodeApiSubject('n2', 'file-triggers'), {}, { timeoutMs: 2000 })))).toBe(true);
+    } finally {
+      await api.stop();
+    }
+    expect(await subscribeRefused(n1, fileTriggersNudgeSubject('n2'))).toMatch(/permission/i);
   });
 });
 

@@ -190,7 +190,7 @@ describe('subject', () => {
     }
     // The two overlap: the stream captures the wider, and each consumer its own.
     const info = await cp.bus.jsm.streams.info(TRIGGER_EVENTS_STREAM);
-    expect([...(info.config.subjects ?? [])].sort()).toEqual(['mk.trigger.http.*.*', 'orders.*']);
+    expect([...(info.config.subjects ?? [])].sort()).toEqual(['mk.trigger.file.>', 'mk.trigger.http.*.*', 'orders.*']);
     publish('orders.created', { id: 'other-tenant', order: { paid: true } }, 'other');
     publish('orders.created', { id: 'unpaid', order: { paid: false } }, 'acme');
     publish('orders.deleted', { id: 'deleted', order: { paid: true } }, 'acme');
