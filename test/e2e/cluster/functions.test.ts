@@ -5,7 +5,8 @@
  * invoke`), its instance a real pod of the python runtime image the node builds from its own
  * interpreter; a command-style function in node; scale to zero after a short idle time and a cold
  * call that succeeds; an async call whose result `mk function result` shows; MiniK8s's encryption
- * workflow applied and run from examples/workflows as it is; and the gateway SIGKILLed, restarted
+ * workflow applied and run from examples/workflows as it is; a file trigger on the node running a
+ * workflow for a file created in the directory it watches; and the gateway SIGKILLed, restarted
  * by `mk up`'s supervisor, serving again.
  */
 import fs from 'node:fs';
@@ -126,6 +127,41 @@ describeE2e('functions on a one-machine cluster', () => {
     const runs = JSON.parse(await mkOk(['get', 'workflowruns', '-n', 'encryption', '-o', 'json'])) as { items: { status?: { phase?: string } }[] };
     expect(runs.items.map((r) => r.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
     await mkOk(['delete', 'namespace', 'encryption']);
+  });
+
+  it('runs a workflow when a file is created in a directory a file trigger watches on the node', async () => {
+    const nodes = JSON.parse(await mkOk(['get', 'nodes', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    const node = nodes.items[0].metadata.name;
+    const dir = path.join(scratch, 'drop');
+    fs.mkdirSync(dir);
+    const manifests = [
+      { apiVersion: 'mk.io/v1', kind: 'Workflow', metadata: { name: 'keep' }, spec: { startAt: 'Keep', states: { Keep: { type: 'Pass', end: true } } } },
+      {
+        apiVersion: 'mk.io/v1', kind: 'Trigger', metadata: { name: 'dropped' },
+        spec: { source: { file: { node, path: dir, events: ['create'], debounceMs: 200 } }, target: { workflow: 'keep' } },
+      },
+    ].map((m) => JSON.stringify(m)).join('\n---\n');
+    expect((await c.mk(['apply', '-f', '-'], { stdin: manifests })).code).toBe(0);
+    type Run = { spec: { input?: { node?: string; path?: string; event?: string; trigger?: string } }; status?: { phase?: string } };
+    const runs = async (): Promise<Run[]> => (JSON.parse(await mkOk(['get', 'workflowruns', '-o', 'json'])) as { items: Run[] }).items
+      .filter((r) => r.spec.input?.trigger === 'default/dropped');
+    // The node starts watching once the control plane tells it of the trigger: a new file each
+    // round until one has fired, so no change can fall before the watch.
+    let n = 0;
+    const fired = await waitFor('a run of the file trigger', async () => {
+      fs.writeFileSync(path.join(dir, `in-${++n}.txt`), `file ${n}\n`);
+      return waitFor('its run', async () => { const r = await runs(); return r.length > 0 ? r : null; }, 5_000, 250).catch(() => null);
+    }, 90_000, 0);
+    const input = fired[0].spec.input!;
+    expect(input).toMatchObject({ node, event: 'create' });
+    expect(path.dirname(input.path!)).toBe(dir);
+    const done = await waitFor('the run Succeeded', async () => {
+      const r = (await runs()).find((x) => x.spec.input?.path === input.path);
+      return r?.status?.phase === 'Succeeded' ? r : null;
+    }, 60_000, 250);
+    expect(done.spec.input?.path).toBe(input.path);
+    await mkOk(['delete', 'trigger', 'dropped']);
+    await mkOk(['delete', 'workflow', 'keep']);
   });
 
   it('serves again after the gateway is SIGKILLed', async () => {
