@@ -18,6 +18,7 @@ import {
   type LocalVolume, type LocalVolumeCleanedRequest, type LocalVolumesResult, type PersistentVolume,
 } from '../../messages';
 import type { Logger } from '../../common/log';
+import { startNudgedPass } from '../nudged-pass';
 
 /** How often the agent looks at its local-path volumes without being nudged. */
 const RESYNC_MS = 30_000;
@@ -144,35 +145,15 @@ export function startLocalPathStorage(opts: {
 }): LocalPathStorage {
   const { bus, nodeName, log } = opts;
   const client = opts.client ?? localVolumesClient(bus, nodeName);
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  const pass = async (): Promise<void> => {
-    try {
-      await syncLocalVolumes(await client.list(), client, log);
-    } catch (err) {
-      log.warn({ node: nodeName, err: String(err) }, 'could not list the local-path volumes of the node; retrying later');
-    }
-  };
-  const sync = (): Promise<void> => {
-    if (stopped) return Promise.resolve();
-    if (running) { again = true; return running; }
-    running = (async () => {
-      do { again = false; await pass(); } while (again && !stopped);
-    })().finally(() => { running = undefined; });
-    return running;
-  };
-  const sub = bus.nc.subscribe(localVolumesNudgeSubject(nodeName), { callback: () => { void sync(); } });
-  const timer = setInterval(() => { void sync(); }, opts.resyncMs ?? RESYNC_MS);
-  timer.unref();
-  void sync();
-  return {
-    sync,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      sub.unsubscribe();
-      await running;
+  const passes = startNudgedPass({
+    bus, nudgeSubject: localVolumesNudgeSubject(nodeName), everyMs: opts.resyncMs ?? RESYNC_MS,
+    pass: async () => {
+      try {
+        await syncLocalVolumes(await client.list(), client, log);
+      } catch (err) {
+        log.warn({ node: nodeName, err: String(err) }, 'could not list the local-path volumes of the node; retrying later');
+      }
     },
-  };
+  });
+  return { sync: () => passes.sync(), stop: () => passes.stop() };
 }

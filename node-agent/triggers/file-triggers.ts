@@ -24,6 +24,7 @@ import {
 } from '../../messages';
 import type { DebouncedChange } from './file-events';
 import { startFileWatch, type FileWatch } from './file-watch';
+import { startNudgedPass } from '../nudged-pass';
 
 /** How often the agent looks at its file triggers without being nudged. */
 const RESYNC_MS = 30_000;
@@ -145,35 +146,22 @@ export function startFileTriggers(opts: {
     for (const [id, t] of wanted) if (!watches.has(id)) start(t);
   };
 
-  let running: Promise<void> | undefined;
-  let again = false;
-  const pass = async (): Promise<void> => {
-    try {
-      await apply(await client.list());
-    } catch (err) {
-      log.warn({ node, err: String(err) }, 'could not list the file triggers of the node; retrying later');
-    }
-  };
-  const sync = (): Promise<void> => {
-    if (stopped) return Promise.resolve();
-    if (running) { again = true; return running; }
-    running = (async () => {
-      do { again = false; await pass(); } while (again && !stopped);
-    })().finally(() => { running = undefined; });
-    return running;
-  };
-  const sub = bus.nc.subscribe(fileTriggersNudgeSubject(node), { callback: () => { void sync(); } });
-  const timer = setInterval(() => { void sync(); }, opts.resyncMs ?? RESYNC_MS);
-  timer.unref();
-  void sync();
+  const passes = startNudgedPass({
+    bus, nudgeSubject: fileTriggersNudgeSubject(node), everyMs: opts.resyncMs ?? RESYNC_MS,
+    pass: async () => {
+      try {
+        await apply(await client.list());
+      } catch (err) {
+        log.warn({ node, err: String(err) }, 'could not list the file triggers of the node; retrying later');
+      }
+    },
+  });
   return {
-    sync,
+    sync: () => passes.sync(),
     watching: () => [...watches].filter(([, w]) => w.ready && !w.watch.failure()).map(([id]) => id).sort(),
     async stop() {
       stopped = true;
-      clearInterval(timer);
-      sub.unsubscribe();
-      await running;
+      await passes.stop();
       await Promise.all([...watches.values()].map((w) => w.watch.close(true)));
       watches.clear();
       if (queue.length > 0) {
