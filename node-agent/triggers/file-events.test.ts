@@ -48,6 +48,19 @@ describe('the debouncer', () => {
     expect(d.size).toBe(0);
   });
 
+  it('fires a file written without a pause every 10 x debounceMs, not only once the writes stop', () => {
+    const d = debouncer(100);
+    // A write every 50 ms for 2.5 s: windows of 1 s each, and the rest once the writes stop.
+    for (let t = 0; t < 2500; t += 50) {
+      d.push('/d/log', 'write');
+      jest.advanceTimersByTime(50);
+    }
+    expect(fired.map((c) => c.at - 1_000_000)).toEqual([950, 1950]);
+    jest.advanceTimersByTime(100);
+    expect(fired.map((c) => c.at - 1_000_000)).toEqual([950, 1950, 2450]);
+    expect(fired.every((c) => c.event === 'write')).toBe(true);
+  });
+
   it('fires changes further apart than debounceMs each', () => {
     const d = debouncer(100);
     d.push('/d/a', 'create');

@@ -5,8 +5,10 @@
  *   delete. Directories' own events (`addDir`, `unlinkDir`) fire nothing: a directory trigger
  *   fires for the files under it, as they appear, change and go.
  * - Debounce, per file: a change to a file less than debounceMs after its previous change joins
- *   it, and the file fires once, debounceMs after its last change (a file changed without a pause
- *   of debounceMs fires only once the changes stop), with what the changes came to:
+ *   it, and the file fires once, debounceMs after its last change, but never later than
+ *   maxWindowMs (10 x debounceMs, at least 1 s) after the window's first change: a file written
+ *   without a pause (a log) fires every maxWindowMs rather than never. It fires with what the
+ *   changes came to:
  *   the last one's kind, except that a create followed by writes stays a create (the file is new)
  *   and a delete always ends as a delete (the file is gone). So create+write fires create,
  *   write+write write, create+delete delete, delete+create create.
@@ -34,6 +36,11 @@ export function combineFileEvents(pending: FileEvent | undefined, next: FileEven
   return next;
 }
 
+/** The longest a file's window stays open, however its changes come: 10 x debounceMs, at least 1 s. */
+export function maxWindowMs(debounceMs: number): number {
+  return Math.max(10 * debounceMs, 1000);
+}
+
 /** One file's changes that fired. */
 export interface DebouncedChange {
   path: string;
@@ -44,7 +51,7 @@ export interface DebouncedChange {
 
 /** The debouncer of one trigger (see the module comment). */
 export class FileDebouncer {
-  private readonly pending = new Map<string, { event: FileEvent; at: number; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { event: FileEvent; at: number; opened: number; timer: NodeJS.Timeout }>();
   private stopped = false;
 
   /**
@@ -62,9 +69,11 @@ export class FileDebouncer {
     if (prior) clearTimeout(prior.timer);
     const combined = combineFileEvents(prior?.event, event);
     const at = (this.opts.now ?? Date.now)();
-    const timer = setTimeout(() => this.end(path), this.opts.debounceMs);
+    const opened = prior?.opened ?? at;
+    const delay = Math.max(0, Math.min(this.opts.debounceMs, opened + maxWindowMs(this.opts.debounceMs) - at));
+    const timer = setTimeout(() => this.end(path), delay);
     timer.unref();
-    this.pending.set(path, { event: combined, at, timer });
+    this.pending.set(path, { event: combined, at, opened, timer });
   }
 
   /** The files whose window is open. */
