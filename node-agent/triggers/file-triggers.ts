@@ -120,7 +120,7 @@ export function startFileTriggers(opts: {
 
   const start = (t: NodeFileTrigger): void => {
     const id = `${t.namespace}/${t.name}`;
-    const entry = { key: watchKey(t), trigger: t, ready: false, watch: startFileWatch(t, (c) => fired(t, c), (err) => warn(t, err)) };
+    const entry = { key: watchKey(t), trigger: t, ready: false, watch: startFileWatch(t, (c) => fired(t, c), (err) => warn(t, err), () => { void passes.sync(); }) };
     watches.set(id, entry);
     entry.watch.ready.then(() => {
       entry.ready = true;

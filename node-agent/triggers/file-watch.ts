@@ -5,7 +5,9 @@
  * directory above it that exists, told to ignore everything but the way down to the path and
  * what is under it, so the path's directories and the path itself are seen as they are made (a
  * file made with them fires create). Events chokidar reports before its first scan is done are
- * what was there already (ignoreInitial) and fire nothing.
+ * what was there already (ignoreInitial) and fire nothing. The directory the watch stands on
+ * being removed ends the watch (chokidar would see nothing made there again): the watch says so
+ * through `lost`, and its owner starts it again from the nearest directory that still exists.
  */
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
@@ -48,7 +50,7 @@ export async function nearestExistingDir(dir: string): Promise<string> {
 export interface FileWatch {
   /** Resolves once chokidar has scanned what is there (changes after it fire); rejects when the watch could not start. */
   ready: Promise<void>;
-  /** The first error the watch met after it started (a permission refused...), if any: it is started again. */
+  /** The first error the watch met after it started (a permission refused, its directory removed...), if any: it is started again. */
   failure(): Error | undefined;
   /** Closes the watcher; with `flush`, the open debounce windows fire first, else they are dropped. */
   close(flush?: boolean): Promise<void>;
@@ -56,14 +58,19 @@ export interface FileWatch {
 
 /**
  * Starts watching `t.path` for `t`; `fire` gets each debounced change the trigger's events list,
- * `failed` the first error after the start.
+ * `failed` the first error after the start, `lost` word that the directory the watch stands on was
+ * removed (failure() says so too).
  */
-export function startFileWatch(t: Pick<NodeFileTrigger, 'path' | 'events' | 'debounceMs'>, fire: (c: DebouncedChange) => void, failed: (err: Error) => void): FileWatch {
+export function startFileWatch(
+  t: Pick<NodeFileTrigger, 'path' | 'events' | 'debounceMs'>, fire: (c: DebouncedChange) => void, failed: (err: Error) => void, lost?: () => void,
+): FileWatch {
   const target = normalWatchPath(t.path);
   const debouncer = new FileDebouncer({ debounceMs: t.debounceMs, events: t.events as readonly FileEvent[], fire });
   let watcher: FSWatcher | undefined;
   let closed = false;
   let failure: Error | undefined;
+  /** The directory the watch stands on was removed. */
+  let isLost = false;
   /** Ends the wait for the first scan when the watch is closed first. */
   let abort: (() => void) | undefined;
   const ready = (async () => {
@@ -81,7 +88,34 @@ export function startFileWatch(t: Pick<NodeFileTrigger, 'path' | 'events' | 'deb
         failure = err;
         failed(err);
       });
+      // The root removed by itself comes as its unlinkDir; removed with a directory above it, only
+      // as a raw rename, after which the root is looked for.
+      const gone = (): void => {
+        if (isLost || closed) return;
+        isLost = true;
+        failure ??= new Error(`${root}, the directory the watch stood on, was removed`);
+        lost?.();
+      };
+      // One look at a time; a rename during a look makes one more after it.
+      let looking = false;
+      let lookAgain = false;
+      const look = (): void => {
+        looking = true;
+        lookAgain = false;
+        fs.stat(root).then((s) => { if (!s.isDirectory()) gone(); }, () => gone()).finally(() => {
+          looking = false;
+          if (lookAgain && !isLost && !closed) look();
+        });
+      };
+      w.on('raw', (name: string) => {
+        if (name !== 'rename' || isLost || root === '/') return;
+        if (looking) lookAgain = true;
+        else look();
+      });
       w.on('all', (name: string, p: string) => {
+        if (name === 'unlinkDir' && p === root) { gone(); return; }
+        // A watch whose directory went fires nothing more: the one started in its place does.
+        if (isLost) return;
         const ev = fileEventOf(name);
         if (ev && withinTarget(target, p)) debouncer.push(p, ev);
       });
