@@ -185,7 +185,7 @@ export async function terminate(child: ChildProcess): Promise<void> {
 
 
 /** A port the kernel says is free right now. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

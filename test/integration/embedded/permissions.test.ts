@@ -4,24 +4,17 @@
  * by the server while something serves or holds what it aims at (so a refusal can only come from
  * the permissions), and every allowed one works. Two nodes, n1 and n2; n1 tries to act for n2.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import {
   connectBus, encode, ensureActorStream, ensureEventsStream, EventRecorder, JetStreamPersistenceEngine, listEvents, ObjectStore, request, serve, startInformer, type Bus,
 } from '../../../bus';
 import { serveWatch } from '../../../actors/api/watch';
 import { setLogLevel } from '../../../common/log';
-import { natsConfig, prepareClusterFiles, randomPassword, type Credentials } from '../../../embedded/credentials';
+import type { Credentials } from '../../../embedded/credentials';
 import { NODE_COMPONENT } from '../../../embedded/permissions';
-import { clusterPaths } from '../../../embedded/paths';
-import { tlsPaths } from '../../../embedded/tls';
 import { startNodeIngress } from '../../../node-agent/ingress';
 import { watchServiceNetwork } from '../../../node-agent/service-network/view';
-import { findNatsServer, waitForPort } from '../../../embedded/supervise';
 import {
   API, encodeToken, eventSubject, inboxPrefix, isForbidden, isValidation, JOURNAL_STREAM, logsStreamSubject, NODE_PODS_BUCKET, nodeApiSubject,
   NODE_ROUTES_BUCKET, nodeJournalOwner, nodeSubject, objectKey, type KubeObject,
@@ -34,7 +27,8 @@ import { forwardConnection } from '../../../cli/port-forward';
 import type { Pod } from '../../../messages';
 import { portForwardSubject } from '../../../messages/port-forward';
 import { servePortForward } from '../../../node-agent/port-forward';
-import { caught, terminate, waitFor } from '../../helpers/nats-server';
+import { caught, waitFor } from '../../helpers/nats-server';
+import { startSecuredNats, type SecuredNats } from '../../helpers/secured-nats';
 import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { OBJECTS_BUCKET } from '../../../messages/subjects';
 import { ensureAsyncStreams, openAsyncQueue } from '../../../bus/function-async';
@@ -49,30 +43,14 @@ import { serveFileTriggersApi } from '../../../actors/node/file-triggers-api';
 
 jest.setTimeout(30_000);
 
-let dir: string;
+let nats: SecuredNats;
 let creds: Credentials;
 let caFile: string;
-let server: ChildProcess;
-const buses: Bus[] = [];
 let cp: Bus;
 let objects: ObjectStore;
 let views: ObjectStore;
 
-const freePort = (): Promise<number> => new Promise((resolve) => {
-  const srv = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = (srv.address() as net.AddressInfo).port;
-    srv.close(() => resolve(p));
-  });
-});
-
-const connectAs = async (user: string, pass = creds.users[user]): Promise<Bus> => {
-  // The CLI and the gateway do not ask for JetStream at connect (they may not use it); the others do.
-  const bus = await connectBus({
-    servers: `nats://127.0.0.1:${creds.port}`, user, pass, name: `test-${user}`, timeoutMs: 3000, checkJetStream: user !== 'admin' && user !== 'gateway', caFile,
-  });
-  buses.push(bus);
-  return bus;
-};
+const connectAs = (user: string, pass?: string): Promise<Bus> => nats.connectAs(user, pass);
 
 /** Resolves with the server's refusal of a subscription (it arrives asynchronously). */
 const subscribeRefused = async (bus: Bus, subject: string): Promise<string> => {
@@ -90,15 +68,9 @@ const pod = (name: string, node?: string): KubeObject => ({
 
 beforeAll(async () => {
   setLogLevel('silent'); // the permission violations below are expected, and logged by the bus
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-perm-it-'));
-  const paths = clusterPaths(dir);
-  creds = prepareClusterFiles(paths, { nodeName: 'n1', port: await freePort() });
-  caFile = tlsPaths(dir).caCert;
   // A second node's identity, as a multi-node cluster's config has one per node.
-  creds.users['node-n2'] = randomPassword();
-  fs.writeFileSync(paths.natsConf, natsConfig(paths, creds));
-  server = spawn(findNatsServer()!, ['-c', paths.natsConf], { stdio: 'ignore' });
-  await waitForPort(creds.port, 15_000);
+  nats = await startSecuredNats('mk-perm-it', { extraNodes: ['n2'] });
+  ({ creds, caFile } = nats);
   cp = await connectAs('control-plane');
   objects = await ObjectStore.open(cp);
   views = await ObjectStore.open(cp, { bucket: NODE_PODS_BUCKET, history: 1 });
@@ -111,9 +83,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(buses.map((b) => b.close()));
-  if (server) await terminate(server);
-  fs.rmSync(dir, { recursive: true, force: true });
+  await nats?.stop();
   setLogLevel('info');
 });
 

@@ -14,15 +14,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { connectBus, encode, ObjectStore, request, type Bus } from '../../../bus';
+import { encode, ObjectStore, request, type Bus } from '../../../bus';
 import { setLogLevel } from '../../../common/log';
-import { natsConfig, prepareClusterFiles, randomPassword, type Credentials } from '../../../embedded/credentials';
-import { clusterPaths } from '../../../embedded/paths';
-import { findNatsServer, waitForPort } from '../../../embedded/supervise';
-import { tlsPaths } from '../../../embedded/tls';
 import {
   API, isForbidden, nodeApiSubject, objectKey, TRIGGER_EVENTS_STREAM, triggerFileSubject,
   type FileTriggersResult, type Trigger, type WorkflowRunObject,
@@ -30,46 +25,30 @@ import {
 import { log } from '../../../node-agent/log';
 import { startFileTriggers, type FileTriggers } from '../../../node-agent/triggers';
 import { ensureBuilt, ROOT } from '../cli/run-cli';
-import { caught, terminate, waitFor } from '../../helpers/nats-server';
+import { caught, waitFor } from '../../helpers/nats-server';
+import { startSecuredNats, type SecuredNats } from '../../helpers/secured-nats';
 
 jest.setTimeout(300_000);
 
 const DEBOUNCE_MS = 300;
 
-let dir: string;
+let nats: SecuredNats | undefined;
 let work: string;
-let creds: Credentials;
-let caFile: string;
-let server: ChildProcess | undefined;
 let cp: ChildProcess | undefined;
-const buses: Bus[] = [];
 let admin: Bus;
 let observer: Bus;
 let store: ObjectStore;
 let n1: Bus;
 let files: FileTriggers | undefined;
 
-const freePort = (): Promise<number> => new Promise((resolve) => {
-  const srv = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = (srv.address() as net.AddressInfo).port;
-    srv.close(() => resolve(p));
-  });
-});
-
-const connectAs = async (user: string, checkJetStream = true): Promise<Bus> => {
-  const bus = await connectBus({
-    servers: `nats://127.0.0.1:${creds.port}`, user, pass: creds.users[user], name: `test-${user}`, timeoutMs: 3000, checkJetStream, caFile,
-  });
-  buses.push(bus);
-  return bus;
-};
+const connectAs = (user: string): Promise<Bus> => nats!.connectAs(user);
 
 const api = <T>(verb: keyof typeof API, body: unknown): Promise<T> => request<T>(admin, API[verb], body);
 
 /** Starts `mk control-plane` on the cluster's data directory (its own credentials); resolves once it answers. */
 const startControlPlane = async (): Promise<void> => {
   cp = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'control-plane', '--lease-seconds', '2'], {
-    env: { ...process.env, MK_HOME: dir }, stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, MK_HOME: nats!.dir }, stdio: ['ignore', 'ignore', 'ignore'],
   });
   await waitFor(async () => { await api('ping', {}); return true; }, 'control plane up', 60_000);
 };
@@ -121,17 +100,10 @@ const marker = async (): Promise<void> => {
 
 beforeAll(async () => {
   setLogLevel('silent'); // the permission violations below are expected, and logged by the bus
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-file-trigger-it-'));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mk-file-trigger-work-'));
   ensureBuilt();
-  const paths = clusterPaths(dir);
-  creds = prepareClusterFiles(paths, { nodeName: 'n1', port: await freePort() });
-  caFile = tlsPaths(dir).caCert;
-  creds.users['node-n2'] = randomPassword();
-  fs.writeFileSync(paths.natsConf, natsConfig(paths, creds));
-  server = spawn(findNatsServer()!, ['-c', paths.natsConf], { stdio: 'ignore' });
-  await waitForPort(creds.port, 15_000);
-  admin = await connectAs('admin', false);
+  nats = await startSecuredNats('mk-file-trigger-it', { extraNodes: ['n2'] });
+  admin = await connectAs('admin');
   await startControlPlane();
   observer = await connectAs('control-plane');
   store = await ObjectStore.open(observer, { create: false });
@@ -150,9 +122,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await files?.stop();
   await killControlPlane();
-  await Promise.all(buses.map((b) => b.close()));
-  if (server) await terminate(server);
-  for (const d of [dir, work]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  await nats?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
   setLogLevel('info');
 });
 
