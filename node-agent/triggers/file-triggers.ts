@@ -68,6 +68,8 @@ export interface FileTriggers {
   sync(): Promise<void>;
   /** `<ns>/<name>` of the triggers whose watch has scanned its path and reports changes. */
   watching(): string[];
+  /** How many changes that fired wait to be published (the bus down, say). */
+  unpublished(): number;
   /** Stops every watch (their open debounce windows fire) and waits a moment for the queued changes to be published. */
   stop(): Promise<void>;
 }
@@ -159,6 +161,7 @@ export function startFileTriggers(opts: {
   return {
     sync: () => passes.sync(),
     watching: () => [...watches].filter(([, w]) => w.ready && !w.watch.failure()).map(([id]) => id).sort(),
+    unpublished: () => queue.length,
     async stop() {
       stopped = true;
       await passes.stop();

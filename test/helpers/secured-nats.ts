@@ -26,6 +26,10 @@ export interface SecuredNats {
    * JetStream at connect (they may not use it); the others do.
    */
   connectAs(user: string, pass?: string): Promise<Bus>;
+  /** SIGKILLs the server (its JetStream store stays in `dir`) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same config, port and store; resolves once it listens. */
+  restart(): Promise<void>;
   /** Closes every connection made, stops the server and removes the directory. */
   stop(): Promise<void>;
 }
@@ -39,11 +43,15 @@ export async function startSecuredNats(prefix: string, opts: { extraNodes?: stri
   fs.writeFileSync(paths.natsConf, natsConfig(paths, creds));
   const caFile = tlsPaths(dir).caCert;
   const buses: Bus[] = [];
-  let server: ChildProcess | undefined = spawn(findNatsServer()!, ['-c', paths.natsConf], { stdio: 'ignore' });
-  try {
+  let server: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    server = spawn(findNatsServer()!, ['-c', paths.natsConf], { stdio: 'ignore' });
     await waitForPort(creds.port, 15_000);
+  };
+  try {
+    await start();
   } catch (err) {
-    await terminate(server);
+    if (server) await terminate(server);
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -57,6 +65,15 @@ export async function startSecuredNats(prefix: string, opts: { extraNodes?: stri
       buses.push(bus);
       return bus;
     },
+    async kill() {
+      const child = server;
+      server = undefined;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    },
+    restart: start,
     async stop() {
       await Promise.all(buses.splice(0).map((b) => b.close()));
       if (server) await terminate(server);

@@ -7,7 +7,8 @@
  *
  * Shown: create, write and delete of a file each fire once with their event; a burst of writes
  * within debounceMs fires once; a change the trigger's events leave out fires nothing; a change
- * made while no control plane runs is delivered once after it starts again; a deleted trigger's
+ * made while no control plane runs is delivered once after it starts again, and one made while
+ * nats-server is SIGKILLed once it is back; a deleted trigger's
  * path is no longer watched; the node api tells a node only its own triggers, and the bus refuses
  * a node's publish under another node's name. "Fires once" is counted after a later, independent
  * change was delivered.
@@ -188,6 +189,19 @@ describe('file triggers', () => {
     await waitFor(async () => (await published('inbox')) === before + 1, 'the node to publish the change', 30_000);
     await startControlPlane();
     await firedFor('inbox', file, 'create');
+    await marker();
+    expect((await fired('inbox')).filter((f) => f.path === file).map((f) => f.event)).toEqual(['create']);
+  });
+
+  it('a change made while nats-server is down (SIGKILLed) is published once it is back, and fires once', async () => {
+    await nats!.kill();
+    const file = path.join(inbox(), 'while-nats-down.txt');
+    fs.writeFileSync(file, 'x');
+    // The change fired on the node, and waits there: no server takes it.
+    await waitFor(() => files!.unpublished() > 0, 'the change to wait for the bus', 30_000);
+    await nats!.restart();
+    await firedFor('inbox', file, 'create');
+    expect(files!.unpublished()).toBe(0);
     await marker();
     expect((await fired('inbox')).filter((f) => f.path === file).map((f) => f.event)).toEqual(['create']);
   });
