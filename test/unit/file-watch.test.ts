@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { until } from '../../test/helpers/wait';
+import { until } from '../helpers/wait';
 import type { FileEvent } from '../../messages';
-import type { DebouncedChange } from './file-events';
-import { startFileWatch, type FileWatch } from './file-watch';
+import type { DebouncedChange } from '../../node-agent/triggers/file-events';
+import { startFileWatch, type FileWatch } from '../../node-agent/triggers/file-watch';
 
 let dir: string;
 const watches: FileWatch[] = [];
