@@ -21,9 +21,17 @@ interface JsonSchema {
   const?: unknown;
 }
 
+/** Each kind's schema is converted once: the conversion is the slow part of a walk, and nothing here changes it. */
+const converted = new WeakMap<KindInfo['schema'], JsonSchema>();
+
 /** The JSON Schema of a kind's manifests (what a user writes, so input types). */
 export function kindJsonSchema(kind: KindInfo): JsonSchema {
-  return toJSONSchema(kind.schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  let schema = converted.get(kind.schema);
+  if (!schema) {
+    schema = toJSONSchema(kind.schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+    converted.set(kind.schema, schema);
+  }
+  return schema;
 }
 
 /** `[]`, `map[string]` and the element, down to the first non-collection. */
