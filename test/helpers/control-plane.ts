@@ -36,3 +36,14 @@ export async function startControlPlane(name: string): Promise<ControlPlaneFixtu
   };
   return f;
 }
+
+/**
+ * What the store holds under `filter`, as `key@revision` lines, but the control plane's lease: for
+ * "stored nothing" checks. Not the listing's own revision: that is the bucket's, and the lease's
+ * holder renews it every 2 s, so it moves while a slow test runs though the API stored nothing.
+ */
+export async function storedObjects(store: ObjectStore, filter = '>'): Promise<string[]> {
+  return (await store.list(filter)).items
+    .filter((i) => !i.key.startsWith('leases.'))
+    .map((i) => `${i.key}@${i.revision}`);
+}

@@ -9,7 +9,7 @@ import {
   type CreateResult, type GetResult, type KubeObject, type PatchResult, type Pod, type UpdateResult,
 } from '../../../messages';
 import { caught, waitFor } from '../../helpers/nats-server';
-import { startControlPlane, type ControlPlaneFixture } from '../../helpers/control-plane';
+import { startControlPlane, storedObjects, type ControlPlaneFixture } from '../../helpers/control-plane';
 
 jest.setTimeout(30_000);
 
@@ -23,13 +23,7 @@ describe('api writes', () => {
   let store: ObjectStore;
   const api = <T>(verb: keyof typeof API, body: unknown) => request<T>(bus, API[verb] as string, body);
   const getPod = async (name: string) => (await api<GetResult>('get', { kind: 'pods', name })).object as Pod;
-  /**
-   * Every stored object at its revision, but the control plane's lease: its holder renews it every
-   * 2 s, so the bucket's own revision moves while a slow test runs, though the API stored nothing.
-   */
-  const stored = async () => (await store.list('>')).items
-    .filter((i) => !i.key.startsWith('leases.'))
-    .map((i) => `${i.key}@${i.revision}`);
+  const stored = () => storedObjects(store);
   /** A pod the scheduler has looked at (no node fits, so it stays Pending): nothing else writes it after. */
   const settled = (name: string) => waitFor(async () => {
     const p = await getPod(name);
