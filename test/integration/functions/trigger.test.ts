@@ -201,6 +201,9 @@ describe('subject', () => {
     expect(loggedIds('paid')).toEqual(['paid-1']);
     expect(loggedIds('all').sort()).toEqual(['deleted', 'other-tenant', 'paid-1', 'unpaid']);
     expect(logged('paid')[0]).toMatchObject({ id: 'paid-1', order: { paid: true }, key: 'paid', dir: work });
+    // Counted before the kill: a control plane killed between a firing's end and its status write
+    // leaves that firing uncounted (docs/api.md), and the counts below are checked to the firing.
+    await waitFor(async () => ((await triggerOf('paid-orders'))?.status?.succeeded === 1 ? true : undefined), 'the first firing counted', 30_000);
 
     await cp.kill();
     publish('orders.created', { id: 'unpaid-down', order: { paid: false } }, 'acme');
