@@ -2,8 +2,9 @@
  * Jest: TypeScript through swc (no type-checking here; `npm run typecheck` does that), in two
  * projects. `system` (test/e2e, test/integration and the chaos rounds) runs its suites one at a
  * time: they start nats-servers, control planes, containerd and network namespaces, and time
- * what they see. `unit` (everything else: pure code and fakes) runs on every worker once those
- * are done (scripts/jest-serial-runner.js is what makes a project run one suite at a time).
+ * what they see. `unit` (everything else: pure code and fakes) runs on every worker, before or
+ * after them, never beside them: Jest runs one runner's suites at a time, and
+ * scripts/jest-serial-runner.js is the runner that takes its suites one by one.
  */
 const shared = {
   testEnvironment: 'node',
