@@ -9,19 +9,16 @@
 const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] },
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   rootDir: __dirname,
 };
-const SYSTEM = ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/chaos/chaos.test.ts'];
+/** The system suites, relative to the root; every other test file is a unit suite. */
+const SYSTEM = ['test/e2e/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/chaos/chaos.test.ts'];
 
 module.exports = {
   projects: [
-    { ...shared, displayName: 'system', testMatch: SYSTEM, runner: '<rootDir>/scripts/jest-serial-runner.js' },
-    {
-      ...shared,
-      displayName: 'unit',
-      testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/e2e/', '/test/integration/', '/test/chaos/chaos\\.test\\.ts$'],
-    },
+    { ...shared, displayName: 'system', testMatch: SYSTEM.map((p) => `<rootDir>/${p}`), runner: '<rootDir>/scripts/jest-serial-runner.js' },
+    { ...shared, displayName: 'unit', testMatch: ['**/*.test.ts', ...SYSTEM.map((p) => `!**/${p}`)] },
   ],
 };

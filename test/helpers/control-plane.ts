@@ -38,9 +38,9 @@ export async function startControlPlane(name: string): Promise<ControlPlaneFixtu
 }
 
 /**
- * What the store holds under `filter`, as `key@revision` lines, but the control plane's lease: for
- * "stored nothing" checks. Not the listing's own revision: that is the bucket's, and the lease's
- * holder renews it every 2 s, so it moves while a slow test runs though the API stored nothing.
+ * What the store holds under `filter`, as `key@revision` lines, but leases: for "stored nothing"
+ * checks. Not the listing's own revision: that is the bucket's, and a lease's holder renews it
+ * (the control plane's every 2 s), so it moves while a slow test runs though the API stored nothing.
  */
 export async function storedObjects(store: ObjectStore, filter = '>'): Promise<string[]> {
   return (await store.list(filter)).items
