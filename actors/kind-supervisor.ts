@@ -14,6 +14,18 @@ import { describeActor } from '../common/actor-telemetry';
 import { backoffOnCrash } from '../common/supervision';
 import { log } from './log';
 
+/** How long stop() waits, at most, for the reconciles under way. */
+const STOP_DRAIN_MS = 5_000;
+
+/** Resolves once every promise in `pending` (as it is now) settled, or after `ms`. */
+async function drain(pending: ReadonlySet<Promise<unknown>>, ms: number): Promise<void> {
+  if (pending.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
+  await Promise.race([Promise.allSettled([...pending]), late]);
+  clearTimeout(timer);
+}
+
 /** What a kind plugs into its supervisor. */
 export interface KindController {
   plural: string;
@@ -78,6 +90,9 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
   let resync: NodeJS.Timeout | undefined;
   /** Key -> the object as the informer last delivered it (gone once deleted). */
   const latest = new Map<string, Stored<unknown>>();
+  /** The reconciles under way: stop() waits for them, so nothing acts after it returned. */
+  const inFlight = new Set<Promise<unknown>>();
+  let stopping = false;
 
   /**
    * After a Conflict from the copy at `revision`: the store's copy replaces it unless the informer
@@ -97,10 +112,13 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
       sup,
       async (state: ChildState = {}, msg: ChildMsg, ctx): Promise<ChildState> => {
         if (state.timer) clearTimeout(state.timer);
+        if (stopping) return {};
         let requeueAfterMs: number | undefined;
         const observed = latest.get(key);
+        const run = (async () => controller.reconcile(key, observed ?? null))();
+        inFlight.add(run);
         try {
-          const res = await controller.reconcile(key, observed ?? null);
+          const res = await run;
           requeueAfterMs = res?.requeueAfterMs;
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -108,6 +126,8 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
           // not from the same copy again (a watch running late would make a loop of Conflicts).
           if (observed) await refresh(key, observed.revision);
           requeueAfterMs = 20 + Math.random() * 80;
+        } finally {
+          inFlight.delete(run);
         }
         // The last reconcile of a deleted object: also when it comes as a restart's wake-up, for the
         // intent outlives a crash of the child (it is the supervisor's, not the child's state).
@@ -202,14 +222,19 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
     ref: sup,
     enqueue,
     // The object actors are stopped here as well, not only with the supervisor (common/nact-fixes.ts).
+    // The reconciles under way end first (each bounded by the store's timeouts, and STOP_DRAIN_MS
+    // in all), so a controller that stopped does not act on what is written after (a stopped
+    // leader's writes are also refused by its fenced store).
     async stop() {
+      stopping = true;
       clearInterval(resync);
       await informer?.stop();
-      await controller.stop?.();
       for (const ref of [...children.values(), ...finalizing.values()]) stop(ref);
       children.clear();
       finalizing.clear();
       stop(sup);
+      await drain(inFlight, STOP_DRAIN_MS);
+      await controller.stop?.();
     },
   };
 }

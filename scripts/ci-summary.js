@@ -11,7 +11,8 @@
 //   precondition and counts as a failure;
 // - no readable result (Jest crashed, the build before it failed), a result Jest itself calls
 //   unsuccessful or interrupted, or a non-zero exit with nothing else failed, is one failure.
-// It names each failed test with the gist of its failure and explains every failure it adds on
+// It names each failed test with the gist of its failure (the first few also with the whole
+// message, Jest's diff included) and explains every failure it adds on
 // stderr, prints the line on stdout as its last output, and
 // exits 1 when the line shows a failure, 0 otherwise. Plain Node.js, no dependencies: it must run
 // even when `npm ci` or the build did not.
@@ -24,6 +25,11 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 const ROOT_MUST_RUN = ['test/e2e/', 'test/chaos/'];
 // At most this many failed tests are named, each in one line, so the end of the log says what failed.
 const MAX_NAMED_FAILURES = 40;
+// The first failures also get their message (Jest's diff) printed whole, up to this much each, so
+// the end of the log also says how they failed.
+const MAX_DETAILED_FAILURES = 3;
+const MAX_DETAIL_LINES = 50;
+const MAX_DETAIL_CHARS = 2500;
 
 /**
  * One line about a failed test's first failure message: its first line, and the first place in a
@@ -40,6 +46,18 @@ function failureGist(messages, file) {
 }
 
 /**
+ * A failed test's first failure message as it reads (the assertion and Jest's diff), without
+ * colours, stack frames, the code excerpt Jest shows, or more than MAX_DETAIL_LINES lines.
+ */
+function failureDetail(messages) {
+  const text = String((Array.isArray(messages) ? messages[0] : messages) ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+  const lines = text.split('\n').filter((l) => l.trim() && !/^\s*at /.test(l) && !/^\s*>?\s*\d+ \|/.test(l) && !/^\s*\|\s*\^/.test(l));
+  let out = lines.slice(0, MAX_DETAIL_LINES).join('\n');
+  if (lines.length > MAX_DETAIL_LINES) out += `\n… ${lines.length - MAX_DETAIL_LINES} more line(s)`;
+  return out.length > MAX_DETAIL_CHARS ? `${out.slice(0, MAX_DETAIL_CHARS - 1)}…` : out;
+}
+
+/**
  * Counts a parsed Jest JSON result (or undefined when there was none). `jestExit` is Jest's exit
  * code, `asRoot` whether the run was root's, `repoRoot` what test paths are relative to. Returns the
  * three counts and the reasons for failures that are not plain failed tests. Never throws.
@@ -47,10 +65,11 @@ function failureGist(messages, file) {
 function summarize(result, { jestExit, asRoot, repoRoot = REPO_ROOT }) {
   const counts = { passed: 0, failed: 0, skipped: 0 };
   const notes = [];
+  const details = [];
   if (!result || typeof result !== 'object' || !Array.isArray(result.testResults)) {
     notes.push(`no Jest result to read (exit code ${jestExit}): counted as one failure`);
     counts.failed = 1;
-    return { ...counts, notes };
+    return { ...counts, notes, details };
   }
   for (const suite of result.testResults) {
     const file = path.relative(repoRoot, String(suite.name ?? '')).split(path.sep).join('/');
@@ -61,6 +80,7 @@ function summarize(result, { jestExit, asRoot, repoRoot = REPO_ROOT }) {
       else if (t.status === 'failed') {
         failedHere++;
         if (counts.failed + failedHere <= MAX_NAMED_FAILURES) notes.push(`failed: ${file} › ${t.fullName ?? t.title}: ${failureGist(t.failureMessages, file)}`);
+        if (counts.failed + failedHere <= MAX_DETAILED_FAILURES) details.push(`${file} › ${t.fullName ?? t.title}\n${failureDetail(t.failureMessages)}`);
       }
       else if (mustRun) {
         failedHere++;
@@ -83,7 +103,7 @@ function summarize(result, { jestExit, asRoot, repoRoot = REPO_ROOT }) {
       counts.failed = 1;
     }
   }
-  return { ...counts, notes };
+  return { ...counts, notes, details };
 }
 
 /** The closing line itself. */
@@ -108,6 +128,7 @@ function main(argv) {
     }
   }
   const s = summarize(result, { jestExit: Number.isInteger(jestExit) ? jestExit : 1, asRoot });
+  for (const d of s.details) process.stderr.write(`ci-summary: how it failed: ${d.split('\n').join('\n  | ')}\n`);
   for (const n of s.notes) process.stderr.write(`ci-summary: ${n}\n`);
   process.stdout.write(`${line(s)}\n`);
   return s.failed > 0 ? 1 : 0;

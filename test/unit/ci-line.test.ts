@@ -103,6 +103,21 @@ describe('scripts/ci-summary.js', () => {
     expect(r.stderr).not.toContain('\u001b[');
   });
 
+  it('prints how the first few failed tests failed (the diff, no stack, no code excerpt), at most three', async () => {
+    const diff = '\u001b[31mError: expect(received).toEqual(expected) // deep equality\n\n- Expected  - 1\n+ Received  + 3\n\n  Object {\n-   "failures": Array [],\n+   "failures": Array [\n+     "replicas: rs-1 has 2 active pods",\n+   ],\n  }\u001b[39m\n\n    \u001b[0m \u001b[90m 105 |\u001b[39m     expect(x)\n     \u001b[90m     |\u001b[39m ^\n    at Object.toEqual (test/chaos/chaos.test.ts:106:61)';
+    const result = jestResult(ROOT, [{ file: 'test/chaos/c.test.ts', status: 'failed', tests: ['failed', 'failed', 'failed', 'failed'] }]) as { testResults: { assertionResults: { failureMessages: string[] }[] }[] };
+    for (const t of result.testResults[0].assertionResults) t.failureMessages = [diff];
+    const r = await summary(result, 1);
+    expect(r.line).toBe('tests: 0 passed, 4 failed, 0 skipped');
+    expect(r.stderr).toContain('ci-summary: how it failed: test/chaos/c.test.ts › test/chaos/c.test.ts t0\n  | Error: expect(received).toEqual(expected) // deep equality\n');
+    expect(r.stderr).toContain('\n  | +     "replicas: rs-1 has 2 active pods",\n');
+    expect(r.stderr.match(/how it failed/g)).toHaveLength(3);
+    expect(r.stderr).not.toMatch(/\| \s*at Object|105 \|/);
+    expect(r.stderr).not.toContain('\u001b[');
+    // The one-line names come after the details, last before the line.
+    expect(r.stderr.lastIndexOf('how it failed')).toBeLessThan(r.stderr.indexOf('ci-summary: failed: test/chaos/c.test.ts'));
+  });
+
   it('as root, counts skipped e2e and chaos tests as failures; other skips stay skips', async () => {
     const r = await summary(jestResult(ROOT, E2E_SKIP), 0, true);
     expect(r).toMatchObject({ code: 1, line: 'tests: 2 passed, 3 failed, 1 skipped' });
