@@ -74,7 +74,7 @@ interface ChildState { timer?: NodeJS.Timeout }
 /** A running kind supervisor. */
 export interface KindSupervisor {
   ref: Ref<SupervisorMsg>;
-  /** Stops the informer, the resync timer, every object actor and the supervisor. */
+  /** Stops the informer, the resync timer, every object actor and the supervisor, and waits (5 s at most) for the reconciles under way. */
   stop(): Promise<void>;
   /** Reconciles `key` again if the informer holds it (see KindController.bindEnqueue). */
   enqueue(key: string): boolean;
