@@ -63,6 +63,15 @@ async function stampWhenShown(page: Page, name: string, selector: string): Promi
 }
 
 /** The time stampWhenShown recorded, once there is one. */
+/** Waits for `selector` on `page`; when it does not come, the error says what the page shows instead. */
+async function shown(page: Page, selector: string, opts: { hasText?: string; timeout?: number } = {}): Promise<void> {
+  try {
+    await page.locator(selector, opts.hasText !== undefined ? { hasText: opts.hasText } : {}).waitFor({ timeout: opts.timeout ?? 20_000 });
+  } catch (e) {
+    throw new Error(`${selector}${opts.hasText !== undefined ? ` with ${JSON.stringify(opts.hasText)}` : ''} never showed; the page shows: ${await page.textContent('main').catch(() => '(unreadable)')}`, { cause: e });
+  }
+}
+
 async function stampOf(page: Page, name: string, timeoutMs = 10_000): Promise<number> {
   try {
     const h = await page.waitForFunction(`window[${JSON.stringify(name)}]`, undefined, { timeout: timeoutMs });
@@ -165,11 +174,11 @@ describeE2e('the dashboard in a browser, on a real cluster', () => {
       await nodeActor.waitFor({ timeout: 30_000 });
       await page.locator('.keepers li[data-process^="cp-"] a').waitFor();
       await nodeActor.click();
-      await page.locator('.kept table.containers td.restarts').waitFor();
+      await shown(page, '.kept table.containers td.restarts', { timeout: 30_000 });
       expect(await page.textContent('.kept td.restarts')).toBe('0');
       const pid = await waitFor('the container process', async () => pidOfCommand(['sleep', seconds]), 30_000);
       process.kill(pid, 'SIGKILL');
-      await page.locator('.kept td.restarts', { hasText: '1' }).waitFor({ timeout: 60_000 });
+      await shown(page, '.kept td.restarts', { hasText: '1', timeout: 60_000 });
       expect(await page.textContent('.kept td.last-termination')).toMatch(/Terminated: \w+ \(exit 137/);
     } finally {
       await page.close();
