@@ -31,13 +31,17 @@ const MAX_DETAILED_FAILURES = 3;
 const MAX_DETAIL_LINES = 50;
 const MAX_DETAIL_CHARS = 2500;
 
+/** A failed test's first failure message, ANSI colours removed. */
+function firstMessage(messages) {
+  return String((Array.isArray(messages) ? messages[0] : messages) ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+}
+
 /**
  * One line about a failed test's first failure message: its first line, and the first place in a
  * test file it points at (the suite's own file first), ANSI colours removed, at most 400 characters.
  */
 function failureGist(messages, file) {
-  const text = String((Array.isArray(messages) ? messages[0] : messages) ?? '').replace(/\u001b\[[0-9;]*m/g, '');
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = firstMessage(messages).split('\n').map((l) => l.trim()).filter(Boolean);
   const first = lines[0] ?? '';
   const frames = lines.filter((l) => l.startsWith('at ') && !/node_modules/.test(l));
   const at = frames.find((l) => l.includes(file)) ?? frames.find((l) => /test\//.test(l));
@@ -50,8 +54,7 @@ function failureGist(messages, file) {
  * colours, stack frames, the code excerpt Jest shows, or more than MAX_DETAIL_LINES lines.
  */
 function failureDetail(messages) {
-  const text = String((Array.isArray(messages) ? messages[0] : messages) ?? '').replace(/\u001b\[[0-9;]*m/g, '');
-  const lines = text.split('\n').filter((l) => l.trim() && !/^\s*at /.test(l) && !/^\s*>?\s*\d+ \|/.test(l) && !/^\s*\|\s*\^/.test(l));
+  const lines = firstMessage(messages).split('\n').filter((l) => l.trim() && !/^\s*at /.test(l) && !/^\s*>?\s*\d+ \|/.test(l) && !/^\s*\|\s*\^/.test(l));
   let out = lines.slice(0, MAX_DETAIL_LINES).join('\n');
   if (lines.length > MAX_DETAIL_LINES) out += `\n… ${lines.length - MAX_DETAIL_LINES} more line(s)`;
   return out.length > MAX_DETAIL_CHARS ? `${out.slice(0, MAX_DETAIL_CHARS - 1)}…` : out;

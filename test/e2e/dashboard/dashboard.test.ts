@@ -62,22 +62,25 @@ async function stampWhenShown(page: Page, name: string, selector: string): Promi
   })()`);
 }
 
-/** The time stampWhenShown recorded, once there is one. */
+/** What the page's main part shows, for an error that says why a wait failed. */
+const pageShows = async (page: Page): Promise<string> => `the page shows: ${await page.textContent('main').catch(() => '(unreadable)')}`;
+
 /** Waits for `selector` on `page`; when it does not come, the error says what the page shows instead. */
 async function shown(page: Page, selector: string, opts: { hasText?: string; timeout?: number } = {}): Promise<void> {
   try {
     await page.locator(selector, opts.hasText !== undefined ? { hasText: opts.hasText } : {}).waitFor({ timeout: opts.timeout ?? 20_000 });
   } catch (e) {
-    throw new Error(`${selector}${opts.hasText !== undefined ? ` with ${JSON.stringify(opts.hasText)}` : ''} never showed; the page shows: ${await page.textContent('main').catch(() => '(unreadable)')}`, { cause: e });
+    throw new Error(`${selector}${opts.hasText !== undefined ? ` with ${JSON.stringify(opts.hasText)}` : ''} never showed; ${await pageShows(page)}`, { cause: e });
   }
 }
 
+/** The time stampWhenShown recorded, once there is one. */
 async function stampOf(page: Page, name: string, timeoutMs = 10_000): Promise<number> {
   try {
     const h = await page.waitForFunction(`window[${JSON.stringify(name)}]`, undefined, { timeout: timeoutMs });
     return (await h.jsonValue()) as number;
   } catch (e) {
-    throw new Error(`${name} never happened; the page shows: ${await page.textContent('main')}`, { cause: e });
+    throw new Error(`${name} never happened; ${await pageShows(page)}`, { cause: e });
   }
 }
 
