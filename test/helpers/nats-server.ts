@@ -3,6 +3,7 @@
  * store directory of its own. Spawned with an argument array (no shell); stopped by its pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -47,11 +48,16 @@ export async function startNatsServer(
     user?: string; pass?: string; monitor?: boolean; moreUsers?: { user: string; pass: string }[]; websocketPort?: number;
     /** The server's max_payload in bytes (nats-server's default is 1 MB; `mk up` sets 8 MB). */
     maxPayload?: number;
+    /** This port only, no retry on another (the default: a free one, tried again if it was taken). */
+    port?: number;
   } = {},
 ): Promise<NatsServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mk-nats-'));
   const storeDir = path.join(dir, 'store');
-  const args = ['-js', '-a', '127.0.0.1', '-sd', storeDir];
+  // A name of its own: readiness is read from the INFO of whatever answers on the port, and another
+  // test's server that took the port first must not pass for this one.
+  const name = `mk-test-${randomBytes(6).toString('hex')}`;
+  const args = ['-js', '-a', '127.0.0.1', '-sd', storeDir, '-n', name];
   if (opts.user !== undefined) {
     // A config file keeps the password out of the process list; JSON strings are valid NATS conf.
     const conf = path.join(dir, 'server.conf');
@@ -77,12 +83,12 @@ export async function startNatsServer(
   if (monitorPort !== undefined) args.push('-m', String(monitorPort));
   // A free port can be taken between probing and binding: try a few.
   for (let attempt = 0; ; attempt++) {
-    port = await freePort();
+    port = opts.port ?? await freePort();
     try {
-      child = await launch([...args, '-p', String(port)], port);
+      child = await launch([...args, '-p', String(port)], port, name);
       break;
     } catch (err) {
-      if (attempt >= 2) {
+      if (attempt >= 2 || opts.port !== undefined) {
         await rm(dir, { recursive: true, force: true });
         throw err;
       }
@@ -106,7 +112,7 @@ export async function startNatsServer(
     async restart(opts = {}) {
       await terminate(current);
       if (opts.wipe) await rm(storeDir, { recursive: true, force: true });
-      current = await launch([...args, '-p', String(port)], port);
+      current = await launch([...args, '-p', String(port)], port, name);
       server.pid = current.pid ?? -1;
     },
   };
@@ -114,7 +120,7 @@ export async function startNatsServer(
 }
 
 /** Spawns the server and waits until it is ready; kills it and throws with its output if not. */
-async function launch(args: string[], port: number): Promise<ChildProcess> {
+async function launch(args: string[], port: number, name: string): Promise<ChildProcess> {
   const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (b: Buffer) => { output = (output + b.toString()).slice(-8000); };
@@ -123,7 +129,7 @@ async function launch(args: string[], port: number): Promise<ChildProcess> {
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
   spawnError.catch(() => undefined);
   try {
-    await Promise.race([waitReady(port, child), spawnError]);
+    await Promise.race([waitReady(port, name, child), spawnError]);
     return child;
   } catch (err) {
     await terminate(child);
@@ -131,23 +137,31 @@ async function launch(args: string[], port: number): Promise<ChildProcess> {
   }
 }
 
-/** Polls until the port answers with an INFO line announcing JetStream, or the deadline passes. */
-async function waitReady(port: number, child: ChildProcess): Promise<void> {
+/**
+ * Polls until the port answers with an INFO line of the server called `name` announcing JetStream,
+ * or the deadline passes. Another server on the port means this one could not bind it: an error.
+ */
+async function waitReady(port: number, name: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode})`);
     try {
       const info = await readInfo(port);
+      const other = /"server_name":"([^"]*)"/.exec(info)?.[1];
+      if (other !== undefined && other !== name) throw new PortTakenError(`port ${port} is served by another nats-server (${other})`);
       if (info.includes('"jetstream":true')) return;
       last = 'INFO without jetstream';
     } catch (err) {
+      if (err instanceof PortTakenError) throw err;
       last = (err as Error).message;
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (${last})`);
 }
+
+class PortTakenError extends Error {}
 
 /** Connects once and returns the server's INFO line. */
 function readInfo(port: number): Promise<string> {
