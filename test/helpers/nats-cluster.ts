@@ -13,6 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { natsUrls, writeNatsClusterFiles, type NatsMember } from '../../embedded/nats-cluster';
 import { signal } from '../../embedded/processes';
+import { checkServerName, readInfo } from './nats-server';
 
 const BINARY = process.env.NATS_SERVER ?? 'nats-server';
 
@@ -54,7 +55,8 @@ export async function startNatsCluster(count = 3, opts: { only?: number[] } = {}
     child.stderr?.on('data', keep);
     procs[i] = child;
     const deadline = Date.now() + 15_000;
-    while (!(await answers(m.clientPort))) {
+    // Its own INFO, by name: another test's server on the port means this member could not bind it.
+    while (!(await answers(m.clientPort, m.name))) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nats member ${m.name} did not start:\n${outputs[i]}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -112,14 +114,15 @@ async function jetStreamReady(urls: string[], timeoutMs = 30_000): Promise<void>
   }
 }
 
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => { sock.destroy(); resolve(ok); };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('data', () => done(true));
-    sock.once('error', () => done(false));
-  });
+async function answers(port: number, name: string): Promise<boolean> {
+  let info: string;
+  try {
+    info = await readInfo(port);
+  } catch {
+    return false;
+  }
+  checkServerName(info, port, name);
+  return true;
 }
 
 /** A first port such that it and the next `count - 1` (and their route ports, +2000) are free. */

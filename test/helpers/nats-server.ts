@@ -148,8 +148,7 @@ async function waitReady(port: number, name: string, child: ChildProcess): Promi
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode})`);
     try {
       const info = await readInfo(port);
-      const other = /"server_name":"([^"]*)"/.exec(info)?.[1];
-      if (other !== undefined && other !== name) throw new PortTakenError(`port ${port} is served by another nats-server (${other})`);
+      checkServerName(info, port, name);
       if (info.includes('"jetstream":true')) return;
       last = 'INFO without jetstream';
     } catch (err) {
@@ -161,10 +160,16 @@ async function waitReady(port: number, name: string, child: ChildProcess): Promi
   throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (${last})`);
 }
 
-class PortTakenError extends Error {}
+export class PortTakenError extends Error {}
+
+/** Throws PortTakenError when the INFO line read on `port` is another server's than `name`. */
+export function checkServerName(info: string, port: number, name: string): void {
+  const other = /"server_name":"([^"]*)"/.exec(info)?.[1];
+  if (other !== undefined && other !== name) throw new PortTakenError(`port ${port} is served by another nats-server (${other})`);
+}
 
 /** Connects once and returns the server's INFO line. */
-function readInfo(port: number): Promise<string> {
+export function readInfo(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = '';
