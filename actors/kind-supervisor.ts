@@ -160,6 +160,8 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
    * child per object each message would cost the number of objects.
    */
   const changed = (key: string, deleted: boolean): void => {
+    // Stopped: the supervisor can take no child (a late informer event or a retry timer).
+    if (stopping) return;
     if (finalizing.has(key)) {
       // The actor of the deleted object still has the name: look again once it is gone.
       setTimeout(() => changed(key, deleted), 20).unref();
@@ -212,7 +214,8 @@ export function spawnKindSupervisor(parent: Ref<unknown>, store: ObjectStore, co
   );
   describeActor(sup, { kind: `${controller.name ?? controller.plural}-supervisor`, system: true });
   const enqueue = (key: string): boolean => {
-    if (!latest.has(key) || finalizing.has(key)) return false;
+    // After stop() a controller's own timers and informers may still call (they stop with it, last).
+    if (stopping || !latest.has(key) || finalizing.has(key)) return false;
     dispatch(child(key), { type: 'reconcile' });
     return true;
   };

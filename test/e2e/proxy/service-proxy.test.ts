@@ -331,8 +331,8 @@ describeMaybe('the service proxy in a network namespace', () => {
     for (const from of [pods.get('c')!, node]) {
       const r = await hits(from, `http://${EMPTY}/`, 3);
       expect(r.counts).toEqual({});
+      // Refused (a reset), not dropped: a dropped SYN would end in a timeout, not ECONNREFUSED.
       expect(r.errors.map((e) => e.code)).toEqual(['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED']);
-      for (const e of r.errors) expect(e.ms).toBeLessThan(1000);
     }
   });
 

@@ -2,8 +2,9 @@
  * A kind supervisor whose informer's copy is not the store's: a write made from it is a Conflict,
  * and the retry starts from the store's copy rather than from the same copy again (which would be
  * a loop of Conflicts for as long as the watch stays behind, or forever where a cluster's servers'
- * copies diverged). Against a real nats-server; the watch that never delivers is a fake (a store
- * whose watch drops every change), named as such.
+ * copies diverged). And a supervisor that is stopping takes no more work from its controller's
+ * timers. Against a real nats-server; the watch that never delivers is a fake (a store whose watch
+ * drops every change), named as such.
  */
 import { start, stop as stopActor } from 'nact';
 import { connectBus, ObjectStore, type Bus, type Stored } from '../../../bus';
@@ -76,5 +77,32 @@ describe('a kind supervisor after a Conflict', () => {
     } finally {
       await sup.stop();
     }
+  });
+
+  it('takes no more work once stopping: a controller\'s late timer finds enqueue refusing, not a stopped actor', async () => {
+    const key = 'pods.default.late';
+    await store.create<Obj>(key, { metadata: { name: 'late' }, n: 1 });
+    let enqueue: ((k: string) => unknown) | undefined;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => { release = r; });
+    let started = false;
+    let stopped = false;
+    system ??= start();
+    const sup = spawnKindSupervisor(system, store, {
+      plural: 'pods',
+      bindEnqueue(e) { enqueue = e; },
+      // The reconcile under way keeps stop() draining; the controller's own stop comes after.
+      async reconcile(k) { if (k === key) { started = true; await held; } },
+      async stop() { stopped = true; },
+    });
+    await waitFor('the reconcile under way', async () => started, 10_000);
+    const stopping = sup.stop();
+    // What a controller's timer or informer does before its own stop has run (the volume
+    // controller's wake of pending claims, for one).
+    expect(stopped).toBe(false);
+    expect(enqueue!(key)).toBe(false);
+    release();
+    await stopping;
+    expect(stopped).toBe(true);
   });
 });
