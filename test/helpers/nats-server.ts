@@ -160,7 +160,7 @@ async function waitReady(port: number, name: string, child: ChildProcess): Promi
   throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (${last})`);
 }
 
-export class PortTakenError extends Error {}
+class PortTakenError extends Error {}
 
 /** Throws PortTakenError when the INFO line read on `port` is another server's than `name`. */
 export function checkServerName(info: string, port: number, name: string): void {
