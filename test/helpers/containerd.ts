@@ -43,12 +43,32 @@ export function containerdE2eUnavailable(): string | undefined {
   return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
 }
 
-/** Stops and removes every sandbox through CRI (that also stops and removes its containers). */
-export async function removeAllPods(cri: CriClient): Promise<void> {
-  const { items } = await cri.listPodSandbox({});
-  for (const s of items) {
-    await cri.stopPodSandbox({ podSandboxId: s.id }).catch(() => undefined);
-    await cri.removePodSandbox({ podSandboxId: s.id }).catch(() => undefined);
+/**
+ * Stops and removes every sandbox through CRI (that also stops and removes its containers), round
+ * after round until the runtime lists none. A removal can be refused for a moment (containerd
+ * will not remove a container another call is removing, e.g. a killed agent's garbage collection
+ * still in flight), so a refusal is retried; what is still there after `timeoutMs` is an error
+ * naming each sandbox and the runtime's last answer, never a leftover for the next test to trip on.
+ */
+export async function removeAllPods(cri: Pick<CriClient, 'listPodSandbox' | 'stopPodSandbox' | 'removePodSandbox'>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0; ; round++) {
+    const { items } = await cri.listPodSandbox({});
+    if (items.length === 0) return;
+    const refused: string[] = [];
+    for (const s of items) {
+      try {
+        await cri.stopPodSandbox({ podSandboxId: s.id });
+        await cri.removePodSandbox({ podSandboxId: s.id });
+      } catch (e) {
+        refused.push(`${s.metadata?.name ?? s.id} (${s.state}): ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (Date.now() > deadline) {
+      const left = refused.length > 0 ? refused.join('; ') : 'new sandboxes kept appearing';
+      throw new Error(`sandboxes left after ${round + 1} rounds of removal: ${left}`);
+    }
+    if (refused.length > 0) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** round, 2_000)));
   }
 }
 

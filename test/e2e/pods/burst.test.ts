@@ -58,6 +58,8 @@ suite('a burst of pods on one node', () => {
 
   afterEach(async () => {
     for (const a of agents) a.kill();
+    // Calls a killed agent had already sent run to their end in containerd; let them land first.
+    await until('the killed agents\' calls in flight to end', () => (agents.every((a) => Object.values(a.cri.laneStats()).every((l) => l.inFlight === 0)) ? true : undefined), 120_000, 50);
     agents = [];
     await removeAllPods(ctrd.cri);
     for (const uid of uids) await removeCgroup(podCgroupParent(makePod({}, { uid })));
