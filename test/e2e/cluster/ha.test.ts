@@ -1,6 +1,6 @@
 /**
  * `mk up --control-planes 2 --nats-servers 3` on a whole cluster in a network namespace: one
- * control plane leads; SIGKILLed, the other takes over within the lease time and pods still get
+ * control plane leads; SIGKILLed, another takes the lease over as a new term and pods still get
  * to Running (another live control plane, the standby or the killed one started again, may lead);
  * a NATS server SIGKILLed, the CLI goes on applying and listing.
  */
@@ -51,17 +51,23 @@ describeE2e('mk up --control-planes 2 --nats-servers 3', () => {
     expect(table.stdout).toMatch(/^NAME +HOLDER +AGE\nmk-control-plane +\S+/);
   });
 
-  it('takes over within the lease time when the leading control plane is SIGKILLed', async () => {
-    const leader = holderPid(await lease())!;
-    process.kill(leader, 'SIGKILL');
+  it('hands the lease to another control plane when the leading one is SIGKILLed', async () => {
+    const before = (await lease())!;
+    const leader = holderPid(before)!;
     const killedAt = Date.now();
+    process.kill(leader, 'SIGKILL');
     // Another process leads: the standby, or the killed one as the supervisor starts it again
-    // (a standby still starting up when the leader died campaigns only once it is up).
-    const successor = await waitFor('another control plane to lead', async () => {
-      const h = holderPid(await lease());
-      return h !== undefined && h !== leader ? h : undefined;
+    // (a standby still starting up when the leader died campaigns only once it is up). How soon
+    // is a figure of `npm run bench -- failover`, not a bound here.
+    const after = await waitFor('another control plane to lead', async () => {
+      const l = await lease();
+      const h = holderPid(l);
+      return h !== undefined && h !== leader ? l : undefined;
     }, 60_000, 100);
-    expect(Date.now() - killedAt).toBeLessThan(LEASE_SECONDS * 1000 + 3000);
+    const successor = holderPid(after)!;
+    // Taken over as a new term: acquired after the kill, counted as a change of hands.
+    expect(Date.parse(after.spec!.acquireTime!)).toBeGreaterThanOrEqual(killedAt);
+    expect(after.spec!.leaseTransitions!).toBeGreaterThan(before.spec?.leaseTransitions ?? 0);
     expect(() => process.kill(successor, 0)).not.toThrow();
     expect((await c.mk(['apply', '-f', '-'], { stdin: podYaml('after-failover') })).code).toBe(0);
     await running('after-failover', 120_000);

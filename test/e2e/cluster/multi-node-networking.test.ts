@@ -283,15 +283,12 @@ describeE2e('service networking on mk up --nodes 3', () => {
     // of its own, so the packet reaches the filter table's REJECT instead of failing the route
     // lookup. (Through the pod bridge instead, the node's ICMP redirect to the pod suppressed the
     // REJECT's answer and the connect timed out.)
-    const started = Date.now();
+    // A connect left to time out would end in `timeout`'s kill (exit=143) with no such message.
     const x = await sh('client-2', `timeout 10 wget -O - http://${ip}/ 2>&1; echo exit=$?`, 30_000);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(x.stdout).toMatch(/can't connect to remote host \(\S+\): Connection refused\n/);
     expect(x.stdout).toMatch(/exit=1$/m);
     for (const n of c.nodes) {
-      const t0 = Date.now();
       const y = await c.runOnNode(n.name, ['sh', '-c', `timeout 10 busybox wget -O - http://${ip}/ 2>&1; echo exit=$?`]);
-      expect(Date.now() - t0).toBeLessThan(5_000);
       expect(y.stdout).toMatch(/can't connect to remote host \(\S+\): Connection refused\n/);
       expect(y.stdout).toMatch(/exit=1$/m);
     }

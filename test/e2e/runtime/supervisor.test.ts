@@ -268,7 +268,8 @@ suite('containerd supervisor', () => {
       }, 10_000, 10);
       expect(pending.restartDelayMs).toBe(1_600);
       const restartAt = pending.nextRestartAt?.getTime() ?? 0;
-      expect(Date.now()).toBeLessThan(restartAt);
+      // Still waiting out the backoff when the node is torn down.
+      expect(sup.health()).toMatchObject({ state: 'down', restarts: 3 });
       await sup.stop({ purge: true });
       expect(sup.health().state).toBe('stopped');
 
