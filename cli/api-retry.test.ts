@@ -6,6 +6,13 @@ import { replyLost, retryRead, retryUntaken } from './api-retry';
 const noResponders = () => translateCoreError(new natsErrors.NoRespondersError('mk.api.apply'), { action: 'request mk.api.apply', subject: 'mk.api.apply' });
 const timeout = () => new TimeoutError('request mk.api.get: no reply');
 
+/** What a promise has come to so far, read without waiting for it. */
+function watch<T>(p: Promise<T>): { settled: boolean; value?: T; error?: unknown } {
+  const s: { settled: boolean; value?: T; error?: unknown } = { settled: false };
+  void p.then((value) => { s.settled = true; s.value = value; }, (error: unknown) => { s.settled = true; s.error = error; });
+  return s;
+}
+
 describe('api retries', () => {
   it('tells a lost reply (maybe done) from no responders (not done)', () => {
     expect(replyLost(timeout())).toBe(true);
@@ -27,16 +34,26 @@ describe('api retries', () => {
     expect(tries[2]).toBeLessThan(tries[0]);
   });
 
-  it('sends a read again while a try hangs (a frozen replica), and takes the first answer', async () => {
-    let n = 0;
-    const never = new Promise<string>(() => undefined);
-    const started = Date.now();
-    // The first two tries go to a replica that never answers; the third to one that does.
-    const out = await retryRead(async () => (++n <= 2 ? never : 'ok'), 5_000, { stepMs: 50 });
-    expect(out).toBe('ok');
-    expect(n).toBe(3);
-    // Tries at 0, 50 and 150 ms: nowhere near the budget.
-    expect(Date.now() - started).toBeLessThan(2_000);
+  it('sends a read again while a try hangs (a frozen replica), step after growing step, and takes the first answer', async () => {
+    jest.useFakeTimers();
+    try {
+      const never = new Promise<string>(() => undefined);
+      const started = Date.now();
+      const tries: { at: number; timeoutMs: number }[] = [];
+      // The first two tries go to a replica that never answers; the third to one that does.
+      const out = watch(retryRead(async (t) => {
+        tries.push({ at: Date.now() - started, timeoutMs: t });
+        return tries.length <= 2 ? never : 'ok';
+      }, 5_000, { stepMs: 50 }));
+      await jest.advanceTimersByTimeAsync(149);
+      expect(out.settled).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(out).toEqual({ settled: true, value: 'ok' });
+      // Tries at 0, 50 and 150 ms, each given what is left of the budget: the hedge, not the budget, sent them.
+      expect(tries).toEqual([{ at: 0, timeoutMs: 5_000 }, { at: 50, timeoutMs: 4_950 }, { at: 150, timeoutMs: 4_850 }]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('keeps listening to a slow try after the next is sent, and never sends more than the cap', async () => {
@@ -82,11 +99,25 @@ describe('api retries', () => {
   });
 
   it('gives up on a read when the budget is spent, with the last error', async () => {
-    let n = 0;
-    const started = Date.now();
-    await expect(retryRead(async (t) => { n++; await new Promise((r) => setTimeout(r, t)); throw timeout(); }, 600, { stepMs: 100 })).rejects.toThrow(/no reply/);
-    expect(n).toBeGreaterThan(1);
-    expect(Date.now() - started).toBeLessThan(1_500);
+    jest.useFakeTimers();
+    try {
+      let n = 0;
+      // Every try takes all the time it is given, then fails.
+      const read = watch(retryRead(async (t) => { n++; await new Promise((r) => setTimeout(r, t)); throw timeout(); }, 600, { stepMs: 100 }));
+      await jest.advanceTimersByTimeAsync(599);
+      expect(read.settled).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(read.settled).toBe(true);
+      expect(read.error).toBeInstanceOf(TimeoutError);
+      expect((read.error as Error).message).toMatch(/no reply/);
+      expect(n).toBeGreaterThan(1);
+      // Spent: nothing more is sent, however long one waits.
+      const sent = n;
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(n).toBe(sent);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('sends a write again only while nothing took it', async () => {

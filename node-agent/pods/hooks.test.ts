@@ -31,6 +31,13 @@ function fakeRuntime(exitCode = 0, execMs = 0) {
 
 const container = (lifecycle: Container['lifecycle']): Container => ({ name: 'app', image: 'busybox', lifecycle });
 
+/** What a promise has come to so far, read without waiting for it. */
+function watch<T>(p: Promise<T>): { settled: boolean; value?: T } {
+  const s: { settled: boolean; value?: T } = { settled: false };
+  void p.then((value) => { s.settled = true; s.value = value; });
+  return s;
+}
+
 describe('lifecycle hooks', () => {
   it('name the one handler a hook has', () => {
     expect(hookHandlerKind({ exec: { command: ['true'] } })).toBe('exec');
@@ -47,11 +54,23 @@ describe('lifecycle hooks', () => {
   });
 
   it('cut a sleep and a slow exec at the timeout', async () => {
-    const t0 = Date.now();
-    expect(await runHook(fakeRuntime().cri, { sleep: { seconds: 30 } }, { container: container(undefined), containerId: 'c1' }, 0.2)).toBeUndefined();
-    const slow = await runHook(fakeRuntime(0, 5_000).cri, { exec: { command: ['sleep', '9'] } }, { container: container(undefined), containerId: 'c1' }, 0.2);
-    expect(slow).toMatch(/timed out/);
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    jest.useFakeTimers();
+    try {
+      const target = { container: container(undefined), containerId: 'c1' };
+      const sleep = watch(runHook(fakeRuntime().cri, { sleep: { seconds: 30 } }, target, 0.2));
+      await jest.advanceTimersByTimeAsync(199);
+      expect(sleep.settled).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(sleep).toEqual({ settled: true, value: undefined });
+      // The exec would take 5 s.
+      const slow = watch(runHook(fakeRuntime(0, 5_000).cri, { exec: { command: ['sleep', '9'] } }, target, 0.2));
+      await jest.advanceTimersByTimeAsync(199);
+      expect(slow.settled).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(slow).toEqual({ settled: true, value: 'timed out after 0.2 s' });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('stop: preStop first, then StopContainer with the rest of the grace period', async () => {
