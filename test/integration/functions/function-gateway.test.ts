@@ -107,15 +107,24 @@ describe('calls', () => {
     expect(help.code).toBe(0);
     expect(help.stdout.replace(/\s+/g, ' ')).toContain('seconds to wait for the answer (default: 1830:');
     expect(DEFAULT_INVOKE_TIMEOUT_SECONDS).toBe(1830);
-    await deploy('sleepy', { 'sleepy.py': 'import time\ndef handler(event):\n    time.sleep(event["s"])\n    return "woke"\n' }, { handler: 'sleepy.handler', timeoutSeconds: 30 });
-    const started = Date.now();
-    const short = await runCli(['function', 'invoke', 'sleepy', '--data', '{"s":8}', '--timeout', '2'], { env, timeoutMs: 60_000 });
-    const took = Date.now() - started;
-    expect(short.code).toBe(1);
-    expect(short.stderr).toMatch(/calling mk\.fn\.invoke\.default\.sleepy failed: .*TIMEOUT/i);
-    // 2 s and the CLI's own start, well before the 8 s the call takes.
-    expect(took).toBeGreaterThanOrEqual(2_000);
-    expect(took).toBeLessThan(7_000);
+    // The handler answers only once the file `gate` exists, which the test makes after the CLI
+    // has exited: the CLI cannot have had the answer, nor the gateway's 504 (after the function's
+    // 30 s), so its TIMEOUT is its own --timeout's.
+    const gate = path.join(cluster.dir, 'sleepy-gate');
+    await deploy('sleepy', {
+      'sleepy.py': 'import os, time\ndef handler(event):\n    while not os.path.exists(event["gate"]):\n        time.sleep(0.05)\n    return "woke"\n',
+    }, { handler: 'sleepy.handler', timeoutSeconds: 30 });
+    try {
+      const started = Date.now();
+      const short = await runCli(['function', 'invoke', 'sleepy', '--data', JSON.stringify({ gate }), '--timeout', '2'], { env, timeoutMs: 60_000 });
+      expect(short.code).toBe(1);
+      expect(short.stdout).toBe('');
+      expect(short.stderr).toMatch(/calling mk\.fn\.invoke\.default\.sleepy failed: .*TIMEOUT/i);
+      // Not sooner than the 2 s it was given (a slow machine only makes this longer).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+    } finally {
+      fs.writeFileSync(gate, '');
+    }
   });
 
   it('runs a node function and a command-style python function', async () => {
