@@ -29,6 +29,7 @@ import {
 } from './network';
 import { startNodeServiceProxy } from './proxy/node';
 import { startRuntime, type NodeRuntime } from './runtime';
+import { strayTasksOf } from './containerd/stray-tasks';
 import { readNodeResolvConf } from './pods/dns-file';
 import { startChosenIngress, type IngressProxyMode, type NodeIngress } from './ingress';
 import { startNodeServiceNetwork } from './service-network/node-view';
@@ -289,6 +290,7 @@ export async function runNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
       volumes: podVolumes,
       images: runtimeImages,
       pool,
+      strayTasks: strayTasksOf(runtime.socketPath),
       cri, nodeName: name, hostIP: opts.nodeIP ?? hostIP(), podLogsRoot: runtime.podLogsRoot, log,
       seccompProfileRoot: runtime.seccompProfileRoot,
       ...(gpuAllocator ? { gpu: gpuAllocator } : {}),

@@ -26,7 +26,7 @@ import type { SyncFailures } from './reconcile';
 import { isRuntimeBusy, isRuntimeFault } from './runtime-faults';
 import { needsImageUser, type ImageUser } from './security';
 import { isContainerConfigError } from './errors';
-import type { PodAction, PodRuntime, WarmPool } from './types';
+import type { PodAction, PodRuntime, StrayTasks, WarmPool } from './types';
 import { containerMounts, containerVolumeMounts, isVolumeError, podVolumes, type PodVolumes } from '../volumes';
 
 export { isRuntimeFault } from './runtime-faults';
@@ -59,6 +59,8 @@ export interface ExecuteContext {
   images?: LocalImageBuilder;
   /** The node's warm pool of function containers, which an eligible pod's first sandbox comes from; none: never. */
   pool?: WarmPool;
+  /** Deletes a task containerd keeps for a container CRI reports not running; none: such a container stays. */
+  strayTasks?: StrayTasks;
 }
 
 /** Failures to show in status and backoff events to persist. */
@@ -115,6 +117,7 @@ export async function executeActions(actions: PodAction[], ctx: ExecuteContext):
       await execute(a, ctx, out);
     } catch (e) {
       if (a.type === 'removeContainer' && !isRuntimeFault(e)) {
+        if (await removedAfterStrayTask(a, e, ctx, out)) continue;
         const replacing = actions.slice(i + 1).some((b) => b.type === 'runContainer' && b.container === a.container);
         refusedRemoval(a, e, replacing, ctx, out);
         if (replacing) blocked.add(a.container);
@@ -135,6 +138,30 @@ async function stopContainer(ctx: ExecuteContext, a: Extract<PodAction, { type: 
   await stopContainerGracefully(ctx, {
     container: spec, containerId: a.containerId, name: a.container, podIP: Object.values(ctx.sandboxIPs ?? {})[0],
   }, a.timeoutSeconds);
+}
+
+/** containerd's refusal to delete a container that still has a task. */
+const STRAY_TASK = /cannot delete running task/;
+
+/**
+ * A removal refused because containerd still holds a task for a container that CRI reports as not
+ * running (a start cut short, see StrayTasks): the task is deleted and the removal made again.
+ * False when that does not apply or does not work; the refusal then takes its usual course.
+ */
+async function removedAfterStrayTask(a: Extract<PodAction, { type: 'removeContainer' }>, e: unknown, ctx: ExecuteContext, out: ExecuteOutcome): Promise<boolean> {
+  if (!ctx.strayTasks || !STRAY_TASK.test(messageOf(e))) return false;
+  try {
+    const state = (await ctx.cri.containerStatus({ containerId: a.containerId })).status?.state;
+    // A container CRI counts as running is stopped through CRI, by the usual path.
+    if (state === 'CONTAINER_RUNNING') return false;
+    ctx.log.warn({ container: a.container, containerId: a.containerId, state }, 'the runtime holds a task for a container it reports not running (a start cut short); deleting the task');
+    await ctx.strayTasks.remove(a.containerId);
+    await execute(a, ctx, out);
+    return true;
+  } catch (err) {
+    ctx.log.warn({ container: a.container, containerId: a.containerId, err: messageOf(err) }, 'could not delete the task the runtime holds for a container it reports not running');
+    return false;
+  }
 }
 
 /**

@@ -28,7 +28,7 @@ import { executeActions } from './execute';
 import { ObservationCache, observePod, type ObservationHints } from './observe';
 import { reconcilePod, type ReconcileResult, type SyncFailures } from './reconcile';
 import { sameStatus } from './status';
-import type { ObservedPod, PodRuntime, WarmPool } from './types';
+import type { ObservedPod, PodRuntime, StrayTasks, WarmPool } from './types';
 import { PodProber, type RunningContainer } from './prober';
 import { runProbe, type ProbeOutcome, type ProbeTarget } from './probe-run';
 import { stopContainerGracefully } from './hooks';
@@ -87,6 +87,8 @@ export interface PodActorDeps {
   images?: LocalImageBuilder;
   /** The node's warm pool of function containers (node-agent/functions/pool.ts); none: every pod makes its own sandbox. */
   pool?: WarmPool;
+  /** Deletes tasks containerd keeps for containers CRI reports not running (node-agent/containerd/stray-tasks.ts). */
+  strayTasks?: StrayTasks;
   /** How often a running pod's configMap, secret and downwardAPI files are brought up to date (default 10 s). */
   volumeRefreshMs?: number;
   /** Publishes the pod's status; called only when it changed. A throw crashes the actor. */
@@ -391,6 +393,7 @@ export function spawnPodActor(parent: Ref<unknown>, deps: PodActorDeps, pod: Pod
         }, log, now, event, sandboxIPs: readySandboxIPs(observed), env: envContext(desired, observed),
           ...(deps.gpu ? { gpu: deps.gpu } : {}), ...(deps.volumes ? { volumes: deps.volumes } : {}),
           ...(deps.images ? { images: deps.images } : {}), ...(deps.pool ? { pool: deps.pool } : {}),
+          ...(deps.strayTasks ? { strayTasks: deps.strayTasks } : {}),
       });
       if (out.adopted) { probeSoon = true; warmTaken = out.adopted; } else startedNow.push(...out.created.containers);
       await record(out.events);

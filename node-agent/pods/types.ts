@@ -154,6 +154,18 @@ export interface WarmAdoption {
 }
 
 /**
+ * Tasks containerd holds for containers its CRI reports as not running. containerd 1.6 can leave
+ * one behind when a StartContainer is cancelled half-way (its deadline passed): the shim makes the
+ * task after the caller gave up, CRI marks the container exited, and nothing deletes the task.
+ * CRI then refuses to remove the container ("cannot delete running task") and StopPodSandbox
+ * passes it by, so its pod could never be torn down.
+ */
+export interface StrayTasks {
+  /** Kills and deletes the task of `containerId` through containerd's task API; gone already is fine. */
+  remove(containerId: string): Promise<void>;
+}
+
+/**
  * The node's warm pool of function runtime containers (node-agent/functions/pool.ts), as the pod
  * lifecycle uses it when it would create a pod's first sandbox.
  */

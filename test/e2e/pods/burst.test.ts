@@ -7,15 +7,16 @@
  * leaked sandbox. Needs root, containerd, runc, the CNI plugins and busybox-static; skipped
  * otherwise.
  */
-import { start, stop, type Ref } from 'nact';
+import { dispatch, start, stop, type Ref } from 'nact';
 import pino from 'pino';
 import { backoffOnCrash } from '../../../common/supervision';
 import type { Pod, PodStatus } from '../../../messages/pod';
 import { removeCgroup } from '../../../node-agent/containerd/cleanup';
+import { strayTasksOf } from '../../../node-agent/containerd/stray-tasks';
 import { CriClient, type CallRecord } from '../../../node-agent/cri';
 import type { CreateContainerRequest } from '../../../node-agent/cri/types';
 import { BUSYBOX_IMAGE } from '../../../node-agent/images/build';
-import { LABEL_POD_UID, podCgroupParent, spawnPodActor, type PodActorDeps } from '../../../node-agent/pods';
+import { LABEL_POD_UID, podCgroupParent, spawnPodActor, type PodActorDeps, type PodActorMessage } from '../../../node-agent/pods';
 import { makePod } from '../../../node-agent/pods/fixtures';
 import { ANNOTATION_RESTART_COUNT } from '../../../node-agent/pods/cri-spec';
 import { containerdE2eUnavailable, removeAllPods, startTestContainerd, type TestContainerd } from '../../helpers/containerd';
@@ -37,6 +38,10 @@ interface Agent {
   system: Ref<never>;
   calls: CallRecord[];
   crashes: unknown[];
+  /** Each pod's actor, by uid. */
+  actors: Map<string, Ref<PodActorMessage>>;
+  /** Uids of the pods whose teardown finished (nothing of them left in the runtime, by the actor's account). */
+  terminated: Set<string>;
   /** Close the connection and stop every actor, as a killed agent process would. */
   kill(): void;
 }
@@ -107,6 +112,8 @@ suite('a burst of pods on one node', () => {
       },
     });
     const system = start() as Ref<never>;
+    const actors = new Map<string, Ref<PodActorMessage>>();
+    const terminated = new Set<string>();
     // A killed process writes nothing more: an actor still finishing a pass after kill() is muted.
     let killed = false;
     const policy = backoffOnCrash({ type: 'pod/resync' }, () => undefined);
@@ -114,16 +121,18 @@ suite('a burst of pods on one node', () => {
       const uid = pod.metadata.uid as string;
       const seen = statuses.get(uid) ?? [];
       statuses.set(uid, seen);
-      spawnPodActor(system, {
+      actors.set(uid, spawnPodActor(system, {
         cri: runtime, nodeName: 'node-1', hostIP: '192.168.77.1', podLogsRoot: `${ctrd.dataDir}/pods`, resyncIntervalMs: 1000,
+        // As the node agent has it: a task containerd kept for a start cut short is deleted.
+        strayTasks: strayTasksOf(ctrd.socketPath),
         writeStatus: async (_p, s) => { if (!killed) seen.push(s); },
-        onTerminated: async () => undefined,
+        onTerminated: async () => { if (!killed) terminated.add(uid); },
         log: pino({ level: process.env.MK_TEST_LOG ?? 'silent' }),
         onCrash: (msg, err, ctx) => { crashes.push(err); return policy(msg, err as Error, ctx as never); },
-      }, { ...pod, ...(seen.length ? { status: seen[seen.length - 1] } : {}) });
+      }, { ...pod, ...(seen.length ? { status: seen[seen.length - 1] } : {}) }));
     }
     const agent: Agent = {
-      cri, system, calls, crashes,
+      cri, system, calls, crashes, actors, terminated,
       kill: () => { if (killed) return; killed = true; stop(system); cri.close(); },
     };
     agents.push(agent);
@@ -169,6 +178,18 @@ suite('a burst of pods on one node', () => {
     }, 120_000, 500);
   }
 
+  /**
+   * Deletes every pod through its actor, as the node agent does when a pod is gone from the
+   * store: each teardown must finish, and the runtime is left with nothing (no pod stuck
+   * Terminating, whatever a cut start or a killed agent left behind).
+   */
+  async function expectAllTornDown(agent: Agent): Promise<void> {
+    for (const ref of agent.actors.values()) dispatch(ref, { type: 'pod/sync', pod: null });
+    await until('every pod torn down', () => (uids.every((u) => agent.terminated.has(u)) ? true : undefined), 120_000, 250);
+    expect((await ctrd.cri.listContainers({})).containers.map((c) => `${c.labels[LABEL_POD_UID]}: ${c.state}`)).toEqual([]);
+    expect((await ctrd.cri.listPodSandbox({})).items.map((sb) => `${sb.labels[LABEL_POD_UID]}: ${sb.state}`)).toEqual([]);
+  }
+
   /** No pod attempt was ever created twice, in the runtime or in the calls that succeeded. */
   function expectOneContainerPerAttempt(attempts: Map<string, number[]>): void {
     for (const [uid, list] of attempts) expect({ uid, attempts: [...new Set(list)].length }).toEqual({ uid, attempts: list.length });
@@ -189,6 +210,7 @@ suite('a burst of pods on one node', () => {
     expect(Math.max(...agent.calls.filter((c) => c.rpc === 'RunPodSandbox').map((c) => c.queuedMs))).toBeGreaterThan(0);
     expect(everCrashLooped()).toEqual([]);
     expect(agent.crashes).toEqual([]);
+    await expectAllTornDown(agent);
   });
 
   it('StartContainer calls cut short by their deadline (containerd cancels the start half-way) leave no pod stuck', async () => {
@@ -207,6 +229,7 @@ suite('a burst of pods on one node', () => {
     // A start the runtime abandoned is not a crash of the program.
     expect(everCrashLooped()).toEqual([]);
     expect(agent.crashes).toEqual([]);
+    await expectAllTornDown(agent);
   });
 
   it('an agent killed mid-burst: new pod actors adopt what exists; every pod Running, no duplicate attempt, no leaked sandbox', async () => {
@@ -226,5 +249,6 @@ suite('a burst of pods on one node', () => {
     expect(restartCounts).toEqual(Array(PODS).fill(0));
     expect(everCrashLooped()).toEqual([]);
     expect(second.crashes).toEqual([]);
+    await expectAllTornDown(second);
   });
 });
