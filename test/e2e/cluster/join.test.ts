@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node, Pod } from '../../../messages';
+import { pidAlive } from '../../../node-agent/containerd/cleanup';
+import { purgeContainerd } from '../../../node-agent/containerd/process';
 import { canRunE2e, startCluster, unmountUnder, waitFor, type TestCluster } from '../../helpers/cluster';
 import { createNetns, type TestNetns } from '../../helpers/netns';
 
@@ -82,12 +84,17 @@ describeE2e('a machine joining a cluster', () => {
     }
     // Whatever the joined agent started (its containerd, shims) names its data dir.
     if (dataDir2) {
+      const killed: number[] = [];
       for (const d of fs.readdirSync('/proc')) {
         if (!/^\d+$/.test(d)) continue;
         try {
-          if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dataDir2)) process.kill(Number(d), 'SIGKILL');
+          if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dataDir2)) { process.kill(Number(d), 'SIGKILL'); killed.push(Number(d)); }
         } catch { /* gone */ }
       }
+      await waitFor('the joined node\'s processes to exit', async () => !(await Promise.all(killed.map(pidAlive))).some(Boolean), 10_000, 50).catch(() => undefined);
+      // Its containers outlive their killed shims: runc deletes them (their processes killed) from its state.
+      const ctrDir = path.join(dataDir2, 'node', 'containerd');
+      await purgeContainerd({ dataDir: ctrDir, socketPath: path.join(ctrDir, 'containerd.sock') }).catch(() => undefined);
       unmountUnder(dataDir2);
       fs.rmSync(path.dirname(dataDir2), { recursive: true, force: true });
     }
