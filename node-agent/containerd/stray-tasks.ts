@@ -12,14 +12,14 @@ const run = promisify(execFile);
 /** The containerd namespace CRI keeps its containers in. */
 const CRI_NAMESPACE = 'k8s.io';
 
-/** Stray tasks of the containerd at `socketPath`, deleted with `ctr` (at most `timeoutMs` each). */
-export function strayTasksOf(socketPath: string, opts: { ctr?: string; timeoutMs?: number } = {}): StrayTasks {
+/** Stray tasks of the containerd at `socketPath`, deleted with `ctr` (at most 30 s each). */
+export function strayTasksOf(socketPath: string): StrayTasks {
   return {
     async remove(containerId: string): Promise<void> {
       // A CRI id is hex; anything else could be read by ctr as an option.
       if (!/^[0-9a-f]{1,128}$/.test(containerId)) throw new Error(`not a container id: ${JSON.stringify(containerId)}`);
       try {
-        await run(opts.ctr ?? 'ctr', ['--address', socketPath, '--namespace', CRI_NAMESPACE, 'tasks', 'delete', '--force', containerId], { timeout: opts.timeoutMs ?? 30_000 });
+        await run('ctr', ['--address', socketPath, '--namespace', CRI_NAMESPACE, 'tasks', 'delete', '--force', containerId], { timeout: 30_000 });
       } catch (e) {
         const stderr = String((e as { stderr?: unknown }).stderr ?? '').trim();
         if (/not found/.test(stderr)) return;

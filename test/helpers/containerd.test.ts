@@ -5,7 +5,7 @@
 import type { PodSandbox } from '../../node-agent/cri/types';
 import { removeAllPods } from './containerd';
 
-/** A fake CRI runtime holding sandboxes; `refuse(id)` says how many more removals of id fail. */
+/** A fake CRI runtime holding sandboxes; `refusals[id]` says how many more removals of id fail. */
 function fakeRuntime(ids: string[], refusals: Record<string, number>) {
   const sandboxes = new Map(ids.map((id): [string, PodSandbox] => [id, {
     id, metadata: { name: `pod-${id}`, uid: id, namespace: 'default', attempt: 0 }, state: 'SANDBOX_READY', createdAt: 0, labels: {}, annotations: {}, runtimeHandler: '',

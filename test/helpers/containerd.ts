@@ -47,8 +47,9 @@ export function containerdE2eUnavailable(): string | undefined {
  * Stops and removes every sandbox through CRI (that also stops and removes its containers), round
  * after round until the runtime lists none. A removal can be refused for a moment (containerd
  * will not remove a container another call is removing, e.g. a killed agent's garbage collection
- * still in flight), so a refusal is retried; what is still there after `timeoutMs` is an error
- * naming each sandbox and the runtime's last answer, never a leftover for the next test to trip on.
+ * still in flight), so a refusal is retried; what is still there after `timeoutMs` (a task
+ * containerd keeps for a container CRI reports not running, see StrayTasks) is an error naming
+ * each sandbox and the runtime's last answer, never a leftover for the next test to trip on.
  */
 export async function removeAllPods(cri: Pick<CriClient, 'listPodSandbox' | 'stopPodSandbox' | 'removePodSandbox'>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
